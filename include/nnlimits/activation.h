@@ -1,0 +1,48 @@
+/* The table of activations: φ, and the closed-form dual kernel F_φ where one exists (MATH.md §3). */
+#ifndef NNLIMITS_ACTIVATION_H
+#define NNLIMITS_ACTIVATION_H
+
+#include <stddef.h>
+
+#define NNL_ACT_MAXPARAM 3
+
+typedef double (*NNLPhiFn)(double x, const double p[]);
+/* F_φ(K)(1,2) = E[φ(Z1) φ(Z2)], (Z1,Z2) ~ N(0, [[k11,k12],[k12,k22]]). */
+typedef double (*NNLDualFn)(double k11, double k22, double k12, const double p[]);
+
+/* One row of the table. Adding an activation = one row + its tests. */
+typedef struct {
+  const char *name;                    /* e.g. "leaky_relu" */
+  const char *help;                    /* one line, with its parameters */
+  int         nparam;                  /* number of parameters it takes (0..NNL_ACT_MAXPARAM) */
+  double      pdefault[NNL_ACT_MAXPARAM];
+  NNLPhiFn    phi;
+  NNLDualFn   dual;                    /* NULL: no closed form, use quadrature (gauss.h) */
+  int         smooth;                  /* 1 if φ is C^∞ (quadrature converges fast) */
+} NNLActivationDef;
+
+/* A parsed activation: a table row plus parameter values, and its canonical spelling. */
+typedef struct {
+  const NNLActivationDef *def;
+  double                  p[NNL_ACT_MAXPARAM];
+  char                    canon[64];   /* "relu", "leaky_relu:0.2", "sin:1:2:0" (%.17g, defaults spelled out only if given) */
+} NNLActivation;
+
+/** @brief Number of rows in the table. */
+size_t NNLActivationCount(void);
+/** @brief Row i of the table (0 <= i < count). */
+const NNLActivationDef *NNLActivationDefGet(size_t i);
+
+/**
+  @brief Parse "name" or "name:p1[:p2[:p3]]" into act.
+  @return 0 on success; nonzero with a one-line message in err (naming the allowed values) on failure.
+*/
+int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t errlen);
+
+/** @brief y[i] = φ(x[i]) for i < n (x and y may alias). */
+void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, double *y);
+
+/** @brief Comma-separated list of all names, for help and error messages. */
+const char *NNLActivationNames(void);
+
+#endif

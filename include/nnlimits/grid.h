@@ -1,0 +1,47 @@
+/* The grid: the job's axes expanded in canonical order, stable point ids, cost model, sharding. */
+#ifndef NNLIMITS_GRID_H
+#define NNLIMITS_GRID_H
+
+#include <stdint.h>
+#include "nnlimits/job.h"
+
+/* One network to sample. `id` is a hash of the canonical parameters only (never of rank, shard or order). */
+typedef struct {
+  uint64_t  id;
+  PetscInt  ord;      /* index in canonical order: family, activation, width, depth, seed (seed fastest) */
+  NNLFamily family;
+  PetscInt  act;      /* index into job->act */
+  PetscInt  width, depth, seed;
+  double    cost;     /* predicted flops-equivalent work */
+  double    mem;      /* predicted peak bytes on the rank that computes it */
+} NNLPoint;
+
+typedef struct {
+  const NNLJob *job;
+  PetscInt      npoints;
+  NNLPoint     *points; /* canonical order */
+} NNLGrid;
+
+/** @brief Expand the job's axes. Not collective (every rank can do it, identically). */
+PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid);
+PetscErrorCode NNLGridDestroy(NNLGrid **grid);
+
+/**
+  @brief Points of shard i of k: cost-balanced (longest-processing-time greedy over costs, ties by ord), returned
+  as indices into grid->points sorted by decreasing cost (ties by ord). Deterministic. Caller frees *idx.
+*/
+PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx);
+
+/** @brief Sort idx[0..n) (indices into grid->points) by decreasing cost, ties by canonical order. */
+PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx);
+
+/** @brief Predicted cost and peak memory of one point (also filled into grid points). */
+void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem);
+
+/** @brief The sampler a point uses once -sampler auto is resolved. */
+NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt);
+
+/** @brief Canonical text "family=..;activation=..;width=..;depth=..;seed=.." of a point (the id's preimage). */
+void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len);
+
+#endif

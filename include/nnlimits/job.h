@@ -1,0 +1,58 @@
+/* The job: every option of a sweep, read once from the PETSc options database, validated, immutable. */
+#ifndef NNLIMITS_JOB_H
+#define NNLIMITS_JOB_H
+
+#include <petscsys.h>
+#include "nnlimits/activation.h"
+
+typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_COUNT } NNLFamily;
+typedef enum { NNL_SAMPLER_AUTO = 0, NNL_SAMPLER_DENSE = 1, NNL_SAMPLER_PROJECTION = 2 } NNLSamplerType;
+typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2 } NNLRecordMode;
+
+extern const char *const NNLFamilies[];     /* "mlp","resnet" (PETSc enum list form, NULL-terminated) */
+extern const char *const NNLSamplerTypes[]; /* "auto","dense","projection" */
+
+/* Axes are arrays in canonical order (as given, duplicates rejected). All fields read-only after NNLJobCreate. */
+typedef struct {
+  PetscInt       nfamily, nwidth, ndepth, nseed, nact;
+  NNLFamily     *family;
+  PetscInt      *width, *depth, *seed;
+  NNLActivation *act;
+  PetscInt       inputs;            /* m */
+  PetscInt       input_dim;         /* d */
+  PetscReal      input_correlation; /* r: x_a·x_b/d = r (a ≠ b), ‖x_a‖² = d */
+  PetscReal      sigma_w2, sigma_b2, branch_alpha;
+  NNLSamplerType sampler;
+  NNLRecordMode  record_mode;
+  PetscInt       record_k;          /* NNL_RECORD_LOG: number of log-spaced layers */
+  PetscInt       run_seed;
+  PetscInt       shard_index, shard_count; /* 0 <= shard_index < shard_count */
+  PetscReal      mem_budget;        /* bytes a rank may use for one task */
+  char           output[PETSC_MAX_PATH_LEN];
+  char          *canonical;         /* "key=value\n" lines of every option that changes results; the store's fingerprint */
+} NNLJob;
+
+/**
+  @brief Read and validate every job option. Collective on comm: all ranks read the same database and reach the
+  same verdict; input errors are PETSC_ERR_USER_INPUT with a message naming the option and the allowed values.
+  With -help, prints every option and its default (help is printed and *job is still created).
+*/
+PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job);
+/** @brief Free the job; safe on NULL; nulls the handle. Not collective. */
+PetscErrorCode NNLJobDestroy(NNLJob **job);
+/**
+  @brief Error if an option in the database was never read (a misspelling), with a "did you mean" suggestion.
+  Collective. Call after every object has read its options.
+*/
+PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm);
+
+/** @brief Recorded layer indices of a network of the given family and depth (ascending); *n set. Caller frees. */
+PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers);
+
+/** @brief σ_w² of the MLP for activation act (resolves -sigma_w2 auto to the critical value). */
+PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act);
+
+/** @brief First layer index of a family (MLP: 1 = first hidden pre-activation; ResNet: 0 = embedding). */
+PetscInt NNLFamilyFirstLayer(NNLFamily family);
+
+#endif

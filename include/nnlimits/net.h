@@ -1,0 +1,28 @@
+/* Network families and their samplers: the dense reference and the projection sampler (exact in law). */
+#ifndef NNLIMITS_NET_H
+#define NNLIMITS_NET_H
+
+#include "nnlimits/grid.h"
+#include "nnlimits/result.h"
+
+/* Called between layers so that a coordinator computing a point can still serve its workers. */
+typedef PetscErrorCode (*NNLPollFn)(void *ctx);
+
+/**
+  @brief Sample the network of point pt and measure it at the recorded layers. Not collective.
+  sampler: NNL_SAMPLER_AUTO resolves as the job says (NNLPointSampler). Numerical trouble (overflow) gives a
+  result with status NNL_STATUS_FAILED and a message, not an error. poll may be NULL.
+*/
+PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLPollFn poll, void *ctx,
+                               NNLResult **res);
+
+/**
+  @brief R (m×m, column-major) with RᵀR = K for symmetric PSD K: Cholesky when K is positive definite,
+  else the eigen square root with negative eigenvalues (rounding) set to zero. Deterministic.
+*/
+PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R);
+
+/** @brief Inputs X (d×m, column-major): ‖x_a‖² = d, x_a·x_b = d·r. */
+PetscErrorCode NNLInputs(const NNLJob *job, double *X);
+
+#endif

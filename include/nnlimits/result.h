@@ -1,0 +1,35 @@
+/* The result of one point: per recorded layer Gram and per-input statistics; flat enough to send and store. */
+#ifndef NNLIMITS_RESULT_H
+#define NNLIMITS_RESULT_H
+
+#include <petscsys.h>
+
+typedef enum { NNL_STATUS_DONE = 0, NNL_STATUS_FAILED = 1 } NNLStatus;
+
+/* Arrays are owned by the result; sizes: nrec recorded layers, m inputs, np = m(m+1)/2 pairs (a <= b, a-major). */
+typedef struct {
+  PetscInt  point;      /* index into grid->points */
+  NNLStatus status;
+  PetscInt  nrec, m;
+  PetscInt  dead_layer; /* first layer whose post-activations are all zero for some input; -1 if none */
+  double    seconds;    /* compute wall time (provenance only; never exported) */
+  PetscInt *layers;     /* nrec */
+  double   *gram;       /* nrec × np: q = <y_a, y_b>/n of pre-activations */
+  double   *lognorm;    /* nrec × m: ln(‖y_a‖²/n), pre-activations */
+  double   *lognorm_post; /* nrec × m: ln(‖φ(y_a)‖²/n), post-activations (-inf if dead) */
+  double   *kurtosis;   /* nrec × m: excess kurtosis of the n coordinates of y_a */
+  double   *ks;         /* m: Kolmogorov–Smirnov distance of y_a/‖y_a‖·√n at the last recorded layer to N(0,1) */
+  char      message[256]; /* why it failed, if it did */
+} NNLResult;
+
+/** @brief Allocate arrays for nrec layers and m inputs (zeroed). */
+PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res);
+PetscErrorCode NNLResultDestroy(NNLResult **res);
+/** @brief Number of doubles NNLResultPack writes. */
+PetscInt NNLResultPackedSize(PetscInt nrec, PetscInt m);
+/** @brief Pack into buf (NNLResultPackedSize doubles) for MPI; exact (integers stored as doubles < 2^53). */
+PetscErrorCode NNLResultPack(const NNLResult *res, double *buf);
+/** @brief Create a result from a packed buffer of `len` doubles. */
+PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res);
+
+#endif

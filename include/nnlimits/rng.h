@@ -1,0 +1,44 @@
+/* Counter-based random streams (Random123 Philox4x64-10): every number is a pure function of its key and index. */
+#ifndef NNLIMITS_RNG_H
+#define NNLIMITS_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a stream is used for; part of the key so that purposes never share numbers. */
+typedef enum {
+  NNL_PURPOSE_INPUT   = 1, /* input vectors, when random */
+  NNL_PURPOSE_WEIGHT  = 2, /* dense sampler: the n×n (or n×d) weight matrix of a layer */
+  NNL_PURPOSE_BIAS    = 3, /* bias vector of a layer */
+  NNL_PURPOSE_PROJECT = 4, /* projection sampler: the n×m Gaussian matrix Z of a layer */
+  NNL_PURPOSE_TEST    = 99 /* unit tests only */
+} NNLRngPurpose;
+
+/* A stream: Philox key = (run_seed, point_id); counter = (block, layer, purpose, 0). Plain value, no state. */
+typedef struct {
+  uint64_t key[2];
+  uint64_t layer;
+  uint64_t purpose;
+} NNLRngStream;
+
+/**
+  @brief Build the stream of (run seed, point id, layer, purpose). Not collective; no allocation.
+*/
+void NNLRngStreamInit(NNLRngStream *s, uint64_t run_seed, uint64_t point_id, uint64_t layer, uint64_t purpose);
+
+/**
+  @brief Fill out[0..n) with standard normals number offset, offset+1, ... of the stream.
+  Normal i depends only on the stream and i (so any split of [0, N) into calls gives the same numbers).
+*/
+void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out);
+
+/**
+  @brief Fill out[0..n) with uniforms on the open interval (0,1), number offset, offset+1, ... of the stream.
+  Same indexing rule as NNLRngNormals (uniform i comes from 64-bit word i of the stream).
+*/
+void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *out);
+
+/** @brief 64-bit mixing hash of a byte string (stable across platforms and releases); used for point ids. */
+uint64_t NNLHash64(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,29 @@
+/* The coordinator/worker protocol: cost-ordered self-scheduling, progress, graceful stop on signals. */
+#ifndef NNLIMITS_SCHED_H
+#define NNLIMITS_SCHED_H
+
+#include "nnlimits/grid.h"
+#include "nnlimits/store.h"
+
+typedef struct _p_NNLSched *NNLSched;
+
+/* What a run did, known on rank 0. */
+typedef struct {
+  PetscInt  done, failed;  /* points committed by this run */
+  PetscBool interrupted;   /* a stop signal arrived: the remaining points were not started */
+  double    seconds;
+} NNLSchedStats;
+
+/** @brief Create the scheduler on comm (collective). */
+PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s);
+/** @brief Read -progress_interval and -sched_rank0_computes (collective). */
+PetscErrorCode NNLSchedSetFromOptions(NNLSched s);
+/**
+  @brief Compute the points todo[0..n) (indices into the grid, largest cost first; meaningful on rank 0 only) and
+  commit each to store (rank 0; NULL elsewhere). Collective. Rank 0 hands out tasks largest first and computes the
+  smallest itself when that helps, serving workers between the layers of its own point.
+*/
+PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, PetscInt n, const PetscInt *todo, NNLSchedStats *stats);
+PetscErrorCode NNLSchedDestroy(NNLSched *s);
+
+#endif

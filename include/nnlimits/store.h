@@ -1,0 +1,35 @@
+/* The run store: one SQLite file per run directory; rank 0 is the only writer; each point commits atomically. */
+#ifndef NNLIMITS_STORE_H
+#define NNLIMITS_STORE_H
+
+#include <stdio.h>
+#include "nnlimits/grid.h"
+#include "nnlimits/result.h"
+
+#define NNL_STORE_FILE "nnlimits.sqlite"
+#define NNL_STORE_SCHEMA 1
+
+typedef struct _p_NNLStore *NNLStore;
+
+/**
+  @brief Open (creating if needed) DIR/nnlimits.sqlite for the job. Not collective: rank 0 only.
+  Refuses (PETSC_ERR_USER_INPUT, message naming the first differing option) a store made by a different job;
+  refuses a newer schema and a file that is not a store. Records a new row of run provenance.
+*/
+PetscErrorCode NNLStoreOpen(const char dir[], const NNLJob *job, const NNLGrid *grid, NNLStore *st);
+/** @brief Open an existing store read-only (export, status, merge). */
+PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *st);
+/** @brief Ids of committed points (done or failed). Caller frees *ids. */
+PetscErrorCode NNLStoreCommittedIds(NNLStore st, PetscInt *n, uint64_t **ids);
+/** @brief Commit one point and its arrays in one transaction. */
+PetscErrorCode NNLStoreCommit(NNLStore st, const NNLPoint *pt, const NNLResult *res);
+/** @brief Record the end of this run (status text, e.g. "complete", "interrupted"). */
+PetscErrorCode NNLStoreFinishRun(NNLStore st, const char status[]);
+PetscErrorCode NNLStoreClose(NNLStore *st);
+
+/** @brief Write a tidy CSV of table ("gram", "points", "stats") to out, rows in canonical order. */
+PetscErrorCode NNLStoreExport(NNLStore st, const char table[], FILE *out);
+/** @brief Print done/failed/pending/total and ETA for the store to out. */
+PetscErrorCode NNLStoreStatus(NNLStore st, const char dir[], FILE *out);
+
+#endif

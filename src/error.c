@@ -1,0 +1,63 @@
+/* Error reporting: one clear line for input errors, tracebacks for bugs, and agreement across ranks. */
+#include <string.h>
+#include "error.h"
+
+static PetscBool nnl_quiet = PETSC_FALSE;
+static char      nnl_last[1024];
+
+static PetscErrorCode NNLErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n,
+                                      PetscErrorType p, const char *mess, void *ctx)
+{
+  int rank = 0;
+
+  if (p == PETSC_ERROR_INITIAL && mess) PetscStrncpy(nnl_last, mess, sizeof(nnl_last));
+  if (nnl_quiet) return n;
+  if (NNLErrorIsInput(n)) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (p == PETSC_ERROR_INITIAL && rank == 0) fprintf(stderr, "nnlimits: error: %s\n", mess ? mess : "(no message)");
+    return n;
+  }
+  return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+}
+
+PetscBool NNLErrorIsInput(PetscErrorCode code)
+{
+  return (code == PETSC_ERR_USER_INPUT || code == PETSC_ERR_FILE_OPEN || code == PETSC_ERR_FILE_READ ||
+          code == PETSC_ERR_FILE_WRITE || code == PETSC_ERR_FILE_UNEXPECTED)
+           ? PETSC_TRUE
+           : PETSC_FALSE;
+}
+
+PetscErrorCode NNLErrorInstall(void)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscPushErrorHandler(NNLErrorHandler, NULL));
+  PetscFunctionReturn(0);
+}
+
+void NNLErrorSetQuiet(PetscBool quiet)
+{
+  nnl_quiet = quiet;
+  if (quiet) nnl_last[0] = 0;
+}
+
+PetscErrorCode NNLErrorAgree(MPI_Comm comm, PetscErrorCode local)
+{
+  int  rank;
+  int  in[2], out[2];
+  int  code;
+  char msg[sizeof(nnl_last)];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  in[0] = local ? 1 : 0;
+  in[1] = rank;
+  PetscCallMPI(MPI_Allreduce(in, out, 1, MPI_2INT, MPI_MAXLOC, comm));
+  if (!out[0]) PetscFunctionReturn(0);
+  /* MAXLOC keeps the lowest rank among equal flags: that rank's verdict becomes everyone's. */
+  code = (int)local;
+  PetscCall(PetscStrncpy(msg, nnl_last, sizeof(msg)));
+  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, out[1], comm));
+  PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, out[1], comm));
+  SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
+}

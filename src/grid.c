@@ -1,0 +1,165 @@
+/* The grid: the job's axes expanded in canonical order, stable point ids, the cost model and sharding. */
+#include <stdlib.h>
+#include <string.h>
+#include "nnlimits/grid.h"
+#include "nnlimits/rng.h"
+
+/* Work of one normal draw and one activation call, in flop-equivalents (the cost unit). */
+#define NNL_COST_NORMAL 8.0
+#define NNL_COST_PHI    6.0
+
+NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
+{
+  if (job->sampler != NNL_SAMPLER_AUTO) return job->sampler;
+  return job->inputs < pt->width ? NNL_SAMPLER_PROJECTION : NNL_SAMPLER_DENSE;
+}
+
+void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+{
+  const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim;
+  const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1);
+  PetscInt     nrec = pt->depth + 1;
+  double       per, first, rec;
+
+  if (job->record_mode == NNL_RECORD_LAST) nrec = 1;
+  else if (job->record_mode == NNL_RECORD_LOG && job->record_k + 1 < nrec) nrec = job->record_k + 1;
+  rec = (double)nrec * (n * m * m + 4 * n * m); /* Gram and moments at recorded layers */
+  if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
+    per   = n * m * (NNL_COST_NORMAL + NNL_COST_PHI) + 3 * n * m * m + 10 * m * m * m;
+    first = n * m * NNL_COST_NORMAL + n * m * m;
+    *mem  = 8.0 * (4 * n * m + 4 * m * m);
+  } else {
+    per   = n * n * NNL_COST_NORMAL + 2 * n * n * m + n * m * NNL_COST_PHI;
+    first = n * d * NNL_COST_NORMAL + 2 * n * d * m;
+    *mem  = 8.0 * (n * (n > d ? n : d) + 4 * n * m + d * m);
+  }
+  *cost = first + (layers - 1) * per + rec + 10 * n * m; /* + KS at the last layer */
+  *mem += 2 * 8.0 * (double)nrec * (m * (m + 1) / 2 + 3 * m) + (1 << 20);
+}
+
+void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)
+{
+  snprintf(buf, len, "family=%s;activation=%s;width=%" PetscInt_FMT ";depth=%" PetscInt_FMT ";seed=%" PetscInt_FMT,
+           NNLFamilies[pt->family], job->act[pt->act].canon, pt->width, pt->depth, pt->seed);
+}
+
+static int CmpId(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
+{
+  NNLGrid  *g;
+  double    total = (double)job->nfamily * job->nact * job->nwidth * job->ndepth * job->nseed;
+  PetscInt  k = 0;
+  uint64_t *ids;
+
+  PetscFunctionBegin;
+  PetscCheck(total <= 1e8, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "the grid has %.3g points, more than 1e8 (split it into several jobs or use fewer seeds)", total);
+  PetscCall(PetscNew(&g));
+  g->job     = job;
+  g->npoints = (PetscInt)total;
+  PetscCall(PetscMalloc1(g->npoints, &g->points));
+  for (PetscInt f = 0; f < job->nfamily; f++)
+    for (PetscInt a = 0; a < job->nact; a++)
+      for (PetscInt w = 0; w < job->nwidth; w++)
+        for (PetscInt d = 0; d < job->ndepth; d++)
+          for (PetscInt s = 0; s < job->nseed; s++, k++) {
+            NNLPoint *pt = &g->points[k];
+            char      canon[512];
+            pt->ord    = k;
+            pt->family = job->family[f];
+            pt->act    = a;
+            pt->width  = job->width[w];
+            pt->depth  = job->depth[d];
+            pt->seed   = job->seed[s];
+            NNLPointCanonical(job, pt, canon, sizeof(canon));
+            pt->id = NNLHash64(canon, strlen(canon));
+            NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
+          }
+  /* Ids key the random streams and the store: two points sharing one would silently share data. */
+  PetscCall(PetscMalloc1(g->npoints, &ids));
+  for (PetscInt i = 0; i < g->npoints; i++) ids[i] = g->points[i].id;
+  qsort(ids, (size_t)g->npoints, sizeof(uint64_t), CmpId);
+  for (PetscInt i = 1; i < g->npoints; i++) PetscCheck(ids[i] != ids[i - 1], PETSC_COMM_SELF, PETSC_ERR_PLIB, "point id collision");
+  PetscCall(PetscFree(ids));
+  *grid = g;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLGridDestroy(NNLGrid **grid)
+{
+  PetscFunctionBegin;
+  if (!*grid) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*grid)->points));
+  PetscCall(PetscFree(*grid));
+  PetscFunctionReturn(0);
+}
+
+static const NNLPoint *sort_points; /* qsort has no context argument in C11 */
+
+static int CmpCostDesc(const void *a, const void *b)
+{
+  const NNLPoint *x = &sort_points[*(const PetscInt *)a], *y = &sort_points[*(const PetscInt *)b];
+  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+  return (x->ord > y->ord) - (x->ord < y->ord);
+}
+
+/* Min-heap of shards by (load, index): the least-loaded shard takes the next largest point. */
+typedef struct { double load; PetscInt shard; } Bin;
+
+static int BinLess(const Bin *a, const Bin *b)
+{
+  return a->load < b->load || (a->load == b->load && a->shard < b->shard);
+}
+
+static void SiftDown(Bin *h, PetscInt n, PetscInt i)
+{
+  for (;;) {
+    PetscInt l = 2 * i + 1, r = l + 1, s = i;
+    Bin      t;
+    if (l < n && BinLess(&h[l], &h[s])) s = l;
+    if (r < n && BinLess(&h[r], &h[s])) s = r;
+    if (s == i) return;
+    t    = h[i];
+    h[i] = h[s];
+    h[s] = t;
+    i    = s;
+  }
+}
+
+PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx)
+{
+  PetscFunctionBegin;
+  sort_points = grid->points;
+  qsort(idx, (size_t)n, sizeof(PetscInt), CmpCostDesc);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx)
+{
+  PetscInt *all, *mine, cnt = 0;
+  Bin      *heap;
+
+  PetscFunctionBegin;
+  PetscCheck(k >= 1 && i >= 0 && i < k, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "shard %" PetscInt_FMT "/%" PetscInt_FMT, i, k);
+  PetscCall(PetscMalloc1(grid->npoints, &all));
+  PetscCall(PetscMalloc1(grid->npoints, &mine));
+  PetscCall(PetscMalloc1(k, &heap));
+  for (PetscInt p = 0; p < grid->npoints; p++) all[p] = p;
+  PetscCall(NNLGridSortByCost(grid, grid->npoints, all));
+  for (PetscInt s = 0; s < k; s++) heap[s] = (Bin){0.0, s};
+  for (PetscInt p = 0; p < grid->npoints; p++) {
+    if (heap[0].shard == i) mine[cnt++] = all[p];
+    heap[0].load += grid->points[all[p]].cost;
+    SiftDown(heap, k, 0);
+  }
+  PetscCall(PetscFree(heap));
+  PetscCall(PetscFree(all));
+  *n   = cnt;
+  *idx = mine;
+  PetscFunctionReturn(0);
+}

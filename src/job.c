@@ -1,0 +1,405 @@
+/* The job: every option of a sweep read once from the PETSc options database, validated, made canonical. */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+#include "nnlimits/job.h"
+#include "nnlimits/gauss.h"
+#include "parse.h"
+
+const char *const NNLFamilies[]     = {"mlp", "resnet", NULL};
+const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
+
+/* The default job: a small Hayou–Yang commutation sweep (ResNet, relu and tanh) that runs in about a minute. */
+#define D_FAMILY     "resnet"
+#define D_WIDTH      "32,64,128,256,512"
+#define D_DEPTH      "4,16,64,256"
+#define D_SEED       "0-32"
+#define D_ACTIVATION "relu,tanh"
+
+static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job)
+{
+  char    buf[4096];
+  char  **words = NULL;
+  PetscInt nw;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsString("-family", "Network families, comma list: mlp, resnet", "", D_FAMILY, buf, sizeof(buf), NULL));
+  PetscCall(NNLParseWords("-family", buf, &words, &nw));
+  PetscCall(PetscMalloc1(nw, &job->family));
+  job->nfamily = nw;
+  for (PetscInt i = 0; i < nw; i++) {
+    PetscInt f = 0;
+    while (NNLFamilies[f] && strcmp(NNLFamilies[f], words[i])) f++;
+    if (!NNLFamilies[f]) {
+      char bad[256];
+      PetscCall(PetscStrncpy(bad, words[i], sizeof(bad)));
+      PetscCall(NNLParseFreeWords(&words, nw));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet)", bad);
+    }
+    job->family[i] = (NNLFamily)f;
+  }
+  PetscCall(NNLParseFreeWords(&words, nw));
+
+  PetscCall(PetscOptionsString("-grid_width", "Widths n, comma list or range a-b (b exclusive)", "", D_WIDTH, buf, sizeof(buf), NULL));
+  PetscCall(NNLParseIntList("-grid_width", buf, 1, &job->width, &job->nwidth));
+  PetscCall(PetscOptionsString("-grid_depth", "Depths L (MLP: layers; ResNet: residual blocks)", "", D_DEPTH, buf, sizeof(buf), NULL));
+  PetscCall(NNLParseIntList("-grid_depth", buf, 1, &job->depth, &job->ndepth));
+  PetscCall(PetscOptionsString("-grid_seed", "Seeds, e.g. 0-32 = 0..31", "", D_SEED, buf, sizeof(buf), NULL));
+  PetscCall(NNLParseIntList("-grid_seed", buf, 0, &job->seed, &job->nseed));
+
+  PetscCall(PetscOptionsString("-grid_activation", "Activations, comma list; parameters as name:p1:p2 (leaky_relu:0.2)", "",
+                               D_ACTIVATION, buf, sizeof(buf), NULL));
+  PetscCall(NNLParseWords("-grid_activation", buf, &words, &nw));
+  PetscCall(PetscCalloc1(nw, &job->act));
+  job->nact = nw;
+  for (PetscInt i = 0; i < nw; i++) {
+    char err[512];
+    if (NNLActivationParse(words[i], &job->act[i], err, sizeof(err))) {
+      PetscCall(NNLParseFreeWords(&words, nw));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-grid_activation: %s", err);
+    }
+    for (PetscInt j = 0; j < i; j++)
+      PetscCheck(strcmp(job->act[i].canon, job->act[j].canon), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "-grid_activation: '%s' appears twice", job->act[i].canon);
+  }
+  PetscCall(NNLParseFreeWords(&words, nw));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadReal(PetscOptionItems *PetscOptionsObject, const char opt[], const char help[],
+                               const char def[], PetscReal *v)
+{
+  char buf[256];
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsString(opt, help, "", def, buf, sizeof(buf), NULL));
+  PetscCall(NNLParseReal(opt, buf, v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadInt(PetscOptionItems *PetscOptionsObject, const char opt[], const char help[],
+                              const char def[], PetscInt min, PetscInt *v)
+{
+  char buf[256];
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsString(opt, help, "", def, buf, sizeof(buf), NULL));
+  PetscCall(NNLParseInt(opt, buf, min, v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *job)
+{
+  char     buf[256];
+  PetscInt sampler = NNL_SAMPLER_AUTO;
+
+  PetscFunctionBegin;
+  PetscCall(ReadInt(PetscOptionsObject, "-inputs", "Number of inputs m", "2", 1, &job->inputs));
+  PetscCall(ReadInt(PetscOptionsObject, "-input_dim", "Input dimension d (>= m)", "16", 1, &job->input_dim));
+  PetscCheck(job->input_dim >= job->inputs, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "-input_dim: %" PetscInt_FMT " is smaller than -inputs %" PetscInt_FMT " (inputs must be independent vectors)",
+             job->input_dim, job->inputs);
+  PetscCall(ReadReal(PetscOptionsObject, "-input_correlation", "Pairwise input correlation r: x_a.x_b/d = r", "0.5",
+                     &job->input_correlation));
+  PetscCheck(job->input_correlation <= 1 && (job->inputs == 1 || job->input_correlation >= -1.0 / (job->inputs - 1)),
+             PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
+             (double)job->input_correlation, job->inputs);
+  PetscCall(PetscOptionsString("-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, else 1)", "",
+                               "auto", buf, sizeof(buf), NULL));
+  if (!strcmp(buf, "auto")) job->sigma_w2 = -1;
+  else {
+    PetscCall(NNLParseReal("-sigma_w2", buf, &job->sigma_w2));
+    PetscCheck(job->sigma_w2 > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_w2: must be > 0 or auto (got %s)", buf);
+  }
+  PetscCall(ReadReal(PetscOptionsObject, "-sigma_b2", "MLP bias variance", "0", &job->sigma_b2));
+  PetscCheck(job->sigma_b2 >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_b2: must be >= 0 (got %g)", (double)job->sigma_b2);
+  PetscCall(ReadReal(PetscOptionsObject, "-branch_alpha", "ResNet branch scale exponent: L^-alpha", "0.5", &job->branch_alpha));
+  PetscCheck(job->branch_alpha >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-branch_alpha: must be >= 0 (got %g)",
+             (double)job->branch_alpha);
+  PetscCall(PetscOptionsString("-sampler", "Sampler: auto (projection when m < n), dense, projection", "", "auto", buf,
+                               sizeof(buf), NULL));
+  while (NNLSamplerTypes[sampler] && strcmp(NNLSamplerTypes[sampler], buf)) sampler++;
+  PetscCheck(NNLSamplerTypes[sampler], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "-sampler: unknown sampler '%s' (allowed: auto, dense, projection)", buf);
+  job->sampler = (NNLSamplerType)sampler;
+  PetscCall(PetscOptionsString("-record_layers", "Layers recorded: all, last, or K (K log-spaced layers)", "", "all", buf,
+                               sizeof(buf), NULL));
+  if (!strcmp(buf, "all")) job->record_mode = NNL_RECORD_ALL;
+  else if (!strcmp(buf, "last")) job->record_mode = NNL_RECORD_LAST;
+  else {
+    PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "-record_layers: '%s' is not all, last or a positive integer K", buf);
+    PetscCall(NNLParseInt("-record_layers", buf, 1, &job->record_k));
+    job->record_mode = NNL_RECORD_LOG;
+  }
+  PetscCall(ReadInt(PetscOptionsObject, "-run_seed", "Run seed: a second key of every random stream", "0", 0, &job->run_seed));
+  PetscFunctionReturn(0);
+}
+
+/* Shard "i/k": explicit, else from a Slurm job array, else 0/1. */
+static PetscErrorCode ReadShard(PetscOptionItems *PetscOptionsObject, NNLJob *job)
+{
+  char        buf[256] = "", def[64] = "0/1";
+  const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT"), *min = getenv("SLURM_ARRAY_TASK_MIN");
+  long long   i, k;
+  char        c;
+
+  PetscFunctionBegin;
+  if (id && cnt) snprintf(def, sizeof(def), "%lld/%s", atoll(id) - (min ? atoll(min) : 0), cnt);
+  PetscCall(PetscOptionsString("-shard", "This run's shard i/k of the grid (default from SLURM_ARRAY_TASK_ID/COUNT)", "", def,
+                               buf, sizeof(buf), NULL));
+  PetscCheck(sscanf(buf, "%lld/%lld%c", &i, &k, &c) == 2 && k >= 1 && i >= 0 && i < k && k <= PETSC_MAX_INT, PETSC_COMM_SELF,
+             PETSC_ERR_USER_INPUT, "-shard: '%s' is not i/k with 0 <= i < k (e.g. 0/4)", buf);
+  job->shard_index = (PetscInt)i;
+  job->shard_count = (PetscInt)k;
+  PetscFunctionReturn(0);
+}
+
+/* Default output: results/<job file name> (or results/default), plus shard-i-of-k when sharded. */
+static PetscErrorCode DefaultOutput(const NNLJob *job, char out[], size_t len)
+{
+  char      file[PETSC_MAX_PATH_LEN], *base, *dot;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-options_file", file, sizeof(file), &set));
+  if (!set) PetscCall(PetscOptionsGetString(NULL, NULL, "-options_file_yaml", file, sizeof(file), &set));
+  base = strrchr(file, '/');
+  base = set ? (base ? base + 1 : file) : (char *)"default";
+  if ((dot = strrchr(base, '.')) && dot != base) *dot = 0;
+  if (job->shard_count > 1)
+    snprintf(out, len, "results/%s/shard-%" PetscInt_FMT "-of-%" PetscInt_FMT, base, job->shard_index, job->shard_count);
+  else snprintf(out, len, "results/%s", base);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadRun(MPI_Comm comm, PetscOptionItems *PetscOptionsObject, NNLJob *job)
+{
+  char      def[PETSC_MAX_PATH_LEN], buf[256];
+  double    budget = 0;
+  int       rank;
+  MPI_Comm  node;
+  int       local;
+  PetscReal mb;
+
+  PetscFunctionBegin;
+  PetscCall(ReadShard(PetscOptionsObject, job));
+  PetscCall(DefaultOutput(job, def, sizeof(def)));
+  PetscCall(PetscOptionsString("-output", "Run directory (holds the store nnlimits.sqlite)", "", def, job->output,
+                               sizeof(job->output), NULL));
+  PetscCheck(job->output[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-output: empty directory name");
+  /* Memory per task: a node's memory shared by its ranks; rank 0's view is everyone's so verdicts agree. */
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &local));
+  PetscCallMPI(MPI_Comm_free(&node));
+  if (rank == 0) budget = 0.8 * (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / local;
+  PetscCallMPI(MPI_Bcast(&budget, 1, MPI_DOUBLE, 0, comm));
+  PetscCall(PetscOptionsString("-mem_budget_mb", "Memory one task may use, MB (auto: 80% of the node's memory / its ranks)",
+                               "", "auto", buf, sizeof(buf), NULL));
+  if (strcmp(buf, "auto")) {
+    PetscCall(NNLParseReal("-mem_budget_mb", buf, &mb));
+    PetscCheck(mb > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-mem_budget_mb: must be > 0 or auto (got %s)", buf);
+    budget = mb * 1048576.0;
+  }
+  job->mem_budget = budget;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Appendf(char **s, size_t *len, size_t *cap, const char *fmt, const char *key, const char *val)
+{
+  size_t need = strlen(key) + strlen(val) + 4;
+
+  PetscFunctionBegin;
+  if (*len + need >= *cap) {
+    char *t;
+    *cap = 2 * (*cap + need);
+    PetscCall(PetscMalloc1(*cap, &t));
+    PetscCall(PetscArraycpy(t, *s, *len + 1));
+    PetscCall(PetscFree(*s));
+    *s = t;
+  }
+  *len += (size_t)snprintf(*s + *len, *cap - *len, fmt, key, val);
+  PetscFunctionReturn(0);
+}
+
+/* The canonical text: every option that changes results, in a fixed order, values in one spelling. */
+static PetscErrorCode MakeCanonical(NNLJob *job)
+{
+  size_t len = 0, cap = 1024;
+  char  *s, *lst, num[64];
+  struct { const char *key; const PetscInt *v; PetscInt n; } lists[] = {
+    {"grid_width", job->width, job->nwidth}, {"grid_depth", job->depth, job->ndepth}, {"grid_seed", job->seed, job->nseed}};
+  struct { const char *key; double v; } reals[] = {{"input_correlation", job->input_correlation},
+                                                    {"sigma_b2", job->sigma_b2}, {"branch_alpha", job->branch_alpha}};
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(cap, &s));
+  s[0] = 0;
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s", "family", NNLFamilies[job->family[0]]));
+  for (PetscInt i = 1; i < job->nfamily; i++) PetscCall(Appendf(&s, &len, &cap, "%s%s", ",", NNLFamilies[job->family[i]]));
+  PetscCall(Appendf(&s, &len, &cap, "%s%s", "\n", ""));
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+    PetscCall(NNLFormatIntList(lists[i].v, lists[i].n, &lst));
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", lists[i].key, lst));
+    PetscCall(PetscFree(lst));
+  }
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s", "grid_activation", job->act[0].canon));
+  for (PetscInt i = 1; i < job->nact; i++) PetscCall(Appendf(&s, &len, &cap, "%s%s", ",", job->act[i].canon));
+  PetscCall(Appendf(&s, &len, &cap, "%s%s", "\n", ""));
+  snprintf(num, sizeof(num), "%" PetscInt_FMT, job->inputs);
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "inputs", num));
+  snprintf(num, sizeof(num), "%" PetscInt_FMT, job->input_dim);
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "input_dim", num));
+  for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+    snprintf(num, sizeof(num), "%.17g", reals[i].v);
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", reals[i].key, num));
+  }
+  if (job->sigma_w2 < 0) snprintf(num, sizeof(num), "auto");
+  else snprintf(num, sizeof(num), "%.17g", (double)job->sigma_w2);
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sigma_w2", num));
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sampler", NNLSamplerTypes[job->sampler]));
+  if (job->record_mode == NNL_RECORD_LOG) snprintf(num, sizeof(num), "%" PetscInt_FMT, job->record_k);
+  else snprintf(num, sizeof(num), "%s", job->record_mode == NNL_RECORD_ALL ? "all" : "last");
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "record_layers", num));
+  snprintf(num, sizeof(num), "%" PetscInt_FMT, job->run_seed);
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "run_seed", num));
+  job->canonical = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job)
+{
+  NNLJob *j;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&j));
+  PetscOptionsBegin(comm, NULL, "nnlimits run: sweep options (the defaults are the default job)", NULL);
+  PetscCall(ReadAxes(PetscOptionsObject, j));
+  PetscCall(ReadModel(PetscOptionsObject, j));
+  PetscCall(ReadRun(comm, PetscOptionsObject, j));
+  PetscOptionsEnd();
+  PetscCall(MakeCanonical(j));
+  *job = j;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLJobDestroy(NNLJob **job)
+{
+  PetscFunctionBegin;
+  if (!*job) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*job)->family));
+  PetscCall(PetscFree((*job)->width));
+  PetscCall(PetscFree((*job)->depth));
+  PetscCall(PetscFree((*job)->seed));
+  PetscCall(PetscFree((*job)->act));
+  PetscCall(PetscFree((*job)->canonical));
+  PetscCall(PetscFree(*job));
+  PetscFunctionReturn(0);
+}
+
+PetscInt NNLFamilyFirstLayer(NNLFamily family)
+{
+  return family == NNL_FAMILY_RESNET ? 0 : 1;
+}
+
+PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers)
+{
+  PetscInt first = NNLFamilyFirstLayer(family), cnt = 0, *l;
+
+  PetscFunctionBegin;
+  if (job->record_mode == NNL_RECORD_ALL) {
+    PetscCall(PetscMalloc1(depth - first + 1, &l));
+    for (PetscInt i = first; i <= depth; i++) l[cnt++] = i;
+  } else if (job->record_mode == NNL_RECORD_LAST || job->record_k == 1) {
+    PetscCall(PetscMalloc1(1, &l));
+    l[cnt++] = depth;
+  } else {
+    /* K log-spaced layers in [max(first,1), depth], always including both ends; duplicates merged. */
+    PetscInt lo = first > 1 ? first : 1, k = job->record_k;
+    PetscCall(PetscMalloc1(k + 1, &l));
+    if (first == 0) l[cnt++] = 0;
+    for (PetscInt i = 0; i < k; i++) {
+      PetscInt v = (PetscInt)llround(exp(log((double)lo) + (log((double)depth) - log((double)lo)) * i / (k - 1)));
+      if (v < lo) v = lo;
+      if (v > depth) v = depth;
+      if (cnt == 0 || v > l[cnt - 1]) l[cnt++] = v;
+    }
+  }
+  *n      = cnt;
+  *layers = l;
+  PetscFunctionReturn(0);
+}
+
+PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
+{
+  const NNLActivation *a = &job->act[act];
+  double               x = 1.3;
+
+  if (job->sigma_w2 > 0) return job->sigma_w2;
+  /* Positively homogeneous φ (a·min + b·max): the critical σ² keeps E φ(z)² = E z²/σ², i.e. σ² = 1/E φ(Z)². */
+  if (a->def->phi(2 * x, a->p) == 2 * a->def->phi(x, a->p) && a->def->phi(-2 * x, a->p) == 2 * a->def->phi(-x, a->p))
+    return 1.0 / NNLGaussDual(a, 1, 1, 1);
+  return 1.0;
+}
+
+/* Options that are ours (for "did you mean") and prefixes that PETSc itself reads. */
+static const char *const KnownOptions[] = {
+  "family", "grid_width", "grid_depth", "grid_seed", "grid_activation", "inputs", "input_dim", "input_correlation",
+  "sigma_w2", "sigma_b2", "branch_alpha", "sampler", "record_layers", "run_seed", "shard", "output", "mem_budget_mb",
+  "progress_interval", "sched_rank0_computes", "table", "o", "plan_ranks", "options_file", "help", NULL};
+static const char *const PetscPrefixes[] = {"help", "options_", "log_", "malloc", "info", "on_error_", "no_signal_handler",
+                                            "fp_trap", "mpi_", "skip_petscrc", "check_pointer_intensity", "memory_view",
+                                            "objects_dump", "error_output_", "debugger", "start_in_debugger",
+                                            "stop_for_debugger", "checkstack", "use_gpu_aware_mpi", "saws", NULL};
+
+static int Distance(const char *a, const char *b)
+{
+  int la = (int)strlen(a), lb = (int)strlen(b), row[128];
+
+  if (la > 120 || lb > 120) return 1000;
+  for (int j = 0; j <= lb; j++) row[j] = j;
+  for (int i = 1; i <= la; i++) {
+    int diag = row[0];
+    row[0]   = i;
+    for (int j = 1; j <= lb; j++) {
+      int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag   = up;
+      row[j] = best;
+    }
+  }
+  return row[lb];
+}
+
+PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm)
+{
+  PetscInt n;
+  char   **names, **values;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt i = 0; i < n; i++) {
+    const char *best = NULL;
+    int         bestd = 4;
+    PetscBool   petsc = PETSC_FALSE;
+    for (int k = 0; PetscPrefixes[k]; k++)
+      if (!strncmp(names[i], PetscPrefixes[k], strlen(PetscPrefixes[k]))) petsc = PETSC_TRUE;
+    if (petsc) continue;
+    for (int k = 0; KnownOptions[k]; k++) {
+      int d = Distance(names[i], KnownOptions[k]);
+      if (d < bestd) { bestd = d; best = KnownOptions[k]; }
+    }
+    {
+      char name[256];
+      PetscCall(PetscStrncpy(name, names[i], sizeof(name)));
+      PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+      if (best) SETERRQ(comm, PETSC_ERR_USER_INPUT, "unknown option -%s (did you mean -%s?); -help lists every option", name, best);
+      SETERRQ(comm, PETSC_ERR_USER_INPUT, "unknown option -%s; -help lists every option", name);
+    }
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,261 @@
+/* nnlimits: the command line — run, plan, status, export. */
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+#include "nnlimits/grid.h"
+#include "nnlimits/sched.h"
+#include "nnlimits/store.h"
+#include "error.h"
+#include "summary.h"
+
+/* Nominal throughput of one core in cost units per second; used only for predictions. */
+#define NNL_COST_RATE 1.5e9
+
+static const char usage[] =
+  "nnlimits: sweeps of random neural networks beside their theoretical limits\n"
+  "usage:\n"
+  "  nnlimits run [options]            run the sweep (no options: the default job into results/default)\n"
+  "  nnlimits plan [options]           dry run: points, per-shard counts, predicted cost and peak memory\n"
+  "  nnlimits status DIR...            done / failed / pending counts and ETA of run directories\n"
+  "  nnlimits export DIR [-table gram|points|stats] [-o FILE]   tidy CSV of a run\n"
+  "Options come from the command line, -options_file FILE (plain or .yaml) and PETSC_OPTIONS.\n"
+  "'nnlimits run -help' lists every sweep option with its default.\n";
+
+typedef struct {
+  int    npos;
+  char **pos; /* positional arguments after the subcommand */
+} Args;
+
+static int CmpU64(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Points still to compute: this shard's points minus those the store already holds, largest cost first. */
+static PetscErrorCode PendingPoints(const NNLJob *job, const NNLGrid *grid, NNLStore st, PetscInt *n, PetscInt **todo)
+{
+  PetscInt  nshard, *shard, ndone, cnt = 0;
+  uint64_t *done;
+
+  PetscFunctionBegin;
+  PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &nshard, &shard));
+  PetscCall(NNLStoreCommittedIds(st, &ndone, &done));
+  qsort(done, (size_t)ndone, sizeof(uint64_t), CmpU64);
+  for (PetscInt i = 0; i < nshard; i++) {
+    uint64_t id = grid->points[shard[i]].id;
+    PetscBool hit = PETSC_FALSE;
+    for (PetscInt lo = 0, hi = ndone; lo < hi && !hit;) { /* done is sorted */
+      PetscInt mid = (lo + hi) / 2;
+      if (done[mid] == id) hit = PETSC_TRUE;
+      else if (done[mid] < id) lo = mid + 1;
+      else hi = mid;
+    }
+    if (!hit) shard[cnt++] = shard[i];
+  }
+  PetscCall(PetscFree(done));
+  *n    = cnt;
+  *todo = shard;
+  PetscFunctionReturn(0);
+}
+
+
+/* Everything the run needs from the job, checked on every rank before anything touches the disk. */
+static PetscErrorCode SetUpJob(MPI_Comm comm, NNLJob **job, NNLGrid **grid, NNLSched *sched, PetscBool *help)
+{
+  double    worst = 0;
+  PetscInt  wp    = 0;
+
+  PetscFunctionBegin;
+  PetscCall(NNLJobCreate(comm, job));
+  if (sched) {
+    PetscCall(NNLSchedCreate(comm, *job, sched));
+    PetscCall(NNLSchedSetFromOptions(*sched));
+  }
+  PetscCall(PetscOptionsHasHelp(NULL, help));
+  if (*help) PetscFunctionReturn(0);
+  PetscCall(NNLOptionsCheckUnused(comm));
+  PetscCall(NNLGridCreate(*job, grid));
+  for (PetscInt i = 0; i < (*grid)->npoints; i++)
+    if ((*grid)->points[i].mem > worst) worst = (*grid)->points[wp = i].mem;
+  PetscCheck(worst <= (*job)->mem_budget, comm, PETSC_ERR_USER_INPUT,
+             "-grid_width: width %" PetscInt_FMT " (sampler %s) needs %.3g MB per task, more than the budget of %.3g MB "
+             "(-mem_budget_mb; use -sampler projection or smaller widths)",
+             (*grid)->points[wp].width, NNLSamplerTypes[NNLPointSampler(*job, &(*grid)->points[wp])], worst / 1048576.0,
+             (*job)->mem_budget / 1048576.0);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
+{
+  NNLJob       *job   = NULL;
+  NNLGrid      *grid  = NULL;
+  NNLSched      sched = NULL;
+  NNLStore      st    = NULL;
+  PetscInt      ntodo = 0, *todo = NULL;
+  PetscBool     help;
+  NNLSchedStats stats;
+  int           rank, size;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(SetUpJob(comm, &job, &grid, &sched, &help));
+  if (help) {
+    PetscCall(NNLSchedDestroy(&sched));
+    PetscCall(NNLJobDestroy(&job));
+    PetscFunctionReturn(0);
+  }
+  /* Rank 0 alone touches the store; its verdict (a different job there, a bad directory) is everyone's. */
+  NNLErrorSetQuiet(PETSC_TRUE);
+  if (rank == 0) {
+    ierr = NNLStoreOpen(job->output, job, grid, &st);
+    if (!ierr) ierr = PendingPoints(job, grid, st, &ntodo, &todo);
+  }
+  NNLErrorSetQuiet(PETSC_FALSE);
+  PetscCall(NNLErrorAgree(comm, ierr));
+  PetscCall(PetscFPrintf(comm, stderr, "run output=%s points=%" PetscInt_FMT " shard=%" PetscInt_FMT "/%" PetscInt_FMT " todo=%" PetscInt_FMT " ranks=%d\n",
+                         job->output, grid->npoints, job->shard_index, job->shard_count, ntodo, size));
+  PetscCall(NNLSchedRun(sched, grid, st, ntodo, todo, &stats));
+  if (rank == 0) {
+    PetscCall(NNLStoreFinishRun(st, stats.interrupted ? "interrupted" : "complete"));
+    PetscCall(NNLStoreClose(&st));
+    if (stats.interrupted)
+      fprintf(stderr, "interrupted done=%" PetscInt_FMT " failed=%" PetscInt_FMT " (rerun the same command to finish)\n",
+              stats.done, stats.failed);
+    else PetscCall(NNLSummaryPrint(job->output, 40, stdout));
+    fprintf(stderr, "finished output=%s seconds=%.2f done=%" PetscInt_FMT " failed=%" PetscInt_FMT "\n", job->output,
+            stats.seconds, stats.done, stats.failed);
+  }
+  *code = stats.interrupted ? NNL_EXIT_INTERRUPTED : NNL_EXIT_OK;
+  PetscCall(PetscFree(todo));
+  PetscCall(NNLSchedDestroy(&sched));
+  PetscCall(NNLGridDestroy(&grid));
+  PetscCall(NNLJobDestroy(&job));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CommandPlan(MPI_Comm comm)
+{
+  NNLJob   *job  = NULL;
+  NNLGrid  *grid = NULL;
+  PetscBool help;
+  PetscInt  ranks = 1;
+  double    total = 0, peak = 0, maxshard = 0;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(comm, NULL, "nnlimits plan", NULL);
+  PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for", "", ranks, &ranks, NULL));
+  PetscOptionsEnd();
+  PetscCheck(ranks >= 1, comm, PETSC_ERR_USER_INPUT, "-plan_ranks: must be >= 1");
+  PetscCall(SetUpJob(comm, &job, &grid, NULL, &help));
+  if (help) PetscCall(NNLJobDestroy(&job));
+  if (help) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < grid->npoints; i++) {
+    total += grid->points[i].cost;
+    if (grid->points[i].mem > peak) peak = grid->points[i].mem;
+  }
+  PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " shards=%" PetscInt_FMT " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g\n",
+                        grid->npoints, job->shard_count, total, total / NNL_COST_RATE, peak / 1048576.0));
+  for (PetscInt s = 0; s < job->shard_count && s < 1000; s++) {
+    PetscInt n, *idx;
+    double   c = 0, big = 0;
+    PetscCall(NNLGridShard(grid, s, job->shard_count, &n, &idx));
+    for (PetscInt i = 0; i < n; i++) c += grid->points[idx[i]].cost;
+    if (n) big = grid->points[idx[0]].cost;
+    /* A shard on R ranks takes at least its largest point and at least its share of the work. */
+    c = PetscMax(c / ranks, big) / NNL_COST_RATE;
+    if (c > maxshard) maxshard = c;
+    PetscCall(PetscPrintf(comm, "shard index=%" PetscInt_FMT " points=%" PetscInt_FMT " wall_seconds=%.4g ranks=%" PetscInt_FMT "\n", s, n, c, ranks));
+    PetscCall(PetscFree(idx));
+  }
+  PetscCall(PetscPrintf(comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n", maxshard, ranks));
+  PetscCall(NNLGridDestroy(&grid));
+  PetscCall(NNLJobDestroy(&job));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CommandStatus(MPI_Comm comm, const Args *args)
+{
+  PetscFunctionBegin;
+  PetscCheck(args->npos >= 1, comm, PETSC_ERR_USER_INPUT, "status: which run directory? usage: nnlimits status DIR...");
+  PetscCall(NNLOptionsCheckUnused(comm));
+  for (int i = 0; i < args->npos; i++) {
+    NNLStore st = NULL;
+    PetscCall(NNLStoreOpenRead(args->pos[i], &st));
+    PetscCall(NNLStoreStatus(st, args->pos[i], stdout));
+    PetscCall(NNLStoreClose(&st));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
+{
+  char     table[64] = "gram", file[PETSC_MAX_PATH_LEN] = "", tmp[PETSC_MAX_PATH_LEN + 16];
+  NNLStore st = NULL;
+  FILE    *out = stdout;
+
+  PetscFunctionBegin;
+  PetscCheck(args->npos == 1, comm, PETSC_ERR_USER_INPUT, "export: give one run directory: nnlimits export DIR [-table T] [-o FILE]");
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-table", table, sizeof(table), NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-o", file, sizeof(file), NULL));
+  PetscCall(NNLOptionsCheckUnused(comm));
+  PetscCall(NNLStoreOpenRead(args->pos[0], &st));
+  if (file[0]) { /* write aside, then rename: a reader never sees half a file */
+    snprintf(tmp, sizeof(tmp), "%s.partial", file);
+    out = fopen(tmp, "w");
+    PetscCheck(out, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s'", tmp);
+  }
+  PetscCall(NNLStoreExport(st, table, out));
+  if (file[0]) {
+    PetscCheck(fclose(out) == 0 && rename(tmp, file) == 0, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s'", file);
+  }
+  PetscCall(NNLStoreClose(&st));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
+{
+  MPI_Comm comm = PETSC_COMM_WORLD;
+  int      size;
+
+  PetscFunctionBegin;
+  *code = NNL_EXIT_OK;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (!cmd || !strcmp(cmd, "help")) {
+    PetscCall(PetscPrintf(comm, "%s", usage));
+    if (!cmd) *code = NNL_EXIT_INPUT;
+  } else if (!strcmp(cmd, "run")) PetscCall(CommandRun(comm, code));
+  else if (!strcmp(cmd, "plan")) PetscCall(CommandPlan(comm));
+  else {
+    PetscCheck(!strcmp(cmd, "status") || !strcmp(cmd, "export"), comm, PETSC_ERR_USER_INPUT,
+               "unknown command '%s' (allowed: run, plan, status, export)", cmd);
+    PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT, "%s reads a store and runs on one rank (drop mpirun)", cmd);
+    if (!strcmp(cmd, "status")) PetscCall(CommandStatus(comm, args));
+    else PetscCall(CommandExport(comm, args));
+  }
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  PetscErrorCode ierr;
+  const char    *cmd = (argc > 1 && argv[1][0] != '-') ? argv[1] : NULL;
+  Args           args = {0, argv + 2};
+  int            code = NNL_EXIT_OK;
+
+  while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
+  ierr = PetscInitialize(&argc, &argv, NULL, usage);
+  if (ierr) return ierr;
+  /* One rank per core: BLAS threads would oversubscribe and could reorder sums across runs. */
+  openblas_set_num_threads(1);
+  ierr = NNLErrorInstall();
+  if (!ierr) ierr = Dispatch(cmd, &args, &code);
+  if (ierr) {
+    if (!NNLErrorIsInput(ierr)) MPI_Abort(PETSC_COMM_WORLD, 1);
+    code = NNL_EXIT_INPUT;
+  }
+  PetscFinalize();
+  return code;
+}

@@ -1,0 +1,227 @@
+/* Network families and their samplers: the dense reference and the projection sampler (exact in law). */
+#include <math.h>
+#include <string.h>
+#include <cblas.h>
+#include "nnlimits/net.h"
+#include "nnlimits/rng.h"
+#include "observe.h"
+
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
+            const int *lwork, int *info);
+
+/* Working state of one network. Y, Phi, Z: n × m column-major (column a = input a). */
+typedef struct {
+  const NNLJob   *job;
+  const NNLPoint *pt;
+  NNLSamplerType  sampler;
+  PetscInt        n, m, d;
+  double          sw2, sb2, branch;
+  double         *Y, *Phi, *Z, *W, *X, *K, *R;
+} Net;
+
+PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R)
+{
+  int     mm = (int)m, info = 0, lwork = 3 * (int)m * (int)m + 64;
+  double *w, *work;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArraycpy(R, K, m * m));
+  dpotrf_("U", &mm, R, &mm, &info);
+  if (info == 0) {
+    for (PetscInt j = 0; j < m; j++)
+      for (PetscInt i = j + 1; i < m; i++) R[i + j * m] = 0;
+    PetscFunctionReturn(0);
+  }
+  /* Singular (dead inputs, r = 1, rounding): K = Q Λ Qᵀ, R = Λ^{1/2} Qᵀ. */
+  PetscCall(PetscMalloc2(m, &w, lwork, &work));
+  PetscCall(PetscArraycpy(work, K, m * m));
+  dsyev_("V", "U", &mm, work, &mm, w, work + m * m, &(int){lwork - mm * mm}, &info);
+  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "dsyev failed: info %d", info);
+  for (PetscInt i = 0; i < m; i++) {
+    double s = w[i] > 0 ? sqrt(w[i]) : 0.0;
+    for (PetscInt j = 0; j < m; j++) R[i + j * m] = s * work[j + i * m];
+  }
+  PetscCall(PetscFree2(w, work));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLInputs(const NNLJob *job, double *X)
+{
+  PetscInt m = job->inputs, d = job->input_dim;
+  double  *C, *R, sd = sqrt((double)d);
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(m * m, &C, m * m, &R));
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = 0; b < m; b++) C[a + b * m] = a == b ? 1.0 : job->input_correlation;
+  PetscCall(NNLSqrtPSD(m, C, R));
+  /* x_a = √d · (column a of R, padded with zeros): x_a·x_b/d = (RᵀR)_ab = C_ab. */
+  PetscCall(PetscArrayzero(X, d * m));
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt i = 0; i < m; i++) X[i + a * d] = sd * R[i + a * m];
+  PetscCall(PetscFree2(C, R));
+  PetscFunctionReturn(0);
+}
+
+/* K = scale · PhiᵀPhi + shift · 11ᵀ (full symmetric m×m). */
+static void GramOf(const Net *net, const double *A, double scale, double shift, double *K)
+{
+  PetscInt m = net->m;
+
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)m, (int)net->n, scale, A, (int)net->n, 0.0, K, (int)m);
+  for (PetscInt j = 0; j < m; j++)
+    for (PetscInt i = 0; i <= j; i++) {
+      K[i + j * m] += shift;
+      K[j + i * m] = K[i + j * m];
+    }
+}
+
+/* Y ← beta·Y + alpha · Z R with Z fresh normals: rows of ZR are iid N(0, RᵀR) — the projection sampler. */
+static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, double beta)
+{
+  NNLRngStream s;
+
+  PetscFunctionBegin;
+  PetscCall(NNLSqrtPSD(net->m, net->K, net->R));
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_PROJECT);
+  NNLRngNormals(&s, 0, (size_t)(net->n * net->m), net->Z);
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)net->n, (int)net->m, (int)net->m, alpha, net->Z, (int)net->n,
+              net->R, (int)net->m, beta, net->Y, (int)net->n);
+  PetscFunctionReturn(0);
+}
+
+/* Y ← beta·Y + W A with W (n×k) iid N(0, var) drawn in full — the dense reference sampler. */
+static PetscErrorCode DenseLayer_ref(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta)
+{
+  NNLRngStream s;
+
+  PetscFunctionBegin;
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_WEIGHT);
+  NNLRngNormals(&s, 0, (size_t)(net->n * k), net->W);
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)net->n, (int)net->m, (int)k, sqrt(var), net->W, (int)net->n,
+              A, (int)k, beta, net->Y, (int)net->n);
+  PetscFunctionReturn(0);
+}
+
+/* MLP bias: y_i += b_i for every input, b ~ N(0, σ_b²) fresh per layer. */
+static void AddBias(Net *net, PetscInt layer)
+{
+  NNLRngStream s;
+
+  if (net->sb2 <= 0) return;
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_BIAS);
+  NNLRngNormals(&s, 0, (size_t)net->n, net->Z);
+  for (PetscInt a = 0; a < net->m; a++)
+    for (PetscInt i = 0; i < net->n; i++) net->Y[i + a * net->n] += sqrt(net->sb2) * net->Z[i];
+}
+
+/* The first layer: MLP y¹ = W¹x (var σ_w²/d); ResNet Y₀ = W_in x (var 1/d). Its Gram given x is σ²C exactly. */
+static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
+{
+  double s2 = net->pt->family == NNL_FAMILY_MLP ? net->sw2 : 1.0;
+
+  PetscFunctionBegin;
+  if (net->sampler == NNL_SAMPLER_DENSE) {
+    PetscCall(DenseLayer_ref(net, layer, net->X, net->d, s2 / (double)net->d, 0.0));
+  } else {
+    for (PetscInt a = 0; a < net->m; a++)
+      for (PetscInt b = 0; b < net->m; b++) net->K[a + b * net->m] = s2 * (a == b ? 1.0 : net->job->input_correlation);
+    PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Layer ℓ from the post-activations Phi of layer ℓ-1. */
+static PetscErrorCode NextLayer(Net *net, PetscInt layer)
+{
+  const double n = (double)net->n;
+
+  PetscFunctionBegin;
+  if (net->pt->family == NNL_FAMILY_MLP) {
+    if (net->sampler == NNL_SAMPLER_DENSE) {
+      PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
+      AddBias(net, layer);
+    } else {
+      GramOf(net, net->Phi, net->sw2 / n, net->sb2, net->K);
+      PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
+    }
+  } else {
+    if (net->sampler == NNL_SAMPLER_DENSE) PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
+    else {
+      GramOf(net, net->Phi, 1.0 / n, 0.0, net->K);
+      PetscCall(ProjectLayer(net, layer, net->branch, 1.0));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler)
+{
+  PetscInt n = pt->width, m = job->inputs, d = job->input_dim;
+
+  PetscFunctionBegin;
+  memset(net, 0, sizeof(*net));
+  net->job     = job;
+  net->pt      = pt;
+  net->sampler = sampler == NNL_SAMPLER_AUTO ? NNLPointSampler(job, pt) : sampler;
+  net->n       = n;
+  net->m       = m;
+  net->d       = d;
+  net->sw2     = NNLJobSigmaW2(job, pt->act);
+  net->sb2     = job->sigma_b2;
+  net->branch  = pow((double)pt->depth, -job->branch_alpha);
+  PetscCall(PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
+  if (net->sampler == NNL_SAMPLER_DENSE) {
+    PetscCall(PetscMalloc2(n * (n > d ? n : d), &net->W, d * m, &net->X));
+    PetscCall(NNLInputs(job, net->X));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode NetDestroy(Net *net)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree5(net->Y, net->Phi, net->Z, net->K, net->R));
+  if (net->W) PetscCall(PetscFree2(net->W, net->X));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLPollFn poll, void *ctx,
+                               NNLResult **result)
+{
+  Net        net;
+  NNLResult *res;
+  PetscInt   nrec, *layers, first = NNLFamilyFirstLayer(pt->family), r = 0;
+  double     t0 = MPI_Wtime();
+
+  PetscFunctionBegin;
+  PetscCall(NNLJobRecordLayers(job, pt->family, pt->depth, &nrec, &layers));
+  PetscCall(NNLResultCreate(nrec, job->inputs, &res));
+  PetscCall(PetscArraycpy(res->layers, layers, nrec));
+  PetscCall(PetscFree(layers));
+  res->point = pt->ord;
+  PetscCall(NetSetUp(&net, job, pt, sampler));
+  for (PetscInt l = first; l <= pt->depth; l++) {
+    PetscBool ok;
+    if (l == first) PetscCall(FirstLayer(&net, l));
+    else PetscCall(NextLayer(&net, l));
+    NNLActivationApply(&job->act[pt->act], (size_t)(net.n * net.m), net.Y, net.Phi);
+    if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
+    if (r < nrec && res->layers[r] == l) {
+      PetscCall(NNLObserveLayer(net.n, net.m, net.Y, net.Phi, res, r, &ok));
+      if (!ok) {
+        res->status = NNL_STATUS_FAILED;
+        res->nrec   = r;
+        snprintf(res->message, sizeof(res->message), "overflow or NaN at layer %" PetscInt_FMT " (statistics not finite)", l);
+        break;
+      }
+      if (++r == nrec) PetscCall(NNLObserveNormality(net.n, net.m, net.Y, res));
+    }
+    if (poll) PetscCall(poll(ctx));
+  }
+  PetscCall(NetDestroy(&net));
+  res->seconds = MPI_Wtime() - t0;
+  *result      = res;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,20 @@
+/* Per-layer statistics of a network: Gram of pre-activations, log-norms, kurtosis, normality distance. */
+#ifndef NNLIMITS_OBSERVE_H
+#define NNLIMITS_OBSERVE_H
+
+#include "nnlimits/result.h"
+
+/** @brief True if some input's post-activations are all zero (a dead network for that input). */
+PetscBool NNLObserveIsDead(PetscInt n, PetscInt m, const double *Phi);
+/**
+  @brief Fill row r of res from pre-activations Y and post-activations Phi (n × m, column-major):
+  gram, lognorm, lognorm_post, kurtosis. *ok is false if any statistic is not finite (overflow).
+*/
+PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const double *Phi, NNLResult *res, PetscInt r,
+                               PetscBool *ok);
+/** @brief res->ks[a]: Kolmogorov–Smirnov distance of the coordinates of y_a/‖y_a‖·√n to N(0,1) (NaN if y_a = 0). */
+PetscErrorCode NNLObserveNormality(PetscInt n, PetscInt m, const double *Y, NNLResult *res);
+/** @brief KS distance of x[0..n) (sorted in place) to the standard normal cdf. */
+double NNLKSNormal(PetscInt n, double *x);
+
+#endif

@@ -1,0 +1,201 @@
+/* Parsing of option values into numbers and lists, with one-line messages that name the option. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "parse.h"
+
+#define NNL_LIST_MAX 10000000 /* values on one axis: beyond this the grid cannot be a sane job */
+
+static PetscBool ToLong(const char *s, const char *end, long long *v)
+{
+  char buf[64], *stop = NULL;
+  size_t len = (size_t)(end - s);
+
+  if (len == 0 || len >= sizeof(buf)) return PETSC_FALSE;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  errno = 0;
+  *v = strtoll(buf, &stop, 10);
+  return (errno == 0 && *stop == 0 && !isspace((unsigned char)buf[0])) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* Parse one item "a" or "a-b" of [s, end) into a..b-1; a leading '-' is the sign of a. */
+static PetscErrorCode ParseItem(const char opt[], const char *s, const char *end, long long *lo, long long *hi)
+{
+  const char *dash = NULL;
+
+  PetscFunctionBegin;
+  for (const char *c = s + 1; c < end; c++)
+    if (*c == '-') { dash = c; break; }
+  if (!dash) {
+    PetscCheck(ToLong(s, end, lo), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: '%.*s' is not an integer (expected a list like 32,64,128 or a range like 0-64)", opt,
+               (int)(end - s), s);
+    *hi = *lo + 1;
+    PetscFunctionReturn(0);
+  }
+  PetscCheck(ToLong(s, dash, lo) && ToLong(dash + 1, end, hi), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: '%.*s' is not an integer range (a-b means a, a+1, ..., b-1)", opt, (int)(end - s), s);
+  PetscCheck(*hi > *lo, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: range '%.*s' is empty (a-b means a, ..., b-1, so b must exceed a)", opt, (int)(end - s), s);
+  PetscFunctionReturn(0);
+}
+
+static int CmpInt(const void *a, const void *b)
+{
+  PetscInt x = *(const PetscInt *)a, y = *(const PetscInt *)b;
+  return (x > y) - (x < y);
+}
+
+static PetscErrorCode CheckDuplicates(const char opt[], const PetscInt *vals, PetscInt n)
+{
+  PetscInt *copy;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(n, &copy));
+  PetscCall(PetscArraycpy(copy, vals, n));
+  qsort(copy, (size_t)n, sizeof(PetscInt), CmpInt);
+  for (PetscInt i = 1; i < n; i++) {
+    PetscInt dup = copy[i];
+    if (copy[i] == copy[i - 1]) {
+      PetscCall(PetscFree(copy));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %" PetscInt_FMT " appears twice", opt, dup);
+    }
+  }
+  PetscCall(PetscFree(copy));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, PetscInt **vals, PetscInt *n)
+{
+  PetscInt    cap = 16, cnt = 0;
+  PetscInt   *v;
+  const char *p = s;
+
+  PetscFunctionBegin;
+  PetscCheck(s && s[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty list", opt);
+  PetscCall(PetscMalloc1(cap, &v));
+  while (1) {
+    const char *end = strchr(p, ',');
+    long long   lo, hi;
+    if (!end) end = p + strlen(p);
+    PetscCheck(end > p, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty item in list '%s'", opt, s);
+    PetscCall(ParseItem(opt, p, end, &lo, &hi));
+    PetscCheck(lo >= min, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %lld is too small (must be >= %" PetscInt_FMT ")",
+               opt, lo, min);
+    PetscCheck(hi - 1 <= PETSC_MAX_INT && cnt + (hi - lo) <= NNL_LIST_MAX, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: too many or too large values (at most %d values, each below 2^31)", opt, NNL_LIST_MAX);
+    while (cnt + (hi - lo) > cap) {
+      PetscInt *w;
+      PetscCall(PetscMalloc1(2 * cap, &w));
+      PetscCall(PetscArraycpy(w, v, cnt));
+      PetscCall(PetscFree(v));
+      v = w;
+      cap *= 2;
+    }
+    for (long long x = lo; x < hi; x++) v[cnt++] = (PetscInt)x;
+    if (!*end) break;
+    p = end + 1;
+  }
+  PetscCall(CheckDuplicates(opt, v, cnt));
+  *vals = v;
+  *n    = cnt;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLParseInt(const char opt[], const char s[], PetscInt min, PetscInt *v)
+{
+  long long x;
+
+  PetscFunctionBegin;
+  PetscCheck(s && ToLong(s, s + strlen(s), &x) && x <= PETSC_MAX_INT && x >= PETSC_MIN_INT, PETSC_COMM_SELF,
+             PETSC_ERR_USER_INPUT, "%s: '%s' is not an integer", opt, s ? s : "");
+  PetscCheck(x >= min, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %lld is too small (must be >= %" PetscInt_FMT ")",
+             opt, x, min);
+  *v = (PetscInt)x;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLParseReal(const char opt[], const char s[], PetscReal *v)
+{
+  char *stop = NULL;
+
+  PetscFunctionBegin;
+  PetscCheck(s && s[0] && !isspace((unsigned char)s[0]), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: missing number", opt);
+  errno = 0;
+  *v    = strtod(s, &stop);
+  PetscCheck(*stop == 0 && errno != ERANGE, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' is not a number", opt, s);
+  PetscCheck(isfinite(*v), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' is not a finite number", opt, s);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, PetscInt *n)
+{
+  PetscInt    cnt = 1;
+  const char *p   = s;
+  char      **w;
+
+  PetscFunctionBegin;
+  PetscCheck(s && s[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty list", opt);
+  for (const char *c = s; *c; c++) cnt += (*c == ',');
+  PetscCall(PetscCalloc1(cnt, &w));
+  for (PetscInt i = 0; i < cnt; i++) {
+    const char *end = strchr(p, ',');
+    size_t      len;
+    if (!end) end = p + strlen(p);
+    len = (size_t)(end - p);
+    if (len == 0) {
+      PetscCall(NNLParseFreeWords(&w, cnt));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty item in list '%s'", opt, s);
+    }
+    PetscCall(PetscMalloc1(len + 1, &w[i]));
+    memcpy(w[i], p, len);
+    w[i][len] = 0;
+    for (PetscInt j = 0; j < i; j++) {
+      PetscBool same;
+      PetscCall(PetscStrcmp(w[i], w[j], &same));
+      if (same) {
+        char dup[256];
+        PetscCall(PetscStrncpy(dup, w[i], sizeof(dup)));
+        PetscCall(NNLParseFreeWords(&w, cnt));
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' appears twice", opt, dup);
+      }
+    }
+    p = end + 1;
+  }
+  *words = w;
+  *n     = cnt;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLParseFreeWords(char ***words, PetscInt n)
+{
+  PetscFunctionBegin;
+  if (!*words) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < n; i++) PetscCall(PetscFree((*words)[i]));
+  PetscCall(PetscFree(*words));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLFormatIntList(const PetscInt *vals, PetscInt n, char **s)
+{
+  size_t cap = 32 * (size_t)n + 1, len = 0;
+  char  *buf;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(cap, &buf));
+  buf[0] = 0;
+  for (PetscInt i = 0; i < n;) {
+    PetscInt j = i;
+    while (j + 1 < n && vals[j + 1] == vals[j] + 1) j++;
+    if (j - i >= 2) len += (size_t)snprintf(buf + len, cap - len, "%s%" PetscInt_FMT "-%" PetscInt_FMT, i ? "," : "", vals[i], vals[j] + 1);
+    else
+      for (PetscInt k = i; k <= j; k++) len += (size_t)snprintf(buf + len, cap - len, "%s%" PetscInt_FMT, k ? "," : "", vals[k]);
+    i = j + 1;
+  }
+  *s = buf;
+  PetscFunctionReturn(0);
+}

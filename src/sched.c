@@ -1,0 +1,229 @@
+/* The coordinator/worker protocol: cost-ordered self-scheduling, progress, graceful stop on signals. */
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include "nnlimits/sched.h"
+#include "nnlimits/net.h"
+
+#define TAG_TASK   11 /* coordinator → worker: one PetscInt, a point index, or -1 = stop */
+#define TAG_RESULT 12 /* worker → coordinator: a packed NNLResult */
+#define PREFETCH   2  /* tasks a worker holds, so it never idles while its result travels */
+
+struct _p_NNLSched {
+  MPI_Comm        comm;
+  int             rank, size;
+  const NNLJob   *job;
+  const NNLGrid  *grid;
+  double          progress_interval;
+  PetscBool       rank0_computes;
+  /* coordinator state */
+  NNLStore        store;
+  const PetscInt *todo;
+  PetscInt        head, tail, outstanding, total;
+  PetscInt       *held; /* tasks held by each worker */
+  NNLSchedStats   stats;
+  double          t0, last_print;
+};
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void OnStopSignal(int sig)
+{
+  (void)sig;
+  stop_requested = 1;
+}
+
+PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
+{
+  NNLSched sc;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&sc));
+  sc->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &sc->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &sc->size));
+  sc->job               = job;
+  sc->progress_interval = 5;
+  sc->rank0_computes    = sc->size <= 8 ? PETSC_TRUE : PETSC_FALSE;
+  *s                    = sc;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
+{
+  PetscReal iv = s->progress_interval;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(s->comm, NULL, "Scheduler options", NULL);
+  PetscCall(PetscOptionsReal("-progress_interval", "Seconds between progress lines on stderr (0: none)", "", iv, &iv, NULL));
+  PetscCall(PetscOptionsBool("-sched_rank0_computes", "Rank 0 computes points too (default: when 8 ranks or fewer)", "",
+                             s->rank0_computes, &s->rank0_computes, NULL));
+  PetscOptionsEnd();
+  PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)", (double)iv);
+  s->progress_interval = iv;
+  if (s->size == 1) s->rank0_computes = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSchedDestroy(NNLSched *s)
+{
+  PetscFunctionBegin;
+  if (!*s) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*s)->held));
+  PetscCall(PetscFree(*s));
+  PetscFunctionReturn(0);
+}
+
+static void Progress(NNLSched s, PetscBool final)
+{
+  double    now = MPI_Wtime(), el = now - s->t0, rate;
+  PetscInt  fin = s->stats.done + s->stats.failed;
+  PetscBool tty = isatty(2) ? PETSC_TRUE : PETSC_FALSE;
+  char      eta[32] = "unknown";
+
+  if (!final && (s->progress_interval <= 0 || now - s->last_print < s->progress_interval)) return;
+  s->last_print = now;
+  rate          = el > 0 ? fin / el : 0;
+  if (rate > 0) snprintf(eta, sizeof(eta), "%.0fs", (s->total - fin) / rate);
+  fprintf(stderr, "%sprogress done=%" PetscInt_FMT "/%" PetscInt_FMT " failed=%" PetscInt_FMT " rate=%.3g/s elapsed=%.1fs eta=%s%s",
+          tty ? "\r" : "", fin, s->total, s->stats.failed, rate, el, eta, tty && !final ? "   " : "\n");
+  fflush(stderr);
+}
+
+static PetscErrorCode Commit(NNLSched s, NNLResult *res)
+{
+  PetscFunctionBegin;
+  PetscCall(NNLStoreCommit(s->store, &s->grid->points[res->point], res));
+  if (res->status == NNL_STATUS_DONE) s->stats.done++;
+  else s->stats.failed++;
+  Progress(s, PETSC_FALSE);
+  PetscFunctionReturn(0);
+}
+
+/* Give worker w its next task, or tell it to stop when there is none and it holds nothing. */
+static PetscErrorCode Feed(NNLSched s, int w)
+{
+  PetscInt task = -1;
+
+  PetscFunctionBegin;
+  if (s->held[w] < 0) PetscFunctionReturn(0); /* already stopped */
+  if (stop_requested) s->tail = s->head;
+  if (s->head < s->tail) {
+    task = s->todo[s->head++];
+    s->held[w]++;
+    s->outstanding++;
+  } else if (s->held[w] > 0) PetscFunctionReturn(0);
+  else s->held[w] = -1;
+  PetscCallMPI(MPI_Send(&task, 1, MPIU_INT, w, TAG_TASK, s->comm));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
+{
+  int        len;
+  double    *buf;
+  NNLResult *res;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Get_count(st, MPI_DOUBLE, &len));
+  PetscCall(PetscMalloc1(len, &buf));
+  PetscCallMPI(MPI_Recv(buf, len, MPI_DOUBLE, st->MPI_SOURCE, TAG_RESULT, s->comm, MPI_STATUS_IGNORE));
+  PetscCall(NNLResultUnpack(buf, len, &res));
+  PetscCall(PetscFree(buf));
+  s->held[st->MPI_SOURCE]--;
+  s->outstanding--;
+  PetscCall(Commit(s, res));
+  PetscCall(NNLResultDestroy(&res));
+  PetscCall(Feed(s, st->MPI_SOURCE));
+  PetscFunctionReturn(0);
+}
+
+/* Called between the layers of rank 0's own point: serve every result that has arrived. */
+static PetscErrorCode Serve(void *ctx)
+{
+  NNLSched   s = (NNLSched)ctx;
+  int        flag = 1;
+  MPI_Status st;
+
+  PetscFunctionBegin;
+  while (flag) {
+    PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
+    if (flag) PetscCall(Receive(s, &st));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Coordinate(NNLSched s)
+{
+  PetscFunctionBegin;
+  for (int w = 1; w < s->size; w++)
+    for (int k = 0; k < PREFETCH; k++) PetscCall(Feed(s, w));
+  while (s->head < s->tail || s->outstanding > 0) {
+    if (stop_requested) s->tail = s->head;
+    if (s->rank0_computes && s->head < s->tail) {
+      NNLResult *res;
+      PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
+      PetscCall(NNLPointCompute(s->job, &s->grid->points[p], NNL_SAMPLER_AUTO, s->size > 1 ? Serve : NULL, s, &res));
+      PetscCall(Commit(s, res));
+      PetscCall(NNLResultDestroy(&res));
+      PetscCall(Serve(s));
+    } else if (s->outstanding > 0) {
+      MPI_Status st;
+      PetscCallMPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &st));
+      PetscCall(Receive(s, &st));
+    }
+  }
+  for (int w = 1; w < s->size; w++) PetscAssert(s->held[w] < 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "worker %d not stopped", w);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Work(NNLSched s)
+{
+  PetscFunctionBegin;
+  for (;;) {
+    PetscInt   task;
+    NNLResult *res;
+    double    *buf;
+    PetscInt   len;
+    PetscCallMPI(MPI_Recv(&task, 1, MPIU_INT, 0, TAG_TASK, s->comm, MPI_STATUS_IGNORE));
+    if (task < 0) break;
+    PetscCall(NNLPointCompute(s->job, &s->grid->points[task], NNL_SAMPLER_AUTO, NULL, NULL, &res));
+    len = NNLResultPackedSize(res->nrec, res->m);
+    PetscCall(PetscMalloc1(len, &buf));
+    PetscCall(NNLResultPack(res, buf));
+    PetscCallMPI(MPI_Send(buf, (int)len, MPI_DOUBLE, 0, TAG_RESULT, s->comm));
+    PetscCall(PetscFree(buf));
+    PetscCall(NNLResultDestroy(&res));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, PetscInt n, const PetscInt *todo, NNLSchedStats *stats)
+{
+  struct sigaction sa, old[3];
+  const int        sigs[3] = {SIGTERM, SIGINT, SIGUSR1};
+
+  PetscFunctionBegin;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, &old[i]);
+  s->grid = grid;
+  memset(&s->stats, 0, sizeof(s->stats));
+  s->t0 = s->last_print = MPI_Wtime();
+  if (s->rank == 0) {
+    PetscCall(PetscCalloc1(s->size, &s->held));
+    s->store = store;
+    s->todo  = todo;
+    s->head  = 0;
+    s->tail  = s->total = n;
+    PetscCall(Coordinate(s));
+    s->stats.interrupted = stop_requested ? PETSC_TRUE : PETSC_FALSE;
+    if (n > 0) Progress(s, PETSC_TRUE);
+  } else PetscCall(Work(s));
+  for (int i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
+  s->stats.seconds = MPI_Wtime() - s->t0;
+  PetscCallMPI(MPI_Bcast(&s->stats.interrupted, 1, MPIU_BOOL, 0, s->comm));
+  if (stats) *stats = s->stats;
+  PetscFunctionReturn(0);
+}

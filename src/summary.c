@@ -1,0 +1,58 @@
+/* The short summary a run prints: per (family, activation, width, depth) the last layer's q and ρ over seeds. */
+#include <math.h>
+#include <sqlite3.h>
+#include "summary.h"
+
+static const char *SQL =
+  "SELECT p.family, p.activation, p.width, p.depth, count(*),"
+  " avg(g00.q), avg(g00.q*g00.q),"
+  " avg(g01.q/sqrt(g00.q*g11.q)), avg(g01.q*g01.q/(g00.q*g11.q))"
+  " FROM points p"
+  " JOIN gram g00 ON g00.point=p.id AND g00.layer=p.depth AND g00.a=0 AND g00.b=0"
+  " LEFT JOIN gram g01 ON g01.point=p.id AND g01.layer=p.depth AND g01.a=0 AND g01.b=1"
+  " LEFT JOIN gram g11 ON g11.point=p.id AND g11.layer=p.depth AND g11.a=1 AND g11.b=1"
+  " WHERE p.status='done' GROUP BY p.family, p.activation, p.width, p.depth ORDER BY min(p.ord)";
+
+static double StdErr(double mean, double mean2, int n)
+{
+  double var = n > 1 ? (mean2 - mean * mean) * n / (n - 1) : NAN;
+  return var > 0 ? sqrt(var / n) : 0.0;
+}
+
+PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
+{
+  char          path[PETSC_MAX_PATH_LEN];
+  sqlite3      *db = NULL;
+  sqlite3_stmt *st = NULL;
+  PetscInt      rows = 0;
+  int           rc;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof(path), "%s/nnlimits.sqlite", dir);
+  rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, SQL, -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    fprintf(out, "(no summary: %s)\n", db ? sqlite3_errmsg(db) : "cannot open store");
+    sqlite3_close(db);
+    PetscFunctionReturn(0);
+  }
+  fprintf(out, "%-7s %-12s %6s %6s %6s  %-24s  %-24s\n", "family", "activation", "width", "depth", "seeds",
+          "q_00(t=1) mean ± se", "rho_01(t=1) mean ± se");
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    int    n = sqlite3_column_int(st, 4);
+    double q = sqlite3_column_double(st, 5), q2 = sqlite3_column_double(st, 6);
+    char   rho[64] = "-";
+    if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+      double r = sqlite3_column_double(st, 7), r2 = sqlite3_column_double(st, 8);
+      snprintf(rho, sizeof(rho), "%.5f ± %.5f", r, StdErr(r, r2, n));
+    }
+    if (rows++ < maxrows)
+      fprintf(out, "%-7s %-12s %6d %6d %6d  %-24s  %-24s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+              sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), n,
+              (snprintf(path, sizeof(path), "%.5g ± %.3g", q, StdErr(q, q2, n)), path), rho);
+  }
+  if (rows > maxrows) fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n", rows - maxrows, dir);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  PetscFunctionReturn(0);
+}
