@@ -25,7 +25,7 @@ typedef struct {
 typedef struct {
   const NNLActivationDef *def;
   double                  p[NNL_ACT_MAXPARAM];
-  char                    canon[64];   /* "relu", "leaky_relu:0.2", "sin:1:2:0" (%.17g, defaults spelled out only if given) */
+  char                    canon[128];   /* "relu", "leaky_relu:0.2", "sin:1:2:0" (%.17g, defaults spelled out only if given) */
 } NNLActivation;
 
 /** @brief Number of rows in the table. */

@@ -1,0 +1,323 @@
+/* The activation table: φ for each activation, closed-form dual kernels, spec parsing. */
+#include "nnlimits/activation.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double nnl_pi = 3.141592653589793238462643383279;
+
+/** @brief Identity. */
+static double PhiLinear(double x, const double p[])
+{
+  (void)p;
+  return x;
+}
+
+/** @brief max(x, 0). */
+static double PhiRelu(double x, const double p[])
+{
+  (void)p;
+  return x > 0.0 ? x : 0.0;
+}
+
+/** @brief α min(x,0) + max(x,0), α = p[0]. */
+static double PhiLeakyRelu(double x, const double p[])
+{
+  return x > 0.0 ? x : p[0] * x;
+}
+
+/** @brief |x|. */
+static double PhiAbs(double x, const double p[])
+{
+  (void)p;
+  return fabs(x);
+}
+
+/** @brief tanh x. */
+static double PhiTanh(double x, const double p[])
+{
+  (void)p;
+  return tanh(x);
+}
+
+/** @brief erf x. */
+static double PhiErf(double x, const double p[])
+{
+  (void)p;
+  return erf(x);
+}
+
+/** @brief Exact GELU x Φ(x); erfc keeps full relative accuracy of Φ in the left tail. */
+static double PhiGelu(double x, const double p[])
+{
+  (void)p;
+  return 0.5 * x * erfc(-x * 0.70710678118654752440084436210485);
+}
+
+/** @brief a sin(b x + c), (a, b, c) = p. */
+static double PhiSin(double x, const double p[])
+{
+  return p[0] * sin(p[1] * x + p[2]);
+}
+
+/** @brief x sigmoid(x), written so that exp never overflows. */
+static double PhiSwish(double x, const double p[])
+{
+  (void)p;
+  if (x >= 0.0) return x / (1.0 + exp(-x));
+  double e = exp(x);
+  return x * e / (1.0 + e);
+}
+
+/** @brief log(1 + e^x) = max(x,0) + log1p(e^{-|x|}): no overflow, no loss for large |x|. */
+static double PhiSoftplus(double x, const double p[])
+{
+  (void)p;
+  return (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)));
+}
+
+/** @brief Dual of the identity: E[Z1 Z2] = k12. */
+static double DualLinear(double k11, double k22, double k12, const double p[])
+{
+  (void)k11;
+  (void)k22;
+  (void)p;
+  return k12;
+}
+
+/**
+  @brief Dual of a min(x,0) + b max(x,0) (MATH.md §3).
+  θ from atan2 of (√det, k12) instead of arccos(ρ): arccos loses half the digits near ρ = ±1, and a
+  rounded |ρ| > 1 would give NaN. A zero variance makes that Z identically 0, and φ(0) = 0 for these
+  φ.
+*/
+static double DualMinMax(double a, double b, double k11, double k22, double k12)
+{
+  if (!(k11 > 0.0) || !(k22 > 0.0)) return 0.0;
+  double det   = k11 * k22 - k12 * k12;
+  double s     = sqrt(det > 0.0 ? det : 0.0);
+  double theta = atan2(s, k12);
+  double c     = (a - b) * (a - b) / (2.0 * nnl_pi);
+  return c * s + (0.5 * (a * a + b * b) - c * theta) * k12;
+}
+
+/** @brief Dual of ReLU. */
+static double DualRelu(double k11, double k22, double k12, const double p[])
+{
+  (void)p;
+  return DualMinMax(0.0, 1.0, k11, k22, k12);
+}
+
+/** @brief Dual of leaky ReLU with slope p[0]. */
+static double DualLeakyRelu(double k11, double k22, double k12, const double p[])
+{
+  return DualMinMax(p[0], 1.0, k11, k22, k12);
+}
+
+/** @brief Dual of |x|. */
+static double DualAbs(double k11, double k22, double k12, const double p[])
+{
+  (void)p;
+  return DualMinMax(-1.0, 1.0, k11, k22, k12);
+}
+
+/** @brief Dual of erf: (2/π) arcsin(2 k12 / √((1+2k11)(1+2k22))). */
+static double DualErf(double k11, double k22, double k12, const double p[])
+{
+  (void)p;
+  double r = 2.0 * k12 / sqrt((1.0 + 2.0 * k11) * (1.0 + 2.0 * k22));
+  if (r > 1.0) r = 1.0; /* rounding only: |r| < 1 for any valid covariance */
+  if (r < -1.0) r = -1.0;
+  return (2.0 / nnl_pi) * asin(r);
+}
+
+/**
+  @brief Dual of exact GELU (MATH.md §3). δ² = (1+k11)(1+k22) − k12² ≥ 1 for a valid covariance, so
+  no cancellation issue; atan2(k12, δ) is arcsin(k12/√((1+k11)(1+k22))) without rounding past ±1.
+*/
+static double DualGelu(double k11, double k22, double k12, const double p[])
+{
+  (void)p;
+  double a     = (1.0 + k11) * (1.0 + k22);
+  double d2    = a - k12 * k12;
+  double delta = sqrt(d2 > 0.0 ? d2 : 0.0);
+  return 0.25 * k12 +
+         (k12 * atan2(k12, delta) + (k12 * k12 + k11 * k22 * d2) / (a * delta)) / (2.0 * nnl_pi);
+}
+
+/**
+  @brief Dual of a sin(bx + c): (a²/2)[e^{b²(k12 − m)} − e^{−b²(k12 + m)} cos 2c], m = (k11+k22)/2.
+*/
+static double DualSin(double k11, double k22, double k12, const double p[])
+{
+  double a = p[0], b2 = p[1] * p[1], m = 0.5 * (k11 + k22);
+  return 0.5 * a * a * (exp(b2 * (k12 - m)) - exp(-b2 * (k12 + m)) * cos(2.0 * p[2]));
+}
+
+/* Row order is public (NNLActivationDefGet(i), help text): append new rows at the end.
+   help: "[:p=default...]" lists the parameters, then the formula. */
+/* clang-format off */
+static const NNLActivationDef nnl_act_table[] = {
+  {"linear",     "x",                               0, {0},       PhiLinear,    DualLinear,    1},
+  {"relu",       "max(x,0)",                        0, {0},       PhiRelu,      DualRelu,      0},
+  {"leaky_relu", "[:a=0.01] a min(x,0) + max(x,0)", 1, {0.01},    PhiLeakyRelu, DualLeakyRelu, 0},
+  {"abs",        "|x|",                             0, {0},       PhiAbs,       DualAbs,       0},
+  {"tanh",       "tanh(x), dual by quadrature",     0, {0},       PhiTanh,      NULL,          1},
+  {"erf",        "erf(x)",                          0, {0},       PhiErf,       DualErf,       1},
+  {"gelu",       "x Phi(x), Phi the normal cdf",    0, {0},       PhiGelu,      DualGelu,      1},
+  {"sin",        "[:a=1[:b=1[:c=0]]] a sin(bx+c)",  3, {1, 1, 0}, PhiSin,       DualSin,       1},
+  {"swish",      "x sigmoid(x), by quadrature",     0, {0},       PhiSwish,     NULL,          1},
+  {"silu",       "same as swish",                   0, {0},       PhiSwish,     NULL,          1},
+  {"softplus",   "log(1+e^x), by quadrature",       0, {0},       PhiSoftplus,  NULL,          1},
+};
+/* clang-format on */
+
+#define NNL_ACT_COUNT (sizeof(nnl_act_table) / sizeof(nnl_act_table[0]))
+
+/** @brief Number of rows in the table. */
+size_t NNLActivationCount(void)
+{
+  return NNL_ACT_COUNT;
+}
+
+/** @brief Row i of the table, NULL when i is out of range. */
+const NNLActivationDef *NNLActivationDefGet(size_t i)
+{
+  return i < NNL_ACT_COUNT ? &nnl_act_table[i] : NULL;
+}
+
+/** @brief "linear, relu, ..." built on first call (the table is fixed at compile time). */
+const char *NNLActivationNames(void)
+{
+  static char names[512];
+
+  if (names[0] == '\0') {
+    size_t len = 0;
+    for (size_t i = 0; i < NNL_ACT_COUNT; i++) {
+      int k =
+          snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", nnl_act_table[i].name);
+      if (k < 0 || (size_t)k >= sizeof(names) - len)
+        break; /* table outgrew the buffer: keep the prefix */
+      len += (size_t)k;
+    }
+  }
+  return names;
+}
+
+/**
+  @brief Parse parameter text [s, end) as one finite double. Leading blanks, trailing junk, empty
+  text, inf and nan are refused: a spec is a name for a result, so every spelling must be
+  unambiguous.
+*/
+static int ParseParam(const char *s, const char *end, double *v)
+{
+  char   buf[64];
+  size_t len  = (size_t)(end - s);
+  char  *stop = NULL;
+
+  if (len == 0 || len >= sizeof(buf) || isspace((unsigned char)s[0])) return 1;
+  memcpy(buf, s, len);
+  buf[len] = '\0';
+  errno    = 0;
+  *v       = strtod(buf, &stop);
+  if (stop != buf + len || errno == ERANGE || !isfinite(*v)) return 1;
+  /* -0 -> +0: "-0" and "0" are the same activation and must share one canonical spelling */
+  *v += 0.0;
+  return 0;
+}
+
+/**
+  @brief Canonical spelling: the bare name when every parameter is at its default, else the name and
+  all nparam parameters with %.17g (round-trips), so that equal activations always get equal
+  strings.
+*/
+static int Canonicalise(NNLActivation *act)
+{
+  const NNLActivationDef *def         = act->def;
+  int                     all_default = 1;
+  size_t                  len;
+
+  for (int i = 0; i < def->nparam; i++)
+    if (act->p[i] != def->pdefault[i]) all_default = 0;
+  len = (size_t)snprintf(act->canon, sizeof(act->canon), "%s", def->name);
+  for (int i = 0; !all_default && i < def->nparam && len < sizeof(act->canon); i++)
+    len += (size_t)snprintf(act->canon + len, sizeof(act->canon) - len, ":%.17g", act->p[i]);
+  return len >= sizeof(act->canon);
+}
+
+/**
+  @brief Parse "name" or "name:p1[:p2[:p3]]" into act; missing trailing parameters take their
+  defaults.
+  @return 0 on success; 1 with a one-line message in err on failure (act is then left in an
+  unspecified state).
+*/
+int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t errlen)
+{
+  const char *colon;
+  size_t      namelen;
+  int         nparam = 0;
+
+  if (!spec || !act) {
+    if (err && errlen)
+      snprintf(err, errlen, "activation: no spec given (allowed: %s)", NNLActivationNames());
+    return 1;
+  }
+  colon    = strchr(spec, ':');
+  namelen  = colon ? (size_t)(colon - spec) : strlen(spec);
+  act->def = NULL;
+  for (size_t i = 0; i < NNL_ACT_COUNT; i++)
+    if (strlen(nnl_act_table[i].name) == namelen && !strncmp(spec, nnl_act_table[i].name, namelen))
+      act->def = &nnl_act_table[i];
+  if (!act->def) {
+    if (err && errlen)
+      snprintf(err, errlen, "unknown activation '%.*s' (allowed: %s)", (int)namelen, spec,
+               NNLActivationNames());
+    return 1;
+  }
+  for (int i = 0; i < NNL_ACT_MAXPARAM; i++) act->p[i] = act->def->pdefault[i];
+  while (colon) {
+    const char *s    = colon + 1;
+    const char *next = strchr(s, ':');
+    const char *end  = next ? next : s + strlen(s);
+    if (nparam >= act->def->nparam) {
+      if (err && errlen)
+        snprintf(err, errlen, "activation '%s': too many parameters (%s takes %d: %s)", spec,
+                 act->def->name, act->def->nparam, act->def->help);
+      return 1;
+    }
+    if (ParseParam(s, end, &act->p[nparam])) {
+      if (err && errlen)
+        snprintf(err, errlen, "activation '%s': parameter %d '%.*s' is not a finite number (%s)",
+                 spec, nparam + 1, (int)(end - s), s, act->def->help);
+      return 1;
+    }
+    nparam++;
+    colon = next;
+  }
+  if (Canonicalise(act)) {
+    if (err && errlen)
+      snprintf(err, errlen, "activation '%s': canonical form longer than %zu characters", spec,
+               sizeof(act->canon) - 1);
+    return 1;
+  }
+  return 0;
+}
+
+/** @brief y[i] = φ(x[i]); relu and linear skip the indirect call, as they dominate sweeps. */
+void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, double *y)
+{
+  NNLPhiFn      phi = act->def->phi;
+  const double *p   = act->p;
+
+  if (phi == PhiRelu) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0 ? x[i] : 0.0;
+  } else if (phi == PhiLinear) {
+    if (y != x) memmove(y, x, n * sizeof(double));
+  } else {
+    for (size_t i = 0; i < n; i++) y[i] = phi(x[i], p);
+  }
+}

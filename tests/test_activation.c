@@ -1,0 +1,256 @@
+/* Unit tests of the activation table (src/activation.c): φ, layout, parsing, canon names. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nnlimits/activation.h"
+
+static const double test_xs[] = {-3.0, -0.5, 0.0, 0.25, 2.0};
+#define NX (sizeof(test_xs) / sizeof(test_xs[0]))
+
+/** @brief Parse spec, failing the test (with the message) if it does not parse. */
+static NNLActivation parse_ok(const char *spec)
+{
+  NNLActivation act;
+  char          err[512] = "";
+  int           rc       = NNLActivationParse(spec, &act, err, sizeof(err));
+  if (rc) fail_msg("'%s' did not parse: %s", spec, err);
+  return act;
+}
+
+/** @brief |got − want| ≤ 1e-15 max(1, |want|): φ must be accurate to rounding. */
+static void assert_close(double got, double want, const char *what, double x)
+{
+  if (!(fabs(got - want) <= 1e-15 * fmax(1.0, fabs(want))))
+    fail_msg("%s(%g) = %.17g, want %.17g", what, x, got, want);
+}
+
+/** @brief Reference φ written apart from src/activation.c (other identities where possible). */
+static double ref_phi(const char *name, double x, const double p[])
+{
+  if (!strcmp(name, "linear")) return x;
+  if (!strcmp(name, "relu")) return fmax(x, 0.0);
+  if (!strcmp(name, "leaky_relu")) return p[0] * fmin(x, 0.0) + fmax(x, 0.0);
+  if (!strcmp(name, "abs")) return x < 0 ? -x : x;
+  if (!strcmp(name, "tanh")) return (exp(2 * x) - 1) / (exp(2 * x) + 1);
+  if (!strcmp(name, "erf")) return erf(x);
+  if (!strcmp(name, "gelu")) return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+  if (!strcmp(name, "sin")) return p[0] * sin(p[1] * x + p[2]);
+  if (!strcmp(name, "swish") || !strcmp(name, "silu")) return x / (1.0 + exp(-x));
+  if (!strcmp(name, "softplus")) return log(1.0 + exp(x));
+  fail_msg("no reference for '%s'", name);
+  return NAN;
+}
+
+/**
+  @brief The table has the documented rows, in order, with the documented smooth flags and closed
+  forms. Catches: a reordered or dropped row (row order is public), a kink marked smooth, a lost
+  closed form.
+*/
+static void test_table_layout(void **state)
+{
+  (void)state;
+  static const char *names[]  = {"linear", "relu", "leaky_relu", "abs",  "tanh",    "erf",
+                                 "gelu",   "sin",  "swish",      "silu", "softplus"};
+  static const int   smooth[] = {1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1};
+  static const int   dual[]   = {1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0};
+
+  assert_int_equal(NNLActivationCount(), 11);
+  for (size_t i = 0; i < 11; i++) {
+    const NNLActivationDef *d = NNLActivationDefGet(i);
+    assert_non_null(d);
+    assert_string_equal(d->name, names[i]);
+    assert_int_equal(d->smooth, smooth[i]);
+    assert_int_equal(d->dual != NULL, dual[i]);
+    assert_true(d->nparam >= 0 && d->nparam <= NNL_ACT_MAXPARAM);
+    assert_non_null(d->help);
+  }
+  assert_null(NNLActivationDefGet(11));
+  assert_true(NNLActivationDefGet(9)->phi == NNLActivationDefGet(8)->phi); /* silu is swish */
+  assert_string_equal(NNLActivationNames(),
+                      "linear, relu, leaky_relu, abs, tanh, erf, gelu, sin, swish, silu, softplus");
+}
+
+/**
+  @brief φ at a few points for every row (default and non-default parameters), against independent
+  formulas. Catches: a wrong formula, a wrong default, a parameter read from the wrong slot.
+*/
+static void test_phi_values(void **state)
+{
+  (void)state;
+  static const char *extra[] = {"leaky_relu:0.2", "sin:2:0.5:0.25", "sin:-1.5"};
+
+  for (size_t i = 0; i < NNLActivationCount(); i++) {
+    NNLActivation act = parse_ok(NNLActivationDefGet(i)->name);
+    for (size_t k = 0; k < NX; k++)
+      assert_close(act.def->phi(test_xs[k], act.p), ref_phi(act.def->name, test_xs[k], act.p),
+                   act.canon, test_xs[k]);
+  }
+  for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+    NNLActivation act = parse_ok(extra[i]);
+    for (size_t k = 0; k < NX; k++)
+      assert_close(act.def->phi(test_xs[k], act.p), ref_phi(act.def->name, test_xs[k], act.p),
+                   act.canon, test_xs[k]);
+  }
+  assert_true(parse_ok("leaky_relu").def->phi(-1.0, parse_ok("leaky_relu").p) == -0.01);
+}
+
+/**
+  @brief Far tails stay finite and accurate.
+  Catches: exp overflow in softplus/swish (inf or NaN at |x| ~ 800), cancellation in gelu's left
+  tail.
+*/
+static void test_phi_tails(void **state)
+{
+  (void)state;
+  NNLActivation sp = parse_ok("softplus"), sw = parse_ok("swish"), ge = parse_ok("gelu");
+
+  assert_true(sp.def->phi(800.0, sp.p) == 800.0);
+  assert_close(sp.def->phi(-800.0, sp.p), 0.0, "softplus", -800.0);
+  /* log(1 + e^x) = e^x − e^{2x}/2 + …: full relative accuracy needs log1p, not log(1 + e^x) */
+  assert_close(sp.def->phi(-30.0, sp.p) / exp(-30.0), 1.0 - 0.5 * exp(-30.0), "softplus/e^x",
+               -30.0);
+  assert_true(sw.def->phi(800.0, sw.p) == 800.0);
+  assert_true(isfinite(sw.def->phi(-800.0, sw.p)) && fabs(sw.def->phi(-800.0, sw.p)) < 1e-300);
+  /* x Φ(x) at x = −10: 1-Φ(10) = 7.6198530241604696e-24, erfc keeps it; 1 + erf(x/√2) would give 0
+   */
+  assert_true(fabs(ge.def->phi(-10.0, ge.p) / (-10.0 * 7.6198530241604696e-24) - 1.0) < 1e-13);
+}
+
+/**
+  @brief Every name of the table parses to its own row, with canonical form the bare name and
+  default params. Catches: a name the parser cannot reach (prefix clash, e.g. "sin" vs "silu"),
+  defaults not filled in.
+*/
+static void test_parse_every_name(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < NNLActivationCount(); i++) {
+    const NNLActivationDef *d   = NNLActivationDefGet(i);
+    NNLActivation           act = parse_ok(d->name);
+    assert_ptr_equal(act.def, d);
+    assert_string_equal(act.canon, d->name);
+    for (int k = 0; k < d->nparam; k++) assert_true(act.p[k] == d->pdefault[k]);
+  }
+}
+
+/**
+  @brief Canonical forms are unique: defaults collapse to the bare name, otherwise all params are
+  spelled out. Catches: two spellings of one activation getting two names (two cache keys / two
+  store rows for one thing).
+*/
+static void test_parse_canonical(void **state)
+{
+  (void)state;
+  static const char *cases[][2] = {
+      {"leaky_relu", "leaky_relu"},
+      {"leaky_relu:0.01", "leaky_relu"},
+      {"leaky_relu:1e-2", "leaky_relu"},
+      {"leaky_relu:0.2", "leaky_relu:0.20000000000000001"},
+      {"leaky_relu:-0", "leaky_relu:0"},
+      {"leaky_relu:0", "leaky_relu:0"},
+      {"sin", "sin"},
+      {"sin:1", "sin"},
+      {"sin:1:1:0", "sin"},
+      {"sin:1:2", "sin:1:2:0"},
+      {"sin:1:2:0", "sin:1:2:0"},
+      {"sin:2", "sin:2:1:0"},
+      {"sin:0.5:1:-0", "sin:0.5:1:0"},
+  };
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    NNLActivation act = parse_ok(cases[i][0]), again;
+    if (strcmp(act.canon, cases[i][1]))
+      fail_msg("'%s' -> '%s', want '%s'", cases[i][0], act.canon, cases[i][1]);
+    again = parse_ok(act.canon); /* the canonical form is a fixed point with the same parameters */
+    assert_string_equal(again.canon, act.canon);
+    assert_memory_equal(again.p, act.p, sizeof(act.p));
+  }
+  assert_true(parse_ok("sin:2:0.5:0.25").p[0] == 2.0 && parse_ok("sin:2:0.5:0.25").p[2] == 0.25);
+}
+
+/** @brief spec must fail, and the message must contain each of the given substrings. */
+static void parse_fails(const char *spec, const char *want1, const char *want2)
+{
+  NNLActivation act;
+  char          err[512] = "";
+
+  if (!NNLActivationParse(spec, &act, err, sizeof(err)))
+    fail_msg("'%s' parsed (canon '%s')", spec, act.canon);
+  if (!strstr(err, want1) || (want2 && !strstr(err, want2)))
+    fail_msg("'%s': message '%s' lacks '%s' / '%s'", spec, err, want1, want2 ? want2 : "");
+}
+
+/**
+  @brief Bad specs fail with a message naming the spec (and the allowed names for an unknown one).
+  Catches: typos silently accepted, trailing junk or inf/nan accepted as numbers, extra params
+  ignored.
+*/
+static void test_parse_errors(void **state)
+{
+  (void)state;
+  NNLActivation act;
+  char          small[8];
+
+  parse_fails("relux", "unknown activation 'relux'", "allowed: linear, relu, leaky_relu");
+  parse_fails("", "unknown activation ''", "allowed:");
+  parse_fails(":0.2", "unknown activation ''", NULL);
+  parse_fails("RELU", "unknown activation 'RELU'", NULL);
+  parse_fails("relu:1", "relu:1", "too many");
+  parse_fails("sin:1:2:3:4", "sin:1:2:3:4", "too many");
+  parse_fails("leaky_relu:abc", "leaky_relu:abc", "'abc'");
+  parse_fails("leaky_relu:", "leaky_relu:", "not a finite number");
+  parse_fails("leaky_relu:0.2x", "leaky_relu:0.2x", "not a finite number");
+  parse_fails("leaky_relu: 0.2", "leaky_relu: 0.2", "not a finite number");
+  parse_fails("leaky_relu:inf", "leaky_relu:inf", "not a finite number");
+  parse_fails("leaky_relu:nan", "leaky_relu:nan", "not a finite number");
+  parse_fails("leaky_relu:1e999", "leaky_relu:1e999", "not a finite number");
+  parse_fails("sin:1::0", "sin:1::0", "parameter 2");
+  /* 3 × 25 characters of parameters do not fit in canon[64]: refused, not truncated */
+  parse_fails("sin:-1.2345678901234567e-100:-1.2345678901234567e-100:-1.2345678901234567e-100",
+              "longer than", NULL);
+  /* a tiny err buffer is truncated, never overrun */
+  assert_int_not_equal(NNLActivationParse("relux", &act, small, sizeof(small)), 0);
+  assert_int_equal(strlen(small), sizeof(small) - 1);
+  assert_int_not_equal(NNLActivationParse("relux", &act, NULL, 0), 0);
+}
+
+/**
+  @brief Apply equals φ elementwise for every row, out of place and in place.
+  Catches: a fast path (relu, linear) that disagrees with the table's φ, or breaks when x and y
+  alias.
+*/
+static void test_apply(void **state)
+{
+  (void)state;
+  enum { N = 37 };
+  double x[N], y[N], z[N];
+
+  for (int i = 0; i < N; i++) x[i] = -4.0 + 8.0 * i / (N - 1) + 1e-3;
+  for (size_t r = 0; r < NNLActivationCount(); r++) {
+    NNLActivation act = parse_ok(NNLActivationDefGet(r)->name);
+    NNLActivationApply(&act, N, x, y);
+    memcpy(z, x, sizeof(x));
+    NNLActivationApply(&act, N, z, z);
+    for (int i = 0; i < N; i++) {
+      assert_true(y[i] == act.def->phi(x[i], act.p));
+      assert_true(z[i] == y[i]);
+    }
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_table_layout),    cmocka_unit_test(test_phi_values),
+      cmocka_unit_test(test_phi_tails),       cmocka_unit_test(test_parse_every_name),
+      cmocka_unit_test(test_parse_canonical), cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_apply),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

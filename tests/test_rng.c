@@ -1,0 +1,284 @@
+/* Unit tests of the counter-based streams (src/rng.c): indexing, independence, law. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <Random123/philox.h>
+
+#include "nnlimits/rng.h"
+
+static const double test_pi = 3.141592653589793238462643383279;
+
+/**
+  @brief Philox4x64-10 known answer (Random123 kat_vectors, zero counter and key).
+  Catches: a Random123 build with another round count or a broken 128-bit multiply.
+*/
+static void test_philox_kat(void **state)
+{
+  (void)state;
+  philox4x64_ctr_t c = {{0, 0, 0, 0}};
+  philox4x64_key_t k = {{0, 0}};
+  philox4x64_ctr_t r = philox4x64_R(10, c, k);
+  assert_true(r.v[0] == 0x16554d9eca36314cULL);
+  assert_true(r.v[1] == 0xdb20fe9d672d0fdcULL);
+  assert_true(r.v[2] == 0xd7e772cee186176bULL);
+  assert_true(r.v[3] == 0x7e68b68aec7ba23bULL);
+}
+
+/**
+  @brief Pinned first numbers of one stream and pinned hashes.
+  Catches: any change of key/counter layout, uniform or Box–Muller mapping, or hash — each would
+  silently change every stored run. If this fails, the change is the bug (or needs a new stream
+  version, never an edit here).
+*/
+static void test_pinned_values(void **state)
+{
+  (void)state;
+  const double u_ref[4] = {0.28546210960164647, 0.88763055026529925, 0.52905274440099403,
+                           0.30129426483782989};
+  const double z_ref[4] = {1.2049026875423534, -1.0273760084812216, -0.35741699936606386,
+                           1.0703211578906806};
+  NNLRngStream s;
+  double       u[4], z[4];
+
+  NNLRngStreamInit(&s, 12345, 678, 9, NNL_PURPOSE_TEST);
+  assert_true(s.key[0] == 12345 && s.key[1] == 678 && s.layer == 9 &&
+              s.purpose == NNL_PURPOSE_TEST);
+  NNLRngUniforms(&s, 0, 4, u);
+  NNLRngNormals(&s, 0, 4, z);
+  for (int i = 0; i < 4; i++) {
+    assert_true(u[i] == u_ref[i]); /* exact: integer arithmetic and one exact scaling */
+    assert_true(fabs(z[i] - z_ref[i]) <=
+                1e-14 * fabs(z_ref[i])); /* libm may differ in the last bit */
+  }
+  assert_true(NNLHash64("", 0) == 0xf52a15e9a9b5e89bULL);
+  assert_true(NNLHash64("abc", 3) == 0x0dd490490804b508ULL);
+  assert_true(NNLHash64("nnlimits", 8) == 0x5af6699f4143bd94ULL);
+  assert_true(NNLHash64("abd", 3) != NNLHash64("abc", 3));
+}
+
+/**
+  @brief Normals are Box–Muller of the stream's uniforms: word pairs (4j, 4j+1) and (4j+2, 4j+3).
+  Catches: normals and uniforms drifting apart in indexing (the documented "uniform i = word i"
+  rule).
+*/
+static void test_normals_from_uniforms(void **state)
+{
+  (void)state;
+  NNLRngStream s;
+  double       u[40], z[40];
+
+  NNLRngStreamInit(&s, 7, 8, 1, NNL_PURPOSE_TEST);
+  NNLRngUniforms(&s, 100, 40, u);
+  NNLRngNormals(&s, 100, 40, z);
+  for (int i = 0; i < 40; i += 2) {
+    double r = sqrt(-2.0 * log(u[i]));
+    assert_true(fabs(z[i] - r * cos(2 * test_pi * u[i + 1])) <= 1e-13);
+    assert_true(fabs(z[i + 1] - r * sin(2 * test_pi * u[i + 1])) <= 1e-13);
+  }
+}
+
+/**
+  @brief Fill [offset, offset+n) with many calls of odd offsets/lengths and compare bitwise with one
+  call.
+*/
+static void check_split(const NNLRngStream *s, uint64_t base, int normal)
+{
+  enum { N = 1000 };
+  static const size_t lens[] = {1, 2, 3, 5, 7, 11, 0, 4, 13, 1, 9, 31, 6, 8, 17, 3};
+  double             *all = malloc(N * sizeof(double)), *part = malloc(N * sizeof(double));
+  size_t              done = 0;
+
+  assert_non_null(all);
+  assert_non_null(part);
+  if (normal)
+    NNLRngNormals(s, base, N, all);
+  else
+    NNLRngUniforms(s, base, N, all);
+  for (size_t c = 0; done < N; c++) {
+    size_t n = lens[c % (sizeof(lens) / sizeof(lens[0]))];
+    if (n > N - done) n = N - done;
+    if (normal)
+      NNLRngNormals(s, base + done, n, part + done);
+    else
+      NNLRngUniforms(s, base + done, n, part + done);
+    done += n;
+  }
+  assert_memory_equal(all, part, N * sizeof(double));
+  free(all);
+  free(part);
+}
+
+/**
+  @brief Same stream and index -> same number whatever the split of calls, at offset 0 and at a huge
+  odd offset. Catches: wrong ragged head/tail handling (off-by-one block, wrong pair of a split
+  Box–Muller couple).
+*/
+static void test_split_invariance(void **state)
+{
+  (void)state;
+  NNLRngStream s;
+
+  NNLRngStreamInit(&s, 2024, 17, 3, NNL_PURPOSE_TEST);
+  check_split(&s, 0, 1);
+  check_split(&s, 0, 0);
+  check_split(&s, 3, 1);
+  check_split(&s, ((uint64_t)1 << 40) + 5, 1);
+  check_split(&s, ((uint64_t)1 << 40) + 5, 0);
+}
+
+/**
+  @brief Streams differing in exactly one of seed, point, layer, purpose share no numbers.
+  Catches: a field of the stream left out of the key or counter.
+*/
+static void test_streams_differ(void **state)
+{
+  (void)state;
+  NNLRngStream s[5];
+  double       z[5][16];
+
+  NNLRngStreamInit(&s[0], 1, 2, 3, NNL_PURPOSE_WEIGHT);
+  NNLRngStreamInit(&s[1], 9, 2, 3, NNL_PURPOSE_WEIGHT);
+  NNLRngStreamInit(&s[2], 1, 9, 3, NNL_PURPOSE_WEIGHT);
+  NNLRngStreamInit(&s[3], 1, 2, 9, NNL_PURPOSE_WEIGHT);
+  NNLRngStreamInit(&s[4], 1, 2, 3, NNL_PURPOSE_BIAS);
+  for (int k = 0; k < 5; k++) NNLRngNormals(&s[k], 0, 16, z[k]);
+  for (int a = 0; a < 5; a++)
+    for (int b = a + 1; b < 5; b++)
+      for (int i = 0; i < 16; i++) assert_true(z[a][i] != z[b][i]);
+}
+
+/**
+  @brief Sample moments of 10^6 normals within 4 exact standard errors of 0, 1, 0, 3.
+  Catches: a biased transform (e.g. a missing factor 2 in −2 ln u, radians vs turns, reused words).
+*/
+static void test_normal_moments(void **state)
+{
+  (void)state;
+  enum { N = 1000000 };
+  double      *z        = malloc(N * sizeof(double));
+  double       m[5]     = {0};
+  const double exact[5] = {0, 0, 1, 0, 3}, var[5] = {0, 1, 2, 15, 96};
+  NNLRngStream s;
+
+  assert_non_null(z);
+  NNLRngStreamInit(&s, 31337, 1, 0, NNL_PURPOSE_TEST);
+  NNLRngNormals(&s, 0, N, z);
+  for (size_t i = 0; i < N; i++) {
+    double x2 = z[i] * z[i];
+    m[1] += z[i];
+    m[2] += x2;
+    m[3] += x2 * z[i];
+    m[4] += x2 * x2;
+  }
+  for (int k = 1; k <= 4; k++) {
+    double se = sqrt(var[k] / N);
+    assert_true(fabs(m[k] / N - exact[k]) <= 4 * se);
+  }
+  free(z);
+}
+
+/**
+  @brief 10^6 uniforms all strictly inside (0,1), mean within 4 standard errors of 1/2.
+  Catches: a mapping that can return 0 (log(0) = −inf in Box–Muller) or 1.
+*/
+static void test_uniforms_open(void **state)
+{
+  (void)state;
+  enum { N = 1000000 };
+  double      *u = malloc(N * sizeof(double)), sum = 0;
+  NNLRngStream s;
+
+  assert_non_null(u);
+  NNLRngStreamInit(&s, 5, 6, 7, NNL_PURPOSE_TEST);
+  NNLRngUniforms(&s, 0, N, u);
+  for (size_t i = 0; i < N; i++) {
+    assert_true(u[i] > 0.0 && u[i] < 1.0);
+    sum += u[i];
+  }
+  assert_true(fabs(sum / N - 0.5) <= 4 * sqrt(1.0 / 12.0 / N));
+  free(u);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/**
+  @brief Kolmogorov–Smirnov of 10^5 normals against Φ at the 1% critical value 1.63/√N (fixed seed).
+  Catches: a wrong shape that the first four moments miss (e.g. a distorted tail or a gap in the
+  uniforms).
+*/
+static void test_normal_ks(void **state)
+{
+  (void)state;
+  enum { N = 100000 };
+  double      *z = malloc(N * sizeof(double)), d = 0;
+  NNLRngStream s;
+
+  assert_non_null(z);
+  NNLRngStreamInit(&s, 99, 42, 2, NNL_PURPOSE_TEST);
+  NNLRngNormals(&s, 0, N, z);
+  qsort(z, N, sizeof(double), cmp_double);
+  for (size_t i = 0; i < N; i++) {
+    double f  = 0.5 * erfc(-z[i] / sqrt(2.0));
+    double lo = f - (double)i / N, hi = (double)(i + 1) / N - f;
+    if (lo > d) d = lo;
+    if (hi > d) d = hi;
+  }
+  assert_true(d < 1.63 / sqrt((double)N));
+  free(z);
+}
+
+/**
+  @brief Correlation of two streams differing only in point id within 4/√N of 0 (N = 10^6).
+  Catches: the point id not reaching Philox (or entering only weakly), i.e. correlated "independent"
+  points.
+*/
+static void test_point_correlation(void **state)
+{
+  (void)state;
+  enum { N = 1000000 };
+  double      *a = malloc(N * sizeof(double)), *b = malloc(N * sizeof(double));
+  double       sab = 0, saa = 0, sbb = 0;
+  NNLRngStream s1, s2;
+
+  assert_non_null(a);
+  assert_non_null(b);
+  NNLRngStreamInit(&s1, 77, 1000, 4, NNL_PURPOSE_WEIGHT);
+  NNLRngStreamInit(&s2, 77, 1001, 4, NNL_PURPOSE_WEIGHT);
+  NNLRngNormals(&s1, 0, N, a);
+  NNLRngNormals(&s2, 0, N, b);
+  for (size_t i = 0; i < N; i++) {
+    sab += a[i] * b[i];
+    saa += a[i] * a[i];
+    sbb += b[i] * b[i];
+  }
+  assert_true(fabs(sab / sqrt(saa * sbb)) <= 4.0 / sqrt((double)N));
+  free(a);
+  free(b);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_philox_kat),
+      cmocka_unit_test(test_pinned_values),
+      cmocka_unit_test(test_normals_from_uniforms),
+      cmocka_unit_test(test_split_invariance),
+      cmocka_unit_test(test_streams_differ),
+      cmocka_unit_test(test_normal_moments),
+      cmocka_unit_test(test_uniforms_open),
+      cmocka_unit_test(test_normal_ks),
+      cmocka_unit_test(test_point_correlation),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
