@@ -1,0 +1,58 @@
+# ctest-label: cli
+# The command line as a user meets it: help, plan, YAML and plain job files, default output names, status,
+# progress lines fit for a log file, sharding that partitions the grid, the end-of-run summary.
+source "$(dirname "$0")/lib.sh" "$@"
+SRC=${NNL_SOURCE_DIR:?}
+cd "$W"
+
+# help lists options with their defaults and runs nothing
+run 0 run -help > help.txt 2>&1 || fail "run -help failed"
+grep -q -- '-grid_width <32,64,128,256,512>' help.txt || fail "help lacks -grid_width with its default"
+grep -q -- '-sampler <auto>' help.txt || fail "help lacks -sampler"
+[ ! -e results ] || fail "-help created results/"
+run 0 > usage.txt 2>&1 && fail "no command should exit non-zero"
+grep -q 'nnlimits run' usage.txt || fail "usage text missing"
+
+# plan: counts, cost, memory; shards partition the points
+run 0 plan -grid_seed 0-10 -shard 0/3 > plan.txt
+grep -q '^plan points=440 shards=3' plan.txt || { cat plan.txt; fail "plan header"; }
+sum=$(grep '^shard ' plan.txt | grep -o 'points=[0-9]*' | awk -F= '{s+=$2} END {print s}')
+[ "$sum" = 440 ] || fail "plan shards hold $sum points, not 440"
+
+# a YAML job file: default output is results/<file name>; the summary is printed; progress is one line per report
+cat > tiny.yaml <<'Y'
+family: mlp
+grid_width: 8,16
+grid_depth: 3
+grid_seed: 0-4
+grid_activation: relu
+progress_interval: 0.000001
+Y
+run 2 run -options_file tiny.yaml > out.txt 2> err.txt || { cat err.txt; fail "yaml run"; }
+[ -f results/tiny/nnlimits.sqlite ] || fail "YAML job did not write results/tiny"
+grep -q 'q_00' out.txt || fail "no summary printed"
+grep -q '^progress done=8/8' err.txt || fail "no final progress line"
+! grep -q $'\r' err.txt || fail "carriage return in a non-terminal log"
+run 0 status results/tiny | grep -q 'done=8 .*pending=0' || fail "status after a finished run"
+
+# rerunning a finished job recomputes nothing
+run 1 run -options_file tiny.yaml 2>&1 >/dev/null | grep -q 'todo=0' || fail "rerun of a finished job did work"
+
+# shards of a plain options file: union of the three shard stores = the whole grid
+printf -- '-family resnet\n-grid_width 8,16\n-grid_depth 2,4\n-grid_seed 0-5\n# a comment\n-progress_interval 0\n' > job.opts
+for s in 0 1 2; do run 1 run -options_file job.opts -shard $s/3 > /dev/null 2>&1; done
+[ -d results/job/shard-1-of-3 ] || fail "sharded default output"
+for s in 0 1 2; do "$NNL" export results/job/shard-$s-of-3 -table points | tail -n +2; done | sort > shards.csv
+run 1 run -options_file job.opts -output whole > /dev/null 2>&1
+"$NNL" export whole -table points | tail -n +2 | sort > whole.csv
+cmp -s shards.csv whole.csv || fail "shards do not partition the grid"
+[ "$(wc -l < whole.csv)" = 48 ] || fail "whole grid has $(wc -l < whole.csv) points, not 48"
+
+# Slurm array variables choose the shard
+SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_COUNT=3 run 0 plan -options_file job.opts | grep -q '^plan points=48 shards=3' \
+  || fail "shard count not taken from SLURM_ARRAY_TASK_COUNT"
+
+# the embedded default job exists and is what 'run' with no options would run
+run 0 plan > default_plan.txt
+grep -q '^plan points=1280 ' default_plan.txt || { cat default_plan.txt; fail "default job size"; }
+echo "cli: help, plan, yaml and plain job files, status, progress, shards, summary all behave"

@@ -1,0 +1,165 @@
+// ctest-label: unit
+/* Grid expansion, canonical order, stable ids, sharding and integer-list parsing. */
+#include <string.h>
+#include "testutil.h"
+#include "parse.h"
+
+/* Expansion follows family, activation, width, depth, seed with seed fastest; catches a reordered loop. */
+static void test_canonical_order(void **state)
+{
+  NNLJob  *job;
+  NNLGrid *grid;
+  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu,tanh -grid_width 8,16 -grid_depth 3 -grid_seed 0-3", &job, &grid), 0);
+  assert_int_equal(grid->npoints, 2 * 2 * 2 * 1 * 3);
+  assert_int_equal(grid->points[0].seed, 0);
+  assert_int_equal(grid->points[1].seed, 1);
+  assert_int_equal(grid->points[3].width, 16);
+  assert_int_equal(grid->points[6].act, 1);
+  assert_int_equal(grid->points[12].family, NNL_FAMILY_RESNET);
+  for (PetscInt i = 0; i < grid->npoints; i++) assert_int_equal(grid->points[i].ord, i);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
+/* A point's id depends only on its own parameters: adding axis values or reordering them leaves it unchanged.
+   Catches ids built from the position in the grid (which would break resume and merge). */
+static void test_ids_stable(void **state)
+{
+  NNLJob  *j1, *j2;
+  NNLGrid *g1, *g2;
+  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 8 -grid_depth 3 -grid_seed 5", &j1, &g1), 0);
+  assert_int_equal(TestJob("-family mlp,resnet -grid_activation tanh,relu -grid_width 32,8 -grid_depth 9,3 -grid_seed 0-10", &j2, &g2), 0);
+  {
+    PetscInt hits = 0;
+    for (PetscInt i = 0; i < g2->npoints; i++) hits += g2->points[i].id == g1->points[0].id;
+    assert_int_equal(hits, 1);
+  }
+  /* The id of this point is frozen: stores written by earlier versions must still resume. */
+  {
+    char canon[256];
+    NNLPointCanonical(j1, &g1->points[0], canon, sizeof(canon));
+    assert_string_equal(canon, "family=resnet;activation=relu;width=8;depth=3;seed=5");
+  }
+  NNLGridDestroy(&g1);
+  NNLGridDestroy(&g2);
+  NNLJobDestroy(&j1);
+  NNLJobDestroy(&j2);
+}
+
+/* Shards partition the grid, each sorted by decreasing cost, with balanced cost.
+   Catches lost or duplicated points across shards and a shard holding all the large points. */
+static void test_shards_partition_and_balance(void **state)
+{
+  NNLJob   *job;
+  NNLGrid  *grid;
+  PetscInt *seen;
+  const int k = 4;
+  double    load[4] = {0}, max = 0, min = 1e300, big = 0;
+  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 16,64,256 -grid_depth 4,16,64 -grid_seed 0-20", &job, &grid), 0);
+  seen = calloc((size_t)grid->npoints, sizeof(PetscInt));
+  for (int s = 0; s < k; s++) {
+    PetscInt n, *idx;
+    assert_int_equal(NNLGridShard(grid, s, k, &n, &idx), 0);
+    for (PetscInt i = 0; i < n; i++) {
+      seen[idx[i]]++;
+      load[s] += grid->points[idx[i]].cost;
+      if (i) assert_true(grid->points[idx[i]].cost <= grid->points[idx[i - 1]].cost);
+    }
+    PetscFree(idx);
+  }
+  for (PetscInt i = 0; i < grid->npoints; i++) {
+    assert_int_equal(seen[i], 1);
+    if (grid->points[i].cost > big) big = grid->points[i].cost;
+  }
+  for (int s = 0; s < k; s++) max = load[s] > max ? load[s] : max, min = load[s] < min ? load[s] : min;
+  /* LPT guarantee: the spread is at most the largest single point. */
+  assert_true(max - min <= big);
+  free(seen);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
+/* The cost model grows with width and depth and prefers projection when m < n; catches a flat model that would
+   make scheduling order and shard balance meaningless. */
+static void test_cost_model(void **state)
+{
+  NNLJob  *job;
+  NNLGrid *grid;
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 16,256 -grid_depth 4,64 -grid_seed 0", &job, &grid), 0);
+  assert_true(grid->points[1].cost > grid->points[0].cost);  /* deeper */
+  assert_true(grid->points[2].cost > grid->points[0].cost);  /* wider */
+  assert_int_equal(NNLPointSampler(job, &grid->points[0]), NNL_SAMPLER_PROJECTION);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 4 -grid_depth 4 -grid_seed 0 -inputs 4 -input_dim 4", &job, &grid), 0);
+  assert_int_equal(NNLPointSampler(job, &grid->points[0]), NNL_SAMPLER_DENSE); /* m >= n */
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
+/* Integer lists follow PETSc's reading (a-b excludes b) and compact back to one canonical spelling. */
+static void test_int_lists(void **state)
+{
+  PetscInt *v, n;
+  char     *s;
+  assert_int_equal(NNLParseIntList("-x", "1,2,5-8,-3", -10, &v, &n), 0);
+  assert_int_equal(n, 6);
+  assert_int_equal(v[2], 5);
+  assert_int_equal(v[4], 7);
+  assert_int_equal(v[5], -3);
+  assert_int_equal(NNLFormatIntList(v, n, &s), 0);
+  assert_string_equal(s, "1,2,5-8,-3");
+  PetscFree(s);
+  PetscFree(v);
+  assert_int_equal(NNLParseIntList("-x", "0-64", 0, &v, &n), 0);
+  assert_int_equal(n, 64);
+  assert_int_equal(v[63], 63);
+  PetscFree(v);
+  PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
+  assert_int_not_equal(NNLParseIntList("-x", "1,,2", 0, &v, &n), 0);
+  assert_int_not_equal(NNLParseIntList("-x", "abc", 0, &v, &n), 0);
+  assert_int_not_equal(NNLParseIntList("-x", "5-5", 0, &v, &n), 0);
+  assert_int_not_equal(NNLParseIntList("-x", "3,3", 0, &v, &n), 0);
+  assert_int_not_equal(NNLParseIntList("-x", "0", 1, &v, &n), 0);
+  assert_int_not_equal(NNLParseIntList("-x", "1.5", 0, &v, &n), 0);
+  assert_int_not_equal(NNLParseIntList("-x", "", 0, &v, &n), 0);
+  PetscPopErrorHandler();
+}
+
+/* Recorded layers: all, last, K log-spaced (ends included, ascending, no duplicates). */
+static void test_record_layers(void **state)
+{
+  NNLJob   *job;
+  PetscInt  n, *l;
+  assert_int_equal(TestJob("-record_layers 5", &job, NULL), 0);
+  assert_int_equal(NNLJobRecordLayers(job, NNL_FAMILY_MLP, 100, &n, &l), 0);
+  assert_int_equal(n, 5);
+  assert_int_equal(l[0], 1);
+  assert_int_equal(l[4], 100);
+  for (PetscInt i = 1; i < n; i++) assert_true(l[i] > l[i - 1]);
+  PetscFree(l);
+  assert_int_equal(NNLJobRecordLayers(job, NNL_FAMILY_RESNET, 3, &n, &l), 0);
+  assert_int_equal(l[0], 0);
+  assert_int_equal(l[n - 1], 3);
+  for (PetscInt i = 1; i < n; i++) assert_true(l[i] > l[i - 1]);
+  PetscFree(l);
+  NNLJobDestroy(&job);
+  assert_int_equal(TestJob("-record_layers all", &job, NULL), 0);
+  assert_int_equal(NNLJobRecordLayers(job, NNL_FAMILY_RESNET, 7, &n, &l), 0);
+  assert_int_equal(n, 8);
+  PetscFree(l);
+  NNLJobDestroy(&job);
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_canonical_order), cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_shards_partition_and_balance),
+    cmocka_unit_test(test_cost_model),      cmocka_unit_test(test_int_lists),  cmocka_unit_test(test_record_layers),
+  };
+  int rc;
+  if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
+  rc = cmocka_run_group_tests(tests, NULL, NULL);
+  PetscFinalize();
+  return rc;
+}

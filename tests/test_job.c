@@ -1,0 +1,112 @@
+// ctest-label: unit
+/* Option validation: every bad value is refused with a message naming the option; good jobs are canonical. */
+#include <string.h>
+#include "testutil.h"
+#include "error.h"
+
+/* Each entry: options, and a fragment the error message must contain. */
+static const char *const bad[][2] = {
+  {"-grid_width 0", "-grid_width"},
+  {"-grid_width 32,abc", "'abc' is not an integer"},
+  {"-grid_depth -4", "-grid_depth"},
+  {"-grid_seed 5-2", "empty"},
+  {"-grid_activation relux", "unknown activation"},
+  {"-grid_activation relu,relu", "appears twice"},
+  {"-family cnn", "unknown family"},
+  {"-inputs 0", "-inputs"},
+  {"-inputs 4 -input_dim 2", "-input_dim"},
+  {"-input_correlation 1.5", "-input_correlation"},
+  {"-inputs 3 -input_correlation -0.9", "-input_correlation"},
+  {"-sigma_w2 -1", "-sigma_w2"},
+  {"-sigma_w2 nan", "-sigma_w2"},
+  {"-sigma_b2 inf", "-sigma_b2"},
+  {"-branch_alpha x", "-branch_alpha"},
+  {"-sampler fast", "unknown sampler"},
+  {"-record_layers some", "-record_layers"},
+  {"-record_layers 0", "-record_layers"},
+  {"-shard 4/4", "-shard"},
+  {"-shard x", "-shard"},
+  {"-mem_budget_mb -5", "-mem_budget_mb"},
+};
+
+
+static char last[1024];
+static PetscErrorCode Record(MPI_Comm c, int l, const char *f, const char *fi, PetscErrorCode n, PetscErrorType p,
+                             const char *m, void *ctx)
+{
+  if (p == PETSC_ERROR_INITIAL) snprintf(last, sizeof(last), "%s", m);
+  return n;
+}
+
+/* Catches: a bad value accepted silently, an error without the option's name, a non-input error code. */
+static void test_bad_values(void **state)
+{
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    NNLJob        *job = NULL;
+    PetscErrorCode ierr;
+    last[0] = 0;
+    PetscPushErrorHandler(Record, NULL);
+    ierr = TestJob(bad[i][0], &job, NULL);
+    PetscPopErrorHandler();
+    if (!ierr) fail_msg("accepted: %s", bad[i][0]);
+    assert_true(NNLErrorIsInput(ierr));
+    if (!strstr(last, bad[i][1])) fail_msg("options '%s': message '%s' lacks '%s'", bad[i][0], last, bad[i][1]);
+  }
+}
+
+/* The same job spelled differently has one canonical text; a different job has another.
+   Catches fingerprints that would refuse a resume after a harmless respelling, or accept a changed job. */
+static void test_canonical_text(void **state)
+{
+  NNLJob *a, *b, *c;
+  assert_int_equal(TestJob("-grid_seed 0-4 -grid_width 8,16 -grid_activation leaky_relu", &a, NULL), 0);
+  assert_int_equal(TestJob("-grid_seed 0,1,2,3 -grid_width 8,16 -grid_activation leaky_relu:0.01 -output elsewhere", &b, NULL), 0);
+  assert_int_equal(TestJob("-grid_seed 0-4 -grid_width 8,16 -grid_activation leaky_relu -sigma_b2 0.1", &c, NULL), 0);
+  assert_string_equal(a->canonical, b->canonical);
+  assert_string_not_equal(a->canonical, c->canonical);
+  assert_non_null(strstr(a->canonical, "grid_seed=0-4\n"));
+  NNLJobDestroy(&a);
+  NNLJobDestroy(&b);
+  NNLJobDestroy(&c);
+}
+
+/* Defaults are the default job; auto σ_w² is critical: 2 for relu, 2/(1+α²) for leaky relu, 1 for tanh. */
+static void test_defaults(void **state)
+{
+  NNLJob *job;
+  assert_int_equal(TestJob("-grid_activation relu,leaky_relu:0.5,tanh", &job, NULL), 0);
+  assert_int_equal(job->family[0], NNL_FAMILY_RESNET);
+  assert_string_equal(job->output, "results/default");
+  assert_true(fabs(NNLJobSigmaW2(job, 0) - 2.0) < 1e-12);
+  assert_true(fabs(NNLJobSigmaW2(job, 1) - 2.0 / 1.25) < 1e-12);
+  assert_true(fabs(NNLJobSigmaW2(job, 2) - 1.0) < 1e-12);
+  NNLJobDestroy(&job);
+}
+
+/* A misspelled option is refused and the message suggests the right one. */
+static void test_unused_option(void **state)
+{
+  NNLJob        *job;
+  PetscErrorCode ierr;
+  assert_int_equal(TestJob("-grid_widht 32", &job, NULL), 0);
+  PetscPushErrorHandler(Record, NULL);
+  ierr = NNLOptionsCheckUnused(PETSC_COMM_SELF);
+  PetscPopErrorHandler();
+  assert_int_not_equal(ierr, 0);
+  assert_non_null(strstr(last, "-grid_widht"));
+  assert_non_null(strstr(last, "did you mean -grid_width"));
+  NNLJobDestroy(&job);
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_bad_values), cmocka_unit_test(test_canonical_text), cmocka_unit_test(test_defaults),
+    cmocka_unit_test(test_unused_option),
+  };
+  int rc;
+  if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
+  rc = cmocka_run_group_tests(tests, NULL, NULL);
+  PetscFinalize();
+  return rc;
+}
