@@ -1,4 +1,5 @@
 /* Error reporting: one clear line for input errors, tracebacks for bugs, and agreement across ranks. */
+#include <stdarg.h>
 #include <string.h>
 #include "error.h"
 
@@ -60,4 +61,34 @@ PetscErrorCode NNLErrorAgree(MPI_Comm comm, PetscErrorCode local)
   PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, out[1], comm));
   PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, out[1], comm));
   SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
+}
+
+/* Errors inside PetscInitialize (an unreadable or malformed -options_file) come before our handler exists; PETSc's
+   traceback prints through PetscErrorPrintf, whose message line is the one before "See https://petsc.org/…". */
+static char cap_prev[1024], cap_msg[1024];
+
+static PetscErrorCode CapturePrintf(const char fmt[], ...)
+{
+  char    line[1024];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  line[strcspn(line, "\n")] = 0;
+  if (!cap_msg[0] && strstr(line, "See https://petsc.org")) snprintf(cap_msg, sizeof(cap_msg), "%s", cap_prev);
+  if (line[0]) snprintf(cap_prev, sizeof(cap_prev), "%s", line);
+  return 0;
+}
+
+void NNLErrorCaptureBegin(void)
+{
+  cap_prev[0] = cap_msg[0] = 0;
+  PetscErrorPrintf = CapturePrintf;
+}
+
+const char *NNLErrorCaptureEnd(void)
+{
+  PetscErrorPrintf = PetscErrorPrintfDefault;
+  return cap_msg[0] ? cap_msg : cap_prev;
 }

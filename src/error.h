@@ -21,4 +21,9 @@ PetscErrorCode NNLErrorAgree(MPI_Comm comm, PetscErrorCode local);
 /** @brief True if code is an input error (exit NNL_EXIT_INPUT rather than abort). */
 PetscBool NNLErrorIsInput(PetscErrorCode code);
 
+/** @brief Record, instead of printing, PETSc error output until NNLErrorCaptureEnd (around PetscInitialize). */
+void NNLErrorCaptureBegin(void);
+/** @brief Restore PETSc's error printing; returns the captured error message ("" if none). */
+const char *NNLErrorCaptureEnd(void);
+
 #endif

@@ -16,6 +16,16 @@ const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 #define D_SEED       "0-32"
 #define D_ACTIVATION "relu,tanh"
 
+/* PetscOptionsString leaves the value untouched when the option is absent: start it at the default. */
+static PetscErrorCode OptString(PetscOptionItems *PetscOptionsObject, const char opt[], const char help[], const char man[],
+                                const char def[], char buf[], size_t len, PetscBool *set)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(buf, def, len));
+  PetscCall(PetscOptionsString(opt, help, man, def, buf, len, set));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
   char    buf[4096];
@@ -23,7 +33,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   PetscInt nw;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsString("-family", "Network families, comma list: mlp, resnet", "", D_FAMILY, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet", "", D_FAMILY, buf, sizeof(buf), NULL));
   PetscCall(NNLParseWords("-family", buf, &words, &nw));
   PetscCall(PetscMalloc1(nw, &job->family));
   job->nfamily = nw;
@@ -40,14 +50,14 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   }
   PetscCall(NNLParseFreeWords(&words, nw));
 
-  PetscCall(PetscOptionsString("-grid_width", "Widths n, comma list or range a-b (b exclusive)", "", D_WIDTH, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-grid_width", "Widths n, comma list or range a-b (b exclusive)", "", D_WIDTH, buf, sizeof(buf), NULL));
   PetscCall(NNLParseIntList("-grid_width", buf, 1, &job->width, &job->nwidth));
-  PetscCall(PetscOptionsString("-grid_depth", "Depths L (MLP: layers; ResNet: residual blocks)", "", D_DEPTH, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-grid_depth", "Depths L (MLP: layers; ResNet: residual blocks)", "", D_DEPTH, buf, sizeof(buf), NULL));
   PetscCall(NNLParseIntList("-grid_depth", buf, 1, &job->depth, &job->ndepth));
-  PetscCall(PetscOptionsString("-grid_seed", "Seeds, e.g. 0-32 = 0..31", "", D_SEED, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-grid_seed", "Seeds, e.g. 0-32 = 0..31", "", D_SEED, buf, sizeof(buf), NULL));
   PetscCall(NNLParseIntList("-grid_seed", buf, 0, &job->seed, &job->nseed));
 
-  PetscCall(PetscOptionsString("-grid_activation", "Activations, comma list; parameters as name:p1:p2 (leaky_relu:0.2)", "",
+  PetscCall(OptString(PetscOptionsObject, "-grid_activation", "Activations, comma list; parameters as name:p1:p2 (leaky_relu:0.2)", "",
                                D_ACTIVATION, buf, sizeof(buf), NULL));
   PetscCall(NNLParseWords("-grid_activation", buf, &words, &nw));
   PetscCall(PetscCalloc1(nw, &job->act));
@@ -72,7 +82,7 @@ static PetscErrorCode ReadReal(PetscOptionItems *PetscOptionsObject, const char 
   char buf[256];
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsString(opt, help, "", def, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, opt, help, "", def, buf, sizeof(buf), NULL));
   PetscCall(NNLParseReal(opt, buf, v));
   PetscFunctionReturn(0);
 }
@@ -83,7 +93,7 @@ static PetscErrorCode ReadInt(PetscOptionItems *PetscOptionsObject, const char o
   char buf[256];
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsString(opt, help, "", def, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, opt, help, "", def, buf, sizeof(buf), NULL));
   PetscCall(NNLParseInt(opt, buf, min, v));
   PetscFunctionReturn(0);
 }
@@ -105,7 +115,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
              (double)job->input_correlation, job->inputs);
-  PetscCall(PetscOptionsString("-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, else 1)", "",
+  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, else 1)", "",
                                "auto", buf, sizeof(buf), NULL));
   if (!strcmp(buf, "auto")) job->sigma_w2 = -1;
   else {
@@ -117,13 +127,13 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
   PetscCall(ReadReal(PetscOptionsObject, "-branch_alpha", "ResNet branch scale exponent: L^-alpha", "0.5", &job->branch_alpha));
   PetscCheck(job->branch_alpha >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-branch_alpha: must be >= 0 (got %g)",
              (double)job->branch_alpha);
-  PetscCall(PetscOptionsString("-sampler", "Sampler: auto (projection when m < n), dense, projection", "", "auto", buf,
+  PetscCall(OptString(PetscOptionsObject, "-sampler", "Sampler: auto (projection when m < n), dense, projection", "", "auto", buf,
                                sizeof(buf), NULL));
   while (NNLSamplerTypes[sampler] && strcmp(NNLSamplerTypes[sampler], buf)) sampler++;
   PetscCheck(NNLSamplerTypes[sampler], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-sampler: unknown sampler '%s' (allowed: auto, dense, projection)", buf);
   job->sampler = (NNLSamplerType)sampler;
-  PetscCall(PetscOptionsString("-record_layers", "Layers recorded: all, last, or K (K log-spaced layers)", "", "all", buf,
+  PetscCall(OptString(PetscOptionsObject, "-record_layers", "Layers recorded: all, last, or K (K log-spaced layers)", "", "all", buf,
                                sizeof(buf), NULL));
   if (!strcmp(buf, "all")) job->record_mode = NNL_RECORD_ALL;
   else if (!strcmp(buf, "last")) job->record_mode = NNL_RECORD_LAST;
@@ -147,7 +157,7 @@ static PetscErrorCode ReadShard(PetscOptionItems *PetscOptionsObject, NNLJob *jo
 
   PetscFunctionBegin;
   if (id && cnt) snprintf(def, sizeof(def), "%lld/%s", atoll(id) - (min ? atoll(min) : 0), cnt);
-  PetscCall(PetscOptionsString("-shard", "This run's shard i/k of the grid (default from SLURM_ARRAY_TASK_ID/COUNT)", "", def,
+  PetscCall(OptString(PetscOptionsObject, "-shard", "This run's shard i/k of the grid (default from SLURM_ARRAY_TASK_ID/COUNT)", "", def,
                                buf, sizeof(buf), NULL));
   PetscCheck(sscanf(buf, "%lld/%lld%c", &i, &k, &c) == 2 && k >= 1 && i >= 0 && i < k && k <= PETSC_MAX_INT, PETSC_COMM_SELF,
              PETSC_ERR_USER_INPUT, "-shard: '%s' is not i/k with 0 <= i < k (e.g. 0/4)", buf);
@@ -169,8 +179,8 @@ static PetscErrorCode DefaultOutput(const NNLJob *job, char out[], size_t len)
   base = set ? (base ? base + 1 : file) : (char *)"default";
   if ((dot = strrchr(base, '.')) && dot != base) *dot = 0;
   if (job->shard_count > 1)
-    snprintf(out, len, "results/%s/shard-%" PetscInt_FMT "-of-%" PetscInt_FMT, base, job->shard_index, job->shard_count);
-  else snprintf(out, len, "results/%s", base);
+    snprintf(out, len, "results/%.200s/shard-%" PetscInt_FMT "-of-%" PetscInt_FMT, base, job->shard_index, job->shard_count);
+  else snprintf(out, len, "results/%.200s", base);
   PetscFunctionReturn(0);
 }
 
@@ -186,7 +196,7 @@ static PetscErrorCode ReadRun(MPI_Comm comm, PetscOptionItems *PetscOptionsObjec
   PetscFunctionBegin;
   PetscCall(ReadShard(PetscOptionsObject, job));
   PetscCall(DefaultOutput(job, def, sizeof(def)));
-  PetscCall(PetscOptionsString("-output", "Run directory (holds the store nnlimits.sqlite)", "", def, job->output,
+  PetscCall(OptString(PetscOptionsObject, "-output", "Run directory (holds the store nnlimits.sqlite)", "", def, job->output,
                                sizeof(job->output), NULL));
   PetscCheck(job->output[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-output: empty directory name");
   /* Memory per task: a node's memory shared by its ranks; rank 0's view is everyone's so verdicts agree. */
@@ -196,7 +206,7 @@ static PetscErrorCode ReadRun(MPI_Comm comm, PetscOptionItems *PetscOptionsObjec
   PetscCallMPI(MPI_Comm_free(&node));
   if (rank == 0) budget = 0.8 * (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / local;
   PetscCallMPI(MPI_Bcast(&budget, 1, MPI_DOUBLE, 0, comm));
-  PetscCall(PetscOptionsString("-mem_budget_mb", "Memory one task may use, MB (auto: 80% of the node's memory / its ranks)",
+  PetscCall(OptString(PetscOptionsObject, "-mem_budget_mb", "Memory one task may use, MB (auto: 80% of the node's memory / its ranks)",
                                "", "auto", buf, sizeof(buf), NULL));
   if (strcmp(buf, "auto")) {
     PetscCall(NNLParseReal("-mem_budget_mb", buf, &mb));

@@ -6,6 +6,7 @@
 #include "nnlimits/sched.h"
 #include "nnlimits/store.h"
 #include "error.h"
+#include "options.h"
 #include "summary.h"
 
 /* Nominal throughput of one core in cost units per second; used only for predictions. */
@@ -18,6 +19,7 @@ static const char usage[] =
   "  nnlimits plan [options]           dry run: points, per-shard counts, predicted cost and peak memory\n"
   "  nnlimits status DIR...            done / failed / pending counts and ETA of run directories\n"
   "  nnlimits export DIR [-table gram|points|stats] [-o FILE]   tidy CSV of a run\n"
+  "  nnlimits merge DIR... -output DIR  combine shard stores (job arrays) into one; idempotent\n"
   "Options come from the command line, -options_file FILE (plain or .yaml) and PETSC_OPTIONS.\n"
   "'nnlimits run -help' lists every sweep option with its default.\n";
 
@@ -112,6 +114,7 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   if (rank == 0) {
     ierr = NNLStoreOpen(job->output, job, grid, &st);
     if (!ierr) ierr = PendingPoints(job, grid, st, &ntodo, &todo);
+    if (ierr) NNLStoreClose(&st);
   }
   NNLErrorSetQuiet(PETSC_FALSE);
   PetscCall(NNLErrorAgree(comm, ierr));
@@ -140,6 +143,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
 {
   NNLJob   *job  = NULL;
   NNLGrid  *grid = NULL;
+  NNLSched  sched = NULL;
   PetscBool help;
   PetscInt  ranks = 1;
   double    total = 0, peak = 0, maxshard = 0;
@@ -149,7 +153,9 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for", "", ranks, &ranks, NULL));
   PetscOptionsEnd();
   PetscCheck(ranks >= 1, comm, PETSC_ERR_USER_INPUT, "-plan_ranks: must be >= 1");
-  PetscCall(SetUpJob(comm, &job, &grid, NULL, &help));
+  /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
+  PetscCall(SetUpJob(comm, &job, &grid, &sched, &help));
+  PetscCall(NNLSchedDestroy(&sched));
   if (help) PetscCall(NNLJobDestroy(&job));
   if (help) PetscFunctionReturn(0);
   for (PetscInt i = 0; i < grid->npoints; i++) {
@@ -181,12 +187,21 @@ static PetscErrorCode CommandStatus(MPI_Comm comm, const Args *args)
   PetscFunctionBegin;
   PetscCheck(args->npos >= 1, comm, PETSC_ERR_USER_INPUT, "status: which run directory? usage: nnlimits status DIR...");
   PetscCall(NNLOptionsCheckUnused(comm));
-  for (int i = 0; i < args->npos; i++) {
-    NNLStore st = NULL;
-    PetscCall(NNLStoreOpenRead(args->pos[i], &st));
-    PetscCall(NNLStoreStatus(st, args->pos[i], stdout));
-    PetscCall(NNLStoreClose(&st));
-  }
+  PetscCall(NNLStoreStatusMany(args->npos, (const char *const *)args->pos, stdout));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CommandMerge(MPI_Comm comm, const Args *args)
+{
+  char      out[PETSC_MAX_PATH_LEN] = "";
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-output", out, sizeof(out), &set));
+  PetscCheck(set && out[0], comm, PETSC_ERR_USER_INPUT, "merge: -output DIR is required: nnlimits merge DIR... -output DIR");
+  PetscCall(NNLOptionsCheckUnused(comm));
+  PetscCall(NNLStoreMerge(args->npos, (const char *const *)args->pos, out));
+  PetscCall(NNLStoreStatusMany(1, (const char *const[]){out}, stdout));
   PetscFunctionReturn(0);
 }
 
@@ -229,10 +244,11 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
   } else if (!strcmp(cmd, "run")) PetscCall(CommandRun(comm, code));
   else if (!strcmp(cmd, "plan")) PetscCall(CommandPlan(comm));
   else {
-    PetscCheck(!strcmp(cmd, "status") || !strcmp(cmd, "export"), comm, PETSC_ERR_USER_INPUT,
-               "unknown command '%s' (allowed: run, plan, status, export)", cmd);
-    PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT, "%s reads a store and runs on one rank (drop mpirun)", cmd);
+    PetscCheck(!strcmp(cmd, "status") || !strcmp(cmd, "export") || !strcmp(cmd, "merge"), comm, PETSC_ERR_USER_INPUT,
+               "unknown command '%s' (allowed: run, plan, status, export, merge)", cmd);
+    PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT, "%s reads stores and runs on one rank (drop mpirun)", cmd);
     if (!strcmp(cmd, "status")) PetscCall(CommandStatus(comm, args));
+    else if (!strcmp(cmd, "merge")) PetscCall(CommandMerge(comm, args));
     else PetscCall(CommandExport(comm, args));
   }
   PetscFunctionReturn(0);
@@ -243,19 +259,39 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
   const char    *cmd = (argc > 1 && argv[1][0] != '-') ? argv[1] : NULL;
   Args           args = {0, argv + 2};
-  int            code = NNL_EXIT_OK;
+  int            code = NNL_EXIT_OK, pargc;
+  char         **pargv = malloc(sizeof(char *) * (size_t)(argc + 1)), **files = malloc(sizeof(char *) * (size_t)(argc + 1));
 
   while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
-  ierr = PetscInitialize(&argc, &argv, NULL, usage);
-  if (ierr) return ierr;
+  /* MPI first, so that a failure inside PetscInitialize (a bad PETSC_OPTIONS) is collective and one line. */
+  MPI_Init(&argc, &argv);
+  pargc = NNLOptionsSplitArgs(argc, argv, pargv, files);
+  NNLErrorCaptureBegin();
+  ierr = PetscInitialize(&pargc, &pargv, NULL, usage);
+  {
+    const char *msg = NNLErrorCaptureEnd();
+    int         bad = ierr ? 1 : 0, anybad = 0, rank = 0;
+    MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (anybad) {
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      if (rank == 0) fprintf(stderr, "nnlimits: error: options: %s\n", msg[0] ? msg : "PETSc could not start");
+      if (!ierr) PetscFinalize();
+      MPI_Finalize();
+      return NNL_EXIT_INPUT;
+    }
+  }
   /* One rank per core: BLAS threads would oversubscribe and could reorder sums across runs. */
   openblas_set_num_threads(1);
   ierr = NNLErrorInstall();
+  if (!ierr) ierr = NNLOptionsInsertFiles(PETSC_COMM_WORLD, files, argc, argv);
   if (!ierr) ierr = Dispatch(cmd, &args, &code);
   if (ierr) {
     if (!NNLErrorIsInput(ierr)) MPI_Abort(PETSC_COMM_WORLD, 1);
     code = NNL_EXIT_INPUT;
   }
   PetscFinalize();
+  MPI_Finalize();
+  free(pargv);
+  free(files);
   return code;
 }

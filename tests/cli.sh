@@ -7,17 +7,17 @@ cd "$W"
 
 # help lists options with their defaults and runs nothing
 run 0 run -help > help.txt 2>&1 || fail "run -help failed"
-grep -q -- '-grid_width <32,64,128,256,512>' help.txt || fail "help lacks -grid_width with its default"
-grep -q -- '-sampler <auto>' help.txt || fail "help lacks -sampler"
+grep -q -- '-grid_width <now 32,64,128,256,512' help.txt || fail "help lacks -grid_width with its default"
+grep -q -- '-sampler <now auto' help.txt || fail "help lacks -sampler"
 [ ! -e results ] || fail "-help created results/"
 run 0 > usage.txt 2>&1 && fail "no command should exit non-zero"
 grep -q 'nnlimits run' usage.txt || fail "usage text missing"
 
 # plan: counts, cost, memory; shards partition the points
 run 0 plan -grid_seed 0-10 -shard 0/3 > plan.txt
-grep -q '^plan points=440 shards=3' plan.txt || { cat plan.txt; fail "plan header"; }
+grep -q '^plan points=400 shards=3' plan.txt || { cat plan.txt; fail "plan header"; }
 sum=$(grep '^shard ' plan.txt | grep -o 'points=[0-9]*' | awk -F= '{s+=$2} END {print s}')
-[ "$sum" = 440 ] || fail "plan shards hold $sum points, not 440"
+[ "$sum" = 400 ] || fail "plan shards hold $sum points, not 400 (5 widths x 4 depths x 10 seeds x 2 activations)"
 
 # a YAML job file: default output is results/<file name>; the summary is printed; progress is one line per report
 cat > tiny.yaml <<'Y'
@@ -46,10 +46,10 @@ for s in 0 1 2; do "$NNL" export results/job/shard-$s-of-3 -table points | tail 
 run 1 run -options_file job.opts -output whole > /dev/null 2>&1
 "$NNL" export whole -table points | tail -n +2 | sort > whole.csv
 cmp -s shards.csv whole.csv || fail "shards do not partition the grid"
-[ "$(wc -l < whole.csv)" = 48 ] || fail "whole grid has $(wc -l < whole.csv) points, not 48"
+[ "$(wc -l < whole.csv)" = 40 ] || fail "whole grid has $(wc -l < whole.csv) points, not 40 (2 widths x 2 depths x 5 seeds x 2 activations)"
 
 # Slurm array variables choose the shard
-SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_COUNT=3 run 0 plan -options_file job.opts | grep -q '^plan points=48 shards=3' \
+SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_COUNT=3 run 0 plan -options_file job.opts | grep -q "^plan points=40 shards=3" \
   || fail "shard count not taken from SLURM_ARRAY_TASK_COUNT"
 
 # the embedded default job exists and is what 'run' with no options would run

@@ -3,7 +3,7 @@
 # exports byte-identical to an uninterrupted run's. Catches: half-written points, points lost or done twice,
 # a resume that recomputes with different random numbers, a store that cannot be reopened after a kill.
 source "$(dirname "$0")/lib.sh" "$@"
-JOB="-family resnet -grid_activation relu,tanh -grid_width 64,256 -grid_depth 64,256 -grid_seed 0-24 -inputs 4
+JOB="-family resnet -grid_activation relu,tanh -grid_width 64,256 -grid_depth 64,256 -grid_seed 0-200 -inputs 4
      -progress_interval 0"
 run 2 run $JOB -output "$W/ref" > /dev/null
 total=$("$NNL" status "$W/ref" | grep -o 'total=[0-9]*' | cut -d= -f2)

@@ -29,7 +29,14 @@ PetscErrorCode NNLStoreClose(NNLStore *st);
 
 /** @brief Write a tidy CSV of table ("gram", "points", "stats") to out, rows in canonical order. */
 PetscErrorCode NNLStoreExport(NNLStore st, const char table[], FILE *out);
-/** @brief Print done/failed/pending/total and ETA for the store to out. */
+/** @brief Print one line "status dir=.. done=.. failed=.. pending=.. total=.. .. eta=.." for the store to out. */
 PetscErrorCode NNLStoreStatus(NNLStore st, const char dir[], FILE *out);
+/** @brief Status lines of several run directories (the shards of a job array), then their sum when n > 1. */
+PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *out);
+/**
+  @brief Merge the stores of dirs[0..n) (shards of one job) into the store in output, creating it if needed.
+  Idempotent: points already there are kept. Refuses inputs of different jobs before touching output.
+*/
+PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char output[]);
 
 #endif

@@ -1,0 +1,252 @@
+/* Reading run stores: tidy CSV export, status across shards, and merging shard stores into one. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "storeimpl.h"
+
+/* One exported table: its CSV header and the query giving its rows in canonical order. Adding a table = one row. */
+typedef struct {
+  const char *name, *header, *sql;
+} ExportTable;
+
+static const ExportTable Tables[] = {
+  {"gram", "family,activation,width,depth,seed,layer,t,a,b,q",
+   "SELECT p.family,p.activation,p.width,p.depth,p.seed,g.layer,CAST(g.layer AS REAL)/p.depth,g.a,g.b,g.q"
+   " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b"},
+  {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer",
+   "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer FROM points ORDER BY ord"},
+  {"stats", "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks",
+   "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.input,s.lognorm,"
+   "s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id ORDER BY p.ord,s.layer,s.input"},
+};
+
+/* %.17g round-trips every double, so equal stores export to equal bytes. NULL (NaN, not applicable) is empty. */
+static void WriteField(sqlite3_stmt *st, int c, FILE *out)
+{
+  switch (sqlite3_column_type(st, c)) {
+  case SQLITE_NULL: break;
+  case SQLITE_INTEGER: fprintf(out, "%lld", (long long)sqlite3_column_int64(st, c)); break;
+  case SQLITE_FLOAT: fprintf(out, "%.17g", sqlite3_column_double(st, c)); break;
+  default: fputs((const char *)sqlite3_column_text(st, c), out);
+  }
+}
+
+PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)
+{
+  const ExportTable *t = NULL;
+  sqlite3_stmt      *st = NULL;
+  char               names[256] = "";
+  int                rc, ncol;
+
+  PetscFunctionBegin;
+  for (size_t i = 0; i < sizeof(Tables) / sizeof(Tables[0]); i++) {
+    if (!strcmp(Tables[i].name, table)) t = &Tables[i];
+    strcat(strcat(names, i ? ", " : ""), Tables[i].name);
+  }
+  PetscCheck(t, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-table: unknown table '%s' (allowed: %s)", table, names);
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, t->sql, -1, &st, NULL), "export"));
+  ncol = sqlite3_column_count(st);
+  fprintf(out, "%s\n", t->header);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int c = 0; c < ncol; c++) {
+      if (c) fputc(',', out);
+      WriteField(st, c, out);
+    }
+    fputc('\n', out);
+  }
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(s->db, rc, "export"));
+  PetscCheck(!ferror(out), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "export: write error (disk full?)");
+  PetscFunctionReturn(0);
+}
+
+/* Counts of one store: done, failed, total; and this run's rate (points/s since its start, if it is running). */
+typedef struct {
+  long long done, failed, total;
+  double    rate;
+  char      last[32];
+} Counts;
+
+static PetscErrorCode CountStore(NNLStore s, Counts *c)
+{
+  sqlite3_stmt *st = NULL;
+  char         *total = NULL;
+
+  PetscFunctionBegin;
+  memset(c, 0, sizeof(*c));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT count(*) FILTER (WHERE status='done'),"
+                                                    " count(*) FILTER (WHERE status='failed') FROM points", -1, &st, NULL), "status"));
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    c->done   = sqlite3_column_int64(st, 0);
+    c->failed = sqlite3_column_int64(st, 1);
+  }
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreMetaGet(s->db, "total", &total));
+  c->total = total ? atoll(total) : 0;
+  PetscCall(PetscFree(total));
+  /* Rate of the latest run: its points over the time from its start to its latest commit. */
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT r.status, count(p.id), max(p.committed) - r.t0"
+                                                    " FROM runs r LEFT JOIN points p ON p.run=r.run"
+                                                    " WHERE r.run=(SELECT max(run) FROM runs)", -1, &st, NULL), "status"));
+  snprintf(c->last, sizeof(c->last), "none");
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    double el = sqlite3_column_double(st, 2);
+    snprintf(c->last, sizeof(c->last), "%s", (const char *)sqlite3_column_text(st, 0));
+    if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
+  }
+  sqlite3_finalize(st);
+  PetscFunctionReturn(0);
+}
+
+static void PrintCounts(const char label[], const Counts *c, FILE *out)
+{
+  long long pending = c->total - c->done - c->failed;
+  char      eta[32] = "-";
+
+  if (pending < 0) pending = 0;
+  if (pending > 0 && c->rate > 0) snprintf(eta, sizeof(eta), "%.0fs", pending / c->rate);
+  else if (pending == 0) snprintf(eta, sizeof(eta), "0s");
+  fprintf(out, "status dir=%s done=%lld failed=%lld pending=%lld total=%lld last_run=%s rate=%.3g/s eta=%s\n", label, c->done,
+          c->failed, pending, c->total, c->last, c->rate, eta);
+}
+
+PetscErrorCode NNLStoreStatus(NNLStore s, const char dir[], FILE *out)
+{
+  Counts c;
+
+  PetscFunctionBegin;
+  PetscCall(CountStore(s, &c));
+  PrintCounts(dir, &c, out);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *out)
+{
+  Counts sum;
+
+  PetscFunctionBegin;
+  memset(&sum, 0, sizeof(sum));
+  snprintf(sum.last, sizeof(sum.last), "-");
+  for (PetscInt i = 0; i < n; i++) {
+    NNLStore s = NULL;
+    Counts   c;
+    PetscCall(NNLStoreOpenRead(dirs[i], &s));
+    PetscCall(CountStore(s, &c));
+    PetscCall(NNLStoreClose(&s));
+    PrintCounts(dirs[i], &c, out);
+    sum.done += c.done;
+    sum.failed += c.failed;
+    sum.total += c.total;
+    sum.rate += c.rate; /* shards run side by side: their rates add */
+  }
+  if (n > 1) PrintCounts("(all)", &sum, out);
+  PetscFunctionReturn(0);
+}
+
+/* Copy one attached input into the output: points, arrays and its runs' provenance; existing points are kept. */
+static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
+{
+  sqlite3_stmt  *st = NULL;
+  char           path[PETSC_MAX_PATH_LEN + 32];
+  PetscErrorCode ierr;
+  int            rc;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "ATTACH ? AS src", -1, &st, NULL), "merge"));
+  sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(db, rc, "attach input"));
+  ierr = NNLStoreExec(db, "BEGIN IMMEDIATE;"
+                          "INSERT OR IGNORE INTO points SELECT * FROM src.points;"
+                          "INSERT OR IGNORE INTO gram SELECT * FROM src.gram;"
+                          "INSERT OR IGNORE INTO stats SELECT * FROM src.stats;");
+  /* Provenance of the input's runs, replaced (not duplicated) when the same input is merged again. */
+  for (int k = 0; k < 2 && !ierr; k++) {
+    const char *sql = k == 0 ? "DELETE FROM runs WHERE source=?1"
+                             : "INSERT INTO runs(started,finished,status,ranks,host,git,versions,slurm,options,source,t0)"
+                               " SELECT started,finished,status,ranks,host,git,versions,slurm,options,?1,t0 FROM src.runs";
+    ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), "merge runs");
+    if (ierr) break;
+    sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    ierr = NNLStoreCheck(db, rc, "merge runs");
+  }
+  if (!ierr) ierr = NNLStoreExec(db, "COMMIT");
+  if (ierr) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* The job text, shard and grid size every input must agree on. */
+typedef struct {
+  char *job, *shard, *grid_points;
+} StoreMeta;
+
+static PetscErrorCode ReadMeta(const char dir[], StoreMeta *m)
+{
+  NNLStore s = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreOpenRead(dir, &s));
+  PetscCall(NNLStoreMetaGet(s->db, "job", &m->job));
+  PetscCall(NNLStoreMetaGet(s->db, "shard", &m->shard));
+  PetscCall(NNLStoreMetaGet(s->db, "grid_points", &m->grid_points));
+  PetscCall(NNLStoreClose(&s));
+  PetscCheck(m->job && m->shard && m->grid_points, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': store lacks its job record", dir);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FreeMeta(StoreMeta *m)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(m->job));
+  PetscCall(PetscFree(m->shard));
+  PetscCall(PetscFree(m->grid_points));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char output[])
+{
+  StoreMeta      first = {0}, other = {0}, have = {0};
+  sqlite3       *db = NULL;
+  PetscBool      fresh;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBegin;
+  PetscCheck(n >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "merge: give the run directories to merge: nnlimits merge DIR... -output DIR");
+  /* Check every input before the output is touched: a refused merge changes nothing. */
+  PetscCall(ReadMeta(dirs[0], &first));
+  for (PetscInt i = 1; i < n && !ierr; i++) {
+    PetscCall(ReadMeta(dirs[i], &other));
+    ierr = NNLStoreCompareJob(dirs[i], first.job, other.job);
+    PetscCall(FreeMeta(&other));
+  }
+  for (PetscInt i = 0; i < n && !ierr; i++) {
+    char a[PETSC_MAX_PATH_LEN], b[PETSC_MAX_PATH_LEN];
+    if (realpath(dirs[i], a) && realpath(output, b) && !strcmp(a, b))
+      ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
+                        "-output: '%s' is also an input of the merge", output);
+  }
+  if (!ierr) ierr = NNLStoreMakeDir(output);
+  if (!ierr) ierr = NNLStoreOpenDB(output, PETSC_TRUE, &db);
+  if (!ierr) ierr = NNLStoreVerify(db, output, &fresh);
+  if (!ierr && fresh) {
+    /* The merged store is the whole grid's: rerunning the full job on it computes whatever no shard finished. */
+    ierr = NNLStoreCreateSchema(db, first.job, "0/1", atoll(first.grid_points), atoll(first.grid_points));
+  } else if (!ierr) {
+    ierr = NNLStoreMetaGet(db, "job", &have.job);
+    if (!ierr && have.job) ierr = NNLStoreCompareJob(output, have.job, first.job);
+  }
+  if (!ierr) ierr = NNLStoreExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
+  for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i]);
+  if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+  if (db) sqlite3_close(db);
+  PetscCall(FreeMeta(&have));
+  PetscCall(FreeMeta(&first));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}

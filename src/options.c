@@ -1,0 +1,116 @@
+/* Job files: read by rank 0 and broadcast, so that a missing or malformed file is one collective error, not a hang. */
+#include <string.h>
+#include "options.h"
+#include "error.h"
+
+/* PETSc 3.18 reads -options_file inside PetscInitialize, where a failure on rank 0 leaves the other ranks waiting in
+   a broadcast forever. So the files are taken out of argv before PetscInitialize and inserted here instead. */
+
+static PetscBool IsFileFlag(const char *a)
+{
+  return (!strcmp(a, "-options_file") || !strcmp(a, "-options_file_yaml")) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+int NNLOptionsSplitArgs(int argc, char **argv, char **petsc_argv, char **files)
+{
+  int n = 0, k = 0;
+
+  for (int i = 0; i < argc; i++) {
+    if (i > 0 && IsFileFlag(argv[i]) && i + 1 < argc) {
+      files[k++] = argv[i];
+      files[k++] = argv[++i];
+    } else petsc_argv[n++] = argv[i];
+  }
+  files[k]      = NULL;
+  petsc_argv[n] = NULL;
+  return n;
+}
+
+static PetscBool IsYAML(const char *flag, const char *file)
+{
+  const char *dot = strrchr(file, '.');
+  return (!strcmp(flag, "-options_file_yaml") || (dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml")))) ? PETSC_TRUE
+                                                                                                           : PETSC_FALSE;
+}
+
+/* Rank 0 reads the whole file; every rank gets its text (or rank 0's verdict that it cannot be read). */
+static PetscErrorCode ReadShared(MPI_Comm comm, const char file[], char **text)
+{
+  long  len = -1;
+  int   rank, err = 0;
+  char *buf = NULL;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    FILE *f = fopen(file, "rb");
+    if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+      buf = malloc((size_t)len + 1);
+      if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) len = -1;
+    } else err = errno;
+    if (f) fclose(f);
+    if (len < 0 && !err) err = EIO;
+  }
+  PetscCallMPI(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  if (len < 0) {
+    free(buf);
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "-options_file: cannot read '%s' (%s)", file, strerror(err));
+  }
+  if (rank != 0) buf = malloc((size_t)len + 1);
+  PetscCheck(buf, PETSC_COMM_SELF, PETSC_ERR_MEM, "-options_file: no memory for '%s'", file);
+  PetscCallMPI(MPI_Bcast(buf, (int)len, MPI_CHAR, 0, comm));
+  buf[len] = 0;
+  *text    = buf;
+  PetscFunctionReturn(0);
+}
+
+/* A plain options file: "-key value" lines, '#' starts a comment. */
+static PetscErrorCode InsertPlain(const char file[], char *text)
+{
+  PetscFunctionBegin;
+  for (char *line = text; line && *line;) {
+    char *next = strchr(line, '\n'), *hash;
+    if (next) *next++ = 0;
+    if ((hash = strchr(line, '#'))) *hash = 0;
+    PetscCall(PetscOptionsInsertString(NULL, line));
+    line = next;
+  }
+  (void)file;
+  PetscFunctionReturn(0);
+}
+
+/* PETSc's rule: a key is "-x..." that is not a number; its value is the next word unless that is a key. */
+static PetscBool IsKey(const char *a)
+{
+  return (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9') && a[1] != '.') ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char **argv)
+{
+  PetscBool any = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  for (int i = 0; files[i]; i += 2) {
+    char          *text = NULL;
+    PetscErrorCode ierr;
+    PetscCall(ReadShared(comm, files[i + 1], &text));
+    NNLErrorSetQuiet(PETSC_TRUE); /* the parser's own traceback is noise: the message below says it all */
+    if (IsYAML(files[i], files[i + 1])) ierr = PetscOptionsInsertStringYAML(NULL, text);
+    else ierr = InsertPlain(files[i + 1], text);
+    NNLErrorSetQuiet(PETSC_FALSE);
+    free(text);
+    PetscCheck(!ierr, comm, PETSC_ERR_USER_INPUT, "-options_file: '%s' is not a valid %s options file", files[i + 1],
+               IsYAML(files[i], files[i + 1]) ? "YAML" : "PETSc");
+    any = PETSC_TRUE;
+  }
+  if (!any) PetscFunctionReturn(0);
+  /* The command line wins over job files, whatever the order on the line. */
+  for (int i = 1; i < argc; i++) {
+    if (!IsKey(argv[i])) continue;
+    PetscCall(PetscOptionsSetValue(NULL, argv[i], (i + 1 < argc && !IsKey(argv[i + 1])) ? argv[i + 1] : NULL));
+  }
+  /* Remembered (as read) for the default output name results/<job file name>. */
+  for (int i = 0; files[i]; i += 2) PetscCall(PetscOptionsSetValue(NULL, "-options_file", files[i + 1]));
+  PetscFunctionReturn(0);
+}

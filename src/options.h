@@ -1,0 +1,20 @@
+/* Job files (-options_file, plain or YAML) read collectively after PetscInitialize. */
+#ifndef NNLIMITS_OPTIONS_H
+#define NNLIMITS_OPTIONS_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <petscsys.h>
+
+/**
+  @brief Split argv into what PetscInitialize sees (petsc_argv, NULL-terminated; returns its count) and the
+  -options_file/-options_file_yaml flag-name pairs (files, NULL-terminated). Both arrays hold argc + 1 entries.
+*/
+int NNLOptionsSplitArgs(int argc, char **argv, char **petsc_argv, char **files);
+/**
+  @brief Insert the job files in order (rank 0 reads, all ranks insert), then the command line again so that it wins.
+  Collective; an unreadable or malformed file is one input error on every rank.
+*/
+PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char **argv);
+
+#endif

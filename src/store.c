@@ -1,0 +1,464 @@
+/* The run store: one SQLite file per run directory, provenance, and one transaction per finished point. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cblas.h>
+#include "storeimpl.h"
+
+/* Rows of a point: its arrays are rows, so that SQL (summary, export, analysis) can join and filter them. */
+static const char *SchemaSQL =
+  "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+  "CREATE TABLE runs(run INTEGER PRIMARY KEY, started TEXT, finished TEXT, status TEXT, ranks INTEGER, host TEXT,"
+  " git TEXT, versions TEXT, slurm TEXT, options TEXT, source TEXT, t0 REAL);"
+  "CREATE TABLE points(id INTEGER PRIMARY KEY, ord INTEGER NOT NULL, family TEXT, activation TEXT, width INTEGER,"
+  " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, dead_layer INTEGER, message TEXT, seconds REAL,"
+  " committed REAL, run INTEGER);"
+  "CREATE INDEX points_ord ON points(ord);"
+  "CREATE TABLE gram(point INTEGER, layer INTEGER, a INTEGER, b INTEGER, q REAL, PRIMARY KEY(point, layer, a, b))"
+  " WITHOUT ROWID;"
+  "CREATE TABLE stats(point INTEGER, layer INTEGER, input INTEGER, lognorm REAL, lognorm_post REAL, kurtosis REAL,"
+  " ks REAL, PRIMARY KEY(point, layer, input)) WITHOUT ROWID;";
+
+PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])
+{
+  PetscFunctionBegin;
+  PetscCheck(rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
+             "store: %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[])
+{
+  char *msg = NULL;
+  int   rc;
+
+  PetscFunctionBegin;
+  rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) {
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s", buf);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value)
+{
+  sqlite3_stmt *st = NULL;
+  int           rc;
+
+  PetscFunctionBegin;
+  *value = NULL;
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key=?", -1, &st, NULL), "read meta"));
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) PetscCall(PetscStrallocpy((const char *)sqlite3_column_text(st, 0), value));
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(db, rc, "read meta"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[])
+{
+  sqlite3_stmt *st = NULL;
+  int           rc;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &st, NULL), "meta"));
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(db, rc, "write meta"));
+  PetscFunctionReturn(0);
+}
+
+/* The run directory: created if missing; an existing non-directory, or one we cannot write, is an input error. */
+PetscErrorCode NNLStoreMakeDir(const char dir[])
+{
+  char        path[PETSC_MAX_PATH_LEN];
+  struct stat sb;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(path, dir, sizeof(path)));
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(path, 0777) && errno != EEXIST) break; /* the final mkdir reports */
+    *p = '/';
+  }
+  if (mkdir(dir, 0777) && errno != EEXIST)
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: directory '%s' cannot be created (%s)", dir, strerror(errno));
+  PetscCheck(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "-output: '%s' exists and is not a directory", dir);
+  PetscCheck(access(dir, W_OK | X_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: directory '%s' is not writable",
+             dir);
+  PetscFunctionReturn(0);
+}
+
+/* Open DIR/nnlimits.sqlite. Read-only opens refuse a missing file rather than creating one. */
+PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
+{
+  char path[PETSC_MAX_PATH_LEN];
+  int  rc;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
+  if (!write) PetscCheck(access(path, R_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)", dir, NNL_STORE_FILE);
+  rc = sqlite3_open_v2(path, db, write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY, NULL);
+  if (rc != SQLITE_OK) {
+    sqlite3_close(*db);
+    *db = NULL;
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open store '%s': %s", path, sqlite3_errstr(rc));
+  }
+  sqlite3_busy_timeout(*db, 60000);
+  PetscFunctionReturn(0);
+}
+
+/* Verify that db is a store of a schema we can read; *fresh is set if it is an empty new file. */
+PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh)
+{
+  sqlite3_stmt *st = NULL;
+  int           rc, ntab = -1;
+  char         *schema = NULL;
+
+  PetscFunctionBegin;
+  rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) ntab = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  PetscCheck(ntab >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s/%s' is not an nnlimits store (%s)", dir,
+             NNL_STORE_FILE, sqlite3_errmsg(db));
+  if (fresh) *fresh = ntab == 0 ? PETSC_TRUE : PETSC_FALSE;
+  if (ntab == 0) PetscFunctionReturn(0);
+  rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) PetscCall(PetscStrallocpy((const char *)sqlite3_column_text(st, 0), &schema));
+  sqlite3_finalize(st);
+  PetscCheck(schema, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s/%s' is not an nnlimits store (no schema record)", dir,
+             NNL_STORE_FILE);
+  rc = atoi(schema);
+  PetscCall(PetscFree(schema));
+  PetscCheck(rc <= NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s' was written by a newer nnlimits (store schema %d, this build reads up to %d): upgrade nnlimits", dir, rc,
+             NNL_STORE_SCHEMA);
+  PetscCheck(rc == NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': unknown store schema %d", dir, rc);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[], PetscInt total, PetscInt grid_points)
+{
+  char num[32];
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
+  PetscCall(NNLStoreExec(db, SchemaSQL));
+  snprintf(num, sizeof(num), "%d", NNL_STORE_SCHEMA);
+  PetscCall(NNLStoreMetaSet(db, "schema", num));
+  PetscCall(NNLStoreMetaSet(db, "job", canonical));
+  PetscCall(NNLStoreMetaSet(db, "shard", shard));
+  snprintf(num, sizeof(num), "%" PetscInt_FMT, total);
+  PetscCall(NNLStoreMetaSet(db, "total", num));
+  snprintf(num, sizeof(num), "%" PetscInt_FMT, grid_points);
+  PetscCall(NNLStoreMetaSet(db, "grid_points", num));
+  PetscCall(NNLStoreExec(db, "COMMIT"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[])
+{
+  const char *a = have, *b = want;
+
+  PetscFunctionBegin;
+  while (*a && *b) { /* first differing line */
+    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+    if (la != lb || strncmp(a, b, la)) {
+      size_t k = strcspn(a, "=");
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+              "'%s' holds a run made with different options: %.*s there, %.*s here (use another -output, or the same options)",
+              dir, (int)la, a, (int)(lb > k ? lb - k - 1 : 0), b + (lb > k ? k + 1 : lb));
+    }
+    a += la + (a[la] ? 1 : 0);
+    b += lb + (b[lb] ? 1 : 0);
+  }
+  PetscCheck(!*a && !*b, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "'%s' holds a run made with different options", dir);
+  PetscFunctionReturn(0);
+}
+
+double NNLStoreEpoch(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void NNLStoreNow(char buf[], size_t len)
+{
+  time_t    t = time(NULL);
+  struct tm tm;
+
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One row of provenance: who ran what, where, with which libraries. */
+static PetscErrorCode RecordRun(NNLStore s)
+{
+  sqlite3_stmt *st = NULL;
+  char          host[256] = "", versions[1024], petsc[128], mpi[MPI_MAX_LIBRARY_VERSION_STRING], slurm[256], now[32];
+  char         *options = NULL;
+  int           size, len, rc;
+  const char   *sj = getenv("SLURM_JOB_ID"), *aj = getenv("SLURM_ARRAY_JOB_ID"), *at = getenv("SLURM_ARRAY_TASK_ID");
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  gethostname(host, sizeof(host) - 1);
+  PetscCall(PetscGetVersion(petsc, sizeof(petsc)));
+  PetscCallMPI(MPI_Get_library_version(mpi, &len));
+  mpi[strcspn(mpi, "\n,")] = 0;
+  snprintf(versions, sizeof(versions), "nnlimits %s; %s; %s; SQLite %s; OpenBLAS %s", NNL_VERSION, petsc, mpi,
+           sqlite3_libversion(), openblas_get_config());
+  snprintf(slurm, sizeof(slurm), "job=%s array_job=%s array_task=%s", sj ? sj : "", aj ? aj : "", at ? at : "");
+  PetscCall(PetscOptionsGetAll(NULL, &options));
+  NNLStoreNow(now, sizeof(now));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO runs(started,status,ranks,host,git,versions,slurm,options,t0)"
+                                                    " VALUES(?,'running',?,?,?,?,?,?,?)", -1, &st, NULL), "runs"));
+  sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, size);
+  sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, NNL_GIT_COMMIT, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, versions, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 6, slurm, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 7, options, -1, SQLITE_STATIC);
+  sqlite3_bind_double(st, 8, NNLStoreEpoch());
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  PetscCall(PetscFree(options));
+  PetscCall(NNLStoreCheck(s->db, rc, "record run"));
+  s->run = sqlite3_last_insert_rowid(s->db);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Prepare(NNLStore s)
+{
+  PetscFunctionBegin;
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+                                                    &s->ins_point, NULL), "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO gram VALUES(?,?,?,?,?)", -1, &s->ins_gram, NULL), "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO stats VALUES(?,?,?,?,?,?,?)", -1, &s->ins_stats, NULL),
+                          "prepare"));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job, const NNLGrid *grid)
+{
+  PetscBool fresh;
+  char      shard[64], *have = NULL, *hshard = NULL;
+  PetscInt  n;
+  PetscInt *idx;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreMakeDir(dir));
+  s->job = job;
+  PetscCall(PetscStrncpy(s->dir, dir, sizeof(s->dir)));
+  PetscCall(NNLStoreOpenDB(dir, PETSC_TRUE, &s->db));
+  PetscCall(NNLStoreVerify(s->db, dir, &fresh));
+  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
+  if (fresh) {
+    PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &n, &idx));
+    PetscCall(PetscFree(idx));
+    PetscCall(NNLStoreCreateSchema(s->db, job->canonical, shard, n, grid->npoints));
+  } else {
+    PetscCall(NNLStoreMetaGet(s->db, "job", &have));
+    PetscCall(NNLStoreMetaGet(s->db, "shard", &hshard));
+    if (have && strcmp(have, job->canonical)) {
+      PetscErrorCode ierr = NNLStoreCompareJob(dir, have, job->canonical);
+      PetscCall(PetscFree(have));
+      PetscCall(PetscFree(hshard));
+      PetscCall(ierr);
+    }
+    PetscCall(PetscFree(have));
+    if (hshard && strcmp(hshard, shard)) {
+      char h[64];
+      PetscCall(PetscStrncpy(h, hshard, sizeof(h)));
+      PetscCall(PetscFree(hshard));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shard: '%s' holds shard %s of this job, not %s (use another -output)", dir,
+              h, shard);
+    }
+    PetscCall(PetscFree(hshard));
+  }
+  /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
+     transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,
+     so that read-only readers of a finished store leave no -wal/-shm files behind. */
+  PetscCall(NNLStoreExec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"));
+  s->wal = PETSC_TRUE;
+  PetscCall(RecordRun(s));
+  PetscCall(Prepare(s));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode OpenRead(NNLStore s, const char dir[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(s->dir, dir, sizeof(s->dir)));
+  PetscCall(NNLStoreOpenDB(dir, PETSC_FALSE, &s->db));
+  PetscCall(NNLStoreVerify(s->db, dir, NULL));
+  PetscFunctionReturn(0);
+}
+
+/* A failed open leaves nothing behind: the handle stays NULL and the file is closed. */
+PetscErrorCode NNLStoreOpen(const char dir[], const NNLJob *job, const NNLGrid *grid, NNLStore *store)
+{
+  NNLStore       s;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *store = NULL;
+  PetscCall(PetscNew(&s));
+  ierr = OpenWrite(s, dir, job, grid);
+  if (ierr) PetscCall(NNLStoreClose(&s));
+  PetscCall(ierr);
+  *store = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *store)
+{
+  NNLStore       s;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *store = NULL;
+  PetscCall(PetscNew(&s));
+  ierr = OpenRead(s, dir);
+  if (ierr) PetscCall(NNLStoreClose(&s));
+  PetscCall(ierr);
+  *store = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
+{
+  sqlite3_stmt *st = NULL;
+  PetscInt      cnt = 0, cap = 0;
+  int           rc;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT count(*) FROM points", -1, &st, NULL), "count"));
+  if (sqlite3_step(st) == SQLITE_ROW) cap = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  PetscCall(PetscMalloc1(cap + 1, ids));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT id FROM points", -1, &st, NULL), "ids"));
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && cnt < cap) (*ids)[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  *n = cnt;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Step(NNLStore s, sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+
+  PetscFunctionBegin;
+  sqlite3_reset(st);
+  PetscCall(NNLStoreCheck(s->db, rc, "commit"));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
+{
+  const PetscInt m = res->m, np = m * (m + 1) / 2;
+  const char    *sampler = NNLSamplerTypes[NNLPointSampler(s->job, pt)];
+
+  PetscFunctionBegin;
+  sqlite3_bind_int64(s->ins_point, 1, (sqlite3_int64)pt->id);
+  sqlite3_bind_int64(s->ins_point, 2, pt->ord);
+  sqlite3_bind_text(s->ins_point, 3, NNLFamilies[pt->family], -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->ins_point, 4, s->job->act[pt->act].canon, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s->ins_point, 5, pt->width);
+  sqlite3_bind_int64(s->ins_point, 6, pt->depth);
+  sqlite3_bind_int64(s->ins_point, 7, pt->seed);
+  sqlite3_bind_text(s->ins_point, 8, res->status == NNL_STATUS_DONE ? "done" : "failed", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->ins_point, 9, sampler, -1, SQLITE_STATIC);
+  if (res->dead_layer >= 0) sqlite3_bind_int64(s->ins_point, 10, res->dead_layer);
+  else sqlite3_bind_null(s->ins_point, 10);
+  sqlite3_bind_text(s->ins_point, 11, res->message, -1, SQLITE_STATIC);
+  sqlite3_bind_double(s->ins_point, 12, res->seconds);
+  sqlite3_bind_double(s->ins_point, 13, NNLStoreEpoch());
+  sqlite3_bind_int64(s->ins_point, 14, s->run);
+  PetscCall(Step(s, s->ins_point));
+  for (PetscInt r = 0; r < res->nrec; r++) {
+    PetscInt k = 0;
+    for (PetscInt a = 0; a < m; a++)
+      for (PetscInt b = a; b < m; b++, k++) {
+        sqlite3_bind_int64(s->ins_gram, 1, (sqlite3_int64)pt->id);
+        sqlite3_bind_int64(s->ins_gram, 2, res->layers[r]);
+        sqlite3_bind_int64(s->ins_gram, 3, a);
+        sqlite3_bind_int64(s->ins_gram, 4, b);
+        sqlite3_bind_double(s->ins_gram, 5, res->gram[r * np + k]);
+        PetscCall(Step(s, s->ins_gram));
+      }
+    for (PetscInt a = 0; a < m; a++) {
+      sqlite3_bind_int64(s->ins_stats, 1, (sqlite3_int64)pt->id);
+      sqlite3_bind_int64(s->ins_stats, 2, res->layers[r]);
+      sqlite3_bind_int64(s->ins_stats, 3, a);
+      sqlite3_bind_double(s->ins_stats, 4, res->lognorm[r * m + a]);
+      sqlite3_bind_double(s->ins_stats, 5, res->lognorm_post[r * m + a]);
+      sqlite3_bind_double(s->ins_stats, 6, res->kurtosis[r * m + a]);
+      /* KS only at the last recorded layer of a finished point (NULL elsewhere). */
+      if (r == res->nrec - 1 && res->status == NNL_STATUS_DONE) sqlite3_bind_double(s->ins_stats, 7, res->ks[a]);
+      else sqlite3_bind_null(s->ins_stats, 7);
+      PetscCall(Step(s, s->ins_stats));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *res)
+{
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreExec(s->db, "BEGIN IMMEDIATE"));
+  ierr = InsertRows(s, pt, res);
+  if (!ierr) ierr = NNLStoreExec(s->db, "COMMIT");
+  if (ierr) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* the point stays absent, never half there */
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
+{
+  sqlite3_stmt *st = NULL;
+  char          now[32];
+  int           rc;
+
+  PetscFunctionBegin;
+  NNLStoreNow(now, sizeof(now));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "UPDATE runs SET finished=?, status=? WHERE run=?", -1, &st, NULL),
+                          "finish run"));
+  sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, s->run);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(s->db, rc, "finish run"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreClose(NNLStore *store)
+{
+  NNLStore s = *store;
+
+  PetscFunctionBegin;
+  if (!s) PetscFunctionReturn(0);
+  sqlite3_finalize(s->ins_point);
+  sqlite3_finalize(s->ins_gram);
+  sqlite3_finalize(s->ins_stats);
+  if (s->wal) sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL); /* busy with a reader: stays WAL */
+  if (s->db) sqlite3_close(s->db);
+  PetscCall(PetscFree(*store));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,39 @@
+/* Private layout of the run store, and SQLite helpers shared by the writer (store.c) and readers (export.c). */
+#ifndef NNLIMITS_STOREIMPL_H
+#define NNLIMITS_STOREIMPL_H
+
+#include <sqlite3.h>
+#include "nnlimits/store.h"
+
+struct _p_NNLStore {
+  sqlite3       *db;
+  const NNLJob  *job; /* NULL when opened for reading */
+  char           dir[PETSC_MAX_PATH_LEN];
+  sqlite3_stmt  *ins_point, *ins_gram, *ins_stats;
+  sqlite3_int64  run; /* this run's row in runs */
+  PetscBool      wal; /* opened for writing and switched to WAL: switch back at close */
+};
+
+/** @brief Error (PETSC_ERR_FILE_WRITE, SQLite's message) unless rc is OK, DONE or ROW. */
+PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[]);
+/** @brief Create the run directory (and parents); an existing file there or no write access is an input error. */
+PetscErrorCode NNLStoreMakeDir(const char dir[]);
+/** @brief Run SQL statements without results. */
+PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[]);
+/** @brief Open DIR's store file; read-only opens refuse a missing file. */
+PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db);
+/** @brief Refuse files that are not stores or have a newer schema; *fresh (may be NULL): the file is empty. */
+PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh);
+/** @brief Create the tables of an empty store and its meta records, in one transaction. */
+PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[], PetscInt total, PetscInt grid_points);
+/** @brief A meta value (caller frees; NULL if absent) / set one. */
+PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
+PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]);
+/** @brief Error naming the first option whose canonical line differs between have (the store's) and want. */
+PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[]);
+/** @brief Seconds since the epoch, with fractions (commit times, rates). */
+double NNLStoreEpoch(void);
+/** @brief UTC time as ISO 8601. */
+void NNLStoreNow(char buf[], size_t len);
+
+#endif
