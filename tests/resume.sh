@@ -3,7 +3,7 @@
 # exports byte-identical to an uninterrupted run's. Catches: half-written points, points lost or done twice,
 # a resume that recomputes with different random numbers, a store that cannot be reopened after a kill.
 source "$(dirname "$0")/lib.sh" "$@"
-JOB="-family resnet -grid_activation relu,tanh -grid_width 64,256 -grid_depth 64,256 -grid_seed 0-200 -inputs 4
+JOB="-family resnet -grid_activation relu,tanh -grid_width 64,256 -grid_depth 64,256 -grid_seed 0-400 -inputs 4 -record_layers 8
      -progress_interval 0"
 run 2 run $JOB -output "$W/ref" > /dev/null
 total=$("$NNL" status "$W/ref" | grep -o 'total=[0-9]*' | cut -d= -f2)
@@ -27,4 +27,20 @@ for trial in 1 2; do
   run 2 run $JOB -output "$W/killed" > /dev/null
   same_exports "$W/ref" "$W/killed"
 done
-echo "resume after SIGKILL: identical to an uninterrupted run"
+# A graceful stop (SIGUSR1, as Slurm's --signal sends; mpiexec forwards it): exit code 3, the store says
+# "interrupted", and the rerun completes it. Catches: a signal that kills instead of stopping, a lost in-flight point.
+rm -rf "$W/stopped"
+"$MPIEXEC" -n 2 "$NNL" run $JOB -output "$W/stopped" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  sleep 0.05
+  d=$("$NNL" status "$W/stopped" 2>/dev/null | grep -o ' done=[0-9]*' | cut -d= -f2 || true)
+  [ -n "$d" ] && [ "$d" -ge $((total / 3)) ] && break
+done
+kill -USR1 "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 3 ] || fail "SIGUSR1: exit code $rc, want 3"
+"$NNL" status "$W/stopped" | grep -q 'last_run=interrupted' || fail "SIGUSR1: store not marked interrupted"
+run 2 run $JOB -output "$W/stopped" > /dev/null
+same_exports "$W/ref" "$W/stopped"
+echo "resume after SIGKILL and after SIGUSR1 (exit 3): identical to an uninterrupted run"
