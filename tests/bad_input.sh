@@ -21,6 +21,7 @@ cases=(
   "run -sigma_w2 nan|-sigma_w2"
   "run -input_correlation 2|-input_correlation"
   "run -grid_width 200000 -sampler dense -output $W/big|more than the budget"
+  "run -grid_width 32 -grid_depth 4 -grid_activation relu -grid_seed 0-10000000 -mem_budget_mb 100 -output $W/big|MB on every rank"
   "run -output /proc/nnlimits-cannot|cannot be created"
   "run -output $W/afile|$W/afile"
   "run $SMALL -grid_seed 0-3 -output $W/store|different options"
