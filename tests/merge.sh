@@ -1,0 +1,21 @@
+# ctest-label: cli
+# Job arrays: a job run as 3 shards (each its own store), merged with `nnlimits merge`, equals one direct run at
+# 2 ranks byte for byte; merging again changes nothing; status sums the shards; the full job rerun on the merged
+# store computes nothing. Catches: shards that overlap or miss points, a merge that loses or duplicates rows, a
+# non-idempotent merge step (Slurm may run it twice), a merged store that does not resume as the whole job.
+source "$(dirname "$0")/lib.sh" "$@"
+JOB="-family mlp,resnet -grid_activation relu,erf -grid_width 8,32 -grid_depth 3,9 -grid_seed 0-5 -inputs 3
+     -progress_interval 0"
+for s in 0 1 2; do run 1 run $JOB -shard $s/3 -output "$W/s$s" > /dev/null 2>&1 || fail "shard $s"; done
+run 2 run $JOB -output "$W/direct" > /dev/null 2>&1 || fail "direct run"
+"$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > "$W/merge.out" || fail "merge"
+grep -q 'pending=0' "$W/merge.out" || { cat "$W/merge.out"; fail "merged store is not complete"; }
+same_exports "$W/direct" "$W/merged"
+"$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > /dev/null || fail "second merge"
+same_exports "$W/direct" "$W/merged"
+"$NNL" status "$W/s0" "$W/s1" "$W/s2" > "$W/status.out"
+grep -q '^status dir=(all) done=80 failed=0 pending=0 total=80' "$W/status.out" || { cat "$W/status.out"; fail "status of the shards"; }
+run 1 run $JOB -output "$W/merged" 2>&1 >/dev/null | grep -q 'todo=0' || fail "the whole job rerun on the merged store did work"
+set +e; "$NNL" merge "$W/s0" -output "$W/s0" > /dev/null 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] || fail "merging a store into itself: exit $rc, want 2"
+echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job"
