@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""Summary of a run: last-layer q_00 and rho_01 per (family, activation, width, depth), printed and plotted."""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnlimits  # noqa: E402
+
+
+def last_layer(g):
+    """Per point (canonical order), its last recorded layer's q_00, q_01, q_11 (q_01, q_11 NaN for one input)."""
+    out = {}
+    for i in range(len(g["q"])):
+        key = (g["family"][i], g["activation"][i], g["width"][i], g["depth"][i], g["seed"][i])
+        rec = out.setdefault(key, {})
+        if rec.get("layer", -1) < g["layer"][i]:
+            rec.clear()
+            rec["layer"] = g["layer"][i]
+        if rec["layer"] == g["layer"][i]:
+            rec[(g["a"][i], g["b"][i])] = g["q"][i]
+    keys = list(out)
+    q00 = np.array([out[k][(0, 0)] for k in keys])
+    q01 = np.array([out[k].get((0, 1), np.nan) for k in keys])
+    q11 = np.array([out[k].get((1, 1), np.nan) for k in keys])
+    return keys, q00, q01, q11
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("run_dir")
+    ap.add_argument("-o", "--output", help="figure file (.png; a .pdf is written beside it)")
+    args = ap.parse_args()
+    g = nnlimits.load(args.run_dir, "gram")
+    if len(g["q"]) == 0:
+        sys.exit(f"{args.run_dir}: no finished points yet")
+    keys, q00, q01, q11 = last_layer(g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = q01 / np.sqrt(q00 * q11)
+    cols = [np.array([k[j] for k in keys], dtype=object) for j in range(4)]
+    groups, m_q, se_q, n = nnlimits.group_mean_se(cols, q00)
+    _, m_r, se_r, _ = nnlimits.group_mean_se(cols, rho)
+    for (fam, act, w, d), a, b, c, e, k in zip(groups, m_q, se_q, m_r, se_r, n):
+        print(f"family={fam} activation={act} width={w} depth={d} seeds={int(k)} "
+              f"q00_mean={a:.17g} q00_se={b:.17g} rho01_mean={c:.17g} rho01_se={e:.17g}")
+    if args.output:
+        plot(args.run_dir, g, groups, m_q, se_q, args.output)
+
+
+def plot(run_dir, g, groups, mean, se, path):
+    plt = nnlimits.style()
+    acts = list(dict.fromkeys(k[1] for k in groups))
+    fig, axes = plt.subplots(1, len(acts), figsize=(4.2 * len(acts), 3.4), squeeze=False)
+    for ax, act in zip(axes[0], acts):
+        for fam in dict.fromkeys(k[0] for k in groups):
+            for w in sorted(set(k[2] for k in groups if k[1] == act and k[0] == fam)):
+                sel = [i for i, k in enumerate(groups) if k[0] == fam and k[1] == act and k[2] == w]
+                d = np.array([groups[i][3] for i in sel], dtype=float)
+                ax.errorbar(d, mean[sel], yerr=se[sel], marker="o", ms=3, capsize=2, label=f"{fam} n={w}")
+        if act == "relu" and "resnet" in [k[0] for k in groups]:
+            # inputs have ‖x‖² = d, so q_00(0) = 1 in the infinite-width limit (MATH.md §4.2)
+            ax.axhline(np.exp(0.5), color="k", ls="--", lw=1, label="ResNet depth-limit ODE: e^{t/2} at t = 1")
+        ax.set_xscale("log")
+        ax.set_xlabel("depth L")
+        ax.set_ylabel("q_00 at t = 1 (mean ± s.e. over seeds)")
+        ax.set_title(f"activation {act}")
+        ax.legend()
+    nnlimits.footer(fig, run_dir)
+    fig.savefig(path)
+    fig.savefig(os.path.splitext(path)[0] + ".pdf")
+    print(f"figure={path}")
+
+
+if __name__ == "__main__":
+    main()

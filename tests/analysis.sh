@@ -1,0 +1,41 @@
+# ctest-label: cli
+# analysis/: the Python loader reads a store exactly as `nnlimits export` writes it, and summary.py's numbers and
+# figure are right. Catches: a loader whose query drifts from the export (columns, order, NULL handling), a
+# summary that averages the wrong layer or entry, a figure script that crashes or writes an empty file.
+source "$(dirname "$0")/lib.sh" "$@"
+SRC=${NNL_SOURCE_DIR:?}
+PY=/usr/bin/python3
+run 1 run -family resnet,mlp -grid_width 16,64 -grid_depth 4,16 -grid_seed 0-8 -grid_activation relu,tanh \
+  -record_layers 5 -progress_interval 0 -output "$W/run" > /dev/null 2>&1 || fail "sweep"
+export_all "$W/run" "$W/x"
+
+# (a) load() from SQLite == load_csv() of the export, every value of every table
+PYTHONPATH="$SRC/analysis" $PY - "$W/run" "$W/x" <<'PYEOF' || fail "loader differs from export"
+import sys, numpy as np, nnlimits
+run, prefix = sys.argv[1], sys.argv[2]
+for t in ("gram", "points", "stats"):
+    a, b = nnlimits.load(run, t), nnlimits.load_csv(f"{prefix}.{t}.csv")
+    assert list(a) == list(b), (t, list(a), list(b))
+    for k in a:
+        x, y = a[k], b[k]
+        assert len(x) == len(y) > 0, (t, k)
+        if x.dtype == float:
+            assert np.array_equal(x, y, equal_nan=True), (t, k)
+        else:
+            assert (x == y).all(), (t, k)
+PYEOF
+
+# (b) summary.py's q00 means == means computed here from the exported CSV (last layer, a = b = 0)
+$PY "$SRC/analysis/summary.py" "$W/run" -o "$W/summary.png" > "$W/summary.txt" || fail "summary.py"
+awk -F, 'NR > 1 && $6 == $4 && $8 == 0 && $9 == 0 { k = $1 " " $2 " " $3 " " $4; s[k] += $10; n[k]++ }
+         END { for (k in s) printf "%s %.12g\n", k, s[k] / n[k] }' "$W/x.gram.csv" | sort > "$W/want.txt"
+sed -n 's/^family=\([^ ]*\) activation=\([^ ]*\) width=\([^ ]*\) depth=\([^ ]*\) seeds=8 q00_mean=\([^ ]*\) .*/\1 \2 \3 \4 \5/p' \
+  "$W/summary.txt" | awk '{ printf "%s %s %s %s %.12g\n", $1, $2, $3, $4, $5 }' | sort > "$W/got.txt"
+[ "$(wc -l < "$W/want.txt")" = 16 ] || fail "expected 16 groups, got $(wc -l < "$W/want.txt")"
+cmp -s "$W/want.txt" "$W/got.txt" || { diff "$W/want.txt" "$W/got.txt" >&2; fail "summary means differ"; }
+
+# (c) the figure: a real PNG and a PDF beside it
+[ "$(head -c 8 "$W/summary.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "summary.png is not a PNG"
+[ "$(stat -c %s "$W/summary.png")" -gt 10000 ] || fail "summary.png is too small to hold the plot"
+head -c 5 "$W/summary.pdf" | grep -q '%PDF-' || fail "summary.pdf missing"
+echo "analysis: loader = export for 3 tables, summary means match, PNG and PDF written"
