@@ -28,10 +28,14 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
   for (PetscInt a = 0, diag = 0; a < m; diag += m - a, a++) {
     const double *y = Y + a * n;
     double        q = gram[diag], s4 = 0, post = cblas_ddot((int)n, Phi + a * n, 1, Phi + a * n, 1) / (double)n;
-    for (PetscInt i = 0; i < n; i++) s4 += y[i] * y[i] * y[i] * y[i];
+    /* fourth moment of y/√q, not of y: y⁴ overflows long before y² does (deep networks) */
+    for (PetscInt i = 0; i < n; i++) {
+      double z2 = y[i] * y[i] / q;
+      s4 += z2 * z2;
+    }
     res->lognorm[r * m + a]      = log(q);
     res->lognorm_post[r * m + a] = log(post);
-    res->kurtosis[r * m + a]     = q > 0 ? s4 / (double)n / (q * q) - 3.0 : NAN;
+    res->kurtosis[r * m + a]     = q > 0 ? s4 / (double)n - 3.0 : NAN;
     if (!isfinite(q) || !isfinite(post) || !isfinite(s4)) *ok = PETSC_FALSE;
   }
   for (PetscInt i = 0; i < np; i++)
