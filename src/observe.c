@@ -29,7 +29,7 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
     const double *y = Y + a * n;
     double        q = gram[diag], s4 = 0, post = cblas_ddot((int)n, Phi + a * n, 1, Phi + a * n, 1) / (double)n;
     /* fourth moment of y/√q, not of y: y⁴ overflows long before y² does (deep networks) */
-    for (PetscInt i = 0; i < n; i++) {
+    for (PetscInt i = 0; i < n && q > 0; i++) { /* q = 0: a dead input, kurtosis undefined (NaN), not a failure */
       double z2 = y[i] * y[i] / q;
       s4 += z2 * z2;
     }
