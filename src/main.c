@@ -241,9 +241,13 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
   if (!cmd || !strcmp(cmd, "help")) {
     PetscCall(PetscPrintf(comm, "%s", usage));
     if (!cmd) *code = NNL_EXIT_INPUT;
-  } else if (!strcmp(cmd, "run")) PetscCall(CommandRun(comm, code));
-  else if (!strcmp(cmd, "plan")) PetscCall(CommandPlan(comm));
-  else {
+  } else if (!strcmp(cmd, "run") || !strcmp(cmd, "plan")) {
+    /* a stray word (a job file without -options_file, a value whose option lost its dash) must not be ignored */
+    PetscCheck(args->npos == 0, comm, PETSC_ERR_USER_INPUT, "%s: unexpected argument '%s' (options start with '-'; a job file is "
+               "given as -options_file FILE)", cmd, args->pos[0]);
+    if (!strcmp(cmd, "run")) PetscCall(CommandRun(comm, code));
+    else PetscCall(CommandPlan(comm));
+  } else {
     PetscCheck(!strcmp(cmd, "status") || !strcmp(cmd, "export") || !strcmp(cmd, "merge"), comm, PETSC_ERR_USER_INPUT,
                "unknown command '%s' (allowed: run, plan, status, export, merge)", cmd);
     PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT, "%s reads stores and runs on one rank (drop mpirun)", cmd);

@@ -31,6 +31,7 @@ cases=(
   "export $W/nothing|$W/nothing"
   "status $W/nothing|$W/nothing"
   "frobnicate|unknown command 'frobnicate'"
+  "run jobs/ci_small.opts|unexpected argument 'jobs/ci_small.opts'"
 )
 for np in 1 2; do
   for c in "${cases[@]}"; do
