@@ -5,6 +5,7 @@
 #include "nnlimits/net.h"
 #include "nnlimits/rng.h"
 #include "observe.h"
+#include "log.h"
 
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
@@ -196,6 +197,7 @@ PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSampler
   double     t0 = MPI_Wtime();
 
   PetscFunctionBegin;
+  PetscCall(NNLLogRegister());
   PetscCall(NNLJobRecordLayers(job, pt->family, pt->depth, &nrec, &layers));
   PetscCall(NNLResultCreate(nrec, job->inputs, &res));
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
@@ -204,19 +206,27 @@ PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSampler
   PetscCall(NetSetUp(&net, job, pt, sampler));
   for (PetscInt l = first; l <= pt->depth; l++) {
     PetscBool ok;
+    PetscCall(PetscLogEventBegin(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (l == first) PetscCall(FirstLayer(&net, l));
     else PetscCall(NextLayer(&net, l));
     NNLActivationApply(&job->act[pt->act], (size_t)(net.n * net.m), net.Y, net.Phi);
+    PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
     if (r < nrec && res->layers[r] == l) {
+      PetscCall(PetscLogEventBegin(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
       PetscCall(NNLObserveLayer(net.n, net.m, net.Y, net.Phi, res, r, &ok));
+      PetscCall(PetscLogEventEnd(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
       if (!ok) {
         res->status = NNL_STATUS_FAILED;
         res->nrec   = r;
         snprintf(res->message, sizeof(res->message), "overflow or NaN at layer %" PetscInt_FMT " (statistics not finite)", l);
         break;
       }
-      if (++r == nrec) PetscCall(NNLObserveNormality(net.n, net.m, net.Y, res));
+      if (++r == nrec) {
+        PetscCall(PetscLogEventBegin(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
+        PetscCall(NNLObserveNormality(net.n, net.m, net.Y, res));
+        PetscCall(PetscLogEventEnd(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
+      }
     }
     if (poll) PetscCall(poll(ctx));
   }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <cblas.h>
 #include "storeimpl.h"
+#include "log.h"
 
 /* Rows of a point: its arrays are rows, so that SQL (summary, export, analysis) can join and filter them. */
 static const char *SchemaSQL =
@@ -108,7 +109,7 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
   PetscFunctionBegin;
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   if (!write) PetscCheck(access(path, R_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)", dir, NNL_STORE_FILE);
-  rc = sqlite3_open_v2(path, db, write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY, NULL);
+  rc = sqlite3_open_v2(path, db, (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
     sqlite3_close(*db);
     *db = NULL;
@@ -421,10 +422,13 @@ PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *r
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
+  PetscCall(NNLLogRegister());
+  PetscCall(PetscLogEventBegin(NNL_EVENT_COMMIT, 0, 0, 0, 0));
   PetscCall(NNLStoreExec(s->db, "BEGIN IMMEDIATE"));
   ierr = InsertRows(s, pt, res);
   if (!ierr) ierr = NNLStoreExec(s->db, "COMMIT");
   if (ierr) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* the point stays absent, never half there */
+  PetscCall(PetscLogEventEnd(NNL_EVENT_COMMIT, 0, 0, 0, 0));
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }

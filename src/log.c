@@ -1,0 +1,19 @@
+/* PETSc log events of nnlimits, so that -log_view shows where a sweep spends its time. */
+#include "log.h"
+
+PetscLogEvent NNL_EVENT_SAMPLE, NNL_EVENT_OBSERVE, NNL_EVENT_COMMIT;
+
+PetscErrorCode NNLLogRegister(void)
+{
+  static PetscBool registered = PETSC_FALSE;
+  PetscClassId     classid;
+
+  PetscFunctionBegin;
+  if (registered) PetscFunctionReturn(0);
+  registered = PETSC_TRUE;
+  PetscCall(PetscClassIdRegister("nnlimits", &classid));
+  PetscCall(PetscLogEventRegister("NNLSample", classid, &NNL_EVENT_SAMPLE));
+  PetscCall(PetscLogEventRegister("NNLObserve", classid, &NNL_EVENT_OBSERVE));
+  PetscCall(PetscLogEventRegister("NNLCommit", classid, &NNL_EVENT_COMMIT));
+  PetscFunctionReturn(0);
+}

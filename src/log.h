@@ -1,0 +1,14 @@
+/* PETSc log events of nnlimits, so that -log_view shows where a sweep spends its time. */
+#ifndef NNLIMITS_LOG_H
+#define NNLIMITS_LOG_H
+
+#include <petscsys.h>
+
+extern PetscLogEvent NNL_EVENT_SAMPLE;  /* drawing one layer (either sampler) */
+extern PetscLogEvent NNL_EVENT_OBSERVE; /* per-layer statistics of a recorded layer */
+extern PetscLogEvent NNL_EVENT_COMMIT;  /* one point into the store (rank 0) */
+
+/** @brief Register the events (once; safe to call again). Not collective. */
+PetscErrorCode NNLLogRegister(void);
+
+#endif
