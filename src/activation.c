@@ -171,12 +171,17 @@ static const NNLActivationDef nnl_act_table[] = {
   {"gelu",       "x Phi(x), Phi the normal cdf",    0, {0},       PhiGelu,      DualGelu,      1},
   {"sin",        "[:a=1[:b=1[:c=0]]] a sin(bx+c)",  3, {1, 1, 0}, PhiSin,       DualSin,       1},
   {"swish",      "x sigmoid(x), by quadrature",     0, {0},       PhiSwish,     NULL,          1},
-  {"silu",       "same as swish",                   0, {0},       PhiSwish,     NULL,          1},
   {"softplus",   "log(1+e^x), by quadrature",       0, {0},       PhiSoftplus,  NULL,          1},
 };
 /* clang-format on */
 
 #define NNL_ACT_COUNT (sizeof(nnl_act_table) / sizeof(nnl_act_table[0]))
+
+/* Other names of a row. An alias parses to its row's canonical name, so that one activation never gets two
+   point ids (two spellings would otherwise sample, store and average as two different activations). */
+static const struct {
+  const char *alias, *name;
+} nnl_act_alias[] = {{"silu", "swish"}};
 
 /** @brief Number of rows in the table. */
 size_t NNLActivationCount(void)
@@ -202,6 +207,11 @@ const char *NNLActivationNames(void)
           snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", nnl_act_table[i].name);
       if (k < 0 || (size_t)k >= sizeof(names) - len)
         break; /* table outgrew the buffer: keep the prefix */
+      len += (size_t)k;
+    }
+    for (size_t a = 0; a < sizeof(nnl_act_alias) / sizeof(nnl_act_alias[0]); a++) {
+      int k = snprintf(names + len, sizeof(names) - len, ", %s (= %s)", nnl_act_alias[a].alias, nnl_act_alias[a].name);
+      if (k < 0 || (size_t)k >= sizeof(names) - len) break;
       len += (size_t)k;
     }
   }
@@ -269,9 +279,17 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
   colon    = strchr(spec, ':');
   namelen  = colon ? (size_t)(colon - spec) : strlen(spec);
   act->def = NULL;
-  for (size_t i = 0; i < NNL_ACT_COUNT; i++)
-    if (strlen(nnl_act_table[i].name) == namelen && !strncmp(spec, nnl_act_table[i].name, namelen))
-      act->def = &nnl_act_table[i];
+  {
+    const char *name = spec;
+    for (size_t a = 0; a < sizeof(nnl_act_alias) / sizeof(nnl_act_alias[0]); a++)
+      if (strlen(nnl_act_alias[a].alias) == namelen && !strncmp(spec, nnl_act_alias[a].alias, namelen)) {
+        name    = nnl_act_alias[a].name;
+        namelen = strlen(name);
+      }
+    for (size_t i = 0; i < NNL_ACT_COUNT; i++)
+      if (strlen(nnl_act_table[i].name) == namelen && !strncmp(name, nnl_act_table[i].name, namelen))
+        act->def = &nnl_act_table[i];
+  }
   if (!act->def) {
     if (err && errlen)
       snprintf(err, errlen, "unknown activation '%.*s' (allowed: %s)", (int)namelen, spec,
