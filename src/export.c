@@ -240,6 +240,12 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   } else if (!ierr) {
     ierr = NNLStoreMetaGet(db, "job", &have.job);
     if (!ierr && have.job) ierr = NNLStoreCompareJob(output, have.job, first.job);
+    if (!ierr) ierr = NNLStoreMetaGet(db, "shard", &have.shard);
+    /* A shard's store would end up holding other shards' points under its shard's total and -shard record. */
+    if (!ierr && have.shard && strcmp(have.shard, "0/1"))
+      ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
+                        "-output: '%s' holds shard %s of this job, not the whole job: merge into a new directory", output,
+                        have.shard);
   }
   if (!ierr) ierr = NNLStoreExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i]);

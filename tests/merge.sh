@@ -1,8 +1,9 @@
 # ctest-label: cli
 # Job arrays: a job run as 3 shards (each its own store), merged with `nnlimits merge`, equals one direct run at
 # 2 ranks byte for byte; merging again changes nothing; status sums the shards; the full job rerun on the merged
-# store computes nothing. Catches: shards that overlap or miss points, a merge that loses or duplicates rows, a
-# non-idempotent merge step (Slurm may run it twice), a merged store that does not resume as the whole job.
+# store computes nothing; a store merged into itself or into a shard's store is refused. Catches: shards that overlap
+# or miss points, a merge that loses or duplicates rows, a non-idempotent merge step (Slurm may run it twice), a
+# merged store that does not resume as the whole job, a merge that turns a shard's store into a mislabelled one.
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-family mlp,resnet -grid_activation relu,erf -grid_width 8,32 -grid_depth 3,9 -grid_seed 0-5 -inputs 3
      -progress_interval 0"
@@ -14,8 +15,17 @@ same_exports "$W/direct" "$W/merged"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > /dev/null || fail "second merge"
 same_exports "$W/direct" "$W/merged"
 "$NNL" status "$W/s0" "$W/s1" "$W/s2" > "$W/status.out"
-grep -q '^status dir=(all) done=80 failed=0 pending=0 total=80' "$W/status.out" || { cat "$W/status.out"; fail "status of the shards"; }
-run 1 run $JOB -output "$W/merged" 2>&1 >/dev/null | grep -q 'todo=0' || fail "the whole job rerun on the merged store did work"
+tail -n 1 "$W/status.out" | grep -q '^status dir=(all) done=80 failed=0 pending=0 total=80' || { cat "$W/status.out"; fail "status of the shards"; }
+run 1 run $JOB -output "$W/merged" 2> "$W/rerun.err" > /dev/null || { cat "$W/rerun.err"; fail "rerun on the merged store"; }
+grep -q 'todo=0' "$W/rerun.err" || { cat "$W/rerun.err"; fail "the whole job rerun on the merged store did work"; }
+[ ! -e "$W/merged/nnlimits.sqlite-wal" ] && [ ! -e "$W/merged/nnlimits.sqlite-shm" ] || fail "merged store left -wal/-shm"
 set +e; "$NNL" merge "$W/s0" -output "$W/s0" > /dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 2 ] || fail "merging a store into itself: exit $rc, want 2"
-echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job"
+# a shard's store is no merge output (it would hold other shards' points under its shard's total)
+"$NNL" export "$W/s0" -table points -o "$W/s0.before.csv"
+set +e; "$NNL" merge "$W/s1" -output "$W/s0" > /dev/null 2> "$W/into-shard.err"; rc=$?; set -e
+[ "$rc" = 2 ] || fail "merging into a shard's store: exit $rc, want 2"
+grep -q 'shard 0/3' "$W/into-shard.err" || { cat "$W/into-shard.err"; fail "merge into a shard: message lacks the shard"; }
+"$NNL" export "$W/s0" -table points | cmp -s - "$W/s0.before.csv" || fail "a refused merge changed the shard store"
+echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \
+  "merges into an input or a shard store refused"

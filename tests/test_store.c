@@ -55,6 +55,17 @@ static void CommitPoints(NNLJob *job, NNLGrid *grid, const char *dir, PetscInt n
   assert_null(st);
 }
 
+/* No -wal/-shm beside dir's store: a closed store is back in rollback-journal mode, so readers (export, status,
+   merge inputs on read-only media) leave nothing behind. */
+static void AssertNoSideFiles(const char *dir)
+{
+  char side[600];
+  snprintf(side, sizeof(side), "%s/%s-wal", dir, NNL_STORE_FILE);
+  if (!access(side, F_OK)) fail_msg("%s left behind", side);
+  snprintf(side, sizeof(side), "%s/%s-shm", dir, NNL_STORE_FILE);
+  if (!access(side, F_OK)) fail_msg("%s left behind", side);
+}
+
 /* Export table of dir into a malloc'd string. */
 static char *ExportOf(const char *dir, const char *table)
 {
@@ -70,12 +81,14 @@ static char *ExportOf(const char *dir, const char *table)
 }
 
 /* Pack then unpack gives back every field exactly; a wrong length is refused.
-   Catches: an array left out of the message, a layer index or status garbled in transit. */
+   Catches: an array left out of the message, a layer index, status, time or message garbled in transit, a point
+   that failed before its first recorded layer (nrec = 0) lost on its way to the store, a truncated or overlong
+   message accepted as a result. */
 static void test_pack_roundtrip(void **state)
 {
   NNLJob    *job;
   NNLGrid   *grid;
-  NNLResult *res, *back, *empty;
+  NNLResult *res, *back, *empty, *none = NULL;
   double    *buf;
   PetscInt   len;
 
@@ -83,15 +96,18 @@ static void test_pack_roundtrip(void **state)
   assert_int_equal(NNLPointCompute(job, &grid->points[0], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
   res->status     = NNL_STATUS_FAILED;
   res->dead_layer = 2;
+  res->seconds    = 0.1234567890123;
   snprintf(res->message, sizeof(res->message), "a message");
   len = NNLResultPackedSize(res->nrec, res->m);
-  buf = malloc(sizeof(double) * (size_t)len);
+  buf = malloc(sizeof(double) * (size_t)(len + 1));
   assert_int_equal(NNLResultPack(res, buf), 0);
   assert_int_equal(NNLResultUnpack(buf, len, &back), 0);
   assert_int_equal(back->point, res->point);
   assert_int_equal(back->status, NNL_STATUS_FAILED);
   assert_int_equal(back->dead_layer, 2);
+  assert_true(back->seconds == res->seconds);
   assert_int_equal(back->nrec, 4);
+  assert_int_equal(back->m, 3);
   assert_string_equal(back->message, "a message");
   assert_memory_equal(back->layers, res->layers, sizeof(PetscInt) * 4);
   assert_memory_equal(back->gram, res->gram, sizeof(double) * 4 * 6);
@@ -99,16 +115,32 @@ static void test_pack_roundtrip(void **state)
   assert_memory_equal(back->lognorm_post, res->lognorm_post, sizeof(double) * 4 * 3);
   assert_memory_equal(back->kurtosis, res->kurtosis, sizeof(double) * 4 * 3);
   assert_memory_equal(back->ks, res->ks, sizeof(double) * 3);
-  PetscPushErrorHandler(Record, NULL);
-  assert_int_not_equal(NNLResultUnpack(buf, len - 1, &empty), 0);
-  PetscPopErrorHandler();
   NNLResultDestroy(&back);
+  buf[len] = 0;
+  PetscPushErrorHandler(Record, NULL);
+  assert_int_not_equal(NNLResultUnpack(buf, len - 1, &none), 0);
+  assert_int_not_equal(NNLResultUnpack(buf, len + 1, &none), 0);
+  assert_int_not_equal(NNLResultUnpack(buf, 3, &none), 0);
+  PetscPopErrorHandler();
+  assert_null(none);
   /* nothing recorded (a point that failed before its first recorded layer) */
   assert_int_equal(NNLResultCreate(0, 2, &empty), 0);
+  empty->point      = 7;
+  empty->status     = NNL_STATUS_FAILED;
+  empty->dead_layer = 0;
+  empty->ks[0]      = 0.25;
+  empty->ks[1]      = NAN;
+  snprintf(empty->message, sizeof(empty->message), "overflow before layer 1");
   len = NNLResultPackedSize(0, 2);
   assert_int_equal(NNLResultPack(empty, buf), 0);
   assert_int_equal(NNLResultUnpack(buf, len, &back), 0);
   assert_int_equal(back->nrec, 0);
+  assert_int_equal(back->m, 2);
+  assert_int_equal(back->point, 7);
+  assert_int_equal(back->status, NNL_STATUS_FAILED);
+  assert_int_equal(back->dead_layer, 0);
+  assert_string_equal(back->message, "overflow before layer 1");
+  assert_memory_equal(back->ks, empty->ks, sizeof(double) * 2);
   NNLResultDestroy(&back);
   NNLResultDestroy(&empty);
   NNLResultDestroy(&res);
@@ -123,61 +155,125 @@ static int CmpU64(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* Committed points are exactly the ones a reopened store reports; a point committed twice is refused and leaves
-   the store as it was. Catches: a commit not made durable, resume recomputing or skipping the wrong points,
-   duplicates silently accepted (they would double-count in every mean). */
+/* The store's committed ids are exactly the points idx[0..n) of grid. */
+static void ExpectIds(NNLStore st, const NNLGrid *grid, PetscInt n, const PetscInt *idx)
+{
+  PetscInt  cnt;
+  uint64_t *ids, want[16];
+
+  assert_true(n <= 16);
+  assert_int_equal(NNLStoreCommittedIds(st, &cnt, &ids), 0);
+  assert_int_equal(cnt, n);
+  for (PetscInt i = 0; i < n; i++) want[i] = grid->points[idx[i]].id;
+  qsort(ids, (size_t)n, sizeof(uint64_t), CmpU64);
+  qsort(want, (size_t)n, sizeof(uint64_t), CmpU64);
+  assert_memory_equal(ids, want, sizeof(uint64_t) * (size_t)n);
+  PetscFree(ids);
+}
+
+/* Committed points are exactly the ones a reopened store reports; a commit that fails — a point committed twice,
+   or a new point whose rows clash half way through its transaction — is refused, leaves the store as it was, and
+   the store takes the next commit. Catches: a commit not made durable, resume recomputing or skipping the wrong
+   points, duplicates silently accepted (they would double-count in every mean), a half-written point left behind
+   (no ROLLBACK), a store stuck in an open transaction after one failed commit, a closed store left in WAL mode. */
 static void test_commit_resume(void **state)
 {
   NNLJob        *job;
   NNLGrid       *grid;
   NNLStore       st = NULL;
   NNLResult     *res;
-  PetscInt       idx[3] = {4, 0, 2}, n;
-  uint64_t      *ids, want[3];
+  PetscInt       idx[4] = {4, 0, 2, 1};
   char           dir[512];
-  char          *before, *after;
+  char          *before[3], *after;
+  const char    *tab[3] = {"gram", "points", "stats"};
   PetscErrorCode ierr;
 
   Path(dir, sizeof(dir), "resume");
   assert_int_equal(TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-6 -grid_activation relu", &job, &grid), 0);
   CommitPoints(job, grid, dir, 3, idx);
+  AssertNoSideFiles(dir);
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
-  assert_int_equal(NNLStoreCommittedIds(st, &n, &ids), 0);
-  assert_int_equal(n, 3);
-  for (int i = 0; i < 3; i++) want[i] = grid->points[idx[i]].id;
-  qsort(ids, 3, sizeof(uint64_t), CmpU64);
-  qsort(want, 3, sizeof(uint64_t), CmpU64);
-  assert_memory_equal(ids, want, sizeof(want));
-  free(ids);
-  before = ExportOf(dir, "gram");
+  ExpectIds(st, grid, 3, idx);
+  for (int t = 0; t < 3; t++) before[t] = ExportOf(dir, tab[t]);
+  /* the same point again */
   assert_int_equal(NNLPointCompute(job, &grid->points[0], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
   PetscPushErrorHandler(Record, NULL);
   ierr = NNLStoreCommit(st, &grid->points[0], res);
   PetscPopErrorHandler();
   assert_int_not_equal(ierr, 0);
   NNLResultDestroy(&res);
+  /* a new point whose second recorded layer repeats the first: its points row and first layer are already
+     written when the gram insert fails */
+  assert_int_equal(NNLPointCompute(job, &grid->points[1], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+  assert_true(res->nrec >= 2);
+  res->layers[1] = res->layers[0];
+  PetscPushErrorHandler(Record, NULL);
+  ierr = NNLStoreCommit(st, &grid->points[1], res);
+  PetscPopErrorHandler();
+  assert_int_not_equal(ierr, 0);
+  NNLResultDestroy(&res);
+  ExpectIds(st, grid, 3, idx);
+  for (int t = 0; t < 3; t++) {
+    after = ExportOf(dir, tab[t]);
+    assert_string_equal(before[t], after);
+    free(after);
+  }
+  /* the store is not left inside a transaction: the good point commits */
+  assert_int_equal(NNLPointCompute(job, &grid->points[1], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+  assert_int_equal(NNLStoreCommit(st, &grid->points[1], res), 0);
+  NNLResultDestroy(&res);
   assert_int_equal(NNLStoreClose(&st), 0);
-  after = ExportOf(dir, "gram");
-  assert_string_equal(before, after);
-  free(before);
-  free(after);
+  assert_null(st);
+  AssertNoSideFiles(dir);
+  assert_int_equal(NNLStoreOpenRead(dir, &st), 0);
+  ExpectIds(st, grid, 4, idx);
+  assert_int_equal(NNLStoreClose(&st), 0);
+  AssertNoSideFiles(dir);
+  for (int t = 0; t < 3; t++) free(before[t]);
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
 }
 
-/* Refusals: a different job (naming the option), a different shard, a newer schema, a file that is not a store.
-   Each leaves the file's bytes as they were, no -wal/-shm beside it, and a NULL handle.
-   Catches: a resume that mixes two jobs' points, a store silently rewritten by an older build, a refused run that
-   still touches the file. */
+/* Open dir for writing with job (or for reading when job is NULL) and expect a refusal whose message contains
+   what; the file's bytes stay as they were, no -wal/-shm appear and the handle comes back NULL. */
+static PetscErrorCode ExpectRefused(const char *dir, const NNLJob *job, const NNLGrid *grid, const char *what)
+{
+  static double  sentinel;
+  NNLStore       st = (NNLStore)(void *)&sentinel; /* a stale handle the refused open must clear */
+  char           file[600];
+  char          *before, *after;
+  long           lb, la;
+  PetscErrorCode ierr;
+
+  snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
+  before = Slurp(file, &lb);
+  assert_non_null(before);
+  last[0] = 0;
+  PetscPushErrorHandler(Record, NULL);
+  ierr = job ? NNLStoreOpen(dir, job, grid, &st) : NNLStoreOpenRead(dir, &st);
+  PetscPopErrorHandler();
+  if (!ierr) fail_msg("%s open of %s accepted, want a refusal naming '%s'", job ? "write" : "read", dir, what);
+  assert_null(st);
+  if (!strstr(last, what)) fail_msg("message '%s' lacks '%s'", last, what);
+  after = Slurp(file, &la);
+  assert_int_equal(la, lb);
+  assert_memory_equal(before, after, (size_t)lb);
+  AssertNoSideFiles(dir);
+  free(before);
+  free(after);
+  return ierr;
+}
+
+/* Refusals: a different job (naming the option), a different shard, a newer schema, another program's SQLite
+   file, a file that is not SQLite at all. Each leaves the file's bytes as they were, no -wal/-shm beside it, and
+   a NULL handle. Catches: a resume that mixes two jobs' points, a store silently rewritten by an older build, a
+   foreign database written into, a refused run that still touches the file or hands back a dangling handle. */
 static void test_refusals(void **state)
 {
   NNLJob     *job, *other;
   NNLGrid    *grid, *ogrid;
-  NNLStore    st = NULL;
   PetscInt    idx[1] = {0};
-  char        dir[512], file[600], side[640];
-  char       *before, *after;
-  long        lb, la;
+  char        dir[512], file[600];
   sqlite3    *db;
   const char *cases[][2] = {{"-grid_seed 0-4", "grid_seed"}, {"-grid_seed 0-3 -shard 1/2", "-shard"}};
 
@@ -185,59 +281,46 @@ static void test_refusals(void **state)
   snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
   assert_int_equal(TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-3", &job, &grid), 0);
   CommitPoints(job, grid, dir, 1, idx);
-  before = Slurp(file, &lb);
   for (int c = 0; c < 2; c++) {
     char opts[256];
     snprintf(opts, sizeof(opts), "-family resnet -grid_width 8 -grid_depth 3 %s", cases[c][0]);
     assert_int_equal(TestJob(opts, &other, &ogrid), 0);
-    last[0] = 0;
-    PetscPushErrorHandler(Record, NULL);
-    assert_int_equal(NNLStoreOpen(dir, other, ogrid, &st), PETSC_ERR_USER_INPUT);
-    PetscPopErrorHandler();
-    assert_null(st);
-    if (!strstr(last, cases[c][1])) fail_msg("'%s': message '%s' lacks '%s'", cases[c][0], last, cases[c][1]);
+    assert_int_equal(ExpectRefused(dir, other, ogrid, cases[c][1]), PETSC_ERR_USER_INPUT);
     NNLGridDestroy(&ogrid);
     NNLJobDestroy(&other);
   }
-  after = Slurp(file, &la);
-  assert_int_equal(la, lb);
-  assert_memory_equal(before, after, (size_t)lb);
-  free(after);
-  snprintf(side, sizeof(side), "%s-wal", file);
-  assert_int_not_equal(access(side, F_OK), 0);
-  snprintf(side, sizeof(side), "%s-shm", file);
-  assert_int_not_equal(access(side, F_OK), 0);
+  /* the refusals did not spoil the store: the right job still opens it */
+  {
+    NNLStore st = NULL;
+    assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
+    ExpectIds(st, grid, 1, idx);
+    assert_int_equal(NNLStoreClose(&st), 0);
+  }
 
   /* a store from a newer nnlimits */
   assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value='99' WHERE key='schema'", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_changes(db), 1);
   sqlite3_close(db);
-  PetscPushErrorHandler(Record, NULL);
-  assert_int_not_equal(NNLStoreOpen(dir, job, grid, &st), 0);
-  assert_non_null(strstr(last, "newer"));
-  assert_int_not_equal(NNLStoreOpenRead(dir, &st), 0);
-  assert_non_null(strstr(last, "newer"));
-  PetscPopErrorHandler();
-  assert_null(st);
+  ExpectRefused(dir, job, grid, "newer");
+  ExpectRefused(dir, NULL, NULL, "newer");
 
-  /* a file that is not a store */
+  /* another program's SQLite database */
+  assert_int_equal(unlink(file), 0);
+  assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  ExpectRefused(dir, job, grid, "not an nnlimits store");
+  ExpectRefused(dir, NULL, NULL, "not an nnlimits store");
+
+  /* a file that is not SQLite at all */
   {
     FILE *f = fopen(file, "wb");
     for (int i = 0; i < 4096; i++) fputc((i * 7919) & 0xff, f);
     fclose(f);
   }
-  free(before);
-  before = Slurp(file, &lb);
-  PetscPushErrorHandler(Record, NULL);
-  assert_int_not_equal(NNLStoreOpen(dir, job, grid, &st), 0);
-  PetscPopErrorHandler();
-  assert_null(st);
-  assert_non_null(strstr(last, "not an nnlimits store"));
-  after = Slurp(file, &la);
-  assert_int_equal(la, lb);
-  assert_memory_equal(before, after, (size_t)lb);
-  free(before);
-  free(after);
+  ExpectRefused(dir, job, grid, "not an nnlimits store");
+  ExpectRefused(dir, NULL, NULL, "not an nnlimits store");
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
 }
@@ -277,56 +360,209 @@ static void test_export(void **state)
   NNLJobDestroy(&job);
 }
 
-/* Merge: two shard stores merge into a store that exports like one store holding every point; merging again
-   changes nothing; stores of different jobs are refused before the output exists.
-   Catches: points lost or duplicated by merge, a non-idempotent merge (re-submitted Slurm merge step). */
+/* A hand-made result with NaN and infinite statistics exports exactly: NaN (and "not applicable") as an empty
+   field, infinities as inf/-inf, numbers in %.17g; an unknown table is refused naming -table. Catches: NaN
+   written as "nan" or "0" (a reader would take it for a number), a value rounded on its way out, a KS distance
+   exported for a layer it was not measured at, a mistyped -table silently exporting nothing. */
+static void test_export_special(void **state)
+{
+  NNLJob     *job;
+  NNLGrid    *grid;
+  NNLStore    st = NULL;
+  NNLResult  *res;
+  FILE       *null;
+  char        dir[512], *x;
+  const char *gram  = "family,activation,width,depth,seed,layer,t,a,b,q\n"
+                      "mlp,relu,4,2,0,1,0.5,0,0,0.10000000000000001\n"
+                      "mlp,relu,4,2,0,1,0.5,0,1,\n"
+                      "mlp,relu,4,2,0,1,0.5,1,1,inf\n"
+                      "mlp,relu,4,2,0,2,1,0,0,\n"
+                      "mlp,relu,4,2,0,2,1,0,1,-0.5\n"
+                      "mlp,relu,4,2,0,2,1,1,1,1\n";
+  const char *stats = "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks\n"
+                      "mlp,relu,4,2,0,1,0.5,0,,-inf,,\n"
+                      "mlp,relu,4,2,0,1,0.5,1,-1.5,0.25,3,\n"
+                      "mlp,relu,4,2,0,2,1,0,2,-inf,,\n"
+                      "mlp,relu,4,2,0,2,1,1,-2,0.375,-1,0.125\n";
+  const double g[12] = {0.1, NAN, INFINITY, NAN, -0.5, 1};
+  const double ln[4] = {NAN, -1.5, 2, -2}, lp[4] = {-INFINITY, 0.25, -INFINITY, 0.375}, ku[4] = {NAN, 3, NAN, -1};
+
+  Path(dir, sizeof(dir), "export-special");
+  assert_int_equal(TestJob("-family mlp -grid_width 4 -grid_depth 2 -grid_seed 0 -grid_activation relu -inputs 2", &job, &grid), 0);
+  assert_int_equal(NNLResultCreate(2, 2, &res), 0);
+  res->layers[0] = 1;
+  res->layers[1] = 2;
+  memcpy(res->gram, g, sizeof(double) * 6);
+  memcpy(res->lognorm, ln, sizeof(ln));
+  memcpy(res->lognorm_post, lp, sizeof(lp));
+  memcpy(res->kurtosis, ku, sizeof(ku));
+  res->ks[0] = NAN;
+  res->ks[1] = 0.125;
+  assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
+  assert_int_equal(NNLStoreCommit(st, &grid->points[0], res), 0);
+  assert_int_equal(NNLStoreClose(&st), 0);
+  x = ExportOf(dir, "gram");
+  assert_string_equal(x, gram);
+  free(x);
+  x = ExportOf(dir, "stats");
+  assert_string_equal(x, stats);
+  free(x);
+  x = ExportOf(dir, "points");
+  assert_non_null(strstr(x, ",done,"));
+  assert_true(x[strlen(x) - 2] == ','); /* no dead layer: empty */
+  free(x);
+  assert_int_equal(NNLStoreOpenRead(dir, &st), 0);
+  null = fopen("/dev/null", "w");
+  last[0] = 0;
+  PetscPushErrorHandler(Record, NULL);
+  assert_int_equal(NNLStoreExport(st, "grams", null), PETSC_ERR_USER_INPUT);
+  PetscPopErrorHandler();
+  fclose(null);
+  assert_non_null(strstr(last, "-table"));
+  assert_non_null(strstr(last, "gram, points, stats"));
+  assert_int_equal(NNLStoreClose(&st), 0);
+  NNLResultDestroy(&res);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
+/* The rows of an exported table come in canonical order: by the grid order of their point, then by the integer
+   columns keycols[0..nkey) (layer, then a, b or input); no row twice. */
+static void AssertCanonical(const char *csv, const NNLJob *job, const NNLGrid *grid, int nkey, const int *keycols)
+{
+  const char *line = strchr(csv, '\n') + 1; /* past the header */
+  long        prev[4] = {-1, -1, -1, -1};
+  int         rows = 0;
+
+  assert_true(nkey <= 3);
+  for (; *line; line = strchr(line, '\n') + 1, rows++) {
+    char   buf[512], *field[16];
+    int    nf = 0, cmp = 0;
+    long   key[4] = {-1, -1, -1, -1};
+    size_t len = strcspn(line, "\n");
+    assert_true(len < sizeof(buf));
+    memcpy(buf, line, len);
+    buf[len] = 0;
+    /* strtok_r would merge empty fields; split by hand */
+    for (char *p = buf; nf < 16; p++) {
+      field[nf++] = p;
+      p = strchr(p, ',');
+      if (!p) break;
+      *p = 0;
+    }
+    assert_true(nf >= 5);
+    for (PetscInt i = 0; i < grid->npoints; i++) {
+      const NNLPoint *pt = &grid->points[i];
+      if (!strcmp(field[0], NNLFamilies[pt->family]) && !strcmp(field[1], job->act[pt->act].canon) &&
+          atol(field[2]) == pt->width && atol(field[3]) == pt->depth && atol(field[4]) == pt->seed)
+        key[0] = pt->ord;
+    }
+    if (key[0] < 0) fail_msg("row %d '%s' is no point of the grid", rows, buf);
+    for (int k = 0; k < nkey; k++) key[k + 1] = atol(field[keycols[k]]);
+    for (int k = 0; k <= nkey && !cmp; k++) cmp = (key[k] > prev[k]) - (key[k] < prev[k]);
+    if (cmp <= 0) fail_msg("row %d (%s) is not after the row before it in canonical order", rows, buf);
+    memcpy(prev, key, sizeof(key));
+  }
+  assert_true(rows > 0);
+}
+
+/* Merge: two shard stores merge into a store that exports like one store holding every point, in either input
+   order, rows in canonical order; merging again changes nothing; the inputs' bytes are untouched; stores of
+   different jobs, or a missing input, are refused before the output exists; a shard's store is refused as output.
+   Catches: points lost or duplicated by merge, a non-idempotent merge (re-submitted Slurm merge step), rows sorted
+   by something other than the grid's order (point id, arrival), a merge that writes into its inputs (e.g. switches
+   them to WAL), a refused merge that leaves an empty output directory behind for the next step to trip over, a
+   shard store turned into one that holds other shards' points under its shard's total (and that the whole job then
+   cannot resume). */
 static void test_merge(void **state)
 {
   NNLJob     *job[2], *whole, *other;
   NNLGrid    *grid[2], *wgrid, *ogrid;
-  char        s0[512], s1[512], w[512], m[512], o[512], bad[512];
-  const char *dirs[2] = {s0, s1}, *mixed[2] = {s0, o};
+  char        s0[512], s1[512], w[512], m[512], m2[512], o[512], bad[512], gone[512], file[600];
+  char       *before[2];
+  long        lb[2];
+  const char *dirs[2] = {s0, s1}, *rdirs[2] = {s1, s0}, *mixed[2] = {s0, o}, *missing[2] = {s0, gone};
+  const char *tab[3] = {"gram", "points", "stats"};
 
   Path(s0, sizeof(s0), "merge-s0");
   Path(s1, sizeof(s1), "merge-s1");
   Path(w, sizeof(w), "merge-whole");
   Path(m, sizeof(m), "merge-out");
+  Path(m2, sizeof(m2), "merge-out-reversed");
   Path(o, sizeof(o), "merge-other");
   Path(bad, sizeof(bad), "merge-refused");
+  Path(gone, sizeof(gone), "merge-no-such-dir");
   for (int s = 0; s < 2; s++) {
     char     opts[256];
     PetscInt n, *idx;
-    snprintf(opts, sizeof(opts), "-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3 -shard %d/2", s);
+    snprintf(opts, sizeof(opts), "-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3 -inputs 3 -shard %d/2", s);
     assert_int_equal(TestJob(opts, &job[s], &grid[s]), 0);
     assert_int_equal(NNLGridShard(grid[s], s, 2, &n, &idx), 0);
+    assert_true(n > 0);
     CommitPoints(job[s], grid[s], dirs[s], n, idx);
     PetscFree(idx);
+    snprintf(file, sizeof(file), "%s/%s", dirs[s], NNL_STORE_FILE);
+    before[s] = Slurp(file, &lb[s]);
   }
-  assert_int_equal(TestJob("-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3", &whole, &wgrid), 0);
+  assert_int_equal(TestJob("-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3 -inputs 3", &whole, &wgrid), 0);
   {
-    PetscInt all[48];
+    PetscInt all[64];
+    assert_true(wgrid->npoints <= 64);
     for (PetscInt i = 0; i < wgrid->npoints; i++) all[i] = i;
     CommitPoints(whole, wgrid, w, wgrid->npoints, all);
   }
   for (int round = 0; round < 2; round++) {
     assert_int_equal(NNLStoreMerge(2, dirs, m), 0);
+    AssertNoSideFiles(m);
     for (int t = 0; t < 3; t++) {
-      const char *tab[] = {"gram", "points", "stats"};
-      char       *x = ExportOf(w, tab[t]), *y = ExportOf(m, tab[t]);
+      const int keys[3][3] = {{5, 7, 8}, {0}, {5, 7}}, nkeys[3] = {3, 0, 2};
+      char     *x = ExportOf(w, tab[t]), *y = ExportOf(m, tab[t]);
+      AssertCanonical(x, whole, wgrid, nkeys[t], keys[t]);
       assert_string_equal(x, y);
       free(x);
       free(y);
     }
+  }
+  assert_int_equal(NNLStoreMerge(2, rdirs, m2), 0);
+  for (int t = 0; t < 3; t++) {
+    char *x = ExportOf(w, tab[t]), *y = ExportOf(m2, tab[t]);
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+  }
+  /* a shard's store is no merge output: it would hold points outside its shard under a shard's total */
+  last[0] = 0;
+  PetscPushErrorHandler(Record, NULL);
+  assert_int_equal(NNLStoreMerge(1, &dirs[1], s0), PETSC_ERR_USER_INPUT);
+  PetscPopErrorHandler();
+  if (!strstr(last, "shard 0/2")) fail_msg("message '%s' lacks 'shard 0/2'", last);
+  for (int s = 0; s < 2; s++) {
+    long  la;
+    char *after;
+    snprintf(file, sizeof(file), "%s/%s", dirs[s], NNL_STORE_FILE);
+    after = Slurp(file, &la);
+    assert_int_equal(la, lb[s]);
+    assert_memory_equal(before[s], after, (size_t)la);
+    AssertNoSideFiles(dirs[s]);
+    free(after);
+    free(before[s]);
   }
   assert_int_equal(TestJob("-family mlp -grid_width 4 -grid_depth 3 -grid_seed 0-3", &other, &ogrid), 0);
   {
     PetscInt one[1] = {0};
     CommitPoints(other, ogrid, o, 1, one);
   }
+  last[0] = 0;
   PetscPushErrorHandler(Record, NULL);
   assert_int_not_equal(NNLStoreMerge(2, mixed, bad), 0);
   PetscPopErrorHandler();
   assert_non_null(strstr(last, "different options"));
+  assert_int_not_equal(access(bad, F_OK), 0);
+  last[0] = 0;
+  PetscPushErrorHandler(Record, NULL);
+  assert_int_not_equal(NNLStoreMerge(2, missing, bad), 0);
+  PetscPopErrorHandler();
+  assert_non_null(strstr(last, "not a run directory"));
   assert_int_not_equal(access(bad, F_OK), 0);
   for (int s = 0; s < 2; s++) {
     NNLGridDestroy(&grid[s]);
@@ -342,7 +578,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pack_roundtrip), cmocka_unit_test(test_commit_resume), cmocka_unit_test(test_refusals),
-    cmocka_unit_test(test_export),         cmocka_unit_test(test_merge),
+    cmocka_unit_test(test_export),         cmocka_unit_test(test_export_special), cmocka_unit_test(test_merge),
   };
   int  rc;
   char cmd[300];
