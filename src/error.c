@@ -63,6 +63,21 @@ PetscErrorCode NNLErrorAgree(MPI_Comm comm, PetscErrorCode local)
   SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
 }
 
+/* Past the point where ranks agree on input errors, an error on one rank leaves the others waiting for it: the
+   failed rank says so, and ends the whole job. Every commit is a transaction, so committed points survive. */
+void NNLErrorAbort(MPI_Comm comm, PetscErrorCode ierr)
+{
+  int rank = 0, size = 1;
+
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(comm, &size);
+  if (rank != 0 && NNLErrorIsInput(ierr)) fprintf(stderr, "nnlimits: error: rank %d: %s\n", rank, nnl_last);
+  if (size == 1) return;
+  fprintf(stderr, "nnlimits: rank %d failed during the run; ending all ranks (committed points are kept: rerun to resume)\n", rank);
+  fflush(stderr);
+  MPI_Abort(comm, NNLErrorIsInput(ierr) ? NNL_EXIT_INPUT : 1);
+}
+
 /* Errors inside PetscInitialize (an unreadable or malformed -options_file) come before our handler exists; PETSc's
    traceback prints through PetscErrorPrintf, whose message line is the one before "See https://petsc.org/…". */
 static char cap_prev[1024], cap_msg[1024];

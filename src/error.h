@@ -18,6 +18,8 @@ void NNLErrorSetQuiet(PetscBool quiet);
   lowest such rank (code and message) is raised on every rank, so all leave together with one message.
 */
 PetscErrorCode NNLErrorAgree(MPI_Comm comm, PetscErrorCode local);
+/** @brief Not collective: after an error on this rank mid-run, print it (rank > 0) and MPI_Abort if size > 1. */
+void NNLErrorAbort(MPI_Comm comm, PetscErrorCode ierr);
 /** @brief True if code is an input error (exit NNL_EXIT_INPUT rather than abort). */
 PetscBool NNLErrorIsInput(PetscErrorCode code);
 

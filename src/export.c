@@ -212,7 +212,8 @@ static PetscErrorCode FreeMeta(StoreMeta *m)
 PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char output[])
 {
   StoreMeta      first = {0}, other = {0}, have = {0};
-  sqlite3       *db = NULL;
+  sqlite3       *db   = NULL;
+  int            lock = -1;
   PetscBool      fresh;
   PetscErrorCode ierr = 0;
 
@@ -232,6 +233,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
                         "-output: '%s' is also an input of the merge", output);
   }
   if (!ierr) ierr = NNLStoreMakeDir(output);
+  if (!ierr) ierr = NNLStoreLock(output, &lock);
   if (!ierr) ierr = NNLStoreOpenDB(output, PETSC_TRUE, &db);
   if (!ierr) ierr = NNLStoreVerify(db, output, &fresh);
   if (!ierr && fresh) {
@@ -251,6 +253,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i]);
   if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
   if (db) sqlite3_close(db);
+  NNLStoreUnlock(&lock);
   PetscCall(FreeMeta(&have));
   PetscCall(FreeMeta(&first));
   PetscCall(ierr);

@@ -120,7 +120,12 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   PetscCall(NNLErrorAgree(comm, ierr));
   PetscCall(PetscFPrintf(comm, stderr, "run output=%s points=%" PetscInt_FMT " shard=%" PetscInt_FMT "/%" PetscInt_FMT " todo=%" PetscInt_FMT " ranks=%d\n",
                          job->output, grid->npoints, job->shard_index, job->shard_count, ntodo, size));
-  PetscCall(NNLSchedRun(sched, grid, st, ntodo, todo, &stats));
+  ierr = NNLSchedRun(sched, grid, st, ntodo, todo, &stats);
+  if (ierr) {
+    NNLErrorAbort(comm, ierr); /* returns only on one rank */
+    NNLStoreClose(&st);
+    PetscCall(ierr);
+  }
   if (rank == 0) {
     PetscCall(NNLStoreFinishRun(st, stats.interrupted ? "interrupted" : "complete"));
     PetscCall(NNLStoreClose(&st));

@@ -1,5 +1,6 @@
 /* The run store: one SQLite file per run directory, provenance, and one transaction per finished point. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -98,6 +99,48 @@ PetscErrorCode NNLStoreMakeDir(const char dir[])
   PetscCheck(access(dir, W_OK | X_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: directory '%s' is not writable",
              dir);
   PetscFunctionReturn(0);
+}
+
+/* One writer per store: a run, or a merge, holds an fcntl write lock on DIR/nnlimits.lock for as long as it writes.
+   SQLite alone would let two runs into one directory interleave their transactions, and both would compute and
+   insert the same points (a rerun started while the ranks of a killed mpirun are still alive does exactly that).
+   The kernel drops the lock when its holder dies, however it dies; the file itself stays. */
+PetscErrorCode NNLStoreLock(const char dir[], int *fd)
+{
+  char         path[PETSC_MAX_PATH_LEN], who[256] = "", host[128] = "?";
+  struct flock fl;
+  int          f;
+
+  PetscFunctionBegin;
+  *fd = -1;
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_LOCK);
+  f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot create '%s' (%s)", path, strerror(errno));
+  memset(&fl, 0, sizeof(fl));
+  fl.l_type   = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (fcntl(f, F_SETLK, &fl)) {
+    int     err = errno;
+    ssize_t k   = pread(f, who, sizeof(who) - 1, 0);
+    close(f);
+    if (k > 0) who[strcspn(who, "\n")] = 0;
+    PetscCheck(err != EACCES && err != EAGAIN, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+               "-output: '%s' is being written by another nnlimits process (%s); wait for it to end or use another -output",
+               dir, who[0] ? who : "unknown pid");
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot lock '%s' (%s)", path, strerror(err));
+  }
+  gethostname(host, sizeof(host) - 1);
+  snprintf(who, sizeof(who), "pid %d on %s\n", (int)getpid(), host);
+  if (ftruncate(f, 0) == 0 && pwrite(f, who, strlen(who), 0) < 0) { /* the lock matters, its label is a courtesy */
+  }
+  *fd = f;
+  PetscFunctionReturn(0);
+}
+
+void NNLStoreUnlock(int *fd)
+{
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
 }
 
 /* Open DIR/nnlimits.sqlite. Read-only opens refuse a missing file rather than creating one. */
@@ -262,6 +305,7 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
 
   PetscFunctionBegin;
   PetscCall(NNLStoreMakeDir(dir));
+  PetscCall(NNLStoreLock(dir, &s->lock));
   s->job = job;
   PetscCall(PetscStrncpy(s->dir, dir, sizeof(s->dir)));
   PetscCall(NNLStoreOpenDB(dir, PETSC_TRUE, &s->db));
@@ -318,6 +362,7 @@ PetscErrorCode NNLStoreOpen(const char dir[], const NNLJob *job, const NNLGrid *
   PetscFunctionBegin;
   *store = NULL;
   PetscCall(PetscNew(&s));
+  s->lock = -1;
   ierr = OpenWrite(s, dir, job, grid);
   if (ierr) PetscCall(NNLStoreClose(&s));
   PetscCall(ierr);
@@ -333,6 +378,7 @@ PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *store)
   PetscFunctionBegin;
   *store = NULL;
   PetscCall(PetscNew(&s));
+  s->lock = -1;
   ierr = OpenRead(s, dir);
   if (ierr) PetscCall(NNLStoreClose(&s));
   PetscCall(ierr);
@@ -463,6 +509,7 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   sqlite3_finalize(s->ins_stats);
   if (s->wal) sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL); /* busy with a reader: stays WAL */
   if (s->db) sqlite3_close(s->db);
+  NNLStoreUnlock(&s->lock);
   PetscCall(PetscFree(*store));
   PetscFunctionReturn(0);
 }

@@ -11,13 +11,17 @@ struct _p_NNLStore {
   char           dir[PETSC_MAX_PATH_LEN];
   sqlite3_stmt  *ins_point, *ins_gram, *ins_stats;
   sqlite3_int64  run; /* this run's row in runs */
-  PetscBool      wal; /* opened for writing and switched to WAL: switch back at close */
+  PetscBool      wal;  /* opened for writing and switched to WAL: switch back at close */
+  int            lock; /* descriptor holding the writer's lock, or -1 */
 };
 
 /** @brief Error (PETSC_ERR_FILE_WRITE, SQLite's message) unless rc is OK, DONE or ROW. */
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[]);
 /** @brief Create the run directory (and parents); an existing file there or no write access is an input error. */
 PetscErrorCode NNLStoreMakeDir(const char dir[]);
+/** @brief Take DIR's writer lock (fd >= 0) or fail naming the process that holds it; Unlock releases it. */
+PetscErrorCode NNLStoreLock(const char dir[], int *fd);
+void           NNLStoreUnlock(int *fd);
 /** @brief Run SQL statements without results. */
 PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[]);
 /** @brief Open DIR's store file; read-only opens refuse a missing file. */

@@ -18,8 +18,11 @@ for trial in 1 2; do
     d=$("$NNL" status "$W/killed" 2>/dev/null | grep -o ' done=[0-9]*' | cut -d= -f2 || true)
     [ -n "$d" ] && [ "$d" -ge "$target" ] && break
   done
+  # Open MPI puts each rank in its own process group: kill mpiexec's group and the ranks, every process at once.
+  pkill -KILL -f -- "-output $W/killed" 2>/dev/null || true
   kill -KILL -- -"$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do pgrep -f -- "-output $W/killed" > /dev/null || break; sleep 0.1; done
   st=$("$NNL" status "$W/killed") || fail "store unreadable after SIGKILL"
   d=$(echo "$st" | grep -o ' done=[0-9]*' | cut -d= -f2)
   [ "$d" -lt "$total" ] || fail "trial $trial: the run finished before the kill (make the job larger)"
@@ -27,6 +30,20 @@ for trial in 1 2; do
   run 2 run $JOB -output "$W/killed" > /dev/null
   same_exports "$W/ref" "$W/killed"
 done
+# One writer per store: a second run into a directory that a live run is writing is refused (exit 2, one line
+# naming the holder) and leaves it alone. Catches: two runs interleaving commits and computing points twice.
+rm -rf "$W/busy"
+"$MPIEXEC" -n 2 "$NNL" run $JOB -output "$W/busy" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  sleep 0.05
+  "$NNL" status "$W/busy" 2>/dev/null | grep -q ' done=[1-9]' && break
+done
+set +e; "$NNL" run $JOB -output "$W/busy" > "$W/busy.out" 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] || fail "second writer: exit code $rc, want 2"
+grep -q "being written by another nnlimits process (pid" "$W/busy.out" || fail "second writer: $(cat "$W/busy.out")"
+wait "$pid" || fail "the first run failed while a second one tried to open its store"
+same_exports "$W/ref" "$W/busy"
 # A graceful stop (SIGUSR1, as Slurm's --signal sends; mpiexec forwards it): exit code 3, the store says
 # "interrupted", and the rerun completes it. Catches: a signal that kills instead of stopping, a lost in-flight point.
 rm -rf "$W/stopped"

@@ -7,6 +7,7 @@
 #include "nnlimits/result.h"
 
 #define NNL_STORE_FILE "nnlimits.sqlite"
+#define NNL_STORE_LOCK "nnlimits.lock" /* held (fcntl) by the one process writing the store */
 #define NNL_STORE_SCHEMA 1
 
 typedef struct _p_NNLStore *NNLStore;
