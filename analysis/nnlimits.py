@@ -14,7 +14,10 @@ QUERIES = {
              " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b"),
     "points": ("family,activation,width,depth,seed,id,status,sampler,dead_layer",
                "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer"
-               " FROM points ORDER BY ord"),
+               " FROM points WHERE kind='network' ORDER BY ord"),
+    "limits": ("family,activation,depth,layer,t,a,b,q_nngp,q_ode",
+               "SELECT p.family,p.activation,p.depth,l.layer,CAST(l.layer AS REAL)/p.depth,l.a,l.b,l.q_nngp,l.q_ode"
+               " FROM points p JOIN limits l ON l.point=p.id ORDER BY p.ord,l.layer,l.a,l.b"),
     "stats": ("family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks",
               "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.input,"
               "s.lognorm,s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id"
@@ -40,7 +43,8 @@ def _connect(run_dir):
 
 
 def load(run_dir, table):
-    """Table `table` (gram | points | stats) of a run directory: dict column -> numpy array."""
+    """Table `table` (gram | points | stats | limits) of a run directory: dict column -> numpy array.
+    (`compare` is reduced over seeds in C: read its export with load_csv.)"""
     header, sql = QUERIES[table]
     with _connect(run_dir) as db:
         rows = db.execute(sql).fetchall()

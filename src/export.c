@@ -1,23 +1,42 @@
 /* Reading run stores: tidy CSV export, status across shards, and merging shard stores into one. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "storeimpl.h"
 
-/* One exported table: its CSV header and the query giving its rows in canonical order. Adding a table = one row. */
+/* One exported table: its CSV header and the query giving its rows in canonical order, written field by field or,
+   where rows are reduced (compare), by a writer of its own. Adding a table = one row. */
 typedef struct {
   const char *name, *header, *sql;
+  PetscErrorCode (*write)(sqlite3_stmt *st, FILE *out);
 } ExportTable;
+
+static PetscErrorCode WriteCompare(sqlite3_stmt *st, FILE *out);
 
 static const ExportTable Tables[] = {
   {"gram", "family,activation,width,depth,seed,layer,t,a,b,q",
    "SELECT p.family,p.activation,p.width,p.depth,p.seed,g.layer,CAST(g.layer AS REAL)/p.depth,g.a,g.b,g.q"
-   " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b"},
+   " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b", NULL},
   {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer",
-   "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer FROM points ORDER BY ord"},
+   "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer FROM points"
+   " WHERE kind='network' ORDER BY ord", NULL},
   {"stats", "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks",
    "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.input,s.lognorm,"
-   "s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id ORDER BY p.ord,s.layer,s.input"},
+   "s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id ORDER BY p.ord,s.layer,s.input", NULL},
+  {"limits", "family,activation,depth,layer,t,a,b,q_nngp,q_ode",
+   "SELECT p.family,p.activation,p.depth,l.layer,CAST(l.layer AS REAL)/p.depth,l.a,l.b,l.q_nngp,l.q_ode"
+   " FROM points p JOIN limits l ON l.point=p.id ORDER BY p.ord,l.layer,l.a,l.b", NULL},
+  /* Every finished network's q beside its limits; WriteCompare reduces each (.., layer, a, b) group over seeds. */
+  {"compare", "family,activation,width,depth,layer,t,a,b,seeds,mean,se,q_nngp,q_ode,err_nngp,z_nngp,err_ode,z_ode",
+   "WITH grp AS (SELECT family,activation,width,depth,min(ord) AS o FROM points WHERE kind='network'"
+   "             GROUP BY family,activation,width,depth),"
+   " lim AS (SELECT id,family,activation,depth FROM points WHERE kind='limit')"
+   " SELECT p.family,p.activation,p.width,p.depth,g.layer,g.a,g.b,g.q,l.q_nngp,l.q_ode"
+   " FROM points p JOIN grp USING(family,activation,width,depth) JOIN gram g ON g.point=p.id"
+   " LEFT JOIN lim ON lim.family=p.family AND lim.activation=p.activation AND lim.depth=p.depth"
+   " LEFT JOIN limits l ON l.point=lim.id AND l.layer=g.layer AND l.a=g.a AND l.b=g.b"
+   " WHERE p.status='done' ORDER BY grp.o,g.layer,g.a,g.b,p.ord", WriteCompare},
 };
 
 /* %.17g round-trips every double, so equal stores export to equal bytes. NULL (NaN, not applicable) is empty. */
@@ -47,16 +66,103 @@ PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, t->sql, -1, &st, NULL), "export"));
   ncol = sqlite3_column_count(st);
   fprintf(out, "%s\n", t->header);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    for (int c = 0; c < ncol; c++) {
-      if (c) fputc(',', out);
-      WriteField(st, c, out);
+  if (t->write) {
+    PetscErrorCode ierr = t->write(st, out);
+    sqlite3_finalize(st);
+    PetscCall(ierr);
+  } else {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      for (int c = 0; c < ncol; c++) {
+        if (c) fputc(',', out);
+        WriteField(st, c, out);
+      }
+      fputc('\n', out);
     }
-    fputc('\n', out);
+    sqlite3_finalize(st);
+    PetscCall(NNLStoreCheck(s->db, rc, "export"));
   }
-  sqlite3_finalize(st);
-  PetscCall(NNLStoreCheck(s->db, rc, "export"));
   PetscCheck(!ferror(out), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "export: write error (disk full?)");
+  PetscFunctionReturn(0);
+}
+
+/* One group of the compare table: the q of every seed (in canonical order) of one (family, activation, width,
+   depth, layer, a, b), and the limits there. */
+typedef struct {
+  char     family[32], activation[128];
+  long long width, depth, layer, a, b;
+  double   *q, nngp, ode;
+  PetscInt  n, cap;
+} Group;
+
+static void WriteOptional(FILE *out, double v)
+{
+  if (v == v) fprintf(out, ",%.17g", v);
+  else fputc(',', out);
+}
+
+/* mean and standard error by two passes in a fixed order, so equal stores give equal bytes; then err = mean − limit
+   and z = err / se for each limit (empty where the limit or se is missing or se = 0). */
+static void FlushGroup(const Group *g, FILE *out)
+{
+  double sum = 0, ss = 0, mean, se = NAN;
+
+  if (!g->n) return;
+  for (PetscInt i = 0; i < g->n; i++) sum += g->q[i];
+  mean = sum / (double)g->n;
+  for (PetscInt i = 0; i < g->n; i++) ss += (g->q[i] - mean) * (g->q[i] - mean);
+  if (g->n > 1) se = sqrt(ss / (double)(g->n - 1) / (double)g->n);
+  fprintf(out, "%s,%s,%lld,%lld,%lld,%.17g,%lld,%lld,%" PetscInt_FMT ",%.17g", g->family, g->activation, g->width, g->depth,
+          g->layer, (double)g->layer / (double)g->depth, g->a, g->b, g->n, mean);
+  WriteOptional(out, se);
+  WriteOptional(out, g->nngp);
+  WriteOptional(out, g->ode);
+  for (int k = 0; k < 2; k++) {
+    double lim = k ? g->ode : g->nngp;
+    WriteOptional(out, mean - lim);
+    WriteOptional(out, se > 0 ? (mean - lim) / se : NAN);
+  }
+  fputc('\n', out);
+}
+
+static double ColumnOrNaN(sqlite3_stmt *st, int c)
+{
+  return sqlite3_column_type(st, c) == SQLITE_NULL ? NAN : sqlite3_column_double(st, c);
+}
+
+static PetscErrorCode WriteCompare(sqlite3_stmt *st, FILE *out)
+{
+  Group g;
+  int   rc;
+
+  PetscFunctionBegin;
+  memset(&g, 0, sizeof(g));
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *fam = (const char *)sqlite3_column_text(st, 0), *act = (const char *)sqlite3_column_text(st, 1);
+    long long   key[5];
+    for (int c = 0; c < 5; c++) key[c] = sqlite3_column_int64(st, 2 + c);
+    if (!g.n || strcmp(fam, g.family) || strcmp(act, g.activation) || key[0] != g.width || key[1] != g.depth ||
+        key[2] != g.layer || key[3] != g.a || key[4] != g.b) {
+      FlushGroup(&g, out);
+      snprintf(g.family, sizeof(g.family), "%s", fam);
+      snprintf(g.activation, sizeof(g.activation), "%s", act);
+      g.width = key[0], g.depth = key[1], g.layer = key[2], g.a = key[3], g.b = key[4];
+      g.nngp = ColumnOrNaN(st, 8);
+      g.ode  = ColumnOrNaN(st, 9);
+      g.n    = 0;
+    }
+    if (g.n == g.cap) {
+      double *q;
+      g.cap = 2 * g.cap + 64;
+      PetscCall(PetscMalloc1(g.cap, &q));
+      if (g.n) PetscCall(PetscArraycpy(q, g.q, g.n));
+      PetscCall(PetscFree(g.q));
+      g.q = q;
+    }
+    g.q[g.n++] = sqlite3_column_double(st, 7);
+  }
+  FlushGroup(&g, out);
+  PetscCall(PetscFree(g.q));
+  PetscCheck(rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "export: %s", sqlite3_errstr(rc));
   PetscFunctionReturn(0);
 }
 
@@ -161,7 +267,8 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
   ierr = NNLStoreExec(db, "BEGIN IMMEDIATE;"
                           "INSERT OR IGNORE INTO points SELECT * FROM src.points;"
                           "INSERT OR IGNORE INTO gram SELECT * FROM src.gram;"
-                          "INSERT OR IGNORE INTO stats SELECT * FROM src.stats;");
+                          "INSERT OR IGNORE INTO stats SELECT * FROM src.stats;"
+                          "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;");
   /* Provenance of the input's runs, replaced (not duplicated) when the same input is merged again. */
   for (int k = 0; k < 2 && !ierr; k++) {
     const char *sql = k == 0 ? "DELETE FROM runs WHERE source=?1"

@@ -14,6 +14,23 @@ NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
   return job->inputs < pt->width ? NNL_SAMPLER_PROJECTION : NNL_SAMPLER_DENSE;
 }
 
+/* A limit: the NNGP recursion takes one F_φ per layer and pair, the ODE a few hundred (adaptive RK5 at 1e-12).
+   F_φ costs a few flops in closed form and ~NNL_COST_QUAD φ calls by quadrature (off the diagonal; the diagonal
+   is a 1-D integral). */
+#define NNL_COST_QUAD    2.5e4
+#define NNL_ODE_RHS      400.0
+
+static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+{
+  const NNLActivation *act = &job->act[pt->act];
+  const double         m = (double)job->inputs, off = m * (m - 1) / 2;
+  const double         perF = act->def->dual ? 50.0 * (off + m) : NNL_COST_PHI * (NNL_COST_QUAD * off + 300.0 * m);
+  const double         evals = (double)pt->depth + (pt->family == NNL_FAMILY_RESNET ? NNL_ODE_RHS : 0.0);
+
+  *cost = evals * perF;
+  *mem  = 2 * 8.0 * (double)(pt->depth + 1) * (m * (m + 1) / 2) * 2 + (1 << 20);
+}
+
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim;
@@ -21,6 +38,10 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
   PetscInt     nrec = pt->depth + 1;
   double       per, first, rec;
 
+  if (pt->kind == NNL_TASK_LIMIT) {
+    LimitCostModel(job, pt, cost, mem);
+    return;
+  }
   if (job->record_mode == NNL_RECORD_LAST) nrec = 1;
   else if (job->record_mode == NNL_RECORD_LOG && job->record_k + 1 < nrec) nrec = job->record_k + 1;
   rec = (double)nrec * (n * m * m + 4 * n * m); /* Gram and moments at recorded layers */
@@ -39,6 +60,11 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
 
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)
 {
+  if (pt->kind == NNL_TASK_LIMIT) {
+    snprintf(buf, len, "limit;family=%s;activation=%s;depth=%" PetscInt_FMT, NNLFamilies[pt->family], job->act[pt->act].canon,
+             pt->depth);
+    return;
+  }
   snprintf(buf, len, "family=%s;activation=%s;width=%" PetscInt_FMT ";depth=%" PetscInt_FMT ";seed=%" PetscInt_FMT,
            NNLFamilies[pt->family], job->act[pt->act].canon, pt->width, pt->depth, pt->seed);
 }
@@ -52,13 +78,14 @@ static int CmpId(const void *a, const void *b)
 PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
 {
   NNLGrid  *g;
-  double    total = (double)job->nfamily * job->nact * job->nwidth * job->ndepth * job->nseed;
+  double    nets = (double)job->nfamily * job->nact * job->nwidth * job->ndepth * job->nseed;
+  double    total = nets + (double)job->nfamily * job->nact * job->ndepth;
   PetscInt  k = 0;
   uint64_t *ids;
 
   PetscFunctionBegin;
-  PetscCheck(total <= 1e8, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "the grid has %.3g points, more than 1e8 (split it into several jobs or use fewer seeds)", total);
+  PetscCheck(nets <= 1e8, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "the grid has %.3g points, more than 1e8 (split it into several jobs or use fewer seeds)", nets);
   /* Every rank holds the whole grid: it must fit in one rank's budget before it is allocated. */
   PetscCheck(total * sizeof(NNLPoint) <= job->mem_budget, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "the grid has %.3g points, %.3g MB on every rank, more than the budget of %.3g MB (-mem_budget_mb; split the job)",
@@ -66,6 +93,8 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
   PetscCall(PetscNew(&g));
   g->job     = job;
   g->npoints = (PetscInt)total;
+  g->nnets   = (PetscInt)nets;
+  g->nlimits = g->npoints - g->nnets;
   PetscCall(PetscMalloc1(g->npoints, &g->points));
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact; a++)
@@ -75,6 +104,7 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
             NNLPoint *pt = &g->points[k];
             char      canon[512];
             pt->ord    = k;
+            pt->kind   = NNL_TASK_NETWORK;
             pt->family = job->family[f];
             pt->act    = a;
             pt->width  = job->width[w];
@@ -84,6 +114,21 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
             pt->id = NNLHash64(canon, strlen(canon));
             NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
           }
+  for (PetscInt f = 0; f < job->nfamily; f++)
+    for (PetscInt a = 0; a < job->nact; a++)
+      for (PetscInt d = 0; d < job->ndepth; d++, k++) {
+        NNLPoint *pt = &g->points[k];
+        char      canon[512];
+        *pt        = (NNLPoint){0};
+        pt->ord    = k;
+        pt->kind   = NNL_TASK_LIMIT;
+        pt->family = job->family[f];
+        pt->act    = a;
+        pt->depth  = job->depth[d];
+        NNLPointCanonical(job, pt, canon, sizeof(canon));
+        pt->id = NNLHash64(canon, strlen(canon));
+        NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
+      }
   /* Ids key the random streams and the store: two points sharing one would silently share data. */
   PetscCall(PetscMalloc1(g->npoints, &ids));
   for (PetscInt i = 0; i < g->npoints; i++) ids[i] = g->points[i].id;

@@ -234,6 +234,45 @@ static PetscErrorCode Appendf(char **s, size_t *len, size_t *cap, const char *fm
   PetscFunctionReturn(0);
 }
 
+/* The depth-limit ODE's solver options (-limit_ts_*) change its values: they belong to the job, one line each, sorted,
+   as given. Monitors and viewers do not change values and may come and go between a run and its resume. */
+static int CmpStr(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static PetscErrorCode LimitSolverOptions(char **s, size_t *len, size_t *cap)
+{
+  char *all, *tok, *save = NULL, *lines[256];
+  int   n = 0, last = -1; /* lines[last] is the kept key a following value belongs to */
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetAll(NULL, &all));
+  /* "-key value -flag -key2 value": a token not starting with '-' (or a negative number) is the previous key's value */
+  for (tok = strtok_r(all, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    PetscBool isval = (tok[0] != '-' || (tok[1] >= '0' && tok[1] <= '9') || tok[1] == '.') ? PETSC_TRUE : PETSC_FALSE;
+    if (isval && last >= 0) {
+      char *l;
+      PetscCall(PetscMalloc1(strlen(lines[last]) + strlen(tok) + 2, &l));
+      sprintf(l, "%s=%s", lines[last], tok);
+      PetscCall(PetscFree(lines[last]));
+      lines[last] = l;
+    }
+    last = -1;
+    if (!isval && !strncmp(tok, "-limit_", 7) && !strstr(tok, "monitor") && !strstr(tok, "view") && n < 256) {
+      PetscCall(PetscStrallocpy(tok + 1, &lines[n]));
+      last = n++;
+    }
+  }
+  PetscCall(PetscFree(all));
+  qsort(lines, (size_t)n, sizeof(char *), CmpStr);
+  for (int i = 0; i < n; i++) {
+    PetscCall(Appendf(s, len, cap, "%s%s\n", lines[i], ""));
+    PetscCall(PetscFree(lines[i]));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* The canonical text: every option that changes results, in a fixed order, values in one spelling. */
 static PetscErrorCode MakeCanonical(NNLJob *job)
 {
@@ -275,6 +314,7 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "record_layers", num));
   snprintf(num, sizeof(num), "%" PetscInt_FMT, job->run_seed);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "run_seed", num));
+  PetscCall(LimitSolverOptions(&s, &len, &cap));
   job->canonical = s;
   PetscFunctionReturn(0);
 }

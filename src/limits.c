@@ -3,6 +3,7 @@
 #include <petscts.h>
 #include "nnlimits/limits.h"
 #include "nnlimits/gauss.h"
+#include "log.h"
 
 PetscErrorCode NNLLimitInitial(const NNLJob *job, NNLFamily family, PetscInt act, double *q)
 {
@@ -30,8 +31,8 @@ PetscErrorCode NNLLimitDual(const NNLActivation *act, PetscInt m, const double *
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth, PetscInt nrec,
-                            const PetscInt layers[], double *q)
+static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth, PetscInt nrec,
+                           const PetscInt layers[], double *q, NNLPollFn poll, void *pctx)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
   const double   sw2 = NNLJobSigmaW2(job, act), branch2 = pow((double)depth, -2.0 * job->branch_alpha);
@@ -47,6 +48,7 @@ PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, P
       for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + job->sigma_b2 : cur[k] + branch2 * f[k];
     }
     if (layers[r] == l) PetscCall(PetscArraycpy(q + np * r++, cur, np));
+    if (poll) PetscCall(poll(pctx));
   }
   PetscCall(PetscFree2(cur, f));
   PetscCheck(r == nrec, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "NNGP: layers outside 0..%" PetscInt_FMT " or not ascending",
@@ -54,10 +56,34 @@ PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, P
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth, PetscInt nrec,
+                            const PetscInt layers[], double *q)
+{
+  PetscFunctionBegin;
+  PetscCall(NNGP(job, family, act, depth, nrec, layers, q, NULL, NULL));
+  PetscFunctionReturn(0);
+}
+
 typedef struct {
   const NNLActivation *act;
   PetscInt             m;
+  NNLPollFn            poll;
+  void                *pctx;
 } ODECtx;
+
+/* After every step: let a coordinator computing this limit serve its workers. */
+static PetscErrorCode ODEPoll(TS ts, PetscInt step, PetscReal t, Vec X, void *ptr)
+{
+  ODECtx *ctx = (ODECtx *)ptr;
+
+  PetscFunctionBegin;
+  (void)ts;
+  (void)step;
+  (void)t;
+  (void)X;
+  if (ctx->poll) PetscCall(ctx->poll(ctx->pctx));
+  PetscFunctionReturn(0);
+}
 
 static PetscErrorCode ODERHS(TS ts, PetscReal t, Vec X, Vec F, void *ptr)
 {
@@ -103,11 +129,11 @@ static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const dou
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q, PetscBool *ok,
-                           char msg[], size_t msglen)
+static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q, PetscBool *ok,
+                          char msg[], size_t msglen, NNLPollFn poll, void *pctx)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
-  ODECtx         ctx = {&job->act[act], m};
+  ODECtx         ctx = {&job->act[act], m, poll, pctx};
   TS             ts;
   Vec            X;
   PetscScalar   *x;
@@ -132,8 +158,72 @@ PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const d
   PetscCall(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetErrorIfStepFails(ts, PETSC_FALSE)); /* a failed limit is reported, never aborts the sweep */
   PetscCall(TSSetFromOptions(ts));
+  if (poll) PetscCall(TSMonitorSet(ts, ODEPoll, &ctx, NULL));
   PetscCall(ODESolve(ts, X, np, nt, t, q, ok, msg, msglen));
   PetscCall(TSDestroy(&ts));
   PetscCall(VecDestroy(&X));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q, PetscBool *ok,
+                           char msg[], size_t msglen)
+{
+  PetscFunctionBegin;
+  PetscCall(ODE(job, act, nt, t, q, ok, msg, msglen, NULL, NULL));
+  PetscFunctionReturn(0);
+}
+
+PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family)
+{
+  return family == NNL_FAMILY_RESNET && job->branch_alpha == 0.5 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx, NNLResult **result)
+{
+  const PetscInt np = job->inputs * (job->inputs + 1) / 2;
+  NNLResult     *res;
+  PetscInt       nrec, *layers;
+  double         t0 = MPI_Wtime();
+
+  PetscFunctionBegin;
+  PetscCall(NNLLogRegister());
+  PetscCall(PetscLogEventBegin(NNL_EVENT_LIMIT, 0, 0, 0, 0));
+  PetscCall(NNLJobRecordLayers(job, pt->family, pt->depth, &nrec, &layers));
+  PetscCall(NNLResultCreate(nrec, job->inputs, &res));
+  PetscCall(PetscArraycpy(res->layers, layers, nrec));
+  res->kind  = NNL_TASK_LIMIT;
+  res->point = pt->ord;
+  PetscCall(NNGP(job, pt->family, pt->act, pt->depth, nrec, layers, res->gram, poll, pctx));
+  for (PetscInt i = 0; i < nrec * np; i++) res->ode[i] = NAN;
+  if (NNLLimitHasODE(job, pt->family)) {
+    double   *t;
+    PetscBool ok;
+    PetscCall(PetscMalloc1(nrec, &t));
+    for (PetscInt r = 0; r < nrec; r++) t[r] = (double)layers[r] / (double)pt->depth;
+    PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll, pctx));
+    PetscCall(PetscFree(t));
+    if (!ok) {
+      res->status = NNL_STATUS_FAILED;
+      for (PetscInt i = 0; i < nrec * np; i++) res->ode[i] = NAN;
+    }
+  }
+  PetscCall(PetscFree(layers));
+  res->seconds = MPI_Wtime() - t0;
+  PetscCall(PetscLogEventEnd(NNL_EVENT_LIMIT, 0, 0, 0, 0));
+  *result = res;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
+{
+  TS ts;
+
+  PetscFunctionBegin;
+  (void)comm;
+  PetscCall(TSCreate(PETSC_COMM_SELF, &ts));
+  PetscCall(TSSetOptionsPrefix(ts, "limit_"));
+  PetscCall(TSSetType(ts, TSRK));
+  PetscCall(TSSetFromOptions(ts));
+  PetscCall(TSDestroy(&ts));
   PetscFunctionReturn(0);
 }

@@ -1,7 +1,7 @@
 /* PETSc log events of nnlimits, so that -log_view shows where a sweep spends its time. */
 #include "log.h"
 
-PetscLogEvent NNL_EVENT_SAMPLE, NNL_EVENT_OBSERVE, NNL_EVENT_COMMIT;
+PetscLogEvent NNL_EVENT_SAMPLE, NNL_EVENT_OBSERVE, NNL_EVENT_COMMIT, NNL_EVENT_LIMIT;
 
 PetscErrorCode NNLLogRegister(void)
 {
@@ -15,5 +15,6 @@ PetscErrorCode NNLLogRegister(void)
   PetscCall(PetscLogEventRegister("NNLSample", classid, &NNL_EVENT_SAMPLE));
   PetscCall(PetscLogEventRegister("NNLObserve", classid, &NNL_EVENT_OBSERVE));
   PetscCall(PetscLogEventRegister("NNLCommit", classid, &NNL_EVENT_COMMIT));
+  PetscCall(PetscLogEventRegister("NNLLimit", classid, &NNL_EVENT_LIMIT));
   PetscFunctionReturn(0);
 }

@@ -1,8 +1,10 @@
 /* nnlimits: the command line — run, plan, status, export. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
 #include "nnlimits/grid.h"
+#include "nnlimits/limits.h"
 #include "nnlimits/sched.h"
 #include "nnlimits/store.h"
 #include "error.h"
@@ -74,6 +76,7 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, NNLJob **job, NNLGrid **grid, NNLS
     PetscCall(NNLSchedCreate(comm, *job, sched));
     PetscCall(NNLSchedSetFromOptions(*sched));
   }
+  PetscCall(NNLLimitSetFromOptions(comm));
   PetscCall(PetscOptionsHasHelp(NULL, help));
   if (*help) PetscFunctionReturn(0);
   PetscCall(NNLOptionsCheckUnused(comm));
@@ -118,8 +121,10 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   }
   NNLErrorSetQuiet(PETSC_FALSE);
   PetscCall(NNLErrorAgree(comm, ierr));
-  PetscCall(PetscFPrintf(comm, stderr, "run output=%s points=%" PetscInt_FMT " shard=%" PetscInt_FMT "/%" PetscInt_FMT " todo=%" PetscInt_FMT " ranks=%d\n",
-                         job->output, grid->npoints, job->shard_index, job->shard_count, ntodo, size));
+  PetscCall(PetscFPrintf(comm, stderr,
+                         "run output=%s tasks=%" PetscInt_FMT " (networks=%" PetscInt_FMT " limits=%" PetscInt_FMT ") shard=%" PetscInt_FMT
+                         "/%" PetscInt_FMT " todo=%" PetscInt_FMT " ranks=%d\n",
+                         job->output, grid->npoints, grid->nnets, grid->nlimits, job->shard_index, job->shard_count, ntodo, size));
   ierr = NNLSchedRun(sched, grid, st, ntodo, todo, &stats);
   if (ierr) {
     NNLErrorAbort(comm, ierr); /* returns only on one rank */
@@ -167,8 +172,9 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     total += grid->points[i].cost;
     if (grid->points[i].mem > peak) peak = grid->points[i].mem;
   }
-  PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " shards=%" PetscInt_FMT " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g\n",
-                        grid->npoints, job->shard_count, total, total / NNL_COST_RATE, peak / 1048576.0));
+  PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
+                        " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g\n", grid->nnets, grid->nlimits, job->shard_count, total,
+                        total / NNL_COST_RATE, peak / 1048576.0));
   for (PetscInt s = 0; s < job->shard_count && s < 1000; s++) {
     PetscInt n, *idx;
     double   c = 0, big = 0;
@@ -178,7 +184,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     /* A shard on R ranks takes at least its largest point and at least its share of the work. */
     c = PetscMax(c / ranks, big) / NNL_COST_RATE;
     if (c > maxshard) maxshard = c;
-    PetscCall(PetscPrintf(comm, "shard index=%" PetscInt_FMT " points=%" PetscInt_FMT " wall_seconds=%.4g ranks=%" PetscInt_FMT "\n", s, n, c, ranks));
+    PetscCall(PetscPrintf(comm, "shard index=%" PetscInt_FMT " tasks=%" PetscInt_FMT " wall_seconds=%.4g ranks=%" PetscInt_FMT "\n", s, n, c, ranks));
     PetscCall(PetscFree(idx));
   }
   PetscCall(PetscPrintf(comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n", maxshard, ranks));
@@ -289,6 +295,8 @@ int main(int argc, char **argv)
       return NNL_EXIT_INPUT;
     }
   }
+  /* `nnlimits export DIR | head` is normal use: a closed pipe ends the process quietly, not through PETSc's handler. */
+  signal(SIGPIPE, SIG_DFL);
   /* One rank per core: BLAS threads would oversubscribe and could reorder sums across runs. */
   openblas_set_num_threads(1);
   ierr = NNLErrorInstall();

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "nnlimits/sched.h"
-#include "nnlimits/net.h"
+#include "nnlimits/limits.h"
 
 #define TAG_TASK   11 /* coordinator → worker: one PetscInt, a point index, or -1 = stop */
 #define TAG_RESULT 12 /* worker → coordinator: a packed NNLResult */
@@ -20,12 +20,22 @@ struct _p_NNLSched {
   NNLStore        store;
   const PetscInt *todo;
   PetscInt        head, tail, outstanding, total;
+  double          cost_total, cost_done; /* predicted cost of this run's tasks, and of those committed */
   PetscInt       *held; /* tasks held by each worker */
   NNLSchedStats   stats;
   double          t0, last_print;
 };
 
 static volatile sig_atomic_t stop_requested = 0;
+
+/* One task of either kind: a network to sample, or the limits of a (family, activation, depth). */
+PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res)
+{
+  PetscFunctionBegin;
+  if (pt->kind == NNL_TASK_LIMIT) PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
+  else PetscCall(NNLPointCompute(job, pt, NNL_SAMPLER_AUTO, poll, ctx, res));
+  PetscFunctionReturn(0);
+}
 
 static void OnStopSignal(int sig)
 {
@@ -84,7 +94,8 @@ static void Progress(NNLSched s, PetscBool final)
   if (!final && (s->progress_interval <= 0 || now - s->last_print < s->progress_interval)) return;
   s->last_print = now;
   rate          = el > 0 ? fin / el : 0;
-  if (rate > 0) snprintf(eta, sizeof(eta), "%.0fs", (s->total - fin) / rate);
+  /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task counts. */
+  if (s->cost_done > 0) snprintf(eta, sizeof(eta), "%.0fs", el * PetscMax(s->cost_total - s->cost_done, 0) / s->cost_done);
   fprintf(stderr, "%sprogress done=%" PetscInt_FMT "/%" PetscInt_FMT " failed=%" PetscInt_FMT " rate=%.3g/s elapsed=%.1fs eta=%s%s",
           tty ? "\r" : "", fin, s->total, s->stats.failed, rate, el, eta, tty && !final ? "   " : "\n");
   fflush(stderr);
@@ -94,6 +105,7 @@ static PetscErrorCode Commit(NNLSched s, NNLResult *res)
 {
   PetscFunctionBegin;
   PetscCall(NNLStoreCommit(s->store, &s->grid->points[res->point], res));
+  s->cost_done += s->grid->points[res->point].cost;
   if (res->status == NNL_STATUS_DONE) s->stats.done++;
   else s->stats.failed++;
   Progress(s, PETSC_FALSE);
@@ -163,7 +175,7 @@ static PetscErrorCode Coordinate(NNLSched s)
     if (s->rank0_computes && s->head < s->tail) {
       NNLResult *res;
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
-      PetscCall(NNLPointCompute(s->job, &s->grid->points[p], NNL_SAMPLER_AUTO, s->size > 1 ? Serve : NULL, s, &res));
+      PetscCall(NNLTaskCompute(s->job, &s->grid->points[p], s->size > 1 ? Serve : NULL, s, &res));
       PetscCall(Commit(s, res));
       PetscCall(NNLResultDestroy(&res));
       PetscCall(Serve(s));
@@ -187,8 +199,8 @@ static PetscErrorCode Work(NNLSched s)
     PetscInt   len;
     PetscCallMPI(MPI_Recv(&task, 1, MPIU_INT, 0, TAG_TASK, s->comm, MPI_STATUS_IGNORE));
     if (task < 0) break;
-    PetscCall(NNLPointCompute(s->job, &s->grid->points[task], NNL_SAMPLER_AUTO, NULL, NULL, &res));
-    len = NNLResultPackedSize(res->nrec, res->m);
+    PetscCall(NNLTaskCompute(s->job, &s->grid->points[task], NULL, NULL, &res));
+    len = NNLResultPackedSize(res->kind, res->nrec, res->m);
     PetscCall(PetscMalloc1(len, &buf));
     PetscCall(NNLResultPack(res, buf));
     PetscCallMPI(MPI_Send(buf, (int)len, MPI_DOUBLE, 0, TAG_RESULT, s->comm));
@@ -217,6 +229,8 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     s->todo  = todo;
     s->head  = 0;
     s->tail  = s->total = n;
+    s->cost_total = s->cost_done = 0;
+    for (PetscInt i = 0; i < n; i++) s->cost_total += grid->points[todo[i]].cost;
     PetscCall(Coordinate(s));
     s->stats.interrupted = stop_requested ? PETSC_TRUE : PETSC_FALSE;
     if (n > 0) Progress(s, PETSC_TRUE);

@@ -16,12 +16,15 @@ static const char *SchemaSQL =
   " git TEXT, versions TEXT, slurm TEXT, options TEXT, source TEXT, t0 REAL);"
   "CREATE TABLE points(id INTEGER PRIMARY KEY, ord INTEGER NOT NULL, family TEXT, activation TEXT, width INTEGER,"
   " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, dead_layer INTEGER, message TEXT, seconds REAL,"
-  " committed REAL, run INTEGER);"
+  " committed REAL, run INTEGER, kind TEXT NOT NULL);"
   "CREATE INDEX points_ord ON points(ord);"
   "CREATE TABLE gram(point INTEGER, layer INTEGER, a INTEGER, b INTEGER, q REAL, PRIMARY KEY(point, layer, a, b))"
   " WITHOUT ROWID;"
   "CREATE TABLE stats(point INTEGER, layer INTEGER, input INTEGER, lognorm REAL, lognorm_post REAL, kurtosis REAL,"
-  " ks REAL, PRIMARY KEY(point, layer, input)) WITHOUT ROWID;";
+  " ks REAL, PRIMARY KEY(point, layer, input)) WITHOUT ROWID;"
+  /* the limit tasks' rows: NNGP kernel and depth-limit ODE (NULL where it does not apply or failed) */
+  "CREATE TABLE limits(point INTEGER, layer INTEGER, a INTEGER, b INTEGER, q_nngp REAL, q_ode REAL,"
+  " PRIMARY KEY(point, layer, a, b)) WITHOUT ROWID;";
 
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])
 {
@@ -107,9 +110,9 @@ PetscErrorCode NNLStoreMakeDir(const char dir[])
    The kernel drops the lock when its holder dies, however it dies; the file itself stays. */
 PetscErrorCode NNLStoreLock(const char dir[], int *fd)
 {
-  char         path[PETSC_MAX_PATH_LEN], who[256] = "", host[128] = "?";
+  char         path[PETSC_MAX_PATH_LEN];
   struct flock fl;
-  int          f;
+  int          f, err;
 
   PetscFunctionBegin;
   *fd = -1;
@@ -119,22 +122,20 @@ PetscErrorCode NNLStoreLock(const char dir[], int *fd)
   memset(&fl, 0, sizeof(fl));
   fl.l_type   = F_WRLCK;
   fl.l_whence = SEEK_SET;
-  if (fcntl(f, F_SETLK, &fl)) {
-    int     err = errno;
-    ssize_t k   = pread(f, who, sizeof(who) - 1, 0);
-    close(f);
-    if (k > 0) who[strcspn(who, "\n")] = 0;
-    PetscCheck(err != EACCES && err != EAGAIN, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
-               "-output: '%s' is being written by another nnlimits process (%s); wait for it to end or use another -output",
-               dir, who[0] ? who : "unknown pid");
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot lock '%s' (%s)", path, strerror(err));
+  if (fcntl(f, F_SETLK, &fl) == 0) {
+    *fd = f; /* the file stays empty: a refused run changes nothing in the directory */
+    PetscFunctionReturn(0);
   }
-  gethostname(host, sizeof(host) - 1);
-  snprintf(who, sizeof(who), "pid %d on %s\n", (int)getpid(), host);
-  if (ftruncate(f, 0) == 0 && pwrite(f, who, strlen(who), 0) < 0) { /* the lock matters, its label is a courtesy */
-  }
-  *fd = f;
-  PetscFunctionReturn(0);
+  err = errno;
+  memset(&fl, 0, sizeof(fl));
+  fl.l_type   = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (fcntl(f, F_GETLK, &fl) != 0) fl.l_pid = 0;
+  close(f);
+  PetscCheck(err != EACCES && err != EAGAIN, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "-output: '%s' is being written by another nnlimits process (pid %d, on the node that holds the lock); wait for "
+             "it to end or use another -output", dir, (int)fl.l_pid);
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot lock '%s' (%s)", path, strerror(err));
 }
 
 void NNLStoreUnlock(int *fd)
@@ -187,7 +188,9 @@ PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh)
   PetscCheck(rc <= NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "'%s' was written by a newer nnlimits (store schema %d, this build reads up to %d): upgrade nnlimits", dir, rc,
              NNL_STORE_SCHEMA);
-  PetscCheck(rc == NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': unknown store schema %d", dir, rc);
+  PetscCheck(rc == NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s' was written by an older nnlimits (store schema %d, this build reads %d): rerun into a new -output", dir, rc,
+             NNL_STORE_SCHEMA);
   PetscFunctionReturn(0);
 }
 
@@ -288,10 +291,12 @@ static PetscErrorCode RecordRun(NNLStore s)
 static PetscErrorCode Prepare(NNLStore s)
 {
   PetscFunctionBegin;
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                                                     &s->ins_point, NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO gram VALUES(?,?,?,?,?)", -1, &s->ins_gram, NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO stats VALUES(?,?,?,?,?,?,?)", -1, &s->ins_stats, NULL),
+                          "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO limits VALUES(?,?,?,?,?,?)", -1, &s->ins_limit, NULL),
                           "prepare"));
   PetscFunctionReturn(0);
 }
@@ -414,28 +419,62 @@ static PetscErrorCode Step(NNLStore s, sqlite3_stmt *st)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
+/* NaN (not applicable, failed) is stored as NULL and exported as an empty field. */
+static void BindReal(sqlite3_stmt *st, int i, double v)
+{
+  if (v != v) sqlite3_bind_null(st, i);
+  else sqlite3_bind_double(st, i, v);
+}
+
+static PetscErrorCode InsertLimitRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   const PetscInt m = res->m, np = m * (m + 1) / 2;
-  const char    *sampler = NNLSamplerTypes[NNLPointSampler(s->job, pt)];
+
+  PetscFunctionBegin;
+  for (PetscInt r = 0; r < res->nrec; r++)
+    for (PetscInt a = 0, k = 0; a < m; a++)
+      for (PetscInt b = a; b < m; b++, k++) {
+        sqlite3_bind_int64(s->ins_limit, 1, (sqlite3_int64)pt->id);
+        sqlite3_bind_int64(s->ins_limit, 2, res->layers[r]);
+        sqlite3_bind_int64(s->ins_limit, 3, a);
+        sqlite3_bind_int64(s->ins_limit, 4, b);
+        BindReal(s->ins_limit, 5, res->gram[r * np + k]);
+        BindReal(s->ins_limit, 6, res->ode[r * np + k]);
+        PetscCall(Step(s, s->ins_limit));
+      }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
+{
+  const PetscInt  m = res->m, np = m * (m + 1) / 2;
+  const PetscBool net = pt->kind == NNL_TASK_NETWORK ? PETSC_TRUE : PETSC_FALSE;
 
   PetscFunctionBegin;
   sqlite3_bind_int64(s->ins_point, 1, (sqlite3_int64)pt->id);
   sqlite3_bind_int64(s->ins_point, 2, pt->ord);
   sqlite3_bind_text(s->ins_point, 3, NNLFamilies[pt->family], -1, SQLITE_STATIC);
   sqlite3_bind_text(s->ins_point, 4, s->job->act[pt->act].canon, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s->ins_point, 5, pt->width);
+  if (net) sqlite3_bind_int64(s->ins_point, 5, pt->width);
+  else sqlite3_bind_null(s->ins_point, 5);
   sqlite3_bind_int64(s->ins_point, 6, pt->depth);
-  sqlite3_bind_int64(s->ins_point, 7, pt->seed);
+  if (net) sqlite3_bind_int64(s->ins_point, 7, pt->seed);
+  else sqlite3_bind_null(s->ins_point, 7);
   sqlite3_bind_text(s->ins_point, 8, res->status == NNL_STATUS_DONE ? "done" : "failed", -1, SQLITE_STATIC);
-  sqlite3_bind_text(s->ins_point, 9, sampler, -1, SQLITE_STATIC);
+  if (net) sqlite3_bind_text(s->ins_point, 9, NNLSamplerTypes[NNLPointSampler(s->job, pt)], -1, SQLITE_STATIC);
+  else sqlite3_bind_null(s->ins_point, 9);
   if (res->dead_layer >= 0) sqlite3_bind_int64(s->ins_point, 10, res->dead_layer);
   else sqlite3_bind_null(s->ins_point, 10);
   sqlite3_bind_text(s->ins_point, 11, res->message, -1, SQLITE_STATIC);
   sqlite3_bind_double(s->ins_point, 12, res->seconds);
   sqlite3_bind_double(s->ins_point, 13, NNLStoreEpoch());
   sqlite3_bind_int64(s->ins_point, 14, s->run);
+  sqlite3_bind_text(s->ins_point, 15, net ? "network" : "limit", -1, SQLITE_STATIC);
   PetscCall(Step(s, s->ins_point));
+  if (!net) {
+    PetscCall(InsertLimitRows(s, pt, res));
+    PetscFunctionReturn(0);
+  }
   for (PetscInt r = 0; r < res->nrec; r++) {
     PetscInt k = 0;
     for (PetscInt a = 0; a < m; a++)
@@ -507,6 +546,7 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   sqlite3_finalize(s->ins_point);
   sqlite3_finalize(s->ins_gram);
   sqlite3_finalize(s->ins_stats);
+  sqlite3_finalize(s->ins_limit);
   if (s->wal) sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL); /* busy with a reader: stays WAL */
   if (s->db) sqlite3_close(s->db);
   NNLStoreUnlock(&s->lock);

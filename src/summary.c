@@ -1,4 +1,5 @@
-/* The short summary a run prints: per (family, activation, width, depth) the last layer's q and ρ over seeds. */
+/* The short summary a run prints: per (family, activation, width, depth) the last layer's q and ρ over seeds, with the
+   infinite-width limits of q there. */
 #include <math.h>
 #include <sqlite3.h>
 #include "summary.h"
@@ -6,12 +7,16 @@
 static const char *SQL =
   "SELECT p.family, p.activation, p.width, p.depth, count(*),"
   " avg(g00.q), avg(g00.q*g00.q),"
-  " avg(g01.q/sqrt(g00.q*g11.q)), avg(g01.q*g01.q/(g00.q*g11.q))"
+  " avg(g01.q/sqrt(g00.q*g11.q)), avg(g01.q*g01.q/(g00.q*g11.q)),"
+  " (SELECT l.q_nngp FROM points lp JOIN limits l ON l.point=lp.id AND l.layer=lp.depth AND l.a=0 AND l.b=0"
+  "  WHERE lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth),"
+  " (SELECT l.q_ode FROM points lp JOIN limits l ON l.point=lp.id AND l.layer=lp.depth AND l.a=0 AND l.b=0"
+  "  WHERE lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth)"
   " FROM points p"
   " JOIN gram g00 ON g00.point=p.id AND g00.layer=p.depth AND g00.a=0 AND g00.b=0"
   " LEFT JOIN gram g01 ON g01.point=p.id AND g01.layer=p.depth AND g01.a=0 AND g01.b=1"
   " LEFT JOIN gram g11 ON g11.point=p.id AND g11.layer=p.depth AND g11.a=1 AND g11.b=1"
-  " WHERE p.status='done' GROUP BY p.family, p.activation, p.width, p.depth ORDER BY min(p.ord)";
+  " WHERE p.status='done' AND p.kind='network' GROUP BY p.family, p.activation, p.width, p.depth ORDER BY min(p.ord)";
 
 static double StdErr(double mean, double mean2, int n)
 {
@@ -36,20 +41,24 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
     sqlite3_close(db);
     PetscFunctionReturn(0);
   }
-  fprintf(out, "%-7s %-12s %6s %6s %6s  %-24s  %-24s\n", "family", "activation", "width", "depth", "seeds",
-          "q_00(t=1) mean ± se", "rho_01(t=1) mean ± se");
+  fprintf(out, "%-7s %-12s %6s %6s %6s  %-24s %-9s %-9s  %-24s\n", "family", "activation", "width", "depth", "seeds",
+          "q_00(t=1) mean ± se", "nngp", "ode", "rho_01(t=1) mean ± se");
   while (sqlite3_step(st) == SQLITE_ROW) {
     int    n = sqlite3_column_int(st, 4);
     double q = sqlite3_column_double(st, 5), q2 = sqlite3_column_double(st, 6);
-    char   rho[64] = "-";
+    char   rho[64] = "-", lim[2][32];
+    for (int k = 0; k < 2; k++) {
+      if (sqlite3_column_type(st, 9 + k) == SQLITE_NULL) snprintf(lim[k], sizeof(lim[k]), "-");
+      else snprintf(lim[k], sizeof(lim[k]), "%.5g", sqlite3_column_double(st, 9 + k));
+    }
     if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
       double r = sqlite3_column_double(st, 7), r2 = sqlite3_column_double(st, 8);
       snprintf(rho, sizeof(rho), "%.5f ± %.5f", r, StdErr(r, r2, n));
     }
     if (rows++ < maxrows)
-      fprintf(out, "%-7s %-12s %6d %6d %6d  %-24s  %-24s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+      fprintf(out, "%-7s %-12s %6d %6d %6d  %-24s %-9s %-9s  %-24s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
               sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), n,
-              (snprintf(path, sizeof(path), "%.5g ± %.3g", q, StdErr(q, q2, n)), path), rho);
+              (snprintf(path, sizeof(path), "%.5g ± %.3g", q, StdErr(q, q2, n)), path), lim[0], lim[1], rho);
   }
   if (rows > maxrows) fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n", rows - maxrows, dir);
   sqlite3_finalize(st);

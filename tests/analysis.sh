@@ -13,7 +13,7 @@ export_all "$W/run" "$W/x"
 PYTHONPATH="$SRC/analysis" $PY - "$W/run" "$W/x" <<'PYEOF' || fail "loader differs from export"
 import sys, numpy as np, nnlimits
 run, prefix = sys.argv[1], sys.argv[2]
-for t in ("gram", "points", "stats"):
+for t in ("gram", "points", "stats", "limits"):
     a, b = nnlimits.load(run, t), nnlimits.load_csv(f"{prefix}.{t}.csv")
     assert list(a) == list(b), (t, list(a), list(b))
     for k in a:

@@ -13,11 +13,11 @@ grep -q -- '-sampler <now auto' help.txt || fail "help lacks -sampler"
 run 0 > usage.txt 2>&1 && fail "no command should exit non-zero"
 grep -q 'nnlimits run' usage.txt || fail "usage text missing"
 
-# plan: counts, cost, memory; shards partition the points
+# plan: counts, cost, memory; shards partition the tasks (networks and limits)
 run 0 plan -grid_seed 0-10 -shard 0/3 > plan.txt
-grep -q '^plan points=400 shards=3' plan.txt || { cat plan.txt; fail "plan header"; }
-sum=$(grep '^shard ' plan.txt | grep -o 'points=[0-9]*' | awk -F= '{s+=$2} END {print s}')
-[ "$sum" = 400 ] || fail "plan shards hold $sum points, not 400 (5 widths x 4 depths x 10 seeds x 2 activations)"
+grep -q '^plan points=400 limits=8 shards=3' plan.txt || { cat plan.txt; fail "plan header"; }
+sum=$(grep '^shard ' plan.txt | grep -o 'tasks=[0-9]*' | awk -F= '{s+=$2} END {print s}')
+[ "$sum" = 408 ] || fail "plan shards hold $sum tasks, not 408 (5 widths x 4 depths x 10 seeds x 2 activations + 4 x 2 limits)"
 
 # a YAML job file: default output is results/<file name>; the summary is printed; progress is one line per report
 cat > tiny.yaml <<'Y'
@@ -31,9 +31,9 @@ Y
 run 2 run -options_file tiny.yaml > out.txt 2> err.txt || { cat err.txt; fail "yaml run"; }
 [ -f results/tiny/nnlimits.sqlite ] || fail "YAML job did not write results/tiny"
 grep -q 'q_00' out.txt || fail "no summary printed"
-grep -q '^progress done=8/8' err.txt || fail "no final progress line"
+grep -q '^progress done=9/9' err.txt || fail "no final progress line"
 ! grep -q $'\r' err.txt || fail "carriage return in a non-terminal log"
-run 0 status results/tiny | grep -q 'done=8 .*pending=0' || fail "status after a finished run"
+run 0 status results/tiny | grep -q 'done=9 .*pending=0' || fail "status after a finished run"
 
 # rerunning a finished job recomputes nothing
 run 1 run -options_file tiny.yaml 2> rerun.err > /dev/null || fail "rerun of a finished job"
@@ -52,7 +52,7 @@ cmp -s shards.csv whole.csv || fail "shards do not partition the grid"
 # Slurm array variables choose the shard
 # (output to a file: grep -q on a pipe may exit before plan has written, and pipefail would call that a failure)
 SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_COUNT=3 run 0 plan -options_file job.opts > slurm_plan.txt
-grep -q "^plan points=40 shards=3" slurm_plan.txt \
+grep -q "^plan points=40 limits=4 shards=3" slurm_plan.txt \
   || fail "shard count not taken from SLURM_ARRAY_TASK_COUNT"
 
 # the embedded default job exists and is what 'run' with no options would run

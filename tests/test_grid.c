@@ -4,13 +4,20 @@
 #include "testutil.h"
 #include "parse.h"
 
-/* Expansion follows family, activation, width, depth, seed with seed fastest; catches a reordered loop. */
+/* Expansion follows family, activation, width, depth, seed with seed fastest, then one limit task per (family,
+   activation, depth) in that order; catches a reordered loop, a limit per width or seed, or a limit missing. */
 static void test_canonical_order(void **state)
 {
   NNLJob  *job;
   NNLGrid *grid;
   assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu,tanh -grid_width 8,16 -grid_depth 3 -grid_seed 0-3", &job, &grid), 0);
-  assert_int_equal(grid->npoints, 2 * 2 * 2 * 1 * 3);
+  assert_int_equal(grid->nnets, 2 * 2 * 2 * 1 * 3);
+  assert_int_equal(grid->nlimits, 2 * 2 * 1);
+  assert_int_equal(grid->npoints, grid->nnets + grid->nlimits);
+  for (PetscInt i = 0; i < grid->npoints; i++) assert_int_equal(grid->points[i].kind, i < grid->nnets ? NNL_TASK_NETWORK : NNL_TASK_LIMIT);
+  assert_int_equal(grid->points[grid->nnets + 1].act, 1);
+  assert_int_equal(grid->points[grid->nnets + 2].family, NNL_FAMILY_RESNET);
+  assert_int_equal(grid->points[grid->nnets + 2].depth, 3);
   assert_int_equal(grid->points[0].seed, 0);
   assert_int_equal(grid->points[1].seed, 1);
   assert_int_equal(grid->points[3].width, 16);

@@ -13,7 +13,7 @@ static PetscInt PairIndex(PetscInt m, PetscInt a, PetscInt b)
 /* Accumulate the Gram entry (a,b) at recorded layer r over all seeds of the grid's points. */
 static void GramMoments(NNLJob *job, NNLGrid *grid, NNLSamplerType sampler, PetscInt r, PetscInt a, PetscInt b, Moments *mo)
 {
-  for (PetscInt p = 0; p < grid->npoints; p++) {
+  for (PetscInt p = 0; p < grid->nnets; p++) {
     NNLResult *res;
     assert_int_equal(NNLPointCompute(job, &grid->points[p], sampler, NULL, NULL, &res), 0);
     assert_int_equal(res->status, NNL_STATUS_DONE);
@@ -93,7 +93,7 @@ static void test_relu_mlp_lognorm(void **state)
     snprintf(opts, sizeof(opts), "-family mlp -grid_activation relu -grid_width %d -grid_depth %d -grid_seed 0-3000 "
                                  "-inputs 1 -record_layers last -sampler %s", n, L, samplers[s]);
     assert_int_equal(TestJob(opts, &job, &grid), 0);
-    for (PetscInt p = 0; p < grid->npoints; p++) {
+    for (PetscInt p = 0; p < grid->nnets; p++) {
       NNLResult *res;
       assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
       MomentsAdd(&mo, res->lognorm_post[0]);
@@ -187,7 +187,7 @@ static void test_projection_equals_dense_in_law(void **state)
     assert_int_equal(TestJob(opts, &job, &grid), 0);
     x[s][0] = malloc(sizeof(double) * S);
     x[s][1] = malloc(sizeof(double) * S);
-    for (PetscInt p = 0; p < grid->npoints; p++) {
+    for (PetscInt p = 0; p < grid->nnets; p++) {
       NNLResult *res;
       assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
       x[s][0][p] = log(res->gram[0]);

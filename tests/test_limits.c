@@ -112,7 +112,7 @@ static void test_nngp_vs_networks(void **state)
     double   q[3];
     assert_int_equal(TestJob(jobs[j], &job, &grid), 0);
     assert_int_equal(NNLLimitNNGP(job, grid->points[0].family, 0, grid->points[0].depth, 1, &grid->points[0].depth, q), 0);
-    for (PetscInt p = 0; p < grid->npoints; p++) {
+    for (PetscInt p = 0; p < grid->nnets; p++) {
       NNLResult *res;
       assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
       for (int k = 0; k < 3; k++) MomentsAdd(&mo[k], res->gram[k]);

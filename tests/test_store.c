@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include "testutil.h"
 #include "nnlimits/store.h"
+#include "nnlimits/sched.h"
 #include "error.h"
 
 static char scratch[256]; /* one directory per test program run */
@@ -46,7 +47,7 @@ static void CommitPoints(NNLJob *job, NNLGrid *grid, const char *dir, PetscInt n
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
   for (PetscInt i = 0; i < n; i++) {
     NNLResult *res;
-    assert_int_equal(NNLPointCompute(job, &grid->points[idx[i]], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+    assert_int_equal(NNLTaskCompute(job, &grid->points[idx[i]], NULL, NULL, &res), 0);
     assert_int_equal(NNLStoreCommit(st, &grid->points[idx[i]], res), 0);
     NNLResultDestroy(&res);
   }
@@ -98,7 +99,7 @@ static void test_pack_roundtrip(void **state)
   res->dead_layer = 2;
   res->seconds    = 0.1234567890123;
   snprintf(res->message, sizeof(res->message), "a message");
-  len = NNLResultPackedSize(res->nrec, res->m);
+  len = NNLResultPackedSize(res->kind, res->nrec, res->m);
   buf = malloc(sizeof(double) * (size_t)(len + 1));
   assert_int_equal(NNLResultPack(res, buf), 0);
   assert_int_equal(NNLResultUnpack(buf, len, &back), 0);
@@ -131,7 +132,7 @@ static void test_pack_roundtrip(void **state)
   empty->ks[0]      = 0.25;
   empty->ks[1]      = NAN;
   snprintf(empty->message, sizeof(empty->message), "overflow before layer 1");
-  len = NNLResultPackedSize(0, 2);
+  len = NNLResultPackedSize(NNL_TASK_NETWORK, 0, 2);
   assert_int_equal(NNLResultPack(empty, buf), 0);
   assert_int_equal(NNLResultUnpack(buf, len, &back), 0);
   assert_int_equal(back->nrec, 0);
@@ -451,7 +452,7 @@ static void AssertCanonical(const char *csv, const NNLJob *job, const NNLGrid *g
       *p = 0;
     }
     assert_true(nf >= 5);
-    for (PetscInt i = 0; i < grid->npoints; i++) {
+    for (PetscInt i = 0; i < grid->nnets; i++) {
       const NNLPoint *pt = &grid->points[i];
       if (!strcmp(field[0], NNLFamilies[pt->family]) && !strcmp(field[1], job->act[pt->act].canon) &&
           atol(field[2]) == pt->width && atol(field[3]) == pt->depth && atol(field[4]) == pt->seed)
@@ -506,8 +507,8 @@ static void test_merge(void **state)
   }
   assert_int_equal(TestJob("-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3 -inputs 3", &whole, &wgrid), 0);
   {
-    PetscInt all[64];
-    assert_true(wgrid->npoints <= 64);
+    PetscInt all[80];
+    assert_true(wgrid->npoints <= 80);
     for (PetscInt i = 0; i < wgrid->npoints; i++) all[i] = i;
     CommitPoints(whole, wgrid, w, wgrid->npoints, all);
   }

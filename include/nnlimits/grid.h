@@ -5,21 +5,28 @@
 #include <stdint.h>
 #include "nnlimits/job.h"
 
-/* One network to sample. `id` is a hash of the canonical parameters only (never of rank, shard or order). */
+/* What a task computes: one sampled network, or the infinite-width limits (NNGP recursion, depth-limit ODE) of
+   one (family, activation, depth), which every width and seed of that triple is compared with. */
+typedef enum { NNL_TASK_NETWORK = 0, NNL_TASK_LIMIT = 1 } NNLTaskKind;
+
+/* One task of the grid. `id` is a hash of the canonical parameters only (never of rank, shard or order). */
 typedef struct {
-  uint64_t  id;
-  PetscInt  ord;      /* index in canonical order: family, activation, width, depth, seed (seed fastest) */
-  NNLFamily family;
-  PetscInt  act;      /* index into job->act */
-  PetscInt  width, depth, seed;
+  uint64_t    id;
+  PetscInt    ord;    /* index in canonical order: networks (family, activation, width, depth, seed; seed fastest),
+                         then limits (family, activation, depth) */
+  NNLTaskKind kind;
+  NNLFamily   family;
+  PetscInt    act;    /* index into job->act */
+  PetscInt    width, depth, seed; /* width = seed = 0 for a limit */
   double    cost;     /* predicted flops-equivalent work */
   double    mem;      /* predicted peak bytes on the rank that computes it */
 } NNLPoint;
 
 typedef struct {
   const NNLJob *job;
-  PetscInt      npoints;
-  NNLPoint     *points; /* canonical order */
+  PetscInt      npoints;        /* tasks: nnets networks, then nlimits limits */
+  PetscInt      nnets, nlimits;
+  NNLPoint     *points;         /* canonical order */
 } NNLGrid;
 
 /** @brief Expand the job's axes. Not collective (every rank can do it, identically). */
@@ -41,7 +48,10 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
 /** @brief The sampler a point uses once -sampler auto is resolved. */
 NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt);
 
-/** @brief Canonical text "family=..;activation=..;width=..;depth=..;seed=.." of a point (the id's preimage). */
+/**
+  @brief Canonical text of a task, the preimage of its id: "family=..;activation=..;width=..;depth=..;seed=.." for a
+  network, "limit;family=..;activation=..;depth=.." for a limit.
+*/
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len);
 
 #endif

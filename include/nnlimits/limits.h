@@ -2,7 +2,7 @@
 #ifndef NNLIMITS_LIMITS_H
 #define NNLIMITS_LIMITS_H
 
-#include "nnlimits/job.h"
+#include "nnlimits/net.h"
 
 /* Covariances are m×m symmetric, stored as np = m(m+1)/2 pairs (a <= b, a-major), like NNLResult.gram. */
 
@@ -26,5 +26,21 @@ PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, P
 */
 PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q, PetscBool *ok,
                            char msg[], size_t msglen);
+
+/**
+  @brief Read the depth-limit solver's options (-limit_ts_*) once, on every rank of comm, so that -help lists them and
+  the unused-option check accepts them before any limit is computed.
+*/
+PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm);
+
+/** @brief Whether the depth-limit ODE applies to a family under this job (ResNet with -branch_alpha 0.5). */
+PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family);
+
+/**
+  @brief The limit task pt (kind NNL_TASK_LIMIT): NNGP kernel (res->gram) and depth-limit ODE (res->ode; NaN where it
+  does not apply) at the family's recorded layers of pt->depth. An ODE failure gives status NNL_STATUS_FAILED and a
+  message, with the NNGP values kept. poll (may be NULL) is called between layers and solver steps. Not collective.
+*/
+PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res);
 
 #endif

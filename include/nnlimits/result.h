@@ -6,9 +6,12 @@
 
 typedef enum { NNL_STATUS_DONE = 0, NNL_STATUS_FAILED = 1 } NNLStatus;
 
-/* Arrays are owned by the result; sizes: nrec recorded layers, m inputs, np = m(m+1)/2 pairs (a <= b, a-major). */
+/* Arrays are owned by the result; sizes: nrec recorded layers, m inputs, np = m(m+1)/2 pairs (a <= b, a-major).
+   A network fills gram and the statistics; a limit fills gram with the NNGP kernel and ode with the depth-limit ODE
+   (NaN where the ODE does not apply or failed) and leaves the statistics zero (they are neither sent nor stored). */
 typedef struct {
   PetscInt  point;      /* index into grid->points */
+  PetscInt  kind;       /* NNLTaskKind of the task */
   NNLStatus status;
   PetscInt  nrec, m;
   PetscInt  dead_layer; /* first layer whose post-activations are all zero for some input; -1 if none */
@@ -18,6 +21,7 @@ typedef struct {
   double   *lognorm;    /* nrec × m: ln(‖y_a‖²/n), pre-activations */
   double   *lognorm_post; /* nrec × m: ln(‖φ(y_a)‖²/n), post-activations (-inf if dead) */
   double   *kurtosis;   /* nrec × m: excess kurtosis of the n coordinates of y_a */
+  double   *ode;        /* nrec × np: depth-limit ODE at t = layer/depth (limits only) */
   double   *ks;         /* m: Kolmogorov–Smirnov distance of y_a/‖y_a‖·√n at the last recorded layer to N(0,1) */
   char      message[256]; /* why it failed, if it did */
 } NNLResult;
@@ -25,8 +29,8 @@ typedef struct {
 /** @brief Allocate arrays for nrec layers and m inputs (zeroed). */
 PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res);
 PetscErrorCode NNLResultDestroy(NNLResult **res);
-/** @brief Number of doubles NNLResultPack writes. */
-PetscInt NNLResultPackedSize(PetscInt nrec, PetscInt m);
+/** @brief Number of doubles NNLResultPack writes for a result of this kind and size. */
+PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m);
 /** @brief Pack into buf (NNLResultPackedSize doubles) for MPI; exact (integers stored as doubles < 2^53). */
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf);
 /** @brief Create a result from a packed buffer of `len` doubles. */

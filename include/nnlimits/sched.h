@@ -4,6 +4,7 @@
 
 #include "nnlimits/grid.h"
 #include "nnlimits/store.h"
+#include "nnlimits/net.h"
 
 typedef struct _p_NNLSched *NNLSched;
 
@@ -13,6 +14,9 @@ typedef struct {
   PetscBool interrupted;   /* a stop signal arrived: the remaining points were not started */
   double    seconds;
 } NNLSchedStats;
+
+/** @brief Compute one task of either kind (a network, or a limit), as a worker does. Not collective. */
+PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res);
 
 /** @brief Create the scheduler on comm (collective). */
 PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s);
