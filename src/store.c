@@ -218,18 +218,15 @@ PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const cha
   const char *a = have, *b = want;
 
   PetscFunctionBegin;
-  while (*a && *b) { /* first differing line */
+  while (*a || *b) { /* the first differing line; a line only one side has is compared with "(absent)" */
     size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
-    if (la != lb || strncmp(a, b, la)) {
-      size_t k = strcspn(a, "=");
+    if (la != lb || strncmp(a, b, la))
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
               "'%s' holds a run made with different options: %.*s there, %.*s here (use another -output, or the same options)",
-              dir, (int)la, a, (int)(lb > k ? lb - k - 1 : 0), b + (lb > k ? k + 1 : lb));
-    }
+              dir, (int)(la ? la : 8), la ? a : "(absent)", (int)(lb ? lb : 8), lb ? b : "(absent)");
     a += la + (a[la] ? 1 : 0);
     b += lb + (b[lb] ? 1 : 0);
   }
-  PetscCheck(!*a && !*b, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "'%s' holds a run made with different options", dir);
   PetscFunctionReturn(0);
 }
 

@@ -1,0 +1,71 @@
+# ctest-label: law
+# Limits through a real run (MATH.md §2, §4.1, §4.2), read back with `nnlimits export`:
+#  (a) -table limits of a ReLU and a linear ResNet: q_ode is q_0 e^{t/2} on the ReLU diagonal and q_0 e^t for the
+#      linear network, to 1e-9 relative, at every recorded layer; q_nngp of the linear ResNet is (1 + 1/L)^l q_0.
+#      Catches: limits stored at the wrong layer or t, pairs swapped, the ODE fed the wrong initial covariance.
+#  (b) -table compare at width 512: every (layer, a, b) mean over 64 seeds is within 4 standard errors of q_nngp,
+#      for relu and tanh (the finite-width bias ~1/n is far below 4 s.e. here), and the table's mean, se, err and z
+#      are those computed here from -table gram. Catches: a join that pairs a network with another depth's or
+#      activation's limit, a wrong reduction over seeds, z computed against the wrong limit.
+#  (c) a solver failure (-limit_ts_max_steps 3) fails that limit alone, with a message; the networks and q_nngp are
+#      all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
+#      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
+source "$(dirname "$0")/lib.sh" "$@"
+
+run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 \
+  -input_correlation 0.3 -progress_interval 0 -output "$W/exact" > /dev/null 2>&1 || fail "exact run"
+"$NNL" export "$W/exact" -table limits -o "$W/exact.csv"
+head -1 "$W/exact.csv" | grep -qx 'family,activation,depth,layer,t,a,b,q_nngp,q_ode' || fail "limits header"
+awk -F, 'NR > 1 {
+  q0 = ($6 == $7) ? 1 : 0.3
+  want = ($2 == "relu") ? q0 * exp($5 / 2) : q0 * exp($5)
+  if ($2 == "relu" && $6 != $7) next   # the ReLU off-diagonal has no closed form (test_limits checks it)
+  if (($9 - want) > 1e-9 * want || (want - $9) > 1e-9 * want) { print "ode", $0, want; bad++ }
+  if ($2 == "linear") { nngp = q0 * (1 + 1 / $3) ^ $4
+    if (($8 - nngp) > 1e-12 * nngp || (nngp - $8) > 1e-12 * nngp) { print "nngp", $0, nngp; bad++ } }
+  rows++ }
+  END { if (bad || rows != 2 * (8 + 65) * 6 - (8 + 65) * 3) exit 1 }' "$W/exact.csv" \
+  || fail "limits table: closed forms not met (or wrong row count)"
+
+run 2 run -family resnet -grid_activation relu,tanh -grid_width 512 -grid_depth 8,32 -grid_seed 0-64 -inputs 2 \
+  -input_correlation 0.5 -record_layers 4 -progress_interval 0 -output "$W/mc" > /dev/null 2>&1 || fail "mc run"
+"$NNL" export "$W/mc" -table compare -o "$W/compare.csv"
+"$NNL" export "$W/mc" -table gram -o "$W/gram.csv"
+head -1 "$W/compare.csv" \
+  | grep -qx 'family,activation,width,depth,layer,t,a,b,seeds,mean,se,q_nngp,q_ode,err_nngp,z_nngp,err_ode,z_ode' \
+  || fail "compare header"
+awk -F, 'NR > 1 { n++; if ($9 != 64) { print "seeds", $0; bad++ }
+  z = $15 < 0 ? -$15 : $15; if (z > 4) { print "z", $0; bad++ }
+  if (($14 - ($10 - $12)) ^ 2 > 1e-28 || ($15 - $14 / $11) ^ 2 > 1e-20 || ($16 - ($10 - $13)) ^ 2 > 1e-28) { print "err", $0; bad++ } }
+  END { if (bad || n != 2 * (5 + 5) * 3) { print n " rows"; exit 1 } }' "$W/compare.csv" \
+  || fail "compare: a mean beyond 4 s.e. of q_nngp, or inconsistent errors"
+/usr/bin/python3 - "$W/gram.csv" "$W/compare.csv" <<'PYEOF' || fail "compare mean/se differ from the gram export"
+import csv, sys, math
+groups = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    groups.setdefault(tuple(r[k] for k in ("family", "activation", "width", "depth", "layer", "a", "b")), []).append(float(r["q"]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == len(groups), (len(rows), len(groups))
+for r in rows:
+    q = groups[tuple(r[k] for k in ("family", "activation", "width", "depth", "layer", "a", "b"))]
+    m = sum(q) / len(q)
+    se = math.sqrt(sum((x - m) ** 2 for x in q) / (len(q) - 1) / len(q))
+    assert abs(float(r["mean"]) - m) <= 1e-13 * abs(m) and abs(float(r["se"]) - se) <= 1e-10 * se, (r, m, se)
+PYEOF
+
+set +e
+run 2 run -family resnet -grid_activation tanh -grid_width 16 -grid_depth 8 -grid_seed 0-3 -limit_ts_max_steps 3 \
+  -progress_interval 0 -output "$W/fail" > /dev/null 2> "$W/fail.err"; rc=$?
+set -e
+[ "$rc" = 0 ] || { cat "$W/fail.err"; fail "a failed limit ended the run (exit $rc)"; }
+grep -q 'done=3 failed=1' "$W/fail.err" || { cat "$W/fail.err"; fail "the limit did not fail alone"; }
+"$NNL" export "$W/fail" -table limits | awk -F, 'NR > 1 && ($8 == "" || $9 != "") { bad++ } END { exit bad || NR != 28 }' \
+  || fail "failed limit: q_nngp must stay and q_ode be empty"
+/usr/bin/sqlite3 -version > /dev/null 2>&1 && { sqlite3 "$W/fail/nnlimits.sqlite" "SELECT message FROM points WHERE kind='limit'" \
+  | grep -q 'depth-limit ODE' || fail "failed limit: no message"; }
+set +e
+run 1 run -family resnet -grid_activation tanh -grid_width 16 -grid_depth 8 -grid_seed 0-3 -progress_interval 0 \
+  -output "$W/fail" > /dev/null 2> "$W/resume.err"; rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q 'limit_ts_max_steps' "$W/resume.err" || { cat "$W/resume.err"; fail "resume without -limit_ts_max_steps accepted"; }
+echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone"
