@@ -1,4 +1,4 @@
-/* Unit tests of Gauss–Hermite rules and dual kernels F_φ (src/gauss.c, src/activation.c). */
+/* Unit tests of the dual kernels F_φ: closed forms, the panel rule, Gauss–Hermite (src/gauss.c, src/activation.c). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,13 +14,21 @@
 
 static const double test_pi = 3.141592653589793238462643383279;
 
-/* (k11, k22, k12): ρ = ±0.999999, 0, generic; tiny (1e-6), large (10) and zero variances. */
+/* (k11, k22, k12): ρ = ±0.999999, ±0.99, 0, generic; tiny (1e-6), unit, large (10, 100, 1e4) and zero variances,
+   equal and very unequal. ρ ≈ −0.99 at large variance is where F ≪ E|φ(Z1)φ(Z2)| (cancellation). */
 static const double test_k[][3] = {
-    {1, 1, 0.5},       {1, 1, 0.999999}, {1, 1, -0.999999}, {1, 1.5, 0},       {1e-6, 1e-6, 5e-7},
-    {1e-6, 1, 0.3e-3}, {1.5, 0.5, -0.7}, {10, 10, 5},       {10, 10, 9.99999}, {10, 10, -9.99999},
-    {10, 1e-6, 1e-3},  {0, 1, 0},        {1, 0, 0},         {10, 2, 0},
+    {1, 1, 0.5},          {1, 1, 0.999999},      {1, 1, -0.999999},      {1, 1.5, 0},         {1e-6, 1e-6, 5e-7},
+    {1e-6, 1, 0.3e-3},    {1.5, 0.5, -0.7},      {10, 10, 5},            {10, 10, 9.99999},   {10, 10, -9.99999},
+    {10, 1e-6, 1e-3},     {0, 1, 0},             {1, 0, 0},              {10, 2, 0},          {100, 100, 50},
+    {100, 100, 99.9999},  {100, 100, -99.9999},  {100, 100, -99},        {100, 1, -9},        {1e4, 1e4, 5e3},
+    {1e4, 1e4, 9999.99},  {1e4, 1e4, -9999.99},  {1e4, 1e4, -9900},      {1e4, 3e3, -5422.45}, {1e4, 1, 30},
+    {1e4, 1e-6, 0.05},    {1e4, 100, -999.999},  {0, 1e4, 0},            {1e4, 0, 0},
 };
 #define NK (sizeof(test_k) / sizeof(test_k[0]))
+
+/* The panel rule resolves a·sin(bx + c) to 1e-12 only while b·√k <= 4 (measured over ρ, c and k22/k11: 3.6e-14 at
+   3.75, 7.8e-13 at 4, 6.6e-12 at 5, 2e-9 at 7); the tests compare it there with a margin. */
+#define SIN_BSQRTK_MAX 3.5
 
 /** @brief Parse spec, failing the test if it does not parse. */
 static NNLActivation parse_ok(const char *spec)
@@ -67,43 +75,167 @@ static void test_hermite_rules(void **state)
   }
 }
 
+/* Reference for the panel rule: adaptive Gauss–Kronrod 7/15 (the QUADPACK qk15 constants), nested for 2-D, on
+   [−10, 10]. It knows nothing of where φ has its feature and shares no code with src/gauss.c: it bisects wherever
+   the 15- and 7-point rules disagree. Nodes gk_x descending to 0; the Gauss nodes are gk_x[1], [3], [5], [7]. */
+static const double gk_x[8]  = {0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
+                                0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
+                                0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
+                                0.207784955007898467600689403773245, 0.000000000000000000000000000000000};
+static const double gk_wk[8] = {0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+                                0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
+                                0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
+                                0.204432940075298892414161999234649, 0.209482141084727828012999174891714};
+static const double gk_wg[4] = {0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
+                                0.381830050505118944950369775488975, 0.417959183673469387755102040816327};
+
+typedef double (*TestFn)(double x, const void *ctx);
+
 /**
-  @brief Smooth rows with a closed form (linear, erf, gelu, sin): |closed − quad96| ≤ 1e-12
-  max(1,|closed|). Where a variance exceeds 1.5 the bound for erf and gelu is 1e-3 instead: φ(√k x)
-  steepens and Gauss–Hermite with 96 nodes converges only like exp(−π√96/√k) (measured at k =
-  10: 4.6e-4 erf, 9.2e-6 gelu; at k = 2 erf is 1e-11). That loss is real and is what NNLGaussDual
-  gives tanh/swish/softplus at such variances. Catches: a wrong closed form (MATH.md §3), a wrong ρ
-  or √(1−ρ²) in the quadrature, zero variances mishandled.
+  @brief ∫_a^b f by Gauss–Kronrod 7/15, bisecting until the two rules agree to tol (halved with each bisection), or
+  to 1e-14 of the local ∫|f| (rounding: an absolute tol alone cannot be met where |f| is large).
 */
-static void test_closed_vs_quad_smooth(void **state)
+static double AdaptGK(TestFn f, const void *ctx, double a, double b, double tol, int depth)
+{
+  double m = 0.5 * (a + b), h = 0.5 * (b - a), fc = f(m, ctx);
+  double k = gk_wk[7] * fc, g = gk_wg[3] * fc, kabs = gk_wk[7] * fabs(fc);
+
+  for (int i = 0; i < 7; i++) {
+    double fp = f(m + h * gk_x[i], ctx), fm = f(m - h * gk_x[i], ctx);
+    k += gk_wk[i] * (fp + fm);
+    kabs += gk_wk[i] * (fabs(fp) + fabs(fm));
+    if (i % 2 == 1) g += gk_wg[i / 2] * (fp + fm);
+  }
+  k *= h;
+  g *= h;
+  kabs *= h;
+  if (depth == 0 || fabs(k - g) <= fmax(tol, 1e-14 * kabs)) return k;
+  return AdaptGK(f, ctx, a, m, 0.5 * tol, depth - 1) + AdaptGK(f, ctx, m, b, 0.5 * tol, depth - 1);
+}
+
+/** @brief ∫_{−10}^{10} f, started on unit intervals (f includes the N(0,1) density). */
+static double IntegrateGK(TestFn f, const void *ctx)
+{
+  double sum = 0.0;
+  for (int i = -10; i < 10; i++) sum += AdaptGK(f, ctx, i, i + 1, 1e-16, 40);
+  return sum;
+}
+
+typedef struct {
+  const NNLActivation *act;
+  double               s1, s2, rho, c, x;
+} RefCtx;
+
+static double NormalPdf(double z)
+{
+  return exp(-0.5 * z * z) / sqrt(2.0 * test_pi);
+}
+
+/** @brief y ↦ φ(s2(ρx + cy)) N(y). */
+static double RefInner(double y, const void *v)
+{
+  const RefCtx *r = v;
+  return r->act->def->phi(r->s2 * (r->rho * r->x + r->c * y), r->act->p) * NormalPdf(y);
+}
+
+/** @brief x ↦ φ(s1 x) E_y φ(s2(ρx + cy)) N(x). */
+static double RefOuter(double x, const void *v)
+{
+  RefCtx r  = *(const RefCtx *)v;
+  double f1 = r.act->def->phi(r.s1 * x, r.act->p);
+  r.x       = x;
+  return f1 == 0.0 ? 0.0 : f1 * IntegrateGK(RefInner, &r) * NormalPdf(x);
+}
+
+/** @brief x ↦ φ(s1 x)² N(x): the integrand of F at ρ = 1, k11 = k22. */
+static double RefSquare(double x, const void *v)
+{
+  const RefCtx *r = v;
+  double        f = r->act->def->phi(r->s1 * x, r->act->p);
+  return f * f * NormalPdf(x);
+}
+
+/** @brief F_φ(K) by the nested adaptive reference (about 1e6 φ evaluations: for a handful of cases only). */
+static double RefDual(const NNLActivation *act, double k11, double k22, double k12)
+{
+  RefCtx r = {act, sqrt(k11), sqrt(k22), 0.0, 0.0, 0.0};
+  if (r.s1 > 0 && r.s2 > 0) r.rho = fmax(-1.0, fmin(1.0, k12 / (r.s1 * r.s2)));
+  r.c = sqrt((1 - r.rho) * (1 + r.rho));
+  return IntegrateGK(RefOuter, &r);
+}
+
+/** @brief Largest b·√k of a sin row over K (0 for other rows): where the panel rule is valid for it. */
+static double SinBSqrtK(const NNLActivation *act, const double K[3])
+{
+  return strcmp(act->def->name, "sin") ? 0.0 : fabs(act->p[1]) * sqrt(fmax(K[0], K[1]));
+}
+
+/**
+  @brief Smooth rows with a closed form (linear, erf, gelu, sin) against Gauss–Hermite of order 256, where that rule
+  is accurate: variances ≤ 1.5 (GH converges like exp(−c√(order/k)): order 96 at k = 10 is off by 4.6e-4 for erf;
+  larger variances are NNLGaussDualPanel's, tested below). Within 1e-12 max(1,|closed|). Catches: a wrong closed
+  form (MATH.md §3), checked by a method that shares nothing with the panel rule.
+*/
+static void test_closed_vs_hermite(void **state)
 {
   (void)state;
   static const char *specs[] = {"linear",          "erf",           "gelu", "sin",
                                 "sin:1.5:0.7:0.3", "sin:0.5:1.2:-1"};
 
   for (size_t a = 0; a < sizeof(specs) / sizeof(specs[0]); a++) {
-    NNLActivation act   = parse_ok(specs[a]);
-    int           steep = !strcmp(act.def->name, "erf") || !strcmp(act.def->name, "gelu");
+    NNLActivation act = parse_ok(specs[a]);
     assert_non_null(act.def->dual);
     assert_int_equal(act.def->smooth, 1);
     for (size_t k = 0; k < NK; k++) {
-      const double *K      = test_k[k];
-      double        closed = act.def->dual(K[0], K[1], K[2], act.p);
-      double        quad   = NNLGaussDualQuad(&act, K[0], K[1], K[2], 96);
-      double        tol    = (steep && fmax(K[0], K[1]) > 1.5) ? 1e-3 : 1e-12;
-      if (!(fabs(closed - quad) <= tol * fmax(1.0, fabs(closed))))
-        fail_msg("%s K=(%g,%g,%g): closed %.17g quad %.17g", act.canon, K[0], K[1], K[2], closed,
-                 quad);
+      const double *K = test_k[k];
+      if (fmax(K[0], K[1]) > 1.5) continue;
+      double closed = act.def->dual(K[0], K[1], K[2], act.p);
+      double quad   = NNLGaussDualQuad(&act, K[0], K[1], K[2], 256);
+      if (!(fabs(closed - quad) <= 1e-12 * fmax(1.0, fabs(closed))))
+        fail_msg("%s K=(%g,%g,%g): closed %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], closed, quad);
     }
   }
 }
 
 /**
-  @brief Rows without a closed form: quad96 agrees with quad256 to 1e-10 at variances ≤ 1 (measured
-  worst: tanh, 1.2e-11 at k = 1). Catches: NNLGaussDual being far less accurate than its callers
-  assume at unit scale.
+  @brief Every row with a closed form, smooth and kinked, against NNLGaussDualPanel at every test K (variances 0 to
+  1e4, ρ to ±0.999999; sin only while b·√k ≤ SIN_BSQRTK_MAX). Two bounds: 1e-12 max(1,|F|), the accuracy promised
+  to callers, and 5e-14 max(|F|, √(F11 F22)) with Fii = F(kii,kii,kii) ≥ E φ(Zi)², which the first bound leaves
+  unchecked at tiny variances. Measured worst: 1.7e-13 of the first (gelu, k = 1e4, ρ ≈ −1: the closed form's own
+  rounding, which quad precision puts at 3.9e-13 there), 1.2e-14 of the second (sin at b·√k = 3.2), else ≤ 4e-15.
+  Catches: the panel rule losing accuracy as the variance grows (Gauss–Hermite 96 had 4.6e-4 for erf at k = 10),
+  a feature point or width off (ignoring the smoothed kink of g near |ρ| = 1 left ReLU 1e-9 off), grading that
+  stops short (2e-12 for gelu at K = (1e4, 3e3, ρ = −0.99)), a kink between breakpoints, zero variances or |ρ| → 1
+  mishandled; and closed forms that lose digits (sin at k = 1e-6 was 5e-11 off, ReLU at ρ = −0.999999, k = 1e4,
+  7e-13).
 */
-static void test_quad_self_convergence(void **state)
+static void test_closed_vs_panel(void **state)
+{
+  (void)state;
+  static const char *specs[] = {"linear",         "erf",  "gelu",          "sin",          "sin:1.5:0.7:0.3",
+                                "sin:0.5:1.2:-1", "relu", "leaky_relu:0.2", "leaky_relu:-0.5", "abs"};
+
+  for (size_t a = 0; a < sizeof(specs) / sizeof(specs[0]); a++) {
+    NNLActivation act = parse_ok(specs[a]);
+    assert_non_null(act.def->dual);
+    for (size_t k = 0; k < NK; k++) {
+      const double *K = test_k[k];
+      if (SinBSqrtK(&act, K) > SIN_BSQRTK_MAX) continue;
+      double closed = act.def->dual(K[0], K[1], K[2], act.p), panel = NNLGaussDualPanel(&act, K[0], K[1], K[2]);
+      double scale  = sqrt(act.def->dual(K[0], K[0], K[0], act.p) * act.def->dual(K[1], K[1], K[1], act.p));
+      if (!(fabs(closed - panel) <= 1e-12 * fmax(1.0, fabs(closed))) ||
+          !(fabs(closed - panel) <= 5e-14 * fmax(fabs(closed), scale)))
+        fail_msg("%s K=(%g,%g,%g): closed %.17g panel %.17g", act.canon, K[0], K[1], K[2], closed, panel);
+    }
+  }
+}
+
+/**
+  @brief Rows without a closed form at variances ≤ 1: NNLGaussDual is NNLGaussDualPanel, and it agrees with
+  Gauss–Hermite of order 256 to 1e-13 max(1,|F|) (measured worst 1.3e-15, softplus; order 96 was 1.2e-11 off for
+  tanh). Catches: the fallback not being the panel rule, a panel rule wrong for these φ at unit scale.
+*/
+static void test_panel_vs_hermite(void **state)
 {
   (void)state;
   static const char *specs[] = {"tanh", "swish", "silu", "softplus"};
@@ -114,12 +246,37 @@ static void test_quad_self_convergence(void **state)
     for (size_t k = 0; k < NK; k++) {
       const double *K = test_k[k];
       if (fmax(K[0], K[1]) > 1.0) continue;
-      double q96  = NNLGaussDual(&act, K[0], K[1], K[2]),
-             q256 = NNLGaussDualQuad(&act, K[0], K[1], K[2], 256);
-      assert_true(q96 ==
-                  NNLGaussDualQuad(&act, K[0], K[1], K[2], 96)); /* the documented fallback */
-      if (!(fabs(q96 - q256) <= 1e-10 * fmax(1.0, fabs(q256))))
-        fail_msg("%s K=(%g,%g,%g): q96 %.17g q256 %.17g", act.canon, K[0], K[1], K[2], q96, q256);
+      double panel = NNLGaussDual(&act, K[0], K[1], K[2]), q256 = NNLGaussDualQuad(&act, K[0], K[1], K[2], 256);
+      assert_true(panel == NNLGaussDualPanel(&act, K[0], K[1], K[2])); /* the documented fallback */
+      if (!(fabs(panel - q256) <= 1e-13 * fmax(1.0, fabs(q256))))
+        fail_msg("%s K=(%g,%g,%g): panel %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], panel, q256);
+    }
+  }
+}
+
+/**
+  @brief Rows without a closed form at variances ≥ 10 (where no Gauss–Hermite order is accurate) against the
+  nested adaptive Gauss–Kronrod reference, to 1e-12 max(1,|F|) (measured worst 1.9e-15, softplus). The reference is
+  first held to the erf and gelu closed forms on the same K (worst 1.7e-13, gelu's closed form), so that it is known
+  to be accurate there. Catches: a panel rule
+  that is wrong at large variance only for φ with exponential (not Gaussian) tails, such as tanh, swish, softplus:
+  feature width or grading too coarse, truncation of |z| at 9 too tight for growing φ.
+*/
+static void test_panel_large_variance(void **state)
+{
+  (void)state;
+  static const char *specs[] = {"erf", "gelu", "tanh", "swish", "softplus"};
+
+  for (size_t a = 0; a < sizeof(specs) / sizeof(specs[0]); a++) {
+    NNLActivation act = parse_ok(specs[a]);
+    for (size_t k = 0; k < NK; k++) {
+      const double *K = test_k[k];
+      if (fmax(K[0], K[1]) < 10.0) continue;
+      double ref = RefDual(&act, K[0], K[1], K[2]);
+      double got = act.def->dual ? act.def->dual(K[0], K[1], K[2], act.p) : NNLGaussDualPanel(&act, K[0], K[1], K[2]);
+      if (!(fabs(got - ref) <= 1e-12 * fmax(1.0, fabs(ref))))
+        fail_msg("%s K=(%g,%g,%g): %s %.17g adaptive GK %.17g", act.canon, K[0], K[1], K[2],
+                 act.def->dual ? "closed" : "panel", got, ref);
     }
   }
 }
@@ -212,9 +369,10 @@ static void test_relu_arccos(void **state)
 }
 
 /**
-  @brief F(k11,k22,k12) = F(k22,k11,k12) for every row: exactly (to rounding) for closed forms, to
-  quadrature accuracy (1e-10, variances ≤ 1) otherwise. Catches: k11 and k22 swapped or mixed up in
-  a formula.
+  @brief F(k11,k22,k12) = F(k22,k11,k12) for every row at every test K: exactly (to rounding, 4e-16) for closed forms;
+  for the panel rule, which swaps the roles of outer and inner integral, to 1e-12 max(1,|F|) (measured worst 1.9e-15),
+  also for the closed-form rows where the panel rule is valid. Catches: k11 and k22 swapped or mixed up in a formula,
+  an inner or outer feature width that is right for one ordering only.
 */
 static void test_symmetry(void **state)
 {
@@ -223,43 +381,81 @@ static void test_symmetry(void **state)
     NNLActivation act = parse_ok(NNLActivationDefGet(a)->name);
     for (size_t k = 0; k < NK; k++) {
       const double *K = test_k[k];
-      if (!act.def->dual && fmax(K[0], K[1]) > 1.0) continue;
-      double f = NNLGaussDual(&act, K[0], K[1], K[2]), g = NNLGaussDual(&act, K[1], K[0], K[2]);
-      double tol = act.def->dual ? 4e-16 : 1e-10;
+      double        f = NNLGaussDual(&act, K[0], K[1], K[2]), g = NNLGaussDual(&act, K[1], K[0], K[2]);
+      double        tol = act.def->dual ? 4e-16 : 1e-12;
       if (!(fabs(f - g) <= tol * fmax(1.0, fabs(f))))
         fail_msg("%s K=(%g,%g,%g): %.17g vs swapped %.17g", act.canon, K[0], K[1], K[2], f, g);
+      if (SinBSqrtK(&act, K) > SIN_BSQRTK_MAX) continue;
+      f = NNLGaussDualPanel(&act, K[0], K[1], K[2]);
+      g = NNLGaussDualPanel(&act, K[1], K[0], K[2]);
+      if (!(fabs(f - g) <= 1e-12 * fmax(1.0, fabs(f))))
+        fail_msg("%s K=(%g,%g,%g): panel %.17g vs swapped %.17g", act.canon, K[0], K[1], K[2], f, g);
     }
   }
 }
 
 /**
-  @brief At ρ = 1 (k11 = k22 = k12 = k), F = E φ(√k Z)², computed here by a 1-D rule of order 256,
-  for every row and some non-default parameters; for the kinked rows the 1-D rule is exact by
-  symmetry (φ² is x² on each side). Catches: a closed form wrong at the boundary ρ = 1 (θ = 0, δ,
-  clamping), NaN from √(negative det).
+  @brief At ρ = 1 (k11 = k22 = k12 = k, k from 0 to 1e4), F = E φ(√k Z)², computed here by 1-D adaptive
+  Gauss–Kronrod, for every row and some non-default parameters: NNLGaussDual (closed form or panel rule) and
+  NNLGaussDualPanel (where valid for sin) within 1e-12 max(1,|F|) (measured worst 1.9e-15). Catches: a closed form
+  wrong at the boundary ρ = 1 (θ = 0, δ, clamping), NaN from √(negative det), the panel rule's 1-D diagonal path
+  (σ = 0) being wrong or losing accuracy at large variance.
 */
 static void test_rho_one(void **state)
 {
   (void)state;
-  static const double ks[] = {1e-6, 0.5, 1.0};
-  const double       *x = NULL, *w = NULL;
+  static const double ks[] = {0.0, 1e-6, 0.5, 1.0, 100.0, 1e4};
 
-  NNLGaussHermite(256, &x, &w);
   for (size_t a = 0; a < NNLActivationCount() + 2; a++) {
     NNLActivation act =
         a < NNLActivationCount()
             ? parse_ok(NNLActivationDefGet(a)->name)
             : parse_ok(a == NNLActivationCount() ? "leaky_relu:0.2" : "sin:1.5:0.7:0.3");
     for (size_t k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
-      double s = sqrt(ks[k]), want = 0.0, got = NNLGaussDual(&act, ks[k], ks[k], ks[k]);
-      double tol = act.def->dual ? 1e-12 : 1e-10;
-      for (int i = 0; i < 256; i++) {
-        double f = act.def->phi(s * x[i], act.p);
-        want += w[i] * f * f;
-      }
-      if (!(fabs(got - want) <= tol * fmax(1.0, fabs(want))))
+      const double K[3] = {ks[k], ks[k], ks[k]};
+      RefCtx       r    = {&act, sqrt(ks[k]), 0.0, 0.0, 0.0, 0.0};
+      double       want = IntegrateGK(RefSquare, &r), got = NNLGaussDual(&act, ks[k], ks[k], ks[k]);
+      if (!(fabs(got - want) <= 1e-12 * fmax(1.0, fabs(want))))
         fail_msg("%s k=%g: F %.17g, E phi^2 %.17g", act.canon, ks[k], got, want);
+      if (SinBSqrtK(&act, K) > SIN_BSQRTK_MAX) continue;
+      got = NNLGaussDualPanel(&act, ks[k], ks[k], ks[k]);
+      if (!(fabs(got - want) <= 1e-12 * fmax(1.0, fabs(want))))
+        fail_msg("%s k=%g: panel %.17g, E phi^2 %.17g", act.canon, ks[k], got, want);
     }
+  }
+}
+
+/* φ = tanh, counting its calls: the cost test's activation. */
+static long count_calls;
+
+static double CountingTanh(double x, const double p[])
+{
+  (void)p;
+  count_calls++;
+  return tanh(x);
+}
+
+/**
+  @brief φ evaluations per F of the panel rule, for tanh: off the diagonal ≤ 5e4 at k = 1 (measured 46200) and
+  ≤ 1.5e5 at k = 1e4 (133560); on the diagonal ρ = 1 ≤ 500 at any k ≤ 1e4 (200 at k = 1, 360 at 1e4). The NNGP
+  recursion calls F about 3·depth times, depth up to 1024. Catches: the diagonal no longer taking the 1-D path (it
+  would cost ~1e5), the grading running to its 1e-6 floor when it need not.
+*/
+static void test_panel_cost(void **state)
+{
+  (void)state;
+  static const double    ks[] = {1e-6, 1.0, 100.0, 1e4};
+  const NNLActivationDef def  = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1};
+  NNLActivation          act  = {.def = &def};
+
+  for (size_t k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
+    long max_off = ks[k] <= 1.0 ? 50000 : 150000;
+    count_calls  = 0;
+    (void)NNLGaussDualPanel(&act, ks[k], ks[k], 0.5 * ks[k]);
+    if (count_calls > max_off) fail_msg("k=%g, rho=0.5: %ld evaluations", ks[k], count_calls);
+    count_calls = 0;
+    (void)NNLGaussDualPanel(&act, ks[k], ks[k], ks[k]);
+    if (count_calls > 500) fail_msg("k=%g, rho=1: %ld evaluations", ks[k], count_calls);
   }
 }
 
@@ -267,12 +463,15 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hermite_rules),
-      cmocka_unit_test(test_closed_vs_quad_smooth),
-      cmocka_unit_test(test_quad_self_convergence),
+      cmocka_unit_test(test_closed_vs_hermite),
+      cmocka_unit_test(test_closed_vs_panel),
+      cmocka_unit_test(test_panel_vs_hermite),
+      cmocka_unit_test(test_panel_large_variance),
       cmocka_unit_test(test_closed_kinks),
       cmocka_unit_test(test_relu_arccos),
       cmocka_unit_test(test_symmetry),
       cmocka_unit_test(test_rho_one),
+      cmocka_unit_test(test_panel_cost),
   };
   return cmocka_run_group_tests(tests, mc_setup, mc_teardown);
 }
