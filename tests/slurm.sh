@@ -3,8 +3,9 @@
 # spool under the work dir; SLURM_CONF points every client at them, so a site's Slurm is never touched), then
 #  1. submit --array 3 + merge: the merged store equals a direct mpiexec run byte for byte (CSV export);
 #  2. the mpirun form of sweep.sbatch (NNL_LAUNCH=mpirun): the same;
-#  3. SIGUSR1 to a running job's batch shell (what --signal=B:USR1@120 sends): the sweep stops with exit 3, the job
-#     requeues itself, and the requeued run finishes it, equal to the direct run;
+#  3. SIGUSR1 to the batch shell of a running array task (what --signal=B:USR1@120 sends): the shard stops with
+#     exit 3, the task requeues itself, the requeued run finishes the shard, and the merge, held back by afterok until
+#     then, equals the direct run;
 #  4. srun without MPI wiring (N singletons) is refused with the one-line error, nothing stored.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
@@ -169,37 +170,42 @@ grep -q 'ranks=2' "$OUT/logs/sweep-$job.out" || { cat "$OUT/logs/sweep-$job.out"
 same_exports "$W/direct" "$OUT"
 echo "2. NNL_LAUNCH=mpirun: one job of 2 ranks = direct run ($(($(date +%s) - T0)) s)"
 
-# --- 3. SIGUSR1 -> exit 3 -> requeue -> the requeued run finishes the sweep -----------------------------------------
-printf -- '-family resnet\n-grid_activation relu,tanh\n-grid_width 64,256\n-grid_depth 64,256\n-grid_seed 0-800\n-inputs 4\n-record_layers 8\n-progress_interval 0\n' \
+# --- 3. SIGUSR1 -> exit 3 -> requeue -> the requeued shard finishes, then the merge runs --------------------------
+# A job array of 2 shards; shard 0's batch shell gets USR1 mid-run, as --signal=B:USR1@120 would send it.
+printf -- '-family resnet\n-grid_activation relu,tanh\n-grid_width 64,256\n-grid_depth 64,256\n-grid_seed 0-1600\n-inputs 4\n-record_layers 2\n-progress_interval 0\n' \
   > "$W/big.opts"
 run 2 run -options_file "$W/big.opts" -output "$W/bigdirect" > /dev/null 2>&1 || fail "direct run of big.opts"
-total=6400
 OUT=$W/requeue
-"$SRC/jobs/slurm/submit" "$W/big.opts" --output "$OUT" -n 2 -t 5 > "$W/submit3.out" || fail "submit (requeue)"
-job=$(grep -o 'sweep=[0-9]*' "$W/submit3.out" | cut -d= -f2)
-d=
+"$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --output "$OUT" -n 2 -t 5 > "$W/submit3.out" || fail "submit (requeue)"
+arr=$(grep -o 'array=[0-9]*' "$W/submit3.out" | cut -d= -f2)
+mrg=$(grep -o 'merge=[0-9]*' "$W/submit3.out" | cut -d= -f2)
+d= total=
 for _ in $(seq 300); do
   sleep 0.1
-  d=$("$NNL" status "$OUT" 2> /dev/null | grep -o ' done=[0-9]*' | cut -d= -f2 || true)
-  [ -n "$d" ] && [ "$d" -ge $((total / 5)) ] && break
+  "$NNL" status "$OUT/shard-0" > "$W/st0.txt" 2> /dev/null || continue
+  d=$(grep -o ' done=[0-9]*' "$W/st0.txt" | cut -d= -f2)
+  total=$(grep -o ' total=[0-9]*' "$W/st0.txt" | cut -d= -f2)
+  [ "$d" -ge $((total / 5)) ] && break
 done
-[ -n "$d" ] && [ "$d" -ge $((total / 5)) ] || { cat "$OUT"/logs/*; fail "requeue job: no progress within 30 s (state $(state "$job"))"; }
-scancel --signal=USR1 --batch "$job" || fail "scancel --signal=USR1 --batch $job"
+[ -n "$d" ] && [ "$d" -ge $((total / 5)) ] || { cat "$OUT"/logs/*; fail "shard 0: no progress within 30 s (state $(state "${arr}_0"))"; }
+scancel --signal=USR1 --batch "${arr}_0" || fail "scancel --signal=USR1 --batch ${arr}_0"
 for _ in $(seq 150); do
-  scontrol show job "$job" > "$W/job.txt" 2>&1 || true
+  scontrol show job "${arr}_0" > "$W/job.txt" 2>&1 || true
   grep -q 'Restarts=[1-9]' "$W/job.txt" && break
   sleep 0.2
 done
-grep -q 'Restarts=[1-9]' "$W/job.txt" || { cat "$W/job.txt" "$OUT"/logs/*; fail "job $job was not requeued after SIGUSR1"; }
-wait_done "$job" 60
-log=$OUT/logs/sweep-$job.out
+grep -q 'Restarts=[1-9]' "$W/job.txt" || { cat "$W/job.txt" "$OUT"/logs/*; fail "shard 0 was not requeued after SIGUSR1"; }
+wait_done "$mrg" 90
+log=$OUT/logs/shard-${arr}_0.out
 [ "$(grep -c '^sweep.sbatch: stopped early; requeued job' "$log")" = 1 ] || { cat "$log"; fail "want exactly one requeue in the log"; }
 stopped=$(grep -o '^interrupted done=[0-9]*' "$log" | head -n 1 | cut -d= -f2)
-[ -n "$stopped" ] && [ "$stopped" -lt "$total" ] || { cat "$log"; fail "the first run was not stopped by SIGUSR1 (make big.opts larger)"; }
-grep -q "restart=1 " "$log" && grep -q "todo=$((total - stopped)) " "$log" || { cat "$log"; fail "the requeued run did not resume"; }
-"$NNL" status "$OUT" | grep -q "done=$total failed=0 pending=0 .*last_run=complete" || { "$NNL" status "$OUT"; fail "requeued sweep incomplete"; }
-same_exports "$W/bigdirect" "$OUT"
-echo "3. SIGUSR1 at $stopped/$total points: exit 3, requeued, resumed with $((total - stopped)) to do, = direct run ($(($(date +%s) - T0)) s)"
+[ -n "$stopped" ] && [ "$stopped" -lt "$total" ] || { cat "$log"; fail "shard 0 was not stopped by SIGUSR1 (make big.opts larger)"; }
+grep -q "restart=1 " "$log" && grep -q "todo=$((total - stopped)) " "$log" || { cat "$log"; fail "the requeued shard did not resume"; }
+"$NNL" status "$OUT/all" > "$W/stall.txt"
+grep -q "done=$((2 * total)) failed=0 pending=0 total=$((2 * total)) " "$W/stall.txt" || { cat "$W/stall.txt"; fail "merged sweep incomplete"; }
+same_exports "$W/bigdirect" "$OUT/all"
+echo "3. SIGUSR1 to shard 0 at $stopped/$total points: exit 3, requeued, resumed with $((total - stopped)) to do;" \
+  "merge after the requeue = direct run ($(($(date +%s) - T0)) s)"
 
 # --- 4. N singletons under a real srun --------------------------------------------------------------------------
 # Debian's Open MPI itself refuses `srun --mpi=none` when it sees the step's node list; without it (as an MPI without
