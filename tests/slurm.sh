@@ -6,7 +6,8 @@
 #  3. SIGUSR1 to the batch shell of a running array task (what --signal=B:USR1@120 sends): the shard stops with
 #     exit 3, the task requeues itself, the requeued run finishes the shard, and the merge, held back by afterok until
 #     then, equals the direct run;
-#  4. srun without MPI wiring (N singletons) is refused with the one-line error, nothing stored.
+#  4. scancel of a running sweep cancels it (the stop that SIGTERM causes is not mistaken for a requeue);
+#  5. srun without MPI wiring (N singletons) is refused with the one-line error, nothing stored.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -207,7 +208,23 @@ same_exports "$W/bigdirect" "$OUT/all"
 echo "3. SIGUSR1 to shard 0 at $stopped/$total points: exit 3, requeued, resumed with $((total - stopped)) to do;" \
   "merge after the requeue = direct run ($(($(date +%s) - T0)) s)"
 
-# --- 4. N singletons under a real srun --------------------------------------------------------------------------
+# --- 4. scancel cancels: the stop it causes (TERM, exit 3) must not requeue the job -----------------------------
+OUT=$W/cancel
+"$SRC/jobs/slurm/submit" "$W/big.opts" --output "$OUT" -n 2 -t 5 > "$W/submit4.out" || fail "submit (cancel)"
+job=$(grep -o 'sweep=[0-9]*' "$W/submit4.out" | cut -d= -f2)
+for _ in $(seq 300); do
+  sleep 0.1
+  "$NNL" status "$OUT" > "$W/st.txt" 2> /dev/null || continue
+  grep -q ' done=[1-9]' "$W/st.txt" && break
+done
+scancel "$job"
+for _ in $(seq 150); do [ -z "$(squeue -h -j "$job" 2> /dev/null)" ] && break; sleep 0.2; done
+scontrol show job "$job" > "$W/job.txt" 2>&1 || true
+grep -q 'JobState=CANCELLED' "$W/job.txt" && grep -q 'Restarts=0' "$W/job.txt" \
+  || { cat "$W/job.txt" "$OUT"/logs/*; fail "scancel: the job did not end cancelled (requeued itself?)"; }
+echo "4. scancel: job cancelled, not requeued ($(($(date +%s) - T0)) s)"
+
+# --- 5. N singletons under a real srun --------------------------------------------------------------------------
 # Debian's Open MPI itself refuses `srun --mpi=none` when it sees the step's node list; without it (as an MPI without
 # Slurm support would) each task starts as a 1-rank world: what nnlimits must refuse.
 set +e
@@ -218,5 +235,5 @@ set -e
 [ "$rc" != 0 ] || fail "srun without MPI wiring: exit 0"
 [ "$(grep -c '^nnlimits: error: launch: srun started 2 tasks' "$W/singles.out")" = 1 ] || { cat "$W/singles.out"; fail "srun without MPI wiring: want the launch error once"; }
 [ ! -e "$W/singles" ] || fail "srun without MPI wiring: output directory created"
-echo "4. srun --mpi=none (N singletons): refused with one line, nothing stored"
+echo "5. srun --mpi=none (N singletons): refused with one line, nothing stored"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
