@@ -91,6 +91,37 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, NNLJob **job, NNLGrid **grid, NNLS
   PetscFunctionReturn(0);
 }
 
+/* The "N singletons" launch: a launcher started several tasks (srun without MPI wiring, or another MPI's mpiexec)
+   but MPI made each of them a world of one rank, so each would run the whole sweep into the same store. The
+   launcher's own task count gives it away; in a batch script's shell SLURM_NTASKS is set too, but no SLURM_STEP_ID.
+   Not collective (each task is alone): the task the launcher numbered 0 prints the one line, all exit 2. */
+static PetscErrorCode CheckLaunch(MPI_Comm comm)
+{
+  const char *const count[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"};
+  const char *const index[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID", "SLURM_PROCID"};
+  const char       *step  = getenv("SLURM_STEP_ID"), *n = NULL, *i;
+  int               size, k;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (size > 1) PetscFunctionReturn(0);
+  for (k = 0; k < 4; k++) {
+    if (k >= 2 && !step) break;
+    if ((n = getenv(count[k]))) break;
+  }
+  if (!n || atol(n) <= 1) PetscFunctionReturn(0);
+  i = getenv(index[k]);
+  if (i && atol(i) > 0) NNLErrorSetQuiet(PETSC_TRUE);
+  if (step)
+    SETERRQ(comm, PETSC_ERR_USER_INPUT,
+            "launch: srun started %s tasks but MPI made each a separate 1-rank job (%s=%s, MPI size 1), so each would run "
+            "the whole sweep: launch with srun --mpi=pmix (or --mpi=pmi2; 'srun --mpi=list' shows this Slurm's), or with "
+            "mpirun inside the allocation", n, count[k], n);
+  SETERRQ(comm, PETSC_ERR_USER_INPUT,
+          "launch: %s tasks but MPI made each a separate 1-rank job (%s=%s, MPI size 1), so each would run the whole "
+          "sweep: the launcher belongs to another MPI; use the mpiexec of the MPI nnlimits was built with", n, count[k], n);
+}
+
 static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
 {
   NNLJob       *job   = NULL;
@@ -106,6 +137,7 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(CheckLaunch(comm));
   PetscCall(SetUpJob(comm, &job, &grid, &sched, &help));
   if (help) {
     PetscCall(NNLSchedDestroy(&sched));

@@ -55,7 +55,27 @@ SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_COUNT=3 run 0 plan
 grep -q "^plan points=40 limits=4 shards=3" slurm_plan.txt \
   || fail "shard count not taken from SLURM_ARRAY_TASK_COUNT"
 
+# The "N singletons" launch (srun without MPI wiring, or another MPI's mpiexec): a 1-rank world in a step of several
+# tasks is refused with one line naming the fix, from task 0 only, before anything is stored; a batch script's shell
+# (SLURM_NTASKS but no SLURM_STEP_ID), a 1-task step, and status in a step are left alone. Catches: N copies of the
+# whole sweep racing for one store, and a check so eager that it breaks `nnlimits status` or a run in the batch shell.
+step="SLURM_JOB_ID=7 SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=2 SLURM_NTASKS=2"
+for t in 0 1; do
+  set +e; env $step SLURM_PROCID=$t "$NNL" run -options_file job.opts -output singles > singles$t.out 2>&1; rc=$?; set -e
+  [ "$rc" = 2 ] || { cat singles$t.out; fail "N singletons, task $t: exit $rc, want 2"; }
+done
+[ "$(wc -l < singles0.out)" = 1 ] && grep -q -- 'srun --mpi=pmix' singles0.out || { cat singles0.out; fail "N singletons: want one line naming srun --mpi=pmix"; }
+[ ! -s singles1.out ] || { cat singles1.out; fail "N singletons: task 1 should leave the message to task 0"; }
+[ ! -e singles ] || fail "N singletons: the refused run created its output directory"
+set +e; PMI_SIZE=2 PMI_RANK=0 "$NNL" run -options_file job.opts -output singles > pmi.out 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q 'use the mpiexec of the MPI nnlimits was built with' pmi.out || { cat pmi.out; fail "another MPI's mpiexec: exit $rc"; }
+SLURM_JOB_ID=7 SLURM_NTASKS=2 SLURM_PROCID=0 "$NNL" run -options_file job.opts -output batchshell > /dev/null 2>&1 \
+  || fail "a 1-rank run in a batch script's shell (SLURM_NTASKS=2, no step) was refused"
+env $step SLURM_STEP_NUM_TASKS=1 SLURM_NTASKS=1 "$NNL" run -options_file job.opts -output onetask > /dev/null 2>&1 \
+  || fail "a 1-task srun step was refused"
+env $step "$NNL" status whole > /dev/null || fail "status inside a 2-task step was refused"
+
 # the embedded default job exists and is what 'run' with no options would run
 run 0 plan > default_plan.txt
 grep -q '^plan points=1280 ' default_plan.txt || { cat default_plan.txt; fail "default job size"; }
-echo "cli: help, plan, yaml and plain job files, status, progress, shards, summary all behave"
+echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary all behave"

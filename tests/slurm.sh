@@ -1,0 +1,239 @@
+# ctest-label: slurm
+# jobs/slurm/ against a real Slurm: munged, slurmctld and slurmd of our own (private key, config, ports, state and
+# spool under the work dir; SLURM_CONF points every client at them, so a site's Slurm is never touched), then
+#  1. submit --array 3 + merge: the merged store equals a direct mpiexec run byte for byte (CSV export);
+#  2. the mpirun form of sweep.sbatch (NNL_LAUNCH=mpirun): the same;
+#  3. SIGUSR1 to the batch shell of a running array task (what --signal=B:USR1@120 sends): the shard stops with
+#     exit 3, the task requeues itself, the requeued run finishes the shard, and the merge, held back by afterok until
+#     then, equals the direct run;
+#  4. scancel of a running sweep cancels it (the stop that SIGTERM causes is not mistaken for a requeue);
+#  5. srun without MPI wiring (N singletons) is refused with the one-line error, nothing stored.
+# Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
+# or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
+# that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
+# where they cannot be installed or started. Stops the daemons it started, by pid.
+source "$(dirname "$0")/lib.sh" "$@"
+SRC=${NNL_SOURCE_DIR:?}
+T0=$(date +%s)
+skip() { echo "SKIP: $*" >&2; exit 77; }
+
+# --- Slurm and munge: install if missing -----------------------------------------------------------------------
+cmds="munged slurmctld slurmd sbatch srun scontrol squeue scancel"
+have() { for c in $cmds; do command -v "$c" > /dev/null || return 1; done; }
+if ! have; then
+  command -v apt-get > /dev/null || skip "Slurm is not installed and there is no apt-get to install slurm-wlm and munge"
+  sudo=
+  if [ "$(id -u)" != 0 ]; then
+    sudo -n true 2> /dev/null || skip "Slurm is not installed, and installing slurm-wlm and munge needs root or sudo"
+    sudo="sudo -n"
+  fi
+  echo "installing slurm-wlm and munge (apt-get)" >&2
+  inst() { DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends slurm-wlm munge > "$W/apt.log" 2>&1; }
+  inst || { $sudo apt-get update -qq > /dev/null 2>&1 && inst; } \
+    || { tail -n 5 "$W/apt.log" >&2; skip "apt-get could not install slurm-wlm and munge (no network or archive?)"; }
+  have || skip "slurm-wlm and munge installed, but $cmds are not all on PATH"
+fi
+[ "$(id -u)" = 0 ] || skip "this test runs slurmd, which must run as root"
+
+# --- a private cluster: munged, slurmctld, slurmd ---------------------------------------------------------------
+# (run inside a site's job, its SLURM_*/SBATCH_*/SRUN_* variables would point our clients at its jobs)
+for v in $(compgen -v | grep -E '^(SLURM|SBATCH|SALLOC|SRUN|SQUEUE)_' || true); do unset "$v"; done
+D=$W/slurm
+mkdir -p "$D"/{key,run,state,spool,log,tmp}
+chmod 755 "$W" "$D" "$D/run"
+chmod 700 "$D/key"
+head -c 1024 /dev/urandom > "$D/key/munge.key"
+chmod 400 "$D/key/munge.key"
+pids=()
+stop_all() {
+  local rc=$? p
+  trap - EXIT INT TERM
+  if [ -n "${SLURM_CONF:-}" ] && [ "${#pids[@]}" -ge 2 ]; then # our jobs end before our slurmd does
+    scancel $(squeue -h -o %A 2> /dev/null) > /dev/null 2>&1 || true
+    for _ in $(seq 50); do [ -z "$(squeue -h 2> /dev/null)" ] && break; sleep 0.2; done
+  fi
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do # slurmd, slurmctld, munged: the reverse of their start
+    p=${pids[i]}
+    kill -TERM "$p" 2> /dev/null || continue
+    for _ in $(seq 50); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2> /dev/null || true
+    wait "$p" 2> /dev/null || true
+  done
+  exit "$rc"
+}
+trap stop_all EXIT
+trap 'exit 1' INT TERM
+# startup FAILMSG LOG: the daemons did not come up; show why, then skip
+startup() { echo "--- $2" >&2; tail -n 15 "$2" >&2 || true; skip "could not start a private Slurm: $1"; }
+
+munged -F --socket="$D/run/munge.sock" --key-file="$D/key/munge.key" --pid-file="$D/run/munged.pid" \
+  --seed-file="$D/key/munge.seed" --log-file="$D/log/munged.log" > "$D/log/munged.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$D/run/munge.sock" ] && break; sleep 0.1; done
+munge -n -S "$D/run/munge.sock" | unmunge -S "$D/run/munge.sock" > /dev/null 2>&1 || startup "munged" "$D/log/munged.log"
+
+# two free TCP ports, away from Slurm's defaults (6817/6818) and from other copies of this test
+port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+p=$((20000 + ($$ % 2000) * 2))
+while ! { port_free "$p" && port_free $((p + 1)); }; do p=$((p + 2)); done
+host=$(hostname -s)
+cat > "$D/slurm.conf" << EOF
+ClusterName=nnltest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$p
+SlurmdPort=$((p + 1))
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+# cred_expire: a requeued job may start again after this many seconds (default 120; 5 keeps the test short)
+AuthInfo=socket=$D/run/munge.sock,cred_expire=5
+StateSaveLocation=$D/state
+SlurmdSpoolDir=$D/spool
+TmpFS=$D/tmp
+SlurmctldPidFile=$D/run/slurmctld.pid
+SlurmdPidFile=$D/run/slurmd.pid
+SlurmctldLogFile=$D/log/slurmctld.log
+SlurmdLogFile=$D/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=none
+ReturnToService=2
+SchedulerType=sched/builtin
+# schedule at once, and look at pending jobs every second (a requeued job becomes eligible while nothing happens)
+SchedulerParameters=batch_sched_delay=0,sched_interval=1
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+NodeName=$host NodeAddr=127.0.0.1 $(slurmd -C | head -n 1 | cut -d' ' -f2-) State=UNKNOWN
+PartitionName=short Nodes=ALL Default=YES MaxTime=10 State=UP
+EOF
+export SLURM_CONF=$D/slurm.conf
+slurmctld -D > "$D/log/slurmctld.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do scontrol ping 2> /dev/null | grep -q 'is UP' && break; sleep 0.2; done # (a file, not a pipe into grep -q)
+scontrol ping > "$D/ping.txt" 2>&1 || true
+grep -q 'is UP' "$D/ping.txt" || startup "slurmctld is not answering" "$D/log/slurmctld.log"
+slurmd -D > "$D/log/slurmd.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ "$(sinfo -h -o %t 2> /dev/null)" = idle ] && break; sleep 0.2; done
+[ "$(sinfo -h -o %t)" = idle ] || startup "the node is '$(sinfo -h -o %t)', not idle" "$D/log/slurmd.log"
+srun --mpi=list > "$D/mpi.txt" 2>&1 || true
+grep -q pmix "$D/mpi.txt" || { cat "$D/mpi.txt"; fail "this Slurm offers no --mpi=pmix, which sweep.sbatch uses by default"; }
+echo "slurm up in $(($(date +%s) - T0)) s: $(sinfo -h -o '%P %D node(s) %c cpus %t'), ports $p,$((p + 1))"
+
+# --- helpers ----------------------------------------------------------------------------------------------------
+export NNLIMITS=$NNL
+state() { scontrol show job "$1" 2> /dev/null | grep -o 'JobState=[A-Z_]*' | head -n 1 | cut -d= -f2; }
+# wait_done JOB SECONDS: until JOB is COMPLETED; fail on any other end state or on the timeout
+wait_done() {
+  local s=
+  for _ in $(seq $((5 * $2))); do
+    s=$(state "$1")
+    case $s in
+      COMPLETED) return 0 ;;
+      FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED)
+        scontrol show job "$1" >&2; cat "$OUT"/logs/* >&2 2> /dev/null || true
+        fail "job $1 ended $s" ;;
+    esac
+    sleep 0.2
+  done
+  scontrol show job "$1" >&2; squeue >&2; cat "$OUT"/logs/* >&2 2> /dev/null || true
+  fail "job $1 not done within $2 s (state ${s:-gone})"
+}
+
+# --- 1. job array + merge = direct run --------------------------------------------------------------------------
+printf -- '-family mlp,resnet\n-grid_activation relu,erf\n-grid_width 8,32\n-grid_depth 3,9\n-grid_seed 0-5\n-inputs 3\n-progress_interval 0\n' \
+  > "$W/small.opts"
+run 2 run -options_file "$W/small.opts" -output "$W/direct" > /dev/null 2>&1 || fail "direct run of small.opts"
+OUT=$W/arr
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 > "$W/submit.out" || fail "submit --array"
+cat "$W/submit.out"
+arr=$(grep -o 'array=[0-9]*' "$W/submit.out" | cut -d= -f2)
+mrg=$(grep -o 'merge=[0-9]*' "$W/submit.out" | cut -d= -f2)
+[ -n "$arr" ] && [ -n "$mrg" ] || fail "submit printed no job ids"
+grep -q "^watch: squeue -j $arr,$mrg; .*status $OUT/shard-{0..2}" "$W/submit.out" || fail "submit does not say how to watch"
+wait_done "$mrg" 60
+for i in 0 1 2; do [ "$(state "${arr}_$i")" = COMPLETED ] || fail "array task $i: $(state "${arr}_$i")"; done
+same_exports "$W/direct" "$OUT/all"
+"$NNL" status "$OUT"/shard-{0,1,2} > "$W/status.out"
+grep -q '^status dir=(all) done=80 failed=0 pending=0 total=80' "$W/status.out" || { cat "$W/status.out"; fail "status of the shards"; }
+grep -q 'shard=1/3' "$OUT/logs/shard-${arr}_1.out" || fail "array task 1 did not run shard 1/3"
+echo "1. array of 3 + merge (afterok): merged store = direct run ($(($(date +%s) - T0)) s)"
+
+# --- 2. the mpirun form ---------------------------------------------------------------------------------------------
+OUT=$W/mpirun
+NNL_LAUNCH=mpirun "$SRC/jobs/slurm/submit" "$W/small.opts" --output "$OUT" -n 2 -t 5 > "$W/submit2.out" || fail "submit (mpirun)"
+job=$(grep -o 'sweep=[0-9]*' "$W/submit2.out" | cut -d= -f2)
+wait_done "$job" 60
+grep -q 'ranks=2' "$OUT/logs/sweep-$job.out" || { cat "$OUT/logs/sweep-$job.out"; fail "mpirun form did not run 2 ranks"; }
+same_exports "$W/direct" "$OUT"
+echo "2. NNL_LAUNCH=mpirun: one job of 2 ranks = direct run ($(($(date +%s) - T0)) s)"
+
+# --- 3. SIGUSR1 -> exit 3 -> requeue -> the requeued shard finishes, then the merge runs --------------------------
+# A job array of 2 shards; shard 0's batch shell gets USR1 mid-run, as --signal=B:USR1@120 would send it.
+printf -- '-family resnet\n-grid_activation relu,tanh\n-grid_width 64,256\n-grid_depth 64,256\n-grid_seed 0-1600\n-inputs 4\n-record_layers 2\n-progress_interval 0\n' \
+  > "$W/big.opts"
+run 2 run -options_file "$W/big.opts" -output "$W/bigdirect" > /dev/null 2>&1 || fail "direct run of big.opts"
+OUT=$W/requeue
+"$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --output "$OUT" -n 2 -t 5 > "$W/submit3.out" || fail "submit (requeue)"
+arr=$(grep -o 'array=[0-9]*' "$W/submit3.out" | cut -d= -f2)
+mrg=$(grep -o 'merge=[0-9]*' "$W/submit3.out" | cut -d= -f2)
+d= total=
+for _ in $(seq 300); do
+  sleep 0.1
+  "$NNL" status "$OUT/shard-0" > "$W/st0.txt" 2> /dev/null || continue
+  d=$(grep -o ' done=[0-9]*' "$W/st0.txt" | cut -d= -f2)
+  total=$(grep -o ' total=[0-9]*' "$W/st0.txt" | cut -d= -f2)
+  [ "$d" -ge $((total / 5)) ] && break
+done
+[ -n "$d" ] && [ "$d" -ge $((total / 5)) ] || { cat "$OUT"/logs/*; fail "shard 0: no progress within 30 s (state $(state "${arr}_0"))"; }
+scancel --signal=USR1 --batch "${arr}_0" || fail "scancel --signal=USR1 --batch ${arr}_0"
+for _ in $(seq 150); do
+  scontrol show job "${arr}_0" > "$W/job.txt" 2>&1 || true
+  grep -q 'Restarts=[1-9]' "$W/job.txt" && break
+  sleep 0.2
+done
+grep -q 'Restarts=[1-9]' "$W/job.txt" || { cat "$W/job.txt" "$OUT"/logs/*; fail "shard 0 was not requeued after SIGUSR1"; }
+wait_done "$mrg" 90
+log=$OUT/logs/shard-${arr}_0.out
+[ "$(grep -c '^sweep.sbatch: stopped early; requeued job' "$log")" = 1 ] || { cat "$log"; fail "want exactly one requeue in the log"; }
+stopped=$(grep -o '^interrupted done=[0-9]*' "$log" | head -n 1 | cut -d= -f2)
+[ -n "$stopped" ] && [ "$stopped" -lt "$total" ] || { cat "$log"; fail "shard 0 was not stopped by SIGUSR1 (make big.opts larger)"; }
+grep -q "restart=1 " "$log" && grep -q "todo=$((total - stopped)) " "$log" || { cat "$log"; fail "the requeued shard did not resume"; }
+"$NNL" status "$OUT/all" > "$W/stall.txt"
+grep -q "done=$((2 * total)) failed=0 pending=0 total=$((2 * total)) " "$W/stall.txt" || { cat "$W/stall.txt"; fail "merged sweep incomplete"; }
+same_exports "$W/bigdirect" "$OUT/all"
+echo "3. SIGUSR1 to shard 0 at $stopped/$total points: exit 3, requeued, resumed with $((total - stopped)) to do;" \
+  "merge after the requeue = direct run ($(($(date +%s) - T0)) s)"
+
+# --- 4. scancel cancels: the stop it causes (TERM, exit 3) must not requeue the job -----------------------------
+OUT=$W/cancel
+"$SRC/jobs/slurm/submit" "$W/big.opts" --output "$OUT" -n 2 -t 5 > "$W/submit4.out" || fail "submit (cancel)"
+job=$(grep -o 'sweep=[0-9]*' "$W/submit4.out" | cut -d= -f2)
+for _ in $(seq 300); do
+  sleep 0.1
+  "$NNL" status "$OUT" > "$W/st.txt" 2> /dev/null || continue
+  grep -q ' done=[1-9]' "$W/st.txt" && break
+done
+scancel "$job"
+for _ in $(seq 150); do [ -z "$(squeue -h -j "$job" 2> /dev/null)" ] && break; sleep 0.2; done
+scontrol show job "$job" > "$W/job.txt" 2>&1 || true
+grep -q 'JobState=CANCELLED' "$W/job.txt" && grep -q 'Restarts=0' "$W/job.txt" \
+  || { cat "$W/job.txt" "$OUT"/logs/*; fail "scancel: the job did not end cancelled (requeued itself?)"; }
+echo "4. scancel: job cancelled, not requeued ($(($(date +%s) - T0)) s)"
+
+# --- 5. N singletons under a real srun --------------------------------------------------------------------------
+# Debian's Open MPI itself refuses `srun --mpi=none` when it sees the step's node list; without it (as an MPI without
+# Slurm support would) each task starts as a 1-rank world: what nnlimits must refuse.
+set +e
+srun --mpi=none -n 2 -t 1 env -u SLURM_NODELIST -u SLURM_STEP_NODELIST -u SLURM_JOB_NODELIST \
+  "$NNL" run -options_file "$W/small.opts" -output "$W/singles" > "$W/singles.out" 2>&1
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "srun without MPI wiring: exit 0"
+[ "$(grep -c '^nnlimits: error: launch: srun started 2 tasks' "$W/singles.out")" = 1 ] || { cat "$W/singles.out"; fail "srun without MPI wiring: want the launch error once"; }
+[ ! -e "$W/singles" ] || fail "srun without MPI wiring: output directory created"
+echo "5. srun --mpi=none (N singletons): refused with one line, nothing stored"
+echo "slurm: all passed in $(($(date +%s) - T0)) s"
