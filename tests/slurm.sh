@@ -44,6 +44,10 @@ chmod 755 "$W" "$D" "$D/run"
 chmod 700 "$D/key"
 head -c 1024 /dev/urandom > "$D/key/munge.key"
 chmod 400 "$D/key/munge.key"
+# munged refuses a socket below a directory that not everyone may traverse (a clone under `mktemp -d` is one):
+# the socket gets a directory of its own under /tmp
+S=$(mktemp -d /tmp/nnl-munge.XXXXXX)
+chmod 755 "$S"
 pids=()
 stop_all() {
   local rc=$? p
@@ -59,6 +63,7 @@ stop_all() {
     kill -KILL "$p" 2> /dev/null || true
     wait "$p" 2> /dev/null || true
   done
+  rm -rf "$S"
   exit "$rc"
 }
 trap stop_all EXIT
@@ -66,11 +71,11 @@ trap 'exit 1' INT TERM
 # startup FAILMSG LOG: the daemons did not come up; show why, then skip
 startup() { echo "--- $2" >&2; tail -n 15 "$2" >&2 || true; skip "could not start a private Slurm: $1"; }
 
-munged -F --socket="$D/run/munge.sock" --key-file="$D/key/munge.key" --pid-file="$D/run/munged.pid" \
+munged -F --socket="$S/munge.sock" --key-file="$D/key/munge.key" --pid-file="$D/run/munged.pid" \
   --seed-file="$D/key/munge.seed" --log-file="$D/log/munged.log" > "$D/log/munged.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do [ -S "$D/run/munge.sock" ] && break; sleep 0.1; done
-munge -n -S "$D/run/munge.sock" | unmunge -S "$D/run/munge.sock" > /dev/null 2>&1 || startup "munged" "$D/log/munged.log"
+for _ in $(seq 50); do [ -S "$S/munge.sock" ] && break; sleep 0.1; done
+munge -n -S "$S/munge.sock" | unmunge -S "$S/munge.sock" > /dev/null 2>&1 || startup "munged" "$D/log/munged.log"
 
 # two free TCP ports, away from Slurm's defaults (6817/6818) and from other copies of this test
 port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
@@ -87,7 +92,7 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 # cred_expire: a requeued job may start again after this many seconds (default 120; 5 keeps the test short)
-AuthInfo=socket=$D/run/munge.sock,cred_expire=5
+AuthInfo=socket=$S/munge.sock,cred_expire=5
 StateSaveLocation=$D/state
 SlurmdSpoolDir=$D/spool
 TmpFS=$D/tmp
