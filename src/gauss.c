@@ -132,6 +132,21 @@ void NNLGaussHermite(int order, const double **x, const double **w)
 }
 
 /**
+  @brief The parametrisation both rules integrate in: Z1 = s1 g1, Z2 = s2 (ρ g1 + c g2), g1, g2 iid N(0,1), with
+  s = √k (negative variances from rounding read as 0), ρ clamped to [−1, 1] (0 when a variance is 0) and
+  c = √((1−ρ)(1+ρ)), which keeps its digits near |ρ| = 1.
+*/
+static void Parametrise(double k11, double k22, double k12, double *s1, double *s2, double *rho, double *c)
+{
+  *s1  = sqrt(k11 > 0.0 ? k11 : 0.0);
+  *s2  = sqrt(k22 > 0.0 ? k22 : 0.0);
+  *rho = *s1 > 0.0 && *s2 > 0.0 ? k12 / (*s1 * *s2) : 0.0;
+  if (*rho > 1.0) *rho = 1.0;
+  if (*rho < -1.0) *rho = -1.0;
+  *c = sqrt((1.0 - *rho) * (1.0 + *rho));
+}
+
+/**
   @brief E[φ(Z1)φ(Z2)] by tensor-product Gauss–Hermite, with Z1 = √k11 g1, Z2 = √k22 (ρ g1 + √(1−ρ²)
   g2). Writing Z2 through ρ (not a Cholesky of K) keeps |ρ| → 1 and zero variances exact: no
   division by a vanishing pivot. √(1−ρ²) is formed as √((1−ρ)(1+ρ)) to keep its digits near |ρ| = 1.
@@ -142,15 +157,10 @@ double NNLGaussDualQuad(const NNLActivation *act, double k11, double k22, double
   const double *p   = act->p;
   NNLPhiFn      phi = act->def->phi;
   double        f1[NNL_GH_MAXORDER];
-  double        s1, s2, rho = 0.0, c, sum = 0.0;
+  double        s1, s2, rho, c, sum = 0.0;
 
   NNLGaussHermite(order, &x, &w);
-  s1 = sqrt(k11 > 0.0 ? k11 : 0.0);
-  s2 = sqrt(k22 > 0.0 ? k22 : 0.0);
-  if (s1 > 0.0 && s2 > 0.0) rho = k12 / (s1 * s2);
-  if (rho > 1.0) rho = 1.0;
-  if (rho < -1.0) rho = -1.0;
-  c = sqrt((1.0 - rho) * (1.0 + rho));
+  Parametrise(k11, k22, k12, &s1, &s2, &rho, &c);
   for (int i = 0; i < order; i++) f1[i] = phi(s1 * x[i], p);
   for (int i = 0; i < order; i++) {
     double inner = 0.0;
@@ -260,15 +270,10 @@ double NNLGaussDualPanel(const NNLActivation *act, double k11, double k22, doubl
   const double *p   = act->p;
   NNLPhiFn      phi = act->def->phi;
   double        x[NNL_PANEL_MAXNODE], wx[NNL_PANEL_MAXNODE], y[NNL_PANEL_MAXNODE], wy[NNL_PANEL_MAXNODE];
-  double        s1, s2, rho = 0.0, c, sig, wphi, hx, sum = 0.0;
+  double        s1, s2, rho, c, sig, wphi, hx, sum = 0.0;
   int           nx;
 
-  s1 = sqrt(k11 > 0.0 ? k11 : 0.0);
-  s2 = sqrt(k22 > 0.0 ? k22 : 0.0);
-  if (s1 > 0.0 && s2 > 0.0) rho = k12 / (s1 * s2);
-  if (rho > 1.0) rho = 1.0;
-  if (rho < -1.0) rho = -1.0;
-  c    = sqrt((1.0 - rho) * (1.0 + rho));
+  Parametrise(k11, k22, k12, &s1, &s2, &rho, &c);
   sig  = s2 * c;
   wphi = act->def->smooth || sig < 1e-9 ? 1.0 : 0.0;
   hx   = 0.5 * fmin(1.0, fmin(InvOrInf(s1), fmax(wphi, sig) * InvOrInf(s2 * fabs(rho))));

@@ -7,15 +7,14 @@
 static const char *SQL =
   "SELECT p.family, p.activation, p.width, p.depth, count(*),"
   " avg(g00.q), avg(g00.q*g00.q),"
-  " avg(g01.q/sqrt(g00.q*g11.q)), avg(g01.q*g01.q/(g00.q*g11.q)),"
-  " (SELECT l.q_nngp FROM points lp JOIN limits l ON l.point=lp.id AND l.layer=lp.depth AND l.a=0 AND l.b=0"
-  "  WHERE lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth),"
-  " (SELECT l.q_ode FROM points lp JOIN limits l ON l.point=lp.id AND l.layer=lp.depth AND l.a=0 AND l.b=0"
-  "  WHERE lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth)"
+  " avg(g01.q/sqrt(g00.q*g11.q)), avg(g01.q*g01.q/(g00.q*g11.q)), min(l.q_nngp), min(l.q_ode)"
   " FROM points p"
   " JOIN gram g00 ON g00.point=p.id AND g00.layer=p.depth AND g00.a=0 AND g00.b=0"
   " LEFT JOIN gram g01 ON g01.point=p.id AND g01.layer=p.depth AND g01.a=0 AND g01.b=1"
   " LEFT JOIN gram g11 ON g11.point=p.id AND g11.layer=p.depth AND g11.a=1 AND g11.b=1"
+  /* the limit of the group's (family, activation, depth) at its last layer: one row, the same for every seed */
+  " LEFT JOIN points lp ON lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth"
+  " LEFT JOIN limits l ON l.point=lp.id AND l.layer=p.depth AND l.a=0 AND l.b=0"
   " WHERE p.status='done' AND p.kind='network' GROUP BY p.family, p.activation, p.width, p.depth ORDER BY min(p.ord)";
 
 static double StdErr(double mean, double mean2, int n)
