@@ -108,6 +108,146 @@ static void test_relu_mlp_lognorm(void **state)
   }
 }
 
+/* Per-layer statistics of every seed of a one-input job with every layer recorded: lognorm (pre), lognorm_post
+   and the fourth moment (1/n)Σy⁴ = q²(kurtosis + 3) rebuilt from the stored kurtosis. Networks that died
+   (some layer with K = 0) are left out, as the exact laws are conditional on K ≥ 1. Arrays: S × L, seed-major. */
+static void LayerStats(const char *opts, PetscInt *S, PetscInt *L, double **pre, double **post, double **m4)
+{
+  NNLJob  *job;
+  NNLGrid *grid;
+  PetscInt s = 0;
+
+  assert_int_equal(TestJob(opts, &job, &grid), 0);
+  *L = grid->points[0].depth;
+  *pre  = malloc(sizeof(double) * grid->nnets * *L);
+  *post = malloc(sizeof(double) * grid->nnets * *L);
+  *m4   = malloc(sizeof(double) * grid->nnets * *L);
+  for (PetscInt p = 0; p < grid->nnets; p++) {
+    NNLResult *res;
+    assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+    assert_int_equal(res->status, NNL_STATUS_DONE);
+    assert_int_equal(res->nrec, *L);
+    if (res->dead_layer < 0) {
+      for (PetscInt r = 0; r < *L; r++) {
+        assert_int_equal(res->layers[r], r + 1);
+        (*pre)[s * *L + r]  = res->lognorm[r];
+        (*post)[s * *L + r] = res->lognorm_post[r];
+        (*m4)[s * *L + r]   = exp(2 * res->lognorm[r]) * (res->kurtosis[r] + 3);
+      }
+      s++;
+    }
+    NNLResultDestroy(&res);
+  }
+  *S = s;
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
+/* Sample mean and variance of x[0..S) and the standard errors of both (the variance's from the sample's own
+   fourth central moment: ln χ² increments are skewed, so the Gaussian shortcut would understate it). */
+static void MeanVarSE(PetscInt S, const double *x, double *mean, double *var, double *se_mean, double *se_var)
+{
+  double m = 0, c2 = 0, c4 = 0;
+  for (PetscInt i = 0; i < S; i++) m += x[i] / S;
+  for (PetscInt i = 0; i < S; i++) {
+    double d2 = (x[i] - m) * (x[i] - m);
+    c2 += d2 / S;
+    c4 += d2 * d2 / S;
+  }
+  *mean    = m;
+  *var     = c2 * S / (S - 1);
+  *se_mean = sqrt(*var / S);
+  *se_var  = sqrt((c4 - c2 * c2) / S);
+}
+
+/* §4.3 layer by layer: with every layer recorded, the increments ln s_ℓ − ln s_{ℓ−1} of the stored lognorm_post
+   (s_0 = ‖x‖²/d = 1) have the mean and variance of ln R, R = (2/n)χ²_K, at every layer, and the stored pre-activation
+   lognorm is ln s_{ℓ−1} + ln((2/n)χ²_n): mean ln(4/n) + ψ(n/2), variance ψ'(n/2). Extends test_relu_mlp_lognorm (the
+   sum at the last layer) to every recorded layer and to the pre-activation column. Catches: statistics stored under
+   the wrong layer, lognorm and lognorm_post swapped or computed from the same vector, a first layer with the wrong
+   fan-in, a sampler right on average over depth but wrong per layer. */
+static void test_relu_mlp_lognorm_per_layer(void **state)
+{
+  const int n = 16;
+  PetscInt  S, L;
+  double   *pre, *post, *m4, *x, mu, var;
+
+  LogRatioMoments(n, &mu, &var);
+  LayerStats("-family mlp -grid_activation relu -grid_width 16 -grid_depth 6 -grid_seed 0-4000 -inputs 1 "
+             "-record_layers all", &S, &L, &pre, &post, &m4);
+  assert_true(S > 3990);
+  x = malloc(sizeof(double) * S);
+  for (PetscInt l = 0; l < L; l++) {
+    double m, v, sm, sv, chi_mean = log(4.0 / n) + Digamma(n / 2.0), chi_var = Trigamma(n / 2.0);
+    char   what[96];
+    for (PetscInt s = 0; s < S; s++) x[s] = post[s * L + l] - (l ? post[s * L + l - 1] : 0.0);
+    MeanVarSE(S, x, &m, &v, &sm, &sv);
+    snprintf(what, sizeof(what), "layer %d: mean ln R (post)", (int)l + 1);
+    ASSERT_WITHIN_4SE(what, m, mu, sm);
+    snprintf(what, sizeof(what), "layer %d: var ln R (post)", (int)l + 1);
+    ASSERT_WITHIN_4SE(what, v, var, sv);
+    for (PetscInt s = 0; s < S; s++) x[s] = pre[s * L + l] - (l ? post[s * L + l - 1] : 0.0);
+    MeanVarSE(S, x, &m, &v, &sm, &sv);
+    snprintf(what, sizeof(what), "layer %d: mean ln (2/n)chi2_n (pre)", (int)l + 1);
+    ASSERT_WITHIN_4SE(what, m, chi_mean, sm);
+    snprintf(what, sizeof(what), "layer %d: var ln (2/n)chi2_n (pre)", (int)l + 1);
+    ASSERT_WITHIN_4SE(what, v, chi_var, sv);
+  }
+  free(x);
+  free(pre);
+  free(post);
+  free(m4);
+}
+
+/* E z⁴/(E z²)² over networks and coordinates, z a pre-activation coordinate at layer l, from per-seed q = e^lognorm
+   and (1/n)Σy⁴ (both unbiased for E z², E z⁴ by exchangeability); standard error by the delta method. */
+static void EnsembleKurtosis(PetscInt S, PetscInt L, PetscInt l, const double *pre, const double *m4, double *ratio,
+                             double *se)
+{
+  double A = 0, B = 0, vu = 0, vv = 0, cuv = 0;
+  for (PetscInt s = 0; s < S; s++) {
+    A += m4[s * L + l] / S;
+    B += exp(pre[s * L + l]) / S;
+  }
+  for (PetscInt s = 0; s < S; s++) {
+    double du = m4[s * L + l] - A, dv = exp(pre[s * L + l]) - B;
+    vu += du * du / (S - 1);
+    vv += dv * dv / (S - 1);
+    cuv += du * dv / (S - 1);
+  }
+  *ratio = A / (B * B);
+  *se    = sqrt((vu / pow(B, 4) - 4 * A * cuv / pow(B, 5) + 4 * A * A * vv / pow(B, 6)) / S);
+}
+
+/* §4.4 finite-n kurtosis at criticality, fixed input norm: E z⁴/(E z²)² = 3 E R²^(ℓ−1) with E R² = 1 + 5/n (ReLU,
+   R = (2/n)χ²_K) and 1 + 2/n (linear, R = χ²_n/n), at every layer — the PDLT slopes 5 and 2 at finite n. Uses the
+   stored kurtosis column as the analysis scripts do. Catches: kurtosis stored without the −3 or about the mean
+   instead of about zero, the kurtosis of φ(y) instead of y, kurtosis and lognorm of different layers, a sampler
+   whose norms have the right mean but the wrong variance from layer to layer (the layer-1 value 3 is exact). */
+static void test_mlp_kurtosis_growth(void **state)
+{
+  const char  *acts[] = {"relu", "linear"};
+  const double grow[] = {1 + 5.0 / 16, 1 + 2.0 / 16};
+  for (int i = 0; i < 2; i++) {
+    PetscInt S, L;
+    double  *pre, *post, *m4;
+    char     opts[256];
+    snprintf(opts, sizeof(opts), "-family mlp -grid_activation %s -grid_width 16 -grid_depth 6 -grid_seed 0-4000 -inputs 1 "
+                                 "-record_layers all", acts[i]);
+    LayerStats(opts, &S, &L, &pre, &post, &m4);
+    for (PetscInt l = 0; l < L; l++) {
+      double r, se;
+      char   what[64];
+      EnsembleKurtosis(S, L, l, pre, m4, &r, &se);
+      snprintf(what, sizeof(what), "%s layer %d: E z^4/(E z^2)^2", acts[i], (int)l + 1);
+      ASSERT_WITHIN_4SE(what, r, 3 * pow(grow[i], (double)l), se);
+    }
+    free(pre);
+    free(post);
+    free(m4);
+  }
+}
+
 /* §4.5 MLP layer 2: E V_2 = σ_w² F_φ(σ_w² C) + σ_b² exactly at any width; ReLU diagonal exact at every depth.
    Catches: a wrong bias variance, a wrong activation in the sampler, a first layer that is not exactly Gaussian. */
 static void test_mlp_layer2_nngp(void **state)
@@ -211,6 +351,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_linear_resnet_mean),           cmocka_unit_test(test_relu_mlp_lognorm),
     cmocka_unit_test(test_mlp_layer2_nngp),              cmocka_unit_test(test_relu_mlp_diagonal_every_layer),
     cmocka_unit_test(test_projection_equals_dense_in_law),
+    cmocka_unit_test(test_relu_mlp_lognorm_per_layer),  cmocka_unit_test(test_mlp_kurtosis_growth),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
