@@ -1,38 +1,52 @@
-"""Load nnlimits run stores into numpy arrays (no pandas), with the columns and row order of `nnlimits export`."""
+"""Load nnlimits run stores into numpy arrays (no pandas), with the columns and row order of `nnlimits export`,
+and the pieces every figure script shares: command line, style, provenance footer, fits, key=value output."""
+import argparse
 import csv
 import os
+import re
+import shutil
 import sqlite3
+import subprocess
+import tempfile
 
 import numpy as np
 
 STORE = "nnlimits.sqlite"
+HERE = os.path.dirname(os.path.abspath(__file__))
 
-# The same queries as src/export.c: same columns, same canonical row order.
-QUERIES = {
-    "gram": ("family,activation,width,depth,seed,layer,t,a,b,q",
-             "SELECT p.family,p.activation,p.width,p.depth,p.seed,g.layer,CAST(g.layer AS REAL)/p.depth,g.a,g.b,g.q"
-             " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b"),
-    "points": ("family,activation,width,depth,seed,id,status,sampler,dead_layer",
-               "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer"
-               " FROM points WHERE kind='network' ORDER BY ord"),
-    "limits": ("family,activation,depth,layer,t,a,b,q_nngp,q_ode",
-               "SELECT p.family,p.activation,p.depth,l.layer,CAST(l.layer AS REAL)/p.depth,l.a,l.b,l.q_nngp,l.q_ode"
-               " FROM points p JOIN limits l ON l.point=p.id ORDER BY p.ord,l.layer,l.a,l.b"),
-    "stats": ("family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks",
-              "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.input,"
-              "s.lognorm,s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id"
-              " ORDER BY p.ord,s.layer,s.input"),
+# The same tables as src/export.c: same columns, same canonical row order. Each column is (name, SQL expression),
+# so that a figure can read only the columns it needs (a store of a million rows loads in seconds, not minutes).
+TABLES = {
+    "gram": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+              ("seed", "p.seed"), ("layer", "g.layer"), ("t", "CAST(g.layer AS REAL)/p.depth"), ("a", "g.a"),
+              ("b", "g.b"), ("q", "g.q")],
+             "points p JOIN gram g ON g.point=p.id", "p.ord,g.layer,g.a,g.b"),
+    "points": ([("family", "family"), ("activation", "activation"), ("width", "width"), ("depth", "depth"),
+                ("seed", "seed"), ("id", "printf('%016x',id)"), ("status", "status"), ("sampler", "sampler"),
+                ("dead_layer", "dead_layer")],
+               "points WHERE kind='network'", "ord"),
+    "stats": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+               ("seed", "p.seed"), ("layer", "s.layer"), ("t", "CAST(s.layer AS REAL)/p.depth"), ("input", "s.input"),
+               ("lognorm", "s.lognorm"), ("lognorm_post", "s.lognorm_post"), ("kurtosis", "s.kurtosis"),
+               ("ks", "s.ks")],
+              "points p JOIN stats s ON s.point=p.id", "p.ord,s.layer,s.input"),
+    "limits": ([("family", "p.family"), ("activation", "p.activation"), ("depth", "p.depth"), ("layer", "l.layer"),
+                ("t", "CAST(l.layer AS REAL)/p.depth"), ("a", "l.a"), ("b", "l.b"), ("q_nngp", "l.q_nngp"),
+                ("q_ode", "l.q_ode")],
+               "points p JOIN limits l ON l.point=p.id", "p.ord,l.layer,l.a,l.b"),
 }
 TEXT = {"family", "activation", "id", "status", "sampler"}
-INT = {"width", "depth", "seed", "layer", "a", "b", "input"}
+INT = {"width", "depth", "seed", "layer", "a", "b", "input", "seeds"}
 
 
-def _column(name, values):
+def _column(name, values, from_csv=False):
     if name in TEXT:
         return np.array(values, dtype=object)
     if name in INT:
         return np.array(values, dtype=np.int64)
-    return np.array([np.nan if v is None or v == "" else float(v) for v in values], dtype=float)
+    if from_csv:  # empty field = NULL = NaN; '-inf' (a dead network's log-norm) parses as float
+        return np.array([v if v != "" else "nan" for v in values], dtype=float)
+    return np.array(values, dtype=float)  # None -> NaN
 
 
 def _connect(run_dir):
@@ -42,16 +56,26 @@ def _connect(run_dir):
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
-def load(run_dir, table):
-    """Table `table` (gram | points | stats | limits) of a run directory: dict column -> numpy array.
-    (`compare` is reduced over seeds in C: read its export with load_csv.)"""
-    header, sql = QUERIES[table]
+def load(run_dir, table, columns=None, where=None):
+    """Table `table` (gram | points | stats | limits) of a run directory: dict column -> numpy array, in the
+    export's row order. columns: a subset of the table's columns (default all); where: an SQL condition on the
+    table's column names (e.g. "input=0 AND layer=depth"). `compare` is reduced over seeds in C: load_compare."""
+    cols, source, order = TABLES[table]
+    expr = dict(cols)
+    names = [c for c, _ in cols] if columns is None else list(columns)
+    select = ",".join(expr[n] for n in names)
+    sql = f"SELECT {select} FROM {source}"
+    if where:
+        # the condition is written on column names: one pass replaces each by its expression (not inside quotes)
+        pat = r"(?<![\w.'])(" + "|".join(sorted(map(re.escape, expr), key=len, reverse=True)) + r")(?![\w'(])"
+        cond = re.sub(pat, lambda m: f"({expr[m.group(1)]})", where)
+        sql += (" AND " if " WHERE " in sql else " WHERE ") + f"({cond})"
+    sql += f" ORDER BY {order}"
     with _connect(run_dir) as db:
         rows = db.execute(sql).fetchall()
-    names = header.split(",")
-    cols = list(zip(*rows)) if rows else [[] for _ in names]
+    data = list(zip(*rows)) if rows else [[] for _ in names]
     # dead_layer may be NULL (never died): keep it as float with NaN
-    return {n: (_column(n, c) if n != "dead_layer" else _column("_", c)) for n, c in zip(names, cols)}
+    return {n: (_column(n, c) if n != "dead_layer" else _column("_", c)) for n, c in zip(names, data)}
 
 
 def load_csv(path):
@@ -60,22 +84,54 @@ def load_csv(path):
         rows = list(csv.reader(f))
     names, body = rows[0], rows[1:]
     cols = list(zip(*body)) if body else [[] for _ in names]
-    return {n: (_column(n, c) if n != "dead_layer" else _column("_", c)) for n, c in zip(names, cols)}
+    return {n: (_column(n, c, True) if n != "dead_layer" else _column("_", c, True)) for n, c in zip(names, cols)}
+
+
+def binary():
+    """The nnlimits executable: $NNLIMITS, else this checkout's build/nnlimits, else nnlimits on PATH."""
+    for cand in (os.environ.get("NNLIMITS"), os.path.join(HERE, "..", "build", "nnlimits"), shutil.which("nnlimits")):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise FileNotFoundError("nnlimits executable not found: set NNLIMITS=/path/to/nnlimits or build it (build/)")
+
+
+def load_compare(run_dir):
+    """The `compare` table (means over seeds beside the limits), as `nnlimits export DIR -table compare` writes it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "compare.csv")
+        subprocess.run([binary(), "export", run_dir, "-table", "compare", "-o", out], check=True)
+        return load_csv(out)
+
+
+def run_info(run_dir):
+    """Provenance of the latest run of the store: git, job (the options file, else the options), start date, …"""
+    with _connect(run_dir) as db:
+        row = db.execute("SELECT git, host, ranks, started, status, options FROM runs ORDER BY run DESC LIMIT 1")\
+                .fetchone()
+        first = db.execute("SELECT min(started) FROM runs").fetchone()
+    git, host, ranks, started, status, options = row if row else ("?",) * 6
+    words = (options or "").split()
+    job = "default job"
+    if "-options_file" in words and words.index("-options_file") + 1 < len(words):
+        job = os.path.basename(words[words.index("-options_file") + 1])
+    elif [w for w in words if w.startswith("-grid_") or w == "-family"]:
+        job = "command-line job"
+    return {"git": git, "host": host, "ranks": ranks, "started": started, "first_started": first[0] if first else None,
+            "status": status, "options": options, "job": job, "dir": os.path.abspath(run_dir)}
 
 
 def provenance(run_dir):
     """One line: what made this run (latest run of the store)."""
-    with _connect(run_dir) as db:
-        row = db.execute("SELECT git, host, ranks, started, status FROM runs ORDER BY run DESC LIMIT 1").fetchone()
-    git, host, ranks, started, status = row if row else ("?",) * 5
-    return f"{os.path.abspath(run_dir)} | nnlimits {git} | {ranks} ranks on {host} | {started} | {status}"
+    r = run_info(run_dir)
+    return (f"{r['dir']} | job {r['job']} | nnlimits {r['git']} | {r['ranks']} ranks on {r['host']} | "
+            f"{r['started']} | {r['status']}")
 
 
 def group_mean_se(keys, values):
     """Mean and standard error of `values` over rows sharing the same tuple of `keys` (list of arrays).
     Returns (groups, mean, se, count); groups in order of first appearance (the canonical order)."""
     index, groups = {}, []
-    for i, k in enumerate(zip(*keys)):
+    for k in zip(*keys):
         if k not in index:
             index[k] = len(groups)
             groups.append(k)
@@ -89,16 +145,64 @@ def group_mean_se(keys, values):
     return groups, mean, se, n
 
 
+def fit_line(x, y, se=None, origin=False):
+    """Weighted least squares y ≈ a + b x (a = 0 with origin=True), weights 1/se². Returns (slope, slope_se,
+    intercept); slope_se from the weights when se is given (else from the residuals)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    w = np.ones_like(x) if se is None else 1 / np.maximum(np.asarray(se, float), 1e-300) ** 2
+    X = x[:, None] if origin else np.column_stack([np.ones_like(x), x])
+    A = X.T @ (w[:, None] * X)
+    coef = np.linalg.solve(A, X.T @ (w * y))
+    cov = np.linalg.inv(A)
+    if se is None:
+        dof = max(len(x) - X.shape[1], 1)
+        cov = cov * np.sum(w * (y - X @ coef) ** 2) / dof
+    b = coef[-1]
+    return b, float(np.sqrt(cov[-1, -1])), (0.0 if origin else coef[0])
+
+
+def kv(**pairs):
+    """Print one key=value line (the numbers tests and notes read)."""
+    print(" ".join(f"{k}={v:.6g}" if isinstance(v, (float, np.floating)) else f"{k}={v}" for k, v in pairs.items()),
+          flush=True)
+
+
 def style():
     """The shared figure style (Agg: works without a display)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "font.size": 9,
-                         "legend.fontsize": 8, "savefig.bbox": "tight"})
+                         "legend.fontsize": 7, "axes.titlesize": 9, "savefig.bbox": "tight",
+                         "axes.prop_cycle": plt.cycler(color=plt.cm.viridis(np.linspace(0, 0.9, 7)))})
     return plt
 
 
 def footer(fig, run_dir):
     """The run's provenance at the bottom of a figure."""
-    fig.text(0.01, -0.04, provenance(run_dir), fontsize=6, color="0.4", ha="left", va="top")
+    fig.text(0.01, -0.02, provenance(run_dir), fontsize=5.5, color="0.4", ha="left", va="top")
+
+
+def figure_args(doc, name, options=()):
+    """The command line every figure script shares: RUN_DIR [-o FILE.png] [--dpi N], plus the script's own
+    options: (flag, type, default, help) tuples."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag, typ, default, text in options:
+        ap.add_argument(flag, type=typ, default=default, help=f"{text} (default {default})")
+    ap.add_argument("run_dir", help="a run directory (holds nnlimits.sqlite)")
+    ap.add_argument("-o", "--output", help=f"figure file (.png; a .pdf is written beside it); "
+                                           f"default RUN_DIR/figures/{name}.png")
+    ap.add_argument("--dpi", type=float, default=110, help="resolution of the PNG (thumbnails: ~60)")
+    args = ap.parse_args()
+    if not args.output:
+        args.output = os.path.join(args.run_dir, "figures", f"{name}.png")
+    return args
+
+
+def save(fig, args):
+    """Write the PNG at args.dpi and a PDF beside it; print figure=PATH."""
+    d = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(d, exist_ok=True)
+    fig.savefig(args.output, dpi=args.dpi)
+    fig.savefig(os.path.splitext(args.output)[0] + ".pdf")
+    print(f"figure={args.output}", flush=True)

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Hanin–Nica figure: mean and variance of ln(‖x_L‖²/n) − ln(‖x_0‖²/d) of a critical ReLU MLP (one input,
+post-activations) against beta = L/n, with the large-n lines −(5/2) beta and 5 beta and the exact finite-n laws
+L·E ln R, L·Var ln R, R = (2/n) chi²_K, K ~ Bin(n, 1/2) (MATH.md §4.3).
+
+Rows: the stats table's lognorm_post (input 0) of ReLU MLPs, grouped by (width, layer); networks that died
+(lognorm_post = −inf) are left out, as the law is conditional on K ≥ 1 at every layer. Slopes are fitted through
+the origin against beta, weighted by the standard errors (independent networks when only the last layer is
+recorded, as in jobs/hanin_nica_lognormal.opts). Prints key=value lines per width and pooled."""
+import os
+import sys
+
+import numpy as np
+from scipy.special import digamma, polygamma
+from scipy.stats import binom
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnlimits  # noqa: E402
+
+
+def log_ratio_moments(n):
+    """E ln R and Var ln R for R = (2/n) chi²_K, K ~ Bin(n, 1/2), given K >= 1."""
+    k = np.arange(1, n + 1)
+    p = binom.pmf(k, n, 0.5)
+    p /= p.sum()
+    psi, tri = digamma(k / 2), polygamma(1, k / 2)
+    mean = np.log(4 / n) + np.sum(p * psi)
+    return mean, np.sum(p * tri) + np.sum(p * psi ** 2) - np.sum(p * psi) ** 2
+
+
+def moments(d):
+    """Per (width, layer): beta, mean, its se, variance, its se, count."""
+    keys = [d["width"], d["layer"]]
+    groups, mean, se, n = nnlimits.group_mean_se(keys, d["lognorm_post"])
+    index = {k: i for i, k in enumerate(groups)}
+    g = np.array([index[k] for k in zip(*keys)])
+    dev = d["lognorm_post"] - mean[g]
+    c2 = np.bincount(g, dev ** 2) / n
+    c4 = np.bincount(g, dev ** 4) / n
+    var = c2 * n / (n - 1)
+    var_se = np.sqrt(np.maximum(c4 - c2 ** 2, 0) / n)
+    beta = np.array([l / w for w, l in groups], float)
+    return groups, beta, mean, se, var, var_se, n
+
+
+def main():
+    args = nnlimits.figure_args(__doc__, "hanin_nica")
+    d = nnlimits.load(args.run_dir, "stats", ["width", "layer", "lognorm_post"],
+                      where="family='mlp' AND activation='relu' AND input=0")
+    alive = np.isfinite(d["lognorm_post"])
+    dead = int((~alive).sum())
+    d = {k: v[alive] for k, v in d.items()}
+    if len(d["layer"]) == 0:
+        sys.exit(f"{args.run_dir}: no ReLU MLP stats (run jobs/hanin_nica_lognormal.opts)")
+    groups, beta, mean, mse, var, vse, n = moments(d)
+    widths = sorted(set(w for w, _ in groups))
+    plt = nnlimits.style()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    fits = {"mean": [], "var": []}
+    for j, w in enumerate(widths):
+        sel = np.array([i for i, k in enumerate(groups) if k[0] == w])
+        sel = sel[np.argsort(beta[sel])]
+        mu, v = log_ratio_moments(w)
+        c = f"C{j % 7}"
+        axes[0].errorbar(beta[sel], mean[sel], yerr=mse[sel], fmt="o", ms=3, color=c, label=f"n={w}")
+        axes[1].errorbar(beta[sel], var[sel], yerr=vse[sel], fmt="o", ms=3, color=c, label=f"n={w}")
+        bx = np.linspace(0, beta[sel].max(), 50)
+        axes[0].plot(bx, w * mu * bx, color=c, lw=0.6, ls=":")
+        axes[1].plot(bx, w * v * bx, color=c, lw=0.6, ls=":")
+        if len(sel) >= 2:
+            bm, bmse, _ = nnlimits.fit_line(beta[sel], mean[sel], mse[sel], origin=True)
+            bv, bvse, _ = nnlimits.fit_line(beta[sel], var[sel], vse[sel], origin=True)
+            last = (w, bm, bmse, w * mu, bv, bvse, w * v)
+            fits["mean"].append((bm, bmse))
+            fits["var"].append((bv, bvse))
+            nnlimits.kv(figure="hanin_nica", width=w, points=len(sel), seeds=int(n[sel].min()),
+                        mean_slope=bm, mean_slope_se=bmse, mean_theory=-2.5, mean_exact=w * mu,
+                        var_slope=bv, var_slope_se=bvse, var_theory=5.0, var_exact=w * v)
+    pooled = {}
+    for key, f in fits.items():
+        if f:
+            s, sse = np.array(f).T
+            wgt = 1 / sse ** 2
+            pooled[key] = (np.sum(wgt * s) / np.sum(wgt), np.sqrt(1 / np.sum(wgt)))
+    if pooled:
+        nnlimits.kv(figure="hanin_nica", width="all", dead=dead, mean_slope=pooled["mean"][0],
+                    mean_slope_se=pooled["mean"][1], mean_theory=-2.5, var_slope=pooled["var"][0],
+                    var_slope_se=pooled["var"][1], var_theory=5.0)
+    bx = np.linspace(0, beta.max(), 50)
+    axes[0].plot(bx, -2.5 * bx, "k--", lw=1.2, label="−(5/2) β (Hanin–Nica)")
+    axes[1].plot(bx, 5 * bx, "k--", lw=1.2, label="5 β (Hanin–Nica)")
+    for ax, what in zip(axes, ["mean", "variance"]):
+        ax.set_xlabel("β = L / n  (depth / width)")
+        ax.set_ylabel(f"{what} of ln(‖x_L‖²/n) − ln(‖x_0‖²/d)")
+        ax.legend(title="dotted: exact finite n (§4.3)", title_fontsize=7)
+    if pooled:
+        w, bm, bmse, em, bv, bvse, ev = last
+        axes[0].set_title(f"n={w}: slope {bm:.2f} ± {bmse:.2f} (exact n={w}: {em:.2f}; n→∞: −2.5)")
+        axes[1].set_title(f"n={w}: slope {bv:.2f} ± {bvse:.2f} (exact n={w}: {ev:.2f}; n→∞: 5)")
+    nnlimits.footer(fig, args.run_dir)
+    nnlimits.save(fig, args)
+
+
+if __name__ == "__main__":
+    main()

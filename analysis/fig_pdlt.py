@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""PDLT figure: normalised excess kurtosis of pre-activations against l/n at criticality (MLP, one input), with the
+leading-order slopes 5 (relu), 2 (linear), 2/3 (tanh) and the exact finite-n laws 3(1 + c/n)^(l-1) (MATH.md §4.4).
+
+kappa_l = E z^4 / (3 (E z^2)^2) - 1 over networks and coordinates, rebuilt per seed from the stats table
+(E z^2: mean of q = e^lognorm; E z^4: mean of q^2 (kurtosis + 3)); standard errors by the delta method. The slope
+is fitted on ln(1 + kappa) (exactly linear in l for relu and linear: (l-1) ln(1 + c/n)) for l/n <= --max-beta and
+l >= --min-layer; its standard error is a jackknife over 10 seed blocks (layers of one network are correlated).
+Beyond l/n ~ 0.3 the relu fourth moment is so heavy-tailed (relative variance ~ e^(20 l/n)) that a few thousand
+seeds underestimate it: keep --max-beta small unless the run has many more seeds. Prints one key=value line per (activation, width) and one per activation (widths pooled)."""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnlimits  # noqa: E402
+
+SLOPE = {"relu": 5.0, "linear": 2.0, "tanh": 2.0 / 3.0}
+EXACT_C = {"relu": 5.0, "linear": 2.0}  # E R^2 = 1 + c/n, the finite-n law (other activations: leading order only)
+
+
+BLOCKS = 10  # seed blocks for the jackknife: layers of one network are correlated, a per-layer fit se is not honest
+
+
+def ensemble_kurtosis(d):
+    """Per (activation, width, layer): E z^4/(3 (E z^2)^2), its delta-method standard error, seeds, and the same
+    ratio with each of BLOCKS seed blocks left out (jackknife). Dead networks (NaN kurtosis) are left out."""
+    ok = np.isfinite(d["kurtosis"]) & np.isfinite(d["lognorm"])
+    q = np.exp(d["lognorm"][ok])
+    u = q * q * (d["kurtosis"][ok] + 3)
+    keys = [d["activation"][ok], d["width"][ok], d["layer"][ok]]
+    groups, A, _, n = nnlimits.group_mean_se(keys, u)
+    _, B, _, _ = nnlimits.group_mean_se(keys, q)
+    index = {k: i for i, k in enumerate(groups)}
+    g = np.array([index[k] for k in zip(*keys)])
+    du, dv = u - A[g], q - B[g]
+    vu = np.bincount(g, du * du) / (n - 1)
+    vv = np.bincount(g, dv * dv) / (n - 1)
+    cuv = np.bincount(g, du * dv) / (n - 1)
+    ratio = A / B ** 2
+    se = np.sqrt(np.maximum(vu / B ** 4 - 4 * A * cuv / B ** 5 + 4 * A * A * vv / B ** 6, 0) / n)
+    blk = d["seed"][ok] % BLOCKS
+    G = len(groups)
+    jack = []
+    for b in range(BLOCKS):
+        keep = blk != b
+        nk = np.bincount(g[keep], minlength=G)
+        jack.append((np.bincount(g[keep], u[keep], G) / nk) / (np.bincount(g[keep], q[keep], G) / nk) ** 2 / 3)
+    return groups, ratio / 3, se / 3, n, np.array(jack)
+
+
+def fit_slope(beta, kappa, kse):
+    """Slope of ln(1 + kappa) against beta (weighted least squares with intercept) and the fit's line."""
+    y, yse = np.log1p(kappa), kse / (1 + kappa)
+    return nnlimits.fit_line(beta, y)
+
+
+def main():
+    args = nnlimits.figure_args(__doc__, "pdlt_kurtosis", [
+        ("--max-beta", float, 0.25, "fit layers with l/n up to this"),
+        ("--min-layer", int, 2, "fit layers from this one (tanh reaches its slope only at large l)")])
+    d = nnlimits.load(args.run_dir, "stats", ["activation", "width", "seed", "layer", "lognorm", "kurtosis"],
+                      where="family='mlp' AND input=0")
+    if len(d["layer"]) == 0:
+        sys.exit(f"{args.run_dir}: no MLP stats (run jobs/pdlt_kurtosis.opts)")
+    groups, r, se, n, jack = ensemble_kurtosis(d)
+    acts = [a for a in dict.fromkeys(k[0] for k in groups)]
+    plt = nnlimits.style()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    colors = {"relu": "C0", "linear": "C3", "tanh": "C5"}
+    markers = ["o", "s", "^", "v", "D", "x"]
+    xmax = args.max_beta
+    for act in acts:
+        widths = sorted(set(k[1] for k in groups if k[0] == act))
+        slopes = []
+        for j, w in enumerate(widths):
+            sel = np.array([i for i, k in enumerate(groups) if k[0] == act and k[1] == w])
+            ell = np.array([groups[i][2] for i in sel], float)
+            beta, kap, kse = ell / w, r[sel] - 1, se[sel]
+            c = colors.get(act, "k")
+            show = beta <= 1.2 * xmax
+            axes[0].errorbar(beta[show], kap[show], yerr=kse[show], fmt=markers[j % 6], ms=2.5, color=c, lw=0.6,
+                             label=f"{act} n={w}")
+            y, yse = np.log1p(kap), kse / (1 + kap)
+            fit = (beta <= xmax) & (ell >= args.min_layer) & np.isfinite(y)
+            axes[1].errorbar(beta[show], y[show], yerr=yse[show], fmt=markers[j % 6], ms=2.5, color=c, lw=0.6)
+            if fit.sum() >= 3:
+                b, _, a = fit_slope(beta[fit], kap[fit], kse[fit])
+                bj = np.array([fit_slope(beta[fit], jk[sel][fit] - 1, kse[fit])[0] for jk in jack])
+                bse = np.sqrt((BLOCKS - 1) / BLOCKS * np.sum((bj - bj.mean()) ** 2))
+                slopes.append((b, bse))
+                extra = {}
+                if act in EXACT_C:
+                    extra["exact_slope"] = w * np.log1p(EXACT_C[act] / w)
+                nnlimits.kv(figure="pdlt", activation=act, width=w, seeds=int(n[sel].min()), layers=int(fit.sum()),
+                            slope=b, slope_se=bse, theory=SLOPE.get(act, float("nan")), **extra)
+                xs = np.linspace(0, xmax, 50)
+                axes[1].plot(xs, a + b * xs, color=c, lw=0.6, alpha=0.6)
+            if act in EXACT_C:
+                lx = np.arange(1, ell.max() + 1)
+                axes[0].plot(lx[lx / w <= 1.2 * xmax] / w, (1 + EXACT_C[act] / w) ** (lx[lx / w <= 1.2 * xmax] - 1) - 1,
+                             color=c, lw=0.5, ls=":")
+        if slopes:
+            s, sse = np.array(slopes).T
+            wgt = 1 / sse ** 2
+            pooled = np.sum(wgt * s) / np.sum(wgt)
+            nnlimits.kv(figure="pdlt", activation=act, width="all", slope=pooled, slope_se=np.sqrt(1 / np.sum(wgt)),
+                        theory=SLOPE.get(act, float("nan")))
+        if act in SLOPE:
+            xs = np.linspace(0, 1.2 * xmax, 50)
+            for ax in axes:
+                ax.plot(xs, SLOPE[act] * xs, color=colors.get(act, "k"), lw=1.2, ls="--",
+                        label=f"{act}: slope {SLOPE[act]:.3g} (PDLT)" if ax is axes[0] else None)
+    axes[0].set_xlabel("l / n  (layer / width)")
+    axes[0].set_ylabel("κ = E z⁴ / (3 (E z²)²) − 1")
+    axes[0].set_title("normalised excess kurtosis (dotted: exact 3(1+c/n)^(l−1))")
+    axes[0].set_xlim(0, 1.2 * xmax)
+    axes[0].set_ylim(bottom=-0.05, top=min(np.nanmax(r - 1) if len(r) else 1, 5 * 1.2 * xmax * 1.6))
+    axes[0].legend(ncol=2)
+    axes[1].set_xlabel("l / n")
+    axes[1].set_ylabel("ln(1 + κ)")
+    axes[1].set_title(f"fitted slopes (l/n ≤ {xmax:g}), dashed: PDLT leading order")
+    axes[1].set_xlim(0, 1.2 * xmax)
+    axes[1].set_ylim(-0.05, 5 * 1.2 * xmax * 1.1)
+    nnlimits.footer(fig, args.run_dir)
+    nnlimits.save(fig, args)
+
+
+if __name__ == "__main__":
+    main()
