@@ -173,7 +173,7 @@ def style():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "font.size": 9,
-                         "legend.fontsize": 7, "axes.titlesize": 9, "savefig.bbox": "tight",
+                         "legend.fontsize": 7, "axes.titlesize": 9, "savefig.bbox": "tight", "figure.constrained_layout.use": True,
                          "axes.prop_cycle": plt.cycler(color=plt.cm.viridis(np.linspace(0, 0.9, 7)))})
     return plt
 

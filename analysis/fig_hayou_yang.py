@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Hayou & Yang (2023) commutation figure: how far the finite (n, L) ResNet covariance at t = 1 is from the
+depth-limit ODE q_1, over the (width, depth) plane and along paths L = n^gamma.
+
+From `nnlimits export DIR -table compare` (last layer, entries (0,0), (0,1), (1,1)):
+- RMS error: sqrt(sum_ab [(mean - q_ode)^2 + sd^2]) / ||q_ode||, sd = se * sqrt(seeds): the typical distance of one
+  network's Gram V_L to q_1 (its spread dominates; it decays like n^(-1/2) whatever L does, if the limits commute);
+- bias: sqrt(sum_ab (mean - q_ode)^2) / ||q_ode||, cells whose every |z| < 2 are marked '~0' (no bias resolved).
+Paths: for each width, the error at L = n^gamma, interpolated linearly in (ln L, ln error) between the grid's two
+nearest depths (open markers; filled = on the grid); slope fitted on log-log axes. Prints key=value lines."""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnlimits  # noqa: E402
+
+
+def errors(c, act):
+    """Per (width, depth) at the last layer: relative RMS error, relative bias, max |z|, seeds."""
+    sel = (c["activation"] == act) & (c["family"] == "resnet") & (c["layer"] == c["depth"])
+    out = {}
+    for i in np.nonzero(sel)[0]:
+        key = (int(c["width"][i]), int(c["depth"][i]))
+        r = out.setdefault(key, {"e2": 0.0, "b2": 0.0, "q2": 0.0, "z": 0.0, "seeds": int(c["seeds"][i])})
+        err, sd = c["err_ode"][i], c["se"][i] * np.sqrt(c["seeds"][i])
+        w = 1 if c["a"][i] == c["b"][i] else 2  # (0,1) stands for (0,1) and (1,0) in the Frobenius norm
+        r["e2"] += w * (err ** 2 + sd ** 2)
+        r["b2"] += w * err ** 2
+        r["q2"] += w * c["q_ode"][i] ** 2
+        r["z"] = max(r["z"], abs(c["z_ode"][i]))
+    widths = sorted(set(k[0] for k in out))
+    depths = sorted(set(k[1] for k in out))
+    rms = np.full((len(depths), len(widths)), np.nan)
+    bias, zmax = rms.copy(), rms.copy()
+    for (w, L), r in out.items():
+        j, i = widths.index(w), depths.index(L)
+        rms[i, j] = np.sqrt(r["e2"] / r["q2"])
+        bias[i, j] = np.sqrt(r["b2"] / r["q2"])
+        zmax[i, j] = r["z"]
+    return widths, depths, rms, bias, zmax
+
+
+def path(widths, depths, err, gamma):
+    """(n, L = n^gamma, error, on_grid) for each width whose n^gamma lies within the depth range."""
+    lx = np.log(depths)
+    pts = []
+    for j, n in enumerate(widths):
+        Lg = n ** gamma
+        col = err[:, j]
+        ok = np.isfinite(col) & (col > 0)
+        if ok.sum() < 2 or not (lx[ok].min() - 1e-9 <= np.log(Lg) <= lx[ok].max() + 1e-9):
+            continue
+        e = np.exp(np.interp(np.log(Lg), lx[ok], np.log(col[ok])))
+        pts.append((n, Lg, e, bool(np.min(np.abs(lx[ok] - np.log(Lg))) < 1e-6)))
+    return pts
+
+
+def heat(ax, fig, widths, depths, z, title, marks=None):
+    im = ax.imshow(np.log10(z), origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(widths)), [str(w) for w in widths])
+    ax.set_yticks(range(len(depths)), [str(d) for d in depths])
+    ax.set_xlabel("width n")
+    ax.set_ylabel("depth L")
+    ax.set_title(title)
+    ax.grid(False)
+    for i in range(len(depths)):
+        for j in range(len(widths)):
+            if np.isfinite(z[i, j]):
+                txt = "~0" if marks is not None and marks[i, j] < 2 else f"{z[i, j]:.2g}"
+                ax.text(j, i, txt, ha="center", va="center", fontsize=5.5, color="w")
+    fig.colorbar(im, ax=ax, label="log10 relative error")
+
+
+def main():
+    args = nnlimits.figure_args(__doc__, "hayou_yang_commute", [
+        ("--gammas", str, "0.5,0.75,1,1.25", "exponents of the paths L = n^gamma")])
+    gammas = [float(g) for g in args.gammas.split(",")]
+    c = nnlimits.load_compare(args.run_dir)
+    acts = [a for a in dict.fromkeys(c["activation"][c["family"] == "resnet"])]
+    if not acts or not np.isfinite(c["q_ode"]).any():
+        sys.exit(f"{args.run_dir}: no ResNet rows with a depth-limit ODE (run jobs/hayou_yang_2023_commute.yaml)")
+    plt = nnlimits.style()
+    fig, axes = plt.subplots(len(acts), 3, figsize=(13, 3.5 * len(acts)), squeeze=False)
+    for row, act in zip(axes, acts):
+        widths, depths, rms, bias, zmax = errors(c, act)
+        heat(row[0], fig, widths, depths, rms, f"{act}: RMS error of V_L to the ODE q_1")
+        heat(row[1], fig, widths, depths, bias, f"{act}: bias |E V_L − q_1| ('~0': |z| < 2)", zmax)
+        i, j = np.unravel_index(np.nanargmin(rms), rms.shape)
+        nnlimits.kv(figure="hayou_yang", activation=act, min_rms=rms[i, j], at_width=widths[j], at_depth=depths[i],
+                    max_rms=np.nanmax(rms), max_bias=np.nanmax(bias), max_abs_z=np.nanmax(zmax))
+        ax = row[2]
+        for k, g in enumerate(gammas):
+            pts = path(widths, depths, rms, g)
+            if not pts:
+                continue
+            n, _, e, on = (np.array(v) for v in zip(*pts))
+            col = f"C{k % 7}"
+            ax.plot(n, e, "-", color=col, lw=0.8)
+            ax.scatter(n[on], e[on], color=col, s=14, zorder=3)
+            ax.scatter(n[~on], e[~on], facecolors="none", edgecolors=col, s=14, zorder=3)
+            label = f"γ={g:g}"
+            if len(n) >= 3:
+                b, bse, _ = nnlimits.fit_line(np.log(n), np.log(e))
+                label += f": slope {b:.2f} ± {bse:.2f}"
+                nnlimits.kv(figure="hayou_yang", activation=act, gamma=g, points=len(n), slope=b, slope_se=bse,
+                            theory=-0.5)
+            ax.plot([], [], "-o", color=col, ms=3, label=label)
+        nn = np.array(widths, float)
+        ax.plot(nn, rms[:, 0][np.isfinite(rms[:, 0])].mean() * (nn / nn[0]) ** -0.5, "k--", lw=1, label="n^(−1/2)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("width n (path L = n^γ)")
+        ax.set_ylabel("relative RMS error to q_1")
+        ax.set_title(f"{act}: along paths (open: interpolated in L)")
+        ax.legend()
+    nnlimits.footer(fig, args.run_dir)
+    nnlimits.save(fig, args)
+
+
+if __name__ == "__main__":
+    main()
