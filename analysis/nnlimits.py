@@ -194,6 +194,8 @@ def figure_args(doc, name, options=()):
                                            f"default RUN_DIR/figures/{name}.png")
     ap.add_argument("--dpi", type=float, default=110, help="resolution of the PNG (thumbnails: ~60)")
     args = ap.parse_args()
+    if not os.path.exists(os.path.join(args.run_dir, STORE)):
+        ap.error(f"{args.run_dir} is not a run directory (no {STORE})")
     if not args.output:
         args.output = os.path.join(args.run_dir, "figures", f"{name}.png")
     return args

@@ -1,0 +1,71 @@
+# ctest-label: cli
+# analysis/fig_*.py on tiny runs: each writes a real PNG and PDF with the run's provenance, and the numbers it prints
+# (key=value) are those of the theory within bounds wide enough for a few hundred seeds yet tight enough to fail on
+# a wrong sign, a wrong factor of 2 or a wrong axis. Catches: a figure script that crashes on a real store, reads
+# the wrong column (pre vs post, kurtosis vs its ensemble version), groups by the wrong key, fits the wrong quantity.
+source "$(dirname "$0")/lib.sh" "$@"
+SRC=${NNL_SOURCE_DIR:?}
+PY=/usr/bin/python3
+export NNLIMITS=$NNL
+
+# figure NAME SCRIPT RUN: run analysis/SCRIPT on RUN, keep its key=value lines in $W/NAME.txt, check PNG and PDF.
+figure() {
+  $PY "$SRC/analysis/$2" "$3" -o "$W/$1.png" --dpi 50 ${NULL_DRAWS:-} > "$W/$1.txt" || fail "$2 failed"
+  [ "$(head -c 8 "$W/$1.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1.png is not a PNG"
+  [ "$(stat -c %s "$W/$1.png")" -gt 8000 ] || fail "$1.png is too small to hold the plot"
+  head -c 5 "$W/$1.pdf" | grep -q '%PDF-' || fail "$1.pdf missing"
+}
+
+# check NAME 'SELECT' 'CONDITION': every line of NAME's output matching the awk pattern SELECT satisfies CONDITION
+# (awk, on fields parsed into v["key"]); at least one line must match.
+check() {
+  awk -v name="$1" "
+    { delete v; for (i = 1; i <= NF; i++) { split(\$i, kv, \"=\"); v[kv[1]] = kv[2] } }
+    $2 { n++; if (!($3)) { print name \": fails \" \"$3\" \": \" \$0 > \"/dev/stderr\"; bad = 1 } }
+    END { if (!n) { print name \": no line matches $2\" > \"/dev/stderr\"; bad = 1 }; exit bad }" "$W/$1.txt" \
+    || fail "$1: printed numbers out of bounds"
+}
+
+# Hanin–Nica: slopes of mean and variance of ln‖x_L‖² in beta within 4 s.e. of the exact finite-n values (§4.3), and
+# near the n → ∞ slopes −5/2 and 5 (n = 16, 32: exact −2.82, −2.64 and 6.71, 5.68).
+run 2 run -family mlp -grid_activation relu -grid_width 16,32 -grid_depth 4,8,16,32 -grid_seed 0-400 -inputs 1 \
+  -record_layers last -progress_interval 0 -output "$W/hn" > /dev/null 2>&1 || fail "hanin-nica run"
+figure hn fig_hanin_nica.py "$W/hn"
+check hn '/width=[0-9]/' 'v["mean_slope"] - v["mean_exact"] <= 4 * v["mean_slope_se"] && v["mean_exact"] - v["mean_slope"] <= 4 * v["mean_slope_se"]'
+check hn '/width=[0-9]/' 'v["var_slope"] - v["var_exact"] <= 4 * v["var_slope_se"] && v["var_exact"] - v["var_slope"] <= 4 * v["var_slope_se"]'
+check hn '/width=all/' 'v["var_slope"] > 4 && v["var_slope"] < 8 && v["mean_slope"] < -2 && v["mean_slope"] > -3.5'
+
+# PDLT: kurtosis slopes in l/n near 5 (relu), 2 (linear), 2/3 (tanh); n = 32, l <= 8 (exact relu 4.65, linear 1.94);
+# bounds ~4 jackknife s.e. (0.66, 0.17, 0.06 here), yet they exclude the neighbours' slopes and κ not divided by 3.
+run 2 run -family mlp -grid_activation relu,linear,tanh -grid_width 32 -grid_depth 8 -grid_seed 0-1500 -inputs 1 \
+  -record_layers all -progress_interval 0 -output "$W/pdlt" > /dev/null 2>&1 || fail "pdlt run"
+figure pdlt fig_pdlt.py "$W/pdlt"
+check pdlt '/activation=relu width=32/' 'v["slope"] > 2.5 && v["slope"] < 7.5'
+check pdlt '/activation=linear width=32/' 'v["slope"] > 1.3 && v["slope"] < 2.7'
+check pdlt '/activation=tanh width=32/' 'v["slope"] > 0.3 && v["slope"] < 1.0'
+
+# Hayou–Yang: RMS error to the ODE falls like n^(-1/2) along L = n^gamma; the tiny run's KS statistics look Gaussian.
+run 2 run -family resnet -grid_activation relu -grid_width 16,64,256 -grid_depth 4,16,64,256 -grid_seed 0-24 \
+  -inputs 2 -record_layers 4 -progress_interval 0 -output "$W/hy" > /dev/null 2>&1 || fail "hayou-yang run"
+figure hy fig_hayou_yang.py "$W/hy"
+check hy '/gamma=/' 'v["slope"] > -0.9 && v["slope"] < -0.15'
+check hy '/max_rms=/' 'v["min_rms"] > 0 && v["min_rms"] < v["max_rms"] && v["max_rms"] < 1'
+NULL_DRAWS="--null 1000" figure hyqq fig_hayou_yang_qq.py "$W/hy"
+check hyqq '/width=256/' 'v["median_ratio"] > 0.6 && v["median_ratio"] < 1.6'
+
+# Hayou 2022: ln S drifts down at n = 2 and up at n = 8 (SDE drift -1/3, +0.25; s.e. ~0.05, 0.02 here); ~2^-n of the
+# networks are dead (0.25, 0.004).
+run 2 run -family resnet -grid_activation relu -grid_width 2,8 -grid_depth 32 -grid_seed 0-1000 -inputs 1 \
+  -record_layers 6 -progress_interval 0 -output "$W/h22" > /dev/null 2>&1 || fail "hayou 2022 run"
+figure h22 fig_hayou_2022.py "$W/h22"
+check h22 '/width=2 /' 'v["mean_dlog_post"] < -0.1 && v["dead_fraction"] > 0.15 && v["dead_fraction"] < 0.35'
+check h22 '/width=8 /' 'v["mean_dlog_post"] > 0.1 && v["dead_fraction"] < 0.03'
+
+# provenance: the footer names the run's commit; a run directory without a store is refused with a message
+grep -q "job command-line job" <($PY -c "import sys; sys.path.insert(0, '$SRC/analysis'); import nnlimits; print(nnlimits.provenance('$W/h22'))") \
+  || fail "provenance line"
+mkdir -p "$W/empty"
+$PY "$SRC/analysis/fig_pdlt.py" "$W/empty" -o "$W/x.png" 2> "$W/err.txt" && fail "a directory without a store accepted"
+grep -q Traceback "$W/err.txt" && fail "a directory without a store gives a traceback, not a message"
+grep -q "not a run directory" "$W/err.txt" || fail "no message for a directory without a store"
+echo "figures: 5 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"
