@@ -12,6 +12,7 @@ import tempfile
 import numpy as np
 
 STORE = "nnlimits.sqlite"
+THUMB_DPI = 55  # README thumbnails: a 13-inch-wide figure stays under ~100 KB
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The same tables as src/export.c: same columns, same canonical row order. Each column is (name, SQL expression),
@@ -192,7 +193,8 @@ def figure_args(doc, name, options=()):
     ap.add_argument("run_dir", help="a run directory (holds nnlimits.sqlite)")
     ap.add_argument("-o", "--output", help=f"figure file (.png; a .pdf is written beside it); "
                                            f"default RUN_DIR/figures/{name}.png")
-    ap.add_argument("--dpi", type=float, default=110, help="resolution of the PNG (thumbnails: ~60)")
+    ap.add_argument("--dpi", type=float, default=110, help="resolution of the PNG")
+    ap.add_argument("--thumbnail", help="also write a small PNG here (README thumbnails, analysis/figures/)")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.run_dir, STORE)):
         ap.error(f"{args.run_dir} is not a run directory (no {STORE})")
@@ -208,3 +210,7 @@ def save(fig, args):
     fig.savefig(args.output, dpi=args.dpi)
     fig.savefig(os.path.splitext(args.output)[0] + ".pdf")
     print(f"figure={args.output}", flush=True)
+    if getattr(args, "thumbnail", None):
+        os.makedirs(os.path.dirname(os.path.abspath(args.thumbnail)), exist_ok=True)
+        fig.savefig(args.thumbnail, dpi=THUMB_DPI)
+        print(f"thumbnail={args.thumbnail}", flush=True)
