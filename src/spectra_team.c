@@ -32,6 +32,7 @@ struct _p_NNLSpectraTeam {
   int         ctxt0;        /* 1×1 grid of team rank 0 (-1 elsewhere): where whole matrices live */
   int         nprow, npcol, myrow, mycol;
   int         nb;           /* block size of the block-cyclic distribution */
+  PetscInt    nmin;         /* matrices with max(rows, cols) >= nmin go to the team */
 };
 
 PetscErrorCode NNLSpectraTeamCreate(MPI_Comm comm, NNLSpectraTeam *team)
@@ -54,8 +55,9 @@ PetscErrorCode NNLSpectraTeamCreate(MPI_Comm comm, NNLSpectraTeam *team)
   Cblacs_gridinfo(t->ctxt, &t->nprow, &t->npcol, &t->myrow, &t->mycol);
   PetscCheck(t->ctxt >= 0 && t->myrow >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "BLACS grid %d x %d on %d ranks not created", pr,
              t->size / pr, (int)t->size);
-  t->nb = 64;
-  *team = t;
+  t->nb   = 64;
+  t->nmin = 2048;
+  *team   = t;
   PetscFunctionReturn(0);
 }
 
@@ -146,7 +148,9 @@ static PetscErrorCode Eig(NNLSpectraTeam t, int m, double *B, int desc[9], doubl
   PetscCall(PetscMalloc1(nloc, &Z));
   pdsyevd_("V", "U", &m, B, &one, &one, desc, w, Z, &one, &one, desc, &wq, &lwork, &iq, &liwork, info);
   if (*info == 0) {
-    lwork  = (int)(1.25 * wq) + 1024;
+    /* The query leaves out what pdsyevd's final pdormtr needs at small m (it then rejects LWORK, printing a message,
+       and pdsyevd does not report it): add pdormtr's minimum, bounded with the global m for the local sizes. */
+    lwork  = (int)(1.25 * wq) + 2 * m * t->nb + t->nb * t->nb + 1024;
     liwork = iq + 1024;
     PetscCall(PetscMalloc2(lwork, &work, liwork, &iwork));
     pdsyevd_("V", "U", &m, B, &one, &one, desc, w, Z, &one, &one, desc, work, &lwork, iwork, &liwork, info);
@@ -252,5 +256,34 @@ PetscErrorCode NNLSpectraTeamRelease(NNLSpectraTeam team)
 
   PetscFunctionBegin;
   PetscCall(Header(team, OP_RELEASE, 0, 0, hdr));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSpectraTeamSetMinSize(NNLSpectraTeam team, PetscInt nmin)
+{
+  PetscFunctionBegin;
+  team->nmin = nmin;
+  PetscFunctionReturn(0);
+}
+
+static PetscBool UseTeam(NNLSpectraTeam team, PetscInt r, PetscInt c)
+{
+  return team && team->size > 1 && PetscMax(r, c) >= team->nmin ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode NNLSpectraSVD(NNLSpectraTeam team, PetscInt r, PetscInt c, const double *A, double *s, PetscBool *ok, char msg[],
+                             size_t len)
+{
+  PetscFunctionBegin;
+  if (UseTeam(team, r, c)) PetscCall(NNLSpectraSVDTeam(team, r, c, A, s, ok, msg, len));
+  else PetscCall(NNLSpectraSVDLocal(r, c, A, s, ok, msg, len));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSpectraEig(NNLSpectraTeam team, PetscInt m, const double *K, double *w, PetscBool *ok, char msg[], size_t len)
+{
+  PetscFunctionBegin;
+  if (UseTeam(team, m, m)) PetscCall(NNLSpectraEigTeam(team, m, K, w, ok, msg, len));
+  else PetscCall(NNLSpectraEigLocal(m, K, w, ok, msg, len));
   PetscFunctionReturn(0);
 }

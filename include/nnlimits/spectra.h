@@ -69,6 +69,21 @@ PetscErrorCode NNLSpectraEigTeam(NNLSpectraTeam team, PetscInt m, const double *
                                  size_t len);
 
 /**
+  @brief Matrices whose larger dimension is at least nmin go to the team (when it has 2 ranks or more); smaller
+  ones are computed by LAPACK on team rank 0 alone. Default 2048. Not collective; same value on all team ranks.
+*/
+PetscErrorCode NNLSpectraTeamSetMinSize(NNLSpectraTeam team, PetscInt nmin);
+
+/**
+  @brief Singular values of the r×c matrix A: on the team when team is not NULL and the size is above its threshold
+  (then collective on the team: the other members must be in NNLSpectraTeamServe), else by LAPACK on this rank.
+*/
+PetscErrorCode NNLSpectraSVD(NNLSpectraTeam team, PetscInt r, PetscInt c, const double *A, double *s, PetscBool *ok, char msg[],
+                             size_t len);
+/** @brief Eigenvalues of the symmetric m×m K: on the team or by LAPACK, as NNLSpectraSVD decides. */
+PetscErrorCode NNLSpectraEig(NNLSpectraTeam team, PetscInt m, const double *K, double *w, PetscBool *ok, char msg[], size_t len);
+
+/**
   @brief Team members other than rank 0: serve the spectra that team rank 0 asks for (NNLSpectraSVDTeam,
   NNLSpectraEigTeam called there) until it calls NNLSpectraTeamRelease. Collective on team.
 */
