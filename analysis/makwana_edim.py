@@ -54,7 +54,10 @@ def main():
                   f" {claim(m, layer):8.3f}")
         print()
     if a.plot:
-        import matplotlib
+        try:
+            import matplotlib
+        except ImportError:
+            raise SystemExit("--plot needs matplotlib (Debian: apt-get install python3-matplotlib)")
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.5), squeeze=False, sharey=True)
