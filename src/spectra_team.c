@@ -33,6 +33,7 @@ struct _p_NNLSpectraTeam {
   int         nprow, npcol, myrow, mycol;
   int         nb;           /* block size of the block-cyclic distribution */
   PetscInt    nmin;         /* matrices with max(rows, cols) >= nmin go to the team */
+  PetscMPIInt fail_rank;    /* tests: this team rank reports a ScaLAPACK failure (-1: none) */
 };
 
 PetscErrorCode NNLSpectraTeamCreate(MPI_Comm comm, NNLSpectraTeam *team)
@@ -57,6 +58,7 @@ PetscErrorCode NNLSpectraTeamCreate(MPI_Comm comm, NNLSpectraTeam *team)
              t->size / pr, (int)t->size);
   t->nb   = 64;
   t->nmin = 2048;
+  t->fail_rank = -1;
   *team   = t;
   PetscFunctionReturn(0);
 }
@@ -173,6 +175,7 @@ static PetscErrorCode Compute(NNLSpectraTeam t, const int hdr[3], const double *
   if (hdr[0] == OP_SVD) PetscCall(SVD(t, r, c, B, desc, vals, &info));
   else PetscCall(Eig(t, r, B, desc, vals, &info));
   PetscCall(PetscFree(B));
+  if (t->rank == t->fail_rank) info = -999;
   /* A failure on any rank fails the task on all, and says which rank and what info it reported. */
   mine[0] = info != 0;
   mine[1] = (int)t->rank;
@@ -285,5 +288,12 @@ PetscErrorCode NNLSpectraEig(NNLSpectraTeam team, PetscInt m, const double *K, d
   PetscFunctionBegin;
   if (UseTeam(team, m, m)) PetscCall(NNLSpectraEigTeam(team, m, K, w, ok, msg, len));
   else PetscCall(NNLSpectraEigLocal(m, K, w, ok, msg, len));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSpectraTeamSetFailRank(NNLSpectraTeam team, PetscMPIInt rank)
+{
+  PetscFunctionBegin;
+  team->fail_rank = rank;
   PetscFunctionReturn(0);
 }

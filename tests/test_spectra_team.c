@@ -137,9 +137,42 @@ static void test_team_split_and_serve(void **state)
   MPI_Barrier(PETSC_COMM_WORLD);
 }
 
+/* One rank's failure (the last rank reports info ≠ 0) fails the call on every rank with a message naming that rank,
+   no rank waits, and the team computes correctly afterwards. Catches: a failure seen only where it happened (the
+   other ranks would go on to the next collective and hang) or a team left unusable. */
+static void test_team_failure(void **state)
+{
+  NNLSpectraTeam team = NULL;
+  PetscMPIInt    size, rank;
+  double         A[40 * 30], s[30], s0[30];
+  PetscBool      ok = PETSC_TRUE;
+  char           msg[256] = "", want[64];
+
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  Matrix(40, 30, 0, 9, A);
+  assert_int_equal(NNLSpectraTeamCreate(PETSC_COMM_WORLD, &team), 0);
+  assert_int_equal(NNLSpectraTeamSetFailRank(team, size - 1), 0);
+  assert_int_equal(NNLSpectraSVDTeam(team, 40, 30, A, s, &ok, msg, sizeof(msg)), 0);
+  assert_false(ok);
+  snprintf(want, sizeof(want), "info -999 on team rank %d", size - 1);
+  assert_non_null(strstr(msg, want));
+  assert_int_equal(NNLSpectraEigTeam(team, 30, A, s, &ok, msg, sizeof(msg)), 0);
+  assert_false(ok);
+  assert_int_equal(NNLSpectraTeamSetFailRank(team, -1), 0);
+  assert_int_equal(NNLSpectraSVDTeam(team, 40, 30, A, s, &ok, msg, sizeof(msg)), 0);
+  assert_true(ok);
+  if (rank == 0) {
+    assert_int_equal(NNLSpectraSVDLocal(40, 30, A, s0, &ok, msg, sizeof(msg)), 0);
+    assert_true(RelDiff(30, s, s0) <= 1e-10);
+  }
+  assert_int_equal(NNLSpectraTeamDestroy(&team), 0);
+}
+
 int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_team_world), cmocka_unit_test(test_team_split_and_serve)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_team_world), cmocka_unit_test(test_team_split_and_serve),
+                                     cmocka_unit_test(test_team_failure)};
   int                     rc;
 
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

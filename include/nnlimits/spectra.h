@@ -54,6 +54,9 @@ PetscErrorCode NNLSpectraTeamGetSize(NNLSpectraTeam team, PetscMPIInt *size, Pet
 /** @brief Set the ScaLAPACK block size (default 64). Not collective, but all team ranks must use the same. */
 PetscErrorCode NNLSpectraTeamSetBlockSize(NNLSpectraTeam team, PetscInt nb);
 
+/** @brief For tests: team rank `rank` reports info = -999 after every ScaLAPACK call (-1: none). Not collective. */
+PetscErrorCode NNLSpectraTeamSetFailRank(NNLSpectraTeam team, PetscMPIInt rank);
+
 /**
   @brief Singular values of the r×c matrix A given on team rank 0 (ignored elsewhere), by ScaLAPACK pdgesvd on the
   team's grid (A is distributed block-cyclically with pdgemr2d). s[0..min(r,c)) descending is set on team rank 0.
