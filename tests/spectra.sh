@@ -4,12 +4,19 @@
 # Catches: spectra lost in packing between ranks, a team protocol that hangs or mixes matrices between points, rows
 # keyed to the wrong layer, scalars that disagree with the values they summarise.
 source "$(dirname "$0")/lib.sh" "$@"
-JOB="-family mlp,resnet -grid_activation relu,leaky_relu:0.2 -grid_width 6,40 -grid_depth 4 -grid_seed 0-3 -inputs 9 -input_dim 12
+JOB="-family mlp,resnet -grid_activation relu,leaky_relu:0.2 -grid_width 6,40 -grid_depth 4 -grid_seed 0-2 -inputs 9 -input_dim 12
      -spectra_layers 3 -progress_interval 0"
 run 1 run $JOB -output "$W/np1" > /dev/null
 run 2 run $JOB -output "$W/np2t" -spectra_team_size 2 -spectra_team_min 1 > /dev/null
 run 4 run $JOB -output "$W/np4t" -spectra_team_size 2 -spectra_team_min 10 > /dev/null
 run 1 run $JOB -output "$W/none" -spectra_layers none > /dev/null
+# Shards merged: the same spectra bytes as one run (merge carries the spectra tables).
+for i in 0 1; do run 1 run $JOB -output "$W/shard$i" -shard $i/2 > /dev/null; done
+"$NNL" merge "$W/shard0" "$W/shard1" -output "$W/merged" > /dev/null
+for t in spectra spectrum; do
+  "$NNL" export "$W/np1" -table $t -o "$W/a.csv"; "$NNL" export "$W/merged" -table $t -o "$W/b.csv"
+  cmp -s "$W/a.csv" "$W/b.csv" || fail "$t export of merged shards differs from one run"
+done
 for d in np1 np2t np4t; do
   "$NNL" export "$W/$d" -table spectra -o "$W/$d.spectra.csv"
   "$NNL" export "$W/$d" -table spectrum -o "$W/$d.spectrum.csv"
@@ -36,8 +43,8 @@ base = load("np1.spectra.csv")
 vals = {}
 for r in load("np1.spectrum.csv"):
     vals.setdefault(key(r), []).append(float(r["value"]))
-# 2 activations x 2 widths x 3 seeds x (MLP layers 1, 2, 4; ResNet 0, 1, 2, 4) x 2 matrices
-if len(base) != 2 * 2 * 3 * (3 + 4) * 2: bad(f"{len(base)} spectra rows")
+# 2 activations x 2 widths x 2 seeds x (MLP layers 1, 2, 4; ResNet 0, 1, 2, 4) x 2 matrices
+if len(base) != 2 * 2 * 2 * (3 + 4) * 2: bad(f"{len(base)} spectra rows")
 for r in base:
     v = vals[key(r)]
     k = int(r["k"]); n = int(r["width"]); m = 9
