@@ -27,6 +27,12 @@ static const ExportTable Tables[] = {
   {"limits", "family,activation,depth,layer,t,a,b,q_nngp,q_ode",
    "SELECT p.family,p.activation,p.depth,l.layer,CAST(l.layer AS REAL)/p.depth,l.a,l.b,l.q_nngp,l.q_ode"
    " FROM points p JOIN limits l ON l.point=p.id ORDER BY p.ord,l.layer,l.a,l.b", NULL},
+  {"spectra", "family,activation,width,depth,seed,layer,t,matrix,k,rank,rank_rtol,pr,cond,vmax,vmin",
+   "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.matrix,s.k,s.rank,"
+   "s.rank_rtol,s.pr,s.cond,s.vmax,s.vmin FROM points p JOIN spectra s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix", NULL},
+  {"spectrum", "family,activation,width,depth,seed,layer,t,matrix,i,value",
+   "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.matrix,s.i,s.value"
+   " FROM points p JOIN spectrum s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix,s.i", NULL},
   /* Every finished network's q beside its limits; WriteCompare reduces each (.., layer, a, b) group over seeds. */
   {"compare", "family,activation,width,depth,layer,t,a,b,seeds,mean,se,q_nngp,q_ode,err_nngp,z_nngp,err_ode,z_ode",
    "WITH grp AS (SELECT family,activation,width,depth,min(ord) AS o FROM points WHERE kind='network'"
@@ -268,7 +274,9 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
                           "INSERT OR IGNORE INTO points SELECT * FROM src.points;"
                           "INSERT OR IGNORE INTO gram SELECT * FROM src.gram;"
                           "INSERT OR IGNORE INTO stats SELECT * FROM src.stats;"
-                          "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;");
+                          "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;"
+                          "INSERT OR IGNORE INTO spectra SELECT * FROM src.spectra;"
+                          "INSERT OR IGNORE INTO spectrum SELECT * FROM src.spectrum;");
   /* Provenance of the input's runs, replaced (not duplicated) when the same input is merged again. */
   for (int k = 0; k < 2 && !ierr; k++) {
     const char *sql = k == 0 ? "DELETE FROM runs WHERE source=?1"

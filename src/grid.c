@@ -55,8 +55,15 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
     first = n * d * NNL_COST_NORMAL + 2 * n * d * m;
     *mem  = 8.0 * (n * (n > d ? n : d) + 4 * n * m + d * m);
   }
+  /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap otherwise) */
+  if (job->spectra_mode != NNL_RECORD_NONE) {
+    double ns = job->spectra_mode == NNL_RECORD_ALL ? layers : job->spectra_mode == NNL_RECORD_LAST ? 1.0 : PetscMin(layers, (double)job->spectra_k + 1);
+    double lo = PetscMin(n, m), hi = PetscMax(n, m);
+    rec += ns * (n * m * m + 2.5 * m * m * m + 4 * hi * lo * lo);
+  }
   *cost = first + (layers - 1) * per + rec + 10 * n * m; /* + KS at the last layer */
   *mem += 2 * 8.0 * (double)nrec * (m * (m + 1) / 2 + 3 * m) + (1 << 20);
+  if (job->spectra_mode != NNL_RECORD_NONE) *mem += 8.0 * (n * m + 6 * m * m + 8 * PetscMin(n, m) * PetscMax(n, m)); /* LAPACK copies, work */
 }
 
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)

@@ -143,6 +143,22 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
     PetscCall(NNLParseInt("-record_layers", buf, 1, &job->record_k));
     job->record_mode = NNL_RECORD_LOG;
   }
+  PetscCall(OptString(PetscOptionsObject, "-spectra_layers",
+                      "Layers whose spectra (Gram eigenvalues, feature singular values, ranks) are computed: none, all, last, or K",
+                      "", "none", buf, sizeof(buf), NULL));
+  if (!strcmp(buf, "none")) job->spectra_mode = NNL_RECORD_NONE;
+  else if (!strcmp(buf, "all")) job->spectra_mode = NNL_RECORD_ALL;
+  else if (!strcmp(buf, "last")) job->spectra_mode = NNL_RECORD_LAST;
+  else {
+    PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "-spectra_layers: '%s' is not none, all, last or a positive integer K", buf);
+    PetscCall(NNLParseInt("-spectra_layers", buf, 1, &job->spectra_k));
+    job->spectra_mode = NNL_RECORD_LOG;
+  }
+  PetscCall(ReadReal(PetscOptionsObject, "-spectra_rtol", "Relative threshold of the thresholded rank: values > rtol * largest",
+                     "1e-3", &job->spectra_rtol));
+  PetscCheck(job->spectra_rtol > 0 && job->spectra_rtol < 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "-spectra_rtol: must be in (0, 1) (got %g)", (double)job->spectra_rtol);
   PetscCall(ReadInt(PetscOptionsObject, "-run_seed", "Run seed: a second key of every random stream", "0", 0, &job->run_seed));
   PetscFunctionReturn(0);
 }
@@ -312,6 +328,13 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   if (job->record_mode == NNL_RECORD_LOG) snprintf(num, sizeof(num), "%" PetscInt_FMT, job->record_k);
   else snprintf(num, sizeof(num), "%s", job->record_mode == NNL_RECORD_ALL ? "all" : "last");
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "record_layers", num));
+  if (job->spectra_mode == NNL_RECORD_LOG) snprintf(num, sizeof(num), "%" PetscInt_FMT, job->spectra_k);
+  else snprintf(num, sizeof(num), "%s", job->spectra_mode == NNL_RECORD_ALL ? "all" : job->spectra_mode == NNL_RECORD_LAST ? "last" : "none");
+  PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "spectra_layers", num));
+  if (job->spectra_mode != NNL_RECORD_NONE) { /* the threshold changes nothing when no spectra are computed */
+    snprintf(num, sizeof(num), "%.17g", (double)job->spectra_rtol);
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "spectra_rtol", num));
+  }
   snprintf(num, sizeof(num), "%" PetscInt_FMT, job->run_seed);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "run_seed", num));
   PetscCall(LimitSolverOptions(&s, &len, &cap));
@@ -354,20 +377,22 @@ PetscInt NNLFamilyFirstLayer(NNLFamily family)
   return family == NNL_FAMILY_RESNET ? 0 : 1;
 }
 
-PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers)
+/* Layers of a network selected by a mode (all, last, none, K log-spaced). */
+static PetscErrorCode SelectLayers(NNLRecordMode mode, PetscInt k, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers)
 {
   PetscInt first = NNLFamilyFirstLayer(family), cnt = 0, *l;
 
   PetscFunctionBegin;
-  if (job->record_mode == NNL_RECORD_ALL) {
+  if (mode == NNL_RECORD_NONE) PetscCall(PetscMalloc1(1, &l));
+  else if (mode == NNL_RECORD_ALL) {
     PetscCall(PetscMalloc1(depth - first + 1, &l));
     for (PetscInt i = first; i <= depth; i++) l[cnt++] = i;
-  } else if (job->record_mode == NNL_RECORD_LAST || job->record_k == 1) {
+  } else if (mode == NNL_RECORD_LAST || k == 1) {
     PetscCall(PetscMalloc1(1, &l));
     l[cnt++] = depth;
   } else {
     /* K log-spaced layers in [max(first,1), depth], always including both ends; duplicates merged. */
-    PetscInt lo = first > 1 ? first : 1, k = job->record_k;
+    PetscInt lo = first > 1 ? first : 1;
     PetscCall(PetscMalloc1(k + 1, &l));
     if (first == 0) l[cnt++] = 0;
     for (PetscInt i = 0; i < k; i++) {
@@ -379,6 +404,20 @@ PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt 
   }
   *n      = cnt;
   *layers = l;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers)
+{
+  PetscFunctionBegin;
+  PetscCall(SelectLayers(job->record_mode, job->record_k, family, depth, n, layers));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers)
+{
+  PetscFunctionBegin;
+  PetscCall(SelectLayers(job->spectra_mode, job->spectra_k, family, depth, n, layers));
   PetscFunctionReturn(0);
 }
 
@@ -397,7 +436,8 @@ PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
 /* Options that are ours (for "did you mean") and prefixes that PETSc itself reads. */
 static const char *const KnownOptions[] = {
   "family", "grid_width", "grid_depth", "grid_seed", "grid_activation", "inputs", "input_dim", "input_correlation",
-  "sigma_w2", "sigma_b2", "branch_alpha", "sampler", "record_layers", "run_seed", "shard", "output", "mem_budget_mb",
+  "sigma_w2", "sigma_b2", "branch_alpha", "sampler", "record_layers", "spectra_layers", "spectra_rtol",
+  "spectra_team_size", "spectra_team_min", "run_seed", "shard", "output", "mem_budget_mb",
   "progress_interval", "sched_rank0_computes", "table", "o", "plan_ranks", "options_file", "help", NULL};
 static const char *const PetscPrefixes[] = {"help", "options_", "log_", "malloc", "info", "on_error_", "no_signal_handler",
                                             "fp_trap", "mpi_", "skip_petscrc", "check_pointer_intensity", "memory_view",

@@ -188,12 +188,43 @@ static PetscErrorCode NetDestroy(Net *net)
   PetscFunctionReturn(0);
 }
 
+/* Spectra of layer l into slot i of res: Gram eigenvalues of Y (m×m YᵀY/n) and singular values of Phi (n×m). */
+static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NNLResult *res, PetscInt i, PetscBool *ok)
+{
+  const PetscInt n = net->n, m = net->m;
+  double        *K;
+
+  PetscFunctionBegin;
+  *ok = PETSC_TRUE;
+  for (PetscInt k = 0; k < n * m && *ok; k++)
+    if (!isfinite(net->Y[k]) || !isfinite(net->Phi[k])) *ok = PETSC_FALSE;
+  if (!*ok) {
+    snprintf(res->message, sizeof(res->message), "overflow or NaN at layer %" PetscInt_FMT " (spectra not computed)", l);
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMalloc1(m * m, &K));
+  GramOf(net, net->Y, 1.0 / (double)n, 0.0, K);
+  PetscCall(NNLSpectraEig(team, m, K, res->eig + i * m, ok, res->message, sizeof(res->message)));
+  PetscCall(PetscFree(K));
+  if (*ok) PetscCall(NNLSpectraSVD(team, n, m, net->Phi, res->sv + i * res->nsv, ok, res->message, sizeof(res->message)));
+  res->spec_layers[i] = l;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLPollFn poll, void *ctx,
                                NNLResult **result)
 {
+  PetscFunctionBegin;
+  PetscCall(NNLPointComputeTeam(job, pt, sampler, NULL, poll, ctx, result));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLSpectraTeam team,
+                                   NNLPollFn poll, void *ctx, NNLResult **result)
+{
   Net        net;
   NNLResult *res;
-  PetscInt   nrec, *layers, first = NNLFamilyFirstLayer(pt->family), r = 0;
+  PetscInt   nrec, *layers, first = NNLFamilyFirstLayer(pt->family), r = 0, nspec, *slayers, sp = 0;
   double     t0 = MPI_Wtime();
 
   PetscFunctionBegin;
@@ -202,6 +233,8 @@ PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSampler
   PetscCall(NNLResultCreate(nrec, job->inputs, &res));
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
   PetscCall(PetscFree(layers));
+  PetscCall(NNLJobSpectraLayers(job, pt->family, pt->depth, &nspec, &slayers));
+  if (nspec > 0) PetscCall(NNLResultSetSpectra(res, nspec, PetscMin(pt->width, job->inputs)));
   res->point = pt->ord;
   PetscCall(NetSetUp(&net, job, pt, sampler));
   for (PetscInt l = first; l <= pt->depth; l++) {
@@ -212,6 +245,18 @@ PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSampler
     NNLActivationApply(&job->act[pt->act], (size_t)(net.n * net.m), net.Y, net.Phi);
     PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
+    if (sp < nspec && slayers[sp] == l) {
+      PetscCall(PetscLogEventBegin(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
+      PetscCall(LayerSpectra(&net, team, l, res, sp, &ok));
+      PetscCall(PetscLogEventEnd(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
+      if (!ok) { /* the layers before are kept, like the recorded ones */
+        res->status = NNL_STATUS_FAILED;
+        res->nspec  = sp;
+        res->nrec   = r;
+        break;
+      }
+      sp++;
+    }
     if (r < nrec && res->layers[r] == l) {
       PetscCall(PetscLogEventBegin(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
       PetscCall(NNLObserveLayer(net.n, net.m, net.Y, net.Phi, res, r, &ok));
@@ -219,6 +264,7 @@ PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSampler
       if (!ok) {
         res->status = NNL_STATUS_FAILED;
         res->nrec   = r;
+        res->nspec  = PetscMin(res->nspec, sp);
         snprintf(res->message, sizeof(res->message), "overflow or NaN at layer %" PetscInt_FMT " (statistics not finite)", l);
         break;
       }
@@ -231,6 +277,7 @@ PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSampler
     if (poll) PetscCall(poll(ctx));
   }
   PetscCall(NetDestroy(&net));
+  PetscCall(PetscFree(slayers));
   res->seconds = MPI_Wtime() - t0;
   *result      = res;
   PetscFunctionReturn(0);

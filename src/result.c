@@ -47,10 +47,21 @@ PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLResultSetSpectra(NNLResult *res, PetscInt nspec, PetscInt nsv)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree3(res->spec_layers, res->eig, res->sv));
+  res->nspec = nspec;
+  res->nsv   = nsv;
+  PetscCall(PetscCalloc3(nspec + 1, &res->spec_layers, nspec * res->m + 1, &res->eig, nspec * nsv + 1, &res->sv));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLResultDestroy(NNLResult **res)
 {
   PetscFunctionBegin;
   if (!*res) PetscFunctionReturn(0);
+  PetscCall(PetscFree3((*res)->spec_layers, (*res)->eig, (*res)->sv));
   PetscCall(PetscFree((*res)->layers));
   PetscCall(PetscFree6((*res)->gram, (*res)->lognorm, (*res)->lognorm_post, (*res)->kurtosis, (*res)->ks, (*res)->ode));
   PetscCall(PetscFree(*res));
@@ -65,6 +76,17 @@ PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m)
 
   for (PetscInt i = 0; i < n; i++) len += nrec * part[i].len;
   return len;
+}
+
+/* Spectra travel as an optional tail (nspec, nsv, layers, eig, sv): a result without them packs as before. */
+static PetscInt SpectraLength(PetscInt nspec, PetscInt m, PetscInt nsv)
+{
+  return nspec > 0 ? 2 + nspec * (1 + m + nsv) : 0;
+}
+
+PetscInt NNLResultPackedLength(const NNLResult *res)
+{
+  return NNLResultPackedSize(res->kind, res->nrec, res->m) + SpectraLength(res->nspec, res->m, res->nsv);
 }
 
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
@@ -88,13 +110,21 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
     k += nrec * part[i].len;
   }
   if (res->kind != NNL_TASK_LIMIT) PetscCall(PetscArraycpy(buf + k, res->ks, m));
+  k += res->kind != NNL_TASK_LIMIT ? m : 0;
+  if (res->nspec > 0) {
+    buf[k++] = (double)res->nspec;
+    buf[k++] = (double)res->nsv;
+    for (PetscInt r = 0; r < res->nspec; r++) buf[k++] = (double)res->spec_layers[r];
+    PetscCall(PetscArraycpy(buf + k, res->eig, res->nspec * m));
+    PetscCall(PetscArraycpy(buf + k + res->nspec * m, res->sv, res->nspec * res->nsv));
+  }
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
 {
   NNLResult *r;
-  PetscInt   nrec, m, kind, k = NNL_RES_HEAD + NNL_RES_MSG, n;
+  PetscInt   nrec, m, kind, k = NNL_RES_HEAD + NNL_RES_MSG, n, base, nspec = 0, nsv = 0;
   Part       part[5];
 
   PetscFunctionBegin;
@@ -102,8 +132,13 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
   nrec = (PetscInt)buf[2];
   m    = (PetscInt)buf[3];
   kind = (PetscInt)buf[6];
-  PetscCheck(len == NNLResultPackedSize(kind, nrec, m), PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message of %" PetscInt_FMT
-             " doubles, expected %" PetscInt_FMT, len, NNLResultPackedSize(kind, nrec, m));
+  base = NNLResultPackedSize(kind, nrec, m);
+  if (len > base + 2) {
+    nspec = (PetscInt)buf[base];
+    nsv   = (PetscInt)buf[base + 1];
+  }
+  PetscCheck(len == base + SpectraLength(nspec, m, nsv), PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message of %" PetscInt_FMT
+             " doubles, expected %" PetscInt_FMT, len, base + SpectraLength(nspec, m, nsv));
   PetscCall(NNLResultCreate(nrec, m, &r));
   r->point      = (PetscInt)buf[0];
   r->status     = (NNLStatus)(int)buf[1];
@@ -119,6 +154,13 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
     k += nrec * part[i].len;
   }
   if (kind != NNL_TASK_LIMIT) PetscCall(PetscArraycpy(r->ks, buf + k, m));
+  if (nspec > 0) {
+    k = base + 2;
+    PetscCall(NNLResultSetSpectra(r, nspec, nsv));
+    for (PetscInt i = 0; i < nspec; i++) r->spec_layers[i] = (PetscInt)buf[k++];
+    PetscCall(PetscArraycpy(r->eig, buf + k, nspec * m));
+    PetscCall(PetscArraycpy(r->sv, buf + k + nspec * m, nspec * nsv));
+  }
   *res = r;
   PetscFunctionReturn(0);
 }

@@ -16,6 +16,10 @@ struct _p_NNLSched {
   const NNLGrid  *grid;
   double          progress_interval;
   PetscBool       rank0_computes;
+  /* spectra teams (-spectra_team_size T > 1): ranks in consecutive groups of T; a group's first rank (its leader) is a
+     worker as usual, the others only serve the leader's large spectra (NNLSpectraTeamServe) */
+  PetscInt        team_size, team_min;
+  NNLSpectraTeam  team;
   /* coordinator state */
   NNLStore        store;
   const PetscInt *todo;
@@ -32,9 +36,38 @@ static volatile sig_atomic_t stop_requested = 0;
 PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res)
 {
   PetscFunctionBegin;
-  if (pt->kind == NNL_TASK_LIMIT) PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
-  else PetscCall(NNLPointCompute(job, pt, NNL_SAMPLER_AUTO, poll, ctx, res));
+  PetscCall(NNLTaskComputeTeam(job, pt, NULL, poll, ctx, res));
   PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpectraTeam team, NNLPollFn poll, void *ctx,
+                                  NNLResult **res)
+{
+  PetscFunctionBegin;
+  if (pt->kind == NNL_TASK_LIMIT) PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
+  else PetscCall(NNLPointComputeTeam(job, pt, NNL_SAMPLER_AUTO, team, poll, ctx, res));
+  PetscFunctionReturn(0);
+}
+
+/* Teams of T consecutive ranks, each on its own BLACS grid, built once for the run. */
+static PetscErrorCode TeamsCreate(NNLSched s)
+{
+  MPI_Comm sub;
+
+  PetscFunctionBegin;
+  if (s->team_size <= 1 || s->size == 1) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_split(s->comm, s->rank / (int)s->team_size, s->rank, &sub));
+  PetscCall(NNLSpectraTeamCreate(sub, &s->team));
+  PetscCallMPI(MPI_Comm_free(&sub));
+  PetscCall(NNLSpectraTeamSetMinSize(s->team, s->team_min));
+  /* Team 0's members serve rank 0's spectra: rank 0 must compute points, or they would only wait. */
+  s->rank0_computes = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscBool IsLeader(NNLSched s, int rank)
+{
+  return s->team_size <= 1 || rank % (int)s->team_size == 0 ? PETSC_TRUE : PETSC_FALSE;
 }
 
 static void OnStopSignal(int sig)
@@ -55,6 +88,8 @@ PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
   sc->job               = job;
   sc->progress_interval = 5;
   sc->rank0_computes    = sc->size <= 8 ? PETSC_TRUE : PETSC_FALSE;
+  sc->team_size         = 1;
+  sc->team_min          = 2048;
   *s                    = sc;
   PetscFunctionReturn(0);
 }
@@ -68,10 +103,19 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
   PetscCall(PetscOptionsReal("-progress_interval", "Seconds between progress lines on stderr (0: none)", "", iv, &iv, NULL));
   PetscCall(PetscOptionsBool("-sched_rank0_computes", "Rank 0 computes points too (default: when 8 ranks or fewer)", "",
                              s->rank0_computes, &s->rank0_computes, NULL));
+  PetscCall(PetscOptionsInt("-spectra_team_size", "Ranks per spectra team (ScaLAPACK); 1: every rank computes alone", "",
+                            s->team_size, &s->team_size, NULL));
+  PetscCall(PetscOptionsInt("-spectra_team_min", "Spectra of matrices with max(rows, cols) >= this go to the team", "", s->team_min,
+                            &s->team_min, NULL));
   PetscOptionsEnd();
+  PetscCheck(s->team_size >= 1, s->comm, PETSC_ERR_USER_INPUT, "-spectra_team_size: must be >= 1 (got %" PetscInt_FMT ")",
+             s->team_size);
+  PetscCheck(s->team_min >= 1, s->comm, PETSC_ERR_USER_INPUT, "-spectra_team_min: must be >= 1 (got %" PetscInt_FMT ")",
+             s->team_min);
   PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)", (double)iv);
   s->progress_interval = iv;
   if (s->size == 1) s->rank0_computes = PETSC_TRUE;
+  PetscCall(TeamsCreate(s));
   PetscFunctionReturn(0);
 }
 
@@ -80,6 +124,7 @@ PetscErrorCode NNLSchedDestroy(NNLSched *s)
   PetscFunctionBegin;
   if (!*s) PetscFunctionReturn(0);
   PetscCall(PetscFree((*s)->held));
+  PetscCall(NNLSpectraTeamDestroy(&(*s)->team));
   PetscCall(PetscFree(*s));
   PetscFunctionReturn(0);
 }
@@ -175,7 +220,7 @@ static PetscErrorCode Coordinate(NNLSched s)
     if (s->rank0_computes && s->head < s->tail) {
       NNLResult *res;
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
-      PetscCall(NNLTaskCompute(s->job, &s->grid->points[p], s->size > 1 ? Serve : NULL, s, &res));
+      PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[p], s->team, s->size > 1 ? Serve : NULL, s, &res));
       PetscCall(Commit(s, res));
       PetscCall(NNLResultDestroy(&res));
       PetscCall(Serve(s));
@@ -199,8 +244,8 @@ static PetscErrorCode Work(NNLSched s)
     PetscInt   len;
     PetscCallMPI(MPI_Recv(&task, 1, MPIU_INT, 0, TAG_TASK, s->comm, MPI_STATUS_IGNORE));
     if (task < 0) break;
-    PetscCall(NNLTaskCompute(s->job, &s->grid->points[task], NULL, NULL, &res));
-    len = NNLResultPackedSize(res->kind, res->nrec, res->m);
+    PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[task], s->team, NULL, NULL, &res));
+    len = NNLResultPackedLength(res);
     PetscCall(PetscMalloc1(len, &buf));
     PetscCall(NNLResultPack(res, buf));
     PetscCallMPI(MPI_Send(buf, (int)len, MPI_DOUBLE, 0, TAG_RESULT, s->comm));
@@ -225,6 +270,8 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
   s->t0 = s->last_print = MPI_Wtime();
   if (s->rank == 0) {
     PetscCall(PetscCalloc1(s->size, &s->held));
+    for (int w = 1; w < s->size; w++)
+      if (!IsLeader(s, w)) s->held[w] = -1; /* team members are never fed: they serve their leader */
     s->store = store;
     s->todo  = todo;
     s->head  = 0;
@@ -234,7 +281,9 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     PetscCall(Coordinate(s));
     s->stats.interrupted = stop_requested ? PETSC_TRUE : PETSC_FALSE;
     if (n > 0) Progress(s, PETSC_TRUE);
-  } else PetscCall(Work(s));
+  } else if (IsLeader(s, s->rank)) PetscCall(Work(s));
+  else PetscCall(NNLSpectraTeamServe(s->team));
+  if (s->team && IsLeader(s, s->rank)) PetscCall(NNLSpectraTeamRelease(s->team));
   for (int i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
   s->stats.seconds = MPI_Wtime() - s->t0;
   PetscCallMPI(MPI_Bcast(&s->stats.interrupted, 1, MPIU_BOOL, 0, s->comm));

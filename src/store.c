@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include "storeimpl.h"
 #include "log.h"
+#include "nnlimits/spectra.h"
 
 /* Rows of a point: its arrays are rows, so that SQL (summary, export, analysis) can join and filter them. */
 static const char *SchemaSQL =
@@ -24,7 +25,12 @@ static const char *SchemaSQL =
   " ks REAL, PRIMARY KEY(point, layer, input)) WITHOUT ROWID;"
   /* the limit tasks' rows: NNGP kernel and depth-limit ODE (NULL where it does not apply or failed) */
   "CREATE TABLE limits(point INTEGER, layer INTEGER, a INTEGER, b INTEGER, q_nngp REAL, q_ode REAL,"
-  " PRIMARY KEY(point, layer, a, b)) WITHOUT ROWID;";
+  " PRIMARY KEY(point, layer, a, b)) WITHOUT ROWID;"
+  /* -spectra_layers: per (point, layer, matrix) its scalars, and its values (descending, i = 0 the largest) */
+  "CREATE TABLE spectra(point INTEGER, layer INTEGER, matrix TEXT, k INTEGER, rank INTEGER, rank_rtol INTEGER, pr REAL,"
+  " cond REAL, vmax REAL, vmin REAL, PRIMARY KEY(point, layer, matrix)) WITHOUT ROWID;"
+  "CREATE TABLE spectrum(point INTEGER, layer INTEGER, matrix TEXT, i INTEGER, value REAL,"
+  " PRIMARY KEY(point, layer, matrix, i)) WITHOUT ROWID;";
 
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])
 {
@@ -295,6 +301,10 @@ static PetscErrorCode Prepare(NNLStore s)
                           "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO limits VALUES(?,?,?,?,?,?)", -1, &s->ins_limit, NULL),
                           "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO spectra VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_spectra,
+                                                    NULL), "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO spectrum VALUES(?,?,?,?,?)", -1, &s->ins_spectrum, NULL),
+                          "prepare"));
   PetscFunctionReturn(0);
 }
 
@@ -442,6 +452,37 @@ static PetscErrorCode InsertLimitRows(NNLStore s, const NNLPoint *pt, const NNLR
   PetscFunctionReturn(0);
 }
 
+/* One spectrum: its scalars (thresholds from the job) and its values. */
+static PetscErrorCode InsertSpectrum(NNLStore s, const NNLPoint *pt, PetscInt layer, NNLSpectraMatrix mat, PetscInt k,
+                                     const double *v)
+{
+  NNLSpectraStats st;
+  const PetscInt  rows = mat == NNL_SPECTRA_GRAM ? k : pt->width, cols = s->job->inputs;
+
+  PetscFunctionBegin;
+  NNLSpectraStatsCompute(k, v, mat == NNL_SPECTRA_GRAM ? PETSC_TRUE : PETSC_FALSE, rows, cols, s->job->spectra_rtol, &st);
+  sqlite3_bind_int64(s->ins_spectra, 1, (sqlite3_int64)pt->id);
+  sqlite3_bind_int64(s->ins_spectra, 2, layer);
+  sqlite3_bind_text(s->ins_spectra, 3, NNLSpectraMatrices[mat], -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s->ins_spectra, 4, k);
+  sqlite3_bind_int64(s->ins_spectra, 5, st.rank);
+  sqlite3_bind_int64(s->ins_spectra, 6, st.rank_rtol);
+  BindReal(s->ins_spectra, 7, st.pr);
+  BindReal(s->ins_spectra, 8, st.cond);
+  BindReal(s->ins_spectra, 9, st.vmax);
+  BindReal(s->ins_spectra, 10, st.vmin);
+  PetscCall(Step(s, s->ins_spectra));
+  for (PetscInt i = 0; i < k; i++) {
+    sqlite3_bind_int64(s->ins_spectrum, 1, (sqlite3_int64)pt->id);
+    sqlite3_bind_int64(s->ins_spectrum, 2, layer);
+    sqlite3_bind_text(s->ins_spectrum, 3, NNLSpectraMatrices[mat], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->ins_spectrum, 4, i);
+    BindReal(s->ins_spectrum, 5, v[i]);
+    PetscCall(Step(s, s->ins_spectrum));
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   const PetscInt  m = res->m, np = m * (m + 1) / 2;
@@ -496,6 +537,10 @@ static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult
       PetscCall(Step(s, s->ins_stats));
     }
   }
+  for (PetscInt r = 0; r < res->nspec; r++) {
+    PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_GRAM, m, res->eig + r * m));
+    PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_FEATURES, res->nsv, res->sv + r * res->nsv));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -544,6 +589,8 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   sqlite3_finalize(s->ins_gram);
   sqlite3_finalize(s->ins_stats);
   sqlite3_finalize(s->ins_limit);
+  sqlite3_finalize(s->ins_spectra);
+  sqlite3_finalize(s->ins_spectrum);
   if (s->wal) sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL); /* busy with a reader: stays WAL */
   if (s->db) sqlite3_close(s->db);
   NNLStoreUnlock(&s->lock);

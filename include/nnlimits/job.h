@@ -7,7 +7,7 @@
 
 typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_COUNT } NNLFamily;
 typedef enum { NNL_SAMPLER_AUTO = 0, NNL_SAMPLER_DENSE = 1, NNL_SAMPLER_PROJECTION = 2 } NNLSamplerType;
-typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2 } NNLRecordMode;
+typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2, NNL_RECORD_NONE = 3 } NNLRecordMode;
 
 extern const char *const NNLFamilies[];     /* "mlp","resnet" (PETSc enum list form, NULL-terminated) */
 extern const char *const NNLSamplerTypes[]; /* "auto","dense","projection" */
@@ -25,6 +25,9 @@ typedef struct {
   NNLSamplerType sampler;
   NNLRecordMode  record_mode;
   PetscInt       record_k;          /* NNL_RECORD_LOG: number of log-spaced layers */
+  NNLRecordMode  spectra_mode;      /* layers whose spectra are computed (-spectra_layers; default none) */
+  PetscInt       spectra_k;
+  PetscReal      spectra_rtol;      /* relative threshold of rank_rtol (-spectra_rtol) */
   PetscInt       run_seed;
   PetscInt       shard_index, shard_count; /* 0 <= shard_index < shard_count */
   PetscReal      mem_budget;        /* bytes a rank may use for one task */
@@ -48,6 +51,9 @@ PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm);
 
 /** @brief Recorded layer indices of a network of the given family and depth (ascending); *n set. Caller frees. */
 PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers);
+
+/** @brief Layers whose spectra are computed (-spectra_layers; ascending; *n = 0 for none). Caller frees. */
+PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers);
 
 /** @brief σ_w² of the MLP for activation act (resolves -sigma_w2 auto to the critical value). */
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act);

@@ -4,6 +4,7 @@
 
 #include "nnlimits/grid.h"
 #include "nnlimits/result.h"
+#include "nnlimits/spectra.h"
 
 /* Called between layers so that a coordinator computing a point can still serve its workers. */
 typedef PetscErrorCode (*NNLPollFn)(void *ctx);
@@ -15,6 +16,14 @@ typedef PetscErrorCode (*NNLPollFn)(void *ctx);
 */
 PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLPollFn poll, void *ctx,
                                NNLResult **res);
+
+/**
+  @brief NNLPointCompute with the spectra (-spectra_layers) computed on team when they are large enough (see
+  NNLSpectraSVD; team may be NULL: LAPACK on this rank). Collective on team when it is used. A spectra failure
+  gives status NNL_STATUS_FAILED and a message.
+*/
+PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLSpectraTeam team,
+                                   NNLPollFn poll, void *ctx, NNLResult **res);
 
 /**
   @brief R (m×m, column-major) with RᵀR = K for symmetric PSD K: Cholesky when K is positive definite,

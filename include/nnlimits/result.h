@@ -23,14 +23,24 @@ typedef struct {
   double   *kurtosis;   /* nrec × m: excess kurtosis of the n coordinates of y_a */
   double   *ode;        /* nrec × np: depth-limit ODE at t = layer/depth (limits only) */
   double   *ks;         /* m: Kolmogorov–Smirnov distance of y_a/‖y_a‖·√n at the last recorded layer to N(0,1) */
+  /* Spectra (networks with -spectra_layers only; nspec = 0 otherwise), set by NNLResultSetSpectra. */
+  PetscInt  nspec;       /* layers with spectra */
+  PetscInt  nsv;         /* singular values per layer: min(n, m) */
+  PetscInt *spec_layers; /* nspec */
+  double   *eig;         /* nspec × m: eigenvalues of the Gram YᵀY/n of pre-activations, descending */
+  double   *sv;          /* nspec × nsv: singular values of the n × m post-activations Φ, descending */
   char      message[256]; /* why it failed, if it did */
 } NNLResult;
 
 /** @brief Allocate arrays for nrec layers and m inputs (zeroed). */
 PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res);
 PetscErrorCode NNLResultDestroy(NNLResult **res);
-/** @brief Number of doubles NNLResultPack writes for a result of this kind and size. */
+/** @brief Allocate the spectra arrays of res for nspec layers of nsv singular values (zeroed; replaces any). */
+PetscErrorCode NNLResultSetSpectra(NNLResult *res, PetscInt nspec, PetscInt nsv);
+/** @brief Number of doubles NNLResultPack writes for a result of this kind and size without spectra. */
 PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m);
+/** @brief Number of doubles NNLResultPack writes for res (with its spectra, if any). */
+PetscInt NNLResultPackedLength(const NNLResult *res);
 /** @brief Pack into buf (NNLResultPackedSize doubles) for MPI; exact (integers stored as doubles < 2^53). */
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf);
 /** @brief Create a result from a packed buffer of `len` doubles. */

@@ -18,9 +18,18 @@ typedef struct {
 /** @brief Compute one task of either kind (a network, or a limit), as a worker does. Not collective. */
 PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res);
 
+/**
+  @brief NNLTaskCompute with large spectra on team (may be NULL). Collective on team when a spectrum goes to it.
+*/
+PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpectraTeam team, NNLPollFn poll, void *ctx,
+                                  NNLResult **res);
+
 /** @brief Create the scheduler on comm (collective). */
 PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s);
-/** @brief Read -progress_interval and -sched_rank0_computes (collective). */
+/**
+  @brief Read -progress_interval, -sched_rank0_computes, -spectra_team_size and -spectra_team_min (collective); builds
+  the spectra teams (each on a BLACS grid of its sub-communicator) when -spectra_team_size > 1.
+*/
 PetscErrorCode NNLSchedSetFromOptions(NNLSched s);
 /**
   @brief Compute the points todo[0..n) (indices into the grid, largest cost first; meaningful on rank 0 only) and
