@@ -1,10 +1,11 @@
-/* The result of one point: allocation, and packing into one flat array of doubles for MPI. */
+/* The result of one task: allocation, and packing into one flat array of doubles for MPI. */
 #include <string.h>
 #include "nnlimits/result.h"
 #include "nnlimits/grid.h"
 
-/* Header doubles before the arrays: point, status, nrec, m, dead_layer, seconds, kind; then the message as bytes. */
-#define NNL_RES_HEAD 7
+/* Header doubles before the arrays: point, status, nrec, m, dead_layer, seconds, kind, npath, ncell; then the message
+   as bytes. */
+#define NNL_RES_HEAD 9
 #define NNL_RES_MSG  ((PetscInt)(sizeof(((NNLResult *)0)->message) / sizeof(double)))
 
 /* The arrays a result of each kind sends, in order, with their length per recorded layer (ks: m in all). */
@@ -13,10 +14,14 @@ typedef struct {
   PetscInt len;
 } Part;
 
-static PetscInt Parts(NNLResult *r, PetscInt kind, PetscInt m, Part part[5])
+static PetscInt Parts(NNLResult *r, PetscInt kind, PetscInt m, PetscInt ncell, Part part[5])
 {
   const PetscInt np = m * (m + 1) / 2;
 
+  if (kind == NNL_TASK_SDE) {
+    part[0] = (Part){&r->fp, ncell};
+    return 1;
+  }
   part[0] = (Part){&r->gram, np};
   if (kind == NNL_TASK_LIMIT) {
     part[1] = (Part){&r->ode, np};
@@ -47,24 +52,50 @@ PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLResultCreateSDE(PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, NNLResult **res)
+{
+  const PetscInt np = m * (m + 1) / 2;
+
+  PetscFunctionBegin;
+  PetscCall(NNLResultCreate(nrec, m, res));
+  (*res)->kind  = NNL_TASK_SDE;
+  (*res)->npath = npath;
+  (*res)->ncell = ncell;
+  PetscCall(PetscCalloc2(npath * (np + m) + 1, &(*res)->paths, nrec * ncell + 1, &(*res)->fp));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLResultDestroy(NNLResult **res)
 {
   PetscFunctionBegin;
   if (!*res) PetscFunctionReturn(0);
   PetscCall(PetscFree((*res)->layers));
   PetscCall(PetscFree6((*res)->gram, (*res)->lognorm, (*res)->lognorm_post, (*res)->kurtosis, (*res)->ks, (*res)->ode));
+  if ((*res)->paths) PetscCall(PetscFree2((*res)->paths, (*res)->fp));
   PetscCall(PetscFree(*res));
   PetscFunctionReturn(0);
 }
 
-PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m)
+static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell)
 {
   NNLResult r;
   Part      part[5];
-  PetscInt  n = Parts(&r, kind, m, part), len = NNL_RES_HEAD + NNL_RES_MSG + nrec + (kind == NNL_TASK_LIMIT ? 0 : m);
+  PetscInt  n = Parts(&r, kind, m, ncell, part), len = NNL_RES_HEAD + NNL_RES_MSG + nrec;
 
+  if (kind == NNL_TASK_NETWORK) len += m;
+  if (kind == NNL_TASK_SDE) len += npath * (m * (m + 1) / 2 + m);
   for (PetscInt i = 0; i < n; i++) len += nrec * part[i].len;
   return len;
+}
+
+PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m)
+{
+  return PackedSize(kind, nrec, m, 0, 0);
+}
+
+PetscInt NNLResultPackedLength(const NNLResult *res)
+{
+  return PackedSize(res->kind, res->nrec, res->m, res->npath, res->ncell);
 }
 
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
@@ -73,7 +104,7 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
   Part     part[5];
 
   PetscFunctionBegin;
-  n      = Parts((NNLResult *)res, res->kind, m, part);
+  n      = Parts((NNLResult *)res, res->kind, m, res->ncell, part);
   buf[0] = (double)res->point;
   buf[1] = (double)res->status;
   buf[2] = (double)nrec;
@@ -81,30 +112,36 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
   buf[4] = (double)res->dead_layer;
   buf[5] = res->seconds;
   buf[6] = (double)res->kind;
+  buf[7] = (double)res->npath;
+  buf[8] = (double)res->ncell;
   memcpy(buf + NNL_RES_HEAD, res->message, sizeof(res->message));
   for (PetscInt r = 0; r < nrec; r++) buf[k++] = (double)res->layers[r];
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(PetscArraycpy(buf + k, *part[i].a, nrec * part[i].len));
     k += nrec * part[i].len;
   }
-  if (res->kind != NNL_TASK_LIMIT) PetscCall(PetscArraycpy(buf + k, res->ks, m));
+  if (res->kind == NNL_TASK_NETWORK) PetscCall(PetscArraycpy(buf + k, res->ks, m));
+  if (res->kind == NNL_TASK_SDE) PetscCall(PetscArraycpy(buf + k, res->paths, res->npath * (m * (m + 1) / 2 + m)));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
 {
   NNLResult *r;
-  PetscInt   nrec, m, kind, k = NNL_RES_HEAD + NNL_RES_MSG, n;
+  PetscInt   nrec, m, kind, npath, ncell, k = NNL_RES_HEAD + NNL_RES_MSG, n;
   Part       part[5];
 
   PetscFunctionBegin;
   PetscCheck(len >= NNL_RES_HEAD + NNL_RES_MSG, PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message too short (%" PetscInt_FMT ")", len);
-  nrec = (PetscInt)buf[2];
-  m    = (PetscInt)buf[3];
-  kind = (PetscInt)buf[6];
-  PetscCheck(len == NNLResultPackedSize(kind, nrec, m), PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message of %" PetscInt_FMT
-             " doubles, expected %" PetscInt_FMT, len, NNLResultPackedSize(kind, nrec, m));
-  PetscCall(NNLResultCreate(nrec, m, &r));
+  nrec  = (PetscInt)buf[2];
+  m     = (PetscInt)buf[3];
+  kind  = (PetscInt)buf[6];
+  npath = (PetscInt)buf[7];
+  ncell = (PetscInt)buf[8];
+  PetscCheck(len == PackedSize(kind, nrec, m, npath, ncell), PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message of %" PetscInt_FMT
+             " doubles, expected %" PetscInt_FMT, len, PackedSize(kind, nrec, m, npath, ncell));
+  if (kind == NNL_TASK_SDE) PetscCall(NNLResultCreateSDE(nrec, m, npath, ncell, &r));
+  else PetscCall(NNLResultCreate(nrec, m, &r));
   r->point      = (PetscInt)buf[0];
   r->status     = (NNLStatus)(int)buf[1];
   r->dead_layer = (PetscInt)buf[4];
@@ -113,12 +150,13 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
   memcpy(r->message, buf + NNL_RES_HEAD, sizeof(r->message));
   r->message[sizeof(r->message) - 1] = 0;
   for (PetscInt i = 0; i < nrec; i++) r->layers[i] = (PetscInt)buf[k++];
-  n = Parts(r, kind, m, part);
+  n = Parts(r, kind, m, ncell, part);
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(PetscArraycpy(*part[i].a, buf + k, nrec * part[i].len));
     k += nrec * part[i].len;
   }
-  if (kind != NNL_TASK_LIMIT) PetscCall(PetscArraycpy(r->ks, buf + k, m));
+  if (kind == NNL_TASK_NETWORK) PetscCall(PetscArraycpy(r->ks, buf + k, m));
+  if (kind == NNL_TASK_SDE) PetscCall(PetscArraycpy(r->paths, buf + k, npath * (m * (m + 1) / 2 + m)));
   *res = r;
   PetscFunctionReturn(0);
 }

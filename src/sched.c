@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "nnlimits/sched.h"
 #include "nnlimits/limits.h"
+#include "nnlimits/sde.h"
 
 #define TAG_TASK   11 /* coordinator → worker: one PetscInt, a point index, or -1 = stop */
 #define TAG_RESULT 12 /* worker → coordinator: a packed NNLResult */
@@ -28,11 +29,12 @@ struct _p_NNLSched {
 
 static volatile sig_atomic_t stop_requested = 0;
 
-/* One task of either kind: a network to sample, or the limits of a (family, activation, depth). */
+/* One task of any kind: a network to sample, the limits of a (family, activation, depth), or an SDE task. */
 PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res)
 {
   PetscFunctionBegin;
   if (pt->kind == NNL_TASK_LIMIT) PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
+  else if (pt->kind == NNL_TASK_SDE) PetscCall(NNLSDETaskCompute(job, pt, poll, ctx, res));
   else PetscCall(NNLPointCompute(job, pt, NNL_SAMPLER_AUTO, poll, ctx, res));
   PetscFunctionReturn(0);
 }
@@ -200,7 +202,7 @@ static PetscErrorCode Work(NNLSched s)
     PetscCallMPI(MPI_Recv(&task, 1, MPIU_INT, 0, TAG_TASK, s->comm, MPI_STATUS_IGNORE));
     if (task < 0) break;
     PetscCall(NNLTaskCompute(s->job, &s->grid->points[task], NULL, NULL, &res));
-    len = NNLResultPackedSize(res->kind, res->nrec, res->m);
+    len = NNLResultPackedLength(res);
     PetscCall(PetscMalloc1(len, &buf));
     PetscCall(NNLResultPack(res, buf));
     PetscCallMPI(MPI_Send(buf, (int)len, MPI_DOUBLE, 0, TAG_RESULT, s->comm));

@@ -23,14 +23,23 @@ typedef struct {
   double   *kurtosis;   /* nrec × m: excess kurtosis of the n coordinates of y_a */
   double   *ode;        /* nrec × np: depth-limit ODE at t = layer/depth (limits only) */
   double   *ks;         /* m: Kolmogorov–Smirnov distance of y_a/‖y_a‖·√n at the last recorded layer to N(0,1) */
+  /* SDE tasks only (kind NNL_TASK_SDE; gram and the statistics unused, layers = the times of fp): */
+  PetscInt  npath;      /* SDE paths */
+  double   *paths;      /* npath × (np + m): per path, V at the final time (np pairs), then ln(‖φ(Y)‖²/n) per input */
+  PetscInt  ncell;      /* Fokker–Planck cells (0: no density) */
+  double   *fp;         /* nrec × ncell: density of ρ_01 on cell centres at t(layers[r]) */
   char      message[256]; /* why it failed, if it did */
 } NNLResult;
 
 /** @brief Allocate arrays for nrec layers and m inputs (zeroed). */
 PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res);
+/** @brief Allocate an SDE task's result: nrec density times, m inputs, npath paths, ncell Fokker–Planck cells. */
+PetscErrorCode NNLResultCreateSDE(PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, NNLResult **res);
 PetscErrorCode NNLResultDestroy(NNLResult **res);
-/** @brief Number of doubles NNLResultPack writes for a result of this kind and size. */
+/** @brief Number of doubles NNLResultPack writes for a network or limit result of this kind and size. */
 PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m);
+/** @brief Number of doubles NNLResultPack writes for res (any kind, SDE tasks included). */
+PetscInt NNLResultPackedLength(const NNLResult *res);
 /** @brief Pack into buf (NNLResultPackedSize doubles) for MPI; exact (integers stored as doubles < 2^53). */
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf);
 /** @brief Create a result from a packed buffer of `len` doubles. */
