@@ -20,7 +20,7 @@ static const char usage[] =
   "  nnlimits run [options]            run the sweep (no options: the default job into results/default)\n"
   "  nnlimits plan [options]           dry run: points, per-shard counts, predicted cost and peak memory\n"
   "  nnlimits status DIR...            done / failed / pending counts and ETA of run directories\n"
-  "  nnlimits export DIR [-table gram|points|stats] [-o FILE]   tidy CSV of a run\n"
+  "  nnlimits export DIR [-table gram|points|stats|limits|compare|sde|fokker_planck|laws] [-o FILE]   tidy CSV\n"
   "  nnlimits merge DIR... -output DIR  combine shard stores (job arrays) into one; idempotent\n"
   "Options come from the command line, -options_file FILE (plain or .yaml) and PETSC_OPTIONS.\n"
   "'nnlimits run -help' lists every sweep option with its default.\n";
