@@ -42,7 +42,9 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
   if (pt->family == NNL_FAMILY_RESNET) per = n * m * (NNL_COST_NORMAL + NNL_COST_PHI) + 3 * n * m * m + 10 * m * m * m;
   else per = m * m * (NNL_COST_NORMAL + 40) + 20 * m * m * m;
   *cost = paths * steps * per + (steps + 1) * 100.0 * job->fp_cells;
-  *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m + 20 * job->fp_cells * (pt->depth + 2)) + (1 << 20);
+  /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
+  *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
+  if (pt->family == NNL_FAMILY_SHAPED) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
 }
 
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
