@@ -117,11 +117,54 @@ static void test_shaped_relu_log_variance(void **state)
   NNLJobDestroy(&job);
 }
 
+/* Smooth shaping (MATH.md §2, marked derived): tanh with s = a√n, a = 0.5, has b_aa = (φ'''(0)/a²) V_aa² = −8 V_aa² and
+   b_01 = −4 V_01 (V_00 + V_11): a strong drift (E ln V_00 falls to −3.0 by T = 1, −1 without it). The networks at n = 256,
+   T = 1 (1000 seeds) and the SDE task (2000 paths) must agree on ln V_00 and on V_01 at T: means within 4 s.e. of
+   their difference, plus a finite-width allowance of 0.05 on ln V_00 and 0.01 on V_01 (the O(1/√n) corrections of the
+   shaped activation; measured differences are well inside). Without the drift (or with twice it) the SDE mean of ln V_00
+   moves by > 0.5. Catches: a wrong smooth-shaping drift or sign, φ_s(x) = s φ(x/s) with the wrong s, the gain of smooth
+   shaping. */
+static void test_smooth_shaped_tanh(void **state)
+{
+  NNLJob    *job;
+  NNLGrid   *grid;
+  NNLResult *res;
+  Moments    net[2] = {{0}}, sde[2] = {{0}};
+  const char *name[2] = {"ln V_00(T)", "V_01(T)"};
+  const double allow[2] = {0.05, 0.01};
+
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 0.5 -grid_width 256 -grid_depth 257 "
+                           "-grid_seed 0-1000 -inputs 2 -input_correlation 0.5 -record_layers last -sde_paths 2000",
+                           &job, &grid), 0);
+  for (PetscInt p = 0; p < grid->nnets; p++) {
+    assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+    MomentsAdd(&net[0], log(res->gram[0]));
+    MomentsAdd(&net[1], res->gram[1]);
+    NNLResultDestroy(&res);
+  }
+  assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
+  assert_int_equal(res->ncell, 0); /* no 1-D diffusion for smooth shaping */
+  for (PetscInt p = 0; p < res->npath; p++) {
+    MomentsAdd(&sde[0], log(res->paths[p * 5]));
+    MomentsAdd(&sde[1], res->paths[p * 5 + 1]);
+  }
+  for (int k = 0; k < 2; k++) {
+    double se = sqrt(MomentsVar(&net[k]) / net[k].n + MomentsVar(&sde[k]) / sde[k].n), d = net[k].mean - sde[k].mean;
+    print_message("smooth shaped tanh %s: network %.4f, SDE %.4f, diff %.4f, se %.4f\n", name[k], net[k].mean, sde[k].mean, d, se);
+    if (fabs(d) > 4 * se + allow[k]) fail_msg("%s: network %.4f vs SDE %.4f (4 se + allowance = %.4f)", name[k], net[k].mean, sde[k].mean,
+                                               4 * se + allow[k]);
+  }
+  NNLResultDestroy(&res);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_fixed_width_linear_resnet),
     cmocka_unit_test(test_shaped_relu_log_variance),
+    cmocka_unit_test(test_smooth_shaped_tanh),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
