@@ -159,6 +159,51 @@ static void test_smooth_shaped_tanh(void **state)
   NNLJobDestroy(&job);
 }
 
+/* Fixed-width ReLU ResNet (Hayou 2022): at n = 4, L = 1000 (600 seeds) the law of ln(‖φ(y_0)‖²/n) at t = 1 over live
+   inputs matches the SDE task's paths (1500): two-sample KS below its 1e-4 critical value 2.22·√(1/n₁ + 1/n₂) ≈ 0.107
+   (EM at dt = 1e-3 is itself a depth-1000 ResNet in law, so no finite-depth allowance is needed). Dead inputs (all
+   coordinates of the embedding negative, probability 2^-n; then the ResNet is frozen) must be as frequent in both, within
+   4 s.e. Catches: an SDE whose noise uses the Gram of Y instead of φ(Y) (the noise scale of ReLU is half the linear one),
+   a wrong initial law, post-activation norms of the wrong input. */
+static void test_fixed_width_relu_resnet(void **state)
+{
+  NNLJob    *job;
+  NNLGrid   *grid;
+  NNLResult *res;
+  double    *x, *y, ks, crit, pnet, psde;
+  PetscInt   nx = 0, ny = 0, deadx = 0, deady = 0;
+
+  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 4 -grid_depth 1000 -grid_seed 0-600 -inputs 1 "
+                           "-record_layers last -sde_paths 1500", &job, &grid), 0);
+  x = malloc(sizeof(double) * grid->nnets);
+  for (PetscInt p = 0; p < grid->nnets; p++) {
+    assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+    if (isfinite(res->lognorm_post[0])) x[nx++] = res->lognorm_post[0];
+    else deadx++;
+    NNLResultDestroy(&res);
+  }
+  assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
+  y = malloc(sizeof(double) * res->npath);
+  for (PetscInt p = 0; p < res->npath; p++) {
+    if (isfinite(res->paths[p * 2 + 1])) y[ny++] = res->paths[p * 2 + 1];
+    else deady++;
+  }
+  NNLLawsSort(nx, x);
+  NNLLawsSort(ny, y);
+  ks   = NNLLawsKS(nx, x, ny, y);
+  crit = sqrt(-0.5 * log(1e-4 / 2)) * sqrt(1.0 / nx + 1.0 / ny);
+  pnet = (double)deadx / grid->nnets;
+  psde = (double)deady / res->npath;
+  print_message("relu resnet n=4: ks=%.4f crit=%.4f dead network %.4f SDE %.4f (2^-4 = 0.0625)\n", ks, crit, pnet, psde);
+  if (ks > crit) fail_msg("ln|phi(y)|^2 at t = 1: KS(network, SDE) = %.4f > %.4f", ks, crit);
+  ASSERT_WITHIN_4SE("dead fraction, network vs SDE", pnet, psde, sqrt(0.0625 * 0.9375 * (1.0 / grid->nnets + 1.0 / res->npath)));
+  free(x);
+  free(y);
+  NNLResultDestroy(&res);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* The shaped MLP's two samplers have the same law (MATH.md §4.9): shaped ReLU and smooth-shaped tanh at n = 32, L = 17,
    500 seeds each, the means of ln V_00 and of ρ_01 at the last layer agree within 4 s.e. of their difference. The dense
    sampler draws W, the projection sampler Z (ΦᵀΦ c/n)^{1/2}: catches a gain, slope or shaping applied in one and not
@@ -199,6 +244,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_fixed_width_linear_resnet),
+    cmocka_unit_test(test_fixed_width_relu_resnet),
     cmocka_unit_test(test_shaped_relu_log_variance),
     cmocka_unit_test(test_smooth_shaped_tanh),
     cmocka_unit_test(test_shaped_samplers_agree),
