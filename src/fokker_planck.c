@@ -7,7 +7,7 @@
 
 /* A (ncell × ncell, tridiagonal) with dp/dt = A p: −(J_{i+1/2} − J_{i−1/2})/h, J_{i+1/2} = μ⁺ p_i + μ⁻ p_{i+1} − (D_{i+1}p_{i+1} − D_i p_i)/h,
    μ at faces, D = ½(1−ρ²)² at centres, J = 0 on the two boundary faces. Every column sums to zero: mass is conserved. */
-static PetscErrorCode Assemble(DM da, double k, PetscInt N, Mat A)
+static PetscErrorCode Assemble(double k, PetscInt N, Mat A)
 {
   const double h = 2.0 / (double)N;
 
@@ -35,7 +35,6 @@ static PetscErrorCode Assemble(DM da, double k, PetscInt N, Mat A)
   }
   PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
-  (void)da;
   PetscFunctionReturn(0);
 }
 
@@ -100,7 +99,7 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
   PetscCall(DMSetUp(da));
   PetscCall(DMCreateMatrix(da, &A));
   PetscCall(DMCreateGlobalVector(da, &P));
-  PetscCall(Assemble(da, k, N, A));
+  PetscCall(Assemble(k, N, A));
   PetscCall(Initial(N, rho0, P));
   PetscCall(CreateTS(A, &ts));
   for (PetscInt j = 0; j < nt; j++) {

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "nnlimits/laws.h"
-#include "nnlimits/sde.h"
 #include "storeimpl.h"
 
 static int CmpDouble(const void *a, const void *b)
