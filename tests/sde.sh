@@ -9,7 +9,8 @@
 #  (d) the laws table: its header, one row per (family, activation, width, depth, statistic), SDE columns empty for the
 #      plain MLP, KS/W1 in [0, 1] / >= 0, and its net_mean / n_net equal to what -table gram gives. Catches: a join that
 #      pairs a group with another depth's SDE task, statistics taken at the wrong layer.
-#  (e) a shaped_mlp with an activation that cannot be shaped (erf: φ'(0) ≠ 1) is refused, naming the option.
+#  (e) a shaped_mlp with an activation that cannot be shaped (erf: φ'(0) ≠ 1) is refused, naming the option; the two
+#      Stage 3 job files are valid (plan reads them) and have the grid sizes the README describes.
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-family mlp,shaped_mlp,resnet -grid_activation relu -grid_width 16,32 -grid_depth 9,17 -grid_seed 0-12 -inputs 2
      -input_correlation 0.3 -sde_paths 64 -sde_dt 0.01 -fp_cells 64 -record_layers 3 -progress_interval 0"
@@ -25,7 +26,7 @@ for t in sde fokker_planck laws gram; do
   done
 done
 # 3 families x 2 widths x 2 depths x 12 seeds = 144 networks, 3 x 2 depths = 6 limits, 2 families x 2 x 2 = 8 SDE tasks
-"$NNL" status "$W/np1" | grep -q "done=158 failed=0 pending=0 total=158" \
+"$NNL" status "$W/np1" | grep "done=158 failed=0 pending=0 total=158" > /dev/null \
   || fail "status: expected 158 tasks (144 networks, 6 limits, 8 SDE): $("$NNL" status "$W/np1")"
 n=$(tail -n +2 "$W/np1.sde.csv" | wc -l)
 [ "$n" = $((8 * 64 * 3)) ] || fail "sde export: $n rows, expected 8 tasks x 64 paths x 3 pairs"
@@ -70,4 +71,9 @@ run 0 run -family shaped_mlp -grid_activation erf -sde_paths 4 -output "$W/bad" 
 set -e
 [ "$rc" = 2 ] && grep -q "shaped_mlp: activation 'erf'" "$W/bad.err" || { cat "$W/bad.err"; fail "erf accepted by shaped_mlp (exit $rc)"; }
 [ ! -e "$W/bad/nnlimits.sqlite" ] || fail "a refused job wrote a store"
+SRC=${NNL_SOURCE_DIR:?}
+"$NNL" plan -options_file "$SRC/jobs/hayou_2022_fixed_width.opts" | grep '^plan points=5376 limits=3 .* sde=21$' > /dev/null \
+  || fail "jobs/hayou_2022_fixed_width.opts: $("$NNL" plan -options_file "$SRC/jobs/hayou_2022_fixed_width.opts" 2>&1 | head -2)"
+"$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" | grep '^plan points=8000 limits=10 .* sde=10$' > /dev/null \
+  || fail "jobs/li_nica_roy_2022_shaped.opts: $("$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" 2>&1 | head -2)"
 echo "sde: rank-invariant, mergeable, mass-conserving; laws table consistent"
