@@ -33,6 +33,10 @@ PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn p
 {
   PetscFunctionBegin;
   if (pt->kind == NNL_TASK_LIMIT) PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
+  else if (pt->kind == NNL_TASK_NOOP) { /* benchmarks only: an empty result */
+    PetscCall(NNLResultCreate(0, job->inputs, res));
+    (*res)->point = pt->ord;
+  }
   else PetscCall(NNLPointCompute(job, pt, NNL_SAMPLER_AUTO, poll, ctx, res));
   PetscFunctionReturn(0);
 }

@@ -445,7 +445,7 @@ static PetscErrorCode InsertLimitRows(NNLStore s, const NNLPoint *pt, const NNLR
 static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   const PetscInt  m = res->m, np = m * (m + 1) / 2;
-  const PetscBool net = pt->kind == NNL_TASK_NETWORK ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool net = pt->kind != NNL_TASK_LIMIT ? PETSC_TRUE : PETSC_FALSE; /* NNL_TASK_NOOP: an empty network */
 
   PetscFunctionBegin;
   sqlite3_bind_int64(s->ins_point, 1, (sqlite3_int64)pt->id);

@@ -7,7 +7,12 @@
 
 /* What a task computes: one sampled network, or the infinite-width limits (NNGP recursion, depth-limit ODE) of
    one (family, activation, depth), which every width and seed of that triple is compared with. */
-typedef enum { NNL_TASK_NETWORK = 0, NNL_TASK_LIMIT = 1 } NNLTaskKind;
+typedef enum {
+  NNL_TASK_NETWORK = 0,
+  NNL_TASK_LIMIT   = 1,
+  NNL_TASK_NOOP    = 2 /* benchmarks only (tests/bench/bench_sched.c): computes nothing, stored like an empty network,
+                          so that a run of them measures the coordinator, messages and commits alone; never in a job */
+} NNLTaskKind;
 
 /* One task of the grid. `id` is a hash of the canonical parameters only (never of rank, shard or order). */
 typedef struct {
