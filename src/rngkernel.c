@@ -44,12 +44,14 @@ static void RngWordsPortable(const uint64_t key[2], uint64_t c1, uint64_t c2, ui
       V t_   = P##_add_epi64(p10, P##_srli_epi64(p00, 32));                                                       \
       V t2_  = P##_add_epi64(p01, P##_and_si##V##bits(t_, mask));                                                 \
       hi     = P##_add_epi64(P##_add_epi64(p11, P##_srli_epi64(t_, 32)), P##_srli_epi64(t2_, 32));                \
-      lo     = P##_or_si##V##bits(P##_slli_epi64(t2_, 32), P##_and_si##V##bits(p00, mask));                       \
+      lo     = NNL_OR_AND(P, P##_slli_epi64(t2_, 32), p00, mask);                                                  \
     } while (0)
   #define _mm512_and_si__m512ibits _mm512_and_si512
-  #define _mm512_or_si__m512ibits  _mm512_or_si512
   #define _mm256_and_si__m256ibits _mm256_and_si256
-  #define _mm256_or_si__m256ibits  _mm256_or_si256
+  /* x | (y & mask): one ternary-logic instruction on AVX-512 */
+  #define NNL_OR_AND(P, x, y, mask) NNL_OR_AND_##P(x, y, mask)
+  #define NNL_OR_AND__mm512(x, y, mask) _mm512_ternarylogic_epi64(x, y, mask, 0xF8)
+  #define NNL_OR_AND__mm256(x, y, mask) _mm256_or_si256(x, _mm256_and_si256(y, mask))
 
 /* Four vectors in flight: one round's multiply chain is ~10 cycles long, so a single vector would wait on it. */
   #define NNL_GROUPS 4
@@ -171,12 +173,15 @@ static inline double RngDouble(uint64_t b)
 /**
   @brief Uniform on the open interval (0,1) from the top 53 bits of w; never 0, so log() in Box–Muller is finite.
 */
-static inline double RngU01(uint64_t w)
+static inline double RngU01(uint64_t w, int cvt)
 {
-  /* (double)(w >> 11), exactly, in two 2^52-magic halves: x86 has no vector uint64 → double before AVX-512. */
+  /* (double)(w >> 11) is exact (< 2^53): with cvt, one conversion (AVX-512DQ has it for vectors), else in two
+     2^52-magic halves (x86 has no vector uint64 → double before AVX-512). Either way the same exact value, then
+     the same rounded + 0.5. */
   double hi = RngDouble(0x4330000000000000ULL | (w >> 32));
   double lo = RngDouble(0x4330000000000000ULL | ((w >> 11) & 0x1fffffULL));
-  return ((hi - 4503599627370496.0) * 2097152.0 + (lo - 4503599627370496.0) + 0.5) * nnl_two_m53;
+  double x  = cvt ? (double)(w >> 11) : (hi - 4503599627370496.0) * 2097152.0 + (lo - 4503599627370496.0);
+  return (x + 0.5) * nnl_two_m53;
 }
 
 /* Selections are integer masks, not branches, so that the compiler's vectoriser sees straight-line code. */
@@ -246,11 +251,11 @@ static inline void RngSinCos2Pi(double v, double *sn, double *cs)
 
 /* Box–Muller on contiguous (radius word, angle word) arrays: z = r cos θ into zc, r sin θ into zs. */
 static inline __attribute__((always_inline)) void RngBoxMullerBody(const uint64_t *restrict wr, const uint64_t *restrict wa,
-                                                                   size_t np, double *restrict zc, double *restrict zs)
+                                                                   size_t np, double *restrict zc, double *restrict zs, int cvt)
 {
   for (size_t p = 0; p < np; p++) {
-    double r = sqrt(-2.0 * RngLog(RngU01(wr[p]))), sn, cs;
-    RngSinCos2Pi(RngU01(wa[p]), &sn, &cs);
+    double r = sqrt(-2.0 * RngLog(RngU01(wr[p], cvt))), sn, cs;
+    RngSinCos2Pi(RngU01(wa[p], cvt), &sn, &cs);
     zc[p] = r * cs;
     zs[p] = r * sn;
   }
@@ -258,12 +263,12 @@ static inline __attribute__((always_inline)) void RngBoxMullerBody(const uint64_
 
 /* Block b of a batch gives normals 4b..4b+3: (r cos, r sin) of words (0, 1), then of words (2, 3). */
 static inline __attribute__((always_inline)) void RngNormalsBody(const uint64_t *restrict wr, const uint64_t *restrict wa,
-                                                                 size_t nb, double *restrict z)
+                                                                 size_t nb, double *restrict z, int cvt)
 {
   double zc[2 * NNL_RNG_BATCH], zs[2 * NNL_RNG_BATCH];
 
-  RngBoxMullerBody(wr, wa, nb, zc, zs);
-  RngBoxMullerBody(wr + NNL_RNG_BATCH, wa + NNL_RNG_BATCH, nb, zc + NNL_RNG_BATCH, zs + NNL_RNG_BATCH);
+  RngBoxMullerBody(wr, wa, nb, zc, zs, cvt);
+  RngBoxMullerBody(wr + NNL_RNG_BATCH, wa + NNL_RNG_BATCH, nb, zc + NNL_RNG_BATCH, zs + NNL_RNG_BATCH, cvt);
   for (size_t b = 0; b < nb; b++) {
     z[4 * b]     = zc[b];
     z[4 * b + 1] = zs[b];
@@ -273,33 +278,33 @@ static inline __attribute__((always_inline)) void RngNormalsBody(const uint64_t 
 }
 
 static inline __attribute__((always_inline)) void RngUniformsBody(const uint64_t *restrict wr, const uint64_t *restrict wa,
-                                                                  size_t nb, double *restrict u)
+                                                                  size_t nb, double *restrict u, int cvt)
 {
   for (size_t b = 0; b < nb; b++) {
-    u[4 * b]     = RngU01(wr[b]);
-    u[4 * b + 1] = RngU01(wa[b]);
-    u[4 * b + 2] = RngU01(wr[NNL_RNG_BATCH + b]);
-    u[4 * b + 3] = RngU01(wa[NNL_RNG_BATCH + b]);
+    u[4 * b]     = RngU01(wr[b], cvt);
+    u[4 * b + 1] = RngU01(wa[b], cvt);
+    u[4 * b + 2] = RngU01(wr[NNL_RNG_BATCH + b], cvt);
+    u[4 * b + 3] = RngU01(wa[NNL_RNG_BATCH + b], cvt);
   }
 }
 
 /* The same bodies compiled per ISA (GCC inlines a generic always_inline body into a wider target). */
-#define NNL_TRANSFORMS(suffix, attr)                                                                              \
+#define NNL_TRANSFORMS(suffix, attr, cvt)                                                                         \
   attr static void RngNormals##suffix(const uint64_t *restrict wr, const uint64_t *restrict wa, size_t nb,      \
                                       double *restrict z)                                                       \
   {                                                                                                             \
-    RngNormalsBody(wr, wa, nb, z);                                                                              \
+    RngNormalsBody(wr, wa, nb, z, cvt);                                                                         \
   }                                                                                                             \
   attr static void RngUniforms##suffix(const uint64_t *restrict wr, const uint64_t *restrict wa, size_t nb,     \
                                        double *restrict u)                                                      \
   {                                                                                                             \
-    RngUniformsBody(wr, wa, nb, u);                                                                             \
+    RngUniformsBody(wr, wa, nb, u, cvt);                                                                        \
   }
 
-NNL_TRANSFORMS(Portable, )
+NNL_TRANSFORMS(Portable, , 0)
 #ifdef NNL_RNG_X86
-NNL_TRANSFORMS(AVX2, __attribute__((target("avx2"))))
-NNL_TRANSFORMS(AVX512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,prefer-vector-width=512"))))
+NNL_TRANSFORMS(AVX2, __attribute__((target("avx2"))), 0)
+NNL_TRANSFORMS(AVX512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,prefer-vector-width=512"))), 1)
 #endif
 
 static const NNLRngKernel nnl_kernels[] = {
