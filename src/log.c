@@ -2,6 +2,7 @@
 #include "log.h"
 
 PetscLogEvent NNL_EVENT_SAMPLE, NNL_EVENT_OBSERVE, NNL_EVENT_COMMIT, NNL_EVENT_LIMIT;
+PetscLogStage NNL_STAGE_SWEEP;
 
 PetscErrorCode NNLLogRegister(void)
 {
@@ -16,5 +17,8 @@ PetscErrorCode NNLLogRegister(void)
   PetscCall(PetscLogEventRegister("NNLObserve", classid, &NNL_EVENT_OBSERVE));
   PetscCall(PetscLogEventRegister("NNLCommit", classid, &NNL_EVENT_COMMIT));
   PetscCall(PetscLogEventRegister("NNLLimit", classid, &NNL_EVENT_LIMIT));
+  /* Hook for the spectra stage: register its event here (NNL_EVENT_SPECTRA, "NNLSpectra") beside the others. */
+  /* -log_view then splits the run into "Main Stage" (job, grid, store open, summary) and the sweep itself. */
+  PetscCall(PetscLogStageRegister("NNLSweep", &NNL_STAGE_SWEEP));
   PetscFunctionReturn(0);
 }

@@ -92,10 +92,11 @@ static void Progress(NNLSched s, PetscBool final)
 {
   double    now = MPI_Wtime(), el = now - s->t0, rate;
   PetscInt  fin = s->stats.done + s->stats.failed;
-  PetscBool tty = isatty(2) ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool tty;
   char      eta[32] = "unknown";
 
   if (!final && (s->progress_interval <= 0 || now - s->last_print < s->progress_interval)) return;
+  tty = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
   s->last_print = now;
   rate          = el > 0 ? fin / el : 0;
   /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task counts. */
