@@ -21,6 +21,7 @@ struct _p_NNLSched {
   const PetscInt *todo;
   PetscInt        head, tail, outstanding, total;
   double          cost_total, cost_done; /* predicted cost of this run's tasks, and of those committed */
+  double          cost_queued;           /* predicted cost of the tasks not yet handed out */
   PetscInt       *held; /* tasks held by each worker */
   NNLSchedStats   stats;
   double          t0, last_print;
@@ -117,16 +118,24 @@ static PetscErrorCode Commit(NNLSched s, NNLResult *res)
   PetscFunctionReturn(0);
 }
 
-/* Give worker w its next task, or tell it to stop when there is none and it holds nothing. */
+/* A task beyond the one a worker is computing only if it is small beside the work still queued: a large one would
+   wait behind the worker's current task while the other ranks run out of work (the big limits of the default sweep). */
+static PetscBool PrefetchOK(NNLSched s)
+{
+  return s->grid->points[s->todo[s->head]].cost * s->size <= 0.1 * s->cost_queued ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* Give worker w its next task (up to PREFETCH held), or tell it to stop when there is none and it holds nothing. */
 static PetscErrorCode Feed(NNLSched s, int w)
 {
   PetscInt task = -1;
 
   PetscFunctionBegin;
-  if (s->held[w] < 0) PetscFunctionReturn(0); /* already stopped */
+  if (s->held[w] < 0 || s->held[w] >= PREFETCH) PetscFunctionReturn(0); /* stopped, or holds enough */
   if (stop_requested) s->tail = s->head;
-  if (s->head < s->tail) {
+  if (s->head < s->tail && (s->held[w] == 0 || PrefetchOK(s))) {
     task = s->todo[s->head++];
+    s->cost_queued -= s->grid->points[task].cost;
     s->held[w]++;
     s->outstanding++;
   } else if (s->held[w] > 0) PetscFunctionReturn(0);
@@ -151,7 +160,7 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
   s->outstanding--;
   PetscCall(Commit(s, res));
   PetscCall(NNLResultDestroy(&res));
-  PetscCall(Feed(s, st->MPI_SOURCE));
+  for (int k = 0; k < PREFETCH; k++) PetscCall(Feed(s, st->MPI_SOURCE));
   PetscFunctionReturn(0);
 }
 
@@ -180,6 +189,7 @@ static PetscErrorCode Coordinate(NNLSched s)
     if (s->rank0_computes && s->head < s->tail) {
       NNLResult *res;
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
+      s->cost_queued -= s->grid->points[p].cost;
       PetscCall(NNLTaskCompute(s->job, &s->grid->points[p], s->size > 1 ? Serve : NULL, s, &res));
       PetscCall(Commit(s, res));
       PetscCall(NNLResultDestroy(&res));
@@ -236,6 +246,7 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     s->tail  = s->total = n;
     s->cost_total = s->cost_done = 0;
     for (PetscInt i = 0; i < n; i++) s->cost_total += grid->points[todo[i]].cost;
+    s->cost_queued = s->cost_total;
     PetscCall(Coordinate(s));
     s->stats.interrupted = stop_requested ? PETSC_TRUE : PETSC_FALSE;
     if (n > 0) Progress(s, PETSC_TRUE);
