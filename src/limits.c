@@ -1,5 +1,6 @@
 /* Infinite-width limits: the NNGP recursion and the ResNet depth-limit covariance ODE (PETSc TS). */
 #include <math.h>
+#include <string.h>
 #include <petscts.h>
 #include "nnlimits/limits.h"
 #include "nnlimits/gauss.h"
@@ -20,14 +21,31 @@ PetscErrorCode NNLLimitInitial(const NNLJob *job, NNLFamily family, PetscInt act
 
 PetscErrorCode NNLLimitDual(const NNLActivation *act, PetscInt m, const double *q, double *out)
 {
-  PetscInt k = 0;
+  /* Pairs with the same arguments get the same value, computed once: inputs of equal norms and correlations (every
+     job's inputs) keep q_aa and q_ab equal for all a and all a ≠ b at every layer, so m(m+1)/2 quadratures come down
+     to two. The value is the same function of the same doubles, so the result has the same bits. */
+  enum { NMEMO = 8 };
+  double   memo[NMEMO][4];
+  int      nmemo = 0;
+  PetscInt k     = 0;
 
   PetscFunctionBegin;
   /* diagonal pairs sit at k = a·m − a(a−1)/2 (a-major, a <= b) */
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = a; b < m; b++, k++) {
       const double qaa = q[a * m - a * (a - 1) / 2], qbb = q[b * m - b * (b - 1) / 2];
+      const double key[3] = {qaa, qbb, q[k]};
+      int          i      = 0;
+      while (i < nmemo && memcmp(memo[i], key, sizeof(key))) i++; /* bitwise: −0 is not +0 */
+      if (i < nmemo) {
+        out[k] = memo[i][3];
+        continue;
+      }
       out[k] = NNLGaussDual(act, qaa, qbb, q[k]);
+      if (nmemo < NMEMO) {
+        memcpy(memo[nmemo], key, sizeof(key));
+        memo[nmemo++][3] = out[k];
+      }
     }
   PetscFunctionReturn(0);
 }

@@ -1,7 +1,8 @@
 /* PETSc log events of nnlimits, so that -log_view shows where a sweep spends its time. */
 #include "log.h"
 
-PetscLogEvent NNL_EVENT_SAMPLE, NNL_EVENT_OBSERVE, NNL_EVENT_COMMIT, NNL_EVENT_LIMIT;
+PetscLogEvent NNL_EVENT_SAMPLE, NNL_EVENT_OBSERVE, NNL_EVENT_COMMIT, NNL_EVENT_LIMIT, NNL_EVENT_SPECTRA;
+PetscLogStage NNL_STAGE_SWEEP;
 
 PetscErrorCode NNLLogRegister(void)
 {
@@ -16,5 +17,8 @@ PetscErrorCode NNLLogRegister(void)
   PetscCall(PetscLogEventRegister("NNLObserve", classid, &NNL_EVENT_OBSERVE));
   PetscCall(PetscLogEventRegister("NNLCommit", classid, &NNL_EVENT_COMMIT));
   PetscCall(PetscLogEventRegister("NNLLimit", classid, &NNL_EVENT_LIMIT));
+  PetscCall(PetscLogEventRegister("NNLSpectra", classid, &NNL_EVENT_SPECTRA));
+  /* -log_view then splits the run into "Main Stage" (job, grid, store open, summary) and the sweep itself. */
+  PetscCall(PetscLogStageRegister("NNLSweep", &NNL_STAGE_SWEEP));
   PetscFunctionReturn(0);
 }

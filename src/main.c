@@ -8,6 +8,7 @@
 #include "nnlimits/sched.h"
 #include "nnlimits/store.h"
 #include "error.h"
+#include "log.h"
 #include "options.h"
 #include "summary.h"
 
@@ -157,7 +158,10 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
                          "run output=%s tasks=%" PetscInt_FMT " (networks=%" PetscInt_FMT " limits=%" PetscInt_FMT " sde=%" PetscInt_FMT ") shard=%" PetscInt_FMT
                          "/%" PetscInt_FMT " todo=%" PetscInt_FMT " ranks=%d\n",
                          job->output, grid->npoints, grid->nnets, grid->nlimits, grid->nsde, job->shard_index, job->shard_count, ntodo, size));
+  PetscCall(NNLLogRegister());
+  PetscCall(PetscLogStagePush(NNL_STAGE_SWEEP));
   ierr = NNLSchedRun(sched, grid, st, ntodo, todo, &stats);
+  PetscCall(PetscLogStagePop());
   if (ierr) {
     NNLErrorAbort(comm, ierr); /* returns only on one rank */
     NNLStoreClose(&st);

@@ -207,11 +207,13 @@ static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NN
     snprintf(res->message, sizeof(res->message), "overflow or NaN at layer %" PetscInt_FMT " (spectra not computed)", l);
     PetscFunctionReturn(0);
   }
+  PetscCall(PetscLogEventBegin(NNL_EVENT_SPECTRA, 0, 0, 0, 0));
   PetscCall(PetscMalloc1(m * m, &K));
   GramOf(net, net->Y, 1.0 / (double)n, 0.0, K);
   PetscCall(NNLSpectraEig(team, m, K, res->eig + i * m, ok, res->message, sizeof(res->message)));
   PetscCall(PetscFree(K));
   if (*ok) PetscCall(NNLSpectraSVD(team, n, m, net->Phi, res->sv + i * res->nsv, ok, res->message, sizeof(res->message)));
+  PetscCall(PetscLogEventEnd(NNL_EVENT_SPECTRA, 0, 0, 0, 0));
   res->spec_layers[i] = l;
   PetscFunctionReturn(0);
 }

@@ -26,6 +26,7 @@ struct _p_NNLSched {
   const PetscInt *todo;
   PetscInt        head, tail, outstanding, total;
   double          cost_total, cost_done; /* predicted cost of this run's tasks, and of those committed */
+  double          cost_queued;           /* predicted cost of the tasks not yet handed out */
   PetscInt       *held; /* tasks held by each worker */
   NNLSchedStats   stats;
   double          t0, last_print;
@@ -47,6 +48,10 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
   PetscFunctionBegin;
   if (pt->kind == NNL_TASK_LIMIT) PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
   else if (pt->kind == NNL_TASK_SDE) PetscCall(NNLSDETaskCompute(job, pt, poll, ctx, res));
+  else if (pt->kind == NNL_TASK_NOOP) { /* benchmarks only: an empty result */
+    PetscCall(NNLResultCreate(0, job->inputs, res));
+    (*res)->point = pt->ord;
+  }
   else PetscCall(NNLPointComputeTeam(job, pt, NNL_SAMPLER_AUTO, team, poll, ctx, res));
   PetscFunctionReturn(0);
 }
@@ -135,10 +140,11 @@ static void Progress(NNLSched s, PetscBool final)
 {
   double    now = MPI_Wtime(), el = now - s->t0, rate;
   PetscInt  fin = s->stats.done + s->stats.failed;
-  PetscBool tty = isatty(2) ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool tty;
   char      eta[32] = "unknown";
 
   if (!final && (s->progress_interval <= 0 || now - s->last_print < s->progress_interval)) return;
+  tty = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
   s->last_print = now;
   rate          = el > 0 ? fin / el : 0;
   /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task counts. */
@@ -159,16 +165,24 @@ static PetscErrorCode Commit(NNLSched s, NNLResult *res)
   PetscFunctionReturn(0);
 }
 
-/* Give worker w its next task, or tell it to stop when there is none and it holds nothing. */
+/* A task beyond the one a worker is computing only if it is small beside the work still queued: a large one would
+   wait behind the worker's current task while the other ranks run out of work (the big limits of the default sweep). */
+static PetscBool PrefetchOK(NNLSched s)
+{
+  return s->grid->points[s->todo[s->head]].cost * s->size <= 0.1 * s->cost_queued ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* Give worker w its next task (up to PREFETCH held), or tell it to stop when there is none and it holds nothing. */
 static PetscErrorCode Feed(NNLSched s, int w)
 {
   PetscInt task = -1;
 
   PetscFunctionBegin;
-  if (s->held[w] < 0) PetscFunctionReturn(0); /* already stopped */
+  if (s->held[w] < 0 || s->held[w] >= PREFETCH) PetscFunctionReturn(0); /* stopped, or holds enough */
   if (stop_requested) s->tail = s->head;
-  if (s->head < s->tail) {
+  if (s->head < s->tail && (s->held[w] == 0 || PrefetchOK(s))) {
     task = s->todo[s->head++];
+    s->cost_queued -= s->grid->points[task].cost;
     s->held[w]++;
     s->outstanding++;
   } else if (s->held[w] > 0) PetscFunctionReturn(0);
@@ -193,7 +207,7 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
   s->outstanding--;
   PetscCall(Commit(s, res));
   PetscCall(NNLResultDestroy(&res));
-  PetscCall(Feed(s, st->MPI_SOURCE));
+  for (int k = 0; k < PREFETCH; k++) PetscCall(Feed(s, st->MPI_SOURCE));
   PetscFunctionReturn(0);
 }
 
@@ -222,6 +236,7 @@ static PetscErrorCode Coordinate(NNLSched s)
     if (s->rank0_computes && s->head < s->tail) {
       NNLResult *res;
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
+      s->cost_queued -= s->grid->points[p].cost;
       PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[p], s->team, s->size > 1 ? Serve : NULL, s, &res));
       PetscCall(Commit(s, res));
       PetscCall(NNLResultDestroy(&res));
@@ -280,6 +295,7 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     s->tail  = s->total = n;
     s->cost_total = s->cost_done = 0;
     for (PetscInt i = 0; i < n; i++) s->cost_total += grid->points[todo[i]].cost;
+    s->cost_queued = s->cost_total;
     PetscCall(Coordinate(s));
     s->stats.interrupted = stop_requested ? PETSC_TRUE : PETSC_FALSE;
     if (n > 0) Progress(s, PETSC_TRUE);

@@ -13,6 +13,8 @@ struct _p_NNLStore {
   sqlite3_int64  run; /* this run's row in runs */
   PetscBool      wal;  /* opened for writing and switched to WAL: switch back at close */
   int            lock; /* descriptor holding the writer's lock, or -1 */
+  PetscBool      group;    /* a transaction of grouped commits is open (NNLStoreCommit) */
+  double         group_t0; /* when it began (MPI_Wtime) */
 };
 
 /** @brief Error (PETSC_ERR_FILE_WRITE, SQLite's message) unless rc is OK, DONE or ROW. */

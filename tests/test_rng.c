@@ -273,6 +273,85 @@ static void test_point_correlation(void **state)
   free(b);
 }
 
+/**
+  @brief Every kernel this CPU has (AVX-512, AVX2, portable) gives the same bits, for normals and uniforms, at
+  ragged offsets and lengths and at a counter above 2^32 blocks; and the words are Random123's own Philox.
+  Catches: a vector kernel's carry or lane-order mistake in the 64×64→128 multiply (Philox), an ISA-dependent
+  rounding in Box–Muller (an FMA contraction, an approximate reciprocal), a batch-boundary slip.
+*/
+static void test_kernels_identical(void **state)
+{
+  (void)state;
+  enum { N = 20011 };
+  const char  *names[] = {"avx512", "avx2", "portable"};
+  const size_t lens[]  = {N, 1, 3, 255, 256, 257, 1023};
+  double      *ref = malloc(N * sizeof(double)), *z = malloc(N * sizeof(double));
+  NNLRngStream s;
+  int          nk = 0;
+
+  assert_non_null(ref);
+  assert_non_null(z);
+  assert_int_equal(NNLRngUseKernel("portable"), 0);
+  assert_string_equal(NNLRngKernelName(), "portable");
+  assert_int_equal(NNLRngUseKernel("no_such_isa"), -1);
+  assert_string_equal(NNLRngKernelName(), "portable");
+  for (int normal = 0; normal < 2; normal++)
+    for (int k = 0; k < 3; k++)
+      for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+        uint64_t off = (l % 2 ? ((uint64_t)1 << 36) + 2 * l + 1 : 3 * l);
+        NNLRngStreamInit(&s, 0xfedcba9876543210ULL + l, 0x0123456789abcdefULL * (l + 1), 5 + l, NNL_PURPOSE_TEST);
+        assert_int_equal(NNLRngUseKernel("portable"), 0);
+        if (normal) NNLRngNormals(&s, off, lens[l], ref);
+        else NNLRngUniforms(&s, off, lens[l], ref);
+        if (NNLRngUseKernel(names[k])) continue; /* this CPU lacks the ISA */
+        if (l == 0 && normal) nk++;
+        if (normal) NNLRngNormals(&s, off, lens[l], z);
+        else NNLRngUniforms(&s, off, lens[l], z);
+        if (memcmp(ref, z, lens[l] * sizeof(double)))
+          fail_msg("kernel %s differs from portable (%s, length %zu)", names[k], normal ? "normals" : "uniforms", lens[l]);
+      }
+  assert_true(nk >= 1);
+  /* the words themselves: uniform i is (word i >> 11 + 0.5) 2^-53 of Random123's philox4x64_R, exactly */
+  assert_int_equal(NNLRngUseKernel(NULL), 0);
+  NNLRngStreamInit(&s, 0x8000000000000001ULL, 0xffffffffffffffffULL, 0xffffffff00000000ULL, NNL_PURPOSE_TEST);
+  NNLRngUniforms(&s, 0, 4096, z);
+  for (uint64_t b = 0; b < 1024; b++) {
+    philox4x64_ctr_t c = {{b, s.layer, s.purpose, 0}};
+    philox4x64_key_t k = {{s.key[0], s.key[1]}};
+    philox4x64_ctr_t r = philox4x64_R(10, c, k);
+    for (int j = 0; j < 4; j++) assert_true(z[4 * b + j] == ((double)(r.v[j] >> 11) + 0.5) / 9007199254740992.0);
+  }
+  free(ref);
+  free(z);
+}
+
+/**
+  @brief Tail frequencies of 4·10^6 normals: P(|Z| > t) for t = 2, 3, 4, 4.5 within 4 binomial standard errors.
+  Catches: a tail cut short or inflated (a log that loses accuracy near u → 0 or 1, too few uniform bits, radius
+  words reused as angles), which moments and the KS distance, dominated by the bulk, barely see.
+*/
+static void test_normal_tails(void **state)
+{
+  (void)state;
+  enum { N = 4000000 };
+  const double t[4] = {2.0, 3.0, 4.0, 4.5};
+  double      *z    = malloc(N * sizeof(double));
+  size_t       cnt[4] = {0};
+  NNLRngStream s;
+
+  assert_non_null(z);
+  NNLRngStreamInit(&s, 2718, 28, 18, NNL_PURPOSE_TEST);
+  NNLRngNormals(&s, 0, N, z);
+  for (size_t i = 0; i < N; i++)
+    for (int k = 0; k < 4; k++) cnt[k] += fabs(z[i]) > t[k];
+  for (int k = 0; k < 4; k++) {
+    double p = erfc(t[k] / sqrt(2.0)), se = sqrt(p * (1 - p) / N);
+    if (!(fabs((double)cnt[k] / N - p) <= 4 * se))
+      fail_msg("P(|Z| > %g): observed %.6g, exact %.6g, %.2f se", t[k], (double)cnt[k] / N, p, fabs((double)cnt[k] / N - p) / se);
+  }
+  free(z);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -285,6 +364,8 @@ int main(void)
       cmocka_unit_test(test_uniforms_open),
       cmocka_unit_test(test_normal_ks),
       cmocka_unit_test(test_point_correlation),
+      cmocka_unit_test(test_kernels_identical),
+      cmocka_unit_test(test_normal_tails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,13 @@
    one (family, activation, depth), which every width and seed of that triple is compared with. */
 /* An SDE task samples the fixed-width or proportional limit (SDE paths, and the Fokker–Planck density where it applies) of
    one (family, activation, width, depth) — see sde.h. */
-typedef enum { NNL_TASK_NETWORK = 0, NNL_TASK_LIMIT = 1, NNL_TASK_SDE = 2 } NNLTaskKind;
+typedef enum {
+  NNL_TASK_NETWORK = 0,
+  NNL_TASK_LIMIT   = 1,
+  NNL_TASK_SDE     = 2,
+  NNL_TASK_NOOP    = 3 /* benchmarks only (tests/bench/bench_sched.c): computes nothing, stored like an empty network,
+                          so that a run of them measures the coordinator, messages and commits alone; never in a job */
+} NNLTaskKind;
 
 /* One task of the grid. `id` is a hash of the canonical parameters only (never of rank, shard or order). */
 typedef struct {

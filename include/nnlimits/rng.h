@@ -40,6 +40,16 @@ void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out
 */
 void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *out);
 
+/**
+  @brief Choose the generator's kernel by name: "avx512", "avx2" or "portable" (NULL: the widest this CPU supports,
+  the default). Every kernel gives the same bits; this exists for tests and benchmarks. Returns 0, or -1 when the
+  name is unknown or the CPU lacks the ISA (the kernel is then unchanged). Not thread-safe; not collective.
+*/
+int NNLRngUseKernel(const char *name);
+
+/** @brief Name of the kernel in use. */
+const char *NNLRngKernelName(void);
+
 /** @brief 64-bit mixing hash of a byte string (stable across platforms and releases); used for point ids. */
 uint64_t NNLHash64(const void *data, size_t len);
 

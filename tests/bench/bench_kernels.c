@@ -1,0 +1,257 @@
+/* Benchmark (prints key=value figures, asserts nothing): normal generator, DGEMM peak, dense and projection
+   sampler per layer against their bounds. One process, one core (the script sets OPENBLAS_NUM_THREADS=1).
+   Every time is the best of many short repetitions, so that a shared machine's preemptions drop out. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <cblas.h>
+#include <petscsys.h>
+#include "nnlimits/grid.h"
+#include "nnlimits/net.h"
+#include "nnlimits/rng.h"
+
+typedef void (*BenchFn)(void *ctx);
+
+/**
+  @brief Best wall time of one call of fn over repetitions lasting about `budget` seconds in all (at least 3).
+*/
+static double BestTime(BenchFn fn, void *ctx, double budget)
+{
+  double best = 1e300, start = MPI_Wtime();
+  int    reps = 0;
+
+  fn(ctx); /* warm caches and page in buffers */
+  while (reps < 3 || MPI_Wtime() - start < budget) {
+    double t0 = MPI_Wtime(), t;
+    fn(ctx);
+    t = MPI_Wtime() - t0;
+    if (t < best) best = t;
+    reps++;
+  }
+  return best;
+}
+
+typedef struct {
+  size_t  n;
+  double *z;
+  int     uniform;
+} RngCtx;
+
+static void RunRng(void *c)
+{
+  RngCtx      *r = (RngCtx *)c;
+  NNLRngStream s;
+
+  NNLRngStreamInit(&s, 1, 2, 3, NNL_PURPOSE_TEST);
+  if (r->uniform) NNLRngUniforms(&s, 0, r->n, r->z);
+  else NNLRngNormals(&s, 0, r->n, r->z);
+}
+
+typedef struct {
+  int     m, n, k;
+  double *A, *B, *C;
+} GemmCtx;
+
+static void RunGemm(void *c)
+{
+  GemmCtx *g = (GemmCtx *)c;
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, g->m, g->n, g->k, 1.0, g->A, g->m, g->B, g->k, 0.0, g->C, g->m);
+}
+
+typedef struct {
+  const NNLJob   *job;
+  const NNLPoint *pt;
+  NNLSamplerType  sampler;
+} NetCtx;
+
+static void RunNet(void *c)
+{
+  NetCtx    *x   = (NetCtx *)c;
+  NNLResult *res = NULL;
+
+  if (NNLPointCompute(x->job, x->pt, x->sampler, NULL, NULL, &res) || NNLResultDestroy(&res)) PETSCABORT(PETSC_COMM_SELF, 1);
+}
+
+typedef struct {
+  size_t  n;
+  double *a, *b, *c;
+} TriadCtx;
+
+static void RunTriad(void *c)
+{
+  TriadCtx *t = (TriadCtx *)c;
+  for (size_t i = 0; i < t->n; i++) t->a[i] = t->b[i] + 0.5 * t->c[i];
+}
+
+/* Normals and uniforms per second with every kernel this CPU has (the default is the first that works). */
+static PetscErrorCode BenchRng(double budget)
+{
+  const char *names[] = {"avx512", "avx2", "portable"};
+  RngCtx      r       = {1 << 14, NULL, 0};
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(r.n, &r.z));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench=rng default_kernel=%s\n", NNLRngKernelName()));
+  for (int k = 0; k < 3; k++) {
+    double tn, tu;
+    if (NNLRngUseKernel(names[k])) {
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench=rng kernel=%s supported=0\n", names[k]));
+      continue;
+    }
+    r.uniform = 0;
+    tn        = BestTime(RunRng, &r, budget);
+    r.uniform = 1;
+    tu        = BestTime(RunRng, &r, budget);
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench=rng kernel=%s normals_per_s=%.4g uniforms_per_s=%.4g ns_per_normal=%.3f\n",
+                          names[k], r.n / tn, r.n / tu, 1e9 * tn / r.n));
+  }
+  (void)NNLRngUseKernel(NULL);
+  PetscCall(PetscFree(r.z));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GemmAlloc(GemmCtx *g, int m, int n, int k)
+{
+  PetscFunctionBegin;
+  g->m = m;
+  g->n = n;
+  g->k = k;
+  PetscCall(PetscMalloc3((size_t)m * k, &g->A, (size_t)k * n, &g->B, (size_t)m * n, &g->C));
+  for (size_t i = 0; i < (size_t)m * k; i++) g->A[i] = 1.0 / (1.0 + (double)(i % 97));
+  for (size_t i = 0; i < (size_t)k * n; i++) g->B[i] = 1.0 / (1.0 + (double)(i % 89));
+  PetscFunctionReturn(0);
+}
+
+/* This core's DGEMM peak: OpenBLAS on square matrices large enough to run at full speed. */
+static PetscErrorCode BenchPeak(double budget, double *peak)
+{
+  GemmCtx g;
+  double  t;
+
+  PetscFunctionBegin;
+  PetscCall(GemmAlloc(&g, 1024, 1024, 1024));
+  t     = BestTime(RunGemm, &g, budget);
+  *peak = 2.0 * 1024 * 1024 * 1024 / t * 1e-9;
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench=dgemm_peak n=1024 threads=1 gflops=%.3f\n", *peak));
+  PetscCall(PetscFree3(g.A, g.B, g.C));
+  PetscFunctionReturn(0);
+}
+
+/* A one-point job: family, width n, depth L, m inputs, last layer recorded only (one observation). */
+static PetscErrorCode NetJob(const char *family, PetscInt n, PetscInt L, PetscInt m, NNLJob **job, NNLGrid **grid)
+{
+  char opts[512];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(opts, sizeof(opts),
+                          "-family %s -grid_width %" PetscInt_FMT " -grid_depth %" PetscInt_FMT
+                          " -grid_seed 0 -grid_activation relu -inputs %" PetscInt_FMT " -input_dim 16 -record_layers last",
+                          family, n, L, m));
+  PetscCall(PetscOptionsClear(NULL));
+  PetscCall(PetscOptionsInsertString(NULL, opts));
+  PetscCall(NNLJobCreate(PETSC_COMM_SELF, job));
+  PetscCall(NNLGridCreate(*job, grid));
+  PetscFunctionReturn(0);
+}
+
+/**
+  @brief Time of one layer of an MLP (relu) of width n with m inputs: the time of a network of depth 2L minus that of
+  depth L, over L, so that what a point does once (set-up, inputs, the last layer's statistics and normality test)
+  cancels and the sampler's layer step remains (sampling, activation, dead check).
+*/
+static PetscErrorCode LayerTime(PetscInt n, PetscInt L, PetscInt m, NNLSamplerType sampler, double budget, double *tl)
+{
+  double t[2];
+
+  PetscFunctionBegin;
+  for (int k = 0; k < 2; k++) {
+    NNLJob  *job;
+    NNLGrid *grid;
+    NetCtx   x;
+    PetscCall(NetJob("mlp", n, (k + 1) * L, m, &job, &grid));
+    x    = (NetCtx){job, &grid->points[0], sampler};
+    t[k] = BestTime(RunNet, &x, budget);
+    PetscCall(NNLGridDestroy(&grid));
+    PetscCall(NNLJobDestroy(&job));
+  }
+  *tl = (t[1] - t[0]) / (double)L;
+  PetscFunctionReturn(0);
+}
+
+/* Dense sampler: per-layer time against the time of its n² normals plus its n×n by n×m DGEMM. */
+static PetscErrorCode BenchDense(double budget, double peak)
+{
+  const PetscInt widths[] = {256, 512, 1024, 2048}, m = 4, L = 8;
+
+  PetscFunctionBegin;
+  for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+    PetscInt n = widths[i];
+    RngCtx   r = {(size_t)(n * n), NULL, 0};
+    GemmCtx  g;
+    double   tl, tn, tg, flops = 2.0 * n * n * m;
+    PetscCall(LayerTime(n, L, m, NNL_SAMPLER_DENSE, budget, &tl));
+    PetscCall(PetscMalloc1(r.n, &r.z));
+    tn = BestTime(RunRng, &r, budget);
+    PetscCall(PetscFree(r.z));
+    PetscCall(GemmAlloc(&g, (int)n, (int)m, (int)n));
+    tg = BestTime(RunGemm, &g, budget);
+    PetscCall(PetscFree3(g.A, g.B, g.C));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                          "bench=dense_layer family=mlp n=%" PetscInt_FMT " m=%" PetscInt_FMT " layer_us=%.2f normals_us=%.2f dgemm_us=%.2f "
+                          "ratio=%.3f target_ratio=1.5 gflops=%.3f frac_peak=%.4f\n",
+                          n, m, 1e6 * tl, 1e6 * tn, 1e6 * tg, tl / (tn + tg), flops / tl * 1e-9, flops / tl * 1e-9 / peak));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Projection sampler at m ≪ n: per-layer time against (a) its memory traffic at the triad bandwidth measured on
+   arrays of the same size, (b) that plus the time of its n·m normals (generating them is compute, not traffic). */
+static PetscErrorCode BenchProjection(double budget, double peak)
+{
+  const PetscInt widths[] = {1024, 16384, 262144}, m = 4, L = 8;
+  /* doubles moved per layer: Z written and read (2nm), Y read and written by the DGEMM (2nm), Y read and Phi
+     written by the activation (2nm), Phi read by the Gram DSYRK (nm). */
+  const double words = 7.0;
+
+  PetscFunctionBegin;
+  for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+    PetscInt n = widths[i];
+    RngCtx   r = {(size_t)(n * m), NULL, 0};
+    TriadCtx t = {(size_t)(n * m), NULL, NULL, NULL};
+    double   tl, tn, tt, bw, tbytes, flops = 2.0 * n * m * m + 1.0 * n * m * (m + 1);
+    PetscCall(LayerTime(n, L, m, NNL_SAMPLER_PROJECTION, budget, &tl));
+    PetscCall(PetscMalloc1(r.n, &r.z));
+    tn = BestTime(RunRng, &r, budget);
+    PetscCall(PetscFree(r.z));
+    PetscCall(PetscMalloc3(t.n, &t.a, t.n, &t.b, t.n, &t.c));
+    for (size_t k = 0; k < t.n; k++) t.b[k] = t.c[k] = 1.0;
+    tt = BestTime(RunTriad, &t, budget);
+    PetscCall(PetscFree3(t.a, t.b, t.c));
+    bw     = 3.0 * 8.0 * (double)(n * m) / tt; /* bytes/s: two arrays read, one written */
+    tbytes = words * 8.0 * (double)(n * m) / bw;
+    PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                          "bench=projection_layer family=mlp n=%" PetscInt_FMT " m=%" PetscInt_FMT " layer_us=%.3f traffic_bound_us=%.3f "
+                          "normals_us=%.3f triad_gbs=%.2f ratio_traffic=%.3f ratio_traffic_plus_normals=%.3f target_ratio=2 "
+                          "gflops=%.3f frac_peak=%.4f\n",
+                          n, m, 1e6 * tl, 1e6 * tbytes, 1e6 * tn, bw * 1e-9, tl / tbytes, tl / (tbytes + tn), flops / tl * 1e-9,
+                          flops / tl * 1e-9 / peak));
+  }
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  double    budget = 0.5, peak = 0;
+  PetscBool flg;
+
+  PetscCall(PetscInitialize(&argc, &argv, NULL, "bench_kernels [-budget seconds per measurement]"));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-budget", &budget, &flg));
+  PetscCall(PetscOptionsClearValue(NULL, "-budget"));
+  PetscCall(BenchRng(budget));
+  PetscCall(BenchPeak(budget, &peak));
+  PetscCall(BenchDense(budget, peak));
+  PetscCall(BenchProjection(budget, peak));
+  PetscCall(PetscOptionsClear(NULL));
+  PetscCall(PetscFinalize());
+  return 0;
+}
