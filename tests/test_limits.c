@@ -1,6 +1,7 @@
 // ctest-label: unit
 /* Infinite-width limits (src/limits.c): the depth-limit ODE against closed forms and an independent integration,
    the NNGP recursion against the ODE (rate 1/L) and against the project's own finite networks. */
+#include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
 #include "nnlimits/limits.h"
@@ -31,6 +32,32 @@ static void test_ode_closed_forms(void **state)
   for (int i = 0; i < NT; i++)
     for (int k = 0; k < 6; k += 3 - (k == 3 ? 1 : 0)) /* diagonal pairs 0, 3, 5 */
       if (fabs(q[6 * i + k] / exp(T[i] / 2) - 1) > 1e-9) fail_msg("relu t=%g diag %d: %.15g", T[i], k, q[6 * i + k]);
+  NNLJobDestroy(&job);
+}
+
+/* Dense output: a depth-256 network asks for 257 times ℓ/256, most of them between the solver's steps and answered by
+   the Runge–Kutta interpolant. Linear: q_t = e^t q_0 at every one of them to 1e-9. Catches: an interpolant evaluated at
+   the wrong time or on the wrong step, a time written twice or skipped, the state copied where it should be
+   interpolated. */
+static void test_ode_dense_output(void **state)
+{
+  enum { N = 257 };
+  NNLJob   *job;
+  double    t[N], *q;
+  PetscBool ok;
+  char      msg[256];
+
+  assert_int_equal(TestJob("-grid_activation linear -inputs 2 -input_dim 2 -input_correlation 0.5", &job, NULL), 0);
+  for (int i = 0; i < N; i++) t[i] = (double)i / (N - 1);
+  q = malloc(sizeof(double) * 3 * N);
+  assert_int_equal(NNLLimitODE(job, 0, N, t, q, &ok, msg, sizeof(msg)), 0);
+  assert_true(ok);
+  for (int i = 0; i < N; i++)
+    for (int k = 0; k < 3; k++) {
+      double q0 = k == 1 ? 0.5 : 1.0;
+      if (fabs(q[3 * i + k] / (exp(t[i]) * q0) - 1) > 1e-9) fail_msg("t=%g pair %d: %.15g vs %.15g", t[i], k, q[3 * i + k], exp(t[i]) * q0);
+    }
+  free(q);
   NNLJobDestroy(&job);
 }
 
@@ -131,7 +158,7 @@ static void test_nngp_vs_networks(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_ode_closed_forms), cmocka_unit_test(test_ode_relu_correlation),
+    cmocka_unit_test(test_ode_closed_forms), cmocka_unit_test(test_ode_dense_output), cmocka_unit_test(test_ode_relu_correlation),
     cmocka_unit_test(test_nngp_to_ode),      cmocka_unit_test(test_nngp_vs_networks),
   };
   int rc;
