@@ -502,12 +502,15 @@ static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult
 PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   PetscErrorCode ierr;
+  PetscBool      held = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
   PetscCall(PetscLogEventBegin(NNL_EVENT_COMMIT, 0, 0, 0, 0));
   PetscCall(NNLStoreExec(s->db, "BEGIN IMMEDIATE"));
-  ierr = InsertRows(s, pt, res);
+  ierr = NNLStoreHeldSame(s, pt, res, &held); /* a second commit of one id: a no-op if equal, else an error */
+  if (!ierr && held) PetscCall(PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n", pt->ord));
+  if (!ierr && !held) ierr = InsertRows(s, pt, res);
   if (!ierr) ierr = NNLStoreExec(s->db, "COMMIT");
   if (ierr) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* the point stays absent, never half there */
   PetscCall(PetscLogEventEnd(NNL_EVENT_COMMIT, 0, 0, 0, 0));
