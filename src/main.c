@@ -71,12 +71,14 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, NNLJob **job, NNLGrid **grid, NNLS
   PetscInt  wp    = 0;
 
   PetscFunctionBegin;
+  NNLErrorOptionsPhase(PETSC_TRUE);
   PetscCall(NNLJobCreate(comm, job));
   if (sched) {
     PetscCall(NNLSchedCreate(comm, *job, sched));
     PetscCall(NNLSchedSetFromOptions(*sched));
   }
   PetscCall(NNLLimitSetFromOptions(comm));
+  NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCall(PetscOptionsHasHelp(NULL, help));
   if (*help) PetscFunctionReturn(0);
   PetscCall(NNLOptionsCheckUnused(comm));
@@ -191,9 +193,11 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   double    total = 0, peak = 0, maxshard = 0;
 
   PetscFunctionBegin;
+  NNLErrorOptionsPhase(PETSC_TRUE);
   PetscOptionsBegin(comm, NULL, "nnlimits plan", NULL);
   PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for", "", ranks, &ranks, NULL));
   PetscOptionsEnd();
+  NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCheck(ranks >= 1, comm, PETSC_ERR_USER_INPUT, "-plan_ranks: must be >= 1");
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
   PetscCall(SetUpJob(comm, &job, &grid, &sched, &help));

@@ -298,44 +298,73 @@ static PetscErrorCode Prepare(NNLStore s)
   PetscFunctionReturn(0);
 }
 
+/* The store in db was made by this job and shard (not fresh). */
+static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const NNLJob *job, const char shard[])
+{
+  char *have = NULL, *hshard = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreMetaGet(db, "job", &have));
+  PetscCall(NNLStoreMetaGet(db, "shard", &hshard));
+  if (have && strcmp(have, job->canonical)) {
+    PetscErrorCode ierr = NNLStoreCompareJob(dir, have, job->canonical);
+    PetscCall(PetscFree(have));
+    PetscCall(PetscFree(hshard));
+    PetscCall(ierr);
+  }
+  PetscCall(PetscFree(have));
+  if (hshard && strcmp(hshard, shard)) {
+    char h[64];
+    PetscCall(PetscStrncpy(h, hshard, sizeof(h)));
+    PetscCall(PetscFree(hshard));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shard: '%s' holds shard %s of this job, not %s (use another -output)", dir, h,
+            shard);
+  }
+  PetscCall(PetscFree(hshard));
+  PetscFunctionReturn(0);
+}
+
+/* Before the lock: an existing store that this run would refuse (damaged, another schema, another job) is refused
+   read-only, so that a refused run leaves the directory exactly as it was (not even a lock file). */
+static PetscErrorCode PreCheck(const char dir[], const NNLJob *job, const char shard[])
+{
+  char           path[PETSC_MAX_PATH_LEN];
+  sqlite3       *db = NULL;
+  PetscBool      fresh = PETSC_TRUE;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
+  if (access(path, F_OK)) PetscFunctionReturn(0);
+  PetscCall(NNLStoreOpenDB(dir, PETSC_FALSE, &db));
+  ierr = NNLStoreVerify(db, dir, &fresh);
+  if (!ierr && !fresh) ierr = CheckJob(db, dir, job, shard);
+  sqlite3_close(db);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job, const NNLGrid *grid)
 {
   PetscBool fresh;
-  char      shard[64], *have = NULL, *hshard = NULL;
+  char      shard[64];
   PetscInt  n;
   PetscInt *idx;
 
   PetscFunctionBegin;
+  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
   PetscCall(NNLStoreMakeDir(dir));
+  PetscCall(PreCheck(dir, job, shard));
   PetscCall(NNLStoreLock(dir, &s->lock));
   s->job = job;
   PetscCall(PetscStrncpy(s->dir, dir, sizeof(s->dir)));
   PetscCall(NNLStoreOpenDB(dir, PETSC_TRUE, &s->db));
   PetscCall(NNLStoreVerify(s->db, dir, &fresh));
-  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
   if (fresh) {
     PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &n, &idx));
     PetscCall(PetscFree(idx));
     PetscCall(NNLStoreCreateSchema(s->db, job->canonical, shard, n, grid->npoints));
-  } else {
-    PetscCall(NNLStoreMetaGet(s->db, "job", &have));
-    PetscCall(NNLStoreMetaGet(s->db, "shard", &hshard));
-    if (have && strcmp(have, job->canonical)) {
-      PetscErrorCode ierr = NNLStoreCompareJob(dir, have, job->canonical);
-      PetscCall(PetscFree(have));
-      PetscCall(PetscFree(hshard));
-      PetscCall(ierr);
-    }
-    PetscCall(PetscFree(have));
-    if (hshard && strcmp(hshard, shard)) {
-      char h[64];
-      PetscCall(PetscStrncpy(h, hshard, sizeof(h)));
-      PetscCall(PetscFree(hshard));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shard: '%s' holds shard %s of this job, not %s (use another -output)", dir,
-              h, shard);
-    }
-    PetscCall(PetscFree(hshard));
-  }
+  } else PetscCall(CheckJob(s->db, dir, job, shard)); /* again, under the lock */
   /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
      transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,
      so that read-only readers of a finished store leave no -wal/-shm files behind. */

@@ -124,24 +124,34 @@ def main():
     t = time.time()
     rc, err = finish(launch(ref), "reference run")
     tref = time.time() - t
+    db = sqlite3.connect(f"file:{ref}/nnlimits.sqlite?mode=ro", uri=True)
+    first, last = db.execute("SELECT min(committed), max(committed) FROM points").fetchone()
+    db.close()
+    tstartup, tcompute = max(first - t, 0.05), max(last - first, 0.05)
     if rc != 0:
         fail(f"reference run: exit {rc}: {err}")
     exports(ref, os.path.join(W, "ref"))
     total = len(snapshot(ref)[0])
     rng = random.Random(SEED)
     kinds = {"rank0": 0, "rank1": 0, "mpiexec": 0, "launch": 0}
-    lost_s, committed_at_kill, finished_before, orphan_s = [], [], 0, 0.0
+    lost_s, committed_at_kill, finished_before, orphan_s, late = [], [], 0, 0.0, 0
     for trial in range(TRIALS):
         out = os.path.join(W, f"t{trial}")
         subprocess.run(["rm", "-rf", out], check=True)
         for k in range(rng.choice([1, 1, 2])):  # sometimes kill the rerun too
             kind = rng.choice(list(kinds))
-            delay = rng.uniform(0, tref)
+            # A quarter of the kills land during start-up (before the first commit), the rest while points commit.
+            during_startup = rng.random() < 0.25
+            delay = rng.uniform(0, tstartup if during_startup else tcompute)
             before = snapshot(out)[0]
             tstart = time.time()
             p = launch(out)
             deadline = time.time() + delay
             pids = {}
+            while not during_startup and p.poll() is None and len(snapshot(out)[0]) <= len(before):
+                pids.update(ranks_of(p.pid))
+                time.sleep(0.02)
+                deadline = time.time() + delay
             while time.time() < deadline and p.poll() is None:
                 pids.update(ranks_of(p.pid))
                 time.sleep(0.01)
@@ -184,7 +194,8 @@ def main():
                     fail(f"trial {trial}: committed point {i} changed or vanished after a kill")
             if not done:
                 committed_at_kill.append(len(rows))
-                lost_s.append(tkill - max(last or 0.0, tstart))
+                lost_s.append(max(0.0, tkill - max(last or 0.0, tstart)))
+                late += last is not None and last > tkill  # rank 0 stopping gracefully after mpiexec's SIGTERM
         before = snapshot(out)[0]
         rc, err = finish(launch(out), f"trial {trial} rerun")
         if rc != 0:
@@ -207,7 +218,7 @@ def main():
           f"committed_lost=0 duplicated=0 slowest_launch_exit_after_kill={orphan_s:.2f}s")
     print(f"kill_anywhere committed_at_kill min={min(committed_at_kill)} median={statistics.median(committed_at_kill):.0f} "
           f"max={max(committed_at_kill)}; lost_inflight_seconds (kill - last commit) min={min(lost_s):.3f} "
-          f"q1={q[0]:.3f} median={q[1]:.3f} q3={q[2]:.3f} max={max(lost_s):.3f}")
+          f"q1={q[0]:.3f} median={q[1]:.3f} q3={q[2]:.3f} max={max(lost_s):.3f}; kills followed by a graceful commit={late}")
 
 
 main()
