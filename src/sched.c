@@ -65,7 +65,7 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
 {
   PetscReal iv = s->progress_interval;
   char      buf[64] = "5", b0[8];
-  PetscBool set;
+  PetscBool set, set0;
 
   PetscFunctionBegin;
   /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the option. */
@@ -73,10 +73,11 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
   PetscOptionsBegin(s->comm, NULL, "Scheduler options", NULL);
   PetscCall(PetscOptionsString("-progress_interval", "Seconds between progress lines on stderr (0: none)", "", buf, buf,
                                sizeof(buf), &set));
-  if (set) PetscCall(NNLParseReal("-progress_interval", buf, &iv));
   PetscCall(PetscOptionsString("-sched_rank0_computes", "Rank 0 computes points too (default: when 8 ranks or fewer)", "", b0,
-                               b0, sizeof(b0), &set));
+                               b0, sizeof(b0), &set0));
   PetscOptionsEnd();
+  if (set) PetscCall(NNLParseReal("-progress_interval", buf, &iv));
+  set = set0;
   if (set) {
     PetscBool t, f;
     PetscCall(PetscStrcasecmp(b0, "true", &t));
