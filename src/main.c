@@ -124,11 +124,12 @@ static PetscErrorCode CheckLaunch(MPI_Comm comm)
           "sweep: the launcher belongs to another MPI; use the mpiexec of the MPI nnlimits was built with", n, count[k], n);
 }
 
-static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
+/* The run; its objects are the caller's, so that they are freed however it ends. */
+static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid **gridp, NNLSched *schedp, PetscInt **todop)
 {
-  NNLJob       *job   = NULL;
-  NNLGrid      *grid  = NULL;
-  NNLSched      sched = NULL;
+  NNLJob       *job;
+  NNLGrid      *grid;
+  NNLSched      sched;
   NNLStore      st    = NULL;
   PetscInt      ntodo = 0, *todo = NULL;
   PetscBool     help;
@@ -140,17 +141,15 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(CheckLaunch(comm));
-  PetscCall(SetUpJob(comm, &job, &grid, &sched, &help));
-  if (help) {
-    PetscCall(NNLSchedDestroy(&sched));
-    PetscCall(NNLJobDestroy(&job));
-    PetscFunctionReturn(0);
-  }
+  PetscCall(SetUpJob(comm, jobp, gridp, schedp, &help));
+  if (help) PetscFunctionReturn(0);
+  job = *jobp, grid = *gridp, sched = *schedp;
   /* Rank 0 alone touches the store; its verdict (a different job there, a bad directory) is everyone's. */
   NNLErrorSetQuiet(PETSC_TRUE);
   if (rank == 0) {
     ierr = NNLStoreOpen(job->output, job, grid, &st);
-    if (!ierr) ierr = PendingPoints(job, grid, st, &ntodo, &todo);
+    if (!ierr) ierr = PendingPoints(job, grid, st, &ntodo, todop);
+    if (!ierr) todo = *todop;
     if (ierr) NNLStoreClose(&st);
   }
   NNLErrorSetQuiet(PETSC_FALSE);
@@ -176,10 +175,24 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
             stats.seconds, stats.done, stats.failed);
   }
   *code = stats.interrupted ? NNL_EXIT_INTERRUPTED : NNL_EXIT_OK;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
+{
+  NNLJob        *job   = NULL;
+  NNLGrid       *grid  = NULL;
+  NNLSched       sched = NULL;
+  PetscInt      *todo  = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  ierr = RunBody(comm, code, &job, &grid, &sched, &todo);
   PetscCall(PetscFree(todo));
   PetscCall(NNLSchedDestroy(&sched));
   PetscCall(NNLGridDestroy(&grid));
   PetscCall(NNLJobDestroy(&job));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -191,6 +204,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscBool help;
   PetscInt  ranks = 1;
   double    total = 0, peak = 0, maxshard = 0;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   NNLErrorOptionsPhase(PETSC_TRUE);
@@ -200,8 +214,11 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCheck(ranks >= 1, comm, PETSC_ERR_USER_INPUT, "-plan_ranks: must be >= 1");
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
-  PetscCall(SetUpJob(comm, &job, &grid, &sched, &help));
+  ierr = SetUpJob(comm, &job, &grid, &sched, &help);
   PetscCall(NNLSchedDestroy(&sched));
+  if (ierr) PetscCall(NNLGridDestroy(&grid));
+  if (ierr) PetscCall(NNLJobDestroy(&job));
+  PetscCall(ierr);
   if (help) PetscCall(NNLJobDestroy(&job));
   if (help) PetscFunctionReturn(0);
   for (PetscInt i = 0; i < grid->npoints; i++) {
