@@ -327,7 +327,7 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
   const char    *cmd = (argc > 1 && argv[1][0] != '-') ? argv[1] : NULL;
   Args           args = {0, argv + 2};
-  int            code = NNL_EXIT_OK, pargc;
+  int            code = NNL_EXIT_OK, pargc, installed = 0;
   char         **pargv = malloc(sizeof(char *) * (size_t)(argc + 1)), **files = malloc(sizeof(char *) * (size_t)(argc + 1));
 
   while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
@@ -352,13 +352,15 @@ int main(int argc, char **argv)
   signal(SIGPIPE, SIG_DFL);
   /* One rank per core: BLAS threads would oversubscribe and could reorder sums across runs. */
   openblas_set_num_threads(1);
-  ierr = NNLErrorInstall();
+  ierr      = NNLErrorInstall();
+  installed = !ierr;
   if (!ierr) ierr = NNLOptionsInsertFiles(PETSC_COMM_WORLD, files, argc, argv);
   if (!ierr) ierr = Dispatch(cmd, &args, &code);
   if (ierr) {
     if (!NNLErrorIsInput(ierr)) MPI_Abort(PETSC_COMM_WORLD, 1);
     code = NNL_EXIT_INPUT;
   }
+  if (installed) PetscPopErrorHandler(); /* -malloc_dump lists what is still allocated: leave nothing */
   PetscFinalize();
   MPI_Finalize();
   free(pargv);
