@@ -350,6 +350,9 @@ int main(int argc, char **argv)
   }
   /* `nnlimits export DIR | head` is normal use: a closed pipe ends the process quietly, not through PETSc's handler. */
   signal(SIGPIPE, SIG_DFL);
+  /* A file size limit (ulimit -f, a batch system's) then fails the store's write with EFBIG and one clear message,
+     instead of killing the process with no word. */
+  signal(SIGXFSZ, SIG_IGN);
   /* One rank per core: BLAS threads would oversubscribe and could reorder sums across runs. */
   openblas_set_num_threads(1);
   ierr      = NNLErrorInstall();

@@ -26,12 +26,27 @@ static const char *SchemaSQL =
   "CREATE TABLE limits(point INTEGER, layer INTEGER, a INTEGER, b INTEGER, q_nngp REAL, q_ode REAL,"
   " PRIMARY KEY(point, layer, a, b)) WITHOUT ROWID;";
 
+/* A full disk or a file size limit reaches SQLite as SQLITE_FULL or SQLITE_IOERR ("disk I/O error"): say which, and
+   what to do, in the one error line. */
+static void IOHint(sqlite3 *db, int rc, char buf[], size_t len)
+{
+  int         err  = db ? sqlite3_system_errno(db) : 0;
+  const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+
+  buf[0] = 0;
+  if ((rc & 0xff) != SQLITE_FULL && (rc & 0xff) != SQLITE_IOERR) return;
+  snprintf(buf, len, " (%s, writing '%s'): free space there or raise the file size limit, then rerun the same command "
+           "(committed points are kept)", err ? strerror(err) : "disk full", file && file[0] ? file : "the store");
+}
+
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])
 {
+  char hint[PETSC_MAX_PATH_LEN + 256];
+
   PetscFunctionBegin;
-  PetscCheck(rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
-             "store: %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  PetscFunctionReturn(0);
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) PetscFunctionReturn(0);
+  IOHint(db, db ? sqlite3_extended_errcode(db) : rc, hint, sizeof(hint));
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s: %s%s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), hint);
 }
 
 PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[])
@@ -42,10 +57,11 @@ PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[])
   PetscFunctionBegin;
   rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
-    char buf[512];
+    char buf[512], hint[PETSC_MAX_PATH_LEN + 256];
     snprintf(buf, sizeof(buf), "%s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s", buf);
+    IOHint(db, sqlite3_extended_errcode(db), hint, sizeof(hint));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s%s", buf, hint);
   }
   PetscFunctionReturn(0);
 }
