@@ -36,7 +36,7 @@ static void IOHint(sqlite3 *db, int rc, char buf[], size_t len)
   buf[0] = 0;
   if ((rc & 0xff) != SQLITE_FULL && (rc & 0xff) != SQLITE_IOERR) return;
   snprintf(buf, len, " (%s, writing '%s'): free space there or raise the file size limit, then rerun the same command "
-           "(committed points are kept)", err ? strerror(err) : "disk full", file && file[0] ? file : "the store");
+           "(committed points are kept)", err ? strerror(err) : "disk full or file size limit", file && file[0] ? file : "the store");
 }
 
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])

@@ -29,7 +29,7 @@ for np in $nps; do
   [ "$rc" != 124 ] && [ "$rc" != 137 ] || fail "$np ranks: hang on a full disk"
   [ "$rc" = 2 ] || { cat "$W/err" >&2; fail "$np ranks: exit $rc on a full disk, want 2"; }
   [ "$(grep -c '^nnlimits: error:' "$W/err")" = 1 ] || { cat "$W/err" >&2; fail "$np ranks: want one error line"; }
-  grep '^nnlimits: error:' "$W/err" | grep -qE 'disk full|File too large' || { cat "$W/err" >&2; fail "$np ranks: message does not say the disk is full"; }
+  grep '^nnlimits: error:' "$W/err" | grep -qE 'disk full|File too large|No space left' || { cat "$W/err" >&2; fail "$np ranks: message does not say the disk is full"; }
   grep -q 'rerun the same command' "$W/err" || fail "$np ranks: message does not say what to do"
   [ "$(sqlite3 "$d/nnlimits.sqlite" 'PRAGMA integrity_check')" = ok ] || fail "$np ranks: store damaged by a full disk"
   sqlite3 "$d/nnlimits.sqlite" 'SELECT id, run, status FROM points ORDER BY id' > "$W/before"
