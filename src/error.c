@@ -3,7 +3,7 @@
 #include <string.h>
 #include "error.h"
 
-static PetscBool nnl_quiet = PETSC_FALSE;
+static PetscBool nnl_quiet = PETSC_FALSE, nnl_options = PETSC_FALSE;
 static char      nnl_last[1024];
 
 static PetscErrorCode NNLErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n,
@@ -11,7 +11,14 @@ static PetscErrorCode NNLErrorHandler(MPI_Comm comm, int line, const char *fun, 
 {
   int rank = 0;
 
-  if (p == PETSC_ERROR_INITIAL && mess) PetscStrncpy(nnl_last, mess, sizeof(nnl_last));
+  /* PETSc's own option readers (TS types, numbers, booleans) fail with ARG_* codes: bad input, not a bug. */
+  if (nnl_options && p == PETSC_ERROR_INITIAL &&
+      (n == PETSC_ERR_ARG_OUTOFRANGE || n == PETSC_ERR_ARG_WRONG || n == PETSC_ERR_ARG_UNKNOWN_TYPE || n == PETSC_ERR_ARG_INCOMP)) {
+    n = PETSC_ERR_USER_INPUT;
+    snprintf(nnl_last, sizeof(nnl_last), "options: %s", mess ? mess : "(no message)");
+    mess = nnl_last;
+  }
+  if (p == PETSC_ERROR_INITIAL && mess && mess != nnl_last) PetscStrncpy(nnl_last, mess, sizeof(nnl_last));
   if (nnl_quiet) return n;
   if (NNLErrorIsInput(n)) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -40,6 +47,11 @@ void NNLErrorSetQuiet(PetscBool quiet)
 {
   nnl_quiet = quiet;
   if (quiet) nnl_last[0] = 0;
+}
+
+void NNLErrorOptionsPhase(PetscBool on)
+{
+  nnl_options = on;
 }
 
 PetscErrorCode NNLErrorAgree(MPI_Comm comm, PetscErrorCode local)

@@ -13,6 +13,8 @@
 PetscErrorCode NNLErrorInstall(void);
 /** @brief While quiet, errors are only recorded (for NNLErrorAgree), not printed. */
 void NNLErrorSetQuiet(PetscBool quiet);
+/** @brief While on, PETSc's argument errors (a bad -limit_ts_type, a non-number) are input errors: one line, exit 2. */
+void NNLErrorOptionsPhase(PetscBool on);
 /**
   @brief Collective: every rank passes its local error code (0 if none). If any rank failed, the failure of the
   lowest such rank (code and message) is raised on every rank, so all leave together with one message.

@@ -322,14 +322,16 @@ typedef struct {
 
 static PetscErrorCode ReadMeta(const char dir[], StoreMeta *m)
 {
-  NNLStore s = NULL;
+  NNLStore       s = NULL;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(NNLStoreOpenRead(dir, &s));
-  PetscCall(NNLStoreMetaGet(s->db, "job", &m->job));
-  PetscCall(NNLStoreMetaGet(s->db, "shard", &m->shard));
-  PetscCall(NNLStoreMetaGet(s->db, "grid_points", &m->grid_points));
+  ierr = NNLStoreMetaGet(s->db, "job", &m->job);
+  if (!ierr) ierr = NNLStoreMetaGet(s->db, "shard", &m->shard);
+  if (!ierr) ierr = NNLStoreMetaGet(s->db, "grid_points", &m->grid_points);
   PetscCall(NNLStoreClose(&s));
+  PetscCall(ierr);
   PetscCheck(m->job && m->shard && m->grid_points, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': store lacks its job record", dir);
   PetscFunctionReturn(0);
 }
@@ -354,10 +356,10 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   PetscFunctionBegin;
   PetscCheck(n >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "merge: give the run directories to merge: nnlimits merge DIR... -output DIR");
   /* Check every input before the output is touched: a refused merge changes nothing. */
-  PetscCall(ReadMeta(dirs[0], &first));
+  ierr = ReadMeta(dirs[0], &first);
   for (PetscInt i = 1; i < n && !ierr; i++) {
-    PetscCall(ReadMeta(dirs[i], &other));
-    ierr = NNLStoreCompareJob(dirs[i], first.job, other.job);
+    ierr = ReadMeta(dirs[i], &other);
+    if (!ierr) ierr = NNLStoreCompareJob(dirs[i], first.job, other.job);
     PetscCall(FreeMeta(&other));
   }
   for (PetscInt i = 0; i < n && !ierr; i++) {

@@ -382,15 +382,22 @@ PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job)
 {
   NNLJob *j;
 
+  PetscErrorCode ierr;
+
   PetscFunctionBegin;
+  *job = NULL;
   PetscCall(PetscNew(&j));
+  /* Errors are collected, not returned at once: the options block and the half-read job must be freed (a library
+     caller, or the fuzzer, reads many jobs in one process). */
   PetscOptionsBegin(comm, NULL, "nnlimits run: sweep options (the defaults are the default job)", NULL);
-  PetscCall(ReadAxes(PetscOptionsObject, j));
-  PetscCall(ReadModel(PetscOptionsObject, j));
-  PetscCall(ReadShapeSDE(PetscOptionsObject, j));
-  PetscCall(ReadRun(comm, PetscOptionsObject, j));
+  ierr = ReadAxes(PetscOptionsObject, j);
+  if (!ierr) ierr = ReadModel(PetscOptionsObject, j);
+  if (!ierr) ierr = ReadShapeSDE(PetscOptionsObject, j);
+  if (!ierr) ierr = ReadRun(comm, PetscOptionsObject, j);
   PetscOptionsEnd();
-  PetscCall(MakeCanonical(j));
+  if (!ierr) ierr = MakeCanonical(j);
+  if (ierr) PetscCall(NNLJobDestroy(&j));
+  PetscCall(ierr);
   *job = j;
   PetscFunctionReturn(0);
 }

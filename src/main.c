@@ -72,12 +72,14 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, NNLJob **job, NNLGrid **grid, NNLS
   PetscInt  wp    = 0;
 
   PetscFunctionBegin;
+  NNLErrorOptionsPhase(PETSC_TRUE);
   PetscCall(NNLJobCreate(comm, job));
   if (sched) {
     PetscCall(NNLSchedCreate(comm, *job, sched));
     PetscCall(NNLSchedSetFromOptions(*sched));
   }
   PetscCall(NNLLimitSetFromOptions(comm));
+  NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCall(PetscOptionsHasHelp(NULL, help));
   if (*help) PetscFunctionReturn(0);
   PetscCall(NNLOptionsCheckUnused(comm));
@@ -123,11 +125,12 @@ static PetscErrorCode CheckLaunch(MPI_Comm comm)
           "sweep: the launcher belongs to another MPI; use the mpiexec of the MPI nnlimits was built with", n, count[k], n);
 }
 
-static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
+/* The run; its objects are the caller's, so that they are freed however it ends. */
+static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid **gridp, NNLSched *schedp, PetscInt **todop)
 {
-  NNLJob       *job   = NULL;
-  NNLGrid      *grid  = NULL;
-  NNLSched      sched = NULL;
+  NNLJob       *job;
+  NNLGrid      *grid;
+  NNLSched      sched;
   NNLStore      st    = NULL;
   PetscInt      ntodo = 0, *todo = NULL;
   PetscBool     help;
@@ -139,17 +142,15 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(CheckLaunch(comm));
-  PetscCall(SetUpJob(comm, &job, &grid, &sched, &help));
-  if (help) {
-    PetscCall(NNLSchedDestroy(&sched));
-    PetscCall(NNLJobDestroy(&job));
-    PetscFunctionReturn(0);
-  }
+  PetscCall(SetUpJob(comm, jobp, gridp, schedp, &help));
+  if (help) PetscFunctionReturn(0);
+  job = *jobp, grid = *gridp, sched = *schedp;
   /* Rank 0 alone touches the store; its verdict (a different job there, a bad directory) is everyone's. */
   NNLErrorSetQuiet(PETSC_TRUE);
   if (rank == 0) {
     ierr = NNLStoreOpen(job->output, job, grid, &st);
-    if (!ierr) ierr = PendingPoints(job, grid, st, &ntodo, &todo);
+    if (!ierr) ierr = PendingPoints(job, grid, st, &ntodo, todop);
+    if (!ierr) todo = *todop;
     if (ierr) NNLStoreClose(&st);
   }
   NNLErrorSetQuiet(PETSC_FALSE);
@@ -178,10 +179,24 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
             stats.seconds, stats.done, stats.failed);
   }
   *code = stats.interrupted ? NNL_EXIT_INTERRUPTED : NNL_EXIT_OK;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
+{
+  NNLJob        *job   = NULL;
+  NNLGrid       *grid  = NULL;
+  NNLSched       sched = NULL;
+  PetscInt      *todo  = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  ierr = RunBody(comm, code, &job, &grid, &sched, &todo);
   PetscCall(PetscFree(todo));
   PetscCall(NNLSchedDestroy(&sched));
   PetscCall(NNLGridDestroy(&grid));
   PetscCall(NNLJobDestroy(&job));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -193,15 +208,21 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscBool help;
   PetscInt  ranks = 1;
   double    total = 0, peak = 0, maxshard = 0;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
+  NNLErrorOptionsPhase(PETSC_TRUE);
   PetscOptionsBegin(comm, NULL, "nnlimits plan", NULL);
   PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for", "", ranks, &ranks, NULL));
   PetscOptionsEnd();
+  NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCheck(ranks >= 1, comm, PETSC_ERR_USER_INPUT, "-plan_ranks: must be >= 1");
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
-  PetscCall(SetUpJob(comm, &job, &grid, &sched, &help));
+  ierr = SetUpJob(comm, &job, &grid, &sched, &help);
   PetscCall(NNLSchedDestroy(&sched));
+  if (ierr) PetscCall(NNLGridDestroy(&grid));
+  if (ierr) PetscCall(NNLJobDestroy(&job));
+  PetscCall(ierr);
   if (help) PetscCall(NNLJobDestroy(&job));
   if (help) PetscFunctionReturn(0);
   for (PetscInt i = 0; i < grid->npoints; i++) {
@@ -310,7 +331,7 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
   const char    *cmd = (argc > 1 && argv[1][0] != '-') ? argv[1] : NULL;
   Args           args = {0, argv + 2};
-  int            code = NNL_EXIT_OK, pargc;
+  int            code = NNL_EXIT_OK, pargc, installed = 0;
   char         **pargv = malloc(sizeof(char *) * (size_t)(argc + 1)), **files = malloc(sizeof(char *) * (size_t)(argc + 1));
 
   while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
@@ -333,15 +354,20 @@ int main(int argc, char **argv)
   }
   /* `nnlimits export DIR | head` is normal use: a closed pipe ends the process quietly, not through PETSc's handler. */
   signal(SIGPIPE, SIG_DFL);
+  /* A file size limit (ulimit -f, a batch system's) then fails the store's write with EFBIG and one clear message,
+     instead of killing the process with no word. */
+  signal(SIGXFSZ, SIG_IGN);
   /* One rank per core: BLAS threads would oversubscribe and could reorder sums across runs. */
   openblas_set_num_threads(1);
-  ierr = NNLErrorInstall();
+  ierr      = NNLErrorInstall();
+  installed = !ierr;
   if (!ierr) ierr = NNLOptionsInsertFiles(PETSC_COMM_WORLD, files, argc, argv);
   if (!ierr) ierr = Dispatch(cmd, &args, &code);
   if (ierr) {
     if (!NNLErrorIsInput(ierr)) MPI_Abort(PETSC_COMM_WORLD, 1);
     code = NNL_EXIT_INPUT;
   }
+  if (installed) PetscPopErrorHandler(); /* -malloc_dump lists what is still allocated: leave nothing */
   PetscFinalize();
   MPI_Finalize();
   free(pargv);

@@ -57,8 +57,17 @@ static PetscErrorCode ReadShared(MPI_Comm comm, const char file[], char **text)
     free(buf);
     SETERRQ(comm, PETSC_ERR_FILE_OPEN, "-options_file: cannot read '%s' (%s)", file, strerror(err));
   }
+  if (rank == 0 && memchr(buf, 0, (size_t)len)) { /* C strings would silently drop everything after it */
+    long at = (long)((char *)memchr(buf, 0, (size_t)len) - buf);
+    err     = (int)at + 1;
+  }
   if (rank != 0) buf = malloc((size_t)len + 1);
   PetscCheck(buf, PETSC_COMM_SELF, PETSC_ERR_MEM, "-options_file: no memory for '%s'", file);
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  if (err) {
+    free(buf);
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "-options_file: '%s' is not a text file (NUL byte at offset %d)", file, err - 1);
+  }
   PetscCallMPI(MPI_Bcast(buf, (int)len, MPI_CHAR, 0, comm));
   buf[len] = 0;
   *text    = buf;

@@ -68,15 +68,12 @@ static PetscErrorCode CheckDuplicates(const char opt[], const PetscInt *vals, Pe
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, PetscInt **vals, PetscInt *n)
+/* Append the items of s to *v (capacity *cap, count *cnt). */
+static PetscErrorCode ParseItems(const char opt[], const char s[], PetscInt min, PetscInt **v, PetscInt *cap, PetscInt *cnt)
 {
-  PetscInt    cap = 16, cnt = 0;
-  PetscInt   *v;
   const char *p = s;
 
   PetscFunctionBegin;
-  PetscCheck(s && s[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty list", opt);
-  PetscCall(PetscMalloc1(cap, &v));
   while (1) {
     const char *end = strchr(p, ',');
     long long   lo, hi;
@@ -85,21 +82,36 @@ PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, P
     PetscCall(ParseItem(opt, p, end, &lo, &hi));
     PetscCheck(lo >= min, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %lld is too small (must be >= %" PetscInt_FMT ")",
                opt, lo, min);
-    PetscCheck(hi - 1 <= PETSC_MAX_INT && cnt + (hi - lo) <= NNL_LIST_MAX, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+    PetscCheck(hi - 1 <= PETSC_MAX_INT && *cnt + (hi - lo) <= NNL_LIST_MAX, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "%s: too many or too large values (at most %d values, each below 2^31)", opt, NNL_LIST_MAX);
-    while (cnt + (hi - lo) > cap) {
+    while (*cnt + (hi - lo) > *cap) {
       PetscInt *w;
-      PetscCall(PetscMalloc1(2 * cap, &w));
-      PetscCall(PetscArraycpy(w, v, cnt));
-      PetscCall(PetscFree(v));
-      v = w;
-      cap *= 2;
+      PetscCall(PetscMalloc1(2 * *cap, &w));
+      PetscCall(PetscArraycpy(w, *v, *cnt));
+      PetscCall(PetscFree(*v));
+      *v = w;
+      *cap *= 2;
     }
-    for (long long x = lo; x < hi; x++) v[cnt++] = (PetscInt)x;
+    for (long long x = lo; x < hi; x++) (*v)[(*cnt)++] = (PetscInt)x;
     if (!*end) break;
     p = end + 1;
   }
-  PetscCall(CheckDuplicates(opt, v, cnt));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, PetscInt **vals, PetscInt *n)
+{
+  PetscInt       cap = 16, cnt = 0;
+  PetscInt      *v;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCheck(s && s[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty list", opt);
+  PetscCall(PetscMalloc1(cap, &v));
+  ierr = ParseItems(opt, s, min, &v, &cap, &cnt);
+  if (!ierr) ierr = CheckDuplicates(opt, v, cnt);
+  if (ierr) PetscCall(PetscFree(v));
+  PetscCall(ierr);
   *vals = v;
   *n    = cnt;
   PetscFunctionReturn(0);

@@ -1,10 +1,12 @@
 /* The coordinator/worker protocol: cost-ordered self-scheduling, progress, graceful stop on signals. */
 #include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "nnlimits/sched.h"
 #include "nnlimits/limits.h"
 #include "nnlimits/sde.h"
+#include "parse.h"
 
 #define TAG_TASK   11 /* coordinator → worker: one PetscInt, a point index, or -1 = stop */
 #define TAG_RESULT 12 /* worker → coordinator: a packed NNLResult */
@@ -104,12 +106,17 @@ PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
 PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
 {
   PetscReal iv = s->progress_interval;
+  char      buf[64] = "5", b0[8];
+  PetscBool set, set0;
 
   PetscFunctionBegin;
+  /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the option. */
+  snprintf(b0, sizeof(b0), "%s", s->rank0_computes ? "true" : "false");
   PetscOptionsBegin(s->comm, NULL, "Scheduler options", NULL);
-  PetscCall(PetscOptionsReal("-progress_interval", "Seconds between progress lines on stderr (0: none)", "", iv, &iv, NULL));
-  PetscCall(PetscOptionsBool("-sched_rank0_computes", "Rank 0 computes points too (default: when 8 ranks or fewer)", "",
-                             s->rank0_computes, &s->rank0_computes, NULL));
+  PetscCall(PetscOptionsString("-progress_interval", "Seconds between progress lines on stderr (0: none)", "", buf, buf,
+                               sizeof(buf), &set));
+  PetscCall(PetscOptionsString("-sched_rank0_computes", "Rank 0 computes points too (default: when 8 ranks or fewer)", "", b0,
+                               b0, sizeof(b0), &set0));
   PetscCall(PetscOptionsInt("-spectra_team_size", "Ranks per spectra team (ScaLAPACK); 1: every rank computes alone", "",
                             s->team_size, &s->team_size, NULL));
   PetscCall(PetscOptionsInt("-spectra_team_min", "Spectra of matrices with max(rows, cols) >= this go to the team", "", s->team_min,
@@ -119,6 +126,17 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
              s->team_size);
   PetscCheck(s->team_min >= 1, s->comm, PETSC_ERR_USER_INPUT, "-spectra_team_min: must be >= 1 (got %" PetscInt_FMT ")",
              s->team_min);
+  if (set) PetscCall(NNLParseReal("-progress_interval", buf, &iv));
+  set = set0;
+  if (set) {
+    PetscBool t, f;
+    PetscCall(PetscStrcasecmp(b0, "true", &t));
+    PetscCall(PetscStrcasecmp(b0, "false", &f));
+    t = t || !strcmp(b0, "1") || !strcasecmp(b0, "yes") || !b0[0];
+    f = f || !strcmp(b0, "0") || !strcasecmp(b0, "no");
+    PetscCheck(t || f, s->comm, PETSC_ERR_USER_INPUT, "-sched_rank0_computes: '%s' is not true or false", b0);
+    s->rank0_computes = t;
+  }
   PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)", (double)iv);
   s->progress_interval = iv;
   if (s->size == 1) s->rank0_computes = PETSC_TRUE;

@@ -38,12 +38,27 @@ static const char *SchemaSQL =
   "CREATE TABLE fokker_planck(point INTEGER, layer INTEGER, cell INTEGER, rho REAL, density REAL,"
   " PRIMARY KEY(point, layer, cell)) WITHOUT ROWID;";
 
+/* A full disk or a file size limit reaches SQLite as SQLITE_FULL or SQLITE_IOERR ("disk I/O error"): say which, and
+   what to do, in the one error line. */
+static void IOHint(sqlite3 *db, int rc, char buf[], size_t len)
+{
+  int         err  = db ? sqlite3_system_errno(db) : 0;
+  const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+
+  buf[0] = 0;
+  if ((rc & 0xff) != SQLITE_FULL && (rc & 0xff) != SQLITE_IOERR) return;
+  snprintf(buf, len, " (%s, writing '%s'): free space there or raise the file size limit, then rerun the same command "
+           "(committed points are kept)", err ? strerror(err) : "disk full or file size limit", file && file[0] ? file : "the store");
+}
+
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])
 {
+  char hint[PETSC_MAX_PATH_LEN + 256];
+
   PetscFunctionBegin;
-  PetscCheck(rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
-             "store: %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  PetscFunctionReturn(0);
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) PetscFunctionReturn(0);
+  IOHint(db, db ? sqlite3_extended_errcode(db) : rc, hint, sizeof(hint));
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s: %s%s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), hint);
 }
 
 PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[])
@@ -54,10 +69,11 @@ PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[])
   PetscFunctionBegin;
   rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
-    char buf[512];
+    char buf[512], hint[PETSC_MAX_PATH_LEN + 256];
     snprintf(buf, sizeof(buf), "%s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s", buf);
+    IOHint(db, sqlite3_extended_errcode(db), hint, sizeof(hint));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s%s", buf, hint);
   }
   PetscFunctionReturn(0);
 }
@@ -318,44 +334,73 @@ static PetscErrorCode Prepare(NNLStore s)
   PetscFunctionReturn(0);
 }
 
+/* The store in db was made by this job and shard (not fresh). */
+static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const NNLJob *job, const char shard[])
+{
+  char *have = NULL, *hshard = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreMetaGet(db, "job", &have));
+  PetscCall(NNLStoreMetaGet(db, "shard", &hshard));
+  if (have && strcmp(have, job->canonical)) {
+    PetscErrorCode ierr = NNLStoreCompareJob(dir, have, job->canonical);
+    PetscCall(PetscFree(have));
+    PetscCall(PetscFree(hshard));
+    PetscCall(ierr);
+  }
+  PetscCall(PetscFree(have));
+  if (hshard && strcmp(hshard, shard)) {
+    char h[64];
+    PetscCall(PetscStrncpy(h, hshard, sizeof(h)));
+    PetscCall(PetscFree(hshard));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shard: '%s' holds shard %s of this job, not %s (use another -output)", dir, h,
+            shard);
+  }
+  PetscCall(PetscFree(hshard));
+  PetscFunctionReturn(0);
+}
+
+/* Before the lock: an existing store that this run would refuse (damaged, another schema, another job) is refused
+   read-only, so that a refused run leaves the directory exactly as it was (not even a lock file). */
+static PetscErrorCode PreCheck(const char dir[], const NNLJob *job, const char shard[])
+{
+  char           path[PETSC_MAX_PATH_LEN];
+  sqlite3       *db = NULL;
+  PetscBool      fresh = PETSC_TRUE;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
+  if (access(path, F_OK)) PetscFunctionReturn(0);
+  PetscCall(NNLStoreOpenDB(dir, PETSC_FALSE, &db));
+  ierr = NNLStoreVerify(db, dir, &fresh);
+  if (!ierr && !fresh) ierr = CheckJob(db, dir, job, shard);
+  sqlite3_close(db);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job, const NNLGrid *grid)
 {
   PetscBool fresh;
-  char      shard[64], *have = NULL, *hshard = NULL;
+  char      shard[64];
   PetscInt  n;
   PetscInt *idx;
 
   PetscFunctionBegin;
+  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
   PetscCall(NNLStoreMakeDir(dir));
+  PetscCall(PreCheck(dir, job, shard));
   PetscCall(NNLStoreLock(dir, &s->lock));
   s->job = job;
   PetscCall(PetscStrncpy(s->dir, dir, sizeof(s->dir)));
   PetscCall(NNLStoreOpenDB(dir, PETSC_TRUE, &s->db));
   PetscCall(NNLStoreVerify(s->db, dir, &fresh));
-  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
   if (fresh) {
     PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &n, &idx));
     PetscCall(PetscFree(idx));
     PetscCall(NNLStoreCreateSchema(s->db, job->canonical, shard, n, grid->npoints));
-  } else {
-    PetscCall(NNLStoreMetaGet(s->db, "job", &have));
-    PetscCall(NNLStoreMetaGet(s->db, "shard", &hshard));
-    if (have && strcmp(have, job->canonical)) {
-      PetscErrorCode ierr = NNLStoreCompareJob(dir, have, job->canonical);
-      PetscCall(PetscFree(have));
-      PetscCall(PetscFree(hshard));
-      PetscCall(ierr);
-    }
-    PetscCall(PetscFree(have));
-    if (hshard && strcmp(hshard, shard)) {
-      char h[64];
-      PetscCall(PetscStrncpy(h, hshard, sizeof(h)));
-      PetscCall(PetscFree(hshard));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shard: '%s' holds shard %s of this job, not %s (use another -output)", dir,
-              h, shard);
-    }
-    PetscCall(PetscFree(hshard));
-  }
+  } else PetscCall(CheckJob(s->db, dir, job, shard)); /* again, under the lock */
   /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
      transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,
      so that read-only readers of a finished store leave no -wal/-shm files behind. */
@@ -606,6 +651,7 @@ static PetscErrorCode StoreFlush(NNLStore s)
 PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   PetscErrorCode ierr;
+  PetscBool      held = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
@@ -616,7 +662,9 @@ PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *r
     s->group_t0 = MPI_Wtime();
   }
   PetscCall(NNLStoreExec(s->db, "SAVEPOINT task"));
-  ierr = InsertRows(s, pt, res);
+  ierr = NNLStoreHeldSame(s, pt, res, &held); /* a second commit of one id: a no-op if equal, else an error */
+  if (!ierr && held) PetscCall(PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n", pt->ord));
+  if (!ierr && !held) ierr = InsertRows(s, pt, res);
   if (!ierr) ierr = NNLStoreExec(s->db, "RELEASE task");
   if (ierr) sqlite3_exec(s->db, "ROLLBACK TO task; RELEASE task", NULL, NULL, NULL); /* the point stays absent */
   else if (MPI_Wtime() - s->group_t0 >= NNL_STORE_GROUP_SECONDS) ierr = StoreFlush(s);

@@ -1,53 +1,72 @@
-# ctest-label: cli
-# Bad input at 1 and 2 ranks: exit code 2, exactly one "nnlimits: error:" line naming the problem, no hang,
-# and an existing run directory untouched (checksums before and after).
-# Catches: silent acceptance, tracebacks instead of a message, one rank left waiting, a store modified by a refused run.
+# ctest-label: reliability
+# The bad input corpus (tests/bad_input/cases and the job files beside it): every case at one rank without mpiexec,
+# those marked 12/123 also under mpiexec at 2 (and 3) ranks. Each must exit with code 2, print exactly one
+# "nnlimits: error:" line containing the expected fragment, end within the timeout at every rank count, and leave
+# every existing run directory byte for byte as it was (checksums before and after), creating no output.
+# Catches: silent acceptance, a traceback instead of a message, a message that does not name the problem, one rank
+# left waiting (hang), a refused run that modifies or creates a store.
 source "$(dirname "$0")/lib.sh" "$@"
+D=$(cd "$(dirname "$0")/bad_input" && pwd)
+# A refused launch ends at once: mpiexec need not give ranks a second to exit after SIGTERM.
+export OMPI_MCA_odls_base_sigkill_timeout=0
 SMALL="-grid_width 8 -grid_depth 2 -grid_seed 0-2 -progress_interval 0"
-run 1 run $SMALL -output "$W/store" > /dev/null
+run 0 run $SMALL -output "$W/store" > /dev/null
+mkdir -p "$W/corrupt" "$W/newer" "$W/older"
+head -c 8192 < <(yes 'not a database') > "$W/corrupt/nnlimits.sqlite"
+for v in newer:99 older:1; do
+  cp "$W/store/nnlimits.sqlite" "$W/${v%%:*}/"
+  sqlite3 "$W/${v%%:*}/nnlimits.sqlite" "UPDATE meta SET value='${v#*:}' WHERE key='schema'"
+done
 touch "$W/afile"
-sum() { find "$W/store" -type f | sort | xargs sha256sum; }
+mkdir -p "$W/cwd" # cases run here: a case that wrongly runs a default job writes results/ here, not in the sources
+sum() { find "$W/store" "$W/corrupt" "$W/newer" "$W/older" "$W/afile" -type f | sort | xargs sha256sum; }
 before=$(sum)
 
-# command | fragment the message must contain
-cases=(
-  "run -grid_width 0|-grid_width: 0 is too small"
-  "run -grid_width 32,abc|'abc' is not an integer"
-  "run -grid_depth -4|-grid_depth"
-  "run -grid_width 32,,64|empty item"
-  "run -grid_activation relux|unknown activation 'relux'"
-  "run -family cnn|unknown family 'cnn'"
-  "run -grid_widht 32|did you mean -grid_width"
-  "run -sigma_w2 nan|-sigma_w2"
-  "run -input_correlation 2|-input_correlation"
-  "run -grid_width 200000 -sampler dense -output $W/big|more than the budget"
-  "run -grid_width 32 -grid_depth 4 -grid_activation relu -grid_seed 0-10000000 -mem_budget_mb 100 -output $W/big|MB on every rank"
-  "run -output /proc/nnlimits-cannot|cannot be created"
-  "run -output $W/afile|$W/afile"
-  "run $SMALL -grid_seed 0-3 -output $W/store|different options"
-  "run $SMALL -output $W/store -shard 1/2|shard"
-  "run -options_file $W/missing.opts|missing.opts"
-  "export $W/store -table nope|unknown table 'nope'"
-  "export $W/nothing|$W/nothing"
-  "status $W/nothing|$W/nothing"
-  "frobnicate|unknown command 'frobnicate'"
-  "run jobs/ci_small.opts|unexpected argument 'jobs/ci_small.opts'"
-)
-for np in 1 2; do
-  for c in "${cases[@]}"; do
-    cmd=${c%%|*}; frag=${c#*|}
-    case $cmd in export*|status*|frobnicate*) [ "$np" = 1 ] || continue; n=0 ;; *) n=$np ;; esac
-    set +e
-    timeout 120 bash -c "$(declare -f run); NNL='$NNL' MPIEXEC='$MPIEXEC' run $n $cmd" > "$W/out" 2> "$W/err"
-    rc=$?
-    set -e
-    [ $rc != 124 ] || fail "hang at $np ranks: $cmd"
-    [ $rc != 0 ] || fail "accepted at $np ranks: $cmd"
-    lines=$(grep -c '^nnlimits: error:' "$W/err" || true)
-    [ "$lines" = 1 ] || { cat "$W/err" >&2; fail "$cmd at $np ranks: $lines error lines (want 1)"; }
-    grep -qF -- "$frag" "$W/err" || { cat "$W/err" >&2; fail "$cmd: message lacks '$frag'"; }
-    [ "$(sum)" = "$before" ] || fail "store changed by: $cmd"
-    [ ! -e "$W/big" ] || fail "a refused run created its output directory"
+# check NP CASE: run one case at NP ranks (0 = no mpiexec); prints nothing on success, the reason on failure.
+check() {
+  local np=$1 cmd=$2 frag=$3 rc lines out
+  out=$(mktemp -d "$W/case.XXXXXX")
+  set +e
+  (cd "$W/cwd" && eval "set -- $cmd" && timeout -k 5 60 bash -c 'np=$0;
+     if [ "$np" = 0 ]; then exec "$NNL" "$@"; else exec "$MPIEXEC" -n "$np" "$NNL" "$@"; fi' "$np" "$@") \
+    > "$out/out" 2> "$out/err"
+  rc=$?
+  set -e
+  if [ $rc = 124 ] || [ $rc = 137 ]; then echo "CASE: hang at $np ranks: $cmd"
+  elif [ $rc != 2 ]; then echo "CASE: exit $rc (want 2) at $np ranks: $cmd :: $(head -c 600 "$out/err")"
+  else
+    lines=$(grep -c '^nnlimits: error:' "$out/err" || true)
+    if [ "$lines" != 1 ]; then echo "CASE: $lines error lines (want 1) at $np ranks: $cmd :: $(head -c 600 "$out/err")"
+    elif ! grep -qF -- "$frag" "$out/err"; then echo "CASE: message lacks '$frag' at $np ranks: $cmd :: $(grep '^nnlimits: error:' "$out/err")"
+    fi
+  fi
+  rm -rf "$out"
+}
+export -f check
+export NNL MPIEXEC W
+
+n=0; runs=0; failures=0
+jobs_file="$W/jobs"; : > "$jobs_file"
+while IFS= read -r line; do
+  case $line in ''|'#'*) continue ;; esac
+  ranks=$(echo "${line%%|*}" | tr -d ' ')
+  rest=${line#*|}; cmd=${rest%|*}; frag=${rest##*|}
+  cmd=$(echo "$cmd" | sed -e 's/^ *//' -e 's/ *$//'); frag=$(echo "$frag" | sed -e 's/^ *//' -e 's/ *$//')
+  for k in W D AFILE STORE CORRUPT NEWER OLDER SMALL; do
+    case $k in W) v=$W ;; D) v=$D ;; AFILE) v=$W/afile ;; STORE) v=$W/store ;; CORRUPT) v=$W/corrupt ;;
+      NEWER) v=$W/newer ;; OLDER) v=$W/older ;; SMALL) v=$SMALL ;; esac
+    cmd=${cmd//@$k@/$v}; frag=${frag//@$k@/$v}
   done
-done
-echo "bad input: ${#cases[@]} cases refused with one clear line, store untouched"
+  n=$((n + 1))
+  for np in 0 2 3; do
+    case $np in 0) [[ $ranks == *1* ]] || continue ;; 2) [[ $ranks == *2* ]] || continue ;; 3) [[ $ranks == *3* ]] || continue ;; esac
+    printf '%s\0%s\0%s\0' "$np" "$cmd" "$frag" >> "$jobs_file"
+    runs=$((runs + 1))
+  done
+done < "$D/cases"
+# Cases are independent (none may change anything): run them 4 at a time.
+xargs -0 -n 3 -P 4 bash -c 'check "$@"' _ < "$jobs_file" > "$W/failures"
+if [ -s "$W/failures" ]; then cat "$W/failures" >&2; fail "$(grep -c '^CASE: ' "$W/failures") of $runs bad-input runs misbehaved"; fi
+[ "$(sum)" = "$before" ] || fail "a refused run changed an existing store"
+for d in "$W/big" "$W/merged" "$W/nothing" "$W/cwd/results"; do [ ! -e "$d" ] || fail "a refused run created $d"; done
+echo "bad_input cases=$n runs=$runs (under mpiexec at 2-3 ranks: $((runs - $(grep -c '^[0-9]*1[0-9]* *|' "$D/cases")))): all refused with one clear line, exit 2, no hang, stores untouched"

@@ -172,7 +172,8 @@ static void ExpectIds(NNLStore st, const NNLGrid *grid, PetscInt n, const PetscI
   PetscFree(ids);
 }
 
-/* Committed points are exactly the ones a reopened store reports; a commit that fails — a point committed twice,
+/* Committed points are exactly the ones a reopened store reports; a commit that fails — a point committed twice
+   with different results,
    or a new point whose rows clash half way through its transaction — is refused, leaves the store as it was, and
    the store takes the next commit. Catches: a commit not made durable, resume recomputing or skipping the wrong
    points, duplicates silently accepted (they would double-count in every mean), a half-written point left behind
@@ -196,8 +197,17 @@ static void test_commit_resume(void **state)
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
   ExpectIds(st, grid, 3, idx);
   for (int t = 0; t < 3; t++) before[t] = ExportOf(dir, tab[t]);
-  /* the same point again */
+  /* the same point again, with the same results: a no-op (a resumed sweep must not die of it); with one value
+     changed (another build, another writer): refused */
   assert_int_equal(NNLPointCompute(job, &grid->points[0], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+  assert_int_equal(NNLStoreCommit(st, &grid->points[0], res), 0);
+  res->gram[res->nrec * res->m * (res->m + 1) / 2 - 1] *= 1 + 1e-15;
+  PetscPushErrorHandler(Record, NULL);
+  ierr = NNLStoreCommit(st, &grid->points[0], res);
+  PetscPopErrorHandler();
+  assert_int_not_equal(ierr, 0);
+  res->gram[res->nrec * res->m * (res->m + 1) / 2 - 1] /= 1 + 1e-15;
+  res->kurtosis[0] += 1;
   PetscPushErrorHandler(Record, NULL);
   ierr = NNLStoreCommit(st, &grid->points[0], res);
   PetscPopErrorHandler();

@@ -1,0 +1,45 @@
+# ctest-label: reliability
+# Disk full while a run writes its store, at 1 and 2 ranks: the run ends (no hang) with exit 2 and one error line
+# saying the disk is full and what to do; the store passes SQLite's integrity check with every point committed
+# before the failure intact; after space is freed the same command finishes the sweep, byte-identical to an
+# uninterrupted run. The full disk is a small tmpfs when this machine lets root mount one, else a file size limit
+# (ulimit -f: nnlimits ignores SIGXFSZ, so writes fail with EFBIG; 1 rank only); the test says which.
+# Catches: a half-written point, a corrupted store, a traceback or a hang instead of a message, a resume that
+# loses or recomputes committed points.
+source "$(dirname "$0")/lib.sh" "$@"
+JOB="-family resnet -grid_activation relu -grid_width 16,64 -grid_depth 4,32 -grid_seed 0-100 -inputs 3 -record_layers all
+     -progress_interval 0"
+run 2 run $JOB -output "$W/ref" > /dev/null 2>&1
+mkdir -p "$W/mnt"
+mode=${NNL_DISKFULL_MODE:-tmpfs}
+if [ "$mode" = tmpfs ] && ! mount -t tmpfs -o size=768k nnlimits-test "$W/mnt" 2> /dev/null; then mode=ulimit; fi
+[ "$mode" != tmpfs ] || trap 'umount "$W/mnt" 2> /dev/null || true' EXIT
+# limited NP ARGS...: the run with little space. PMIx keeps its shared-memory store in files: under a file size
+# limit it must use its hash store, or MPI_Init itself fails.
+limited() {
+  if [ "$mode" = tmpfs ]; then timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"
+  else (trap '' XFSZ; ulimit -f 400; export PMIX_MCA_gds=hash; timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"); fi
+}
+export NNL MPIEXEC
+# Under a file size limit Open MPI's shared-memory segments (2+ ranks) fail to map: that mode tests 1 rank only.
+nps="0 2"; [ "$mode" = tmpfs ] || nps=0
+for np in $nps; do
+  d=$W/mnt/s$np
+  set +e; limited "$np" run $JOB -output "$d" > /dev/null 2> "$W/err"; rc=$?; set -e
+  [ "$rc" != 124 ] && [ "$rc" != 137 ] || fail "$np ranks: hang on a full disk"
+  [ "$rc" = 2 ] || { cat "$W/err" >&2; fail "$np ranks: exit $rc on a full disk, want 2"; }
+  [ "$(grep -c '^nnlimits: error:' "$W/err")" = 1 ] || { cat "$W/err" >&2; fail "$np ranks: want one error line"; }
+  grep '^nnlimits: error:' "$W/err" | grep -qE 'disk full|File too large|No space left' || { cat "$W/err" >&2; fail "$np ranks: message does not say the disk is full"; }
+  grep -q 'rerun the same command' "$W/err" || fail "$np ranks: message does not say what to do"
+  [ "$(sqlite3 "$d/nnlimits.sqlite" 'PRAGMA integrity_check')" = ok ] || fail "$np ranks: store damaged by a full disk"
+  sqlite3 "$d/nnlimits.sqlite" 'SELECT id, run, status FROM points ORDER BY id' > "$W/before"
+  n=$(wc -l < "$W/before")
+  [ "$n" -gt 0 ] && [ "$n" -lt 200 ] || fail "$np ranks: $n points committed before the disk filled (make the tmpfs/limit fit some)"
+  echo "disk_full mode=$mode ranks=$np committed_before_full=$n message: $(grep '^nnlimits: error:' "$W/err" | cut -c1-120)"
+  if [ "$mode" = tmpfs ]; then mount -o remount,size=64m "$W/mnt"; fi
+  run "$np" run $JOB -output "$d" > /dev/null 2>&1 || fail "$np ranks: rerun after freeing space failed"
+  sqlite3 "$d/nnlimits.sqlite" 'SELECT id, run, status FROM points ORDER BY id' | grep -Fxf "$W/before" | cmp -s - "$W/before" ||
+    fail "$np ranks: points committed before the disk filled were changed by the rerun"
+  same_exports "$W/ref" "$d"
+  if [ "$mode" = tmpfs ]; then rm -rf "$d"; mount -o remount,size=768k "$W/mnt"; fi
+done

@@ -1,0 +1,224 @@
+#!/usr/bin/python3
+"""Kill anywhere: SIGKILL a random rank, mpiexec alone, or the whole launch at a random moment, rerun, check the store.
+
+Usage: kill_anywhere.py NNL WORKDIR [TRIALS [SEED]]   (env NNL_KILL_TRIALS, NNL_KILL_SEED override; MPIEXEC)
+After every kill: no process of the killed launch survives (an orphan would keep writing), nobody holds the store's
+writer lock, the store passes SQLite's integrity check and `nnlimits status`, and the rerun (same command) keeps every
+point committed before the kill unchanged (same row, same run) and ends with exports byte-identical to an uninterrupted
+run's. Catches: half-written or duplicated points, a rerun that recommits a committed id (the "UNIQUE constraint
+failed: points.id" of an earlier CI run), orphan ranks still committing, a rerun that hangs, a resume that recomputes
+with different random numbers.
+"""
+import fcntl
+import os
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+
+NNL, W = os.path.abspath(sys.argv[1]), sys.argv[2]
+TRIALS = int(os.environ.get("NNL_KILL_TRIALS", sys.argv[3] if len(sys.argv) > 3 else 20))
+SEED = int(os.environ.get("NNL_KILL_SEED", sys.argv[4] if len(sys.argv) > 4 else 7))
+MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
+NP = 2
+# A sweep of ~1-2 s at 2 ranks: many small points, so a kill lands between, inside and across commits.
+JOB = ("-family resnet,mlp -grid_activation relu -grid_width 16,64,128 -grid_depth 4,32 -grid_seed 0-60 -inputs 3 "
+       "-record_layers 4 -progress_interval 0").split()
+TABLES = ["gram", "points", "stats", "limits"]
+HANG = 120  # seconds any single launch may take before it counts as a hang
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def launch(out, np=NP):
+    return subprocess.Popen([MPIEXEC, "-n", str(np), NNL, "run", *JOB, "-output", out], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True, text=True)
+
+
+def finish(p, what):
+    try:
+        _, err = p.communicate(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        fail(f"{what}: no exit within {HANG} s (hang)")
+    return p.returncode, err
+
+
+def ranks_of(mpiexec_pid):
+    """Rank pids by rank number: mpiexec's children that run nnlimits (single node: mpiexec starts them itself)."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != mpiexec_pid:
+                continue
+            with open(f"/proc/{d}/environ", "rb") as f:
+                env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+            if b"OMPI_COMM_WORLD_RANK" in env:
+                out[int(env[b"OMPI_COMM_WORLD_RANK"])] = int(d)
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def lock_free(out):
+    path = os.path.join(out, "nnlimits.lock")
+    if not os.path.exists(path):
+        return True
+    with open(path, "r+") as f:
+        try:
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(f, fcntl.LOCK_UN)
+            return True
+        except OSError:
+            return False
+
+
+def snapshot(out):
+    """Committed rows (id -> (run, committed, status)); {} if no store yet. Raises on a damaged store."""
+    path = os.path.join(out, "nnlimits.sqlite")
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return {}, None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        ok = db.execute("PRAGMA integrity_check").fetchone()[0]
+        if ok != "ok":
+            fail(f"integrity_check after kill: {ok}")
+        if not db.execute("SELECT count(*) FROM sqlite_master WHERE name='points'").fetchone()[0]:
+            return {}, None
+        rows = {r[0]: r[1:] for r in db.execute("SELECT id, run, committed, status FROM points")}
+        last = db.execute("SELECT max(committed) FROM points").fetchone()[0]
+        t0 = db.execute("SELECT max(t0) FROM runs").fetchone()[0]
+        return rows, (last if last is not None else t0)
+    finally:
+        db.close()
+
+
+def exports(out, prefix):
+    ps = [subprocess.Popen([NNL, "export", out, "-table", t, "-o", f"{prefix}.{t}.csv"]) for t in TABLES]
+    for p in ps:
+        if p.wait(timeout=HANG) != 0:
+            fail(f"export of {out} failed")
+
+
+def main():
+    os.makedirs(W, exist_ok=True)
+    ref = os.path.join(W, "ref")
+    t = time.time()
+    rc, err = finish(launch(ref), "reference run")
+    tref = time.time() - t
+    db = sqlite3.connect(f"file:{ref}/nnlimits.sqlite?mode=ro", uri=True)
+    first, last = db.execute("SELECT min(committed), max(committed) FROM points").fetchone()
+    db.close()
+    tstartup, tcompute = max(first - t, 0.05), max(last - first, 0.05)
+    if rc != 0:
+        fail(f"reference run: exit {rc}: {err}")
+    exports(ref, os.path.join(W, "ref"))
+    total = len(snapshot(ref)[0])
+    rng = random.Random(SEED)
+    kinds = {"rank0": 0, "rank1": 0, "mpiexec": 0, "launch": 0}
+    lost_s, committed_at_kill, finished_before, orphan_s, late = [], [], 0, 0.0, 0
+    for trial in range(TRIALS):
+        out = os.path.join(W, f"t{trial}")
+        subprocess.run(["rm", "-rf", out], check=True)
+        for k in range(rng.choice([1, 1, 2])):  # sometimes kill the rerun too
+            kind = rng.choice(list(kinds))
+            # A quarter of the kills land during start-up (before the first commit), the rest while points commit.
+            during_startup = rng.random() < 0.25
+            delay = rng.uniform(0, tstartup if during_startup else tcompute)
+            before = snapshot(out)[0]
+            tstart = time.time()
+            p = launch(out)
+            deadline = time.time() + delay
+            pids = {}
+            while not during_startup and p.poll() is None and len(snapshot(out)[0]) <= len(before):
+                pids.update(ranks_of(p.pid))
+                time.sleep(0.02)
+                deadline = time.time() + delay
+            while time.time() < deadline and p.poll() is None:
+                pids.update(ranks_of(p.pid))
+                time.sleep(0.01)
+            pids.update(ranks_of(p.pid))
+            done = p.poll() is not None
+            if done:
+                finished_before += 1
+            elif kind == "launch":
+                os.killpg(p.pid, signal.SIGKILL)
+                for pid in pids.values():
+                    os.kill(pid, signal.SIGKILL)
+            elif kind == "mpiexec":
+                os.kill(p.pid, signal.SIGKILL)
+            else:
+                r = int(kind[-1])
+                if r in pids:
+                    os.kill(pids[r], signal.SIGKILL)
+                else:  # still starting up: no rank yet, so the launch is what there is to kill
+                    os.killpg(p.pid, signal.SIGKILL)
+            tkill = time.time()
+            kinds[kind] += not done
+            finish(p, f"trial {trial} kill {k} ({kind})")
+            # Every process of the killed launch must be gone: an orphan rank would keep committing.
+            end = time.time() + 30
+            while any(alive(pid) for pid in pids.values()) and time.time() < end:
+                time.sleep(0.05)
+            orphan_s = max(orphan_s, time.time() - tkill)
+            left = [pid for pid in pids.values() if alive(pid)]
+            if left:
+                fail(f"trial {trial} ({kind}): ranks {left} of the killed launch still alive after 30 s")
+            if not lock_free(out):
+                fail(f"trial {trial} ({kind}): the store's writer lock is still held after the launch died")
+            rows, last = snapshot(out)
+            if rows:
+                st = subprocess.run([NNL, "status", out], capture_output=True, text=True, timeout=HANG)
+                if st.returncode != 0:
+                    fail(f"trial {trial}: status after kill: {st.stderr.strip()}")
+            for i, r in before.items():
+                if rows.get(i) != r:
+                    fail(f"trial {trial}: committed point {i} changed or vanished after a kill")
+            if not done:
+                committed_at_kill.append(len(rows))
+                lost_s.append(max(0.0, tkill - max(last or 0.0, tstart)))
+                late += last is not None and last > tkill  # rank 0 stopping gracefully after mpiexec's SIGTERM
+        before = snapshot(out)[0]
+        rc, err = finish(launch(out), f"trial {trial} rerun")
+        if rc != 0:
+            fail(f"trial {trial} rerun: exit {rc}: {err.strip()}")
+        after = snapshot(out)[0]
+        for i, r in before.items():
+            if after.get(i) != r:
+                fail(f"trial {trial}: point {i} committed before the rerun was recommitted or lost by it")
+        if len(after) != total:
+            fail(f"trial {trial}: {len(after)} points after the rerun, want {total}")
+        exports(out, os.path.join(W, "k"))
+        for tb in TABLES:
+            with open(os.path.join(W, f"ref.{tb}.csv"), "rb") as a, open(os.path.join(W, f"k.{tb}.csv"), "rb") as b:
+                if a.read() != b.read():
+                    fail(f"trial {trial}: {tb} export differs from the uninterrupted run's")
+        subprocess.run(["rm", "-rf", out], check=True)
+    q = statistics.quantiles(lost_s, n=4) if len(lost_s) > 1 else [0, 0, 0]
+    print(f"kill_anywhere trials={TRIALS} kills={len(lost_s)} seed={SEED} points={total} ref_seconds={tref:.2f} "
+          f"targets={','.join(f'{k}:{v}' for k, v in kinds.items())} finished_before_kill={finished_before} "
+          f"committed_lost=0 duplicated=0 slowest_launch_exit_after_kill={orphan_s:.2f}s")
+    print(f"kill_anywhere committed_at_kill min={min(committed_at_kill)} median={statistics.median(committed_at_kill):.0f} "
+          f"max={max(committed_at_kill)}; lost_inflight_seconds (kill - last commit) min={min(lost_s):.3f} "
+          f"q1={q[0]:.3f} median={q[1]:.3f} q3={q[2]:.3f} max={max(lost_s):.3f}; kills followed by a graceful commit={late}")
+
+
+main()

@@ -1,0 +1,35 @@
+# ctest-label: reliability
+# The per-rank memory budget (-mem_budget_mb, default 80% of the node's memory / its ranks): a task whose estimate
+# exceeds it is refused before anything is allocated (exit 2, one line naming the width, the sampler and both
+# sizes), and the estimate is an honest bound: the measured peak RSS a dense task adds over a tiny one is within
+# [0.7, 1.15] × its estimate. Catches: an estimate that undercounts (the budget would not protect the node), a check
+# made after allocating (the refused run's RSS would be the task's), a default budget that is not the machine's.
+source "$(dirname "$0")/lib.sh" "$@"
+ONE="-family mlp -grid_activation relu -grid_depth 2 -grid_seed 0 -inputs 4 -sampler dense -progress_interval 0"
+rss() { # rss ARGS...: peak RSS (MB) of nnlimits ARGS on one rank
+  /usr/bin/time -f '%M' -o "$W/rss" "$NNL" "$@" > /dev/null 2> "$W/err" || true
+  echo $(( $(tail -1 "$W/rss") / 1024 ))
+}
+est() { "$NNL" plan $ONE -grid_width "$1" | grep -o 'peak_mem_mb=[0-9.e+]*' | cut -d= -f2; }
+# Refused before allocating: a width-40000 dense task needs ~12 GB; with a 100 MB budget the refusal costs no more
+# than start-up does.
+base=$(rss run $ONE -grid_width 8 -output "$W/tiny")
+big=$(rss run $ONE -grid_width 40000 -mem_budget_mb 100 -output "$W/refused")
+grep -q "^nnlimits: error: -grid_width: width 40000 (sampler dense) needs .* MB per task, more than the budget of 100 MB" "$W/err" ||
+  { cat "$W/err" >&2; fail "budget: no clear refusal"; }
+[ ! -e "$W/refused" ] || fail "budget: the refused run created its output directory"
+[ "$big" -lt $((base + 50)) ] || fail "budget: the refused run used ${big} MB (start-up alone: ${base} MB): it allocated first"
+# The default budget is the machine's: a task needing 4x the node's memory is refused without -mem_budget_mb.
+node_mb=$(( $(getconf _PHYS_PAGES) * $(getconf PAGESIZE) / 1048576 ))
+w=$(python3 -c "import math; print(int(math.sqrt(4 * $node_mb * 1048576 / 8)))")
+set +e; "$NNL" run $ONE -grid_width "$w" -output "$W/huge" > /dev/null 2> "$W/err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "more than the budget" "$W/err" || { cat "$W/err" >&2; fail "default budget: width $w accepted"; }
+# The estimate bounds what a task really takes.
+for width in 2048 4096; do
+  e=$(est $width)
+  m=$(rss run $ONE -grid_width $width -output "$W/w$width")
+  python3 -c "import sys; e, m = $e, $m - $base; sys.exit(0 if 0.7 * e <= m <= 1.15 * e else 1)" ||
+    fail "width $width: estimate ${e} MB, measured ${m} - ${base} MB"
+  echo "mem_budget width=$width estimate_mb=$e measured_mb=$((m - base)) (peak RSS $m MB - start-up $base MB)"
+done
+echo "mem_budget: refused before allocating (refused run ${big} MB vs start-up ${base} MB), default budget from ${node_mb} MB"
