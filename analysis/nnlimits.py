@@ -35,9 +35,14 @@ TABLES = {
                 ("t", "CAST(l.layer AS REAL)/p.depth"), ("a", "l.a"), ("b", "l.b"), ("q_nngp", "l.q_nngp"),
                 ("q_ode", "l.q_ode")],
                "points p JOIN limits l ON l.point=p.id", "p.ord,l.layer,l.a,l.b"),
+    "spectra": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+                 ("seed", "p.seed"), ("layer", "s.layer"), ("t", "CAST(s.layer AS REAL)/p.depth"),
+                 ("matrix", "s.matrix"), ("k", "s.k"), ("rank", "s.rank"), ("rank_rtol", "s.rank_rtol"),
+                 ("pr", "s.pr"), ("cond", "s.cond"), ("vmax", "s.vmax"), ("vmin", "s.vmin")],
+                "points p JOIN spectra s ON s.point=p.id", "p.ord,s.layer,s.matrix"),
 }
-TEXT = {"family", "activation", "id", "status", "sampler"}
-INT = {"width", "depth", "seed", "layer", "a", "b", "input", "seeds"}
+TEXT = {"family", "activation", "id", "status", "sampler", "matrix"}
+INT = {"width", "depth", "seed", "layer", "a", "b", "input", "seeds", "k", "rank", "rank_rtol"}
 
 
 def _column(name, values, from_csv=False):
@@ -58,7 +63,7 @@ def _connect(run_dir):
 
 
 def load(run_dir, table, columns=None, where=None):
-    """Table `table` (gram | points | stats | limits) of a run directory: dict column -> numpy array, in the
+    """Table `table` (gram | points | stats | limits | spectra) of a run directory: dict column -> numpy array, in the
     export's row order. columns: a subset of the table's columns (default all); where: an SQL condition on the
     table's column names (e.g. "input=0 AND layer=depth"). `compare` is reduced over seeds in C: load_compare."""
     cols, source, order = TABLES[table]

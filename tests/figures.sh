@@ -61,6 +61,24 @@ figure h22 fig_hayou_2022.py "$W/h22"
 check h22 '/width=2 /' 'v["mean_dlog_post"] < -0.1 && v["dead_fraction"] > 0.15 && v["dead_fraction"] < 0.35'
 check h22 '/width=8 /' 'v["mean_dlog_post"] > 0.1 && v["dead_fraction"] < 0.03'
 
+# Makwana 2025: EDim of the feature matrix, m = 16 inputs, n = 8, 16, 32. Exact facts: at layer 1 the n×m ReLU
+# features have full rank min(n, m); at n = 2m it stays m at every layer, so the largest gap to the claim is at
+# layer 1, m(1 − 2/π) (claim1 = 2m/π checks the claim's formula). Measured: 1 ≤ PR ≤ rank at rtol ≤ rank, and at
+# n ≤ m the rank and the PR fall with depth (by ~8 and ~30 s.e. here; 4 s.e. required). Catches: the Gram read
+# instead of the features, layers in the wrong order, the claim with a wrong exponent or factor, se/mean mixed up.
+run 2 run -family mlp -grid_activation relu -grid_width 8,16,32 -grid_depth 10 -grid_seed 0-40 -inputs 16 \
+  -input_dim 16 -input_correlation 0 -sigma_w2 2 -record_layers last -spectra_layers all -progress_interval 0 \
+  -output "$W/mk" > /dev/null 2>&1 || fail "makwana run"
+figure mk fig_makwana.py "$W/mk"
+check mk '/measure=/' 'v["inputs"] == 16 && v["claim1"] > 10.1859 - 1e-3 && v["claim1"] < 10.1859 + 1e-3 && v["seeds"] == 40'
+check mk '/measure=rank / && !/width=32/' 'v["layer1"] == v["width"] && v["last"] < v["layer1"] - 4 * v["last_se"]'
+check mk '/width=32 / && /measure=rank /' 'v["layer1"] == 16 && v["last"] == 16 && v["max_abs_gap_over_m"] > 0.3634 - 1e-3 && v["max_abs_gap_over_m"] < 0.3634 + 1e-3'
+check mk '/measure=pr/' 'v["last"] >= 1 && v["layer1"] > v["last"] + 4 * (v["layer1_se"] + v["last_se"]) && v["layer1"] < v["width"]'
+paste -d' ' <(grep 'measure=rank ' "$W/mk.txt") <(grep 'measure=rank_rtol' "$W/mk.txt") <(grep 'measure=pr' "$W/mk.txt") \
+  | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); k = kv[1] (i > 2 * NF / 3 ? "_pr" : i > NF / 3 ? "_rt" : ""); v[k] = kv[2] }
+           if (!(v["last_pr"] <= v["last_rt"] && v["last_rt"] <= v["last"] && v["layer1_pr"] <= v["layer1_rt"] && v["layer1_rt"] <= v["layer1"])) bad = 1 }
+         END { exit bad }' || fail "makwana: PR <= rank at rtol <= exact rank does not hold"
+
 # provenance: the footer names the run's commit; a run directory without a store is refused with a message
 grep -q "job command-line job" <($PY -c "import sys; sys.path.insert(0, '$SRC/analysis'); import nnlimits; print(nnlimits.provenance('$W/h22'))") \
   || fail "provenance line"
@@ -68,4 +86,4 @@ mkdir -p "$W/empty"
 $PY "$SRC/analysis/fig_pdlt.py" "$W/empty" -o "$W/x.png" 2> "$W/err.txt" && fail "a directory without a store accepted"
 grep -q Traceback "$W/err.txt" && fail "a directory without a store gives a traceback, not a message"
 grep -q "not a run directory" "$W/err.txt" || fail "no message for a directory without a store"
-echo "figures: 5 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"
+echo "figures: 6 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"
