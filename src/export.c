@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "storeimpl.h"
+#include "nnlimits/laws.h"
 
 /* One exported table: its CSV header and the query giving its rows in canonical order, written field by field or,
    where rows are reduced (compare), by a writer of its own. Adding a table = one row. */
@@ -13,6 +14,14 @@ typedef struct {
 } ExportTable;
 
 static PetscErrorCode WriteCompare(sqlite3_stmt *st, FILE *out);
+
+/* The laws table runs its own queries (laws.c); its statement is only a handle on the store. */
+static PetscErrorCode WriteLaws(sqlite3_stmt *st, FILE *out)
+{
+  PetscFunctionBegin;
+  PetscCall(NNLLawsWrite(sqlite3_db_handle(st), out));
+  PetscFunctionReturn(0);
+}
 
 static const ExportTable Tables[] = {
   {"gram", "family,activation,width,depth,seed,layer,t,a,b,q",
@@ -43,6 +52,14 @@ static const ExportTable Tables[] = {
    " LEFT JOIN lim ON lim.family=p.family AND lim.activation=p.activation AND lim.depth=p.depth"
    " LEFT JOIN limits l ON l.point=lim.id AND l.layer=g.layer AND l.a=g.a AND l.b=g.b"
    " WHERE p.status='done' ORDER BY grp.o,g.layer,g.a,g.b,p.ord", WriteCompare},
+  {"sde", "family,activation,width,depth,t,path,a,b,q,lognorm_post",
+   "SELECT p.family,p.activation,p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-1 AS REAL)/p.width END,"
+   "s.path,s.a,s.b,s.q,s.lognorm_post FROM points p JOIN sde_paths s ON s.point=p.id ORDER BY p.ord,s.path,s.a,s.b", NULL},
+  {"fokker_planck", "family,activation,width,depth,layer,t,cell,rho,density",
+   "SELECT p.family,p.activation,p.width,p.depth,f.layer,CAST(f.layer-1 AS REAL)/p.width,f.cell,f.rho,f.density"
+   " FROM points p JOIN fokker_planck f ON f.point=p.id ORDER BY p.ord,f.layer,f.cell", NULL},
+  /* finite networks over seeds against the SDE paths and the Fokker–Planck density (laws.c) */
+  {"laws", NNL_LAWS_HEADER, "SELECT 1", WriteLaws},
 };
 
 /* %.17g round-trips every double, so equal stores export to equal bytes. NULL (NaN, not applicable) is empty. */
@@ -60,7 +77,7 @@ PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)
 {
   const ExportTable *t = NULL;
   sqlite3_stmt      *st = NULL;
-  char               names[256] = "";
+  char               names[512] = "";
   int                rc, ncol;
 
   PetscFunctionBegin;
@@ -276,7 +293,9 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
                           "INSERT OR IGNORE INTO stats SELECT * FROM src.stats;"
                           "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;"
                           "INSERT OR IGNORE INTO spectra SELECT * FROM src.spectra;"
-                          "INSERT OR IGNORE INTO spectrum SELECT * FROM src.spectrum;");
+                          "INSERT OR IGNORE INTO spectrum SELECT * FROM src.spectrum;"
+                          "INSERT OR IGNORE INTO sde_paths SELECT * FROM src.sde_paths;"
+                          "INSERT OR IGNORE INTO fokker_planck SELECT * FROM src.fokker_planck;");
   /* Provenance of the input's runs, replaced (not duplicated) when the same input is merged again. */
   for (int k = 0; k < 2 && !ierr; k++) {
     const char *sql = k == 0 ? "DELETE FROM runs WHERE source=?1"

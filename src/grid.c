@@ -1,4 +1,5 @@
 /* The grid: the job's axes expanded in canonical order, stable point ids, the cost model and sharding. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "nnlimits/grid.h"
@@ -32,6 +33,24 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
   *mem  = 2 * 8.0 * (double)(pt->depth + 1) * (m * (m + 1) / 2) * 2 + (1 << 20);
 }
 
+/* An SDE task: paths × steps × (one step's work), plus the Fokker–Planck solve (a tridiagonal solve per step). A step
+   of a small state is dominated by call overhead (stream set-up, a LAPACK square root): NNL_SDE_STEP, calibrated on the
+   m = 2 tasks of the Stage 3 jobs (n = 4 ResNet: 500 paths × 1000 steps in 0.6 s; shaped: ~1.5 µs a step). */
+#define NNL_SDE_STEP 2000.0
+static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+{
+  const double n = (double)pt->width, m = (double)job->inputs, paths = (double)job->sde_paths;
+  double       T = pt->family == NNL_FAMILY_SHAPED ? (double)(pt->depth - 1) / n : 1.0, steps = ceil(T / job->sde_dt), per;
+
+  if (pt->family == NNL_FAMILY_RESNET) per = n * m * (NNL_COST_NORMAL + NNL_COST_PHI) + 3 * n * m * m + 10 * m * m * m;
+  else per = m * m * (NNL_COST_NORMAL + 40) + 20 * m * m * m;
+  per += NNL_SDE_STEP;
+  *cost = paths * steps * per + (steps + 1) * 100.0 * job->fp_cells;
+  /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
+  *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
+  if (pt->family == NNL_FAMILY_SHAPED) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
+}
+
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim;
@@ -41,6 +60,10 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
 
   if (pt->kind == NNL_TASK_LIMIT) {
     LimitCostModel(job, pt, cost, mem);
+    return;
+  }
+  if (pt->kind == NNL_TASK_SDE) {
+    SDECostModel(job, pt, cost, mem);
     return;
   }
   if (job->record_mode == NNL_RECORD_LAST) nrec = 1;
@@ -68,6 +91,11 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
 
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)
 {
+  if (pt->kind == NNL_TASK_SDE) {
+    snprintf(buf, len, "sde;family=%s;activation=%s;width=%" PetscInt_FMT ";depth=%" PetscInt_FMT, NNLFamilies[pt->family],
+             job->act[pt->act].canon, pt->width, pt->depth);
+    return;
+  }
   if (pt->kind == NNL_TASK_LIMIT) {
     snprintf(buf, len, "limit;family=%s;activation=%s;depth=%" PetscInt_FMT, NNLFamilies[pt->family], job->act[pt->act].canon,
              pt->depth);
@@ -87,11 +115,14 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
 {
   NNLGrid  *g;
   double    nets = (double)job->nfamily * job->nact * job->nwidth * job->ndepth * job->nseed;
-  double    total = nets + (double)job->nfamily * job->nact * job->ndepth;
+  double    sdes = 0, total;
   PetscInt  k = 0;
   uint64_t *ids;
 
   PetscFunctionBegin;
+  for (PetscInt f = 0; f < job->nfamily; f++)
+    if (NNLJobHasSDE(job, job->family[f])) sdes += (double)job->nact * job->nwidth * job->ndepth;
+  total = nets + (double)job->nfamily * job->nact * job->ndepth + sdes;
   PetscCheck(nets <= 1e8, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "the grid has %.3g points, more than 1e8 (split it into several jobs or use fewer seeds)", nets);
   /* Every rank holds the whole grid: it must fit in one rank's budget before it is allocated. */
@@ -102,7 +133,8 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
   g->job     = job;
   g->npoints = (PetscInt)total;
   g->nnets   = (PetscInt)nets;
-  g->nlimits = g->npoints - g->nnets;
+  g->nsde    = (PetscInt)sdes;
+  g->nlimits = g->npoints - g->nnets - g->nsde;
   PetscCall(PetscMalloc1(g->npoints, &g->points));
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact; a++)
@@ -137,6 +169,23 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
         pt->id = NNLHash64(canon, strlen(canon));
         NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
       }
+  for (PetscInt f = 0; f < job->nfamily; f++)
+    for (PetscInt a = 0; a < job->nact && NNLJobHasSDE(job, job->family[f]); a++)
+      for (PetscInt w = 0; w < job->nwidth; w++)
+        for (PetscInt d = 0; d < job->ndepth; d++, k++) {
+          NNLPoint *pt = &g->points[k];
+          char      canon[512];
+          *pt        = (NNLPoint){0};
+          pt->ord    = k;
+          pt->kind   = NNL_TASK_SDE;
+          pt->family = job->family[f];
+          pt->act    = a;
+          pt->width  = job->width[w];
+          pt->depth  = job->depth[d];
+          NNLPointCanonical(job, pt, canon, sizeof(canon));
+          pt->id = NNLHash64(canon, strlen(canon));
+          NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
+        }
   /* Ids key the random streams and the store: two points sharing one would silently share data. */
   PetscCall(PetscMalloc1(g->npoints, &ids));
   for (PetscInt i = 0; i < g->npoints; i++) ids[i] = g->points[i].id;

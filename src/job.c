@@ -5,8 +5,9 @@
 #include "nnlimits/job.h"
 #include "nnlimits/gauss.h"
 #include "parse.h"
+#include "nnlimits/shaped.h"
 
-const char *const NNLFamilies[]     = {"mlp", "resnet", NULL};
+const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 
 /* The default job: a small Hayou–Yang commutation sweep (ResNet, relu and tanh) that runs in about a minute. */
@@ -33,7 +34,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   PetscInt nw;
 
   PetscFunctionBegin;
-  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet", "", D_FAMILY, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet, shaped_mlp", "", D_FAMILY, buf, sizeof(buf), NULL));
   PetscCall(NNLParseWords("-family", buf, &words, &nw));
   PetscCall(PetscMalloc1(nw, &job->family));
   job->nfamily = nw;
@@ -44,7 +45,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
       char bad[256];
       PetscCall(PetscStrncpy(bad, words[i], sizeof(bad)));
       PetscCall(NNLParseFreeWords(&words, nw));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet)", bad);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp)", bad);
     }
     job->family[i] = (NNLFamily)f;
   }
@@ -160,6 +161,32 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
   PetscCheck(job->spectra_rtol > 0 && job->spectra_rtol < 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-spectra_rtol: must be in (0, 1) (got %g)", (double)job->spectra_rtol);
   PetscCall(ReadInt(PetscOptionsObject, "-run_seed", "Run seed: a second key of every random stream", "0", 0, &job->run_seed));
+  PetscFunctionReturn(0);
+}
+
+/* The shaped MLP (Li–Nica–Roy) and the SDE / Fokker–Planck limit tasks. */
+static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob *job)
+{
+  PetscFunctionBegin;
+  PetscCall(ReadReal(PetscOptionsObject, "-shape_c_plus", "shaped_mlp ReLU: s+ = 1 + c+/sqrt(n)", "0", &job->shape_c_plus));
+  PetscCall(ReadReal(PetscOptionsObject, "-shape_c_minus", "shaped_mlp ReLU: s- = 1 + c-/sqrt(n)", "-1", &job->shape_c_minus));
+  PetscCall(ReadReal(PetscOptionsObject, "-shape_a", "shaped_mlp smooth activations: phi_s(x) = s phi(x/s), s = a sqrt(n)", "1",
+                     &job->shape_a));
+  PetscCheck(job->shape_a > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shape_a: must be > 0 (got %g)", (double)job->shape_a);
+  PetscCall(ReadInt(PetscOptionsObject, "-sde_paths", "SDE paths per (family, activation, width, depth); 0: no SDE tasks", "0", 0,
+                    &job->sde_paths));
+  PetscCall(ReadReal(PetscOptionsObject, "-sde_dt", "Euler-Maruyama step of the SDE tasks (SDE time)", "1e-3", &job->sde_dt));
+  PetscCheck(job->sde_dt > 0 && job->sde_dt <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sde_dt: must be in (0, 1] (got %g)",
+             (double)job->sde_dt);
+  PetscCall(ReadInt(PetscOptionsObject, "-fp_cells", "Fokker-Planck finite-volume cells on [-1, 1] (shaped ReLU SDE tasks)", "400", 8,
+                    &job->fp_cells));
+  for (PetscInt f = 0; f < job->nfamily; f++) {
+    if (job->family[f] != NNL_FAMILY_SHAPED) continue;
+    for (PetscInt a = 0; a < job->nact; a++) {
+      char err[256];
+      PetscCheck(!NNLShapedCheck(&job->act[a], err, sizeof(err)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family shaped_mlp: %s", err);
+    }
+  }
   PetscFunctionReturn(0);
 }
 
@@ -293,7 +320,7 @@ static PetscErrorCode LimitSolverOptions(char **s, size_t *len, size_t *cap)
 static PetscErrorCode MakeCanonical(NNLJob *job)
 {
   size_t len = 0, cap = 1024;
-  char  *s, *lst, num[64];
+  char  *s, *lst, num[128];
   struct { const char *key; const PetscInt *v; PetscInt n; } lists[] = {
     {"grid_width", job->width, job->nwidth}, {"grid_depth", job->depth, job->ndepth}, {"grid_seed", job->seed, job->nseed}};
   struct { const char *key; double v; } reals[] = {{"input_correlation", job->input_correlation},
@@ -337,6 +364,15 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   }
   snprintf(num, sizeof(num), "%" PetscInt_FMT, job->run_seed);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "run_seed", num));
+  for (PetscInt f = 0; f < job->nfamily; f++) /* only when used: stores of earlier jobs keep their fingerprint */
+    if (job->family[f] == NNL_FAMILY_SHAPED) {
+      snprintf(num, sizeof(num), "%.17g,%.17g,%.17g", (double)job->shape_c_plus, (double)job->shape_c_minus, (double)job->shape_a);
+      PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
+    }
+  if (job->sde_paths > 0) {
+    snprintf(num, sizeof(num), "%" PetscInt_FMT ",%.17g,%" PetscInt_FMT, job->sde_paths, (double)job->sde_dt, job->fp_cells);
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sde_paths,sde_dt,fp_cells", num));
+  }
   PetscCall(LimitSolverOptions(&s, &len, &cap));
   job->canonical = s;
   PetscFunctionReturn(0);
@@ -351,6 +387,7 @@ PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job)
   PetscOptionsBegin(comm, NULL, "nnlimits run: sweep options (the defaults are the default job)", NULL);
   PetscCall(ReadAxes(PetscOptionsObject, j));
   PetscCall(ReadModel(PetscOptionsObject, j));
+  PetscCall(ReadShapeSDE(PetscOptionsObject, j));
   PetscCall(ReadRun(comm, PetscOptionsObject, j));
   PetscOptionsEnd();
   PetscCall(MakeCanonical(j));
@@ -370,6 +407,13 @@ PetscErrorCode NNLJobDestroy(NNLJob **job)
   PetscCall(PetscFree((*job)->canonical));
   PetscCall(PetscFree(*job));
   PetscFunctionReturn(0);
+}
+
+PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family)
+{
+  if (job->sde_paths <= 0) return PETSC_FALSE;
+  if (family == NNL_FAMILY_SHAPED) return PETSC_TRUE;
+  return family == NNL_FAMILY_RESNET && job->branch_alpha == 0.5 ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscInt NNLFamilyFirstLayer(NNLFamily family)
@@ -438,6 +482,7 @@ static const char *const KnownOptions[] = {
   "family", "grid_width", "grid_depth", "grid_seed", "grid_activation", "inputs", "input_dim", "input_correlation",
   "sigma_w2", "sigma_b2", "branch_alpha", "sampler", "record_layers", "spectra_layers", "spectra_rtol",
   "spectra_team_size", "spectra_team_min", "run_seed", "shard", "output", "mem_budget_mb",
+  "shape_c_plus", "shape_c_minus", "shape_a", "sde_paths", "sde_dt", "fp_cells",
   "progress_interval", "sched_rank0_computes", "table", "o", "plan_ranks", "options_file", "help", NULL};
 static const char *const PetscPrefixes[] = {"help", "options_", "log_", "malloc", "info", "on_error_", "no_signal_handler",
                                             "fp_trap", "mpi_", "skip_petscrc", "check_pointer_intensity", "memory_view",

@@ -3,6 +3,7 @@
 #include <petscts.h>
 #include "nnlimits/limits.h"
 #include "nnlimits/gauss.h"
+#include "nnlimits/fokker_planck.h"
 #include "log.h"
 
 PetscErrorCode NNLLimitInitial(const NNLJob *job, NNLFamily family, PetscInt act, double *q)
@@ -43,7 +44,8 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
   PetscCall(PetscMalloc2(np, &cur, np, &f));
   PetscCall(NNLLimitInitial(job, family, act, cur));
   for (PetscInt l = NNLFamilyFirstLayer(family); l <= depth && r < nrec; l++) {
-    if (l > NNLFamilyFirstLayer(family)) {
+    /* shaped MLP: φ_n → identity and c → 1 as n → ∞, so its NNGP kernel stays the input kernel at every depth */
+    if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED) {
       PetscCall(NNLLimitDual(&job->act[act], m, cur, f));
       for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + job->sigma_b2 : cur[k] + branch2 * f[k];
     }
@@ -225,5 +227,6 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   PetscCall(TSSetType(ts, TSRK));
   PetscCall(TSSetFromOptions(ts));
   PetscCall(TSDestroy(&ts));
+  PetscCall(NNLFokkerPlanckSetFromOptions());
   PetscFunctionReturn(0);
 }

@@ -20,7 +20,7 @@ static const char usage[] =
   "  nnlimits run [options]            run the sweep (no options: the default job into results/default)\n"
   "  nnlimits plan [options]           dry run: points, per-shard counts, predicted cost and peak memory\n"
   "  nnlimits status DIR...            done / failed / pending counts and ETA of run directories\n"
-  "  nnlimits export DIR [-table gram|points|stats] [-o FILE]   tidy CSV of a run\n"
+  "  nnlimits export DIR [-table gram|points|stats|limits|compare|sde|fokker_planck|laws] [-o FILE]   tidy CSV\n"
   "  nnlimits merge DIR... -output DIR  combine shard stores (job arrays) into one; idempotent\n"
   "Options come from the command line, -options_file FILE (plain or .yaml) and PETSC_OPTIONS.\n"
   "'nnlimits run -help' lists every sweep option with its default.\n";
@@ -154,9 +154,9 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   NNLErrorSetQuiet(PETSC_FALSE);
   PetscCall(NNLErrorAgree(comm, ierr));
   PetscCall(PetscFPrintf(comm, stderr,
-                         "run output=%s tasks=%" PetscInt_FMT " (networks=%" PetscInt_FMT " limits=%" PetscInt_FMT ") shard=%" PetscInt_FMT
+                         "run output=%s tasks=%" PetscInt_FMT " (networks=%" PetscInt_FMT " limits=%" PetscInt_FMT " sde=%" PetscInt_FMT ") shard=%" PetscInt_FMT
                          "/%" PetscInt_FMT " todo=%" PetscInt_FMT " ranks=%d\n",
-                         job->output, grid->npoints, grid->nnets, grid->nlimits, job->shard_index, job->shard_count, ntodo, size));
+                         job->output, grid->npoints, grid->nnets, grid->nlimits, grid->nsde, job->shard_index, job->shard_count, ntodo, size));
   ierr = NNLSchedRun(sched, grid, st, ntodo, todo, &stats);
   if (ierr) {
     NNLErrorAbort(comm, ierr); /* returns only on one rank */
@@ -205,8 +205,8 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     if (grid->points[i].mem > peak) peak = grid->points[i].mem;
   }
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
-                        " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g\n", grid->nnets, grid->nlimits, job->shard_count, total,
-                        total / NNL_COST_RATE, peak / 1048576.0));
+                        " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
+                        job->shard_count, total, total / NNL_COST_RATE, peak / 1048576.0, grid->nsde));
   for (PetscInt s = 0; s < job->shard_count && s < 1000; s++) {
     PetscInt n, *idx;
     double   c = 0, big = 0;

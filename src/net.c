@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include "nnlimits/net.h"
 #include "nnlimits/rng.h"
+#include "nnlimits/shaped.h"
 #include "observe.h"
 #include "log.h"
 
@@ -139,7 +140,7 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer)
   const double n = (double)net->n;
 
   PetscFunctionBegin;
-  if (net->pt->family == NNL_FAMILY_MLP) {
+  if (net->pt->family != NNL_FAMILY_RESNET) { /* MLP; shaped MLP: sw2 = its gain c, no bias */
     if (net->sampler == NNL_SAMPLER_DENSE) {
       PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
       AddBias(net, layer);
@@ -172,6 +173,10 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   net->sw2     = NNLJobSigmaW2(job, pt->act);
   net->sb2     = job->sigma_b2;
   net->branch  = pow((double)pt->depth, -job->branch_alpha);
+  if (pt->family == NNL_FAMILY_SHAPED) {
+    net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
+    net->sb2 = 0;
+  }
   PetscCall(PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
   if (net->sampler == NNL_SAMPLER_DENSE) {
     PetscCall(PetscMalloc2(n * (n > d ? n : d), &net->W, d * m, &net->X));
@@ -242,7 +247,8 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
     PetscCall(PetscLogEventBegin(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (l == first) PetscCall(FirstLayer(&net, l));
     else PetscCall(NextLayer(&net, l));
-    NNLActivationApply(&job->act[pt->act], (size_t)(net.n * net.m), net.Y, net.Phi);
+    if (pt->family == NNL_FAMILY_SHAPED) NNLShapedApply(job, &job->act[pt->act], net.n, (size_t)(net.n * net.m), net.Y, net.Phi);
+    else NNLActivationApply(&job->act[pt->act], (size_t)(net.n * net.m), net.Y, net.Phi);
     PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
     if (sp < nspec && slayers[sp] == l) {

@@ -1,10 +1,11 @@
-/* The result of one point: allocation, and packing into one flat array of doubles for MPI. */
+/* The result of one task: allocation, and packing into one flat array of doubles for MPI. */
 #include <string.h>
 #include "nnlimits/result.h"
 #include "nnlimits/grid.h"
 
-/* Header doubles before the arrays: point, status, nrec, m, dead_layer, seconds, kind; then the message as bytes. */
-#define NNL_RES_HEAD 7
+/* Header doubles before the arrays: point, status, nrec, m, dead_layer, seconds, kind, npath, ncell, nspec, nsv; then
+   the message as bytes. */
+#define NNL_RES_HEAD 11
 #define NNL_RES_MSG  ((PetscInt)(sizeof(((NNLResult *)0)->message) / sizeof(double)))
 
 /* The arrays a result of each kind sends, in order, with their length per recorded layer (ks: m in all). */
@@ -13,10 +14,14 @@ typedef struct {
   PetscInt len;
 } Part;
 
-static PetscInt Parts(NNLResult *r, PetscInt kind, PetscInt m, Part part[5])
+static PetscInt Parts(NNLResult *r, PetscInt kind, PetscInt m, PetscInt ncell, Part part[5])
 {
   const PetscInt np = m * (m + 1) / 2;
 
+  if (kind == NNL_TASK_SDE) {
+    part[0] = (Part){&r->fp, ncell};
+    return 1;
+  }
   part[0] = (Part){&r->gram, np};
   if (kind == NNL_TASK_LIMIT) {
     part[1] = (Part){&r->ode, np};
@@ -57,6 +62,19 @@ PetscErrorCode NNLResultSetSpectra(NNLResult *res, PetscInt nspec, PetscInt nsv)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLResultCreateSDE(PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, NNLResult **res)
+{
+  const PetscInt np = m * (m + 1) / 2;
+
+  PetscFunctionBegin;
+  PetscCall(NNLResultCreate(nrec, m, res));
+  (*res)->kind  = NNL_TASK_SDE;
+  (*res)->npath = npath;
+  (*res)->ncell = ncell;
+  PetscCall(PetscCalloc2(npath * (np + m) + 1, &(*res)->paths, nrec * ncell + 1, &(*res)->fp));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLResultDestroy(NNLResult **res)
 {
   PetscFunctionBegin;
@@ -64,29 +82,32 @@ PetscErrorCode NNLResultDestroy(NNLResult **res)
   PetscCall(PetscFree3((*res)->spec_layers, (*res)->eig, (*res)->sv));
   PetscCall(PetscFree((*res)->layers));
   PetscCall(PetscFree6((*res)->gram, (*res)->lognorm, (*res)->lognorm_post, (*res)->kurtosis, (*res)->ks, (*res)->ode));
+  if ((*res)->paths) PetscCall(PetscFree2((*res)->paths, (*res)->fp));
   PetscCall(PetscFree(*res));
   PetscFunctionReturn(0);
 }
 
-PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m)
+/* Spectra (networks only) follow ks: per spectra layer its index, m eigenvalues and nsv singular values. */
+static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, PetscInt nspec, PetscInt nsv)
 {
   NNLResult r;
   Part      part[5];
-  PetscInt  n = Parts(&r, kind, m, part), len = NNL_RES_HEAD + NNL_RES_MSG + nrec + (kind == NNL_TASK_LIMIT ? 0 : m);
+  PetscInt  n = Parts(&r, kind, m, ncell, part), len = NNL_RES_HEAD + NNL_RES_MSG + nrec;
 
+  if (kind == NNL_TASK_NETWORK) len += m + nspec * (1 + m + nsv);
+  if (kind == NNL_TASK_SDE) len += npath * (m * (m + 1) / 2 + m);
   for (PetscInt i = 0; i < n; i++) len += nrec * part[i].len;
   return len;
 }
 
-/* Spectra travel as an optional tail (nspec, nsv, layers, eig, sv): a result without them packs as before. */
-static PetscInt SpectraLength(PetscInt nspec, PetscInt m, PetscInt nsv)
+PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m)
 {
-  return nspec > 0 ? 2 + nspec * (1 + m + nsv) : 0;
+  return PackedSize(kind, nrec, m, 0, 0, 0, 0);
 }
 
 PetscInt NNLResultPackedLength(const NNLResult *res)
 {
-  return NNLResultPackedSize(res->kind, res->nrec, res->m) + SpectraLength(res->nspec, res->m, res->nsv);
+  return PackedSize(res->kind, res->nrec, res->m, res->npath, res->ncell, res->nspec, res->nsv);
 }
 
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
@@ -95,7 +116,7 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
   Part     part[5];
 
   PetscFunctionBegin;
-  n      = Parts((NNLResult *)res, res->kind, m, part);
+  n      = Parts((NNLResult *)res, res->kind, m, res->ncell, part);
   buf[0] = (double)res->point;
   buf[1] = (double)res->status;
   buf[2] = (double)nrec;
@@ -103,43 +124,46 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
   buf[4] = (double)res->dead_layer;
   buf[5] = res->seconds;
   buf[6] = (double)res->kind;
+  buf[7] = (double)res->npath;
+  buf[8] = (double)res->ncell;
+  buf[9] = (double)res->nspec;
+  buf[10] = (double)res->nsv;
   memcpy(buf + NNL_RES_HEAD, res->message, sizeof(res->message));
   for (PetscInt r = 0; r < nrec; r++) buf[k++] = (double)res->layers[r];
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(PetscArraycpy(buf + k, *part[i].a, nrec * part[i].len));
     k += nrec * part[i].len;
   }
-  if (res->kind != NNL_TASK_LIMIT) PetscCall(PetscArraycpy(buf + k, res->ks, m));
-  k += res->kind != NNL_TASK_LIMIT ? m : 0;
-  if (res->nspec > 0) {
-    buf[k++] = (double)res->nspec;
-    buf[k++] = (double)res->nsv;
+  if (res->kind == NNL_TASK_NETWORK) {
+    PetscCall(PetscArraycpy(buf + k, res->ks, m));
+    k += m;
     for (PetscInt r = 0; r < res->nspec; r++) buf[k++] = (double)res->spec_layers[r];
     PetscCall(PetscArraycpy(buf + k, res->eig, res->nspec * m));
     PetscCall(PetscArraycpy(buf + k + res->nspec * m, res->sv, res->nspec * res->nsv));
   }
+  if (res->kind == NNL_TASK_SDE) PetscCall(PetscArraycpy(buf + k, res->paths, res->npath * (m * (m + 1) / 2 + m)));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
 {
   NNLResult *r;
-  PetscInt   nrec, m, kind, k = NNL_RES_HEAD + NNL_RES_MSG, n, base, nspec = 0, nsv = 0;
+  PetscInt   nrec, m, kind, npath, ncell, nspec, nsv, k = NNL_RES_HEAD + NNL_RES_MSG, n;
   Part       part[5];
 
   PetscFunctionBegin;
   PetscCheck(len >= NNL_RES_HEAD + NNL_RES_MSG, PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message too short (%" PetscInt_FMT ")", len);
-  nrec = (PetscInt)buf[2];
-  m    = (PetscInt)buf[3];
-  kind = (PetscInt)buf[6];
-  base = NNLResultPackedSize(kind, nrec, m);
-  if (len > base + 2) {
-    nspec = (PetscInt)buf[base];
-    nsv   = (PetscInt)buf[base + 1];
-  }
-  PetscCheck(len == base + SpectraLength(nspec, m, nsv), PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message of %" PetscInt_FMT
-             " doubles, expected %" PetscInt_FMT, len, base + SpectraLength(nspec, m, nsv));
-  PetscCall(NNLResultCreate(nrec, m, &r));
+  nrec  = (PetscInt)buf[2];
+  m     = (PetscInt)buf[3];
+  kind  = (PetscInt)buf[6];
+  npath = (PetscInt)buf[7];
+  ncell = (PetscInt)buf[8];
+  nspec = (PetscInt)buf[9];
+  nsv   = (PetscInt)buf[10];
+  PetscCheck(len == PackedSize(kind, nrec, m, npath, ncell, nspec, nsv), PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message of %" PetscInt_FMT
+             " doubles, expected %" PetscInt_FMT, len, PackedSize(kind, nrec, m, npath, ncell, nspec, nsv));
+  if (kind == NNL_TASK_SDE) PetscCall(NNLResultCreateSDE(nrec, m, npath, ncell, &r));
+  else PetscCall(NNLResultCreate(nrec, m, &r));
   r->point      = (PetscInt)buf[0];
   r->status     = (NNLStatus)(int)buf[1];
   r->dead_layer = (PetscInt)buf[4];
@@ -148,19 +172,20 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
   memcpy(r->message, buf + NNL_RES_HEAD, sizeof(r->message));
   r->message[sizeof(r->message) - 1] = 0;
   for (PetscInt i = 0; i < nrec; i++) r->layers[i] = (PetscInt)buf[k++];
-  n = Parts(r, kind, m, part);
+  n = Parts(r, kind, m, ncell, part);
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(PetscArraycpy(*part[i].a, buf + k, nrec * part[i].len));
     k += nrec * part[i].len;
   }
-  if (kind != NNL_TASK_LIMIT) PetscCall(PetscArraycpy(r->ks, buf + k, m));
-  if (nspec > 0) {
-    k = base + 2;
-    PetscCall(NNLResultSetSpectra(r, nspec, nsv));
+  if (kind == NNL_TASK_NETWORK) {
+    PetscCall(PetscArraycpy(r->ks, buf + k, m));
+    k += m;
+    if (nspec > 0) PetscCall(NNLResultSetSpectra(r, nspec, nsv));
     for (PetscInt i = 0; i < nspec; i++) r->spec_layers[i] = (PetscInt)buf[k++];
     PetscCall(PetscArraycpy(r->eig, buf + k, nspec * m));
     PetscCall(PetscArraycpy(r->sv, buf + k + nspec * m, nspec * nsv));
   }
+  if (kind == NNL_TASK_SDE) PetscCall(PetscArraycpy(r->paths, buf + k, npath * (m * (m + 1) / 2 + m)));
   *res = r;
   PetscFunctionReturn(0);
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "nnlimits/sched.h"
 #include "nnlimits/limits.h"
+#include "nnlimits/sde.h"
 
 #define TAG_TASK   11 /* coordinator → worker: one PetscInt, a point index, or -1 = stop */
 #define TAG_RESULT 12 /* worker → coordinator: a packed NNLResult */
@@ -32,7 +33,7 @@ struct _p_NNLSched {
 
 static volatile sig_atomic_t stop_requested = 0;
 
-/* One task of either kind: a network to sample, or the limits of a (family, activation, depth). */
+/* One task of any kind: a network to sample, the limits of a (family, activation, depth), or an SDE task. */
 PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res)
 {
   PetscFunctionBegin;
@@ -45,6 +46,7 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
 {
   PetscFunctionBegin;
   if (pt->kind == NNL_TASK_LIMIT) PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
+  else if (pt->kind == NNL_TASK_SDE) PetscCall(NNLSDETaskCompute(job, pt, poll, ctx, res));
   else PetscCall(NNLPointComputeTeam(job, pt, NNL_SAMPLER_AUTO, team, poll, ctx, res));
   PetscFunctionReturn(0);
 }

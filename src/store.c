@@ -30,7 +30,13 @@ static const char *SchemaSQL =
   "CREATE TABLE spectra(point INTEGER, layer INTEGER, matrix TEXT, k INTEGER, rank INTEGER, rank_rtol INTEGER, pr REAL,"
   " cond REAL, vmax REAL, vmin REAL, PRIMARY KEY(point, layer, matrix)) WITHOUT ROWID;"
   "CREATE TABLE spectrum(point INTEGER, layer INTEGER, matrix TEXT, i INTEGER, value REAL,"
-  " PRIMARY KEY(point, layer, matrix, i)) WITHOUT ROWID;";
+  " PRIMARY KEY(point, layer, matrix, i)) WITHOUT ROWID;"
+  /* SDE tasks: per path V_ab at the final time, and ln(‖φ(Y_a)‖²/n) on the diagonal rows (NULL off it) */
+  "CREATE TABLE sde_paths(point INTEGER, path INTEGER, a INTEGER, b INTEGER, q REAL, lognorm_post REAL,"
+  " PRIMARY KEY(point, path, a, b)) WITHOUT ROWID;"
+  /* the Fokker–Planck density of ρ_01 (cell averages) at the recorded layers' times */
+  "CREATE TABLE fokker_planck(point INTEGER, layer INTEGER, cell INTEGER, rho REAL, density REAL,"
+  " PRIMARY KEY(point, layer, cell)) WITHOUT ROWID;";
 
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])
 {
@@ -305,6 +311,10 @@ static PetscErrorCode Prepare(NNLStore s)
                                                     NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO spectrum VALUES(?,?,?,?,?)", -1, &s->ins_spectrum, NULL),
                           "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO sde_paths VALUES(?,?,?,?,?,?)", -1, &s->ins_path, NULL),
+                          "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO fokker_planck VALUES(?,?,?,?,?)", -1, &s->ins_fp, NULL),
+                          "prepare"));
   PetscFunctionReturn(0);
 }
 
@@ -483,6 +493,34 @@ static PetscErrorCode InsertSpectrum(NNLStore s, const NNLPoint *pt, PetscInt la
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode InsertSDERows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
+{
+  const PetscInt m = res->m, np = m * (m + 1) / 2;
+
+  PetscFunctionBegin;
+  for (PetscInt p = 0; p < res->npath; p++)
+    for (PetscInt a = 0, k = 0; a < m; a++)
+      for (PetscInt b = a; b < m; b++, k++) {
+        sqlite3_bind_int64(s->ins_path, 1, (sqlite3_int64)pt->id);
+        sqlite3_bind_int64(s->ins_path, 2, p);
+        sqlite3_bind_int64(s->ins_path, 3, a);
+        sqlite3_bind_int64(s->ins_path, 4, b);
+        BindReal(s->ins_path, 5, res->paths[p * (np + m) + k]);
+        BindReal(s->ins_path, 6, a == b ? res->paths[p * (np + m) + np + a] : NAN);
+        PetscCall(Step(s, s->ins_path));
+      }
+  for (PetscInt r = 0; r < res->nrec; r++)
+    for (PetscInt c = 0; c < res->ncell; c++) {
+      sqlite3_bind_int64(s->ins_fp, 1, (sqlite3_int64)pt->id);
+      sqlite3_bind_int64(s->ins_fp, 2, res->layers[r]);
+      sqlite3_bind_int64(s->ins_fp, 3, c);
+      sqlite3_bind_double(s->ins_fp, 4, -1 + (c + 0.5) * 2.0 / (double)res->ncell);
+      BindReal(s->ins_fp, 5, res->fp[r * res->ncell + c]);
+      PetscCall(Step(s, s->ins_fp));
+    }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   const PetscInt  m = res->m, np = m * (m + 1) / 2;
@@ -507,8 +545,13 @@ static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult
   sqlite3_bind_double(s->ins_point, 12, res->seconds);
   sqlite3_bind_double(s->ins_point, 13, NNLStoreEpoch());
   sqlite3_bind_int64(s->ins_point, 14, s->run);
-  sqlite3_bind_text(s->ins_point, 15, net ? "network" : "limit", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->ins_point, 15, net ? "network" : pt->kind == NNL_TASK_SDE ? "sde" : "limit", -1, SQLITE_STATIC);
+  if (pt->kind == NNL_TASK_SDE) sqlite3_bind_int64(s->ins_point, 5, pt->width);
   PetscCall(Step(s, s->ins_point));
+  if (pt->kind == NNL_TASK_SDE) {
+    PetscCall(InsertSDERows(s, pt, res));
+    PetscFunctionReturn(0);
+  }
   if (!net) {
     PetscCall(InsertLimitRows(s, pt, res));
     PetscFunctionReturn(0);
@@ -591,6 +634,8 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   sqlite3_finalize(s->ins_limit);
   sqlite3_finalize(s->ins_spectra);
   sqlite3_finalize(s->ins_spectrum);
+  sqlite3_finalize(s->ins_path);
+  sqlite3_finalize(s->ins_fp);
   if (s->wal) sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL); /* busy with a reader: stays WAL */
   if (s->db) sqlite3_close(s->db);
   NNLStoreUnlock(&s->lock);

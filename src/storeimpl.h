@@ -9,7 +9,7 @@ struct _p_NNLStore {
   sqlite3       *db;
   const NNLJob  *job; /* NULL when opened for reading */
   char           dir[PETSC_MAX_PATH_LEN];
-  sqlite3_stmt  *ins_point, *ins_gram, *ins_stats, *ins_limit, *ins_spectra, *ins_spectrum;
+  sqlite3_stmt  *ins_point, *ins_gram, *ins_stats, *ins_limit, *ins_spectra, *ins_spectrum, *ins_path, *ins_fp;
   sqlite3_int64  run; /* this run's row in runs */
   PetscBool      wal;  /* opened for writing and switched to WAL: switch back at close */
   int            lock; /* descriptor holding the writer's lock, or -1 */

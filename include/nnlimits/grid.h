@@ -7,13 +7,15 @@
 
 /* What a task computes: one sampled network, or the infinite-width limits (NNGP recursion, depth-limit ODE) of
    one (family, activation, depth), which every width and seed of that triple is compared with. */
-typedef enum { NNL_TASK_NETWORK = 0, NNL_TASK_LIMIT = 1 } NNLTaskKind;
+/* An SDE task samples the fixed-width or proportional limit (SDE paths, and the Fokker–Planck density where it applies) of
+   one (family, activation, width, depth) — see sde.h. */
+typedef enum { NNL_TASK_NETWORK = 0, NNL_TASK_LIMIT = 1, NNL_TASK_SDE = 2 } NNLTaskKind;
 
 /* One task of the grid. `id` is a hash of the canonical parameters only (never of rank, shard or order). */
 typedef struct {
   uint64_t    id;
   PetscInt    ord;    /* index in canonical order: networks (family, activation, width, depth, seed; seed fastest),
-                         then limits (family, activation, depth) */
+                         then limits (family, activation, depth), then SDE tasks (family, activation, width, depth) */
   NNLTaskKind kind;
   NNLFamily   family;
   PetscInt    act;    /* index into job->act */
@@ -24,8 +26,8 @@ typedef struct {
 
 typedef struct {
   const NNLJob *job;
-  PetscInt      npoints;        /* tasks: nnets networks, then nlimits limits */
-  PetscInt      nnets, nlimits;
+  PetscInt      npoints;        /* tasks: nnets networks, then nlimits limits, then nsde SDE tasks */
+  PetscInt      nnets, nlimits, nsde;
   NNLPoint     *points;         /* canonical order */
 } NNLGrid;
 
@@ -50,7 +52,7 @@ NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt);
 
 /**
   @brief Canonical text of a task, the preimage of its id: "family=..;activation=..;width=..;depth=..;seed=.." for a
-  network, "limit;family=..;activation=..;depth=.." for a limit.
+  network, "limit;family=..;activation=..;depth=.." for a limit, "sde;family=..;activation=..;width=..;depth=.." for an SDE task.
 */
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len);
 

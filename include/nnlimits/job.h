@@ -5,11 +5,11 @@
 #include <petscsys.h>
 #include "nnlimits/activation.h"
 
-typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_COUNT } NNLFamily;
+typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_COUNT } NNLFamily;
 typedef enum { NNL_SAMPLER_AUTO = 0, NNL_SAMPLER_DENSE = 1, NNL_SAMPLER_PROJECTION = 2 } NNLSamplerType;
 typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2, NNL_RECORD_NONE = 3 } NNLRecordMode;
 
-extern const char *const NNLFamilies[];     /* "mlp","resnet" (PETSc enum list form, NULL-terminated) */
+extern const char *const NNLFamilies[];     /* "mlp","resnet","shaped_mlp" (NULL-terminated) */
 extern const char *const NNLSamplerTypes[]; /* "auto","dense","projection" */
 
 /* Axes are arrays in canonical order (as given, duplicates rejected). All fields read-only after NNLJobCreate. */
@@ -29,6 +29,11 @@ typedef struct {
   PetscInt       spectra_k;
   PetscReal      spectra_rtol;      /* relative threshold of rank_rtol (-spectra_rtol) */
   PetscInt       run_seed;
+  PetscReal      shape_c_plus, shape_c_minus; /* shaped ReLU: s± = 1 + c±/√n (shaped_mlp) */
+  PetscReal      shape_a;           /* smooth shaped φ_s(x) = s φ(x/s), s = a√n (shaped_mlp, φ(0)=0, φ'(0)=1) */
+  PetscInt       sde_paths;         /* SDE paths per (family, activation, width, depth); 0: no SDE tasks */
+  PetscReal      sde_dt;            /* Euler–Maruyama step in SDE time */
+  PetscInt       fp_cells;          /* Fokker–Planck cells on [-1, 1] */
   PetscInt       shard_index, shard_count; /* 0 <= shard_index < shard_count */
   PetscReal      mem_budget;        /* bytes a rank may use for one task */
   char           output[PETSC_MAX_PATH_LEN];
@@ -57,6 +62,9 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
 
 /** @brief σ_w² of the MLP for activation act (resolves -sigma_w2 auto to the critical value). */
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act);
+
+/** @brief Whether the SDE task of a family applies under this job (-sde_paths > 0; ResNet with α = 1/2, shaped MLP). */
+PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family);
 
 /** @brief First layer index of a family (MLP: 1 = first hidden pre-activation; ResNet: 0 = embedding). */
 PetscInt NNLFamilyFirstLayer(NNLFamily family);

@@ -29,17 +29,24 @@ typedef struct {
   PetscInt *spec_layers; /* nspec */
   double   *eig;         /* nspec × m: eigenvalues of the Gram YᵀY/n of pre-activations, descending */
   double   *sv;          /* nspec × nsv: singular values of the n × m post-activations Φ, descending */
+  /* SDE tasks only (kind NNL_TASK_SDE; gram and the statistics unused, layers = the times of fp): */
+  PetscInt  npath;      /* SDE paths */
+  double   *paths;      /* npath × (np + m): per path, V at the final time (np pairs), then ln(‖φ(Y)‖²/n) per input */
+  PetscInt  ncell;      /* Fokker–Planck cells (0: no density) */
+  double   *fp;         /* nrec × ncell: density of ρ_01 on cell centres at t(layers[r]) */
   char      message[256]; /* why it failed, if it did */
 } NNLResult;
 
 /** @brief Allocate arrays for nrec layers and m inputs (zeroed). */
 PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res);
+/** @brief Allocate an SDE task's result: nrec density times, m inputs, npath paths, ncell Fokker–Planck cells. */
+PetscErrorCode NNLResultCreateSDE(PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, NNLResult **res);
 PetscErrorCode NNLResultDestroy(NNLResult **res);
 /** @brief Allocate the spectra arrays of res for nspec layers of nsv singular values (zeroed; replaces any). */
 PetscErrorCode NNLResultSetSpectra(NNLResult *res, PetscInt nspec, PetscInt nsv);
-/** @brief Number of doubles NNLResultPack writes for a result of this kind and size without spectra. */
+/** @brief Number of doubles NNLResultPack writes for a network (without spectra) or limit result of this size. */
 PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m);
-/** @brief Number of doubles NNLResultPack writes for res (with its spectra, if any). */
+/** @brief Number of doubles NNLResultPack writes for res (any kind, with its spectra or SDE paths). */
 PetscInt NNLResultPackedLength(const NNLResult *res);
 /** @brief Pack into buf (NNLResultPackedSize doubles) for MPI; exact (integers stored as doubles < 2^53). */
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf);

@@ -11,6 +11,8 @@ typedef enum {
   NNL_PURPOSE_WEIGHT  = 2, /* dense sampler: the n×n (or n×d) weight matrix of a layer */
   NNL_PURPOSE_BIAS    = 3, /* bias vector of a layer */
   NNL_PURPOSE_PROJECT = 4, /* projection sampler: the n×m Gaussian matrix Z of a layer */
+  NNL_PURPOSE_SDE     = 5, /* SDE tasks: Brownian increments of a step ("layer" = step), all paths of the task */
+  NNL_PURPOSE_SDE_INIT = 6, /* SDE tasks: random initial conditions of the paths */
   NNL_PURPOSE_TEST    = 99 /* unit tests only */
 } NNLRngPurpose;
 

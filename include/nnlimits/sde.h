@@ -1,0 +1,56 @@
+/* SDE limits: an Euler–Maruyama integrator on the project's counter-based streams, and the SDE limit tasks. */
+#ifndef NNLIMITS_SDE_H
+#define NNLIMITS_SDE_H
+
+#include <stdint.h>
+#include "nnlimits/net.h"
+
+/* An Itô SDE dX = f(t, X) dt + g(t, X) dW in R^dim driven by an nnoise-dimensional Brownian motion W. */
+typedef PetscErrorCode (*NNLSDEDriftFn)(void *ctx, double t, const double *x, double *f);                 /* f: dim */
+typedef PetscErrorCode (*NNLSDENoiseFn)(void *ctx, double t, const double *x, const double *dW, double *g); /* g = g(t,x) dW: dim */
+typedef void (*NNLSDEProjectFn)(void *ctx, double *x); /* after each step: back onto the state space (e.g. |ρ| <= 1) */
+
+typedef struct {
+  PetscInt        dim, nnoise;
+  NNLSDEDriftFn   drift;   /* NULL: zero drift */
+  NNLSDENoiseFn   noise;
+  NNLSDEProjectFn project; /* may be NULL */
+  void           *ctx;
+} NNLSDE;
+
+/**
+  @brief Brownian increment of path `path` over the fine steps k0, …, k0+k−1 of size h: dW[j] = √h Σ_i N(i, path, j), where
+  N(i, path, j) is normal number path·nnoise + j of the stream (run_seed, id, layer = i, NNL_PURPOSE_SDE). A coarse step
+  made of k fine steps thus sees exactly the sum of their increments (strong-order tests), and every number depends only
+  on (run_seed, id, step, path, j): results do not depend on ranks or on which paths a call integrates. tmp: nnoise.
+*/
+void NNLSDEIncrement(uint64_t run_seed, uint64_t id, PetscInt nnoise, PetscInt path, PetscInt k0, PetscInt k, double h,
+                     double *dW, double *tmp);
+
+/** @brief One Euler–Maruyama step x ← x + f(t,x) dt + g(t,x) dW, then the projection. work: 2·dim doubles. Not collective. */
+PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double *dW, double *x, double *work);
+
+/**
+  @brief Integrate path `path` of sde from t = 0 (x holds X_0) to T by nsteps Euler–Maruyama steps with the increments of
+  NNLSDEIncrement(run_seed, id, …, k = 1). x: dim, in/out. Not collective.
+*/
+PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path, double T, PetscInt nsteps, double *x);
+
+/** @brief Drift of the shaped-ReLU correlation diffusion: ν(ρ) − ½ρ(1−ρ²), ν(ρ) = k(√(1−ρ²) − ρ arccos ρ), k = (c₊−c₋)²/(2π). */
+double NNLCorrelationDrift(double k, double rho);
+
+/** @brief The 1-D correlation diffusion dρ = [ν(ρ) − ½ρ(1−ρ²)] dt + (1−ρ²) dW as an NNLSDE (ctx: a double k that must outlive it). */
+void NNLSDECorrelation(double *k, NNLSDE *sde);
+
+/** @brief The SDE time of depth `depth` at width n: 1 for the ResNet (t = ℓ/L), (depth − 1)/n for the shaped MLP (t = ℓ/n, layer 1 at 0). */
+double NNLSDETime(NNLFamily family, PetscInt width, PetscInt depth, PetscInt layer);
+
+/**
+  @brief The SDE task pt (kind NNL_TASK_SDE): -sde_paths paths of the limit of (family, activation, width), to the SDE time of
+  pt->depth by Euler–Maruyama with step <= -sde_dt. ResNet (α = 1/2, Hayou 2022): dY = dB (ΦᵀΦ/n)^{1/2}, Y n×m, Y_0 rows
+  iid N(0, C). Shaped MLP: dV = b(V) dt + Σ(V)^{1/2} dB from V_0 = C. Per path: V at the end and ln(‖φ(Y)‖²/n) (shaped:
+  ln V_aa). Shaped ReLU with m >= 2: also the Fokker–Planck density of ρ_01 at the recorded layers' times. Not collective.
+*/
+PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res);
+
+#endif

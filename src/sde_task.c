@@ -1,0 +1,181 @@
+/* The SDE limit tasks: the fixed-width ResNet SDE (Hayou 2022) and the shaped-MLP covariance SDE, with the Fokker–Planck density. */
+#include <math.h>
+#include <cblas.h>
+#include "nnlimits/sde.h"
+#include "nnlimits/shaped.h"
+#include "nnlimits/fokker_planck.h"
+#include "nnlimits/rng.h"
+#include "log.h"
+
+/* Fixed-width ResNet, L → ∞ (MATH.md §2): dY = dB (ΦᵀΦ/n)^{1/2}. Y, dB: n × m column-major (state = vec Y). */
+typedef struct {
+  const NNLActivation *act;
+  PetscInt             n, m;
+  double              *Phi, *K, *R; /* n×m, m×m, m×m */
+} Hayou;
+
+static PetscErrorCode HayouNoise(void *ctx, double t, const double *Y, const double *dB, double *g)
+{
+  Hayou *h = (Hayou *)ctx;
+
+  PetscFunctionBegin;
+  (void)t;
+  NNLActivationApply(h->act, (size_t)(h->n * h->m), Y, h->Phi);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)h->m, (int)h->n, 1.0 / (double)h->n, h->Phi, (int)h->n, 0.0, h->K,
+              (int)h->m);
+  for (PetscInt j = 0; j < h->m; j++)
+    for (PetscInt i = 0; i < j; i++) h->K[j + i * h->m] = h->K[i + j * h->m];
+  PetscCall(NNLSqrtPSD(h->m, h->K, h->R));
+  /* rows of dB R are iid N(0, dt ΦᵀΦ/n): the law of one residual block with L^{-1/2} = √dt (the projection sampler) */
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)h->n, (int)h->m, (int)h->m, 1.0, dB, (int)h->n, h->R, (int)h->m, 0.0,
+              g, (int)h->n);
+  PetscFunctionReturn(0);
+}
+
+/* Shaped MLP, n, L → ∞ with L/n → T (MATH.md §2): dV = b(V) dt + Σ(V)^{1/2} dB, Σ_(ab),(cd) = V_ac V_bd + V_ad V_bc.
+   State: V full m×m. With V = RᵀR and G an m×m matrix of iid N(0, dt), Rᵀ ((G + Gᵀ)/√2) R has exactly covariance Σ dt. */
+typedef struct {
+  const NNLJob        *job;
+  const NNLActivation *act;
+  PetscInt             m;
+  double               d2, d3;
+  double              *R, *S, *T; /* m×m each */
+} Shaped;
+
+static PetscErrorCode ShapedDrift(void *ctx, double t, const double *V, double *f)
+{
+  const Shaped  *s = (const Shaped *)ctx;
+  const PetscInt m = s->m;
+
+  (void)t;
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = 0; b < m; b++) f[a + b * m] = NNLShapedDrift(s->job, s->act, s->d2, s->d3, V[a + a * m], V[b + b * m], V[a + b * m]);
+  return 0;
+}
+
+static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const double *G, double *g)
+{
+  Shaped        *s = (Shaped *)ctx;
+  const PetscInt m = s->m;
+
+  PetscFunctionBegin;
+  (void)t;
+  PetscCall(NNLSqrtPSD(m, V, s->R));
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = 0; b < m; b++) s->S[a + b * m] = (G[a + b * m] + G[b + a * m]) * M_SQRT1_2;
+  cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0, s->R, (int)m, s->S, (int)m, 0.0, s->T, (int)m);
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0, s->T, (int)m, s->R, (int)m, 0.0, g, (int)m);
+  PetscFunctionReturn(0);
+}
+
+/* Rounding makes RᵀSR asymmetric in the last bit: keep V exactly symmetric, as the Gram matrix it models is. */
+static void ShapedProject(void *ctx, double *V)
+{
+  const PetscInt m = ((Shaped *)ctx)->m;
+
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = a + 1; b < m; b++) V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
+}
+
+/* Input covariance C (m×m full): 1 on the diagonal, r off it. */
+static void InputCov(const NNLJob *job, double *C)
+{
+  for (PetscInt a = 0; a < job->inputs; a++)
+    for (PetscInt b = 0; b < job->inputs; b++) C[a + b * job->inputs] = a == b ? 1.0 : job->input_correlation;
+}
+
+/* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
+static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps, NNLPollFn poll, void *pctx, NNLResult *res)
+{
+  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
+  Hayou          h = {&job->act[pt->act], n, m, NULL, NULL, NULL};
+  NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h};
+  double        *Y, *C, *RC;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc3(n * m, &h.Phi, m * m, &h.K, m * m, &h.R));
+  PetscCall(PetscMalloc3(n * m, &Y, m * m, &C, m * m, &RC));
+  InputCov(job, C);
+  PetscCall(NNLSqrtPSD(m, C, RC));
+  for (PetscInt p = 0; p < job->sde_paths; p++) {
+    double      *out = res->paths + p * (np + m);
+    NNLRngStream s;
+    /* Y_0 = W_in x: rows iid N(0, C), as the network's embedding */
+    NNLRngStreamInit(&s, (uint64_t)job->run_seed, pt->id, 0, NNL_PURPOSE_SDE_INIT);
+    NNLRngNormals(&s, (uint64_t)p * (uint64_t)(n * m), (size_t)(n * m), h.Phi);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, 1.0, h.Phi, (int)n, RC, (int)m, 0.0, Y, (int)n);
+    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, 1.0, nsteps, Y));
+    NNLActivationApply(h.act, (size_t)(n * m), Y, h.Phi);
+    for (PetscInt a = 0, k = 0; a < m; a++) {
+      for (PetscInt b = a; b < m; b++, k++) out[k] = cblas_ddot((int)n, Y + a * n, 1, Y + b * n, 1) / (double)n;
+      out[np + a] = log(cblas_ddot((int)n, h.Phi + a * n, 1, h.Phi + a * n, 1) / (double)n);
+    }
+    if (poll) PetscCall(poll(pctx));
+  }
+  PetscCall(PetscFree3(Y, C, RC));
+  PetscCall(PetscFree3(h.Phi, h.K, h.R));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps, NNLPollFn poll, void *pctx,
+                                  NNLResult *res)
+{
+  const PetscInt m = job->inputs, np = m * (m + 1) / 2;
+  Shaped         s = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL};
+  NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s};
+  double        *V;
+
+  PetscFunctionBegin;
+  NNLShapedDerivatives(s.act, &s.d2, &s.d3);
+  PetscCall(PetscMalloc4(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &V));
+  for (PetscInt p = 0; p < job->sde_paths; p++) {
+    double *out = res->paths + p * (np + m);
+    InputCov(job, V);
+    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
+    for (PetscInt a = 0, k = 0; a < m; a++) {
+      for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
+      out[np + a] = log(V[a + a * m]); /* φ_n → identity: post-activation norm = pre-activation norm in the limit */
+    }
+    if (poll) PetscCall(poll(pctx));
+  }
+  PetscCall(PetscFree4(s.R, s.S, s.T, V));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx, NNLResult **result)
+{
+  const PetscBool fp = pt->family == NNL_FAMILY_SHAPED && NNLShapedIsRelu(&job->act[pt->act]) && job->inputs >= 2 ? PETSC_TRUE
+                                                                                                                     : PETSC_FALSE;
+  const double    T = NNLSDETime(pt->family, pt->width, pt->depth, pt->depth);
+  PetscInt        nrec, *layers, nsteps = T > 0 ? (PetscInt)ceil(T / job->sde_dt - 1e-9) : 0;
+  NNLResult      *res;
+  double          t0 = MPI_Wtime();
+
+  PetscFunctionBegin;
+  PetscCall(NNLLogRegister());
+  PetscCall(PetscLogEventBegin(NNL_EVENT_LIMIT, 0, 0, 0, 0));
+  PetscCall(NNLJobRecordLayers(job, pt->family, pt->depth, &nrec, &layers));
+  PetscCall(NNLResultCreateSDE(nrec, job->inputs, job->sde_paths, fp ? job->fp_cells : 0, &res));
+  PetscCall(PetscArraycpy(res->layers, layers, nrec));
+  res->point = pt->ord;
+  if (pt->family == NNL_FAMILY_RESNET) PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, res));
+  else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, res));
+  if (fp) {
+    const double k = (job->shape_c_plus - job->shape_c_minus) * (job->shape_c_plus - job->shape_c_minus) / (2 * M_PI);
+    double      *t;
+    PetscBool    ok;
+    PetscCall(PetscMalloc1(nrec, &t));
+    for (PetscInt r = 0; r < nrec; r++) t[r] = NNLSDETime(pt->family, pt->width, pt->depth, layers[r]);
+    PetscCall(NNLFokkerPlanckSolve(k, job->input_correlation, job->fp_cells, nrec, t, res->fp, &ok, res->message, sizeof(res->message)));
+    PetscCall(PetscFree(t));
+    if (!ok) {
+      res->status = NNL_STATUS_FAILED;
+      for (PetscInt i = 0; i < nrec * res->ncell; i++) res->fp[i] = NAN;
+    }
+  }
+  PetscCall(PetscFree(layers));
+  res->seconds = MPI_Wtime() - t0;
+  PetscCall(PetscLogEventEnd(NNL_EVENT_LIMIT, 0, 0, 0, 0));
+  *result = res;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,79 @@
+# ctest-label: mpi
+# SDE and Fokker–Planck tasks through real runs (MATH.md §2), read back with `nnlimits export`:
+#  (a) rank invariance: the same job with SDE tasks at 1 and 3 ranks gives byte-identical sde, fokker_planck and laws
+#      exports. Catches: Brownian increments keyed by rank or schedule, paths written in arrival order.
+#  (b) shards merged equal the direct run (sde_paths and fokker_planck rows are merged). Catches: a merge that drops the
+#      new tables.
+#  (c) the Fokker–Planck density in the store has mass 1 (to 1e-12) at every recorded layer, is >= 0, and at t = 0 has
+#      mean ρ_0. Catches: lost mass at the boundaries, a point mass placed off ρ_0, densities stored per wrong layer.
+#  (d) the laws table: its header, one row per (family, activation, width, depth, statistic), SDE columns empty for the
+#      plain MLP, KS/W1 in [0, 1] / >= 0, and its net_mean / n_net equal to what -table gram gives. Catches: a join that
+#      pairs a group with another depth's SDE task, statistics taken at the wrong layer.
+#  (e) a shaped_mlp with an activation that cannot be shaped (erf: φ'(0) ≠ 1) is refused, naming the option; the two
+#      Stage 3 job files are valid (plan reads them) and have the grid sizes the README describes.
+source "$(dirname "$0")/lib.sh" "$@"
+JOB="-family mlp,shaped_mlp,resnet -grid_activation relu -grid_width 16,32 -grid_depth 9,17 -grid_seed 0-12 -inputs 2
+     -input_correlation 0.3 -sde_paths 64 -sde_dt 0.01 -fp_cells 64 -record_layers 3 -progress_interval 0"
+run 1 run $JOB -output "$W/np1" > /dev/null 2>&1 || fail "np1 run"
+run 3 run $JOB -output "$W/np3" > /dev/null 2>&1 || fail "np3 run"
+for s in 0 1; do run 2 run $JOB -shard $s/2 -output "$W/shard$s" > /dev/null 2>&1 || fail "shard $s"; done
+"$NNL" merge "$W/shard0" "$W/shard1" -output "$W/merged" || fail "merge"
+for t in sde fokker_planck laws gram; do
+  "$NNL" export "$W/np1" -table $t -o "$W/np1.$t.csv"
+  for d in np3 merged; do
+    "$NNL" export "$W/$d" -table $t -o "$W/$d.$t.csv"
+    cmp -s "$W/np1.$t.csv" "$W/$d.$t.csv" || fail "$t export of np1 and $d differ"
+  done
+done
+# 3 families x 2 widths x 2 depths x 12 seeds = 144 networks, 3 x 2 depths = 6 limits, 2 families x 2 x 2 = 8 SDE tasks
+"$NNL" status "$W/np1" | grep "done=158 failed=0 pending=0 total=158" > /dev/null \
+  || fail "status: expected 158 tasks (144 networks, 6 limits, 8 SDE): $("$NNL" status "$W/np1")"
+n=$(tail -n +2 "$W/np1.sde.csv" | wc -l)
+[ "$n" = $((8 * 64 * 3)) ] || fail "sde export: $n rows, expected 8 tasks x 64 paths x 3 pairs"
+/usr/bin/python3 - "$W/np1.fokker_planck.csv" <<'PYEOF' || fail "fokker_planck: mass, sign or initial mean wrong"
+import csv, sys, collections
+g = collections.defaultdict(list)
+for r in csv.DictReader(open(sys.argv[1])):
+    g[(r["width"], r["depth"], r["layer"])].append((float(r["rho"]), float(r["density"])))
+assert len(g) == 2 * 2 * 3, len(g)   # shaped relu: 2 widths x 2 depths x 3 recorded layers
+for k, cells in g.items():
+    h = 2.0 / len(cells)
+    mass = sum(d for _, d in cells) * h
+    assert abs(mass - 1) < 1e-12 and min(d for _, d in cells) >= -1e-14, (k, mass)
+    if k[2] == "1":
+        mean = sum(x * d for x, d in cells) * h
+        assert abs(mean - 0.3) < 1e-12, (k, mean)
+PYEOF
+head -1 "$W/np1.laws.csv" | grep -qx 'family,activation,width,depth,t,statistic,n_net,n_sde,net_mean,net_sd,sde_mean,sde_sd,net_q05,net_q25,net_q50,net_q75,net_q95,sde_q05,sde_q25,sde_q50,sde_q75,sde_q95,ks_sde,w1_sde,ks_pde,w1_pde,ks_sde_pde,w1_sde_pde' \
+  || fail "laws header"
+/usr/bin/python3 - "$W/np1.laws.csv" "$W/np1.gram.csv" <<'PYEOF' || fail "laws table inconsistent"
+import csv, sys, math, collections
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 3 * 2 * 2 * 3, len(rows)
+rho = collections.defaultdict(dict)
+for r in csv.DictReader(open(sys.argv[2])):
+    if r["layer"] == r["depth"]:
+        rho[(r["family"], r["width"], r["depth"], r["seed"])][(r["a"], r["b"])] = float(r["q"])
+for r in rows:
+    fam = r["family"]
+    if fam == "mlp":
+        assert r["n_sde"] == "0" and r["ks_sde"] == "", r
+    else:
+        assert r["n_sde"] == "64" and 0 <= float(r["ks_sde"]) <= 1 and float(r["w1_sde"]) >= 0, r
+    has_pde = fam == "shaped_mlp" and r["statistic"] == "rho"
+    assert (r["ks_pde"] != "") == has_pde and (r["ks_sde_pde"] != "") == has_pde, r
+    if r["statistic"] == "rho":
+        v = [g[("0", "1")] / math.sqrt(g[("0", "0")] * g[("1", "1")]) for k, g in rho.items() if k[:3] == (fam, r["width"], r["depth"])]
+        assert int(r["n_net"]) == len(v) == 12 and abs(float(r["net_mean"]) - sum(v) / len(v)) < 1e-13, (r, v)
+PYEOF
+set +e
+run 0 run -family shaped_mlp -grid_activation erf -sde_paths 4 -output "$W/bad" > /dev/null 2> "$W/bad.err"; rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "shaped_mlp: activation 'erf'" "$W/bad.err" || { cat "$W/bad.err"; fail "erf accepted by shaped_mlp (exit $rc)"; }
+[ ! -e "$W/bad/nnlimits.sqlite" ] || fail "a refused job wrote a store"
+SRC=${NNL_SOURCE_DIR:?}
+"$NNL" plan -options_file "$SRC/jobs/hayou_2022_fixed_width.opts" | grep '^plan points=5376 limits=3 .* sde=21$' > /dev/null \
+  || fail "jobs/hayou_2022_fixed_width.opts: $("$NNL" plan -options_file "$SRC/jobs/hayou_2022_fixed_width.opts" 2>&1 | head -2)"
+"$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" | grep '^plan points=8000 limits=10 .* sde=10$' > /dev/null \
+  || fail "jobs/li_nica_roy_2022_shaped.opts: $("$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" 2>&1 | head -2)"
+echo "sde: rank-invariant, mergeable, mass-conserving; laws table consistent"

@@ -1,0 +1,206 @@
+// ctest-label: unit
+/* The SDE integrator (src/sde.c) and the Fokker–Planck solver (src/fokker_planck.c): Euler–Maruyama's strong and weak
+   orders on geometric Brownian motion (exact solution), mass conservation of the PDE, and the PDE density against SDE
+   paths — of the 1-D correlation diffusion and of the shaped-MLP covariance SDE task (which checks the Itô reduction of
+   MATH.md §2 from V to ρ). Fixed seeds: every number is deterministic. */
+#include "testutil.h"
+#include "nnlimits/sde.h"
+#include "nnlimits/laws.h"
+#include "nnlimits/fokker_planck.h"
+
+/* GBM dX = μX dt + σX dW, X_0 = 1: X_T = exp((μ − σ²/2)T + σW_T). */
+typedef struct {
+  double mu, sigma;
+} GBM;
+
+static PetscErrorCode GBMDrift(void *ctx, double t, const double *x, double *f)
+{
+  f[0] = ((GBM *)ctx)->mu * x[0];
+  return 0;
+}
+
+static PetscErrorCode GBMNoise(void *ctx, double t, const double *x, const double *dW, double *g)
+{
+  g[0] = ((GBM *)ctx)->sigma * x[0] * dW[0];
+  return 0;
+}
+
+/* Least-squares slope of log y against log x. */
+static double Slope(int n, const double *x, const double *y)
+{
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (int i = 0; i < n; i++) {
+    double a = log(x[i]), b = log(y[i]);
+    sx += a, sy += b, sxx += a * a, sxy += a * b;
+  }
+  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
+#define FINE   4096 /* fine steps on [0, 1]: every level's increments are sums of these (one Brownian path per level) */
+#define NLEVEL 6    /* coarse steps h = 2^-3 … 2^-8 */
+#define NPATH  4000
+
+/* Strong order: E|X^h_T − X_T| ~ C h^{1/2}; weak order: E[X^h_T − X_T] = (1 + μh)^{1/h} − e^μ (exact for GBM, as
+   E X^h_T = (1 + μh)^N) ~ C h. Both errors are estimated on the same Brownian paths as the exact solution, so the
+   weak error's Monte Carlo noise is that of X^h_T − X_T (small), not of X_T. Tolerances: see the asserts. */
+static void test_em_orders_gbm(void **state)
+{
+  GBM          p   = {0.5, 0.5};
+  NNLSDE       sde = {1, 1, GBMDrift, GBMNoise, NULL, &p};
+  double       h[NLEVEL], strong[NLEVEL], weak[NLEVEL], exact[NLEVEL];
+  Moments      ms[NLEVEL] = {{0}}, mw[NLEVEL] = {{0}};
+  double       dW, tmp, WT, work[2], *fine = malloc(sizeof(double) * FINE);
+  const double hf = 1.0 / FINE;
+
+  for (int path = 0; path < NPATH; path++) {
+    /* the fine increments once; a coarse one is their sum, as NNLSDEIncrement(k > 1) gives it (test_increments) */
+    WT = 0;
+    for (int i = 0; i < FINE; i++) {
+      NNLSDEIncrement(7, 42, 1, path, i, 1, hf, &fine[i], &tmp);
+      WT += fine[i];
+    }
+    for (int l = 0; l < NLEVEL; l++) {
+      int    k = FINE >> (l + 3), N = FINE / k;
+      double x = 1, xT = exp((p.mu - 0.5 * p.sigma * p.sigma) + p.sigma * WT);
+      h[l] = 1.0 / N;
+      for (int i = 0; i < N; i++) {
+        dW = 0;
+        for (int j = 0; j < k; j++) dW += fine[i * k + j];
+        assert_int_equal(NNLSDEStepEM(&sde, i * h[l], h[l], &dW, &x, work), 0);
+      }
+      MomentsAdd(&ms[l], fabs(x - xT));
+      MomentsAdd(&mw[l], x - xT);
+    }
+  }
+  for (int l = 0; l < NLEVEL; l++) {
+    char what[64];
+    strong[l] = ms[l].mean;
+    weak[l]   = -mw[l].mean;
+    exact[l]  = exp(p.mu) - pow(1 + p.mu * h[l], 1 / h[l]);
+    snprintf(what, sizeof(what), "weak error at h = %g", h[l]);
+    ASSERT_WITHIN_4SE(what, weak[l], exact[l], MomentsSE(&mw[l]));
+  }
+  free(fine);
+  {
+    double ss = Slope(NLEVEL, h, strong), sw = Slope(NLEVEL, h, weak);
+    print_message("em_orders strong_slope=%.4f weak_slope=%.4f exact_weak_slope=%.4f\n", ss, sw, Slope(NLEVEL, h, exact));
+    if (fabs(ss - 0.5) > 0.05) fail_msg("strong order: fitted slope %.4f, expected 0.5", ss);
+    if (fabs(sw - 1.0) > 0.1) fail_msg("weak order: fitted slope %.4f, expected 1", sw);
+  }
+}
+
+/* A coarse increment is the sum of its fine ones up to rounding; paths and steps use different numbers.
+   Catches: an offset that ignores the path or the step (two paths or steps sharing numbers). */
+static void test_increments(void **state)
+{
+  double a, b, c, tmp[3], p0[3], p1[3];
+  NNLSDEIncrement(1, 2, 1, 5, 10, 1, 1.0, &a, tmp);
+  NNLSDEIncrement(1, 2, 1, 5, 11, 1, 1.0, &b, tmp);
+  NNLSDEIncrement(1, 2, 1, 5, 10, 2, 1.0, &c, tmp);
+  assert_true(fabs(a + b - c) <= 1e-15 * (fabs(a) + fabs(b)));
+  NNLSDEIncrement(1, 2, 3, 0, 0, 1, 1.0, p0, tmp);
+  NNLSDEIncrement(1, 2, 3, 1, 0, 1, 1.0, p1, tmp);
+  assert_true(a != b && p0[0] != p1[0] && p0[2] != p1[0]);
+}
+
+/* Fokker–Planck: mass is 1 to rounding at every time (zero-flux boundaries, conservative form), the density is
+   non-negative, and its cdf is within KS distance crit + 0.005 of 10000 Euler–Maruyama paths of the same diffusion.
+   crit = the 1e-4 level of the one-sample KS statistic, √(−½ ln(5e-5))/√10000 = 0.0222; 0.005 is the allowance for the
+   two O(dt, h) discretisations (EM dt = 1e-3, PDE h = 1/200 and backward Euler dt = 5e-4). Two drifts: c₊ − c₋ = 1
+   and 3. Catches: a flux sign, an Itô vs Stratonovich term (the −½ρ(1−ρ²) drift or the ∂²(D p) form), a drift at the
+   wrong face, lost mass. */
+static void test_fokker_planck_vs_sde(void **state)
+{
+  const PetscInt ncell = 400, P = 10000;
+  const double   t[3] = {0.0, 0.25, 0.5}, dc[2] = {1.0, 3.0}, crit = sqrt(-0.5 * log(1e-4 / 2)) / sqrt((double)P);
+  double        *dens, *x;
+
+  dens = malloc(sizeof(double) * 3 * ncell);
+  x    = malloc(sizeof(double) * P);
+  for (int c = 0; c < 2; c++) {
+    double    k = dc[c] * dc[c] / (2 * M_PI), ks, w1;
+    PetscBool ok;
+    char      msg[256];
+    NNLSDE    sde;
+    assert_int_equal(NNLFokkerPlanckSolve(k, 0.5, ncell, 3, t, dens, &ok, msg, sizeof(msg)), 0);
+    assert_true(ok);
+    for (int j = 0; j < 3; j++) {
+      double mass = 0;
+      for (int i = 0; i < ncell; i++) {
+        assert_true(dens[j * ncell + i] >= -1e-14);
+        mass += dens[j * ncell + i] * 2.0 / ncell;
+      }
+      if (fabs(mass - 1) > 1e-12) fail_msg("mass at t = %g: 1 %+.3g", t[j], mass - 1);
+    }
+    NNLSDECorrelation(&k, &sde);
+    for (PetscInt p = 0; p < P; p++) {
+      x[p] = 0.5;
+      assert_int_equal(NNLSDEPath(&sde, 3, 77 + c, p, 0.5, 500, &x[p]), 0);
+    }
+    NNLLawsSort(P, x);
+    NNLLawsDensityDistance(P, x, ncell, dens + 2 * ncell, &ks, &w1);
+    print_message("fokker_planck dc=%g ks=%.4f w1=%.5f crit=%.4f\n", dc[c], ks, w1, crit);
+    if (ks > crit + 0.005) fail_msg("dc = %g: KS(SDE paths, PDE) = %.4f > %.4f", dc[c], ks, crit + 0.005);
+  }
+  free(dens);
+  free(x);
+}
+
+/* The shaped-ReLU SDE task end to end: ρ_01 of its covariance-SDE paths (V, 2×2, no reduction to ρ) against its own
+   Fokker–Planck density of the 1-D diffusion at T = 0.5, within the same kind of bound (3000 paths: crit = 0.0406).
+   Catches: a wrong Itô reduction from V to ρ (MATH.md §2, marked derived), a wrong Σ^{1/2} (noise covariance of V),
+   the density stored at the wrong time. */
+static void test_covariance_sde_vs_fokker_planck(void **state)
+{
+  NNLJob    *job;
+  NNLGrid   *grid;
+  NNLResult *res;
+  double    *rho, ks, w1, crit;
+  PetscInt   P;
+
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -grid_width 64 -grid_depth 33 -grid_seed 0 -inputs 2 "
+                           "-input_correlation 0.5 -shape_c_plus 1 -shape_c_minus -1 -sde_paths 3000 -record_layers last",
+                           &job, &grid), 0);
+  assert_int_equal(grid->nsde, 1);
+  assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
+  assert_int_equal(res->status, NNL_STATUS_DONE);
+  assert_int_equal(res->ncell, 400);
+  P    = res->npath;
+  crit = sqrt(-0.5 * log(1e-4 / 2)) / sqrt((double)P);
+  rho  = malloc(sizeof(double) * P);
+  for (PetscInt p = 0; p < P; p++) rho[p] = res->paths[p * 5 + 1] / sqrt(res->paths[p * 5] * res->paths[p * 5 + 2]);
+  NNLLawsSort(P, rho);
+  NNLLawsDensityDistance(P, rho, res->ncell, res->fp + (res->nrec - 1) * res->ncell, &ks, &w1);
+  print_message("covariance_sde_vs_fp ks=%.4f w1=%.5f crit=%.4f\n", ks, w1, crit);
+  if (ks > crit + 0.005) fail_msg("KS(covariance SDE ρ, PDE) = %.4f > %.4f", ks, crit + 0.005);
+  free(rho);
+  NNLResultDestroy(&res);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
+/* Distances against hand-computed values. Catches: off-by-one cdf steps, W1 not integrating between samples. */
+static void test_distances(void **state)
+{
+  double x[2] = {-0.5, 0.5}, y[2] = {0.0, 0.5}, u[1] = {0.0}, ks, w1;
+  double flat[4] = {0.5, 0.5, 0.5, 0.5};
+  assert_true(fabs(NNLLawsKS(2, x, 2, y) - 0.5) < 1e-15);
+  assert_true(fabs(NNLLawsW1(2, x, 2, y) - 0.25) < 1e-15);
+  assert_true(fabs(NNLLawsQuantile(2, x, 0.25) + 0.25) < 1e-15);
+  /* one sample at 0 against U(−1, 1): KS = ½, W1 = ∫|F − 1{s >= 0}| = 2 · (1 · ½ / 2) = ½ */
+  NNLLawsDensityDistance(1, u, 4, flat, &ks, &w1);
+  assert_true(fabs(ks - 0.5) < 1e-15 && fabs(w1 - 0.5) < 1e-15);
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_distances), cmocka_unit_test(test_increments), cmocka_unit_test(test_em_orders_gbm),
+    cmocka_unit_test(test_fokker_planck_vs_sde), cmocka_unit_test(test_covariance_sde_vs_fokker_planck),
+  };
+  int rc;
+  if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
+  rc = cmocka_run_group_tests(tests, NULL, NULL);
+  PetscFinalize();
+  return rc;
+}
