@@ -10,7 +10,8 @@ unshaped networks beside the SDE paths and the Fokker–Planck density.
 Input: a run of jobs/li_nica_roy_2022_shaped.opts (families mlp and shaped_mlp, relu, 2+ inputs, -sde_paths > 0).
 Prints one key=value line per (family, width, depth) from `nnlimits export DIR -table laws`: mean of ρ_T over
 networks (± s.e.) beside the SDE paths' mean (shaped) or the NNGP value (unshaped), the two-sample KS distance of
-networks to SDE paths with its 0.1 % critical value, and KS/W1 distances to the Fokker–Planck density."""
+networks to SDE paths with its 0.1 % critical value, and KS/W1 distances to the Fokker–Planck density (networks:
+ks_pde, with its 0.1 % critical value; SDE paths: ks_sde_pde); rho_mean is this script's own mean of ρ_T."""
 import os
 import sqlite3
 import sys
@@ -21,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nnlimits  # noqa: E402
 
 KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) ≈ 0.001 under the same law
+KS1_C001 = 1.949  # one sample against a density: P(√n D > 1.949) ≈ 0.001 (the same Kolmogorov limit law)
 FAM = {"shaped_mlp": ("shaped ReLU", "tab:blue"), "mlp": ("unshaped ReLU", "tab:red")}
 
 
@@ -159,18 +161,21 @@ def report(laws, k, rho, run_dir):
     for i in np.flatnonzero((laws["statistic"] == "rho") & (laws["activation"] == "relu")):
         fam, w, dep = laws["family"][i], int(laws["width"][i]), int(laws["depth"][i])
         n_net, n_sde = int(laws["n_net"][i]), int(laws["n_sde"][i])
+        sel = (k["family"] == fam) & (k["width"] == w) & (k["depth"] == dep) & (k["layer"] == dep)
+        r = rho[sel][np.isfinite(rho[sel])]
+        # rho_mean: this script's own ρ_T (from the gram table), the one its histograms draw; net_mean: the laws table's
         out = dict(figure="li_nica_roy", family=fam, width=w, depth=dep, T=laws["t"][i], n_net=n_net,
-                   net_mean=laws["net_mean"][i], net_mean_se=laws["net_sd"][i] / np.sqrt(n_net))
+                   net_mean=laws["net_mean"][i], net_mean_se=laws["net_sd"][i] / np.sqrt(n_net),
+                   rho_mean=float(np.mean(r)) if len(r) else float("nan"))
         if fam == "shaped_mlp":
             out.update(n_sde=n_sde, sde_mean=laws["sde_mean"][i], sde_mean_se=laws["sde_sd"][i] / np.sqrt(n_sde),
                        ks_sde=laws["ks_sde"][i], ks_crit001=KS_C001 * np.sqrt((n_net + n_sde) / (n_net * n_sde)),
                        w1_sde=laws["w1_sde"][i], ks_pde=laws["ks_pde"][i], w1_pde=laws["w1_pde"][i],
-                       ks_sde_pde=laws["ks_sde_pde"][i])
+                       ks_sde_pde=laws["ks_sde_pde"][i], ks_pde_crit001=KS1_C001 / np.sqrt(n_net))
         else:
             if dep not in nngp:
                 nngp[dep] = nngp_rho(run_dir, dep).get(dep, float("nan"))
-            sel = (k["family"] == fam) & (k["width"] == w) & (k["depth"] == dep) & (k["layer"] == dep)
-            out.update(nngp_rho=nngp[dep], frac_above_0_9=float(np.mean(rho[sel] > 0.9)))
+            out.update(nngp_rho=nngp[dep], frac_above_0_9=float(np.mean(r > 0.9)))
         nnlimits.kv(**out)
 
 
