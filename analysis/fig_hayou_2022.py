@@ -7,9 +7,12 @@ d ln S = ((k_t − 2)/n) dt + (2/√n) dW, k_t the number of positive coordinate
 down for n ≤ 3, not at all at n = 4, and up for n ≥ 5; a network with k = 0 is dead for good (probability 2^-n).
 Panels: (1) E[ln S_1 − ln S_0] over living networks against depth L, per width, with the t = 0 drift
 E[(k − 2)/n | k ≥ 1] as a reference; (2) E[ln S_t − ln S_0] against t at the largest depth; (3) quantiles (10, 50,
-90 %) of ln S_1 against width at the largest depth; the dead fraction is printed beside 2^-n. The SDE side (law
-of S_t from the SDE itself) is drawn by the SDE stage's own figure. Prints key=value lines."""
+90 %) of ln S_1 against width at the largest depth; the dead fraction is printed beside 2^-n. When the run has SDE
+tasks (-sde_paths > 0, e.g. jobs/hayou_2022_fixed_width.opts), panel 3 also shows the same quantiles of ln S_1 over
+the fixed-width SDE's paths, and the printed line adds the SDE's dead fraction, median, and the two-sample KS distance
+of networks to SDE paths (laws table) with its 0.1 % critical value. Prints key=value lines."""
 import os
+import sqlite3
 import sys
 
 import numpy as np
@@ -24,6 +27,27 @@ def drift0(n):
     k = np.arange(1, n + 1)
     p = binom.pmf(k, n, 0.5)
     return np.sum(p * (k - 2) / n) / p.sum()
+
+
+KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) ≈ 0.001 under the same law
+
+
+def sde_side(run_dir, depth):
+    """The fixed-width SDE at t = 1 for the ReLU ResNet tasks of this depth: {width: ln S_1 of input 0 per path}
+    and {width: laws row index} with the laws table; ({}, {}, None) when the run has no SDE tasks."""
+    try:
+        s = nnlimits.load(run_dir, "sde", ["width", "a", "b", "lognorm_post"],
+                          where=f"family='resnet' AND activation='relu' AND depth={depth} AND a=0 AND b=0")
+    except sqlite3.OperationalError:  # a store from before the SDE stage
+        return {}, {}, None
+    if len(s["width"]) == 0:
+        return {}, {}, None
+    paths = {int(w): s["lognorm_post"][s["width"] == w] for w in set(s["width"].tolist())}
+    laws = nnlimits.load_export(run_dir, "laws")
+    rows = {int(laws["width"][i]): i for i in np.flatnonzero(
+        (laws["family"] == "resnet") & (laws["activation"] == "relu") & (laws["depth"] == depth)
+        & (laws["statistic"] == "lognorm_post"))}
+    return paths, rows, laws
 
 
 def main():
@@ -49,6 +73,7 @@ def main():
     plt = nnlimits.style()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.7))
     last = d["layer"] == d["depth"]
+    sde, rows, laws = sde_side(args.run_dir, Lmax)
     for j, w in enumerate(widths):
         c = f"C{j % 7}"
         sel = last & alive & (d["width"] == w)
@@ -67,9 +92,20 @@ def main():
         q = np.quantile(d["lognorm_post"][allw & alive], [0.1, 0.5, 0.9])
         axes[2].errorbar([w], [q[1]], yerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="s", ms=4, color=c, capsize=3)
         i = int(np.argmax(L))
+        extra = {}
+        if w in sde:
+            p = sde[w]
+            qs = np.quantile(p[np.isfinite(p)], [0.1, 0.5, 0.9])
+            axes[2].errorbar([w + 0.25], [qs[1]], yerr=[[qs[1] - qs[0]], [qs[2] - qs[1]]], fmt="o", ms=4, mfc="w",
+                             color=c, capsize=3)
+            extra = dict(sde_paths=len(p), sde_dead_fraction=float(np.mean(~np.isfinite(p))), sde_median_log_post=qs[1])
+            if w in rows:
+                r = rows[w]
+                nn, ns = laws["n_net"][r], laws["n_sde"][r]
+                extra.update(ks_sde=laws["ks_sde"][r], ks_crit001=KS_C001 * np.sqrt((nn + ns) / (nn * ns)))
         nnlimits.kv(figure="hayou_2022", width=w, depth=Lmax, seeds=int(allw.sum()), mean_dlog_post=m[i],
                     mean_dlog_post_se=se[i], drift_t0=drift0(w), dead_fraction=dead, dead_sde=2.0 ** -w,
-                    median_log_post=q[1])
+                    median_log_post=q[1], **extra)
     axes[0].axhline(0, color="k", lw=0.8)
     axes[0].set_xscale("log")
     axes[0].set_xlabel("depth L")
@@ -82,7 +118,7 @@ def main():
     axes[1].set_title(f"along depth, L = {Lmax}: down for n ≤ 3, up for n ≥ 5")
     axes[2].set_xlabel("width n")
     axes[2].set_ylabel("ln S_1 = ln(‖φ(Y_L)‖²/n): 10 / 50 / 90 %")
-    axes[2].set_title(f"law of ln S_1 at L = {Lmax} (living networks)")
+    axes[2].set_title(f"law of ln S_1 at L = {Lmax} (living networks" + ("; ○ SDE paths)" if sde else ")"))
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 

@@ -35,9 +35,24 @@ TABLES = {
                 ("t", "CAST(l.layer AS REAL)/p.depth"), ("a", "l.a"), ("b", "l.b"), ("q_nngp", "l.q_nngp"),
                 ("q_ode", "l.q_ode")],
                "points p JOIN limits l ON l.point=p.id", "p.ord,l.layer,l.a,l.b"),
+    "spectra": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+                 ("seed", "p.seed"), ("layer", "s.layer"), ("t", "CAST(s.layer AS REAL)/p.depth"),
+                 ("matrix", "s.matrix"), ("k", "s.k"), ("rank", "s.rank"), ("rank_rtol", "s.rank_rtol"),
+                 ("pr", "s.pr"), ("cond", "s.cond"), ("vmax", "s.vmax"), ("vmin", "s.vmin")],
+                "points p JOIN spectra s ON s.point=p.id", "p.ord,s.layer,s.matrix"),
+    # SDE task paths at their final time t (ResNet: 1; shaped MLP: (depth − 1)/width), as `export -table sde`
+    "sde": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+             ("t", "CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-1 AS REAL)/p.width END"),
+             ("path", "s.path"), ("a", "s.a"), ("b", "s.b"), ("q", "s.q"), ("lognorm_post", "s.lognorm_post")],
+            "points p JOIN sde_paths s ON s.point=p.id", "p.ord,s.path,s.a,s.b"),
+    "fokker_planck": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"),
+                       ("depth", "p.depth"), ("layer", "f.layer"), ("t", "CAST(f.layer-1 AS REAL)/p.width"),
+                       ("cell", "f.cell"), ("rho", "f.rho"), ("density", "f.density")],
+                      "points p JOIN fokker_planck f ON f.point=p.id", "p.ord,f.layer,f.cell"),
 }
-TEXT = {"family", "activation", "id", "status", "sampler"}
-INT = {"width", "depth", "seed", "layer", "a", "b", "input", "seeds"}
+TEXT = {"family", "activation", "id", "status", "sampler", "matrix", "statistic"}
+INT = {"width", "depth", "seed", "layer", "a", "b", "input", "seeds", "k", "rank", "rank_rtol", "path", "cell", "n_net",
+       "n_sde"}
 
 
 def _column(name, values, from_csv=False):
@@ -58,7 +73,7 @@ def _connect(run_dir):
 
 
 def load(run_dir, table, columns=None, where=None):
-    """Table `table` (gram | points | stats | limits) of a run directory: dict column -> numpy array, in the
+    """Table `table` (gram | points | stats | limits | spectra | sde | fokker_planck) of a run directory: dict column -> numpy array, in the
     export's row order. columns: a subset of the table's columns (default all); where: an SQL condition on the
     table's column names (e.g. "input=0 AND layer=depth"). `compare` is reduced over seeds in C: load_compare."""
     cols, source, order = TABLES[table]
@@ -96,12 +111,17 @@ def binary():
     raise FileNotFoundError("nnlimits executable not found: set NNLIMITS=/path/to/nnlimits or build it (build/)")
 
 
+def load_export(run_dir, table):
+    """A table the C side reduces (compare, laws), as `nnlimits export DIR -table TABLE` writes it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, f"{table}.csv")
+        subprocess.run([binary(), "export", run_dir, "-table", table, "-o", out], check=True)
+        return load_csv(out)
+
+
 def load_compare(run_dir):
     """The `compare` table (means over seeds beside the limits), as `nnlimits export DIR -table compare` writes it."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "compare.csv")
-        subprocess.run([binary(), "export", run_dir, "-table", "compare", "-o", out], check=True)
-        return load_csv(out)
+    return load_export(run_dir, "compare")
 
 
 def run_info(run_dir):

@@ -54,12 +54,46 @@ NULL_DRAWS="--null 1000" figure hyqq fig_hayou_yang_qq.py "$W/hy"
 check hyqq '/width=256/' 'v["median_ratio"] > 0.6 && v["median_ratio"] < 1.6'
 
 # Hayou 2022: ln S drifts down at n = 2 and up at n = 8 (SDE drift -1/3, +0.25; s.e. ~0.05, 0.02 here); ~2^-n of the
-# networks are dead (0.25, 0.004).
+# networks are dead (0.25, 0.004). SDE side (1000 paths): ln S_1 of networks and SDE paths agree (KS below its 0.1 %
+# critical value) and the SDE's dead fraction is 2^-n within 4 s.e. (catches SDE paths of another input or width).
 run 2 run -family resnet -grid_activation relu -grid_width 2,8 -grid_depth 32 -grid_seed 0-1000 -inputs 1 \
-  -record_layers 6 -progress_interval 0 -output "$W/h22" > /dev/null 2>&1 || fail "hayou 2022 run"
+  -record_layers 6 -sde_paths 1000 -progress_interval 0 -output "$W/h22" > /dev/null 2>&1 || fail "hayou 2022 run"
 figure h22 fig_hayou_2022.py "$W/h22"
 check h22 '/width=2 /' 'v["mean_dlog_post"] < -0.1 && v["dead_fraction"] > 0.15 && v["dead_fraction"] < 0.35'
 check h22 '/width=8 /' 'v["mean_dlog_post"] > 0.1 && v["dead_fraction"] < 0.03'
+check h22 '/width=/' 'v["ks_sde"] < v["ks_crit001"] && (v["sde_dead_fraction"] - v["dead_sde"])^2 < 16 * v["dead_sde"] * (1 - v["dead_sde"]) / v["sde_paths"]'
+
+# Li–Nica–Roy: shaped ReLU MLP (n = 32, T = 0.25 and 1) against its covariance SDE (400 paths) and the Fokker–Planck
+# density; the unshaped MLP beside it. Bounds: the 0.1 % critical values of KS (two-sample, and one-sample against the
+# density), 4 s.e. on the means; the unshaped ρ_T is near its NNGP value (0.872, 0.977) and near 1 (the collapse),
+# the shaped one is not (SDE mean ~0.47). Catches: ρ from the wrong Gram entries or the wrong layer (rho_mean must be
+# the laws table's net_mean), shaped and unshaped swapped, the SDE or density of another depth.
+run 2 run -family mlp,shaped_mlp -grid_activation relu -grid_width 32 -grid_depth 9,33 -grid_seed 0-200 -inputs 2 \
+  -input_correlation 0.5 -record_layers 4 -sde_paths 400 -fp_cells 200 -progress_interval 0 -output "$W/lnr" \
+  > /dev/null 2>&1 || fail "li-nica-roy run"
+figure lnr fig_li_nica_roy.py "$W/lnr"
+check lnr '/family=/' 'v["rho_mean"] - v["net_mean"] < 1e-9 && v["net_mean"] - v["rho_mean"] < 1e-9 && v["n_net"] == 200'
+check lnr '/family=shaped_mlp/' 'v["ks_sde"] < v["ks_crit001"] && v["ks_pde"] < v["ks_pde_crit001"] && v["net_mean"] < 0.7 && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
+check lnr '/family=mlp /' 'v["net_mean"] > 0.85 && v["net_mean"] > v["nngp_rho"] - 4 * v["net_mean_se"] - 0.01'
+check lnr '/family=mlp .*depth=33 /' 'v["net_mean"] > 0.95 && v["frac_above_0_9"] > 0.9'
+
+# Makwana 2025: EDim of the feature matrix, m = 16 inputs, n = 8, 16, 32. Exact facts: at layer 1 the n×m ReLU
+# features have full rank min(n, m); at n = 2m it stays m at every layer, so the largest gap to the claim is at
+# layer 1, m(1 − 2/π) (claim1 = 2m/π checks the claim's formula). Measured: 1 ≤ PR ≤ rank at rtol ≤ rank, and at
+# n ≤ m the rank and the PR fall with depth (by ~8 and ~30 s.e. here; 4 s.e. required). Catches: the Gram read
+# instead of the features, layers in the wrong order, the claim with a wrong exponent or factor, se/mean mixed up.
+run 2 run -family mlp -grid_activation relu -grid_width 8,16,32 -grid_depth 10 -grid_seed 0-40 -inputs 16 \
+  -input_dim 16 -input_correlation 0 -sigma_w2 2 -record_layers last -spectra_layers all -progress_interval 0 \
+  -output "$W/mk" > /dev/null 2>&1 || fail "makwana run"
+figure mk fig_makwana.py "$W/mk"
+check mk '/measure=/' 'v["inputs"] == 16 && v["claim1"] > 10.1859 - 1e-3 && v["claim1"] < 10.1859 + 1e-3 && v["seeds"] == 40'
+check mk '/measure=rank / && !/width=32/' 'v["layer1"] == v["width"] && v["last"] < v["layer1"] - 4 * v["last_se"]'
+check mk '/width=32 / && /measure=rank /' 'v["layer1"] == 16 && v["last"] == 16 && v["max_abs_gap_over_m"] > 0.3634 - 1e-3 && v["max_abs_gap_over_m"] < 0.3634 + 1e-3'
+check mk '/measure=pr/' 'v["last"] >= 1 && v["layer1"] > v["last"] + 4 * (v["layer1_se"] + v["last_se"]) && v["layer1"] < v["width"]'
+paste -d' ' <(grep 'measure=rank ' "$W/mk.txt") <(grep 'measure=rank_rtol' "$W/mk.txt") <(grep 'measure=pr' "$W/mk.txt") \
+  | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); k = kv[1] (i > 2 * NF / 3 ? "_pr" : i > NF / 3 ? "_rt" : ""); v[k] = kv[2] }
+           if (!(v["last_pr"] <= v["last_rt"] && v["last_rt"] <= v["last"] && v["layer1_pr"] <= v["layer1_rt"] && v["layer1_rt"] <= v["layer1"])) bad = 1 }
+         END { exit bad }' || fail "makwana: PR <= rank at rtol <= exact rank does not hold"
 
 # provenance: the footer names the run's commit; a run directory without a store is refused with a message
 grep -q "job command-line job" <($PY -c "import sys; sys.path.insert(0, '$SRC/analysis'); import nnlimits; print(nnlimits.provenance('$W/h22'))") \
@@ -68,4 +102,4 @@ mkdir -p "$W/empty"
 $PY "$SRC/analysis/fig_pdlt.py" "$W/empty" -o "$W/x.png" 2> "$W/err.txt" && fail "a directory without a store accepted"
 grep -q Traceback "$W/err.txt" && fail "a directory without a store gives a traceback, not a message"
 grep -q "not a run directory" "$W/err.txt" || fail "no message for a directory without a store"
-echo "figures: 5 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"
+echo "figures: 7 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"

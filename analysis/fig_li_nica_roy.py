@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""Li, Nica & Roy 2022 figure (the neural covariance SDE): the correlation ρ_ℓ = V_01/√(V_00 V_11) of two inputs
+through a shaped ReLU MLP (slopes s± = 1 + c±/√n) and the unshaped critical ReLU MLP, against depth-to-width t = (ℓ − 1)/n.
+
+Panel 1: sample paths of ρ_ℓ (thin lines) and the 5–95 % band over all seeds at the deepest network of one width,
+for both families, with the Fokker–Planck quantiles (5/50/95 %) of the shaped ρ at the recorded layers, the SDE
+paths' terminal quantiles at every depth (black bars), and the infinite-width (NNGP) correlation of the unshaped
+MLP, which goes to 1 like 1 − 9π²/(2ℓ²). Panels 2–4: histograms of the terminal ρ_T at three depths, shaped and
+unshaped networks beside the SDE paths and the Fokker–Planck density.
+Input: a run of jobs/li_nica_roy_2022_shaped.opts (families mlp and shaped_mlp, relu, 2+ inputs, -sde_paths > 0).
+Prints one key=value line per (family, width, depth) from `nnlimits export DIR -table laws`: mean of ρ_T over
+networks (± s.e.) beside the SDE paths' mean (shaped) or the NNGP value (unshaped), the two-sample KS distance of
+networks to SDE paths with its 0.1 % critical value, and KS/W1 distances to the Fokker–Planck density (networks:
+ks_pde, with its 0.1 % critical value; SDE paths: ks_sde_pde); rho_mean is this script's own mean of ρ_T."""
+import os
+import sqlite3
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnlimits  # noqa: E402
+
+KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) ≈ 0.001 under the same law
+KS1_C001 = 1.949  # one sample against a density: P(√n D > 1.949) ≈ 0.001 (the same Kolmogorov limit law)
+FAM = {"shaped_mlp": ("shaped ReLU", "tab:blue"), "mlp": ("unshaped ReLU", "tab:red")}
+
+
+def rho_of(d, keys):
+    """ρ_01 per group of rows (a, b) = (0,0), (0,1), (1,1) consecutive in the canonical order; keys: the columns
+    identifying a group (their values are returned at each group's first row)."""
+    sel = (d["a"] <= 1) & (d["b"] <= 1)
+    a, b, q = d["a"][sel], d["b"][sel], d["q"][sel]
+    if len(q) % 3 or not (np.all(a[0::3] == 0) & np.all(b[0::3] == 0) & np.all(b[1::3] == 1) & np.all(a[2::3] == 1)):
+        sys.exit("gram rows are not the (0,0), (0,1), (1,1) triples of two inputs")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = q[1::3] / np.sqrt(q[0::3] * q[2::3])
+    return rho, {k: d[k][sel][0::3] for k in keys}
+
+
+def fp_quantiles(rho, dens, ps):
+    """Quantiles of a cell-averaged density on uniform cells centred at rho."""
+    h = rho[1] - rho[0]
+    cdf = np.concatenate([[0], np.cumsum(dens) * h])
+    edges = np.concatenate([rho - h / 2, [rho[-1] + h / 2]])
+    return np.interp(np.array(ps) * cdf[-1], cdf, edges)
+
+
+def nngp_rho(run_dir, depth):
+    """ρ of the unshaped MLP's NNGP limit at every layer of the given depth (limits table), as {layer: ρ}."""
+    lim = nnlimits.load(run_dir, "limits", ["layer", "a", "b", "q_nngp"],
+                        where=f"family='mlp' AND activation='relu' AND depth={depth} AND a<=1 AND b<=1")
+    if len(lim["layer"]) == 0:
+        return {}
+    lim["q"] = lim.pop("q_nngp")
+    r, k = rho_of(lim, ["layer"])
+    return dict(zip(k["layer"].tolist(), r))
+
+
+def main():
+    args = nnlimits.figure_args(__doc__, "li_nica_roy", [
+        ("--width", int, 0, "the width drawn (0: the one reaching the largest t)"),
+        ("--paths", int, 25, "sample paths drawn per family")])
+    try:
+        g = nnlimits.load(args.run_dir, "gram", ["family", "width", "depth", "seed", "layer", "a", "b", "q"],
+                          where="family IN ('mlp','shaped_mlp') AND activation='relu' AND a<=1 AND b<=1")
+        fp = nnlimits.load(args.run_dir, "fokker_planck", ["width", "depth", "layer", "t", "rho", "density"],
+                           where="family='shaped_mlp' AND activation='relu'")
+        sde = nnlimits.load(args.run_dir, "sde", ["width", "depth", "path", "a", "b", "q"],
+                            where="family='shaped_mlp' AND activation='relu'")
+    except sqlite3.OperationalError as e:
+        sys.exit(f"{args.run_dir}: no SDE tables in this store ({e}); run jobs/li_nica_roy_2022_shaped.opts")
+    if not (g["family"] == "shaped_mlp").any() or len(sde["q"]) == 0:
+        sys.exit(f"{args.run_dir}: no shaped ReLU MLP with SDE paths (run jobs/li_nica_roy_2022_shaped.opts)")
+    rho, k = rho_of(g, ["family", "width", "depth", "seed", "layer"])
+    srho, sk = rho_of(sde, ["width", "depth", "path"])
+    laws = nnlimits.load_export(args.run_dir, "laws")
+    shaped = k["family"] == "shaped_mlp"
+    tmax = {w: (k["depth"][shaped & (k["width"] == w)].max() - 1) / w for w in set(k["width"][shaped].tolist())}
+    W = args.width or max(tmax, key=lambda w: (tmax[w], w))
+    depths = sorted(set(k["depth"][shaped & (k["width"] == W)].tolist()))
+    D = depths[-1]
+    plt = nnlimits.style()
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), gridspec_kw={"width_ratios": [1.5, 1, 1, 1]})
+    ax = axes[0]
+    for fam, (label, c) in FAM.items():
+        sel = (k["family"] == fam) & (k["width"] == W) & (k["depth"] == D)
+        if not sel.any():
+            continue
+        seeds = sorted(set(k["seed"][sel].tolist()))
+        for s in seeds[:args.paths]:
+            p = sel & (k["seed"] == s)
+            ax.plot((k["layer"][p] - 1) / W, rho[p], color=c, lw=0.4, alpha=0.5)
+        layers = np.array(sorted(set(k["layer"][sel].tolist())))
+        band = np.array([np.nanquantile(rho[sel & (k["layer"] == ell)], [0.05, 0.5, 0.95]) for ell in layers])
+        t = (layers - 1) / W
+        ax.fill_between(t, band[:, 0], band[:, 2], color=c, alpha=0.1, lw=0)
+        ax.plot(t, band[:, 1], color=c, lw=1.8, label=f"{label}: median, 5–95 % ({len(seeds)} seeds)")
+    fsel = (fp["width"] == W) & (fp["depth"] == D)
+    fl = sorted(set(fp["layer"][fsel].tolist()))
+    if fl:
+        fq = np.array([fp_quantiles(fp["rho"][fsel & (fp["layer"] == ell)], fp["density"][fsel & (fp["layer"] == ell)],
+                                    [0.05, 0.5, 0.95]) for ell in fl])
+        for j in range(3):
+            ax.plot((np.array(fl) - 1) / W, fq[:, j], "k--", lw=1, label="Fokker–Planck 5/50/95 %" if j == 0 else None)
+    for j, dep in enumerate(depths):
+        sr = srho[(sk["width"] == W) & (sk["depth"] == dep)]
+        if len(sr):
+            q = np.quantile(sr, [0.05, 0.5, 0.95])
+            T = (dep - 1) / W
+            ax.errorbar([T], [q[1]], yerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="ks", ms=3.5, capsize=3, lw=1.2,
+                        label="SDE paths at t = T: 5/50/95 %" if j == 0 else None)
+    ng = nngp_rho(args.run_dir, D)
+    if ng:
+        ls = np.array(sorted(ng))
+        ax.plot((ls - 1) / W, [ng[x] for x in ls], color=FAM["mlp"][1], ls=":", lw=1.5, label="unshaped, n = ∞ (NNGP)")
+    ax.set_xscale("symlog", linthresh=0.1, linscale=0.6)  # recorded layers are log-spaced
+    ax.set_xlabel("t = (ℓ − 1) / n  (linear below 0.1, log above)")
+    ax.set_ylabel("ρ_ℓ = V₀₁ / √(V₀₀ V₁₁)")
+    ax.set_title(f"correlation paths, n = {W}, L = {D}")
+    ax.set_ylim(-1.02, 1.02)
+    ax.legend(loc="lower left")
+    show = [depths[0], depths[len(depths) // 2], depths[-1]] if len(depths) >= 3 else depths
+    bins = np.linspace(-1, 1, 41)
+    for ax, dep in zip(axes[1:], show):
+        T = (dep - 1) / W
+        top = 0
+        for fam, (label, c) in FAM.items():
+            sel = (k["family"] == fam) & (k["width"] == W) & (k["depth"] == dep) & (k["layer"] == dep)
+            r = rho[sel]
+            r = r[np.isfinite(r)]
+            if len(r):
+                h, _, _ = ax.hist(r, bins=bins, density=True, histtype="stepfilled" if fam == "shaped_mlp" else "step",
+                                  color=c, alpha=0.45 if fam == "shaped_mlp" else 1, lw=1.2,
+                                  label=f"{label} networks (mean {np.mean(r):.3f})")
+                top = max(top, h.max())
+        sr = srho[(sk["width"] == W) & (sk["depth"] == dep)]
+        if len(sr):
+            h, _, _ = ax.hist(sr, bins=bins, density=True, histtype="step", color="k", lw=1, label="SDE paths")
+            top = max(top, h.max())
+        fsel = (fp["width"] == W) & (fp["depth"] == dep) & (fp["layer"] == dep)
+        if fsel.any():
+            ax.plot(fp["rho"][fsel], fp["density"][fsel], color="tab:orange", lw=1.5, label="Fokker–Planck density")
+            top = max(top, fp["density"][fsel].max())
+        ax.set_yscale("log")  # the bulk of ρ_T and its pile-up at 1 on one axis
+        ax.set_ylim(0.02, 2 * top if top else None)
+        ax.set_xlabel("ρ_T (last layer)")
+        ax.set_title(f"terminal ρ, n = {W}, L = {dep}, T = {T:.3g}")
+    axes[1].set_ylabel("density")
+    axes[1].legend(loc="upper left")
+    report(laws, k, rho, args.run_dir)
+    fig.suptitle("Li–Nica–Roy 2022: shaped ReLU MLP (s± = 1 + c±/√n) follows the covariance SDE; the unshaped one "
+                 "collapses to ρ = 1")
+    nnlimits.footer(fig, args.run_dir)
+    nnlimits.save(fig, args)
+
+
+def report(laws, k, rho, run_dir):
+    """key=value per (family, width, depth) from the laws table, for the statistic rho."""
+    nngp = {}
+    for i in np.flatnonzero((laws["statistic"] == "rho") & (laws["activation"] == "relu")):
+        fam, w, dep = laws["family"][i], int(laws["width"][i]), int(laws["depth"][i])
+        n_net, n_sde = int(laws["n_net"][i]), int(laws["n_sde"][i])
+        sel = (k["family"] == fam) & (k["width"] == w) & (k["depth"] == dep) & (k["layer"] == dep)
+        r = rho[sel][np.isfinite(rho[sel])]
+        # rho_mean: this script's own ρ_T (from the gram table), the one its histograms draw; net_mean: the laws table's
+        out = dict(figure="li_nica_roy", family=fam, width=w, depth=dep, T=laws["t"][i], n_net=n_net,
+                   net_mean=laws["net_mean"][i], net_mean_se=laws["net_sd"][i] / np.sqrt(n_net),
+                   rho_mean=float(np.mean(r)) if len(r) else float("nan"))
+        if fam == "shaped_mlp":
+            out.update(n_sde=n_sde, sde_mean=laws["sde_mean"][i], sde_mean_se=laws["sde_sd"][i] / np.sqrt(n_sde),
+                       ks_sde=laws["ks_sde"][i], ks_crit001=KS_C001 * np.sqrt((n_net + n_sde) / (n_net * n_sde)),
+                       w1_sde=laws["w1_sde"][i], ks_pde=laws["ks_pde"][i], w1_pde=laws["w1_pde"][i],
+                       ks_sde_pde=laws["ks_sde_pde"][i], ks_pde_crit001=KS1_C001 / np.sqrt(n_net))
+        else:
+            if dep not in nngp:
+                nngp[dep] = nngp_rho(run_dir, dep).get(dep, float("nan"))
+            out.update(nngp_rho=nngp[dep], frac_above_0_9=float(np.mean(r > 0.9)))
+        nnlimits.kv(**out)
+
+
+if __name__ == "__main__":
+    main()
