@@ -7,8 +7,10 @@
 # Catches: a half-written point, a corrupted store, a traceback or a hang instead of a message, a resume that
 # loses or recomputes committed points.
 source "$(dirname "$0")/lib.sh" "$@"
-JOB="-family resnet -grid_activation relu -grid_width 16,64 -grid_depth 4,32 -grid_seed 0-100 -inputs 3 -record_layers all
-     -progress_interval 0"
+# Dense sampler at widths 256, 512: ~4 s of compute for ~3 MB of store, so several 0.25 s commit groups land before
+# the 768 KB disk fills (the projection sampler computes this grid in one group's time: nothing would be kept).
+JOB="-family resnet -grid_activation relu -grid_width 256,512 -grid_depth 4,32 -grid_seed 0-100 -inputs 3 -record_layers all
+     -sampler dense -progress_interval 0"
 run 2 run $JOB -output "$W/ref" > /dev/null 2>&1
 mkdir -p "$W/mnt"
 mode=${NNL_DISKFULL_MODE:-tmpfs}

@@ -25,8 +25,9 @@ SEED = int(os.environ.get("NNL_KILL_SEED", sys.argv[4] if len(sys.argv) > 4 else
 MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
 NP = 2
 # A sweep of ~1-2 s at 2 ranks: many small points, so a kill lands between, inside and across commits.
-JOB = ("-family resnet,mlp -grid_activation relu -grid_width 16,64,128 -grid_depth 4,32 -grid_seed 0-60 -inputs 3 "
-       "-record_layers 4 -progress_interval 0").split()
+# (dense sampler: the projection sampler finishes this grid in 0.1 s, before most kills could land)
+JOB = ("-family resnet,mlp -grid_activation relu -grid_width 16,64,128 -grid_depth 4,32 -grid_seed 0-240 -inputs 3 "
+       "-record_layers 4 -sampler dense -progress_interval 0").split()
 TABLES = ["gram", "points", "stats", "limits"]
 HANG = 120  # seconds any single launch may take before it counts as a hang
 
@@ -168,7 +169,10 @@ def main():
             else:
                 r = int(kind[-1])
                 if r in pids:
-                    os.kill(pids[r], signal.SIGKILL)
+                    try:
+                        os.kill(pids[r], signal.SIGKILL)
+                    except ProcessLookupError:  # it ended on its own since we looked (the run just finished)
+                        pass
                 else:  # still starting up: no rank yet, so the launch is what there is to kill
                     os.killpg(p.pid, signal.SIGKILL)
             tkill = time.time()
