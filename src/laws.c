@@ -14,7 +14,7 @@ static int CmpDouble(const void *a, const void *b)
 
 void NNLLawsSort(PetscInt n, double *x)
 {
-  qsort(x, (size_t)n, sizeof(double), CmpDouble);
+  if (n > 1) qsort(x, (size_t)n, sizeof(double), CmpDouble); /* x may be NULL when n = 0 */
 }
 
 double NNLLawsQuantile(PetscInt n, const double *x, double p)
