@@ -47,22 +47,6 @@ static void test_linear_resnet_mean(void **state)
   }
 }
 
-static double Digamma(double x)
-{
-  double r = 0, f;
-  while (x < 8) r -= 1 / x, x += 1;
-  f = 1 / (x * x);
-  return r + log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
-}
-
-static double Trigamma(double x)
-{
-  double r = 0, f;
-  while (x < 8) r += 1 / (x * x), x += 1;
-  f = 1 / (x * x);
-  return r + 1 / x + f / 2 + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f * (1.0 / 30))));
-}
-
 /* Mean and variance of ln R, R = (2/n) χ²_K, K ~ Bin(n, 1/2) given K >= 1 (MATH.md §4.3). */
 static void LogRatioMoments(int n, double *mean, double *var)
 {

@@ -6,22 +6,6 @@
 #include "nnlimits/sde.h"
 #include "nnlimits/laws.h"
 
-static double Digamma(double x)
-{
-  double r = 0, f;
-  while (x < 8) r -= 1 / x, x += 1;
-  f = 1 / (x * x);
-  return r + log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
-}
-
-static double Trigamma(double x)
-{
-  double r = 0, f;
-  while (x < 8) r += 1 / (x * x), x += 1;
-  f = 1 / (x * x);
-  return r + 1 / x + f / 2 + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f * (1.0 / 30))));
-}
-
 /* Sample variance and its standard error for a normal law, var·√(2/(N−1)). */
 static void AssertMeanVar(const char *what, const Moments *mo, double mean, double var)
 {
