@@ -111,6 +111,25 @@ static int CmpId(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* One task of the grid: its parameters, then its id (hash of its canonical text) and its predicted cost. */
+static void PointSet(const NNLJob *job, NNLPoint *pt, PetscInt ord, NNLTaskKind kind, NNLFamily family, PetscInt act,
+                     PetscInt width, PetscInt depth, PetscInt seed)
+{
+  char canon[512];
+
+  *pt        = (NNLPoint){0};
+  pt->ord    = ord;
+  pt->kind   = kind;
+  pt->family = family;
+  pt->act    = act;
+  pt->width  = width;
+  pt->depth  = depth;
+  pt->seed   = seed;
+  NNLPointCanonical(job, pt, canon, sizeof(canon));
+  pt->id = NNLHash64(canon, strlen(canon));
+  NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
+}
+
 PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
 {
   NNLGrid  *g;
@@ -140,52 +159,17 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
     for (PetscInt a = 0; a < job->nact; a++)
       for (PetscInt w = 0; w < job->nwidth; w++)
         for (PetscInt d = 0; d < job->ndepth; d++)
-          for (PetscInt s = 0; s < job->nseed; s++, k++) {
-            NNLPoint *pt = &g->points[k];
-            char      canon[512];
-            pt->ord    = k;
-            pt->kind   = NNL_TASK_NETWORK;
-            pt->family = job->family[f];
-            pt->act    = a;
-            pt->width  = job->width[w];
-            pt->depth  = job->depth[d];
-            pt->seed   = job->seed[s];
-            NNLPointCanonical(job, pt, canon, sizeof(canon));
-            pt->id = NNLHash64(canon, strlen(canon));
-            NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
-          }
+          for (PetscInt s = 0; s < job->nseed; s++, k++)
+            PointSet(job, &g->points[k], k, NNL_TASK_NETWORK, job->family[f], a, job->width[w], job->depth[d], job->seed[s]);
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact; a++)
-      for (PetscInt d = 0; d < job->ndepth; d++, k++) {
-        NNLPoint *pt = &g->points[k];
-        char      canon[512];
-        *pt        = (NNLPoint){0};
-        pt->ord    = k;
-        pt->kind   = NNL_TASK_LIMIT;
-        pt->family = job->family[f];
-        pt->act    = a;
-        pt->depth  = job->depth[d];
-        NNLPointCanonical(job, pt, canon, sizeof(canon));
-        pt->id = NNLHash64(canon, strlen(canon));
-        NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
-      }
+      for (PetscInt d = 0; d < job->ndepth; d++, k++)
+        PointSet(job, &g->points[k], k, NNL_TASK_LIMIT, job->family[f], a, 0, job->depth[d], 0);
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact && NNLJobHasSDE(job, job->family[f]); a++)
       for (PetscInt w = 0; w < job->nwidth; w++)
-        for (PetscInt d = 0; d < job->ndepth; d++, k++) {
-          NNLPoint *pt = &g->points[k];
-          char      canon[512];
-          *pt        = (NNLPoint){0};
-          pt->ord    = k;
-          pt->kind   = NNL_TASK_SDE;
-          pt->family = job->family[f];
-          pt->act    = a;
-          pt->width  = job->width[w];
-          pt->depth  = job->depth[d];
-          NNLPointCanonical(job, pt, canon, sizeof(canon));
-          pt->id = NNLHash64(canon, strlen(canon));
-          NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
-        }
+        for (PetscInt d = 0; d < job->ndepth; d++, k++)
+          PointSet(job, &g->points[k], k, NNL_TASK_SDE, job->family[f], a, job->width[w], job->depth[d], 0);
   /* Ids key the random streams and the store: two points sharing one would silently share data. */
   PetscCall(PetscMalloc1(g->npoints, &ids));
   for (PetscInt i = 0; i < g->npoints; i++) ids[i] = g->points[i].id;
