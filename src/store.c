@@ -179,6 +179,9 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
   int  rc;
 
   PetscFunctionBegin;
+  /* Before SQLite's first use: no allocation statistics, which take a global mutex on every malloc (a fifth of the
+     cost of committing a tiny task). Refused harmlessly if SQLite is already initialised. */
+  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   if (!write) PetscCheck(access(path, R_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)", dir, NNL_STORE_FILE);
   rc = sqlite3_open_v2(path, db, (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX, NULL);
@@ -315,7 +318,12 @@ static PetscErrorCode RecordRun(NNLStore s)
 
 static PetscErrorCode Prepare(NNLStore s)
 {
+  const char   *tx[]  = {"BEGIN IMMEDIATE", "COMMIT", "SAVEPOINT task", "RELEASE task", "ROLLBACK TO task"};
+  sqlite3_stmt **txs[] = {&s->tx_begin, &s->tx_commit, &s->sp_begin, &s->sp_release, &s->sp_rollback};
+
   PetscFunctionBegin;
+  for (size_t i = 0; i < sizeof(tx) / sizeof(tx[0]); i++)
+    PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, tx[i], -1, txs[i], NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                                                     &s->ins_point, NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO gram VALUES(?,?,?,?,?)", -1, &s->ins_gram, NULL), "prepare"));
@@ -370,6 +378,9 @@ static PetscErrorCode PreCheck(const char dir[], const NNLJob *job, const char s
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
+  /* Before SQLite's first use: no allocation statistics, which take a global mutex on every malloc (a fifth of the
+     cost of committing a tiny task). Refused harmlessly if SQLite is already initialised. */
+  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   if (access(path, F_OK)) PetscFunctionReturn(0);
   PetscCall(NNLStoreOpenDB(dir, PETSC_FALSE, &db));
@@ -404,7 +415,7 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
      transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,
      so that read-only readers of a finished store leave no -wal/-shm files behind. */
-  PetscCall(NNLStoreExec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"));
+  PetscCall(NNLStoreExec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"));
   s->wal = PETSC_TRUE;
   PetscCall(RecordRun(s));
   PetscCall(Prepare(s));
@@ -566,12 +577,14 @@ static PetscErrorCode InsertSDERows(NNLStore s, const NNLPoint *pt, const NNLRes
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
+/* All rows of one task; *dup (and nothing written) if its id is stored already. */
+static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup)
 {
   const PetscInt  m = res->m, np = m * (m + 1) / 2;
   const PetscBool net = pt->kind == NNL_TASK_NETWORK || pt->kind == NNL_TASK_NOOP ? PETSC_TRUE : PETSC_FALSE; /* noop: an empty network */
 
   PetscFunctionBegin;
+  *dup = PETSC_FALSE;
   sqlite3_bind_int64(s->ins_point, 1, (sqlite3_int64)pt->id);
   sqlite3_bind_int64(s->ins_point, 2, pt->ord);
   sqlite3_bind_text(s->ins_point, 3, NNLFamilies[pt->family], -1, SQLITE_STATIC);
@@ -592,7 +605,15 @@ static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult
   sqlite3_bind_int64(s->ins_point, 14, s->run);
   sqlite3_bind_text(s->ins_point, 15, net ? "network" : pt->kind == NNL_TASK_SDE ? "sde" : "limit", -1, SQLITE_STATIC);
   if (pt->kind == NNL_TASK_SDE) sqlite3_bind_int64(s->ins_point, 5, pt->width);
-  PetscCall(Step(s, s->ins_point));
+  {
+    int rc = sqlite3_step(s->ins_point), ext = sqlite3_extended_errcode(s->db);
+    sqlite3_reset(s->ins_point);
+    if (rc == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_PRIMARYKEY) { /* stored already: the caller compares */
+      *dup = PETSC_TRUE;
+      PetscFunctionReturn(0);
+    }
+    PetscCall(NNLStoreCheck(s->db, rc, "commit"));
+  }
   if (pt->kind == NNL_TASK_SDE) {
     PetscCall(InsertSDERows(s, pt, res));
     PetscFunctionReturn(0);
@@ -644,30 +665,35 @@ static PetscErrorCode StoreFlush(NNLStore s)
   PetscFunctionBegin;
   if (!s->group) PetscFunctionReturn(0);
   s->group = PETSC_FALSE;
-  PetscCall(NNLStoreExec(s->db, "COMMIT"));
+  PetscCall(Step(s, s->tx_commit));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   PetscErrorCode ierr;
-  PetscBool      held = PETSC_FALSE;
+  PetscBool      dup = PETSC_FALSE, held = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
   PetscCall(PetscLogEventBegin(NNL_EVENT_COMMIT, 0, 0, 0, 0));
   if (!s->group) {
-    PetscCall(NNLStoreExec(s->db, "BEGIN IMMEDIATE"));
+    PetscCall(Step(s, s->tx_begin));
     s->group    = PETSC_TRUE;
     s->group_t0 = MPI_Wtime();
   }
-  PetscCall(NNLStoreExec(s->db, "SAVEPOINT task"));
-  ierr = NNLStoreHeldSame(s, pt, res, &held); /* a second commit of one id: a no-op if equal, else an error */
-  if (!ierr && held) PetscCall(PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n", pt->ord));
-  if (!ierr && !held) ierr = InsertRows(s, pt, res);
-  if (!ierr) ierr = NNLStoreExec(s->db, "RELEASE task");
-  if (ierr) sqlite3_exec(s->db, "ROLLBACK TO task; RELEASE task", NULL, NULL, NULL); /* the point stays absent */
-  else if (MPI_Wtime() - s->group_t0 >= NNL_STORE_GROUP_SECONDS) ierr = StoreFlush(s);
+  PetscCall(Step(s, s->sp_begin));
+  ierr = InsertRows(s, pt, res, &dup);
+  /* a second commit of one id (its points row exists): a no-op if its rows are equal, else an error */
+  if (!ierr && dup) ierr = NNLStoreHeldSame(s, pt, res, &held);
+  if (!ierr && held) ierr = PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n", pt->ord);
+  if (!ierr) ierr = Step(s, s->sp_release);
+  if (ierr) { /* the point stays absent */
+    sqlite3_step(s->sp_rollback);
+    sqlite3_reset(s->sp_rollback);
+    sqlite3_step(s->sp_release);
+    sqlite3_reset(s->sp_release);
+  } else if (MPI_Wtime() - s->group_t0 >= NNL_STORE_GROUP_SECONDS) ierr = StoreFlush(s);
   PetscCall(PetscLogEventEnd(NNL_EVENT_COMMIT, 0, 0, 0, 0));
   PetscCall(ierr);
   PetscFunctionReturn(0);
@@ -710,6 +736,11 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   sqlite3_finalize(s->ins_spectrum);
   sqlite3_finalize(s->ins_path);
   sqlite3_finalize(s->ins_fp);
+  sqlite3_finalize(s->tx_begin);
+  sqlite3_finalize(s->tx_commit);
+  sqlite3_finalize(s->sp_begin);
+  sqlite3_finalize(s->sp_release);
+  sqlite3_finalize(s->sp_rollback);
   if (s->wal) sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL); /* busy with a reader: stays WAL */
   if (s->db) sqlite3_close(s->db);
   NNLStoreUnlock(&s->lock);

@@ -10,6 +10,8 @@ struct _p_NNLStore {
   const NNLJob  *job; /* NULL when opened for reading */
   char           dir[PETSC_MAX_PATH_LEN];
   sqlite3_stmt  *ins_point, *ins_gram, *ins_stats, *ins_limit, *ins_spectra, *ins_spectrum, *ins_path, *ins_fp;
+  /* the commit's transaction statements, prepared once: parsing them per task cost more than the rows of a tiny task */
+  sqlite3_stmt  *tx_begin, *tx_commit, *sp_begin, *sp_release, *sp_rollback;
   sqlite3_int64  run; /* this run's row in runs */
   PetscBool      wal;  /* opened for writing and switched to WAL: switch back at close */
   int            lock; /* descriptor holding the writer's lock, or -1 */
