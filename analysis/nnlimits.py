@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import sqlite3
+import struct
 import subprocess
 import tempfile
 
@@ -65,11 +66,22 @@ def _column(name, values, from_csv=False):
     return np.array(values, dtype=float)  # None -> NaN
 
 
+def nnl_at(blob, k):
+    """SQL nnl_at(blob, k), as src/store.c defines it: double k of a BLOB of little-endian doubles; None past its end,
+    for None, and for NaN. The store's views gram and stats read a network's per-layer arrays with it."""
+    if blob is None or k is None or k < 0 or 8 * k + 8 > len(blob):
+        return None
+    v = struct.unpack_from("<d", blob, 8 * k)[0]
+    return None if v != v else v
+
+
 def _connect(run_dir):
     path = os.path.join(run_dir, STORE)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run_dir} is not a run directory (no {STORE})")
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db.create_function("nnl_at", 2, nnl_at, deterministic=True)
+    return db
 
 
 def load(run_dir, table, columns=None, where=None):

@@ -289,8 +289,8 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
   PetscCall(NNLStoreCheck(db, rc, "attach input"));
   ierr = NNLStoreExec(db, "BEGIN IMMEDIATE;"
                           "INSERT OR IGNORE INTO points SELECT * FROM src.points;"
-                          "INSERT OR IGNORE INTO gram SELECT * FROM src.gram;"
-                          "INSERT OR IGNORE INTO stats SELECT * FROM src.stats;"
+                          "INSERT OR IGNORE INTO pairs SELECT * FROM src.pairs;"
+                          "INSERT OR IGNORE INTO layers SELECT * FROM src.layers;"
                           "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;"
                           "INSERT OR IGNORE INTO spectra SELECT * FROM src.spectra;"
                           "INSERT OR IGNORE INTO spectrum SELECT * FROM src.spectrum;"
@@ -374,7 +374,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   if (!ierr) ierr = NNLStoreVerify(db, output, &fresh);
   if (!ierr && fresh) {
     /* The merged store is the whole grid's: rerunning the full job on it computes whatever no shard finished. */
-    ierr = NNLStoreCreateSchema(db, first.job, "0/1", atoll(first.grid_points), atoll(first.grid_points));
+    ierr = NNLStoreCreateSchema(db, first.job, "0/1", atoll(first.grid_points), atoll(first.grid_points), 0); /* pairs: from the inputs */
   } else if (!ierr) {
     ierr = NNLStoreMetaGet(db, "job", &have.job);
     if (!ierr && have.job) ierr = NNLStoreCompareJob(output, have.job, first.job);

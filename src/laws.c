@@ -195,11 +195,9 @@ static void WriteRow(FILE *out, const char *key, double t, int k, const Sample *
 }
 
 static const char *NetSQL =
-  "SELECT g00.q, g11.q, g01.q, s.lognorm_post FROM points p"
-  " JOIN gram g00 ON g00.point=p.id AND g00.layer=p.depth AND g00.a=0 AND g00.b=0"
-  " LEFT JOIN gram g11 ON g11.point=p.id AND g11.layer=p.depth AND g11.a=1 AND g11.b=1"
-  " LEFT JOIN gram g01 ON g01.point=p.id AND g01.layer=p.depth AND g01.a=0 AND g01.b=1"
-  " LEFT JOIN stats s ON s.point=p.id AND s.layer=p.depth AND s.input=0"
+  /* the last layer's q00, q11, q01 and input 0's log-norm from its arrays (NULL where there is no second input) */
+  "SELECT nnl_at(L.q, 0), nnl_at(L.q, (SELECT k FROM pairs WHERE a=1 AND b=1)), nnl_at(L.q, (SELECT k FROM pairs WHERE a=0 AND b=1)),"
+  " nnl_at(L.lognorm_post, 0) FROM points p JOIN layers L ON L.point=p.id AND L.layer=p.depth"
   " WHERE p.kind='network' AND p.status='done' AND p.family=?1 AND p.activation=?2 AND p.width=?3 AND p.depth=?4 ORDER BY p.ord";
 static const char *SDESQL =
   "SELECT q00.q, q11.q, q01.q, q00.lognorm_post FROM points p JOIN sde_paths q00 ON q00.point=p.id AND q00.a=0 AND q00.b=0"

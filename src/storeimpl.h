@@ -9,9 +9,10 @@ struct _p_NNLStore {
   sqlite3       *db;
   const NNLJob  *job; /* NULL when opened for reading */
   char           dir[PETSC_MAX_PATH_LEN];
-  sqlite3_stmt  *ins_point, *ins_gram, *ins_stats, *ins_limit, *ins_spectra, *ins_spectrum, *ins_path, *ins_fp;
+  sqlite3_stmt  *ins_point, *ins_layer, *ins_limit, *ins_spectra, *ins_spectrum, *ins_path, *ins_fp;
   /* the commit's transaction statements, prepared once: parsing them per task cost more than the rows of a tiny task */
   sqlite3_stmt  *tx_begin, *tx_commit, *sp_begin, *sp_release, *sp_rollback;
+  double        *blob; /* a layer's array in little-endian bytes, while it is bound */
   sqlite3_int64  run; /* this run's row in runs */
   PetscBool      wal;  /* opened for writing and switched to WAL: switch back at close */
   int            lock; /* descriptor holding the writer's lock, or -1 */
@@ -33,7 +34,10 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db);
 /** @brief Refuse files that are not stores or have a newer schema; *fresh (may be NULL): the file is empty. */
 PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh);
 /** @brief Create the tables of an empty store and its meta records, in one transaction. */
-PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[], PetscInt total, PetscInt grid_points);
+PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[], PetscInt total, PetscInt grid_points,
+                                    PetscInt inputs);
+/** @brief Register the SQL functions the store's views use (nnl_at) on a connection. */
+PetscErrorCode NNLStoreFunctions(sqlite3 *db);
 /** @brief A meta value (caller frees; NULL if absent) / set one. */
 PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
 PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]);

@@ -3,15 +3,17 @@
 #include <math.h>
 #include <sqlite3.h>
 #include "summary.h"
+#include "storeimpl.h"
 
 static const char *SQL =
   "SELECT p.family, p.activation, p.width, p.depth, count(*),"
-  " avg(g00.q), avg(g00.q*g00.q),"
-  " avg(g01.q/sqrt(g00.q*g11.q)), avg(g01.q*g01.q/(g00.q*g11.q)), min(l.q_nngp), min(l.q_ode)"
+  " avg(g.q00), avg(g.q00*g.q00),"
+  " avg(g.q01/sqrt(g.q00*g.q11)), avg(g.q01*g.q01/(g.q00*g.q11)), min(l.q_nngp), min(l.q_ode)"
   " FROM points p"
-  " JOIN gram g00 ON g00.point=p.id AND g00.layer=p.depth AND g00.a=0 AND g00.b=0"
-  " LEFT JOIN gram g01 ON g01.point=p.id AND g01.layer=p.depth AND g01.a=0 AND g01.b=1"
-  " LEFT JOIN gram g11 ON g11.point=p.id AND g11.layer=p.depth AND g11.a=1 AND g11.b=1"
+  /* the last layer's q00, q01, q11 from its array (NULL where there is no second input); not three joins of the
+     view gram, which SQLite cannot flatten as the right side of a LEFT JOIN */
+  " JOIN (SELECT point, layer, nnl_at(q, 0) AS q00, nnl_at(q, (SELECT k FROM pairs WHERE a=0 AND b=1)) AS q01,"
+  "       nnl_at(q, (SELECT k FROM pairs WHERE a=1 AND b=1)) AS q11 FROM layers) g ON g.point=p.id AND g.layer=p.depth"
   /* the limit of the group's (family, activation, depth) at its last layer: one row, the same for every seed */
   " LEFT JOIN points lp ON lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth"
   " LEFT JOIN limits l ON l.point=lp.id AND l.layer=p.depth AND l.a=0 AND l.b=0"
@@ -34,6 +36,7 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   PetscFunctionBegin;
   snprintf(path, sizeof(path), "%s/nnlimits.sqlite", dir);
   rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+  if (rc == SQLITE_OK && NNLStoreFunctions(db)) rc = SQLITE_ERROR;
   if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, SQL, -1, &st, NULL);
   if (rc != SQLITE_OK) {
     fprintf(out, "(no summary: %s)\n", db ? sqlite3_errmsg(db) : "cannot open store");

@@ -8,7 +8,8 @@
 
 #define NNL_STORE_FILE "nnlimits.sqlite"
 #define NNL_STORE_LOCK "nnlimits.lock" /* held (fcntl) by the one process writing the store */
-#define NNL_STORE_SCHEMA 3 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths, fokker_planck) */
+#define NNL_STORE_SCHEMA 4 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths, fokker_planck);
+                             4: a network's per-layer arrays as BLOBs (table layers, views gram and stats) */
 
 typedef struct _p_NNLStore *NNLStore;
 
