@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cblas.h>
 #include <petscsys.h>
+#include "rngkernel.h"
 #include "nnlimits/grid.h"
 #include "nnlimits/net.h"
 #include "nnlimits/rng.h"
@@ -83,17 +84,35 @@ static void RunTriad(void *c)
   for (size_t i = 0; i < t->n; i++) t->a[i] = t->b[i] + 0.5 * t->c[i];
 }
 
-/* Normals and uniforms per second with every kernel this CPU has (the default is the first that works). */
+/* The Philox words alone (the kernel's first half, no transform): one 64-bit word per normal. */
+typedef struct {
+  size_t    n;
+  uint64_t *w;
+} WordsCtx;
+
+static void RunWords(void *c)
+{
+  WordsCtx           *r = (WordsCtx *)c;
+  const NNLRngKernel *k = NNLRngKernelGet();
+  const uint64_t      key[2] = {1, 2};
+
+  for (size_t b = 0; b < r->n / 4; b += NNL_RNG_BATCH) k->words(key, 3, 4, b, NNL_RNG_BATCH, r->w, r->w + 2 * NNL_RNG_BATCH);
+}
+
+/* Normals and uniforms per second with every kernel this CPU has (the default is the first that works), and the
+   Philox words alone: a normal costs one word plus its share of Box–Muller, so words/s bounds normals/s. */
 static PetscErrorCode BenchRng(double budget)
 {
   const char *names[] = {"avx512", "avx2", "portable"};
   RngCtx      r       = {1 << 14, NULL, 0};
+  uint64_t    wbuf[4 * NNL_RNG_BATCH];
+  WordsCtx    w = {1 << 14, wbuf};
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(r.n, &r.z));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench=rng default_kernel=%s\n", NNLRngKernelName()));
   for (int k = 0; k < 3; k++) {
-    double tn, tu;
+    double tn, tu, tw;
     if (NNLRngUseKernel(names[k])) {
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench=rng kernel=%s supported=0\n", names[k]));
       continue;
@@ -102,8 +121,11 @@ static PetscErrorCode BenchRng(double budget)
     tn        = BestTime(RunRng, &r, budget);
     r.uniform = 1;
     tu        = BestTime(RunRng, &r, budget);
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench=rng kernel=%s normals_per_s=%.4g uniforms_per_s=%.4g ns_per_normal=%.3f\n",
-                          names[k], r.n / tn, r.n / tu, 1e9 * tn / r.n));
+    tw        = BestTime(RunWords, &w, budget);
+    PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                          "bench=rng kernel=%s normals_per_s=%.4g uniforms_per_s=%.4g words_per_s=%.4g ns_per_normal=%.3f "
+                          "ns_words=%.3f ns_box_muller=%.3f\n",
+                          names[k], r.n / tn, r.n / tu, w.n / tw, 1e9 * tn / r.n, 1e9 * tw / w.n, 1e9 * (tn / r.n - tw / w.n)));
   }
   (void)NNLRngUseKernel(NULL);
   PetscCall(PetscFree(r.z));

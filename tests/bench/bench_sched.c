@@ -1,6 +1,7 @@
 /* Benchmark (prints key=value figures, asserts nothing): the coordinator's cost per task — hand-out, result
    message, SQLite commit — from a run of N no-op tasks (NNL_TASK_NOOP) through the real scheduler and store, or of
-   N tiny real networks for comparison. Usage: mpiexec -n R bench_sched -output DIR [-tasks N] [-task noop|real] */
+   N tiny real networks for comparison. -store 0: no store (results are dropped), to tell the scheduler and its
+   messages from the commits. Usage: mpiexec -n R bench_sched -output DIR [-tasks N] [-task noop|real] [-store 0|1] */
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
   NNLStore      st    = NULL;
   NNLSchedStats stats;
   int           rank, size;
+  PetscBool     store = PETSC_TRUE;
   double        t0, cpu0;
   struct rusage ru;
 
@@ -28,6 +30,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-tasks", &ntask, NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-task", kind, sizeof(kind), NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-output", dir, sizeof(dir), NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-store", &store, NULL));
   PetscCheck(dir[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "-output DIR is required (an empty or new directory)");
   /* The tiniest network the grid allows in quantity: ResNet width 32, depth 4, 2 inputs, the last layer recorded. */
   PetscCall(PetscSNPrintf(opts, sizeof(opts),
@@ -47,7 +50,7 @@ int main(int argc, char **argv)
   PetscCall(NNLGridSortByCost(grid, n, todo));
   PetscCall(NNLSchedCreate(PETSC_COMM_WORLD, job, &sched));
   PetscCall(NNLSchedSetFromOptions(sched));
-  if (rank == 0) PetscCall(NNLStoreOpen(dir, job, grid, &st));
+  if (rank == 0 && store) PetscCall(NNLStoreOpen(dir, job, grid, &st));
   PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
   t0 = MPI_Wtime();
   getrusage(RUSAGE_SELF, &ru);
@@ -58,12 +61,12 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     /* rank 0's processor time: on a shared machine it is what the coordinator costs, whatever the wall clock says */
     cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec - cpu0;
-    PetscCall(NNLStoreFinishRun(st, "complete"));
+    if (st) PetscCall(NNLStoreFinishRun(st, "complete"));
     PetscCall(NNLStoreClose(&st));
     PetscCheck(stats.done == n, PETSC_COMM_SELF, PETSC_ERR_PLIB, "only %" PetscInt_FMT " of %" PetscInt_FMT " tasks done", stats.done, n);
-    printf("bench=sched task=%s tasks=%" PetscInt_FMT " ranks=%d wall_s=%.3f per_task_us=%.2f tasks_per_s=%.0f rank0_cpu_s=%.3f "
+    printf("bench=sched task=%s store=%d tasks=%" PetscInt_FMT " ranks=%d wall_s=%.3f per_task_us=%.2f tasks_per_s=%.0f rank0_cpu_s=%.3f "
            "rank0_cpu_per_task_us=%.2f\n",
-           kind, n, size, wall, 1e6 * wall / (double)n, (double)n / wall, cpu, 1e6 * cpu / (double)n);
+           kind, (int)store, n, size, wall, 1e6 * wall / (double)n, (double)n / wall, cpu, 1e6 * cpu / (double)n);
   }
   PetscCall(PetscFree(todo));
   PetscCall(NNLSchedDestroy(&sched));
