@@ -649,7 +649,7 @@ static void BindDoubles(NNLStore s, int i, PetscInt n, const double v[])
 }
 
 /* All rows of one task; *dup (and nothing written) if its id is stored already. */
-static PetscErrorCode InsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup)
+PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup)
 {
   const PetscInt  m = res->m, np = m * (m + 1) / 2;
   const PetscBool net = pt->kind == NNL_TASK_NETWORK || pt->kind == NNL_TASK_NOOP ? PETSC_TRUE : PETSC_FALSE; /* noop: an empty network */
@@ -743,7 +743,7 @@ PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *r
     s->group_t0 = MPI_Wtime();
   }
   PetscCall(Step(s, s->sp_begin));
-  ierr = InsertRows(s, pt, res, &dup);
+  ierr = NNLStoreInsertRows(s, pt, res, &dup);
   /* a second commit of one id (its points row exists): a no-op if its rows are equal, else an error */
   if (!ierr && dup) ierr = NNLStoreHeldSame(s, pt, res, &held);
   if (!ierr && held) ierr = PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n", pt->ord);

@@ -43,6 +43,8 @@ PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
 PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]);
 /** @brief Error naming the first option whose canonical line differs between have (the store's) and want. */
 PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[]);
+/** @brief All rows of one task's result; *dup (and nothing written) if its id is stored already. */
+PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup);
 /** @brief In a commit's transaction: *held if pt's id is stored; error if its stored rows differ from res. */
 PetscErrorCode NNLStoreHeldSame(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *held);
 /** @brief Seconds since the epoch, with fractions (commit times, rates). */

@@ -1,119 +1,103 @@
 /* Commit of a point the store already holds: accepted (nothing written) if the stored rows equal the new ones. */
-#include <math.h>
 #include <string.h>
 #include "storeimpl.h"
 
 /* Rank 0 is the only writer and computes the todo list from the store it holds locked, so a second commit of one
    id is a bug or a second writer; it must never abort a resumed sweep when the rows are the very same (results
-   are bit-reproducible), and must never overwrite different ones. */
+   are bit-reproducible), and must never overwrite different ones.
 
-/* Count of rows of table for the point. */
-static PetscErrorCode CountRows(NNLStore s, const char table[], uint64_t id, sqlite3_int64 *n)
+   One mechanism for every kind of task and every table: inside a savepoint, the stored rows of the point are set
+   aside in temporary tables and deleted, the new result is inserted by the commit's own code, and the two sets of
+   rows are compared table by table (EXCEPT both ways: SQL compares NULLs as equal there, and BLOBs byte for byte);
+   rolling back to the savepoint then restores the stored rows untouched. */
+
+/* The point's tables and the column that holds its id. points is compared on its deterministic columns only: the
+   run, commit time and compute seconds of a recomputation legitimately differ. */
+static const struct {
+  const char *table, *key, *columns;
+} Tables[] = {
+  {"points",        "id",    "id, ord, family, activation, width, depth, seed, status, sampler, dead_layer, message, kind"},
+  {"layers",        "point", "*"},
+  {"limits",        "point", "*"},
+  {"spectra",       "point", "*"},
+  {"spectrum",      "point", "*"},
+  {"sde_paths",     "point", "*"},
+  {"fokker_planck", "point", "*"},
+};
+#define NTABLES ((int)(sizeof(Tables) / sizeof(Tables[0])))
+
+/* Run sql with ?1 bound to the point's id; *count (may be NULL) gets the first column of its first row. */
+static PetscErrorCode Run(NNLStore s, const char sql[], uint64_t id, sqlite3_int64 *count)
 {
-  char          sql[128];
   sqlite3_stmt *st = NULL;
   int           rc;
 
   PetscFunctionBegin;
-  snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE point=?", table);
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), "compare"));
-  sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+  if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
   rc = sqlite3_step(st);
-  *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  if (count) *count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
   sqlite3_finalize(st);
   PetscCall(NNLStoreCheck(s->db, rc, "compare"));
   PetscFunctionReturn(0);
 }
 
-/* Stored REALs are the doubles bound at commit; NaN was bound as NULL. */
-static PetscBool SameReal(sqlite3_stmt *st, int col, double v)
+/* Set the stored rows aside, insert res in their place, count the rows that differ; the caller rolls back. */
+static PetscErrorCode Differing(NNLStore s, const NNLPoint *pt, const NNLResult *res, sqlite3_int64 *ndiff)
 {
-  if (sqlite3_column_type(st, col) == SQLITE_NULL) return v != v ? PETSC_TRUE : PETSC_FALSE;
-  return sqlite3_column_double(st, col) == v ? PETSC_TRUE : PETSC_FALSE;
-}
-
-/* Look up the row (point, layer, a, b) of st and compare its ncol values with v. */
-static PetscErrorCode SameRow(NNLStore s, sqlite3_stmt *st, uint64_t id, PetscInt layer, PetscInt a, PetscInt b, int nb,
-                              int ncol, const double v[], PetscBool *same)
-{
-  int rc;
+  char      sql[512];
+  PetscBool dup;
 
   PetscFunctionBegin;
-  sqlite3_reset(st);
-  sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-  sqlite3_bind_int64(st, 2, layer);
-  sqlite3_bind_int64(st, 3, a);
-  if (nb == 4) sqlite3_bind_int64(st, 4, b);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    for (int c = 0; c < ncol; c++) *same = *same && SameReal(st, c, v[c]) ? PETSC_TRUE : PETSC_FALSE;
-  else *same = PETSC_FALSE;
-  if (rc != SQLITE_ROW) PetscCall(NNLStoreCheck(s->db, rc, "compare"));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SameArrays(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *same)
-{
-  const PetscInt  m = res->m, np = m * (m + 1) / 2;
-  const PetscBool net = pt->kind == NNL_TASK_NETWORK ? PETSC_TRUE : PETSC_FALSE;
-  sqlite3_stmt   *pair = NULL, *in = NULL;
-  sqlite3_int64   n;
-
-  PetscFunctionBegin;
-  PetscCall(CountRows(s, net ? "gram" : "limits", pt->id, &n));
-  if (n != res->nrec * np) *same = PETSC_FALSE;
-  if (net) PetscCall(CountRows(s, "stats", pt->id, &n));
-  if (net && n != res->nrec * m) *same = PETSC_FALSE;
-  if (!*same) PetscFunctionReturn(0);
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, net ? "SELECT q FROM gram WHERE point=? AND layer=? AND a=? AND b=?"
-                                                              : "SELECT q_nngp, q_ode FROM limits WHERE point=? AND layer=? AND a=? AND b=?",
-                                                    -1, &pair, NULL), "compare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT lognorm, lognorm_post, kurtosis, ks FROM stats WHERE point=? AND "
-                                                    "layer=? AND input=?", -1, &in, NULL), "compare"));
-  for (PetscInt r = 0; r < res->nrec && *same; r++) {
-    for (PetscInt a = 0, k = 0; a < m; a++)
-      for (PetscInt b = a; b < m; b++, k++) {
-        const double v[2] = {res->gram[r * np + k], net ? 0 : res->ode[r * np + k]};
-        PetscCall(SameRow(s, pair, pt->id, res->layers[r], a, b, 4, net ? 1 : 2, v, same));
-      }
-    for (PetscInt a = 0; net && a < m; a++) {
-      /* KS is stored only at the last recorded layer of a finished point (see InsertRows) */
-      const PetscBool ks = r == res->nrec - 1 && res->status == NNL_STATUS_DONE ? PETSC_TRUE : PETSC_FALSE;
-      const double    v[4] = {res->lognorm[r * m + a], res->lognorm_post[r * m + a], res->kurtosis[r * m + a],
-                              ks ? res->ks[a] : (double)NAN};
-      PetscCall(SameRow(s, in, pt->id, res->layers[r], a, 0, 3, 4, v, same));
-    }
+  *ndiff = 0;
+  for (int t = 0; t < NTABLES; t++) {
+    snprintf(sql, sizeof(sql), "CREATE TEMP TABLE IF NOT EXISTS old_%s AS SELECT %s FROM main.%s WHERE 0", Tables[t].table,
+             Tables[t].columns, Tables[t].table);
+    PetscCall(Run(s, sql, pt->id, NULL));
+    snprintf(sql, sizeof(sql), "DELETE FROM temp.old_%s", Tables[t].table);
+    PetscCall(Run(s, sql, pt->id, NULL));
+    snprintf(sql, sizeof(sql), "INSERT INTO temp.old_%s SELECT %s FROM main.%s WHERE %s=?1", Tables[t].table, Tables[t].columns,
+             Tables[t].table, Tables[t].key);
+    PetscCall(Run(s, sql, pt->id, NULL));
+    snprintf(sql, sizeof(sql), "DELETE FROM main.%s WHERE %s=?1", Tables[t].table, Tables[t].key);
+    PetscCall(Run(s, sql, pt->id, NULL));
   }
-  sqlite3_finalize(pair);
-  sqlite3_finalize(in);
+  PetscCall(NNLStoreInsertRows(s, pt, res, &dup));
+  PetscCheck(!dup, PETSC_COMM_SELF, PETSC_ERR_PLIB, "store: point %" PetscInt_FMT " still held after it was set aside", pt->ord);
+  for (int t = 0; t < NTABLES; t++) {
+    sqlite3_int64 n;
+    const char   *T = Tables[t].table, *k = Tables[t].key, *c = Tables[t].columns;
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM (SELECT %s FROM main.%s WHERE %s=?1 EXCEPT SELECT * FROM temp.old_%s))"
+             " + (SELECT count(*) FROM (SELECT * FROM temp.old_%s EXCEPT SELECT %s FROM main.%s WHERE %s=?1))",
+             c, T, k, T, T, c, T, k);
+    PetscCall(Run(s, sql, pt->id, &n));
+    *ndiff += n;
+  }
   PetscFunctionReturn(0);
 }
 
 /*@
-  @brief Inside the commit's transaction: *held is set if the store already holds pt's id. If it does and its status
-  or any stored value differs from res, error (PETSC_ERR_FILE_UNEXPECTED) naming the point; nothing is written.
-  Not collective (rank 0).
+  @brief Inside the commit's transaction: *held is set if the store already holds pt's id. If it does and any of
+  its stored rows (status and values, in every table) differs from res, error (PETSC_ERR_FILE_UNEXPECTED) naming the
+  point; the stored rows stay as they were. Not collective (rank 0).
 @*/
 PetscErrorCode NNLStoreHeldSame(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *held)
 {
-  sqlite3_stmt *st = NULL;
-  int           rc;
-  PetscBool     same = PETSC_TRUE;
-  char          status[16] = "";
+  sqlite3_int64  n = 0;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   *held = PETSC_FALSE;
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT status FROM points WHERE id=?", -1, &st, NULL), "compare"));
-  sqlite3_bind_int64(st, 1, (sqlite3_int64)pt->id);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) snprintf(status, sizeof(status), "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
-  PetscCall(NNLStoreCheck(s->db, rc, "compare"));
-  if (rc != SQLITE_ROW) PetscFunctionReturn(0);
+  PetscCall(Run(s, "SELECT count(*) FROM points WHERE id=?1", pt->id, &n));
+  if (!n) PetscFunctionReturn(0);
   *held = PETSC_TRUE;
-  if (strcmp(status, res->status == NNL_STATUS_DONE ? "done" : "failed")) same = PETSC_FALSE;
-  if (same && res->status == NNL_STATUS_DONE) PetscCall(SameArrays(s, pt, res, &same));
-  PetscCheck(same, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCall(Run(s, "SAVEPOINT same", pt->id, NULL));
+  ierr = Differing(s, pt, res, &n);
+  /* always back to the stored rows, whatever happened */
+  sqlite3_exec(s->db, "ROLLBACK TO same; RELEASE same", NULL, NULL, NULL);
+  PetscCall(ierr);
+  PetscCheck(n == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "store: '%s' already holds point %" PetscInt_FMT " (id %llu) with different results; was it written by "
              "another build or another process? (use a new -output)", s->dir, pt->ord, (unsigned long long)pt->id);
   PetscFunctionReturn(0);

@@ -245,6 +245,70 @@ static void test_commit_resume(void **state)
   NNLJobDestroy(&job);
 }
 
+/* A second commit of every kind of task — a network with spectra, a limit, an SDE task with its Fokker–Planck
+   density — is a no-op with the same result and refused, the stored rows intact, when any one value differs.
+   Catches: a recommit check that knows only some tables (an SDE task's equal recommit refused, or a changed
+   spectrum, path or density accepted), a check that leaves the stored rows replaced or deleted behind it. */
+static void test_recommit_every_kind(void **state)
+{
+  NNLJob        *job;
+  NNLGrid       *grid;
+  NNLStore       st = NULL;
+  char           dir[512], *before[5];
+  const char    *tab[5] = {"gram", "stats", "limits", "sde", "fokker_planck"};
+  PetscErrorCode ierr;
+  int            seen[3] = {0, 0, 0};
+
+  Path(dir, sizeof(dir), "recommit");
+  assert_int_equal(TestJob("-family shaped_mlp,mlp -grid_width 8 -grid_depth 3 -grid_seed 0 -grid_activation relu -spectra_layers last "
+                           "-sde_paths 3 -sde_dt 0.05 -fp_cells 8", &job, &grid), 0);
+  assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
+  for (PetscInt i = 0; i < grid->npoints; i++) {
+    NNLResult *res;
+    assert_int_equal(NNLTaskCompute(job, &grid->points[i], NULL, NULL, &res), 0);
+    assert_int_equal(NNLStoreCommit(st, &grid->points[i], res), 0);
+    NNLResultDestroy(&res);
+  }
+  assert_int_equal(NNLStoreClose(&st), 0);
+  for (int t = 0; t < 5; t++) before[t] = ExportOf(dir, tab[t]);
+  assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
+  for (PetscInt i = 0; i < grid->npoints; i++) {
+    /* the same result: accepted; then one value changed (a fresh result each time), by kind: a network's last
+       singular value or its first Gram entry, a limit's first NNGP value, an SDE task's first path value or its
+       last density cell */
+    for (int change = 0; change < 3; change++) {
+      NNLResult *res;
+      double    *v = NULL;
+      assert_int_equal(NNLTaskCompute(job, &grid->points[i], NULL, NULL, &res), 0);
+      if (change == 0) {
+        assert_int_equal(NNLStoreCommit(st, &grid->points[i], res), 0);
+        seen[res->kind]++;
+      } else if (res->kind == NNL_TASK_NETWORK) v = change == 1 ? &res->sv[res->nspec * res->nsv - 1] : &res->gram[0];
+      else if (res->kind == NNL_TASK_LIMIT) v = change == 1 ? &res->gram[0] : NULL; /* q_nngp (an MLP has no ODE) */
+      else v = change == 1 ? &res->paths[0] : &res->fp[res->nrec * res->ncell - 1];
+      if (v) {
+        *v = *v * (1 + 1e-12) + 1e-300;
+        PetscPushErrorHandler(Record, NULL);
+        ierr = NNLStoreCommit(st, &grid->points[i], res);
+        PetscPopErrorHandler();
+        if (!ierr) fail_msg("point %" PetscInt_FMT " (kind %" PetscInt_FMT ") recommitted with change %d", i, res->kind, change);
+        assert_non_null(strstr(last, "different results"));
+      }
+      NNLResultDestroy(&res);
+    }
+  }
+  assert_int_equal(NNLStoreClose(&st), 0);
+  assert_true(seen[NNL_TASK_NETWORK] && seen[NNL_TASK_LIMIT] && seen[NNL_TASK_SDE]);
+  for (int t = 0; t < 5; t++) {
+    char *after = ExportOf(dir, tab[t]);
+    assert_string_equal(before[t], after);
+    free(after);
+    free(before[t]);
+  }
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* Open dir for writing with job (or for reading when job is NULL) and expect a refusal whose message contains
    what; the file's bytes stay as they were, no -wal/-shm appear and the handle comes back NULL. */
 static PetscErrorCode ExpectRefused(const char *dir, const NNLJob *job, const NNLGrid *grid, const char *what)
@@ -590,6 +654,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pack_roundtrip), cmocka_unit_test(test_commit_resume), cmocka_unit_test(test_refusals),
     cmocka_unit_test(test_export),         cmocka_unit_test(test_export_special), cmocka_unit_test(test_merge),
+    cmocka_unit_test(test_recommit_every_kind),
   };
   int  rc;
   char cmd[300];
