@@ -217,40 +217,59 @@ static PetscErrorCode Query(sqlite3 *db, const char *sql, sqlite3_stmt *grp, sql
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Group(sqlite3 *db, sqlite3_stmt *grp, FILE *out)
+/* The density of the group's SDE task at its last layer, if it has one and its solve did not fail. */
+static PetscErrorCode Density(sqlite3_stmt *st, Sample *pde)
 {
-  Sample        net[NSTAT] = {{0}}, sde[NSTAT] = {{0}}, pde = {0};
-  sqlite3_stmt *st = NULL;
-  const char   *fam = (const char *)sqlite3_column_text(grp, 0);
-  PetscInt      width = sqlite3_column_int64(grp, 2), depth = sqlite3_column_int64(grp, 3);
-  double        t = strcmp(fam, "resnet") ? (double)(depth - 1) / (double)width : 1.0;
-  char          key[256];
-  int           rc;
+  int rc;
 
   PetscFunctionBegin;
-  snprintf(key, sizeof(key), "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT, fam, (const char *)sqlite3_column_text(grp, 1), width, depth);
-  PetscCall(Query(db, NetSQL, grp, &st));
-  PetscCall(Collect(st, net));
-  sqlite3_finalize(st);
-  PetscCall(Query(db, SDESQL, grp, &st));
-  PetscCall(Collect(st, sde));
-  sqlite3_finalize(st);
-  PetscCall(Query(db, PDESQL, grp, &st));
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (sqlite3_column_type(st, 0) == SQLITE_NULL) { /* a failed solve: no density */
-      pde.n = 0;
-      break;
+      pde->n = 0;
+      PetscFunctionReturn(0);
     }
-    PetscCall(Push(&pde, sqlite3_column_double(st, 0)));
+    PetscCall(Push(pde, sqlite3_column_double(st, 0)));
   }
+  PetscCall(NNLStoreCheck(sqlite3_db_handle(st), rc, "laws"));
+  PetscFunctionReturn(0);
+}
+
+/* One (family, activation, width, depth): its statements are finalized and its samples freed on every path, error
+   or not (a damaged store must not leak the connection, which SQLite cannot close while a statement is open). */
+static PetscErrorCode Group(sqlite3 *db, sqlite3_stmt *grp, FILE *out)
+{
+  Sample         net[NSTAT] = {{0}}, sde[NSTAT] = {{0}}, pde = {0};
+  sqlite3_stmt  *st = NULL;
+  const char    *fam = (const char *)sqlite3_column_text(grp, 0), *act = (const char *)sqlite3_column_text(grp, 1);
+  PetscInt       width = sqlite3_column_int64(grp, 2), depth = sqlite3_column_int64(grp, 3);
+  double         t;
+  char           key[256];
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCheck(fam && act && width > 0 && depth > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "laws: a network point without family, activation, width or depth: the store is damaged");
+  t = strcmp(fam, "resnet") ? (double)(depth - 1) / (double)width : 1.0;
+  snprintf(key, sizeof(key), "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT, fam, act, width, depth);
+  ierr = Query(db, NetSQL, grp, &st);
+  if (!ierr) ierr = Collect(st, net);
   sqlite3_finalize(st);
-  for (int k = 0; k < NSTAT; k++)
+  st = NULL;
+  if (!ierr) ierr = Query(db, SDESQL, grp, &st);
+  if (!ierr) ierr = Collect(st, sde);
+  sqlite3_finalize(st);
+  st = NULL;
+  if (!ierr) ierr = Query(db, PDESQL, grp, &st);
+  if (!ierr) ierr = Density(st, &pde);
+  sqlite3_finalize(st);
+  for (int k = 0; k < NSTAT && !ierr; k++)
     if (net[k].n) WriteRow(out, key, t, k, &net[k], &sde[k], pde.n, pde.n ? pde.v : NULL);
   for (int k = 0; k < NSTAT; k++) {
     PetscCall(PetscFree(net[k].v));
     PetscCall(PetscFree(sde[k].v));
   }
   PetscCall(PetscFree(pde.v));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 

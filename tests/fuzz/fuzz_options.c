@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "fuzz.h"
 #include "nnlimits/grid.h"
 #include "nnlimits/job.h"
 #include "options.h"
@@ -11,17 +12,9 @@
 
 static char path[64];
 
-static PetscErrorCode Quiet(MPI_Comm c, int l, const char *f, const char *fi, PetscErrorCode n, PetscErrorType p,
-                            const char *m, void *ctx)
-{
-  return n;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-  MPI_Init(argc, argv);
-  if (PetscInitializeNoArguments()) return 1;
-  PetscPushErrorHandler(Quiet, NULL);
+  if (FuzzInit(argc, argv)) return 1;
   snprintf(path, sizeof(path), "/tmp/nnl-fuzz-options-%d", (int)getpid());
   return 0;
 }

@@ -5,22 +5,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fuzz.h"
 #include "nnlimits/store.h"
 
 static char dir[64], file[128];
 static FILE *devnull;
 
-static PetscErrorCode Quiet(MPI_Comm c, int l, const char *f, const char *fi, PetscErrorCode n, PetscErrorType p,
-                            const char *m, void *ctx)
-{
-  return n;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-  MPI_Init(argc, argv);
-  if (PetscInitializeNoArguments()) return 1;
-  PetscPushErrorHandler(Quiet, NULL);
+  if (FuzzInit(argc, argv)) return 1;
   snprintf(dir, sizeof(dir), "/tmp/nnl-fuzz-store-%d", (int)getpid());
   snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
   mkdir(dir, 0777);
@@ -30,7 +23,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static const char *const tables[] = {"gram", "points", "stats", "limits", "compare"};
+  static const char *const tables[] = {"gram", "points", "stats", "limits", "compare", "spectra", "spectrum", "sde",
+                                       "fokker_planck", "laws"};
   NNLStore st = NULL;
   FILE    *f  = fopen(file, "wb");
 
@@ -39,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   fclose(f);
   if (!NNLStoreOpenRead(dir, &st)) {
     NNLStoreStatus(st, dir, devnull);
-    for (int t = 0; t < 5; t++) NNLStoreExport(st, tables[t], devnull);
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) NNLStoreExport(st, tables[t], devnull);
   }
   NNLStoreClose(&st);
   unlink(file);
