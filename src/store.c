@@ -434,11 +434,6 @@ static PetscErrorCode PreCheck(const char dir[], const NNLJob *job, const char s
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  /* Before SQLite's first use: single-thread mode and no allocation statistics. Only one thread of a process ever
-     uses SQLite here, and the global mutexes and memory barriers otherwise taken on every allocation and page-cache
-     access were a fifth of the cost of committing a tiny task. Refused harmlessly once SQLite is initialised. */
-  (void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
-  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   if (access(path, F_OK)) PetscFunctionReturn(0);
   PetscCall(NNLStoreOpenDB(dir, PETSC_FALSE, &db));
