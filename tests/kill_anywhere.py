@@ -71,6 +71,24 @@ def ranks_of(mpiexec_pid):
     return out
 
 
+def writers_of(out):
+    """Pids of every live nnlimits process whose command line names the run directory out: the ranks of a launch,
+    also those started after the test last looked (an orphan rank outlives its mpiexec by about a second)."""
+    want = os.fsencode(out)
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            if any(a.endswith(b"nnlimits") for a in args[:1]) and want in args and alive(int(d)):
+                found.append(int(d))
+        except OSError:
+            pass
+    return found
+
+
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -180,10 +198,10 @@ def main():
             finish(p, f"trial {trial} kill {k} ({kind})")
             # Every process of the killed launch must be gone: an orphan rank would keep committing.
             end = time.time() + 30
-            while any(alive(pid) for pid in pids.values()) and time.time() < end:
+            while (any(alive(pid) for pid in pids.values()) or writers_of(out)) and time.time() < end:
                 time.sleep(0.05)
             orphan_s = max(orphan_s, time.time() - tkill)
-            left = [pid for pid in pids.values() if alive(pid)]
+            left = sorted(set(pid for pid in pids.values() if alive(pid)) | set(writers_of(out)))
             if left:
                 fail(f"trial {trial} ({kind}): ranks {left} of the killed launch still alive after 30 s")
             if not lock_free(out):
