@@ -89,12 +89,43 @@ def writers_of(out):
     return found
 
 
+def lock_holders(out):
+    """Who holds the run directory's lock, from /proc/locks: 'pid cmdline' of each holder."""
+    ino = os.stat(os.path.join(out, "nnlimits.lock")).st_ino
+    who = []
+    with open("/proc/locks") as f:
+        for line in f:
+            parts = line.split()
+            pid_at = 4 if parts[1] != "->" else 5
+            try:
+                pid, dev_ino = int(parts[pid_at]), parts[pid_at + 1]
+            except (ValueError, IndexError):
+                continue
+            if int(dev_ino.split(":")[-1]) == ino:
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as c:
+                        cmd = c.read().replace(b"\0", b" ").decode(errors="replace")[:200]
+                except OSError:
+                    cmd = "?"
+                who.append(f"{pid} {cmd}")
+    return who
+
+
 def alive(pid):
+    """Whether any thread of pid is still running. Its main thread can be a zombie while another (an Open MPI or
+    PMIx thread, or one inside a write to the store) is still exiting and holds the process's files, and locks."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return False
+    for t in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                    return True
+        except OSError:
+            pass
+    return False
 
 
 def lock_free(out):
@@ -205,7 +236,8 @@ def main():
             if left:
                 fail(f"trial {trial} ({kind}): ranks {left} of the killed launch still alive after 30 s")
             if not lock_free(out):
-                fail(f"trial {trial} ({kind}): the store's writer lock is still held after the launch died")
+                fail(f"trial {trial} ({kind}): the store's writer lock is still held after the launch died; "
+                     f"held by: {lock_holders(out)}")
             rows, last = snapshot(out)
             if rows:
                 st = subprocess.run([NNL, "status", out], capture_output=True, text=True, timeout=HANG)
