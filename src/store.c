@@ -727,7 +727,7 @@ static PetscErrorCode StoreFlush(NNLStore s)
 PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   PetscErrorCode ierr;
-  PetscBool      dup = PETSC_FALSE, held = PETSC_FALSE;
+  PetscBool      dup = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
@@ -740,8 +740,8 @@ PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *r
   PetscCall(Step(s, s->sp_begin));
   ierr = NNLStoreInsertRows(s, pt, res, &dup);
   /* a second commit of one id (its points row exists): a no-op if its rows are equal, else an error */
-  if (!ierr && dup) ierr = NNLStoreHeldSame(s, pt, res, &held);
-  if (!ierr && held) ierr = PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n", pt->ord);
+  if (!ierr && dup) ierr = NNLStoreSameAsHeld(s, pt, res);
+  if (!ierr && dup) ierr = PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n", pt->ord);
   if (!ierr) ierr = Step(s, s->sp_release);
   if (ierr) { /* the point stays absent */
     sqlite3_step(s->sp_rollback);

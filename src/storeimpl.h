@@ -45,8 +45,8 @@ PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]
 PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[]);
 /** @brief All rows of one task's result; *dup (and nothing written) if its id is stored already. */
 PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup);
-/** @brief In a commit's transaction: *held if pt's id is stored; error if its stored rows differ from res. */
-PetscErrorCode NNLStoreHeldSame(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *held);
+/** @brief In a commit's transaction, for a point whose id is stored already: error if its stored rows differ from res. */
+PetscErrorCode NNLStoreSameAsHeld(NNLStore s, const NNLPoint *pt, const NNLResult *res);
 /** @brief Seconds since the epoch, with fractions (commit times, rates). */
 double NNLStoreEpoch(void);
 /** @brief UTC time as ISO 8601. */

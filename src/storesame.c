@@ -78,20 +78,16 @@ static PetscErrorCode Differing(NNLStore s, const NNLPoint *pt, const NNLResult 
 }
 
 /*@
-  @brief Inside the commit's transaction: *held is set if the store already holds pt's id. If it does and any of
-  its stored rows (status and values, in every table) differs from res, error (PETSC_ERR_FILE_UNEXPECTED) naming the
-  point; the stored rows stay as they were. Not collective (rank 0).
+  @brief Inside the commit's transaction, for a point whose id the store already holds (its points insert found
+  the id): error (PETSC_ERR_FILE_UNEXPECTED) naming the point if any of its stored rows (status and values, in every
+  table) differs from res; the stored rows stay as they were. Not collective (rank 0).
 @*/
-PetscErrorCode NNLStoreHeldSame(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *held)
+PetscErrorCode NNLStoreSameAsHeld(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   sqlite3_int64  n = 0;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  *held = PETSC_FALSE;
-  PetscCall(Run(s, "SELECT count(*) FROM points WHERE id=?1", pt->id, &n));
-  if (!n) PetscFunctionReturn(0);
-  *held = PETSC_TRUE;
   PetscCall(Run(s, "SAVEPOINT same", pt->id, NULL));
   ierr = Differing(s, pt, res, &n);
   /* always back to the stored rows, whatever happened */
