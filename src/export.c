@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "storeimpl.h"
 #include "nnlimits/laws.h"
 
@@ -330,6 +331,7 @@ static PetscErrorCode ReadMeta(const char dir[], StoreMeta *m)
   ierr = NNLStoreMetaGet(s->db, "job", &m->job);
   if (!ierr) ierr = NNLStoreMetaGet(s->db, "shard", &m->shard);
   if (!ierr) ierr = NNLStoreMetaGet(s->db, "grid_points", &m->grid_points);
+  if (!ierr) ierr = NNLStoreCheckStream(s->db, dir);
   PetscCall(NNLStoreClose(&s));
   PetscCall(ierr);
   PetscCheck(m->job && m->shard && m->grid_points, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': store lacks its job record", dir);
@@ -368,6 +370,18 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
       ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
                         "-output: '%s' is also an input of the merge", output);
   }
+  if (!ierr) { /* an existing output this merge would refuse is refused read-only, before its lock file is made */
+    char path[PETSC_MAX_PATH_LEN];
+    snprintf(path, sizeof(path), "%s/%s", output, NNL_STORE_FILE);
+    if (!access(path, F_OK)) {
+      sqlite3  *pdb = NULL;
+      PetscBool pfresh = PETSC_FALSE;
+      ierr = NNLStoreOpenDB(output, PETSC_FALSE, &pdb);
+      if (!ierr) ierr = NNLStoreVerify(pdb, output, &pfresh);
+      if (!ierr && !pfresh) ierr = NNLStoreCheckStream(pdb, output);
+      if (pdb) sqlite3_close(pdb);
+    }
+  }
   if (!ierr) ierr = NNLStoreMakeDir(output);
   if (!ierr) ierr = NNLStoreLock(output, &lock);
   if (!ierr) ierr = NNLStoreOpenDB(output, PETSC_TRUE, &db);
@@ -376,7 +390,8 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
     /* The merged store is the whole grid's: rerunning the full job on it computes whatever no shard finished. */
     ierr = NNLStoreCreateSchema(db, first.job, "0/1", atoll(first.grid_points), atoll(first.grid_points), 0); /* pairs: from the inputs */
   } else if (!ierr) {
-    ierr = NNLStoreMetaGet(db, "job", &have.job);
+    ierr = NNLStoreCheckStream(db, output);
+    if (!ierr) ierr = NNLStoreMetaGet(db, "job", &have.job);
     if (!ierr && have.job) ierr = NNLStoreCompareJob(output, have.job, first.job);
     if (!ierr) ierr = NNLStoreMetaGet(db, "shard", &have.shard);
     /* A shard's store would end up holding other shards' points under its shard's total and -shard record. */

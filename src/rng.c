@@ -1,4 +1,4 @@
-/* Counter-based random streams: Philox4x64-10 words to uniforms and Box–Muller normals by index. */
+/* Counter-based random streams: Philox4x64-10 words to uniforms and ziggurat normals by index (stream version 2). */
 #include "nnlimits/rng.h"
 
 #include <string.h>
@@ -15,23 +15,29 @@ void NNLRngStreamInit(NNLRngStream *s, uint64_t run_seed, uint64_t point_id, uin
   s->purpose = purpose;
 }
 
-/* Which transform a fill uses: words -> uniforms one to one, or words -> normals four to four. */
+/* Which transform a fill uses: word i -> uniform i, or word i -> normal i (the ziggurat). */
 typedef enum { RNG_UNIFORM, RNG_NORMAL } RngKind;
 
 /**
-  @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time: words into
-  L1-resident buffers by the ISA's Philox kernel, then the transform in its own vectorised loop.
+  @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time by the ISA's kernel:
+  uniforms from words in L1-resident buffers; normals by the ziggurat's fast path, then its slow path for the few
+  that need it.
 */
 static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t block,
                           size_t nblock, double *out)
 {
-  uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH];
+  uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH], sloww[4 * NNL_RNG_BATCH];
+  uint16_t slow[4 * NNL_RNG_BATCH];
 
   while (nblock > 0) {
     size_t nb = nblock < NNL_RNG_BATCH ? nblock : NNL_RNG_BATCH;
-    k->words(s->key, s->layer, s->purpose, block, nb, wr, wa);
-    if (kind == RNG_NORMAL) k->normals(wr, wa, nb, out);
-    else k->uniforms(wr, wa, nb, out);
+    if (kind == RNG_NORMAL) {
+      size_t ns = k->normals(s->key, s->layer, s->purpose, block, nb, out, slow, sloww);
+      for (size_t i = 0; i < ns; i++) out[slow[i]] = NNLRngZigguratSlow(s->key, s->layer, s->purpose, 4 * block + slow[i], sloww[i]);
+    } else {
+      k->words(s->key, s->layer, s->purpose, block, nb, wr, wa);
+      k->uniforms(wr, wa, nb, out);
+    }
     block += nb;
     nblock -= nb;
     out += 4 * nb;

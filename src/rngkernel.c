@@ -6,6 +6,8 @@
 
 #include <Random123/philox.h>
 
+#include "ziggurat.h"
+
 #if defined(__x86_64__) && defined(__GNUC__)
   #include <immintrin.h>
   #define NNL_RNG_X86 1
@@ -57,44 +59,55 @@ static void RngWordsPortable(const uint64_t key[2], uint64_t c1, uint64_t c2, ui
   #define NNL_GROUPS 4
 
 /**
+  @brief Philox4x64-10 on AVX-512F: blocks first .. first+8·NNL_GROUPS−1, word k of block first+8g+l in lane l of
+  x[k][g]. Inlined into the words kernel and into the fused normals kernel.
+*/
+static inline __attribute__((always_inline, target("avx512f"))) void RngPhiloxAVX512(const uint64_t key[2], uint64_t c1,
+                                                                                   uint64_t c2, uint64_t first,
+                                                                                   __m512i x[4][NNL_GROUPS])
+{
+  const __m512i mask = _mm512_set1_epi64(0xffffffffLL);
+  const __m512i a0 = _mm512_set1_epi64((long long)(nnl_m0 & 0xffffffffu)), a1 = _mm512_set1_epi64((long long)(nnl_m0 >> 32));
+  const __m512i b0 = _mm512_set1_epi64((long long)(nnl_m1 & 0xffffffffu)), b1 = _mm512_set1_epi64((long long)(nnl_m1 >> 32));
+  uint64_t      k0 = key[0], k1 = key[1];
+
+  for (int g = 0; g < NNL_GROUPS; g++) {
+    x[0][g] = _mm512_add_epi64(_mm512_set1_epi64((long long)(first + 8 * (uint64_t)g)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    x[1][g] = _mm512_set1_epi64((long long)c1);
+    x[2][g] = _mm512_set1_epi64((long long)c2);
+    x[3][g] = _mm512_setzero_si512();
+  }
+  for (int r = 0; r < 10; r++) {
+    const __m512i K0 = _mm512_set1_epi64((long long)k0), K1 = _mm512_set1_epi64((long long)k1);
+    for (int g = 0; g < NNL_GROUPS; g++) {
+      __m512i hi0, lo0, hi1, lo1;
+      NNL_MULHILO(__m512i, _mm512, x[0][g], a0, a1, mask, hi0, lo0);
+      NNL_MULHILO(__m512i, _mm512, x[2][g], b0, b1, mask, hi1, lo1);
+      x[0][g] = _mm512_ternarylogic_epi64(hi1, x[1][g], K0, 0x96); /* three-way xor */
+      x[2][g] = _mm512_ternarylogic_epi64(hi0, x[3][g], K1, 0x96);
+      x[1][g] = lo1;
+      x[3][g] = lo0;
+    }
+    k0 += nnl_w0;
+    k1 += nnl_w1;
+  }
+}
+
+/**
   @brief AVX-512F kernel: 8 blocks per vector, NNL_GROUPS vectors at a time (nb rounded up to 32 in the buffer).
 */
 __attribute__((target("avx512f"))) static void RngWordsAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2,
                                                                 uint64_t block, size_t nb, uint64_t *wr, uint64_t *wa)
 {
-  const __m512i mask = _mm512_set1_epi64(0xffffffffLL);
-  const __m512i a0 = _mm512_set1_epi64((long long)(nnl_m0 & 0xffffffffu)), a1 = _mm512_set1_epi64((long long)(nnl_m0 >> 32));
-  const __m512i b0 = _mm512_set1_epi64((long long)(nnl_m1 & 0xffffffffu)), b1 = _mm512_set1_epi64((long long)(nnl_m1 >> 32));
-
   for (size_t g0 = 0; g0 < nb; g0 += 8 * NNL_GROUPS) {
-    __m512i  x0[NNL_GROUPS], x1[NNL_GROUPS], x2[NNL_GROUPS], x3[NNL_GROUPS];
-    uint64_t k0 = key[0], k1 = key[1];
-    for (int g = 0; g < NNL_GROUPS; g++) {
-      x0[g] = _mm512_add_epi64(_mm512_set1_epi64((long long)(block + g0 + 8 * g)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
-      x1[g] = _mm512_set1_epi64((long long)c1);
-      x2[g] = _mm512_set1_epi64((long long)c2);
-      x3[g] = _mm512_setzero_si512();
-    }
-    for (int r = 0; r < 10; r++) {
-      const __m512i K0 = _mm512_set1_epi64((long long)k0), K1 = _mm512_set1_epi64((long long)k1);
-      for (int g = 0; g < NNL_GROUPS; g++) {
-        __m512i hi0, lo0, hi1, lo1;
-        NNL_MULHILO(__m512i, _mm512, x0[g], a0, a1, mask, hi0, lo0);
-        NNL_MULHILO(__m512i, _mm512, x2[g], b0, b1, mask, hi1, lo1);
-        x0[g] = _mm512_ternarylogic_epi64(hi1, x1[g], K0, 0x96); /* three-way xor */
-        x2[g] = _mm512_ternarylogic_epi64(hi0, x3[g], K1, 0x96);
-        x1[g] = lo1;
-        x3[g] = lo0;
-      }
-      k0 += nnl_w0;
-      k1 += nnl_w1;
-    }
+    __m512i x[4][NNL_GROUPS];
+    RngPhiloxAVX512(key, c1, c2, block + g0, x);
     for (int g = 0; g < NNL_GROUPS; g++) {
       size_t b = g0 + 8 * (size_t)g;
-      _mm512_storeu_si512((void *)(wr + b), x0[g]);
-      _mm512_storeu_si512((void *)(wa + b), x1[g]);
-      _mm512_storeu_si512((void *)(wr + NNL_RNG_BATCH + b), x2[g]);
-      _mm512_storeu_si512((void *)(wa + NNL_RNG_BATCH + b), x3[g]);
+      _mm512_storeu_si512((void *)(wr + b), x[0][g]);
+      _mm512_storeu_si512((void *)(wa + b), x[1][g]);
+      _mm512_storeu_si512((void *)(wr + NNL_RNG_BATCH + b), x[2][g]);
+      _mm512_storeu_si512((void *)(wa + NNL_RNG_BATCH + b), x[3][g]);
     }
   }
 }
@@ -144,17 +157,14 @@ __attribute__((target("avx2"))) static void RngWordsAVX2(const uint64_t key[2], 
 #endif
 
 /* --------------------------------------------------------------------------------------------------------------
-   Box–Muller and uniforms on the words. One body, compiled for each ISA below: it uses only + − × ÷, sqrt and
-   integer bit operations, all exactly rounded in every SIMD width, and the build turns off FMA contraction, so
-   every ISA gives the same bits (tests/test_rng.c compares all kernels bitwise).
+   Uniforms and normals on the words. Every kernel gives the same bits (tests/test_rng.c compares them bitwise): the
+   uniforms and the ziggurat's fast path use only exact integer steps, exact int → double conversions and one rounded
+   product; the slow path is one scalar function shared by all kernels (and the build turns off FMA contraction).
    -------------------------------------------------------------------------------------------------------------- */
 
 /* 2^-53: uniforms have 53 random bits, the width of a double mantissa. */
 static const double nnl_two_m53 = 1.0 / 9007199254740992.0;
-/* 2^52 + 2^51 as an adder rounds to an integer in the low mantissa bits; 2^52 as an exponent bias. */
-static const double nnl_round_magic = 6755399441055744.0;
 static const double nnl_ln2_hi = 6.93147180369123816490e-01, nnl_ln2_lo = 1.90821492927058770002e-10;
-static const double nnl_two_pi_hi = 6.28318530717958623200, nnl_two_pi_lo = 2.44929359829470635445e-16;
 
 static inline uint64_t RngBits(double x)
 {
@@ -171,7 +181,7 @@ static inline double RngDouble(uint64_t b)
 }
 
 /**
-  @brief Uniform on the open interval (0,1) from the top 53 bits of w; never 0, so log() in Box–Muller is finite.
+  @brief Uniform on the open interval (0,1) from the top 53 bits of w; never 0, so its log is finite.
 */
 static inline double RngU01(uint64_t w, int cvt)
 {
@@ -184,15 +194,10 @@ static inline double RngU01(uint64_t w, int cvt)
   return (x + 0.5) * nnl_two_m53;
 }
 
-/* Selections are integer masks, not branches, so that the compiler's vectoriser sees straight-line code. */
-static inline double RngSelect(uint64_t mask, double a, double b) /* mask all ones: a, zero: b */
-{
-  return RngDouble((RngBits(a) & mask) | (RngBits(b) & ~mask));
-}
-
 /**
   @brief ln u for normal u > 0: u = 2^e m with m in [√½, √2) by integer steps on the bits (as in musl's log),
-  then ln m = 2 atanh(s), s = (m−1)/(m+1), |s| <= 0.1716, by 12 terms of its series (error < 1e-18).
+  then ln m = 2 atanh(s), s = (m−1)/(m+1), |s| <= 0.1716, by 13 terms of its series (error < 1e-19).
+  Our own, not libm's, so that the slow path gives the same bits on every machine.
 */
 static inline double RngLog(double u)
 {
@@ -200,82 +205,67 @@ static inline double RngLog(double u)
   uint64_t       b          = RngBits(u) + (0x3ff0000000000000ULL - half_sqrt2);
   double e = RngDouble(0x4330000000000000ULL | (b >> 52)) - (4503599627370496.0 + 1023.0); /* exact */
   double m = RngDouble((b & 0x000fffffffffffffULL) + half_sqrt2);
-  double s = (m - 1.0) / (m + 1.0), s2 = s * s, p;
+  double s = (m - 1.0) / (m + 1.0), s2 = s * s, s4 = s2 * s2, s8 = s4 * s4, p;
 
-  p = 1.0 / 23;
-  p = 1.0 / 21 + s2 * p;
-  p = 1.0 / 19 + s2 * p;
-  p = 1.0 / 17 + s2 * p;
-  p = 1.0 / 15 + s2 * p;
-  p = 1.0 / 13 + s2 * p;
-  p = 1.0 / 11 + s2 * p;
-  p = 1.0 / 9 + s2 * p;
-  p = 1.0 / 7 + s2 * p;
-  p = 1.0 / 5 + s2 * p;
-  p = 1.0 / 3 + s2 * p;
+  /* p = Σ_{k=0}^{11} s2^k / (2k+3) by Estrin's scheme: pairs, quads, then s8 (a short dependency chain, for the
+     scalar slow path of the ziggurat, where latency is the cost) */
+  p = ((1.0 / 3 + s2 * (1.0 / 5)) + s4 * (1.0 / 7 + s2 * (1.0 / 9))) +
+      s8 * (((1.0 / 11 + s2 * (1.0 / 13)) + s4 * (1.0 / 15 + s2 * (1.0 / 17))) +
+            s8 * ((1.0 / 19 + s2 * (1.0 / 21)) + s4 * (1.0 / 23 + s2 * (1.0 / 25))));
   return e * nnl_ln2_hi + (e * nnl_ln2_lo + (2.0 * s + 2.0 * s * s2 * p));
 }
 
-/** @brief sin and cos of 2πv for v in [0, 1]: quarter turns k = round(4v), then Taylor series on |x| <= π/4. */
-static inline void RngSinCos2Pi(double v, double *sn, double *cs)
-{
-  double   t = 4.0 * v + nnl_round_magic;
-  uint64_t k = RngBits(t), odd = 0 - (k & 1), sign_s = (k & 2) << 62, sign_c = ((k + 1) & 2) << 62;
-  double   f = v - 0.25 * (t - nnl_round_magic), x = f * nnl_two_pi_hi + f * nnl_two_pi_lo, x2 = x * x;
-  double   ps, pc, s, c;
+/* The ziggurat's use of a word w: strip i = bits 0–9, sign = bit 10, j = the top 53 bits; x = j·w_i (exact j, one
+   rounding), accepted at once when j < k_i. These lines are the definition the vector kernels reproduce. */
+#define NNL_ZIG_STRIP(w) ((w) & (NNL_ZIG_STRIPS - 1))
+#define NNL_ZIG_SIGN(w)  (((w) & NNL_ZIG_STRIPS) << 53)
+#define NNL_ZIG_J(w)     ((w) >> 11)
 
-  /* sin x = x (1 − y/3! + y²/5! − … + y⁸/17!), cos x = 1 − y/2! + … − y⁹/18!, y = x² <= 0.617 */
-  ps = 1.0 / 355687428096000.0;
-  ps = -1.0 / 1307674368000.0 + x2 * ps;
-  ps = 1.0 / 6227020800.0 + x2 * ps;
-  ps = -1.0 / 39916800.0 + x2 * ps;
-  ps = 1.0 / 362880.0 + x2 * ps;
-  ps = -1.0 / 5040.0 + x2 * ps;
-  ps = 1.0 / 120.0 + x2 * ps;
-  ps = -1.0 / 6.0 + x2 * ps;
-  s  = x + x * x2 * ps;
-  pc = -1.0 / 6402373705728000.0;
-  pc = 1.0 / 20922789888000.0 + x2 * pc;
-  pc = -1.0 / 87178291200.0 + x2 * pc;
-  pc = 1.0 / 479001600.0 + x2 * pc;
-  pc = -1.0 / 3628800.0 + x2 * pc;
-  pc = 1.0 / 40320.0 + x2 * pc;
-  pc = -1.0 / 720.0 + x2 * pc;
-  pc = 1.0 / 24.0 + x2 * pc;
-  pc = -0.5 + x2 * pc;
-  c  = 1.0 + x2 * pc;
-  /* angle = kπ/2 + x: k odd swaps sin and cos; k = 2, 3 negate sin; k = 1, 2 negate cos */
-  *sn = RngDouble(RngBits(RngSelect(odd, c, s)) ^ sign_s);
-  *cs = RngDouble(RngBits(RngSelect(odd, s, c)) ^ sign_c);
+static inline double RngZigSigned(double x, uint64_t sign)
+{
+  return RngDouble(RngBits(x) ^ sign);
 }
 
-/* Box–Muller on contiguous (radius word, angle word) arrays: z = r cos θ into zc, r sin θ into zs. */
-static inline __attribute__((always_inline)) void RngBoxMullerBody(const uint64_t *restrict wr, const uint64_t *restrict wa,
-                                                                   size_t np, double *restrict zc, double *restrict zs, int cvt)
+/**
+  @brief The slow path of normal number index (word w, which the fast path did not accept) of the stream with this
+  key and counter words (c1, c2): the wedge test, the tail beyond r, and fresh words when they reject. Fresh words
+  come from the blocks (index, c1, c2, attempt), attempt = 1, 2, ...: the fourth counter word is 0 for every word of
+  the stream itself, so they are never stream words, and normal index keeps depending on index alone. Scalar, one
+  function for every kernel; about 0.43 % of normals come here.
+*/
+double NNLRngZigguratSlow(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t index, uint64_t w)
 {
-  for (size_t p = 0; p < np; p++) {
-    double r = sqrt(-2.0 * RngLog(RngU01(wr[p], cvt))), sn, cs;
-    RngSinCos2Pi(RngU01(wa[p], cvt), &sn, &cs);
-    zc[p] = r * cs;
-    zs[p] = r * sn;
+  const philox4x64_key_t k       = {{key[0], key[1]}};
+  uint64_t               attempt = 0;
+
+  for (;;) {
+    uint64_t         i = NNL_ZIG_STRIP(w), j = NNL_ZIG_J(w), sign = NNL_ZIG_SIGN(w);
+    double           x = (double)j * nnl_zig_w[i];
+    philox4x64_ctr_t c, r;
+
+    if (j < nnl_zig_k[i]) return RngZigSigned(x, sign); /* a fresh word's fast path */
+    c = (philox4x64_ctr_t){{index, c1, c2, ++attempt}};
+    r = philox4x64_R(10, c, k);
+    if (i == 0) { /* the base strip: x < r is under the curve; beyond r stands for the tail */
+      if (x < nnl_zig_r) return RngZigSigned(x, sign);
+      for (;;) { /* Marsaglia's tail: r + a, a ~ Exp(r), kept with probability exp(-a²/2) */
+        double a = -RngLog(RngU01(r.v[0], 0)) / nnl_zig_r, b = -RngLog(RngU01(r.v[1], 0));
+        if (b + b > a * a) return RngZigSigned(nnl_zig_r + a, sign);
+        c = (philox4x64_ctr_t){{index, c1, c2, ++attempt}};
+        r = philox4x64_R(10, c, k);
+      }
+    }
+    if (x < nnl_zig_w[i + 1] * 9007199254740992.0) return RngZigSigned(x, sign); /* k_i was rounded down */
+    {                                                                           /* the wedge: y under f(x)? */
+      double y = nnl_zig_f[i] + RngU01(r.v[0], 0) * (nnl_zig_f[i + 1] - nnl_zig_f[i]);
+      if (RngLog(y) < -0.5 * x * x) return RngZigSigned(x, sign);
+    }
+    w = r.v[1]; /* rejected: start again with a fresh word */
   }
 }
 
-/* Block b of a batch gives normals 4b..4b+3: (r cos, r sin) of words (0, 1), then of words (2, 3). */
-static inline __attribute__((always_inline)) void RngNormalsBody(const uint64_t *restrict wr, const uint64_t *restrict wa,
-                                                                 size_t nb, double *restrict z, int cvt)
-{
-  double zc[2 * NNL_RNG_BATCH], zs[2 * NNL_RNG_BATCH];
-
-  RngBoxMullerBody(wr, wa, nb, zc, zs, cvt);
-  RngBoxMullerBody(wr + NNL_RNG_BATCH, wa + NNL_RNG_BATCH, nb, zc + NNL_RNG_BATCH, zs + NNL_RNG_BATCH, cvt);
-  for (size_t b = 0; b < nb; b++) {
-    z[4 * b]     = zc[b];
-    z[4 * b + 1] = zs[b];
-    z[4 * b + 2] = zc[NNL_RNG_BATCH + b];
-    z[4 * b + 3] = zs[NNL_RNG_BATCH + b];
-  }
-}
+/* Values 4b..4b+3 of block b in stream order from the kernel's four word arrays (see rngkernel.h). */
+#define NNL_WORD(wr, wa, k, b) (((k) & 1 ? (wa) : (wr))[((k) >> 1) * NNL_RNG_BATCH + (b)])
 
 static inline __attribute__((always_inline)) void RngUniformsBody(const uint64_t *restrict wr, const uint64_t *restrict wa,
                                                                   size_t nb, double *restrict u, int cvt)
@@ -288,23 +278,164 @@ static inline __attribute__((always_inline)) void RngUniformsBody(const uint64_t
   }
 }
 
-/* The same bodies compiled per ISA (GCC inlines a generic always_inline body into a wider target). */
-#define NNL_TRANSFORMS(suffix, attr, cvt)                                                                         \
-  attr static void RngNormals##suffix(const uint64_t *restrict wr, const uint64_t *restrict wa, size_t nb,      \
-                                      double *restrict z)                                                       \
-  {                                                                                                             \
-    RngNormalsBody(wr, wa, nb, z, cvt);                                                                         \
-  }                                                                                                             \
-  attr static void RngUniforms##suffix(const uint64_t *restrict wr, const uint64_t *restrict wa, size_t nb,     \
-                                       double *restrict u)                                                      \
-  {                                                                                                             \
-    RngUniformsBody(wr, wa, nb, u, cvt);                                                                        \
+/* The four per-word arrays o[k][b] of a two-pass kernel into stream order z[4b+k]. */
+static inline __attribute__((always_inline)) void RngInterleave(const double (*restrict o)[NNL_RNG_BATCH], size_t nb,
+                                                                double *restrict z)
+{
+  for (size_t b = 0; b < nb; b++) {
+    z[4 * b]     = o[0][b];
+    z[4 * b + 1] = o[1][b];
+    z[4 * b + 2] = o[2][b];
+    z[4 * b + 3] = o[3][b];
   }
+}
 
-NNL_TRANSFORMS(Portable, , 0)
+/* Lanes l (bits of bad) of a vector of words k of blocks b+l that the fast path refused: their stream positions
+   4(b+l)+k in the batch and their words (w[l]) for the slow path. */
+static inline size_t RngRefused(unsigned bad, size_t b, size_t nb, int k, const uint64_t *w, uint16_t *slow, uint64_t *sloww,
+                                size_t ns)
+{
+  if (nb - b < 8) bad &= (1u << (nb - b)) - 1; /* lanes past nb are padding */
+  while (bad) {
+    unsigned l = (unsigned)__builtin_ctz(bad);
+    slow[ns]   = (uint16_t)(4 * (b + l) + (size_t)k);
+    sloww[ns++] = w[l];
+    bad &= bad - 1;
+  }
+  return ns;
+}
+
+static size_t RngNormalsPortable(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t nb, double *restrict z,
+                                 uint16_t *restrict slow, uint64_t *restrict sloww)
+{
+  uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH];
+  size_t   ns = 0;
+
+  RngWordsPortable(key, c1, c2, block, nb, wr, wa);
+  for (size_t b = 0; b < nb; b++)
+    for (int k = 0; k < 4; k++) {
+      uint64_t w = NNL_WORD(wr, wa, k, b), i = NNL_ZIG_STRIP(w), j = NNL_ZIG_J(w);
+      z[4 * b + k] = RngZigSigned((double)j * nnl_zig_w[i], NNL_ZIG_SIGN(w));
+      if (!(j < nnl_zig_k[i])) {
+        slow[ns]    = (uint16_t)(4 * b + (size_t)k);
+        sloww[ns++] = w;
+      }
+    }
+  return ns;
+}
+
+static void RngUniformsPortable(const uint64_t *restrict wr, const uint64_t *restrict wa, size_t nb, double *restrict u)
+{
+  RngUniformsBody(wr, wa, nb, u, 0);
+}
+
 #ifdef NNL_RNG_X86
-NNL_TRANSFORMS(AVX2, __attribute__((target("avx2"))), 0)
-NNL_TRANSFORMS(AVX512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,prefer-vector-width=512"))), 1)
+  #define NNL_AVX512_ATTR __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,prefer-vector-width=512")))
+
+/* The fast path of 8 words: ±j·w_i, and in *ok the lanes accepted (j < k_i, unsigned). Two gathers from the tables. */
+static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngZigAVX512(__m512i w, __mmask8 *ok)
+{
+  const __m512i strip = _mm512_set1_epi64(NNL_ZIG_STRIPS - 1), sign = _mm512_set1_epi64(NNL_ZIG_STRIPS);
+  __m512i       i = _mm512_and_si512(w, strip), j = _mm512_srli_epi64(w, 11);
+  __m512d       wt = _mm512_i64gather_pd(i, nnl_zig_w, 8);
+  __m512i       kt = _mm512_i64gather_epi64(i, (const void *)nnl_zig_k, 8);
+  __m512i       x  = _mm512_castpd_si512(_mm512_mul_pd(_mm512_cvtepu64_pd(j), wt));
+
+  *ok = _mm512_cmplt_epu64_mask(j, kt);
+  return _mm512_castsi512_pd(_mm512_xor_si512(x, _mm512_slli_epi64(_mm512_and_si512(w, sign), 53)));
+}
+
+/**
+  @brief AVX-512 normals, fused: Philox words stay in registers, the ziggurat's fast path runs on them (its gathers
+  use the load ports while the multiplies use the vector ALUs), and a 4×8 transpose puts the values in stream order.
+*/
+NNL_AVX512_ATTR static size_t RngNormalsAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t nb,
+                                               double *restrict z, uint16_t *restrict slow, uint64_t *restrict sloww)
+{
+  size_t ns = 0;
+
+  for (size_t g0 = 0; g0 < nb; g0 += 8 * NNL_GROUPS) {
+    __m512i x[4][NNL_GROUPS];
+    RngPhiloxAVX512(key, c1, c2, block + g0, x);
+    for (int g = 0; g < NNL_GROUPS; g++) {
+      size_t  b = g0 + 8 * (size_t)g, nv = 4 * (nb - b < 8 ? nb - b : 8); /* values of this group in the batch */
+      __m512d r[4], a, bb, c, d, e, f, out[4];
+      if (b >= nb) break;
+      for (int k = 0; k < 4; k++) {
+        __mmask8 ok;
+        r[k] = RngZigAVX512(x[k][g], &ok);
+        if (ok != 0xff) {
+          uint64_t w[8];
+          _mm512_storeu_si512((void *)w, x[k][g]);
+          ns = RngRefused((uint8_t)~ok, b, nb, k, w, slow, sloww, ns);
+        }
+      }
+      /* lanes l of r[k] are values 4(b+l)+k: pairs (r0, r1) and (r2, r3) of lane l, then 128-bit quarters */
+      a  = _mm512_unpacklo_pd(r[0], r[1]);
+      bb = _mm512_unpackhi_pd(r[0], r[1]);
+      c  = _mm512_unpacklo_pd(r[2], r[3]);
+      d  = _mm512_unpackhi_pd(r[2], r[3]);
+      e  = _mm512_shuffle_f64x2(a, c, 0x44);
+      f  = _mm512_shuffle_f64x2(bb, d, 0x44);
+      out[0] = _mm512_shuffle_f64x2(e, f, 0x88);
+      out[1] = _mm512_shuffle_f64x2(e, f, 0xDD);
+      e  = _mm512_shuffle_f64x2(a, c, 0xEE);
+      f  = _mm512_shuffle_f64x2(bb, d, 0xEE);
+      out[2] = _mm512_shuffle_f64x2(e, f, 0x88);
+      out[3] = _mm512_shuffle_f64x2(e, f, 0xDD);
+      for (size_t m = 0; m < 4 && 8 * m < nv; m++) {
+        if (nv - 8 * m >= 8) _mm512_storeu_pd(z + 4 * b + 8 * m, out[m]);
+        else _mm512_mask_storeu_pd(z + 4 * b + 8 * m, (__mmask8)((1u << (nv - 8 * m)) - 1), out[m]);
+      }
+    }
+  }
+  return ns;
+}
+
+/**
+  @brief AVX2 normals in two passes: the words into L1 buffers, then the ziggurat's fast path 4 words per vector
+  (j → double exactly in two 2^52-magic halves), then stream order.
+*/
+__attribute__((target("avx2"))) static size_t RngNormalsAVX2(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block,
+                                                            size_t nb, double *restrict z, uint16_t *restrict slow,
+                                                            uint64_t *restrict sloww)
+{
+  uint64_t      wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH];
+  double        o[4][NNL_RNG_BATCH];
+  size_t        ns = 0;
+  const __m256i strip = _mm256_set1_epi64x(NNL_ZIG_STRIPS - 1), sign = _mm256_set1_epi64x(NNL_ZIG_STRIPS);
+  const __m256i lo32 = _mm256_set1_epi64x(0xffffffffLL), magic = _mm256_set1_epi64x(0x4330000000000000LL);
+  const __m256d two52 = _mm256_set1_pd(4503599627370496.0), two32 = _mm256_set1_pd(4294967296.0);
+
+  RngWordsAVX2(key, c1, c2, block, nb, wr, wa);
+  for (int k = 0; k < 4; k++) {
+    const uint64_t *p = (k & 1 ? wa : wr) + (k >> 1) * NNL_RNG_BATCH;
+    for (size_t b = 0; b < nb; b += 4) {
+      __m256i w = _mm256_loadu_si256((const void *)(p + b)), i = _mm256_and_si256(w, strip), j = _mm256_srli_epi64(w, 11);
+      __m256d wt = _mm256_i64gather_pd(nnl_zig_w, i, 8);
+      __m256i kt = _mm256_i64gather_epi64((const long long *)nnl_zig_k, i, 8);
+      int     ok = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(kt, j))); /* both < 2^63 */
+      __m256d hi = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(j, 32), magic)), two52);
+      __m256d lo = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(j, lo32), magic)), two52);
+      __m256i x  = _mm256_castpd_si256(_mm256_mul_pd(_mm256_add_pd(_mm256_mul_pd(hi, two32), lo), wt));
+      _mm256_storeu_pd(o[k] + b, _mm256_castsi256_pd(_mm256_xor_si256(x, _mm256_slli_epi64(_mm256_and_si256(w, sign), 53))));
+      if (ok != 0xf) ns = RngRefused((unsigned)~ok & 0xf, b, nb, k, p + b, slow, sloww, ns);
+    }
+  }
+  RngInterleave((const double(*)[NNL_RNG_BATCH])o, nb, z);
+  return ns;
+}
+
+__attribute__((target("avx2"))) static void RngUniformsAVX2(const uint64_t *restrict wr, const uint64_t *restrict wa, size_t nb,
+                                                           double *restrict u)
+{
+  RngUniformsBody(wr, wa, nb, u, 0);
+}
+
+NNL_AVX512_ATTR static void RngUniformsAVX512(const uint64_t *restrict wr, const uint64_t *restrict wa, size_t nb, double *restrict u)
+{
+  RngUniformsBody(wr, wa, nb, u, 1);
+}
 #endif
 
 static const NNLRngKernel nnl_kernels[] = {

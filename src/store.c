@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include "storeimpl.h"
 #include "log.h"
+#include "nnlimits/rng.h"
 #include "nnlimits/spectra.h"
 
 /* A network's per-layer arrays are one row of `layers` per (point, layer): its Gram entries q (packed upper
@@ -291,6 +292,7 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   snprintf(num, sizeof(num), "%d", NNL_STORE_SCHEMA);
   PetscCall(NNLStoreMetaSet(db, "schema", num));
   PetscCall(NNLStoreMetaSet(db, "job", canonical));
+  PetscCall(NNLStoreMetaSet(db, "rng", NNL_RNG_STREAM_VERSION));
   PetscCall(NNLStoreMetaSet(db, "shard", shard));
   snprintf(num, sizeof(num), "%" PetscInt_FMT, total);
   PetscCall(NNLStoreMetaSet(db, "total", num));
@@ -398,12 +400,29 @@ static PetscErrorCode Prepare(NNLStore s)
   PetscFunctionReturn(0);
 }
 
+/* The store's networks were drawn with this build's random streams (meta "rng"; absent: version 1, before the
+   record existed). A run or merge that adds to a store of another version is refused. */
+PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[])
+{
+  char *have = NULL, h[32];
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreMetaGet(db, "rng", &have));
+  PetscCall(PetscStrncpy(h, have ? have : "1", sizeof(h)));
+  PetscCall(PetscFree(have));
+  PetscCheck(!strcmp(h, NNL_RNG_STREAM_VERSION), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "'%s' holds networks drawn with random stream version %s, and this nnlimits draws with version %s: networks "
+             "added now would not match the stored ones (rerun into a new -output)", dir, h, NNL_RNG_STREAM_VERSION);
+  PetscFunctionReturn(0);
+}
+
 /* The store in db was made by this job and shard (not fresh). */
 static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const NNLJob *job, const char shard[])
 {
   char *have = NULL, *hshard = NULL;
 
   PetscFunctionBegin;
+  PetscCall(NNLStoreCheckStream(db, dir));
   PetscCall(NNLStoreMetaGet(db, "job", &have));
   PetscCall(NNLStoreMetaGet(db, "shard", &hshard));
   if (have && strcmp(have, job->canonical)) {

@@ -40,6 +40,7 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
 PetscErrorCode NNLStoreFunctions(sqlite3 *db);
 /** @brief A meta value (caller frees; NULL if absent) / set one. */
 PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
+PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[]);
 PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]);
 /** @brief Error naming the first option whose canonical line differs between have (the store's) and want. */
 PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[]);

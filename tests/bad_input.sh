@@ -11,15 +11,17 @@ D=$(cd "$(dirname "$0")/bad_input" && pwd)
 export OMPI_MCA_odls_base_sigkill_timeout=0
 SMALL="-grid_width 8 -grid_depth 2 -grid_seed 0-2 -progress_interval 0"
 run 0 run $SMALL -output "$W/store" > /dev/null
-mkdir -p "$W/corrupt" "$W/newer" "$W/older"
+mkdir -p "$W/corrupt" "$W/newer" "$W/older" "$W/stream1"
 head -c 8192 < <(yes 'not a database') > "$W/corrupt/nnlimits.sqlite"
 for v in newer:99 older:1; do
   cp "$W/store/nnlimits.sqlite" "$W/${v%%:*}/"
   sqlite3 "$W/${v%%:*}/nnlimits.sqlite" "UPDATE meta SET value='${v#*:}' WHERE key='schema'"
 done
+cp "$W/store/nnlimits.sqlite" "$W/stream1/"
+sqlite3 "$W/stream1/nnlimits.sqlite" "DELETE FROM meta WHERE key='rng'"
 touch "$W/afile"
 mkdir -p "$W/cwd" # cases run here: a case that wrongly runs a default job writes results/ here, not in the sources
-sum() { find "$W/store" "$W/corrupt" "$W/newer" "$W/older" "$W/afile" -type f | sort | xargs sha256sum; }
+sum() { find "$W/store" "$W/corrupt" "$W/newer" "$W/older" "$W/stream1" "$W/afile" -type f | sort | xargs sha256sum; }
 before=$(sum)
 
 # check NP CASE: run one case at NP ranks (0 = no mpiexec); prints nothing on success, the reason on failure.
@@ -52,9 +54,9 @@ while IFS= read -r line; do
   ranks=$(echo "${line%%|*}" | tr -d ' ')
   rest=${line#*|}; cmd=${rest%|*}; frag=${rest##*|}
   cmd=$(echo "$cmd" | sed -e 's/^ *//' -e 's/ *$//'); frag=$(echo "$frag" | sed -e 's/^ *//' -e 's/ *$//')
-  for k in W D AFILE STORE CORRUPT NEWER OLDER SMALL; do
+  for k in W D AFILE STORE CORRUPT NEWER OLDER STREAM1 SMALL; do
     case $k in W) v=$W ;; D) v=$D ;; AFILE) v=$W/afile ;; STORE) v=$W/store ;; CORRUPT) v=$W/corrupt ;;
-      NEWER) v=$W/newer ;; OLDER) v=$W/older ;; SMALL) v=$SMALL ;; esac
+      NEWER) v=$W/newer ;; OLDER) v=$W/older ;; STREAM1) v=$W/stream1 ;; SMALL) v=$SMALL ;; esac
     cmd=${cmd//@$k@/$v}; frag=${frag//@$k@/$v}
   done
   n=$((n + 1))

@@ -78,8 +78,11 @@ check lnr '/family=mlp /' 'v["net_mean"] > 0.85 && v["net_mean"] > v["nngp_rho"]
 check lnr '/family=mlp .*depth=33 /' 'v["net_mean"] > 0.95 && v["frac_above_0_9"] > 0.9'
 
 # Makwana 2025: EDim of the feature matrix, m = 16 inputs, n = 8, 16, 32. Exact facts: at layer 1 the n×m ReLU
-# features have full rank min(n, m); at n = 2m it stays m at every layer, so the largest gap to the claim is at
-# layer 1, m(1 − 2/π) (claim1 = 2m/π checks the claim's formula). Measured: 1 ≤ PR ≤ rank at rtol ≤ rank, and at
+# features have full rank min(n, m); at n = 2m it stays m at nearly every layer, so the largest gap to the claim is
+# at layer 1, m(1 − 2/π) (claim1 = 2m/π checks the claim's formula). "Nearly": a deep n = 32 ReLU layer loses a
+# rank when too few of its units are active on the inputs' span, for about 0.7 % of networks at layer 10 (2000
+# simulated with numpy); the mean last rank of 40 seeds must exceed 16 − 0.1, i.e. at most 3 seeds lose one (about
+# 1e-4 by chance), where a real loss of rank (the Gram's rank, a wrong layer) costs every seed. Measured: 1 ≤ PR ≤ rank at rtol ≤ rank, and at
 # n ≤ m the rank and the PR fall with depth (by ~8 and ~30 s.e. here; 4 s.e. required). Catches: the Gram read
 # instead of the features, layers in the wrong order, the claim with a wrong exponent or factor, se/mean mixed up.
 run 2 run -family mlp -grid_activation relu -grid_width 8,16,32 -grid_depth 10 -grid_seed 0-40 -inputs 16 \
@@ -88,7 +91,7 @@ run 2 run -family mlp -grid_activation relu -grid_width 8,16,32 -grid_depth 10 -
 figure mk fig_makwana.py "$W/mk"
 check mk '/measure=/' 'v["inputs"] == 16 && v["claim1"] > 10.1859 - 1e-3 && v["claim1"] < 10.1859 + 1e-3 && v["seeds"] == 40'
 check mk '/measure=rank / && !/width=32/' 'v["layer1"] == v["width"] && v["last"] < v["layer1"] - 4 * v["last_se"]'
-check mk '/width=32 / && /measure=rank /' 'v["layer1"] == 16 && v["last"] == 16 && v["max_abs_gap_over_m"] > 0.3634 - 1e-3 && v["max_abs_gap_over_m"] < 0.3634 + 1e-3'
+check mk '/width=32 / && /measure=rank /' 'v["layer1"] == 16 && v["last"] > 16 - 0.1 && v["max_abs_gap_over_m"] > 0.3634 - 1e-3 && v["max_abs_gap_over_m"] < 0.3634 + 1e-3'
 check mk '/measure=pr/' 'v["last"] >= 1 && v["layer1"] > v["last"] + 4 * (v["layer1_se"] + v["last_se"]) && v["layer1"] < v["width"]'
 paste -d' ' <(grep 'measure=rank ' "$W/mk.txt") <(grep 'measure=rank_rtol' "$W/mk.txt") <(grep 'measure=pr' "$W/mk.txt") \
   | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); k = kv[1] (i > 2 * NF / 3 ? "_pr" : i > NF / 3 ? "_rt" : ""); v[k] = kv[2] }

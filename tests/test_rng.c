@@ -12,6 +12,7 @@
 #include <Random123/philox.h>
 
 #include "nnlimits/rng.h"
+#include "ziggurat.h"
 
 static const double test_pi = 3.141592653589793238462643383279;
 
@@ -32,61 +33,138 @@ static void test_philox_kat(void **state)
 }
 
 /**
-  @brief Pinned first numbers of one stream and pinned hashes.
-  Catches: any change of key/counter layout, uniform or Box–Muller mapping, or hash — each would
-  silently change every stored run. If this fails, the change is the bug (or needs a new stream
-  version, never an edit here).
+  @brief Pinned numbers of one stream (stream version 2) and pinned hashes, all exact: uniforms, normals and their
+  slow path use only exactly rounded arithmetic and our own log, never libm.
+  Catches: any change of key/counter layout, uniform or ziggurat mapping, ziggurat table, slow-path counters, or
+  hash — each would silently change every stored run. If this fails, the change is the bug (or needs a new
+  NNL_RNG_STREAM_VERSION, never an edit here). The last two normals pinned come from the slow path.
 */
 static void test_pinned_values(void **state)
 {
   (void)state;
-  const double u_ref[4] = {0.28546210960164647, 0.88763055026529925, 0.52905274440099403,
-                           0.30129426483782989};
-  const double z_ref[4] = {1.2049026875423534, -1.0273760084812216, -0.35741699936606386,
-                           1.0703211578906806};
-  NNLRngStream s;
-  double       u[4], z[4];
+  const double   u_ref[4] = {0.28546210960164647, 0.88763055026529925, 0.52905274440099403, 0.30129426483782989};
+  const uint64_t zi[6]    = {0, 1, 2, 3, 36, 10940}; /* 36: a wedge; 10940: the tail beyond r */
+  const double   z_ref[6] = {0.26546735197680332, -0.90113439436875697, 0.99427191766465361, -0.55301777525281592,
+                              0.78440615712491524, 4.6740397767584625};
+  NNLRngStream   s;
+  double         u[4], z;
 
   NNLRngStreamInit(&s, 12345, 678, 9, NNL_PURPOSE_TEST);
-  assert_true(s.key[0] == 12345 && s.key[1] == 678 && s.layer == 9 &&
-              s.purpose == NNL_PURPOSE_TEST);
+  assert_true(s.key[0] == 12345 && s.key[1] == 678 && s.layer == 9 && s.purpose == NNL_PURPOSE_TEST);
   NNLRngUniforms(&s, 0, 4, u);
-  NNLRngNormals(&s, 0, 4, z);
-  for (int i = 0; i < 4; i++) {
-    assert_true(u[i] == u_ref[i]); /* exact: integer arithmetic and one exact scaling */
-    assert_true(fabs(z[i] - z_ref[i]) <=
-                1e-14 * fabs(z_ref[i])); /* libm may differ in the last bit */
+  for (int i = 0; i < 4; i++) assert_true(u[i] == u_ref[i]); /* exact: integer arithmetic and one exact scaling */
+  for (int i = 0; i < 6; i++) {
+    NNLRngNormals(&s, zi[i], 1, &z);
+    if (z != z_ref[i]) fail_msg("normal %d: %.17g, pinned %.17g", (int)zi[i], z, z_ref[i]);
   }
+  assert_string_equal(NNL_RNG_STREAM_VERSION, "2");
   assert_true(NNLHash64("", 0) == 0xf52a15e9a9b5e89bULL);
   assert_true(NNLHash64("abc", 3) == 0x0dd490490804b508ULL);
   assert_true(NNLHash64("nnlimits", 8) == 0x5af6699f4143bd94ULL);
   assert_true(NNLHash64("abd", 3) != NNLHash64("abc", 3));
 }
 
+/* f(x) = exp(-x²/2) and the ziggurat's strip edges x_i, from the tables. */
+static double zig_f(double x)
+{
+  return exp(-0.5 * x * x);
+}
+
+static double zig_x(int i)
+{
+  return nnl_zig_w[i] * 9007199254740992.0;
+}
+
 /**
-  @brief Normals are Box–Muller of the stream's uniforms: word pairs (4j, 4j+1) and (4j+2, 4j+3).
-  Catches: normals and uniforms drifting apart in indexing (the documented "uniform i = word i"
-  rule).
+  @brief The ziggurat's tables: every strip has area v (x_i (f(x_{i+1}) − f(x_i)) for i >= 1, x_0 f(r) for the base),
+  v is r f(r) plus the tail's area, the top strip closes at f(0) = 1, k_i = ⌊2^53 x_{i+1}/x_i⌋ (k_0 from r), and
+  f_i = f(x_i); checked with libm.
+  Catches: a table regenerated with another strip count or tail cut r, a hand edit, a row shifted by one.
 */
-static void test_normals_from_uniforms(void **state)
+static void test_ziggurat_tables(void **state)
 {
   (void)state;
-  enum { N = 400000 };
-  NNLRngStream s;
-  double      *u = malloc(N * sizeof(double)), *z = malloc(N * sizeof(double));
+  const double r = nnl_zig_r, v = nnl_zig_v, tol = 1e-12;
 
-  /* 200000 pairs: every quadrant and the whole range of log, so the generator's own log and sincos (not libm's)
-     are checked against libm everywhere; a wrong polynomial coefficient or quadrant rotation fails. */
-  NNLRngStreamInit(&s, 7, 8, 1, NNL_PURPOSE_TEST);
-  NNLRngUniforms(&s, 100, N, u);
-  NNLRngNormals(&s, 100, N, z);
-  for (int i = 0; i < N; i += 2) {
-    double r = sqrt(-2.0 * log(u[i]));
-    if (!(fabs(z[i] - r * cos(2 * test_pi * u[i + 1])) <= 1e-14 * r &&
-          fabs(z[i + 1] - r * sin(2 * test_pi * u[i + 1])) <= 1e-14 * r))
-      fail_msg("pair %d: u = (%.17g, %.17g), z = (%.17g, %.17g)", i / 2, u[i], u[i + 1], z[i], z[i + 1]);
+  assert_true(zig_x(1) == r && zig_x(NNL_ZIG_STRIPS) == 0.0);
+  assert_true(fabs(r * zig_f(r) + sqrt(test_pi / 2) * erfc(r / sqrt(2.0)) - v) <= tol * v);
+  assert_true(fabs(zig_x(0) * zig_f(r) - v) <= tol * v);
+  assert_true(nnl_zig_k[0] == (uint64_t)floor(9007199254740992.0 * r / zig_x(0)));
+  for (int i = 1; i < NNL_ZIG_STRIPS; i++) {
+    double area = zig_x(i) * (zig_f(zig_x(i + 1)) - zig_f(zig_x(i))), k = 9007199254740992.0 * zig_x(i + 1) / zig_x(i);
+    if (!(fabs(area - v) <= 1e-9 * v)) fail_msg("strip %d: area %.17g, v %.17g", i, area, v);
+    if (!((double)nnl_zig_k[i] <= k && k < (double)nnl_zig_k[i] + 2))
+      fail_msg("strip %d: k %llu, 2^53 ratio %.17g", i, (unsigned long long)nnl_zig_k[i], k);
+    if (!(fabs(nnl_zig_f[i] - zig_f(zig_x(i))) <= tol * zig_f(zig_x(i)))) fail_msg("strip %d: f", i);
   }
-  free(u);
+  assert_true(nnl_zig_f[0] == 0.0 && nnl_zig_f[NNL_ZIG_STRIPS] == 1.0);
+}
+
+/* Reference of the stream's normal number index from its word w: the ziggurat written out again with libm's log;
+   *path is 0 (fast), 1 (slow, strips), 2 (the tail). */
+static double zig_reference(const NNLRngStream *s, uint64_t index, uint64_t w, int *path)
+{
+  philox4x64_key_t k       = {{s->key[0], s->key[1]}};
+  uint64_t         attempt = 0;
+
+  *path = 0;
+  for (;;) {
+    uint64_t         i = w % NNL_ZIG_STRIPS, j = w >> 11;
+    double           sg = (w >> 10) & 1 ? -1.0 : 1.0, x = (double)j * nnl_zig_w[i];
+    philox4x64_ctr_t c, rr;
+    if (j < nnl_zig_k[i]) return sg * x;
+    *path = 1;
+    c  = (philox4x64_ctr_t){{index, s->layer, s->purpose, ++attempt}};
+    rr = philox4x64_R(10, c, k);
+    if (i == 0) {
+      if (x < nnl_zig_r) return sg * x;
+      *path = 2;
+      for (;;) {
+        double a = -log(((double)(rr.v[0] >> 11) + 0.5) / 9007199254740992.0) / nnl_zig_r;
+        double b = -log(((double)(rr.v[1] >> 11) + 0.5) / 9007199254740992.0);
+        if (2 * b > a * a) return sg * (nnl_zig_r + a);
+        c  = (philox4x64_ctr_t){{index, s->layer, s->purpose, ++attempt}};
+        rr = philox4x64_R(10, c, k);
+      }
+    }
+    if (x < zig_x((int)i + 1)) return sg * x;
+    if (nnl_zig_f[i] + ((double)(rr.v[0] >> 11) + 0.5) / 9007199254740992.0 * (nnl_zig_f[i + 1] - nnl_zig_f[i]) < zig_f(x))
+      return sg * x;
+    w = rr.v[1];
+  }
+}
+
+/**
+  @brief Normal i is the ziggurat of word i of Random123's Philox (stream counter (i/4, layer, purpose, 0), word i%4):
+  400000 normals against a second implementation of the whole ziggurat with libm's log, exactly on the fast path and
+  to 1e-14 on the slow path (about 1700 of them: wedges and the tail).
+  Catches: a word taken from the wrong block or lane, a wrong strip/sign/j split, the slow path's fresh words from
+  the wrong counter, a tail or wedge test inverted, a slow value written back to the wrong place.
+*/
+static void test_normals_from_words(void **state)
+{
+  (void)state;
+  enum { N = 400000, OFF = 100 };
+  NNLRngStream     s;
+  double          *z = malloc(N * sizeof(double));
+  philox4x64_key_t k;
+  int              nslow = 0, ntail = 0;
+
+  assert_non_null(z);
+  NNLRngStreamInit(&s, 7, 8, 1, NNL_PURPOSE_TEST);
+  k = (philox4x64_key_t){{s.key[0], s.key[1]}};
+  NNLRngNormals(&s, OFF, N, z);
+  for (uint64_t t = OFF; t < OFF + N; t++) {
+    philox4x64_ctr_t c = {{t / 4, s.layer, s.purpose, 0}}, r = philox4x64_R(10, c, k);
+    int              path;
+    double           ref = zig_reference(&s, t, r.v[t % 4], &path), got = z[t - OFF];
+    nslow += path > 0;
+    ntail += path == 2;
+    if (path ? !(fabs(got - ref) <= 1e-14 * fabs(ref)) : got != ref)
+      fail_msg("normal %llu (%s path): %.17g, reference %.17g", (unsigned long long)t, path ? "slow" : "fast", got, ref);
+  }
+  /* the slow path ran about 0.43 % of the time (4 binomial s.e. around 1711) and reached the tail (expected ~21) */
+  if (!(abs(nslow - 1711) <= 4 * 41 && ntail >= 5)) fail_msg("slow path %d times, tail %d times", nslow, ntail);
   free(z);
 }
 
@@ -123,8 +201,8 @@ static void check_split(const NNLRngStream *s, uint64_t base, int normal)
 
 /**
   @brief Same stream and index -> same number whatever the split of calls, at offset 0 and at a huge
-  odd offset. Catches: wrong ragged head/tail handling (off-by-one block, wrong pair of a split
-  Box–Muller couple).
+  odd offset. Catches: wrong ragged head/tail handling (off-by-one block, a slow-path value placed
+  by its position in the call instead of in the stream).
 */
 static void test_split_invariance(void **state)
 {
@@ -192,7 +270,7 @@ static void test_normal_moments(void **state)
 
 /**
   @brief 10^6 uniforms all strictly inside (0,1), mean within 4 standard errors of 1/2.
-  Catches: a mapping that can return 0 (log(0) = −inf in Box–Muller) or 1.
+  Catches: a mapping that can return 0 (log(0) = −inf in the slow path's tail) or 1.
 */
 static void test_uniforms_open(void **state)
 {
@@ -277,7 +355,7 @@ static void test_point_correlation(void **state)
   @brief Every kernel this CPU has (AVX-512, AVX2, portable) gives the same bits, for normals and uniforms, at
   ragged offsets and lengths and at a counter above 2^32 blocks; and the words are Random123's own Philox.
   Catches: a vector kernel's carry or lane-order mistake in the 64×64→128 multiply (Philox), an ISA-dependent
-  rounding in Box–Muller (an FMA contraction, an approximate reciprocal), a batch-boundary slip.
+  rounding in the ziggurat (an FMA contraction, an inexact int → double), a batch-boundary slip, a lost slow value.
 */
 static void test_kernels_identical(void **state)
 {
@@ -357,7 +435,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_philox_kat),
       cmocka_unit_test(test_pinned_values),
-      cmocka_unit_test(test_normals_from_uniforms),
+      cmocka_unit_test(test_ziggurat_tables),
+      cmocka_unit_test(test_normals_from_words),
       cmocka_unit_test(test_split_invariance),
       cmocka_unit_test(test_streams_differ),
       cmocka_unit_test(test_normal_moments),

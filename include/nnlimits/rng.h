@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the numbers of a stream are, as recorded in every store: a store of another version holds networks that this
+   build would draw differently, so a run does not add to it. 1: Box–Muller normals; 2: ziggurat normals. */
+#define NNL_RNG_STREAM_VERSION "2"
+
 /* What a stream is used for; part of the key so that purposes never share numbers. */
 typedef enum {
   NNL_PURPOSE_INPUT   = 1, /* input vectors, when random */
@@ -30,7 +34,9 @@ void NNLRngStreamInit(NNLRngStream *s, uint64_t run_seed, uint64_t point_id, uin
 
 /**
   @brief Fill out[0..n) with standard normals number offset, offset+1, ... of the stream.
-  Normal i depends only on the stream and i (so any split of [0, N) into calls gives the same numbers).
+  Normal i depends only on the stream and i (so any split of [0, N) into calls gives the same numbers): it is the
+  256-strip ziggurat of word i, with fresh words for its rare slow path from counters no stream word uses
+  (stream version 2, NNL_RNG_STREAM_VERSION; version 1 was Box–Muller).
 */
 void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out);
 
