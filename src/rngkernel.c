@@ -330,7 +330,11 @@ static void RngUniformsPortable(const uint64_t *restrict wr, const uint64_t *res
 }
 
 #ifdef NNL_RNG_X86
-  #define NNL_AVX512_ATTR __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,prefer-vector-width=512")))
+  #ifdef __clang__ /* clang knows no prefer-vector-width in target() and would drop the whole attribute */
+    #define NNL_AVX512_ATTR __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+  #else
+    #define NNL_AVX512_ATTR __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,prefer-vector-width=512")))
+  #endif
 
 /* The fast path of 8 words: ±j·w_i, and in *ok the lanes accepted (j < k_i, unsigned). Two gathers from the tables. */
 static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngZigAVX512(__m512i w, __mmask8 *ok)
