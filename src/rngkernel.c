@@ -215,11 +215,12 @@ static inline double RngLog(double u)
   return e * nnl_ln2_hi + (e * nnl_ln2_lo + (2.0 * s + 2.0 * s * s2 * p));
 }
 
-/* The ziggurat's use of a word w: strip i = bits 0–9, sign = bit 10, j = the top 53 bits; x = j·w_i (exact j, one
-   rounding), accepted at once when j < k_i. These lines are the definition the vector kernels reproduce. */
+/* The ziggurat's use of a word w: strip i = bits 0 .. NNL_ZIG_BITS−1, sign = bit NNL_ZIG_BITS, j = the top
+   NNL_ZIG_JBITS; x = j·w_i (exact j, one rounding), accepted at once when j < k_i. These lines are the definition the
+   vector kernels reproduce. */
 #define NNL_ZIG_STRIP(w) ((w) & (NNL_ZIG_STRIPS - 1))
-#define NNL_ZIG_SIGN(w)  (((w) & NNL_ZIG_STRIPS) << 53)
-#define NNL_ZIG_J(w)     ((w) >> 11)
+#define NNL_ZIG_SIGN(w)  (((w) & NNL_ZIG_STRIPS) << NNL_ZIG_JBITS)
+#define NNL_ZIG_J(w)     ((w) >> (NNL_ZIG_BITS + 1))
 
 static inline double RngZigSigned(double x, uint64_t sign)
 {
@@ -255,7 +256,7 @@ double NNLRngZigguratSlow(const uint64_t key[2], uint64_t c1, uint64_t c2, uint6
         r = philox4x64_R(10, c, k);
       }
     }
-    if (x < nnl_zig_w[i + 1] * 9007199254740992.0) return RngZigSigned(x, sign); /* k_i was rounded down */
+    if (x < nnl_zig_w[i + 1] * (double)(1ULL << NNL_ZIG_JBITS)) return RngZigSigned(x, sign); /* k_i was rounded down */
     {                                                                           /* the wedge: y under f(x)? */
       double y = nnl_zig_f[i] + RngU01(r.v[0], 0) * (nnl_zig_f[i + 1] - nnl_zig_f[i]);
       if (RngLog(y) < -0.5 * x * x) return RngZigSigned(x, sign);
@@ -340,13 +341,13 @@ static void RngUniformsPortable(const uint64_t *restrict wr, const uint64_t *res
 static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngZigAVX512(__m512i w, __mmask8 *ok)
 {
   const __m512i strip = _mm512_set1_epi64(NNL_ZIG_STRIPS - 1), sign = _mm512_set1_epi64(NNL_ZIG_STRIPS);
-  __m512i       i = _mm512_and_si512(w, strip), j = _mm512_srli_epi64(w, 11);
+  __m512i       i = _mm512_and_si512(w, strip), j = _mm512_srli_epi64(w, NNL_ZIG_BITS + 1);
   __m512d       wt = _mm512_i64gather_pd(i, nnl_zig_w, 8);
   __m512i       kt = _mm512_i64gather_epi64(i, (const void *)nnl_zig_k, 8);
   __m512i       x  = _mm512_castpd_si512(_mm512_mul_pd(_mm512_cvtepu64_pd(j), wt));
 
   *ok = _mm512_cmplt_epu64_mask(j, kt);
-  return _mm512_castsi512_pd(_mm512_xor_si512(x, _mm512_slli_epi64(_mm512_and_si512(w, sign), 53)));
+  return _mm512_castsi512_pd(_mm512_xor_si512(x, _mm512_slli_epi64(_mm512_and_si512(w, sign), NNL_ZIG_JBITS)));
 }
 
 /**
@@ -415,14 +416,14 @@ __attribute__((target("avx2"))) static size_t RngNormalsAVX2(const uint64_t key[
   for (int k = 0; k < 4; k++) {
     const uint64_t *p = (k & 1 ? wa : wr) + (k >> 1) * NNL_RNG_BATCH;
     for (size_t b = 0; b < nb; b += 4) {
-      __m256i w = _mm256_loadu_si256((const void *)(p + b)), i = _mm256_and_si256(w, strip), j = _mm256_srli_epi64(w, 11);
+      __m256i w = _mm256_loadu_si256((const void *)(p + b)), i = _mm256_and_si256(w, strip), j = _mm256_srli_epi64(w, NNL_ZIG_BITS + 1);
       __m256d wt = _mm256_i64gather_pd(nnl_zig_w, i, 8);
       __m256i kt = _mm256_i64gather_epi64((const long long *)nnl_zig_k, i, 8);
       int     ok = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(kt, j))); /* both < 2^63 */
       __m256d hi = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(j, 32), magic)), two52);
       __m256d lo = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(j, lo32), magic)), two52);
       __m256i x  = _mm256_castpd_si256(_mm256_mul_pd(_mm256_add_pd(_mm256_mul_pd(hi, two32), lo), wt));
-      _mm256_storeu_pd(o[k] + b, _mm256_castsi256_pd(_mm256_xor_si256(x, _mm256_slli_epi64(_mm256_and_si256(w, sign), 53))));
+      _mm256_storeu_pd(o[k] + b, _mm256_castsi256_pd(_mm256_xor_si256(x, _mm256_slli_epi64(_mm256_and_si256(w, sign), NNL_ZIG_JBITS))));
       if (ok != 0xf) ns = RngRefused((unsigned)~ok & 0xf, b, nb, k, p + b, slow, sloww, ns);
     }
   }

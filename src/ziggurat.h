@@ -4,7 +4,9 @@
 
 #include <stdint.h>
 
+#define NNL_ZIG_BITS   10 /* strip = bits 0..BITS-1 of a word, sign = bit BITS, j = the top JBITS */
 #define NNL_ZIG_STRIPS 1024
+#define NNL_ZIG_JBITS  53
 static const double nnl_zig_r = 0x1.027c84109fad6p+2; /* 4.038849846109505: the tail starts here */
 static const double nnl_zig_v = 0x1.417941005fc0ap-10; /* 0.0012263246463530852: every strip's area */
 

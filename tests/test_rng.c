@@ -70,14 +70,16 @@ static double zig_f(double x)
   return exp(-0.5 * x * x);
 }
 
+static const double zig_scale = (double)(1ULL << NNL_ZIG_JBITS); /* j has NNL_ZIG_JBITS bits */
+
 static double zig_x(int i)
 {
-  return nnl_zig_w[i] * 9007199254740992.0;
+  return nnl_zig_w[i] * zig_scale;
 }
 
 /**
   @brief The ziggurat's tables: every strip has area v (x_i (f(x_{i+1}) − f(x_i)) for i >= 1, x_0 f(r) for the base),
-  v is r f(r) plus the tail's area, the top strip closes at f(0) = 1, k_i = ⌊2^53 x_{i+1}/x_i⌋ (k_0 from r), and
+  v is r f(r) plus the tail's area, the top strip closes at f(0) = 1, k_i = ⌊2^JBITS x_{i+1}/x_i⌋ (k_0 from r), and
   f_i = f(x_i); checked with libm.
   Catches: a table regenerated with another strip count or tail cut r, a hand edit, a row shifted by one.
 */
@@ -89,12 +91,12 @@ static void test_ziggurat_tables(void **state)
   assert_true(zig_x(1) == r && zig_x(NNL_ZIG_STRIPS) == 0.0);
   assert_true(fabs(r * zig_f(r) + sqrt(test_pi / 2) * erfc(r / sqrt(2.0)) - v) <= tol * v);
   assert_true(fabs(zig_x(0) * zig_f(r) - v) <= tol * v);
-  assert_true(nnl_zig_k[0] == (uint64_t)floor(9007199254740992.0 * r / zig_x(0)));
+  assert_true(nnl_zig_k[0] == (uint64_t)floor(zig_scale * r / zig_x(0)));
   for (int i = 1; i < NNL_ZIG_STRIPS; i++) {
-    double area = zig_x(i) * (zig_f(zig_x(i + 1)) - zig_f(zig_x(i))), k = 9007199254740992.0 * zig_x(i + 1) / zig_x(i);
+    double area = zig_x(i) * (zig_f(zig_x(i + 1)) - zig_f(zig_x(i))), k = zig_scale * zig_x(i + 1) / zig_x(i);
     if (!(fabs(area - v) <= 1e-9 * v)) fail_msg("strip %d: area %.17g, v %.17g", i, area, v);
     if (!((double)nnl_zig_k[i] <= k && k < (double)nnl_zig_k[i] + 2))
-      fail_msg("strip %d: k %llu, 2^53 ratio %.17g", i, (unsigned long long)nnl_zig_k[i], k);
+      fail_msg("strip %d: k %llu, 2^JBITS ratio %.17g", i, (unsigned long long)nnl_zig_k[i], k);
     if (!(fabs(nnl_zig_f[i] - zig_f(zig_x(i))) <= tol * zig_f(zig_x(i)))) fail_msg("strip %d: f", i);
   }
   assert_true(nnl_zig_f[0] == 0.0 && nnl_zig_f[NNL_ZIG_STRIPS] == 1.0);
@@ -109,8 +111,8 @@ static double zig_reference(const NNLRngStream *s, uint64_t index, uint64_t w, i
 
   *path = 0;
   for (;;) {
-    uint64_t         i = w % NNL_ZIG_STRIPS, j = w >> 11;
-    double           sg = (w >> 10) & 1 ? -1.0 : 1.0, x = (double)j * nnl_zig_w[i];
+    uint64_t         i = w % NNL_ZIG_STRIPS, j = w >> (NNL_ZIG_BITS + 1);
+    double           sg = (w >> NNL_ZIG_BITS) & 1 ? -1.0 : 1.0, x = (double)j * nnl_zig_w[i];
     philox4x64_ctr_t c, rr;
     if (j < nnl_zig_k[i]) return sg * x;
     *path = 1;
