@@ -1,6 +1,7 @@
 /* Per-layer statistics of a network: Gram of pre-activations, log-norms, kurtosis, normality distance. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cblas.h>
 #include "observe.h"
 
@@ -43,22 +44,70 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
   PetscFunctionReturn(0);
 }
 
-static int CmpDouble(const void *a, const void *b)
+/**
+  @brief Ascending sort of the finite doubles x[0..n), work[0..n) scratch: insertion sort on runs of 16, then
+  bottom-up merges. Inline comparisons: qsort's callback made the sort a quarter of a small network's time. Any
+  correct sort gives the same array (equal doubles are the same number), so the KS distance keeps its bits.
+*/
+static void SortDoubles(PetscInt n, double *x, double *work)
 {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
+  const PetscInt run = 16;
+  double        *a = x, *b = work;
+
+  for (PetscInt lo = 0; lo < n; lo += run) {
+    PetscInt hi = PetscMin(lo + run, n);
+    for (PetscInt i = lo + 1; i < hi; i++) {
+      double   v = x[i];
+      PetscInt j = i;
+      for (; j > lo && x[j - 1] > v; j--) x[j] = x[j - 1];
+      x[j] = v;
+    }
+  }
+  for (PetscInt w = run; w < n; w *= 2) {
+    double *t;
+    for (PetscInt lo = 0; lo < n; lo += 2 * w) {
+      PetscInt mid = PetscMin(lo + w, n), hi = PetscMin(lo + 2 * w, n), i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) b[k++] = a[j] < a[i] ? a[j++] : a[i++];
+      while (i < mid) b[k++] = a[i++];
+      while (j < hi) b[k++] = a[j++];
+    }
+    t = a;
+    a = b;
+    b = t;
+  }
+  if (a != x) memcpy(x, a, (size_t)n * sizeof(double));
 }
 
-double NNLKSNormal(PetscInt n, double *x)
+/* Beyond this many coordinates the sort; up to it, ranks by counting (n² branch-free comparisons, which the compiler
+   vectorises: a 32-element insertion sort costs a µs here, mostly in mispredicted branches). */
+#define NNL_KS_COUNT_MAX 64
+
+/* The KS terms of the value at sorted position r, folded into the running maximum d. */
+static inline double KSTerm(double d, double v, PetscInt r, PetscInt n)
+{
+  double F = 0.5 * erfc(-v / sqrt(2.0)), lo = F - (double)r / n, hi = (double)(r + 1) / n - F;
+  if (lo > d) d = lo;
+  if (hi > d) d = hi;
+  return d;
+}
+
+double NNLKSNormal(PetscInt n, double *x, double *work)
 {
   double d = 0;
 
-  qsort(x, (size_t)n, sizeof(double), CmpDouble);
-  for (PetscInt i = 0; i < n; i++) {
-    double F = 0.5 * erfc(-x[i] / sqrt(2.0)), lo = F - (double)i / n, hi = (double)(i + 1) / n - F;
-    if (lo > d) d = lo;
-    if (hi > d) d = hi;
+  if (n <= NNL_KS_COUNT_MAX) {
+    /* x[i]'s position in the sorted array: the values below it, and its equals that come before it. The same
+       (value, position) pairs as sorting, and a maximum does not depend on order: the same bits. */
+    for (PetscInt i = 0; i < n; i++) {
+      PetscInt r = 0;
+      for (PetscInt j = 0; j < i; j++) r += x[j] <= x[i];
+      for (PetscInt j = i + 1; j < n; j++) r += x[j] < x[i];
+      d = KSTerm(d, x[i], r, n);
+    }
+    return d;
   }
+  SortDoubles(n, x, work);
+  for (PetscInt i = 0; i < n; i++) d = KSTerm(d, x[i], i, n);
   return d;
 }
 
@@ -67,7 +116,7 @@ PetscErrorCode NNLObserveNormality(PetscInt n, PetscInt m, const double *Y, NNLR
   double *x;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(n, &x));
+  PetscCall(PetscMalloc1(2 * n, &x)); /* the coordinates, then the sort's scratch */
   for (PetscInt a = 0; a < m; a++) {
     double s = sqrt(cblas_ddot((int)n, Y + a * n, 1, Y + a * n, 1) / (double)n);
     if (!(s > 0) || !isfinite(s)) {
@@ -75,7 +124,7 @@ PetscErrorCode NNLObserveNormality(PetscInt n, PetscInt m, const double *Y, NNLR
       continue;
     }
     for (PetscInt i = 0; i < n; i++) x[i] = Y[i + a * n] / s;
-    res->ks[a] = NNLKSNormal(n, x);
+    res->ks[a] = NNLKSNormal(n, x, x + n);
   }
   PetscCall(PetscFree(x));
   PetscFunctionReturn(0);

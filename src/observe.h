@@ -14,7 +14,7 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
                                PetscBool *ok);
 /** @brief res->ks[a]: Kolmogorov–Smirnov distance of the coordinates of y_a/‖y_a‖·√n to N(0,1) (NaN if y_a = 0). */
 PetscErrorCode NNLObserveNormality(PetscInt n, PetscInt m, const double *Y, NNLResult *res);
-/** @brief KS distance of x[0..n) (sorted in place) to the standard normal cdf. */
-double NNLKSNormal(PetscInt n, double *x);
+/** @brief KS distance of the finite x[0..n) (which it may reorder; work[0..n) scratch) to the standard normal cdf. */
+double NNLKSNormal(PetscInt n, double *x, double *work);
 
 #endif
