@@ -83,8 +83,9 @@ check lnr '/family=mlp .*depth=33 /' 'v["net_mean"] > 0.95 && v["frac_above_0_9"
 # rank when too few of its units are active on the inputs' span, for about 0.7 % of networks at layer 10 (2000
 # simulated with numpy); the mean last rank of 40 seeds must exceed 16 − 0.1, i.e. at most 3 seeds lose one (about
 # 2e-4 by chance), where a real loss of rank (the Gram's rank, a wrong layer) costs every seed. Measured:
-# 1 ≤ PR ≤ rank at rtol ≤ rank, and at n ≤ m the rank and the PR fall with depth (by ~8 and ~30 s.e. here; 4 s.e. required). Catches: the Gram read
-# instead of the features, layers in the wrong order, the claim with a wrong exponent or factor, se/mean mixed up.
+# 1 ≤ PR ≤ rank at rtol ≤ rank, and at n ≤ m the rank and the PR fall with depth (by ~8 and ~30 s.e. here; 4 s.e.
+# required). Catches: the Gram read instead of the features, layers in the wrong order, the claim with a wrong
+# exponent or factor, se/mean mixed up.
 run 2 run -family mlp -grid_activation relu -grid_width 8,16,32 -grid_depth 10 -grid_seed 0-40 -inputs 16 \
   -input_dim 16 -input_correlation 0 -sigma_w2 2 -record_layers last -spectra_layers all -progress_interval 0 \
   -output "$W/mk" > /dev/null 2>&1 || fail "makwana run"
