@@ -258,7 +258,7 @@ static PetscErrorCode Coordinate(NNLSched s)
       PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[p], s->team, s->size > 1 ? Serve : NULL, s, &res));
       PetscCall(Commit(s, res));
       PetscCall(NNLResultDestroy(&res));
-      PetscCall(Serve(s));
+      if (s->size > 1) PetscCall(Serve(s)); /* one rank: no messages to probe for */
     } else if (s->outstanding > 0) {
       MPI_Status st;
       PetscCallMPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &st));
