@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include "storeimpl.h"
 #include "nnlimits/laws.h"
 
@@ -347,9 +346,31 @@ static PetscErrorCode FreeMeta(StoreMeta *m)
   PetscFunctionReturn(0);
 }
 
+/* An existing merge output (not fresh) must hold the whole of this job (ctx: the job text), drawn with this build's
+   random streams. */
+static PetscErrorCode CheckMergeOutput(sqlite3 *db, const char output[], const void *ctx)
+{
+  StoreMeta      have = {0};
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  ierr = NNLStoreCheckStream(db, output);
+  if (!ierr) ierr = NNLStoreMetaGet(db, "job", &have.job);
+  if (!ierr && have.job) ierr = NNLStoreCompareJob(output, have.job, (const char *)ctx);
+  if (!ierr) ierr = NNLStoreMetaGet(db, "shard", &have.shard);
+  /* A shard's store would end up holding other shards' points under its shard's total and -shard record. */
+  if (!ierr && have.shard && strcmp(have.shard, "0/1"))
+    ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
+                      "-output: '%s' holds shard %s of this job, not the whole job: merge into a new directory", output,
+                      have.shard);
+  PetscCall(FreeMeta(&have));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char output[])
 {
-  StoreMeta      first = {0}, other = {0}, have = {0};
+  StoreMeta      first = {0}, other = {0};
   sqlite3       *db   = NULL;
   int            lock = -1;
   PetscBool      fresh;
@@ -370,18 +391,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
       ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
                         "-output: '%s' is also an input of the merge", output);
   }
-  if (!ierr) { /* an existing output this merge would refuse is refused read-only, before its lock file is made */
-    char path[PETSC_MAX_PATH_LEN];
-    snprintf(path, sizeof(path), "%s/%s", output, NNL_STORE_FILE);
-    if (!access(path, F_OK)) {
-      sqlite3  *pdb = NULL;
-      PetscBool pfresh = PETSC_FALSE;
-      ierr = NNLStoreOpenDB(output, PETSC_FALSE, &pdb);
-      if (!ierr) ierr = NNLStoreVerify(pdb, output, &pfresh);
-      if (!ierr && !pfresh) ierr = NNLStoreCheckStream(pdb, output);
-      if (pdb) sqlite3_close(pdb);
-    }
-  }
+  if (!ierr) ierr = NNLStorePreCheck(output, CheckMergeOutput, first.job);
   if (!ierr) ierr = NNLStoreMakeDir(output);
   if (!ierr) ierr = NNLStoreLock(output, &lock);
   if (!ierr) ierr = NNLStoreOpenDB(output, PETSC_TRUE, &db);
@@ -389,23 +399,12 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   if (!ierr && fresh) {
     /* The merged store is the whole grid's: rerunning the full job on it computes whatever no shard finished. */
     ierr = NNLStoreCreateSchema(db, first.job, "0/1", atoll(first.grid_points), atoll(first.grid_points), 0); /* pairs: from the inputs */
-  } else if (!ierr) {
-    ierr = NNLStoreCheckStream(db, output);
-    if (!ierr) ierr = NNLStoreMetaGet(db, "job", &have.job);
-    if (!ierr && have.job) ierr = NNLStoreCompareJob(output, have.job, first.job);
-    if (!ierr) ierr = NNLStoreMetaGet(db, "shard", &have.shard);
-    /* A shard's store would end up holding other shards' points under its shard's total and -shard record. */
-    if (!ierr && have.shard && strcmp(have.shard, "0/1"))
-      ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
-                        "-output: '%s' holds shard %s of this job, not the whole job: merge into a new directory", output,
-                        have.shard);
-  }
+  } else if (!ierr) ierr = CheckMergeOutput(db, output, first.job); /* again, under the lock */
   if (!ierr) ierr = NNLStoreExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i]);
   if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
   if (db) sqlite3_close(db);
   NNLStoreUnlock(&lock);
-  PetscCall(FreeMeta(&have));
   PetscCall(FreeMeta(&first));
   PetscCall(ierr);
   PetscFunctionReturn(0);

@@ -363,9 +363,10 @@ NNL_AVX512_ATTR static size_t RngNormalsAVX512(const uint64_t key[2], uint64_t c
     __m512i x[4][NNL_GROUPS];
     RngPhiloxAVX512(key, c1, c2, block + g0, x);
     for (int g = 0; g < NNL_GROUPS; g++) {
-      size_t  b = g0 + 8 * (size_t)g, nv = 4 * (nb - b < 8 ? nb - b : 8); /* values of this group in the batch */
+      size_t  b = g0 + 8 * (size_t)g, nv;
       __m512d r[4], a, bb, c, d, e, f, out[4];
       if (b >= nb) break;
+      nv = 4 * (nb - b < 8 ? nb - b : 8); /* values of this group in the batch */
       for (int k = 0; k < 4; k++) {
         __mmask8 ok;
         r[k] = RngZigAVX512(x[k][g], &ok);

@@ -416,10 +416,17 @@ PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[])
   PetscFunctionReturn(0);
 }
 
-/* The store in db was made by this job and shard (not fresh). */
-static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const NNLJob *job, const char shard[])
+/* The job and shard a run writes; the store in db (not fresh) must be theirs. */
+typedef struct {
+  const NNLJob *job;
+  const char   *shard;
+} JobShard;
+
+static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
 {
-  char *have = NULL, *hshard = NULL;
+  const NNLJob *job = ((const JobShard *)ctx)->job;
+  const char   *shard = ((const JobShard *)ctx)->shard;
+  char         *have = NULL, *hshard = NULL;
 
   PetscFunctionBegin;
   PetscCall(NNLStoreCheckStream(db, dir));
@@ -443,9 +450,7 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const NNLJob *job,
   PetscFunctionReturn(0);
 }
 
-/* Before the lock: an existing store that this run would refuse (damaged, another schema, another job) is refused
-   read-only, so that a refused run leaves the directory exactly as it was (not even a lock file). */
-static PetscErrorCode PreCheck(const char dir[], const NNLJob *job, const char shard[])
+PetscErrorCode NNLStorePreCheck(const char dir[], NNLStoreCheckFn check, const void *ctx)
 {
   char           path[PETSC_MAX_PATH_LEN];
   sqlite3       *db = NULL;
@@ -457,7 +462,7 @@ static PetscErrorCode PreCheck(const char dir[], const NNLJob *job, const char s
   if (access(path, F_OK)) PetscFunctionReturn(0);
   PetscCall(NNLStoreOpenDB(dir, PETSC_FALSE, &db));
   ierr = NNLStoreVerify(db, dir, &fresh);
-  if (!ierr && !fresh) ierr = CheckJob(db, dir, job, shard);
+  if (!ierr && !fresh) ierr = check(db, dir, ctx);
   sqlite3_close(db);
   PetscCall(ierr);
   PetscFunctionReturn(0);
@@ -467,13 +472,14 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
 {
   PetscBool fresh;
   char      shard[64];
+  JobShard  js = {job, shard};
   PetscInt  n;
   PetscInt *idx;
 
   PetscFunctionBegin;
   snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
   PetscCall(NNLStoreMakeDir(dir));
-  PetscCall(PreCheck(dir, job, shard));
+  PetscCall(NNLStorePreCheck(dir, CheckJob, &js));
   PetscCall(NNLStoreLock(dir, &s->lock));
   s->job = job;
   PetscCall(PetscStrncpy(s->dir, dir, sizeof(s->dir)));
@@ -483,7 +489,7 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
     PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &n, &idx));
     PetscCall(PetscFree(idx));
     PetscCall(NNLStoreCreateSchema(s->db, job->canonical, shard, n, grid->npoints, job->inputs));
-  } else PetscCall(CheckJob(s->db, dir, job, shard)); /* again, under the lock */
+  } else PetscCall(CheckJob(s->db, dir, &js)); /* again, under the lock */
   /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
      transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,
      so that read-only readers of a finished store leave no -wal/-shm files behind. */

@@ -40,7 +40,13 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
 PetscErrorCode NNLStoreFunctions(sqlite3 *db);
 /** @brief A meta value (caller frees; NULL if absent) / set one. */
 PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
+/** @brief Error unless the store's networks were drawn with this build's random stream version. */
 PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[]);
+/* A check of an existing, not fresh store at dir before a run or merge adds to it (ctx: what it is checked against). */
+typedef PetscErrorCode (*NNLStoreCheckFn)(sqlite3 *db, const char dir[], const void *ctx);
+/** @brief Before the lock: if dir holds a store, open it read-only, verify it and (unless fresh) check it, so that a
+    refused run or merge leaves the directory exactly as it was (not even a lock file). */
+PetscErrorCode NNLStorePreCheck(const char dir[], NNLStoreCheckFn check, const void *ctx);
 PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]);
 /** @brief Error naming the first option whose canonical line differs between have (the store's) and want. */
 PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[]);

@@ -35,8 +35,8 @@ void NNLRngStreamInit(NNLRngStream *s, uint64_t run_seed, uint64_t point_id, uin
 /**
   @brief Fill out[0..n) with standard normals number offset, offset+1, ... of the stream.
   Normal i depends only on the stream and i (so any split of [0, N) into calls gives the same numbers): it is the
-  256-strip ziggurat of word i, with fresh words for its rare slow path from counters no stream word uses
-  (stream version 2, NNL_RNG_STREAM_VERSION; version 1 was Box–Muller).
+  1024-strip ziggurat of word i (src/ziggurat.h), with fresh words for its rare slow path from counters no stream
+  word uses (stream version 2, NNL_RNG_STREAM_VERSION; version 1 was Box–Muller).
 */
 void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out);
 
