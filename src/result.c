@@ -33,22 +33,36 @@ static PetscInt Parts(NNLResult *r, PetscInt kind, PetscInt m, PetscInt ncell, P
   return 4;
 }
 
+/* The result and its fixed arrays are one zeroed block, freed at once: a tiny task makes and frees one result, and
+   separate allocations were most of what a task costs the scheduler (perf, 10^6 no-op tasks). */
 PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res)
 {
-  NNLResult *r;
-  PetscInt   np = m * (m + 1) / 2;
+  const size_t   head = (sizeof(NNLResult) + 63) / 64 * 64; /* the arrays start 64-byte aligned, as PetscMalloc's */
+  const PetscInt np   = m * (m + 1) / 2;
+  /* nrec may be 0 (nothing recorded yet): every array is non-NULL, so packing needs no special case */
+  const PetscInt len[6] = {nrec * np + 1, nrec * m + 1, nrec * m + 1, nrec * m + 1, m, nrec * np + 1};
+  size_t         nd = 0;
+  char          *blk;
+  double        *d;
+  NNLResult     *r;
 
   PetscFunctionBegin;
-  PetscCall(PetscNew(&r));
-  r->nrec       = nrec;
-  r->m          = m;
-  r->dead_layer = -1;
-  r->status     = NNL_STATUS_DONE;
-  /* nrec may be 0 (nothing recorded yet): keep every array non-NULL so packing needs no special case. */
-  PetscCall(PetscCalloc1(nrec + 1, &r->layers));
-  PetscCall(PetscCalloc6(nrec * np + 1, &r->gram, nrec * m + 1, &r->lognorm, nrec * m + 1, &r->lognorm_post,
-                         nrec * m + 1, &r->kurtosis, m, &r->ks, nrec * np + 1, &r->ode));
-  *res = r;
+  for (int i = 0; i < 6; i++) nd += (size_t)len[i];
+  PetscCall(PetscCalloc1(head + nd * sizeof(double) + (size_t)(nrec + 1) * sizeof(PetscInt), &blk));
+  r               = (NNLResult *)blk;
+  d               = (double *)(blk + head);
+  r->gram         = d;
+  r->lognorm      = d += len[0];
+  r->lognorm_post = d += len[1];
+  r->kurtosis     = d += len[2];
+  r->ks           = d += len[3];
+  r->ode          = d += len[4];
+  r->layers       = (PetscInt *)(d + len[5]);
+  r->nrec         = nrec;
+  r->m            = m;
+  r->dead_layer   = -1;
+  r->status       = NNL_STATUS_DONE;
+  *res            = r;
   PetscFunctionReturn(0);
 }
 
@@ -79,11 +93,9 @@ PetscErrorCode NNLResultDestroy(NNLResult **res)
 {
   PetscFunctionBegin;
   if (!*res) PetscFunctionReturn(0);
-  PetscCall(PetscFree3((*res)->spec_layers, (*res)->eig, (*res)->sv));
-  PetscCall(PetscFree((*res)->layers));
-  PetscCall(PetscFree6((*res)->gram, (*res)->lognorm, (*res)->lognorm_post, (*res)->kurtosis, (*res)->ks, (*res)->ode));
+  if ((*res)->spec_layers) PetscCall(PetscFree3((*res)->spec_layers, (*res)->eig, (*res)->sv));
   if ((*res)->paths) PetscCall(PetscFree2((*res)->paths, (*res)->fp));
-  PetscCall(PetscFree(*res));
+  PetscCall(PetscFree(*res)); /* with its arrays */
   PetscFunctionReturn(0);
 }
 

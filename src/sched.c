@@ -6,6 +6,7 @@
 #include "nnlimits/sched.h"
 #include "nnlimits/limits.h"
 #include "nnlimits/sde.h"
+#include "clock.h"
 #include "parse.h"
 
 #define TAG_TASK   11 /* coordinator → worker: one PetscInt, a point index, or -1 = stop */
@@ -43,7 +44,7 @@ struct _p_NNLSched {
   double         *rbuf;    /* a received result */
   int             rbuf_len;
   NNLSchedStats   stats;
-  double          t0, last_print;
+  double          t0, last_print; /* MPI_Wtime; NNLCoarseSeconds */
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -169,7 +170,7 @@ PetscErrorCode NNLSchedDestroy(NNLSched *s)
 
 static void Progress(NNLSched s, PetscBool final)
 {
-  double    now = MPI_Wtime(), el = now - s->t0, rate;
+  double    now = NNLCoarseSeconds(), el, rate;
   PetscInt  fin = s->stats.done + s->stats.failed;
   PetscBool tty;
   char      eta[32] = "unknown";
@@ -177,6 +178,7 @@ static void Progress(NNLSched s, PetscBool final)
   if (!final && (s->progress_interval <= 0 || now - s->last_print < s->progress_interval)) return;
   tty = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
   s->last_print = now;
+  el            = MPI_Wtime() - s->t0;
   rate          = el > 0 ? fin / el : 0;
   /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task counts. */
   if (s->cost_done > 0) snprintf(eta, sizeof(eta), "%.0fs", el * PetscMax(s->cost_total - s->cost_done, 0) / s->cost_done);
@@ -335,7 +337,8 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
   for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, &old[i]);
   s->grid = grid;
   memset(&s->stats, 0, sizeof(s->stats));
-  s->t0 = s->last_print = MPI_Wtime();
+  s->t0         = MPI_Wtime();
+  s->last_print = NNLCoarseSeconds();
   if (s->rank == 0) {
     PetscCall(PetscFree(s->workers));
     PetscCall(PetscCalloc1(s->size, &s->workers));
