@@ -1,7 +1,8 @@
 # ctest-label: mpi
 # The same sweep at 1, 2 and 3 ranks, and with rank 0 only coordinating, gives byte-identical CSV exports.
 # Catches: random streams keyed by rank or schedule, rows written in arrival order, lost or duplicated points,
-# a coordinator that drops results when it computes too.
+# a coordinator that drops results when it computes too. Then 3,001 tiny tasks, which go to the workers in chunks of
+# several: a chunk's results lost, duplicated or attributed to the wrong point.
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-family mlp,resnet -grid_activation relu,tanh -grid_width 3,33 -grid_depth 3,7 -grid_seed 0-6 -inputs 3 -input_dim 5
      -sigma_b2 0.1 -progress_interval 0"
@@ -13,3 +14,13 @@ grep -q ',dense,' <("$NNL" export "$W/np1" -table points) || fail "no point used
 grep -q ',projection,' <("$NNL" export "$W/np1" -table points) || fail "no point used the projection sampler"
 for d in np2 np3 np3c; do same_exports "$W/np1" "$W/$d"; done
 echo "rank invariance: 1, 2, 3 ranks and a pure coordinator give identical exports of $n points"
+# Tiny tasks go out in chunks (src/sched.c): the run must say so (-info), and its exports equal the 1-rank run's.
+TINY="-family mlp -grid_activation relu -grid_width 3 -grid_depth 2 -grid_seed 0-3000 -inputs 2 -input_dim 3 -progress_interval 0"
+run 1 run $TINY -output "$W/tiny1" > /dev/null
+run 3 run $TINY -output "$W/tiny3" -sched_rank0_computes 0 -info > "$W/tiny3.info" 2>&1
+line=$(grep -o 'sched: [0-9]* tasks to workers in [0-9]* chunks (largest [0-9]*)' "$W/tiny3.info") || fail "no sched: line in -info"
+read -r tasks chunks largest <<< "$(echo "$line" | tr -cs '0-9' ' ')"
+[ "$tasks" = 3001 ] || fail "expected 3001 tasks through the workers (3000 networks and 1 limit): $line"
+[ "$chunks" -lt "$tasks" ] && [ "$largest" -gt 1 ] || fail "tiny tasks were not chunked: $line"
+same_exports "$W/tiny1" "$W/tiny3"
+echo "chunked hand-out: $line; exports identical to 1 rank"
