@@ -154,18 +154,20 @@ static void Parametrise(double k11, double k22, double k12, double *s1, double *
 double NNLGaussDualQuad(const NNLActivation *act, double k11, double k22, double k12, int order)
 {
   const double *x = NULL, *w = NULL;
-  const double *p   = act->p;
-  NNLPhiFn      phi = act->def->phi;
-  double        f1[NNL_GH_MAXORDER];
+  double        f1[NNL_GH_MAXORDER], u[NNL_GH_MAXORDER], f[NNL_GH_MAXORDER];
   double        s1, s2, rho, c, sum = 0.0;
 
   NNLGaussHermite(order, &x, &w);
   Parametrise(k11, k22, k12, &s1, &s2, &rho, &c);
-  for (int i = 0; i < order; i++) f1[i] = phi(s1 * x[i], p);
+  /* φ over whole arrays of nodes (NNLActivationApply vectorises tanh); sums in the same order as node by node */
+  for (int i = 0; i < order; i++) u[i] = s1 * x[i];
+  NNLActivationApply(act, (size_t)order, u, f1);
   for (int i = 0; i < order; i++) {
     double inner = 0.0;
     if (f1[i] == 0.0) continue; /* e.g. ReLU on the negative half: nothing to add */
-    for (int j = 0; j < order; j++) inner += w[j] * phi(s2 * (rho * x[i] + c * x[j]), p);
+    for (int j = 0; j < order; j++) u[j] = s2 * (rho * x[i] + c * x[j]);
+    NNLActivationApply(act, (size_t)order, u, f);
+    for (int j = 0; j < order; j++) inner += w[j] * f[j];
     sum += w[i] * f1[i] * inner;
   }
   return sum;
@@ -270,6 +272,7 @@ double NNLGaussDualPanel(const NNLActivation *act, double k11, double k22, doubl
   const double *p   = act->p;
   NNLPhiFn      phi = act->def->phi;
   double        x[NNL_PANEL_MAXNODE], wx[NNL_PANEL_MAXNODE], y[NNL_PANEL_MAXNODE], wy[NNL_PANEL_MAXNODE];
+  double        u[NNL_PANEL_MAXNODE], f1[NNL_PANEL_MAXNODE], f[NNL_PANEL_MAXNODE];
   double        s1, s2, rho, c, sig, wphi, hx, sum = 0.0;
   int           nx;
 
@@ -278,16 +281,21 @@ double NNLGaussDualPanel(const NNLActivation *act, double k11, double k22, doubl
   wphi = act->def->smooth || sig < 1e-9 ? 1.0 : 0.0;
   hx   = 0.5 * fmin(1.0, fmin(InvOrInf(s1), fmax(wphi, sig) * InvOrInf(s2 * fabs(rho))));
   nx   = PanelRule(0.0, hx, x, wx);
+  /* φ over whole arrays of nodes (NNLActivationApply vectorises tanh); sums in the same order as node by node */
+  for (int i = 0; i < nx; i++) u[i] = s1 * x[i];
+  NNLActivationApply(act, (size_t)nx, u, f1);
   for (int i = 0; i < nx; i++) {
-    double f1 = phi(s1 * x[i], p), mu = s2 * rho * x[i], g = 0.0;
-    if (f1 == 0.0) continue; /* e.g. ReLU on the negative half: nothing to add */
+    double mu = s2 * rho * x[i], g = 0.0;
+    if (f1[i] == 0.0) continue; /* e.g. ReLU on the negative half: nothing to add */
     if (sig < 1e-9) {
-      g = mu == s1 * x[i] ? f1 : phi(mu, p); /* the diagonal: φ(Z2) is φ(Z1) */
+      g = mu == s1 * x[i] ? f1[i] : phi(mu, p); /* the diagonal: φ(Z2) is φ(Z1) */
     } else {
       int ny = PanelRule(-mu / sig, 0.5 * fmin(1.0, 1.0 / sig), y, wy);
-      for (int j = 0; j < ny; j++) g += wy[j] * phi(mu + sig * y[j], p);
+      for (int j = 0; j < ny; j++) u[j] = mu + sig * y[j];
+      NNLActivationApply(act, (size_t)ny, u, f);
+      for (int j = 0; j < ny; j++) g += wy[j] * f[j];
     }
-    sum += wx[i] * f1 * g;
+    sum += wx[i] * f1[i] * g;
   }
   return sum;
 }

@@ -246,13 +246,58 @@ static void test_apply(void **state)
   }
 }
 
+/* |got − want| in units of the last place of want (a double's, from the long double truth). */
+static double ulp_error(double got, long double want)
+{
+  int e;
+  if (want == 0) return got == 0 ? 0.0 : INFINITY;
+  frexpl(want, &e);
+  return (double)(fabsl((long double)got - want) / ldexpl(1.0L, e - 53));
+}
+
+/**
+  @brief tanh is our own arithmetic (src/activation.c), not libm's: within 3 ulp of tanhl on 2.6e6 points from 1e-12
+  to 30 (measured 2.35; glibc's tanh: 2.15), exactly odd, exact at 0, ±∞, NaN, tiny and subnormal arguments, 1 from
+  |x| = 20 on; and the array form (vectorised) gives the same bits as the scalar one, specials included. Catches: a
+  wrong coefficient among the series' first 13 or the exponential's, a wrong range reduction or 2^k, a threshold
+  moved past the series' reach, a lost sign, NaN turned into ±1, a vector kernel that rounds differently.
+*/
+static void test_tanh(void **state)
+{
+  (void)state;
+  NNLActivation act = parse_ok("tanh");
+  double        worst = 0, at = 0, x[1024], y[1024];
+  long          n = 0;
+
+  for (double a = 1e-12; a < 30; a *= 1.000012) {
+    double t = act.def->phi(a, act.p), e = ulp_error(t, tanhl((long double)a));
+    if (e > worst) worst = e, at = a;
+    if (act.def->phi(-a, act.p) != -t) fail_msg("tanh(-%.17g) != -tanh(%.17g)", a, a);
+    n++;
+  }
+  if (!(worst <= 3.0)) fail_msg("tanh: %.3f ulp at %.17g (%ld points)", worst, at, n);
+  assert_true(act.def->phi(0.0, act.p) == 0.0 && !signbit(act.def->phi(0.0, act.p)));
+  assert_true(act.def->phi(-0.0, act.p) == 0.0 && signbit(act.def->phi(-0.0, act.p)));
+  assert_true(act.def->phi(INFINITY, act.p) == 1.0 && act.def->phi(-INFINITY, act.p) == -1.0);
+  assert_true(isnan(act.def->phi(NAN, act.p)));
+  assert_true(act.def->phi(1e-300, act.p) == 1e-300 && act.def->phi(4e-320, act.p) == 4e-320);
+  for (double a = 20; a < 1e6; a *= 1.7) assert_true(act.def->phi(a, act.p) == 1.0);
+  for (int i = 0; i < 1024; i++) x[i] = (i % 7 == 0 ? 1e-3 : 1.0) * 25.0 * sin(1.0 + i) * (1 + (i % 3));
+  x[5] = NAN, x[17] = INFINITY, x[18] = -INFINITY, x[33] = -0.0, x[34] = 0.4, x[35] = -0.4, x[36] = 4e-320;
+  NNLActivationApply(&act, 1024, x, y);
+  for (int i = 0; i < 1024; i++) {
+    double t = act.def->phi(x[i], act.p);
+    if (memcmp(&t, &y[i], sizeof(t))) fail_msg("tanh array (%.17g) = %.17g, scalar %.17g", x[i], y[i], t);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_table_layout),    cmocka_unit_test(test_phi_values),
       cmocka_unit_test(test_phi_tails),       cmocka_unit_test(test_parse_every_name),
       cmocka_unit_test(test_parse_canonical), cmocka_unit_test(test_parse_errors),
-      cmocka_unit_test(test_apply),
+      cmocka_unit_test(test_apply),           cmocka_unit_test(test_tanh),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
