@@ -212,7 +212,10 @@ def main():
             elif kind == "launch":
                 os.killpg(p.pid, signal.SIGKILL)
                 for pid in pids.values():
-                    os.kill(pid, signal.SIGKILL)
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:  # died with its process group and already reaped
+                        pass
             elif kind == "mpiexec":
                 os.kill(p.pid, signal.SIGKILL)
             else:
