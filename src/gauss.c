@@ -146,6 +146,17 @@ static void Parametrise(double k11, double k22, double k12, double *s1, double *
   *c = sqrt((1.0 - *rho) * (1.0 + *rho));
 }
 
+/* Σ_j w[j] φ(u[j]), summed in j order as a node-by-node loop would; φ over the whole array (NNLActivationApply
+   vectorises tanh), in place: u is overwritten. */
+static double PhiDot(const NNLActivation *act, int n, double *u, const double *w)
+{
+  double s = 0.0;
+
+  NNLActivationApply(act, (size_t)n, u, u);
+  for (int j = 0; j < n; j++) s += w[j] * u[j];
+  return s;
+}
+
 /**
   @brief E[φ(Z1)φ(Z2)] by tensor-product Gauss–Hermite, with Z1 = √k11 g1, Z2 = √k22 (ρ g1 + √(1−ρ²)
   g2). Writing Z2 through ρ (not a Cholesky of K) keeps |ρ| → 1 and zero variances exact: no
@@ -154,21 +165,17 @@ static void Parametrise(double k11, double k22, double k12, double *s1, double *
 double NNLGaussDualQuad(const NNLActivation *act, double k11, double k22, double k12, int order)
 {
   const double *x = NULL, *w = NULL;
-  double        f1[NNL_GH_MAXORDER], u[NNL_GH_MAXORDER], f[NNL_GH_MAXORDER];
+  double        f1[NNL_GH_MAXORDER], u[NNL_GH_MAXORDER];
   double        s1, s2, rho, c, sum = 0.0;
 
   NNLGaussHermite(order, &x, &w);
   Parametrise(k11, k22, k12, &s1, &s2, &rho, &c);
-  /* φ over whole arrays of nodes (NNLActivationApply vectorises tanh); sums in the same order as node by node */
   for (int i = 0; i < order; i++) u[i] = s1 * x[i];
-  NNLActivationApply(act, (size_t)order, u, f1);
+  NNLActivationApply(act, (size_t)order, u, f1); /* φ over whole arrays of nodes: vectorised for tanh */
   for (int i = 0; i < order; i++) {
-    double inner = 0.0;
     if (f1[i] == 0.0) continue; /* e.g. ReLU on the negative half: nothing to add */
     for (int j = 0; j < order; j++) u[j] = s2 * (rho * x[i] + c * x[j]);
-    NNLActivationApply(act, (size_t)order, u, f);
-    for (int j = 0; j < order; j++) inner += w[j] * f[j];
-    sum += w[i] * f1[i] * inner;
+    sum += w[i] * f1[i] * PhiDot(act, order, u, w);
   }
   return sum;
 }
@@ -272,7 +279,7 @@ double NNLGaussDualPanel(const NNLActivation *act, double k11, double k22, doubl
   const double *p   = act->p;
   NNLPhiFn      phi = act->def->phi;
   double        x[NNL_PANEL_MAXNODE], wx[NNL_PANEL_MAXNODE], y[NNL_PANEL_MAXNODE], wy[NNL_PANEL_MAXNODE];
-  double        u[NNL_PANEL_MAXNODE], f1[NNL_PANEL_MAXNODE], f[NNL_PANEL_MAXNODE];
+  double        u[NNL_PANEL_MAXNODE], f1[NNL_PANEL_MAXNODE];
   double        s1, s2, rho, c, sig, wphi, hx, sum = 0.0;
   int           nx;
 
@@ -281,9 +288,8 @@ double NNLGaussDualPanel(const NNLActivation *act, double k11, double k22, doubl
   wphi = act->def->smooth || sig < 1e-9 ? 1.0 : 0.0;
   hx   = 0.5 * fmin(1.0, fmin(InvOrInf(s1), fmax(wphi, sig) * InvOrInf(s2 * fabs(rho))));
   nx   = PanelRule(0.0, hx, x, wx);
-  /* φ over whole arrays of nodes (NNLActivationApply vectorises tanh); sums in the same order as node by node */
   for (int i = 0; i < nx; i++) u[i] = s1 * x[i];
-  NNLActivationApply(act, (size_t)nx, u, f1);
+  NNLActivationApply(act, (size_t)nx, u, f1); /* φ over whole arrays of nodes: vectorised for tanh */
   for (int i = 0; i < nx; i++) {
     double mu = s2 * rho * x[i], g = 0.0;
     if (f1[i] == 0.0) continue; /* e.g. ReLU on the negative half: nothing to add */
@@ -292,8 +298,7 @@ double NNLGaussDualPanel(const NNLActivation *act, double k11, double k22, doubl
     } else {
       int ny = PanelRule(-mu / sig, 0.5 * fmin(1.0, 1.0 / sig), y, wy);
       for (int j = 0; j < ny; j++) u[j] = mu + sig * y[j];
-      NNLActivationApply(act, (size_t)ny, u, f);
-      for (int j = 0; j < ny; j++) g += wy[j] * f[j];
+      g = PhiDot(act, ny, u, wy);
     }
     sum += wx[i] * f1[i] * g;
   }

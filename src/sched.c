@@ -50,7 +50,7 @@ struct _p_NNLSched {
   PetscInt        chunks, chunked, chunk_max; /* chunks sent to workers, their tasks, the largest */
   double          cost_queued;           /* predicted cost of the tasks not yet handed out */
   Worker         *workers; /* by rank; entry 0 unused */
-  double         *rbuf;    /* a received result */
+  double         *rbuf;    /* a received chunk's results */
   int             rbuf_len;
   NNLSchedStats   stats;
   double          t0, last_print; /* MPI_Wtime; NNLCoarseSeconds */
@@ -341,7 +341,7 @@ static PetscErrorCode Work(NNLSched s)
 
   PetscFunctionBegin;
   for (;;) {
-    PetscInt   chunk[CHUNK_MAX], len = 0, k = 0;
+    PetscInt   chunk[CHUNK_MAX], plen[CHUNK_MAX], len = 0, k = 0;
     NNLResult *res[CHUNK_MAX];
     double    *buf;
     MPI_Status st;
@@ -351,13 +351,14 @@ static PetscErrorCode Work(NNLSched s)
     if (n < 1 || chunk[0] < 0) break;
     for (int i = 0; i < n; i++) {
       PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[chunk[i]], s->team, NULL, NULL, &res[i]));
-      len += 1 + NNLResultPackedLength(res[i]);
+      plen[i] = NNLResultPackedLength(res[i]);
+      len += 1 + plen[i];
     }
     PetscCall(PetscMalloc1(len, &buf));
     for (int i = 0; i < n; i++) {
-      buf[k] = (double)NNLResultPackedLength(res[i]);
+      buf[k] = (double)plen[i];
       PetscCall(NNLResultPack(res[i], buf + k + 1));
-      k += 1 + (PetscInt)buf[k];
+      k += 1 + plen[i];
       PetscCall(NNLResultDestroy(&res[i]));
     }
     PetscCallMPI(MPI_Wait(&req, MPI_STATUS_IGNORE));
