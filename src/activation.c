@@ -39,36 +39,17 @@ static double PhiAbs(double x, const double p[])
 }
 
 /**
-  @brief tanh x within 2.4 ulp (libm's: 2.2), by arithmetic alone: loops over it vectorise, and it gives the same bits
-  on every machine and in every kernel below (no libm, no FMA contraction). libm's tanh and the expm1 under it were
-  half the time of a sweep with tanh networks and their limits.
-  |x| < 0.4: the Taylor series to x^29 (coefficients 2^2n (2^2n − 1) B_2n / (2n)!, truncation < 2e-18 relative).
-  Otherwise (1 − t)/(1 + t), t = e^{−2|x|} = 2^k e^r, |r| ≤ ln 2/2, e^r by its series to r^13 (< 5e-18); |x| is
-  capped at 20, where tanh rounds to 1. tests/test_activation.c bounds the error against tanhl.
+  @brief e^y for y in [−708, 709], by arithmetic alone (no libm, no FMA contraction): the same bits on every machine
+  and in every vector kernel below. y = k ln 2 + r (Cody–Waite, |r| ≤ ln 2/2), e^r by its series to r^13 (< 5e-18
+  relative), then times 2^k built in the exponent bits (−1021 ≤ k ≤ 1023 here, so 2^k is a normal number).
 */
-static inline __attribute__((always_inline)) double Tanh(double x)
+static inline __attribute__((always_inline)) double ExpCore(double y)
 {
   const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10, log2e = 1.4426950408889634;
   const double shift = 6755399441055744.0; /* 1.5·2^52: adding it rounds to an integer, left in the low bits */
-  double       a = fabs(x), a2 = a * a, p, y, ks, kd, r, e, t, res;
+  double       ks, kd, r, e, t;
   uint64_t     bits;
 
-  p  = 2.6147711512907546e-06;
-  p  = p * a2 - 6.451689215655431e-06;
-  p  = p * a2 + 1.5918905069328964e-05;
-  p  = p * a2 - 3.927832388331683e-05;
-  p  = p * a2 + 9.691537956929451e-05;
-  p  = p * a2 - 0.00023912911424355248;
-  p  = p * a2 + 0.000590027440945586;
-  p  = p * a2 - 0.0014558343870513183;
-  p  = p * a2 + 0.003592128036572481;
-  p  = p * a2 - 0.008863235529902197;
-  p  = p * a2 + 0.021869488536155203;
-  p  = p * a2 - 0.05396825396825397;
-  p  = p * a2 + 0.13333333333333333;
-  p  = p * a2 - 0.3333333333333333;
-  p  = a + a * a2 * p;
-  y  = -2.0 * (a < 20.0 ? a : 20.0);
   ks = y * log2e + shift;
   kd = ks - shift;
   r  = (y - kd * ln2_hi) - kd * ln2_lo;
@@ -87,9 +68,51 @@ static inline __attribute__((always_inline)) double Tanh(double x)
   e  = e * r + 1.0;
   e  = e * r + 1.0;
   memcpy(&bits, &ks, sizeof(bits));
-  bits = (bits + 1023) << 52; /* 2^k, −58 ≤ k ≤ 0: k is in the low bits of ks */
+  bits = (bits + 1023) << 52; /* 2^k: k is in the low bits of ks */
   memcpy(&t, &bits, sizeof(t));
-  t   = e * t;
+  return e * t;
+}
+
+/**
+  @brief e^x within 2 ulp of expl: NaN stays NaN, x > 709 gives +∞ (e^709.79 overflows), x < −708 gives 0 (flushing
+  what would be subnormal or below; e^−708 = 3.3e-308).
+*/
+static inline __attribute__((always_inline)) double Exp(double x)
+{
+  double y = x > 709.0 ? 709.0 : x < -708.0 ? -708.0 : x, e = ExpCore(y);
+
+  e = x > 709.0 ? HUGE_VAL : x < -708.0 ? 0.0 : e;
+  return x == x ? e : x;
+}
+
+/**
+  @brief tanh x within 2.4 ulp (libm's: 2.2), by arithmetic alone: loops over it vectorise, and it gives the same bits
+  on every machine and in every kernel below (no libm, no FMA contraction). libm's tanh and the expm1 under it were
+  half the time of a sweep with tanh networks and their limits.
+  |x| < 0.4: the Taylor series to x^29 (coefficients 2^2n (2^2n − 1) B_2n / (2n)!, truncation < 2e-18 relative).
+  Otherwise (1 − t)/(1 + t), t = e^{−2|x|} (ExpCore); |x| is capped at 20, where tanh rounds to 1.
+  tests/test_activation.c bounds the error against tanhl.
+*/
+static inline __attribute__((always_inline)) double Tanh(double x)
+{
+  double a = fabs(x), a2 = a * a, p, t, res;
+
+  p   = 2.6147711512907546e-06;
+  p   = p * a2 - 6.451689215655431e-06;
+  p   = p * a2 + 1.5918905069328964e-05;
+  p   = p * a2 - 3.927832388331683e-05;
+  p   = p * a2 + 9.691537956929451e-05;
+  p   = p * a2 - 0.00023912911424355248;
+  p   = p * a2 + 0.000590027440945586;
+  p   = p * a2 - 0.0014558343870513183;
+  p   = p * a2 + 0.003592128036572481;
+  p   = p * a2 - 0.008863235529902197;
+  p   = p * a2 + 0.021869488536155203;
+  p   = p * a2 - 0.05396825396825397;
+  p   = p * a2 + 0.13333333333333333;
+  p   = p * a2 - 0.3333333333333333;
+  p   = a + a * a2 * p;
+  t   = ExpCore(-2.0 * (a < 20.0 ? a : 20.0));
   res = a < 0.4 ? p : (1.0 - t) / (1.0 + t);
   res = copysign(res, x);
   return x == x ? res : x;
@@ -102,36 +125,59 @@ static double PhiTanh(double x, const double p[])
   return Tanh(x);
 }
 
-/* tanh over an array, vectorised for the widest unit this CPU has: the same bits in each (same operations, same
-   order). */
-static void TanhArray(size_t n, const double *x, double *y)
-{
-  for (size_t i = 0; i < n; i++) y[i] = Tanh(x[i]);
-}
+/* F over an array, vectorised for the widest unit this CPU has, for F = Tanh and Exp: the same bits in each variant
+   (same operations in the same order; this file is built without FMA contraction). F##ArrayBest picks one. */
+typedef void (*ArrayFn)(size_t, const double *, double *);
 #if defined(__x86_64__) && defined(__GNUC__)
   #if defined(__clang__)
-    #define NNL_TANH_AVX512 __attribute__((target("avx512f,avx512dq")))
+    #define NNL_ARRAY_AVX512 __attribute__((target("avx512f,avx512dq")))
   #else
-    #define NNL_TANH_AVX512 __attribute__((target("avx512f,avx512dq,prefer-vector-width=512")))
+    #define NNL_ARRAY_AVX512 __attribute__((target("avx512f,avx512dq,prefer-vector-width=512")))
   #endif
-NNL_TANH_AVX512 static void TanhArrayAVX512(size_t n, const double *x, double *y)
-{
-  for (size_t i = 0; i < n; i++) y[i] = Tanh(x[i]);
-}
-__attribute__((target("avx2"))) static void TanhArrayAVX2(size_t n, const double *x, double *y)
-{
-  for (size_t i = 0; i < n; i++) y[i] = Tanh(x[i]);
-}
+  #define NNL_ARRAY_KERNELS(F)                                                                                   \
+    static void F##Array(size_t n, const double *x, double *y)                                                  \
+    {                                                                                                           \
+      for (size_t i = 0; i < n; i++) y[i] = F(x[i]);                                                            \
+    }                                                                                                           \
+    NNL_ARRAY_AVX512 static void F##ArrayAVX512(size_t n, const double *x, double *y)                          \
+    {                                                                                                           \
+      for (size_t i = 0; i < n; i++) y[i] = F(x[i]);                                                            \
+    }                                                                                                           \
+    __attribute__((target("avx2"))) static void F##ArrayAVX2(size_t n, const double *x, double *y)              \
+    {                                                                                                           \
+      for (size_t i = 0; i < n; i++) y[i] = F(x[i]);                                                            \
+    }                                                                                                           \
+    static ArrayFn F##ArrayBest(void)                                                                           \
+    {                                                                                                           \
+      __builtin_cpu_init();                                                                                     \
+      if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return F##ArrayAVX512;      \
+      if (__builtin_cpu_supports("avx2")) return F##ArrayAVX2;                                                  \
+      return F##Array;                                                                                          \
+    }
+#else
+  #define NNL_ARRAY_KERNELS(F)                                                                                   \
+    static void F##Array(size_t n, const double *x, double *y)                                                  \
+    {                                                                                                           \
+      for (size_t i = 0; i < n; i++) y[i] = F(x[i]);                                                            \
+    }                                                                                                           \
+    static ArrayFn F##ArrayBest(void)                                                                           \
+    {                                                                                                           \
+      return F##Array;                                                                                          \
+    }
 #endif
-typedef void (*TanhArrayFn)(size_t, const double *, double *);
-static TanhArrayFn TanhArrayBest(void)
+NNL_ARRAY_KERNELS(Tanh)
+NNL_ARRAY_KERNELS(Exp)
+
+void NNLExpArray(size_t n, const double *x, double *y)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return TanhArrayAVX512;
-  if (__builtin_cpu_supports("avx2")) return TanhArrayAVX2;
-#endif
-  return TanhArray;
+  static ArrayFn f = NULL; /* one thread per process */
+  if (!f) f = ExpArrayBest();
+  f(n, x, y);
+}
+
+double NNLExp(double x)
+{
+  return Exp(x);
 }
 
 /** @brief erf x. */
@@ -430,7 +476,7 @@ void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, dou
   if (phi == PhiRelu) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0 ? x[i] : 0.0;
   } else if (phi == PhiTanh) {
-    static TanhArrayFn f = NULL; /* one thread per process */
+    static ArrayFn f = NULL; /* one thread per process */
     if (!f) f = TanhArrayBest();
     f(n, x, y);
   } else if (phi == PhiLinear) {

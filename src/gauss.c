@@ -252,8 +252,13 @@ static int PanelRule(double c, double h, double z[], double w[])
     double mid = 0.5 * (br[p] + br[p + 1]), half = 0.5 * (br[p + 1] - br[p]);
     for (int j = 0; j < NNL_GL_ORDER; j++, nz++) {
       z[nz] = mid + half * t[j];
-      w[nz] = half * wt[j] * exp(-0.5 * z[nz] * z[nz]) * NNL_INVSQRT2PI;
+      w[nz] = -0.5 * z[nz] * z[nz];
     }
+  }
+  NNLExpArray((size_t)nz, w, w); /* the Gaussian density's exponentials in one vectorised pass */
+  for (int p = 0, k = 0; p + 1 < nu; p++) {
+    double half = 0.5 * (br[p + 1] - br[p]);
+    for (int j = 0; j < NNL_GL_ORDER; j++, k++) w[k] = half * wt[j] * w[k] * NNL_INVSQRT2PI;
   }
   return nz;
 }

@@ -42,6 +42,14 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
 /** @brief y[i] = φ(x[i]) for i < n (x and y may alias). */
 void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, double *y);
 
+/**
+  @brief y[i] = e^{x[i]} for i < n (x and y may alias), vectorised; within 2 ulp of expl, the same bits on every
+  machine and kernel, and as NNLExp. x > 709 gives +∞; x < −708 gives 0 (no subnormals); NaN stays NaN.
+*/
+void NNLExpArray(size_t n, const double *x, double *y);
+/** @brief e^x, the scalar form of NNLExpArray (the same bits). */
+double NNLExp(double x);
+
 /** @brief Comma-separated list of all names, for help and error messages. */
 const char *NNLActivationNames(void);
 
