@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "simd.h"
+
 static const double nnl_pi = 3.141592653589793238462643383279;
 
 /** @brief Identity. */
@@ -125,54 +127,21 @@ static double PhiTanh(double x, const double p[])
   return Tanh(x);
 }
 
-/* F over an array, vectorised for the widest unit this CPU has, for F = Tanh and Exp: the same bits in each variant
-   (same operations in the same order; this file is built without FMA contraction). F##ArrayBest picks one. */
-typedef void (*ArrayFn)(size_t, const double *, double *);
-#if defined(__x86_64__) && defined(__GNUC__)
-  #if defined(__clang__)
-    #define NNL_ARRAY_AVX512 __attribute__((target("avx512f,avx512dq")))
-  #else
-    #define NNL_ARRAY_AVX512 __attribute__((target("avx512f,avx512dq,prefer-vector-width=512")))
-  #endif
-  #define NNL_ARRAY_KERNELS(F)                                                                                   \
-    static void F##Array(size_t n, const double *x, double *y)                                                  \
-    {                                                                                                           \
-      for (size_t i = 0; i < n; i++) y[i] = F(x[i]);                                                            \
-    }                                                                                                           \
-    NNL_ARRAY_AVX512 static void F##ArrayAVX512(size_t n, const double *x, double *y)                          \
-    {                                                                                                           \
-      for (size_t i = 0; i < n; i++) y[i] = F(x[i]);                                                            \
-    }                                                                                                           \
-    __attribute__((target("avx2"))) static void F##ArrayAVX2(size_t n, const double *x, double *y)              \
-    {                                                                                                           \
-      for (size_t i = 0; i < n; i++) y[i] = F(x[i]);                                                            \
-    }                                                                                                           \
-    static ArrayFn F##ArrayBest(void)                                                                           \
-    {                                                                                                           \
-      __builtin_cpu_init();                                                                                     \
-      if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return F##ArrayAVX512;      \
-      if (__builtin_cpu_supports("avx2")) return F##ArrayAVX2;                                                  \
-      return F##Array;                                                                                          \
-    }
-#else
-  #define NNL_ARRAY_KERNELS(F)                                                                                   \
-    static void F##Array(size_t n, const double *x, double *y)                                                  \
-    {                                                                                                           \
-      for (size_t i = 0; i < n; i++) y[i] = F(x[i]);                                                            \
-    }                                                                                                           \
-    static ArrayFn F##ArrayBest(void)                                                                           \
-    {                                                                                                           \
-      return F##Array;                                                                                          \
-    }
-#endif
-NNL_ARRAY_KERNELS(Tanh)
-NNL_ARRAY_KERNELS(Exp)
+/* tanh and exp over arrays, vectorised for the widest unit this CPU has, with the scalar form's bits (simd.h). */
+static inline __attribute__((always_inline)) void TanhLoop(size_t n, const double *x, double *y)
+{
+  for (size_t i = 0; i < n; i++) y[i] = Tanh(x[i]);
+}
+static inline __attribute__((always_inline)) void ExpLoop(size_t n, const double *x, double *y)
+{
+  for (size_t i = 0; i < n; i++) y[i] = Exp(x[i]);
+}
+NNL_SIMD_FUNCTION(TanhArray, (size_t n, const double *x, double *y), (n, x, y), TanhLoop)
+NNL_SIMD_FUNCTION(ExpArray, (size_t n, const double *x, double *y), (n, x, y), ExpLoop)
 
 void NNLExpArray(size_t n, const double *x, double *y)
 {
-  static ArrayFn f = NULL; /* one thread per process */
-  if (!f) f = ExpArrayBest();
-  f(n, x, y);
+  ExpArray(n, x, y);
 }
 
 double NNLExp(double x)
@@ -476,9 +445,7 @@ void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, dou
   if (phi == PhiRelu) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0 ? x[i] : 0.0;
   } else if (phi == PhiTanh) {
-    static ArrayFn f = NULL; /* one thread per process */
-    if (!f) f = TanhArrayBest();
-    f(n, x, y);
+    TanhArray(n, x, y);
   } else if (phi == PhiLinear) {
     if (y != x) memmove(y, x, n * sizeof(double));
   } else {

@@ -6,6 +6,8 @@
 #include "nnlimits/rng.h"
 #include "nnlimits/shaped.h"
 #include "observe.h"
+#include "netkernel.h"
+#include "simd.h"
 #include "log.h"
 
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
@@ -66,11 +68,109 @@ PetscErrorCode NNLInputs(const NNLJob *job, double *X)
   PetscFunctionReturn(0);
 }
 
-/* K = scale · PhiᵀPhi + shift · 11ᵀ (full symmetric m×m). */
+/* Small m (m ≪ n, the usual case): the projection's product Y ← βY + α Z R and the Gram AᵀA by our own loops, not
+   BLAS. At m = 2 OpenBLAS spent far more on packing, its small-matrix dispatch and its allocator's locks than on the
+   2·n·m² flops (perf, jobs/hayou_yang_2023_commute.yaml: DGEMM, DSYRK and the locks were 23 % of the run), and its
+   kernels (FMA, blocking) differ between CPUs; these loops give the same bits on every machine. */
+
+/* Eight rows of a column (GCC/clang vector extension: one AVX-512 register, two AVX2 or four SSE2 ones; each lane
+   rounds as the scalar operation would). Loads and stores through it need no alignment. */
+typedef double NNLRows __attribute__((vector_size(64), aligned(8), may_alias));
+
+/* K = scale · AᵀA + shift · 11ᵀ for M = m <= NNL_SMALL_M (a constant where it is inlined): each entry summed in 8
+   interleaved partial sums over the rows (the lanes), then those in a fixed tree, then the rows past the last
+   multiple of 8. */
+static inline __attribute__((always_inline)) void GramM(PetscInt n, const int M, const double *A, double scale, double shift,
+                                                        double *K)
+{
+  NNLRows  s[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2] = {{0}};
+  PetscInt n8 = n - n % 8;
+
+  for (PetscInt i = 0; i < n8; i += 8) {
+    NNLRows x[NNL_SMALL_M];
+    for (int a = 0; a < M; a++) x[a] = *(const NNLRows *)(A + i + a * n);
+    for (int a = 0, k = 0; a < M; a++)
+      for (int b = a; b < M; b++, k++) s[k] += x[a] * x[b];
+  }
+  for (int a = 0, k = 0; a < M; a++)
+    for (int b = a; b < M; b++, k++) {
+      double t = 0.0, sum;
+      for (PetscInt i = n8; i < n; i++) t += A[i + a * n] * A[i + b * n];
+      sum          = ((s[k][0] + s[k][1]) + (s[k][2] + s[k][3])) + ((s[k][4] + s[k][5]) + (s[k][6] + s[k][7])) + t;
+      K[a + b * M] = K[b + a * M] = scale * sum + shift;
+    }
+}
+
+/* Y ← beta·Y + alpha · Z R for M = m <= NNL_SMALL_M (Y is not read when beta = 0): Σ_a z_a R_ab in order of a, 8 rows
+   at a time with every column of them at once, so Z is read once. */
+static inline __attribute__((always_inline)) void ProjectM(PetscInt n, const int M, const double *Z, const double *R,
+                                                           double alpha, double beta, double *Y)
+{
+  PetscInt n8 = n - n % 8;
+
+  for (PetscInt i = 0; i < n8; i += 8) {
+    NNLRows z[NNL_SMALL_M];
+    for (int a = 0; a < M; a++) z[a] = *(const NNLRows *)(Z + i + a * n);
+    for (int b = 0; b < M; b++) {
+      NNLRows acc = z[0] * R[b * M], *y = (NNLRows *)(Y + i + b * n);
+      for (int a = 1; a < M; a++) acc += z[a] * R[a + b * M];
+      *y = beta == 0.0 ? alpha * acc : beta * *y + alpha * acc;
+    }
+  }
+  for (PetscInt i = n8; i < n; i++)
+    for (int b = 0; b < M; b++) {
+      double acc = Z[i] * R[b * M];
+      for (int a = 1; a < M; a++) acc += Z[i + a * n] * R[a + b * M];
+      Y[i + b * n] = beta == 0.0 ? alpha * acc : beta * Y[i + b * n] + alpha * acc;
+    }
+}
+
+/* The two for each m up to NNL_SMALL_M, with m a constant, in the three builds of simd.h. */
+#define NNL_SMALL_CASES(F, ...) \
+  switch (m) { \
+  case 1: F(n, 1, __VA_ARGS__); break; \
+  case 2: F(n, 2, __VA_ARGS__); break; \
+  case 3: F(n, 3, __VA_ARGS__); break; \
+  case 4: F(n, 4, __VA_ARGS__); break; \
+  case 5: F(n, 5, __VA_ARGS__); break; \
+  case 6: F(n, 6, __VA_ARGS__); break; \
+  case 7: F(n, 7, __VA_ARGS__); break; \
+  default: F(n, 8, __VA_ARGS__); break; \
+  }
+static inline __attribute__((always_inline)) void GramCases(PetscInt n, PetscInt m, const double *A, double scale, double shift,
+                                                            double *K)
+{
+  NNL_SMALL_CASES(GramM, A, scale, shift, K)
+}
+static inline __attribute__((always_inline)) void ProjectCases(PetscInt n, PetscInt m, const double *Z, const double *R,
+                                                               double alpha, double beta, double *Y)
+{
+  NNL_SMALL_CASES(ProjectM, Z, R, alpha, beta, Y)
+}
+NNL_SIMD_FUNCTION(GramSmall, (PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K),
+                  (n, m, A, scale, shift, K), GramCases)
+NNL_SIMD_FUNCTION(ProjectSmall, (PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y),
+                  (n, m, Z, R, alpha, beta, Y), ProjectCases)
+
+void NNLGramSmall(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K)
+{
+  GramSmall(n, m, A, scale, shift, K);
+}
+
+void NNLProjectSmall(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y)
+{
+  ProjectSmall(n, m, Z, R, alpha, beta, Y);
+}
+
+/* K = scale · AᵀA + shift · 11ᵀ (full symmetric m×m). */
 static void GramOf(const Net *net, const double *A, double scale, double shift, double *K)
 {
   PetscInt m = net->m;
 
+  if (m <= NNL_SMALL_M) {
+    NNLGramSmall(net->n, m, A, scale, shift, K);
+    return;
+  }
   cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)m, (int)net->n, scale, A, (int)net->n, 0.0, K, (int)m);
   for (PetscInt j = 0; j < m; j++)
     for (PetscInt i = 0; i <= j; i++) {
@@ -88,8 +188,10 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   PetscCall(NNLSqrtPSD(net->m, net->K, net->R));
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_PROJECT);
   NNLRngNormals(&s, 0, (size_t)(net->n * net->m), net->Z);
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)net->n, (int)net->m, (int)net->m, alpha, net->Z, (int)net->n,
-              net->R, (int)net->m, beta, net->Y, (int)net->n);
+  if (net->m <= NNL_SMALL_M) NNLProjectSmall(net->n, net->m, net->Z, net->R, alpha, beta, net->Y);
+  else
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)net->n, (int)net->m, (int)net->m, alpha, net->Z, (int)net->n,
+                net->R, (int)net->m, beta, net->Y, (int)net->n);
   PetscFunctionReturn(0);
 }
 

@@ -231,8 +231,8 @@ static PetscErrorCode BenchDense(double budget, double peak)
 static PetscErrorCode BenchProjection(double budget, double peak)
 {
   const PetscInt widths[] = {1024, 16384, 262144}, m = 4, L = 8;
-  /* doubles moved per layer: Z written and read (2nm), Y read and written by the DGEMM (2nm), Y read and Phi
-     written by the activation (2nm), Phi read by the Gram DSYRK (nm). */
+  /* doubles moved per layer: Z written and read (2nm), Y read and written by the product Y ← βY + αZR (2nm), Y read
+     and Phi written by the activation (2nm), Phi read by the Gram (nm). */
   const double words = 7.0;
 
   PetscFunctionBegin;
