@@ -24,18 +24,42 @@ typedef struct {
   double         *Y, *Phi, *Z, *W, *X, *K, *R;
 } Net;
 
+/* Upper Cholesky factor R (RᵀR = K) of an m×m K, m <= NNL_SMALL_M, as LAPACK's unblocked dpotf2 computes it but in
+   plain C (the same bits on every machine; OpenBLAS's dot kernels differ between CPUs): 0, or -1 when a pivot is not
+   positive (K not positive definite, or NaN). */
+static int CholeskySmall(PetscInt m, const double *K, double *R)
+{
+  for (PetscInt j = 0; j < m; j++) {
+    double d = K[j + j * m];
+    for (PetscInt k = 0; k < j; k++) d -= R[k + j * m] * R[k + j * m];
+    if (!(d > 0.0)) return -1;
+    R[j + j * m] = sqrt(d);
+    for (PetscInt i = j + 1; i < m; i++) {
+      double t = K[j + i * m];
+      for (PetscInt k = 0; k < j; k++) t -= R[k + j * m] * R[k + i * m];
+      R[j + i * m] = t / R[j + j * m];
+      R[i + j * m] = 0.0;
+    }
+  }
+  return 0;
+}
+
 PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R)
 {
   int     mm = (int)m, info = 0, lwork = 3 * (int)m * (int)m + 64;
   double *w, *work;
 
   PetscFunctionBegin;
-  PetscCall(PetscArraycpy(R, K, m * m));
-  dpotrf_("U", &mm, R, &mm, &info);
-  if (info == 0) {
-    for (PetscInt j = 0; j < m; j++)
-      for (PetscInt i = j + 1; i < m; i++) R[i + j * m] = 0;
-    PetscFunctionReturn(0);
+  if (m <= NNL_SMALL_M) {
+    if (CholeskySmall(m, K, R) == 0) PetscFunctionReturn(0);
+  } else {
+    PetscCall(PetscArraycpy(R, K, m * m));
+    dpotrf_("U", &mm, R, &mm, &info);
+    if (info == 0) {
+      for (PetscInt j = 0; j < m; j++)
+        for (PetscInt i = j + 1; i < m; i++) R[i + j * m] = 0;
+      PetscFunctionReturn(0);
+    }
   }
   /* Singular (dead inputs, r = 1, rounding): K = Q Λ Qᵀ, R = Λ^{1/2} Qᵀ. */
   PetscCall(PetscMalloc2(m, &w, lwork, &work));
@@ -152,31 +176,49 @@ NNL_SIMD_FUNCTION(GramSmall, (PetscInt n, PetscInt m, const double *A, double sc
 NNL_SIMD_FUNCTION(ProjectSmall, (PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y),
                   (n, m, Z, R, alpha, beta, Y), ProjectCases)
 
-void NNLGramSmall(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K)
+/* Σ x_i y_i in the order of GramM's entries: 8 interleaved partial sums, a fixed tree, then the tail. */
+static inline __attribute__((always_inline)) double DotBody(PetscInt n, const double *x, const double *y)
 {
-  GramSmall(n, m, A, scale, shift, K);
+  NNLRows  s = {0};
+  PetscInt n8 = n - n % 8;
+  double   t = 0.0;
+
+  for (PetscInt i = 0; i < n8; i += 8) s += *(const NNLRows *)(x + i) * *(const NNLRows *)(y + i);
+  for (PetscInt i = n8; i < n; i++) t += x[i] * y[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+static inline __attribute__((always_inline)) void DotInto(PetscInt n, const double *x, const double *y, double *out)
+{
+  *out = DotBody(n, x, y);
+}
+NNL_SIMD_FUNCTION(DotSimd, (PetscInt n, const double *x, const double *y, double *out), (n, x, y, out), DotInto)
+
+double NNLDot(PetscInt n, const double *x, const double *y)
+{
+  double d;
+  DotSimd(n, x, y, &d);
+  return d;
 }
 
-void NNLProjectSmall(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y)
-{
-  ProjectSmall(n, m, Z, R, alpha, beta, Y);
-}
 
-/* K = scale · AᵀA + shift · 11ᵀ (full symmetric m×m). */
-static void GramOf(const Net *net, const double *A, double scale, double shift, double *K)
+void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K)
 {
-  PetscInt m = net->m;
-
   if (m <= NNL_SMALL_M) {
-    NNLGramSmall(net->n, m, A, scale, shift, K);
+    GramSmall(n, m, A, scale, shift, K);
     return;
   }
-  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)m, (int)net->n, scale, A, (int)net->n, 0.0, K, (int)m);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)m, (int)n, scale, A, (int)n, 0.0, K, (int)m);
   for (PetscInt j = 0; j < m; j++)
     for (PetscInt i = 0; i <= j; i++) {
       K[i + j * m] += shift;
       K[j + i * m] = K[i + j * m];
     }
+}
+
+void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y)
+{
+  if (m <= NNL_SMALL_M) ProjectSmall(n, m, Z, R, alpha, beta, Y);
+  else cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, alpha, Z, (int)n, R, (int)m, beta, Y, (int)n);
 }
 
 /* Y ← beta·Y + alpha · Z R with Z fresh normals: rows of ZR are iid N(0, RᵀR) — the projection sampler. */
@@ -188,10 +230,7 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   PetscCall(NNLSqrtPSD(net->m, net->K, net->R));
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_PROJECT);
   NNLRngNormals(&s, 0, (size_t)(net->n * net->m), net->Z);
-  if (net->m <= NNL_SMALL_M) NNLProjectSmall(net->n, net->m, net->Z, net->R, alpha, beta, net->Y);
-  else
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)net->n, (int)net->m, (int)net->m, alpha, net->Z, (int)net->n,
-                net->R, (int)net->m, beta, net->Y, (int)net->n);
+  NNLProject(net->n, net->m, net->Z, net->R, alpha, beta, net->Y);
   PetscFunctionReturn(0);
 }
 
@@ -247,13 +286,13 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer)
       PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
       AddBias(net, layer);
     } else {
-      GramOf(net, net->Phi, net->sw2 / n, net->sb2, net->K);
+      NNLGram(net->n, net->m, net->Phi, net->sw2 / n, net->sb2, net->K);
       PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
     }
   } else {
     if (net->sampler == NNL_SAMPLER_DENSE) PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
     else {
-      GramOf(net, net->Phi, 1.0 / n, 0.0, net->K);
+      NNLGram(net->n, net->m, net->Phi, 1.0 / n, 0.0, net->K);
       PetscCall(ProjectLayer(net, layer, net->branch, 1.0));
     }
   }
@@ -311,7 +350,7 @@ static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NN
   }
   PetscCall(PetscLogEventBegin(NNL_EVENT_SPECTRA, 0, 0, 0, 0));
   PetscCall(PetscMalloc1(m * m, &K));
-  GramOf(net, net->Y, 1.0 / (double)n, 0.0, K);
+  NNLGram(net->n, net->m, net->Y, 1.0 / (double)n, 0.0, K);
   PetscCall(NNLSpectraEig(team, m, K, res->eig + i * m, ok, res->message, sizeof(res->message)));
   PetscCall(PetscFree(K));
   if (*ok) PetscCall(NNLSpectraSVD(team, n, m, net->Phi, res->sv + i * res->nsv, ok, res->message, sizeof(res->message)));

@@ -1,17 +1,24 @@
-/* Private interface of the projection sampler's small-m kernels (src/net.c), for the network code and its tests. */
+/* Private interface of the kernels a layer of the projection sampler (and the fixed-width SDE) is made of (src/net.c),
+   for the network, observation and SDE code and their tests. For m <= NNL_SMALL_M they are our own vectorised loops
+   with the same bits on every machine and compiler (BLAS kernels round differently on different CPUs, and at small m
+   cost more in packing and dispatch than in flops); larger m goes to BLAS. */
 #ifndef NNLIMITS_NETKERNEL_H
 #define NNLIMITS_NETKERNEL_H
 
 #include <petscsys.h>
 
-/* The largest m the kernels below take (more goes to BLAS). */
 #define NNL_SMALL_M 8
 
-/* K = scale · AᵀA + shift · 11ᵀ, A n×m column-major, K m×m full; m <= NNL_SMALL_M. The same bits on every machine. */
-void NNLGramSmall(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K);
+/* K = scale · AᵀA + shift · 11ᵀ, A n×m column-major, K m×m full. For m <= NNL_SMALL_M, entry (a, b) is
+   scale · NNLDot(n, A_a, A_b) + shift. */
+void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K);
 
-/* Y ← beta·Y + alpha · Z R, Z and Y n×m, R m×m, column-major (Y not read when beta = 0); m <= NNL_SMALL_M. The same
-   bits on every machine. */
-void NNLProjectSmall(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y);
+/* Y ← beta·Y + alpha · Z R, Z and Y n×m, R m×m, column-major (Y not read when beta = 0). For m <= NNL_SMALL_M each
+   entry is beta·y + alpha·Σ_a z_a R_ab summed in order of a (beta = 0: alpha·Σ). */
+void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y);
+
+/* Σ x_i y_i in 8 interleaved partial sums (x_i y_i into sum i mod 8, in order), added as ((s0+s1)+(s2+s3)) +
+   ((s4+s5)+(s6+s7)), then the terms past the last multiple of 8 summed in order, added last. */
+double NNLDot(PetscInt n, const double *x, const double *y);
 
 #endif

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cblas.h>
+#include "netkernel.h"
 #include "observe.h"
 
 PetscBool NNLObserveIsDead(PetscInt n, PetscInt m, const double *Phi)
@@ -25,10 +25,10 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
   PetscFunctionBegin;
   *ok = PETSC_TRUE;
   for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = a; b < m; b++, k++) gram[k] = cblas_ddot((int)n, Y + a * n, 1, Y + b * n, 1) / (double)n;
+    for (PetscInt b = a; b < m; b++, k++) gram[k] = NNLDot(n, Y + a * n, Y + b * n) / (double)n;
   for (PetscInt a = 0, diag = 0; a < m; diag += m - a, a++) {
     const double *y = Y + a * n;
-    double        q = gram[diag], s4 = 0, post = cblas_ddot((int)n, Phi + a * n, 1, Phi + a * n, 1) / (double)n;
+    double        q = gram[diag], s4 = 0, post = NNLDot(n, Phi + a * n, Phi + a * n) / (double)n;
     /* fourth moment of y/√q, not of y: y⁴ overflows long before y² does (deep networks) */
     for (PetscInt i = 0; i < n && q > 0; i++) { /* q = 0: a dead input, kurtosis undefined (NaN), not a failure */
       double z2 = y[i] * y[i] / q;
@@ -118,7 +118,7 @@ PetscErrorCode NNLObserveNormality(PetscInt n, PetscInt m, const double *Y, NNLR
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(2 * n, &x)); /* the coordinates, then the sort's scratch */
   for (PetscInt a = 0; a < m; a++) {
-    double s = sqrt(cblas_ddot((int)n, Y + a * n, 1, Y + a * n, 1) / (double)n);
+    double s = sqrt(NNLDot(n, Y + a * n, Y + a * n) / (double)n);
     if (!(s > 0) || !isfinite(s)) {
       res->ks[a] = NAN;
       continue;

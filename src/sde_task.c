@@ -6,6 +6,7 @@
 #include "nnlimits/fokker_planck.h"
 #include "nnlimits/rng.h"
 #include "log.h"
+#include "netkernel.h"
 
 /* Fixed-width ResNet, L → ∞ (MATH.md §2): dY = dB (ΦᵀΦ/n)^{1/2}. Y, dB: n × m column-major (state = vec Y). */
 typedef struct {
@@ -21,14 +22,10 @@ static PetscErrorCode HayouNoise(void *ctx, double t, const double *Y, const dou
   PetscFunctionBegin;
   (void)t;
   NNLActivationApply(h->act, (size_t)(h->n * h->m), Y, h->Phi);
-  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)h->m, (int)h->n, 1.0 / (double)h->n, h->Phi, (int)h->n, 0.0, h->K,
-              (int)h->m);
-  for (PetscInt j = 0; j < h->m; j++)
-    for (PetscInt i = 0; i < j; i++) h->K[j + i * h->m] = h->K[i + j * h->m];
+  NNLGram(h->n, h->m, h->Phi, 1.0 / (double)h->n, 0.0, h->K);
   PetscCall(NNLSqrtPSD(h->m, h->K, h->R));
   /* rows of dB R are iid N(0, dt ΦᵀΦ/n): the law of one residual block with L^{-1/2} = √dt (the projection sampler) */
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)h->n, (int)h->m, (int)h->m, 1.0, dB, (int)h->n, h->R, (int)h->m, 0.0,
-              g, (int)h->n);
+  NNLProject(h->n, h->m, dB, h->R, 1.0, 0.0, g);
   PetscFunctionReturn(0);
 }
 
@@ -103,12 +100,12 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
     /* Y_0 = W_in x: rows iid N(0, C), as the network's embedding */
     NNLRngStreamInit(&s, (uint64_t)job->run_seed, pt->id, 0, NNL_PURPOSE_SDE_INIT);
     NNLRngNormals(&s, (uint64_t)p * (uint64_t)(n * m), (size_t)(n * m), h.Phi);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, 1.0, h.Phi, (int)n, RC, (int)m, 0.0, Y, (int)n);
+    NNLProject(n, m, h.Phi, RC, 1.0, 0.0, Y);
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, 1.0, nsteps, Y));
     NNLActivationApply(h.act, (size_t)(n * m), Y, h.Phi);
     for (PetscInt a = 0, k = 0; a < m; a++) {
-      for (PetscInt b = a; b < m; b++, k++) out[k] = cblas_ddot((int)n, Y + a * n, 1, Y + b * n, 1) / (double)n;
-      out[np + a] = log(cblas_ddot((int)n, h.Phi + a * n, 1, h.Phi + a * n, 1) / (double)n);
+      for (PetscInt b = a; b < m; b++, k++) out[k] = NNLDot(n, Y + a * n, Y + b * n) / (double)n;
+      out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
     }
     if (poll) PetscCall(poll(pctx));
   }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "netkernel.h"
+#include "nnlimits/net.h"
 
 /* Deterministic values in (−1, 1) with all 53 bits used. */
 static double Value(uint64_t *state)
@@ -21,9 +22,9 @@ static double Value(uint64_t *state)
 static const PetscInt ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 1000, 1027};
 
 /**
-  @brief NNLGramSmall equals, bit for bit, the order it documents — per entry 8 interleaved partial sums over the rows,
-  a fixed tree, then the rows past the last multiple of 8, then scale·sum + shift — for every m from 1 to NNL_SMALL_M
-  and n on both sides of multiples of 8; K is full and symmetric.
+  @brief NNLGram and NNLDot equal, bit for bit, the order they document — per entry 8 interleaved partial sums over
+  the rows, a fixed tree, then the rows past the last multiple of 8 (then scale·sum + shift) — for every m from 1 to
+  NNL_SMALL_M and n on both sides of multiples of 8; K is full and symmetric.
   Catches: a vector build that rounds differently (an FMA, a reordered sum), a wrong column or pair index, rows of
   the tail dropped or counted twice, a lower triangle not mirrored.
 */
@@ -36,14 +37,16 @@ static void test_gram_small(void **state)
       double        *A = malloc(sizeof(double) * (size_t)(n * m)), K[NNL_SMALL_M * NNL_SMALL_M];
       uint64_t       st = 17 + (uint64_t)(n * 31 + m);
       for (PetscInt i = 0; i < n * m; i++) A[i] = Value(&st);
-      NNLGramSmall(n, m, A, 0.37, -0.25, K);
+      NNLGram(n, m, A, 0.37, -0.25, K);
       for (PetscInt a = 0; a < m; a++)
         for (PetscInt b = 0; b < m; b++) {
           double   s[8] = {0}, tail = 0, want;
           PetscInt n8 = n - n % 8;
           for (PetscInt i = 0; i < n8; i++) s[i % 8] += A[i + a * n] * A[i + b * n];
           for (PetscInt i = n8; i < n; i++) tail += A[i + a * n] * A[i + b * n];
-          want = 0.37 * (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail) + -0.25;
+          want = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
+          if (NNLDot(n, A + a * n, A + b * n) != want) fail_msg("n %d m %d: NNLDot of columns %d, %d", (int)n, (int)m, (int)a, (int)b);
+          want = 0.37 * want + -0.25;
           if (a > b) { /* the mirror: the same sums with the factors swapped, equal as products commute */
             if (memcmp(&K[a + b * m], &K[b + a * m], sizeof(double))) fail_msg("n %d m %d: K not symmetric", (int)n, (int)m);
           }
@@ -55,7 +58,7 @@ static void test_gram_small(void **state)
 }
 
 /**
-  @brief NNLProjectSmall equals, bit for bit, Y ← beta·Y + alpha·Σ_a Z_a R_ab summed in order of a, for every m from 1
+  @brief NNLProject equals, bit for bit, Y ← beta·Y + alpha·Σ_a Z_a R_ab summed in order of a, for every m from 1
   to NNL_SMALL_M, n on both sides of multiples of 8, beta = 0 (Y filled with NaN beforehand: it must not be read), 1
   and 0.5.
   Catches: R read transposed, a wrong column stride, a tail row dropped, Y read when beta = 0 (NaN would survive), a
@@ -77,7 +80,7 @@ static void test_project_small(void **state)
         for (PetscInt i = 0; i < n * m; i++) Z[i] = Value(&st);
         for (PetscInt i = 0; i < n * m; i++) Y0[i] = Y[i] = beta == 0.0 ? NAN : Value(&st);
         for (PetscInt i = 0; i < m * m; i++) R[i] = Value(&st);
-        NNLProjectSmall(n, m, Z, R, alpha, beta, Y);
+        NNLProject(n, m, Z, R, alpha, beta, Y);
         for (PetscInt b = 0; b < m; b++)
           for (PetscInt i = 0; i < n; i++) {
             double acc = Z[i] * R[b * m], want;
@@ -92,8 +95,47 @@ static void test_project_small(void **state)
       }
 }
 
+/**
+  @brief NNLSqrtPSD gives RᵀR = K (to 1e-14 of K's largest entry) for positive definite K of every m up to NNL_SMALL_M
+  (our own Cholesky: R upper triangular, positive diagonal) and past it (LAPACK), and for singular K (rank m − 1: the
+  eigen square root).
+  Catches: a wrong index in the Cholesky's inner sums (only m >= 3 has them), a lower triangle left unset, a fallback
+  not taken when a pivot is 0.
+*/
+static void test_sqrt_psd(void **state)
+{
+  (void)state;
+  for (PetscInt m = 1; m <= NNL_SMALL_M + 3; m++)
+    for (int singular = 0; singular < 2; singular++) {
+      double   B[16 * 16], K[16 * 16], R[16 * 16], big = 0;
+      uint64_t st = 99 + (uint64_t)(m * 2 + singular);
+      if (singular && m == 1) continue;
+      /* K = BᵀB with B m×m (full rank) or with its last row zero (rank m − 1) */
+      for (PetscInt i = 0; i < m * m; i++) B[i] = Value(&st);
+      if (singular)
+        for (PetscInt j = 0; j < m; j++) B[(m - 1) + j * m] = 0.0;
+      for (PetscInt a = 0; a < m; a++)
+        for (PetscInt b = 0; b < m; b++) {
+          double k = 0;
+          for (PetscInt i = 0; i < m; i++) k += B[i + a * m] * B[i + b * m];
+          K[a + b * m] = k + (a == b && !singular ? 0.5 : 0.0);
+          big          = fmax(big, fabs(K[a + b * m]));
+        }
+      assert_int_equal(NNLSqrtPSD(m, K, R), 0);
+      for (PetscInt a = 0; a < m; a++)
+        for (PetscInt b = 0; b < m; b++) {
+          double k = 0;
+          for (PetscInt i = 0; i < m; i++) k += R[i + a * m] * R[i + b * m];
+          if (!(fabs(k - K[a + b * m]) <= 1e-14 * big))
+            fail_msg("m %d singular %d: (RᵀR)[%d,%d] = %.17g, K = %.17g", (int)m, singular, (int)a, (int)b, k, K[a + b * m]);
+          if (!singular && a > b && R[a + b * m] != 0.0) fail_msg("m %d: R not upper triangular", (int)m);
+        }
+    }
+}
+
 int main(void)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_gram_small), cmocka_unit_test(test_project_small)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_gram_small), cmocka_unit_test(test_project_small),
+                                     cmocka_unit_test(test_sqrt_psd)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
