@@ -19,6 +19,8 @@ typedef struct {
   NNLPhiFn    phi;
   NNLDualFn   dual;                    /* NULL: no closed form, use quadrature (gauss.h) */
   int         smooth;                  /* 1 if φ is C^∞ (quadrature converges fast) */
+  int         parity;                  /* −1: φ(−x) = −φ(x), 1: φ(−x) = φ(x), exactly, for every parameter; else 0 (the
+                                          quadrature then sums half its outer nodes: φ(Z1)φ(Z2) is even in Z1) */
 } NNLActivationDef;
 
 /* A parsed activation: a table row plus parameter values, and its canonical spelling. */
