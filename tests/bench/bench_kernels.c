@@ -177,26 +177,41 @@ static PetscErrorCode NetJob(const char *family, PetscInt n, PetscInt L, PetscIn
 }
 
 /**
-  @brief Time of one layer of an MLP (relu) of width n with m inputs: the time of a network of depth 2L minus that of
-  depth L, over L, so that what a point does once (set-up, inputs, the last layer's statistics and normality test)
-  cancels and the sampler's layer step remains (sampling, activation, dead check).
+  @brief Time of one layer of an MLP (relu) of width n with m inputs: the time of a network of depth 4L minus that of
+  depth L, over 3L, so that what a point does once (set-up, inputs, the last layer's statistics and normality test)
+  cancels and the sampler's layer step remains (sampling, activation, dead check). The two networks run alternately
+  and each keeps its best time, so that a burst of load on a shared host hits both alike (a difference of two
+  best-of times taken apart had come out below the layer's own normals).
 */
 static PetscErrorCode LayerTime(PetscInt n, PetscInt L, PetscInt m, NNLSamplerType sampler, double budget, double *tl)
 {
-  double t[2];
+  NNLJob  *job[2];
+  NNLGrid *grid[2];
+  NetCtx   x[2];
+  double   best[2] = {1e300, 1e300}, start;
+  int      reps = 0;
 
   PetscFunctionBegin;
   for (int k = 0; k < 2; k++) {
-    NNLJob  *job;
-    NNLGrid *grid;
-    NetCtx   x;
-    PetscCall(NetJob("mlp", n, (k + 1) * L, m, &job, &grid));
-    x    = (NetCtx){job, &grid->points[0], sampler};
-    t[k] = BestTime(RunNet, &x, budget);
-    PetscCall(NNLGridDestroy(&grid));
-    PetscCall(NNLJobDestroy(&job));
+    PetscCall(NetJob("mlp", n, k ? 4 * L : L, m, &job[k], &grid[k]));
+    x[k] = (NetCtx){job[k], &grid[k]->points[0], sampler};
+    RunNet(&x[k]); /* warm caches and page in buffers */
   }
-  *tl = (t[1] - t[0]) / (double)L;
+  start = MPI_Wtime();
+  while (reps < 3 || MPI_Wtime() - start < 2 * budget) {
+    for (int k = 0; k < 2; k++) {
+      double t0 = MPI_Wtime(), t;
+      RunNet(&x[k]);
+      t = MPI_Wtime() - t0;
+      if (t < best[k]) best[k] = t;
+    }
+    reps++;
+  }
+  for (int k = 0; k < 2; k++) {
+    PetscCall(NNLGridDestroy(&grid[k]));
+    PetscCall(NNLJobDestroy(&job[k]));
+  }
+  *tl = (best[1] - best[0]) / (double)(3 * L);
   PetscFunctionReturn(0);
 }
 
