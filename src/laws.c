@@ -195,9 +195,11 @@ static void WriteRow(FILE *out, const char *key, double t, int k, const Sample *
 }
 
 static const char *NetSQL =
-  /* the last layer's q00, q11, q01 and input 0's log-norm from its arrays (NULL where there is no second input) */
-  "SELECT nnl_at(L.q, 0), nnl_at(L.q, (SELECT k FROM pairs WHERE a=1 AND b=1)), nnl_at(L.q, (SELECT k FROM pairs WHERE a=0 AND b=1)),"
-  " nnl_at(L.lognorm_post, 0) FROM points p JOIN layers L ON L.point=p.id AND L.layer=p.depth"
+  /* the last recorded layer's q00, q11, q01 and input 0's log-norm from the network's arrays in netlayers (NULL where
+     there is no second input), if that layer is the network's depth */
+  "SELECT nnl_at(L.q, (L.nrec - 1) * L.np), nnl_at(L.q, (L.nrec - 1) * L.np + (SELECT k FROM pairs WHERE a=1 AND b=1)),"
+  " nnl_at(L.q, (L.nrec - 1) * L.np + (SELECT k FROM pairs WHERE a=0 AND b=1)), nnl_at(L.lognorm_post, (L.nrec - 1) * L.m)"
+  " FROM points p JOIN netlayers L ON L.point=p.id AND nnl_at(L.layer, L.nrec - 1)=p.depth"
   " WHERE p.kind='network' AND p.status='done' AND p.family=?1 AND p.activation=?2 AND p.width=?3 AND p.depth=?4 ORDER BY p.ord";
 static const char *SDESQL =
   "SELECT q00.q, q11.q, q01.q, q00.lognorm_post FROM points p JOIN sde_paths q00 ON q00.point=p.id AND q00.a=0 AND q00.b=0"

@@ -11,11 +11,13 @@
 #include "nnlimits/rng.h"
 #include "nnlimits/spectra.h"
 
-/* A network's per-layer arrays are one row of `layers` per (point, layer): its Gram entries q (packed upper
-   triangle, (a, b) with a <= b in row order, pair k of table `pairs`) and its per-input statistics, each a BLOB of
-   little-endian doubles (NaN for none; ks only at the last recorded layer of a finished point). One row per pair
-   or input cost SQLite ~3 µs each, a third of the default sweep. The views `gram` and `stats` give them back one
-   row per observation, so that SQL (summary, export, analysis) joins and filters them as before; they read the
+/* All of a network's per-layer arrays are one row of `netlayers`: its recorded layers, its Gram entries q (per layer
+   the packed upper triangle, (a, b) with a <= b in row order, pair k of table `pairs`) and its per-input statistics,
+   each a BLOB of little-endian doubles over the layers (NaN for none; ks, one value per input, only for a finished
+   point, at its last recorded layer). A row per layer cost SQLite ~2.5 µs each (a row per pair or input ~3 µs each,
+   before that), a quarter of the default sweep. The view `layers` gives back one row per (point, layer), joining
+   `seq` (0, 1, … up to the deepest network's layer count) for the layer's index r, and the views `gram` and `stats`
+   one row per observation, so that SQL (summary, export, analysis) joins and filters them as before; they read the
    arrays with nnl_at(blob, k), which every connection of nnlimits and of analysis/nnlimits.py registers. */
 static const char *SchemaSQL =
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -25,8 +27,14 @@ static const char *SchemaSQL =
   " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, dead_layer INTEGER, message TEXT, seconds REAL,"
   " committed REAL, run INTEGER, kind TEXT NOT NULL);"
   "CREATE INDEX points_ord ON points(ord);"
-  "CREATE TABLE layers(point INTEGER, layer INTEGER, q BLOB, lognorm BLOB, lognorm_post BLOB, kurtosis BLOB, ks BLOB,"
-  " PRIMARY KEY(point, layer)) WITHOUT ROWID;"
+  "CREATE TABLE netlayers(point INTEGER PRIMARY KEY, nrec INTEGER NOT NULL, np INTEGER NOT NULL, m INTEGER NOT NULL,"
+  " layer BLOB, q BLOB, lognorm BLOB, lognorm_post BLOB, kurtosis BLOB, ks BLOB);"
+  "CREATE TABLE seq(r INTEGER PRIMARY KEY);"
+  "CREATE VIEW layers AS SELECT n.point AS point, CAST(nnl_at(n.layer, s.r) AS INTEGER) AS layer,"
+  " substr(n.q, 8 * n.np * s.r + 1, 8 * n.np) AS q, substr(n.lognorm, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm,"
+  " substr(n.lognorm_post, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm_post,"
+  " substr(n.kurtosis, 8 * n.m * s.r + 1, 8 * n.m) AS kurtosis, CASE WHEN s.r = n.nrec - 1 THEN n.ks END AS ks"
+  " FROM netlayers n JOIN seq s ON s.r < n.nrec;"
   "CREATE TABLE pairs(k INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL);"
   "CREATE VIEW gram AS SELECT l.point AS point, l.layer AS layer, p.a AS a, p.b AS b, nnl_at(l.q, p.k) AS q"
   " FROM layers l JOIN pairs p;"
@@ -337,6 +345,8 @@ void NNLStoreNow(char buf[], size_t len)
 }
 
 /* One row of provenance: who ran what, where, with which libraries. */
+static PetscErrorCode SeqReserve(NNLStore s, PetscInt n);
+
 static PetscErrorCode RecordRun(NNLStore s)
 {
   sqlite3_stmt *st = NULL;
@@ -384,9 +394,11 @@ static PetscErrorCode Prepare(NNLStore s)
     PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, tx[i], -1, txs[i], NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                                                     &s->ins_point, NULL), "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO layers VALUES(?,?,?,?,?,?,?)", -1, &s->ins_layer, NULL),
-                          "prepare"));
-  PetscCall(PetscMalloc1(PetscMax(s->job->inputs * (s->job->inputs + 1) / 2, s->job->inputs), &s->blob));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_net,
+                                                    NULL), "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "WITH RECURSIVE c(r) AS (SELECT ?1 UNION ALL SELECT r + 1 FROM c WHERE"
+                                                    " r + 1 < ?2) INSERT OR IGNORE INTO seq SELECT r FROM c", -1, &s->ins_seq,
+                                                    NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO limits VALUES(?,?,?,?,?,?)", -1, &s->ins_limit, NULL),
                           "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO spectra VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_spectra,
@@ -497,6 +509,12 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   s->wal = PETSC_TRUE;
   PetscCall(RecordRun(s));
   PetscCall(Prepare(s));
+  { /* seq: one row per recorded layer of the deepest network of the job (at most depth + 1), before any commit */
+    PetscInt deepest = 0;
+    for (PetscInt d = 0; d < job->ndepth; d++) deepest = PetscMax(deepest, job->depth[d]);
+    PetscCall(SeqReserve(s, deepest + 2));
+    s->nseq = deepest + 2;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -655,23 +673,94 @@ static PetscErrorCode InsertSDERows(NNLStore s, const NNLPoint *pt, const NNLRes
   PetscFunctionReturn(0);
 }
 
-/* Bind n doubles as a BLOB of little-endian doubles (SQLite copies it). */
-static void BindDoubles(NNLStore s, int i, PetscInt n, const double v[])
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+/* Room for n doubles in s->blob (big-endian hosts: the converted copy of an array). */
+static PetscErrorCode BlobReserve(NNLStore s, size_t n)
 {
-  unsigned char *p = (unsigned char *)s->blob;
+  PetscFunctionBegin;
+  if (n <= s->nblob) PetscFunctionReturn(0);
+  PetscCall(PetscFree(s->blob));
+  s->nblob = PetscMax(n, 2 * s->nblob);
+  PetscCall(PetscMalloc1(s->nblob, &s->blob));
+  PetscFunctionReturn(0);
+}
+#endif
 
+/* Bind n doubles to parameter i of st as a BLOB of little-endian doubles: on a little-endian host the array itself
+   (it outlives the statement's step), else a converted copy (SQLite copies it). */
+static PetscErrorCode BindDoubles(NNLStore s, sqlite3_stmt *st, int i, PetscInt n, const double v[])
+{
+  PetscFunctionBegin;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  sqlite3_bind_blob(st, i, v, (int)(8 * n), SQLITE_STATIC);
+#else
+  unsigned char *p;
+  PetscCall(BlobReserve(s, (size_t)n));
+  p = (unsigned char *)s->blob;
   for (PetscInt k = 0; k < n; k++) {
     uint64_t bits;
     memcpy(&bits, &v[k], sizeof(bits));
     for (int j = 0; j < 8; j++, bits >>= 8) p[8 * k + j] = (unsigned char)bits;
   }
-  sqlite3_bind_blob(s->ins_layer, i, p, (int)(8 * n), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(st, i, p, (int)(8 * n), SQLITE_TRANSIENT);
+#endif
+  PetscFunctionReturn(0);
+}
+
+/* Rows 0 .. n − 1 of table seq (the view layers joins on it), if the store may lack some: normally all are there
+   from the store's opening, so this runs only for a point deeper than the grid's. */
+static PetscErrorCode SeqReserve(NNLStore s, PetscInt n)
+{
+  PetscFunctionBegin;
+  if (n <= s->nseq) PetscFunctionReturn(0);
+  sqlite3_bind_int64(s->ins_seq, 1, s->nseq);
+  sqlite3_bind_int64(s->ins_seq, 2, n);
+  PetscCall(Step(s, s->ins_seq));
+  PetscFunctionReturn(0);
+}
+
+/* A network's row of netlayers: every recorded layer's arrays, each table column one BLOB over the layers. */
+static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNLResult *res)
+{
+  const PetscInt m = res->m, np = m * (m + 1) / 2, nrec = res->nrec;
+  double        *layer;
+
+  PetscFunctionBegin;
+  if (nrec == 0) PetscFunctionReturn(0); /* nothing recorded: no row, as no layer row before */
+  PetscCall(SeqReserve(s, nrec));
+  PetscCall(PetscMalloc1(nrec, &layer));
+  for (PetscInt r = 0; r < nrec; r++) layer[r] = (double)res->layers[r];
+  for (PetscInt r = 1; r < nrec; r++) /* the view's (point, layer) rows must be unique, as the key of schema 4 made them */
+    if (res->layers[r] <= res->layers[r - 1]) {
+      PetscCall(PetscFree(layer));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_PLIB, "store: point %" PetscInt_FMT "'s recorded layers are not increasing (%" PetscInt_FMT
+              " after %" PetscInt_FMT ")", pt->ord, res->layers[r], res->layers[r - 1]);
+    }
+  sqlite3_bind_int64(s->ins_net, 1, (sqlite3_int64)pt->id);
+  sqlite3_bind_int64(s->ins_net, 2, nrec);
+  sqlite3_bind_int64(s->ins_net, 3, np);
+  sqlite3_bind_int64(s->ins_net, 4, m);
+  PetscCall(BindDoubles(s, s->ins_net, 5, nrec, layer));
+  PetscCall(BindDoubles(s, s->ins_net, 6, nrec * np, res->gram));
+  PetscCall(BindDoubles(s, s->ins_net, 7, nrec * m, res->lognorm));
+  PetscCall(BindDoubles(s, s->ins_net, 8, nrec * m, res->lognorm_post));
+  PetscCall(BindDoubles(s, s->ins_net, 9, nrec * m, res->kurtosis));
+  /* KS only at the last recorded layer of a finished point (the view gives NULL elsewhere) */
+  if (res->status == NNL_STATUS_DONE) PetscCall(BindDoubles(s, s->ins_net, 10, m, res->ks));
+  else sqlite3_bind_null(s->ins_net, 10);
+  {
+    PetscErrorCode ierr = Step(s, s->ins_net);
+    sqlite3_clear_bindings(s->ins_net); /* no pointer into res or layer outlives them */
+    PetscCall(PetscFree(layer));
+    PetscCall(ierr);
+  }
+  PetscFunctionReturn(0);
 }
 
 /* All rows of one task; *dup (and nothing written) if its id is stored already. */
 PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup)
 {
-  const PetscInt  m = res->m, np = m * (m + 1) / 2;
+  const PetscInt  m = res->m;
   const PetscBool net = pt->kind == NNL_TASK_NETWORK || pt->kind == NNL_TASK_NOOP ? PETSC_TRUE : PETSC_FALSE; /* noop: an empty network */
 
   PetscFunctionBegin;
@@ -714,18 +803,7 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
     PetscFunctionReturn(0);
   }
   PetscCheck(m == s->job->inputs, PETSC_COMM_SELF, PETSC_ERR_PLIB, "store: a network result of %" PetscInt_FMT " inputs", m);
-  for (PetscInt r = 0; r < res->nrec; r++) {
-    sqlite3_bind_int64(s->ins_layer, 1, (sqlite3_int64)pt->id);
-    sqlite3_bind_int64(s->ins_layer, 2, res->layers[r]);
-    BindDoubles(s, 3, np, res->gram + r * np);
-    BindDoubles(s, 4, m, res->lognorm + r * m);
-    BindDoubles(s, 5, m, res->lognorm_post + r * m);
-    BindDoubles(s, 6, m, res->kurtosis + r * m);
-    /* KS only at the last recorded layer of a finished point (NULL elsewhere). */
-    if (r == res->nrec - 1 && res->status == NNL_STATUS_DONE) BindDoubles(s, 7, m, res->ks);
-    else sqlite3_bind_null(s->ins_layer, 7);
-    PetscCall(Step(s, s->ins_layer));
-  }
+  PetscCall(InsertNetworkRow(s, pt, res));
   for (PetscInt r = 0; r < res->nspec; r++) {
     PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_GRAM, m, res->eig + r * m));
     PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_FEATURES, res->nsv, res->sv + r * res->nsv));
@@ -809,7 +887,8 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   if (s->group && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   s->group = PETSC_FALSE;
   sqlite3_finalize(s->ins_point);
-  sqlite3_finalize(s->ins_layer);
+  sqlite3_finalize(s->ins_net);
+  sqlite3_finalize(s->ins_seq);
   PetscCall(PetscFree(s->blob));
   sqlite3_finalize(s->ins_limit);
   sqlite3_finalize(s->ins_spectra);

@@ -17,7 +17,7 @@ static const struct {
   const char *table, *key, *columns;
 } Tables[] = {
   {"points",        "id",    "id, ord, family, activation, width, depth, seed, status, sampler, dead_layer, message, kind"},
-  {"layers",        "point", "*"},
+  {"netlayers",     "point", "*"},
   {"limits",        "point", "*"},
   {"spectra",       "point", "*"},
   {"spectrum",      "point", "*"},

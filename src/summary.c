@@ -10,10 +10,12 @@ static const char *SQL =
   " avg(g.q00), avg(g.q00*g.q00),"
   " avg(g.q01/sqrt(g.q00*g.q11)), avg(g.q01*g.q01/(g.q00*g.q11)), min(l.q_nngp), min(l.q_ode)"
   " FROM points p"
-  /* the last layer's q00, q01, q11 from its array (NULL where there is no second input); not three joins of the
-     view gram, which SQLite cannot flatten as the right side of a LEFT JOIN */
-  " JOIN (SELECT point, layer, nnl_at(q, 0) AS q00, nnl_at(q, (SELECT k FROM pairs WHERE a=0 AND b=1)) AS q01,"
-  "       nnl_at(q, (SELECT k FROM pairs WHERE a=1 AND b=1)) AS q11 FROM layers) g ON g.point=p.id AND g.layer=p.depth"
+  /* the last recorded layer's q00, q01, q11 from the network's arrays (NULL where there is no second input), read
+     from netlayers itself: a join on the view layers made SQLite expand every layer of every network first */
+  " JOIN (SELECT point, CAST(nnl_at(layer, nrec - 1) AS INTEGER) AS layer, nnl_at(q, (nrec - 1) * np) AS q00,"
+  "       nnl_at(q, (nrec - 1) * np + (SELECT k FROM pairs WHERE a=0 AND b=1)) AS q01,"
+  "       nnl_at(q, (nrec - 1) * np + (SELECT k FROM pairs WHERE a=1 AND b=1)) AS q11 FROM netlayers) g"
+  "  ON g.point=p.id AND g.layer=p.depth"
   /* the limit of the group's (family, activation, depth) at its last layer: one row, the same for every seed */
   " LEFT JOIN points lp ON lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth"
   " LEFT JOIN limits l ON l.point=lp.id AND l.layer=p.depth AND l.a=0 AND l.b=0"

@@ -213,8 +213,8 @@ static void test_commit_resume(void **state)
   PetscPopErrorHandler();
   assert_int_not_equal(ierr, 0);
   NNLResultDestroy(&res);
-  /* a new point whose second recorded layer repeats the first: its points row and first layer are already
-     written when the gram insert fails */
+  /* a new point whose second recorded layer repeats the first: its points row is already written when its layers
+     are refused */
   assert_int_equal(NNLPointCompute(job, &grid->points[1], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
   assert_true(res->nrec >= 2);
   res->layers[1] = res->layers[0];

@@ -8,8 +8,9 @@
 
 #define NNL_STORE_FILE "nnlimits.sqlite"
 #define NNL_STORE_LOCK "nnlimits.lock" /* held (fcntl) by the one process writing the store */
-#define NNL_STORE_SCHEMA 4 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths, fokker_planck);
-                             4: a network's per-layer arrays as BLOBs (table layers, views gram and stats) */
+#define NNL_STORE_SCHEMA 5 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths, fokker_planck);
+                             4: a network's per-layer arrays as BLOBs (table layers, views gram and stats);
+                             5: all of a network's layers in one row (table netlayers; layers a view) */
 
 typedef struct _p_NNLStore *NNLStore;
 
