@@ -318,7 +318,7 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
 
 /* The job text, shard and grid size every input must agree on. */
 typedef struct {
-  char *job, *shard, *grid_points;
+  char *job, *shard, *grid_points, *schema;
 } StoreMeta;
 
 static PetscErrorCode ReadMeta(const char dir[], StoreMeta *m)
@@ -331,10 +331,15 @@ static PetscErrorCode ReadMeta(const char dir[], StoreMeta *m)
   ierr = NNLStoreMetaGet(s->db, "job", &m->job);
   if (!ierr) ierr = NNLStoreMetaGet(s->db, "shard", &m->shard);
   if (!ierr) ierr = NNLStoreMetaGet(s->db, "grid_points", &m->grid_points);
+  if (!ierr) ierr = NNLStoreMetaGet(s->db, "schema", &m->schema);
   if (!ierr) ierr = NNLStoreCheckStream(s->db, dir);
   PetscCall(NNLStoreClose(&s));
   PetscCall(ierr);
   PetscCheck(m->job && m->shard && m->grid_points, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': store lacks its job record", dir);
+  /* export reads older schemas; merge copies tables, which must be this build's */
+  PetscCheck(m->schema && atoi(m->schema) == NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "merge: '%s' was written by an older nnlimits (store schema %s, merge takes %d): merge it with the nnlimits that"
+             " wrote it, or rerun its job into a new -output", dir, m->schema ? m->schema : "?", NNL_STORE_SCHEMA);
   PetscFunctionReturn(0);
 }
 
@@ -344,6 +349,7 @@ static PetscErrorCode FreeMeta(StoreMeta *m)
   PetscCall(PetscFree(m->job));
   PetscCall(PetscFree(m->shard));
   PetscCall(PetscFree(m->grid_points));
+  PetscCall(PetscFree(m->schema));
   PetscFunctionReturn(0);
 }
 

@@ -194,12 +194,17 @@ static void WriteRow(FILE *out, const char *key, double t, int k, const Sample *
   fputc('\n', out);
 }
 
+/* The last recorded layer's q00, q11, q01 and input 0's log-norm from its arrays (NULL where there is no second
+   input), if that layer is the network's depth: from netlayers (schema 5), else from the table layers (schema 4). A
+   join on schema 5's view layers took 7 times as long. */
 static const char *NetSQL =
-  /* the last recorded layer's q00, q11, q01 and input 0's log-norm from the network's arrays in netlayers (NULL where
-     there is no second input), if that layer is the network's depth */
   "SELECT nnl_at(L.q, (L.nrec - 1) * L.np), nnl_at(L.q, (L.nrec - 1) * L.np + (SELECT k FROM pairs WHERE a=1 AND b=1)),"
   " nnl_at(L.q, (L.nrec - 1) * L.np + (SELECT k FROM pairs WHERE a=0 AND b=1)), nnl_at(L.lognorm_post, (L.nrec - 1) * L.m)"
   " FROM points p JOIN netlayers L ON L.point=p.id AND nnl_at(L.layer, L.nrec - 1)=p.depth"
+  " WHERE p.kind='network' AND p.status='done' AND p.family=?1 AND p.activation=?2 AND p.width=?3 AND p.depth=?4 ORDER BY p.ord";
+static const char *NetSQL4 =
+  "SELECT nnl_at(L.q, 0), nnl_at(L.q, (SELECT k FROM pairs WHERE a=1 AND b=1)), nnl_at(L.q, (SELECT k FROM pairs WHERE a=0 AND b=1)),"
+  " nnl_at(L.lognorm_post, 0) FROM points p JOIN layers L ON L.point=p.id AND L.layer=p.depth"
   " WHERE p.kind='network' AND p.status='done' AND p.family=?1 AND p.activation=?2 AND p.width=?3 AND p.depth=?4 ORDER BY p.ord";
 static const char *SDESQL =
   "SELECT q00.q, q11.q, q01.q, q00.lognorm_post FROM points p JOIN sde_paths q00 ON q00.point=p.id AND q00.a=0 AND q00.b=0"
@@ -238,7 +243,7 @@ static PetscErrorCode Density(sqlite3_stmt *st, Sample *pde)
 
 /* One (family, activation, width, depth): its statements are finalized and its samples freed on every path, error
    or not (a damaged store must not leak the connection, which SQLite cannot close while a statement is open). */
-static PetscErrorCode Group(sqlite3 *db, sqlite3_stmt *grp, FILE *out)
+static PetscErrorCode Group(sqlite3 *db, const char *netsql, sqlite3_stmt *grp, FILE *out)
 {
   Sample         net[NSTAT] = {{0}}, sde[NSTAT] = {{0}}, pde = {0};
   sqlite3_stmt  *st = NULL;
@@ -253,7 +258,7 @@ static PetscErrorCode Group(sqlite3 *db, sqlite3_stmt *grp, FILE *out)
              "laws: a network point without family, activation, width or depth: the store is damaged");
   t = strcmp(fam, "resnet") ? (double)(depth - 1) / (double)width : 1.0;
   snprintf(key, sizeof(key), "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT, fam, act, width, depth);
-  ierr = Query(db, NetSQL, grp, &st);
+  ierr = Query(db, netsql, grp, &st);
   if (!ierr) ierr = Collect(st, net);
   sqlite3_finalize(st);
   st = NULL;
@@ -279,14 +284,18 @@ PetscErrorCode NNLLawsWrite(void *handle, FILE *out)
 {
   sqlite3      *db  = (sqlite3 *)handle;
   sqlite3_stmt *grp = NULL;
-  int           rc;
+  int           rc, schema5 = 0;
 
   PetscFunctionBegin;
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name='netlayers'", -1, &grp, NULL),
+                          "laws"));
+  if (sqlite3_step(grp) == SQLITE_ROW) schema5 = sqlite3_column_int(grp, 0) > 0;
+  sqlite3_finalize(grp);
   PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT family,activation,width,depth FROM points WHERE kind='network' AND"
                                                  " status='done' GROUP BY family,activation,width,depth ORDER BY min(ord)", -1, &grp, NULL),
                           "laws"));
   while ((rc = sqlite3_step(grp)) == SQLITE_ROW) {
-    PetscErrorCode ierr = Group(db, grp, out);
+    PetscErrorCode ierr = Group(db, schema5 ? NetSQL : NetSQL4, grp, out);
     if (ierr) sqlite3_finalize(grp);
     PetscCall(ierr);
   }

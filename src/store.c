@@ -269,9 +269,12 @@ PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh)
   PetscCheck(rc <= NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "'%s' was written by a newer nnlimits (store schema %d, this build reads up to %d): upgrade nnlimits", dir, rc,
              NNL_STORE_SCHEMA);
-  PetscCheck(rc == NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "'%s' was written by an older nnlimits (store schema %d, this build reads %d): rerun into a new -output", dir, rc,
-             NNL_STORE_SCHEMA);
+  /* readers (no *fresh) take the older schemas whose tables they read alike; a writer only its own */
+  PetscCheck(fresh ? rc == NNL_STORE_SCHEMA : rc >= NNL_STORE_SCHEMA_READ, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s' was written by an older nnlimits (store schema %d, this build %s %d): %s", dir, rc,
+             fresh ? "writes" : "reads from", fresh ? NNL_STORE_SCHEMA : NNL_STORE_SCHEMA_READ,
+             fresh ? "rerun into a new -output or remove this directory (nnlimits export still reads it)"
+                   : "export it with the nnlimits that wrote it");
   PetscFunctionReturn(0);
 }
 

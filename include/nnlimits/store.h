@@ -11,6 +11,8 @@
 #define NNL_STORE_SCHEMA 5 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths, fokker_planck);
                              4: a network's per-layer arrays as BLOBs (table layers, views gram and stats);
                              5: all of a network's layers in one row (table netlayers; layers a view) */
+#define NNL_STORE_SCHEMA_READ 4 /* the oldest schema export, status and laws read: 4's table layers has the rows of 5's
+                                   view layers, and gram and stats are the same views on it */
 
 typedef struct _p_NNLStore *NNLStore;
 
