@@ -14,21 +14,36 @@
 typedef void (*BenchFn)(void *ctx);
 
 /**
-  @brief Best wall time of one call of fn over repetitions lasting about `budget` seconds in all (at least 3).
+  @brief Best wall time best[k] of one call fn(ctx[k]), k < n, the n called in turn, over repetitions lasting about
+  `budget` seconds per context (at least 3 rounds): a burst of load on a shared host then hits every context alike.
 */
-static double BestTime(BenchFn fn, void *ctx, double budget)
+static void BestTimes(BenchFn fn, void *const ctx[], int n, double budget, double best[])
 {
-  double best = 1e300, start = MPI_Wtime();
+  double start;
   int    reps = 0;
 
-  fn(ctx); /* warm caches and page in buffers */
-  while (reps < 3 || MPI_Wtime() - start < budget) {
-    double t0 = MPI_Wtime(), t;
-    fn(ctx);
-    t = MPI_Wtime() - t0;
-    if (t < best) best = t;
+  for (int k = 0; k < n; k++) {
+    best[k] = 1e300;
+    fn(ctx[k]); /* warm caches and page in buffers */
+  }
+  start = MPI_Wtime();
+  while (reps < 3 || MPI_Wtime() - start < n * budget) {
+    for (int k = 0; k < n; k++) {
+      double t0 = MPI_Wtime(), t;
+      fn(ctx[k]);
+      t = MPI_Wtime() - t0;
+      if (t < best[k]) best[k] = t;
+    }
     reps++;
   }
+}
+
+/** @brief Best wall time of one call of fn over repetitions lasting about `budget` seconds in all (at least 3). */
+static double BestTime(BenchFn fn, void *ctx, double budget)
+{
+  double best;
+
+  BestTimes(fn, &ctx, 1, budget, &best);
   return best;
 }
 
@@ -188,25 +203,15 @@ static PetscErrorCode LayerTime(PetscInt n, PetscInt L, PetscInt m, NNLSamplerTy
   NNLJob  *job[2];
   NNLGrid *grid[2];
   NetCtx   x[2];
-  double   best[2] = {1e300, 1e300}, start;
-  int      reps = 0;
+  void    *ctx[2] = {&x[0], &x[1]};
+  double   best[2];
 
   PetscFunctionBegin;
   for (int k = 0; k < 2; k++) {
     PetscCall(NetJob("mlp", n, k ? 4 * L : L, m, &job[k], &grid[k]));
     x[k] = (NetCtx){job[k], &grid[k]->points[0], sampler};
-    RunNet(&x[k]); /* warm caches and page in buffers */
   }
-  start = MPI_Wtime();
-  while (reps < 3 || MPI_Wtime() - start < 2 * budget) {
-    for (int k = 0; k < 2; k++) {
-      double t0 = MPI_Wtime(), t;
-      RunNet(&x[k]);
-      t = MPI_Wtime() - t0;
-      if (t < best[k]) best[k] = t;
-    }
-    reps++;
-  }
+  BestTimes(RunNet, ctx, 2, budget, best);
   for (int k = 0; k < 2; k++) {
     PetscCall(NNLGridDestroy(&grid[k]));
     PetscCall(NNLJobDestroy(&job[k]));
