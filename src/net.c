@@ -101,6 +101,16 @@ PetscErrorCode NNLInputs(const NNLJob *job, double *X)
    rounds as the scalar operation would). Loads and stores through it need no alignment. */
 typedef double NNLRows __attribute__((vector_size(64), aligned(8), may_alias));
 
+/* The end of a sum of products in NNLDot's order: the 8 partial sums s (rows i < n8, sum i mod 8) added in a fixed tree,
+   then x_i y_i for the rows n8 <= i < n in order, added last. */
+static inline __attribute__((always_inline)) double DotFinish(NNLRows s, PetscInt n8, PetscInt n, const double *x, const double *y)
+{
+  double t = 0.0;
+
+  for (PetscInt i = n8; i < n; i++) t += x[i] * y[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
 /* K = scale · AᵀA + shift · 11ᵀ for M = m <= NNL_SMALL_M (a constant where it is inlined): each entry summed in 8
    interleaved partial sums over the rows (the lanes), then those in a fixed tree, then the rows past the last
    multiple of 8. */
@@ -117,12 +127,7 @@ static inline __attribute__((always_inline)) void GramM(PetscInt n, const int M,
       for (int b = a; b < M; b++, k++) s[k] += x[a] * x[b];
   }
   for (int a = 0, k = 0; a < M; a++)
-    for (int b = a; b < M; b++, k++) {
-      double t = 0.0, sum;
-      for (PetscInt i = n8; i < n; i++) t += A[i + a * n] * A[i + b * n];
-      sum          = ((s[k][0] + s[k][1]) + (s[k][2] + s[k][3])) + ((s[k][4] + s[k][5]) + (s[k][6] + s[k][7])) + t;
-      K[a + b * M] = K[b + a * M] = scale * sum + shift;
-    }
+    for (int b = a; b < M; b++, k++) K[a + b * M] = K[b + a * M] = scale * DotFinish(s[k], n8, n, A + a * n, A + b * n) + shift;
 }
 
 /* Y ← beta·Y + alpha · Z R for M = m <= NNL_SMALL_M (Y is not read when beta = 0): Σ_a z_a R_ab in order of a, 8 rows
@@ -181,11 +186,9 @@ static inline __attribute__((always_inline)) double DotBody(PetscInt n, const do
 {
   NNLRows  s = {0};
   PetscInt n8 = n - n % 8;
-  double   t = 0.0;
 
   for (PetscInt i = 0; i < n8; i += 8) s += *(const NNLRows *)(x + i) * *(const NNLRows *)(y + i);
-  for (PetscInt i = n8; i < n; i++) t += x[i] * y[i];
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+  return DotFinish(s, n8, n, x, y);
 }
 static inline __attribute__((always_inline)) void DotInto(PetscInt n, const double *x, const double *y, double *out)
 {
@@ -199,7 +202,6 @@ double NNLDot(PetscInt n, const double *x, const double *y)
   DotSimd(n, x, y, &d);
   return d;
 }
-
 
 void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K)
 {

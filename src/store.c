@@ -347,9 +347,9 @@ void NNLStoreNow(char buf[], size_t len)
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* One row of provenance: who ran what, where, with which libraries. */
 static PetscErrorCode SeqReserve(NNLStore s, PetscInt n);
 
+/* One row of provenance: who ran what, where, with which libraries. */
 static PetscErrorCode RecordRun(NNLStore s)
 {
   sqlite3_stmt *st = NULL;
@@ -711,7 +711,8 @@ static PetscErrorCode BindDoubles(NNLStore s, sqlite3_stmt *st, int i, PetscInt 
 }
 
 /* Rows 0 .. n − 1 of table seq (the view layers joins on it), if the store may lack some: normally all are there
-   from the store's opening, so this runs only for a point deeper than the grid's. */
+   from the store's opening, so this runs only for a point deeper than the grid's. Rows added inside a task are not
+   counted in s->nseq: the task's savepoint may roll them back. */
 static PetscErrorCode SeqReserve(NNLStore s, PetscInt n)
 {
   PetscFunctionBegin;
@@ -730,15 +731,13 @@ static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNL
 
   PetscFunctionBegin;
   if (nrec == 0) PetscFunctionReturn(0); /* nothing recorded: no row, as no layer row before */
+  for (PetscInt r = 1; r < nrec; r++) /* the view's (point, layer) rows must be unique, as the key of schema 4 made them */
+    PetscCheck(res->layers[r] > res->layers[r - 1], PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "store: point %" PetscInt_FMT "'s recorded layers are not increasing (%" PetscInt_FMT " after %" PetscInt_FMT ")",
+               pt->ord, res->layers[r], res->layers[r - 1]);
   PetscCall(SeqReserve(s, nrec));
   PetscCall(PetscMalloc1(nrec, &layer));
   for (PetscInt r = 0; r < nrec; r++) layer[r] = (double)res->layers[r];
-  for (PetscInt r = 1; r < nrec; r++) /* the view's (point, layer) rows must be unique, as the key of schema 4 made them */
-    if (res->layers[r] <= res->layers[r - 1]) {
-      PetscCall(PetscFree(layer));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_PLIB, "store: point %" PetscInt_FMT "'s recorded layers are not increasing (%" PetscInt_FMT
-              " after %" PetscInt_FMT ")", pt->ord, res->layers[r], res->layers[r - 1]);
-    }
   sqlite3_bind_int64(s->ins_net, 1, (sqlite3_int64)pt->id);
   sqlite3_bind_int64(s->ins_net, 2, nrec);
   sqlite3_bind_int64(s->ins_net, 3, np);
