@@ -278,7 +278,7 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
   sqlite3_stmt  *st = NULL;
   char           path[PETSC_MAX_PATH_LEN + 32];
   PetscErrorCode ierr;
-  int            rc;
+  int            rc, schema = 0;
 
   PetscFunctionBegin;
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
@@ -287,16 +287,20 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
   rc = sqlite3_step(st);
   sqlite3_finalize(st);
   PetscCall(NNLStoreCheck(db, rc, "attach input"));
-  ierr = NNLStoreExec(db, "BEGIN IMMEDIATE;"
-                          "INSERT OR IGNORE INTO points SELECT * FROM src.points;"
-                          "INSERT OR IGNORE INTO pairs SELECT * FROM src.pairs;"
-                          "INSERT OR IGNORE INTO netlayers SELECT * FROM src.netlayers;"
-                          "INSERT OR IGNORE INTO seq SELECT * FROM src.seq;"
-                          "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;"
-                          "INSERT OR IGNORE INTO spectra SELECT * FROM src.spectra;"
-                          "INSERT OR IGNORE INTO spectrum SELECT * FROM src.spectrum;"
-                          "INSERT OR IGNORE INTO sde_paths SELECT * FROM src.sde_paths;"
-                          "INSERT OR IGNORE INTO fokker_planck SELECT * FROM src.fokker_planck;");
+  ierr = NNLStoreSchema(db, "src", &schema);
+  if (!ierr) ierr = NNLStoreExec(db, "BEGIN IMMEDIATE");
+  /* a schema-4 input's layers rows become netlayers rows, as an upgrade of it in place would make them */
+  if (!ierr) ierr = schema == 4 ? NNLStoreLayersToNet(db, "src")
+                                : NNLStoreExec(db, "INSERT OR IGNORE INTO netlayers SELECT * FROM src.netlayers;"
+                                                   "INSERT OR IGNORE INTO seq SELECT * FROM src.seq;");
+  if (!ierr)
+    ierr = NNLStoreExec(db, "INSERT OR IGNORE INTO points SELECT * FROM src.points;"
+                            "INSERT OR IGNORE INTO pairs SELECT * FROM src.pairs;"
+                            "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;"
+                            "INSERT OR IGNORE INTO spectra SELECT * FROM src.spectra;"
+                            "INSERT OR IGNORE INTO spectrum SELECT * FROM src.spectrum;"
+                            "INSERT OR IGNORE INTO sde_paths SELECT * FROM src.sde_paths;"
+                            "INSERT OR IGNORE INTO fokker_planck SELECT * FROM src.fokker_planck;");
   /* Provenance of the input's runs, replaced (not duplicated) when the same input is merged again. */
   for (int k = 0; k < 2 && !ierr; k++) {
     const char *sql = k == 0 ? "DELETE FROM runs WHERE source=?1"
@@ -318,7 +322,7 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
 
 /* The job text, shard and grid size every input must agree on. */
 typedef struct {
-  char *job, *shard, *grid_points, *schema;
+  char *job, *shard, *grid_points;
 } StoreMeta;
 
 static PetscErrorCode ReadMeta(const char dir[], StoreMeta *m)
@@ -331,15 +335,10 @@ static PetscErrorCode ReadMeta(const char dir[], StoreMeta *m)
   ierr = NNLStoreMetaGet(s->db, "job", &m->job);
   if (!ierr) ierr = NNLStoreMetaGet(s->db, "shard", &m->shard);
   if (!ierr) ierr = NNLStoreMetaGet(s->db, "grid_points", &m->grid_points);
-  if (!ierr) ierr = NNLStoreMetaGet(s->db, "schema", &m->schema);
   if (!ierr) ierr = NNLStoreCheckStream(s->db, dir);
   PetscCall(NNLStoreClose(&s));
   PetscCall(ierr);
   PetscCheck(m->job && m->shard && m->grid_points, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': store lacks its job record", dir);
-  /* export reads older schemas; merge copies tables, which must be this build's */
-  PetscCheck(m->schema && atoi(m->schema) == NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "merge: '%s' was written by an older nnlimits (store schema %s, merge takes %d): merge it with the nnlimits that"
-             " wrote it, or rerun its job into a new -output", dir, m->schema ? m->schema : "?", NNL_STORE_SCHEMA);
   PetscFunctionReturn(0);
 }
 
@@ -349,7 +348,6 @@ static PetscErrorCode FreeMeta(StoreMeta *m)
   PetscCall(PetscFree(m->job));
   PetscCall(PetscFree(m->shard));
   PetscCall(PetscFree(m->grid_points));
-  PetscCall(PetscFree(m->schema));
   PetscFunctionReturn(0);
 }
 
@@ -406,7 +404,10 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   if (!ierr && fresh) {
     /* The merged store is the whole grid's: rerunning the full job on it computes whatever no shard finished. */
     ierr = NNLStoreCreateSchema(db, first.job, "0/1", atoll(first.grid_points), atoll(first.grid_points), 0); /* pairs: from the inputs */
-  } else if (!ierr) ierr = CheckMergeOutput(db, output, first.job); /* again, under the lock */
+  } else if (!ierr) {
+    ierr = CheckMergeOutput(db, output, first.job); /* again, under the lock */
+    if (!ierr) ierr = NNLStoreUpgrade(db, output);
+  }
   if (!ierr) ierr = NNLStoreExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i]);
   if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);

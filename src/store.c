@@ -11,14 +11,6 @@
 #include "nnlimits/rng.h"
 #include "nnlimits/spectra.h"
 
-/* All of a network's per-layer arrays are one row of `netlayers`: its recorded layers, its Gram entries q (per layer
-   the packed upper triangle, (a, b) with a <= b in row order, pair k of table `pairs`) and its per-input statistics,
-   each a BLOB of little-endian doubles over the layers (NaN for none; ks, one value per input, only for a finished
-   point, at its last recorded layer). A row per layer cost SQLite ~2.5 µs each (a row per pair or input ~3 µs each,
-   before that), a quarter of the default sweep. The view `layers` gives back one row per (point, layer), joining
-   `seq` (0, 1, … up to the deepest network's layer count) for the layer's index r, and the views `gram` and `stats`
-   one row per observation, so that SQL (summary, export, analysis) joins and filters them as before; they read the
-   arrays with nnl_at(blob, k), which every connection of nnlimits and of analysis/nnlimits.py registers. */
 static const char *SchemaSQL =
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
   "CREATE TABLE runs(run INTEGER PRIMARY KEY, started TEXT, finished TEXT, status TEXT, ranks INTEGER, host TEXT,"
@@ -27,20 +19,7 @@ static const char *SchemaSQL =
   " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, dead_layer INTEGER, message TEXT, seconds REAL,"
   " committed REAL, run INTEGER, kind TEXT NOT NULL);"
   "CREATE INDEX points_ord ON points(ord);"
-  "CREATE TABLE netlayers(point INTEGER PRIMARY KEY, nrec INTEGER NOT NULL, np INTEGER NOT NULL, m INTEGER NOT NULL,"
-  " layer BLOB, q BLOB, lognorm BLOB, lognorm_post BLOB, kurtosis BLOB, ks BLOB);"
-  "CREATE TABLE seq(r INTEGER PRIMARY KEY);"
-  "CREATE VIEW layers AS SELECT n.point AS point, CAST(nnl_at(n.layer, s.r) AS INTEGER) AS layer,"
-  " substr(n.q, 8 * n.np * s.r + 1, 8 * n.np) AS q, substr(n.lognorm, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm,"
-  " substr(n.lognorm_post, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm_post,"
-  " substr(n.kurtosis, 8 * n.m * s.r + 1, 8 * n.m) AS kurtosis, CASE WHEN s.r = n.nrec - 1 THEN n.ks END AS ks"
-  " FROM netlayers n JOIN seq s ON s.r < n.nrec;"
   "CREATE TABLE pairs(k INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL);"
-  "CREATE VIEW gram AS SELECT l.point AS point, l.layer AS layer, p.a AS a, p.b AS b, nnl_at(l.q, p.k) AS q"
-  " FROM layers l JOIN pairs p;"
-  "CREATE VIEW stats AS SELECT l.point AS point, l.layer AS layer, p.a AS input, nnl_at(l.lognorm, p.a) AS lognorm,"
-  " nnl_at(l.lognorm_post, p.a) AS lognorm_post, nnl_at(l.kurtosis, p.a) AS kurtosis, nnl_at(l.ks, p.a) AS ks"
-  " FROM layers l JOIN pairs p ON p.a = p.b;"
   /* the limit tasks' rows: NNGP kernel and depth-limit ODE (NULL where it does not apply or failed) */
   "CREATE TABLE limits(point INTEGER, layer INTEGER, a INTEGER, b INTEGER, q_nngp REAL, q_ode REAL,"
   " PRIMARY KEY(point, layer, a, b)) WITHOUT ROWID;"
@@ -55,6 +34,35 @@ static const char *SchemaSQL =
   /* the Fokker–Planck density of ρ_01 (cell averages) at the recorded layers' times */
   "CREATE TABLE fokker_planck(point INTEGER, layer INTEGER, cell INTEGER, rho REAL, density REAL,"
   " PRIMARY KEY(point, layer, cell)) WITHOUT ROWID;";
+
+/* All of a network's per-layer arrays are one row of `netlayers`: its recorded layers, its Gram entries q (per layer
+   the packed upper triangle, (a, b) with a <= b in row order, pair k of table `pairs`) and its per-input statistics,
+   each a BLOB of little-endian doubles over the layers (NaN for none; ks, one value per input, only for a finished
+   point, at its last recorded layer). A row per layer cost SQLite ~2.5 µs each (a row per pair or input ~3 µs each,
+   before that), a quarter of the default sweep. The view `layers` gives back one row per (point, layer), joining
+   `seq` (0, 1, … up to the deepest network's layer count) for the layer's index r, and the views `gram` and `stats`
+   one row per observation, so that SQL (summary, export, analysis) joins and filters them as before; they read the
+   arrays with nnl_at(blob, k), which every connection of nnlimits and of analysis/nnlimits.py registers.
+   Schema 4 had a table `layers` of those rows instead of these tables and views (NNLStoreUpgrade). */
+static const char *NetTablesSQL =
+  "CREATE TABLE netlayers(point INTEGER PRIMARY KEY, nrec INTEGER NOT NULL, np INTEGER NOT NULL, m INTEGER NOT NULL,"
+  " layer BLOB, q BLOB, lognorm BLOB, lognorm_post BLOB, kurtosis BLOB, ks BLOB);"
+  "CREATE TABLE seq(r INTEGER PRIMARY KEY);";
+static const char *NetViewsSQL =
+  "CREATE VIEW layers AS SELECT n.point AS point, CAST(nnl_at(n.layer, s.r) AS INTEGER) AS layer,"
+  " substr(n.q, 8 * n.np * s.r + 1, 8 * n.np) AS q, substr(n.lognorm, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm,"
+  " substr(n.lognorm_post, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm_post,"
+  " substr(n.kurtosis, 8 * n.m * s.r + 1, 8 * n.m) AS kurtosis, CASE WHEN s.r = n.nrec - 1 THEN n.ks END AS ks"
+  " FROM netlayers n JOIN seq s ON s.r < n.nrec;"
+  "CREATE VIEW gram AS SELECT l.point AS point, l.layer AS layer, p.a AS a, p.b AS b, nnl_at(l.q, p.k) AS q"
+  " FROM layers l JOIN pairs p;"
+  "CREATE VIEW stats AS SELECT l.point AS point, l.layer AS layer, p.a AS input, nnl_at(l.lognorm, p.a) AS lognorm,"
+  " nnl_at(l.lognorm_post, p.a) AS lognorm_post, nnl_at(l.kurtosis, p.a) AS kurtosis, nnl_at(l.ks, p.a) AS ks"
+  " FROM layers l JOIN pairs p ON p.a = p.b;";
+
+/* Rows ?1 .. ?2 − 1 of seq. */
+static const char *SeqSQL = "WITH RECURSIVE c(r) AS (SELECT ?1 UNION ALL SELECT r + 1 FROM c WHERE r + 1 < ?2)"
+                            " INSERT OR IGNORE INTO seq SELECT r FROM c";
 
 /* A full disk or a file size limit reaches SQLite as SQLITE_FULL or SQLITE_IOERR ("disk I/O error"): say which, and
    what to do, in the one error line. */
@@ -269,12 +277,10 @@ PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh)
   PetscCheck(rc <= NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "'%s' was written by a newer nnlimits (store schema %d, this build reads up to %d): upgrade nnlimits", dir, rc,
              NNL_STORE_SCHEMA);
-  /* readers (no *fresh) take the older schemas whose tables they read alike; a writer only its own */
-  PetscCheck(fresh ? rc == NNL_STORE_SCHEMA : rc >= NNL_STORE_SCHEMA_READ, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "'%s' was written by an older nnlimits (store schema %d, this build %s %d): %s", dir, rc,
-             fresh ? "writes" : "reads from", fresh ? NNL_STORE_SCHEMA : NNL_STORE_SCHEMA_READ,
-             fresh ? "rerun into a new -output or remove this directory (nnlimits export still reads it)"
-                   : "export it with the nnlimits that wrote it");
+  /* readers take the older schemas whose tables they read alike; writers upgrade them first (NNLStoreUpgrade) */
+  PetscCheck(rc >= NNL_STORE_SCHEMA_READ, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s' was written by an older nnlimits (store schema %d, this build reads and upgrades from %d): export it with"
+             " the nnlimits that wrote it, or rerun into a new -output", dir, rc, NNL_STORE_SCHEMA_READ);
   PetscFunctionReturn(0);
 }
 
@@ -287,6 +293,8 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   PetscFunctionBegin;
   PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
   PetscCall(NNLStoreExec(db, SchemaSQL));
+  PetscCall(NNLStoreExec(db, NetTablesSQL));
+  PetscCall(NNLStoreExec(db, NetViewsSQL));
   PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "INSERT INTO pairs VALUES(?,?,?)", -1, &st, NULL), "pairs"));
   for (PetscInt a = 0, k = 0; a < inputs; a++)
     for (PetscInt b = a; b < inputs; b++, k++) {
@@ -310,6 +318,180 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   snprintf(num, sizeof(num), "%" PetscInt_FMT, grid_points);
   PetscCall(NNLStoreMetaSet(db, "grid_points", num));
   PetscCall(NNLStoreExec(db, "COMMIT"));
+  PetscFunctionReturn(0);
+}
+
+/* Doubles as little-endian bytes, the layout of every array BLOB. */
+static void DoublesLE(PetscInt n, const double v[], unsigned char *p)
+{
+  for (PetscInt k = 0; k < n; k++) {
+    uint64_t bits;
+    memcpy(&bits, &v[k], sizeof(bits));
+    for (int j = 0; j < 8; j++, bits >>= 8) p[8 * k + j] = (unsigned char)bits;
+  }
+}
+
+/* One network's arrays as its schema-4 rows (a row per recorded layer) are read: the BLOB columns of its netlayers
+   row, appended layer by layer. */
+typedef struct {
+  sqlite3_int64  point;
+  PetscInt       nrec, np, m;
+  unsigned char *col[5]; /* layer, q, lognorm, lognorm_post, kurtosis */
+  size_t         len[5], cap[5];
+  unsigned char *ks;     /* the last row's ks (m doubles), or NULL */
+} NetRow;
+
+static PetscErrorCode NetRowAppend(NetRow *row, int c, const void *data, size_t n)
+{
+  PetscFunctionBegin;
+  if (row->len[c] + n > row->cap[c]) {
+    row->cap[c] = PetscMax(row->len[c] + n, 2 * row->cap[c]);
+    PetscCall(PetscRealloc(row->cap[c], &row->col[c]));
+  }
+  memcpy(row->col[c] + row->len[c], data, n);
+  row->len[c] += n;
+  PetscFunctionReturn(0);
+}
+
+/* Add a schema-4 row (point, layer, q, lognorm, lognorm_post, kurtosis, ks) of row->point, checking its arrays'
+   sizes against the network's first row; only the last row may carry ks. */
+static PetscErrorCode NetRowAdd(NetRow *row, sqlite3_stmt *sel)
+{
+  unsigned char layer[8];
+  double        l = (double)sqlite3_column_int64(sel, 1);
+  PetscInt      nq = sqlite3_column_bytes(sel, 2), nm = sqlite3_column_bytes(sel, 3);
+
+  PetscFunctionBegin;
+  if (row->nrec == 0) {
+    row->np = nq / 8;
+    row->m  = nm / 8;
+  }
+  PetscCheck(!row->ks, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "schema-4 store: point %lld has ks before its last layer",
+             (long long)row->point);
+  PetscCheck(nq == 8 * row->np && nm == 8 * row->m && row->np == row->m * (row->m + 1) / 2 && row->m > 0 &&
+               sqlite3_column_bytes(sel, 4) == nm && sqlite3_column_bytes(sel, 5) == nm,
+             PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "schema-4 store: point %lld has arrays of unexpected sizes at layer %.0f",
+             (long long)row->point, l);
+  DoublesLE(1, &l, layer);
+  PetscCall(NetRowAppend(row, 0, layer, 8));
+  for (int c = 1; c < 5; c++) PetscCall(NetRowAppend(row, c, sqlite3_column_blob(sel, c + 1), (size_t)sqlite3_column_bytes(sel, c + 1)));
+  if (sqlite3_column_type(sel, 6) != SQLITE_NULL) {
+    PetscCheck(sqlite3_column_bytes(sel, 6) == nm, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "schema-4 store: point %lld has a ks of unexpected size", (long long)row->point);
+    PetscCall(PetscMalloc1(nm, &row->ks));
+    memcpy(row->ks, sqlite3_column_blob(sel, 6), (size_t)nm);
+  }
+  row->nrec++;
+  PetscFunctionReturn(0);
+}
+
+/* Insert the network's netlayers row (unless its point has one) and start the next network. */
+static PetscErrorCode NetRowFlush(sqlite3 *db, sqlite3_stmt *ins, NetRow *row, PetscInt *maxrec)
+{
+  int rc;
+
+  PetscFunctionBegin;
+  sqlite3_bind_int64(ins, 1, row->point);
+  sqlite3_bind_int64(ins, 2, row->nrec);
+  sqlite3_bind_int64(ins, 3, row->np);
+  sqlite3_bind_int64(ins, 4, row->m);
+  for (int c = 0; c < 5; c++) sqlite3_bind_blob(ins, 5 + c, row->col[c], (int)row->len[c], SQLITE_STATIC);
+  if (row->ks) sqlite3_bind_blob(ins, 10, row->ks, (int)(8 * row->m), SQLITE_STATIC);
+  else sqlite3_bind_null(ins, 10);
+  rc = sqlite3_step(ins);
+  sqlite3_reset(ins);
+  sqlite3_clear_bindings(ins);
+  PetscCall(NNLStoreCheck(db, rc, "netlayers"));
+  *maxrec = PetscMax(*maxrec, row->nrec);
+  PetscCall(PetscFree(row->ks));
+  row->nrec = 0;
+  for (int c = 0; c < 5; c++) row->len[c] = 0;
+  PetscFunctionReturn(0);
+}
+
+/* Schema 4's table layers of database `from` ("main", or an attached input) into rows of netlayers (points that have
+   one are kept) and the rows of seq they need. The bytes of every array are copied as they are, so the view layers
+   gives back exactly the old table's rows. Inside the caller's transaction. */
+PetscErrorCode NNLStoreLayersToNet(sqlite3 *db, const char from[])
+{
+  char           sql[160];
+  sqlite3_stmt  *sel = NULL, *ins = NULL;
+  NetRow         row = {0};
+  PetscInt       maxrec = 0;
+  int            rc = SQLITE_DONE;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  snprintf(sql, sizeof(sql), "SELECT point, layer, q, lognorm, lognorm_post, kurtosis, ks FROM %s.layers ORDER BY point, layer", from);
+  ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &sel, NULL), "schema-4 layers");
+  if (!ierr) ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO main.netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &ins, NULL),
+                                  "netlayers");
+  while (!ierr && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+    sqlite3_int64 point = sqlite3_column_int64(sel, 0);
+    if (row.nrec > 0 && point != row.point) ierr = NetRowFlush(db, ins, &row, &maxrec);
+    row.point = point;
+    if (!ierr) ierr = NetRowAdd(&row, sel);
+  }
+  if (!ierr) ierr = NNLStoreCheck(db, rc, "schema-4 layers");
+  if (!ierr && row.nrec > 0) ierr = NetRowFlush(db, ins, &row, &maxrec);
+  sqlite3_finalize(sel);
+  sqlite3_finalize(ins);
+  sel = NULL;
+  if (!ierr) ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, SeqSQL, -1, &sel, NULL), "seq");
+  if (!ierr) {
+    sqlite3_bind_int64(sel, 1, 0);
+    sqlite3_bind_int64(sel, 2, maxrec);
+    ierr = NNLStoreCheck(db, sqlite3_step(sel), "seq");
+  }
+  sqlite3_finalize(sel);
+  for (int c = 0; c < 5; c++) PetscCall(PetscFree(row.col[c]));
+  PetscCall(PetscFree(row.ks));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* The store's schema number (meta 'schema') of database `name` ("main", or an attached input). */
+PetscErrorCode NNLStoreSchema(sqlite3 *db, const char name[], int *schema)
+{
+  char          sql[96];
+  sqlite3_stmt *st = NULL;
+  int           rc;
+
+  PetscFunctionBegin;
+  *schema = 0;
+  snprintf(sql, sizeof(sql), "SELECT value FROM %s.meta WHERE key='schema'", name);
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), "schema"));
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *schema = atoi((const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(db, rc, "schema"));
+  PetscFunctionReturn(0);
+}
+
+/* A store of schema 4 becomes one of this build's, in one transaction (a crash or a full disk leaves it as it was):
+   its layers rows into netlayers, then the views of schema 5 in place of its table. Older builds cannot write to it
+   afterwards; this build's readers and writers can. Called by writers (run, merge) once the store is theirs. */
+PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
+{
+  int            schema;
+  PetscErrorCode ierr;
+  char           num[16];
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreSchema(db, "main", &schema));
+  if (schema == NNL_STORE_SCHEMA) PetscFunctionReturn(0);
+  PetscCheck(schema == 4, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': no upgrade from store schema %d", dir, schema);
+  snprintf(num, sizeof(num), "%d", NNL_STORE_SCHEMA);
+  PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
+  ierr = NNLStoreExec(db, NetTablesSQL);
+  if (!ierr) ierr = NNLStoreLayersToNet(db, "main");
+  if (!ierr) ierr = NNLStoreExec(db, "DROP VIEW gram; DROP VIEW stats; DROP TABLE layers");
+  if (!ierr) ierr = NNLStoreExec(db, NetViewsSQL);
+  if (!ierr) ierr = NNLStoreMetaSet(db, "schema", num);
+  if (!ierr) ierr = NNLStoreExec(db, "COMMIT");
+  if (ierr) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  PetscCall(ierr);
+  PetscCall(PetscInfo(NULL, "upgraded store '%s' from schema 4 to %d\n", dir, NNL_STORE_SCHEMA));
   PetscFunctionReturn(0);
 }
 
@@ -399,9 +581,7 @@ static PetscErrorCode Prepare(NNLStore s)
                                                     &s->ins_point, NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_net,
                                                     NULL), "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "WITH RECURSIVE c(r) AS (SELECT ?1 UNION ALL SELECT r + 1 FROM c WHERE"
-                                                    " r + 1 < ?2) INSERT OR IGNORE INTO seq SELECT r FROM c", -1, &s->ins_seq,
-                                                    NULL), "prepare"));
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, SeqSQL, -1, &s->ins_seq, NULL), "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO limits VALUES(?,?,?,?,?,?)", -1, &s->ins_limit, NULL),
                           "prepare"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO spectra VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_spectra,
@@ -504,7 +684,10 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
     PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &n, &idx));
     PetscCall(PetscFree(idx));
     PetscCall(NNLStoreCreateSchema(s->db, job->canonical, shard, n, grid->npoints, job->inputs));
-  } else PetscCall(CheckJob(s->db, dir, &js)); /* again, under the lock */
+  } else {
+    PetscCall(CheckJob(s->db, dir, &js)); /* again, under the lock */
+    PetscCall(NNLStoreUpgrade(s->db, dir));
+  }
   /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
      transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,
      so that read-only readers of a finished store leave no -wal/-shm files behind. */
@@ -697,15 +880,9 @@ static PetscErrorCode BindDoubles(NNLStore s, sqlite3_stmt *st, int i, PetscInt 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   sqlite3_bind_blob(st, i, v, (int)(8 * n), SQLITE_STATIC);
 #else
-  unsigned char *p;
   PetscCall(BlobReserve(s, (size_t)n));
-  p = (unsigned char *)s->blob;
-  for (PetscInt k = 0; k < n; k++) {
-    uint64_t bits;
-    memcpy(&bits, &v[k], sizeof(bits));
-    for (int j = 0; j < 8; j++, bits >>= 8) p[8 * k + j] = (unsigned char)bits;
-  }
-  sqlite3_bind_blob(st, i, p, (int)(8 * n), SQLITE_TRANSIENT);
+  DoublesLE(n, v, (unsigned char *)s->blob);
+  sqlite3_bind_blob(st, i, s->blob, (int)(8 * n), SQLITE_TRANSIENT);
 #endif
   PetscFunctionReturn(0);
 }

@@ -35,6 +35,13 @@ PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[]);
 PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db);
 /** @brief Refuse files that are not stores or have a newer schema; *fresh (may be NULL): the file is empty. */
 PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh);
+/** @brief The schema number of database name ("main" or an attached input). */
+PetscErrorCode NNLStoreSchema(sqlite3 *db, const char name[], int *schema);
+/** @brief A schema-4 store becomes this build's schema, in one transaction; nothing for a current store. */
+PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[]);
+/** @brief Schema 4's table layers of database from into netlayers rows (existing points kept) and seq; in the
+    caller's transaction. */
+PetscErrorCode NNLStoreLayersToNet(sqlite3 *db, const char from[]);
 /** @brief Create the tables of an empty store and its meta records, in one transaction. */
 PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[], PetscInt total, PetscInt grid_points,
                                     PetscInt inputs);

@@ -1,9 +1,12 @@
 # ctest-label: cli
 # Stores of schema 4 (a row of table layers per network and layer, before this build's netlayers): export and status
-# still read them, giving the same bytes as the same run stored in schema 5; a run into one or a merge of one is
-# refused with a message naming the schemas and what to do. The schema-4 store is made from a schema-5 one by SQL
-# (analysis/nnlimits.py's nnl_at), as that build laid it out. Catches: readers that only know netlayers, a schema-4
-# store written into (mixing layouts), a merge that would fail half-way on a missing table.
+# read them as they are, giving the same bytes as the same run stored in schema 5. A run into one (resuming an
+# unfinished sweep of the previous release) upgrades it in one transaction and finishes it, byte-identical to a run of
+# this build; a merge takes one as an input, unchanged. A run of another job is refused before the store changes, and
+# an upgrade that fails half-way (file size limit) leaves the schema-4 store as it was. The schema-4 store is made from
+# a schema-5 one by SQL (analysis/nnlimits.py's nnl_at), as that build laid it out. Catches: readers that only know
+# netlayers, an upgrade that loses, reorders or misplaces a layer's arrays or ks, an upgrade before the job check, a
+# non-atomic upgrade, a merge that modifies or cannot read an old input.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 JOB="-family mlp,resnet -grid_activation relu,tanh -grid_width 8,16 -grid_depth 3,6 -grid_seed 0-4 -inputs 3
@@ -34,11 +37,63 @@ same_exports "$W/s5" "$W/s4"
 "$NNL" export "$W/s5" -table laws -o "$W/laws5.csv" && "$NNL" export "$W/s4" -table laws -o "$W/laws4.csv" || fail "laws export"
 cmp -s "$W/laws5.csv" "$W/laws4.csv" || fail "laws export of the schema-4 store differs"
 "$NNL" status "$W/s4" | grep -q 'pending=0' || fail "status of the schema-4 store"
-set +e; run 1 run $JOB -output "$W/s4" > /dev/null 2> "$W/run4.err"; rc=$?; set -e
-[ "$rc" = 2 ] || fail "a run into a schema-4 store: exit $rc, want 2"
-grep -q 'store schema 4, this build writes 5): rerun into a new -output' "$W/run4.err" || { cat "$W/run4.err"; fail "run message"; }
-set +e; "$NNL" merge "$W/s4" -output "$W/m" > /dev/null 2> "$W/merge4.err"; rc=$?; set -e
-[ "$rc" = 2 ] || fail "a merge of a schema-4 store: exit $rc, want 2"
-grep -q 'store schema 4, merge takes 5' "$W/merge4.err" || { cat "$W/merge4.err"; fail "merge message"; }
-[ ! -e "$W/m/nnlimits.sqlite" ] || fail "a refused merge created its output store"
-echo "schema4: exports and status of a schema-4 store equal schema 5's; run into it and merge of it refused"
+schema() { sqlite3 "$1/nnlimits.sqlite" "SELECT value FROM meta WHERE key='schema'"; }
+same_laws() {
+  "$NNL" export "$1" -table laws -o "$W/lawsA.csv" && "$NNL" export "$2" -table laws -o "$W/lawsB.csv" || fail "laws export"
+  cmp -s "$W/lawsA.csv" "$W/lawsB.csv" || fail "laws exports of $1 and $2 differ"
+}
+# An unfinished schema-4 sweep: a third of its points (and their rows) never committed.
+partial() {
+  mkdir -p "$2" && cp "$1/nnlimits.sqlite" "$2/"
+  sqlite3 "$2/nnlimits.sqlite" "DELETE FROM points WHERE ord % 3 = 1;
+    DELETE FROM layers WHERE point NOT IN (SELECT id FROM points); DELETE FROM limits WHERE point NOT IN (SELECT id FROM points);
+    UPDATE runs SET status='interrupted'; VACUUM"
+}
+
+# Another job into a schema-4 store: refused, the file untouched (not upgraded).
+partial "$W/s4" "$W/other"
+cp "$W/other/nnlimits.sqlite" "$W/other.orig"
+set +e; run 1 run $JOB -grid_seed 0-5 -output "$W/other" > /dev/null 2> "$W/other.err"; rc=$?; set -e
+[ "$rc" = 2 ] || fail "another job into a schema-4 store: exit $rc, want 2"
+grep -q 'grid_seed' "$W/other.err" || { cat "$W/other.err"; fail "the refusal does not name the option that differs"; }
+cmp -s "$W/other/nnlimits.sqlite" "$W/other.orig" || fail "a refused run changed the schema-4 store"
+
+# An upgrade that fails half-way (the file may not grow): exit 2, the store still schema 4 and whole.
+partial "$W/s4" "$W/s4p"
+blocks=$(( $(stat -c %s "$W/s4p/nnlimits.sqlite") / 1024 )) # bash counts ulimit -f in KiB
+set +e
+(trap '' XFSZ; ulimit -f "$blocks"; export PMIX_MCA_gds=hash; run 0 run $JOB -output "$W/s4p") > /dev/null 2> "$W/full.err"; rc=$?
+set -e
+[ "$rc" = 2 ] || { cat "$W/full.err"; fail "upgrade under a file size limit: exit $rc, want 2"; }
+[ "$(schema "$W/s4p")" = 4 ] || fail "a failed upgrade left schema $(schema "$W/s4p")"
+[ "$(sqlite3 "$W/s4p/nnlimits.sqlite" 'PRAGMA integrity_check')" = ok ] || fail "a failed upgrade damaged the store"
+sqlite3 "$W/s4p/nnlimits.sqlite" "SELECT count(*) FROM layers" > /dev/null || fail "a failed upgrade lost table layers"
+
+# The unfinished schema-4 sweep resumed by this build: upgraded, finished, the same bytes as a run of this build.
+run 2 run $JOB -output "$W/s4p" > /dev/null 2> "$W/resume.err" || { cat "$W/resume.err"; fail "resuming a schema-4 store"; }
+[ "$(schema "$W/s4p")" = 5 ] || fail "the resumed store is schema $(schema "$W/s4p"), want 5"
+[ "$(sqlite3 "$W/s4p/nnlimits.sqlite" 'PRAGMA integrity_check')" = ok ] || fail "the upgraded store fails its integrity check"
+same_exports "$W/s5" "$W/s4p"
+same_laws "$W/s5" "$W/s4p"
+"$NNL" status "$W/s4p" | grep -q 'pending=0' || fail "status of the resumed store"
+
+# A merge of a schema-4 input and a schema-5 one (disjoint halves of the points): the whole run, the inputs unchanged.
+cp "$W/s4/nnlimits.sqlite" "$W/s4.orig"
+mkdir -p "$W/half5" && cp "$W/s5/nnlimits.sqlite" "$W/half5/"
+sqlite3 "$W/half5/nnlimits.sqlite" "DELETE FROM points WHERE ord % 2 = 0; DELETE FROM netlayers WHERE point NOT IN (SELECT id FROM points);
+  DELETE FROM limits WHERE point NOT IN (SELECT id FROM points)"
+"$NNL" merge "$W/s4" "$W/half5" -output "$W/m" > /dev/null || fail "merge of a schema-4 store"
+cmp -s "$W/s4/nnlimits.sqlite" "$W/s4.orig" || fail "merge changed its schema-4 input"
+same_exports "$W/s5" "$W/m"
+same_laws "$W/s5" "$W/m"
+# and a schema-4 store as the output of a merge: upgraded, then merged into
+partial "$W/s4" "$W/m4"
+"$NNL" merge "$W/half5" -output "$W/m4" > /dev/null || fail "merge into a schema-4 store"
+[ "$(schema "$W/m4")" = 5 ] || fail "merge into a schema-4 store left schema $(schema "$W/m4")"
+# its netlayers rows: byte for byte those this build wrote for the same points
+rows() { sqlite3 "$1/nnlimits.sqlite" "ATTACH '$W/m4/nnlimits.sqlite' AS o; SELECT point, nrec, np, m, hex(layer), hex(q),
+  hex(lognorm), hex(lognorm_post), hex(kurtosis), hex(ks) FROM main.netlayers WHERE point IN (SELECT id FROM o.points) ORDER BY point"; }
+rows "$W/m4" > "$W/m4.rows"; rows "$W/s5" > "$W/s5.rows"
+[ "$(wc -l < "$W/m4.rows")" -gt 20 ] || fail "merge into a schema-4 store: $(wc -l < "$W/m4.rows") networks"
+cmp -s "$W/m4.rows" "$W/s5.rows" || fail "netlayers rows of an upgraded store differ from this build's"
+echo "schema4: a schema-4 store reads as schema 5; resumed (upgraded) and merged it gives schema 5's bytes; refused or failed upgrades leave it as it was"
