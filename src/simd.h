@@ -1,32 +1,43 @@
-/* One function in three builds — AVX-512, AVX2, plain — picked at run time for the widest unit this CPU has. The
-   three compile one body (an always-inline function), so they do the same operations in the same order: with FMA
-   contraction off (CMakeLists.txt) they give the same bits, and only the vector width differs. */
+/* One function in three builds — AVX-512, AVX2 (with FMA), plain — picked at run time for the widest unit this CPU
+   has. The three compile one body (an always-inline function), so they do the same operations in the same order:
+   with FMA contraction off (CMakeLists.txt) they give the same bits, and only the vector width differs. A body may
+   call fma() itself: it is correctly rounded everywhere (an instruction in the vector builds, libm's in the plain
+   one), so it keeps the bits the same too. */
 #ifndef NNLIMITS_SIMD_H
 #define NNLIMITS_SIMD_H
 
+/* The build every NNL_SIMD_FUNCTION runs: 0 not chosen yet, else one of these. */
+enum { NNL_ISA_PLAIN = 1, NNL_ISA_AVX2 = 2, NNL_ISA_AVX512 = 3 };
+extern int nnl_simd_isa;
+
+/**
+  @brief Choose the build by name: "avx512", "avx2" or "plain" (NULL: the widest this CPU supports, the default).
+  Every build gives the same bits; this exists for tests and benchmarks. Returns 0, or -1 when the name is unknown or
+  the CPU lacks the ISA (the choice is then unchanged). Not thread-safe; not collective.
+*/
+int NNLSimdUse(const char *name);
+/** @brief Name of the build in use. */
+const char *NNLSimdName(void);
+
 #if defined(__x86_64__) && defined(__GNUC__)
   #if defined(__clang__) /* clang knows no prefer-vector-width in target() and would drop the whole attribute */
-    #define NNL_SIMD_AVX512 __attribute__((target("avx512f,avx512dq")))
+    #define NNL_SIMD_AVX512 __attribute__((target("avx512f,avx512dq,fma")))
   #else
-    #define NNL_SIMD_AVX512 __attribute__((target("avx512f,avx512dq,prefer-vector-width=512")))
+    #define NNL_SIMD_AVX512 __attribute__((target("avx512f,avx512dq,fma,prefer-vector-width=512")))
   #endif
-  #define NNL_SIMD_AVX2 __attribute__((target("avx2")))
-  /* static void NAME(PARAMS) calling BODY(ARGS) in each build, dispatched through a pointer set on first call (one
-     thread per process). PARAMS and ARGS come parenthesised. */
+  #define NNL_SIMD_AVX2 __attribute__((target("avx2,fma")))
+  /* static void NAME(PARAMS) calling BODY(ARGS) in the build nnl_simd_isa names. PARAMS and ARGS come
+     parenthesised. */
   #define NNL_SIMD_FUNCTION(NAME, PARAMS, ARGS, BODY)                                                            \
     NNL_SIMD_AVX512 static void NAME##AVX512 PARAMS { BODY ARGS; }                                             \
     NNL_SIMD_AVX2 static void   NAME##AVX2 PARAMS { BODY ARGS; }                                               \
     static void                 NAME##Plain PARAMS { BODY ARGS; }                                              \
     static void                 NAME PARAMS                                                                    \
     {                                                                                                          \
-      static void(*f) PARAMS = NULL;                                                                           \
-      if (!f) {                                                                                                \
-        __builtin_cpu_init();                                                                                  \
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) f = NAME##AVX512;        \
-        else if (__builtin_cpu_supports("avx2")) f = NAME##AVX2;                                               \
-        else f = NAME##Plain;                                                                                  \
-      }                                                                                                        \
-      f ARGS;                                                                                                  \
+      if (!nnl_simd_isa) (void)NNLSimdUse(NULL);                                                               \
+      if (nnl_simd_isa == NNL_ISA_AVX512) NAME##AVX512 ARGS;                                                  \
+      else if (nnl_simd_isa == NNL_ISA_AVX2) NAME##AVX2 ARGS;                                                 \
+      else NAME##Plain ARGS;                                                                                   \
     }
 #else
   #define NNL_SIMD_FUNCTION(NAME, PARAMS, ARGS, BODY) \

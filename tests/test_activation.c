@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "simd.h"
 
 #include "nnlimits/activation.h"
 
@@ -262,78 +263,117 @@ static double ulp_error(double got, long double want)
   return (double)(fabsl((long double)got - want) / ldexpl(1.0L, e - 53));
 }
 
+/* The builds of simd.h that tanh and exp run in: each is checked, and all must give the same bits. */
+static const char *const builds[] = {"plain", "avx2", "avx512"};
+
+/* Values x (NaN, infinities, zeros, subnormals among them) through f in every build this CPU has: each build's y must
+   be the first one's, bit for bit. */
+static void same_in_every_build(const char *what, void (*f)(const double *, double *, int), const double *x, int n)
+{
+  double y0[1024], y[1024];
+  int    nb = 0;
+
+  assert_true(n <= 1024);
+  for (int b = 0; b < 3; b++) {
+    if (NNLSimdUse(builds[b])) continue;
+    f(x, nb ? y : y0, n);
+    for (int i = 0; i < n && nb; i++)
+      if (memcmp(&y[i], &y0[i], sizeof(double)))
+        fail_msg("%s(%.17g): %.17g in build %s, %.17g in the first", what, x[i], y[i], builds[b], y0[i]);
+    nb++;
+  }
+  (void)NNLSimdUse(NULL);
+  assert_true(nb >= 1);
+}
+
+static void tanh_array(const double *x, double *y, int n)
+{
+  NNLActivation act = parse_ok("tanh");
+  NNLActivationApply(&act, (size_t)n, x, y);
+}
+
+static void exp_array(const double *x, double *y, int n)
+{
+  memcpy(y, x, (size_t)n * sizeof(double));
+  NNLExpArray((size_t)n, y, y); /* in place, as the quadrature calls it */
+}
+
 /**
-  @brief tanh is our own arithmetic (src/activation.c), not libm's: within 3 ulp of tanhl on 2.6e6 points from 1e-12
-  to 30 (measured 2.50; glibc's tanh: 2.15), exactly odd, exact at 0, ±∞, NaN, tiny and subnormal arguments, 1 from
-  |x| = 20 on; and the array form (vectorised) gives the same bits as the scalar one, specials included. Catches: a
-  wrong coefficient among the series' first 13 or the exponential's, a wrong range reduction or 2^k, a threshold
-  moved past the series' reach, a lost sign, NaN turned into ±1, a vector kernel that rounds differently.
+  @brief tanh is our own arithmetic (src/activation.c), not libm's, in each build of simd.h this CPU has (plain, with
+  libm's fma; AVX2; AVX-512): within 3 ulp of tanhl on 2.6e6 points from 1e-12 to 30 (measured 2.50; glibc's tanh:
+  2.15), exactly odd, exact at 0, ±∞, NaN, tiny and subnormal arguments, 1 from |x| = 20 on; and every build gives the
+  same bits on arrays with specials. Catches: a wrong coefficient among the series' first 13 or the exponential's, a
+  wrong range reduction or 2^k, a threshold moved past the series' reach, a lost sign, NaN turned into ±1, a build
+  that rounds differently (an fma written as a product and a sum in one of them).
 */
 static void test_tanh(void **state)
 {
   (void)state;
   NNLActivation act = parse_ok("tanh");
-  double        worst = 0, at = 0, x[1024], y[1024];
-  long          n = 0;
+  double        x[1024];
 
-  for (double a = 1e-12; a < 30; a *= 1.000012) {
-    double t = act.def->phi(a, act.p), e = ulp_error(t, tanhl((long double)a));
-    if (e > worst) worst = e, at = a;
-    if (act.def->phi(-a, act.p) != -t) fail_msg("tanh(-%.17g) != -tanh(%.17g)", a, a);
-    n++;
+  for (int b = 0; b < 3; b++) {
+    double worst = 0, at = 0;
+    long   n = 0;
+    if (NNLSimdUse(builds[b])) continue;
+    for (double a = 1e-12; a < 30; a *= 1.000012) {
+      double t = act.def->phi(a, act.p), e = ulp_error(t, tanhl((long double)a));
+      if (e > worst) worst = e, at = a;
+      if (act.def->phi(-a, act.p) != -t) fail_msg("tanh(-%.17g) != -tanh(%.17g)", a, a);
+      n++;
+    }
+    print_message("tanh, build %s: %.3f ulp at most (at %.17g, %ld points)\n", builds[b], worst, at, n);
+    if (!(worst <= 3.0)) fail_msg("tanh, build %s: %.3f ulp at %.17g (%ld points)", builds[b], worst, at, n);
+    assert_true(act.def->phi(0.0, act.p) == 0.0 && !signbit(act.def->phi(0.0, act.p)));
+    assert_true(act.def->phi(-0.0, act.p) == 0.0 && signbit(act.def->phi(-0.0, act.p)));
+    assert_true(act.def->phi(INFINITY, act.p) == 1.0 && act.def->phi(-INFINITY, act.p) == -1.0);
+    assert_true(isnan(act.def->phi(NAN, act.p)));
+    assert_true(act.def->phi(1e-300, act.p) == 1e-300 && act.def->phi(4e-320, act.p) == 4e-320);
+    for (double a = 20; a < 1e6; a *= 1.7) assert_true(act.def->phi(a, act.p) == 1.0);
   }
-  if (!(worst <= 3.0)) fail_msg("tanh: %.3f ulp at %.17g (%ld points)", worst, at, n);
-  assert_true(act.def->phi(0.0, act.p) == 0.0 && !signbit(act.def->phi(0.0, act.p)));
-  assert_true(act.def->phi(-0.0, act.p) == 0.0 && signbit(act.def->phi(-0.0, act.p)));
-  assert_true(act.def->phi(INFINITY, act.p) == 1.0 && act.def->phi(-INFINITY, act.p) == -1.0);
-  assert_true(isnan(act.def->phi(NAN, act.p)));
-  assert_true(act.def->phi(1e-300, act.p) == 1e-300 && act.def->phi(4e-320, act.p) == 4e-320);
-  for (double a = 20; a < 1e6; a *= 1.7) assert_true(act.def->phi(a, act.p) == 1.0);
+  (void)NNLSimdUse(NULL);
   for (int i = 0; i < 1024; i++) x[i] = (i % 7 == 0 ? 1e-3 : 1.0) * 25.0 * sin(1.0 + i) * (1 + (i % 3));
   x[5] = NAN, x[17] = INFINITY, x[18] = -INFINITY, x[33] = -0.0, x[34] = 0.4, x[35] = -0.4, x[36] = 4e-320;
-  NNLActivationApply(&act, 1024, x, y);
-  for (int i = 0; i < 1024; i++) {
-    double t = act.def->phi(x[i], act.p);
-    if (memcmp(&t, &y[i], sizeof(t))) fail_msg("tanh array (%.17g) = %.17g, scalar %.17g", x[i], y[i], t);
-  }
+  same_in_every_build("tanh", tanh_array, x, 1023); /* odd: a vector build's remainder loop too */
 }
 
 /**
-  @brief Our exponential (NNLExp, NNLExpArray: the Gaussian weights of every quadrature panel) is within 2 ulp of
-  expl on 1.4e6 points over its whole range [−708, 709]; exact 1 at 0; +∞ above 709, 0 below −708 and at −∞, NaN
-  kept; and the array form (vectorised) gives the scalar one's bits, specials included. Catches: a wrong series
-  coefficient or range-reduction constant, a 2^k built wrongly at either end of the range (k = −1021 or 1023), the
-  clamps moved, NaN lost, a vector kernel that rounds differently.
+  @brief Our exponential (NNLExp, NNLExpArray: the Gaussian weights of every quadrature panel), in each build of
+  simd.h this CPU has, is within 2 ulp of expl on 1.4e6 points over its whole range [−708, 709]; exact 1 at 0; +∞
+  above 709, 0 below −708 and at −∞, NaN kept; and every build gives the same bits on arrays with specials. Catches: a
+  wrong series coefficient or range-reduction constant, a 2^k built wrongly at either end of the range (k = −1021 or
+  1023), the clamps moved, NaN lost, a build that rounds differently.
 */
 static void test_exp(void **state)
 {
   (void)state;
-  double worst = 0, at = 0, x[1024], y[1024];
-  long   n = 0;
+  double x[1024];
 
-  for (double a = -708.0; a <= 709.0; a += 0.001003) {
-    double e = ulp_error(NNLExp(a), expl((long double)a));
-    if (e > worst) worst = e, at = a;
-    n++;
+  for (int b = 0; b < 3; b++) {
+    double worst = 0, at = 0;
+    long   n = 0;
+    if (NNLSimdUse(builds[b])) continue;
+    for (double a = -708.0; a <= 709.0; a += 0.001003) {
+      double e = ulp_error(NNLExp(a), expl((long double)a));
+      if (e > worst) worst = e, at = a;
+      n++;
+    }
+    for (double a = 1e-12; a < 1; a *= 1.0001) { /* small arguments, where e^x ≈ 1 + x */
+      double e = fmax(ulp_error(NNLExp(a), expl((long double)a)), ulp_error(NNLExp(-a), expl(-(long double)a)));
+      if (e > worst) worst = e, at = a;
+      n += 2;
+    }
+    print_message("exp, build %s: %.3f ulp at most (at %.17g, %ld points)\n", builds[b], worst, at, n);
+    if (!(worst <= 2.0)) fail_msg("exp, build %s: %.3f ulp at %.17g (%ld points)", builds[b], worst, at, n);
+    assert_true(NNLExp(0.0) == 1.0 && NNLExp(-0.0) == 1.0);
+    assert_true(NNLExp(709.5) == INFINITY && NNLExp(INFINITY) == INFINITY && NNLExp(1e300) == INFINITY);
+    assert_true(NNLExp(-708.5) == 0.0 && NNLExp(-INFINITY) == 0.0 && NNLExp(-1e300) == 0.0);
+    assert_true(isnan(NNLExp(NAN)));
   }
-  for (double a = 1e-12; a < 1; a *= 1.0001) { /* small arguments, where e^x ≈ 1 + x */
-    double e = fmax(ulp_error(NNLExp(a), expl((long double)a)), ulp_error(NNLExp(-a), expl(-(long double)a)));
-    if (e > worst) worst = e, at = a;
-    n += 2;
-  }
-  if (!(worst <= 2.0)) fail_msg("exp: %.3f ulp at %.17g (%ld points)", worst, at, n);
-  assert_true(NNLExp(0.0) == 1.0 && NNLExp(-0.0) == 1.0);
-  assert_true(NNLExp(709.5) == INFINITY && NNLExp(INFINITY) == INFINITY && NNLExp(1e300) == INFINITY);
-  assert_true(NNLExp(-708.5) == 0.0 && NNLExp(-INFINITY) == 0.0 && NNLExp(-1e300) == 0.0);
-  assert_true(isnan(NNLExp(NAN)));
+  (void)NNLSimdUse(NULL);
   for (int i = 0; i < 1024; i++) x[i] = (i % 5 == 0 ? 700.0 : 40.0) * sin(1.0 + i);
   x[5] = NAN, x[17] = INFINITY, x[18] = -INFINITY, x[33] = -0.0, x[34] = 709.0, x[35] = -708.0, x[36] = 4e-320;
-  memcpy(y, x, sizeof(x));
-  NNLExpArray(1024, y, y); /* in place, as the quadrature calls it */
-  for (int i = 0; i < 1024; i++) {
-    double t = NNLExp(x[i]);
-    if (memcmp(&t, &y[i], sizeof(t))) fail_msg("exp array (%.17g) = %.17g, scalar %.17g", x[i], y[i], t);
-  }
+  same_in_every_build("exp", exp_array, x, 1023);
 }
 
 int main(void)

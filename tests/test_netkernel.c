@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "netkernel.h"
+#include "simd.h"
 #include "nnlimits/net.h"
 
 /* Deterministic values in (−1, 1) with all 53 bits used. */
@@ -21,16 +22,30 @@ static double Value(uint64_t *state)
 
 static const PetscInt ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 1000, 1027};
 
+/* Run check in every build of simd.h this CPU has (plain, AVX2, AVX-512): each must give the documented bits. */
+static void in_every_build(void (*check)(void))
+{
+  static const char *const builds[] = {"plain", "avx2", "avx512"};
+  int                      nb = 0;
+
+  for (int b = 0; b < 3; b++)
+    if (!NNLSimdUse(builds[b])) {
+      check();
+      nb++;
+    }
+  (void)NNLSimdUse(NULL);
+  assert_true(nb >= 1);
+}
+
 /**
   @brief NNLGram and NNLDot equal, bit for bit, the order they document — per entry 8 interleaved partial sums over
   the rows, a fixed tree, then the rows past the last multiple of 8 (then scale·sum + shift) — for every m from 1 to
-  NNL_SMALL_M and n on both sides of multiples of 8; K is full and symmetric.
+  NNL_SMALL_M and n on both sides of multiples of 8, in every build of simd.h; K is full and symmetric.
   Catches: a vector build that rounds differently (an FMA, a reordered sum), a wrong column or pair index, rows of
   the tail dropped or counted twice, a lower triangle not mirrored.
 */
-static void test_gram_small(void **state)
+static void gram_small(void)
 {
-  (void)state;
   for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++)
     for (PetscInt m = 1; m <= NNL_SMALL_M; m++) {
       const PetscInt n = ns[t];
@@ -59,16 +74,15 @@ static void test_gram_small(void **state)
 
 /**
   @brief NNLProject equals, bit for bit, Y ← beta·Y + alpha·Σ_a Z_a R_ab summed in order of a, for every m from 1
-  to NNL_SMALL_M, n on both sides of multiples of 8, beta = 0 (Y filled with NaN beforehand: it must not be read), 1
+  to NNL_SMALL_M, n on both sides of multiples of 8, in every build of simd.h, beta = 0 (Y filled with NaN beforehand: it must not be read), 1
   and 0.5.
   Catches: R read transposed, a wrong column stride, a tail row dropped, Y read when beta = 0 (NaN would survive), a
   vector build that rounds differently.
 */
-static void test_project_small(void **state)
+static void project_small(void)
 {
   const double betas[] = {0.0, 1.0, 0.5};
 
-  (void)state;
   for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++)
     for (PetscInt m = 1; m <= NNL_SMALL_M; m++)
       for (int k = 0; k < 3; k++) {
@@ -93,6 +107,18 @@ static void test_project_small(void **state)
         free(Y);
         free(Y0);
       }
+}
+
+static void test_gram_small(void **state)
+{
+  (void)state;
+  in_every_build(gram_small);
+}
+
+static void test_project_small(void **state)
+{
+  (void)state;
+  in_every_build(project_small);
 }
 
 /**

@@ -1,0 +1,48 @@
+/* Which build of the NNL_ISA_FUNCTIONs runs (simd.h). */
+#include "simd.h"
+
+#include <stddef.h>
+#include <string.h>
+
+int nnl_simd_isa = 0;
+
+/* Whether this CPU runs build isa. */
+static int SimdSupported(int isa)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (isa == NNL_ISA_AVX512)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+  if (isa == NNL_ISA_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return 1;
+#else
+  return isa == NNL_ISA_PLAIN;
+#endif
+}
+
+static const char *const nnl_simd_names[] = {"", "plain", "avx2", "avx512"};
+
+int NNLSimdUse(const char *name)
+{
+  if (!name) {
+    for (int isa = NNL_ISA_AVX512; isa >= NNL_ISA_PLAIN; isa--)
+      if (SimdSupported(isa)) {
+        nnl_simd_isa = isa;
+        break;
+      }
+    return 0;
+  }
+  for (int isa = NNL_ISA_PLAIN; isa <= NNL_ISA_AVX512; isa++)
+    if (!strcmp(name, nnl_simd_names[isa])) {
+      if (!SimdSupported(isa)) return -1;
+      nnl_simd_isa = isa;
+      return 0;
+    }
+  return -1;
+}
+
+const char *NNLSimdName(void)
+{
+  if (!nnl_simd_isa) (void)NNLSimdUse(NULL);
+  return nnl_simd_names[nnl_simd_isa];
+}
