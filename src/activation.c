@@ -137,7 +137,12 @@ static inline __attribute__((always_inline)) void ExpLoop(size_t n, const double
 {
   for (size_t i = 0; i < n; i++) y[i] = Exp(x[i]);
 }
+static inline __attribute__((always_inline)) void ReluLoop(size_t n, const double *x, double *y)
+{
+  for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0 ? x[i] : 0.0;
+}
 NNL_SIMD_FUNCTION(TanhArray, (size_t n, const double *x, double *y), (n, x, y), TanhLoop)
+NNL_SIMD_FUNCTION(ReluArray, (size_t n, const double *x, double *y), (n, x, y), ReluLoop)
 NNL_SIMD_FUNCTION(ExpArray, (size_t n, const double *x, double *y), (n, x, y), ExpLoop)
 
 /** @brief tanh x: one value through the array form, whose build has the fma instruction (the plain one calls libm). */
@@ -457,7 +462,7 @@ void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, dou
   const double *p   = act->p;
 
   if (phi == PhiRelu) {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0 ? x[i] : 0.0;
+    ReluArray(n, x, y);
   } else if (phi == PhiTanh) {
     TanhArray(n, x, y);
   } else if (phi == PhiLinear) {

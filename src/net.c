@@ -22,6 +22,10 @@ typedef struct {
   PetscInt        n, m, d;
   double          sw2, sb2, branch;
   double         *Y, *Phi, *Z, *W, *X, *K, *R;
+  /* The fused projection layer (m <= NNL_SMALL_M) leaves Phi done and the Gram's 8 partial sums of each pair (a, b)
+     of its columns over the rows below the last multiple of 8 (NNLRows, as GramM has them when its loop ends). */
+  PetscBool fused;
+  double    gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
 } Net;
 
 /* Upper Cholesky factor R (RᵀR = K) of an m×m K, m <= NNL_SMALL_M, as LAPACK's unblocked dpotf2 computes it but in
@@ -111,37 +115,54 @@ static inline __attribute__((always_inline)) double DotFinish(NNLRows s, PetscIn
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
 }
 
+/* The Gram's partial sums: rows 0 .. n − 1 (n a multiple of 8) of A (leading dimension lda, M = m <= NNL_SMALL_M
+   columns) added into s, per pair (a <= b) 8 interleaved sums (row i into lane i mod 8), in order of the rows. Called
+   on consecutive row blocks starting at multiples of 8, it leaves the sums one call over all the rows would. */
+static inline __attribute__((always_inline)) void GramAccM(PetscInt n, const int M, const double *A, PetscInt lda, NNLRows *s)
+{
+  for (PetscInt i = 0; i < n; i += 8) {
+    NNLRows x[NNL_SMALL_M];
+    for (int a = 0; a < M; a++) x[a] = *(const NNLRows *)(A + i + a * lda);
+    for (int a = 0, k = 0; a < M; a++)
+      for (int b = a; b < M; b++, k++) s[k] += x[a] * x[b];
+  }
+}
+
+/* K = scale · AᵀA + shift · 11ᵀ from the partial sums s over A's rows below n8 = the last multiple of 8: each entry's
+   sums in a fixed tree, then the rows past n8 (DotFinish). */
+static void GramFinish(PetscInt n, PetscInt m, const double *A, const NNLRows *s, double scale, double shift, double *K)
+{
+  PetscInt n8 = n - n % 8;
+
+  for (PetscInt a = 0, k = 0; a < m; a++)
+    for (PetscInt b = a; b < m; b++, k++) K[a + b * m] = K[b + a * m] = scale * DotFinish(s[k], n8, n, A + a * n, A + b * n) + shift;
+}
+
 /* K = scale · AᵀA + shift · 11ᵀ for M = m <= NNL_SMALL_M (a constant where it is inlined): each entry summed in 8
    interleaved partial sums over the rows (the lanes), then those in a fixed tree, then the rows past the last
    multiple of 8. */
 static inline __attribute__((always_inline)) void GramM(PetscInt n, const int M, const double *A, double scale, double shift,
                                                         double *K)
 {
-  NNLRows  s[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2] = {{0}};
-  PetscInt n8 = n - n % 8;
+  NNLRows s[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2] = {{0}};
 
-  for (PetscInt i = 0; i < n8; i += 8) {
-    NNLRows x[NNL_SMALL_M];
-    for (int a = 0; a < M; a++) x[a] = *(const NNLRows *)(A + i + a * n);
-    for (int a = 0, k = 0; a < M; a++)
-      for (int b = a; b < M; b++, k++) s[k] += x[a] * x[b];
-  }
-  for (int a = 0, k = 0; a < M; a++)
-    for (int b = a; b < M; b++, k++) K[a + b * M] = K[b + a * M] = scale * DotFinish(s[k], n8, n, A + a * n, A + b * n) + shift;
+  GramAccM(n - n % 8, M, A, n, s);
+  GramFinish(n, M, A, s, scale, shift, K);
 }
 
-/* Y ← beta·Y + alpha · Z R for M = m <= NNL_SMALL_M (Y is not read when beta = 0): Σ_a z_a R_ab in order of a, 8 rows
-   at a time with every column of them at once, so Z is read once. */
-static inline __attribute__((always_inline)) void ProjectM(PetscInt n, const int M, const double *Z, const double *R,
-                                                           double alpha, double beta, double *Y)
+/* Y ← beta·Y + alpha · Z R for M = m <= NNL_SMALL_M over n rows, Z and Y with leading dimensions ldz and ldy (Y is not
+   read when beta = 0): Σ_a z_a R_ab in order of a, 8 rows at a time with every column of them at once, so Z is read
+   once. Each entry depends on its row alone, so any split of the rows into calls gives the same bits. */
+static inline __attribute__((always_inline)) void ProjectM(PetscInt n, const int M, const double *Z, PetscInt ldz, const double *R,
+                                                           double alpha, double beta, double *Y, PetscInt ldy)
 {
   PetscInt n8 = n - n % 8;
 
   for (PetscInt i = 0; i < n8; i += 8) {
     NNLRows z[NNL_SMALL_M];
-    for (int a = 0; a < M; a++) z[a] = *(const NNLRows *)(Z + i + a * n);
+    for (int a = 0; a < M; a++) z[a] = *(const NNLRows *)(Z + i + a * ldz);
     for (int b = 0; b < M; b++) {
-      NNLRows acc = z[0] * R[b * M], *y = (NNLRows *)(Y + i + b * n);
+      NNLRows acc = z[0] * R[b * M], *y = (NNLRows *)(Y + i + b * ldy);
       for (int a = 1; a < M; a++) acc += z[a] * R[a + b * M];
       *y = beta == 0.0 ? alpha * acc : beta * *y + alpha * acc;
     }
@@ -149,8 +170,8 @@ static inline __attribute__((always_inline)) void ProjectM(PetscInt n, const int
   for (PetscInt i = n8; i < n; i++)
     for (int b = 0; b < M; b++) {
       double acc = Z[i] * R[b * M];
-      for (int a = 1; a < M; a++) acc += Z[i + a * n] * R[a + b * M];
-      Y[i + b * n] = beta == 0.0 ? alpha * acc : beta * Y[i + b * n] + alpha * acc;
+      for (int a = 1; a < M; a++) acc += Z[i + a * ldz] * R[a + b * M];
+      Y[i + b * ldy] = beta == 0.0 ? alpha * acc : beta * Y[i + b * ldy] + alpha * acc;
     }
 }
 
@@ -171,15 +192,22 @@ static inline __attribute__((always_inline)) void GramCases(PetscInt n, PetscInt
 {
   NNL_SMALL_CASES(GramM, A, scale, shift, K)
 }
-static inline __attribute__((always_inline)) void ProjectCases(PetscInt n, PetscInt m, const double *Z, const double *R,
-                                                               double alpha, double beta, double *Y)
+static inline __attribute__((always_inline)) void ProjectCases(PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R,
+                                                               double alpha, double beta, double *Y, PetscInt ldy)
 {
-  NNL_SMALL_CASES(ProjectM, Z, R, alpha, beta, Y)
+  NNL_SMALL_CASES(ProjectM, Z, ldz, R, alpha, beta, Y, ldy)
+}
+static inline __attribute__((always_inline)) void GramAccCases(PetscInt n, PetscInt m, const double *A, PetscInt lda, NNLRows *s)
+{
+  NNL_SMALL_CASES(GramAccM, A, lda, s)
 }
 NNL_SIMD_FUNCTION(GramSmall, (PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K),
                   (n, m, A, scale, shift, K), GramCases)
-NNL_SIMD_FUNCTION(ProjectSmall, (PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y),
-                  (n, m, Z, R, alpha, beta, Y), ProjectCases)
+NNL_SIMD_FUNCTION(ProjectSmall,
+                  (PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R, double alpha, double beta, double *Y,
+                   PetscInt ldy),
+                  (n, m, Z, ldz, R, alpha, beta, Y, ldy), ProjectCases)
+NNL_SIMD_FUNCTION(GramAccSmall, (PetscInt n, PetscInt m, const double *A, PetscInt lda, NNLRows *s), (n, m, A, lda, s), GramAccCases)
 
 /* Σ x_i y_i in the order of GramM's entries: 8 interleaved partial sums, a fixed tree, then the tail. */
 static inline __attribute__((always_inline)) double DotBody(PetscInt n, const double *x, const double *y)
@@ -219,21 +247,67 @@ void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift
 
 void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y)
 {
-  if (m <= NNL_SMALL_M) ProjectSmall(n, m, Z, R, alpha, beta, Y);
+  if (m <= NNL_SMALL_M) ProjectSmall(n, m, Z, n, R, alpha, beta, Y, n);
   else cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, alpha, Z, (int)n, R, (int)m, beta, Y, (int)n);
 }
 
-/* Y ← beta·Y + alpha · Z R with Z fresh normals: rows of ZR are iid N(0, RᵀR) — the projection sampler. */
+/* Phi = φ(Y) on rows i0 .. i0 + nb − 1 of every column (the shaped family: its shaped φ). */
+static void Activate(Net *net, PetscInt i0, PetscInt nb)
+{
+  const NNLActivation *act = &net->job->act[net->pt->act];
+
+  for (PetscInt a = 0; a < net->m; a++) {
+    const double *y   = net->Y + i0 + a * net->n;
+    double       *phi = net->Phi + i0 + a * net->n;
+    if (net->pt->family == NNL_FAMILY_SHAPED) NNLShapedApply(net->job, act, net->n, (size_t)nb, y, phi);
+    else NNLActivationApply(act, (size_t)nb, y, phi);
+  }
+}
+
+/* Doubles of Z in one block of the fused layer: the block's normals, Y and Phi rows stay in L1 from one step to the
+   next (8 KB each). Its rows are a multiple of 128: whole batches of the AVX-512 generator (32 blocks of 4 normals). */
+#define NNL_FUSE_BLOCK 1024
+
+/* Y ← beta·Y + alpha · Z R with Z fresh normals: rows of ZR are iid N(0, RᵀR) — the projection sampler. For m <=
+   NNL_SMALL_M the layer is fused: block by block of rows (a multiple of 8), the block's normals (normal i of the
+   stream by its index, as one call for all would draw it), its rows of Y, of Phi = φ(Y), and the next layer's Gram
+   partial sums over them. Z never goes to memory and Y and Phi are each passed over once, where the steps one after
+   the other passed over n·m doubles seven times; the bits are those of the unfused steps. */
 static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, double beta)
 {
-  NNLRngStream s;
+  const PetscInt n = net->n, m = net->m;
+  NNLRngStream   s;
 
   PetscFunctionBegin;
-  PetscCall(NNLSqrtPSD(net->m, net->K, net->R));
+  PetscCall(NNLSqrtPSD(m, net->K, net->R));
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_PROJECT);
-  NNLRngNormals(&s, 0, (size_t)(net->n * net->m), net->Z);
-  NNLProject(net->n, net->m, net->Z, net->R, alpha, beta, net->Y);
+  net->fused = m <= NNL_SMALL_M;
+  if (!net->fused) {
+    NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);
+    NNLProject(n, m, net->Z, net->R, alpha, beta, net->Y);
+    PetscFunctionReturn(0);
+  }
+  {
+    const PetscInt B = NNL_FUSE_BLOCK / m / 128 * 128, n8 = n - n % 8;
+    double         Zb[NNL_FUSE_BLOCK];
+    PetscCall(PetscArrayzero(net->gsum, sizeof(net->gsum) / sizeof(net->gsum[0])));
+    for (PetscInt i0 = 0; i0 < n; i0 += B) {
+      const PetscInt nb = PetscMin(B, n - i0);
+      for (PetscInt a = 0; a < m; a++) NNLRngNormals(&s, (uint64_t)(a * n + i0), (size_t)nb, Zb + a * nb);
+      ProjectSmall(nb, m, Zb, nb, net->R, alpha, beta, net->Y + i0, n);
+      Activate(net, i0, nb);
+      if (i0 < n8) GramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, (NNLRows *)net->gsum);
+    }
+  }
   PetscFunctionReturn(0);
+}
+
+/* K = scale · ΦᵀΦ + shift · 11ᵀ of the layer before: from its fused layer's partial sums, else a pass over Phi. The
+   same bits either way. */
+static void PhiGram(Net *net, double scale, double shift)
+{
+  if (net->fused) GramFinish(net->n, net->m, net->Phi, (const NNLRows *)net->gsum, scale, shift, net->K);
+  else NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
 }
 
 /* Y ← beta·Y + W A with W (n×k) iid N(0, var) drawn in full — the dense reference sampler. */
@@ -288,13 +362,13 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer)
       PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
       AddBias(net, layer);
     } else {
-      NNLGram(net->n, net->m, net->Phi, net->sw2 / n, net->sb2, net->K);
+      PhiGram(net, net->sw2 / n, net->sb2);
       PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
     }
   } else {
     if (net->sampler == NNL_SAMPLER_DENSE) PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
     else {
-      NNLGram(net->n, net->m, net->Phi, 1.0 / n, 0.0, net->K);
+      PhiGram(net, 1.0 / n, 0.0);
       PetscCall(ProjectLayer(net, layer, net->branch, 1.0));
     }
   }
@@ -392,8 +466,7 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
     PetscCall(PetscLogEventBegin(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (l == first) PetscCall(FirstLayer(&net, l));
     else PetscCall(NextLayer(&net, l));
-    if (pt->family == NNL_FAMILY_SHAPED) NNLShapedApply(job, &job->act[pt->act], net.n, (size_t)(net.n * net.m), net.Y, net.Phi);
-    else NNLActivationApply(&job->act[pt->act], (size_t)(net.n * net.m), net.Y, net.Phi);
+    if (!net.fused) Activate(&net, 0, net.n); /* the fused projection layer has done it */
     PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
     if (sp < nspec && slayers[sp] == l) {

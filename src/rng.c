@@ -45,14 +45,15 @@ static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind 
 }
 
 /**
-  @brief Values [first, first+count) of one block (count <= 4), for the ragged ends of a request.
+  @brief Values [first, first+count) of one block (count <= 4), for the ragged ends of a request: by the portable
+  kernel, the same bits for one scalar Philox call where a vector kernel would compute 32 blocks (a request of a row
+  block of a column, as the fused projection layer makes, has two such ends).
 */
-static void RngPartialBlock(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t block,
-                            unsigned first, unsigned count, double *out)
+static void RngPartialBlock(const NNLRngStream *s, RngKind kind, uint64_t block, unsigned first, unsigned count, double *out)
 {
   double v[4];
 
-  RngFullBlocks(k, s, kind, block, 1, v);
+  RngFullBlocks(NNLRngKernelPortable(), s, kind, block, 1, v);
   memcpy(out, v + first, count * sizeof(double));
 }
 
@@ -70,7 +71,7 @@ static void RngFill(const NNLRngStream *s, RngKind kind, uint64_t offset, size_t
   if (first != 0) {
     unsigned count = 4 - first;
     if (count > n) count = (unsigned)n;
-    RngPartialBlock(k, s, kind, block, first, count, out);
+    RngPartialBlock(s, kind, block, first, count, out);
     out += count;
     n -= count;
     block++;
@@ -78,7 +79,7 @@ static void RngFill(const NNLRngStream *s, RngKind kind, uint64_t offset, size_t
   RngFullBlocks(k, s, kind, block, n / 4, out);
   block += n / 4;
   out += 4 * (n / 4);
-  if (n % 4) RngPartialBlock(k, s, kind, block, 0, (unsigned)(n % 4), out);
+  if (n % 4) RngPartialBlock(s, kind, block, 0, (unsigned)(n % 4), out);
 }
 
 /**

@@ -476,6 +476,12 @@ const NNLRngKernel *NNLRngKernelGet(void)
   return nnl_current;
 }
 
+/** @brief The portable kernel (the last of the table). */
+const NNLRngKernel *NNLRngKernelPortable(void)
+{
+  return &nnl_kernels[nnl_nkernels - 1];
+}
+
 /** @brief Choose the kernel by name (NULL: the widest supported); 0 on success, -1 if unknown or unsupported. */
 int NNLRngUseKernel(const char *name)
 {

@@ -26,6 +26,9 @@ typedef struct {
 } NNLRngKernel;
 
 const NNLRngKernel *NNLRngKernelGet(void);
+/* The portable kernel: one block costs one scalar Philox call (the AVX-512 kernel computes 32 blocks at once), so the
+   ragged ends of a request use it. */
+const NNLRngKernel *NNLRngKernelPortable(void);
 
 /* The normal number index of the stream (key; counter words c1, c2) whose word w the fast path refused. */
 double NNLRngZigguratSlow(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t index, uint64_t w);
