@@ -1,6 +1,7 @@
 /* Per-layer statistics of a network: Gram of pre-activations, log-norms, kurtosis, normality distance. */
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include "netkernel.h"
 #include "observe.h"
@@ -78,6 +79,62 @@ static void SortDoubles(PetscInt n, double *x, double *work)
   if (a != x) memcpy(x, a, (size_t)n * sizeof(double));
 }
 
+/* Coordinates from which NNLKSNormal sorts by radix rather than by merges. */
+#define NNL_KS_RADIX_MIN 2048
+
+/* The order-preserving key of a double (its bits with the sign bit set for x >= +0, all bits flipped for x <= −0):
+   keys compare as unsigned integers as the doubles compare, with −0 just below +0. */
+static inline uint64_t SortKey(double x)
+{
+  uint64_t u;
+  memcpy(&u, &x, sizeof(u));
+  return u >> 63 ? ~u : u | 0x8000000000000000ULL;
+}
+static inline double SortKeyValue(uint64_t k)
+{
+  uint64_t u = k >> 63 ? k & 0x7fffffffffffffffULL : ~k;
+  double   x;
+  memcpy(&x, &u, sizeof(x));
+  return x;
+}
+
+/**
+  @brief Ascending sort of the finite doubles x[0..n), work[0..n) scratch, n < 2^32: least-significant-digit radix on
+  their keys, 11 bits a pass, the six histograms counted in one pass first and a pass skipped when all keys share its
+  digit (the top digits of a sample of normals: sign and exponent vary little). About 1 ns per element a pass, where
+  the merges' data-dependent branch (mispredicted half the time on random data) cost ~5 ns per element a level: a KS
+  distance at n = 262144 took 19 ms, as long as two layers of the network. The same array as any sort, but for ±0,
+  which it puts −0 first; the KS distance does not tell them apart (erfc(±0) is the same).
+*/
+static void RadixSortDoubles(PetscInt n, double *x, double *work)
+{
+  enum { BITS = 11, BUCKETS = 1 << BITS, PASSES = 6 };
+  uint32_t  count[PASSES][BUCKETS];
+  uint64_t *a = (uint64_t *)work, *b = (uint64_t *)x;
+
+  memset(count, 0, sizeof(count));
+  for (PetscInt i = 0; i < n; i++) {
+    uint64_t k = SortKey(x[i]);
+    a[i]       = k;
+    for (int p = 0; p < PASSES; p++) count[p][(k >> (BITS * p)) & (BUCKETS - 1)]++;
+  }
+  for (int p = 0; p < PASSES; p++) {
+    uint32_t sum = 0, *c = count[p];
+    uint64_t *t;
+    if (c[(a[0] >> (BITS * p)) & (BUCKETS - 1)] == (uint32_t)n) continue; /* every key has this digit */
+    for (int d = 0; d < BUCKETS; d++) {
+      uint32_t k = c[d];
+      c[d]       = sum;
+      sum += k;
+    }
+    for (PetscInt i = 0; i < n; i++) b[c[(a[i] >> (BITS * p)) & (BUCKETS - 1)]++] = a[i];
+    t = a;
+    a = b;
+    b = t;
+  }
+  for (PetscInt i = 0; i < n; i++) x[i] = SortKeyValue(a[i]);
+}
+
 /* Beyond this many coordinates the sort; up to it, ranks by counting (n² branch-free comparisons, which the compiler
    vectorises: a 32-element insertion sort costs a µs here, mostly in mispredicted branches). */
 #define NNL_KS_COUNT_MAX 64
@@ -106,7 +163,8 @@ double NNLKSNormal(PetscInt n, double *x, double *work)
     }
     return d;
   }
-  SortDoubles(n, x, work);
+  if (n >= NNL_KS_RADIX_MIN && (size_t)n <= UINT32_MAX) RadixSortDoubles(n, x, work); /* its counts are 32-bit */
+  else SortDoubles(n, x, work);
   for (PetscInt i = 0; i < n; i++) d = KSTerm(d, x[i], i, n);
   return d;
 }

@@ -20,18 +20,21 @@ static int cmp_double(const void *a, const void *b)
 
 /**
   @brief NNLKSNormal returns, bit for bit, the KS distance computed on qsort's order, for lengths on both sides of
-  its switch from counting ranks to sorting (64) and around every run and merge boundary of the sort (0 … 70,
-  127–129, 1000, 4099), on normals, on data with many ties and on data sorted backwards; past the switch, x ends
-  sorted as qsort sorts it.
+  its switch from counting ranks to sorting (64), around every run and merge boundary of the merge sort (0 … 70,
+  127–129, 1000) and on both sides of its switch to the radix sort (2047–2049, 4099, 70000), on normals, on data
+  with many ties, on data sorted backwards and on both signs over 300 binades; past the first switch, x ends sorted
+  as qsort sorts it. With +0 and −0 among the values, the KS distance is still the reference's.
   Catches: a tie counted twice or not at all in the ranks, a merge that drops, duplicates or misorders an element
   (at a ragged last run, at an odd number of runs, when the result ends in the scratch buffer), an off-by-one in
-  the insertion sort, a KS value that changed bits.
+  the insertion sort, a radix key that misorders negatives or exponents, a skipped radix pass that was needed, a
+  result left in the scratch buffer, a KS value that changed bits.
 */
 static void test_ks_sort_matches_qsort(void **state)
 {
   (void)state;
-  const PetscInt sizes[] = {0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 70, 127, 128, 129, 1000, 4099};
-  double        *x = malloc(4099 * sizeof(double)), *ref = malloc(4099 * sizeof(double)), *work = malloc(4099 * sizeof(double));
+  const PetscInt sizes[] = {0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 70, 127, 128, 129, 1000, 2047, 2048, 2049, 4099, 70000};
+  const size_t   N = 70000;
+  double        *x = malloc(N * sizeof(double)), *ref = malloc(N * sizeof(double)), *work = malloc(N * sizeof(double));
   NNLRngStream   s;
 
   assert_non_null(x);
@@ -39,13 +42,14 @@ static void test_ks_sort_matches_qsort(void **state)
   assert_non_null(work);
   NNLRngStreamInit(&s, 1, 2, 3, NNL_PURPOSE_TEST);
   for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
       PetscInt n = sizes[k];
       double   d = 0, got;
       NNLRngNormals(&s, 5000 * k, (size_t)n, x);
       for (PetscInt i = 0; i < n; i++) {
         if (kind == 1) x[i] = floor(4 * x[i]) / 4; /* ties */
         if (kind == 2) x[i] = -(double)i / 7;      /* descending */
+        if (kind == 3) x[i] = (i % 3 ? 1 : -1) * exp2(150 * x[i]); /* both signs, 2^-600 .. 2^600 */
       }
       memcpy(ref, x, (size_t)n * sizeof(double));
       qsort(ref, (size_t)n, sizeof(double), cmp_double);
@@ -58,6 +62,22 @@ static void test_ks_sort_matches_qsort(void **state)
       if (n > 64 && memcmp(x, ref, (size_t)n * sizeof(double))) fail_msg("n = %d, kind %d: not sorted as qsort sorts", (int)n, kind);
       if (got != d) fail_msg("n = %d, kind %d: KS %.17g, reference %.17g", (int)n, kind, got, d);
     }
+  /* ±0: the radix sort puts −0 first, qsort either way; the distance must not see the difference */
+  for (int k = 0; k < 2; k++) {
+    PetscInt n = k ? 5000 : 100;
+    double   d = 0, got;
+    NNLRngNormals(&s, 999999, (size_t)n, x);
+    for (PetscInt i = 0; i < n; i += 7) x[i] = i % 2 ? -0.0 : 0.0;
+    memcpy(ref, x, (size_t)n * sizeof(double));
+    qsort(ref, (size_t)n, sizeof(double), cmp_double);
+    for (PetscInt i = 0; i < n; i++) {
+      double F = 0.5 * erfc(-ref[i] / sqrt(2.0)), lo = F - (double)i / n, hi = (double)(i + 1) / n - F;
+      if (lo > d) d = lo;
+      if (hi > d) d = hi;
+    }
+    got = NNLKSNormal(n, x, work);
+    if (got != d) fail_msg("n = %d with ±0: KS %.17g, reference %.17g", (int)n, got, d);
+  }
   free(x);
   free(ref);
   free(work);
