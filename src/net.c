@@ -107,12 +107,16 @@ typedef double NNLRows __attribute__((vector_size(64), aligned(8), may_alias));
 
 /* The end of a sum of products in NNLDot's order: the 8 partial sums s (rows i < n8, sum i mod 8) added in a fixed tree,
    then x_i y_i for the rows n8 <= i < n in order, added last. */
+static inline __attribute__((always_inline)) double SumsTree(NNLRows s, double t)
+{
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
 static inline __attribute__((always_inline)) double DotFinish(NNLRows s, PetscInt n8, PetscInt n, const double *x, const double *y)
 {
   double t = 0.0;
 
   for (PetscInt i = n8; i < n; i++) t += x[i] * y[i];
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+  return SumsTree(s, t);
 }
 
 /* The Gram's partial sums: rows 0 .. n − 1 (n a multiple of 8) of A (leading dimension lda, M = m <= NNL_SMALL_M
@@ -130,7 +134,8 @@ static inline __attribute__((always_inline)) void GramAccM(PetscInt n, const int
 
 /* K = scale · AᵀA + shift · 11ᵀ from the partial sums s over A's rows below n8 = the last multiple of 8: each entry's
    sums in a fixed tree, then the rows past n8 (DotFinish). */
-static void GramFinish(PetscInt n, PetscInt m, const double *A, const NNLRows *s, double scale, double shift, double *K)
+static inline __attribute__((always_inline)) void GramFinish(PetscInt n, PetscInt m, const double *A, const NNLRows *s,
+                                                             double scale, double shift, double *K)
 {
   PetscInt n8 = n - n % 8;
 
@@ -223,6 +228,32 @@ static inline __attribute__((always_inline)) void DotInto(PetscInt n, const doub
   *out = DotBody(n, x, y);
 }
 NNL_SIMD_FUNCTION(DotSimd, (PetscInt n, const double *x, const double *y, double *out), (n, x, y, out), DotInto)
+
+/* Σ (y_i²/q)² in NNLDot's order. */
+static inline __attribute__((always_inline)) void FourthInto(PetscInt n, const double *y, double q, double *out)
+{
+  NNLRows  s = {0};
+  PetscInt n8 = n - n % 8;
+  double   t = 0.0;
+
+  for (PetscInt i = 0; i < n8; i += 8) {
+    NNLRows v = *(const NNLRows *)(y + i), z = v * v / q;
+    s += z * z;
+  }
+  for (PetscInt i = n8; i < n; i++) {
+    double z = y[i] * y[i] / q;
+    t += z * z;
+  }
+  *out = SumsTree(s, t);
+}
+NNL_SIMD_FUNCTION(FourthSimd, (PetscInt n, const double *y, double q, double *out), (n, y, q, out), FourthInto)
+
+double NNLFourthSum(PetscInt n, const double *y, double q)
+{
+  double d;
+  FourthSimd(n, y, q, &d);
+  return d;
+}
 
 double NNLDot(PetscInt n, const double *x, const double *y)
 {

@@ -21,4 +21,8 @@ void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double
    ((s4+s5)+(s6+s7)), then the terms past the last multiple of 8 summed in order, added last. */
 double NNLDot(PetscInt n, const double *x, const double *y);
 
+/* Σ (y_i²/q)² (the fourth moment's sum of y/√q, which does not overflow where y⁴ would), in NNLDot's order:
+   (y_i²/q)² into partial sum i mod 8, the same tree, then the terms past the last multiple of 8. */
+double NNLFourthSum(PetscInt n, const double *y, double q);
+
 #endif

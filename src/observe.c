@@ -20,21 +20,24 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
                                PetscBool *ok)
 {
   const PetscInt np = m * (m + 1) / 2;
-  double        *gram = res->gram + r * np;
+  double        *gram = res->gram + r * np, K[NNL_SMALL_M * NNL_SMALL_M];
   PetscInt       k = 0;
 
   PetscFunctionBegin;
   *ok = PETSC_TRUE;
-  for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = a; b < m; b++, k++) gram[k] = NNLDot(n, Y + a * n, Y + b * n) / (double)n;
+  if (m <= NNL_SMALL_M) {
+    /* one pass over Y for every pair: entry (a, b) is 1·NNLDot + 0, which is NNLDot (never −0: its sums start at +0) */
+    NNLGram(n, m, Y, 1.0, 0.0, K);
+    for (PetscInt a = 0; a < m; a++)
+      for (PetscInt b = a; b < m; b++, k++) gram[k] = K[a + b * m] / (double)n;
+  } else
+    for (PetscInt a = 0; a < m; a++)
+      for (PetscInt b = a; b < m; b++, k++) gram[k] = NNLDot(n, Y + a * n, Y + b * n) / (double)n;
   for (PetscInt a = 0, diag = 0; a < m; diag += m - a, a++) {
-    const double *y = Y + a * n;
-    double        q = gram[diag], s4 = 0, post = NNLDot(n, Phi + a * n, Phi + a * n) / (double)n;
-    /* fourth moment of y/√q, not of y: y⁴ overflows long before y² does (deep networks) */
-    for (PetscInt i = 0; i < n && q > 0; i++) { /* q = 0: a dead input, kurtosis undefined (NaN), not a failure */
-      double z2 = y[i] * y[i] / q;
-      s4 += z2 * z2;
-    }
+    double q = gram[diag], post = NNLDot(n, Phi + a * n, Phi + a * n) / (double)n;
+    /* the fourth moment of y/√q, not of y: y⁴ overflows long before y² does (deep networks); q = 0: a dead input,
+       kurtosis undefined (NaN), not a failure */
+    double s4 = q > 0 ? NNLFourthSum(n, Y + a * n, q) : 0.0;
     res->lognorm[r * m + a]      = log(q);
     res->lognorm_post[r * m + a] = log(post);
     res->kurtosis[r * m + a]     = q > 0 ? s4 / (double)n - 3.0 : NAN;
