@@ -691,7 +691,11 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
      transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,
      so that read-only readers of a finished store leave no -wal/-shm files behind. */
-  PetscCall(NNLStoreExec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"));
+  /* The WAL is copied into the store every 16384 pages (64 MB) rather than SQLite's 1000: a sweep of many small
+     networks (jobs/pdlt_kurtosis.opts: 27003 points, 65 MB) rewrote its hot pages and paid a pread and a pwrite per
+     page at each of 16 checkpoints, and its commits took 1.8–2.1 s instead of 1.3–1.4 s. */
+  PetscCall(NNLStoreExec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                                " PRAGMA wal_autocheckpoint=16384"));
   s->wal = PETSC_TRUE;
   PetscCall(RecordRun(s));
   PetscCall(Prepare(s));
