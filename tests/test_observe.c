@@ -18,6 +18,21 @@ static int cmp_double(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* The KS distance of x[0..n) on qsort's order; ref ends sorted so. */
+static double ks_reference(PetscInt n, const double *x, double *ref)
+{
+  double d = 0;
+
+  memcpy(ref, x, (size_t)n * sizeof(double));
+  qsort(ref, (size_t)n, sizeof(double), cmp_double);
+  for (PetscInt i = 0; i < n; i++) {
+    double F = 0.5 * erfc(-ref[i] / sqrt(2.0)), lo = F - (double)i / n, hi = (double)(i + 1) / n - F;
+    if (lo > d) d = lo;
+    if (hi > d) d = hi;
+  }
+  return d;
+}
+
 /**
   @brief NNLKSNormal returns, bit for bit, the KS distance computed on qsort's order, for lengths on both sides of
   its switch from counting ranks to sorting (64), around every run and merge boundary of the merge sort (0 … 70,
@@ -44,20 +59,14 @@ static void test_ks_sort_matches_qsort(void **state)
   for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
     for (int kind = 0; kind < 4; kind++) {
       PetscInt n = sizes[k];
-      double   d = 0, got;
+      double   d, got;
       NNLRngNormals(&s, 5000 * k, (size_t)n, x);
       for (PetscInt i = 0; i < n; i++) {
         if (kind == 1) x[i] = floor(4 * x[i]) / 4; /* ties */
         if (kind == 2) x[i] = -(double)i / 7;      /* descending */
         if (kind == 3) x[i] = (i % 3 ? 1 : -1) * exp2(150 * x[i]); /* both signs, 2^-600 .. 2^600 */
       }
-      memcpy(ref, x, (size_t)n * sizeof(double));
-      qsort(ref, (size_t)n, sizeof(double), cmp_double);
-      for (PetscInt i = 0; i < n; i++) {
-        double F = 0.5 * erfc(-ref[i] / sqrt(2.0)), lo = F - (double)i / n, hi = (double)(i + 1) / n - F;
-        if (lo > d) d = lo;
-        if (hi > d) d = hi;
-      }
+      d   = ks_reference(n, x, ref);
       got = NNLKSNormal(n, x, work);
       if (n > 64 && memcmp(x, ref, (size_t)n * sizeof(double))) fail_msg("n = %d, kind %d: not sorted as qsort sorts", (int)n, kind);
       if (got != d) fail_msg("n = %d, kind %d: KS %.17g, reference %.17g", (int)n, kind, got, d);
@@ -65,16 +74,10 @@ static void test_ks_sort_matches_qsort(void **state)
   /* ±0: the radix sort puts −0 first, qsort either way; the distance must not see the difference */
   for (int k = 0; k < 2; k++) {
     PetscInt n = k ? 5000 : 100;
-    double   d = 0, got;
+    double   d, got;
     NNLRngNormals(&s, 999999, (size_t)n, x);
     for (PetscInt i = 0; i < n; i += 7) x[i] = i % 2 ? -0.0 : 0.0;
-    memcpy(ref, x, (size_t)n * sizeof(double));
-    qsort(ref, (size_t)n, sizeof(double), cmp_double);
-    for (PetscInt i = 0; i < n; i++) {
-      double F = 0.5 * erfc(-ref[i] / sqrt(2.0)), lo = F - (double)i / n, hi = (double)(i + 1) / n - F;
-      if (lo > d) d = lo;
-      if (hi > d) d = hi;
-    }
+    d   = ks_reference(n, x, ref);
     got = NNLKSNormal(n, x, work);
     if (got != d) fail_msg("n = %d with ±0: KS %.17g, reference %.17g", (int)n, got, d);
   }
