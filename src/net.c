@@ -105,12 +105,15 @@ PetscErrorCode NNLInputs(const NNLJob *job, double *X)
    rounds as the scalar operation would). Loads and stores through it need no alignment. */
 typedef double NNLRows __attribute__((vector_size(64), aligned(8), may_alias));
 
-/* The end of a sum of products in NNLDot's order: the 8 partial sums s (rows i < n8, sum i mod 8) added in a fixed tree,
-   then x_i y_i for the rows n8 <= i < n in order, added last. */
+/* 8 partial sums s added in a fixed tree, then t (the terms past the last multiple of 8), the ending of every sum
+   below. */
 static inline __attribute__((always_inline)) double SumsTree(NNLRows s, double t)
 {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
 }
+
+/* The end of a sum of products in NNLDot's order: the 8 partial sums s (rows i < n8, sum i mod 8) added in a fixed tree,
+   then x_i y_i for the rows n8 <= i < n in order, added last. */
 static inline __attribute__((always_inline)) double DotFinish(NNLRows s, PetscInt n8, PetscInt n, const double *x, const double *y)
 {
   double t = 0.0;
@@ -300,7 +303,7 @@ static void Activate(Net *net, PetscInt i0, PetscInt nb)
 #define NNL_FUSE_BLOCK 1024
 
 /* Y ← beta·Y + alpha · Z R with Z fresh normals: rows of ZR are iid N(0, RᵀR) — the projection sampler. For m <=
-   NNL_SMALL_M the layer is fused: block by block of rows (a multiple of 8), the block's normals (normal i of the
+   NNL_SMALL_M the layer is fused: block by block of rows (NNL_FUSE_BLOCK), the block's normals (normal i of the
    stream by its index, as one call for all would draw it), its rows of Y, of Phi = φ(Y), and the next layer's Gram
    partial sums over them. Z never goes to memory and Y and Phi are each passed over once, where the steps one after
    the other passed over n·m doubles seven times; the bits are those of the unfused steps. */
