@@ -195,7 +195,7 @@ static void WriteRow(FILE *out, const char *key, double t, int k, const Sample *
 }
 
 /* The last recorded layer's q00, q11, q01 and input 0's log-norm from its arrays (NULL where there is no second
-   input), if that layer is the network's depth: from netlayers (schema 5), else from the table layers (schema 4). A
+   input), if that layer is the network's depth: from netlayers (schema 5 on), else from the table layers (schema 4). A
    join on schema 5's view layers took 7 times as long. */
 static const char *NetSQL =
   "SELECT nnl_at(L.q, (L.nrec - 1) * L.np), nnl_at(L.q, (L.nrec - 1) * L.np + (SELECT k FROM pairs WHERE a=1 AND b=1)),"

@@ -15,10 +15,6 @@ static const char *SchemaSQL =
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
   "CREATE TABLE runs(run INTEGER PRIMARY KEY, started TEXT, finished TEXT, status TEXT, ranks INTEGER, host TEXT,"
   " git TEXT, versions TEXT, slurm TEXT, options TEXT, source TEXT, t0 REAL);"
-  "CREATE TABLE points(id INTEGER PRIMARY KEY, ord INTEGER NOT NULL, family TEXT, activation TEXT, width INTEGER,"
-  " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, dead_layer INTEGER, message TEXT, seconds REAL,"
-  " committed REAL, run INTEGER, kind TEXT NOT NULL);"
-  "CREATE INDEX points_ord ON points(ord);"
   "CREATE TABLE pairs(k INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL);"
   /* the limit tasks' rows: NNGP kernel and depth-limit ODE (NULL where it does not apply or failed) */
   "CREATE TABLE limits(point INTEGER, layer INTEGER, a INTEGER, b INTEGER, q_nngp REAL, q_ode REAL,"
@@ -35,6 +31,15 @@ static const char *SchemaSQL =
   "CREATE TABLE fokker_planck(point INTEGER, layer INTEGER, cell INTEGER, rho REAL, density REAL,"
   " PRIMARY KEY(point, layer, cell)) WITHOUT ROWID;";
 
+/* A row per point. Its id (a hash of the point's parameters) is a UNIQUE column, not the rowid: keyed by the random
+   ids, every group of commits dirtied pages all over the table, and SQLite wrote each of them to the WAL at the group's
+   end (schema 5: jobs/pdlt_kurtosis.opts committed in 1.7–2.1 s, 0.67–0.78 s with rows appended in commit order). */
+static const char *PointsSQL =
+  "CREATE TABLE points(id INTEGER NOT NULL UNIQUE, ord INTEGER NOT NULL, family TEXT, activation TEXT, width INTEGER,"
+  " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, dead_layer INTEGER, message TEXT, seconds REAL,"
+  " committed REAL, run INTEGER, kind TEXT NOT NULL);"
+  "CREATE INDEX points_ord ON points(ord);";
+
 /* All of a network's per-layer arrays are one row of `netlayers`: its recorded layers, its Gram entries q (per layer
    the packed upper triangle, (a, b) with a <= b in row order, pair k of table `pairs`) and its per-input statistics,
    each a BLOB of little-endian doubles over the layers (NaN for none; ks, one value per input, only for a finished
@@ -43,11 +48,11 @@ static const char *SchemaSQL =
    `seq` (0, 1, … up to the deepest network's layer count) for the layer's index r, and the views `gram` and `stats`
    one row per observation, so that SQL (summary, export, analysis) joins and filters them as before; they read the
    arrays with nnl_at(blob, k), which every connection of nnlimits and of analysis/nnlimits.py registers.
-   Schema 4 had a table `layers` of those rows instead of these tables and views (NNLStoreUpgrade). */
-static const char *NetTablesSQL =
-  "CREATE TABLE netlayers(point INTEGER PRIMARY KEY, nrec INTEGER NOT NULL, np INTEGER NOT NULL, m INTEGER NOT NULL,"
-  " layer BLOB, q BLOB, lognorm BLOB, lognorm_post BLOB, kurtosis BLOB, ks BLOB);"
-  "CREATE TABLE seq(r INTEGER PRIMARY KEY);";
+   Schema 4 had a table `layers` of those rows instead of these tables and views, and schema 5 the point as the
+   rowid (NNLStoreUpgrade). */
+static const char *NetlayersSQL =
+  "CREATE TABLE netlayers(point INTEGER NOT NULL UNIQUE, nrec INTEGER NOT NULL, np INTEGER NOT NULL, m INTEGER NOT NULL,"
+  " layer BLOB, q BLOB, lognorm BLOB, lognorm_post BLOB, kurtosis BLOB, ks BLOB);";
 static const char *NetViewsSQL =
   "CREATE VIEW layers AS SELECT n.point AS point, CAST(nnl_at(n.layer, s.r) AS INTEGER) AS layer,"
   " substr(n.q, 8 * n.np * s.r + 1, 8 * n.np) AS q, substr(n.lognorm, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm,"
@@ -293,7 +298,9 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   PetscFunctionBegin;
   PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
   PetscCall(NNLStoreExec(db, SchemaSQL));
-  PetscCall(NNLStoreExec(db, NetTablesSQL));
+  PetscCall(NNLStoreExec(db, PointsSQL));
+  PetscCall(NNLStoreExec(db, NetlayersSQL));
+  PetscCall(NNLStoreExec(db, "CREATE TABLE seq(r INTEGER PRIMARY KEY)"));
   PetscCall(NNLStoreExec(db, NetViewsSQL));
   PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "INSERT INTO pairs VALUES(?,?,?)", -1, &st, NULL), "pairs"));
   for (PetscInt a = 0, k = 0; a < inputs; a++)
@@ -468,9 +475,10 @@ PetscErrorCode NNLStoreSchema(sqlite3 *db, const char name[], int *schema)
   PetscFunctionReturn(0);
 }
 
-/* A store of schema 4 becomes one of this build's, in one transaction (a crash or a full disk leaves it as it was):
-   its layers rows into netlayers, then the views of schema 5 in place of its table. Older builds cannot write to it
-   afterwards; this build's readers and writers can. Called by writers (run, merge) once the store is theirs. */
+/* A store of schema 4 or 5 becomes one of this build's, in one transaction (a crash or a full disk leaves it as it
+   was): schema 4's layers rows into netlayers (then the views in place of its table), schema 5's netlayers and both
+   schemas' points copied into tables of this schema's keys. Older builds cannot write to it afterwards; this build's
+   readers and writers can. Called by writers (run, merge) once the store is theirs. */
 PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
 {
   int            schema;
@@ -480,18 +488,29 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   PetscFunctionBegin;
   PetscCall(NNLStoreSchema(db, "main", &schema));
   if (schema == NNL_STORE_SCHEMA) PetscFunctionReturn(0);
-  PetscCheck(schema == 4, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': no upgrade from store schema %d", dir, schema);
+  PetscCheck(schema == 4 || schema == 5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': no upgrade from store schema %d",
+             dir, schema);
   snprintf(num, sizeof(num), "%d", NNL_STORE_SCHEMA);
   PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
-  ierr = NNLStoreExec(db, NetTablesSQL);
-  if (!ierr) ierr = NNLStoreLayersToNet(db, "main");
-  if (!ierr) ierr = NNLStoreExec(db, "DROP VIEW gram; DROP VIEW stats; DROP TABLE layers");
+  if (schema == 4) {
+    ierr = NNLStoreExec(db, NetlayersSQL);
+    if (!ierr) ierr = NNLStoreExec(db, "CREATE TABLE seq(r INTEGER PRIMARY KEY)");
+    if (!ierr) ierr = NNLStoreLayersToNet(db, "main");
+    if (!ierr) ierr = NNLStoreExec(db, "DROP VIEW gram; DROP VIEW stats; DROP TABLE layers");
+  } else {
+    ierr = NNLStoreExec(db, "DROP VIEW gram; DROP VIEW stats; DROP VIEW layers; ALTER TABLE netlayers RENAME TO netlayers5");
+    if (!ierr) ierr = NNLStoreExec(db, NetlayersSQL);
+    if (!ierr) ierr = NNLStoreExec(db, "INSERT INTO netlayers SELECT * FROM netlayers5 ORDER BY point; DROP TABLE netlayers5");
+  }
+  if (!ierr) ierr = NNLStoreExec(db, "DROP INDEX points_ord; ALTER TABLE points RENAME TO points_old");
+  if (!ierr) ierr = NNLStoreExec(db, PointsSQL);
+  if (!ierr) ierr = NNLStoreExec(db, "INSERT INTO points SELECT * FROM points_old ORDER BY ord; DROP TABLE points_old");
   if (!ierr) ierr = NNLStoreExec(db, NetViewsSQL);
   if (!ierr) ierr = NNLStoreMetaSet(db, "schema", num);
   if (!ierr) ierr = NNLStoreExec(db, "COMMIT");
   if (ierr) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   PetscCall(ierr);
-  PetscCall(PetscInfo(NULL, "upgraded store '%s' from schema 4 to %d\n", dir, NNL_STORE_SCHEMA));
+  PetscCall(PetscInfo(NULL, "upgraded store '%s' from schema %d to %d\n", dir, schema, NNL_STORE_SCHEMA));
   PetscFunctionReturn(0);
 }
 
@@ -971,7 +990,7 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
   {
     int rc = sqlite3_step(s->ins_point), ext = sqlite3_extended_errcode(s->db);
     sqlite3_reset(s->ins_point);
-    if (rc == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_PRIMARYKEY) { /* stored already: the caller compares */
+    if (rc == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_UNIQUE) { /* stored already: the caller compares */
       *dup = PETSC_TRUE;
       PetscFunctionReturn(0);
     }

@@ -8,11 +8,12 @@
 
 #define NNL_STORE_FILE "nnlimits.sqlite"
 #define NNL_STORE_LOCK "nnlimits.lock" /* held (fcntl) by the one process writing the store */
-#define NNL_STORE_SCHEMA 5 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths, fokker_planck);
+#define NNL_STORE_SCHEMA 6 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths, fokker_planck);
                              4: a network's per-layer arrays as BLOBs (table layers, views gram and stats);
-                             5: all of a network's layers in one row (table netlayers; layers a view) */
-#define NNL_STORE_SCHEMA_READ 4 /* the oldest schema export, status and laws read: 4's table layers has the rows of 5's
-                                   view layers, and gram and stats are the same views on it */
+                             5: all of a network's layers in one row (table netlayers; layers a view);
+                             6: points and netlayers rows appended (their id a UNIQUE column, not the rowid) */
+#define NNL_STORE_SCHEMA_READ 4 /* the oldest schema export, status and laws read: 4's table layers has the rows of the
+                                   view layers, and gram and stats are the same views on it; 5 differs only in keys */
 
 typedef struct _p_NNLStore *NNLStore;
 
