@@ -128,7 +128,7 @@ static inline __attribute__((always_inline)) double Tanh(double x)
   return x == x ? res : x;
 }
 
-/* tanh and exp over arrays, vectorised for the widest unit this CPU has (simd.h). */
+/* relu, tanh and exp over arrays, vectorised for the widest unit this CPU has (simd.h). */
 static inline __attribute__((always_inline)) void TanhLoop(size_t n, const double *x, double *y)
 {
   for (size_t i = 0; i < n; i++) y[i] = Tanh(x[i]);

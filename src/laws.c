@@ -284,18 +284,15 @@ PetscErrorCode NNLLawsWrite(void *handle, FILE *out)
 {
   sqlite3      *db  = (sqlite3 *)handle;
   sqlite3_stmt *grp = NULL;
-  int           rc, schema5 = 0;
+  int           rc, schema;
 
   PetscFunctionBegin;
-  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name='netlayers'", -1, &grp, NULL),
-                          "laws"));
-  if (sqlite3_step(grp) == SQLITE_ROW) schema5 = sqlite3_column_int(grp, 0) > 0;
-  sqlite3_finalize(grp);
+  PetscCall(NNLStoreSchema(db, "main", &schema));
   PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT family,activation,width,depth FROM points WHERE kind='network' AND"
                                                  " status='done' GROUP BY family,activation,width,depth ORDER BY min(ord)", -1, &grp, NULL),
                           "laws"));
   while ((rc = sqlite3_step(grp)) == SQLITE_ROW) {
-    PetscErrorCode ierr = Group(db, schema5 ? NetSQL : NetSQL4, grp, out);
+    PetscErrorCode ierr = Group(db, schema >= 5 ? NetSQL : NetSQL4, grp, out);
     if (ierr) sqlite3_finalize(grp);
     PetscCall(ierr);
   }

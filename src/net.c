@@ -22,10 +22,9 @@ typedef struct {
   PetscInt        n, m, d;
   double          sw2, sb2, branch;
   double         *Y, *Phi, *Z, *W, *X, *K, *R;
-  /* The fused projection layer (m <= NNL_SMALL_M) leaves Phi done and the Gram's 8 partial sums of each pair (a, b)
-     of its columns over the rows below the last multiple of 8 (NNLRows, as GramM has them when its loop ends). */
-  PetscBool fused;
-  double    gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
+  /* A fused projection layer (Fused) leaves Phi done and here the Gram's 8 partial sums of each pair (a, b) of its
+     columns over the rows below the last multiple of 8 (NNLRows, as GramM has them when its loop ends). */
+  double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
 } Net;
 
 /* Upper Cholesky factor R (RᵀR = K) of an m×m K, m <= NNL_SMALL_M, as LAPACK's unblocked dpotf2 computes it but in
@@ -279,10 +278,29 @@ void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift
     }
 }
 
+void NNLGramPacked(PetscInt n, PetscInt m, const double *A, double *q)
+{
+  if (m <= NNL_SMALL_M) {
+    /* one pass for every pair: entry (a, b) is 1·NNLDot + 0, which is NNLDot (never −0: its sums start at +0) */
+    double K[NNL_SMALL_M * NNL_SMALL_M];
+    GramSmall(n, m, A, 1.0, 0.0, K);
+    for (PetscInt a = 0, k = 0; a < m; a++)
+      for (PetscInt b = a; b < m; b++, k++) q[k] = K[a + b * m] / (double)n;
+  } else
+    for (PetscInt a = 0, k = 0; a < m; a++)
+      for (PetscInt b = a; b < m; b++, k++) q[k] = NNLDot(n, A + a * n, A + b * n) / (double)n;
+}
+
 void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y)
 {
   if (m <= NNL_SMALL_M) ProjectSmall(n, m, Z, n, R, alpha, beta, Y, n);
   else cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, alpha, Z, (int)n, R, (int)m, beta, Y, (int)n);
+}
+
+/* Whether every layer of this network is fused (ProjectLayer): the projection sampler at m <= NNL_SMALL_M. */
+static PetscBool Fused(const Net *net)
+{
+  return net->sampler != NNL_SAMPLER_DENSE && net->m <= NNL_SMALL_M ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* Phi = φ(Y) on rows i0 .. i0 + nb − 1 of every column (the shaped family: its shaped φ). */
@@ -315,8 +333,7 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   PetscFunctionBegin;
   PetscCall(NNLSqrtPSD(m, net->K, net->R));
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_PROJECT);
-  net->fused = m <= NNL_SMALL_M;
-  if (!net->fused) {
+  if (!Fused(net)) {
     NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);
     NNLProject(n, m, net->Z, net->R, alpha, beta, net->Y);
     PetscFunctionReturn(0);
@@ -340,7 +357,7 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
    same bits either way. */
 static void PhiGram(Net *net, double scale, double shift)
 {
-  if (net->fused) GramFinish(net->n, net->m, net->Phi, (const NNLRows *)net->gsum, scale, shift, net->K);
+  if (Fused(net)) GramFinish(net->n, net->m, net->Phi, (const NNLRows *)net->gsum, scale, shift, net->K);
   else NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
 }
 
@@ -500,7 +517,7 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
     PetscCall(PetscLogEventBegin(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (l == first) PetscCall(FirstLayer(&net, l));
     else PetscCall(NextLayer(&net, l));
-    if (!net.fused) Activate(&net, 0, net.n); /* the fused projection layer has done it */
+    if (!Fused(&net)) Activate(&net, 0, net.n); /* a fused projection layer has done it */
     PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
     if (sp < nspec && slayers[sp] == l) {

@@ -13,6 +13,10 @@
    scale · NNLDot(n, A_a, A_b) + shift. */
 void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K);
 
+/* q_k = NNLDot(n, A_a, A_b) / n for the pairs a <= b in row order (packed upper triangle, pair k), A n×m: the
+   observed Gram of a layer. For m <= NNL_SMALL_M one pass over A (NNLGram's sums, which are NNLDot's). */
+void NNLGramPacked(PetscInt n, PetscInt m, const double *A, double *q);
+
 /* Y ← beta·Y + alpha · Z R, Z and Y n×m, R m×m, column-major (Y not read when beta = 0). For m <= NNL_SMALL_M each
    entry is beta·y + alpha·Σ_a z_a R_ab summed in order of a (beta = 0: alpha·Σ). */
 void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y);

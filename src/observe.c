@@ -20,19 +20,11 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
                                PetscBool *ok)
 {
   const PetscInt np = m * (m + 1) / 2;
-  double        *gram = res->gram + r * np, K[NNL_SMALL_M * NNL_SMALL_M];
-  PetscInt       k = 0;
+  double        *gram = res->gram + r * np;
 
   PetscFunctionBegin;
   *ok = PETSC_TRUE;
-  if (m <= NNL_SMALL_M) {
-    /* one pass over Y for every pair: entry (a, b) is 1·NNLDot + 0, which is NNLDot (never −0: its sums start at +0) */
-    NNLGram(n, m, Y, 1.0, 0.0, K);
-    for (PetscInt a = 0; a < m; a++)
-      for (PetscInt b = a; b < m; b++, k++) gram[k] = K[a + b * m] / (double)n;
-  } else
-    for (PetscInt a = 0; a < m; a++)
-      for (PetscInt b = a; b < m; b++, k++) gram[k] = NNLDot(n, Y + a * n, Y + b * n) / (double)n;
+  NNLGramPacked(n, m, Y, gram);
   for (PetscInt a = 0, diag = 0; a < m; diag += m - a, a++) {
     double q = gram[diag], post = NNLDot(n, Phi + a * n, Phi + a * n) / (double)n;
     /* the fourth moment of y/√q, not of y: y⁴ overflows long before y² does (deep networks); q = 0: a dead input,

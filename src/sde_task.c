@@ -103,10 +103,8 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
     NNLProject(n, m, h.Phi, RC, 1.0, 0.0, Y);
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, 1.0, nsteps, Y));
     NNLActivationApply(h.act, (size_t)(n * m), Y, h.Phi);
-    for (PetscInt a = 0, k = 0; a < m; a++) {
-      for (PetscInt b = a; b < m; b++, k++) out[k] = NNLDot(n, Y + a * n, Y + b * n) / (double)n;
-      out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
-    }
+    NNLGramPacked(n, m, Y, out);
+    for (PetscInt a = 0; a < m; a++) out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
     if (poll) PetscCall(poll(pctx));
   }
   PetscCall(PetscFree3(Y, C, RC));

@@ -65,7 +65,8 @@ static const char *NetViewsSQL =
   " nnl_at(l.lognorm_post, p.a) AS lognorm_post, nnl_at(l.kurtosis, p.a) AS kurtosis, nnl_at(l.ks, p.a) AS ks"
   " FROM layers l JOIN pairs p ON p.a = p.b;";
 
-/* Rows ?1 .. ?2 − 1 of seq. */
+/* Table seq, and its rows ?1 .. ?2 − 1. */
+static const char *SeqTableSQL = "CREATE TABLE seq(r INTEGER PRIMARY KEY)";
 static const char *SeqSQL = "WITH RECURSIVE c(r) AS (SELECT ?1 UNION ALL SELECT r + 1 FROM c WHERE r + 1 < ?2)"
                             " INSERT OR IGNORE INTO seq SELECT r FROM c";
 
@@ -300,7 +301,7 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   PetscCall(NNLStoreExec(db, SchemaSQL));
   PetscCall(NNLStoreExec(db, PointsSQL));
   PetscCall(NNLStoreExec(db, NetlayersSQL));
-  PetscCall(NNLStoreExec(db, "CREATE TABLE seq(r INTEGER PRIMARY KEY)"));
+  PetscCall(NNLStoreExec(db, SeqTableSQL));
   PetscCall(NNLStoreExec(db, NetViewsSQL));
   PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "INSERT INTO pairs VALUES(?,?,?)", -1, &st, NULL), "pairs"));
   for (PetscInt a = 0, k = 0; a < inputs; a++)
@@ -494,7 +495,7 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
   if (schema == 4) {
     ierr = NNLStoreExec(db, NetlayersSQL);
-    if (!ierr) ierr = NNLStoreExec(db, "CREATE TABLE seq(r INTEGER PRIMARY KEY)");
+    if (!ierr) ierr = NNLStoreExec(db, SeqTableSQL);
     if (!ierr) ierr = NNLStoreLayersToNet(db, "main");
     if (!ierr) ierr = NNLStoreExec(db, "DROP VIEW gram; DROP VIEW stats; DROP TABLE layers");
   } else {

@@ -37,7 +37,7 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db);
 PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh);
 /** @brief The schema number of database name ("main" or an attached input). */
 PetscErrorCode NNLStoreSchema(sqlite3 *db, const char name[], int *schema);
-/** @brief A schema-4 store becomes this build's schema, in one transaction; nothing for a current store. */
+/** @brief A store of schema 4 or 5 becomes this build's schema, in one transaction; nothing for a current store. */
 PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[]);
 /** @brief Schema 4's table layers of database from into netlayers rows (existing points kept) and seq; in the
     caller's transaction. */

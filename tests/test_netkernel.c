@@ -133,6 +133,36 @@ static void fourth_sum(void)
   }
 }
 
+/* NNLGramPacked equals NNLDot(A_a, A_b)/n, pair by pair in row order, on both sides of its one-pass switch (m = 8). */
+static void gram_packed(void)
+{
+  for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++)
+    for (PetscInt m = 1; m <= NNL_SMALL_M + 3; m++) {
+      const PetscInt n = ns[t];
+      double        *A = malloc(sizeof(double) * (size_t)(n * m)), q[(NNL_SMALL_M + 3) * (NNL_SMALL_M + 4) / 2];
+      uint64_t       st = 29 + (uint64_t)(n * 17 + m);
+      for (PetscInt i = 0; i < n * m; i++) A[i] = Value(&st);
+      NNLGramPacked(n, m, A, q);
+      for (PetscInt a = 0, k = 0; a < m; a++)
+        for (PetscInt b = a; b < m; b++, k++) {
+          double want = NNLDot(n, A + a * n, A + b * n) / (double)n;
+          if (memcmp(&q[k], &want, sizeof(want))) fail_msg("n %d m %d: NNLGramPacked pair (%d,%d)", (int)n, (int)m, (int)a, (int)b);
+        }
+      free(A);
+    }
+}
+
+/**
+  @brief NNLGramPacked (the observed Gram of a layer and of an SDE path) equals NNLDot / n bit for bit, pair by pair in
+  the packed order, for m = 1 … 11 (one Gram pass up to 8, dot products past it), in every build. Catches: a pair out
+  of order, the Gram's scale applied as a product (rounds differently from the division), a lost tail row.
+*/
+static void test_gram_packed(void **state)
+{
+  (void)state;
+  in_every_build(gram_packed);
+}
+
 /**
   @brief NNLFourthSum (the kurtosis' sum) equals, bit for bit, its documented order, for n on both sides of multiples
   of 8, in every build of simd.h. Catches: a tail term dropped or counted twice, a product for the quotient (y²·(1/q)
@@ -197,6 +227,7 @@ static void test_sqrt_psd(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_gram_small), cmocka_unit_test(test_project_small),
-                                     cmocka_unit_test(test_fourth_sum), cmocka_unit_test(test_sqrt_psd)};
+                                     cmocka_unit_test(test_fourth_sum), cmocka_unit_test(test_gram_packed),
+                                     cmocka_unit_test(test_sqrt_psd)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
