@@ -484,13 +484,21 @@ PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
   return 1.0;
 }
 
-/* Options that are ours (for "did you mean") and prefixes that PETSc itself reads. */
-static const char *const KnownOptions[] = {
-  "family", "grid_width", "grid_depth", "grid_seed", "grid_activation", "inputs", "input_dim", "input_correlation",
-  "sigma_w2", "sigma_b2", "branch_alpha", "sampler", "record_layers", "spectra_layers", "spectra_rtol",
-  "spectra_team_size", "spectra_team_min", "run_seed", "shard", "output", "mem_budget_mb",
-  "shape_c_plus", "shape_c_minus", "shape_a", "sde_paths", "sde_dt", "fp_cells",
-  "progress_interval", "sched_rank0_computes", "table", "o", "plan_ranks", "options_file", "help", NULL};
+/* Options that are ours (for "did you mean"), with the commands that read them, and prefixes that PETSc itself reads. */
+static const struct {
+  const char *name, *commands; /* commands: space-separated, each padded by spaces */
+} KnownOptions[] = {
+  {"family", " run plan "}, {"grid_width", " run plan "}, {"grid_depth", " run plan "}, {"grid_seed", " run plan "},
+  {"grid_activation", " run plan "}, {"inputs", " run plan "}, {"input_dim", " run plan "},
+  {"input_correlation", " run plan "}, {"sigma_w2", " run plan "}, {"sigma_b2", " run plan "},
+  {"branch_alpha", " run plan "}, {"sampler", " run plan "}, {"record_layers", " run plan "},
+  {"spectra_layers", " run plan "}, {"spectra_rtol", " run plan "}, {"spectra_team_size", " run plan "},
+  {"spectra_team_min", " run plan "}, {"run_seed", " run plan "}, {"shard", " run plan "}, {"output", " run plan merge "},
+  {"mem_budget_mb", " run plan "}, {"shape_c_plus", " run plan "}, {"shape_c_minus", " run plan "},
+  {"shape_a", " run plan "}, {"sde_paths", " run plan "}, {"sde_dt", " run plan "}, {"fp_cells", " run plan "},
+  {"progress_interval", " run plan "}, {"sched_rank0_computes", " run plan "}, {"table", " export "}, {"o", " export "},
+  {"plan_ranks", " plan "}, {"options_file", " run plan status export merge "},
+  {"help", " run plan status export merge "}, {NULL, NULL}};
 static const char *const PetscPrefixes[] = {"help", "options_", "log_", "malloc", "info", "on_error_", "no_signal_handler",
                                             "fp_trap", "mpi_", "skip_petscrc", "check_pointer_intensity", "memory_view",
                                             "objects_dump", "error_output_", "debugger", "start_in_debugger",
@@ -516,7 +524,15 @@ static int Distance(const char *a, const char *b)
   return row[lb];
 }
 
-PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm)
+static PetscBool ReadBy(int k, const char cmd[])
+{
+  char pad[32];
+
+  snprintf(pad, sizeof(pad), " %s ", cmd);
+  return strstr(KnownOptions[k].commands, pad) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm, const char cmd[])
 {
   PetscInt n;
   char   **names, **values;
@@ -524,20 +540,29 @@ PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm)
   PetscFunctionBegin;
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   for (PetscInt i = 0; i < n; i++) {
-    const char *best = NULL;
+    const char *best = NULL, *other = NULL;
     int         bestd = 4;
     PetscBool   petsc = PETSC_FALSE;
     for (int k = 0; PetscPrefixes[k]; k++)
       if (!strncmp(names[i], PetscPrefixes[k], strlen(PetscPrefixes[k]))) petsc = PETSC_TRUE;
     if (petsc) continue;
-    for (int k = 0; KnownOptions[k]; k++) {
-      int d = Distance(names[i], KnownOptions[k]);
-      if (d < bestd) { bestd = d; best = KnownOptions[k]; }
+    for (int k = 0; KnownOptions[k].name; k++) {
+      int d = Distance(names[i], KnownOptions[k].name);
+      if (!ReadBy(k, cmd)) { /* another command's option, given to this one (export's -o to run, say) */
+        if (d == 0) other = KnownOptions[k].commands;
+        continue;
+      }
+      if (d < bestd) { bestd = d; best = KnownOptions[k].name; }
     }
     {
-      char name[256];
+      char name[256], whose[64];
       PetscCall(PetscStrncpy(name, names[i], sizeof(name)));
+      PetscCall(PetscStrncpy(whose, other ? other + 1 : "", sizeof(whose)));
+      whose[strcspn(whose, " ")] = 0; /* the first command that reads it */
       PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+      if (other)
+        SETERRQ(comm, PETSC_ERR_USER_INPUT, "-%s is an option of 'nnlimits %s', not of 'nnlimits %s'%s%s%s; -help lists every option", name,
+                whose, cmd, best ? " (did you mean -" : "", best ? best : "", best ? "?)" : "");
       if (best) SETERRQ(comm, PETSC_ERR_USER_INPUT, "unknown option -%s (did you mean -%s?); -help lists every option", name, best);
       SETERRQ(comm, PETSC_ERR_USER_INPUT, "unknown option -%s; -help lists every option", name);
     }

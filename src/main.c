@@ -66,7 +66,7 @@ static PetscErrorCode PendingPoints(const NNLJob *job, const NNLGrid *grid, NNLS
 
 
 /* Everything the run needs from the job, checked on every rank before anything touches the disk. */
-static PetscErrorCode SetUpJob(MPI_Comm comm, NNLJob **job, NNLGrid **grid, NNLSched *sched, PetscBool *help)
+static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NNLGrid **grid, NNLSched *sched, PetscBool *help)
 {
   double    worst = 0;
   PetscInt  wp    = 0;
@@ -82,7 +82,7 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, NNLJob **job, NNLGrid **grid, NNLS
   NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCall(PetscOptionsHasHelp(NULL, help));
   if (*help) PetscFunctionReturn(0);
-  PetscCall(NNLOptionsCheckUnused(comm));
+  PetscCall(NNLOptionsCheckUnused(comm, cmd));
   PetscCall(NNLGridCreate(*job, grid));
   for (PetscInt i = 0; i < (*grid)->npoints; i++)
     if ((*grid)->points[i].mem > worst) worst = (*grid)->points[wp = i].mem;
@@ -142,7 +142,7 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(CheckLaunch(comm));
-  PetscCall(SetUpJob(comm, jobp, gridp, schedp, &help));
+  PetscCall(SetUpJob(comm, "run", jobp, gridp, schedp, &help));
   if (help) PetscFunctionReturn(0);
   job = *jobp, grid = *gridp, sched = *schedp;
   /* Rank 0 alone touches the store; its verdict (a different job there, a bad directory) is everyone's. */
@@ -218,7 +218,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCheck(ranks >= 1, comm, PETSC_ERR_USER_INPUT, "-plan_ranks: must be >= 1");
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
-  ierr = SetUpJob(comm, &job, &grid, &sched, &help);
+  ierr = SetUpJob(comm, "plan", &job, &grid, &sched, &help);
   PetscCall(NNLSchedDestroy(&sched));
   if (ierr) PetscCall(NNLGridDestroy(&grid));
   if (ierr) PetscCall(NNLJobDestroy(&job));
@@ -254,7 +254,7 @@ static PetscErrorCode CommandStatus(MPI_Comm comm, const Args *args)
 {
   PetscFunctionBegin;
   PetscCheck(args->npos >= 1, comm, PETSC_ERR_USER_INPUT, "status: which run directory? usage: nnlimits status DIR...");
-  PetscCall(NNLOptionsCheckUnused(comm));
+  PetscCall(NNLOptionsCheckUnused(comm, "status"));
   PetscCall(NNLStoreStatusMany(args->npos, (const char *const *)args->pos, stdout));
   PetscFunctionReturn(0);
 }
@@ -267,7 +267,7 @@ static PetscErrorCode CommandMerge(MPI_Comm comm, const Args *args)
   PetscFunctionBegin;
   PetscCall(PetscOptionsGetString(NULL, NULL, "-output", out, sizeof(out), &set));
   PetscCheck(set && out[0], comm, PETSC_ERR_USER_INPUT, "merge: -output DIR is required: nnlimits merge DIR... -output DIR");
-  PetscCall(NNLOptionsCheckUnused(comm));
+  PetscCall(NNLOptionsCheckUnused(comm, "merge"));
   PetscCall(NNLStoreMerge(args->npos, (const char *const *)args->pos, out));
   PetscCall(NNLStoreStatusMany(1, (const char *const[]){out}, stdout));
   PetscFunctionReturn(0);
@@ -283,7 +283,7 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
   PetscCheck(args->npos == 1, comm, PETSC_ERR_USER_INPUT, "export: give one run directory: nnlimits export DIR [-table T] [-o FILE]");
   PetscCall(PetscOptionsGetString(NULL, NULL, "-table", table, sizeof(table), NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-o", file, sizeof(file), NULL));
-  PetscCall(NNLOptionsCheckUnused(comm));
+  PetscCall(NNLOptionsCheckUnused(comm, "export"));
   PetscCall(NNLStoreOpenRead(args->pos[0], &st));
   if (file[0]) { /* write aside, then rename: a reader never sees half a file */
     snprintf(tmp, sizeof(tmp), "%s.partial", file);

@@ -90,7 +90,7 @@ static void test_unused_option(void **state)
   PetscErrorCode ierr;
   assert_int_equal(TestJob("-grid_widht 32", &job, NULL), 0);
   PetscPushErrorHandler(Record, NULL);
-  ierr = NNLOptionsCheckUnused(PETSC_COMM_SELF);
+  ierr = NNLOptionsCheckUnused(PETSC_COMM_SELF, "run");
   PetscPopErrorHandler();
   assert_int_not_equal(ierr, 0);
   assert_non_null(strstr(last, "-grid_widht"));

@@ -49,10 +49,11 @@ PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job);
 /** @brief Free the job; safe on NULL; nulls the handle. Not collective. */
 PetscErrorCode NNLJobDestroy(NNLJob **job);
 /**
-  @brief Error if an option in the database was never read (a misspelling), with a "did you mean" suggestion.
-  Collective. Call after every object has read its options.
+  @brief Error if an option in the database was never read (a misspelling, or another command's option), with a "did
+  you mean" suggestion among the options of command cmd ("run", "plan", "status", "export", "merge"). Collective.
+  Call after every object has read its options.
 */
-PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm);
+PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm, const char cmd[]);
 
 /** @brief Recorded layer indices of a network of the given family and depth (ascending); *n set. Caller frees. */
 PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers);

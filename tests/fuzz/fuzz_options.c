@@ -28,7 +28,7 @@ static void Job(void)
   /* a job file may ask for any grid: keep one input's memory and time small */
   PetscOptionsSetValue(NULL, "-mem_budget_mb", "64");
   if (!NNLJobCreate(PETSC_COMM_SELF, &job)) {
-    if (!NNLOptionsCheckUnused(PETSC_COMM_SELF) && (double)job->nwidth * job->ndepth * job->nseed * job->nact < 1e5)
+    if (!NNLOptionsCheckUnused(PETSC_COMM_SELF, "run") && (double)job->nwidth * job->ndepth * job->nseed * job->nact < 1e5)
       NNLGridCreate(job, &grid);
   }
   NNLGridDestroy(&grid);
