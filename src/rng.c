@@ -21,19 +21,30 @@ typedef enum { RNG_UNIFORM, RNG_NORMAL } RngKind;
 /**
   @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time by the ISA's kernel:
   uniforms from words in L1-resident buffers; normals by the ziggurat's fast path, then its slow path for the few
-  that need it.
+  that need it, NNL_RNG_SLOW_GROUP at a time across batches (about one in 230 normals).
 */
 static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t block,
                           size_t nblock, double *out)
 {
   uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH], sloww[4 * NNL_RNG_BATCH];
   uint16_t slow[4 * NNL_RNG_BATCH];
+  uint64_t pidx[NNL_RNG_SLOW_GROUP], pw[NNL_RNG_SLOW_GROUP];
+  double  *pout[NNL_RNG_SLOW_GROUP], pz[NNL_RNG_SLOW_GROUP];
+  size_t   np = 0;
 
   while (nblock > 0) {
     size_t nb = nblock < NNL_RNG_BATCH ? nblock : NNL_RNG_BATCH;
     if (kind == RNG_NORMAL) {
       size_t ns = k->normals(s->key, s->layer, s->purpose, block, nb, out, slow, sloww);
-      for (size_t i = 0; i < ns; i++) out[slow[i]] = NNLRngZigguratSlow(s->key, s->layer, s->purpose, 4 * block + slow[i], sloww[i]);
+      for (size_t i = 0; i < ns; i++) {
+        pidx[np]   = 4 * block + slow[i];
+        pw[np]     = sloww[i];
+        pout[np++] = out + slow[i];
+        if (np < NNL_RNG_SLOW_GROUP) continue;
+        k->slow(s->key, s->layer, s->purpose, np, pidx, pw, pz);
+        for (size_t l = 0; l < np; l++) *pout[l] = pz[l];
+        np = 0;
+      }
     } else {
       k->words(s->key, s->layer, s->purpose, block, nb, wr, wa);
       k->uniforms(wr, wa, nb, out);
@@ -42,6 +53,8 @@ static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind 
     nblock -= nb;
     out += 4 * nb;
   }
+  if (np) k->slow(s->key, s->layer, s->purpose, np, pidx, pw, pz);
+  for (size_t l = 0; l < np; l++) *pout[l] = pz[l];
 }
 
 /**

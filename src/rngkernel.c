@@ -58,12 +58,8 @@ static void RngWordsPortable(const uint64_t key[2], uint64_t c1, uint64_t c2, ui
 /* Four vectors in flight: one round's multiply chain is ~10 cycles long, so a single vector would wait on it. */
   #define NNL_GROUPS 4
 
-/**
-  @brief Philox4x64-10 on AVX-512F: blocks first .. first+8·NNL_GROUPS−1, word k of block first+8g+l in lane l of
-  x[k][g]. Inlined into the words kernel and into the fused normals kernel.
-*/
-static inline __attribute__((always_inline, target("avx512f"))) void RngPhiloxAVX512(const uint64_t key[2], uint64_t c1,
-                                                                                   uint64_t c2, uint64_t first,
+/* The ten Philox4x64 rounds on ng <= NNL_GROUPS vectors of 8 counters each (x[k][g] word k), in place. */
+static inline __attribute__((always_inline, target("avx512f"))) void RngRoundsAVX512(const uint64_t key[2], int ng,
                                                                                    __m512i x[4][NNL_GROUPS])
 {
   const __m512i mask = _mm512_set1_epi64(0xffffffffLL);
@@ -71,15 +67,9 @@ static inline __attribute__((always_inline, target("avx512f"))) void RngPhiloxAV
   const __m512i b0 = _mm512_set1_epi64((long long)(nnl_m1 & 0xffffffffu)), b1 = _mm512_set1_epi64((long long)(nnl_m1 >> 32));
   uint64_t      k0 = key[0], k1 = key[1];
 
-  for (int g = 0; g < NNL_GROUPS; g++) {
-    x[0][g] = _mm512_add_epi64(_mm512_set1_epi64((long long)(first + 8 * (uint64_t)g)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
-    x[1][g] = _mm512_set1_epi64((long long)c1);
-    x[2][g] = _mm512_set1_epi64((long long)c2);
-    x[3][g] = _mm512_setzero_si512();
-  }
   for (int r = 0; r < 10; r++) {
     const __m512i K0 = _mm512_set1_epi64((long long)k0), K1 = _mm512_set1_epi64((long long)k1);
-    for (int g = 0; g < NNL_GROUPS; g++) {
+    for (int g = 0; g < ng; g++) {
       __m512i hi0, lo0, hi1, lo1;
       NNL_MULHILO(__m512i, _mm512, x[0][g], a0, a1, mask, hi0, lo0);
       NNL_MULHILO(__m512i, _mm512, x[2][g], b0, b1, mask, hi1, lo1);
@@ -91,6 +81,23 @@ static inline __attribute__((always_inline, target("avx512f"))) void RngPhiloxAV
     k0 += nnl_w0;
     k1 += nnl_w1;
   }
+}
+
+/**
+  @brief Philox4x64-10 on AVX-512F: blocks first .. first+8·NNL_GROUPS−1, word k of block first+8g+l in lane l of
+  x[k][g]. Inlined into the words kernel and into the fused normals kernel.
+*/
+static inline __attribute__((always_inline, target("avx512f"))) void RngPhiloxAVX512(const uint64_t key[2], uint64_t c1,
+                                                                                   uint64_t c2, uint64_t first,
+                                                                                   __m512i x[4][NNL_GROUPS])
+{
+  for (int g = 0; g < NNL_GROUPS; g++) {
+    x[0][g] = _mm512_add_epi64(_mm512_set1_epi64((long long)(first + 8 * (uint64_t)g)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    x[1][g] = _mm512_set1_epi64((long long)c1);
+    x[2][g] = _mm512_set1_epi64((long long)c2);
+    x[3][g] = _mm512_setzero_si512();
+  }
+  RngRoundsAVX512(key, NNL_GROUPS, x);
 }
 
 /**
@@ -227,17 +234,21 @@ static inline double RngZigSigned(double x, uint64_t sign)
   return RngDouble(RngBits(x) ^ sign);
 }
 
-/**
-  @brief The slow path of normal number index (word w, which the fast path did not accept) of the stream with this
-  key and counter words (c1, c2): the wedge test, the tail beyond r, and fresh words when they reject. Fresh words
-  come from the blocks (index, c1, c2, attempt), attempt = 1, 2, ...: the fourth counter word is 0 for every word of
-  the stream itself, so they are never stream words, and normal index keeps depending on index alone. Scalar, one
-  function for every kernel; about 0.43 % of normals come here.
-*/
-double NNLRngZigguratSlow(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t index, uint64_t w)
+/* Marsaglia's tail for normal number index: r + a, a ~ Exp(r), kept with probability exp(−a²/2), each try on the fresh
+   words of the next attempt after the given one. */
+static double RngZigTail(const philox4x64_key_t k, uint64_t c1, uint64_t c2, uint64_t index, uint64_t sign, uint64_t attempt)
 {
-  const philox4x64_key_t k       = {{key[0], key[1]}};
-  uint64_t               attempt = 0;
+  for (;;) {
+    philox4x64_ctr_t c = {{index, c1, c2, ++attempt}}, r = philox4x64_R(10, c, k);
+    double           a = -RngLog(RngU01(r.v[0], 0)) / nnl_zig_r, b = -RngLog(RngU01(r.v[1], 0));
+    if (b + b > a * a) return RngZigSigned(nnl_zig_r + a, sign);
+  }
+}
+
+/* The slow path from word w, its fresh words from the attempts after the given one (see NNLRngZigguratSlow). */
+static double RngZigSlowFrom(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t index, uint64_t w, uint64_t attempt)
+{
+  const philox4x64_key_t k = {{key[0], key[1]}};
 
   for (;;) {
     uint64_t         i = NNL_ZIG_STRIP(w), j = NNL_ZIG_J(w), sign = NNL_ZIG_SIGN(w);
@@ -245,24 +256,37 @@ double NNLRngZigguratSlow(const uint64_t key[2], uint64_t c1, uint64_t c2, uint6
     philox4x64_ctr_t c, r;
 
     if (j < nnl_zig_k[i]) return RngZigSigned(x, sign); /* a fresh word's fast path */
+    if (i == 0 && x < nnl_zig_r) return RngZigSigned(x, sign); /* the base strip: under the curve */
+    if (i == 0) return RngZigTail(k, c1, c2, index, sign, attempt); /* beyond r stands for the tail */
+    if (x < nnl_zig_w[i + 1] * (double)(1ULL << NNL_ZIG_JBITS)) return RngZigSigned(x, sign); /* k_i was rounded down */
     c = (philox4x64_ctr_t){{index, c1, c2, ++attempt}};
     r = philox4x64_R(10, c, k);
-    if (i == 0) { /* the base strip: x < r is under the curve; beyond r stands for the tail */
-      if (x < nnl_zig_r) return RngZigSigned(x, sign);
-      for (;;) { /* Marsaglia's tail: r + a, a ~ Exp(r), kept with probability exp(-a²/2) */
-        double a = -RngLog(RngU01(r.v[0], 0)) / nnl_zig_r, b = -RngLog(RngU01(r.v[1], 0));
-        if (b + b > a * a) return RngZigSigned(nnl_zig_r + a, sign);
-        c = (philox4x64_ctr_t){{index, c1, c2, ++attempt}};
-        r = philox4x64_R(10, c, k);
-      }
-    }
-    if (x < nnl_zig_w[i + 1] * (double)(1ULL << NNL_ZIG_JBITS)) return RngZigSigned(x, sign); /* k_i was rounded down */
     {                                                                           /* the wedge: y under f(x)? */
       double y = nnl_zig_f[i] + RngU01(r.v[0], 0) * (nnl_zig_f[i + 1] - nnl_zig_f[i]);
       if (RngLog(y) < -0.5 * x * x) return RngZigSigned(x, sign);
     }
     w = r.v[1]; /* rejected: start again with a fresh word */
   }
+}
+
+/**
+  @brief The slow path of normal number index (word w, which the fast path did not accept) of the stream with this
+  key and counter words (c1, c2): the wedge test, the tail beyond r, and fresh words when they reject. Fresh words
+  come from the blocks (index, c1, c2, attempt), attempt = 1, 2, ...: the fourth counter word is 0 for every word of
+  the stream itself, so they are never stream words, and normal index keeps depending on index alone. Scalar; the
+  AVX-512 kernel decides the first attempt of 8 at once (RngSlowAVX512) and comes here for what that leaves. About
+  0.43 % of normals come here.
+*/
+double NNLRngZigguratSlow(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t index, uint64_t w)
+{
+  return RngZigSlowFrom(key, c1, c2, index, w, 0);
+}
+
+/* n <= 8 slow paths one after the other (the kernels without a vector slow path). */
+static void RngSlowScalar(const uint64_t key[2], uint64_t c1, uint64_t c2, size_t n, const uint64_t *index, const uint64_t *w,
+                          double *z)
+{
+  for (size_t l = 0; l < n; l++) z[l] = NNLRngZigguratSlow(key, c1, c2, index[l], w[l]);
 }
 
 /* Values 4b..4b+3 of block b in stream order from the kernel's four word arrays (see rngkernel.h). */
@@ -438,6 +462,86 @@ __attribute__((target("avx2"))) static void RngUniformsAVX2(const uint64_t *rest
   RngUniformsBody(wr, wa, nb, u, 0);
 }
 
+/* RngU01 of 8 words (one exact conversion, then the same rounded steps). */
+static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngU01AVX512(__m512i w)
+{
+  return _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepu64_pd(_mm512_srli_epi64(w, 11)), _mm512_set1_pd(0.5)),
+                       _mm512_set1_pd(nnl_two_m53));
+}
+
+/* RngLog of 8 values, operation for operation (the same bits). */
+static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngLogAVX512(__m512d u)
+{
+  const __m512i half_sqrt2 = _mm512_set1_epi64(0x3fe6a09e667f3bcdLL);
+  const __m512d one        = _mm512_set1_pd(1.0);
+  __m512i       b = _mm512_add_epi64(_mm512_castpd_si512(u), _mm512_set1_epi64(0x3ff0000000000000LL - 0x3fe6a09e667f3bcdLL));
+  __m512d e = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(_mm512_set1_epi64(0x4330000000000000LL), _mm512_srli_epi64(b, 52))),
+                            _mm512_set1_pd(4503599627370496.0 + 1023.0));
+  __m512d m = _mm512_castsi512_pd(_mm512_add_epi64(_mm512_and_si512(b, _mm512_set1_epi64(0x000fffffffffffffLL)), half_sqrt2));
+  __m512d s = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one)), s2 = _mm512_mul_pd(s, s), s4 = _mm512_mul_pd(s2, s2);
+  __m512d s8 = _mm512_mul_pd(s4, s4), p, q, t, s2s;
+#define NNL_PAIR(c0, c1) _mm512_add_pd(_mm512_set1_pd(c0), _mm512_mul_pd(s2, _mm512_set1_pd(c1)))
+  p   = _mm512_add_pd(NNL_PAIR(1.0 / 3, 1.0 / 5), _mm512_mul_pd(s4, NNL_PAIR(1.0 / 7, 1.0 / 9)));
+  q   = _mm512_add_pd(NNL_PAIR(1.0 / 11, 1.0 / 13), _mm512_mul_pd(s4, NNL_PAIR(1.0 / 15, 1.0 / 17)));
+  t   = _mm512_add_pd(NNL_PAIR(1.0 / 19, 1.0 / 21), _mm512_mul_pd(s4, NNL_PAIR(1.0 / 23, 1.0 / 25)));
+#undef NNL_PAIR
+  p   = _mm512_add_pd(p, _mm512_mul_pd(s8, _mm512_add_pd(q, _mm512_mul_pd(s8, t))));
+  s2s = _mm512_mul_pd(_mm512_set1_pd(2.0), s);
+  return _mm512_add_pd(_mm512_mul_pd(e, _mm512_set1_pd(nnl_ln2_hi)),
+                       _mm512_add_pd(_mm512_mul_pd(e, _mm512_set1_pd(nnl_ln2_lo)),
+                                     _mm512_add_pd(s2s, _mm512_mul_pd(_mm512_mul_pd(s2s, s2), p))));
+}
+
+/**
+  @brief The slow paths of n <= 8 refused words w[l] (normals index[l]) at once: their first attempt's fresh words by
+  one vector of Philox, then the base strip's test and first tail try, or the strip's edge and wedge tests. A lane
+  that rejects (a wedge or tail miss, ~8 % of them) goes on in the scalar slow path from its next attempt.
+*/
+NNL_AVX512_ATTR static void RngSlowAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2, size_t n, const uint64_t *index,
+                                          const uint64_t *wv, double *z)
+{
+  const __mmask8 lanes = (__mmask8)((1u << n) - 1);
+  const __m512i  w = _mm512_maskz_loadu_epi64(lanes, wv), strips = _mm512_set1_epi64(NNL_ZIG_STRIPS - 1);
+  const __m512i  i = _mm512_and_si512(w, strips), i1 = _mm512_add_epi64(i, _mm512_set1_epi64(1));
+  const __m512i  sign = _mm512_slli_epi64(_mm512_and_si512(w, _mm512_set1_epi64(NNL_ZIG_STRIPS)), NNL_ZIG_JBITS);
+  const __m512d  x = _mm512_mul_pd(_mm512_cvtepu64_pd(_mm512_srli_epi64(w, NNL_ZIG_BITS + 1)), _mm512_i64gather_pd(i, nnl_zig_w, 8));
+  const __m512d  zr = _mm512_set1_pd(nnl_zig_r);
+  const __mmask8 base = _mm512_mask_cmpeq_epi64_mask(lanes, i, _mm512_setzero_si512());
+  __m512i        r[4][NNL_GROUPS];
+  __m512d        fi, y, l0, a, b, val;
+  __mmask8       keep, under, edge, wedge, tail;
+  uint64_t       wnext[8];
+  double         out[8];
+
+  /* the base strip under the curve, and a strip's part left of the next edge (k_i was rounded down): x itself */
+  under = _mm512_mask_cmplt_pd_mask(base, x, zr);
+  edge  = _mm512_mask_cmplt_pd_mask(lanes & ~base, x,
+                                    _mm512_mul_pd(_mm512_i64gather_pd(i1, nnl_zig_w, 8), _mm512_set1_pd((double)(1ULL << NNL_ZIG_JBITS))));
+  r[0][0] = _mm512_maskz_loadu_epi64(lanes, index);
+  r[1][0] = _mm512_set1_epi64((long long)c1);
+  r[2][0] = _mm512_set1_epi64((long long)c2);
+  r[3][0] = _mm512_set1_epi64(1); /* attempt 1 */
+  RngRoundsAVX512(key, 1, r);
+  /* the wedge's y, or the tail's first uniform; the tail's a = −ln u0 / r and b = −ln u1 */
+  fi  = _mm512_i64gather_pd(i, nnl_zig_f, 8);
+  y   = _mm512_add_pd(fi, _mm512_mul_pd(RngU01AVX512(r[0][0]), _mm512_sub_pd(_mm512_i64gather_pd(i1, nnl_zig_f, 8), fi)));
+  l0  = RngLogAVX512(_mm512_mask_blend_pd(base, y, RngU01AVX512(r[0][0])));
+  a   = _mm512_div_pd(_mm512_xor_pd(l0, _mm512_set1_pd(-0.0)), zr); /* −ln u0 / r: a negation, as the scalar path's */
+  b   = _mm512_xor_pd(RngLogAVX512(RngU01AVX512(r[1][0])), _mm512_set1_pd(-0.0));
+  wedge = _mm512_mask_cmplt_pd_mask(lanes & ~base & ~edge, l0, _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(-0.5), x), x));
+  tail  = _mm512_mask_cmplt_pd_mask(base & ~under, _mm512_mul_pd(a, a), _mm512_add_pd(b, b));
+  val   = _mm512_mask_blend_pd(tail, x, _mm512_add_pd(zr, a));
+  val   = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(val), sign));
+  keep  = under | edge | wedge | tail;
+  _mm512_storeu_pd(out, val);
+  _mm512_storeu_si512((void *)wnext, r[1][0]);
+  for (size_t l = 0; l < n; l++) {
+    if (keep >> l & 1) z[l] = out[l];
+    else if (base >> l & 1) z[l] = RngZigTail((philox4x64_key_t){{key[0], key[1]}}, c1, c2, index[l], NNL_ZIG_SIGN(wv[l]), 1);
+    else z[l] = RngZigSlowFrom(key, c1, c2, index[l], wnext[l], 1);
+  }
+}
+
 NNL_AVX512_ATTR static void RngUniformsAVX512(const uint64_t *restrict wr, const uint64_t *restrict wa, size_t nb, double *restrict u)
 {
   RngUniformsBody(wr, wa, nb, u, 1);
@@ -446,10 +550,10 @@ NNL_AVX512_ATTR static void RngUniformsAVX512(const uint64_t *restrict wr, const
 
 static const NNLRngKernel nnl_kernels[] = {
 #ifdef NNL_RNG_X86
-  {"avx512", RngWordsAVX512, RngNormalsAVX512, RngUniformsAVX512},
-  {"avx2",   RngWordsAVX2,   RngNormalsAVX2,   RngUniformsAVX2  },
+  {"avx512", RngWordsAVX512, RngNormalsAVX512, RngUniformsAVX512, RngSlowAVX512},
+  {"avx2",   RngWordsAVX2,   RngNormalsAVX2,   RngUniformsAVX2,   RngSlowScalar},
 #endif
-  {"portable", RngWordsPortable, RngNormalsPortable, RngUniformsPortable},
+  {"portable", RngWordsPortable, RngNormalsPortable, RngUniformsPortable, RngSlowScalar},
 };
 static const int nnl_nkernels = (int)(sizeof(nnl_kernels) / sizeof(nnl_kernels[0]));
 

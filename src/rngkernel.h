@@ -19,11 +19,17 @@ typedef struct {
   void (*words)(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t nb, uint64_t *wr, uint64_t *wa);
   /* normals 4b..4b+3 of blocks b < nb (as words does), in stream order, by the ziggurat's fast path; the positions t
      < 4·nb whose words it refused go to slow[] and the words to sloww[] (z[t] is not yet a normal), and their number
-     is returned: NNLRngZigguratSlow finishes them */
+     is returned: slow (NNLRngZigguratSlow) finishes them */
   size_t (*normals)(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t nb, double *z, uint16_t *slow,
                     uint64_t *sloww);
   void (*uniforms)(const uint64_t *wr, const uint64_t *wa, size_t nb, double *u);
+  /* the slow paths of n <= NNL_RNG_SLOW_GROUP refused words w[l], normals index[l], into z[l]: each
+     NNLRngZigguratSlow(key, c1, c2, index[l], w[l]), bit for bit */
+  void (*slow)(const uint64_t key[2], uint64_t c1, uint64_t c2, size_t n, const uint64_t *index, const uint64_t *w, double *z);
 } NNLRngKernel;
+
+/* Refused words a slow call takes (a vector of 8). */
+#define NNL_RNG_SLOW_GROUP 8
 
 const NNLRngKernel *NNLRngKernelGet(void);
 /* The portable kernel: one block costs one scalar Philox call (the AVX-512 kernel computes 32 blocks at once), so the
