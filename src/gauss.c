@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define NNL_GH_MAXORDER 256
 
@@ -216,6 +217,54 @@ static void GaussLegendre(const double **t, const double **w)
   *w = gl_w;
 }
 
+/* Panel [a, b] of the rule: its nodes z, and in w the exponents −z²/2 of their Gaussian weights. */
+static void PanelNodes(double a, double b, const double *t, double z[], double w[])
+{
+  double mid = 0.5 * (a + b), half = 0.5 * (b - a);
+
+  for (int j = 0; j < NNL_GL_ORDER; j++) {
+    z[j] = mid + half * t[j];
+    w[j] = -0.5 * z[j] * z[j];
+  }
+}
+
+/* Panel [a, b]'s weights from their exponentials e^{−z²/2} in w. */
+static void PanelWeights(double a, double b, const double *wt, double w[])
+{
+  double half = 0.5 * (b - a);
+
+  for (int j = 0; j < NNL_GL_ORDER; j++) w[j] = half * wt[j] * w[j] * NNL_INVSQRT2PI;
+}
+
+/* The panels [k, k + 1] between the integers: most panels of every rule are these (all but those the grading around
+   c splits), so their nodes and weights are computed once, by the same steps as any panel's (the same bits). */
+static void IntegerPanels(const double **z, const double **w)
+{
+  static double iz[2 * NNL_PANEL_ZMAX][NNL_GL_ORDER], iw[2 * NNL_PANEL_ZMAX][NNL_GL_ORDER];
+  static int    done;
+  const double *t = NULL, *wt = NULL;
+
+  if (!done) {
+    GaussLegendre(&t, &wt);
+    for (int k = 0; k < 2 * NNL_PANEL_ZMAX; k++) {
+      double a = k - NNL_PANEL_ZMAX;
+      PanelNodes(a, a + 1, t, iz[k], iw[k]);
+    }
+    NNLExpArray((size_t)(2 * NNL_PANEL_ZMAX * NNL_GL_ORDER), iw[0], iw[0]);
+    for (int k = 0; k < 2 * NNL_PANEL_ZMAX; k++) PanelWeights(k - NNL_PANEL_ZMAX, k - NNL_PANEL_ZMAX + 1, wt, iw[k]);
+    done = 1;
+  }
+  *z = iz[0];
+  *w = iw[0];
+}
+
+/* The weights of the split panels first .. end − 1 (their exponents in w). */
+static void SplitWeights(const double br[], int first, int end, const double *wt, double w[])
+{
+  NNLExpArray((size_t)((end - first) * NNL_GL_ORDER), w + first * NNL_GL_ORDER, w + first * NNL_GL_ORDER);
+  for (int q = first; q < end; q++) PanelWeights(br[q], br[q + 1], wt, w + q * NNL_GL_ORDER);
+}
+
 /**
   @brief Composite Gauss–Legendre rule for E f(Z), Z ~ N(0,1), truncated to [−9, 9] (mass outside:
   2.3e-19): nodes z[] ascending, weights w[] (density included); returns the node count (at most
@@ -229,11 +278,12 @@ static void GaussLegendre(const double **t, const double **w)
 */
 static int PanelRule(double c, double h, double z[], double w[])
 {
-  const double *t = NULL, *wt = NULL;
+  const double *t = NULL, *wt = NULL, *iz = NULL, *iw = NULL;
   double        br[NNL_PANEL_MAXBREAK];
-  int           nb = 0, nu = 0, nz = 0;
+  int           nb = 0, nu = 0, nz = 0, run = -1;
 
   GaussLegendre(&t, &wt);
+  IntegerPanels(&iz, &iw);
   for (int i = -NNL_PANEL_ZMAX; i <= NNL_PANEL_ZMAX; i++) br[nb++] = i;
   if (fabs(c) < NNL_PANEL_ZMAX) br[nb++] = c;
   for (double e = fmax(h, 1e-6); e < 2.0; e *= 2.0) {
@@ -248,18 +298,20 @@ static int PanelRule(double c, double h, double z[], double w[])
   }
   for (int i = 0; i < nb; i++)
     if (nu == 0 || br[i] != br[nu - 1]) br[nu++] = br[i];
-  for (int p = 0; p + 1 < nu; p++) {
-    double mid = 0.5 * (br[p] + br[p + 1]), half = 0.5 * (br[p + 1] - br[p]);
-    for (int j = 0; j < NNL_GL_ORDER; j++, nz++) {
-      z[nz] = mid + half * t[j];
-      w[nz] = -0.5 * z[nz] * z[nz];
+  /* Panels in order; the split ones (a run of them around c) get their exponentials in one vectorised pass per run. */
+  for (int p = 0; p + 1 < nu; p++, nz += NNL_GL_ORDER) {
+    if (br[p] == floor(br[p]) && br[p + 1] == br[p] + 1) {
+      int k = (int)br[p] + NNL_PANEL_ZMAX;
+      if (run >= 0) SplitWeights(br, run, p, wt, w);
+      run = -1;
+      memcpy(z + nz, iz + k * NNL_GL_ORDER, NNL_GL_ORDER * sizeof(double));
+      memcpy(w + nz, iw + k * NNL_GL_ORDER, NNL_GL_ORDER * sizeof(double));
+    } else {
+      PanelNodes(br[p], br[p + 1], t, z + nz, w + nz);
+      if (run < 0) run = p;
     }
   }
-  NNLExpArray((size_t)nz, w, w); /* the Gaussian density's exponentials in one vectorised pass */
-  for (int p = 0, k = 0; p + 1 < nu; p++) {
-    double half = 0.5 * (br[p + 1] - br[p]);
-    for (int j = 0; j < NNL_GL_ORDER; j++, k++) w[k] = half * wt[j] * w[k] * NNL_INVSQRT2PI;
-  }
+  if (run >= 0) SplitWeights(br, run, nu - 1, wt, w);
   return nz;
 }
 
