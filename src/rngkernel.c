@@ -84,20 +84,20 @@ static inline __attribute__((always_inline, target("avx512f"))) void RngRoundsAV
 }
 
 /**
-  @brief Philox4x64-10 on AVX-512F: blocks first .. first+8·NNL_GROUPS−1, word k of block first+8g+l in lane l of
-  x[k][g]. Inlined into the words kernel and into the fused normals kernel.
+  @brief Philox4x64-10 on AVX-512F: blocks first .. first+8·ng−1 (ng <= NNL_GROUPS), word k of block first+8g+l in
+  lane l of x[k][g]. Inlined into the words kernel and into the fused normals kernel.
 */
 static inline __attribute__((always_inline, target("avx512f"))) void RngPhiloxAVX512(const uint64_t key[2], uint64_t c1,
-                                                                                   uint64_t c2, uint64_t first,
+                                                                                   uint64_t c2, uint64_t first, int ng,
                                                                                    __m512i x[4][NNL_GROUPS])
 {
-  for (int g = 0; g < NNL_GROUPS; g++) {
+  for (int g = 0; g < ng; g++) {
     x[0][g] = _mm512_add_epi64(_mm512_set1_epi64((long long)(first + 8 * (uint64_t)g)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
     x[1][g] = _mm512_set1_epi64((long long)c1);
     x[2][g] = _mm512_set1_epi64((long long)c2);
     x[3][g] = _mm512_setzero_si512();
   }
-  RngRoundsAVX512(key, NNL_GROUPS, x);
+  RngRoundsAVX512(key, ng, x);
 }
 
 /**
@@ -108,7 +108,7 @@ __attribute__((target("avx512f"))) static void RngWordsAVX512(const uint64_t key
 {
   for (size_t g0 = 0; g0 < nb; g0 += 8 * NNL_GROUPS) {
     __m512i x[4][NNL_GROUPS];
-    RngPhiloxAVX512(key, c1, c2, block + g0, x);
+    RngPhiloxAVX512(key, c1, c2, block + g0, NNL_GROUPS, x);
     for (int g = 0; g < NNL_GROUPS; g++) {
       size_t b = g0 + 8 * (size_t)g;
       _mm512_storeu_si512((void *)(wr + b), x[0][g]);
@@ -374,50 +374,72 @@ static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngZigAVX51
   return _mm512_castsi512_pd(_mm512_xor_si512(x, _mm512_slli_epi64(_mm512_and_si512(w, sign), NNL_ZIG_JBITS)));
 }
 
+/* Blocks g0 .. g0+8·ng−1 of the batch (ng <= NNL_GROUPS, a constant where inlined): Philox words in registers, the
+   ziggurat's fast path on them, refused lanes listed after the ns already in slow[], and a 4×8 transpose into stream
+   order. Returns the new count of refused. */
+static inline __attribute__((always_inline)) NNL_AVX512_ATTR size_t RngNormalGroupsAVX512(const uint64_t key[2], uint64_t c1,
+                                                                                        uint64_t c2, uint64_t block,
+                                                                                        size_t g0, size_t nb, int ng,
+                                                                                        double *restrict z, uint16_t *restrict slow,
+                                                                                        uint64_t *restrict sloww, size_t ns)
+{
+  __m512i x[4][NNL_GROUPS];
+
+  RngPhiloxAVX512(key, c1, c2, block + g0, ng, x);
+  for (int g = 0; g < ng; g++) {
+    size_t  b = g0 + 8 * (size_t)g, nv;
+    __m512d r[4], a, bb, c, d, e, f, out[4];
+    if (b >= nb) break;
+    nv = 4 * (nb - b < 8 ? nb - b : 8); /* values of this group in the batch */
+    for (int k = 0; k < 4; k++) {
+      __mmask8 ok;
+      r[k] = RngZigAVX512(x[k][g], &ok);
+      if (ok != 0xff) {
+        uint64_t w[8];
+        _mm512_storeu_si512((void *)w, x[k][g]);
+        ns = RngRefused((uint8_t)~ok, b, nb, k, w, slow, sloww, ns);
+      }
+    }
+    /* lanes l of r[k] are values 4(b+l)+k: pairs (r0, r1) and (r2, r3) of lane l, then 128-bit quarters */
+    a  = _mm512_unpacklo_pd(r[0], r[1]);
+    bb = _mm512_unpackhi_pd(r[0], r[1]);
+    c  = _mm512_unpacklo_pd(r[2], r[3]);
+    d  = _mm512_unpackhi_pd(r[2], r[3]);
+    e  = _mm512_shuffle_f64x2(a, c, 0x44);
+    f  = _mm512_shuffle_f64x2(bb, d, 0x44);
+    out[0] = _mm512_shuffle_f64x2(e, f, 0x88);
+    out[1] = _mm512_shuffle_f64x2(e, f, 0xDD);
+    e  = _mm512_shuffle_f64x2(a, c, 0xEE);
+    f  = _mm512_shuffle_f64x2(bb, d, 0xEE);
+    out[2] = _mm512_shuffle_f64x2(e, f, 0x88);
+    out[3] = _mm512_shuffle_f64x2(e, f, 0xDD);
+    for (size_t m = 0; m < 4 && 8 * m < nv; m++) {
+      if (nv - 8 * m >= 8) _mm512_storeu_pd(z + 4 * b + 8 * m, out[m]);
+      else _mm512_mask_storeu_pd(z + 4 * b + 8 * m, (__mmask8)((1u << (nv - 8 * m)) - 1), out[m]);
+    }
+  }
+  return ns;
+}
+
 /**
   @brief AVX-512 normals, fused: Philox words stay in registers, the ziggurat's fast path runs on them (its gathers
   use the load ports while the multiplies use the vector ALUs), and a 4×8 transpose puts the values in stream order.
+  NNL_GROUPS vectors at a time, and at the end only the vectors the batch still needs (a column of a narrow layer
+  asks for 8 blocks: four times the Philox work, before).
 */
 NNL_AVX512_ATTR static size_t RngNormalsAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t nb,
                                                double *restrict z, uint16_t *restrict slow, uint64_t *restrict sloww)
 {
-  size_t ns = 0;
+  size_t ns = 0, g0 = 0;
 
-  for (size_t g0 = 0; g0 < nb; g0 += 8 * NNL_GROUPS) {
-    __m512i x[4][NNL_GROUPS];
-    RngPhiloxAVX512(key, c1, c2, block + g0, x);
-    for (int g = 0; g < NNL_GROUPS; g++) {
-      size_t  b = g0 + 8 * (size_t)g, nv;
-      __m512d r[4], a, bb, c, d, e, f, out[4];
-      if (b >= nb) break;
-      nv = 4 * (nb - b < 8 ? nb - b : 8); /* values of this group in the batch */
-      for (int k = 0; k < 4; k++) {
-        __mmask8 ok;
-        r[k] = RngZigAVX512(x[k][g], &ok);
-        if (ok != 0xff) {
-          uint64_t w[8];
-          _mm512_storeu_si512((void *)w, x[k][g]);
-          ns = RngRefused((uint8_t)~ok, b, nb, k, w, slow, sloww, ns);
-        }
-      }
-      /* lanes l of r[k] are values 4(b+l)+k: pairs (r0, r1) and (r2, r3) of lane l, then 128-bit quarters */
-      a  = _mm512_unpacklo_pd(r[0], r[1]);
-      bb = _mm512_unpackhi_pd(r[0], r[1]);
-      c  = _mm512_unpacklo_pd(r[2], r[3]);
-      d  = _mm512_unpackhi_pd(r[2], r[3]);
-      e  = _mm512_shuffle_f64x2(a, c, 0x44);
-      f  = _mm512_shuffle_f64x2(bb, d, 0x44);
-      out[0] = _mm512_shuffle_f64x2(e, f, 0x88);
-      out[1] = _mm512_shuffle_f64x2(e, f, 0xDD);
-      e  = _mm512_shuffle_f64x2(a, c, 0xEE);
-      f  = _mm512_shuffle_f64x2(bb, d, 0xEE);
-      out[2] = _mm512_shuffle_f64x2(e, f, 0x88);
-      out[3] = _mm512_shuffle_f64x2(e, f, 0xDD);
-      for (size_t m = 0; m < 4 && 8 * m < nv; m++) {
-        if (nv - 8 * m >= 8) _mm512_storeu_pd(z + 4 * b + 8 * m, out[m]);
-        else _mm512_mask_storeu_pd(z + 4 * b + 8 * m, (__mmask8)((1u << (nv - 8 * m)) - 1), out[m]);
-      }
-    }
+  for (; g0 + 8 * NNL_GROUPS <= nb; g0 += 8 * NNL_GROUPS)
+    ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, NNL_GROUPS, z, slow, sloww, ns);
+  switch ((nb - g0 + 7) / 8) { /* the rest: 0 to NNL_GROUPS vectors (the last one part full) */
+  case 0: break;
+  case 1: ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, 1, z, slow, sloww, ns); break;
+  case 2: ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, 2, z, slow, sloww, ns); break;
+  case 3: ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, 3, z, slow, sloww, ns); break;
+  default: ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, NNL_GROUPS, z, slow, sloww, ns); break;
   }
   return ns;
 }
@@ -495,7 +517,9 @@ static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngLogAVX51
 /**
   @brief The slow paths of n <= 8 refused words w[l] (normals index[l]) at once: their first attempt's fresh words by
   one vector of Philox, then the base strip's test and first tail try, or the strip's edge and wedge tests. A lane
-  that rejects (a wedge or tail miss, ~8 % of them) goes on in the scalar slow path from its next attempt.
+  that rejects (a wedge or tail miss, ~8 % of them) goes on in the scalar slow path from its next attempt. Up to three
+  words go the scalar way: a vector's latency (~190 ns here) is more than three scalar slow paths (~70 ns each); at
+  8, 42 ns a word.
 */
 NNL_AVX512_ATTR static void RngSlowAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2, size_t n, const uint64_t *index,
                                           const uint64_t *wv, double *z)
@@ -513,6 +537,10 @@ NNL_AVX512_ATTR static void RngSlowAVX512(const uint64_t key[2], uint64_t c1, ui
   uint64_t       wnext[8];
   double         out[8];
 
+  if (n < 4) {
+    RngSlowScalar(key, c1, c2, n, index, wv, z);
+    return;
+  }
   /* the base strip under the curve, and a strip's part left of the next edge (k_i was rounded down): x itself */
   under = _mm512_mask_cmplt_pd_mask(base, x, zr);
   edge  = _mm512_mask_cmplt_pd_mask(lanes & ~base, x,
