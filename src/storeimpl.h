@@ -11,7 +11,7 @@ struct _p_NNLStore {
   char           dir[PETSC_MAX_PATH_LEN];
   sqlite3_stmt  *ins_point, *ins_net, *ins_seq, *ins_limit, *ins_spectra, *ins_spectrum, *ins_path, *ins_fp;
   /* the commit's transaction statements, prepared once: parsing them per task cost more than the rows of a tiny task */
-  sqlite3_stmt  *tx_begin, *tx_commit, *sp_begin, *sp_release, *sp_rollback;
+  sqlite3_stmt  *tx_begin, *tx_commit;
   double        *blob;  /* an array in little-endian bytes, while it is bound */
   size_t         nblob; /* its length in doubles */
   PetscInt       nseq;  /* rows of table seq (0 .. nseq − 1) present since the store was opened */
