@@ -74,7 +74,7 @@ int main(int argc, char **argv)
       PetscCall(NNLResultDestroy(&res));
     }
     alloc = MPI_Wtime() - t0;
-    printf("bench=sched task=%s store=%d tasks=%" PetscInt_FMT " ranks=%d wall_s=%.3f per_task_us=%.2f tasks_per_s=%.0f rank0_cpu_s=%.3f "
+    printf("bench=sched task=%s store=%d tasks=%" PetscInt_FMT " ranks=%d wall_s=%.3f per_task_us=%.3f tasks_per_s=%.0f rank0_cpu_s=%.3f "
            "rank0_cpu_per_task_us=%.2f result_alloc_us=%.3f\n",
            kind, (int)store, n, size, wall, 1e6 * wall / (double)n, (double)n / wall, cpu, 1e6 * cpu / (double)n, 1e6 * alloc / (double)n);
   }
