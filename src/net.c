@@ -344,7 +344,7 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
     PetscCall(PetscArrayzero(net->gsum, sizeof(net->gsum) / sizeof(net->gsum[0])));
     for (PetscInt i0 = 0; i0 < n; i0 += B) {
       const PetscInt nb = PetscMin(B, n - i0);
-      for (PetscInt a = 0; a < m; a++) NNLRngNormals(&s, (uint64_t)(a * n + i0), (size_t)nb, Zb + a * nb);
+      NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb, Zb); /* column a: normals a·n + i0 … */
       ProjectSmall(nb, m, Zb, nb, net->R, alpha, beta, net->Y + i0, n);
       Activate(net, i0, nb);
       if (i0 < n8) GramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, (NNLRows *)net->gsum);

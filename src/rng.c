@@ -18,32 +18,43 @@ void NNLRngStreamInit(NNLRngStream *s, uint64_t run_seed, uint64_t point_id, uin
 /* Which transform a fill uses: word i -> uniform i, or word i -> normal i (the ziggurat). */
 typedef enum { RNG_UNIFORM, RNG_NORMAL } RngKind;
 
+/* Refused words waiting for the slow path, across the batches and ranges of one request: decided
+   NNL_RNG_SLOW_GROUP at a time (a vector on AVX-512), then written where their normals go. */
+typedef struct {
+  uint64_t idx[NNL_RNG_SLOW_GROUP], w[NNL_RNG_SLOW_GROUP];
+  double  *out[NNL_RNG_SLOW_GROUP];
+  size_t   n;
+} RngPending;
+
+static void RngPendingFlush(const NNLRngKernel *k, const NNLRngStream *s, RngPending *p)
+{
+  double z[NNL_RNG_SLOW_GROUP];
+
+  if (p->n) k->slow(s->key, s->layer, s->purpose, p->n, p->idx, p->w, z);
+  for (size_t l = 0; l < p->n; l++) *p->out[l] = z[l];
+  p->n = 0;
+}
+
 /**
   @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time by the ISA's kernel:
-  uniforms from words in L1-resident buffers; normals by the ziggurat's fast path, then its slow path for the few
-  that need it, NNL_RNG_SLOW_GROUP at a time across batches (about one in 230 normals).
+  uniforms from words in L1-resident buffers; normals by the ziggurat's fast path, their refused words (about one in
+  230) added to p for the slow path.
 */
 static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t block,
-                          size_t nblock, double *out)
+                          size_t nblock, double *out, RngPending *p)
 {
   uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH], sloww[4 * NNL_RNG_BATCH];
   uint16_t slow[4 * NNL_RNG_BATCH];
-  uint64_t pidx[NNL_RNG_SLOW_GROUP], pw[NNL_RNG_SLOW_GROUP];
-  double  *pout[NNL_RNG_SLOW_GROUP], pz[NNL_RNG_SLOW_GROUP];
-  size_t   np = 0;
 
   while (nblock > 0) {
     size_t nb = nblock < NNL_RNG_BATCH ? nblock : NNL_RNG_BATCH;
     if (kind == RNG_NORMAL) {
       size_t ns = k->normals(s->key, s->layer, s->purpose, block, nb, out, slow, sloww);
       for (size_t i = 0; i < ns; i++) {
-        pidx[np]   = 4 * block + slow[i];
-        pw[np]     = sloww[i];
-        pout[np++] = out + slow[i];
-        if (np < NNL_RNG_SLOW_GROUP) continue;
-        k->slow(s->key, s->layer, s->purpose, np, pidx, pw, pz);
-        for (size_t l = 0; l < np; l++) *pout[l] = pz[l];
-        np = 0;
+        p->idx[p->n]   = 4 * block + slow[i];
+        p->w[p->n]     = sloww[i];
+        p->out[p->n++] = out + slow[i];
+        if (p->n == NNL_RNG_SLOW_GROUP) RngPendingFlush(k, s, p);
       }
     } else {
       k->words(s->key, s->layer, s->purpose, block, nb, wr, wa);
@@ -53,8 +64,6 @@ static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind 
     nblock -= nb;
     out += 4 * nb;
   }
-  if (np) k->slow(s->key, s->layer, s->purpose, np, pidx, pw, pz);
-  for (size_t l = 0; l < np; l++) *pout[l] = pz[l];
 }
 
 /**
@@ -64,21 +73,24 @@ static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind 
 */
 static void RngPartialBlock(const NNLRngStream *s, RngKind kind, uint64_t block, unsigned first, unsigned count, double *out)
 {
-  double v[4];
+  const NNLRngKernel *k = NNLRngKernelPortable();
+  RngPending          p = {.n = 0};
+  double              v[4];
 
-  RngFullBlocks(NNLRngKernelPortable(), s, kind, block, 1, v);
+  RngFullBlocks(k, s, kind, block, 1, v, &p);
+  RngPendingFlush(k, s, &p);
   memcpy(out, v + first, count * sizeof(double));
 }
 
 /**
-  @brief Values offset..offset+n-1 of the stream: ragged head block, whole blocks, ragged tail
-  block.
+  @brief Values offset..offset+n-1 of the stream: ragged head block, whole blocks, ragged tail block; the whole
+  blocks' refused words go to p.
 */
-static void RngFill(const NNLRngStream *s, RngKind kind, uint64_t offset, size_t n, double *out)
+static void RngFill(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t offset, size_t n, double *out,
+                    RngPending *p)
 {
-  const NNLRngKernel *k     = NNLRngKernelGet();
-  uint64_t            block = offset / 4;
-  unsigned            first = (unsigned)(offset % 4);
+  uint64_t block = offset / 4;
+  unsigned first = (unsigned)(offset % 4);
 
   if (n == 0) return;
   if (first != 0) {
@@ -89,10 +101,25 @@ static void RngFill(const NNLRngStream *s, RngKind kind, uint64_t offset, size_t
     n -= count;
     block++;
   }
-  RngFullBlocks(k, s, kind, block, n / 4, out);
+  RngFullBlocks(k, s, kind, block, n / 4, out, p);
   block += n / 4;
   out += 4 * (n / 4);
   if (n % 4) RngPartialBlock(s, kind, block, 0, (unsigned)(n % 4), out);
+}
+
+/**
+  @brief Standard normals number offset + a·stride + i into out[a·n + i], i < n, a < count: count ranges in one
+  request, whose slow paths are decided together (the fused projection layer asks for one range per input column
+  of each row block: a few hundred normals each, where a lone range would leave 1-3 refused words for the scalar
+  path). Normal i still depends only on s and i.
+*/
+void NNLRngNormalsRanges(const NNLRngStream *s, uint64_t offset, uint64_t stride, size_t count, size_t n, double *out)
+{
+  const NNLRngKernel *k = NNLRngKernelGet();
+  RngPending          p = {.n = 0};
+
+  for (size_t a = 0; a < count; a++) RngFill(k, s, RNG_NORMAL, offset + a * stride, n, out + a * n, &p);
+  RngPendingFlush(k, s, &p);
 }
 
 /**
@@ -100,7 +127,7 @@ static void RngFill(const NNLRngStream *s, RngKind kind, uint64_t offset, size_t
 */
 void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out)
 {
-  RngFill(s, RNG_NORMAL, offset, n, out);
+  NNLRngNormalsRanges(s, offset, 0, 1, n, out);
 }
 
 /**
@@ -109,7 +136,9 @@ void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out
 */
 void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *out)
 {
-  RngFill(s, RNG_UNIFORM, offset, n, out);
+  RngPending p = {.n = 0}; /* stays empty: uniforms have no slow path */
+
+  RngFill(NNLRngKernelGet(), s, RNG_UNIFORM, offset, n, out, &p);
 }
 
 /**

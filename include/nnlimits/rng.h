@@ -39,6 +39,11 @@ void NNLRngStreamInit(NNLRngStream *s, uint64_t run_seed, uint64_t point_id, uin
   word uses (stream version 2, NNL_RNG_STREAM_VERSION; version 1 was Box–Muller).
 */
 void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out);
+/**
+  @brief count ranges of NNLRngNormals in one request: normals offset + a·stride + i into out[a·n + i], i < n,
+  a < count (the same values; their rare slow paths decided together, which is faster for short ranges).
+*/
+void NNLRngNormalsRanges(const NNLRngStream *s, uint64_t offset, uint64_t stride, size_t count, size_t n, double *out);
 
 /**
   @brief Fill out[0..n) with uniforms on the open interval (0,1), number offset, offset+1, ... of the stream.
