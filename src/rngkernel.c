@@ -1,5 +1,6 @@
 /* Philox4x64-10 word kernels for batches of consecutive blocks: AVX-512, AVX2 and portable, bit-identical. */
 #include "rngkernel.h"
+#include "simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -589,12 +590,8 @@ static const NNLRngKernel *nnl_current = NULL;
 
 static int RngKernelSupported(const NNLRngKernel *k)
 {
-#ifdef NNL_RNG_X86
-  if (!strcmp(k->name, "avx512"))
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512bw");
-  if (!strcmp(k->name, "avx2")) return __builtin_cpu_supports("avx2");
-#endif
+  if (!strcmp(k->name, "avx512")) return NNLSimdSupported(NNL_ISA_AVX512);
+  if (!strcmp(k->name, "avx2")) return NNLSimdSupported(NNL_ISA_AVX2);
   return 1;
 }
 

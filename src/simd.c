@@ -6,13 +6,13 @@
 
 int nnl_simd_isa = 0;
 
-/* Whether this CPU runs build isa. */
-static int SimdSupported(int isa)
+int NNLSimdSupported(int isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
-  if (isa == NNL_ISA_AVX512)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+  if (isa == NNL_ISA_AVX512) /* VL and BW for the random-number kernel; every AVX-512 CPU with DQ has them */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma");
   if (isa == NNL_ISA_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return 1;
 #else
@@ -26,7 +26,7 @@ int NNLSimdUse(const char *name)
 {
   if (!name) {
     for (int isa = NNL_ISA_AVX512; isa >= NNL_ISA_PLAIN; isa--)
-      if (SimdSupported(isa)) {
+      if (NNLSimdSupported(isa)) {
         nnl_simd_isa = isa;
         break;
       }
@@ -34,7 +34,7 @@ int NNLSimdUse(const char *name)
   }
   for (int isa = NNL_ISA_PLAIN; isa <= NNL_ISA_AVX512; isa++)
     if (!strcmp(name, nnl_simd_names[isa])) {
-      if (!SimdSupported(isa)) return -1;
+      if (!NNLSimdSupported(isa)) return -1;
       nnl_simd_isa = isa;
       return 0;
     }

@@ -18,6 +18,11 @@ extern int nnl_simd_isa;
 int NNLSimdUse(const char *name);
 /** @brief Name of the build in use. */
 const char *NNLSimdName(void);
+/**
+  @brief Whether this CPU runs code of isa (NNL_ISA_*): AVX-512 F, DQ, VL, BW with FMA; AVX2 with FMA; plain always.
+  The one CPU check of the simd.h builds and of the random-number kernels (rngkernel.c).
+*/
+int NNLSimdSupported(int isa);
 
 #if defined(__x86_64__) && defined(__GNUC__)
   #if defined(__clang__) /* clang knows no prefer-vector-width in target() and would drop the whole attribute */

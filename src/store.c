@@ -928,7 +928,7 @@ static PetscErrorCode SeqReserve(NNLStore s, PetscInt n)
 static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   const PetscInt m = res->m, np = m * (m + 1) / 2, nrec = res->nrec;
-  double        *layer;
+  double         few[64], *layer = few; /* the layer numbers as doubles; allocated only for a network of many */
 
   PetscFunctionBegin;
   if (nrec == 0) PetscFunctionReturn(0); /* nothing recorded: no row, as no layer row before */
@@ -937,7 +937,7 @@ static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNL
                "store: point %" PetscInt_FMT "'s recorded layers are not increasing (%" PetscInt_FMT " after %" PetscInt_FMT ")",
                pt->ord, res->layers[r], res->layers[r - 1]);
   PetscCall(SeqReserve(s, nrec));
-  PetscCall(PetscMalloc1(nrec, &layer));
+  if (nrec > 64) PetscCall(PetscMalloc1(nrec, &layer));
   for (PetscInt r = 0; r < nrec; r++) layer[r] = (double)res->layers[r];
   sqlite3_bind_int64(s->ins_net, 1, (sqlite3_int64)pt->id);
   sqlite3_bind_int64(s->ins_net, 2, nrec);
@@ -954,7 +954,7 @@ static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNL
   {
     PetscErrorCode ierr = Step(s, s->ins_net);
     sqlite3_clear_bindings(s->ins_net); /* no pointer into res or layer outlives them */
-    PetscCall(PetscFree(layer));
+    if (layer != few) PetscCall(PetscFree(layer));
     PetscCall(ierr);
   }
   PetscFunctionReturn(0);
