@@ -35,10 +35,15 @@ static void RngPendingFlush(const NNLRngKernel *k, const NNLRngStream *s, RngPen
   p->n = 0;
 }
 
+/* Up to this many blocks, a request's values come from the portable kernel: one vector of the AVX-512 kernel takes
+   ~170 ns for 1 to 8 blocks (its Philox rounds wait on each other), scalar Philox 60 + 17 ns a block. Networks of
+   width 2-8 ask for a few blocks a layer. */
+#define NNL_RNG_SCALAR_BLOCKS 5
+
 /**
-  @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time by the ISA's kernel:
-  uniforms from words in L1-resident buffers; normals by the ziggurat's fast path, their refused words (about one in
-  230) added to p for the slow path.
+  @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time by the ISA's kernel
+  (the portable one for a few blocks): uniforms from words in L1-resident buffers; normals by the ziggurat's fast
+  path, their refused words (about one in 230) added to p for the slow path.
 */
 static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t block,
                           size_t nblock, double *out, RngPending *p)
@@ -46,6 +51,7 @@ static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind 
   uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH], sloww[4 * NNL_RNG_BATCH];
   uint16_t slow[4 * NNL_RNG_BATCH];
 
+  if (nblock <= NNL_RNG_SCALAR_BLOCKS) k = NNLRngKernelPortable();
   while (nblock > 0) {
     size_t nb = nblock < NNL_RNG_BATCH ? nblock : NNL_RNG_BATCH;
     if (kind == RNG_NORMAL) {
@@ -118,6 +124,10 @@ void NNLRngNormalsRanges(const NNLRngStream *s, uint64_t offset, uint64_t stride
   const NNLRngKernel *k = NNLRngKernelGet();
   RngPending          p = {.n = 0};
 
+  if (stride == n) { /* the ranges follow each other: one range (fewer ragged ends; a narrow layer's columns) */
+    n *= count;
+    count = 1;
+  }
   for (size_t a = 0; a < count; a++) RngFill(k, s, RNG_NORMAL, offset + a * stride, n, out + a * n, &p);
   RngPendingFlush(k, s, &p);
 }

@@ -465,16 +465,17 @@ static void test_slow_kernels(void **state)
 
 /**
   @brief NNLRngNormalsRanges gives, range by range, NNLRngNormals' values bit for bit: ragged offsets and lengths,
-  strides shorter and longer than a range (overlapping and apart), 1 to 9 ranges, lengths 0 to 1100, in every kernel.
+  strides shorter than a range, equal to it (adjacent ranges, which it draws as one) and longer (overlapping, adjacent
+  and apart), 1 to 9 ranges, lengths 0 to 1100, in every kernel.
   Catches: a pending slow value written into the wrong range or left unwritten at the end of the request, a range
-  placed at the wrong offset in the output.
+  placed at the wrong offset in the output, adjacent ranges drawn as one too long.
 */
 static void test_normal_ranges(void **state)
 {
   (void)state;
   const char  *names[] = {"avx512", "avx2", "portable"};
   const size_t lens[] = {0, 1, 3, 5, 128, 131, 509, 1100};
-  double      *got = malloc(9 * 1100 * sizeof(double)), *ref = malloc(1100 * sizeof(double));
+  double      *got = malloc((9 * 1100 + 1) * sizeof(double)), *ref = malloc(1100 * sizeof(double));
   NNLRngStream s;
   int          nslow = 0;
 
@@ -484,9 +485,11 @@ static void test_normal_ranges(void **state)
     if (NNLRngUseKernel(names[k])) continue;
     for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
       for (size_t count = 1; count <= 9; count += 4) {
-        uint64_t off = 7 * l + 1, stride = l % 2 ? 3 : lens[l] + 10 * count;
+        uint64_t off = 7 * l + 1, stride = l % 3 == 0 ? lens[l] : l % 2 ? 3 : lens[l] + 10 * count; /* = n: adjacent */
         NNLRngStreamInit(&s, 11, 13 + l, 17, NNL_PURPOSE_TEST);
+        got[count * lens[l]] = 12345.0; /* past the ranges: must stay */
         NNLRngNormalsRanges(&s, off, stride, count, lens[l], got);
+        if (got[count * lens[l]] != 12345.0) fail_msg("kernel %s, length %zu: written past %zu ranges", names[k], lens[l], count);
         for (size_t a = 0; a < count; a++) {
           NNLRngNormals(&s, off + a * stride, lens[l], ref);
           if (memcmp(got + a * lens[l], ref, lens[l] * sizeof(double)))
