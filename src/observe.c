@@ -42,6 +42,17 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
   PetscFunctionReturn(0);
 }
 
+/* x[i] into its place among the sorted x[lo..i): the step of an insertion sort. Returns how many it moved. */
+static inline PetscInt InsertSorted(double *x, PetscInt lo, PetscInt i)
+{
+  double   v = x[i];
+  PetscInt j = i;
+
+  for (; j > lo && x[j - 1] > v; j--) x[j] = x[j - 1];
+  x[j] = v;
+  return i - j;
+}
+
 /**
   @brief Ascending sort of the finite doubles x[0..n), work[0..n) scratch: insertion sort on runs of 16, then
   bottom-up merges. Inline comparisons: qsort's callback made the sort a quarter of a small network's time. Any
@@ -54,12 +65,7 @@ static void SortDoubles(PetscInt n, double *x, double *work)
 
   for (PetscInt lo = 0; lo < n; lo += run) {
     PetscInt hi = PetscMin(lo + run, n);
-    for (PetscInt i = lo + 1; i < hi; i++) {
-      double   v = x[i];
-      PetscInt j = i;
-      for (; j > lo && x[j - 1] > v; j--) x[j] = x[j - 1];
-      x[j] = v;
-    }
+    for (PetscInt i = lo + 1; i < hi; i++) (void)InsertSorted(x, lo, i);
   }
   for (PetscInt w = run; w < n; w *= 2) {
     double *t;
@@ -163,11 +169,7 @@ static int BucketSortDoubles(PetscInt n, double *x, double *work)
   for (PetscInt i = 0; i < n; i++) work[cnt[bk[i]]++] = x[i];
   free(bk);
   for (PetscInt i = 1; i < n; i++) {
-    double   v = work[i];
-    PetscInt j = i;
-    for (; j > 0 && work[j - 1] > v; j--) work[j] = work[j - 1];
-    work[j] = v;
-    moves += (size_t)(i - j);
+    moves += (size_t)InsertSorted(work, 0, i);
     if (moves > 8 * (size_t)n) {
       memcpy(x, work, (size_t)n * sizeof(double));
       return -1;
@@ -251,7 +253,7 @@ double NNLKSNormal(PetscInt n, double *x, double *work)
     Ranks(n, x, r);
     return KSFromRanks(n, x, r, work);
   }
-  if ((size_t)n >= UINT32_MAX || BucketSortDoubles(n, x, work)) { /* counts are 32-bit */
+  if ((size_t)n > UINT32_MAX || BucketSortDoubles(n, x, work)) { /* its counts are 32-bit, as the radix sort's */
     if (n >= NNL_KS_RADIX_MIN && (size_t)n <= UINT32_MAX) RadixSortDoubles(n, x, work);
     else SortDoubles(n, x, work);
   }
