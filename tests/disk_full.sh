@@ -8,19 +8,19 @@
 # loses or recomputes committed points.
 source "$(dirname "$0")/lib.sh" "$@"
 # Dense sampler at widths 256, 512: ~4 s of compute for ~3 MB of store, so several 0.25 s commit groups land before
-# the 384 KB disk fills (the projection sampler computes this grid in one group's time: nothing would be kept).
+# the 256 KB disk fills (the projection sampler computes this grid in one group's time: nothing would be kept).
 JOB="-family resnet -grid_activation relu -grid_width 256,512 -grid_depth 4,32 -grid_seed 0-100 -inputs 3 -record_layers all
      -sampler dense -progress_interval 0"
 run 2 run $JOB -output "$W/ref" > /dev/null 2>&1
 mkdir -p "$W/mnt"
 mode=${NNL_DISKFULL_MODE:-tmpfs}
-if [ "$mode" = tmpfs ] && ! mount -t tmpfs -o size=384k nnlimits-test "$W/mnt" 2> /dev/null; then mode=ulimit; fi
+if [ "$mode" = tmpfs ] && ! mount -t tmpfs -o size=256k nnlimits-test "$W/mnt" 2> /dev/null; then mode=ulimit; fi
 [ "$mode" != tmpfs ] || trap 'umount "$W/mnt" 2> /dev/null || true' EXIT
 # limited NP ARGS...: the run with little space. PMIx keeps its shared-memory store in files: under a file size
 # limit it must use its hash store, or MPI_Init itself fails.
 limited() {
   if [ "$mode" = tmpfs ]; then timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"
-  else (trap '' XFSZ; ulimit -f 300; export PMIX_MCA_gds=hash; timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"); fi
+  else (trap '' XFSZ; ulimit -f 200; export PMIX_MCA_gds=hash; timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"); fi
 }
 export NNL MPIEXEC
 # Under a file size limit Open MPI's shared-memory segments (2+ ranks) fail to map: that mode tests 1 rank only.
@@ -43,5 +43,5 @@ for np in $nps; do
   sqlite3 "$d/nnlimits.sqlite" 'SELECT id, run, status FROM points ORDER BY id' | grep -Fxf "$W/before" | cmp -s - "$W/before" ||
     fail "$np ranks: points committed before the disk filled were changed by the rerun"
   same_exports "$W/ref" "$d"
-  if [ "$mode" = tmpfs ]; then rm -rf "$d"; mount -o remount,size=384k "$W/mnt"; fi
+  if [ "$mode" = tmpfs ]; then rm -rf "$d"; mount -o remount,size=256k "$W/mnt"; fi
 done
