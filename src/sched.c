@@ -19,6 +19,11 @@
    A killed worker loses at most PREFETCH chunks: a few milliseconds of work. */
 #define CHUNK_MAX     32
 #define CHUNK_SECONDS 1e-3
+/* Rank 0 probes for results between the layers of its own points, and after each. A probe costs ~0.1 µs here (MPI's
+   progress engine), as much as a layer of width 32. It probes once this many clock ticks have passed since the last
+   probe (NNLTicks: 10-40 µs at 1-4 GHz), well within the 1 ms chunks that a worker holds PREFETCH of. On 10^5 tiny
+   networks at 2 ranks, rank 0's time in MPI went from 8.9 % to 5.2 % of its samples. */
+#define SERVE_TICKS 40000ull
 
 /* Rank 0's view of a worker. Every message is sent without blocking (a blocking MPI_Send of a few hundred bytes
    costs about 3 µs with Open MPI's shared-memory transport here), so each send needs a buffer that lives until it
@@ -54,6 +59,7 @@ struct _p_NNLSched {
   int             rbuf_len;
   NNLSchedStats   stats;
   double          t0, last_print; /* MPI_Wtime; NNLCoarseSeconds */
+  unsigned long long last_serve;  /* NNLTicks at rank 0's last probe for results */
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -287,14 +293,18 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
   PetscFunctionReturn(0);
 }
 
-/* Called between the layers of rank 0's own point: serve every result that has arrived. */
+/* Called between the layers of rank 0's own point and after it: serve every result that has arrived, if SERVE_TICKS
+   have passed since the last look. */
 static PetscErrorCode Serve(void *ctx)
 {
-  NNLSched   s = (NNLSched)ctx;
-  int        flag = 1;
-  MPI_Status st;
+  NNLSched           s = (NNLSched)ctx;
+  int                flag = 1;
+  MPI_Status         st;
+  unsigned long long now = NNLTicks();
 
   PetscFunctionBegin;
+  if (now - s->last_serve < SERVE_TICKS) PetscFunctionReturn(0);
+  s->last_serve = now;
   while (flag) {
     PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
     if (flag) PetscCall(Receive(s, &st));
