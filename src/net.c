@@ -1,4 +1,5 @@
 /* Network families and their samplers: the dense reference and the projection sampler (exact in law). */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include <cblas.h>
@@ -47,6 +48,60 @@ static int CholeskySmall(PetscInt m, const double *K, double *R)
   return 0;
 }
 
+/* K = FᵀF for a K that is positive semidefinite up to rounding (CholeskySmall failed), m <= NNL_SMALL_M: LAPACK
+   dpstf2's pivoted Cholesky in plain C, so the same bits on every machine (dsyev, used before, rounds differently
+   with each CPU's OpenBLAS kernels from m = 3, and cost 13 % of jobs/hayou_2022_fixed_width.opts). Each step takes
+   the largest remaining diagonal as pivot, and stops when it is <= m·ε·max K_aa (dpstrf's default tolerance): the
+   rank found, r. F's rows r.. are zero; row j < r has the pivot's column of the factor, F[j][piv[i]] = L[i][j]. A
+   K with a non-finite entry gives F all NaN, which the network's overflow check then reports. */
+static void PivotedCholeskySmall(PetscInt m, const double *K, double *F)
+{
+  double A[NNL_SMALL_M * NNL_SMALL_M], dmax = 0, tol;
+  int    piv[NNL_SMALL_M];
+
+  for (PetscInt i = 0; i < m * m; i++) {
+    if (!isfinite(K[i])) {
+      for (PetscInt k = 0; k < m * m; k++) F[k] = NAN;
+      return;
+    }
+    A[i] = K[i];
+    F[i] = 0.0;
+  }
+  for (PetscInt i = 0; i < m; i++) {
+    piv[i] = (int)i;
+    dmax   = fmax(dmax, K[i + i * m]);
+  }
+  tol = (double)m * DBL_EPSILON * dmax;
+  for (PetscInt j = 0; j < m; j++) {
+    PetscInt p = j;
+    double   ajj;
+    for (PetscInt i = j + 1; i < m; i++)
+      if (A[i + i * m] > A[p + p * m]) p = i;
+    if (!(A[p + p * m] > tol)) break;
+    if (p != j) { /* swap rows and columns j and p of the symmetric remainder (all of A is kept) */
+      int t  = piv[j];
+      piv[j] = piv[p];
+      piv[p] = t;
+      for (PetscInt k = 0; k < m; k++) {
+        double u         = A[j + k * m];
+        A[j + k * m]     = A[p + k * m];
+        A[p + k * m]     = u;
+      }
+      for (PetscInt k = 0; k < m; k++) {
+        double u         = A[k + j * m];
+        A[k + j * m]     = A[k + p * m];
+        A[k + p * m]     = u;
+      }
+    }
+    ajj          = sqrt(A[j + j * m]);
+    A[j + j * m] = ajj;
+    for (PetscInt i = j + 1; i < m; i++) A[i + j * m] /= ajj; /* column j of L */
+    for (PetscInt k = j + 1; k < m; k++)
+      for (PetscInt i = j + 1; i < m; i++) A[i + k * m] -= A[i + j * m] * A[k + j * m];
+    for (PetscInt i = j; i < m; i++) F[j + piv[i] * m] = A[i + j * m];
+  }
+}
+
 PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R)
 {
   int     mm = (int)m, info = 0, lwork = 3 * (int)m * (int)m + 64;
@@ -54,15 +109,15 @@ PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R)
 
   PetscFunctionBegin;
   if (m <= NNL_SMALL_M) {
-    if (CholeskySmall(m, K, R) == 0) PetscFunctionReturn(0);
-  } else {
-    PetscCall(PetscArraycpy(R, K, m * m));
-    dpotrf_("U", &mm, R, &mm, &info);
-    if (info == 0) {
-      for (PetscInt j = 0; j < m; j++)
-        for (PetscInt i = j + 1; i < m; i++) R[i + j * m] = 0;
-      PetscFunctionReturn(0);
-    }
+    if (CholeskySmall(m, K, R) != 0) PivotedCholeskySmall(m, K, R);
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscArraycpy(R, K, m * m));
+  dpotrf_("U", &mm, R, &mm, &info);
+  if (info == 0) {
+    for (PetscInt j = 0; j < m; j++)
+      for (PetscInt i = j + 1; i < m; i++) R[i + j * m] = 0;
+    PetscFunctionReturn(0);
   }
   /* Singular (dead inputs, r = 1, rounding): K = Q Λ Qᵀ, R = Λ^{1/2} Qᵀ. */
   PetscCall(PetscMalloc2(m, &w, lwork, &work));

@@ -188,8 +188,8 @@ static void test_project_small(void **state)
 
 /**
   @brief NNLSqrtPSD gives RᵀR = K (to 1e-14 of K's largest entry) for positive definite K of every m up to NNL_SMALL_M
-  (our own Cholesky: R upper triangular, positive diagonal) and past it (LAPACK), and for singular K (rank m − 1: the
-  eigen square root).
+  (our own Cholesky: R upper triangular, positive diagonal) and past it (LAPACK), and for singular K (rank m − 1: our
+  pivoted Cholesky up to NNL_SMALL_M, the eigen square root past it).
   Catches: a wrong index in the Cholesky's inner sums (only m >= 3 has them), a lower triangle left unset, a fallback
   not taken when a pivot is 0.
 */
@@ -224,10 +224,80 @@ static void test_sqrt_psd(void **state)
     }
 }
 
+/* Rows of R (m×m, column-major) with a nonzero entry. */
+static int NonzeroRows(PetscInt m, const double *R)
+{
+  int r = 0;
+  for (PetscInt i = 0; i < m; i++) {
+    int nz = 0;
+    for (PetscInt j = 0; j < m; j++) nz |= R[i + j * m] != 0.0;
+    r += nz;
+  }
+  return r;
+}
+
+/**
+  @brief The singular K of the projection sampler (m <= NNL_SMALL_M: dead inputs, inputs of correlation 1, m > n): K
+  = BᵀB with B r×m of every rank r < m, its columns scaled over 10^±3 in shuffled order (so the pivots are not in
+  order) and one of them zero (a dead input: the plain Cholesky then fails for sure, and the pivoted one runs),
+  gives RᵀR = K to 1e-14 of K's largest entry with exactly r nonzero rows of R; K = 0 gives R = 0 exactly; a K
+  with a NaN or an infinity gives R all NaN (the network then reports it); K = vvᵀ whose rounding leaves a negative
+  pivot for the plain Cholesky (rank 1 found).
+  Catches: a row or column not swapped with its pivot (RᵀR wrong), the tolerance dropped (rows of rounding noise past
+  r) or taken 10^3 too large (a small column lost), F written through the pivot order twice, NaN read as rank 0.
+*/
+static void test_sqrt_psd_singular(void **state)
+{
+  (void)state;
+  for (PetscInt m = 2; m <= NNL_SMALL_M; m++)
+    for (PetscInt r = 0; r < m; r++) {
+      double   B[NNL_SMALL_M * NNL_SMALL_M], K[NNL_SMALL_M * NNL_SMALL_M], R[NNL_SMALL_M * NNL_SMALL_M], big = 0;
+      uint64_t st = 7 + (uint64_t)(m * 16 + r);
+      for (PetscInt j = 0; j < m; j++) {
+        double scale = pow(10.0, 3.0 * (2.0 * (double)((j * 5 + r) % m) / (double)(m - 1) - 1.0)); /* 1e-3 .. 1e3 */
+        for (PetscInt i = 0; i < r; i++) B[i + j * m] = j == (m - 1 + r) % m ? 0.0 : scale * Value(&st);
+      }
+      for (PetscInt a = 0; a < m; a++)
+        for (PetscInt b = 0; b < m; b++) {
+          double k = 0;
+          for (PetscInt i = 0; i < r; i++) k += B[i + a * m] * B[i + b * m];
+          K[a + b * m] = k;
+          big          = fmax(big, fabs(k));
+        }
+      assert_int_equal(NNLSqrtPSD(m, K, R), 0);
+      for (PetscInt a = 0; a < m; a++)
+        for (PetscInt b = 0; b < m; b++) {
+          double k = 0;
+          for (PetscInt i = 0; i < m; i++) k += R[i + a * m] * R[i + b * m];
+          if (!(fabs(k - K[a + b * m]) <= 1e-14 * big))
+            fail_msg("m %d rank %d: (RᵀR)[%d,%d] = %.17g, K = %.17g", (int)m, (int)r, (int)a, (int)b, k, K[a + b * m]);
+        }
+      if (NonzeroRows(m, R) != (int)r) fail_msg("m %d rank %d: R has %d nonzero rows", (int)m, (int)r, NonzeroRows(m, R));
+      if (r == 0)
+        for (PetscInt i = 0; i < m * m; i++) assert_true(R[i] == 0.0 && !signbit(R[i]));
+      /* a non-finite entry */
+      K[m - 1]       = r % 2 ? INFINITY : NAN;
+      K[(m - 1) * m] = K[m - 1];
+      assert_int_equal(NNLSqrtPSD(m, K, R), 0);
+      for (PetscInt i = 0; i < m * m; i++)
+        if (!isnan(R[i])) fail_msg("m %d: K with %g gave R[%d] = %g, not NaN", (int)m, K[m - 1], (int)i, R[i]);
+    }
+  { /* vvᵀ: the plain Cholesky's second pivot comes out <= 0 by rounding for this v */
+    const double v[3] = {0.1, 0.7, 1.0 / 3.0};
+    double       K[9], R[9];
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++) K[a + b * 3] = v[a] * v[b];
+    assert_int_equal(NNLSqrtPSD(3, K, R), 0);
+    assert_int_equal(NonzeroRows(3, R), 1);
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++) assert_true(fabs(R[a * 3] * R[b * 3] - K[a + b * 3]) <= 1e-16);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_gram_small), cmocka_unit_test(test_project_small),
                                      cmocka_unit_test(test_fourth_sum), cmocka_unit_test(test_gram_packed),
-                                     cmocka_unit_test(test_sqrt_psd)};
+                                     cmocka_unit_test(test_sqrt_psd), cmocka_unit_test(test_sqrt_psd_singular)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

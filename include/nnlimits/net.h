@@ -26,8 +26,10 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
                                    NNLPollFn poll, void *ctx, NNLResult **res);
 
 /**
-  @brief R (m×m, column-major) with RᵀR = K for symmetric PSD K: Cholesky when K is positive definite,
-  else the eigen square root with negative eigenvalues (rounding) set to zero. Deterministic.
+  @brief R (m×m, column-major) with RᵀR = K for symmetric PSD K: Cholesky when K is positive definite, else (a pivot
+  <= 0) for m <= NNL_SMALL_M the pivoted Cholesky (rows past K's numerical rank zero; a non-finite K gives R all
+  NaN), and past it the eigen square root with negative eigenvalues (rounding) set to zero. Deterministic; up to
+  NNL_SMALL_M the same bits on every machine.
 */
 PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R);
 
