@@ -496,7 +496,7 @@ static const struct {
   {"spectra_team_min", " run plan "}, {"run_seed", " run plan "}, {"shard", " run plan "}, {"output", " run plan merge "},
   {"mem_budget_mb", " run plan "}, {"shape_c_plus", " run plan "}, {"shape_c_minus", " run plan "},
   {"shape_a", " run plan "}, {"sde_paths", " run plan "}, {"sde_dt", " run plan "}, {"fp_cells", " run plan "},
-  {"progress_interval", " run plan "}, {"sched_rank0_computes", " run plan "}, {"table", " export "}, {"o", " export "},
+  {"progress_interval", " run plan "}, {"sched_rank0_computes", " run plan "}, {"isa", " run plan "}, {"table", " export "}, {"o", " export "},
   {"plan_ranks", " plan "}, {"options_file", " run plan status export merge "},
   {"help", " run plan status export merge "}, {NULL, NULL}};
 static const char *const PetscPrefixes[] = {"help", "options_", "log_", "malloc", "info", "on_error_", "no_signal_handler",

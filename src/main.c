@@ -5,11 +5,13 @@
 #include <cblas.h>
 #include "nnlimits/grid.h"
 #include "nnlimits/limits.h"
+#include "nnlimits/rng.h"
 #include "nnlimits/sched.h"
 #include "nnlimits/store.h"
 #include "error.h"
 #include "log.h"
 #include "options.h"
+#include "simd.h"
 #include "summary.h"
 
 /* Nominal throughput of one core in cost units per second; used only for predictions. */
@@ -65,6 +67,25 @@ static PetscErrorCode PendingPoints(const NNLJob *job, const NNLGrid *grid, NNLS
 }
 
 
+/* -isa: the instruction set of our vector kernels and of the normals' generator on this rank. Every one gives the
+   same bits (the tests compare each kernel with the portable one); this runs a sweep as a CPU without AVX-512 or AVX2
+   would, to check that end to end (tests/isa_invariance.sh). */
+static PetscErrorCode SetISA(MPI_Comm comm)
+{
+  char      isa[16] = "auto";
+  PetscBool ok;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(comm, NULL, "Kernels", NULL);
+  PetscCall(PetscOptionsString("-isa", "Instruction set of the kernels: auto (the widest this CPU has), avx512, avx2, plain (the same bits in each)",
+                               "", isa, isa, sizeof(isa), NULL));
+  PetscOptionsEnd();
+  if (!strcmp(isa, "auto")) ok = !NNLSimdUse(NULL) && !NNLRngUseKernel(NULL);
+  else ok = !NNLSimdUse(isa) && !NNLRngUseKernel(strcmp(isa, "plain") ? isa : "portable");
+  PetscCheck(ok, comm, PETSC_ERR_USER_INPUT, "-isa %s: not one of auto, avx512, avx2, plain, or this CPU does not have it", isa);
+  PetscFunctionReturn(0);
+}
+
 /* Everything the run needs from the job, checked on every rank before anything touches the disk. */
 static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NNLGrid **grid, NNLSched *sched, PetscBool *help)
 {
@@ -79,6 +100,7 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
     PetscCall(NNLSchedSetFromOptions(*sched));
   }
   PetscCall(NNLLimitSetFromOptions(comm));
+  PetscCall(SetISA(comm));
   NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCall(PetscOptionsHasHelp(NULL, help));
   if (*help) PetscFunctionReturn(0);
