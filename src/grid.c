@@ -4,6 +4,7 @@
 #include <string.h>
 #include "nnlimits/grid.h"
 #include "nnlimits/rng.h"
+#include "netkernel.h"
 
 /* Work of one normal draw and one activation call, in flop-equivalents (the cost unit). */
 #define NNL_COST_NORMAL 8.0
@@ -76,7 +77,9 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
   } else {
     per   = n * n * NNL_COST_NORMAL + 2 * n * n * m + n * m * NNL_COST_PHI;
     first = n * d * NNL_COST_NORMAL + 2 * n * d * m;
-    *mem  = 8.0 * (n * (n > d ? n : d) + 4 * n * m + d * m);
+    /* W in full for DGEMM past NNL_SMALL_M, else a chunk of its columns (NNL_DENSE_CHUNK) */
+    double k = n > d ? n : d, w = m > NNL_SMALL_M ? n * k : n * PetscMax(1.0, PetscMin(k, PetscFloorReal(NNL_DENSE_CHUNK / n)));
+    *mem  = 8.0 * (w + 4 * n * m + d * m);
   }
   /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap otherwise) */
   if (job->spectra_mode != NNL_RECORD_NONE) {

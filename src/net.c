@@ -263,6 +263,34 @@ static inline __attribute__((always_inline)) void GramAccCases(PetscInt n, Petsc
 {
   NNL_SMALL_CASES(GramAccM, A, lda, s)
 }
+/* T (n×M, ldt) += W (n×J, ldw) · A (J×M, lda), each product added to its entry in order of j: a chunk of J columns
+   of the dense layer's W (DenseLayer), the same bits in each build. */
+static inline __attribute__((always_inline)) void DenseAccM(PetscInt n, const int M, const double *W, PetscInt ldw, PetscInt J,
+                                                            const double *A, PetscInt lda, double *T, PetscInt ldt)
+{
+  const PetscInt n8 = n - n % 8;
+
+  for (PetscInt i = 0; i < n8; i += 8) {
+    NNLRows t[NNL_SMALL_M];
+    for (int b = 0; b < M; b++) t[b] = *(const NNLRows *)(T + i + b * ldt);
+    for (PetscInt j = 0; j < J; j++) {
+      NNLRows w = *(const NNLRows *)(W + i + j * ldw);
+      for (int b = 0; b < M; b++) t[b] += w * A[j + b * lda];
+    }
+    for (int b = 0; b < M; b++) *(NNLRows *)(T + i + b * ldt) = t[b];
+  }
+  for (PetscInt i = n8; i < n; i++)
+    for (int b = 0; b < M; b++) {
+      double t = T[i + b * ldt];
+      for (PetscInt j = 0; j < J; j++) t += W[i + j * ldw] * A[j + b * lda];
+      T[i + b * ldt] = t;
+    }
+}
+static inline __attribute__((always_inline)) void DenseAccCases(PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J,
+                                                                const double *A, PetscInt lda, double *T, PetscInt ldt)
+{
+  NNL_SMALL_CASES(DenseAccM, W, ldw, J, A, lda, T, ldt)
+}
 NNL_SIMD_FUNCTION(GramSmall, (PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K),
                   (n, m, A, scale, shift, K), GramCases)
 NNL_SIMD_FUNCTION(ProjectSmall,
@@ -270,6 +298,10 @@ NNL_SIMD_FUNCTION(ProjectSmall,
                    PetscInt ldy),
                   (n, m, Z, ldz, R, alpha, beta, Y, ldy), ProjectCases)
 NNL_SIMD_FUNCTION(GramAccSmall, (PetscInt n, PetscInt m, const double *A, PetscInt lda, NNLRows *s), (n, m, A, lda, s), GramAccCases)
+NNL_SIMD_FUNCTION(DenseAccSmall,
+                  (PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J, const double *A, PetscInt lda, double *T,
+                   PetscInt ldt),
+                  (n, m, W, ldw, J, A, lda, T, ldt), DenseAccCases)
 
 /* Σ x_i y_i in the order of GramM's entries: 8 interleaved partial sums, a fixed tree, then the tail. */
 static inline __attribute__((always_inline)) double DotBody(PetscInt n, const double *x, const double *y)
@@ -416,16 +448,41 @@ static void PhiGram(Net *net, double scale, double shift)
   else NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
 }
 
-/* Y ← beta·Y + W A with W (n×k) iid N(0, var) drawn in full — the dense reference sampler. */
-static PetscErrorCode DenseLayer_ref(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta)
+/* Columns of W in one chunk of DenseLayer: k×n W, n rows. */
+static PetscInt DenseChunk(PetscInt n, PetscInt k)
 {
-  NNLRngStream s;
+  return PetscMax(1, PetscMin(k, NNL_DENSE_CHUNK / PetscMax(n, 1)));
+}
+
+/* Y ← beta·Y + √var · W A with W (n×k) iid N(0, 1), column-major, normal i + j·n of the stream at W_ij — the dense
+   reference sampler. For m <= NNL_SMALL_M, W is drawn a chunk of whole columns at a time and never held whole (n·k
+   doubles: 2 GB at n = 16384), and entry (i, b) of W A is its products W_ij A_jb added in order of j (DenseAccSmall),
+   the same bits on every machine. Larger m: W in full and DGEMM. */
+static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta)
+{
+  const PetscInt n = net->n, m = net->m;
+  NNLRngStream   s;
 
   PetscFunctionBegin;
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_WEIGHT);
-  NNLRngNormals(&s, 0, (size_t)(net->n * k), net->W);
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)net->n, (int)net->m, (int)k, sqrt(var), net->W, (int)net->n,
-              A, (int)k, beta, net->Y, (int)net->n);
+  if (m > NNL_SMALL_M) {
+    NNLRngNormals(&s, 0, (size_t)(n * k), net->W);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)k, sqrt(var), net->W, (int)n, A, (int)k, beta,
+                net->Y, (int)n);
+    PetscFunctionReturn(0);
+  }
+  {
+    const PetscInt J = DenseChunk(n, k);
+    const double   alpha = sqrt(var);
+    double        *T = net->Z; /* W A, n×m */
+    PetscCall(PetscArrayzero(T, n * m));
+    for (PetscInt j0 = 0; j0 < k; j0 += J) {
+      PetscInt jb = PetscMin(J, k - j0);
+      NNLRngNormals(&s, (uint64_t)(j0 * n), (size_t)(jb * n), net->W);
+      DenseAccSmall(n, m, net->W, n, jb, A + j0, k, T, n);
+    }
+    for (PetscInt i = 0; i < n * m; i++) net->Y[i] = beta == 0.0 ? alpha * T[i] : beta * net->Y[i] + alpha * T[i];
+  }
   PetscFunctionReturn(0);
 }
 
@@ -448,7 +505,7 @@ static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
 
   PetscFunctionBegin;
   if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscCall(DenseLayer_ref(net, layer, net->X, net->d, s2 / (double)net->d, 0.0));
+    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0));
   } else {
     for (PetscInt a = 0; a < net->m; a++)
       for (PetscInt b = 0; b < net->m; b++) net->K[a + b * net->m] = s2 * (a == b ? 1.0 : net->job->input_correlation);
@@ -465,14 +522,14 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer)
   PetscFunctionBegin;
   if (net->pt->family != NNL_FAMILY_RESNET) { /* MLP; shaped MLP: sw2 = its gain c, no bias */
     if (net->sampler == NNL_SAMPLER_DENSE) {
-      PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
+      PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
       AddBias(net, layer);
     } else {
       PhiGram(net, net->sw2 / n, net->sb2);
       PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
     }
   } else {
-    if (net->sampler == NNL_SAMPLER_DENSE) PetscCall(DenseLayer_ref(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
+    if (net->sampler == NNL_SAMPLER_DENSE) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
     else {
       PhiGram(net, 1.0 / n, 0.0);
       PetscCall(ProjectLayer(net, layer, net->branch, 1.0));
@@ -502,7 +559,8 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   }
   PetscCall(PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
   if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscCall(PetscMalloc2(n * (n > d ? n : d), &net->W, d * m, &net->X));
+    PetscInt k = n > d ? n : d, w = m > NNL_SMALL_M ? n * k : n * DenseChunk(n, k);
+    PetscCall(PetscMalloc2(w, &net->W, d * m, &net->X));
     PetscCall(NNLInputs(job, net->X));
   }
   PetscFunctionReturn(0);

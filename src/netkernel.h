@@ -9,6 +9,10 @@
 
 #define NNL_SMALL_M 8
 
+/* Normals of W a dense layer draws at a time for m <= NNL_SMALL_M (whole columns, at least one; 512 KB): its memory,
+   where W in full is n² doubles (src/net.c DenseLayer; the memory estimate, src/grid.c). */
+#define NNL_DENSE_CHUNK 65536
+
 /* K = scale · AᵀA + shift · 11ᵀ, A n×m column-major, K m×m full. For m <= NNL_SMALL_M, entry (a, b) is
    scale · NNLDot(n, A_a, A_b) + shift. */
 void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K);

@@ -5,7 +5,9 @@
 # [0.7, 1.15] × its estimate. Catches: an estimate that undercounts (the budget would not protect the node), a check
 # made after allocating (the refused run's RSS would be the task's), a default budget that is not the machine's.
 source "$(dirname "$0")/lib.sh" "$@"
-ONE="-family mlp -grid_activation relu -grid_depth 2 -grid_seed 0 -inputs 4 -sampler dense -progress_interval 0"
+# m = 12 inputs: past 8 the dense sampler holds W whole (n² doubles) for DGEMM; up to 8 it draws W by chunks of
+# columns (512 KB), checked at the end.
+ONE="-family mlp -grid_activation relu -grid_depth 2 -grid_seed 0 -inputs 12 -sampler dense -progress_interval 0"
 rss() { # rss ARGS...: peak RSS (MB) of nnlimits ARGS on one rank
   /usr/bin/time -f '%M' -o "$W/rss" "$NNL" "$@" > /dev/null 2> "$W/err" || true
   echo $(( $(tail -1 "$W/rss") / 1024 ))
@@ -32,4 +34,10 @@ for width in 2048 4096; do
     fail "width $width: estimate ${e} MB, measured ${m} - ${base} MB"
   echo "mem_budget width=$width estimate_mb=$e measured_mb=$((m - base)) (peak RSS $m MB - start-up $base MB)"
 done
+# m <= 8: W by chunks, so a width-40000 dense task fits in a few MB, estimated and measured.
+e=$("$NNL" plan ${ONE/-inputs 12/-inputs 4} -grid_width 40000 | grep -o 'peak_mem_mb=[0-9.e+]*' | cut -d= -f2)
+m=$(rss run ${ONE/-inputs 12/-inputs 4} -grid_width 40000 -grid_depth 1 -mem_budget_mb 100 -output "$W/chunked")
+python3 -c "import sys; e, m = $e, $m - $base; sys.exit(0 if e < 20 and m <= max(1.15 * e, 8) else 1)" ||
+  fail "width 40000, m = 4: estimate ${e} MB, measured ${m} - ${base} MB (W should be drawn by chunks)"
+echo "mem_budget width=40000 m=4 estimate_mb=$e measured_mb=$((m - base)) (W by chunks)"
 echo "mem_budget: refused before allocating (refused run ${big} MB vs start-up ${base} MB), default budget from ${node_mb} MB"

@@ -9,6 +9,7 @@
 #include "nnlimits/activation.h"
 #include "nnlimits/rng.h"
 #include "netkernel.h"
+#include "simd.h"
 
 static PetscInt PairIndex(PetscInt m, PetscInt a, PetscInt b)
 {
@@ -395,6 +396,89 @@ static void test_fused_layer_bits(void **state)
   }
 }
 
+/* The dense layer (src/net.c DenseLayer: W drawn a chunk of whole columns at a time, never held whole, its product
+   accumulated chunk by chunk) gives, bit for bit, in every simd.h build the CPU has, the network the definition
+   computes in plain loops: W in full from NNLRngNormals, entry (i, b) of W A its products added in order of j, then
+   β·y + √var·t, the MLP's bias, φ. An MLP (bias, tanh) and a ResNet (relu), width 300 (65536 / 300 = 218 columns a
+   chunk: a full chunk, a part chunk, and 4 rows past the last multiple of 8), m = 3, d = 5, every layer recorded.
+   Catches: a chunk's normals drawn at the wrong offset, the product restarted or A misaligned at a chunk edge, the tail
+   rows missed, a build that adds in another order, β or √var applied wrongly. */
+static void test_dense_layer_bits(void **state)
+{
+  const char *families[] = {"resnet", "mlp"}, *builds[] = {"plain", "avx2", "avx512"};
+
+  (void)state;
+  for (int f = 0; f < 2; f++) {
+    NNLJob         *job;
+    NNLGrid        *grid;
+    const NNLPoint *pt;
+    char            opts[512];
+    const PetscInt  n = 300, m = 3, d = 5, np = m * (m + 1) / 2;
+    PetscBool       mlp = f == 1;
+    PetscInt        first, depth;
+    double         *W, *Y, *Phi, *Bias, *X, *want;
+    double          sw2, sb2, branch;
+    PetscInt        nlay;
+
+    snprintf(opts, sizeof(opts), "-family %s -grid_activation %s -grid_width %d -grid_depth 4 -grid_seed 5 -inputs %d "
+                                 "-input_dim %d -input_correlation 0.3 -record_layers all %s", families[f], mlp ? "tanh" : "relu",
+             (int)n, (int)m, (int)d, mlp ? "-sigma_b2 0.2" : "");
+    assert_int_equal(TestJob(opts, &job, &grid), 0);
+    pt     = &grid->points[0];
+    first  = NNLFamilyFirstLayer(pt->family);
+    depth  = pt->depth;
+    sw2    = NNLJobSigmaW2(job, pt->act);
+    sb2    = job->sigma_b2;
+    branch = pow((double)depth, -job->branch_alpha);
+    nlay   = depth - first + 1;
+    W = malloc(sizeof(double) * (size_t)(n * n)), Y = malloc(sizeof(double) * (size_t)(n * m));
+    Phi = malloc(sizeof(double) * (size_t)(n * m)), Bias = malloc(sizeof(double) * (size_t)n);
+    X = malloc(sizeof(double) * (size_t)(d * m)), want = malloc(sizeof(double) * (size_t)(nlay * np));
+    assert_int_equal(NNLInputs(job, X), 0);
+    for (PetscInt l = first, r = 0; l <= depth; l++, r++) { /* the definition, in plain loops */
+      NNLRngStream   s;
+      const PetscInt k    = l == first ? d : n;
+      const double  *A    = l == first ? X : Phi;
+      const double   var  = l == first ? (mlp ? sw2 : 1.0) / (double)d : (mlp ? sw2 : branch * branch) / (double)n;
+      const double   beta = l == first || mlp ? 0.0 : 1.0;
+      NNLRngStreamInit(&s, (uint64_t)job->run_seed, pt->id, (uint64_t)l, NNL_PURPOSE_WEIGHT);
+      NNLRngNormals(&s, 0, (size_t)(n * k), W);
+      for (PetscInt b = 0; b < m; b++)
+        for (PetscInt i = 0; i < n; i++) {
+          double t = 0.0;
+          for (PetscInt j = 0; j < k; j++) t += W[i + j * n] * A[j + b * k];
+          Y[i + b * n] = beta == 0.0 ? sqrt(var) * t : beta * Y[i + b * n] + sqrt(var) * t;
+        }
+      if (mlp && l > first && sb2 > 0) {
+        NNLRngStreamInit(&s, (uint64_t)job->run_seed, pt->id, (uint64_t)l, NNL_PURPOSE_BIAS);
+        NNLRngNormals(&s, 0, (size_t)n, Bias);
+        for (PetscInt b = 0; b < m; b++)
+          for (PetscInt i = 0; i < n; i++) Y[i + b * n] += sqrt(sb2) * Bias[i];
+      }
+      NNLActivationApply(&job->act[pt->act], (size_t)(n * m), Y, Phi);
+      for (PetscInt a = 0, q = 0; a < m; a++)
+        for (PetscInt b = a; b < m; b++, q++) want[r * np + q] = NNLDot(n, Y + a * n, Y + b * n) / (double)n;
+    }
+    for (int bld = 0; bld < 3; bld++) {
+      NNLResult *res;
+      if (NNLSimdUse(builds[bld])) continue; /* this CPU lacks it */
+      assert_int_equal(NNLPointCompute(job, pt, NNL_SAMPLER_DENSE, NULL, NULL, &res), 0);
+      assert_int_equal(res->status, NNL_STATUS_DONE);
+      assert_int_equal(res->nrec, nlay);
+      for (PetscInt r = 0; r < nlay; r++)
+        for (PetscInt q = 0; q < np; q++)
+          if (memcmp(&want[r * np + q], &res->gram[r * np + q], sizeof(double)))
+            fail_msg("%s, build %s, layer %d, pair %d: q = %.17g, the definition gives %.17g", families[f], builds[bld],
+                     (int)res->layers[r], (int)q, res->gram[r * np + q], want[r * np + q]);
+      NNLResultDestroy(&res);
+    }
+    (void)NNLSimdUse(NULL);
+    free(W), free(Y), free(Phi), free(Bias), free(X), free(want);
+    NNLGridDestroy(&grid);
+    NNLJobDestroy(&job);
+  }
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
@@ -402,7 +486,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_mlp_layer2_nngp),              cmocka_unit_test(test_relu_mlp_diagonal_every_layer),
     cmocka_unit_test(test_projection_equals_dense_in_law),
     cmocka_unit_test(test_relu_mlp_lognorm_per_layer),  cmocka_unit_test(test_mlp_kurtosis_growth),
-    cmocka_unit_test(test_fused_layer_bits),
+    cmocka_unit_test(test_fused_layer_bits),            cmocka_unit_test(test_dense_layer_bits),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
