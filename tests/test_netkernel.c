@@ -186,6 +186,19 @@ static void test_project_small(void **state)
   in_every_build(project_small);
 }
 
+/* NNLSqrtPSD(m, K) gives R with RᵀR = K to 1e-14 of big (K's largest entry); what names the case in a failure. */
+static void AssertFactor(PetscInt m, const double *K, double big, double *R, const char *what)
+{
+  assert_int_equal(NNLSqrtPSD(m, K, R), 0);
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = 0; b < m; b++) {
+      double k = 0;
+      for (PetscInt i = 0; i < m; i++) k += R[i + a * m] * R[i + b * m];
+      if (!(fabs(k - K[a + b * m]) <= 1e-14 * big))
+        fail_msg("m %d %s: (RᵀR)[%d,%d] = %.17g, K = %.17g", (int)m, what, (int)a, (int)b, k, K[a + b * m]);
+    }
+}
+
 /**
   @brief NNLSqrtPSD gives RᵀR = K (to 1e-14 of K's largest entry) for positive definite K of every m up to NNL_SMALL_M
   (our own Cholesky: R upper triangular, positive diagonal) and past it (LAPACK), and for singular K (rank m − 1: our
@@ -212,15 +225,10 @@ static void test_sqrt_psd(void **state)
           K[a + b * m] = k + (a == b && !singular ? 0.5 : 0.0);
           big          = fmax(big, fabs(K[a + b * m]));
         }
-      assert_int_equal(NNLSqrtPSD(m, K, R), 0);
+      AssertFactor(m, K, big, R, singular ? "rank m - 1" : "full rank");
       for (PetscInt a = 0; a < m; a++)
-        for (PetscInt b = 0; b < m; b++) {
-          double k = 0;
-          for (PetscInt i = 0; i < m; i++) k += R[i + a * m] * R[i + b * m];
-          if (!(fabs(k - K[a + b * m]) <= 1e-14 * big))
-            fail_msg("m %d singular %d: (RᵀR)[%d,%d] = %.17g, K = %.17g", (int)m, singular, (int)a, (int)b, k, K[a + b * m]);
-          if (!singular && a > b && R[a + b * m] != 0.0) fail_msg("m %d: R not upper triangular", (int)m);
-        }
+        for (PetscInt b = 0; b < a; b++)
+          if (!singular && R[a + b * m] != 0.0) fail_msg("m %d: R not upper triangular", (int)m);
     }
 }
 
@@ -264,14 +272,7 @@ static void test_sqrt_psd_singular(void **state)
           K[a + b * m] = k;
           big          = fmax(big, fabs(k));
         }
-      assert_int_equal(NNLSqrtPSD(m, K, R), 0);
-      for (PetscInt a = 0; a < m; a++)
-        for (PetscInt b = 0; b < m; b++) {
-          double k = 0;
-          for (PetscInt i = 0; i < m; i++) k += R[i + a * m] * R[i + b * m];
-          if (!(fabs(k - K[a + b * m]) <= 1e-14 * big))
-            fail_msg("m %d rank %d: (RᵀR)[%d,%d] = %.17g, K = %.17g", (int)m, (int)r, (int)a, (int)b, k, K[a + b * m]);
-        }
+      AssertFactor(m, K, big, R, "rank < m, a dead input");
       if (NonzeroRows(m, R) != (int)r) fail_msg("m %d rank %d: R has %d nonzero rows", (int)m, (int)r, NonzeroRows(m, R));
       if (r == 0)
         for (PetscInt i = 0; i < m * m; i++) assert_true(R[i] == 0.0 && !signbit(R[i]));
