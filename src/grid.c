@@ -77,9 +77,7 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
   } else {
     per   = n * n * NNL_COST_NORMAL + 2 * n * n * m + n * m * NNL_COST_PHI;
     first = n * d * NNL_COST_NORMAL + 2 * n * d * m;
-    /* W in full for DGEMM past NNL_SMALL_M, else a chunk of its columns (NNL_DENSE_CHUNK) */
-    double k = n > d ? n : d, w = m > NNL_SMALL_M ? n * k : n * PetscMax(1.0, PetscMin(k, PetscFloorReal(NNL_DENSE_CHUNK / n)));
-    *mem  = 8.0 * (w + 4 * n * m + d * m);
+    *mem  = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
   }
   /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap otherwise) */
   if (job->spectra_mode != NNL_RECORD_NONE) {

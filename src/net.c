@@ -448,12 +448,6 @@ static void PhiGram(Net *net, double scale, double shift)
   else NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
 }
 
-/* Columns of W in one chunk of DenseLayer: k×n W, n rows. */
-static PetscInt DenseChunk(PetscInt n, PetscInt k)
-{
-  return PetscMax(1, PetscMin(k, NNL_DENSE_CHUNK / PetscMax(n, 1)));
-}
-
 /* Y ← beta·Y + √var · W A with W (n×k) iid N(0, 1), column-major, normal i + j·n of the stream at W_ij — the dense
    reference sampler. For m <= NNL_SMALL_M, W is drawn a chunk of whole columns at a time and never held whole (n·k
    doubles: 2 GB at n = 16384), and entry (i, b) of W A is its products W_ij A_jb added in order of j (DenseAccSmall),
@@ -472,7 +466,7 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
     PetscFunctionReturn(0);
   }
   {
-    const PetscInt J = DenseChunk(n, k);
+    const PetscInt J = NNLDenseColumns(n, m, k);
     const double   alpha = sqrt(var);
     double        *T = net->Z; /* W A, n×m */
     PetscCall(PetscArrayzero(T, n * m));
@@ -559,8 +553,7 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   }
   PetscCall(PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
   if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscInt k = n > d ? n : d, w = m > NNL_SMALL_M ? n * k : n * DenseChunk(n, k);
-    PetscCall(PetscMalloc2(w, &net->W, d * m, &net->X));
+    PetscCall(PetscMalloc2(n * NNLDenseColumns(n, m, n > d ? n : d), &net->W, d * m, &net->X));
     PetscCall(NNLInputs(job, net->X));
   }
   PetscFunctionReturn(0);

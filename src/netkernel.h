@@ -13,6 +13,13 @@
    where W in full is n² doubles (src/net.c DenseLayer; the memory estimate, src/grid.c). */
 #define NNL_DENSE_CHUNK 65536
 
+/* Columns of the n×k W that a dense layer with m inputs holds at a time: all k past NNL_SMALL_M (DGEMM), else a chunk
+   of NNL_DENSE_CHUNK normals or fewer, at least one column. */
+static inline PetscInt NNLDenseColumns(PetscInt n, PetscInt m, PetscInt k)
+{
+  return m > NNL_SMALL_M ? k : PetscMax(1, PetscMin(k, NNL_DENSE_CHUNK / PetscMax(n, 1)));
+}
+
 /* K = scale · AᵀA + shift · 11ᵀ, A n×m column-major, K m×m full. For m <= NNL_SMALL_M, entry (a, b) is
    scale · NNLDot(n, A_a, A_b) + shift. */
 void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K);
