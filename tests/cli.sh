@@ -78,4 +78,10 @@ env $step "$NNL" status whole > /dev/null || fail "status inside a 2-task step w
 # the embedded default job exists and is what 'run' with no options would run
 run 0 plan > default_plan.txt
 grep -q '^plan points=1280 ' default_plan.txt || { cat default_plan.txt; fail "default job size"; }
-echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary all behave"
+
+# the binary's RUNPATH has no empty entry: the loader would read it as the current directory and search there for
+# every library at every start (CMake's default build RUNPATH ended in one)
+rp=$(readelf -d "$NNL" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+[ -z "$rp" ] || case ":$rp:" in *::*) fail "RUNPATH [$rp] has an empty entry (the current directory)" ;; esac
+
+echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary, RUNPATH all behave"
