@@ -8,8 +8,8 @@ MPIEXEC=${MPIEXEC:-mpiexec}
 # Open MPI refuses root without these; 3 ranks on 2 cores needs oversubscription.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
-# One node: shared memory only. Probing the network transports makes every start (a singleton too) ~0.5 s slower.
-export OMPI_MCA_btl=${OMPI_MCA_btl:-self,vader} OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
+# One node: shared memory only, no network or PCI probing at start-up (jobs/one_machine.sh says what and why).
+source "$(dirname "${BASH_SOURCE[0]}")/../jobs/one_machine.sh"
 unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN PETSC_OPTIONS || true
 
 # run NP ARGS...: nnlimits on NP ranks (NP=0: no mpiexec at all).

@@ -4,7 +4,8 @@
 set -euo pipefail
 target=$1 corpus=$2 regress=$3 work=$4 seconds=$5
 rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+source "$(dirname "$0")/../../jobs/one_machine.sh"
 # Fuzz with the fast unwinder and no leak checking (11x the executions), then replay every input the run kept
 # (each one reached new code) and every regression with full stacks and LeakSanitizer, as the environment asks.
 if compgen -G "$regress/*" > /dev/null; then "$target" -runs=1 "$regress"/*; fi
