@@ -17,19 +17,21 @@ const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 #define D_SEED       "0-32"
 #define D_ACTIVATION "relu,tanh"
 
-/* PetscOptionsString leaves the value untouched when the option is absent: start it at the default. */
+/* PetscOptionsString leaves the value untouched when the option is absent: start it at the default. A value that
+   does not fit buf is an error (PETSc would cut it short: a seed list could lose its tail and end in another seed). */
 static PetscErrorCode OptString(PetscOptionItems *PetscOptionsObject, const char opt[], const char help[], const char man[],
                                 const char def[], char buf[], size_t len, PetscBool *set)
 {
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(buf, def, len));
   PetscCall(PetscOptionsString(opt, help, man, def, buf, len, set));
+  PetscCall(NNLOptionsCheckLength(opt, len));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
-  char    buf[4096];
+  char    buf[65536]; /* an explicit list of 10^4 seeds */
   char  **words = NULL;
   PetscInt nw;
 
@@ -99,6 +101,23 @@ static PetscErrorCode ReadInt(PetscOptionItems *PetscOptionsObject, const char o
   PetscFunctionReturn(0);
 }
 
+static PetscInt MaxDepth(const NNLJob *job)
+{
+  PetscInt d = 0;
+  for (PetscInt i = 0; i < job->ndepth; i++) d = PetscMax(d, job->depth[i]);
+  return d;
+}
+
+/* K log-spaced layers: more than the deepest network has (its layers 0..L) is a mistake, and would cost K steps per
+   network to pick them. */
+static PetscErrorCode CheckLayerCount(const char opt[], const NNLJob *job, PetscInt k)
+{
+  PetscFunctionBegin;
+  PetscCheck(k <= MaxDepth(job) + 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: %" PetscInt_FMT " layers, more than the deepest network's %" PetscInt_FMT " (use all)", opt, k, MaxDepth(job) + 1);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
   char     buf[256];
@@ -142,6 +161,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
     PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-record_layers: '%s' is not all, last or a positive integer K", buf);
     PetscCall(NNLParseInt("-record_layers", buf, 1, &job->record_k));
+    PetscCall(CheckLayerCount("-record_layers", job, job->record_k));
     job->record_mode = NNL_RECORD_LOG;
   }
   PetscCall(OptString(PetscOptionsObject, "-spectra_layers",
@@ -154,6 +174,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
     PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-spectra_layers: '%s' is not none, all, last or a positive integer K", buf);
     PetscCall(NNLParseInt("-spectra_layers", buf, 1, &job->spectra_k));
+    PetscCall(CheckLayerCount("-spectra_layers", job, job->spectra_k));
     job->spectra_mode = NNL_RECORD_LOG;
   }
   PetscCall(ReadReal(PetscOptionsObject, "-spectra_rtol", "Relative threshold of the thresholded rank: values > rtol * largest",
@@ -178,6 +199,15 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   PetscCall(ReadReal(PetscOptionsObject, "-sde_dt", "Euler-Maruyama step of the SDE tasks (SDE time)", "1e-3", &job->sde_dt));
   PetscCheck(job->sde_dt > 0 && job->sde_dt <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sde_dt: must be in (0, 1] (got %g)",
              (double)job->sde_dt);
+  if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), (L - 1)/n (shaped MLP); its steps must be countable */
+    double T = 1.0;
+    for (PetscInt f = 0; f < job->nfamily; f++)
+      if (job->family[f] == NNL_FAMILY_SHAPED)
+        for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, (double)(MaxDepth(job) - 1) / (double)job->width[w]);
+    PetscCheck(ceil(T / job->sde_dt) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step count holds (%" PetscInt_FMT ")",
+               (double)job->sde_dt, ceil(T / job->sde_dt), T, PETSC_MAX_INT);
+  }
   PetscCall(ReadInt(PetscOptionsObject, "-fp_cells", "Fokker-Planck finite-volume cells on [-1, 1] (shaped ReLU SDE tasks)", "400", 8,
                     &job->fp_cells));
   for (PetscInt f = 0; f < job->nfamily; f++) {
@@ -530,6 +560,19 @@ static PetscBool ReadBy(int k, const char cmd[])
 
   snprintf(pad, sizeof(pad), " %s ", cmd);
   return strstr(KnownOptions[k].commands, pad) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode NNLOptionsCheckLength(const char opt[], size_t len)
+{
+  const char *v = NULL;
+  PetscBool   set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsFindPair(NULL, NULL, opt, &v, &set));
+  PetscCheck(!set || !v || strlen(v) < len, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: its value is %zu characters long, more than the %zu this option takes (for seeds, a range a-b is short)", opt,
+             strlen(v), len - 1);
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm, const char cmd[])

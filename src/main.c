@@ -1,7 +1,9 @@
 /* nnlimits: the command line — run, plan, status, export. */
 #include <signal.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cblas.h>
 #include "nnlimits/grid.h"
 #include "nnlimits/limits.h"
@@ -23,10 +25,27 @@ static const char usage[] =
   "  nnlimits run [options]            run the sweep (no options: the default job into results/default)\n"
   "  nnlimits plan [options]           dry run: points, per-shard counts, predicted cost and peak memory\n"
   "  nnlimits status DIR...            done / failed / pending counts and ETA of run directories\n"
-  "  nnlimits export DIR [-table gram|points|stats|limits|compare|sde|fokker_planck|laws] [-o FILE]   tidy CSV\n"
+  "  nnlimits export DIR [-table gram|points|stats|limits|compare|spectra|spectrum|sde|fokker_planck|laws] [-o FILE]\n"
+  "                                    tidy CSV\n"
   "  nnlimits merge DIR... -output DIR  combine shard stores (job arrays) into one; idempotent\n"
   "Options come from the command line, -options_file FILE (plain or .yaml) and PETSC_OPTIONS.\n"
   "'nnlimits run -help' lists every sweep option with its default.\n";
+
+/* 'nnlimits status|export|merge -help': what the command does and its options; nothing is read or written. */
+static const char *const command_help[][2] = {
+  {"status", "nnlimits status DIR...\n"
+             "  Done / failed / pending points, the last run's state, rate and ETA of each run directory (readable while a run\n"
+             "  writes it). No options.\n"},
+  {"export", "nnlimits export DIR [-table T] [-o FILE]\n"
+             "  Tidy CSV, one row per observation, of one table of a run directory.\n"
+             "  -table <gram>: gram, points, stats, limits, compare, spectra, spectrum, sde, fokker_planck, laws\n"
+             "  -o <stdout>: output file (a regular file is written as FILE.partial, then renamed)\n"},
+  {"merge", "nnlimits merge DIR... -output DIR\n"
+            "  Combine the stores of the shards of one job (job arrays) into one; idempotent, the inputs are not changed.\n"
+            "  -output <required>: the merged run directory (new, or an earlier merge of the same job)\n"},
+};
+
+static int command_help_asked; /* -help after status, export or merge */
 
 typedef struct {
   int    npos;
@@ -288,6 +307,7 @@ static PetscErrorCode CommandMerge(MPI_Comm comm, const Args *args)
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsGetString(NULL, NULL, "-output", out, sizeof(out), &set));
+  PetscCall(NNLOptionsCheckLength("-output", sizeof(out)));
   PetscCheck(set && out[0], comm, PETSC_ERR_USER_INPUT, "merge: -output DIR is required: nnlimits merge DIR... -output DIR");
   PetscCall(NNLOptionsCheckUnused(comm, "merge"));
   PetscCall(NNLStoreMerge(args->npos, (const char *const *)args->pos, out));
@@ -300,22 +320,35 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
   char     table[64] = "gram", file[PETSC_MAX_PATH_LEN] = "", tmp[PETSC_MAX_PATH_LEN + 16];
   NNLStore st = NULL;
   FILE    *out = stdout;
+  int      aside = 0, ok, err;
 
   PetscFunctionBegin;
   PetscCheck(args->npos == 1, comm, PETSC_ERR_USER_INPUT, "export: give one run directory: nnlimits export DIR [-table T] [-o FILE]");
   PetscCall(PetscOptionsGetString(NULL, NULL, "-table", table, sizeof(table), NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-o", file, sizeof(file), NULL));
+  PetscCall(NNLOptionsCheckLength("-table", sizeof(table)));
+  PetscCall(NNLOptionsCheckLength("-o", sizeof(file)));
   PetscCall(NNLOptionsCheckUnused(comm, "export"));
   PetscCall(NNLStoreOpenRead(args->pos[0], &st));
-  if (file[0]) { /* write aside, then rename: a reader never sees half a file */
+  if (file[0]) { /* a file: write aside, then rename, so a reader never sees half a file; a device or a pipe: into it */
+    struct stat sb;
+    aside = stat(file, &sb) || S_ISREG(sb.st_mode);
     snprintf(tmp, sizeof(tmp), "%s.partial", file);
-    out = fopen(tmp, "w");
-    PetscCheck(out, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s'", tmp);
+    out = fopen(aside ? tmp : file, "w");
+    PetscCheck(out, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s' (%s)", aside ? tmp : file, strerror(errno));
   }
   PetscCall(NNLStoreExport(st, table, out));
+  /* every write error, a full disk's too, is one line and exit code 2, and no half file is left under FILE's name */
+  ok = !ferror(out) && fflush(out) == 0;
+  err = errno;
   if (file[0]) {
-    PetscCheck(fclose(out) == 0 && rename(tmp, file) == 0, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s'", file);
+    ok = (fclose(out) == 0) && ok;
+    if (!ok) err = errno;
+    if (aside && ok && rename(tmp, file)) ok = 0, err = errno;
+    if (aside && !ok) (void)remove(tmp);
   }
+  PetscCheck(ok, comm, PETSC_ERR_USER_INPUT, "export: writing %s%s%s failed (%s)", file[0] ? "'" : "", file[0] ? file : "stdout",
+             file[0] ? "'" : "", strerror(err));
   PetscCall(NNLStoreClose(&st));
   PetscFunctionReturn(0);
 }
@@ -341,6 +374,11 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
     PetscCheck(!strcmp(cmd, "status") || !strcmp(cmd, "export") || !strcmp(cmd, "merge"), comm, PETSC_ERR_USER_INPUT,
                "unknown command '%s' (allowed: run, plan, status, export, merge)", cmd);
     PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT, "%s reads stores and runs on one rank (drop mpirun)", cmd);
+    if (command_help_asked) {
+      for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++)
+        if (!strcmp(cmd, command_help[i][0])) PetscCall(PetscPrintf(comm, "%s", command_help[i][1]));
+      PetscFunctionReturn(0);
+    }
     if (!strcmp(cmd, "status")) PetscCall(CommandStatus(comm, args));
     else if (!strcmp(cmd, "merge")) PetscCall(CommandMerge(comm, args));
     else PetscCall(CommandExport(comm, args));
@@ -360,6 +398,15 @@ int main(int argc, char **argv)
   /* MPI first, so that a failure inside PetscInitialize (a bad PETSC_OPTIONS) is collective and one line. */
   MPI_Init(&argc, &argv);
   pargc = NNLOptionsSplitArgs(argc, argv, pargv, files);
+  if (cmd && (!strcmp(cmd, "status") || !strcmp(cmd, "export") || !strcmp(cmd, "merge"))) {
+    /* their own help (Dispatch) instead of PETSc's page of generic options, which PetscInitialize would print */
+    int k = 0;
+    for (int i = 0; i < pargc; i++) {
+      if (i > 0 && (!strcmp(pargv[i], "-help") || !strcmp(pargv[i], "--help"))) command_help_asked = 1;
+      else pargv[k++] = pargv[i];
+    }
+    pargv[pargc = k] = NULL;
+  }
   NNLErrorCaptureBegin();
   ierr = PetscInitialize(&pargc, &pargv, NULL, usage);
   {

@@ -74,43 +74,69 @@ static PetscErrorCode ReadShared(MPI_Comm comm, const char file[], char **text)
   PetscFunctionReturn(0);
 }
 
-/* A plain options file: "-key value" lines, '#' starts a comment. */
-static PetscErrorCode InsertPlain(const char file[], char *text)
-{
-  PetscFunctionBegin;
-  for (char *line = text; line && *line;) {
-    char *next = strchr(line, '\n'), *hash;
-    if (next) *next++ = 0;
-    if ((hash = strchr(line, '#'))) *hash = 0;
-    PetscCall(PetscOptionsInsertString(NULL, line));
-    line = next;
-  }
-  (void)file;
-  PetscFunctionReturn(0);
-}
-
 /* PETSc's rule: a key is "-x..." that is not a number; its value is the next word unless that is a key. */
 static PetscBool IsKey(const char *a)
 {
   return (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9') && a[1] != '.') ? PETSC_TRUE : PETSC_FALSE;
 }
 
-PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char **argv)
+/* A plain options file: "-key value" lines, '#' starts a comment. PETSc's own reader would skip a line that does not
+   start with a key (a YAML file under another name: the whole job silently the default one), keep a CRLF file's '\r'
+   in the last value, and follow -options_file inside the file (into itself: a stack overflow). So each line is checked
+   here first; msg says what is wrong (every rank reads the same text: the same verdict). */
+static PetscErrorCode InsertPlain(const char file[], char *text, char msg[], size_t len)
 {
-  PetscBool any = PETSC_FALSE;
+  int lineno = 0;
 
   PetscFunctionBegin;
+  msg[0] = 0;
+  for (char *line = text; line && *line;) {
+    char *next = strchr(line, '\n'), *hash, *p;
+    if (next) *next++ = 0;
+    lineno++;
+    if ((hash = strchr(line, '#'))) *hash = 0;
+    for (p = line; *p; p++)
+      if (*p == '\r' || *p == '\t') *p = ' ';
+    p = line + strspn(line, " ");
+    if (*p && !IsKey(p)) {
+      snprintf(msg, len, "'%s' line %d: '%.40s' is not an option (a plain job file holds '-key value' lines; a YAML one needs a name ending in .yaml)", file, lineno, p);
+      PetscFunctionReturn(0);
+    }
+    for (char *w = p; *w; w += strcspn(w, " "), w += strspn(w, " ")) {
+      size_t n = strcspn(w, " ");
+      if ((n == 13 && !strncmp(w, "-options_file", n)) || (n == 18 && !strncmp(w, "-options_file_yaml", n))) {
+        snprintf(msg, len, "'%s' line %d: a job file cannot name another (give each with its own -options_file)", file, lineno);
+        PetscFunctionReturn(0);
+      }
+    }
+    PetscCall(PetscOptionsInsertString(NULL, line));
+    line = next;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char **argv)
+{
+  PetscBool any = PETSC_FALSE, had;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-options_file", &had)); /* PETSC_OPTIONS may name one */
   for (int i = 0; files[i]; i += 2) {
-    char          *text = NULL;
+    char          *text = NULL, msg[512] = "";
     PetscErrorCode ierr;
+    PetscBool      nested;
     PetscCall(ReadShared(comm, files[i + 1], &text));
     NNLErrorSetQuiet(PETSC_TRUE); /* the parser's own traceback is noise: the message below says it all */
     if (IsYAML(files[i], files[i + 1])) ierr = PetscOptionsInsertStringYAML(NULL, text);
-    else ierr = InsertPlain(files[i + 1], text);
+    else ierr = InsertPlain(files[i + 1], text, msg, sizeof(msg));
     NNLErrorSetQuiet(PETSC_FALSE);
     free(text);
+    PetscCheck(!msg[0], comm, PETSC_ERR_USER_INPUT, "-options_file: %s", msg);
     PetscCheck(!ierr, comm, PETSC_ERR_USER_INPUT, "-options_file: '%s' is not a valid %s options file", files[i + 1],
                IsYAML(files[i], files[i + 1]) ? "YAML" : "PETSc");
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-options_file", &nested));
+    PetscCheck(had || !nested, comm, PETSC_ERR_USER_INPUT, "-options_file: '%s' names another job file (give each with its own -options_file)",
+               files[i + 1]);
     any = PETSC_TRUE;
   }
   if (!any) PetscFunctionReturn(0);

@@ -247,6 +247,15 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   if (!write) PetscCheck(access(path, R_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)", dir, NNL_STORE_FILE);
+  if (!write) { /* a writer killed inside a transaction in rollback-journal mode (the store's creation, before WAL) leaves
+                   a hot journal, which SQLite rolls back at the next read, but only through a read-write connection:
+                   a read-only one fails with "attempt to write a readonly database", and the store could never be
+                   resumed. SQLite itself tells a hot journal from a live writer's (whose lock it sees). */
+    char        jpath[PETSC_MAX_PATH_LEN + 16];
+    struct stat jst;
+    snprintf(jpath, sizeof(jpath), "%s-journal", path);
+    if (!stat(jpath, &jst) && jst.st_size > 0 && !access(path, W_OK) && !access(dir, W_OK)) write = PETSC_TRUE;
+  }
   rc = sqlite3_open_v2(path, db, (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
     sqlite3_close(*db);
@@ -272,6 +281,8 @@ PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh)
   PetscCheck(ntab >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s/%s' is not an nnlimits store (%s)", dir,
              NNL_STORE_FILE, sqlite3_errmsg(db));
   if (fresh) *fresh = ntab == 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscCheck(fresh || ntab > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s' holds no run yet: its store is empty (a run stopped while creating it; rerun the job to start it)", dir);
   if (ntab == 0) PetscFunctionReturn(0);
   rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1, &st, NULL);
   if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) PetscCall(PetscStrallocpy((const char *)sqlite3_column_text(st, 0), &schema));

@@ -75,6 +75,18 @@ env $step SLURM_STEP_NUM_TASKS=1 SLURM_NTASKS=1 "$NNL" run -options_file job.opt
   || fail "a 1-task srun step was refused"
 env $step "$NNL" status whole > /dev/null || fail "status inside a 2-task step was refused"
 
+# a job file with CRLF line ends reads as with LF (the '\r' stayed in the last value: "'2\r' is not an integer")
+printf -- '-grid_width 8\r\n-grid_depth 2\r\n-grid_seed 0-2\r\n' > crlf.opts
+run 0 plan -options_file crlf.opts > crlf.txt && grep -q '^plan points=4 ' crlf.txt || fail "a CRLF job file"
+
+# status, export and merge -help say what the command does and its options, and do nothing (merge -help merged,
+# export -help wrote the CSV after a page of PETSc's generic options)
+run 0 export whole -help > exhelp.txt || fail "export -help failed"
+grep -q -- '-table <gram>' exhelp.txt && ! grep -q '^family,' exhelp.txt && ! grep -q 'PETSc' exhelp.txt || { cat exhelp.txt; fail "export -help"; }
+run 0 merge whole -output merged_by_help -help > mhelp.txt && grep -q -- '-output <required>' mhelp.txt || fail "merge -help"
+[ ! -e merged_by_help ] || fail "merge -help merged"
+run 0 status -help > shelp.txt && grep -q 'nnlimits status DIR' shelp.txt || fail "status -help"
+
 # the embedded default job exists and is what 'run' with no options would run
 run 0 plan > default_plan.txt
 grep -q '^plan points=1280 ' default_plan.txt || { cat default_plan.txt; fail "default job size"; }

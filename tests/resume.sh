@@ -1,7 +1,7 @@
 # ctest-label: mpi
-# A sweep killed with SIGKILL mid-run (every process at once), then rerun with the same command, ends with
-# exports byte-identical to an uninterrupted run's. Catches: half-written points, points lost or done twice,
-# a resume that recomputes with different random numbers, a store that cannot be reopened after a kill.
+# A sweep killed with SIGKILL mid-run (every process at once), or while creating its store, then rerun with the same
+# command, ends with exports byte-identical to an uninterrupted run's. Catches: half-written points, points lost or
+# done twice, a resume that recomputes with different random numbers, a store that cannot be reopened after a kill.
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-family resnet -grid_activation relu,tanh -grid_width 64,256 -grid_depth 64,256 -grid_seed 0-400 -inputs 4 -record_layers 8
      -progress_interval 0"
@@ -60,4 +60,22 @@ set +e; wait "$pid"; rc=$?; set -e
 "$NNL" status "$W/stopped" | grep -q 'last_run=interrupted' || fail "SIGUSR1: store not marked interrupted"
 run 2 run $JOB -output "$W/stopped" > /dev/null
 same_exports "$W/ref" "$W/stopped"
-echo "resume after SIGKILL and after SIGUSR1 (exit 3): identical to an uninterrupted run"
+# Killed while creating its store (before WAL: a rollback journal): the store holds a hot journal. status says the
+# store holds no run yet, and the rerun rolls the journal back and starts. Catches: a store that read-only opens
+# could never roll back ("attempt to write a readonly database"), so no rerun, status or export could open it again.
+rm -rf "$W/created" && mkdir -p "$W/created"
+/usr/bin/python3 - "$W/created/nnlimits.sqlite" <<'PY'
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA cache_size=1")  # spill pages into the file before the commit, as a big schema transaction does
+db.execute("BEGIN")
+db.execute("CREATE TABLE t(x)")
+for i in range(2000): db.execute("INSERT INTO t VALUES (randomblob(500))")
+os._exit(0)  # no commit, no rollback: a killed writer
+PY
+[ -s "$W/created/nnlimits.sqlite-journal" ] || fail "hot journal: the set-up left no journal"
+set +e; "$NNL" status "$W/created" > "$W/created.out" 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q 'holds no run yet' "$W/created.out" || fail "hot journal: status: exit $rc: $(cat "$W/created.out")"
+run 2 run $JOB -output "$W/created" > /dev/null || fail "hot journal: the rerun failed"
+same_exports "$W/ref" "$W/created"
+echo "resume after SIGKILL, after SIGUSR1 (exit 3) and inside the store's creation: identical to an uninterrupted run"

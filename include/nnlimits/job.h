@@ -54,6 +54,11 @@ PetscErrorCode NNLJobDestroy(NNLJob **job);
   Call after every object has read its options.
 */
 PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm, const char cmd[]);
+/**
+  @brief Error if option opt (no prefix) holds a value of len characters or more: read into a buffer of len, PETSc
+  would have cut it short without a word.
+*/
+PetscErrorCode NNLOptionsCheckLength(const char opt[], size_t len);
 
 /** @brief Recorded layer indices of a network of the given family and depth (ascending); *n set. Caller frees. */
 PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers);
