@@ -127,11 +127,19 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
   PetscCall(NNLGridCreate(*job, grid));
   for (PetscInt i = 0; i < (*grid)->npoints; i++)
     if ((*grid)->points[i].mem > worst) worst = (*grid)->points[wp = i].mem;
-  PetscCheck(worst <= (*job)->mem_budget, comm, PETSC_ERR_USER_INPUT,
-             "-grid_width: width %" PetscInt_FMT " (sampler %s) needs %.3g MB per task, more than the budget of %.3g MB "
-             "(-mem_budget_mb; use -sampler projection or smaller widths)",
-             (*grid)->points[wp].width, NNLSamplerTypes[NNLPointSampler(*job, &(*grid)->points[wp])], worst / 1048576.0,
-             (*job)->mem_budget / 1048576.0);
+  if (worst > (*job)->mem_budget) { /* name what makes the largest task large: a network's width, or a limit's options */
+    const NNLPoint *p = &(*grid)->points[wp];
+    char            what[256];
+    if (p->kind == NNL_TASK_NETWORK)
+      snprintf(what, sizeof(what), "-grid_width: a network of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (sampler %s)", p->width,
+               p->depth, NNLSamplerTypes[NNLPointSampler(*job, p)]);
+    else if (p->kind == NNL_TASK_SDE)
+      snprintf(what, sizeof(what), "-sde_paths: the SDE task of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (-sde_paths, -fp_cells)",
+               p->width, p->depth);
+    else snprintf(what, sizeof(what), "-inputs: the limit task of depth %" PetscInt_FMT " (-inputs, -grid_depth)", p->depth);
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s needs %.3g MB, more than the budget of %.3g MB per task (-mem_budget_mb)", what,
+            worst / 1048576.0, (*job)->mem_budget / 1048576.0);
+  }
   PetscFunctionReturn(0);
 }
 

@@ -17,7 +17,7 @@ est() { "$NNL" plan $ONE -grid_width "$1" | grep -o 'peak_mem_mb=[0-9.e+]*' | cu
 # than start-up does.
 base=$(rss run $ONE -grid_width 8 -output "$W/tiny")
 big=$(rss run $ONE -grid_width 40000 -mem_budget_mb 100 -output "$W/refused")
-grep -q "^nnlimits: error: -grid_width: width 40000 (sampler dense) needs .* MB per task, more than the budget of 100 MB" "$W/err" ||
+grep -q "^nnlimits: error: -grid_width: a network of width 40000, depth [0-9]* (sampler dense) needs .* MB, more than the budget of 100 MB per task" "$W/err" ||
   { cat "$W/err" >&2; fail "budget: no clear refusal"; }
 [ ! -e "$W/refused" ] || fail "budget: the refused run created its output directory"
 [ "$big" -lt $((base + 50)) ] || fail "budget: the refused run used ${big} MB (start-up alone: ${base} MB): it allocated first"
