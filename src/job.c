@@ -225,15 +225,21 @@ static PetscErrorCode ReadShard(PetscOptionItems *PetscOptionsObject, NNLJob *jo
 {
   char        buf[256] = "", def[64] = "0/1";
   const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT"), *min = getenv("SLURM_ARRAY_TASK_MIN");
-  long long   i, k;
+  const char *stp = getenv("SLURM_ARRAY_TASK_STEP");
+  long long   i, k, step = stp && atoll(stp) > 0 ? atoll(stp) : 1;
   char        c;
+  PetscBool   set;
 
   PetscFunctionBegin;
-  if (id && cnt) snprintf(def, sizeof(def), "%lld/%s", atoll(id) - (min ? atoll(min) : 0), cnt);
+  /* --array=a-b:s numbers its tasks a, a+s, ...: task (id - a)/s of COUNT */
+  if (id && cnt) snprintf(def, sizeof(def), "%lld/%s", (atoll(id) - (min ? atoll(min) : 0)) / step, cnt);
   PetscCall(OptString(PetscOptionsObject, "-shard", "This run's shard i/k of the grid (default from SLURM_ARRAY_TASK_ID/COUNT)", "", def,
-                               buf, sizeof(buf), NULL));
+                               buf, sizeof(buf), &set));
+  PetscCheck(set || !id || !cnt || (atoll(id) - (min ? atoll(min) : 0)) % step == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "-shard: Slurm array task %s is not min %s + a multiple of step %lld: give -shard i/k", id, min ? min : "0", step);
   PetscCheck(sscanf(buf, "%lld/%lld%c", &i, &k, &c) == 2 && k >= 1 && i >= 0 && i < k && k <= PETSC_MAX_INT, PETSC_COMM_SELF,
-             PETSC_ERR_USER_INPUT, "-shard: '%s' is not i/k with 0 <= i < k (e.g. 0/4)", buf);
+             PETSC_ERR_USER_INPUT, "-shard: '%s' is not i/k with 0 <= i < k (e.g. 0/4)%s", buf,
+             set ? "" : "; it came from SLURM_ARRAY_TASK_ID/_MIN/_COUNT (an array given as a list? give -shard i/k)");
   job->shard_index = (PetscInt)i;
   job->shard_count = (PetscInt)k;
   PetscFunctionReturn(0);

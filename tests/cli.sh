@@ -87,6 +87,11 @@ run 0 merge whole -output merged_by_help -help > mhelp.txt && grep -q -- '-outpu
 [ ! -e merged_by_help ] || fail "merge -help merged"
 run 0 status -help > shelp.txt && grep -q 'nnlimits status DIR' shelp.txt || fail "status -help"
 
+# a Slurm array with a step (--array=0-6:2: tasks 0, 2, 4, 6) is shards 0..3 of 4 (task 6 was '6/4', refused)
+SLURM_ARRAY_TASK_ID=6 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 "$NNL" plan -grid_seed 0-10 > step.txt ||
+  fail "a Slurm array with a step"
+grep -q '^plan points=400 limits=8 shards=4' step.txt || { cat step.txt; fail "a Slurm array with a step: shards"; }
+
 # the embedded default job exists and is what 'run' with no options would run
 run 0 plan > default_plan.txt
 grep -q '^plan points=1280 ' default_plan.txt || { cat default_plan.txt; fail "default job size"; }
