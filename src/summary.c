@@ -21,10 +21,14 @@ static const char *SQL =
   " LEFT JOIN limits l ON l.point=lp.id AND l.layer=p.depth AND l.a=0 AND l.b=0"
   " WHERE p.status='done' AND p.kind='network' GROUP BY p.family, p.activation, p.width, p.depth ORDER BY min(p.ord)";
 
-static double StdErr(double mean, double mean2, int n)
+/* "mean ± se" over n seeds; one seed has no standard error: the mean alone (as the compare table leaves se empty) */
+static void MeanSE(char buf[], size_t len, const char *fmt_mean, const char *fmt_se, double mean, double mean2, int n)
 {
-  double var = n > 1 ? (mean2 - mean * mean) * n / (n - 1) : NAN;
-  return var > 0 ? sqrt(var / n) : 0.0;
+  int k = snprintf(buf, len, fmt_mean, mean);
+  if (n > 1 && k > 0 && (size_t)k < len) {
+    double var = (mean2 - mean * mean) * n / (n - 1);
+    snprintf(buf + k, len - (size_t)k, fmt_se, var > 0 ? sqrt(var / n) : 0.0);
+  }
 }
 
 PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
@@ -57,12 +61,12 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
     }
     if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
       double r = sqlite3_column_double(st, 7), r2 = sqlite3_column_double(st, 8);
-      snprintf(rho, sizeof(rho), "%.5f ± %.5f", r, StdErr(r, r2, n));
+      MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, r2, n);
     }
     if (rows++ < maxrows)
       fprintf(out, "%-7s %-12s %6d %6d %6d  %-24s %-9s %-9s  %-24s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
               sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), n,
-              (snprintf(path, sizeof(path), "%.5g ± %.3g", q, StdErr(q, q2, n)), path), lim[0], lim[1], rho);
+              (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, q2, n), path), lim[0], lim[1], rho);
   }
   if (rows > maxrows) fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n", rows - maxrows, dir);
   sqlite3_finalize(st);

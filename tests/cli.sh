@@ -31,6 +31,10 @@ Y
 run 2 run -options_file tiny.yaml > out.txt 2> err.txt || { cat err.txt; fail "yaml run"; }
 [ -f results/tiny/nnlimits.sqlite ] || fail "YAML job did not write results/tiny"
 grep -q 'q_00' out.txt || fail "no summary printed"
+grep -q '^mlp .* 4  [0-9.]* ± [0-9.]' out.txt || { cat out.txt; fail "summary: no mean ± se over 4 seeds"; }
+# one seed has no standard error: the summary prints the mean alone (it printed "± 0")
+run 1 run -grid_width 8 -grid_depth 2 -grid_seed 0-1 -output one_seed > one.txt 2> /dev/null || fail "one-seed run"
+grep -q '^resnet ' one.txt && ! grep -q '^resnet .*±' one.txt || { cat one.txt; fail "summary of one seed: a standard error"; }
 grep -q '^progress done=9/9' err.txt || fail "no final progress line"
 ! grep -q $'\r' err.txt || fail "carriage return in a non-terminal log"
 run 0 status results/tiny | grep -q 'done=9 .*pending=0' || fail "status after a finished run"
