@@ -146,9 +146,9 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
   PetscCheck(nets <= 1e8, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "the grid has %.3g points, more than 1e8 (split it into several jobs or use fewer seeds)", nets);
   /* Every rank holds the whole grid: it must fit in one rank's budget before it is allocated. */
-  PetscCheck(total * sizeof(NNLPoint) <= job->mem_budget, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+  PetscCheck(total * NNL_GRID_BYTES_PER_POINT <= job->mem_budget, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "the grid has %.3g points, %.3g MB on every rank, more than the budget of %.3g MB (-mem_budget_mb; split the job)",
-             total, total * sizeof(NNLPoint) / 1048576.0, job->mem_budget / 1048576.0);
+             total, total * NNL_GRID_BYTES_PER_POINT / 1048576.0, job->mem_budget / 1048576.0);
   PetscCall(PetscNew(&g));
   g->job     = job;
   g->npoints = (PetscInt)total;

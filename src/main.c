@@ -278,6 +278,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     total += grid->points[i].cost;
     if (grid->points[i].mem > peak) peak = grid->points[i].mem;
   }
+  peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* every rank holds the whole grid beside its largest task */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
                         " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
                         job->shard_count, total, total / NNL_COST_RATE, peak / 1048576.0, grid->nsde));

@@ -37,6 +37,10 @@ typedef struct {
   NNLPoint     *points;         /* canonical order */
 } NNLGrid;
 
+/* Memory every rank holds per grid point while the grid is built: the point, and the ids and shard indices it sorts
+   (plan, tested at 4·10^6 points: 288 MB of RSS above an empty grid's, this gives 275). */
+#define NNL_GRID_BYTES_PER_POINT (sizeof(NNLPoint) + sizeof(uint64_t) + 2 * sizeof(PetscInt))
+
 /** @brief Expand the job's axes. Not collective (every rank can do it, identically). */
 PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid);
 PetscErrorCode NNLGridDestroy(NNLGrid **grid);
