@@ -16,13 +16,32 @@ STORE = "nnlimits.sqlite"
 THUMB_DPI = 55  # README thumbnails: a 13-inch-wide figure stays under ~100 KB
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# The per-layer rows of the store's views gram and stats (src/store.c, NetViewsSQL), every join a CROSS JOIN: SQLite
+# then keeps the order written, netlayers → seq (the layer index r < nrec) → pairs. With the views' plain JOINs, and
+# no table statistics, a condition such as family='resnet' (an automatic index on points) made the planner put pairs
+# and seq in the outer loops: pairs × seq × points rows, seq as long as the deepest network (fig_hayou_2022.py took
+# 182 s on jobs/hayou_2022_fixed_width.opts, depth 10^4, its load() 0.5 s of 3.6 in this order).
+GRAM_NET = ("(SELECT n.point AS point, CAST(nnl_at(n.layer, r.r) AS INTEGER) AS layer, k.a AS a, k.b AS b,"
+            " nnl_at(substr(n.q, 8 * n.np * r.r + 1, 8 * n.np), k.k) AS q"
+            " FROM netlayers n CROSS JOIN seq r ON r.r < n.nrec CROSS JOIN pairs k)")
+STATS_NET = ("(SELECT n.point AS point, CAST(nnl_at(n.layer, r.r) AS INTEGER) AS layer, k.a AS input,"
+             " nnl_at(substr(n.lognorm, 8 * n.m * r.r + 1, 8 * n.m), k.a) AS lognorm,"
+             " nnl_at(substr(n.lognorm_post, 8 * n.m * r.r + 1, 8 * n.m), k.a) AS lognorm_post,"
+             " nnl_at(substr(n.kurtosis, 8 * n.m * r.r + 1, 8 * n.m), k.a) AS kurtosis,"
+             " nnl_at(CASE WHEN r.r = n.nrec - 1 THEN n.ks END, k.a) AS ks"
+             " FROM netlayers n CROSS JOIN seq r ON r.r < n.nrec CROSS JOIN pairs k ON k.a = k.b)")
+
 # The same tables as src/export.c: same columns, same canonical row order. Each column is (name, SQL expression),
 # so that a figure can read only the columns it needs (a store of a million rows loads in seconds, not minutes).
+# gram and stats are `points p CROSS JOIN …`: points in the outer loop whatever the condition (load() puts GRAM_NET
+# and STATS_NET in place of the views, except in a schema-4 store, whose views read a table keyed by point). The other
+# tables are a row per observation, keyed by (point, …): any join order reads them once (points outside: 27000 point
+# rows read for 144 limits rows).
 TABLES = {
     "gram": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
               ("seed", "p.seed"), ("layer", "g.layer"), ("t", "CAST(g.layer AS REAL)/p.depth"), ("a", "g.a"),
               ("b", "g.b"), ("q", "g.q")],
-             "points p JOIN gram g ON g.point=p.id", "p.ord,g.layer,g.a,g.b"),
+             "points p CROSS JOIN gram g ON g.point=p.id", "p.ord,g.layer,g.a,g.b"),
     "points": ([("family", "family"), ("activation", "activation"), ("width", "width"), ("depth", "depth"),
                 ("seed", "seed"), ("id", "printf('%016x',id)"), ("status", "status"), ("sampler", "sampler"),
                 ("dead_layer", "dead_layer")],
@@ -31,7 +50,7 @@ TABLES = {
                ("seed", "p.seed"), ("layer", "s.layer"), ("t", "CAST(s.layer AS REAL)/p.depth"), ("input", "s.input"),
                ("lognorm", "s.lognorm"), ("lognorm_post", "s.lognorm_post"), ("kurtosis", "s.kurtosis"),
                ("ks", "s.ks")],
-              "points p JOIN stats s ON s.point=p.id", "p.ord,s.layer,s.input"),
+              "points p CROSS JOIN stats s ON s.point=p.id", "p.ord,s.layer,s.input"),
     "limits": ([("family", "p.family"), ("activation", "p.activation"), ("depth", "p.depth"), ("layer", "l.layer"),
                 ("t", "CAST(l.layer AS REAL)/p.depth"), ("a", "l.a"), ("b", "l.b"), ("q_nngp", "l.q_nngp"),
                 ("q_ode", "l.q_ode")],
@@ -84,13 +103,12 @@ def _connect(run_dir):
     return db
 
 
-def load(run_dir, table, columns=None, where=None):
-    """Table `table` (gram | points | stats | limits | spectra | sde | fokker_planck) of a run directory: dict column -> numpy array, in the
-    export's row order. columns: a subset of the table's columns (default all); where: an SQL condition on the
-    table's column names (e.g. "input=0 AND layer=depth"). `compare` is reduced over seeds in C: load_compare."""
+def _query(db, table, names, where):
+    """The SELECT of load(): columns `names` of `table`, rows where `where` holds, in the export's order."""
     cols, source, order = TABLES[table]
     expr = dict(cols)
-    names = [c for c, _ in cols] if columns is None else list(columns)
+    if table in ("gram", "stats") and db.execute("SELECT 1 FROM sqlite_master WHERE name='netlayers'").fetchone():
+        source = source.replace(f" {table} ", f" {GRAM_NET if table == 'gram' else STATS_NET} ", 1)
     select = ",".join(expr[n] for n in names)
     sql = f"SELECT {select} FROM {source}"
     if where:
@@ -98,9 +116,23 @@ def load(run_dir, table, columns=None, where=None):
         pat = r"(?<![\w.'])(" + "|".join(sorted(map(re.escape, expr), key=len, reverse=True)) + r")(?![\w'(])"
         cond = re.sub(pat, lambda m: f"({expr[m.group(1)]})", where)
         sql += (" AND " if " WHERE " in sql else " WHERE ") + f"({cond})"
-    sql += f" ORDER BY {order}"
+    return sql + f" ORDER BY {order}"
+
+
+def query(run_dir, table, columns=None, where=None):
+    """The SQL statement load() runs (for EXPLAIN QUERY PLAN, and tests of it)."""
+    names = [c for c, _ in TABLES[table][0]] if columns is None else list(columns)
     with _connect(run_dir) as db:
-        rows = db.execute(sql).fetchall()
+        return _query(db, table, names, where)
+
+
+def load(run_dir, table, columns=None, where=None):
+    """Table `table` (gram | points | stats | limits | spectra | sde | fokker_planck) of a run directory: dict column -> numpy array, in the
+    export's row order. columns: a subset of the table's columns (default all); where: an SQL condition on the
+    table's column names (e.g. "input=0 AND layer=depth"). `compare` is reduced over seeds in C: load_compare."""
+    names = [c for c, _ in TABLES[table][0]] if columns is None else list(columns)
+    with _connect(run_dir) as db:
+        rows = db.execute(_query(db, table, names, where)).fetchall()
     data = list(zip(*rows)) if rows else [[] for _ in names]
     # dead_layer may be NULL (never died): keep it as float with NaN
     return {n: (_column(n, c) if n != "dead_layer" else _column("_", c)) for n, c in zip(names, data)}

@@ -1,7 +1,9 @@
 # ctest-label: cli
 # analysis/: the Python loader reads a store exactly as `nnlimits export` writes it, and summary.py's numbers and
 # figure are right. Catches: a loader whose query drifts from the export (columns, order, NULL handling), a
-# summary that averages the wrong layer or entry, a figure script that crashes or writes an empty file.
+# summary that averages the wrong layer or entry, a figure script that crashes or writes an empty file; a loader
+# query whose condition on the points (family='resnet') lets SQLite loop over seq (one row per layer index up to
+# the deepest network) outside the points: 182 s instead of 4–7 for fig_hayou_2022.py on its job.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
 PY=/usr/bin/python3
@@ -38,4 +40,35 @@ cmp -s "$W/want.txt" "$W/got.txt" || { diff "$W/want.txt" "$W/got.txt" >&2; fail
 [ "$(head -c 8 "$W/summary.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "summary.png is not a PNG"
 [ "$(stat -c %s "$W/summary.png")" -gt 10000 ] || fail "summary.png is too small to hold the plot"
 head -c 5 "$W/summary.pdf" | grep -q '%PDF-' || fail "summary.pdf missing"
-echo "analysis: loader = export for 3 tables, summary means match, PNG and PDF written"
+# (d) a condition on the points makes load() read fewer rows, never more: with seq (2002 rows, depth 2000) in an
+# outer loop, the filtered query visits pairs × seq × points rows. Counted in SQLite VM instructions (the progress
+# handler, deterministic for a given SQLite), not timed; and the rows are those of the unfiltered load, filtered here.
+run 1 run -family resnet,mlp -grid_width 4 -grid_depth 4,2000 -grid_seed 0-3 -grid_activation relu -record_layers 3 \
+  -progress_interval 0 -output "$W/deep" > /dev/null 2>&1 || fail "deep sweep"
+PYTHONPATH="$SRC/analysis" $PY - "$W/deep" <<'PYEOF' || fail "a condition on the points makes load() visit more rows"
+import sys, numpy as np, nnlimits
+run = sys.argv[1]
+def steps(sql):
+    n = [0]
+    with nnlimits._connect(run) as db:
+        db.set_progress_handler(lambda: n.__setitem__(0, n[0] + 1), 10)
+        db.execute(sql).fetchall()
+    return n[0]
+for t, key in (("gram", "q"), ("stats", "lognorm")):
+    full, cost = nnlimits.load(run, t), steps(nnlimits.query(run, t))
+    for where, keep in (("family='resnet'", full["family"] == "resnet"), ("seed=1", full["seed"] == 1),
+                        ("activation='relu' AND depth=2000", (full["activation"] == "relu") & (full["depth"] == 2000)),
+                        ("family IN ('mlp') AND width<=4", full["family"] == "mlp")):
+        sql = nnlimits.query(run, t, where=where)
+        got = steps(sql)
+        with nnlimits._connect(run) as db:
+            plan = [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql)]
+        assert got <= cost, (t, where, f"{got} steps, {cost} without the condition; plan {plan}")
+        part = nnlimits.load(run, t, where=where)
+        assert 0 < len(part[key]) < len(full[key]), (t, where)
+        for k in full:
+            assert np.array_equal(part[k], full[k][keep]) if part[k].dtype == object else \
+                np.array_equal(part[k], full[k][keep], equal_nan=True), (t, where, k)
+PYEOF
+
+echo "analysis: loader = export for 3 tables, summary means match, PNG and PDF written, conditions cut the rows visited"
