@@ -136,9 +136,10 @@ static PetscErrorCode ODERHS(TS ts, PetscReal t, Vec X, Vec F, void *ptr)
   PetscFunctionReturn(0);
 }
 
-/* Dense output (Runge–Kutta types): one adaptive solve to the last time, the others interpolated by the monitor.
-   Stepping onto every requested time instead cut a depth-256 network's 256 output times into 513 steps (7 RHS
-   evaluations each, quadratures for tanh) where 34 suffice: the limit task dominated whole sweeps. */
+/* Dense output (Runge–Kutta tableaus with an interpolant of the method's order): one adaptive solve to the last
+   time, the others interpolated by the monitor. Stepping onto every requested time instead cut a depth-256 network's
+   256 output times into 513 steps (7 RHS evaluations each, quadratures for tanh) where 34 suffice: the limit task
+   dominated whole sweeps. */
 static PetscErrorCode ODESolveDense(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, char msg[], size_t msglen)
 {
   PetscReal         now;
@@ -160,7 +161,10 @@ static PetscErrorCode ODESolveDense(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, ch
   PetscFunctionReturn(0);
 }
 
-/* Any TS type: integrate to each requested time in turn, stepping exactly onto it (adaptive steps between). */
+/* Any TS type: integrate to each requested time in turn, stepping exactly onto it (adaptive steps between). Matching a
+   time shortens the step before it, and the adaptor (or a fixed-step type, which keeps whatever step it last took)
+   would carry the short step on: the step in hand before each time is restored after it, as PETSc's own time span
+   does. Without that, fixed-step Euler's steps shrank towards every time until -limit_ts_max_steps ran out. */
 static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const double t[], double *q, PetscBool *ok, char msg[],
                                size_t msglen)
 {
@@ -168,10 +172,11 @@ static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const dou
   *ok = PETSC_TRUE;
   for (PetscInt i = 0; i < nt; i++) {
     const PetscScalar *x;
-    PetscReal          now;
+    PetscReal          now, dt, dtnext;
     TSConvergedReason  reason;
     PetscCall(TSGetTime(ts, &now));
     if (t[i] > now) {
+      PetscCall(TSGetTimeStep(ts, &dt));
       PetscCall(TSSetMaxTime(ts, t[i]));
       PetscCall(TSSolve(ts, X));
       PetscCall(TSGetConvergedReason(ts, &reason));
@@ -181,11 +186,88 @@ static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const dou
         *ok = PETSC_FALSE;
         PetscFunctionReturn(0);
       }
+      PetscCall(TSGetTimeStep(ts, &dtnext));
+      if (dtnext < dt) PetscCall(TSSetTimeStep(ts, dt));
     }
     PetscCall(VecGetArrayRead(X, &x));
     PetscCall(PetscArraycpy(q + np * i, x, np));
     PetscCall(VecRestoreArrayRead(X, &x));
   }
+  PetscFunctionReturn(0);
+}
+
+/* The solver with its defaults, before TSSetFromOptions so that options override them and -help shows them: adaptive
+   Dormand–Prince 5(4) at tight tolerances (the limit is compared with sample means to 1e-4 and tested against closed
+   forms to 1e-9). Not collective (PETSC_COMM_SELF). */
+static PetscErrorCode ODECreate(TS *ts)
+{
+  PetscFunctionBegin;
+  PetscCall(TSCreate(PETSC_COMM_SELF, ts));
+  PetscCall(TSSetOptionsPrefix(*ts, "limit_"));
+  PetscCall(TSSetProblemType(*ts, TS_NONLINEAR));
+  PetscCall(TSSetType(*ts, TSRK));
+  PetscCall(TSRKSetType(*ts, TSRK5DP));
+  PetscCall(TSSetTolerances(*ts, 1e-12, NULL, 1e-12, NULL));
+  PetscCall(TSSetTime(*ts, 0.0));
+  PetscCall(TSSetTimeStep(*ts, 1e-3));
+  PetscCall(TSSetMaxSteps(*ts, 1000000));
+  PetscCall(TSSetExactFinalTime(*ts, TS_EXACTFINALTIME_MATCHSTEP));
+  PetscCall(TSSetErrorIfStepFails(*ts, PETSC_FALSE)); /* a failed limit is reported, never aborts the sweep */
+  PetscFunctionReturn(0);
+}
+
+/* TS types whose values at the requested times are the integrator's own on dq/dt = F(q) given as an RHS function,
+   each checked against the ReLU closed form (tests/test_limits.c). Left out: pseudo (pseudo-transient continuation to
+   a steady state, not a trajectory), glle (q at t = 1 half the exact value on the ReLU ODE), and types needing what
+   this problem does not give: a split RHS (mprk, basicsymplectic), a second-order form (alpha2), an I-function or
+   Jacobian (irk, eimex, mimex, discgrad, radau5), or an external package (sundials, python). */
+static const char *const ode_types[] = {TSRK,   TSEULER, TSSSP,  TSBDF,   TSROSW, TSARKIMEX,
+                                        TSGLEE, TSBEULER, TSCN, TSTHETA, TSALPHA};
+#define NODETYPES (sizeof(ode_types) / sizeof(ode_types[0]))
+
+/* Why the configured solver cannot give the ODE's values at the requested times (msg empty if it can). Other exact
+   final time options would step over a time (stepover) or overwrite the state with an interpolant (interpolate). */
+static PetscErrorCode ODECheckSolver(TS ts, char msg[], size_t msglen)
+{
+  TSType                 type;
+  TSExactFinalTimeOption eft;
+  PetscBool              known = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  msg[0] = 0;
+  PetscCall(TSGetType(ts, &type));
+  for (size_t i = 0; i < NODETYPES && !known; i++) PetscCall(PetscStrcmp(type, ode_types[i], &known));
+  PetscCall(TSGetExactFinalTime(ts, &eft));
+  if (!known) {
+    size_t len = (size_t)snprintf(msg, msglen, "depth-limit ODE: -limit_ts_type %s is not supported (use one of", type);
+    for (size_t i = 0; i < NODETYPES && len < msglen; i++)
+      len += (size_t)snprintf(msg + len, msglen - len, " %s", ode_types[i]);
+    if (len < msglen) snprintf(msg + len, msglen - len, ")");
+  } else if (eft != TS_EXACTFINALTIME_MATCHSTEP) {
+    char name[32];
+    PetscCall(PetscStrncpy(name, TSExactFinalTimeOptions[eft], sizeof(name)));
+    PetscCall(PetscStrtolower(name));
+    snprintf(msg, msglen,
+             "depth-limit ODE: -limit_ts_exact_final_time %s is not supported (use matchstep: every output time is stepped "
+             "onto)",
+             name);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Whether the monitor may take the output times from the solver's interpolant: only for a Runge–Kutta tableau whose
+   interpolant has the method's order. PETSc gives a tableau without its own dense output (every one but 5dp in 3.18)
+   a linear interpolant: with 5bs at rtol 1e-8 that put interior layers 3.2e-3 off the exact ReLU solution. */
+static PetscErrorCode ODEIsDense(TS ts, PetscBool *dense)
+{
+  PetscInt order, pinterp;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, dense));
+  if (!*dense) PetscFunctionReturn(0);
+  PetscCall(TSRKGetOrder(ts, &order));
+  PetscCall(TSRKGetTableau(ts, NULL, NULL, NULL, NULL, NULL, &pinterp, NULL, NULL));
+  *dense = pinterp >= order ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
 }
 
@@ -195,32 +277,24 @@ static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const do
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
   ODECtx         ctx = {&job->act[act], m, poll, pctx, PETSC_FALSE, np, nt, 0, t, q, NULL};
   TS             ts;
-  TSType         type;
   Vec            X;
   PetscScalar   *x;
 
   PetscFunctionBegin;
+  PetscCall(ODECreate(&ts));
+  PetscCall(TSSetRHSFunction(ts, NULL, ODERHS, &ctx));
+  PetscCall(TSSetFromOptions(ts));
+  PetscCall(ODECheckSolver(ts, msg, msglen)); /* NNLLimitSetFromOptions refuses these at the start of a run */
+  if (msg[0]) {
+    *ok = PETSC_FALSE;
+    PetscCall(TSDestroy(&ts));
+    PetscFunctionReturn(0);
+  }
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, np, &X));
   PetscCall(VecGetArrayWrite(X, &x));
   PetscCall(NNLLimitInitial(job, NNL_FAMILY_RESNET, act, x));
   PetscCall(VecRestoreArrayWrite(X, &x));
-  PetscCall(TSCreate(PETSC_COMM_SELF, &ts));
-  PetscCall(TSSetOptionsPrefix(ts, "limit_"));
-  PetscCall(TSSetProblemType(ts, TS_NONLINEAR));
-  PetscCall(TSSetRHSFunction(ts, NULL, ODERHS, &ctx));
-  /* adaptive Dormand–Prince 5(4) at tight tolerances: the limit is compared with sample means to 1e-4 and tested
-     against closed forms to 1e-9 */
-  PetscCall(TSSetType(ts, TSRK));
-  PetscCall(TSRKSetType(ts, TSRK5DP));
-  PetscCall(TSSetTolerances(ts, 1e-12, NULL, 1e-12, NULL));
-  PetscCall(TSSetTime(ts, 0.0));
-  PetscCall(TSSetTimeStep(ts, 1e-3));
-  PetscCall(TSSetMaxSteps(ts, 1000000));
-  PetscCall(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_MATCHSTEP));
-  PetscCall(TSSetErrorIfStepFails(ts, PETSC_FALSE)); /* a failed limit is reported, never aborts the sweep */
-  PetscCall(TSSetFromOptions(ts));
-  PetscCall(TSGetType(ts, &type));
-  PetscCall(PetscStrcmp(type, TSRK, &ctx.dense)); /* every TSRK tableau has an interpolant */
+  PetscCall(ODEIsDense(ts, &ctx.dense));
   if (nt > 0 && (ctx.dense || poll)) PetscCall(TSMonitorSet(ts, ODEMonitor, &ctx, NULL));
   if (nt > 0 && ctx.dense) PetscCall(ODESolveDense(ts, X, &ctx, ok, msg, msglen));
   else PetscCall(ODESolve(ts, X, np, nt, t, q, ok, msg, msglen));
@@ -280,15 +354,16 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
 
 PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
 {
-  TS ts;
+  TS   ts;
+  char msg[256];
 
   PetscFunctionBegin;
-  (void)comm;
-  PetscCall(TSCreate(PETSC_COMM_SELF, &ts));
-  PetscCall(TSSetOptionsPrefix(ts, "limit_"));
-  PetscCall(TSSetType(ts, TSRK));
+  (void)comm; /* every rank reads the same options database and reaches the same verdict */
+  PetscCall(ODECreate(&ts));
   PetscCall(TSSetFromOptions(ts));
+  PetscCall(ODECheckSolver(ts, msg, sizeof(msg)));
   PetscCall(TSDestroy(&ts));
+  PetscCheck(!msg[0], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s", msg);
   PetscCall(NNLFokkerPlanckSetFromOptions());
   PetscFunctionReturn(0);
 }

@@ -9,6 +9,10 @@ cd "$W"
 run 0 run -help > help.txt 2>&1 || fail "run -help failed"
 grep -q -- '-grid_width <now 32,64,128,256,512' help.txt || fail "help lacks -grid_width with its default"
 grep -q -- '-sampler <now auto' help.txt || fail "help lacks -sampler"
+# the depth-limit solver's help shows what the ODE runs with (it showed a plain TSRK's 3bs at 1e-4 while 5dp at 1e-12 ran)
+grep -q -- '-limit_ts_rk_type <now 5dp' help.txt && grep -q -- '-limit_ts_rtol <1e-12' help.txt \
+  && grep -q -- '-limit_ts_atol <1e-12' help.txt && grep -q -- '-limit_ts_exact_final_time <now MATCHSTEP' help.txt \
+  || { grep -E 'limit_ts_(rk_type|rtol|atol|exact_final_time) ' help.txt; fail "help shows other -limit_ts_* defaults than the ODE uses"; }
 [ ! -e results ] || fail "-help created results/"
 run 0 > usage.txt 2>&1 && fail "no command should exit non-zero"
 grep -q 'nnlimits run' usage.txt || fail "usage text missing"

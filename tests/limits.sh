@@ -10,6 +10,7 @@
 #  (c) a solver failure (-limit_ts_max_steps 3) fails that limit alone, with a message; the networks and q_nngp are
 #      all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
+#  (d) below.
 source "$(dirname "$0")/lib.sh" "$@"
 
 run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 \
@@ -68,4 +69,14 @@ run 1 run -family resnet -grid_activation tanh -grid_width 16 -grid_depth 8 -gri
   -output "$W/fail" > /dev/null 2> "$W/resume.err"; rc=$?
 set -e
 [ "$rc" = 2 ] && grep -q 'limit_ts_max_steps' "$W/resume.err" || { cat "$W/resume.err"; fail "resume without -limit_ts_max_steps accepted"; }
-echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone"
+# (d) a solver that cannot give the ODE at the recorded layers is refused before anything runs, naming the option:
+#     glle's q at t = 1 was half the exact value, pseudo is a steady-state solver. Catches: their numbers stored as limits.
+for bad in "-limit_ts_type glle" "-limit_ts_type pseudo" "-limit_ts_exact_final_time stepover"; do
+  set +e
+  run 1 run -family resnet -grid_activation relu -grid_width 16 -grid_depth 8 -grid_seed 0-1 $bad -progress_interval 0 \
+    -output "$W/refused" > /dev/null 2> "$W/refused.err"; rc=$?
+  set -e
+  [ "$rc" = 2 ] && grep -q -- "${bad%% *} .* is not supported" "$W/refused.err" && [ ! -e "$W/refused/nnlimits.sqlite" ] \
+    || { cat "$W/refused.err"; fail "$bad: exit $rc, want 2 with a message and no store"; }
+done
+echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused"

@@ -61,6 +61,88 @@ static void test_ode_dense_output(void **state)
   NNLJobDestroy(&job);
 }
 
+/* Every output time to the requested tolerance, whatever the solver: ReLU diagonal q(t) = e^{t/2} at the 257 times
+   ℓ/256 of a depth-256 network, at rtol 1e-8, within 10·rtol. Each adaptive RK tableau PETSc 3.18 has besides 5dp (whose
+   interpolant is linear: 5bs was 3.2e-3 off between steps, 3bs 5.7e-6, while right at t = 1) and the adaptive
+   non-RK types. Catches: output times read from an interpolant of lower order than the method. */
+static void test_ode_every_solver(void **state)
+{
+  enum { N = 257 };
+  const char *solvers[] = {"-limit_ts_rk_type 5bs", "-limit_ts_rk_type 3bs", "-limit_ts_rk_type 2a", "-limit_ts_rk_type 5f",
+                           "-limit_ts_rk_type 6vr", "-limit_ts_rk_type 7vr", "-limit_ts_rk_type 8vr", "-limit_ts_type rosw",
+                           "-limit_ts_type arkimex", "-limit_ts_type glee"};
+  double      t[N], q[N];
+  for (int i = 0; i < N; i++) t[i] = (double)i / (N - 1);
+  for (size_t s = 0; s < sizeof(solvers) / sizeof(solvers[0]); s++) {
+    NNLJob   *job;
+    PetscBool ok;
+    char      msg[256], opts[256];
+    double    worst = 0;
+    snprintf(opts, sizeof(opts), "-grid_activation relu -inputs 1 -input_dim 2 %s -limit_ts_rtol 1e-8", solvers[s]);
+    assert_int_equal(TestJob(opts, &job, NULL), 0);
+    assert_int_equal(NNLLimitODE(job, 0, N, t, q, &ok, msg, sizeof(msg)), 0);
+    if (!ok) fail_msg("%s: %s", solvers[s], msg);
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(q[i] / exp(t[i] / 2) - 1));
+    if (worst > 1e-7) fail_msg("%s at rtol 1e-8: relative error %.3g (want <= 1e-7)", solvers[s], worst);
+    NNLJobDestroy(&job);
+  }
+}
+
+/* Fixed-step types step onto every output time and keep their step. Euler with dt = 1/512 (a power of two, so each
+   time ℓ/256 is reached after exactly 2ℓ steps) gives (1 + dt/2)^{t/dt} on the ReLU diagonal to rounding; with the
+   default dt = 1e-3 (times between steps) it succeeds within Euler's own error t·dt/8 at every time. Catches: the step
+   shortened to meet one time and kept (it shrank towards each time until -limit_ts_max_steps ran out: depth-64 and
+   depth-256 limits failed), or values interpolated between steps. */
+static void test_ode_fixed_step(void **state)
+{
+  enum { N = 257 };
+  const double h = 1.0 / 512;
+  NNLJob      *job;
+  double       t[N], q[N];
+  PetscBool    ok;
+  char         msg[256];
+
+  for (int i = 0; i < N; i++) t[i] = (double)i / (N - 1);
+  assert_int_equal(TestJob("-grid_activation relu -inputs 1 -input_dim 2 -limit_ts_type euler -limit_ts_dt 0.001953125", &job, NULL), 0);
+  assert_int_equal(NNLLimitODE(job, 0, N, t, q, &ok, msg, sizeof(msg)), 0);
+  if (!ok) fail_msg("euler: %s", msg);
+  for (int i = 0; i < N; i++) {
+    double want = pow(1 + h / 2, 2.0 * i);
+    if (fabs(q[i] / want - 1) > 1e-13) fail_msg("euler t=%g: %.17g vs %.17g", t[i], q[i], want);
+  }
+  NNLJobDestroy(&job);
+  assert_int_equal(TestJob("-grid_activation relu -inputs 1 -input_dim 2 -limit_ts_type euler", &job, NULL), 0);
+  assert_int_equal(NNLLimitODE(job, 0, N, t, q, &ok, msg, sizeof(msg)), 0);
+  if (!ok) fail_msg("euler, dt 1e-3: %s", msg);
+  for (int i = 0; i < N; i++)
+    if (fabs(q[i] / exp(t[i] / 2) - 1) > 1.3e-4 * t[i] + 1e-15) fail_msg("euler, dt 1e-3, t=%g: %.17g", t[i], q[i]);
+  NNLJobDestroy(&job);
+}
+
+/* A solver that cannot give the ODE's values at the requested times is refused: at the start of a run
+   (NNLLimitSetFromOptions errors) and, called directly, as a failed limit with a message. glle was half the exact
+   value at t = 1; interpolate overwrites the state it continues from. Catches: such a solver's numbers stored as the
+   limit. */
+static void test_ode_refused(void **state)
+{
+  const char *bad[] = {"-limit_ts_type glle", "-limit_ts_type pseudo", "-limit_ts_exact_final_time interpolate"};
+  double      t = 1, q;
+  for (int b = 0; b < 3; b++) {
+    NNLJob   *job;
+    PetscBool ok = PETSC_TRUE;
+    char      msg[256], opts[128];
+    snprintf(opts, sizeof(opts), "-grid_activation relu -inputs 1 -input_dim 2 %s", bad[b]);
+    assert_int_equal(TestJob(opts, &job, NULL), 0);
+    assert_int_equal(NNLLimitODE(job, 0, 1, &t, &q, &ok, msg, sizeof(msg)), 0);
+    assert_false(ok);
+    if (!strstr(msg, "is not supported")) fail_msg("%s: message '%s'", bad[b], msg);
+    assert_int_equal(PetscPushErrorHandler(PetscReturnErrorHandler, NULL), 0);
+    assert_int_not_equal(NNLLimitSetFromOptions(PETSC_COMM_SELF), 0);
+    assert_int_equal(PetscPopErrorHandler(), 0);
+    NNLJobDestroy(&job);
+  }
+}
+
 /* ReLU correlation: ρ' = ½[(sin θ + (π−θ) cos θ)/π − ρ] (MATH.md §4.2), integrated here by classical RK4 with
    4096 steps (error ~1e-14). Catches: an off-diagonal RHS or arccos kernel that is wrong while the diagonal is right. */
 static double RhoRHS(double rho)
@@ -159,6 +241,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ode_closed_forms), cmocka_unit_test(test_ode_dense_output), cmocka_unit_test(test_ode_relu_correlation),
+    cmocka_unit_test(test_ode_every_solver), cmocka_unit_test(test_ode_fixed_step),  cmocka_unit_test(test_ode_refused),
     cmocka_unit_test(test_nngp_to_ode),      cmocka_unit_test(test_nngp_vs_networks),
   };
   int rc;
