@@ -40,4 +40,12 @@ m=$(rss run ${ONE/-inputs 12/-inputs 4} -grid_width 40000 -grid_depth 1 -mem_bud
 python3 -c "import sys; e, m = $e, $m - $base; sys.exit(0 if e < 20 and m <= max(1.15 * e, 8) else 1)" ||
   fail "width 40000, m = 4: estimate ${e} MB, measured ${m} - ${base} MB (W should be drawn by chunks)"
 echo "mem_budget width=40000 m=4 estimate_mb=$e measured_mb=$((m - base)) (W by chunks)"
+# plan's peak memory counts the grid every rank holds (it said 1.0 MB for 4e6 points that took 288 MB): within
+# [0.7, 1.15] of plan's own RSS above a tiny plan's, for 10^6 tiny points.
+G="-grid_seed 0-250000 -grid_width 8 -grid_depth 2,3,4,5 -grid_activation relu"
+g=$("$NNL" plan $G | grep -o 'peak_mem_mb=[0-9.e+]*' | cut -d= -f2)
+gm=$(( $(rss plan $G) - $(rss plan $ONE -grid_width 8) ))
+python3 -c "import sys; sys.exit(0 if 0.7 * $gm <= $g <= 1.15 * $gm else 1)" ||
+  fail "plan of 10^6 points: peak_mem_mb=$g, measured $gm MB above a tiny plan"
+echo "mem_budget grid of 10^6 points: estimate_mb=$g measured_mb=$gm"
 echo "mem_budget: refused before allocating (refused run ${big} MB vs start-up ${base} MB), default budget from ${node_mb} MB"
