@@ -6,6 +6,23 @@
 static PetscBool nnl_quiet = PETSC_FALSE, nnl_options = PETSC_FALSE;
 static char      nnl_last[1024];
 
+/* PETSc's number readers say "Input string X has no integer value" without the option: name the option whose value
+   is X ("options" if none or several do). */
+static const char *OptionOfValue(const char *mess)
+{
+  static char name[256];
+  char        value[256], *all = NULL, *save = NULL, *prev = NULL;
+  int         found = 0;
+
+  PetscStrncpy(name, "options", sizeof(name));
+  if (!mess || sscanf(mess, "Input string %255s has no", value) != 1 || PetscOptionsGetAll(NULL, &all)) return name;
+  for (char *t = strtok_r(all, " ", &save); t; prev = t, t = strtok_r(NULL, " ", &save))
+    if (prev && prev[0] == '-' && !strcmp(t, value) && found++ == 0) PetscStrncpy(name, prev, sizeof(name));
+  if (found != 1) PetscStrncpy(name, "options", sizeof(name));
+  PetscFree(all);
+  return name;
+}
+
 static PetscErrorCode NNLErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n,
                                       PetscErrorType p, const char *mess, void *ctx)
 {
@@ -15,7 +32,7 @@ static PetscErrorCode NNLErrorHandler(MPI_Comm comm, int line, const char *fun, 
   if (nnl_options && p == PETSC_ERROR_INITIAL &&
       (n == PETSC_ERR_ARG_OUTOFRANGE || n == PETSC_ERR_ARG_WRONG || n == PETSC_ERR_ARG_UNKNOWN_TYPE || n == PETSC_ERR_ARG_INCOMP)) {
     n = PETSC_ERR_USER_INPUT;
-    snprintf(nnl_last, sizeof(nnl_last), "options: %s", mess ? mess : "(no message)");
+    snprintf(nnl_last, sizeof(nnl_last), "%s: %s", OptionOfValue(mess), mess ? mess : "(no message)");
     mess = nnl_last;
   }
   if (p == PETSC_ERROR_INITIAL && mess && mess != nnl_last) PetscStrncpy(nnl_last, mess, sizeof(nnl_last));
