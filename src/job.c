@@ -101,7 +101,7 @@ static PetscErrorCode ReadInt(PetscOptionItems *PetscOptionsObject, const char o
   PetscFunctionReturn(0);
 }
 
-static PetscInt MaxDepth(const NNLJob *job)
+PetscInt NNLJobMaxDepth(const NNLJob *job)
 {
   PetscInt d = 0;
   for (PetscInt i = 0; i < job->ndepth; i++) d = PetscMax(d, job->depth[i]);
@@ -112,9 +112,11 @@ static PetscInt MaxDepth(const NNLJob *job)
    network to pick them. */
 static PetscErrorCode CheckLayerCount(const char opt[], const NNLJob *job, PetscInt k)
 {
+  const PetscInt layers = NNLJobMaxDepth(job) + 1;
+
   PetscFunctionBegin;
-  PetscCheck(k <= MaxDepth(job) + 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "%s: %" PetscInt_FMT " layers, more than the deepest network's %" PetscInt_FMT " (use all)", opt, k, MaxDepth(job) + 1);
+  PetscCheck(k <= layers, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: %" PetscInt_FMT " layers, more than the deepest network's %" PetscInt_FMT " (use all)", opt, k, layers);
   PetscFunctionReturn(0);
 }
 
@@ -200,10 +202,10 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   PetscCheck(job->sde_dt > 0 && job->sde_dt <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sde_dt: must be in (0, 1] (got %g)",
              (double)job->sde_dt);
   if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), (L - 1)/n (shaped MLP); its steps must be countable */
-    double T = 1.0;
+    double T = 1.0, L = (double)NNLJobMaxDepth(job);
     for (PetscInt f = 0; f < job->nfamily; f++)
       if (job->family[f] == NNL_FAMILY_SHAPED)
-        for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, (double)(MaxDepth(job) - 1) / (double)job->width[w]);
+        for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, (L - 1) / (double)job->width[w]);
     PetscCheck(ceil(T / job->sde_dt) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step count holds (%" PetscInt_FMT ")",
                (double)job->sde_dt, ceil(T / job->sde_dt), T, PETSC_MAX_INT);
@@ -227,15 +229,15 @@ static PetscErrorCode ReadShard(PetscOptionItems *PetscOptionsObject, NNLJob *jo
   const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT"), *min = getenv("SLURM_ARRAY_TASK_MIN");
   const char *stp = getenv("SLURM_ARRAY_TASK_STEP");
   long long   i, k, step = stp && atoll(stp) > 0 ? atoll(stp) : 1;
+  long long   off = id ? atoll(id) - (min ? atoll(min) : 0) : 0; /* --array=a-b:s numbers its tasks a, a+s, ... */
   char        c;
   PetscBool   set;
 
   PetscFunctionBegin;
-  /* --array=a-b:s numbers its tasks a, a+s, ...: task (id - a)/s of COUNT */
-  if (id && cnt) snprintf(def, sizeof(def), "%lld/%s", (atoll(id) - (min ? atoll(min) : 0)) / step, cnt);
+  if (id && cnt) snprintf(def, sizeof(def), "%lld/%s", off / step, cnt); /* task (id - a)/s of COUNT */
   PetscCall(OptString(PetscOptionsObject, "-shard", "This run's shard i/k of the grid (default from SLURM_ARRAY_TASK_ID/COUNT)", "", def,
                                buf, sizeof(buf), &set));
-  PetscCheck(set || !id || !cnt || (atoll(id) - (min ? atoll(min) : 0)) % step == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+  PetscCheck(set || !id || !cnt || off % step == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-shard: Slurm array task %s is not min %s + a multiple of step %lld: give -shard i/k", id, min ? min : "0", step);
   PetscCheck(sscanf(buf, "%lld/%lld%c", &i, &k, &c) == 2 && k >= 1 && i >= 0 && i < k && k <= PETSC_MAX_INT, PETSC_COMM_SELF,
              PETSC_ERR_USER_INPUT, "-shard: '%s' is not i/k with 0 <= i < k (e.g. 0/4)%s", buf,

@@ -47,6 +47,14 @@ static const char *const command_help[][2] = {
 
 static int command_help_asked; /* -help after status, export or merge */
 
+/* The help text of status, export or merge; NULL for another command (run and plan: PETSc's -help lists theirs). */
+static const char *CommandHelp(const char *cmd)
+{
+  for (size_t i = 0; cmd && i < sizeof(command_help) / sizeof(command_help[0]); i++)
+    if (!strcmp(cmd, command_help[i][0])) return command_help[i][1];
+  return NULL;
+}
+
 typedef struct {
   int    npos;
   char **pos; /* positional arguments after the subcommand */
@@ -380,12 +388,10 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
     if (!strcmp(cmd, "run")) PetscCall(CommandRun(comm, code));
     else PetscCall(CommandPlan(comm));
   } else {
-    PetscCheck(!strcmp(cmd, "status") || !strcmp(cmd, "export") || !strcmp(cmd, "merge"), comm, PETSC_ERR_USER_INPUT,
-               "unknown command '%s' (allowed: run, plan, status, export, merge)", cmd);
+    PetscCheck(CommandHelp(cmd), comm, PETSC_ERR_USER_INPUT, "unknown command '%s' (allowed: run, plan, status, export, merge)", cmd);
     PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT, "%s reads stores and runs on one rank (drop mpirun)", cmd);
     if (command_help_asked) {
-      for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++)
-        if (!strcmp(cmd, command_help[i][0])) PetscCall(PetscPrintf(comm, "%s", command_help[i][1]));
+      PetscCall(PetscPrintf(comm, "%s", CommandHelp(cmd)));
       PetscFunctionReturn(0);
     }
     if (!strcmp(cmd, "status")) PetscCall(CommandStatus(comm, args));
@@ -407,7 +413,7 @@ int main(int argc, char **argv)
   /* MPI first, so that a failure inside PetscInitialize (a bad PETSC_OPTIONS) is collective and one line. */
   MPI_Init(&argc, &argv);
   pargc = NNLOptionsSplitArgs(argc, argv, pargv, files);
-  if (cmd && (!strcmp(cmd, "status") || !strcmp(cmd, "export") || !strcmp(cmd, "merge"))) {
+  if (CommandHelp(cmd)) {
     /* their own help (Dispatch) instead of PETSc's page of generic options, which PetscInitialize would print */
     int k = 0;
     for (int i = 0; i < pargc; i++) {

@@ -731,10 +731,9 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   PetscCall(RecordRun(s));
   PetscCall(Prepare(s));
   { /* seq: one row per recorded layer of the deepest network of the job (at most depth + 1), before any commit */
-    PetscInt deepest = 0;
-    for (PetscInt d = 0; d < job->ndepth; d++) deepest = PetscMax(deepest, job->depth[d]);
-    PetscCall(SeqReserve(s, deepest + 2));
-    s->nseq = deepest + 2;
+    const PetscInt nseq = NNLJobMaxDepth(job) + 2;
+    PetscCall(SeqReserve(s, nseq)); /* rows nseq_old .. nseq - 1 */
+    s->nseq = nseq;
   }
   PetscFunctionReturn(0);
 }

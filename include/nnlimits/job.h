@@ -54,6 +54,8 @@ PetscErrorCode NNLJobDestroy(NNLJob **job);
   Call after every object has read its options.
 */
 PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm, const char cmd[]);
+/** @brief The largest of the job's depths. */
+PetscInt NNLJobMaxDepth(const NNLJob *job);
 /**
   @brief Error if option opt (no prefix) holds a value of len characters or more: read into a buffer of len, PETSc
   would have cut it short without a word.
