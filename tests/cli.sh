@@ -109,4 +109,19 @@ grep -q '^plan points=1280 ' default_plan.txt || { cat default_plan.txt; fail "d
 rp=$(readelf -d "$NNL" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
 [ -z "$rp" ] || case ":$rp:" in *::*) fail "RUNPATH [$rp] has an empty entry (the current directory)" ;; esac
 
-echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary, RUNPATH all behave"
+# after MPI_Init the binary sets TCP_NODELAY on its TCP connections (sockets.c): without it, MPI_Finalize waited 40 ms
+# for the PMIx server's delayed acknowledgement. Seen from outside with strace (ptrace may be refused in a container).
+if strace -o /dev/null true 2> /dev/null; then
+  strace -f -e trace=execve,connect,setsockopt -o nodelay.txt "$MPIEXEC" -n 1 "$NNL" plan > /dev/null 2>&1 \
+    || fail "plan under strace"
+  pid=$(grep -m1 "execve(\"$NNL\"" nodelay.txt | cut -d' ' -f1) # the rank, not mpiexec
+  fd=$(grep "^$pid .*connect(.*AF_INET" nodelay.txt | head -1 | sed 's/.*connect(\([0-9]*\),.*/\1/')
+  [ -n "$fd" ] || { cat nodelay.txt; fail "the rank made no TCP connection (the PMIx server's)"; }
+  grep -q "^$pid .*setsockopt($fd, SOL_TCP, TCP_NODELAY, \[1\]" nodelay.txt \
+    || { cat nodelay.txt; fail "nnlimits left TCP_NODELAY off on its PMIx connection (fd $fd)"; }
+else
+  echo "cli: strace cannot trace here: TCP_NODELAY seen by test_sockets only"
+fi
+
+echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary, RUNPATH,"
+echo "     TCP_NODELAY all behave"
