@@ -728,6 +728,7 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   PetscCall(NNLStoreExec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
                                 " PRAGMA wal_autocheckpoint=16384"));
   s->wal = PETSC_TRUE;
+  PetscCall(NNLStoreCkptStart(s));
   PetscCall(RecordRun(s));
   PetscCall(Prepare(s));
   { /* seq: one row per recorded layer of the deepest network of the job (at most depth + 1), before any commit */
@@ -1029,8 +1030,10 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
    most of their time committing. A killed writer loses at most that window of finished tasks, which a rerun
    recomputes with the same numbers. A task is not a savepoint of its own: SQLite then copies every page the task
    first touches (4 KB each, 3-5 a task) to keep its old content, 3.5-4 µs of a no-op task's 7-9 µs. A task whose
-   rows fail half-written (a full disk) takes its group with it instead, as a kill would; the run stops there. */
-#define NNL_STORE_GROUP_SECONDS 0.25
+   rows fail half-written (a full disk) takes its group with it instead, as a kill would; the run stops there.
+   0.1 s rather than a longer window: each commit lets the checkpointer (storeckpt.c) copy the group into the store
+   file while the run goes on, which a 0.3 s run at 0.25 s windows left almost all to its close. */
+#define NNL_STORE_GROUP_SECONDS 0.1
 /* End the open group of commits, if any: every task in it becomes durable at once. */
 static PetscErrorCode StoreFlush(NNLStore s)
 {
@@ -1110,6 +1113,7 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   sqlite3_finalize(s->ins_fp);
   sqlite3_finalize(s->tx_begin);
   sqlite3_finalize(s->tx_commit);
+  PetscCall(NNLStoreCkptStop(s, NULL));
   if (s->wal) sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL); /* busy with a reader: stays WAL */
   if (s->db) sqlite3_close(s->db);
   NNLStoreUnlock(&s->lock);

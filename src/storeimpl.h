@@ -5,6 +5,9 @@
 #include <sqlite3.h>
 #include "nnlimits/store.h"
 
+/* The checkpointer of a writer (storeckpt.c). */
+typedef struct _n_NNLStoreCkpt *NNLStoreCkpt;
+
 struct _p_NNLStore {
   sqlite3       *db;
   const NNLJob  *job; /* NULL when opened for reading */
@@ -20,8 +23,14 @@ struct _p_NNLStore {
   int            lock; /* descriptor holding the writer's lock, or -1 */
   PetscBool      group;    /* a transaction of grouped commits is open (NNLStoreCommit) */
   double         group_t0; /* when it began (MPI_Wtime) */
+  NNLStoreCkpt   ckpt;     /* copies the WAL into the store file on its own thread while a run writes, or NULL */
 };
 
+/** @brief Not collective: start the checkpointer of a writer in WAL mode (if no thread can start, SQLite's own
+    checkpoint at close does its work). */
+PetscErrorCode NNLStoreCkptStart(NNLStore s);
+/** @brief Stop and join it, closing its connection; *done (may be NULL): the checkpoints it ran. Nothing if none. */
+PetscErrorCode NNLStoreCkptStop(NNLStore s, int *done);
 /** @brief Error (PETSC_ERR_FILE_WRITE, SQLite's message) unless rc is OK, DONE or ROW. */
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[]);
 /** @brief Create the run directory (and parents); an existing file there or no write access is an input error. */

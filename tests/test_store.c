@@ -4,11 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sqlite3.h>
 #include "testutil.h"
 #include "nnlimits/store.h"
 #include "nnlimits/sched.h"
 #include "error.h"
+#include "storeimpl.h"
 
 static char scratch[256]; /* one directory per test program run */
 static char last[1024];
@@ -649,12 +652,65 @@ static void test_merge(void **state)
   NNLJobDestroy(&other);
 }
 
+/* The checkpointer copies committed groups into the store file while the writer is open: after a group of ~2.6 MB
+   (1.5 MB: 64 networks of depth 256, every layer) and one more commit 0.1 s later, it has run, and the store file (not only
+   its WAL) holds those pages; the store then closes whole. Catches: a hook that never wakes the thread, a checkpoint
+   that copies nothing (the file stays at its schema's few pages, as with SQLite's autocheckpoint at 64 MB), a thread
+   left running or a connection left open at close (the switch out of WAL mode would fail and leave side files). */
+static void test_checkpointer(void **state)
+{
+  NNLJob     *job  = NULL;
+  NNLGrid    *grid = NULL;
+  NNLStore    st   = NULL;
+  char        dir[512], file[600];
+  struct stat sb;
+  int         done = -1;
+  off_t       before;
+  const char *opts = "-family resnet -grid_width 32 -grid_depth 256 -grid_seed 0-65 -grid_activation relu -inputs 2";
+
+  (void)state;
+  Path(dir, sizeof(dir), "ckpt");
+  snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
+  assert_int_equal(TestJob(opts, &job, &grid), 0);
+  assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
+  assert_non_null(st->ckpt);
+  for (PetscInt i = 0; i < grid->npoints; i++) {
+    NNLResult *res;
+    if (i == grid->npoints - 1) nanosleep(&(struct timespec){0, 150000000}, NULL); /* past the group's 0.1 s: this commit ends it */
+    assert_int_equal(NNLTaskCompute(job, &grid->points[i], NULL, NULL, &res), 0);
+    assert_int_equal(NNLStoreCommit(st, &grid->points[i], res), 0);
+    NNLResultDestroy(&res);
+  }
+  assert_int_equal(NNLStoreCkptStop(st, &done), 0); /* joins: a checkpoint asked for has run */
+  assert_null(st->ckpt);
+  assert_true(done >= 1);
+  assert_int_equal(stat(file, &sb), 0);
+  before = sb.st_size;
+  assert_int_equal(NNLStoreFinishRun(st, "complete"), 0);
+  assert_int_equal(NNLStoreClose(&st), 0);
+  AssertNoSideFiles(dir);
+  assert_int_equal(stat(file, &sb), 0);
+  assert_true(sb.st_size > 1000000); /* more than the checkpointer's 1 MB threshold */
+  if (before < 0.9 * sb.st_size) fail_msg("store file %ld bytes before close, %ld after: the WAL was not copied", (long)before, (long)sb.st_size);
+  {
+    char *csv = ExportOf(dir, "points");
+    int   rows = 0;
+    for (char *p = csv; *p; p++) rows += *p == '\n';
+    int   nets = 0;
+    for (PetscInt i = 0; i < grid->npoints; i++) nets += grid->points[i].kind == NNL_TASK_NETWORK;
+    assert_int_equal(rows, 1 + nets); /* the header, then a row a network */
+    free(csv);
+  }
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pack_roundtrip), cmocka_unit_test(test_commit_resume), cmocka_unit_test(test_refusals),
     cmocka_unit_test(test_export),         cmocka_unit_test(test_export_special), cmocka_unit_test(test_merge),
-    cmocka_unit_test(test_recommit_every_kind),
+    cmocka_unit_test(test_recommit_every_kind), cmocka_unit_test(test_checkpointer),
   };
   int  rc;
   char cmd[300];
