@@ -1036,9 +1036,10 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
    recomputes with the same numbers. A task is not a savepoint of its own: SQLite then copies every page the task
    first touches (4 KB each, 3-5 a task) to keep its old content, 3.5-4 µs of a no-op task's 7-9 µs. A task whose
    rows fail half-written (a full disk) takes its group with it instead, as a kill would; the run stops there.
-   0.1 s rather than a longer window: each commit lets the checkpointer (storeckpt.c) copy the group into the store
-   file while the run goes on, which a 0.3 s run at 0.25 s windows left almost all to its close. */
-#define NNL_STORE_GROUP_SECONDS 0.1
+   Not shorter: each group writes every page it dirtied to the WAL, and the random ids spread a group's index entries
+   over most of the id index's leaves. At 0.1 s, 10^5 no-op tasks cost 3.0 µs a commit instead of 2.5 (the
+   checkpointer aside); the default sweep was no faster. */
+#define NNL_STORE_GROUP_SECONDS 0.25
 /* End the open group of commits, if any: every task in it becomes durable at once. */
 static PetscErrorCode StoreFlush(NNLStore s)
 {

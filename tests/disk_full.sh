@@ -7,7 +7,7 @@
 # Catches: a half-written point, a corrupted store, a traceback or a hang instead of a message, a resume that
 # loses or recomputes committed points.
 source "$(dirname "$0")/lib.sh" "$@"
-# Dense sampler at widths 512, 1024: ~10 s of compute (one core) for ~1.5 MB of store, a few points per 0.1 s commit
+# Dense sampler at widths 512, 1024: ~10 s of compute (one core) for ~1.5 MB of store, a few points per 0.25 s commit
 # group, so several groups land before the 256 KB disk fills (at widths 256 and 512, with the dense layer drawn by
 # chunks, the first group alone could fill it; the projection sampler computes this grid in one group's time).
 JOB="-family resnet -grid_activation relu -grid_width 512,1024 -grid_depth 4,32 -grid_seed 0-50 -inputs 3 -record_layers all

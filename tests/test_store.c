@@ -653,7 +653,7 @@ static void test_merge(void **state)
 }
 
 /* The checkpointer copies committed groups into the store file while the writer is open: after a group of ~2.6 MB
-   (1.5 MB: 64 networks of depth 256, every layer) and one more commit 0.1 s later, it has run, and the store file (not only
+   (1.5 MB: 64 networks of depth 256, every layer) and one more commit 0.3 s later, it has run, and the store file (not only
    its WAL) holds those pages; the store then closes whole. Catches: a hook that never wakes the thread, a checkpoint
    that copies nothing (the file stays at its schema's few pages, as with SQLite's autocheckpoint at 64 MB), a thread
    left running or a connection left open at close (the switch out of WAL mode would fail and leave side files). */
@@ -676,7 +676,7 @@ static void test_checkpointer(void **state)
   assert_non_null(st->ckpt);
   for (PetscInt i = 0; i < grid->npoints; i++) {
     NNLResult *res;
-    if (i == grid->npoints - 1) nanosleep(&(struct timespec){0, 150000000}, NULL); /* past the group's 0.1 s: this commit ends it */
+    if (i == grid->npoints - 1) nanosleep(&(struct timespec){0, 300000000}, NULL); /* past the group's 0.25 s: this commit ends it */
     assert_int_equal(NNLTaskCompute(job, &grid->points[i], NULL, NULL, &res), 0);
     assert_int_equal(NNLStoreCommit(st, &grid->points[i], res), 0);
     NNLResultDestroy(&res);
