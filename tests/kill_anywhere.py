@@ -128,6 +128,33 @@ def alive(pid):
     return False
 
 
+def describe(left, pids):
+    """What an orphan is doing: its rank, each thread's state and kernel wait, and its stacks (gdb, if present)."""
+    lines = []
+    rank_of = {pid: r for r, pid in pids.items()}
+    for pid in left:
+        lines.append(f"orphan {pid} (rank {rank_of.get(pid, '?')}):")
+        try:
+            for t in sorted(os.listdir(f"/proc/{pid}/task")):
+                with open(f"/proc/{pid}/task/{t}/stat") as f:
+                    stat = f.read().rsplit(")", 1)[1].split()[0]
+                try:
+                    with open(f"/proc/{pid}/task/{t}/wchan") as f:
+                        wchan = f.read()
+                except OSError:
+                    wchan = "?"
+                lines.append(f"  thread {t} state {stat} wchan {wchan}")
+        except OSError as e:
+            lines.append(f"  {e}")
+        try:
+            bt = subprocess.run(["gdb", "-batch", "-p", str(pid), "-ex", "thread apply all bt"], capture_output=True,
+                                text=True, timeout=60).stdout
+            lines.append(bt[-8000:])
+        except (OSError, subprocess.SubprocessError) as e:
+            lines.append(f"  no stacks: {e}")
+    return "\n".join(lines)
+
+
 def lock_free(out):
     path = os.path.join(out, "nnlimits.lock")
     if not os.path.exists(path):
@@ -237,6 +264,7 @@ def main():
             orphan_s = max(orphan_s, time.time() - tkill)
             left = sorted(set(pid for pid in pids.values() if alive(pid)) | set(writers_of(out)))
             if left:
+                print(describe(left, pids), file=sys.stderr)
                 fail(f"trial {trial} ({kind}): ranks {left} of the killed launch still alive after 30 s")
             if not lock_free(out):
                 fail(f"trial {trial} ({kind}): the store's writer lock is still held after the launch died; "
