@@ -652,8 +652,8 @@ static void test_merge(void **state)
   NNLJobDestroy(&other);
 }
 
-/* The checkpointer copies committed groups into the store file while the writer is open: after a group of ~2.6 MB
-   (1.5 MB: 64 networks of depth 256, every layer) and one more commit 0.3 s later, it has run, and the store file (not only
+/* The checkpointer copies committed groups into the store file while the writer is open: after a group of 1.5 MB
+   (65 networks of depth 256, every layer) and one more commit 0.3 s later, it has run, and the store file (not only
    its WAL) holds those pages; the store then closes whole. Catches: a hook that never wakes the thread, a checkpoint
    that copies nothing (the file stays at its schema's few pages, as with SQLite's autocheckpoint at 64 MB), a thread
    left running or a connection left open at close (the switch out of WAL mode would fail and leave side files). */
@@ -693,10 +693,9 @@ static void test_checkpointer(void **state)
   assert_true(sb.st_size > 1000000); /* more than the checkpointer's 1 MB threshold */
   if (before < 0.9 * sb.st_size) fail_msg("store file %ld bytes before close, %ld after: the WAL was not copied", (long)before, (long)sb.st_size);
   {
-    char *csv = ExportOf(dir, "points");
-    int   rows = 0;
+    char *csv  = ExportOf(dir, "points");
+    int   rows = 0, nets = 0;
     for (char *p = csv; *p; p++) rows += *p == '\n';
-    int   nets = 0;
     for (PetscInt i = 0; i < grid->npoints; i++) nets += grid->points[i].kind == NNL_TASK_NETWORK;
     assert_int_equal(rows, 1 + nets); /* the header, then a row a network */
     free(csv);
