@@ -173,7 +173,12 @@ def snapshot(out):
     path = os.path.join(out, "nnlimits.sqlite")
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return {}, None
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # A kill inside a rollback-journal transaction (the store's creation, or a rerun's switch to WAL) leaves a hot
+    # journal, which only a read-write connection can roll back; a read-only one fails with "attempt to write a
+    # readonly database". nnlimits' own readers open read-write then (NNLStoreOpenDB); so does this check.
+    journal = path + "-journal"
+    hot = os.path.exists(journal) and os.path.getsize(journal) > 0
+    db = sqlite3.connect(path if hot else f"file:{path}?mode=ro", uri=not hot)
     try:
         ok = db.execute("PRAGMA integrity_check").fetchone()[0]
         if ok != "ok":
