@@ -6,9 +6,55 @@
 #include "nnlimits/rng.h"
 #include "netkernel.h"
 
-/* Work of one normal draw and one activation call, in flop-equivalents (the cost unit). */
-#define NNL_COST_NORMAL 8.0
-#define NNL_COST_PHI    6.0
+/* The cost model: a task's predicted time in ns of one core of the machine it was fitted on (AMD EPYC with AVX-512, 2
+   cores, Debian 12, OpenBLAS 0.3.21; 2026-12). It orders tasks (largest first), balances shards, sizes the scheduler's
+   chunks and extrapolates the ETA, so what matters most is that it is right in proportion across task kinds; `plan`
+   also turns it into seconds. The constants are least-squares fits (relative error, each job weighted alike) of the
+   per-task times the store records (points.seconds) of ~120 000 tasks: the shipped jobs and a calibration grid (mlp,
+   resnet, shaped_mlp; m = 1…64; n = 4…2048; L = 2…10^4; record all, last, K; spectra; dense; ten activations). Network
+   tasks over 0.1 ms: median model/measured 1.12, 80 % within 0.80-1.31. A shipped job's whole 1-rank run: 0.78-1.20
+   (tests/bench/run prints it as bench=cost_model). A φ's own cost per element is the activation table's `cost`; rank
+   0's commit of each result is part of its task's cost. */
+#define C_COMMIT       8000.0 /* rank 0's commit of a task's result: fixed, and per byte of what it stores */
+#define C_COMMIT_BYTE  5.5
+#define C_TASK         4600.0 /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations */
+#define C_LAYER        130.0  /* (a normal and the update; φ apart), per n·m², per m³ (the m×m square root)            */
+#define C_NM           2.63
+#define C_NMM          0.13
+#define C_M3           0.49
+#define C_PHI          1.2    /* × φ's cost: φ in place, and its share of the moments */
+#define C_SHAPED_NM    6.6    /* shaped_mlp's φ (slopes from c±, scaled with the width) per element, beside the row's */
+#define C_REC          5.3    /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
+#define C_REC_NM       0.64
+#define C_REC_NMM      0.14
+#define C_SPEC         18300.0 /* a spectra layer: fixed, and per flop of its Gram eigenvalues and feature SVD          */
+#define C_SPEC_FLOP    0.086
+#define C_DTASK        7200.0 /* the dense sampler: fixed, per layer, per entry of W (its normal), per n²·m (DGEMM: 2  */
+#define C_DLAYER       68.0   /* flops at ~40 GFLOP/s; the fit cannot separate it from the normals at m <= 16), and   */
+#define C_DNORMAL      2.3    /* 1.6 × φ's cost per element; its recorded and spectra layers cost 2.5 × the projection's */
+#define C_DGEMM        0.05
+#define C_DPHI         1.6
+#define C_DREC         2.5
+/* Limits. With a closed-form dual: a few ns per kernel entry and layer, and the depth-limit ODE's set-up (ResNet). By
+   quadrature: time in proportion to φ's cost (+0.3 ns of the quadrature's own); inputs share one correlation, so
+   the work does not grow with m past one off-diagonal entry. Fitted on tanh, swish, softplus: ResNet depth 8 takes
+   12 / 86 / 184 ms, depth 1024 120 / 590 / 1020 ms. */
+#define C_LIM_DUAL_ODE   2e5
+#define C_LIM_DUAL_LAYER 30.0 /* an MLP layer (ResNet: 10×, the ODE's steps and output), and per kernel entry */
+#define C_LIM_DUAL_ENTRY 5.0
+#define C_LIM_QUAD_ODE   1.1e7
+#define C_LIM_QUAD_RES   8e4
+#define C_LIM_QUAD_MLP   5e4
+#define C_LIM_QUAD_DIAG  0.25 /* m = 1: only the diagonal's one-dimensional integrals */
+#define C_LIM_QUAD_PHI   0.3
+/* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
+   step and cell. Fitted on the Stage 3 jobs: n = 2…8 ResNet, 500 paths × 1000 steps in 0.07-0.11 s; shaped n = 64, 256
+   with 400 cells, 0.6 µs a path-step. */
+#define C_SDE_RES_STEP   130.0
+#define C_SDE_SHP_STEP   250.0
+#define C_SDE_SHP_MM     50.0
+#define C_SDE_SHP_M3     20.0
+#define C_FP_CELL        100.0
 
 NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
 {
@@ -16,37 +62,30 @@ NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
   return job->inputs < pt->width ? NNL_SAMPLER_PROJECTION : NNL_SAMPLER_DENSE;
 }
 
-/* A limit: the NNGP recursion takes one F_φ per layer and pair, the ODE about 200 (adaptive RK5 at 1e-12).
-   F_φ costs a few flops in closed form and ~NNL_COST_QUAD scalar φ calls (NNL_COST_QUAD_PHI each) by quadrature off
-   the diagonal, a few hundred on it (a 1-D integral). Calibrated on tanh: depth 1024 takes 1.3 s, depth 8 0.16 s. */
-#define NNL_COST_QUAD     4.6e4
-#define NNL_COST_QUAD_PHI 30.0
-#define NNL_ODE_RHS       200.0
-
+/* A limit task: the NNGP recursion per layer and (ResNet) the depth-limit ODE; it stores both at every layer. */
 static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const NNLActivation *act = &job->act[pt->act];
-  const double         m = (double)job->inputs, off = m * (m - 1) / 2;
-  const double         perF = act->def->dual ? 50.0 * (off + m) : NNL_COST_QUAD_PHI * (NNL_COST_QUAD * off + 300.0 * m);
-  const double         evals = (double)pt->depth + (pt->family == NNL_FAMILY_RESNET ? NNL_ODE_RHS : 0.0);
+  const double         m = (double)job->inputs, np = m * (m + 1) / 2, L = (double)pt->depth;
+  const PetscBool      res = pt->family == NNL_FAMILY_RESNET ? PETSC_TRUE : PETSC_FALSE;
 
-  *cost = evals * perF;
-  *mem  = 2 * 8.0 * (double)(pt->depth + 1) * (m * (m + 1) / 2) * 2 + (1 << 20);
+  if (act->def->dual) *cost = (res ? C_LIM_DUAL_ODE : 0) + L * (C_LIM_DUAL_LAYER * (res ? 10 : 1) + C_LIM_DUAL_ENTRY * np);
+  else {
+    const double w = (act->def->cost + C_LIM_QUAD_PHI) * (m > 1 ? 1.0 : C_LIM_QUAD_DIAG);
+    *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
+  }
+  *cost += C_COMMIT + C_COMMIT_BYTE * 2 * 8.0 * (L + 1) * np;
+  *mem = 2 * 8.0 * (double)(pt->depth + 1) * np * 2 + (1 << 20);
 }
 
-/* An SDE task: paths × steps × (one step's work), plus the Fokker–Planck solve (a tridiagonal solve per step). A step
-   of a small state is dominated by call overhead (stream set-up, a LAPACK square root): NNL_SDE_STEP, calibrated on the
-   m = 2 tasks of the Stage 3 jobs (n = 4 ResNet: 500 paths × 1000 steps in 0.6 s; shaped: ~1.5 µs a step). */
-#define NNL_SDE_STEP 2000.0
 static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const double n = (double)pt->width, m = (double)job->inputs, paths = (double)job->sde_paths;
   double       T = pt->family == NNL_FAMILY_SHAPED ? (double)(pt->depth - 1) / n : 1.0, steps = ceil(T / job->sde_dt), per;
 
-  if (pt->family == NNL_FAMILY_RESNET) per = n * m * (NNL_COST_NORMAL + NNL_COST_PHI) + 3 * n * m * m + 10 * m * m * m;
-  else per = m * m * (NNL_COST_NORMAL + 40) + 20 * m * m * m;
-  per += NNL_SDE_STEP;
-  *cost = paths * steps * per + (steps + 1) * 100.0 * job->fp_cells;
+  if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
+  else per = m * m * C_SDE_SHP_MM + C_SDE_SHP_M3 * m * m * m + C_SDE_SHP_STEP;
+  *cost = paths * steps * per + (steps + 1) * C_FP_CELL * job->fp_cells + C_COMMIT + C_COMMIT_BYTE * 8.0 * paths * (m * m + 2 * m);
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
   *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
   if (pt->family == NNL_FAMILY_SHAPED) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
@@ -54,10 +93,10 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
 
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
-  const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim;
-  const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1);
+  const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim, np = m * (m + 1) / 2;
+  const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1), phi = job->act[pt->act].def->cost;
   PetscInt     nrec = pt->depth + 1;
-  double       per, first, rec;
+  double       ns = 0, rec, spec = 0, c;
 
   if (pt->kind == NNL_TASK_LIMIT) {
     LimitCostModel(job, pt, cost, mem);
@@ -69,24 +108,25 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
   }
   if (job->record_mode == NNL_RECORD_LAST) nrec = 1;
   else if (job->record_mode == NNL_RECORD_LOG && job->record_k + 1 < nrec) nrec = job->record_k + 1;
-  rec = (double)nrec * (n * m * m + 4 * n * m); /* Gram and moments at recorded layers */
-  if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
-    per   = n * m * (NNL_COST_NORMAL + NNL_COST_PHI) + 3 * n * m * m + 10 * m * m * m;
-    first = n * m * NNL_COST_NORMAL + n * m * m;
-    *mem  = 8.0 * (4 * n * m + 4 * m * m);
-  } else {
-    per   = n * n * NNL_COST_NORMAL + 2 * n * n * m + n * m * NNL_COST_PHI;
-    first = n * d * NNL_COST_NORMAL + 2 * n * d * m;
-    *mem  = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
-  }
+  rec = (double)nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
   /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap otherwise) */
   if (job->spectra_mode != NNL_RECORD_NONE) {
-    double ns = job->spectra_mode == NNL_RECORD_ALL ? layers : job->spectra_mode == NNL_RECORD_LAST ? 1.0 : PetscMin(layers, (double)job->spectra_k + 1);
     double lo = PetscMin(n, m), hi = PetscMax(n, m);
-    rec += ns * (n * m * m + 2.5 * m * m * m + 4 * hi * lo * lo);
+    ns   = job->spectra_mode == NNL_RECORD_ALL ? layers : job->spectra_mode == NNL_RECORD_LAST ? 1.0 : PetscMin(layers, (double)job->spectra_k + 1);
+    spec = ns * (C_SPEC + C_SPEC_FLOP * (n * m * m + 2.5 * m * m * m + 4 * hi * lo * lo));
   }
-  *cost = first + (layers - 1) * per + rec + 10 * n * m; /* + KS at the last layer */
-  *mem += 2 * 8.0 * (double)nrec * (m * (m + 1) / 2 + 3 * m) + (1 << 20);
+  if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
+    c = C_TASK + layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) + rec + spec;
+    if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
+    *mem = 8.0 * (4 * n * m + 4 * m * m);
+  } else {
+    /* the first layer's W is n×d, the others n×n */
+    c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m) + C_DREC * (rec + spec);
+    *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
+  }
+  /* what the store keeps: per recorded layer its index, q (np), log-norms before and after φ, kurtosis (m each) */
+  *cost = c + C_COMMIT + C_COMMIT_BYTE * 8.0 * ((double)nrec * (1 + np + 3 * m) + ns * 4 * PetscMin(n, m));
+  *mem += 2 * 8.0 * (double)nrec * (np + 3 * m) + (1 << 20);
   if (job->spectra_mode != NNL_RECORD_NONE) *mem += 8.0 * (n * m + 6 * m * m + 8 * PetscMin(n, m) * PetscMax(n, m)); /* LAPACK copies, work */
 }
 

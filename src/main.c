@@ -17,8 +17,8 @@
 #include "sockets.h"
 #include "summary.h"
 
-/* Nominal throughput of one core in cost units per second; used only for predictions. */
-#define NNL_COST_RATE 1.5e9
+/* The cost model's unit is a nanosecond of one core of the machine it was fitted on (grid.c); used only for predictions. */
+#define NNL_COST_RATE 1e9
 
 static const char usage[] =
   "nnlimits: sweeps of random neural networks beside their theoretical limits\n"

@@ -52,7 +52,8 @@ static double ref_phi(const char *name, double x, const double p[])
   @brief The table has the documented rows, in order, with the documented smooth flags, parities and closed
   forms, and a row marked odd or even is so bit for bit on 80 arguments from 1e-9 to 50. Catches: a reordered or
   dropped row (row order is public), a kink marked smooth, a lost closed form, a φ marked odd or even that is not
-  exactly (the quadrature would then sum half its nodes wrongly).
+  exactly (the quadrature would then sum half its nodes wrongly), a row without its cost per element (the cost model
+  would take φ as free, and order a sweep of it as if it were relu).
 */
 static void test_table_layout(void **state)
 {
@@ -77,6 +78,7 @@ static void test_table_layout(void **state)
     }
     assert_true(d->nparam >= 0 && d->nparam <= NNL_ACT_MAXPARAM);
     assert_non_null(d->help);
+    assert_true(d->cost >= 0.01 && d->cost <= 1000);
   }
   assert_null(NNLActivationDefGet(10));
   /* silu is another name of swish: same row, same canonical name, hence the same point ids */

@@ -26,7 +26,7 @@ typedef struct {
   NNLFamily   family;
   PetscInt    act;    /* index into job->act */
   PetscInt    width, depth, seed; /* width = seed = 0 for a limit */
-  double    cost;     /* predicted flops-equivalent work */
+  double    cost;     /* predicted time: ns of one core of the cost model's reference machine (grid.c) */
   double    mem;      /* predicted peak bytes on the rank that computes it */
 } NNLPoint;
 
