@@ -1,5 +1,7 @@
 /* Job files: read by rank 0 and broadcast, so that a missing or malformed file is one collective error, not a hang. */
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include "options.h"
 #include "error.h"
 
@@ -80,13 +82,83 @@ static PetscBool IsKey(const char *a)
   return (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9') && a[1] != '.') ? PETSC_TRUE : PETSC_FALSE;
 }
 
+/* The options one job file sets, with the line of each: a file that sets one twice is an error, in either format.
+   PETSc would keep the last silently (and YAML's own rule, unique keys in a mapping, is not checked by libyaml): a job
+   edited by appending "grid_seed: 0-1024" would run with whichever came last, and its store would not say which. */
+typedef struct {
+  char name[128];
+  int  line;
+} SeenKey;
+typedef struct {
+  SeenKey *k;
+  int      n, cap;
+} Seen;
+
+/* Records option name[0..len) (case-insensitive, as PETSc compares names) set on line; msg names both lines when the
+   file already set it. */
+static void SeenAdd(Seen *s, const char file[], const char *name, size_t len, int line, char msg[], size_t msglen)
+{
+  char key[128];
+
+  snprintf(key, sizeof(key), "%.*s", (int)len, name);
+  for (int i = 0; i < s->n; i++) {
+    if (strcasecmp(s->k[i].name, key)) continue;
+    snprintf(msg, msglen, "'%s' sets %s twice, on lines %d and %d (a job file sets each option once; the command line may override it)",
+             file, key, s->k[i].line, line);
+    return;
+  }
+  if (s->n == s->cap) {
+    SeenKey *k = realloc(s->k, (size_t)(s->cap = 2 * s->cap + 16) * sizeof(*k));
+    if (!k) return; /* out of memory: the check is skipped, PETSc's reading goes on */
+    s->k = k;
+  }
+  memcpy(s->k[s->n].name, key, sizeof(key));
+  s->k[s->n++].line = line;
+}
+
+/* The keys of a YAML job file, as the options they become: a mapping nested under a key names "-key_sub" (PETSc's
+   rule). Line-based: a key is a name followed by ':' and a space or the line's end, and its parent the nearest line
+   above with less indentation. Block sequences, flow mappings and quoted keys are left to PETSc's reader. */
+static void YAMLKeys(const char file[], const char *text, Seen *seen, char msg[], size_t msglen)
+{
+  struct {
+    size_t indent, len;
+  } stack[16];
+  char   path[128] = "-";
+  int    depth = 0, lineno = 0;
+
+  for (const char *line = text; *line && !msg[0];) {
+    const char *end = strchr(line, '\n'), *p;
+    size_t      ll = end ? (size_t)(end - line) : strlen(line), indent = strspn(line, " "), k = 0;
+
+    lineno++;
+    p = line + indent;
+    if (indent < ll && (isalnum((unsigned char)p[0]) || p[0] == '_')) {
+      while (indent + k < ll && (isalnum((unsigned char)p[k]) || p[k] == '_' || p[k] == '-' || p[k] == '.')) k++;
+    }
+    if (k && indent + k < ll && p[k] == ':' && (indent + k + 1 == ll || p[k + 1] == ' ' || p[k + 1] == '\t' || p[k + 1] == '\r')) {
+      size_t at;
+      while (depth && stack[depth - 1].indent >= indent) depth--;
+      at = depth ? stack[depth - 1].len : 1;
+      snprintf(path + at, sizeof(path) - at, "%s%.*s", depth ? "_" : "", (int)k, p);
+      SeenAdd(seen, file, path, strlen(path), lineno, msg, msglen);
+      if (depth < 16) {
+        stack[depth].indent = indent;
+        stack[depth++].len  = strlen(path);
+      }
+    }
+    line = end ? end + 1 : line + ll;
+  }
+}
+
 /* A plain options file: "-key value" lines, '#' starts a comment. PETSc's own reader would skip a line that does not
    start with a key (a YAML file under another name: the whole job silently the default one), keep a CRLF file's '\r'
    in the last value, and follow -options_file inside the file (into itself: a stack overflow). So each line is checked
    here first; msg says what is wrong (every rank reads the same text: the same verdict). */
 static PetscErrorCode InsertPlain(const char file[], char *text, char msg[], size_t len)
 {
-  int lineno = 0;
+  int  lineno = 0;
+  Seen seen   = {NULL, 0, 0};
 
   PetscFunctionBegin;
   msg[0] = 0;
@@ -100,18 +172,22 @@ static PetscErrorCode InsertPlain(const char file[], char *text, char msg[], siz
     p = line + strspn(line, " ");
     if (*p && !IsKey(p)) {
       snprintf(msg, len, "'%s' line %d: '%.40s' is not an option (a plain job file holds '-key value' lines; a YAML one needs a name ending in .yaml)", file, lineno, p);
-      PetscFunctionReturn(0);
+      break;
     }
     for (char *w = p; *w; w += strcspn(w, " "), w += strspn(w, " ")) {
       size_t n = strcspn(w, " ");
       if ((n == 13 && !strncmp(w, "-options_file", n)) || (n == 18 && !strncmp(w, "-options_file_yaml", n))) {
         snprintf(msg, len, "'%s' line %d: a job file cannot name another (give each with its own -options_file)", file, lineno);
-        PetscFunctionReturn(0);
+        break;
       }
+      if (IsKey(w)) SeenAdd(&seen, file, w, n, lineno, msg, len);
+      if (msg[0]) break;
     }
+    if (msg[0]) break;
     PetscCall(PetscOptionsInsertString(NULL, line));
     line = next;
   }
+  free(seen.k);
   PetscFunctionReturn(0);
 }
 
@@ -127,8 +203,12 @@ PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char
     PetscBool      nested;
     PetscCall(ReadShared(comm, files[i + 1], &text));
     NNLErrorSetQuiet(PETSC_TRUE); /* the parser's own traceback is noise: the message below says it all */
-    if (IsYAML(files[i], files[i + 1])) ierr = PetscOptionsInsertStringYAML(NULL, text);
-    else ierr = InsertPlain(files[i + 1], text, msg, sizeof(msg));
+    if (IsYAML(files[i], files[i + 1])) {
+      Seen seen = {NULL, 0, 0};
+      YAMLKeys(files[i + 1], text, &seen, msg, sizeof(msg));
+      free(seen.k);
+      ierr = msg[0] ? 0 : PetscOptionsInsertStringYAML(NULL, text);
+    } else ierr = InsertPlain(files[i + 1], text, msg, sizeof(msg));
     NNLErrorSetQuiet(PETSC_FALSE);
     free(text);
     PetscCheck(!msg[0], comm, PETSC_ERR_USER_INPUT, "-options_file: %s", msg);
