@@ -24,6 +24,9 @@
    probe (NNLTicks: 10-40 µs at 1-4 GHz), well within the 1 ms chunks that a worker holds PREFETCH of. On 10^5 tiny
    networks at 2 ranks, rank 0's time in MPI went from 8.9 % to 5.2 % of its samples. */
 #define SERVE_TICKS 40000ull
+/* Predicted cost (ns of the cost model's core) above which a task of rank 0's own on a 1-rank run polls for progress
+   lines: 0.1 s. */
+#define LONG_TASK 1e8
 
 /* Rank 0's view of a worker. Every message is sent without blocking (a blocking MPI_Send of a few hundred bytes
    costs about 3 µs with Open MPI's shared-memory transport here), so each send needs a buffer that lives until it
@@ -33,6 +36,8 @@ typedef struct {
   int         next; /* the ring slot to send from next */
   PetscInt    task[PREFETCH][CHUNK_MAX];
   MPI_Request req[PREFETCH];
+  double      cost[PREFETCH]; /* each slot's chunk's predicted cost */
+  double      start;          /* NNLCoarseSeconds when the worker began its oldest held chunk (for the ETA) */
 } Worker;
 
 struct _p_NNLSched {
@@ -54,6 +59,7 @@ struct _p_NNLSched {
   double          seconds_done;          /* the committed tasks' compute seconds: with cost_done, seconds per cost */
   PetscInt        chunks, chunked, chunk_max; /* chunks sent to workers, their tasks, the largest */
   double          cost_queued;           /* predicted cost of the tasks not yet handed out */
+  double          own_cost, own_start;   /* rank 0's own task in progress (cost 0: none), and when it began */
   Worker         *workers; /* by rank; entry 0 unused */
   double         *rbuf;    /* a received chunk's results */
   int             rbuf_len;
@@ -183,20 +189,43 @@ PetscErrorCode NNLSchedDestroy(NNLSched *s)
   PetscFunctionReturn(0);
 }
 
+/* Predicted cost of the work in progress already done: each task or chunk being computed is credited with its time so
+   far, up to its predicted cost, at the speed measured on the committed tasks. That speed starts from the cost
+   model's own (a ns of its reference core per unit) as if 0.1 s of tasks had run at it, so that a few small tasks,
+   whose fixed costs the model knows least, do not decide it. Without the credit the ETA would count only committed
+   work: a run whose first tasks are its largest (cost order) would print "unknown", then far too long an ETA, until
+   they came back. */
+#define PRIOR_SECONDS 0.1
+static double InFlight(NNLSched s, double now)
+{
+  double per = (s->cost_done + 1e9 * PRIOR_SECONDS) / (s->seconds_done + PRIOR_SECONDS), c = 0;
+
+  if (s->own_cost > 0) c += PetscMin(s->own_cost, (now - s->own_start) * per);
+  for (int w = 1; w < s->size; w++) {
+    const Worker *wk = &s->workers[w];
+    if (wk->held > 0) c += PetscMin(wk->cost[(wk->next + PREFETCH - wk->held) % PREFETCH], (now - wk->start) * per);
+  }
+  return c;
+}
+
 static void Progress(NNLSched s, PetscBool final)
 {
-  double    now = NNLCoarseSeconds(), el, rate;
+  double    now = NNLCoarseSeconds(), el, rate, done;
   PetscInt  fin = s->stats.done + s->stats.failed;
   PetscBool tty;
   char      eta[32] = "unknown";
 
-  if (!final && (s->progress_interval <= 0 || now - s->last_print < s->progress_interval)) return;
+  if (!final && (s->progress_interval <= 0 || now - s->last_print < s->progress_interval || fin == s->total)) return; /* the final line will say it */
   tty = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
   s->last_print = now;
   el            = MPI_Wtime() - s->t0;
   rate          = el > 0 ? fin / el : 0;
   /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task counts. */
-  if (s->cost_done > 0) snprintf(eta, sizeof(eta), "%.0fs", el * PetscMax(s->cost_total - s->cost_done, 0) / s->cost_done);
+  done = s->cost_done + (final ? 0 : InFlight(s, now));
+  if (done > 0) {
+    double left = el * PetscMax(s->cost_total - done, 0) / done;
+    snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
+  }
   fprintf(stderr, "%sprogress done=%" PetscInt_FMT "/%" PetscInt_FMT " failed=%" PetscInt_FMT " rate=%.3g/s elapsed=%.1fs eta=%s%s",
           tty ? "\r" : "", fin, s->total, s->stats.failed, rate, el, eta, tty && !final ? "   " : "\n");
   fflush(stderr);
@@ -250,7 +279,8 @@ static PetscErrorCode Feed(NNLSched s, int w)
       s->cost_queued -= s->grid->points[task].cost;
       chunk[n++] = task;
     } while (n < CHUNK_MAX && s->head < s->tail && ChunkGrows(s, c, s->grid->points[s->todo[s->head]].cost));
-    wk->held++;
+    if (wk->held++ == 0) wk->start = NNLCoarseSeconds();
+    wk->cost[k] = c;
     s->outstanding += n;
     s->chunks++;
     s->chunked += n;
@@ -278,7 +308,7 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
     s->rbuf_len = len;
   }
   PetscCallMPI(MPI_Recv(s->rbuf, len, MPI_DOUBLE, st->MPI_SOURCE, TAG_RESULT, s->comm, MPI_STATUS_IGNORE));
-  s->workers[st->MPI_SOURCE].held--;
+  if (--s->workers[st->MPI_SOURCE].held > 0) s->workers[st->MPI_SOURCE].start = NNLCoarseSeconds(); /* its next chunk */
   for (PetscInt k = 0; k < len;) { /* the chunk's results, in order */
     PetscInt   n = (PetscInt)s->rbuf[k];
     NNLResult *res;
@@ -293,12 +323,13 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
   PetscFunctionReturn(0);
 }
 
-/* Called between the layers of rank 0's own point and after it: serve every result that has arrived, if SERVE_TICKS
-   have passed since the last look. */
+/* Called between the layers of rank 0's own point and after it, if SERVE_TICKS have passed since the last look: serve
+   every result that has arrived, and print a progress line if one is due (a long task of rank 0's own would
+   otherwise silence the run). */
 static PetscErrorCode Serve(void *ctx)
 {
   NNLSched           s = (NNLSched)ctx;
-  int                flag = 1;
+  int                flag = s->size > 1;
   MPI_Status         st;
   unsigned long long now = NNLTicks();
 
@@ -309,6 +340,7 @@ static PetscErrorCode Serve(void *ctx)
     PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
     if (flag) PetscCall(Receive(s, &st));
   }
+  Progress(s, PETSC_FALSE);
   PetscFunctionReturn(0);
 }
 
@@ -322,14 +354,25 @@ static PetscErrorCode Coordinate(NNLSched s)
     if (s->rank0_computes && s->head < s->tail) {
       NNLResult *res;
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
+      /* Alone, rank 0 polls only within a task long enough to need a progress line of its own (its tiny ones would
+         pay a clock read per layer for nothing). */
+      PetscBool poll = s->size > 1 || s->grid->points[p].cost > LONG_TASK ? PETSC_TRUE : PETSC_FALSE;
       s->cost_queued -= s->grid->points[p].cost;
-      PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[p], s->team, s->size > 1 ? Serve : NULL, s, &res));
+      s->own_cost  = s->grid->points[p].cost;
+      s->own_start = NNLCoarseSeconds();
+      PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[p], s->team, poll ? Serve : NULL, s, &res));
+      s->own_cost = 0;
       PetscCall(Commit(s, res));
       PetscCall(NNLResultDestroy(&res));
       if (s->size > 1) PetscCall(Serve(s)); /* one rank: no messages to probe for */
     } else if (s->outstanding > 0) {
+      /* MPI_Probe would spin just the same (Open MPI polls), but print nothing while the workers' tasks are long */
       MPI_Status st;
-      PetscCallMPI(MPI_Probe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &st));
+      int        flag = 0;
+      while (!flag) {
+        PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
+        if (!flag) Progress(s, PETSC_FALSE);
+      }
       PetscCall(Receive(s, &st));
     }
   }
@@ -406,7 +449,7 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     s->todo  = todo;
     s->head  = 0;
     s->tail  = s->total = n;
-    s->cost_total = s->cost_done = s->seconds_done = 0;
+    s->cost_total = s->cost_done = s->seconds_done = s->own_cost = 0;
     s->chunks = s->chunked = s->chunk_max = 0;
     for (PetscInt i = 0; i < n; i++) s->cost_total += grid->points[todo[i]].cost;
     s->cost_queued = s->cost_total;

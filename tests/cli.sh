@@ -43,6 +43,19 @@ grep -q '^progress done=9/9' err.txt || fail "no final progress line"
 ! grep -q $'\r' err.txt || fail "carriage return in a non-terminal log"
 run 0 status results/tiny | grep -q 'done=9 .*pending=0' || fail "status after a finished run"
 
+# Progress during a long task, with an ETA that counts the task's work so far: one SDE task of ~0.8 s (5000 paths)
+# after a network and a limit. At 1 rank rank 0 computes it (lines from its poll between steps); at 2 a worker does
+# (lines from rank 0's wait). Catches: no line until the task ends (rank 0 in a blocking MPI_Probe, or a 1-rank task
+# without a poll), and an ETA from committed work alone (~700 s here: the task's cost / the two small tasks').
+for np in 1 2; do
+  run $np run -family resnet -grid_width 4 -grid_depth 100 -grid_seed 0-1 -grid_activation relu -sde_paths 5000 \
+    -sde_dt 1e-3 -progress_interval 0.05 -output long$np > /dev/null 2> long$np.err || { cat long$np.err; fail "long-task run"; }
+  grep '^progress done=2/3 ' long$np.err > long$np.lines || true
+  [ "$(wc -l < long$np.lines)" -ge 2 ] || { cat long$np.err; fail "$np rank(s): fewer than 2 progress lines during a 0.8 s task"; }
+  awk '{for (i = 1; i <= NF; i++) if ($i ~ /^eta=/) {v = substr($i, 5); sub(/s$/, "", v); if (v == "unknown" || v + 0 > 60) bad = 1}}
+       END {exit bad}' long$np.lines || { cat long$np.lines; fail "$np rank(s): ETA unknown or over 60 s during the last task"; }
+done
+
 # rerunning a finished job recomputes nothing
 run 1 run -options_file tiny.yaml 2> rerun.err > /dev/null || fail "rerun of a finished job"
 grep -q 'todo=0' rerun.err || fail "rerun of a finished job did work"
