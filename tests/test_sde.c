@@ -146,6 +146,39 @@ static void test_fokker_planck_vs_sde(void **state)
   free(x);
 }
 
+/* Fokker–Planck with many output times (every layer of a width-16, depth-64 shaped network: t = l/16 up to 63/16),
+   under -limit_fp_ts_max_steps 40000 (the solve needs 63/16 / 5e-4 = 7875 steps). The solution at every time is the same
+   whether it is asked for at that time alone or among all 64 (within the steps' rounding). Catches: a step that
+   shrinks from one output segment to the next (each segment's shortened last step kept for the next), which ran
+   10^7 steps into a failure. */
+static void test_fokker_planck_many_times(void **state)
+{
+  const PetscInt ncell = 100, nt = 64;
+  const double   k     = 1.0 / (2 * M_PI);
+  double         t[64], *dens, *one;
+  PetscBool      ok;
+  char           msg[256];
+
+  (void)state;
+  for (PetscInt j = 0; j < nt; j++) t[j] = (double)j / 16.0;
+  dens = malloc(sizeof(double) * nt * ncell);
+  one  = malloc(sizeof(double) * 2 * ncell);
+  assert_int_equal(PetscOptionsSetValue(NULL, "-limit_fp_ts_max_steps", "40000"), 0);
+  assert_int_equal(NNLFokkerPlanckSolve(k, 0.5, ncell, nt, t, dens, &ok, msg, sizeof(msg)), 0);
+  if (!ok) fail_msg("%s", msg);
+  {
+    const double t2[2] = {0.0, t[nt - 1]};
+    double       d = 0;
+    assert_int_equal(NNLFokkerPlanckSolve(k, 0.5, ncell, 2, t2, one, &ok, msg, sizeof(msg)), 0);
+    if (!ok) fail_msg("%s", msg);
+    for (PetscInt i = 0; i < ncell; i++) d = PetscMax(d, fabs(one[ncell + i] - dens[(nt - 1) * ncell + i]));
+    if (d > 1e-3) fail_msg("density at t = %g: %.3g apart solved with 64 output times and with 2", t[nt - 1], d);
+  }
+  assert_int_equal(PetscOptionsClearValue(NULL, "-limit_fp_ts_max_steps"), 0);
+  free(dens);
+  free(one);
+}
+
 /* The shaped-ReLU SDE task end to end: ρ_01 of its covariance-SDE paths (V, 2×2, no reduction to ρ) against its own
    Fokker–Planck density of the 1-D diffusion at T = 0.5, within the same kind of bound (3000 paths: crit = 0.0406).
    Catches: a wrong Itô reduction from V to ρ (MATH.md §2, marked derived), a wrong Σ^{1/2} (noise covariance of V),
@@ -196,7 +229,8 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_distances), cmocka_unit_test(test_increments), cmocka_unit_test(test_em_orders_gbm),
-    cmocka_unit_test(test_fokker_planck_vs_sde), cmocka_unit_test(test_covariance_sde_vs_fokker_planck),
+    cmocka_unit_test(test_fokker_planck_vs_sde), cmocka_unit_test(test_fokker_planck_many_times),
+    cmocka_unit_test(test_covariance_sde_vs_fokker_planck),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
