@@ -4,6 +4,7 @@
 #include <string.h>
 #include "nnlimits/grid.h"
 #include "nnlimits/rng.h"
+#include "nnlimits/shaped.h"
 #include "netkernel.h"
 
 /* The cost model: a task's predicted time in ns of one core of the machine it was fitted on (AMD EPYC with AVX-512, 2
@@ -15,7 +16,7 @@
    tasks over 0.1 ms: median model/measured 1.12, 80 % within 0.80-1.31. A shipped job's whole 1-rank run: 0.78-1.20
    (tests/bench/run prints it as bench=cost_model). A φ's own cost per element is the activation table's `cost`; rank
    0's commit of each result is part of its task's cost. */
-#define C_COMMIT       8000.0 /* rank 0's commit of a task's result: fixed, and per byte of what it stores */
+#define C_COMMIT       7100.0 /* rank 0's commit of a task's result: fixed, and per byte it adds to the store */
 #define C_COMMIT_BYTE  5.5
 #define C_TASK         4600.0 /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations */
 #define C_LAYER        130.0  /* (a normal and the update; φ apart), per n·m², per m³ (the m×m square root)            */
@@ -48,13 +49,62 @@
 #define C_LIM_QUAD_DIAG  0.25 /* m = 1: only the diagonal's one-dimensional integrals */
 #define C_LIM_QUAD_PHI   0.3
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
-   step and cell. Fitted on the Stage 3 jobs: n = 2…8 ResNet, 500 paths × 1000 steps in 0.07-0.11 s; shaped n = 64, 256
-   with 400 cells, 0.6 µs a path-step. */
+   cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3 runs: ResNet n = 2…8, 500 paths × 1000 steps
+   in 0.07-0.11 s; shaped 0.37 µs a path-step at m = 2, 0.72 at m = 3, the PDE (400 cells, 8000 steps) ~10 ms. */
 #define C_SDE_RES_STEP   130.0
-#define C_SDE_SHP_STEP   250.0
-#define C_SDE_SHP_MM     50.0
-#define C_SDE_SHP_M3     20.0
-#define C_FP_CELL        100.0
+#define C_SDE_SHP_STEP   225.0
+#define C_SDE_SHP_M3     18.0
+#define C_FP_CELL        4.0
+#define FP_DT            5e-4
+
+/* Layers a task records (NNLJobRecordLayers' count, without building the list; K log-spaced layers can merge a few). */
+static double Recorded(const NNLJob *job, const NNLPoint *pt)
+{
+  if (job->record_mode == NNL_RECORD_LAST) return 1;
+  if (job->record_mode == NNL_RECORD_LOG && job->record_k + 1 < pt->depth + 1) return (double)job->record_k + 1;
+  return (double)pt->depth + 1;
+}
+
+/* Whether an SDE task also solves the Fokker–Planck PDE (as sde_task.c decides). */
+static PetscBool HasFP(const NNLJob *job, const NNLPoint *pt)
+{
+  return pt->family == NNL_FAMILY_SHAPED && NNLShapedIsRelu(&job->act[pt->act]) && job->inputs >= 2 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* Layers a network computes spectra at. */
+static double SpectraLayers(const NNLJob *job, const NNLPoint *pt)
+{
+  const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1);
+
+  if (job->spectra_mode == NNL_RECORD_NONE) return 0;
+  return job->spectra_mode == NNL_RECORD_ALL ? layers : job->spectra_mode == NNL_RECORD_LAST ? 1.0 : PetscMin(layers, (double)job->spectra_k + 1);
+}
+
+/* Bytes of store file per row, as measured on the shipped jobs' stores (rows with their keys, indexes and the pages'
+   slack): a task's row in points and netlayers with their indexes; a limits row (one layer and pair); a spectrum
+   value; a spectra summary row; an SDE path's pair; a Fokker–Planck cell of a recorded layer. Arrays stored as BLOBs
+   take 6 % more than their doubles. */
+#define B_POINT    160.0
+#define B_LIMIT    45.0
+#define B_SPECTRUM 38.0
+#define B_SPECTRA  60.0
+#define B_PATH     80.0
+#define B_CELL     40.0
+#define B_BLOB     1.06
+
+double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt)
+{
+  const double m = (double)job->inputs, np = m * (m + 1) / 2, nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
+
+  switch (pt->kind) {
+  case NNL_TASK_LIMIT:
+    return B_POINT + B_LIMIT * nrec * np;
+  case NNL_TASK_SDE:
+    return B_POINT + B_PATH * (double)job->sde_paths * np + (HasFP(job, pt) ? B_CELL * (double)job->fp_cells * nrec : 0);
+  default: /* per recorded layer its index, q (np), log-norms before and after φ, kurtosis (m each); KS at the last */
+    return B_POINT + B_BLOB * 8.0 * (nrec * (1 + np + 3 * m) + m) + ns * (2 * B_SPECTRA + B_SPECTRUM * (m + PetscMin((double)pt->width, m)));
+  }
+}
 
 NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
 {
@@ -74,7 +124,7 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
     const double w = (act->def->cost + C_LIM_QUAD_PHI) * (m > 1 ? 1.0 : C_LIM_QUAD_DIAG);
     *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
   }
-  *cost += C_COMMIT + C_COMMIT_BYTE * 2 * 8.0 * (L + 1) * np;
+  *cost += C_COMMIT + C_COMMIT_BYTE * NNLPointStoreBytes(job, pt);
   *mem = 2 * 8.0 * (double)(pt->depth + 1) * np * 2 + (1 << 20);
 }
 
@@ -84,19 +134,20 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
   double       T = pt->family == NNL_FAMILY_SHAPED ? (double)(pt->depth - 1) / n : 1.0, steps = ceil(T / job->sde_dt), per;
 
   if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
-  else per = m * m * C_SDE_SHP_MM + C_SDE_SHP_M3 * m * m * m + C_SDE_SHP_STEP;
-  *cost = paths * steps * per + (steps + 1) * C_FP_CELL * job->fp_cells + C_COMMIT + C_COMMIT_BYTE * 8.0 * paths * (m * m + 2 * m);
+  else per = C_SDE_SHP_M3 * m * m * m + C_SDE_SHP_STEP;
+  *cost = paths * steps * per + (HasFP(job, pt) ? (ceil(T / FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0) + C_COMMIT +
+          C_COMMIT_BYTE * NNLPointStoreBytes(job, pt);
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
   *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
-  if (pt->family == NNL_FAMILY_SHAPED) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
+  if (HasFP(job, pt)) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
 }
 
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim, np = m * (m + 1) / 2;
   const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1), phi = job->act[pt->act].def->cost;
-  PetscInt     nrec = pt->depth + 1;
-  double       ns = 0, rec, spec = 0, c;
+  const double nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
+  double       rec, spec = 0, c;
 
   if (pt->kind == NNL_TASK_LIMIT) {
     LimitCostModel(job, pt, cost, mem);
@@ -106,13 +157,10 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
     SDECostModel(job, pt, cost, mem);
     return;
   }
-  if (job->record_mode == NNL_RECORD_LAST) nrec = 1;
-  else if (job->record_mode == NNL_RECORD_LOG && job->record_k + 1 < nrec) nrec = job->record_k + 1;
-  rec = (double)nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
+  rec = nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
   /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap otherwise) */
-  if (job->spectra_mode != NNL_RECORD_NONE) {
+  if (ns > 0) {
     double lo = PetscMin(n, m), hi = PetscMax(n, m);
-    ns   = job->spectra_mode == NNL_RECORD_ALL ? layers : job->spectra_mode == NNL_RECORD_LAST ? 1.0 : PetscMin(layers, (double)job->spectra_k + 1);
     spec = ns * (C_SPEC + C_SPEC_FLOP * (n * m * m + 2.5 * m * m * m + 4 * hi * lo * lo));
   }
   if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
@@ -124,9 +172,8 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m) + C_DREC * (rec + spec);
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
   }
-  /* what the store keeps: per recorded layer its index, q (np), log-norms before and after φ, kurtosis (m each) */
-  *cost = c + C_COMMIT + C_COMMIT_BYTE * 8.0 * ((double)nrec * (1 + np + 3 * m) + ns * 4 * PetscMin(n, m));
-  *mem += 2 * 8.0 * (double)nrec * (np + 3 * m) + (1 << 20);
+  *cost = c + C_COMMIT + C_COMMIT_BYTE * NNLPointStoreBytes(job, pt);
+  *mem += 2 * 8.0 * nrec * (np + 3 * m) + (1 << 20);
   if (job->spectra_mode != NNL_RECORD_NONE) *mem += 8.0 * (n * m + 6 * m * m + 8 * PetscMin(n, m) * PetscMax(n, m)); /* LAPACK copies, work */
 }
 

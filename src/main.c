@@ -19,12 +19,14 @@
 
 /* The cost model's unit is a nanosecond of one core of the machine it was fitted on (grid.c); used only for predictions. */
 #define NNL_COST_RATE 1e9
+/* An empty store (schema, views, the run's provenance): 80 KB. */
+#define NNL_STORE_EMPTY_BYTES 81920.0
 
 static const char usage[] =
   "nnlimits: sweeps of random neural networks beside their theoretical limits\n"
   "usage:\n"
   "  nnlimits run [options]            run the sweep (no options: the default job into results/default)\n"
-  "  nnlimits plan [options]           dry run: points, per-shard counts, predicted cost and peak memory\n"
+  "  nnlimits plan [options]           dry run: points, per-shard counts, predicted time, peak memory and store size\n"
   "  nnlimits status DIR...            done / failed / pending counts and ETA of run directories\n"
   "  nnlimits export DIR [-table gram|points|stats|limits|compare|spectra|spectrum|sde|fokker_planck|laws] [-o FILE]\n"
   "                                    tidy CSV\n"
@@ -265,7 +267,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   NNLSched  sched = NULL;
   PetscBool help;
   PetscInt  ranks = 1;
-  double    total = 0, peak = 0, maxshard = 0;
+  double    total = 0, peak = 0, maxshard = 0, bytes = 0;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
@@ -285,22 +287,26 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   if (help) PetscFunctionReturn(0);
   for (PetscInt i = 0; i < grid->npoints; i++) {
     total += grid->points[i].cost;
+    bytes += NNLPointStoreBytes(job, &grid->points[i]);
     if (grid->points[i].mem > peak) peak = grid->points[i].mem;
   }
   peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* every rank holds the whole grid beside its largest task */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
-                        " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
-                        job->shard_count, total, total / NNL_COST_RATE, peak / 1048576.0, grid->nsde));
+                        " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
+                        job->shard_count, total, total / NNL_COST_RATE, peak / 1048576.0,
+                        (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0, grid->nsde));
   for (PetscInt s = 0; s < job->shard_count && s < 1000; s++) {
     PetscInt n, *idx;
-    double   c = 0, big = 0;
+    double   c = 0, big = 0, b = NNL_STORE_EMPTY_BYTES;
     PetscCall(NNLGridShard(grid, s, job->shard_count, &n, &idx));
     for (PetscInt i = 0; i < n; i++) c += grid->points[idx[i]].cost;
+    for (PetscInt i = 0; i < n; i++) b += NNLPointStoreBytes(job, &grid->points[idx[i]]);
     if (n) big = grid->points[idx[0]].cost;
     /* A shard on R ranks takes at least its largest point and at least its share of the work. */
     c = PetscMax(c / ranks, big) / NNL_COST_RATE;
     if (c > maxshard) maxshard = c;
-    PetscCall(PetscPrintf(comm, "shard index=%" PetscInt_FMT " tasks=%" PetscInt_FMT " wall_seconds=%.4g ranks=%" PetscInt_FMT "\n", s, n, c, ranks));
+    PetscCall(PetscPrintf(comm, "shard index=%" PetscInt_FMT " tasks=%" PetscInt_FMT " wall_seconds=%.4g ranks=%" PetscInt_FMT " store_mb=%.4g\n", s, n, c,
+                          ranks, b / 1048576.0));
     PetscCall(PetscFree(idx));
   }
   PetscCall(PetscPrintf(comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n", maxshard, ranks));

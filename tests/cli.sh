@@ -23,6 +23,18 @@ grep -q '^plan points=400 limits=8 shards=3' plan.txt || { cat plan.txt; fail "p
 sum=$(grep '^shard ' plan.txt | grep -o 'tasks=[0-9]*' | awk -F= '{s+=$2} END {print s}')
 [ "$sum" = 408 ] || fail "plan shards hold $sum tasks, not 408 (5 widths x 4 depths x 10 seeds x 2 activations + 4 x 2 limits)"
 
+# plan's store size against the store a run leaves (deterministic at 1 rank: the same rows in the same order), for a
+# job with every kind of row: networks recording all layers, spectra, limits, SDE paths and Fokker-Planck cells. Within
+# 25 % either way (1.09 here). Catches: an estimate without store_mb, or one that leaves out a large kind of row
+# (without the SDE paths, a third of this store, it reads 0.77).
+MIX="-family resnet,shaped_mlp -grid_activation relu -grid_width 16,32 -grid_depth 16,64 -grid_seed 0-20 -inputs 3
+     -spectra_layers 4 -sde_paths 200 -fp_cells 100 -progress_interval 0"
+pmb=$(run 0 plan $MIX | head -1 | grep -o 'store_mb=[0-9.e+]*' | cut -d= -f2)
+run 0 run $MIX -output mix > /dev/null 2>&1 || fail "mixed job"
+mb=$(awk -v b="$(stat -c %s mix/nnlimits.sqlite)" 'BEGIN {print b / 1048576}')
+awk -v p="$pmb" -v m="$mb" 'BEGIN {exit !(p != "" && p >= m / 1.25 && p <= 1.25 * m)}' \
+  || fail "plan predicts a ${pmb:-missing} MB store, the run left $mb MB"
+
 # a YAML job file: default output is results/<file name>; the summary is printed; progress is one line per report
 cat > tiny.yaml <<'Y'
 family: mlp

@@ -57,6 +57,9 @@ PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx)
 /** @brief Predicted cost and peak memory of one point (also filled into grid points). */
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem);
 
+/** @brief Predicted bytes a point's result adds to the store file (its rows, arrays and indexes). */
+double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt);
+
 /** @brief The sampler a point uses once -sampler auto is resolved. */
 NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt);
 
