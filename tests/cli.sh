@@ -29,7 +29,8 @@ sum=$(grep '^shard ' plan.txt | grep -o 'tasks=[0-9]*' | awk -F= '{s+=$2} END {p
 # (without the SDE paths, a third of this store, it reads 0.77).
 MIX="-family resnet,shaped_mlp -grid_activation relu -grid_width 16,32 -grid_depth 16,64 -grid_seed 0-20 -inputs 3
      -spectra_layers 4 -sde_paths 200 -fp_cells 100 -progress_interval 0"
-pmb=$(run 0 plan $MIX | head -1 | grep -o 'store_mb=[0-9.e+]*' | cut -d= -f2)
+run 0 plan $MIX > mix_plan.txt # (not piped into head: under pipefail, plan's SIGPIPE would end the script)
+pmb=$(sed -n '1s/.* store_mb=\([0-9.e+]*\).*/\1/p' mix_plan.txt)
 run 0 run $MIX -output mix > /dev/null 2>&1 || fail "mixed job"
 mb=$(awk -v b="$(stat -c %s mix/nnlimits.sqlite)" 'BEGIN {print b / 1048576}')
 awk -v p="$pmb" -v m="$mb" 'BEGIN {exit !(p != "" && p >= m / 1.25 && p <= 1.25 * m)}' \
