@@ -153,8 +153,11 @@ printf -- '-family mlp,resnet\n-grid_activation relu,erf\n-grid_width 8,32\n-gri
   > "$W/small.opts"
 run 2 run -options_file "$W/small.opts" -output "$W/direct" > /dev/null 2>&1 || fail "direct run of small.opts"
 OUT=$W/arr
-"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 > "$W/submit.out" || fail "submit --array"
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 > "$W/submit.out" 2> "$W/submit.err" \
+  || { cat "$W/submit.err"; fail "submit --array"; }
 cat "$W/submit.out"
+grep -q '^plan: slowest shard ~[0-9.e+-]*s at 2 ranks .*stores ~[0-9.e+-]* MB in all' "$W/submit.out" || fail "submit prints no plan"
+! grep -q warning "$W/submit.err" || { cat "$W/submit.err"; fail "submit warns about a small job"; }
 arr=$(grep -o 'array=[0-9]*' "$W/submit.out" | cut -d= -f2)
 mrg=$(grep -o 'merge=[0-9]*' "$W/submit.out" | cut -d= -f2)
 [ -n "$arr" ] && [ -n "$mrg" ] || fail "submit printed no job ids"
@@ -243,4 +246,13 @@ set -e
 [ "$(grep -c '^nnlimits: error: launch: srun started 2 tasks' "$W/singles.out")" = 1 ] || { cat "$W/singles.out"; fail "srun without MPI wiring: want the launch error once"; }
 [ ! -e "$W/singles" ] || fail "srun without MPI wiring: output directory created"
 echo "5. srun --mpi=none (N singletons): refused with one line, nothing stored"
+
+# --- 6. a time limit under the plan's prediction: submit warns, and submits (cancelled here at once) -------------
+printf -- '-family resnet\n-grid_width 4096\n-grid_depth 1024\n-grid_seed 0-10000\n-record_layers last\n' > "$W/long.opts"
+"$SRC/jobs/slurm/submit" "$W/long.opts" --output "$W/long" -n 2 -t 2 > "$W/submit6.out" 2> "$W/submit6.err" || fail "submit (long)"
+job=$(grep -o 'sweep=[0-9]*' "$W/submit6.out" | cut -d= -f2)
+[ -n "$job" ] && scancel "$job"
+grep -q "warning: the time limit 2 (120s) is under 1.25 x the slowest shard's predicted" "$W/submit6.err" \
+  || { cat "$W/submit6.out" "$W/submit6.err"; fail "submit: no warning for -t 2 against minutes of predicted work"; }
+echo "6. a time limit under the plan's prediction: warned, submitted"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
