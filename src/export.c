@@ -189,10 +189,15 @@ static PetscErrorCode WriteCompare(sqlite3_stmt *st, FILE *out)
   PetscFunctionReturn(0);
 }
 
-/* Counts of one store: done, failed, total; and this run's rate (points/s since its start, if it is running). */
+/* Counts of one store: done, failed, total; this run's rate (points/s since its start, if it is running); and, while
+   it runs, its own estimate of the time it has left (meta 'eta', written by rank 0 every few seconds: it counts the
+   predicted cost of what is left and the work in progress, where the rate counts points, whose costs differ by
+   orders of magnitude). */
+#define ETA_STALE_SECONDS 60.0 /* an estimate this old is of a run that died or hangs: not used */
 typedef struct {
   long long done, failed, total;
   double    rate;
+  double    eta; /* seconds left by the run's estimate, its age taken off; < 0: none */
   char      last[32];
 } Counts;
 
@@ -203,6 +208,7 @@ static PetscErrorCode CountStore(NNLStore s, Counts *c)
 
   PetscFunctionBegin;
   memset(c, 0, sizeof(*c));
+  c->eta = -1;
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT count(*) FILTER (WHERE status='done'),"
                                                     " count(*) FILTER (WHERE status='failed') FROM points", -1, &st, NULL), "status"));
   if (sqlite3_step(st) == SQLITE_ROW) {
@@ -224,6 +230,14 @@ static PetscErrorCode CountStore(NNLStore s, Counts *c)
     if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
   }
   sqlite3_finalize(st);
+  if (!strcmp(c->last, "running")) {
+    char  *eta = NULL;
+    double at, left;
+    PetscCall(NNLStoreMetaGet(s->db, "eta", &eta));
+    if (eta && sscanf(eta, "%lf %lf", &at, &left) == 2 && NNLStoreEpoch() - at <= ETA_STALE_SECONDS)
+      c->eta = PetscMax(left - PetscMax(NNLStoreEpoch() - at, 0), 0);
+    PetscCall(PetscFree(eta));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -233,7 +247,8 @@ static void PrintCounts(const char label[], const Counts *c, FILE *out)
   char      eta[32] = "-";
 
   if (pending < 0) pending = 0;
-  if (pending > 0 && c->rate > 0) snprintf(eta, sizeof(eta), "%.0fs", pending / c->rate);
+  if (pending > 0 && c->eta >= 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=run", c->eta);
+  else if (pending > 0 && c->rate > 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=rate", pending / c->rate);
   else if (pending == 0) snprintf(eta, sizeof(eta), "0s");
   fprintf(out, "status dir=%s done=%lld failed=%lld pending=%lld total=%lld last_run=%s rate=%.3g/s eta=%s\n", label, c->done,
           c->failed, pending, c->total, c->last, c->rate, eta);
@@ -251,10 +266,12 @@ PetscErrorCode NNLStoreStatus(NNLStore s, const char dir[], FILE *out)
 
 PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *out)
 {
-  Counts sum;
+  Counts    sum;
+  PetscBool unestimated = PETSC_FALSE;
 
   PetscFunctionBegin;
   memset(&sum, 0, sizeof(sum));
+  sum.eta = -1;
   snprintf(sum.last, sizeof(sum.last), "-");
   for (PetscInt i = 0; i < n; i++) {
     NNLStore s = NULL;
@@ -266,8 +283,13 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     sum.done += c.done;
     sum.failed += c.failed;
     sum.total += c.total;
-    sum.rate += c.rate; /* shards run side by side: their rates add */
+    sum.rate += c.rate; /* shards run side by side: their rates add, and the last to end ends them all */
+    if (c.done + c.failed < c.total) {
+      if (c.eta >= 0) sum.eta = PetscMax(sum.eta, c.eta);
+      else unestimated = PETSC_TRUE;
+    }
   }
+  if (unestimated) sum.eta = -1; /* a shard with work left and no estimate of its own: the summed rate's */
   if (n > 1) PrintCounts("(all)", &sum, out);
   PetscFunctionReturn(0);
 }

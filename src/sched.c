@@ -65,6 +65,8 @@ struct _p_NNLSched {
   int             rbuf_len;
   NNLSchedStats   stats;
   double          t0, last_print; /* MPI_Wtime; NNLCoarseSeconds */
+  double          last_save;      /* NNLCoarseSeconds when the ETA last went to the store */
+  double          last_tick;      /* NNLCoarseSeconds of rank 0's last NNLStoreTick while it waited */
   unsigned long long last_serve;  /* NNLTicks at rank 0's last probe for results */
 };
 
@@ -208,24 +210,33 @@ static double InFlight(NNLSched s, double now)
   return c;
 }
 
+/* A progress line every progress_interval seconds (the final line always), and the ETA into the store as often, or
+   every ETA_SAVE_SECONDS if that is longer or there are no lines: for `nnlimits status` from another shell or a login
+   node (a job's stderr is a log file there). */
+#define ETA_SAVE_SECONDS 5.0
 static void Progress(NNLSched s, PetscBool final)
 {
-  double    now = NNLCoarseSeconds(), el, rate, done;
+  double    now = NNLCoarseSeconds(), el, rate, done, left = -1;
   PetscInt  fin = s->stats.done + s->stats.failed;
-  PetscBool tty;
+  PetscBool tty, print, save;
   char      eta[32] = "unknown";
 
-  if (!final && (s->progress_interval <= 0 || now - s->last_print < s->progress_interval || fin == s->total)) return; /* the final line will say it */
-  tty = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
-  s->last_print = now;
-  el            = MPI_Wtime() - s->t0;
-  rate          = el > 0 ? fin / el : 0;
+  print = final || (s->progress_interval > 0 && now - s->last_print >= s->progress_interval && fin != s->total) ? PETSC_TRUE
+                                                                                                             : PETSC_FALSE;
+  save  = !final && s->store && now - s->last_save >= (s->progress_interval > 0 ? PetscMin(s->progress_interval, ETA_SAVE_SECONDS) : ETA_SAVE_SECONDS)
+            ? PETSC_TRUE : PETSC_FALSE;
+  if (!print && !save) return;
+  el   = MPI_Wtime() - s->t0;
+  rate = el > 0 ? fin / el : 0;
   /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task counts. */
   done = s->cost_done + (final ? 0 : InFlight(s, now));
-  if (done > 0) {
-    double left = el * PetscMax(s->cost_total - done, 0) / done;
-    snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
-  }
+  if (done > 0) left = el * PetscMax(s->cost_total - done, 0) / done;
+  if (save && left >= 0) NNLStoreSetETA(s->store, left);
+  if (save) s->last_save = now;
+  if (!print) return;
+  tty           = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
+  s->last_print = now;
+  if (left >= 0) snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
   fprintf(stderr, "%sprogress done=%" PetscInt_FMT "/%" PetscInt_FMT " failed=%" PetscInt_FMT " rate=%.3g/s elapsed=%.1fs eta=%s%s",
           tty ? "\r" : "", fin, s->total, s->stats.failed, rate, el, eta, tty && !final ? "   " : "\n");
   fflush(stderr);
@@ -341,6 +352,7 @@ static PetscErrorCode Serve(void *ctx)
     if (flag) PetscCall(Receive(s, &st));
   }
   Progress(s, PETSC_FALSE);
+  if (s->store) PetscCall(NNLStoreTick(s->store));
   PetscFunctionReturn(0);
 }
 
@@ -371,7 +383,13 @@ static PetscErrorCode Coordinate(NNLSched s)
       int        flag = 0;
       while (!flag) {
         PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
-        if (!flag) Progress(s, PETSC_FALSE);
+        if (flag) break;
+        Progress(s, PETSC_FALSE);
+        /* what rank 0 committed before the workers' long tasks becomes durable now, not when they end */
+        if (s->store && NNLCoarseSeconds() - s->last_tick >= 0.05) {
+          s->last_tick = NNLCoarseSeconds();
+          PetscCall(NNLStoreTick(s->store));
+        }
       }
       PetscCall(Receive(s, &st));
     }
@@ -437,7 +455,7 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
   s->grid = grid;
   memset(&s->stats, 0, sizeof(s->stats));
   s->t0         = MPI_Wtime();
-  s->last_print = NNLCoarseSeconds();
+  s->last_print = s->last_save = NNLCoarseSeconds();
   if (s->rank == 0) {
     PetscCall(PetscFree(s->workers));
     PetscCall(PetscCalloc1(s->size, &s->workers));

@@ -1078,6 +1078,22 @@ PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *r
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLStoreTick(NNLStore s)
+{
+  PetscFunctionBegin;
+  if (s->group && MPI_Wtime() - s->group_t0 >= NNL_STORE_GROUP_SECONDS) PetscCall(StoreFlush(s));
+  PetscFunctionReturn(0);
+}
+
+void NNLStoreSetETA(NNLStore s, double left)
+{
+  char sql[128];
+
+  /* in the open group of commits if there is one, else a transaction of its own; numbers only, so no binding */
+  snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta VALUES('eta', '%.3f %.1f')", NNLStoreEpoch(), left);
+  (void)sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
 PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
 {
   sqlite3_stmt *st = NULL;
@@ -1086,6 +1102,7 @@ PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
 
   PetscFunctionBegin;
   PetscCall(StoreFlush(s));
+  PetscCall(NNLStoreExec(s->db, "DELETE FROM meta WHERE key='eta'")); /* an estimate of a run that has ended */
   NNLStoreNow(now, sizeof(now));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "UPDATE runs SET finished=?, status=? WHERE run=?", -1, &st, NULL),
                           "finish run"));

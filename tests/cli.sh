@@ -69,6 +69,26 @@ for np in 1 2; do
        END {exit bad}' long$np.lines || { cat long$np.lines; fail "$np rank(s): ETA unknown or over 60 s during the last task"; }
 done
 
+# status while a run is live gives the run's own ETA (eta_from=run: the predicted cost left and the work in progress),
+# and after it ends no stale one. One 3 s SDE task at 2 ranks; status polled meanwhile. Catches: status extrapolating
+# its point count instead (eta_from=rate: it would say the 3-task run is nearly done when its one long task starts),
+# an estimate left behind by a finished run, and the two small tasks' commit held back (with the estimate) until the
+# long one ends: rank 0 commits its open group while it waits.
+run 2 run -family resnet -grid_width 4 -grid_depth 100 -grid_seed 0-1 -grid_activation relu -sde_paths 20000 \
+  -sde_dt 1e-3 -progress_interval 0.1 -output live > /dev/null 2>&1 &
+live=$!
+seen=
+for _ in $(seq 100); do
+  sleep 0.1
+  st=$(run 0 status live 2> /dev/null) || continue
+  if echo "$st" | grep -q 'done=2 .*pending=1 .* eta=[0-9.]*s eta_from=run'; then seen=$st; break; fi
+done
+wait "$live" || fail "live run"
+[ -n "$seen" ] || fail "status of a live run: no eta_from=run (last: ${st:-none})"
+e=$(echo "$seen" | sed 's/.* eta=\([0-9.]*\)s.*/\1/')
+awk -v e="$e" 'BEGIN {exit !(e <= 60)}' || fail "status of a live run: eta ${e}s for a 3 s task"
+run 0 status live | grep -q 'pending=0 .*eta=0s$' || fail "status after the run: $(run 0 status live)"
+
 # rerunning a finished job recomputes nothing
 run 1 run -options_file tiny.yaml 2> rerun.err > /dev/null || fail "rerun of a finished job"
 grep -q 'todo=0' rerun.err || fail "rerun of a finished job did work"

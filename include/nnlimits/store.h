@@ -29,6 +29,16 @@ PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *st);
 PetscErrorCode NNLStoreCommittedIds(NNLStore st, PetscInt *n, uint64_t **ids);
 /** @brief Commit one point and its arrays in one transaction. */
 PetscErrorCode NNLStoreCommit(NNLStore st, const NNLPoint *pt, const NNLResult *res);
+/**
+  @brief Keep the run's own estimate of the seconds it has left (meta 'eta': "<epoch seconds> <seconds left>"), for
+  `status` to read while the run is live. Best effort: a failed write is ignored (a commit would report it).
+*/
+void NNLStoreSetETA(NNLStore st, double left);
+/**
+  @brief Commit the open group of commits if it is older than the group's time (0.25 s). NNLStoreCommit does so at
+  each commit; rank 0 calls this while it waits on long tasks, so that what finished before them is not held back.
+*/
+PetscErrorCode NNLStoreTick(NNLStore st);
 /** @brief Record the end of this run (status text, e.g. "complete", "interrupted"). */
 PetscErrorCode NNLStoreFinishRun(NNLStore st, const char status[]);
 PetscErrorCode NNLStoreClose(NNLStore *st);
