@@ -157,8 +157,9 @@ static void YAMLKeys(const char file[], const char *text, Seen *seen, char msg[]
    here first; msg says what is wrong (every rank reads the same text: the same verdict). */
 static PetscErrorCode InsertPlain(const char file[], char *text, char msg[], size_t len)
 {
-  int  lineno = 0;
-  Seen seen   = {NULL, 0, 0};
+  int            lineno = 0;
+  Seen           seen   = {NULL, 0, 0};
+  PetscErrorCode ierr   = 0;
 
   PetscFunctionBegin;
   msg[0] = 0;
@@ -184,10 +185,12 @@ static PetscErrorCode InsertPlain(const char file[], char *text, char msg[], siz
       if (msg[0]) break;
     }
     if (msg[0]) break;
-    PetscCall(PetscOptionsInsertString(NULL, line));
+    ierr = PetscOptionsInsertString(NULL, line);
+    if (ierr) break;
     line = next;
   }
-  free(seen.k);
+  free(seen.k); /* also when PETSc refused a line (found by tests/fuzz: regression plain_seen_keys_error_path) */
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
