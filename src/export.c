@@ -232,10 +232,9 @@ static PetscErrorCode CountStore(NNLStore s, Counts *c)
   sqlite3_finalize(st);
   if (!strcmp(c->last, "running")) {
     char  *eta = NULL;
-    double at, left;
+    double at, left, now = NNLStoreEpoch();
     PetscCall(NNLStoreMetaGet(s->db, "eta", &eta));
-    if (eta && sscanf(eta, "%lf %lf", &at, &left) == 2 && NNLStoreEpoch() - at <= ETA_STALE_SECONDS)
-      c->eta = PetscMax(left - PetscMax(NNLStoreEpoch() - at, 0), 0);
+    if (eta && sscanf(eta, "%lf %lf", &at, &left) == 2 && now - at <= ETA_STALE_SECONDS) c->eta = PetscMax(left - PetscMax(now - at, 0), 0);
     PetscCall(PetscFree(eta));
   }
   PetscFunctionReturn(0);

@@ -65,8 +65,7 @@ static double Recorded(const NNLJob *job, const NNLPoint *pt)
   return (double)pt->depth + 1;
 }
 
-/* Whether an SDE task also solves the Fokker–Planck PDE (as sde_task.c decides). */
-static PetscBool HasFP(const NNLJob *job, const NNLPoint *pt)
+PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt)
 {
   return pt->family == NNL_FAMILY_SHAPED && NNLShapedIsRelu(&job->act[pt->act]) && job->inputs >= 2 ? PETSC_TRUE : PETSC_FALSE;
 }
@@ -100,7 +99,7 @@ double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt)
   case NNL_TASK_LIMIT:
     return B_POINT + B_LIMIT * nrec * np;
   case NNL_TASK_SDE:
-    return B_POINT + B_PATH * (double)job->sde_paths * np + (HasFP(job, pt) ? B_CELL * (double)job->fp_cells * nrec : 0);
+    return B_POINT + B_PATH * (double)job->sde_paths * np + (NNLPointHasFokkerPlanck(job, pt) ? B_CELL * (double)job->fp_cells * nrec : 0);
   default: /* per recorded layer its index, q (np), log-norms before and after φ, kurtosis (m each); KS at the last */
     return B_POINT + B_BLOB * 8.0 * (nrec * (1 + np + 3 * m) + m) + ns * (2 * B_SPECTRA + B_SPECTRUM * (m + PetscMin((double)pt->width, m)));
   }
@@ -124,7 +123,6 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
     const double w = (act->def->cost + C_LIM_QUAD_PHI) * (m > 1 ? 1.0 : C_LIM_QUAD_DIAG);
     *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
   }
-  *cost += C_COMMIT + C_COMMIT_BYTE * NNLPointStoreBytes(job, pt);
   *mem = 2 * 8.0 * (double)(pt->depth + 1) * np * 2 + (1 << 20);
 }
 
@@ -135,28 +133,19 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
 
   if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
   else per = C_SDE_SHP_M3 * m * m * m + C_SDE_SHP_STEP;
-  *cost = paths * steps * per + (HasFP(job, pt) ? (ceil(T / FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0) + C_COMMIT +
-          C_COMMIT_BYTE * NNLPointStoreBytes(job, pt);
+  *cost = paths * steps * per + (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
   *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
-  if (HasFP(job, pt)) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
+  if (NNLPointHasFokkerPlanck(job, pt)) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
 }
 
-void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim, np = m * (m + 1) / 2;
   const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1), phi = job->act[pt->act].def->cost;
   const double nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
   double       rec, spec = 0, c;
 
-  if (pt->kind == NNL_TASK_LIMIT) {
-    LimitCostModel(job, pt, cost, mem);
-    return;
-  }
-  if (pt->kind == NNL_TASK_SDE) {
-    SDECostModel(job, pt, cost, mem);
-    return;
-  }
   rec = nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
   /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap otherwise) */
   if (ns > 0) {
@@ -172,9 +161,17 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m) + C_DREC * (rec + spec);
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
   }
-  *cost = c + C_COMMIT + C_COMMIT_BYTE * NNLPointStoreBytes(job, pt);
+  *cost = c;
   *mem += 2 * 8.0 * nrec * (np + 3 * m) + (1 << 20);
   if (job->spectra_mode != NNL_RECORD_NONE) *mem += 8.0 * (n * m + 6 * m * m + 8 * PetscMin(n, m) * PetscMax(n, m)); /* LAPACK copies, work */
+}
+
+void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+{
+  if (pt->kind == NNL_TASK_LIMIT) LimitCostModel(job, pt, cost, mem);
+  else if (pt->kind == NNL_TASK_SDE) SDECostModel(job, pt, cost, mem);
+  else NetworkCostModel(job, pt, cost, mem); /* and the benchmarks' no-op tasks, stored like an empty network */
+  *cost += C_COMMIT + C_COMMIT_BYTE * NNLPointStoreBytes(job, pt); /* rank 0's commit of the result */
 }
 
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)

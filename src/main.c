@@ -299,8 +299,10 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     PetscInt n, *idx;
     double   c = 0, big = 0, b = NNL_STORE_EMPTY_BYTES;
     PetscCall(NNLGridShard(grid, s, job->shard_count, &n, &idx));
-    for (PetscInt i = 0; i < n; i++) c += grid->points[idx[i]].cost;
-    for (PetscInt i = 0; i < n; i++) b += NNLPointStoreBytes(job, &grid->points[idx[i]]);
+    for (PetscInt i = 0; i < n; i++) {
+      c += grid->points[idx[i]].cost;
+      b += NNLPointStoreBytes(job, &grid->points[idx[i]]);
+    }
     if (n) big = grid->points[idx[0]].cost;
     /* A shard on R ranks takes at least its largest point and at least its share of the work. */
     c = PetscMax(c / ranks, big) / NNL_COST_RATE;

@@ -386,9 +386,12 @@ static PetscErrorCode Coordinate(NNLSched s)
         if (flag) break;
         Progress(s, PETSC_FALSE);
         /* what rank 0 committed before the workers' long tasks becomes durable now, not when they end */
-        if (s->store && NNLCoarseSeconds() - s->last_tick >= 0.05) {
-          s->last_tick = NNLCoarseSeconds();
-          PetscCall(NNLStoreTick(s->store));
+        if (s->store) {
+          double now = NNLCoarseSeconds();
+          if (now - s->last_tick >= 0.05) {
+            s->last_tick = now;
+            PetscCall(NNLStoreTick(s->store));
+          }
         }
       }
       PetscCall(Receive(s, &st));

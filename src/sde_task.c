@@ -139,8 +139,7 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
 
 PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx, NNLResult **result)
 {
-  const PetscBool fp = pt->family == NNL_FAMILY_SHAPED && NNLShapedIsRelu(&job->act[pt->act]) && job->inputs >= 2 ? PETSC_TRUE
-                                                                                                                     : PETSC_FALSE;
+  const PetscBool fp = NNLPointHasFokkerPlanck(job, pt);
   const double    T = NNLSDETime(pt->family, pt->width, pt->depth, pt->depth);
   PetscInt        nrec, *layers, nsteps = T > 0 ? (PetscInt)ceil(T / job->sde_dt - 1e-9) : 0;
   NNLResult      *res;

@@ -1050,6 +1050,13 @@ static PetscErrorCode StoreFlush(NNLStore s)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLStoreTick(NNLStore s)
+{
+  PetscFunctionBegin;
+  if (s->group && MPI_Wtime() - s->group_t0 >= NNL_STORE_GROUP_SECONDS) PetscCall(StoreFlush(s));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   PetscErrorCode ierr;
@@ -1072,16 +1079,9 @@ PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *r
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->group = PETSC_FALSE;
   }
-  if (!ierr && MPI_Wtime() - s->group_t0 >= NNL_STORE_GROUP_SECONDS) ierr = StoreFlush(s);
+  if (!ierr) ierr = NNLStoreTick(s);
   PetscCall(PetscLogEventEnd(NNL_EVENT_COMMIT, 0, 0, 0, 0));
   PetscCall(ierr);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode NNLStoreTick(NNLStore s)
-{
-  PetscFunctionBegin;
-  if (s->group && MPI_Wtime() - s->group_t0 >= NNL_STORE_GROUP_SECONDS) PetscCall(StoreFlush(s));
   PetscFunctionReturn(0);
 }
 

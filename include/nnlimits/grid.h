@@ -57,6 +57,9 @@ PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx)
 /** @brief Predicted cost and peak memory of one point (also filled into grid points). */
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem);
 
+/** @brief Whether an SDE task also solves the Fokker–Planck PDE (shaped ReLU, two inputs or more). */
+PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt);
+
 /** @brief Predicted bytes a point's result adds to the store file (its rows, arrays and indexes). */
 double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt);
 
