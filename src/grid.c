@@ -57,12 +57,10 @@
 #define C_FP_CELL        4.0
 #define FP_DT            5e-4
 
-/* Layers a task records (NNLJobRecordLayers' count, without building the list; K log-spaced layers can merge a few). */
+/* Layers a task records. */
 static double Recorded(const NNLJob *job, const NNLPoint *pt)
 {
-  if (job->record_mode == NNL_RECORD_LAST) return 1;
-  if (job->record_mode == NNL_RECORD_LOG && job->record_k + 1 < pt->depth + 1) return (double)job->record_k + 1;
-  return (double)pt->depth + 1;
+  return (double)NNLJobRecordCount(job, pt->family, pt->depth);
 }
 
 PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt)
@@ -73,10 +71,7 @@ PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt)
 /* Layers a network computes spectra at. */
 static double SpectraLayers(const NNLJob *job, const NNLPoint *pt)
 {
-  const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1);
-
-  if (job->spectra_mode == NNL_RECORD_NONE) return 0;
-  return job->spectra_mode == NNL_RECORD_ALL ? layers : job->spectra_mode == NNL_RECORD_LAST ? 1.0 : PetscMin(layers, (double)job->spectra_k + 1);
+  return (double)NNLJobSpectraCount(job, pt->family, pt->depth);
 }
 
 /* Bytes of store file per row, as measured on the shipped jobs' stores (rows with their keys, indexes and the pages'

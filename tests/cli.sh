@@ -7,7 +7,7 @@ cd "$W"
 
 # help lists options with their defaults and runs nothing
 run 0 run -help > help.txt 2>&1 || fail "run -help failed"
-grep -q -- '-grid_width <now 32,64,128,256,512' help.txt || fail "help lacks -grid_width with its default"
+grep -q -- '-grid_width <now 32,64,128,256,512,1024 ' help.txt || fail "help lacks -grid_width with its default"
 grep -q -- '-sampler <now auto' help.txt || fail "help lacks -sampler"
 # the depth-limit solver's help shows what the ODE runs with (it showed a plain TSRK's 3bs at 1e-4 while 5dp at 1e-12 ran)
 grep -q -- '-limit_ts_rk_type <now 5dp' help.txt && grep -q -- '-limit_ts_rtol <1e-12' help.txt \
@@ -19,15 +19,15 @@ grep -q 'nnlimits run' usage.txt || fail "usage text missing"
 
 # plan: counts, cost, memory; shards partition the tasks (networks and limits)
 run 0 plan -grid_seed 0-10 -shard 0/3 > plan.txt
-grep -q '^plan points=400 limits=8 shards=3' plan.txt || { cat plan.txt; fail "plan header"; }
+grep -q '^plan points=600 limits=10 shards=3' plan.txt || { cat plan.txt; fail "plan header"; }
 sum=$(grep '^shard ' plan.txt | grep -o 'tasks=[0-9]*' | awk -F= '{s+=$2} END {print s}')
-[ "$sum" = 408 ] || fail "plan shards hold $sum tasks, not 408 (5 widths x 4 depths x 10 seeds x 2 activations + 4 x 2 limits)"
+[ "$sum" = 610 ] || fail "plan shards hold $sum tasks, not 610 (6 widths x 5 depths x 10 seeds x 2 activations + 5 x 2 limits)"
 
 # plan's store size against the store a run leaves (deterministic at 1 rank: the same rows in the same order), for a
 # job with every kind of row: networks recording all layers, spectra, limits, SDE paths and Fokker-Planck cells. Within
 # 25 % either way (1.09 here). Catches: an estimate without store_mb, or one that leaves out a large kind of row
 # (without the SDE paths, a third of this store, it reads 0.77).
-MIX="-family resnet,shaped_mlp -grid_activation relu -grid_width 16,32 -grid_depth 16,64 -grid_seed 0-20 -inputs 3
+MIX="-family resnet,shaped_mlp -grid_activation relu -grid_width 16,32 -grid_depth 16,64 -grid_seed 0-20 -inputs 3 -record_layers all
      -spectra_layers 4 -sde_paths 200 -fp_cells 100 -progress_interval 0"
 run 0 plan $MIX > mix_plan.txt # (not piped into head: under pipefail, plan's SIGPIPE would end the script)
 pmb=$(sed -n '1s/.* store_mb=\([0-9.e+]*\).*/\1/p' mix_plan.txt)
@@ -144,11 +144,20 @@ run 0 status -help > shelp.txt && grep -q 'nnlimits status DIR' shelp.txt || fai
 # a Slurm array with a step (--array=0-6:2: tasks 0, 2, 4, 6) is shards 0..3 of 4 (task 6 was '6/4', refused)
 SLURM_ARRAY_TASK_ID=6 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 "$NNL" plan -grid_seed 0-10 > step.txt ||
   fail "a Slurm array with a step"
-grep -q '^plan points=400 limits=8 shards=4' step.txt || { cat step.txt; fail "a Slurm array with a step: shards"; }
+grep -q '^plan points=600 limits=10 shards=4' step.txt || { cat step.txt; fail "a Slurm array with a step: shards"; }
 
 # the embedded default job exists and is what 'run' with no options would run
 run 0 plan > default_plan.txt
-grep -q '^plan points=1280 ' default_plan.txt || { cat default_plan.txt; fail "default job size"; }
+grep -q '^plan points=30720 ' default_plan.txt || { cat default_plan.txt; fail "default job size"; }
+# -record_layers' default: 16 log-spaced layers (the default job's depth-1024 networks would store 1025), but every
+# layer when no network of the job is deeper than 16 (a shallow job asking for 16 explicitly is an error instead)
+for d in 16 17; do
+  run 0 run -grid_width 8 -grid_depth $d -grid_seed 0-1 -grid_activation relu -output rec$d -progress_interval 0 > /dev/null 2>&1 \
+    || fail "record default, depth $d"
+done
+[ "$(sqlite3 rec16/nnlimits.sqlite 'select nrec from netlayers')" = 17 ] || fail "record default: a depth-16 job records every layer"
+n17=$(sqlite3 rec17/nnlimits.sqlite 'select nrec from netlayers')
+[ "$n17" -gt 2 ] && [ "$n17" -lt 18 ] || fail "record default: depth 17 records $n17 layers, not 16 log-spaced (with layer 0, merged)"
 
 # the binary's RUNPATH has no empty entry: the loader would read it as the current directory and search there for
 # every library at every start (CMake's default build RUNPATH ended in one)

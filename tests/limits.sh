@@ -13,7 +13,7 @@
 #  (d) below.
 source "$(dirname "$0")/lib.sh" "$@"
 
-run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 \
+run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 -record_layers all \
   -input_correlation 0.3 -progress_interval 0 -output "$W/exact" > /dev/null 2>&1 || fail "exact run"
 "$NNL" export "$W/exact" -table limits -o "$W/exact.csv"
 head -1 "$W/exact.csv" | grep -qx 'family,activation,depth,layer,t,a,b,q_nngp,q_ode' || fail "limits header"

@@ -24,6 +24,7 @@ static const char *const bad[][2] = {
   {"-sampler fast", "unknown sampler"},
   {"-record_layers some", "-record_layers"},
   {"-record_layers 0", "-record_layers"},
+  {"-grid_depth 8 -record_layers 16", "-record_layers"}, /* asked for: more layers than the networks have */
   {"-shard 4/4", "-shard"},
   {"-shard x", "-shard"},
   {"-mem_budget_mb -5", "-mem_budget_mb"},
@@ -80,6 +81,15 @@ static void test_defaults(void **state)
   assert_true(fabs(NNLJobSigmaW2(job, 0) - 2.0) < 1e-12);
   assert_true(fabs(NNLJobSigmaW2(job, 1) - 2.0 / 1.25) < 1e-12);
   assert_true(fabs(NNLJobSigmaW2(job, 2) - 1.0) < 1e-12);
+  assert_int_equal(job->record_mode, NNL_RECORD_LOG); /* 16 log-spaced layers of the depth-1024 networks */
+  assert_int_equal(job->record_k, 16);
+  NNLJobDestroy(&job);
+  /* the default in a job of networks no deeper than 16 is every layer (16 log-spaced would merge some) */
+  assert_int_equal(TestJob("-grid_depth 4,16", &job, NULL), 0);
+  assert_int_equal(job->record_mode, NNL_RECORD_ALL);
+  NNLJobDestroy(&job);
+  assert_int_equal(TestJob("-grid_depth 17", &job, NULL), 0);
+  assert_int_equal(job->record_mode, NNL_RECORD_LOG);
   NNLJobDestroy(&job);
 }
 

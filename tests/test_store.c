@@ -666,7 +666,7 @@ static void test_checkpointer(void **state)
   struct stat sb;
   int         done = -1;
   off_t       before;
-  const char *opts = "-family resnet -grid_width 32 -grid_depth 256 -grid_seed 0-65 -grid_activation relu -inputs 2";
+  const char *opts = "-family resnet -grid_width 32 -grid_depth 256 -grid_seed 0-65 -grid_activation relu -inputs 2 -record_layers all";
 
   (void)state;
   Path(dir, sizeof(dir), "ckpt");

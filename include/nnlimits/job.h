@@ -64,6 +64,9 @@ PetscErrorCode NNLOptionsCheckLength(const char opt[], size_t len);
 
 /** @brief Recorded layer indices of a network of the given family and depth (ascending); *n set. Caller frees. */
 PetscErrorCode NNLJobRecordLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers);
+/* How many layers NNLJobRecordLayers / NNLJobSpectraLayers give, without the list. */
+PetscInt       NNLJobRecordCount(const NNLJob *job, NNLFamily family, PetscInt depth);
+PetscInt       NNLJobSpectraCount(const NNLJob *job, NNLFamily family, PetscInt depth);
 
 /** @brief Layers whose spectra are computed (-spectra_layers; ascending; *n = 0 for none). Caller frees. */
 PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers);
