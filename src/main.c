@@ -234,7 +234,7 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
     if (stats.interrupted)
       fprintf(stderr, "interrupted done=%" PetscInt_FMT " failed=%" PetscInt_FMT " (rerun the same command to finish)\n",
               stats.done, stats.failed);
-    else PetscCall(NNLSummaryPrint(job->output, 40, stdout));
+    else PetscCall(NNLSummaryPrint(job->output, 64, stdout)); /* the default job's 60 rows whole; a bigger sweep's first 64 */
     fprintf(stderr, "finished output=%s seconds=%.2f done=%" PetscInt_FMT " failed=%" PetscInt_FMT "\n", job->output,
             stats.seconds, stats.done, stats.failed);
   }

@@ -52,6 +52,12 @@ grep -q '^mlp .* 4  [0-9.]* ± [0-9.]' out.txt || { cat out.txt; fail "summary: 
 # one seed has no standard error: the summary prints the mean alone (it printed "± 0")
 run 1 run -grid_width 8 -grid_depth 2 -grid_seed 0-1 -output one_seed > one.txt 2> /dev/null || fail "one-seed run"
 grep -q '^resnet ' one.txt && ! grep -q '^resnet .*±' one.txt || { cat one.txt; fail "summary of one seed: a standard error"; }
+# the summary shows the default job's 60 rows (2 activations x 6 widths x 5 depths) whole (it cut them at 40), and a
+# bigger sweep's first 64 with a pointer to the rest
+run 1 run -grid_width 2,3,4,5,6,7,8 -grid_depth 2,3,4,5,6 -grid_seed 0-2 -output rows > rows.txt 2> /dev/null || fail "70-row run"
+[ "$(grep -c '^resnet ' rows.txt)" = 64 ] && grep -q '^\.\.\. 6 more rows' rows.txt || { cat rows.txt; fail "summary of 70 rows"; }
+run 1 run -grid_width 2,3,4,5,6,7 -grid_depth 2,3,4,5,6 -grid_seed 0-2 -output rows60 > rows60.txt 2> /dev/null || fail "60-row run"
+[ "$(grep -c '^resnet ' rows60.txt)" = 60 ] && ! grep -q 'more rows' rows60.txt || { cat rows60.txt; fail "summary of 60 rows"; }
 grep -q '^progress done=9/9' err.txt || fail "no final progress line"
 ! grep -q $'\r' err.txt || fail "carriage return in a non-terminal log"
 run 0 status results/tiny | grep -q 'done=9 .*pending=0' || fail "status after a finished run"
