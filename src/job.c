@@ -11,7 +11,7 @@ const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 
 /* The default job: a small Hayou–Yang commutation sweep (ResNet, relu and tanh, L >> n included, 16 log-spaced layers
-   of each network) that runs in about a minute on 2 cores (11 s on this project's 2-core machine). */
+   of each network) that runs in about a minute on 2 cores (9 s on this project's 2-core machine). */
 #define D_FAMILY     "resnet"
 #define D_WIDTH      "32,64,128,256,512,1024"
 #define D_DEPTH      "4,16,64,256,1024"
@@ -471,7 +471,6 @@ PetscInt NNLFamilyFirstLayer(NNLFamily family)
   return family == NNL_FAMILY_RESNET ? 0 : 1;
 }
 
-/* Layers of a network selected by a mode (all, last, none, K log-spaced). */
 /* The layers of a record or spectra mode, in order, into l (NULL: only counted); returns their count. K log-spaced
    layers lie in [max(first,1), depth], both ends included, duplicates merged, with layer 0 where the family has one. */
 static PetscInt LayerList(NNLRecordMode mode, PetscInt k, NNLFamily family, PetscInt depth, PetscInt *l)
