@@ -192,7 +192,9 @@ static PetscErrorCode WriteCompare(sqlite3_stmt *st, FILE *out)
 /* Counts of one store: done, failed, total; this run's rate (points/s since its start, if it is running); and, while
    it runs, its own estimate of the time it has left (meta 'eta', written by rank 0 every few seconds: it counts the
    predicted cost of what is left and the work in progress, where the rate counts points, whose costs differ by
-   orders of magnitude). */
+   orders of magnitude). A run still marked running whose directory's write lock no process holds, before the store
+   is read and after, was killed without a chance to say so (SIGKILL, the OOM killer, a lost node): it is reported as
+   'died', with no ETA, since nothing is computing. */
 #define ETA_STALE_SECONDS 60.0 /* an estimate this old is of a run that died or hangs: not used */
 typedef struct {
   long long done, failed, total;
@@ -201,10 +203,11 @@ typedef struct {
   char      last[32];
 } Counts;
 
-static PetscErrorCode CountStore(NNLStore s, Counts *c)
+static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
 {
   sqlite3_stmt *st = NULL;
   char         *total = NULL;
+  int           held = NNLStoreLockHeld(dir), here = 0;
 
   PetscFunctionBegin;
   memset(c, 0, sizeof(*c));
@@ -220,7 +223,7 @@ static PetscErrorCode CountStore(NNLStore s, Counts *c)
   c->total = total ? atoll(total) : 0;
   PetscCall(PetscFree(total));
   /* Rate of the latest run: its points over the time from its start to its latest commit. */
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT r.status, count(p.id), max(p.committed) - r.t0"
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT r.status, count(p.id), max(p.committed) - r.t0, r.source IS NULL"
                                                     " FROM runs r LEFT JOIN points p ON p.run=r.run"
                                                     " WHERE r.run=(SELECT max(run) FROM runs)", -1, &st, NULL), "status"));
   snprintf(c->last, sizeof(c->last), "none");
@@ -228,8 +231,11 @@ static PetscErrorCode CountStore(NNLStore s, Counts *c)
     double el = sqlite3_column_double(st, 2);
     snprintf(c->last, sizeof(c->last), "%s", (const char *)sqlite3_column_text(st, 0));
     if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
+    here = sqlite3_column_int(st, 3); /* run in this directory, not a merged input's */
   }
   sqlite3_finalize(st);
+  /* a merged input's run may be running in its own directory; one run here holds this directory's lock */
+  if (!strcmp(c->last, "running") && here && held == 0 && NNLStoreLockHeld(dir) == 0) snprintf(c->last, sizeof(c->last), "died");
   if (!strcmp(c->last, "running")) {
     char  *eta = NULL;
     double at, left, now = NNLStoreEpoch();
@@ -240,17 +246,21 @@ static PetscErrorCode CountStore(NNLStore s, Counts *c)
   PetscFunctionReturn(0);
 }
 
-static void PrintCounts(const char label[], const Counts *c, FILE *out)
+static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FILE *out)
 {
   long long pending = c->total - c->done - c->failed;
   char      eta[32] = "-";
 
   if (pending < 0) pending = 0;
   if (pending > 0 && c->eta >= 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=run", c->eta);
+  else if (pending > 0 && !strcmp(c->last, "died")) snprintf(eta, sizeof(eta), "-"); /* nothing is computing */
   else if (pending > 0 && c->rate > 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=rate", pending / c->rate);
   else if (pending == 0) snprintf(eta, sizeof(eta), "0s");
   fprintf(out, "status dir=%s done=%lld failed=%lld pending=%lld total=%lld last_run=%s rate=%.3g/s eta=%s\n", label, c->done,
           c->failed, pending, c->total, c->last, c->rate, eta);
+  if (hint && pending > 0 && !strcmp(c->last, "died"))
+    fprintf(stderr, "status: %s: the last run died (killed without stopping: SIGKILL, out of memory, a lost node); rerun the "
+            "same command to compute the %lld pending points\n", label, pending);
 }
 
 PetscErrorCode NNLStoreStatus(NNLStore s, const char dir[], FILE *out)
@@ -258,8 +268,8 @@ PetscErrorCode NNLStoreStatus(NNLStore s, const char dir[], FILE *out)
   Counts c;
 
   PetscFunctionBegin;
-  PetscCall(CountStore(s, &c));
-  PrintCounts(dir, &c, out);
+  PetscCall(CountStore(s, dir, &c));
+  PrintCounts(dir, &c, PETSC_TRUE, out);
   PetscFunctionReturn(0);
 }
 
@@ -276,20 +286,21 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     NNLStore s = NULL;
     Counts   c;
     PetscCall(NNLStoreOpenRead(dirs[i], &s));
-    PetscCall(CountStore(s, &c));
+    PetscCall(CountStore(s, dirs[i], &c));
     PetscCall(NNLStoreClose(&s));
-    PrintCounts(dirs[i], &c, out);
+    PrintCounts(dirs[i], &c, PETSC_TRUE, out);
     sum.done += c.done;
     sum.failed += c.failed;
     sum.total += c.total;
     sum.rate += c.rate; /* shards run side by side: their rates add, and the last to end ends them all */
     if (c.done + c.failed < c.total) {
+      if (!strcmp(c.last, "died")) snprintf(sum.last, sizeof(sum.last), "died"); /* the whole waits for its rerun */
       if (c.eta >= 0) sum.eta = PetscMax(sum.eta, c.eta);
       else unestimated = PETSC_TRUE;
     }
   }
   if (unestimated) sum.eta = -1; /* a shard with work left and no estimate of its own: the summed rate's */
-  if (n > 1) PrintCounts("(all)", &sum, out);
+  if (n > 1) PrintCounts("(all)", &sum, PETSC_FALSE, out);
   PetscFunctionReturn(0);
 }
 

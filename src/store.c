@@ -198,6 +198,26 @@ PetscErrorCode NNLStoreLock(const char dir[], int *fd)
   SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot lock '%s' (%s)", path, strerror(err));
 }
 
+/* Whether a process holds DIR's write lock, asked without taking it (status is read-only): 1 held, 0 free (or no lock
+   file: every writer creates it before it writes), -1 unknown (a file system without fcntl locks, e.g. NFS without its
+   lock daemon). */
+int NNLStoreLockHeld(const char dir[])
+{
+  char         path[PETSC_MAX_PATH_LEN];
+  struct flock fl;
+  int          f, held;
+
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_LOCK);
+  f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0) return errno == ENOENT ? 0 : -1;
+  memset(&fl, 0, sizeof(fl));
+  fl.l_type   = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  held        = fcntl(f, F_GETLK, &fl) != 0 ? -1 : fl.l_type != F_UNLCK;
+  close(f);
+  return held;
+}
+
 void NNLStoreUnlock(int *fd)
 {
   if (*fd >= 0) close(*fd);
@@ -582,6 +602,8 @@ static PetscErrorCode RecordRun(NNLStore s)
   snprintf(slurm, sizeof(slurm), "job=%s array_job=%s array_task=%s", sj ? sj : "", aj ? aj : "", at ? at : "");
   PetscCall(PetscOptionsGetAll(NULL, &options));
   NNLStoreNow(now, sizeof(now));
+  /* This process holds the directory's lock: a run of it still marked running was killed before it could say so. */
+  PetscCall(NNLStoreExec(s->db, "UPDATE runs SET status='died' WHERE status='running' AND source IS NULL"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO runs(started,status,ranks,host,git,versions,slurm,options,t0)"
                                                     " VALUES(?,'running',?,?,?,?,?,?,?)", -1, &st, NULL), "runs"));
   sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);

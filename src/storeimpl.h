@@ -37,6 +37,7 @@ PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[]);
 PetscErrorCode NNLStoreMakeDir(const char dir[]);
 /** @brief Take DIR's writer lock (fd >= 0) or fail naming the process that holds it; Unlock releases it. */
 PetscErrorCode NNLStoreLock(const char dir[], int *fd);
+int            NNLStoreLockHeld(const char dir[]);
 void           NNLStoreUnlock(int *fd);
 /** @brief Run SQL statements without results. */
 PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[]);

@@ -25,12 +25,19 @@ for trial in 1 2; do
   kill -KILL -- -"$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   for _ in $(seq 100); do pgrep -f -- "-output $W/killed" > /dev/null || break; sleep 0.1; done
-  st=$("$NNL" status "$W/killed") || fail "store unreadable after SIGKILL"
+  st=$("$NNL" status "$W/killed" 2> "$W/status.err") || fail "store unreadable after SIGKILL"
   d=$(echo "$st" | grep -o ' done=[0-9]*' | cut -d= -f2)
   [ "$d" -lt "$total" ] || fail "trial $trial: the run finished before the kill (make the job larger)"
   echo "trial $trial: killed with $d of $total points committed"
+  # No process holds the directory's lock, so the run still marked running died: no ETA, and the stderr line says
+  # what to do. Catches a killed run reported as running forever, with an ETA from its rate.
+  echo "$st" | grep -q 'last_run=died .*eta=-$' || fail "trial $trial: status after SIGKILL: $st"
+  grep -q "the last run died .* rerun the same command" "$W/status.err" || fail "trial $trial: no rerun hint: $(cat "$W/status.err")"
   run 2 run $JOB -output "$W/killed" > /dev/null
   same_exports "$W/ref" "$W/killed"
+  # the rerun, holding the lock, marks the killed run died in the provenance
+  [ "$(sqlite3 "$W/killed/nnlimits.sqlite" "select group_concat(status) from (select status from runs order by run)")" = died,complete ] ||
+    fail "trial $trial: runs after the rerun: $(sqlite3 "$W/killed/nnlimits.sqlite" 'select run, status from runs')"
 done
 # One writer per store: a second run into a directory that a live run is writing is refused (exit 2, one line
 # naming the holder) and leaves it alone. Catches: two runs interleaving commits and computing points twice.
@@ -44,6 +51,8 @@ done
 set +e; "$NNL" run $JOB -output "$W/busy" > "$W/busy.out" 2>&1; rc=$?; set -e
 [ "$rc" = 2 ] || fail "second writer: exit code $rc, want 2"
 grep -q "being written by another nnlimits process (pid" "$W/busy.out" || fail "second writer: $(cat "$W/busy.out")"
+# a live run holds the lock: status must not call it died (it may have finished by now)
+"$NNL" status "$W/busy" | grep -Eq 'last_run=(running|complete) ' || fail "status of a live run: $("$NNL" status "$W/busy" 2>&1)"
 wait "$pid" || fail "the first run failed while a second one tried to open its store"
 same_exports "$W/ref" "$W/busy"
 # A graceful stop (SIGUSR1, as Slurm's --signal sends; mpiexec forwards it): exit code 3, the store says
