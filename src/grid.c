@@ -11,23 +11,30 @@
    cores, Debian 12, OpenBLAS 0.3.21; 2026-12). It orders tasks (largest first), balances shards, sizes the scheduler's
    chunks and extrapolates the ETA, so what matters most is that it is right in proportion across task kinds; `plan`
    also turns it into seconds. The constants are least-squares fits (relative error, each job weighted alike) of the
-   per-task times the store records (points.seconds) of ~120 000 tasks: the shipped jobs and a calibration grid (mlp,
-   resnet, shaped_mlp; m = 1…64; n = 4…2048; L = 2…10^4; record all, last, K; spectra; dense; ten activations). Network
-   tasks over 0.1 ms: median model/measured 1.12, 80 % within 0.80-1.31. A shipped job's whole 1-rank run: 0.78-1.20
-   (tests/bench/run prints it as bench=cost_model). A φ's own cost per element is the activation table's `cost`; rank
-   0's commit of each result is part of its task's cost. */
-#define C_COMMIT       7100.0 /* rank 0's commit of a task's result: fixed, and per byte it adds to the store */
-#define C_COMMIT_BYTE  5.5
-#define C_TASK         4600.0 /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations */
-#define C_LAYER        130.0  /* (a normal and the update; φ apart), per n·m², per m³ (the m×m square root)            */
-#define C_NM           2.63
-#define C_NMM          0.13
-#define C_M3           0.49
-#define C_PHI          1.2    /* × φ's cost: φ in place, and its share of the moments */
-#define C_SHAPED_NM    6.6    /* shaped_mlp's φ (slopes from c±, scaled with the width) per element, beside the row's */
-#define C_REC          5.3    /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
-#define C_REC_NM       0.64
-#define C_REC_NMM      0.14
+   per-task times the store records (points.seconds). A φ's own cost per element is the activation table's `cost`;
+   rank 0's commit of each result is part of its task's cost.
+   The projection sampler's and the commit's constants were refitted in 2026-12 by tests/bench/fit_cost_model.py:
+   ~100 000 network tasks (without spectra) of six shipped jobs and a calibration grid of mlp and resnet, m = 1…16,
+   n = 2…512, L = 2…10^4, relu, tanh, linear, record last and all. The kernels had grown faster since the first fit
+   (~120 000 tasks, which also covered spectra, dense and ten activations: the other constants are its): a shipped
+   job's 1-rank run read 1.10-1.68 of its time, and its 4.6 µs fixed per network was 1 µs for a tiny one. Refitted:
+   network tasks median 1.07, 80 % within 0.78-1.19, a job's 0.82-1.20. A commit costs 3.6 µs, 2.5 ns per byte of
+   BLOB and 0.93 µs per row besides the point's: 10^5 tiny networks took 4.4 µs a task outside the tasks, and
+   jobs/makwana_2025_effective_dimension.opts (a row per spectrum value) 0.84 µs a row, which the former 5.5 ns per
+   byte of store priced at 0.2 µs. */
+#define C_COMMIT       3560.0 /* rank 0's commit of a task's result: fixed, per byte of its BLOBs, per row it adds */
+#define C_COMMIT_BLOB  2.5
+#define C_COMMIT_ROW   930.0
+#define C_TASK         780.0  /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations */
+#define C_LAYER        95.0   /* (a normal and the update; φ apart), per n·m², per m³ (the m×m square root)            */
+#define C_NM           2.33
+#define C_NMM          0.10
+#define C_M3           0.46
+#define C_PHI          0.98   /* × φ's cost: φ in place, and its share of the moments */
+#define C_SHAPED_NM    4.6    /* shaped_mlp's φ (slopes from c±, scaled with the width) per element, beside the row's */
+#define C_REC          25.0   /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
+#define C_REC_NM       0.45
+#define C_REC_NMM      0.12
 #define C_SPEC         18300.0 /* a spectra layer: fixed, and per flop of its Gram eigenvalues and feature SVD          */
 #define C_SPEC_FLOP    0.086
 #define C_DTASK        7200.0 /* the dense sampler: fixed, per layer, per entry of W (its normal), per n²·m (DGEMM: 2  */
@@ -51,6 +58,7 @@
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
    cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3 runs: ResNet n = 2…8, 500 paths × 1000 steps
    in 0.07-0.11 s; shaped 0.37 µs a path-step at m = 2, 0.72 at m = 3, the PDE (400 cells, 8000 steps) ~10 ms. */
+#define C_SDE_RES_NM     2.63 /* per element of n·m, φ apart */
 #define C_SDE_RES_STEP   130.0
 #define C_SDE_SHP_STEP   225.0
 #define C_SDE_SHP_M3     18.0
@@ -100,6 +108,25 @@ double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt)
   }
 }
 
+/* The rows a task adds to the store besides its point's, and the bytes of its BLOBs: what its commit costs. */
+static void StoreRows(const NNLJob *job, const NNLPoint *pt, double *rows, double *blob)
+{
+  const double m = (double)job->inputs, np = m * (m + 1) / 2, nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
+
+  *blob = 0;
+  switch (pt->kind) {
+  case NNL_TASK_LIMIT:
+    *rows = nrec * np;
+    break;
+  case NNL_TASK_SDE:
+    *rows = (double)job->sde_paths * np + (NNLPointHasFokkerPlanck(job, pt) ? (double)job->fp_cells * nrec : 0);
+    break;
+  default: /* its netlayers row (none if nothing is recorded), and per spectra layer two summaries and the values */
+    *rows = (nrec > 0 ? 1 : 0) + ns * (2 + m + PetscMin((double)pt->width, m));
+    *blob = 8.0 * (nrec * (1 + np + 3 * m) + m);
+  }
+}
+
 NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
 {
   if (job->sampler != NNL_SAMPLER_AUTO) return job->sampler;
@@ -126,7 +153,7 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
   const double n = (double)pt->width, m = (double)job->inputs, paths = (double)job->sde_paths;
   double       T = pt->family == NNL_FAMILY_SHAPED ? (double)(pt->depth - 1) / n : 1.0, steps = ceil(T / job->sde_dt), per;
 
-  if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
+  if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
   else per = C_SDE_SHP_M3 * m * m * m + C_SDE_SHP_STEP;
   *cost = paths * steps * per + (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
@@ -163,10 +190,13 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
 
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
+  double rows, blob;
+
   if (pt->kind == NNL_TASK_LIMIT) LimitCostModel(job, pt, cost, mem);
   else if (pt->kind == NNL_TASK_SDE) SDECostModel(job, pt, cost, mem);
   else NetworkCostModel(job, pt, cost, mem); /* and the benchmarks' no-op tasks, stored like an empty network */
-  *cost += C_COMMIT + C_COMMIT_BYTE * NNLPointStoreBytes(job, pt); /* rank 0's commit of the result */
+  StoreRows(job, pt, &rows, &blob);
+  *cost += C_COMMIT + C_COMMIT_BLOB * blob + C_COMMIT_ROW * rows; /* rank 0's commit of the result */
 }
 
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)

@@ -104,6 +104,28 @@ static void test_cost_model(void **state)
   NNLJobDestroy(&job);
 }
 
+/* The model against what this machine measured (tests/bench/fit_cost_model.py, 2026-12): 10^5 tiny networks (mlp,
+   width 16, depth 4, one input) took ~1 µs each and ~4.4 µs a commit, and a row of the store besides the point's
+   ~0.84-0.93 µs (jobs/makwana_2025_effective_dimension.opts: 3840 spectrum rows a network). Catches fixed costs back
+   at the former fit's 11.7 µs a tiny task, and a commit priced by bytes alone (0.2 µs a spectrum row). */
+static void test_cost_model_fixed(void **state)
+{
+  NNLJob  *job, *spec;
+  NNLGrid *grid, *sgrid;
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 16 -grid_depth 4 -grid_seed 0 -inputs 1 -record_layers last", &job, &grid), 0);
+  assert_true(grid->points[0].cost > 2e3 && grid->points[0].cost < 1e4);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+  /* width 128, depth 30, 64 inputs: per spectra layer 2 summary rows and 64 + 64 values, 30 layers */
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 128 -grid_depth 30 -grid_seed 0 -inputs 64 -input_dim 64 -record_layers last", &job, &grid), 0);
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 128 -grid_depth 30 -grid_seed 0 -inputs 64 -input_dim 64 -record_layers last -spectra_layers all", &spec, &sgrid), 0);
+  assert_true(sgrid->points[0].cost - grid->points[0].cost > 0.6e3 * 30 * (2 + 64 + 64));
+  NNLGridDestroy(&grid);
+  NNLGridDestroy(&sgrid);
+  NNLJobDestroy(&job);
+  NNLJobDestroy(&spec);
+}
+
 /* Integer lists follow PETSc's reading (a-b excludes b) and compact back to one canonical spelling. */
 static void test_int_lists(void **state)
 {
@@ -162,7 +184,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_canonical_order), cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_shards_partition_and_balance),
-    cmocka_unit_test(test_cost_model),      cmocka_unit_test(test_int_lists),  cmocka_unit_test(test_record_layers),
+    cmocka_unit_test(test_cost_model), cmocka_unit_test(test_cost_model_fixed),      cmocka_unit_test(test_int_lists),  cmocka_unit_test(test_record_layers),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
