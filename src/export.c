@@ -194,7 +194,8 @@ static PetscErrorCode WriteCompare(sqlite3_stmt *st, FILE *out)
    predicted cost of what is left and the work in progress, where the rate counts points, whose costs differ by
    orders of magnitude). A run still marked running whose directory's write lock no process holds, before the store
    is read and after, was killed without a chance to say so (SIGKILL, the OOM killer, a lost node): it is reported as
-   'died', with no ETA, since nothing is computing. */
+   'died', with no ETA, since nothing is computing. A merge's output whose latest run is a merged input's is 'merged',
+   with no rate or ETA of its own. */
 #define ETA_STALE_SECONDS 60.0 /* an estimate this old is of a run that died or hangs: not used */
 typedef struct {
   long long done, failed, total;
@@ -232,10 +233,13 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
     snprintf(c->last, sizeof(c->last), "%s", (const char *)sqlite3_column_text(st, 0));
     if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
     here = sqlite3_column_int(st, 3); /* run in this directory, not a merged input's */
+    if (!here) { /* a merge's output: its points come from other directories' runs, whose rate is not this store's */
+      snprintf(c->last, sizeof(c->last), "merged");
+      c->rate = 0;
+    }
   }
   sqlite3_finalize(st);
-  /* a merged input's run may be running in its own directory; one run here holds this directory's lock */
-  if (!strcmp(c->last, "running") && here && held == 0 && NNLStoreLockHeld(dir) == 0) snprintf(c->last, sizeof(c->last), "died");
+  if (!strcmp(c->last, "running") && held == 0 && NNLStoreLockHeld(dir) == 0) snprintf(c->last, sizeof(c->last), "died");
   if (!strcmp(c->last, "running")) {
     char  *eta = NULL;
     double at, left, now = NNLStoreEpoch();
@@ -325,26 +329,36 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
   if (!ierr) ierr = schema == 4 ? NNLStoreLayersToNet(db, "src")
                                 : NNLStoreExec(db, "INSERT OR IGNORE INTO netlayers SELECT * FROM src.netlayers;"
                                                    "INSERT OR IGNORE INTO seq SELECT * FROM src.seq;");
+  /* Provenance of the input's runs: its rows, once each however often the input is merged (a run seen before, by its
+     start, is updated in place: a shard resumed since has a new status), then each point's run renumbered to the row
+     its run has here. The input's own run numbers would name this store's other runs (every shard's first run is 1). */
+  if (!ierr) ierr = NNLStoreExec(db, "CREATE TEMP TABLE IF NOT EXISTS runmap(old INTEGER PRIMARY KEY, new INTEGER); DELETE FROM temp.runmap");
+  for (int k = 0; k < 4 && !ierr; k++) {
+    static const char *const sql[4] = {
+      "UPDATE main.runs AS r SET finished=s.finished, status=s.status, ranks=s.ranks, host=s.host, git=s.git, versions=s.versions,"
+      " slurm=s.slurm, options=s.options FROM src.runs AS s WHERE r.source=?1 AND r.started IS s.started AND r.t0 IS s.t0",
+      "INSERT INTO main.runs(started,finished,status,ranks,host,git,versions,slurm,options,source,t0)"
+      " SELECT started,finished,status,ranks,host,git,versions,slurm,options,?1,t0 FROM src.runs AS s WHERE NOT EXISTS"
+      " (SELECT 1 FROM main.runs AS r WHERE r.source=?1 AND r.started IS s.started AND r.t0 IS s.t0) ORDER BY s.run",
+      "INSERT INTO temp.runmap SELECT s.run, (SELECT max(r.run) FROM main.runs AS r WHERE r.source=?1 AND r.started IS s.started"
+      " AND r.t0 IS s.t0) FROM src.runs AS s",
+      "INSERT OR IGNORE INTO main.points(id,ord,family,activation,width,depth,seed,status,sampler,dead_layer,message,seconds,"
+      "committed,run,kind) SELECT id,ord,family,activation,width,depth,seed,status,sampler,dead_layer,message,seconds,committed,"
+      "(SELECT new FROM temp.runmap WHERE old=p.run),kind FROM src.points AS p"};
+    ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, sql[k], -1, &st, NULL), "merge runs");
+    if (ierr) break;
+    if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    ierr = NNLStoreCheck(db, rc, "merge runs");
+  }
   if (!ierr)
-    ierr = NNLStoreExec(db, "INSERT OR IGNORE INTO points SELECT * FROM src.points;"
-                            "INSERT OR IGNORE INTO pairs SELECT * FROM src.pairs;"
+    ierr = NNLStoreExec(db, "INSERT OR IGNORE INTO pairs SELECT * FROM src.pairs;"
                             "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;"
                             "INSERT OR IGNORE INTO spectra SELECT * FROM src.spectra;"
                             "INSERT OR IGNORE INTO spectrum SELECT * FROM src.spectrum;"
                             "INSERT OR IGNORE INTO sde_paths SELECT * FROM src.sde_paths;"
                             "INSERT OR IGNORE INTO fokker_planck SELECT * FROM src.fokker_planck;");
-  /* Provenance of the input's runs, replaced (not duplicated) when the same input is merged again. */
-  for (int k = 0; k < 2 && !ierr; k++) {
-    const char *sql = k == 0 ? "DELETE FROM runs WHERE source=?1"
-                             : "INSERT INTO runs(started,finished,status,ranks,host,git,versions,slurm,options,source,t0)"
-                               " SELECT started,finished,status,ranks,host,git,versions,slurm,options,?1,t0 FROM src.runs";
-    ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), "merge runs");
-    if (ierr) break;
-    sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    ierr = NNLStoreCheck(db, rc, "merge runs");
-  }
   if (!ierr) ierr = NNLStoreExec(db, "COMMIT");
   if (ierr) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);

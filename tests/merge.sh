@@ -14,6 +14,15 @@ grep -q 'pending=0' "$W/merge.out" || { cat "$W/merge.out"; fail "merged store i
 same_exports "$W/direct" "$W/merged"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > /dev/null || fail "second merge"
 same_exports "$W/direct" "$W/merged"
+# Provenance: each point's run is the runs row of the shard it came from, each shard's run once after two merges
+# (every shard's own first run is 1: copied as they are, all points named shard 0's run). A merged store's status
+# has no rate or ETA of its own (pending points wait for more shards, or a run here).
+prov=$(sqlite3 "$W/merged/nnlimits.sqlite" "SELECT r.source, count(*) FROM points p JOIN runs r ON r.run = p.run GROUP BY r.run ORDER BY r.source")
+want=$(for s in 0 1 2; do echo "$W/s$s|$(sqlite3 "$W/s$s/nnlimits.sqlite" 'SELECT count(*) FROM points')"; done)
+[ "$prov" = "$want" ] || fail "merged points' runs: $prov (want $want)"
+[ "$(sqlite3 "$W/merged/nnlimits.sqlite" 'SELECT count(*) FROM runs')" = 3 ] || fail "runs duplicated by a second merge"
+"$NNL" merge "$W/s1" -output "$W/part" > /dev/null || fail "merge of one shard"
+"$NNL" status "$W/part" | grep -q ' last_run=merged rate=0/s eta=-$' || fail "status of a partial merge: $("$NNL" status "$W/part")"
 "$NNL" status "$W/s0" "$W/s1" "$W/s2" > "$W/status.out"
 tail -n 1 "$W/status.out" | grep -q '^status dir=(all) done=88 failed=0 pending=0 total=88' || { cat "$W/status.out"; fail "status of the shards"; }
 run 1 run $JOB -output "$W/merged" 2> "$W/rerun.err" > /dev/null || { cat "$W/rerun.err"; fail "rerun on the merged store"; }
