@@ -18,13 +18,13 @@
    n = 2…512, L = 2…10^4, relu, tanh, linear, record last and all. The kernels had grown faster since the first fit
    (~120 000 tasks, which also covered spectra, dense and ten activations: the other constants are its): a shipped
    job's 1-rank run read 1.10-1.68 of its time, and its 4.6 µs fixed per network was 1 µs for a tiny one. Refitted:
-   network tasks median 1.07, 80 % within 0.78-1.19, a job's 0.82-1.20. A commit costs 3.6 µs, 2.5 ns per byte of
-   BLOB and 0.93 µs per row besides the point's: 10^5 tiny networks took 4.4 µs a task outside the tasks, and
-   jobs/makwana_2025_effective_dimension.opts (a row per spectrum value) 0.84 µs a row, which the former 5.5 ns per
-   byte of store priced at 0.2 µs. */
-#define C_COMMIT       3560.0 /* rank 0's commit of a task's result: fixed, per byte of its BLOBs, per row it adds */
-#define C_COMMIT_BLOB  2.5
-#define C_COMMIT_ROW   930.0
+   network tasks median 1.07, 80 % within 0.78-1.19, a job's 0.82-1.20. A commit (16 KB pages, store.c) costs 3.7 µs,
+   2.0 ns per byte of BLOB and 0.81 µs per row besides the point's: with 4 KB pages 10^5 tiny networks took 4.4 µs a
+   task outside the tasks, and jobs/makwana_2025_effective_dimension.opts (a row per spectrum value) 0.84 µs a row,
+   which the former 5.5 ns per byte of store priced at 0.2 µs. */
+#define C_COMMIT       3700.0 /* rank 0's commit of a task's result: fixed, per byte of its BLOBs, per row it adds */
+#define C_COMMIT_BLOB  2.0
+#define C_COMMIT_ROW   810.0
 #define C_TASK         780.0  /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations */
 #define C_LAYER        95.0   /* (a normal and the update; φ apart), per n·m², per m³ (the m×m square root)            */
 #define C_NM           2.33

@@ -328,6 +328,14 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   sqlite3_stmt *st = NULL;
 
   PetscFunctionBegin;
+  /* 16 KB pages, not SQLite's 4 KB (a store's page size is set once, here, while it is empty): its b-trees are
+     shallower and a group of commits dirties fewer pages. Measured (1 rank, this machine, interleaved, the
+     checkpointer every 1 MB either way): 10^5 tiny networks 7.55 -> 6.85 µs a task with the store, no-op tasks 3.0 ->
+     2.7 µs; time outside the tasks 0.25 -> 0.205 s for jobs/pdlt_kurtosis.opts, 0.83 -> 0.74 s for
+     jobs/makwana_2025_effective_dimension.opts, 0.34 -> 0.29 s for the default job, whose store shrank from 42.7 to
+     38.7 MB (less slack around its 1.4 KB rows; the others within 3 %). Exports and status read as fast; 32 KB pages
+     were no faster. An empty store takes 256 KB. Stores made with 4 KB pages keep them. */
+  PetscCall(NNLStoreExec(db, "PRAGMA page_size=16384"));
   PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
   PetscCall(NNLStoreExec(db, SchemaSQL));
   PetscCall(NNLStoreExec(db, PointsSQL));

@@ -7,12 +7,12 @@
    both files. Left to SQLite's autocheckpoint, that is rank 0's own time: the default sweep writes 9.6 MB in a 0.3 s
    run, and its checkpoint at close (WAL sync, copy, store sync, WAL unlink) took 75 ms more; a larger sweep stopped
    rank 0, and every worker waiting on it, for each 64 MB. Here a second connection, on its own thread, checkpoints
-   once a commit leaves CKPT_FRAMES new pages in the WAL: the syncs are waits that overlap the run, and at close only
+   once a commit leaves CKPT_BYTES of new pages in the WAL: the syncs are waits that overlap the run, and at close only
    the last group is left to copy. PASSIVE checkpoints never block the writer or a reader, and a kill at any moment is
    safe (SQLite's WAL protocol). After one that caught up, the next transaction starts the WAL again from its
    beginning, so the file stays small. A failed checkpoint loses nothing (the pages stay in the WAL): the final one
    at close tries again. */
-#define CKPT_FRAMES 256 /* 1 MB of 4 KB pages */
+#define CKPT_BYTES (1 << 20)
 
 struct _n_NNLStoreCkpt {
   pthread_t       thread;
@@ -20,6 +20,7 @@ struct _n_NNLStoreCkpt {
   pthread_cond_t  cv;
   sqlite3        *db;     /* the thread's own connection */
   int             frames; /* the WAL's length (pages) when a checkpoint was last asked for */
+  int             every;  /* pages of CKPT_BYTES (the store's page size: 4 KB before 16 KB pages, store.c) */
   int             wake;   /* a checkpoint is asked for */
   int             stop;   /* the thread is to end */
   int             done;   /* checkpoints run */
@@ -33,7 +34,7 @@ static int WalHook(void *ctx, sqlite3 *db, const char *name, int frames)
   (void)db;
   (void)name;
   if (frames < c->frames) c->frames = 0; /* the WAL started again */
-  if (frames - c->frames < CKPT_FRAMES) return SQLITE_OK;
+  if (frames - c->frames < c->every) return SQLITE_OK;
   c->frames = frames;
   pthread_mutex_lock(&c->mu);
   c->wake = 1;
@@ -71,6 +72,12 @@ PetscErrorCode NNLStoreCkptStart(NNLStore s)
   PetscCall(PetscCalloc1(1, &c));
   ierr = NNLStoreOpenDB(s->dir, PETSC_TRUE, &c->db);
   if (!ierr) ierr = NNLStoreExec(c->db, "PRAGMA synchronous=NORMAL"); /* the writer's syncs: the WAL, then the file */
+  if (!ierr) {
+    sqlite3_stmt *st = NULL;
+    ierr = NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL), "page size");
+    c->every = !ierr && sqlite3_step(st) == SQLITE_ROW ? CKPT_BYTES / PetscMax(sqlite3_column_int(st, 0), 512) : CKPT_BYTES / 4096;
+    sqlite3_finalize(st);
+  }
   if (ierr) {
     sqlite3_close(c->db);
     PetscCall(PetscFree(c));

@@ -8,20 +8,21 @@
 # loses or recomputes committed points.
 source "$(dirname "$0")/lib.sh" "$@"
 # Dense sampler at widths 512, 1024: ~10 s of compute (one core) for ~1.5 MB of store, a few points per 0.25 s commit
-# group, so several groups land before the 256 KB disk fills (at widths 256 and 512, with the dense layer drawn by
-# chunks, the first group alone could fill it; the projection sampler computes this grid in one group's time).
+# group, so several groups land before the 1 MB disk fills (an empty store, 16 KB pages, takes 256 KB; at widths 256
+# and 512, with the dense layer drawn by chunks, the first group alone could fill it; the projection sampler computes
+# this grid in one group's time).
 JOB="-family resnet -grid_activation relu -grid_width 512,1024 -grid_depth 4,32 -grid_seed 0-50 -inputs 3 -record_layers all
      -sampler dense -progress_interval 0"
 run 2 run $JOB -output "$W/ref" > /dev/null 2>&1
 mkdir -p "$W/mnt"
 mode=${NNL_DISKFULL_MODE:-tmpfs}
-if [ "$mode" = tmpfs ] && ! mount -t tmpfs -o size=256k nnlimits-test "$W/mnt" 2> /dev/null; then mode=ulimit; fi
+if [ "$mode" = tmpfs ] && ! mount -t tmpfs -o size=1m nnlimits-test "$W/mnt" 2> /dev/null; then mode=ulimit; fi
 [ "$mode" != tmpfs ] || trap 'umount "$W/mnt" 2> /dev/null || true' EXIT
 # limited NP ARGS...: the run with little space. PMIx keeps its shared-memory store in files: under a file size
 # limit it must use its hash store, or MPI_Init itself fails.
 limited() {
   if [ "$mode" = tmpfs ]; then timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"
-  else (trap '' XFSZ; ulimit -f 200; export PMIX_MCA_gds=hash; timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"); fi
+  else (trap '' XFSZ; ulimit -f 800; export PMIX_MCA_gds=hash; timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"); fi
 }
 export NNL MPIEXEC
 # Under a file size limit Open MPI's shared-memory segments (2+ ranks) fail to map: that mode tests 1 rank only.
@@ -44,5 +45,5 @@ for np in $nps; do
   sqlite3 "$d/nnlimits.sqlite" 'SELECT id, run, status FROM points ORDER BY id' | grep -Fxf "$W/before" | cmp -s - "$W/before" ||
     fail "$np ranks: points committed before the disk filled were changed by the rerun"
   same_exports "$W/ref" "$d"
-  if [ "$mode" = tmpfs ]; then rm -rf "$d"; mount -o remount,size=256k "$W/mnt"; fi
+  if [ "$mode" = tmpfs ]; then rm -rf "$d"; mount -o remount,size=1m "$W/mnt"; fi
 done

@@ -106,7 +106,7 @@ static void test_cost_model(void **state)
 
 /* The model against what this machine measured (tests/bench/fit_cost_model.py, 2026-12): 10^5 tiny networks (mlp,
    width 16, depth 4, one input) took ~1 µs each and ~4.4 µs a commit, and a row of the store besides the point's
-   ~0.84-0.93 µs (jobs/makwana_2025_effective_dimension.opts: 3840 spectrum rows a network). Catches fixed costs back
+   ~0.81-0.93 µs (jobs/makwana_2025_effective_dimension.opts: 3840 spectrum rows a network). Catches fixed costs back
    at the former fit's 11.7 µs a tiny task, and a commit priced by bytes alone (0.2 µs a spectrum row). */
 static void test_cost_model_fixed(void **state)
 {
