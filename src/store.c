@@ -200,7 +200,8 @@ PetscErrorCode NNLStoreLock(const char dir[], int *fd)
 
 /* Whether a process holds DIR's write lock, asked without taking it (status is read-only): 1 held, 0 free (or no lock
    file: every writer creates it before it writes), -1 unknown (a file system without fcntl locks, e.g. NFS without its
-   lock daemon). */
+   lock daemon). Not for the process that holds the lock: its own lock does not conflict (0), and closing any descriptor
+   of the file would release it. */
 int NNLStoreLockHeld(const char dir[])
 {
   char         path[PETSC_MAX_PATH_LEN];
