@@ -331,10 +331,12 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
                                                    "INSERT OR IGNORE INTO seq SELECT * FROM src.seq;");
   /* Provenance of the input's runs: its rows, once each however often the input is merged (a run seen before, by its
      start, is updated in place: a shard resumed since has a new status), then each point's run renumbered to the row
-     its run has here. The input's own run numbers would name this store's other runs (every shard's first run is 1). */
+     its run has here. The input's own run numbers would name this store's other runs (every shard's first run is 1).
+     Points merged before (by an earlier build, which kept them) are renumbered too, where the store holds the input's
+     own record of the point (the same commit time). */
   if (!ierr) ierr = NNLStoreExec(db, "CREATE TEMP TABLE IF NOT EXISTS runmap(old INTEGER PRIMARY KEY, new INTEGER); DELETE FROM temp.runmap");
-  for (int k = 0; k < 4 && !ierr; k++) {
-    static const char *const sql[4] = {
+  for (int k = 0; k < 5 && !ierr; k++) {
+    static const char *const sql[5] = {
       "UPDATE main.runs AS r SET finished=s.finished, status=s.status, ranks=s.ranks, host=s.host, git=s.git, versions=s.versions,"
       " slurm=s.slurm, options=s.options FROM src.runs AS s WHERE r.source=?1 AND r.started IS s.started AND r.t0 IS s.t0",
       "INSERT INTO main.runs(started,finished,status,ranks,host,git,versions,slurm,options,source,t0)"
@@ -344,7 +346,9 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
       " AND r.t0 IS s.t0) FROM src.runs AS s",
       "INSERT OR IGNORE INTO main.points(id,ord,family,activation,width,depth,seed,status,sampler,dead_layer,message,seconds,"
       "committed,run,kind) SELECT id,ord,family,activation,width,depth,seed,status,sampler,dead_layer,message,seconds,committed,"
-      "(SELECT new FROM temp.runmap WHERE old=p.run),kind FROM src.points AS p"};
+      "(SELECT new FROM temp.runmap WHERE old=p.run),kind FROM src.points AS p",
+      "UPDATE main.points AS p SET run=m.new FROM src.points AS s JOIN temp.runmap AS m ON m.old=s.run"
+      " WHERE p.id=s.id AND p.committed IS s.committed AND p.run IS NOT m.new"};
     ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, sql[k], -1, &st, NULL), "merge runs");
     if (ierr) break;
     if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);

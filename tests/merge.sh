@@ -21,6 +21,11 @@ prov=$(sqlite3 "$W/merged/nnlimits.sqlite" "SELECT r.source, count(*) FROM point
 want=$(for s in 0 1 2; do echo "$W/s$s|$(sqlite3 "$W/s$s/nnlimits.sqlite" 'SELECT count(*) FROM points')"; done)
 [ "$prov" = "$want" ] || fail "merged points' runs: $prov (want $want)"
 [ "$(sqlite3 "$W/merged/nnlimits.sqlite" 'SELECT count(*) FROM runs')" = 3 ] || fail "runs duplicated by a second merge"
+# a store merged by an earlier build (every point on run 1): merging its inputs again repairs the points' runs
+sqlite3 "$W/merged/nnlimits.sqlite" "UPDATE points SET run = 1"
+"$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > /dev/null || fail "merge over an earlier build's merge"
+prov=$(sqlite3 "$W/merged/nnlimits.sqlite" "SELECT r.source, count(*) FROM points p JOIN runs r ON r.run = p.run GROUP BY r.run ORDER BY r.source")
+[ "$prov" = "$want" ] || fail "runs of an earlier build's merge not repaired: $prov (want $want)"
 "$NNL" merge "$W/s1" -output "$W/part" > /dev/null || fail "merge of one shard"
 "$NNL" status "$W/part" | grep -q ' last_run=merged rate=0/s eta=-$' || fail "status of a partial merge: $("$NNL" status "$W/part")"
 "$NNL" status "$W/s0" "$W/s1" "$W/s2" > "$W/status.out"
