@@ -94,37 +94,43 @@ static double SpectraLayers(const NNLJob *job, const NNLPoint *pt)
 #define B_CELL     40.0
 #define B_BLOB     1.06
 
-double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt)
+/* What a task adds to the store besides its point's row: its rows of each kind, and the bytes of its BLOBs. Both the
+   store's size (NNLPointStoreBytes) and the commit's cost (NNLPointCostModel) are priced from it. */
+typedef struct {
+  double limit, path, cell, spectra, spectrum; /* rows of limits, sde_paths, fokker_planck, spectra, spectrum */
+  double netlayers;                            /* a network's one row of arrays (none if nothing is recorded) */
+  double blob;                                 /* bytes of that row's BLOBs (doubles) */
+} StoreShape;
+
+static StoreShape PointStoreShape(const NNLJob *job, const NNLPoint *pt)
 {
   const double m = (double)job->inputs, np = m * (m + 1) / 2, nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
+  StoreShape   sh = {0};
 
   switch (pt->kind) {
   case NNL_TASK_LIMIT:
-    return B_POINT + B_LIMIT * nrec * np;
+    sh.limit = nrec * np;
+    break;
   case NNL_TASK_SDE:
-    return B_POINT + B_PATH * (double)job->sde_paths * np + (NNLPointHasFokkerPlanck(job, pt) ? B_CELL * (double)job->fp_cells * nrec : 0);
-  default: /* per recorded layer its index, q (np), log-norms before and after φ, kurtosis (m each); KS at the last */
-    return B_POINT + B_BLOB * 8.0 * (nrec * (1 + np + 3 * m) + m) + ns * (2 * B_SPECTRA + B_SPECTRUM * (m + PetscMin((double)pt->width, m)));
+    sh.path = (double)job->sde_paths * np;
+    sh.cell = NNLPointHasFokkerPlanck(job, pt) ? (double)job->fp_cells * nrec : 0;
+    break;
+  default: /* per recorded layer its index, q (np), log-norms before and after φ, kurtosis (m each); KS at the last;
+              per spectra layer two summaries and the values of both matrices */
+    sh.netlayers = nrec > 0 ? 1 : 0;
+    sh.blob      = 8.0 * (nrec * (1 + np + 3 * m) + m);
+    sh.spectra   = 2 * ns;
+    sh.spectrum  = ns * (m + PetscMin((double)pt->width, m));
   }
+  return sh;
 }
 
-/* The rows a task adds to the store besides its point's, and the bytes of its BLOBs: what its commit costs. */
-static void StoreRows(const NNLJob *job, const NNLPoint *pt, double *rows, double *blob)
+double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt)
 {
-  const double m = (double)job->inputs, np = m * (m + 1) / 2, nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
+  const StoreShape sh = PointStoreShape(job, pt);
 
-  *blob = 0;
-  switch (pt->kind) {
-  case NNL_TASK_LIMIT:
-    *rows = nrec * np;
-    break;
-  case NNL_TASK_SDE:
-    *rows = (double)job->sde_paths * np + (NNLPointHasFokkerPlanck(job, pt) ? (double)job->fp_cells * nrec : 0);
-    break;
-  default: /* its netlayers row (none if nothing is recorded), and per spectra layer two summaries and the values */
-    *rows = (nrec > 0 ? 1 : 0) + ns * (2 + m + PetscMin((double)pt->width, m));
-    *blob = 8.0 * (nrec * (1 + np + 3 * m) + m);
-  }
+  return B_POINT + B_LIMIT * sh.limit + B_PATH * sh.path + B_CELL * sh.cell + B_SPECTRA * sh.spectra + B_SPECTRUM * sh.spectrum +
+         B_BLOB * sh.blob;
 }
 
 NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
@@ -190,13 +196,13 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
 
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
-  double rows, blob;
+  StoreShape sh;
 
   if (pt->kind == NNL_TASK_LIMIT) LimitCostModel(job, pt, cost, mem);
   else if (pt->kind == NNL_TASK_SDE) SDECostModel(job, pt, cost, mem);
   else NetworkCostModel(job, pt, cost, mem); /* and the benchmarks' no-op tasks, stored like an empty network */
-  StoreRows(job, pt, &rows, &blob);
-  *cost += C_COMMIT + C_COMMIT_BLOB * blob + C_COMMIT_ROW * rows; /* rank 0's commit of the result */
+  sh = PointStoreShape(job, pt); /* rank 0's commit of the result: */
+  *cost += C_COMMIT + C_COMMIT_BLOB * sh.blob + C_COMMIT_ROW * (sh.limit + sh.path + sh.cell + sh.spectra + sh.spectrum + sh.netlayers);
 }
 
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)

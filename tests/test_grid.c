@@ -184,7 +184,8 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_canonical_order), cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_shards_partition_and_balance),
-    cmocka_unit_test(test_cost_model), cmocka_unit_test(test_cost_model_fixed),      cmocka_unit_test(test_int_lists),  cmocka_unit_test(test_record_layers),
+    cmocka_unit_test(test_cost_model),      cmocka_unit_test(test_cost_model_fixed), cmocka_unit_test(test_int_lists),
+    cmocka_unit_test(test_record_layers),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
