@@ -51,7 +51,7 @@ PetscErrorCode NNLLimitDual(const NNLActivation *act, PetscInt m, const double *
 }
 
 static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth, PetscInt nrec,
-                           const PetscInt layers[], double *q, NNLPollFn poll, void *pctx)
+                           const PetscInt layers[], double *q, NNLPollFn poll, void *pctx, PetscBool *abandon)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
   const double   sw2 = NNLJobSigmaW2(job, act), branch2 = pow((double)depth, -2.0 * job->branch_alpha);
@@ -61,17 +61,17 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
   PetscFunctionBegin;
   PetscCall(PetscMalloc2(np, &cur, np, &f));
   PetscCall(NNLLimitInitial(job, family, act, cur));
-  for (PetscInt l = NNLFamilyFirstLayer(family); l <= depth && r < nrec; l++) {
+  for (PetscInt l = NNLFamilyFirstLayer(family); l <= depth && r < nrec && !*abandon; l++) {
     /* shaped MLP: φ_n → identity and c → 1 as n → ∞, so its NNGP kernel stays the input kernel at every depth */
     if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED) {
       PetscCall(NNLLimitDual(&job->act[act], m, cur, f));
       for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + job->sigma_b2 : cur[k] + branch2 * f[k];
     }
     if (layers[r] == l) PetscCall(PetscArraycpy(q + np * r++, cur, np));
-    if (poll) PetscCall(poll(pctx));
+    PetscCall(NNLPoll(poll, pctx, abandon));
   }
   PetscCall(PetscFree2(cur, f));
-  PetscCheck(r == nrec, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "NNGP: layers outside 0..%" PetscInt_FMT " or not ascending",
+  PetscCheck(r == nrec || *abandon, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "NNGP: layers outside 0..%" PetscInt_FMT " or not ascending",
              depth);
   PetscFunctionReturn(0);
 }
@@ -79,8 +79,10 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
 PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth, PetscInt nrec,
                             const PetscInt layers[], double *q)
 {
+  PetscBool abandon = PETSC_FALSE;
+
   PetscFunctionBegin;
-  PetscCall(NNGP(job, family, act, depth, nrec, layers, q, NULL, NULL));
+  PetscCall(NNGP(job, family, act, depth, nrec, layers, q, NULL, NULL, &abandon));
   PetscFunctionReturn(0);
 }
 
@@ -89,6 +91,7 @@ typedef struct {
   PetscInt             m;
   NNLPollFn            poll;
   void                *pctx;
+  PetscBool           *abandon; /* set by poll: the solve stops after this step */
   /* dense output: the requested times t[0..nt), the next one not yet written, and where q of each goes */
   PetscBool            dense;
   PetscInt             np, nt, next;
@@ -117,7 +120,8 @@ static PetscErrorCode ODEMonitor(TS ts, PetscInt step, PetscReal now, Vec X, voi
     PetscCall(VecRestoreArrayRead(V, &x));
     ctx->next++;
   }
-  if (ctx->poll) PetscCall(ctx->poll(ctx->pctx));
+  PetscCall(NNLPoll(ctx->poll, ctx->pctx, ctx->abandon));
+  if (*ctx->abandon) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
   PetscFunctionReturn(0);
 }
 
@@ -272,10 +276,10 @@ static PetscErrorCode ODEIsDense(TS ts, PetscBool *dense)
 }
 
 static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q, PetscBool *ok,
-                          char msg[], size_t msglen, NNLPollFn poll, void *pctx)
+                          char msg[], size_t msglen, NNLPollFn poll, void *pctx, PetscBool *abandon)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
-  ODECtx         ctx = {&job->act[act], m, poll, pctx, PETSC_FALSE, np, nt, 0, t, q, NULL};
+  ODECtx         ctx = {&job->act[act], m, poll, pctx, abandon, PETSC_FALSE, np, nt, 0, t, q, NULL};
   TS             ts;
   Vec            X;
   PetscScalar   *x;
@@ -306,8 +310,10 @@ static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const do
 PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q, PetscBool *ok,
                            char msg[], size_t msglen)
 {
+  PetscBool abandon = PETSC_FALSE;
+
   PetscFunctionBegin;
-  PetscCall(ODE(job, act, nt, t, q, ok, msg, msglen, NULL, NULL));
+  PetscCall(ODE(job, act, nt, t, q, ok, msg, msglen, NULL, NULL, &abandon));
   PetscFunctionReturn(0);
 }
 
@@ -322,6 +328,7 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
   NNLResult     *res;
   PetscInt       nrec, *layers;
   double         t0 = MPI_Wtime();
+  PetscBool      abandon = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
@@ -331,20 +338,21 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
   res->kind  = NNL_TASK_LIMIT;
   res->point = pt->ord;
-  PetscCall(NNGP(job, pt->family, pt->act, pt->depth, nrec, layers, res->gram, poll, pctx));
+  PetscCall(NNGP(job, pt->family, pt->act, pt->depth, nrec, layers, res->gram, poll, pctx, &abandon));
   for (PetscInt i = 0; i < nrec * np; i++) res->ode[i] = NAN;
-  if (NNLLimitHasODE(job, pt->family)) {
+  if (NNLLimitHasODE(job, pt->family) && !abandon) {
     double   *t;
     PetscBool ok;
     PetscCall(PetscMalloc1(nrec, &t));
     for (PetscInt r = 0; r < nrec; r++) t[r] = (double)layers[r] / (double)pt->depth;
-    PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll, pctx));
+    PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll, pctx, &abandon));
     PetscCall(PetscFree(t));
-    if (!ok) {
+    if (!ok && !abandon) {
       res->status = NNL_STATUS_FAILED;
       for (PetscInt i = 0; i < nrec * np; i++) res->ode[i] = NAN;
     }
   }
+  if (abandon) res->status = NNL_STATUS_ABANDONED;
   PetscCall(PetscFree(layers));
   res->seconds = MPI_Wtime() - t0;
   PetscCall(PetscLogEventEnd(NNL_EVENT_LIMIT, 0, 0, 0, 0));

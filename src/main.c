@@ -232,8 +232,9 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
     PetscCall(NNLStoreFinishRun(st, stats.interrupted ? "interrupted" : "complete"));
     PetscCall(NNLStoreClose(&st));
     if (stats.interrupted)
-      fprintf(stderr, "interrupted done=%" PetscInt_FMT " failed=%" PetscInt_FMT " (rerun the same command to finish)\n",
-              stats.done, stats.failed);
+      fprintf(stderr,
+              "interrupted done=%" PetscInt_FMT " failed=%" PetscInt_FMT " abandoned=%" PetscInt_FMT " (rerun the same command to finish)\n",
+              stats.done, stats.failed, stats.abandoned);
     else PetscCall(NNLSummaryPrint(job->output, 64, stdout)); /* the default job's 60 rows whole; a bigger sweep's first 64 */
     fprintf(stderr, "finished output=%s seconds=%.2f done=%" PetscInt_FMT " failed=%" PetscInt_FMT "\n", job->output,
             stats.seconds, stats.done, stats.failed);

@@ -607,6 +607,7 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
   NNLResult *res;
   PetscInt   nrec, *layers, first = NNLFamilyFirstLayer(pt->family), r = 0, nspec, *slayers, sp = 0;
   double     t0 = MPI_Wtime();
+  PetscBool  abandon = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
@@ -655,7 +656,11 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
         PetscCall(PetscLogEventEnd(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
       }
     }
-    if (poll) PetscCall(poll(ctx));
+    PetscCall(NNLPoll(poll, ctx, &abandon));
+    if (abandon) {
+      res->status = NNL_STATUS_ABANDONED;
+      break;
+    }
   }
   PetscCall(NetDestroy(&net));
   PetscCall(PetscFree(slayers));

@@ -25,8 +25,11 @@
    networks at 2 ranks, rank 0's time in MPI went from 8.9 % to 5.2 % of its samples. */
 #define SERVE_TICKS 40000ull
 /* Predicted cost (ns of the cost model's core) above which a task of rank 0's own on a 1-rank run polls for progress
-   lines: 0.1 s. */
+   lines (and for a stop that abandons it): 0.1 s. */
 #define LONG_TASK 1e8
+/* Seconds a task in progress when a stop signal comes may take to finish (-stop_grace): then it is abandoned, so that
+   the run exits well within the 120 s that jobs/slurm/sweep.sbatch's USR1 comes before the time limit, and requeues. */
+#define STOP_GRACE 60.0
 
 /* Rank 0's view of a worker. Every message is sent without blocking (a blocking MPI_Send of a few hundred bytes
    costs about 3 µs with Open MPI's shared-memory transport here), so each send needs a buffer that lives until it
@@ -46,6 +49,9 @@ struct _p_NNLSched {
   const NNLJob   *job;
   const NNLGrid  *grid;
   double          progress_interval;
+  double          stop_grace; /* -stop_grace */
+  double          stop_seen;  /* NNLCoarseSeconds when this rank first saw a stop signal; -1: none yet */
+  PetscBool       abandon_said; /* rank 0 has said that it abandons the tasks in progress */
   PetscBool       rank0_computes;
   /* spectra teams (-spectra_team_size T > 1): ranks in consecutive groups of T; a group's first rank (its leader) is a
      worker as usual, the others only serve the leader's large spectra (NNLSpectraTeamServe) */
@@ -70,6 +76,8 @@ struct _p_NNLSched {
   unsigned long long last_serve;  /* NNLTicks at rank 0's last probe for results */
 };
 
+/* Stop signals received by this process (counted to 2): the first stops the hand-out, a second abandons the tasks in
+   progress. */
 static volatile sig_atomic_t stop_requested = 0;
 
 /* One task of any kind: a network to sample, the limits of a (family, activation, depth), or an SDE task. */
@@ -118,7 +126,46 @@ static PetscBool IsLeader(NNLSched s, int rank)
 static void OnStopSignal(int sig)
 {
   (void)sig;
-  stop_requested = 1;
+  if (stop_requested < 2) stop_requested++;
+}
+
+/* Whether a stop has been asked for. The first time a rank sees it, it notes when; rank 0 also stops handing out
+   tasks and says on stderr what becomes of those in progress. */
+static PetscBool Stopping(NNLSched s)
+{
+  if (!stop_requested) return PETSC_FALSE;
+  if (s->stop_seen < 0) {
+    s->stop_seen = NNLCoarseSeconds();
+    if (s->rank == 0) {
+      PetscInt busy = s->outstanding + (s->own_cost > 0 ? 1 : 0);
+      s->tail       = s->head;
+      fprintf(stderr, "%sstopping on a signal: no new tasks; the %" PetscInt_FMT " in progress may finish within %gs (-stop_grace), then are abandoned (signal again to abandon them now)\n",
+              isatty(2) ? "\n" : "", busy, s->stop_grace);
+      fflush(stderr);
+    }
+  }
+  return PETSC_TRUE;
+}
+
+/* Whether the task in progress on this rank is to be abandoned: a second signal, or the grace has run out since the
+   first. Its result is sent back as NNL_STATUS_ABANDONED and not stored; the rerun computes it from the start. */
+static PetscBool Abandon(NNLSched s)
+{
+  if (!Stopping(s)) return PETSC_FALSE;
+  if (stop_requested < 2 && NNLCoarseSeconds() - s->stop_seen < s->stop_grace) return PETSC_FALSE;
+  if (s->rank == 0 && !s->abandon_said) {
+    s->abandon_said = PETSC_TRUE;
+    fprintf(stderr, "stopping: abandoning the tasks in progress (%s)\n", stop_requested > 1 ? "a second signal" : "-stop_grace has passed");
+    fflush(stderr);
+  }
+  return PETSC_TRUE;
+}
+
+/* A worker's poll between the layers of its task: a load and a branch while no signal has come. */
+static PetscErrorCode WorkPoll(void *ctx, PetscBool *abandon)
+{
+  *abandon = Abandon((NNLSched)ctx);
+  return 0;
 }
 
 PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
@@ -132,6 +179,8 @@ PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
   PetscCallMPI(MPI_Comm_size(comm, &sc->size));
   sc->job               = job;
   sc->progress_interval = 5;
+  sc->stop_grace        = STOP_GRACE;
+  sc->stop_seen         = -1;
   sc->rank0_computes    = sc->size <= 8 ? PETSC_TRUE : PETSC_FALSE;
   sc->team_size         = 1;
   sc->team_min          = 2048;
@@ -141,16 +190,21 @@ PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
 
 PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
 {
-  PetscReal iv = s->progress_interval;
-  char      buf[64] = "5", b0[8];
-  PetscBool set, set0;
+  PetscReal iv = s->progress_interval, grace = s->stop_grace;
+  char      buf[64] = "5", gbuf[64], b0[8];
+  PetscBool set, set0, gset;
 
   PetscFunctionBegin;
   /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the option. */
   snprintf(b0, sizeof(b0), "%s", s->rank0_computes ? "true" : "false");
+  snprintf(gbuf, sizeof(gbuf), "%g", s->stop_grace);
   PetscOptionsBegin(s->comm, NULL, "Scheduler options", NULL);
   PetscCall(PetscOptionsString("-progress_interval", "Seconds between progress lines on stderr (0: none)", "", buf, buf,
                                sizeof(buf), &set));
+  PetscCall(PetscOptionsString("-stop_grace",
+                               "Seconds the tasks in progress at a stop signal (SIGUSR1, SIGTERM, SIGINT) may take to finish before "
+                               "they are abandoned (a second signal abandons them at once)",
+                               "", gbuf, gbuf, sizeof(gbuf), &gset));
   PetscCall(PetscOptionsString("-sched_rank0_computes", "Rank 0 computes points too (default: when 8 ranks or fewer)", "", b0,
                                b0, sizeof(b0), &set0));
   PetscCall(PetscOptionsInt("-spectra_team_size", "Ranks per spectra team (ScaLAPACK); 1: every rank computes alone", "",
@@ -163,6 +217,9 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
   PetscCheck(s->team_min >= 1, s->comm, PETSC_ERR_USER_INPUT, "-spectra_team_min: must be >= 1 (got %" PetscInt_FMT ")",
              s->team_min);
   if (set) PetscCall(NNLParseReal("-progress_interval", buf, &iv));
+  if (gset) PetscCall(NNLParseReal("-stop_grace", gbuf, &grace));
+  PetscCheck(grace >= 0, s->comm, PETSC_ERR_USER_INPUT, "-stop_grace: must be >= 0 seconds (got %g)", (double)grace);
+  s->stop_grace = grace;
   set = set0;
   if (set) {
     PetscBool t, f;
@@ -236,7 +293,8 @@ static void Progress(NNLSched s, PetscBool final)
   if (!print) return;
   tty           = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
   s->last_print = now;
-  if (left >= 0) snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
+  if (final && s->stop_seen >= 0 && fin < s->total) snprintf(eta, sizeof(eta), "-"); /* stopped: the rest waits for a rerun */
+  else if (left >= 0) snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
   fprintf(stderr, "%sprogress done=%" PetscInt_FMT "/%" PetscInt_FMT " failed=%" PetscInt_FMT " rate=%.3g/s elapsed=%.1fs eta=%s%s",
           tty ? "\r" : "", fin, s->total, s->stats.failed, rate, el, eta, tty && !final ? "   " : "\n");
   fflush(stderr);
@@ -245,6 +303,12 @@ static void Progress(NNLSched s, PetscBool final)
 static PetscErrorCode Commit(NNLSched s, NNLResult *res)
 {
   PetscFunctionBegin;
+  if (res->status == NNL_STATUS_ABANDONED) { /* stays pending; a worker's signal stops the run (it ends interrupted) */
+    s->stats.abandoned++;
+    if (!stop_requested) stop_requested = 1;
+    (void)Stopping(s);
+    PetscFunctionReturn(0);
+  }
   if (s->store) PetscCall(NNLStoreCommit(s->store, &s->grid->points[res->point], res)); /* none: benchmarks of the scheduler alone */
   s->cost_done += s->grid->points[res->point].cost;
   s->seconds_done += res->seconds;
@@ -278,7 +342,7 @@ static PetscErrorCode Feed(NNLSched s, int w)
 
   PetscFunctionBegin;
   if (wk->held < 0 || wk->held >= PREFETCH) PetscFunctionReturn(0); /* stopped, or holds enough */
-  if (stop_requested) s->tail = s->head;
+  (void)Stopping(s);
   if (s->head < s->tail && (wk->held == 0 || PrefetchOK(s))) {
     double c = 0;
     /* The slot's last send is the oldest of the last PREFETCH; fewer than PREFETCH chunks are held, and a worker
@@ -336,8 +400,8 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
 
 /* Called between the layers of rank 0's own point and after it, if SERVE_TICKS have passed since the last look: serve
    every result that has arrived, and print a progress line if one is due (a long task of rank 0's own would
-   otherwise silence the run). */
-static PetscErrorCode Serve(void *ctx)
+   otherwise silence the run). Within its point, it also says whether a stop abandons it (abandon may be NULL). */
+static PetscErrorCode Serve(void *ctx, PetscBool *abandon)
 {
   NNLSched           s = (NNLSched)ctx;
   int                flag = s->size > 1;
@@ -345,6 +409,7 @@ static PetscErrorCode Serve(void *ctx)
   unsigned long long now = NNLTicks();
 
   PetscFunctionBegin;
+  if (abandon) *abandon = Abandon(s);
   if (now - s->last_serve < SERVE_TICKS) PetscFunctionReturn(0);
   s->last_serve = now;
   while (flag) {
@@ -362,7 +427,7 @@ static PetscErrorCode Coordinate(NNLSched s)
   for (int w = 1; w < s->size; w++)
     for (int k = 0; k < PREFETCH; k++) PetscCall(Feed(s, w));
   while (s->head < s->tail || s->outstanding > 0) {
-    if (stop_requested) s->tail = s->head;
+    (void)Stopping(s);
     if (s->rank0_computes && s->head < s->tail) {
       NNLResult *res;
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
@@ -376,7 +441,7 @@ static PetscErrorCode Coordinate(NNLSched s)
       s->own_cost = 0;
       PetscCall(Commit(s, res));
       PetscCall(NNLResultDestroy(&res));
-      if (s->size > 1) PetscCall(Serve(s)); /* one rank: no messages to probe for */
+      if (s->size > 1) PetscCall(Serve(s, NULL)); /* one rank: no messages to probe for */
     } else if (s->outstanding > 0) {
       /* MPI_Probe would spin just the same (Open MPI polls), but print nothing while the workers' tasks are long */
       MPI_Status st;
@@ -424,7 +489,7 @@ static PetscErrorCode Work(NNLSched s)
     PetscCallMPI(MPI_Get_count(&st, MPIU_INT, &n));
     if (n < 1 || chunk[0] < 0) break;
     for (int i = 0; i < n; i++) {
-      PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[chunk[i]], s->team, NULL, NULL, &res[i]));
+      PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[chunk[i]], s->team, WorkPoll, s, &res[i]));
       plen[i] = NNLResultPackedLength(res[i]);
       len += 1 + plen[i];
     }

@@ -82,7 +82,8 @@ static void InputCov(const NNLJob *job, double *C)
 }
 
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
-static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps, NNLPollFn poll, void *pctx, NNLResult *res)
+static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps, NNLPollFn poll, void *pctx, PetscBool *abandon,
+                                 NNLResult *res)
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
   Hayou          h = {&job->act[pt->act], n, m, NULL, NULL, NULL};
@@ -94,7 +95,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
   PetscCall(PetscMalloc3(n * m, &Y, m * m, &C, m * m, &RC));
   InputCov(job, C);
   PetscCall(NNLSqrtPSD(m, C, RC));
-  for (PetscInt p = 0; p < job->sde_paths; p++) {
+  for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
     double      *out = res->paths + p * (np + m);
     NNLRngStream s;
     /* Y_0 = W_in x: rows iid N(0, C), as the network's embedding */
@@ -105,7 +106,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
     NNLActivationApply(h.act, (size_t)(n * m), Y, h.Phi);
     NNLGramPacked(n, m, Y, out);
     for (PetscInt a = 0; a < m; a++) out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
-    if (poll) PetscCall(poll(pctx));
+    PetscCall(NNLPoll(poll, pctx, abandon));
   }
   PetscCall(PetscFree3(Y, C, RC));
   PetscCall(PetscFree3(h.Phi, h.K, h.R));
@@ -113,7 +114,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
 }
 
 static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps, NNLPollFn poll, void *pctx,
-                                  NNLResult *res)
+                                  PetscBool *abandon, NNLResult *res)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
   Shaped         s = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL};
@@ -123,7 +124,7 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
   PetscFunctionBegin;
   NNLShapedDerivatives(s.act, &s.d2, &s.d3);
   PetscCall(PetscMalloc4(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &V));
-  for (PetscInt p = 0; p < job->sde_paths; p++) {
+  for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
     double *out = res->paths + p * (np + m);
     InputCov(job, V);
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
@@ -131,7 +132,7 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
       for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
       out[np + a] = log(V[a + a * m]); /* φ_n → identity: post-activation norm = pre-activation norm in the limit */
     }
-    if (poll) PetscCall(poll(pctx));
+    PetscCall(NNLPoll(poll, pctx, abandon));
   }
   PetscCall(PetscFree4(s.R, s.S, s.T, V));
   PetscFunctionReturn(0);
@@ -144,6 +145,7 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
   PetscInt        nrec, *layers, nsteps = T > 0 ? (PetscInt)ceil(T / job->sde_dt - 1e-9) : 0;
   NNLResult      *res;
   double          t0 = MPI_Wtime();
+  PetscBool       abandon = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
@@ -152,9 +154,10 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
   PetscCall(NNLResultCreateSDE(nrec, job->inputs, job->sde_paths, fp ? job->fp_cells : 0, &res));
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
   res->point = pt->ord;
-  if (pt->family == NNL_FAMILY_RESNET) PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, res));
-  else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, res));
-  if (fp) {
+  if (pt->family == NNL_FAMILY_RESNET) PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, &abandon, res));
+  else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
+  if (abandon) res->status = NNL_STATUS_ABANDONED;
+  else if (fp) {
     const double k = (job->shape_c_plus - job->shape_c_minus) * (job->shape_c_plus - job->shape_c_minus) / (2 * M_PI);
     double      *t;
     PetscBool    ok;

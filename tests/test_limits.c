@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "nnlimits/limits.h"
 #include "nnlimits/gauss.h"
+#include "nnlimits/sched.h"
 
 static const double T[] = {0.0, 0.125, 0.5, 0.75, 1.0};
 #define NT 5
@@ -237,12 +238,77 @@ static void test_nngp_vs_networks(void **state)
   }
 }
 
+/* A poll that counts its calls and asks for the task to be abandoned from call `at` on (never when at = 0). */
+typedef struct {
+  int calls, at;
+} Counter;
+
+static PetscErrorCode CountingPoll(void *ctx, PetscBool *abandon)
+{
+  Counter *c = (Counter *)ctx;
+
+  *abandon = ++c->calls >= c->at && c->at > 0 ? PETSC_TRUE : PETSC_FALSE;
+  return 0;
+}
+
+/* Calls of the poll in task p of the job when it abandons at call `at`, and the result's status. */
+static int PollCalls(const char *opts, PetscInt p, int at, NNLStatus *status)
+{
+  NNLJob    *job;
+  NNLGrid   *grid;
+  NNLResult *res;
+  Counter    c = {0, at};
+
+  assert_int_equal(TestJob(opts, &job, &grid), 0);
+  if (p < 0) p += grid->npoints;
+  assert_int_equal(NNLTaskCompute(job, &grid->points[p], CountingPoll, &c, &res), 0);
+  *status = res->status;
+  NNLResultDestroy(&res);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+  return c.calls;
+}
+
+/* A stop's abandon (-stop_grace, a second signal) in every kind of task: a network between its layers, a limit in
+   its NNGP recursion and inside its ODE solve (the TS monitor), an SDE task between its paths. Each returns at the
+   poll that asked, with status ABANDONED (never stored). Catches: a task that runs on to its end after the poll said
+   abandon (its calls would be the full count), or reports an abandoned task as done or failed (it would be stored). */
+static void test_abandon_every_task_kind(void **state)
+{
+  const char *net = "-family mlp -grid_activation relu -grid_width 64 -grid_depth 50 -grid_seed 0 -inputs 2";
+  const char *lim = "-family resnet -grid_activation relu -grid_width 64 -grid_depth 200 -grid_seed 0 -inputs 2";
+  const char *sde = "-family resnet -grid_activation relu -grid_width 4 -grid_depth 16 -grid_seed 0 -inputs 2 -sde_paths 40 -sde_dt 0.01";
+  NNLStatus   st;
+  int         full;
+
+  (void)state;
+  full = PollCalls(net, 0, 0, &st);
+  assert_int_equal(st, NNL_STATUS_DONE);
+  assert_int_equal(full, 50); /* layers 1..50 */
+  assert_int_equal(PollCalls(net, 0, 3, &st), 3);
+  assert_int_equal(st, NNL_STATUS_ABANDONED);
+
+  full = PollCalls(lim, -1, 0, &st); /* the limit task: NNGP layers, then the ODE solver's steps */
+  assert_int_equal(st, NNL_STATUS_DONE);
+  assert_true(full > 201 + 2);
+  assert_int_equal(PollCalls(lim, -1, 3, &st), 3); /* within the NNGP recursion: the ODE is not started */
+  assert_int_equal(st, NNL_STATUS_ABANDONED);
+  assert_int_equal(PollCalls(lim, -1, full - 1, &st), full - 1); /* within the ODE solve */
+  assert_int_equal(st, NNL_STATUS_ABANDONED);
+
+  full = PollCalls(sde, -1, 0, &st); /* the grid's last task is the SDE task: a poll per path */
+  assert_int_equal(st, NNL_STATUS_DONE);
+  assert_int_equal(full, 40);
+  assert_int_equal(PollCalls(sde, -1, 5, &st), 5);
+  assert_int_equal(st, NNL_STATUS_ABANDONED);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ode_closed_forms), cmocka_unit_test(test_ode_dense_output), cmocka_unit_test(test_ode_relu_correlation),
     cmocka_unit_test(test_ode_every_solver), cmocka_unit_test(test_ode_fixed_step),  cmocka_unit_test(test_ode_refused),
-    cmocka_unit_test(test_nngp_to_ode),      cmocka_unit_test(test_nngp_vs_networks),
+    cmocka_unit_test(test_nngp_to_ode),      cmocka_unit_test(test_nngp_vs_networks), cmocka_unit_test(test_abandon_every_task_kind),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

@@ -6,8 +6,21 @@
 #include "nnlimits/result.h"
 #include "nnlimits/spectra.h"
 
-/* Called between layers so that a coordinator computing a point can still serve its workers. */
-typedef PetscErrorCode (*NNLPollFn)(void *ctx);
+/* Called between the layers of a task (and the steps of a limit's solver): a coordinator computing a task serves its
+   workers there, and any rank learns there whether a stop signal wants the task abandoned (*abandon set: the task
+   returns at once with status NNL_STATUS_ABANDONED, a result that is never stored). */
+typedef PetscErrorCode (*NNLPollFn)(void *ctx, PetscBool *abandon);
+
+/** @brief Call poll (if any); *abandon, once set, stays set. */
+static inline PetscErrorCode NNLPoll(NNLPollFn poll, void *ctx, PetscBool *abandon)
+{
+  PetscBool a = PETSC_FALSE;
+
+  if (!poll || *abandon) return 0;
+  PetscCall(poll(ctx, &a));
+  if (a) *abandon = PETSC_TRUE;
+  return 0;
+}
 
 /**
   @brief Sample the network of point pt and measure it at the recorded layers. Not collective.

@@ -4,7 +4,8 @@
 
 #include <petscsys.h>
 
-typedef enum { NNL_STATUS_DONE = 0, NNL_STATUS_FAILED = 1 } NNLStatus;
+/* ABANDONED: a task cut short by a stop signal (NNLPollFn); sent back to the coordinator, never stored. */
+typedef enum { NNL_STATUS_DONE = 0, NNL_STATUS_FAILED = 1, NNL_STATUS_ABANDONED = 2 } NNLStatus;
 
 /* Arrays are owned by the result; sizes: nrec recorded layers, m inputs, np = m(m+1)/2 pairs (a <= b, a-major).
    A network fills gram and the statistics; a limit fills gram with the NNGP kernel and ode with the depth-limit ODE

@@ -11,6 +11,7 @@ typedef struct _p_NNLSched *NNLSched;
 /* What a run did, known on rank 0. */
 typedef struct {
   PetscInt  done, failed;  /* points committed by this run */
+  PetscInt  abandoned;     /* tasks cut short by a stop (not stored: still pending) */
   PetscBool interrupted;   /* a stop signal arrived: the remaining points were not started */
   double    seconds;
 } NNLSchedStats;
@@ -27,7 +28,7 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
 /** @brief Create the scheduler on comm (collective). */
 PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s);
 /**
-  @brief Read -progress_interval, -sched_rank0_computes, -spectra_team_size and -spectra_team_min (collective); builds
+  @brief Read -progress_interval, -stop_grace, -sched_rank0_computes, -spectra_team_size and -spectra_team_min (collective); builds
   the spectra teams (each on a BLACS grid of its sub-communicator) when -spectra_team_size > 1.
 */
 PetscErrorCode NNLSchedSetFromOptions(NNLSched s);

@@ -1,0 +1,55 @@
+# ctest-label: mpi
+# A stop signal while long tasks are in progress: after -stop_grace seconds (or at once on a second signal) the tasks
+# in progress are abandoned, the run exits 3 with them still pending, and the rerun ends byte-identical to an
+# uninterrupted run. Catches: a stop that waits for a long task however long it takes (so Slurm's time limit kills
+# the job before it can requeue), an abandoned task stored as done or failed, one lost, or recomputed differently.
+source "$(dirname "$0")/lib.sh" "$@"
+# Two networks of ~4 s each here (65536 × 4 normals per layer, 5000 layers) and their limit.
+JOB="-family mlp -grid_activation relu -grid_width 65536 -grid_depth 5000 -grid_seed 0-2 -inputs 4 -record_layers last
+     -progress_interval 0"
+run 2 run $JOB -output "$W/ref" > /dev/null 2>&1
+
+# wait_started DIR: until the run has committed its limit (the networks are then in progress: no more than 60 s)
+wait_started() {
+  for _ in $(seq 1200); do
+    sleep 0.05
+    "$NNL" status "$1" 2>/dev/null | grep -q ' done=[1-9]' && return 0
+  done
+  fail "$1: the run committed nothing in 60 s"
+}
+
+# stopped DIR ERRFILE RC WANT: exit code 3, WANT tasks abandoned, the networks still pending, the store interrupted
+stopped() {
+  [ "$3" = 3 ] || fail "$1: exit code $3, want 3: $(cat "$2")"
+  grep -q "abandoned=$4 " "$2" || fail "$1: want abandoned=$4: $(cat "$2")"
+  "$NNL" status "$1" | grep -q "done=1 failed=0 pending=2 total=3 last_run=interrupted" ||
+    fail "$1: status after the stop: $("$NNL" status "$1")"
+}
+
+# 2 ranks, SIGUSR1 to mpiexec (as Slurm's --signal sends it to the batch script), a grace of 0.2 s: rank 0's network
+# (it computes too) and the worker's are both abandoned.
+"$MPIEXEC" -n 2 "$NNL" run $JOB -stop_grace 0.2 -output "$W/grace" > /dev/null 2> "$W/grace.err" &
+pid=$!
+wait_started "$W/grace"
+kill -USR1 "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+stopped "$W/grace" "$W/grace.err" "$rc" 2
+grep -q "stopping: abandoning the tasks in progress (-stop_grace has passed)" "$W/grace.err" || fail "grace: $(cat "$W/grace.err")"
+run 2 run $JOB -output "$W/grace" > /dev/null 2>&1
+same_exports "$W/ref" "$W/grace"
+
+# 1 rank, the default grace (60 s, longer than the task), two SIGINTs: the second abandons rank 0's own task at once.
+"$NNL" run $JOB -output "$W/twice" > /dev/null 2> "$W/twice.err" &
+pid=$!
+wait_started "$W/twice"
+kill -INT "$pid"
+for _ in $(seq 100); do grep -q "stopping on a signal" "$W/twice.err" && break; sleep 0.05; done
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+stopped "$W/twice" "$W/twice.err" "$rc" 1
+grep -q "stopping: abandoning the tasks in progress (a second signal)" "$W/twice.err" || fail "twice: $(cat "$W/twice.err")"
+run 2 run $JOB -output "$W/twice" > /dev/null 2>&1
+same_exports "$W/ref" "$W/twice"
+
+# (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
+echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal, resumed to identical exports"
