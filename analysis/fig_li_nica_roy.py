@@ -34,7 +34,7 @@ def rho_of(d, keys):
     if len(q) % 3 or not (np.all(a[0::3] == 0) & np.all(b[0::3] == 0) & np.all(b[1::3] == 1) & np.all(a[2::3] == 1)):
         sys.exit("gram rows are not the (0,0), (0,1), (1,1) triples of two inputs")
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = q[1::3] / np.sqrt(q[0::3] * q[2::3])
+        rho = q[1::3] / (np.sqrt(q[0::3]) * np.sqrt(q[2::3]))
     return rho, {k: d[k][sel][0::3] for k in keys}
 
 

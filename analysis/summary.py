@@ -38,7 +38,7 @@ def main():
         sys.exit(f"{args.run_dir}: no finished points yet")
     keys, q00, q01, q11 = last_layer(g)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = q01 / np.sqrt(q00 * q11)
+        rho = q01 / (np.sqrt(q00) * np.sqrt(q11))  # not √(q00·q11): the product overflows past 1e154
     cols = [np.array([k[j] for k in keys], dtype=object) for j in range(4)]
     groups, m_q, se_q, n = nnlimits.group_mean_se(cols, q00)
     _, m_r, se_r, _ = nnlimits.group_mean_se(cols, rho)
@@ -68,6 +68,7 @@ def plot(run_dir, g, groups, mean, se, path):
         ax.set_title(f"activation {act}")
         ax.legend()
     nnlimits.footer(fig, run_dir)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path)
     fig.savefig(os.path.splitext(path)[0] + ".pdf")
     print(f"figure={path}")

@@ -309,7 +309,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
 }
 
 /* Copy one attached input into the output: points, arrays and its runs' provenance; existing points are kept. */
-static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
+static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[])
 {
   sqlite3_stmt  *st = NULL;
   char           path[PETSC_MAX_PATH_LEN + 32];
@@ -325,6 +325,7 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[])
   PetscCall(NNLStoreCheck(db, rc, "attach input"));
   ierr = NNLStoreSchema(db, "src", &schema);
   if (!ierr) ierr = NNLStoreExec(db, "BEGIN IMMEDIATE");
+  if (!ierr) ierr = NNLStoreMergeConflict(db, dir, out, schema == 4 ? PETSC_FALSE : PETSC_TRUE);
   /* a schema-4 input's layers rows become netlayers rows, as an upgrade of it in place would make them */
   if (!ierr) ierr = schema == 4 ? NNLStoreLayersToNet(db, "src")
                                 : NNLStoreExec(db, "INSERT OR IGNORE INTO netlayers SELECT * FROM src.netlayers;"
@@ -437,7 +438,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   ierr = ReadMeta(dirs[0], &first);
   for (PetscInt i = 1; i < n && !ierr; i++) {
     ierr = ReadMeta(dirs[i], &other);
-    if (!ierr) ierr = NNLStoreCompareJob(dirs[i], first.job, other.job);
+    if (!ierr) ierr = NNLStoreCompareJob(dirs[i], other.job, first.job); /* there: dirs[i]; here: dirs[0] */
     PetscCall(FreeMeta(&other));
   }
   for (PetscInt i = 0; i < n && !ierr; i++) {
@@ -459,7 +460,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
     if (!ierr) ierr = NNLStoreUpgrade(db, output);
   }
   if (!ierr) ierr = NNLStoreExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
-  for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i]);
+  for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i], output);
   if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
   if (db) sqlite3_close(db);
   NNLStoreUnlock(&lock);

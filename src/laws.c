@@ -140,7 +140,7 @@ static PetscErrorCode Collect(sqlite3_stmt *st, Sample s[NSTAT])
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     double q00 = sqlite3_column_double(st, 0);
     if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-      PetscCall(Push(&s[0], sqlite3_column_double(st, 2) / sqrt(q00 * sqlite3_column_double(st, 1))));
+      PetscCall(Push(&s[0], sqlite3_column_double(st, 2) / (sqrt(q00) * sqrt(sqlite3_column_double(st, 1))))); /* no overflow */
     PetscCall(Push(&s[1], log(q00)));
     if (sqlite3_column_type(st, 3) != SQLITE_NULL) PetscCall(Push(&s[2], sqlite3_column_double(st, 3)));
   }

@@ -342,6 +342,21 @@ static PetscErrorCode CommandMerge(MPI_Comm comm, const Args *args)
   PetscFunctionReturn(0);
 }
 
+/* export reads its run directory only: refuse an -o that names one of the store's own files (nnlimits.sqlite, its
+   -wal, -shm or journal, the lock), which the export would have replaced with CSV. */
+static PetscErrorCode ExportTargetCheck(MPI_Comm comm, const char dir[], const char file[])
+{
+  char        fdir[PETSC_MAX_PATH_LEN], a[PETSC_MAX_PATH_LEN], b[PETSC_MAX_PATH_LEN];
+  const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file;
+
+  PetscFunctionBegin;
+  if (!file[0] || strncmp(base, "nnlimits.", 9)) PetscFunctionReturn(0);
+  snprintf(fdir, sizeof(fdir), "%.*s", slash ? (int)(slash - file) + 1 : 1, slash ? file : ".");
+  PetscCheck(!(realpath(fdir, a) && realpath(dir, b) && !strcmp(a, b)), comm, PETSC_ERR_USER_INPUT,
+             "-o: '%s' is one of the run directory's own files: write the CSV elsewhere", file);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
 {
   char     table[64] = "gram", file[PETSC_MAX_PATH_LEN] = "", tmp[PETSC_MAX_PATH_LEN + 16];
@@ -356,6 +371,8 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
   PetscCall(NNLOptionsCheckLength("-table", sizeof(table)));
   PetscCall(NNLOptionsCheckLength("-o", sizeof(file)));
   PetscCall(NNLOptionsCheckUnused(comm, "export"));
+  if (!strcmp(file, "-")) file[0] = 0; /* -o -: standard output, as without -o */
+  PetscCall(ExportTargetCheck(comm, args->pos[0], file));
   PetscCall(NNLStoreOpenRead(args->pos[0], &st));
   if (file[0]) { /* a file: write aside, then rename, so a reader never sees half a file; a device or a pipe: into it */
     struct stat sb;

@@ -1,4 +1,5 @@
-/* Commit of a point the store already holds: accepted (nothing written) if the stored rows equal the new ones. */
+/* A point held twice must hold the same rows: a commit of a point the store already holds is accepted (nothing
+   written) if the stored rows equal the new ones, and a merge input's point the output already holds likewise. */
 #include <string.h>
 #include "storeimpl.h"
 
@@ -96,5 +97,43 @@ PetscErrorCode NNLStoreSameAsHeld(NNLStore s, const NNLPoint *pt, const NNLResul
   PetscCheck(n == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "store: '%s' already holds point %" PetscInt_FMT " (id %llu) with different results; was it written by "
              "another build or another process? (use a new -output)", s->dir, pt->ord, (unsigned long long)pt->id);
+  PetscFunctionReturn(0);
+}
+
+/*@
+  @brief Inside a merge's transaction, before anything of the attached input `src` is copied: error
+  (PETSC_ERR_FILE_UNEXPECTED) naming the first point (by grid order) that both the input and the output hold with rows
+  that differ in any table (status and values, as NNLStoreSameAsHeld compares them). An input of schema 4 keeps its
+  layers in another table: netlayers is not compared for it (with_netlayers false). Without this check the first
+  merged copy of a point won silently, and which one that was depended on the order of the inputs.
+@*/
+PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char src_dir[], const char out_dir[], PetscBool with_netlayers)
+{
+  char          sql[1024];
+  sqlite3_int64 ord = -1;
+
+  PetscFunctionBegin;
+  for (int t = 0; t < NTABLES && ord < 0; t++) {
+    const char   *T = Tables[t].table, *k = Tables[t].key, *c = Tables[t].columns;
+    sqlite3_stmt *st = NULL;
+    int           rc;
+    if (!with_netlayers && !strcmp(T, "netlayers")) continue;
+    /* the rows of the points both hold, each side minus the other; the smallest ord of a point with such a row */
+    snprintf(sql, sizeof(sql),
+             "WITH both(id) AS (SELECT s.id FROM src.points s JOIN main.points m ON m.id=s.id),"
+             " a AS (SELECT %s FROM src.%s WHERE %s IN both), b AS (SELECT %s FROM main.%s WHERE %s IN both),"
+             " d AS (SELECT %s FROM (SELECT * FROM a EXCEPT SELECT * FROM b) UNION ALL SELECT %s FROM (SELECT * FROM b EXCEPT SELECT * FROM a))"
+             " SELECT min(p.ord) FROM main.points p WHERE p.id IN d",
+             c, T, k, c, T, k, k, k);
+    PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), "merge compare"));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) ord = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge compare"));
+  }
+  PetscCheck(ord < 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "merge: '%s' holds point %lld with results that differ from that point's in '%s' (written by another build or "
+             "release?): merge into a new -output, without one of the two",
+             src_dir, (long long)ord, out_dir);
   PetscFunctionReturn(0);
 }

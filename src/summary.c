@@ -8,7 +8,9 @@
 static const char *SQL =
   "SELECT p.family, p.activation, p.width, p.depth, count(*),"
   " avg(g.q00), avg(g.q00*g.q00),"
-  " avg(g.q01/sqrt(g.q00*g.q11)), avg(g.q01*g.q01/(g.q00*g.q11)), min(l.q_nngp), min(l.q_ode)"
+  /* ρ as q01/(√q00·√q11): √(q00·q11) overflows once the q pass 1e154 (an exploding network), and ρ came out 0 */
+  " avg(g.q01/(sqrt(g.q00)*sqrt(g.q11))), avg((g.q01/(sqrt(g.q00)*sqrt(g.q11)))*(g.q01/(sqrt(g.q00)*sqrt(g.q11)))),"
+  " min(l.q_nngp), min(l.q_ode)"
   " FROM points p"
   /* the last recorded layer's q00, q01, q11 from the network's arrays (NULL where there is no second input), read
      from netlayers itself: a join on the view layers made SQLite expand every layer of every network first */
@@ -21,11 +23,12 @@ static const char *SQL =
   " LEFT JOIN limits l ON l.point=lp.id AND l.layer=p.depth AND l.a=0 AND l.b=0"
   " WHERE p.status='done' AND p.kind='network' GROUP BY p.family, p.activation, p.width, p.depth ORDER BY min(p.ord)";
 
-/* "mean ± se" over n seeds; one seed has no standard error: the mean alone (as the compare table leaves se empty) */
+/* "mean ± se" over n seeds; one seed has no standard error: the mean alone (as the compare table leaves se empty), and
+   so has a group whose squares overflowed (q past 1e154: an exploding network), rather than a false "± 0" */
 static void MeanSE(char buf[], size_t len, const char *fmt_mean, const char *fmt_se, double mean, double mean2, int n)
 {
   int k = snprintf(buf, len, fmt_mean, mean);
-  if (n > 1 && k > 0 && (size_t)k < len) {
+  if (n > 1 && k > 0 && (size_t)k < len && isfinite(mean2)) {
     double var = (mean2 - mean * mean) * n / (n - 1);
     snprintf(buf + k, len - (size_t)k, fmt_se, var > 0 ? sqrt(var / n) : 0.0);
   }

@@ -185,5 +185,14 @@ else
   echo "cli: strace cannot trace here: TCP_NODELAY seen by test_sockets only"
 fi
 
+# An exploding network (relu MLP at σ_w² = 50: q ~ 25^ℓ, past 1e250 at its last layer) still has ρ ≈ 1 in the
+# summary and the laws table. Catches: ρ as q01/√(q00·q11), whose product overflows to inf and gave ρ = 0, and a
+# summary "± 0" for a standard error whose squares overflowed.
+"$NNL" run -family mlp -grid_activation relu -sigma_w2 50 -grid_width 8 -grid_depth 200 -grid_seed 0-4 -record_layers last \
+  -progress_interval 0 -output "$W/explode" > explode.out 2> /dev/null || fail "exploding run"
+grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000' explode.out || { cat explode.out; fail "summary of an exploding network"; }
+"$NNL" export "$W/explode" -table laws | awk -F, '$6 == "rho" { found = 1; if ($9 < 0.999) bad = 1 } END { exit !(found && !bad) }' \
+  || fail "laws table ρ of an exploding network: $("$NNL" export "$W/explode" -table laws | grep rho)"
+
 echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary, RUNPATH,"
 echo "     TCP_NODELAY all behave"

@@ -41,5 +41,22 @@ set +e; "$NNL" merge "$W/s1" -output "$W/s0" > /dev/null 2> "$W/into-shard.err";
 [ "$rc" = 2 ] || fail "merging into a shard's store: exit $rc, want 2"
 grep -q 'shard 0/3' "$W/into-shard.err" || { cat "$W/into-shard.err"; fail "merge into a shard: message lacks the shard"; }
 "$NNL" export "$W/s0" -table points | cmp -s - "$W/s0.before.csv" || fail "a refused merge changed the shard store"
+# A point both an input and the output hold must hold the same rows: one value changed (as another release's last
+# digits would be) is an error naming the point, whichever input comes first; an equal copy merges as before.
+# Catches: the first merged copy winning silently, so that the merged store depended on the order of the inputs.
+cp -r "$W/s1" "$W/s1x"
+sqlite3 "$W/s1x/nnlimits.sqlite" "UPDATE netlayers SET q = zeroblob(length(q)) WHERE point = (SELECT id FROM points WHERE kind = 'network' ORDER BY ord LIMIT 1)"
+ord=$(sqlite3 "$W/s1x/nnlimits.sqlite" "SELECT min(ord) FROM points WHERE kind = 'network'")
+for order in "$W/s1 $W/s1x" "$W/s1x $W/s1"; do
+  rm -rf "$W/conflict"
+  set +e; "$NNL" merge $order -output "$W/conflict" > /dev/null 2> "$W/conflict.err"; rc=$?; set -e
+  [ "$rc" = 2 ] || fail "merge of conflicting copies ($order): exit $rc, want 2"
+  grep -q "holds point $ord with results that differ" "$W/conflict.err" || { cat "$W/conflict.err"; fail "conflict message"; }
+done
+sqlite3 "$W/s1x/nnlimits.sqlite" "UPDATE limits SET q_nngp = q_nngp * (1 + 1e-15) WHERE layer = (SELECT max(layer) FROM limits) AND a = 0 AND b = 0"
+"$NNL" merge "$W/s1" -output "$W/conflict2" > /dev/null
+set +e; "$NNL" merge "$W/s1x" -output "$W/conflict2" > /dev/null 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] || fail "merge of a limit differing in its last digit: exit $rc, want 2"
+"$NNL" merge "$W/s1" -output "$W/conflict2" > /dev/null || fail "a second merge of the same input"
 echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \
-  "merges into an input or a shard store refused"
+  "merges into an input or a shard store refused, conflicting copies of a point refused"
