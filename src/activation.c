@@ -292,16 +292,16 @@ static double DualSin(double k11, double k22, double k12, const double p[])
    help: "[:p=default...]" lists the parameters, then the formula. */
 /* clang-format off */
 static const NNLActivationDef nnl_act_table[] = {
-  {"linear",     "x",                               0, {0},       PhiLinear,    DualLinear,    1, -1,  0.10},
-  {"relu",       "max(x,0)",                        0, {0},       PhiRelu,      DualRelu,      0,  0,  0.14},
-  {"leaky_relu", "[:a=0.01] a min(x,0) + max(x,0)", 1, {0.01},    PhiLeakyRelu, DualLeakyRelu, 0,  0,   1.4},
-  {"abs",        "|x|",                             0, {0},       PhiAbs,       DualAbs,       0,  1,   1.8},
-  {"tanh",       "tanh(x), dual by quadrature",     0, {0},       PhiTanh,      NULL,          1, -1,  0.77},
-  {"erf",        "erf(x)",                          0, {0},       PhiErf,       DualErf,       1, -1,   9.6},
-  {"gelu",       "x Phi(x), Phi the normal cdf",    0, {0},       PhiGelu,      DualGelu,      1,  0,   9.0},
-  {"sin",        "[:a=1[:b=1[:c=0]]] a sin(bx+c)",  3, {1, 1, 0}, PhiSin,       DualSin,       1,  0,    10},
-  {"swish",      "x sigmoid(x), by quadrature",     0, {0},       PhiSwish,     NULL,          1,  0,   7.4},
-  {"softplus",   "log(1+e^x), by quadrature",       0, {0},       PhiSoftplus,  NULL,          1,  0,    15},
+  {"linear",     "x",                               0, {0},       PhiLinear,    DualLinear,    1, -1,  0.10,    0},
+  {"relu",       "max(x,0)",                        0, {0},       PhiRelu,      DualRelu,      0,  0,  0.14,    0},
+  {"leaky_relu", "[:a=0.01] a min(x,0) + max(x,0)", 1, {0.01},    PhiLeakyRelu, DualLeakyRelu, 0,  0,   1.4,    0},
+  {"abs",        "|x|",                             0, {0},       PhiAbs,       DualAbs,       0,  1,   1.8,    0},
+  {"tanh",       "tanh(x), dual by quadrature",     0, {0},       PhiTanh,      NULL,          1, -1,  0.77, 1.0},
+  {"erf",        "erf(x)",                          0, {0},       PhiErf,       DualErf,       1, -1,   9.6, M_PI / 4},
+  {"gelu",       "x Phi(x), Phi the normal cdf",    0, {0},       PhiGelu,      DualGelu,      1,  0,   9.0,    0},
+  {"sin",        "[:a=1[:b=1[:c=0]]] a sin(bx+c)",  3, {1, 1, 0}, PhiSin,       DualSin,       1,  0,    10,    0},
+  {"swish",      "x sigmoid(x), by quadrature",     0, {0},       PhiSwish,     NULL,          1,  0,   7.4,    0},
+  {"softplus",   "log(1+e^x), by quadrature",       0, {0},       PhiSoftplus,  NULL,          1,  0,    15,    0},
 };
 /* clang-format on */
 

@@ -140,7 +140,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
              (double)job->input_correlation, job->inputs);
-  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, else 1)", "",
+  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1) and erf (pi/4), else 1)", "",
                                "auto", buf, sizeof(buf), NULL));
   if (!strcmp(buf, "auto")) job->sigma_w2 = -1;
   else {
@@ -394,6 +394,15 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   if (job->sigma_w2 < 0) snprintf(num, sizeof(num), "auto");
   else snprintf(num, sizeof(num), "%.17g", (double)job->sigma_w2);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sigma_w2", num));
+  /* auto's value where it is not 1 (or the homogeneous rule's, unchanged since the first release) for an MLP: erf's
+     was 1 until this was written, so a store of such a job made before is refused, not resumed with another σ_w² */
+  for (PetscInt i = 0; i < job->nact && job->sigma_w2 < 0; i++) {
+    PetscBool mlp = PETSC_FALSE;
+    for (PetscInt f = 0; f < job->nfamily; f++) mlp = mlp || job->family[f] == NNL_FAMILY_MLP;
+    if (!mlp || job->act[i].def->sigma_w2_critical <= 0 || job->act[i].def->sigma_w2_critical == 1.0) continue;
+    snprintf(num, sizeof(num), "%.17g", job->act[i].def->sigma_w2_critical);
+    PetscCall(Appendf(&s, &len, &cap, "sigma_w2_auto_%s=%s\n", job->act[i].canon, num));
+  }
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sampler", NNLSamplerTypes[job->sampler]));
   if (job->record_mode == NNL_RECORD_LOG) snprintf(num, sizeof(num), "%" PetscInt_FMT, job->record_k);
   else snprintf(num, sizeof(num), "%s", job->record_mode == NNL_RECORD_ALL ? "all" : "last");
@@ -548,6 +557,9 @@ PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
   /* Positively homogeneous φ (a·min + b·max): the critical σ² keeps E φ(z)² = E z²/σ², i.e. σ² = 1/E φ(Z)². */
   if (a->def->phi(2 * x, a->p) == 2 * a->def->phi(x, a->p) && a->def->phi(-2 * x, a->p) == 2 * a->def->phi(-x, a->p))
     return 1.0 / NNLGaussDual(a, 1, 1, 1);
+  /* Odd smooth φ: q* = 0 is marginal when σ_w² φ'(0)² = 1 (erf: φ'(0)² = 4/π, so π/4; MATH.md §1's "tanh/erf: 1"
+     holds for tanh only: at 1 the erf recursion has a stable fixed point q* = 0.142, with χ = 1.017 there). */
+  if (a->def->sigma_w2_critical > 0) return a->def->sigma_w2_critical;
   return 1.0;
 }
 

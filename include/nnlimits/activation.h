@@ -23,6 +23,8 @@ typedef struct {
                                           quadrature then sums half its outer nodes: φ(Z1)φ(Z2) is even in Z1) */
   double      cost;                    /* ns per element of NNLActivationApply on the cost model's reference core (grid.c);
                                           measured, rounded: the cost model's only per-activation input */
+  double      sigma_w2_critical;       /* an odd smooth φ (the K* = 0 class): the critical σ_w² = 1/φ'(0)², which -sigma_w2
+                                          auto takes; 0 elsewhere (positively homogeneous φ have their own rule, job.c) */
 } NNLActivationDef;
 
 /* A parsed activation: a table row plus parameter values, and its canonical spelling. */
