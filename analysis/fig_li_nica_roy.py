@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Li, Nica & Roy 2022 figure (the neural covariance SDE): the correlation ρ_ℓ = V_01/√(V_00 V_11) of two inputs
-through a shaped ReLU MLP (slopes s± = 1 + c±/√n) and the unshaped critical ReLU MLP, against depth-to-width t = (ℓ − 1)/n.
+through a shaped ReLU MLP (slopes s± = 1 + c±/√n) and the unshaped critical ReLU MLP, against depth-to-width t = ℓ/n (MATH.md §0: layer ℓ is ℓ random steps from the inputs' Gram).
 
 Panel 1: sample paths of ρ_ℓ (thin lines) and the 5–95 % band over all seeds at the deepest network of one width,
 for both families, with the Fokker–Planck quantiles (5/50/95 %) of the shaped ρ at the recorded layers, the SDE
@@ -76,7 +76,7 @@ def main():
     srho, sk = rho_of(sde, ["width", "depth", "path"])
     laws = nnlimits.load_export(args.run_dir, "laws")
     shaped = k["family"] == "shaped_mlp"
-    tmax = {w: (k["depth"][shaped & (k["width"] == w)].max() - 1) / w for w in set(k["width"][shaped].tolist())}
+    tmax = {w: k["depth"][shaped & (k["width"] == w)].max() / w for w in set(k["width"][shaped].tolist())}
     W = args.width or max(tmax, key=lambda w: (tmax[w], w))
     depths = sorted(set(k["depth"][shaped & (k["width"] == W)].tolist()))
     D = depths[-1]
@@ -90,10 +90,10 @@ def main():
         seeds = sorted(set(k["seed"][sel].tolist()))
         for s in seeds[:args.paths]:
             p = sel & (k["seed"] == s)
-            ax.plot((k["layer"][p] - 1) / W, rho[p], color=c, lw=0.4, alpha=0.5)
+            ax.plot(k["layer"][p] / W, rho[p], color=c, lw=0.4, alpha=0.5)
         layers = np.array(sorted(set(k["layer"][sel].tolist())))
         band = np.array([np.nanquantile(rho[sel & (k["layer"] == ell)], [0.05, 0.5, 0.95]) for ell in layers])
-        t = (layers - 1) / W
+        t = layers / W
         ax.fill_between(t, band[:, 0], band[:, 2], color=c, alpha=0.1, lw=0)
         ax.plot(t, band[:, 1], color=c, lw=1.8, label=f"{label}: median, 5–95 % ({len(seeds)} seeds)")
     fsel = (fp["width"] == W) & (fp["depth"] == D)
@@ -102,20 +102,20 @@ def main():
         fq = np.array([fp_quantiles(fp["rho"][fsel & (fp["layer"] == ell)], fp["density"][fsel & (fp["layer"] == ell)],
                                     [0.05, 0.5, 0.95]) for ell in fl])
         for j in range(3):
-            ax.plot((np.array(fl) - 1) / W, fq[:, j], "k--", lw=1, label="Fokker–Planck 5/50/95 %" if j == 0 else None)
+            ax.plot(np.array(fl) / W, fq[:, j], "k--", lw=1, label="Fokker–Planck 5/50/95 %" if j == 0 else None)
     for j, dep in enumerate(depths):
         sr = srho[(sk["width"] == W) & (sk["depth"] == dep)]
         if len(sr):
             q = np.quantile(sr, [0.05, 0.5, 0.95])
-            T = (dep - 1) / W
+            T = dep / W
             ax.errorbar([T], [q[1]], yerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="ks", ms=3.5, capsize=3, lw=1.2,
                         label="SDE paths at t = T: 5/50/95 %" if j == 0 else None)
     ng = nngp_rho(args.run_dir, D)
     if ng:
         ls = np.array(sorted(ng))
-        ax.plot((ls - 1) / W, [ng[x] for x in ls], color=FAM["mlp"][1], ls=":", lw=1.5, label="unshaped, n = ∞ (NNGP)")
+        ax.plot(np.asarray(ls) / W, [ng[x] for x in ls], color=FAM["mlp"][1], ls=":", lw=1.5, label="unshaped, n = ∞ (NNGP)")
     ax.set_xscale("symlog", linthresh=0.1, linscale=0.6)  # recorded layers are log-spaced
-    ax.set_xlabel("t = (ℓ − 1) / n  (linear below 0.1, log above)")
+    ax.set_xlabel("t = ℓ / n  (linear below 0.1, log above)")
     ax.set_ylabel("ρ_ℓ = V₀₁ / √(V₀₀ V₁₁)")
     ax.set_title(f"correlation paths, n = {W}, L = {D}")
     ax.set_ylim(-1.02, 1.02)
@@ -123,7 +123,7 @@ def main():
     show = [depths[0], depths[len(depths) // 2], depths[-1]] if len(depths) >= 3 else depths
     bins = np.linspace(-1, 1, 41)
     for ax, dep in zip(axes[1:], show):
-        T = (dep - 1) / W
+        T = dep / W
         top = 0
         for fam, (label, c) in FAM.items():
             sel = (k["family"] == fam) & (k["width"] == W) & (k["depth"] == dep) & (k["layer"] == dep)

@@ -53,10 +53,10 @@ static const ExportTable Tables[] = {
    " LEFT JOIN limits l ON l.point=lim.id AND l.layer=g.layer AND l.a=g.a AND l.b=g.b"
    " WHERE p.status='done' ORDER BY grp.o,g.layer,g.a,g.b,p.ord", WriteCompare},
   {"sde", "family,activation,width,depth,t,path,a,b,q,lognorm_post",
-   "SELECT p.family,p.activation,p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-1 AS REAL)/p.width END,"
+   "SELECT p.family,p.activation,p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width END,"
    "s.path,s.a,s.b,s.q,s.lognorm_post FROM points p JOIN sde_paths s ON s.point=p.id ORDER BY p.ord,s.path,s.a,s.b", NULL},
   {"fokker_planck", "family,activation,width,depth,layer,t,cell,rho,density",
-   "SELECT p.family,p.activation,p.width,p.depth,f.layer,CAST(f.layer-1 AS REAL)/p.width,f.cell,f.rho,f.density"
+   "SELECT p.family,p.activation,p.width,p.depth,f.layer,CAST(f.layer-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width,f.cell,f.rho,f.density"
    " FROM points p JOIN fokker_planck f ON f.point=p.id ORDER BY p.ord,f.layer,f.cell", NULL},
   /* finite networks over seeds against the SDE paths and the Fokker–Planck density (laws.c) */
   {"laws", NNL_LAWS_HEADER, "SELECT 1", WriteLaws},

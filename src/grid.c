@@ -157,7 +157,7 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
 static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const double n = (double)pt->width, m = (double)job->inputs, paths = (double)job->sde_paths;
-  double       T = pt->family == NNL_FAMILY_SHAPED ? (double)(pt->depth - 1) / n : 1.0, steps = ceil(T / job->sde_dt), per;
+  double       T = pt->family == NNL_FAMILY_SHAPED ? (double)pt->depth / n : 1.0, steps = ceil(T / job->sde_dt), per;
 
   if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
   else per = C_SDE_SHP_M3 * m * m * m + C_SDE_SHP_STEP;

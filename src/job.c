@@ -206,11 +206,11 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   PetscCall(ReadReal(PetscOptionsObject, "-sde_dt", "Euler-Maruyama step of the SDE tasks (SDE time)", "1e-3", &job->sde_dt));
   PetscCheck(job->sde_dt > 0 && job->sde_dt <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sde_dt: must be in (0, 1] (got %g)",
              (double)job->sde_dt);
-  if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), (L - 1)/n (shaped MLP); its steps must be countable */
+  if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), L/n (shaped MLP); its steps must be countable */
     double T = 1.0, L = (double)NNLJobMaxDepth(job);
     for (PetscInt f = 0; f < job->nfamily; f++)
       if (job->family[f] == NNL_FAMILY_SHAPED)
-        for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, (L - 1) / (double)job->width[w]);
+        for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, L / (double)job->width[w]);
     PetscCheck(ceil(T / job->sde_dt) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step count holds (%" PetscInt_FMT ")",
                (double)job->sde_dt, ceil(T / job->sde_dt), T, PETSC_MAX_INT);

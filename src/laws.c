@@ -252,11 +252,14 @@ static PetscErrorCode Group(sqlite3 *db, const char *netsql, sqlite3_stmt *grp, 
   double         t;
   char           key[256];
   PetscErrorCode ierr;
+  int            off;
 
   PetscFunctionBegin;
   PetscCheck(fam && act && width > 0 && depth > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "laws: a network point without family, activation, width or depth: the store is damaged");
-  t = strcmp(fam, "resnet") ? (double)(depth - 1) / (double)width : 1.0;
+  ierr = NNLStoreSDETimeOffset(db, &off);
+  if (ierr) PetscCall(ierr);
+  t = strcmp(fam, "resnet") ? (double)(depth - off) / (double)width : 1.0;
   snprintf(key, sizeof(key), "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT, fam, act, width, depth);
   ierr = Query(db, netsql, grp, &st);
   if (!ierr) ierr = Collect(st, net);

@@ -360,6 +360,7 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   PetscCall(NNLStoreMetaSet(db, "schema", num));
   PetscCall(NNLStoreMetaSet(db, "job", canonical));
   PetscCall(NNLStoreMetaSet(db, "rng", NNL_RNG_STREAM_VERSION));
+  PetscCall(NNLStoreMetaSet(db, "sde_time", "layer/width"));
   PetscCall(NNLStoreMetaSet(db, "shard", shard));
   snprintf(num, sizeof(num), "%" PetscInt_FMT, total);
   PetscCall(NNLStoreMetaSet(db, "total", num));
@@ -527,6 +528,8 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   char           num[16];
 
   PetscFunctionBegin;
+  /* a store without shaped SDE paths (NNLStoreCheckStream refused the others) takes this release's SDE time */
+  PetscCall(NNLStoreExec(db, "INSERT OR IGNORE INTO meta VALUES ('sde_time', 'layer/width')"));
   PetscCall(NNLStoreSchema(db, "main", &schema));
   if (schema == NNL_STORE_SCHEMA) PetscFunctionReturn(0);
   PetscCheck(schema == 4 || schema == 5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': no upgrade from store schema %d",
@@ -670,6 +673,33 @@ PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[])
   PetscCheck(!strcmp(h, NNL_RNG_STREAM_VERSION), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "'%s' holds networks drawn with random stream version %s, and this nnlimits draws with version %s: networks "
              "added now would not match the stored ones (rerun into a new -output)", dir, h, NNL_RNG_STREAM_VERSION);
+  {
+    int           off;
+    sqlite3_stmt *st = NULL;
+    int           rc, held = 0;
+    PetscCall(NNLStoreSDETimeOffset(db, &off));
+    if (off) {
+      PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM points WHERE kind='sde' AND family='shaped_mlp')", -1, &st, NULL), "sde time"));
+      rc = sqlite3_step(st);
+      if (rc == SQLITE_ROW) held = sqlite3_column_int(st, 0);
+      sqlite3_finalize(st);
+      PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "sde time"));
+    }
+    PetscCheck(!held, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "'%s' holds shaped-MLP SDE paths integrated to t = (L-1)/n by an earlier release; this one integrates to "
+               "t = L/n (MATH.md): paths added now would not match the stored ones (rerun into a new -output)", dir);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreSDETimeOffset(sqlite3 *db, int *offset)
+{
+  char *have = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreMetaGet(db, "sde_time", &have));
+  *offset = have ? 0 : 1;
+  PetscCall(PetscFree(have));
   PetscFunctionReturn(0);
 }
 

@@ -67,6 +67,10 @@ typedef PetscErrorCode (*NNLStoreCheckFn)(sqlite3 *db, const char dir[], const v
     refused run or merge leaves the directory exactly as it was (not even a lock file). */
 PetscErrorCode NNLStorePreCheck(const char dir[], NNLStoreCheckFn check, const void *ctx);
 PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]);
+/* The shaped MLP's SDE time of layer ℓ is (ℓ − offset)/n: offset 0 in stores with meta "sde_time" (MATH.md's ℓ/n),
+   1 in stores written before it existed (whose SDE paths were integrated to (L − 1)/n). As SQL, and from C: */
+#define NNL_SDE_OFFSET_SQL "(SELECT count(*) = 0 FROM meta WHERE key = 'sde_time')"
+PetscErrorCode NNLStoreSDETimeOffset(sqlite3 *db, int *offset);
 /** @brief Error naming the first option whose canonical line differs between have (the store's) and want. */
 PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[]);
 /** @brief All rows of one task's result; *dup (and nothing written) if its id is stored already. */

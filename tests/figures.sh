@@ -63,19 +63,19 @@ check h22 '/width=2 /' 'v["mean_dlog_post"] < -0.1 && v["dead_fraction"] > 0.15 
 check h22 '/width=8 /' 'v["mean_dlog_post"] > 0.1 && v["dead_fraction"] < 0.03'
 check h22 '/width=/' 'v["ks_sde"] < v["ks_crit001"] && (v["sde_dead_fraction"] - v["dead_sde"])^2 < 16 * v["dead_sde"] * (1 - v["dead_sde"]) / v["sde_paths"]'
 
-# Li–Nica–Roy: shaped ReLU MLP (n = 32, T = 0.25 and 1) against its covariance SDE (400 paths) and the Fokker–Planck
+# Li–Nica–Roy: shaped ReLU MLP (n = 32, T = L/n = 0.25 and 1) against its covariance SDE (400 paths) and the Fokker–Planck
 # density; the unshaped MLP beside it. Bounds: the 0.1 % critical values of KS (two-sample, and one-sample against the
-# density), 4 s.e. on the means; the unshaped ρ_T is near its NNGP value (0.872, 0.977) and near 1 (the collapse),
+# density), 4 s.e. on the means; the unshaped ρ_T is near its NNGP value (0.856, 0.976) and near 1 (the collapse),
 # the shaped one is not (SDE mean ~0.47). Catches: ρ from the wrong Gram entries or the wrong layer (rho_mean must be
 # the laws table's net_mean), shaped and unshaped swapped, the SDE or density of another depth.
-run 2 run -family mlp,shaped_mlp -grid_activation relu -grid_width 32 -grid_depth 9,33 -grid_seed 0-200 -inputs 2 \
+run 2 run -family mlp,shaped_mlp -grid_activation relu -grid_width 32 -grid_depth 8,32 -grid_seed 0-200 -inputs 2 \
   -input_correlation 0.5 -record_layers 4 -sde_paths 400 -fp_cells 200 -progress_interval 0 -output "$W/lnr" \
   > /dev/null 2>&1 || fail "li-nica-roy run"
 figure lnr fig_li_nica_roy.py "$W/lnr"
 check lnr '/family=/' 'v["rho_mean"] - v["net_mean"] < 1e-9 && v["net_mean"] - v["rho_mean"] < 1e-9 && v["n_net"] == 200'
 check lnr '/family=shaped_mlp/' 'v["ks_sde"] < v["ks_crit001"] && v["ks_pde"] < v["ks_pde_crit001"] && v["net_mean"] < 0.7 && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
-check lnr '/family=mlp /' 'v["net_mean"] > 0.85 && v["net_mean"] > v["nngp_rho"] - 4 * v["net_mean_se"] - 0.01'
-check lnr '/family=mlp .*depth=33 /' 'v["net_mean"] > 0.95 && v["frac_above_0_9"] > 0.9'
+check lnr '/family=mlp /' 'v["net_mean"] > 0.83 && v["net_mean"] > v["nngp_rho"] - 4 * v["net_mean_se"] - 0.01'
+check lnr '/family=mlp .*depth=32 /' 'v["net_mean"] > 0.95 && v["frac_above_0_9"] > 0.9'
 
 # Makwana 2025: EDim of the feature matrix, m = 16 inputs, n = 8, 16, 32. Exact facts: at layer 1 the n×m ReLU
 # features have full rank min(n, m); at n = 2m it stays m at nearly every layer, so the largest gap to the claim is

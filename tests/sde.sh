@@ -4,8 +4,9 @@
 #      exports. Catches: Brownian increments keyed by rank or schedule, paths written in arrival order.
 #  (b) shards merged equal the direct run (sde_paths and fokker_planck rows are merged). Catches: a merge that drops the
 #      new tables.
-#  (c) the Fokker–Planck density in the store has mass 1 (to 1e-12) at every recorded layer, is >= 0, and at t = 0 has
-#      mean ρ_0. Catches: lost mass at the boundaries, a point mass placed off ρ_0, densities stored per wrong layer.
+#  (c) the Fokker–Planck density in the store has mass 1 (to 1e-12) at every recorded layer, is >= 0, and at layer 1
+#      (t = 1/n) has its mean moved from ρ_0 by about the drift times t. Catches: lost mass at the boundaries, a point
+#      mass placed off ρ_0, densities stored per wrong layer or at t = (ℓ − 1)/n.
 #  (d) the laws table: its header, one row per (family, activation, width, depth, statistic), SDE columns empty for the
 #      plain MLP, KS/W1 in [0, 1] / >= 0, and its net_mean / n_net equal to what -table gram gives. Catches: a join that
 #      pairs a group with another depth's SDE task, statistics taken at the wrong layer.
@@ -40,9 +41,10 @@ for k, cells in g.items():
     h = 2.0 / len(cells)
     mass = sum(d for _, d in cells) * h
     assert abs(mass - 1) < 1e-12 and min(d for _, d in cells) >= -1e-14, (k, mass)
-    if k[2] == "1":
-        mean = sum(x * d for x, d in cells) * h
-        assert abs(mean - 0.3) < 1e-12, (k, mean)
+    if k[2] == "1":  # t = 1/n: the point mass at ρ_0 = 0.3 has moved by about ν(ρ_0)·t, ν the drift (negative here)
+        mean, t, kk = sum(x * d for x, d in cells) * h, 1 / int(k[0]), 1 / (2 * 3.141592653589793)
+        nu = kk * ((1 - 0.09) ** 0.5 - 0.3 * 1.2661036727794992) - 0.5 * 0.3 * (1 - 0.09)
+        assert 0.3 + 1.5 * nu * t - 1e-4 < mean < 0.3 - 1e-4, (k, mean, nu * t)
 PYEOF
 head -1 "$W/np1.laws.csv" | grep -qx 'family,activation,width,depth,t,statistic,n_net,n_sde,net_mean,net_sd,sde_mean,sde_sd,net_q05,net_q25,net_q50,net_q75,net_q95,sde_q05,sde_q25,sde_q50,sde_q75,sde_q95,ks_sde,w1_sde,ks_pde,w1_pde,ks_sde_pde,w1_sde_pde' \
   || fail "laws header"
@@ -76,4 +78,21 @@ SRC=${NNL_SOURCE_DIR:?}
   || fail "jobs/hayou_2022_fixed_width.opts: $("$NNL" plan -options_file "$SRC/jobs/hayou_2022_fixed_width.opts" 2>&1 | head -2)"
 "$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" | grep '^plan points=8000 limits=10 .* sde=10$' > /dev/null \
   || fail "jobs/li_nica_roy_2022_shaped.opts: $("$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" 2>&1 | head -2)"
-echo "sde: rank-invariant, mergeable, mass-conserving; laws table consistent"
+# (f) The shaped MLP's SDE time is t = ℓ/n (MATH.md §0). A store of an earlier release (no meta "sde_time": its paths
+#     end at (L − 1)/n) exports its own t, and a run or merge that would add paths of the other convention is refused;
+#     a store without shaped SDE paths takes the new convention when resumed. Catches: old paths relabelled with the
+#     new t, old and new paths mixed in one store.
+awk -F, 'NR > 1 && $1 == "shaped_mlp" && $5 != $4 / $3 { bad = 1 } END { exit bad }' "$W/np1.sde.csv" || fail "sde t is not depth/width"
+awk -F, 'NR > 1 && $6 != $5 / $3 { bad = 1 } END { exit bad }' "$W/np1.fokker_planck.csv" || fail "fokker_planck t is not layer/width"
+cp -r "$W/np1" "$W/old" && sqlite3 "$W/old/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'sde_time'"
+"$NNL" export "$W/old" -table sde | awk -F, 'NR > 1 && $1 == "shaped_mlp" && $5 != ($4 - 1) / $3 { bad = 1 } END { exit bad }' \
+  || fail "an earlier release's store: sde t is not (depth-1)/width"
+set +e; run 0 run $JOB -output "$W/old" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "integrated to t = (L-1)/n by an earlier release" "$W/old.err" || { cat "$W/old.err"; fail "old SDE store resumed (exit $rc)"; }
+set +e; "$NNL" merge "$W/old" -output "$W/oldmerge" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "earlier release" "$W/old.err" || { cat "$W/old.err"; fail "old SDE store merged (exit $rc)"; }
+run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1
+sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'sde_time'"
+run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1 || fail "resume of an old store without SDE paths"
+[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'sde_time'")" = layer/width ] || fail "resumed store not stamped"
+echo "sde: rank-invariant, mergeable, mass-conserving; laws table consistent; SDE time l/n, old stores kept apart"

@@ -51,9 +51,10 @@ static void test_fixed_width_linear_resnet(void **state)
   NNLJobDestroy(&job);
 }
 
-/* §4.7 shaped ReLU: ln V_aa(T) ~ N(ln V_aa(0) − T, 2T), here T = (L − 1)/n = 1 at n = 256, 1000 seeds, 2 inputs.
+/* §4.7 shaped ReLU: ln V_aa(T) ~ N(ln V_aa(0) − T, 2T), here T = L/n = 1 at n = 256, 1000 seeds, 2 inputs; V(0) = C, the
+   inputs' Gram (V_aa(0) = 1), so layer L is L random steps from it, the first layer's included (MATH.md §0: t = ℓ/n).
    Finite n: ln V_aa moves by ln(χ²_n/n) per layer plus a term of order (s₊² − s₋²)·(1/√n) fluctuation = O(1/n) per layer;
-   the χ² part alone has mean (L−1)(ψ(n/2) − ln(n/2)) = −1.0013 and variance (L−1)ψ'(n/2) = 2.008: bias ~0.2% of the limit,
+   the χ² part alone has mean L(ψ(n/2) − ln(n/2)) = −1.0013 and variance Lψ'(n/2) = 2.008: bias ~0.2% of the limit,
    below the 4 s.e. (0.18 on the mean). Also: the law of ρ_01 at T over the seeds against the SDE task's covariance paths,
    two-sample KS below its 1e-4 critical value 2.22·√(1/1000 + 1/2000) = 0.086. Catches: the gain c = 2/(s₊² + s₋²), the
    slopes s± = 1 + c±/√n, a width-independent activation (ρ → 1 like the unshaped ReLU), the SDE's drift or noise. */
@@ -66,14 +67,14 @@ static void test_shaped_relu_log_variance(void **state)
   double    *rnet, *rsde, ks, crit;
   PetscInt   nnet = 0;
 
-  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -grid_width 256 -grid_depth 257 -grid_seed 0-1000 "
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -grid_width 256 -grid_depth 256 -grid_seed 0-1000 "
                            "-inputs 2 -input_correlation 0.5 -record_layers 2 -sde_paths 2000", &job, &grid), 0);
   rnet = malloc(sizeof(double) * grid->nnets);
   for (PetscInt p = 0; p < grid->nnets; p++) {
     const double *g;
     assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
     assert_int_equal(res->layers[0], 1);
-    MomentsAdd(&mo, res->lognorm[(res->nrec - 1) * 2] - res->lognorm[0]);
+    MomentsAdd(&mo, res->lognorm[(res->nrec - 1) * 2]); /* − ln V_00(0) = 0 */
     g            = res->gram + (res->nrec - 1) * 3;
     rnet[nnet++] = g[1] / sqrt(g[0] * g[2]);
     NNLResultDestroy(&res);
@@ -101,6 +102,39 @@ static void test_shaped_relu_log_variance(void **state)
   NNLJobDestroy(&job);
 }
 
+/* The SDE time of a shaped network's layer ℓ is ℓ/n (MATH.md §0), where the first layer's Gram is already one random
+   (Wishart) step from the inputs' C = V(0). Shaped identity (c± = 0: s± = 1) at n = 8, L = 8: the SDE task's paths end at
+   T = 1, where ln V_00 ~ N(−1, 2) exactly for the SDE (drift 0); 4000 paths, 4 s.e. = 0.09 on the mean. The network's own
+   law there, Σ of 8 ln(χ²_8/8): mean 8(ψ(4) − ln 4) = −1.04, var 8ψ'(4) = 2.27, is the SDE's at T = 1 up to O(1/n), not
+   at 7/8 (−0.875, 1.75). Catches: the SDE run to (L − 1)/n, as before this test (mean −0.875, 5.6 s.e. off), and the
+   export's t column or the Fokker–Planck times on another convention. */
+static void test_shaped_sde_time(void **state)
+{
+  NNLJob    *job;
+  NNLGrid   *grid;
+  NNLResult *res;
+  Moments    sde = {0}, net = {0};
+
+  (void)state;
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -shape_c_plus 0 -shape_c_minus 0 -grid_width 8 -grid_depth 8 "
+                           "-grid_seed 0-4000 -inputs 2 -input_correlation 0.5 -record_layers all -sde_paths 4000",
+                           &job, &grid), 0);
+  assert_true(fabs(NNLSDETime(NNL_FAMILY_SHAPED, 8, 8, 8) - 1.0) == 0);
+  assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
+  for (PetscInt p = 0; p < res->npath; p++) MomentsAdd(&sde, log(res->paths[p * 5]));
+  NNLResultDestroy(&res);
+  AssertMeanVar("shaped identity SDE ln V_00 at T = L/n = 1", &sde, -1.0, 2.0);
+  for (PetscInt p = 0; p < grid->nnets; p++) {
+    assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+    assert_int_equal(res->layers[res->nrec - 1], 8);
+    MomentsAdd(&net, res->lognorm[(res->nrec - 1) * 2]);
+    NNLResultDestroy(&res);
+  }
+  AssertMeanVar("shaped identity network ln V_00 at L = 8 (exact: 8 ln(chi2_8/8))", &net, 8 * (Digamma(4) - log(4.0)), 8 * Trigamma(4));
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* Smooth shaping (MATH.md §2, marked derived): tanh with s = a√n, a = 0.5, has b_aa = (φ'''(0)/a²) V_aa² = −8 V_aa² and
    b_01 = −4 V_01 (V_00 + V_11): a strong drift (E ln V_00 falls to −3.0 by T = 1, −1 without it). The networks at n = 256,
    T = 1 (1000 seeds) and the SDE task (2000 paths) must agree on ln V_00 and on V_01 at T: means within 4 s.e. of
@@ -117,7 +151,7 @@ static void test_smooth_shaped_tanh(void **state)
   const char *name[2] = {"ln V_00(T)", "V_01(T)"};
   const double allow[2] = {0.05, 0.01};
 
-  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 0.5 -grid_width 256 -grid_depth 257 "
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 0.5 -grid_width 256 -grid_depth 256 "
                            "-grid_seed 0-1000 -inputs 2 -input_correlation 0.5 -record_layers last -sde_paths 2000",
                            &job, &grid), 0);
   for (PetscInt p = 0; p < grid->nnets; p++) {
@@ -230,6 +264,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_fixed_width_linear_resnet),
     cmocka_unit_test(test_fixed_width_relu_resnet),
     cmocka_unit_test(test_shaped_relu_log_variance),
+    cmocka_unit_test(test_shaped_sde_time),
     cmocka_unit_test(test_smooth_shaped_tanh),
     cmocka_unit_test(test_shaped_samplers_agree),
   };

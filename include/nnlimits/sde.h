@@ -42,7 +42,11 @@ double NNLCorrelationDrift(double k, double rho);
 /** @brief The 1-D correlation diffusion dρ = [ν(ρ) − ½ρ(1−ρ²)] dt + (1−ρ²) dW as an NNLSDE (ctx: a double k that must outlive it). */
 void NNLSDECorrelation(double *k, NNLSDE *sde);
 
-/** @brief The SDE time of depth `depth` at width n: 1 for the ResNet (t = ℓ/L), (depth − 1)/n for the shaped MLP (t = ℓ/n, layer 1 at 0). */
+/**
+  @brief The SDE time of layer `layer` of a network of depth `depth` and width n: ℓ/L for the ResNet, ℓ/n for the shaped
+  MLP (MATH.md §0: V(0) = C is the inputs' Gram, and layer ℓ's Gram is ℓ random steps from it, the first layer's
+  included). Stores written before meta "sde_time" existed used (ℓ − 1)/n (NNLStoreSDETimeOffset).
+*/
 double NNLSDETime(NNLFamily family, PetscInt width, PetscInt depth, PetscInt layer);
 
 /**
