@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "storeimpl.h"
 #include "nnlimits/laws.h"
 
@@ -202,6 +203,7 @@ typedef struct {
   double    rate;
   double    eta; /* seconds left by the run's estimate, its age taken off; < 0: none */
   char      last[32];
+  long long shard, shards, grid; /* this store's shard i of k, and the whole job's task count ("shard", "grid_points") */
 } Counts;
 
 static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
@@ -222,6 +224,12 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
   sqlite3_finalize(st);
   PetscCall(NNLStoreMetaGet(s->db, "total", &total));
   c->total = total ? atoll(total) : 0;
+  PetscCall(PetscFree(total));
+  PetscCall(NNLStoreMetaGet(s->db, "shard", &total));
+  if (!total || sscanf(total, "%lld/%lld", &c->shard, &c->shards) != 2) c->shard = 0, c->shards = 1;
+  PetscCall(PetscFree(total));
+  PetscCall(NNLStoreMetaGet(s->db, "grid_points", &total));
+  c->grid = total ? atoll(total) : 0;
   PetscCall(PetscFree(total));
   /* Rate of the latest run: its points over the time from its start to its latest commit. */
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT r.status, count(p.id), max(p.committed) - r.t0, r.source IS NULL"
@@ -277,22 +285,45 @@ PetscErrorCode NNLStoreStatus(NNLStore s, const char dir[], FILE *out)
   PetscFunctionReturn(0);
 }
 
+/* Several directories (the shards of a job array, say): a line each, and a line (all) that sums them. A directory
+   without a store yet (an array task that has not started) is said so and counted as pending, when more than one is
+   given. If the stores are shards of one job (the same shard count and grid) and some of its shards are missing from
+   the list, (all) counts the whole job's tasks and says how many shards it saw (shards=SEEN/K): the missing ones'
+   points are pending, not absent. */
 PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *out)
 {
   Counts    sum;
-  PetscBool unestimated = PETSC_FALSE;
+  PetscBool unestimated = PETSC_FALSE, one_job = PETSC_TRUE;
+  long long shards = 0, grid = -1, seen = 0, *ids;
+  PetscInt  absent = 0;
 
   PetscFunctionBegin;
   memset(&sum, 0, sizeof(sum));
   sum.eta = -1;
   snprintf(sum.last, sizeof(sum.last), "-");
+  PetscCall(PetscMalloc1(n, &ids));
   for (PetscInt i = 0; i < n; i++) {
     NNLStore s = NULL;
     Counts   c;
+    char     path[PETSC_MAX_PATH_LEN + 32];
+    snprintf(path, sizeof(path), "%s/%s", dirs[i], NNL_STORE_FILE);
+    if (n > 1 && access(path, F_OK) != 0) {
+      fprintf(out, "status dir=%s no_store (not started yet, or not a run directory)\n", dirs[i]);
+      absent++;
+      unestimated = PETSC_TRUE;
+      continue;
+    }
     PetscCall(NNLStoreOpenRead(dirs[i], &s));
     PetscCall(CountStore(s, dirs[i], &c));
     PetscCall(NNLStoreClose(&s));
     PrintCounts(dirs[i], &c, PETSC_TRUE, out);
+    if (grid < 0) shards = c.shards, grid = c.grid;
+    if (c.shards != shards || c.grid != grid || c.shards < 2) one_job = PETSC_FALSE;
+    else {
+      PetscBool dup = PETSC_FALSE;
+      for (long long k = 0; k < seen; k++) dup = dup || ids[k] == c.shard;
+      if (!dup) ids[seen++] = c.shard;
+    }
     sum.done += c.done;
     sum.failed += c.failed;
     sum.total += c.total;
@@ -303,8 +334,17 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
       else unestimated = PETSC_TRUE;
     }
   }
+  PetscCall(PetscFree(ids));
+  PetscCheck(absent < n, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "status: none of the %" PetscInt_FMT " directories holds a store yet", n);
+  if (one_job && seen < shards && grid > sum.total) { /* the job's other shards: pending, not started here */
+    sum.total   = grid;
+    unestimated = PETSC_TRUE;
+  }
   if (unestimated) sum.eta = -1; /* a shard with work left and no estimate of its own: the summed rate's */
-  if (n > 1) PrintCounts("(all)", &sum, PETSC_FALSE, out);
+  if (n > 1) {
+    PrintCounts("(all)", &sum, PETSC_FALSE, out);
+    if (one_job && seen < shards) fprintf(stderr, "status: (all) counts the whole job: %lld of its %lld shards have a store\n", seen, shards);
+  }
   PetscFunctionReturn(0);
 }
 

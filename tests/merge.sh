@@ -30,6 +30,14 @@ prov=$(sqlite3 "$W/merged/nnlimits.sqlite" "SELECT r.source, count(*) FROM point
 "$NNL" status "$W/part" | grep -q ' last_run=merged rate=0/s eta=-$' || fail "status of a partial merge: $("$NNL" status "$W/part")"
 "$NNL" status "$W/s0" "$W/s1" "$W/s2" > "$W/status.out"
 tail -n 1 "$W/status.out" | grep -q '^status dir=(all) done=88 failed=0 pending=0 total=88' || { cat "$W/status.out"; fail "status of the shards"; }
+# A job array's watch command names every shard: one not started yet (no store) is said so, and (all) still counts the
+# whole job; so does a list that leaves shards out. Catches: status stopping at the first missing directory (exit 2,
+# no (all) line), and (all) saying pending=0 for 2 of 3 shards.
+"$NNL" status "$W/s0" "$W/s1" "$W/s9" > "$W/status.out" 2> "$W/status.err" || { cat "$W/status.out" "$W/status.err"; fail "status with a shard not started"; }
+grep -q "^status dir=$W/s9 no_store" "$W/status.out" || { cat "$W/status.out"; fail "status: the missing shard"; }
+d01=$(( $(sqlite3 "$W/s0/nnlimits.sqlite" 'SELECT count(*) FROM points') + $(sqlite3 "$W/s1/nnlimits.sqlite" 'SELECT count(*) FROM points') ))
+tail -n 1 "$W/status.out" | grep -q "^status dir=(all) done=$d01 failed=0 pending=$((88 - d01)) total=88 " || { cat "$W/status.out"; fail "status (all) of 2 of 3 shards"; }
+grep -q "2 of its 3 shards have a store" "$W/status.err" || { cat "$W/status.err"; fail "status: shards seen"; }
 run 1 run $JOB -output "$W/merged" 2> "$W/rerun.err" > /dev/null || { cat "$W/rerun.err"; fail "rerun on the merged store"; }
 grep -q 'todo=0' "$W/rerun.err" || { cat "$W/rerun.err"; fail "the whole job rerun on the merged store did work"; }
 [ ! -e "$W/merged/nnlimits.sqlite-wal" ] && [ ! -e "$W/merged/nnlimits.sqlite-shm" ] || fail "merged store left -wal/-shm"
