@@ -265,11 +265,14 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
 
   if (pending < 0) pending = 0;
   if (pending > 0 && c->eta >= 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=run", c->eta);
-  else if (pending > 0 && !strcmp(c->last, "died")) snprintf(eta, sizeof(eta), "-"); /* nothing is computing */
+  else if (pending > 0 && (!strcmp(c->last, "died") || !strcmp(c->last, "failed"))) snprintf(eta, sizeof(eta), "-"); /* nothing computes */
   else if (pending > 0 && c->rate > 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=rate", pending / c->rate);
   else if (pending == 0) snprintf(eta, sizeof(eta), "0s");
   fprintf(out, "status dir=%s done=%lld failed=%lld pending=%lld total=%lld last_run=%s rate=%.3g/s eta=%s\n", label, c->done,
           c->failed, pending, c->total, c->last, c->rate, eta);
+  if (hint && pending > 0 && !strcmp(c->last, "failed"))
+    fprintf(stderr, "status: %s: the last run stopped on an error (its stderr names it: a full disk, a file size limit?); "
+            "fix that and rerun the same command to compute the %lld pending points\n", label, pending);
   if (hint && pending > 0 && !strcmp(c->last, "died"))
     fprintf(stderr, "status: %s: the last run died (killed without stopping: SIGKILL, out of memory, a lost node); rerun the "
             "same command to compute the %lld pending points\n", label, pending);

@@ -224,6 +224,7 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   ierr = NNLSchedRun(sched, grid, st, ntodo, todo, &stats);
   PetscCall(PetscLogStagePop());
   if (ierr) {
+    NNLStoreMarkFailed(st); /* rank 0's own error (its store): status then says failed, not died */
     NNLErrorAbort(comm, ierr); /* returns only on one rank */
     NNLStoreClose(&st);
     PetscCall(ierr);

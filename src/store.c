@@ -1176,6 +1176,21 @@ PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
   PetscFunctionReturn(0);
 }
 
+/* After an error (a full disk, a file size limit): roll back what was in progress and mark this run 'failed' in runs,
+   so that status says so rather than taking the run for killed. Best effort and silent: the disk may still refuse. */
+void NNLStoreMarkFailed(NNLStore s)
+{
+  sqlite3_stmt *st = NULL;
+
+  if (!s || !s->db) return;
+  if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  if (sqlite3_prepare_v2(s->db, "UPDATE runs SET status='failed' WHERE run=?", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, s->run);
+    (void)sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+}
+
 PetscErrorCode NNLStoreClose(NNLStore *store)
 {
   NNLStore s = *store;

@@ -39,7 +39,11 @@ for np in $nps; do
   sqlite3 "$d/nnlimits.sqlite" 'SELECT id, run, status FROM points ORDER BY id' > "$W/before"
   n=$(wc -l < "$W/before")
   [ "$n" -gt 0 ] && [ "$n" -lt 150 ] || fail "$np ranks: $n points committed before the disk filled (make the tmpfs/limit fit some)"
-  echo "disk_full mode=$mode ranks=$np committed_before_full=$n message: $(grep '^nnlimits: error:' "$W/err" | cut -c1-120)"
+  # the run says it failed (best effort: the disk may refuse even that), so status does not take it for killed
+  st=$("$NNL" status "$d" 2> "$W/status.err")
+  echo "$st" | grep -q ' last_run=failed .*eta=-$' || fail "$np ranks: status after a full disk: $st"
+  grep -q 'stopped on an error' "$W/status.err" || fail "$np ranks: status hint: $(cat "$W/status.err")"
+  echo "disk_full mode=$mode ranks=$np committed_before_full=$n message: $(grep '^nnlimits: error:' "$W/err" | cut -c1-120) status: $st"
   if [ "$mode" = tmpfs ]; then mount -o remount,size=64m "$W/mnt"; fi
   run "$np" run $JOB -output "$d" > /dev/null 2>&1 || fail "$np ranks: rerun after freeing space failed"
   sqlite3 "$d/nnlimits.sqlite" 'SELECT id, run, status FROM points ORDER BY id' | grep -Fxf "$W/before" | cmp -s - "$W/before" ||

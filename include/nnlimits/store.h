@@ -41,6 +41,8 @@ void NNLStoreSetETA(NNLStore st, double left);
 PetscErrorCode NNLStoreTick(NNLStore st);
 /** @brief Record the end of this run (status text, e.g. "complete", "interrupted"). */
 PetscErrorCode NNLStoreFinishRun(NNLStore st, const char status[]);
+/** @brief After an error: roll back, and mark this run "failed" in runs (best effort, silent; rank 0). */
+void NNLStoreMarkFailed(NNLStore st);
 PetscErrorCode NNLStoreClose(NNLStore *st);
 
 /** @brief Write a tidy CSV of table ("gram", "points", "stats") to out, rows in canonical order. */
