@@ -130,7 +130,10 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
     for (PetscInt a = 0, k = 0; a < m; a++) {
       for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
-      out[np + a] = log(V[a + a * m]); /* φ_n → identity: post-activation norm = pre-activation norm in the limit */
+      /* ‖φ_n(y)‖²/n of a Gaussian y of variance V_aa is V_aa (s₊² + s₋²)/2 = V_aa/c at the width n of this task (the
+         shaped ReLU; c = 1 for smooth shaping, where φ_n → identity): the limit's own value is ln V_aa, but the laws
+         table sets this beside width-n networks, whose post-activation norms sit ln c lower (0.25 at n = 16) */
+      out[np + a] = log(V[a + a * m]) - log(NNLShapedGain(job, s.act, pt->width));
     }
     PetscCall(NNLPoll(poll, pctx, abandon));
   }

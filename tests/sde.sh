@@ -95,4 +95,12 @@ run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_in
 sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'sde_time'"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1 || fail "resume of an old store without SDE paths"
 [ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'sde_time'")" = layer/width ] || fail "resumed store not stamped"
+# (g) The shaped ReLU's post-activation norm at width n: ‖φ_n(y)‖²/n = V_aa/c for Gaussian y (c = 2/(s₊² + s₋²), 1.28 at
+#     n = 16), so in the laws table lognorm_post − logv is −ln c for the SDE paths and, up to its 4 s.e. (~0.045 over
+#     1000 seeds), for the networks. Catches: the SDE's lognorm_post as ln V_aa (the n → ∞ value), 0.25 off at n = 16.
+run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 16 -grid_seed 0-1000 -sde_paths 1000 \
+  -record_layers last -progress_interval 0 -output "$W/post" > /dev/null 2>&1 || fail "post-activation run"
+"$NNL" export "$W/post" -table laws | awk -F, '$6 == "logv" { nv = $9; sv = $11 } $6 == "lognorm_post" { np = $9; sp = $11 }
+  END { d = (np - nv) - (sp - sv); printf "sde: lognorm_post - logv: networks %.4f, SDE %.4f (-ln c = -0.2469)\n", np - nv, sp - sv
+        exit !(d < 0.045 && d > -0.045 && sp - sv < -0.246 && sp - sv > -0.248) }' || fail "shaped post-activation norms"
 echo "sde: rank-invariant, mergeable, mass-conserving; laws table consistent; SDE time l/n, old stores kept apart"
