@@ -204,6 +204,7 @@ typedef struct {
   double    eta; /* seconds left by the run's estimate, its age taken off; < 0: none */
   char      last[32];
   long long shard, shards, grid; /* this store's shard i of k, and the whole job's task count ("shard", "grid_points") */
+  PetscBool merge;               /* last is about a merge into this store (running, or died) */
 } Counts;
 
 static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
@@ -247,6 +248,13 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
     }
   }
   sqlite3_finalize(st);
+  PetscCall(NNLStoreMetaGet(s->db, "merging", &total));
+  if (total) { /* a merge into this store began and has not ended: running if it holds the lock, else killed */
+    c->merge = PETSC_TRUE;
+    c->rate  = 0;
+    snprintf(c->last, sizeof(c->last), held == 0 && NNLStoreLockHeld(dir) == 0 ? "died" : "merging");
+  }
+  PetscCall(PetscFree(total));
   if (!strcmp(c->last, "running") && held == 0 && NNLStoreLockHeld(dir) == 0) snprintf(c->last, sizeof(c->last), "died");
   if (!strcmp(c->last, "running")) {
     char  *eta = NULL;
@@ -273,7 +281,9 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
   if (hint && pending > 0 && !strcmp(c->last, "failed"))
     fprintf(stderr, "status: %s: the last run stopped on an error (its stderr names it: a full disk, a file size limit?); "
             "fix that and rerun the same command to compute the %lld pending points\n", label, pending);
-  if (hint && pending > 0 && !strcmp(c->last, "died"))
+  if (hint && c->merge && !strcmp(c->last, "died"))
+    fprintf(stderr, "status: %s: a merge into it was killed before it ended; rerun the same merge command to finish it\n", label);
+  else if (hint && pending > 0 && !strcmp(c->last, "died"))
     fprintf(stderr, "status: %s: the last run died (killed without stopping: SIGKILL, out of memory, a lost node); rerun the "
             "same command to compute the %lld pending points\n", label, pending);
 }
@@ -503,7 +513,10 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
     if (!ierr) ierr = NNLStoreUpgrade(db, output);
   }
   if (!ierr) ierr = NNLStoreExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
+  /* while this flag stands, status says the merge is running (the lock held) or was killed (no lock): not "merged" */
+  if (!ierr) ierr = NNLStoreExec(db, "INSERT OR REPLACE INTO meta VALUES ('merging', 'yes')");
   for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i], output);
+  if (!ierr) ierr = NNLStoreExec(db, "DELETE FROM meta WHERE key = 'merging'");
   if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
   if (db) sqlite3_close(db);
   NNLStoreUnlock(&lock);

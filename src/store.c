@@ -303,7 +303,7 @@ PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh)
              NNL_STORE_FILE, sqlite3_errmsg(db));
   if (fresh) *fresh = ntab == 0 ? PETSC_TRUE : PETSC_FALSE;
   PetscCheck(fresh || ntab > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "'%s' holds no run yet: its store is empty (a run stopped while creating it; rerun the job to start it)", dir);
+             "'%s' holds no run yet: its store is empty (a run or a merge stopped while creating it; rerun it)", dir);
   if (ntab == 0) PetscFunctionReturn(0);
   rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1, &st, NULL);
   if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) PetscCall(PetscStrallocpy((const char *)sqlite3_column_text(st, 0), &schema));

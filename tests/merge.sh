@@ -26,6 +26,12 @@ sqlite3 "$W/merged/nnlimits.sqlite" "UPDATE points SET run = 1"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > /dev/null || fail "merge over an earlier build's merge"
 prov=$(sqlite3 "$W/merged/nnlimits.sqlite" "SELECT r.source, count(*) FROM points p JOIN runs r ON r.run = p.run GROUP BY r.run ORDER BY r.source")
 [ "$prov" = "$want" ] || fail "runs of an earlier build's merge not repaired: $prov (want $want)"
+# A merge killed before it ended (its flag left in meta, no process holding the lock) is reported died, with the
+# advice to rerun the merge; the rerun ends it. Catches: a killed merge shown as "merged", looking finished.
+sqlite3 "$W/merged/nnlimits.sqlite" "INSERT INTO meta VALUES ('merging', 'yes')"
+"$NNL" status "$W/merged" 2> "$W/killed.err" | grep -q ' last_run=died ' || fail "status of a killed merge: $("$NNL" status "$W/merged" 2>&1)"
+grep -q 'a merge into it was killed before it ended; rerun the same merge' "$W/killed.err" || fail "killed merge hint: $(cat "$W/killed.err")"
+"$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" | grep -q ' last_run=merged ' || fail "the merge rerun did not end the killed one"
 "$NNL" merge "$W/s1" -output "$W/part" > /dev/null || fail "merge of one shard"
 "$NNL" status "$W/part" | grep -q ' last_run=merged rate=0/s eta=-$' || fail "status of a partial merge: $("$NNL" status "$W/part")"
 "$NNL" status "$W/s0" "$W/s1" "$W/s2" > "$W/status.out"
