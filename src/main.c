@@ -434,7 +434,7 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
   const char    *cmd = (argc > 1 && argv[1][0] != '-') ? argv[1] : NULL;
   Args           args = {0, argv + 2};
-  int            code = NNL_EXIT_OK, pargc, installed = 0;
+  int            code = NNL_EXIT_OK, pargc, installed = 0, version_only = 0;
   char         **pargv = malloc(sizeof(char *) * (size_t)(argc + 1)), **files = malloc(sizeof(char *) * (size_t)(argc + 1));
 
   while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
@@ -451,6 +451,15 @@ int main(int argc, char **argv)
     }
     pargv[pargc = k] = NULL;
   }
+  for (int i = 1; i < argc; i++) /* our own version before PETSc's (its -version prints only its own) */
+    if (!strcmp(argv[i], "-version") || !strcmp(argv[i], "--version")) {
+      int rank = 0;
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      if (rank == 0) printf("%s\n", NNLVersion());
+      fflush(stdout);
+      version_only = !cmd; /* `nnlimits -version`: the versions, then exit 0 (no usage, no exit 2) */
+      break;
+    }
   NNLErrorCaptureBegin();
   ierr = PetscInitialize(&pargc, &pargv, NULL, usage);
   {
@@ -475,7 +484,7 @@ int main(int argc, char **argv)
   ierr      = NNLErrorInstall();
   installed = !ierr;
   if (!ierr) ierr = NNLOptionsInsertFiles(PETSC_COMM_WORLD, files, argc, argv);
-  if (!ierr) ierr = Dispatch(cmd, &args, &code);
+  if (!ierr && !version_only) ierr = Dispatch(cmd, &args, &code);
   if (ierr) {
     if (!NNLErrorIsInput(ierr)) MPI_Abort(PETSC_COMM_WORLD, 1);
     code = NNL_EXIT_INPUT;

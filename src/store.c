@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <cblas.h>
 #include "storeimpl.h"
+#include "nnl_git.h" /* NNL_GIT_COMMIT, written at every build (src/gitcommit.cmake) */
 #include "log.h"
 #include "nnlimits/rng.h"
 #include "nnlimits/spectra.h"
@@ -1174,6 +1175,11 @@ PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
   sqlite3_finalize(st);
   PetscCall(NNLStoreCheck(s->db, rc, "finish run"));
   PetscFunctionReturn(0);
+}
+
+const char *NNLVersion(void)
+{
+  return "nnlimits " NNL_VERSION " (git " NNL_GIT_COMMIT ")";
 }
 
 /* After an error (a full disk, a file size limit): roll back what was in progress and mark this run 'failed' in runs,

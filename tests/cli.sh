@@ -194,5 +194,13 @@ grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000
 "$NNL" export "$W/explode" -table laws | awk -F, '$6 == "rho" { found = 1; if ($9 < 0.999) bad = 1 } END { exit !(found && !bad) }' \
   || fail "laws table ρ of an exploding network: $("$NNL" export "$W/explode" -table laws | grep rho)"
 
+# -version names this build (PETSc's own -version printed only PETSc's), and the store's provenance records the same
+# commit, read at build time from the source tree (a commit fixed at configure time went stale with every new commit).
+v=$("$NNL" -version 2>&1 | sed -n 1p)
+echo "$v" | grep -Eq '^nnlimits [0-9.]+ \(git ([0-9a-f]{12}(-dirty)?|unknown)\)$' || fail "-version: $v"
+g=$(sqlite3 "$W/explode/nnlimits.sqlite" "SELECT git FROM runs ORDER BY run DESC LIMIT 1")
+[ "$v" = "${v%% (git*} (git $g)" ] || fail "runs.git '$g' is not this build's ($v)"
+if git -C "${NNL_SOURCE_DIR:?}" rev-parse HEAD > /dev/null 2>&1; then [ "$g" != unknown ] || fail "git commit unknown in a checkout"; fi
+
 echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary, RUNPATH,"
 echo "     TCP_NODELAY all behave"

@@ -43,6 +43,8 @@ PetscErrorCode NNLStoreTick(NNLStore st);
 PetscErrorCode NNLStoreFinishRun(NNLStore st, const char status[]);
 /** @brief After an error: roll back, and mark this run "failed" in runs (best effort, silent; rank 0). */
 void NNLStoreMarkFailed(NNLStore st);
+/** @brief "nnlimits VERSION (git COMMIT)": this build, as the store's provenance records it. */
+const char *NNLVersion(void);
 PetscErrorCode NNLStoreClose(NNLStore *st);
 
 /** @brief Write a tidy CSV of table ("gram", "points", "stats") to out, rows in canonical order. */
