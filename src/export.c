@@ -288,12 +288,36 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
             "same command to compute the %lld pending points\n", label, pending);
 }
 
+/* Why points failed, on stderr (the CSV exports have no message column): each distinct message with its count and
+   its first point, up to 5 of them. */
+static void PrintFailures(NNLStore s, const char dir[], const Counts *c)
+{
+  sqlite3_stmt *st = NULL;
+  int           k  = 0;
+
+  if (c->failed <= 0 || sqlite3_prepare_v2(s->db,
+                                           "SELECT count(*), min(ord), family, activation, width, depth, seed, message FROM points"
+                                           " WHERE status='failed' GROUP BY message ORDER BY min(ord) LIMIT 6",
+                                           -1, &st, NULL) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return;
+  }
+  while (sqlite3_step(st) == SQLITE_ROW && k++ < 5)
+    fprintf(stderr, "status: %s: %lld failed: %s (first: point %lld, %s %s width %lld depth %lld seed %lld)\n", dir,
+            (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "(no message)",
+            (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+            (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 6));
+  if (k > 5) fprintf(stderr, "status: %s: other failures too (sqlite3 %s/%s \"SELECT message, count(*) FROM points GROUP BY 1\")\n", dir, dir, NNL_STORE_FILE);
+  sqlite3_finalize(st);
+}
+
 PetscErrorCode NNLStoreStatus(NNLStore s, const char dir[], FILE *out)
 {
   Counts c;
 
   PetscFunctionBegin;
   PetscCall(CountStore(s, dir, &c));
+  PrintFailures(s, dir, &c);
   PrintCounts(dir, &c, PETSC_TRUE, out);
   PetscFunctionReturn(0);
 }
@@ -328,6 +352,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     }
     PetscCall(NNLStoreOpenRead(dirs[i], &s));
     PetscCall(CountStore(s, dirs[i], &c));
+    PrintFailures(s, dirs[i], &c);
     PetscCall(NNLStoreClose(&s));
     PrintCounts(dirs[i], &c, PETSC_TRUE, out);
     if (grid < 0) shards = c.shards, grid = c.grid;

@@ -194,6 +194,12 @@ grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000
 "$NNL" export "$W/explode" -table laws | awk -F, '$6 == "rho" { found = 1; if ($9 < 0.999) bad = 1 } END { exit !(found && !bad) }' \
   || fail "laws table ρ of an exploding network: $("$NNL" export "$W/explode" -table laws | grep rho)"
 
+# status says why points failed (the CSV exports have no message column): each message with its count and first point.
+"$NNL" run -family mlp -grid_activation linear -sigma_w2 50 -grid_width 8 -grid_depth 250 -grid_seed 0-2 -record_layers last \
+  -progress_interval 0 -output "$W/fails" > /dev/null 2>&1 || fail "run with failing points"
+"$NNL" status "$W/fails" 2>&1 >/dev/null | grep -q "fails: 2 failed: overflow or NaN at layer [0-9]* (statistics not finite) (first: point 0, mlp linear width 8 depth 250 seed 0)" \
+  || fail "status: failure messages: $("$NNL" status "$W/fails" 2>&1)"
+
 # -version names this build (PETSc's own -version printed only PETSc's), and the store's provenance records the same
 # commit, read at build time from the source tree (a commit fixed at configure time went stale with every new commit).
 v=$("$NNL" -version 2>&1 | sed -n 1p)
