@@ -10,7 +10,8 @@
 #include "parse.h"
 
 #define TAG_TASK   11 /* coordinator → worker: a chunk of 1..CHUNK_MAX point indices, or the one index -1 = stop */
-#define TAG_RESULT 12 /* worker → coordinator: the chunk's results, each as its packed length then NNLResultPack */
+#define TAG_RESULT 12 /* worker → coordinator: the chunk's results, each as its packed length then NNLResultPack; a
+                         last length of -1: this worker got a stop signal (the run stops as if rank 0 had) */
 #define PREFETCH   2  /* chunks a worker holds, so it never idles while its results travel */
 /* Tasks go out in chunks so that tiny ones do not cost a message pair each: on this 2-core VM a task's messages
    cost rank 0 about 2.7 µs and its worker 1.8 µs, half a tiny network. A chunk grows while its predicted time (cost
@@ -387,6 +388,11 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
   for (PetscInt k = 0; k < len;) { /* the chunk's results, in order */
     PetscInt   n = (PetscInt)s->rbuf[k];
     NNLResult *res;
+    if (n == -1 && k + 1 == len) { /* a signal to that worker alone (kill -TERM of one rank) stops the run too */
+      if (!stop_requested) stop_requested = 1;
+      (void)Stopping(s);
+      break;
+    }
     PetscCheck(n > 0 && k + 1 + n <= len, PETSC_COMM_SELF, PETSC_ERR_PLIB, "malformed results message from rank %d", st->MPI_SOURCE);
     PetscCall(NNLResultUnpack(s->rbuf + k + 1, n, &res));
     k += 1 + n;
@@ -481,6 +487,7 @@ static PetscErrorCode Work(NNLSched s)
   PetscFunctionBegin;
   for (;;) {
     PetscInt   chunk[CHUNK_MAX], plen[CHUNK_MAX], len = 0, k = 0;
+    PetscBool  stopped;
     NNLResult *res[CHUNK_MAX];
     double    *buf;
     MPI_Status st;
@@ -493,13 +500,15 @@ static PetscErrorCode Work(NNLSched s)
       plen[i] = NNLResultPackedLength(res[i]);
       len += 1 + plen[i];
     }
-    PetscCall(PetscMalloc1(len, &buf));
+    stopped = Stopping(s);
+    PetscCall(PetscMalloc1(len + (stopped ? 1 : 0), &buf));
     for (int i = 0; i < n; i++) {
       buf[k] = (double)plen[i];
       PetscCall(NNLResultPack(res[i], buf + k + 1));
       k += 1 + plen[i];
       PetscCall(NNLResultDestroy(&res[i]));
     }
+    if (stopped) buf[len++] = -1;
     PetscCallMPI(MPI_Wait(&req, MPI_STATUS_IGNORE));
     PetscCall(PetscFree(sent));
     PetscCallMPI(MPI_Isend(buf, (int)len, MPI_DOUBLE, 0, TAG_RESULT, s->comm, &req));

@@ -51,5 +51,28 @@ grep -q "stopping: abandoning the tasks in progress (a second signal)" "$W/twice
 run 2 run $JOB -output "$W/twice" > /dev/null 2>&1
 same_exports "$W/ref" "$W/twice"
 
+# A signal to one worker alone (a scheduler killing one rank's process, a user's kill of the wrong pid) stops the whole
+# run as a signal to rank 0 does: the worker says so with its next results. Before, the worker ignored it and the
+# run went on to the end, exit 0. Short tasks: the job of resume.sh's size.
+SMALL="-family resnet -grid_activation relu -grid_width 64,256 -grid_depth 64,256 -grid_seed 0-2400 -inputs 4 -record_layers 8
+       -progress_interval 0"
+run 2 run $SMALL -output "$W/smallref" > /dev/null 2>&1
+"$MPIEXEC" -n 2 "$NNL" run $SMALL -output "$W/worker" > /dev/null 2> "$W/worker.err" &
+pid=$!
+wait_started "$W/worker"
+w=
+for p in $(pgrep -f -- "-output $W/worker"); do
+  tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && w=$p
+done
+[ -n "$w" ] || fail "worker: rank 1 not found"
+kill -TERM "$w"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 3 ] || fail "worker: exit code $rc after a SIGTERM to rank 1 alone, want 3: $(cat "$W/worker.err")"
+"$NNL" status "$W/worker" | grep -q "last_run=interrupted" || fail "worker: status $("$NNL" status "$W/worker")"
+"$NNL" status "$W/worker" | grep -q " pending=0 " && fail "worker: the run finished although rank 1 was stopped"
+run 2 run $SMALL -output "$W/worker" > /dev/null 2>&1
+same_exports "$W/smallref" "$W/worker"
+
 # (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
-echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal, resumed to identical exports"
+echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal; a worker's signal stops the run;"
+echo "     resumed to identical exports"
