@@ -430,6 +430,38 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   PetscFunctionReturn(0);
 }
 
+/* Options given that this job does not use: a warning each on stderr (rank 0), the run goes on. A stray option is
+   usually a misunderstanding: -sigma_w2 for a ResNet (its branches are N(0, 1/n), scaled by L^-α), -shape_c_plus
+   without -family shaped_mlp, -sde_dt with no SDE tasks. */
+PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
+{
+  PetscBool fam[3] = {PETSC_FALSE, PETSC_FALSE, PETSC_FALSE};
+  const struct {
+    const char *name, *needs;
+    int         applies;
+  } opts[] = {
+    {"-sigma_w2", "-family mlp", 0},         {"-sigma_b2", "-family mlp", 0},
+    {"-branch_alpha", "-family resnet", 1},  {"-shape_c_plus", "-family shaped_mlp", 2},
+    {"-shape_c_minus", "-family shaped_mlp", 2}, {"-shape_a", "-family shaped_mlp", 2},
+    {"-sde_dt", "-sde_paths > 0", 3},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", 4},
+  };
+
+  PetscFunctionBegin;
+  for (PetscInt f = 0; f < j->nfamily; f++) {
+    if (j->family[f] == NNL_FAMILY_MLP) fam[0] = PETSC_TRUE;
+    if (j->family[f] == NNL_FAMILY_RESNET) fam[1] = PETSC_TRUE;
+    if (j->family[f] == NNL_FAMILY_SHAPED) fam[2] = PETSC_TRUE;
+  }
+  for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+    PetscBool set, used;
+    PetscCall(PetscOptionsHasName(NULL, NULL, opts[i].name, &set));
+    if (!set) continue;
+    used = opts[i].applies < 3 ? fam[opts[i].applies] : j->sde_paths > 0 && (opts[i].applies == 3 || fam[2]) ? PETSC_TRUE : PETSC_FALSE;
+    if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job)
 {
   NNLJob *j;

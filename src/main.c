@@ -125,6 +125,7 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
   PetscFunctionBegin;
   NNLErrorOptionsPhase(PETSC_TRUE);
   PetscCall(NNLJobCreate(comm, job));
+  PetscCall(NNLJobWarnUnused(comm, *job));
   if (sched) {
     PetscCall(NNLSchedCreate(comm, *job, sched));
     PetscCall(NNLSchedSetFromOptions(*sched));

@@ -200,6 +200,17 @@ grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000
 "$NNL" status "$W/fails" 2>&1 >/dev/null | grep -q "fails: 2 failed: overflow or NaN at layer [0-9]* (statistics not finite) (first: point 0, mlp linear width 8 depth 250 seed 0)" \
   || fail "status: failure messages: $("$NNL" status "$W/fails" 2>&1)"
 
+# An option the job does not use is a warning naming what it needs (the run goes on); the shipped job files use every
+# option they set. Catches: -sigma_w2 given for a ResNet, or -shape_c_plus without shaped_mlp, passing silently.
+"$NNL" plan -family resnet -sigma_w2 3 -shape_c_plus 1 -sde_dt 0.01 2> warn.err > /dev/null || fail "plan with unused options"
+for o in "-sigma_w2 has no effect in this job (it needs -family mlp)" "-shape_c_plus has no effect in this job (it needs -family shaped_mlp)" \
+  "-sde_dt has no effect in this job (it needs -sde_paths > 0)"; do
+  grep -qF -- "nnlimits: warning: $o" warn.err || fail "no warning '$o': $(cat warn.err)"
+done
+for f in "$SRC"/jobs/*.opts "$SRC"/jobs/*.yaml; do
+  "$NNL" plan -options_file "$f" 2>&1 > /dev/null | grep -q warning && fail "$f: $("$NNL" plan -options_file "$f" 2>&1 >/dev/null)"
+done
+
 # -version names this build (PETSc's own -version printed only PETSc's), and the store's provenance records the same
 # commit, read at build time from the source tree (a commit fixed at configure time went stale with every new commit).
 v=$("$NNL" -version 2>&1 | sed -n 1p)

@@ -45,6 +45,9 @@ typedef struct {
   same verdict; input errors are PETSC_ERR_USER_INPUT with a message naming the option and the allowed values.
   With -help, prints every option and its default (help is printed and *job is still created).
 */
+/** @brief A warning on stderr (rank 0 of comm) for each option given that the job does not use (-sigma_w2 without an
+    MLP, -shape_c_plus without shaped_mlp, -sde_dt without SDE tasks, ...). */
+PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *job);
 PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job);
 /** @brief Free the job; safe on NULL; nulls the handle. Not collective. */
 PetscErrorCode NNLJobDestroy(NNLJob **job);
