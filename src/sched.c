@@ -109,6 +109,13 @@ static PetscErrorCode TeamsCreate(NNLSched s)
   MPI_Comm sub;
 
   PetscFunctionBegin;
+  /* a team size the ranks do not fill was taken silently: say what the run gets */
+  if (s->team_size > 1 && s->size == 1)
+    PetscCall(PetscFPrintf(s->comm, stderr, "nnlimits: warning: -spectra_team_size %" PetscInt_FMT " has no effect on 1 rank\n", s->team_size));
+  else if (s->team_size > 1 && s->size % (int)s->team_size)
+    PetscCall(PetscFPrintf(s->comm, stderr,
+                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT " does not divide the %d ranks: the last team has %d\n",
+                           s->team_size, s->size, s->size % (int)s->team_size));
   if (s->team_size <= 1 || s->size == 1) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_split(s->comm, s->rank / (int)s->team_size, s->rank, &sub));
   PetscCall(NNLSpectraTeamCreate(sub, &s->team));

@@ -197,8 +197,9 @@ grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000
 # status says why points failed (the CSV exports have no message column): each message with its count and first point.
 "$NNL" run -family mlp -grid_activation linear -sigma_w2 50 -grid_width 8 -grid_depth 250 -grid_seed 0-2 -record_layers last \
   -progress_interval 0 -output "$W/fails" > /dev/null 2>&1 || fail "run with failing points"
-"$NNL" status "$W/fails" 2>&1 >/dev/null | grep -q "fails: 2 failed: overflow or NaN at layer [0-9]* (statistics not finite) (first: point 0, mlp linear width 8 depth 250 seed 0)" \
-  || fail "status: failure messages: $("$NNL" status "$W/fails" 2>&1)"
+"$NNL" status "$W/fails" > /dev/null 2> fails.err || fail "status of a run with failed points"
+grep -q "fails: 2 failed: overflow or NaN at layer [0-9]* (statistics not finite) (first: point 0, mlp linear width 8 depth 250 seed 0)" fails.err \
+  || fail "status: failure messages: $(cat fails.err)"
 
 # An option the job does not use is a warning naming what it needs (the run goes on); the shipped job files use every
 # option they set. Catches: -sigma_w2 given for a ResNet, or -shape_c_plus without shaped_mlp, passing silently.
@@ -208,8 +209,15 @@ for o in "-sigma_w2 has no effect in this job (it needs -family mlp)" "-shape_c_
   grep -qF -- "nnlimits: warning: $o" warn.err || fail "no warning '$o': $(cat warn.err)"
 done
 for f in "$SRC"/jobs/*.opts "$SRC"/jobs/*.yaml; do
-  "$NNL" plan -options_file "$f" 2>&1 > /dev/null | grep -q warning && fail "$f: $("$NNL" plan -options_file "$f" 2>&1 >/dev/null)"
+  "$NNL" plan -options_file "$f" > /dev/null 2> warn.err || fail "plan $f"
+  ! grep -q warning warn.err || fail "$f: $(cat warn.err)"
 done
+
+# a spectra team size the ranks do not fill is said, not taken silently
+run 2 plan -spectra_team_size 3 > /dev/null 2> team.err || fail "plan -spectra_team_size 3"
+grep -q "warning: -spectra_team_size 3 does not divide the 2 ranks: the last team has 2" team.err || fail "team warning: $(cat team.err)"
+run 0 plan -spectra_team_size 2 > /dev/null 2> team.err || fail "plan -spectra_team_size 2"
+grep -q "warning: -spectra_team_size 2 has no effect on 1 rank" team.err || fail "team warning at 1 rank: $(cat team.err)"
 
 # -version names this build (PETSc's own -version printed only PETSc's), and the store's provenance records the same
 # commit, read at build time from the source tree (a commit fixed at configure time went stale with every new commit).
