@@ -23,6 +23,14 @@ typedef struct {
   PetscInt        n, m, d;
   double          sw2, sb2, branch;
   double         *Y, *Phi, *Z, *W, *X, *K, *R;
+  /* Log-domain state: the network's true Y and Phi are 2^scale2 times the stored ones. When φ is positively
+     homogeneous and nothing else breaks the scaling (no bias), the stored state is divided by a power of two whenever
+     it nears the ends of double's range: every later operation (products, sums, square roots of Grams, φ) then gives
+     exactly 2^-scale2 times what it would give with an unbounded exponent, so the statistics are those of the true
+     network (NNLObserveLayer puts the scale back). Deep narrow MLPs (ln‖y‖² ~ N(−540, 1300) at n = 4, L = 2000)
+     underflowed and failed without it. A network that stays in range never rescales: its bits are unchanged. */
+  PetscBool rescale;
+  int       scale2;
   /* A fused projection layer (Fused) leaves Phi done and here the Gram's 8 partial sums of each pair (a, b) of its
      columns over the rows below the last multiple of 8 (NNLRows, as GramM has them when its loop ends). */
   double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
@@ -440,6 +448,28 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   PetscFunctionReturn(0);
 }
 
+/* When the state nears the ends of double's range (a Gram entry of the stored state beyond 2^±RESCALE_AT, judged by
+   the largest diagonal q of the layer: a dense network's Y, a projection network's K), divide the stored Y, Phi and K
+   by a power of two that brings it near 1 (exact) and count it in scale2. RESCALE_AT leaves 2^(1023 − 2·256) of room
+   before a layer could overflow, and 2^(1022 − 512) before it could underflow: no layer changes q by such factors. */
+#define RESCALE_AT 512
+static void Rescale(Net *net, double qmax, PetscBool with_k)
+{
+  int e, k;
+
+  if (!net->rescale || !(qmax > 0) || !isfinite(qmax)) return;
+  e = ilogb(qmax);
+  if (e < RESCALE_AT && e > -RESCALE_AT) return;
+  k = e / 2; /* q / 4^k within [1, 4) */
+  for (PetscInt i = 0; i < net->n * net->m; i++) {
+    net->Y[i]   = ldexp(net->Y[i], -k);
+    net->Phi[i] = ldexp(net->Phi[i], -k);
+  }
+  if (with_k)
+    for (PetscInt i = 0; i < net->m * net->m; i++) net->K[i] = ldexp(net->K[i], -2 * k);
+  net->scale2 += k;
+}
+
 /* K = scale · ΦᵀΦ + shift · 11ᵀ of the layer before: from its fused layer's partial sums, else a pass over Phi. The
    same bits either way. */
 static void PhiGram(Net *net, double scale, double shift)
@@ -508,6 +538,24 @@ static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
   PetscFunctionReturn(0);
 }
 
+/* The largest diagonal entry of K: the next layer's variance scale (projection sampler). */
+static double KDiagMax(const Net *net)
+{
+  double q = 0;
+
+  for (PetscInt a = 0; a < net->m; a++) q = PetscMax(q, net->K[a + a * net->m]);
+  return q;
+}
+
+/* The largest ‖y_a‖²/n of the stored Y (the dense sampler, which has no K): a pass over n·m beside its n²·m work. */
+static double YNormMax(const Net *net)
+{
+  double q = 0;
+
+  for (PetscInt a = 0; a < net->m; a++) q = PetscMax(q, NNLDot(net->n, net->Y + a * net->n, net->Y + a * net->n) / (double)net->n);
+  return q;
+}
+
 /* Layer ℓ from the post-activations Phi of layer ℓ-1. */
 static PetscErrorCode NextLayer(Net *net, PetscInt layer)
 {
@@ -520,12 +568,14 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer)
       AddBias(net, layer);
     } else {
       PhiGram(net, net->sw2 / n, net->sb2);
+      Rescale(net, KDiagMax(net), PETSC_TRUE);
       PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
     }
   } else {
     if (net->sampler == NNL_SAMPLER_DENSE) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
     else {
       PhiGram(net, 1.0 / n, 0.0);
+      Rescale(net, KDiagMax(net), PETSC_TRUE);
       PetscCall(ProjectLayer(net, layer, net->branch, 1.0));
     }
   }
@@ -550,6 +600,14 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   if (pt->family == NNL_FAMILY_SHAPED) {
     net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
     net->sb2 = 0;
+  }
+  { /* positively homogeneous φ (a·min + b·max; the shaped ReLU), and no bias: the state may be rescaled (see Net) */
+    const NNLActivation *a = &job->act[pt->act];
+    const double         x = 1.3;
+    PetscBool            hom = a->def->phi(2 * x, a->p) == 2 * a->def->phi(x, a->p) && a->def->phi(-2 * x, a->p) == 2 * a->def->phi(-x, a->p)
+                                 ? PETSC_TRUE : PETSC_FALSE;
+    if (pt->family == NNL_FAMILY_SHAPED) hom = NNLShapedIsRelu(a);
+    net->rescale = hom && net->sb2 == 0 ? PETSC_TRUE : PETSC_FALSE;
   }
   PetscCall(PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
   if (net->sampler == NNL_SAMPLER_DENSE) {
@@ -587,6 +645,10 @@ static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NN
   PetscCall(NNLSpectraEig(team, m, K, res->eig + i * m, ok, res->message, sizeof(res->message)));
   PetscCall(PetscFree(K));
   if (*ok) PetscCall(NNLSpectraSVD(team, n, m, net->Phi, res->sv + i * res->nsv, ok, res->message, sizeof(res->message)));
+  if (*ok && net->scale2) { /* the stored state is the true one over 2^scale2 (see Net): exact powers of two */
+    for (PetscInt k = 0; k < m; k++) res->eig[i * m + k] = ldexp(res->eig[i * m + k], 2 * net->scale2);
+    for (PetscInt k = 0; k < res->nsv; k++) res->sv[i * res->nsv + k] = ldexp(res->sv[i * res->nsv + k], net->scale2);
+  }
   PetscCall(PetscLogEventEnd(NNL_EVENT_SPECTRA, 0, 0, 0, 0));
   res->spec_layers[i] = l;
   PetscFunctionReturn(0);
@@ -625,6 +687,7 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
     if (l == first) PetscCall(FirstLayer(&net, l));
     else PetscCall(NextLayer(&net, l));
     if (!Fused(&net)) Activate(&net, 0, net.n); /* a fused projection layer has done it */
+    if (net.sampler == NNL_SAMPLER_DENSE && net.rescale) Rescale(&net, YNormMax(&net), PETSC_FALSE);
     PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
     if (sp < nspec && slayers[sp] == l) {
@@ -641,7 +704,7 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
     }
     if (r < nrec && res->layers[r] == l) {
       PetscCall(PetscLogEventBegin(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
-      PetscCall(NNLObserveLayer(net.n, net.m, net.Y, net.Phi, res, r, &ok));
+      PetscCall(NNLObserveLayer(net.n, net.m, net.Y, net.Phi, net.scale2, res, r, &ok));
       PetscCall(PetscLogEventEnd(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
       if (!ok) {
         res->status = NNL_STATUS_FAILED;

@@ -18,7 +18,7 @@ PetscBool NNLObserveIsDead(PetscInt n, PetscInt m, const double *Phi)
   return PETSC_FALSE;
 }
 
-PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const double *Phi, NNLResult *res, PetscInt r,
+PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const double *Phi, int scale2, NNLResult *res, PetscInt r,
                                PetscBool *ok)
 {
   const PetscInt np = m * (m + 1) / 2;
@@ -39,6 +39,13 @@ PetscErrorCode NNLObserveLayer(PetscInt n, PetscInt m, const double *Y, const do
   }
   for (PetscInt i = 0; i < np; i++)
     if (!isfinite(gram[i])) *ok = PETSC_FALSE;
+  if (scale2) { /* the true state is 2^scale2 times the stored one: exact powers of two, and logs in the log domain */
+    for (PetscInt i = 0; i < np; i++) gram[i] = ldexp(gram[i], 2 * scale2);
+    for (PetscInt a = 0; a < m; a++) {
+      res->lognorm[r * m + a] += 2.0 * scale2 * M_LN2;
+      res->lognorm_post[r * m + a] += 2.0 * scale2 * M_LN2;
+    }
+  }
   PetscFunctionReturn(0);
 }
 

@@ -67,6 +67,46 @@ static void LogRatioMoments(int n, double *mean, double *var)
   *var  = et + e2 - e1 * e1;
 }
 
+/* Deep narrow networks in the log domain: a linear MLP (σ_w² = 1) at n = 4, L = 4000 has ln(‖y^L‖²/n) = Σ of L iid
+   ln(χ²_4/4), mean L(ψ(2) − ln 2) = −1081, variance Lψ'(2) = 2580: ‖y‖² near 1e-470, far below double's range. The
+   stored state is rescaled by powers of two (net.c) and the statistics are the true network's: ln‖y^L‖² within 4 s.e.
+   of the law (400 seeds), no input taken for dead, the Gram an honest 0 (underflow) beside it; both samplers. Catches:
+   the network dying of underflow (all zeros from layer ~3000: lognorm −inf, a dead layer; before the rescaling), a
+   rescale not carried into the statistics (the mean off by 2k ln 2), or one that is not exact. */
+static void test_deep_linear_log_domain(void **state)
+{
+  const char *samplers[] = {"projection", "dense"};
+  const int   n = 4, L = 4000;
+  const double mu = L * (Digamma(n / 2.0) - log(n / 2.0)), var = L * Trigamma(n / 2.0);
+
+  (void)state;
+  for (int s = 0; s < 2; s++) {
+    NNLJob  *job;
+    NNLGrid *grid;
+    Moments  mo = {0};
+    char     opts[512];
+    snprintf(opts, sizeof(opts), "-family mlp -grid_activation linear -grid_width %d -grid_depth %d -grid_seed 0-400 "
+                                 "-inputs 2 -record_layers last -sampler %s", n, L, samplers[s]);
+    assert_int_equal(TestJob(opts, &job, &grid), 0);
+    for (PetscInt p = 0; p < grid->nnets; p++) {
+      NNLResult *res;
+      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+      assert_int_equal(res->status, NNL_STATUS_DONE);
+      assert_int_equal(res->dead_layer, -1);
+      assert_true(isfinite(res->lognorm[0]) && isfinite(res->kurtosis[0]) && isfinite(res->ks[0]));
+      if (res->lognorm[0] < -800) assert_true(res->gram[0] == 0.0); /* e^-800 underflows: the true q, as a double */
+      MomentsAdd(&mo, res->lognorm[0]);
+      NNLResultDestroy(&res);
+    }
+    print_message("%s: ln q_L mean %.1f (exact %.1f, se %.2f) var %.0f (exact %.0f)\n", samplers[s], mo.mean, mu, MomentsSE(&mo),
+                  MomentsVar(&mo), var);
+    ASSERT_WITHIN_4SE(samplers[s], mo.mean, mu, MomentsSE(&mo));
+    ASSERT_WITHIN_4SE(samplers[s], MomentsVar(&mo), var, var * sqrt(2.0 / (mo.n - 1)));
+    NNLGridDestroy(&grid);
+    NNLJobDestroy(&job);
+  }
+}
+
 /* §4.3 ReLU MLP at criticality: ln(‖x^L‖²/n) is a sum of L iid ln((2/n)χ²_K). Catches: a wrong σ_w² or fan-in,
    a sampler whose norms have the right mean but the wrong spread (e.g. reusing normals across layers). */
 static void test_relu_mlp_lognorm(void **state)
@@ -487,6 +527,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_projection_equals_dense_in_law),
     cmocka_unit_test(test_relu_mlp_lognorm_per_layer),  cmocka_unit_test(test_mlp_kurtosis_growth),
     cmocka_unit_test(test_fused_layer_bits),            cmocka_unit_test(test_dense_layer_bits),
+    cmocka_unit_test(test_deep_linear_log_domain),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
