@@ -67,75 +67,75 @@ static void LogRatioMoments(int n, double *mean, double *var)
   *var  = et + e2 - e1 * e1;
 }
 
+/* For each sampler (projection, dense): the moments over the job's networks of the first input's last recorded
+   ln(‖y‖²/n) (post: of ‖φ(y)‖²), each result first through check (may be NULL), held to the law N(mu, var): mean and
+   variance within 4 s.e. (se of s² ≈ s²·√(2/(S−1)), the sum being near Gaussian). */
+static void AssertLogLawBothSamplers(const char *opts, PetscBool post, void (*check)(const NNLResult *), double mu, double var)
+{
+  const char *samplers[] = {"projection", "dense"};
+
+  for (int s = 0; s < 2; s++) {
+    NNLJob  *job;
+    NNLGrid *grid;
+    Moments  mo = {0};
+    char     all[512];
+    snprintf(all, sizeof(all), "%s -sampler %s", opts, samplers[s]);
+    assert_int_equal(TestJob(all, &job, &grid), 0);
+    for (PetscInt p = 0; p < grid->nnets; p++) {
+      NNLResult *res;
+      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+      if (check) check(res);
+      MomentsAdd(&mo, post ? res->lognorm_post[0] : res->lognorm[0]);
+      NNLResultDestroy(&res);
+    }
+    print_message("%s: ln q mean %.3f (law %.3f, se %.3f) var %.3f (law %.3f)\n", samplers[s], mo.mean, mu, MomentsSE(&mo),
+                  MomentsVar(&mo), var);
+    ASSERT_WITHIN_4SE(samplers[s], mo.mean, mu, MomentsSE(&mo));
+    ASSERT_WITHIN_4SE(samplers[s], MomentsVar(&mo), var, MomentsVar(&mo) * sqrt(2.0 / (mo.n - 1)));
+    NNLGridDestroy(&grid);
+    NNLJobDestroy(&job);
+  }
+}
+
 /* Deep narrow networks in the log domain: a linear MLP (σ_w² = 1) at n = 4, L = 4000 has ln(‖y^L‖²/n) = Σ of L iid
    ln(χ²_4/4), mean L(ψ(2) − ln 2) = −1081, variance Lψ'(2) = 2580: ‖y‖² near 1e-470, far below double's range. The
    stored state is rescaled by powers of two (net.c) and the statistics are the true network's: ln‖y^L‖² within 4 s.e.
    of the law (400 seeds), no input taken for dead, the Gram an honest 0 (underflow) beside it; both samplers. Catches:
    the network dying of underflow (all zeros from layer ~3000: lognorm −inf, a dead layer; before the rescaling), a
    rescale not carried into the statistics (the mean off by 2k ln 2), or one that is not exact. */
+static void DeepLinearCheck(const NNLResult *res)
+{
+  assert_int_equal(res->status, NNL_STATUS_DONE);
+  assert_int_equal(res->dead_layer, -1);
+  assert_true(isfinite(res->lognorm[0]) && isfinite(res->kurtosis[0]) && isfinite(res->ks[0]));
+  if (res->lognorm[0] < -800) assert_true(res->gram[0] == 0.0); /* e^-800 underflows: the true q, as a double */
+}
+
 static void test_deep_linear_log_domain(void **state)
 {
-  const char *samplers[] = {"projection", "dense"};
-  const int   n = 4, L = 4000;
+  const int    n = 4, L = 4000;
   const double mu = L * (Digamma(n / 2.0) - log(n / 2.0)), var = L * Trigamma(n / 2.0);
+  char         opts[256];
 
   (void)state;
-  for (int s = 0; s < 2; s++) {
-    NNLJob  *job;
-    NNLGrid *grid;
-    Moments  mo = {0};
-    char     opts[512];
-    snprintf(opts, sizeof(opts), "-family mlp -grid_activation linear -grid_width %d -grid_depth %d -grid_seed 0-400 "
-                                 "-inputs 2 -record_layers last -sampler %s", n, L, samplers[s]);
-    assert_int_equal(TestJob(opts, &job, &grid), 0);
-    for (PetscInt p = 0; p < grid->nnets; p++) {
-      NNLResult *res;
-      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
-      assert_int_equal(res->status, NNL_STATUS_DONE);
-      assert_int_equal(res->dead_layer, -1);
-      assert_true(isfinite(res->lognorm[0]) && isfinite(res->kurtosis[0]) && isfinite(res->ks[0]));
-      if (res->lognorm[0] < -800) assert_true(res->gram[0] == 0.0); /* e^-800 underflows: the true q, as a double */
-      MomentsAdd(&mo, res->lognorm[0]);
-      NNLResultDestroy(&res);
-    }
-    print_message("%s: ln q_L mean %.1f (exact %.1f, se %.2f) var %.0f (exact %.0f)\n", samplers[s], mo.mean, mu, MomentsSE(&mo),
-                  MomentsVar(&mo), var);
-    ASSERT_WITHIN_4SE(samplers[s], mo.mean, mu, MomentsSE(&mo));
-    ASSERT_WITHIN_4SE(samplers[s], MomentsVar(&mo), var, var * sqrt(2.0 / (mo.n - 1)));
-    NNLGridDestroy(&grid);
-    NNLJobDestroy(&job);
-  }
+  snprintf(opts, sizeof(opts), "-family mlp -grid_activation linear -grid_width %d -grid_depth %d -grid_seed 0-400 -inputs 2 "
+                               "-record_layers last", n, L);
+  AssertLogLawBothSamplers(opts, PETSC_FALSE, DeepLinearCheck, mu, var);
 }
 
 /* §4.3 ReLU MLP at criticality: ln(‖x^L‖²/n) is a sum of L iid ln((2/n)χ²_K). Catches: a wrong σ_w² or fan-in,
    a sampler whose norms have the right mean but the wrong spread (e.g. reusing normals across layers). */
 static void test_relu_mlp_lognorm(void **state)
 {
-  const char *samplers[] = {"projection", "dense"};
-  const int   n = 32, L = 6;
-  double      mu, var;
+  const int n = 32, L = 6;
+  double    mu, var;
+  char      opts[256];
+
+  (void)state;
   LogRatioMoments(n, &mu, &var);
-  for (int s = 0; s < 2; s++) {
-    NNLJob  *job;
-    NNLGrid *grid;
-    Moments  mo = {0};
-    char     opts[512];
-    snprintf(opts, sizeof(opts), "-family mlp -grid_activation relu -grid_width %d -grid_depth %d -grid_seed 0-3000 "
-                                 "-inputs 1 -record_layers last -sampler %s", n, L, samplers[s]);
-    assert_int_equal(TestJob(opts, &job, &grid), 0);
-    for (PetscInt p = 0; p < grid->nnets; p++) {
-      NNLResult *res;
-      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
-      MomentsAdd(&mo, res->lognorm_post[0]);
-      NNLResultDestroy(&res);
-    }
-    ASSERT_WITHIN_4SE(samplers[s], mo.mean, L * mu, MomentsSE(&mo));
-    /* Variance: se from the sample's own fourth moment would need a second pass; the sum is near Gaussian, so
-       se(s²) ≈ s² sqrt(2/(S-1)). */
-    ASSERT_WITHIN_4SE(samplers[s], MomentsVar(&mo), L * var, MomentsVar(&mo) * sqrt(2.0 / (mo.n - 1)));
-    NNLGridDestroy(&grid);
-    NNLJobDestroy(&job);
-  }
+  snprintf(opts, sizeof(opts), "-family mlp -grid_activation relu -grid_width %d -grid_depth %d -grid_seed 0-3000 -inputs 1 "
+                               "-record_layers last", n, L);
+  AssertLogLawBothSamplers(opts, PETSC_TRUE, NULL, L * mu, L * var);
 }
 
 /* Per-layer statistics of every seed of a one-input job with every layer recorded: lognorm (pre), lognorm_post
