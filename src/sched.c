@@ -528,14 +528,17 @@ static PetscErrorCode Work(NNLSched s)
 
 PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, PetscInt n, const PetscInt *todo, NNLSchedStats *stats)
 {
-  struct sigaction sa, old[3];
+  struct sigaction sa;
   const int        sigs[3] = {SIGTERM, SIGINT, SIGUSR1};
 
   PetscFunctionBegin;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);
-  for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, &old[i]);
+  /* Installed for good, not restored when the sweep ends: a worker that has run out of tasks waits for rank 0 (the
+     final broadcast, MPI_Finalize) while rank 0 still computes or closes the store, and a stop signal then, with the
+     default action back, killed it (mpiexec then ended the job). A late signal now only sets the flag. */
+  for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, NULL);
   s->grid = grid;
   memset(&s->stats, 0, sizeof(s->stats));
   s->t0         = MPI_Wtime();
@@ -561,7 +564,6 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
   } else if (IsLeader(s, s->rank)) PetscCall(Work(s));
   else PetscCall(NNLSpectraTeamServe(s->team));
   if (s->team && IsLeader(s, s->rank)) PetscCall(NNLSpectraTeamRelease(s->team));
-  for (int i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
   s->stats.seconds = MPI_Wtime() - s->t0;
   PetscCallMPI(MPI_Bcast(&s->stats.interrupted, 1, MPIU_BOOL, 0, s->comm));
   if (stats) *stats = s->stats;
