@@ -38,12 +38,23 @@ def rho_of(d, keys):
     return rho, {k: d[k][sel][0::3] for k in keys}
 
 
-def fp_quantiles(rho, dens, ps):
-    """Quantiles of a cell-averaged density on uniform cells centred at rho."""
-    h = rho[1] - rho[0]
-    cdf = np.concatenate([[0], np.cumsum(dens) * h])
-    edges = np.concatenate([rho - h / 2, [rho[-1] + h / 2]])
-    return np.interp(np.array(ps) * cdf[-1], cdf, edges)
+def fp_cdf(lo, hi, dens):
+    """The cdf of a cell-averaged density at its cell edges (cells [lo, hi], in order, contiguous), normalised to 1."""
+    cdf = np.concatenate([[0], np.cumsum(dens * (hi - lo))])
+    return np.concatenate([lo[:1], hi]), cdf / cdf[-1]
+
+
+def fp_quantiles(lo, hi, dens, ps):
+    """Quantiles of a cell-averaged density (linear cdf within a cell)."""
+    edges, cdf = fp_cdf(lo, hi, dens)
+    return np.interp(ps, cdf, edges)
+
+
+def fp_binned(lo, hi, dens, bins):
+    """The density's mean over each of the histogram's bins: the cells reach within 1e-12 of ρ = ±1, so the density on
+    them spans many decades; on the histogram's bins it reads like the histograms beside it."""
+    edges, cdf = fp_cdf(lo, hi, dens)
+    return np.diff(np.interp(bins, edges, cdf)) / np.diff(bins)
 
 
 def nngp_rho(run_dir, depth):
@@ -64,7 +75,7 @@ def main():
     try:
         g = nnlimits.load(args.run_dir, "gram", ["family", "width", "depth", "seed", "layer", "a", "b", "q"],
                           where="family IN ('mlp','shaped_mlp') AND activation='relu' AND a<=1 AND b<=1")
-        fp = nnlimits.load(args.run_dir, "fokker_planck", ["width", "depth", "layer", "t", "rho", "density"],
+        fp = nnlimits.load(args.run_dir, "fokker_planck", ["width", "depth", "layer", "t", "rho_lo", "rho_hi", "density"],
                            where="family='shaped_mlp' AND activation='relu'")
         sde = nnlimits.load(args.run_dir, "sde", ["width", "depth", "path", "a", "b", "q"],
                             where="family='shaped_mlp' AND activation='relu'")
@@ -99,7 +110,7 @@ def main():
     fsel = (fp["width"] == W) & (fp["depth"] == D)
     fl = sorted(set(fp["layer"][fsel].tolist()))
     if fl:
-        fq = np.array([fp_quantiles(fp["rho"][fsel & (fp["layer"] == ell)], fp["density"][fsel & (fp["layer"] == ell)],
+        fq = np.array([fp_quantiles(*(fp[c][fsel & (fp["layer"] == ell)] for c in ("rho_lo", "rho_hi", "density")),
                                     [0.05, 0.5, 0.95]) for ell in fl])
         for j in range(3):
             ax.plot(np.array(fl) / W, fq[:, j], "k--", lw=1, label="Fokker–Planck 5/50/95 %" if j == 0 else None)
@@ -140,8 +151,9 @@ def main():
             top = max(top, h.max())
         fsel = (fp["width"] == W) & (fp["depth"] == dep) & (fp["layer"] == dep)
         if fsel.any():
-            ax.plot(fp["rho"][fsel], fp["density"][fsel], color="tab:orange", lw=1.5, label="Fokker–Planck density")
-            top = max(top, fp["density"][fsel].max())
+            fb = fp_binned(fp["rho_lo"][fsel], fp["rho_hi"][fsel], fp["density"][fsel], bins)
+            ax.stairs(fb, bins, color="tab:orange", lw=1.5, label="Fokker–Planck density (on the bins)")
+            top = max(top, fb.max())
         ax.set_yscale("log")  # the bulk of ρ_T and its pile-up at 1 on one axis
         ax.set_ylim(0.02, 2 * top if top else None)
         ax.set_xlabel("ρ_T (last layer)")

@@ -2,6 +2,7 @@
 and the pieces every figure script shares: command line, style, provenance footer, fits, key=value output."""
 import argparse
 import csv
+import math
 import os
 import re
 import shutil
@@ -37,6 +38,13 @@ STATS_NET = ("(SELECT n.point AS point, CAST(nnl_at(n.layer, r.r) AS INTEGER) AS
 # and STATS_NET in place of the views, except in a schema-4 store, whose views read a table keyed by point). The other
 # tables are a row per observation, keyed by (point, …): any join order reads them once (points outside: 27000 point
 # rows read for 144 limits rows).
+# as src/storeimpl.h: the shaped SDE's time offset (1 in stores written before meta 'sde_time') and a Fokker–Planck
+# cell's edge in ρ
+SDE_OFFSET = "(SELECT count(*) = 0 FROM meta WHERE key = 'sde_time')"
+FP_EDGE = ("nnl_fp_edge({},(SELECT max(g.cell)+1 FROM fokker_planck g WHERE g.point=f.point AND g.layer=f.layer),"
+           "(SELECT value FROM meta WHERE key='fp_grid'))")
+FP_GRID = "atanh 14"  # NNL_FP_GRID: cells uniform in atanh ρ on [−14, 14], the end cells reaching ρ = ±1
+
 TABLES = {
     "gram": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
               ("seed", "p.seed"), ("layer", "g.layer"), ("t", "CAST(g.layer AS REAL)/p.depth"), ("a", "g.a"),
@@ -60,14 +68,17 @@ TABLES = {
                  ("matrix", "s.matrix"), ("k", "s.k"), ("rank", "s.rank"), ("rank_rtol", "s.rank_rtol"),
                  ("pr", "s.pr"), ("cond", "s.cond"), ("vmax", "s.vmax"), ("vmin", "s.vmin")],
                 "points p JOIN spectra s ON s.point=p.id", "p.ord,s.layer,s.matrix"),
-    # SDE task paths at their final time t (ResNet: 1; shaped MLP: (depth − 1)/width), as `export -table sde`
+    # SDE task paths at their final time t (ResNet: 1; shaped MLP: depth/width, or (depth − 1)/width in stores written
+    # before meta 'sde_time'), as `export -table sde`
     "sde": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
-             ("t", "CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-1 AS REAL)/p.width END"),
+             ("t", f"CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-{SDE_OFFSET} AS REAL)/p.width END"),
              ("path", "s.path"), ("a", "s.a"), ("b", "s.b"), ("q", "s.q"), ("lognorm_post", "s.lognorm_post")],
             "points p JOIN sde_paths s ON s.point=p.id", "p.ord,s.path,s.a,s.b"),
+    # the density of ρ per cell: its centre, its mass over its width, its edges (nnl_fp_edge)
     "fokker_planck": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"),
-                       ("depth", "p.depth"), ("layer", "f.layer"), ("t", "CAST(f.layer-1 AS REAL)/p.width"),
-                       ("cell", "f.cell"), ("rho", "f.rho"), ("density", "f.density")],
+                       ("depth", "p.depth"), ("layer", "f.layer"), ("t", f"CAST(f.layer-{SDE_OFFSET} AS REAL)/p.width"),
+                       ("cell", "f.cell"), ("rho", "f.rho"), ("density", "f.density"), ("rho_lo", FP_EDGE.format("f.cell")),
+                       ("rho_hi", FP_EDGE.format("f.cell+1"))],
                       "points p JOIN fokker_planck f ON f.point=p.id", "p.ord,f.layer,f.cell"),
 }
 TEXT = {"family", "activation", "id", "status", "sampler", "matrix", "statistic"}
@@ -94,12 +105,29 @@ def nnl_at(blob, k):
     return None if v != v else v
 
 
+def nnl_fp_edge(i, n, grid):
+    """SQL nnl_fp_edge(i, n, grid), as src/fokker_planck.c's NNLFokkerPlanckEdge: edge i in ρ of a Fokker–Planck
+    density's n cells, grid the store's meta 'fp_grid' (None: cells uniform in ρ, stores written before it)."""
+    if i is None or n is None or n < 1:
+        return None
+    if i <= 0:
+        return -1.0
+    if i >= n:
+        return 1.0
+    if grid is None:
+        return -1 + i * 2.0 / n
+    if grid != FP_GRID:
+        return None
+    return math.tanh(-14.0 + i * 2 * 14.0 / n)
+
+
 def _connect(run_dir):
     path = os.path.join(run_dir, STORE)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run_dir} is not a run directory (no {STORE})")
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     db.create_function("nnl_at", 2, nnl_at, deterministic=True)
+    db.create_function("nnl_fp_edge", 3, nnl_fp_edge, deterministic=True)
     return db
 
 

@@ -56,8 +56,9 @@ static const ExportTable Tables[] = {
   {"sde", "family,activation,width,depth,t,path,a,b,q,lognorm_post",
    "SELECT p.family,p.activation,p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width END,"
    "s.path,s.a,s.b,s.q,s.lognorm_post FROM points p JOIN sde_paths s ON s.point=p.id ORDER BY p.ord,s.path,s.a,s.b", NULL},
-  {"fokker_planck", "family,activation,width,depth,layer,t,cell,rho,density",
-   "SELECT p.family,p.activation,p.width,p.depth,f.layer,CAST(f.layer-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width,f.cell,f.rho,f.density"
+  {"fokker_planck", "family,activation,width,depth,layer,t,cell,rho,density,rho_lo,rho_hi",
+   "SELECT p.family,p.activation,p.width,p.depth,f.layer,CAST(f.layer-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width,f.cell,f.rho,f.density,"
+   NNL_FP_EDGE_SQL("f.cell") "," NNL_FP_EDGE_SQL("f.cell+1")
    " FROM points p JOIN fokker_planck f ON f.point=p.id ORDER BY p.ord,f.layer,f.cell", NULL},
   /* finite networks over seeds against the SDE paths and the Fokker–Planck density (laws.c) */
   {"laws", NNL_LAWS_HEADER, "SELECT 1", WriteLaws},

@@ -1,33 +1,68 @@
-/* Fokker–Planck PDE of the shaped-ReLU correlation diffusion: finite volumes on a DMDA over [−1, 1], PETSc TS in time. */
+/* Fokker–Planck PDE of the shaped-ReLU correlation diffusion: finite volumes on a DMDA uniform in z = atanh ρ, PETSc TS in
+   time. */
 #include <math.h>
+#include <string.h>
 #include <petscts.h>
 #include <petscdmda.h>
 #include "nnlimits/fokker_planck.h"
 #include "nnlimits/sde.h"
 
-/* A (ncell × ncell, tridiagonal) with dp/dt = A p: −(J_{i+1/2} − J_{i−1/2})/h, J_{i+1/2} = μ⁺ p_i + μ⁻ p_{i+1} − (D_{i+1}p_{i+1} − D_i p_i)/h,
-   μ at faces, D = ½(1−ρ²)² at centres, J = 0 on the two boundary faces. Every column sums to zero: mass is conserved. */
+#define FP_ZMAX 14.0 /* NNL_FP_GRID: 1 − tanh(14) = 1.4e-12; a cell there is ~1e-13 wide in ρ, far above its rounding */
+
+/* The drift of z = atanh ρ: b = μ(ρ)/(1−ρ²) + ρ = k(sin θ − θ cos θ)/sin²θ + ρ/2 with cos θ = ρ, written in z so that
+   it stays exact where ρ rounds to ±1 (sin θ = sech z, θ = atan2(1, sinh z)). It tends to ½ as z → ∞ and to +∞ (for
+   k > 0) as z → −∞. */
+static double DriftZ(double k, double z)
+{
+  const double s = sinh(z), c = cosh(z);
+
+  return k * (c - atan2(1.0, s) * s * c) + 0.5 * tanh(z);
+}
+
+/* Bernoulli function x/(eˣ − 1) of the Scharfetter–Gummel flux: 0 for x beyond eˣ's range, −x far below it. */
+static double Bernoulli(double x)
+{
+  return fabs(x) < 1e-12 ? 1 - 0.5 * x : x / expm1(x);
+}
+
+double NNLFokkerPlanckEdge(const char *grid, PetscInt i, PetscInt ncell)
+{
+  if (i <= 0) return -1.0;
+  if (i >= ncell) return 1.0;
+  if (!grid) return -1 + (double)i * 2.0 / (double)ncell; /* stores before meta "fp_grid" */
+  if (strcmp(grid, NNL_FP_GRID)) return NAN;              /* a grid of another release: not this one's to read */
+  return tanh(-FP_ZMAX + (double)i * 2 * FP_ZMAX / (double)ncell);
+}
+
+double NNLFokkerPlanckCentre(PetscInt i, PetscInt ncell)
+{
+  return tanh(-FP_ZMAX + ((double)i + 0.5) * 2 * FP_ZMAX / (double)ncell);
+}
+
+/* A (ncell × ncell, tridiagonal) with du/dt = A u for the density u in z: du_i/dt = −(J_{i+1} − J_i)/h with, at face
+   f (between cells f − 1 and f, at z_f = −Z + f h), the Scharfetter–Gummel flux J_f = (D/h)[B(−P_f) u_{f−1} − B(P_f) u_f],
+   D = ½, P_f = b(z_f) h/D; J = 0 on the two boundary faces. Off the diagonal A >= 0 and every column sums to zero:
+   an M-matrix that conserves mass. */
 static PetscErrorCode Assemble(double k, PetscInt N, Mat A)
 {
-  const double h = 2.0 / (double)N;
+  const double h = 2 * FP_ZMAX / (double)N, D = 0.5, s = D / (h * h);
 
   PetscFunctionBegin;
   for (PetscInt i = 0; i < N; i++) {
-    const double xi = -1 + (i + 0.5) * h, Di = 0.5 * (1 - xi * xi) * (1 - xi * xi);
-    PetscInt     col[3], nc = 0;
-    PetscScalar  v[3];
-    double       diag = 0;
-    if (i > 0) { /* face i−1/2 */
-      const double xl = -1 + (i - 0.5) * h, Dl = 0.5 * (1 - xl * xl) * (1 - xl * xl), mu = NNLCorrelationDrift(k, -1 + i * h);
+    PetscInt    col[3], nc = 0;
+    PetscScalar v[3];
+    double      diag = 0;
+    if (i > 0) { /* face i, on the left */
+      const double P = DriftZ(k, -FP_ZMAX + (double)i * h) * h / D;
       col[nc] = i - 1;
-      v[nc++] = (PetscMax(mu, 0) + Dl / h) / h;
-      diag += (PetscMin(mu, 0) - Di / h) / h;
+      v[nc++] = s * Bernoulli(-P);
+      diag -= s * Bernoulli(P);
     }
-    if (i < N - 1) { /* face i+1/2 */
-      const double xr = -1 + (i + 1.5) * h, Dr = 0.5 * (1 - xr * xr) * (1 - xr * xr), mu = NNLCorrelationDrift(k, -1 + (i + 1) * h);
-      diag -= (PetscMax(mu, 0) + Di / h) / h;
+    if (i < N - 1) { /* face i + 1, on the right */
+      const double P = DriftZ(k, -FP_ZMAX + (double)(i + 1) * h) * h / D;
       col[nc] = i + 1;
-      v[nc++] = -(PetscMin(mu, 0) - Dr / h) / h;
+      v[nc++] = s * Bernoulli(P);
+      diag -= s * Bernoulli(-P);
     }
     col[nc] = i;
     v[nc++] = diag;
@@ -38,17 +73,24 @@ static PetscErrorCode Assemble(double k, PetscInt N, Mat A)
   PetscFunctionReturn(0);
 }
 
-/* The point mass at ρ_0 as cell averages: split between the two nearest centres so that its mean is ρ_0 exactly. */
+/* The point mass at ρ_0 as densities in z: split between the two cells whose centres in ρ bracket it, so that its mean
+   over the centres is ρ_0 exactly (all of it in an end cell beyond the outermost centres). */
 static PetscErrorCode Initial(PetscInt N, double rho0, Vec P)
 {
-  const double h = 2.0 / (double)N, u = (rho0 + 1) / h - 0.5;
-  PetscInt     i = (PetscInt)floor(u);
-  double       w = u - (double)i;
+  const double h = 2 * FP_ZMAX / (double)N;
+  PetscInt     i;
+  double       w;
   PetscScalar *p;
 
   PetscFunctionBegin;
-  if (i < 0) i = 0, w = 0;
-  if (i >= N - 1) i = N - 2, w = 1;
+  if (!(rho0 > NNLFokkerPlanckCentre(0, N))) i = 0, w = 0;
+  else if (!(rho0 < NNLFokkerPlanckCentre(N - 1, N))) i = N - 2, w = 1;
+  else {
+    i = PetscMin(PetscMax((PetscInt)floor((atanh(rho0) + FP_ZMAX) / h - 0.5), 0), N - 2);
+    while (i > 0 && NNLFokkerPlanckCentre(i, N) > rho0) i--; /* atanh's rounding: the bracketing pair itself */
+    while (i < N - 2 && NNLFokkerPlanckCentre(i + 1, N) <= rho0) i++;
+    w = (rho0 - NNLFokkerPlanckCentre(i, N)) / (NNLFokkerPlanckCentre(i + 1, N) - NNLFokkerPlanckCentre(i, N));
+  }
   PetscCall(VecSet(P, 0));
   PetscCall(VecGetArray(P, &p));
   p[i] += (1 - w) / h;
@@ -126,7 +168,8 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
       }
     }
     PetscCall(VecGetArrayRead(P, &p));
-    PetscCall(PetscArraycpy(density + j * N, p, N));
+    for (PetscInt i = 0; i < N; i++) /* mass u h over the cell's width in ρ */
+      density[j * N + i] = p[i] * (2 * FP_ZMAX / (double)N) / (NNLFokkerPlanckEdge(NNL_FP_GRID, i + 1, N) - NNLFokkerPlanckEdge(NNL_FP_GRID, i, N));
     PetscCall(VecRestoreArrayRead(P, &p));
   }
   PetscCall(TSDestroy(&ts));

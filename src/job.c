@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "nnlimits/job.h"
+#include "nnlimits/fokker_planck.h"
 #include "nnlimits/gauss.h"
 #include "parse.h"
 #include "nnlimits/shaped.h"
@@ -215,7 +216,7 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
                "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step count holds (%" PetscInt_FMT ")",
                (double)job->sde_dt, ceil(T / job->sde_dt), T, PETSC_MAX_INT);
   }
-  PetscCall(ReadInt(PetscOptionsObject, "-fp_cells", "Fokker-Planck finite-volume cells on [-1, 1] (shaped ReLU SDE tasks)", "400", 8,
+  PetscCall(ReadInt(PetscOptionsObject, "-fp_cells", "Fokker-Planck finite-volume cells, uniform in atanh(rho) on [-14, 14] (shaped ReLU SDE tasks)", "400", 8,
                     &job->fp_cells));
   for (PetscInt f = 0; f < job->nfamily; f++) {
     if (job->family[f] != NNL_FAMILY_SHAPED) continue;
@@ -422,8 +423,14 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
       PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
     }
   if (job->sde_paths > 0) {
+    PetscBool fp = PETSC_FALSE;
     snprintf(num, sizeof(num), "%" PetscInt_FMT ",%.17g,%" PetscInt_FMT, job->sde_paths, (double)job->sde_dt, job->fp_cells);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sde_paths,sde_dt,fp_cells", num));
+    for (PetscInt f = 0; f < job->nfamily; f++) /* the tasks of NNLPointHasFokkerPlanck */
+      for (PetscInt a = 0; a < job->nact; a++)
+        if (job->family[f] == NNL_FAMILY_SHAPED && NNLShapedIsRelu(&job->act[a]) && job->inputs >= 2) fp = PETSC_TRUE;
+    /* the grid of its densities: a store of cells uniform in ρ (before NNL_FP_GRID) is another job's */
+    if (fp) PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "fp_grid", NNL_FP_GRID));
   }
   PetscCall(LimitSolverOptions(&s, &len, &cap));
   job->canonical = s;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "nnlimits/laws.h"
+#include "nnlimits/fokker_planck.h"
 #include "storeimpl.h"
 
 static int CmpDouble(const void *a, const void *b)
@@ -76,31 +77,31 @@ static double AbsLinear(double a, double b, double fa, double fb, double c)
   return (b - a) * (d1 * d1 + d2 * d2) / (2 * (fabs(d1) + fabs(d2)));
 }
 
-void NNLLawsDensityDistance(PetscInt n, const double *x, PetscInt ncell, const double *p, double *ks, double *w1)
+void NNLLawsDensityDistance(PetscInt n, const double *x, PetscInt ncell, const double *edge, const double *p, double *ks,
+                            double *w1)
 {
-  const double h = 2.0 / (double)ncell;
-  double       mass = 0, Fedge = 0, d = 0, w = 0;
-  PetscInt     j = 0;
+  double   mass = 0, Fedge = 0, d = 0, w = 0;
+  PetscInt j = 0;
 
   if (n <= 0 || ncell <= 0) {
     *ks = *w1 = NAN;
     return;
   }
-  for (PetscInt c = 0; c < ncell; c++) mass += p[c] * h;
+  for (PetscInt c = 0; c < ncell; c++) mass += p[c] * (edge[c + 1] - edge[c]);
   /* cell by cell: F rises linearly from Fedge; the samples in the cell cut it into pieces where F_emp = j/n is constant,
      and at each sample F_emp jumps from j/n to (j+1)/n (the sup of |F − F_emp| is at one side of a jump) */
   for (PetscInt c = 0; c < ncell; c++) {
-    const double lo = -1 + c * h, hi = lo + h, slope = p[c] / mass;
+    const double lo = edge[c], hi = edge[c + 1], slope = p[c] / mass;
     double       a = lo;
     while (j < n && (PetscMin(PetscMax(x[j], -1.0), 1.0) <= hi || c == ncell - 1)) {
-      const double b = PetscMax(PetscMin(PetscMax(x[j], -1.0), 1.0), a), fb = Fedge + slope * (b - lo);
+      const double b = PetscMin(PetscMax(PetscMin(PetscMax(x[j], -1.0), 1.0), a), hi), fb = Fedge + slope * (b - lo);
       w += AbsLinear(a, b, Fedge + slope * (a - lo), fb, (double)j / n);
       d = PetscMax(d, PetscMax(fabs(fb - (double)j / n), fabs(fb - (double)(j + 1) / n)));
       j++;
       a = b;
     }
-    w += AbsLinear(a, hi, Fedge + slope * (a - lo), Fedge + slope * h, (double)j / n);
-    Fedge += slope * h;
+    w += AbsLinear(a, hi, Fedge + slope * (a - lo), Fedge + slope * (hi - lo), (double)j / n);
+    Fedge += slope * (hi - lo);
   }
   *ks = d;
   *w1 = w;
@@ -168,7 +169,7 @@ static void MeanSd(const Sample *s, double *mean, double *sd)
 }
 
 static void WriteRow(FILE *out, const char *key, double t, int k, const Sample *net, const Sample *sde, PetscInt ncell,
-                     const double *pde)
+                     const double *edge, const double *pde)
 {
   const double qs[5] = {0.05, 0.25, 0.5, 0.75, 0.95};
   double       m[2], sd[2], ks = NAN, w1 = NAN;
@@ -184,11 +185,11 @@ static void WriteRow(FILE *out, const char *key, double t, int k, const Sample *
   for (int j = 0; j < 5; j++) Opt(out, NNLLawsQuantile(sde->n, sde->v, qs[j]));
   Opt(out, NNLLawsKS(net->n, net->v, sde->n, sde->v));
   Opt(out, NNLLawsW1(net->n, net->v, sde->n, sde->v));
-  if (pde && k == 0) NNLLawsDensityDistance(net->n, net->v, ncell, pde, &ks, &w1);
+  if (pde && k == 0) NNLLawsDensityDistance(net->n, net->v, ncell, edge, pde, &ks, &w1);
   Opt(out, ks);
   Opt(out, w1);
   ks = w1 = NAN;
-  if (pde && k == 0) NNLLawsDensityDistance(sde->n, sde->v, ncell, pde, &ks, &w1);
+  if (pde && k == 0) NNLLawsDensityDistance(sde->n, sde->v, ncell, edge, pde, &ks, &w1);
   Opt(out, ks);
   Opt(out, w1);
   fputc('\n', out);
@@ -243,23 +244,28 @@ static PetscErrorCode Density(sqlite3_stmt *st, Sample *pde)
 
 /* One (family, activation, width, depth): its statements are finalized and its samples freed on every path, error
    or not (a damaged store must not leak the connection, which SQLite cannot close while a statement is open). */
-static PetscErrorCode Group(sqlite3 *db, const char *netsql, sqlite3_stmt *grp, FILE *out)
+/* The store's conventions, read once per laws table: the shaped SDE's time offset (NNLStoreSDETimeOffset) and the
+   Fokker–Planck grid (meta "fp_grid"; NULL: cells uniform in ρ). */
+typedef struct {
+  int   off;
+  char *grid;
+} Conventions;
+
+static PetscErrorCode Group(sqlite3 *db, const char *netsql, const Conventions *conv, sqlite3_stmt *grp, FILE *out)
 {
   Sample         net[NSTAT] = {{0}}, sde[NSTAT] = {{0}}, pde = {0};
+  double        *edge = NULL;
   sqlite3_stmt  *st = NULL;
   const char    *fam = (const char *)sqlite3_column_text(grp, 0), *act = (const char *)sqlite3_column_text(grp, 1);
   PetscInt       width = sqlite3_column_int64(grp, 2), depth = sqlite3_column_int64(grp, 3);
   double         t;
   char           key[256];
-  PetscErrorCode ierr;
-  int            off;
+  PetscErrorCode ierr = 0;
 
   PetscFunctionBegin;
   PetscCheck(fam && act && width > 0 && depth > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "laws: a network point without family, activation, width or depth: the store is damaged");
-  ierr = NNLStoreSDETimeOffset(db, &off);
-  if (ierr) PetscCall(ierr);
-  t = strcmp(fam, "resnet") ? (double)(depth - off) / (double)width : 1.0;
+  t = strcmp(fam, "resnet") ? (double)(depth - conv->off) / (double)width : 1.0;
   snprintf(key, sizeof(key), "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT, fam, act, width, depth);
   ierr = Query(db, netsql, grp, &st);
   if (!ierr) ierr = Collect(st, net);
@@ -272,34 +278,40 @@ static PetscErrorCode Group(sqlite3 *db, const char *netsql, sqlite3_stmt *grp, 
   if (!ierr) ierr = Query(db, PDESQL, grp, &st);
   if (!ierr) ierr = Density(st, &pde);
   sqlite3_finalize(st);
+  if (!ierr && pde.n) ierr = PetscMalloc1(pde.n + 1, &edge);
+  if (!ierr && pde.n)
+    for (PetscInt i = 0; i <= pde.n; i++) edge[i] = NNLFokkerPlanckEdge(conv->grid, i, pde.n);
   for (int k = 0; k < NSTAT && !ierr; k++)
-    if (net[k].n) WriteRow(out, key, t, k, &net[k], &sde[k], pde.n, pde.n ? pde.v : NULL);
+    if (net[k].n) WriteRow(out, key, t, k, &net[k], &sde[k], pde.n, edge, pde.n ? pde.v : NULL);
   for (int k = 0; k < NSTAT; k++) {
     PetscCall(PetscFree(net[k].v));
     PetscCall(PetscFree(sde[k].v));
   }
   PetscCall(PetscFree(pde.v));
+  PetscCall(PetscFree(edge));
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLLawsWrite(void *handle, FILE *out)
 {
-  sqlite3      *db  = (sqlite3 *)handle;
-  sqlite3_stmt *grp = NULL;
-  int           rc, schema;
+  sqlite3       *db  = (sqlite3 *)handle;
+  sqlite3_stmt  *grp = NULL;
+  int            rc = SQLITE_DONE, schema;
+  Conventions    conv = {0, NULL};
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(NNLStoreSchema(db, "main", &schema));
-  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT family,activation,width,depth FROM points WHERE kind='network' AND"
-                                                 " status='done' GROUP BY family,activation,width,depth ORDER BY min(ord)", -1, &grp, NULL),
-                          "laws"));
-  while ((rc = sqlite3_step(grp)) == SQLITE_ROW) {
-    PetscErrorCode ierr = Group(db, schema >= 5 ? NetSQL : NetSQL4, grp, out);
-    if (ierr) sqlite3_finalize(grp);
-    PetscCall(ierr);
-  }
+  PetscCall(NNLStoreSDETimeOffset(db, &conv.off));
+  PetscCall(NNLStoreMetaGet(db, "fp_grid", &conv.grid));
+  ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT family,activation,width,depth FROM points WHERE kind='network' AND"
+                                              " status='done' GROUP BY family,activation,width,depth ORDER BY min(ord)", -1, &grp, NULL),
+                       "laws");
+  while (!ierr && (rc = sqlite3_step(grp)) == SQLITE_ROW) ierr = Group(db, schema >= 5 ? NetSQL : NetSQL4, &conv, grp, out);
   sqlite3_finalize(grp);
+  PetscCall(PetscFree(conv.grid));
+  PetscCall(ierr);
   PetscCall(NNLStoreCheck(db, rc, "laws"));
   PetscFunctionReturn(0);
 }

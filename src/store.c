@@ -9,6 +9,7 @@
 #include "storeimpl.h"
 #include "nnl_git.h" /* NNL_GIT_COMMIT, written at every build (src/gitcommit.cmake) */
 #include "log.h"
+#include "nnlimits/fokker_planck.h"
 #include "nnlimits/rng.h"
 #include "nnlimits/spectra.h"
 
@@ -28,7 +29,8 @@ static const char *SchemaSQL =
   /* SDE tasks: per path V_ab at the final time, and ln(‖φ(Y_a)‖²/n) on the diagonal rows (NULL off it) */
   "CREATE TABLE sde_paths(point INTEGER, path INTEGER, a INTEGER, b INTEGER, q REAL, lognorm_post REAL,"
   " PRIMARY KEY(point, path, a, b)) WITHOUT ROWID;"
-  /* the Fokker–Planck density of ρ_01 (cell averages) at the recorded layers' times */
+  /* the Fokker–Planck density of ρ_01 at the recorded layers' times: per cell its centre in ρ and its mass over its
+     width in ρ; the cells' edges are nnl_fp_edge(cell, cells, meta 'fp_grid') */
   "CREATE TABLE fokker_planck(point INTEGER, layer INTEGER, cell INTEGER, rho REAL, density REAL,"
   " PRIMARY KEY(point, layer, cell)) WITHOUT ROWID;";
 
@@ -246,12 +248,25 @@ static void NNLAt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   else sqlite3_result_double(ctx, v);
 }
 
-/* Register nnl_at on a connection (the views gram and stats need it). */
+/* nnl_fp_edge(i, ncell, grid): edge i in ρ of a Fokker–Planck density's ncell cells, grid the store's meta
+   "fp_grid" (NULL before it existed): NNLFokkerPlanckEdge. */
+static void NNLFPEdge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  const char *grid = (const char *)sqlite3_value_text(argv[2]);
+
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_int64(argv[1]) < 1) sqlite3_result_null(ctx);
+  else sqlite3_result_double(ctx, NNLFokkerPlanckEdge(grid, (PetscInt)sqlite3_value_int64(argv[0]), (PetscInt)sqlite3_value_int64(argv[1])));
+}
+
+/* Register nnl_at (the views gram and stats need it) and nnl_fp_edge on a connection. */
 PetscErrorCode NNLStoreFunctions(sqlite3 *db)
 {
   PetscFunctionBegin;
   PetscCall(NNLStoreCheck(db, sqlite3_create_function(db, "nnl_at", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NNLAt, NULL, NULL),
                           "register nnl_at"));
+  PetscCall(NNLStoreCheck(db, sqlite3_create_function(db, "nnl_fp_edge", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NNLFPEdge, NULL, NULL),
+                          "register nnl_fp_edge"));
   PetscFunctionReturn(0);
 }
 
@@ -362,6 +377,7 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   PetscCall(NNLStoreMetaSet(db, "job", canonical));
   PetscCall(NNLStoreMetaSet(db, "rng", NNL_RNG_STREAM_VERSION));
   PetscCall(NNLStoreMetaSet(db, "sde_time", "layer/width"));
+  PetscCall(NNLStoreMetaSet(db, "fp_grid", NNL_FP_GRID));
   PetscCall(NNLStoreMetaSet(db, "shard", shard));
   snprintf(num, sizeof(num), "%" PetscInt_FMT, total);
   PetscCall(NNLStoreMetaSet(db, "total", num));
@@ -518,6 +534,18 @@ PetscErrorCode NNLStoreSchema(sqlite3 *db, const char name[], int *schema)
   PetscFunctionReturn(0);
 }
 
+/* The conventions a store's rows were computed under, where a release changed one: meta `key` holds `value` in stores
+   of this release, and a store without it (or with another value) that holds rows `held` selects is refused for
+   writing, since rows added now would follow this release's convention. */
+static const struct {
+  const char *key, *value, *held, *what;
+} Convention[] = {
+  {"sde_time", "layer/width", "SELECT EXISTS (SELECT 1 FROM points WHERE kind='sde' AND family='shaped_mlp')",
+   "shaped-MLP SDE paths integrated to t = (L-1)/n by an earlier release; this one integrates to t = L/n (MATH.md)"},
+  {"fp_grid", NNL_FP_GRID, "SELECT EXISTS (SELECT 1 FROM fokker_planck)",
+   "Fokker-Planck densities on cells uniform in rho, from an earlier release; this one's cells are uniform in atanh(rho)"},
+};
+
 /* A store of schema 4 or 5 becomes one of this build's, in one transaction (a crash or a full disk leaves it as it
    was): schema 4's layers rows into netlayers (then the views in place of its table), schema 5's netlayers and both
    schemas' points copied into tables of this schema's keys. Older builds cannot write to it afterwards; this build's
@@ -529,8 +557,13 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   char           num[16];
 
   PetscFunctionBegin;
-  /* a store without shaped SDE paths (NNLStoreCheckStream refused the others) takes this release's SDE time */
-  PetscCall(NNLStoreExec(db, "INSERT OR IGNORE INTO meta VALUES ('sde_time', 'layer/width')"));
+  /* a store without rows of an earlier convention (NNLStoreCheckStream refused the others) takes this release's */
+  for (size_t c = 0; c < sizeof(Convention) / sizeof(Convention[0]); c++) {
+    char sql[512];
+    snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO meta SELECT '%s', '%s' WHERE NOT (%s)", Convention[c].key, Convention[c].value,
+             Convention[c].held);
+    PetscCall(NNLStoreExec(db, sql));
+  }
   PetscCall(NNLStoreSchema(db, "main", &schema));
   if (schema == NNL_STORE_SCHEMA) PetscFunctionReturn(0);
   PetscCheck(schema == 4 || schema == 5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': no upgrade from store schema %d",
@@ -674,21 +707,21 @@ PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[])
   PetscCheck(!strcmp(h, NNL_RNG_STREAM_VERSION), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "'%s' holds networks drawn with random stream version %s, and this nnlimits draws with version %s: networks "
              "added now would not match the stored ones (rerun into a new -output)", dir, h, NNL_RNG_STREAM_VERSION);
-  {
-    int           off;
+  for (size_t c = 0; c < sizeof(Convention) / sizeof(Convention[0]); c++) {
     sqlite3_stmt *st = NULL;
     int           rc, held = 0;
-    PetscCall(NNLStoreSDETimeOffset(db, &off));
-    if (off) {
-      PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM points WHERE kind='sde' AND family='shaped_mlp')", -1, &st, NULL), "sde time"));
-      rc = sqlite3_step(st);
-      if (rc == SQLITE_ROW) held = sqlite3_column_int(st, 0);
-      sqlite3_finalize(st);
-      PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "sde time"));
-    }
+    PetscBool     same;
+    PetscCall(NNLStoreMetaGet(db, Convention[c].key, &have));
+    same = have && !strcmp(have, Convention[c].value) ? PETSC_TRUE : PETSC_FALSE;
+    PetscCall(PetscFree(have));
+    if (same) continue;
+    PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, Convention[c].held, -1, &st, NULL), Convention[c].key));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) held = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, Convention[c].key));
     PetscCheck(!held, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "'%s' holds shaped-MLP SDE paths integrated to t = (L-1)/n by an earlier release; this one integrates to "
-               "t = L/n (MATH.md): paths added now would not match the stored ones (rerun into a new -output)", dir);
+               "'%s' holds %s: rows added now would not match the stored ones (rerun into a new -output)", dir, Convention[c].what);
   }
   PetscFunctionReturn(0);
 }
@@ -954,7 +987,7 @@ static PetscErrorCode InsertSDERows(NNLStore s, const NNLPoint *pt, const NNLRes
       sqlite3_bind_int64(s->ins_fp, 1, (sqlite3_int64)pt->id);
       sqlite3_bind_int64(s->ins_fp, 2, res->layers[r]);
       sqlite3_bind_int64(s->ins_fp, 3, c);
-      sqlite3_bind_double(s->ins_fp, 4, -1 + (c + 0.5) * 2.0 / (double)res->ncell);
+      sqlite3_bind_double(s->ins_fp, 4, NNLFokkerPlanckCentre(c, res->ncell));
       BindReal(s->ins_fp, 5, res->fp[r * res->ncell + c]);
       PetscCall(Step(s, s->ins_fp));
     }

@@ -70,6 +70,9 @@ PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]
 /* The shaped MLP's SDE time of layer ℓ is (ℓ − offset)/n: offset 0 in stores with meta "sde_time" (MATH.md's ℓ/n),
    1 in stores written before it existed (whose SDE paths were integrated to (L − 1)/n). As SQL, and from C: */
 #define NNL_SDE_OFFSET_SQL "(SELECT count(*) = 0 FROM meta WHERE key = 'sde_time')"
+/* Edge I (an SQL expression) in ρ of the row f of table fokker_planck: its cells number max(cell) + 1 over its (point, layer). */
+#define NNL_FP_EDGE_SQL(I) \
+  "nnl_fp_edge(" I ",(SELECT max(g.cell)+1 FROM fokker_planck g WHERE g.point=f.point AND g.layer=f.layer),(SELECT value FROM meta WHERE key='fp_grid'))"
 PetscErrorCode NNLStoreSDETimeOffset(sqlite3 *db, int *offset);
 /** @brief Error naming the first option whose canonical line differs between have (the store's) and want. */
 PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[]);

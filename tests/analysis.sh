@@ -27,6 +27,28 @@ for t in ("gram", "points", "stats", "limits"):
             assert (x == y).all(), (t, k)
 PYEOF
 
+# (a2) the same for the SDE tables and the spectra, on a small job that has them: a shaped MLP's SDE time t = ℓ/n and
+# its Fokker–Planck cells' edges (rho_lo, rho_hi, from the store's grid) as the export computes them; and a condition
+# on one cell keeps that cell's edges. Catches: a loader that kept an earlier release's t = (ℓ − 1)/n, edges computed
+# from the filtered rows.
+run 1 run -family shaped_mlp,resnet -grid_activation relu -grid_width 8 -grid_depth 4,8 -grid_seed 0-3 -inputs 2 \
+  -sde_paths 16 -fp_cells 32 -record_layers 3 -spectra_layers last -progress_interval 0 -output "$W/sde" > /dev/null 2>&1 || fail "SDE sweep"
+for t in sde fokker_planck spectra; do "$NNL" export "$W/sde" -table $t -o "$W/y.$t.csv"; done
+PYTHONPATH="$SRC/analysis" $PY - "$W/sde" "$W/y" <<'PYEOF' || fail "loader differs from export (SDE tables, spectra)"
+import sys, numpy as np, nnlimits
+run, prefix = sys.argv[1], sys.argv[2]
+for t in ("sde", "fokker_planck", "spectra"):
+    a, b = nnlimits.load(run, t), nnlimits.load_csv(f"{prefix}.{t}.csv")
+    assert list(a) == list(b), (t, list(a), list(b))
+    for k in a:
+        assert len(a[k]) == len(b[k]) > 0, (t, k)
+        assert np.array_equal(a[k], b[k], equal_nan=True) if a[k].dtype == float else (a[k] == b[k]).all(), (t, k)
+fp = nnlimits.load(run, "fokker_planck")
+one = nnlimits.load(run, "fokker_planck", where="cell=20")
+keep = fp["cell"] == 20
+assert np.array_equal(one["rho_lo"], fp["rho_lo"][keep]) and np.array_equal(one["rho_hi"], fp["rho_hi"][keep])
+PYEOF
+
 # (b) summary.py's q00 means == means computed here from the exported CSV (last layer, a = b = 0)
 $PY "$SRC/analysis/summary.py" "$W/run" -o "$W/summary.png" > "$W/summary.txt" || fail "summary.py"
 awk -F, 'NR > 1 && $6 == $4 && $8 == 0 && $9 == 0 { k = $1 " " $2 " " $3 " " $4; s[k] += $10; n[k]++ }
@@ -71,4 +93,4 @@ for t, key in (("gram", "q"), ("stats", "lognorm")):
                 np.array_equal(part[k], full[k][keep], equal_nan=True), (t, where, k)
 PYEOF
 
-echo "analysis: loader = export for 3 tables, summary means match, PNG and PDF written, conditions cut the rows visited"
+echo "analysis: loader = export for 7 tables, summary means match, PNG and PDF written, conditions cut the rows visited"

@@ -35,14 +35,18 @@ n=$(tail -n +2 "$W/np1.sde.csv" | wc -l)
 import csv, sys, collections
 g = collections.defaultdict(list)
 for r in csv.DictReader(open(sys.argv[1])):
-    g[(r["width"], r["depth"], r["layer"])].append((float(r["rho"]), float(r["density"])))
+    g[(r["width"], r["depth"], r["layer"])].append(tuple(float(r[c]) for c in ("rho", "density", "rho_lo", "rho_hi")))
 assert len(g) == 2 * 2 * 3, len(g)   # shaped relu: 2 widths x 2 depths x 3 recorded layers
 for k, cells in g.items():
-    h = 2.0 / len(cells)
-    mass = sum(d for _, d in cells) * h
-    assert abs(mass - 1) < 1e-12 and min(d for _, d in cells) >= -1e-14, (k, mass)
+    # the cells tile [-1, 1] in order, each centre inside its cell, narrower towards +-1 (uniform in atanh rho)
+    assert cells[0][2] == -1 and cells[-1][3] == 1 and all(a[3] == b[2] for a, b in zip(cells, cells[1:])), k
+    assert all(lo < x < hi for x, _, lo, hi in cells), k
+    w = [hi - lo for _, _, lo, hi in cells]
+    assert w[len(w) // 2] > 10 * w[len(w) // 8] and w[len(w) // 2] > 10 * w[-len(w) // 8], k
+    mass = sum(d * wi for (_, d, _, _), wi in zip(cells, w))
+    assert abs(mass - 1) < 1e-12 and min(d for _, d, _, _ in cells) >= -1e-14, (k, mass)
     if k[2] == "1":  # t = 1/n: the point mass at ρ_0 = 0.3 has moved by about ν(ρ_0)·t, ν the drift (negative here)
-        mean, t, kk = sum(x * d for x, d in cells) * h, 1 / int(k[0]), 1 / (2 * 3.141592653589793)
+        mean, t, kk = sum(x * d * wi for (x, d, _, _), wi in zip(cells, w)), 1 / int(k[0]), 1 / (2 * 3.141592653589793)
         nu = kk * ((1 - 0.09) ** 0.5 - 0.3 * 1.2661036727794992) - 0.5 * 0.3 * (1 - 0.09)
         assert 0.3 + 1.5 * nu * t - 1e-4 < mean < 0.3 - 1e-4, (k, mean, nu * t)
 PYEOF
@@ -92,9 +96,20 @@ set +e; run 0 run $JOB -output "$W/old" > /dev/null 2> "$W/old.err"; rc=$?; set 
 set +e; "$NNL" merge "$W/old" -output "$W/oldmerge" > /dev/null 2> "$W/old.err"; rc=$?; set -e
 [ "$rc" = 2 ] && grep -q "earlier release" "$W/old.err" || { cat "$W/old.err"; fail "old SDE store merged (exit $rc)"; }
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1
-sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'sde_time'"
+sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key IN ('sde_time', 'fp_grid')"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1 || fail "resume of an old store without SDE paths"
-[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'sde_time'")" = layer/width ] || fail "resumed store not stamped"
+[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('sde_time', 'fp_grid') ORDER BY key)")" = "atanh 14 layer/width" ] \
+  || fail "resumed store not stamped with this release's conventions"
+# (h) The Fokker–Planck cells are uniform in atanh ρ (meta "fp_grid"). A store of an earlier release (no such meta: cells
+#     uniform in ρ) exports its own edges, and a run or merge that would add densities on the other grid is refused.
+#     Catches: old densities read with the new edges, old and new grids mixed in one store.
+cp -r "$W/np1" "$W/oldfp" && sqlite3 "$W/oldfp/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'fp_grid'"
+"$NNL" export "$W/oldfp" -table fokker_planck | awk -F, 'NR > 1 { d = $11 - $10 - 2 / 64; if (d > 1e-12 || d < -1e-12) bad = 1 } END { exit bad }' \
+  || fail "an earlier release's store: fokker_planck cells are not uniform in rho"
+set +e; run 0 run $JOB -output "$W/oldfp" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "cells uniform in rho" "$W/old.err" || { cat "$W/old.err"; fail "old Fokker-Planck store resumed (exit $rc)"; }
+set +e; "$NNL" merge "$W/oldfp" -output "$W/oldfpmerge" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "cells uniform in rho" "$W/old.err" || { cat "$W/old.err"; fail "old Fokker-Planck store merged (exit $rc)"; }
 # (g) The shaped ReLU's post-activation norm at width n: ‖φ_n(y)‖²/n = V_aa/c for Gaussian y (c = 2/(s₊² + s₋²), 1.28 at
 #     n = 16), so in the laws table lognorm_post − logv is −ln c for the SDE paths and, up to its 4 s.e. (~0.045 over
 #     1000 seeds), for the networks. Catches: the SDE's lognorm_post as ln V_aa (the n → ∞ value), 0.25 off at n = 16.
@@ -103,4 +118,4 @@ run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 16
 "$NNL" export "$W/post" -table laws | awk -F, '$6 == "logv" { nv = $9; sv = $11 } $6 == "lognorm_post" { np = $9; sp = $11 }
   END { d = (np - nv) - (sp - sv); printf "sde: lognorm_post - logv: networks %.4f, SDE %.4f (-ln c = -0.2469)\n", np - nv, sp - sv
         exit !(d < 0.045 && d > -0.045 && sp - sv < -0.246 && sp - sv > -0.248) }' || fail "shaped post-activation norms"
-echo "sde: rank-invariant, mergeable, mass-conserving; laws table consistent; SDE time l/n, old stores kept apart"
+echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n and the grid: old stores kept apart"

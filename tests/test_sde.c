@@ -103,47 +103,60 @@ static void test_increments(void **state)
   assert_true(a != b && p0[0] != p1[0] && p0[2] != p1[0]);
 }
 
+/* This release's cell edges in ρ, for n cells (the caller frees). */
+static double *Edges(PetscInt n)
+{
+  double *e = malloc(sizeof(double) * (n + 1));
+  for (PetscInt i = 0; i <= n; i++) e[i] = NNLFokkerPlanckEdge(NNL_FP_GRID, i, n);
+  return e;
+}
+
 /* Fokker–Planck: mass is 1 to rounding at every time (zero-flux boundaries, conservative form), the density is
-   non-negative, and its cdf is within KS distance crit + 0.005 of 10000 Euler–Maruyama paths of the same diffusion.
-   crit = the 1e-4 level of the one-sample KS statistic, √(−½ ln(5e-5))/√10000 = 0.0222; 0.005 is the allowance for the
-   two O(dt, h) discretisations (EM dt = 1e-3, PDE h = 1/200 and backward Euler dt = 5e-4). Two drifts: c₊ − c₋ = 1
-   and 3. Catches: a flux sign, an Itô vs Stratonovich term (the −½ρ(1−ρ²) drift or the ∂²(D p) form), a drift at the
-   wrong face, lost mass. */
+   non-negative, and its cdf is within KS distance crit + 0.005 of 10000 Euler–Maruyama paths of the same diffusion at
+   t = 0.5 and at t = 4. crit = the 1e-4 level of the one-sample KS statistic, √(−½ ln(5e-5))/√10000 = 0.0222; 0.005 is
+   the allowance for the two O(dt, h) discretisations (EM dt = 1e-3, PDE h = 28/400 in atanh ρ and backward Euler
+   dt = 5e-4). Two drifts: c₊ − c₋ = 1 (jobs/li_nica_roy_2022_shaped.opts) and 3. At t = 4 the shaped ρ piles up
+   within 1e-3 of 1: cells uniform in ρ (0.005 wide, the grid before NNL_FP_GRID) gave KS 0.185 there. Catches: a flux
+   sign, an Itô vs Stratonovich term (the −½ρ(1−ρ²) drift, the +ρ of the change to z = atanh ρ), a drift at the wrong
+   face, lost mass, a grid too coarse where ρ piles up. */
 static void test_fokker_planck_vs_sde(void **state)
 {
   const PetscInt ncell = 400, P = 10000;
-  const double   t[3] = {0.0, 0.25, 0.5}, dc[2] = {1.0, 3.0}, crit = sqrt(-0.5 * log(1e-4 / 2)) / sqrt((double)P);
-  double        *dens, *x;
+  const double   t[4] = {0.0, 0.25, 0.5, 4.0}, dc[2] = {1.0, 3.0}, crit = sqrt(-0.5 * log(1e-4 / 2)) / sqrt((double)P);
+  double        *dens, *x, *edge = Edges(ncell);
 
-  dens = malloc(sizeof(double) * 3 * ncell);
+  dens = malloc(sizeof(double) * 4 * ncell);
   x    = malloc(sizeof(double) * P);
   for (int c = 0; c < 2; c++) {
     double    k = dc[c] * dc[c] / (2 * M_PI), ks, w1;
     PetscBool ok;
     char      msg[256];
     NNLSDE    sde;
-    assert_int_equal(NNLFokkerPlanckSolve(k, 0.5, ncell, 3, t, dens, &ok, msg, sizeof(msg)), 0);
-    assert_true(ok);
-    for (int j = 0; j < 3; j++) {
+    assert_int_equal(NNLFokkerPlanckSolve(k, 0.5, ncell, 4, t, dens, &ok, msg, sizeof(msg)), 0);
+    if (!ok) fail_msg("%s", msg);
+    for (int j = 0; j < 4; j++) {
       double mass = 0;
       for (int i = 0; i < ncell; i++) {
         assert_true(dens[j * ncell + i] >= -1e-14);
-        mass += dens[j * ncell + i] * 2.0 / ncell;
+        mass += dens[j * ncell + i] * (edge[i + 1] - edge[i]);
       }
       if (fabs(mass - 1) > 1e-12) fail_msg("mass at t = %g: 1 %+.3g", t[j], mass - 1);
     }
     NNLSDECorrelation(&k, &sde);
-    for (PetscInt p = 0; p < P; p++) {
-      x[p] = 0.5;
-      assert_int_equal(NNLSDEPath(&sde, 3, 77 + c, p, 0.5, 500, &x[p]), 0);
+    for (int j = 2; j < 4; j++) {
+      for (PetscInt p = 0; p < P; p++) {
+        x[p] = 0.5;
+        assert_int_equal(NNLSDEPath(&sde, 3, 77 + c + 10 * j, p, t[j], (PetscInt)(t[j] * 1000 + 0.5), &x[p]), 0);
+      }
+      NNLLawsSort(P, x);
+      NNLLawsDensityDistance(P, x, ncell, edge, dens + j * ncell, &ks, &w1);
+      print_message("fokker_planck dc=%g t=%g ks=%.4f w1=%.5f crit=%.4f\n", dc[c], t[j], ks, w1, crit);
+      if (ks > crit + 0.005) fail_msg("dc = %g, t = %g: KS(SDE paths, PDE) = %.4f > %.4f", dc[c], t[j], ks, crit + 0.005);
     }
-    NNLLawsSort(P, x);
-    NNLLawsDensityDistance(P, x, ncell, dens + 2 * ncell, &ks, &w1);
-    print_message("fokker_planck dc=%g ks=%.4f w1=%.5f crit=%.4f\n", dc[c], ks, w1, crit);
-    if (ks > crit + 0.005) fail_msg("dc = %g: KS(SDE paths, PDE) = %.4f > %.4f", dc[c], ks, crit + 0.005);
   }
   free(dens);
   free(x);
+  free(edge);
 }
 
 /* Fokker–Planck with many output times (every layer of a width-16, depth-64 shaped network: t = l/16 up to 63/16),
@@ -203,7 +216,11 @@ static void test_covariance_sde_vs_fokker_planck(void **state)
   rho  = malloc(sizeof(double) * P);
   for (PetscInt p = 0; p < P; p++) rho[p] = res->paths[p * 5 + 1] / sqrt(res->paths[p * 5] * res->paths[p * 5 + 2]);
   NNLLawsSort(P, rho);
-  NNLLawsDensityDistance(P, rho, res->ncell, res->fp + (res->nrec - 1) * res->ncell, &ks, &w1);
+  {
+    double *edge = Edges(res->ncell);
+    NNLLawsDensityDistance(P, rho, res->ncell, edge, res->fp + (res->nrec - 1) * res->ncell, &ks, &w1);
+    free(edge);
+  }
   print_message("covariance_sde_vs_fp ks=%.4f w1=%.5f crit=%.4f\n", ks, w1, crit);
   if (ks > crit + 0.005) fail_msg("KS(covariance SDE ρ, PDE) = %.4f > %.4f", ks, crit + 0.005);
   free(rho);
@@ -216,12 +233,15 @@ static void test_covariance_sde_vs_fokker_planck(void **state)
 static void test_distances(void **state)
 {
   double x[2] = {-0.5, 0.5}, y[2] = {0.0, 0.5}, u[1] = {0.0}, ks, w1;
-  double flat[4] = {0.5, 0.5, 0.5, 0.5};
+  double flat[4] = {0.5, 0.5, 0.5, 0.5}, quarters[5] = {-1, -0.5, 0, 0.5, 1}, uneven[3] = {-1, 0.5, 1}, tall[2] = {0.5, 0.5};
   assert_true(fabs(NNLLawsKS(2, x, 2, y) - 0.5) < 1e-15);
   assert_true(fabs(NNLLawsW1(2, x, 2, y) - 0.25) < 1e-15);
   assert_true(fabs(NNLLawsQuantile(2, x, 0.25) + 0.25) < 1e-15);
   /* one sample at 0 against U(−1, 1): KS = ½, W1 = ∫|F − 1{s >= 0}| = 2 · (1 · ½ / 2) = ½ */
-  NNLLawsDensityDistance(1, u, 4, flat, &ks, &w1);
+  NNLLawsDensityDistance(1, u, 4, quarters, flat, &ks, &w1);
+  assert_true(fabs(ks - 0.5) < 1e-15 && fabs(w1 - 0.5) < 1e-15);
+  /* the same law on two cells of unequal width, [−1, 0.5] and [0.5, 1]: the widths weigh the densities */
+  NNLLawsDensityDistance(1, u, 2, uneven, tall, &ks, &w1);
   assert_true(fabs(ks - 0.5) < 1e-15 && fabs(w1 - 0.5) < 1e-15);
 }
 

@@ -33,7 +33,7 @@ typedef struct {
   PetscReal      shape_a;           /* smooth shaped φ_s(x) = s φ(x/s), s = a√n (shaped_mlp, φ(0)=0, φ'(0)=1) */
   PetscInt       sde_paths;         /* SDE paths per (family, activation, width, depth); 0: no SDE tasks */
   PetscReal      sde_dt;            /* Euler–Maruyama step in SDE time */
-  PetscInt       fp_cells;          /* Fokker–Planck cells on [-1, 1] */
+  PetscInt       fp_cells;          /* Fokker–Planck cells (NNL_FP_GRID) */
   PetscInt       shard_index, shard_count; /* 0 <= shard_index < shard_count */
   PetscReal      mem_budget;        /* bytes a rank may use for one task */
   char           output[PETSC_MAX_PATH_LEN];

@@ -14,10 +14,12 @@ double NNLLawsKS(PetscInt nx, const double *x, PetscInt ny, const double *y);
 /** @brief Two-sample Wasserstein-1 distance ∫|F_x − F_y| of sorted samples. */
 double NNLLawsW1(PetscInt nx, const double *x, PetscInt ny, const double *y);
 /**
-  @brief KS and Wasserstein-1 distances of sorted sample x[0..n) to the law with density p (cell averages on ncell equal cells
-  of [−1, 1], normalised here to mass 1; its cdf is piecewise linear). Samples are clamped to [−1, 1].
+  @brief KS and Wasserstein-1 distances of sorted sample x[0..n) to the law with density p (cell averages on the ncell cells
+  [edge[c], edge[c + 1]] of [−1, 1], edge[0] = −1, edge[ncell] = 1, normalised here to mass 1; its cdf is piecewise
+  linear). Samples are clamped to [−1, 1].
 */
-void NNLLawsDensityDistance(PetscInt n, const double *x, PetscInt ncell, const double *p, double *ks, double *w1);
+void NNLLawsDensityDistance(PetscInt n, const double *x, PetscInt ncell, const double *edge, const double *p, double *ks,
+                            double *w1);
 
 /**
   @brief The laws table (store handle db, read-only): per (family, activation, width, depth) with finished networks and per
