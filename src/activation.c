@@ -455,6 +455,13 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
   return 0;
 }
 
+int NNLActivationIsHomogeneous(const NNLActivation *act)
+{
+  const double x = 1.3;
+
+  return act->def->phi(2 * x, act->p) == 2 * act->def->phi(x, act->p) && act->def->phi(-2 * x, act->p) == 2 * act->def->phi(-x, act->p);
+}
+
 /** @brief y[i] = φ(x[i]); relu, tanh and linear skip the indirect call, as they dominate sweeps (tanh vectorised). */
 void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, double *y)
 {

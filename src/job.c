@@ -209,9 +209,8 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
              (double)job->sde_dt);
   if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), L/n (shaped MLP); its steps must be countable */
     double T = 1.0, L = (double)NNLJobMaxDepth(job);
-    for (PetscInt f = 0; f < job->nfamily; f++)
-      if (job->family[f] == NNL_FAMILY_SHAPED)
-        for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, L / (double)job->width[w]);
+    if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED))
+      for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, L / (double)job->width[w]);
     PetscCheck(ceil(T / job->sde_dt) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step count holds (%" PetscInt_FMT ")",
                (double)job->sde_dt, ceil(T / job->sde_dt), T, PETSC_MAX_INT);
@@ -397,10 +396,8 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sigma_w2", num));
   /* auto's value where it is not 1 (or the homogeneous rule's, unchanged since the first release) for an MLP: erf's
      was 1 until this was written, so a store of such a job made before is refused, not resumed with another σ_w² */
-  for (PetscInt i = 0; i < job->nact && job->sigma_w2 < 0; i++) {
-    PetscBool mlp = PETSC_FALSE;
-    for (PetscInt f = 0; f < job->nfamily; f++) mlp = mlp || job->family[f] == NNL_FAMILY_MLP;
-    if (!mlp || job->act[i].def->sigma_w2_critical <= 0 || job->act[i].def->sigma_w2_critical == 1.0) continue;
+  for (PetscInt i = 0; i < job->nact && job->sigma_w2 < 0 && NNLJobHasFamily(job, NNL_FAMILY_MLP); i++) {
+    if (job->act[i].def->sigma_w2_critical <= 0 || job->act[i].def->sigma_w2_critical == 1.0) continue;
     snprintf(num, sizeof(num), "%.17g", job->act[i].def->sigma_w2_critical);
     PetscCall(Appendf(&s, &len, &cap, "sigma_w2_auto_%s=%s\n", job->act[i].canon, num));
   }
@@ -417,18 +414,16 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   }
   snprintf(num, sizeof(num), "%" PetscInt_FMT, job->run_seed);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "run_seed", num));
-  for (PetscInt f = 0; f < job->nfamily; f++) /* only when used: stores of earlier jobs keep their fingerprint */
-    if (job->family[f] == NNL_FAMILY_SHAPED) {
-      snprintf(num, sizeof(num), "%.17g,%.17g,%.17g", (double)job->shape_c_plus, (double)job->shape_c_minus, (double)job->shape_a);
-      PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
-    }
+  if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED)) { /* only when used: stores of earlier jobs keep their fingerprint */
+    snprintf(num, sizeof(num), "%.17g,%.17g,%.17g", (double)job->shape_c_plus, (double)job->shape_c_minus, (double)job->shape_a);
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
+  }
   if (job->sde_paths > 0) {
     PetscBool fp = PETSC_FALSE;
     snprintf(num, sizeof(num), "%" PetscInt_FMT ",%.17g,%" PetscInt_FMT, job->sde_paths, (double)job->sde_dt, job->fp_cells);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sde_paths,sde_dt,fp_cells", num));
-    for (PetscInt f = 0; f < job->nfamily; f++) /* the tasks of NNLPointHasFokkerPlanck */
-      for (PetscInt a = 0; a < job->nact; a++)
-        if (job->family[f] == NNL_FAMILY_SHAPED && NNLShapedIsRelu(&job->act[a]) && job->inputs >= 2) fp = PETSC_TRUE;
+    for (PetscInt a = 0; a < job->nact; a++) /* the tasks of NNLPointHasFokkerPlanck */
+      if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED) && NNLShapedIsRelu(&job->act[a]) && job->inputs >= 2) fp = PETSC_TRUE;
     /* the grid of its densities: a store of cells uniform in ρ (before NNL_FP_GRID) is another job's */
     if (fp) PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "fp_grid", NNL_FP_GRID));
   }
@@ -442,31 +437,33 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
    without -family shaped_mlp, -sde_dt with no SDE tasks. */
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
 {
-  PetscBool fam[3] = {PETSC_FALSE, PETSC_FALSE, PETSC_FALSE};
   const struct {
     const char *name, *needs;
-    int         applies;
+    int         applies; /* a family (NNLFamily), or 3: any SDE task, 4: a shaped MLP's SDE task */
   } opts[] = {
-    {"-sigma_w2", "-family mlp", 0},         {"-sigma_b2", "-family mlp", 0},
-    {"-branch_alpha", "-family resnet", 1},  {"-shape_c_plus", "-family shaped_mlp", 2},
-    {"-shape_c_minus", "-family shaped_mlp", 2}, {"-shape_a", "-family shaped_mlp", 2},
+    {"-sigma_w2", "-family mlp", NNL_FAMILY_MLP},   {"-sigma_b2", "-family mlp", NNL_FAMILY_MLP},
+    {"-branch_alpha", "-family resnet", NNL_FAMILY_RESNET},  {"-shape_c_plus", "-family shaped_mlp", NNL_FAMILY_SHAPED},
+    {"-shape_c_minus", "-family shaped_mlp", NNL_FAMILY_SHAPED}, {"-shape_a", "-family shaped_mlp", NNL_FAMILY_SHAPED},
     {"-sde_dt", "-sde_paths > 0", 3},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", 4},
   };
 
   PetscFunctionBegin;
-  for (PetscInt f = 0; f < j->nfamily; f++) {
-    if (j->family[f] == NNL_FAMILY_MLP) fam[0] = PETSC_TRUE;
-    if (j->family[f] == NNL_FAMILY_RESNET) fam[1] = PETSC_TRUE;
-    if (j->family[f] == NNL_FAMILY_SHAPED) fam[2] = PETSC_TRUE;
-  }
   for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
     PetscBool set, used;
     PetscCall(PetscOptionsHasName(NULL, NULL, opts[i].name, &set));
     if (!set) continue;
-    used = opts[i].applies < 3 ? fam[opts[i].applies] : j->sde_paths > 0 && (opts[i].applies == 3 || fam[2]) ? PETSC_TRUE : PETSC_FALSE;
+    if (opts[i].applies < NNL_FAMILY_COUNT) used = NNLJobHasFamily(j, (NNLFamily)opts[i].applies);
+    else used = j->sde_paths > 0 && (opts[i].applies == 3 || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
   }
   PetscFunctionReturn(0);
+}
+
+PetscBool NNLJobHasFamily(const NNLJob *job, NNLFamily family)
+{
+  for (PetscInt f = 0; f < job->nfamily; f++)
+    if (job->family[f] == family) return PETSC_TRUE;
+  return PETSC_FALSE;
 }
 
 PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job)
@@ -590,12 +587,10 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
 {
   const NNLActivation *a = &job->act[act];
-  double               x = 1.3;
 
   if (job->sigma_w2 > 0) return job->sigma_w2;
   /* Positively homogeneous φ (a·min + b·max): the critical σ² keeps E φ(z)² = E z²/σ², i.e. σ² = 1/E φ(Z)². */
-  if (a->def->phi(2 * x, a->p) == 2 * a->def->phi(x, a->p) && a->def->phi(-2 * x, a->p) == 2 * a->def->phi(-x, a->p))
-    return 1.0 / NNLGaussDual(a, 1, 1, 1);
+  if (NNLActivationIsHomogeneous(a)) return 1.0 / NNLGaussDual(a, 1, 1, 1);
   /* Odd smooth φ: q* = 0 is marginal when σ_w² φ'(0)² = 1 (erf: φ'(0)² = 4/π, so π/4; MATH.md §1's "tanh/erf: 1"
      holds for tanh only: at 1 the erf recursion has a stable fixed point q* = 0.142, with χ = 1.017 there). */
   if (a->def->sigma_w2_critical > 0) return a->def->sigma_w2_critical;

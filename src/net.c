@@ -24,11 +24,12 @@ typedef struct {
   double          sw2, sb2, branch;
   double         *Y, *Phi, *Z, *W, *X, *K, *R;
   /* Log-domain state: the network's true Y and Phi are 2^scale2 times the stored ones. When φ is positively
-     homogeneous and nothing else breaks the scaling (no bias), the stored state is divided by a power of two whenever
-     it nears the ends of double's range: every later operation (products, sums, square roots of Grams, φ) then gives
-     exactly 2^-scale2 times what it would give with an unbounded exponent, so the statistics are those of the true
-     network (NNLObserveLayer puts the scale back). Deep narrow MLPs (ln‖y‖² ~ N(−540, 1300) at n = 4, L = 2000)
-     underflowed and failed without it. A network that stays in range never rescales: its bits are unchanged. */
+     homogeneous, the stored state is divided by a power of two whenever it nears the ends of double's range, and the
+     bias (the one term not made from the state) is added times 2^-scale2: every later operation (products, sums,
+     square roots of Grams, φ) then gives exactly 2^-scale2 times what it would give with an unbounded exponent, so the
+     statistics are those of the true network (NNLObserveLayer puts the scale back). Deep narrow MLPs (ln‖y‖² ~
+     N(−540, 1300) at n = 4, L = 2000) underflowed, and exploding ones (a ReLU MLP at σ_w² = 8, with or without bias)
+     overflowed, and failed without it. A network that stays in range never rescales: its bits are unchanged. */
   PetscBool rescale;
   int       scale2;
   /* A fused projection layer (Fused) leaves Phi done and here the Gram's 8 partial sums of each pair (a, b) of its
@@ -448,18 +449,24 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   PetscFunctionReturn(0);
 }
 
-/* When the state nears the ends of double's range (a Gram entry of the stored state beyond 2^±RESCALE_AT, judged by
+/* When the state nears the ends of double's range (a Gram entry of the stored state beyond 2^±RescaleAt, judged by
    the largest diagonal q of the layer: a dense network's Y, a projection network's K), divide the stored Y, Phi and K
-   by a power of two that brings it near 1 (exact) and count it in scale2. RESCALE_AT leaves 2^(1023 − 2·256) of room
-   before a layer could overflow, and 2^(1022 − 512) before it could underflow: no layer changes q by such factors. */
-#define RESCALE_AT 512
+   by a power of two that brings it near 1 (exact) and count it in scale2. 512 leaves 2^(1023 − 2·256) of room before
+   a layer could overflow, and 2^(1022 − 512) before it could underflow: no layer changes q by such factors. */
+static int RescaleAt = 512;
+
+void NNLNetRescaleThreshold(int e)
+{
+  RescaleAt = e > 0 ? e : 512;
+}
+
 static void Rescale(Net *net, double qmax, PetscBool with_k)
 {
   int e, k;
 
   if (!net->rescale || !(qmax > 0) || !isfinite(qmax)) return;
   e = ilogb(qmax);
-  if (e < RESCALE_AT && e > -RESCALE_AT) return;
+  if (e < RescaleAt && e > -RescaleAt) return;
   k = e / 2; /* q / 4^k within [1, 4) */
   for (PetscInt i = 0; i < net->n * net->m; i++) {
     net->Y[i]   = ldexp(net->Y[i], -k);
@@ -510,16 +517,17 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
   PetscFunctionReturn(0);
 }
 
-/* MLP bias: y_i += b_i for every input, b ~ N(0, σ_b²) fresh per layer. */
+/* MLP bias: y_i += b_i for every input, b ~ N(0, σ_b²) fresh per layer (times 2^-scale2 in the stored state). */
 static void AddBias(Net *net, PetscInt layer)
 {
   NNLRngStream s;
+  const double sb = ldexp(sqrt(net->sb2), -net->scale2);
 
   if (net->sb2 <= 0) return;
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_BIAS);
   NNLRngNormals(&s, 0, (size_t)net->n, net->Z);
   for (PetscInt a = 0; a < net->m; a++)
-    for (PetscInt i = 0; i < net->n; i++) net->Y[i + a * net->n] += sqrt(net->sb2) * net->Z[i];
+    for (PetscInt i = 0; i < net->n; i++) net->Y[i + a * net->n] += sb * net->Z[i];
 }
 
 /* The first layer: MLP y¹ = W¹x (var σ_w²/d); ResNet Y₀ = W_in x (var 1/d). Its Gram given x is σ²C exactly. */
@@ -538,13 +546,22 @@ static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
   PetscFunctionReturn(0);
 }
 
-/* The largest diagonal entry of K: the next layer's variance scale (projection sampler). */
-static double KDiagMax(const Net *net)
+/* The largest of x[a·stride] over a < m; NaN if one is NaN (PetscMax would pass over it). */
+static double MaxOrNaN(PetscInt m, const double *x, PetscInt stride)
 {
   double q = 0;
 
-  for (PetscInt a = 0; a < net->m; a++) q = PetscMax(q, net->K[a + a * net->m]);
+  for (PetscInt a = 0; a < m; a++) {
+    if (x[a * stride] != x[a * stride]) return x[a * stride];
+    q = PetscMax(q, x[a * stride]);
+  }
   return q;
+}
+
+/* The largest diagonal entry of K: the next layer's variance scale (projection sampler). */
+static double KDiagMax(const Net *net)
+{
+  return MaxOrNaN(net->m, net->K, net->m + 1);
 }
 
 /* The largest ‖y_a‖²/n of the stored Y (the dense sampler, which has no K): a pass over n·m beside its n²·m work. */
@@ -552,31 +569,40 @@ static double YNormMax(const Net *net)
 {
   double q = 0;
 
-  for (PetscInt a = 0; a < net->m; a++) q = PetscMax(q, NNLDot(net->n, net->Y + a * net->n, net->Y + a * net->n) / (double)net->n);
+  for (PetscInt a = 0; a < net->m; a++) {
+    const double v = NNLDot(net->n, net->Y + a * net->n, net->Y + a * net->n) / (double)net->n;
+    if (v != v) return v;
+    q = PetscMax(q, v);
+  }
   return q;
 }
 
-/* Layer ℓ from the post-activations Phi of layer ℓ-1. */
-static PetscErrorCode NextLayer(Net *net, PetscInt layer)
+/* Layer ℓ from the post-activations Phi of layer ℓ-1. *overflow: the layer before left double's range (a Gram entry
+   inf or NaN), so this one is not computed: a projection from an infinite K would give a zero state (the pivoted
+   Cholesky finds rank 0) that a bias then restarts, finite and wrong (seen: swish, σ_w² = 50, a "dead" layer 207). */
+static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
 {
   const double n = (double)net->n;
 
   PetscFunctionBegin;
+  *overflow = PETSC_FALSE;
   if (net->pt->family != NNL_FAMILY_RESNET) { /* MLP; shaped MLP: sw2 = its gain c, no bias */
     if (net->sampler == NNL_SAMPLER_DENSE) {
       PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
       AddBias(net, layer);
     } else {
-      PhiGram(net, net->sw2 / n, net->sb2);
+      PhiGram(net, net->sw2 / n, ldexp(net->sb2, -2 * net->scale2)); /* the stored state's K (see Net) */
       Rescale(net, KDiagMax(net), PETSC_TRUE);
-      PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
+      if (!isfinite(KDiagMax(net))) *overflow = PETSC_TRUE;
+      else PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
     }
   } else {
     if (net->sampler == NNL_SAMPLER_DENSE) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
     else {
       PhiGram(net, 1.0 / n, 0.0);
       Rescale(net, KDiagMax(net), PETSC_TRUE);
-      PetscCall(ProjectLayer(net, layer, net->branch, 1.0));
+      if (!isfinite(KDiagMax(net))) *overflow = PETSC_TRUE;
+      else PetscCall(ProjectLayer(net, layer, net->branch, 1.0));
     }
   }
   PetscFunctionReturn(0);
@@ -601,13 +627,9 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
     net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
     net->sb2 = 0;
   }
-  { /* positively homogeneous φ (a·min + b·max; the shaped ReLU), and no bias: the state may be rescaled (see Net) */
+  { /* positively homogeneous φ (a·min + b·max; the shaped ReLU): the state may be rescaled (see Net) */
     const NNLActivation *a = &job->act[pt->act];
-    const double         x = 1.3;
-    PetscBool            hom = a->def->phi(2 * x, a->p) == 2 * a->def->phi(x, a->p) && a->def->phi(-2 * x, a->p) == 2 * a->def->phi(-x, a->p)
-                                 ? PETSC_TRUE : PETSC_FALSE;
-    if (pt->family == NNL_FAMILY_SHAPED) hom = NNLShapedIsRelu(a);
-    net->rescale = hom && net->sb2 == 0 ? PETSC_TRUE : PETSC_FALSE;
+    net->rescale = (pt->family == NNL_FAMILY_SHAPED ? (int)NNLShapedIsRelu(a) : NNLActivationIsHomogeneous(a)) ? PETSC_TRUE : PETSC_FALSE;
   }
   PetscCall(PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
   if (net->sampler == NNL_SAMPLER_DENSE) {
@@ -684,11 +706,25 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
   for (PetscInt l = first; l <= pt->depth; l++) {
     PetscBool ok;
     PetscCall(PetscLogEventBegin(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
+    PetscBool overflow = PETSC_FALSE;
     if (l == first) PetscCall(FirstLayer(&net, l));
-    else PetscCall(NextLayer(&net, l));
-    if (!Fused(&net)) Activate(&net, 0, net.n); /* a fused projection layer has done it */
-    if (net.sampler == NNL_SAMPLER_DENSE && net.rescale) Rescale(&net, YNormMax(&net), PETSC_FALSE);
+    else PetscCall(NextLayer(&net, l, &overflow));
+    if (!overflow && !Fused(&net)) Activate(&net, 0, net.n); /* a fused projection layer has done it */
+    if (!overflow && net.sampler == NNL_SAMPLER_DENSE) { /* the dense state's Gram: its scale, and whether it is finite */
+      const double q = YNormMax(&net);
+      Rescale(&net, q, PETSC_FALSE);
+      overflow = isfinite(q) ? PETSC_FALSE : PETSC_TRUE;
+    }
     PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
+    if (overflow) { /* the layers before are kept, like the recorded ones */
+      res->status = NNL_STATUS_FAILED;
+      res->nrec   = r;
+      res->nspec  = PetscMin(res->nspec, sp);
+      snprintf(res->message, sizeof(res->message), "overflow at layer %" PetscInt_FMT ": the state left double's range%s",
+               net.sampler == NNL_SAMPLER_DENSE ? l : l - 1,
+               net.rescale ? "" : " (only a positively homogeneous activation is rescaled exactly)");
+      break;
+    }
     if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
     if (sp < nspec && slayers[sp] == l) {
       PetscCall(PetscLogEventBegin(NNL_EVENT_OBSERVE, 0, 0, 0, 0));

@@ -9,6 +9,10 @@
 
 #define NNL_SMALL_M 8
 
+/* The exponent e at which a network's state is rescaled (a Gram entry beyond 2^±e; src/net.c, Net): 512; e <= 0
+   restores it. For tests: a network's statistics do not depend on it, to the bit. */
+void NNLNetRescaleThreshold(int e);
+
 /* Normals of W a dense layer draws at a time for m <= NNL_SMALL_M (whole columns, at least one; 512 KB): its memory,
    where W in full is n² doubles (src/net.c DenseLayer; the memory estimate, src/grid.c). */
 #define NNL_DENSE_CHUNK 65536

@@ -123,6 +123,116 @@ static void test_deep_linear_log_domain(void **state)
   AssertLogLawBothSamplers(opts, PETSC_FALSE, DeepLinearCheck, mu, var);
 }
 
+/* Exploding networks in the log domain: a ReLU MLP at σ_w² = 8 (four times critical) with bias σ_b² = 1, n = 32,
+   L = 1000: ln(‖φ(y^L)‖²/n) is, but for the bias's share of the first few layers (+0.04, against a bound of 4 s.e. =
+   3.2), a sum of L iid ln(4 · (2/n)χ²_K), mean ~1380: ‖φ(y)‖² near 2^1990, far above double's range. Catches: the
+   network failing with "overflow or NaN" (before the rescaling took networks with a bias), a rescale not carried
+   into the statistics. */
+static void test_exploding_relu_bias_log_domain(void **state)
+{
+  const int n = 32, L = 1000;
+  double    mu, var;
+  char      opts[256];
+
+  (void)state;
+  LogRatioMoments(n, &mu, &var);
+  snprintf(opts, sizeof(opts), "-family mlp -grid_activation relu -grid_width %d -grid_depth %d -grid_seed 0-400 -inputs 1 "
+                               "-sigma_w2 8 -sigma_b2 1 -record_layers last", n, L);
+  AssertLogLawBothSamplers(opts, PETSC_TRUE, DeepLinearCheck, L * (mu + log(4.0)), L * var);
+}
+
+/* A network that leaves double's range and cannot be rescaled (softplus is not positively homogeneous; σ_w² = 50,
+   bias 1, n = 32: ln‖y‖² grows ~3.2 a layer and passes 709 near layer 225) fails at the layer where its Gram
+   overflows, saying so, with every layer before it kept; it is never finished with wrong numbers. Catches: the
+   projection from an infinite K, whose pivoted Cholesky has rank 0: the state became 0 and the bias restarted it, so
+   a ReLU MLP with bias at σ_w² = 8 (before it was rescaled) finished with ln‖y‖² = 120 at layer 631 instead of 830;
+   a failure reported only at the next recorded layer (600 here). */
+static void test_overflow_fails_where_it_happens(void **state)
+{
+  const char *samplers[] = {"projection", "dense"};
+
+  (void)state;
+  for (int sm = 0; sm < 2; sm++) {
+    NNLJob  *job;
+    NNLGrid *grid;
+    char     all[512];
+    snprintf(all, sizeof(all), "-family mlp -grid_activation softplus -sigma_w2 50 -sigma_b2 1 -grid_width 32 -grid_depth 600 "
+                               "-grid_seed 0-3 -inputs 2 -record_layers 20 -sampler %s", samplers[sm]);
+    assert_int_equal(TestJob(all, &job, &grid), 0);
+    for (PetscInt p = 0; p < grid->nnets; p++) {
+      NNLResult *res;
+      int        at = 0;
+      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+      assert_int_equal(res->status, NNL_STATUS_FAILED);
+      if (sscanf(res->message, "overflow at layer %d:", &at) != 1 || at < 150 || at > 300)
+        fail_msg("%s seed %d: \"%s\"", samplers[sm], (int)p, res->message);
+      assert_true(res->nrec > 0 && res->layers[res->nrec - 1] <= at);
+      for (PetscInt i = 0; i < res->nrec * res->m; i++) assert_true(isfinite(res->lognorm[i]));
+      NNLResultDestroy(&res);
+    }
+    NNLGridDestroy(&grid);
+    NNLJobDestroy(&job);
+  }
+}
+
+/* Rescaling is exact: the same networks computed with the state rescaled whenever a Gram entry passes 2^±3 (about
+   every other layer) and with the default 2^±512 (never, at these depths) give the same Gram, kurtosis and KS to the
+   bit, log-norms to rounding (the log domain adds 2k ln 2) and spectra to 1e-12 — for a ReLU MLP with bias (σ_w² = 8,
+   so q grows 4× a layer), a linear MLP (q wanders both ways), a ResNet and a shaped ReLU MLP, each sampler. Catches: a
+   bias added unscaled to a rescaled state (the ReLU MLP's q then off by the bias's weight, ~10 %), a rescale of Y
+   without Phi or K, a spectrum not scaled back. */
+static void test_rescale_exact(void **state)
+{
+  const char *jobs[] = {"-family mlp -grid_activation relu -sigma_w2 8 -sigma_b2 1 -grid_width 24 -grid_depth 60",
+                        "-family mlp -grid_activation linear -grid_width 4 -grid_depth 300",
+                        "-family resnet -grid_activation relu -grid_width 16 -grid_depth 200",
+                        "-family shaped_mlp -grid_activation relu -shape_c_minus -2 -grid_width 8 -grid_depth 64"};
+  const char *samplers[] = {"projection", "dense"};
+
+  (void)state;
+  for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++)
+    for (int sm = 0; sm < 2; sm++) {
+      NNLJob  *job;
+      NNLGrid *grid;
+      char     all[512];
+      snprintf(all, sizeof(all), "%s -grid_seed 0-6 -inputs 3 -input_correlation 0.3 -record_layers all -spectra_layers 5 -sampler %s",
+               jobs[j], samplers[sm]);
+      assert_int_equal(TestJob(all, &job, &grid), 0);
+      for (PetscInt p = 0; p < grid->nnets; p++) {
+        NNLResult *a, *b;
+        PetscInt   m;
+        NNLNetRescaleThreshold(0);
+        assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &a), 0);
+        NNLNetRescaleThreshold(3);
+        assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &b), 0);
+        NNLNetRescaleThreshold(0);
+        m = a->m;
+        assert_int_equal(a->status, NNL_STATUS_DONE);
+        assert_int_equal(b->status, NNL_STATUS_DONE);
+        assert_int_equal(a->nrec, b->nrec);
+        for (PetscInt i = 0; i < a->nrec * m * (m + 1) / 2; i++)
+          if (memcmp(&a->gram[i], &b->gram[i], sizeof(double))) fail_msg("%s %s: gram[%d] %.17g != %.17g", jobs[j], samplers[sm], (int)i, a->gram[i], b->gram[i]);
+        for (PetscInt i = 0; i < a->nrec * m; i++) {
+          if (memcmp(&a->kurtosis[i], &b->kurtosis[i], sizeof(double))) fail_msg("%s %s: kurtosis[%d] differs", jobs[j], samplers[sm], (int)i);
+          if (fabs(a->lognorm[i] - b->lognorm[i]) > 1e-12 * (1 + fabs(a->lognorm[i])) ||
+              fabs(a->lognorm_post[i] - b->lognorm_post[i]) > 1e-12 * (1 + fabs(a->lognorm_post[i])))
+            fail_msg("%s %s: lognorm[%d] %.17g / %.17g", jobs[j], samplers[sm], (int)i, a->lognorm[i], b->lognorm[i]);
+        }
+        for (PetscInt i = 0; i < m; i++)
+          if (memcmp(&a->ks[i], &b->ks[i], sizeof(double))) fail_msg("%s %s: ks[%d] differs", jobs[j], samplers[sm], (int)i);
+        assert_int_equal(a->nspec, b->nspec);
+        for (PetscInt i = 0; i < a->nspec * m; i++)
+          if (fabs(a->eig[i] - b->eig[i]) > 1e-12 * fabs(a->eig[i / m * m])) fail_msg("%s %s: eig[%d] %.17g / %.17g", jobs[j], samplers[sm], (int)i, a->eig[i], b->eig[i]);
+        for (PetscInt i = 0; i < a->nspec * a->nsv; i++)
+          if (fabs(a->sv[i] - b->sv[i]) > 1e-12 * fabs(a->sv[i / a->nsv * a->nsv])) fail_msg("%s %s: sv[%d] differs", jobs[j], samplers[sm], (int)i);
+        NNLResultDestroy(&a);
+        NNLResultDestroy(&b);
+      }
+      NNLGridDestroy(&grid);
+      NNLJobDestroy(&job);
+    }
+}
+
 /* §4.3 ReLU MLP at criticality: ln(‖x^L‖²/n) is a sum of L iid ln((2/n)χ²_K). Catches: a wrong σ_w² or fan-in,
    a sampler whose norms have the right mean but the wrong spread (e.g. reusing normals across layers). */
 static void test_relu_mlp_lognorm(void **state)
@@ -527,7 +637,8 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_projection_equals_dense_in_law),
     cmocka_unit_test(test_relu_mlp_lognorm_per_layer),  cmocka_unit_test(test_mlp_kurtosis_growth),
     cmocka_unit_test(test_fused_layer_bits),            cmocka_unit_test(test_dense_layer_bits),
-    cmocka_unit_test(test_deep_linear_log_domain),
+    cmocka_unit_test(test_deep_linear_log_domain), cmocka_unit_test(test_exploding_relu_bias_log_domain),
+    cmocka_unit_test(test_rescale_exact), cmocka_unit_test(test_overflow_fails_where_it_happens),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

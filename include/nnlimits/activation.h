@@ -45,6 +45,13 @@ const NNLActivationDef *NNLActivationDefGet(size_t i);
 */
 int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t errlen);
 
+/**
+  @brief Whether φ is positively homogeneous, φ(λx) = λφ(x) for λ > 0 (a·min(x,0) + b·max(x,0): linear, relu,
+  leaky_relu, abs), tested exactly at x = ±1.3, λ = 2. Such a φ has its own critical σ_w² (job.c), and a network of it
+  without bias may keep its state scaled by a power of two (net.c).
+*/
+int NNLActivationIsHomogeneous(const NNLActivation *act);
+
 /** @brief y[i] = φ(x[i]) for i < n (x and y may alias). */
 void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, double *y);
 

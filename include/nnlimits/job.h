@@ -76,6 +76,8 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
 
 /** @brief σ_w² of the MLP for activation act (resolves -sigma_w2 auto to the critical value). */
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act);
+/** @brief Whether the job's -family list holds `family`. */
+PetscBool NNLJobHasFamily(const NNLJob *job, NNLFamily family);
 
 /** @brief Whether the SDE task of a family applies under this job (-sde_paths > 0; ResNet with α = 1/2, shaped MLP). */
 PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family);
