@@ -195,11 +195,16 @@ grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000
   || fail "laws table ρ of an exploding network: $("$NNL" export "$W/explode" -table laws | grep rho)"
 
 # status says why points failed (the CSV exports have no message column): each message with its count and first point.
-# (With a bias the state cannot be rescaled into double's range, so these linear MLPs overflow.)
-"$NNL" run -family mlp -grid_activation linear -sigma_w2 50 -sigma_b2 0.1 -grid_width 8 -grid_depth 250 -grid_seed 0-2 -record_layers last \
+# (softplus is not positively homogeneous, so its state cannot be rescaled into double's range: these MLPs overflow.)
+# Each overflows at its own layer, so each message is its own line.
+"$NNL" run -family mlp -grid_activation softplus -sigma_w2 50 -sigma_b2 0.1 -grid_width 32 -grid_depth 600 -grid_seed 0-2 -record_layers last \
   -progress_interval 0 -output "$W/fails" > /dev/null 2>&1 || fail "run with failing points"
 "$NNL" status "$W/fails" > /dev/null 2> fails.err || fail "status of a run with failed points"
-grep -q "fails: 2 failed: overflow or NaN at layer [0-9]* (statistics not finite) (first: point 0, mlp linear width 8 depth 250 seed 0)" fails.err \
+for s in 0 1; do
+  grep -q "fails: 1 failed: overflow at layer [0-9]*: the state left double's range (only a positively homogeneous activation is rescaled exactly) (first: point $s, mlp softplus width 32 depth 600 seed $s)" fails.err \
+    || fail "status: failure messages: $(cat fails.err)"
+done
+[ "$(wc -l < fails.err)" = 2 ] \
   || fail "status: failure messages: $(cat fails.err)"
 
 # An option the job does not use is a warning naming what it needs (the run goes on); the shipped job files use every
