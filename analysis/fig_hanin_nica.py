@@ -71,21 +71,24 @@ def main():
             bm, bmse, _ = nnlimits.fit_line(beta[sel], mean[sel], mse[sel], origin=True)
             bv, bvse, _ = nnlimits.fit_line(beta[sel], var[sel], vse[sel], origin=True)
             last = (w, bm, bmse, w * mu, bv, bvse, w * v)
-            fits["mean"].append((bm, bmse))
-            fits["var"].append((bv, bvse))
+            fits["mean"].append((bm, bmse, w * mu))
+            fits["var"].append((bv, bvse, w * v))
             nnlimits.kv(figure="hanin_nica", width=w, points=len(sel), seeds=int(n[sel].min()),
                         mean_slope=bm, mean_slope_se=bmse, mean_theory=-2.5, mean_exact=w * mu,
                         var_slope=bv, var_slope_se=bvse, var_theory=5.0, var_exact=w * v)
+    # pooled over widths by inverse variance; the exact finite-n slopes pooled with the same weights are what it
+    # estimates (the narrow widths weigh most, and their exact slopes are the furthest from n → ∞)
     pooled = {}
     for key, f in fits.items():
         if f:
-            s, sse = np.array(f).T
+            s, sse, ex = np.array(f).T
             wgt = 1 / sse ** 2
-            pooled[key] = (np.sum(wgt * s) / np.sum(wgt), np.sqrt(1 / np.sum(wgt)))
+            pooled[key] = (np.sum(wgt * s) / np.sum(wgt), np.sqrt(1 / np.sum(wgt)), np.sum(wgt * ex) / np.sum(wgt))
     if pooled:
         nnlimits.kv(figure="hanin_nica", width="all", dead=dead, mean_slope=pooled["mean"][0],
-                    mean_slope_se=pooled["mean"][1], mean_theory=-2.5, var_slope=pooled["var"][0],
-                    var_slope_se=pooled["var"][1], var_theory=5.0)
+                    mean_slope_se=pooled["mean"][1], mean_theory=-2.5, mean_exact=pooled["mean"][2],
+                    var_slope=pooled["var"][0], var_slope_se=pooled["var"][1], var_theory=5.0,
+                    var_exact=pooled["var"][2])
     bx = np.linspace(0, beta.max(), 50)
     axes[0].plot(bx, -2.5 * bx, "k--", lw=1.2, label="−(5/2) β (Hanin–Nica)")
     axes[1].plot(bx, 5 * bx, "k--", lw=1.2, label="5 β (Hanin–Nica)")

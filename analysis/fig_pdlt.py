@@ -50,10 +50,10 @@ def ensemble_kurtosis(d):
     return groups, ratio / 3, se / 3, n, np.array(jack)
 
 
-def fit_slope(beta, kappa, kse):
-    """Slope of ln(1 + kappa) against beta (weighted least squares with intercept) and the fit's line."""
-    y, yse = np.log1p(kappa), kse / (1 + kappa)
-    return nnlimits.fit_line(beta, y)
+def fit_slope(beta, kappa):
+    """Slope of ln(1 + kappa) against beta (ordinary least squares with intercept; its s.e. comes from the jackknife
+    over seed blocks, as the layers of one network are correlated) and the fit's line."""
+    return nnlimits.fit_line(beta, np.log1p(kappa))
 
 
 def main():
@@ -86,13 +86,13 @@ def main():
             fit = (beta <= xmax) & (ell >= args.min_layer) & np.isfinite(y)
             axes[1].errorbar(beta[show], y[show], yerr=yse[show], fmt=markers[j % 6], ms=2.5, color=c, lw=0.6)
             if fit.sum() >= 3:
-                b, _, a = fit_slope(beta[fit], kap[fit], kse[fit])
-                bj = np.array([fit_slope(beta[fit], jk[sel][fit] - 1, kse[fit])[0] for jk in jack])
+                b, _, a = fit_slope(beta[fit], kap[fit])
+                bj = np.array([fit_slope(beta[fit], jk[sel][fit] - 1)[0] for jk in jack])
                 bse = np.sqrt((BLOCKS - 1) / BLOCKS * np.sum((bj - bj.mean()) ** 2))
-                slopes.append((b, bse))
                 extra = {}
                 if act in EXACT_C:
                     extra["exact_slope"] = w * np.log1p(EXACT_C[act] / w)
+                slopes.append((b, bse, extra.get("exact_slope", float("nan"))))
                 nnlimits.kv(figure="pdlt", activation=act, width=w, seeds=int(n[sel].min()), layers=int(fit.sum()),
                             slope=b, slope_se=bse, theory=SLOPE.get(act, float("nan")), **extra)
                 xs = np.linspace(0, xmax, 50)
@@ -102,11 +102,13 @@ def main():
                 axes[0].plot(lx[lx / w <= 1.2 * xmax] / w, (1 + EXACT_C[act] / w) ** (lx[lx / w <= 1.2 * xmax] - 1) - 1,
                              color=c, lw=0.5, ls=":")
         if slopes:
-            s, sse = np.array(slopes).T
+            # pooled by inverse variance; the exact finite-n slopes pooled with the same weights are what it estimates
+            s, sse, ex = np.array(slopes).T
             wgt = 1 / sse ** 2
             pooled = np.sum(wgt * s) / np.sum(wgt)
+            extra = {"exact_slope": np.sum(wgt * ex) / np.sum(wgt)} if act in EXACT_C else {}
             nnlimits.kv(figure="pdlt", activation=act, width="all", slope=pooled, slope_se=np.sqrt(1 / np.sum(wgt)),
-                        theory=SLOPE.get(act, float("nan")))
+                        theory=SLOPE.get(act, float("nan")), **extra)
         if act in SLOPE:
             xs = np.linspace(0, 1.2 * xmax, 50)
             for ax in axes:

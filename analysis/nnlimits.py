@@ -221,17 +221,22 @@ def provenance(run_dir):
 
 
 def group_mean_se(keys, values):
-    """Mean and standard error of `values` over rows sharing the same tuple of `keys` (list of arrays).
-    Returns (groups, mean, se, count); groups in order of first appearance (the canonical order)."""
+    """Mean and standard error of `values` over rows sharing the same tuple of `keys` (list of arrays), NaN values
+    left out (a dead network's ρ = 0/0), as the run's own summary leaves out its NULLs. Returns (groups, mean, se,
+    count); count: the values that entered; groups in order of first appearance (the canonical order)."""
     index, groups = {}, []
     for k in zip(*keys):
         if k not in index:
             index[k] = len(groups)
             groups.append(k)
     g = np.array([index[k] for k in zip(*keys)], dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    ok = ~np.isnan(values)
+    g, values = g[ok], values[ok]
     n = np.bincount(g, minlength=len(groups)).astype(float)
     s1 = np.bincount(g, weights=values, minlength=len(groups))
-    mean = s1 / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
     dev2 = np.bincount(g, weights=(values - mean[g]) ** 2, minlength=len(groups))
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(dev2 / (n - 1) / n)

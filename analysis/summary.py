@@ -41,10 +41,10 @@ def main():
         rho = q01 / (np.sqrt(q00) * np.sqrt(q11))  # not √(q00·q11): the product overflows past 1e154
     cols = [np.array([k[j] for k in keys], dtype=object) for j in range(4)]
     groups, m_q, se_q, n = nnlimits.group_mean_se(cols, q00)
-    _, m_r, se_r, _ = nnlimits.group_mean_se(cols, rho)
-    for (fam, act, w, d), a, b, c, e, k in zip(groups, m_q, se_q, m_r, se_r, n):
+    _, m_r, se_r, n_r = nnlimits.group_mean_se(cols, rho)  # over the seeds that have a ρ (a dead one's is 0/0)
+    for (fam, act, w, d), a, b, c, e, k, kr in zip(groups, m_q, se_q, m_r, se_r, n, n_r):
         print(f"family={fam} activation={act} width={w} depth={d} seeds={int(k)} "
-              f"q00_mean={a:.17g} q00_se={b:.17g} rho01_mean={c:.17g} rho01_se={e:.17g}")
+              f"q00_mean={a:.17g} q00_se={b:.17g} rho01_mean={c:.17g} rho01_se={e:.17g} rho01_seeds={int(kr)}")
     if args.output:
         plot(args.run_dir, g, groups, m_q, se_q, args.output)
 

@@ -10,7 +10,9 @@ static const char *SQL =
   " avg(g.q00), avg(g.q00*g.q00),"
   /* ρ as q01/(√q00·√q11): √(q00·q11) overflows once the q pass 1e154 (an exploding network), and ρ came out 0 */
   " avg(g.q01/(sqrt(g.q00)*sqrt(g.q11))), avg((g.q01/(sqrt(g.q00)*sqrt(g.q11)))*(g.q01/(sqrt(g.q00)*sqrt(g.q11)))),"
-  " min(l.q_nngp), min(l.q_ode)"
+  " min(l.q_nngp), min(l.q_ode),"
+  /* the seeds that have a ρ: a dead network's is 0/0 (NULL, left out of its average, so out of its count too) */
+  " count(g.q01/(sqrt(g.q00)*sqrt(g.q11)))"
   " FROM points p"
   /* the last recorded layer's q00, q01, q11 from the network's arrays (NULL where there is no second input), read
      from netlayers itself: a join on the view layers made SQLite expand every layer of every network first */
@@ -64,7 +66,7 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
     }
     if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
       double r = sqlite3_column_double(st, 7), r2 = sqlite3_column_double(st, 8);
-      MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, r2, n);
+      MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, r2, sqlite3_column_int(st, 11));
     }
     if (rows++ < maxrows)
       fprintf(out, "%-7s %-12s %6d %6d %6d  %-24s %-9s %-9s  %-24s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),

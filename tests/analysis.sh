@@ -58,6 +58,17 @@ sed -n 's/^family=\([^ ]*\) activation=\([^ ]*\) width=\([^ ]*\) depth=\([^ ]*\)
 [ "$(wc -l < "$W/want.txt")" = 16 ] || fail "expected 16 groups, got $(wc -l < "$W/want.txt")"
 cmp -s "$W/want.txt" "$W/got.txt" || { diff "$W/want.txt" "$W/got.txt" >&2; fail "summary means differ"; }
 
+# (b2) with dead networks (ReLU at n = 4: about half die by depth 8, and a dead network's ρ is 0/0), summary.py's ρ
+# mean and s.e. are over the networks that have a ρ, as the run's own summary prints them. Catches: a NaN mean (NaN
+# not left out), and the run's summary's s.e. taken over every seed (0.0102 here instead of 0.0142).
+run 1 run -family mlp -grid_activation relu -grid_width 4 -grid_depth 8 -grid_seed 0-200 -inputs 2 -progress_interval 0 \
+  -output "$W/dead" > "$W/dead.out" 2> /dev/null || fail "run with dead networks"
+c=$(awk '$1 == "mlp" && $2 == "relu" { print $(NF - 2), $NF }' "$W/dead.out")
+p=$($PY "$SRC/analysis/summary.py" "$W/dead" | sed -n 's/.* rho01_mean=\([^ ]*\) rho01_se=\([^ ]*\) rho01_seeds=\([0-9]*\).*/\1 \2 \3/p' \
+    | awk '{ printf "%.5f %.5f %d", $1, $2, $3 }')
+[ "$c" = "${p% *}" ] && [ "${p##* }" -gt 50 ] && [ "${p##* }" -lt 180 ] \
+  || fail "ρ with dead networks: run summary '$c', summary.py '$p' (mean, s.e., seeds with a ρ)"
+
 # (c) the figure: a real PNG and a PDF beside it
 [ "$(head -c 8 "$W/summary.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "summary.png is not a PNG"
 [ "$(stat -c %s "$W/summary.png")" -gt 10000 ] || fail "summary.png is too small to hold the plot"
