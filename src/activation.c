@@ -291,17 +291,33 @@ static double DualSin(double k11, double k22, double k12, const double p[])
 /* Row order is public (NNLActivationDefGet(i), help text): append new rows at the end.
    help: "[:p=default...]" lists the parameters, then the formula. */
 /* clang-format off */
+/* Critical σ_w² = 1/φ'(0)² of the odd smooth φ (the table's last column). */
+static double CriticalTanh(const double p[])
+{
+  (void)p;
+  return 1.0;
+}
+static double CriticalErf(const double p[])
+{
+  (void)p;
+  return M_PI / 4; /* erf'(0)² = 4/π */
+}
+static double CriticalSin(const double p[])
+{
+  return p[2] == 0 && p[0] * p[1] != 0 ? 1 / ((p[0] * p[1]) * (p[0] * p[1])) : 0; /* odd only without the phase c */
+}
+
 static const NNLActivationDef nnl_act_table[] = {
-  {"linear",     "x",                               0, {0},       PhiLinear,    DualLinear,    1, -1,  0.10,    0},
-  {"relu",       "max(x,0)",                        0, {0},       PhiRelu,      DualRelu,      0,  0,  0.14,    0},
-  {"leaky_relu", "[:a=0.01] a min(x,0) + max(x,0)", 1, {0.01},    PhiLeakyRelu, DualLeakyRelu, 0,  0,   1.4,    0},
-  {"abs",        "|x|",                             0, {0},       PhiAbs,       DualAbs,       0,  1,   1.8,    0},
-  {"tanh",       "tanh(x), dual by quadrature",     0, {0},       PhiTanh,      NULL,          1, -1,  0.77, 1.0},
-  {"erf",        "erf(x)",                          0, {0},       PhiErf,       DualErf,       1, -1,   9.6, M_PI / 4},
-  {"gelu",       "x Phi(x), Phi the normal cdf",    0, {0},       PhiGelu,      DualGelu,      1,  0,   9.0,    0},
-  {"sin",        "[:a=1[:b=1[:c=0]]] a sin(bx+c)",  3, {1, 1, 0}, PhiSin,       DualSin,       1,  0,    10,    0},
-  {"swish",      "x sigmoid(x), by quadrature",     0, {0},       PhiSwish,     NULL,          1,  0,   7.4,    0},
-  {"softplus",   "log(1+e^x), by quadrature",       0, {0},       PhiSoftplus,  NULL,          1,  0,    15,    0},
+  {"linear",     "x",                               0, {0},       PhiLinear,    DualLinear,    1, -1,  0.10, NULL},
+  {"relu",       "max(x,0)",                        0, {0},       PhiRelu,      DualRelu,      0,  0,  0.14, NULL},
+  {"leaky_relu", "[:a=0.01] a min(x,0) + max(x,0)", 1, {0.01},    PhiLeakyRelu, DualLeakyRelu, 0,  0,   1.4, NULL},
+  {"abs",        "|x|",                             0, {0},       PhiAbs,       DualAbs,       0,  1,   1.8, NULL},
+  {"tanh",       "tanh(x), dual by quadrature",     0, {0},       PhiTanh,      NULL,          1, -1,  0.77, CriticalTanh},
+  {"erf",        "erf(x)",                          0, {0},       PhiErf,       DualErf,       1, -1,   9.6, CriticalErf},
+  {"gelu",       "x Phi(x), Phi the normal cdf",    0, {0},       PhiGelu,      DualGelu,      1,  0,   9.0, NULL},
+  {"sin",        "[:a=1[:b=1[:c=0]]] a sin(bx+c)",  3, {1, 1, 0}, PhiSin,       DualSin,       1,  0,    10, CriticalSin},
+  {"swish",      "x sigmoid(x), by quadrature",     0, {0},       PhiSwish,     NULL,          1,  0,   7.4, NULL},
+  {"softplus",   "log(1+e^x), by quadrature",       0, {0},       PhiSoftplus,  NULL,          1,  0,    15, NULL},
 };
 /* clang-format on */
 
@@ -453,6 +469,11 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
     return 1;
   }
   return 0;
+}
+
+double NNLActivationCriticalSigmaW2(const NNLActivation *act)
+{
+  return act->def->sigma_w2_critical ? act->def->sigma_w2_critical(act->p) : 0.0;
 }
 
 int NNLActivationIsHomogeneous(const NNLActivation *act)

@@ -141,7 +141,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
              (double)job->input_correlation, job->inputs);
-  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1) and erf (pi/4), else 1)", "",
+  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) (1/(ab)^2), else 1)", "",
                                "auto", buf, sizeof(buf), NULL));
   if (!strcmp(buf, "auto")) job->sigma_w2 = -1;
   else {
@@ -397,8 +397,9 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   /* auto's value where it is not 1 (or the homogeneous rule's, unchanged since the first release) for an MLP: erf's
      was 1 until this was written, so a store of such a job made before is refused, not resumed with another σ_w² */
   for (PetscInt i = 0; i < job->nact && job->sigma_w2 < 0 && NNLJobHasFamily(job, NNL_FAMILY_MLP); i++) {
-    if (job->act[i].def->sigma_w2_critical <= 0 || job->act[i].def->sigma_w2_critical == 1.0) continue;
-    snprintf(num, sizeof(num), "%.17g", job->act[i].def->sigma_w2_critical);
+    const double c = NNLActivationCriticalSigmaW2(&job->act[i]);
+    if (c <= 0 || c == 1.0) continue;
+    snprintf(num, sizeof(num), "%.17g", c);
     PetscCall(Appendf(&s, &len, &cap, "sigma_w2_auto_%s=%s\n", job->act[i].canon, num));
   }
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sampler", NNLSamplerTypes[job->sampler]));
@@ -593,7 +594,7 @@ PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
   if (NNLActivationIsHomogeneous(a)) return 1.0 / NNLGaussDual(a, 1, 1, 1);
   /* Odd smooth φ: q* = 0 is marginal when σ_w² φ'(0)² = 1 (erf: φ'(0)² = 4/π, so π/4; MATH.md §1's "tanh/erf: 1"
      holds for tanh only: at 1 the erf recursion has a stable fixed point q* = 0.142, with χ = 1.017 there). */
-  if (a->def->sigma_w2_critical > 0) return a->def->sigma_w2_critical;
+  if (NNLActivationCriticalSigmaW2(a) > 0) return NNLActivationCriticalSigmaW2(a);
   return 1.0;
 }
 

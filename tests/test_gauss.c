@@ -446,7 +446,7 @@ static void test_panel_cost(void **state)
 {
   (void)state;
   static const double    ks[] = {1e-6, 1.0, 100.0, 1e4};
-  const NNLActivationDef def  = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77, 1.0};
+  const NNLActivationDef def  = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77, NULL};
   NNLActivation          act  = {.def = &def};
 
   for (size_t k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {

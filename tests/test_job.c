@@ -72,19 +72,26 @@ static void test_canonical_text(void **state)
   NNLJobDestroy(&c);
 }
 
-/* Defaults are the default job; auto σ_w² is critical: 2 for relu, 2/(1+α²) for leaky relu, 1 for tanh, π/4 for erf.
+/* Defaults are the default job; auto σ_w² is critical: 2 for relu, 2/(1+α²) for leaky relu, 1 for tanh, π/4 for erf,
+   1/(ab)² for a·sin(bx) (it was 1 whatever a and b).
    Critical for the odd ones means σ_w² F(q)/q → 1 as q → 0 (F the dual kernel: F(q) ≈ φ'(0)² q), checked on the
    dual itself. Catches: erf at σ_w² = 1 (MATH.md §1 said so), whose ratio is 4/π: the recursion then sits at q* = 0.14. */
 static void test_defaults(void **state)
 {
   NNLJob *job;
-  assert_int_equal(TestJob("-family mlp -grid_activation tanh,erf", &job, NULL), 0);
-  for (PetscInt a = 0; a < 2; a++) {
+  assert_int_equal(TestJob("-family mlp -grid_activation tanh,erf,sin:1:2,sin:3", &job, NULL), 0);
+  for (PetscInt a = 0; a < 4; a++) {
     const double q = 1e-6, chi = NNLJobSigmaW2(job, a) * NNLGaussDual(&job->act[a], q, q, q) / q;
     if (fabs(chi - 1) > 1e-5) fail_msg("%s: sigma_w2 F(q)/q = %.9f at q = %g, want 1", job->act[a].canon, chi, q);
   }
   assert_true(fabs(NNLJobSigmaW2(job, 1) - M_PI / 4) < 1e-15);
-  assert_non_null(strstr(job->canonical, "sigma_w2=auto\nsigma_w2_auto_erf=0.78539816339744828\n"));
+  assert_non_null(strstr(job->canonical, "sigma_w2=auto\nsigma_w2_auto_erf=0.78539816339744828\nsigma_w2_auto_sin:1:2:0=0.25\n"
+                                         "sigma_w2_auto_sin:3:1:0=0.1111111111111111\n"));
+  NNLJobDestroy(&job);
+  /* a·sin(bx + c) with a phase is not odd: no critical σ_w² of this kind, auto stays 1; sin's defaults keep the text */
+  assert_int_equal(TestJob("-family mlp -grid_activation sin:1:2:0.3,sin", &job, NULL), 0);
+  assert_true(NNLJobSigmaW2(job, 0) == 1.0 && NNLJobSigmaW2(job, 1) == 1.0);
+  assert_null(strstr(job->canonical, "sigma_w2_auto"));
   NNLJobDestroy(&job);
   /* tanh alone, or erf without an MLP: the job text of earlier releases (their stores resume) */
   assert_int_equal(TestJob("-family mlp,resnet -grid_activation tanh", &job, NULL), 0);

@@ -23,8 +23,9 @@ typedef struct {
                                           quadrature then sums half its outer nodes: φ(Z1)φ(Z2) is even in Z1) */
   double      cost;                    /* ns per element of NNLActivationApply on the cost model's reference core (grid.c);
                                           measured, rounded: the cost model's only per-activation input */
-  double      sigma_w2_critical;       /* an odd smooth φ (the K* = 0 class): the critical σ_w² = 1/φ'(0)², which -sigma_w2
-                                          auto takes; 0 elsewhere (positively homogeneous φ have their own rule, job.c) */
+  double (*sigma_w2_critical)(const double p[]); /* an odd smooth φ (the K* = 0 class; sin only when c = 0): the critical
+                                          σ_w² = 1/φ'(0)², which -sigma_w2 auto takes; NULL or 0 elsewhere (positively
+                                          homogeneous φ have their own rule, job.c): NNLActivationCriticalSigmaW2 */
 } NNLActivationDef;
 
 /* A parsed activation: a table row plus parameter values, and its canonical spelling. */
@@ -51,6 +52,9 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
   without bias may keep its state scaled by a power of two (net.c).
 */
 int NNLActivationIsHomogeneous(const NNLActivation *act);
+
+/** @brief The critical σ_w² of an odd smooth φ, 1/φ'(0)² (tanh 1, erf π/4, a·sin(bx) 1/(ab)²); 0 for other φ. */
+double NNLActivationCriticalSigmaW2(const NNLActivation *act);
 
 /** @brief y[i] = φ(x[i]) for i < n (x and y may alias). */
 void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, double *y);
