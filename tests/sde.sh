@@ -91,10 +91,15 @@ awk -F, 'NR > 1 && $6 != $5 / $3 { bad = 1 } END { exit bad }' "$W/np1.fokker_pl
 cp -r "$W/np1" "$W/old" && sqlite3 "$W/old/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'sde_time'"
 "$NNL" export "$W/old" -table sde | awk -F, 'NR > 1 && $1 == "shaped_mlp" && $5 != ($4 - 1) / $3 { bad = 1 } END { exit bad }' \
   || fail "an earlier release's store: sde t is not (depth-1)/width"
-set +e; run 0 run $JOB -output "$W/old" > /dev/null 2> "$W/old.err"; rc=$?; set -e
-[ "$rc" = 2 ] && grep -q "integrated to t = (L-1)/n by an earlier release" "$W/old.err" || { cat "$W/old.err"; fail "old SDE store resumed (exit $rc)"; }
-set +e; "$NNL" merge "$W/old" -output "$W/oldmerge" > /dev/null 2> "$W/old.err"; rc=$?; set -e
-[ "$rc" = 2 ] && grep -q "earlier release" "$W/old.err" || { cat "$W/old.err"; fail "old SDE store merged (exit $rc)"; }
+# refused DIR PATTERN WHAT: a run of $JOB into DIR, and a merge of DIR, both end with exit 2 and PATTERN on stderr
+refused() {
+  local rc
+  set +e; run 0 run $JOB -output "$1" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+  [ "$rc" = 2 ] && grep -q "$2" "$W/old.err" || { cat "$W/old.err"; fail "$3 resumed (exit $rc)"; }
+  set +e; "$NNL" merge "$1" -output "$1.merged" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+  [ "$rc" = 2 ] && grep -q "$2" "$W/old.err" || { cat "$W/old.err"; fail "$3 merged (exit $rc)"; }
+}
+refused "$W/old" "integrated to t = (L-1)/n by an earlier release" "old SDE store"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1
 sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key IN ('sde_time', 'fp_grid')"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1 || fail "resume of an old store without SDE paths"
@@ -106,10 +111,7 @@ run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_in
 cp -r "$W/np1" "$W/oldfp" && sqlite3 "$W/oldfp/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'fp_grid'"
 "$NNL" export "$W/oldfp" -table fokker_planck | awk -F, 'NR > 1 { d = $11 - $10 - 2 / 64; if (d > 1e-12 || d < -1e-12) bad = 1 } END { exit bad }' \
   || fail "an earlier release's store: fokker_planck cells are not uniform in rho"
-set +e; run 0 run $JOB -output "$W/oldfp" > /dev/null 2> "$W/old.err"; rc=$?; set -e
-[ "$rc" = 2 ] && grep -q "cells uniform in rho" "$W/old.err" || { cat "$W/old.err"; fail "old Fokker-Planck store resumed (exit $rc)"; }
-set +e; "$NNL" merge "$W/oldfp" -output "$W/oldfpmerge" > /dev/null 2> "$W/old.err"; rc=$?; set -e
-[ "$rc" = 2 ] && grep -q "cells uniform in rho" "$W/old.err" || { cat "$W/old.err"; fail "old Fokker-Planck store merged (exit $rc)"; }
+refused "$W/oldfp" "cells uniform in rho" "old Fokker-Planck store"
 # (g) The shaped ReLU's post-activation norm at width n: ‖φ_n(y)‖²/n = V_aa/c for Gaussian y (c = 2/(s₊² + s₋²), 1.28 at
 #     n = 16), so in the laws table lognorm_post − logv is −ln c for the SDE paths and, up to its 4 s.e. (~0.045 over
 #     1000 seeds), for the networks. Catches: the SDE's lognorm_post as ln V_aa (the n → ∞ value), 0.25 off at n = 16.

@@ -97,6 +97,19 @@ static void AssertLogLawBothSamplers(const char *opts, PetscBool post, void (*ch
   }
 }
 
+/* A one-input ReLU MLP of width n and depth L at σ_w² = 2·gain (plus `extra` options), seeds `seeds`: its last
+   ln(‖φ(y)‖²/n) held to L iid ln(gain · (2/n)χ²_K), K ~ Bin(n, ½) given K ≥ 1, by AssertLogLawBothSamplers. */
+static void AssertReluLogLaw(int n, int L, const char *seeds, const char *extra, double gain, void (*check)(const NNLResult *))
+{
+  double mu, var;
+  char   opts[256];
+
+  LogRatioMoments(n, &mu, &var);
+  snprintf(opts, sizeof(opts), "-family mlp -grid_activation relu -grid_width %d -grid_depth %d -grid_seed %s -inputs 1 "
+                               "-record_layers last %s", n, L, seeds, extra);
+  AssertLogLawBothSamplers(opts, PETSC_TRUE, check, L * (mu + log(gain)), L * var);
+}
+
 /* Deep narrow networks in the log domain: a linear MLP (σ_w² = 1) at n = 4, L = 4000 has ln(‖y^L‖²/n) = Σ of L iid
    ln(χ²_4/4), mean L(ψ(2) − ln 2) = −1081, variance Lψ'(2) = 2580: ‖y‖² near 1e-470, far below double's range. The
    stored state is rescaled by powers of two (net.c) and the statistics are the true network's: ln‖y^L‖² within 4 s.e.
@@ -130,15 +143,8 @@ static void test_deep_linear_log_domain(void **state)
    into the statistics. */
 static void test_exploding_relu_bias_log_domain(void **state)
 {
-  const int n = 32, L = 1000;
-  double    mu, var;
-  char      opts[256];
-
   (void)state;
-  LogRatioMoments(n, &mu, &var);
-  snprintf(opts, sizeof(opts), "-family mlp -grid_activation relu -grid_width %d -grid_depth %d -grid_seed 0-400 -inputs 1 "
-                               "-sigma_w2 8 -sigma_b2 1 -record_layers last", n, L);
-  AssertLogLawBothSamplers(opts, PETSC_TRUE, DeepLinearCheck, L * (mu + log(4.0)), L * var);
+  AssertReluLogLaw(32, 1000, "0-400", "-sigma_w2 8 -sigma_b2 1", 4.0, DeepLinearCheck);
 }
 
 /* A network that leaves double's range and cannot be rescaled (softplus is not positively homogeneous; σ_w² = 50,
@@ -237,15 +243,8 @@ static void test_rescale_exact(void **state)
    a sampler whose norms have the right mean but the wrong spread (e.g. reusing normals across layers). */
 static void test_relu_mlp_lognorm(void **state)
 {
-  const int n = 32, L = 6;
-  double    mu, var;
-  char      opts[256];
-
   (void)state;
-  LogRatioMoments(n, &mu, &var);
-  snprintf(opts, sizeof(opts), "-family mlp -grid_activation relu -grid_width %d -grid_depth %d -grid_seed 0-3000 -inputs 1 "
-                               "-record_layers last", n, L);
-  AssertLogLawBothSamplers(opts, PETSC_TRUE, NULL, L * mu, L * var);
+  AssertReluLogLaw(32, 6, "0-3000", "", 1.0, NULL);
 }
 
 /* Per-layer statistics of every seed of a one-input job with every layer recorded: lognorm (pre), lognorm_post
