@@ -52,7 +52,7 @@ TABLES = {
              "points p CROSS JOIN gram g ON g.point=p.id", "p.ord,g.layer,g.a,g.b"),
     "points": ([("family", "family"), ("activation", "activation"), ("width", "width"), ("depth", "depth"),
                 ("seed", "seed"), ("id", "printf('%016x',id)"), ("status", "status"), ("sampler", "sampler"),
-                ("dead_layer", "dead_layer")],
+                ("dead_layer", "dead_layer"), ("message", "coalesce(message,'')")],
                "points WHERE kind='network'", "ord"),
     "stats": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
                ("seed", "p.seed"), ("layer", "s.layer"), ("t", "CAST(s.layer AS REAL)/p.depth"), ("input", "s.input"),
@@ -81,7 +81,7 @@ TABLES = {
                        ("rho_hi", FP_EDGE.format("f.cell+1"))],
                       "points p JOIN fokker_planck f ON f.point=p.id", "p.ord,f.layer,f.cell"),
 }
-TEXT = {"family", "activation", "id", "status", "sampler", "matrix", "statistic"}
+TEXT = {"family", "activation", "id", "status", "sampler", "matrix", "statistic", "message"}
 INT = {"width", "depth", "seed", "layer", "a", "b", "input", "seeds", "k", "rank", "rank_rtol", "path", "cell", "n_net",
        "n_sde"}
 

@@ -28,8 +28,8 @@ static const ExportTable Tables[] = {
   {"gram", "family,activation,width,depth,seed,layer,t,a,b,q",
    "SELECT p.family,p.activation,p.width,p.depth,p.seed,g.layer,CAST(g.layer AS REAL)/p.depth,g.a,g.b,g.q"
    " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b", NULL},
-  {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer",
-   "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer FROM points"
+  {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer,message",
+   "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer,message FROM points"
    " WHERE kind='network' ORDER BY ord", NULL},
   {"stats", "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks",
    "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.input,s.lognorm,"
@@ -64,14 +64,27 @@ static const ExportTable Tables[] = {
   {"laws", NNL_LAWS_HEADER, "SELECT 1", WriteLaws},
 };
 
-/* %.17g round-trips every double, so equal stores export to equal bytes. NULL (NaN, not applicable) is empty. */
+/* %.17g round-trips every double, so equal stores export to equal bytes. NULL (NaN, not applicable) is empty. Text
+   with a comma, a quote or a line break (a failure message) is quoted as RFC 4180 says, its quotes doubled. */
 static void WriteField(sqlite3_stmt *st, int c, FILE *out)
 {
+  const char *text;
+
   switch (sqlite3_column_type(st, c)) {
   case SQLITE_NULL: break;
   case SQLITE_INTEGER: fprintf(out, "%lld", (long long)sqlite3_column_int64(st, c)); break;
   case SQLITE_FLOAT: fprintf(out, "%.17g", sqlite3_column_double(st, c)); break;
-  default: fputs((const char *)sqlite3_column_text(st, c), out);
+  default:
+    text = (const char *)sqlite3_column_text(st, c);
+    if (!strpbrk(text, ",\"\r\n")) fputs(text, out);
+    else {
+      fputc('"', out);
+      for (const char *p = text; *p; p++) {
+        if (*p == '"') fputc('"', out);
+        fputc(*p, out);
+      }
+      fputc('"', out);
+    }
   }
 }
 

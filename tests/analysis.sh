@@ -27,6 +27,18 @@ for t in ("gram", "points", "stats", "limits"):
             assert (x == y).all(), (t, k)
 PYEOF
 
+# (a1) a message with a comma, quotes and a line break (none of today's have them) is quoted in the export, and read
+# back equal to the loader's. Catches: a message column that a comma shifts, quotes not doubled.
+cp -r "$W/run" "$W/msg" && sqlite3 "$W/msg/nnlimits.sqlite" \
+  "UPDATE points SET message = 'bad, \"worse\"' || char(10) || 'worst' WHERE id IN (SELECT id FROM points ORDER BY ord LIMIT 2)"
+"$NNL" export "$W/msg" -table points -o "$W/msg.points.csv"
+PYTHONPATH="$SRC/analysis" $PY - "$W/msg" "$W/msg.points.csv" <<'PYEOF' || fail "a message with a comma, quotes and a newline"
+import sys, nnlimits
+a, b = nnlimits.load(sys.argv[1], "points"), nnlimits.load_csv(sys.argv[2])
+assert list(a) == list(b) and len(a["message"]) == len(b["message"]) > 2
+assert (a["message"] == b["message"]).all() and b["message"][1] == 'bad, "worse"\nworst' and b["message"][2] == "", b["message"][:3]
+PYEOF
+
 # (a2) the same for the SDE tables and the spectra, on a small job that has them: a shaped MLP's SDE time t = ℓ/n and
 # its Fokker–Planck cells' edges (rho_lo, rho_hi, from the store's grid) as the export computes them; and a condition
 # on one cell keeps that cell's edges. Catches: a loader that kept an earlier release's t = (ℓ − 1)/n, edges computed

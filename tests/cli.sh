@@ -194,7 +194,7 @@ grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000
 "$NNL" export "$W/explode" -table laws | awk -F, '$6 == "rho" { found = 1; if ($9 < 0.999) bad = 1 } END { exit !(found && !bad) }' \
   || fail "laws table ρ of an exploding network: $("$NNL" export "$W/explode" -table laws | grep rho)"
 
-# status says why points failed (the CSV exports have no message column): each message with its count and first point.
+# status says why points failed: each message with its count and first point; the points export has the message too.
 # (softplus is not positively homogeneous, so its state cannot be rescaled into double's range: these MLPs overflow.)
 # Each overflows at its own layer, so each message is its own line.
 "$NNL" run -family mlp -grid_activation softplus -sigma_w2 50 -sigma_b2 0.1 -grid_width 32 -grid_depth 600 -grid_seed 0-2 -record_layers last \
@@ -206,6 +206,8 @@ for s in 0 1; do
 done
 [ "$(wc -l < fails.err)" = 2 ] \
   || fail "status: failure messages: $(cat fails.err)"
+"$NNL" export "$W/fails" -table points | grep -q "^mlp,softplus,32,600,0,[0-9a-f]*,failed,[a-z]*,,overflow at layer [0-9]*: the state left" \
+  || fail "points export: no message column: $("$NNL" export "$W/fails" -table points | head -2)"
 
 # An option the job does not use is a warning naming what it needs (the run goes on); the shipped job files use every
 # option they set. Catches: -sigma_w2 given for a ResNet, or -shape_c_plus without shaped_mlp, passing silently.
