@@ -3,7 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "nnlimits/job.h"
-#include "nnlimits/fokker_planck.h"
 #include "nnlimits/gauss.h"
 #include "parse.h"
 #include "nnlimits/shaped.h"
@@ -420,13 +419,8 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
   }
   if (job->sde_paths > 0) {
-    PetscBool fp = PETSC_FALSE;
     snprintf(num, sizeof(num), "%" PetscInt_FMT ",%.17g,%" PetscInt_FMT, job->sde_paths, (double)job->sde_dt, job->fp_cells);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sde_paths,sde_dt,fp_cells", num));
-    for (PetscInt a = 0; a < job->nact; a++) /* the tasks of NNLPointHasFokkerPlanck */
-      if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED) && NNLShapedIsRelu(&job->act[a]) && job->inputs >= 2) fp = PETSC_TRUE;
-    /* the grid of its densities: a store of cells uniform in ρ (before NNL_FP_GRID) is another job's */
-    if (fp) PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "fp_grid", NNL_FP_GRID));
   }
   PetscCall(LimitSolverOptions(&s, &len, &cap));
   job->canonical = s;

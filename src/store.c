@@ -546,8 +546,8 @@ static const struct {
    "Fokker-Planck densities on cells uniform in rho, from an earlier release; this one's cells are uniform in atanh(rho)"},
 };
 
-/* A store of schema 4 or 5 becomes one of this build's, in one transaction (a crash or a full disk leaves it as it
-   was): schema 4's layers rows into netlayers (then the views in place of its table), schema 5's netlayers and both
+/* A store of schema 4, 5 or 6 becomes one of this build's, in one transaction (a crash or a full disk leaves it as it
+   was; 6 differs only in its number): schema 4's layers rows into netlayers (then the views in place of its table), schema 5's netlayers and both
    schemas' points copied into tables of this schema's keys. Older builds cannot write to it afterwards; this build's
    readers and writers can. Called by writers (run, merge) once the store is theirs. */
 PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
@@ -566,9 +566,14 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   }
   PetscCall(NNLStoreSchema(db, "main", &schema));
   if (schema == NNL_STORE_SCHEMA) PetscFunctionReturn(0);
-  PetscCheck(schema == 4 || schema == 5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': no upgrade from store schema %d",
+  PetscCheck(schema >= 4 && schema <= 6, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': no upgrade from store schema %d",
              dir, schema);
   snprintf(num, sizeof(num), "%d", NNL_STORE_SCHEMA);
+  if (schema == 6) { /* the same tables: the number alone, so that builds that do not know the conventions refuse it */
+    PetscCall(NNLStoreMetaSet(db, "schema", num));
+    PetscCall(PetscInfo(NULL, "upgraded store '%s' from schema %d to %d\n", dir, schema, NNL_STORE_SCHEMA));
+    PetscFunctionReturn(0);
+  }
   PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
   if (schema == 4) {
     ierr = NNLStoreExec(db, NetlayersSQL);

@@ -112,6 +112,19 @@ cp -r "$W/np1" "$W/oldfp" && sqlite3 "$W/oldfp/nnlimits.sqlite" "DELETE FROM met
 "$NNL" export "$W/oldfp" -table fokker_planck | awk -F, 'NR > 1 { d = $11 - $10 - 2 / 64; if (d > 1e-12 || d < -1e-12) bad = 1 } END { exit bad }' \
   || fail "an earlier release's store: fokker_planck cells are not uniform in rho"
 refused "$W/oldfp" "cells uniform in rho" "old Fokker-Planck store"
+# An unfinished store of an earlier release (schema 6, no meta fp_grid) that holds no densities yet resumes: it is
+# stamped with this grid, upgraded to schema 7 (which earlier builds refuse), and finishes to the bytes of a direct
+# run. Catches: a job-text mark that refused every old store of a job with Fokker-Planck tasks, a store whose meta and
+# rows disagree.
+cp -r "$W/np1" "$W/oldfp2" && sqlite3 "$W/oldfp2/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'fp_grid';
+  DELETE FROM fokker_planck; DELETE FROM sde_paths; DELETE FROM points WHERE kind = 'sde'; UPDATE meta SET value = '6' WHERE key = 'schema'"
+run 0 run $JOB -output "$W/oldfp2" > /dev/null 2> "$W/old.err" || { cat "$W/old.err"; fail "an unfinished old store without densities was not resumed"; }
+[ "$(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_grid') ORDER BY key)")" = "atanh 14 7" ] \
+  || fail "resumed old store: meta $(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'fp_grid')")"
+for t in fokker_planck laws; do
+  "$NNL" export "$W/oldfp2" -table $t -o "$W/oldfp2.$t.csv"
+  cmp -s "$W/np1.$t.csv" "$W/oldfp2.$t.csv" || fail "$t export of the resumed old store differs from a direct run"
+done
 # (g) The shaped ReLU's post-activation norm at width n: ‖φ_n(y)‖²/n = V_aa/c for Gaussian y (c = 2/(s₊² + s₋²), 1.28 at
 #     n = 16), so in the laws table lognorm_post − logv is −ln c for the SDE paths and, up to its 4 s.e. (~0.045 over
 #     1000 seeds), for the networks. Catches: the SDE's lognorm_post as ln V_aa (the n → ∞ value), 0.25 off at n = 16.

@@ -413,7 +413,7 @@ static void test_export(void **state)
   PetscInt    fwd[4] = {0, 1, 2, 3}, rev[4] = {3, 2, 1, 0};
   char        a[512], b[512];
   const char *tables[][2] = {{"gram", "family,activation,width,depth,seed,layer,t,a,b,q\n"},
-                             {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer\n"},
+                             {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer,message\n"},
                              {"stats", "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks\n"}};
 
   Path(a, sizeof(a), "export-a");
