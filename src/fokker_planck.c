@@ -130,14 +130,18 @@ static PetscErrorCode CreateTS(Mat A, TS *ts)
 PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt nt, const double t[], double *density, PetscBool *ok,
                                     char msg[], size_t msglen)
 {
-  DM        da;
-  Mat       A;
-  Vec       P;
-  TS        ts;
-  PetscReal dt;
+  DM           da;
+  Mat          A;
+  Vec          P;
+  TS           ts;
+  PetscReal    dt;
+  const double h = 2 * FP_ZMAX / (double)N;
+  double      *width; /* of each cell, in ρ */
 
   PetscFunctionBegin;
   *ok = PETSC_TRUE;
+  PetscCall(PetscMalloc1(N, &width));
+  for (PetscInt i = 0; i < N; i++) width[i] = NNLFokkerPlanckEdge(NNL_FP_GRID, i + 1, N) - NNLFokkerPlanckEdge(NNL_FP_GRID, i, N);
   PetscCall(DMDACreate1d(PETSC_COMM_SELF, DM_BOUNDARY_NONE, N, 1, 1, NULL, &da));
   PetscCall(DMSetUp(da));
   PetscCall(DMCreateMatrix(da, &A));
@@ -168,10 +172,10 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
       }
     }
     PetscCall(VecGetArrayRead(P, &p));
-    for (PetscInt i = 0; i < N; i++) /* mass u h over the cell's width in ρ */
-      density[j * N + i] = p[i] * (2 * FP_ZMAX / (double)N) / (NNLFokkerPlanckEdge(NNL_FP_GRID, i + 1, N) - NNLFokkerPlanckEdge(NNL_FP_GRID, i, N));
+    for (PetscInt i = 0; i < N; i++) density[j * N + i] = p[i] * h / width[i]; /* mass u h over the cell's width in ρ */
     PetscCall(VecRestoreArrayRead(P, &p));
   }
+  PetscCall(PetscFree(width));
   PetscCall(TSDestroy(&ts));
   PetscCall(VecDestroy(&P));
   PetscCall(MatDestroy(&A));

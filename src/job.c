@@ -216,12 +216,9 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   }
   PetscCall(ReadInt(PetscOptionsObject, "-fp_cells", "Fokker-Planck finite-volume cells, uniform in atanh(rho) on [-14, 14] (shaped ReLU SDE tasks)", "400", 8,
                     &job->fp_cells));
-  for (PetscInt f = 0; f < job->nfamily; f++) {
-    if (job->family[f] != NNL_FAMILY_SHAPED) continue;
-    for (PetscInt a = 0; a < job->nact; a++) {
-      char err[256];
-      PetscCheck(!NNLShapedCheck(&job->act[a], err, sizeof(err)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family shaped_mlp: %s", err);
-    }
+  for (PetscInt a = 0; a < job->nact && NNLJobHasFamily(job, NNL_FAMILY_SHAPED); a++) {
+    char err[256];
+    PetscCheck(!NNLShapedCheck(&job->act[a], err, sizeof(err)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family shaped_mlp: %s", err);
   }
   PetscFunctionReturn(0);
 }
@@ -582,14 +579,15 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
 {
   const NNLActivation *a = &job->act[act];
+  double               c;
 
   if (job->sigma_w2 > 0) return job->sigma_w2;
   /* Positively homogeneous φ (a·min + b·max): the critical σ² keeps E φ(z)² = E z²/σ², i.e. σ² = 1/E φ(Z)². */
   if (NNLActivationIsHomogeneous(a)) return 1.0 / NNLGaussDual(a, 1, 1, 1);
   /* Odd smooth φ: q* = 0 is marginal when σ_w² φ'(0)² = 1 (erf: φ'(0)² = 4/π, so π/4; MATH.md §1's "tanh/erf: 1"
      holds for tanh only: at 1 the erf recursion has a stable fixed point q* = 0.142, with χ = 1.017 there). */
-  if (NNLActivationCriticalSigmaW2(a) > 0) return NNLActivationCriticalSigmaW2(a);
-  return 1.0;
+  c = NNLActivationCriticalSigmaW2(a);
+  return c > 0 ? c : 1.0;
 }
 
 /* Options that are ours (for "did you mean"), with the commands that read them, and prefixes that PETSc itself reads. */

@@ -242,8 +242,6 @@ static PetscErrorCode Density(sqlite3_stmt *st, Sample *pde)
   PetscFunctionReturn(0);
 }
 
-/* One (family, activation, width, depth): its statements are finalized and its samples freed on every path, error
-   or not (a damaged store must not leak the connection, which SQLite cannot close while a statement is open). */
 /* The store's conventions, read once per laws table: the shaped SDE's time offset (NNLStoreSDETimeOffset) and the
    Fokker–Planck grid (meta "fp_grid"; NULL: cells uniform in ρ). */
 typedef struct {
@@ -251,6 +249,8 @@ typedef struct {
   char *grid;
 } Conventions;
 
+/* One (family, activation, width, depth): its statements are finalized and its samples freed on every path, error
+   or not (a damaged store must not leak the connection, which SQLite cannot close while a statement is open). */
 static PetscErrorCode Group(sqlite3 *db, const char *netsql, const Conventions *conv, sqlite3_stmt *grp, FILE *out)
 {
   Sample         net[NSTAT] = {{0}}, sde[NSTAT] = {{0}}, pde = {0};

@@ -452,7 +452,8 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
 /* When the state nears the ends of double's range (a Gram entry of the stored state beyond 2^±RescaleAt, judged by
    the largest diagonal q of the layer: a dense network's Y, a projection network's K), divide the stored Y, Phi and K
    by a power of two that brings it near 1 (exact) and count it in scale2. 512 leaves 2^(1023 − 2·256) of room before
-   a layer could overflow, and 2^(1022 − 512) before it could underflow: no layer changes q by such factors. */
+   a layer could overflow, and 2^(1022 − 512) before it could underflow: no layer changes q by such factors. Returns
+   whether the state has left double's range (q inf or NaN): such a state is never used (see NextLayer). */
 static int RescaleAt = 512;
 
 void NNLNetRescaleThreshold(int e)
@@ -460,13 +461,14 @@ void NNLNetRescaleThreshold(int e)
   RescaleAt = e > 0 ? e : 512;
 }
 
-static void Rescale(Net *net, double qmax, PetscBool with_k)
+static PetscBool Rescale(Net *net, double qmax, PetscBool with_k)
 {
   int e, k;
 
-  if (!net->rescale || !(qmax > 0) || !isfinite(qmax)) return;
+  if (!isfinite(qmax)) return PETSC_TRUE;
+  if (!net->rescale || !(qmax > 0)) return PETSC_FALSE;
   e = ilogb(qmax);
-  if (e < RescaleAt && e > -RescaleAt) return;
+  if (e < RescaleAt && e > -RescaleAt) return PETSC_FALSE;
   k = e / 2; /* q / 4^k within [1, 4) */
   for (PetscInt i = 0; i < net->n * net->m; i++) {
     net->Y[i]   = ldexp(net->Y[i], -k);
@@ -475,6 +477,7 @@ static void Rescale(Net *net, double qmax, PetscBool with_k)
   if (with_k)
     for (PetscInt i = 0; i < net->m * net->m; i++) net->K[i] = ldexp(net->K[i], -2 * k);
   net->scale2 += k;
+  return PETSC_FALSE;
 }
 
 /* K = scale · ΦᵀΦ + shift · 11ᵀ of the layer before: from its fused layer's partial sums, else a pass over Phi. The
@@ -583,28 +586,22 @@ static double YNormMax(const Net *net)
 static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
 {
   const double n = (double)net->n;
+  const int    resnet = net->pt->family == NNL_FAMILY_RESNET;
 
   PetscFunctionBegin;
   *overflow = PETSC_FALSE;
-  if (net->pt->family != NNL_FAMILY_RESNET) { /* MLP; shaped MLP: sw2 = its gain c, no bias */
-    if (net->sampler == NNL_SAMPLER_DENSE) {
+  if (net->sampler == NNL_SAMPLER_DENSE) { /* MLP (shaped MLP: sw2 = its gain c, no bias); ResNet: Y + its branch */
+    if (resnet) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
+    else {
       PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
       AddBias(net, layer);
-    } else {
-      PhiGram(net, net->sw2 / n, ldexp(net->sb2, -2 * net->scale2)); /* the stored state's K (see Net) */
-      Rescale(net, KDiagMax(net), PETSC_TRUE);
-      if (!isfinite(KDiagMax(net))) *overflow = PETSC_TRUE;
-      else PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
     }
-  } else {
-    if (net->sampler == NNL_SAMPLER_DENSE) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
-    else {
-      PhiGram(net, 1.0 / n, 0.0);
-      Rescale(net, KDiagMax(net), PETSC_TRUE);
-      if (!isfinite(KDiagMax(net))) *overflow = PETSC_TRUE;
-      else PetscCall(ProjectLayer(net, layer, net->branch, 1.0));
-    }
+    PetscFunctionReturn(0);
   }
+  if (resnet) PhiGram(net, 1.0 / n, 0.0);
+  else PhiGram(net, net->sw2 / n, ldexp(net->sb2, -2 * net->scale2)); /* the stored state's K (see Net) */
+  *overflow = Rescale(net, KDiagMax(net), PETSC_TRUE);
+  if (!*overflow) PetscCall(ProjectLayer(net, layer, resnet ? net->branch : 1.0, resnet ? 1.0 : 0.0));
   PetscFunctionReturn(0);
 }
 
@@ -710,11 +707,7 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
     if (l == first) PetscCall(FirstLayer(&net, l));
     else PetscCall(NextLayer(&net, l, &overflow));
     if (!overflow && !Fused(&net)) Activate(&net, 0, net.n); /* a fused projection layer has done it */
-    if (!overflow && net.sampler == NNL_SAMPLER_DENSE) { /* the dense state's Gram: its scale, and whether it is finite */
-      const double q = YNormMax(&net);
-      Rescale(&net, q, PETSC_FALSE);
-      overflow = isfinite(q) ? PETSC_FALSE : PETSC_TRUE;
-    }
+    if (!overflow && net.sampler == NNL_SAMPLER_DENSE) overflow = Rescale(&net, YNormMax(&net), PETSC_FALSE); /* its Gram's scale */
     PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (overflow) { /* the layers before are kept, like the recorded ones */
       res->status = NNL_STATUS_FAILED;
