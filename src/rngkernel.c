@@ -304,18 +304,6 @@ static inline __attribute__((always_inline)) void RngUniformsBody(const uint64_t
   }
 }
 
-/* The four per-word arrays o[k][b] of a two-pass kernel into stream order z[4b+k]. */
-static inline __attribute__((always_inline)) void RngInterleave(const double (*restrict o)[NNL_RNG_BATCH], size_t nb,
-                                                                double *restrict z)
-{
-  for (size_t b = 0; b < nb; b++) {
-    z[4 * b]     = o[0][b];
-    z[4 * b + 1] = o[1][b];
-    z[4 * b + 2] = o[2][b];
-    z[4 * b + 3] = o[3][b];
-  }
-}
-
 /* Lanes l (bits of bad) of a vector of words k of blocks b+l that the fast path refused: their stream positions
    4(b+l)+k in the batch and their words (w[l]) for the slow path. */
 static inline size_t RngRefused(unsigned bad, size_t b, size_t nb, int k, const uint64_t *w, uint16_t *slow, uint64_t *sloww,
@@ -488,7 +476,7 @@ __attribute__((target("avx2"))) static size_t RngNormalsAVX2(const uint64_t key[
     __m256d q[4] = {_mm256_permute2f128_pd(t0, t2, 0x20), _mm256_permute2f128_pd(t1, t3, 0x20), _mm256_permute2f128_pd(t0, t2, 0x31),
                     _mm256_permute2f128_pd(t1, t3, 0x31)};
 
-    if (b + 4 <= nb)
+    if (b + 4 <= nb) /* a whole vector of blocks: a constant count, unrolled; with the one test of ok below, 1.44 -> 0.97 ns */
       for (int l = 0; l < 4; l++) _mm256_storeu_pd(z + 4 * (b + (size_t)l), q[l]);
     else
       for (int l = 0; b + (size_t)l < nb; l++) _mm256_storeu_pd(z + 4 * (b + (size_t)l), q[l]);
