@@ -33,7 +33,7 @@ typedef struct {
   PetscBool rescale;
   int       scale2;
   /* A fused projection layer (Fused) leaves Phi done and here the Gram's 8 partial sums of each pair (a, b) of its
-     columns over the rows below the last multiple of 8 (NNLRows, as GramM has them when its loop ends). */
+     columns over the rows below the last multiple of 8 (8 doubles per pair, as GramM has them when its loop ends). */
   double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
 } Net;
 
@@ -164,20 +164,17 @@ PetscErrorCode NNLInputs(const NNLJob *job, double *X)
    2·n·m² flops (perf, jobs/hayou_yang_2023_commute.yaml: DGEMM, DSYRK and the locks were 23 % of the run), and its
    kernels (FMA, blocking) differ between CPUs; these loops give the same bits on every machine. */
 
-/* Eight rows of a column (GCC/clang vector extension: one AVX-512 register, two AVX2 or four SSE2 ones; each lane
-   rounds as the scalar operation would). Loads and stores through it need no alignment. */
-typedef double NNLRows __attribute__((vector_size(64), aligned(8), may_alias));
-
 /* 8 partial sums s added in a fixed tree, then t (the terms past the last multiple of 8), the ending of every sum
    below. */
-static inline __attribute__((always_inline)) double SumsTree(NNLRows s, double t)
+static inline __attribute__((always_inline)) double SumsTree(const double *s, double t)
 {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
 }
 
 /* The end of a sum of products in NNLDot's order: the 8 partial sums s (rows i < n8, sum i mod 8) added in a fixed tree,
    then x_i y_i for the rows n8 <= i < n in order, added last. */
-static inline __attribute__((always_inline)) double DotFinish(NNLRows s, PetscInt n8, PetscInt n, const double *x, const double *y)
+static inline __attribute__((always_inline)) double DotFinish(const double *s, PetscInt n8, PetscInt n, const double *x,
+                                                              const double *y)
 {
   double t = 0.0;
 
@@ -185,68 +182,19 @@ static inline __attribute__((always_inline)) double DotFinish(NNLRows s, PetscIn
   return SumsTree(s, t);
 }
 
-/* The Gram's partial sums: rows 0 .. n − 1 (n a multiple of 8) of A (leading dimension lda, M = m <= NNL_SMALL_M
-   columns) added into s, per pair (a <= b) 8 interleaved sums (row i into lane i mod 8), in order of the rows. Called
-   on consecutive row blocks starting at multiples of 8, it leaves the sums one call over all the rows would. */
-static inline __attribute__((always_inline)) void GramAccM(PetscInt n, const int M, const double *A, PetscInt lda, NNLRows *s)
-{
-  for (PetscInt i = 0; i < n; i += 8) {
-    NNLRows x[NNL_SMALL_M];
-    for (int a = 0; a < M; a++) x[a] = *(const NNLRows *)(A + i + a * lda);
-    for (int a = 0, k = 0; a < M; a++)
-      for (int b = a; b < M; b++, k++) s[k] += x[a] * x[b];
-  }
-}
-
-/* K = scale · AᵀA + shift · 11ᵀ from the partial sums s over A's rows below n8 = the last multiple of 8: each entry's
-   sums in a fixed tree, then the rows past n8 (DotFinish). */
-static inline __attribute__((always_inline)) void GramFinish(PetscInt n, PetscInt m, const double *A, const NNLRows *s,
+/* K = scale · AᵀA + shift · 11ᵀ from the partial sums s (8 per pair a <= b in row order) over A's rows below n8 = the
+   last multiple of 8: each entry's sums in a fixed tree, then the rows past n8 (DotFinish). */
+static inline __attribute__((always_inline)) void GramFinish(PetscInt n, PetscInt m, const double *A, const double *s,
                                                              double scale, double shift, double *K)
 {
   PetscInt n8 = n - n % 8;
 
   for (PetscInt a = 0, k = 0; a < m; a++)
-    for (PetscInt b = a; b < m; b++, k++) K[a + b * m] = K[b + a * m] = scale * DotFinish(s[k], n8, n, A + a * n, A + b * n) + shift;
+    for (PetscInt b = a; b < m; b++, k++)
+      K[a + b * m] = K[b + a * m] = scale * DotFinish(s + 8 * k, n8, n, A + a * n, A + b * n) + shift;
 }
 
-/* K = scale · AᵀA + shift · 11ᵀ for M = m <= NNL_SMALL_M (a constant where it is inlined): each entry summed in 8
-   interleaved partial sums over the rows (the lanes), then those in a fixed tree, then the rows past the last
-   multiple of 8. */
-static inline __attribute__((always_inline)) void GramM(PetscInt n, const int M, const double *A, double scale, double shift,
-                                                        double *K)
-{
-  NNLRows s[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2] = {{0}};
-
-  GramAccM(n - n % 8, M, A, n, s);
-  GramFinish(n, M, A, s, scale, shift, K);
-}
-
-/* Y ← beta·Y + alpha · Z R for M = m <= NNL_SMALL_M over n rows, Z and Y with leading dimensions ldz and ldy (Y is not
-   read when beta = 0): Σ_a z_a R_ab in order of a, 8 rows at a time with every column of them at once, so Z is read
-   once. Each entry depends on its row alone, so any split of the rows into calls gives the same bits. */
-static inline __attribute__((always_inline)) void ProjectM(PetscInt n, const int M, const double *Z, PetscInt ldz, const double *R,
-                                                           double alpha, double beta, double *Y, PetscInt ldy)
-{
-  PetscInt n8 = n - n % 8;
-
-  for (PetscInt i = 0; i < n8; i += 8) {
-    NNLRows z[NNL_SMALL_M];
-    for (int a = 0; a < M; a++) z[a] = *(const NNLRows *)(Z + i + a * ldz);
-    for (int b = 0; b < M; b++) {
-      NNLRows acc = z[0] * R[b * M], *y = (NNLRows *)(Y + i + b * ldy);
-      for (int a = 1; a < M; a++) acc += z[a] * R[a + b * M];
-      *y = beta == 0.0 ? alpha * acc : beta * *y + alpha * acc;
-    }
-  }
-  for (PetscInt i = n8; i < n; i++)
-    for (int b = 0; b < M; b++) {
-      double acc = Z[i] * R[b * M];
-      for (int a = 1; a < M; a++) acc += Z[i + a * ldz] * R[a + b * M];
-      Y[i + b * ldy] = beta == 0.0 ? alpha * acc : beta * Y[i + b * ldy] + alpha * acc;
-    }
-}
-
-/* The two for each m up to NNL_SMALL_M, with m a constant, in the three builds of simd.h. */
+/* F(n, M, ...) for M = m <= NNL_SMALL_M, M a constant in each case. */
 #define NNL_SMALL_CASES(F, ...) \
   switch (m) { \
   case 1: F(n, 1, __VA_ARGS__); break; \
@@ -258,93 +206,36 @@ static inline __attribute__((always_inline)) void ProjectM(PetscInt n, const int
   case 7: F(n, 7, __VA_ARGS__); break; \
   default: F(n, 8, __VA_ARGS__); break; \
   }
-static inline __attribute__((always_inline)) void GramCases(PetscInt n, PetscInt m, const double *A, double scale, double shift,
-                                                            double *K)
-{
-  NNL_SMALL_CASES(GramM, A, scale, shift, K)
-}
-static inline __attribute__((always_inline)) void ProjectCases(PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R,
-                                                               double alpha, double beta, double *Y, PetscInt ldy)
-{
-  NNL_SMALL_CASES(ProjectM, Z, ldz, R, alpha, beta, Y, ldy)
-}
-static inline __attribute__((always_inline)) void GramAccCases(PetscInt n, PetscInt m, const double *A, PetscInt lda, NNLRows *s)
-{
-  NNL_SMALL_CASES(GramAccM, A, lda, s)
-}
-/* T (n×M, ldt) += W (n×J, ldw) · A (J×M, lda), each product added to its entry in order of j: a chunk of J columns
-   of the dense layer's W (DenseLayer), the same bits in each build. */
-static inline __attribute__((always_inline)) void DenseAccM(PetscInt n, const int M, const double *W, PetscInt ldw, PetscInt J,
-                                                            const double *A, PetscInt lda, double *T, PetscInt ldt)
-{
-  const PetscInt n8 = n - n % 8;
 
-  for (PetscInt i = 0; i < n8; i += 8) {
-    NNLRows t[NNL_SMALL_M];
-    for (int b = 0; b < M; b++) t[b] = *(const NNLRows *)(T + i + b * ldt);
-    for (PetscInt j = 0; j < J; j++) {
-      NNLRows w = *(const NNLRows *)(W + i + j * ldw);
-      for (int b = 0; b < M; b++) t[b] += w * A[j + b * lda];
-    }
-    for (int b = 0; b < M; b++) *(NNLRows *)(T + i + b * ldt) = t[b];
-  }
-  for (PetscInt i = n8; i < n; i++)
-    for (int b = 0; b < M; b++) {
-      double t = T[i + b * ldt];
-      for (PetscInt j = 0; j < J; j++) t += W[i + j * ldw] * A[j + b * lda];
-      T[i + b * ldt] = t;
-    }
-}
-static inline __attribute__((always_inline)) void DenseAccCases(PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J,
-                                                                const double *A, PetscInt lda, double *T, PetscInt ldt)
-{
-  NNL_SMALL_CASES(DenseAccM, W, ldw, J, A, lda, T, ldt)
-}
-NNL_SIMD_FUNCTION(GramSmall, (PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K),
-                  (n, m, A, scale, shift, K), GramCases)
-NNL_SIMD_FUNCTION(ProjectSmall,
+/* The kernels in each build of simd.h, its vectors as wide as its registers (netrows.h), and one function of each
+   that runs the build in use. */
+#if defined(__x86_64__) && defined(__GNUC__)
+  #define NNL_ROWS_BUILD  AVX512
+  #define NNL_ROWS_TARGET NNL_SIMD_AVX512
+  #define NNL_ROWS_LANES  8
+  #include "netrows.h"
+  #define NNL_ROWS_BUILD  AVX2
+  #define NNL_ROWS_TARGET NNL_SIMD_AVX2
+  #define NNL_ROWS_LANES  4
+  #include "netrows.h"
+#endif
+#define NNL_ROWS_BUILD Plain
+#define NNL_ROWS_TARGET
+#define NNL_ROWS_LANES 2
+#include "netrows.h"
+NNL_SIMD_DISPATCH(GramSmall, (PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K),
+                  (n, m, A, scale, shift, K))
+NNL_SIMD_DISPATCH(ProjectSmall,
                   (PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R, double alpha, double beta, double *Y,
                    PetscInt ldy),
-                  (n, m, Z, ldz, R, alpha, beta, Y, ldy), ProjectCases)
-NNL_SIMD_FUNCTION(GramAccSmall, (PetscInt n, PetscInt m, const double *A, PetscInt lda, NNLRows *s), (n, m, A, lda, s), GramAccCases)
-NNL_SIMD_FUNCTION(DenseAccSmall,
+                  (n, m, Z, ldz, R, alpha, beta, Y, ldy))
+NNL_SIMD_DISPATCH(GramAccSmall, (PetscInt n, PetscInt m, const double *A, PetscInt lda, double *s), (n, m, A, lda, s))
+NNL_SIMD_DISPATCH(DenseAccSmall,
                   (PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J, const double *A, PetscInt lda, double *T,
                    PetscInt ldt),
-                  (n, m, W, ldw, J, A, lda, T, ldt), DenseAccCases)
-
-/* Σ x_i y_i in the order of GramM's entries: 8 interleaved partial sums, a fixed tree, then the tail. */
-static inline __attribute__((always_inline)) double DotBody(PetscInt n, const double *x, const double *y)
-{
-  NNLRows  s = {0};
-  PetscInt n8 = n - n % 8;
-
-  for (PetscInt i = 0; i < n8; i += 8) s += *(const NNLRows *)(x + i) * *(const NNLRows *)(y + i);
-  return DotFinish(s, n8, n, x, y);
-}
-static inline __attribute__((always_inline)) void DotInto(PetscInt n, const double *x, const double *y, double *out)
-{
-  *out = DotBody(n, x, y);
-}
-NNL_SIMD_FUNCTION(DotSimd, (PetscInt n, const double *x, const double *y, double *out), (n, x, y, out), DotInto)
-
-/* Σ (y_i²/q)² in NNLDot's order. */
-static inline __attribute__((always_inline)) void FourthInto(PetscInt n, const double *y, double q, double *out)
-{
-  NNLRows  s = {0};
-  PetscInt n8 = n - n % 8;
-  double   t = 0.0;
-
-  for (PetscInt i = 0; i < n8; i += 8) {
-    NNLRows v = *(const NNLRows *)(y + i), z = v * v / q;
-    s += z * z;
-  }
-  for (PetscInt i = n8; i < n; i++) {
-    double z = y[i] * y[i] / q;
-    t += z * z;
-  }
-  *out = SumsTree(s, t);
-}
-NNL_SIMD_FUNCTION(FourthSimd, (PetscInt n, const double *y, double q, double *out), (n, y, q, out), FourthInto)
+                  (n, m, W, ldw, J, A, lda, T, ldt))
+NNL_SIMD_DISPATCH(DotSimd, (PetscInt n, const double *x, const double *y, double *out), (n, x, y, out))
+NNL_SIMD_DISPATCH(FourthSimd, (PetscInt n, const double *y, double q, double *out), (n, y, q, out))
 
 double NNLFourthSum(PetscInt n, const double *y, double q)
 {
@@ -443,7 +334,7 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
       NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb, Zb); /* column a: normals a·n + i0 … */
       ProjectSmall(nb, m, Zb, nb, net->R, alpha, beta, net->Y + i0, n);
       Activate(net, i0, nb);
-      if (i0 < n8) GramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, (NNLRows *)net->gsum);
+      if (i0 < n8) GramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, net->gsum);
     }
   }
   PetscFunctionReturn(0);
@@ -484,7 +375,7 @@ static PetscBool Rescale(Net *net, double qmax, PetscBool with_k)
    same bits either way. */
 static void PhiGram(Net *net, double scale, double shift)
 {
-  if (Fused(net)) GramFinish(net->n, net->m, net->Phi, (const NNLRows *)net->gsum, scale, shift, net->K);
+  if (Fused(net)) GramFinish(net->n, net->m, net->Phi, net->gsum, scale, shift, net->K);
   else NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
 }
 

@@ -31,20 +31,26 @@ int NNLSimdSupported(int isa);
     #define NNL_SIMD_AVX512 __attribute__((target("avx512f,avx512dq,fma,prefer-vector-width=512")))
   #endif
   #define NNL_SIMD_AVX2 __attribute__((target("avx2,fma")))
-  /* static void NAME(PARAMS) calling BODY(ARGS) in the build nnl_simd_isa names. PARAMS and ARGS come
-     parenthesised. */
-  #define NNL_SIMD_FUNCTION(NAME, PARAMS, ARGS, BODY)                                                            \
-    NNL_SIMD_AVX512 static void NAME##AVX512 PARAMS { BODY ARGS; }                                             \
-    NNL_SIMD_AVX2 static void   NAME##AVX2 PARAMS { BODY ARGS; }                                               \
-    static void                 NAME##Plain PARAMS { BODY ARGS; }                                              \
-    static void                 NAME PARAMS                                                                    \
+  /* static void NAME(PARAMS) calling NAME##AVX512, NAME##AVX2 or NAME##Plain (ARGS), the build nnl_simd_isa names:
+     the three builds of one function, defined by NNL_SIMD_FUNCTION or otherwise (src/netrows.h). PARAMS and ARGS
+     come parenthesised. */
+  #define NNL_SIMD_DISPATCH(NAME, PARAMS, ARGS)                                                                  \
+    static void NAME PARAMS                                                                                    \
     {                                                                                                          \
       if (!nnl_simd_isa) (void)NNLSimdUse(NULL);                                                               \
       if (nnl_simd_isa == NNL_ISA_AVX512) NAME##AVX512 ARGS;                                                  \
       else if (nnl_simd_isa == NNL_ISA_AVX2) NAME##AVX2 ARGS;                                                 \
       else NAME##Plain ARGS;                                                                                   \
     }
+  /* static void NAME(PARAMS) calling BODY(ARGS) in the build nnl_simd_isa names. */
+  #define NNL_SIMD_FUNCTION(NAME, PARAMS, ARGS, BODY)                                                            \
+    NNL_SIMD_AVX512 static void NAME##AVX512 PARAMS { BODY ARGS; }                                             \
+    NNL_SIMD_AVX2 static void   NAME##AVX2 PARAMS { BODY ARGS; }                                               \
+    static void                 NAME##Plain PARAMS { BODY ARGS; }                                              \
+    NNL_SIMD_DISPATCH(NAME, PARAMS, ARGS)
 #else
+  #define NNL_SIMD_DISPATCH(NAME, PARAMS, ARGS) \
+    static void NAME PARAMS { NAME##Plain ARGS; }
   #define NNL_SIMD_FUNCTION(NAME, PARAMS, ARGS, BODY) \
     static void NAME PARAMS { BODY ARGS; }
 #endif
