@@ -194,15 +194,19 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   if (job->spectra_mode != NNL_RECORD_NONE) *mem += 8.0 * (n * m + 6 * m * m + 8 * PetscMin(n, m) * PetscMax(n, m)); /* LAPACK copies, work */
 }
 
+double NNLPointCommitCost(const NNLJob *job, const NNLPoint *pt)
+{
+  StoreShape sh = PointStoreShape(job, pt);
+
+  return C_COMMIT + C_COMMIT_BLOB * sh.blob + C_COMMIT_ROW * (sh.limit + sh.path + sh.cell + sh.spectra + sh.spectrum + sh.netlayers);
+}
+
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
-  StoreShape sh;
-
   if (pt->kind == NNL_TASK_LIMIT) LimitCostModel(job, pt, cost, mem);
   else if (pt->kind == NNL_TASK_SDE) SDECostModel(job, pt, cost, mem);
   else NetworkCostModel(job, pt, cost, mem); /* and the benchmarks' no-op tasks, stored like an empty network */
-  sh = PointStoreShape(job, pt); /* rank 0's commit of the result: */
-  *cost += C_COMMIT + C_COMMIT_BLOB * sh.blob + C_COMMIT_ROW * (sh.limit + sh.path + sh.cell + sh.spectra + sh.spectrum + sh.netlayers);
+  *cost += NNLPointCommitCost(job, pt);
 }
 
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)

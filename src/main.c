@@ -263,6 +263,58 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   PetscFunctionReturn(0);
 }
 
+typedef struct {
+  uint64_t id;
+  PetscInt i;
+} IdIndex;
+
+static int CmpIdIndex(const void *a, const void *b)
+{
+  uint64_t x = ((const IdIndex *)a)->id, y = ((const IdIndex *)b)->id;
+  return (x > y) - (x < y);
+}
+
+/* -plan_calibrate S: rank 0 runs about S seconds of the job's own tasks here (their results discarded), taking the
+   points in order of their ids (a fixed pseudo-random sample of the grid) and passing over any the model, scaled by
+   what was measured so far, puts past what is left of S. *factor is their measured seconds over the model's (the
+   commits apart): it scales every predicted time from the model's reference cores to this machine's. 1 when no task
+   ran (S = 0, or every task too long for it). Collective. */
+static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLGrid *grid, double budget, double *factor)
+{
+  PetscMPIInt rank;
+  double      sums[3] = {0, 0, 0}; /* tasks, measured seconds, model seconds */
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0 && budget > 0) {
+    IdIndex *order;
+    double   t0 = MPI_Wtime();
+    PetscCall(PetscMalloc1(grid->npoints, &order));
+    for (PetscInt i = 0; i < grid->npoints; i++) order[i] = (IdIndex){grid->points[i].id, i};
+    qsort(order, (size_t)grid->npoints, sizeof(*order), CmpIdIndex);
+    for (PetscInt k = 0; k < grid->npoints; k++) {
+      const NNLPoint *pt    = &grid->points[order[k].i];
+      double          model = (pt->cost - NNLPointCommitCost(job, pt)) / NNL_COST_RATE, left = budget - (MPI_Wtime() - t0), t;
+      NNLResult      *res   = NULL;
+      if (left <= 0) break;
+      if (model * (sums[2] > 0 ? sums[1] / sums[2] : 1.0) > left) continue;
+      t = MPI_Wtime();
+      PetscCall(NNLTaskCompute(job, pt, NULL, NULL, &res));
+      sums[1] += MPI_Wtime() - t;
+      sums[0] += 1;
+      sums[2] += model;
+      PetscCall(NNLResultDestroy(&res));
+    }
+    PetscCall(PetscFree(order));
+  }
+  PetscCallMPI(MPI_Bcast(sums, 3, MPI_DOUBLE, 0, comm));
+  *factor = sums[2] > 0 ? sums[1] / sums[2] : 1.0;
+  if (budget > 0)
+    PetscCall(PetscPrintf(comm, "plan_calibration tasks=%.0f measured_seconds=%.4g model_seconds=%.4g factor=%.4g\n", sums[0], sums[1],
+                          sums[2], *factor));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode CommandPlan(MPI_Comm comm)
 {
   NNLJob   *job  = NULL;
@@ -270,16 +322,21 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   NNLSched  sched = NULL;
   PetscBool help;
   PetscInt  ranks = 1;
-  double    total = 0, peak = 0, maxshard = 0, bytes = 0;
+  double    total = 0, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   NNLErrorOptionsPhase(PETSC_TRUE);
   PetscOptionsBegin(comm, NULL, "nnlimits plan", NULL);
   PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for", "", ranks, &ranks, NULL));
+  PetscCall(PetscOptionsReal("-plan_calibrate",
+                             "Seconds of the job's own tasks to run here first, to scale the predicted times to this machine's cores "
+                             "(0: the cost model's reference cores)",
+                             "", calibrate, &calibrate, NULL));
   PetscOptionsEnd();
   NNLErrorOptionsPhase(PETSC_FALSE);
   PetscCheck(ranks >= 1, comm, PETSC_ERR_USER_INPUT, "-plan_ranks: must be >= 1");
+  PetscCheck(calibrate >= 0 && calibrate <= 3600, comm, PETSC_ERR_USER_INPUT, "-plan_calibrate: seconds in [0, 3600], not %g", calibrate);
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
   ierr = SetUpJob(comm, "plan", &job, &grid, &sched, &help);
   PetscCall(NNLSchedDestroy(&sched));
@@ -288,6 +345,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscCall(ierr);
   if (help) PetscCall(NNLJobDestroy(&job));
   if (help) PetscFunctionReturn(0);
+  PetscCall(PlanCalibrate(comm, job, grid, calibrate, &factor));
   for (PetscInt i = 0; i < grid->npoints; i++) {
     total += grid->points[i].cost;
     bytes += NNLPointStoreBytes(job, &grid->points[i]);
@@ -296,7 +354,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* every rank holds the whole grid beside its largest task */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
                         " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
-                        job->shard_count, total, total / NNL_COST_RATE, peak / 1048576.0,
+                        job->shard_count, total, factor * total / NNL_COST_RATE, peak / 1048576.0,
                         (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0, grid->nsde));
   for (PetscInt s = 0; s < job->shard_count && s < 1000; s++) {
     PetscInt n, *idx;
@@ -308,7 +366,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     }
     if (n) big = grid->points[idx[0]].cost;
     /* A shard on R ranks takes at least its largest point and at least its share of the work. */
-    c = PetscMax(c / ranks, big) / NNL_COST_RATE;
+    c = factor * PetscMax(c / ranks, big) / NNL_COST_RATE;
     if (c > maxshard) maxshard = c;
     PetscCall(PetscPrintf(comm, "shard index=%" PetscInt_FMT " tasks=%" PetscInt_FMT " wall_seconds=%.4g ranks=%" PetscInt_FMT " store_mb=%.4g\n", s, n, c,
                           ranks, b / 1048576.0));

@@ -23,6 +23,22 @@ grep -q '^plan points=600 limits=10 shards=3' plan.txt || { cat plan.txt; fail "
 sum=$(grep '^shard ' plan.txt | grep -o 'tasks=[0-9]*' | awk -F= '{s+=$2} END {print s}')
 [ "$sum" = 610 ] || fail "plan shards hold $sum tasks, not 610 (6 widths x 5 depths x 10 seeds x 2 activations + 5 x 2 limits)"
 
+# plan -plan_calibrate S: it runs some of the job's tasks and scales every predicted time by their measured seconds
+# over the model's (printed factor; each figure printed to 4 digits). Catches (on any machine whose measured factor is
+# not within 0.2 % of 1): a factor printed but not applied to core_seconds or a shard's wall_seconds, applied twice, a calibration that runs no task or leaves a run directory,
+# a negative S accepted.
+run 0 plan -grid_seed 0-10 -shard 0/3 -plan_calibrate 0.3 > cal.txt 2>&1 || { cat cal.txt; fail "plan -plan_calibrate"; }
+read -r ntask fac <<< "$(sed -n 's/^plan_calibration tasks=\([0-9]*\) .* factor=\([0-9.e+-]*\)$/\1 \2/p' cal.txt)"
+[ "${ntask:-0}" -ge 1 ] || { cat cal.txt; fail "plan -plan_calibrate ran no task"; }
+for key in core_seconds wall_seconds; do
+  a=$(grep -o -m1 " $key=[0-9.e+-]*" plan.txt | cut -d= -f2) b=$(grep -o -m1 " $key=[0-9.e+-]*" cal.txt | cut -d= -f2)
+  awk -v a="$a" -v b="$b" -v f="$fac" 'BEGIN {exit !(a > 0 && f > 0 && b / (a * f) > 0.998 && b / (a * f) < 1.002)}' \
+    || fail "plan -plan_calibrate: $key $b is not the factor $fac times $a"
+done
+[ ! -e results ] || fail "plan -plan_calibrate left a run directory"
+run 0 plan -plan_calibrate -1 > /dev/null 2> calneg.txt && fail "plan -plan_calibrate -1 accepted"
+grep -q 'plan_calibrate' calneg.txt || fail "plan -plan_calibrate -1: the error does not name the option"
+
 # plan's store size against the store a run leaves (deterministic at 1 rank: the same rows in the same order), for a
 # job with every kind of row: networks recording all layers, spectra, limits, SDE paths and Fokker-Planck cells. Within
 # 25 % either way (1.09 here). Catches: an estimate without store_mb, or one that leaves out a large kind of row

@@ -153,10 +153,12 @@ printf -- '-family mlp,resnet\n-grid_activation relu,erf\n-grid_width 8,32\n-gri
   > "$W/small.opts"
 run 2 run -options_file "$W/small.opts" -output "$W/direct" > /dev/null 2>&1 || fail "direct run of small.opts"
 OUT=$W/arr
-"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 > "$W/submit.out" 2> "$W/submit.err" \
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 --calibrate 0.5 > "$W/submit.out" 2> "$W/submit.err" \
   || { cat "$W/submit.err"; fail "submit --array"; }
 cat "$W/submit.out"
 grep -q '^plan: slowest shard ~[0-9.e+-]*s at 2 ranks .*stores ~[0-9.e+-]* MB in all' "$W/submit.out" || fail "submit prints no plan"
+grep -q "^plan: .*on this machine's cores: the model's times x [0-9.e+-]*, from 0.5s" "$W/submit.out" \
+  || fail "submit --calibrate: the plan is not calibrated"
 ! grep -q warning "$W/submit.err" || { cat "$W/submit.err"; fail "submit warns about a small job"; }
 arr=$(grep -o 'array=[0-9]*' "$W/submit.out" | cut -d= -f2)
 mrg=$(grep -o 'merge=[0-9]*' "$W/submit.out" | cut -d= -f2)

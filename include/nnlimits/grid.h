@@ -54,8 +54,14 @@ PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscIn
 /** @brief Sort idx[0..n) (indices into grid->points) by decreasing cost, ties by canonical order. */
 PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx);
 
-/** @brief Predicted cost and peak memory of one point (also filled into grid points). */
+/**
+  @brief Predicted cost and peak memory of one point (also filled into grid points): the task's and rank 0's commit of
+  its result, in nanoseconds of one core of the machine the model was fitted on (src/grid.c).
+*/
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem);
+
+/** @brief The part of a point's predicted cost that is rank 0's commit of its result (its rows and BLOB bytes). */
+double NNLPointCommitCost(const NNLJob *job, const NNLPoint *pt);
 
 /** @brief Whether an SDE task also solves the Fokker–Planck PDE (shaped ReLU, two inputs or more). */
 PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt);
