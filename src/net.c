@@ -328,7 +328,7 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   {
     const PetscInt B = NNL_FUSE_BLOCK / m / 128 * 128, n8 = n - n % 8;
     double         Zb[NNL_FUSE_BLOCK];
-    PetscCall(PetscArrayzero(net->gsum, sizeof(net->gsum) / sizeof(net->gsum[0])));
+    PetscCall(PetscArrayzero(net->gsum, m * (m + 1) / 2 * 8)); /* the pairs of m columns */
     for (PetscInt i0 = 0; i0 < n; i0 += B) {
       const PetscInt nb = PetscMin(B, n - i0);
       NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb, Zb); /* column a: normals a·n + i0 … */
