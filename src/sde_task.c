@@ -50,6 +50,24 @@ static PetscErrorCode ShapedDrift(void *ctx, double t, const double *V, double *
   return 0;
 }
 
+/* C = op(A) B for m×m column-major A, B, C, op(A) = Aᵀ when trans: for m <= NNL_SMALL_M each entry's products summed in
+   order of k by our own loop, the same bits on every machine (OpenBLAS's DGEMM rounds differently on different CPUs,
+   and at m = 2 its locks and buffers took ~20 % of jobs/li_nica_roy_2022_shaped.opts); DGEMM past it. */
+static void SmallMatMul(PetscInt m, PetscBool trans, const double *A, const double *B, double *C)
+{
+  if (m > NNL_SMALL_M) {
+    cblas_dgemm(CblasColMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0, A, (int)m, B, (int)m,
+                0.0, C, (int)m);
+    return;
+  }
+  for (PetscInt b = 0; b < m; b++)
+    for (PetscInt a = 0; a < m; a++) {
+      double c = 0.0;
+      for (PetscInt k = 0; k < m; k++) c += (trans ? A[k + a * m] : A[a + k * m]) * B[k + b * m];
+      C[a + b * m] = c;
+    }
+}
+
 static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const double *G, double *g)
 {
   Shaped        *s = (Shaped *)ctx;
@@ -60,8 +78,8 @@ static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const do
   PetscCall(NNLSqrtPSD(m, V, s->R));
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = 0; b < m; b++) s->S[a + b * m] = (G[a + b * m] + G[b + a * m]) * M_SQRT1_2;
-  cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0, s->R, (int)m, s->S, (int)m, 0.0, s->T, (int)m);
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0, s->T, (int)m, s->R, (int)m, 0.0, g, (int)m);
+  SmallMatMul(m, PETSC_TRUE, s->R, s->S, s->T); /* g = Rᵀ S R */
+  SmallMatMul(m, PETSC_FALSE, s->T, s->R, g);
   PetscFunctionReturn(0);
 }
 

@@ -29,3 +29,22 @@ for case in projection:1 projection:0.3 dense:0.3; do
   done
   echo "$sampler, correlation $r: exports identical with -isa $isas x OPENBLAS_CORETYPE Prescott, Haswell, SkylakeX"
 done
+# SDE paths (the fixed-width ResNet SDE and the shaped MLP's covariance SDE, m = 3): their m×m products are our own
+# loops too, so every -isa and OpenBLAS core type gives the same paths. (Their Fokker–Planck density goes through
+# PETSc's solvers and BLAS: not compared.) Catches: an SDE step through OpenBLAS's DGEMM (its paths differed between
+# the Prescott and Haswell core types).
+SDEJOB="-family shaped_mlp,resnet -grid_activation relu,tanh -grid_width 8,16 -grid_depth 16 -grid_seed 0-1 -inputs 3
+        -input_dim 5 -sde_paths 40 -fp_cells 50 -progress_interval 0"
+cores="Prescott Haswell"
+grep -qw avx512f /proc/cpuinfo && cores="$cores SkylakeX" # its kernels need AVX-512, and the limits call BLAS
+run 0 run $SDEJOB -output "$W/sderef" > /dev/null 2>&1 || fail "the SDE job failed"
+"$NNL" export "$W/sderef" -table sde -o "$W/sderef.csv"
+for isa in $isas; do
+  for core in $cores; do
+    OPENBLAS_CORETYPE=$core run 0 run $SDEJOB -isa $isa -output "$W/sde$isa$core" > /dev/null 2>&1 ||
+      fail "SDE job, -isa $isa with OPENBLAS_CORETYPE=$core: the run failed"
+    "$NNL" export "$W/sde$isa$core" -table sde -o "$W/b.csv"
+    cmp -s "$W/sderef.csv" "$W/b.csv" || fail "SDE job: -isa $isa with OPENBLAS_CORETYPE=$core: sde export differs"
+  done
+done
+echo "SDE paths: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores"
