@@ -2,7 +2,6 @@
 #include <math.h>
 #include <string.h>
 #include "nnlimits/shaped.h"
-#include "simd.h"
 
 PetscBool NNLShapedIsRelu(const NNLActivation *act)
 {
@@ -39,21 +38,12 @@ double NNLShapedGain(const NNLJob *job, const NNLActivation *act, PetscInt n)
   return 2.0 / (sp * sp + sm * sm);
 }
 
-/* The shaped ReLU over an array, vectorised (simd.h, and -O3 in CMakeLists.txt): a blend where the scalar loop's
-   branch on the sign of each coordinate was mispredicted half the time (8 % of jobs/li_nica_roy_2022_shaped.opts).
-   The same product sp·x or sm·x either way. */
-static inline __attribute__((always_inline)) void ShapedReluLoop(size_t count, const double *x, double *y, double sp, double sm)
-{
-  for (size_t i = 0; i < count; i++) y[i] = (x[i] > 0 ? sp : sm) * x[i];
-}
-NNL_SIMD_FUNCTION(ShapedRelu, (size_t count, const double *x, double *y, double sp, double sm), (count, x, y, sp, sm), ShapedReluLoop)
-
 void NNLShapedApply(const NNLJob *job, const NNLActivation *act, PetscInt n, size_t count, const double *x, double *y)
 {
   if (NNLShapedIsRelu(act)) {
     double sp, sm;
     NNLShapedSlopes(job, n, &sp, &sm);
-    ShapedRelu(count, x, y, sp, sm);
+    NNLTwoSlopeApply(count, x, y, sp, sm);
   } else {
     const double s = job->shape_a * sqrt((double)n);
     for (size_t i = 0; i < count; i++) y[i] = s * act->def->phi(x[i] / s, act->p);

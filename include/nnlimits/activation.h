@@ -60,6 +60,12 @@ double NNLActivationCriticalSigmaW2(const NNLActivation *act);
 void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, double *y);
 
 /**
+  @brief y[i] = sp·x[i] for x[i] > 0, else sm·x[i], for i < n (x and y may alias), vectorised: leaky ReLU (sp = 1,
+  which gives x exactly) and the shaped ReLU's slopes. The same bits as the scalar expression in every build.
+*/
+void NNLTwoSlopeApply(size_t n, const double *x, double *y, double sp, double sm);
+
+/**
   @brief y[i] = e^{x[i]} for i < n (x and y may alias), vectorised; within 2 ulp of expl, the same bits on every
   machine and kernel, and as NNLExp. x > 709 gives +∞; x < −708 gives 0 (no subnormals); NaN stays NaN.
 */
