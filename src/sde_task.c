@@ -1,6 +1,5 @@
 /* The SDE limit tasks: the fixed-width ResNet SDE (Hayou 2022) and the shaped-MLP covariance SDE, with the Fokker–Planck density. */
 #include <math.h>
-#include <cblas.h>
 #include "nnlimits/sde.h"
 #include "nnlimits/shaped.h"
 #include "nnlimits/fokker_planck.h"
@@ -50,24 +49,6 @@ static PetscErrorCode ShapedDrift(void *ctx, double t, const double *V, double *
   return 0;
 }
 
-/* C = op(A) B for m×m column-major A, B, C, op(A) = Aᵀ when trans: for m <= NNL_SMALL_M each entry's products summed in
-   order of k by our own loop, the same bits on every machine (OpenBLAS's DGEMM rounds differently on different CPUs,
-   and at m = 2 its locks and buffers took ~20 % of jobs/li_nica_roy_2022_shaped.opts); DGEMM past it. */
-static void SmallMatMul(PetscInt m, PetscBool trans, const double *A, const double *B, double *C)
-{
-  if (m > NNL_SMALL_M) {
-    cblas_dgemm(CblasColMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0, A, (int)m, B, (int)m,
-                0.0, C, (int)m);
-    return;
-  }
-  for (PetscInt b = 0; b < m; b++)
-    for (PetscInt a = 0; a < m; a++) {
-      double c = 0.0;
-      for (PetscInt k = 0; k < m; k++) c += (trans ? A[k + a * m] : A[a + k * m]) * B[k + b * m];
-      C[a + b * m] = c;
-    }
-}
-
 static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const double *G, double *g)
 {
   Shaped        *s = (Shaped *)ctx;
@@ -78,8 +59,17 @@ static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const do
   PetscCall(NNLSqrtPSD(m, V, s->R));
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = 0; b < m; b++) s->S[a + b * m] = (G[a + b * m] + G[b + a * m]) * M_SQRT1_2;
-  SmallMatMul(m, PETSC_TRUE, s->R, s->S, s->T); /* g = Rᵀ S R */
-  SmallMatMul(m, PETSC_FALSE, s->T, s->R, g);
+  /* g = Rᵀ S R by NNLProject (our own loops for m <= NNL_SMALL_M, the same bits on every machine; OpenBLAS's DGEMM
+     gave other paths with each of its core types, and at m = 2 its locks and buffers took ~20 % of
+     jobs/li_nica_roy_2022_shaped.opts): T = S R transposed is Rᵀ S, S being symmetric; then g = T R. */
+  NNLProject(m, m, s->S, s->R, 1.0, 0.0, s->T);
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = a + 1; b < m; b++) {
+      double t        = s->T[a + b * m];
+      s->T[a + b * m] = s->T[b + a * m];
+      s->T[b + a * m] = t;
+    }
+  NNLProject(m, m, s->T, s->R, 1.0, 0.0, g);
   PetscFunctionReturn(0);
 }
 
