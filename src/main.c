@@ -63,6 +63,7 @@ typedef struct {
   char **pos; /* positional arguments after the subcommand */
 } Args;
 
+/* Order of the uint64_t at a and b: the ids of a sort, or the leading id of a struct (IdIndex). */
 static int CmpU64(const void *a, const void *b)
 {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -264,15 +265,9 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
 }
 
 typedef struct {
-  uint64_t id;
+  uint64_t id; /* first: CmpU64 sorts by it */
   PetscInt i;
 } IdIndex;
-
-static int CmpIdIndex(const void *a, const void *b)
-{
-  uint64_t x = ((const IdIndex *)a)->id, y = ((const IdIndex *)b)->id;
-  return (x > y) - (x < y);
-}
 
 /* -plan_calibrate S: rank 0 runs about S seconds of the job's own tasks here (their results discarded), taking the
    points in order of their ids (a fixed pseudo-random sample of the grid) and passing over any the model, scaled by
@@ -291,7 +286,7 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
     double   t0 = MPI_Wtime();
     PetscCall(PetscMalloc1(grid->npoints, &order));
     for (PetscInt i = 0; i < grid->npoints; i++) order[i] = (IdIndex){grid->points[i].id, i};
-    qsort(order, (size_t)grid->npoints, sizeof(*order), CmpIdIndex);
+    qsort(order, (size_t)grid->npoints, sizeof(*order), CmpU64);
     for (PetscInt k = 0; k < grid->npoints; k++) {
       const NNLPoint *pt    = &grid->points[order[k].i];
       double          model = (pt->cost - NNLPointCommitCost(job, pt)) / NNL_COST_RATE, left = budget - (MPI_Wtime() - t0), t;
