@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nnlimits/grid.h"
+#include "nnlimits/limits.h"
 #include "nnlimits/rng.h"
 #include "nnlimits/shaped.h"
 #include "netkernel.h"
@@ -55,6 +56,7 @@
 #define C_LIM_QUAD_MLP   5e4
 #define C_LIM_QUAD_DIAG  0.25 /* m = 1: only the diagonal's one-dimensional integrals */
 #define C_LIM_QUAD_PHI   0.3
+#define C_GOURSAT_DUAL_CELL 25.0 /* a Goursat cell with a closed-form dual (ReLU 20-30 ns, erf 12, gelu 24; not fitted) */
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
    cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3 runs: ResNet n = 2…8, 500 paths × 1000 steps
    in 0.07-0.11 s; shaped 0.37 µs a path-step at m = 2, 0.72 at m = 3, the PDE (400 cells, 8000 steps) ~10 ms. */
@@ -136,6 +138,7 @@ double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt)
 NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
 {
   if (job->sampler != NNL_SAMPLER_AUTO) return job->sampler;
+  if (pt->family == NNL_FAMILY_CONTROLLED) return NNL_SAMPLER_DENSE; /* its weights are shared across layers */
   return job->inputs < pt->width ? NNL_SAMPLER_PROJECTION : NNL_SAMPLER_DENSE;
 }
 
@@ -152,6 +155,11 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
     *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
   }
   *mem = 2 * 8.0 * (double)(pt->depth + 1) * np * 2 + (1 << 20);
+  if (pt->family == NNL_FAMILY_CONTROLLED) { /* two Goursat marches, L² and N² cells, one F each (pairs alike once) */
+    const double N = (double)NNLLimitGoursatCells(pt->depth), cells = (L * L + N * N) * (m > 1 ? 1.5 : 0.5);
+    *cost = cells * (act->def->dual ? C_GOURSAT_DUAL_CELL : (act->def->cost + C_LIM_QUAD_PHI) * C_LIM_QUAD_MLP);
+    *mem += 8.0 * (m + 2) * (N + 1);
+  }
 }
 
 static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)

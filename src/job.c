@@ -7,7 +7,7 @@
 #include "parse.h"
 #include "nnlimits/shaped.h"
 
-const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", NULL};
+const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 
 /* The default job: a small Hayou–Yang commutation sweep (ResNet, relu and tanh, L >> n included, 16 log-spaced layers
@@ -38,7 +38,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   PetscInt nw;
 
   PetscFunctionBegin;
-  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet, shaped_mlp", "", D_FAMILY, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet, shaped_mlp, controlled_resnet", "", D_FAMILY, buf, sizeof(buf), NULL));
   PetscCall(NNLParseWords("-family", buf, &words, &nw));
   PetscCall(PetscMalloc1(nw, &job->family));
   job->nfamily = nw;
@@ -49,7 +49,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
       char bad[256];
       PetscCall(PetscStrncpy(bad, words[i], sizeof(bad)));
       PetscCall(NNLParseFreeWords(&words, nw));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp)", bad);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp, controlled_resnet)", bad);
     }
     job->family[i] = (NNLFamily)f;
   }
@@ -140,14 +140,14 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
              (double)job->input_correlation, job->inputs);
-  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) (1/(ab)^2), else 1)", "",
+  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) (1/(ab)^2), else 1); controlled_resnet: sigma_A^2 (auto: 1)", "",
                                "auto", buf, sizeof(buf), NULL));
   if (!strcmp(buf, "auto")) job->sigma_w2 = -1;
   else {
     PetscCall(NNLParseReal("-sigma_w2", buf, &job->sigma_w2));
     PetscCheck(job->sigma_w2 > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_w2: must be > 0 or auto (got %s)", buf);
   }
-  PetscCall(ReadReal(PetscOptionsObject, "-sigma_b2", "MLP bias variance", "0", &job->sigma_b2));
+  PetscCall(ReadReal(PetscOptionsObject, "-sigma_b2", "MLP bias variance; controlled_resnet: sigma_b^2 of its shared bias", "0", &job->sigma_b2));
   PetscCheck(job->sigma_b2 >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_b2: must be >= 0 (got %g)", (double)job->sigma_b2);
   PetscCall(ReadReal(PetscOptionsObject, "-branch_alpha", "ResNet branch scale exponent: L^-alpha", "0.5", &job->branch_alpha));
   PetscCheck(job->branch_alpha >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-branch_alpha: must be >= 0 (got %g)",
@@ -158,6 +158,9 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
   PetscCheck(NNLSamplerTypes[sampler], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-sampler: unknown sampler '%s' (allowed: auto, dense, projection)", buf);
   job->sampler = (NNLSamplerType)sampler;
+  PetscCheck(job->sampler != NNL_SAMPLER_PROJECTION || !NNLJobHasFamily(job, NNL_FAMILY_CONTROLLED), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "-sampler projection: controlled_resnet shares its weights across layers, which the projection sampler (fresh "
+             "Gaussian products at every layer) cannot; use auto or dense (auto gives it the dense sampler)");
   PetscCall(OptString(PetscOptionsObject, "-record_layers",
                       "Layers recorded: all, last, or K (K log-spaced layers; the default 16 is all when no network has more)", "",
                       PetscStringize(D_RECORD), buf, sizeof(buf), &set));
@@ -429,14 +432,16 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
    without -family shaped_mlp, -sde_dt with no SDE tasks. */
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
 {
+  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, SDE = 1 << NNL_FAMILY_COUNT, FP = SDE << 1 };
   const struct {
     const char *name, *needs;
-    int         applies; /* a family (NNLFamily), or 3: any SDE task, 4: a shaped MLP's SDE task */
+    int         applies; /* families (bits 1 << NNLFamily), or SDE: any SDE task, FP: a shaped MLP's SDE task */
   } opts[] = {
-    {"-sigma_w2", "-family mlp", NNL_FAMILY_MLP},   {"-sigma_b2", "-family mlp", NNL_FAMILY_MLP},
-    {"-branch_alpha", "-family resnet", NNL_FAMILY_RESNET},  {"-shape_c_plus", "-family shaped_mlp", NNL_FAMILY_SHAPED},
-    {"-shape_c_minus", "-family shaped_mlp", NNL_FAMILY_SHAPED}, {"-shape_a", "-family shaped_mlp", NNL_FAMILY_SHAPED},
-    {"-sde_dt", "-sde_paths > 0", 3},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", 4},
+    {"-sigma_w2", "-family mlp or controlled_resnet", MLP_OR_CONTROLLED}, {"-sigma_b2", "-family mlp or controlled_resnet", MLP_OR_CONTROLLED},
+    {"-branch_alpha", "-family resnet", 1 << NNL_FAMILY_RESNET},  {"-shape_c_plus", "-family shaped_mlp", 1 << NNL_FAMILY_SHAPED},
+    {"-shape_c_minus", "-family shaped_mlp", 1 << NNL_FAMILY_SHAPED}, {"-shape_a", "-family shaped_mlp", 1 << NNL_FAMILY_SHAPED},
+    {"-sde_dt", "-sde_paths > 0", SDE},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", FP},
+    {"-limit_goursat_cells", "-family controlled_resnet", 1 << NNL_FAMILY_CONTROLLED},
   };
 
   PetscFunctionBegin;
@@ -444,8 +449,11 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     PetscBool set, used;
     PetscCall(PetscOptionsHasName(NULL, NULL, opts[i].name, &set));
     if (!set) continue;
-    if (opts[i].applies < NNL_FAMILY_COUNT) used = NNLJobHasFamily(j, (NNLFamily)opts[i].applies);
-    else used = j->sde_paths > 0 && (opts[i].applies == 3 || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
+    if (opts[i].applies < SDE) {
+      used = PETSC_FALSE;
+      for (PetscInt f = 0; f < NNL_FAMILY_COUNT; f++)
+        if (opts[i].applies & (1 << f) && NNLJobHasFamily(j, (NNLFamily)f)) used = PETSC_TRUE;
+    } else used = j->sde_paths > 0 && (opts[i].applies == SDE || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
   }
   PetscFunctionReturn(0);
@@ -505,7 +513,7 @@ PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family)
 
 PetscInt NNLFamilyFirstLayer(NNLFamily family)
 {
-  return family == NNL_FAMILY_RESNET ? 0 : 1;
+  return family == NNL_FAMILY_RESNET || family == NNL_FAMILY_CONTROLLED ? 0 : 1;
 }
 
 /* The layers of a record or spectra mode, in order, into l (NULL: only counted); returns their count. K log-spaced
@@ -574,6 +582,11 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
   PetscFunctionBegin;
   PetscCall(SelectLayers(job->spectra_mode, job->spectra_k, family, depth, n, layers));
   PetscFunctionReturn(0);
+}
+
+PetscReal NNLJobSigmaA2(const NNLJob *job)
+{
+  return job->sigma_w2 > 0 ? job->sigma_w2 : 1.0;
 }
 
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)

@@ -5,6 +5,7 @@
 #include "nnlimits/limits.h"
 #include "nnlimits/gauss.h"
 #include "nnlimits/fokker_planck.h"
+#include "nnlimits/signature.h"
 #include "log.h"
 
 PetscErrorCode NNLLimitInitial(const NNLJob *job, NNLFamily family, PetscInt act, double *q)
@@ -50,6 +51,34 @@ PetscErrorCode NNLLimitDual(const NNLActivation *act, PetscInt m, const double *
   PetscFunctionReturn(0);
 }
 
+/* The controlled ResNet's kernel at layers[0..nrec) of depth-`depth` networks, from the Goursat march on N cells per
+   unit time (N a multiple of depth): its corner scheme on N = depth cells is the infinite-width kernel of the network
+   itself (its NNGP), the midpoint scheme on finer cells its depth limit. */
+static PetscErrorCode Goursat(const NNLJob *job, PetscInt act, PetscInt depth, PetscInt N, NNLGoursatScheme scheme, PetscInt nrec,
+                              const PetscInt layers[], double *q, NNLPollFn poll, void *pctx, PetscBool *abandon)
+{
+  const PetscInt m = job->inputs, np = m * (m + 1) / 2;
+  double        *C;
+  PetscInt      *idx;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(np, &C, nrec, &idx));
+  PetscCall(NNLLimitInitial(job, NNL_FAMILY_CONTROLLED, act, C));
+  for (PetscInt r = 0; r < nrec; r++) idx[r] = layers[r] * (N / depth);
+  PetscCall(NNLGoursatDiagonal(&job->act[act], m, C, NNLJobSigmaA2(job), job->sigma_b2, N, scheme, nrec, idx, q, poll, pctx, abandon));
+  PetscCall(PetscFree2(C, idx));
+  PetscFunctionReturn(0);
+}
+
+PetscInt NNLLimitGoursatCells(PetscInt depth)
+{
+  PetscInt  cells = NNL_GOURSAT_CELLS;
+  PetscBool set;
+
+  if (PetscOptionsGetInt(NULL, NULL, "-limit_goursat_cells", &cells, &set) || cells < 1) cells = NNL_GOURSAT_CELLS;
+  return depth * ((cells + depth - 1) / depth);
+}
+
 static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth, PetscInt nrec,
                            const PetscInt layers[], double *q, NNLPollFn poll, void *pctx, PetscBool *abandon)
 {
@@ -59,6 +88,10 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
   PetscInt       r = 0;
 
   PetscFunctionBegin;
+  if (family == NNL_FAMILY_CONTROLLED) {
+    PetscCall(Goursat(job, act, depth, depth, NNL_GOURSAT_CORNER, nrec, layers, q, poll, pctx, abandon));
+    PetscFunctionReturn(0);
+  }
   PetscCall(PetscMalloc2(np, &cur, np, &f));
   PetscCall(NNLLimitInitial(job, family, act, cur));
   for (PetscInt l = NNLFamilyFirstLayer(family); l <= depth && r < nrec && !*abandon; l++) {
@@ -319,6 +352,7 @@ PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const d
 
 PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family)
 {
+  if (family == NNL_FAMILY_CONTROLLED) return PETSC_TRUE; /* its Goursat problem */
   return family == NNL_FAMILY_RESNET && job->branch_alpha == 0.5 ? PETSC_TRUE : PETSC_FALSE;
 }
 
@@ -345,7 +379,11 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
     PetscBool ok;
     PetscCall(PetscMalloc1(nrec, &t));
     for (PetscInt r = 0; r < nrec; r++) t[r] = (double)layers[r] / (double)pt->depth;
-    PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll, pctx, &abandon));
+    ok = PETSC_TRUE;
+    if (pt->family == NNL_FAMILY_CONTROLLED)
+      PetscCall(Goursat(job, pt->act, pt->depth, NNLLimitGoursatCells(pt->depth), NNL_GOURSAT_MIDPOINT, nrec, layers, res->ode, poll,
+                        pctx, &abandon));
+    else PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll, pctx, &abandon));
     PetscCall(PetscFree(t));
     if (!ok && !abandon) {
       res->status = NNL_STATUS_FAILED;
@@ -366,12 +404,21 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   char msg[256];
 
   PetscFunctionBegin;
-  (void)comm; /* every rank reads the same options database and reaches the same verdict */
+  /* every rank reads the same options database and reaches the same verdict */
   PetscCall(ODECreate(&ts));
   PetscCall(TSSetFromOptions(ts));
   PetscCall(ODECheckSolver(ts, msg, sizeof(msg)));
   PetscCall(TSDestroy(&ts));
   PetscCheck(!msg[0], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s", msg);
   PetscCall(NNLFokkerPlanckSetFromOptions());
+  PetscOptionsBegin(comm, NULL, "Depth limit of controlled_resnet: the neural signature kernel's Goursat problem", NULL);
+  {
+    PetscInt cells = NNL_GOURSAT_CELLS;
+    PetscCall(PetscOptionsInt("-limit_goursat_cells",
+                              "Cells per unit time of its second-order march (the least multiple of each depth at least this; error ~1/cells^2)",
+                              "", cells, &cells, NULL));
+    PetscCheck(cells >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-limit_goursat_cells: must be >= 1 (got %" PetscInt_FMT ")", cells);
+  }
+  PetscOptionsEnd();
   PetscFunctionReturn(0);
 }

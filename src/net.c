@@ -411,11 +411,12 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
   PetscFunctionReturn(0);
 }
 
-/* MLP bias: y_i += b_i for every input, b ~ N(0, σ_b²) fresh per layer (times 2^-scale2 in the stored state). */
-static void AddBias(Net *net, PetscInt layer)
+/* Bias: y_i += scale · b_i for every input, b ~ N(0, σ_b²) the stream of `layer` (times 2^-scale2 in the stored state):
+   MLP fresh per layer at scale 1; controlled ResNet the same b at every layer (layer 1's), at scale 1/L. */
+static void AddBias(Net *net, PetscInt layer, double scale)
 {
   NNLRngStream s;
-  const double sb = ldexp(sqrt(net->sb2), -net->scale2);
+  const double sb = ldexp(scale * sqrt(net->sb2), -net->scale2);
 
   if (net->sb2 <= 0) return;
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_BIAS);
@@ -481,11 +482,16 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
 
   PetscFunctionBegin;
   *overflow = PETSC_FALSE;
+  if (net->pt->family == NNL_FAMILY_CONTROLLED) { /* Y + (A φ(Y) + b)/L, A and b those of layer 1 at every layer */
+    PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0));
+    AddBias(net, 1, net->branch);
+    PetscFunctionReturn(0);
+  }
   if (net->sampler == NNL_SAMPLER_DENSE) { /* MLP (shaped MLP: sw2 = its gain c, no bias); ResNet: Y + its branch */
     if (resnet) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
     else {
       PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
-      AddBias(net, layer);
+      AddBias(net, layer, 1.0);
     }
     PetscFunctionReturn(0);
   }
@@ -514,6 +520,12 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   if (pt->family == NNL_FAMILY_SHAPED) {
     net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
     net->sb2 = 0;
+  }
+  if (pt->family == NNL_FAMILY_CONTROLLED) { /* σ_A², and its branch 1/L: the step of the path x_t = t */
+    PetscCheck(net->sampler == NNL_SAMPLER_DENSE, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+               "controlled_resnet shares its weights across layers: only the dense sampler draws it");
+    net->sw2    = NNLJobSigmaA2(job);
+    net->branch = 1.0 / (double)pt->depth;
   }
   { /* positively homogeneous φ (a·min + b·max; the shaped ReLU): the state may be rescaled (see Net) */
     const NNLActivation *a = &job->act[pt->act];

@@ -5,11 +5,14 @@
 #include <petscsys.h>
 #include "nnlimits/activation.h"
 
-typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_COUNT } NNLFamily;
+/* CONTROLLED: the controlled ResNet with shared weights driven by x_t = t (Cirone–Lemercier–Salvi 2023), Y_0 = W_in x,
+   Y_ℓ = Y_{ℓ−1} + (A φ(Y_{ℓ−1}) + b)/L with A ~ N(0, σ_A²/n) and b ~ N(0, σ_b²) the same at every layer; its limits are
+   the neural signature kernel's Goursat problem (signature.h). */
+typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_CONTROLLED = 3, NNL_FAMILY_COUNT } NNLFamily;
 typedef enum { NNL_SAMPLER_AUTO = 0, NNL_SAMPLER_DENSE = 1, NNL_SAMPLER_PROJECTION = 2 } NNLSamplerType;
 typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2, NNL_RECORD_NONE = 3 } NNLRecordMode;
 
-extern const char *const NNLFamilies[];     /* "mlp","resnet","shaped_mlp" (NULL-terminated) */
+extern const char *const NNLFamilies[];     /* "mlp","resnet","shaped_mlp","controlled_resnet" (NULL-terminated) */
 extern const char *const NNLSamplerTypes[]; /* "auto","dense","projection" */
 
 /* Axes are arrays in canonical order (as given, duplicates rejected). All fields read-only after NNLJobCreate. */
@@ -76,6 +79,8 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
 
 /** @brief σ_w² of the MLP for activation act (resolves -sigma_w2 auto to the critical value). */
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act);
+/** @brief σ_A² of the controlled ResNet: -sigma_w2, or 1 for auto (it has no critical value). */
+PetscReal NNLJobSigmaA2(const NNLJob *job);
 /** @brief Whether the job's -family list holds `family`. */
 PetscBool NNLJobHasFamily(const NNLJob *job, NNLFamily family);
 

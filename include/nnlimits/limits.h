@@ -33,6 +33,13 @@ PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const d
 */
 PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm);
 
+/**
+  @brief Cells per unit time of the controlled ResNet's depth-limit Goursat march for a network of this depth: the
+  least multiple of depth >= -limit_goursat_cells (default NNL_GOURSAT_CELLS), so that every layer is a grid line.
+*/
+PetscInt NNLLimitGoursatCells(PetscInt depth);
+#define NNL_GOURSAT_CELLS 256
+
 /** @brief Whether the depth-limit ODE applies to a family under this job (ResNet with -branch_alpha 0.5). */
 PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family);
 
