@@ -227,11 +227,18 @@ done
 
 # An option the job does not use is a warning naming what it needs (the run goes on); the shipped job files use every
 # option they set. Catches: -sigma_w2 given for a ResNet, or -shape_c_plus without shaped_mlp, passing silently.
-"$NNL" plan -family resnet -sigma_w2 3 -shape_c_plus 1 -sde_dt 0.01 2> warn.err > /dev/null || fail "plan with unused options"
-for o in "-sigma_w2 has no effect in this job (it needs -family mlp)" "-shape_c_plus has no effect in this job (it needs -family shaped_mlp)" \
-  "-sde_dt has no effect in this job (it needs -sde_paths > 0)"; do
+"$NNL" plan -family resnet -sigma_w2 3 -shape_c_plus 1 -sde_dt 0.01 -limit_goursat_cells 64 2> warn.err > /dev/null || fail "plan with unused options"
+for o in "-sigma_w2 has no effect in this job (it needs -family mlp or controlled_resnet)" \
+  "-shape_c_plus has no effect in this job (it needs -family shaped_mlp)" "-sde_dt has no effect in this job (it needs -sde_paths > 0)" \
+  "-limit_goursat_cells has no effect in this job (it needs -family controlled_resnet)"; do
   grep -qF -- "nnlimits: warning: $o" warn.err || fail "no warning '$o': $(cat warn.err)"
 done
+# controlled_resnet reads σ_A², σ_b² and its march's cells (no warning), and refuses the projection sampler, which cannot
+# share weights across layers
+"$NNL" plan -family controlled_resnet -sigma_w2 2 -sigma_b2 0.1 -limit_goursat_cells 64 2> warn.err > /dev/null || fail "plan controlled_resnet"
+! grep -q warning warn.err || fail "controlled_resnet: $(cat warn.err)"
+! "$NNL" plan -family resnet,controlled_resnet -sampler projection > /dev/null 2> proj.err || fail "controlled_resnet with the projection sampler ran"
+grep -q "sampler projection: controlled_resnet shares its weights across layers" proj.err || fail "projection refusal: $(cat proj.err)"
 for f in "$SRC"/jobs/*.opts "$SRC"/jobs/*.yaml; do
   "$NNL" plan -options_file "$f" > /dev/null 2> warn.err || fail "plan $f"
   ! grep -q warning warn.err || fail "$f: $(cat warn.err)"

@@ -10,7 +10,7 @@
 #  (c) a solver failure (-limit_ts_max_steps 3) fails that limit alone, with a message; the networks and q_nngp are
 #      all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
-#  (d) below.
+#  (d), (e) below.
 source "$(dirname "$0")/lib.sh" "$@"
 
 run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 -record_layers all \
@@ -79,4 +79,19 @@ for bad in "-limit_ts_type glle" "-limit_ts_type pseudo" "-limit_ts_exact_final_
   [ "$rc" = 2 ] && grep -q -- "${bad%% *} .* is not supported" "$W/refused.err" && [ ! -e "$W/refused/nnlimits.sqlite" ] \
     || { cat "$W/refused.err"; fail "$bad: exit $rc, want 2 with a message and no store"; }
 done
-echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused"
+# (e) controlled_resnet with linear φ (MATH.md law 8 through a run): q_ode at t is q_0 I_0(2t) (I_0(2) = 2.2795853 at
+#     t = 1) to 2e-6 on 1024 cells, q_nngp at layer l of depth L is q_0 Σ_k binom(l,k)² L^-2k (Y_l = (I + A/L)^l Y_0 at
+#     infinite width) to 1e-12, at every layer and pair. Catches: the march's values stored at the wrong layer or pair,
+#     the depth limit's cells not a multiple of the depth, the limits of another family given to it.
+run 2 run -family controlled_resnet -grid_activation linear -grid_width 16 -grid_depth 16 -grid_seed 0-2 -inputs 2 \
+  -input_correlation 0.3 -record_layers all -limit_goursat_cells 1000 -progress_interval 0 -output "$W/sig" > /dev/null 2>&1 \
+  || fail "controlled_resnet run"
+"$NNL" export "$W/sig" -table limits | awk -F, 'NR > 1 {
+  q0 = ($6 == $7) ? 1 : 0.3; t = $5; L = $3; l = $4
+  i0 = 1; term = 1; for (k = 1; k < 60; k++) { term *= t * t / (k * k); i0 += term }
+  nngp = 1; b = 1; for (k = 1; k <= l; k++) { b = b * (l - k + 1) / k; nngp += b * b / L ^ (2 * k) }
+  if (($9 - q0 * i0) ^ 2 > (2e-6 * q0 * i0) ^ 2) { print "ode", $0, q0 * i0; bad++ }
+  if (($8 - q0 * nngp) ^ 2 > (1e-12 * q0 * nngp) ^ 2) { print "nngp", $0, q0 * nngp; bad++ }
+  rows++ }
+  END { if (bad || rows != 17 * 3) exit 1 }' || fail "controlled_resnet limits: law 8 or the network's closed form not met"
+echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8"
