@@ -193,9 +193,12 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
     *mem = 8.0 * (4 * n * m + 4 * m * m);
   } else {
-    /* the first layer's W is n×d, the others n×n */
+    /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
+    const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m) + C_DREC * (rec + spec);
+    if (held) c -= (layers - 2) * n * n * C_DNORMAL; /* (an expression of its own: the other families' costs keep their bits) */
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
+    if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
   }
   *cost = c;
   *mem += 2 * 8.0 * nrec * (np + 3 * m) + (1 << 20);

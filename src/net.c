@@ -32,6 +32,10 @@ typedef struct {
      overflowed, and failed without it. A network that stays in range never rescales: its bits are unchanged. */
   PetscBool rescale;
   int       scale2;
+  /* controlled ResNet: its shared A (n×n, NNLNetHoldsShared), and whether it has been drawn; for m > NNL_SMALL_M, W
+     itself holds A once drawn (the first layer's W_in is drawn before it) */
+  double   *Ashared;
+  PetscBool shared_drawn;
   /* A fused projection layer (Fused) leaves Phi done and here the Gram's 8 partial sums of each pair (a, b) of its
      columns over the rows below the last multiple of 8 (8 doubles per pair, as GramM has them when its loop ends). */
   double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
@@ -379,19 +383,33 @@ static void PhiGram(Net *net, double scale, double shift)
   else NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
 }
 
+static double SharedHold = NNL_SHARED_HOLD_BYTES;
+void NNLNetSharedHoldBytes(double bytes)
+{
+  SharedHold = bytes < 0 ? NNL_SHARED_HOLD_BYTES : bytes;
+}
+PetscBool NNLNetHoldsShared(PetscInt n)
+{
+  return 8.0 * (double)n * (double)n <= SharedHold ? PETSC_TRUE : PETSC_FALSE;
+}
+
 /* Y ← beta·Y + √var · W A with W (n×k) iid N(0, 1), column-major, normal i + j·n of the stream at W_ij — the dense
    reference sampler. For m <= NNL_SMALL_M, W is drawn a chunk of whole columns at a time and never held whole (n·k
    doubles: 2 GB at n = 16384), and entry (i, b) of W A is its products W_ij A_jb added in order of j (DenseAccSmall),
-   the same bits on every machine. Larger m: W in full and DGEMM. */
-static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta)
+   the same bits on every machine. Larger m: W in full and DGEMM. The controlled ResNet's shared layer (`shared`) draws
+   its W once where it holds it (Net: Ashared, or W itself past NNL_SMALL_M). */
+static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta, PetscBool shared)
 {
-  const PetscInt n = net->n, m = net->m;
-  NNLRngStream   s;
+  const PetscInt  n = net->n, m = net->m;
+  const PetscBool held = shared && (m > NNL_SMALL_M ? NNLNetHoldsShared(n) : net->Ashared != NULL) ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool draw = !held || !net->shared_drawn;
+  NNLRngStream    s;
 
   PetscFunctionBegin;
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_WEIGHT);
+  if (held) net->shared_drawn = PETSC_TRUE;
   if (m > NNL_SMALL_M) {
-    NNLRngNormals(&s, 0, (size_t)(n * k), net->W);
+    if (draw) NNLRngNormals(&s, 0, (size_t)(n * k), net->W);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)k, sqrt(var), net->W, (int)n, A, (int)k, beta,
                 net->Y, (int)n);
     PetscFunctionReturn(0);
@@ -403,8 +421,9 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
     PetscCall(PetscArrayzero(T, n * m));
     for (PetscInt j0 = 0; j0 < k; j0 += J) {
       PetscInt jb = PetscMin(J, k - j0);
-      NNLRngNormals(&s, (uint64_t)(j0 * n), (size_t)(jb * n), net->W);
-      DenseAccSmall(n, m, net->W, n, jb, A + j0, k, T, n);
+      double  *W  = held ? net->Ashared + j0 * n : net->W;
+      if (draw) NNLRngNormals(&s, (uint64_t)(j0 * n), (size_t)(jb * n), W);
+      DenseAccSmall(n, m, W, n, jb, A + j0, k, T, n);
     }
     for (PetscInt i = 0; i < n * m; i++) net->Y[i] = beta == 0.0 ? alpha * T[i] : beta * net->Y[i] + alpha * T[i];
   }
@@ -432,7 +451,7 @@ static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
 
   PetscFunctionBegin;
   if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0));
+    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0, PETSC_FALSE));
   } else {
     for (PetscInt a = 0; a < net->m; a++)
       for (PetscInt b = 0; b < net->m; b++) net->K[a + b * net->m] = s2 * (a == b ? 1.0 : net->job->input_correlation);
@@ -483,14 +502,14 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
   PetscFunctionBegin;
   *overflow = PETSC_FALSE;
   if (net->pt->family == NNL_FAMILY_CONTROLLED) { /* Y + (A φ(Y) + b)/L, A and b those of layer 1 at every layer */
-    PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0));
+    PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0, PETSC_TRUE));
     AddBias(net, 1, net->branch);
     PetscFunctionReturn(0);
   }
   if (net->sampler == NNL_SAMPLER_DENSE) { /* MLP (shaped MLP: sw2 = its gain c, no bias); ResNet: Y + its branch */
-    if (resnet) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0));
+    if (resnet) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0, PETSC_FALSE));
     else {
-      PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0));
+      PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0, PETSC_FALSE));
       AddBias(net, layer, 1.0);
     }
     PetscFunctionReturn(0);
@@ -526,6 +545,7 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
                "controlled_resnet shares its weights across layers: only the dense sampler draws it");
     net->sw2    = NNLJobSigmaA2(job);
     net->branch = 1.0 / (double)pt->depth;
+    if (m <= NNL_SMALL_M && NNLNetHoldsShared(n)) PetscCall(PetscMalloc1(n * n, &net->Ashared));
   }
   { /* positively homogeneous φ (a·min + b·max; the shaped ReLU): the state may be rescaled (see Net) */
     const NNLActivation *a = &job->act[pt->act];
@@ -544,6 +564,7 @@ static PetscErrorCode NetDestroy(Net *net)
   PetscFunctionBegin;
   PetscCall(PetscFree5(net->Y, net->Phi, net->Z, net->K, net->R));
   if (net->W) PetscCall(PetscFree2(net->W, net->X));
+  PetscCall(PetscFree(net->Ashared));
   PetscFunctionReturn(0);
 }
 

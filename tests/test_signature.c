@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "nnlimits/signature.h"
 #include "nnlimits/limits.h"
+#include "netkernel.h"
 
 /* I_0(x) = Σ_k (x²/4)^k / (k!)², summed until the terms stop counting (x <= 10 here: ~1e-16 relative). */
 static double BesselI0(double x)
@@ -205,13 +206,48 @@ static void test_network_shares_weights(void **state)
                  0);
 }
 
+/* A held A and one drawn again at every layer give the same bits: m = 2 (our kernel, A held beside the chunk) and
+   m = 9 (DGEMM, W held whole), with bias and spectra. Catches: a held A drawn from another stream or offset, read
+   before it is drawn, or overwritten by the first layer's W_in. */
+static void test_held_weights_same_bits(void **state)
+{
+  const char *jobs[] = {"-family controlled_resnet -grid_activation relu -grid_width 64 -grid_depth 6 -grid_seed 3 -inputs 2 "
+                        "-sigma_b2 0.2 -record_layers all -spectra_layers all",
+                        "-family controlled_resnet -grid_activation tanh -grid_width 40 -grid_depth 5 -grid_seed 1 -inputs 9 "
+                        "-input_dim 12 -sigma_b2 0.2 -record_layers all"};
+  for (int j = 0; j < 2; j++) {
+    NNLJob    *job;
+    NNLGrid   *grid;
+    NNLResult *res[2];
+    assert_int_equal(TestJob(jobs[j], &job, &grid), 0);
+    for (int h = 0; h < 2; h++) {
+      NNLNetSharedHoldBytes(h ? 0 : -1);
+      assert_int_equal(NNLNetHoldsShared(grid->points[0].width), h ? PETSC_FALSE : PETSC_TRUE);
+      assert_int_equal(NNLPointCompute(job, &grid->points[0], NNL_SAMPLER_AUTO, NULL, NULL, &res[h]), 0);
+    }
+    NNLNetSharedHoldBytes(-1);
+    assert_int_equal(res[0]->nrec, res[1]->nrec);
+    {
+      const PetscInt nr = res[0]->nrec, m = res[0]->m;
+      assert_memory_equal(res[0]->gram, res[1]->gram, sizeof(double) * nr * m * (m + 1) / 2);
+      assert_memory_equal(res[0]->lognorm_post, res[1]->lognorm_post, sizeof(double) * nr * m);
+      assert_memory_equal(res[0]->kurtosis, res[1]->kurtosis, sizeof(double) * nr * m);
+      assert_int_equal(res[0]->nspec, j == 0 ? nr : 0);
+      assert_memory_equal(res[0]->sv, res[1]->sv, sizeof(double) * res[0]->nspec * res[0]->nsv);
+    }
+    for (int h = 0; h < 2; h++) NNLResultDestroy(&res[h]);
+    NNLGridDestroy(&grid);
+    NNLJobDestroy(&job);
+  }
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_law8_order2),      cmocka_unit_test(test_linear_closed_form),
     cmocka_unit_test(test_corner_is_network), cmocka_unit_test(test_orders_nonlinear),
     cmocka_unit_test(test_pairs_alike_and_abandon), cmocka_unit_test(test_network_first_step_exact),
-    cmocka_unit_test(test_network_shares_weights),
+    cmocka_unit_test(test_network_shares_weights), cmocka_unit_test(test_held_weights_same_bits),
   };
   int rc;
 
