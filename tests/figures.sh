@@ -56,6 +56,17 @@ figure hy fig_hayou_yang.py "$W/hy"
 check hy '/gamma=/' 'v["slope"] > -0.9 && v["slope"] < -0.15'
 check hy '/max_rms=/' 'v["min_rms"] > 0 && v["min_rms"] < v["max_rms"] && v["max_rms"] < 1'
 NULL_DRAWS="--null 1000" figure hyqq fig_hayou_yang_qq.py "$W/hy"
+
+# Signature kernel: the linear network's depth limit at t = 1 is I_0(2) (law 8), the infinite-width kernel approaches
+# the depth limit at first order in 1/L (fitted slope −0.94 to −0.96 on depths 4…64), and the widest networks' means
+# sit within 4.5 s.e. of their infinite-width kernel. Catches: q_nngp and q_ode swapped (slope 0 or +), the figure
+# reading another family's rows or the wrong t.
+run 2 run -family controlled_resnet -grid_activation linear,relu -grid_width 32,256 -grid_depth 4,16,64 -grid_seed 0-24 \
+  -inputs 2 -record_layers 8 -limit_goursat_cells 1024 -progress_interval 0 -output "$W/sig" > /dev/null 2>&1 || fail "signature run"
+figure sig fig_signature.py "$W/sig"
+check sig '/law8_ode_t1=/' 'v["law8_ode_t1"] - 2.2795853 < 1e-5 && 2.2795853 - v["law8_ode_t1"] < 1e-5 && v["law8_exact"] - 2.2795853 < 1e-7 && 2.2795853 - v["law8_exact"] < 1e-7'
+check sig '/nngp_depth_slope=/' 'v["nngp_depth_slope"] > -1.1 && v["nngp_depth_slope"] < -0.85'
+check sig '/width=256 /' 'v["z_nngp"] < 4.5 && v["z_nngp"] > -4.5 && v["seeds"] == 24' 
 check hyqq '/width=256/' 'v["median_ratio"] > 0.6 && v["median_ratio"] < 1.6'
 
 # Hayou 2022: ln S drifts down at n = 2 and up at n = 8 (SDE drift -1/3, +0.25; s.e. ~0.05, 0.02 here); ~2^-n of the
@@ -111,4 +122,4 @@ mkdir -p "$W/empty"
 $PY "$SRC/analysis/fig_pdlt.py" "$W/empty" -o "$W/x.png" 2> "$W/err.txt" && fail "a directory without a store accepted"
 grep -q Traceback "$W/err.txt" && fail "a directory without a store gives a traceback, not a message"
 grep -q "not a run directory" "$W/err.txt" || fail "no message for a directory without a store"
-echo "figures: 7 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"
+echo "figures: 8 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"
