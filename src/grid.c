@@ -56,6 +56,11 @@
 #define C_LIM_QUAD_MLP   5e4
 #define C_LIM_QUAD_DIAG  0.25 /* m = 1: only the diagonal's one-dimensional integrals */
 #define C_LIM_QUAD_PHI   0.3
+/* controlled_resnet with its A held (not fitted; measured 2026-12-03, relu, m = 2, depth 64, widths 128-2048): per
+   element of A a layer, 0.46 ns while A stays in cache (n <= 512), 1.1 ns past it (a memory-bound pass over A) */
+#define C_HELD_NM    0.23
+#define C_HELD_MEM   0.64
+#define C_HELD_CACHE (4.0 * 1024 * 1024)
 #define C_GOURSAT_DUAL_CELL 25.0 /* a Goursat cell with a closed-form dual (ReLU 20-30 ns, erf 12, gelu 24; not fitted) */
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
    cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3 runs: ResNet n = 2…8, 500 paths × 1000 steps
@@ -196,7 +201,9 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
     const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m) + C_DREC * (rec + spec);
-    if (held) c -= (layers - 2) * n * n * C_DNORMAL; /* (an expression of its own: the other families' costs keep their bits) */
+    if (held) /* (an expression of its own: the other families' costs keep their bits) */
+      c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + n * n) * C_DNORMAL + n * d * C_DGEMM * m +
+          (layers - 1) * n * n * (C_HELD_NM * m + (8 * n * n > C_HELD_CACHE ? C_HELD_MEM : 0)) + C_DREC * (rec + spec);
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
   }
