@@ -56,11 +56,13 @@
 #define C_LIM_QUAD_MLP   5e4
 #define C_LIM_QUAD_DIAG  0.25 /* m = 1: only the diagonal's one-dimensional integrals */
 #define C_LIM_QUAD_PHI   0.3
-/* controlled_resnet with its A held (not fitted; measured 2026-12-03, relu, m = 2, depth 64, widths 128-2048): per
-   element of A a layer, 0.46 ns while A stays in cache (n <= 512), 1.1 ns past it (a memory-bound pass over A) */
-#define C_HELD_NM    0.23
-#define C_HELD_MEM   0.64
-#define C_HELD_CACHE (4.0 * 1024 * 1024)
+/* controlled_resnet with its A held in panels (not fitted; measured 2026-12-03, relu, depth 64, 2^28 elements of A
+   per run): per element of A a layer 0.26, 0.33, 0.40, 0.89 ns at m = 1, 2, 4, 8 (n = 512) while A stays in cache
+   (n <= 1024, 8 MB), and 0.33 ns more past it (n = 2048: a pass over A from memory) */
+#define C_HELD_ELEM  0.19
+#define C_HELD_NM    0.07
+#define C_HELD_MEM   0.33
+#define C_HELD_CACHE (16.0 * 1024 * 1024)
 #define C_GOURSAT_DUAL_CELL 25.0 /* a Goursat cell with a closed-form dual (ReLU 20-30 ns, erf 12, gelu 24; not fitted) */
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
    cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3 runs: ResNet n = 2…8, 500 paths × 1000 steps
@@ -203,7 +205,7 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m) + C_DREC * (rec + spec);
     if (held) /* (an expression of its own: the other families' costs keep their bits) */
       c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + n * n) * C_DNORMAL + n * d * C_DGEMM * m +
-          (layers - 1) * n * n * (C_HELD_NM * m + (8 * n * n > C_HELD_CACHE ? C_HELD_MEM : 0)) + C_DREC * (rec + spec);
+          (layers - 1) * n * n * (C_HELD_ELEM + C_HELD_NM * m + (8 * n * n > C_HELD_CACHE ? C_HELD_MEM : 0)) + C_DREC * (rec + spec);
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
   }
