@@ -64,6 +64,10 @@
 #define C_HELD_MEM   0.33
 #define C_HELD_CACHE (16.0 * 1024 * 1024)
 #define C_GOURSAT_DUAL_CELL 25.0 /* a Goursat cell with a closed-form dual (ReLU 20-30 ns, erf 12, gelu 24; not fitted) */
+/* a Goursat cell by quadrature (NNLGaussDualPanel): 231, 927, 1390 µs for tanh, swish, softplus (φ costs 0.77, 7.4,
+   15), fitted as a + b·cost (2026-12-03; the MLP recursion's constant put tanh at 54 µs) */
+#define C_GOURSAT_QUAD_CELL 2.25e5
+#define C_GOURSAT_QUAD_PHI  8.1e4
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
    cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3 runs: ResNet n = 2…8, 500 paths × 1000 steps
    in 0.07-0.11 s; shaped 0.37 µs a path-step at m = 2, 0.72 at m = 3, the PDE (400 cells, 8000 steps) ~10 ms. */
@@ -164,7 +168,7 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
   *mem = 2 * 8.0 * (double)(pt->depth + 1) * np * 2 + (1 << 20);
   if (pt->family == NNL_FAMILY_CONTROLLED) { /* two Goursat marches, L² and N² cells, one F each (pairs alike once) */
     const double N = (double)NNLLimitGoursatCells(pt->depth), cells = (L * L + N * N) * (m > 1 ? 1.5 : 0.5);
-    *cost = cells * (act->def->dual ? C_GOURSAT_DUAL_CELL : (act->def->cost + C_LIM_QUAD_PHI) * C_LIM_QUAD_MLP);
+    *cost = cells * (act->def->dual ? C_GOURSAT_DUAL_CELL : C_GOURSAT_QUAD_CELL + C_GOURSAT_QUAD_PHI * act->def->cost);
     *mem += 8.0 * (m + 2) * (N + 1);
   }
 }
