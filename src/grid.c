@@ -206,10 +206,12 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
     const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;
-    c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m) + C_DREC * (rec + spec);
-    if (held) /* (an expression of its own: the other families' costs keep their bits) */
-      c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + (n * d + n * n) * C_DNORMAL + n * d * C_DGEMM * m +
-          (layers - 1) * n * n * (C_HELD_ELEM + C_HELD_NM * m + (8 * n * n > C_HELD_CACHE ? C_HELD_MEM : 0)) + C_DREC * (rec + spec);
+    /* the weights: drawn at every layer and multiplied (the held A: drawn once, then a pass over it a layer) */
+    const double weights = held ? (n * d + n * n) * C_DNORMAL + n * d * C_DGEMM * m +
+                                    (layers - 1) * n * n * (C_HELD_ELEM + C_HELD_NM * m + (8 * n * n > C_HELD_CACHE ? C_HELD_MEM : 0))
+                                : (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m);
+    /* summed in the order of the one expression this was: the other families' costs keep their bits */
+    c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec);
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
   }

@@ -375,16 +375,17 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
   PetscCall(NNGP(job, pt->family, pt->act, pt->depth, nrec, layers, res->gram, poll, pctx, &abandon));
   for (PetscInt i = 0; i < nrec * np; i++) res->ode[i] = NAN;
   if (NNLLimitHasODE(job, pt->family) && !abandon) {
-    double   *t;
-    PetscBool ok;
-    PetscCall(PetscMalloc1(nrec, &t));
-    for (PetscInt r = 0; r < nrec; r++) t[r] = (double)layers[r] / (double)pt->depth;
-    ok = PETSC_TRUE;
+    PetscBool ok = PETSC_TRUE; /* the march cannot fail; the ODE's solver can */
     if (pt->family == NNL_FAMILY_CONTROLLED)
       PetscCall(Goursat(job, pt->act, pt->depth, NNLLimitGoursatCells(pt->depth), NNL_GOURSAT_MIDPOINT, nrec, layers, res->ode, poll,
                         pctx, &abandon));
-    else PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll, pctx, &abandon));
-    PetscCall(PetscFree(t));
+    else {
+      double *t;
+      PetscCall(PetscMalloc1(nrec, &t));
+      for (PetscInt r = 0; r < nrec; r++) t[r] = (double)layers[r] / (double)pt->depth;
+      PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll, pctx, &abandon));
+      PetscCall(PetscFree(t));
+    }
     if (!ok && !abandon) {
       res->status = NNL_STATUS_FAILED;
       for (PetscInt i = 0; i < nrec * np; i++) res->ode[i] = NAN;
