@@ -320,16 +320,16 @@ static double CriticalSin(const double p[])
 }
 
 static const NNLActivationDef nnl_act_table[] = {
-  {"linear",     "x",                               0, {0},       PhiLinear,    DualLinear,    1, -1,  0.10, NULL},
-  {"relu",       "max(x,0)",                        0, {0},       PhiRelu,      DualRelu,      0,  0,  0.14, NULL},
-  {"leaky_relu", "[:a=0.01] a min(x,0) + max(x,0)", 1, {0.01},    PhiLeakyRelu, DualLeakyRelu, 0,  0,   1.4, NULL},
-  {"abs",        "|x|",                             0, {0},       PhiAbs,       DualAbs,       0,  1,   1.8, NULL},
-  {"tanh",       "tanh(x), dual by quadrature",     0, {0},       PhiTanh,      NULL,          1, -1,  0.77, CriticalTanh},
-  {"erf",        "erf(x)",                          0, {0},       PhiErf,       DualErf,       1, -1,   9.6, CriticalErf},
-  {"gelu",       "x Phi(x), Phi the normal cdf",    0, {0},       PhiGelu,      DualGelu,      1,  0,   9.0, NULL},
-  {"sin",        "[:a=1[:b=1[:c=0]]] a sin(bx+c)",  3, {1, 1, 0}, PhiSin,       DualSin,       1,  0,    10, CriticalSin},
-  {"swish",      "x sigmoid(x), by quadrature",     0, {0},       PhiSwish,     NULL,          1,  0,   7.4, NULL},
-  {"softplus",   "log(1+e^x), by quadrature",       0, {0},       PhiSoftplus,  NULL,          1,  0,    15, NULL},
+  {"linear",     "x",                               0, {0},       PhiLinear,    DualLinear,    1, -1,  0.10, NULL, 0},
+  {"relu",       "max(x,0)",                        0, {0},       PhiRelu,      DualRelu,      0,  0,  0.14, NULL, 0},
+  {"leaky_relu", "[:a=0.01] a min(x,0) + max(x,0)", 1, {0.01},    PhiLeakyRelu, DualLeakyRelu, 0,  0,   1.4, NULL, 0},
+  {"abs",        "|x|",                             0, {0},       PhiAbs,       DualAbs,       0,  1,   1.8, NULL, 0},
+  {"tanh",       "tanh(x), dual by quadrature",     0, {0},       PhiTanh,      NULL,          1, -1,  0.77, CriticalTanh, M_PI / 2},
+  {"erf",        "erf(x)",                          0, {0},       PhiErf,       DualErf,       1, -1,   9.6, CriticalErf, 0},
+  {"gelu",       "x Phi(x), Phi the normal cdf",    0, {0},       PhiGelu,      DualGelu,      1,  0,   9.0, NULL, 0},
+  {"sin",        "[:a=1[:b=1[:c=0]]] a sin(bx+c)",  3, {1, 1, 0}, PhiSin,       DualSin,       1,  0,    10, CriticalSin, 0},
+  {"swish",      "x sigmoid(x), by quadrature",     0, {0},       PhiSwish,     NULL,          1,  0,   7.4, NULL, M_PI},
+  {"softplus",   "log(1+e^x), by quadrature",       0, {0},       PhiSoftplus,  NULL,          1,  0,    15, NULL, M_PI},
 };
 /* clang-format on */
 

@@ -45,17 +45,19 @@
 #define C_DPHI         1.6
 #define C_DREC         2.5
 /* Limits. With a closed-form dual: a few ns per kernel entry and layer, and the depth-limit ODE's set-up (ResNet). By
-   quadrature: time in proportion to φ's cost (+0.3 ns of the quadrature's own); inputs share one correlation, so
-   the work does not grow with m past one off-diagonal entry. Fitted on tanh, swish, softplus: ResNet depth 8 takes
-   12 / 86 / 184 ms, depth 1024 120 / 590 / 1020 ms. */
+   quadrature (the trapezoid rule, NNLGaussDualTrapezoid): time in proportion to φ's cost plus the rule's own 7.6 ns;
+   inputs share one correlation, so the work does not grow with m past one off-diagonal entry. Fitted (2026-12-03, in
+   log, m = 2) on tanh, swish, softplus, depths 8, 256, 1024: ResNet 1.6 / 2.5 / 5.1 ms at depth 8 and 11.5 / 16.7 /
+   31.6 ms at 1024, MLP 1.6 / 0.8 / 4.3 ms at 1024; all within 2.8× (swish's MLP variances decay, and its rule with
+   them). The panel rule's fit before was 12 / 86 / 184 ms at depth 8 and 120 / 590 / 1020 ms at 1024. */
 #define C_LIM_DUAL_ODE   2e5
 #define C_LIM_DUAL_LAYER 30.0 /* an MLP layer (ResNet: 10×, the ODE's steps and output), and per kernel entry */
 #define C_LIM_DUAL_ENTRY 5.0
-#define C_LIM_QUAD_ODE   1.1e7
-#define C_LIM_QUAD_RES   8e4
-#define C_LIM_QUAD_MLP   5e4
-#define C_LIM_QUAD_DIAG  0.25 /* m = 1: only the diagonal's one-dimensional integrals */
-#define C_LIM_QUAD_PHI   0.3
+#define C_LIM_QUAD_ODE   2.0e5
+#define C_LIM_QUAD_RES   1.4e3
+#define C_LIM_QUAD_MLP   1.44e2
+#define C_LIM_QUAD_DIAG  0.25 /* m = 1: only the diagonal's one-dimensional integrals (not refitted) */
+#define C_LIM_QUAD_PHI   7.6
 /* controlled_resnet with its A held in panels (not fitted; measured 2026-12-03, relu, depth 64, 2^28 elements of A
    per run): per element of A a layer 0.26, 0.33, 0.40, 0.89 ns at m = 1, 2, 4, 8 (n = 512) while A stays in cache
    (n <= 1024, 8 MB), and 0.33 ns more past it (n = 2048: a pass over A from memory) */
@@ -64,10 +66,10 @@
 #define C_HELD_MEM   0.33
 #define C_HELD_CACHE (16.0 * 1024 * 1024)
 #define C_GOURSAT_DUAL_CELL 25.0 /* a Goursat cell with a closed-form dual (ReLU 20-30 ns, erf 12, gelu 24; not fitted) */
-/* a Goursat cell by quadrature (NNLGaussDualPanel): 231, 927, 1390 µs for tanh, swish, softplus (φ costs 0.77, 7.4,
-   15), fitted as a + b·cost (2026-12-03; the MLP recursion's constant put tanh at 54 µs) */
-#define C_GOURSAT_QUAD_CELL 2.25e5
-#define C_GOURSAT_QUAD_PHI  8.1e4
+/* a Goursat cell by quadrature (the trapezoid rule): 6.5, 9.7, 17.4 µs for tanh, swish, softplus (φ costs 0.77, 7.4,
+   15), fitted as a + b·cost (2026-12-03, depths 8 and 256, 256 cells; the panel rule took 231, 927, 1390 µs) */
+#define C_GOURSAT_QUAD_CELL 5.2e3
+#define C_GOURSAT_QUAD_PHI  7.7e2
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
    cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3 runs: ResNet n = 2…8, 500 paths × 1000 steps
    in 0.07-0.11 s; shaped 0.37 µs a path-step at m = 2, 0.72 at m = 3, the PDE (400 cells, 8000 steps) ~10 ms. */

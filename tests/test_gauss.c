@@ -231,9 +231,10 @@ static void test_closed_vs_panel(void **state)
 }
 
 /**
-  @brief Rows without a closed form at variances ≤ 1: NNLGaussDual is NNLGaussDualPanel, and it agrees with
-  Gauss–Hermite of order 256 to 1e-13 max(1,|F|) (measured worst 1.3e-15, softplus; order 96 was 1.2e-11 off for
-  tanh). Catches: the fallback not being the panel rule, a panel rule wrong for these φ at unit scale.
+  @brief Rows without a closed form at variances ≤ 1: NNLGaussDualPanel agrees with Gauss–Hermite of order 256 to
+  1e-13 max(1,|F|) (measured worst 1.3e-15, softplus; order 96 was 1.2e-11 off for tanh), and so does NNLGaussDual
+  (here the trapezoid rule; measured worst 2.2e-15). Catches: a panel or trapezoid rule wrong for these φ at unit
+  scale.
 */
 static void test_panel_vs_hermite(void **state)
 {
@@ -246,10 +247,12 @@ static void test_panel_vs_hermite(void **state)
     for (size_t k = 0; k < NK; k++) {
       const double *K = test_k[k];
       if (fmax(K[0], K[1]) > 1.0) continue;
-      double panel = NNLGaussDual(&act, K[0], K[1], K[2]), q256 = NNLGaussDualQuad(&act, K[0], K[1], K[2], 256);
-      assert_true(panel == NNLGaussDualPanel(&act, K[0], K[1], K[2])); /* the documented fallback */
+      double panel = NNLGaussDualPanel(&act, K[0], K[1], K[2]), q256 = NNLGaussDualQuad(&act, K[0], K[1], K[2], 256);
+      double dual  = NNLGaussDual(&act, K[0], K[1], K[2]);
       if (!(fabs(panel - q256) <= 1e-13 * fmax(1.0, fabs(q256))))
         fail_msg("%s K=(%g,%g,%g): panel %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], panel, q256);
+      if (!(fabs(dual - q256) <= 1e-13 * fmax(1.0, fabs(q256))))
+        fail_msg("%s K=(%g,%g,%g): NNLGaussDual %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], dual, q256);
     }
   }
 }
@@ -279,6 +282,68 @@ static void test_panel_large_variance(void **state)
                  act.def->dual ? "closed" : "panel", got, ref);
     }
   }
+}
+
+/* φ = tanh, counting its calls: the cost test's activation. */
+static long count_calls;
+
+static double CountingTanh(double x, const double p[])
+{
+  (void)p;
+  count_calls++;
+  return tanh(x);
+}
+
+/**
+  @brief The trapezoid rule against the panel rule for the rows it serves (tanh, swish, silu, softplus), on a grid of
+  variances 1e-4 to 100, ratios k22/k11 of 0.01 to 2 and ρ from −1 to 1, and at every test K: within 2e-11 of the
+  scale √(F(k11,k11,k11) F(k22,k22,k22)) (measured worst 6.9e-12, swish at k = 0.3; mostly ~1e-13, the panel rule's
+  own error). Where it applies, NNLGaussDual is its value, bit for bit; where it declines, the panel rule's. It must
+  apply at variances ≤ 10 and decline at 1e4 (else the test would not be testing it), and it must stay cheap: ≤ 2000
+  evaluations of tanh at k = 1, ρ = 0.5 (measured 1737; the panel rule takes 23100). Catches (each tried): a step from
+  the full strip (STRIP = 1: 2e-11 off, at ρ near 1), too few digits (D = 25: 5e-10), an inner rule not centred on
+  the conditional mean (O(1)); and weights without h or 1/√(2π).
+*/
+static void test_trapezoid(void **state)
+{
+  (void)state;
+  static const char  *specs[] = {"tanh", "swish", "silu", "softplus"};
+  static const double ks[] = {1e-4, 1e-2, 0.1, 0.3, 1, 3, 10, 30, 100}, ratio[] = {1, 0.5, 2, 0.01};
+  static const double rhos[] = {-1, -0.999, -0.9, -0.5, 0, 0.3, 0.7, 0.9, 0.99, 0.9999, 1};
+  const NNLActivationDef def = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77, NULL, test_pi / 2};
+  NNLActivation          counted = {.def = &def};
+  double                 F, worst = 0.0;
+
+  for (size_t a = 0; a < sizeof(specs) / sizeof(specs[0]); a++) {
+    NNLActivation act = parse_ok(specs[a]);
+    for (size_t n = 0; n < NK + sizeof(ks) / sizeof(ks[0]) * 4 * 11; n++) {
+      double K[3];
+      if (n < NK) memcpy(K, test_k[n], sizeof(K));
+      else {
+        size_t g = n - NK, r = g % 11, q = g / 11 % 4, k = g / 44;
+        K[0] = ks[k];
+        K[1] = ks[k] * ratio[q];
+        K[2] = rhos[r] * sqrt(K[0] * K[1]);
+      }
+      if (!NNLGaussDualTrapezoid(&act, K[0], K[1], K[2], &F)) {
+        if (n >= NK && fmax(K[0], K[1]) <= 10) fail_msg("%s K=(%g,%g,%g): the trapezoid rule declined", act.canon, K[0], K[1], K[2]);
+        assert_true(NNLGaussDual(&act, K[0], K[1], K[2]) == NNLGaussDualPanel(&act, K[0], K[1], K[2]));
+        continue;
+      }
+      assert_true(NNLGaussDual(&act, K[0], K[1], K[2]) == F);
+      double panel = NNLGaussDualPanel(&act, K[0], K[1], K[2]);
+      double scale = sqrt(NNLGaussDualPanel(&act, K[0], K[0], K[0]) * NNLGaussDualPanel(&act, K[1], K[1], K[1]));
+      if (!(fabs(F - panel) <= 2e-11 * scale))
+        fail_msg("%s K=(%g,%g,%g): trapezoid %.17g panel %.17g (scale %g)", act.canon, K[0], K[1], K[2], F, panel, scale);
+      if (scale > 0) worst = fmax(worst, fabs(F - panel) / scale);
+    }
+    assert_false(NNLGaussDualTrapezoid(&act, 1e4, 1e4, 5e3, &F));
+  }
+  print_message("trapezoid vs panel: worst %.2g of the scale\n", worst);
+  count_calls = 0;
+  assert_true(NNLGaussDualTrapezoid(&counted, 1.0, 1.0, 0.5, &F));
+  print_message("trapezoid: %ld evaluations of tanh at k = 1, rho = 0.5\n", count_calls);
+  if (count_calls > 2000) fail_msg("%ld evaluations", count_calls);
 }
 
 /* Monte Carlo draws shared by the kink tests: g1, g2 iid N(0,1), 10^6 each, project streams. */
@@ -425,16 +490,6 @@ static void test_rho_one(void **state)
   }
 }
 
-/* φ = tanh, counting its calls: the cost test's activation. */
-static long count_calls;
-
-static double CountingTanh(double x, const double p[])
-{
-  (void)p;
-  count_calls++;
-  return tanh(x);
-}
-
 /**
   @brief φ evaluations per F of the panel rule, for tanh (odd: half the outer nodes): off the diagonal ≤ 2.5e4 at
   k = 1 (measured 23100) and ≤ 7.5e4 at k = 1e4 (66780); on the diagonal ρ = 1 ≤ 250 at any k ≤ 1e4 (100 at k = 1,
@@ -446,7 +501,7 @@ static void test_panel_cost(void **state)
 {
   (void)state;
   static const double    ks[] = {1e-6, 1.0, 100.0, 1e4};
-  const NNLActivationDef def  = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77, NULL};
+  const NNLActivationDef def  = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77, NULL, 0};
   NNLActivation          act  = {.def = &def};
 
   for (size_t k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
@@ -468,6 +523,7 @@ int main(void)
       cmocka_unit_test(test_closed_vs_panel),
       cmocka_unit_test(test_panel_vs_hermite),
       cmocka_unit_test(test_panel_large_variance),
+      cmocka_unit_test(test_trapezoid),
       cmocka_unit_test(test_closed_kinks),
       cmocka_unit_test(test_relu_arccos),
       cmocka_unit_test(test_symmetry),
