@@ -153,17 +153,6 @@ typedef struct {
 static const char *CompareSQL[2] = {COMPARE_SQL("n.nrec", "n.layer", "n.q", "netlayers n ON n.point=p.id", ""),
                                     COMPARE_SQL("1", "l.layer", "l.q", "layers l ON l.point=p.id", ",l.layer")};
 
-/* A little-endian double of a BLOB (as nnl_at reads it). */
-static double BlobAt(const unsigned char *p, PetscInt k)
-{
-  uint64_t bits = 0;
-  double   v;
-
-  for (int i = 7; i >= 0; i--) bits = bits << 8 | p[8 * k + i];
-  memcpy(&v, &bits, sizeof(v));
-  return v;
-}
-
 /* Index of layer L in group g's union, inserted in order (all entries zero) if it is new. */
 static PetscErrorCode CompareLayer(CompareGroup *g, PetscInt np, long long L, PetscInt *idx)
 {
@@ -236,9 +225,9 @@ static PetscErrorCode ComparePass(sqlite3_stmt *st, Compare *c, int pass)
     PetscCheck(sqlite3_column_bytes(st, 8) >= 8 * nrec * np, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: a short q array");
     for (PetscInt r = 0; r < nrec; r++) {
       PetscInt li;
-      PetscCall(CompareLayer(g, np, one ? sqlite3_column_int64(st, 7) : (long long)BlobAt(lay, r), &li));
+      PetscCall(CompareLayer(g, np, one ? sqlite3_column_int64(st, 7) : (long long)NNLStoreBlobAt(lay, r), &li));
       for (PetscInt k = 0; k < np; k++) {
-        double v = BlobAt(q, r * np + k);
+        double v = NNLStoreBlobAt(q, r * np + k);
         if (v != v) continue;
         if (pass == 0) g->n[li * np + k]++, g->sum[li * np + k] += v;
         else {

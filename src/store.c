@@ -230,11 +230,20 @@ void NNLStoreUnlock(int *fd)
 
 /* nnl_at(blob, k): double k of a BLOB of little-endian doubles; NULL past its end, for NULL, and for NaN (as SQLite
    stores a bound NaN). */
+double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k)
+{
+  uint64_t bits = 0;
+  double   v;
+
+  for (int i = 7; i >= 0; i--) bits = bits << 8 | p[8 * k + i];
+  memcpy(&v, &bits, sizeof(v));
+  return v;
+}
+
 static void NNLAt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
   const unsigned char *p = (const unsigned char *)sqlite3_value_blob(argv[0]);
   sqlite3_int64        k = sqlite3_value_int64(argv[1]);
-  uint64_t             bits = 0;
   double               v;
 
   (void)argc;
@@ -242,8 +251,7 @@ static void NNLAt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_null(ctx);
     return;
   }
-  for (int i = 7; i >= 0; i--) bits = bits << 8 | p[8 * k + i];
-  memcpy(&v, &bits, sizeof(v));
+  v = NNLStoreBlobAt(p, k);
   if (v != v) sqlite3_result_null(ctx);
   else sqlite3_result_double(ctx, v);
 }

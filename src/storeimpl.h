@@ -57,6 +57,8 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
                                     PetscInt inputs);
 /** @brief Register the SQL functions the store's views use (nnl_at) on a connection. */
 PetscErrorCode NNLStoreFunctions(sqlite3 *db);
+/* Entry k of a BLOB of little-endian doubles (the arrays of netlayers), as nnl_at reads it; the caller checks the length. */
+double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k);
 /** @brief A meta value (caller frees; NULL if absent) / set one. */
 PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
 /** @brief Error unless the store's networks were drawn with this build's random stream version. */
