@@ -27,8 +27,8 @@ typedef struct {
                                           σ_w² = 1/φ'(0)², which -sigma_w2 auto takes; NULL or 0 elsewhere (positively
                                           homogeneous φ have their own rule, job.c): NNLActivationCriticalSigmaW2 */
   double pole;                         /* φ analytic in the strip |Im x| < pole, its nearest singularity at that distance
-                                          (tanh π/2; swish, softplus π): NNLGaussDual's trapezoid rule then applies. 0:
-                                          not analytic, or a closed form makes it moot */
+                                          (tanh π/2; swish, softplus π), for every parameter value: NNLGaussDual's
+                                          trapezoid rule then applies. 0: not analytic, or a closed form makes it moot */
 } NNLActivationDef;
 
 /* A parsed activation: a table row plus parameter values, and its canonical spelling. */
