@@ -8,13 +8,24 @@
 #include "nnlimits/laws.h"
 
 /* One exported table: its CSV header and the query giving its rows in canonical order, written field by field or,
-   where rows are reduced (compare), by a writer of its own. Adding a table = one row. */
+   where rows are reduced (compare), by a writer of its own. gram and stats also have a writer of the networks' arrays
+   (`arrays`), which expands each network's netlayers row itself: the same bytes as their views, without SQLite making
+   a row of each entry (the default sweep's gram export 3.3 s through the view). A store of schema 4 has no netlayers
+   and is read through the views. Adding a table = one row. */
 typedef struct {
   const char *name, *header, *sql;
   PetscErrorCode (*write)(sqlite3_stmt *st, FILE *out);
+  PetscErrorCode (*arrays)(sqlite3_stmt *st, FILE *out);
 } ExportTable;
 
 static PetscErrorCode WriteCompare(sqlite3_stmt *st, FILE *out);
+static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out);
+static PetscErrorCode WriteStatsArrays(sqlite3_stmt *st, FILE *out);
+
+/* Every network's arrays in canonical order, for the `arrays` writers: family .. seed (as the views' queries give
+   them), then nrec, np, m and the BLOBs layer, q, lognorm, lognorm_post, kurtosis, ks. */
+static const char *NetArraysSQL = "SELECT p.family,p.activation,p.width,p.depth,p.seed,n.nrec,n.np,n.m,n.layer,n.q,n.lognorm,"
+                                  "n.lognorm_post,n.kurtosis,n.ks FROM points p JOIN netlayers n ON n.point=p.id ORDER BY p.ord";
 
 /* The laws table runs its own queries (laws.c); its statement is only a handle on the store. */
 static PetscErrorCode WriteLaws(sqlite3_stmt *st, FILE *out)
@@ -27,35 +38,36 @@ static PetscErrorCode WriteLaws(sqlite3_stmt *st, FILE *out)
 static const ExportTable Tables[] = {
   {"gram", "family,activation,width,depth,seed,layer,t,a,b,q",
    "SELECT p.family,p.activation,p.width,p.depth,p.seed,g.layer,CAST(g.layer AS REAL)/p.depth,g.a,g.b,g.q"
-   " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b", NULL},
+   " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b", NULL, WriteGramArrays},
   {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer,message",
    "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer,message FROM points"
-   " WHERE kind='network' ORDER BY ord", NULL},
+   " WHERE kind='network' ORDER BY ord", NULL, NULL},
   {"stats", "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks",
    "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.input,s.lognorm,"
-   "s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id ORDER BY p.ord,s.layer,s.input", NULL},
+   "s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id ORDER BY p.ord,s.layer,s.input", NULL,
+   WriteStatsArrays},
   {"limits", "family,activation,depth,layer,t,a,b,q_nngp,q_ode",
    "SELECT p.family,p.activation,p.depth,l.layer,CAST(l.layer AS REAL)/p.depth,l.a,l.b,l.q_nngp,l.q_ode"
-   " FROM points p JOIN limits l ON l.point=p.id ORDER BY p.ord,l.layer,l.a,l.b", NULL},
+   " FROM points p JOIN limits l ON l.point=p.id ORDER BY p.ord,l.layer,l.a,l.b", NULL, NULL},
   {"spectra", "family,activation,width,depth,seed,layer,t,matrix,k,rank,rank_rtol,pr,cond,vmax,vmin",
    "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.matrix,s.k,s.rank,"
-   "s.rank_rtol,s.pr,s.cond,s.vmax,s.vmin FROM points p JOIN spectra s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix", NULL},
+   "s.rank_rtol,s.pr,s.cond,s.vmax,s.vmin FROM points p JOIN spectra s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix", NULL, NULL},
   {"spectrum", "family,activation,width,depth,seed,layer,t,matrix,i,value",
    "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.matrix,s.i,s.value"
-   " FROM points p JOIN spectrum s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix,s.i", NULL},
+   " FROM points p JOIN spectrum s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix,s.i", NULL, NULL},
   /* Every finished network's q beside its limits: WriteCompare reduces each (.., layer, a, b) over seeds
      (CompareSQL; the statement here is only a handle on the store) */
   {"compare", "family,activation,width,depth,layer,t,a,b,seeds,mean,se,q_nngp,q_ode,err_nngp,z_nngp,err_ode,z_ode",
-   "SELECT 1", WriteCompare},
+   "SELECT 1", WriteCompare, NULL},
   {"sde", "family,activation,width,depth,t,path,a,b,q,lognorm_post",
    "SELECT p.family,p.activation,p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width END,"
-   "s.path,s.a,s.b,s.q,s.lognorm_post FROM points p JOIN sde_paths s ON s.point=p.id ORDER BY p.ord,s.path,s.a,s.b", NULL},
+   "s.path,s.a,s.b,s.q,s.lognorm_post FROM points p JOIN sde_paths s ON s.point=p.id ORDER BY p.ord,s.path,s.a,s.b", NULL, NULL},
   {"fokker_planck", "family,activation,width,depth,layer,t,cell,rho,density,rho_lo,rho_hi",
    "SELECT p.family,p.activation,p.width,p.depth,f.layer,CAST(f.layer-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width,f.cell,f.rho,f.density,"
    NNL_FP_EDGE_SQL("f.cell") "," NNL_FP_EDGE_SQL("f.cell+1")
-   " FROM points p JOIN fokker_planck f ON f.point=p.id ORDER BY p.ord,f.layer,f.cell", NULL},
+   " FROM points p JOIN fokker_planck f ON f.point=p.id ORDER BY p.ord,f.layer,f.cell", NULL, NULL},
   /* finite networks over seeds against the SDE paths and the Fokker–Planck density (laws.c) */
-  {"laws", NNL_LAWS_HEADER, "SELECT 1", WriteLaws},
+  {"laws", NNL_LAWS_HEADER, "SELECT 1", WriteLaws, NULL},
 };
 
 /* %.17g round-trips every double, so equal stores export to equal bytes. NULL (NaN, not applicable) is empty. Text
@@ -82,6 +94,13 @@ static void WriteField(sqlite3_stmt *st, int c, FILE *out)
   }
 }
 
+/* Whether the store keeps its networks' arrays in netlayers (schema 5 and later; schema 4 had a table layers). */
+static PetscBool HasNetlayers(sqlite3 *db)
+{
+  return sqlite3_table_column_metadata(db, NULL, "netlayers", "point", NULL, NULL, NULL, NULL, NULL) == SQLITE_OK ? PETSC_TRUE
+                                                                                                                    : PETSC_FALSE;
+}
+
 PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)
 {
   const ExportTable *t = NULL;
@@ -95,6 +114,16 @@ PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)
     strcat(strcat(names, i ? ", " : ""), Tables[i].name);
   }
   PetscCheck(t, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-table: unknown table '%s' (allowed: %s)", table, names);
+  if (t->arrays && HasNetlayers(s->db)) {
+    PetscErrorCode ierr;
+    PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, NetArraysSQL, -1, &st, NULL), "export"));
+    fprintf(out, "%s\n", t->header);
+    ierr = t->arrays(st, out);
+    sqlite3_finalize(st);
+    PetscCall(ierr);
+    PetscCheck(!ferror(out), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "export: write error (disk full?)");
+    PetscFunctionReturn(0);
+  }
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, t->sql, -1, &st, NULL), "export"));
   ncol = sqlite3_column_count(st);
   fprintf(out, "%s\n", t->header);
@@ -305,10 +334,38 @@ static PetscErrorCode CompareWriteGroup(const Compare *c, const CompareGroup *g,
   PetscFunctionReturn(0);
 }
 
+/* The store's pairs: np of them, k = 0 .. np − 1; order[o] the o-th in (a, b) order, and each pair's a and b by k. */
+static PetscErrorCode LoadPairs(sqlite3 *db, PetscInt *np, PetscInt **order, long long **a, long long **b)
+{
+  sqlite3_stmt  *st   = NULL;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBegin;
+  *np = 0;
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT k, a, b FROM pairs ORDER BY a, b", -1, &st, NULL), "export"));
+  for (PetscInt row = 0; !ierr && sqlite3_step(st) == SQLITE_ROW; row++) {
+    PetscInt k = (PetscInt)sqlite3_column_int64(st, 0);
+    if (k >= *np || row >= *np) {
+      PetscInt cap = PetscMax(k, row) + 1;
+      ierr         = PetscRealloc(sizeof(PetscInt) * cap, order);
+      if (!ierr) ierr = PetscRealloc(sizeof(long long) * cap, a);
+      if (!ierr) ierr = PetscRealloc(sizeof(long long) * cap, b);
+      *np = cap; /* the pairs are k = 0 .. np − 1, one row each */
+    }
+    if (ierr) break;
+    (*order)[row] = k;
+    (*a)[k]       = sqlite3_column_int64(st, 1);
+    (*b)[k]       = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_finalize(st);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode WriteCompare(sqlite3_stmt *handle, FILE *out)
 {
   sqlite3       *db = sqlite3_db_handle(handle);
-  sqlite3_stmt  *pairs = NULL, *lim = NULL, *st = NULL;
+  sqlite3_stmt  *lim = NULL, *st = NULL;
   Compare        c;
   PetscErrorCode ierr = 0;
   int            own = sqlite3_get_autocommit(db); /* both passes in one read transaction: one snapshot of the store */
@@ -316,25 +373,9 @@ static PetscErrorCode WriteCompare(sqlite3_stmt *handle, FILE *out)
   PetscFunctionBegin;
   memset(&c, 0, sizeof(c));
   if (own) PetscCall(NNLStoreCheck(db, sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), "export"));
-  ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT k, a, b FROM pairs ORDER BY a, b", -1, &pairs, NULL), "export");
-  for (PetscInt row = 0; !ierr && sqlite3_step(pairs) == SQLITE_ROW; row++) {
-    PetscInt k = (PetscInt)sqlite3_column_int64(pairs, 0);
-    if (k >= c.np || row >= c.np) {
-      PetscInt cap = PetscMax(k, row) + 1;
-      ierr         = PetscRealloc(sizeof(PetscInt) * cap, &c.order);
-      if (!ierr) ierr = PetscRealloc(sizeof(long long) * cap, &c.a);
-      if (!ierr) ierr = PetscRealloc(sizeof(long long) * cap, &c.b);
-      c.np = cap; /* the pairs are k = 0 .. np − 1, one row each */
-    }
-    if (ierr) break;
-    c.order[row] = k;
-    c.a[k]        = sqlite3_column_int64(pairs, 1);
-    c.b[k]        = sqlite3_column_int64(pairs, 2);
-  }
-  sqlite3_finalize(pairs);
+  ierr = LoadPairs(db, &c.np, &c.order, &c.a, &c.b);
   if (!ierr) {
-    int s4 = sqlite3_table_column_metadata(db, NULL, "netlayers", "point", NULL, NULL, NULL, NULL, NULL) != SQLITE_OK;
-    ierr   = NNLStoreCheck(db, sqlite3_prepare_v2(db, CompareSQL[s4], -1, &st, NULL), "export");
+    ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, CompareSQL[HasNetlayers(db) ? 0 : 1], -1, &st, NULL), "export");
   }
   if (!ierr) ierr = ComparePass(st, &c, 0);
   if (!ierr) sqlite3_reset(st);
@@ -355,6 +396,125 @@ static PetscErrorCode WriteCompare(sqlite3_stmt *handle, FILE *out)
   PetscCall(PetscFree(c.a));
   PetscCall(PetscFree(c.b));
   PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* Entry k of BLOB column c, NaN where the BLOB is missing or too short (where nnl_at gives NULL). */
+static double ArrayAt(sqlite3_stmt *st, int c, PetscInt k)
+{
+  const unsigned char *p = sqlite3_column_blob(st, c);
+
+  if (!p || k < 0 || 8 * (k + 1) > sqlite3_column_bytes(st, c)) return NAN;
+  return NNLStoreBlobAt(p, k);
+}
+
+/* The fields every row of a network's layer starts with, formatted once for all of that layer's rows: family .. seed
+   (as WriteField prints them), the layer, and t = layer/depth. */
+static PetscErrorCode LayerLead(sqlite3_stmt *st, long long layer, char **buf, size_t *len)
+{
+  FILE *f;
+
+  PetscFunctionBegin;
+  f = open_memstream(buf, len);
+  PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_MEM, "export: no memory for a row");
+  for (int c = 0; c < 5; c++) {
+    if (c) fputc(',', f);
+    WriteField(st, c, f);
+  }
+  fprintf(f, ",%lld,%.17g", layer, (double)layer / (double)sqlite3_column_int64(st, 3));
+  PetscCheck(!fclose(f), PETSC_COMM_SELF, PETSC_ERR_MEM, "export: no memory for a row");
+  PetscFunctionReturn(0);
+}
+
+/* A network's recorded layers in ascending order (as the views' ORDER BY gives them): rank[i] is the i-th row r. */
+static PetscErrorCode LayerOrder(sqlite3_stmt *st, PetscInt nrec, PetscInt **rank, PetscInt *cap, long long **layer)
+{
+  PetscFunctionBegin;
+  if (nrec > *cap) {
+    *cap = nrec;
+    PetscCall(PetscRealloc(sizeof(PetscInt) * nrec, rank));
+    PetscCall(PetscRealloc(sizeof(long long) * nrec, layer));
+  }
+  for (PetscInt r = 0; r < nrec; r++) {
+    PetscInt     i = r;
+    const double v = ArrayAt(st, 8, r);
+    PetscCheck(v == v, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: a network's layers array is shorter than its %" PetscInt_FMT " layers", nrec);
+    (*layer)[r] = (long long)v;
+    for (; i > 0 && (*layer)[(*rank)[i - 1]] > (*layer)[r]; i--) (*rank)[i] = (*rank)[i - 1]; /* recorded ascending: no moves */
+    (*rank)[i] = r;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The gram view's rows, from the arrays: per network, layer and pair (a, b) in order, its q. */
+static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out)
+{
+  PetscInt      np = 0, cap = 0, *order = NULL, *rank = NULL;
+  long long    *a = NULL, *b = NULL, *layer = NULL;
+  char         *lead = NULL;
+  size_t        len  = 0;
+  int           rc;
+
+  PetscFunctionBegin;
+  PetscCall(LoadPairs(sqlite3_db_handle(st), &np, &order, &a, &b));
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const PetscInt nrec = (PetscInt)sqlite3_column_int64(st, 5), npr = (PetscInt)sqlite3_column_int64(st, 6);
+    PetscCheck(npr == np, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: a network of %" PetscInt_FMT " pairs in a store of %" PetscInt_FMT,
+               npr, np);
+    PetscCall(LayerOrder(st, nrec, &rank, &cap, &layer));
+    for (PetscInt i = 0; i < nrec; i++) {
+      const PetscInt r = rank[i];
+      PetscCall(LayerLead(st, layer[r], &lead, &len));
+      for (PetscInt o = 0; o < np; o++) {
+        const PetscInt k = order[o];
+        fwrite(lead, 1, len, out);
+        fprintf(out, ",%lld,%lld", a[k], b[k]);
+        WriteOptional(out, ArrayAt(st, 9, r * np + k));
+        fputc('\n', out);
+      }
+      free(lead);
+      lead = NULL;
+    }
+  }
+  PetscCall(PetscFree(order));
+  PetscCall(PetscFree(a));
+  PetscCall(PetscFree(b));
+  PetscCall(PetscFree(rank));
+  PetscCall(PetscFree(layer));
+  PetscCheck(rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "export: %s", sqlite3_errstr(rc));
+  PetscFunctionReturn(0);
+}
+
+/* The stats view's rows, from the arrays: per network, layer and input, its statistics; ks at the last row only. */
+static PetscErrorCode WriteStatsArrays(sqlite3_stmt *st, FILE *out)
+{
+  PetscInt   cap = 0, *rank = NULL;
+  long long *layer = NULL;
+  char      *lead = NULL;
+  size_t     len  = 0;
+  int        rc;
+
+  PetscFunctionBegin;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const PetscInt nrec = (PetscInt)sqlite3_column_int64(st, 5), m = (PetscInt)sqlite3_column_int64(st, 7);
+    PetscCall(LayerOrder(st, nrec, &rank, &cap, &layer));
+    for (PetscInt i = 0; i < nrec; i++) {
+      const PetscInt r = rank[i];
+      PetscCall(LayerLead(st, layer[r], &lead, &len));
+      for (PetscInt in = 0; in < m; in++) {
+        fwrite(lead, 1, len, out);
+        fprintf(out, ",%" PetscInt_FMT, in);
+        for (int c = 10; c < 13; c++) WriteOptional(out, ArrayAt(st, c, r * m + in));
+        WriteOptional(out, r == nrec - 1 ? ArrayAt(st, 13, in) : NAN);
+        fputc('\n', out);
+      }
+      free(lead);
+      lead = NULL;
+    }
+  }
+  PetscCall(PetscFree(rank));
+  PetscCall(PetscFree(layer));
+  PetscCheck(rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "export: %s", sqlite3_errstr(rc));
   PetscFunctionReturn(0);
 }
 
