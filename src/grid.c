@@ -253,12 +253,6 @@ void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t 
            NNLFamilies[pt->family], job->act[pt->act].canon, pt->width, pt->depth, pt->seed);
 }
 
-static int CmpId(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* One task of the grid: its parameters, then its id (hash of its canonical text) and its predicted cost. */
 static void PointSet(const NNLJob *job, NNLPoint *pt, PetscInt ord, NNLTaskKind kind, NNLFamily family, PetscInt act,
                      PetscInt width, PetscInt depth, PetscInt seed)
@@ -278,13 +272,59 @@ static void PointSet(const NNLJob *job, NNLPoint *pt, PetscInt ord, NNLTaskKind 
   NNLPointCostModel(job, pt, &pt->cost, &pt->mem);
 }
 
-PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
+/* v in decimal, as printf's %d writes it, into the end of buf[24]; returns its first character */
+static const char *Decimal(PetscInt v, char buf[24], size_t *len)
+{
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  char              *p = buf + 24;
+
+  do *--p = (char)('0' + u % 10);
+  while (u /= 10);
+  if (v < 0) *--p = '-';
+  *len = (size_t)(buf + 24 - p);
+  return p;
+}
+
+PetscInt NNLGridCellOf(const NNLGrid *g, PetscInt k)
+{
+  /* a network's cell holds its seeds, fastest in the canonical order; a limit or SDE task is its own cell */
+  return k < g->nnets ? k / g->job->nseed : g->ncells - (g->npoints - k);
+}
+
+void NNLGridPoint(const NNLGrid *g, PetscInt k, NNLPoint *pt)
+{
+  PetscInt    c = NNLGridCellOf(g, k);
+  char        buf[24];
+  size_t      len;
+  const char *d;
+
+  if (g->points) {
+    *pt = g->points[k];
+    return;
+  }
+  *pt = g->cells[c];
+  if (k >= g->nnets) return;
+  pt->ord  = k;
+  pt->seed = g->job->seed[k % g->job->nseed];
+  d        = Decimal(pt->seed, buf, &len);
+  pt->id   = NNLHash64Final(NNLHash64Update(g->prefix[c], d, len));
+}
+
+static int CmpId(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid)
 {
   NNLGrid  *g;
   double    nets = (double)job->nfamily * job->nact * job->nwidth * job->ndepth * job->nseed;
   double    sdes = 0, total;
-  PetscInt  k = 0;
+  PetscInt  c = 0, ncnet = job->nfamily * job->nact * job->nwidth * job->ndepth;
   uint64_t *ids;
+  NNLPoint *pts;
+  char      canon[512];
 
   PetscFunctionBegin;
   for (PetscInt f = 0; f < job->nfamily; f++)
@@ -292,9 +332,10 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
   total = nets + (double)job->nfamily * job->nact * job->ndepth + sdes;
   PetscCheck(nets <= 1e8, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "the grid has %.3g points, more than 1e8 (split it into several jobs or use fewer seeds)", nets);
-  /* Every rank holds the whole grid: it must fit in one rank's budget before it is allocated. */
+  /* Rank 0 holds the whole grid: it must fit in one rank's budget before it is allocated (checked on every rank
+     alike, so that all refuse together). */
   PetscCheck(total * NNL_GRID_BYTES_PER_POINT <= job->mem_budget, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "the grid has %.3g points, %.3g MB on every rank, more than the budget of %.3g MB (-mem_budget_mb; split the job)",
+             "the grid has %.3g points, %.3g MB on rank 0, more than the budget of %.3g MB (-mem_budget_mb; split the job)",
              total, total * NNL_GRID_BYTES_PER_POINT / 1048576.0, job->mem_budget / 1048576.0);
   PetscCall(PetscNew(&g));
   g->job     = job;
@@ -302,29 +343,38 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid)
   g->nnets   = (PetscInt)nets;
   g->nsde    = (PetscInt)sdes;
   g->nlimits = g->npoints - g->nnets - g->nsde;
-  PetscCall(PetscMalloc1(g->npoints, &g->points));
+  g->ncells  = ncnet + g->nlimits + g->nsde;
+  PetscCall(PetscMalloc1(g->ncells, &g->cells));
+  PetscCall(PetscCalloc1(g->ncells, &g->prefix));
+  /* a network cell's canonical text ends with "seed=" and the seed's digits: its prefix is the text to the '=' */
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact; a++)
       for (PetscInt w = 0; w < job->nwidth; w++)
-        for (PetscInt d = 0; d < job->ndepth; d++)
-          for (PetscInt s = 0; s < job->nseed; s++, k++)
-            PointSet(job, &g->points[k], k, NNL_TASK_NETWORK, job->family[f], a, job->width[w], job->depth[d], job->seed[s]);
+        for (PetscInt d = 0; d < job->ndepth; d++, c++) {
+          PointSet(job, &g->cells[c], c * job->nseed, NNL_TASK_NETWORK, job->family[f], a, job->width[w], job->depth[d], job->seed[0]);
+          NNLPointCanonical(job, &g->cells[c], canon, sizeof(canon));
+          g->prefix[c] = NNLHash64Update(NNL_HASH64_INIT, canon, (size_t)(strrchr(canon, '=') - canon) + 1);
+        }
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact; a++)
-      for (PetscInt d = 0; d < job->ndepth; d++, k++)
-        PointSet(job, &g->points[k], k, NNL_TASK_LIMIT, job->family[f], a, 0, job->depth[d], 0);
+      for (PetscInt d = 0; d < job->ndepth; d++, c++)
+        PointSet(job, &g->cells[c], g->nnets + c - ncnet, NNL_TASK_LIMIT, job->family[f], a, 0, job->depth[d], 0);
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact && NNLJobHasSDE(job, job->family[f]); a++)
       for (PetscInt w = 0; w < job->nwidth; w++)
-        for (PetscInt d = 0; d < job->ndepth; d++, k++)
-          PointSet(job, &g->points[k], k, NNL_TASK_SDE, job->family[f], a, job->width[w], job->depth[d], 0);
+        for (PetscInt d = 0; d < job->ndepth; d++, c++)
+          PointSet(job, &g->cells[c], g->nnets + c - ncnet, NNL_TASK_SDE, job->family[f], a, job->width[w], job->depth[d], 0);
+  *grid = g;
+  if (!expand) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(g->npoints, &pts));
+  for (PetscInt k = 0; k < g->npoints; k++) NNLGridPoint(g, k, &pts[k]); /* decoded: g->points is not set yet */
+  g->points = pts;
   /* Ids key the random streams and the store: two points sharing one would silently share data. */
   PetscCall(PetscMalloc1(g->npoints, &ids));
   for (PetscInt i = 0; i < g->npoints; i++) ids[i] = g->points[i].id;
   qsort(ids, (size_t)g->npoints, sizeof(uint64_t), CmpId);
   for (PetscInt i = 1; i < g->npoints; i++) PetscCheck(ids[i] != ids[i - 1], PETSC_COMM_SELF, PETSC_ERR_PLIB, "point id collision");
   PetscCall(PetscFree(ids));
-  *grid = g;
   PetscFunctionReturn(0);
 }
 
@@ -333,6 +383,8 @@ PetscErrorCode NNLGridDestroy(NNLGrid **grid)
   PetscFunctionBegin;
   if (!*grid) PetscFunctionReturn(0);
   PetscCall(PetscFree((*grid)->points));
+  PetscCall(PetscFree((*grid)->cells));
+  PetscCall(PetscFree((*grid)->prefix));
   PetscCall(PetscFree(*grid));
   PetscFunctionReturn(0);
 }
@@ -379,24 +431,30 @@ PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx)
 
 PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx)
 {
-  PetscInt *all, *mine, cnt = 0;
+  PetscInt *cell, *mine, cnt = 0, ncnet = grid->ncells - grid->nlimits - grid->nsde;
   Bin      *heap;
 
   PetscFunctionBegin;
   PetscCheck(k >= 1 && i >= 0 && i < k, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "shard %" PetscInt_FMT "/%" PetscInt_FMT, i, k);
-  PetscCall(PetscMalloc1(grid->npoints, &all));
+  /* The points by decreasing cost, ties by ord, are the cells in that order (a cell's cost is its points', and its
+     points' ords are consecutive from its own), each with its points in ord order: a sort of the cells alone. */
+  PetscCall(PetscMalloc1(grid->ncells, &cell));
   PetscCall(PetscMalloc1(grid->npoints, &mine));
   PetscCall(PetscMalloc1(k, &heap));
-  for (PetscInt p = 0; p < grid->npoints; p++) all[p] = p;
-  PetscCall(NNLGridSortByCost(grid, grid->npoints, all));
+  for (PetscInt c = 0; c < grid->ncells; c++) cell[c] = c;
+  sort_points = grid->cells;
+  qsort(cell, (size_t)grid->ncells, sizeof(PetscInt), CmpCostDesc);
   for (PetscInt s = 0; s < k; s++) heap[s] = (Bin){0.0, s};
-  for (PetscInt p = 0; p < grid->npoints; p++) {
-    if (heap[0].shard == i) mine[cnt++] = all[p];
-    heap[0].load += grid->points[all[p]].cost;
-    SiftDown(heap, k, 0);
+  for (PetscInt c = 0; c < grid->ncells; c++) {
+    const NNLPoint *cp = &grid->cells[cell[c]];
+    for (PetscInt p = cp->ord, end = p + (cell[c] < ncnet ? grid->job->nseed : 1); p < end; p++) {
+      if (heap[0].shard == i) mine[cnt++] = p;
+      heap[0].load += cp->cost;
+      if (k > 1) SiftDown(heap, k, 0);
+    }
   }
   PetscCall(PetscFree(heap));
-  PetscCall(PetscFree(all));
+  PetscCall(PetscFree(cell));
   *n   = cnt;
   *idx = mine;
   PetscFunctionReturn(0);

@@ -120,8 +120,10 @@ static PetscErrorCode SetISA(MPI_Comm comm)
 /* Everything the run needs from the job, checked on every rank before anything touches the disk. */
 static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NNLGrid **grid, NNLSched *sched, PetscBool *help)
 {
-  double    worst = 0;
-  PetscInt  wp    = 0;
+  double         worst = 0;
+  PetscInt       wp    = 0;
+  int            rank;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   NNLErrorOptionsPhase(PETSC_TRUE);
@@ -137,11 +139,17 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
   PetscCall(PetscOptionsHasHelp(NULL, help));
   if (*help) PetscFunctionReturn(0);
   PetscCall(NNLOptionsCheckUnused(comm, cmd));
-  PetscCall(NNLGridCreate(*job, grid));
-  for (PetscInt i = 0; i < (*grid)->npoints; i++)
-    if ((*grid)->points[i].mem > worst) worst = (*grid)->points[wp = i].mem;
+  /* Only rank 0 of a run expands the grid (it alone sorts, shards and commits the points); a worker decodes the points
+     it is sent. Its checks are every rank's, but for rank 0's check of its ids: agreed, so that no rank waits. */
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  NNLErrorSetQuiet(PETSC_TRUE);
+  ierr = NNLGridCreate(*job, rank == 0 || strcmp(cmd, "run") ? PETSC_TRUE : PETSC_FALSE, grid);
+  NNLErrorSetQuiet(PETSC_FALSE);
+  PetscCall(NNLErrorAgree(comm, ierr));
+  for (PetscInt i = 0; i < (*grid)->ncells; i++) /* a task's memory is its cell's */
+    if ((*grid)->cells[i].mem > worst) worst = (*grid)->cells[wp = i].mem;
   if (worst > (*job)->mem_budget) { /* name what makes the largest task large: a network's width, or a limit's options */
-    const NNLPoint *p = &(*grid)->points[wp];
+    const NNLPoint *p = &(*grid)->cells[wp];
     char            what[256];
     if (p->kind == NNL_TASK_NETWORK)
       snprintf(what, sizeof(what), "-grid_width: a network of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (sampler %s)", p->width,
@@ -317,7 +325,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   NNLSched  sched = NULL;
   PetscBool help;
   PetscInt  ranks = 1;
-  double    total = 0, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1;
+  double    total = 0, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
@@ -341,12 +349,14 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   if (help) PetscCall(NNLJobDestroy(&job));
   if (help) PetscFunctionReturn(0);
   PetscCall(PlanCalibrate(comm, job, grid, calibrate, &factor));
+  PetscCall(PetscMalloc1(grid->ncells, &cellbytes)); /* a point's store bytes are its cell's */
+  for (PetscInt c = 0; c < grid->ncells; c++) cellbytes[c] = NNLPointStoreBytes(job, &grid->cells[c]);
   for (PetscInt i = 0; i < grid->npoints; i++) {
     total += grid->points[i].cost;
-    bytes += NNLPointStoreBytes(job, &grid->points[i]);
+    bytes += cellbytes[NNLGridCellOf(grid, i)];
     if (grid->points[i].mem > peak) peak = grid->points[i].mem;
   }
-  peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* every rank holds the whole grid beside its largest task */
+  peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
                         " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
                         job->shard_count, total, factor * total / NNL_COST_RATE, peak / 1048576.0,
@@ -357,7 +367,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     PetscCall(NNLGridShard(grid, s, job->shard_count, &n, &idx));
     for (PetscInt i = 0; i < n; i++) {
       c += grid->points[idx[i]].cost;
-      b += NNLPointStoreBytes(job, &grid->points[idx[i]]);
+      b += cellbytes[NNLGridCellOf(grid, idx[i])];
     }
     if (n) big = grid->points[idx[0]].cost;
     /* A shard on R ranks takes at least its largest point and at least its share of the work. */
@@ -368,6 +378,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     PetscCall(PetscFree(idx));
   }
   PetscCall(PetscPrintf(comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n", maxshard, ranks));
+  PetscCall(PetscFree(cellbytes));
   PetscCall(NNLGridDestroy(&grid));
   PetscCall(NNLJobDestroy(&job));
   PetscFunctionReturn(0);

@@ -156,19 +156,28 @@ void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *ou
   poorly). FROZEN: stored point ids, and hence every stored random stream, depend on these exact
   constants and steps. Never change this function; add a new one if a different hash is ever needed.
 */
-uint64_t NNLHash64(const void *data, size_t len)
+uint64_t NNLHash64Update(uint64_t h, const void *data, size_t len)
 {
   const unsigned char *p = (const unsigned char *)data;
-  uint64_t             h = 0xcbf29ce484222325ULL;
 
   for (size_t i = 0; i < len; i++) {
     h ^= (uint64_t)p[i];
     h *= 0x100000001b3ULL;
   }
+  return h;
+}
+
+uint64_t NNLHash64Final(uint64_t h)
+{
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ULL;
   h ^= h >> 27;
   h *= 0x94d049bb133111ebULL;
   h ^= h >> 31;
   return h;
+}
+
+uint64_t NNLHash64(const void *data, size_t len)
+{
+  return NNLHash64Final(NNLHash64Update(NNL_HASH64_INIT, data, len));
 }

@@ -505,7 +505,9 @@ static PetscErrorCode Work(NNLSched s)
     PetscCallMPI(MPI_Get_count(&st, MPIU_INT, &n));
     if (n < 1 || chunk[0] < 0) break;
     for (int i = 0; i < n; i++) {
-      PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[chunk[i]], s->team, WorkPoll, s, &res[i]));
+      NNLPoint pt;
+      NNLGridPoint(s->grid, chunk[i], &pt); /* a worker's grid is not expanded: the point is decoded */
+      PetscCall(NNLTaskComputeTeam(s->job, &pt, s->team, WorkPoll, s, &res[i]));
       plen[i] = NNLResultPackedLength(res[i]);
       len += 1 + plen[i];
     }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "testutil.h"
 #include "parse.h"
+#include "nnlimits/rng.h"
 
 /* Expansion follows family, activation, width, depth, seed with seed fastest, then one limit task per (family,
    activation, depth) in that order; catches a reordered loop, a limit per width or seed, or a limit missing. */
@@ -51,6 +52,51 @@ static void test_ids_stable(void **state)
   NNLGridDestroy(&g2);
   NNLJobDestroy(&j1);
   NNLJobDestroy(&j2);
+}
+
+/* A worker's grid is not expanded: it decodes point k from its cell. Every field of every point (networks, limits and
+   SDE tasks; several families, activations with parameters, seeds out of order and past 2^31 / 10 digits) must equal
+   the expanded grid's, and every id the hash of the point's canonical text, frozen for one point. Catches a wrong
+   cell or seed for k, a prefix cut short or long, a digit string unlike printf's, and a cell whose cost or memory
+   is not its points'. */
+static void test_decode_equals_expanded(void **state)
+{
+  NNLJob  *job;
+  NNLGrid *full, *lazy;
+  char     canon[512];
+
+  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu,tanh,leaky_relu:0.2 -grid_width 3,8 -grid_depth 4,1,2 "
+                           "-grid_seed 7,0,10,999999,1234567890 -sde_paths 4",
+                           &job, &full), 0);
+  assert_int_equal(NNLGridCreate(job, PETSC_FALSE, &lazy), 0);
+  assert_null(lazy->points);
+  assert_int_equal(lazy->npoints, full->npoints);
+  assert_true(full->nsde > 0);
+  assert_int_equal(lazy->ncells, 2 * 3 * 2 * 3 + full->nlimits + full->nsde);
+  for (PetscInt k = 0; k < full->npoints; k++) {
+    NNLPoint a = full->points[k], b;
+    NNLGridPoint(lazy, k, &b);
+    assert_int_equal(a.ord, k);
+    assert_true(a.id == b.id);
+    assert_int_equal(a.ord, b.ord);
+    assert_int_equal(a.kind, b.kind);
+    assert_int_equal(a.family, b.family);
+    assert_int_equal(a.act, b.act);
+    assert_int_equal(a.width, b.width);
+    assert_int_equal(a.depth, b.depth);
+    assert_int_equal(a.seed, b.seed);
+    assert_true(a.cost == b.cost && a.mem == b.mem);
+    NNLPointCanonical(job, &a, canon, sizeof(canon));
+    assert_true(a.id == NNLHash64(canon, strlen(canon)));
+  }
+  NNLGridDestroy(&full);
+  NNLGridDestroy(&lazy);
+  NNLJobDestroy(&job);
+  /* the id of this point is frozen: stores written by earlier versions must still resume */
+  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 8 -grid_depth 3 -grid_seed 5", &job, &lazy), 0);
+  assert_true(lazy->points[0].id == 0xb80e81a717edc62eULL);
+  NNLGridDestroy(&lazy);
+  NNLJobDestroy(&job);
 }
 
 /* Shards partition the grid, each sorted by decreasing cost, with balanced cost.
@@ -183,7 +229,7 @@ static void test_record_layers(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_canonical_order), cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_shards_partition_and_balance),
+    cmocka_unit_test(test_canonical_order), cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_decode_equals_expanded), cmocka_unit_test(test_shards_partition_and_balance),
     cmocka_unit_test(test_cost_model),      cmocka_unit_test(test_cost_model_fixed), cmocka_unit_test(test_int_lists),
     cmocka_unit_test(test_record_layers),
   };

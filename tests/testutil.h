@@ -17,7 +17,7 @@ static inline PetscErrorCode TestJob(const char *opts, NNLJob **job, NNLGrid **g
   PetscCall(PetscOptionsClear(NULL));
   PetscCall(PetscOptionsInsertString(NULL, opts));
   PetscCall(NNLJobCreate(PETSC_COMM_SELF, job));
-  if (grid) PetscCall(NNLGridCreate(*job, grid));
+  if (grid) PetscCall(NNLGridCreate(*job, PETSC_TRUE, grid));
   PetscFunctionReturn(0);
 }
 

@@ -30,28 +30,43 @@ typedef struct {
   double    mem;      /* predicted peak bytes on the rank that computes it */
 } NNLPoint;
 
+/* The grid is a function of the job: point k of the canonical order is its cell's point (what its kind, cost and
+   memory depend on: every seed of a network alike) with the seed's ord, seed and id. Rank 0 expands it into an array
+   (it sorts, shards and prices the points); a worker only decodes the points it is sent (NNLGridPoint). */
 typedef struct {
   const NNLJob *job;
   PetscInt      npoints;        /* tasks: nnets networks, then nlimits limits, then nsde SDE tasks */
   PetscInt      nnets, nlimits, nsde;
-  NNLPoint     *points;         /* canonical order */
+  PetscInt      ncells;         /* networks' (family, activation, width, depth), then one per limit and per SDE task */
+  NNLPoint     *cells;          /* each cell's first point (a network's first seed) */
+  uint64_t     *prefix;         /* a network cell's NNLHash64Update state of its canonical text up to the seed's digits */
+  NNLPoint     *points;         /* canonical order: in a grid created with expand, else NULL */
 } NNLGrid;
 
-/* Memory every rank holds per grid point while the grid is built: the point, and the ids and shard indices it sorts
-   (plan, tested at 4·10^6 points: 288 MB of RSS above an empty grid's, this gives 275). */
-#define NNL_GRID_BYTES_PER_POINT (sizeof(NNLPoint) + sizeof(uint64_t) + 2 * sizeof(PetscInt))
+/* Memory rank 0 holds per grid point while the grid is expanded and sharded: the point, the ids it sorts and its
+   shard's indices (tests/mem_budget.sh checks plan's estimate with it against plan's RSS at 10^6 points). Other ranks
+   hold its cells alone. */
+#define NNL_GRID_BYTES_PER_POINT (sizeof(NNLPoint) + sizeof(uint64_t) + sizeof(PetscInt))
 
-/** @brief Expand the job's axes. Not collective (every rank can do it, identically). */
-PetscErrorCode NNLGridCreate(const NNLJob *job, NNLGrid **grid);
+/**
+  @brief Expand the job's axes into cells, and with expand into every point (grid->points). Not collective (every rank
+  can do it, identically); the checks of the grid's size are the same with or without expand.
+*/
+PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid);
+/** @brief Point k (canonical order) of the grid, expanded or not: the same bits either way. */
+void NNLGridPoint(const NNLGrid *grid, PetscInt k, NNLPoint *pt);
+/** @brief The cell of point k: what its kind, cost, memory and store bytes are computed from. */
+PetscInt NNLGridCellOf(const NNLGrid *grid, PetscInt k);
 PetscErrorCode NNLGridDestroy(NNLGrid **grid);
 
 /**
   @brief Points of shard i of k: cost-balanced (longest-processing-time greedy over costs, ties by ord), returned
-  as indices into grid->points sorted by decreasing cost (ties by ord). Deterministic. Caller frees *idx.
+  as point indices (ords) sorted by decreasing cost (ties by ord). Deterministic; the grid need not be expanded. Caller
+  frees *idx.
 */
 PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx);
 
-/** @brief Sort idx[0..n) (indices into grid->points) by decreasing cost, ties by canonical order. */
+/** @brief Sort idx[0..n) (indices into an expanded grid's points) by decreasing cost, ties by canonical order. */
 PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx);
 
 /**

@@ -63,5 +63,10 @@ const char *NNLRngKernelName(void);
 
 /** @brief 64-bit mixing hash of a byte string (stable across platforms and releases); used for point ids. */
 uint64_t NNLHash64(const void *data, size_t len);
+/* The same hash in pieces, for strings that share a prefix (the grid's points of one cell, seed apart):
+   NNLHash64(s + t) = NNLHash64Final(NNLHash64Update(NNLHash64Update(NNL_HASH64_INIT, s), t)). */
+#define NNL_HASH64_INIT 0xcbf29ce484222325ULL
+uint64_t NNLHash64Update(uint64_t h, const void *data, size_t len);
+uint64_t NNLHash64Final(uint64_t h);
 
 #endif

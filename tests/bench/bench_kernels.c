@@ -187,7 +187,7 @@ static PetscErrorCode NetJob(const char *family, PetscInt n, PetscInt L, PetscIn
   PetscCall(PetscOptionsClear(NULL));
   PetscCall(PetscOptionsInsertString(NULL, opts));
   PetscCall(NNLJobCreate(PETSC_COMM_SELF, job));
-  PetscCall(NNLGridCreate(*job, grid));
+  PetscCall(NNLGridCreate(*job, PETSC_TRUE, grid));
   PetscFunctionReturn(0);
 }
 

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsClear(NULL));
   PetscCall(PetscOptionsInsertString(NULL, opts));
   PetscCall(NNLJobCreate(PETSC_COMM_WORLD, &job));
-  PetscCall(NNLGridCreate(job, &grid));
+  PetscCall(NNLGridCreate(job, PETSC_TRUE, &grid));
   n = grid->nnets; /* the limit task is left out: it is not tiny */
   PetscCall(PetscMalloc1(n, &todo));
   for (PetscInt i = 0; i < n; i++) {

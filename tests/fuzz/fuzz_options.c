@@ -29,7 +29,7 @@ static void Job(void)
   PetscOptionsSetValue(NULL, "-mem_budget_mb", "64");
   if (!NNLJobCreate(PETSC_COMM_SELF, &job)) {
     if (!NNLOptionsCheckUnused(PETSC_COMM_SELF, "run") && (double)job->nwidth * job->ndepth * job->nseed * job->nact < 1e5)
-      NNLGridCreate(job, &grid);
+      NNLGridCreate(job, PETSC_TRUE, &grid);
   }
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
