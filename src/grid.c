@@ -291,6 +291,11 @@ PetscInt NNLGridCellOf(const NNLGrid *g, PetscInt k)
   return k < g->nnets ? k / g->job->nseed : g->ncells - (g->npoints - k);
 }
 
+double NNLGridCost(const NNLGrid *g, PetscInt k)
+{
+  return g->cells[NNLGridCellOf(g, k)].cost;
+}
+
 void NNLGridPoint(const NNLGrid *g, PetscInt k, NNLPoint *pt)
 {
   PetscInt    c = NNLGridCellOf(g, k);
@@ -322,7 +327,6 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid
   double    nets = (double)job->nfamily * job->nact * job->nwidth * job->ndepth * job->nseed;
   double    sdes = 0, total;
   PetscInt  c = 0, ncnet = job->nfamily * job->nact * job->nwidth * job->ndepth;
-  uint64_t *ids;
   NNLPoint *pts;
   char      canon[512];
 
@@ -369,9 +373,22 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid
   PetscCall(PetscMalloc1(g->npoints, &pts));
   for (PetscInt k = 0; k < g->npoints; k++) NNLGridPoint(g, k, &pts[k]); /* decoded: g->points is not set yet */
   g->points = pts;
+  PetscCall(NNLGridCheckIds(g));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
+{
+  uint64_t *ids;
+  NNLPoint  pt;
+
+  PetscFunctionBegin;
   /* Ids key the random streams and the store: two points sharing one would silently share data. */
   PetscCall(PetscMalloc1(g->npoints, &ids));
-  for (PetscInt i = 0; i < g->npoints; i++) ids[i] = g->points[i].id;
+  for (PetscInt k = 0; k < g->npoints; k++) {
+    NNLGridPoint(g, k, &pt);
+    ids[k] = pt.id;
+  }
   qsort(ids, (size_t)g->npoints, sizeof(uint64_t), CmpId);
   for (PetscInt i = 1; i < g->npoints; i++) PetscCheck(ids[i] != ids[i - 1], PETSC_COMM_SELF, PETSC_ERR_PLIB, "point id collision");
   PetscCall(PetscFree(ids));
@@ -389,13 +406,15 @@ PetscErrorCode NNLGridDestroy(NNLGrid **grid)
   PetscFunctionReturn(0);
 }
 
-static const NNLPoint *sort_points; /* qsort has no context argument in C11 */
+static const NNLGrid *sort_grid; /* qsort has no context argument in C11 */
 
+/* points (or cells, by their first points) by decreasing cost, ties by ord */
 static int CmpCostDesc(const void *a, const void *b)
 {
-  const NNLPoint *x = &sort_points[*(const PetscInt *)a], *y = &sort_points[*(const PetscInt *)b];
-  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
-  return (x->ord > y->ord) - (x->ord < y->ord);
+  PetscInt i = *(const PetscInt *)a, j = *(const PetscInt *)b;
+  double   x = NNLGridCost(sort_grid, i), y = NNLGridCost(sort_grid, j);
+  if (x != y) return x > y ? -1 : 1;
+  return (i > j) - (i < j);
 }
 
 /* Min-heap of shards by (load, index): the least-loaded shard takes the next largest point. */
@@ -424,14 +443,14 @@ static void SiftDown(Bin *h, PetscInt n, PetscInt i)
 PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx)
 {
   PetscFunctionBegin;
-  sort_points = grid->points;
+  sort_grid = grid;
   qsort(idx, (size_t)n, sizeof(PetscInt), CmpCostDesc);
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx)
 {
-  PetscInt *cell, *mine, cnt = 0, ncnet = grid->ncells - grid->nlimits - grid->nsde;
+  PetscInt *cell, *mine, cnt = 0;
   Bin      *heap;
 
   PetscFunctionBegin;
@@ -441,13 +460,13 @@ PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscIn
   PetscCall(PetscMalloc1(grid->ncells, &cell));
   PetscCall(PetscMalloc1(grid->npoints, &mine));
   PetscCall(PetscMalloc1(k, &heap));
-  for (PetscInt c = 0; c < grid->ncells; c++) cell[c] = c;
-  sort_points = grid->cells;
+  for (PetscInt c = 0; c < grid->ncells; c++) cell[c] = grid->cells[c].ord; /* each cell by its first point */
+  sort_grid = grid;
   qsort(cell, (size_t)grid->ncells, sizeof(PetscInt), CmpCostDesc);
   for (PetscInt s = 0; s < k; s++) heap[s] = (Bin){0.0, s};
   for (PetscInt c = 0; c < grid->ncells; c++) {
-    const NNLPoint *cp = &grid->cells[cell[c]];
-    for (PetscInt p = cp->ord, end = p + (cell[c] < ncnet ? grid->job->nseed : 1); p < end; p++) {
+    const NNLPoint *cp = &grid->cells[NNLGridCellOf(grid, cell[c])];
+    for (PetscInt p = cp->ord, end = p + (cp->ord < grid->nnets ? grid->job->nseed : 1); p < end; p++) {
       if (heap[0].shard == i) mine[cnt++] = p;
       heap[0].load += cp->cost;
       if (k > 1) SiftDown(heap, k, 0);

@@ -81,8 +81,11 @@ static PetscErrorCode PendingPoints(const NNLJob *job, const NNLGrid *grid, NNLS
   PetscCall(NNLStoreCommittedIds(st, &ndone, &done));
   qsort(done, (size_t)ndone, sizeof(uint64_t), CmpU64);
   for (PetscInt i = 0; i < nshard; i++) {
-    uint64_t id = grid->points[shard[i]].id;
+    NNLPoint  pt;
+    uint64_t  id;
     PetscBool hit = PETSC_FALSE;
+    NNLGridPoint(grid, shard[i], &pt);
+    id = pt.id;
     for (PetscInt lo = 0, hi = ndone; lo < hi && !hit;) { /* done is sorted */
       PetscInt mid = (lo + hi) / 2;
       if (done[mid] == id) hit = PETSC_TRUE;
@@ -139,11 +142,12 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
   PetscCall(PetscOptionsHasHelp(NULL, help));
   if (*help) PetscFunctionReturn(0);
   PetscCall(NNLOptionsCheckUnused(comm, cmd));
-  /* Only rank 0 of a run expands the grid (it alone sorts, shards and commits the points); a worker decodes the points
-     it is sent. Its checks are every rank's, but for rank 0's check of its ids: agreed, so that no rank waits. */
+  /* No rank expands the grid (grid.h). Its checks are every rank's, but for rank 0's check of its ids: agreed, so
+     that no rank waits. */
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   NNLErrorSetQuiet(PETSC_TRUE);
-  ierr = NNLGridCreate(*job, rank == 0 || strcmp(cmd, "run") ? PETSC_TRUE : PETSC_FALSE, grid);
+  ierr = NNLGridCreate(*job, PETSC_FALSE, grid);
+  if (!ierr && rank == 0) ierr = NNLGridCheckIds(*grid);
   NNLErrorSetQuiet(PETSC_FALSE);
   PetscCall(NNLErrorAgree(comm, ierr));
   for (PetscInt i = 0; i < (*grid)->ncells; i++) /* a task's memory is its cell's */
@@ -293,16 +297,22 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
     IdIndex *order;
     double   t0 = MPI_Wtime();
     PetscCall(PetscMalloc1(grid->npoints, &order));
-    for (PetscInt i = 0; i < grid->npoints; i++) order[i] = (IdIndex){grid->points[i].id, i};
+    for (PetscInt i = 0; i < grid->npoints; i++) {
+      NNLPoint pt;
+      NNLGridPoint(grid, i, &pt);
+      order[i] = (IdIndex){pt.id, i};
+    }
     qsort(order, (size_t)grid->npoints, sizeof(*order), CmpU64);
     for (PetscInt k = 0; k < grid->npoints; k++) {
-      const NNLPoint *pt    = &grid->points[order[k].i];
-      double          model = (pt->cost - NNLPointCommitCost(job, pt)) / NNL_COST_RATE, left = budget - (MPI_Wtime() - t0), t;
-      NNLResult      *res   = NULL;
+      NNLPoint   pt;
+      double     model, left = budget - (MPI_Wtime() - t0), t;
+      NNLResult *res = NULL;
+      NNLGridPoint(grid, order[k].i, &pt);
+      model = (pt.cost - NNLPointCommitCost(job, &pt)) / NNL_COST_RATE;
       if (left <= 0) break;
       if (model * (sums[2] > 0 ? sums[1] / sums[2] : 1.0) > left) continue;
       t = MPI_Wtime();
-      PetscCall(NNLTaskCompute(job, pt, NULL, NULL, &res));
+      PetscCall(NNLTaskCompute(job, &pt, NULL, NULL, &res));
       sums[1] += MPI_Wtime() - t;
       sums[0] += 1;
       sums[2] += model;
@@ -352,10 +362,10 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscCall(PetscMalloc1(grid->ncells, &cellbytes)); /* a point's store bytes are its cell's */
   for (PetscInt c = 0; c < grid->ncells; c++) cellbytes[c] = NNLPointStoreBytes(job, &grid->cells[c]);
   for (PetscInt i = 0; i < grid->npoints; i++) {
-    total += grid->points[i].cost;
+    total += NNLGridCost(grid, i);
     bytes += cellbytes[NNLGridCellOf(grid, i)];
-    if (grid->points[i].mem > peak) peak = grid->points[i].mem;
   }
+  for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
   peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
                         " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
@@ -366,10 +376,10 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     double   c = 0, big = 0, b = NNL_STORE_EMPTY_BYTES;
     PetscCall(NNLGridShard(grid, s, job->shard_count, &n, &idx));
     for (PetscInt i = 0; i < n; i++) {
-      c += grid->points[idx[i]].cost;
+      c += NNLGridCost(grid, idx[i]);
       b += cellbytes[NNLGridCellOf(grid, idx[i])];
     }
-    if (n) big = grid->points[idx[0]].cost;
+    if (n) big = NNLGridCost(grid, idx[0]);
     /* A shard on R ranks takes at least its largest point and at least its share of the work. */
     c = factor * PetscMax(c / ranks, big) / NNL_COST_RATE;
     if (c > maxshard) maxshard = c;

@@ -319,8 +319,12 @@ static PetscErrorCode Commit(NNLSched s, NNLResult *res)
     (void)Stopping(s);
     PetscFunctionReturn(0);
   }
-  if (s->store) PetscCall(NNLStoreCommit(s->store, &s->grid->points[res->point], res)); /* none: benchmarks of the scheduler alone */
-  s->cost_done += s->grid->points[res->point].cost;
+  if (s->store) { /* none: benchmarks of the scheduler alone */
+    NNLPoint pt;
+    NNLGridPoint(s->grid, res->point, &pt);
+    PetscCall(NNLStoreCommit(s->store, &pt, res));
+  }
+  s->cost_done += NNLGridCost(s->grid, res->point);
   s->seconds_done += res->seconds;
   if (res->status == NNL_STATUS_DONE) s->stats.done++;
   else s->stats.failed++;
@@ -332,7 +336,7 @@ static PetscErrorCode Commit(NNLSched s, NNLResult *res)
    wait behind the worker's current task while the other ranks run out of work (the big limits of the default sweep). */
 static PetscBool PrefetchOK(NNLSched s)
 {
-  return s->grid->points[s->todo[s->head]].cost * s->size <= 0.1 * s->cost_queued ? PETSC_TRUE : PETSC_FALSE;
+  return NNLGridCost(s->grid, s->todo[s->head]) * s->size <= 0.1 * s->cost_queued ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* Whether the chunk of predicted cost c may take one more task of cost t (see CHUNK_SECONDS). */
@@ -360,10 +364,10 @@ static PetscErrorCode Feed(NNLSched s, int w)
     PetscCallMPI(MPI_Wait(&wk->req[k], MPI_STATUS_IGNORE));
     do {
       PetscInt task = s->todo[s->head++];
-      c += s->grid->points[task].cost;
-      s->cost_queued -= s->grid->points[task].cost;
+      c += NNLGridCost(s->grid, task);
+      s->cost_queued -= NNLGridCost(s->grid, task);
       chunk[n++] = task;
-    } while (n < CHUNK_MAX && s->head < s->tail && ChunkGrows(s, c, s->grid->points[s->todo[s->head]].cost));
+    } while (n < CHUNK_MAX && s->head < s->tail && ChunkGrows(s, c, NNLGridCost(s->grid, s->todo[s->head])));
     if (wk->held++ == 0) wk->start = NNLCoarseSeconds();
     wk->cost[k] = c;
     s->outstanding += n;
@@ -445,14 +449,16 @@ static PetscErrorCode Coordinate(NNLSched s)
     (void)Stopping(s);
     if (s->rank0_computes && s->head < s->tail) {
       NNLResult *res;
+      NNLPoint   pt;
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
       /* Alone, rank 0 polls only within a task long enough to need a progress line of its own (its tiny ones would
          pay a clock read per layer for nothing). */
-      PetscBool poll = s->size > 1 || s->grid->points[p].cost > LONG_TASK ? PETSC_TRUE : PETSC_FALSE;
-      s->cost_queued -= s->grid->points[p].cost;
-      s->own_cost  = s->grid->points[p].cost;
+      PetscBool poll = s->size > 1 || NNLGridCost(s->grid, p) > LONG_TASK ? PETSC_TRUE : PETSC_FALSE;
+      s->cost_queued -= NNLGridCost(s->grid, p);
+      s->own_cost  = NNLGridCost(s->grid, p);
       s->own_start = NNLCoarseSeconds();
-      PetscCall(NNLTaskComputeTeam(s->job, &s->grid->points[p], s->team, poll ? Serve : NULL, s, &res));
+      NNLGridPoint(s->grid, p, &pt);
+      PetscCall(NNLTaskComputeTeam(s->job, &pt, s->team, poll ? Serve : NULL, s, &res));
       s->own_cost = 0;
       PetscCall(Commit(s, res));
       PetscCall(NNLResultDestroy(&res));
@@ -506,7 +512,7 @@ static PetscErrorCode Work(NNLSched s)
     if (n < 1 || chunk[0] < 0) break;
     for (int i = 0; i < n; i++) {
       NNLPoint pt;
-      NNLGridPoint(s->grid, chunk[i], &pt); /* a worker's grid is not expanded: the point is decoded */
+      NNLGridPoint(s->grid, chunk[i], &pt);
       PetscCall(NNLTaskComputeTeam(s->job, &pt, s->team, WorkPoll, s, &res[i]));
       plen[i] = NNLResultPackedLength(res[i]);
       len += 1 + plen[i];
@@ -560,7 +566,7 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     s->tail  = s->total = n;
     s->cost_total = s->cost_done = s->seconds_done = s->own_cost = 0;
     s->chunks = s->chunked = s->chunk_max = 0;
-    for (PetscInt i = 0; i < n; i++) s->cost_total += grid->points[todo[i]].cost;
+    for (PetscInt i = 0; i < n; i++) s->cost_total += NNLGridCost(grid, todo[i]);
     s->cost_queued = s->cost_total;
     PetscCall(Coordinate(s));
     s->stats.interrupted = stop_requested ? PETSC_TRUE : PETSC_FALSE;

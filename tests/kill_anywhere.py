@@ -194,10 +194,19 @@ def snapshot(out):
 
 
 def exports(out, prefix):
-    ps = [subprocess.Popen([NNL, "export", out, "-table", t, "-o", f"{prefix}.{t}.csv"]) for t in TABLES]
-    for p in ps:
-        if p.wait(timeout=HANG) != 0:
-            fail(f"export of {out} failed")
+    """The four exports at once, as readers of one store; a failure says which, its exit status (negative: the signal
+    that ended it) and its stderr."""
+    ps = [(t, subprocess.Popen([NNL, "export", out, "-table", t, "-o", f"{prefix}.{t}.csv"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)) for t in TABLES]
+    for t, p in ps:
+        try:
+            o, e = p.communicate(timeout=HANG)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            fail(f"export -table {t} of {out}: no exit within {HANG} s (hang)")
+        if p.returncode != 0:
+            fail(f"export -table {t} of {out} failed: exit status {p.returncode}; stdout: {o.strip()!r}; "
+                 f"stderr: {e.strip()!r}")
 
 
 def main():

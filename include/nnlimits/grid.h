@@ -31,8 +31,9 @@ typedef struct {
 } NNLPoint;
 
 /* The grid is a function of the job: point k of the canonical order is its cell's point (what its kind, cost and
-   memory depend on: every seed of a network alike) with the seed's ord, seed and id. Rank 0 expands it into an array
-   (it sorts, shards and prices the points); a worker only decodes the points it is sent (NNLGridPoint). */
+   memory depend on: every seed of a network alike) with the seed's ord, seed and id (NNLGridPoint). No rank of a run
+   holds the points: rank 0 sorts, shards and prices them by their cells, and decodes the ones it commits; a worker
+   decodes the ones it is sent. Tests and benchmarks may expand it into an array. */
 typedef struct {
   const NNLJob *job;
   PetscInt      npoints;        /* tasks: nnets networks, then nlimits limits, then nsde SDE tasks */
@@ -40,23 +41,28 @@ typedef struct {
   PetscInt      ncells;         /* networks' (family, activation, width, depth), then one per limit and per SDE task */
   NNLPoint     *cells;          /* each cell's first point (a network's first seed) */
   uint64_t     *prefix;         /* a network cell's NNLHash64Update state of its canonical text up to the seed's digits */
-  NNLPoint     *points;         /* canonical order: in a grid created with expand, else NULL */
+  NNLPoint     *points;         /* canonical order: in a grid created with expand (tests, benchmarks), else NULL */
 } NNLGrid;
 
-/* Memory rank 0 holds per grid point while the grid is expanded and sharded: the point, the ids it sorts and its
-   shard's indices (tests/mem_budget.sh checks plan's estimate with it against plan's RSS at 10^6 points). Other ranks
-   hold its cells alone. */
-#define NNL_GRID_BYTES_PER_POINT (sizeof(NNLPoint) + sizeof(uint64_t) + sizeof(PetscInt))
+/* Memory rank 0 holds per grid point: the ids it sorts to check them (NNLGridCheckIds, 8 bytes), then its shard's
+   indices (4) and a resumed run's committed ids (8 each). Measured as rank 0's peak RSS above a tiny run's: 13-16
+   bytes a point at 10^6 and 4·10^6 points (glibc keeps the freed ids' pages), so 16 (tests/mem_budget.sh checks
+   plan's estimate against plan's RSS). Other ranks hold the cells alone. */
+#define NNL_GRID_BYTES_PER_POINT 16
 
 /**
-  @brief Expand the job's axes into cells, and with expand into every point (grid->points). Not collective (every rank
-  can do it, identically); the checks of the grid's size are the same with or without expand.
+  @brief Expand the job's axes into cells, and with expand into every point (grid->points, with NNLGridCheckIds). Not
+  collective (every rank can do it, identically); the checks of the grid's size are the same with or without expand.
 */
 PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid);
+/** @brief Check that no two points share an id (ids key the random streams and the store); sorts every id. */
+PetscErrorCode NNLGridCheckIds(const NNLGrid *grid);
 /** @brief Point k (canonical order) of the grid, expanded or not: the same bits either way. */
 void NNLGridPoint(const NNLGrid *grid, PetscInt k, NNLPoint *pt);
 /** @brief The cell of point k: what its kind, cost, memory and store bytes are computed from. */
 PetscInt NNLGridCellOf(const NNLGrid *grid, PetscInt k);
+/** @brief Predicted cost of point k (its cell's). */
+double NNLGridCost(const NNLGrid *grid, PetscInt k);
 PetscErrorCode NNLGridDestroy(NNLGrid **grid);
 
 /**
@@ -66,7 +72,7 @@ PetscErrorCode NNLGridDestroy(NNLGrid **grid);
 */
 PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx);
 
-/** @brief Sort idx[0..n) (indices into an expanded grid's points) by decreasing cost, ties by canonical order. */
+/** @brief Sort idx[0..n) (point indices) by decreasing cost, ties by canonical order. */
 PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx);
 
 /**
