@@ -364,8 +364,9 @@ static PetscErrorCode Feed(NNLSched s, int w)
     PetscCallMPI(MPI_Wait(&wk->req[k], MPI_STATUS_IGNORE));
     do {
       PetscInt task = s->todo[s->head++];
-      c += NNLGridCost(s->grid, task);
-      s->cost_queued -= NNLGridCost(s->grid, task);
+      double   t    = NNLGridCost(s->grid, task);
+      c += t;
+      s->cost_queued -= t;
       chunk[n++] = task;
     } while (n < CHUNK_MAX && s->head < s->tail && ChunkGrows(s, c, NNLGridCost(s->grid, s->todo[s->head])));
     if (wk->held++ == 0) wk->start = NNLCoarseSeconds();
@@ -453,9 +454,10 @@ static PetscErrorCode Coordinate(NNLSched s)
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
       /* Alone, rank 0 polls only within a task long enough to need a progress line of its own (its tiny ones would
          pay a clock read per layer for nothing). */
-      PetscBool poll = s->size > 1 || NNLGridCost(s->grid, p) > LONG_TASK ? PETSC_TRUE : PETSC_FALSE;
-      s->cost_queued -= NNLGridCost(s->grid, p);
-      s->own_cost  = NNLGridCost(s->grid, p);
+      double    cost = NNLGridCost(s->grid, p);
+      PetscBool poll = s->size > 1 || cost > LONG_TASK ? PETSC_TRUE : PETSC_FALSE;
+      s->cost_queued -= cost;
+      s->own_cost  = cost;
       s->own_start = NNLCoarseSeconds();
       NNLGridPoint(s->grid, p, &pt);
       PetscCall(NNLTaskComputeTeam(s->job, &pt, s->team, poll ? Serve : NULL, s, &res));

@@ -92,6 +92,33 @@ static void test_decode_equals_expanded(void **state)
   NNLGridDestroy(&full);
   NNLGridDestroy(&lazy);
   NNLJobDestroy(&job);
+  /* NNLGridCheckIds finds two points of one id, wherever they fall: a grid of 3·10^5 points (2^16 buckets of ~4 ids),
+     its ids checked clean, then again after a cell is given another's prefix (its 10^5 points then collide with that
+     cell's), and in 20 trials where one seed is made another's (the seeds are only read at decoding: one collision in
+     each of the three cells, each time in other buckets). Catches a cell or bucket left unchecked, and buckets left
+     unsorted (two equal ids among a bucket's others are next to each other in some trials only). */
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 4,5,6 -grid_depth 2 -grid_seed 0-100000", &job, NULL), 0);
+  assert_int_equal(NNLGridCreate(job, PETSC_FALSE, &lazy), 0);
+  assert_int_equal(NNLGridCheckIds(lazy), 0);
+  PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
+  {
+    uint64_t keep = lazy->prefix[2];
+    lazy->prefix[2] = lazy->prefix[0];
+    assert_int_not_equal(NNLGridCheckIds(lazy), 0);
+    lazy->prefix[2] = keep;
+    assert_int_equal(NNLGridCheckIds(lazy), 0);
+    for (PetscInt t = 0; t < 20; t++) {
+      PetscInt i = 7 + 1013 * t, j = 50000 + 1777 * t;
+      keep = (uint64_t)job->seed[j];
+      job->seed[j] = job->seed[i];
+      assert_int_not_equal(NNLGridCheckIds(lazy), 0);
+      job->seed[j] = (PetscInt)keep;
+    }
+    assert_int_equal(NNLGridCheckIds(lazy), 0);
+  }
+  PetscPopErrorHandler();
+  NNLGridDestroy(&lazy);
+  NNLJobDestroy(&job);
   /* the id of this point is frozen: stores written by earlier versions must still resume */
   assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 8 -grid_depth 3 -grid_seed 5", &job, &lazy), 0);
   assert_true(lazy->points[0].id == 0xb80e81a717edc62eULL);

@@ -59,10 +59,17 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid
 PetscErrorCode NNLGridCheckIds(const NNLGrid *grid);
 /** @brief Point k (canonical order) of the grid, expanded or not: the same bits either way. */
 void NNLGridPoint(const NNLGrid *grid, PetscInt k, NNLPoint *pt);
-/** @brief The cell of point k: what its kind, cost, memory and store bytes are computed from. */
-PetscInt NNLGridCellOf(const NNLGrid *grid, PetscInt k);
+/** @brief The cell of point k: what its kind, cost, memory and store bytes are computed from. A network's cell holds
+    its seeds, fastest in the canonical order; a limit or SDE task is its own cell. */
+static inline PetscInt NNLGridCellOf(const NNLGrid *grid, PetscInt k)
+{
+  return k < grid->nnets ? k / grid->job->nseed : grid->ncells - (grid->npoints - k);
+}
 /** @brief Predicted cost of point k (its cell's). */
-double NNLGridCost(const NNLGrid *grid, PetscInt k);
+static inline double NNLGridCost(const NNLGrid *grid, PetscInt k)
+{
+  return grid->cells[NNLGridCellOf(grid, k)].cost;
+}
 PetscErrorCode NNLGridDestroy(NNLGrid **grid);
 
 /**
