@@ -182,6 +182,17 @@ typedef struct {
 static const char *CompareSQL[2] = {COMPARE_SQL("n.nrec", "n.layer", "n.q", "netlayers n ON n.point=p.id", ""),
                                     COMPARE_SQL("1", "l.layer", "l.q", "layers l ON l.point=p.id", ",l.layer")};
 
+/* Layer number r of a network's layers array (doubles): PETSC_FALSE if it is no integer a layer could be (a damaged
+   store; converting NaN or 1e300 to an integer is undefined). */
+static PetscBool LayerAt(const unsigned char *lay, PetscInt r, long long *L)
+{
+  const double v = NNLStoreBlobAt(lay, r);
+
+  if (!(v >= 0 && v <= 9007199254740992.0) || v != (double)(long long)v) return PETSC_FALSE;
+  *L = (long long)v;
+  return PETSC_TRUE;
+}
+
 /* Index of layer L in group g's union, inserted in order (all entries zero) if it is new. */
 static PetscErrorCode CompareLayer(CompareGroup *g, PetscInt np, long long L, PetscInt *idx)
 {
@@ -225,12 +236,12 @@ static PetscErrorCode ComparePass(sqlite3_stmt *st, Compare *c, int pass)
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char          *fam = (const char *)sqlite3_column_text(st, 0), *act = (const char *)sqlite3_column_text(st, 1);
     long long            width = sqlite3_column_int64(st, 2), depth = sqlite3_column_int64(st, 3);
-    PetscInt             nrec = (PetscInt)sqlite3_column_int64(st, 5), np = (PetscInt)sqlite3_column_int64(st, 6);
+    const sqlite3_int64  nrec = sqlite3_column_int64(st, 5), np = sqlite3_column_int64(st, 6); /* checked below */
     const PetscBool      one = sqlite3_column_type(st, 7) == SQLITE_INTEGER ? PETSC_TRUE : PETSC_FALSE; /* schema 4 */
     const unsigned char *lay = one ? NULL : sqlite3_column_blob(st, 7), *q;
     CompareGroup        *g   = gi >= 0 ? &c->g[gi] : NULL;
 
-    PetscCheck(np == c->np && (one ? nrec == 1 : sqlite3_column_bytes(st, 7) >= 8 * nrec), PETSC_COMM_SELF,
+    PetscCheck(np == c->np && (one ? nrec == 1 : nrec >= 0 && sqlite3_column_bytes(st, 7) / 8 >= nrec), PETSC_COMM_SELF,
                PETSC_ERR_FILE_UNEXPECTED, "export: a network's arrays do not match the store's %" PetscInt_FMT " pairs", c->np);
     if (!g || strcmp(fam, g->family) || strcmp(act, g->activation) || width != g->width || depth != g->depth) {
       gi++;
@@ -251,10 +262,12 @@ static PetscErrorCode ComparePass(sqlite3_stmt *st, Compare *c, int pass)
       g = &c->g[gi];
     }
     q = sqlite3_column_blob(st, 8);
-    PetscCheck(sqlite3_column_bytes(st, 8) >= 8 * nrec * np, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: a short q array");
+    PetscCheck(sqlite3_column_bytes(st, 8) / 8 >= nrec * np, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: a short q array");
     for (PetscInt r = 0; r < nrec; r++) {
-      PetscInt li;
-      PetscCall(CompareLayer(g, np, one ? sqlite3_column_int64(st, 7) : (long long)NNLStoreBlobAt(lay, r), &li));
+      PetscInt  li;
+      long long L = sqlite3_column_int64(st, 7);
+      PetscCheck(one || LayerAt(lay, r, &L), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: a network's layers array holds no layer number");
+      PetscCall(CompareLayer(g, (PetscInt)np, L, &li));
       for (PetscInt k = 0; k < np; k++) {
         double v = NNLStoreBlobAt(q, r * np + k);
         if (v != v) continue;
@@ -334,31 +347,47 @@ static PetscErrorCode CompareWriteGroup(const Compare *c, const CompareGroup *g,
   PetscFunctionReturn(0);
 }
 
-/* The store's pairs: np of them, k = 0 .. np − 1; order[o] the o-th in (a, b) order, and each pair's a and b by k. */
+/* The store's pairs: np of them, k = 0 .. np − 1; order[o] the o-th in (a, b) order, and each pair's a and b by k. A
+   store has at least one pair and its k are 0 .. np − 1, each once: anything else (a damaged or hostile file) is an
+   error here, so the readers can index by k without checking. The caller owns the arrays only on success. */
 static PetscErrorCode LoadPairs(sqlite3 *db, PetscInt *np, PetscInt **order, long long **a, long long **b)
 {
   sqlite3_stmt  *st   = NULL;
   PetscErrorCode ierr = 0;
+  PetscInt       n = 0, row = 0;
+  PetscBool     *seen = NULL;
 
   PetscFunctionBegin;
   *np = 0;
-  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT k, a, b FROM pairs ORDER BY a, b", -1, &st, NULL), "export"));
-  for (PetscInt row = 0; !ierr && sqlite3_step(st) == SQLITE_ROW; row++) {
-    PetscInt k = (PetscInt)sqlite3_column_int64(st, 0);
-    if (k >= *np || row >= *np) {
-      PetscInt cap = PetscMax(k, row) + 1;
-      ierr         = PetscRealloc(sizeof(PetscInt) * cap, order);
-      if (!ierr) ierr = PetscRealloc(sizeof(long long) * cap, a);
-      if (!ierr) ierr = PetscRealloc(sizeof(long long) * cap, b);
-      *np = cap; /* the pairs are k = 0 .. np − 1, one row each */
-    }
-    if (ierr) break;
-    (*order)[row] = k;
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM pairs", -1, &st, NULL), "export"));
+  if (sqlite3_step(st) == SQLITE_ROW) n = (PetscInt)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  PetscCheck(n >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: the store has no pairs");
+  PetscCall(PetscMalloc1(n, order));
+  PetscCall(PetscMalloc1(n, a));
+  PetscCall(PetscMalloc1(n, b));
+  PetscCall(PetscCalloc1(n, &seen));
+  ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT k, a, b FROM pairs ORDER BY a, b", -1, &st, NULL), "export");
+  for (; !ierr && sqlite3_step(st) == SQLITE_ROW; row++) {
+    sqlite3_int64 k = sqlite3_column_int64(st, 0);
+    if (row >= n || k < 0 || k >= n || seen[k]) break;
+    seen[k]       = PETSC_TRUE;
+    (*order)[row] = (PetscInt)k;
     (*a)[k]       = sqlite3_column_int64(st, 1);
     (*b)[k]       = sqlite3_column_int64(st, 2);
   }
   sqlite3_finalize(st);
+  PetscCall(PetscFree(seen));
+  if (!ierr && row != n)
+    ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL,
+                      "export: the store's pairs are not k = 0 .. %" PetscInt_FMT ", each once", n - 1);
+  if (ierr) {
+    PetscCall(PetscFree(*order));
+    PetscCall(PetscFree(*a));
+    PetscCall(PetscFree(*b));
+  }
   PetscCall(ierr);
+  *np = n;
   PetscFunctionReturn(0);
 }
 
@@ -427,19 +456,24 @@ static PetscErrorCode LayerLead(sqlite3_stmt *st, long long layer, char **buf, s
 }
 
 /* A network's recorded layers in ascending order (as the views' ORDER BY gives them): rank[i] is the i-th row r. */
-static PetscErrorCode LayerOrder(sqlite3_stmt *st, PetscInt nrec, PetscInt **rank, PetscInt *cap, long long **layer)
+static PetscErrorCode LayerOrder(sqlite3_stmt *st, PetscInt *nrec_, PetscInt **rank, PetscInt *cap, long long **layer)
 {
+  const sqlite3_int64 n = sqlite3_column_int64(st, 5);
+  PetscInt            nrec;
+
   PetscFunctionBegin;
+  PetscCheck(n >= 0 && n <= sqlite3_column_bytes(st, 8) / 8, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "export: a network's layers array is shorter than its %lld layers", (long long)n);
+  *nrec_ = nrec = (PetscInt)n;
   if (nrec > *cap) {
     *cap = nrec;
     PetscCall(PetscRealloc(sizeof(PetscInt) * nrec, rank));
     PetscCall(PetscRealloc(sizeof(long long) * nrec, layer));
   }
   for (PetscInt r = 0; r < nrec; r++) {
-    PetscInt     i = r;
-    const double v = ArrayAt(st, 8, r);
-    PetscCheck(v == v, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: a network's layers array is shorter than its %" PetscInt_FMT " layers", nrec);
-    (*layer)[r] = (long long)v;
+    PetscInt i = r;
+    PetscCheck(LayerAt(sqlite3_column_blob(st, 8), r, &(*layer)[r]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "export: a network's layers array holds no layer number");
     for (; i > 0 && (*layer)[(*rank)[i - 1]] > (*layer)[r]; i--) (*rank)[i] = (*rank)[i - 1]; /* recorded ascending: no moves */
     (*rank)[i] = r;
   }
@@ -449,23 +483,28 @@ static PetscErrorCode LayerOrder(sqlite3_stmt *st, PetscInt nrec, PetscInt **ran
 /* The gram view's rows, from the arrays: per network, layer and pair (a, b) in order, its q. */
 static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out)
 {
-  PetscInt      np = 0, cap = 0, *order = NULL, *rank = NULL;
-  long long    *a = NULL, *b = NULL, *layer = NULL;
-  char         *lead = NULL;
-  size_t        len  = 0;
-  int           rc;
+  PetscInt       np = 0, cap = 0, *order = NULL, *rank = NULL;
+  long long     *a = NULL, *b = NULL, *layer = NULL;
+  char          *lead = NULL;
+  size_t         len  = 0;
+  int            rc   = SQLITE_DONE;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  PetscCall(LoadPairs(sqlite3_db_handle(st), &np, &order, &a, &b));
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const PetscInt nrec = (PetscInt)sqlite3_column_int64(st, 5), npr = (PetscInt)sqlite3_column_int64(st, 6);
-    PetscCheck(npr == np, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: a network of %" PetscInt_FMT " pairs in a store of %" PetscInt_FMT,
-               npr, np);
-    PetscCall(LayerOrder(st, nrec, &rank, &cap, &layer));
-    for (PetscInt i = 0; i < nrec; i++) {
+  ierr = LoadPairs(sqlite3_db_handle(st), &np, &order, &a, &b);
+  while (!ierr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const sqlite3_int64 npr  = sqlite3_column_int64(st, 6);
+    PetscInt            nrec = 0;
+    if (npr != np) {
+      ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL,
+                        "export: a network of %lld pairs in a store of %" PetscInt_FMT, (long long)npr, np);
+      break;
+    }
+    ierr = LayerOrder(st, &nrec, &rank, &cap, &layer);
+    for (PetscInt i = 0; !ierr && i < nrec; i++) {
       const PetscInt r = rank[i];
-      PetscCall(LayerLead(st, layer[r], &lead, &len));
-      for (PetscInt o = 0; o < np; o++) {
+      ierr             = LayerLead(st, layer[r], &lead, &len);
+      for (PetscInt o = 0; !ierr && o < np; o++) {
         const PetscInt k = order[o];
         fwrite(lead, 1, len, out);
         fprintf(out, ",%lld,%lld", a[k], b[k]);
@@ -481,27 +520,38 @@ static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out)
   PetscCall(PetscFree(b));
   PetscCall(PetscFree(rank));
   PetscCall(PetscFree(layer));
+  PetscCall(ierr);
   PetscCheck(rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "export: %s", sqlite3_errstr(rc));
   PetscFunctionReturn(0);
 }
 
-/* The stats view's rows, from the arrays: per network, layer and input, its statistics; ks at the last row only. */
+/* The stats view's rows, from the arrays: per network, layer and input its statistics (ks at the last layer). The
+   inputs are the store's diagonal pairs, m(m + 1)/2 pairs in all. */
 static PetscErrorCode WriteStatsArrays(sqlite3_stmt *st, FILE *out)
 {
-  PetscInt   cap = 0, *rank = NULL;
-  long long *layer = NULL;
-  char      *lead = NULL;
-  size_t     len  = 0;
-  int        rc;
+  PetscInt       np = 0, cap = 0, *order = NULL, *rank = NULL;
+  long long     *a = NULL, *b = NULL, *layer = NULL;
+  char          *lead = NULL;
+  size_t         len  = 0;
+  int            rc   = SQLITE_DONE;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const PetscInt nrec = (PetscInt)sqlite3_column_int64(st, 5), m = (PetscInt)sqlite3_column_int64(st, 7);
-    PetscCall(LayerOrder(st, nrec, &rank, &cap, &layer));
-    for (PetscInt i = 0; i < nrec; i++) {
+  ierr = LoadPairs(sqlite3_db_handle(st), &np, &order, &a, &b);
+  while (!ierr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const sqlite3_int64 m64  = sqlite3_column_int64(st, 7);
+    const PetscInt      m    = (PetscInt)m64;
+    PetscInt            nrec = 0;
+    if (m64 < 1 || m64 > np || m64 * (m64 + 1) / 2 != np) {
+      ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL,
+                        "export: a network of %lld inputs in a store of %" PetscInt_FMT " pairs", (long long)m64, np);
+      break;
+    }
+    ierr = LayerOrder(st, &nrec, &rank, &cap, &layer);
+    for (PetscInt i = 0; !ierr && i < nrec; i++) {
       const PetscInt r = rank[i];
-      PetscCall(LayerLead(st, layer[r], &lead, &len));
-      for (PetscInt in = 0; in < m; in++) {
+      ierr             = LayerLead(st, layer[r], &lead, &len);
+      for (PetscInt in = 0; !ierr && in < m; in++) {
         fwrite(lead, 1, len, out);
         fprintf(out, ",%" PetscInt_FMT, in);
         for (int c = 10; c < 13; c++) WriteOptional(out, ArrayAt(st, c, r * m + in));
@@ -512,8 +562,12 @@ static PetscErrorCode WriteStatsArrays(sqlite3_stmt *st, FILE *out)
       lead = NULL;
     }
   }
+  PetscCall(PetscFree(order));
+  PetscCall(PetscFree(a));
+  PetscCall(PetscFree(b));
   PetscCall(PetscFree(rank));
   PetscCall(PetscFree(layer));
+  PetscCall(ierr);
   PetscCheck(rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "export: %s", sqlite3_errstr(rc));
   PetscFunctionReturn(0);
 }

@@ -380,6 +380,7 @@ PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
   PetscInt *start, nb;
   int       bits = 4;
   NNLPoint  pt;
+  PetscBool same = PETSC_FALSE;
 
   PetscFunctionBegin;
   /* Ids key the random streams and the store: two points sharing one would silently share data. Equal ids share
@@ -398,7 +399,7 @@ PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
   for (PetscInt b = 0; b < nb; b++) start[b + 1] += start[b];
   for (PetscInt k = 0; k < g->npoints; k++) by[start[ids[k] >> (64 - bits)]++] = ids[k]; /* start[b]: now bucket b's end */
   PetscCall(PetscFree(ids));
-  for (PetscInt b = 0, lo = 0; b < nb; lo = start[b++]) {
+  for (PetscInt b = 0, lo = 0; b < nb && !same; lo = start[b++]) {
     PetscInt n = start[b] - lo;
     if (n > 32) qsort(by + lo, (size_t)n, sizeof(uint64_t), CmpId);
     else
@@ -408,10 +409,11 @@ PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
         for (; j > lo && by[j - 1] > v; j--) by[j] = by[j - 1];
         by[j] = v;
       }
-    for (PetscInt i = lo + 1; i < start[b]; i++) PetscCheck(by[i] != by[i - 1], PETSC_COMM_SELF, PETSC_ERR_PLIB, "point id collision");
+    for (PetscInt i = lo + 1; i < start[b] && !same; i++) same = by[i] == by[i - 1];
   }
   PetscCall(PetscFree(start));
   PetscCall(PetscFree(by));
+  PetscCheck(!same, PETSC_COMM_SELF, PETSC_ERR_PLIB, "point id collision"); /* after the frees: a caller may go on */
   PetscFunctionReturn(0);
 }
 

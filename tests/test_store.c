@@ -504,6 +504,62 @@ static void test_export_special(void **state)
   NNLJobDestroy(&job);
 }
 
+/* A store whose pairs or array headers were damaged (by hand, a foreign tool, a hostile file) is refused by the
+   exports that index by them, with a message, and nothing is read or written out of bounds. Catches: export of a
+   store with no pairs (it indexed NULL arrays: UBSan in fuzz_store), a pair's k outside 0 .. np − 1 (written to
+   a[k] unchecked) or a hole among them (read uninitialised), a network's layer count or input count trusted before
+   its arrays' lengths (an allocation of 2^53 bytes, a loop of 10^12 rows). */
+static void test_export_damaged(void **state)
+{
+  static const struct {
+    const char *sql, *table, *says;
+  } cases[] = {
+    {"DELETE FROM pairs", "gram", "no pairs"},
+    {"DELETE FROM pairs", "compare", "no pairs"},
+    {"DELETE FROM pairs", "stats", "no pairs"},
+    {"UPDATE pairs SET k=-1 WHERE k=2", "gram", "each once"},
+    {"UPDATE pairs SET k=7 WHERE k=2", "compare", "each once"},
+    {"UPDATE pairs SET k=1000000000 WHERE k=0", "stats", "each once"},
+    {"UPDATE netlayers SET nrec=2147483647", "gram", "layers array is shorter"},
+    {"UPDATE netlayers SET nrec=-3", "stats", "layers array is shorter"},
+    {"UPDATE netlayers SET m=1000000000000", "stats", "inputs in a store of 3 pairs"},
+    {"UPDATE netlayers SET np=2", "gram", "a network of 2 pairs"},
+    {"UPDATE netlayers SET layer=zeroblob(16)||X'000000000000F87F'", "gram", "no layer number"},  /* NaN */
+    {"UPDATE netlayers SET layer=zeroblob(16)||X'9C7500883CE4377E'", "compare", "no layer number"}, /* 1e300 */
+  };
+  NNLJob  *job;
+  NNLGrid *grid;
+  FILE    *null = fopen("/dev/null", "w");
+
+  assert_int_equal(TestJob("-family mlp -grid_width 4 -grid_depth 3 -grid_seed 0 -grid_activation relu -inputs 2", &job, &grid), 0);
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    char     dir[512], file[600], name[32];
+    PetscInt       one = 0;
+    NNLStore       st  = NULL;
+    sqlite3       *db;
+    PetscErrorCode ierr;
+
+    snprintf(name, sizeof(name), "damaged-%zu", c);
+    Path(dir, sizeof(dir), name);
+    CommitPoints(job, grid, dir, 1, &one);
+    snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
+    assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, cases[c].sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    last[0] = 0;
+    PetscPushErrorHandler(Record, NULL);
+    if (NNLStoreOpenRead(dir, &st)) fail_msg("'%s': the store no longer opens: %s", cases[c].sql, last);
+    ierr = NNLStoreExport(st, cases[c].table, null);
+    PetscPopErrorHandler();
+    if (ierr != PETSC_ERR_FILE_UNEXPECTED) fail_msg("'%s', then -table %s: error %d, not PETSC_ERR_FILE_UNEXPECTED", cases[c].sql, cases[c].table, (int)ierr);
+    if (!strstr(last, cases[c].says)) fail_msg("'%s', then -table %s: said '%s', not '%s'", cases[c].sql, cases[c].table, last, cases[c].says);
+    assert_int_equal(NNLStoreClose(&st), 0);
+  }
+  fclose(null);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* The rows of an exported table come in canonical order: by the grid order of their point, then by the integer
    columns keycols[0..nkey) (layer, then a, b or input); no row twice. */
 static void AssertCanonical(const char *csv, const NNLJob *job, const NNLGrid *grid, int nkey, const int *keycols)
@@ -708,7 +764,8 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pack_roundtrip), cmocka_unit_test(test_commit_resume), cmocka_unit_test(test_refusals),
-    cmocka_unit_test(test_export),         cmocka_unit_test(test_export_special), cmocka_unit_test(test_merge),
+    cmocka_unit_test(test_export),         cmocka_unit_test(test_export_special), cmocka_unit_test(test_export_damaged),
+    cmocka_unit_test(test_merge),
     cmocka_unit_test(test_recommit_every_kind), cmocka_unit_test(test_checkpointer),
   };
   int  rc;
