@@ -433,7 +433,7 @@ static double ArrayAt(sqlite3_stmt *st, int c, PetscInt k)
 {
   const unsigned char *p = sqlite3_column_blob(st, c);
 
-  if (!p || k < 0 || 8 * (k + 1) > sqlite3_column_bytes(st, c)) return NAN;
+  if (!p || k < 0 || k >= sqlite3_column_bytes(st, c) / 8) return NAN;
   return NNLStoreBlobAt(p, k);
 }
 

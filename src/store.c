@@ -247,7 +247,7 @@ static void NNLAt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   double               v;
 
   (void)argc;
-  if (!p || sqlite3_value_type(argv[1]) == SQLITE_NULL || k < 0 || (k + 1) * 8 > sqlite3_value_bytes(argv[0])) {
+  if (!p || sqlite3_value_type(argv[1]) == SQLITE_NULL || k < 0 || k >= sqlite3_value_bytes(argv[0]) / 8) { /* (k + 1) * 8 overflowed */
     sqlite3_result_null(ctx);
     return;
   }
@@ -442,7 +442,7 @@ static PetscErrorCode NetRowAdd(NetRow *row, sqlite3_stmt *sel)
   }
   PetscCheck(!row->ks, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "schema-4 store: point %lld has ks before its last layer",
              (long long)row->point);
-  PetscCheck(nq == 8 * row->np && nm == 8 * row->m && row->np == row->m * (row->m + 1) / 2 && row->m > 0 &&
+  PetscCheck(nq == 8 * row->np && nm == 8 * row->m && (sqlite3_int64)row->np == (sqlite3_int64)row->m * (row->m + 1) / 2 && row->m > 0 &&
                sqlite3_column_bytes(sel, 4) == nm && sqlite3_column_bytes(sel, 5) == nm,
              PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "schema-4 store: point %lld has arrays of unexpected sizes at layer %.0f",
              (long long)row->point, l);
