@@ -480,8 +480,10 @@ static PetscErrorCode LayerOrder(sqlite3_stmt *st, PetscInt *nrec_, PetscInt **r
   PetscFunctionReturn(0);
 }
 
-/* The gram view's rows, from the arrays: per network, layer and pair (a, b) in order, its q. */
-static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out)
+/* The gram (gram true) or stats view's rows, from the arrays: per network and layer, each pair (a, b) in order with
+   its q, or each input with its statistics (ks at the last layer). The inputs are the store's diagonal pairs:
+   m(m + 1)/2 = np. */
+static PetscErrorCode WriteArrays(sqlite3_stmt *st, FILE *out, PetscBool gram)
 {
   PetscInt       np = 0, cap = 0, *order = NULL, *rank = NULL;
   long long     *a = NULL, *b = NULL, *layer = NULL;
@@ -493,22 +495,30 @@ static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out)
   PetscFunctionBegin;
   ierr = LoadPairs(sqlite3_db_handle(st), &np, &order, &a, &b);
   while (!ierr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const sqlite3_int64 npr  = sqlite3_column_int64(st, 6);
+    const sqlite3_int64 npr = sqlite3_column_int64(st, 6), m = sqlite3_column_int64(st, 7);
+    const PetscInt      n   = gram ? np : (PetscInt)m; /* rows per layer */
     PetscInt            nrec = 0;
-    if (npr != np) {
+    if (gram ? npr != np : (m < 1 || m > np || m * (m + 1) / 2 != np)) {
       ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL,
-                        "export: a network of %lld pairs in a store of %" PetscInt_FMT, (long long)npr, np);
+                        "export: a network of %lld %s in a store of %" PetscInt_FMT " pairs", gram ? (long long)npr : (long long)m,
+                        gram ? "pairs" : "inputs", np);
       break;
     }
     ierr = LayerOrder(st, &nrec, &rank, &cap, &layer);
     for (PetscInt i = 0; !ierr && i < nrec; i++) {
       const PetscInt r = rank[i];
       ierr             = LayerLead(st, layer[r], &lead, &len);
-      for (PetscInt o = 0; !ierr && o < np; o++) {
-        const PetscInt k = order[o];
+      for (PetscInt j = 0; !ierr && j < n; j++) {
         fwrite(lead, 1, len, out);
-        fprintf(out, ",%lld,%lld", a[k], b[k]);
-        WriteOptional(out, ArrayAt(st, 9, r * np + k));
+        if (gram) {
+          const PetscInt k = order[j];
+          fprintf(out, ",%lld,%lld", a[k], b[k]);
+          WriteOptional(out, ArrayAt(st, 9, r * np + k));
+        } else {
+          fprintf(out, ",%" PetscInt_FMT, j);
+          for (int c = 10; c < 13; c++) WriteOptional(out, ArrayAt(st, c, r * n + j));
+          WriteOptional(out, r == nrec - 1 ? ArrayAt(st, 13, j) : NAN);
+        }
         fputc('\n', out);
       }
       free(lead);
@@ -525,51 +535,14 @@ static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out)
   PetscFunctionReturn(0);
 }
 
-/* The stats view's rows, from the arrays: per network, layer and input its statistics (ks at the last layer). The
-   inputs are the store's diagonal pairs, m(m + 1)/2 pairs in all. */
+static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out)
+{
+  return WriteArrays(st, out, PETSC_TRUE);
+}
+
 static PetscErrorCode WriteStatsArrays(sqlite3_stmt *st, FILE *out)
 {
-  PetscInt       np = 0, cap = 0, *order = NULL, *rank = NULL;
-  long long     *a = NULL, *b = NULL, *layer = NULL;
-  char          *lead = NULL;
-  size_t         len  = 0;
-  int            rc   = SQLITE_DONE;
-  PetscErrorCode ierr;
-
-  PetscFunctionBegin;
-  ierr = LoadPairs(sqlite3_db_handle(st), &np, &order, &a, &b);
-  while (!ierr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const sqlite3_int64 m64  = sqlite3_column_int64(st, 7);
-    const PetscInt      m    = (PetscInt)m64;
-    PetscInt            nrec = 0;
-    if (m64 < 1 || m64 > np || m64 * (m64 + 1) / 2 != np) {
-      ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL,
-                        "export: a network of %lld inputs in a store of %" PetscInt_FMT " pairs", (long long)m64, np);
-      break;
-    }
-    ierr = LayerOrder(st, &nrec, &rank, &cap, &layer);
-    for (PetscInt i = 0; !ierr && i < nrec; i++) {
-      const PetscInt r = rank[i];
-      ierr             = LayerLead(st, layer[r], &lead, &len);
-      for (PetscInt in = 0; !ierr && in < m; in++) {
-        fwrite(lead, 1, len, out);
-        fprintf(out, ",%" PetscInt_FMT, in);
-        for (int c = 10; c < 13; c++) WriteOptional(out, ArrayAt(st, c, r * m + in));
-        WriteOptional(out, r == nrec - 1 ? ArrayAt(st, 13, in) : NAN);
-        fputc('\n', out);
-      }
-      free(lead);
-      lead = NULL;
-    }
-  }
-  PetscCall(PetscFree(order));
-  PetscCall(PetscFree(a));
-  PetscCall(PetscFree(b));
-  PetscCall(PetscFree(rank));
-  PetscCall(PetscFree(layer));
-  PetscCall(ierr);
-  PetscCheck(rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "export: %s", sqlite3_errstr(rc));
-  PetscFunctionReturn(0);
+  return WriteArrays(st, out, PETSC_FALSE);
 }
 
 /* Counts of one store: done, failed, total; this run's rate (points/s since its start, if it is running); and, while
