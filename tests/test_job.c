@@ -13,6 +13,9 @@ static const char *const bad[][2] = {
   {"-grid_seed 5-2", "empty"},
   {"-grid_activation relux", "unknown activation"},
   {"-grid_activation relu,relu", "appears twice"},
+  {"-grid_seed 0-100,50", "50 appears twice"},          /* ascending, then not: the sorted check */
+  {"-grid_width 8,16,32,8", "8 appears twice"},         /* apart in the list */
+  {"-grid_seed 0-10,10-20,19-30", "19 appears twice"},  /* ranges that overlap by one */
   {"-family cnn", "unknown family"},
   {"-inputs 0", "-inputs"},
   {"-inputs 4 -input_dim 2", "-input_dim"},
