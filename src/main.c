@@ -80,7 +80,8 @@ static PetscErrorCode PendingPoints(const NNLJob *job, const NNLGrid *grid, NNLS
   PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &nshard, &shard));
   PetscCall(NNLStoreCommittedIds(st, &ndone, &done));
   qsort(done, (size_t)ndone, sizeof(uint64_t), CmpU64);
-  for (PetscInt i = 0; i < nshard; i++) {
+  if (!ndone) cnt = nshard; /* a fresh store: no point to decode for its id */
+  for (PetscInt i = 0; i < nshard && ndone; i++) {
     NNLPoint  pt;
     uint64_t  id;
     PetscBool hit = PETSC_FALSE;
@@ -268,7 +269,7 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
 
   PetscFunctionBegin;
   ierr = RunBody(comm, code, &job, &grid, &sched, &todo);
-  PetscCall(PetscFree(todo));
+  PetscCall(NNLGridFreeIndices(&todo));
   PetscCall(NNLSchedDestroy(&sched));
   PetscCall(NNLGridDestroy(&grid));
   PetscCall(NNLJobDestroy(&job));
@@ -385,7 +386,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     if (c > maxshard) maxshard = c;
     PetscCall(PetscPrintf(comm, "shard index=%" PetscInt_FMT " tasks=%" PetscInt_FMT " wall_seconds=%.4g ranks=%" PetscInt_FMT " store_mb=%.4g\n", s, n, c,
                           ranks, b / 1048576.0));
-    PetscCall(PetscFree(idx));
+    PetscCall(NNLGridFreeIndices(&idx));
   }
   PetscCall(PetscPrintf(comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n", maxshard, ranks));
   PetscCall(PetscFree(cellbytes));

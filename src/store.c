@@ -808,7 +808,6 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   char      shard[64];
   JobShard  js = {job, shard};
   PetscInt  n;
-  PetscInt *idx;
 
   PetscFunctionBegin;
   snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
@@ -820,8 +819,7 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   PetscCall(NNLStoreOpenDB(dir, PETSC_TRUE, &s->db));
   PetscCall(NNLStoreVerify(s->db, dir, &fresh));
   if (fresh) {
-    PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &n, &idx));
-    PetscCall(PetscFree(idx));
+    PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &n, NULL));
     PetscCall(NNLStoreCreateSchema(s->db, job->canonical, shard, n, grid->npoints, job->inputs));
   } else {
     PetscCall(CheckJob(s->db, dir, &js)); /* again, under the lock */

@@ -119,6 +119,28 @@ static void test_decode_equals_expanded(void **state)
   PetscPopErrorHandler();
   NNLGridDestroy(&lazy);
   NNLJobDestroy(&job);
+  /* NNLGridCheckIds on ids set by hand (an expanded grid's): 301 ids that share their top bits fill one bucket, which
+     must be sorted before its neighbours are compared; distinct, none is reported; two equal ones 247 apart (the ids
+     descend, so that the bucket is not sorted already) are, and so are the two largest (the last two once sorted).
+     Then 4 ids a bucket, in order: the first and last equal. Catches a large bucket left unsorted (its ids are
+     compared only with the next 7), and the array's last ids or a bucket left out of the comparison. */
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 4 -grid_depth 2 -grid_seed 0-300", &job, &full), 0);
+  assert_int_equal(full->npoints, 301);
+  PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
+  for (PetscInt k = 0; k < full->npoints; k++) full->points[k].id = 5000 - 3 * (uint64_t)k;
+  assert_int_equal(NNLGridCheckIds(full), 0);
+  full->points[250].id = full->points[3].id;
+  assert_int_not_equal(NNLGridCheckIds(full), 0);
+  full->points[250].id = 5000 - 3 * 250;
+  full->points[1].id = full->points[0].id;
+  assert_int_not_equal(NNLGridCheckIds(full), 0);
+  for (PetscInt k = 0; k < full->npoints; k++) full->points[k].id = ((uint64_t)k << 55) | 1;
+  assert_int_equal(NNLGridCheckIds(full), 0);
+  full->points[0].id = full->points[300].id;
+  assert_int_not_equal(NNLGridCheckIds(full), 0);
+  PetscPopErrorHandler();
+  NNLGridDestroy(&full);
+  NNLJobDestroy(&job);
   /* the id of this point is frozen: stores written by earlier versions must still resume */
   assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 8 -grid_depth 3 -grid_seed 5", &job, &lazy), 0);
   assert_true(lazy->points[0].id == 0xb80e81a717edc62eULL);
@@ -145,7 +167,7 @@ static void test_shards_partition_and_balance(void **state)
       load[s] += grid->points[idx[i]].cost;
       if (i) assert_true(grid->points[idx[i]].cost <= grid->points[idx[i - 1]].cost);
     }
-    PetscFree(idx);
+    NNLGridFreeIndices(&idx);
   }
   for (PetscInt i = 0; i < grid->npoints; i++) {
     assert_int_equal(seen[i], 1);

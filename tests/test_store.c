@@ -634,7 +634,7 @@ static void test_merge(void **state)
     assert_int_equal(NNLGridShard(grid[s], s, 2, &n, &idx), 0);
     assert_true(n > 0);
     CommitPoints(job[s], grid[s], dirs[s], n, idx);
-    PetscFree(idx);
+    NNLGridFreeIndices(&idx);
     snprintf(file, sizeof(file), "%s/%s", dirs[s], NNL_STORE_FILE);
     before[s] = Slurp(file, &lb[s]);
   }

@@ -44,11 +44,11 @@ typedef struct {
   NNLPoint     *points;         /* canonical order: in a grid created with expand (tests, benchmarks), else NULL */
 } NNLGrid;
 
-/* Memory rank 0 holds per grid point: the ids it sorts to check them (NNLGridCheckIds, 8 bytes), then its shard's
-   indices (4) and a resumed run's committed ids (8 each). Measured as rank 0's peak RSS above a tiny run's: 13-16
-   bytes a point at 10^6 and 4·10^6 points (glibc keeps the freed ids' pages), so 16 (tests/mem_budget.sh checks
-   plan's estimate against plan's RSS). Other ranks hold the cells alone. */
-#define NNL_GRID_BYTES_PER_POINT 16
+/* Memory rank 0 holds per grid point: the ids it checks, in buckets (NNLGridCheckIds: 16 bytes, and 2-4 of bucket
+   bounds), freed before its shard's indices (4) and a resumed run's committed ids (8 each) are made. Measured as
+   plan's peak RSS above a tiny plan's: 19 MB at 10^6 points (the check's 18, rounded up to 2 MB huge pages), so 18
+   (tests/mem_budget.sh checks plan's estimate against plan's RSS). Other ranks hold the cells alone. */
+#define NNL_GRID_BYTES_PER_POINT 18
 
 /**
   @brief Expand the job's axes into cells, and with expand into every point (grid->points, with NNLGridCheckIds). Not
@@ -75,9 +75,11 @@ PetscErrorCode NNLGridDestroy(NNLGrid **grid);
 /**
   @brief Points of shard i of k: cost-balanced (longest-processing-time greedy over costs, ties by ord), returned
   as point indices (ords) sorted by decreasing cost (ties by ord). Deterministic; the grid need not be expanded. Caller
-  frees *idx.
+  frees *idx with NNLGridFreeIndices; idx NULL: only counts them.
 */
 PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx);
+/** @brief Free the indices NNLGridShard returned (in huge pages when large: see grid.c), and set *idx to NULL. */
+PetscErrorCode NNLGridFreeIndices(PetscInt **idx);
 
 /** @brief Sort idx[0..n) (point indices) by decreasing cost, ties by canonical order. */
 PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx);

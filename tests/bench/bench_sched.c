@@ -1,8 +1,8 @@
 /* Benchmark (prints key=value figures, asserts nothing): the coordinator's cost per task — hand-out, result
    message, SQLite commit — from a run of N no-op tasks (NNL_TASK_NOOP) through the real scheduler and store, or of
    N tiny real networks for comparison. -store 0: no store (results are dropped), to tell the scheduler and its
-   messages from the commits. grid_per_task_us: rank 0's set-up of the grid (cells, ids, shard) per task, before the
-   scheduler starts. Usage: mpiexec -n R bench_sched -output DIR [-tasks N] [-task noop|real] [-store 0|1] */
+   messages from the commits. grid_per_task_us: rank 0's set-up of the grid per task, before the
+   scheduler starts; grid_cells_us, grid_ids_us, grid_shard_us: its parts (the cells, the check of the ids, the shard). Usage: mpiexec -n R bench_sched -output DIR [-tasks N] [-task noop|real] [-store 0|1] */
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -23,7 +23,7 @@ int main(int argc, char **argv)
   NNLSchedStats stats;
   int           rank, size;
   PetscBool     store = PETSC_TRUE;
-  double        t0, cpu0, tg;
+  double        t0, cpu0, tg, tc, ti = 0, ts = 0;
   struct rusage ru;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
@@ -46,10 +46,15 @@ int main(int argc, char **argv)
      points by decreasing cost) on rank 0; timed, since a run pays it for every task too. */
   tg = MPI_Wtime();
   PetscCall(NNLGridCreate(job, PETSC_FALSE, &grid));
+  tc = MPI_Wtime() - tg;
   if (rank == 0) {
     PetscInt nall, k = 0;
+    ti = MPI_Wtime();
     PetscCall(NNLGridCheckIds(grid));
+    ts = MPI_Wtime();
+    ti = ts - ti;
     PetscCall(NNLGridShard(grid, 0, 1, &nall, &todo));
+    ts = MPI_Wtime() - ts;
     for (PetscInt i = 0; i < nall; i++)
       if (todo[i] < grid->nnets) todo[k++] = todo[i]; /* the limit task is left out: it is not tiny */
   }
@@ -86,11 +91,13 @@ int main(int argc, char **argv)
     }
     alloc = MPI_Wtime() - t0;
     printf("bench=sched task=%s store=%d tasks=%" PetscInt_FMT " ranks=%d wall_s=%.3f per_task_us=%.3f tasks_per_s=%.0f rank0_cpu_s=%.3f "
-           "rank0_cpu_per_task_us=%.2f result_alloc_us=%.3f close_s=%.3f per_task_with_close_us=%.3f grid_per_task_us=%.3f\n",
+           "rank0_cpu_per_task_us=%.2f result_alloc_us=%.3f close_s=%.3f per_task_with_close_us=%.3f grid_per_task_us=%.3f "
+           "grid_cells_us=%.3f grid_ids_us=%.3f grid_shard_us=%.3f\n",
            kind, (int)store, n, size, wall, 1e6 * wall / (double)n, (double)n / wall, cpu, 1e6 * cpu / (double)n, 1e6 * alloc / (double)n,
-           close, 1e6 * (wall + close) / (double)n, 1e6 * tg / (double)n);
+           close, 1e6 * (wall + close) / (double)n, 1e6 * tg / (double)n, 1e6 * tc / (double)n, 1e6 * ti / (double)n,
+           1e6 * ts / (double)n);
   }
-  PetscCall(PetscFree(todo));
+  PetscCall(NNLGridFreeIndices(&todo));
   PetscCall(NNLSchedDestroy(&sched));
   PetscCall(NNLGridDestroy(&grid));
   PetscCall(NNLJobDestroy(&job));
