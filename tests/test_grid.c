@@ -59,6 +59,24 @@ static void test_ids_stable(void **state)
    the expanded grid's, and every id the hash of the point's canonical text, frozen for one point. Catches a wrong
    cell or seed for k, a prefix cut short or long, a digit string unlike printf's, and a cell whose cost or memory
    is not its points'. */
+/* Every point of lazy decoded, in ascending, descending and a scattered order (k -> 7k mod n), has the id and seed of
+   full's (its expanded twin). */
+static void ExpectDecodedInOrders(const NNLGrid *full, const NNLGrid *lazy)
+{
+  PetscInt n = full->npoints;
+
+  assert_true(n % 7 != 0);
+  for (int order = 0; order < 3; order++)
+    for (PetscInt i = 0; i < n; i++) {
+      PetscInt k = order == 0 ? i : order == 1 ? n - 1 - i : (PetscInt)((7 * (int64_t)i) % n);
+      NNLPoint b;
+      NNLGridPoint(lazy, k, &b);
+      assert_true(b.id == full->points[k].id);
+      assert_int_equal(b.seed, full->points[k].seed);
+      assert_int_equal(b.ord, k);
+    }
+}
+
 static void test_decode_equals_expanded(void **state)
 {
   NNLJob  *job;
@@ -89,6 +107,15 @@ static void test_decode_equals_expanded(void **state)
     NNLPointCanonical(job, &a, canon, sizeof(canon));
     assert_true(a.id == NNLHash64(canon, strlen(canon)));
   }
+  ExpectDecodedInOrders(full, lazy);
+  NNLGridDestroy(&full);
+  NNLGridDestroy(&lazy);
+  NNLJobDestroy(&job);
+  /* The decoder remembers its last cell and tens of seeds: every cell holds seeds 12 and 13 (one tens), so that
+     remembering across cells gives the next cell's 12 the last one's id. */
+  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu -grid_width 3,8 -grid_depth 2,5 -grid_seed 12,13,0,99,100", &job, &full), 0);
+  assert_int_equal(NNLGridCreate(job, PETSC_FALSE, &lazy), 0);
+  ExpectDecodedInOrders(full, lazy);
   NNLGridDestroy(&full);
   NNLGridDestroy(&lazy);
   NNLJobDestroy(&job);

@@ -30,6 +30,8 @@ typedef struct {
   double    mem;      /* predicted peak bytes on the rank that computes it */
 } NNLPoint;
 
+typedef struct NNLGridMemo NNLGridMemo;
+
 /* The grid is a function of the job: point k of the canonical order is its cell's point (what its kind, cost and
    memory depend on: every seed of a network alike) with the seed's ord, seed and id (NNLGridPoint). No rank of a run
    holds the points: rank 0 sorts, shards and prices them by their cells, and decodes the ones it commits; a worker
@@ -41,6 +43,7 @@ typedef struct {
   PetscInt      ncells;         /* networks' (family, activation, width, depth), then one per limit and per SDE task */
   NNLPoint     *cells;          /* each cell's first point (a network's first seed) */
   uint64_t     *prefix;         /* a network cell's NNLHash64Update state of its canonical text up to the seed's digits */
+  NNLGridMemo  *memo;           /* NNLGridPoint's memory of its last network point (grid.c) */
   NNLPoint     *points;         /* canonical order: in a grid created with expand (tests, benchmarks), else NULL */
 } NNLGrid;
 
@@ -55,9 +58,10 @@ typedef struct {
   collective (every rank can do it, identically); the checks of the grid's size are the same with or without expand.
 */
 PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid);
-/** @brief Check that no two points share an id (ids key the random streams and the store); sorts every id. */
+/** @brief Check that no two points share an id (ids key the random streams and the store). */
 PetscErrorCode NNLGridCheckIds(const NNLGrid *grid);
-/** @brief Point k (canonical order) of the grid, expanded or not: the same bits either way. */
+/** @brief Point k (canonical order) of the grid, expanded or not: the same bits either way. Remembers the last network
+    point it decoded (the next of the same cell and tens of seeds costs less): not thread-safe on one grid. */
 void NNLGridPoint(const NNLGrid *grid, PetscInt k, NNLPoint *pt);
 /** @brief The cell of point k: what its kind, cost, memory and store bytes are computed from. A network's cell holds
     its seeds, fastest in the canonical order; a limit or SDE task is its own cell. */
