@@ -3,10 +3,25 @@
 #include "nnlimits/result.h"
 #include "nnlimits/grid.h"
 
-/* Header doubles before the arrays: point, status, nrec, m, dead_layer, seconds, kind, npath, ncell, nspec, nsv; then
-   the message as bytes. */
-#define NNL_RES_HEAD 11
+/* Header doubles before the arrays: point, status, nrec, m, dead_layer, seconds, kind, npath, ncell, nspec, nsv, and
+   nmsg; then the message as bytes, its used part alone (to its NUL, in nmsg doubles; 0 without a message). A result
+   that went with its whole 256-byte message was 440 bytes for a tiny network, 256 of them empty. */
+#define NNL_RES_HEAD 12
 #define NNL_RES_MSG  ((PetscInt)(sizeof(((NNLResult *)0)->message) / sizeof(double)))
+
+/* bytes of res's message before its NUL (at most the array's less one) */
+static size_t MessageLength(const NNLResult *res)
+{
+  const char *z = memchr(res->message, 0, sizeof(res->message) - 1);
+  return z ? (size_t)(z - res->message) : sizeof(res->message) - 1;
+}
+
+/* doubles the message of res takes when packed: its bytes and a NUL */
+static PetscInt MessageDoubles(const NNLResult *res)
+{
+  size_t n = MessageLength(res);
+  return n ? (PetscInt)((n + 1 + sizeof(double) - 1) / sizeof(double)) : 0;
+}
 
 /* The arrays a result of each kind sends, in order, with their length per recorded layer (ks: m in all). */
 typedef struct {
@@ -100,11 +115,12 @@ PetscErrorCode NNLResultDestroy(NNLResult **res)
 }
 
 /* Spectra (networks only) follow ks: per spectra layer its index, m eigenvalues and nsv singular values. */
-static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, PetscInt nspec, PetscInt nsv)
+static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, PetscInt nspec, PetscInt nsv,
+                           PetscInt nmsg)
 {
   NNLResult r;
   Part      part[5];
-  PetscInt  n = Parts(&r, kind, m, ncell, part), len = NNL_RES_HEAD + NNL_RES_MSG + nrec;
+  PetscInt  n = Parts(&r, kind, m, ncell, part), len = NNL_RES_HEAD + nmsg + nrec;
 
   if (kind == NNL_TASK_NETWORK) len += m + nspec * (1 + m + nsv);
   if (kind == NNL_TASK_SDE) len += npath * (m * (m + 1) / 2 + m);
@@ -112,19 +128,14 @@ static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt np
   return len;
 }
 
-PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m)
-{
-  return PackedSize(kind, nrec, m, 0, 0, 0, 0);
-}
-
 PetscInt NNLResultPackedLength(const NNLResult *res)
 {
-  return PackedSize(res->kind, res->nrec, res->m, res->npath, res->ncell, res->nspec, res->nsv);
+  return PackedSize(res->kind, res->nrec, res->m, res->npath, res->ncell, res->nspec, res->nsv, MessageDoubles(res));
 }
 
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
 {
-  PetscInt m = res->m, nrec = res->nrec, k = NNL_RES_HEAD + NNL_RES_MSG, n;
+  PetscInt m = res->m, nrec = res->nrec, nmsg = MessageDoubles(res), k = NNL_RES_HEAD + nmsg, n;
   Part     part[5];
 
   PetscFunctionBegin;
@@ -140,7 +151,12 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
   buf[8] = (double)res->ncell;
   buf[9] = (double)res->nspec;
   buf[10] = (double)res->nsv;
-  memcpy(buf + NNL_RES_HEAD, res->message, sizeof(res->message));
+  buf[11] = (double)nmsg;
+  if (nmsg) { /* its bytes, the NUL and zeros to the last double's end */
+    size_t n = MessageLength(res);
+    memcpy(buf + NNL_RES_HEAD, res->message, n);
+    memset((char *)(buf + NNL_RES_HEAD) + n, 0, (size_t)nmsg * sizeof(double) - n);
+  }
   for (PetscInt r = 0; r < nrec; r++) buf[k++] = (double)res->layers[r];
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(PetscArraycpy(buf + k, *part[i].a, nrec * part[i].len));
@@ -160,11 +176,11 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
 PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
 {
   NNLResult *r;
-  PetscInt   nrec, m, kind, npath, ncell, nspec, nsv, k = NNL_RES_HEAD + NNL_RES_MSG, n;
+  PetscInt   nrec, m, kind, npath, ncell, nspec, nsv, nmsg, k, n;
   Part       part[5];
 
   PetscFunctionBegin;
-  PetscCheck(len >= NNL_RES_HEAD + NNL_RES_MSG, PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message too short (%" PetscInt_FMT ")", len);
+  PetscCheck(len >= NNL_RES_HEAD, PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message too short (%" PetscInt_FMT ")", len);
   nrec  = (PetscInt)buf[2];
   m     = (PetscInt)buf[3];
   kind  = (PetscInt)buf[6];
@@ -172,8 +188,11 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
   ncell = (PetscInt)buf[8];
   nspec = (PetscInt)buf[9];
   nsv   = (PetscInt)buf[10];
-  PetscCheck(len == PackedSize(kind, nrec, m, npath, ncell, nspec, nsv), PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message of %" PetscInt_FMT
-             " doubles, expected %" PetscInt_FMT, len, PackedSize(kind, nrec, m, npath, ncell, nspec, nsv));
+  nmsg  = (PetscInt)buf[11];
+  PetscCheck(nmsg >= 0 && nmsg <= NNL_RES_MSG, PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message with a text of %" PetscInt_FMT " doubles", nmsg);
+  PetscCheck(len == PackedSize(kind, nrec, m, npath, ncell, nspec, nsv, nmsg), PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "result message of %" PetscInt_FMT " doubles, expected %" PetscInt_FMT, len, PackedSize(kind, nrec, m, npath, ncell, nspec, nsv, nmsg));
+  k = NNL_RES_HEAD + nmsg;
   if (kind == NNL_TASK_SDE) PetscCall(NNLResultCreateSDE(nrec, m, npath, ncell, &r));
   else PetscCall(NNLResultCreate(nrec, m, &r));
   r->point      = (PetscInt)buf[0];
@@ -181,7 +200,7 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
   r->dead_layer = (PetscInt)buf[4];
   r->seconds    = buf[5];
   r->kind       = kind;
-  memcpy(r->message, buf + NNL_RES_HEAD, sizeof(r->message));
+  memcpy(r->message, buf + NNL_RES_HEAD, (size_t)nmsg * sizeof(double)); /* the rest is zeroed */
   r->message[sizeof(r->message) - 1] = 0;
   for (PetscInt i = 0; i < nrec; i++) r->layers[i] = (PetscInt)buf[k++];
   n = Parts(r, kind, m, ncell, part);

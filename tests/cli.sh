@@ -222,6 +222,15 @@ for s in 0 1; do
 done
 [ "$(wc -l < fails.err)" = 2 ] \
   || fail "status: failure messages: $(cat fails.err)"
+# The same with 8 seeds at 1 and 2 ranks: the worker's failures reach the store with the same messages (a result's
+# message crosses MPI as its bytes to the NUL). Catches a message lost, cut short or run on in the packing.
+for np in 1 2; do
+  "$MPIEXEC" -n $np "$NNL" run -family mlp -grid_activation softplus -sigma_w2 50 -sigma_b2 0.1 -grid_width 32 -grid_depth 600 \
+    -grid_seed 0-8 -record_layers last -progress_interval 0 -output "$W/fails$np" > /dev/null 2>&1 || fail "$np-rank run with failing points"
+  "$NNL" status "$W/fails$np" 2>&1 > /dev/null | sed "s/fails$np:/fails:/" > "fails$np.err"
+done
+grep -q "overflow at layer" fails1.err && cmp -s fails1.err fails2.err \
+  || fail "status at 1 and 2 ranks: failure messages: $(cat fails1.err) // $(cat fails2.err)"
 "$NNL" export "$W/fails" -table points | grep -q "^mlp,softplus,32,600,0,[0-9a-f]*,failed,[a-z]*,,overflow at layer [0-9]*: the state left" \
   || fail "points export: no message column: $("$NNL" export "$W/fails" -table points | head -2)"
 

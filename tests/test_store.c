@@ -102,8 +102,8 @@ static void test_pack_roundtrip(void **state)
   res->dead_layer = 2;
   res->seconds    = 0.1234567890123;
   snprintf(res->message, sizeof(res->message), "a message");
-  len = NNLResultPackedSize(res->kind, res->nrec, res->m);
-  buf = malloc(sizeof(double) * (size_t)(len + 1));
+  len = NNLResultPackedLength(res);
+  buf = malloc(sizeof(double) * (size_t)(len + 40));
   assert_int_equal(NNLResultPack(res, buf), 0);
   assert_int_equal(NNLResultUnpack(buf, len, &back), 0);
   assert_int_equal(back->point, res->point);
@@ -135,7 +135,7 @@ static void test_pack_roundtrip(void **state)
   empty->ks[0]      = 0.25;
   empty->ks[1]      = NAN;
   snprintf(empty->message, sizeof(empty->message), "overflow before layer 1");
-  len = NNLResultPackedSize(NNL_TASK_NETWORK, 0, 2);
+  len = NNLResultPackedLength(empty);
   assert_int_equal(NNLResultPack(empty, buf), 0);
   assert_int_equal(NNLResultUnpack(buf, len, &back), 0);
   assert_int_equal(back->nrec, 0);
@@ -146,6 +146,23 @@ static void test_pack_roundtrip(void **state)
   assert_string_equal(back->message, "overflow before layer 1");
   assert_memory_equal(back->ks, empty->ks, sizeof(double) * 2);
   NNLResultDestroy(&back);
+  /* The message goes as its bytes to the NUL: none takes no room; 255 bytes (the most) take 32 doubles, 7 take 1. A
+     message sent whole, or cut short, or left unterminated fails these. */
+  for (int t = 0; t < 3; t++) {
+    const PetscInt bytes[3] = {0, 7, 255}, doubles[3] = {0, 1, 32};
+    PetscInt       base;
+    memset(empty->message, 0, sizeof(empty->message));
+    base = NNLResultPackedLength(empty);
+    memset(empty->message, 'a' + t, (size_t)bytes[t]);
+    len = NNLResultPackedLength(empty);
+    assert_int_equal(len - base, doubles[t]);
+    memset(buf, 0xff, sizeof(double) * (size_t)(len + 40));
+    assert_int_equal(NNLResultPack(empty, buf), 0);
+    assert_int_equal(NNLResultUnpack(buf, len, &back), 0);
+    assert_string_equal(back->message, empty->message);
+    assert_int_equal(strlen(back->message), bytes[t]);
+    NNLResultDestroy(&back);
+  }
   NNLResultDestroy(&empty);
   NNLResultDestroy(&res);
   free(buf);

@@ -45,11 +45,9 @@ PetscErrorCode NNLResultCreateSDE(PetscInt nrec, PetscInt m, PetscInt npath, Pet
 PetscErrorCode NNLResultDestroy(NNLResult **res);
 /** @brief Allocate the spectra arrays of res for nspec layers of nsv singular values (zeroed; replaces any). */
 PetscErrorCode NNLResultSetSpectra(NNLResult *res, PetscInt nspec, PetscInt nsv);
-/** @brief Number of doubles NNLResultPack writes for a network (without spectra) or limit result of this size. */
-PetscInt NNLResultPackedSize(PetscInt kind, PetscInt nrec, PetscInt m);
-/** @brief Number of doubles NNLResultPack writes for res (any kind, with its spectra or SDE paths). */
+/** @brief Number of doubles NNLResultPack writes for res (any kind, with its spectra or SDE paths and its message). */
 PetscInt NNLResultPackedLength(const NNLResult *res);
-/** @brief Pack into buf (NNLResultPackedSize doubles) for MPI; exact (integers stored as doubles < 2^53). */
+/** @brief Pack into buf (NNLResultPackedLength doubles) for MPI; exact (integers stored as doubles < 2^53). */
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf);
 /** @brief Create a result from a packed buffer of `len` doubles. */
 PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res);
