@@ -307,6 +307,22 @@ static inline uint64_t NetId(const NNLGrid *g, PetscInt c, const char *d, size_t
    cell), and the hash state of the cell's prefix continued by that point's seed / 10 (a seed's id then needs its last
    digit hashed alone). The scheduler decodes a cell's points one after another: 10^5 tiny tasks, a no-op's cost less
    its empty result 0.028 -> ~0.02 us (decoding alone 29 -> 18 ns at 10^6 seeds, before the division went). */
+/* The hash state of network cell c's text continued by the digits of tens (a seed's but its last, seed >= 10), and
+   the id of that seed from it: its last digit hashed. NNLGridPoint and NNLGridCheckIds go through these. */
+static uint64_t TensState(const NNLGrid *g, PetscInt c, PetscInt tens)
+{
+  char        buf[24];
+  size_t      len;
+  const char *d = Decimal(tens, buf, &len);
+  return NNLHash64Update(g->prefix[c], d, len);
+}
+
+static inline uint64_t LastDigitId(uint64_t state, PetscInt seed)
+{
+  char last = (char)('0' + seed % 10);
+  return NNLHash64Final(NNLHash64Update(state, &last, 1));
+}
+
 struct NNLGridMemo {
   PetscInt cell, first; /* first: the cell's first ord (PETSC_MAX_INT: no cell yet) */
   PetscInt tens;        /* -1: no state */
@@ -340,13 +356,11 @@ void NNLGridPoint(const NNLGrid *g, PetscInt k, NNLPoint *pt)
       d      = Decimal(pt->seed, buf, &len);
       pt->id = NetId(g, c, d, len);
     } else {
-      char last = (char)('0' + pt->seed % 10);
       if (m->tens != pt->seed / 10) {
         m->tens  = pt->seed / 10;
-        d        = Decimal(m->tens, buf, &len);
-        m->state = NNLHash64Update(g->prefix[c], d, len);
+        m->state = TensState(g, c, m->tens);
       }
-      pt->id = NNLHash64Final(NNLHash64Update(m->state, &last, 1));
+      pt->id = LastDigitId(m->state, pt->seed);
     }
   }
 }
@@ -496,14 +510,26 @@ PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
   memset(start, 0, sizeof(uint64_t) * ((size_t)nb + 1));
   if (g->points)
     for (PetscInt k = 0; k < n; k++) ids[k] = g->points[k].id;
-  else { /* in any order: seed by seed, its digits written once for all network cells; then the other tasks' */
-    PetscInt nc = g->ncells - g->nlimits - g->nsde, k = 0;
+  else { /* in any order: seed by seed for all network cells, from each cell's state of the seed's tens (kept while
+              the seeds share it, as in a range); then the other tasks' */
+    PetscInt  nc = g->ncells - g->nlimits - g->nsde, k = 0, tens = -1;
+    uint64_t *st;
+    PetscCall(PetscMalloc1(nc, &st));
     for (PetscInt s = 0; s < g->job->nseed; s++) {
-      char        buf[24];
-      size_t      dl;
-      const char *d = Decimal(g->job->seed[s], buf, &dl);
-      for (PetscInt c = 0; c < nc; c++) ids[k++] = NetId(g, c, d, dl);
+      PetscInt seed = g->job->seed[s];
+      if (seed < 10) {
+        char        buf[24];
+        size_t      dl;
+        const char *d = Decimal(seed, buf, &dl);
+        for (PetscInt c = 0; c < nc; c++) ids[k++] = NetId(g, c, d, dl);
+        continue;
+      }
+      if (seed / 10 != tens)
+        for (PetscInt c = 0; c < nc; c++) st[c] = TensState(g, c, seed / 10);
+      tens = seed / 10;
+      for (PetscInt c = 0; c < nc; c++) ids[k++] = LastDigitId(st[c], seed);
     }
+    PetscCall(PetscFree(st));
     for (PetscInt c = nc; c < g->ncells; c++) ids[k++] = g->cells[c].id;
   }
   for (PetscInt k = 0; k < n; k++) start[(ids[k] >> (64 - bits)) + 1]++;
