@@ -75,11 +75,14 @@
 #define C_GOURSAT_QUAD_PHI  7.7e2
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the Fokker–Planck solve per
    cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3 runs: ResNet n = 2…8, 500 paths × 1000 steps
-   in 0.07-0.11 s; shaped 0.37 µs a path-step at m = 2, 0.72 at m = 3, the PDE (400 cells, 8000 steps) ~10 ms. */
+   in 0.07-0.11 s; the PDE (400 cells, 8000 steps) ~10 ms. Shaped, refitted 2026-12-04 (the model read
+   jobs/li_nica_roy_2022_shaped.opts at 1.66 × a 1-rank run, its SDE tasks 2.2 of its 3.0 s): 223, 446, 665, 1467,
+   2264 ns a path-step at m = 2, 3, 4, 6, 8 (1000 paths, width 64, T = 1-2), fitted as a + b per pair (np = m(m+1)/2)
+   within 5 % (it had been 0.37 µs at m = 2 and 0.72 at m = 3, fitted as a + b·m³). */
 #define C_SDE_RES_NM     2.63 /* per element of n·m, φ apart */
 #define C_SDE_RES_STEP   130.0
-#define C_SDE_SHP_STEP   225.0
-#define C_SDE_SHP_M3     18.0
+#define C_SDE_SHP_STEP   33.0
+#define C_SDE_SHP_PAIR   65.0
 #define C_FP_CELL        4.0
 #define FP_DT            5e-4
 
@@ -184,7 +187,7 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
   double       T = pt->family == NNL_FAMILY_SHAPED ? (double)pt->depth / n : 1.0, steps = ceil(T / job->sde_dt), per;
 
   if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
-  else per = C_SDE_SHP_M3 * m * m * m + C_SDE_SHP_STEP;
+  else per = C_SDE_SHP_PAIR * m * (m + 1) / 2 + C_SDE_SHP_STEP;
   *cost = paths * steps * per + (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
   *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
