@@ -36,12 +36,15 @@ static const char *SchemaSQL =
 
 /* A row per point. Its id (a hash of the point's parameters) is a UNIQUE column, not the rowid: keyed by the random
    ids, every group of commits dirtied pages all over the table, and SQLite wrote each of them to the WAL at the group's
-   end (schema 5: jobs/pdlt_kurtosis.opts committed in 1.7–2.1 s, 0.67–0.78 s with rows appended in commit order). */
+   end (schema 5: jobs/pdlt_kurtosis.opts committed in 1.7–2.1 s, 0.67–0.78 s with rows appended in commit order).
+   No index on ord (stores until 2026-12 had points_ord; a run drops it, OpenWrite): rank 0 commits in cost order, so
+   its entries too went all over the index, a fifth of a commit: 10^5 no-op tasks 2.89–2.99 -> 2.28–2.39 µs a commit
+   with the store's close. The reads that order by ord sort instead, no slower: the default sweep's points, gram, stats
+   and compare exports in the same time with and without it, laws 1.05 -> 0.78 s. */
 static const char *PointsSQL =
   "CREATE TABLE points(id INTEGER NOT NULL UNIQUE, ord INTEGER NOT NULL, family TEXT, activation TEXT, width INTEGER,"
   " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, dead_layer INTEGER, message TEXT, seconds REAL,"
-  " committed REAL, run INTEGER, kind TEXT NOT NULL);"
-  "CREATE INDEX points_ord ON points(ord);";
+  " committed REAL, run INTEGER, kind TEXT NOT NULL);";
 
 /* All of a network's per-layer arrays are one row of `netlayers`: its recorded layers, its Gram entries q (per layer
    the packed upper triangle, (a, b) with a <= b in row order, pair k of table `pairs`) and its per-input statistics,
@@ -593,7 +596,7 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
     if (!ierr) ierr = NNLStoreExec(db, NetlayersSQL);
     if (!ierr) ierr = NNLStoreExec(db, "INSERT INTO netlayers SELECT * FROM netlayers5 ORDER BY point; DROP TABLE netlayers5");
   }
-  if (!ierr) ierr = NNLStoreExec(db, "DROP INDEX points_ord; ALTER TABLE points RENAME TO points_old");
+  if (!ierr) ierr = NNLStoreExec(db, "DROP INDEX IF EXISTS points_ord; ALTER TABLE points RENAME TO points_old");
   if (!ierr) ierr = NNLStoreExec(db, PointsSQL);
   if (!ierr) ierr = NNLStoreExec(db, "INSERT INTO points SELECT * FROM points_old ORDER BY ord; DROP TABLE points_old");
   if (!ierr) ierr = NNLStoreExec(db, NetViewsSQL);
@@ -824,6 +827,7 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   } else {
     PetscCall(CheckJob(s->db, dir, &js)); /* again, under the lock */
     PetscCall(NNLStoreUpgrade(s->db, dir));
+    PetscCall(NNLStoreExec(s->db, "DROP INDEX IF EXISTS points_ord")); /* a store of before 2026-12 (PointsSQL) */
   }
   /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
      transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,

@@ -192,6 +192,23 @@ static void ExpectIds(NNLStore st, const NNLGrid *grid, PetscInt n, const PetscI
   PetscFree(ids);
 }
 
+/* Runs the SQL on the store file in dir; returns the first column of its first row as an integer (0: no row). */
+static sqlite3_int64 StoreSQL(const char *dir, const char *sql)
+{
+  char          file[600];
+  sqlite3      *db;
+  sqlite3_stmt *q;
+  sqlite3_int64 v = 0;
+
+  snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
+  assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+  if (sqlite3_step(q) == SQLITE_ROW) v = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return v;
+}
+
 /* Committed points are exactly the ones a reopened store reports; a commit that fails — a point committed twice
    with different results,
    or a new point whose rows clash half way through its transaction — is refused, leaves the store as it was, and
@@ -214,7 +231,13 @@ static void test_commit_resume(void **state)
   assert_int_equal(TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-6 -grid_activation relu", &job, &grid), 0);
   CommitPoints(job, grid, dir, 3, idx);
   AssertNoSideFiles(dir);
+  /* no index on points.ord, which every commit paid for (store.c): a store made before has it dropped when a run
+     opens it */
+  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM sqlite_master WHERE type='index' AND tbl_name='points' AND sql IS NOT NULL"), 0);
+  StoreSQL(dir, "CREATE INDEX points_ord ON points(ord)");
+  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM sqlite_master WHERE name='points_ord'"), 1);
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
+  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM sqlite_master WHERE name='points_ord'"), 0);
   ExpectIds(st, grid, 3, idx);
   for (int t = 0; t < 3; t++) before[t] = ExportOf(dir, tab[t]);
   /* the same point again, with the same results: a no-op (a resumed sweep must not die of it); with one value
