@@ -288,10 +288,14 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
   int  rc;
 
   PetscFunctionBegin;
-  /* Before SQLite's first use: single-thread mode and no allocation statistics. Only one thread of a process ever
-     uses SQLite here, and the global mutexes and memory barriers otherwise taken on every allocation and page-cache
-     access were a fifth of the cost of committing a tiny task. Refused harmlessly once SQLite is initialised. */
-  (void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+  /* Before SQLite's first use: multi-thread mode and no allocation statistics. No connection is used by two
+     threads (each opens with SQLITE_OPEN_NOMUTEX), but two threads use SQLite at once: the writer and the
+     checkpointer (storeckpt.c), whose connections share SQLite's per-file lock and WAL-index bookkeeping. That
+     needs SQLite's core mutexes, which single-thread mode (chosen here before the checkpointer existed) switches
+     off: "SQLite is unsafe to use in more than a single thread at once" (sqlite.org/threadsafe.html). Without
+     allocation statistics, allocations take no global mutex, which had been most of what single-thread mode saved.
+     Refused harmlessly once SQLite is initialised. */
+  (void)sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   if (!write) PetscCheck(access(path, R_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)", dir, NNL_STORE_FILE);

@@ -752,7 +752,9 @@ static void test_merge(void **state)
    (65 networks of depth 256, every layer) and one more commit 0.3 s later, it has run, and the store file (not only
    its WAL) holds those pages; the store then closes whole. Catches: a hook that never wakes the thread, a checkpoint
    that copies nothing (the file stays at its schema's few pages, as with SQLite's autocheckpoint at 64 MB), a thread
-   left running or a connection left open at close (the switch out of WAL mode would fail and leave side files). */
+   left running or a connection left open at close (the switch out of WAL mode would fail and leave side files).
+   SQLite's core mutexes are on (two threads use it, on two connections): a held mutex is busy to another try; in
+   single-thread mode every mutex is a no-op and the try succeeds. */
 static void test_checkpointer(void **state)
 {
   NNLJob     *job  = NULL;
@@ -770,6 +772,14 @@ static void test_checkpointer(void **state)
   assert_int_equal(TestJob(opts, &job, &grid), 0);
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
   assert_non_null(st->ckpt);
+  {
+    sqlite3_mutex *mu = sqlite3_mutex_alloc(SQLITE_MUTEX_FAST);
+    assert_non_null(mu);
+    sqlite3_mutex_enter(mu);
+    assert_int_equal(sqlite3_mutex_try(mu), SQLITE_BUSY);
+    sqlite3_mutex_leave(mu);
+    sqlite3_mutex_free(mu);
+  }
   for (PetscInt i = 0; i < grid->npoints; i++) {
     NNLResult *res;
     if (i == grid->npoints - 1) nanosleep(&(struct timespec){0, 300000000}, NULL); /* past the group's 0.25 s: this commit ends it */
