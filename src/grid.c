@@ -306,10 +306,6 @@ static inline uint64_t NetId(const NNLGrid *g, PetscInt c, const char *d, size_t
   return NNLHash64Final(NNLHash64Update(g->prefix[c], d, len));
 }
 
-/* NNLGridPoint's memory: the cell of its last network point (no division while the points it decodes are of one
-   cell), and the hash state of the cell's prefix continued by that point's seed / 10 (a seed's id then needs its last
-   digit hashed alone). The scheduler decodes a cell's points one after another: 10^5 tiny tasks, a no-op's cost less
-   its empty result 0.028 -> ~0.02 us (decoding alone 29 -> 18 ns at 10^6 seeds, before the division went). */
 /* The hash state of network cell c's text continued by the digits of tens (a seed's but its last, seed >= 10), and
    the id of that seed from it: its last digit hashed. NNLGridPoint and NNLGridCheckIds go through these. */
 static uint64_t TensState(const NNLGrid *g, PetscInt c, PetscInt tens)
@@ -326,6 +322,10 @@ static inline uint64_t LastDigitId(uint64_t state, PetscInt seed)
   return NNLHash64Final(NNLHash64Update(state, &last, 1));
 }
 
+/* NNLGridPoint's memory: the cell of its last network point (no division while the points it decodes are of one
+   cell), and the hash state of the cell's prefix continued by that point's seed / 10 (a seed's id then needs its last
+   digit hashed alone). The scheduler decodes a cell's points one after another: 10^5 tiny tasks, a no-op's cost less
+   its empty result 0.028 -> ~0.02 us (decoding alone 29 -> 15 ns at 10^6 seeds). */
 struct NNLGridMemo {
   PetscInt cell, first; /* first: the cell's first ord (PETSC_MAX_INT: no cell yet) */
   PetscInt tens;        /* -1: no state */
@@ -431,7 +431,8 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid
    pages where the kernel allows them (MADV_HUGEPAGE; Linux's default "madvise" mode). Touching a fresh 4 KB page costs
    ~11 µs on this VM (a PVM guest: every fault goes through the hypervisor), a fresh 2 MB huge page ~0.14 ms, 0.27 µs
    per 4 KB: the id check of 10^5 points spent ~4 ms of its ~8 in page faults. On bare metal (~0.2 µs a fault) a huge
-   page costs at most ~0.1 ms more than the small pages it replaces, once a run. A header before the array says how to free it. */
+   page costs at most ~0.1 ms more than the small pages it replaces, once a run. A header before the array says how
+   to free it. */
 #define HUGE_PAGE  ((size_t)2 << 20)
 #define BIG_HEADER ((size_t)64) /* keeps the array 64-byte aligned */
 static PetscErrorCode BigAlloc(size_t bytes, void **p)
@@ -501,9 +502,9 @@ PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
   /* Ids key the random streams and the store: two points sharing one would silently share data. Equal ids share
      their top bits: the ids go into buckets by those (a counting sort; ~4 ids a bucket). Two equal ids of a bucket of
      at most ID_WINDOW are fewer than ID_WINDOW apart: every id is compared with the next ID_WINDOW - 1, without a
-     branch, and the rare larger buckets are sorted first (equal ids then neighbours). 13 ns a point at 10^5 points,
-     8 of them the ids' hashes; sorting each bucket instead took 19 (its branches mispredicted), a qsort of all ids 80
-     (220 at 3·10^6), an open-addressing hash table 26-36 (a mispredicted probe waits for its cache miss). */
+     branch, and the rare larger buckets are sorted first (equal ids then neighbours). 11-14 ns a point at 10^5
+     points; sorting each bucket instead took 19 (its branches mispredicted), a qsort of all ids 80 (220 at 3·10^6),
+     an open-addressing hash table 26-36 (a mispredicted probe waits for its cache miss). */
   while (bits < 30 && ((PetscInt)1 << (bits + 2)) < n) bits++;
   nb = (PetscInt)1 << bits;
   PetscCall(BigAlloc(sizeof(uint64_t) * (2 * (size_t)n + (size_t)nb + 1), &mem));
