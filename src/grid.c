@@ -464,11 +464,12 @@ static PetscErrorCode BigAlloc(size_t bytes, void **p)
 
 static PetscErrorCode BigFree(void *p)
 {
-  char  *m = (char *)p - BIG_HEADER;
+  char  *m;
   size_t len;
 
   PetscFunctionBegin;
-  if (!p) PetscFunctionReturn(0);
+  if (!p) PetscFunctionReturn(0); /* before the arithmetic: NULL less the header is undefined */
+  m = (char *)p - BIG_HEADER;
   memcpy(&len, m, sizeof(len));
   if (len) munmap(m, len);
   else PetscCall(PetscFree(m));
