@@ -1,8 +1,9 @@
 /* Benchmark (prints key=value figures, asserts nothing): the coordinator's cost per task — hand-out, result
    message, SQLite commit — from a run of N no-op tasks (NNL_TASK_NOOP) through the real scheduler and store, or of
    N tiny real networks for comparison. -store 0: no store (results are dropped), to tell the scheduler and its
-   messages from the commits. grid_per_task_us: rank 0's set-up of the grid per task, before the
-   scheduler starts; grid_cells_us, grid_ids_us, grid_shard_us: its parts (the cells, the check of the ids, the shard). Usage: mpiexec -n R bench_sched -output DIR [-tasks N] [-task noop|real] [-store 0|1] */
+   messages from the commits. grid_per_task_us: rank 0's set-up of the grid per task, before the scheduler starts;
+   grid_cells_us, grid_ids_us, grid_shard_us: its parts (the cells, the check of the ids, the shard).
+   Usage: mpiexec -n R bench_sched -output DIR [-tasks N] [-task noop|real] [-store 0|1] */
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
