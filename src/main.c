@@ -48,7 +48,7 @@ static const char *const command_help[][2] = {
             "  -output <required>: the merged run directory (new, or an earlier merge of the same job)\n"},
 };
 
-static int command_help_asked; /* -help after status, export or merge */
+static int command_help_asked; /* -help after status, export or merge, or with no command */
 
 /* The help text of status, export or merge; NULL for another command (run and plan: PETSc's -help lists theirs). */
 static const char *CommandHelp(const char *cmd)
@@ -484,7 +484,7 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
   PetscCallMPI(MPI_Comm_size(comm, &size));
   if (!cmd || !strcmp(cmd, "help")) {
     PetscCall(PetscPrintf(comm, "%s", usage));
-    if (!cmd) *code = NNL_EXIT_INPUT;
+    if (!cmd && !command_help_asked) *code = NNL_EXIT_INPUT; /* no command is a usage error; `nnlimits -help` is not */
   } else if (!strcmp(cmd, "run") || !strcmp(cmd, "plan")) {
     /* a stray word (a job file without -options_file, a value whose option lost its dash) must not be ignored */
     PetscCheck(args->npos == 0, comm, PETSC_ERR_USER_INPUT, "%s: unexpected argument '%s' (options start with '-'; a job file is "
@@ -518,8 +518,9 @@ int main(int argc, char **argv)
   MPI_Init(&argc, &argv);
   NNLSocketsNoDelay(); /* MPI_Finalize: 48 ms -> 6 ms (sockets.c) */
   pargc = NNLOptionsSplitArgs(argc, argv, pargv, files);
-  if (CommandHelp(cmd)) {
-    /* their own help (Dispatch) instead of PETSc's page of generic options, which PetscInitialize would print */
+  if (!cmd || CommandHelp(cmd)) {
+    /* their own help (Dispatch) instead of PETSc's page of generic options, which PetscInitialize would print; and
+       `nnlimits -help` is the usage with exit 0 (exit 2 made mpiexec abort the job: a 2 s wait and a banner) */
     int k = 0;
     for (int i = 0; i < pargc; i++) {
       if (i > 0 && (!strcmp(pargv[i], "-help") || !strcmp(pargv[i], "--help"))) command_help_asked = 1;

@@ -16,6 +16,12 @@ grep -q -- '-limit_ts_rk_type <now 5dp' help.txt && grep -q -- '-limit_ts_rtol <
 [ ! -e results ] || fail "-help created results/"
 run 0 > usage.txt 2>&1 && fail "no command should exit non-zero"
 grep -q 'nnlimits run' usage.txt || fail "usage text missing"
+# -help with no command is the usage, exit 0, without PETSc's page of generic options (it exited 2 after that page,
+# and under mpiexec a non-zero exit aborts the job: a 2 s wait and a banner)
+run 0 -help > usage_help.txt 2>&1 || fail "nnlimits -help exited non-zero"
+cmp -s usage.txt usage_help.txt || { diff usage.txt usage_help.txt | head; fail "nnlimits -help is not the usage"; }
+run 2 --help > usage_help2.txt 2>&1 || fail "mpiexec -n 2 nnlimits --help exited non-zero"
+cmp -s usage.txt usage_help2.txt || { diff usage.txt usage_help2.txt | head; fail "nnlimits --help at 2 ranks is not the usage once"; }
 
 # plan: counts, cost, memory; shards partition the tasks (networks and limits)
 run 0 plan -grid_seed 0-10 -shard 0/3 > plan.txt
