@@ -28,11 +28,20 @@ static PetscErrorCode NNLErrorHandler(MPI_Comm comm, int line, const char *fun, 
 {
   int rank = 0;
 
-  /* PETSc's own option readers (TS types, numbers, booleans) fail with ARG_* codes: bad input, not a bug. */
+  /* PETSc's own option readers (TS types, numbers, booleans) fail with ARG_* codes: bad input, not a bug. Its lists
+     of named values (-limit_ts_rk_type, -limit_ts_exact_final_time) fail with PETSC_ERR_USER, "Unknown option V for
+     -NAME. Available options: ...": that was a traceback and MPI_Abort. */
   if (nnl_options && p == PETSC_ERROR_INITIAL &&
-      (n == PETSC_ERR_ARG_OUTOFRANGE || n == PETSC_ERR_ARG_WRONG || n == PETSC_ERR_ARG_UNKNOWN_TYPE || n == PETSC_ERR_ARG_INCOMP)) {
+      (n == PETSC_ERR_ARG_OUTOFRANGE || n == PETSC_ERR_ARG_WRONG || n == PETSC_ERR_ARG_UNKNOWN_TYPE || n == PETSC_ERR_ARG_INCOMP ||
+       n == PETSC_ERR_USER)) {
+    char        value[256], opt[256];
+    const char *avail = mess ? strstr(mess, "Available options: ") : NULL;
     n = PETSC_ERR_USER_INPUT;
-    snprintf(nnl_last, sizeof(nnl_last), "%s: %s", OptionOfValue(mess), mess ? mess : "(no message)");
+    if (mess && avail && sscanf(mess, "Unknown option %255s for -%255[^.]", value, opt) == 2)
+      snprintf(nnl_last, sizeof(nnl_last), "-%s: '%s' is not one of: %s", opt, value, avail + strlen("Available options: "));
+    else snprintf(nnl_last, sizeof(nnl_last), "%s: %s", OptionOfValue(mess), mess ? mess : "(no message)");
+    nnl_last[strcspn(nnl_last, "\n")] = 0;
+    for (size_t k = strlen(nnl_last); k > 0 && nnl_last[k - 1] == ' '; k--) nnl_last[k - 1] = 0;
     mess = nnl_last;
   }
   if (p == PETSC_ERROR_INITIAL && mess && mess != nnl_last) PetscStrncpy(nnl_last, mess, sizeof(nnl_last));

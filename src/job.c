@@ -456,6 +456,13 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     } else used = j->sde_paths > 0 && (opts[i].applies == SDE || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
   }
+  if (j->sde_paths > 0) { /* SDE tasks exist for some families only: -family mlp -sde_paths 10 ran none, and said nothing */
+    PetscBool any = PETSC_FALSE;
+    for (PetscInt f = 0; f < j->nfamily; f++) any = any || NNLJobHasSDE(j, j->family[f]);
+    if (!any)
+      PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: -sde_paths has no effect in this job (SDE tasks are for -family shaped_mlp, "
+                             "and resnet with -branch_alpha 0.5)\n"));
+  }
   PetscFunctionReturn(0);
 }
 

@@ -48,7 +48,9 @@ static const char *const command_help[][2] = {
             "  -output <required>: the merged run directory (new, or an earlier merge of the same job)\n"},
 };
 
-static int command_help_asked; /* -help after status, export or merge, or with no command */
+static int command_help_asked; /* -help, -h or --help on the command line (taken out of what PetscInitialize sees) */
+static int stray_word, stray_opt;  /* argv indices: a word after an option's one value, and that option (0: none) */
+static char **raw_argv;
 
 /* The help text of status, export or merge; NULL for another command (run and plan: PETSc's -help lists theirs). */
 static const char *CommandHelp(const char *cmd)
@@ -56,6 +58,14 @@ static const char *CommandHelp(const char *cmd)
   for (size_t i = 0; cmd && i < sizeof(command_help) / sizeof(command_help[0]); i++)
     if (!strcmp(cmd, command_help[i][0])) return command_help[i][1];
   return NULL;
+}
+
+/* PetscHelpPrintf on ranks other than 0 */
+static PetscErrorCode HelpSilent(MPI_Comm comm, const char fmt[], ...)
+{
+  (void)comm;
+  (void)fmt;
+  return 0;
 }
 
 typedef struct {
@@ -247,13 +257,15 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   if (rank == 0) {
     PetscCall(NNLStoreFinishRun(st, stats.interrupted ? "interrupted" : "complete"));
     PetscCall(NNLStoreClose(&st));
-    if (stats.interrupted)
+    if (stats.interrupted) /* its last line (a "finished" line after it read as if the sweep had ended) */
       fprintf(stderr,
-              "interrupted done=%" PetscInt_FMT " failed=%" PetscInt_FMT " abandoned=%" PetscInt_FMT " (rerun the same command to finish)\n",
-              stats.done, stats.failed, stats.abandoned);
-    else PetscCall(NNLSummaryPrint(job->output, 64, stdout)); /* the default job's 60 rows whole; a bigger sweep's first 64 */
-    fprintf(stderr, "finished output=%s seconds=%.2f done=%" PetscInt_FMT " failed=%" PetscInt_FMT "\n", job->output,
-            stats.seconds, stats.done, stats.failed);
+              "interrupted done=%" PetscInt_FMT " failed=%" PetscInt_FMT " abandoned=%" PetscInt_FMT " output=%s seconds=%.2f (rerun the same command to finish)\n",
+              stats.done, stats.failed, stats.abandoned, job->output, stats.seconds);
+    else {
+      PetscCall(NNLSummaryPrint(job->output, 64, stdout)); /* the default job's 60 rows whole; a bigger sweep's first 64 */
+      fprintf(stderr, "finished output=%s seconds=%.2f done=%" PetscInt_FMT " failed=%" PetscInt_FMT "\n", job->output,
+              stats.seconds, stats.done, stats.failed);
+    }
   }
   *code = stats.interrupted ? NNL_EXIT_INTERRUPTED : NNL_EXIT_OK;
   PetscFunctionReturn(0);
@@ -340,9 +352,14 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
+  { /* `mpiexec -n 2 nnlimits plan` predicts for 2 ranks (it predicted for 1 unless told -plan_ranks 2) */
+    int size;
+    PetscCallMPI(MPI_Comm_size(comm, &size));
+    ranks = size;
+  }
   NNLErrorOptionsPhase(PETSC_TRUE);
   PetscOptionsBegin(comm, NULL, "nnlimits plan", NULL);
-  PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for", "", ranks, &ranks, NULL));
+  PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for (default: the ranks plan runs on)", "", ranks, &ranks, NULL));
   PetscCall(PetscOptionsReal("-plan_calibrate",
                              "Seconds of the job's own tasks to run here first, to scale the predicted times to this machine's cores "
                              "(0: the cost model's reference cores)",
@@ -440,11 +457,14 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
   NNLStore st = NULL;
   FILE    *out = stdout;
   int      aside = 0, ok, err;
+  PetscBool oset;
 
   PetscFunctionBegin;
   PetscCheck(args->npos == 1, comm, PETSC_ERR_USER_INPUT, "export: give one run directory: nnlimits export DIR [-table T] [-o FILE]");
   PetscCall(PetscOptionsGetString(NULL, NULL, "-table", table, sizeof(table), NULL));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-o", file, sizeof(file), NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-o", file, sizeof(file), &oset));
+  /* -o with no name wrote the CSV to the terminal, as if -o were not there */
+  PetscCheck(!oset || file[0], comm, PETSC_ERR_USER_INPUT, "-o: give a file name (or - for standard output)");
   PetscCall(NNLOptionsCheckLength("-table", sizeof(table)));
   PetscCall(NNLOptionsCheckLength("-o", sizeof(file)));
   PetscCall(NNLOptionsCheckUnused(comm, "export"));
@@ -456,7 +476,7 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
     aside = stat(file, &sb) || S_ISREG(sb.st_mode);
     snprintf(tmp, sizeof(tmp), "%s.partial", file);
     out = fopen(aside ? tmp : file, "w");
-    PetscCheck(out, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s' (%s)", aside ? tmp : file, strerror(errno));
+    PetscCheck(out, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s' (%s)", file, strerror(errno)); /* not its .partial */
   }
   PetscCall(NNLStoreExport(st, table, out));
   /* every write error, a full disk's too, is one line and exit code 2, and no half file is left under FILE's name */
@@ -482,6 +502,10 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
   PetscFunctionBegin;
   *code = NNL_EXIT_OK;
   PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCheck(!stray_word, comm, PETSC_ERR_USER_INPUT, "unexpected argument '%s'%s%s%s%s: an option takes one word (a list is one "
+             "word, comma-separated: -grid_width 32,64)%s", raw_argv[stray_word], stray_opt ? " after " : "", stray_opt ? raw_argv[stray_opt] : "",
+             stray_opt && stray_opt + 1 < stray_word ? " " : "", stray_opt && stray_opt + 1 < stray_word ? raw_argv[stray_opt + 1] : "",
+             CommandHelp(cmd) ? "; run directories come right after the command" : "");
   if (!cmd || !strcmp(cmd, "help")) {
     PetscCall(PetscPrintf(comm, "%s", usage));
     if (!cmd && !command_help_asked) *code = NNL_EXIT_INPUT; /* no command is a usage error; `nnlimits -help` is not */
@@ -491,9 +515,16 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
                "given as -options_file FILE)", cmd, args->pos[0]);
     if (!strcmp(cmd, "run")) PetscCall(CommandRun(comm, code));
     else PetscCall(CommandPlan(comm));
+    if (command_help_asked)
+      PetscCall(PetscPrintf(comm, "PETSc's own options (profiling, debugging, memory checks: -log_view, -malloc_debug, -on_error_attach_debugger, "
+                                  "...): https://petsc.org/release/manualpages/Sys/PetscInitialize/\n"));
   } else {
+    int rank;
     PetscCheck(CommandHelp(cmd), comm, PETSC_ERR_USER_INPUT, "unknown command '%s' (allowed: run, plan, status, export, merge)", cmd);
-    PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT, "%s reads stores and runs on one rank (drop mpirun)", cmd);
+    /* they read stores on one rank: under mpiexec or srun, rank 0 does it and the others end quietly */
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank > 0) PetscFunctionReturn(0);
+    comm = PETSC_COMM_SELF;
     if (command_help_asked) {
       PetscCall(PetscPrintf(comm, "%s", CommandHelp(cmd)));
       PetscFunctionReturn(0);
@@ -514,29 +545,42 @@ int main(int argc, char **argv)
   char         **pargv = malloc(sizeof(char *) * (size_t)(argc + 1)), **files = malloc(sizeof(char *) * (size_t)(argc + 1));
 
   while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
+  raw_argv   = argv;
+  stray_word = NNLOptionsStrayWord(argc, argv, cmd ? 2 + args.npos : 1, &stray_opt);
   /* MPI first, so that a failure inside PetscInitialize (a bad PETSC_OPTIONS) is collective and one line. */
   MPI_Init(&argc, &argv);
   NNLSocketsNoDelay(); /* MPI_Finalize: 48 ms -> 6 ms (sockets.c) */
   pargc = NNLOptionsSplitArgs(argc, argv, pargv, files);
-  if (!cmd || CommandHelp(cmd)) {
-    /* their own help (Dispatch) instead of PETSc's page of generic options, which PetscInitialize would print; and
-       `nnlimits -help` is the usage with exit 0 (exit 2 made mpiexec abort the job: a 2 s wait and a banner) */
+  for (int i = 1; i < pargc; i++) /* -h and --help are -help, for every command */
+    if (!strcmp(pargv[i], "-h") || !strcmp(pargv[i], "--help")) pargv[i] = (char *)"-help";
+  {
+    /* PetscInitialize would print its page of generic options (debuggers, malloc checks: 78 lines) before ours. So it
+       does not see -help: status, export and merge print their own help (Dispatch), `nnlimits -help` the usage with
+       exit 0 (exit 2 made mpiexec abort the job: a 2 s wait and a banner), and run and plan get -help back after it,
+       for their options blocks, which then come first. */
     int k = 0;
     for (int i = 0; i < pargc; i++) {
-      if (i > 0 && (!strcmp(pargv[i], "-help") || !strcmp(pargv[i], "--help"))) command_help_asked = 1;
+      if (i > 0 && !strcmp(pargv[i], "-help")) command_help_asked = 1;
       else pargv[k++] = pargv[i];
     }
     pargv[pargc = k] = NULL;
   }
-  for (int i = 1; i < argc; i++) /* our own version before PETSc's (its -version prints only its own) */
-    if (!strcmp(argv[i], "-version") || !strcmp(argv[i], "--version")) {
-      int rank = 0;
-      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-      if (rank == 0) printf("%s\n", NNLVersion());
-      fflush(stdout);
-      version_only = !cmd; /* `nnlimits -version`: the versions, then exit 0 (no usage, no exit 2) */
-      break;
+  { /* -version: this build and its libraries in two lines, instead of PETSc's banner of nine (it is taken out) */
+    int k = 0, asked = 0, rank = 0;
+    for (int i = 0; i < pargc; i++) {
+      if (i > 0 && (!strcmp(pargv[i], "-version") || !strcmp(pargv[i], "--version"))) asked = 1;
+      else pargv[k++] = pargv[i];
     }
+    pargv[pargc = k] = NULL;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (asked && rank == 0) {
+      char libs[1024];
+      NNLLibraryVersions(libs, sizeof(libs));
+      printf("%s\nlibraries: %s\n", NNLVersion(), strchr(libs, ';') ? strchr(libs, ';') + 2 : libs);
+      fflush(stdout);
+    }
+    version_only = asked && !cmd; /* `nnlimits -version`: the versions, then exit 0 (no usage, no exit 2) */
+  }
   NNLErrorCaptureBegin();
   ierr = PetscInitialize(&pargc, &pargv, NULL, usage);
   {
@@ -550,6 +594,13 @@ int main(int argc, char **argv)
       MPI_Finalize();
       return NNL_EXIT_INPUT;
     }
+  }
+  {
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    /* help once: the limits' solvers live on PETSC_COMM_SELF, and every rank printed their options, interleaved */
+    if (rank > 0) PetscHelpPrintf = HelpSilent;
+    if (command_help_asked && cmd && !CommandHelp(cmd)) (void)PetscOptionsSetValue(NULL, "-help", NULL);
   }
   /* `nnlimits export DIR | head` is normal use: a closed pipe ends the process quietly, not through PETSc's handler. */
   signal(SIGPIPE, SIG_DFL);

@@ -28,6 +28,29 @@ int NNLOptionsSplitArgs(int argc, char **argv, char **petsc_argv, char **files)
   return n;
 }
 
+/* a word PETSc reads as an option's name: '-' and a letter or '-' (-0.5 and -1e-3 are values; "-" alone is a value) */
+static int IsOptionName(const char *w)
+{
+  return w[0] == '-' && (isalpha((unsigned char)w[1]) || w[1] == '-' || w[1] == '_');
+}
+
+int NNLOptionsStrayWord(int argc, char **argv, int first, int *opt)
+{
+  int prev = 0; /* the option whose value may come next (0: none) */
+
+  *opt = 0;
+  for (int i = first; i < argc; i++) {
+    if (IsOptionName(argv[i])) prev = i;
+    else if (prev && prev == i - 1) continue; /* its value */
+    else {
+      for (*opt = i - 1; *opt >= first && !IsOptionName(argv[*opt]); (*opt)--) {}
+      if (*opt < first) *opt = 0;
+      return i;
+    }
+  }
+  return 0;
+}
+
 static PetscBool IsYAML(const char *flag, const char *file)
 {
   const char *dot = strrchr(file, '.');

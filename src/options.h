@@ -16,5 +16,11 @@ int NNLOptionsSplitArgs(int argc, char **argv, char **petsc_argv, char **files);
   Collective; an unreadable or malformed file is one input error on every rank.
 */
 PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char **argv);
+/**
+  @brief The first word of argv[first..argc) that is neither an option name nor the one value after it (0 if none), and
+  in *opt the index of the option it follows (0: none). PETSc takes one word per option and ignores the rest, so
+  `-grid_width 32 64` would run width 32 alone. A word is an option name when it starts with '-' and is not a number.
+*/
+int NNLOptionsStrayWord(int argc, char **argv, int first, int *opt);
 
 #endif

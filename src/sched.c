@@ -159,8 +159,10 @@ static PetscBool Stopping(NNLSched s)
     if (s->rank == 0) {
       PetscInt busy = s->outstanding + (s->own_cost > 0 ? 1 : 0);
       s->tail       = s->head;
-      fprintf(stderr, "%sstopping on a signal: no new tasks; the %" PetscInt_FMT " in progress may finish within %gs (-stop_grace), then are abandoned (signal again to abandon them now)\n",
-              isatty(2) ? "\n" : "", busy, s->stop_grace);
+      if (busy)
+        fprintf(stderr, "%sstopping on a signal: no new tasks; the %" PetscInt_FMT " in progress may finish within %gs (-stop_grace), then are abandoned (signal again to abandon them now)\n",
+                isatty(2) ? "\n" : "", busy, s->stop_grace);
+      else fprintf(stderr, "%sstopping on a signal: no new tasks, none in progress\n", isatty(2) ? "\n" : "");
       fflush(stderr);
     }
   }

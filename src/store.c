@@ -652,19 +652,15 @@ static PetscErrorCode SeqReserve(NNLStore s, PetscInt n);
 static PetscErrorCode RecordRun(NNLStore s)
 {
   sqlite3_stmt *st = NULL;
-  char          host[256] = "", versions[1024], petsc[128], mpi[MPI_MAX_LIBRARY_VERSION_STRING], slurm[256], now[32];
+  char          host[256] = "", versions[1024], slurm[256], now[32];
   char         *options = NULL;
-  int           size, len, rc;
+  int           size, rc;
   const char   *sj = getenv("SLURM_JOB_ID"), *aj = getenv("SLURM_ARRAY_JOB_ID"), *at = getenv("SLURM_ARRAY_TASK_ID");
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   gethostname(host, sizeof(host) - 1);
-  PetscCall(PetscGetVersion(petsc, sizeof(petsc)));
-  PetscCallMPI(MPI_Get_library_version(mpi, &len));
-  mpi[strcspn(mpi, "\n,")] = 0;
-  snprintf(versions, sizeof(versions), "nnlimits %s; %s; %s; SQLite %s; OpenBLAS %s", NNL_VERSION, petsc, mpi,
-           sqlite3_libversion(), openblas_get_config());
+  NNLLibraryVersions(versions, sizeof(versions));
   snprintf(slurm, sizeof(slurm), "job=%s array_job=%s array_task=%s", sj ? sj : "", aj ? aj : "", at ? at : "");
   PetscCall(PetscOptionsGetAll(NULL, &options));
   NNLStoreNow(now, sizeof(now));
@@ -1232,6 +1228,18 @@ PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
 const char *NNLVersion(void)
 {
   return "nnlimits " NNL_VERSION " (git " NNL_GIT_COMMIT ")";
+}
+
+void NNLLibraryVersions(char *buf, size_t len)
+{
+  char petsc[128] = "PETSc", mpi[MPI_MAX_LIBRARY_VERSION_STRING] = "MPI";
+  int  n;
+
+  (void)PetscGetVersion(petsc, sizeof(petsc));
+  (void)MPI_Get_library_version(mpi, &n);
+  mpi[strcspn(mpi, "\n,")] = 0;
+  snprintf(buf, len, "nnlimits %s; %s; %s; SQLite %s; OpenBLAS %s", NNL_VERSION, petsc, mpi, sqlite3_libversion(),
+           openblas_get_config());
 }
 
 /* After an error (a full disk, a file size limit): roll back what was in progress and mark this run 'failed' in runs,

@@ -14,6 +14,13 @@ grep -q -- '-limit_ts_rk_type <now 5dp' help.txt && grep -q -- '-limit_ts_rtol <
   && grep -q -- '-limit_ts_atol <1e-12' help.txt && grep -q -- '-limit_ts_exact_final_time <now MATCHSTEP' help.txt \
   || { grep -E 'limit_ts_(rk_type|rtol|atol|exact_final_time) ' help.txt; fail "help shows other -limit_ts_* defaults than the ODE uses"; }
 [ ! -e results ] || fail "-help created results/"
+# the sweep's options first, not after PETSc's 78-line page of generic options, and once at 2 ranks (every rank printed
+# the limits' solver options, interleaved mid-line)
+! grep -q 'Options for all PETSc programs' help.txt || fail "run -help opens with PETSc's page of generic options"
+[ "$(grep -n -m1 -- '-grid_width <' help.txt | cut -d: -f1)" -le 8 ] || fail "run -help: the sweep's options do not come first"
+run 2 run -help > help2.txt 2>&1 || fail "run -help at 2 ranks failed"
+[ "$(grep -c -- '-limit_ts_rk_type <' help2.txt)" = 1 ] && [ "$(grep -c -- '-grid_width <' help2.txt)" = 1 ] \
+  || fail "run -help at 2 ranks: the options $(grep -c -- '-limit_ts_rk_type <' help2.txt) times"
 run 0 > usage.txt 2>&1 && fail "no command should exit non-zero"
 grep -q 'nnlimits run' usage.txt || fail "usage text missing"
 # -help with no command is the usage, exit 0, without PETSc's page of generic options (it exited 2 after that page,
@@ -28,6 +35,10 @@ run 0 plan -grid_seed 0-10 -shard 0/3 > plan.txt
 grep -q '^plan points=600 limits=10 shards=3' plan.txt || { cat plan.txt; fail "plan header"; }
 sum=$(grep '^shard ' plan.txt | grep -o 'tasks=[0-9]*' | awk -F= '{s+=$2} END {print s}')
 [ "$sum" = 610 ] || fail "plan shards hold $sum tasks, not 610 (6 widths x 5 depths x 10 seeds x 2 activations + 5 x 2 limits)"
+
+# under mpiexec, plan predicts for the ranks it runs on (it said "at 1 ranks" unless told -plan_ranks)
+run 2 plan -grid_seed 0-10 | grep -q '^plan predicted_wall_seconds=.* (slowest shard at 2 ranks)$' || fail "plan at 2 ranks predicts for $(run 2 plan -grid_seed 0-10 | tail -1)"
+run 2 plan -grid_seed 0-10 -plan_ranks 8 | grep -q '(slowest shard at 8 ranks)$' || fail "-plan_ranks 8 at 2 ranks"
 
 # plan -plan_calibrate S: it runs some of the job's tasks and scales every predicted time by their measured seconds
 # over the model's (printed factor; each figure printed to 4 digits). Catches (on any machine whose measured factor is
@@ -168,6 +179,30 @@ grep -q -- '-table <gram>' exhelp.txt && ! grep -q '^family,' exhelp.txt && ! gr
 run 0 merge whole -output merged_by_help -help > mhelp.txt && grep -q -- '-output <required>' mhelp.txt || fail "merge -help"
 [ ! -e merged_by_help ] || fail "merge -help merged"
 run 0 status -help > shelp.txt && grep -q 'nnlimits status DIR' shelp.txt || fail "status -help"
+# -h and --help are -help for every command (run --help was "unknown option", run -h "did you mean -isa?", status -h
+# "which run directory?")
+for h in -h --help; do
+  run 0 run $h > "help$h.txt" 2>&1 || fail "run $h failed"
+  grep -q -- '-grid_width <now 32,64,128,256,512,1024 ' "help$h.txt" || fail "run $h is not run -help"
+  run 0 status $h > "shelp$h.txt" && cmp -s shelp.txt "shelp$h.txt" || fail "status $h is not status -help"
+done
+
+# A word after an option's one value is an error that names it, for every command: PETSc takes one word an option and
+# ignored the rest, so -grid_width 32 64 ran width 32 alone, and exit 0. A negative number is a value, not a word.
+run 0 plan -grid_width 32 64 -grid_seed 0-2 > /dev/null 2> stray.err && fail "plan -grid_width 32 64 accepted"
+grep -q "unexpected argument '64' after -grid_width 32: an option takes one word" stray.err || fail "stray word: $(cat stray.err)"
+run 2 run -grid_width 8 -grid_depth 2 -grid_seed 0 - 2 -output stray > /dev/null 2> stray.err && fail "-grid_seed 0 - 2 accepted"
+grep -q "unexpected argument '-' after -grid_seed 0" stray.err || fail "stray '-': $(cat stray.err)"
+[ ! -e stray ] || fail "a refused run made its directory"
+run 0 export whole -table points extra > /dev/null 2> stray.err && fail "export DIR -table points extra accepted"
+grep -q "unexpected argument 'extra' after -table points.*run directories come right after the command" stray.err \
+  || fail "export stray word: $(cat stray.err)"
+run 0 plan -input_correlation -0.25 -grid_seed 0-2 > /dev/null 2> stray.err || fail "-input_correlation -0.25: $(cat stray.err)"
+
+# status, export and merge under mpiexec: rank 0 does the work once, the others end quietly (it was refused: "drop mpirun")
+run 0 export whole -table points > ex1.csv && run 2 export whole -table points > ex2.csv && cmp -s ex1.csv ex2.csv \
+  || fail "export at 2 ranks is not the export at 1"
+run 2 status whole > st2.txt && [ "$(grep -c '^' st2.txt)" = "$(run 0 status whole | grep -c '^')" ] || fail "status at 2 ranks: $(cat st2.txt)"
 
 # a Slurm array with a step (--array=0-6:2: tasks 0, 2, 4, 6) is shards 0..3 of 4 (task 6 was '6/4', refused)
 SLURM_ARRAY_TASK_ID=6 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 "$NNL" plan -grid_seed 0-10 > step.txt ||
@@ -248,6 +283,12 @@ for o in "-sigma_w2 has no effect in this job (it needs -family mlp or controlle
   "-limit_goursat_cells has no effect in this job (it needs -family controlled_resnet)"; do
   grep -qF -- "nnlimits: warning: $o" warn.err || fail "no warning '$o': $(cat warn.err)"
 done
+# -sde_paths where no family has SDE tasks (an MLP; a ResNet whose branches are not scaled by L^-1/2) ran none silently
+for f in "-family mlp" "-family resnet -branch_alpha 1"; do
+  "$NNL" plan $f -sde_paths 10 2> warn.err > /dev/null || fail "plan $f -sde_paths 10"
+  grep -qF "nnlimits: warning: -sde_paths has no effect in this job" warn.err || fail "$f -sde_paths 10: no warning: $(cat warn.err)"
+done
+"$NNL" plan -family mlp,shaped_mlp -sde_paths 10 2> warn.err > /dev/null && ! grep -q warning warn.err || fail "shaped_mlp SDE: $(cat warn.err)"
 # controlled_resnet reads σ_A², σ_b² and its march's cells (no warning), and refuses the projection sampler, which cannot
 # share weights across layers
 "$NNL" plan -family controlled_resnet -sigma_w2 2 -sigma_b2 0.1 -limit_goursat_cells 64 2> warn.err > /dev/null || fail "plan controlled_resnet"
@@ -269,6 +310,9 @@ grep -q "warning: -spectra_team_size 2 has no effect on 1 rank" team.err || fail
 # commit, read at build time from the source tree (a commit fixed at configure time went stale with every new commit).
 v=$("$NNL" -version 2>&1 | sed -n 1p)
 echo "$v" | grep -Eq '^nnlimits [0-9.]+ \(git ([0-9a-f]{12}(-dirty)?|unknown)\)$' || fail "-version: $v"
+# and its libraries on a second line, instead of PETSc's banner of nine lines after it
+"$NNL" -version > ver.txt 2>&1 && [ "$(grep -c '^' ver.txt)" = 2 ] && grep -qi '^libraries: .*petsc.*; Open MPI.*; SQLite .*; OpenBLAS' ver.txt \
+  || { cat ver.txt; fail "-version: not two lines, or no libraries"; }
 g=$(sqlite3 "$W/explode/nnlimits.sqlite" "SELECT git FROM runs ORDER BY run DESC LIMIT 1")
 [ "$v" = "${v%% (git*} (git $g)" ] || fail "runs.git '$g' is not this build's ($v)"
 if git -C "${NNL_SOURCE_DIR:?}" rev-parse HEAD > /dev/null 2>&1; then [ "$g" != unknown ] || fail "git commit unknown in a checkout"; fi

@@ -47,6 +47,8 @@ PetscErrorCode NNLStoreFinishRun(NNLStore st, const char status[]);
 void NNLStoreMarkFailed(NNLStore st);
 /** @brief "nnlimits VERSION (git COMMIT)": this build, as the store's provenance records it. */
 const char *NNLVersion(void);
+/** @brief "nnlimits V; PETSc ...; Open MPI ...; SQLite ...; OpenBLAS ..." into buf: what a run records as its versions. */
+void NNLLibraryVersions(char *buf, size_t len);
 PetscErrorCode NNLStoreClose(NNLStore *st);
 
 /** @brief Write a tidy CSV of table ("gram", "points", "stats") to out, rows in canonical order. */
