@@ -1,6 +1,7 @@
 /* The run store: one SQLite file per run directory, provenance, and one transaction per finished point. */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -282,6 +283,26 @@ PetscErrorCode NNLStoreFunctions(sqlite3 *db)
 }
 
 /* Open DIR/nnlimits.sqlite. Read-only opens refuse a missing file rather than creating one. */
+/* What a path that is not a run directory may be instead: the store file itself, or a job's directory of shards. */
+static const char *NotRunDirHint(const char dir[])
+{
+  static char hint[PETSC_MAX_PATH_LEN + 96];
+  const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+  char        pattern[PETSC_MAX_PATH_LEN];
+  struct stat sb;
+  glob_t      g;
+
+  hint[0] = 0;
+  snprintf(pattern, sizeof(pattern), "%s/shard-*/%s", dir, NNL_STORE_FILE);
+  if (!strcmp(base, NNL_STORE_FILE) && !stat(dir, &sb) && S_ISREG(sb.st_mode))
+    snprintf(hint, sizeof(hint), ": give its directory, '%.*s'", base > dir ? (int)(base - dir - 1) : 1, base > dir ? dir : ".");
+  else if (!glob(pattern, 0, NULL, &g)) {
+    snprintf(hint, sizeof(hint), ": it holds the shards of a job; combine them with nnlimits merge %s/shard-* -output %s/all", dir, dir);
+    globfree(&g);
+  }
+  return hint;
+}
+
 PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
 {
   char path[PETSC_MAX_PATH_LEN];
@@ -298,7 +319,7 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
   (void)sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
-  if (!write) PetscCheck(access(path, R_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)", dir, NNL_STORE_FILE);
+  if (!write && access(path, R_OK)) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)%s", dir, NNL_STORE_FILE, NotRunDirHint(dir));
   if (!write) { /* a writer killed inside a transaction in rollback-journal mode (the store's creation, before WAL) leaves
                    a hot journal, which SQLite rolls back at the next read, but only through a read-write connection:
                    a read-only one fails with "attempt to write a readonly database", and the store could never be

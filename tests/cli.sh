@@ -138,6 +138,12 @@ for s in 0 1 2; do run 1 run -options_file job.opts -shard $s/3 > /dev/null 2>&1
 [ -d results/job/shard-1-of-3 ] || fail "sharded default output"
 for s in 0 1 2; do "$NNL" export results/job/shard-$s-of-3 -table points | tail -n +2; done | sort > shards.csv
 run 1 run -options_file job.opts -output whole > /dev/null 2>&1
+# a path that is not a run directory but near one says what to give instead
+"$NNL" status results/job > /dev/null 2> near.err && fail "status of a directory of shards"
+grep -q "it holds the shards of a job; combine them with nnlimits merge results/job/shard-\* -output results/job/all" near.err \
+  || fail "no merge hint: $(cat near.err)"
+"$NNL" export whole/nnlimits.sqlite > /dev/null 2> near.err && fail "export of the store file"
+grep -q "give its directory, 'whole'" near.err || fail "no directory hint: $(cat near.err)"
 "$NNL" export whole -table points | tail -n +2 | sort > whole.csv
 cmp -s shards.csv whole.csv || fail "shards do not partition the grid"
 [ "$(wc -l < whole.csv)" = 40 ] || fail "whole grid has $(wc -l < whole.csv) points, not 40 (2 widths x 2 depths x 5 seeds x 2 activations)"
