@@ -845,7 +845,7 @@ static PetscErrorCode CheckMergeOutput(sqlite3 *db, const char output[], const v
   PetscFunctionBegin;
   ierr = NNLStoreCheckStream(db, output);
   if (!ierr) ierr = NNLStoreMetaGet(db, "job", &have.job);
-  if (!ierr && have.job) ierr = NNLStoreCompareJob(output, have.job, (const char *)ctx);
+  if (!ierr && have.job) ierr = NNLStoreCompareJob(output, have.job, (const char *)ctx, "merge into another -output");
   if (!ierr) ierr = NNLStoreMetaGet(db, "shard", &have.shard);
   /* A shard's store would end up holding other shards' points under its shard's total and -shard record. */
   if (!ierr && have.shard && strcmp(have.shard, "0/1"))
@@ -871,7 +871,8 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   ierr = ReadMeta(dirs[0], &first);
   for (PetscInt i = 1; i < n && !ierr; i++) {
     ierr = ReadMeta(dirs[i], &other);
-    if (!ierr) ierr = NNLStoreCompareJob(dirs[i], other.job, first.job); /* there: dirs[i]; here: dirs[0] */
+    if (!ierr) /* there: dirs[i]; here: dirs[0] */
+      ierr = NNLStoreCompareJob(dirs[i], other.job, first.job, "merge combines the shards of one job; its inputs are of two jobs");
     PetscCall(FreeMeta(&other));
   }
   for (PetscInt i = 0; i < n && !ierr; i++) {

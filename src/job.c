@@ -427,6 +427,96 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   PetscFunctionReturn(0);
 }
 
+/* The values of axis key in a canonical text ("key=v1,v2,...\n"), as a copy of the value (caller frees); NULL if absent. */
+static PetscErrorCode CanonValue(const char canonical[], const char key[], char **value)
+{
+  size_t      k = strlen(key);
+  const char *line;
+
+  PetscFunctionBegin;
+  *value = NULL;
+  for (line = canonical; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+    if (!strncmp(line, key, k) && line[k] == '=') {
+      size_t n = strcspn(line + k + 1, "\n");
+      PetscCall(PetscMalloc1(n + 1, value));
+      memcpy(*value, line + k + 1, n);
+      (*value)[n] = 0;
+      break;
+    }
+  PetscFunctionReturn(0);
+}
+
+/* The words of a comma list (a canonical value: no spaces, no empty words); returns their count, at most max. */
+static PetscInt SplitCommas(char *v, char **w, PetscInt max)
+{
+  PetscInt n = 0;
+  for (char *save = NULL, *t = strtok_r(v, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) w[n++] = t;
+  return n;
+}
+
+PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *extends)
+{
+  NNLJob    sub = *job; /* the job with the stored axes: its canonical text must be the stored one */
+  char     *fam = NULL, *act = NULL, *lst[3] = {NULL, NULL, NULL}, **w = NULL;
+  PetscInt *axis[3] = {NULL, NULL, NULL}, naxis[3] = {0, 0, 0}, nw, max = job->nfamily + job->nact + 1;
+  const char *keys[3] = {"grid_width", "grid_depth", "grid_seed"};
+  const PetscInt *have[3] = {job->width, job->depth, job->seed}, nhave[3] = {job->nwidth, job->ndepth, job->nseed};
+  PetscBool ok;
+
+  PetscFunctionBegin;
+  *extends = PETSC_FALSE;
+  sub.canonical = NULL;
+  sub.family = NULL;
+  sub.act = NULL;
+  PetscCall(CanonValue(stored, "family", &fam));
+  PetscCall(CanonValue(stored, "grid_activation", &act));
+  for (int a = 0; a < 3; a++) PetscCall(CanonValue(stored, keys[a], &lst[a]));
+  ok = fam && act && lst[0] && lst[1] && lst[2];
+  PetscCall(PetscMalloc1(max, &w));
+  PetscCall(PetscMalloc2(job->nfamily, &sub.family, job->nact, &sub.act));
+  /* every stored value must be one of the job's: families and activations by name, the rest by number */
+  if (ok) {
+    nw = SplitCommas(fam, w, max);
+    ok = nw <= job->nfamily ? PETSC_TRUE : PETSC_FALSE; /* then sub.family holds them */
+    for (sub.nfamily = 0; ok && sub.nfamily < nw; sub.nfamily++) {
+      ok = PETSC_FALSE;
+      for (PetscInt f = 0; f < job->nfamily && !ok; f++)
+        if (!strcmp(NNLFamilies[job->family[f]], w[sub.nfamily])) sub.family[sub.nfamily] = job->family[f], ok = PETSC_TRUE;
+    }
+  }
+  if (ok) {
+    nw = SplitCommas(act, w, max);
+    ok = nw <= job->nact ? PETSC_TRUE : PETSC_FALSE;
+    for (sub.nact = 0; ok && sub.nact < nw; sub.nact++) {
+      ok = PETSC_FALSE;
+      for (PetscInt i = 0; i < job->nact && !ok; i++)
+        if (!strcmp(job->act[i].canon, w[sub.nact])) sub.act[sub.nact] = job->act[i], ok = PETSC_TRUE;
+    }
+  }
+  for (int a = 0; a < 3 && ok; a++) {
+    PetscCall(NNLParseIntList(keys[a], lst[a], 0, &axis[a], &naxis[a]));
+    for (PetscInt i = 0; i < naxis[a] && ok; i++) {
+      ok = PETSC_FALSE;
+      for (PetscInt j = 0; j < nhave[a] && !ok; j++) ok = axis[a][i] == have[a][j] ? PETSC_TRUE : PETSC_FALSE;
+    }
+  }
+  if (ok) {
+    sub.width = axis[0], sub.nwidth = naxis[0];
+    sub.depth = axis[1], sub.ndepth = naxis[1];
+    sub.seed = axis[2], sub.nseed = naxis[2];
+    PetscCall(MakeCanonical(&sub));
+    *extends = strcmp(sub.canonical, stored) ? PETSC_FALSE : PETSC_TRUE;
+    PetscCall(PetscFree(sub.canonical));
+  }
+  for (int a = 0; a < 3; a++) PetscCall(PetscFree(axis[a]));
+  for (int a = 0; a < 3; a++) PetscCall(PetscFree(lst[a]));
+  PetscCall(PetscFree2(sub.family, sub.act));
+  PetscCall(PetscFree(w));
+  PetscCall(PetscFree(fam));
+  PetscCall(PetscFree(act));
+  PetscFunctionReturn(0);
+}
+
 /* Options given that this job does not use: a warning each on stderr (rank 0), the run goes on. A stray option is
    usually a misunderstanding: -sigma_w2 for a ResNet (its branches are N(0, 1/n), scaled by L^-α), -shape_c_plus
    without -family shaped_mlp, -sde_dt with no SDE tasks. */

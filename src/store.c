@@ -633,7 +633,7 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[])
+PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[], const char advice[])
 {
   const char *a = have, *b = want;
 
@@ -642,8 +642,8 @@ PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const cha
     size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
     if (la != lb || strncmp(a, b, la))
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-              "'%s' holds a run made with different options: %.*s there, %.*s here (use another -output, or the same options)",
-              dir, (int)(la ? la : 8), la ? a : "(absent)", (int)(lb ? lb : 8), lb ? b : "(absent)");
+              "'%s' holds a run made with different options: %.*s there, %.*s here (%s)", dir, (int)(la ? la : 8),
+              la ? a : "(absent)", (int)(lb ? lb : 8), lb ? b : "(absent)", advice);
     a += la + (a[la] ? 1 : 0);
     b += lb + (b[lb] ? 1 : 0);
   }
@@ -778,6 +778,7 @@ PetscErrorCode NNLStoreSDETimeOffset(sqlite3 *db, int *offset)
 typedef struct {
   const NNLJob *job;
   const char   *shard;
+  PetscBool    *extend; /* set: the store holds this job on fewer axis values, and this run extends it */
 } JobShard;
 
 static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
@@ -791,7 +792,15 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
   PetscCall(NNLStoreMetaGet(db, "job", &have));
   PetscCall(NNLStoreMetaGet(db, "shard", &hshard));
   if (have && strcmp(have, job->canonical)) {
-    PetscErrorCode ierr = NNLStoreCompareJob(dir, have, job->canonical);
+    PetscBool      ext = PETSC_FALSE;
+    PetscErrorCode ierr = 0;
+    /* a whole job (not a shard: a grown grid's shards are other points) may be extended with more axis values */
+    if (!strcmp(shard, "0/1") && hshard && !strcmp(hshard, "0/1")) ierr = NNLJobExtends(job, have, &ext);
+    if (!ierr && !ext)
+      ierr = NNLStoreCompareJob(dir, have, job->canonical,
+                                "use another -output, or the same options; a whole job's run directory also takes more values "
+                                "of -family, -grid_width, -grid_depth, -grid_seed and -grid_activation, the rest the same");
+    *((const JobShard *)ctx)->extend = ext;
     PetscCall(PetscFree(have));
     PetscCall(PetscFree(hshard));
     PetscCall(ierr);
@@ -826,11 +835,59 @@ PetscErrorCode NNLStorePreCheck(const char dir[], NNLStoreCheckFn check, const v
   PetscFunctionReturn(0);
 }
 
+static int CmpId(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Make the store of a job on fewer axis values (NNLJobExtends) this job's: its fingerprint and counts, and each point's
+   ord its index in this grid, so that exports (in ord order) are a fresh run's of this job. One transaction. */
+static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
+{
+  sqlite3_stmt  *st = NULL;
+  uint64_t      *ids;
+  PetscInt       n, kept = 0;
+  char           num[32];
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreCommittedIds(s, &n, &ids));
+  qsort(ids, (size_t)n, sizeof(uint64_t), CmpId);
+  PetscCall(NNLStoreExec(s->db, "BEGIN IMMEDIATE"));
+  ierr = NNLStoreMetaSet(s->db, "job", job->canonical);
+  snprintf(num, sizeof(num), "%" PetscInt_FMT, grid->npoints);
+  if (!ierr) ierr = NNLStoreMetaSet(s->db, "total", num);
+  if (!ierr) ierr = NNLStoreMetaSet(s->db, "grid_points", num);
+  if (!ierr) ierr = NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "UPDATE points SET ord=?1 WHERE id=?2", -1, &st, NULL), "extend");
+  for (PetscInt i = 0; i < grid->npoints && !ierr && n; i++) {
+    NNLPoint pt;
+    NNLGridPoint(grid, i, &pt);
+    if (!bsearch(&pt.id, ids, (size_t)n, sizeof(uint64_t), CmpId)) continue;
+    sqlite3_bind_int64(st, 1, i);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)pt.id);
+    ierr = NNLStoreCheck(s->db, sqlite3_step(st), "extend");
+    sqlite3_reset(st);
+    kept++;
+  }
+  sqlite3_finalize(st);
+  if (!ierr && kept == n) ierr = NNLStoreExec(s->db, "COMMIT");
+  if (ierr || kept != n) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  PetscCall(PetscFree(ids));
+  PetscCall(ierr);
+  /* NNLJobExtends said every stored point is one of this grid's */
+  PetscCheck(kept == n, PETSC_COMM_SELF, PETSC_ERR_PLIB, "extending '%s': %" PetscInt_FMT " of its %" PetscInt_FMT " points are not in the grid",
+             s->dir, n - kept, n);
+  PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "extending '%s': its %" PetscInt_FMT " points are kept, the grid is now %" PetscInt_FMT " tasks\n",
+                         s->dir, n, grid->npoints));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job, const NNLGrid *grid)
 {
-  PetscBool fresh;
+  PetscBool fresh, extend = PETSC_FALSE;
   char      shard[64];
-  JobShard  js = {job, shard};
+  JobShard  js = {job, shard, &extend};
   PetscInt  n;
 
   PetscFunctionBegin;
@@ -849,6 +906,7 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
     PetscCall(CheckJob(s->db, dir, &js)); /* again, under the lock */
     PetscCall(NNLStoreUpgrade(s->db, dir));
     PetscCall(NNLStoreExec(s->db, "DROP INDEX IF EXISTS points_ord")); /* a store of before 2026-12 (PointsSQL) */
+    if (extend) PetscCall(Extend(s, job, grid));
   }
   /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
      transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,

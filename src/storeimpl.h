@@ -77,7 +77,7 @@ PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]
   "nnl_fp_edge(" I ",(SELECT max(g.cell)+1 FROM fokker_planck g WHERE g.point=f.point AND g.layer=f.layer),(SELECT value FROM meta WHERE key='fp_grid'))"
 PetscErrorCode NNLStoreSDETimeOffset(sqlite3 *db, int *offset);
 /** @brief Error naming the first option whose canonical line differs between have (the store's) and want. */
-PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[]);
+PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[], const char advice[]);
 /** @brief All rows of one task's result; *dup (and nothing written) if its id is stored already. */
 PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup);
 /** @brief In a commit's transaction, for a point whose id is stored already: error if its stored rows differ from res. */

@@ -52,6 +52,12 @@ typedef struct {
     MLP, -shape_c_plus without shaped_mlp, -sde_dt without SDE tasks, ...). */
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *job);
 PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job);
+/**
+  @brief Whether the job whose canonical text is stored is this job on fewer values of its axes (families, widths,
+  depths, seeds, activations): every stored value one of this job's, and every other option the same. A run of this
+  job can then extend that job's store: every point it holds is a point of this grid, with the same id and numbers.
+*/
+PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *extends);
 /** @brief Free the job; safe on NULL; nulls the handle. Not collective. */
 PetscErrorCode NNLJobDestroy(NNLJob **job);
 /**

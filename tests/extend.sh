@@ -1,0 +1,31 @@
+# ctest-label: mpi
+# A finished run extended with more values of its axes (seeds, widths, depths, activations, families) into the same
+# directory keeps its points and computes only the new ones, and ends with exports byte-identical to a fresh run of
+# the bigger job (points in its order: the kept points' ords are rewritten). Anything else is still a different job.
+# Catches: a grown grid refused (it was: "different options"), kept points recomputed or lost, exports in the old
+# grid's order, a store that says the old total, an extension of a shard or with another option accepted.
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$W"
+SMALL="-family resnet -grid_activation relu -grid_width 16 -grid_depth 4,8 -grid_seed 0-6 -progress_interval 0"
+BIG="-family resnet,mlp -grid_activation tanh,relu -grid_width 8,16 -grid_depth 4,8 -grid_seed 0-12 -progress_interval 0"
+run 0 run $SMALL -output grown > /dev/null 2>&1 || fail "small run"
+small=$("$NNL" status grown | grep -o ' done=[0-9]*' | cut -d= -f2)
+# the bigger job, its axes in another order too, at 2 ranks
+run 2 run $BIG -output grown > grow.out 2> grow.err || fail "extension refused: $(cat grow.err)"
+grep -q "extending 'grown': its $small points are kept" grow.err || fail "no extension line: $(cat grow.err)"
+read -r total todo <<< "$(sed -n 's/^run .* tasks=\([0-9]*\) .* todo=\([0-9]*\) .*/\1 \2/p' grow.err)"
+[ "$todo" = $((total - small)) ] || fail "extension computes $todo tasks, not the $((total - small)) new ones of $total"
+[ "$(sqlite3 grown/nnlimits.sqlite "SELECT count(*) FROM points WHERE run=1")" = "$small" ] || fail "kept points recomputed"
+run 1 run $BIG -output fresh > /dev/null 2>&1 || fail "fresh run of the bigger job"
+same_exports grown fresh
+"$NNL" status grown | grep -q "done=$total failed=0 pending=0 total=$total " || fail "status after the extension: $("$NNL" status grown)"
+# rerunning the smaller job there now is a different job (the store is the bigger one's), as is another option
+run 0 run $SMALL -output grown > /dev/null 2> small.err && fail "the smaller job ran in the grown store"
+grep -q "different options" small.err || fail "smaller job: $(cat small.err)"
+run 0 run $BIG -inputs 3 -output grown > /dev/null 2> in.err && fail "an extension with another -inputs ran"
+grep -q "different options: inputs=2 there, inputs=3 here" in.err || fail "-inputs: $(cat in.err)"
+# a shard is not extended: a grown grid's shards hold other points
+run 0 run $SMALL -shard 0/2 -output sharded > /dev/null 2>&1 || fail "shard run"
+run 0 run $SMALL -grid_seed 0-12 -shard 0/2 -output sharded > /dev/null 2> sh.err && fail "a shard was extended"
+grep -q "different options" sh.err || fail "shard: $(cat sh.err)"
+echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run"
