@@ -139,6 +139,41 @@ static void SeenAdd(Seen *s, const char file[], const char *name, size_t len, in
   s->k[s->n++].line = line;
 }
 
+#ifdef NNL_HAVE_LIBYAML
+  #include <yaml.h>
+#endif
+
+/* Where PETSc's YAML reader refused text: libyaml's own parser's line, column and problem (", line 2, column 1: did
+   not find expected ',' or ']' (while parsing a flow sequence)"), or "" (no libyaml, or a file libyaml takes whole,
+   which PETSc refused for its own reasons). */
+static void YAMLProblem(const char *text, char *out, size_t len)
+{
+  out[0] = 0;
+#ifdef NNL_HAVE_LIBYAML
+  {
+    yaml_parser_t p;
+    yaml_event_t  e;
+    int           done = 0;
+
+    if (!yaml_parser_initialize(&p)) return;
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+    while (!done) {
+      if (!yaml_parser_parse(&p, &e)) {
+        snprintf(out, len, ", line %zu, column %zu: %s%s%s%s", p.problem_mark.line + 1, p.problem_mark.column + 1,
+                 p.problem ? p.problem : "not YAML", p.context ? " (" : "", p.context ? p.context : "", p.context ? ")" : "");
+        break;
+      }
+      done = e.type == YAML_STREAM_END_EVENT;
+      yaml_event_delete(&e);
+    }
+    yaml_parser_delete(&p);
+  }
+#else
+  (void)text;
+  (void)len;
+#endif
+}
+
 /* The keys of a YAML job file, as the options they become: a mapping nested under a key names "-key_sub" (PETSc's
    rule). Line-based: a key is a name followed by ':' and a space or the line's end, and its parent the nearest line
    above with less indentation. Block sequences, flow mappings and quoted keys are left to PETSc's reader. */
@@ -224,7 +259,7 @@ PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char
   PetscFunctionBegin;
   PetscCall(PetscOptionsHasName(NULL, NULL, "-options_file", &had)); /* PETSC_OPTIONS may name one */
   for (int i = 0; files[i]; i += 2) {
-    char          *text = NULL, msg[512] = "";
+    char          *text = NULL, msg[512] = "", where[256] = "";
     PetscErrorCode ierr;
     PetscBool      nested;
     PetscCall(ReadShared(comm, files[i + 1], &text));
@@ -234,12 +269,13 @@ PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char
       YAMLKeys(files[i + 1], text, &seen, msg, sizeof(msg));
       free(seen.k);
       ierr = msg[0] ? 0 : PetscOptionsInsertStringYAML(NULL, text);
+      if (ierr) YAMLProblem(text, where, sizeof(where));
     } else ierr = InsertPlain(files[i + 1], text, msg, sizeof(msg));
     NNLErrorSetQuiet(PETSC_FALSE);
     free(text);
     PetscCheck(!msg[0], comm, PETSC_ERR_USER_INPUT, "-options_file: %s", msg);
-    PetscCheck(!ierr, comm, PETSC_ERR_USER_INPUT, "-options_file: '%s' is not a valid %s options file", files[i + 1],
-               IsYAML(files[i], files[i + 1]) ? "YAML" : "PETSc");
+    PetscCheck(!ierr, comm, PETSC_ERR_USER_INPUT, "-options_file: '%s' is not a valid %s options file%s", files[i + 1],
+               IsYAML(files[i], files[i + 1]) ? "YAML" : "PETSc", where);
     PetscCall(PetscOptionsHasName(NULL, NULL, "-options_file", &nested));
     PetscCheck(had || !nested, comm, PETSC_ERR_USER_INPUT, "-options_file: '%s' names another job file (give each with its own -options_file)",
                files[i + 1]);
