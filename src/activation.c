@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "simd.h"
 
@@ -440,12 +441,12 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
   {
     const char *name = spec;
     for (size_t a = 0; a < sizeof(nnl_act_alias) / sizeof(nnl_act_alias[0]); a++)
-      if (strlen(nnl_act_alias[a].alias) == namelen && !strncmp(spec, nnl_act_alias[a].alias, namelen)) {
+      if (strlen(nnl_act_alias[a].alias) == namelen && !strncasecmp(spec, nnl_act_alias[a].alias, namelen)) {
         name    = nnl_act_alias[a].name;
         namelen = strlen(name);
       }
     for (size_t i = 0; i < NNL_ACT_COUNT; i++)
-      if (strlen(nnl_act_table[i].name) == namelen && !strncmp(name, nnl_act_table[i].name, namelen))
+      if (strlen(nnl_act_table[i].name) == namelen && !strncasecmp(name, nnl_act_table[i].name, namelen))
         act->def = &nnl_act_table[i];
   }
   if (!act->def) {

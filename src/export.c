@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include "storeimpl.h"
@@ -101,6 +102,13 @@ static PetscBool HasNetlayers(sqlite3 *db)
                                                                                                                     : PETSC_FALSE;
 }
 
+PetscBool NNLStoreIsTable(const char name[])
+{
+  for (size_t i = 0; i < sizeof(Tables) / sizeof(Tables[0]); i++)
+    if (!strcasecmp(Tables[i].name, name)) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
 PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)
 {
   const ExportTable *t = NULL;
@@ -110,7 +118,7 @@ PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)
 
   PetscFunctionBegin;
   for (size_t i = 0; i < sizeof(Tables) / sizeof(Tables[0]); i++) {
-    if (!strcmp(Tables[i].name, table)) t = &Tables[i];
+    if (!strcasecmp(Tables[i].name, table)) t = &Tables[i];
     strcat(strcat(names, i ? ", " : ""), Tables[i].name);
   }
   PetscCheck(t, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-table: unknown table '%s' (allowed: %s)", table, names);

@@ -1,6 +1,7 @@
 /* The job: every option of a sweep read once from the PETSc options database, validated, made canonical. */
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "nnlimits/job.h"
 #include "nnlimits/gauss.h"
@@ -44,7 +45,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   job->nfamily = nw;
   for (PetscInt i = 0; i < nw; i++) {
     PetscInt f = 0;
-    while (NNLFamilies[f] && strcmp(NNLFamilies[f], words[i])) f++;
+    while (NNLFamilies[f] && strcasecmp(NNLFamilies[f], words[i])) f++; /* MLP is mlp, as option names are */
     if (!NNLFamilies[f]) {
       char bad[256];
       PetscCall(PetscStrncpy(bad, words[i], sizeof(bad)));
@@ -52,6 +53,11 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp, controlled_resnet)", bad);
     }
     job->family[i] = (NNLFamily)f;
+    for (PetscInt j = 0; j < i; j++) /* two spellings of one family (mlp,MLP): its points twice */
+      if (job->family[j] == job->family[i]) {
+        PetscCall(NNLParseFreeWords(&words, nw));
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: '%s' appears twice", NNLFamilies[f]);
+      }
   }
   PetscCall(NNLParseFreeWords(&words, nw));
 
@@ -142,7 +148,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              (double)job->input_correlation, job->inputs);
   PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) (1/(ab)^2), else 1); controlled_resnet: sigma_A^2 (auto: 1)", "",
                                "auto", buf, sizeof(buf), NULL));
-  if (!strcmp(buf, "auto")) job->sigma_w2 = -1;
+  if (!strcasecmp(buf, "auto")) job->sigma_w2 = -1;
   else {
     PetscCall(NNLParseReal("-sigma_w2", buf, &job->sigma_w2));
     PetscCheck(job->sigma_w2 > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_w2: must be > 0 or auto (got %s)", buf);
@@ -154,7 +160,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              (double)job->branch_alpha);
   PetscCall(OptString(PetscOptionsObject, "-sampler", "Sampler: auto (projection when m < n), dense, projection", "", "auto", buf,
                                sizeof(buf), NULL));
-  while (NNLSamplerTypes[sampler] && strcmp(NNLSamplerTypes[sampler], buf)) sampler++;
+  while (NNLSamplerTypes[sampler] && strcasecmp(NNLSamplerTypes[sampler], buf)) sampler++;
   PetscCheck(NNLSamplerTypes[sampler], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-sampler: unknown sampler '%s' (allowed: auto, dense, projection)", buf);
   job->sampler = (NNLSamplerType)sampler;
@@ -165,8 +171,8 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
                       "Layers recorded: all, last, or K (K log-spaced layers; the default 16 is all when no network has more)", "",
                       PetscStringize(D_RECORD), buf, sizeof(buf), &set));
   if (!set && NNLJobMaxDepth(job) <= D_RECORD) job->record_mode = NNL_RECORD_ALL; /* the default in a shallow job */
-  else if (!strcmp(buf, "all")) job->record_mode = NNL_RECORD_ALL;
-  else if (!strcmp(buf, "last")) job->record_mode = NNL_RECORD_LAST;
+  else if (!strcasecmp(buf, "all")) job->record_mode = NNL_RECORD_ALL;
+  else if (!strcasecmp(buf, "last")) job->record_mode = NNL_RECORD_LAST;
   else {
     PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-record_layers: '%s' is not all, last or a positive integer K", buf);
@@ -177,9 +183,9 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
   PetscCall(OptString(PetscOptionsObject, "-spectra_layers",
                       "Layers whose spectra (Gram eigenvalues, feature singular values, ranks) are computed: none, all, last, or K",
                       "", "none", buf, sizeof(buf), NULL));
-  if (!strcmp(buf, "none")) job->spectra_mode = NNL_RECORD_NONE;
-  else if (!strcmp(buf, "all")) job->spectra_mode = NNL_RECORD_ALL;
-  else if (!strcmp(buf, "last")) job->spectra_mode = NNL_RECORD_LAST;
+  if (!strcasecmp(buf, "none")) job->spectra_mode = NNL_RECORD_NONE;
+  else if (!strcasecmp(buf, "all")) job->spectra_mode = NNL_RECORD_ALL;
+  else if (!strcasecmp(buf, "last")) job->spectra_mode = NNL_RECORD_LAST;
   else {
     PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-spectra_layers: '%s' is not none, all, last or a positive integer K", buf);
@@ -293,7 +299,7 @@ static PetscErrorCode ReadRun(MPI_Comm comm, PetscOptionItems *PetscOptionsObjec
   PetscCallMPI(MPI_Bcast(&budget, 1, MPI_DOUBLE, 0, comm));
   PetscCall(OptString(PetscOptionsObject, "-mem_budget_mb", "Memory one task may use, MB (auto: 80% of the node's memory / its ranks)",
                                "", "auto", buf, sizeof(buf), NULL));
-  if (strcmp(buf, "auto")) {
+  if (strcasecmp(buf, "auto")) {
     PetscCall(NNLParseReal("-mem_budget_mb", buf, &mb));
     PetscCheck(mb > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-mem_budget_mb: must be > 0 or auto (got %s)", buf);
     budget = mb * 1048576.0;

@@ -460,6 +460,8 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
   PetscBool oset;
 
   PetscFunctionBegin;
+  PetscCheck(args->npos != 2 || !NNLStoreIsTable(args->pos[1]), comm, PETSC_ERR_USER_INPUT, "export: give one run directory, "
+             "and the table as an option: nnlimits export %s -table %s", args->pos[0], args->pos[1]);
   PetscCheck(args->npos == 1, comm, PETSC_ERR_USER_INPUT, "export: give one run directory: nnlimits export DIR [-table T] [-o FILE]");
   PetscCall(PetscOptionsGetString(NULL, NULL, "-table", table, sizeof(table), NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-o", file, sizeof(file), &oset));

@@ -128,6 +128,13 @@ e=$(echo "$seen" | sed 's/.* eta=\([0-9.]*\)s.*/\1/')
 awk -v e="$e" 'BEGIN {exit !(e <= 60)}' || fail "status of a live run: eta ${e}s for a 3 s task"
 run 0 status live | grep -q 'pending=0 .*eta=0s$' || fail "status after the run: $(run 0 status live)"
 
+# values are case-insensitive, as option names are (-family MLP was "unknown family"): one job, one store
+run 0 run -family mlp,resnet -grid_activation relu,silu -grid_width 8 -grid_depth 2 -grid_seed 0-2 -sampler projection -output cased \
+  > /dev/null 2>&1 || fail "lower-case run"
+run 0 run -family MLP,ResNet -grid_activation ReLU,SiLU -grid_width 8 -grid_depth 2 -grid_seed 0-2 -sampler Projection -output cased \
+  > /dev/null 2> cased.err && grep -q 'todo=0' cased.err || fail "the same job in capitals is another: $(cat cased.err)"
+"$NNL" export cased -table COMPARE | head -1 | grep -q '^family,activation' || fail "export -table COMPARE"
+
 # rerunning a finished job recomputes nothing
 run 1 run -options_file tiny.yaml 2> rerun.err > /dev/null || fail "rerun of a finished job"
 grep -q 'todo=0' rerun.err || fail "rerun of a finished job did work"

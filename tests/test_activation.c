@@ -161,6 +161,9 @@ static void test_parse_canonical(void **state)
   (void)state;
   static const char *cases[][2] = {
       {"leaky_relu", "leaky_relu"},
+      {"RELU", "relu"}, /* names are case-insensitive, as option names are; one canonical spelling */
+      {"Leaky_ReLU:0.01", "leaky_relu"},
+      {"SiLU", "swish"},
       {"leaky_relu:0.01", "leaky_relu"},
       {"leaky_relu:1e-2", "leaky_relu"},
       {"leaky_relu:0.2", "leaky_relu:0.20000000000000001"},
@@ -212,7 +215,7 @@ static void test_parse_errors(void **state)
   parse_fails("relux", "unknown activation 'relux'", "allowed: linear, relu, leaky_relu");
   parse_fails("", "unknown activation ''", "allowed:");
   parse_fails(":0.2", "unknown activation ''", NULL);
-  parse_fails("RELU", "unknown activation 'RELU'", NULL);
+  parse_fails("RELUX", "unknown activation 'RELUX'", NULL);
   parse_fails("relu:1", "relu:1", "too many");
   parse_fails("sin:1:2:3:4", "sin:1:2:3:4", "too many");
   parse_fails("leaky_relu:abc", "leaky_relu:abc", "'abc'");

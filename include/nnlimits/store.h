@@ -53,6 +53,8 @@ PetscErrorCode NNLStoreClose(NNLStore *st);
 
 /** @brief Write a tidy CSV of table ("gram", "points", "stats") to out, rows in canonical order. */
 PetscErrorCode NNLStoreExport(NNLStore st, const char table[], FILE *out);
+/** @brief Whether name is one of the tables export writes (case-insensitive). */
+PetscBool NNLStoreIsTable(const char name[]);
 /** @brief Print one line "status dir=.. done=.. failed=.. pending=.. total=.. .. eta=.." for the store to out. */
 PetscErrorCode NNLStoreStatus(NNLStore st, const char dir[], FILE *out);
 /** @brief Status lines of several run directories (the shards of a job array), then their sum when n > 1. */
