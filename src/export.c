@@ -635,9 +635,10 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
   char      eta[32] = "-";
 
   if (pending < 0) pending = 0;
-  if (pending > 0 && c->eta >= 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=run", c->eta);
+  /* rounded up while work is left: "pending=159 ... eta=0s" read as done */
+  if (pending > 0 && c->eta >= 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=run", ceil(c->eta));
   else if (pending > 0 && (!strcmp(c->last, "died") || !strcmp(c->last, "failed"))) snprintf(eta, sizeof(eta), "-"); /* nothing computes */
-  else if (pending > 0 && c->rate > 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=rate", pending / c->rate);
+  else if (pending > 0 && c->rate > 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=rate", ceil(pending / c->rate));
   else if (pending == 0) snprintf(eta, sizeof(eta), "0s");
   fprintf(out, "status dir=%s done=%lld failed=%lld pending=%lld total=%lld last_run=%s rate=%.3g/s eta=%s\n", label, c->done,
           c->failed, pending, c->total, c->last, c->rate, eta);

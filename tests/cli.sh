@@ -133,7 +133,7 @@ run 0 run -family mlp,resnet -grid_activation relu,silu -grid_width 8 -grid_dept
   > /dev/null 2>&1 || fail "lower-case run"
 run 0 run -family MLP,ResNet -grid_activation ReLU,SiLU -grid_width 8 -grid_depth 2 -grid_seed 0-2 -sampler Projection -output cased \
   > /dev/null 2> cased.err && grep -q 'todo=0' cased.err || fail "the same job in capitals is another: $(cat cased.err)"
-"$NNL" export cased -table COMPARE | head -1 | grep -q '^family,activation' || fail "export -table COMPARE"
+"$NNL" export cased -table COMPARE -o cased.csv && head -1 cased.csv | grep -q '^family,activation' || fail "export -table COMPARE"
 
 # rerunning a finished job recomputes nothing
 run 1 run -options_file tiny.yaml 2> rerun.err > /dev/null || fail "rerun of a finished job"
@@ -145,6 +145,9 @@ for s in 0 1 2; do run 1 run -options_file job.opts -shard $s/3 > /dev/null 2>&1
 [ -d results/job/shard-1-of-3 ] || fail "sharded default output"
 for s in 0 1 2; do "$NNL" export results/job/shard-$s-of-3 -table points | tail -n +2; done | sort > shards.csv
 run 1 run -options_file job.opts -output whole > /dev/null 2>&1
+# the ETA of work left rounds up (a pending point at hundreds a second read "eta=0s", as if done)
+cp -r whole eta1 && sqlite3 eta1/nnlimits.sqlite "DELETE FROM points WHERE ord=(SELECT max(ord) FROM points WHERE kind='network')"
+"$NNL" status eta1 | grep -q ' pending=1 .* eta=1s eta_from=rate$' || fail "status with one point left: $("$NNL" status eta1)"
 # a path that is not a run directory but near one says what to give instead
 "$NNL" status results/job > /dev/null 2> near.err && fail "status of a directory of shards"
 grep -q "it holds the shards of a job; combine them with nnlimits merge results/job/shard-\* -output results/job/all" near.err \
