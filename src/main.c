@@ -15,6 +15,7 @@
 #include "options.h"
 #include "simd.h"
 #include "sockets.h"
+#include "orphan.h"
 #include "summary.h"
 
 /* The cost model's unit is a nanosecond of one core of the machine it was fitted on (grid.c); used only for predictions. */
@@ -549,8 +550,12 @@ int main(int argc, char **argv)
   while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
   raw_argv   = argv;
   stray_word = NNLOptionsStrayWord(argc, argv, cmd ? 2 + args.npos : 1, &stray_opt);
+  /* Launched as a rank (by mpiexec, or srun with PMI): once its launcher is gone, so is its job. */
+  const int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
   /* MPI first, so that a failure inside PetscInitialize (a bad PETSC_OPTIONS) is collective and one line. */
   MPI_Init(&argc, &argv);
+  /* kill_anywhere saw it twice in hundreds of kills: a rank spinning 30 s after its peer's SIGKILL and mpiexec's exit */
+  if (launched) (void)NNLOrphanGuardStart(1);
   NNLSocketsNoDelay(); /* MPI_Finalize: 48 ms -> 6 ms (sockets.c) */
   pargc = NNLOptionsSplitArgs(argc, argv, pargv, files);
   for (int i = 1; i < pargc; i++) /* -h and --help are -help, for every command */

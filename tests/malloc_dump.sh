@@ -14,7 +14,7 @@ expect() { # expect RC NP ARGS...
 expect 0 0 run $JOB -output "$W/a"
 expect 0 2 run $JOB -output "$W/b"
 expect 0 2 run $JOB -output "$W/b"                       # resume: nothing to do
-expect 2 2 run $JOB -grid_seed 0-5 -output "$W/b"        # refused: another job
+expect 2 2 run $JOB -grid_seed 1-5 -output "$W/b"        # refused: another job (seed 0 dropped: not an extension)
 expect 2 0 run -grid_width 0 -output "$W/c"
 expect 0 0 plan $JOB -shard 1/2
 expect 0 0 status "$W/a"

@@ -393,7 +393,7 @@ static void test_refusals(void **state)
   PetscInt    idx[1] = {0};
   char        dir[512], file[600];
   sqlite3    *db;
-  const char *cases[][2] = {{"-grid_seed 0-4", "grid_seed"}, {"-grid_seed 0-3 -shard 1/2", "-shard"}};
+  const char *cases[][2] = {{"-grid_seed 1-4", "grid_seed"}, {"-grid_seed 0-3 -shard 1/2", "-shard"}};
 
   Path(dir, sizeof(dir), "refuse");
   snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
