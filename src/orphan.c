@@ -29,8 +29,7 @@ int NNLOrphanGuardStart(int code)
   nnl_parent = getppid();
   nnl_code   = code;
   if ((err = pthread_attr_init(&attr))) return err;
-  /* a small stack: the thread only sleeps and compares */
-  (void)pthread_attr_setstacksize(&attr, 65536);
+  /* the default stack (its pages are touched only as used): a 64 KB one killed the thread under AddressSanitizer */
   (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   err = pthread_create(&t, &attr, Watch, NULL);
   pthread_attr_destroy(&attr);
