@@ -500,11 +500,9 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
 static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
 {
   MPI_Comm comm = PETSC_COMM_WORLD;
-  int      size;
 
   PetscFunctionBegin;
   *code = NNL_EXIT_OK;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCheck(!stray_word, comm, PETSC_ERR_USER_INPUT, "unexpected argument '%s'%s%s%s%s: an option takes one word (a list is one "
              "word, comma-separated: -grid_width 32,64)%s", raw_argv[stray_word], stray_opt ? " after " : "", stray_opt ? raw_argv[stray_opt] : "",
              stray_opt && stray_opt + 1 < stray_word ? " " : "", stray_opt && stray_opt + 1 < stray_word ? raw_argv[stray_opt + 1] : "",

@@ -143,7 +143,7 @@ static void SeenAdd(Seen *s, const char file[], const char *name, size_t len, in
   #include <yaml.h>
 #endif
 
-/* Where PETSc's YAML reader refused text: libyaml's own parser's line, column and problem (", line 2, column 1: did
+/* Where PETSc's YAML reader refused text: libyaml's own parser's line, column and problem (", line 2, column 11: did
    not find expected ',' or ']' (while parsing a flow sequence)"), or "" (no libyaml, or a file libyaml takes whole,
    which PETSc refused for its own reasons). */
 static void YAMLProblem(const char *text, char *out, size_t len)
