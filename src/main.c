@@ -74,7 +74,7 @@ typedef struct {
   char **pos; /* positional arguments after the subcommand */
 } Args;
 
-/* Order of the uint64_t at a and b: the ids of a sort, or the leading id of a struct (IdIndex). */
+/* Order of the uint64_t at a and b: the leading id of a struct (IdIndex). */
 static int CmpU64(const void *a, const void *b)
 {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -89,22 +89,12 @@ static PetscErrorCode PendingPoints(const NNLJob *job, const NNLGrid *grid, NNLS
 
   PetscFunctionBegin;
   PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &nshard, &shard));
-  PetscCall(NNLStoreCommittedIds(st, &ndone, &done));
-  qsort(done, (size_t)ndone, sizeof(uint64_t), CmpU64);
+  PetscCall(NNLStoreCommittedIds(st, &ndone, &done)); /* ascending */
   if (!ndone) cnt = nshard; /* a fresh store: no point to decode for its id */
   for (PetscInt i = 0; i < nshard && ndone; i++) {
-    NNLPoint  pt;
-    uint64_t  id;
-    PetscBool hit = PETSC_FALSE;
+    NNLPoint pt;
     NNLGridPoint(grid, shard[i], &pt);
-    id = pt.id;
-    for (PetscInt lo = 0, hi = ndone; lo < hi && !hit;) { /* done is sorted */
-      PetscInt mid = (lo + hi) / 2;
-      if (done[mid] == id) hit = PETSC_TRUE;
-      else if (done[mid] < id) lo = mid + 1;
-      else hi = mid;
-    }
-    if (!hit) shard[cnt++] = shard[i];
+    if (!NNLStoreIdsHave(done, ndone, pt.id)) shard[cnt++] = shard[i];
   }
   PetscCall(PetscFree(done));
   *n    = cnt;

@@ -835,12 +835,6 @@ PetscErrorCode NNLStorePreCheck(const char dir[], NNLStoreCheckFn check, const v
   PetscFunctionReturn(0);
 }
 
-static int CmpId(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* Make the store of a job on fewer axis values (NNLJobExtends) this job's: its fingerprint and counts, and each point's
    ord its index in this grid, so that exports (in ord order) are a fresh run's of this job. One transaction. */
 static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
@@ -853,7 +847,6 @@ static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
 
   PetscFunctionBegin;
   PetscCall(NNLStoreCommittedIds(s, &n, &ids));
-  qsort(ids, (size_t)n, sizeof(uint64_t), CmpId);
   PetscCall(NNLStoreExec(s->db, "BEGIN IMMEDIATE"));
   ierr = NNLStoreMetaSet(s->db, "job", job->canonical);
   snprintf(num, sizeof(num), "%" PetscInt_FMT, grid->npoints);
@@ -863,7 +856,7 @@ static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
   for (PetscInt i = 0; i < grid->npoints && !ierr && n; i++) {
     NNLPoint pt;
     NNLGridPoint(grid, i, &pt);
-    if (!bsearch(&pt.id, ids, (size_t)n, sizeof(uint64_t), CmpId)) continue;
+    if (!NNLStoreIdsHave(ids, n, pt.id)) continue;
     sqlite3_bind_int64(st, 1, i);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)pt.id);
     ierr = NNLStoreCheck(s->db, sqlite3_step(st), "extend");
@@ -975,6 +968,23 @@ PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *store)
   PetscFunctionReturn(0);
 }
 
+static int CmpId(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+PetscBool NNLStoreIdsHave(const uint64_t *ids, PetscInt n, uint64_t id)
+{
+  for (PetscInt lo = 0, hi = n; lo < hi;) { /* no callback: a resume looks up every point of its shard */
+    PetscInt mid = lo + (hi - lo) / 2;
+    if (ids[mid] == id) return PETSC_TRUE;
+    if (ids[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return PETSC_FALSE;
+}
+
 PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
 {
   sqlite3_stmt *st = NULL;
@@ -989,6 +999,7 @@ PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT id FROM points", -1, &st, NULL), "ids"));
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && cnt < cap) (*ids)[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
+  qsort(*ids, (size_t)cnt, sizeof(uint64_t), CmpId); /* ascending as unsigned (SQLite's ORDER BY is signed) */
   *n = cnt;
   PetscFunctionReturn(0);
 }

@@ -27,8 +27,10 @@ typedef struct _p_NNLStore *NNLStore;
 PetscErrorCode NNLStoreOpen(const char dir[], const NNLJob *job, const NNLGrid *grid, NNLStore *st);
 /** @brief Open an existing store read-only (export, status, merge). */
 PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *st);
-/** @brief Ids of committed points (done or failed). Caller frees *ids. */
+/** @brief Ids of committed points (done or failed), in ascending order. Caller frees *ids. */
 PetscErrorCode NNLStoreCommittedIds(NNLStore st, PetscInt *n, uint64_t **ids);
+/** @brief Whether id is one of the n ascending ids (of NNLStoreCommittedIds). */
+PetscBool NNLStoreIdsHave(const uint64_t *ids, PetscInt n, uint64_t id);
 /** @brief Commit one point and its arrays in one transaction. */
 PetscErrorCode NNLStoreCommit(NNLStore st, const NNLPoint *pt, const NNLResult *res);
 /**
