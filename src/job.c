@@ -53,11 +53,6 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp, controlled_resnet)", bad);
     }
     job->family[i] = (NNLFamily)f;
-    for (PetscInt j = 0; j < i; j++) /* two spellings of one family (mlp,MLP): its points twice */
-      if (job->family[j] == job->family[i]) {
-        PetscCall(NNLParseFreeWords(&words, nw));
-        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: '%s' appears twice", NNLFamilies[f]);
-      }
   }
   PetscCall(NNLParseFreeWords(&words, nw));
 

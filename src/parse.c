@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "parse.h"
 
 #define NNL_LIST_MAX 10000000 /* values on one axis: beyond this the grid cannot be a sane job */
@@ -172,11 +173,9 @@ PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, Pe
     memcpy(w[i], p, len);
     w[i][len] = 0;
     for (PetscInt j = 0; j < i; j++) {
-      PetscBool same;
-      PetscCall(PetscStrcmp(w[i], w[j], &same));
-      if (same) {
+      if (!strcasecmp(w[i], w[j])) { /* named values are case-insensitive: mlp,MLP is one family twice */
         char dup[256];
-        PetscCall(PetscStrncpy(dup, w[i], sizeof(dup)));
+        PetscCall(PetscStrncpy(dup, w[j], sizeof(dup)));
         PetscCall(NNLParseFreeWords(&w, cnt));
         SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' appears twice", opt, dup);
       }
