@@ -102,25 +102,28 @@ static PetscBool HasNetlayers(sqlite3 *db)
                                                                                                                     : PETSC_FALSE;
 }
 
-PetscBool NNLStoreIsTable(const char name[])
+/* The export table of this name (case-insensitive), or NULL */
+static const ExportTable *FindTable(const char name[])
 {
   for (size_t i = 0; i < sizeof(Tables) / sizeof(Tables[0]); i++)
-    if (!strcasecmp(Tables[i].name, name)) return PETSC_TRUE;
-  return PETSC_FALSE;
+    if (!strcasecmp(Tables[i].name, name)) return &Tables[i];
+  return NULL;
+}
+
+PetscBool NNLStoreIsTable(const char name[])
+{
+  return FindTable(name) ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)
 {
-  const ExportTable *t = NULL;
+  const ExportTable *t  = FindTable(table);
   sqlite3_stmt      *st = NULL;
   char               names[512] = "";
   int                rc, ncol;
 
   PetscFunctionBegin;
-  for (size_t i = 0; i < sizeof(Tables) / sizeof(Tables[0]); i++) {
-    if (!strcasecmp(Tables[i].name, table)) t = &Tables[i];
-    strcat(strcat(names, i ? ", " : ""), Tables[i].name);
-  }
+  for (size_t i = 0; i < sizeof(Tables) / sizeof(Tables[0]); i++) strcat(strcat(names, i ? ", " : ""), Tables[i].name);
   PetscCheck(t, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-table: unknown table '%s' (allowed: %s)", table, names);
   if (t->arrays && HasNetlayers(s->db)) {
     PetscErrorCode ierr;
@@ -595,9 +598,13 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
   PetscCall(NNLStoreMetaGet(s->db, "grid_points", &total));
   c->grid = total ? atoll(total) : 0;
   PetscCall(PetscFree(total));
-  /* Rate of the latest run: its points over the time from its start to its latest commit. */
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT r.status, count(p.id), max(p.committed) - r.t0, r.source IS NULL"
-                                                    " FROM runs r LEFT JOIN points p ON p.run=r.run"
+  /* The latest run's state, and a rate: points over the time from a run's start to its latest commit, of the latest
+     run if it is running, else of the latest run that computed points (a rerun of a finished job computes none: its
+     rate would read 0/s) */
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT r.status, count(p.id), max(p.committed) - q.t0, r.source IS NULL"
+                                                    " FROM runs r JOIN runs q ON q.run=CASE WHEN r.status='running' THEN r.run"
+                                                    " ELSE coalesce((SELECT max(run) FROM points), r.run) END"
+                                                    " LEFT JOIN points p ON p.run=q.run"
                                                     " WHERE r.run=(SELECT max(run) FROM runs)", -1, &st, NULL), "status"));
   snprintf(c->last, sizeof(c->last), "none");
   if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {

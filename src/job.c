@@ -455,12 +455,28 @@ static PetscInt SplitCommas(char *v, char **w, PetscInt max)
   return n;
 }
 
+/* Whether every word of the comma list v (modified) is one of names[0..n): then idx[i] is the index of its i-th word
+   and *nidx their count (at most n). w: scratch for n + 1 words. */
+static PetscBool NamesIn(char *v, const char *const names[], PetscInt n, char **w, PetscInt idx[], PetscInt *nidx)
+{
+  PetscInt nw = SplitCommas(v, w, n + 1);
+
+  if (nw > n) return PETSC_FALSE;
+  for (*nidx = 0; *nidx < nw; (*nidx)++) {
+    PetscInt j = 0;
+    while (j < n && strcmp(names[j], w[*nidx])) j++;
+    if (j == n) return PETSC_FALSE;
+    idx[*nidx] = j;
+  }
+  return PETSC_TRUE;
+}
+
 PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *extends)
 {
   NNLJob    sub = *job; /* the job with the stored axes: its canonical text must be the stored one */
   char     *fam = NULL, *act = NULL, *lst[3] = {NULL, NULL, NULL}, **w = NULL;
-  PetscInt *axis[3] = {NULL, NULL, NULL}, naxis[3] = {0, 0, 0}, nw, max = job->nfamily + job->nact + 1;
-  const char *keys[3] = {"grid_width", "grid_depth", "grid_seed"};
+  PetscInt *axis[3] = {NULL, NULL, NULL}, naxis[3] = {0, 0, 0}, *idx = NULL, max = job->nfamily + job->nact + 1;
+  const char *keys[3] = {"grid_width", "grid_depth", "grid_seed"}, **names = NULL;
   const PetscInt *have[3] = {job->width, job->depth, job->seed}, nhave[3] = {job->nwidth, job->ndepth, job->nseed};
   PetscBool ok;
 
@@ -473,26 +489,18 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
   PetscCall(CanonValue(stored, "grid_activation", &act));
   for (int a = 0; a < 3; a++) PetscCall(CanonValue(stored, keys[a], &lst[a]));
   ok = fam && act && lst[0] && lst[1] && lst[2];
-  PetscCall(PetscMalloc1(max, &w));
+  PetscCall(PetscMalloc3(max, &w, max, &names, max, &idx));
   PetscCall(PetscMalloc2(job->nfamily, &sub.family, job->nact, &sub.act));
   /* every stored value must be one of the job's: families and activations by name, the rest by number */
   if (ok) {
-    nw = SplitCommas(fam, w, max);
-    ok = nw <= job->nfamily ? PETSC_TRUE : PETSC_FALSE; /* then sub.family holds them */
-    for (sub.nfamily = 0; ok && sub.nfamily < nw; sub.nfamily++) {
-      ok = PETSC_FALSE;
-      for (PetscInt f = 0; f < job->nfamily && !ok; f++)
-        if (!strcmp(NNLFamilies[job->family[f]], w[sub.nfamily])) sub.family[sub.nfamily] = job->family[f], ok = PETSC_TRUE;
-    }
+    for (PetscInt f = 0; f < job->nfamily; f++) names[f] = NNLFamilies[job->family[f]];
+    ok = NamesIn(fam, names, job->nfamily, w, idx, &sub.nfamily);
+    for (PetscInt i = 0; ok && i < sub.nfamily; i++) sub.family[i] = job->family[idx[i]];
   }
   if (ok) {
-    nw = SplitCommas(act, w, max);
-    ok = nw <= job->nact ? PETSC_TRUE : PETSC_FALSE;
-    for (sub.nact = 0; ok && sub.nact < nw; sub.nact++) {
-      ok = PETSC_FALSE;
-      for (PetscInt i = 0; i < job->nact && !ok; i++)
-        if (!strcmp(job->act[i].canon, w[sub.nact])) sub.act[sub.nact] = job->act[i], ok = PETSC_TRUE;
-    }
+    for (PetscInt i = 0; i < job->nact; i++) names[i] = job->act[i].canon;
+    ok = NamesIn(act, names, job->nact, w, idx, &sub.nact);
+    for (PetscInt i = 0; ok && i < sub.nact; i++) sub.act[i] = job->act[idx[i]];
   }
   for (int a = 0; a < 3 && ok; a++) {
     PetscCall(NNLParseIntList(keys[a], lst[a], 0, &axis[a], &naxis[a]));
@@ -512,7 +520,7 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
   for (int a = 0; a < 3; a++) PetscCall(PetscFree(axis[a]));
   for (int a = 0; a < 3; a++) PetscCall(PetscFree(lst[a]));
   PetscCall(PetscFree2(sub.family, sub.act));
-  PetscCall(PetscFree(w));
+  PetscCall(PetscFree3(w, names, idx));
   PetscCall(PetscFree(fam));
   PetscCall(PetscFree(act));
   PetscFunctionReturn(0);

@@ -14,4 +14,8 @@ extern PetscLogStage NNL_STAGE_SWEEP;   /* the scheduled sweep (NNLSchedRun), ev
 /** @brief Register the events (once; safe to call again). Not collective. */
 PetscErrorCode NNLLogRegister(void);
 
+/** @brief Refuse, before any work, a -log_view file that cannot be written (PETSc finds out only at its finalize, after
+    the run, and exits 0). Collective. */
+PetscErrorCode NNLLogCheckView(MPI_Comm comm);
+
 #endif

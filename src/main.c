@@ -38,8 +38,8 @@ static const char usage[] =
 /* 'nnlimits status|export|merge -help': what the command does and its options; nothing is read or written. */
 static const char *const command_help[][2] = {
   {"status", "nnlimits status DIR...\n"
-             "  Done / failed / pending points, the last run's state, rate and ETA of each run directory (readable while a run\n"
-             "  writes it). No options.\n"},
+             "  Done / failed / pending points, the last run's state, the rate of the last run that computed points, and\n"
+             "  the ETA, of each run directory (readable while a run writes it). No options.\n"},
   {"export", "nnlimits export DIR [-table T] [-o FILE]\n"
              "  Tidy CSV, one row per observation, of one table of a run directory.\n"
              "  -table <gram>: gram, points, stats, limits, compare, spectra, spectrum, sde, fokker_planck, laws\n"
@@ -220,6 +220,7 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   PetscCall(CheckLaunch(comm));
   PetscCall(SetUpJob(comm, "run", jobp, gridp, schedp, &help));
   if (help) PetscFunctionReturn(0);
+  PetscCall(NNLLogCheckView(comm));
   job = *jobp, grid = *gridp, sched = *schedp;
   /* Rank 0 alone touches the store; its verdict (a different job there, a bad directory) is everyone's. */
   NNLErrorSetQuiet(PETSC_TRUE);
@@ -613,7 +614,7 @@ int main(int argc, char **argv)
     code = NNL_EXIT_INPUT;
   }
   if (installed) PetscPopErrorHandler(); /* -malloc_dump lists what is still allocated: leave nothing */
-  PetscFinalize();
+  if (PetscFinalize() && code == NNL_EXIT_OK) code = 1; /* -log_view's file, say, could not be written: not a success */
   MPI_Finalize();
   free(pargv);
   free(files);

@@ -94,6 +94,11 @@ run 1 run -grid_width 2,3,4,5,6,7 -grid_depth 2,3,4,5,6 -grid_seed 0-2 -output r
 grep -q '^progress done=9/9' err.txt || fail "no final progress line"
 ! grep -q $'\r' err.txt || fail "carriage return in a non-terminal log"
 run 0 status results/tiny | grep -q 'done=9 .*pending=0' || fail "status after a finished run"
+# a rerun of the finished job computes nothing: status keeps the rate of the run that did (it read rate=0/s)
+rate=$(run 0 status results/tiny | grep -o ' rate=[^ ]*')
+run 2 run -options_file tiny.yaml > /dev/null 2>&1 || fail "rerun of a finished job"
+run 0 status results/tiny | grep -q "last_run=complete$rate " || fail "status after a no-op rerun: $(run 0 status results/tiny) (was$rate)"
+[ "$rate" != " rate=0/s" ] || fail "status of a finished run: rate=0/s"
 
 # Progress during a long task, with an ETA that counts the task's work so far: one SDE task of ~0.8 s (5000 paths)
 # after a network and a limit. At 1 rank rank 0 computes it (lines from its poll between steps); at 2 a worker does
