@@ -652,6 +652,9 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
   if (hint && pending > 0 && !strcmp(c->last, "failed"))
     fprintf(stderr, "status: %s: the last run stopped on an error (its stderr names it: a full disk, a file size limit?); "
             "fix that and rerun the same command to compute the %lld pending points\n", label, pending);
+  if (hint && pending > 0 && !strcmp(c->last, "merged"))
+    fprintf(stderr, "status: %s: %lld of the job's points are in none of the stores merged into it (shards not merged, or not "
+            "finished?): merge them into it too (merging again is harmless)\n", label, pending);
   if (hint && c->merge && !strcmp(c->last, "died"))
     fprintf(stderr, "status: %s: a merge into it was killed before it ended; rerun the same merge command to finish it\n", label);
   else if (hint && pending > 0 && !strcmp(c->last, "died"))
@@ -701,19 +704,27 @@ PetscErrorCode NNLStoreStatus(NNLStore s, const char dir[], FILE *out)
 PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *out)
 {
   Counts    sum;
-  PetscBool unestimated = PETSC_FALSE, one_job = PETSC_TRUE;
+  PetscBool unestimated = PETSC_FALSE, one_job = PETSC_TRUE, parts = PETSC_FALSE;
   long long shards = 0, grid = -1, seen = 0, *ids;
   PetscInt  absent = 0;
+  char    (*real)[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
   memset(&sum, 0, sizeof(sum));
   sum.eta = -1;
   snprintf(sum.last, sizeof(sum.last), "-");
-  PetscCall(PetscMalloc1(n, &ids));
+  PetscCall(PetscMalloc2(n, &ids, n, &real));
   for (PetscInt i = 0; i < n; i++) {
-    NNLStore s = NULL;
-    Counts   c;
-    char     path[PETSC_MAX_PATH_LEN + 32];
+    NNLStore  s = NULL;
+    Counts    c;
+    char      path[PETSC_MAX_PATH_LEN + 32];
+    PetscBool again = PETSC_FALSE;
+    if (!realpath(dirs[i], real[i])) PetscCall(PetscStrncpy(real[i], dirs[i], sizeof(real[i])));
+    for (PetscInt k = 0; k < i && !again; k++) again = strcmp(real[k], real[i]) ? PETSC_FALSE : PETSC_TRUE;
+    if (again) { /* `status A A` summed A twice */
+      fprintf(stderr, "status: %s is given twice: counted once\n", dirs[i]);
+      continue;
+    }
     snprintf(path, sizeof(path), "%s/%s", dirs[i], NNL_STORE_FILE);
     if (n > 1 && access(path, F_OK) != 0) {
       fprintf(out, "status dir=%s no_store (not started yet, or not a run directory)\n", dirs[i]);
@@ -727,6 +738,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     PetscCall(NNLStoreClose(&s));
     PrintCounts(dirs[i], &c, PETSC_TRUE, out);
     if (grid < 0) shards = c.shards, grid = c.grid;
+    if (c.shards > 1) parts = PETSC_TRUE;
     if (c.shards != shards || c.grid != grid || c.shards < 2) one_job = PETSC_FALSE;
     else {
       PetscBool dup = PETSC_FALSE;
@@ -743,7 +755,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
       else unestimated = PETSC_TRUE;
     }
   }
-  PetscCall(PetscFree(ids));
+  PetscCall(PetscFree2(ids, real));
   PetscCheck(absent < n, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "status: none of the %" PetscInt_FMT " directories holds a store yet", n);
   if (one_job && seen < shards && grid > sum.total) { /* the job's other shards: pending, not started here */
     sum.total   = grid;
@@ -753,6 +765,10 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
   if (n > 1) {
     PrintCounts("(all)", &sum, PETSC_FALSE, out);
     if (one_job && seen < shards) fprintf(stderr, "status: (all) counts the whole job: %lld of its %lld shards have a store\n", seen, shards);
+    /* shard 2/3 beside shards 0/2 and 1/2 (two submits' splits) share points: the sum counts those twice */
+    if (!one_job && parts)
+      fprintf(stderr, "status: (all) adds up parts of different splits or jobs (their shard counts or grids differ): points "
+                      "they share are counted twice; nnlimits merge gives one store's true count\n");
   }
   PetscFunctionReturn(0);
 }

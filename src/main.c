@@ -368,6 +368,25 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscCall(ierr);
   if (help) PetscCall(NNLJobDestroy(&job));
   if (help) PetscFunctionReturn(0);
+  { /* what a run would find in -output: another job's store is refused here, as the run would refuse it */
+    PetscInt       stored = -1, sn = 0;
+    PetscBool      ext = PETSC_FALSE;
+    int            rank;
+    PetscErrorCode e = 0;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    NNLErrorSetQuiet(PETSC_TRUE);
+    if (rank == 0) e = NNLStoreCheckOutput(job, &stored, &ext);
+    NNLErrorSetQuiet(PETSC_FALSE);
+    ierr = NNLErrorAgree(comm, e);
+    if (ierr) PetscCall(NNLGridDestroy(&grid));
+    if (ierr) PetscCall(NNLJobDestroy(&job));
+    PetscCall(ierr);
+    PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &sn, NULL));
+    if (stored >= 0)
+      PetscCall(PetscPrintf(comm, "plan output=%s stored=%" PetscInt_FMT " of shard %" PetscInt_FMT "/%" PetscInt_FMT "'s %" PetscInt_FMT
+                                  " tasks%s\n", job->output, stored, job->shard_index, job->shard_count, sn,
+                            ext ? " (a run of fewer axis values, which this job's run extends)" : ""));
+  }
   PetscCall(PlanCalibrate(comm, job, grid, calibrate, &factor));
   PetscCall(PetscMalloc1(grid->ncells, &cellbytes)); /* a point's store bytes are its cell's */
   for (PetscInt c = 0; c < grid->ncells; c++) cellbytes[c] = NNLPointStoreBytes(job, &grid->cells[c]);

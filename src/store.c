@@ -810,8 +810,8 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
     char h[64];
     PetscCall(PetscStrncpy(h, hshard, sizeof(h)));
     PetscCall(PetscFree(hshard));
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shard: '%s' holds shard %s of this job, not %s (use another -output)", dir, h,
-            shard);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shard: '%s' holds shard %s of this job, not %s (to finish that shard, give -shard %s; "
+            "for this one, another -output)", dir, h, shard, h);
   }
   PetscCall(PetscFree(hshard));
   PetscFunctionReturn(0);
@@ -873,6 +873,37 @@ static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
              s->dir, n - kept, n);
   PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "extending '%s': its %" PetscInt_FMT " points are kept, the grid is now %" PetscInt_FMT " tasks\n",
                          s->dir, n, grid->npoints));
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  JobShard  js; /* first: CheckJob reads it */
+  PetscInt *stored;
+} JobCount;
+
+static PetscErrorCode CheckJobCount(sqlite3 *db, const char dir[], const void *ctx)
+{
+  const JobCount *jc = (const JobCount *)ctx;
+  sqlite3_stmt   *st = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(CheckJob(db, dir, &jc->js));
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM points", -1, &st, NULL), "points"));
+  if (sqlite3_step(st) == SQLITE_ROW) *jc->stored = (PetscInt)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreCheckOutput(const NNLJob *job, PetscInt *stored, PetscBool *extends)
+{
+  char     shard[64];
+  JobCount jc = {{job, shard, extends}, stored};
+
+  PetscFunctionBegin;
+  *stored  = -1;
+  *extends = PETSC_FALSE;
+  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
+  PetscCall(NNLStorePreCheck(job->output, CheckJobCount, &jc));
   PetscFunctionReturn(0);
 }
 

@@ -68,6 +68,19 @@ run 0 run $MIX -output mix > /dev/null 2>&1 || fail "mixed job"
 mb=$(awk -v b="$(stat -c %s mix/nnlimits.sqlite)" 'BEGIN {print b / 1048576}')
 awk -v p="$pmb" -v m="$mb" 'BEGIN {exit !(p != "" && p >= m / 1.25 && p <= 1.25 * m)}' \
   || fail "plan predicts a ${pmb:-missing} MB store, the run left $mb MB"
+# plan reads what a run would find in -output, without writing: the points stored there, a smaller job that the run
+# would extend, and (refused, as the run would refuse them) another job's store or another shard's. jobs/slurm/submit
+# relies on it to refuse a submit whose jobs would all fail in the queue.
+run 0 plan $MIX -output mix | grep -q "^plan output=mix stored=$(sqlite3 mix/nnlimits.sqlite 'SELECT count(*) FROM points') of shard 0/1's " ||
+  fail "plan of a finished run's job: $(run 0 plan $MIX -output mix | grep output)"
+run 0 plan $MIX -grid_seed 0-30 -output mix | grep -q "^plan output=mix .* (a run of fewer axis values, which this job's run extends)$" ||
+  fail "plan of a grown job"
+run 0 plan $MIX -grid_seed 1-20 -output mix > /dev/null 2> planother.txt && fail "plan of another job into a store accepted"
+grep -q "holds a run made with different options: grid_seed=0-20 there, grid_seed=1-20 here" planother.txt || fail "plan: $(cat planother.txt)"
+run 0 plan $MIX -shard 1/2 -output mix > /dev/null 2> planshard.txt && fail "plan of another shard into a store accepted"
+grep -q "holds shard 0/1 of this job, not 1/2 (to finish that shard, give -shard 0/1" planshard.txt || fail "plan: $(cat planshard.txt)"
+run 0 plan $MIX -output planned | grep -q output= && fail "plan of a new directory says it holds points"
+[ ! -e planned ] || fail "plan created its -output"
 
 # a YAML job file: default output is results/<file name>; the summary is printed; progress is one line per report
 cat > tiny.yaml <<'Y'

@@ -32,8 +32,19 @@ sqlite3 "$W/merged/nnlimits.sqlite" "INSERT INTO meta VALUES ('merging', 'yes')"
 "$NNL" status "$W/merged" 2> "$W/killed.err" | grep -q ' last_run=died ' || fail "status of a killed merge: $("$NNL" status "$W/merged" 2>&1)"
 grep -q 'a merge into it was killed before it ended; rerun the same merge' "$W/killed.err" || fail "killed merge hint: $(cat "$W/killed.err")"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" | grep -q ' last_run=merged ' || fail "the merge rerun did not end the killed one"
-"$NNL" merge "$W/s1" -output "$W/part" > /dev/null || fail "merge of one shard"
+"$NNL" merge "$W/s1" -output "$W/part" > /dev/null 2> "$W/part.err" || fail "merge of one shard"
 "$NNL" status "$W/part" | grep -q ' last_run=merged rate=0/s eta=-$' || fail "status of a partial merge: $("$NNL" status "$W/part")"
+# a merge that lacks shards (merge.sbatch given too small an N) said so only in its status line's pending=
+grep -q "of the job's points are in none of the stores merged into it .* merge them into it too" "$W/part.err" ||
+  fail "partial merge: no hint on stderr: $(cat "$W/part.err")"
+# status given one directory twice summed it twice; shards of two splits (0/2 beside 2/3) were summed with no word
+"$NNL" status "$W/s0" "$W/s0/" 2> "$W/twice.err" | tail -n 1 | grep -q "^status dir=(all) done=$(sqlite3 "$W/s0/nnlimits.sqlite" 'SELECT count(*) FROM points') " ||
+  fail "status of one shard given twice: $("$NNL" status "$W/s0" "$W/s0/" 2>&1)"
+grep -q "is given twice: counted once" "$W/twice.err" || fail "status of a directory given twice: no word on stderr"
+run 1 run $JOB -shard 1/2 -output "$W/other_split" > /dev/null 2>&1 || fail "shard 1/2"
+"$NNL" status "$W/s0" "$W/other_split" > /dev/null 2> "$W/split.err"
+grep -q "adds up parts of different splits or jobs" "$W/split.err" || fail "status of two splits' shards: no warning: $(cat "$W/split.err")"
+"$NNL" status "$W/s0" "$W/s1" "$W/s2" 2>&1 > /dev/null | grep -q "different splits" && fail "status of one split's shards warns"
 "$NNL" status "$W/s0" "$W/s1" "$W/s2" > "$W/status.out"
 tail -n 1 "$W/status.out" | grep -q '^status dir=(all) done=88 failed=0 pending=0 total=88' || { cat "$W/status.out"; fail "status of the shards"; }
 # A job array's watch command names every shard: one not started yet (no store) is said so, and (all) still counts the

@@ -25,6 +25,12 @@ typedef struct _p_NNLStore *NNLStore;
   refuses a newer schema and a file that is not a store. Records a new row of run provenance.
 */
 PetscErrorCode NNLStoreOpen(const char dir[], const NNLJob *job, const NNLGrid *grid, NNLStore *st);
+/**
+  @brief What a run of the job would find in its -output, read-only (nothing created or locked): *stored = the points
+  committed there (-1: no store yet), *extends = it holds this job on fewer axis values. Refuses, with NNLStoreOpen's
+  message, what a run would refuse: another job, another shard, a newer schema, a file that is not a store. Rank 0 only.
+*/
+PetscErrorCode NNLStoreCheckOutput(const NNLJob *job, PetscInt *stored, PetscBool *extends);
 /** @brief Open an existing store read-only (export, status, merge). */
 PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *st);
 /** @brief Ids of committed points (done or failed), in ascending order. Caller frees *ids. */
