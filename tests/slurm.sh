@@ -7,7 +7,11 @@
 #     exit 3, the task requeues itself, the requeued run finishes the shard, and the merge, held back by afterok until
 #     then, equals the direct run;
 #  4. scancel of a running sweep cancels it (the stop that SIGTERM causes is not mistaken for a requeue);
-#  5. srun without MPI wiring (N singletons) is refused with the one-line error, nothing stored.
+#  5. srun without MPI wiring (N singletons) is refused with the one-line error, nothing stored;
+#  6. submit warns of a time limit under the prediction, or under it plus the 120 s of the stop signal;
+#  7. submit refuses what would fail in the queue (another job or split into an output, a second submit into an output
+#     whose jobs are queued, a missing job file or binary);
+#  8. one shard resubmitted alone (--only) runs as its shard of N, and the merge after it equals the direct run.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -209,7 +213,7 @@ done
 grep -q 'Restarts=[1-9]' "$W/job.txt" || { cat "$W/job.txt" "$OUT"/logs/*; fail "shard 0 was not requeued after SIGUSR1"; }
 wait_done "$mrg" 90
 log=$OUT/logs/shard-${arr}_0.out
-[ "$(grep -c '^sweep.sbatch: stopped early; requeued job' "$log")" = 1 ] || { cat "$log"; fail "want exactly one requeue in the log"; }
+[ "$(grep -c '^sweep.sbatch: stopped early; requeueing job' "$log")" = 1 ] || { cat "$log"; fail "want exactly one requeue in the log"; }
 stopped=$(grep -o '^interrupted done=[0-9]*' "$log" | head -n 1 | cut -d= -f2)
 [ -n "$stopped" ] && [ "$stopped" -lt "$total" ] || { cat "$log"; fail "shard 0 was not stopped by SIGUSR1 (make big.opts larger)"; }
 grep -q "restart=1 " "$log" && grep -q "todo=$((total - stopped)) " "$log" || { cat "$log"; fail "the requeued shard did not resume"; }
@@ -254,7 +258,53 @@ printf -- '-family resnet\n-grid_width 4096\n-grid_depth 1024\n-grid_seed 0-1000
 "$SRC/jobs/slurm/submit" "$W/long.opts" --output "$W/long" -n 2 -t 2 > "$W/submit6.out" 2> "$W/submit6.err" || fail "submit (long)"
 job=$(grep -o 'sweep=[0-9]*' "$W/submit6.out" | cut -d= -f2)
 [ -n "$job" ] && scancel "$job"
-grep -q "warning: the time limit 2 (120s) is under 1.25 x the slowest shard's predicted" "$W/submit6.err" \
-  || { cat "$W/submit6.out" "$W/submit6.err"; fail "submit: no warning for -t 2 against minutes of predicted work"; }
-echo "6. a time limit under the plan's prediction: warned, submitted"
+grep -q "warning: the time limit 2 (120s) leaves a run 0s: the stop signal comes 120 s before the limit" "$W/submit6.err" \
+  || { cat "$W/submit6.out" "$W/submit6.err"; fail "submit: no warning for -t 2, the stop signal's 120 s"; }
+# the stop signal's 120 s count: 1.25 x the prediction fits in the limit, not in the limit less 120 s (no warning before)
+# (the cost model's prediction for long.opts, minutes at 2 ranks: the limit is 1.25 x that plus 60 s, as M:S)
+wall=$(sed -n 's/^plan: slowest shard ~\([0-9.e+]*\)s.*/\1/p' "$W/submit6.out")
+tl=$(awk -v w="$wall" 'BEGIN {t = int(1.25 * w + 60); printf "%d:%02d", t / 60, t % 60}')
+"$SRC/jobs/slurm/submit" "$W/long.opts" --output "$W/near" -n 2 -t "$tl" --hold > "$W/submit6b.out" 2> "$W/submit6b.err" ||
+  fail "submit (near the limit)"
+scancel "$(grep -o 'sweep=[0-9]*' "$W/submit6b.out" | cut -d= -f2)"
+grep -q "less the 120 s before it at which the stop signal comes is under 1.25 x" "$W/submit6b.err" ||
+  { cat "$W/submit6b.out" "$W/submit6b.err"; fail "submit: no warning for a limit that fits the prediction only without the signal's 120 s"; }
+echo "6. a time limit under the plan's prediction, or under it plus the stop signal's 120 s: warned, submitted"
+
+# --- 7. submit refuses what would fail in the queue -------------------------------------------------------------
+# Each was submitted: every task then failed in the queue and the merge was cancelled (a different job or shard count
+# into an output), or two arrays raced for the stores and both merges were cancelled (the same submit twice).
+refused() { # WHAT FRAGMENT SUBMIT-ARGS...: submit must exit 2 with FRAGMENT on stderr and queue nothing
+  local what=$1 frag=$2 before
+  shift 2
+  before=$(squeue -h | wc -l)
+  "$SRC/jobs/slurm/submit" "$@" > "$W/ref.out" 2> "$W/ref.err" && fail "submit accepted $what: $(cat "$W/ref.out")"
+  grep -qF -- "$frag" "$W/ref.err" || fail "submit of $what: $(cat "$W/ref.err")"
+  [ "$(squeue -h | wc -l)" = "$before" ] || fail "submit of $what queued a job"
+}
+refused "another job into an array's output" "holds a run made with different options" "$W/big.opts" --array 3 --output "$W/arr" -n 2 -t 5
+refused "2 shards into a 3-shard output" "holds $W/arr/shard-2: an earlier submit split this output into more than 2 shards" \
+  "$W/small.opts" --array 2 --output "$W/arr" -n 2 -t 5
+refused "a missing job file" "job file '$W/nosuch.opts' not found" "$W/nosuch.opts" --array 2
+NNLIMITS=/nonexistent/dir/nnlimits refused "a missing binary" "NNLIMITS=/nonexistent/dir/nnlimits is not an executable file" \
+  "$W/small.opts" -n 1 -t 5
+refused "--only out of range" "--only: shard 3 is not one of the 3 shards 0..2" "$W/small.opts" --array 3 --only 3 --output "$W/arr"
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5 --hold > "$W/held.out" 2>&1 || fail "submit --hold"
+refused "a second submit into an output with queued jobs" "jobs of an earlier submit into $W/held are still queued or running" \
+  "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5
+scancel "$(grep -o 'array=[0-9]*' "$W/held.out" | cut -d= -f2)" "$(grep -o 'merge=[0-9]*' "$W/held.out" | cut -d= -f2)"
+echo "7. submit refuses another job or split into an output, a second submit while the first is queued, a missing file"
+
+# --- 8. one shard resubmitted alone (--only): it is still shard i of N, and the merge comes again ------------------
+# (run alone, array task 1 of a 1-task array was shard 0/1: refused by its store, "use another -output")
+OUT=$W/arr
+rm -rf "$OUT/shard-1" "$OUT/all"
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --only 1 --output "$OUT" -n 2 -t 5 > "$W/submit8.out" 2>&1 ||
+  { cat "$W/submit8.out"; fail "submit --only 1"; }
+grep -q "plan: already in $OUT/shard-0 stored=" "$W/submit8.out" || { cat "$W/submit8.out"; fail "submit --only: no word of what is stored"; }
+arr=$(grep -o 'array=[0-9]*' "$W/submit8.out" | cut -d= -f2)
+wait_done "$(grep -o 'merge=[0-9]*' "$W/submit8.out" | cut -d= -f2)" 60
+grep -q 'shard=1/3' "$OUT/logs/shard-${arr}_1.out" || { cat "$OUT/logs/shard-${arr}_1.out"; fail "--only 1 did not run shard 1/3"; }
+same_exports "$W/direct" "$OUT/all"
+echo "8. submit --only 1 of 3: shard 1/3 recomputed, merged again = direct run ($(($(date +%s) - T0)) s)"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
