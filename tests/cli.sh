@@ -71,15 +71,18 @@ awk -v p="$pmb" -v m="$mb" 'BEGIN {exit !(p != "" && p >= m / 1.25 && p <= 1.25 
 # plan reads what a run would find in -output, without writing: the points stored there, a smaller job that the run
 # would extend, and (refused, as the run would refuse them) another job's store or another shard's. jobs/slurm/submit
 # relies on it to refuse a submit whose jobs would all fail in the queue.
-run 0 plan $MIX -output mix | grep -q "^plan output=mix stored=$(sqlite3 mix/nnlimits.sqlite 'SELECT count(*) FROM points') of shard 0/1's " ||
-  fail "plan of a finished run's job: $(run 0 plan $MIX -output mix | grep output)"
-run 0 plan $MIX -grid_seed 0-30 -output mix | grep -q "^plan output=mix .* (a run of fewer axis values, which this job's run extends)$" ||
-  fail "plan of a grown job"
+# (into files, not piped into grep -q: under pipefail, plan's SIGPIPE would fail the check)
+run 0 plan $MIX -output mix > planmix.txt
+grep -q "^plan output=mix stored=$(sqlite3 mix/nnlimits.sqlite 'SELECT count(*) FROM points') of shard 0/1's " planmix.txt ||
+  fail "plan of a finished run's job: $(grep output planmix.txt)"
+run 0 plan $MIX -grid_seed 0-30 -output mix > plangrown.txt
+grep -q "^plan output=mix .* (a run of fewer axis values, which this job's run extends)$" plangrown.txt || fail "plan of a grown job"
 run 0 plan $MIX -grid_seed 1-20 -output mix > /dev/null 2> planother.txt && fail "plan of another job into a store accepted"
 grep -q "holds a run made with different options: grid_seed=0-20 there, grid_seed=1-20 here" planother.txt || fail "plan: $(cat planother.txt)"
 run 0 plan $MIX -shard 1/2 -output mix > /dev/null 2> planshard.txt && fail "plan of another shard into a store accepted"
 grep -q "holds shard 0/1 of this job, not 1/2 (to finish that shard, give -shard 0/1" planshard.txt || fail "plan: $(cat planshard.txt)"
-run 0 plan $MIX -output planned | grep -q output= && fail "plan of a new directory says it holds points"
+run 0 plan $MIX -output planned > planned.txt
+grep -q output= planned.txt && fail "plan of a new directory says it holds points"
 [ ! -e planned ] || fail "plan created its -output"
 
 # a YAML job file: default output is results/<file name>; the summary is printed; progress is one line per report
@@ -306,8 +309,9 @@ for np in 1 2; do
 done
 grep -q "overflow at layer" fails1.err && cmp -s fails1.err fails2.err \
   || fail "status at 1 and 2 ranks: failure messages: $(cat fails1.err) // $(cat fails2.err)"
-"$NNL" export "$W/fails" -table points | grep -q "^mlp,softplus,32,600,0,[0-9a-f]*,failed,[a-z]*,,overflow at layer [0-9]*: the state left" \
-  || fail "points export: no message column: $("$NNL" export "$W/fails" -table points | head -2)"
+"$NNL" export "$W/fails" -table points -o fails_points.csv
+grep -q "^mlp,softplus,32,600,0,[0-9a-f]*,failed,[a-z]*,,overflow at layer [0-9]*: the state left" fails_points.csv \
+  || fail "points export: no message column: $(head -2 fails_points.csv)"
 
 # An option the job does not use is a warning naming what it needs (the run goes on); the shipped job files use every
 # option they set. Catches: -sigma_w2 given for a ResNet, or -shape_c_plus without shaped_mlp, passing silently.
