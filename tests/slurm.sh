@@ -293,7 +293,12 @@ refused "--only out of range" "--only: shard 3 is not one of the 3 shards 0..2" 
 refused "a second submit into an output with queued jobs" "jobs of an earlier submit into $W/held are still queued or running" \
   "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5
 scancel "$(grep -o 'array=[0-9]*' "$W/held.out" | cut -d= -f2)" "$(grep -o 'merge=[0-9]*' "$W/held.out" | cut -d= -f2)"
-echo "7. submit refuses another job or split into an output, a second submit while the first is queued, a missing file"
+# no job file: the default job, changed by the options after -- (it was refused: "first argument must be a job file")
+"$SRC/jobs/slurm/submit" --output "$W/dflt" -n 1 -t 5 --hold -- -grid_seed 0-2 > "$W/dflt.out" 2>&1 || { cat "$W/dflt.out"; fail "submit of the default job"; }
+scancel "$(grep -o 'sweep=[0-9]*' "$W/dflt.out" | cut -d= -f2)"
+grep -q "^plan: slowest shard" "$W/dflt.out" || { cat "$W/dflt.out"; fail "submit of the default job: no plan"; }
+echo "7. submit refuses another job or split into an output, a second submit while the first is queued, a missing file;"
+echo "   with no job file it submits the default job"
 
 # --- 8. one shard resubmitted alone (--only): it is still shard i of N, and the merge comes again ------------------
 # (run alone, array task 1 of a 1-task array was shard 0/1: refused by its store, "use another -output")
