@@ -565,7 +565,8 @@ int main(int argc, char **argv)
      which nnlimits never calls. Without it every command without mpiexec starts in 0.13 s instead of 0.22 s here, and
      there is one process less to hang or be left behind. A value the user set is kept. */
   if (!launched) setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
-  if (!launched && !strcmp(getenv("OMPI_MCA_ess_singleton_isolated"), "1") && !getenv("OMPI_MCA_orte_jobfam_session_dir")) {
+  const char *isolated = launched ? NULL : getenv("OMPI_MCA_ess_singleton_isolated");
+  if (isolated && !strcmp(isolated, "1") && !getenv("OMPI_MCA_orte_jobfam_session_dir")) {
     /* An isolated singleton's name is the same in every process (job family 0): concurrent ones shared a session
        directory, and one's clean-up at exit removed it under another's start ("A call to mkdir was unable to create
        the desired directory", exit 1, in a parallel test of 4 singletons at a time). Each gets its own, which Open
