@@ -342,6 +342,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscBool help;
   PetscInt  ranks = 1;
   double    total = 0, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes;
+  char      held[PETSC_MAX_PATH_LEN + 160] = ""; /* what -output holds, if anything */
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
@@ -384,9 +385,9 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     PetscCall(ierr);
     PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &sn, NULL));
     if (stored >= 0)
-      PetscCall(PetscPrintf(comm, "plan output=%s stored=%" PetscInt_FMT " of shard %" PetscInt_FMT "/%" PetscInt_FMT "'s %" PetscInt_FMT
-                                  " tasks%s\n", job->output, stored, job->shard_index, job->shard_count, sn,
-                            ext ? " (a run of fewer axis values, which this job's run extends)" : ""));
+      PetscCall(PetscSNPrintf(held, sizeof(held), "plan output=%s stored=%" PetscInt_FMT " of shard %" PetscInt_FMT "/%" PetscInt_FMT "'s %" PetscInt_FMT
+                              " tasks%s\n", job->output, stored, job->shard_index, job->shard_count, sn,
+                              ext ? " (a run of fewer axis values, which this job's run extends)" : ""));
   }
   PetscCall(PlanCalibrate(comm, job, grid, calibrate, &factor));
   PetscCall(PetscMalloc1(grid->ncells, &cellbytes)); /* a point's store bytes are its cell's */
@@ -401,6 +402,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
                         " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
                         job->shard_count, total, factor * total / NNL_COST_RATE, peak / 1048576.0,
                         (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0, grid->nsde));
+  PetscCall(PetscPrintf(comm, "%s", held)); /* after the header line, which scripts read first */
   for (PetscInt s = 0; s < job->shard_count && s < 1000; s++) {
     PetscInt n, *idx;
     double   c = 0, big = 0, b = NNL_STORE_EMPTY_BYTES;
