@@ -60,7 +60,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   PetscCall(NNLParseIntList("-grid_width", buf, 1, &job->width, &job->nwidth));
   PetscCall(OptString(PetscOptionsObject, "-grid_depth", "Depths L (MLP: layers; ResNet: residual blocks)", "", D_DEPTH, buf, sizeof(buf), NULL));
   PetscCall(NNLParseIntList("-grid_depth", buf, 1, &job->depth, &job->ndepth));
-  PetscCall(OptString(PetscOptionsObject, "-grid_seed", "Seeds, e.g. 0-32 = 0..31", "", D_SEED, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-grid_seed", "Seeds, comma list or range: 0-32 = the 32 seeds 0..31; 8 = the one seed 8", "", D_SEED, buf, sizeof(buf), NULL));
   PetscCall(NNLParseIntList("-grid_seed", buf, 0, &job->seed, &job->nseed));
 
   PetscCall(OptString(PetscOptionsObject, "-grid_activation", "Activations, comma list; parameters as name:p1:p2 (leaky_relu:0.2)", "",
