@@ -115,7 +115,7 @@ def main():
     axes[1].axhline(0, color="k", lw=0.8)
     axes[1].set_xlabel("t = layer / L")
     axes[1].set_ylabel("E[ln S_t − ln S_0]")
-    axes[1].set_title(f"along depth, L = {Lmax}: down for n ≤ 3, up for n ≥ 5")
+    axes[1].set_title(f"along depth, L = {Lmax} (SDE drift (E k − 2)/n at t = 0: < 0 for n ≤ 3, 0 at 4, > 0 for n ≥ 5)")
     axes[2].set_xlabel("width n")
     axes[2].set_ylabel("ln S_1 = ln(‖φ(Y_L)‖²/n): 10 / 50 / 90 %")
     axes[2].set_title(f"law of ln S_1 at L = {Lmax} (living networks" + ("; ○ SDE paths)" if sde else ")"))

@@ -116,7 +116,7 @@ def main():
                         label=f"{act}: slope {SLOPE[act]:.3g} (PDLT)" if ax is axes[0] else None)
     axes[0].set_xlabel("l / n  (layer / width)")
     axes[0].set_ylabel("κ = E z⁴ / (3 (E z²)²) − 1")
-    axes[0].set_title("normalised excess kurtosis (dotted: exact 3(1+c/n)^(l−1))")
+    axes[0].set_title("normalised excess kurtosis (dotted: exact κ = (1+c/n)^(l−1) − 1)")
     axes[0].set_xlim(0, 1.2 * xmax)
     axes[0].set_ylim(bottom=-0.05, top=min(np.nanmax(r - 1) if len(r) else 1, 5 * 1.2 * xmax * 1.6))
     axes[0].legend(ncol=2)

@@ -9,11 +9,13 @@ import shutil
 import sqlite3
 import struct
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
 
 STORE = "nnlimits.sqlite"
+SCHEMAS = (4, 7)  # the store schemas this loader reads (NNL_STORE_SCHEMA, include/nnlimits/store.h)
 THUMB_DPI = 55  # README thumbnails: a 13-inch-wide figure stays under ~100 KB
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -131,6 +133,26 @@ def _connect(run_dir):
     return db
 
 
+class RunError(Exception):
+    """A run directory the analysis cannot use as it is: said in one line (figure scripts exit 2)."""
+
+
+def _columns(table, columns):
+    """The column names asked for, checked against the table's."""
+    if table not in TABLES:
+        other = {"compare": "load_compare(DIR)", "laws": "load_export(DIR, 'laws')",
+                 "spectrum": "load_export(DIR, 'spectrum')"}
+        raise ValueError(f"unknown table '{table}' (load() reads {', '.join(TABLES)}"
+                         + (f"; this one: {other[table]})" if table in other else ")"))
+    names = [c for c, _ in TABLES[table][0]]
+    if columns is None:
+        return names
+    bad = [c for c in columns if c not in names]
+    if bad:
+        raise ValueError(f"table '{table}' has no column {', '.join(map(repr, bad))} (its columns: {', '.join(names)})")
+    return list(columns)
+
+
 def _query(db, table, names, where):
     """The SELECT of load(): columns `names` of `table`, rows where `where` holds, in the export's order."""
     cols, source, order = TABLES[table]
@@ -140,16 +162,18 @@ def _query(db, table, names, where):
     select = ",".join(expr[n] for n in names)
     sql = f"SELECT {select} FROM {source}"
     if where:
-        # the condition is written on column names: one pass replaces each by its expression (not inside quotes)
-        pat = r"(?<![\w.'])(" + "|".join(sorted(map(re.escape, expr), key=len, reverse=True)) + r")(?![\w'(])"
-        cond = re.sub(pat, lambda m: f"({expr[m.group(1)]})", where)
+        # the condition is written on column names: one pass replaces each by its expression, outside quoted literals
+        # (the odd parts of the split: 'bad seed 3' stays as it is)
+        pat = r"(?<![\w.])(" + "|".join(sorted(map(re.escape, expr), key=len, reverse=True)) + r")(?![\w(])"
+        parts = re.split(r"('(?:[^']|'')*')", where)
+        cond = "".join(p if i % 2 else re.sub(pat, lambda m: f"({expr[m.group(1)]})", p) for i, p in enumerate(parts))
         sql += (" AND " if " WHERE " in sql else " WHERE ") + f"({cond})"
     return sql + f" ORDER BY {order}"
 
 
 def query(run_dir, table, columns=None, where=None):
     """The SQL statement load() runs (for EXPLAIN QUERY PLAN, and tests of it)."""
-    names = [c for c, _ in TABLES[table][0]] if columns is None else list(columns)
+    names = _columns(table, columns)
     with _connect(run_dir) as db:
         return _query(db, table, names, where)
 
@@ -158,7 +182,7 @@ def load(run_dir, table, columns=None, where=None):
     """Table `table` (gram | points | stats | limits | spectra | sde | fokker_planck) of a run directory: dict column -> numpy array, in the
     export's row order. columns: a subset of the table's columns (default all); where: an SQL condition on the
     table's column names (e.g. "input=0 AND layer=depth"). `compare` is reduced over seeds in C: load_compare."""
-    names = [c for c, _ in TABLES[table][0]] if columns is None else list(columns)
+    names = _columns(table, columns)
     with _connect(run_dir) as db:
         rows = db.execute(_query(db, table, names, where)).fetchall()
     data = list(zip(*rows)) if rows else [[] for _ in names]
@@ -211,6 +235,60 @@ def run_info(run_dir):
         job = "command-line job"
     return {"git": git, "host": host, "ranks": ranks, "started": started, "first_started": first[0] if first else None,
             "status": status, "options": options, "job": job, "dir": os.path.abspath(run_dir)}
+
+
+def check_run(run_dir, partial=False):
+    """Refuse (RunError) what a figure cannot be drawn from: no store, an empty one, another schema, and (unless
+    partial) a run with tasks pending, interrupted or still running, whose figure would mix seeds counts or lack
+    limits. With partial, such a run is said on stderr. Returns (done, failed, total, last run's status)."""
+    path = os.path.join(run_dir, STORE)
+    if not os.path.exists(path):
+        raise RunError(f"{run_dir} is not a run directory (no {STORE})")
+    if os.path.getsize(path) == 0:
+        raise RunError(f"{run_dir}: its store holds no run yet")
+    try:
+        with _connect(run_dir) as db:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            done, failed = db.execute("SELECT count(*) FILTER (WHERE status='done'), count(*) FILTER (WHERE "
+                                      "status='failed') FROM points").fetchone()
+            row = db.execute("SELECT status FROM runs ORDER BY run DESC LIMIT 1").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise RunError(f"{run_dir}: {STORE} is not an nnlimits store, or is damaged ({e})") from None
+    schema = int(meta.get("schema", 0) or 0)
+    if schema > SCHEMAS[1]:
+        raise RunError(f"{run_dir}: written by a newer nnlimits (store schema {schema}; this analysis/ reads "
+                       f"{SCHEMAS[0]}..{SCHEMAS[1]}): use that release's analysis/")
+    if schema < SCHEMAS[0]:
+        raise RunError(f"{run_dir}: written by an older nnlimits (store schema {schema}; this analysis/ reads "
+                       f"{SCHEMAS[0]}..{SCHEMAS[1]}): rerun its job with this release")
+    total, status = int(meta.get("total", 0) or 0), (row[0] if row else "none")
+    pending = max(total - done - failed, 0)
+    if pending:
+        what = (f"{run_dir}: the run is not finished: {pending} of its {total} tasks pending (last run: {status}, "
+                f"{'being written now' if status == 'running' else 'rerun the same nnlimits command to finish it'})")
+        if not partial:
+            raise RunError(what + "; --partial draws what is there")
+        print(f"warning: {what}; drawing the {done + failed} tasks done", file=sys.stderr, flush=True)
+    return done, failed, total, status
+
+
+def one_line_errors(prog, partial=False):
+    """Errors of a figure script as one line and exit 2, not a traceback: a run directory it cannot use, a file it
+    cannot write, a store SQLite cannot read, nnlimits refusing an export (it said why, on stderr); with partial,
+    any error (a partial run may lack what a figure needs). Other errors keep their traceback: they are bugs."""
+    def hook(kind, value, tb):
+        if isinstance(value, subprocess.CalledProcessError):
+            print(f"{prog}: error: nnlimits {' '.join(map(str, value.cmd[1:3]))} failed (its message is above)",
+                  file=sys.stderr)
+        elif isinstance(value, (RunError, OSError, sqlite3.Error, ValueError)) or (partial and isinstance(value, Exception)):
+            extra = "" if isinstance(value, (RunError, OSError, sqlite3.Error, ValueError)) else \
+                f" (the run is partial: {kind.__name__})"
+            print(f"{prog}: error: {value}{extra}", file=sys.stderr)
+        else:
+            sys.__excepthook__(kind, value, tb)
+            return
+        sys.exit(2)
+    sys.excepthook = hook
 
 
 def provenance(run_dir):
@@ -292,9 +370,14 @@ def figure_args(doc, name, options=()):
                                            f"default RUN_DIR/figures/{name}.png")
     ap.add_argument("--dpi", type=float, default=110, help="resolution of the PNG")
     ap.add_argument("--thumbnail", help="also write a small PNG here (README thumbnails, analysis/figures/)")
+    ap.add_argument("--partial", action="store_true",
+                    help="draw a run that is not finished (interrupted, or running): what is there, said on stderr")
     args = ap.parse_args()
-    if not os.path.exists(os.path.join(args.run_dir, STORE)):
-        ap.error(f"{args.run_dir} is not a run directory (no {STORE})")
+    one_line_errors(ap.prog, args.partial)
+    try:
+        check_run(args.run_dir, args.partial)
+    except RunError as e:
+        ap.exit(2, f"{ap.prog}: error: {e}\n")
     if not args.output:
         args.output = os.path.join(args.run_dir, "figures", f"{name}.png")
     return args

@@ -116,4 +116,42 @@ for t, key in (("gram", "q"), ("stats", "lognorm")):
                 np.array_equal(part[k], full[k][keep], equal_nan=True), (t, where, k)
 PYEOF
 
-echo "analysis: loader = export for 7 tables, summary means match, PNG and PDF written, conditions cut the rows visited"
+# (e) a quoted literal in a condition is left as it is: "message = 'bad seed 3'" read 'bad (seed) 3' and found no rows
+cp -r "$W/run" "$W/quoted" && sqlite3 "$W/quoted/nnlimits.sqlite" \
+  "UPDATE points SET message = 'bad seed 3' WHERE id IN (SELECT id FROM points ORDER BY ord LIMIT 3)"
+PYTHONPATH="$SRC/analysis" $PY - "$W/quoted" <<'PYEOF' || fail "a quoted literal in load()'s condition"
+import sys, nnlimits
+run = sys.argv[1]
+assert "'bad seed 3'" in nnlimits.query(run, "points", ["seed"], where="message = 'bad seed 3'")
+assert len(nnlimits.load(run, "points", ["seed"], where="message = 'bad seed 3' AND seed >= 0")["seed"]) == 3
+assert len(nnlimits.load(run, "points", ["seed"], where="message = 'it''s seed'")["seed"]) == 0
+for table, columns, says in (("spectrum", None, "load_export(DIR, 'spectrum')"), ("gram", ["widht"], "no column 'widht'")):
+    try:
+        nnlimits.load(run, table, columns)
+        raise SystemExit(f"load({table}, {columns}) accepted")
+    except ValueError as e:
+        assert says in str(e), str(e)
+PYEOF
+
+# (f) a run that is not finished (an interrupted one: points missing, its last run 'interrupted') is refused by the
+# figure scripts in one line that says how to finish it, and drawn with --partial (said on stderr); errors are one line
+# (exit 2), not tracebacks: a missing directory (summary.py), an output that cannot be written. fig_li_nica_roy.py,
+# fig_hayou_yang.py and fig_hayou_2022.py crashed on interrupted runs (ZeroDivisionError, All-NaN slice, IndexError).
+cp -r "$W/run" "$W/part"
+sqlite3 "$W/part/nnlimits.sqlite" "DELETE FROM points WHERE ord % 3 = 1; UPDATE runs SET status = 'interrupted'"
+for s in summary.py fig_hayou_yang.py; do
+  $PY "$SRC/analysis/$s" "$W/part" -o "$W/part_$s.png" > /dev/null 2> "$W/part.err" && fail "$s drew an interrupted run"
+  [ $? = 2 ] && [ "$(grep -c . "$W/part.err")" = 1 ] && grep -q "the run is not finished: .* tasks pending (last run: interrupted, rerun the same nnlimits command" "$W/part.err" ||
+    fail "$s on an interrupted run: $(cat "$W/part.err")"
+done
+$PY "$SRC/analysis/summary.py" "$W/part" --partial -o "$W/part.png" > /dev/null 2> "$W/part.err" || fail "summary.py --partial: $(cat "$W/part.err")"
+grep -q "^warning: .* the run is not finished" "$W/part.err" || fail "summary.py --partial said nothing"
+$PY "$SRC/analysis/fig_hayou_yang.py" "$W/part" --partial -o "$W/part2.png" > /dev/null 2> "$W/part.err"
+[ "$(grep -c Traceback "$W/part.err")" = 0 ] || fail "fig_hayou_yang.py --partial: a traceback: $(cat "$W/part.err")"
+$PY "$SRC/analysis/summary.py" "$W/nosuch" > /dev/null 2> "$W/nosuch.err" && fail "summary.py of a missing directory"
+[ "$(grep -c . "$W/nosuch.err")" = 1 ] && grep -q "is not a run directory" "$W/nosuch.err" || fail "summary.py: $(cat "$W/nosuch.err")"
+$PY "$SRC/analysis/summary.py" "$W/run" -o /proc/nope/x.png > /dev/null 2> "$W/ro.err" && fail "summary.py wrote into /proc"
+[ "$(grep -c . "$W/ro.err")" = 1 ] && grep -q "^summary.py: error: " "$W/ro.err" || fail "summary.py -o /proc/...: $(cat "$W/ro.err")"
+
+echo "analysis: loader = export for 7 tables, summary means match, PNG and PDF written, conditions cut the rows visited;"
+echo "  quoted literals kept; unfinished runs refused in one line (--partial draws them); errors one line"
