@@ -84,7 +84,7 @@ TABLES = {
                       "points p JOIN fokker_planck f ON f.point=p.id", "p.ord,f.layer,f.cell"),
 }
 TEXT = {"family", "activation", "id", "status", "sampler", "matrix", "statistic", "message"}
-INT = {"width", "depth", "seed", "layer", "a", "b", "input", "seeds", "k", "rank", "rank_rtol", "path", "cell", "n_net",
+INT = {"width", "depth", "seed", "layer", "a", "b", "input", "seeds", "k", "i", "rank", "rank_rtol", "path", "cell", "n_net",
        "n_sde"}
 
 
