@@ -706,7 +706,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
   Counts    sum;
   PetscBool unestimated = PETSC_FALSE, one_job = PETSC_TRUE, parts = PETSC_FALSE;
   long long shards = 0, grid = -1, seen = 0, *ids;
-  PetscInt  absent = 0;
+  PetscInt  absent = 0, given = 0; /* directories without a store; distinct directories */
   char    (*real)[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
@@ -725,6 +725,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
       fprintf(stderr, "status: %s is given twice: counted once\n", dirs[i]);
       continue;
     }
+    given++;
     snprintf(path, sizeof(path), "%s/%s", dirs[i], NNL_STORE_FILE);
     if (n > 1 && access(path, F_OK) != 0) {
       fprintf(out, "status dir=%s no_store (not started yet, or not a run directory)\n", dirs[i]);
@@ -756,7 +757,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     }
   }
   PetscCall(PetscFree2(ids, real));
-  PetscCheck(absent < n, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "status: none of the %" PetscInt_FMT " directories holds a store yet", n);
+  PetscCheck(absent < given, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "status: none of the %" PetscInt_FMT " directories holds a store yet", given);
   if (one_job && seen < shards && grid > sum.total) { /* the job's other shards: pending, not started here */
     sum.total   = grid;
     unestimated = PETSC_TRUE;

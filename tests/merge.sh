@@ -41,6 +41,8 @@ grep -q "of the job's points are in none of the stores merged into it .* merge t
 "$NNL" status "$W/s0" "$W/s0/" 2> "$W/twice.err" | tail -n 1 | grep -q "^status dir=(all) done=$(sqlite3 "$W/s0/nnlimits.sqlite" 'SELECT count(*) FROM points') " ||
   fail "status of one shard given twice: $("$NNL" status "$W/s0" "$W/s0/" 2>&1)"
 grep -q "is given twice: counted once" "$W/twice.err" || fail "status of a directory given twice: no word on stderr"
+"$NNL" status "$W/s9" "$W/s9" > /dev/null 2> "$W/twice9.err" && fail "status of one directory without a store, given twice, accepted"
+grep -q "none of the 1 directories holds a store yet" "$W/twice9.err" || fail "status of s9 twice: $(cat "$W/twice9.err")"
 run 1 run $JOB -shard 1/2 -output "$W/other_split" > /dev/null 2>&1 || fail "shard 1/2"
 "$NNL" status "$W/s0" "$W/other_split" > /dev/null 2> "$W/split.err"
 grep -q "adds up parts of different splits or jobs" "$W/split.err" || fail "status of two splits' shards: no warning: $(cat "$W/split.err")"
