@@ -383,7 +383,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     if (ierr) PetscCall(NNLGridDestroy(&grid));
     if (ierr) PetscCall(NNLJobDestroy(&job));
     PetscCall(ierr);
-    PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &sn, NULL));
+    if (stored >= 0) PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &sn, NULL));
     if (stored >= 0)
       PetscCall(PetscSNPrintf(held, sizeof(held), "plan output=%s stored=%" PetscInt_FMT " of shard %" PetscInt_FMT "/%" PetscInt_FMT "'s %" PetscInt_FMT
                               " tasks%s\n", job->output, stored, job->shard_index, job->shard_count, sn,
@@ -575,8 +575,9 @@ int main(int argc, char **argv)
        MPI removes at exit as before, beside the usual ones: TMPDIR (else /tmp)/ompi.HOST.UID/nnlimits.PID. */
     char        dir[PETSC_MAX_PATH_LEN], host[256] = "localhost";
     const char *tmp = getenv("TMPDIR");
-    if (gethostname(host, sizeof(host)) == 0) host[strcspn(host, ".")] = 0;
-    host[sizeof(host) - 1] = 0;
+    if (gethostname(host, sizeof(host)) != 0) snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = 0; /* gethostname need not terminate a name it cut */
+    host[strcspn(host, ".")] = 0;
     snprintf(dir, sizeof(dir), "%s/ompi.%s.%u/nnlimits.%ld", tmp && *tmp ? tmp : "/tmp", host, (unsigned)getuid(), (long)getpid());
     setenv("OMPI_MCA_orte_jobfam_session_dir", dir, 1);
   }
