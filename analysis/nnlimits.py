@@ -277,13 +277,12 @@ def one_line_errors(prog, partial=False):
     cannot write, a store SQLite cannot read, nnlimits refusing an export (it said why, on stderr); with partial,
     any error (a partial run may lack what a figure needs). Other errors keep their traceback: they are bugs."""
     def hook(kind, value, tb):
+        known = isinstance(value, (RunError, OSError, sqlite3.Error, ValueError))
         if isinstance(value, subprocess.CalledProcessError):
             print(f"{prog}: error: nnlimits {' '.join(map(str, value.cmd[1:3]))} failed (its message is above)",
                   file=sys.stderr)
-        elif isinstance(value, (RunError, OSError, sqlite3.Error, ValueError)) or (partial and isinstance(value, Exception)):
-            extra = "" if isinstance(value, (RunError, OSError, sqlite3.Error, ValueError)) else \
-                f" (the run is partial: {kind.__name__})"
-            print(f"{prog}: error: {value}{extra}", file=sys.stderr)
+        elif known or (partial and isinstance(value, Exception)):
+            print(f"{prog}: error: {value}" + ("" if known else f" (the run is partial: {kind.__name__})"), file=sys.stderr)
         else:
             sys.__excepthook__(kind, value, tb)
             return
@@ -374,10 +373,7 @@ def figure_args(doc, name, options=()):
                     help="draw a run that is not finished (interrupted, or running): what is there, said on stderr")
     args = ap.parse_args()
     one_line_errors(ap.prog, args.partial)
-    try:
-        check_run(args.run_dir, args.partial)
-    except RunError as e:
-        ap.exit(2, f"{ap.prog}: error: {e}\n")
+    check_run(args.run_dir, args.partial)  # a RunError: one line, exit 2 (the hook)
     if not args.output:
         args.output = os.path.join(args.run_dir, "figures", f"{name}.png")
     return args

@@ -35,10 +35,7 @@ def main():
     ap.add_argument("--partial", action="store_true", help="summarise a run that is not finished (what is there)")
     args = ap.parse_args()
     nnlimits.one_line_errors(ap.prog, args.partial)
-    try:
-        nnlimits.check_run(args.run_dir, args.partial)
-    except nnlimits.RunError as e:
-        ap.exit(2, f"{ap.prog}: error: {e}\n")
+    nnlimits.check_run(args.run_dir, args.partial)  # a RunError: one line, exit 2 (the hook)
     g = nnlimits.load(args.run_dir, "gram")
     if len(g["q"]) == 0:
         sys.exit(f"{args.run_dir}: no finished points yet")
@@ -57,7 +54,7 @@ def main():
 
 def plot(run_dir, g, groups, mean, se, path):
     plt = nnlimits.style()
-    lim = nnlimits.load(run_dir, "limits", ["family", "activation", "t", "q_ode"], where="a=0 AND b=0")
+    lim = nnlimits.load(run_dir, "limits", ["activation", "t", "q_ode"], where="a=0 AND b=0")
     acts = list(dict.fromkeys(k[1] for k in groups))
     fig, axes = plt.subplots(1, len(acts), figsize=(4.2 * len(acts), 3.4), squeeze=False)
     for ax, act in zip(axes[0], acts):
@@ -68,8 +65,7 @@ def plot(run_dir, g, groups, mean, se, path):
                 ax.errorbar(d, mean[sel], yerr=se[sel], marker="o", ms=3, capsize=2, label=f"{fam} n={w}")
         # the depth-limit ODE's q_00 at t = 1, as the run stored it (ReLU: e^{1/2}, MATH.md §4.2; the inputs have
         # ‖x‖² = d, so q_00(0) = 1)
-        ode = [v for f, a, t, v in zip(lim["family"], lim["activation"], lim["t"], lim["q_ode"])
-               if a == act and t == 1 and not np.isnan(v)]
+        ode = [v for a, t, v in zip(lim["activation"], lim["t"], lim["q_ode"]) if a == act and t == 1 and not np.isnan(v)]
         if ode:
             ax.axhline(ode[-1], color="k", ls="--", lw=1, label=f"depth-limit ODE at t = 1: {ode[-1]:.4g}"
                        + (" = $e^{1/2}$" if act == "relu" else ""))
