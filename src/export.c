@@ -909,8 +909,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
     PetscCall(FreeMeta(&other));
   }
   for (PetscInt i = 0; i < n && !ierr; i++) {
-    char a[PETSC_MAX_PATH_LEN], b[PETSC_MAX_PATH_LEN];
-    if (realpath(dirs[i], a) && realpath(output, b) && !strcmp(a, b))
+    if (NNLStoreSamePath(dirs[i], output))
       ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
                         "-output: '%s' is also an input of the merge", output);
   }

@@ -484,7 +484,7 @@ PetscErrorCode NNLGridFreeIndices(PetscInt **idx)
   PetscFunctionReturn(0);
 }
 
-static int CmpId(const void *a, const void *b)
+int NNLGridCmpId(const void *a, const void *b)
 {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
@@ -541,7 +541,7 @@ PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
   for (PetscInt b = 0; b < nb; b++) start[b + 1] += start[b];
   for (PetscInt k = 0; k < n; k++) by[start[ids[k] >> (64 - bits)]++] = ids[k]; /* start[b]: now bucket b's end */
   for (PetscInt b = 0, lo = 0; b < nb; lo = (PetscInt)start[b++])
-    if ((PetscInt)start[b] - lo > ID_WINDOW) qsort(by + lo, (size_t)((PetscInt)start[b] - lo), sizeof(uint64_t), CmpId);
+    if ((PetscInt)start[b] - lo > ID_WINDOW) qsort(by + lo, (size_t)((PetscInt)start[b] - lo), sizeof(uint64_t), NNLGridCmpId);
   for (PetscInt k = 0; k + ID_WINDOW <= n; k++)
     for (int d = 1; d < ID_WINDOW; d++) same |= by[k] == by[k + d];
   for (PetscInt k = PetscMax(n - ID_WINDOW, 0) + 1; k < n; k++) /* the last few, whose window the array cuts short */

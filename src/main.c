@@ -75,13 +75,6 @@ typedef struct {
   char **pos; /* positional arguments after the subcommand */
 } Args;
 
-/* Order of the uint64_t at a and b: the leading id of a struct (IdIndex). */
-static int CmpU64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* Points still to compute: this shard's points minus those the store already holds, largest cost first. */
 static PetscErrorCode PendingPoints(const NNLJob *job, const NNLGrid *grid, NNLStore st, PetscInt *n, PetscInt **todo)
 {
@@ -283,7 +276,7 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
 }
 
 typedef struct {
-  uint64_t id; /* first: CmpU64 sorts by it */
+  uint64_t id; /* first: NNLGridCmpId sorts by it */
   PetscInt i;
 } IdIndex;
 
@@ -308,7 +301,7 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
       NNLGridPoint(grid, i, &pt);
       order[i] = (IdIndex){pt.id, i};
     }
-    qsort(order, (size_t)grid->npoints, sizeof(*order), CmpU64);
+    qsort(order, (size_t)grid->npoints, sizeof(*order), NNLGridCmpId);
     for (PetscInt k = 0; k < grid->npoints; k++) {
       NNLPoint   pt;
       double     model, left = budget - (MPI_Wtime() - t0), t;
@@ -454,13 +447,13 @@ static PetscErrorCode CommandMerge(MPI_Comm comm, const Args *args)
    -wal, -shm or journal, the lock), which the export would have replaced with CSV. */
 static PetscErrorCode ExportTargetCheck(MPI_Comm comm, const char dir[], const char file[])
 {
-  char        fdir[PETSC_MAX_PATH_LEN], a[PETSC_MAX_PATH_LEN], b[PETSC_MAX_PATH_LEN];
+  char        fdir[PETSC_MAX_PATH_LEN];
   const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file;
 
   PetscFunctionBegin;
   if (!file[0] || strncmp(base, "nnlimits.", 9)) PetscFunctionReturn(0);
   snprintf(fdir, sizeof(fdir), "%.*s", slash ? (int)(slash - file) + 1 : 1, slash ? file : ".");
-  PetscCheck(!(realpath(fdir, a) && realpath(dir, b) && !strcmp(a, b)), comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(!NNLStoreSamePath(fdir, dir), comm, PETSC_ERR_USER_INPUT,
              "-o: '%s' is one of the run directory's own files: write the CSV elsewhere", file);
   PetscFunctionReturn(0);
 }

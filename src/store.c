@@ -999,12 +999,6 @@ PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *store)
   PetscFunctionReturn(0);
 }
 
-static int CmpId(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
-}
-
 PetscBool NNLStoreIdsHave(const uint64_t *ids, PetscInt n, uint64_t id)
 {
   for (PetscInt lo = 0, hi = n; lo < hi;) { /* no callback: a resume looks up every point of its shard */
@@ -1014,6 +1008,13 @@ PetscBool NNLStoreIdsHave(const uint64_t *ids, PetscInt n, uint64_t id)
     else hi = mid;
   }
   return PETSC_FALSE;
+}
+
+PetscBool NNLStoreSamePath(const char a[], const char b[])
+{
+  char ra[PETSC_MAX_PATH_LEN], rb[PETSC_MAX_PATH_LEN];
+
+  return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb) ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
@@ -1030,7 +1031,7 @@ PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT id FROM points", -1, &st, NULL), "ids"));
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && cnt < cap) (*ids)[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
-  qsort(*ids, (size_t)cnt, sizeof(uint64_t), CmpId); /* ascending as unsigned (SQLite's ORDER BY is signed) */
+  qsort(*ids, (size_t)cnt, sizeof(uint64_t), NNLGridCmpId); /* ascending as unsigned (SQLite's ORDER BY is signed) */
   *n = cnt;
   PetscFunctionReturn(0);
 }

@@ -60,6 +60,9 @@ typedef struct {
 PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid);
 /** @brief Check that no two points share an id (ids key the random streams and the store). */
 PetscErrorCode NNLGridCheckIds(const NNLGrid *grid);
+/** @brief qsort order of point ids, unsigned (SQLite's ORDER BY is signed): of the uint64_t at a and b, which may lead a
+    struct. */
+int NNLGridCmpId(const void *a, const void *b);
 /** @brief Point k (canonical order) of the grid, expanded or not: the same bits either way. Remembers the last network
     point it decoded (the next of the same cell and tens of seeds costs less): not thread-safe on one grid. */
 void NNLGridPoint(const NNLGrid *grid, PetscInt k, NNLPoint *pt);

@@ -37,6 +37,8 @@ PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *st);
 PetscErrorCode NNLStoreCommittedIds(NNLStore st, PetscInt *n, uint64_t **ids);
 /** @brief Whether id is one of the n ascending ids (of NNLStoreCommittedIds). */
 PetscBool NNLStoreIdsHave(const uint64_t *ids, PetscInt n, uint64_t id);
+/** @brief True if paths a and b both exist and are the same directory or file (after symbolic links, . and ..). */
+PetscBool NNLStoreSamePath(const char a[], const char b[]);
 /** @brief Commit one point and its arrays in one transaction. */
 PetscErrorCode NNLStoreCommit(NNLStore st, const NNLPoint *pt, const NNLResult *res);
 /**
