@@ -5,7 +5,7 @@ depth-limit ODE q_1, over the (width, depth) plane and along paths L = n^gamma.
 From `nnlimits export DIR -table compare` (last layer, entries (0,0), (0,1), (1,1)):
 - RMS error: sqrt(sum_ab [(mean - q_ode)^2 + sd^2]) / ||q_ode||, sd = se * sqrt(seeds): the typical distance of one
   network's Gram V_L to q_1 (its spread dominates; it decays like n^(-1/2) whatever L does, if the limits commute);
-- bias: sqrt(sum_ab (mean - q_ode)^2) / ||q_ode||, cells whose every |z| < 2 are marked '~0' (no bias resolved).
+- bias: sqrt(sum_ab (mean - q_ode)^2) / ||q_ode||, cells whose every |z| < 2 grey and marked '~0' (no bias resolved).
 Paths: for each width, the error at L = n^gamma, interpolated linearly in (ln L, ln error) between the grid's two
 nearest depths (open markers; filled = on the grid); slope fitted on log-log axes. Prints key=value lines."""
 import os
@@ -58,7 +58,14 @@ def path(widths, depths, err, gamma):
 
 
 def heat(ax, fig, widths, depths, z, title, marks=None):
-    im = ax.imshow(np.log10(z), origin="lower", aspect="auto", cmap="viridis")
+    """Heat map of log10 z; with marks (max |z-score| per cell), cells below 2 are grey and say '~0': their colour
+    would be noise, not a bias."""
+    zero = np.zeros(z.shape, bool) if marks is None else marks < 2
+    import matplotlib
+    cmap = matplotlib.colormaps["viridis"].copy()
+    cmap.set_bad("0.88")
+    shown = np.ma.masked_where(zero | ~(z > 0), z)
+    im = ax.imshow(np.ma.log10(shown), origin="lower", aspect="auto", cmap=cmap)
     ax.set_xticks(range(len(widths)), [str(w) for w in widths])
     ax.set_yticks(range(len(depths)), [str(d) for d in depths])
     ax.set_xlabel("width n")
@@ -68,9 +75,10 @@ def heat(ax, fig, widths, depths, z, title, marks=None):
     for i in range(len(depths)):
         for j in range(len(widths)):
             if np.isfinite(z[i, j]):
-                txt = "~0" if marks is not None and marks[i, j] < 2 else f"{z[i, j]:.2g}"
-                ax.text(j, i, txt, ha="center", va="center", fontsize=5.5, color="w")
-    fig.colorbar(im, ax=ax, label="log10 relative error")
+                txt = "~0" if zero[i, j] else f"{z[i, j]:.2g}"
+                ax.text(j, i, txt, ha="center", va="center", fontsize=5.5, color="0.3" if zero[i, j] else "w")
+    if shown.count():
+        fig.colorbar(im, ax=ax, label="log10 relative error")
 
 
 def main():
@@ -86,7 +94,7 @@ def main():
     for row, act in zip(axes, acts):
         widths, depths, rms, bias, zmax = errors(c, act)
         heat(row[0], fig, widths, depths, rms, f"{act}: RMS error of V_L to the ODE q_1")
-        heat(row[1], fig, widths, depths, bias, f"{act}: bias |E V_L − q_1| ('~0': |z| < 2)", zmax)
+        heat(row[1], fig, widths, depths, bias, f"{act}: bias |E V_L − q_1| (grey '~0': |z| < 2)", zmax)
         i, j = np.unravel_index(np.nanargmin(rms), rms.shape)
         nnlimits.kv(figure="hayou_yang", activation=act, min_rms=rms[i, j], at_width=widths[j], at_depth=depths[i],
                     max_rms=np.nanmax(rms), max_bias=np.nanmax(bias), max_abs_z=np.nanmax(zmax))
