@@ -146,6 +146,27 @@ static StoreShape PointStoreShape(const NNLJob *job, const NNLPoint *pt)
   return sh;
 }
 
+void NNLPointArrays(const NNLJob *job, const NNLPoint *pt, double *value, double *count)
+{
+  const double m = (double)job->inputs, np = m * (m + 1) / 2, nrec = Recorded(job, pt), n = (double)pt->width;
+
+  *value = 0;
+  switch (pt->kind) {
+  case NNL_TASK_LIMIT: /* the NNGP kernel and the ODE at every recorded layer */
+    *count = nrec * (1 + 2 * np);
+    break;
+  case NNL_TASK_SDE: /* per path V and the log-norms; per recorded time the density */
+    *count = (double)job->sde_paths * (np + m) + nrec * (1 + (NNLPointHasFokkerPlanck(job, pt) ? (double)job->fp_cells : 0));
+    break;
+  default: /* the result as NNLResultPack writes it; the sampler's state n×m, and a dense sampler's weight panel */
+    *value = 8.0 * nrec * np;
+    *count = nrec * (1 + np + 3 * m) + m + SpectraLayers(job, pt) * (1 + m + PetscMin(n, m));
+    *count = PetscMax(*count, n * PetscMax(m, (double)job->input_dim));
+    if (NNLPointSampler(job, pt) == NNL_SAMPLER_DENSE)
+      *count = PetscMax(*count, n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)));
+  }
+}
+
 double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt)
 {
   const StoreShape sh = PointStoreShape(job, pt);

@@ -116,11 +116,25 @@ static PetscErrorCode SetISA(MPI_Comm comm)
   PetscFunctionReturn(0);
 }
 
+/* The option that makes task p large (opt, or by its kind: a network's width, an SDE task's paths, a limit's inputs)
+   and the task, for a message. */
+static void TaskName(const NNLJob *job, const NNLPoint *p, const char *opt, char *what, size_t len)
+{
+  if (p->kind == NNL_TASK_NETWORK)
+    snprintf(what, len, "%s: a network of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (sampler %s)", opt ? opt : "-grid_width", p->width,
+             p->depth, NNLSamplerTypes[NNLPointSampler(job, p)]);
+  else if (p->kind == NNL_TASK_SDE)
+    snprintf(what, len, "%s: the SDE task of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (-sde_paths, -fp_cells)", opt ? opt : "-sde_paths",
+             p->width, p->depth);
+  else snprintf(what, len, "%s: the limit task of depth %" PetscInt_FMT " (-inputs, -grid_depth)", opt ? opt : "-inputs", p->depth);
+}
+
 /* Everything the run needs from the job, checked on every rank before anything touches the disk. */
 static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NNLGrid **grid, NNLSched *sched, PetscBool *help)
 {
   double         worst = 0;
   PetscInt       wp    = 0;
+  char           what[256];
   int            rank;
   PetscErrorCode ierr;
 
@@ -146,18 +160,25 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
   if (!ierr && rank == 0) ierr = NNLGridCheckIds(*grid);
   NNLErrorSetQuiet(PETSC_FALSE);
   PetscCall(NNLErrorAgree(comm, ierr));
-  for (PetscInt i = 0; i < (*grid)->ncells; i++) /* a task's memory is its cell's */
+  for (PetscInt i = 0; i < (*grid)->ncells; i++) { /* a task's memory and arrays are its cell's */
+    double value, count;
     if ((*grid)->cells[i].mem > worst) worst = (*grid)->cells[wp = i].mem;
+    NNLPointArrays(*job, &(*grid)->cells[i], &value, &count);
+    if (value > NNL_STORE_MAX_VALUE) {
+      TaskName(*job, &(*grid)->cells[i], "-record_layers", what, sizeof(what));
+      SETERRQ(comm, PETSC_ERR_USER_INPUT,
+              "%s records %" PetscInt_FMT " layers of %" PetscInt_FMT " Gram entries (-inputs %" PetscInt_FMT "): an array of %.4g MB, more than SQLite's"
+              " %.0f MB for one value (record fewer layers, or fewer inputs)", what, NNLJobRecordCount(*job, (*grid)->cells[i].family, (*grid)->cells[i].depth),
+              (*job)->inputs * ((*job)->inputs + 1) / 2, (*job)->inputs, value / 1e6, NNL_STORE_MAX_VALUE / 1e6);
+    }
+    if (count > NNL_MAX_ARRAY) {
+      TaskName(*job, &(*grid)->cells[i], NULL, what, sizeof(what));
+      SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s needs an array of %.4g doubles, more than the %.4g this build indexes (%d-bit PetscInt)", what,
+              count, (double)NNL_MAX_ARRAY, (int)(8 * sizeof(PetscInt)));
+    }
+  }
   if (worst > (*job)->mem_budget) { /* name what makes the largest task large: a network's width, or a limit's options */
-    const NNLPoint *p = &(*grid)->cells[wp];
-    char            what[256];
-    if (p->kind == NNL_TASK_NETWORK)
-      snprintf(what, sizeof(what), "-grid_width: a network of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (sampler %s)", p->width,
-               p->depth, NNLSamplerTypes[NNLPointSampler(*job, p)]);
-    else if (p->kind == NNL_TASK_SDE)
-      snprintf(what, sizeof(what), "-sde_paths: the SDE task of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (-sde_paths, -fp_cells)",
-               p->width, p->depth);
-    else snprintf(what, sizeof(what), "-inputs: the limit task of depth %" PetscInt_FMT " (-inputs, -grid_depth)", p->depth);
+    TaskName(*job, &(*grid)->cells[wp], NULL, what, sizeof(what));
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s needs %.3g MB, more than the budget of %.3g MB per task (-mem_budget_mb)", what,
             worst / 1048576.0, (*job)->mem_budget / 1048576.0);
   }

@@ -424,7 +424,7 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_WEIGHT);
   if (held) net->shared_drawn = PETSC_TRUE;
   if (m > NNL_SMALL_M) {
-    if (draw) NNLRngNormals(&s, 0, (size_t)(n * k), net->W);
+    if (draw) NNLRngNormals(&s, 0, (size_t)n * (size_t)k, net->W);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)k, sqrt(var), net->W, (int)n, A, (int)k, beta,
                 net->Y, (int)n);
     PetscFunctionReturn(0);
@@ -436,7 +436,7 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
     PetscCall(PetscArrayzero(T, n * m));
     for (PetscInt j0 = 0; j0 < k && draw; j0 += J) {
       PetscInt jb = PetscMin(J, k - j0);
-      NNLRngNormals(&s, (uint64_t)(j0 * n), (size_t)(jb * n), net->W);
+      NNLRngNormals(&s, (uint64_t)j0 * (uint64_t)n, (size_t)jb * (size_t)n, net->W); /* j0·n: beyond int at n > 46340 */
       if (held) SharedPanelsStore(n, j0, jb, net->W, net->Ashared);
       else DenseAccSmall(n, m, net->W, n, jb, A + j0, k, T, n);
     }

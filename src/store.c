@@ -1148,14 +1148,20 @@ static PetscErrorCode BlobReserve(NNLStore s, size_t n)
    (it outlives the statement's step), else a converted copy (SQLite copies it). */
 static PetscErrorCode BindDoubles(NNLStore s, sqlite3_stmt *st, int i, PetscInt n, const double v[])
 {
+  int rc;
+
   PetscFunctionBegin;
+  /* SetUpJob refuses jobs with larger arrays (NNLPointArrays); a bind SQLite refuses would store NULL in its place */
+  PetscCheck(8.0 * n <= NNL_STORE_MAX_VALUE, PETSC_COMM_SELF, PETSC_ERR_PLIB, "store: an array of %.4g MB, more than one value holds",
+             8.0 * n / 1e6);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  sqlite3_bind_blob(st, i, v, (int)(8 * n), SQLITE_STATIC);
+  rc = sqlite3_bind_blob(st, i, v, (int)(8 * n), SQLITE_STATIC);
 #else
   PetscCall(BlobReserve(s, (size_t)n));
   DoublesLE(n, v, (unsigned char *)s->blob);
-  sqlite3_bind_blob(st, i, s->blob, (int)(8 * n), SQLITE_TRANSIENT);
+  rc = sqlite3_bind_blob(st, i, s->blob, (int)(8 * n), SQLITE_TRANSIENT);
 #endif
+  PetscCall(NNLStoreCheck(s->db, rc, "store an array"));
   PetscFunctionReturn(0);
 }
 
@@ -1364,13 +1370,18 @@ void NNLLibraryVersions(char *buf, size_t len)
            openblas_get_config());
 }
 
-/* After an error (a full disk, a file size limit): roll back what was in progress and mark this run 'failed' in runs,
-   so that status says so rather than taking the run for killed. Best effort and silent: the disk may still refuse. */
+/* After an error (a full disk, a file size limit, or a task's own error on rank 0): keep the finished tasks of the
+   open group, roll back what else was in progress, and mark this run 'failed' in runs, so that status says so rather
+   than taking the run for killed. Best effort and silent: the disk may still refuse. */
 void NNLStoreMarkFailed(NNLStore s)
 {
   sqlite3_stmt *st = NULL;
 
   if (!s || !s->db) return;
+  /* an open group holds whole tasks only (a task that failed to store rolled its group back): keep them, as Close
+     does; what else is open (a commit the disk refused) goes */
+  if (s->group && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  s->group = PETSC_FALSE;
   if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   if (sqlite3_prepare_v2(s->db, "UPDATE runs SET status='failed' WHERE run=?", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64(st, 1, s->run);

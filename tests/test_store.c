@@ -288,6 +288,39 @@ static void test_commit_resume(void **state)
   NNLJobDestroy(&job);
 }
 
+/* A run that stops on an error that is not the store's (rank 0's own task failed): NNLStoreMarkFailed marks the run
+   failed and keeps the finished tasks of the open commit group, as the store's close does. Catches: the group rolled
+   back with the run's failure (up to 0.25 s of finished results lost, which a resume then computes again). */
+static void test_mark_failed_keeps_group(void **state)
+{
+  NNLJob   *job;
+  NNLGrid  *grid;
+  NNLStore  st = NULL;
+  PetscInt  idx[2] = {3, 1};
+  char      dir[512];
+
+  Path(dir, sizeof(dir), "markfailed");
+  assert_int_equal(TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-6 -grid_activation relu", &job, &grid), 0);
+  assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
+  for (PetscInt i = 0; i < 2; i++) {
+    NNLResult *res;
+    assert_int_equal(NNLTaskCompute(job, &grid->points[idx[i]], NULL, NULL, &res), 0);
+    assert_int_equal(NNLStoreCommit(st, &grid->points[idx[i]], res), 0);
+    NNLResultDestroy(&res);
+  }
+  /* both in the group, not yet on disk: a group lasts 0.25 s (another connection sees nothing of it) */
+  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM points"), 0);
+  NNLStoreMarkFailed(st);
+  assert_int_equal(NNLStoreClose(&st), 0);
+  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM points"), 2);
+  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM runs WHERE status='failed'"), 1);
+  assert_int_equal(NNLStoreOpenRead(dir, &st), 0);
+  ExpectIds(st, grid, 2, idx);
+  assert_int_equal(NNLStoreClose(&st), 0);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* A second commit of every kind of task — a network with spectra, a limit, an SDE task with its Fokker–Planck
    density — is a no-op with the same result and refused, the stored rows intact, when any one value differs.
    Catches: a recommit check that knows only some tables (an SDE task's equal recommit refused, or a changed
@@ -816,7 +849,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_pack_roundtrip), cmocka_unit_test(test_commit_resume), cmocka_unit_test(test_refusals),
     cmocka_unit_test(test_export),         cmocka_unit_test(test_export_special), cmocka_unit_test(test_export_damaged),
     cmocka_unit_test(test_merge),
-    cmocka_unit_test(test_recommit_every_kind), cmocka_unit_test(test_checkpointer),
+    cmocka_unit_test(test_recommit_every_kind), cmocka_unit_test(test_checkpointer), cmocka_unit_test(test_mark_failed_keeps_group),
   };
   int  rc;
   char cmd[300];

@@ -103,6 +103,14 @@ double NNLPointCommitCost(const NNLJob *job, const NNLPoint *pt);
 /** @brief Whether an SDE task also solves the Fokker–Planck PDE (shaped ReLU, two inputs or more). */
 PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt);
 
+/**
+  @brief The sizes a task must keep within fixed limits: *value, the bytes of the largest array the store keeps as one
+  SQLite value (a network's Gram over its recorded layers; 0 for tasks that store rows); *count, the doubles of the
+  largest array it allocates, indexes or sends as one message (its result, a dense sampler's weight panels), which
+  PetscInt and an MPI count (int) must hold.
+*/
+void NNLPointArrays(const NNLJob *job, const NNLPoint *pt, double *value, double *count);
+
 /** @brief Predicted bytes a point's result adds to the store file (its rows, arrays and indexes). */
 double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt);
 

@@ -17,6 +17,12 @@
 #define NNL_STORE_SCHEMA_READ 4 /* the oldest schema export, status and laws read: 4's table layers has the rows of the
                                    view layers, and gram and stats are the same views on it; 5 differs only in keys */
 
+/* The largest value SQLite stores (its default SQLITE_MAX_LENGTH, which Debian's build keeps): a network's Gram over
+   its recorded layers is one BLOB (NNLPointArrays), so a job whose arrays exceed it is refused before it runs. */
+#define NNL_STORE_MAX_VALUE 1e9
+/* The largest array a task may allocate, index or send (PetscInt and MPI counts), less room for a message's header */
+#define NNL_MAX_ARRAY ((double)PETSC_MAX_INT - 65536)
+
 typedef struct _p_NNLStore *NNLStore;
 
 /**
@@ -53,7 +59,8 @@ void NNLStoreSetETA(NNLStore st, double left);
 PetscErrorCode NNLStoreTick(NNLStore st);
 /** @brief Record the end of this run (status text, e.g. "complete", "interrupted"). */
 PetscErrorCode NNLStoreFinishRun(NNLStore st, const char status[]);
-/** @brief After an error: roll back, and mark this run "failed" in runs (best effort, silent; rank 0). */
+/** @brief After an error: commit the open group's finished tasks, roll back what else is open, and mark this run
+    "failed" in runs (best effort, silent; rank 0). */
 void NNLStoreMarkFailed(NNLStore st);
 /** @brief "nnlimits VERSION (git COMMIT)": this build, as the store's provenance records it. */
 const char *NNLVersion(void);
