@@ -729,6 +729,16 @@ static const char *const PetscPrefixes[] = {"help", "options_", "log_", "malloc"
                                             "objects_dump", "error_output_", "debugger", "start_in_debugger",
                                             "stop_for_debugger", "checkstack", "use_gpu_aware_mpi", "saws", NULL};
 
+/* PETSc's options under those prefixes that a user types: a name within two edits of one of them, but not one, is a
+   misspelling (-log_veiw ran with no profile, -malloc_dbug with no checks); other names under the prefixes pass, as
+   PETSc may read them late (at its finalize) or in a version we do not list. */
+static const char *const PetscSystemOptions[] = {"help", "log_view", "log_view_memory", "log_view_gpu_time", "log_all", "log_trace",
+                                                 "log_exclude", "log_sync", "log_summary", "malloc_debug", "malloc_dump", "malloc_view",
+                                                 "malloc_test", "malloc_coalesce", "malloc_view_threshold", "malloc_requested_size",
+                                                 "info", "info_exclude", "options_left", "options_view", "options_monitor",
+                                                 "on_error_abort", "on_error_attach_debugger", "memory_view", "objects_dump",
+                                                 "fp_trap", "no_signal_handler", "checkstack", NULL};
+
 static int Distance(const char *a, const char *b)
 {
   int la = (int)strlen(a), lb = (int)strlen(b), row[128];
@@ -783,8 +793,13 @@ PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm, const char cmd[])
     PetscBool   petsc = PETSC_FALSE;
     for (int k = 0; PetscPrefixes[k]; k++)
       if (!strncmp(names[i], PetscPrefixes[k], strlen(PetscPrefixes[k]))) petsc = PETSC_TRUE;
-    if (petsc) continue;
-    for (int k = 0; KnownOptions[k].name; k++) {
+    for (int k = 0; petsc && PetscSystemOptions[k]; k++) {
+      int d = Distance(names[i], PetscSystemOptions[k]);
+      if (d == 0) best = NULL, bestd = 0;
+      if (bestd && d < 3 && d < bestd) { bestd = d; best = PetscSystemOptions[k]; }
+    }
+    if (petsc && !best) continue;
+    for (int k = 0; !petsc && KnownOptions[k].name; k++) {
       int d = Distance(names[i], KnownOptions[k].name);
       if (!ReadBy(k, cmd)) { /* another command's option, given to this one (export's -o to run, say) */
         if (d == 0) other = KnownOptions[k].commands;

@@ -524,6 +524,25 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
   PetscFunctionReturn(0);
 }
 
+/* PETSC_OPTIONS as the command line: a word after an option's one value is an error (PETSc drops it: "-grid_width 16
+   32" ran width 16 alone). */
+static PetscErrorCode CheckPetscOptionsEnv(MPI_Comm comm)
+{
+  const char *env = getenv("PETSC_OPTIONS");
+  char        buf[4096], *words[512] = {"PETSC_OPTIONS"}; /* words[0] as argv's: its options start at 1 */
+  int         n = 1, opt, stray;
+
+  PetscFunctionBegin;
+  if (!env) PetscFunctionReturn(0);
+  PetscCall(PetscStrncpy(buf, env, sizeof(buf)));
+  for (char *w = strtok(buf, " \t\n"); w && n < 512; w = strtok(NULL, " \t\n")) words[n++] = w;
+  stray = NNLOptionsStrayWord(n, words, 1, &opt);
+  PetscCheck(!stray, comm, PETSC_ERR_USER_INPUT, "PETSC_OPTIONS: unexpected word '%s'%s%s%s%s: an option takes one word (a list is one word, "
+             "comma-separated: -grid_width 32,64)", stray ? words[stray] : "", opt ? " after " : "", opt ? words[opt] : "",
+             opt && opt + 1 < stray ? " " : "", opt && opt + 1 < stray ? words[opt + 1] : "");
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
 {
   MPI_Comm comm = PETSC_COMM_WORLD;
@@ -534,6 +553,7 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
              "word, comma-separated: -grid_width 32,64)%s", raw_argv[stray_word], stray_opt ? " after " : "", stray_opt ? raw_argv[stray_opt] : "",
              stray_opt && stray_opt + 1 < stray_word ? " " : "", stray_opt && stray_opt + 1 < stray_word ? raw_argv[stray_opt + 1] : "",
              CommandHelp(cmd) ? "; run directories come right after the command" : "");
+  PetscCall(CheckPetscOptionsEnv(comm));
   if (!cmd || !strcmp(cmd, "help")) {
     PetscCall(PetscPrintf(comm, "%s", usage));
     if (!cmd && !command_help_asked) *code = NNL_EXIT_INPUT; /* no command is a usage error; `nnlimits -help` is not */

@@ -233,13 +233,16 @@ static PetscErrorCode InsertPlain(const char file[], char *text, char msg[], siz
       snprintf(msg, len, "'%s' line %d: '%.40s' is not an option (a plain job file holds '-key value' lines; a YAML one needs a name ending in .yaml)", file, lineno, p);
       break;
     }
-    for (char *w = p; *w; w += strcspn(w, " "), w += strspn(w, " ")) {
+    for (char *w = p, *key = NULL, *prev = NULL; *w; prev = w, w += strcspn(w, " "), w += strspn(w, " ")) {
       size_t n = strcspn(w, " ");
       if ((n == 13 && !strncmp(w, "-options_file", n)) || (n == 18 && !strncmp(w, "-options_file_yaml", n))) {
         snprintf(msg, len, "'%s' line %d: a job file cannot name another (give each with its own -options_file)", file, lineno);
         break;
       }
-      if (IsKey(w)) SeenAdd(&seen, file, w, n, lineno, msg, len);
+      if (IsKey(w)) SeenAdd(&seen, file, w, n, lineno, msg, len), key = w;
+      else if (prev != key) /* a second word after a key's value: PETSc drops it (-grid_width 16 32 ran width 16 alone) */
+        snprintf(msg, len, "'%s' line %d: unexpected word '%.*s' after %.*s: an option takes one word (a list is one word, "
+                 "comma-separated: -grid_width 32,64)", file, lineno, (int)PetscMin(n, 40), w, (int)PetscMin(prev + strcspn(prev, " ") - key, 80), key);
       if (msg[0]) break;
     }
     if (msg[0]) break;

@@ -21,6 +21,13 @@ grep -q -- '-limit_ts_rk_type <now 5dp' help.txt && grep -q -- '-limit_ts_rtol <
 run 2 run -help > help2.txt 2>&1 || fail "run -help at 2 ranks failed"
 [ "$(grep -c -- '-limit_ts_rk_type <' help2.txt)" = 1 ] && [ "$(grep -c -- '-grid_width <' help2.txt)" = 1 ] \
   || fail "run -help at 2 ranks: the options $(grep -c -- '-limit_ts_rk_type <' help2.txt) times"
+# PETSC_OPTIONS as the command line: a word after an option's value is an error (PETSc dropped it, and "-grid_width 16
+# 32" planned and ran width 16 alone)
+set +e; PETSC_OPTIONS="-grid_width 16 32" run 0 plan -output "$W/penv" > penv.txt 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "PETSC_OPTIONS: unexpected word '32' after -grid_width 16" penv.txt \
+  || { cat penv.txt; fail "PETSC_OPTIONS with a stray word: exit $rc"; }
+PETSC_OPTIONS="-grid_width 16,32 -sigma_b2 -0.5 -family mlp" run 0 plan -sigma_b2 0 -output "$W/penv" > penv.txt 2>&1 \
+  || { cat penv.txt; fail "PETSC_OPTIONS with a negative value refused"; }
 run 0 > usage.txt 2>&1 && fail "no command should exit non-zero"
 grep -q 'nnlimits run' usage.txt || fail "usage text missing"
 # -help with no command is the usage, exit 0, without PETSc's page of generic options (it exited 2 after that page,
