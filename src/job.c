@@ -111,16 +111,11 @@ PetscInt NNLJobMaxDepth(const NNLJob *job)
   return d;
 }
 
-/* K log-spaced layers: more than the deepest network has (its layers 0..L) is a mistake, and would cost K steps per
-   network to pick them. */
-static PetscErrorCode CheckLayerCount(const char opt[], const NNLJob *job, PetscInt k)
+/* K log-spaced layers of 1..L (and layer 0 where the family has one): K at least the deepest network's depth is
+   every layer, the same job as "all" (as the default 16 is all in a job no deeper than 16). */
+static NNLRecordMode LogOrAll(const NNLJob *job, PetscInt k)
 {
-  const PetscInt layers = NNLJobMaxDepth(job) + 1;
-
-  PetscFunctionBegin;
-  PetscCheck(k <= layers, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "%s: %" PetscInt_FMT " layers, more than the deepest network's %" PetscInt_FMT " (use all)", opt, k, layers);
-  PetscFunctionReturn(0);
+  return k >= NNLJobMaxDepth(job) ? NNL_RECORD_ALL : NNL_RECORD_LOG;
 }
 
 static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *job)
@@ -163,20 +158,18 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              "-sampler projection: controlled_resnet shares its weights across layers, which the projection sampler (fresh "
              "Gaussian products at every layer) cannot; use auto or dense (auto gives it the dense sampler)");
   PetscCall(OptString(PetscOptionsObject, "-record_layers",
-                      "Layers recorded: all, last, or K (K log-spaced layers; the default 16 is all when no network has more)", "",
+                      "Layers recorded: all, last, or K (K log-spaced layers, and layer 0 where the family has one; all when K >= the deepest depth)", "",
                       PetscStringize(D_RECORD), buf, sizeof(buf), &set));
-  if (!set && NNLJobMaxDepth(job) <= D_RECORD) job->record_mode = NNL_RECORD_ALL; /* the default in a shallow job */
-  else if (!strcasecmp(buf, "all")) job->record_mode = NNL_RECORD_ALL;
+  if (!strcasecmp(buf, "all")) job->record_mode = NNL_RECORD_ALL;
   else if (!strcasecmp(buf, "last")) job->record_mode = NNL_RECORD_LAST;
   else {
     PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-record_layers: '%s' is not all, last or a positive integer K", buf);
     PetscCall(NNLParseInt("-record_layers", buf, 1, &job->record_k));
-    PetscCall(CheckLayerCount("-record_layers", job, job->record_k));
-    job->record_mode = NNL_RECORD_LOG;
+    job->record_mode = LogOrAll(job, job->record_k);
   }
   PetscCall(OptString(PetscOptionsObject, "-spectra_layers",
-                      "Layers whose spectra (Gram eigenvalues, feature singular values, ranks) are computed: none, all, last, or K",
+                      "Layers whose spectra (Gram eigenvalues, feature singular values, ranks) are computed: none, all, last, or K (as -record_layers)",
                       "", "none", buf, sizeof(buf), NULL));
   if (!strcasecmp(buf, "none")) job->spectra_mode = NNL_RECORD_NONE;
   else if (!strcasecmp(buf, "all")) job->spectra_mode = NNL_RECORD_ALL;
@@ -185,8 +178,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
     PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-spectra_layers: '%s' is not none, all, last or a positive integer K", buf);
     PetscCall(NNLParseInt("-spectra_layers", buf, 1, &job->spectra_k));
-    PetscCall(CheckLayerCount("-spectra_layers", job, job->spectra_k));
-    job->spectra_mode = NNL_RECORD_LOG;
+    job->spectra_mode = LogOrAll(job, job->spectra_k);
   }
   PetscCall(ReadReal(PetscOptionsObject, "-spectra_rtol", "Relative threshold of the thresholded rank: values > rtol * largest",
                      "1e-3", &job->spectra_rtol));

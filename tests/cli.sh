@@ -257,8 +257,8 @@ grep -q '^plan points=600 limits=10 shards=4' step.txt || { cat step.txt; fail "
 run 0 plan > default_plan.txt
 grep -q '^plan points=30720 ' default_plan.txt || { cat default_plan.txt; fail "default job size"; }
 # -record_layers' default: 16 log-spaced layers (the default job's depth-1024 networks would store 1025), but every
-# layer when no network of the job is deeper than 16 (asking for more layers than the networks have is an error:
-# test_job). At depth 17 the 16 log-spaced layers in [1, 17] round to 11 distinct ones, plus layer 0.
+# layer when no network of the job is deeper than 16 (K at least the deepest depth is every layer: test_job). At depth
+# 17 the 16 log-spaced layers in [1, 17] round to 11 distinct ones, plus layer 0.
 for d in 16 17; do
   run 0 run -grid_width 8 -grid_depth $d -grid_seed 0-1 -grid_activation relu -output rec$d -progress_interval 0 > /dev/null 2>&1 \
     || fail "record default, depth $d"
@@ -266,6 +266,10 @@ done
 [ "$(sqlite3 rec16/nnlimits.sqlite 'select nrec from netlayers')" = 17 ] || fail "record default: a depth-16 job records every layer"
 n17=$(sqlite3 rec17/nnlimits.sqlite 'select nrec from netlayers')
 [ "$n17" = 12 ] || fail "record default: depth 17 records $n17 layers, not 16 log-spaced (12: with layer 0, merged)"
+# the default written out is the same job: the store resumes (it was refused: "16 layers, more than the deepest
+# network's 17")
+run 0 run -grid_width 8 -grid_depth 16 -grid_seed 0-1 -grid_activation relu -record_layers 16 -output rec16 -progress_interval 0 \
+  > rec16b.txt 2>&1 || { cat rec16b.txt; fail "-record_layers 16 written out on the default's depth-16 store"; }
 
 # the binary's RUNPATH has no empty entry: the loader would read it as the current directory and search there for
 # every library at every start (CMake's default build RUNPATH ended in one)

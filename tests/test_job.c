@@ -28,7 +28,6 @@ static const char *const bad[][2] = {
   {"-sampler fast", "unknown sampler"},
   {"-record_layers some", "-record_layers"},
   {"-record_layers 0", "-record_layers"},
-  {"-grid_depth 8 -record_layers 16", "-record_layers"}, /* asked for: more layers than the networks have */
   {"-shard 4/4", "-shard"},
   {"-shard x", "-shard"},
   {"-mem_budget_mb -5", "-mem_budget_mb"},
@@ -119,6 +118,24 @@ static void test_defaults(void **state)
   assert_int_equal(TestJob("-grid_depth 17", &job, NULL), 0);
   assert_int_equal(job->record_mode, NNL_RECORD_LOG);
   NNLJobDestroy(&job);
+  /* K given: every layer from the deepest network's depth on, the same job as the default there (-record_layers 16
+     on a job no deeper than 16 was refused as "more layers than the networks have", although it is the default);
+     below it, K log-spaced. Spectra alike. */
+  for (int k = 0; k < 3; k++) {
+    const char *opts[] = {"-grid_depth 3,8 -record_layers 8 -spectra_layers 9", "-grid_depth 3,8 -record_layers 2147483647 -spectra_layers 8",
+                          "-grid_depth 3,8 -record_layers 7 -spectra_layers 7"};
+    assert_int_equal(TestJob(opts[k], &job, NULL), 0);
+    assert_int_equal(job->record_mode, k < 2 ? NNL_RECORD_ALL : NNL_RECORD_LOG);
+    assert_int_equal(job->spectra_mode, k < 2 ? NNL_RECORD_ALL : NNL_RECORD_LOG);
+    if (k < 2) {
+      NNLJob *def;
+      assert_int_equal(TestJob("-grid_depth 3,8", &def, NULL), 0);
+      assert_non_null(strstr(job->canonical, "record_layers=all"));
+      assert_non_null(strstr(def->canonical, "record_layers=all"));
+      NNLJobDestroy(&def);
+    }
+    NNLJobDestroy(&job);
+  }
 }
 
 /* A misspelled option is refused and the message suggests the right one. */
