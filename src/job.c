@@ -143,7 +143,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
     PetscCall(NNLParseReal("-sigma_w2", buf, &job->sigma_w2));
     PetscCheck(job->sigma_w2 > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_w2: must be > 0 or auto (got %s)", buf);
   }
-  PetscCall(ReadReal(PetscOptionsObject, "-sigma_b2", "MLP bias variance; controlled_resnet: sigma_b^2 of its shared bias", "0", &job->sigma_b2));
+  PetscCall(ReadReal(PetscOptionsObject, "-sigma_b2", "MLP bias variance, from layer 2 on (the first layer y1 = W1 x has none); controlled_resnet: sigma_b^2 of its shared bias", "0", &job->sigma_b2));
   PetscCheck(job->sigma_b2 >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_b2: must be >= 0 (got %g)", (double)job->sigma_b2);
   PetscCall(ReadReal(PetscOptionsObject, "-branch_alpha", "ResNet branch scale exponent: L^-alpha", "0.5", &job->branch_alpha));
   PetscCheck(job->branch_alpha >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-branch_alpha: must be >= 0 (got %g)",
