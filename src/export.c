@@ -636,6 +636,24 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLStoreExportNote(NNLStore s, const char dir[], FILE *out)
+{
+  Counts    c;
+  long long pending;
+
+  PetscFunctionBegin;
+  PetscCall(CountStore(s, dir, &c));
+  pending = c.total - c.done - c.failed;
+  if (pending <= 0) PetscFunctionReturn(0);
+  fprintf(out, "export: '%s' is not finished: %lld of its %lld tasks pending (last_run=%s%s); the table holds its %lld finished points\n",
+          dir, pending, c.total, c.last,
+          !strcmp(c.last, "running") || !strcmp(c.last, "merging") ? ": still being written"
+          : !strcmp(c.last, "merged")                              ? ": merge the other shards into it"
+                                                                   : ": rerun the same command to finish it",
+          c.done + c.failed);
+  PetscFunctionReturn(0);
+}
+
 static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FILE *out)
 {
   long long pending = c->total - c->done - c->failed;

@@ -509,6 +509,7 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
     PetscCheck(out, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s' (%s)", file, strerror(errno)); /* not its .partial */
   }
   PetscCall(NNLStoreExport(st, table, out));
+  PetscCall(NNLStoreExportNote(st, args->pos[0], stderr)); /* the rows were exported all the same: a note, exit 0 */
   /* every write error, a full disk's too, is one line and exit code 2, and no half file is left under FILE's name */
   ok = !ferror(out) && fflush(out) == 0;
   err = errno;

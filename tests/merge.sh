@@ -37,6 +37,13 @@ grep -q 'a merge into it was killed before it ended; rerun the same merge' "$W/k
 # a merge that lacks shards (merge.sbatch given too small an N) said so only in its status line's pending=
 grep -q "of the job's points are in none of the stores merged into it .* merge them into it too" "$W/part.err" ||
   fail "partial merge: no hint on stderr: $(cat "$W/part.err")"
+# export of a store with tasks pending said nothing (a user audit: the compare table of a live run mixed seed counts);
+# now one line on stderr, exit 0, and none for a finished store
+"$NNL" export "$W/part" -table points -o "$W/part.csv" 2> "$W/part.exp" || fail "export of a partial merge"
+grep -q "export: '$W/part' is not finished: [0-9]* of its [0-9]* tasks pending (last_run=merged: merge the other shards into it)" \
+  "$W/part.exp" || fail "export of a partial merge: no note on stderr: $(cat "$W/part.exp")"
+"$NNL" export "$W/merged" -table points -o "$W/merged.csv" 2> "$W/merged.exp" && [ ! -s "$W/merged.exp" ] ||
+  fail "export of a finished store: $(cat "$W/merged.exp")"
 # status given one directory twice summed it twice; shards of two splits (0/2 beside 2/3) were summed with no word
 "$NNL" status "$W/s0" "$W/s0/" 2> "$W/twice.err" | tail -n 1 | grep -q "^status dir=(all) done=$(sqlite3 "$W/s0/nnlimits.sqlite" 'SELECT count(*) FROM points') " ||
   fail "status of one shard given twice: $("$NNL" status "$W/s0" "$W/s0/" 2>&1)"

@@ -76,6 +76,8 @@ PetscBool NNLStoreIsTable(const char name[]);
 PetscErrorCode NNLStoreStatus(NNLStore st, const char dir[], FILE *out);
 /** @brief Status lines of several run directories (the shards of a job array), then their sum when n > 1. */
 PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *out);
+/** @brief After an export of dir's store: a line on out if the store is not finished (tasks pending), saying why. */
+PetscErrorCode NNLStoreExportNote(NNLStore st, const char dir[], FILE *out);
 /**
   @brief Merge the stores of dirs[0..n) (shards of one job) into the store in output, creating it if needed.
   Idempotent: points already there are kept. Refuses inputs of different jobs before touching output.
