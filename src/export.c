@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "storeimpl.h"
 #include "nnlimits/laws.h"
+#include "nnlimits/rng.h"
 
 /* One exported table: its CSV header and the query giving its rows in canonical order, written field by field or,
    where rows are reduced (compare), by a writer of its own. gram and stats also have a writer of the networks' arrays
@@ -726,12 +727,13 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
   long long shards = 0, grid = -1, seen = 0, *ids;
   PetscInt  absent = 0, given = 0; /* directories without a store; distinct directories */
   char    (*real)[PETSC_MAX_PATH_LEN];
+  uint64_t *part; /* per directory, a hash of its job and shard (0: no store) */
 
   PetscFunctionBegin;
   memset(&sum, 0, sizeof(sum));
   sum.eta = -1;
   snprintf(sum.last, sizeof(sum.last), "-");
-  PetscCall(PetscMalloc2(n, &ids, n, &real));
+  PetscCall(PetscCalloc3(n, &ids, n, &real, n, &part));
   for (PetscInt i = 0; i < n; i++) {
     NNLStore  s = NULL;
     Counts    c;
@@ -753,6 +755,19 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     }
     PetscCall(NNLStoreOpenRead(dirs[i], &s));
     PetscCall(CountStore(s, dirs[i], &c));
+    { /* two directories of one job's same part (a copy, or the job run twice): (all) counts their points twice */
+      char *job = NULL;
+      PetscCall(NNLStoreMetaGet(s->db, "job", &job));
+      part[i] = NNLHash64Update(NNLHash64Update(NNL_HASH64_INIT, job ? job : "", job ? strlen(job) : 0), &c.shard, sizeof(c.shard));
+      part[i] = NNLHash64Final(NNLHash64Update(part[i], &c.shards, sizeof(c.shards))) | 1;
+      PetscCall(PetscFree(job));
+      for (PetscInt k = 0; k < i; k++)
+        if (part[k] == part[i]) {
+          fprintf(stderr, "status: %s and %s hold the same job's shard %lld/%lld: (all) counts its points twice\n", dirs[k], dirs[i], c.shard,
+                  c.shards);
+          break;
+        }
+    }
     PrintFailures(s, dirs[i], &c);
     PetscCall(NNLStoreClose(&s));
     PrintCounts(dirs[i], &c, PETSC_TRUE, out);
@@ -774,7 +789,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
       else unestimated = PETSC_TRUE;
     }
   }
-  PetscCall(PetscFree2(ids, real));
+  PetscCall(PetscFree3(ids, real, part));
   PetscCheck(absent < given, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "status: none of the %" PetscInt_FMT " directories holds a store yet", given);
   if (one_job && seen < shards && grid > sum.total) { /* the job's other shards: pending, not started here */
     sum.total   = grid;

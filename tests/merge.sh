@@ -48,6 +48,13 @@ grep -q "export: '$W/part' is not finished: [0-9]* of its [0-9]* tasks pending (
 "$NNL" status "$W/s0" "$W/s0/" 2> "$W/twice.err" | tail -n 1 | grep -q "^status dir=(all) done=$(sqlite3 "$W/s0/nnlimits.sqlite" 'SELECT count(*) FROM points') " ||
   fail "status of one shard given twice: $("$NNL" status "$W/s0" "$W/s0/" 2>&1)"
 grep -q "is given twice: counted once" "$W/twice.err" || fail "status of a directory given twice: no word on stderr"
+# a copy of a shard's directory beside it (the same job's same shard) was summed twice with no word
+cp -r "$W/s0" "$W/s0copy"
+"$NNL" status "$W/s0" "$W/s0copy" > /dev/null 2> "$W/copy.err" || fail "status of a shard and its copy"
+grep -q "status: $W/s0 and $W/s0copy hold the same job's shard 0/3: (all) counts its points twice" "$W/copy.err" ||
+  fail "status of a shard and its copy: no word on stderr: $(cat "$W/copy.err")"
+"$NNL" status "$W/s0" "$W/s1" "$W/s2" 2> "$W/three.err" > /dev/null && ! grep -q "counts its points twice" "$W/three.err" ||
+  fail "status of three shards warned: $(cat "$W/three.err")"
 "$NNL" status "$W/s9" "$W/s9" > /dev/null 2> "$W/twice9.err" && fail "status of one directory without a store, given twice, accepted"
 grep -q "none of the 1 directories holds a store yet" "$W/twice9.err" || fail "status of s9 twice: $(cat "$W/twice9.err")"
 run 1 run $JOB -shard 1/2 -output "$W/other_split" > /dev/null 2>&1 || fail "shard 1/2"
