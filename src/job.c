@@ -7,6 +7,7 @@
 #include "nnlimits/gauss.h"
 #include "parse.h"
 #include "nnlimits/shaped.h"
+#include "nnlimits/limits.h"
 
 const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
@@ -312,14 +313,52 @@ static PetscErrorCode Appendf(char **s, size_t *len, size_t *cap, const char *fm
   PetscFunctionReturn(0);
 }
 
-/* The depth-limit ODE's solver options (-limit_ts_*) change its values: they belong to the job, one line each, sorted,
-   as given. Monitors and viewers do not change values and may come and go between a run and its resume. */
+/* The limits' solver options (-limit_ts_*, -limit_fp_ts_*, -limit_goursat_cells) change their values: they belong to
+   the job, one line each, sorted, as given, but for those of a solver the job does not run and those at their
+   default (SolverLineCounts). Monitors and viewers do not change values and may come and go between a run and its
+   resume. */
 static int CmpStr(const void *a, const void *b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static PetscErrorCode LimitSolverOptions(char **s, size_t *len, size_t *cap)
+/* The solvers' defaults (limits.c ODECreate, fokker_planck.c CreateTS, NNL_GOURSAT_CELLS): an option given at its
+   default is the job without it (a resume with -limit_ts_rtol 1e-12 written out was refused). Types and names
+   compare without case, numbers by value. */
+static const struct {
+  const char *key, *value;
+} SolverDefaults[] = {{"limit_ts_type", "rk"},           {"limit_ts_rk_type", "5dp"},   {"limit_ts_rtol", "1e-12"},
+                      {"limit_ts_atol", "1e-12"},        {"limit_ts_dt", "1e-3"},       {"limit_ts_init_time", "0"},
+                      {"limit_ts_max_steps", "1000000"}, {"limit_ts_exact_final_time", "matchstep"},
+                      {"limit_fp_ts_type", "beuler"},    {"limit_fp_ts_dt", "5e-4"},    {"limit_fp_ts_init_time", "0"},
+                      {"limit_fp_ts_max_steps", "10000000"}, {"limit_fp_ts_exact_final_time", "matchstep"},
+                      {"limit_goursat_cells", PetscStringize(NNL_GOURSAT_CELLS)}};
+
+/* Whether a "key=value" line of a solver option changes this job's values: the option must be one of a solver the
+   job runs (the depth-limit ODE: resnet; Fokker-Planck: shaped_mlp with SDE tasks; the Goursat march:
+   controlled_resnet), and not at its default. */
+static PetscBool SolverLineCounts(const NNLJob *job, const char *line)
+{
+  const char *eq = strchr(line, '='), *v = eq ? eq + 1 : "";
+  size_t      klen = eq ? (size_t)(eq - line) : strlen(line);
+
+  if (!strncmp(line, "limit_fp_", 9)) {
+    if (!NNLJobHasFamily(job, NNL_FAMILY_SHAPED) || job->sde_paths == 0) return PETSC_FALSE;
+  } else if (!strncmp(line, "limit_goursat_", 14)) {
+    if (!NNLJobHasFamily(job, NNL_FAMILY_CONTROLLED)) return PETSC_FALSE;
+  } else if (!NNLJobHasFamily(job, NNL_FAMILY_RESNET)) return PETSC_FALSE;
+  for (size_t i = 0; i < sizeof(SolverDefaults) / sizeof(SolverDefaults[0]); i++) {
+    char *end = NULL, *dend = NULL;
+    double x, d;
+    if (strlen(SolverDefaults[i].key) != klen || strncmp(line, SolverDefaults[i].key, klen)) continue;
+    if (!strcasecmp(v, SolverDefaults[i].value)) return PETSC_FALSE;
+    x = strtod(v, &end), d = strtod(SolverDefaults[i].value, &dend);
+    return (*v && !*end && !*dend && x == d) ? PETSC_FALSE : PETSC_TRUE;
+  }
+  return PETSC_TRUE;
+}
+
+static PetscErrorCode LimitSolverOptions(const NNLJob *job, char **s, size_t *len, size_t *cap)
 {
   char *all, *tok, *save = NULL, *lines[256];
   int   n = 0, last = -1; /* lines[last] is the kept key a following value belongs to */
@@ -345,7 +384,7 @@ static PetscErrorCode LimitSolverOptions(char **s, size_t *len, size_t *cap)
   PetscCall(PetscFree(all));
   qsort(lines, (size_t)n, sizeof(char *), CmpStr);
   for (int i = 0; i < n; i++) {
-    PetscCall(Appendf(s, len, cap, "%s%s\n", lines[i], ""));
+    if (SolverLineCounts(job, lines[i])) PetscCall(Appendf(s, len, cap, "%s%s\n", lines[i], ""));
     PetscCall(PetscFree(lines[i]));
   }
   PetscFunctionReturn(0);
@@ -415,7 +454,7 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     snprintf(num, sizeof(num), "%" PetscInt_FMT ",%.17g,%" PetscInt_FMT, job->sde_paths, (double)job->sde_dt, job->fp_cells);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sde_paths,sde_dt,fp_cells", num));
   }
-  PetscCall(LimitSolverOptions(&s, &len, &cap));
+  PetscCall(LimitSolverOptions(job, &s, &len, &cap));
   job->canonical = s;
   PetscFunctionReturn(0);
 }

@@ -633,19 +633,48 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   PetscFunctionReturn(0);
 }
 
+/* The line "key=..." of a job text whose key is line[0..klen), or NULL. */
+static const char *JobLine(const char *text, const char *line, size_t klen)
+{
+  for (const char *t = text; *t; t += strcspn(t, "\n"), t += *t ? 1 : 0)
+    if (!strncmp(t, line, klen) && t[klen] == '=') return t;
+  return NULL;
+}
+
+/* An axis of the grid, or what follows from one (the critical sigma_w2 of each activation): a run may take more of
+   their values (an extension), so a difference there is named only when no other option differs. */
+static PetscBool AxisKey(const char *line, size_t klen)
+{
+  const char *axes[] = {"family", "grid_width", "grid_depth", "grid_seed", "grid_activation"};
+  for (size_t i = 0; i < sizeof(axes) / sizeof(axes[0]); i++)
+    if (klen == strlen(axes[i]) && !strncmp(line, axes[i], klen)) return PETSC_TRUE;
+  return !strncmp(line, "sigma_w2_auto_", 14) ? PETSC_TRUE : PETSC_FALSE;
+}
+
 PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[], const char advice[])
 {
-  const char *a = have, *b = want;
+  const char *diff[2][2] = {{NULL, NULL}, {NULL, NULL}}; /* [axis?][there, here] of the first difference of each kind */
+  PetscBool   found[2] = {PETSC_FALSE, PETSC_FALSE};
 
   PetscFunctionBegin;
-  while (*a || *b) { /* the first differing line; a line only one side has is compared with "(absent)" */
-    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
-    if (la != lb || strncmp(a, b, la))
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-              "'%s' holds a run made with different options: %.*s there, %.*s here (%s)", dir, (int)(la ? la : 8),
-              la ? a : "(absent)", (int)(lb ? lb : 8), lb ? b : "(absent)", advice);
-    a += la + (a[la] ? 1 : 0);
-    b += lb + (b[lb] ? 1 : 0);
+  /* by key, not by line: an option one side sets (a solver's) would shift every line after it */
+  for (int side = 0; side < 2; side++) {
+    const char *text = side ? want : have, *other = side ? have : want;
+    for (const char *l = text; *l; l += strcspn(l, "\n"), l += *l ? 1 : 0) {
+      size_t      klen = strcspn(l, "=\n"), len = strcspn(l, "\n");
+      const char *o    = JobLine(other, l, klen);
+      int         axis = AxisKey(l, klen) ? 1 : 0;
+      if (found[axis] || (o && strcspn(o, "\n") == len && !strncmp(o, l, len))) continue;
+      found[axis]          = PETSC_TRUE;
+      diff[axis][side]     = l;
+      diff[axis][1 - side] = o;
+    }
+  }
+  for (int axis = 0; axis < 2; axis++) {
+    const char *a = diff[axis][0], *b = diff[axis][1];
+    if (!found[axis]) continue;
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "'%s' holds a run made with different options: %.*s there, %.*s here (%s)", dir,
+            a ? (int)strcspn(a, "\n") : 8, a ? a : "(absent)", b ? (int)strcspn(b, "\n") : 8, b ? b : "(absent)", advice);
   }
   PetscFunctionReturn(0);
 }

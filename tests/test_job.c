@@ -72,6 +72,27 @@ static void test_canonical_text(void **state)
   NNLJobDestroy(&a);
   NNLJobDestroy(&b);
   NNLJobDestroy(&c);
+  /* a solver's option at its default, or of a solver the job does not run, is the job without it (a resume that
+     wrote out -limit_ts_rtol 1e-12, or gave an MLP job -limit_ts_type rk, was refused); another value is another job */
+  {
+    const char *same[][2] = {{"-family resnet", "-family resnet -limit_ts_type rk -limit_ts_rk_type 5dp -limit_ts_rtol 1.0e-12 -limit_ts_atol 1e-12"},
+                             {"-family mlp", "-family mlp -limit_ts_rtol 1e-6 -limit_goursat_cells 64 -limit_fp_ts_dt 1e-2"},
+                             {"-family controlled_resnet", "-family controlled_resnet -limit_goursat_cells 256"},
+                             {"-family shaped_mlp", "-family shaped_mlp -limit_fp_ts_dt 1e-2"}};
+    const char *other[][2] = {{"-family resnet", "-family resnet -limit_ts_rtol 1e-9"},
+                              {"-family controlled_resnet", "-family controlled_resnet -limit_goursat_cells 64"},
+                              {"-family shaped_mlp -sde_paths 10", "-family shaped_mlp -sde_paths 10 -limit_fp_ts_dt 1e-2"}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]) + sizeof(other) / sizeof(other[0]); i++) {
+      const PetscBool eq = i < sizeof(same) / sizeof(same[0]) ? PETSC_TRUE : PETSC_FALSE;
+      const char *const *pair = eq ? same[i] : other[i - sizeof(same) / sizeof(same[0])];
+      assert_int_equal(TestJob(pair[0], &a, NULL), 0);
+      assert_int_equal(TestJob(pair[1], &b, NULL), 0);
+      if (eq) assert_string_equal(a->canonical, b->canonical);
+      else assert_string_not_equal(a->canonical, b->canonical);
+      NNLJobDestroy(&a);
+      NNLJobDestroy(&b);
+    }
+  }
 }
 
 /* Defaults are the default job; auto σ_w² is critical: 2 for relu, 2/(1+α²) for leaky relu, 1 for tanh, π/4 for erf,
