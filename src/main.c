@@ -287,6 +287,7 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
+  NNLSchedCatchSignals(); /* a stop in the set-up (a large grid's checks, a store's upgrade) exits 3, as a stop does */
   ierr = RunBody(comm, code, &job, &grid, &sched, &todo);
   PetscCall(NNLGridFreeIndices(&todo));
   PetscCall(NNLSchedDestroy(&sched));

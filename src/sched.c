@@ -8,10 +8,13 @@
 #include "nnlimits/sde.h"
 #include "clock.h"
 #include "parse.h"
+#include "error.h"
 
 #define TAG_TASK   11 /* coordinator → worker: a chunk of 1..CHUNK_MAX point indices, or the one index -1 = stop */
 #define TAG_RESULT 12 /* worker → coordinator: the chunk's results, each as its packed length then NNLResultPack; a
                          last length of -1: this worker got a stop signal (the run stops as if rank 0 had) */
+#define TAG_STOP   13 /* coordinator → worker: a stop rank 0 got (1: stop, 2: abandon the tasks in progress), so that a
+                         signal to rank 0 alone reaches the workers' tasks; the stop chunk (-1) then says how many came */
 #define PREFETCH   2  /* chunks a worker holds, so it never idles while its results travel */
 /* Tasks go out in chunks so that tiny ones do not cost a message pair each: on this 2-core VM a task's messages
    cost rank 0 about 2.7 µs and its worker 1.8 µs, half a tiny network. A chunk grows while its predicted time (cost
@@ -50,6 +53,8 @@ typedef struct {
   MPI_Request req[PREFETCH];
   double      cost[PREFETCH]; /* each slot's chunk's predicted cost */
   double      start;          /* NNLCoarseSeconds when the worker began its oldest held chunk (for the ETA) */
+  PetscInt    notices;        /* TAG_STOP messages sent to it (at most 2), and their requests */
+  MPI_Request stop_req[2];
 } Worker;
 
 struct _p_NNLSched {
@@ -61,6 +66,7 @@ struct _p_NNLSched {
   double          stop_grace; /* -stop_grace */
   double          stop_seen;  /* NNLCoarseSeconds when this rank first saw a stop signal; -1: none yet */
   PetscBool       abandon_said; /* rank 0 has said that it abandons the tasks in progress */
+  int             stop_told;    /* rank 0: the stop level told to the workers (TellWorkers); a worker: TAG_STOPs heard */
   PetscBool       rank0_computes;
   /* spectra teams (-spectra_team_size T > 1): ranks in consecutive groups of T; a group's first rank (its leader) is a
      worker as usual, the others only serve the leader's large spectra (NNLSpectraTeamServe) */
@@ -143,10 +149,36 @@ static PetscBool IsLeader(NNLSched s, int rank)
   return s->team_size <= 1 || rank % (int)s->team_size == 0 ? PETSC_TRUE : PETSC_FALSE;
 }
 
+/* Set when the sweep begins (NNLSchedRun). Before it (the job, the grid's checks, the store's opening and upgrade,
+   its pending points: seconds on a large job) nothing is computed yet: a stop signal ends the process at once with
+   the stop's exit code, which the Slurm scripts requeue on (the default action killed it: exit 138 for SIGUSR1, no
+   requeue). The store stays as it was: SQLite rolls back a transaction a killed process left open. */
+static volatile sig_atomic_t sweep_begun = 0;
+
 static void OnStopSignal(int sig)
 {
   (void)sig;
+  if (!sweep_begun) {
+    static const char msg[] = "nnlimits: stopped by a signal before the sweep began: nothing was computed (rerun the same command)\n";
+    ssize_t           r     = write(2, msg, sizeof(msg) - 1);
+    (void)r;
+    _exit(NNL_EXIT_INTERRUPTED);
+  }
   if (stop_requested < 2) stop_requested++;
+}
+
+void NNLSchedCatchSignals(void)
+{
+  struct sigaction sa;
+  const int        sigs[3] = {SIGTERM, SIGINT, SIGUSR1};
+
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  /* Installed for good, not restored when the sweep ends: a worker that has run out of tasks waits for rank 0 (the
+     final broadcast, MPI_Finalize) while rank 0 still computes or closes the store, and a stop signal then, with the
+     default action back, killed it (mpiexec then ended the job). A late signal now only sets the flag. */
+  for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, NULL);
 }
 
 /* Whether a stop has been asked for. The first time a rank sees it, it notes when; rank 0 also stops handing out
@@ -183,11 +215,69 @@ static PetscBool Abandon(NNLSched s)
   return PETSC_TRUE;
 }
 
-/* A worker's poll between the layers of its task: a load and a branch while no signal has come. */
+/* Whether SERVE_TICKS have passed since the last time this said so: the clock is read once in serve_every calls (see
+   SERVE_EVERY_MAX). */
+static PetscBool Due(NNLSched s)
+{
+  unsigned long long now;
+
+  if (--s->serve_left > 0) return PETSC_FALSE;
+  now = NNLTicks();
+  if (now - s->last_read < SERVE_TICKS / 8) s->serve_every = PetscMin(2 * s->serve_every, SERVE_EVERY_MAX);
+  else if (now - s->last_read > SERVE_TICKS / 2) s->serve_every = 1;
+  s->serve_left = s->serve_every;
+  s->last_read  = now;
+  if (now - s->last_serve < SERVE_TICKS) return PETSC_FALSE;
+  s->last_serve = now;
+  return PETSC_TRUE;
+}
+
+/* Rank 0 passes its stop on to the workers it feeds: level 1 when it first sees one, 2 when it abandons the tasks in
+   progress (a second signal, or -stop_grace passed). A signal to rank 0 alone (kill of its pid) otherwise reached no
+   worker: their tasks ran to the end, past the grace and a second signal. */
+static PetscErrorCode TellWorkers(NNLSched s)
+{
+  static const int level[3] = {0, 1, 2};
+  int              want;
+
+  PetscFunctionBegin;
+  if (!Stopping(s)) PetscFunctionReturn(0);
+  want = Abandon(s) ? 2 : 1;
+  if (want <= s->stop_told) PetscFunctionReturn(0);
+  s->stop_told = want;
+  for (int w = 1; w < s->size; w++) {
+    Worker *wk = &s->workers[w];
+    if (wk->held < 0) continue; /* told to stop already, or a team member (never fed) */
+    PetscCallMPI(MPI_Isend(&level[want], 1, MPI_INT, w, TAG_STOP, s->comm, &wk->stop_req[wk->notices++]));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* A worker takes in the stops rank 0 passed on (TellWorkers); with block, until it has heard `until` of them. */
+static PetscErrorCode HearStops(NNLSched s, PetscBool block, int until)
+{
+  PetscFunctionBegin;
+  for (;;) {
+    int level, flag = 1;
+    if (!block) PetscCallMPI(MPI_Iprobe(0, TAG_STOP, s->comm, &flag, MPI_STATUS_IGNORE));
+    if (!flag || (block && s->stop_told >= until)) break;
+    PetscCallMPI(MPI_Recv(&level, 1, MPI_INT, 0, TAG_STOP, s->comm, MPI_STATUS_IGNORE));
+    s->stop_told++;
+    if (stop_requested < level) stop_requested = level;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* A worker's poll between the layers of its task: a load and a branch while no signal has come, and now and then (Due)
+   a look for a stop rank 0 passed on. */
 static PetscErrorCode WorkPoll(void *ctx, PetscBool *abandon)
 {
-  *abandon = Abandon((NNLSched)ctx);
-  return 0;
+  NNLSched s = (NNLSched)ctx;
+
+  PetscFunctionBegin;
+  if (stop_requested < 2 && Due(s)) PetscCall(HearStops(s, PETSC_FALSE, 0));
+  *abandon = Abandon(s);
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
@@ -393,6 +483,7 @@ static PetscErrorCode Feed(NNLSched s, int w)
     PetscCallMPI(MPI_Wait(&wk->req[k], MPI_STATUS_IGNORE));
     wk->held   = -1;
     chunk[n++] = -1;
+    chunk[n++] = wk->notices; /* the stops passed on to it, which it takes in before it ends */
   }
   PetscCallMPI(MPI_Isend(chunk, n, MPIU_INT, w, TAG_TASK, s->comm, &wk->req[k]));
   wk->next = (k + 1) % PREFETCH;
@@ -436,21 +527,14 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
    otherwise silence the run). Within its point, it also says whether a stop abandons it (abandon may be NULL). */
 static PetscErrorCode Serve(void *ctx, PetscBool *abandon)
 {
-  NNLSched           s = (NNLSched)ctx;
-  int                flag = s->size > 1;
-  MPI_Status         st;
-  unsigned long long now;
+  NNLSched   s    = (NNLSched)ctx;
+  int        flag = s->size > 1;
+  MPI_Status st;
 
   PetscFunctionBegin;
   if (abandon) *abandon = Abandon(s);
-  if (--s->serve_left > 0) PetscFunctionReturn(0);
-  now = NNLTicks();
-  if (now - s->last_read < SERVE_TICKS / 8) s->serve_every = PetscMin(2 * s->serve_every, SERVE_EVERY_MAX);
-  else if (now - s->last_read > SERVE_TICKS / 2) s->serve_every = 1;
-  s->serve_left = s->serve_every;
-  s->last_read  = now;
-  if (now - s->last_serve < SERVE_TICKS) PetscFunctionReturn(0);
-  s->last_serve = now;
+  if (!Due(s)) PetscFunctionReturn(0);
+  if (flag) PetscCall(TellWorkers(s));
   while (flag) {
     PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
     if (flag) PetscCall(Receive(s, &st));
@@ -466,7 +550,7 @@ static PetscErrorCode Coordinate(NNLSched s)
   for (int w = 1; w < s->size; w++)
     for (int k = 0; k < PREFETCH; k++) PetscCall(Feed(s, w));
   while (s->head < s->tail || s->outstanding > 0) {
-    (void)Stopping(s);
+    PetscCall(TellWorkers(s));
     if (s->rank0_computes && s->head < s->tail) {
       NNLResult *res;
       NNLPoint   pt;
@@ -491,6 +575,7 @@ static PetscErrorCode Coordinate(NNLSched s)
       while (!flag) {
         PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
         if (flag) break;
+        PetscCall(TellWorkers(s)); /* a stop of rank 0's own while it waits: now, not at the next result */
         Progress(s, PETSC_FALSE);
         /* what rank 0 committed before the workers' long tasks becomes durable now, not when they end */
         if (s->store) {
@@ -509,6 +594,7 @@ static PetscErrorCode Coordinate(NNLSched s)
   for (int w = 1; w < s->size; w++) {
     PetscAssert(s->workers[w].held < 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "worker %d not stopped", w);
     PetscCallMPI(MPI_Waitall(PREFETCH, s->workers[w].req, MPI_STATUSES_IGNORE));
+    PetscCallMPI(MPI_Waitall((int)s->workers[w].notices, s->workers[w].stop_req, MPI_STATUSES_IGNORE));
   }
   PetscFunctionReturn(0);
 }
@@ -530,7 +616,10 @@ static PetscErrorCode Work(NNLSched s)
     int        n;
     PetscCallMPI(MPI_Recv(chunk, CHUNK_MAX, MPIU_INT, 0, TAG_TASK, s->comm, &st));
     PetscCallMPI(MPI_Get_count(&st, MPIU_INT, &n));
-    if (n < 1 || chunk[0] < 0) break;
+    if (n < 1 || chunk[0] < 0) { /* the stop chunk: -1, and how many stops rank 0 passed on (none are left unreceived) */
+      PetscCall(HearStops(s, PETSC_TRUE, n > 1 ? (int)chunk[1] : 0));
+      break;
+    }
     for (int i = 0; i < n; i++) {
       NNLPoint pt;
       NNLGridPoint(s->grid, chunk[i], &pt);
@@ -559,18 +648,11 @@ static PetscErrorCode Work(NNLSched s)
 
 PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, PetscInt n, const PetscInt *todo, NNLSchedStats *stats)
 {
-  struct sigaction sa;
-  const int        sigs[3] = {SIGTERM, SIGINT, SIGUSR1};
-
   PetscFunctionBegin;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  /* Installed for good, not restored when the sweep ends: a worker that has run out of tasks waits for rank 0 (the
-     final broadcast, MPI_Finalize) while rank 0 still computes or closes the store, and a stop signal then, with the
-     default action back, killed it (mpiexec then ended the job). A late signal now only sets the flag. */
-  for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, NULL);
+  sweep_begun = 1;
+  NNLSchedCatchSignals(); /* also when the caller has not (tests, benchmarks) */
   s->grid = grid;
+  s->stop_told = 0;
   memset(&s->stats, 0, sizeof(s->stats));
   s->t0         = MPI_Wtime();
   s->last_print = s->last_save = s->now = NNLCoarseSeconds();

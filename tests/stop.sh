@@ -67,6 +67,39 @@ kill -TERM "$w"
 set +e; wait "$pid"; rc=$?; set -e
 stopped "$W/worker" "$rc" 2 "-stop_grace has passed"
 
+# A signal to rank 0 alone while it only coordinates (its pid killed, not mpiexec's): rank 0 passes the stop on, so the
+# worker's task is abandoned after the grace. Before, rank 0 heard nothing until the worker's task ended and the worker
+# never heard of the stop: the run ended with abandoned=0 when the network was done. Signalled once the worker holds
+# a network: rank 0's progress lines say done=1 (the limit) or the store has it.
+"$MPIEXEC" -n 2 "$NNL" run $JOB -stop_grace 0.2 -sched_rank0_computes false -output "$W/rank0" > /dev/null 2> "$W/rank0.err" &
+pid=$!
+wait_started "$W/rank0"
+r0=
+for p in $(pgrep -f -- "-output $W/rank0"); do
+  tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=0' && r0=$p
+done
+[ -n "$r0" ] || fail "rank0: rank 0 not found"
+kill -TERM "$r0"
+set +e; wait "$pid"; rc=$?; set -e
+stopped "$W/rank0" "$rc" 1 "-stop_grace has passed" rerun
+
+# A stop signal in the set-up (the checks of a 8e6-point grid: about a second), before any task: exit 3 at once with
+# one line, no store made. Before, the default action killed the process (exit 138 for SIGUSR1: no requeue).
+"$NNL" run -grid_width 8 -grid_depth 2 -grid_activation relu -grid_seed 0-8000000 -output "$W/setup" > /dev/null 2> "$W/setup.err" &
+pid=$!
+for _ in $(seq 400); do # until run has its handler (SigCgt has SIGUSR1, bit 9), which it installs first thing
+  m=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/"$pid"/status 2>/dev/null || true)
+  [ -n "$m" ] && (( 16#$m & 0x200 )) && break
+  sleep 0.01
+done
+kill -USR1 "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 3 ] && grep -q "stopped by a signal before the sweep began: nothing was computed" "$W/setup.err" ||
+  fail "stop in the set-up: exit $rc: $(cat "$W/setup.err")"
+[ ! -e "$W/setup/nnlimits.sqlite" ] || sqlite3 "$W/setup/nnlimits.sqlite" "SELECT count(*) FROM points" | grep -qx 0 ||
+  fail "stop in the set-up: points stored"
+
 # (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
 echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal; a worker's signal stops the run;"
+echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the set-up exits 3 at once;"
 echo "     resumed to identical exports"

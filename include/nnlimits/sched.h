@@ -25,6 +25,12 @@ PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn p
 PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpectraTeam team, NNLPollFn poll, void *ctx,
                                   NNLResult **res);
 
+/**
+  @brief Catch SIGTERM, SIGINT and SIGUSR1 for good: before the sweep begins (NNLSchedRun), one ends the process at
+  once with exit code 3 (nothing computed, the store as it was); during and after it, the first stops the hand-out
+  and the second abandons the tasks in progress. `run` calls it first thing.
+*/
+void NNLSchedCatchSignals(void);
 /** @brief Create the scheduler on comm (collective). */
 PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s);
 /**
