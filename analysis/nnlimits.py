@@ -47,37 +47,40 @@ FP_EDGE = ("nnl_fp_edge({},(SELECT max(g.cell)+1 FROM fokker_planck g WHERE g.po
            "(SELECT value FROM meta WHERE key='fp_grid'))")
 FP_GRID = "atanh 14"  # NNL_FP_GRID: cells uniform in atanh ρ on [−14, 14], the end cells reaching ρ = ±1
 
+# an activation as exports show it (nnl_act): a Python call only for names with parameters
+ACT = "CASE WHEN instr({0}, ':') THEN nnl_act({0}) ELSE {0} END"
+
 TABLES = {
-    "gram": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+    "gram": ([("family", "p.family"), ("activation", ACT.format("p.activation")), ("width", "p.width"), ("depth", "p.depth"),
               ("seed", "p.seed"), ("layer", "g.layer"), ("t", "CAST(g.layer AS REAL)/p.depth"), ("a", "g.a"),
               ("b", "g.b"), ("q", "g.q")],
              "points p CROSS JOIN gram g ON g.point=p.id", "p.ord,g.layer,g.a,g.b"),
-    "points": ([("family", "family"), ("activation", "activation"), ("width", "width"), ("depth", "depth"),
+    "points": ([("family", "family"), ("activation", ACT.format("activation")), ("width", "width"), ("depth", "depth"),
                 ("seed", "seed"), ("id", "printf('%016x',id)"), ("status", "status"), ("sampler", "sampler"),
                 ("dead_layer", "dead_layer"), ("message", "coalesce(message,'')")],
                "points WHERE kind='network'", "ord"),
-    "stats": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+    "stats": ([("family", "p.family"), ("activation", ACT.format("p.activation")), ("width", "p.width"), ("depth", "p.depth"),
                ("seed", "p.seed"), ("layer", "s.layer"), ("t", "CAST(s.layer AS REAL)/p.depth"), ("input", "s.input"),
                ("lognorm", "s.lognorm"), ("lognorm_post", "s.lognorm_post"), ("kurtosis", "s.kurtosis"),
                ("ks", "s.ks")],
               "points p CROSS JOIN stats s ON s.point=p.id", "p.ord,s.layer,s.input"),
-    "limits": ([("family", "p.family"), ("activation", "p.activation"), ("depth", "p.depth"), ("layer", "l.layer"),
+    "limits": ([("family", "p.family"), ("activation", ACT.format("p.activation")), ("depth", "p.depth"), ("layer", "l.layer"),
                 ("t", "CAST(l.layer AS REAL)/p.depth"), ("a", "l.a"), ("b", "l.b"), ("q_nngp", "l.q_nngp"),
                 ("q_ode", "l.q_ode")],
                "points p JOIN limits l ON l.point=p.id", "p.ord,l.layer,l.a,l.b"),
-    "spectra": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+    "spectra": ([("family", "p.family"), ("activation", ACT.format("p.activation")), ("width", "p.width"), ("depth", "p.depth"),
                  ("seed", "p.seed"), ("layer", "s.layer"), ("t", "CAST(s.layer AS REAL)/p.depth"),
                  ("matrix", "s.matrix"), ("k", "s.k"), ("rank", "s.rank"), ("rank_rtol", "s.rank_rtol"),
                  ("pr", "s.pr"), ("cond", "s.cond"), ("vmax", "s.vmax"), ("vmin", "s.vmin")],
                 "points p JOIN spectra s ON s.point=p.id", "p.ord,s.layer,s.matrix"),
     # SDE task paths at their final time t (ResNet: 1; shaped MLP: depth/width, or (depth − 1)/width in stores written
     # before meta 'sde_time'), as `export -table sde`
-    "sde": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"), ("depth", "p.depth"),
+    "sde": ([("family", "p.family"), ("activation", ACT.format("p.activation")), ("width", "p.width"), ("depth", "p.depth"),
              ("t", f"CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-{SDE_OFFSET} AS REAL)/p.width END"),
              ("path", "s.path"), ("a", "s.a"), ("b", "s.b"), ("q", "s.q"), ("lognorm_post", "s.lognorm_post")],
             "points p JOIN sde_paths s ON s.point=p.id", "p.ord,s.path,s.a,s.b"),
     # the density of ρ per cell: its centre, its mass over its width, its edges (nnl_fp_edge)
-    "fokker_planck": ([("family", "p.family"), ("activation", "p.activation"), ("width", "p.width"),
+    "fokker_planck": ([("family", "p.family"), ("activation", ACT.format("p.activation")), ("width", "p.width"),
                        ("depth", "p.depth"), ("layer", "f.layer"), ("t", f"CAST(f.layer-{SDE_OFFSET} AS REAL)/p.width"),
                        ("cell", "f.cell"), ("rho", "f.rho"), ("density", "f.density"), ("rho_lo", FP_EDGE.format("f.cell")),
                        ("rho_hi", FP_EDGE.format("f.cell+1"))],
@@ -107,6 +110,26 @@ def nnl_at(blob, k):
     return None if v != v else v
 
 
+def nnl_act(name):
+    """SQL nnl_act(name), as src/activation.c's NNLActivationDisplayName: a stored (canonical) activation name with each
+    parameter in the fewest digits that read back as the same double (leaky_relu:0.20000000000000001 -> leaky_relu:0.2),
+    as exports show it, so that where="activation='leaky_relu:0.2'" selects what the user typed."""
+    if name is None:
+        return None
+    parts = name.split(":")
+    for i in range(1, len(parts)):
+        try:
+            v = float(parts[i])
+        except ValueError:
+            continue
+        for k in range(1, 18):
+            t = "%.*g" % (k, v)
+            if float(t) == v:
+                parts[i] = t
+                break
+    return ":".join(parts)
+
+
 def nnl_fp_edge(i, n, grid):
     """SQL nnl_fp_edge(i, n, grid), as src/fokker_planck.c's NNLFokkerPlanckEdge: edge i in ρ of a Fokker–Planck
     density's n cells, grid the store's meta 'fp_grid' (None: cells uniform in ρ, stores written before it)."""
@@ -130,6 +153,7 @@ def _connect(run_dir):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     db.create_function("nnl_at", 2, nnl_at, deterministic=True)
     db.create_function("nnl_fp_edge", 3, nnl_fp_edge, deterministic=True)
+    db.create_function("nnl_act", 1, nnl_act, deterministic=True)
     return db
 
 

@@ -399,6 +399,32 @@ static int ParseParam(const char *s, const char *end, double *v)
   return 0;
 }
 
+void NNLActivationDisplayName(const char canon[], char out[], size_t len)
+{
+  const char *c = strchr(canon, ':');
+  size_t      n;
+
+  snprintf(out, len, "%.*s", (int)(c ? (size_t)(c - canon) : strlen(canon)), canon);
+  n = strlen(out);
+  while (c && n < len) {
+    const char *next = strchr(c + 1, ':');
+    char        num[64], *end;
+    double      v;
+    snprintf(num, sizeof(num), "%.*s", (int)(next ? (size_t)(next - c - 1) : strlen(c + 1)), c + 1);
+    v = strtod(num, &end);
+    for (int p = 1; num[0] && !*end && p <= 17; p++) { /* the fewest digits that read back as this double */
+      char t[64];
+      snprintf(t, sizeof(t), "%.*g", p, v);
+      if (strtod(t, NULL) == v) {
+        memcpy(num, t, sizeof(t));
+        break;
+      }
+    }
+    n += (size_t)snprintf(out + n, len - n, ":%s", num);
+    c = next;
+  }
+}
+
 /**
   @brief Canonical spelling: the bare name when every parameter is at its default, else the name and
   all nparam parameters with %.17g (round-trips), so that equal activations always get equal

@@ -26,7 +26,7 @@ static PetscErrorCode WriteStatsArrays(sqlite3_stmt *st, FILE *out);
 
 /* Every network's arrays in canonical order, for the `arrays` writers: family .. seed (as the views' queries give
    them), then nrec, np, m and the BLOBs layer, q, lognorm, lognorm_post, kurtosis, ks. */
-static const char *NetArraysSQL = "SELECT p.family,p.activation,p.width,p.depth,p.seed,n.nrec,n.np,n.m,n.layer,n.q,n.lognorm,"
+static const char *NetArraysSQL = "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,n.nrec,n.np,n.m,n.layer,n.q,n.lognorm,"
                                   "n.lognorm_post,n.kurtosis,n.ks FROM points p JOIN netlayers n ON n.point=p.id ORDER BY p.ord";
 
 /* The laws table runs its own queries (laws.c); its statement is only a handle on the store. */
@@ -39,33 +39,33 @@ static PetscErrorCode WriteLaws(sqlite3_stmt *st, FILE *out)
 
 static const ExportTable Tables[] = {
   {"gram", "family,activation,width,depth,seed,layer,t,a,b,q",
-   "SELECT p.family,p.activation,p.width,p.depth,p.seed,g.layer,CAST(g.layer AS REAL)/p.depth,g.a,g.b,g.q"
+   "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,g.layer,CAST(g.layer AS REAL)/p.depth,g.a,g.b,g.q"
    " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b", NULL, WriteGramArrays},
   {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer,message",
-   "SELECT family,activation,width,depth,seed,printf('%016x',id),status,sampler,dead_layer,message FROM points"
+   "SELECT family,nnl_act(activation),width,depth,seed,printf('%016x',id),status,sampler,dead_layer,message FROM points"
    " WHERE kind='network' ORDER BY ord", NULL, NULL},
   {"stats", "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks",
-   "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.input,s.lognorm,"
+   "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.input,s.lognorm,"
    "s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id ORDER BY p.ord,s.layer,s.input", NULL,
    WriteStatsArrays},
   {"limits", "family,activation,depth,layer,t,a,b,q_nngp,q_ode",
-   "SELECT p.family,p.activation,p.depth,l.layer,CAST(l.layer AS REAL)/p.depth,l.a,l.b,l.q_nngp,l.q_ode"
+   "SELECT p.family,nnl_act(p.activation),p.depth,l.layer,CAST(l.layer AS REAL)/p.depth,l.a,l.b,l.q_nngp,l.q_ode"
    " FROM points p JOIN limits l ON l.point=p.id ORDER BY p.ord,l.layer,l.a,l.b", NULL, NULL},
   {"spectra", "family,activation,width,depth,seed,layer,t,matrix,k,rank,rank_rtol,pr,cond,vmax,vmin",
-   "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.matrix,s.k,s.rank,"
+   "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.matrix,s.k,s.rank,"
    "s.rank_rtol,s.pr,s.cond,s.vmax,s.vmin FROM points p JOIN spectra s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix", NULL, NULL},
   {"spectrum", "family,activation,width,depth,seed,layer,t,matrix,i,value",
-   "SELECT p.family,p.activation,p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.matrix,s.i,s.value"
+   "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,s.layer,CAST(s.layer AS REAL)/p.depth,s.matrix,s.i,s.value"
    " FROM points p JOIN spectrum s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix,s.i", NULL, NULL},
   /* Every finished network's q beside its limits: WriteCompare reduces each (.., layer, a, b) over seeds
      (CompareSQL; the statement here is only a handle on the store) */
   {"compare", "family,activation,width,depth,layer,t,a,b,seeds,mean,se,q_nngp,q_ode,err_nngp,z_nngp,err_ode,z_ode",
    "SELECT 1", WriteCompare, NULL},
   {"sde", "family,activation,width,depth,t,path,a,b,q,lognorm_post",
-   "SELECT p.family,p.activation,p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width END,"
+   "SELECT p.family,nnl_act(p.activation),p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width END,"
    "s.path,s.a,s.b,s.q,s.lognorm_post FROM points p JOIN sde_paths s ON s.point=p.id ORDER BY p.ord,s.path,s.a,s.b", NULL, NULL},
   {"fokker_planck", "family,activation,width,depth,layer,t,cell,rho,density,rho_lo,rho_hi",
-   "SELECT p.family,p.activation,p.width,p.depth,f.layer,CAST(f.layer-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width,f.cell,f.rho,f.density,"
+   "SELECT p.family,nnl_act(p.activation),p.width,p.depth,f.layer,CAST(f.layer-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width,f.cell,f.rho,f.density,"
    NNL_FP_EDGE_SQL("f.cell") "," NNL_FP_EDGE_SQL("f.cell+1")
    " FROM points p JOIN fokker_planck f ON f.point=p.id ORDER BY p.ord,f.layer,f.cell", NULL, NULL},
   /* finite networks over seeds against the SDE paths and the Fokker–Planck density (laws.c) */
@@ -187,7 +187,7 @@ typedef struct {
   "WITH grp AS (SELECT family,activation,width,depth,min(ord) AS o FROM points WHERE kind='network'" \
   "             GROUP BY family,activation,width,depth)," \
   " lim AS (SELECT id,family,activation,depth FROM points WHERE kind='limit')" \
-  " SELECT p.family,p.activation,p.width,p.depth,lim.id," nrec ",(SELECT count(*) FROM pairs)," layer "," q \
+  " SELECT p.family,nnl_act(p.activation),p.width,p.depth,lim.id," nrec ",(SELECT count(*) FROM pairs)," layer "," q \
   " FROM points p JOIN grp USING(family,activation,width,depth) JOIN " from \
   " LEFT JOIN lim ON lim.family=p.family AND lim.activation=p.activation AND lim.depth=p.depth" \
   " WHERE p.status='done' ORDER BY grp.o,p.ord" order
@@ -689,7 +689,7 @@ static void PrintFailures(NNLStore s, const char dir[], const Counts *c)
   int           k  = 0;
 
   if (c->failed <= 0 || sqlite3_prepare_v2(s->db,
-                                           "SELECT count(*), min(ord), family, activation, width, depth, seed, message FROM points"
+                                           "SELECT count(*), min(ord), family, nnl_act(activation), width, depth, seed, message FROM points"
                                            " WHERE status='failed' GROUP BY message ORDER BY min(ord) LIMIT 6",
                                            -1, &st, NULL) != SQLITE_OK) {
     sqlite3_finalize(st);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include "nnlimits/activation.h"
 #include "nnlimits/laws.h"
 #include "nnlimits/fokker_planck.h"
 #include "storeimpl.h"
@@ -266,7 +267,11 @@ static PetscErrorCode Group(sqlite3 *db, const char *netsql, const Conventions *
   PetscCheck(fam && act && width > 0 && depth > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "laws: a network point without family, activation, width or depth: the store is damaged");
   t = strcmp(fam, "resnet") ? (double)(depth - conv->off) / (double)width : 1.0;
-  snprintf(key, sizeof(key), "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT, fam, act, width, depth);
+  {
+    char name[128];
+    NNLActivationDisplayName(act, name, sizeof(name)); /* as the other tables show it; the queries take act itself */
+    snprintf(key, sizeof(key), "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT, fam, name, width, depth);
+  }
   ierr = Query(db, netsql, grp, &st);
   if (!ierr) ierr = Collect(st, net);
   sqlite3_finalize(st);

@@ -10,6 +10,7 @@
 #include "storeimpl.h"
 #include "nnl_git.h" /* NNL_GIT_COMMIT, written at every build (src/gitcommit.cmake) */
 #include "log.h"
+#include "nnlimits/activation.h"
 #include "nnlimits/fokker_planck.h"
 #include "nnlimits/rng.h"
 #include "nnlimits/spectra.h"
@@ -271,7 +272,21 @@ static void NNLFPEdge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   else sqlite3_result_double(ctx, NNLFokkerPlanckEdge(grid, (PetscInt)sqlite3_value_int64(argv[0]), (PetscInt)sqlite3_value_int64(argv[1])));
 }
 
-/* Register nnl_at (the views gram and stats need it) and nnl_fp_edge on a connection. */
+/* nnl_act(name): NNLActivationDisplayName of a canonical activation name (NULL for NULL). */
+static void NNLAct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  char out[256];
+
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  NNLActivationDisplayName((const char *)sqlite3_value_text(argv[0]), out, sizeof(out));
+  sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+}
+
+/* Register nnl_at (the views gram and stats need it), nnl_fp_edge and nnl_act on a connection. */
 PetscErrorCode NNLStoreFunctions(sqlite3 *db)
 {
   PetscFunctionBegin;
@@ -279,6 +294,8 @@ PetscErrorCode NNLStoreFunctions(sqlite3 *db)
                           "register nnl_at"));
   PetscCall(NNLStoreCheck(db, sqlite3_create_function(db, "nnl_fp_edge", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NNLFPEdge, NULL, NULL),
                           "register nnl_fp_edge"));
+  PetscCall(NNLStoreCheck(db, sqlite3_create_function(db, "nnl_act", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NNLAct, NULL, NULL),
+                          "register nnl_act"));
   PetscFunctionReturn(0);
 }
 

@@ -6,7 +6,7 @@
 #include "storeimpl.h"
 
 static const char *SQL =
-  "SELECT p.family, p.activation, p.width, p.depth, count(*),"
+  "SELECT p.family, nnl_act(p.activation), p.width, p.depth, count(*),"
   " avg(g.q00), avg(g.q00*g.q00),"
   /* ρ as q01/(√q00·√q11): √(q00·q11) overflows once the q pass 1e154 (an exploding network), and ρ came out 0 */
   " avg(g.q01/(sqrt(g.q00)*sqrt(g.q11))), avg((g.q01/(sqrt(g.q00)*sqrt(g.q11)))*(g.q01/(sqrt(g.q00)*sqrt(g.q11)))),"

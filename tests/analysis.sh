@@ -39,6 +39,25 @@ assert list(a) == list(b) and len(a["message"]) == len(b["message"]) > 2
 assert (a["message"] == b["message"]).all() and b["message"][1] == 'bad, "worse"\nworst' and b["message"][2] == "", b["message"][:3]
 PYEOF
 
+# (a1b) activations with parameters are shown as typed (leaky_relu:0.2, not the stored leaky_relu:0.20000000000000001),
+# by the export, the summary and the loader alike, and a condition on the typed name finds its rows. Catches: a
+# loader whose where="activation='leaky_relu:0.2'" found nothing, the loader's names and the export's apart.
+run 1 run -family mlp -grid_activation leaky_relu:0.2,sin:0.1:3e-7:-2.5,relu -grid_width 8 -grid_depth 2 -grid_seed 0-2 \
+  -progress_interval 0 -output "$W/act" > "$W/act.out" 2>&1 || fail "sweep with parametrised activations"
+grep -q '^mlp     leaky_relu:0.2 ' "$W/act.out" || { cat "$W/act.out"; fail "summary: leaky_relu:0.2 not as typed"; }
+for t in points stats compare laws; do "$NNL" export "$W/act" -table $t -o "$W/act.$t.csv"; done
+cut -d, -f2 "$W/act.points.csv" | sort -u | tr '\n' ' ' | grep -qx 'activation leaky_relu:0.2 relu sin:0.1:3e-07:-2.5 ' ||
+  fail "points export names: $(cut -d, -f2 "$W/act.points.csv" | sort -u | tr '\n' ' ')"
+for t in stats compare laws; do grep -q '^mlp,leaky_relu:0.2,' "$W/act.$t.csv" || fail "$t export: leaky_relu:0.2 not as typed"; done
+PYTHONPATH="$SRC/analysis" $PY - "$W/act" "$W/act.stats.csv" <<'PYEOF' || fail "loader: activation names"
+import sys, nnlimits
+a, b = nnlimits.load(sys.argv[1], "stats"), nnlimits.load_csv(sys.argv[2])
+assert (a["activation"] == b["activation"]).all()
+d = nnlimits.load(sys.argv[1], "stats", where="activation='leaky_relu:0.2'")
+assert len(d["layer"]) == (b["activation"] == "leaky_relu:0.2").sum() > 0, len(d["layer"])
+assert nnlimits.nnl_act("sin:0.10000000000000001:2.9999999999999999e-07:-2.5") == "sin:0.1:3e-07:-2.5"
+PYEOF
+
 # (a2) the same for the SDE tables and the spectra, on a small job that has them: a shaped MLP's SDE time t = ℓ/n and
 # its Fokker–Planck cells' edges (rho_lo, rho_hi, from the store's grid) as the export computes them; and a condition
 # on one cell keeps that cell's edges. Catches: a loader that kept an earlier release's t = (ℓ − 1)/n, edges computed

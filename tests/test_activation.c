@@ -189,6 +189,26 @@ static void test_parse_canonical(void **state)
   assert_true(parse_ok("sin:2:0.5:0.25").p[0] == 2.0 && parse_ok("sin:2:0.5:0.25").p[2] == 0.25);
 }
 
+/* The name outputs show: each parameter in the fewest digits that read back as the canonical one's double, so a user
+   finds "leaky_relu:0.2" as typed (exports showed leaky_relu:0.20000000000000001, and a query on what was typed found
+   nothing); it parses back to the same activation. */
+static void test_display_name(void **state)
+{
+  (void)state;
+  static const char *cases[][2] = {{"leaky_relu:0.2", "leaky_relu:0.2"}, {"relu", "relu"},        {"sin:1:2", "sin:1:2:0"},
+                                   {"sin:0.1:3e-7:-2.5", "sin:0.1:3e-07:-2.5"}, {"leaky_relu:0.3333333333333333", "leaky_relu:0.3333333333333333"},
+                                   {"leaky_relu:1e-300", "leaky_relu:1e-300"}};
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    NNLActivation act = parse_ok(cases[i][0]), again;
+    char          name[128];
+    NNLActivationDisplayName(act.canon, name, sizeof(name));
+    if (strcmp(name, cases[i][1])) fail_msg("'%s' (canon '%s') shows as '%s', want '%s'", cases[i][0], act.canon, name, cases[i][1]);
+    again = parse_ok(name);
+    assert_string_equal(again.canon, act.canon);
+  }
+}
+
 /** @brief spec must fail, and the message must contain each of the given substrings. */
 static void parse_fails(const char *spec, const char *want1, const char *want2)
 {
@@ -386,7 +406,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_table_layout),    cmocka_unit_test(test_phi_values),
       cmocka_unit_test(test_phi_tails),       cmocka_unit_test(test_parse_every_name),
-      cmocka_unit_test(test_parse_canonical), cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_parse_canonical), cmocka_unit_test(test_display_name), cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_apply),           cmocka_unit_test(test_tanh),
       cmocka_unit_test(test_exp),
   };

@@ -78,5 +78,12 @@ double NNLExp(double x);
 
 /** @brief Comma-separated list of all names, for help and error messages. */
 const char *NNLActivationNames(void);
+/**
+  @brief The activation's name as people write it, for output: a canonical name (parameters in %.17g, which round-trip:
+  leaky_relu:0.20000000000000001) with each parameter in the fewest digits that read back as the same double
+  (leaky_relu:0.2). Canonical names stay what ids, job texts and stores hold; exports, summaries and
+  analysis/nnlimits.py (its own copy) show this one.
+*/
+void NNLActivationDisplayName(const char canon[], char out[], size_t len);
 
 #endif
