@@ -562,14 +562,18 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
    without -family shaped_mlp, -sde_dt with no SDE tasks. */
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
 {
-  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, SDE = 1 << NNL_FAMILY_COUNT, FP = SDE << 1 };
+  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, SDE = 1 << NNL_FAMILY_COUNT, FP = SDE << 1,
+         SRELU = FP << 1, SSMOOTH = SRELU << 1 };
   const struct {
     const char *name, *needs;
-    int         applies; /* families (bits 1 << NNLFamily), or SDE: any SDE task, FP: a shaped MLP's SDE task */
+    int         applies; /* families (bits 1 << NNLFamily), or SDE: any SDE task, FP: a shaped MLP's SDE task, SRELU and
+                            SSMOOTH: a shaped MLP of relu, or of a smooth activation */
   } opts[] = {
     {"-sigma_w2", "-family mlp or controlled_resnet", MLP_OR_CONTROLLED}, {"-sigma_b2", "-family mlp or controlled_resnet", MLP_OR_CONTROLLED},
-    {"-branch_alpha", "-family resnet", 1 << NNL_FAMILY_RESNET},  {"-shape_c_plus", "-family shaped_mlp", 1 << NNL_FAMILY_SHAPED},
-    {"-shape_c_minus", "-family shaped_mlp", 1 << NNL_FAMILY_SHAPED}, {"-shape_a", "-family shaped_mlp", 1 << NNL_FAMILY_SHAPED},
+    {"-branch_alpha", "-family resnet", 1 << NNL_FAMILY_RESNET},
+    {"-shape_c_plus", "-family shaped_mlp with -grid_activation relu", SRELU},
+    {"-shape_c_minus", "-family shaped_mlp with -grid_activation relu", SRELU},
+    {"-shape_a", "-family shaped_mlp with a smooth activation, tanh say; relu is shaped by -shape_c_plus, -shape_c_minus", SSMOOTH},
     {"-sde_dt", "-sde_paths > 0", SDE},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", FP},
     {"-limit_goursat_cells", "-family controlled_resnet", 1 << NNL_FAMILY_CONTROLLED},
   };
@@ -583,6 +587,10 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
       used = PETSC_FALSE;
       for (PetscInt f = 0; f < NNL_FAMILY_COUNT; f++)
         if (opts[i].applies & (1 << f) && NNLJobHasFamily(j, (NNLFamily)f)) used = PETSC_TRUE;
+    } else if (opts[i].applies >= SRELU) {
+      used = PETSC_FALSE;
+      for (PetscInt a = 0; a < j->nact && NNLJobHasFamily(j, NNL_FAMILY_SHAPED); a++)
+        if (NNLShapedIsRelu(&j->act[a]) == (opts[i].applies == SRELU)) used = PETSC_TRUE;
     } else used = j->sde_paths > 0 && (opts[i].applies == SDE || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
   }

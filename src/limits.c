@@ -262,6 +262,14 @@ static const char *const ode_types[] = {TSRK,   TSEULER, TSSSP,  TSBDF,   TSROSW
                                         TSGLEE, TSBEULER, TSCN, TSTHETA, TSALPHA};
 #define NODETYPES (sizeof(ode_types) / sizeof(ode_types[0]))
 
+/* The message for a -limit_ts_type the ODE cannot use (ode_types). */
+static void UnsupportedType(const char *type, char msg[], size_t msglen)
+{
+  size_t len = (size_t)snprintf(msg, msglen, "depth-limit ODE: -limit_ts_type %s is not supported (use one of", type);
+  for (size_t i = 0; i < NODETYPES && len < msglen; i++) len += (size_t)snprintf(msg + len, msglen - len, " %s", ode_types[i]);
+  if (len < msglen) snprintf(msg + len, msglen - len, ")");
+}
+
 /* Why the configured solver cannot give the ODE's values at the requested times (msg empty if it can). Other exact
    final time options would step over a time (stepover) or overwrite the state with an interpolant (interpolate). */
 static PetscErrorCode ODECheckSolver(TS ts, char msg[], size_t msglen)
@@ -275,12 +283,8 @@ static PetscErrorCode ODECheckSolver(TS ts, char msg[], size_t msglen)
   PetscCall(TSGetType(ts, &type));
   for (size_t i = 0; i < NODETYPES && !known; i++) PetscCall(PetscStrcmp(type, ode_types[i], &known));
   PetscCall(TSGetExactFinalTime(ts, &eft));
-  if (!known) {
-    size_t len = (size_t)snprintf(msg, msglen, "depth-limit ODE: -limit_ts_type %s is not supported (use one of", type);
-    for (size_t i = 0; i < NODETYPES && len < msglen; i++)
-      len += (size_t)snprintf(msg + len, msglen - len, " %s", ode_types[i]);
-    if (len < msglen) snprintf(msg + len, msglen - len, ")");
-  } else if (eft != TS_EXACTFINALTIME_MATCHSTEP) {
+  if (!known) UnsupportedType(type, msg, msglen);
+  else if (eft != TS_EXACTFINALTIME_MATCHSTEP) {
     char name[32];
     PetscCall(PetscStrncpy(name, TSExactFinalTimeOptions[eft], sizeof(name)));
     PetscCall(PetscStrtolower(name));
@@ -405,6 +409,16 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   char msg[256];
 
   PetscFunctionBegin;
+  { /* a type PETSc does not know failed inside TSSetFromOptions as "Unknown TS type", naming no option */
+    char      type[64];
+    PetscBool set, known = PETSC_FALSE;
+    PetscCall(PetscOptionsGetString(NULL, "limit_", "-ts_type", type, sizeof(type), &set));
+    for (size_t i = 0; set && i < NODETYPES && !known; i++) PetscCall(PetscStrcmp(type, ode_types[i], &known));
+    if (set && !known) {
+      UnsupportedType(type, msg, sizeof(msg));
+      SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s", msg);
+    }
+  }
   /* every rank reads the same options database and reaches the same verdict */
   PetscCall(ODECreate(&ts));
   PetscCall(TSSetFromOptions(ts));

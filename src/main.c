@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <cblas.h>
 #include "nnlimits/grid.h"
@@ -160,9 +161,15 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
   if (!ierr && rank == 0) ierr = NNLGridCheckIds(*grid);
   NNLErrorSetQuiet(PETSC_FALSE);
   PetscCall(NNLErrorAgree(comm, ierr));
-  for (PetscInt i = 0; i < (*grid)->ncells; i++) { /* a task's memory and arrays are its cell's */
-    double value, count;
+  for (PetscInt i = 0; i < (*grid)->ncells; i++) /* a task's memory is its cell's */
     if ((*grid)->cells[i].mem > worst) worst = (*grid)->cells[wp = i].mem;
+  if (worst > (*job)->mem_budget) { /* name what makes the largest task large: a network's width, or a limit's options */
+    TaskName(*job, &(*grid)->cells[wp], NULL, what, sizeof(what));
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s needs %.3g MB, more than the budget of %.3g MB per task (-mem_budget_mb)", what,
+            worst / 1048576.0, (*job)->mem_budget / 1048576.0);
+  }
+  for (PetscInt i = 0; i < (*grid)->ncells; i++) { /* within the budget, and still beyond a fixed limit (a large node) */
+    double value, count;
     NNLPointArrays(*job, &(*grid)->cells[i], &value, &count);
     if (value > NNL_STORE_MAX_VALUE) {
       TaskName(*job, &(*grid)->cells[i], "-record_layers", what, sizeof(what));
@@ -176,11 +183,6 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
       SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s needs an array of %.4g doubles, more than the %.4g this build indexes (%d-bit PetscInt)", what,
               count, (double)NNL_MAX_ARRAY, (int)(8 * sizeof(PetscInt)));
     }
-  }
-  if (worst > (*job)->mem_budget) { /* name what makes the largest task large: a network's width, or a limit's options */
-    TaskName(*job, &(*grid)->cells[wp], NULL, what, sizeof(what));
-    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s needs %.3g MB, more than the budget of %.3g MB per task (-mem_budget_mb)", what,
-            worst / 1048576.0, (*job)->mem_budget / 1048576.0);
   }
   PetscFunctionReturn(0);
 }
@@ -349,6 +351,16 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
   PetscFunctionReturn(0);
 }
 
+/* Seconds in the largest unit that keeps it at least 1 ("45 s", "2.3 h", "8.4 days"), into buf. */
+static const char *Duration(double sec, char buf[], size_t len)
+{
+  if (sec < 120) snprintf(buf, len, "%.3g s", sec);
+  else if (sec < 7200) snprintf(buf, len, "%.3g min", sec / 60);
+  else if (sec < 172800) snprintf(buf, len, "%.3g h", sec / 3600);
+  else snprintf(buf, len, "%.3g days", sec / 86400);
+  return buf;
+}
+
 static PetscErrorCode CommandPlan(MPI_Comm comm)
 {
   NNLJob   *job  = NULL;
@@ -356,7 +368,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   NNLSched  sched = NULL;
   PetscBool help;
   PetscInt  ranks = 1;
-  double    total = 0, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes;
+  double    total = 0, commit = 0, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes, *cellcommit;
   char      held[PETSC_MAX_PATH_LEN + 160] = ""; /* what -output holds, if anything */
   PetscErrorCode ierr;
 
@@ -405,37 +417,70 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
                               ext ? " (a run of fewer axis values, which this job's run extends)" : ""));
   }
   PetscCall(PlanCalibrate(comm, job, grid, calibrate, &factor));
-  PetscCall(PetscMalloc1(grid->ncells, &cellbytes)); /* a point's store bytes are its cell's */
-  for (PetscInt c = 0; c < grid->ncells; c++) cellbytes[c] = NNLPointStoreBytes(job, &grid->cells[c]);
+  /* a point's store bytes and commit are its cell's; the calibration measured tasks alone, so it scales their
+     compute, not rank 0's commits (a job of small tasks with spectra, mostly commits, was predicted at half its time) */
+  PetscCall(PetscMalloc2(grid->ncells, &cellbytes, grid->ncells, &cellcommit));
+  for (PetscInt c = 0; c < grid->ncells; c++) {
+    cellbytes[c]  = NNLPointStoreBytes(job, &grid->cells[c]);
+    cellcommit[c] = NNLPointCommitCost(job, &grid->cells[c]);
+  }
   for (PetscInt i = 0; i < grid->npoints; i++) {
     total += NNLGridCost(grid, i);
+    commit += cellcommit[NNLGridCellOf(grid, i)];
     bytes += cellbytes[NNLGridCellOf(grid, i)];
   }
   for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
   peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
-                        " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n", grid->nnets, grid->nlimits,
-                        job->shard_count, total, factor * total / NNL_COST_RATE, peak / 1048576.0,
-                        (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0, grid->nsde));
+                        " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT " commit_core_seconds=%.4g\n",
+                        grid->nnets, grid->nlimits, job->shard_count, total, (factor * (total - commit) + commit) / NNL_COST_RATE,
+                        peak / 1048576.0, (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0, grid->nsde,
+                        commit / NNL_COST_RATE));
   PetscCall(PetscPrintf(comm, "%s", held)); /* after the header line, which scripts read first */
   for (PetscInt s = 0; s < job->shard_count && s < 1000; s++) {
     PetscInt n, *idx;
-    double   c = 0, big = 0, b = NNL_STORE_EMPTY_BYTES;
+    double   c = 0, cm = 0, big = 0, b = NNL_STORE_EMPTY_BYTES;
     PetscCall(NNLGridShard(grid, s, job->shard_count, &n, &idx));
     for (PetscInt i = 0; i < n; i++) {
       c += NNLGridCost(grid, idx[i]);
+      cm += cellcommit[NNLGridCellOf(grid, idx[i])];
       b += cellbytes[NNLGridCellOf(grid, idx[i])];
     }
-    if (n) big = NNLGridCost(grid, idx[0]);
+    if (n) big = factor * (NNLGridCost(grid, idx[0]) - cellcommit[NNLGridCellOf(grid, idx[0])]) + cellcommit[NNLGridCellOf(grid, idx[0])];
     /* A shard on R ranks takes at least its largest point and at least its share of the work. */
-    c = factor * PetscMax(c / ranks, big) / NNL_COST_RATE;
+    c = PetscMax((factor * (c - cm) + cm) / ranks, big) / NNL_COST_RATE;
     if (c > maxshard) maxshard = c;
     PetscCall(PetscPrintf(comm, "shard index=%" PetscInt_FMT " tasks=%" PetscInt_FMT " wall_seconds=%.4g ranks=%" PetscInt_FMT " store_mb=%.4g\n", s, n, c,
                           ranks, b / 1048576.0));
     PetscCall(NNLGridFreeIndices(&idx));
   }
   PetscCall(PetscPrintf(comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n", maxshard, ranks));
-  PetscCall(PetscFree(cellbytes));
+  { /* the same in words, and a store the output's file system cannot hold (it would end the run with a full disk) */
+    char   core[32], wall[32], dir[PETSC_MAX_PATH_LEN];
+    double store = (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / job->shard_count, free_bytes = -1;
+    struct statvfs fs;
+    int            rank;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    PetscCall(PetscPrintf(comm, "plan in_words: %s of compute; the slowest shard %s at %" PetscInt_FMT " ranks; %.3g MB of store a shard\n",
+                          Duration((factor * (total - commit) + commit) / NNL_COST_RATE, core, sizeof(core)), Duration(maxshard, wall, sizeof(wall)),
+                          ranks, store / 1048576.0));
+    PetscCall(PetscStrncpy(dir, job->output, sizeof(dir)));
+    while (rank == 0 && dir[0]) { /* the output, or its nearest existing parent */
+      char *slash;
+      if (statvfs(dir, &fs) == 0) {
+        free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
+        break;
+      }
+      slash = strrchr(dir, '/');
+      if (!slash) PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
+      else if (slash == dir) dir[1] = 0;
+      else *slash = 0;
+    }
+    if (rank == 0 && free_bytes >= 0 && store > free_bytes)
+      fprintf(stderr, "nnlimits: warning: a shard's store would take %.3g MB, more than the %.3g MB free on the file system of '%s'\n",
+              store / 1048576.0, free_bytes / 1048576.0, dir);
+  }
+  PetscCall(PetscFree2(cellbytes, cellcommit));
   PetscCall(NNLGridDestroy(&grid));
   PetscCall(NNLJobDestroy(&job));
   PetscFunctionReturn(0);

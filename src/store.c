@@ -917,8 +917,12 @@ static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
   /* NNLJobExtends said every stored point is one of this grid's */
   PetscCheck(kept == n, PETSC_COMM_SELF, PETSC_ERR_PLIB, "extending '%s': %" PetscInt_FMT " of its %" PetscInt_FMT " points are not in the grid",
              s->dir, n - kept, n);
-  PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "extending '%s': its %" PetscInt_FMT " points are kept, the grid is now %" PetscInt_FMT " tasks\n",
-                         s->dir, n, grid->npoints));
+  if (n == grid->npoints) /* the same values in another order (-grid_width 64,16 after 16,64): nothing to add */
+    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "reordering '%s': the same %" PetscInt_FMT " points with the axes' values in the order given; its exports follow it\n",
+                           s->dir, n));
+  else
+    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "extending '%s': its %" PetscInt_FMT " points are kept, the grid is now %" PetscInt_FMT " tasks\n",
+                           s->dir, n, grid->npoints));
   PetscFunctionReturn(0);
 }
 

@@ -25,6 +25,14 @@ limited() {
   else (trap '' XFSZ; ulimit -f 800; export PMIX_MCA_gds=hash; timeout -k 5 120 bash -c "$(declare -f run); $(printf '%q ' run "$@")"); fi
 }
 export NNL MPIEXEC
+# plan warns when a shard's store would not fit the output's file system (the nearest existing directory's): 4 times
+# the job, 2.5 MB by the plan, on the 1 MB tmpfs
+if [ "$mode" = tmpfs ]; then
+  "$NNL" plan ${JOB/-grid_seed 0-50/-grid_seed 0-200} -output "$W/mnt/new/run" > /dev/null 2> "$W/plan.err" || fail "plan on the small file system"
+  grep -q "nnlimits: warning: a shard's store would take .* MB, more than the .* MB free on the file system of '$W/mnt'" "$W/plan.err" ||
+    fail "plan: no warning of a store larger than the free space: $(cat "$W/plan.err")"
+  "$NNL" plan $JOB -output "$W/plenty" > /dev/null 2> "$W/plan.err" && ! grep -q warning "$W/plan.err" || fail "plan: $(cat "$W/plan.err")"
+fi
 # Under a file size limit Open MPI's shared-memory segments (2+ ranks) fail to map: that mode tests 1 rank only.
 nps="0 2"; [ "$mode" = tmpfs ] || nps=0
 for np in $nps; do

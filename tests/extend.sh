@@ -28,4 +28,8 @@ grep -q "different options: inputs=2 there, inputs=3 here" in.err || fail "-inpu
 run 0 run $SMALL -shard 0/2 -output sharded > /dev/null 2>&1 || fail "shard run"
 run 0 run $SMALL -grid_seed 0-12 -shard 0/2 -output sharded > /dev/null 2> sh.err && fail "a shard was extended"
 grep -q "different options" sh.err || fail "shard: $(cat sh.err)"
+# the same values in another order add nothing: said so (it said "extending", with the grid "now" its old size)
+run 0 run ${BIG/-grid_width 8,16/-grid_width 16,8} -output fresh > /dev/null 2> reorder.err || fail "reordered job: $(cat reorder.err)"
+grep -q "reordering 'fresh': the same $total points with the axes' values in the order given" reorder.err &&
+  ! grep -q extending reorder.err && grep -q " todo=0 " reorder.err || fail "reordered job: $(cat reorder.err)"
 echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run"
