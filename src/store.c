@@ -1081,6 +1081,9 @@ PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT id FROM points", -1, &st, NULL), "ids"));
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && cnt < cap) (*ids)[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) PetscCall(PetscFree(*ids));
+  /* a read that failed half way would leave stored points out of the list: the run would compute them again */
+  PetscCall(NNLStoreCheck(s->db, rc, "read the stored ids"));
   qsort(*ids, (size_t)cnt, sizeof(uint64_t), NNLGridCmpId); /* ascending as unsigned (SQLite's ORDER BY is signed) */
   *n = cnt;
   PetscFunctionReturn(0);
@@ -1329,9 +1332,21 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
    checkpointer aside); the default sweep was no faster. */
 #define NNL_STORE_GROUP_SECONDS 0.25
 /* End the open group of commits, if any: every task in it becomes durable at once. */
+/* The open group is still SQLite's transaction: a failed write may end it (SQLite rolls back on a full disk or an I/O
+   error), and the statements after it would each commit on their own, a task's rows apart. */
+static PetscErrorCode GroupIntact(NNLStore s)
+{
+  PetscFunctionBegin;
+  PetscCheck(!s->group || !sqlite3_get_autocommit(s->db), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
+             "store: a write failed and SQLite rolled back the open group of commits, whose points are pending again (disk full? "
+             "free space and rerun the same command)");
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode StoreFlush(NNLStore s)
 {
   PetscFunctionBegin;
+  PetscCall(GroupIntact(s));
   if (!s->group) PetscFunctionReturn(0);
   s->group = PETSC_FALSE;
   PetscCall(Step(s, s->tx_commit));
@@ -1353,6 +1368,7 @@ PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *r
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
   PetscCall(PetscLogEventBegin(NNL_EVENT_COMMIT, 0, 0, 0, 0));
+  PetscCall(GroupIntact(s)); /* NNLStoreSetETA's write, in the group, may have failed */
   if (!s->group) {
     PetscCall(Step(s, s->tx_begin));
     s->group    = PETSC_TRUE;
