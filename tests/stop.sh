@@ -20,6 +20,14 @@ wait_started() {
   fail "$1: the run committed nothing in 60 s"
 }
 
+# rank_pid DIR R: the pid of rank R of the run into DIR
+rank_pid() {
+  for p in $(pgrep -f -- "-output $1"); do
+    tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$p"; return 0; }
+  done
+  fail "$1: rank $2 not found"
+}
+
 # stopped DIR RC WANT WHY [rerun]: exit code 3, WANT tasks abandoned for WHY, the networks still pending, the store
 # interrupted; with "rerun", the rerun (2 ranks) ends byte-identical to the uninterrupted run. stderr is in DIR.err.
 stopped() {
@@ -58,28 +66,18 @@ stopped "$W/twice" "$rc" 1 "a second signal"
 "$MPIEXEC" -n 2 "$NNL" run $JOB -stop_grace 0.2 -output "$W/worker" > /dev/null 2> "$W/worker.err" &
 pid=$!
 wait_started "$W/worker"
-w=
-for p in $(pgrep -f -- "-output $W/worker"); do
-  tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && w=$p
-done
-[ -n "$w" ] || fail "worker: rank 1 not found"
-kill -TERM "$w"
+kill -TERM "$(rank_pid "$W/worker" 1)"
 set +e; wait "$pid"; rc=$?; set -e
 stopped "$W/worker" "$rc" 2 "-stop_grace has passed"
 
 # A signal to rank 0 alone while it only coordinates (its pid killed, not mpiexec's): rank 0 passes the stop on, so the
 # worker's task is abandoned after the grace. Before, rank 0 heard nothing until the worker's task ended and the worker
-# never heard of the stop: the run ended with abandoned=0 when the network was done. Signalled once the worker holds
-# a network: rank 0's progress lines say done=1 (the limit) or the store has it.
+# never heard of the stop: the run ended with abandoned=0 when the network was done. Signalled once a task is
+# committed: the worker is then computing another network.
 "$MPIEXEC" -n 2 "$NNL" run $JOB -stop_grace 0.2 -sched_rank0_computes false -output "$W/rank0" > /dev/null 2> "$W/rank0.err" &
 pid=$!
 wait_started "$W/rank0"
-r0=
-for p in $(pgrep -f -- "-output $W/rank0"); do
-  tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=0' && r0=$p
-done
-[ -n "$r0" ] || fail "rank0: rank 0 not found"
-kill -TERM "$r0"
+kill -TERM "$(rank_pid "$W/rank0" 0)"
 set +e; wait "$pid"; rc=$?; set -e
 stopped "$W/rank0" "$rc" 1 "-stop_grace has passed" rerun
 
