@@ -432,10 +432,10 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
   peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
-                        " cost=%.4g core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT " commit_core_seconds=%.4g\n",
+                        " cost=%.4g core_seconds=%.4g commit_core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n",
                         grid->nnets, grid->nlimits, job->shard_count, total, (factor * (total - commit) + commit) / NNL_COST_RATE,
-                        peak / 1048576.0, (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0, grid->nsde,
-                        commit / NNL_COST_RATE));
+                        commit / NNL_COST_RATE, peak / 1048576.0, (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0,
+                        grid->nsde));
   PetscCall(PetscPrintf(comm, "%s", held)); /* after the header line, which scripts read first */
   for (PetscInt s = 0; s < job->shard_count && s < 1000; s++) {
     PetscInt n, *idx;
