@@ -502,6 +502,35 @@ static PetscBool NamesIn(char *v, const char *const names[], PetscInt n, char **
   return PETSC_TRUE;
 }
 
+PetscErrorCode NNLJobNormalizeStored(const NNLJob *job, const char stored[], char **out)
+{
+  size_t    len = 0, cap = strlen(stored) + 64;
+  char     *s, *depths = NULL, line[512];
+  PetscInt *d = NULL, nd = 0, maxd = 0;
+
+  PetscFunctionBegin;
+  PetscCall(CanonValue(stored, "grid_depth", &depths));
+  if (depths) PetscCall(NNLParseIntList("grid_depth", depths, 1, &d, &nd));
+  for (PetscInt i = 0; i < nd; i++) maxd = PetscMax(maxd, d[i]);
+  PetscCall(PetscFree(d));
+  PetscCall(PetscFree(depths));
+  PetscCall(PetscMalloc1(cap, &s));
+  s[0] = 0;
+  for (const char *l = stored; *l; l += strcspn(l, "\n"), l += *l ? 1 : 0) {
+    size_t   n = strcspn(l, "\n");
+    PetscInt k;
+    char     key[32], rest;
+    snprintf(line, sizeof(line), "%.*s", (int)n, l);
+    if (!strncmp(line, "limit_", 6) && !SolverLineCounts(job, line)) continue; /* an option that changes nothing here */
+    if (sscanf(line, "%31[a-z_]=%" PetscInt_FMT "%c", key, &k, &rest) == 2 && (!strcmp(key, "record_layers") || !strcmp(key, "spectra_layers")) &&
+        k >= maxd)
+      snprintf(line, sizeof(line), "%s=all", key); /* every layer, as LogOrAll reads it now */
+    PetscCall(Appendf(&s, &len, &cap, "%s%s\n", line, ""));
+  }
+  *out = s;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *extends)
 {
   NNLJob    sub = *job; /* the job with the stored axes: its canonical text must be the stored one */

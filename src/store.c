@@ -837,6 +837,12 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
   PetscCall(NNLStoreCheckStream(db, dir));
   PetscCall(NNLStoreMetaGet(db, "job", &have));
   PetscCall(NNLStoreMetaGet(db, "shard", &hshard));
+  if (have && strcmp(have, job->canonical)) { /* an earlier build's words for the same job are the same job */
+    char *norm = NULL;
+    PetscCall(NNLJobNormalizeStored(job, have, &norm));
+    PetscCall(PetscFree(have));
+    have = norm;
+  }
   if (have && strcmp(have, job->canonical)) {
     PetscBool      ext = PETSC_FALSE;
     PetscErrorCode ierr = 0;
@@ -977,8 +983,13 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
     PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &n, NULL));
     PetscCall(NNLStoreCreateSchema(s->db, job->canonical, shard, n, grid->npoints, job->inputs));
   } else {
+    char *have = NULL;
     PetscCall(CheckJob(s->db, dir, &js)); /* again, under the lock */
     PetscCall(NNLStoreUpgrade(s->db, dir));
+    PetscCall(NNLStoreMetaGet(s->db, "job", &have));
+    /* the same job in an earlier build's words (CheckJob): this build's from now on, which merges compare */
+    if (!extend && have && strcmp(have, job->canonical)) PetscCall(NNLStoreMetaSet(s->db, "job", job->canonical));
+    PetscCall(PetscFree(have));
     PetscCall(NNLStoreExec(s->db, "DROP INDEX IF EXISTS points_ord")); /* a store of before 2026-12 (PointsSQL) */
     if (extend) PetscCall(Extend(s, job, grid));
   }

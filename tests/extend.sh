@@ -32,4 +32,17 @@ grep -q "different options" sh.err || fail "shard: $(cat sh.err)"
 run 0 run ${BIG/-grid_width 8,16/-grid_width 16,8} -output fresh > /dev/null 2> reorder.err || fail "reordered job: $(cat reorder.err)"
 grep -q "reordering 'fresh': the same $total points with the axes' values in the order given" reorder.err &&
   ! grep -q extending reorder.err && grep -q " todo=0 " reorder.err || fail "reordered job: $(cat reorder.err)"
+# a store whose job text an earlier build wrote with words this build drops (-record_layers K at least the depth, a
+# solver's option at its default or for a solver the job does not run) is the same job: it resumes, and takes this
+# build's text. Catches: such a store refused for good ("limit_ts_rtol=1e-12 there, (absent) here": the option, given
+# again, is dropped again).
+run 0 run $SMALL -output old > /dev/null 2>&1 || fail "small run (old)"
+sqlite3 old/nnlimits.sqlite "UPDATE meta SET value = replace(value, 'record_layers=all', 'record_layers=8') ||
+  'limit_goursat_cells=64' || char(10) || 'limit_ts_rtol=1e-12' || char(10) WHERE key = 'job'"
+run 0 run $SMALL -output old > /dev/null 2> old.err || fail "an earlier build's words for the same job refused: $(cat old.err)"
+grep -q " todo=0 " old.err || fail "old: $(cat old.err)"
+run 0 run $SMALL -output fresh_small > /dev/null 2>&1 || fail "small run (fresh)"
+[ "$(sqlite3 old/nnlimits.sqlite "SELECT value FROM meta WHERE key = 'job'")" = \
+  "$(sqlite3 fresh_small/nnlimits.sqlite "SELECT value FROM meta WHERE key = 'job'")" ] ||
+  fail "old: its job text is not this build's"
 echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run"

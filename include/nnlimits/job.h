@@ -53,6 +53,12 @@ typedef struct {
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *job);
 PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job);
 /**
+  @brief A job text stored by an earlier build, as this build writes the same job: solver options that change nothing
+  (SolverLineCounts: of a solver the job does not run, or at their default) dropped, and -record_layers K or
+  -spectra_layers K at least the stored grid's depth written as all. *out is freed by the caller.
+*/
+PetscErrorCode NNLJobNormalizeStored(const NNLJob *job, const char stored[], char **out);
+/**
   @brief Whether the job whose canonical text is stored is this job on fewer values of its axes (families, widths,
   depths, seeds, activations): every stored value one of this job's, and every other option the same. A run of this
   job can then extend that job's store: every point it holds is a point of this grid, with the same id and numbers.
