@@ -569,6 +569,7 @@ typedef struct {
   long long done, failed, total;
   double    rate;
   double    eta; /* seconds left by the run's estimate, its age taken off; < 0: none */
+  const char *eta_from; /* "run": a live run's; "last_run": an interrupted run's for its rerun */
   char      last[32];
   long long shard, shards, grid; /* this store's shard i of k, and the whole job's task count ("shard", "grid_points") */
   PetscBool merge;               /* last is about a merge into this store (running, or died) */
@@ -633,6 +634,14 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
     PetscCall(NNLStoreMetaGet(s->db, "eta", &eta));
     if (eta && sscanf(eta, "%lf %lf", &at, &left) == 2 && now - at <= ETA_STALE_SECONDS) c->eta = PetscMax(left - PetscMax(now - at, 0), 0);
     PetscCall(PetscFree(eta));
+    c->eta_from = "run";
+  } else if (!strcmp(c->last, "interrupted")) { /* its rerun's time, at its speed: no age to take off */
+    char  *eta = NULL;
+    double at, left;
+    PetscCall(NNLStoreMetaGet(s->db, "eta", &eta));
+    if (eta && sscanf(eta, "%lf %lf", &at, &left) == 2) c->eta = left;
+    PetscCall(PetscFree(eta));
+    c->eta_from = "last_run";
   }
   PetscFunctionReturn(0);
 }
@@ -662,7 +671,7 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
 
   if (pending < 0) pending = 0;
   /* rounded up while work is left: "pending=159 ... eta=0s" read as done */
-  if (pending > 0 && c->eta >= 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=run", ceil(c->eta));
+  if (pending > 0 && c->eta >= 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=%s", ceil(c->eta), c->eta_from ? c->eta_from : "run");
   else if (pending > 0 && (!strcmp(c->last, "died") || !strcmp(c->last, "failed"))) snprintf(eta, sizeof(eta), "-"); /* nothing computes */
   else if (pending > 0 && c->rate > 0) snprintf(eta, sizeof(eta), "%.0fs eta_from=rate", ceil(pending / c->rate));
   else if (pending == 0) snprintf(eta, sizeof(eta), "0s");
@@ -785,7 +794,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     sum.rate += c.rate; /* shards run side by side: their rates add, and the last to end ends them all */
     if (c.done + c.failed < c.total) {
       if (!strcmp(c.last, "died")) snprintf(sum.last, sizeof(sum.last), "died"); /* the whole waits for its rerun */
-      if (c.eta >= 0) sum.eta = PetscMax(sum.eta, c.eta);
+      if (c.eta >= 0 && c.eta >= sum.eta) sum.eta = c.eta, sum.eta_from = c.eta_from; /* the last to end ends them all */
       else unestimated = PETSC_TRUE;
     }
   }

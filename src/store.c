@@ -1417,7 +1417,8 @@ PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
 
   PetscFunctionBegin;
   PetscCall(StoreFlush(s));
-  PetscCall(NNLStoreExec(s->db, "DELETE FROM meta WHERE key='eta'")); /* an estimate of a run that has ended */
+  /* an estimate of a run that has ended; an interrupted one keeps its rerun's (NNLSchedRun) */
+  if (strcmp(status, "interrupted")) PetscCall(NNLStoreExec(s->db, "DELETE FROM meta WHERE key='eta'"));
   NNLStoreNow(now, sizeof(now));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "UPDATE runs SET finished=?, status=? WHERE run=?", -1, &st, NULL),
                           "finish run"));

@@ -34,7 +34,8 @@ stopped() {
   [ "$2" = 3 ] || fail "$1: exit code $2, want 3: $(cat "$1.err")"
   grep -q "abandoned=$3 " "$1.err" || fail "$1: want abandoned=$3: $(cat "$1.err")"
   grep -q "stopping: abandoning the tasks in progress ($4)" "$1.err" || fail "$1: want '$4': $(cat "$1.err")"
-  "$NNL" status "$1" | grep -q "done=1 failed=0 pending=2 total=3 last_run=interrupted" ||
+  # and its rerun's time from the stopped run's own speed (eta_from=last_run), not from the point count
+  "$NNL" status "$1" | grep -q "done=1 failed=0 pending=2 total=3 last_run=interrupted rate=.* eta=[0-9]*s eta_from=last_run$" ||
     fail "$1: status after the stop: $("$NNL" status "$1")"
   [ "${5:-}" = rerun ] || return 0
   run 2 run $JOB -output "$1" > /dev/null 2>&1
