@@ -112,10 +112,10 @@ static PetscErrorCode CreateTS(Mat A, TS *ts)
   PetscCall(TSSetRHSFunction(*ts, NULL, TSComputeRHSFunctionLinear, NULL));
   PetscCall(TSSetRHSJacobian(*ts, A, A, TSComputeRHSJacobianConstant, NULL));
   /* backward Euler: L-stable, so the point mass at t = 0 is smoothed, never rings; keeps p >= 0 with an M-matrix */
-  PetscCall(TSSetType(*ts, TSBEULER));
+  PetscCall(TSSetType(*ts, NNL_FP_TS_TYPE));
   PetscCall(TSSetTime(*ts, 0.0));
-  PetscCall(TSSetTimeStep(*ts, 5e-4));
-  PetscCall(TSSetMaxSteps(*ts, 10000000));
+  PetscCall(TSSetTimeStep(*ts, NNL_FP_DT));
+  PetscCall(TSSetMaxSteps(*ts, NNL_FP_MAX_STEPS));
   PetscCall(TSSetExactFinalTime(*ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetErrorIfStepFails(*ts, PETSC_FALSE));
   PetscCall(TSGetSNES(*ts, &snes));

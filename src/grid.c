@@ -10,6 +10,7 @@
 #include "nnlimits/rng.h"
 #include "nnlimits/shaped.h"
 #include "netkernel.h"
+#include "nnlimits/fokker_planck.h"
 
 /* The cost model: a task's predicted time in ns of one core of the machine it was fitted on (AMD EPYC with AVX-512, 2
    cores, Debian 12, OpenBLAS 0.3.21; 2026-12). It orders tasks (largest first), balances shards, sizes the scheduler's
@@ -84,7 +85,6 @@
 #define C_SDE_SHP_STEP   33.0
 #define C_SDE_SHP_PAIR   65.0
 #define C_FP_CELL        4.0
-#define FP_DT            5e-4
 
 /* Layers a task records. */
 static double Recorded(const NNLJob *job, const NNLPoint *pt)
@@ -209,7 +209,7 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
 
   if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
   else per = C_SDE_SHP_PAIR * m * (m + 1) / 2 + C_SDE_SHP_STEP;
-  *cost = paths * steps * per + (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
+  *cost = paths * steps * per + (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / NNL_FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
   *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
   if (NNLPointHasFokkerPlanck(job, pt)) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);

@@ -7,7 +7,9 @@
 #include "nnlimits/gauss.h"
 #include "parse.h"
 #include "nnlimits/shaped.h"
+#include <petscts.h> /* the solvers' default types (limits.h, fokker_planck.h) */
 #include "nnlimits/limits.h"
+#include "nnlimits/fokker_planck.h"
 
 const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
@@ -322,16 +324,23 @@ static int CmpStr(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The solvers' defaults (limits.c ODECreate, fokker_planck.c CreateTS, NNL_GOURSAT_CELLS): an option given at its
-   default is the job without it (a resume with -limit_ts_rtol 1e-12 written out was refused). Types and names
-   compare without case, numbers by value. */
+/* The solvers' defaults (limits.h, fokker_planck.h): an option given at its default is the job without it (a resume
+   with -limit_ts_rtol 1e-12 written out was refused). Types and names compare without case, numbers by value. */
 static const struct {
   const char *key, *value;
-} SolverDefaults[] = {{"limit_ts_type", "rk"},           {"limit_ts_rk_type", "5dp"},   {"limit_ts_rtol", "1e-12"},
-                      {"limit_ts_atol", "1e-12"},        {"limit_ts_dt", "1e-3"},       {"limit_ts_init_time", "0"},
-                      {"limit_ts_max_steps", "1000000"}, {"limit_ts_exact_final_time", "matchstep"},
-                      {"limit_fp_ts_type", "beuler"},    {"limit_fp_ts_dt", "5e-4"},    {"limit_fp_ts_init_time", "0"},
-                      {"limit_fp_ts_max_steps", "10000000"}, {"limit_fp_ts_exact_final_time", "matchstep"},
+} SolverDefaults[] = {{"limit_ts_type", NNL_ODE_TS_TYPE},
+                      {"limit_ts_rk_type", NNL_ODE_RK_TYPE},
+                      {"limit_ts_rtol", PetscStringize(NNL_ODE_TOL)},
+                      {"limit_ts_atol", PetscStringize(NNL_ODE_TOL)},
+                      {"limit_ts_dt", PetscStringize(NNL_ODE_DT)},
+                      {"limit_ts_init_time", "0"},
+                      {"limit_ts_max_steps", PetscStringize(NNL_ODE_MAX_STEPS)},
+                      {"limit_ts_exact_final_time", "matchstep"},
+                      {"limit_fp_ts_type", NNL_FP_TS_TYPE},
+                      {"limit_fp_ts_dt", PetscStringize(NNL_FP_DT)},
+                      {"limit_fp_ts_init_time", "0"},
+                      {"limit_fp_ts_max_steps", PetscStringize(NNL_FP_MAX_STEPS)},
+                      {"limit_fp_ts_exact_final_time", "matchstep"},
                       {"limit_goursat_cells", PetscStringize(NNL_GOURSAT_CELLS)}};
 
 /* Whether a "key=value" line of a solver option changes this job's values: the option must be one of a solver the

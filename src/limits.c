@@ -242,12 +242,12 @@ static PetscErrorCode ODECreate(TS *ts)
   PetscCall(TSCreate(PETSC_COMM_SELF, ts));
   PetscCall(TSSetOptionsPrefix(*ts, "limit_"));
   PetscCall(TSSetProblemType(*ts, TS_NONLINEAR));
-  PetscCall(TSSetType(*ts, TSRK));
-  PetscCall(TSRKSetType(*ts, TSRK5DP));
-  PetscCall(TSSetTolerances(*ts, 1e-12, NULL, 1e-12, NULL));
+  PetscCall(TSSetType(*ts, NNL_ODE_TS_TYPE));
+  PetscCall(TSRKSetType(*ts, NNL_ODE_RK_TYPE));
+  PetscCall(TSSetTolerances(*ts, NNL_ODE_TOL, NULL, NNL_ODE_TOL, NULL));
   PetscCall(TSSetTime(*ts, 0.0));
-  PetscCall(TSSetTimeStep(*ts, 1e-3));
-  PetscCall(TSSetMaxSteps(*ts, 1000000));
+  PetscCall(TSSetTimeStep(*ts, NNL_ODE_DT));
+  PetscCall(TSSetMaxSteps(*ts, NNL_ODE_MAX_STEPS));
   PetscCall(TSSetExactFinalTime(*ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetErrorIfStepFails(*ts, PETSC_FALSE)); /* a failed limit is reported, never aborts the sweep */
   PetscFunctionReturn(0);

@@ -8,6 +8,11 @@
 /* The grid of this release: ncell cells uniform in z = atanh ρ on [−14, 14]; the end cells reach ρ = ±1. Stores record it
    as meta "fp_grid" (a store without it holds cells uniform in ρ, NNLFokkerPlanckEdge). */
 #define NNL_FP_GRID "atanh 14"
+/* Its solver before -limit_fp_ts_* options (CreateTS): backward Euler at a fixed step; named once, for the job text
+   (job.c SolverDefaults) and the cost model (grid.c) */
+#define NNL_FP_TS_TYPE   TSBEULER
+#define NNL_FP_DT        5e-4
+#define NNL_FP_MAX_STEPS 10000000
 
 /**
   @brief Density of ρ_t for dρ = μ(ρ) dt + (1−ρ²) dW, μ = NNLCorrelationDrift(k, ·), ρ_0 = rho0, at times t[0..nt) (ascending,

@@ -39,6 +39,13 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm);
 */
 PetscInt NNLLimitGoursatCells(PetscInt depth);
 #define NNL_GOURSAT_CELLS 256
+/* The depth-limit ODE's solver before -limit_ts_* options (ODECreate): adaptive Dormand–Prince 5(4), tight tolerances.
+   The job text leaves out an option given at one of these (job.c SolverDefaults), so they are named once, here. */
+#define NNL_ODE_TS_TYPE   TSRK
+#define NNL_ODE_RK_TYPE   TSRK5DP
+#define NNL_ODE_TOL       1e-12
+#define NNL_ODE_DT        1e-3
+#define NNL_ODE_MAX_STEPS 1000000
 
 /** @brief Whether the depth-limit ODE applies to a family under this job (ResNet with -branch_alpha 0.5). */
 PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family);
