@@ -628,20 +628,19 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
   }
   PetscCall(PetscFree(total));
   if (!strcmp(c->last, "running") && held == 0 && NNLStoreLockHeld(dir) == 0) snprintf(c->last, sizeof(c->last), "died");
-  if (!strcmp(c->last, "running")) {
-    char  *eta = NULL;
-    double at, left, now = NNLStoreEpoch();
+  /* a live run's estimate, its age taken off (none if stale); an interrupted run's, of its rerun at its speed, as is */
+  if (!strcmp(c->last, "running") || !strcmp(c->last, "interrupted")) {
+    const PetscBool live = strcmp(c->last, "running") ? PETSC_FALSE : PETSC_TRUE;
+    char           *eta  = NULL;
+    double          at, left;
     PetscCall(NNLStoreMetaGet(s->db, "eta", &eta));
-    if (eta && sscanf(eta, "%lf %lf", &at, &left) == 2 && now - at <= ETA_STALE_SECONDS) c->eta = PetscMax(left - PetscMax(now - at, 0), 0);
+    if (eta && sscanf(eta, "%lf %lf", &at, &left) == 2) {
+      double age = NNLStoreEpoch() - at;
+      if (!live) c->eta = left;
+      else if (age <= ETA_STALE_SECONDS) c->eta = PetscMax(left - PetscMax(age, 0), 0);
+    }
     PetscCall(PetscFree(eta));
-    c->eta_from = "run";
-  } else if (!strcmp(c->last, "interrupted")) { /* its rerun's time, at its speed: no age to take off */
-    char  *eta = NULL;
-    double at, left;
-    PetscCall(NNLStoreMetaGet(s->db, "eta", &eta));
-    if (eta && sscanf(eta, "%lf %lf", &at, &left) == 2) c->eta = left;
-    PetscCall(PetscFree(eta));
-    c->eta_from = "last_run";
+    c->eta_from = live ? "run" : "last_run";
   }
   PetscFunctionReturn(0);
 }
