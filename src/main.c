@@ -368,7 +368,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   NNLSched  sched = NULL;
   PetscBool help;
   PetscInt  ranks = 1;
-  double    total = 0, commit = 0, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes, *cellcommit;
+  double    total = 0, commit = 0, core, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes, *cellcommit;
   char      held[PETSC_MAX_PATH_LEN + 160] = ""; /* what -output holds, if anything */
   PetscErrorCode ierr;
 
@@ -429,11 +429,12 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     commit += cellcommit[NNLGridCellOf(grid, i)];
     bytes += cellbytes[NNLGridCellOf(grid, i)];
   }
+  core = (factor * (total - commit) + commit) / NNL_COST_RATE;
   for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
   peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
                         " cost=%.4g core_seconds=%.4g commit_core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n",
-                        grid->nnets, grid->nlimits, job->shard_count, total, (factor * (total - commit) + commit) / NNL_COST_RATE,
+                        grid->nnets, grid->nlimits, job->shard_count, total, core,
                         commit / NNL_COST_RATE, peak / 1048576.0, (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0,
                         grid->nsde));
   PetscCall(PetscPrintf(comm, "%s", held)); /* after the header line, which scripts read first */
@@ -456,13 +457,13 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   }
   PetscCall(PetscPrintf(comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n", maxshard, ranks));
   { /* the same in words, and a store the output's file system cannot hold (it would end the run with a full disk) */
-    char   core[32], wall[32], dir[PETSC_MAX_PATH_LEN];
+    char   words[2][32], dir[PETSC_MAX_PATH_LEN];
     double store = (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / job->shard_count, free_bytes = -1;
     struct statvfs fs;
     int            rank;
     PetscCallMPI(MPI_Comm_rank(comm, &rank));
     PetscCall(PetscPrintf(comm, "plan in_words: %s of compute; the slowest shard %s at %" PetscInt_FMT " ranks; %.3g MB of store a shard\n",
-                          Duration((factor * (total - commit) + commit) / NNL_COST_RATE, core, sizeof(core)), Duration(maxshard, wall, sizeof(wall)),
+                          Duration(core, words[0], sizeof(words[0])), Duration(maxshard, words[1], sizeof(words[1])),
                           ranks, store / 1048576.0));
     PetscCall(PetscStrncpy(dir, job->output, sizeof(dir)));
     while (rank == 0 && dir[0]) { /* the output, or its nearest existing parent */
@@ -571,8 +572,17 @@ static PetscErrorCode CommandExport(MPI_Comm comm, const Args *args)
   PetscFunctionReturn(0);
 }
 
-/* PETSC_OPTIONS as the command line: a word after an option's one value is an error (PETSc drops it: "-grid_width 16
-   32" ran width 16 alone). */
+/* The error for words[stray], a word after the one value of option words[opt] (opt 0: none), which PETSc would drop
+   ("-grid_width 16 32" ran width 16 alone): what says where it came from. */
+static PetscErrorCode StrayWord(MPI_Comm comm, const char what[], char **words, int stray, int opt, const char hint[])
+{
+  PetscFunctionBegin;
+  SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s '%s'%s%s%s%s: an option takes one word (a list is one word, comma-separated: -grid_width 32,64)%s",
+          what, words[stray], opt ? " after " : "", opt ? words[opt] : "", opt && opt + 1 < stray ? " " : "",
+          opt && opt + 1 < stray ? words[opt + 1] : "", hint);
+}
+
+/* PETSC_OPTIONS as the command line: a word after an option's one value is an error. */
 static PetscErrorCode CheckPetscOptionsEnv(MPI_Comm comm)
 {
   const char *env = getenv("PETSC_OPTIONS");
@@ -584,9 +594,7 @@ static PetscErrorCode CheckPetscOptionsEnv(MPI_Comm comm)
   PetscCall(PetscStrncpy(buf, env, sizeof(buf)));
   for (char *w = strtok(buf, " \t\n"); w && n < 512; w = strtok(NULL, " \t\n")) words[n++] = w;
   stray = NNLOptionsStrayWord(n, words, 1, &opt);
-  PetscCheck(!stray, comm, PETSC_ERR_USER_INPUT, "PETSC_OPTIONS: unexpected word '%s'%s%s%s%s: an option takes one word (a list is one word, "
-             "comma-separated: -grid_width 32,64)", stray ? words[stray] : "", opt ? " after " : "", opt ? words[opt] : "",
-             opt && opt + 1 < stray ? " " : "", opt && opt + 1 < stray ? words[opt + 1] : "");
+  if (stray) PetscCall(StrayWord(comm, "PETSC_OPTIONS: unexpected word", words, stray, opt, ""));
   PetscFunctionReturn(0);
 }
 
@@ -596,10 +604,9 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
 
   PetscFunctionBegin;
   *code = NNL_EXIT_OK;
-  PetscCheck(!stray_word, comm, PETSC_ERR_USER_INPUT, "unexpected argument '%s'%s%s%s%s: an option takes one word (a list is one "
-             "word, comma-separated: -grid_width 32,64)%s", raw_argv[stray_word], stray_opt ? " after " : "", stray_opt ? raw_argv[stray_opt] : "",
-             stray_opt && stray_opt + 1 < stray_word ? " " : "", stray_opt && stray_opt + 1 < stray_word ? raw_argv[stray_opt + 1] : "",
-             CommandHelp(cmd) ? "; run directories come right after the command" : "");
+  if (stray_word)
+    PetscCall(StrayWord(comm, "unexpected argument", raw_argv, stray_word, stray_opt,
+                        CommandHelp(cmd) ? "; run directories come right after the command" : ""));
   PetscCall(CheckPetscOptionsEnv(comm));
   if (!cmd || !strcmp(cmd, "help")) {
     PetscCall(PetscPrintf(comm, "%s", usage));
