@@ -426,7 +426,7 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   PetscCall(TSDestroy(&ts));
   PetscCheck(!msg[0], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s", msg);
   PetscCall(NNLFokkerPlanckSetFromOptions());
-  PetscOptionsBegin(comm, NULL, "Depth limit of controlled_resnet: the neural signature kernel's Goursat problem", NULL);
+  PetscOptionsBegin(comm, NULL, "nnlimits run: the depth limit of controlled_resnet (the neural signature kernel's Goursat problem)", NULL);
   {
     PetscInt cells = NNL_GOURSAT_CELLS;
     PetscCall(PetscOptionsInt("-limit_goursat_cells",

@@ -1,5 +1,6 @@
 /* nnlimits: the command line — run, plan, status, export. */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
@@ -71,6 +72,104 @@ static PetscErrorCode HelpSilent(MPI_Comm comm, const char fmt[], ...)
   return 0;
 }
 
+/* `run -help` and `plan -help`: our option blocks (titles "nnlimits…") whole; of the sections of PETSc's solvers (the
+   ODE's TS, the Fokker-Planck TS and its SNES, KSP, PC, their monitors and viewers: 900 lines) only the options a user
+   of the limits sets, under one heading a solver; `-help full`: every line. PETSc prints help through PetscHelpPrintf,
+   and a type's list through PetscFPrintf on the solver's communicator (PETSC_COMM_SELF: every rank printed it), so the
+   filter sits below both, at PetscVFPrintf, on stdout: rank 0 prints, the others nothing. */
+static const char *const help_solver_kept[] = {"ts_type", "ts_rk_type", "ts_rtol",       "ts_atol",
+                                               "ts_dt",   "ts_max_steps", "ts_adapt_type", "ts_exact_final_time"};
+static const char *const help_solvers[][2]  = {
+  {"-limit_",    "the depth-limit covariance ODE (mlp, resnet)"             },
+  {"-limit_fp_", "the Fokker-Planck PDE (shaped_mlp relu, with -sde_paths)"},
+};
+static struct {
+  PetscErrorCode (*vfprintf)(FILE *, const char[], va_list); /* PETSc's, to print with; NULL: no help asked */
+  int         full;       /* -help full */
+  const char *bad;        /* a word after -help other than full */
+  int         silent;     /* a rank other than 0 */
+  int         solver;     /* in a solver's section: its kept options only */
+  int         after_rule; /* the line before was a section's rule: this one is its title */
+  int         dropped;    /* option lines left out */
+  char        line[8192]; /* PETSc prints a line in pieces (a list's entries one by one): the line so far */
+  char        rule[128];  /* the rule before a section's title */
+  char        prefix[64]; /* the solver whose options were printed last */
+} help;
+
+static PetscErrorCode HelpOut(const char fmt[], ...)
+{
+  PetscErrorCode ierr;
+  va_list        ap;
+
+  va_start(ap, fmt);
+  ierr = help.vfprintf(PETSC_STDOUT, fmt, ap);
+  va_end(ap);
+  return ierr;
+}
+
+/* The length of the solver's prefix ("-limit_fp_") of a kept option's line; 0 for another line */
+static size_t HelpSolverKept(const char *line)
+{
+  size_t n = 0, k;
+
+  if (strncmp(line, "  -", 3)) return 0; /* a sub-heading ("RK ODE solver options") */
+  line += 2;
+  while (line[n] && line[n] != ' ' && line[n] != '<' && line[n] != ':') n++;
+  for (size_t i = 0; i < sizeof(help_solver_kept) / sizeof(help_solver_kept[0]); i++)
+    if (n > (k = strlen(help_solver_kept[i])) && !strncmp(line + n - k, help_solver_kept[i], k) && line[n - k - 1] == '_') return n - k;
+  return 0;
+}
+
+/* One whole line of help, with its newline */
+static PetscErrorCode HelpLine(const char *line)
+{
+  size_t p;
+
+  PetscFunctionBegin;
+  if (!strncmp(line, "-----", 5)) {
+    help.after_rule = 1;
+    snprintf(help.rule, sizeof(help.rule), "%s", line);
+  } else if (help.after_rule) {
+    help.after_rule = 0;
+    help.solver     = strncmp(line, "nnlimits", 8) != 0;
+    if (!help.solver) PetscCall(HelpOut("%s%s", help.rule, line));
+  } else if (!help.solver) {
+    PetscCall(HelpOut("%s", line));
+  } else if (!(p = HelpSolverKept(line))) {
+    help.dropped += !strncmp(line, "  -", 3);
+  } else {
+    if (strlen(help.prefix) != p || strncmp(help.prefix, line + 2, p)) {
+      const char *what = "";
+      snprintf(help.prefix, sizeof(help.prefix), "%.*s", (int)p, line + 2);
+      for (size_t i = 0; i < sizeof(help_solvers) / sizeof(help_solvers[0]); i++)
+        if (!strcmp(help.prefix, help_solvers[i][0])) what = help_solvers[i][1];
+      PetscCall(HelpOut("%sPETSc's solver of %s: its main options (TS)\n", help.rule, what));
+    }
+    PetscCall(HelpOut("%s", line));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode HelpVFPrintf(FILE *fd, const char fmt[], va_list ap)
+{
+  size_t n = strlen(help.line);
+  char  *nl;
+
+  if (fd != PETSC_STDOUT) return help.vfprintf(fd, fmt, ap);
+  if (help.silent) return 0;
+  if (help.full) return help.vfprintf(fd, fmt, ap);
+  vsnprintf(help.line + n, sizeof(help.line) - n, fmt, ap);
+  while ((nl = strchr(help.line, '\n'))) {
+    char c = nl[1];
+
+    nl[1] = 0;
+    PetscCall(HelpLine(help.line));
+    nl[1] = c;
+    memmove(help.line, nl + 1, strlen(nl + 1) + 1);
+  }
+  return 0;
+}
+
 typedef struct {
   int    npos;
   char **pos; /* positional arguments after the subcommand */
@@ -107,7 +206,7 @@ static PetscErrorCode SetISA(MPI_Comm comm)
   PetscBool ok;
 
   PetscFunctionBegin;
-  PetscOptionsBegin(comm, NULL, "Kernels", NULL);
+  PetscOptionsBegin(comm, NULL, "nnlimits: kernels", NULL);
   PetscCall(PetscOptionsString("-isa", "Instruction set of the kernels: auto (the widest this CPU has), avx512, avx2, plain (the same bits in each)",
                                "", isa, isa, sizeof(isa), NULL));
   PetscOptionsEnd();
@@ -379,7 +478,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     ranks = size;
   }
   NNLErrorOptionsPhase(PETSC_TRUE);
-  PetscOptionsBegin(comm, NULL, "nnlimits plan", NULL);
+  PetscOptionsBegin(comm, NULL, "nnlimits plan: its own options (and every option of run)", NULL);
   PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for (default: the ranks plan runs on)", "", ranks, &ranks, NULL));
   PetscCall(PetscOptionsReal("-plan_calibrate",
                              "Seconds of the job's own tasks to run here first, to scale the predicted times to this machine's cores "
@@ -608,6 +707,7 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
     PetscCall(StrayWord(comm, "unexpected argument", raw_argv, stray_word, stray_opt,
                         CommandHelp(cmd) ? "; run directories come right after the command" : ""));
   PetscCall(CheckPetscOptionsEnv(comm));
+  PetscCheck(!help.bad, comm, PETSC_ERR_USER_INPUT, "-help %s: the one word -help takes is full (PETSc's solvers' every option too)", help.bad);
   if (!cmd || !strcmp(cmd, "help")) {
     PetscCall(PetscPrintf(comm, "%s", usage));
     if (!cmd && !command_help_asked) *code = NNL_EXIT_INPUT; /* no command is a usage error; `nnlimits -help` is not */
@@ -617,9 +717,11 @@ static PetscErrorCode Dispatch(const char *cmd, const Args *args, int *code)
                "given as -options_file FILE)", cmd, args->pos[0]);
     if (!strcmp(cmd, "run")) PetscCall(CommandRun(comm, code));
     else PetscCall(CommandPlan(comm));
-    if (command_help_asked)
-      PetscCall(PetscPrintf(comm, "PETSc's own options (profiling, debugging, memory checks: -log_view, -malloc_debug, -on_error_attach_debugger, "
-                                  "...): https://petsc.org/release/manualpages/Sys/PetscInitialize/\n"));
+    if (help.vfprintf && !help.silent && help.dropped)
+      PetscCall(HelpOut("(%d more options of PETSc's solvers, their monitors and viewers: 'nnlimits %s -help full' lists them)\n", help.dropped, cmd));
+    if (help.vfprintf && !help.silent)
+      PetscCall(HelpOut("PETSc's own options (profiling, debugging, memory checks: -log_view, -malloc_debug, -on_error_attach_debugger, "
+                        "...): https://petsc.org/release/manualpages/Sys/PetscInitialize/\n"));
   } else {
     int rank;
     PetscCheck(CommandHelp(cmd), comm, PETSC_ERR_USER_INPUT, "unknown command '%s' (allowed: run, plan, status, export, merge)", cmd);
@@ -684,8 +786,14 @@ int main(int argc, char **argv)
        for their options blocks, which then come first. */
     int k = 0;
     for (int i = 0; i < pargc; i++) {
-      if (i > 0 && !strcmp(pargv[i], "-help")) command_help_asked = 1;
-      else pargv[k++] = pargv[i];
+      if (i > 0 && !strcmp(pargv[i], "-help")) {
+        command_help_asked = 1;
+        if (i + 1 < pargc && pargv[i + 1][0] != '-') { /* -help full */
+          help.full = !strcmp(pargv[i + 1], "full");
+          if (!help.full) help.bad = pargv[i + 1];
+          i++;
+        }
+      } else pargv[k++] = pargv[i];
     }
     pargv[pargc = k] = NULL;
   }
@@ -724,7 +832,12 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     /* help once: the limits' solvers live on PETSC_COMM_SELF, and every rank printed their options, interleaved */
     if (rank > 0) PetscHelpPrintf = HelpSilent;
-    if (command_help_asked && cmd && !CommandHelp(cmd)) (void)PetscOptionsSetValue(NULL, "-help", NULL);
+    if (command_help_asked && cmd && !CommandHelp(cmd)) {
+      (void)PetscOptionsSetValue(NULL, "-help", NULL);
+      help.vfprintf = PetscVFPrintf;
+      help.silent   = rank > 0;
+      PetscVFPrintf = HelpVFPrintf;
+    }
   }
   /* `nnlimits export DIR | head` is normal use: a closed pipe ends the process quietly, not through PETSc's handler. */
   signal(SIGPIPE, SIG_DFL);

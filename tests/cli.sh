@@ -21,6 +21,19 @@ grep -q -- '-limit_ts_rk_type <now 5dp' help.txt && grep -q -- '-limit_ts_rtol <
 run 2 run -help > help2.txt 2>&1 || fail "run -help at 2 ranks failed"
 [ "$(grep -c -- '-limit_ts_rk_type <' help2.txt)" = 1 ] && [ "$(grep -c -- '-grid_width <' help2.txt)" = 1 ] \
   || fail "run -help at 2 ranks: the options $(grep -c -- '-limit_ts_rk_type <' help2.txt) times"
+# run -help is a page, not PETSc's 974 lines (900 of its solvers' options, monitors and viewers): of those, the main
+# options of each solver under its own heading; -help full has them all. A type's list (-limit_ts_type) once at 2 ranks
+# too: PETSc printed it on every rank (PETSC_COMM_SELF). A word after -help other than full is an error.
+[ "$(wc -l < help.txt)" -lt 100 ] && ! grep -q 'Viewer (' help.txt && ! grep -q -- '-limit_ksp_type <' help.txt \
+  && grep -q -- '-limit_fp_ts_type <now beuler' help.txt && grep -q "'nnlimits run -help full' lists them" help.txt \
+  || fail "run -help: $(wc -l < help.txt) lines, PETSc's solvers' options not cut to their main ones"
+[ "$(grep -c -- '-limit_ts_type <' help2.txt)" = 1 ] || fail "run -help at 2 ranks: -limit_ts_type $(grep -c -- '-limit_ts_type <' help2.txt) times"
+run 2 run -help full > helpfull.txt 2>&1 || fail "run -help full failed"
+[ "$(grep -c -- '-limit_ts_type <' helpfull.txt)" = 1 ] && grep -q -- '-limit_ksp_type <' helpfull.txt \
+  && grep -q 'Viewer (-limit_ts_monitor' helpfull.txt && [ "$(wc -l < helpfull.txt)" -gt 500 ] \
+  || fail "run -help full: not every PETSc option once ($(wc -l < helpfull.txt) lines)"
+set +e; run 0 run -help foo > hfoo.txt 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q -- "-help foo: the one word -help takes is full" hfoo.txt || { cat hfoo.txt; fail "run -help foo: exit $rc"; }
 # PETSC_OPTIONS as the command line: a word after an option's value is an error (PETSc dropped it, and "-grid_width 16
 # 32" planned and ran width 16 alone)
 set +e; PETSC_OPTIONS="-grid_width 16 32" run 0 plan -output "$W/penv" > penv.txt 2>&1; rc=$?; set -e
