@@ -1,4 +1,5 @@
 /* Reading run stores: tidy CSV export, status across shards, and merging shard stores into one. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -819,12 +820,13 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
 static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[])
 {
   sqlite3_stmt  *st = NULL;
-  char           path[PETSC_MAX_PATH_LEN + 32];
+  char           path[PETSC_MAX_PATH_LEN + 32], source[PATH_MAX];
   PetscErrorCode ierr;
   int            rc, schema = 0;
 
   PetscFunctionBegin;
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
+  if (!realpath(dir, source)) snprintf(source, sizeof(source), "%s", dir);
   PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "ATTACH ? AS src", -1, &st, NULL), "merge"));
   sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
@@ -838,7 +840,8 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[])
                                 : NNLStoreExec(db, "INSERT OR IGNORE INTO netlayers SELECT * FROM src.netlayers;"
                                                    "INSERT OR IGNORE INTO seq SELECT * FROM src.seq;");
   /* Provenance of the input's runs: its rows, once each however often the input is merged (a run seen before, by its
-     start, is updated in place: a shard resumed since has a new status), then each point's run renumbered to the row
+     start and host, is updated in place: a shard resumed since has a new status; its directory is named canonically,
+     so that shard-0, ./shard-0 and /abs/shard-0 are one run, not three), then each point's run renumbered to the row
      its run has here. The input's own run numbers would name this store's other runs (every shard's first run is 1).
      Points merged before (by an earlier build, which kept them) are renumbered too, where the store holds the input's
      own record of the point (the same commit time). */
@@ -846,12 +849,12 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[])
   for (int k = 0; k < 5 && !ierr; k++) {
     static const char *const sql[5] = {
       "UPDATE main.runs AS r SET finished=s.finished, status=s.status, ranks=s.ranks, host=s.host, git=s.git, versions=s.versions,"
-      " slurm=s.slurm, options=s.options FROM src.runs AS s WHERE r.source=?1 AND r.started IS s.started AND r.t0 IS s.t0",
+      " slurm=s.slurm, options=s.options, source=?1 FROM src.runs AS s WHERE r.started IS s.started AND r.t0 IS s.t0 AND r.host IS s.host",
       "INSERT INTO main.runs(started,finished,status,ranks,host,git,versions,slurm,options,source,t0)"
       " SELECT started,finished,status,ranks,host,git,versions,slurm,options,?1,t0 FROM src.runs AS s WHERE NOT EXISTS"
-      " (SELECT 1 FROM main.runs AS r WHERE r.source=?1 AND r.started IS s.started AND r.t0 IS s.t0) ORDER BY s.run",
-      "INSERT INTO temp.runmap SELECT s.run, (SELECT max(r.run) FROM main.runs AS r WHERE r.source=?1 AND r.started IS s.started"
-      " AND r.t0 IS s.t0) FROM src.runs AS s",
+      " (SELECT 1 FROM main.runs AS r WHERE r.started IS s.started AND r.t0 IS s.t0 AND r.host IS s.host) ORDER BY s.run",
+      "INSERT INTO temp.runmap SELECT s.run, (SELECT max(r.run) FROM main.runs AS r WHERE r.started IS s.started"
+      " AND r.t0 IS s.t0 AND r.host IS s.host) FROM src.runs AS s",
       "INSERT OR IGNORE INTO main.points(id,ord,family,activation,width,depth,seed,status,sampler,dead_layer,message,seconds,"
       "committed,run,kind) SELECT id,ord,family,activation,width,depth,seed,status,sampler,dead_layer,message,seconds,committed,"
       "(SELECT new FROM temp.runmap WHERE old=p.run),kind FROM src.points AS p",
@@ -859,7 +862,7 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[])
       " WHERE p.id=s.id AND p.committed IS s.committed AND p.run IS NOT m.new"};
     ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, sql[k], -1, &st, NULL), "merge runs");
     if (ierr) break;
-    if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     ierr = NNLStoreCheck(db, rc, "merge runs");

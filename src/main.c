@@ -388,7 +388,6 @@ static PetscErrorCode CommandRun(MPI_Comm comm, int *code)
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  NNLSchedCatchSignals(); /* a stop in the set-up (a large grid's checks, a store's upgrade) exits 3, as a stop does */
   ierr = RunBody(comm, code, &job, &grid, &sched, &todo);
   PetscCall(NNLGridFreeIndices(&todo));
   PetscCall(NNLSchedDestroy(&sched));
@@ -746,8 +745,14 @@ int main(int argc, char **argv)
   const char    *cmd = (argc > 1 && argv[1][0] != '-') ? argv[1] : NULL;
   Args           args = {0, argv + 2};
   int            code = NNL_EXIT_OK, pargc, installed = 0, version_only = 0;
-  char         **pargv = malloc(sizeof(char *) * (size_t)(argc + 1)), **files = malloc(sizeof(char *) * (size_t)(argc + 1));
+  char         **pargv = malloc(sizeof(char *) * (size_t)(argc + 2)), **files = malloc(sizeof(char *) * (size_t)(argc + 1));
 
+  /* run: a stop signal from the first line on exits 3 before the sweep begins, as in it (sched.h). Library
+     constructors have started threads by now (OpenBLAS's pool), with the signals unblocked: blocking them here would
+     not keep a signal off those, and with the default action one killed the process (exit 138 for SIGUSR1, which
+     Slurm does not requeue; a `scancel --signal=USR1 --batch` of an array hits tasks that are just starting). PETSc is
+     told -no_signal_handler below: its handler would replace this one for SIGTERM and SIGUSR1 and abort the job. */
+  if (cmd && !strcmp(cmd, "run")) NNLSchedCatchSignals();
   while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
   raw_argv   = argv;
   stray_word = NNLOptionsStrayWord(argc, argv, cmd ? 2 + args.npos : 1, &stray_opt);
@@ -777,6 +782,7 @@ int main(int argc, char **argv)
   if (launched) (void)NNLOrphanGuardStart(1);
   NNLSocketsNoDelay(); /* MPI_Finalize: 48 ms -> 6 ms (sockets.c) */
   pargc = NNLOptionsSplitArgs(argc, argv, pargv, files);
+  if (cmd && !strcmp(cmd, "run")) pargv[pargc++] = (char *)"-no_signal_handler", pargv[pargc] = NULL;
   for (int i = 1; i < pargc; i++) /* -h and --help are -help, for every command */
     if (!strcmp(pargv[i], "-h") || !strcmp(pargv[i], "--help")) pargv[i] = (char *)"-help";
   {

@@ -155,14 +155,27 @@ static PetscBool IsLeader(NNLSched s, int rank)
    requeue). The store stays as it was: SQLite rolls back a transaction a killed process left open. */
 static volatile sig_atomic_t sweep_begun = 0;
 
+/* A second signal abandons the tasks in progress only if it is the first one again, or comes a second or more after it:
+   a batch system signals the job's every process and its script passes the stop on too (Slurm's SIGTERM on a requeue
+   or scancel, and sweep.sbatch's SIGUSR1, milliseconds apart: the grace was skipped as if a user had asked twice). */
+static volatile sig_atomic_t first_signal = 0;
+static struct timespec       first_signal_at;
+
 static void OnStopSignal(int sig)
 {
-  (void)sig;
   if (!sweep_begun) {
     static const char msg[] = "nnlimits: stopped by a signal before the sweep began: nothing was computed (rerun the same command)\n";
     ssize_t           r     = write(2, msg, sizeof(msg) - 1);
     (void)r;
     _exit(NNL_EXIT_INTERRUPTED);
+  }
+  if (!first_signal) {
+    first_signal = sig;
+    clock_gettime(CLOCK_MONOTONIC, &first_signal_at);
+  } else if (sig != first_signal) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((double)(now.tv_sec - first_signal_at.tv_sec) + 1e-9 * (double)(now.tv_nsec - first_signal_at.tv_nsec) < 1.0) return;
   }
   if (stop_requested < 2) stop_requested++;
 }

@@ -18,9 +18,15 @@ same_exports "$W/direct" "$W/merged"
 # (every shard's own first run is 1: copied as they are, all points named shard 0's run). A merged store's status
 # has no rate or ETA of its own (pending points wait for more shards, or a run here).
 prov=$(sqlite3 "$W/merged/nnlimits.sqlite" "SELECT r.source, count(*) FROM points p JOIN runs r ON r.run = p.run GROUP BY r.run ORDER BY r.source")
-want=$(for s in 0 1 2; do echo "$W/s$s|$(sqlite3 "$W/s$s/nnlimits.sqlite" 'SELECT count(*) FROM points')"; done)
+want=$(for s in 0 1 2; do echo "$(readlink -f "$W/s$s")|$(sqlite3 "$W/s$s/nnlimits.sqlite" 'SELECT count(*) FROM points')"; done)
 [ "$prov" = "$want" ] || fail "merged points' runs: $prov (want $want)"
 [ "$(sqlite3 "$W/merged/nnlimits.sqlite" 'SELECT count(*) FROM runs')" = 3 ] || fail "runs duplicated by a second merge"
+# the same shards spelled otherwise (relative, ./, a trailing /) are the same runs: 3 rows still, each named by its
+# canonical path (each spelling added 3 rows, and the points moved to the newest)
+(cd "$W" && "$NNL" merge s0 ./s1 s2/ -output merged > /dev/null) || fail "merge of relative paths"
+prov=$(sqlite3 "$W/merged/nnlimits.sqlite" "SELECT r.source, count(*) FROM points p JOIN runs r ON r.run = p.run GROUP BY r.run ORDER BY r.source")
+[ "$prov" = "$want" ] && [ "$(sqlite3 "$W/merged/nnlimits.sqlite" 'SELECT count(*) FROM runs')" = 3 ] ||
+  fail "runs of shards spelled otherwise: $(sqlite3 "$W/merged/nnlimits.sqlite" 'SELECT run, source FROM runs')"
 # a store merged by an earlier build (every point on run 1): merging its inputs again repairs the points' runs
 sqlite3 "$W/merged/nnlimits.sqlite" "UPDATE points SET run = 1"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > /dev/null || fail "merge over an earlier build's merge"

@@ -98,7 +98,38 @@ set +e; wait "$pid"; rc=$?; set -e
 [ ! -e "$W/setup/nnlimits.sqlite" ] || sqlite3 "$W/setup/nnlimits.sqlite" "SELECT count(*) FROM points" | grep -qx 0 ||
   fail "stop in the set-up: points stored"
 
+# A stop signal during the start (MPI_Init, PetscInitialize) exits 3 as in the set-up. It killed the process (exit
+# 138 for SIGUSR1, which Slurm does not requeue), through OpenBLAS's threads, which library constructors start before
+# main, or PETSc's handler aborted it: Slurm's `scancel --signal=USR1 --batch` of an array hits tasks that are just
+# starting. run installs its handler first thing in main. The signal is sent once MPI_Init has begun: SigCgt has
+# SIGSEGV (bit 10), for which Open MPI installs its handler there.
+for k in 1 2; do
+  "$NNL" run $JOB -output "$W/start" > /dev/null 2> "$W/start.err" &
+  pid=$!
+  for _ in $(seq 2000); do
+    m=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/"$pid"/status 2>/dev/null || true)
+    [ -n "$m" ] && (( 16#$m & 0x400 )) && break
+    sleep 0.002
+  done
+  kill -USR1 "$pid"
+  set +e; wait "$pid"; rc=$?; set -e
+  [ "$rc" = 3 ] && grep -q "stopped by a signal before the sweep began" "$W/start.err" ||
+    fail "stop during the start ($k): exit $rc: $(cat "$W/start.err")"
+done
+
+# Two different signals within a second are one stop, not a stop and an abandon: on a requeue or scancel Slurm sends
+# SIGTERM to every process of the job and sweep.sbatch passes its own SIGUSR1 on, milliseconds apart (the grace was
+# skipped as if a user had signalled twice). Here the task in progress is abandoned when the 1.5 s grace has passed.
+"$NNL" run $JOB -stop_grace 1.5 -output "$W/pair" > /dev/null 2> "$W/pair.err" &
+pid=$!
+wait_started "$W/pair"
+kill -TERM "$pid"
+kill -USR1 "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+stopped "$W/pair" "$rc" 1 "-stop_grace has passed"
+
 # (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
 echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal; a worker's signal stops the run;"
-echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the set-up exits 3 at once;"
+echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the start or the set-up exits 3 at once;"
+echo "     two different signals at once are one stop;"
 echo "     resumed to identical exports"

@@ -28,7 +28,8 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
 /**
   @brief Catch SIGTERM, SIGINT and SIGUSR1 for good: before the sweep begins (NNLSchedRun), one ends the process at
   once with exit code 3 (nothing computed, the store as it was); during and after it, the first stops the hand-out
-  and the second abandons the tasks in progress. `run` calls it first thing.
+  and the second abandons the tasks in progress (a different signal within a second of the first is the same stop).
+  `run` calls it first thing in main, and has PETSc install no handlers of its own (-no_signal_handler).
 */
 void NNLSchedCatchSignals(void);
 /** @brief Create the scheduler on comm (collective). */
