@@ -139,7 +139,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
              (double)job->input_correlation, job->inputs);
-  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) (1/(ab)^2), else 1); controlled_resnet: sigma_A^2 (auto: 1)", "",
+  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) without a phase (1/(ab)^2), else 1, a*sin(b*x+c) with c != 0 too); controlled_resnet: sigma_A^2 (auto: 1)", "",
                                "auto", buf, sizeof(buf), NULL));
   if (!strcasecmp(buf, "auto")) job->sigma_w2 = -1;
   else {

@@ -392,6 +392,22 @@ static double InFlight(NNLSched s, double now)
   return c;
 }
 
+/* Rank 0: a file NNL_STOP_FILE in the run directory asks for a stop, as a signal does: at the sweep's start, and
+   when the ETA is saved (every 5 s or less while tasks commit). It is removed, so that the rerun runs. sweep.sbatch
+   writes it when a stop signal comes, beside passing the signal on: one that reaches srun before it has started the
+   ranks is lost, and the ranks then ran on to the time limit; they find the file when their sweep begins. */
+static void StopFile(NNLSched s)
+{
+  char path[PETSC_MAX_PATH_LEN + 32];
+
+  if (!s->store || stop_requested) return;
+  snprintf(path, sizeof(path), "%s/%s", s->job->output, NNL_STOP_FILE);
+  if (access(path, F_OK)) return;
+  (void)unlink(path);
+  fprintf(stderr, "%s%s asks for a stop (removed)\n", isatty(2) ? "\n" : "", path);
+  stop_requested = 1;
+}
+
 /* A progress line every progress_interval seconds (the final line always), and the ETA into the store as often, or
    every ETA_SAVE_SECONDS if that is longer or there are no lines: for `nnlimits status` from another shell or a login
    node (a job's stderr is a log file there). */
@@ -415,6 +431,7 @@ static void Progress(NNLSched s, PetscBool final)
   if (done > 0) left = el * PetscMax(s->cost_total - done, 0) / done;
   if (save && left >= 0) NNLStoreSetETA(s->store, left);
   if (save) s->last_save = now;
+  if (save) StopFile(s);
   if (!print) return;
   tty           = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
   s->last_print = now;
@@ -685,6 +702,7 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     s->chunks = s->chunked = s->chunk_max = 0;
     for (PetscInt i = 0; i < n; i++) s->cost_total += NNLGridCost(grid, todo[i]);
     s->cost_queued = s->cost_total;
+    StopFile(s);
     PetscCall(Coordinate(s));
     s->stats.interrupted = stop_requested ? PETSC_TRUE : PETSC_FALSE;
     if (n > 0) Progress(s, PETSC_TRUE);

@@ -11,7 +11,10 @@
 #  6. submit warns of a time limit under the prediction, or under it plus the 120 s of the stop signal;
 #  7. submit refuses what would fail in the queue (another job or split into an output, a second submit into an output
 #     whose jobs are queued, a missing job file or binary);
-#  8. one shard resubmitted alone (--only) runs as its shard of N, and the merge after it equals the direct run.
+#  8. one shard resubmitted alone (--only) runs as its shard of N, and the merge after it equals the direct run;
+#  9. a USR1 as each array task launches requeues it, and the tasks run the job file as submitted, not as edited;
+# 10. --only while the other shards of the first submit run: the new merge waits for them, the first is cancelled;
+# 11. sweep.sbatch by hand with array ids from 1: shards 0..2 in shard-0..2.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -289,6 +292,9 @@ refused "a missing job file" "job file '$W/nosuch.opts' not found" "$W/nosuch.op
 NNLIMITS=/nonexistent/dir/nnlimits refused "a missing binary" "NNLIMITS=/nonexistent/dir/nnlimits is not an executable file" \
   "$W/small.opts" -n 1 -t 5
 refused "--only out of range" "--only: shard 3 is not one of the 3 shards 0..2" "$W/small.opts" --array 3 --only 3 --output "$W/arr"
+# (sbatch took a job file after the options as its script: "This does not look like a batch script", after a plan of
+# the default job)
+refused "a job file after the options" "the job file comes first: submit $W/small.opts" --array 2 -n 1 -t 5 "$W/small.opts"
 "$SRC/jobs/slurm/submit" "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5 --hold > "$W/held.out" 2>&1 || fail "submit --hold"
 refused "a second submit into an output with queued jobs" "jobs of an earlier submit into $W/held are still queued or running" \
   "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5
@@ -297,6 +303,10 @@ scancel "$(grep -o 'array=[0-9]*' "$W/held.out" | cut -d= -f2)" "$(grep -o 'merg
 "$SRC/jobs/slurm/submit" --output "$W/dflt" -n 1 -t 5 --hold -- -grid_seed 0-2 > "$W/dflt.out" 2>&1 || { cat "$W/dflt.out"; fail "submit of the default job"; }
 scancel "$(grep -o 'sweep=[0-9]*' "$W/dflt.out" | cut -d= -f2)"
 grep -q "^plan: slowest shard" "$W/dflt.out" || { cat "$W/dflt.out"; fail "submit of the default job: no plan"; }
+# -a N is --array N (it went to sbatch: N tasks that each ran the whole job, and no merge)
+"$SRC/jobs/slurm/submit" "$W/small.opts" -a 2 --output "$W/short" -n 1 -t 5 --hold > "$W/short.out" 2>&1 || { cat "$W/short.out"; fail "submit -a 2"; }
+grep -q "submitted array=[0-9]* shards=2 merge=[0-9]*" "$W/short.out" || { cat "$W/short.out"; fail "submit -a 2 is not --array 2"; }
+scancel "$(grep -o 'array=[0-9]*' "$W/short.out" | cut -d= -f2)" "$(grep -o 'merge=[0-9]*' "$W/short.out" | cut -d= -f2)"
 echo "7. submit refuses another job or split into an output, a second submit while the first is queued, a missing file;"
 echo "   with no job file it submits the default job"
 
@@ -312,4 +322,62 @@ wait_done "$(grep -o 'merge=[0-9]*' "$W/submit8.out" | cut -d= -f2)" 60
 grep -q 'shard=1/3' "$OUT/logs/shard-${arr}_1.out" || { cat "$OUT/logs/shard-${arr}_1.out"; fail "--only 1 did not run shard 1/3"; }
 same_exports "$W/direct" "$OUT/all"
 echo "8. submit --only 1 of 3: shard 1/3 recomputed, merged again = direct run ($(($(date +%s) - T0)) s)"
+# --- 9. a stop at the start of a task requeues it; the job file edited after the submit changes nothing ------------
+# USR1 to each array task's batch shell as its log says it is about to launch nnlimits: the signal lands before the
+# launch, in srun's or MPI's start, or in the set-up. It killed the task (exit 138, FAILED: the merge cancelled) or was
+# lost (the shell had no pid to pass it to: the task ran on to its time limit), and a stop that stored nothing was not
+# requeued. Now each requeues (the time left, far above the time limit's signal, tells a stop by hand) and the merge
+# equals the direct run. The job file is edited while the tasks wait (held): they run the copy submit made.
+OUT=$W/early
+cp "$W/small.opts" "$W/edited.opts"
+"$SRC/jobs/slurm/submit" "$W/edited.opts" --array 2 --output "$OUT" -n 2 -t 5 --hold > "$W/submit9.out" || fail "submit (early)"
+arr=$(grep -o 'array=[0-9]*' "$W/submit9.out" | cut -d= -f2)
+mrg=$(grep -o 'merge=[0-9]*' "$W/submit9.out" | cut -d= -f2)
+sed -i 's/^-grid_seed .*/-grid_seed 0-3/' "$W/edited.opts"
+scontrol release "$arr" "$mrg"
+for t in 0 1; do
+  log=$OUT/logs/shard-${arr}_$t.out
+  for _ in $(seq 600); do grep -q '^sweep.sbatch: job=' "$log" 2> /dev/null && break; sleep 0.02; done
+  grep -q '^sweep.sbatch: job=' "$log" || { cat "$OUT"/logs/*; fail "early stop: task $t never started"; }
+  scancel --signal=USR1 --batch "${arr}_$t"
+  for _ in $(seq 300); do scontrol show job "${arr}_$t" 2> /dev/null | grep -q 'Restarts=[1-9]' && break; sleep 0.1; done
+  scontrol show job "${arr}_$t" | grep -q 'Restarts=[1-9]' || { cat "$log"; fail "early stop: task $t not requeued"; }
+done
+! grep -q 'could not requeue' "$OUT"/logs/shard-* || { cat "$OUT"/logs/shard-*; fail "early stop: 'could not requeue'"; }
+wait_done "$mrg" 120
+same_exports "$W/direct" "$OUT/all"
+echo "9. USR1 as each task launches: both requeued, merged = direct run; the job file edited after the submit: unused" \
+  "($(($(date +%s) - T0)) s)"
+
+# --- 10. --only while the other shards of the first submit run -------------------------------------------------------
+# Shard 0 cancelled while shard 1 runs: `--only 0` was refused until the whole array had ended (or told to scancel the
+# healthy shard). Now it is queued at once; its merge waits for shard 1 too, and the first merge is cancelled.
+OUT=$W/only
+"$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --output "$OUT" -n 1 -t 5 > "$W/submit10.out" || fail "submit (only)"
+arr=$(grep -o 'array=[0-9]*' "$W/submit10.out" | cut -d= -f2)
+mrg=$(grep -o 'merge=[0-9]*' "$W/submit10.out" | cut -d= -f2)
+for _ in $(seq 300); do
+  [ "$(state "${arr}_0")" = RUNNING ] && [ "$(state "${arr}_1")" = RUNNING ] && "$NNL" status "$OUT/shard-0" 2> /dev/null | grep -q ' done=[1-9]' && break
+  sleep 0.1
+done
+scancel "${arr}_0"
+for _ in $(seq 150); do [ "$(state "${arr}_0")" = CANCELLED ] && break; sleep 0.1; done
+[ "$(state "${arr}_1")" = RUNNING ] || fail "--only: shard 1 is not running (make big.opts larger): $(state "${arr}_1")"
+"$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --only 0 --output "$OUT" -n 1 -t 5 > "$W/submit10b.out" 2>&1 ||
+  { cat "$W/submit10b.out"; fail "submit --only 0 while shard 1 runs"; }
+grep -q "also after the running array $arr" "$W/submit10b.out" || { cat "$W/submit10b.out"; fail "--only: the merge does not wait for shard 1"; }
+for _ in $(seq 100); do [ "$(state "$mrg")" = CANCELLED ] && break; sleep 0.1; done
+[ "$(state "$mrg")" = CANCELLED ] || fail "--only: the first merge is $(state "$mrg"), not cancelled"
+wait_done "$(grep -o 'merge=[0-9]*' "$W/submit10b.out" | cut -d= -f2)" 120
+same_exports "$W/bigdirect" "$OUT/all"
+echo "10. --only 0 while shard 1 runs: queued at once, merged after both = direct run ($(($(date +%s) - T0)) s)"
+
+# --- 11. sweep.sbatch by hand with array ids from 1: shard i is the task's place, in shard-i -------------------------
+# (shard-1..3 held shards 0..2, and merge.sbatch OUTPUT 3 found no shard-0)
+OUT=$W/byhand
+id=$(sbatch --parsable --array=1-3 -n 1 -t 5 -o "$W/byhand-%A_%a.out" "$SRC/jobs/slurm/sweep.sbatch" "$W/small.opts" "$OUT")
+mid=$(sbatch --parsable -n 1 -t 5 -o "$W/byhand-merge.out" --dependency="afterok:${id%%;*}" "$SRC/jobs/slurm/merge.sbatch" "$OUT" 3)
+wait_done "${mid%%;*}" 90
+same_exports "$W/direct" "$OUT/all"
+echo "11. sbatch --array=1-3 sweep.sbatch + merge.sbatch OUT 3: shard-0..2, merged = direct run"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"

@@ -128,8 +128,17 @@ kill -USR1 "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 stopped "$W/pair" "$rc" 1 "-stop_grace has passed"
 
+# A file nnlimits.stop in the run directory stops the run as a signal does, and is removed (sweep.sbatch writes it
+# beside the signal it passes on, which srun drops when it comes before the ranks are started): at the sweep's start
+# here, with 2 ranks (the worker is told to stop before any task), and the rerun finishes.
+mkdir -p "$W/file" && : > "$W/file/nnlimits.stop"
+set +e; run 2 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/file" > /dev/null 2> "$W/file.err"; rc=$?; set -e
+[ "$rc" = 3 ] && grep -q "nnlimits.stop asks for a stop (removed)" "$W/file.err" && grep -q "^interrupted done=0 " "$W/file.err" &&
+  [ ! -e "$W/file/nnlimits.stop" ] || fail "stop file: exit $rc: $(cat "$W/file.err")"
+run 2 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/file" > /dev/null 2>&1 || fail "stop file: the rerun"
+
 # (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
 echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal; a worker's signal stops the run;"
 echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the start or the set-up exits 3 at once;"
-echo "     two different signals at once are one stop;"
+echo "     two different signals at once are one stop; a file nnlimits.stop stops it too;"
 echo "     resumed to identical exports"

@@ -32,6 +32,9 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
   `run` calls it first thing in main, and has PETSc install no handlers of its own (-no_signal_handler).
 */
 void NNLSchedCatchSignals(void);
+/* A file of this name in the run directory stops the run as a stop signal does (rank 0 looks at the sweep's start and
+   every few seconds while tasks commit), and is removed: `touch DIR/nnlimits.stop`, where signalling is awkward. */
+#define NNL_STOP_FILE "nnlimits.stop"
 /** @brief Create the scheduler on comm (collective). */
 PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s);
 /**
