@@ -314,7 +314,11 @@ static const char *NotRunDirHint(const char dir[])
   if (!strcmp(base, NNL_STORE_FILE) && !stat(dir, &sb) && S_ISREG(sb.st_mode))
     snprintf(hint, sizeof(hint), ": give its directory, '%.*s'", base > dir ? (int)(base - dir - 1) : 1, base > dir ? dir : ".");
   else if (!glob(pattern, 0, NULL, &g)) {
-    snprintf(hint, sizeof(hint), ": it holds the shards of a job; combine them with nnlimits merge %s/shard-* -output %s/all", dir, dir);
+    char all[PETSC_MAX_PATH_LEN + 32];
+    snprintf(all, sizeof(all), "%s/all/%s", dir, NNL_STORE_FILE);
+    if (!access(all, F_OK)) /* their merge is there already (jobs/slurm/submit's) */
+      snprintf(hint, sizeof(hint), ": it holds the shards of a job and their merge, '%s/all' (or: nnlimits status %s/shard-*)", dir, dir);
+    else snprintf(hint, sizeof(hint), ": it holds the shards of a job; combine them with nnlimits merge %s/shard-* -output %s/all", dir, dir);
     globfree(&g);
   }
   return hint;

@@ -198,6 +198,10 @@ cp -r whole eta1 && sqlite3 eta1/nnlimits.sqlite "DELETE FROM points WHERE ord=(
 "$NNL" status results/job > /dev/null 2> near.err && fail "status of a directory of shards"
 grep -q "it holds the shards of a job; combine them with nnlimits merge results/job/shard-\* -output results/job/all" near.err \
   || fail "no merge hint: $(cat near.err)"
+# once merged (into DIR/all, as jobs/slurm/submit does), the hint names the merge (it said to merge again)
+"$NNL" merge results/job/shard-* -output results/job/all > /dev/null 2>&1 || fail "merge of the default shards"
+"$NNL" status results/job > /dev/null 2> near.err && fail "status of a directory of shards and their merge"
+grep -q "it holds the shards of a job and their merge, 'results/job/all'" near.err || fail "no hint of the merge: $(cat near.err)"
 "$NNL" export whole/nnlimits.sqlite > /dev/null 2> near.err && fail "export of the store file"
 grep -q "give its directory, 'whole'" near.err || fail "no directory hint: $(cat near.err)"
 "$NNL" export whole -table points | tail -n +2 | sort > whole.csv
