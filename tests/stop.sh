@@ -28,6 +28,18 @@ rank_pid() {
   fail "$1: rank $2 not found"
 }
 
+# usr1_when PID BIT: SIGUSR1 to PID once its SigCgt (the signals it has handlers for) has BIT; its exit code in rc
+usr1_when() {
+  local m
+  for _ in $(seq 2000); do
+    m=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/"$1"/status 2>/dev/null || true)
+    [ -n "$m" ] && (( 16#$m & $2 )) && break
+    sleep 0.002
+  done
+  kill -USR1 "$1"
+  set +e; wait "$1"; rc=$?; set -e
+}
+
 # stopped DIR RC WANT WHY [rerun]: exit code 3, WANT tasks abandoned for WHY, the networks still pending, the store
 # interrupted; with "rerun", the rerun (2 ranks) ends byte-identical to the uninterrupted run. stderr is in DIR.err.
 stopped() {
@@ -85,14 +97,7 @@ stopped "$W/rank0" "$rc" 1 "-stop_grace has passed" rerun
 # A stop signal in the set-up (the checks of a 8e6-point grid: about a second), before any task: exit 3 at once with
 # one line, no store made. Before, the default action killed the process (exit 138 for SIGUSR1: no requeue).
 "$NNL" run -grid_width 8 -grid_depth 2 -grid_activation relu -grid_seed 0-8000000 -output "$W/setup" > /dev/null 2> "$W/setup.err" &
-pid=$!
-for _ in $(seq 400); do # until run has its handler (SigCgt has SIGUSR1, bit 9), which it installs first thing
-  m=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/"$pid"/status 2>/dev/null || true)
-  [ -n "$m" ] && (( 16#$m & 0x200 )) && break
-  sleep 0.01
-done
-kill -USR1 "$pid"
-set +e; wait "$pid"; rc=$?; set -e
+usr1_when $! 0x200 # once run has its handler (SIGUSR1, bit 9), which it installs first thing
 [ "$rc" = 3 ] && grep -q "stopped by a signal before the sweep began: nothing was computed" "$W/setup.err" ||
   fail "stop in the set-up: exit $rc: $(cat "$W/setup.err")"
 [ ! -e "$W/setup/nnlimits.sqlite" ] || sqlite3 "$W/setup/nnlimits.sqlite" "SELECT count(*) FROM points" | grep -qx 0 ||
@@ -105,14 +110,7 @@ set +e; wait "$pid"; rc=$?; set -e
 # SIGSEGV (bit 10), for which Open MPI installs its handler there.
 for k in 1 2; do
   "$NNL" run $JOB -output "$W/start" > /dev/null 2> "$W/start.err" &
-  pid=$!
-  for _ in $(seq 2000); do
-    m=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/"$pid"/status 2>/dev/null || true)
-    [ -n "$m" ] && (( 16#$m & 0x400 )) && break
-    sleep 0.002
-  done
-  kill -USR1 "$pid"
-  set +e; wait "$pid"; rc=$?; set -e
+  usr1_when $! 0x400
   [ "$rc" = 3 ] && grep -q "stopped by a signal before the sweep began" "$W/start.err" ||
     fail "stop during the start ($k): exit $rc: $(cat "$W/start.err")"
 done
