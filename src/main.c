@@ -64,14 +64,6 @@ static const char *CommandHelp(const char *cmd)
   return NULL;
 }
 
-/* PetscHelpPrintf on ranks other than 0 */
-static PetscErrorCode HelpSilent(MPI_Comm comm, const char fmt[], ...)
-{
-  (void)comm;
-  (void)fmt;
-  return 0;
-}
-
 /* `run -help` and `plan -help`: our option blocks (titles "nnlimits…") whole; of the sections of PETSc's solvers (the
    ODE's TS, the Fokker-Planck TS and its SNES, KSP, PC, their monitors and viewers: 900 lines) only the options a user
    of the limits sets, under one heading a solver; `-help full`: every line. PETSc prints help through PetscHelpPrintf,
@@ -836,8 +828,8 @@ int main(int argc, char **argv)
   {
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    /* help once: the limits' solvers live on PETSC_COMM_SELF, and every rank printed their options, interleaved */
-    if (rank > 0) PetscHelpPrintf = HelpSilent;
+    /* help once: the limits' solvers live on PETSC_COMM_SELF, and every rank printed their options, interleaved;
+       HelpVFPrintf prints rank 0's */
     if (command_help_asked && cmd && !CommandHelp(cmd)) {
       (void)PetscOptionsSetValue(NULL, "-help", NULL);
       help.vfprintf = PetscVFPrintf;
