@@ -14,7 +14,9 @@
 #  8. one shard resubmitted alone (--only) runs as its shard of N, and the merge after it equals the direct run;
 #  9. a USR1 as each array task launches requeues it, and the tasks run the job file as submitted, not as edited;
 # 10. --only while the other shards of the first submit run: the new merge waits for them, the first is cancelled;
-# 11. sweep.sbatch by hand with array ids from 1: shards 0..2 in shard-0..2.
+# 11. sweep.sbatch by hand with array ids from 1: shards 0..2 in shard-0..2;
+# 12. `scontrol requeue` of a running sweep (Slurm's requeue, as a preemption's): its SIGTERM stops the run, the
+#     script leaves the requeue to Slurm, and the rerun resumes and finishes (= the direct run).
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -380,4 +382,31 @@ mid=$(sbatch --parsable -n 1 -t 5 -o "$W/byhand-merge.out" --dependency="afterok
 wait_done "${mid%%;*}" 90
 same_exports "$W/direct" "$OUT/all"
 echo "11. sbatch --array=1-3 sweep.sbatch + merge.sbatch OUT 3: shard-0..2, merged = direct run"
+
+# --- 12. a requeue by Slurm: SIGTERM stops the run, Slurm requeues it, the rerun resumes ------------------------------
+# (logged "not requeueing" with no word of the requeue, and TERM with the script's own USR1 counted as two signals)
+OUT=$W/slurmrq
+"$SRC/jobs/slurm/submit" "$W/big.opts" --output "$OUT" -n 2 -t 5 > "$W/submit12.out" || fail "submit (scontrol requeue)"
+job=$(grep -o 'sweep=[0-9]*' "$W/submit12.out" | cut -d= -f2)
+d= total=
+for _ in $(seq 300); do
+  sleep 0.1
+  "$NNL" status "$OUT" > "$W/st12.txt" 2> /dev/null || continue
+  d=$(grep -o ' done=[0-9]*' "$W/st12.txt" | cut -d= -f2)
+  total=$(grep -o ' total=[0-9]*' "$W/st12.txt" | cut -d= -f2)
+  [ "$d" -ge $((total / 5)) ] && break
+done
+[ -n "$d" ] && [ "$d" -ge $((total / 5)) ] || { cat "$OUT"/logs/*; fail "scontrol requeue: no progress within 30 s (state $(state "$job"))"; }
+scontrol requeue "$job" || fail "scontrol requeue $job"
+wait_done "$job" 120
+scontrol show job "$job" | grep -q 'Restarts=1' || { scontrol show job "$job"; fail "scontrol requeue: want one restart"; }
+log=$OUT/logs/sweep-$job.out
+stopped=$(grep -o '^interrupted done=[0-9]*' "$log" | head -n 1 | cut -d= -f2)
+[ -n "$stopped" ] && [ "$stopped" -lt "$total" ] || { cat "$log"; fail "scontrol requeue: the run was not stopped (make big.opts larger)"; }
+grep -q '^sweep.sbatch: stopped by SIGTERM .*if Slurm requeues it, a preemption or scontrol requeue, the rerun resumes' "$log" &&
+  ! grep -q '^sweep.sbatch: stopped early; requeueing' "$log" || { cat "$log"; fail "scontrol requeue: the log does not leave the requeue to Slurm"; }
+grep -q "restart=1 " "$log" && grep -q "todo=$((total - stopped)) " "$log" || { cat "$log"; fail "scontrol requeue: the rerun did not resume"; }
+same_exports "$W/bigdirect" "$OUT"
+echo "12. scontrol requeue at $stopped/$total points: stopped, requeued by Slurm, resumed with $((total - stopped)) to do" \
+  "= direct run ($(($(date +%s) - T0)) s)"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
