@@ -174,16 +174,71 @@ static void YAMLProblem(const char *text, char *out, size_t len)
 #endif
 }
 
-/* The keys of a YAML job file, as the options they become: a mapping nested under a key names "-key_sub" (PETSc's
-   rule). Line-based: a key is a name followed by ':' and a space or the line's end, and its parent the nearest line
-   above with less indentation. Block sequences, flow mappings and quoted keys are left to PETSc's reader. */
+#ifdef NNL_HAVE_LIBYAML
+/* The options a YAML mapping sets, by PETSc's rules (PetscParseLayerYAML): a key with a scalar or a sequence (a comma
+   list) is the option "-<prefix><key>"; a key with a mapping, or a sequence's mapping items, nests them under prefix
+   "<prefix><key>_"; the merge key "<<" adds its mapping(s) at this level; keys starting "$$" set nothing. */
+static void YAMLMappingKeys(const char file[], yaml_document_t *doc, yaml_node_t *map, const char *prefix, Seen *seen, char msg[], size_t msglen)
+{
+  for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top && !msg[0]; pair++) {
+    yaml_node_t *k = yaml_document_get_node(doc, pair->key), *v = yaml_document_get_node(doc, pair->value);
+    const char  *key;
+    char         name[128];
+
+    if (!k || !v || k->type != YAML_SCALAR_NODE) continue; /* PETSc's reader refuses it, with its message */
+    key = (const char *)k->data.scalar.value;
+    if (!strcmp(key, "<<")) {
+      if (v->type == YAML_MAPPING_NODE) YAMLMappingKeys(file, doc, v, prefix, seen, msg, msglen);
+      for (yaml_node_item_t *it = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start : NULL; it && it < v->data.sequence.items.top; it++) {
+        yaml_node_t *m = yaml_document_get_node(doc, *it);
+        if (m && m->type == YAML_MAPPING_NODE) YAMLMappingKeys(file, doc, m, prefix, seen, msg, msglen);
+      }
+      continue;
+    }
+    if (!strncmp(key, "$$", 2)) continue;
+    if (v->type == YAML_MAPPING_NODE) {
+      snprintf(name, sizeof(name), "%s%s_", prefix, key);
+      YAMLMappingKeys(file, doc, v, name, seen, msg, msglen);
+      continue;
+    }
+    snprintf(name, sizeof(name), "-%s%s", prefix, key);
+    SeenAdd(seen, file, name, strlen(name), (int)k->start_mark.line + 1, msg, msglen);
+    if (v->type != YAML_SEQUENCE_NODE) continue;
+    snprintf(name, sizeof(name), "%s%s_", prefix, key);
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top && !msg[0]; it++) {
+      yaml_node_t *m = yaml_document_get_node(doc, *it);
+      if (m && m->type == YAML_MAPPING_NODE) YAMLMappingKeys(file, doc, m, name, seen, msg, msglen);
+    }
+  }
+}
+#endif
+
+/* The keys of a YAML job file, as the options they become, in block and flow style alike ("grid: {width: 8}" is
+   -grid_width, and sets it as "grid_width: 8" would). Without libyaml, line-based: a key is a name followed by ':'
+   and a space or the line's end, and its parent the nearest line above with less indentation (block style only). A
+   text libyaml cannot load is left to PETSc's reader, which refuses it. */
 static void YAMLKeys(const char file[], const char *text, Seen *seen, char msg[], size_t msglen)
 {
+#ifdef NNL_HAVE_LIBYAML
+  yaml_parser_t   p;
+  yaml_document_t doc;
+
+  if (!yaml_parser_initialize(&p)) return;
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+  while (!msg[0] && yaml_parser_load(&p, &doc)) { /* each document of the stream, as PETSc reads them */
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    int          last = !root;
+    if (root && root->type == YAML_MAPPING_NODE) YAMLMappingKeys(file, &doc, root, "", seen, msg, msglen);
+    yaml_document_delete(&doc);
+    if (last) break;
+  }
+  yaml_parser_delete(&p);
+#else
   struct {
     size_t indent, len;
   } stack[16];
-  char   path[128] = "-";
-  int    depth = 0, lineno = 0;
+  char path[128] = "-";
+  int  depth = 0, lineno = 0;
 
   for (const char *line = text; *line && !msg[0];) {
     const char *end = strchr(line, '\n'), *p;
@@ -207,6 +262,7 @@ static void YAMLKeys(const char file[], const char *text, Seen *seen, char msg[]
     }
     line = end ? end + 1 : line + ll;
   }
+#endif
 }
 
 /* A plain options file: "-key value" lines, '#' starts a comment. PETSc's own reader would skip a line that does not

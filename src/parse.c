@@ -74,6 +74,13 @@ static PetscErrorCode CheckDuplicates(const char opt[], const PetscInt *vals, Pe
   PetscFunctionReturn(0);
 }
 
+/* [*s, *end) without the blanks around it: a list's items may be spaced ("8, 16", as YAML is written) */
+static void Trim(const char **s, const char **end)
+{
+  while (*s < *end && isspace((unsigned char)**s)) (*s)++;
+  while (*end > *s && isspace((unsigned char)(*end)[-1])) (*end)--;
+}
+
 /* Append the items of s to *v (capacity *cap, count *cnt). */
 static PetscErrorCode ParseItems(const char opt[], const char s[], PetscInt min, PetscInt **v, PetscInt *cap, PetscInt *cnt)
 {
@@ -81,9 +88,11 @@ static PetscErrorCode ParseItems(const char opt[], const char s[], PetscInt min,
 
   PetscFunctionBegin;
   while (1) {
-    const char *end = strchr(p, ',');
+    const char *end = strchr(p, ','), *next;
     long long   lo, hi;
     if (!end) end = p + strlen(p);
+    next = end;
+    Trim(&p, &end);
     PetscCheck(end > p, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty item in list '%s'", opt, s);
     PetscCall(ParseItem(opt, p, end, &lo, &hi));
     PetscCheck(lo >= min, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %lld is too small (must be >= %" PetscInt_FMT ")",
@@ -99,8 +108,8 @@ static PetscErrorCode ParseItems(const char opt[], const char s[], PetscInt min,
       *cap *= 2;
     }
     for (long long x = lo; x < hi; x++) (*v)[(*cnt)++] = (PetscInt)x;
-    if (!*end) break;
-    p = end + 1;
+    if (!*next) break;
+    p = next + 1;
   }
   PetscFunctionReturn(0);
 }
@@ -161,16 +170,18 @@ PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, Pe
   for (const char *c = s; *c; c++) cnt += (*c == ',');
   PetscCall(PetscCalloc1(cnt, &w));
   for (PetscInt i = 0; i < cnt; i++) {
-    const char *end = strchr(p, ',');
+    const char *end = strchr(p, ','), *next, *q = p;
     size_t      len;
     if (!end) end = p + strlen(p);
-    len = (size_t)(end - p);
+    next = end;
+    Trim(&q, &end);
+    len = (size_t)(end - q);
     if (len == 0) {
       PetscCall(NNLParseFreeWords(&w, cnt));
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty item in list '%s'", opt, s);
     }
     PetscCall(PetscMalloc1(len + 1, &w[i]));
-    memcpy(w[i], p, len);
+    memcpy(w[i], q, len);
     w[i][len] = 0;
     for (PetscInt j = 0; j < i; j++) {
       if (!strcasecmp(w[i], w[j])) { /* named values are case-insensitive: mlp,MLP is one family twice */
@@ -180,7 +191,7 @@ PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, Pe
         SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' appears twice", opt, dup);
       }
     }
-    p = end + 1;
+    p = next + 1;
   }
   *words = w;
   *n     = cnt;

@@ -266,7 +266,23 @@ static void test_int_lists(void **state)
   assert_int_equal(n, 64);
   assert_int_equal(v[63], 63);
   PetscFree(v);
+  assert_int_equal(NNLParseIntList("-x", " 8, 16 ,5-8", 0, &v, &n), 0); /* spaced, as YAML is written ("8, 16") */
+  assert_int_equal(n, 5);
+  assert_int_equal(v[1], 16);
+  assert_int_equal(v[4], 7);
+  PetscFree(v);
+  {
+    char   **w;
+    PetscInt nw;
+    assert_int_equal(NNLParseWords("-x", "relu, tanh ,erf", &w, &nw), 0);
+    assert_int_equal(nw, 3);
+    assert_string_equal(w[0], "relu");
+    assert_string_equal(w[1], "tanh");
+    assert_string_equal(w[2], "erf");
+    NNLParseFreeWords(&w, nw);
+  }
   PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
+  assert_int_not_equal(NNLParseIntList("-x", "1, ,2", 0, &v, &n), 0);
   assert_int_not_equal(NNLParseIntList("-x", "1,,2", 0, &v, &n), 0);
   assert_int_not_equal(NNLParseIntList("-x", "abc", 0, &v, &n), 0);
   assert_int_not_equal(NNLParseIntList("-x", "5-5", 0, &v, &n), 0);
