@@ -139,7 +139,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
              (double)job->input_correlation, job->inputs);
-  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) without a phase (1/(ab)^2), else 1, a*sin(b*x+c) with c != 0 too); controlled_resnet: sigma_A^2 (auto: 1)", "",
+  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) without a phase (1/(ab)^2), else 1, not critical: gelu, swish, softplus, a*sin(b*x+c) with c != 0); controlled_resnet: sigma_A^2 (auto: 1)", "",
                                "auto", buf, sizeof(buf), NULL));
   if (!strcasecmp(buf, "auto")) job->sigma_w2 = -1;
   else {
@@ -631,6 +631,19 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
         if (NNLShapedIsRelu(&j->act[a]) == (opts[i].applies == SRELU)) used = PETSC_TRUE;
     } else used = j->sde_paths > 0 && (opts[i].applies == SDE || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
+  }
+  if (j->sigma_w2 < 0 && NNLJobHasFamily(j, NNL_FAMILY_MLP)) { /* auto is 1 where it knows no critical value: say so */
+    char   names[256] = "";
+    size_t len        = 0;
+    for (PetscInt a = 0; a < j->nact && len < sizeof(names); a++)
+      if (!NNLActivationIsHomogeneous(&j->act[a]) && !(NNLActivationCriticalSigmaW2(&j->act[a]) > 0)) {
+        char name[128];
+        NNLActivationDisplayName(j->act[a].canon, name, sizeof(name));
+        len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", name);
+      }
+    if (len)
+      PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: -sigma_w2 auto is 1, not critical, for the MLP of %s (no critical "
+                             "value in closed form: its kernel drifts with depth); give -sigma_w2 to choose one\n", names));
   }
   if (j->sde_paths > 0) { /* SDE tasks exist for some families only: -family mlp -sde_paths 10 ran none, and said nothing */
     PetscBool any = PETSC_FALSE;

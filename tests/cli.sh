@@ -370,6 +370,13 @@ for f in "-family mlp" "-family resnet -branch_alpha 1"; do
   grep -qF "nnlimits: warning: -sde_paths has no effect in this job" warn.err || fail "$f -sde_paths 10: no warning: $(cat warn.err)"
 done
 "$NNL" plan -family mlp,shaped_mlp -sde_paths 10 2> warn.err > /dev/null && ! grep -q warning warn.err || fail "shaped_mlp SDE: $(cat warn.err)"
+# -sigma_w2 auto is 1 where no critical value is known (gelu, swish, softplus, sin with a phase): a gelu MLP's kernel fell
+# to 5e-14 over 24 layers and nothing said auto was not critical there
+"$NNL" plan -family mlp,resnet -grid_activation relu,gelu,sin:1:1:0.2,erf 2> warn.err > /dev/null || fail "plan mlp gelu"
+grep -qF "nnlimits: warning: -sigma_w2 auto is 1, not critical, for the MLP of gelu, sin:1:1:0.2 (" warn.err || fail "auto σ_w² for gelu: $(cat warn.err)"
+for o in "-family mlp -grid_activation gelu -sigma_w2 1.5" "-family resnet -grid_activation gelu" "-family mlp -grid_activation relu,tanh,erf,leaky_relu:0.2"; do
+  "$NNL" plan $o 2> warn.err > /dev/null && ! grep -q warning warn.err || fail "plan $o: $(cat warn.err)"
+done
 # controlled_resnet reads σ_A², σ_b² and its march's cells (no warning), and refuses the projection sampler, which cannot
 # share weights across layers
 "$NNL" plan -family controlled_resnet -sigma_w2 2 -sigma_b2 0.1 -limit_goursat_cells 64 2> warn.err > /dev/null || fail "plan controlled_resnet"
