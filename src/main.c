@@ -362,9 +362,23 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
               "interrupted done=%" PetscInt_FMT " failed=%" PetscInt_FMT " abandoned=%" PetscInt_FMT " output=%s seconds=%.2f (rerun the same command to finish)\n",
               stats.done, stats.failed, stats.abandoned, job->output, stats.seconds);
     else {
-      PetscCall(NNLSummaryPrint(job->output, 64, stdout)); /* the default job's 60 rows whole; a bigger sweep's first 64 */
+      /* The line, then the table in one write: with both streams in one file or terminal (2>&1, mpiexec's forwarding of
+         each), the line landed inside the table, between two of stdout's 4 KB buffers. */
+      char  *table = NULL;
+      size_t len   = 0;
+      FILE  *mem   = open_memstream(&table, &len);
       fprintf(stderr, "finished output=%s seconds=%.2f done=%" PetscInt_FMT " failed=%" PetscInt_FMT "\n", job->output,
               stats.seconds, stats.done, stats.failed);
+      fflush(stderr);
+      fflush(stdout);
+      ierr = NNLSummaryPrint(job->output, 64, mem ? mem : stdout); /* the default job's 60 rows whole; a bigger sweep's first 64 */
+      if (mem) {
+        fclose(mem);
+        if (!ierr && len) fwrite(table, 1, len, stdout);
+        free(table);
+      }
+      fflush(stdout);
+      PetscCall(ierr);
     }
   }
   *code = stats.interrupted ? NNL_EXIT_INTERRUPTED : NNL_EXIT_OK;
