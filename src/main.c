@@ -473,6 +473,8 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscBool help;
   PetscInt  ranks = 1;
   double    total = 0, commit = 0, core, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes, *cellcommit;
+  double    left[4] = {0, 0, 0, 0}; /* what a run into -output would compute: tasks, cost, its commits', the largest's */
+  PetscInt  stored  = -1;           /* points -output holds (-1: no store) */
   char      held[PETSC_MAX_PATH_LEN + 160] = ""; /* what -output holds, if anything */
   PetscErrorCode ierr;
 
@@ -502,7 +504,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   if (help) PetscCall(NNLJobDestroy(&job));
   if (help) PetscFunctionReturn(0);
   { /* what a run would find in -output: another job's store is refused here, as the run would refuse it */
-    PetscInt       stored = -1, sn = 0;
+    PetscInt       sn = 0;
     PetscBool      ext = PETSC_FALSE;
     int            rank;
     PetscErrorCode e = 0;
@@ -527,6 +529,36 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   for (PetscInt c = 0; c < grid->ncells; c++) {
     cellbytes[c]  = NNLPointStoreBytes(job, &grid->cells[c]);
     cellcommit[c] = NNLPointCommitCost(job, &grid->cells[c]);
+  }
+  if (stored > 0) { /* a partly done run: what is left of this shard (a resumed run's time, not the whole job's) */
+    int            rank;
+    PetscErrorCode e = 0;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank == 0) {
+      NNLStore  st = NULL;
+      PetscInt  n, *idx = NULL, ndone = 0;
+      uint64_t *done = NULL;
+      e = NNLStoreOpenRead(job->output, &st);
+      if (!e) e = NNLStoreCommittedIds(st, &ndone, &done);
+      if (!e) e = NNLGridShard(grid, job->shard_index, job->shard_count, &n, &idx);
+      for (PetscInt i = 0; !e && i < n; i++) {
+        NNLPoint pt;
+        double   c, cm;
+        NNLGridPoint(grid, idx[i], &pt);
+        if (NNLStoreIdsHave(done, ndone, pt.id)) continue;
+        c  = NNLGridCost(grid, idx[i]);
+        cm = cellcommit[NNLGridCellOf(grid, idx[i])];
+        left[0] += 1;
+        left[1] += c;
+        left[2] += cm;
+        left[3] = PetscMax(left[3], factor * (c - cm) + cm);
+      }
+      PetscCall(PetscFree(done));
+      PetscCall(NNLGridFreeIndices(&idx));
+      if (st) PetscCall(NNLStoreClose(&st));
+    }
+    PetscCall(NNLErrorAgree(comm, e));
+    PetscCallMPI(MPI_Bcast(left, 4, MPI_DOUBLE, 0, comm));
   }
   for (PetscInt i = 0; i < grid->npoints; i++) {
     total += NNLGridCost(grid, i);
@@ -584,6 +616,15 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     if (rank == 0 && free_bytes >= 0 && store > free_bytes)
       fprintf(stderr, "nnlimits: warning: a shard's store would take %.3g MB, more than the %.3g MB free on the file system of '%s'\n",
               store / 1048576.0, free_bytes / 1048576.0, dir);
+  }
+  if (stored > 0) { /* the same for a run into -output now: its shard less what is stored */
+    const double lcore = (factor * (left[1] - left[2]) + left[2]) / NNL_COST_RATE, lwall = PetscMax(lcore / ranks, left[3] / NNL_COST_RATE);
+    char         words[2][32];
+    PetscCall(PetscPrintf(comm, "plan left tasks=%.0f core_seconds=%.4g wall_seconds=%.4g ranks=%" PetscInt_FMT " (shard %" PetscInt_FMT "/%" PetscInt_FMT
+                          " less the %" PetscInt_FMT " points %s holds)\n", left[0], lcore, lwall, ranks, job->shard_index, job->shard_count,
+                          stored, job->output));
+    PetscCall(PetscPrintf(comm, "plan in_words: a run into %s now computes the %.0f tasks left: %s of compute, %s at %" PetscInt_FMT " ranks\n",
+                          job->output, left[0], Duration(lcore, words[0], sizeof(words[0])), Duration(lwall, words[1], sizeof(words[1])), ranks));
   }
   PetscCall(PetscFree2(cellbytes, cellcommit));
   PetscCall(NNLGridDestroy(&grid));
