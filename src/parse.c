@@ -9,17 +9,21 @@
 
 #define NNL_LIST_MAX 10000000 /* values on one axis: beyond this the grid cannot be a sane job */
 
-static PetscBool ToLong(const char *s, const char *end, long long *v)
+/* An integer within PetscInt's range: TO_INT; a string of digits beyond it: TO_RANGE; anything else: TO_BAD */
+enum { TO_BAD, TO_INT, TO_RANGE };
+static int ToLong(const char *s, const char *end, long long *v)
 {
-  char buf[64], *stop = NULL;
+  char   buf[64], *stop = NULL;
   size_t len = (size_t)(end - s);
 
-  if (len == 0 || len >= sizeof(buf)) return PETSC_FALSE;
+  if (len == 0 || isspace((unsigned char)s[0])) return TO_BAD;
+  if (len >= sizeof(buf)) return strspn(s + (*s == '-' || *s == '+'), "0123456789") == len - (*s == '-' || *s == '+') ? TO_RANGE : TO_BAD;
   memcpy(buf, s, len);
   buf[len] = 0;
   errno = 0;
-  *v = strtoll(buf, &stop, 10);
-  return (errno == 0 && *stop == 0 && !isspace((unsigned char)buf[0])) ? PETSC_TRUE : PETSC_FALSE;
+  *v    = strtoll(buf, &stop, 10);
+  if (*stop) return TO_BAD;
+  return errno == 0 && *v <= PETSC_MAX_INT && *v >= PETSC_MIN_INT ? TO_INT : TO_RANGE;
 }
 
 /* Parse one item "a" or "a-b" of [s, end) into a..b-1; a leading '-' is the sign of a. */
@@ -31,14 +35,22 @@ static PetscErrorCode ParseItem(const char opt[], const char *s, const char *end
   for (const char *c = s + 1; c < end; c++)
     if (*c == '-') { dash = c; break; }
   if (!dash) {
-    PetscCheck(ToLong(s, end, lo), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+    const int r = ToLong(s, end, lo);
+    PetscCheck(r != TO_BAD, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "%s: '%.*s' is not an integer (expected a list like 32,64,128 or a range like 0-64)", opt,
                (int)(end - s), s);
+    PetscCheck(r == TO_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %.*s is out of range (each value below 2^31)", opt, (int)(end - s), s);
     *hi = *lo + 1;
     PetscFunctionReturn(0);
   }
-  PetscCheck(ToLong(s, dash, lo) && ToLong(dash + 1, end, hi), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "%s: '%.*s' is not an integer range (a-b means a, a+1, ..., b-1)", opt, (int)(end - s), s);
+  {
+    const int a = ToLong(s, dash, lo), b = ToLong(dash + 1, end, hi);
+    PetscCheck(a != TO_BAD && b != TO_BAD, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: '%.*s' is not an integer range (a-b means a, a+1, ..., b-1)", opt, (int)(end - s), s);
+    /* (b may be 2^31: the range's last value is b - 1) */
+    PetscCheck(a == TO_INT && (b == TO_INT || *hi == (long long)PETSC_MAX_INT + 1), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: range '%.*s' is out of range (each value below 2^31)", opt, (int)(end - s), s);
+  }
   PetscCheck(*hi > *lo, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s: range '%.*s' is empty (a-b means a, ..., b-1, so b must exceed a)", opt, (int)(end - s), s);
   PetscFunctionReturn(0);
@@ -134,11 +146,12 @@ PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, P
 
 PetscErrorCode NNLParseInt(const char opt[], const char s[], PetscInt min, PetscInt *v)
 {
-  long long x;
+  long long x = 0;
+  const int r = s ? ToLong(s, s + strlen(s), &x) : TO_BAD;
 
   PetscFunctionBegin;
-  PetscCheck(s && ToLong(s, s + strlen(s), &x) && x <= PETSC_MAX_INT && x >= PETSC_MIN_INT, PETSC_COMM_SELF,
-             PETSC_ERR_USER_INPUT, "%s: '%s' is not an integer", opt, s ? s : "");
+  PetscCheck(r != TO_BAD, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' is not an integer", opt, s ? s : "");
+  PetscCheck(r == TO_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %s is out of range (at most %d)", opt, s, PETSC_MAX_INT);
   PetscCheck(x >= min, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %lld is too small (must be >= %" PetscInt_FMT ")",
              opt, x, min);
   *v = (PetscInt)x;
@@ -154,7 +167,9 @@ PetscErrorCode NNLParseReal(const char opt[], const char s[], PetscReal *v)
              "%s: missing number", opt);
   errno = 0;
   *v    = strtod(s, &stop);
-  PetscCheck(*stop == 0 && errno != ERANGE, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' is not a number", opt, s);
+  PetscCheck(*stop == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' is not a number", opt, s);
+  PetscCheck(errno != ERANGE || fabs(*v) < 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %s is too large for a double (at most 1.8e308)", opt, s);
+  PetscCheck(errno != ERANGE, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %s is too small for a double (a nonzero value at least 2.2e-308)", opt, s);
   PetscCheck(isfinite(*v), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' is not a finite number", opt, s);
   PetscFunctionReturn(0);
 }

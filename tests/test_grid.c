@@ -283,6 +283,10 @@ static void test_int_lists(void **state)
   }
   PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
   assert_int_not_equal(NNLParseIntList("-x", "1, ,2", 0, &v, &n), 0);
+  /* LLONG_MAX + 1 overflowed: the value dropped out of the list silently (an axis could end up empty) */
+  assert_int_not_equal(NNLParseIntList("-x", "5,9223372036854775807", 0, &v, &n), 0);
+  assert_int_not_equal(NNLParseIntList("-x", "9223372036854775807", 0, &v, &n), 0);
+  assert_int_not_equal(NNLParseIntList("-x", "2147483648", 0, &v, &n), 0);
   assert_int_not_equal(NNLParseIntList("-x", "1,,2", 0, &v, &n), 0);
   assert_int_not_equal(NNLParseIntList("-x", "abc", 0, &v, &n), 0);
   assert_int_not_equal(NNLParseIntList("-x", "5-5", 0, &v, &n), 0);
