@@ -626,36 +626,63 @@ PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx)
+PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k, PetscErrorCode (*fn)(void *ctx, PetscInt point, PetscInt shard), void *ctx)
 {
-  PetscInt *cell, *mine = NULL, cnt = 0;
+  PetscInt *cell, nb;
   Bin      *heap;
 
   PetscFunctionBegin;
-  PetscCheck(k >= 1 && i >= 0 && i < k, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "shard %" PetscInt_FMT "/%" PetscInt_FMT, i, k);
+  PetscCheck(k >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " shards", k);
   /* The points by decreasing cost, ties by ord, are the cells in that order (a cell's cost is its points', and its
      points' ords are consecutive from its own), each with its points in ord order: a sort of the cells alone. */
   PetscCall(PetscMalloc1(grid->ncells, &cell));
-  if (idx) PetscCall(BigAlloc(sizeof(PetscInt) * (size_t)grid->npoints, (void **)&mine));
-  PetscCall(PetscMalloc1(k, &heap));
+  /* Only the first N of k shards can take any of N points (an empty shard is the least loaded, lowest index first):
+     a heap of min(k, N) bins assigns as k would (-shard 0/2147483647 allocated 34 GB for it). */
+  nb = PetscMax(1, PetscMin(k, grid->npoints));
+  PetscCall(PetscMalloc1(nb, &heap));
   for (PetscInt c = 0; c < grid->ncells; c++) cell[c] = grid->cells[c].ord; /* each cell by its first point */
   sort_grid = grid;
   qsort(cell, (size_t)grid->ncells, sizeof(PetscInt), CmpCostDesc);
-  for (PetscInt s = 0; s < k; s++) heap[s] = (Bin){0.0, s};
+  for (PetscInt s = 0; s < nb; s++) heap[s] = (Bin){0.0, s};
   for (PetscInt c = 0; c < grid->ncells; c++) {
     const NNLPoint *cp = &grid->cells[NNLGridCellOf(grid, cell[c])];
     for (PetscInt p = cp->ord, end = p + (cp->ord < grid->nnets ? grid->job->nseed : 1); p < end; p++) {
-      if (heap[0].shard == i) {
-        if (idx) mine[cnt] = p;
-        cnt++;
-      }
+      PetscErrorCode ierr = fn(ctx, p, heap[0].shard);
+      if (ierr) PetscCall(PetscFree(heap));
+      if (ierr) PetscCall(PetscFree(cell));
+      PetscCall(ierr);
       heap[0].load += cp->cost;
-      if (k > 1) SiftDown(heap, k, 0);
+      if (nb > 1) SiftDown(heap, nb, 0);
     }
   }
   PetscCall(PetscFree(heap));
   PetscCall(PetscFree(cell));
-  *n = cnt;
-  if (idx) *idx = mine;
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  PetscInt  i, cnt, *mine;
+} ShardPick;
+
+static PetscErrorCode PickShard(void *ctx, PetscInt point, PetscInt shard)
+{
+  ShardPick *p = (ShardPick *)ctx;
+  if (shard == p->i) {
+    if (p->mine) p->mine[p->cnt] = point;
+    p->cnt++;
+  }
+  return 0;
+}
+
+PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx)
+{
+  ShardPick pick = {i, 0, NULL};
+
+  PetscFunctionBegin;
+  PetscCheck(k >= 1 && i >= 0 && i < k, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "shard %" PetscInt_FMT "/%" PetscInt_FMT, i, k);
+  if (idx) PetscCall(BigAlloc(sizeof(PetscInt) * (size_t)grid->npoints, (void **)&pick.mine));
+  PetscCall(NNLGridShardEach(grid, k, PickShard, &pick));
+  *n = pick.cnt;
+  if (idx) *idx = pick.mine;
   PetscFunctionReturn(0);
 }

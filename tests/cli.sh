@@ -80,6 +80,10 @@ awk -v a="$a" -v b="$b" -v f="$fac" 'BEGIN {lo = f < 1 ? f : 1; hi = f < 1 ? 1 :
 [ ! -e results ] || fail "plan -plan_calibrate left a run directory"
 run 0 plan -plan_calibrate -1 > /dev/null 2> calneg.txt && fail "plan -plan_calibrate -1 accepted"
 grep -q 'plan_calibrate' calneg.txt || fail "plan -plan_calibrate -1: the error does not name the option"
+# a budget no task fits measures nothing: said, not a silent factor 1
+run 0 plan -grid_seed 0-2 -plan_calibrate 1e-9 > /dev/null 2> calnone.txt || fail "plan -plan_calibrate 1e-9"
+grep -q 'warning: -plan_calibrate 1e-09: no task of this job fits in 1e-09 s here, so nothing was measured' calnone.txt ||
+  fail "plan -plan_calibrate 1e-9: $(cat calnone.txt)"
 
 # plan's store size against the store a run leaves (deterministic at 1 rank: the same rows in the same order), for a
 # job with every kind of row: networks recording all layers, spectra, limits, SDE paths and Fokker-Planck cells. Within

@@ -177,6 +177,12 @@ static void test_decode_equals_expanded(void **state)
 
 /* Shards partition the grid, each sorted by decreasing cost, with balanced cost.
    Catches lost or duplicated points across shards and a shard holding all the large points. */
+static PetscErrorCode RecordShard(void *ctx, PetscInt point, PetscInt shard)
+{
+  ((PetscInt *)ctx)[point] = shard;
+  return 0;
+}
+
 static void test_shards_partition_and_balance(void **state)
 {
   NNLJob   *job;
@@ -203,6 +209,28 @@ static void test_shards_partition_and_balance(void **state)
   for (int s = 0; s < k; s++) max = load[s] > max ? load[s] : max, min = load[s] < min ? load[s] : min;
   /* LPT guarantee: the spread is at most the largest single point. */
   assert_true(max - min <= big);
+  /* one pass (plan's) assigns as NNLGridShard does, shard by shard */
+  memset(seen, 0xff, sizeof(PetscInt) * (size_t)grid->npoints);
+  assert_int_equal(NNLGridShardEach(grid, k, RecordShard, seen), 0);
+  for (int s = 0; s < k; s++) {
+    PetscInt n, *idx;
+    assert_int_equal(NNLGridShard(grid, s, k, &n, &idx), 0);
+    for (PetscInt i = 0; i < n; i++) assert_int_equal(seen[idx[i]], s);
+    NNLGridFreeIndices(&idx);
+  }
+  /* More shards than points: shards past the points' count are empty, and no memory grows with k (a heap of k bins
+     took 34 GB at k = 2^31 - 1) */
+  {
+    PetscInt n, big_k = 2147483647;
+    assert_int_equal(NNLGridShard(grid, 0, big_k, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(NNLGridShard(grid, grid->npoints - 1, big_k, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(NNLGridShard(grid, grid->npoints, big_k, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(NNLGridShard(grid, big_k - 1, big_k, &n, NULL), 0);
+    assert_int_equal(n, 0);
+  }
   free(seen);
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);

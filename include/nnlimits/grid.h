@@ -85,6 +85,9 @@ PetscErrorCode NNLGridDestroy(NNLGrid **grid);
   frees *idx with NNLGridFreeIndices; idx NULL: only counts them.
 */
 PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n, PetscInt **idx);
+/** @brief Every point's shard of k (NNLGridShard's assignment) in one pass: fn(ctx, point, shard) for each point, the
+    points by decreasing cost. */
+PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k, PetscErrorCode (*fn)(void *ctx, PetscInt point, PetscInt shard), void *ctx);
 /** @brief Free the indices NNLGridShard returned (in huge pages when large: see grid.c), and set *idx to NULL. */
 PetscErrorCode NNLGridFreeIndices(PetscInt **idx);
 
