@@ -268,24 +268,29 @@ static double DualAbs(double k11, double k22, double k12, const double p[])
 static double DualErf(double k11, double k22, double k12, const double p[])
 {
   (void)p;
-  double r = 2.0 * k12 / sqrt((1.0 + 2.0 * k11) * (1.0 + 2.0 * k22));
+  double a = (1.0 + 2.0 * k11) * (1.0 + 2.0 * k22);
+  /* past 1e154 the product overflows (r = 0: the limit fell to 0 at σ_w² = 1e300); apart, as the product's bits were */
+  double r = 2.0 * k12 / (isfinite(a) ? sqrt(a) : sqrt(1.0 + 2.0 * k11) * sqrt(1.0 + 2.0 * k22));
   if (r > 1.0) r = 1.0; /* rounding only: |r| < 1 for any valid covariance */
   if (r < -1.0) r = -1.0;
   return (2.0 / nnl_pi) * asin(r);
 }
 
 /**
-  @brief Dual of exact GELU (MATH.md §3). δ² = (1+k11)(1+k22) − k12² ≥ 1 for a valid covariance, so
-  no cancellation issue; atan2(k12, δ) is arcsin(k12/√((1+k11)(1+k22))) without rounding past ±1.
+  @brief Dual of exact GELU (MATH.md §3): k12/4 + [k12 atan2(k12, δ) + (k12² + k11 k22 δ²)/((1+k11)(1+k22) δ)]/(2π), with
+  δ² = (1+k11)(1+k22) − k12² ≥ 1 for a valid covariance; atan2(k12, δ) is arcsin(k12/√((1+k11)(1+k22))) without
+  rounding past ±1. δ² is formed as 1 + k11 + k22 + (k11 k22 − k12²), the determinant by a difference of products
+  with FMA (Kahan's: within 2 ulp of it): (1+k11)(1+k22) − k12² lost k·eps of δ² to cancellation, δ was 0 on the
+  diagonal once k passed 2^53, and the limit of a gelu MLP at σ_w² = 4 turned inf at layer 54 (q ≈ 4e16). The rest
+  is in ratios that stay finite as long as δ² does.
 */
 static double DualGelu(double k11, double k22, double k12, const double p[])
 {
   (void)p;
-  double a     = (1.0 + k11) * (1.0 + k22);
-  double d2    = a - k12 * k12;
-  double delta = sqrt(d2 > 0.0 ? d2 : 0.0);
-  return 0.25 * k12 +
-         (k12 * atan2(k12, delta) + (k12 * k12 + k11 * k22 * d2) / (a * delta)) / (2.0 * nnl_pi);
+  const double w = k12 * k12, det = fma(k11, k22, -w) + fma(-k12, k12, w);
+  const double delta = sqrt(1.0 + k11 + k22 + (det > 0.0 ? det : 0.0));
+  const double u1 = k11 / (1.0 + k11), u2 = k22 / (1.0 + k22), t1 = k12 / (1.0 + k11), t2 = k12 / (1.0 + k22);
+  return 0.25 * k12 + (k12 * atan2(k12, delta) + t1 * t2 / delta + u1 * u2 * delta) / (2.0 * nnl_pi);
 }
 
 /**

@@ -209,6 +209,34 @@ static void test_closed_vs_hermite(void **state)
   mishandled; and closed forms that lose digits (sin at k = 1e-6 was 5e-11 off, ReLU at ρ = −0.999999, k = 1e4,
   7e-13).
 */
+/**
+  @brief Closed forms at huge variances, where products overflow and differences cancel. gelu on the diagonal against
+  its cancellation-free form (δ² = 1 + 2k there) to 1e-13, and off it against relu's dual (gelu → relu as the scale
+  grows: relative gap O(k^-1/2)); erf at k = 1e300 (F → (2/π) asin(ρ)). Catches: gelu's δ² formed as
+  (1+k11)(1+k22) − k12² (δ = 0 on the diagonal past k = 2^53: inf at k = 1e16, NaN after), erf's (1+2k11)(1+2k22)
+  overflowing past 1e154 (F = 0).
+*/
+static void test_closed_large_variance(void **state)
+{
+  (void)state;
+  NNLActivation gelu = parse_ok("gelu"), relu = parse_ok("relu"), erfa = parse_ok("erf");
+  static const double ks[] = {1e-3, 1, 1e8, 4e16, 1e20, 1e100, 1e200};
+  for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+    const double k = ks[i], d = sqrt(1 + 2 * k);
+    const double want = k / 4 + (k * atan(k / d) + 2 * k / (1 + k) * k / d) / (2 * M_PI), got = gelu.def->dual(k, k, k, gelu.p);
+    if (!(fabs(got - want) <= 1e-13 * want)) fail_msg("gelu diagonal k=%g: %.17g, want %.17g", k, got, want);
+  }
+  for (int r = 0; r < 3; r++) {
+    const double rho = r == 0 ? 0.5 : r == 1 ? 0.999 : -0.3, k1 = 1e16, k2 = 3e16, k12 = rho * sqrt(k1 * k2);
+    const double g = gelu.def->dual(k1, k2, k12, gelu.p), f = relu.def->dual(k1, k2, k12, relu.p);
+    if (!(fabs(g - f) <= 1e-6 * f)) fail_msg("gelu k=(%g,%g) rho=%g: %.17g, relu's %.17g", k1, k2, rho, g, f);
+  }
+  {
+    const double f = erfa.def->dual(1e300, 1e300, 0.5e300, erfa.p);
+    if (!(fabs(f - 1.0 / 3.0) <= 1e-12)) fail_msg("erf at k = 1e300, rho = 0.5: %.17g, want 1/3", f);
+  }
+}
+
 static void test_closed_vs_panel(void **state)
 {
   (void)state;
@@ -521,6 +549,7 @@ int main(void)
       cmocka_unit_test(test_hermite_rules),
       cmocka_unit_test(test_closed_vs_hermite),
       cmocka_unit_test(test_closed_vs_panel),
+      cmocka_unit_test(test_closed_large_variance),
       cmocka_unit_test(test_panel_vs_hermite),
       cmocka_unit_test(test_panel_large_variance),
       cmocka_unit_test(test_trapezoid),
