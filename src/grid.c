@@ -161,8 +161,8 @@ void NNLPointArrays(const NNLJob *job, const NNLPoint *pt, double *value, double
   default: /* the result as NNLResultPack writes it; the sampler's state n×m, and a dense sampler's weight panel */
     *value = 8.0 * nrec * np;
     *count = nrec * (1 + np + 3 * m) + m + SpectraLayers(job, pt) * (1 + m + PetscMin(n, m));
-    *count = PetscMax(*count, n * PetscMax(m, (double)job->input_dim));
-    if (NNLPointSampler(job, pt) == NNL_SAMPLER_DENSE)
+    *count = PetscMax(PetscMax(*count, n * m), m * (double)job->input_dim); /* the state, the inputs */
+    if (NNLPointSampler(job, pt) == NNL_SAMPLER_DENSE) /* its first layer's n×d weights: the projection's takes the inputs' Gram */
       *count = PetscMax(*count, n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)));
   }
 }
@@ -194,7 +194,7 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
     const double w = (act->def->cost + C_LIM_QUAD_PHI) * (m > 1 ? 1.0 : C_LIM_QUAD_DIAG);
     *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
   }
-  *mem = 2 * 8.0 * (double)(pt->depth + 1) * np * 2 + (1 << 20);
+  *mem = 2 * 8.0 * Recorded(job, pt) * np * 2 + (1 << 20); /* q of the NNGP and of the ODE at the recorded layers */
   if (pt->family == NNL_FAMILY_CONTROLLED) { /* two Goursat marches, L² and N² cells, one F each (pairs alike once) */
     const double N = (double)NNLLimitGoursatCells(pt->depth), cells = (L * L + N * N) * (m > 1 ? 1.5 : 0.5);
     *cost = cells * (act->def->dual ? C_GOURSAT_DUAL_CELL : C_GOURSAT_QUAD_CELL + C_GOURSAT_QUAD_PHI * act->def->cost);

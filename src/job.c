@@ -11,6 +11,8 @@
 #include "nnlimits/limits.h"
 #include "nnlimits/fokker_planck.h"
 
+#define NNL_DEPTH_MAX (1 << 30) /* -grid_depth at most: layer loops run to l <= depth, networks record depth + 1 layers */
+
 const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 
@@ -63,6 +65,9 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   PetscCall(NNLParseIntList("-grid_width", buf, 1, &job->width, &job->nwidth));
   PetscCall(OptString(PetscOptionsObject, "-grid_depth", "Depths L (MLP: layers; ResNet: residual blocks)", "", D_DEPTH, buf, sizeof(buf), NULL));
   PetscCall(NNLParseIntList("-grid_depth", buf, 1, &job->depth, &job->ndepth));
+  /* a layer loop runs to l <= depth and a network records up to depth + 1 layers: both in PetscInt */
+  PetscCheck(NNLJobMaxDepth(job) <= NNL_DEPTH_MAX, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-grid_depth: %" PetscInt_FMT " is too deep (at most 2^30 = %d)",
+             NNLJobMaxDepth(job), NNL_DEPTH_MAX);
   PetscCall(OptString(PetscOptionsObject, "-grid_seed", "Seeds, comma list or range: 0-32 = the 32 seeds 0..31; 8 = the one seed 8", "", D_SEED, buf, sizeof(buf), NULL));
   PetscCall(NNLParseIntList("-grid_seed", buf, 0, &job->seed, &job->nseed));
 
@@ -718,6 +723,12 @@ static PetscInt LayerList(NNLRecordMode mode, PetscInt k, NNLFamily family, Pets
 {
   const PetscInt first = NNLFamilyFirstLayer(family), lo = first > 1 ? first : 1;
   PetscInt       cnt = 0, prev = -1;
+  /* the last counts of K log-spaced layers: the grid asks for each cell's several times, and K of 5e6 took 18 s of
+     plan's set-up for 40 cells (a pure function of its arguments: a process-wide cache, ranks are processes) */
+  static struct {
+    PetscInt k, first, depth, cnt;
+  } memo[8];
+  static int next;
 
   if (mode == NNL_RECORD_NONE) return 0;
   if (mode == NNL_RECORD_ALL) {
@@ -729,6 +740,9 @@ static PetscInt LayerList(NNLRecordMode mode, PetscInt k, NNLFamily family, Pets
     if (l) l[0] = depth;
     return 1;
   }
+  if (!l)
+    for (int i = 0; i < 8; i++)
+      if (memo[i].k == k && memo[i].first == first && memo[i].depth == depth && memo[i].cnt) return memo[i].cnt;
   if (first == 0) {
     if (l) l[cnt] = 0;
     cnt++;
@@ -743,6 +757,10 @@ static PetscInt LayerList(NNLRecordMode mode, PetscInt k, NNLFamily family, Pets
       cnt++;
       prev = v;
     }
+  }
+  if (!l) {
+    memo[next].k = k, memo[next].first = first, memo[next].depth = depth, memo[next].cnt = cnt;
+    next = (next + 1) % 8;
   }
   return cnt;
 }

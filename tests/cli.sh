@@ -409,5 +409,18 @@ g=$(sqlite3 "$W/explode/nnlimits.sqlite" "SELECT git FROM runs ORDER BY run DESC
 [ "$v" = "${v%% (git*} (git $g)" ] || fail "runs.git '$g' is not this build's ($v)"
 if git -C "${NNL_SOURCE_DIR:?}" rev-parse HEAD > /dev/null 2>&1; then [ "$g" != unknown ] || fail "git commit unknown in a checkout"; fi
 
+# Deep networks that record few layers: the store's seq table holds a row per recorded layer of the network that records
+# most, not per layer of the deepest (3e7 rows, 268 MB, for a depth-3e7 job recording 16), and the views still give
+# every recorded layer (4 log-spaced of 1..L, and layer 0 of a ResNet); a depth past 2^30 is refused, and plan's
+# limit task memory counts the recorded layers (a feasible depth-3e8 job was refused, blaming -inputs).
+run 0 run -family mlp,resnet -grid_activation relu -grid_width 2 -grid_depth 100000,7 -record_layers 4 -grid_seed 0-2 -inputs 2 \
+  -output "$W/deep" -progress_interval 0 > /dev/null 2>&1 || fail "deep run"
+[ "$(sqlite3 "$W/deep/nnlimits.sqlite" "SELECT count(*) FROM seq")" = 6 ] || fail "seq rows: $(sqlite3 "$W/deep/nnlimits.sqlite" "SELECT count(*) FROM seq")"
+"$NNL" export "$W/deep" -table gram -o deep.csv || fail "export of the deep run"
+[ "$(grep -c '^resnet,relu,2,100000,' deep.csv)" = $((2 * 5 * 3)) ] && [ "$(grep -c '^mlp,relu,2,100000,' deep.csv)" = $((2 * 4 * 3)) ] ||
+  fail "deep run's gram rows: $(cut -d, -f1,4 deep.csv | sort | uniq -c)"
+! "$NNL" plan -grid_depth 2147483647 > /dev/null 2> deep.err && grep -q "too deep (at most 2^30" deep.err || fail "depth 2^31-1: $(cat deep.err)"
+"$NNL" plan -family mlp -grid_width 2 -grid_depth 300000000 -grid_seed 0-1 -record_layers 16 > deep.plan 2>&1 || fail "plan of depth 3e8: $(cat deep.plan)"
+
 echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary, RUNPATH,"
 echo "     TCP_NODELAY all behave"
