@@ -39,15 +39,20 @@ check hn '/width=all/' 'v["var_slope"] > 4 && v["var_slope"] < 8 && v["mean_slop
 check hn '/width=all/' 'v["mean_slope"] - v["mean_exact"] <= 4 * v["mean_slope_se"] && v["mean_exact"] - v["mean_slope"] <= 4 * v["mean_slope_se"]'
 check hn '/width=all/' 'v["var_slope"] - v["var_exact"] <= 4 * v["var_slope_se"] && v["var_exact"] - v["var_slope"] <= 4 * v["var_slope_se"]'
 
-# PDLT: kurtosis slopes in l/n near 5 (relu), 2 (linear), 2/3 (tanh); n = 32, l <= 8 (exact relu 4.65, linear 1.94);
+# PDLT: kurtosis slopes in l/n near 5 (relu), 2 (linear), 2/3 (tanh, erf), 4.56 (leaky_relu:0.2); n = 32, l <= 8 (exact relu 4.65, linear 1.94);
 # bounds ~4 jackknife s.e. (0.66, 0.17, 0.06 here), yet they exclude the neighbours' slopes and κ not divided by 3.
-run 2 run -family mlp -grid_activation relu,linear,tanh -grid_width 32 -grid_depth 8 -grid_seed 0-1500 -inputs 1 \
+run 2 run -family mlp -grid_activation relu,linear,tanh,leaky_relu:0.2,erf -grid_width 32 -grid_depth 8 -grid_seed 0-1500 -inputs 1 \
   -record_layers all -progress_interval 0 -output "$W/pdlt" > /dev/null 2>&1 || fail "pdlt run"
 figure pdlt fig_pdlt.py "$W/pdlt"
 check pdlt '/activation=relu width=32/' 'v["slope"] > 2.5 && v["slope"] < 7.5'
 check pdlt '/activation=linear width=32/' 'v["slope"] > 1.3 && v["slope"] < 2.7'
 check pdlt '/activation=tanh width=32/' 'v["slope"] > 0.3 && v["slope"] < 1.0'
 check pdlt '/activation=relu width=all/' 'v["exact_slope"] - 32 * log(1 + 5 / 32) < 1e-4 && 32 * log(1 + 5 / 32) - v["exact_slope"] < 1e-4'
+# the theory for every a*min + b*max and the K* = 0 class (leaky_relu and erf printed theory=nan): leaky_relu:0.2's
+# c = 6(a^4+1)/(a^2+1)^2 - 1 = 4.5562, its exact finite-n slope from it, erf's 2/3
+check pdlt '/activation=leaky_relu:0.2 width=all/' 'v["theory"] - 4.55621 < 1e-4 && 4.55621 - v["theory"] < 1e-4 && v["exact_slope"] - 32 * log(1 + 4.556213 / 32) < 1e-4 && 32 * log(1 + 4.556213 / 32) - v["exact_slope"] < 1e-4'
+check pdlt '/activation=leaky_relu:0.2 width=32/' 'v["slope"] > 2.3 && v["slope"] < 7'
+check pdlt '/activation=erf width=all/' 'v["theory"] - 2 / 3 < 1e-5 && 2 / 3 - v["theory"] < 1e-5'
 
 # Hayou–Yang: RMS error to the ODE falls like n^(-1/2) along L = n^gamma; the tiny run's KS statistics look Gaussian.
 run 2 run -family resnet -grid_activation relu -grid_width 16,64,256 -grid_depth 4,16,64,256 -grid_seed 0-24 \
