@@ -544,6 +544,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     if (ierr) PetscCall(NNLGridDestroy(&grid));
     if (ierr) PetscCall(NNLJobDestroy(&job));
     PetscCall(ierr);
+    PetscCallMPI(MPI_Bcast(&stored, 1, MPIU_INT, 0, comm)); /* what is left is collective: every rank must know */
     if (stored >= 0) PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &sn, NULL));
     if (stored >= 0)
       PetscCall(PetscSNPrintf(held, sizeof(held), "plan output=%s stored=%" PetscInt_FMT " of shard %" PetscInt_FMT "/%" PetscInt_FMT "'s %" PetscInt_FMT
