@@ -597,6 +597,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   core = (factor * (total - commit) + commit) / NNL_COST_RATE;
   for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
   peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
+  peak += PetscMax(0, PetscMin(1073741824.0, NNL_STORE_CACHE_BYTES_PER_POINT * (double)grid->npoints / job->shard_count) - 16777216.0); /* its page cache */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
                         " cost=%.4g core_seconds=%.4g commit_core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n",
                         grid->nnets, grid->nlimits, job->shard_count, total, core,

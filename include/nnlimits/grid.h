@@ -52,6 +52,7 @@ typedef struct {
    plan's peak RSS above a tiny plan's: 19 MB at 10^6 points (the check's 18, rounded up to 2 MB huge pages), so 18
    (tests/mem_budget.sh checks plan's estimate against plan's RSS). Other ranks hold the cells alone. */
 #define NNL_GRID_BYTES_PER_POINT 18
+#define NNL_STORE_CACHE_BYTES_PER_POINT 64 /* rank 0's SQLite page cache for a store of many points (store.c), beyond 16 MB */
 
 /**
   @brief Expand the job's axes into cells, and with expand into every point (grid->points, with NNLGridCheckIds). Not
