@@ -157,6 +157,19 @@ wait_done() {
   fail "job $1 not done within $2 s (state ${s:-gone})"
 }
 
+# fifth DIR: until the run in DIR has committed a fifth of its points (30 s at most; 1 if not); sets d and total
+fifth() {
+  d= total=
+  for _ in $(seq 300); do
+    sleep 0.1
+    "$NNL" status "$1" > "$W/fifth.txt" 2> /dev/null || continue
+    d=$(grep -o ' done=[0-9]*' "$W/fifth.txt" | cut -d= -f2)
+    total=$(grep -o ' total=[0-9]*' "$W/fifth.txt" | cut -d= -f2)
+    [ "$d" -ge $((total / 5)) ] && return 0
+  done
+  return 1
+}
+
 # --- 1. job array + merge = direct run --------------------------------------------------------------------------
 printf -- '-family mlp,resnet\n-grid_activation relu,erf\n-grid_width 8,32\n-grid_depth 3,9\n-grid_seed 0-5\n-inputs 3\n-progress_interval 0\n' \
   > "$W/small.opts"
@@ -200,15 +213,7 @@ OUT=$W/requeue
 "$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --output "$OUT" -n 2 -t 5 > "$W/submit3.out" || fail "submit (requeue)"
 arr=$(grep -o 'array=[0-9]*' "$W/submit3.out" | cut -d= -f2)
 mrg=$(grep -o 'merge=[0-9]*' "$W/submit3.out" | cut -d= -f2)
-d= total=
-for _ in $(seq 300); do
-  sleep 0.1
-  "$NNL" status "$OUT/shard-0" > "$W/st0.txt" 2> /dev/null || continue
-  d=$(grep -o ' done=[0-9]*' "$W/st0.txt" | cut -d= -f2)
-  total=$(grep -o ' total=[0-9]*' "$W/st0.txt" | cut -d= -f2)
-  [ "$d" -ge $((total / 5)) ] && break
-done
-[ -n "$d" ] && [ "$d" -ge $((total / 5)) ] || { cat "$OUT"/logs/*; fail "shard 0: no progress within 30 s (state $(state "${arr}_0"))"; }
+fifth "$OUT/shard-0" || { cat "$OUT"/logs/*; fail "shard 0: no progress within 30 s (state $(state "${arr}_0"))"; }
 scancel --signal=USR1 --batch "${arr}_0" || fail "scancel --signal=USR1 --batch ${arr}_0"
 for _ in $(seq 150); do
   scontrol show job "${arr}_0" > "$W/job.txt" 2>&1 || true
@@ -388,15 +393,7 @@ echo "11. sbatch --array=1-3 sweep.sbatch + merge.sbatch OUT 3: shard-0..2, merg
 OUT=$W/slurmrq
 "$SRC/jobs/slurm/submit" "$W/big.opts" --output "$OUT" -n 2 -t 5 > "$W/submit12.out" || fail "submit (scontrol requeue)"
 job=$(grep -o 'sweep=[0-9]*' "$W/submit12.out" | cut -d= -f2)
-d= total=
-for _ in $(seq 300); do
-  sleep 0.1
-  "$NNL" status "$OUT" > "$W/st12.txt" 2> /dev/null || continue
-  d=$(grep -o ' done=[0-9]*' "$W/st12.txt" | cut -d= -f2)
-  total=$(grep -o ' total=[0-9]*' "$W/st12.txt" | cut -d= -f2)
-  [ "$d" -ge $((total / 5)) ] && break
-done
-[ -n "$d" ] && [ "$d" -ge $((total / 5)) ] || { cat "$OUT"/logs/*; fail "scontrol requeue: no progress within 30 s (state $(state "$job"))"; }
+fifth "$OUT" || { cat "$OUT"/logs/*; fail "scontrol requeue: no progress within 30 s (state $(state "$job"))"; }
 scontrol requeue "$job" || fail "scontrol requeue $job"
 wait_done "$job" 120
 scontrol show job "$job" | grep -q 'Restarts=1' || { scontrol show job "$job"; fail "scontrol requeue: want one restart"; }
