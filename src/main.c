@@ -503,7 +503,8 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   double    total = 0, commit = 0, core, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes, *cellcommit;
   double    left[4] = {0, 0, 0, 0}; /* what a run into -output would compute: tasks, cost, its commits', the largest's */
   PetscInt  stored  = -1;           /* points -output holds (-1: no store) */
-  char      held[PETSC_MAX_PATH_LEN + 160] = ""; /* what -output holds, if anything */
+  PetscBool ext     = PETSC_FALSE;  /* they are a run of fewer axis values, which this job extends */
+  PlanShards ps;                    /* every shard's figures */
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
@@ -532,8 +533,6 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   if (help) PetscCall(NNLJobDestroy(&job));
   if (help) PetscFunctionReturn(0);
   { /* what a run would find in -output: another job's store is refused here, as the run would refuse it */
-    PetscInt       sn = 0;
-    PetscBool      ext = PETSC_FALSE;
     int            rank;
     PetscErrorCode e = 0;
     PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -545,11 +544,6 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     if (ierr) PetscCall(NNLJobDestroy(&job));
     PetscCall(ierr);
     PetscCallMPI(MPI_Bcast(&stored, 1, MPIU_INT, 0, comm)); /* what is left is collective: every rank must know */
-    if (stored >= 0) PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &sn, NULL));
-    if (stored >= 0)
-      PetscCall(PetscSNPrintf(held, sizeof(held), "plan output=%s stored=%" PetscInt_FMT " of shard %" PetscInt_FMT "/%" PetscInt_FMT "'s %" PetscInt_FMT
-                              " tasks%s\n", job->output, stored, job->shard_index, job->shard_count, sn,
-                              ext ? " (a run of fewer axis values, which this job's run extends)" : ""));
   }
   PetscCall(PlanCalibrate(comm, job, grid, calibrate, &factor));
   /* a point's store bytes and commit are its cell's; the calibration measured tasks alone, so it scales their
@@ -563,32 +557,31 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     int            rank;
     PetscErrorCode e = 0;
     PetscCallMPI(MPI_Comm_rank(comm, &rank));
-    if (rank == 0) {
+    if (rank == 0) { /* the points a run would compute (as it finds them) */
       NNLStore  st = NULL;
-      PetscInt  n, *idx = NULL, ndone = 0;
-      uint64_t *done = NULL;
+      PetscInt  n = 0, *todo = NULL;
       e = NNLStoreOpenRead(job->output, &st);
-      if (!e) e = NNLStoreCommittedIds(st, &ndone, &done);
-      if (!e) e = NNLGridShard(grid, job->shard_index, job->shard_count, &n, &idx);
+      if (!e) e = PendingPoints(job, grid, st, &n, &todo);
       for (PetscInt i = 0; !e && i < n; i++) {
-        NNLPoint pt;
-        double   c, cm;
-        NNLGridPoint(grid, idx[i], &pt);
-        if (NNLStoreIdsHave(done, ndone, pt.id)) continue;
-        c  = NNLGridCost(grid, idx[i]);
-        cm = cellcommit[NNLGridCellOf(grid, idx[i])];
+        const double c = NNLGridCost(grid, todo[i]), cm = cellcommit[NNLGridCellOf(grid, todo[i])];
         left[0] += 1;
         left[1] += c;
         left[2] += cm;
         left[3] = PetscMax(left[3], factor * (c - cm) + cm);
       }
-      PetscCall(PetscFree(done));
-      PetscCall(NNLGridFreeIndices(&idx));
+      PetscCall(NNLGridFreeIndices(&todo));
       if (st) PetscCall(NNLStoreClose(&st));
     }
     PetscCall(NNLErrorAgree(comm, e));
     PetscCallMPI(MPI_Bcast(left, 4, MPI_DOUBLE, 0, comm));
   }
+  /* every shard's tasks, cost, commits and store in one pass over the assignment (a pass a shard took 30 s for 100
+     shards of 6e6 points); shards beyond the points' count are empty */
+  ps = (PlanShards){grid, cellcommit, cellbytes, PetscMin(job->shard_count, PetscMax(grid->npoints, 1)), NULL};
+  PetscCall(PetscCalloc1(ps.nsum, &ps.sum));
+  ierr = NNLGridShardEach(grid, job->shard_count, PlanShardAdd, &ps);
+  if (ierr) PetscCall(PetscFree(ps.sum));
+  PetscCall(ierr);
   for (PetscInt i = 0; i < grid->npoints; i++) {
     total += NNLGridCost(grid, i);
     commit += cellcommit[NNLGridCellOf(grid, i)];
@@ -603,12 +596,11 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
                         grid->nnets, grid->nlimits, job->shard_count, total, core,
                         commit / NNL_COST_RATE, peak / 1048576.0, (bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / 1048576.0,
                         grid->nsde));
-  PetscCall(PetscPrintf(comm, "%s", held)); /* after the header line, which scripts read first */
-  { /* every shard's tasks, cost, commits and store in one pass over the assignment (a pass a shard took 30 s for 100
-       shards of 6e6 points); shards beyond the points' count are empty */
-    PlanShards ps = {grid, cellcommit, cellbytes, PetscMin(job->shard_count, PetscMax(grid->npoints, 1)), NULL};
-    PetscCall(PetscCalloc1(ps.nsum, &ps.sum));
-    ierr = NNLGridShardEach(grid, job->shard_count, PlanShardAdd, &ps);
+  if (stored >= 0) /* after the header line, which scripts read first */
+    PetscCall(PetscPrintf(comm, "plan output=%s stored=%" PetscInt_FMT " of shard %" PetscInt_FMT "/%" PetscInt_FMT "'s %.0f tasks%s\n", job->output,
+                          stored, job->shard_index, job->shard_count, job->shard_index < ps.nsum ? ps.sum[job->shard_index][0] : 0.0,
+                          ext ? " (a run of fewer axis values, which this job's run extends)" : ""));
+  {
     for (PetscInt s = 0; !ierr && s < PetscMin(job->shard_count, PetscMax(ps.nsum, 1000)); s++) { /* the empty past 1000: alike */
       const double *u = s < ps.nsum ? ps.sum[s] : NULL; /* tasks, cost, commits, bytes, the first (largest) task's */
       double        big = u && u[0] > 0 ? factor * (u[4] - u[5]) + u[5] : 0, c;

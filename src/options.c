@@ -178,6 +178,8 @@ static void YAMLProblem(const char *text, char *out, size_t len)
 /* The options a YAML mapping sets, by PETSc's rules (PetscParseLayerYAML): a key with a scalar or a sequence (a comma
    list) is the option "-<prefix><key>"; a key with a mapping, or a sequence's mapping items, nests them under prefix
    "<prefix><key>_"; the merge key "<<" adds its mapping(s) at this level; keys starting "$$" set nothing. */
+static void YAMLSequenceKeys(const char file[], yaml_document_t *doc, yaml_node_t *seq, const char *prefix, Seen *seen, char msg[], size_t msglen);
+
 static void YAMLMappingKeys(const char file[], yaml_document_t *doc, yaml_node_t *map, const char *prefix, Seen *seen, char msg[], size_t msglen)
 {
   for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top && !msg[0]; pair++) {
@@ -189,10 +191,7 @@ static void YAMLMappingKeys(const char file[], yaml_document_t *doc, yaml_node_t
     key = (const char *)k->data.scalar.value;
     if (!strcmp(key, "<<")) {
       if (v->type == YAML_MAPPING_NODE) YAMLMappingKeys(file, doc, v, prefix, seen, msg, msglen);
-      for (yaml_node_item_t *it = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start : NULL; it && it < v->data.sequence.items.top; it++) {
-        yaml_node_t *m = yaml_document_get_node(doc, *it);
-        if (m && m->type == YAML_MAPPING_NODE) YAMLMappingKeys(file, doc, m, prefix, seen, msg, msglen);
-      }
+      else YAMLSequenceKeys(file, doc, v, prefix, seen, msg, msglen);
       continue;
     }
     if (!strncmp(key, "$$", 2)) continue;
@@ -203,12 +202,18 @@ static void YAMLMappingKeys(const char file[], yaml_document_t *doc, yaml_node_t
     }
     snprintf(name, sizeof(name), "-%s%s", prefix, key);
     SeenAdd(seen, file, name, strlen(name), (int)k->start_mark.line + 1, msg, msglen);
-    if (v->type != YAML_SEQUENCE_NODE) continue;
     snprintf(name, sizeof(name), "%s%s_", prefix, key);
-    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top && !msg[0]; it++) {
-      yaml_node_t *m = yaml_document_get_node(doc, *it);
-      if (m && m->type == YAML_MAPPING_NODE) YAMLMappingKeys(file, doc, m, name, seen, msg, msglen);
-    }
+    YAMLSequenceKeys(file, doc, v, name, seen, msg, msglen);
+  }
+}
+
+/* The mapping items of sequence seq (nothing for another node), each under prefix */
+static void YAMLSequenceKeys(const char file[], yaml_document_t *doc, yaml_node_t *seq, const char *prefix, Seen *seen, char msg[], size_t msglen)
+{
+  if (seq->type != YAML_SEQUENCE_NODE) return;
+  for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top && !msg[0]; it++) {
+    yaml_node_t *m = yaml_document_get_node(doc, *it);
+    if (m && m->type == YAML_MAPPING_NODE) YAMLMappingKeys(file, doc, m, prefix, seen, msg, msglen);
   }
 }
 #endif
