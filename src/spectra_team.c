@@ -1,4 +1,5 @@
 /* Distributed spectra: a team of ranks on a BLACS grid computes eigenvalues / singular values with ScaLAPACK. */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include "nnlimits/spectra.h"
@@ -131,8 +132,16 @@ static PetscErrorCode SVD(NNLSpectraTeam t, int r, int c, double *B, int desc[9]
   PetscFunctionBegin;
   pdgesvd_("N", "N", &r, &c, B, &one, &one, desc, s, NULL, &one, &one, desc, NULL, &one, &one, desc, wq, &lwork, info);
   if (*info) PetscFunctionReturn(0);
-  /* Padded: the query has under-reported in several ScaLAPACK releases. */
-  lwork = (int)(1.25 * wq[0]) + 4 * (r + c) + 1024;
+  /* Padded: the query has under-reported in several ScaLAPACK releases. LWORK is a 32-bit int: a query beyond it
+     (UseTeam keeps such matrices local) fails the task rather than running on a short workspace. */
+  {
+    const double want = 1.25 * wq[0] + 4.0 * ((double)r + c) + 1024;
+    if (!(wq[0] >= 0 && want <= (double)INT_MAX)) {
+      *info = -1000;
+      PetscFunctionReturn(0);
+    }
+    lwork = (int)want;
+  }
   PetscCall(PetscMalloc1(lwork, &work));
   pdgesvd_("N", "N", &r, &c, B, &one, &one, desc, s, NULL, &one, &one, desc, NULL, &one, &one, desc, work, &lwork, info);
   PetscCall(PetscFree(work));
@@ -183,8 +192,10 @@ static PetscErrorCode Compute(NNLSpectraTeam t, const int hdr[3], const double *
   *ok = worst[0] ? PETSC_FALSE : PETSC_TRUE;
   if (!*ok) {
     PetscCallMPI(MPI_Bcast(&info, 1, MPI_INT, worst[1], t->comm));
-    snprintf(msg, len, "%s failed (info %d on team rank %d) on a %d x %d matrix", hdr[0] == OP_SVD ? "pdgesvd" : "pdsyevd", info,
-             worst[1], r, c);
+    if (info == -1000) snprintf(msg, len, "pdgesvd's workspace for a %d x %d matrix is beyond its 32-bit count", r, c);
+    else
+      snprintf(msg, len, "%s failed (info %d on team rank %d) on a %d x %d matrix", hdr[0] == OP_SVD ? "pdgesvd" : "pdsyevd",
+               info, worst[1], r, c);
   } else if (t->rank == 0) {
     if (hdr[0] == OP_SVD) PetscCall(PetscArraycpy(v, vals, k));
     else
@@ -269,9 +280,15 @@ PetscErrorCode NNLSpectraTeamSetMinSize(NNLSpectraTeam team, PetscInt nmin)
   PetscFunctionReturn(0);
 }
 
+/* ScaLAPACK's workspaces are counted in 32-bit ints: pdgesvd's is ~(nb/nprow + 6) doubles a row, and its own query
+   overflows (a tenth of what it needs at 3.4e7 rows, 1×2 grid). The team takes a matrix only below that with room to
+   spare; a taller one is computed alone (LAPACK's tall SVD needs a workspace of its columns only). */
+#define NNL_TEAM_ROWS_MAX(nb) (1.5e9 / ((double)(nb) + 8))
+
 static PetscBool UseTeam(NNLSpectraTeam team, PetscInt r, PetscInt c)
 {
-  return team && team->size > 1 && PetscMax(r, c) >= team->nmin ? PETSC_TRUE : PETSC_FALSE;
+  const PetscInt rows = PetscMax(r, c);
+  return team && team->size > 1 && rows >= team->nmin && (double)rows < NNL_TEAM_ROWS_MAX(team->nb) ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscErrorCode NNLSpectraSVD(NNLSpectraTeam team, PetscInt r, PetscInt c, const double *A, double *s, PetscBool *ok, char msg[],

@@ -169,10 +169,39 @@ static void test_team_failure(void **state)
   assert_int_equal(NNLSpectraTeamDestroy(&team), 0);
 }
 
+/* A matrix too tall for ScaLAPACK's 32-bit workspace counts (rows · (block + 8) ≥ 1.5e9) is computed alone, not by
+   the team: 2.1e7 rows at the block size 64, whose pdgesvd query overflowed (and whose padded LWORK overflowed int,
+   an abort) from 2.35e7. Here a block size of 2^24 puts the bound at 89 rows, and a team whose last rank fails tells
+   which way a matrix went. Catches: the bound dropped (the 100-row matrix fails with the team) or inverted (the
+   30-row one succeeds alone). */
+static void test_team_rows_bound(void **state)
+{
+  NNLSpectraTeam team = NULL;
+  PetscMPIInt    size;
+  double         A[100 * 3], s[3], s0[3];
+  PetscBool      ok = PETSC_FALSE;
+  char           msg[256] = "";
+
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  if (size < 2) skip();
+  Matrix(100, 3, 0, 11, A);
+  assert_int_equal(NNLSpectraTeamCreate(PETSC_COMM_WORLD, &team), 0);
+  assert_int_equal(NNLSpectraTeamSetBlockSize(team, 1 << 24), 0);
+  assert_int_equal(NNLSpectraTeamSetMinSize(team, 1), 0);
+  assert_int_equal(NNLSpectraTeamSetFailRank(team, size - 1), 0);
+  assert_int_equal(NNLSpectraSVD(team, 100, 3, A, s, &ok, msg, sizeof(msg)), 0); /* every rank alone */
+  assert_true(ok);
+  assert_int_equal(NNLSpectraSVDLocal(100, 3, A, s0, &ok, msg, sizeof(msg)), 0);
+  assert_true(RelDiff(3, s, s0) == 0);
+  assert_int_equal(NNLSpectraSVD(team, 30, 3, A, s, &ok, msg, sizeof(msg)), 0); /* the team: its last rank fails */
+  assert_false(ok);
+  assert_int_equal(NNLSpectraTeamDestroy(&team), 0);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_team_world), cmocka_unit_test(test_team_split_and_serve),
-                                     cmocka_unit_test(test_team_failure)};
+                                     cmocka_unit_test(test_team_failure), cmocka_unit_test(test_team_rows_bound)};
   int                     rc;
 
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
