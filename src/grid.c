@@ -40,6 +40,7 @@
 #define C_REC          25.0   /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
 #define C_REC_NM       0.45
 #define C_REC_NMM      0.12
+#define C_KS_NM        13.0   /* the last layer's KS distance (observe.c: a sort and a screen of each input's n values) */
 #define C_SPEC         18300.0 /* a spectra layer: fixed, and per flop of its Gram eigenvalues and feature SVD          */
 #define C_SPEC_FLOP    0.086
 #define C_DTASK        7200.0 /* the dense sampler: fixed, per layer, per entry of W (its normal), per n²·m (DGEMM: 2  */
@@ -220,18 +221,21 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim, np = m * (m + 1) / 2;
   const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1), phi = job->act[pt->act].def->cost;
   const double nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
-  double       rec, spec = 0, c;
+  double       rec, ks, spec = 0, c;
 
   rec = nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
+  ks  = C_KS_NM * n * m; /* once a task, whatever its sampler: at n = 2^20, m = 4 it was 40 % of a one-layer network */
   /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap otherwise) */
   if (ns > 0) {
     double lo = PetscMin(n, m), hi = PetscMax(n, m);
     spec = ns * (C_SPEC + C_SPEC_FLOP * (n * m * m + 2.5 * m * m * m + 4 * hi * lo * lo));
   }
   if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
-    c = C_TASK + layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) + rec + spec;
+    c = C_TASK + layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) + rec + spec + ks;
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
-    *mem = 8.0 * (4 * n * m + 4 * m * m);
+    /* Y, Φ and Z (n×m each); the KS distance's copy and sort scratch of an input (2n) and its bucket indices (n as
+       2n uint32), or a fourth n×m, whichever is more; the inputs' and the layer's m×m factors (4m²) */
+    *mem = 8.0 * (3 * n * m + PetscMax(n * m, 3 * n) + 4 * m * m);
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
     const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;
@@ -240,8 +244,9 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
                                     (layers - 1) * n * n * (C_HELD_ELEM + C_HELD_NM * m + (8 * n * n > C_HELD_CACHE ? C_HELD_MEM : 0))
                                 : (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m);
     /* summed in the order of the one expression this was: the other families' costs keep their bits */
-    c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec);
-    *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m);
+    c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec) + ks;
+    *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m +
+                  4 * m * m);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
   }
   *cost = c;

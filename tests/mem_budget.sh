@@ -40,6 +40,18 @@ m=$(rss run ${ONE/-inputs 12/-inputs 4} -grid_width 40000 -grid_depth 1 -mem_bud
 python3 -c "import sys; e, m = $e, $m - $base; sys.exit(0 if e < 20 and m <= max(1.15 * e, 8) else 1)" ||
   fail "width 40000, m = 4: estimate ${e} MB, measured ${m} - ${base} MB (W should be drawn by chunks)"
 echo "mem_budget width=40000 m=4 estimate_mb=$e measured_mb=$((m - base)) (W by chunks)"
+# The two ends of the projection and dense estimates, within [0.7, 1.15] of the measured peak as above: one input of a
+# wide network (the KS distance's copy, sort scratch and bucket indices, 3n, outweigh a fourth n x m: 128 MB estimated
+# for 159 measured before), and many inputs of a narrow one (the inputs' and the layer's m x m factors, 4m^2: 36 MB
+# estimated for 114 before).
+P="-family mlp -grid_activation relu -grid_seed 0 -progress_interval 0"
+for c in "-grid_width 4194304 -grid_depth 1 -inputs 1" "-grid_width 4 -grid_depth 1 -inputs 1500 -input_dim 1500 -record_layers last"; do
+  e=$("$NNL" plan $P $c | grep -o 'peak_mem_mb=[0-9.e+]*' | cut -d= -f2)
+  m=$(rss run $P $c -output "$W/ends$RANDOM")
+  python3 -c "import sys; e, m = $e, $m - $base; sys.exit(0 if 0.7 * e <= m <= 1.15 * e else 1)" ||
+    fail "$c: estimate ${e} MB, measured ${m} - ${base} MB"
+  echo "mem_budget $c: estimate_mb=$e measured_mb=$((m - base))"
+done
 # plan's peak memory counts the grid every rank holds (it said 1.0 MB for 4e6 points that took 288 MB): within
 # [0.7, 1.15] of plan's own RSS above a tiny plan's, for 10^6 tiny points.
 G="-grid_seed 0-250000 -grid_width 8 -grid_depth 2,3,4,5 -grid_activation relu"

@@ -2,14 +2,15 @@
 """Refit the cost model's projection-sampler and commit constants (src/grid.c) on this machine.
 
 Runs, at 1 rank, a calibration grid (mlp and resnet; m = 1, 2, 4, 8, 16; n = 8…512; L = 2…128; relu, tanh,
-linear; record last and all) and six shipped jobs, then fits by least squares on relative error, each store
+linear; record last and all), wide shallow networks (mlp and resnet, m = 1, 4, n = 2^11…2^20, L = 1, 2, 4, relu
+and tanh) and six shipped jobs, then fits by least squares on relative error, each store
 weighted alike:
   - a network task's points.seconds against the terms of NetworkCostModel (projection sampler, without spectra):
-    C_TASK, C_LAYER, C_NM, C_PHI, C_NMM, C_M3, C_REC, C_REC_NM, C_REC_NMM, C_SHAPED_NM;
+    C_TASK, C_LAYER, C_NM, C_PHI, C_NMM, C_M3, C_REC, C_REC_NM, C_REC_NMM, C_SHAPED_NM, C_KS_NM;
   - a store's time per task outside the tasks (its run from store open to last commit, less Σ points.seconds: the
     commits and the scheduler) against C_COMMIT + C_COMMIT_BLOB · BLOB bytes + C_COMMIT_ROW · rows besides the point's.
 Prints the constants beside grid.c's, and each job's predicted / measured sum under both. Paste what it prints into
-grid.c by hand, then check with `bash tests/bench/run` (bench=cost_model lines). About 1.5 min on 2 cores.
+grid.c by hand, then check with `bash tests/bench/run` (bench=cost_model lines). About 2 min on 2 cores.
 
   /usr/bin/python3 tests/bench/fit_cost_model.py [BUILD_DIR]   (default: build; needs Debian's numpy and scipy)
 """
@@ -29,7 +30,8 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(SRC, "build")
 NNL = os.path.join(BUILD, "nnlimits")
 JOBS = ["hanin_nica_lognormal", "pdlt_kurtosis", "hayou_2022_fixed_width", "bench_resnet_sweep",
         "li_nica_roy_2022_shaped", "makwana_2025_effective_dimension"]
-NET = ["C_TASK", "C_LAYER", "C_NM", "C_PHI", "C_NMM", "C_M3", "C_REC", "C_REC_NM", "C_REC_NMM", "C_SHAPED_NM"]
+NET = ["C_TASK", "C_LAYER", "C_NM", "C_PHI", "C_NMM", "C_M3", "C_REC", "C_REC_NM", "C_REC_NMM", "C_SHAPED_NM",
+       "C_KS_NM"]
 COMMIT = ["C_COMMIT", "C_COMMIT_BLOB", "C_COMMIT_ROW"]
 
 
@@ -40,9 +42,11 @@ def constants():
 
 
 def phi_costs():
-    """Each activation's cost per element (ns), the last number of its row in src/activation.c's table."""
+    """Each activation's cost per element (ns): the field after its Phi, its dual and two parity integers in its row
+    of src/activation.c's table (then its critical σ_w² function or NULL)."""
     text = open(os.path.join(SRC, "src", "activation.c")).read()
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r'^\s*\{"([a-z0-9_]+)",.*,\s*([0-9.]+)\},\s*$', text, re.M)}
+    row = r'^\s*\{"([a-z0-9_]+)",.*,\s*Phi\w+,\s*\w+,\s*-?\d+,\s*-?\d+,\s*([0-9.]+),'
+    return {m.group(1): float(m.group(2)) for m in re.finditer(row, text, re.M)}
 
 
 def run(out, args):
@@ -62,6 +66,12 @@ def stores(work):
                 run(d, ["-family", fam, "-grid_activation", "relu,tanh,linear", "-grid_width", "8,32,128,512",
                         "-grid_depth", "2,8,32,128", "-grid_seed", "0-24", "-inputs", str(m), "-record_layers", rec])
                 out.append(d)
+    for m in (1, 4):  # wide and shallow: the last layer's KS distance (n·m) is most of such a network's time
+        for fam in ("mlp", "resnet"):
+            d = os.path.join(work, "wide_%s_%d" % (fam, m))
+            run(d, ["-family", fam, "-grid_activation", "relu,tanh", "-grid_width", "2048,16384,131072,1048576",
+                    "-grid_depth", "1,2,4", "-grid_seed", "0-3", "-inputs", str(m), "-record_layers", "last"])
+            out.append(d)
     for j in JOBS:
         d = os.path.join(work, j)
         run(d, ["-options_file", os.path.join(SRC, "jobs", j + ".opts")])
@@ -72,7 +82,7 @@ def stores(work):
 def network_terms(fam, act, n, depth, nrec, m, phi):
     layers = depth - (0 if fam == "resnet" else 1) + 1
     return [1, layers, layers * n * m, layers * n * m * phi[act], layers * n * m * m, layers * m ** 3, nrec,
-            nrec * n * m, nrec * n * m * m, layers * n * m if fam == "shaped_mlp" else 0]
+            nrec * n * m, nrec * n * m * m, layers * n * m if fam == "shaped_mlp" else 0, n * m]
 
 
 def main():
