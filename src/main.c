@@ -254,9 +254,15 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
   PetscCall(NNLErrorAgree(comm, ierr));
   for (PetscInt i = 0; i < (*grid)->ncells; i++) /* a task's memory is its cell's */
     if ((*grid)->cells[i].mem > worst) worst = (*grid)->cells[wp = i].mem;
-  if (worst > (*job)->mem_budget) { /* name what makes the largest task large: a network's width, or a limit's options */
-    TaskName(*job, &(*grid)->cells[wp], NULL, what, sizeof(what));
-    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s needs %.3g MB, more than the budget of %.3g MB per task (-mem_budget_mb)", what,
+  if (worst > (*job)->mem_budget) { /* name what makes the largest task large: its recorded layers when they are most of
+                                        it, else a network's width or a limit's options */
+    const NNLPoint *p    = &(*grid)->cells[wp];
+    const PetscInt  nrec = NNLJobRecordCount(*job, p->family, p->depth), m = (*job)->inputs;
+    const double    rec  = 16.0 * (double)nrec * ((double)m * (m + 1) / 2 + 3.0 * m); /* as the cost model counts them */
+    char            recs[64] = "";
+    if (rec > 0.5 * worst) snprintf(recs, sizeof(recs), ", recording %" PetscInt_FMT " layers,", nrec);
+    TaskName(*job, p, recs[0] ? "-record_layers" : NULL, what, sizeof(what));
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s%s needs %.3g MB, more than the budget of %.3g MB per task (-mem_budget_mb)", what, recs,
             worst / 1048576.0, (*job)->mem_budget / 1048576.0);
   }
   for (PetscInt i = 0; i < (*grid)->ncells; i++) { /* within the budget, and still beyond a fixed limit (a large node) */

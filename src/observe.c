@@ -272,7 +272,7 @@ PetscErrorCode NNLObserveNormality(PetscInt n, PetscInt m, const double *Y, NNLR
   double *x;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(2 * n, &x)); /* the coordinates, then the sort's scratch */
+  PetscCall(PetscMalloc1((size_t)2 * n, &x)); /* the coordinates, then the sort's scratch (2n may pass 2^31) */
   for (PetscInt a = 0; a < m; a++) {
     double s = sqrt(NNLDot(n, Y + a * n, Y + a * n) / (double)n);
     if (!(s > 0) || !isfinite(s)) {

@@ -37,7 +37,7 @@ PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pet
   double      *dW, *tmp, *work;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc3(sde->nnoise, &dW, sde->nnoise, &tmp, 2 * sde->dim, &work));
+  PetscCall(PetscMalloc3(sde->nnoise, &dW, sde->nnoise, &tmp, (size_t)2 * sde->dim, &work));
   for (PetscInt i = 0; i < nsteps; i++) {
     NNLSDEIncrement(run_seed, id, sde->nnoise, path, i, 1, dt, dW, tmp);
     PetscCall(NNLSDEStepEM(sde, i * dt, dt, dW, x, work));
