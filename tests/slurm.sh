@@ -16,7 +16,9 @@
 # 10. --only while the other shards of the first submit run: the new merge waits for them, the first is cancelled;
 # 11. sweep.sbatch by hand with array ids from 1: shards 0..2 in shard-0..2;
 # 12. `scontrol requeue` of a running sweep (Slurm's requeue, as a preemption's): its SIGTERM stops the run, the
-#     script leaves the requeue to Slurm, and the rerun resumes and finishes (= the direct run).
+#     script leaves the requeue to Slurm, and the rerun resumes and finishes (= the direct run);
+# 13. submit queues nothing that has nothing to do: a finished job or merged array is not queued again; of an array,
+#     only its unfinished shards, or the merge alone.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -406,4 +408,27 @@ grep -q "restart=1 " "$log" && grep -q "todo=$((total - stopped)) " "$log" || { 
 same_exports "$W/bigdirect" "$OUT"
 echo "12. scontrol requeue at $stopped/$total points: stopped, requeued by Slurm, resumed with $((total - stopped)) to do" \
   "= direct run ($(($(date +%s) - T0)) s)"
+# --- 13. nothing queued that has nothing to do ----------------------------------------------------------------------
+# (a submit into a finished output queued its tasks and merge again, each finding nothing to do)
+before=$(squeue -h | wc -l)
+"$SRC/jobs/slurm/submit" "$W/small.opts" --output "$W/mpirun" -n 2 -t 5 > "$W/s13.out" 2>&1 || { cat "$W/s13.out"; fail "submit (finished)"; }
+grep -q "^submit: .* already holds the whole job: nothing submitted" "$W/s13.out" || { cat "$W/s13.out"; fail "submit of a finished job"; }
+OUT=$W/arr
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 > "$W/s13.out" 2>&1 || { cat "$W/s13.out"; fail "submit (merged)"; }
+grep -q "^submit: shards already finished, not queued again: 0-2$" "$W/s13.out" &&
+  grep -q "^submit: .*/all already holds the merged job: nothing submitted" "$W/s13.out" || { cat "$W/s13.out"; fail "submit of a merged array"; }
+[ "$(squeue -h | wc -l)" = "$before" ] || fail "submit of finished jobs queued a job"
+rm -rf "$OUT/all" "$OUT/shard-2"
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 > "$W/s13.out" 2>&1 || { cat "$W/s13.out"; fail "submit (shard 2)"; }
+grep -q "^submit: shards already finished, not queued again: 0-1$" "$W/s13.out" && grep -q "^submitted array=[0-9]* shards=3 only=2 " "$W/s13.out" ||
+  { cat "$W/s13.out"; fail "submit of an array with shard 2 left"; }
+wait_done "$(grep -o 'merge=[0-9]*' "$W/s13.out" | cut -d= -f2)" 60
+same_exports "$W/direct" "$OUT/all"
+rm -rf "$OUT/all"
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 > "$W/s13.out" 2>&1 || { cat "$W/s13.out"; fail "submit (merge only)"; }
+grep -q "^submitted merge=[0-9]* (its shards are finished)" "$W/s13.out" && ! grep -q "array=" "$W/s13.out" ||
+  { cat "$W/s13.out"; fail "submit of an unmerged finished array"; }
+wait_done "$(grep -o 'merge=[0-9]*' "$W/s13.out" | cut -d= -f2)" 60
+same_exports "$W/direct" "$OUT/all"
+echo "13. submit of a finished job or merged array: nothing queued; shard 2 alone queued, then the merge alone; = direct run"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
