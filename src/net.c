@@ -356,15 +356,22 @@ void NNLNetRescaleThreshold(int e)
   RescaleAt = e > 0 ? e : 512;
 }
 
+/* The power of two k by which a state of largest q qmax (finite) is divided, q / 4^k within [1, 4); 0: none. */
+static int RescaleStep(const Net *net, double qmax)
+{
+  int e;
+
+  if (!net->rescale || !(qmax > 0)) return 0;
+  e = ilogb(qmax);
+  return e < RescaleAt && e > -RescaleAt ? 0 : e / 2;
+}
+
 static PetscBool Rescale(Net *net, double qmax, PetscBool with_k)
 {
-  int e, k;
+  int k;
 
   if (!isfinite(qmax)) return PETSC_TRUE;
-  if (!net->rescale || !(qmax > 0)) return PETSC_FALSE;
-  e = ilogb(qmax);
-  if (e < RescaleAt && e > -RescaleAt) return PETSC_FALSE;
-  k = e / 2; /* q / 4^k within [1, 4) */
+  if (!(k = RescaleStep(net, qmax))) return PETSC_FALSE;
   for (PetscInt i = 0; i < net->n * net->m; i++) {
     net->Y[i]   = ldexp(net->Y[i], -k);
     net->Phi[i] = ldexp(net->Phi[i], -k);
@@ -464,22 +471,6 @@ static void AddBias(Net *net, PetscInt layer, double scale)
     for (PetscInt i = 0; i < net->n; i++) net->Y[i + a * net->n] += sb * net->Z[i];
 }
 
-/* The first layer: MLP y¹ = W¹x (var σ_w²/d); ResNet Y₀ = W_in x (var 1/d). Its Gram given x is σ²C exactly. */
-static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
-{
-  double s2 = net->pt->family == NNL_FAMILY_MLP ? net->sw2 : 1.0;
-
-  PetscFunctionBegin;
-  if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0, PETSC_FALSE));
-  } else {
-    for (PetscInt a = 0; a < net->m; a++)
-      for (PetscInt b = 0; b < net->m; b++) net->K[a + b * net->m] = s2 * (a == b ? 1.0 : net->job->input_correlation);
-    PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
-  }
-  PetscFunctionReturn(0);
-}
-
 /* The largest of x[a·stride] over a < m; NaN if one is NaN (PetscMax would pass over it). */
 static double MaxOrNaN(PetscInt m, const double *x, PetscInt stride)
 {
@@ -496,6 +487,28 @@ static double MaxOrNaN(PetscInt m, const double *x, PetscInt stride)
 static double KDiagMax(const Net *net)
 {
   return MaxOrNaN(net->m, net->K, net->m + 1);
+}
+
+/* The first layer: MLP y¹ = W¹x (var σ_w²/d); ResNet Y₀ = W_in x (var 1/d). Its Gram given x is σ²C exactly. */
+static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
+{
+  double s2 = net->pt->family == NNL_FAMILY_MLP ? net->sw2 : 1.0;
+
+  PetscFunctionBegin;
+  if (net->sampler == NNL_SAMPLER_DENSE) {
+    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0, PETSC_FALSE));
+  } else {
+    int k;
+    for (PetscInt a = 0; a < net->m; a++)
+      for (PetscInt b = 0; b < net->m; b++) net->K[a + b * net->m] = s2 * (a == b ? 1.0 : net->job->input_correlation);
+    /* rescaled already (as NextLayer's K): a σ_w² past 2^512 would otherwise overflow the next layer's K, σ_w² q */
+    if ((k = RescaleStep(net, KDiagMax(net)))) {
+      for (PetscInt i = 0; i < net->m * net->m; i++) net->K[i] = ldexp(net->K[i], -2 * k);
+      net->scale2 += k;
+    }
+    PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
+  }
+  PetscFunctionReturn(0);
 }
 
 /* The largest ‖y_a‖²/n of the stored Y (the dense sampler, which has no K): a pass over n·m beside its n²·m work. */

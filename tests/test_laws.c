@@ -181,6 +181,50 @@ static void test_overflow_fails_where_it_happens(void **state)
   }
 }
 
+/* A σ_w² past double's square root: a ReLU and a linear MLP at σ_w² = 2^666 (3.1e200) are the networks at σ_w² = 4
+   times 2^332 a layer, exactly (the same streams; every operation scales by powers of two): log-norms 664 ℓ ln 2 apart
+   (to rounding), kurtosis and KS the same bits, status done, with either sampler. Catches: the first layer's K left
+   unrescaled (the projection failed with "overflow at layer 1", the second layer's K being σ_w² q = 2^1332). */
+static void test_huge_sigma_w2(void **state)
+{
+  const char *samplers[] = {"projection", "dense"};
+
+  (void)state;
+  for (int sm = 0; sm < 2; sm++) {
+    NNLJob  *job[2];
+    NNLGrid *grid[2];
+    for (int h = 0; h < 2; h++) {
+      char all[512];
+      snprintf(all, sizeof(all), "-family mlp -grid_activation relu,linear -sigma_w2 %s -grid_width 16 -grid_depth 4 -grid_seed 0-3 "
+                                 "-inputs 2 -record_layers all -sampler %s", h ? "3.061802069160839e200" : "4", samplers[sm]);
+      assert_int_equal(TestJob(all, &job[h], &grid[h]), 0);
+    }
+    assert_true(job[1]->sigma_w2 == ldexp(1, 666));
+    for (PetscInt p = 0; p < grid[0]->nnets; p++) {
+      NNLResult *a, *b;
+      assert_int_equal(NNLPointCompute(job[0], &grid[0]->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &a), 0);
+      assert_int_equal(NNLPointCompute(job[1], &grid[1]->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &b), 0);
+      if (b->status != NNL_STATUS_DONE) fail_msg("%s point %d: %s", samplers[sm], (int)p, b->message);
+      assert_int_equal(a->nrec, b->nrec);
+      for (PetscInt r = 0; r < a->nrec; r++)
+        for (PetscInt i = 0; i < a->m; i++) {
+          const PetscInt k    = r * a->m + i;
+          const double   want = a->lognorm[k] + 664.0 * (double)a->layers[r] * M_LN2;
+          if (fabs(b->lognorm[k] - want) > 1e-12 * fabs(want) || memcmp(&a->kurtosis[k], &b->kurtosis[k], sizeof(double)))
+            fail_msg("%s point %d layer %d: lognorm %.17g, want %.17g; kurtosis %.17g / %.17g", samplers[sm], (int)p, (int)a->layers[r],
+                     b->lognorm[k], want, b->kurtosis[k], a->kurtosis[k]);
+        }
+      for (PetscInt i = 0; i < a->m; i++) assert_memory_equal(&a->ks[i], &b->ks[i], sizeof(double));
+      NNLResultDestroy(&a);
+      NNLResultDestroy(&b);
+    }
+    for (int h = 0; h < 2; h++) {
+      NNLGridDestroy(&grid[h]);
+      NNLJobDestroy(&job[h]);
+    }
+  }
+}
+
 /* Rescaling is exact: the same networks computed with the state rescaled whenever a Gram entry passes 2^±3 (about
    every other layer) and with the default 2^±512 (never, at these depths) give the same Gram, kurtosis and KS to the
    bit, log-norms to rounding (the log domain adds 2k ln 2) and spectra to 1e-12 — for a ReLU MLP with bias (σ_w² = 8,
@@ -637,7 +681,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_relu_mlp_lognorm_per_layer),  cmocka_unit_test(test_mlp_kurtosis_growth),
     cmocka_unit_test(test_fused_layer_bits),            cmocka_unit_test(test_dense_layer_bits),
     cmocka_unit_test(test_deep_linear_log_domain), cmocka_unit_test(test_exploding_relu_bias_log_domain),
-    cmocka_unit_test(test_rescale_exact), cmocka_unit_test(test_overflow_fails_where_it_happens),
+    cmocka_unit_test(test_rescale_exact), cmocka_unit_test(test_huge_sigma_w2), cmocka_unit_test(test_overflow_fails_where_it_happens),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
