@@ -1,5 +1,5 @@
 /* The short summary a run prints: per (family, activation, width, depth) the last layer's q and ρ over seeds, with the
-   infinite-width limits of q there. */
+   infinite-width limits of q there, and the limit of ρ (the NNGP's; the shaped MLP's covariance SDE's mean). */
 #include <math.h>
 #include <sqlite3.h>
 #include "summary.h"
@@ -12,7 +12,14 @@ static const char *SQL =
   " avg(g.q01/(sqrt(g.q00)*sqrt(g.q11))), avg((g.q01/(sqrt(g.q00)*sqrt(g.q11)))*(g.q01/(sqrt(g.q00)*sqrt(g.q11)))),"
   " min(l.q_nngp), min(l.q_ode),"
   /* the seeds that have a ρ: a dead network's is 0/0 (NULL, left out of its average, so out of its count too) */
-  " count(g.q01/(sqrt(g.q00)*sqrt(g.q11)))"
+  " count(g.q01/(sqrt(g.q00)*sqrt(g.q11))),"
+  /* the limit of ρ: the NNGP's, but for the shaped MLP, whose NNGP is its input kernel: its covariance SDE's mean
+     over paths (with -sde_paths) */
+  " CASE WHEN p.family='shaped_mlp' THEN (SELECT avg(r) FROM (SELECT max(CASE WHEN s.a=0 AND s.b=1 THEN s.q END)"
+  "   / (sqrt(max(CASE WHEN s.a=0 AND s.b=0 THEN s.q END)) * sqrt(max(CASE WHEN s.a=1 AND s.b=1 THEN s.q END))) AS r"
+  "   FROM points sp JOIN sde_paths s ON s.point=sp.id WHERE sp.kind='sde' AND sp.family=p.family"
+  "   AND sp.activation=p.activation AND sp.width=p.width AND sp.depth=p.depth GROUP BY s.path))"
+  " ELSE min(l01.q_nngp)/(sqrt(min(l.q_nngp))*sqrt(min(l11.q_nngp))) END"
   " FROM points p"
   /* the last recorded layer's q00, q01, q11 from the network's arrays (NULL where there is no second input), read
      from netlayers itself: a join on the view layers made SQLite expand every layer of every network first */
@@ -23,6 +30,8 @@ static const char *SQL =
   /* the limit of the group's (family, activation, depth) at its last layer: one row, the same for every seed */
   " LEFT JOIN points lp ON lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth"
   " LEFT JOIN limits l ON l.point=lp.id AND l.layer=p.depth AND l.a=0 AND l.b=0"
+  " LEFT JOIN limits l01 ON l01.point=lp.id AND l01.layer=p.depth AND l01.a=0 AND l01.b=1"
+  " LEFT JOIN limits l11 ON l11.point=lp.id AND l11.layer=p.depth AND l11.a=1 AND l11.b=1"
   " WHERE p.status='done' AND p.kind='network' GROUP BY p.family, p.activation, p.width, p.depth ORDER BY min(p.ord)";
 
 /* "mean ± se" over n seeds; one seed has no standard error: the mean alone (as the compare table leaves se empty), and
@@ -40,9 +49,9 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
 {
   char          path[PETSC_MAX_PATH_LEN];
   sqlite3      *db = NULL;
-  sqlite3_stmt *st = NULL;
+  sqlite3_stmt *st = NULL, *wst = NULL;
   PetscInt      rows = 0;
-  int           rc;
+  int           rc, fw = 7;
 
   PetscFunctionBegin;
   snprintf(path, sizeof(path), "%s/nnlimits.sqlite", dir);
@@ -57,24 +66,31 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
     sqlite3_close(db);
     PetscFunctionReturn(0);
   }
-  fprintf(out, "%-7s %-12s %6s %6s %6s  %-24s %-9s %-9s  %-24s\n", "family", "activation", "width", "depth", "seeds",
-          "q_00(t=1) mean ± se", "nngp", "ode", "rho_01(t=1) mean ± se");
+  /* the family column as wide as its longest name (shaped_mlp, controlled_resnet), at least 7 */
+  if (sqlite3_prepare_v2(db, "SELECT max(7, coalesce(max(length(family)), 0)) FROM points WHERE kind='network'", -1, &wst, NULL) ==
+        SQLITE_OK &&
+      sqlite3_step(wst) == SQLITE_ROW)
+    fw = sqlite3_column_int(wst, 0);
+  sqlite3_finalize(wst);
+  fprintf(out, "%-*s %-12s %6s %6s %6s  %-24s %-9s %-9s  %-24s %s\n", fw, "family", "activation", "width", "depth", "seeds",
+          "q_00(t=1) mean ± se", "nngp", "ode", "rho_01(t=1) mean ± se", "limit");
   while (sqlite3_step(st) == SQLITE_ROW) {
     int    n = sqlite3_column_int(st, 4);
     double q = sqlite3_column_double(st, 5), q2 = sqlite3_column_double(st, 6);
-    char   rho[64] = "-", lim[2][32];
-    for (int k = 0; k < 2; k++) {
-      if (sqlite3_column_type(st, 9 + k) == SQLITE_NULL) snprintf(lim[k], sizeof(lim[k]), "-");
-      else snprintf(lim[k], sizeof(lim[k]), "%.5g", sqlite3_column_double(st, 9 + k));
+    char   rho[64] = "-", lim[3][32];
+    for (int k = 0; k < 3; k++) { /* q's limits, ρ's */
+      const int c = k < 2 ? 9 + k : 12;
+      if (sqlite3_column_type(st, c) == SQLITE_NULL) snprintf(lim[k], sizeof(lim[k]), "-");
+      else snprintf(lim[k], sizeof(lim[k]), k < 2 ? "%.5g" : "%.5f", sqlite3_column_double(st, c));
     }
     if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
       double r = sqlite3_column_double(st, 7), r2 = sqlite3_column_double(st, 8);
       MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, r2, sqlite3_column_int(st, 11));
     }
     if (rows++ < maxrows)
-      fprintf(out, "%-7s %-12s %6d %6d %6d  %-24s %-9s %-9s  %-24s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+      fprintf(out, "%-*s %-12s %6d %6d %6d  %-24s %-9s %-9s  %-24s %s\n", fw, sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
               sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), n,
-              (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, q2, n), path), lim[0], lim[1], rho);
+              (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, q2, n), path), lim[0], lim[1], rho, lim[2]);
   }
   if (rows > maxrows) fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n", rows - maxrows, dir);
   sqlite3_finalize(st);

@@ -94,11 +94,36 @@ cmp -s "$W/want.txt" "$W/got.txt" || { diff "$W/want.txt" "$W/got.txt" >&2; fail
 # not left out), and the run's summary's s.e. taken over every seed (0.0102 here instead of 0.0142).
 run 1 run -family mlp -grid_activation relu -grid_width 4 -grid_depth 8 -grid_seed 0-200 -inputs 2 -progress_interval 0 \
   -output "$W/dead" > "$W/dead.out" 2> /dev/null || fail "run with dead networks"
-c=$(awk '$1 == "mlp" && $2 == "relu" { print $(NF - 2), $NF }' "$W/dead.out")
+c=$(awk '$1 == "mlp" && $2 == "relu" { print $(NF - 3), $(NF - 1) }' "$W/dead.out")
 p=$($PY "$SRC/analysis/summary.py" "$W/dead" | sed -n 's/.* rho01_mean=\([^ ]*\) rho01_se=\([^ ]*\) rho01_seeds=\([0-9]*\).*/\1 \2 \3/p' \
     | awk '{ printf "%.5f %.5f %d", $1, $2, $3 }')
 [ "$c" = "${p% *}" ] && [ "${p##* }" -gt 50 ] && [ "${p##* }" -lt 180 ] \
   || fail "ρ with dead networks: run summary '$c', summary.py '$p' (mean, s.e., seeds with a ρ)"
+# (b3) the run summary's last column, the limit of ρ: the NNGP's ρ at the last layer (from the limits export) for an
+# MLP, the covariance SDE's mean over paths (from the sde export) for the shaped MLP, whose NNGP is its input kernel.
+# Catches: a ρ made of the wrong entries, the shaped MLP's input-kernel ρ (0.5 here) or another width's SDE.
+run 1 run -family mlp,shaped_mlp -grid_activation relu -grid_width 16,32 -grid_depth 8 -grid_seed 0-3 -inputs 2 -sde_paths 40 \
+  -record_layers last -progress_interval 0 -output "$W/rholim" > "$W/rholim.out" 2> /dev/null || fail "run for the ρ limit"
+"$NNL" export "$W/rholim" -table limits -o "$W/rholim.limits.csv"
+"$NNL" export "$W/rholim" -table sde -o "$W/rholim.sde.csv"
+$PY - "$W/rholim" "$W/rholim.out" << 'PYEOF' || fail "summary: the limit of ρ"
+import csv, math, sys
+from collections import defaultdict
+d, out = sys.argv[1], sys.argv[2]
+q = {(r["a"], r["b"]): float(r["q_nngp"]) for r in csv.DictReader(open(d + ".limits.csv"))
+     if r["family"] == "mlp" and r["layer"] == r["depth"]}
+want = {("mlp", w): "%.5f" % (q["0", "1"] / math.sqrt(q["0", "0"] * q["1", "1"])) for w in ("16", "32")}
+paths = defaultdict(dict)
+for r in csv.DictReader(open(d + ".sde.csv")):
+    paths[r["width"], r["path"]][r["a"], r["b"]] = float(r["q"])
+for w in ("16", "32"):
+    rho = [p["0", "1"] / math.sqrt(p["0", "0"] * p["1", "1"]) for (pw, _), p in paths.items() if pw == w]
+    assert len(rho) == 40, len(rho)
+    want["shaped_mlp", w] = "%.5f" % (sum(rho) / len(rho))
+got = {(l.split()[0], l.split()[2]): l.split()[-1] for l in open(out) if l.split()[:1] in (["mlp"], ["shaped_mlp"])}
+assert got == want, (got, want)
+assert abs(float(want["shaped_mlp", "16"]) - 0.5) > 1e-3
+PYEOF
 
 # (c) the figure: a real PNG and a PDF beside it
 [ "$(head -c 8 "$W/summary.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "summary.png is not a PNG"
