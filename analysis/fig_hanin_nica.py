@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""Hanin–Nica figure: mean and variance of ln(‖x_L‖²/n) − ln(‖x_0‖²/d) of a critical ReLU MLP (one input,
-post-activations) against beta = L/n, with the large-n lines −(5/2) beta and 5 beta and the exact finite-n laws
-L·E ln R, L·Var ln R, R = (2/n) chi²_K, K ~ Bin(n, 1/2) (MATH.md §4.3).
+"""Hanin–Nica figure: mean and variance of ln(‖x_L‖²/n) − ln(‖x_0‖²/d) of a critical MLP with φ = a·min(x,0) +
+b·max(x,0) (relu by default; --activation leaky_relu:0.2, abs, linear; one input, post-activations) against
+beta = L/n, with the large-n lines −(c/2) beta and c beta, c = 3A₄/A₂² − 1, A_k = (a^k + b^k)/2 (relu 5: Hanin–Nica's
+−5/2 and 5; leaky_relu:a 6(a⁴+1)/(a²+1)² − 1; abs and linear 2), and the exact finite-n laws L·E ln R, L·Var ln R
+where they are known: R = (2/n) chi²_K, K ~ Bin(n, 1/2) for relu (MATH.md §4.3), R = chi²_n / n for abs and linear
+(a² = b²); none for leaky_relu (printed nan).
 
-Rows: the stats table's lognorm_post (input 0) of ReLU MLPs, grouped by (width, layer); networks that died
+Rows: the stats table's lognorm_post (input 0) of the activation's MLPs, grouped by (width, layer); networks that died
 (lognorm_post = −inf) are left out, as the law is conditional on K ≥ 1 at every layer. Slopes are fitted through
 the origin against beta, weighted by the standard errors (independent networks when only the last layer is
 recorded, as in jobs/hanin_nica_lognormal.opts). Prints key=value lines per width and pooled."""
@@ -18,14 +21,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nnlimits  # noqa: E402
 
 
-def log_ratio_moments(n):
-    """E ln R and Var ln R for R = (2/n) chi²_K, K ~ Bin(n, 1/2), given K >= 1."""
-    k = np.arange(1, n + 1)
-    p = binom.pmf(k, n, 0.5)
-    p /= p.sum()
-    psi, tri = digamma(k / 2), polygamma(1, k / 2)
-    mean = np.log(4 / n) + np.sum(p * psi)
-    return mean, np.sum(p * tri) + np.sum(p * psi ** 2) - np.sum(p * psi) ** 2
+def log_ratio_moments(n, ab):
+    """E ln R and Var ln R of one layer's R at width n for φ = a·min + b·max at criticality: relu (a = 0)
+    R = (2/n) chi²_K, K ~ Bin(n, 1/2), given K >= 1; a² = b² R = chi²_n / n; (nan, nan) otherwise."""
+    a, b = ab
+    if a == 0:
+        k = np.arange(1, n + 1)
+        p = binom.pmf(k, n, 0.5)
+        p /= p.sum()
+        psi, tri = digamma(k / 2), polygamma(1, k / 2)
+        return np.log(4 / n) + np.sum(p * psi), np.sum(p * tri) + np.sum(p * psi ** 2) - np.sum(p * psi) ** 2
+    if a * a == b * b:
+        return np.log(2 / n) + digamma(n / 2), polygamma(1, n / 2)
+    return float("nan"), float("nan")
 
 
 def moments(d):
@@ -44,14 +52,19 @@ def moments(d):
 
 
 def main():
-    args = nnlimits.figure_args(__doc__, "hanin_nica")
+    args = nnlimits.figure_args(__doc__, "hanin_nica", [("--activation", str, "relu",
+                                "the activation, a·min(x,0) + b·max(x,0): relu, leaky_relu:a, abs, linear")])
+    act = args.activation
+    ab, c = nnlimits.two_slope(act), nnlimits.exact_c(act)
+    if ab is None:
+        sys.exit(f"--activation {act}: not of the form a·min(x,0) + b·max(x,0) (relu, leaky_relu:a, abs, linear)")
     d = nnlimits.load(args.run_dir, "stats", ["width", "layer", "lognorm_post"],
-                      where="family='mlp' AND activation='relu' AND input=0")
+                      where="family='mlp' AND activation='%s' AND input=0" % act.replace("'", "''"))
     alive = np.isfinite(d["lognorm_post"])
     dead = int((~alive).sum())
     d = {k: v[alive] for k, v in d.items()}
     if len(d["layer"]) == 0:
-        sys.exit(f"{args.run_dir}: no ReLU MLP stats (run jobs/hanin_nica_lognormal.opts)")
+        sys.exit(f"{args.run_dir}: no {act} MLP stats (run jobs/hanin_nica_lognormal.opts, or -grid_activation {act})")
     groups, beta, mean, mse, var, vse, n = moments(d)
     widths = sorted(set(w for w, _ in groups))
     plt = nnlimits.style()
@@ -60,22 +73,22 @@ def main():
     for j, w in enumerate(widths):
         sel = np.array([i for i, k in enumerate(groups) if k[0] == w])
         sel = sel[np.argsort(beta[sel])]
-        mu, v = log_ratio_moments(w)
-        c = f"C{j % 7}"
-        axes[0].errorbar(beta[sel], mean[sel], yerr=mse[sel], fmt="o", ms=3, color=c, label=f"n={w}")
-        axes[1].errorbar(beta[sel], var[sel], yerr=vse[sel], fmt="o", ms=3, color=c, label=f"n={w}")
+        mu, v = log_ratio_moments(w, ab)
+        col = f"C{j % 7}"
+        axes[0].errorbar(beta[sel], mean[sel], yerr=mse[sel], fmt="o", ms=3, color=col, label=f"n={w}")
+        axes[1].errorbar(beta[sel], var[sel], yerr=vse[sel], fmt="o", ms=3, color=col, label=f"n={w}")
         bx = np.linspace(0, beta[sel].max(), 50)
-        axes[0].plot(bx, w * mu * bx, color=c, lw=0.6, ls=":")
-        axes[1].plot(bx, w * v * bx, color=c, lw=0.6, ls=":")
+        axes[0].plot(bx, w * mu * bx, color=col, lw=0.6, ls=":")
+        axes[1].plot(bx, w * v * bx, color=col, lw=0.6, ls=":")
         if len(sel) >= 2:
             bm, bmse, _ = nnlimits.fit_line(beta[sel], mean[sel], mse[sel], origin=True)
             bv, bvse, _ = nnlimits.fit_line(beta[sel], var[sel], vse[sel], origin=True)
             last = (w, bm, bmse, w * mu, bv, bvse, w * v)
             fits["mean"].append((bm, bmse, w * mu))
             fits["var"].append((bv, bvse, w * v))
-            nnlimits.kv(figure="hanin_nica", width=w, points=len(sel), seeds=int(n[sel].min()),
-                        mean_slope=bm, mean_slope_se=bmse, mean_theory=-2.5, mean_exact=w * mu,
-                        var_slope=bv, var_slope_se=bvse, var_theory=5.0, var_exact=w * v)
+            nnlimits.kv(figure="hanin_nica", activation=act, width=w, points=len(sel), seeds=int(n[sel].min()),
+                        mean_slope=bm, mean_slope_se=bmse, mean_theory=-c / 2, mean_exact=w * mu,
+                        var_slope=bv, var_slope_se=bvse, var_theory=c, var_exact=w * v)
     # pooled over widths by inverse variance; the exact finite-n slopes pooled with the same weights are what it
     # estimates (the narrow widths weigh most, and their exact slopes are the furthest from n → ∞)
     pooled = {}
@@ -85,21 +98,23 @@ def main():
             wgt = 1 / sse ** 2
             pooled[key] = (np.sum(wgt * s) / np.sum(wgt), np.sqrt(1 / np.sum(wgt)), np.sum(wgt * ex) / np.sum(wgt))
     if pooled:
-        nnlimits.kv(figure="hanin_nica", width="all", dead=dead, mean_slope=pooled["mean"][0],
-                    mean_slope_se=pooled["mean"][1], mean_theory=-2.5, mean_exact=pooled["mean"][2],
-                    var_slope=pooled["var"][0], var_slope_se=pooled["var"][1], var_theory=5.0,
+        nnlimits.kv(figure="hanin_nica", activation=act, width="all", dead=dead, mean_slope=pooled["mean"][0],
+                    mean_slope_se=pooled["mean"][1], mean_theory=-c / 2, mean_exact=pooled["mean"][2],
+                    var_slope=pooled["var"][0], var_slope_se=pooled["var"][1], var_theory=c,
                     var_exact=pooled["var"][2])
     bx = np.linspace(0, beta.max(), 50)
-    axes[0].plot(bx, -2.5 * bx, "k--", lw=1.2, label="−(5/2) β (Hanin–Nica)")
-    axes[1].plot(bx, 5 * bx, "k--", lw=1.2, label="5 β (Hanin–Nica)")
+    axes[0].plot(bx, -c / 2 * bx, "k--", lw=1.2, label=f"−({c:.4g}/2) β (n → ∞)")
+    axes[1].plot(bx, c * bx, "k--", lw=1.2, label=f"{c:.4g} β (n → ∞)")
     for ax, what in zip(axes, ["mean", "variance"]):
         ax.set_xlabel("β = L / n  (depth / width)")
         ax.set_ylabel(f"{what} of ln(‖x_L‖²/n) − ln(‖x_0‖²/d)")
-        ax.legend(title="dotted: exact finite n (§4.3)", title_fontsize=7)
+        ax.legend(title="dotted: exact finite n (§4.3)" if np.isfinite(log_ratio_moments(2, ab)[0]) else None,
+                  title_fontsize=7)
     if pooled:
         w, bm, bmse, em, bv, bvse, ev = last
-        axes[0].set_title(f"n={w}: slope {bm:.2f} ± {bmse:.2f} (exact n={w}: {em:.2f}; n→∞: −2.5)")
-        axes[1].set_title(f"n={w}: slope {bv:.2f} ± {bvse:.2f} (exact n={w}: {ev:.2f}; n→∞: 5)")
+        for ax, s, se, ex, lim in ((axes[0], bm, bmse, em, -c / 2), (axes[1], bv, bvse, ev, c)):
+            exact = f"exact {ex:.2f}, " if np.isfinite(ex) else ""
+            ax.set_title(f"{act} n={w}: slope {s:.2f} ± {se:.2f} ({exact}n→∞ {lim:.4g})", fontsize=9)
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 

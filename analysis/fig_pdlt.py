@@ -17,27 +17,11 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nnlimits  # noqa: E402
 
-def two_slope(act):
-    """(a, b) of an activation a*min(x,0) + b*max(x,0) (relu, linear, abs, leaky_relu:a), else None."""
-    name, *p = act.split(":")
-    return {"relu": (0.0, 1.0), "linear": (1.0, 1.0), "abs": (-1.0, 1.0)}.get(name) or \
-        ((float(p[0]) if p else 0.01, 1.0) if name == "leaky_relu" else None)
-
-
-def exact_c(act):
-    """c of the finite-n law E R^2 = 1 + c/n of a*min + b*max (MATH.md §4.4): 3 A4/A2^2 - 1, A_k = (a^k + b^k)/2
-    (relu 5, linear and abs 2, leaky_relu:a 6(a^4+1)/(a^2+1)^2 - 1); None for other activations."""
-    ab = two_slope(act)
-    if ab is None:
-        return None
-    a2, a4 = (ab[0] ** 2 + ab[1] ** 2) / 2, (ab[0] ** 4 + ab[1] ** 4) / 2
-    return 3 * a4 / a2 ** 2 - 1
-
 
 def theory_slope(act):
     """Leading-order slope of the kurtosis against l/n at criticality: c for a*min + b*max, 2/3 for the K* = 0 class
     (odd smooth: tanh, erf, sin without a phase); NaN where no slope is known (gelu, swish, softplus, sin with one)."""
-    c = exact_c(act)
+    c = nnlimits.exact_c(act)
     if c is not None:
         return c
     name, *p = act.split(":")
@@ -116,23 +100,23 @@ def main():
                 bj = np.array([fit_slope(beta[fit], jk[sel][fit] - 1)[0] for jk in jack])
                 bse = np.sqrt((BLOCKS - 1) / BLOCKS * np.sum((bj - bj.mean()) ** 2))
                 extra = {}
-                if exact_c(act) is not None:
-                    extra["exact_slope"] = w * np.log1p(exact_c(act) / w)
+                if nnlimits.exact_c(act) is not None:
+                    extra["exact_slope"] = w * np.log1p(nnlimits.exact_c(act) / w)
                 slopes.append((b, bse, extra.get("exact_slope", float("nan"))))
                 nnlimits.kv(figure="pdlt", activation=act, width=w, seeds=int(n[sel].min()), layers=int(fit.sum()),
                             slope=b, slope_se=bse, theory=theory_slope(act), **extra)
                 xs = np.linspace(0, xmax, 50)
                 axes[1].plot(xs, a + b * xs, color=c, lw=0.6, alpha=0.6)
-            if exact_c(act) is not None:
+            if nnlimits.exact_c(act) is not None:
                 lx = np.arange(1, ell.max() + 1)
-                axes[0].plot(lx[lx / w <= 1.2 * xmax] / w, (1 + exact_c(act) / w) ** (lx[lx / w <= 1.2 * xmax] - 1) - 1,
+                axes[0].plot(lx[lx / w <= 1.2 * xmax] / w, (1 + nnlimits.exact_c(act) / w) ** (lx[lx / w <= 1.2 * xmax] - 1) - 1,
                              color=c, lw=0.5, ls=":")
         if slopes:
             # pooled by inverse variance; the exact finite-n slopes pooled with the same weights are what it estimates
             s, sse, ex = np.array(slopes).T
             wgt = 1 / sse ** 2
             pooled = np.sum(wgt * s) / np.sum(wgt)
-            extra = {"exact_slope": np.sum(wgt * ex) / np.sum(wgt)} if exact_c(act) is not None else {}
+            extra = {"exact_slope": np.sum(wgt * ex) / np.sum(wgt)} if nnlimits.exact_c(act) is not None else {}
             nnlimits.kv(figure="pdlt", activation=act, width="all", slope=pooled, slope_se=np.sqrt(1 / np.sum(wgt)),
                         theory=theory_slope(act), **extra)
         if np.isfinite(theory_slope(act)):

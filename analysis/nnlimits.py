@@ -321,6 +321,23 @@ def provenance(run_dir):
             f"{r['started']} | {r['status']}")
 
 
+def two_slope(act):
+    """(a, b) of an activation a*min(x,0) + b*max(x,0) (relu, linear, abs, leaky_relu:a), else None."""
+    name, *p = act.split(":")
+    return {"relu": (0.0, 1.0), "linear": (1.0, 1.0), "abs": (-1.0, 1.0)}.get(name) or \
+        ((float(p[0]) if p else 0.01, 1.0) if name == "leaky_relu" else None)
+
+
+def exact_c(act):
+    """c of the finite-n law E R^2 = 1 + c/n of a*min + b*max (MATH.md §4.4): 3 A4/A2^2 - 1, A_k = (a^k + b^k)/2
+    (relu 5, linear and abs 2, leaky_relu:a 6(a^4+1)/(a^2+1)^2 - 1); None for other activations."""
+    ab = two_slope(act)
+    if ab is None:
+        return None
+    a2, a4 = (ab[0] ** 2 + ab[1] ** 2) / 2, (ab[0] ** 4 + ab[1] ** 4) / 2
+    return 3 * a4 / a2 ** 2 - 1
+
+
 def group_mean_se(keys, values):
     """Mean and standard error of `values` over rows sharing the same tuple of `keys` (list of arrays), NaN values
     left out (a dead network's ρ = 0/0), as the run's own summary leaves out its NULLs. Returns (groups, mean, se,

@@ -9,8 +9,8 @@ PY=/usr/bin/python3
 export NNLIMITS=$NNL
 
 # figure NAME SCRIPT RUN: run analysis/SCRIPT on RUN, keep its key=value lines in $W/NAME.txt, check PNG and PDF.
-figure() {
-  $PY "$SRC/analysis/$2" "$3" -o "$W/$1.png" --dpi 50 ${NULL_DRAWS:-} > "$W/$1.txt" || fail "$2 failed"
+figure() { # NAME SCRIPT RUN [SCRIPT OPTIONS...]
+  $PY "$SRC/analysis/$2" "$3" -o "$W/$1.png" --dpi 50 ${NULL_DRAWS:-} "${@:4}" > "$W/$1.txt" || fail "$2 failed"
   [ "$(head -c 8 "$W/$1.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$1.png is not a PNG"
   [ "$(stat -c %s "$W/$1.png")" -gt 8000 ] || fail "$1.png is too small to hold the plot"
   head -c 5 "$W/$1.pdf" | grep -q '%PDF-' || fail "$1.pdf missing"
@@ -28,7 +28,7 @@ check() {
 
 # Hanin–Nica: slopes of mean and variance of ln‖x_L‖² in beta within 4 s.e. of the exact finite-n values (§4.3), and
 # near the n → ∞ slopes −5/2 and 5 (n = 16, 32: exact −2.82, −2.64 and 6.71, 5.68).
-run 2 run -family mlp -grid_activation relu -grid_width 16,32 -grid_depth 4,8,16,32 -grid_seed 0-400 -inputs 1 \
+run 2 run -family mlp -grid_activation relu,abs,leaky_relu:0.2 -grid_width 16,32 -grid_depth 4,8,16,32 -grid_seed 0-400 -inputs 1 \
   -record_layers last -progress_interval 0 -output "$W/hn" > /dev/null 2>&1 || fail "hanin-nica run"
 figure hn fig_hanin_nica.py "$W/hn"
 check hn '/width=[0-9]/' 'v["mean_slope"] - v["mean_exact"] <= 4 * v["mean_slope_se"] && v["mean_exact"] - v["mean_slope"] <= 4 * v["mean_slope_se"]'
@@ -38,6 +38,17 @@ check hn '/width=all/' 'v["var_slope"] > 4 && v["var_slope"] < 8 && v["mean_slop
 # narrow widths that weigh most are furthest from: 12σ off on jobs/hanin_nica_lognormal.opts)
 check hn '/width=all/' 'v["mean_slope"] - v["mean_exact"] <= 4 * v["mean_slope_se"] && v["mean_exact"] - v["mean_slope"] <= 4 * v["mean_slope_se"]'
 check hn '/width=all/' 'v["var_slope"] - v["var_exact"] <= 4 * v["var_slope_se"] && v["var_exact"] - v["var_slope"] <= 4 * v["var_slope_se"]'
+# Other a·min + b·max (the figure drew only relu): abs, whose R = chi²_n / n exactly (n = 16, 32: exact var slopes
+# 2.13, 2.06, mean −1.02, −1.01), within 4 s.e. of its exact laws and printing c = 2; leaky_relu:0.2, whose c =
+# 6(a⁴+1)/(a²+1)² − 1 = 4.5562 (no exact finite-n law: nan), its slopes near ±c. Catches: relu's theory or law kept
+# for another activation (abs's var slope ~2.2 against relu's 5-6.7), the rows of another activation.
+figure hn_abs fig_hanin_nica.py "$W/hn" --activation abs
+check hn_abs '/width=[0-9]/' 'v["var_slope"] - v["var_exact"] <= 4 * v["var_slope_se"] && v["var_exact"] - v["var_slope"] <= 4 * v["var_slope_se"]'
+check hn_abs '/width=[0-9]/' 'v["mean_slope"] - v["mean_exact"] <= 4 * v["mean_slope_se"] && v["mean_exact"] - v["mean_slope"] <= 4 * v["mean_slope_se"]'
+check hn_abs '/width=all/' 'v["var_theory"] == 2 && v["mean_theory"] == -1 && v["var_exact"] > 2 && v["var_exact"] < 2.4'
+figure hn_leaky fig_hanin_nica.py "$W/hn" --activation leaky_relu:0.2
+check hn_leaky '/width=all/' 'v["var_theory"] - 4.55621 < 1e-4 && 4.55621 - v["var_theory"] < 1e-4 && v["mean_exact"] == "nan"'
+check hn_leaky '/width=all/' 'v["var_slope"] > 3.5 && v["var_slope"] < 7.5 && v["mean_slope"] < -1.5 && v["mean_slope"] > -4'
 
 # PDLT: kurtosis slopes in l/n near 5 (relu), 2 (linear), 2/3 (tanh, erf), 4.56 (leaky_relu:0.2); n = 32, l <= 8 (exact relu 4.65, linear 1.94);
 # bounds ~4 jackknife s.e. (0.66, 0.17, 0.06 here), yet they exclude the neighbours' slopes and κ not divided by 3.
