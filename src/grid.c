@@ -27,10 +27,11 @@
    2.0 ns per byte of BLOB and 0.81 µs per row besides the point's: with 4 KB pages 10^5 tiny networks took 4.4 µs a
    task outside the tasks, and jobs/makwana_2025_effective_dimension.opts (a row per spectrum value) 0.84 µs a row,
    which the former 5.5 ns per byte of store priced at 0.2 µs. Refitted again (2026-12-05) with the last layer's KS
-   distance as a term of its own (C_KS_NM, 11.6 ns per element of n·m: before, wide shallow networks ran 3-37× over
-   their prediction, n = 2^10…2^20, L = 1…4) and wide shallow calibration stores: network tasks median 1.06, 80 % within
-   0.76-1.19, a shipped job's network tasks 0.67-1.05 of their time (0.57-1.78 with the former constants in the same
-   run). */
+   distance as a term of its own (C_KS_NM: before, wide shallow networks ran 3-37× over their prediction, n =
+   2^10…2^20, L = 1…4) and wide shallow calibration stores: network tasks median 1.06, 80 % within 0.76-1.19, a
+   shipped job's network tasks 0.67-1.05 of their time (0.57-1.78 with the former constants in the same run). Its 11.6
+   ns an element became 8.2 (refitted alone) when the KS distance stopped sorting (observe.c, KSByBins: 3-5 ns an
+   element by itself; the term also carries what the model does not follow of a wide network beyond L2). */
 #define C_COMMIT       3500.0  /* rank 0's commit of a task's result: fixed, per byte of its BLOBs, per row it adds */
 #define C_COMMIT_BLOB  1.9
 #define C_COMMIT_ROW   1340.0
@@ -44,7 +45,7 @@
 #define C_REC          1.0     /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
 #define C_REC_NM       0.40
 #define C_REC_NMM      0.105
-#define C_KS_NM        11.6    /* the last layer's KS distance (observe.c: a sort and a screen of each input's n values) */
+#define C_KS_NM        8.2     /* the last layer's KS distance (observe.c: each input's n values counted into bins)    */
 #define C_SPEC         18300.0 /* a spectra layer: fixed, and per flop of its Gram eigenvalues and feature SVD          */
 #define C_SPEC_FLOP    0.086
 #define C_DTASK        7200.0 /* the dense sampler: fixed, per layer, per entry of W (its normal), per n²·m (DGEMM: 2  */
@@ -228,7 +229,7 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   double       rec, ks, spec = 0, c;
 
   rec = nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
-  ks  = C_KS_NM * n * m; /* once a task, whatever its sampler: at n = 2^20, m = 4 it was 40 % of a one-layer network */
+  ks  = C_KS_NM * n * m; /* once a task, whatever its sampler (sorting, it was 40 % of a one-layer network at n = 2^20) */
   /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap otherwise) */
   if (ns > 0) {
     double lo = PetscMin(n, m), hi = PetscMax(n, m);
@@ -237,9 +238,9 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
     c = C_TASK + layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) + rec + spec + ks;
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
-    /* Y, Φ and Z (n×m each); the KS distance's copy and sort scratch of an input (2n) and its bucket indices (n as
-       2n uint32), or a fourth n×m, whichever is more; the inputs' and the layer's m×m factors (4m²) */
-    *mem = 8.0 * (3 * n * m + PetscMax(n * m, 3 * n) + 4 * m * m);
+    /* Y, Φ and Z (n×m each); the KS distance's copy and scratch of an input (2n), or a fourth n×m, whichever is
+       more; the inputs' and the layer's m×m factors (4m²) */
+    *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m);
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
     const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;

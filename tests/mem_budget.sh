@@ -41,9 +41,8 @@ python3 -c "import sys; e, m = $e, $m - $base; sys.exit(0 if e < 20 and m <= max
   fail "width 40000, m = 4: estimate ${e} MB, measured ${m} - ${base} MB (W should be drawn by chunks)"
 echo "mem_budget width=40000 m=4 estimate_mb=$e measured_mb=$((m - base)) (W by chunks)"
 # The two ends of the projection and dense estimates, within [0.7, 1.15] of the measured peak as above: one input of a
-# wide network (the KS distance's copy, sort scratch and bucket indices, 3n, outweigh a fourth n x m: 128 MB estimated
-# for 159 measured before), and many inputs of a narrow one (the inputs' and the layer's m x m factors, 4m^2: 36 MB
-# estimated for 114 before).
+# wide network (the KS distance's copy and scratch, 2n, beside Y, Phi and Z: 161 MB estimated, 128 measured), and many
+# inputs of a narrow one (the inputs' and the layer's m x m factors, 4m^2: 36 MB estimated for 114 before).
 P="-family mlp -grid_activation relu -grid_seed 0 -progress_interval 0"
 for c in "-grid_width 4194304 -grid_depth 1 -inputs 1" "-grid_width 4 -grid_depth 1 -inputs 1500 -input_dim 1500 -record_layers last"; do
   e=$("$NNL" plan $P $c | grep -o 'peak_mem_mb=[0-9.e+]*' | cut -d= -f2)
