@@ -29,11 +29,15 @@ void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt
     if (v[i] > tol) st->rank++;
     if (v[i] > rtol * vmax) st->rank_rtol++;
   }
-  /* Scale by the largest before squaring again: Σσ⁴ overflows for deep unnormalised networks long before σ does. */
+  /* Scale by the largest before squaring again: Σσ⁴ overflows for deep unnormalised networks long before σ does.
+     Singular values whose largest square leaves double's normal range (σ past 1.3e154 or below 1.5e-154: an
+     exploding or vanishing network's, stored at their true scale) are scaled before squaring: σ² / σ_max² was inf/inf,
+     a NaN participation ratio. */
   if (vmax > 0) {
-    double a = 0, b = 0, ref = sq ? vmax : vmax * vmax;
+    const PetscBool pre = !sq && !(vmax * vmax <= DBL_MAX && vmax * vmax >= DBL_MIN) ? PETSC_TRUE : PETSC_FALSE;
+    double          a = 0, b = 0, ref = sq ? vmax : vmax * vmax;
     for (PetscInt i = 0; i < k; i++) {
-      double x = v[i] > 0 ? v[i] : 0, x2 = (sq ? x : x * x) / ref;
+      double x = v[i] > 0 ? v[i] : 0, x2 = pre ? (x / vmax) * (x / vmax) : (sq ? x : x * x) / ref;
       a += x2;
       b += x2 * x2;
     }

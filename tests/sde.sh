@@ -71,6 +71,13 @@ for r in rows:
     if r["statistic"] == "rho":
         v = [g[("0", "1")] / math.sqrt(g[("0", "0")] * g[("1", "1")]) for k, g in rho.items() if k[:3] == (fam, r["width"], r["depth"])]
         assert int(r["n_net"]) == len(v) == 12 and abs(float(r["net_mean"]) - sum(v) / len(v)) < 1e-13, (r, v)
+        # the sample s.d. (n − 1), and the row's time: t = l/n at the last layer (ResNet: 1). Catches an s.d. over n
+        # (4 % off at 12 seeds), a t one layer off
+        m = sum(v) / len(v)
+        sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
+        assert abs(float(r["net_sd"]) - sd) <= 1e-12 * sd, (r, sd)
+    want_t = 1.0 if fam == "resnet" else int(r["depth"]) / int(r["width"])
+    assert abs(float(r["t"]) - want_t) < 1e-12, (r, want_t)
 PYEOF
 set +e
 run 0 run -family shaped_mlp -grid_activation erf -sde_paths 4 -output "$W/bad" > /dev/null 2> "$W/bad.err"; rc=$?

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "nnlimits/rng.h"
+#include "nnlimits/result.h"
 #include "observe.h"
 #include "simd.h"
 
@@ -112,10 +113,25 @@ static void test_ks_sort_matches_qsort(void **state)
   free(work);
 }
 
+/* The normality distance standardises y by its root mean square √(Σy²/n), as the KS distance to N(0,1) of y/‖y‖·√n
+   means: for y = (−1, 1, −1, 1) it is Φ(1) − 1/2 = 0.3413447460685429 exactly (the terms at −1 and at 1 tie).
+   Catches √(Σy²/(n − 1)) (0.3068: a shift of ~0.24/(2n) at every width, visible at the Hayou figures' small n). */
+static void test_normality_standardises_by_rms(void **state)
+{
+  NNLResult *res;
+
+  (void)state;
+  assert_int_equal(NNLResultCreate(1, 1, &res), 0);
+  assert_int_equal(NNLObserveNormality(4, 1, (const double[]){-1, 1, -1, 1}, res), 0);
+  if (!(fabs(res->ks[0] - (0.5 * erfc(-1 / sqrt(2.0)) - 0.5)) < 1e-15)) fail_msg("ks %.17g", res->ks[0]);
+  assert_int_equal(NNLResultDestroy(&res), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ks_sort_matches_qsort),
+    cmocka_unit_test(test_normality_standardises_by_rms),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -243,6 +243,12 @@ static void test_distances(void **state)
   /* the same law on two cells of unequal width, [−1, 0.5] and [0.5, 1]: the widths weigh the densities */
   NNLLawsDensityDistance(1, u, 2, uneven, tall, &ks, &w1);
   assert_true(fabs(ks - 0.5) < 1e-15 && fabs(w1 - 0.5) < 1e-15);
+  /* samples at ±½ against U(−1, 1) on one cell: F crosses the empirical cdf inside the cell, at 0; KS = ¼ and W1 =
+     1/16 + 1/8 + 1/16 = ¼ (by hand). Catches the crossing piece's |F − F_emp| integrated without its factor (3/8). */
+  NNLLawsDensityDistance(2, x, 1, (const double[]){-1, 1}, (const double[]){0.5}, &ks, &w1);
+  if (!(fabs(ks - 0.25) < 1e-15 && fabs(w1 - 0.25) < 1e-15)) fail_msg("crossing: ks %.17g w1 %.17g", ks, w1);
+  /* the correlation SDE's drift at ρ = −1: ν(−1) = k(0 + π) (MATH.md), so μ(−1) = kπ. Catches ν(−1) = 0. */
+  assert_true(fabs(NNLCorrelationDrift(0.3, -1) - 0.3 * M_PI) < 1e-15);
 }
 
 int main(int argc, char **argv)

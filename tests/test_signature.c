@@ -206,6 +206,16 @@ static void test_network_shares_weights(void **state)
                  0);
 }
 
+/* The bias is shared by the layers as A is: with σ_b² = 1 at depth 8 (width 256, 300 seeds, 16 cells), the networks'
+   last Gram is within 4 s.e. of the corner march's, which adds σ_b² in total over the depth. Catches a bias drawn
+   afresh at every layer (its variance then adds ~σ_b²/L: 1.70 against 2.65 on the diagonal, 82 s.e.). */
+static void test_network_shares_bias(void **state)
+{
+  NetworksVsNNGP("-family controlled_resnet -grid_activation relu -grid_width 256 -grid_depth 8 -grid_seed 0-300 -inputs 2 "
+                 "-input_correlation 0.5 -sigma_b2 1 -record_layers last -limit_goursat_cells 16",
+                 0);
+}
+
 /* A held A and one drawn again at every layer give the same bits: m = 2 (our kernel; A held in panels of 8 rows, and
    width 61 leaves a last panel of 5) with bias and spectra, and m = 9 (DGEMM, W held whole). Catches: a held A drawn
    from another stream or offset, stored into the wrong panel row or column, read before it is drawn, or overwritten
@@ -248,7 +258,8 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_law8_order2),      cmocka_unit_test(test_linear_closed_form),
     cmocka_unit_test(test_corner_is_network), cmocka_unit_test(test_orders_nonlinear),
     cmocka_unit_test(test_pairs_alike_and_abandon), cmocka_unit_test(test_network_first_step_exact),
-    cmocka_unit_test(test_network_shares_weights), cmocka_unit_test(test_held_weights_same_bits),
+    cmocka_unit_test(test_network_shares_weights), cmocka_unit_test(test_network_shares_bias),
+    cmocka_unit_test(test_held_weights_same_bits),
   };
   int rc;
 

@@ -39,6 +39,20 @@ static void test_diagonal(void **state)
   /* A zero matrix: no rank, no PR, no condition number (NaN, stored as NULL). */
   NNLSpectraStatsCompute(4, (double[4]){0, 0, 0, 0}, PETSC_FALSE, 4, 4, 1e-3, &st);
   assert_true(st.rank == 0 && st.rank_rtol == 0 && isnan(st.pr) && isnan(st.cond));
+  /* The rank's tolerance is max(rows, cols)·eps·σ_max (LAPACK's and numpy's): 1e-13 is below 1000·eps = 2.2e-13 of a
+     1000 × 2 matrix. Catches min(rows, cols) (2·eps: rank 2). */
+  NNLSpectraStatsCompute(2, (double[2]){1, 1e-13}, PETSC_FALSE, 1000, 2, 1e-3, &st);
+  assert_int_equal(st.rank, 1);
+  /* Singular values whose squares leave double's range (an exploding network's, stored at their true scale; and a
+     vanishing one's): PR (1 + 1/4)²/(1 + 1/16) = 1.4705882352941178, as at scale 1. It was NaN past 1.3e154 (σ²/σ_max²
+     = inf/inf). */
+  {
+    const double scales[] = {1, 1e155, 1e-160};
+    for (int i = 0; i < 3; i++) {
+      NNLSpectraStatsCompute(2, (double[2]){scales[i], 0.5 * scales[i]}, PETSC_FALSE, 2, 2, 1e-3, &st);
+      if (!(fabs(st.pr - 1.5625 / 1.0625) < 1e-15)) fail_msg("scale %g: pr %.17g", scales[i], st.pr);
+    }
+  }
 }
 
 /* Catches: a rank rule that counts rounding noise (exact rank of L R must be its inner dimension), or one that
