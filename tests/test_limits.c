@@ -5,6 +5,7 @@
 #include <string.h>
 #include "testutil.h"
 #include "nnlimits/limits.h"
+#include "nnlimits/activation.h"
 #include "nnlimits/gauss.h"
 #include "nnlimits/sched.h"
 
@@ -182,6 +183,23 @@ static void test_ode_relu_correlation(void **state)
 
 /* The ResNet NNGP recursion is the Euler scheme of the ODE with step 1/L: its error at t = 1 is O(1/L), so doubling L
    halves it. Catches: a branch scale other than L^-1/2 in the recursion (no convergence), an off-by-one layer. */
+/* One NNGP step of two inputs of unequal variances, (q00, q01, q11) = (1, 0.3, 2), through ReLU: E φ(u)φ(v) by the
+   arc-cosine closed form √(q00 q11)/(2π) (sin θ + (π − θ) cos θ), cos θ = 0.3/√2 (0.30516261102434511). Every job's
+   inputs have equal norms, so nothing else sees q11 apart from q00. Catches q11 taken as q00 (0.2414). */
+static void test_dual_unequal_variances(void **state)
+{
+  NNLActivation act;
+  char          err[128];
+  double        out[3];
+  const double  c = 0.3 / sqrt(2.0), th = acos(c), want = sqrt(2.0) / (2 * M_PI) * (sin(th) + (M_PI - th) * c);
+
+  (void)state;
+  assert_int_equal(NNLActivationParse("relu", &act, err, sizeof(err)), 0);
+  assert_int_equal(NNLLimitDual(&act, 2, (const double[]){1, 0.3, 2}, out), 0);
+  if (!(fabs(out[1] - want) < 1e-14 && fabs(out[0] - 0.5) < 1e-15 && fabs(out[2] - 1) < 1e-15))
+    fail_msg("dual (%.17g, %.17g, %.17g), want (0.5, %.17g, 1)", out[0], out[1], out[2], want);
+}
+
 static void test_nngp_to_ode(void **state)
 {
   const char *acts[] = {"relu", "tanh"};
@@ -308,7 +326,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ode_closed_forms), cmocka_unit_test(test_ode_dense_output), cmocka_unit_test(test_ode_relu_correlation),
     cmocka_unit_test(test_ode_every_solver), cmocka_unit_test(test_ode_fixed_step),  cmocka_unit_test(test_ode_refused),
-    cmocka_unit_test(test_nngp_to_ode),      cmocka_unit_test(test_nngp_vs_networks), cmocka_unit_test(test_abandon_every_task_kind),
+    cmocka_unit_test(test_nngp_to_ode),      cmocka_unit_test(test_dual_unequal_variances),      cmocka_unit_test(test_nngp_vs_networks), cmocka_unit_test(test_abandon_every_task_kind),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
