@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "nnlimits/sde.h"
 #include "nnlimits/laws.h"
+#include "nnlimits/shaped.h"
 
 /* Sample variance and its standard error for a normal law, var·√(2/(N−1)). */
 static void AssertMeanVar(const char *what, const Moments *mo, double mean, double var)
@@ -258,9 +259,28 @@ static void test_shaped_samplers_agree(void **state)
   }
 }
 
+/* The smooth shaped drift against MATH.md §2's formula, with a φ''(0) that no shipped activation has (every smooth
+   one that can be shaped is odd: φ''(0) = 0): a⁻²[(d2²/4)(V_aa V_bb + 2 V_ab²) + (d3/2) V_ab (V_aa + V_bb)] at a = 1,
+   d2 = 1, d3 = 0, V = (1, 2, 0.5): ¼(2 + 2·¼) = 0.625; and the d3 term alone (d2 = 0, d3 = 1): ½·0.5·3 = 0.75.
+   Catches a dropped factor of the V_ab² term (0.5625) or of the d3 term. */
+static void test_shaped_drift_formula(void **state)
+{
+  NNLJob  *job;
+  NNLGrid *grid;
+
+  (void)state;
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 1 -grid_width 8 -grid_depth 8 -grid_seed 0-1 -inputs 2",
+                           &job, &grid), 0);
+  assert_true(fabs(NNLShapedDrift(job, &job->act[0], 1, 0, 1, 2, 0.5) - 0.625) < 1e-15);
+  assert_true(fabs(NNLShapedDrift(job, &job->act[0], 0, 1, 1, 2, 0.5) - 0.75) < 1e-15);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_shaped_drift_formula),
     cmocka_unit_test(test_fixed_width_linear_resnet),
     cmocka_unit_test(test_fixed_width_relu_resnet),
     cmocka_unit_test(test_shaped_relu_log_variance),
