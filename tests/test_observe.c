@@ -89,7 +89,7 @@ static void test_ks_sort_matches_qsort(void **state)
           if (kind == 1) x[i] = floor(4 * x[i]) / 4; /* ties */
           if (kind == 2) x[i] = -(double)i / 7;      /* descending */
           if (kind == 3) x[i] = (i % 3 ? 1 : -1) * exp2(150 * x[i]); /* both signs, 2^-600 .. 2^600 */
-          if (kind == 4) x[i] = normal_quantile(((double)((i * 7919) % n) + 0.5) / n); /* 7919 prime: a permutation */
+          if (kind == 4) x[i] = normal_quantile(((double)(((int64_t)i * 7919) % n) + 0.5) / n); /* 7919 prime: a permutation */
         }
         d   = ks_reference(n, x, ref);
         got = NNLKSNormal(n, x, work);
