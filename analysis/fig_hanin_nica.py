@@ -108,8 +108,7 @@ def main():
     for ax, what in zip(axes, ["mean", "variance"]):
         ax.set_xlabel("β = L / n  (depth / width)")
         ax.set_ylabel(f"{what} of ln(‖x_L‖²/n) − ln(‖x_0‖²/d)")
-        ax.legend(title="dotted: exact finite n (§4.3)" if np.isfinite(log_ratio_moments(2, ab)[0]) else None,
-                  title_fontsize=7)
+        ax.legend(title="dotted: exact finite n (§4.3)" if np.isfinite(mu) else None, title_fontsize=7)  # a law known
     if pooled:
         w, bm, bmse, em, bv, bvse, ev = last
         for ax, s, se, ex, lim in ((axes[0], bm, bmse, em, -c / 2), (axes[1], bv, bvse, ev, c)):

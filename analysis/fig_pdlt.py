@@ -82,6 +82,7 @@ def main():
     markers = ["o", "s", "^", "v", "D", "x"]
     xmax = args.max_beta
     for act in acts:
+        ec, th = nnlimits.exact_c(act), theory_slope(act)  # the finite-n law's c (None: no law), the leading slope
         widths = sorted(set(k[1] for k in groups if k[0] == act))
         slopes = []
         for j, w in enumerate(widths):
@@ -100,30 +101,30 @@ def main():
                 bj = np.array([fit_slope(beta[fit], jk[sel][fit] - 1)[0] for jk in jack])
                 bse = np.sqrt((BLOCKS - 1) / BLOCKS * np.sum((bj - bj.mean()) ** 2))
                 extra = {}
-                if nnlimits.exact_c(act) is not None:
-                    extra["exact_slope"] = w * np.log1p(nnlimits.exact_c(act) / w)
+                if ec is not None:
+                    extra["exact_slope"] = w * np.log1p(ec / w)
                 slopes.append((b, bse, extra.get("exact_slope", float("nan"))))
                 nnlimits.kv(figure="pdlt", activation=act, width=w, seeds=int(n[sel].min()), layers=int(fit.sum()),
-                            slope=b, slope_se=bse, theory=theory_slope(act), **extra)
+                            slope=b, slope_se=bse, theory=th, **extra)
                 xs = np.linspace(0, xmax, 50)
                 axes[1].plot(xs, a + b * xs, color=c, lw=0.6, alpha=0.6)
-            if nnlimits.exact_c(act) is not None:
+            if ec is not None:
                 lx = np.arange(1, ell.max() + 1)
-                axes[0].plot(lx[lx / w <= 1.2 * xmax] / w, (1 + nnlimits.exact_c(act) / w) ** (lx[lx / w <= 1.2 * xmax] - 1) - 1,
+                axes[0].plot(lx[lx / w <= 1.2 * xmax] / w, (1 + ec / w) ** (lx[lx / w <= 1.2 * xmax] - 1) - 1,
                              color=c, lw=0.5, ls=":")
         if slopes:
             # pooled by inverse variance; the exact finite-n slopes pooled with the same weights are what it estimates
             s, sse, ex = np.array(slopes).T
             wgt = 1 / sse ** 2
             pooled = np.sum(wgt * s) / np.sum(wgt)
-            extra = {"exact_slope": np.sum(wgt * ex) / np.sum(wgt)} if nnlimits.exact_c(act) is not None else {}
+            extra = {"exact_slope": np.sum(wgt * ex) / np.sum(wgt)} if ec is not None else {}
             nnlimits.kv(figure="pdlt", activation=act, width="all", slope=pooled, slope_se=np.sqrt(1 / np.sum(wgt)),
-                        theory=theory_slope(act), **extra)
-        if np.isfinite(theory_slope(act)):
+                        theory=th, **extra)
+        if np.isfinite(th):
             xs = np.linspace(0, 1.2 * xmax, 50)
             for ax in axes:
-                ax.plot(xs, theory_slope(act) * xs, color=colors.get(act, "k"), lw=1.2, ls="--",
-                        label=f"{act}: slope {theory_slope(act):.3g} (PDLT)" if ax is axes[0] else None)
+                ax.plot(xs, th * xs, color=colors.get(act, "k"), lw=1.2, ls="--",
+                        label=f"{act}: slope {th:.3g} (PDLT)" if ax is axes[0] else None)
     axes[0].set_xlabel("l / n  (layer / width)")
     axes[0].set_ylabel("κ = E z⁴ / (3 (E z²)²) − 1")
     axes[0].set_title("normalised excess kurtosis (dotted: exact κ = (1+c/n)^(l−1) − 1)")

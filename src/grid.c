@@ -189,6 +189,15 @@ NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
 }
 
 /* A limit task: the NNGP recursion per layer and (ResNet) the depth-limit ODE; it stores both at every layer. */
+double NNLPointRecordBytes(const NNLJob *job, const NNLPoint *pt)
+{
+  const double m = (double)job->inputs, np = m * (m + 1) / 2;
+
+  if (pt->kind == NNL_TASK_LIMIT) return 2 * 8.0 * Recorded(job, pt) * np * 2; /* q of the NNGP and of the ODE */
+  if (pt->kind == NNL_TASK_SDE) return 0;
+  return 2 * 8.0 * Recorded(job, pt) * (np + 3 * m); /* the Gram, log-norms and kurtosis, and their copy for the store */
+}
+
 static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const NNLActivation *act = &job->act[pt->act];
@@ -200,7 +209,7 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
     const double w = (act->def->cost + C_LIM_QUAD_PHI) * (m > 1 ? 1.0 : C_LIM_QUAD_DIAG);
     *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
   }
-  *mem = 2 * 8.0 * Recorded(job, pt) * np * 2 + (1 << 20); /* q of the NNGP and of the ODE at the recorded layers */
+  *mem = NNLPointRecordBytes(job, pt) + (1 << 20);
   if (pt->family == NNL_FAMILY_CONTROLLED) { /* two Goursat marches, L² and N² cells, one F each (pairs alike once) */
     const double N = (double)NNLLimitGoursatCells(pt->depth), cells = (L * L + N * N) * (m > 1 ? 1.5 : 0.5);
     *cost = cells * (act->def->dual ? C_GOURSAT_DUAL_CELL : C_GOURSAT_QUAD_CELL + C_GOURSAT_QUAD_PHI * act->def->cost);
@@ -223,7 +232,7 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
 
 static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
-  const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim, np = m * (m + 1) / 2;
+  const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim;
   const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1), phi = job->act[pt->act].def->cost;
   const double nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
   double       rec, ks, spec = 0, c;
@@ -255,7 +264,7 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
   }
   *cost = c;
-  *mem += 2 * 8.0 * nrec * (np + 3 * m) + (1 << 20);
+  *mem += NNLPointRecordBytes(job, pt) + (1 << 20);
   if (job->spectra_mode != NNL_RECORD_NONE) *mem += 8.0 * (n * m + 6 * m * m + 8 * PetscMin(n, m) * PetscMax(n, m)); /* LAPACK copies, work */
 }
 

@@ -75,7 +75,7 @@ PetscInt NNLLimitGoursatCells(PetscInt depth)
   PetscInt  cells = NNL_GOURSAT_CELLS;
   PetscBool set;
 
-  if (PetscOptionsGetInt(NULL, NULL, "-limit_goursat_cells", &cells, &set) || cells < 1 || cells > (1 << 30)) cells = NNL_GOURSAT_CELLS;
+  if (PetscOptionsGetInt(NULL, NULL, "-limit_goursat_cells", &cells, &set) || cells < 1 || cells > NNL_GOURSAT_CELLS_MAX) cells = NNL_GOURSAT_CELLS;
   return depth * ((cells + depth - 1) / depth);
 }
 
@@ -432,8 +432,7 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
     PetscCall(PetscOptionsInt("-limit_goursat_cells",
                               "Cells per unit time of its second-order march (the least multiple of each depth at least this; error ~1/cells^2)",
                               "", cells, &cells, NULL));
-    /* the march's cells, the least multiple of a depth (<= 2^30) at least this, stay below 2^31 */
-    PetscCheck(cells >= 1 && cells <= (1 << 30), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+    PetscCheck(cells >= 1 && cells <= NNL_GOURSAT_CELLS_MAX, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-limit_goursat_cells: must be between 1 and 2^30 = 1073741824 (got %" PetscInt_FMT ")", cells);
   }
   PetscOptionsEnd();

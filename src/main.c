@@ -256,11 +256,10 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
     if ((*grid)->cells[i].mem > worst) worst = (*grid)->cells[wp = i].mem;
   if (worst > (*job)->mem_budget) { /* name what makes the largest task large: its recorded layers when they are most of
                                         it, else a network's width or a limit's options */
-    const NNLPoint *p    = &(*grid)->cells[wp];
-    const PetscInt  nrec = NNLJobRecordCount(*job, p->family, p->depth), m = (*job)->inputs;
-    const double    rec  = 16.0 * (double)nrec * ((double)m * (m + 1) / 2 + 3.0 * m); /* as the cost model counts them */
+    const NNLPoint *p        = &(*grid)->cells[wp];
     char            recs[64] = "";
-    if (rec > 0.5 * worst) snprintf(recs, sizeof(recs), ", recording %" PetscInt_FMT " layers,", nrec);
+    if (NNLPointRecordBytes(*job, p) > 0.5 * worst)
+      snprintf(recs, sizeof(recs), ", recording %" PetscInt_FMT " layers,", NNLJobRecordCount(*job, p->family, p->depth));
     TaskName(*job, p, recs[0] ? "-record_layers" : NULL, what, sizeof(what));
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s%s needs %.3g MB, more than the budget of %.3g MB per task (-mem_budget_mb)", what, recs,
             worst / 1048576.0, (*job)->mem_budget / 1048576.0);
@@ -596,7 +595,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   core = (factor * (total - commit) + commit) / NNL_COST_RATE;
   for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
   peak += (double)grid->npoints * NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
-  peak += PetscMax(0, PetscMin(1073741824.0, NNL_STORE_CACHE_BYTES_PER_POINT * (double)grid->npoints / job->shard_count) - 16777216.0); /* its page cache */
+  peak += NNLStoreCacheBytes((double)grid->npoints / job->shard_count) - NNL_STORE_CACHE_MIN; /* its page cache beyond a tiny run's */
   PetscCall(PetscPrintf(comm, "plan points=%" PetscInt_FMT " limits=%" PetscInt_FMT " shards=%" PetscInt_FMT
                         " cost=%.4g core_seconds=%.4g commit_core_seconds=%.4g peak_mem_mb=%.4g store_mb=%.4g sde=%" PetscInt_FMT "\n",
                         grid->nnets, grid->nlimits, job->shard_count, total, core,

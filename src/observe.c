@@ -216,14 +216,21 @@ NNL_SIMD_FUNCTION(Ranks, (PetscInt n, const double *x, PetscInt *r), (n, x, r), 
    rounding of its few operations is ~1e-16. */
 #define NNL_KS_SCREEN 1e-6
 
-/* The screening values: per x[i], i < cnt, max(F̃ − r_i/n, (r_i + 1)/n − F̃), F̃ ≈ Φ(x[i]) by A&S 7.1.26 (erfc(z) ≈
-   P(1/(1 + pz)) e^{−z²}, z = |x|/√2), into t[i], where t[i] holds e^{−x[i]²/2} on entry. r NULL: r_i = i. */
+/* F̃ ≈ Φ(x) within NNL_KS_SCREEN by A&S 7.1.26 (erfc(z) ≈ P(1/(1 + pz)) e^{−z²}, z = |x|/√2), given g = e^{−x²/2}
+   (computed apart, by NNLExpArray over an array) */
+static inline __attribute__((always_inline)) double PhiAS(double x, double g)
+{
+  const double z = fabs(x) * 0.70710678118654752440, u = 1.0 / (1.0 + 0.3275911 * z);
+  const double h = 0.5 * g * (u * (0.254829592 + u * (-0.284496736 + u * (1.421413741 + u * (-1.453152027 + u * 1.061405429)))));
+  return x >= 0 ? 1.0 - h : h;
+}
+
+/* The screening values: per x[i], i < cnt, max(F̃ − r_i/n, (r_i + 1)/n − F̃), F̃ = PhiAS(x[i]), into t[i], where t[i]
+   holds e^{−x[i]²/2} on entry. r NULL: r_i = i. */
 static inline __attribute__((always_inline)) void ScreenLoop(PetscInt cnt, PetscInt n, const double *x, const PetscInt *r, double *t)
 {
   for (PetscInt i = 0; i < cnt; i++) {
-    double z = fabs(x[i]) * 0.70710678118654752440, u = 1.0 / (1.0 + 0.3275911 * z);
-    double h = 0.5 * t[i] * (u * (0.254829592 + u * (-0.284496736 + u * (1.421413741 + u * (-1.453152027 + u * 1.061405429)))));
-    double F = x[i] >= 0 ? 1.0 - h : h, rk = r ? (double)r[i] : (double)i, lo = F - rk / n, hi = (rk + 1) / n - F;
+    double F = PhiAS(x[i], t[i]), rk = r ? (double)r[i] : (double)i, lo = F - rk / n, hi = (rk + 1) / n - F;
     t[i] = lo > hi ? lo : hi;
   }
 }
@@ -287,11 +294,7 @@ static const double *KSEdges(uint32_t B)
     t[e]           = -0.5 * x * x;
   }
   NNLExpArray((size_t)B - 1, t + 1, t + 1);
-  for (uint32_t e = 1; e < B; e++) { /* A&S 7.1.26, as ScreenLoop */
-    const double z = fabs(E[e]) * 0.70710678118654752440, u = 1.0 / (1.0 + 0.3275911 * z);
-    const double h = 0.5 * t[e] * (u * (0.254829592 + u * (-0.284496736 + u * (1.421413741 + u * (-1.453152027 + u * 1.061405429)))));
-    E[e]           = E[e] >= 0 ? 1.0 - h : h;
-  }
+  for (uint32_t e = 1; e < B; e++) E[e] = PhiAS(E[e], t[e]);
   E[0] = 0;
   E[B] = 1;
   EB   = B;
@@ -387,10 +390,7 @@ double NNLKSNormal(PetscInt n, double *x, double *work)
     const double d = KSByBins(n, x, work);
     if (d >= 0) return d;
   }
-  if ((size_t)n > UINT32_MAX || BucketSortDoubles(n, x, work)) { /* its counts are 32-bit, as the radix sort's */
-    if (n >= NNL_KS_RADIX_MIN && (size_t)n <= UINT32_MAX) RadixSortDoubles(n, x, work);
-    else SortDoubles(n, x, work);
-  }
+  if ((size_t)n > UINT32_MAX || BucketSortDoubles(n, x, work)) SortRun(n, x, work); /* its counts are 32-bit, as the radix sort's */
   return KSFromRanks(n, n, x, NULL, work);
 }
 

@@ -1014,9 +1014,8 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
        inserts all over them. Past the cache each group reread their leaves: with 2e6 points stored, 15 s of tiny
        tasks committed 335k points with 16 MB, 950k-990k with 256 MB (commits 13x slower at 1.5e6 points than at
        the start). The default job's 30720 points keep 16 MB. */
-    char         sql[64];
-    const double pts = (double)grid->npoints / (double)job->shard_count, kb = PetscMin(1048576.0, PetscMax(16384.0, NNL_STORE_CACHE_BYTES_PER_POINT * pts / 1024));
-    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%.0f", kb);
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%.0f", NNLStoreCacheBytes((double)grid->npoints / (double)job->shard_count) / 1024);
     PetscCall(NNLStoreExec(s->db, sql));
   }
   s->wal = PETSC_TRUE;

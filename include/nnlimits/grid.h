@@ -54,6 +54,14 @@ typedef struct {
 #define NNL_GRID_BYTES_PER_POINT 18
 #define NNL_STORE_CACHE_BYTES_PER_POINT 64 /* rank 0's SQLite page cache for a store of many points (store.c), beyond 16 MB */
 
+/** @brief Rank 0's SQLite page cache for a shard of this many points: NNL_STORE_CACHE_BYTES_PER_POINT a point, at least
+    NNL_STORE_CACHE_MIN (what any store gets) and at most 1 GB. store.c sets it; plan counts what it adds. */
+#define NNL_STORE_CACHE_MIN 16777216.0
+static inline double NNLStoreCacheBytes(double points)
+{
+  return PetscMin(1073741824.0, PetscMax(NNL_STORE_CACHE_MIN, NNL_STORE_CACHE_BYTES_PER_POINT * points));
+}
+
 /**
   @brief Expand the job's axes into cells, and with expand into every point (grid->points, with NNLGridCheckIds). Not
   collective (every rank can do it, identically); the checks of the grid's size are the same with or without expand.
@@ -103,6 +111,8 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
 
 /** @brief The part of a point's predicted cost that is rank 0's commit of its result (its rows and BLOB bytes). */
 double NNLPointCommitCost(const NNLJob *job, const NNLPoint *pt);
+/** @brief The bytes a task holds for its recorded layers (part of its memory estimate; 0 for an SDE task). */
+double NNLPointRecordBytes(const NNLJob *job, const NNLPoint *pt);
 
 /** @brief Whether an SDE task also solves the Fokker–Planck PDE (shaped ReLU, two inputs or more). */
 PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt);

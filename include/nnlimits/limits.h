@@ -39,6 +39,7 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm);
 */
 PetscInt NNLLimitGoursatCells(PetscInt depth);
 #define NNL_GOURSAT_CELLS 256
+#define NNL_GOURSAT_CELLS_MAX (1 << 30) /* -limit_goursat_cells at most: its multiple of a depth (<= 2^30) stays below 2^31 */
 /* The depth-limit ODE's solver before -limit_ts_* options (ODECreate): adaptive Dormand–Prince 5(4), tight tolerances.
    The job text leaves out an option given at one of these (job.c SolverDefaults), so they are named once, here. */
 #define NNL_ODE_TS_TYPE   TSRK
