@@ -7,7 +7,10 @@ From `nnlimits export DIR -table compare` (last layer, entries (0,0), (0,1), (1,
   network's Gram V_L to q_1 (its spread dominates; it decays like n^(-1/2) whatever L does, if the limits commute);
 - bias: sqrt(sum_ab (mean - q_ode)^2) / ||q_ode||, cells whose every |z| < 2 grey and marked '~0' (no bias resolved).
 Paths: for each width, the error at L = n^gamma, interpolated linearly in (ln L, ln error) between the grid's two
-nearest depths (open markers; filled = on the grid); slope fitted on log-log axes. Prints key=value lines."""
+nearest depths (open markers; filled = on the grid); slope fitted on log-log axes.
+Width limit by depth (`-table extrapolate`, t = 1): the means over widths fitted as q_inf + c/n; c, the 1/n
+coefficient of E V_L relative to q_1, against L: if the limits commute it stays bounded as L grows (an MLP's grows
+like L). Prints key=value lines."""
 import os
 import sys
 
@@ -40,6 +43,25 @@ def errors(c, act):
         bias[i, j] = np.sqrt(r["b2"] / r["q2"])
         zmax[i, j] = r["z"]
     return widths, depths, rms, bias, zmax
+
+
+def width_limit(ax, x, act):
+    """The 1/n coefficient c of E V_L at t = 1, relative to q_ode, against depth, per entry (a, b), with its s.e."""
+    sel = (x["family"] == "resnet") & (x["activation"] == act) & (x["layer"] == x["depth"]) & np.isfinite(x["q_ode"])
+    for k, (a, b) in enumerate(sorted(set(zip(x["a"][sel], x["b"][sel])))):
+        e = sel & (x["a"] == a) & (x["b"] == b)
+        L, q = x["depth"][e], x["q_ode"][e]
+        c, cse = x["slope"][e] / q, x["se_slope"][e] / q
+        ax.errorbar(L * (1 + 0.04 * (k - 1)), c, yerr=2 * cse, fmt="o-", ms=3, lw=0.8, capsize=2, label=f"V_{a}{b}")
+        for i in range(len(L)):
+            nnlimits.kv(figure="hayou_yang", activation=act, depth=int(L[i]), a=int(a), b=int(b), widths=int(x["widths"][e][i]),
+                        c_rel=c[i], c_rel_se=cse[i], z_nngp=x["z_nngp"][e][i], chi2=x["chi2"][e][i])
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_xlabel("depth L")
+    ax.set_ylabel("c / q_1, E V_L ≈ q_inf(L) + c/n  (±2 s.e.)")
+    ax.set_title(f"{act}: 1/n coefficient at t = 1 by depth")
+    ax.legend()
 
 
 def path(widths, depths, err, gamma):
@@ -89,8 +111,9 @@ def main():
     acts = [a for a in dict.fromkeys(c["activation"][c["family"] == "resnet"])]
     if not acts or not np.isfinite(c["q_ode"]).any():
         sys.exit(f"{args.run_dir}: no ResNet rows with a depth-limit ODE (run jobs/hayou_yang_2023_commute.yaml)")
+    x = nnlimits.load_export(args.run_dir, "extrapolate")
     plt = nnlimits.style()
-    fig, axes = plt.subplots(len(acts), 3, figsize=(13, 3.5 * len(acts)), squeeze=False)
+    fig, axes = plt.subplots(len(acts), 4, figsize=(17, 3.5 * len(acts)), squeeze=False)
     for row, act in zip(axes, acts):
         widths, depths, rms, bias, zmax = errors(c, act)
         heat(row[0], fig, widths, depths, rms, f"{act}: RMS error of V_L to the ODE q_1")
@@ -123,6 +146,7 @@ def main():
         ax.set_ylabel("relative RMS error to q_1")
         ax.set_title(f"{act}: along paths (open: interpolated in L)")
         ax.legend()
+        width_limit(row[3], x, act)
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 

@@ -22,6 +22,7 @@ typedef struct {
 } ExportTable;
 
 static PetscErrorCode WriteCompare(sqlite3_stmt *st, FILE *out);
+static PetscErrorCode WriteExtrapolate(sqlite3_stmt *st, FILE *out);
 static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out);
 static PetscErrorCode WriteStatsArrays(sqlite3_stmt *st, FILE *out);
 
@@ -62,6 +63,10 @@ static const ExportTable Tables[] = {
      (CompareSQL; the statement here is only a handle on the store) */
   {"compare", "family,activation,width,depth,layer,t,a,b,seeds,mean,se,q_nngp,q_ode,err_nngp,z_nngp,err_ode,z_ode",
    "SELECT 1", WriteCompare, NULL},
+  /* compare's means across widths, fitted as q_inf + slope/n per (family, activation, depth, layer, a, b) */
+  {"extrapolate", "family,activation,depth,layer,t,a,b,widths,q_inf,se_inf,slope,se_slope,chi2,q_nngp,q_ode,err_nngp,z_nngp,"
+                  "err_ode,z_ode",
+   "SELECT 1", WriteExtrapolate, NULL},
   {"sde", "family,activation,width,depth,t,path,a,b,q,lognorm_post",
    "SELECT p.family,nnl_act(p.activation),p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 ELSE CAST(p.depth-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width END,"
    "s.path,s.a,s.b,s.q,s.lognorm_post FROM points p JOIN sde_paths s ON s.point=p.id ORDER BY p.ord,s.path,s.a,s.b", NULL, NULL},
@@ -328,35 +333,55 @@ static double ColumnOrNaN(sqlite3_stmt *st, int c)
   return sqlite3_column_type(st, c) == SQLITE_NULL ? NAN : sqlite3_column_double(st, c);
 }
 
+/* The limit task's row of key (layer, a, b), read from lim, whose rows (in that order) are walked forward from *rc: the
+   keys asked for must ascend. NaN where the task has no such row. */
+static void LimitAt(sqlite3_stmt *lim, int *rc, const long long key[3], double *nngp, double *ode)
+{
+  *nngp = *ode = NAN;
+  for (; *rc == SQLITE_ROW; *rc = sqlite3_step(lim)) { /* limit rows before this key are of layers no network has */
+    long long lk[3] = {sqlite3_column_int64(lim, 0), sqlite3_column_int64(lim, 1), sqlite3_column_int64(lim, 2)};
+    int       cmp   = lk[0] != key[0] ? (lk[0] < key[0] ? -1 : 1) : lk[1] != key[1] ? (lk[1] < key[1] ? -1 : 1) : lk[2] != key[2] ? (lk[2] < key[2] ? -1 : 1) : 0;
+    if (cmp > 0) break;
+    if (cmp == 0) {
+      *nngp = ColumnOrNaN(lim, 3);
+      *ode  = ColumnOrNaN(lim, 4);
+      break;
+    }
+  }
+}
+
+/* Start reading limit task id's rows (none if !has); returns the first step's code. */
+static int LimitRows(sqlite3_stmt *lim, PetscBool has, sqlite3_int64 id)
+{
+  sqlite3_reset(lim);
+  sqlite3_bind_int64(lim, 1, id);
+  return has ? sqlite3_step(lim) : SQLITE_DONE;
+}
+
 /* The group's rows in (layer, a, b) order, beside its limit task's rows, read in that order too. */
 static PetscErrorCode CompareWriteGroup(const Compare *c, const CompareGroup *g, sqlite3_stmt *lim, FILE *out)
 {
-  int rc = SQLITE_DONE;
+  int rc = LimitRows(lim, g->haslim, g->lim);
 
   PetscFunctionBegin;
-  sqlite3_reset(lim);
-  sqlite3_bind_int64(lim, 1, g->lim);
-  if (g->haslim) rc = sqlite3_step(lim);
   for (PetscInt li = 0; li < g->nl; li++) {
     for (PetscInt o = 0; o < c->np; o++) {
       PetscInt  k = c->order[o], e = li * c->np + k;
       long long key[3] = {g->layer[li], c->a[k], c->b[k]};
-      double    nngp = NAN, ode = NAN;
+      double    nngp, ode;
       if (!g->n[e]) continue;
-      for (; rc == SQLITE_ROW; rc = sqlite3_step(lim)) { /* limit rows before this key are of layers no network has */
-        long long lk[3] = {sqlite3_column_int64(lim, 0), sqlite3_column_int64(lim, 1), sqlite3_column_int64(lim, 2)};
-        int       cmp   = lk[0] != key[0] ? (lk[0] < key[0] ? -1 : 1) : lk[1] != key[1] ? (lk[1] < key[1] ? -1 : 1) : lk[2] != key[2] ? (lk[2] < key[2] ? -1 : 1) : 0;
-        if (cmp > 0) break;
-        if (cmp == 0) {
-          nngp = ColumnOrNaN(lim, 3);
-          ode  = ColumnOrNaN(lim, 4);
-          break;
-        }
-      }
+      LimitAt(lim, &rc, key, &nngp, &ode);
       WriteCompareRow(out, g, key[0], key[1], key[2], g->n[e], g->sum[e], g->ss[e], nngp, ode);
     }
   }
   PetscCheck(rc == SQLITE_ROW || rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "export: %s", sqlite3_errstr(rc));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CompareWriteAll(const Compare *c, sqlite3_stmt *lim, FILE *out)
+{
+  PetscFunctionBegin;
+  for (PetscInt gi = 0; gi < c->ng; gi++) PetscCall(CompareWriteGroup(c, &c->g[gi], lim, out));
   PetscFunctionReturn(0);
 }
 
@@ -404,7 +429,9 @@ static PetscErrorCode LoadPairs(sqlite3 *db, PetscInt *np, PetscInt **order, lon
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode WriteCompare(sqlite3_stmt *handle, FILE *out)
+/* The seeds' means per (group, layer, pair), then write(c, lim, out) with lim a statement on the limits' rows of one
+   task (LimitRows). */
+static PetscErrorCode CompareRun(sqlite3_stmt *handle, FILE *out, PetscErrorCode (*write)(const Compare *, sqlite3_stmt *, FILE *))
 {
   sqlite3       *db = sqlite3_db_handle(handle);
   sqlite3_stmt  *lim = NULL, *st = NULL;
@@ -423,7 +450,7 @@ static PetscErrorCode WriteCompare(sqlite3_stmt *handle, FILE *out)
   if (!ierr) sqlite3_reset(st);
   if (!ierr) ierr = ComparePass(st, &c, 1);
   if (!ierr) ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT layer, a, b, q_nngp, q_ode FROM limits WHERE point=?1 ORDER BY layer, a, b", -1, &lim, NULL), "export");
-  for (PetscInt gi = 0; !ierr && gi < c.ng; gi++) ierr = CompareWriteGroup(&c, &c.g[gi], lim, out);
+  if (!ierr) ierr = write(&c, lim, out);
   sqlite3_finalize(lim);
   sqlite3_finalize(st);
   if (own) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -438,6 +465,142 @@ static PetscErrorCode WriteCompare(sqlite3_stmt *handle, FILE *out)
   PetscCall(PetscFree(c.a));
   PetscCall(PetscFree(c.b));
   PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WriteCompare(sqlite3_stmt *handle, FILE *out)
+{
+  PetscFunctionBegin;
+  PetscCall(CompareRun(handle, out, CompareWriteAll));
+  PetscFunctionReturn(0);
+}
+
+/* The extrapolate table: per (family, activation, depth), the groups of its widths; per layer that any of them recorded
+   and pair, the weighted least-squares line mean = q_inf + slope/n through the widths whose mean has a standard error
+   (2 or more seeds, se > 0), weights 1/se². q_inf estimates the n → ∞ value at that depth and slope the 1/n
+   coefficient; se_inf and se_slope are their standard errors (the se taken as known); chi2 is the weighted sum of
+   squared residuals, on widths − 2 degrees of freedom: how well 1/n describes these widths. A row needs two widths. */
+typedef struct {
+  double x, y, w;
+} FitPoint;
+
+static void FitLine(const FitPoint *p, PetscInt k, double *a, double *sa, double *b, double *sb, double *chi2)
+{
+  double S = 0, Sx = 0, Sy = 0, Sxx = 0, Sxy = 0, xm, ym;
+
+  for (PetscInt i = 0; i < k; i++) S += p[i].w, Sx += p[i].w * p[i].x, Sy += p[i].w * p[i].y;
+  xm = Sx / S, ym = Sy / S; /* centred: the x = 1/n are close together beside their size */
+  for (PetscInt i = 0; i < k; i++) {
+    double dx = p[i].x - xm;
+    Sxx += p[i].w * dx * dx, Sxy += p[i].w * dx * (p[i].y - ym);
+  }
+  *b  = Sxy / Sxx;
+  *sb = sqrt(1 / Sxx);
+  *a  = ym - *b * xm;
+  *sa = sqrt(1 / S + xm * xm / Sxx);
+  *chi2 = 0;
+  for (PetscInt i = 0; i < k; i++) {
+    double r = p[i].y - *a - *b * p[i].x;
+    *chi2 += p[i].w * r * r;
+  }
+}
+
+static int CompareLongLong(const void *x, const void *y)
+{
+  long long a = *(const long long *)x, b = *(const long long *)y;
+  return a < b ? -1 : a > b;
+}
+
+/* The rows of one (family, activation, depth): its width groups are g[mem[0..nm)], in canonical (width) order. */
+static PetscErrorCode ExtrapolateCluster(const Compare *c, const PetscInt mem[], PetscInt nm, sqlite3_stmt *lim, FILE *out)
+{
+  const CompareGroup *g0 = &c->g[mem[0]];
+  PetscInt            nl = 0, nu = 0;
+  long long          *layer;
+  FitPoint           *pts;
+  int                 rc = LimitRows(lim, g0->haslim, g0->lim);
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < nm; i++) nl += c->g[mem[i]].nl;
+  PetscCall(PetscMalloc1(nl, &layer));
+  PetscCall(PetscMalloc1(nm, &pts));
+  for (PetscInt i = 0, j = 0; i < nm; i++)
+    for (PetscInt li = 0; li < c->g[mem[i]].nl; li++) layer[j++] = c->g[mem[i]].layer[li];
+  qsort(layer, (size_t)nl, sizeof(long long), CompareLongLong);
+  for (PetscInt j = 0; j < nl; j++)
+    if (!nu || layer[j] != layer[nu - 1]) layer[nu++] = layer[j];
+  for (PetscInt u = 0; u < nu; u++) {
+    for (PetscInt o = 0; o < c->np; o++) {
+      PetscInt  k = c->order[o], npt = 0;
+      long long key[3] = {layer[u], c->a[k], c->b[k]};
+      double    qi, si, sl, ss, chi2, nngp, ode;
+      for (PetscInt i = 0; i < nm; i++) {
+        const CompareGroup *g  = &c->g[mem[i]];
+        const long long    *at = bsearch(&layer[u], g->layer, (size_t)g->nl, sizeof(long long), CompareLongLong);
+        PetscInt            e, n;
+        double              mean, se;
+        if (!at) continue;
+        e = (PetscInt)(at - g->layer) * c->np + k, n = g->n[e];
+        if (n < 2) continue;
+        mean = g->sum[e] / (double)n;
+        se   = sqrt(g->ss[e] / (double)(n - 1) / (double)n);
+        if (!(se > 0 && se < INFINITY)) continue;
+        pts[npt].x = 1.0 / (double)g->width, pts[npt].y = mean, pts[npt].w = 1 / (se * se), npt++;
+      }
+      if (npt < 2) continue;
+      FitLine(pts, npt, &qi, &si, &sl, &ss, &chi2);
+      LimitAt(lim, &rc, key, &nngp, &ode);
+      fprintf(out, "%s,%s,%lld,%lld,%.17g,%lld,%lld,%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g,%.17g", g0->family, g0->activation,
+              g0->depth, key[0], (double)key[0] / (double)g0->depth, key[1], key[2], npt, qi, si, sl, ss, chi2);
+      WriteOptional(out, nngp);
+      WriteOptional(out, ode);
+      for (int l = 0; l < 2; l++) {
+        double lv = l ? ode : nngp;
+        WriteOptional(out, qi - lv);
+        WriteOptional(out, (qi - lv) / si);
+      }
+      fputc('\n', out);
+    }
+  }
+  PetscCall(PetscFree(layer));
+  PetscCall(PetscFree(pts));
+  PetscCheck(rc == SQLITE_ROW || rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "export: %s", sqlite3_errstr(rc));
+  PetscFunctionReturn(0);
+}
+
+/* The groups come in canonical order: (family, activation) blocks, widths, then depths. Each block's depths in the
+   order of their first width: the (family, activation, depth) in the limits table's order. */
+static PetscErrorCode ExtrapolateWriteAll(const Compare *c, sqlite3_stmt *lim, FILE *out)
+{
+  PetscBool *done;
+  PetscInt  *mem;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc1(c->ng, &done));
+  PetscCall(PetscMalloc1(c->ng, &mem));
+  for (PetscInt gi = 0; gi < c->ng; gi++) {
+    const CompareGroup *g = &c->g[gi];
+    PetscInt            nm = 0;
+    PetscErrorCode      ierr;
+    if (done[gi]) continue;
+    for (PetscInt gj = gi; gj < c->ng && !strcmp(c->g[gj].family, g->family) && !strcmp(c->g[gj].activation, g->activation); gj++)
+      if (!done[gj] && c->g[gj].depth == g->depth) done[gj] = PETSC_TRUE, mem[nm++] = gj;
+    ierr = ExtrapolateCluster(c, mem, nm, lim, out);
+    if (ierr) {
+      PetscCall(PetscFree(done));
+      PetscCall(PetscFree(mem));
+    }
+    PetscCall(ierr);
+  }
+  PetscCall(PetscFree(done));
+  PetscCall(PetscFree(mem));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WriteExtrapolate(sqlite3_stmt *handle, FILE *out)
+{
+  PetscFunctionBegin;
+  PetscCall(CompareRun(handle, out, ExtrapolateWriteAll));
   PetscFunctionReturn(0);
 }
 

@@ -32,7 +32,7 @@ static const char usage[] =
   "  nnlimits run [options]            run the sweep (no options: the default job into results/default)\n"
   "  nnlimits plan [options]           dry run: points, per-shard counts, predicted time, peak memory and store size\n"
   "  nnlimits status DIR...            done / failed / pending counts and ETA of run directories\n"
-  "  nnlimits export DIR [-table gram|points|stats|limits|compare|spectra|spectrum|sde|fokker_planck|laws] [-o FILE]\n"
+  "  nnlimits export DIR [-table gram|points|stats|limits|compare|extrapolate|spectra|spectrum|sde|fokker_planck|laws] [-o FILE]\n"
   "                                    tidy CSV\n"
   "  nnlimits merge DIR... -output DIR  combine shard stores (job arrays) into one; idempotent\n"
   "Options come from the command line, -options_file FILE (plain or .yaml) and PETSC_OPTIONS.\n"
@@ -45,7 +45,7 @@ static const char *const command_help[][2] = {
              "  the ETA, of each run directory (readable while a run writes it). No options.\n"},
   {"export", "nnlimits export DIR [-table T] [-o FILE]\n"
              "  Tidy CSV, one row per observation, of one table of a run directory.\n"
-             "  -table <gram>: gram, points, stats, limits, compare, spectra, spectrum, sde, fokker_planck, laws\n"
+             "  -table <gram>: gram, points, stats, limits, compare, extrapolate, spectra, spectrum, sde, fokker_planck, laws\n"
              "  -o <stdout>: output file (a regular file is written as FILE.partial, then renamed)\n"},
   {"merge", "nnlimits merge DIR... -output DIR\n"
             "  Combine the stores of the shards of one job (job arrays) into one; idempotent, the inputs are not changed.\n"

@@ -71,6 +71,10 @@ run 2 run -family resnet -grid_activation relu -grid_width 16,64,256 -grid_depth
 figure hy fig_hayou_yang.py "$W/hy"
 check hy '/gamma=/' 'v["slope"] > -0.9 && v["slope"] < -0.15'
 check hy '/max_rms=/' 'v["min_rms"] > 0 && v["min_rms"] < v["max_rms"] && v["max_rms"] < 1'
+# its width-limit panel (-table extrapolate at t = 1): every depth's three entries fitted on the three widths, q_inf
+# within 4 s.e. of the NNGP kernel (the n -> oo limit at that depth)
+check hy '/c_rel=/' 'v["widths"] == 3 && v["z_nngp"] < 4 && v["z_nngp"] > -4 && v["c_rel_se"] > 0'
+[ "$(grep -c 'c_rel=' "$W/hy.txt")" = 12 ] || fail "hayou-yang: want the 1/n coefficient of 4 depths x 3 entries"
 NULL_DRAWS="--null 1000" figure hyqq fig_hayou_yang_qq.py "$W/hy"
 
 # Signature kernel: the linear network's depth limit at t = 1 is I_0(2) (law 8), the infinite-width kernel approaches

@@ -10,7 +10,7 @@
 #  (c) a solver failure (-limit_ts_max_steps 3) fails that limit alone, with a message; the networks and q_nngp are
 #      all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
-#  (d), (e) below.
+#  (d), (e), (f) below.
 source "$(dirname "$0")/lib.sh" "$@"
 
 run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 -record_layers all \
@@ -94,4 +94,45 @@ run 2 run -family controlled_resnet -grid_activation linear -grid_width 16 -grid
   if (($8 - q0 * nngp) ^ 2 > (1e-12 * q0 * nngp) ^ 2) { print "nngp", $0, q0 * nngp; bad++ }
   rows++ }
   END { if (bad || rows != 17 * 3) exit 1 }' || fail "controlled_resnet limits: law 8 or the network's closed form not met"
-echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8"
+# (f) -table extrapolate of MLPs of widths 64…512 (relu, tanh; 200 seeds): every row is the weighted least-squares line
+#     mean = q_inf + slope/n through compare's means (weights 1/se²), as numpy's lstsq fits it here from -table compare
+#     (q_inf, slope, their s.e., chi2, err and z, and one row per (depth, layer, pair) with two widths or more); q_inf
+#     is within 4 s.e. of q_nngp everywhere, and the ReLU diagonal's slope within 4 s.e. of 0 (E q_aa is the NNGP's at
+#     every width: MATH.md §4.1). Catches: a fit with other weights or abscissae (n instead of 1/n), the groups of other
+#     depths or activations pooled, the standard errors of an unweighted fit, z against the wrong limit.
+run 2 run -family mlp -grid_activation relu,tanh -grid_width 64,128,256,512 -grid_depth 4,16 -grid_seed 0-200 -inputs 2 \
+  -input_correlation 0.5 -record_layers 3 -progress_interval 0 -output "$W/ex" > /dev/null 2>&1 || fail "extrapolate run"
+"$NNL" export "$W/ex" -table compare -o "$W/ex.compare.csv"
+"$NNL" export "$W/ex" -table extrapolate -o "$W/ex.csv"
+head -1 "$W/ex.csv" | grep -qx 'family,activation,depth,layer,t,a,b,widths,q_inf,se_inf,slope,se_slope,chi2,q_nngp,q_ode,err_nngp,z_nngp,err_ode,z_ode' \
+  || fail "extrapolate header"
+/usr/bin/python3 - "$W/ex.compare.csv" "$W/ex.csv" <<'PYEOF' || fail "extrapolate: not the 1/n fit of compare, or q_inf beyond 4 s.e."
+import csv, sys
+import numpy as np
+fits = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    if int(r["seeds"]) >= 2 and float(r["se"]) > 0:
+        fits.setdefault(tuple(r[k] for k in ("family", "activation", "depth", "layer", "a", "b")), []).append(
+            (1 / float(r["width"]), float(r["mean"]), float(r["se"]), r["q_nngp"]))
+fits = {k: v for k, v in fits.items() if len(v) >= 2}
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == len(fits) == 2 * 2 * 3 * 3, (len(rows), len(fits))
+close = lambda a, b, tol: abs(a - b) <= tol * max(abs(a), abs(b), 1e-300)
+for r in rows:
+    v = np.array([p[:3] for p in fits[tuple(r[k] for k in ("family", "activation", "depth", "layer", "a", "b"))]])
+    A = np.stack([np.ones(len(v)), v[:, 0]], 1) / v[:, 2:3]
+    coef, res, _, _ = np.linalg.lstsq(A, v[:, 1] / v[:, 2], rcond=None)
+    cov = np.linalg.inv(A.T @ A)
+    chi2 = float(np.sum((A @ coef - v[:, 1] / v[:, 2]) ** 2))
+    nngp = float(r["q_nngp"])
+    assert int(r["widths"]) == len(v) == 4, r
+    for key, want in (("q_inf", coef[0]), ("slope", coef[1]), ("se_inf", cov[0, 0] ** 0.5), ("se_slope", cov[1, 1] ** 0.5),
+                      ("err_nngp", coef[0] - nngp), ("z_nngp", (coef[0] - nngp) / cov[0, 0] ** 0.5)):
+        assert close(float(r[key]), want, 1e-9), (key, r, want)
+    assert abs(float(r["chi2"]) - chi2) <= 1e-9 * max(chi2, 1), ("chi2", r, chi2)
+    assert r["q_ode"] == "" and r["z_ode"] == "", r
+    assert abs(float(r["z_nngp"])) <= 4, ("q_inf beyond 4 s.e. of q_nngp", r)
+    if r["activation"] == "relu" and r["a"] == r["b"]:
+        assert abs(float(r["slope"]) / float(r["se_slope"])) <= 4, ("relu diagonal: a 1/n slope", r)
+PYEOF
+echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation"
