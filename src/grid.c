@@ -206,12 +206,16 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
 
   if (act->def->dual) *cost = (res ? C_LIM_DUAL_ODE : 0) + L * (C_LIM_DUAL_LAYER * (res ? 10 : 1) + C_LIM_DUAL_ENTRY * np);
   else {
-    const double w = (act->def->cost + C_LIM_QUAD_PHI) * (m > 1 ? 1.0 : C_LIM_QUAD_DIAG);
+    /* a quadrature per distinct (q_aa, q_bb, q_ab) a layer (NNLLimitDual): the diagonal's, and one per distinct input
+       correlation (one in most jobs: the factor 1) */
+    const double k = (double)job->input_corr_distinct;
+    const double w = (act->def->cost + C_LIM_QUAD_PHI) * (m > 1 ? (k > 1 ? C_LIM_QUAD_DIAG + k * (1 - C_LIM_QUAD_DIAG) : 1.0) : C_LIM_QUAD_DIAG);
     *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
   }
   *mem = NNLPointRecordBytes(job, pt) + (1 << 20);
-  if (pt->family == NNL_FAMILY_CONTROLLED) { /* two Goursat marches, L² and N² cells, one F each (pairs alike once) */
-    const double N = (double)NNLLimitGoursatCells(pt->depth), cells = (L * L + N * N) * (m > 1 ? 1.5 : 0.5);
+  if (pt->family == NNL_FAMILY_CONTROLLED) { /* two Goursat marches, L² and N² cells, one F each (pairs alike once: the
+                                                diagonal's half square, and a square per distinct input correlation) */
+    const double N = (double)NNLLimitGoursatCells(pt->depth), cells = (L * L + N * N) * (m > 1 ? 0.5 + (double)job->input_corr_distinct : 0.5);
     *cost = cells * (act->def->dual ? C_GOURSAT_DUAL_CELL : C_GOURSAT_QUAD_CELL + C_GOURSAT_QUAD_PHI * act->def->cost);
     *mem += 8.0 * (m + 2) * (N + 1);
   }

@@ -1,9 +1,12 @@
 /* The job: every option of a sweep read once from the PETSc options database, validated, made canonical. */
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 #include "nnlimits/job.h"
+#include <petscblaslapack.h>
 #include "nnlimits/gauss.h"
 #include "parse.h"
 #include "nnlimits/shaped.h"
@@ -126,6 +129,94 @@ static NNLRecordMode LogOrAll(const NNLJob *job, PetscInt k)
   return k >= NNLJobMaxDepth(job) ? NNL_RECORD_ALL : NNL_RECORD_LOG;
 }
 
+PetscReal NNLJobInputCorrelation(const NNLJob *job, PetscInt a, PetscInt b)
+{
+  PetscInt lo = PetscMin(a, b), hi = PetscMax(a, b), m = job->inputs;
+
+  if (a == b) return 1.0;
+  return job->input_corr ? job->input_corr[lo * m - lo * (lo + 1) / 2 + hi - lo - 1] : job->input_correlation;
+}
+
+void NNLJobInputCov(const NNLJob *job, double *C)
+{
+  for (PetscInt a = 0; a < job->inputs; a++)
+    for (PetscInt b = 0; b < job->inputs; b++) C[a + b * job->inputs] = NNLJobInputCorrelation(job, a, b);
+}
+
+static int CompareBits(const void *x, const void *y)
+{
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+/* -input_correlation: one r for every pair (-1/(m-1) <= r <= 1: the inputs' Gram is then positive semidefinite), or
+   m(m-1)/2 values, one per pair a < b in (0,1), (0,2), …, (1,2), … order, each in [-1, 1], whose matrix with a unit
+   diagonal must be positive semidefinite (inputs with those Gram entries exist): its smallest eigenvalue at least
+   -1e-12 m, a rounding's worth (cos(θ_a − θ_b) of points on a circle, rank 2, has eigenvalues of -1e-16). */
+static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject, NNLJob *job)
+{
+  const PetscInt m = job->inputs, np = m * (m - 1) / 2;
+  char          *buf;
+  PetscReal     *v = NULL;
+  PetscInt       n = 0;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(65536, &buf));
+  ierr = OptString(PetscOptionsObject, "-input_correlation",
+                   "Input correlations x_a.x_b/d: one r for every pair, or m(m-1)/2 of them, pairs (0,1),(0,2),...,(1,2),... in order",
+                   "", "0.5", buf, 65536, NULL);
+  if (!ierr) ierr = NNLParseRealList("-input_correlation", buf, &v, &n);
+  PetscCall(PetscFree(buf));
+  PetscCall(ierr);
+  if (n == 1) {
+    job->input_correlation = v[0];
+    PetscCheck(v[0] <= 1 && (m == 1 || v[0] >= -1.0 / (m - 1)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
+               (double)v[0], m);
+    PetscCall(PetscFree(v)); /* no list: m(m-1)/2 copies of r were 9 MB at m = 1500 */
+    job->input_corr_distinct = np > 0;
+  } else {
+    PetscBLASInt bm, lwork, info;
+    PetscReal   *C, *w, *work;
+    if (n != np) PetscCall(PetscFree(v));
+    PetscCheck(n == np, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "-input_correlation: %" PetscInt_FMT " values for %" PetscInt_FMT " inputs: give one (every pair alike) or m(m-1)/2 = %" PetscInt_FMT
+               ", one per pair a < b in the order (0,1), (0,2), ..., (1,2), ...", n, m, np);
+    for (PetscInt k = 0; k < np; k++)
+      if (!(v[k] >= -1 && v[k] <= 1)) {
+        double bad = v[k];
+        PetscCall(PetscFree(v));
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-input_correlation: value %" PetscInt_FMT " (%g) is not a correlation (allowed: -1 <= r <= 1)", k + 1, bad);
+      }
+    job->input_corr        = v;
+    job->input_correlation = v[0];
+    for (PetscInt k = 1; k < np; k++)
+      if (v[k] != v[0]) job->input_correlation = NAN;
+    PetscCall(PetscBLASIntCast(m, &bm));
+    lwork = 3 * bm;
+    PetscCall(PetscMalloc3(m * m, &C, m, &w, 3 * m, &work));
+    NNLJobInputCov(job, C);
+    PetscCallBLAS("LAPACKsyev", LAPACKsyev_("N", "U", &bm, C, &bm, w, work, &lwork, &info));
+    ierr = info || w[0] < -1e-12 * m
+             ? PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
+                          "-input_correlation: no inputs have these correlations: their matrix (unit diagonal) is not positive "
+                          "semidefinite (smallest eigenvalue %g)", (double)w[0])
+             : 0;
+    PetscCall(PetscFree3(C, w, work));
+    PetscCall(ierr);
+  }
+  if (v) { /* bitwise, as NNLLimitDual's memo tells them apart */
+    uint64_t *bits;
+    PetscCall(PetscMalloc1(np, &bits));
+    memcpy(bits, v, sizeof(uint64_t) * np);
+    qsort(bits, (size_t)np, sizeof(uint64_t), CompareBits);
+    for (PetscInt k = 0; k < np; k++) job->input_corr_distinct += !k || bits[k] != bits[k - 1];
+    PetscCall(PetscFree(bits));
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
   char      buf[256];
@@ -138,12 +229,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
   PetscCheck(job->input_dim >= job->inputs, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-input_dim: %" PetscInt_FMT " is smaller than -inputs %" PetscInt_FMT " (inputs must be independent vectors)",
              job->input_dim, job->inputs);
-  PetscCall(ReadReal(PetscOptionsObject, "-input_correlation", "Pairwise input correlation r: x_a.x_b/d = r", "0.5",
-                     &job->input_correlation));
-  PetscCheck(job->input_correlation <= 1 && (job->inputs == 1 || job->input_correlation >= -1.0 / (job->inputs - 1)),
-             PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
-             (double)job->input_correlation, job->inputs);
+  PetscCall(ReadInputCorrelation(PetscOptionsObject, job));
   PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) without a phase (1/(ab)^2), else 1, not critical: gelu, swish, softplus, a*sin(b*x+c) with c != 0); controlled_resnet: sigma_A^2 (auto: 1)", "",
                                "auto", buf, sizeof(buf), NULL));
   if (!strcasecmp(buf, "auto")) job->sigma_w2 = -1;
@@ -411,8 +497,7 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   char  *s, *lst, num[128];
   struct { const char *key; const PetscInt *v; PetscInt n; } lists[] = {
     {"grid_width", job->width, job->nwidth}, {"grid_depth", job->depth, job->ndepth}, {"grid_seed", job->seed, job->nseed}};
-  struct { const char *key; double v; } reals[] = {{"input_correlation", job->input_correlation},
-                                                    {"sigma_b2", job->sigma_b2}, {"branch_alpha", job->branch_alpha}};
+  struct { const char *key; double v; } reals[] = {{"sigma_b2", job->sigma_b2}, {"branch_alpha", job->branch_alpha}};
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(cap, &s));
@@ -432,6 +517,18 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "inputs", num));
   snprintf(num, sizeof(num), "%" PetscInt_FMT, job->input_dim);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "input_dim", num));
+  /* one value where every pair has it (every job's before the list), else the list */
+  if (job->input_correlation == job->input_correlation) {
+    snprintf(num, sizeof(num), "%.17g", (double)job->input_correlation);
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "input_correlation", num));
+  } else {
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s", "input_correlation", ""));
+    for (PetscInt k = 0; k < job->inputs * (job->inputs - 1) / 2; k++) {
+      snprintf(num, sizeof(num), "%s%.17g", k ? "," : "", (double)job->input_corr[k]);
+      PetscCall(Appendf(&s, &len, &cap, "%s%s", num, ""));
+    }
+    PetscCall(Appendf(&s, &len, &cap, "%s%s", "\n", ""));
+  }
   for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
     snprintf(num, sizeof(num), "%.17g", reals[i].v);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", reals[i].key, num));
@@ -700,6 +797,7 @@ PetscErrorCode NNLJobDestroy(NNLJob **job)
   PetscCall(PetscFree((*job)->depth));
   PetscCall(PetscFree((*job)->seed));
   PetscCall(PetscFree((*job)->act));
+  PetscCall(PetscFree((*job)->input_corr));
   PetscCall(PetscFree((*job)->canonical));
   PetscCall(PetscFree(*job));
   PetscFunctionReturn(0);

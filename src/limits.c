@@ -16,7 +16,7 @@ PetscErrorCode NNLLimitInitial(const NNLJob *job, NNLFamily family, PetscInt act
 
   PetscFunctionBegin;
   for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = a; b < m; b++, k++) q[k] = s2 * (a == b ? 1.0 : job->input_correlation);
+    for (PetscInt b = a; b < m; b++, k++) q[k] = s2 * NNLJobInputCorrelation(job, a, b);
   PetscFunctionReturn(0);
 }
 

@@ -152,8 +152,7 @@ PetscErrorCode NNLInputs(const NNLJob *job, double *X)
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc2(m * m, &C, m * m, &R));
-  for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = 0; b < m; b++) C[a + b * m] = a == b ? 1.0 : job->input_correlation;
+  NNLJobInputCov(job, C);
   PetscCall(NNLSqrtPSD(m, C, R));
   /* x_a = √d · (column a of R, padded with zeros): x_a·x_b/d = (RᵀR)_ab = C_ab. */
   PetscCall(PetscArrayzero(X, d * m));
@@ -500,7 +499,7 @@ static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
   } else {
     int k;
     for (PetscInt a = 0; a < net->m; a++)
-      for (PetscInt b = 0; b < net->m; b++) net->K[a + b * net->m] = s2 * (a == b ? 1.0 : net->job->input_correlation);
+      for (PetscInt b = 0; b < net->m; b++) net->K[a + b * net->m] = s2 * NNLJobInputCorrelation(net->job, a, b);
     /* rescaled already (as NextLayer's K): a σ_w² past 2^512 would otherwise overflow the next layer's K, σ_w² q */
     if ((k = RescaleStep(net, KDiagMax(net)))) {
       for (PetscInt i = 0; i < net->m * net->m; i++) net->K[i] = ldexp(net->K[i], -2 * k);

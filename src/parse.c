@@ -174,6 +174,39 @@ PetscErrorCode NNLParseReal(const char opt[], const char s[], PetscReal *v)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLParseRealList(const char opt[], const char s[], PetscReal **vals, PetscInt *n)
+{
+  PetscInt    cnt = 1;
+  const char *p   = s;
+  PetscReal  *v;
+
+  PetscFunctionBegin;
+  PetscCheck(s && s[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty list", opt);
+  for (const char *c = s; *c; c++) cnt += (*c == ',');
+  PetscCall(PetscMalloc1(cnt, &v));
+  for (PetscInt i = 0; i < cnt; i++) {
+    const char    *end = strchr(p, ','), *next, *q = p;
+    char           item[128];
+    PetscErrorCode ierr;
+    if (!end) end = p + strlen(p);
+    next = end;
+    Trim(&q, &end);
+    if (end == q || (size_t)(end - q) >= sizeof(item)) {
+      PetscCall(PetscFree(v));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %s item in list '%s'", opt, end == q ? "empty" : "a too long", s);
+    }
+    memcpy(item, q, (size_t)(end - q));
+    item[end - q] = 0;
+    ierr = NNLParseReal(opt, item, &v[i]);
+    if (ierr) PetscCall(PetscFree(v));
+    PetscCall(ierr);
+    p = next + 1;
+  }
+  *vals = v;
+  *n    = cnt;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, PetscInt *n)
 {
   PetscInt    cnt = 1;

@@ -10,6 +10,8 @@ PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, P
 PetscErrorCode NNLParseInt(const char opt[], const char s[], PetscInt min, PetscInt *v);
 /** @brief One finite real. */
 PetscErrorCode NNLParseReal(const char opt[], const char s[], PetscReal *v);
+/** @brief Comma list of finite reals (items may be spaced; repeats allowed). Caller frees. */
+PetscErrorCode NNLParseRealList(const char opt[], const char s[], PetscReal **vals, PetscInt *n);
 /** @brief Comma list of words (no empty items, no duplicates). Caller frees with NNLParseFreeWords. */
 PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, PetscInt *n);
 PetscErrorCode NNLParseFreeWords(char ***words, PetscInt n);

@@ -82,13 +82,6 @@ static void ShapedProject(void *ctx, double *V)
     for (PetscInt b = a + 1; b < m; b++) V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
 }
 
-/* Input covariance C (m×m full): 1 on the diagonal, r off it. */
-static void InputCov(const NNLJob *job, double *C)
-{
-  for (PetscInt a = 0; a < job->inputs; a++)
-    for (PetscInt b = 0; b < job->inputs; b++) C[a + b * job->inputs] = a == b ? 1.0 : job->input_correlation;
-}
-
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
 static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps, NNLPollFn poll, void *pctx, PetscBool *abandon,
                                  NNLResult *res)
@@ -101,7 +94,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
   PetscFunctionBegin;
   PetscCall(PetscMalloc3(n * m, &h.Phi, m * m, &h.K, m * m, &h.R));
   PetscCall(PetscMalloc3(n * m, &Y, m * m, &C, m * m, &RC));
-  InputCov(job, C);
+  NNLJobInputCov(job, C);
   PetscCall(NNLSqrtPSD(m, C, RC));
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
     double      *out = res->paths + p * (np + m);
@@ -134,7 +127,7 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
   PetscCall(PetscMalloc4(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &V));
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
     double *out = res->paths + p * (np + m);
-    InputCov(job, V);
+    NNLJobInputCov(job, V);
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
     for (PetscInt a = 0, k = 0; a < m; a++) {
       for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
@@ -174,7 +167,7 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
     PetscBool    ok;
     PetscCall(PetscMalloc1(nrec, &t));
     for (PetscInt r = 0; r < nrec; r++) t[r] = NNLSDETime(pt->family, pt->width, pt->depth, layers[r]);
-    PetscCall(NNLFokkerPlanckSolve(k, job->input_correlation, job->fp_cells, nrec, t, res->fp, &ok, res->message, sizeof(res->message)));
+    PetscCall(NNLFokkerPlanckSolve(k, NNLJobInputCorrelation(job, 0, 1), job->fp_cells, nrec, t, res->fp, &ok, res->message, sizeof(res->message)));
     PetscCall(PetscFree(t));
     if (!ok) {
       res->status = NNL_STATUS_FAILED;

@@ -10,7 +10,7 @@
 #  (c) a solver failure (-limit_ts_max_steps 3) fails that limit alone, with a message; the networks and q_nngp are
 #      all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
-#  (d), (e), (f) below.
+#  (d)-(g) below.
 source "$(dirname "$0")/lib.sh" "$@"
 
 run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 -record_layers all \
@@ -135,4 +135,23 @@ for r in rows:
     if r["activation"] == "relu" and r["a"] == r["b"]:
         assert abs(float(r["slope"]) / float(r["se_slope"])) <= 4, ("relu diagonal: a 1/n slope", r)
 PYEOF
-echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation"
+# (g) -input_correlation per pair (m = 4: six values, pairs (0,1), (0,2), (0,3), (1,2), (1,3), (2,3)): the limits'
+#     layer 1 is σ_w² C_ab pair by pair, and the networks' means over 200 seeds (both samplers: the dense one draws the
+#     inputs x_a, the projection one starts from C) are within 4.5 s.e. of q_nngp at every layer and pair. Catches: a
+#     pair's correlation given to another pair (in the limits, the inputs or the projection's first K), one sampler
+#     still on a single r.
+C="0.9,0.5,0,0.5,0.2,0.6"
+for s in projection dense; do
+  run 2 run -family mlp -grid_activation relu,tanh -grid_width 128 -grid_depth 3 -grid_seed 0-200 -inputs 4 -input_dim 6 \
+    -input_correlation "$C" -sampler $s -record_layers all -progress_interval 0 -output "$W/pairs_$s" > /dev/null 2>&1 \
+    || fail "per-pair correlation run ($s)"
+  "$NNL" export "$W/pairs_$s" -table compare -o "$W/pairs_$s.csv"
+  awk -F, -v c="$C" 'BEGIN { split(c, r, ","); k = 0
+      for (a = 0; a < 4; a++) { want[a "," a] = 1; for (b = a + 1; b < 4; b++) want[a "," b] = r[++k] } }
+    NR > 1 { n++; z = $15 < 0 ? -$15 : $15; if (z > 4.5) { print "z", $0; bad++ }
+      sw2 = $2 == "relu" ? 2 : 1
+      if ($5 == 1 && ($12 - sw2 * want[$7 "," $8]) ^ 2 > 1e-26) { print "layer 1", $0, sw2 * want[$7 "," $8]; bad++ } }
+    END { if (bad || n != 2 * 3 * 10) { print n " rows"; exit 1 } }' "$W/pairs_$s.csv" \
+    || fail "per-pair correlations ($s): limits not sigma_w2 C_ab at layer 1, or a mean beyond 4.5 s.e."
+done
+echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations"

@@ -21,6 +21,10 @@ static const char *const bad[][2] = {
   {"-inputs 4 -input_dim 2", "-input_dim"},
   {"-input_correlation 1.5", "-input_correlation"},
   {"-inputs 3 -input_correlation -0.9", "-input_correlation"},
+  {"-inputs 3 -input_correlation 0.1,0.5", "2 values for 3 inputs"},           /* neither one nor m(m-1)/2 */
+  {"-inputs 3 -input_correlation 0.9,0.9,-0.9", "not positive semidefinite"}, /* each a correlation, together none */
+  {"-inputs 3 -input_correlation 0.1,1.5,0.2", "value 2 (1.5) is not a correlation"},
+  {"-inputs 3 -input_correlation 0.1,,0.2", "empty item"},
   {"-sigma_w2 -1", "-sigma_w2"},
   {"-sigma_w2 nan", "-sigma_w2"},
   {"-sigma_b2 inf", "-sigma_b2"},
@@ -74,6 +78,24 @@ static void test_canonical_text(void **state)
   NNLJobDestroy(&c);
   /* a solver's option at its default, or of a solver the job does not run, is the job without it (a resume that
      wrote out -limit_ts_rtol 1e-12, or gave an MLP job -limit_ts_type rk, was refused); another value is another job */
+  /* every pair's correlation given alike is the one value (a store's fingerprint before the list); a list is the list */
+  {
+    const char *same[][2] = {{"-inputs 3 -input_correlation 0.3", "-inputs 3 -input_correlation 0.3,0.3,0.30"}};
+    assert_int_equal(TestJob(same[0][0], &a, NULL), 0);
+    assert_int_equal(TestJob(same[0][1], &b, NULL), 0);
+    assert_int_equal(TestJob("-inputs 3 -input_correlation 0.3,0.2,0.3", &c, NULL), 0);
+    assert_string_equal(a->canonical, b->canonical);
+    assert_non_null(strstr(a->canonical, "\ninput_correlation=0.29999999999999999\n"));
+    assert_non_null(strstr(c->canonical, "\ninput_correlation=0.29999999999999999,0.20000000000000001,0.29999999999999999\n"));
+    assert_int_equal(a->input_corr_distinct, 1);
+    assert_int_equal(c->input_corr_distinct, 2);
+    /* pairs in (0,1), (0,2), (1,2) order, either way round, and 1 on the diagonal */
+    assert_true(NNLJobInputCorrelation(c, 0, 2) == 0.2 && NNLJobInputCorrelation(c, 2, 0) == 0.2);
+    assert_true(NNLJobInputCorrelation(c, 1, 2) == 0.3 && NNLJobInputCorrelation(c, 1, 1) == 1.0);
+    NNLJobDestroy(&a);
+    NNLJobDestroy(&b);
+    NNLJobDestroy(&c);
+  }
   {
     const char *same[][2] = {{"-family resnet", "-family resnet -limit_ts_type rk -limit_ts_rk_type 5dp -limit_ts_rtol 1.0e-12 -limit_ts_atol 1e-12"},
                              {"-family mlp", "-family mlp -limit_ts_rtol 1e-6 -limit_goursat_cells 64 -limit_fp_ts_dt 1e-2"},

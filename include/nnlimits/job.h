@@ -23,7 +23,9 @@ typedef struct {
   NNLActivation *act;
   PetscInt       inputs;            /* m */
   PetscInt       input_dim;         /* d */
-  PetscReal      input_correlation; /* r: x_a·x_b/d = r (a ≠ b), ‖x_a‖² = d */
+  PetscReal      input_correlation; /* r: x_a·x_b/d = r for every a ≠ b, ‖x_a‖² = d; NaN when the pairs' differ */
+  PetscReal     *input_corr;        /* m(m−1)/2: x_a·x_b/d of each pair a < b, in (0,1), (0,2), …, (1,2), … order */
+  PetscInt       input_corr_distinct; /* distinct values among them (bitwise): the limits' quadratures per layer */
   PetscReal      sigma_w2, sigma_b2, branch_alpha;
   NNLSamplerType sampler;
   NNLRecordMode  record_mode;
@@ -89,6 +91,10 @@ PetscInt       NNLJobSpectraCount(const NNLJob *job, NNLFamily family, PetscInt 
 /** @brief Layers whose spectra are computed (-spectra_layers; ascending; *n = 0 for none). Caller frees. */
 PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt depth, PetscInt *n, PetscInt **layers);
 
+/** @brief x_a·x_b/d of inputs a and b (1 for a = b). */
+PetscReal NNLJobInputCorrelation(const NNLJob *job, PetscInt a, PetscInt b);
+/** @brief The inputs' m×m correlation matrix (column-major, full). */
+void NNLJobInputCov(const NNLJob *job, double *C);
 /** @brief σ_w² of the MLP for activation act (resolves -sigma_w2 auto to the critical value). */
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act);
 /** @brief σ_A² of the controlled ResNet: -sigma_w2, or 1 for auto (it has no critical value). */
