@@ -48,7 +48,7 @@ FP_EDGE = ("nnl_fp_edge({},(SELECT max(g.cell)+1 FROM fokker_planck g WHERE g.po
 FP_GRID = "atanh 14"  # NNL_FP_GRID: cells uniform in atanh ρ on [−14, 14], the end cells reaching ρ = ±1
 
 # an activation as exports show it (nnl_act): a Python call only for names with parameters
-ACT = "CASE WHEN instr({0}, ':') THEN nnl_act({0}) ELSE {0} END"
+ACT = "CASE WHEN instr({0}, ':') OR instr({0}, ';') THEN nnl_act({0}) ELSE {0} END"
 
 TABLES = {
     "gram": ([("family", "p.family"), ("activation", ACT.format("p.activation")), ("width", "p.width"), ("depth", "p.depth"),
@@ -113,21 +113,30 @@ def nnl_at(blob, k):
 def nnl_act(name):
     """SQL nnl_act(name), as src/activation.c's NNLActivationDisplayName: a stored (canonical) activation name with each
     parameter in the fewest digits that read back as the same double (leaky_relu:0.20000000000000001 -> leaky_relu:0.2),
-    as exports show it, so that where="activation='leaky_relu:0.2'" selects what the user typed."""
+    and each setting of a swept job's entry too (tanh;sigma_b2=0.10000000000000001 -> tanh;sigma_b2=0.1), as exports
+    show it, so that where="activation='leaky_relu:0.2'" selects what the user typed."""
     if name is None:
         return None
-    parts = name.split(":")
-    for i in range(1, len(parts)):
+
+    def shortest(text):
         try:
-            v = float(parts[i])
+            v = float(text)
         except ValueError:
-            continue
+            return text
         for k in range(1, 18):
             t = "%.*g" % (k, v)
             if float(t) == v:
-                parts[i] = t
-                break
-    return ":".join(parts)
+                return t
+        return text
+
+    parts = re.split(r"([:;])", name)
+    for i in range(2, len(parts), 2):
+        if parts[i - 1] == ":":
+            parts[i] = shortest(parts[i])
+        elif "=" in parts[i]:
+            key, value = parts[i].split("=", 1)
+            parts[i] = key + "=" + shortest(value)
+    return "".join(parts)
 
 
 def nnl_fp_edge(i, n, grid):

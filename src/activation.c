@@ -404,28 +404,37 @@ static int ParseParam(const char *s, const char *end, double *v)
   return 0;
 }
 
+/* The fewest digits that read back as the double num holds (num unchanged if it holds no number). */
+static void ShortestNumber(char num[64])
+{
+  char  *end;
+  double v = strtod(num, &end);
+
+  for (int p = 1; num[0] && !*end && p <= 17; p++) {
+    char t[64];
+    snprintf(t, sizeof(t), "%.*g", p, v);
+    if (strtod(t, NULL) == v) {
+      memcpy(num, t, sizeof(t));
+      break;
+    }
+  }
+}
+
 void NNLActivationDisplayName(const char canon[], char out[], size_t len)
 {
-  const char *c = strchr(canon, ':');
+  const char *c = canon + strcspn(canon, ":;");
   size_t      n;
 
-  snprintf(out, len, "%.*s", (int)(c ? (size_t)(c - canon) : strlen(canon)), canon);
+  snprintf(out, len, "%.*s", (int)(c - canon), canon);
   n = strlen(out);
-  while (c && n < len) {
-    const char *next = strchr(c + 1, ':');
-    char        num[64], *end;
-    double      v;
-    snprintf(num, sizeof(num), "%.*s", (int)(next ? (size_t)(next - c - 1) : strlen(c + 1)), c + 1);
-    v = strtod(num, &end);
-    for (int p = 1; num[0] && !*end && p <= 17; p++) { /* the fewest digits that read back as this double */
-      char t[64];
-      snprintf(t, sizeof(t), "%.*g", p, v);
-      if (strtod(t, NULL) == v) {
-        memcpy(num, t, sizeof(t));
-        break;
-      }
-    }
-    n += (size_t)snprintf(out + n, len - n, ":%s", num);
+  /* ":p" parameters, then ";key=value" settings of a job's entry: each number in its shortest spelling */
+  while (*c && n < len) {
+    const char *next = c + 1 + strcspn(c + 1, ":;"), *eq = *c == ';' ? memchr(c, '=', (size_t)(next - c)) : NULL;
+    const char *v    = eq ? eq + 1 : c + 1;
+    char        num[64];
+    snprintf(num, sizeof(num), "%.*s", (int)(next - v), v);
+    ShortestNumber(num);
+    n += (size_t)snprintf(out + n, len - n, "%.*s%s", (int)(v - c), c, num);
     c = next;
   }
 }

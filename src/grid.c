@@ -415,16 +415,23 @@ void NNLGridPoint(const NNLGrid *g, PetscInt k, NNLPoint *pt)
 PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid)
 {
   NNLGrid  *g;
-  double    nets = (double)job->nfamily * job->nact * job->nwidth * job->ndepth * job->nseed;
-  double    sdes = 0, total;
-  PetscInt  c = 0, ncnet = job->nfamily * job->nact * job->nwidth * job->ndepth;
+  double    ncnet = 0, nlim = 0, sdes = 0, nets, total;
+  PetscInt  c = 0;
   NNLPoint *pts;
   char      canon[512];
 
   PetscFunctionBegin;
+  /* per (family, activation entry): the entries of settings a family does not use have no cells of it, and the
+     ResNet's SDE task needs α = 1/2, which a swept -branch_alpha varies */
   for (PetscInt f = 0; f < job->nfamily; f++)
-    if (NNLJobHasSDE(job, job->family[f])) sdes += (double)job->nact * job->nwidth * job->ndepth;
-  total = nets + (double)job->nfamily * job->nact * job->ndepth + sdes;
+    for (PetscInt a = 0; a < job->nact; a++) {
+      if (!NNLJobEntryApplies(job, job->family[f], a)) continue;
+      ncnet += (double)job->nwidth * job->ndepth;
+      nlim += (double)job->ndepth;
+      if (NNLJobHasSDE(job, job->family[f], a)) sdes += (double)job->nwidth * job->ndepth;
+    }
+  nets  = ncnet * job->nseed;
+  total = nets + nlim + sdes;
   PetscCheck(nets <= 1e8, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "the grid has %.3g points, more than 1e8 (split it into several jobs or use fewer seeds)", nets);
   /* Rank 0 holds the whole grid: it must fit in one rank's budget before it is allocated (checked on every rank
@@ -437,8 +444,8 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid
   g->npoints = (PetscInt)total;
   g->nnets   = (PetscInt)nets;
   g->nsde    = (PetscInt)sdes;
-  g->nlimits = g->npoints - g->nnets - g->nsde;
-  g->ncells  = ncnet + g->nlimits + g->nsde;
+  g->nlimits = (PetscInt)nlim;
+  g->ncells  = (PetscInt)ncnet + g->nlimits + g->nsde;
   PetscCall(PetscMalloc1(g->ncells, &g->cells));
   PetscCall(PetscCalloc1(g->ncells, &g->prefix));
   PetscCall(PetscNew(&g->memo));
@@ -447,7 +454,7 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid
   /* a network cell's canonical text ends with "seed=" and the seed's digits: its prefix is the text to the '=' */
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact; a++)
-      for (PetscInt w = 0; w < job->nwidth; w++)
+      for (PetscInt w = 0; w < job->nwidth && NNLJobEntryApplies(job, job->family[f], a); w++)
         for (PetscInt d = 0; d < job->ndepth; d++, c++) {
           PointSet(job, &g->cells[c], c * job->nseed, NNL_TASK_NETWORK, job->family[f], a, job->width[w], job->depth[d], job->seed[0]);
           NNLPointCanonical(job, &g->cells[c], canon, sizeof(canon));
@@ -455,13 +462,13 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid
         }
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact; a++)
-      for (PetscInt d = 0; d < job->ndepth; d++, c++)
-        PointSet(job, &g->cells[c], g->nnets + c - ncnet, NNL_TASK_LIMIT, job->family[f], a, 0, job->depth[d], 0);
+      for (PetscInt d = 0; d < job->ndepth && NNLJobEntryApplies(job, job->family[f], a); d++, c++)
+        PointSet(job, &g->cells[c], g->nnets + c - (PetscInt)ncnet, NNL_TASK_LIMIT, job->family[f], a, 0, job->depth[d], 0);
   for (PetscInt f = 0; f < job->nfamily; f++)
-    for (PetscInt a = 0; a < job->nact && NNLJobHasSDE(job, job->family[f]); a++)
-      for (PetscInt w = 0; w < job->nwidth; w++)
+    for (PetscInt a = 0; a < job->nact; a++)
+      for (PetscInt w = 0; w < job->nwidth && NNLJobEntryApplies(job, job->family[f], a) && NNLJobHasSDE(job, job->family[f], a); w++)
         for (PetscInt d = 0; d < job->ndepth; d++, c++)
-          PointSet(job, &g->cells[c], g->nnets + c - ncnet, NNL_TASK_SDE, job->family[f], a, job->width[w], job->depth[d], 0);
+          PointSet(job, &g->cells[c], g->nnets + c - (PetscInt)ncnet, NNL_TASK_SDE, job->family[f], a, job->width[w], job->depth[d], 0);
   *grid = g;
   if (!expand) PetscFunctionReturn(0);
   PetscCall(PetscMalloc1(g->npoints, &pts));

@@ -217,6 +217,105 @@ static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject,
   PetscFunctionReturn(0);
 }
 
+/* One of -sigma_w2 (auto: -1), -sigma_b2, -branch_alpha: a comma list of distinct values. */
+static PetscErrorCode ReadSettingList(PetscOptionItems *PetscOptionsObject, const char opt[], const char help[], const char def[],
+                                      PetscBool positive, PetscReal **vals, PetscInt *n)
+{
+  char      buf[4096], **w = NULL;
+  PetscInt  nw = 0;
+  PetscReal *v = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(OptString(PetscOptionsObject, opt, help, "", def, buf, sizeof(buf), NULL));
+  PetscCall(NNLParseWords(opt, buf, &w, &nw));
+  ierr = PetscMalloc1(nw, &v);
+  for (PetscInt i = 0; !ierr && i < nw; i++) {
+    if (positive && !strcasecmp(w[i], "auto")) v[i] = -1;
+    else {
+      ierr = NNLParseReal(opt, w[i], &v[i]);
+      if (!ierr && (positive ? !(v[i] > 0) : !(v[i] >= 0)))
+        ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
+                          "%s: must be %s (got %s)", opt, positive ? "> 0 or auto" : ">= 0", w[i]);
+    }
+    for (PetscInt j = 0; !ierr && j < i; j++)
+      if (v[j] == v[i])
+        ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
+                          "%s: '%s' and '%s' are one value twice", opt, w[j], w[i]);
+  }
+  PetscCall(NNLParseFreeWords(&w, nw));
+  if (ierr) PetscCall(PetscFree(v));
+  PetscCall(ierr);
+  *vals = v;
+  *n    = nw;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadSettings(PetscOptionItems *PetscOptionsObject, NNLJob *job)
+{
+  PetscFunctionBegin;
+  PetscCall(ReadSettingList(PetscOptionsObject, "-sigma_w2",
+                            "MLP weight variance, comma list (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) without a phase (1/(ab)^2), else 1, not critical: gelu, swish, softplus, a*sin(b*x+c) with c != 0); controlled_resnet: sigma_A^2 (auto: 1)",
+                            "auto", PETSC_TRUE, &job->sw2_list, &job->nsw2));
+  PetscCall(ReadSettingList(PetscOptionsObject, "-sigma_b2",
+                            "MLP bias variance, comma list, from layer 2 on (the first layer y1 = W1 x has none); controlled_resnet: sigma_b^2 of its shared bias",
+                            "0", PETSC_FALSE, &job->sb2_list, &job->nsb2));
+  PetscCall(ReadSettingList(PetscOptionsObject, "-branch_alpha", "ResNet branch scale exponent, comma list: L^-alpha", "0.5", PETSC_FALSE,
+                            &job->alpha_list, &job->nalpha));
+  job->sigma_w2     = job->sw2_list[0];
+  job->sigma_b2     = job->sb2_list[0];
+  job->branch_alpha = job->alpha_list[0];
+  PetscFunctionReturn(0);
+}
+
+/* The activations × the settings of the swept lists (see NNLJob): entry b·nvar + v is activation b under setting v,
+   its canon the activation's with ";sigma_w2=…" for each list of two or more values. */
+static PetscErrorCode ExpandSettings(NNLJob *job)
+{
+  const PetscInt nb = job->nact, nv = job->nsw2 * job->nsb2 * job->nalpha;
+  NNLActivation *act;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(nb * nv, &act));
+  PetscCall(PetscMalloc3(nb * nv, &job->act_sw2, nb * nv, &job->act_sb2, nb * nv, &job->act_alpha));
+  for (PetscInt b = 0; b < nb; b++)
+    for (PetscInt v = 0; v < nv; v++) {
+      const PetscInt i = b * nv + v, iw = v / (job->nsb2 * job->nalpha), ib = (v / job->nalpha) % job->nsb2, ia = v % job->nalpha;
+      size_t         len;
+      act[i]            = job->act[b];
+      job->act_sw2[i]   = job->sw2_list[iw];
+      job->act_sb2[i]   = job->sb2_list[ib];
+      job->act_alpha[i] = job->alpha_list[ia];
+      len               = strlen(act[i].canon);
+      if (job->nsw2 > 1) {
+        if (job->act_sw2[i] < 0) len += (size_t)snprintf(act[i].canon + len, sizeof(act[i].canon) - PetscMin(len, sizeof(act[i].canon)), ";sigma_w2=auto");
+        else len += (size_t)snprintf(act[i].canon + len, sizeof(act[i].canon) - PetscMin(len, sizeof(act[i].canon)), ";sigma_w2=%.17g", (double)job->act_sw2[i]);
+      }
+      if (job->nsb2 > 1 && len < sizeof(act[i].canon))
+        len += (size_t)snprintf(act[i].canon + len, sizeof(act[i].canon) - len, ";sigma_b2=%.17g", (double)job->act_sb2[i]);
+      if (job->nalpha > 1 && len < sizeof(act[i].canon))
+        len += (size_t)snprintf(act[i].canon + len, sizeof(act[i].canon) - len, ";branch_alpha=%.17g", (double)job->act_alpha[i]);
+      if (len >= sizeof(act[i].canon)) {
+        PetscCall(PetscFree(act));
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-grid_activation: '%s' with its settings is longer than %zu characters",
+                job->act[b].canon, sizeof(act[i].canon) - 1);
+      }
+    }
+  PetscCall(PetscFree(job->act));
+  job->act       = act;
+  job->nact      = nb * nv;
+  job->nact_base = nb;
+  job->nvar      = nv;
+  PetscFunctionReturn(0);
+}
+
+/* Activation b's canon, without the settings of its entries. */
+static void BaseCanon(const NNLJob *job, PetscInt b, char out[], size_t len)
+{
+  const char *c = job->act[b * job->nvar].canon;
+  snprintf(out, len, "%.*s", (int)strcspn(c, ";"), c);
+}
+
 static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
   char      buf[256];
@@ -230,18 +329,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
              "-input_dim: %" PetscInt_FMT " is smaller than -inputs %" PetscInt_FMT " (inputs must be independent vectors)",
              job->input_dim, job->inputs);
   PetscCall(ReadInputCorrelation(PetscOptionsObject, job));
-  PetscCall(OptString(PetscOptionsObject, "-sigma_w2", "MLP weight variance (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) without a phase (1/(ab)^2), else 1, not critical: gelu, swish, softplus, a*sin(b*x+c) with c != 0); controlled_resnet: sigma_A^2 (auto: 1)", "",
-                               "auto", buf, sizeof(buf), NULL));
-  if (!strcasecmp(buf, "auto")) job->sigma_w2 = -1;
-  else {
-    PetscCall(NNLParseReal("-sigma_w2", buf, &job->sigma_w2));
-    PetscCheck(job->sigma_w2 > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_w2: must be > 0 or auto (got %s)", buf);
-  }
-  PetscCall(ReadReal(PetscOptionsObject, "-sigma_b2", "MLP bias variance, from layer 2 on (the first layer y1 = W1 x has none); controlled_resnet: sigma_b^2 of its shared bias", "0", &job->sigma_b2));
-  PetscCheck(job->sigma_b2 >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sigma_b2: must be >= 0 (got %g)", (double)job->sigma_b2);
-  PetscCall(ReadReal(PetscOptionsObject, "-branch_alpha", "ResNet branch scale exponent: L^-alpha", "0.5", &job->branch_alpha));
-  PetscCheck(job->branch_alpha >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-branch_alpha: must be >= 0 (got %g)",
-             (double)job->branch_alpha);
+  PetscCall(ReadSettings(PetscOptionsObject, job));
   PetscCall(OptString(PetscOptionsObject, "-sampler", "Sampler: auto (projection when m < n), dense, projection", "", "auto", buf,
                                sizeof(buf), NULL));
   while (NNLSamplerTypes[sampler] && strcasecmp(NNLSamplerTypes[sampler], buf)) sampler++;
@@ -497,7 +585,10 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   char  *s, *lst, num[128];
   struct { const char *key; const PetscInt *v; PetscInt n; } lists[] = {
     {"grid_width", job->width, job->nwidth}, {"grid_depth", job->depth, job->ndepth}, {"grid_seed", job->seed, job->nseed}};
-  struct { const char *key; double v; } reals[] = {{"sigma_b2", job->sigma_b2}, {"branch_alpha", job->branch_alpha}};
+  struct { const char *key; const PetscReal *v; PetscInt n; } reals[] = {{"sigma_b2", job->sb2_list, job->nsb2},
+                                                                          {"branch_alpha", job->alpha_list, job->nalpha},
+                                                                          {"sigma_w2", job->sw2_list, job->nsw2}};
+  PetscBool auto_sw2 = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(cap, &s));
@@ -510,8 +601,11 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", lists[i].key, lst));
     PetscCall(PetscFree(lst));
   }
-  PetscCall(Appendf(&s, &len, &cap, "%s=%s", "grid_activation", job->act[0].canon));
-  for (PetscInt i = 1; i < job->nact; i++) PetscCall(Appendf(&s, &len, &cap, "%s%s", ",", job->act[i].canon));
+  for (PetscInt b = 0; b < job->nact_base; b++) { /* the activations as given, not the entries of their settings */
+    char base[sizeof(job->act[0].canon)];
+    BaseCanon(job, b, base, sizeof(base));
+    PetscCall(Appendf(&s, &len, &cap, b ? "%s%s" : "%s=%s", b ? "," : "grid_activation", base));
+  }
   PetscCall(Appendf(&s, &len, &cap, "%s%s", "\n", ""));
   snprintf(num, sizeof(num), "%" PetscInt_FMT, job->inputs);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "inputs", num));
@@ -529,20 +623,26 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     }
     PetscCall(Appendf(&s, &len, &cap, "%s%s", "\n", ""));
   }
+  /* each list as given, one value as it always was (sigma_w2 auto as "auto"), sigma_w2 last */
   for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
-    snprintf(num, sizeof(num), "%.17g", reals[i].v);
-    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", reals[i].key, num));
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s", reals[i].key, ""));
+    for (PetscInt k = 0; k < reals[i].n; k++) {
+      if (reals[i].v[k] < 0) snprintf(num, sizeof(num), "%sauto", k ? "," : "");
+      else snprintf(num, sizeof(num), "%s%.17g", k ? "," : "", (double)reals[i].v[k]);
+      PetscCall(Appendf(&s, &len, &cap, "%s%s", num, ""));
+    }
+    PetscCall(Appendf(&s, &len, &cap, "%s%s", "\n", ""));
   }
-  if (job->sigma_w2 < 0) snprintf(num, sizeof(num), "auto");
-  else snprintf(num, sizeof(num), "%.17g", (double)job->sigma_w2);
-  PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sigma_w2", num));
+  for (PetscInt k = 0; k < job->nsw2; k++) auto_sw2 = auto_sw2 || job->sw2_list[k] < 0;
   /* auto's value where it is not 1 (or the homogeneous rule's, unchanged since the first release) for an MLP: erf's
      was 1 until this was written, so a store of such a job made before is refused, not resumed with another σ_w² */
-  for (PetscInt i = 0; i < job->nact && job->sigma_w2 < 0 && NNLJobHasFamily(job, NNL_FAMILY_MLP); i++) {
-    const double c = NNLActivationCriticalSigmaW2(&job->act[i]);
+  for (PetscInt b = 0; b < job->nact_base && auto_sw2 && NNLJobHasFamily(job, NNL_FAMILY_MLP); b++) {
+    const double c = NNLActivationCriticalSigmaW2(&job->act[b * job->nvar]);
+    char         base[sizeof(job->act[0].canon)];
     if (c <= 0 || c == 1.0) continue;
+    BaseCanon(job, b, base, sizeof(base));
     snprintf(num, sizeof(num), "%.17g", c);
-    PetscCall(Appendf(&s, &len, &cap, "sigma_w2_auto_%s=%s\n", job->act[i].canon, num));
+    PetscCall(Appendf(&s, &len, &cap, "sigma_w2_auto_%s=%s\n", base, num));
   }
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sampler", NNLSamplerTypes[job->sampler]));
   if (job->record_mode == NNL_RECORD_LOG) snprintf(num, sizeof(num), "%" PetscInt_FMT, job->record_k);
@@ -660,8 +760,10 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
   PetscCall(CanonValue(stored, "grid_activation", &act));
   for (int a = 0; a < 3; a++) PetscCall(CanonValue(stored, keys[a], &lst[a]));
   ok = fam && act && lst[0] && lst[1] && lst[2];
+  char (*base)[sizeof(job->act[0].canon)] = NULL;
+
   PetscCall(PetscMalloc3(max, &w, max, &names, max, &idx));
-  PetscCall(PetscMalloc2(job->nfamily, &sub.family, job->nact, &sub.act));
+  PetscCall(PetscMalloc3(job->nfamily, &sub.family, job->nact, &sub.act, job->nact_base, &base));
   /* every stored value must be one of the job's: families and activations by name, the rest by number */
   if (ok) {
     for (PetscInt f = 0; f < job->nfamily; f++) names[f] = NNLFamilies[job->family[f]];
@@ -669,9 +771,12 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
     for (PetscInt i = 0; ok && i < sub.nfamily; i++) sub.family[i] = job->family[idx[i]];
   }
   if (ok) {
-    for (PetscInt i = 0; i < job->nact; i++) names[i] = job->act[i].canon;
-    ok = NamesIn(act, names, job->nact, w, idx, &sub.nact);
-    for (PetscInt i = 0; ok && i < sub.nact; i++) sub.act[i] = job->act[idx[i]];
+    /* by the activations as given; each kept one brings its entries (its settings) along */
+    for (PetscInt b = 0; b < job->nact_base; b++) BaseCanon(job, b, base[b], sizeof(base[b])), names[b] = base[b];
+    ok = NamesIn(act, names, job->nact_base, w, idx, &sub.nact_base);
+    for (PetscInt i = 0; ok && i < sub.nact_base; i++)
+      for (PetscInt v = 0; v < job->nvar; v++) sub.act[i * job->nvar + v] = job->act[idx[i] * job->nvar + v];
+    sub.nact = sub.nact_base * job->nvar;
   }
   for (int a = 0; a < 3 && ok; a++) {
     PetscCall(NNLParseIntList(keys[a], lst[a], 0, &axis[a], &naxis[a]));
@@ -690,7 +795,7 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
   }
   for (int a = 0; a < 3; a++) PetscCall(PetscFree(axis[a]));
   for (int a = 0; a < 3; a++) PetscCall(PetscFree(lst[a]));
-  PetscCall(PetscFree2(sub.family, sub.act));
+  PetscCall(PetscFree3(sub.family, sub.act, base));
   PetscCall(PetscFree3(w, names, idx));
   PetscCall(PetscFree(fam));
   PetscCall(PetscFree(act));
@@ -734,13 +839,16 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     } else used = j->sde_paths > 0 && (opts[i].applies == SDE || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
   }
-  if (j->sigma_w2 < 0 && NNLJobHasFamily(j, NNL_FAMILY_MLP)) { /* auto is 1 where it knows no critical value: say so */
+  PetscBool auto_sw2 = PETSC_FALSE;
+  for (PetscInt k = 0; k < j->nsw2; k++) auto_sw2 = auto_sw2 || j->sw2_list[k] < 0;
+  if (auto_sw2 && NNLJobHasFamily(j, NNL_FAMILY_MLP)) { /* auto is 1 where it knows no critical value: say so */
     char   names[256] = "";
     size_t len        = 0;
-    for (PetscInt a = 0; a < j->nact && len < sizeof(names); a++)
-      if (!NNLActivationIsHomogeneous(&j->act[a]) && !(NNLActivationCriticalSigmaW2(&j->act[a]) > 0)) {
-        char name[128];
-        NNLActivationDisplayName(j->act[a].canon, name, sizeof(name));
+    for (PetscInt b = 0; b < j->nact_base && len < sizeof(names); b++)
+      if (!NNLActivationIsHomogeneous(&j->act[b * j->nvar]) && !(NNLActivationCriticalSigmaW2(&j->act[b * j->nvar]) > 0)) {
+        char name[256], base[sizeof(j->act[0].canon)];
+        BaseCanon(j, b, base, sizeof(base));
+        NNLActivationDisplayName(base, name, sizeof(name));
         len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", name);
       }
     if (len)
@@ -749,7 +857,7 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
   }
   if (j->sde_paths > 0) { /* SDE tasks exist for some families only: -family mlp -sde_paths 10 ran none, and said nothing */
     PetscBool any = PETSC_FALSE;
-    for (PetscInt f = 0; f < j->nfamily; f++) any = any || NNLJobHasSDE(j, j->family[f]);
+    for (PetscInt f = 0; f < j->nfamily; f++) any = any || NNLJobHasSDE(j, j->family[f], -1);
     if (!any)
       PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: -sde_paths has no effect in this job (SDE tasks are for -family shaped_mlp, "
                              "and resnet with -branch_alpha 0.5)\n"));
@@ -778,6 +886,7 @@ PetscErrorCode NNLJobCreate(MPI_Comm comm, NNLJob **job)
   PetscOptionsBegin(comm, NULL, "nnlimits run: sweep options (the defaults are the default job)", NULL);
   ierr = ReadAxes(PetscOptionsObject, j);
   if (!ierr) ierr = ReadModel(PetscOptionsObject, j);
+  if (!ierr) ierr = ExpandSettings(j);
   if (!ierr) ierr = ReadShapeSDE(PetscOptionsObject, j);
   if (!ierr) ierr = ReadRun(comm, PetscOptionsObject, j);
   PetscOptionsEnd();
@@ -798,16 +907,23 @@ PetscErrorCode NNLJobDestroy(NNLJob **job)
   PetscCall(PetscFree((*job)->seed));
   PetscCall(PetscFree((*job)->act));
   PetscCall(PetscFree((*job)->input_corr));
+  PetscCall(PetscFree((*job)->sw2_list));
+  PetscCall(PetscFree((*job)->sb2_list));
+  PetscCall(PetscFree((*job)->alpha_list));
+  PetscCall(PetscFree3((*job)->act_sw2, (*job)->act_sb2, (*job)->act_alpha));
   PetscCall(PetscFree((*job)->canonical));
   PetscCall(PetscFree(*job));
   PetscFunctionReturn(0);
 }
 
-PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family)
+PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act)
 {
   if (job->sde_paths <= 0) return PETSC_FALSE;
   if (family == NNL_FAMILY_SHAPED) return PETSC_TRUE;
-  return family == NNL_FAMILY_RESNET && job->branch_alpha == 0.5 ? PETSC_TRUE : PETSC_FALSE;
+  if (family != NNL_FAMILY_RESNET) return PETSC_FALSE;
+  for (PetscInt a = act < 0 ? 0 : act; a < (act < 0 ? job->nact : act + 1); a++)
+    if (NNLJobBranchAlpha(job, a) == 0.5) return PETSC_TRUE;
+  return PETSC_FALSE;
 }
 
 PetscInt NNLFamilyFirstLayer(NNLFamily family)
@@ -896,17 +1012,45 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
   PetscFunctionReturn(0);
 }
 
-PetscReal NNLJobSigmaA2(const NNLJob *job)
+/* Entry act's value of a setting: its own (act_*), or the job's one value where the entries have none (a job made by
+   hand, not by NNLJobCreate). */
+static PetscReal Setting(const PetscReal *of, PetscReal one, PetscInt act)
 {
-  return job->sigma_w2 > 0 ? job->sigma_w2 : 1.0;
+  return of ? of[act] : one;
+}
+
+PetscReal NNLJobSigmaB2(const NNLJob *job, PetscInt act)
+{
+  return Setting(job->act_sb2, job->sigma_b2, act);
+}
+
+PetscReal NNLJobBranchAlpha(const NNLJob *job, PetscInt act)
+{
+  return Setting(job->act_alpha, job->branch_alpha, act);
+}
+
+PetscBool NNLJobEntryApplies(const NNLJob *job, NNLFamily family, PetscInt act)
+{
+  const PetscInt  v = job->nvar > 1 ? act % job->nvar : 0, iw = v / (job->nsb2 * job->nalpha), ib = (v / job->nalpha) % job->nsb2, ia = v % job->nalpha;
+  const PetscBool sigmas = family == NNL_FAMILY_MLP || family == NNL_FAMILY_CONTROLLED ? PETSC_TRUE : PETSC_FALSE;
+
+  if (job->nvar <= 1) return PETSC_TRUE;
+  return (sigmas || (iw == 0 && ib == 0)) && (family == NNL_FAMILY_RESNET || ia == 0) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscReal NNLJobSigmaA2(const NNLJob *job, PetscInt act)
+{
+  const PetscReal s = Setting(job->act_sw2, job->sigma_w2, act);
+  return s > 0 ? s : 1.0;
 }
 
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
 {
   const NNLActivation *a = &job->act[act];
+  const PetscReal      s = Setting(job->act_sw2, job->sigma_w2, act);
   double               c;
 
-  if (job->sigma_w2 > 0) return job->sigma_w2;
+  if (s > 0) return s;
   /* Positively homogeneous φ (a·min + b·max): the critical σ² keeps E φ(z)² = E z²/σ², i.e. σ² = 1/E φ(Z)². */
   if (NNLActivationIsHomogeneous(a)) return 1.0 / NNLGaussDual(a, 1, 1, 1);
   /* Odd smooth φ: q* = 0 is marginal when σ_w² φ'(0)² = 1 (erf: φ'(0)² = 4/π, so π/4; MATH.md §1's "tanh/erf: 1"

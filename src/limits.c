@@ -65,7 +65,7 @@ static PetscErrorCode Goursat(const NNLJob *job, PetscInt act, PetscInt depth, P
   PetscCall(PetscMalloc2(np, &C, nrec, &idx));
   PetscCall(NNLLimitInitial(job, NNL_FAMILY_CONTROLLED, act, C));
   for (PetscInt r = 0; r < nrec; r++) idx[r] = layers[r] * (N / depth);
-  PetscCall(NNLGoursatDiagonal(&job->act[act], m, C, NNLJobSigmaA2(job), job->sigma_b2, N, scheme, nrec, idx, q, poll, pctx, abandon));
+  PetscCall(NNLGoursatDiagonal(&job->act[act], m, C, NNLJobSigmaA2(job, act), NNLJobSigmaB2(job, act), N, scheme, nrec, idx, q, poll, pctx, abandon));
   PetscCall(PetscFree2(C, idx));
   PetscFunctionReturn(0);
 }
@@ -83,7 +83,7 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
                            const PetscInt layers[], double *q, NNLPollFn poll, void *pctx, PetscBool *abandon)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
-  const double   sw2 = NNLJobSigmaW2(job, act), branch2 = pow((double)depth, -2.0 * job->branch_alpha);
+  const double   sw2 = NNLJobSigmaW2(job, act), sb2 = NNLJobSigmaB2(job, act), branch2 = pow((double)depth, -2.0 * NNLJobBranchAlpha(job, act));
   double        *cur, *f;
   PetscInt       r = 0;
 
@@ -98,7 +98,7 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
     /* shaped MLP: φ_n → identity and c → 1 as n → ∞, so its NNGP kernel stays the input kernel at every depth */
     if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED) {
       PetscCall(NNLLimitDual(&job->act[act], m, cur, f));
-      for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + job->sigma_b2 : cur[k] + branch2 * f[k];
+      for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + sb2 : cur[k] + branch2 * f[k];
     }
     if (layers[r] == l) PetscCall(PetscArraycpy(q + np * r++, cur, np));
     PetscCall(NNLPoll(poll, pctx, abandon));
@@ -354,10 +354,10 @@ PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const d
   PetscFunctionReturn(0);
 }
 
-PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family)
+PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family, PetscInt act)
 {
   if (family == NNL_FAMILY_CONTROLLED) return PETSC_TRUE; /* its Goursat problem */
-  return family == NNL_FAMILY_RESNET && job->branch_alpha == 0.5 ? PETSC_TRUE : PETSC_FALSE;
+  return family == NNL_FAMILY_RESNET && NNLJobBranchAlpha(job, act) == 0.5 ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx, NNLResult **result)
@@ -378,7 +378,7 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
   res->point = pt->ord;
   PetscCall(NNGP(job, pt->family, pt->act, pt->depth, nrec, layers, res->gram, poll, pctx, &abandon));
   for (PetscInt i = 0; i < nrec * np; i++) res->ode[i] = NAN;
-  if (NNLLimitHasODE(job, pt->family) && !abandon) {
+  if (NNLLimitHasODE(job, pt->family, pt->act) && !abandon) {
     PetscBool ok = PETSC_TRUE; /* the march cannot fail; the ODE's solver can */
     if (pt->family == NNL_FAMILY_CONTROLLED)
       PetscCall(Goursat(job, pt->act, pt->depth, NNLLimitGoursatCells(pt->depth), NNL_GOURSAT_MIDPOINT, nrec, layers, res->ode, poll,

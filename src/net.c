@@ -566,8 +566,8 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   net->m       = m;
   net->d       = d;
   net->sw2     = NNLJobSigmaW2(job, pt->act);
-  net->sb2     = job->sigma_b2;
-  net->branch  = pow((double)pt->depth, -job->branch_alpha);
+  net->sb2     = NNLJobSigmaB2(job, pt->act);
+  net->branch  = pow((double)pt->depth, -NNLJobBranchAlpha(job, pt->act));
   if (pt->family == NNL_FAMILY_SHAPED) {
     net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
     net->sb2 = 0;
@@ -575,7 +575,7 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   if (pt->family == NNL_FAMILY_CONTROLLED) { /* σ_A², and its branch 1/L: the step of the path x_t = t */
     PetscCheck(net->sampler == NNL_SAMPLER_DENSE, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
                "controlled_resnet shares its weights across layers: only the dense sampler draws it");
-    net->sw2    = NNLJobSigmaA2(job);
+    net->sw2    = NNLJobSigmaA2(job, pt->act);
     net->branch = 1.0 / (double)pt->depth;
     if (m <= NNL_SMALL_M && NNLNetHoldsShared(n)) PetscCall(PetscMalloc1(n * n, &net->Ashared));
   }

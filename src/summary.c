@@ -51,7 +51,7 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   sqlite3      *db = NULL;
   sqlite3_stmt *st = NULL, *wst = NULL;
   PetscInt      rows = 0;
-  int           rc, fw = 7;
+  int           rc, fw = 7, aw = 12;
 
   PetscFunctionBegin;
   snprintf(path, sizeof(path), "%s/nnlimits.sqlite", dir);
@@ -66,13 +66,16 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
     sqlite3_close(db);
     PetscFunctionReturn(0);
   }
-  /* the family column as wide as its longest name (shaped_mlp, controlled_resnet), at least 7 */
-  if (sqlite3_prepare_v2(db, "SELECT max(7, coalesce(max(length(family)), 0)) FROM points WHERE kind='network'", -1, &wst, NULL) ==
-        SQLITE_OK &&
+  /* the family and activation columns as wide as their longest names (shaped_mlp, controlled_resnet; an activation
+     with its settings, tanh;sigma_w2=1.5), at least 7 and 12 */
+  if (sqlite3_prepare_v2(db,
+                         "SELECT max(7, coalesce(max(length(f)), 0)), max(12, coalesce(max(length(nnl_act(a))), 0))"
+                         " FROM (SELECT DISTINCT family AS f, activation AS a FROM points WHERE kind='network')",
+                         -1, &wst, NULL) == SQLITE_OK &&
       sqlite3_step(wst) == SQLITE_ROW)
-    fw = sqlite3_column_int(wst, 0);
+    fw = sqlite3_column_int(wst, 0), aw = sqlite3_column_int(wst, 1);
   sqlite3_finalize(wst);
-  fprintf(out, "%-*s %-12s %6s %6s %6s  %-24s %-9s %-9s  %-24s %s\n", fw, "family", "activation", "width", "depth", "seeds",
+  fprintf(out, "%-*s %-*s %6s %6s %6s  %-24s %-9s %-9s  %-24s %s\n", fw, "family", aw, "activation", "width", "depth", "seeds",
           "q_00(t=1) mean ± se", "nngp", "ode", "rho_01(t=1) mean ± se", "limit");
   while (sqlite3_step(st) == SQLITE_ROW) {
     int    n = sqlite3_column_int(st, 4);
@@ -88,7 +91,7 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
       MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, r2, sqlite3_column_int(st, 11));
     }
     if (rows++ < maxrows)
-      fprintf(out, "%-*s %-12s %6d %6d %6d  %-24s %-9s %-9s  %-24s %s\n", fw, sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+      fprintf(out, "%-*s %-*s %6d %6d %6d  %-24s %-9s %-9s  %-24s %s\n", fw, sqlite3_column_text(st, 0), aw, sqlite3_column_text(st, 1),
               sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), n,
               (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, q2, n), path), lim[0], lim[1], rho, lim[2]);
   }

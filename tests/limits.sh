@@ -10,7 +10,7 @@
 #  (c) a solver failure (-limit_ts_max_steps 3) fails that limit alone, with a message; the networks and q_nngp are
 #      all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
-#  (d)-(g) below.
+#  (d)-(h) below.
 source "$(dirname "$0")/lib.sh" "$@"
 
 run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 -record_layers all \
@@ -154,4 +154,25 @@ for s in projection dense; do
     END { if (bad || n != 2 * 3 * 10) { print n " rows"; exit 1 } }' "$W/pairs_$s.csv" \
     || fail "per-pair correlations ($s): limits not sigma_w2 C_ab at layer 1, or a mean beyond 4.5 s.e."
 done
-echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations"
+# (h) swept -sigma_w2, -sigma_b2, -branch_alpha: each (family, activation entry)'s limits are, to the bit, those of a job
+#     of that one setting (MLP tanh at σ_w² 1.5, σ_b² 0.2; ResNet relu at α = 1), and every entry's networks (200 seeds)
+#     are within 4.5 s.e. of their own q_nngp at every layer and pair. Catches: an entry computed with another
+#     setting's σ or α (networks or limits), the ODE of α = 1/2 given to α = 1, the MLP repeated per α.
+run 2 run -family mlp,resnet -grid_activation relu,tanh -grid_width 256 -grid_depth 6 -grid_seed 0-200 -inputs 2 \
+  -sigma_w2 auto,1.5 -sigma_b2 0,0.2 -branch_alpha 0.5,1 -record_layers all -progress_interval 0 -output "$W/swept" > /dev/null 2>&1 \
+  || fail "swept settings run"
+"$NNL" export "$W/swept" -table limits -o "$W/swept.limits.csv"
+"$NNL" export "$W/swept" -table compare -o "$W/swept.compare.csv"
+awk -F, 'NR > 1 { n++; z = $15 < 0 ? -$15 : $15; if (z > 4.5) { print "z", $0; bad++ } ent[$1 "," $2]++ }
+  END { for (e in ent) k++; if (bad || k != 12 || n != 8 * 6 * 3 + 4 * 7 * 3) { print n " rows, " k " entries"; exit 1 } }' "$W/swept.compare.csv" \
+  || fail "swept settings: a mean beyond 4.5 s.e. of its entry's q_nngp, or not 8 MLP and 4 ResNet entries"
+for one in "mlp|tanh|-sigma_w2 1.5 -sigma_b2 0.2|tanh;sigma_w2=1.5;sigma_b2=0.2;branch_alpha=0.5" \
+           "resnet|relu|-branch_alpha 1|relu;sigma_w2=auto;sigma_b2=0;branch_alpha=1"; do
+  IFS='|' read -r fam act opts entry <<< "$one"
+  run 1 run -family $fam -grid_activation $act -grid_width 256 -grid_depth 6 -grid_seed 0-1 -inputs 2 $opts \
+    -record_layers all -progress_interval 0 -output "$W/one_$fam" > /dev/null 2>&1 || fail "one-setting run ($fam)"
+  "$NNL" export "$W/one_$fam" -table limits | awk -F, -v e="$entry" 'NR > 1 { $2 = e; print }' OFS=, > "$W/one_$fam.csv"
+  [ -s "$W/one_$fam.csv" ] && grep -F "$fam,$entry," "$W/swept.limits.csv" | cmp -s - "$W/one_$fam.csv" \
+    || { diff <(grep -F "$fam,$entry," "$W/swept.limits.csv") "$W/one_$fam.csv" | head -5; fail "swept $fam $entry: limits differ from its one-setting job's"; }
+done
+echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations, swept settings"

@@ -26,6 +26,10 @@ static const char *const bad[][2] = {
   {"-inputs 3 -input_correlation 0.1,1.5,0.2", "value 2 (1.5) is not a correlation"},
   {"-inputs 3 -input_correlation 0.1,,0.2", "empty item"},
   {"-sigma_w2 -1", "-sigma_w2"},
+  {"-sigma_w2 1,1.0", "one value twice"},     /* a swept setting's list: each value once */
+  {"-sigma_w2 auto,AUTO", "appears twice"},
+  {"-sigma_b2 0,-1", "-sigma_b2: must be >= 0"},
+  {"-branch_alpha 0.5,x", "-branch_alpha"},
   {"-sigma_w2 nan", "-sigma_w2"},
   {"-sigma_b2 inf", "-sigma_b2"},
   {"-branch_alpha x", "-branch_alpha"},
@@ -117,6 +121,42 @@ static void test_canonical_text(void **state)
   }
 }
 
+/* Swept -sigma_w2, -sigma_b2, -branch_alpha: each activation once per setting (σ_w² slowest), the entry's canon its
+   activation's and the swept values, its values those of its setting; the job's text lists them, and the activations as
+   given. A family has cells only for entries whose settings it uses (the ResNet none of σ_w², σ_b²; the MLP not α).
+   Catches: an entry given another setting's values, auto not resolved per activation, a sweep of α repeating the MLP's
+   networks, entries' names in the job's activation list (which a resume or an extension compares). */
+static void test_swept_settings(void **state)
+{
+  NNLJob  *job;
+  NNLGrid *grid;
+  PetscInt nets[NNL_FAMILY_COUNT] = {0};
+
+  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu,tanh -grid_width 8 -grid_depth 2 -grid_seed 0-4 "
+                           "-sigma_w2 auto,1.5 -sigma_b2 0,0.1 -branch_alpha 0.5,1",
+                           &job, &grid),
+                   0);
+  assert_int_equal(job->nvar, 8);
+  assert_int_equal(job->nact, 16);
+  assert_int_equal(job->nact_base, 2);
+  assert_string_equal(job->act[0].canon, "relu;sigma_w2=auto;sigma_b2=0;branch_alpha=0.5");
+  assert_string_equal(job->act[7].canon, "relu;sigma_w2=1.5;sigma_b2=0.10000000000000001;branch_alpha=1");
+  assert_string_equal(job->act[9].canon, "tanh;sigma_w2=auto;sigma_b2=0;branch_alpha=1");
+  assert_true(NNLJobSigmaW2(job, 0) == 2.0 && NNLJobSigmaW2(job, 8) == 1.0 && NNLJobSigmaW2(job, 5) == 1.5);
+  assert_true(NNLJobSigmaB2(job, 2) == 0.1 && NNLJobSigmaB2(job, 4) == 0.0 && NNLJobBranchAlpha(job, 3) == 1.0);
+  assert_non_null(strstr(job->canonical, "\ngrid_activation=relu,tanh\n"));
+  assert_non_null(strstr(job->canonical, "\nsigma_b2=0,0.10000000000000001\nbranch_alpha=0.5,1\nsigma_w2=auto,1.5\n"));
+  assert_true(NNLJobEntryApplies(job, NNL_FAMILY_MLP, 6) && !NNLJobEntryApplies(job, NNL_FAMILY_MLP, 7));
+  assert_true(NNLJobEntryApplies(job, NNL_FAMILY_RESNET, 9) && !NNLJobEntryApplies(job, NNL_FAMILY_RESNET, 10));
+  for (PetscInt k = 0; k < grid->nnets; k++) nets[grid->points[k].family]++;
+  /* MLP: 2 activations × 4 (σ_w², σ_b²) × 4 seeds; ResNet: 2 × 2 α × 4 */
+  assert_int_equal(nets[NNL_FAMILY_MLP], 32);
+  assert_int_equal(nets[NNL_FAMILY_RESNET], 16);
+  assert_int_equal(grid->nlimits, 8 + 4); /* one depth */
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* Defaults are the default job; auto σ_w² is critical: 2 for relu, 2/(1+α²) for leaky relu, 1 for tanh, π/4 for erf,
    1/(ab)² for a·sin(bx) (it was 1 whatever a and b).
    Critical for the odd ones means σ_w² F(q)/q → 1 as q → 0 (F the dual kernel: F(q) ≈ φ'(0)² q), checked on the
@@ -200,7 +240,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_bad_values), cmocka_unit_test(test_canonical_text), cmocka_unit_test(test_defaults),
-    cmocka_unit_test(test_unused_option),
+    cmocka_unit_test(test_unused_option), cmocka_unit_test(test_swept_settings),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

@@ -175,7 +175,7 @@ static void NetworksVsNNGP(const char *opts, PetscInt r)
     NNLResultDestroy(&res);
   }
   for (int k = 0; k < 3; k++) {
-    char what[192];
+    char what[320];
     snprintf(what, sizeof(what), "%s pair %d", job->act[0].canon, k);
     ASSERT_WITHIN_4SE(what, mo[k].mean, lim->gram[3 * r + k], MomentsSE(&mo[k]));
     if (!isfinite(lim->ode[3 * r + k])) fail_msg("%s pair %d: no depth limit", what, k);

@@ -35,7 +35,8 @@ typedef struct {
 typedef struct {
   const NNLActivationDef *def;
   double                  p[NNL_ACT_MAXPARAM];
-  char                    canon[128];   /* "relu", "leaky_relu:0.2", "sin:1:2:0" (%.17g, defaults spelled out only if given) */
+  char                    canon[256];   /* "relu", "leaky_relu:0.2", "sin:1:2:0" (%.17g, defaults spelled out only if given);
+                                           a job's entry of a swept -sigma_w2, -sigma_b2 or -branch_alpha adds ";sigma_w2=1.5"… */
 } NNLActivation;
 
 /** @brief Number of rows in the table. */

@@ -26,7 +26,14 @@ typedef struct {
   PetscReal      input_correlation; /* r: x_a·x_b/d = r for every a ≠ b, ‖x_a‖² = d; NaN when the pairs' differ */
   PetscReal     *input_corr;        /* m(m−1)/2: x_a·x_b/d of each pair a < b, in (0,1), (0,2), …, (1,2), … order */
   PetscInt       input_corr_distinct; /* distinct values among them (bitwise): the limits' quadratures per layer */
-  PetscReal      sigma_w2, sigma_b2, branch_alpha;
+  PetscReal      sigma_w2, sigma_b2, branch_alpha; /* the first value of each list (sigma_w2 -1: auto) */
+  /* -sigma_w2, -sigma_b2 and -branch_alpha are comma lists: the job sweeps their product (nvar settings) within its
+     activation axis. act[] holds nact_base activations × nvar settings, activation-major (settings: σ_w² slowest,
+     then σ_b², then α), an entry's canon its activation's plus ";sigma_w2=v" for each list of two or more values, and
+     act_sw2, act_sb2, act_alpha each entry's values: with one value each, act[] is the activations as given. */
+  PetscInt       nsw2, nsb2, nalpha, nvar, nact_base;
+  PetscReal     *sw2_list, *sb2_list, *alpha_list;
+  PetscReal     *act_sw2, *act_sb2, *act_alpha;
   NNLSamplerType sampler;
   NNLRecordMode  record_mode;
   PetscInt       record_k;          /* NNL_RECORD_LOG: number of log-spaced layers */
@@ -95,15 +102,24 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
 PetscReal NNLJobInputCorrelation(const NNLJob *job, PetscInt a, PetscInt b);
 /** @brief The inputs' m×m correlation matrix (column-major, full). */
 void NNLJobInputCov(const NNLJob *job, double *C);
-/** @brief σ_w² of the MLP for activation act (resolves -sigma_w2 auto to the critical value). */
+/** @brief σ_w² of the MLP for activation entry act (resolves -sigma_w2 auto to the critical value). */
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act);
-/** @brief σ_A² of the controlled ResNet: -sigma_w2, or 1 for auto (it has no critical value). */
-PetscReal NNLJobSigmaA2(const NNLJob *job);
+/** @brief σ_A² of the controlled ResNet for entry act: its -sigma_w2, or 1 for auto (it has no critical value). */
+PetscReal NNLJobSigmaA2(const NNLJob *job, PetscInt act);
+/** @brief σ_b² of entry act (MLP, controlled ResNet). */
+PetscReal NNLJobSigmaB2(const NNLJob *job, PetscInt act);
+/** @brief The ResNet branch exponent α of entry act. */
+PetscReal NNLJobBranchAlpha(const NNLJob *job, PetscInt act);
+/** @brief Whether a family has a grid cell for activation entry act: every swept setting the family does not use (α
+    for the MLPs, σ_w² and σ_b² for the ResNet, all three for the shaped MLP) at its first value, so that a sweep of
+    -branch_alpha does not repeat the MLP's networks. */
+PetscBool NNLJobEntryApplies(const NNLJob *job, NNLFamily family, PetscInt act);
 /** @brief Whether the job's -family list holds `family`. */
 PetscBool NNLJobHasFamily(const NNLJob *job, NNLFamily family);
 
-/** @brief Whether the SDE task of a family applies under this job (-sde_paths > 0; ResNet with α = 1/2, shaped MLP). */
-PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family);
+/** @brief Whether the SDE task of a family applies to activation entry act (-sde_paths > 0; ResNet with α = 1/2, shaped
+    MLP); act < 0: to some entry. */
+PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act);
 
 /** @brief First layer index of a family (MLP: 1 = first hidden pre-activation; ResNet: 0 = embedding). */
 PetscInt NNLFamilyFirstLayer(NNLFamily family);

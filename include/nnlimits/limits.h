@@ -48,8 +48,8 @@ PetscInt NNLLimitGoursatCells(PetscInt depth);
 #define NNL_ODE_DT        1e-3
 #define NNL_ODE_MAX_STEPS 1000000
 
-/** @brief Whether the depth-limit ODE applies to a family under this job (ResNet with -branch_alpha 0.5). */
-PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family);
+/** @brief Whether the depth-limit ODE applies to a family and activation entry (ResNet with -branch_alpha 0.5). */
+PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family, PetscInt act);
 
 /**
   @brief The limit task pt (kind NNL_TASK_LIMIT): NNGP kernel (res->gram) and depth-limit ODE (res->ode; NaN where it
