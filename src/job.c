@@ -171,10 +171,10 @@ static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject,
   PetscCall(ierr);
   if (n == 1) {
     job->input_correlation = v[0];
-    PetscCheck(v[0] <= 1 && (m == 1 || v[0] >= -1.0 / (m - 1)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
-               (double)v[0], m);
     PetscCall(PetscFree(v)); /* no list: m(m-1)/2 copies of r were 9 MB at m = 1500 */
+    PetscCheck(job->input_correlation <= 1 && (m == 1 || job->input_correlation >= -1.0 / (m - 1)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT " inputs (allowed: -1/(m-1) <= r <= 1)",
+               (double)job->input_correlation, m);
     job->input_corr_distinct = np > 0;
   } else {
     PetscBLASInt bm, lwork, info;

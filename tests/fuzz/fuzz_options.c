@@ -38,13 +38,14 @@ static void Job(void)
 /* The value parsers on the raw text, as a value of an option would reach them. */
 static void Values(const char *s)
 {
-  PetscInt *v = NULL, n, x;
-  PetscReal r;
+  PetscInt  *v = NULL, n, x;
+  PetscReal  r, *rv = NULL;
   char    **w = NULL;
 
   if (!NNLParseIntList("-fuzz", s, 0, &v, &n)) PetscFree(v);
   NNLParseInt("-fuzz", s, 0, &x);
   NNLParseReal("-fuzz", s, &r);
+  if (!NNLParseRealList("-fuzz", s, &rv, &n)) PetscFree(rv);
   if (!NNLParseWords("-fuzz", s, &w, &n)) NNLParseFreeWords(&w, n);
 }
 
