@@ -77,6 +77,22 @@ check hy '/c_rel=/' 'v["widths"] == 3 && v["z_nngp"] < 4 && v["z_nngp"] > -4 && 
 [ "$(grep -c 'c_rel=' "$W/hy.txt")" = 12 ] || fail "hayou-yang: want the 1/n coefficient of 4 depths x 3 entries"
 NULL_DRAWS="--null 1000" figure hyqq fig_hayou_yang_qq.py "$W/hy"
 
+# Phase diagram (Poole et al. 2016): a tanh MLP swept over sigma_w2 x sigma_b2. The figure's own chi_1 (its quadrature of
+# the length map's fixed point) against each entry's NNGP correlation from nnlimits: ordered (chi_1 < 0.9) entries at
+# rho_L > 0.99, chaotic (chi_1 > 1.1) ones below 0.9; the networks' mean rho within 0.05 of their entry's NNGP (not a
+# few s.e.: near chi_1 = 1 the width-128 bias of rho_L reaches 0.018, 5 s.e. at sigma_w2 1.5, sigma_b2 0.05, while the
+# neighbouring settings' rho differ by 0.1 to 0.6); the critical sigma_w2
+# at sigma_b2 = 0.05 is 1.76 (Schoenholz et al. 2017). Catches: entries' settings read wrong from their names (an
+# ordered entry drawn as chaotic), an entry's networks or limits computed with another setting's sigmas.
+run 2 run -family mlp -grid_activation tanh -grid_width 128 -grid_depth 32 -grid_seed 0-24 -inputs 2 -sigma_w2 0.5,1.5,3 \
+  -sigma_b2 0.05,0.3 -record_layers last -progress_interval 0 -output "$W/phase" > /dev/null 2>&1 || fail "phase run"
+figure phase fig_phase.py "$W/phase"
+check phase '/phase=ordered/ && v["chi1"] < 0.9' 'v["rho_nngp"] > 0.99'
+check phase '/phase=chaotic/ && v["chi1"] > 1.1' 'v["rho_nngp"] < 0.9'
+check phase '/rho_net=/' '(v["rho_net"] - v["rho_nngp"]) ^ 2 <= 0.05 ^ 2'
+check phase '/critical_sigma_w2=/ && v["sigma_b2"] == 0.05' 'v["critical_sigma_w2"] > 1.75 && v["critical_sigma_w2"] < 1.77'
+[ "$(grep -c 'rho_nngp=' "$W/phase.txt")" = 6 ] || fail "phase: want 6 entries (3 sigma_w2 x 2 sigma_b2)"
+
 # Signature kernel: the linear network's depth limit at t = 1 is I_0(2) (law 8), the infinite-width kernel approaches
 # the depth limit at first order in 1/L (fitted slope −0.94 to −0.96 on depths 4…64), and the widest networks' means
 # sit within 4.5 s.e. of their infinite-width kernel. Catches: q_nngp and q_ode swapped (slope 0 or +), the figure
@@ -142,4 +158,4 @@ mkdir -p "$W/empty"
 $PY "$SRC/analysis/fig_pdlt.py" "$W/empty" -o "$W/x.png" 2> "$W/err.txt" && fail "a directory without a store accepted"
 grep -q Traceback "$W/err.txt" && fail "a directory without a store gives a traceback, not a message"
 grep -q "not a run directory" "$W/err.txt" || fail "no message for a directory without a store"
-echo "figures: 8 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"
+echo "figures: 9 scripts on tiny runs, PNG and PDF written, fitted numbers within bounds"
