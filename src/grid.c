@@ -291,16 +291,16 @@ void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t 
 {
   if (pt->kind == NNL_TASK_SDE) {
     snprintf(buf, len, "sde;family=%s;activation=%s;width=%" PetscInt_FMT ";depth=%" PetscInt_FMT, NNLFamilies[pt->family],
-             job->act[pt->act].canon, pt->width, pt->depth);
+             NNLJobEntryName(job, pt->family, pt->act), pt->width, pt->depth);
     return;
   }
   if (pt->kind == NNL_TASK_LIMIT) {
-    snprintf(buf, len, "limit;family=%s;activation=%s;depth=%" PetscInt_FMT, NNLFamilies[pt->family], job->act[pt->act].canon,
+    snprintf(buf, len, "limit;family=%s;activation=%s;depth=%" PetscInt_FMT, NNLFamilies[pt->family], NNLJobEntryName(job, pt->family, pt->act),
              pt->depth);
     return;
   }
   snprintf(buf, len, "family=%s;activation=%s;width=%" PetscInt_FMT ";depth=%" PetscInt_FMT ";seed=%" PetscInt_FMT,
-           NNLFamilies[pt->family], job->act[pt->act].canon, pt->width, pt->depth, pt->seed);
+           NNLFamilies[pt->family], NNLJobEntryName(job, pt->family, pt->act), pt->width, pt->depth, pt->seed);
 }
 
 /* One task of the grid: its parameters, then its id (hash of its canonical text) and its predicted cost. */

@@ -306,7 +306,31 @@ static PetscErrorCode ExpandSettings(NNLJob *job)
   job->nact      = nb * nv;
   job->nact_base = nb;
   job->nvar      = nv;
+  if (nv > 1) { /* each family's name of each entry: the canon without the settings the family does not use */
+    const size_t sz = sizeof(act[0].canon);
+    PetscCall(PetscMalloc1((size_t)job->nact * NNL_FAMILY_COUNT * sz, &job->entry_names));
+    for (PetscInt i = 0; i < job->nact; i++)
+      for (int f = 0; f < NNL_FAMILY_COUNT; f++) {
+        const PetscBool sigmas = f == NNL_FAMILY_MLP || f == NNL_FAMILY_CONTROLLED ? PETSC_TRUE : PETSC_FALSE;
+        char           *out    = job->entry_names + ((size_t)i * NNL_FAMILY_COUNT + (size_t)f) * sz;
+        const char     *c      = act[i].canon;
+        size_t          n      = strcspn(c, ";");
+        memcpy(out, c, n);
+        out[n] = 0;
+        for (c += n; *c; c += n) { /* ";key=value" segments, kept where the family uses the key */
+          const PetscBool alpha = !strncmp(c, ";branch_alpha=", 14) ? PETSC_TRUE : PETSC_FALSE;
+          n = 1 + strcspn(c + 1, ";");
+          if (alpha ? f == NNL_FAMILY_RESNET : sigmas) strncat(out, c, n);
+        }
+      }
+  }
   PetscFunctionReturn(0);
+}
+
+const char *NNLJobEntryName(const NNLJob *job, NNLFamily family, PetscInt act)
+{
+  if (!job->entry_names) return job->act[act].canon;
+  return job->entry_names + ((size_t)act * NNL_FAMILY_COUNT + (size_t)family) * sizeof(job->act[0].canon);
 }
 
 /* Activation b's canon, without the settings of its entries. */
@@ -761,6 +785,46 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
   for (int a = 0; a < 3; a++) PetscCall(CanonValue(stored, keys[a], &lst[a]));
   ok = fam && act && lst[0] && lst[1] && lst[2];
   char (*base)[sizeof(job->act[0].canon)] = NULL;
+  /* a swept setting (two or more values there and here: the entries' names carry it) may have gained values too */
+  struct {
+    const char      *key;
+    const PetscReal *have;
+    PetscInt         nhave;
+    PetscReal      **sub;
+    PetscInt        *nsub;
+  } set[3] = {{"sigma_w2", job->sw2_list, job->nsw2, &sub.sw2_list, &sub.nsw2},
+              {"sigma_b2", job->sb2_list, job->nsb2, &sub.sb2_list, &sub.nsb2},
+              {"branch_alpha", job->alpha_list, job->nalpha, &sub.alpha_list, &sub.nalpha}};
+  PetscReal *sv[3] = {NULL, NULL, NULL};
+
+  for (int k = 0; k < 3 && ok; k++) {
+    char    *val = NULL, *p;
+    PetscInt n = 1;
+    PetscCall(CanonValue(stored, set[k].key, &val));
+    if (!val) { /* a text without the line: not this job */
+      ok = PETSC_FALSE;
+      break;
+    }
+    for (p = val; *p; p++) n += *p == ',';
+    if (n >= 2 && set[k].nhave >= 2) {
+      PetscCall(PetscMalloc1(n, &sv[k]));
+      p = val;
+      for (PetscInt i = 0; i < n && ok; i++) {
+        char *end;
+        sv[k][i] = strncmp(p, "auto", 4) ? strtod(p, &end) : (end = p + 4, -1.0);
+        ok       = (*end == ',' || !*end) && end != p ? PETSC_TRUE : PETSC_FALSE;
+        for (PetscInt j = 0, in = 0; ok && !in; j++) { /* one of the job's values */
+          if (j == set[k].nhave) ok = PETSC_FALSE;
+          else in = set[k].have[j] == sv[k][i];
+        }
+        p = *end ? end + 1 : end;
+      }
+      *set[k].sub  = sv[k];
+      *set[k].nsub = n;
+    }
+    PetscCall(PetscFree(val));
+  }
+  sub.nvar = sub.nsw2 * sub.nsb2 * sub.nalpha;
 
   PetscCall(PetscMalloc3(max, &w, max, &names, max, &idx));
   PetscCall(PetscMalloc3(job->nfamily, &sub.family, job->nact, &sub.act, job->nact_base, &base));
@@ -771,12 +835,13 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
     for (PetscInt i = 0; ok && i < sub.nfamily; i++) sub.family[i] = job->family[idx[i]];
   }
   if (ok) {
-    /* by the activations as given; each kept one brings its entries (its settings) along */
+    /* by the activations as given; MakeCanonical reads an entry of each (its activation) at the stride of sub's
+       settings */
     for (PetscInt b = 0; b < job->nact_base; b++) BaseCanon(job, b, base[b], sizeof(base[b])), names[b] = base[b];
     ok = NamesIn(act, names, job->nact_base, w, idx, &sub.nact_base);
     for (PetscInt i = 0; ok && i < sub.nact_base; i++)
-      for (PetscInt v = 0; v < job->nvar; v++) sub.act[i * job->nvar + v] = job->act[idx[i] * job->nvar + v];
-    sub.nact = sub.nact_base * job->nvar;
+      for (PetscInt v = 0; v < sub.nvar; v++) sub.act[i * sub.nvar + v] = job->act[idx[i] * job->nvar];
+    sub.nact = sub.nact_base * sub.nvar;
   }
   for (int a = 0; a < 3 && ok; a++) {
     PetscCall(NNLParseIntList(keys[a], lst[a], 0, &axis[a], &naxis[a]));
@@ -796,6 +861,7 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
   for (int a = 0; a < 3; a++) PetscCall(PetscFree(axis[a]));
   for (int a = 0; a < 3; a++) PetscCall(PetscFree(lst[a]));
   PetscCall(PetscFree3(sub.family, sub.act, base));
+  for (int k = 0; k < 3; k++) PetscCall(PetscFree(sv[k]));
   PetscCall(PetscFree3(w, names, idx));
   PetscCall(PetscFree(fam));
   PetscCall(PetscFree(act));
@@ -911,6 +977,7 @@ PetscErrorCode NNLJobDestroy(NNLJob **job)
   PetscCall(PetscFree((*job)->sb2_list));
   PetscCall(PetscFree((*job)->alpha_list));
   PetscCall(PetscFree3((*job)->act_sw2, (*job)->act_sb2, (*job)->act_alpha));
+  PetscCall(PetscFree((*job)->entry_names));
   PetscCall(PetscFree((*job)->canonical));
   PetscCall(PetscFree(*job));
   PetscFunctionReturn(0);

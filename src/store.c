@@ -666,7 +666,7 @@ static const char *JobLine(const char *text, const char *line, size_t klen)
    their values (an extension), so a difference there is named only when no other option differs. */
 static PetscBool AxisKey(const char *line, size_t klen)
 {
-  const char *axes[] = {"family", "grid_width", "grid_depth", "grid_seed", "grid_activation"};
+  const char *axes[] = {"family", "grid_width", "grid_depth", "grid_seed", "grid_activation", "sigma_w2", "sigma_b2", "branch_alpha"};
   for (size_t i = 0; i < sizeof(axes) / sizeof(axes[0]); i++)
     if (klen == strlen(axes[i]) && !strncmp(line, axes[i], klen)) return PETSC_TRUE;
   return !strncmp(line, "sigma_w2_auto_", 14) ? PETSC_TRUE : PETSC_FALSE;
@@ -855,7 +855,8 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
     if (!ierr && !ext)
       ierr = NNLStoreCompareJob(dir, have, job->canonical,
                                 "use another -output, or the same options; a whole job's run directory also takes more values "
-                                "of -family, -grid_width, -grid_depth, -grid_seed and -grid_activation, the rest the same");
+                                "of -family, -grid_width, -grid_depth, -grid_seed, -grid_activation and of a list of two or more "
+                                "-sigma_w2, -sigma_b2 or -branch_alpha, the rest the same");
     *((const JobShard *)ctx)->extend = ext;
     PetscCall(PetscFree(have));
     PetscCall(PetscFree(hshard));
@@ -1304,7 +1305,7 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
   sqlite3_bind_int64(s->ins_point, 1, (sqlite3_int64)pt->id);
   sqlite3_bind_int64(s->ins_point, 2, pt->ord);
   sqlite3_bind_text(s->ins_point, 3, NNLFamilies[pt->family], -1, SQLITE_STATIC);
-  sqlite3_bind_text(s->ins_point, 4, s->job->act[pt->act].canon, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->ins_point, 4, NNLJobEntryName(s->job, pt->family, pt->act), -1, SQLITE_STATIC);
   if (net) sqlite3_bind_int64(s->ins_point, 5, pt->width);
   else sqlite3_bind_null(s->ins_point, 5);
   sqlite3_bind_int64(s->ins_point, 6, pt->depth);

@@ -45,4 +45,19 @@ run 0 run $SMALL -output fresh_small > /dev/null 2>&1 || fail "small run (fresh)
 [ "$(sqlite3 old/nnlimits.sqlite "SELECT value FROM meta WHERE key = 'job'")" = \
   "$(sqlite3 fresh_small/nnlimits.sqlite "SELECT value FROM meta WHERE key = 'job'")" ] ||
   fail "old: its job text is not this build's"
-echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run"
+# swept settings (-sigma_w2 1,2 -branch_alpha 0.5,1): more values of a swept list, and another activation, extend the
+# run as its axes do (the entries' names, and so their ids, stay), with exports as a fresh run's; a setting that was one
+# value and is now a list renames every entry: another job. Catches: a swept setting's new value refused, or the kept
+# entries recomputed (their ids changed).
+SW="-family mlp,resnet -grid_width 16 -grid_depth 4 -grid_seed 0-6 -branch_alpha 0.5,1 -progress_interval 0"
+run 0 run $SW -grid_activation relu -sigma_w2 1,2 -output swept > /dev/null 2>&1 || fail "swept run"
+kept=$("$NNL" status swept | grep -o ' done=[0-9]*' | cut -d= -f2)
+run 2 run $SW -grid_activation relu,tanh -sigma_w2 2,3,1 -output swept > /dev/null 2> sw.err || fail "swept extension refused: $(cat sw.err)"
+grep -q "extending 'swept': its $kept points are kept" sw.err || fail "swept: no extension line: $(cat sw.err)"
+[ "$(sqlite3 swept/nnlimits.sqlite "SELECT count(*) FROM points WHERE run=1")" = "$kept" ] || fail "swept: kept points recomputed"
+run 1 run $SW -grid_activation relu,tanh -sigma_w2 2,3,1 -output swept_fresh > /dev/null 2>&1 || fail "fresh swept run"
+same_exports swept swept_fresh
+run 0 run $SW -grid_activation relu -sigma_w2 1 -output one > /dev/null 2>&1 || fail "one-value run"
+run 0 run $SW -grid_activation relu -sigma_w2 1,2 -output one > /dev/null 2> one.err && fail "a single sigma_w2 became a list in place"
+grep -q "different options: sigma_w2=1 there, sigma_w2=1,2 here" one.err || fail "single to list: $(cat one.err)"
+echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run (swept settings too)"

@@ -166,8 +166,8 @@ run 2 run -family mlp,resnet -grid_activation relu,tanh -grid_width 256 -grid_de
 awk -F, 'NR > 1 { n++; z = $15 < 0 ? -$15 : $15; if (z > 4.5) { print "z", $0; bad++ } ent[$1 "," $2]++ }
   END { for (e in ent) k++; if (bad || k != 12 || n != 8 * 6 * 3 + 4 * 7 * 3) { print n " rows, " k " entries"; exit 1 } }' "$W/swept.compare.csv" \
   || fail "swept settings: a mean beyond 4.5 s.e. of its entry's q_nngp, or not 8 MLP and 4 ResNet entries"
-for one in "mlp|tanh|-sigma_w2 1.5 -sigma_b2 0.2|tanh;sigma_w2=1.5;sigma_b2=0.2;branch_alpha=0.5" \
-           "resnet|relu|-branch_alpha 1|relu;sigma_w2=auto;sigma_b2=0;branch_alpha=1"; do
+for one in "mlp|tanh|-sigma_w2 1.5 -sigma_b2 0.2|tanh;sigma_w2=1.5;sigma_b2=0.2" \
+           "resnet|relu|-branch_alpha 1|relu;branch_alpha=1"; do
   IFS='|' read -r fam act opts entry <<< "$one"
   run 1 run -family $fam -grid_activation $act -grid_width 256 -grid_depth 6 -grid_seed 0-1 -inputs 2 $opts \
     -record_layers all -progress_interval 0 -output "$W/one_$fam" > /dev/null 2>&1 || fail "one-setting run ($fam)"

@@ -146,6 +146,10 @@ static void test_swept_settings(void **state)
   assert_true(NNLJobSigmaB2(job, 2) == 0.1 && NNLJobSigmaB2(job, 4) == 0.0 && NNLJobBranchAlpha(job, 3) == 1.0);
   assert_non_null(strstr(job->canonical, "\ngrid_activation=relu,tanh\n"));
   assert_non_null(strstr(job->canonical, "\nsigma_b2=0,0.10000000000000001\nbranch_alpha=0.5,1\nsigma_w2=auto,1.5\n"));
+  /* in a family's points, the settings it uses */
+  assert_string_equal(NNLJobEntryName(job, NNL_FAMILY_MLP, 7), "relu;sigma_w2=1.5;sigma_b2=0.10000000000000001");
+  assert_string_equal(NNLJobEntryName(job, NNL_FAMILY_RESNET, 9), "tanh;branch_alpha=1");
+  assert_string_equal(NNLJobEntryName(job, NNL_FAMILY_SHAPED, 9), "tanh");
   assert_true(NNLJobEntryApplies(job, NNL_FAMILY_MLP, 6) && !NNLJobEntryApplies(job, NNL_FAMILY_MLP, 7));
   assert_true(NNLJobEntryApplies(job, NNL_FAMILY_RESNET, 9) && !NNLJobEntryApplies(job, NNL_FAMILY_RESNET, 10));
   for (PetscInt k = 0; k < grid->nnets; k++) nets[grid->points[k].family]++;

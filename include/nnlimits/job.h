@@ -34,6 +34,7 @@ typedef struct {
   PetscInt       nsw2, nsb2, nalpha, nvar, nact_base;
   PetscReal     *sw2_list, *sb2_list, *alpha_list;
   PetscReal     *act_sw2, *act_sb2, *act_alpha;
+  char          *entry_names;       /* with nvar > 1: NNLJobEntryName's, NNL_FAMILY_COUNT per entry, sizeof(canon) each */
   NNLSamplerType sampler;
   NNLRecordMode  record_mode;
   PetscInt       record_k;          /* NNL_RECORD_LOG: number of log-spaced layers */
@@ -110,6 +111,10 @@ PetscReal NNLJobSigmaA2(const NNLJob *job, PetscInt act);
 PetscReal NNLJobSigmaB2(const NNLJob *job, PetscInt act);
 /** @brief The ResNet branch exponent α of entry act. */
 PetscReal NNLJobBranchAlpha(const NNLJob *job, PetscInt act);
+/** @brief The name of activation entry act in a family's points (ids, the store, exports): the activation's canon and
+    the swept settings the family uses (the MLP's tanh;sigma_w2=1.5;sigma_b2=0.1, the ResNet's relu;branch_alpha=1,
+    the shaped MLP's tanh), so that a value added to a list another family uses renames none of its points. */
+const char *NNLJobEntryName(const NNLJob *job, NNLFamily family, PetscInt act);
 /** @brief Whether a family has a grid cell for activation entry act: every swept setting the family does not use (α
     for the MLPs, σ_w² and σ_b² for the ResNet, all three for the shaped MLP) at its first value, so that a sweep of
     -branch_alpha does not repeat the MLP's networks. */
