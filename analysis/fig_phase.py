@@ -14,6 +14,7 @@ import os
 import sys
 
 import numpy as np
+from scipy.special import erf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nnlimits  # noqa: E402
@@ -21,7 +22,7 @@ import nnlimits  # noqa: E402
 # φ and φ' of the activations this figure knows (the others have no closed-form φ' here)
 PHI = {
     "tanh": (np.tanh, lambda x: 1 / np.cosh(x) ** 2),
-    "erf": (lambda x: __import__("scipy.special", fromlist=["erf"]).erf(x), lambda x: 2 / np.sqrt(np.pi) * np.exp(-x * x)),
+    "erf": (erf, lambda x: 2 / np.sqrt(np.pi) * np.exp(-x * x)),
     "relu": (lambda x: np.maximum(x, 0), lambda x: (x > 0).astype(float)),
 }
 Z, WZ = np.polynomial.hermite_e.hermegauss(201)  # E f(Z) = Σ w f(z) / √(2π)

@@ -307,14 +307,20 @@ static void WriteOptional(FILE *out, double v)
   else fputc(',', out);
 }
 
+/* The mean of n seeds' values from their sum and sum of squared deviations ss, and its standard error (NaN for one). */
+static double SeedsMean(PetscInt n, double sum, double ss, double *se)
+{
+  *se = n > 1 ? sqrt(ss / (double)(n - 1) / (double)n) : NAN;
+  return sum / (double)n;
+}
+
 /* One row: mean and standard error, then err = mean − limit and z = err / se for each limit (empty where the limit
    or se is missing or se = 0). */
 static void WriteCompareRow(FILE *out, const CompareGroup *g, long long layer, long long a, long long b, PetscInt n, double sum,
                             double ss, double nngp, double ode)
 {
-  double mean = sum / (double)n, se = NAN;
+  double se, mean = SeedsMean(n, sum, ss, &se);
 
-  if (n > 1) se = sqrt(ss / (double)(n - 1) / (double)n);
   fprintf(out, "%s,%s,%lld,%lld,%lld,%.17g,%lld,%lld,%" PetscInt_FMT ",%.17g", g->family, g->activation, g->width, g->depth,
           layer, (double)layer / (double)g->depth, a, b, n, mean);
   WriteOptional(out, se);
@@ -542,8 +548,7 @@ static PetscErrorCode ExtrapolateCluster(const Compare *c, const PetscInt mem[],
         if (!at) continue;
         e = (PetscInt)(at - g->layer) * c->np + k, n = g->n[e];
         if (n < 2) continue;
-        mean = g->sum[e] / (double)n;
-        se   = sqrt(g->ss[e] / (double)(n - 1) / (double)n);
+        mean = SeedsMean(n, g->sum[e], g->ss[e], &se);
         if (!(se > 0 && se < INFINITY)) continue;
         pts[npt].x = 1.0 / (double)g->width, pts[npt].y = mean, pts[npt].w = 1 / (se * se), npt++;
       }

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include "nnlimits/job.h"
+#include "nnlimits/grid.h"
 #include <petscblaslapack.h>
 #include "nnlimits/gauss.h"
 #include "parse.h"
@@ -143,12 +144,6 @@ void NNLJobInputCov(const NNLJob *job, double *C)
     for (PetscInt b = 0; b < job->inputs; b++) C[a + b * job->inputs] = NNLJobInputCorrelation(job, a, b);
 }
 
-static int CompareBits(const void *x, const void *y)
-{
-  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-  return a < b ? -1 : a > b;
-}
-
 /* -input_correlation: one r for every pair (-1/(m-1) <= r <= 1: the inputs' Gram is then positive semidefinite), or
    m(m-1)/2 values, one per pair a < b in (0,1), (0,2), …, (1,2), … order, each in [-1, 1], whose matrix with a unit
    diagonal must be positive semidefinite (inputs with those Gram entries exist): its smallest eigenvalue at least
@@ -210,7 +205,7 @@ static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject,
     uint64_t *bits;
     PetscCall(PetscMalloc1(np, &bits));
     memcpy(bits, v, sizeof(uint64_t) * np);
-    qsort(bits, (size_t)np, sizeof(uint64_t), CompareBits);
+    qsort(bits, (size_t)np, sizeof(uint64_t), NNLGridCmpId);
     for (PetscInt k = 0; k < np; k++) job->input_corr_distinct += !k || bits[k] != bits[k - 1];
     PetscCall(PetscFree(bits));
   }
@@ -268,37 +263,60 @@ static PetscErrorCode ReadSettings(PetscOptionItems *PetscOptionsObject, NNLJob 
   PetscFunctionReturn(0);
 }
 
+/* Which of the swept settings a family uses: σ_w² and σ_b² (the MLP's; the controlled ResNet's σ_A², σ_b²), α (the
+   ResNet's). The shaped MLP uses none. The one rule behind an entry's name in a family and whether the family has it. */
+static void FamilyUses(int family, PetscBool *sigmas, PetscBool *alpha)
+{
+  *sigmas = family == NNL_FAMILY_MLP || family == NNL_FAMILY_CONTROLLED ? PETSC_TRUE : PETSC_FALSE;
+  *alpha  = family == NNL_FAMILY_RESNET ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* out (size len) = activation canon base and ";key=value" for each swept setting of entry i that is wanted; returns
+   whether it fit. */
+static PetscBool SettingsName(const NNLJob *job, const char base[], PetscInt i, PetscBool sigmas, PetscBool alpha, char out[], size_t len)
+{
+  size_t n = (size_t)snprintf(out, len, "%s", base);
+
+  if (sigmas && job->nsw2 > 1 && n < len) {
+    if (job->act_sw2[i] < 0) n += (size_t)snprintf(out + n, len - n, ";sigma_w2=auto");
+    else n += (size_t)snprintf(out + n, len - n, ";sigma_w2=%.17g", (double)job->act_sw2[i]);
+  }
+  if (sigmas && job->nsb2 > 1 && n < len) n += (size_t)snprintf(out + n, len - n, ";sigma_b2=%.17g", (double)job->act_sb2[i]);
+  if (alpha && job->nalpha > 1 && n < len) n += (size_t)snprintf(out + n, len - n, ";branch_alpha=%.17g", (double)job->act_alpha[i]);
+  return n < len ? PETSC_TRUE : PETSC_FALSE;
+}
+
 /* The activations × the settings of the swept lists (see NNLJob): entry b·nvar + v is activation b under setting v,
-   its canon the activation's with ";sigma_w2=…" for each list of two or more values. */
+   its canon the activation's with ";sigma_w2=…" for each list of two or more values, and (nvar > 1) its name in each
+   family with the settings that family uses. */
 static PetscErrorCode ExpandSettings(NNLJob *job)
 {
   const PetscInt nb = job->nact, nv = job->nsw2 * job->nsb2 * job->nalpha;
+  const size_t   sz = sizeof(job->act[0].canon);
   NNLActivation *act;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(nb * nv, &act));
   PetscCall(PetscMalloc3(nb * nv, &job->act_sw2, nb * nv, &job->act_sb2, nb * nv, &job->act_alpha));
+  if (nv > 1) PetscCall(PetscMalloc1((size_t)nb * nv * NNL_FAMILY_COUNT * sz, &job->entry_names));
   for (PetscInt b = 0; b < nb; b++)
     for (PetscInt v = 0; v < nv; v++) {
-      const PetscInt i = b * nv + v, iw = v / (job->nsb2 * job->nalpha), ib = (v / job->nalpha) % job->nsb2, ia = v % job->nalpha;
-      size_t         len;
+      const PetscInt i = b * nv + v;
+      PetscBool      fit;
       act[i]            = job->act[b];
-      job->act_sw2[i]   = job->sw2_list[iw];
-      job->act_sb2[i]   = job->sb2_list[ib];
-      job->act_alpha[i] = job->alpha_list[ia];
-      len               = strlen(act[i].canon);
-      if (job->nsw2 > 1) {
-        if (job->act_sw2[i] < 0) len += (size_t)snprintf(act[i].canon + len, sizeof(act[i].canon) - PetscMin(len, sizeof(act[i].canon)), ";sigma_w2=auto");
-        else len += (size_t)snprintf(act[i].canon + len, sizeof(act[i].canon) - PetscMin(len, sizeof(act[i].canon)), ";sigma_w2=%.17g", (double)job->act_sw2[i]);
+      job->act_sw2[i]   = job->sw2_list[v / (job->nsb2 * job->nalpha)];
+      job->act_sb2[i]   = job->sb2_list[(v / job->nalpha) % job->nsb2];
+      job->act_alpha[i] = job->alpha_list[v % job->nalpha];
+      fit               = SettingsName(job, job->act[b].canon, i, PETSC_TRUE, PETSC_TRUE, act[i].canon, sz);
+      for (int f = 0; fit && nv > 1 && f < NNL_FAMILY_COUNT; f++) { /* each no longer than the canon */
+        PetscBool sigmas, alpha;
+        FamilyUses(f, &sigmas, &alpha);
+        (void)SettingsName(job, job->act[b].canon, i, sigmas, alpha, job->entry_names + ((size_t)i * NNL_FAMILY_COUNT + (size_t)f) * sz, sz);
       }
-      if (job->nsb2 > 1 && len < sizeof(act[i].canon))
-        len += (size_t)snprintf(act[i].canon + len, sizeof(act[i].canon) - len, ";sigma_b2=%.17g", (double)job->act_sb2[i]);
-      if (job->nalpha > 1 && len < sizeof(act[i].canon))
-        len += (size_t)snprintf(act[i].canon + len, sizeof(act[i].canon) - len, ";branch_alpha=%.17g", (double)job->act_alpha[i]);
-      if (len >= sizeof(act[i].canon)) {
+      if (!fit) {
         PetscCall(PetscFree(act));
         SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-grid_activation: '%s' with its settings is longer than %zu characters",
-                job->act[b].canon, sizeof(act[i].canon) - 1);
+                job->act[b].canon, sz - 1);
       }
     }
   PetscCall(PetscFree(job->act));
@@ -306,24 +324,6 @@ static PetscErrorCode ExpandSettings(NNLJob *job)
   job->nact      = nb * nv;
   job->nact_base = nb;
   job->nvar      = nv;
-  if (nv > 1) { /* each family's name of each entry: the canon without the settings the family does not use */
-    const size_t sz = sizeof(act[0].canon);
-    PetscCall(PetscMalloc1((size_t)job->nact * NNL_FAMILY_COUNT * sz, &job->entry_names));
-    for (PetscInt i = 0; i < job->nact; i++)
-      for (int f = 0; f < NNL_FAMILY_COUNT; f++) {
-        const PetscBool sigmas = f == NNL_FAMILY_MLP || f == NNL_FAMILY_CONTROLLED ? PETSC_TRUE : PETSC_FALSE;
-        char           *out    = job->entry_names + ((size_t)i * NNL_FAMILY_COUNT + (size_t)f) * sz;
-        const char     *c      = act[i].canon;
-        size_t          n      = strcspn(c, ";");
-        memcpy(out, c, n);
-        out[n] = 0;
-        for (c += n; *c; c += n) { /* ";key=value" segments, kept where the family uses the key */
-          const PetscBool alpha = !strncmp(c, ";branch_alpha=", 14) ? PETSC_TRUE : PETSC_FALSE;
-          n = 1 + strcspn(c + 1, ";");
-          if (alpha ? f == NNL_FAMILY_RESNET : sigmas) strncat(out, c, n);
-        }
-      }
-  }
   PetscFunctionReturn(0);
 }
 
@@ -1098,11 +1098,15 @@ PetscReal NNLJobBranchAlpha(const NNLJob *job, PetscInt act)
 
 PetscBool NNLJobEntryApplies(const NNLJob *job, NNLFamily family, PetscInt act)
 {
-  const PetscInt  v = job->nvar > 1 ? act % job->nvar : 0, iw = v / (job->nsb2 * job->nalpha), ib = (v / job->nalpha) % job->nsb2, ia = v % job->nalpha;
-  const PetscBool sigmas = family == NNL_FAMILY_MLP || family == NNL_FAMILY_CONTROLLED ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool sigmas, alpha;
 
   if (job->nvar <= 1) return PETSC_TRUE;
-  return (sigmas || (iw == 0 && ib == 0)) && (family == NNL_FAMILY_RESNET || ia == 0) ? PETSC_TRUE : PETSC_FALSE;
+  FamilyUses(family, &sigmas, &alpha);
+  /* a setting the family does not use at its list's first value (a list's values are distinct) */
+  return (sigmas || (job->act_sw2[act] == job->sw2_list[0] && job->act_sb2[act] == job->sb2_list[0])) &&
+             (alpha || job->act_alpha[act] == job->alpha_list[0])
+           ? PETSC_TRUE
+           : PETSC_FALSE;
 }
 
 PetscReal NNLJobSigmaA2(const NNLJob *job, PetscInt act)

@@ -174,40 +174,8 @@ PetscErrorCode NNLParseReal(const char opt[], const char s[], PetscReal *v)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLParseRealList(const char opt[], const char s[], PetscReal **vals, PetscInt *n)
-{
-  PetscInt    cnt = 1;
-  const char *p   = s;
-  PetscReal  *v;
-
-  PetscFunctionBegin;
-  PetscCheck(s && s[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: empty list", opt);
-  for (const char *c = s; *c; c++) cnt += (*c == ',');
-  PetscCall(PetscMalloc1(cnt, &v));
-  for (PetscInt i = 0; i < cnt; i++) {
-    const char    *end = strchr(p, ','), *next, *q = p;
-    char           item[128];
-    PetscErrorCode ierr;
-    if (!end) end = p + strlen(p);
-    next = end;
-    Trim(&q, &end);
-    if (end == q || (size_t)(end - q) >= sizeof(item)) {
-      PetscCall(PetscFree(v));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: %s item in list '%s'", opt, end == q ? "empty" : "a too long", s);
-    }
-    memcpy(item, q, (size_t)(end - q));
-    item[end - q] = 0;
-    ierr = NNLParseReal(opt, item, &v[i]);
-    if (ierr) PetscCall(PetscFree(v));
-    PetscCall(ierr);
-    p = next + 1;
-  }
-  *vals = v;
-  *n    = cnt;
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, PetscInt *n)
+/* The items of comma list s, trimmed, none empty; with distinct, no item twice (case-insensitive). */
+static PetscErrorCode SplitWords(const char opt[], const char s[], PetscBool distinct, char ***words, PetscInt *n)
 {
   PetscInt    cnt = 1;
   const char *p   = s;
@@ -231,7 +199,7 @@ PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, Pe
     PetscCall(PetscMalloc1(len + 1, &w[i]));
     memcpy(w[i], q, len);
     w[i][len] = 0;
-    for (PetscInt j = 0; j < i; j++) {
+    for (PetscInt j = 0; distinct && j < i; j++) {
       if (!strcasecmp(w[i], w[j])) { /* named values are case-insensitive: mlp,MLP is one family twice */
         char dup[256];
         PetscCall(PetscStrncpy(dup, w[j], sizeof(dup)));
@@ -243,6 +211,32 @@ PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, Pe
   }
   *words = w;
   *n     = cnt;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, PetscInt *n)
+{
+  PetscFunctionBegin;
+  PetscCall(SplitWords(opt, s, PETSC_TRUE, words, n));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLParseRealList(const char opt[], const char s[], PetscReal **vals, PetscInt *n)
+{
+  char         **w = NULL;
+  PetscInt       nw;
+  PetscReal     *v;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBegin;
+  PetscCall(SplitWords(opt, s, PETSC_FALSE, &w, &nw));
+  ierr = PetscMalloc1(nw, &v);
+  for (PetscInt i = 0; !ierr && i < nw; i++) ierr = NNLParseReal(opt, w[i], &v[i]);
+  PetscCall(NNLParseFreeWords(&w, nw));
+  if (ierr) PetscCall(PetscFree(v));
+  PetscCall(ierr);
+  *vals = v;
+  *n    = nw;
   PetscFunctionReturn(0);
 }
 
