@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """Li, Nica & Roy 2022 figure (the neural covariance SDE): the correlation ρ_ℓ = V_01/√(V_00 V_11) of two inputs
 through a shaped ReLU MLP (slopes s± = 1 + c±/√n) and the unshaped critical ReLU MLP, against depth-to-width t = ℓ/n (MATH.md §0: layer ℓ is ℓ random steps from the inputs' Gram).
+--activation tanh (or another smooth φ with φ(0) = 0, φ'(0) = 1) draws the smooth shaping φ_s(x) = s φ(x/s), s = a√n,
+beside the unshaped critical MLP of that φ: the same panels without the Fokker–Planck density (a 1-D diffusion of ρ
+exists for the shaped ReLU only: with smooth shaping the drift of ρ depends on V_aa too).
 
 Panel 1: sample paths of ρ_ℓ (thin lines) and the 5–95 % band over all seeds at the deepest network of one width,
 for both families, with the Fokker–Planck quantiles (5/50/95 %) of the shaped ρ at the recorded layers, the SDE
 paths' terminal quantiles at every depth (black bars), and the infinite-width (NNGP) correlation of the unshaped
 MLP, which goes to 1 like 1 − 9π²/(2ℓ²). Panels 2–4: histograms of the terminal ρ_T at three depths, shaped and
 unshaped networks beside the SDE paths and the Fokker–Planck density.
-Input: a run of jobs/li_nica_roy_2022_shaped.opts (families mlp and shaped_mlp, relu, 2+ inputs, -sde_paths > 0).
+Input: a run of jobs/li_nica_roy_2022_shaped.opts (families mlp and shaped_mlp, relu and tanh, 2+ inputs,
+-sde_paths > 0).
 Prints one key=value line per (family, width, depth) from `nnlimits export DIR -table laws`: mean of ρ_T over
 networks (± s.e.) beside the SDE paths' mean (shaped) or the NNGP value (unshaped), the two-sample KS distance of
 networks to SDE paths with its 0.1 % critical value, and KS/W1 distances to the Fokker–Planck density (networks:
@@ -23,7 +27,7 @@ import nnlimits  # noqa: E402
 
 KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) ≈ 0.001 under the same law
 KS1_C001 = 1.949  # one sample against a density: P(√n D > 1.949) ≈ 0.001 (the same Kolmogorov limit law)
-FAM = {"shaped_mlp": ("shaped ReLU", "tab:blue"), "mlp": ("unshaped ReLU", "tab:red")}
+FAM = {"shaped_mlp": ("shaped", "tab:blue"), "mlp": ("unshaped", "tab:red")}
 
 
 def rho_of(d, keys):
@@ -57,10 +61,10 @@ def fp_binned(lo, hi, dens, bins):
     return np.diff(np.interp(bins, edges, cdf)) / np.diff(bins)
 
 
-def nngp_rho(run_dir, depth):
+def nngp_rho(run_dir, act, depth):
     """ρ of the unshaped MLP's NNGP limit at every layer of the given depth (limits table), as {layer: ρ}."""
     lim = nnlimits.load(run_dir, "limits", ["layer", "a", "b", "q_nngp"],
-                        where=f"family='mlp' AND activation='relu' AND depth={depth} AND a<=1 AND b<=1")
+                        where=f"family='mlp' AND activation={act} AND depth={depth} AND a<=1 AND b<=1")
     if len(lim["layer"]) == 0:
         return {}
     lim["q"] = lim.pop("q_nngp")
@@ -71,18 +75,24 @@ def nngp_rho(run_dir, depth):
 def main():
     args = nnlimits.figure_args(__doc__, "li_nica_roy", [
         ("--width", int, 0, "the width drawn (0: the one reaching the largest t)"),
-        ("--paths", int, 25, "sample paths drawn per family")])
+        ("--paths", int, 25, "sample paths drawn per family"),
+        ("--activation", str, "relu", "the shaped activation: relu (s± = 1 + c±/√n) or a smooth one (tanh, ...)")])
+    act = args.activation
+    relu = act == "relu"
+    sq = "'%s'" % act.replace("'", "''")
     try:
         g = nnlimits.load(args.run_dir, "gram", ["family", "width", "depth", "seed", "layer", "a", "b", "q"],
-                          where="family IN ('mlp','shaped_mlp') AND activation='relu' AND a<=1 AND b<=1")
+                          where=f"family IN ('mlp','shaped_mlp') AND activation={sq} AND a<=1 AND b<=1")
         fp = nnlimits.load(args.run_dir, "fokker_planck", ["width", "depth", "layer", "t", "rho_lo", "rho_hi", "density"],
-                           where="family='shaped_mlp' AND activation='relu'")
+                           where=f"family='shaped_mlp' AND activation={sq}")
         sde = nnlimits.load(args.run_dir, "sde", ["width", "depth", "path", "a", "b", "q"],
-                            where="family='shaped_mlp' AND activation='relu'")
+                            where=f"family='shaped_mlp' AND activation={sq}")
     except sqlite3.OperationalError as e:
         sys.exit(f"{args.run_dir}: no SDE tables in this store ({e}); run jobs/li_nica_roy_2022_shaped.opts")
     if not (g["family"] == "shaped_mlp").any() or len(sde["q"]) == 0:
-        sys.exit(f"{args.run_dir}: no shaped ReLU MLP with SDE paths (run jobs/li_nica_roy_2022_shaped.opts)")
+        sys.exit(f"{args.run_dir}: no shaped {act} MLP with SDE paths (run jobs/li_nica_roy_2022_shaped.opts, "
+                 f"or -family mlp,shaped_mlp -grid_activation {act} -sde_paths N)")
+    shaping = "s± = 1 + c±/√n" if relu else "φ_s(x) = s φ(x/s), s = a√n"
     rho, k = rho_of(g, ["family", "width", "depth", "seed", "layer"])
     srho, sk = rho_of(sde, ["width", "depth", "path"])
     laws = nnlimits.load_export(args.run_dir, "laws")
@@ -96,6 +106,7 @@ def main():
     ax = axes[0]
     for fam, (label, c) in FAM.items():
         sel = (k["family"] == fam) & (k["width"] == W) & (k["depth"] == D)
+        label = f"{label} {act}"
         if not sel.any():
             continue
         seeds = sorted(set(k["seed"][sel].tolist()))
@@ -121,7 +132,7 @@ def main():
             T = dep / W
             ax.errorbar([T], [q[1]], yerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="ks", ms=3.5, capsize=3, lw=1.2,
                         label="SDE paths at t = T: 5/50/95 %" if j == 0 else None)
-    ng = nngp_rho(args.run_dir, D)
+    ng = nngp_rho(args.run_dir, sq, D)
     if ng:
         ls = np.array(sorted(ng))
         ax.plot(np.asarray(ls) / W, [ng[x] for x in ls], color=FAM["mlp"][1], ls=":", lw=1.5, label="unshaped, n = ∞ (NNGP)")
@@ -137,6 +148,7 @@ def main():
         T = dep / W
         top = 0
         for fam, (label, c) in FAM.items():
+            label = f"{label} {act}"
             sel = (k["family"] == fam) & (k["width"] == W) & (k["depth"] == dep) & (k["layer"] == dep)
             r = rho[sel]
             r = r[np.isfinite(r)]
@@ -160,23 +172,23 @@ def main():
         ax.set_title(f"terminal ρ, n = {W}, L = {dep}, T = {T:.3g}")
     axes[1].set_ylabel("density")
     axes[1].legend(loc="upper left")
-    report(laws, k, rho, args.run_dir)
-    fig.suptitle("Li–Nica–Roy 2022: shaped ReLU MLP (s± = 1 + c±/√n) follows the covariance SDE; the unshaped one "
-                 "collapses to ρ = 1")
+    report(laws, k, rho, args.run_dir, act, sq)
+    fig.suptitle(f"Li–Nica–Roy 2022: shaped {act} MLP ({shaping}) follows the covariance SDE; the unshaped one "
+                 + ("collapses to ρ = 1" if relu else "(σ_w² critical) spreads alike, away from its NNGP ρ"))
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 
 
-def report(laws, k, rho, run_dir):
+def report(laws, k, rho, run_dir, act, sq):
     """key=value per (family, width, depth) from the laws table, for the statistic rho."""
     nngp = {}
-    for i in np.flatnonzero((laws["statistic"] == "rho") & (laws["activation"] == "relu")):
+    for i in np.flatnonzero((laws["statistic"] == "rho") & (laws["activation"] == act)):
         fam, w, dep = laws["family"][i], int(laws["width"][i]), int(laws["depth"][i])
         n_net, n_sde = int(laws["n_net"][i]), int(laws["n_sde"][i])
         sel = (k["family"] == fam) & (k["width"] == w) & (k["depth"] == dep) & (k["layer"] == dep)
         r = rho[sel][np.isfinite(rho[sel])]
         # rho_mean: this script's own ρ_T (from the gram table), the one its histograms draw; net_mean: the laws table's
-        out = dict(figure="li_nica_roy", family=fam, width=w, depth=dep, T=laws["t"][i], n_net=n_net,
+        out = dict(figure="li_nica_roy", family=fam, activation=act, width=w, depth=dep, T=laws["t"][i], n_net=n_net,
                    net_mean=laws["net_mean"][i], net_mean_se=laws["net_sd"][i] / np.sqrt(n_net),
                    rho_mean=float(np.mean(r)) if len(r) else float("nan"))
         if fam == "shaped_mlp":
@@ -186,7 +198,7 @@ def report(laws, k, rho, run_dir):
                        ks_sde_pde=laws["ks_sde_pde"][i], ks_pde_crit001=KS1_C001 / np.sqrt(n_net))
         else:
             if dep not in nngp:
-                nngp[dep] = nngp_rho(run_dir, dep).get(dep, float("nan"))
+                nngp[dep] = nngp_rho(run_dir, sq, dep).get(dep, float("nan"))
             out.update(nngp_rho=nngp[dep], frac_above_0_9=float(np.mean(r > 0.9)))
         nnlimits.kv(**out)
 

@@ -120,14 +120,25 @@ check h22 '/width=/' 'v["ks_sde"] < v["ks_crit001"] && (v["sde_dead_fraction"] -
 # density), 4 s.e. on the means; the unshaped ρ_T is near its NNGP value (0.856, 0.976) and near 1 (the collapse),
 # the shaped one is not (SDE mean ~0.47). Catches: ρ from the wrong Gram entries or the wrong layer (rho_mean must be
 # the laws table's net_mean), shaped and unshaped swapped, the SDE or density of another depth.
-run 2 run -family mlp,shaped_mlp -grid_activation relu -grid_width 32 -grid_depth 8,32 -grid_seed 0-200 -inputs 2 \
+run 2 run -family mlp,shaped_mlp -grid_activation relu,tanh -grid_width 32 -grid_depth 8,32 -grid_seed 0-200 -inputs 2 \
   -input_correlation 0.5 -record_layers 4 -sde_paths 400 -fp_cells 200 -progress_interval 0 -output "$W/lnr" \
   > /dev/null 2>&1 || fail "li-nica-roy run"
 figure lnr fig_li_nica_roy.py "$W/lnr"
-check lnr '/family=/' 'v["rho_mean"] - v["net_mean"] < 1e-9 && v["net_mean"] - v["rho_mean"] < 1e-9 && v["n_net"] == 200'
+check lnr '/family=/' 'v["activation"] == "relu" && v["rho_mean"] - v["net_mean"] < 1e-9 && v["net_mean"] - v["rho_mean"] < 1e-9 && v["n_net"] == 200'
 check lnr '/family=shaped_mlp/' 'v["ks_sde"] < v["ks_crit001"] && v["ks_pde"] < v["ks_pde_crit001"] && v["net_mean"] < 0.7 && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
 check lnr '/family=mlp /' 'v["net_mean"] > 0.83 && v["net_mean"] > v["nngp_rho"] - 4 * v["net_mean_se"] - 0.01'
 check lnr '/family=mlp .*depth=32 /' 'v["net_mean"] > 0.95 && v["frac_above_0_9"] > 0.9'
+# The smooth shaping of the same run (--activation tanh, φ_s(x) = s tanh(x/s), s = √n): the shaped tanh against its own
+# SDE (KS and 4 s.e. on the mean), no Fokker–Planck density (ks_pde nan: none exists for smooth shaping), and the
+# unshaped critical tanh MLP, whose ρ_T spreads like the shaped one's instead of piling up at 1 (measured at n = 32:
+# means 0.37–0.43, a third or less above 0.9; the unshaped ReLU's are above 0.83). Catches: the option ignored or
+# half-applied (relu's networks, NNGP or density drawn as tanh's: ks_pde a number, the unshaped mean near 1). It does
+# not tell the two activations' SDEs apart (their ρ_T means differ by ~1 s.e. here): test_sde_laws checks the smooth
+# drift.
+figure lnr_tanh fig_li_nica_roy.py "$W/lnr" --activation tanh
+check lnr_tanh '/family=/' 'v["activation"] == "tanh" && v["rho_mean"] - v["net_mean"] < 1e-9 && v["net_mean"] - v["rho_mean"] < 1e-9 && v["n_net"] == 200'
+check lnr_tanh '/family=shaped_mlp/' 'v["ks_sde"] < v["ks_crit001"] && v["ks_pde"] == "nan" && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
+check lnr_tanh '/family=mlp /' 'v["net_mean"] < 0.7 && v["frac_above_0_9"] < 0.5'
 
 # Makwana 2025: EDim of the feature matrix, m = 16 inputs, n = 8, 16, 32. Exact facts: at layer 1 the n×m ReLU
 # features have full rank min(n, m); at n = 2m it stays m at nearly every layer, so the largest gap to the claim is
