@@ -87,7 +87,7 @@ set -e
 SRC=${NNL_SOURCE_DIR:?}
 "$NNL" plan -options_file "$SRC/jobs/hayou_2022_fixed_width.opts" | grep '^plan points=5376 limits=3 .* sde=21$' > /dev/null \
   || fail "jobs/hayou_2022_fixed_width.opts: $("$NNL" plan -options_file "$SRC/jobs/hayou_2022_fixed_width.opts" 2>&1 | head -2)"
-"$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" | grep '^plan points=8000 limits=10 .* sde=10$' > /dev/null \
+"$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" | grep '^plan points=16000 limits=20 .* sde=20$' > /dev/null \
   || fail "jobs/li_nica_roy_2022_shaped.opts: $("$NNL" plan -options_file "$SRC/jobs/li_nica_roy_2022_shaped.opts" 2>&1 | head -2)"
 # (f) The shaped MLP's SDE time is t = ℓ/n (MATH.md §0). A store of an earlier release (no meta "sde_time": its paths
 #     end at (L − 1)/n) exports its own t, and a run or merge that would add paths of the other convention is refused;
