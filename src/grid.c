@@ -9,6 +9,8 @@
 #include "nnlimits/limits.h"
 #include "nnlimits/rng.h"
 #include "nnlimits/shaped.h"
+#include "nnlimits/attention.h"
+#include "nnlimits/sde.h"
 #include "netkernel.h"
 #include "nnlimits/fokker_planck.h"
 
@@ -91,6 +93,15 @@
 #define C_SDE_SHP_STEP   33.0
 #define C_SDE_SHP_PAIR   65.0
 #define C_FP_CELL        4.0
+/* shaped_attention (not fitted; measured 2026-12-05, m = 2, 4): a projection layer's queries and keys, per element of
+   their 2·n_k·m (normals and the factor's product), and its m×m work (the logits n_k·m², A V Aᵀ); a dense layer's W^Q
+   and W^K as the value's W, and Y Aᵀ per n·m²; an SDE path-step per pair, beside the shaped MLP's */
+#define C_ATT_KM   2.0
+#define C_ATT_KMM  0.1
+#define C_ATT_LAYER 300.0
+#define C_ATT_DNMM 0.3
+#define C_SDE_ATT_STEP 60.0
+#define C_SDE_ATT_PAIR 150.0
 
 /* Layers a task records. */
 static double Recorded(const NNLJob *job, const NNLPoint *pt)
@@ -224,11 +235,13 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
 static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
 {
   const double n = (double)pt->width, m = (double)job->inputs, paths = (double)job->sde_paths;
-  double       T = pt->family == NNL_FAMILY_SHAPED ? (double)pt->depth / n : 1.0, steps = ceil(T / job->sde_dt), per;
+  double       T = NNLSDETime(pt->family, pt->width, pt->depth, pt->depth), steps = ceil(T / job->sde_dt), per;
 
   if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
+  else if (pt->family == NNL_FAMILY_ATTENTION) per = C_SDE_ATT_PAIR * m * (m + 1) / 2 + C_SDE_ATT_STEP;
   else per = C_SDE_SHP_PAIR * m * (m + 1) / 2 + C_SDE_SHP_STEP;
   *cost = paths * steps * per + (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / NNL_FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
+  if (pt->family == NNL_FAMILY_ATTENTION) *cost += paths * n * m * C_NM; /* each path's initial Gram: n·m normals */
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
   *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
   if (NNLPointHasFokkerPlanck(job, pt)) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
@@ -251,9 +264,14 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
     c = C_TASK + layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) + rec + spec + ks;
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
+    if (pt->family == NNL_FAMILY_ATTENTION) {
+      const double nk = (double)NNLAttentionKeyWidth(job, pt->width);
+      c += (layers - 1) * (C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
+    }
     /* Y, Φ and Z (n×m each); the KS distance's copy and scratch of an input (2n), or a fourth n×m, whichever is
        more; the inputs' and the layer's m×m factors (4m²) */
     *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m);
+    if (pt->family == NNL_FAMILY_ATTENTION) *mem += 8.0 * (3 * (double)NNLAttentionKeyWidth(job, pt->width) * m + 4 * m * m);
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
     const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;
@@ -263,9 +281,16 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
                                 : (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m);
     /* summed in the order of the one expression this was: the other families' costs keep their bits */
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec) + ks;
+    if (pt->family == NNL_FAMILY_ATTENTION) { /* W^Q and W^K (nk×n each) at every layer after the embedding, and Y Aᵀ */
+      const double nk = (double)NNLAttentionKeyWidth(job, pt->width);
+      c += (layers - 1) * (C_ATT_LAYER + 2 * nk * n * (C_DNORMAL + C_DGEMM * m) + C_ATT_DNMM * n * m * m);
+    }
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m +
                   4 * m * m);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
+    if (pt->family == NNL_FAMILY_ATTENTION) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
+      *mem += 8.0 * (2 * (double)NNLAttentionKeyWidth(job, pt->width) * m + 4 * m * m +
+                     (double)NNLAttentionKeyWidth(job, pt->width) * (double)NNLDenseColumns(NNLAttentionKeyWidth(job, pt->width), job->inputs, pt->width));
   }
   *cost = c;
   *mem += NNLPointRecordBytes(job, pt) + (1 << 20);

@@ -17,7 +17,7 @@
 
 #define NNL_DEPTH_MAX (1 << 30) /* -grid_depth at most: layer loops run to l <= depth, networks record depth + 1 layers */
 
-const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", NULL};
+const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", "shaped_attention", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 
 /* The default job: a small Hayou–Yang commutation sweep (ResNet, relu and tanh, L >> n included, 16 log-spaced layers
@@ -48,7 +48,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   PetscInt nw;
 
   PetscFunctionBegin;
-  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet, shaped_mlp, controlled_resnet", "", D_FAMILY, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet, shaped_mlp, controlled_resnet, shaped_attention", "", D_FAMILY, buf, sizeof(buf), NULL));
   PetscCall(NNLParseWords("-family", buf, &words, &nw));
   PetscCall(PetscMalloc1(nw, &job->family));
   job->nfamily = nw;
@@ -59,7 +59,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
       char bad[256];
       PetscCall(PetscStrncpy(bad, words[i], sizeof(bad)));
       PetscCall(NNLParseFreeWords(&words, nw));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp, controlled_resnet)", bad);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp, controlled_resnet, shaped_attention)", bad);
     }
     job->family[i] = (NNLFamily)f;
   }
@@ -403,14 +403,24 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   PetscCall(ReadReal(PetscOptionsObject, "-shape_a", "shaped_mlp smooth activations: phi_s(x) = s phi(x/s), s = a sqrt(n)", "1",
                      &job->shape_a));
   PetscCheck(job->shape_a > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shape_a: must be > 0 (got %g)", (double)job->shape_a);
+  PetscCall(ReadReal(PetscOptionsObject, "-attn_tau0", "shaped_attention: logits Q^T K / (tau0 sqrt(n n_k)), queries and keys of RMS-normalised tokens",
+                     "1", &job->attn_tau0));
+  PetscCheck(job->attn_tau0 > 0 && isfinite(job->attn_tau0), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-attn_tau0: must be > 0 (got %g)",
+             (double)job->attn_tau0);
+  PetscCall(ReadReal(PetscOptionsObject, "-attn_gamma", "shaped_attention: Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1",
+                     "0.5", &job->attn_gamma));
+  PetscCheck(job->attn_gamma > 0 && job->attn_gamma <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-attn_gamma: must be in (0, 1] (got %g)",
+             (double)job->attn_gamma);
+  PetscCall(ReadInt(PetscOptionsObject, "-attn_key_width", "shaped_attention: width n_k of the queries and keys; 0: the width n", "0", 0,
+                    &job->attn_key_width));
   PetscCall(ReadInt(PetscOptionsObject, "-sde_paths", "SDE paths per (family, activation, width, depth); 0: no SDE tasks", "0", 0,
                     &job->sde_paths));
   PetscCall(ReadReal(PetscOptionsObject, "-sde_dt", "Euler-Maruyama step of the SDE tasks (SDE time)", "1e-3", &job->sde_dt));
   PetscCheck(job->sde_dt > 0 && job->sde_dt <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-sde_dt: must be in (0, 1] (got %g)",
              (double)job->sde_dt);
-  if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), L/n (shaped MLP); its steps must be countable */
+  if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), L/n (shaped MLP, shaped attention); its steps must be countable */
     double T = 1.0, L = (double)NNLJobMaxDepth(job);
-    if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED))
+    if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED) || NNLJobHasFamily(job, NNL_FAMILY_ATTENTION))
       for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, L / (double)job->width[w]);
     PetscCheck(ceil(T / job->sde_dt) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step count holds (%" PetscInt_FMT ")",
@@ -422,6 +432,10 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
     char err[256];
     PetscCheck(!NNLShapedCheck(&job->act[a], err, sizeof(err)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family shaped_mlp: %s", err);
   }
+  for (PetscInt a = 0; a < job->nact && NNLJobHasFamily(job, NNL_FAMILY_ATTENTION); a++)
+    PetscCheck(!strcmp(job->act[a].def->name, "linear"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "-family shaped_attention: activation '%s' (the attention block has no activation: give -grid_activation linear, "
+               "and run other families' activations in a job of their own)", job->act[a].canon);
   PetscFunctionReturn(0);
 }
 
@@ -685,6 +699,10 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     snprintf(num, sizeof(num), "%.17g,%.17g,%.17g", (double)job->shape_c_plus, (double)job->shape_c_minus, (double)job->shape_a);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
   }
+  if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION)) { /* only when used, as the shaping's */
+    snprintf(num, sizeof(num), "%.17g,%.17g,%" PetscInt_FMT, (double)job->attn_tau0, (double)job->attn_gamma, job->attn_key_width);
+    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "attn_tau0,attn_gamma,attn_key_width", num));
+  }
   if (job->sde_paths > 0) {
     snprintf(num, sizeof(num), "%" PetscInt_FMT ",%.17g,%" PetscInt_FMT, job->sde_paths, (double)job->sde_dt, job->fp_cells);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "sde_paths,sde_dt,fp_cells", num));
@@ -887,6 +905,9 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     {"-shape_a", "-family shaped_mlp with a smooth activation, tanh say; relu is shaped by -shape_c_plus, -shape_c_minus", SSMOOTH},
     {"-sde_dt", "-sde_paths > 0", SDE},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", FP},
     {"-limit_goursat_cells", "-family controlled_resnet", 1 << NNL_FAMILY_CONTROLLED},
+    {"-attn_tau0", "-family shaped_attention", 1 << NNL_FAMILY_ATTENTION},
+    {"-attn_gamma", "-family shaped_attention", 1 << NNL_FAMILY_ATTENTION},
+    {"-attn_key_width", "-family shaped_attention", 1 << NNL_FAMILY_ATTENTION},
   };
 
   PetscFunctionBegin;
@@ -926,7 +947,7 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     for (PetscInt f = 0; f < j->nfamily; f++) any = any || NNLJobHasSDE(j, j->family[f], -1);
     if (!any)
       PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: -sde_paths has no effect in this job (SDE tasks are for -family shaped_mlp, "
-                             "and resnet with -branch_alpha 0.5)\n"));
+                             "shaped_attention, and resnet with -branch_alpha 0.5)\n"));
   }
   PetscFunctionReturn(0);
 }
@@ -986,7 +1007,7 @@ PetscErrorCode NNLJobDestroy(NNLJob **job)
 PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act)
 {
   if (job->sde_paths <= 0) return PETSC_FALSE;
-  if (family == NNL_FAMILY_SHAPED) return PETSC_TRUE;
+  if (family == NNL_FAMILY_SHAPED || family == NNL_FAMILY_ATTENTION) return PETSC_TRUE;
   if (family != NNL_FAMILY_RESNET) return PETSC_FALSE;
   for (PetscInt a = act < 0 ? 0 : act; a < (act < 0 ? job->nact : act + 1); a++)
     if (NNLJobBranchAlpha(job, a) == 0.5) return PETSC_TRUE;
@@ -995,7 +1016,7 @@ PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act)
 
 PetscInt NNLFamilyFirstLayer(NNLFamily family)
 {
-  return family == NNL_FAMILY_RESNET || family == NNL_FAMILY_CONTROLLED ? 0 : 1;
+  return family == NNL_FAMILY_RESNET || family == NNL_FAMILY_CONTROLLED || family == NNL_FAMILY_ATTENTION ? 0 : 1;
 }
 
 /* The layers of a record or spectra mode, in order, into l (NULL: only counted); returns their count. K log-spaced
@@ -1141,7 +1162,8 @@ static const struct {
   {"spectra_layers", " run plan "}, {"spectra_rtol", " run plan "}, {"spectra_team_size", " run plan "},
   {"spectra_team_min", " run plan "}, {"run_seed", " run plan "}, {"shard", " run plan "}, {"output", " run plan merge "},
   {"mem_budget_mb", " run plan "}, {"shape_c_plus", " run plan "}, {"shape_c_minus", " run plan "},
-  {"shape_a", " run plan "}, {"sde_paths", " run plan "}, {"sde_dt", " run plan "}, {"fp_cells", " run plan "},
+  {"shape_a", " run plan "}, {"attn_tau0", " run plan "}, {"attn_gamma", " run plan "}, {"attn_key_width", " run plan "},
+  {"sde_paths", " run plan "}, {"sde_dt", " run plan "}, {"fp_cells", " run plan "},
   {"progress_interval", " run plan "}, {"sched_rank0_computes", " run plan "}, {"isa", " run plan "}, {"table", " export "}, {"o", " export "},
   {"plan_ranks", " plan "}, {"options_file", " run plan status export merge "},
   {"help", " run plan status export merge "}, {NULL, NULL}};

@@ -95,8 +95,9 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
   PetscCall(PetscMalloc2(np, &cur, np, &f));
   PetscCall(NNLLimitInitial(job, family, act, cur));
   for (PetscInt l = NNLFamilyFirstLayer(family); l <= depth && r < nrec && !*abandon; l++) {
-    /* shaped MLP: φ_n → identity and c → 1 as n → ∞, so its NNGP kernel stays the input kernel at every depth */
-    if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED) {
+    /* shaped MLP: φ_n → identity and c → 1 as n → ∞, so its NNGP kernel stays the input kernel at every depth; shaped
+       attention: A → I (its logits are O(n^{-1/2})) and λ² + γ² = 1, so does its kernel */
+    if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED && family != NNL_FAMILY_ATTENTION) {
       PetscCall(NNLLimitDual(&job->act[act], m, cur, f));
       for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + sb2 : cur[k] + branch2 * f[k];
     }

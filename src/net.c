@@ -6,6 +6,7 @@
 #include "nnlimits/net.h"
 #include "nnlimits/rng.h"
 #include "nnlimits/shaped.h"
+#include "nnlimits/attention.h"
 #include "observe.h"
 #include "netkernel.h"
 #include "simd.h"
@@ -39,6 +40,12 @@ typedef struct {
   /* A fused projection layer (Fused) leaves Phi done and here the Gram's 8 partial sums of each pair (a, b) of its
      columns over the rows below the last multiple of 8 (8 doubles per pair, as GramM has them when its loop ends). */
   double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
+  /* shaped_attention: key width nk, the residual's λ and γ, the logits' 1/τ; queries and keys (nk×m), the dense
+     sampler's chunk of W^Q or W^K (or all of it past NNL_SMALL_M) or the projection's normals, and four m×m (the
+     attention matrix A, the Gram V, the tokens' correlations and their factor) */
+  PetscInt nk;
+  double   lambda, gamma, logit;
+  double  *Qa, *Ka, *Wq, *Att;
 } Net;
 
 /* Upper Cholesky factor R (RᵀR = K) of an m×m K, m <= NNL_SMALL_M, as LAPACK's unblocked dpotf2 computes it but in
@@ -523,6 +530,89 @@ static double YNormMax(const Net *net)
   return q;
 }
 
+/* A shaped-attention layer's queries and keys (Net's Qa, Ka: nk×m) from the Gram V (m×m) of the stored Y: the dense
+   sampler multiplies W^Q and W^K (nk×n, entry (i, j) normal i + j·nk of the layer's QUERY and KEY streams) by Y and
+   scales token a by 1/√(n V_aa) (the RMS-normalised tokens: the scale 2^scale2 of the stored state cancels); the
+   projection sampler draws their law given Y: rows iid N(0, R), R the tokens' correlations. */
+static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
+{
+  const PetscInt n = net->n, m = net->m, nk = net->nk;
+  double        *R = net->Att + 2 * m * m, *U = net->Att + 3 * m * m;
+
+  PetscFunctionBegin;
+  if (net->sampler != NNL_SAMPLER_DENSE) {
+    NNLAttentionCorrelation(m, V, R);
+    PetscCall(NNLSqrtPSD(m, R, U));
+  }
+  for (int w = 0; w < 2; w++) {
+    double      *T = w ? net->Ka : net->Qa;
+    NNLRngStream s;
+    NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, w ? NNL_PURPOSE_KEY : NNL_PURPOSE_QUERY);
+    if (net->sampler != NNL_SAMPLER_DENSE) {
+      NNLRngNormals(&s, 0, (size_t)(nk * m), net->Wq);
+      NNLProject(nk, m, net->Wq, U, 1.0, 0.0, T);
+      continue;
+    }
+    if (m > NNL_SMALL_M) {
+      NNLRngNormals(&s, 0, (size_t)nk * (size_t)n, net->Wq);
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nk, (int)m, (int)n, 1.0, net->Wq, (int)nk, net->Y, (int)n, 0.0, T, (int)nk);
+    } else {
+      const PetscInt J = NNLDenseColumns(nk, m, n);
+      PetscCall(PetscArrayzero(T, nk * m));
+      for (PetscInt j0 = 0; j0 < n; j0 += J) {
+        const PetscInt jb = PetscMin(J, n - j0);
+        NNLRngNormals(&s, (uint64_t)j0 * (uint64_t)nk, (size_t)jb * (size_t)nk, net->Wq);
+        DenseAccSmall(nk, m, net->Wq, nk, jb, net->Y + j0, n, T, nk);
+      }
+    }
+    for (PetscInt a = 0; a < m; a++) {
+      const double v = V[a + a * m], sc = v > 0 ? 1.0 / sqrt((double)n * v) : 0.0;
+      for (PetscInt k = 0; k < nk; k++) T[k + a * nk] *= sc;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* A shaped-attention layer, Y ← λY + (γ/√n) W^V Y Aᵀ (src/attention.c). Phi is Y (the block has no activation), so the
+   layer before's Gram of Phi is V. The dense sampler multiplies W^V by Y Aᵀ (held in Phi until Activate); the
+   projection sampler draws the values' law given Y and A: rows iid N(0, A V Aᵀ), added to λY. */
+static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overflow)
+{
+  const PetscInt n = net->n, m = net->m;
+  double        *A = net->Att, *V = net->Att + m * m;
+
+  PetscFunctionBegin;
+  PhiGram(net, 1.0 / (double)n, 0.0);
+  if (net->sampler != NNL_SAMPLER_DENSE && (*overflow = Rescale(net, KDiagMax(net), PETSC_TRUE))) PetscFunctionReturn(0);
+  PetscCall(PetscArraycpy(V, net->K, m * m));
+  PetscCall(AttentionQK(net, layer, V));
+  NNLAttentionMatrix(m, net->nk, net->Qa, net->Ka, net->logit, A);
+  if (net->sampler == NNL_SAMPLER_DENSE) {
+    for (PetscInt a = 0; a < m; a++)
+      for (PetscInt i = 0; i < n; i++) {
+        double z = 0.0;
+        for (PetscInt b = 0; b < m; b++) z += A[a + b * m] * net->Y[i + b * n];
+        net->Phi[i + a * n] = z;
+      }
+    PetscCall(DenseLayer(net, layer, net->Phi, n, net->gamma * net->gamma / (double)n, net->lambda, PETSC_FALSE));
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt a = 0; a < m; a++) /* K = A V Aᵀ, each entry's sum in a fixed order */
+    for (PetscInt b = 0; b < m; b++) {
+      double k = 0.0;
+      for (PetscInt c = 0; c < m; c++) {
+        double t = 0.0;
+        for (PetscInt d = 0; d < m; d++) t += V[c + d * m] * A[b + d * m];
+        k += A[a + c * m] * t;
+      }
+      net->K[a + b * m] = k;
+    }
+  for (PetscInt a = 0; a < m; a++) /* exactly symmetric, as a Gram */
+    for (PetscInt b = a + 1; b < m; b++) net->K[a + b * m] = net->K[b + a * m] = 0.5 * (net->K[a + b * m] + net->K[b + a * m]);
+  PetscCall(ProjectLayer(net, layer, net->gamma, net->lambda));
+  PetscFunctionReturn(0);
+}
+
 /* Layer ℓ from the post-activations Phi of layer ℓ-1. *overflow: the layer before left double's range (a Gram entry
    inf or NaN), so this one is not computed: a projection from an infinite K would give a zero state (the pivoted
    Cholesky finds rank 0) that a bias then restarts, finite and wrong (seen: swish, σ_w² = 50, a "dead" layer 207). */
@@ -533,6 +623,10 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
 
   PetscFunctionBegin;
   *overflow = PETSC_FALSE;
+  if (net->pt->family == NNL_FAMILY_ATTENTION) {
+    PetscCall(AttentionLayer(net, layer, overflow));
+    PetscFunctionReturn(0);
+  }
   if (net->pt->family == NNL_FAMILY_CONTROLLED) { /* Y + (A φ(Y) + b)/L, A and b those of layer 1 at every layer */
     PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0, PETSC_TRUE));
     AddBias(net, 1, net->branch);
@@ -579,6 +673,14 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
     net->branch = 1.0 / (double)pt->depth;
     if (m <= NNL_SMALL_M && NNLNetHoldsShared(n)) PetscCall(PetscMalloc1(n * n, &net->Ashared));
   }
+  if (pt->family == NNL_FAMILY_ATTENTION) { /* its A depends on the tokens' correlations only: rescaling is exact */
+    net->nk     = NNLAttentionKeyWidth(job, n);
+    net->gamma  = job->attn_gamma;
+    net->lambda = sqrt(1.0 - job->attn_gamma * job->attn_gamma);
+    net->logit  = 1.0 / (job->attn_tau0 * sqrt((double)n * (double)net->nk));
+    PetscCall(PetscMalloc3(net->nk * m, &net->Qa, net->nk * m, &net->Ka, 4 * m * m, &net->Att));
+    PetscCall(PetscMalloc1(net->nk * (net->sampler == NNL_SAMPLER_DENSE ? NNLDenseColumns(net->nk, m, n) : m), &net->Wq));
+  }
   { /* positively homogeneous φ (a·min + b·max; the shaped ReLU): the state may be rescaled (see Net) */
     const NNLActivation *a = &job->act[pt->act];
     net->rescale = (pt->family == NNL_FAMILY_SHAPED ? (int)NNLShapedIsRelu(a) : NNLActivationIsHomogeneous(a)) ? PETSC_TRUE : PETSC_FALSE;
@@ -597,6 +699,8 @@ static PetscErrorCode NetDestroy(Net *net)
   PetscCall(PetscFree5(net->Y, net->Phi, net->Z, net->K, net->R));
   if (net->W) PetscCall(PetscFree2(net->W, net->X));
   PetscCall(PetscFree(net->Ashared));
+  if (net->Qa) PetscCall(PetscFree3(net->Qa, net->Ka, net->Att));
+  PetscCall(PetscFree(net->Wq));
   PetscFunctionReturn(0);
 }
 

@@ -2,6 +2,7 @@
 #include <math.h>
 #include "nnlimits/sde.h"
 #include "nnlimits/shaped.h"
+#include "nnlimits/attention.h"
 #include "nnlimits/fokker_planck.h"
 #include "nnlimits/rng.h"
 #include "log.h"
@@ -82,6 +83,36 @@ static void ShapedProject(void *ctx, double *V)
     for (PetscInt b = a + 1; b < m; b++) V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
 }
 
+/* Shaped attention, n, L → ∞ with L/n → T (src/attention.c): dV = b(V) dt + the values' noise √(γ²(2−γ²)) Rᵀ S R (as the
+   shaped MLP's, S = (G + Gᵀ)/√2, V = RᵀR) + the attention's (NNLAttentionNoise). Noise: G then G', m² each. */
+typedef struct {
+  Shaped  s; /* the values' noise, and the state's symmetrisation */
+  double  tau0, gamma;
+  double *work, *X; /* 4m² + 3m, m×m */
+} Attention;
+
+static PetscErrorCode AttentionDriftFn(void *ctx, double t, const double *V, double *f)
+{
+  Attention *at = (Attention *)ctx;
+
+  (void)t;
+  NNLAttentionDrift(at->s.m, at->tau0, at->gamma, V, f, at->work);
+  return 0;
+}
+
+static PetscErrorCode AttentionNoise(void *ctx, double t, const double *V, const double *G, double *g)
+{
+  Attention     *at = (Attention *)ctx;
+  const PetscInt m = at->s.m;
+  const double   cv = at->gamma * sqrt(2.0 - at->gamma * at->gamma);
+
+  PetscFunctionBegin;
+  PetscCall(ShapedNoise(&at->s, t, V, G, g));
+  PetscCall(NNLAttentionNoise(m, at->tau0, at->gamma, V, G + m * m, at->X, at->work));
+  for (PetscInt i = 0; i < m * m; i++) g[i] = cv * g[i] + at->X[i];
+  PetscFunctionReturn(0);
+}
+
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
 static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps, NNLPollFn poll, void *pctx, PetscBool *abandon,
                                  NNLResult *res)
@@ -142,6 +173,42 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
   PetscFunctionReturn(0);
 }
 
+/* Each path starts from the law of the embedding's Gram (width n: Y_0 = W_in x, rows iid N(0, C)), as the networks do:
+   its O(n^{-1/2}) fluctuation is worth 1/(γ²(2 − γ²)) of the block's layers, more than one at γ < 1. */
+static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps, NNLPollFn poll, void *pctx,
+                                     PetscBool *abandon, NNLResult *res)
+{
+  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
+  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL}, job->attn_tau0, job->attn_gamma, NULL, NULL};
+  NNLSDE         sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at};
+  double        *V, *Z, *Y, *RC;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc4(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &V));
+  PetscCall(PetscMalloc2(4 * m * m + 3 * m, &at.work, m * m, &at.X));
+  PetscCall(PetscMalloc3(n * m, &Z, n * m, &Y, m * m, &RC));
+  NNLJobInputCov(job, V);
+  PetscCall(NNLSqrtPSD(m, V, RC));
+  for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
+    double      *out = res->paths + p * (np + m);
+    NNLRngStream s;
+    NNLRngStreamInit(&s, (uint64_t)job->run_seed, pt->id, 0, NNL_PURPOSE_SDE_INIT);
+    NNLRngNormals(&s, (uint64_t)p * (uint64_t)(n * m), (size_t)(n * m), Z);
+    NNLProject(n, m, Z, RC, 1.0, 0.0, Y);
+    NNLGram(n, m, Y, 1.0 / (double)n, 0.0, V);
+    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
+    for (PetscInt a = 0, k = 0; a < m; a++) {
+      for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
+      out[np + a] = log(V[a + a * m]); /* φ is the identity: ‖φ(y_a)‖²/n = V_aa */
+    }
+    PetscCall(NNLPoll(poll, pctx, abandon));
+  }
+  PetscCall(PetscFree3(Z, Y, RC));
+  PetscCall(PetscFree2(at.work, at.X));
+  PetscCall(PetscFree4(at.s.R, at.s.S, at.s.T, V));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx, NNLResult **result)
 {
   const PetscBool fp = NNLPointHasFokkerPlanck(job, pt);
@@ -159,6 +226,7 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
   res->point = pt->ord;
   if (pt->family == NNL_FAMILY_RESNET) PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, &abandon, res));
+  else if (pt->family == NNL_FAMILY_ATTENTION) PetscCall(AttentionPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
   else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
   if (abandon) res->status = NNL_STATUS_ABANDONED;
   else if (fp) {

@@ -8,7 +8,7 @@
 /* CONTROLLED: the controlled ResNet with shared weights driven by x_t = t (Cirone–Lemercier–Salvi 2023), Y_0 = W_in x,
    Y_ℓ = Y_{ℓ−1} + (A φ(Y_{ℓ−1}) + b)/L with A ~ N(0, σ_A²/n) and b ~ N(0, σ_b²) the same at every layer; its limits are
    the neural signature kernel's Goursat problem (signature.h). */
-typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_CONTROLLED = 3, NNL_FAMILY_COUNT } NNLFamily;
+typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_CONTROLLED = 3, NNL_FAMILY_ATTENTION = 4, NNL_FAMILY_COUNT } NNLFamily;
 typedef enum { NNL_SAMPLER_AUTO = 0, NNL_SAMPLER_DENSE = 1, NNL_SAMPLER_PROJECTION = 2 } NNLSamplerType;
 typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2, NNL_RECORD_NONE = 3 } NNLRecordMode;
 
@@ -44,6 +44,8 @@ typedef struct {
   PetscInt       run_seed;
   PetscReal      shape_c_plus, shape_c_minus; /* shaped ReLU: s± = 1 + c±/√n (shaped_mlp) */
   PetscReal      shape_a;           /* smooth shaped φ_s(x) = s φ(x/s), s = a√n (shaped_mlp, φ(0)=0, φ'(0)=1) */
+  PetscReal      attn_tau0, attn_gamma; /* shaped_attention: logits over τ₀√(n n_k); Y ← λY + γ·(values), λ² + γ² = 1 */
+  PetscInt       attn_key_width;    /* shaped_attention: n_k of the queries and keys; 0: the width n */
   PetscInt       sde_paths;         /* SDE paths per (family, activation, width, depth); 0: no SDE tasks */
   PetscReal      sde_dt;            /* Euler–Maruyama step in SDE time */
   PetscInt       fp_cells;          /* Fokker–Planck cells (NNL_FP_GRID) */

@@ -17,6 +17,8 @@ typedef enum {
   NNL_PURPOSE_PROJECT = 4, /* projection sampler: the n×m Gaussian matrix Z of a layer */
   NNL_PURPOSE_SDE     = 5, /* SDE tasks: Brownian increments of a step ("layer" = step), all paths of the task */
   NNL_PURPOSE_SDE_INIT = 6, /* SDE tasks: random initial conditions of the paths */
+  NNL_PURPOSE_QUERY   = 7, /* shaped_attention: a layer's W^Q (dense sampler) or its queries' normals (projection) */
+  NNL_PURPOSE_KEY     = 8, /* shaped_attention: a layer's W^K, or its keys' normals */
   NNL_PURPOSE_TEST    = 99 /* unit tests only */
 } NNLRngPurpose;
 

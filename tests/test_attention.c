@@ -1,0 +1,225 @@
+// ctest-label: law
+/* The shaped attention block (src/attention.c) and its covariance SDE: the SDE's coefficients against the block's
+   own definition (finite differences of the exact softmax), then the networks as workers sample them against exact
+   facts and against the SDE task. Fixed seeds; bounds of 4 standard errors, with what each would catch. */
+#include "testutil.h"
+#include "nnlimits/attention.h"
+#include "nnlimits/laws.h"
+#include "nnlimits/net.h"
+#include "nnlimits/sde.h"
+
+enum { M = 3 };
+
+/* F(u) = A V Aᵀ with A = I + softmax(u) − 11ᵀ/m (softmax by rows), the block's mean given the logits u (M×M): libm's
+   exp, written from the definition, not from src/attention.c. */
+static void BlockMean(const double *u, const double *V, double *F)
+{
+  double A[M * M];
+
+  for (int a = 0; a < M; a++) {
+    double sum = 0;
+    for (int b = 0; b < M; b++) sum += exp(u[a + b * M]);
+    for (int b = 0; b < M; b++) A[a + b * M] = exp(u[a + b * M]) / sum - 1.0 / M + (a == b);
+  }
+  for (int a = 0; a < M; a++)
+    for (int b = 0; b < M; b++) {
+      double f = 0;
+      for (int c = 0; c < M; c++)
+        for (int d = 0; d < M; d++) f += A[a + c * M] * V[c + d * M] * A[b + d * M];
+      F[a + b * M] = f;
+    }
+}
+
+/* The SDE's drift and attention noise from the block: with logits of covariance E[u_ij u_kl] = R_ik R_jl/(τ₀² n) per
+   layer (R the tokens' correlations) and n layers a unit of t, the drift is γ² (1/τ₀²) ½ Σ R_ik R_jl ∂²F/∂u_ij∂u_kl at
+   u = 0, and the noise of a step with normals G is γ² DF(u) at u = UᵀGU/τ₀ (UᵀU = R, covariance R_ik R_jl). Both by
+   central differences (h = 1e-4: error ~1e-8) against NNLAttentionDrift and NNLAttentionNoise, at a V with unequal
+   variances and correlations. Catches any slip of the closed form: the w term's sign or 1/(2m), tr(PRPV)'s 1/m², R
+   read for V or V for R, the noise's P, its 1/m or a transpose. */
+static void test_attention_sde_from_block(void **state)
+{
+  const double V[M * M] = {1.0, 0.6, 0.2, 0.6, 2.0, -0.3, 0.2, -0.3, 0.7}, tau0 = 0.7, gamma = 0.6, h = 1e-4;
+  double       R[M * M], U[M * M], f[M * M], work[4 * M * M + 3 * M], fd[M * M] = {0};
+
+  (void)state;
+  NNLAttentionCorrelation(M, V, R);
+  NNLAttentionDrift(M, tau0, gamma, V, f, work);
+  for (int i = 0; i < M * M; i++)
+    for (int k = 0; k < M * M; k++) {
+      const double c = R[(i % M) + (k % M) * M] * R[(i / M) + (k / M) * M]; /* u_ij at i + j·M: R_ik R_jl */
+      double       u[M * M] = {0}, Fpp[M * M], Fpm[M * M], Fmp[M * M], Fmm[M * M];
+      u[i] += h, u[k] += h, BlockMean(u, V, Fpp);
+      u[k] -= 2 * h, BlockMean(u, V, Fpm);
+      u[i] -= 2 * h, BlockMean(u, V, Fmm);
+      u[k] += 2 * h, BlockMean(u, V, Fmp);
+      for (int e = 0; e < M * M; e++) fd[e] += 0.5 * c * (Fpp[e] - Fpm[e] - Fmp[e] + Fmm[e]) / (4 * h * h);
+    }
+  for (int e = 0; e < M * M; e++) {
+    fd[e] *= gamma * gamma / (tau0 * tau0);
+    print_message("drift[%d]: closed form %.10f, block %.10f\n", e, f[e], fd[e]);
+    assert_true(fabs(f[e] - fd[e]) < 1e-6 * (1 + fabs(fd[e])));
+  }
+  assert_int_equal(NNLSqrtPSD(M, R, U), 0);
+  for (int c = 0; c < M * M; c++) {
+    double G[M * M] = {0}, g[M * M], u[M * M], Fp[M * M], Fm[M * M];
+    G[c] = 1;
+    assert_int_equal(NNLAttentionNoise(M, tau0, gamma, V, G, g, work), 0);
+    for (int a = 0; a < M; a++) /* u = h UᵀGU/τ₀ */
+      for (int b = 0; b < M; b++) u[a + b * M] = h * U[(c % M) + a * M] * U[(c / M) + b * M] / tau0;
+    BlockMean(u, V, Fp);
+    for (int e = 0; e < M * M; e++) u[e] = -u[e];
+    BlockMean(u, V, Fm);
+    for (int e = 0; e < M * M; e++) assert_true(fabs(g[e] - gamma * gamma * (Fp[e] - Fm[e]) / (2 * h)) < 1e-7);
+  }
+}
+
+/* The attention matrix: rows sum to 1 (softmax rows sum to 1, less 1/m each, plus the identity's 1), and logits of
+   zero (queries orthogonal to keys) give A = I exactly; a row's largest logit takes the largest weight. */
+static void test_attention_matrix(void **state)
+{
+  const double Q[2 * M] = {1, 0, 0, 1, 1, 1}, K[2 * M] = {0.5, 0, 0, 2, -1, 0};
+  double       A[M * M], Z[2 * M] = {0};
+
+  (void)state;
+  NNLAttentionMatrix(M, 2, Q, K, 0.3, A);
+  for (int a = 0; a < M; a++) {
+    double s = 0;
+    for (int b = 0; b < M; b++) s += A[a + b * M];
+    assert_true(fabs(s - 1) < 1e-15);
+  }
+  /* row 1 (q = (0,1)): logits 0, 0.6, 0: the key of token 1 gets the most */
+  assert_true(A[1 + 1 * M] - 1 > A[1 + 0 * M] && A[1 + 0 * M] == A[1 + 2 * M]);
+  NNLAttentionMatrix(M, 2, Z, K, 0.3, A);
+  for (int a = 0; a < M; a++)
+    for (int b = 0; b < M; b++) assert_true(fabs(A[a + b * M] - (a == b)) < 1e-16);
+}
+
+/* One token (m = 1): softmax over one logit is 1, so A = I and a layer is V ← V (λ² + 2λγ g/√n + γ² χ²_n/n), g ~ N(0,1):
+   E[V_L / V_0] = (λ² + γ²)^L = 1 exactly, at every width and depth, for either sampler. n = 16, L = 32, γ = 0.5,
+   3000 seeds: the ratio's variance is (1 + (4λ²γ² + 2γ⁴)/n)^L − 1 = 4.5, s.e. 0.039 (measured 0.033, 0.034). Catches
+   a value variance other than γ²/n (1.25γ²/n: a mean of (λ² + 1.25γ²)^L = 6.9), λ ≠ √(1 − γ²), an A ≠ I for one token. */
+static void test_attention_single_token(void **state)
+{
+  (void)state;
+  for (int smp = 0; smp < 2; smp++) {
+    NNLJob    *job;
+    NNLGrid   *grid;
+    NNLResult *res;
+    Moments    mo = {0};
+    char       opts[512];
+    snprintf(opts, sizeof(opts), "-family shaped_attention -grid_activation linear -grid_width 16 -grid_depth 32 -grid_seed 0-3000 "
+             "-inputs 1 -attn_gamma 0.5 -record_layers 2 -sampler %s", smp ? "dense" : "projection");
+    assert_int_equal(TestJob(opts, &job, &grid), 0);
+    for (PetscInt p = 0; p < grid->nnets; p++) {
+      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+      assert_int_equal(res->layers[0], 0);
+      MomentsAdd(&mo, res->gram[res->nrec - 1] / res->gram[0]);
+      NNLResultDestroy(&res);
+    }
+    print_message("%s: E[V_L/V_0] = %.4f (se %.4f, exact 1)\n", smp ? "dense" : "projection", mo.mean, MomentsSE(&mo));
+    ASSERT_WITHIN_4SE(smp ? "dense E[V_L/V_0]" : "projection E[V_L/V_0]", mo.mean, 1.0, MomentsSE(&mo));
+    NNLGridDestroy(&grid);
+    NNLJobDestroy(&job);
+  }
+}
+
+/* ln V_00, ρ_01 and ρ_12 at the last layer over networks, and over the SDE task's paths. */
+static void NetworkMoments(const char *opts, Moments mo[3], PetscBool sde)
+{
+  NNLJob    *job;
+  NNLGrid   *grid;
+  NNLResult *res;
+
+  assert_int_equal(TestJob(opts, &job, &grid), 0);
+  if (!sde)
+    for (PetscInt p = 0; p < grid->nnets; p++) {
+      const double *q;
+      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+      q = res->gram + (res->nrec - 1) * 6; /* pairs 00 01 02 11 12 22 */
+      MomentsAdd(&mo[0], log(q[0]));
+      MomentsAdd(&mo[1], q[1] / sqrt(q[0] * q[3]));
+      MomentsAdd(&mo[2], q[4] / sqrt(q[3] * q[5]));
+      NNLResultDestroy(&res);
+    }
+  else {
+    assert_int_equal(grid->nsde, 1);
+    assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
+    for (PetscInt p = 0; p < res->npath; p++) {
+      const double *q = res->paths + p * 9; /* 6 pairs, 3 log-norms */
+      MomentsAdd(&mo[0], log(q[0]));
+      MomentsAdd(&mo[1], q[1] / sqrt(q[0] * q[3]));
+      MomentsAdd(&mo[2], q[4] / sqrt(q[3] * q[5]));
+    }
+    NNLResultDestroy(&res);
+  }
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
+#define ATT_JOB "-family shaped_attention -grid_activation linear -grid_width 128 -grid_depth 128 -inputs 3 " \
+                "-input_correlation 0.5,0.2,0.3 -attn_gamma 0.7 -record_layers last "
+
+/* Networks (n = 128, T = L/n = 1, three tokens, τ₀ = 0.5, γ = 0.7, 3000 seeds) against the SDE task (3000 paths, dt =
+   1e-3): the means of ln V_00, ρ_01 and ρ_12 within 4 s.e. of their difference plus 0.02 for the width (measured at
+   n = 64: within 1.5 s.e. of 2000 seeds; the Python check of the derivation: within 2 s.e. at n = 256). The test has
+   power: the same SDE without attention (τ₀ = 10⁶) must be more than 6 s.e. from the networks on ln V_00 (measured
+   7.7: the attention's drift raises ln V_00 by ~0.2). Catches: the drift or noise of the attention dropped, τ₀ read as
+   τ₀², λ and γ swapped, the embedding's law missing from the paths' start (a bias of ~1/(γ²(2−γ²)n) in t). */
+static void test_attention_network_vs_sde(void **state)
+{
+  Moments      net[3] = {{0}}, sde[3] = {{0}}, flat[3] = {{0}};
+  const char  *name[3] = {"ln V_00", "rho_01", "rho_12"};
+  double       se, d;
+
+  (void)state;
+  NetworkMoments(ATT_JOB "-attn_tau0 0.5 -grid_seed 0-3000", net, PETSC_FALSE);
+  NetworkMoments(ATT_JOB "-attn_tau0 0.5 -grid_seed 0-1 -sde_paths 3000", sde, PETSC_TRUE);
+  NetworkMoments(ATT_JOB "-attn_tau0 1e6 -grid_seed 0-1 -sde_paths 3000", flat, PETSC_TRUE);
+  for (int k = 0; k < 3; k++) {
+    se = sqrt(MomentsVar(&net[k]) / net[k].n + MomentsVar(&sde[k]) / sde[k].n);
+    d  = net[k].mean - sde[k].mean;
+    print_message("%s: network %.4f, SDE %.4f (no attention %.4f), diff %.4f, se %.4f\n", name[k], net[k].mean, sde[k].mean, flat[k].mean, d, se);
+    if (fabs(d) > 4 * se + 0.02) fail_msg("%s: network %.4f vs SDE %.4f (4 se + 0.02 = %.4f)", name[k], net[k].mean, sde[k].mean, 4 * se + 0.02);
+  }
+  se = sqrt(MomentsVar(&net[0]) / net[0].n + MomentsVar(&flat[0]) / flat[0].n);
+  print_message("ln V_00 without attention: %.1f se from the networks\n", fabs(net[0].mean - flat[0].mean) / se);
+  if (fabs(net[0].mean - flat[0].mean) < 6 * se)
+    fail_msg("ln V_00: the SDE without attention (%.4f) is within 6 se (%.4f) of the networks (%.4f): no power", flat[0].mean, 6 * se, net[0].mean);
+}
+
+/* The two samplers have the same law (MATH.md §4.9): n = 32, L = 32, τ₀ = 0.5, 800 seeds each (disjoint), the means
+   of ln V_00, ρ_01 and ρ_12 within 4 s.e. of their difference. The dense sampler draws W^Q, W^K and W^V and scales the
+   tokens; the projection draws the queries and keys from the tokens' correlations and the values given A V Aᵀ:
+   catches a key width, a temperature or a normalisation in one and not the other, A applied transposed in one. */
+static void test_attention_samplers_agree(void **state)
+{
+  Moments mo[2][3] = {{{0}}};
+
+  (void)state;
+  NetworkMoments("-family shaped_attention -grid_activation linear -grid_width 32 -grid_depth 32 -inputs 3 -input_correlation 0.5,0.2,0.3 "
+                 "-attn_tau0 0.5 -attn_key_width 8 -record_layers last -sampler projection -grid_seed 0-800", mo[0], PETSC_FALSE);
+  NetworkMoments("-family shaped_attention -grid_activation linear -grid_width 32 -grid_depth 32 -inputs 3 -input_correlation 0.5,0.2,0.3 "
+                 "-attn_tau0 0.5 -attn_key_width 8 -record_layers last -sampler dense -grid_seed 1000-1800", mo[1], PETSC_FALSE);
+  for (int k = 0; k < 3; k++) {
+    char what[64];
+    snprintf(what, sizeof(what), "statistic %d dense vs projection", k);
+    print_message("%s: %.4f vs %.4f\n", what, mo[1][k].mean, mo[0][k].mean);
+    ASSERT_WITHIN_4SE(what, mo[1][k].mean, mo[0][k].mean, sqrt(MomentsVar(&mo[0][k]) / mo[0][k].n + MomentsVar(&mo[1][k]) / mo[1][k].n));
+  }
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_attention_matrix),
+    cmocka_unit_test(test_attention_sde_from_block),
+    cmocka_unit_test(test_attention_single_token),
+    cmocka_unit_test(test_attention_samplers_agree),
+    cmocka_unit_test(test_attention_network_vs_sde),
+  };
+  int rc;
+  if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
+  rc = cmocka_run_group_tests(tests, NULL, NULL);
+  PetscFinalize();
+  return rc;
+}
