@@ -387,6 +387,30 @@ done
 ! grep -q warning warn.err || fail "controlled_resnet: $(cat warn.err)"
 ! "$NNL" plan -family resnet,controlled_resnet -sampler projection > /dev/null 2> proj.err || fail "controlled_resnet with the projection sampler ran"
 grep -q "sampler projection: controlled_resnet shares its weights across layers" proj.err || fail "projection refusal: $(cat proj.err)"
+# shaped_attention: its options are a warning without the family and silent with it (which also has SDE tasks); it
+# has no activation, so any but linear is refused naming the way out; its settings are in the job's text only when it
+# is there (a job without it keeps its fingerprint). Catches: -attn_tau0 ignored silently, a relu attention run that
+# would be a linear one under another name, every old store refused for a new line in its text.
+"$NNL" plan -family mlp -attn_tau0 0.5 -attn_gamma 0.3 2> warn.err > /dev/null || fail "plan mlp -attn_tau0"
+for o in -attn_tau0 -attn_gamma; do
+  grep -qF -- "nnlimits: warning: $o has no effect in this job (it needs -family shaped_attention)" warn.err || fail "no $o warning: $(cat warn.err)"
+done
+"$NNL" plan -family shaped_attention -grid_activation linear -attn_tau0 0.5 -attn_gamma 0.3 -attn_key_width 8 -sde_paths 10 2> warn.err > /dev/null &&
+  ! grep -q warning warn.err || fail "shaped_attention: $(cat warn.err)"
+! "$NNL" plan -family shaped_attention > /dev/null 2> att.err || fail "shaped_attention with relu ran"
+grep -qF "family shaped_attention: activation 'relu' (the attention block has no activation: give -grid_activation linear" att.err ||
+  fail "attention relu refusal: $(cat att.err)"
+for bad in "-attn_gamma 0" "-attn_gamma 1.5" "-attn_tau0 0" "-attn_key_width -1"; do
+  ! "$NNL" plan -family shaped_attention -grid_activation linear $bad > /dev/null 2> att.err || fail "shaped_attention $bad ran"
+  grep -qF -- "${bad%% *}" att.err || fail "shaped_attention $bad: $(cat att.err)"
+done
+run 0 run -family shaped_attention -grid_activation linear -grid_width 8 -grid_depth 4 -grid_seed 0-2 -attn_tau0 0.5 -progress_interval 0 \
+  -output "$W/att" > /dev/null 2>&1 || fail "shaped_attention run"
+sqlite3 "$W/att/nnlimits.sqlite" "SELECT value FROM meta WHERE key='job'" | grep -q "^attn_tau0,attn_gamma,attn_key_width=0.5,0.5,0$" ||
+  fail "the attention settings are not in the job's text"
+run 0 run -family mlp -grid_activation linear -grid_width 8 -grid_depth 4 -grid_seed 0-2 -attn_tau0 0.5 -progress_interval 0 \
+  -output "$W/noatt" > /dev/null 2>&1 || fail "mlp run with -attn_tau0"
+! sqlite3 "$W/noatt/nnlimits.sqlite" "SELECT value FROM meta WHERE key='job'" | grep -q attn || fail "attention settings in an MLP job's text"
 for f in "$SRC"/jobs/*.opts "$SRC"/jobs/*.yaml; do
   "$NNL" plan -options_file "$f" > /dev/null 2> warn.err || fail "plan $f"
   ! grep -q warning warn.err || fail "$f: $(cat warn.err)"

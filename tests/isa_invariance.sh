@@ -48,3 +48,22 @@ for isa in $isas; do
   done
 done
 echo "SDE paths: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores"
+# The shaped attention block (m = 3 tokens), both samplers and its SDE task: its logits, softmax (NNLExp), A V Aᵀ,
+# the dense W^Q·Y and the SDE's drift and noise are our own loops. Catches a step of it through OpenBLAS or libm's exp.
+for sampler in projection dense; do
+  ATTJOB="-family shaped_attention -grid_activation linear -grid_width 4,9 -grid_depth 5,40 -grid_seed 0-3 -inputs 3 -input_dim 5
+          -input_correlation 0.3 -attn_tau0 0.5 -record_layers all -sde_paths 20 -sampler $sampler -progress_interval 0"
+  run 0 run $ATTJOB -output "$W/attref$sampler" > /dev/null 2>&1 || fail "the attention job ($sampler) failed"
+  for t in gram stats sde; do "$NNL" export "$W/attref$sampler" -table $t -o "$W/attref.$t.csv"; done
+  for isa in $isas; do
+    for core in $cores; do
+      OPENBLAS_CORETYPE=$core run 0 run $ATTJOB -isa $isa -output "$W/att$isa$core$sampler" > /dev/null 2>&1 ||
+        fail "attention job ($sampler), -isa $isa with OPENBLAS_CORETYPE=$core: the run failed"
+      for t in gram stats sde; do
+        "$NNL" export "$W/att$isa$core$sampler" -table $t -o "$W/b.csv"
+        cmp -s "$W/attref.$t.csv" "$W/b.csv" || fail "attention ($sampler): -isa $isa with OPENBLAS_CORETYPE=$core: $t export differs"
+      done
+    done
+  done
+done
+echo "shaped attention: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores, both samplers"
