@@ -93,15 +93,18 @@
 #define C_SDE_SHP_STEP   33.0
 #define C_SDE_SHP_PAIR   65.0
 #define C_FP_CELL        4.0
-/* shaped_attention (not fitted; measured 2026-12-05, m = 2, 4): a projection layer's queries and keys, per element of
-   their 2·n_k·m (normals and the factor's product), and its m×m work (the logits n_k·m², A V Aᵀ); a dense layer's W^Q
-   and W^K as the value's W, and Y Aᵀ per n·m²; an SDE path-step per pair, beside the shaped MLP's */
-#define C_ATT_KM   2.0
-#define C_ATT_KMM  0.1
+/* shaped_attention (set by hand 2026-12-05 on 1-rank runs at n = 64…1024, depths 16, 128, m = 2, 4, 8: the plan within
+   1.23, 1.03, 0.96× of the run at m = 2, 4, 8 (projection; 0.6× at m = 8 before C_ATT_KMM took the factor's product),
+   0.97–1.02× (dense)): a projection layer's
+   queries and keys, per element of their 2·n_k·m (normals) and of n_k·m² (their factor's product, the logits), and a
+   fixed part; a dense layer's W^Q and W^K as the value's W, and Y Aᵀ per n·m²; an SDE path-step per pair (200, 630 ns
+   a path-step at m = 2, 4; 536 at m = 3) */
+#define C_ATT_KM   3.0
+#define C_ATT_KMM  0.75
 #define C_ATT_LAYER 300.0
 #define C_ATT_DNMM 0.3
-#define C_SDE_ATT_STEP 60.0
-#define C_SDE_ATT_PAIR 150.0
+#define C_SDE_ATT_STEP 20.0
+#define C_SDE_ATT_PAIR 61.0
 
 /* Layers a task records. */
 static double Recorded(const NNLJob *job, const NNLPoint *pt)
