@@ -3,7 +3,9 @@
 through a shaped ReLU MLP (slopes s± = 1 + c±/√n) and the unshaped critical ReLU MLP, against depth-to-width t = ℓ/n (MATH.md §0: layer ℓ is ℓ random steps from the inputs' Gram).
 --activation tanh (or another smooth φ with φ(0) = 0, φ'(0) = 1) draws the smooth shaping φ_s(x) = s φ(x/s), s = a√n,
 beside the unshaped critical MLP of that φ: the same panels without the Fokker–Planck density (a 1-D diffusion of ρ
-exists for the shaped ReLU only: with smooth shaping the drift of ρ depends on V_aa too).
+exists for the shaped ReLU only: with smooth shaping the drift of ρ depends on V_aa too). --family shaped_attention
+draws the shaped attention block (Noci et al. 2023; jobs/noci_2023_shaped_attention.opts) against its covariance SDE
+the same way: tokens 0 and 1 are the two inputs.
 
 Panel 1: sample paths of ρ_ℓ (thin lines) and the 5–95 % band over all seeds at the deepest network of one width,
 for both families, with the Fokker–Planck quantiles (5/50/95 %) of the shaped ρ at the recorded layers, the SDE
@@ -27,7 +29,7 @@ import nnlimits  # noqa: E402
 
 KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) ≈ 0.001 under the same law
 KS1_C001 = 1.949  # one sample against a density: P(√n D > 1.949) ≈ 0.001 (the same Kolmogorov limit law)
-FAM = {"shaped_mlp": ("shaped", "tab:blue"), "mlp": ("unshaped", "tab:red")}
+COLOURS = ("tab:blue", "tab:red")  # the shaped family, the unshaped MLP
 
 
 def rho_of(d, keys):
@@ -76,27 +78,35 @@ def main():
     args = nnlimits.figure_args(__doc__, "li_nica_roy", [
         ("--width", int, 0, "the width drawn (0: the one reaching the largest t)"),
         ("--paths", int, 25, "sample paths drawn per family"),
-        ("--activation", str, "relu", "the shaped activation: relu (s± = 1 + c±/√n) or a smooth one (tanh, ...)")])
-    act = args.activation
+        ("--activation", str, "", "the shaped activation: relu (s± = 1 + c±/√n; the default) or a smooth one (tanh, ...)"),
+        ("--family", str, "shaped_mlp", "the shaped family: shaped_mlp, or shaped_attention (its activation: linear)")])
+    fs = args.family
+    if fs not in ("shaped_mlp", "shaped_attention"):
+        sys.exit(f"--family {fs}: not shaped_mlp or shaped_attention")
+    attention = fs == "shaped_attention"
+    act = args.activation or ("linear" if attention else "relu")
     relu = act == "relu"
     sq = "'%s'" % act.replace("'", "''")
+    job = "noci_2023_shaped_attention" if attention else "li_nica_roy_2022_shaped"
     try:
         g = nnlimits.load(args.run_dir, "gram", ["family", "width", "depth", "seed", "layer", "a", "b", "q"],
-                          where=f"family IN ('mlp','shaped_mlp') AND activation={sq} AND a<=1 AND b<=1")
+                          where=f"family IN ('mlp','{fs}') AND activation={sq} AND a<=1 AND b<=1")
         fp = nnlimits.load(args.run_dir, "fokker_planck", ["width", "depth", "layer", "t", "rho_lo", "rho_hi", "density"],
-                           where=f"family='shaped_mlp' AND activation={sq}")
+                           where=f"family='{fs}' AND activation={sq}")
         sde = nnlimits.load(args.run_dir, "sde", ["width", "depth", "path", "a", "b", "q"],
-                            where=f"family='shaped_mlp' AND activation={sq}")
+                            where=f"family='{fs}' AND activation={sq}")
     except sqlite3.OperationalError as e:
-        sys.exit(f"{args.run_dir}: no SDE tables in this store ({e}); run jobs/li_nica_roy_2022_shaped.opts")
-    if not (g["family"] == "shaped_mlp").any() or len(sde["q"]) == 0:
-        sys.exit(f"{args.run_dir}: no shaped {act} MLP with SDE paths (run jobs/li_nica_roy_2022_shaped.opts, "
-                 f"or -family mlp,shaped_mlp -grid_activation {act} -sde_paths N)")
-    shaping = "s± = 1 + c±/√n" if relu else "φ_s(x) = s φ(x/s), s = a√n"
+        sys.exit(f"{args.run_dir}: no SDE tables in this store ({e}); run jobs/{job}.opts")
+    if not (g["family"] == fs).any() or len(sde["q"]) == 0:
+        sys.exit(f"{args.run_dir}: no {fs} of {act} with SDE paths (run jobs/{job}.opts, "
+                 f"or -family {fs} -grid_activation {act} -sde_paths N)")
+    shaping = ("A = I + softmax(QᵀK/(τ₀√(n n_k))) − 11ᵀ/m" if attention else
+               "s± = 1 + c±/√n" if relu else "φ_s(x) = s φ(x/s), s = a√n")
+    fams = {fs: ("shaped attention" if attention else f"shaped {act}", COLOURS[0]), "mlp": (f"unshaped {act}", COLOURS[1])}
     rho, k = rho_of(g, ["family", "width", "depth", "seed", "layer"])
     srho, sk = rho_of(sde, ["width", "depth", "path"])
     laws = nnlimits.load_export(args.run_dir, "laws")
-    shaped = k["family"] == "shaped_mlp"
+    shaped = k["family"] == fs
     tmax = {w: k["depth"][shaped & (k["width"] == w)].max() / w for w in set(k["width"][shaped].tolist())}
     W = args.width or max(tmax, key=lambda w: (tmax[w], w))
     depths = sorted(set(k["depth"][shaped & (k["width"] == W)].tolist()))
@@ -104,9 +114,8 @@ def main():
     plt = nnlimits.style()
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), gridspec_kw={"width_ratios": [1.5, 1, 1, 1]})
     ax = axes[0]
-    for fam, (label, c) in FAM.items():
+    for fam, (label, c) in fams.items():
         sel = (k["family"] == fam) & (k["width"] == W) & (k["depth"] == D)
-        label = f"{label} {act}"
         if not sel.any():
             continue
         seeds = sorted(set(k["seed"][sel].tolist()))
@@ -135,7 +144,7 @@ def main():
     ng = nngp_rho(args.run_dir, sq, D)
     if ng:
         ls = np.array(sorted(ng))
-        ax.plot(np.asarray(ls) / W, [ng[x] for x in ls], color=FAM["mlp"][1], ls=":", lw=1.5, label="unshaped, n = ∞ (NNGP)")
+        ax.plot(np.asarray(ls) / W, [ng[x] for x in ls], color=COLOURS[1], ls=":", lw=1.5, label="unshaped, n = ∞ (NNGP)")
     ax.set_xscale("symlog", linthresh=0.1, linscale=0.6)  # recorded layers are log-spaced
     ax.set_xlabel("t = ℓ / n  (linear below 0.1, log above)")
     ax.set_ylabel("ρ_ℓ = V₀₁ / √(V₀₀ V₁₁)")
@@ -147,14 +156,13 @@ def main():
     for ax, dep in zip(axes[1:], show):
         T = dep / W
         top = 0
-        for fam, (label, c) in FAM.items():
-            label = f"{label} {act}"
+        for fam, (label, c) in fams.items():
             sel = (k["family"] == fam) & (k["width"] == W) & (k["depth"] == dep) & (k["layer"] == dep)
             r = rho[sel]
             r = r[np.isfinite(r)]
             if len(r):
-                h, _, _ = ax.hist(r, bins=bins, density=True, histtype="stepfilled" if fam == "shaped_mlp" else "step",
-                                  color=c, alpha=0.45 if fam == "shaped_mlp" else 1, lw=1.2,
+                h, _, _ = ax.hist(r, bins=bins, density=True, histtype="stepfilled" if fam == fs else "step",
+                                  color=c, alpha=0.45 if fam == fs else 1, lw=1.2,
                                   label=f"{label} networks (mean {np.mean(r):.3f})")
                 top = max(top, h.max())
         sr = srho[(sk["width"] == W) & (sk["depth"] == dep)]
@@ -172,17 +180,21 @@ def main():
         ax.set_title(f"terminal ρ, n = {W}, L = {dep}, T = {T:.3g}")
     axes[1].set_ylabel("density")
     axes[1].legend(loc="upper left")
-    report(laws, k, rho, args.run_dir, act, sq)
-    fig.suptitle(f"Li–Nica–Roy 2022: shaped {act} MLP ({shaping}) follows the covariance SDE; the unshaped one "
-                 + ("collapses to ρ = 1" if relu else "(σ_w² critical) spreads alike, away from its NNGP ρ"))
+    report(laws, k, rho, args.run_dir, act, sq, fs)
+    if attention:
+        fig.suptitle(f"Noci et al. 2023: the shaped attention block ({shaping}, RMS-normalised queries and keys) "
+                     "follows its covariance SDE")
+    else:
+        fig.suptitle(f"Li–Nica–Roy 2022: shaped {act} MLP ({shaping}) follows the covariance SDE; the unshaped one "
+                     + ("collapses to ρ = 1" if relu else "(σ_w² critical) spreads alike, away from its NNGP ρ"))
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 
 
-def report(laws, k, rho, run_dir, act, sq):
+def report(laws, k, rho, run_dir, act, sq, fs):
     """key=value per (family, width, depth) from the laws table, for the statistic rho."""
     nngp = {}
-    for i in np.flatnonzero((laws["statistic"] == "rho") & (laws["activation"] == act)):
+    for i in np.flatnonzero((laws["statistic"] == "rho") & (laws["activation"] == act) & np.isin(laws["family"], [fs, "mlp"])):
         fam, w, dep = laws["family"][i], int(laws["width"][i]), int(laws["depth"][i])
         n_net, n_sde = int(laws["n_net"][i]), int(laws["n_sde"][i])
         sel = (k["family"] == fam) & (k["width"] == w) & (k["depth"] == dep) & (k["layer"] == dep)
@@ -191,7 +203,7 @@ def report(laws, k, rho, run_dir, act, sq):
         out = dict(figure="li_nica_roy", family=fam, activation=act, width=w, depth=dep, T=laws["t"][i], n_net=n_net,
                    net_mean=laws["net_mean"][i], net_mean_se=laws["net_sd"][i] / np.sqrt(n_net),
                    rho_mean=float(np.mean(r)) if len(r) else float("nan"))
-        if fam == "shaped_mlp":
+        if fam == fs:
             out.update(n_sde=n_sde, sde_mean=laws["sde_mean"][i], sde_mean_se=laws["sde_sd"][i] / np.sqrt(n_sde),
                        ks_sde=laws["ks_sde"][i], ks_crit001=KS_C001 * np.sqrt((n_net + n_sde) / (n_net * n_sde)),
                        w1_sde=laws["w1_sde"][i], ks_pde=laws["ks_pde"][i], w1_pde=laws["w1_pde"][i],
