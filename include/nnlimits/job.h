@@ -125,10 +125,11 @@ PetscBool NNLJobEntryApplies(const NNLJob *job, NNLFamily family, PetscInt act);
 PetscBool NNLJobHasFamily(const NNLJob *job, NNLFamily family);
 
 /** @brief Whether the SDE task of a family applies to activation entry act (-sde_paths > 0; ResNet with α = 1/2, shaped
-    MLP); act < 0: to some entry. */
+    MLP, shaped attention); act < 0: to some entry. */
 PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act);
 
-/** @brief First layer index of a family (MLP: 1 = first hidden pre-activation; ResNet: 0 = embedding). */
+/** @brief First layer index of a family (MLP, shaped MLP: 1 = first hidden pre-activation; ResNet, controlled ResNet,
+    shaped attention: 0 = embedding). */
 PetscInt NNLFamilyFirstLayer(NNLFamily family);
 
 #endif
