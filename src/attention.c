@@ -74,6 +74,20 @@ void NNLAttentionDrift(PetscInt m, double tau0, double gamma, const double *V, d
       f[a + b * m] = c * ((vw[a] + vw[b]) / (2.0 * (double)m) + trv * R[a + b * m] / ((double)m * (double)m));
 }
 
+void NNLAttentionCongruence(PetscInt m, const double *B, const double *X, double *out)
+{
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = 0; b < m; b++) {
+      double k = 0.0;
+      for (PetscInt c = 0; c < m; c++) {
+        double t = 0.0;
+        for (PetscInt d = 0; d < m; d++) t += X[c + d * m] * B[b + d * m];
+        k += B[a + c * m] * t;
+      }
+      out[a + b * m] = k;
+    }
+}
+
 PetscErrorCode NNLAttentionNoise(PetscInt m, double tau0, double gamma, const double *V, const double *G, double *g, double *work)
 {
   double      *C = work, *U = work + m * m, *T = work + 2 * m * m, *X = work + 3 * m * m;
@@ -82,16 +96,9 @@ PetscErrorCode NNLAttentionNoise(PetscInt m, double tau0, double gamma, const do
   PetscFunctionBegin;
   NNLAttentionCorrelation(m, V, C);
   PetscCall(NNLSqrtPSD(m, C, U));
-  for (PetscInt a = 0; a < m; a++) /* T = Uᵀ G U */
-    for (PetscInt b = 0; b < m; b++) {
-      double x = 0.0;
-      for (PetscInt c = 0; c < m; c++) {
-        double y = 0.0;
-        for (PetscInt d = 0; d < m; d++) y += G[c + d * m] * U[d + b * m];
-        x += U[c + a * m] * y;
-      }
-      T[a + b * m] = x;
-    }
+  for (PetscInt a = 0; a < m; a++) /* X = Uᵀ, then T = Uᵀ G U */
+    for (PetscInt b = 0; b < m; b++) X[a + b * m] = U[b + a * m];
+  NNLAttentionCongruence(m, X, G, T);
   for (PetscInt a = 0; a < m; a++) { /* C = T P: each row less its mean */
     double mean = 0.0;
     for (PetscInt b = 0; b < m; b++) mean += T[a + b * m];

@@ -597,16 +597,7 @@ static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overfl
     PetscCall(DenseLayer(net, layer, net->Phi, n, net->gamma * net->gamma / (double)n, net->lambda, PETSC_FALSE));
     PetscFunctionReturn(0);
   }
-  for (PetscInt a = 0; a < m; a++) /* K = A V Aᵀ, each entry's sum in a fixed order */
-    for (PetscInt b = 0; b < m; b++) {
-      double k = 0.0;
-      for (PetscInt c = 0; c < m; c++) {
-        double t = 0.0;
-        for (PetscInt d = 0; d < m; d++) t += V[c + d * m] * A[b + d * m];
-        k += A[a + c * m] * t;
-      }
-      net->K[a + b * m] = k;
-    }
+  NNLAttentionCongruence(m, A, V, net->K); /* K = A V Aᵀ */
   for (PetscInt a = 0; a < m; a++) /* exactly symmetric, as a Gram */
     for (PetscInt b = a + 1; b < m; b++) net->K[a + b * m] = net->K[b + a * m] = 0.5 * (net->K[a + b * m] + net->K[b + a * m]);
   PetscCall(ProjectLayer(net, layer, net->gamma, net->lambda));

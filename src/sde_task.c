@@ -113,6 +113,17 @@ static PetscErrorCode AttentionNoise(void *ctx, double t, const double *V, const
   PetscFunctionReturn(0);
 }
 
+/* Path p's Y_0 = W_in x (n×m), rows iid N(0, C) as the network's embedding: Z (n×m) its normals, RC the factor of C. */
+static void PathEmbedding(const NNLJob *job, const NNLPoint *pt, PetscInt p, const double *RC, double *Z, double *Y)
+{
+  const PetscInt n = pt->width, m = job->inputs;
+  NNLRngStream   s;
+
+  NNLRngStreamInit(&s, (uint64_t)job->run_seed, pt->id, 0, NNL_PURPOSE_SDE_INIT);
+  NNLRngNormals(&s, (uint64_t)p * (uint64_t)(n * m), (size_t)(n * m), Z);
+  NNLProject(n, m, Z, RC, 1.0, 0.0, Y);
+}
+
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
 static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps, NNLPollFn poll, void *pctx, PetscBool *abandon,
                                  NNLResult *res)
@@ -128,12 +139,8 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
   NNLJobInputCov(job, C);
   PetscCall(NNLSqrtPSD(m, C, RC));
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
-    double      *out = res->paths + p * (np + m);
-    NNLRngStream s;
-    /* Y_0 = W_in x: rows iid N(0, C), as the network's embedding */
-    NNLRngStreamInit(&s, (uint64_t)job->run_seed, pt->id, 0, NNL_PURPOSE_SDE_INIT);
-    NNLRngNormals(&s, (uint64_t)p * (uint64_t)(n * m), (size_t)(n * m), h.Phi);
-    NNLProject(n, m, h.Phi, RC, 1.0, 0.0, Y);
+    double *out = res->paths + p * (np + m);
+    PathEmbedding(job, pt, p, RC, h.Phi, Y);
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, 1.0, nsteps, Y));
     NNLActivationApply(h.act, (size_t)(n * m), Y, h.Phi);
     NNLGramPacked(n, m, Y, out);
@@ -190,11 +197,8 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
   NNLJobInputCov(job, V);
   PetscCall(NNLSqrtPSD(m, V, RC));
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
-    double      *out = res->paths + p * (np + m);
-    NNLRngStream s;
-    NNLRngStreamInit(&s, (uint64_t)job->run_seed, pt->id, 0, NNL_PURPOSE_SDE_INIT);
-    NNLRngNormals(&s, (uint64_t)p * (uint64_t)(n * m), (size_t)(n * m), Z);
-    NNLProject(n, m, Z, RC, 1.0, 0.0, Y);
+    double *out = res->paths + p * (np + m);
+    PathEmbedding(job, pt, p, RC, Z, Y);
     NNLGram(n, m, Y, 1.0 / (double)n, 0.0, V);
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
     for (PetscInt a = 0, k = 0; a < m; a++) {

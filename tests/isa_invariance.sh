@@ -37,33 +37,29 @@ SDEJOB="-family shaped_mlp,resnet -grid_activation relu,tanh -grid_width 8,16 -g
         -input_dim 5 -sde_paths 40 -fp_cells 50 -progress_interval 0"
 cores="Prescott Haswell"
 grep -qw avx512f /proc/cpuinfo && cores="$cores SkylakeX" # its kernels need AVX-512, and the limits call BLAS
-run 0 run $SDEJOB -output "$W/sderef" > /dev/null 2>&1 || fail "the SDE job failed"
-"$NNL" export "$W/sderef" -table sde -o "$W/sderef.csv"
-for isa in $isas; do
-  for core in $cores; do
-    OPENBLAS_CORETYPE=$core run 0 run $SDEJOB -isa $isa -output "$W/sde$isa$core" > /dev/null 2>&1 ||
-      fail "SDE job, -isa $isa with OPENBLAS_CORETYPE=$core: the run failed"
-    "$NNL" export "$W/sde$isa$core" -table sde -o "$W/b.csv"
-    cmp -s "$W/sderef.csv" "$W/b.csv" || fail "SDE job: -isa $isa with OPENBLAS_CORETYPE=$core: sde export differs"
+# same_bits NAME "TABLES" JOB...: the job run once as it is, then with every -isa and core type, exports TABLES equal
+same_bits() {
+  local name=$1 tables=$2; shift 2
+  run 0 run "$@" -output "$W/$name.ref" > /dev/null 2>&1 || fail "$name: the run failed"
+  for t in $tables; do "$NNL" export "$W/$name.ref" -table $t -o "$W/$name.ref.$t.csv"; done
+  for isa in $isas; do
+    for core in $cores; do
+      OPENBLAS_CORETYPE=$core run 0 run "$@" -isa $isa -output "$W/$name.$isa$core" > /dev/null 2>&1 ||
+        fail "$name, -isa $isa with OPENBLAS_CORETYPE=$core: the run failed"
+      for t in $tables; do
+        "$NNL" export "$W/$name.$isa$core" -table $t -o "$W/b.csv"
+        cmp -s "$W/$name.ref.$t.csv" "$W/b.csv" || fail "$name: -isa $isa with OPENBLAS_CORETYPE=$core: $t export differs"
+      done
+    done
   done
-done
+}
+same_bits sde sde $SDEJOB
 echo "SDE paths: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores"
 # The shaped attention block (m = 3 tokens), both samplers and its SDE task: its logits, softmax (NNLExp), A V Aᵀ,
 # the dense W^Q·Y and the SDE's drift and noise are our own loops. Catches a step of it through OpenBLAS or libm's exp.
 for sampler in projection dense; do
-  ATTJOB="-family shaped_attention -grid_activation linear -grid_width 4,9 -grid_depth 5,40 -grid_seed 0-3 -inputs 3 -input_dim 5
-          -input_correlation 0.3 -attn_tau0 0.5 -record_layers all -sde_paths 20 -sampler $sampler -progress_interval 0"
-  run 0 run $ATTJOB -output "$W/attref$sampler" > /dev/null 2>&1 || fail "the attention job ($sampler) failed"
-  for t in gram stats sde; do "$NNL" export "$W/attref$sampler" -table $t -o "$W/attref.$t.csv"; done
-  for isa in $isas; do
-    for core in $cores; do
-      OPENBLAS_CORETYPE=$core run 0 run $ATTJOB -isa $isa -output "$W/att$isa$core$sampler" > /dev/null 2>&1 ||
-        fail "attention job ($sampler), -isa $isa with OPENBLAS_CORETYPE=$core: the run failed"
-      for t in gram stats sde; do
-        "$NNL" export "$W/att$isa$core$sampler" -table $t -o "$W/b.csv"
-        cmp -s "$W/attref.$t.csv" "$W/b.csv" || fail "attention ($sampler): -isa $isa with OPENBLAS_CORETYPE=$core: $t export differs"
-      done
-    done
-  done
+  same_bits att$sampler "gram stats sde" -family shaped_attention -grid_activation linear -grid_width 4,9 -grid_depth 5,40 \
+    -grid_seed 0-3 -inputs 3 -input_dim 5 -input_correlation 0.3 -attn_tau0 0.5 -record_layers all -sde_paths 20 \
+    -sampler $sampler -progress_interval 0
 done
 echo "shaped attention: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores, both samplers"

@@ -28,6 +28,9 @@ void NNLAttentionCorrelation(PetscInt m, const double *V, double *R);
 */
 void NNLAttentionDrift(PetscInt m, double tau0, double gamma, const double *V, double *f, double *work);
 
+/** @brief out = B X Bᵀ (m×m each, column-major; out apart from B and X), each entry's sums in a fixed order. */
+void NNLAttentionCongruence(PetscInt m, const double *B, const double *X, double *out);
+
 /**
   @brief The attention's noise g = X + Xᵀ (m×m) of the covariance SDE at V, X = (γ²/(mτ₀)) Uᵀ G U P V, with UᵀU the
   tokens' correlations (NNLSqrtPSD), P = I − 11ᵀ/m and G (m×m) the step's normals times √dt: Uᵀ G U has covariance
