@@ -88,9 +88,10 @@ def main():
     relu = act == "relu"
     sq = "'%s'" % act.replace("'", "''")
     job = "noci_2023_shaped_attention" if attention else "li_nica_roy_2022_shaped"
+    un = "softmax_attention" if attention else "mlp"  # the unshaped family drawn beside it, where the run has it
     try:
         g = nnlimits.load(args.run_dir, "gram", ["family", "width", "depth", "seed", "layer", "a", "b", "q"],
-                          where=f"family IN ('mlp','{fs}') AND activation={sq} AND a<=1 AND b<=1")
+                          where=f"family IN ('{un}','{fs}') AND activation={sq} AND a<=1 AND b<=1")
         fp = nnlimits.load(args.run_dir, "fokker_planck", ["width", "depth", "layer", "t", "rho_lo", "rho_hi", "density"],
                            where=f"family='{fs}' AND activation={sq}")
         sde = nnlimits.load(args.run_dir, "sde", ["width", "depth", "path", "a", "b", "q"],
@@ -102,7 +103,8 @@ def main():
                  f"or -family {fs} -grid_activation {act} -sde_paths N)")
     shaping = ("A = I + softmax(QᵀK/(τ₀√(n n_k))) − 11ᵀ/m" if attention else
                "s± = 1 + c±/√n" if relu else "φ_s(x) = s φ(x/s), s = a√n")
-    fams = {fs: ("shaped attention" if attention else f"shaped {act}", COLOURS[0]), "mlp": (f"unshaped {act}", COLOURS[1])}
+    fams = {fs: ("shaped attention" if attention else f"shaped {act}", COLOURS[0]),
+            un: ("softmax attention" if attention else f"unshaped {act}", COLOURS[1])}
     rho, k = rho_of(g, ["family", "width", "depth", "seed", "layer"])
     srho, sk = rho_of(sde, ["width", "depth", "path"])
     laws = nnlimits.load_export(args.run_dir, "laws")
@@ -141,7 +143,7 @@ def main():
             T = dep / W
             ax.errorbar([T], [q[1]], yerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="ks", ms=3.5, capsize=3, lw=1.2,
                         label="SDE paths at t = T: 5/50/95 %" if j == 0 else None)
-    ng = nngp_rho(args.run_dir, sq, D)
+    ng = {} if attention else nngp_rho(args.run_dir, sq, D)  # softmax attention has no kernel limit
     if ng:
         ls = np.array(sorted(ng))
         ax.plot(np.asarray(ls) / W, [ng[x] for x in ls], color=COLOURS[1], ls=":", lw=1.5, label="unshaped, n = ∞ (NNGP)")
@@ -180,10 +182,10 @@ def main():
         ax.set_title(f"terminal ρ, n = {W}, L = {dep}, T = {T:.3g}")
     axes[1].set_ylabel("density")
     axes[1].legend(loc="upper left")
-    report(laws, k, rho, args.run_dir, act, sq, fs)
+    report(laws, k, rho, args.run_dir, act, sq, fs, un)
     if attention:
         fig.suptitle(f"Noci et al. 2023: the shaped attention block ({shaping}, RMS-normalised queries and keys) "
-                     "follows its covariance SDE")
+                     "follows its covariance SDE; softmax attention collapses the tokens to ρ = 1")
     else:
         fig.suptitle(f"Li–Nica–Roy 2022: shaped {act} MLP ({shaping}) follows the covariance SDE; the unshaped one "
                      + ("collapses to ρ = 1" if relu else "(σ_w² critical) spreads alike, away from its NNGP ρ"))
@@ -191,10 +193,10 @@ def main():
     nnlimits.save(fig, args)
 
 
-def report(laws, k, rho, run_dir, act, sq, fs):
+def report(laws, k, rho, run_dir, act, sq, fs, un):
     """key=value per (family, width, depth) from the laws table, for the statistic rho."""
     nngp = {}
-    for i in np.flatnonzero((laws["statistic"] == "rho") & (laws["activation"] == act) & np.isin(laws["family"], [fs, "mlp"])):
+    for i in np.flatnonzero((laws["statistic"] == "rho") & (laws["activation"] == act) & np.isin(laws["family"], [fs, un])):
         fam, w, dep = laws["family"][i], int(laws["width"][i]), int(laws["depth"][i])
         n_net, n_sde = int(laws["n_net"][i]), int(laws["n_sde"][i])
         sel = (k["family"] == fam) & (k["width"] == w) & (k["depth"] == dep) & (k["layer"] == dep)
@@ -209,9 +211,9 @@ def report(laws, k, rho, run_dir, act, sq, fs):
                        w1_sde=laws["w1_sde"][i], ks_pde=laws["ks_pde"][i], w1_pde=laws["w1_pde"][i],
                        ks_sde_pde=laws["ks_sde_pde"][i], ks_pde_crit001=KS1_C001 / np.sqrt(n_net))
         else:
-            if dep not in nngp:
+            if dep not in nngp and un == "mlp":
                 nngp[dep] = nngp_rho(run_dir, sq, dep).get(dep, float("nan"))
-            out.update(nngp_rho=nngp[dep], frac_above_0_9=float(np.mean(r > 0.9)))
+            out.update(nngp_rho=nngp.get(dep, float("nan")), frac_above_0_9=float(np.mean(r > 0.9)))
         nnlimits.kv(**out)
 
 

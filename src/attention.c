@@ -17,7 +17,7 @@ PetscInt NNLAttentionKeyWidth(const NNLJob *job, PetscInt n)
   return job->attn_key_width > 0 ? job->attn_key_width : n;
 }
 
-void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *K, double scale, double *A)
+void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *K, double scale, PetscBool shaped, double *A)
 {
   for (PetscInt a = 0; a < m; a++) {
     double umax = -INFINITY, sum = 0.0;
@@ -31,7 +31,7 @@ void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *
       A[a + b * m] = NNLExp(A[a + b * m] - umax);
       sum += A[a + b * m];
     }
-    for (PetscInt b = 0; b < m; b++) A[a + b * m] = A[a + b * m] / sum - 1.0 / (double)m + (a == b ? 1.0 : 0.0);
+    for (PetscInt b = 0; b < m; b++) A[a + b * m] = shaped ? A[a + b * m] / sum - 1.0 / (double)m + (a == b ? 1.0 : 0.0) : A[a + b * m] / sum;
   }
 }
 

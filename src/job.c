@@ -17,7 +17,7 @@
 
 #define NNL_DEPTH_MAX (1 << 30) /* -grid_depth at most: layer loops run to l <= depth, networks record depth + 1 layers */
 
-const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", "shaped_attention", NULL};
+const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", "shaped_attention", "softmax_attention", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 
 /* The default job: a small Hayou–Yang commutation sweep (ResNet, relu and tanh, L >> n included, 16 log-spaced layers
@@ -48,7 +48,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
   PetscInt nw;
 
   PetscFunctionBegin;
-  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet, shaped_mlp, controlled_resnet, shaped_attention", "", D_FAMILY, buf, sizeof(buf), NULL));
+  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet, shaped_mlp, controlled_resnet, shaped_attention, softmax_attention", "", D_FAMILY, buf, sizeof(buf), NULL));
   PetscCall(NNLParseWords("-family", buf, &words, &nw));
   PetscCall(PetscMalloc1(nw, &job->family));
   job->nfamily = nw;
@@ -59,7 +59,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
       char bad[256];
       PetscCall(PetscStrncpy(bad, words[i], sizeof(bad)));
       PetscCall(NNLParseFreeWords(&words, nw));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp, controlled_resnet, shaped_attention)", bad);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp, controlled_resnet, shaped_attention, softmax_attention)", bad);
     }
     job->family[i] = (NNLFamily)f;
   }
@@ -432,10 +432,11 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
     char err[256];
     PetscCheck(!NNLShapedCheck(&job->act[a], err, sizeof(err)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family shaped_mlp: %s", err);
   }
-  for (PetscInt a = 0; a < job->nact && NNLJobHasFamily(job, NNL_FAMILY_ATTENTION); a++)
-    PetscCheck(!strcmp(job->act[a].def->name, "linear"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "-family shaped_attention: activation '%s' (the attention block has no activation: give -grid_activation linear, "
-               "and run other families' activations in a job of their own)", job->act[a].canon);
+  for (PetscInt f = 0; f < job->nfamily; f++)
+    for (PetscInt a = 0; a < job->nact && NNLFamilyIsAttention(job->family[f]); a++)
+      PetscCheck(!strcmp(job->act[a].def->name, "linear"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "-family %s: activation '%s' (the attention block has no activation: give -grid_activation linear, "
+                 "and run other families' activations in a job of their own)", NNLFamilies[job->family[f]], job->act[a].canon);
   PetscFunctionReturn(0);
 }
 
@@ -699,7 +700,7 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     snprintf(num, sizeof(num), "%.17g,%.17g,%.17g", (double)job->shape_c_plus, (double)job->shape_c_minus, (double)job->shape_a);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
   }
-  if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION)) { /* only when used, as the shaping's */
+  if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX)) { /* only when used, as the shaping's */
     snprintf(num, sizeof(num), "%.17g,%.17g,%" PetscInt_FMT, (double)job->attn_tau0, (double)job->attn_gamma, job->attn_key_width);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "attn_tau0,attn_gamma,attn_key_width", num));
   }
@@ -891,7 +892,8 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
    without -family shaped_mlp, -sde_dt with no SDE tasks. */
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
 {
-  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, SDE = 1 << NNL_FAMILY_COUNT, FP = SDE << 1,
+  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, ATTENTION = 1 << NNL_FAMILY_ATTENTION | 1 << NNL_FAMILY_SOFTMAX,
+         SDE = 1 << NNL_FAMILY_COUNT, FP = SDE << 1,
          SRELU = FP << 1, SSMOOTH = SRELU << 1 };
   const struct {
     const char *name, *needs;
@@ -905,9 +907,9 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     {"-shape_a", "-family shaped_mlp with a smooth activation, tanh say; relu is shaped by -shape_c_plus, -shape_c_minus", SSMOOTH},
     {"-sde_dt", "-sde_paths > 0", SDE},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", FP},
     {"-limit_goursat_cells", "-family controlled_resnet", 1 << NNL_FAMILY_CONTROLLED},
-    {"-attn_tau0", "-family shaped_attention", 1 << NNL_FAMILY_ATTENTION},
-    {"-attn_gamma", "-family shaped_attention", 1 << NNL_FAMILY_ATTENTION},
-    {"-attn_key_width", "-family shaped_attention", 1 << NNL_FAMILY_ATTENTION},
+    {"-attn_tau0", "-family shaped_attention or softmax_attention", ATTENTION},
+    {"-attn_gamma", "-family shaped_attention or softmax_attention", ATTENTION},
+    {"-attn_key_width", "-family shaped_attention or softmax_attention", ATTENTION},
   };
 
   PetscFunctionBegin;
@@ -1016,7 +1018,12 @@ PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act)
 
 PetscInt NNLFamilyFirstLayer(NNLFamily family)
 {
-  return family == NNL_FAMILY_RESNET || family == NNL_FAMILY_CONTROLLED || family == NNL_FAMILY_ATTENTION ? 0 : 1;
+  return family == NNL_FAMILY_RESNET || family == NNL_FAMILY_CONTROLLED || NNLFamilyIsAttention(family) ? 0 : 1;
+}
+
+PetscBool NNLFamilyIsAttention(NNLFamily family)
+{
+  return family == NNL_FAMILY_ATTENTION || family == NNL_FAMILY_SOFTMAX ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* The layers of a record or spectra mode, in order, into l (NULL: only counted); returns their count. K log-spaced

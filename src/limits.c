@@ -97,11 +97,16 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
   for (PetscInt l = NNLFamilyFirstLayer(family); l <= depth && r < nrec && !*abandon; l++) {
     /* shaped MLP: φ_n → identity and c → 1 as n → ∞, so its NNGP kernel stays the input kernel at every depth; shaped
        attention: A → I (its logits are O(n^{-1/2})) and λ² + γ² = 1, so does its kernel */
-    if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED && family != NNL_FAMILY_ATTENTION) {
+    if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED && !NNLFamilyIsAttention(family)) {
       PetscCall(NNLLimitDual(&job->act[act], m, cur, f));
       for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + sb2 : cur[k] + branch2 * f[k];
     }
-    if (layers[r] == l) PetscCall(PetscArraycpy(q + np * r++, cur, np));
+    if (layers[r] == l) {
+      if (family == NNL_FAMILY_SOFTMAX) /* its A stays random as n → ∞ (O(1) logits): no kernel limit */
+        for (PetscInt k = 0; k < np; k++) q[np * r + k] = NAN;
+      else PetscCall(PetscArraycpy(q + np * r, cur, np));
+      r++;
+    }
     PetscCall(NNLPoll(poll, pctx, abandon));
   }
   PetscCall(PetscFree2(cur, f));

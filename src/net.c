@@ -43,8 +43,9 @@ typedef struct {
   /* shaped_attention: key width nk, the residual's λ and γ, the logits' 1/τ; queries and keys (nk×m), the dense
      sampler's chunk of W^Q or W^K (or all of it past NNL_SMALL_M) or the projection's normals, and four m×m (the
      attention matrix A, the Gram V, the tokens' correlations and their factor) */
-  PetscInt nk;
-  double   lambda, gamma, logit;
+  PetscInt  nk;
+  PetscBool shaped; /* shaped_attention's A = I + softmax − 11ᵀ/m, else softmax_attention's A = softmax */
+  double    lambda, gamma, logit;
   double  *Qa, *Ka, *Wq, *Att;
 } Net;
 
@@ -586,7 +587,7 @@ static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overfl
   if (net->sampler != NNL_SAMPLER_DENSE && (*overflow = Rescale(net, KDiagMax(net), PETSC_TRUE))) PetscFunctionReturn(0);
   PetscCall(PetscArraycpy(V, net->K, m * m));
   PetscCall(AttentionQK(net, layer, V));
-  NNLAttentionMatrix(m, net->nk, net->Qa, net->Ka, net->logit, A);
+  NNLAttentionMatrix(m, net->nk, net->Qa, net->Ka, net->logit, net->shaped, A);
   if (net->sampler == NNL_SAMPLER_DENSE) {
     for (PetscInt a = 0; a < m; a++)
       for (PetscInt i = 0; i < n; i++) {
@@ -614,7 +615,7 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
 
   PetscFunctionBegin;
   *overflow = PETSC_FALSE;
-  if (net->pt->family == NNL_FAMILY_ATTENTION) {
+  if (NNLFamilyIsAttention(net->pt->family)) {
     PetscCall(AttentionLayer(net, layer, overflow));
     PetscFunctionReturn(0);
   }
@@ -664,11 +665,13 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
     net->branch = 1.0 / (double)pt->depth;
     if (m <= NNL_SMALL_M && NNLNetHoldsShared(n)) PetscCall(PetscMalloc1(n * n, &net->Ashared));
   }
-  if (pt->family == NNL_FAMILY_ATTENTION) { /* its A depends on the tokens' correlations only: rescaling is exact */
+  if (NNLFamilyIsAttention(pt->family)) { /* its A depends on the tokens' correlations only: rescaling is exact */
     net->nk     = NNLAttentionKeyWidth(job, n);
     net->gamma  = job->attn_gamma;
     net->lambda = sqrt(1.0 - job->attn_gamma * job->attn_gamma);
-    net->logit  = 1.0 / (job->attn_tau0 * sqrt((double)n * (double)net->nk));
+    net->shaped = pt->family == NNL_FAMILY_ATTENTION ? PETSC_TRUE : PETSC_FALSE;
+    /* shaped: logits QᵀK/(τ₀√(n n_k)), O(n^{-1/2}); softmax: QᵀK/(τ₀√n_k), O(1), the usual temperature √d_k */
+    net->logit  = 1.0 / (job->attn_tau0 * sqrt((net->shaped ? (double)n : 1.0) * (double)net->nk));
     PetscCall(PetscMalloc3(net->nk * m, &net->Qa, net->nk * m, &net->Ka, 4 * m * m, &net->Att));
     PetscCall(PetscMalloc1(net->nk * (net->sampler == NNL_SAMPLER_DENSE ? NNLDenseColumns(net->nk, m, n) : m), &net->Wq));
   }

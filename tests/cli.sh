@@ -393,13 +393,16 @@ grep -q "sampler projection: controlled_resnet shares its weights across layers"
 # would be a linear one under another name, every old store refused for a new line in its text.
 "$NNL" plan -family mlp -attn_tau0 0.5 -attn_gamma 0.3 2> warn.err > /dev/null || fail "plan mlp -attn_tau0"
 for o in -attn_tau0 -attn_gamma; do
-  grep -qF -- "nnlimits: warning: $o has no effect in this job (it needs -family shaped_attention)" warn.err || fail "no $o warning: $(cat warn.err)"
+  grep -qF -- "nnlimits: warning: $o has no effect in this job (it needs -family shaped_attention or softmax_attention)" warn.err ||
+    fail "no $o warning: $(cat warn.err)"
 done
 "$NNL" plan -family shaped_attention -grid_activation linear -attn_tau0 0.5 -attn_gamma 0.3 -attn_key_width 8 -sde_paths 10 2> warn.err > /dev/null &&
   ! grep -q warning warn.err || fail "shaped_attention: $(cat warn.err)"
-! "$NNL" plan -family shaped_attention > /dev/null 2> att.err || fail "shaped_attention with relu ran"
-grep -qF "family shaped_attention: activation 'relu' (the attention block has no activation: give -grid_activation linear" att.err ||
-  fail "attention relu refusal: $(cat att.err)"
+for f in shaped_attention softmax_attention; do
+  ! "$NNL" plan -family $f > /dev/null 2> att.err || fail "$f with relu ran"
+  grep -qF "family $f: activation 'relu' (the attention block has no activation: give -grid_activation linear" att.err ||
+    fail "$f relu refusal: $(cat att.err)"
+done
 for bad in "-attn_gamma 0" "-attn_gamma 1.5" "-attn_tau0 0" "-attn_key_width -1"; do
   ! "$NNL" plan -family shaped_attention -grid_activation linear $bad > /dev/null 2> att.err || fail "shaped_attention $bad ran"
   grep -qF -- "${bad%% *}" att.err || fail "shaped_attention $bad: $(cat att.err)"

@@ -140,13 +140,18 @@ check lnr_tanh '/family=/' 'v["activation"] == "tanh" && v["rho_mean"] - v["net_
 check lnr_tanh '/family=shaped_mlp/' 'v["ks_sde"] < v["ks_crit001"] && v["ks_pde"] == "nan" && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
 check lnr_tanh '/family=mlp /' 'v["net_mean"] < 0.7 && v["frac_above_0_9"] < 0.5'
 # --family shaped_attention (Noci et al. 2023's shaping, n = 32, T = 0.25 and 1, three tokens): the attention block's
-# rows only, against its own SDE (KS below the 0.1 % critical value, means within 4 s.e.), no density. Catches: the
-# script reading the shaped MLP's rows or filters for this family, the SDE of another family.
-run 2 run -family shaped_attention -grid_activation linear -grid_width 32 -grid_depth 8,32 -grid_seed 0-200 -inputs 3 \
+# rows, against its own SDE (KS below the 0.1 % critical value, means within 4 s.e.), no density; softmax attention
+# beside it, collapsing (mean ρ_T 0.989 by L = 8 at n = 32, > 0.999 and every network above 0.9 by L = 32) with no
+# kernel limit. Catches: the script reading the shaped
+# MLP's rows or filters for this family, the SDE of another family, the two attention families swapped.
+run 2 run -family shaped_attention,softmax_attention -grid_activation linear -grid_width 32 -grid_depth 8,32 -grid_seed 0-200 -inputs 3 \
   -input_correlation 0.5,0.2,0.3 -attn_tau0 0.5 -attn_gamma 0.7 -record_layers 4 -sde_paths 400 -progress_interval 0 \
   -output "$W/att" > /dev/null 2>&1 || fail "attention run"
 figure att fig_li_nica_roy.py "$W/att" --family shaped_attention
-check att '/figure=li_nica_roy/' 'v["family"] == "shaped_attention" && v["activation"] == "linear" && v["n_net"] == 200 && v["ks_pde"] == "nan"'
+check att '/figure=li_nica_roy/' 'v["activation"] == "linear" && v["n_net"] == 200'
+check att '/family=shaped_attention/' 'v["ks_pde"] == "nan"'
+check att '/family=softmax_attention/' 'v["net_mean"] > 0.95 && v["nngp_rho"] == "nan"'
+check att '/family=softmax_attention .*depth=32 /' 'v["net_mean"] > 0.999 && v["frac_above_0_9"] == 1'
 check att '/family=shaped_attention/' 'v["ks_sde"] < v["ks_crit001"] && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
 
 # Makwana 2025: EDim of the feature matrix, m = 16 inputs, n = 8, 16, 32. Exact facts: at layer 1 the n×m ReLU

@@ -55,11 +55,12 @@ same_bits() {
 }
 same_bits sde sde $SDEJOB
 echo "SDE paths: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores"
-# The shaped attention block (m = 3 tokens), both samplers and its SDE task: its logits, softmax (NNLExp), A V Aᵀ,
-# the dense W^Q·Y and the SDE's drift and noise are our own loops. Catches a step of it through OpenBLAS or libm's exp.
+# The shaped and softmax attention blocks (m = 3 tokens), both samplers and the shaped one's SDE task: the logits, the
+# softmax (NNLExp), A V Aᵀ, the dense W^Q·Y and the SDE's drift and noise are our own loops. Catches a step of it
+# through OpenBLAS or libm's exp.
 for sampler in projection dense; do
-  same_bits att$sampler "gram stats sde" -family shaped_attention -grid_activation linear -grid_width 4,9 -grid_depth 5,40 \
-    -grid_seed 0-3 -inputs 3 -input_dim 5 -input_correlation 0.3 -attn_tau0 0.5 -record_layers all -sde_paths 20 \
+  same_bits att$sampler "gram stats sde" -family shaped_attention,softmax_attention -grid_activation linear -grid_width 4,9 \
+    -grid_depth 5,40 -grid_seed 0-3 -inputs 3 -input_dim 5 -input_correlation 0.3 -attn_tau0 0.5 -record_layers all -sde_paths 20 \
     -sampler $sampler -progress_interval 0
 done
-echo "shaped attention: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores, both samplers"
+echo "shaped and softmax attention: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores, both samplers"

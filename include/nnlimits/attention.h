@@ -9,11 +9,11 @@
 PetscInt NNLAttentionKeyWidth(const NNLJob *job, PetscInt n);
 
 /**
-  @brief The shaped attention matrix A = I + softmax(u) − 11ᵀ/m (softmax along each row) of the logits
-  u_ab = scale · Σ_k Q_ka K_kb, Q and K nk × m column-major (column a: token a's query, key). A: m×m column-major.
-  Its bits are the same on every machine (our own loops and NNLExp).
+  @brief The attention matrix of the logits u_ab = scale · Σ_k Q_ka K_kb (Q and K nk × m column-major, column a: token
+  a's query, key): shaped, A = I + softmax(u) − 11ᵀ/m (softmax along each row); else A = softmax(u), the unshaped
+  block's. A: m×m column-major. Its bits are the same on every machine (our own loops and NNLExp).
 */
-void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *K, double scale, double *A);
+void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *K, double scale, PetscBool shaped, double *A);
 
 /**
   @brief R = the correlation matrix of V (m×m): R_ab = V_ab/√(V_aa V_bb), R_aa = 1; a token with V_aa <= 0 (none in
