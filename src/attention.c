@@ -39,8 +39,8 @@ void NNLAttentionCorrelation(PetscInt m, const double *V, double *R)
 {
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = 0; b < m; b++) {
-      const double d = V[a + a * m] * V[b + b * m];
-      R[a + b * m] = a == b ? 1.0 : d > 0 ? V[a + b * m] / sqrt(d) : 0.0;
+      const double d = sqrt(V[a + a * m]) * sqrt(V[b + b * m]); /* not √(V_aa V_bb): its product underflows first */
+      R[a + b * m] = a == b ? 1.0 : d > 0 ? V[a + b * m] / d : 0.0;
     }
 }
 
