@@ -97,6 +97,15 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   }
   if (rows > maxrows) fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n", rows - maxrows, dir);
   sqlite3_finalize(st);
+  /* a finished limit or SDE task with something to say (SDE paths that left the state space): its limit column above
+     is over the paths that did not, so say it here, once per task, at most maxrows lines */
+  if (sqlite3_prepare_v2(db, "SELECT kind, family, nnl_act(activation), width, depth, message FROM points WHERE kind!='network'"
+                             " AND status='done' AND message IS NOT NULL AND message!='' ORDER BY ord", -1, &st, NULL) == SQLITE_OK) {
+    for (PetscInt k = 0; sqlite3_step(st) == SQLITE_ROW && k < maxrows; k++)
+      fprintf(out, "note: %s %s %s width=%d depth=%d: %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+              sqlite3_column_int(st, 3), sqlite3_column_int(st, 4), sqlite3_column_text(st, 5));
+  }
+  sqlite3_finalize(st);
   sqlite3_close(db);
   PetscFunctionReturn(0);
 }
