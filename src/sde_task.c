@@ -232,18 +232,18 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
   if (pt->family == NNL_FAMILY_RESNET) PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, &abandon, res));
   else if (pt->family == NNL_FAMILY_ATTENTION) PetscCall(AttentionPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
   else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
-  if (!abandon) { /* paths whose V left the state space are stored empty and left out of the laws table: say how many */
-    const PetscInt np = job->inputs * (job->inputs + 1) / 2, w = np + job->inputs;
+  if (!abandon) { /* paths whose V left the state space (the laws table leaves them out: their ρ or ln V_aa is not finite) */
+    const PetscInt m = job->inputs, np = m * (m + 1) / 2, w = np + m;
     PetscInt       bad = 0;
-    for (PetscInt p = 0; p < res->npath; p++)
-      for (PetscInt k = 0; k < np; k++)
-        if (!isfinite(res->paths[p * w + k])) {
-          bad++;
-          break;
-        }
+    for (PetscInt p = 0; p < res->npath; p++) {
+      PetscBool out = PETSC_FALSE;
+      for (PetscInt a = 0, k = 0; a < m; a++)
+        for (PetscInt b = a; b < m; b++, k++) out = out || !isfinite(res->paths[p * w + k]) || (a == b && !(res->paths[p * w + k] > 0));
+      bad += out ? 1 : 0;
+    }
     if (bad)
-      snprintf(res->message, sizeof(res->message), "%" PetscInt_FMT " of %" PetscInt_FMT " SDE paths left the state space (V not finite: "
-               "Euler-Maruyama near a singular V, or past double's range); the laws table leaves them out (a smaller -sde_dt may help)",
+      snprintf(res->message, sizeof(res->message), "%" PetscInt_FMT " of %" PetscInt_FMT " SDE paths left the state space (V not finite, or "
+               "a variance V_aa <= 0: Euler-Maruyama near a singular V); the laws table leaves them out (a smaller -sde_dt may help)",
                bad, res->npath);
   }
   if (abandon) res->status = NNL_STATUS_ABANDONED;
