@@ -63,8 +63,11 @@ def fp_binned(lo, hi, dens, bins):
     return np.diff(np.interp(bins, edges, cdf)) / np.diff(bins)
 
 
-def nngp_rho(run_dir, act, depth):
-    """ρ of the unshaped MLP's NNGP limit at every layer of the given depth (limits table), as {layer: ρ}."""
+def nngp_rho(run_dir, un, act, depth):
+    """ρ of the unshaped MLP's NNGP limit at every layer of the given depth (limits table), as {layer: ρ};
+    {} for softmax attention (un), which has no kernel limit."""
+    if un != "mlp":
+        return {}
     lim = nnlimits.load(run_dir, "limits", ["layer", "a", "b", "q_nngp"],
                         where=f"family='mlp' AND activation={act} AND depth={depth} AND a<=1 AND b<=1")
     if len(lim["layer"]) == 0:
@@ -143,7 +146,7 @@ def main():
             T = dep / W
             ax.errorbar([T], [q[1]], yerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="ks", ms=3.5, capsize=3, lw=1.2,
                         label="SDE paths at t = T: 5/50/95 %" if j == 0 else None)
-    ng = {} if attention else nngp_rho(args.run_dir, sq, D)  # softmax attention has no kernel limit
+    ng = nngp_rho(args.run_dir, un, sq, D)
     if ng:
         ls = np.array(sorted(ng))
         ax.plot(np.asarray(ls) / W, [ng[x] for x in ls], color=COLOURS[1], ls=":", lw=1.5, label="unshaped, n = ∞ (NNGP)")
@@ -211,9 +214,9 @@ def report(laws, k, rho, run_dir, act, sq, fs, un):
                        w1_sde=laws["w1_sde"][i], ks_pde=laws["ks_pde"][i], w1_pde=laws["w1_pde"][i],
                        ks_sde_pde=laws["ks_sde_pde"][i], ks_pde_crit001=KS1_C001 / np.sqrt(n_net))
         else:
-            if dep not in nngp and un == "mlp":
-                nngp[dep] = nngp_rho(run_dir, sq, dep).get(dep, float("nan"))
-            out.update(nngp_rho=nngp.get(dep, float("nan")), frac_above_0_9=float(np.mean(r > 0.9)))
+            if dep not in nngp:
+                nngp[dep] = nngp_rho(run_dir, un, sq, dep).get(dep, float("nan"))
+            out.update(nngp_rho=nngp[dep], frac_above_0_9=float(np.mean(r > 0.9)))
         nnlimits.kv(**out)
 
 

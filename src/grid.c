@@ -255,6 +255,9 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim;
   const double layers = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1), phi = job->act[pt->act].def->cost;
   const double nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
+  const PetscBool att = NNLFamilyIsAttention(pt->family);
+  const PetscInt  nki = att ? NNLAttentionKeyWidth(job, pt->width) : 0; /* the attention blocks' key width */
+  const double    nk  = (double)nki;
   double       rec, ks, spec = 0, c;
 
   rec = nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
@@ -267,14 +270,11 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
     c = C_TASK + layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) + rec + spec + ks;
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
-    if (NNLFamilyIsAttention(pt->family)) {
-      const double nk = (double)NNLAttentionKeyWidth(job, pt->width);
-      c += (layers - 1) * (C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
-    }
+    if (att) c += (layers - 1) * (C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
     /* Y, Φ and Z (n×m each); the KS distance's copy and scratch of an input (2n), or a fourth n×m, whichever is
        more; the inputs' and the layer's m×m factors (4m²) */
     *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m);
-    if (NNLFamilyIsAttention(pt->family)) *mem += 8.0 * (3 * (double)NNLAttentionKeyWidth(job, pt->width) * m + 4 * m * m);
+    if (att) *mem += 8.0 * (3 * nk * m + 4 * m * m);
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
     const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;
@@ -284,16 +284,13 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
                                 : (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m);
     /* summed in the order of the one expression this was: the other families' costs keep their bits */
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec) + ks;
-    if (NNLFamilyIsAttention(pt->family)) { /* W^Q and W^K (nk×n each) at every layer after the embedding, and Y Aᵀ */
-      const double nk = (double)NNLAttentionKeyWidth(job, pt->width);
+    if (att) /* W^Q and W^K (nk×n each) at every layer after the embedding, and Y Aᵀ */
       c += (layers - 1) * (C_ATT_LAYER + 2 * nk * n * (C_DNORMAL + C_DGEMM * m) + C_ATT_DNMM * n * m * m);
-    }
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m +
                   4 * m * m);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
-    if (NNLFamilyIsAttention(pt->family)) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
-      *mem += 8.0 * (2 * (double)NNLAttentionKeyWidth(job, pt->width) * m + 4 * m * m +
-                     (double)NNLAttentionKeyWidth(job, pt->width) * (double)NNLDenseColumns(NNLAttentionKeyWidth(job, pt->width), job->inputs, pt->width));
+    if (att) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
+      *mem += 8.0 * (2 * nk * m + 4 * m * m + nk * (double)NNLDenseColumns(nki, job->inputs, pt->width));
   }
   *cost = c;
   *mem += NNLPointRecordBytes(job, pt) + (1 << 20);

@@ -41,14 +41,27 @@ static PetscErrorCode OptString(PetscOptionItems *PetscOptionsObject, const char
   PetscFunctionReturn(0);
 }
 
+/* "mlp, resnet, ..." from NNLFamilies, built on first call: the -family help and its refusal name every family. */
+static const char *FamilyNames(void)
+{
+  static char names[256];
+
+  if (!names[0])
+    for (size_t f = 0, len = 0; NNLFamilies[f] && len < sizeof(names); f++)
+      len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", f ? ", " : "", NNLFamilies[f]);
+  return names;
+}
+
 static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
+  static char help[320]; /* static: PETSc may keep the help text until the options block ends */
   char    buf[65536]; /* an explicit list of 10^4 seeds */
   char  **words = NULL;
   PetscInt nw;
 
   PetscFunctionBegin;
-  PetscCall(OptString(PetscOptionsObject, "-family", "Network families, comma list: mlp, resnet, shaped_mlp, controlled_resnet, shaped_attention, softmax_attention", "", D_FAMILY, buf, sizeof(buf), NULL));
+  snprintf(help, sizeof(help), "Network families, comma list: %s", FamilyNames());
+  PetscCall(OptString(PetscOptionsObject, "-family", help, "", D_FAMILY, buf, sizeof(buf), NULL));
   PetscCall(NNLParseWords("-family", buf, &words, &nw));
   PetscCall(PetscMalloc1(nw, &job->family));
   job->nfamily = nw;
@@ -59,7 +72,7 @@ static PetscErrorCode ReadAxes(PetscOptionItems *PetscOptionsObject, NNLJob *job
       char bad[256];
       PetscCall(PetscStrncpy(bad, words[i], sizeof(bad)));
       PetscCall(NNLParseFreeWords(&words, nw));
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: mlp, resnet, shaped_mlp, controlled_resnet, shaped_attention, softmax_attention)", bad);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family: unknown family '%s' (allowed: %s)", bad, FamilyNames());
     }
     job->family[i] = (NNLFamily)f;
   }

@@ -427,6 +427,21 @@ static void SharedPanelsStore(PetscInt n, PetscInt j0, PetscInt jb, const double
    doubles: 2 GB at n = 16384), and entry (i, b) of W A is its products W_ij A_jb added in order of j (DenseAccSmall),
    the same bits on every machine. Larger m: W in full and DGEMM. The controlled ResNet's shared layer (`shared`) draws
    its W once where it holds it (Net: Ashared, or W itself past NNL_SMALL_M). */
+/* T = W A (rows × m, m <= NNL_SMALL_M) with W (rows × k) iid N(0, 1), entry (i, j) normal i + j·rows of stream s, drawn
+   into W a chunk of whole columns at a time (NNLDenseColumns); A is k × m with leading dimension lda. Each entry's products
+   W_ij A_jb are added in order of j (DenseAccSmall): the same bits on every machine and for every chunk size. */
+static void DenseDrawProduct(NNLRngStream *s, PetscInt rows, PetscInt m, PetscInt k, const double *A, PetscInt lda, double *W, double *T)
+{
+  const PetscInt J = NNLDenseColumns(rows, m, k);
+
+  memset(T, 0, sizeof(double) * (size_t)(rows * m));
+  for (PetscInt j0 = 0; j0 < k; j0 += J) {
+    const PetscInt jb = PetscMin(J, k - j0);
+    NNLRngNormals(s, (uint64_t)j0 * (uint64_t)rows, (size_t)jb * (size_t)rows, W); /* j0·rows: beyond int at rows > 46340 */
+    DenseAccSmall(rows, m, W, rows, jb, A + j0, lda, T, rows);
+  }
+}
+
 static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta, PetscBool shared)
 {
   const PetscInt  n = net->n, m = net->m;
@@ -447,15 +462,16 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
     const PetscInt J = NNLDenseColumns(n, m, k);
     const double   alpha = sqrt(var);
     double        *T = net->Z; /* W A, n×m */
-    PetscCall(PetscArrayzero(T, n * m));
-    for (PetscInt j0 = 0; j0 < k && draw; j0 += J) {
-      PetscInt jb = PetscMin(J, k - j0);
-      NNLRngNormals(&s, (uint64_t)j0 * (uint64_t)n, (size_t)jb * (size_t)n, net->W); /* j0·n: beyond int at n > 46340 */
-      if (held) SharedPanelsStore(n, j0, jb, net->W, net->Ashared);
-      else DenseAccSmall(n, m, net->W, n, jb, A + j0, k, T, n);
-    }
-    if (held) { /* each panel of rows against all of A's columns: the same products, each entry's in order of j */
+    if (!held) DenseDrawProduct(&s, n, m, k, A, k, net->W, T);
+    else { /* W drawn once into the held panels; then each panel of rows against all of A's columns: the same products,
+              each entry's in order of j */
       const PetscInt n8 = n - n % 8;
+      for (PetscInt j0 = 0; j0 < k && draw; j0 += J) {
+        const PetscInt jb = PetscMin(J, k - j0);
+        NNLRngNormals(&s, (uint64_t)j0 * (uint64_t)n, (size_t)jb * (size_t)n, net->W);
+        SharedPanelsStore(n, j0, jb, net->W, net->Ashared);
+      }
+      PetscCall(PetscArrayzero(T, n * m));
       for (PetscInt i0 = 0; i0 < n8; i0 += 8) DenseAccSmall(8, m, net->Ashared + i0 * n, 8, k, A, k, T + i0, n);
       if (n8 < n) DenseAccSmall(n - n8, m, net->Ashared + n8 * n, n - n8, k, A, k, T + n8, n);
     }
@@ -557,15 +573,7 @@ static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
     if (m > NNL_SMALL_M) {
       NNLRngNormals(&s, 0, (size_t)nk * (size_t)n, net->Wq);
       cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nk, (int)m, (int)n, 1.0, net->Wq, (int)nk, net->Y, (int)n, 0.0, T, (int)nk);
-    } else {
-      const PetscInt J = NNLDenseColumns(nk, m, n);
-      PetscCall(PetscArrayzero(T, nk * m));
-      for (PetscInt j0 = 0; j0 < n; j0 += J) {
-        const PetscInt jb = PetscMin(J, n - j0);
-        NNLRngNormals(&s, (uint64_t)j0 * (uint64_t)nk, (size_t)jb * (size_t)nk, net->Wq);
-        DenseAccSmall(nk, m, net->Wq, nk, jb, net->Y + j0, n, T, nk);
-      }
-    }
+    } else DenseDrawProduct(&s, nk, m, n, net->Y, n, net->Wq, T);
     for (PetscInt a = 0; a < m; a++) {
       const double v = V[a + a * m], sc = v > 0 ? 1.0 / sqrt((double)n * v) : 0.0;
       for (PetscInt k = 0; k < nk; k++) T[k + a * nk] *= sc;
