@@ -225,26 +225,48 @@ static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject,
   PetscFunctionReturn(0);
 }
 
-/* One of -sigma_w2 (auto: -1), -sigma_b2, -branch_alpha: a comma list of distinct values. */
-static PetscErrorCode ReadSettingList(PetscOptionItems *PetscOptionsObject, const char opt[], const char help[], const char def[],
-                                      PetscBool positive, PetscReal **vals, PetscInt *n)
+/* The swept settings: each a comma list of distinct values, its entries named ";key=value" where the list has two or
+   more. The families that use a setting get an entry per value; the others only its first value's (NNLJobEntryApplies). */
+enum { CHECK_AUTO, CHECK_NONNEG, CHECK_POSITIVE, CHECK_UNIT }; /* > 0 or auto (-1), >= 0, > 0, in (0, 1] */
+static const struct {
+  const char *key, *help, *def;
+  int         check;
+  unsigned    families; /* bits 1 << NNLFamily */
+  PetscBool   always;   /* a line of its own in every job's text (else within the attention line, below) */
+} Settings[NNL_SETTING_COUNT] = {
+  {"sigma_w2",
+   "MLP weight variance, comma list (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) without a phase (1/(ab)^2), else 1, not critical: gelu, swish, softplus, a*sin(b*x+c) with c != 0); controlled_resnet: sigma_A^2 (auto: 1)",
+   "auto", CHECK_AUTO, 1u << NNL_FAMILY_MLP | 1u << NNL_FAMILY_CONTROLLED, PETSC_TRUE},
+  {"sigma_b2", "MLP bias variance, comma list, from layer 2 on (the first layer y1 = W1 x has none); controlled_resnet: sigma_b^2 of its shared bias",
+   "0", CHECK_NONNEG, 1u << NNL_FAMILY_MLP | 1u << NNL_FAMILY_CONTROLLED, PETSC_TRUE},
+  {"branch_alpha", "ResNet branch scale exponent, comma list: L^-alpha", "0.5", CHECK_NONNEG, 1u << NNL_FAMILY_RESNET, PETSC_TRUE},
+  {"attn_tau0", "shaped_attention, softmax_attention: logits Q^T K / (tau0 sqrt(n n_k)) (softmax: tau0 sqrt(n_k)), queries and keys of RMS-normalised tokens; comma list",
+   "1", CHECK_POSITIVE, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX, PETSC_FALSE},
+  {"attn_gamma", "shaped_attention, softmax_attention: Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1; comma list",
+   "0.5", CHECK_UNIT, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX, PETSC_FALSE},
+};
+
+static PetscErrorCode ReadSettingList(PetscOptionItems *PetscOptionsObject, NNLSetting k, PetscReal **vals, PetscInt *n)
 {
-  char      buf[4096], **w = NULL;
+  char      opt[32], buf[4096], **w = NULL;
   PetscInt  nw = 0;
   PetscReal *v = NULL;
+  const int check = Settings[k].check;
+  const char *want[] = {"> 0 or auto", ">= 0", "> 0", "in (0, 1]"};
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  PetscCall(OptString(PetscOptionsObject, opt, help, "", def, buf, sizeof(buf), NULL));
+  snprintf(opt, sizeof(opt), "-%s", Settings[k].key);
+  PetscCall(OptString(PetscOptionsObject, opt, Settings[k].help, "", Settings[k].def, buf, sizeof(buf), NULL));
   PetscCall(NNLParseWords(opt, buf, &w, &nw));
   ierr = PetscMalloc1(nw, &v);
   for (PetscInt i = 0; !ierr && i < nw; i++) {
-    if (positive && !strcasecmp(w[i], "auto")) v[i] = -1;
+    if (check == CHECK_AUTO && !strcasecmp(w[i], "auto")) v[i] = -1;
     else {
       ierr = NNLParseReal(opt, w[i], &v[i]);
-      if (!ierr && (positive ? !(v[i] > 0) : !(v[i] >= 0)))
+      if (!ierr && !(check == CHECK_NONNEG ? v[i] >= 0 : v[i] > 0 && (check != CHECK_UNIT || v[i] <= 1)))
         ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
-                          "%s: must be %s (got %s)", opt, positive ? "> 0 or auto" : ">= 0", w[i]);
+                          "%s: must be %s (got %s)", opt, want[check], w[i]);
     }
     for (PetscInt j = 0; !ierr && j < i; j++)
       if (v[j] == v[i])
@@ -262,70 +284,68 @@ static PetscErrorCode ReadSettingList(PetscOptionItems *PetscOptionsObject, cons
 static PetscErrorCode ReadSettings(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
   PetscFunctionBegin;
-  PetscCall(ReadSettingList(PetscOptionsObject, "-sigma_w2",
-                            "MLP weight variance, comma list (auto: critical, 2/(a^2+b^2) for a*min+b*max, 1/phi'(0)^2 for tanh (1), erf (pi/4) and a*sin(b*x) without a phase (1/(ab)^2), else 1, not critical: gelu, swish, softplus, a*sin(b*x+c) with c != 0); controlled_resnet: sigma_A^2 (auto: 1)",
-                            "auto", PETSC_TRUE, &job->sw2_list, &job->nsw2));
-  PetscCall(ReadSettingList(PetscOptionsObject, "-sigma_b2",
-                            "MLP bias variance, comma list, from layer 2 on (the first layer y1 = W1 x has none); controlled_resnet: sigma_b^2 of its shared bias",
-                            "0", PETSC_FALSE, &job->sb2_list, &job->nsb2));
-  PetscCall(ReadSettingList(PetscOptionsObject, "-branch_alpha", "ResNet branch scale exponent, comma list: L^-alpha", "0.5", PETSC_FALSE,
-                            &job->alpha_list, &job->nalpha));
-  job->sigma_w2     = job->sw2_list[0];
-  job->sigma_b2     = job->sb2_list[0];
-  job->branch_alpha = job->alpha_list[0];
+  for (int k = 0; k < NNL_SETTING_COUNT; k++) PetscCall(ReadSettingList(PetscOptionsObject, (NNLSetting)k, &job->set_list[k], &job->nset[k]));
+  job->sigma_w2     = job->set_list[NNL_SETTING_SIGMA_W2][0];
+  job->sigma_b2     = job->set_list[NNL_SETTING_SIGMA_B2][0];
+  job->branch_alpha = job->set_list[NNL_SETTING_BRANCH_ALPHA][0];
+  job->attn_tau0    = job->set_list[NNL_SETTING_ATTN_TAU0][0];
+  job->attn_gamma   = job->set_list[NNL_SETTING_ATTN_GAMMA][0];
   PetscFunctionReturn(0);
 }
 
-/* Which of the swept settings a family uses: σ_w² and σ_b² (the MLP's; the controlled ResNet's σ_A², σ_b²), α (the
-   ResNet's). The shaped MLP uses none. The one rule behind an entry's name in a family and whether the family has it. */
-static void FamilyUses(int family, PetscBool *sigmas, PetscBool *alpha)
+/* Whether a family uses a swept setting: σ_w² and σ_b² the MLP's (the controlled ResNet's σ_A², σ_b²), α the ResNet's,
+   τ₀ and γ the attention blocks'; the shaped MLP none. The one rule behind an entry's name in a family and whether the
+   family has it. uses < 0: every setting (the entry's canon). */
+static PetscBool FamilyUses(int family, NNLSetting k)
 {
-  *sigmas = family == NNL_FAMILY_MLP || family == NNL_FAMILY_CONTROLLED ? PETSC_TRUE : PETSC_FALSE;
-  *alpha  = family == NNL_FAMILY_RESNET ? PETSC_TRUE : PETSC_FALSE;
+  return family < 0 || Settings[k].families & 1u << family ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* out (size len) = activation canon base and ";key=value" for each swept setting of entry i that is wanted; returns
-   whether it fit. */
-static PetscBool SettingsName(const NNLJob *job, const char base[], PetscInt i, PetscBool sigmas, PetscBool alpha, char out[], size_t len)
+/* One value of setting k as the job's text and the entries' names spell it */
+static int SettingValue(NNLSetting k, PetscReal v, char out[], size_t len)
+{
+  return k == NNL_SETTING_SIGMA_W2 && v < 0 ? snprintf(out, len, "auto") : snprintf(out, len, "%.17g", (double)v);
+}
+
+/* out (size len) = activation canon base and ";key=value" for each swept setting of entry i that family uses (< 0:
+   all); returns whether it fit. */
+static PetscBool SettingsName(const NNLJob *job, const char base[], PetscInt i, int family, char out[], size_t len)
 {
   size_t n = (size_t)snprintf(out, len, "%s", base);
 
-  if (sigmas && job->nsw2 > 1 && n < len) {
-    if (job->act_sw2[i] < 0) n += (size_t)snprintf(out + n, len - n, ";sigma_w2=auto");
-    else n += (size_t)snprintf(out + n, len - n, ";sigma_w2=%.17g", (double)job->act_sw2[i]);
-  }
-  if (sigmas && job->nsb2 > 1 && n < len) n += (size_t)snprintf(out + n, len - n, ";sigma_b2=%.17g", (double)job->act_sb2[i]);
-  if (alpha && job->nalpha > 1 && n < len) n += (size_t)snprintf(out + n, len - n, ";branch_alpha=%.17g", (double)job->act_alpha[i]);
+  for (int k = 0; k < NNL_SETTING_COUNT && n < len; k++)
+    if (FamilyUses(family, (NNLSetting)k) && job->nset[k] > 1) {
+      char v[32];
+      SettingValue((NNLSetting)k, job->act_set[k][i], v, sizeof(v));
+      n += (size_t)snprintf(out + n, len - n, ";%s=%s", Settings[k].key, v);
+    }
   return n < len ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* The activations × the settings of the swept lists (see NNLJob): entry b·nvar + v is activation b under setting v,
-   its canon the activation's with ";sigma_w2=…" for each list of two or more values, and (nvar > 1) its name in each
-   family with the settings that family uses. */
+/* The activations × the settings of the swept lists (see NNLJob): entry b·nvar + v is activation b under setting v
+   (mixed radix, the last setting fastest), its canon the activation's with ";sigma_w2=…" for each list of two or more
+   values, and (nvar > 1) its name in each family with the settings that family uses. */
 static PetscErrorCode ExpandSettings(NNLJob *job)
 {
-  const PetscInt nb = job->nact, nv = job->nsw2 * job->nsb2 * job->nalpha;
+  const PetscInt nb = job->nact;
   const size_t   sz = sizeof(job->act[0].canon);
+  PetscInt       nv = 1;
   NNLActivation *act;
 
   PetscFunctionBegin;
+  for (int k = 0; k < NNL_SETTING_COUNT; k++) nv *= job->nset[k];
   PetscCall(PetscMalloc1(nb * nv, &act));
-  PetscCall(PetscMalloc3(nb * nv, &job->act_sw2, nb * nv, &job->act_sb2, nb * nv, &job->act_alpha));
+  for (int k = 0; k < NNL_SETTING_COUNT; k++) PetscCall(PetscMalloc1(nb * nv, &job->act_set[k]));
   if (nv > 1) PetscCall(PetscMalloc1((size_t)nb * nv * NNL_FAMILY_COUNT * sz, &job->entry_names));
   for (PetscInt b = 0; b < nb; b++)
     for (PetscInt v = 0; v < nv; v++) {
       const PetscInt i = b * nv + v;
       PetscBool      fit;
-      act[i]            = job->act[b];
-      job->act_sw2[i]   = job->sw2_list[v / (job->nsb2 * job->nalpha)];
-      job->act_sb2[i]   = job->sb2_list[(v / job->nalpha) % job->nsb2];
-      job->act_alpha[i] = job->alpha_list[v % job->nalpha];
-      fit               = SettingsName(job, job->act[b].canon, i, PETSC_TRUE, PETSC_TRUE, act[i].canon, sz);
-      for (int f = 0; fit && nv > 1 && f < NNL_FAMILY_COUNT; f++) { /* each no longer than the canon */
-        PetscBool sigmas, alpha;
-        FamilyUses(f, &sigmas, &alpha);
-        (void)SettingsName(job, job->act[b].canon, i, sigmas, alpha, job->entry_names + ((size_t)i * NNL_FAMILY_COUNT + (size_t)f) * sz, sz);
-      }
+      act[i] = job->act[b];
+      for (PetscInt k = NNL_SETTING_COUNT - 1, r = v; k >= 0; r /= job->nset[k], k--) job->act_set[k][i] = job->set_list[k][r % job->nset[k]];
+      fit = SettingsName(job, job->act[b].canon, i, -1, act[i].canon, sz);
+      for (int f = 0; fit && nv > 1 && f < NNL_FAMILY_COUNT; f++) /* each no longer than the canon */
+        (void)SettingsName(job, job->act[b].canon, i, f, job->entry_names + ((size_t)i * NNL_FAMILY_COUNT + (size_t)f) * sz, sz);
       if (!fit) {
         PetscCall(PetscFree(act));
         SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-grid_activation: '%s' with its settings is longer than %zu characters",
@@ -416,14 +436,6 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   PetscCall(ReadReal(PetscOptionsObject, "-shape_a", "shaped_mlp smooth activations: phi_s(x) = s phi(x/s), s = a sqrt(n)", "1",
                      &job->shape_a));
   PetscCheck(job->shape_a > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shape_a: must be > 0 (got %g)", (double)job->shape_a);
-  PetscCall(ReadReal(PetscOptionsObject, "-attn_tau0", "shaped_attention: logits Q^T K / (tau0 sqrt(n n_k)), queries and keys of RMS-normalised tokens",
-                     "1", &job->attn_tau0));
-  PetscCheck(job->attn_tau0 > 0 && isfinite(job->attn_tau0), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-attn_tau0: must be > 0 (got %g)",
-             (double)job->attn_tau0);
-  PetscCall(ReadReal(PetscOptionsObject, "-attn_gamma", "shaped_attention: Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1",
-                     "0.5", &job->attn_gamma));
-  PetscCheck(job->attn_gamma > 0 && job->attn_gamma <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-attn_gamma: must be in (0, 1] (got %g)",
-             (double)job->attn_gamma);
   PetscCall(ReadInt(PetscOptionsObject, "-attn_key_width", "shaped_attention: width n_k of the queries and keys; 0: the width n", "0", 0,
                     &job->attn_key_width));
   PetscCall(ReadInt(PetscOptionsObject, "-sde_paths", "SDE paths per (family, activation, width, depth); 0: no SDE tasks", "0", 0,
@@ -630,6 +642,21 @@ static PetscErrorCode LimitSolverOptions(const NNLJob *job, char **s, size_t *le
   PetscFunctionReturn(0);
 }
 
+/* The line "key=v1,v2,…" of setting k in a job's text: its list as given */
+static PetscErrorCode AppendSetting(const NNLJob *job, NNLSetting k, char **s, size_t *len, size_t *cap)
+{
+  char num[40];
+
+  PetscFunctionBegin;
+  PetscCall(Appendf(s, len, cap, "%s=%s", Settings[k].key, ""));
+  for (PetscInt i = 0; i < job->nset[k]; i++) {
+    SettingValue(k, job->set_list[k][i], num, sizeof(num));
+    PetscCall(Appendf(s, len, cap, "%s%s", i ? "," : "", num));
+  }
+  PetscCall(Appendf(s, len, cap, "%s%s", "\n", ""));
+  PetscFunctionReturn(0);
+}
+
 /* The canonical text: every option that changes results, in a fixed order, values in one spelling. */
 static PetscErrorCode MakeCanonical(NNLJob *job)
 {
@@ -637,9 +664,7 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   char  *s, *lst, num[128];
   struct { const char *key; const PetscInt *v; PetscInt n; } lists[] = {
     {"grid_width", job->width, job->nwidth}, {"grid_depth", job->depth, job->ndepth}, {"grid_seed", job->seed, job->nseed}};
-  struct { const char *key; const PetscReal *v; PetscInt n; } reals[] = {{"sigma_b2", job->sb2_list, job->nsb2},
-                                                                          {"branch_alpha", job->alpha_list, job->nalpha},
-                                                                          {"sigma_w2", job->sw2_list, job->nsw2}};
+  const NNLSetting reals[] = {NNL_SETTING_SIGMA_B2, NNL_SETTING_BRANCH_ALPHA, NNL_SETTING_SIGMA_W2}; /* the lines of every job */
   PetscBool auto_sw2 = PETSC_FALSE;
 
   PetscFunctionBegin;
@@ -676,16 +701,8 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     PetscCall(Appendf(&s, &len, &cap, "%s%s", "\n", ""));
   }
   /* each list as given, one value as it always was (sigma_w2 auto as "auto"), sigma_w2 last */
-  for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
-    PetscCall(Appendf(&s, &len, &cap, "%s=%s", reals[i].key, ""));
-    for (PetscInt k = 0; k < reals[i].n; k++) {
-      if (reals[i].v[k] < 0) snprintf(num, sizeof(num), "%sauto", k ? "," : "");
-      else snprintf(num, sizeof(num), "%s%.17g", k ? "," : "", (double)reals[i].v[k]);
-      PetscCall(Appendf(&s, &len, &cap, "%s%s", num, ""));
-    }
-    PetscCall(Appendf(&s, &len, &cap, "%s%s", "\n", ""));
-  }
-  for (PetscInt k = 0; k < job->nsw2; k++) auto_sw2 = auto_sw2 || job->sw2_list[k] < 0;
+  for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) PetscCall(AppendSetting(job, reals[i], &s, &len, &cap));
+  for (PetscInt k = 0; k < job->nset[NNL_SETTING_SIGMA_W2]; k++) auto_sw2 = auto_sw2 || job->set_list[NNL_SETTING_SIGMA_W2][k] < 0;
   /* auto's value where it is not 1 (or the homogeneous rule's, unchanged since the first release) for an MLP: erf's
      was 1 until this was written, so a store of such a job made before is refused, not resumed with another σ_w² */
   for (PetscInt b = 0; b < job->nact_base && auto_sw2 && NNLJobHasFamily(job, NNL_FAMILY_MLP); b++) {
@@ -714,8 +731,15 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
   }
   if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX)) { /* only when used, as the shaping's */
-    snprintf(num, sizeof(num), "%.17g,%.17g,%" PetscInt_FMT, (double)job->attn_tau0, (double)job->attn_gamma, job->attn_key_width);
-    PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "attn_tau0,attn_gamma,attn_key_width", num));
+    if (job->nset[NNL_SETTING_ATTN_TAU0] == 1 && job->nset[NNL_SETTING_ATTN_GAMMA] == 1) { /* one line, as first written */
+      snprintf(num, sizeof(num), "%.17g,%.17g,%" PetscInt_FMT, (double)job->attn_tau0, (double)job->attn_gamma, job->attn_key_width);
+      PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "attn_tau0,attn_gamma,attn_key_width", num));
+    } else { /* a list swept: a line each, as the other settings' (NNLJobExtends reads them) */
+      snprintf(num, sizeof(num), "%" PetscInt_FMT, job->attn_key_width);
+      PetscCall(AppendSetting(job, NNL_SETTING_ATTN_TAU0, &s, &len, &cap));
+      PetscCall(AppendSetting(job, NNL_SETTING_ATTN_GAMMA, &s, &len, &cap));
+      PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "attn_key_width", num));
+    }
   }
   if (job->sde_paths > 0) {
     snprintf(num, sizeof(num), "%" PetscInt_FMT ",%.17g,%" PetscInt_FMT, job->sde_paths, (double)job->sde_dt, job->fp_cells);
@@ -818,27 +842,18 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
   ok = fam && act && lst[0] && lst[1] && lst[2];
   char (*base)[sizeof(job->act[0].canon)] = NULL;
   /* a swept setting (two or more values there and here: the entries' names carry it) may have gained values too */
-  struct {
-    const char      *key;
-    const PetscReal *have;
-    PetscInt         nhave;
-    PetscReal      **sub;
-    PetscInt        *nsub;
-  } set[3] = {{"sigma_w2", job->sw2_list, job->nsw2, &sub.sw2_list, &sub.nsw2},
-              {"sigma_b2", job->sb2_list, job->nsb2, &sub.sb2_list, &sub.nsb2},
-              {"branch_alpha", job->alpha_list, job->nalpha, &sub.alpha_list, &sub.nalpha}};
-  PetscReal *sv[3] = {NULL, NULL, NULL};
+  PetscReal *sv[NNL_SETTING_COUNT] = {NULL};
 
-  for (int k = 0; k < 3 && ok; k++) {
+  for (int k = 0; k < NNL_SETTING_COUNT && ok; k++) {
     char    *val = NULL, *p;
     PetscInt n = 1;
-    PetscCall(CanonValue(stored, set[k].key, &val));
-    if (!val) { /* a text without the line: not this job */
-      ok = PETSC_FALSE;
-      break;
+    PetscCall(CanonValue(stored, Settings[k].key, &val));
+    if (!val) { /* a text without the line: not this job, or (the attention's) one value each */
+      ok = Settings[k].always ? PETSC_FALSE : PETSC_TRUE;
+      continue;
     }
     for (p = val; *p; p++) n += *p == ',';
-    if (n >= 2 && set[k].nhave >= 2) {
+    if (n >= 2 && job->nset[k] >= 2) {
       PetscCall(PetscMalloc1(n, &sv[k]));
       p = val;
       for (PetscInt i = 0; i < n && ok; i++) {
@@ -846,17 +861,18 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
         sv[k][i] = strncmp(p, "auto", 4) ? strtod(p, &end) : (end = p + 4, -1.0);
         ok       = (*end == ',' || !*end) && end != p ? PETSC_TRUE : PETSC_FALSE;
         for (PetscInt j = 0, in = 0; ok && !in; j++) { /* one of the job's values */
-          if (j == set[k].nhave) ok = PETSC_FALSE;
-          else in = set[k].have[j] == sv[k][i];
+          if (j == job->nset[k]) ok = PETSC_FALSE;
+          else in = job->set_list[k][j] == sv[k][i];
         }
         p = *end ? end + 1 : end;
       }
-      *set[k].sub  = sv[k];
-      *set[k].nsub = n;
+      sub.set_list[k] = sv[k];
+      sub.nset[k]     = n;
     }
     PetscCall(PetscFree(val));
   }
-  sub.nvar = sub.nsw2 * sub.nsb2 * sub.nalpha;
+  sub.nvar = 1;
+  for (int k = 0; k < NNL_SETTING_COUNT; k++) sub.nvar *= sub.nset[k];
 
   PetscCall(PetscMalloc3(max, &w, max, &names, max, &idx));
   PetscCall(PetscMalloc3(job->nfamily, &sub.family, job->nact, &sub.act, job->nact_base, &base));
@@ -893,7 +909,7 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
   for (int a = 0; a < 3; a++) PetscCall(PetscFree(axis[a]));
   for (int a = 0; a < 3; a++) PetscCall(PetscFree(lst[a]));
   PetscCall(PetscFree3(sub.family, sub.act, base));
-  for (int k = 0; k < 3; k++) PetscCall(PetscFree(sv[k]));
+  for (int k = 0; k < NNL_SETTING_COUNT; k++) PetscCall(PetscFree(sv[k]));
   PetscCall(PetscFree3(w, names, idx));
   PetscCall(PetscFree(fam));
   PetscCall(PetscFree(act));
@@ -942,7 +958,7 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
   }
   PetscBool auto_sw2 = PETSC_FALSE;
-  for (PetscInt k = 0; k < j->nsw2; k++) auto_sw2 = auto_sw2 || j->sw2_list[k] < 0;
+  for (PetscInt k = 0; k < j->nset[NNL_SETTING_SIGMA_W2]; k++) auto_sw2 = auto_sw2 || j->set_list[NNL_SETTING_SIGMA_W2][k] < 0;
   if (auto_sw2 && NNLJobHasFamily(j, NNL_FAMILY_MLP)) { /* auto is 1 where it knows no critical value: say so */
     char   names[256] = "";
     size_t len        = 0;
@@ -1009,10 +1025,10 @@ PetscErrorCode NNLJobDestroy(NNLJob **job)
   PetscCall(PetscFree((*job)->seed));
   PetscCall(PetscFree((*job)->act));
   PetscCall(PetscFree((*job)->input_corr));
-  PetscCall(PetscFree((*job)->sw2_list));
-  PetscCall(PetscFree((*job)->sb2_list));
-  PetscCall(PetscFree((*job)->alpha_list));
-  PetscCall(PetscFree3((*job)->act_sw2, (*job)->act_sb2, (*job)->act_alpha));
+  for (int k = 0; k < NNL_SETTING_COUNT; k++) {
+    PetscCall(PetscFree((*job)->set_list[k]));
+    PetscCall(PetscFree((*job)->act_set[k]));
+  }
   PetscCall(PetscFree((*job)->entry_names));
   PetscCall(PetscFree((*job)->canonical));
   PetscCall(PetscFree(*job));
@@ -1129,37 +1145,43 @@ static PetscReal Setting(const PetscReal *of, PetscReal one, PetscInt act)
 
 PetscReal NNLJobSigmaB2(const NNLJob *job, PetscInt act)
 {
-  return Setting(job->act_sb2, job->sigma_b2, act);
+  return Setting(job->act_set[NNL_SETTING_SIGMA_B2], job->sigma_b2, act);
 }
 
 PetscReal NNLJobBranchAlpha(const NNLJob *job, PetscInt act)
 {
-  return Setting(job->act_alpha, job->branch_alpha, act);
+  return Setting(job->act_set[NNL_SETTING_BRANCH_ALPHA], job->branch_alpha, act);
+}
+
+PetscReal NNLJobAttnTau0(const NNLJob *job, PetscInt act)
+{
+  return Setting(job->act_set[NNL_SETTING_ATTN_TAU0], job->attn_tau0, act);
+}
+
+PetscReal NNLJobAttnGamma(const NNLJob *job, PetscInt act)
+{
+  return Setting(job->act_set[NNL_SETTING_ATTN_GAMMA], job->attn_gamma, act);
 }
 
 PetscBool NNLJobEntryApplies(const NNLJob *job, NNLFamily family, PetscInt act)
 {
-  PetscBool sigmas, alpha;
-
   if (job->nvar <= 1) return PETSC_TRUE;
-  FamilyUses(family, &sigmas, &alpha);
   /* a setting the family does not use at its list's first value (a list's values are distinct) */
-  return (sigmas || (job->act_sw2[act] == job->sw2_list[0] && job->act_sb2[act] == job->sb2_list[0])) &&
-             (alpha || job->act_alpha[act] == job->alpha_list[0])
-           ? PETSC_TRUE
-           : PETSC_FALSE;
+  for (int k = 0; k < NNL_SETTING_COUNT; k++)
+    if (!FamilyUses(family, (NNLSetting)k) && job->act_set[k][act] != job->set_list[k][0]) return PETSC_FALSE;
+  return PETSC_TRUE;
 }
 
 PetscReal NNLJobSigmaA2(const NNLJob *job, PetscInt act)
 {
-  const PetscReal s = Setting(job->act_sw2, job->sigma_w2, act);
+  const PetscReal s = Setting(job->act_set[NNL_SETTING_SIGMA_W2], job->sigma_w2, act);
   return s > 0 ? s : 1.0;
 }
 
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
 {
   const NNLActivation *a = &job->act[act];
-  const PetscReal      s = Setting(job->act_sw2, job->sigma_w2, act);
+  const PetscReal      s = Setting(job->act_set[NNL_SETTING_SIGMA_W2], job->sigma_w2, act);
   double               c;
 
   if (s > 0) return s;

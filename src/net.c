@@ -675,11 +675,11 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   }
   if (NNLFamilyIsAttention(pt->family)) { /* its A depends on the tokens' correlations only: rescaling is exact */
     net->nk     = NNLAttentionKeyWidth(job, n);
-    net->gamma  = job->attn_gamma;
-    net->lambda = sqrt(1.0 - job->attn_gamma * job->attn_gamma);
+    net->gamma  = NNLJobAttnGamma(job, pt->act);
+    net->lambda = sqrt(1.0 - net->gamma * net->gamma);
     net->shaped = pt->family == NNL_FAMILY_ATTENTION ? PETSC_TRUE : PETSC_FALSE;
     /* shaped: logits QᵀK/(τ₀√(n n_k)), O(n^{-1/2}); softmax: QᵀK/(τ₀√n_k), O(1), the usual temperature √d_k */
-    net->logit  = 1.0 / (job->attn_tau0 * sqrt((net->shaped ? (double)n : 1.0) * (double)net->nk));
+    net->logit  = 1.0 / (NNLJobAttnTau0(job, pt->act) * sqrt((net->shaped ? (double)n : 1.0) * (double)net->nk));
     PetscCall(PetscMalloc3(net->nk * m, &net->Qa, net->nk * m, &net->Ka, 4 * m * m, &net->Att));
     PetscCall(PetscMalloc1(net->nk * (net->sampler == NNL_SAMPLER_DENSE ? NNLDenseColumns(net->nk, m, n) : m), &net->Wq));
   }

@@ -186,7 +186,7 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
                                      PetscBool *abandon, NNLResult *res)
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
-  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL}, job->attn_tau0, job->attn_gamma, NULL, NULL};
+  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL}, NNLJobAttnTau0(job, pt->act), NNLJobAttnGamma(job, pt->act), NULL, NULL};
   NNLSDE         sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at};
   double        *V, *Z, *Y, *RC;
 

@@ -666,7 +666,7 @@ static const char *JobLine(const char *text, const char *line, size_t klen)
    their values (an extension), so a difference there is named only when no other option differs. */
 static PetscBool AxisKey(const char *line, size_t klen)
 {
-  const char *axes[] = {"family", "grid_width", "grid_depth", "grid_seed", "grid_activation", "sigma_w2", "sigma_b2", "branch_alpha"};
+  const char *axes[] = {"family", "grid_width", "grid_depth", "grid_seed", "grid_activation", "sigma_w2", "sigma_b2", "branch_alpha", "attn_tau0", "attn_gamma"};
   for (size_t i = 0; i < sizeof(axes) / sizeof(axes[0]); i++)
     if (klen == strlen(axes[i]) && !strncmp(line, axes[i], klen)) return PETSC_TRUE;
   return !strncmp(line, "sigma_w2_auto_", 14) ? PETSC_TRUE : PETSC_FALSE;
@@ -856,7 +856,7 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
       ierr = NNLStoreCompareJob(dir, have, job->canonical,
                                 "use another -output, or the same options; a whole job's run directory also takes more values "
                                 "of -family, -grid_width, -grid_depth, -grid_seed, -grid_activation and of a list of two or more "
-                                "-sigma_w2, -sigma_b2 or -branch_alpha, the rest the same");
+                                "-sigma_w2, -sigma_b2, -branch_alpha, -attn_tau0 or -attn_gamma, the rest the same");
     *((const JobShard *)ctx)->extend = ext;
     PetscCall(PetscFree(have));
     PetscCall(PetscFree(hshard));

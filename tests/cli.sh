@@ -403,7 +403,7 @@ for f in shaped_attention softmax_attention; do
   grep -qF "family $f: activation 'relu' (the attention block has no activation: give -grid_activation linear" att.err ||
     fail "$f relu refusal: $(cat att.err)"
 done
-for bad in "-attn_gamma 0" "-attn_gamma 1.5" "-attn_tau0 0" "-attn_key_width -1"; do
+for bad in "-attn_gamma 0" "-attn_gamma 1.5" "-attn_tau0 0" "-attn_key_width -1" "-attn_gamma 0.5,1.5" "-attn_tau0 1,0" "-attn_tau0 1,1.0"; do
   ! "$NNL" plan -family shaped_attention -grid_activation linear $bad > /dev/null 2> att.err || fail "shaped_attention $bad ran"
   grep -qF -- "${bad%% *}" att.err || fail "shaped_attention $bad: $(cat att.err)"
 done

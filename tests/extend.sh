@@ -60,4 +60,13 @@ same_exports swept swept_fresh
 run 0 run $SW -grid_activation relu -sigma_w2 1 -output one > /dev/null 2>&1 || fail "one-value run"
 run 0 run $SW -grid_activation relu -sigma_w2 1,2 -output one > /dev/null 2> one.err && fail "a single sigma_w2 became a list in place"
 grep -q "different options: sigma_w2=1 there, sigma_w2=1,2 here" one.err || fail "single to list: $(cat one.err)"
+# the attention blocks' swept -attn_tau0, -attn_gamma: the same rule through their own lines of the job text (one line
+# for both while neither is a list). Catches: an attention list's new value refused, or its kept entries recomputed.
+AT="-family shaped_attention,softmax_attention -grid_activation linear -inputs 3 -grid_width 8 -grid_depth 4 -attn_gamma 0.5,0.7 -progress_interval 0"
+run 0 run $AT -grid_seed 0-4 -attn_tau0 0.5,1 -output att > /dev/null 2>&1 || fail "swept attention run"
+kept=$("$NNL" status att | grep -o ' done=[0-9]*' | cut -d= -f2)
+run 2 run $AT -grid_seed 0-6 -attn_tau0 2,0.5,1 -output att > /dev/null 2> at.err || fail "attention extension refused: $(cat at.err)"
+grep -q "extending 'att': its $kept points are kept" at.err || fail "attention: no extension line: $(cat at.err)"
+run 1 run $AT -grid_seed 0-6 -attn_tau0 2,0.5,1 -output att_fresh > /dev/null 2>&1 || fail "fresh swept attention run"
+same_exports att att_fresh
 echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run (swept settings too)"

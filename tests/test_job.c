@@ -161,6 +161,40 @@ static void test_swept_settings(void **state)
   NNLJobDestroy(&job);
 }
 
+/* Swept -attn_tau0, -attn_gamma: entries of the attention families only (γ fastest), their values reaching the
+   accessors the networks and SDE tasks read; the job text has a line for each (one line for both, as before, while
+   neither is a list). Catches: the attention settings swept for the ResNet too, an entry's τ₀ taken from another's,
+   a one-value attention job's text changed (its stores would be refused). */
+static void test_swept_attention(void **state)
+{
+  NNLJob  *job;
+  NNLGrid *grid;
+  PetscInt nets[NNL_FAMILY_COUNT] = {0};
+
+  assert_int_equal(TestJob("-family shaped_attention,resnet -grid_activation linear -inputs 3 -grid_width 8 -grid_depth 2 "
+                           "-grid_seed 0-4 -attn_tau0 0.5,1,2 -attn_gamma 0.25,0.75",
+                           &job, &grid),
+                   0);
+  assert_int_equal(job->nvar, 6);
+  assert_string_equal(job->act[3].canon, "linear;attn_tau0=1;attn_gamma=0.75");
+  assert_string_equal(NNLJobEntryName(job, NNL_FAMILY_ATTENTION, 4), "linear;attn_tau0=2;attn_gamma=0.25");
+  assert_string_equal(NNLJobEntryName(job, NNL_FAMILY_RESNET, 4), "linear");
+  assert_true(NNLJobAttnTau0(job, 4) == 2.0 && NNLJobAttnGamma(job, 4) == 0.25 && NNLJobAttnGamma(job, 5) == 0.75);
+  assert_true(NNLJobEntryApplies(job, NNL_FAMILY_ATTENTION, 5) && NNLJobEntryApplies(job, NNL_FAMILY_RESNET, 0) &&
+              !NNLJobEntryApplies(job, NNL_FAMILY_RESNET, 1) && !NNLJobEntryApplies(job, NNL_FAMILY_RESNET, 2));
+  assert_non_null(strstr(job->canonical, "\nattn_tau0=0.5,1,2\nattn_gamma=0.25,0.75\nattn_key_width=0\n"));
+  for (PetscInt k = 0; k < grid->nnets; k++) nets[grid->points[k].family]++;
+  assert_int_equal(nets[NNL_FAMILY_ATTENTION], 6 * 4);
+  assert_int_equal(nets[NNL_FAMILY_RESNET], 4);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+  assert_int_equal(TestJob("-family softmax_attention -grid_activation linear -attn_tau0 0.5 -attn_gamma 0.25", &job, NULL), 0);
+  assert_int_equal(job->nvar, 1);
+  assert_non_null(strstr(job->canonical, "\nattn_tau0,attn_gamma,attn_key_width=0.5,0.25,0\n"));
+  assert_null(strstr(job->canonical, "\nattn_tau0="));
+  NNLJobDestroy(&job);
+}
+
 /* Defaults are the default job; auto σ_w² is critical: 2 for relu, 2/(1+α²) for leaky relu, 1 for tanh, π/4 for erf,
    1/(ab)² for a·sin(bx) (it was 1 whatever a and b).
    Critical for the odd ones means σ_w² F(q)/q → 1 as q → 0 (F the dual kernel: F(q) ≈ φ'(0)² q), checked on the
@@ -244,7 +278,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_bad_values), cmocka_unit_test(test_canonical_text), cmocka_unit_test(test_defaults),
-    cmocka_unit_test(test_unused_option), cmocka_unit_test(test_swept_settings),
+    cmocka_unit_test(test_unused_option), cmocka_unit_test(test_swept_settings), cmocka_unit_test(test_swept_attention),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

@@ -11,6 +11,15 @@
 typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_CONTROLLED = 3, NNL_FAMILY_ATTENTION = 4, NNL_FAMILY_SOFTMAX = 5, NNL_FAMILY_COUNT } NNLFamily;
 typedef enum { NNL_SAMPLER_AUTO = 0, NNL_SAMPLER_DENSE = 1, NNL_SAMPLER_PROJECTION = 2 } NNLSamplerType;
 typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2, NNL_RECORD_NONE = 3 } NNLRecordMode;
+/* The settings a comma list sweeps within the activation axis (NNLJob's act[]), in the order of the entries' names */
+typedef enum {
+  NNL_SETTING_SIGMA_W2 = 0,
+  NNL_SETTING_SIGMA_B2,
+  NNL_SETTING_BRANCH_ALPHA,
+  NNL_SETTING_ATTN_TAU0,
+  NNL_SETTING_ATTN_GAMMA,
+  NNL_SETTING_COUNT
+} NNLSetting;
 
 extern const char *const NNLFamilies[];     /* "mlp","resnet","shaped_mlp","controlled_resnet" (NULL-terminated) */
 extern const char *const NNLSamplerTypes[]; /* "auto","dense","projection" */
@@ -27,13 +36,14 @@ typedef struct {
   PetscReal     *input_corr;        /* m(m−1)/2: x_a·x_b/d of each pair a < b, in (0,1), (0,2), …, (1,2), … order */
   PetscInt       input_corr_distinct; /* distinct values among them (bitwise): the limits' quadratures per layer */
   PetscReal      sigma_w2, sigma_b2, branch_alpha; /* the first value of each list (sigma_w2 -1: auto) */
-  /* -sigma_w2, -sigma_b2 and -branch_alpha are comma lists: the job sweeps their product (nvar settings) within its
-     activation axis. act[] holds nact_base activations × nvar settings, activation-major (settings: σ_w² slowest,
-     then σ_b², then α), an entry's canon its activation's plus ";sigma_w2=v" for each list of two or more values, and
-     act_sw2, act_sb2, act_alpha each entry's values: with one value each, act[] is the activations as given. */
-  PetscInt       nsw2, nsb2, nalpha, nvar, nact_base;
-  PetscReal     *sw2_list, *sb2_list, *alpha_list;
-  PetscReal     *act_sw2, *act_sb2, *act_alpha;
+  /* The swept settings (NNLSetting: -sigma_w2, -sigma_b2, -branch_alpha, -attn_tau0, -attn_gamma) are comma lists: the
+     job sweeps their product (nvar settings) within its activation axis. act[] holds nact_base activations × nvar
+     settings, activation-major (settings in NNLSetting's order, σ_w² slowest, γ fastest), an entry's canon its
+     activation's plus ";sigma_w2=v" for each list of two or more values, and act_set[s] each entry's value of setting
+     s: with one value each, act[] is the activations as given. */
+  PetscInt       nset[NNL_SETTING_COUNT], nvar, nact_base;
+  PetscReal     *set_list[NNL_SETTING_COUNT];
+  PetscReal     *act_set[NNL_SETTING_COUNT];
   char          *entry_names;       /* with nvar > 1: NNLJobEntryName's, NNL_FAMILY_COUNT per entry, sizeof(canon) each */
   NNLSamplerType sampler;
   NNLRecordMode  record_mode;
@@ -44,7 +54,7 @@ typedef struct {
   PetscInt       run_seed;
   PetscReal      shape_c_plus, shape_c_minus; /* shaped ReLU: s± = 1 + c±/√n (shaped_mlp) */
   PetscReal      shape_a;           /* smooth shaped φ_s(x) = s φ(x/s), s = a√n (shaped_mlp, φ(0)=0, φ'(0)=1) */
-  PetscReal      attn_tau0, attn_gamma; /* shaped_attention: logits over τ₀√(n n_k); Y ← λY + γ·(values), λ² + γ² = 1 */
+  PetscReal      attn_tau0, attn_gamma; /* the first value of each list: logits over τ₀√(n n_k); Y ← λY + γ·(values), λ² + γ² = 1 */
   PetscInt       attn_key_width;    /* shaped_attention: n_k of the queries and keys; 0: the width n */
   PetscInt       sde_paths;         /* SDE paths per (family, activation, width, depth); 0: no SDE tasks */
   PetscReal      sde_dt;            /* Euler–Maruyama step in SDE time */
@@ -113,6 +123,10 @@ PetscReal NNLJobSigmaA2(const NNLJob *job, PetscInt act);
 PetscReal NNLJobSigmaB2(const NNLJob *job, PetscInt act);
 /** @brief The ResNet branch exponent α of entry act. */
 PetscReal NNLJobBranchAlpha(const NNLJob *job, PetscInt act);
+/** @brief The attention blocks' τ₀ of entry act. */
+PetscReal NNLJobAttnTau0(const NNLJob *job, PetscInt act);
+/** @brief The attention blocks' γ of entry act. */
+PetscReal NNLJobAttnGamma(const NNLJob *job, PetscInt act);
 /** @brief The name of activation entry act in a family's points (ids, the store, exports): the activation's canon and
     the swept settings the family uses (the MLP's tanh;sigma_w2=1.5;sigma_b2=0.1, the ResNet's relu;branch_alpha=1,
     the shaped MLP's tanh), so that a value added to a list another family uses renames none of its points. */
