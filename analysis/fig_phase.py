@@ -53,16 +53,6 @@ def critical_sw2(act, sb2, lo=0.05, hi=20.0):
     return np.sqrt(lo * hi)
 
 
-def job_value(run_dir, key, default):
-    """A single value of the job's canonical text (the store's meta 'job'), or default."""
-    with nnlimits._connect(run_dir) as db:
-        row = db.execute("SELECT value FROM meta WHERE key='job'").fetchone()
-    for line in (row[0] if row else "").splitlines():
-        if line.startswith(key + "="):
-            return line.split("=", 1)[1]
-    return default
-
-
 # -sigma_w2 auto: the critical value nnlimits gives these activations (1/φ'(0)², or 2 for relu)
 AUTO = {"tanh": 1.0, "erf": np.pi / 4, "relu": 2.0}
 
@@ -77,8 +67,8 @@ def entries(run_dir, base):
         if parts[0] != base:
             continue
         s = dict(p.split("=", 1) for p in parts[1:])
-        sw2 = s.get("sigma_w2", job_value(run_dir, "sigma_w2", "auto"))
-        out[name] = (AUTO[base] if sw2 == "auto" else float(sw2), float(s.get("sigma_b2", job_value(run_dir, "sigma_b2", "0"))))
+        sw2 = s.get("sigma_w2", nnlimits.job_value(run_dir, "sigma_w2", "auto"))
+        out[name] = (AUTO[base] if sw2 == "auto" else float(sw2), float(s.get("sigma_b2", nnlimits.job_value(run_dir, "sigma_b2", "0"))))
     return out
 
 

@@ -386,6 +386,16 @@ def fit_line(x, y, se=None, origin=False):
     return b, float(np.sqrt(cov[-1, -1])), (0.0 if origin else coef[0])
 
 
+def job_value(run_dir, key, default):
+    """The value of a line key=… of the job's canonical text (the store's meta 'job'), or default."""
+    with _connect(run_dir) as db:
+        row = db.execute("SELECT value FROM meta WHERE key='job'").fetchone()
+    for line in (row[0] if row else "").splitlines():
+        if line.startswith(key + "="):
+            return line.split("=", 1)[1]
+    return default
+
+
 def kv(**pairs):
     """Print one key=value line (the numbers tests and notes read)."""
     print(" ".join(f"{k}={v:.6g}" if isinstance(v, (float, np.floating)) else f"{k}={v}" for k, v in pairs.items()),

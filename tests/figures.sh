@@ -154,6 +154,29 @@ check att '/family=softmax_attention/' 'v["net_mean"] > 0.95 && v["nngp_rho"] ==
 check att '/family=softmax_attention .*depth=32 /' 'v["net_mean"] > 0.999 && v["frac_above_0_9"] == 1'
 check att '/family=shaped_attention/' 'v["ks_sde"] < v["ks_crit001"] && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
 
+# fig_noci_temperature: a swept -attn_tau0 (0.25 and 2; n = 64, t = 1, three tokens; at n = 32 and τ₀ = 0.25 the
+# networks sat 3.6 s.e. below the SDE: logits of 1/(τ₀√n) = 0.7 are not small). The shaped block against its
+# own SDE at each τ₀ (KS below the 0.1 % critical value, means within 4 s.e.), softmax attention collapsed at both,
+# and the temperature's effect on E ln V₀₀ (SDE: 0.10 at τ₀ = 0.25 against −0.77 at 2 on the shipped job), for the SDE
+# paths and for the networks, more than 5 s.e. apart. Catches: a swept τ₀ that does not reach the networks or the SDE
+# task (every entry at the first value, or the job's), entries' τ₀ read from the wrong part of the name, the SDE of
+# another entry.
+run 2 run -family shaped_attention,softmax_attention -grid_activation linear -grid_width 64 -grid_depth 64 -grid_seed 0-300 -inputs 3 \
+  -input_correlation 0.5,0.2,0.3 -attn_tau0 2,0.25 -attn_gamma 0.7 -record_layers last -sde_paths 600 -progress_interval 0 \
+  -output "$W/temp" > /dev/null 2>&1 || fail "attention temperature run"
+figure temp fig_noci_temperature.py "$W/temp"
+check temp '/figure=noci_temperature/' 'v["gamma"] == 0.7 && v["t"] == 1 && v["n_net"] == 300 && (v["tau0"] == 0.25 || v["tau0"] == 2)'
+check temp '/family=shaped_attention/' 'v["n_sde"] == 600 && v["ks_sde"] < v["ks_crit001"] && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
+check temp '/family=softmax_attention.*statistic=rho/' 'v["net_mean"] > 0.999'
+for who in net sde; do
+  awk -v who=$who '/family=shaped_attention/ && /statistic=logv/ {
+      delete v; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      m[v["tau0"]] += v[who "_mean"]; s2[v["tau0"]] += v[who "_mean_se"]^2; n[v["tau0"]]++ }
+    END { d = m[0.25] - m[2]; if (n[0.25] != 1 || n[2] != 1 || !(d > 5 * sqrt(s2[0.25] + s2[2]))) {
+      print "temperature: " who " E ln V at tau0 0.25 minus at 2 = " d > "/dev/stderr"; exit 1 } }' "$W/temp.txt" ||
+    fail "temp: the temperature does not move the $who's E ln V"
+done
+
 # Makwana 2025: EDim of the feature matrix, m = 16 inputs, n = 8, 16, 32. Exact facts: at layer 1 the n×m ReLU
 # features have full rank min(n, m); at n = 2m it stays m at nearly every layer, so the largest gap to the claim is
 # at layer 1, m(1 − 2/π) (claim1 = 2m/π checks the claim's formula). "Nearly": a deep n = 32 ReLU layer loses a

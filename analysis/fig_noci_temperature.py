@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Noci et al. 2023, the attention temperature: the shaped attention block against its covariance SDE over a sweep of
+τ₀ (`-attn_tau0 0.25,0.5,1,2`: entries `linear;attn_tau0=…` of the activation axis), with softmax attention beside it.
+
+Shaped: A = I + softmax(QᵀK/(τ₀√(n n_k))) − 11ᵀ/m, whose drift (γ²/τ₀²)·(…) grows as τ₀ falls; softmax:
+A = softmax(QᵀK/(τ₀√n_k)), whose tokens collapse (ρ → 1) at every τ₀. At t = depth/width = T (--t, default 1), from
+`nnlimits export DIR -table laws`: panel 1 the mean of ln V₀₀ against τ₀, networks of each width (± 2 s.e.) and the
+SDE paths (line, ± 2 s.e. band); panel 2 the mean of ρ₀₁ the same way; panel 3 the two-sample Kolmogorov–Smirnov
+distance of networks to SDE paths for both statistics, against its 0.1 % critical value.
+Input: a run of jobs/noci_2023_temperature.opts (families shaped_attention and softmax_attention, -sde_paths > 0, a
+depth equal to t times a width). With a swept -attn_gamma, --gamma picks the one drawn (default: the smallest).
+Prints one key=value line per (family, τ₀, γ, width, statistic) at that t: the networks' mean ± s.e. and, for the
+shaped block, the SDE paths' mean ± s.e., the KS distance and its 0.1 % critical value."""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnlimits  # noqa: E402
+
+KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) ≈ 0.001 under the same law
+STATS = (("logv", "ln V₀₀"), ("rho", "ρ₀₁"))
+
+
+def job_attention(run_dir):
+    """(τ₀, γ) of the job where an entry's name does not carry them: its one value of each."""
+    one = nnlimits.job_value(run_dir, "attn_tau0,attn_gamma,attn_key_width", None)
+    if one:
+        tau0, gamma, _ = one.split(",")
+        return float(tau0), float(gamma)
+    return (float(nnlimits.job_value(run_dir, "attn_tau0", "1").split(",")[0]),
+            float(nnlimits.job_value(run_dir, "attn_gamma", "0.5").split(",")[0]))
+
+
+def settings(name, default):
+    """(τ₀, γ) of an entry: the values its name carries, else the job's."""
+    s = dict(p.split("=", 1) for p in name.split(";")[1:])
+    return float(s.get("attn_tau0", default[0])), float(s.get("attn_gamma", default[1]))
+
+
+def main():
+    args = nnlimits.figure_args(__doc__, "noci_temperature", [
+        ("--t", float, 1.0, "the depth-to-width ratio t = L/n drawn"),
+        ("--gamma", float, 0.0, "the γ drawn where -attn_gamma is swept (0: the smallest)")])
+    laws = nnlimits.load_export(args.run_dir, "laws")
+    fams = ("shaped_attention", "softmax_attention")
+    default = job_attention(args.run_dir)
+    rows = []  # (family, τ₀, γ, width, statistic, i)
+    for i in range(len(laws["family"])):
+        fam, st = laws["family"][i], laws["statistic"][i]
+        if fam in fams and st in dict(STATS) and abs(float(laws["t"][i]) - args.t) < 1e-9:
+            rows.append((fam, *settings(laws["activation"][i], default), int(laws["width"][i]), st, i))
+    if not any(r[0] == fams[0] for r in rows):
+        sys.exit(f"{args.run_dir}: no shaped_attention rows at t = {args.t:g} in the laws table "
+                 "(run jobs/noci_2023_temperature.opts, or a depth equal to t times a width)")
+    gammas = sorted({r[2] for r in rows})
+    gamma = args.gamma or gammas[0]
+    if gamma not in gammas:
+        sys.exit(f"--gamma {gamma:g}: the run has γ = {', '.join(f'{g:g}' for g in gammas)}")
+    widths = sorted({r[3] for r in rows})
+    for fam, tau0, g, w, st, i in rows:
+        n_net, n_sde = int(laws["n_net"][i]), int(laws["n_sde"][i])
+        out = dict(figure="noci_temperature", family=fam, tau0=tau0, gamma=g, width=w, depth=int(laws["depth"][i]),
+                   t=args.t, statistic=st, n_net=n_net, net_mean=laws["net_mean"][i],
+                   net_mean_se=laws["net_sd"][i] / np.sqrt(n_net))
+        if fam == fams[0]:
+            out.update(n_sde=n_sde, sde_mean=laws["sde_mean"][i], sde_mean_se=laws["sde_sd"][i] / np.sqrt(n_sde),
+                       ks_sde=laws["ks_sde"][i], ks_crit001=KS_C001 * np.sqrt((n_net + n_sde) / (n_net * n_sde)))
+        nnlimits.kv(**out)
+
+    plt = nnlimits.style()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    colours = {w: f"C{2 * k}" for k, w in enumerate(widths)}
+    taus = sorted({r[1] for r in rows})
+
+    def ticks(ax):
+        ax.set_xscale("log")
+        ax.set_xticks(taus, [f"{x:g}" for x in taus])
+        ax.minorticks_off()
+        ax.set_xlabel("τ₀ (log scale)")
+
+    def series(fam, w, st, cols):
+        sel = sorted((r[1], r[5]) for r in rows if r[0] == fam and r[2] == gamma and r[3] == w and r[4] == st)
+        tau = np.array([s[0] for s in sel])
+        return tau, [np.array([float(laws[c][i]) for _, i in sel]) for c in cols]
+
+    for ax, (st, name) in zip(axes[:2], STATS):
+        label = f"E {name}"
+        for w in widths:
+            c = colours[w]
+            tau, (m, sd, n, sm, ssd, ns) = series(fams[0], w, st, ("net_mean", "net_sd", "n_net", "sde_mean", "sde_sd", "n_sde"))
+            if len(tau):
+                ax.errorbar(tau, m, yerr=2 * sd / np.sqrt(n), fmt="o", ms=4, color=c, capsize=2,
+                            label=f"shaped attention, n = {w}")
+                ax.plot(tau, sm, "-", color=c, lw=1, label=f"its SDE (from n = {w}'s embedding) ± 2 s.e.")
+                ax.fill_between(tau, sm - 2 * ssd / np.sqrt(ns), sm + 2 * ssd / np.sqrt(ns), color=c, alpha=0.15, lw=0)
+            tau, (m, sd, n) = series(fams[1], w, st, ("net_mean", "net_sd", "n_net"))
+            if len(tau):
+                ax.errorbar(tau, m, yerr=2 * sd / np.sqrt(n), fmt="s--", mfc="none", ms=4, lw=0.8, color=c, capsize=2,
+                            label=f"softmax attention, n = {w}")
+        ticks(ax)
+        ax.set_ylabel(f"{label} at t = {args.t:g}, networks ± 2 s.e.")
+        ax.set_title(f"{label} at t = L/n = {args.t:g}, γ = {gamma:g}")
+    axes[0].legend(loc="best")
+    ax = axes[2]
+    for w in widths:
+        for st, mk in (("logv", "o"), ("rho", "^")):
+            tau, (ks, n, ns) = series(fams[0], w, st, ("ks_sde", "n_net", "n_sde"))
+            if len(tau):
+                ax.plot(tau, ks, mk + "-", color=colours[w], ms=4, lw=0.8, label=f"{dict(STATS)[st]}, n = {w}")
+                ax.plot(tau, KS_C001 * np.sqrt((n + ns) / (n * ns)), ":", color=colours[w], lw=1)
+    ticks(ax)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("KS distance, networks to SDE (dotted: 0.1 % critical)")
+    ax.set_title("shaped attention against its SDE")
+    ax.legend(loc="best")
+    fig.suptitle("Noci et al. 2023: the shaped attention block follows its covariance SDE at every temperature τ₀ "
+                 "(stronger attention: larger V)\nsoftmax attention collapses the tokens (ρ = 1) at all of them")
+    nnlimits.footer(fig, args.run_dir)
+    nnlimits.save(fig, args)
+
+
+if __name__ == "__main__":
+    main()
