@@ -5,7 +5,8 @@ through a shaped ReLU MLP (slopes s± = 1 + c±/√n) and the unshaped critical 
 beside the unshaped critical MLP of that φ: the same panels without the Fokker–Planck density (a 1-D diffusion of ρ
 exists for the shaped ReLU only: with smooth shaping the drift of ρ depends on V_aa too). --family shaped_attention
 draws the shaped attention block (Noci et al. 2023; jobs/noci_2023_shaped_attention.opts) against its covariance SDE
-the same way: tokens 0 and 1 are the two inputs.
+the same way: tokens 0 and 1 are the two inputs. --family shaped_transformer draws the whole shaped Transformer block
+(attention, then the shaped ReLU MLP; jobs/noci_2023_shaped_transformer.opts) against its SDE, alone.
 
 Panel 1: sample paths of ρ_ℓ (thin lines) and the 5–95 % band over all seeds at the deepest network of one width,
 for both families, with the Fokker–Planck quantiles (5/50/95 %) of the shaped ρ at the recorded layers, the SDE
@@ -82,16 +83,19 @@ def main():
         ("--width", int, 0, "the width drawn (0: the one reaching the largest t)"),
         ("--paths", int, 25, "sample paths drawn per family"),
         ("--activation", str, "", "the shaped activation: relu (s± = 1 + c±/√n; the default) or a smooth one (tanh, ...)"),
-        ("--family", str, "shaped_mlp", "the shaped family: shaped_mlp, or shaped_attention (its activation: linear)")])
+        ("--family", str, "shaped_mlp", "the shaped family: shaped_mlp, shaped_attention (its activation: linear) or "
+                                        "shaped_transformer")])
     fs = args.family
-    if fs not in ("shaped_mlp", "shaped_attention"):
-        sys.exit(f"--family {fs}: not shaped_mlp or shaped_attention")
+    if fs not in ("shaped_mlp", "shaped_attention", "shaped_transformer"):
+        sys.exit(f"--family {fs}: not shaped_mlp, shaped_attention or shaped_transformer")
     attention = fs == "shaped_attention"
+    transformer = fs == "shaped_transformer"
     act = args.activation or ("linear" if attention else "relu")
     relu = act == "relu"
     sq = "'%s'" % act.replace("'", "''")
-    job = "noci_2023_shaped_attention" if attention else "li_nica_roy_2022_shaped"
-    un = "softmax_attention" if attention else "mlp"  # the unshaped family drawn beside it, where the run has it
+    job = "noci_2023_shaped_attention" if attention else "noci_2023_shaped_transformer" if transformer else "li_nica_roy_2022_shaped"
+    # the unshaped family drawn beside it, where the run has it (the transformer's: none, softmax attention being linear)
+    un = "softmax_attention" if attention or transformer else "mlp"
     try:
         g = nnlimits.load(args.run_dir, "gram", ["family", "width", "depth", "seed", "layer", "a", "b", "q"],
                           where=f"family IN ('{un}','{fs}') AND activation={sq} AND a<=1 AND b<=1")
@@ -106,7 +110,9 @@ def main():
                  f"or -family {fs} -grid_activation {act} -sde_paths N)")
     shaping = ("A = I + softmax(QᵀK/(τ₀√(n n_k))) − 11ᵀ/m" if attention else
                "s± = 1 + c±/√n" if relu else "φ_s(x) = s φ(x/s), s = a√n")
-    fams = {fs: ("shaped attention" if attention else f"shaped {act}", COLOURS[0]),
+    if transformer:
+        shaping = "the shaped attention block, then Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n), " + shaping
+    fams = {fs: ("shaped attention" if attention else f"shaped transformer ({act})" if transformer else f"shaped {act}", COLOURS[0]),
             un: ("softmax attention" if attention else f"unshaped {act}", COLOURS[1])}
     rho, k = rho_of(g, ["family", "width", "depth", "seed", "layer"])
     srho, sk = rho_of(sde, ["width", "depth", "path"])
@@ -186,7 +192,9 @@ def main():
     axes[1].set_ylabel("density")
     axes[1].legend(loc="upper left")
     report(laws, k, rho, args.run_dir, act, sq, fs, un)
-    if attention:
+    if transformer:
+        fig.suptitle(f"Noci et al. 2023: the shaped Transformer block ({shaping}) follows its covariance SDE")
+    elif attention:
         fig.suptitle(f"Noci et al. 2023: the shaped attention block ({shaping}, RMS-normalised queries and keys) "
                      "follows its covariance SDE; softmax attention collapses the tokens to ρ = 1")
     else:

@@ -105,6 +105,13 @@
 #define C_ATT_DNMM 0.3
 #define C_SDE_ATT_STEP 20.0
 #define C_SDE_ATT_PAIR 61.0
+/* shaped_transformer (1-rank runs 2026-12-05, n = 64, T = 2, 1000 paths): an SDE path-step took 315, 990, 1880, 3685 ns
+   at m = 2, 3, 4, 6 (the shaped drift's acos and sincos at every pair beside the attention's), fitted per pair; its
+   MLP sub-block's projection costs C_TR_PROJ times the layer model's terms (the model read the shipped job's
+   networks at 1.30 × the run without it, the attention's alone at 1.22 ×) */
+#define C_SDE_TR_PAIR 185.0
+#define C_SDE_TR_STEP -130.0
+#define C_TR_PROJ     1.5
 
 /* Layers a task records. */
 static double Recorded(const NNLJob *job, const NNLPoint *pt)
@@ -242,9 +249,10 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
 
   if (pt->family == NNL_FAMILY_RESNET) per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
   else if (pt->family == NNL_FAMILY_ATTENTION) per = C_SDE_ATT_PAIR * m * (m + 1) / 2 + C_SDE_ATT_STEP;
+  else if (pt->family == NNL_FAMILY_TRANSFORMER) per = C_SDE_TR_PAIR * m * (m + 1) / 2 + C_SDE_TR_STEP;
   else per = C_SDE_SHP_PAIR * m * (m + 1) / 2 + C_SDE_SHP_STEP;
   *cost = paths * steps * per + (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / NNL_FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
-  if (pt->family == NNL_FAMILY_ATTENTION) *cost += paths * n * m * C_NM; /* each path's initial Gram: n·m normals */
+  if (NNLFamilyIsAttention(pt->family)) *cost += paths * n * m * C_NM; /* each path's initial Gram: n·m normals */
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the PDE's matrix and vectors */
   *mem  = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
   if (NNLPointHasFokkerPlanck(job, pt)) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
@@ -271,10 +279,12 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     c = C_TASK + layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) + rec + spec + ks;
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
     if (att) c += (layers - 1) * (C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
+    if (pt->family == NNL_FAMILY_TRANSFORMER) /* the MLP sub-block: a second projection layer, its hidden layer's normals, φ_s and Gram */
+      c += (layers - 1) * C_TR_PROJ * (C_LAYER + n * m * (2 * C_NM + C_PHI * phi + C_SHAPED_NM) + 2 * C_NMM * n * m * m + C_M3 * m * m * m);
     /* Y, Φ and Z (n×m each); the KS distance's copy and scratch of an input (2n), or a fourth n×m, whichever is
        more; the inputs' and the layer's m×m factors (4m²) */
     *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m);
-    if (att) *mem += 8.0 * (3 * nk * m + 4 * m * m);
+    if (att) *mem += 8.0 * (3 * nk * m + 4 * m * m + (pt->family == NNL_FAMILY_TRANSFORMER ? n * m : 0));
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
     const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;
@@ -286,11 +296,13 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec) + ks;
     if (att) /* W^Q and W^K (nk×n each) at every layer after the embedding, and Y Aᵀ */
       c += (layers - 1) * (C_ATT_LAYER + 2 * nk * n * (C_DNORMAL + C_DGEMM * m) + C_ATT_DNMM * n * m * m);
+    if (pt->family == NNL_FAMILY_TRANSFORMER) /* the MLP sub-block's W₁ and W₂, and φ_s */
+      c += (layers - 1) * (C_DLAYER + 2 * n * n * (C_DNORMAL + C_DGEMM * m) + C_DPHI * phi * n * m);
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m +
                   4 * m * m);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
     if (att) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
-      *mem += 8.0 * (2 * nk * m + 4 * m * m + nk * (double)NNLDenseColumns(nki, job->inputs, pt->width));
+      *mem += 8.0 * (2 * nk * m + 4 * m * m + nk * (double)NNLDenseColumns(nki, job->inputs, pt->width) + (pt->family == NNL_FAMILY_TRANSFORMER ? n * m : 0));
   }
   *cost = c;
   *mem += NNLPointRecordBytes(job, pt) + (1 << 20);

@@ -17,7 +17,7 @@
 
 #define NNL_DEPTH_MAX (1 << 30) /* -grid_depth at most: layer loops run to l <= depth, networks record depth + 1 layers */
 
-const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", "shaped_attention", "softmax_attention", NULL};
+const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", "shaped_attention", "softmax_attention", "shaped_transformer", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 
 /* The default job: a small Hayou–Yang commutation sweep (ResNet, relu and tanh, L >> n included, 16 log-spaced layers
@@ -241,9 +241,9 @@ static const struct {
    "0", CHECK_NONNEG, 1u << NNL_FAMILY_MLP | 1u << NNL_FAMILY_CONTROLLED, PETSC_TRUE},
   {"branch_alpha", "ResNet branch scale exponent, comma list: L^-alpha", "0.5", CHECK_NONNEG, 1u << NNL_FAMILY_RESNET, PETSC_TRUE},
   {"attn_tau0", "shaped_attention, softmax_attention: logits Q^T K / (tau0 sqrt(n n_k)) (softmax: tau0 sqrt(n_k)), queries and keys of RMS-normalised tokens; comma list",
-   "1", CHECK_POSITIVE, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX, PETSC_FALSE},
+   "1", CHECK_POSITIVE, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER, PETSC_FALSE},
   {"attn_gamma", "shaped_attention, softmax_attention: Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1; comma list",
-   "0.5", CHECK_UNIT, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX, PETSC_FALSE},
+   "0.5", CHECK_UNIT, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER, PETSC_FALSE},
 };
 
 static PetscErrorCode ReadSettingList(PetscOptionItems *PetscOptionsObject, NNLSetting k, PetscReal **vals, PetscInt *n)
@@ -445,7 +445,7 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
              (double)job->sde_dt);
   if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), L/n (shaped MLP, shaped attention); its steps must be countable */
     double T = 1.0, L = (double)NNLJobMaxDepth(job);
-    if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED) || NNLJobHasFamily(job, NNL_FAMILY_ATTENTION))
+    if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED) || NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_TRANSFORMER))
       for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, L / (double)job->width[w]);
     PetscCheck(ceil(T / job->sde_dt) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step count holds (%" PetscInt_FMT ")",
@@ -453,12 +453,14 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   }
   PetscCall(ReadInt(PetscOptionsObject, "-fp_cells", "Fokker-Planck finite-volume cells, uniform in atanh(rho) on [-14, 14] (shaped ReLU SDE tasks)", "400", 8,
                     &job->fp_cells));
-  for (PetscInt a = 0; a < job->nact && NNLJobHasFamily(job, NNL_FAMILY_SHAPED); a++) {
-    char err[256];
-    PetscCheck(!NNLShapedCheck(&job->act[a], err, sizeof(err)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family shaped_mlp: %s", err);
-  }
+  for (PetscInt f = 0; f < job->nfamily; f++) /* the shaped MLP's activations: its own, and the transformer's MLP sub-block's */
+    for (PetscInt a = 0; a < job->nact && NNLFamilyIsShapedMLP(job->family[f]); a++) {
+      char err[256];
+      PetscCheck(!NNLShapedCheck(&job->act[a], err, sizeof(err)), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-family %s: %s",
+                 NNLFamilies[job->family[f]], err);
+    }
   for (PetscInt f = 0; f < job->nfamily; f++)
-    for (PetscInt a = 0; a < job->nact && NNLFamilyIsAttention(job->family[f]); a++)
+    for (PetscInt a = 0; a < job->nact && NNLFamilyIsAttention(job->family[f]) && job->family[f] != NNL_FAMILY_TRANSFORMER; a++)
       PetscCheck(!strcmp(job->act[a].def->name, "linear"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                  "-family %s: activation '%s' (the attention block has no activation: give -grid_activation linear, "
                  "and run other families' activations in a job of their own)", NNLFamilies[job->family[f]], job->act[a].canon);
@@ -726,11 +728,11 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   }
   snprintf(num, sizeof(num), "%" PetscInt_FMT, job->run_seed);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "run_seed", num));
-  if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED)) { /* only when used: stores of earlier jobs keep their fingerprint */
+  if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED) || NNLJobHasFamily(job, NNL_FAMILY_TRANSFORMER)) { /* only when used: stores of earlier jobs keep their fingerprint */
     snprintf(num, sizeof(num), "%.17g,%.17g,%.17g", (double)job->shape_c_plus, (double)job->shape_c_minus, (double)job->shape_a);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
   }
-  if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX)) { /* only when used, as the shaping's */
+  if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX) || NNLJobHasFamily(job, NNL_FAMILY_TRANSFORMER)) { /* only when used, as the shaping's */
     if (job->nset[NNL_SETTING_ATTN_TAU0] == 1 && job->nset[NNL_SETTING_ATTN_GAMMA] == 1) { /* one line, as first written */
       snprintf(num, sizeof(num), "%.17g,%.17g,%" PetscInt_FMT, (double)job->attn_tau0, (double)job->attn_gamma, job->attn_key_width);
       PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "attn_tau0,attn_gamma,attn_key_width", num));
@@ -921,7 +923,7 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
    without -family shaped_mlp, -sde_dt with no SDE tasks. */
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
 {
-  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, ATTENTION = 1 << NNL_FAMILY_ATTENTION | 1 << NNL_FAMILY_SOFTMAX,
+  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, ATTENTION = 1 << NNL_FAMILY_ATTENTION | 1 << NNL_FAMILY_SOFTMAX | 1 << NNL_FAMILY_TRANSFORMER,
          SDE = 1 << NNL_FAMILY_COUNT, FP = SDE << 1,
          SRELU = FP << 1, SSMOOTH = SRELU << 1 };
   const struct {
@@ -931,14 +933,14 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
   } opts[] = {
     {"-sigma_w2", "-family mlp or controlled_resnet", MLP_OR_CONTROLLED}, {"-sigma_b2", "-family mlp or controlled_resnet", MLP_OR_CONTROLLED},
     {"-branch_alpha", "-family resnet", 1 << NNL_FAMILY_RESNET},
-    {"-shape_c_plus", "-family shaped_mlp with -grid_activation relu", SRELU},
-    {"-shape_c_minus", "-family shaped_mlp with -grid_activation relu", SRELU},
-    {"-shape_a", "-family shaped_mlp with a smooth activation, tanh say; relu is shaped by -shape_c_plus, -shape_c_minus", SSMOOTH},
+    {"-shape_c_plus", "-family shaped_mlp or shaped_transformer with -grid_activation relu", SRELU},
+    {"-shape_c_minus", "-family shaped_mlp or shaped_transformer with -grid_activation relu", SRELU},
+    {"-shape_a", "-family shaped_mlp or shaped_transformer with a smooth activation, tanh say; relu is shaped by -shape_c_plus, -shape_c_minus", SSMOOTH},
     {"-sde_dt", "-sde_paths > 0", SDE},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", FP},
     {"-limit_goursat_cells", "-family controlled_resnet", 1 << NNL_FAMILY_CONTROLLED},
-    {"-attn_tau0", "-family shaped_attention or softmax_attention", ATTENTION},
-    {"-attn_gamma", "-family shaped_attention or softmax_attention", ATTENTION},
-    {"-attn_key_width", "-family shaped_attention or softmax_attention", ATTENTION},
+    {"-attn_tau0", "-family shaped_attention, softmax_attention or shaped_transformer", ATTENTION},
+    {"-attn_gamma", "-family shaped_attention, softmax_attention or shaped_transformer", ATTENTION},
+    {"-attn_key_width", "-family shaped_attention, softmax_attention or shaped_transformer", ATTENTION},
   };
 
   PetscFunctionBegin;
@@ -952,7 +954,7 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
         if (opts[i].applies & (1 << f) && NNLJobHasFamily(j, (NNLFamily)f)) used = PETSC_TRUE;
     } else if (opts[i].applies >= SRELU) {
       used = PETSC_FALSE;
-      for (PetscInt a = 0; a < j->nact && NNLJobHasFamily(j, NNL_FAMILY_SHAPED); a++)
+      for (PetscInt a = 0; a < j->nact && (NNLJobHasFamily(j, NNL_FAMILY_SHAPED) || NNLJobHasFamily(j, NNL_FAMILY_TRANSFORMER)); a++)
         if (NNLShapedIsRelu(&j->act[a]) == (opts[i].applies == SRELU)) used = PETSC_TRUE;
     } else used = j->sde_paths > 0 && (opts[i].applies == SDE || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
@@ -978,7 +980,7 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     for (PetscInt f = 0; f < j->nfamily; f++) any = any || NNLJobHasSDE(j, j->family[f], -1);
     if (!any)
       PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: -sde_paths has no effect in this job (SDE tasks are for -family shaped_mlp, "
-                             "shaped_attention, and resnet with -branch_alpha 0.5)\n"));
+                             "shaped_attention, shaped_transformer, and resnet with -branch_alpha 0.5)\n"));
   }
   PetscFunctionReturn(0);
 }
@@ -1038,7 +1040,7 @@ PetscErrorCode NNLJobDestroy(NNLJob **job)
 PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act)
 {
   if (job->sde_paths <= 0) return PETSC_FALSE;
-  if (family == NNL_FAMILY_SHAPED || family == NNL_FAMILY_ATTENTION) return PETSC_TRUE;
+  if (family == NNL_FAMILY_SHAPED || family == NNL_FAMILY_ATTENTION || family == NNL_FAMILY_TRANSFORMER) return PETSC_TRUE;
   if (family != NNL_FAMILY_RESNET) return PETSC_FALSE;
   for (PetscInt a = act < 0 ? 0 : act; a < (act < 0 ? job->nact : act + 1); a++)
     if (NNLJobBranchAlpha(job, a) == 0.5) return PETSC_TRUE;
@@ -1052,7 +1054,12 @@ PetscInt NNLFamilyFirstLayer(NNLFamily family)
 
 PetscBool NNLFamilyIsAttention(NNLFamily family)
 {
-  return family == NNL_FAMILY_ATTENTION || family == NNL_FAMILY_SOFTMAX ? PETSC_TRUE : PETSC_FALSE;
+  return family == NNL_FAMILY_ATTENTION || family == NNL_FAMILY_SOFTMAX || family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscBool NNLFamilyIsShapedMLP(NNLFamily family)
+{
+  return family == NNL_FAMILY_SHAPED || family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* The layers of a record or spectra mode, in order, into l (NULL: only counted); returns their count. K log-spaced

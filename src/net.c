@@ -47,6 +47,7 @@ typedef struct {
   PetscBool shaped; /* shaped_attention's A = I + softmax − 11ᵀ/m, else softmax_attention's A = softmax */
   double    lambda, gamma, logit;
   double  *Qa, *Ka, *Wq, *Att;
+  double  *Hid; /* shaped_transformer: its MLP sub-block's hidden layer, W₁Y/√n then φ_s of it (n×m) */
 } Net;
 
 /* Upper Cholesky factor R (RᵀR = K) of an m×m K, m <= NNL_SMALL_M, as LAPACK's unblocked dpotf2 computes it but in
@@ -301,7 +302,8 @@ static PetscBool Fused(const Net *net)
   return net->sampler != NNL_SAMPLER_DENSE && net->m <= NNL_SMALL_M ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* Phi = φ(Y) on rows i0 .. i0 + nb − 1 of every column (the shaped family: its shaped φ). */
+/* Phi = φ(Y) on rows i0 .. i0 + nb − 1 of every column (the shaped family: its shaped φ; the transformer: Y, its
+   stream's own post-activation, φ_s being inside its MLP sub-block). */
 static void Activate(Net *net, PetscInt i0, PetscInt nb)
 {
   const NNLActivation *act = &net->job->act[net->pt->act];
@@ -310,6 +312,7 @@ static void Activate(Net *net, PetscInt i0, PetscInt nb)
     const double *y   = net->Y + i0 + a * net->n;
     double       *phi = net->Phi + i0 + a * net->n;
     if (net->pt->family == NNL_FAMILY_SHAPED) NNLShapedApply(net->job, act, net->n, (size_t)nb, y, phi);
+    else if (net->pt->family == NNL_FAMILY_TRANSFORMER) memcpy(phi, y, sizeof(double) * (size_t)nb); /* its φ is inside the MLP sub-block */
     else NNLActivationApply(act, (size_t)nb, y, phi);
   }
 }
@@ -323,14 +326,14 @@ static void Activate(Net *net, PetscInt i0, PetscInt nb)
    stream by its index, as one call for all would draw it), its rows of Y, of Phi = φ(Y), and the next layer's Gram
    partial sums over them. Z never goes to memory and Y and Phi are each passed over once, where the steps one after
    the other passed over n·m doubles seven times; the bits are those of the unfused steps. */
-static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, double beta)
+static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, double beta, NNLRngPurpose purpose)
 {
   const PetscInt n = net->n, m = net->m;
   NNLRngStream   s;
 
   PetscFunctionBegin;
   PetscCall(NNLSqrtPSD(m, net->K, net->R));
-  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_PROJECT);
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
   if (!Fused(net)) {
     NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);
     NNLProject(n, m, net->Z, net->R, alpha, beta, net->Y);
@@ -442,7 +445,8 @@ static void DenseDrawProduct(NNLRngStream *s, PetscInt rows, PetscInt m, PetscIn
   }
 }
 
-static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta, PetscBool shared)
+static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta, PetscBool shared,
+                                 NNLRngPurpose purpose)
 {
   const PetscInt  n = net->n, m = net->m;
   const PetscBool held = shared && (m > NNL_SMALL_M ? NNLNetHoldsShared(n) : net->Ashared != NULL) ? PETSC_TRUE : PETSC_FALSE;
@@ -450,7 +454,7 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
   NNLRngStream    s;
 
   PetscFunctionBegin;
-  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_WEIGHT);
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
   if (held) net->shared_drawn = PETSC_TRUE;
   if (m > NNL_SMALL_M) {
     if (draw) NNLRngNormals(&s, 0, (size_t)n * (size_t)k, net->W);
@@ -519,7 +523,7 @@ static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
 
   PetscFunctionBegin;
   if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0, PETSC_FALSE));
+    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0, PETSC_FALSE, NNL_PURPOSE_WEIGHT));
   } else {
     int k;
     for (PetscInt a = 0; a < net->m; a++)
@@ -529,7 +533,7 @@ static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
       for (PetscInt i = 0; i < net->m * net->m; i++) net->K[i] = ldexp(net->K[i], -2 * k);
       net->scale2 += k;
     }
-    PetscCall(ProjectLayer(net, layer, 1.0, 0.0));
+    PetscCall(ProjectLayer(net, layer, 1.0, 0.0, NNL_PURPOSE_PROJECT));
   }
   PetscFunctionReturn(0);
 }
@@ -603,13 +607,51 @@ static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overfl
         for (PetscInt b = 0; b < m; b++) z += A[a + b * m] * net->Y[i + b * n];
         net->Phi[i + a * n] = z;
       }
-    PetscCall(DenseLayer(net, layer, net->Phi, n, net->gamma * net->gamma / (double)n, net->lambda, PETSC_FALSE));
+    PetscCall(DenseLayer(net, layer, net->Phi, n, net->gamma * net->gamma / (double)n, net->lambda, PETSC_FALSE, NNL_PURPOSE_WEIGHT));
     PetscFunctionReturn(0);
   }
   NNLAttentionCongruence(m, A, V, net->K); /* K = A V Aᵀ */
   for (PetscInt a = 0; a < m; a++) /* exactly symmetric, as a Gram */
     for (PetscInt b = a + 1; b < m; b++) net->K[a + b * m] = net->K[b + a * m] = 0.5 * (net->K[a + b * m] + net->K[b + a * m]);
-  PetscCall(ProjectLayer(net, layer, net->gamma, net->lambda));
+  PetscCall(ProjectLayer(net, layer, net->gamma, net->lambda, NNL_PURPOSE_PROJECT));
+  PetscFunctionReturn(0);
+}
+
+/* shaped_transformer's MLP sub-block after its attention: Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n), W₁ and W₂ n×n iid N(0, 1)
+   (the layer's MLP_IN and MLP_OUT streams), φ_s and its gain c the shaped MLP's (c keeps E‖φ_s(z)‖² = ‖z‖² for the
+   shaped ReLU). W₁ makes the hidden layer a fresh Gaussian given Y (rows iid N(0, V), V = YᵀY/n), as a shaped MLP's
+   pre-activations are: with φ_s applied to Y itself, the odd part of the shaped ReLU, (c₊ − c₋)(x|y| + |x|y)/(2√n),
+   would sum over the layers to an O(1) term of the rows' own fluctuations, which no covariance SDE holds. The dense
+   sampler draws W₁ and W₂; the projection sampler the law given Y: Z rows iid N(0, V), then W₂φ_s(Z)/√n rows iid
+   N(0, φ_s(Z)ᵀφ_s(Z)/n). */
+static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
+{
+  const PetscInt       n = net->n, m = net->m;
+  const NNLActivation *act = &net->job->act[net->pt->act];
+  NNLRngStream         s;
+
+  PetscFunctionBegin;
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_MLP_IN);
+  if (net->sampler == NNL_SAMPLER_DENSE) {
+    if (m > NNL_SMALL_M) {
+      NNLRngNormals(&s, 0, (size_t)n * (size_t)n, net->W);
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)n, 1.0, net->W, (int)n, net->Y, (int)n, 0.0, net->Hid, (int)n);
+    } else DenseDrawProduct(&s, n, m, n, net->Y, n, net->W, net->Hid);
+    for (PetscInt i = 0; i < n * m; i++) net->Hid[i] /= sqrt((double)n);
+  } else {
+    NNLGram(n, m, net->Y, 1.0 / (double)n, 0.0, net->K);
+    if ((*overflow = Rescale(net, KDiagMax(net), PETSC_TRUE))) PetscFunctionReturn(0);
+    PetscCall(NNLSqrtPSD(m, net->K, net->R));
+    NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);
+    NNLProject(n, m, net->Z, net->R, 1.0, 0.0, net->Hid);
+  }
+  NNLShapedApply(net->job, act, n, (size_t)(n * m), net->Hid, net->Hid);
+  if (net->sampler == NNL_SAMPLER_DENSE) {
+    PetscCall(DenseLayer(net, layer, net->Hid, n, net->gamma * net->gamma * net->sw2 / (double)n, net->lambda, PETSC_FALSE, NNL_PURPOSE_MLP_OUT));
+    PetscFunctionReturn(0);
+  }
+  NNLGram(n, m, net->Hid, net->sw2 / (double)n, 0.0, net->K);
+  PetscCall(ProjectLayer(net, layer, net->gamma, net->lambda, NNL_PURPOSE_MLP_OUT));
   PetscFunctionReturn(0);
 }
 
@@ -625,17 +667,18 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
   *overflow = PETSC_FALSE;
   if (NNLFamilyIsAttention(net->pt->family)) {
     PetscCall(AttentionLayer(net, layer, overflow));
+    if (net->pt->family == NNL_FAMILY_TRANSFORMER && !*overflow) PetscCall(MlpSubBlock(net, layer, overflow));
     PetscFunctionReturn(0);
   }
   if (net->pt->family == NNL_FAMILY_CONTROLLED) { /* Y + (A φ(Y) + b)/L, A and b those of layer 1 at every layer */
-    PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0, PETSC_TRUE));
+    PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0, PETSC_TRUE, NNL_PURPOSE_WEIGHT));
     AddBias(net, 1, net->branch);
     PetscFunctionReturn(0);
   }
   if (net->sampler == NNL_SAMPLER_DENSE) { /* MLP (shaped MLP: sw2 = its gain c, no bias); ResNet: Y + its branch */
-    if (resnet) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0, PETSC_FALSE));
+    if (resnet) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0, PETSC_FALSE, NNL_PURPOSE_WEIGHT));
     else {
-      PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0, PETSC_FALSE));
+      PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0, PETSC_FALSE, NNL_PURPOSE_WEIGHT));
       AddBias(net, layer, 1.0);
     }
     PetscFunctionReturn(0);
@@ -643,7 +686,7 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
   if (resnet) PhiGram(net, 1.0 / n, 0.0);
   else PhiGram(net, net->sw2 / n, ldexp(net->sb2, -2 * net->scale2)); /* the stored state's K (see Net) */
   *overflow = Rescale(net, KDiagMax(net), PETSC_TRUE);
-  if (!*overflow) PetscCall(ProjectLayer(net, layer, resnet ? net->branch : 1.0, resnet ? 1.0 : 0.0));
+  if (!*overflow) PetscCall(ProjectLayer(net, layer, resnet ? net->branch : 1.0, resnet ? 1.0 : 0.0, NNL_PURPOSE_PROJECT));
   PetscFunctionReturn(0);
 }
 
@@ -677,7 +720,11 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
     net->nk     = NNLAttentionKeyWidth(job, n);
     net->gamma  = NNLJobAttnGamma(job, pt->act);
     net->lambda = sqrt(1.0 - net->gamma * net->gamma);
-    net->shaped = pt->family == NNL_FAMILY_ATTENTION ? PETSC_TRUE : PETSC_FALSE;
+    net->shaped = pt->family != NNL_FAMILY_SOFTMAX ? PETSC_TRUE : PETSC_FALSE;
+    if (pt->family == NNL_FAMILY_TRANSFORMER) { /* its MLP sub-block's gain, and hidden layer */
+      net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
+      PetscCall(PetscMalloc1(n * m, &net->Hid));
+    }
     /* shaped: logits QᵀK/(τ₀√(n n_k)), O(n^{-1/2}); softmax: QᵀK/(τ₀√n_k), O(1), the usual temperature √d_k */
     net->logit  = 1.0 / (NNLJobAttnTau0(job, pt->act) * sqrt((net->shaped ? (double)n : 1.0) * (double)net->nk));
     PetscCall(PetscMalloc3(net->nk * m, &net->Qa, net->nk * m, &net->Ka, 4 * m * m, &net->Att));
@@ -685,7 +732,7 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
   }
   { /* positively homogeneous φ (a·min + b·max; the shaped ReLU): the state may be rescaled (see Net) */
     const NNLActivation *a = &job->act[pt->act];
-    net->rescale = (pt->family == NNL_FAMILY_SHAPED ? (int)NNLShapedIsRelu(a) : NNLActivationIsHomogeneous(a)) ? PETSC_TRUE : PETSC_FALSE;
+    net->rescale = (NNLFamilyIsShapedMLP(pt->family) ? (int)NNLShapedIsRelu(a) : NNLActivationIsHomogeneous(a)) ? PETSC_TRUE : PETSC_FALSE;
   }
   PetscCall(PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
   if (net->sampler == NNL_SAMPLER_DENSE) {
@@ -703,6 +750,7 @@ static PetscErrorCode NetDestroy(Net *net)
   PetscCall(PetscFree(net->Ashared));
   if (net->Qa) PetscCall(PetscFree3(net->Qa, net->Ka, net->Att));
   PetscCall(PetscFree(net->Wq));
+  PetscCall(PetscFree(net->Hid));
   PetscFunctionReturn(0);
 }
 

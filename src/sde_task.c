@@ -84,19 +84,29 @@ static void ShapedProject(void *ctx, double *V)
 }
 
 /* Shaped attention, n, L → ∞ with L/n → T (src/attention.c): dV = b(V) dt + the values' noise √(γ²(2−γ²)) Rᵀ S R (as the
-   shaped MLP's, S = (G + Gᵀ)/√2, V = RᵀR) + the attention's (NNLAttentionNoise). Noise: G then G', m² each. */
+   shaped MLP's, S = (G + Gᵀ)/√2, V = RᵀR) + the attention's (NNLAttentionNoise). Noise: G then G', m² each.
+   The shaped transformer adds its MLP sub-block, Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n): given Y its hidden layer is a shaped
+   MLP's layer, so E[V' − V] = γ²(c E φ_s(z)φ_s(z)ᵀ − V) = γ² b_MLP(V)/n (the shaped MLP's drift), and its noise is
+   (2λ²γ² + γ⁴ + γ⁴)(V_ac V_bd + V_ad V_bc)/n = 2γ² of it: the cross terms λγ(YᵀW₂Φ + ΦᵀW₂ᵀY), W₂'s Wishart and the
+   hidden layer's own (W₁), each with Φ ≈ Y. With the values', one draw of √(γ²(2 − γ²) + 2γ²) Rᵀ S R. */
 typedef struct {
-  Shaped  s; /* the values' noise, and the state's symmetrisation */
-  double  tau0, gamma;
-  double *work, *X; /* 4m² + 3m, m×m */
+  Shaped    s; /* the values' noise, and the state's symmetrisation; the MLP's φ_s (transformer) */
+  double    tau0, gamma;
+  PetscBool mlp; /* shaped_transformer: the MLP sub-block's drift and noise too */
+  double   *work, *X; /* 4m² + 3m, m×m */
 } Attention;
 
 static PetscErrorCode AttentionDriftFn(void *ctx, double t, const double *V, double *f)
 {
-  Attention *at = (Attention *)ctx;
+  Attention     *at = (Attention *)ctx;
+  const PetscInt m = at->s.m;
 
   (void)t;
-  NNLAttentionDrift(at->s.m, at->tau0, at->gamma, V, f, at->work);
+  NNLAttentionDrift(m, at->tau0, at->gamma, V, f, at->work);
+  if (at->mlp)
+    for (PetscInt a = 0; a < m; a++)
+      for (PetscInt b = 0; b < m; b++)
+        f[a + b * m] += at->gamma * at->gamma * NNLShapedDrift(at->s.job, at->s.act, at->s.d2, at->s.d3, V[a + a * m], V[b + b * m], V[a + b * m]);
   return 0;
 }
 
@@ -104,7 +114,7 @@ static PetscErrorCode AttentionNoise(void *ctx, double t, const double *V, const
 {
   Attention     *at = (Attention *)ctx;
   const PetscInt m = at->s.m;
-  const double   cv = at->gamma * sqrt(2.0 - at->gamma * at->gamma);
+  const double   g2 = at->gamma * at->gamma, cv = sqrt(g2 * (2.0 - g2) + (at->mlp ? 2.0 * g2 : 0.0));
 
   PetscFunctionBegin;
   PetscCall(ShapedNoise(&at->s, t, V, G, g));
@@ -186,11 +196,13 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
                                      PetscBool *abandon, NNLResult *res)
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
-  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL}, NNLJobAttnTau0(job, pt->act), NNLJobAttnGamma(job, pt->act), NULL, NULL};
+  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL}, NNLJobAttnTau0(job, pt->act), NNLJobAttnGamma(job, pt->act),
+                       pt->family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE, NULL, NULL};
   NNLSDE         sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at};
   double        *V, *Z, *Y, *RC;
 
   PetscFunctionBegin;
+  if (at.mlp) NNLShapedDerivatives(at.s.act, &at.s.d2, &at.s.d3);
   PetscCall(PetscMalloc4(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &V));
   PetscCall(PetscMalloc2(4 * m * m + 3 * m, &at.work, m * m, &at.X));
   PetscCall(PetscMalloc3(n * m, &Z, n * m, &Y, m * m, &RC));
@@ -203,7 +215,7 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
     for (PetscInt a = 0, k = 0; a < m; a++) {
       for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
-      out[np + a] = log(V[a + a * m]); /* φ is the identity: ‖φ(y_a)‖²/n = V_aa */
+      out[np + a] = log(V[a + a * m]); /* the stream's φ is the identity: ‖φ(y_a)‖²/n = V_aa */
     }
     PetscCall(NNLPoll(poll, pctx, abandon));
   }
@@ -230,7 +242,7 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
   res->point = pt->ord;
   if (pt->family == NNL_FAMILY_RESNET) PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, &abandon, res));
-  else if (pt->family == NNL_FAMILY_ATTENTION) PetscCall(AttentionPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
+  else if (pt->family == NNL_FAMILY_ATTENTION || pt->family == NNL_FAMILY_TRANSFORMER) PetscCall(AttentionPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
   else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
   if (!abandon) { /* paths whose V left the state space (the laws table leaves them out: their ρ or ln V_aa is not finite) */
     const PetscInt m = job->inputs, np = m * (m + 1) / 2, w = np + m;

@@ -15,7 +15,7 @@ static const char *SQL =
   " count(g.q01/(sqrt(g.q00)*sqrt(g.q11))),"
   /* the limit of ρ: the NNGP's, but for the shaped MLP, whose NNGP is its input kernel: its covariance SDE's mean
      over paths (with -sde_paths) */
-  " CASE WHEN p.family IN ('shaped_mlp','shaped_attention') THEN (SELECT avg(r) FROM (SELECT max(CASE WHEN s.a=0 AND s.b=1 THEN s.q END)"
+  " CASE WHEN p.family IN ('shaped_mlp','shaped_attention','shaped_transformer') THEN (SELECT avg(r) FROM (SELECT max(CASE WHEN s.a=0 AND s.b=1 THEN s.q END)"
   "   / (sqrt(max(CASE WHEN s.a=0 AND s.b=0 THEN s.q END)) * sqrt(max(CASE WHEN s.a=1 AND s.b=1 THEN s.q END))) AS r"
   "   FROM points sp JOIN sde_paths s ON s.point=sp.id WHERE sp.kind='sde' AND sp.family=p.family"
   "   AND sp.activation=p.activation AND sp.width=p.width AND sp.depth=p.depth GROUP BY s.path))"

@@ -354,17 +354,17 @@ grep -q "^mlp,softplus,32,600,0,[0-9a-f]*,failed,[a-z]*,,overflow at layer [0-9]
 # option they set. Catches: -sigma_w2 given for a ResNet, or -shape_c_plus without shaped_mlp, passing silently.
 "$NNL" plan -family resnet -sigma_w2 3 -shape_c_plus 1 -sde_dt 0.01 -limit_goursat_cells 64 2> warn.err > /dev/null || fail "plan with unused options"
 for o in "-sigma_w2 has no effect in this job (it needs -family mlp or controlled_resnet)" \
-  "-shape_c_plus has no effect in this job (it needs -family shaped_mlp with -grid_activation relu)" "-sde_dt has no effect in this job (it needs -sde_paths > 0)" \
+  "-shape_c_plus has no effect in this job (it needs -family shaped_mlp or shaped_transformer with -grid_activation relu)" "-sde_dt has no effect in this job (it needs -sde_paths > 0)" \
   "-limit_goursat_cells has no effect in this job (it needs -family controlled_resnet)"; do
   grep -qF -- "nnlimits: warning: $o" warn.err || fail "no warning '$o': $(cat warn.err)"
 done
 # the shaping options of the other kind of activation (a user audit: -shape_a for relu, -shape_c_plus for tanh, silent);
 # a job of both kinds uses both
 "$NNL" plan -family shaped_mlp -grid_activation relu -shape_a 2 2> warn.err > /dev/null || fail "plan shaped relu -shape_a"
-grep -qF "nnlimits: warning: -shape_a has no effect in this job (it needs -family shaped_mlp with a smooth activation" warn.err ||
+grep -qF "nnlimits: warning: -shape_a has no effect in this job (it needs -family shaped_mlp or shaped_transformer with a smooth activation" warn.err ||
   fail "shaped relu -shape_a: $(cat warn.err)"
 "$NNL" plan -family shaped_mlp -grid_activation tanh -shape_c_plus 1 2> warn.err > /dev/null || fail "plan shaped tanh -shape_c_plus"
-grep -qF "nnlimits: warning: -shape_c_plus has no effect in this job (it needs -family shaped_mlp with -grid_activation relu)" warn.err ||
+grep -qF "nnlimits: warning: -shape_c_plus has no effect in this job (it needs -family shaped_mlp or shaped_transformer with -grid_activation relu)" warn.err ||
   fail "shaped tanh -shape_c_plus: $(cat warn.err)"
 "$NNL" plan -family shaped_mlp -grid_activation relu,tanh -shape_c_plus 1 -shape_a 2 2> warn.err > /dev/null && ! grep -q warning warn.err ||
   fail "shaped relu,tanh: $(cat warn.err)"
@@ -393,7 +393,7 @@ grep -q "sampler projection: controlled_resnet shares its weights across layers"
 # would be a linear one under another name, every old store refused for a new line in its text.
 "$NNL" plan -family mlp -attn_tau0 0.5 -attn_gamma 0.3 2> warn.err > /dev/null || fail "plan mlp -attn_tau0"
 for o in -attn_tau0 -attn_gamma; do
-  grep -qF -- "nnlimits: warning: $o has no effect in this job (it needs -family shaped_attention or softmax_attention)" warn.err ||
+  grep -qF -- "nnlimits: warning: $o has no effect in this job (it needs -family shaped_attention, softmax_attention or shaped_transformer)" warn.err ||
     fail "no $o warning: $(cat warn.err)"
 done
 "$NNL" plan -family shaped_attention -grid_activation linear -attn_tau0 0.5 -attn_gamma 0.3 -attn_key_width 8 -sde_paths 10 2> warn.err > /dev/null &&
@@ -411,6 +411,18 @@ run 0 run -family shaped_attention -grid_activation linear -grid_width 8 -grid_d
   -output "$W/att" > /dev/null 2>&1 || fail "shaped_attention run"
 sqlite3 "$W/att/nnlimits.sqlite" "SELECT value FROM meta WHERE key='job'" | grep -q "^attn_tau0,attn_gamma,attn_key_width=0.5,0.5,0$" ||
   fail "the attention settings are not in the job's text"
+# shaped_transformer: the shaped MLP's activations (relu, or φ(0) = 0 and φ'(0) = 1), refused otherwise naming its family;
+# its job text has both the shaping's and the attention's lines, and -shape_c_minus counts for it (no warning).
+! "$NNL" plan -family shaped_transformer -grid_activation gelu > /dev/null 2> att.err || fail "shaped_transformer with gelu ran"
+grep -qF "family shaped_transformer: activation 'gelu' has phi(0) = 0, phi'(0) = 0.5" att.err || fail "transformer gelu refusal: $(cat att.err)"
+"$NNL" plan -family shaped_transformer -grid_activation relu,tanh -shape_c_minus -2 -shape_a 2 -attn_tau0 0.5 -sde_paths 10 2> warn.err > /dev/null ||
+  fail "plan shaped_transformer"
+! grep -q warning warn.err || fail "shaped_transformer: $(cat warn.err)"
+run 0 run -family shaped_transformer -grid_activation relu -grid_width 8 -grid_depth 4 -grid_seed 0-2 -shape_c_minus -2 -progress_interval 0 \
+  -output "$W/tr" > /dev/null 2>&1 || fail "shaped_transformer run"
+sqlite3 "$W/tr/nnlimits.sqlite" "SELECT value FROM meta WHERE key='job'" > tr.job
+grep -q "^shape_c_plus,shape_c_minus,shape_a=0,-2,1$" tr.job && grep -q "^attn_tau0,attn_gamma,attn_key_width=1,0.5,0$" tr.job ||
+  fail "the transformer's settings are not in its job's text: $(cat tr.job)"
 run 0 run -family mlp -grid_activation linear -grid_width 8 -grid_depth 4 -grid_seed 0-2 -attn_tau0 0.5 -progress_interval 0 \
   -output "$W/noatt" > /dev/null 2>&1 || fail "mlp run with -attn_tau0"
 ! sqlite3 "$W/noatt/nnlimits.sqlite" "SELECT value FROM meta WHERE key='job'" | grep -q attn || fail "attention settings in an MLP job's text"

@@ -154,6 +154,16 @@ check att '/family=softmax_attention/' 'v["net_mean"] > 0.95 && v["nngp_rho"] ==
 check att '/family=softmax_attention .*depth=32 /' 'v["net_mean"] > 0.999 && v["frac_above_0_9"] == 1'
 check att '/family=shaped_attention/' 'v["ks_sde"] < v["ks_crit001"] && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
 
+# --family shaped_transformer (n = 32, T = 0.25 and 1, three tokens, c₋ = −2): the whole block's rows against its own
+# SDE (KS below the 0.1 % critical value, means within 4 s.e.), no density, no unshaped family. Catches: the script
+# reading another family's rows or SDE (the attention block's SDE alone is 18 s.e. off on ln V, test_attention).
+run 2 run -family shaped_transformer -grid_activation relu -grid_width 32 -grid_depth 8,32 -grid_seed 0-200 -inputs 3 \
+  -input_correlation 0.5,0.2,0.3 -attn_tau0 0.5 -attn_gamma 0.7 -shape_c_minus -2 -record_layers 4 -sde_paths 400 -progress_interval 0 \
+  -output "$W/tr" > /dev/null 2>&1 || fail "transformer run"
+figure tr fig_li_nica_roy.py "$W/tr" --family shaped_transformer
+check tr '/figure=li_nica_roy/' 'v["family"] == "shaped_transformer" && v["activation"] == "relu" && v["n_net"] == 200 && v["ks_pde"] == "nan"'
+check tr '/family=shaped_transformer/' 'v["ks_sde"] < v["ks_crit001"] && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
+
 # fig_noci_temperature: a swept -attn_tau0 (0.25 and 2; n = 64, t = 1, three tokens; at n = 32 and τ₀ = 0.25 the
 # networks sat 3.6 s.e. below the SDE: logits of 1/(τ₀√n) = 0.7 are not small). The shaped block against its
 # own SDE at each τ₀ (KS below the 0.1 % critical value, means within 4 s.e.), softmax attention collapsed at both,

@@ -62,5 +62,8 @@ for sampler in projection dense; do
   same_bits att$sampler "gram stats sde" -family shaped_attention,softmax_attention -grid_activation linear -grid_width 4,9 \
     -grid_depth 5,40 -grid_seed 0-3 -inputs 3 -input_dim 5 -input_correlation 0.3 -attn_tau0 0.5 -record_layers all -sde_paths 20 \
     -sampler $sampler -progress_interval 0
+  same_bits tr$sampler "gram stats sde" -family shaped_transformer -grid_activation relu -grid_width 4,9 -grid_depth 5,40 \
+    -grid_seed 0-3 -inputs 3 -input_dim 5 -input_correlation 0.3 -attn_tau0 0.5 -shape_c_minus -2 -record_layers all -sde_paths 20 \
+    -sampler $sampler -progress_interval 0
 done
-echo "shaped and softmax attention: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores, both samplers"
+echo "shaped and softmax attention, shaped transformer: exports identical with -isa $isas x OPENBLAS_CORETYPE $cores, both samplers"

@@ -106,19 +106,23 @@ static void test_attention_matrix(void **state)
    E[V_L / V_0] = (λ² + γ²)^L = 1 exactly, at every width and depth, for either sampler. n = 16, L = 32, γ = 0.5,
    3000 seeds: the ratio's variance is (1 + (4λ²γ² + 2γ⁴)/n)^L − 1 = 4.5, s.e. 0.039 (measured 0.033, 0.034). Catches
    a value variance other than γ²/n (1.25γ²/n: a mean of (λ² + 1.25γ²)^L = 6.9), λ ≠ √(1 − γ²), an A ≠ I for one token.
-   The same for softmax_attention, whose softmax over one token is 1 too. */
+   The same for softmax_attention, whose softmax over one token is 1 too, and for shaped_transformer (its shaped ReLU
+   MLP sub-block at c₋ = −1: E[V''|V'] = λ²V' + γ² c E φ_s(z)² = V' exactly, the gain c = 2/(s₊² + s₋²) given; L = 16,
+   the ratio's variance (1 + (4λ²γ² + 2γ⁴ + 4γ²)/n)^L − 1 = 4.9): catches a gain left out (0.40 at n = 16) or taken
+   twice, the hidden layer's 1/√n left out of the dense W₁Y, λ or γ of the MLP sub-block off. */
 static void test_attention_single_token(void **state)
 {
   (void)state;
-  for (int smp = 0; smp < 4; smp++) {
+  for (int smp = 0; smp < 6; smp++) {
     NNLJob    *job;
     NNLGrid   *grid;
     NNLResult *res;
     Moments    mo = {0};
     char       opts[512];
-    snprintf(opts, sizeof(opts), "-family %s -grid_activation linear -grid_width 16 -grid_depth 32 -grid_seed 0-3000 "
-             "-inputs 1 -attn_gamma 0.5 -record_layers 2 -sampler %s", smp / 2 ? "softmax_attention" : "shaped_attention",
-             smp % 2 ? "dense" : "projection");
+    const char *family[] = {"shaped_attention", "softmax_attention", "shaped_transformer"};
+    snprintf(opts, sizeof(opts), "-family %s -grid_activation %s -grid_width 16 -grid_depth %d -grid_seed 0-3000 "
+             "-inputs 1 -attn_gamma 0.5 -record_layers 2 -sampler %s", family[smp / 2], smp / 2 == 2 ? "relu" : "linear",
+             smp / 2 == 2 ? 16 : 32, smp % 2 ? "dense" : "projection");
     assert_int_equal(TestJob(opts, &job, &grid), 0);
     for (PetscInt p = 0; p < grid->nnets; p++) {
       assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
@@ -198,6 +202,65 @@ static void test_attention_network_vs_sde(void **state)
     fail_msg("ln V_00: the SDE without attention (%.4f) is within 6 se (%.4f) of the networks (%.4f): no power", flat[0].mean, 6 * se, net[0].mean);
 }
 
+#define TR_JOB "-family shaped_transformer -grid_activation relu -grid_width 64 -grid_depth 64 -inputs 3 " \
+               "-input_correlation 0.5,0.2,0.3 -attn_tau0 0.5 -attn_gamma 0.7 -record_layers last "
+
+/* shaped_transformer (the attention block, then the MLP sub-block Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n) with the shaped ReLU
+   at c₋ = −2) against its SDE (src/sde_task.c: the attention's drift and noise, γ² times the shaped MLP's drift, and
+   the MLP's 2γ² of the values' noise): n = 64, T = 1, 2000 seeds and 2000 paths, ln V_00, ρ_01 and ρ_12 within 4 s.e.
+   plus 0.02 (at n = 128, 10⁴ seeds and paths of the linear MLP: ln V_00 within 0.2 s.e., ρ_01 within 1.1 s.e.). It has
+   power twice over: the SDE without the MLP's drift (c₋ = 0: the MLP's drift raises ρ_01 from 0.37 to 0.53 at n = 128)
+   and the attention block's SDE alone (no MLP noise: ln V_00 −0.5 instead of −1.4) must each be more than 6 s.e. from
+   the networks. Catches: the MLP's drift or its noise dropped or taken once too often, the hidden layer φ_s(Y) without
+   W₁ (a different law), the shaped drift without γ². */
+static void test_transformer_network_vs_sde(void **state)
+{
+  Moments     net[3] = {{0}}, sde[3] = {{0}}, nodrift[3] = {{0}}, att[3] = {{0}};
+  const char *name[3] = {"ln V_00", "rho_01", "rho_12"};
+  double      se, d;
+
+  (void)state;
+  NetworkMoments(TR_JOB "-shape_c_minus -2 -grid_seed 0-2000", net, PETSC_FALSE);
+  NetworkMoments(TR_JOB "-shape_c_minus -2 -grid_seed 0-1 -sde_paths 2000", sde, PETSC_TRUE);
+  NetworkMoments(TR_JOB "-shape_c_minus 0 -grid_seed 0-1 -sde_paths 2000", nodrift, PETSC_TRUE);
+  NetworkMoments("-family shaped_attention -grid_activation linear -grid_width 64 -grid_depth 64 -inputs 3 -input_correlation 0.5,0.2,0.3 "
+                 "-attn_tau0 0.5 -attn_gamma 0.7 -record_layers last -grid_seed 0-1 -sde_paths 2000", att, PETSC_TRUE);
+  for (int k = 0; k < 3; k++) {
+    se = sqrt(MomentsVar(&net[k]) / net[k].n + MomentsVar(&sde[k]) / sde[k].n);
+    d  = net[k].mean - sde[k].mean;
+    print_message("%s: network %.4f, SDE %.4f (no MLP drift %.4f, attention alone %.4f), diff %.4f, se %.4f\n", name[k], net[k].mean,
+                  sde[k].mean, nodrift[k].mean, att[k].mean, d, se);
+    if (fabs(d) > 4 * se + 0.02) fail_msg("%s: network %.4f vs SDE %.4f (4 se + 0.02 = %.4f)", name[k], net[k].mean, sde[k].mean, 4 * se + 0.02);
+  }
+  for (int w = 0; w < 2; w++) {
+    const Moments *alt = w ? &att[0] : &nodrift[1], *mine = w ? &net[0] : &net[1];
+    se = sqrt(MomentsVar(mine) / mine->n + MomentsVar(alt) / alt->n);
+    print_message("%s: %.1f se from the networks\n", w ? "ln V_00 of the attention's SDE alone" : "rho_01 of the SDE without the MLP's drift",
+                  fabs(mine->mean - alt->mean) / se);
+    if (fabs(mine->mean - alt->mean) < 6 * se) fail_msg("%s: within 6 se of the networks: no power", w ? "attention alone" : "no MLP drift");
+  }
+}
+
+/* shaped_transformer's two samplers, the same law: n = 32, L = 32, c₋ = −2, 1000 seeds each (disjoint), the means of
+   ln V_00, ρ_01 and ρ_12 within 4 s.e. Catches an MLP sub-block that differs between them: the dense W₁Y without its
+   1/√n, the gain in one only, the projection's hidden layer drawn from another Gram than YᵀY/n. */
+static void test_transformer_samplers_agree(void **state)
+{
+  Moments mo[2][3] = {{{0}}};
+
+  (void)state;
+  NetworkMoments("-family shaped_transformer -grid_activation relu -grid_width 32 -grid_depth 32 -inputs 3 -input_correlation 0.5,0.2,0.3 "
+                 "-attn_tau0 0.5 -attn_gamma 0.7 -shape_c_minus -2 -record_layers last -sampler projection -grid_seed 0-1000", mo[0], PETSC_FALSE);
+  NetworkMoments("-family shaped_transformer -grid_activation relu -grid_width 32 -grid_depth 32 -inputs 3 -input_correlation 0.5,0.2,0.3 "
+                 "-attn_tau0 0.5 -attn_gamma 0.7 -shape_c_minus -2 -record_layers last -sampler dense -grid_seed 10000-11000", mo[1], PETSC_FALSE);
+  for (int k = 0; k < 3; k++) {
+    char what[64];
+    snprintf(what, sizeof(what), "transformer statistic %d dense vs projection", k);
+    print_message("%s: %.4f vs %.4f\n", what, mo[1][k].mean, mo[0][k].mean);
+    ASSERT_WITHIN_4SE(what, mo[1][k].mean, mo[0][k].mean, sqrt(MomentsVar(&mo[0][k]) / mo[0][k].n + MomentsVar(&mo[1][k]) / mo[1][k].n));
+  }
+}
+
 /* The two samplers have the same law (MATH.md §4.9): n = 32, L = 64, τ₀ = 0.3 (strong attention), n_k = 8, 2000 seeds
    each (disjoint), the means of ln V_00, ρ_01 and ρ_12 within 4 s.e. of their difference. The dense sampler draws
    W^Q, W^K and W^V and scales the tokens; the projection draws the queries and keys from the tokens' correlations and
@@ -253,6 +316,8 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_attention_samplers_agree),
     cmocka_unit_test(test_attention_network_vs_sde),
     cmocka_unit_test(test_softmax_attention_collapses),
+    cmocka_unit_test(test_transformer_network_vs_sde),
+    cmocka_unit_test(test_transformer_samplers_agree),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

@@ -8,7 +8,7 @@
 /* CONTROLLED: the controlled ResNet with shared weights driven by x_t = t (Cirone–Lemercier–Salvi 2023), Y_0 = W_in x,
    Y_ℓ = Y_{ℓ−1} + (A φ(Y_{ℓ−1}) + b)/L with A ~ N(0, σ_A²/n) and b ~ N(0, σ_b²) the same at every layer; its limits are
    the neural signature kernel's Goursat problem (signature.h). */
-typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_CONTROLLED = 3, NNL_FAMILY_ATTENTION = 4, NNL_FAMILY_SOFTMAX = 5, NNL_FAMILY_COUNT } NNLFamily;
+typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_CONTROLLED = 3, NNL_FAMILY_ATTENTION = 4, NNL_FAMILY_SOFTMAX = 5, NNL_FAMILY_TRANSFORMER = 6, NNL_FAMILY_COUNT } NNLFamily;
 typedef enum { NNL_SAMPLER_AUTO = 0, NNL_SAMPLER_DENSE = 1, NNL_SAMPLER_PROJECTION = 2 } NNLSamplerType;
 typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2, NNL_RECORD_NONE = 3 } NNLRecordMode;
 /* The settings a comma list sweeps within the activation axis (NNLJob's act[]), in the order of the entries' names */
@@ -142,8 +142,12 @@ PetscBool NNLJobHasFamily(const NNLJob *job, NNLFamily family);
     MLP, shaped attention); act < 0: to some entry. */
 PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act);
 
-/** @brief Whether a family is an attention block: shaped_attention, or softmax_attention (its unshaped form). */
+/** @brief Whether a family has attention blocks (its layer 0 the tokens' embedding): shaped_attention,
+    softmax_attention (its unshaped form), shaped_transformer (the shaped attention and an MLP sub-block). */
 PetscBool NNLFamilyIsAttention(NNLFamily family);
+/** @brief Whether a family applies the shaped MLP's activation φ_s (-shape_c_plus, -shape_c_minus, -shape_a):
+    shaped_mlp, and shaped_transformer's MLP sub-block. */
+PetscBool NNLFamilyIsShapedMLP(NNLFamily family);
 
 /** @brief First layer index of a family (MLP, shaped MLP: 1 = first hidden pre-activation; ResNet, controlled ResNet,
     shaped and softmax attention: 0 = embedding). */

@@ -19,6 +19,8 @@ typedef enum {
   NNL_PURPOSE_SDE_INIT = 6, /* SDE tasks: random initial conditions of the paths */
   NNL_PURPOSE_QUERY   = 7, /* shaped_attention: a layer's W^Q (dense sampler) or its queries' normals (projection) */
   NNL_PURPOSE_KEY     = 8, /* shaped_attention: a layer's W^K, or its keys' normals */
+  NNL_PURPOSE_MLP_IN  = 9, /* shaped_transformer's MLP sub-block: a layer's W₁ (dense), or the normals of W₁Y/√n (projection) */
+  NNL_PURPOSE_MLP_OUT = 10, /* shaped_transformer's MLP sub-block: a layer's W₂, or the normals of its product */
   NNL_PURPOSE_TEST    = 99 /* unit tests only */
 } NNLRngPurpose;
 
