@@ -106,11 +106,12 @@
 #define C_SDE_ATT_STEP 20.0
 #define C_SDE_ATT_PAIR 61.0
 /* shaped_transformer (1-rank runs 2026-12-05, n = 64, T = 2, 1000 paths): an SDE path-step took 315, 990, 1880, 3685 ns
-   at m = 2, 3, 4, 6 (the shaped drift's acos and sincos at every pair beside the attention's), fitted per pair; its
+   at m = 2, 3, 4, 6 (the shaped drift's acos and sincos at every pair beside the attention's), fitted per pair, then
+   times 0.83 when the drift was taken once per pair (the shipped job's SDE tasks 16.1 → 13.3 s); its
    MLP sub-block's projection costs C_TR_PROJ times the layer model's terms (the model read the shipped job's
    networks at 1.30 × the run without it, the attention's alone at 1.22 ×) */
-#define C_SDE_TR_PAIR 185.0
-#define C_SDE_TR_STEP -130.0
+#define C_SDE_TR_PAIR 154.0
+#define C_SDE_TR_STEP -108.0
 #define C_TR_PROJ     1.5
 
 /* Layers a task records. */

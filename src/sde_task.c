@@ -39,14 +39,25 @@ typedef struct {
   double              *R, *S, *T; /* m×m each */
 } Shaped;
 
-static PetscErrorCode ShapedDrift(void *ctx, double t, const double *V, double *f)
+/* f ← keep·f + scale·b(V), b the shaped MLP's drift: each pair a <= b once, mirrored (V is exactly symmetric, see
+   ShapedProject, and b(V)_ab's expression is symmetric in a, b: the same bits as evaluating both halves, in half the
+   calls to acos and sincos) */
+static void ShapedDriftAdd(const Shaped *s, double keep, double scale, const double *V, double *f)
 {
-  const Shaped  *s = (const Shaped *)ctx;
   const PetscInt m = s->m;
 
-  (void)t;
   for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = 0; b < m; b++) f[a + b * m] = NNLShapedDrift(s->job, s->act, s->d2, s->d3, V[a + a * m], V[b + b * m], V[a + b * m]);
+    for (PetscInt b = a; b < m; b++) {
+      const double v = scale * NNLShapedDrift(s->job, s->act, s->d2, s->d3, V[a + a * m], V[b + b * m], V[a + b * m]);
+      f[a + b * m]   = keep == 0.0 ? v : f[a + b * m] + v;
+      if (b > a) f[b + a * m] = keep == 0.0 ? v : f[b + a * m] + v;
+    }
+}
+
+static PetscErrorCode ShapedDrift(void *ctx, double t, const double *V, double *f)
+{
+  (void)t;
+  ShapedDriftAdd((const Shaped *)ctx, 0.0, 1.0, V, f);
   return 0;
 }
 
@@ -103,10 +114,7 @@ static PetscErrorCode AttentionDriftFn(void *ctx, double t, const double *V, dou
 
   (void)t;
   NNLAttentionDrift(m, at->tau0, at->gamma, V, f, at->work);
-  if (at->mlp)
-    for (PetscInt a = 0; a < m; a++)
-      for (PetscInt b = 0; b < m; b++)
-        f[a + b * m] += at->gamma * at->gamma * NNLShapedDrift(at->s.job, at->s.act, at->s.d2, at->s.d3, V[a + a * m], V[b + b * m], V[a + b * m]);
+  if (at->mlp) ShapedDriftAdd(&at->s, 1.0, at->gamma * at->gamma, V, f);
   return 0;
 }
 
