@@ -240,9 +240,9 @@ static const struct {
   {"sigma_b2", "MLP bias variance, comma list, from layer 2 on (the first layer y1 = W1 x has none); controlled_resnet: sigma_b^2 of its shared bias",
    "0", CHECK_NONNEG, 1u << NNL_FAMILY_MLP | 1u << NNL_FAMILY_CONTROLLED, PETSC_TRUE},
   {"branch_alpha", "ResNet branch scale exponent, comma list: L^-alpha", "0.5", CHECK_NONNEG, 1u << NNL_FAMILY_RESNET, PETSC_TRUE},
-  {"attn_tau0", "shaped_attention, softmax_attention: logits Q^T K / (tau0 sqrt(n n_k)) (softmax: tau0 sqrt(n_k)), queries and keys of RMS-normalised tokens; comma list",
+  {"attn_tau0", "shaped_attention, softmax_attention, shaped_transformer: logits Q^T K / (tau0 sqrt(n n_k)) (softmax: tau0 sqrt(n_k)), queries and keys of RMS-normalised tokens; comma list",
    "1", CHECK_POSITIVE, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER, PETSC_FALSE},
-  {"attn_gamma", "shaped_attention, softmax_attention: Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1; comma list",
+  {"attn_gamma", "shaped_attention, softmax_attention, shaped_transformer: Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1 (the transformer's MLP sub-block too); comma list",
    "0.5", CHECK_UNIT, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER, PETSC_FALSE},
 };
 
@@ -431,12 +431,12 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
 static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
   PetscFunctionBegin;
-  PetscCall(ReadReal(PetscOptionsObject, "-shape_c_plus", "shaped_mlp ReLU: s+ = 1 + c+/sqrt(n)", "0", &job->shape_c_plus));
-  PetscCall(ReadReal(PetscOptionsObject, "-shape_c_minus", "shaped_mlp ReLU: s- = 1 + c-/sqrt(n)", "-1", &job->shape_c_minus));
-  PetscCall(ReadReal(PetscOptionsObject, "-shape_a", "shaped_mlp smooth activations: phi_s(x) = s phi(x/s), s = a sqrt(n)", "1",
+  PetscCall(ReadReal(PetscOptionsObject, "-shape_c_plus", "shaped_mlp, shaped_transformer ReLU: s+ = 1 + c+/sqrt(n)", "0", &job->shape_c_plus));
+  PetscCall(ReadReal(PetscOptionsObject, "-shape_c_minus", "shaped_mlp, shaped_transformer ReLU: s- = 1 + c-/sqrt(n)", "-1", &job->shape_c_minus));
+  PetscCall(ReadReal(PetscOptionsObject, "-shape_a", "shaped_mlp, shaped_transformer smooth activations: phi_s(x) = s phi(x/s), s = a sqrt(n)", "1",
                      &job->shape_a));
   PetscCheck(job->shape_a > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shape_a: must be > 0 (got %g)", (double)job->shape_a);
-  PetscCall(ReadInt(PetscOptionsObject, "-attn_key_width", "shaped_attention: width n_k of the queries and keys; 0: the width n", "0", 0,
+  PetscCall(ReadInt(PetscOptionsObject, "-attn_key_width", "attention blocks: width n_k of the queries and keys; 0: the width n", "0", 0,
                     &job->attn_key_width));
   PetscCall(ReadInt(PetscOptionsObject, "-sde_paths", "SDE paths per (family, activation, width, depth); 0: no SDE tasks", "0", 0,
                     &job->sde_paths));
