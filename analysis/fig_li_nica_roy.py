@@ -6,7 +6,8 @@ beside the unshaped critical MLP of that φ: the same panels without the Fokker�
 exists for the shaped ReLU only: with smooth shaping the drift of ρ depends on V_aa too). --family shaped_attention
 draws the shaped attention block (Noci et al. 2023; jobs/noci_2023_shaped_attention.opts) against its covariance SDE
 the same way: tokens 0 and 1 are the two inputs. --family shaped_transformer draws the whole shaped Transformer block
-(attention, then the shaped ReLU MLP; jobs/noci_2023_shaped_transformer.opts) against its SDE, alone.
+(attention, then the shaped ReLU MLP; jobs/noci_2023_shaped_transformer.opts) against its SDE, beside its unshaped
+form (softmax_transformer: softmax attention, then an unshaped ReLU MLP), which collapses the tokens.
 
 Panel 1: sample paths of ρ_ℓ (thin lines) and the 5–95 % band over all seeds at the deepest network of one width,
 for both families, with the Fokker–Planck quantiles (5/50/95 %) of the shaped ρ at the recorded layers, the SDE
@@ -94,8 +95,8 @@ def main():
     relu = act == "relu"
     sq = "'%s'" % act.replace("'", "''")
     job = "noci_2023_shaped_attention" if attention else "noci_2023_shaped_transformer" if transformer else "li_nica_roy_2022_shaped"
-    # the unshaped family drawn beside it, where the run has it (the transformer's: none, softmax attention being linear)
-    un = "softmax_attention" if attention or transformer else "mlp"
+    # the unshaped family drawn beside it, where the run has it
+    un = "softmax_attention" if attention else "softmax_transformer" if transformer else "mlp"
     try:
         g = nnlimits.load(args.run_dir, "gram", ["family", "width", "depth", "seed", "layer", "a", "b", "q"],
                           where=f"family IN ('{un}','{fs}') AND activation={sq} AND a<=1 AND b<=1")
@@ -113,7 +114,7 @@ def main():
     if transformer:
         shaping = "the shaped attention block, then Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n), " + shaping
     fams = {fs: ("shaped attention" if attention else f"shaped transformer ({act})" if transformer else f"shaped {act}", COLOURS[0]),
-            un: ("softmax attention" if attention else f"unshaped {act}", COLOURS[1])}
+            un: ("softmax attention" if attention else f"softmax transformer ({act})" if transformer else f"unshaped {act}", COLOURS[1])}
     rho, k = rho_of(g, ["family", "width", "depth", "seed", "layer"])
     srho, sk = rho_of(sde, ["width", "depth", "path"])
     laws = nnlimits.load_export(args.run_dir, "laws")
@@ -193,7 +194,8 @@ def main():
     axes[1].legend(loc="upper left")
     report(laws, k, rho, args.run_dir, act, sq, fs, un)
     if transformer:
-        fig.suptitle(f"Noci et al. 2023: the shaped Transformer block ({shaping}) follows its covariance SDE")
+        fig.suptitle(f"Noci et al. 2023: the shaped Transformer block ({shaping}) follows its covariance SDE;\n"
+                     "the unshaped one (softmax attention, unshaped ReLU MLP) collapses the tokens to ρ = 1")
     elif attention:
         fig.suptitle(f"Noci et al. 2023: the shaped attention block ({shaping}, RMS-normalised queries and keys) "
                      "follows its covariance SDE; softmax attention collapses the tokens to ρ = 1")

@@ -280,12 +280,12 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     c = C_TASK + layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) + rec + spec + ks;
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
     if (att) c += (layers - 1) * (C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
-    if (pt->family == NNL_FAMILY_TRANSFORMER) /* the MLP sub-block: a second projection layer, its hidden layer's normals, φ_s and Gram */
+    if (NNLFamilyIsTransformer(pt->family)) /* the MLP sub-block: a second projection layer, its hidden layer's normals, φ_s and Gram */
       c += (layers - 1) * C_TR_PROJ * (C_LAYER + n * m * (2 * C_NM + C_PHI * phi + C_SHAPED_NM) + 2 * C_NMM * n * m * m + C_M3 * m * m * m);
     /* Y, Φ and Z (n×m each); the KS distance's copy and scratch of an input (2n), or a fourth n×m, whichever is
        more; the inputs' and the layer's m×m factors (4m²) */
     *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m);
-    if (att) *mem += 8.0 * (3 * nk * m + 4 * m * m + (pt->family == NNL_FAMILY_TRANSFORMER ? n * m : 0));
+    if (att) *mem += 8.0 * (3 * nk * m + 4 * m * m + (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it holds it) */
     const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width) ? PETSC_TRUE : PETSC_FALSE;
@@ -297,13 +297,13 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec) + ks;
     if (att) /* W^Q and W^K (nk×n each) at every layer after the embedding, and Y Aᵀ */
       c += (layers - 1) * (C_ATT_LAYER + 2 * nk * n * (C_DNORMAL + C_DGEMM * m) + C_ATT_DNMM * n * m * m);
-    if (pt->family == NNL_FAMILY_TRANSFORMER) /* the MLP sub-block's W₁ and W₂, and φ_s */
+    if (NNLFamilyIsTransformer(pt->family)) /* the MLP sub-block's W₁ and W₂, and φ_s */
       c += (layers - 1) * (C_DLAYER + 2 * n * n * (C_DNORMAL + C_DGEMM * m) + C_DPHI * phi * n * m);
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)) + 4 * n * m + d * m +
                   4 * m * m);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
     if (att) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
-      *mem += 8.0 * (2 * nk * m + 4 * m * m + nk * (double)NNLDenseColumns(nki, job->inputs, pt->width) + (pt->family == NNL_FAMILY_TRANSFORMER ? n * m : 0));
+      *mem += 8.0 * (2 * nk * m + 4 * m * m + nk * (double)NNLDenseColumns(nki, job->inputs, pt->width) + (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
   }
   *cost = c;
   *mem += NNLPointRecordBytes(job, pt) + (1 << 20);

@@ -17,7 +17,7 @@
 
 #define NNL_DEPTH_MAX (1 << 30) /* -grid_depth at most: layer loops run to l <= depth, networks record depth + 1 layers */
 
-const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", "shaped_attention", "softmax_attention", "shaped_transformer", NULL};
+const char *const NNLFamilies[]     = {"mlp", "resnet", "shaped_mlp", "controlled_resnet", "shaped_attention", "softmax_attention", "shaped_transformer", "softmax_transformer", NULL};
 const char *const NNLSamplerTypes[] = {"auto", "dense", "projection", NULL};
 
 /* The default job: a small Hayou–Yang commutation sweep (ResNet, relu and tanh, L >> n included, 16 log-spaced layers
@@ -240,10 +240,10 @@ static const struct {
   {"sigma_b2", "MLP bias variance, comma list, from layer 2 on (the first layer y1 = W1 x has none); controlled_resnet: sigma_b^2 of its shared bias",
    "0", CHECK_NONNEG, 1u << NNL_FAMILY_MLP | 1u << NNL_FAMILY_CONTROLLED, PETSC_TRUE},
   {"branch_alpha", "ResNet branch scale exponent, comma list: L^-alpha", "0.5", CHECK_NONNEG, 1u << NNL_FAMILY_RESNET, PETSC_TRUE},
-  {"attn_tau0", "shaped_attention, softmax_attention, shaped_transformer: logits Q^T K / (tau0 sqrt(n n_k)) (softmax: tau0 sqrt(n_k)), queries and keys of RMS-normalised tokens; comma list",
-   "1", CHECK_POSITIVE, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER, PETSC_FALSE},
-  {"attn_gamma", "shaped_attention, softmax_attention, shaped_transformer: Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1 (the transformer's MLP sub-block too); comma list",
-   "0.5", CHECK_UNIT, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER, PETSC_FALSE},
+  {"attn_tau0", "attention blocks (shaped_attention, softmax_attention and the transformers): logits Q^T K / (tau0 sqrt(n n_k)) (softmax: tau0 sqrt(n_k)), queries and keys of RMS-normalised tokens; comma list",
+   "1", CHECK_POSITIVE, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER | 1u << NNL_FAMILY_SOFTMAX_TRANSFORMER, PETSC_FALSE},
+  {"attn_gamma", "attention blocks (shaped_attention, softmax_attention and the transformers): Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1 (the transformers' MLP sub-block too); comma list",
+   "0.5", CHECK_UNIT, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER | 1u << NNL_FAMILY_SOFTMAX_TRANSFORMER, PETSC_FALSE},
 };
 
 static PetscErrorCode ReadSettingList(PetscOptionItems *PetscOptionsObject, NNLSetting k, PetscReal **vals, PetscInt *n)
@@ -460,7 +460,7 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
                  NNLFamilies[job->family[f]], err);
     }
   for (PetscInt f = 0; f < job->nfamily; f++)
-    for (PetscInt a = 0; a < job->nact && NNLFamilyIsAttention(job->family[f]) && job->family[f] != NNL_FAMILY_TRANSFORMER; a++)
+    for (PetscInt a = 0; a < job->nact && NNLFamilyIsAttention(job->family[f]) && !NNLFamilyIsTransformer(job->family[f]); a++)
       PetscCheck(!strcmp(job->act[a].def->name, "linear"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                  "-family %s: activation '%s' (the attention block has no activation: give -grid_activation linear, "
                  "and run other families' activations in a job of their own)", NNLFamilies[job->family[f]], job->act[a].canon);
@@ -732,7 +732,8 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
     snprintf(num, sizeof(num), "%.17g,%.17g,%.17g", (double)job->shape_c_plus, (double)job->shape_c_minus, (double)job->shape_a);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
   }
-  if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX) || NNLJobHasFamily(job, NNL_FAMILY_TRANSFORMER)) { /* only when used, as the shaping's */
+  if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX) || NNLJobHasFamily(job, NNL_FAMILY_TRANSFORMER) ||
+      NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX_TRANSFORMER)) { /* only when used, as the shaping's */
     if (job->nset[NNL_SETTING_ATTN_TAU0] == 1 && job->nset[NNL_SETTING_ATTN_GAMMA] == 1) { /* one line, as first written */
       snprintf(num, sizeof(num), "%.17g,%.17g,%" PetscInt_FMT, (double)job->attn_tau0, (double)job->attn_gamma, job->attn_key_width);
       PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "attn_tau0,attn_gamma,attn_key_width", num));
@@ -923,7 +924,7 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
    without -family shaped_mlp, -sde_dt with no SDE tasks. */
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
 {
-  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, ATTENTION = 1 << NNL_FAMILY_ATTENTION | 1 << NNL_FAMILY_SOFTMAX | 1 << NNL_FAMILY_TRANSFORMER,
+  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, ATTENTION = 1 << NNL_FAMILY_ATTENTION | 1 << NNL_FAMILY_SOFTMAX | 1 << NNL_FAMILY_TRANSFORMER | 1 << NNL_FAMILY_SOFTMAX_TRANSFORMER,
          SDE = 1 << NNL_FAMILY_COUNT, FP = SDE << 1,
          SRELU = FP << 1, SSMOOTH = SRELU << 1 };
   const struct {
@@ -938,9 +939,9 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
     {"-shape_a", "-family shaped_mlp or shaped_transformer with a smooth activation, tanh say; relu is shaped by -shape_c_plus, -shape_c_minus", SSMOOTH},
     {"-sde_dt", "-sde_paths > 0", SDE},        {"-fp_cells", "-sde_paths > 0 and -family shaped_mlp", FP},
     {"-limit_goursat_cells", "-family controlled_resnet", 1 << NNL_FAMILY_CONTROLLED},
-    {"-attn_tau0", "-family shaped_attention, softmax_attention or shaped_transformer", ATTENTION},
-    {"-attn_gamma", "-family shaped_attention, softmax_attention or shaped_transformer", ATTENTION},
-    {"-attn_key_width", "-family shaped_attention, softmax_attention or shaped_transformer", ATTENTION},
+    {"-attn_tau0", "-family shaped_attention, softmax_attention, shaped_transformer or softmax_transformer", ATTENTION},
+    {"-attn_gamma", "-family shaped_attention, softmax_attention, shaped_transformer or softmax_transformer", ATTENTION},
+    {"-attn_key_width", "-family shaped_attention, softmax_attention, shaped_transformer or softmax_transformer", ATTENTION},
   };
 
   PetscFunctionBegin;
@@ -1054,7 +1055,17 @@ PetscInt NNLFamilyFirstLayer(NNLFamily family)
 
 PetscBool NNLFamilyIsAttention(NNLFamily family)
 {
-  return family == NNL_FAMILY_ATTENTION || family == NNL_FAMILY_SOFTMAX || family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE;
+  return family == NNL_FAMILY_ATTENTION || NNLFamilyIsSoftmax(family) || NNLFamilyIsTransformer(family) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscBool NNLFamilyIsTransformer(NNLFamily family)
+{
+  return family == NNL_FAMILY_TRANSFORMER || family == NNL_FAMILY_SOFTMAX_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscBool NNLFamilyIsSoftmax(NNLFamily family)
+{
+  return family == NNL_FAMILY_SOFTMAX || family == NNL_FAMILY_SOFTMAX_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscBool NNLFamilyIsShapedMLP(NNLFamily family)
@@ -1185,19 +1196,23 @@ PetscReal NNLJobSigmaA2(const NNLJob *job, PetscInt act)
   return s > 0 ? s : 1.0;
 }
 
-PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
+PetscReal NNLActivationAutoSigmaW2(const NNLActivation *a)
 {
-  const NNLActivation *a = &job->act[act];
-  const PetscReal      s = Setting(job->act_set[NNL_SETTING_SIGMA_W2], job->sigma_w2, act);
-  double               c;
+  double c;
 
-  if (s > 0) return s;
   /* Positively homogeneous φ (a·min + b·max): the critical σ² keeps E φ(z)² = E z²/σ², i.e. σ² = 1/E φ(Z)². */
   if (NNLActivationIsHomogeneous(a)) return 1.0 / NNLGaussDual(a, 1, 1, 1);
   /* Odd smooth φ: q* = 0 is marginal when σ_w² φ'(0)² = 1 (erf: φ'(0)² = 4/π, so π/4; MATH.md §1's "tanh/erf: 1"
      holds for tanh only: at 1 the erf recursion has a stable fixed point q* = 0.142, with χ = 1.017 there). */
   c = NNLActivationCriticalSigmaW2(a);
   return c > 0 ? c : 1.0;
+}
+
+PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act)
+{
+  const PetscReal s = Setting(job->act_set[NNL_SETTING_SIGMA_W2], job->sigma_w2, act);
+
+  return s > 0 ? s : NNLActivationAutoSigmaW2(&job->act[act]);
 }
 
 /* Options that are ours (for "did you mean"), with the commands that read them, and prefixes that PETSc itself reads. */

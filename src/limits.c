@@ -102,7 +102,7 @@ static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, Pe
       for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + sb2 : cur[k] + branch2 * f[k];
     }
     if (layers[r] == l) {
-      if (family == NNL_FAMILY_SOFTMAX) /* its A stays random as n → ∞ (O(1) logits): no kernel limit */
+      if (NNLFamilyIsSoftmax(family)) /* its A stays random as n → ∞ (O(1) logits): no kernel limit */
         for (PetscInt k = 0; k < np; k++) q[np * r + k] = NAN;
       else PetscCall(PetscArraycpy(q + np * r, cur, np));
       r++;

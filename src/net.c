@@ -312,7 +312,7 @@ static void Activate(Net *net, PetscInt i0, PetscInt nb)
     const double *y   = net->Y + i0 + a * net->n;
     double       *phi = net->Phi + i0 + a * net->n;
     if (net->pt->family == NNL_FAMILY_SHAPED) NNLShapedApply(net->job, act, net->n, (size_t)nb, y, phi);
-    else if (net->pt->family == NNL_FAMILY_TRANSFORMER) memcpy(phi, y, sizeof(double) * (size_t)nb); /* its φ is inside the MLP sub-block */
+    else if (NNLFamilyIsTransformer(net->pt->family)) memcpy(phi, y, sizeof(double) * (size_t)nb); /* its φ is inside the MLP sub-block */
     else NNLActivationApply(act, (size_t)nb, y, phi);
   }
 }
@@ -645,7 +645,8 @@ static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
     NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);
     NNLProject(n, m, net->Z, net->R, 1.0, 0.0, net->Hid);
   }
-  NNLShapedApply(net->job, act, n, (size_t)(n * m), net->Hid, net->Hid);
+  if (net->shaped) NNLShapedApply(net->job, act, n, (size_t)(n * m), net->Hid, net->Hid);
+  else NNLActivationApply(act, (size_t)(n * m), net->Hid, net->Hid); /* softmax_transformer: φ itself */
   if (net->sampler == NNL_SAMPLER_DENSE) {
     PetscCall(DenseLayer(net, layer, net->Hid, n, net->gamma * net->gamma * net->sw2 / (double)n, net->lambda, PETSC_FALSE, NNL_PURPOSE_MLP_OUT));
     PetscFunctionReturn(0);
@@ -667,7 +668,7 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
   *overflow = PETSC_FALSE;
   if (NNLFamilyIsAttention(net->pt->family)) {
     PetscCall(AttentionLayer(net, layer, overflow));
-    if (net->pt->family == NNL_FAMILY_TRANSFORMER && !*overflow) PetscCall(MlpSubBlock(net, layer, overflow));
+    if (NNLFamilyIsTransformer(net->pt->family) && !*overflow) PetscCall(MlpSubBlock(net, layer, overflow));
     PetscFunctionReturn(0);
   }
   if (net->pt->family == NNL_FAMILY_CONTROLLED) { /* Y + (A φ(Y) + b)/L, A and b those of layer 1 at every layer */
@@ -720,9 +721,9 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
     net->nk     = NNLAttentionKeyWidth(job, n);
     net->gamma  = NNLJobAttnGamma(job, pt->act);
     net->lambda = sqrt(1.0 - net->gamma * net->gamma);
-    net->shaped = pt->family != NNL_FAMILY_SOFTMAX ? PETSC_TRUE : PETSC_FALSE;
-    if (pt->family == NNL_FAMILY_TRANSFORMER) { /* its MLP sub-block's gain, and hidden layer */
-      net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
+    net->shaped = NNLFamilyIsSoftmax(pt->family) ? PETSC_FALSE : PETSC_TRUE;
+    if (NNLFamilyIsTransformer(pt->family)) { /* its MLP sub-block's gain (the unshaped φ's: its auto σ_w²), and hidden layer */
+      net->sw2 = net->shaped ? NNLShapedGain(job, &job->act[pt->act], n) : NNLActivationAutoSigmaW2(&job->act[pt->act]);
       PetscCall(PetscMalloc1(n * m, &net->Hid));
     }
     /* shaped: logits QᵀK/(τ₀√(n n_k)), O(n^{-1/2}); softmax: QᵀK/(τ₀√n_k), O(1), the usual temperature √d_k */

@@ -155,13 +155,15 @@ check att '/family=softmax_attention .*depth=32 /' 'v["net_mean"] > 0.999 && v["
 check att '/family=shaped_attention/' 'v["ks_sde"] < v["ks_crit001"] && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
 
 # --family shaped_transformer (n = 32, T = 0.25 and 1, three tokens, c₋ = −2): the whole block's rows against its own
-# SDE (KS below the 0.1 % critical value, means within 4 s.e.), no density, no unshaped family. Catches: the script
-# reading another family's rows or SDE (the attention block's SDE alone is 18 s.e. off on ln V, test_attention).
-run 2 run -family shaped_transformer -grid_activation relu -grid_width 32 -grid_depth 8,32 -grid_seed 0-200 -inputs 3 \
+# SDE (KS below the 0.1 % critical value, means within 4 s.e.), no density; softmax_transformer beside it, collapsed
+# (ρ_T > 0.99), with no kernel limit. Catches: the script reading another family's rows or SDE (the attention block's
+# SDE alone is 18 s.e. off on ln V, test_attention), the two transformers swapped.
+run 2 run -family shaped_transformer,softmax_transformer -grid_activation relu -grid_width 32 -grid_depth 8,32 -grid_seed 0-200 -inputs 3 \
   -input_correlation 0.5,0.2,0.3 -attn_tau0 0.5 -attn_gamma 0.7 -shape_c_minus -2 -record_layers 4 -sde_paths 400 -progress_interval 0 \
   -output "$W/tr" > /dev/null 2>&1 || fail "transformer run"
 figure tr fig_li_nica_roy.py "$W/tr" --family shaped_transformer
-check tr '/figure=li_nica_roy/' 'v["family"] == "shaped_transformer" && v["activation"] == "relu" && v["n_net"] == 200 && v["ks_pde"] == "nan"'
+check tr '/family=shaped_transformer/' 'v["activation"] == "relu" && v["n_net"] == 200 && v["ks_pde"] == "nan"'
+check tr '/family=softmax_transformer/' 'v["net_mean"] > 0.99 && v["nngp_rho"] == "nan" && v["n_net"] == 200'
 check tr '/family=shaped_transformer/' 'v["ks_sde"] < v["ks_crit001"] && (v["net_mean"] - v["sde_mean"])^2 < 16 * (v["net_mean_se"]^2 + v["sde_mean_se"]^2)'
 
 # fig_noci_temperature: a swept -attn_tau0 (0.25 and 2; n = 64, t = 1, three tokens; at n = 32 and τ₀ = 0.25 the

@@ -109,20 +109,21 @@ static void test_attention_matrix(void **state)
    The same for softmax_attention, whose softmax over one token is 1 too, and for shaped_transformer (its shaped ReLU
    MLP sub-block at c₋ = −1: E[V''|V'] = λ²V' + γ² c E φ_s(z)² = V' exactly, the gain c = 2/(s₊² + s₋²) given; L = 16,
    the ratio's variance (1 + (4λ²γ² + 2γ⁴ + 4γ²)/n)^L − 1 = 4.9): catches a gain left out (0.40 at n = 16) or taken
-   twice, the hidden layer's 1/√n left out of the dense W₁Y, λ or γ of the MLP sub-block off. */
+   twice, the hidden layer's 1/√n left out of the dense W₁Y, λ or γ of the MLP sub-block off. softmax_transformer's
+   unshaped ReLU MLP with its gain 2 (auto σ_w²) too: E[V''|V'] = λ²V' + 2γ² E relu(z)² = V'. */
 static void test_attention_single_token(void **state)
 {
   (void)state;
-  for (int smp = 0; smp < 6; smp++) {
+  for (int smp = 0; smp < 8; smp++) {
     NNLJob    *job;
     NNLGrid   *grid;
     NNLResult *res;
     Moments    mo = {0};
     char       opts[512];
-    const char *family[] = {"shaped_attention", "softmax_attention", "shaped_transformer"};
+    const char *family[] = {"shaped_attention", "softmax_attention", "shaped_transformer", "softmax_transformer"};
     snprintf(opts, sizeof(opts), "-family %s -grid_activation %s -grid_width 16 -grid_depth %d -grid_seed 0-3000 "
-             "-inputs 1 -attn_gamma 0.5 -record_layers 2 -sampler %s", family[smp / 2], smp / 2 == 2 ? "relu" : "linear",
-             smp / 2 == 2 ? 16 : 32, smp % 2 ? "dense" : "projection");
+             "-inputs 1 -attn_gamma 0.5 -record_layers 2 -sampler %s", family[smp / 2], smp / 2 >= 2 ? "relu" : "linear",
+             smp / 2 >= 2 ? 16 : 32, smp % 2 ? "dense" : "projection");
     assert_int_equal(TestJob(opts, &job, &grid), 0);
     for (PetscInt p = 0; p < grid->nnets; p++) {
       assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
@@ -300,23 +301,27 @@ static void test_attention_samplers_agree(void **state)
    stochastic matrix of positive entries whose mixing makes the rows of Y alike, so ρ_01 → 1 within a few layers
    (measured 0.99996 at L = 16, n = 64, where the shaped block keeps 0.42, its SDE 0.42); both samplers, 300 seeds
    each, ρ_01 and ρ_12 > 0.99 on average, and the samplers' ln V_00 within 4 s.e. of each other. Catches the
-   shaped matrix (or its temperature) used for this family, and a sampler of one family used for the other. */
+   shaped matrix (or its temperature) used for this family, and a sampler of one family used for the other. The same
+   for softmax_transformer (softmax attention, then an unshaped ReLU MLP sub-block). */
 static void test_softmax_attention_collapses(void **state)
 {
-  Moments mo[2][3] = {{{0}}};
-
   (void)state;
-  for (int smp = 0; smp < 2; smp++) {
-    char opts[512];
-    snprintf(opts, sizeof(opts), "-family softmax_attention -grid_activation linear -grid_width 64 -grid_depth 16 -inputs 3 "
-             "-input_correlation 0.5,0.2,0.3 -attn_tau0 0.5 -attn_gamma 0.7 -record_layers last -sampler %s -grid_seed %d-%d",
-             smp ? "dense" : "projection", smp * 1000, smp * 1000 + 300);
-    NetworkMoments(opts, mo[smp], PETSC_FALSE);
-    print_message("%s: mean rho_01 %.6f, rho_12 %.6f\n", smp ? "dense" : "projection", mo[smp][1].mean, mo[smp][2].mean);
-    assert_true(mo[smp][1].mean > 0.99 && mo[smp][2].mean > 0.99);
+  for (int f = 0; f < 2; f++) { /* softmax_attention; softmax_transformer (its unshaped ReLU MLP beside it) */
+    Moments mo[2][3] = {{{0}}};
+    for (int smp = 0; smp < 2; smp++) {
+      char opts[512];
+      snprintf(opts, sizeof(opts), "-family %s -grid_width 64 -grid_depth 16 -inputs 3 "
+               "-input_correlation 0.5,0.2,0.3 -attn_tau0 0.5 -attn_gamma 0.7 -record_layers last -sampler %s -grid_seed %d-%d",
+               f ? "softmax_transformer -grid_activation relu" : "softmax_attention -grid_activation linear", smp ? "dense" : "projection",
+               smp * 1000, smp * 1000 + 300);
+      NetworkMoments(opts, mo[smp], PETSC_FALSE);
+      print_message("%s %s: mean rho_01 %.6f, rho_12 %.6f\n", f ? "transformer" : "attention", smp ? "dense" : "projection", mo[smp][1].mean,
+                    mo[smp][2].mean);
+      assert_true(mo[smp][1].mean > 0.99 && mo[smp][2].mean > 0.99);
+    }
+    ASSERT_WITHIN_4SE("softmax ln V_00 dense vs projection", mo[1][0].mean, mo[0][0].mean,
+                      sqrt(MomentsVar(&mo[0][0]) / mo[0][0].n + MomentsVar(&mo[1][0]) / mo[1][0].n));
   }
-  ASSERT_WITHIN_4SE("softmax ln V_00 dense vs projection", mo[1][0].mean, mo[0][0].mean,
-                    sqrt(MomentsVar(&mo[0][0]) / mo[0][0].n + MomentsVar(&mo[1][0]) / mo[1][0].n));
 }
 
 int main(int argc, char **argv)

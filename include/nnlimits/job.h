@@ -8,7 +8,7 @@
 /* CONTROLLED: the controlled ResNet with shared weights driven by x_t = t (Cirone–Lemercier–Salvi 2023), Y_0 = W_in x,
    Y_ℓ = Y_{ℓ−1} + (A φ(Y_{ℓ−1}) + b)/L with A ~ N(0, σ_A²/n) and b ~ N(0, σ_b²) the same at every layer; its limits are
    the neural signature kernel's Goursat problem (signature.h). */
-typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_CONTROLLED = 3, NNL_FAMILY_ATTENTION = 4, NNL_FAMILY_SOFTMAX = 5, NNL_FAMILY_TRANSFORMER = 6, NNL_FAMILY_COUNT } NNLFamily;
+typedef enum { NNL_FAMILY_MLP = 0, NNL_FAMILY_RESNET = 1, NNL_FAMILY_SHAPED = 2, NNL_FAMILY_CONTROLLED = 3, NNL_FAMILY_ATTENTION = 4, NNL_FAMILY_SOFTMAX = 5, NNL_FAMILY_TRANSFORMER = 6, NNL_FAMILY_SOFTMAX_TRANSFORMER = 7, NNL_FAMILY_COUNT } NNLFamily;
 typedef enum { NNL_SAMPLER_AUTO = 0, NNL_SAMPLER_DENSE = 1, NNL_SAMPLER_PROJECTION = 2 } NNLSamplerType;
 typedef enum { NNL_RECORD_ALL = 0, NNL_RECORD_LAST = 1, NNL_RECORD_LOG = 2, NNL_RECORD_NONE = 3 } NNLRecordMode;
 /* The settings a comma list sweeps within the activation axis (NNLJob's act[]), in the order of the entries' names */
@@ -115,6 +115,9 @@ PetscErrorCode NNLJobSpectraLayers(const NNLJob *job, NNLFamily family, PetscInt
 PetscReal NNLJobInputCorrelation(const NNLJob *job, PetscInt a, PetscInt b);
 /** @brief The inputs' m×m correlation matrix (column-major, full). */
 void NNLJobInputCov(const NNLJob *job, double *C);
+/** @brief -sigma_w2 auto's σ_w² for φ: critical, 1/E φ(Z)² for a·min + b·max, 1/φ'(0)² for the odd smooth φ that have
+    one in closed form, else 1 (softmax_transformer's MLP gain too). */
+PetscReal NNLActivationAutoSigmaW2(const NNLActivation *a);
 /** @brief σ_w² of the MLP for activation entry act (resolves -sigma_w2 auto to the critical value). */
 PetscReal NNLJobSigmaW2(const NNLJob *job, PetscInt act);
 /** @brief σ_A² of the controlled ResNet for entry act: its -sigma_w2, or 1 for auto (it has no critical value). */
@@ -143,11 +146,17 @@ PetscBool NNLJobHasFamily(const NNLJob *job, NNLFamily family);
 PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act);
 
 /** @brief Whether a family has attention blocks (its layer 0 the tokens' embedding): shaped_attention,
-    softmax_attention (its unshaped form), shaped_transformer (the shaped attention and an MLP sub-block). */
+    softmax_attention (its unshaped form), shaped_transformer (the shaped attention and an MLP sub-block),
+    softmax_transformer (its unshaped form). */
 PetscBool NNLFamilyIsAttention(NNLFamily family);
 /** @brief Whether a family applies the shaped MLP's activation φ_s (-shape_c_plus, -shape_c_minus, -shape_a):
     shaped_mlp, and shaped_transformer's MLP sub-block. */
 PetscBool NNLFamilyIsShapedMLP(NNLFamily family);
+/** @brief Whether a family's layers have an MLP sub-block after their attention: shaped_transformer, softmax_transformer. */
+PetscBool NNLFamilyIsTransformer(NNLFamily family);
+/** @brief Whether a family's attention is the unshaped softmax (O(1) logits: its A stays random as n → ∞, no kernel
+    limit, no SDE): softmax_attention, softmax_transformer. */
+PetscBool NNLFamilyIsSoftmax(NNLFamily family);
 
 /** @brief First layer index of a family (MLP, shaped MLP: 1 = first hidden pre-activation; ResNet, controlled ResNet,
     shaped and softmax attention: 0 = embedding). */
