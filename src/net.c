@@ -47,7 +47,7 @@ typedef struct {
   PetscBool shaped; /* shaped_attention's A = I + softmax − 11ᵀ/m, else softmax_attention's A = softmax */
   double    lambda, gamma, logit;
   double  *Qa, *Ka, *Wq, *Att;
-  double  *Hid; /* shaped_transformer: its MLP sub-block's hidden layer, W₁Y/√n then φ_s of it (n×m) */
+  double  *Hid; /* the transformers: their MLP sub-block's hidden layer, W₁Y/√n then φ_s of it (n×m) */
 } Net;
 
 /* Upper Cholesky factor R (RᵀR = K) of an m×m K, m <= NNL_SMALL_M, as LAPACK's unblocked dpotf2 computes it but in
@@ -617,9 +617,9 @@ static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overfl
   PetscFunctionReturn(0);
 }
 
-/* shaped_transformer's MLP sub-block after its attention: Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n), W₁ and W₂ n×n iid N(0, 1)
+/* A transformer's MLP sub-block after its attention: Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n), W₁ and W₂ n×n iid N(0, 1)
    (the layer's MLP_IN and MLP_OUT streams), φ_s and its gain c the shaped MLP's (c keeps E‖φ_s(z)‖² = ‖z‖² for the
-   shaped ReLU). W₁ makes the hidden layer a fresh Gaussian given Y (rows iid N(0, V), V = YᵀY/n), as a shaped MLP's
+   shaped ReLU; softmax_transformer: φ itself and its auto σ_w²). W₁ makes the hidden layer a fresh Gaussian given Y (rows iid N(0, V), V = YᵀY/n), as a shaped MLP's
    pre-activations are: with φ_s applied to Y itself, the odd part of the shaped ReLU, (c₊ − c₋)(x|y| + |x|y)/(2√n),
    would sum over the layers to an O(1) term of the rows' own fluctuations, which no covariance SDE holds. The dense
    sampler draws W₁ and W₂; the projection sampler the law given Y: Z rows iid N(0, V), then W₂φ_s(Z)/√n rows iid
