@@ -393,7 +393,7 @@ grep -q "sampler projection: controlled_resnet shares its weights across layers"
 # would be a linear one under another name, every old store refused for a new line in its text.
 "$NNL" plan -family mlp -attn_tau0 0.5 -attn_gamma 0.3 2> warn.err > /dev/null || fail "plan mlp -attn_tau0"
 for o in -attn_tau0 -attn_gamma; do
-  grep -qF -- "nnlimits: warning: $o has no effect in this job (it needs -family shaped_attention, softmax_attention or shaped_transformer)" warn.err ||
+  grep -qF -- "nnlimits: warning: $o has no effect in this job (it needs -family shaped_attention, softmax_attention, shaped_transformer or softmax_transformer)" warn.err ||
     fail "no $o warning: $(cat warn.err)"
 done
 "$NNL" plan -family shaped_attention -grid_activation linear -attn_tau0 0.5 -attn_gamma 0.3 -attn_key_width 8 -sde_paths 10 2> warn.err > /dev/null &&
