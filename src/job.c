@@ -228,6 +228,8 @@ static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject,
 /* The swept settings: each a comma list of distinct values, its entries named ";key=value" where the list has two or
    more. The families that use a setting get an entry per value; the others only its first value's (NNLJobEntryApplies). */
 enum { CHECK_AUTO, CHECK_NONNEG, CHECK_POSITIVE, CHECK_UNIT }; /* > 0 or auto (-1), >= 0, > 0, in (0, 1] */
+/* the families NNLFamilyIsAttention names, as bits 1 << NNLFamily (the attention options' and settings' users) */
+#define ATTENTION_FAMILIES (1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER | 1u << NNL_FAMILY_SOFTMAX_TRANSFORMER)
 static const struct {
   const char *key, *help, *def;
   int         check;
@@ -241,10 +243,23 @@ static const struct {
    "0", CHECK_NONNEG, 1u << NNL_FAMILY_MLP | 1u << NNL_FAMILY_CONTROLLED, PETSC_TRUE},
   {"branch_alpha", "ResNet branch scale exponent, comma list: L^-alpha", "0.5", CHECK_NONNEG, 1u << NNL_FAMILY_RESNET, PETSC_TRUE},
   {"attn_tau0", "attention blocks (shaped_attention, softmax_attention and the transformers): logits Q^T K / (tau0 sqrt(n n_k)) (softmax: tau0 sqrt(n_k)), queries and keys of RMS-normalised tokens; comma list",
-   "1", CHECK_POSITIVE, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER | 1u << NNL_FAMILY_SOFTMAX_TRANSFORMER, PETSC_FALSE},
+   "1", CHECK_POSITIVE, ATTENTION_FAMILIES, PETSC_FALSE},
   {"attn_gamma", "attention blocks (shaped_attention, softmax_attention and the transformers): Y <- lambda Y + gamma W^V Y A^T / sqrt(n), lambda^2 + gamma^2 = 1 (the transformers' MLP sub-block too); comma list",
-   "0.5", CHECK_UNIT, 1u << NNL_FAMILY_ATTENTION | 1u << NNL_FAMILY_SOFTMAX | 1u << NNL_FAMILY_TRANSFORMER | 1u << NNL_FAMILY_SOFTMAX_TRANSFORMER, PETSC_FALSE},
+   "0.5", CHECK_UNIT, ATTENTION_FAMILIES, PETSC_FALSE},
 };
+
+const char *NNLJobSettingKey(NNLSetting k)
+{
+  return Settings[k].key;
+}
+
+/* Whether the job's -family list holds a family for which is() holds */
+static PetscBool JobHasAny(const NNLJob *job, PetscBool (*is)(NNLFamily))
+{
+  for (PetscInt f = 0; f < job->nfamily; f++)
+    if (is(job->family[f])) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
 
 static PetscErrorCode ReadSettingList(PetscOptionItems *PetscOptionsObject, NNLSetting k, PetscReal **vals, PetscInt *n)
 {
@@ -445,7 +460,7 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
              (double)job->sde_dt);
   if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), L/n (shaped MLP, shaped attention); its steps must be countable */
     double T = 1.0, L = (double)NNLJobMaxDepth(job);
-    if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED) || NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_TRANSFORMER))
+    if (JobHasAny(job, NNLFamilyHasProportionalSDE))
       for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, L / (double)job->width[w]);
     PetscCheck(ceil(T / job->sde_dt) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step count holds (%" PetscInt_FMT ")",
@@ -728,12 +743,11 @@ static PetscErrorCode MakeCanonical(NNLJob *job)
   }
   snprintf(num, sizeof(num), "%" PetscInt_FMT, job->run_seed);
   PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "run_seed", num));
-  if (NNLJobHasFamily(job, NNL_FAMILY_SHAPED) || NNLJobHasFamily(job, NNL_FAMILY_TRANSFORMER)) { /* only when used: stores of earlier jobs keep their fingerprint */
+  if (JobHasAny(job, NNLFamilyIsShapedMLP)) { /* only when used: stores of earlier jobs keep their fingerprint */
     snprintf(num, sizeof(num), "%.17g,%.17g,%.17g", (double)job->shape_c_plus, (double)job->shape_c_minus, (double)job->shape_a);
     PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "shape_c_plus,shape_c_minus,shape_a", num));
   }
-  if (NNLJobHasFamily(job, NNL_FAMILY_ATTENTION) || NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX) || NNLJobHasFamily(job, NNL_FAMILY_TRANSFORMER) ||
-      NNLJobHasFamily(job, NNL_FAMILY_SOFTMAX_TRANSFORMER)) { /* only when used, as the shaping's */
+  if (JobHasAny(job, NNLFamilyIsAttention)) { /* only when used, as the shaping's */
     if (job->nset[NNL_SETTING_ATTN_TAU0] == 1 && job->nset[NNL_SETTING_ATTN_GAMMA] == 1) { /* one line, as first written */
       snprintf(num, sizeof(num), "%.17g,%.17g,%" PetscInt_FMT, (double)job->attn_tau0, (double)job->attn_gamma, job->attn_key_width);
       PetscCall(Appendf(&s, &len, &cap, "%s=%s\n", "attn_tau0,attn_gamma,attn_key_width", num));
@@ -924,7 +938,7 @@ PetscErrorCode NNLJobExtends(const NNLJob *job, const char stored[], PetscBool *
    without -family shaped_mlp, -sde_dt with no SDE tasks. */
 PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
 {
-  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, ATTENTION = 1 << NNL_FAMILY_ATTENTION | 1 << NNL_FAMILY_SOFTMAX | 1 << NNL_FAMILY_TRANSFORMER | 1 << NNL_FAMILY_SOFTMAX_TRANSFORMER,
+  enum { MLP_OR_CONTROLLED = 1 << NNL_FAMILY_MLP | 1 << NNL_FAMILY_CONTROLLED, ATTENTION = ATTENTION_FAMILIES,
          SDE = 1 << NNL_FAMILY_COUNT, FP = SDE << 1,
          SRELU = FP << 1, SSMOOTH = SRELU << 1 };
   const struct {
@@ -955,7 +969,7 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
         if (opts[i].applies & (1 << f) && NNLJobHasFamily(j, (NNLFamily)f)) used = PETSC_TRUE;
     } else if (opts[i].applies >= SRELU) {
       used = PETSC_FALSE;
-      for (PetscInt a = 0; a < j->nact && (NNLJobHasFamily(j, NNL_FAMILY_SHAPED) || NNLJobHasFamily(j, NNL_FAMILY_TRANSFORMER)); a++)
+      for (PetscInt a = 0; a < j->nact && JobHasAny(j, NNLFamilyIsShapedMLP); a++)
         if (NNLShapedIsRelu(&j->act[a]) == (opts[i].applies == SRELU)) used = PETSC_TRUE;
     } else used = j->sde_paths > 0 && (opts[i].applies == SDE || NNLJobHasFamily(j, NNL_FAMILY_SHAPED)) ? PETSC_TRUE : PETSC_FALSE;
     if (!used) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: %s has no effect in this job (it needs %s)\n", opts[i].name, opts[i].needs));
@@ -1041,7 +1055,7 @@ PetscErrorCode NNLJobDestroy(NNLJob **job)
 PetscBool NNLJobHasSDE(const NNLJob *job, NNLFamily family, PetscInt act)
 {
   if (job->sde_paths <= 0) return PETSC_FALSE;
-  if (family == NNL_FAMILY_SHAPED || family == NNL_FAMILY_ATTENTION || family == NNL_FAMILY_TRANSFORMER) return PETSC_TRUE;
+  if (NNLFamilyHasProportionalSDE(family)) return PETSC_TRUE;
   if (family != NNL_FAMILY_RESNET) return PETSC_FALSE;
   for (PetscInt a = act < 0 ? 0 : act; a < (act < 0 ? job->nact : act + 1); a++)
     if (NNLJobBranchAlpha(job, a) == 0.5) return PETSC_TRUE;
@@ -1066,6 +1080,11 @@ PetscBool NNLFamilyIsTransformer(NNLFamily family)
 PetscBool NNLFamilyIsSoftmax(NNLFamily family)
 {
   return family == NNL_FAMILY_SOFTMAX || family == NNL_FAMILY_SOFTMAX_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscBool NNLFamilyHasProportionalSDE(NNLFamily family)
+{
+  return family == NNL_FAMILY_SHAPED || family == NNL_FAMILY_ATTENTION || family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscBool NNLFamilyIsShapedMLP(NNLFamily family)

@@ -639,7 +639,9 @@ static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
     } else DenseDrawProduct(&s, n, m, n, net->Y, n, net->W, net->Hid);
     for (PetscInt i = 0; i < n * m; i++) net->Hid[i] /= sqrt((double)n);
   } else {
-    NNLGram(n, m, net->Y, 1.0 / (double)n, 0.0, net->K);
+    /* V = YᵀY/n: a fused attention layer left Phi = Y and its Gram's partial sums (the same bits as a pass over Y) */
+    if (Fused(net)) PhiGram(net, 1.0 / (double)n, 0.0);
+    else NNLGram(n, m, net->Y, 1.0 / (double)n, 0.0, net->K);
     if ((*overflow = Rescale(net, KDiagMax(net), PETSC_TRUE))) PetscFunctionReturn(0);
     PetscCall(NNLSqrtPSD(m, net->K, net->R));
     NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);

@@ -91,6 +91,6 @@ void NNLSDECorrelation(double *k, NNLSDE *sde)
 
 double NNLSDETime(NNLFamily family, PetscInt width, PetscInt depth, PetscInt layer)
 {
-  if (family == NNL_FAMILY_SHAPED || family == NNL_FAMILY_ATTENTION || family == NNL_FAMILY_TRANSFORMER) return (double)layer / (double)width;
+  if (NNLFamilyHasProportionalSDE(family)) return (double)layer / (double)width;
   return (double)layer / (double)depth;
 }

@@ -666,9 +666,11 @@ static const char *JobLine(const char *text, const char *line, size_t klen)
    their values (an extension), so a difference there is named only when no other option differs. */
 static PetscBool AxisKey(const char *line, size_t klen)
 {
-  const char *axes[] = {"family", "grid_width", "grid_depth", "grid_seed", "grid_activation", "sigma_w2", "sigma_b2", "branch_alpha", "attn_tau0", "attn_gamma"};
+  const char *axes[] = {"family", "grid_width", "grid_depth", "grid_seed", "grid_activation"};
   for (size_t i = 0; i < sizeof(axes) / sizeof(axes[0]); i++)
     if (klen == strlen(axes[i]) && !strncmp(line, axes[i], klen)) return PETSC_TRUE;
+  for (int k = 0; k < NNL_SETTING_COUNT; k++) /* the swept settings', which take more values too */
+    if (klen == strlen(NNLJobSettingKey((NNLSetting)k)) && !strncmp(line, NNLJobSettingKey((NNLSetting)k), klen)) return PETSC_TRUE;
   return !strncmp(line, "sigma_w2_auto_", 14) ? PETSC_TRUE : PETSC_FALSE;
 }
 

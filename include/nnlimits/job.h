@@ -152,6 +152,11 @@ PetscBool NNLFamilyIsAttention(NNLFamily family);
 /** @brief Whether a family applies the shaped MLP's activation φ_s (-shape_c_plus, -shape_c_minus, -shape_a):
     shaped_mlp, and shaped_transformer's MLP sub-block. */
 PetscBool NNLFamilyIsShapedMLP(NNLFamily family);
+/** @brief Whether a family's SDE task is the proportional limit's covariance SDE, in t = layer/width: shaped_mlp,
+    shaped_attention, shaped_transformer (the ResNet's is in t = layer/depth). */
+PetscBool NNLFamilyHasProportionalSDE(NNLFamily family);
+/** @brief The key of swept setting k in a job's text and its option's name without the '-': "sigma_w2", …, "attn_gamma". */
+const char *NNLJobSettingKey(NNLSetting k);
 /** @brief Whether a family's layers have an MLP sub-block after their attention: shaped_transformer, softmax_transformer. */
 PetscBool NNLFamilyIsTransformer(NNLFamily family);
 /** @brief Whether a family's attention is the unshaped softmax (O(1) logits: its A stays random as n → ∞, no kernel
