@@ -6,6 +6,10 @@ beta = L/n, with the large-n lines −(c/2) beta and c beta, c = 3A₄/A₂² �
 where they are known: R = (2/n) chi²_K, K ~ Bin(n, 1/2) for relu (MATH.md §4.3), R = chi²_n / n for abs and linear
 (a² = b²); none for leaky_relu (printed nan).
 
+Off criticality (an entry of a swept -sigma_w2, --activation 'relu;sigma_w2=2.5') every layer scales R by σ_w²/σ_c²
+(σ_c² = 2/(a² + b²), auto's): the exact mean slopes move by n ln(σ_w²/σ_c²), the variances do not, and the n → ∞
+mean slope does not exist (printed nan). With σ_b² > 0 no law is known (nan).
+
 Rows: the stats table's lognorm_post (input 0) of the activation's MLPs, grouped by (width, layer); networks that died
 (lognorm_post = −inf) are left out, as the law is conditional on K ≥ 1 at every layer. Slopes are fitted through
 the origin against beta, weighted by the standard errors (independent networks when only the last layer is
@@ -54,17 +58,24 @@ def moments(d):
 def main():
     args = nnlimits.figure_args(__doc__, "hanin_nica", [("--activation", str, "relu",
                                 "the activation, a·min(x,0) + b·max(x,0): relu, leaky_relu:a, abs, linear")])
-    act = args.activation
-    ab, c = nnlimits.two_slope(act), nnlimits.exact_c(act)
+    act = nnlimits.pick_entry(args.run_dir, "mlp", args.activation) or args.activation
+    base, setting = nnlimits.entry(act, nnlimits.job_settings(args.run_dir))
+    ab, c = nnlimits.two_slope(base), nnlimits.exact_c(base)
     if ab is None:
         sys.exit(f"--activation {act}: not of the form a·min(x,0) + b·max(x,0) (relu, leaky_relu:a, abs, linear)")
+    # ln(σ_w²/σ_c²) per layer, the scale's share of E ln R; NaN where σ_b² > 0 (no law)
+    shift = np.log(nnlimits.sigma_w2(base, setting) / nnlimits.auto_sigma_w2(base)) if not setting["sigma_b2"] else np.nan
+    if shift != 0:  # no n → ∞ mean slope off criticality; nor a variance law with a bias
+        c_mean, c = np.nan, (c if np.isfinite(shift) else np.nan)
+    else:
+        c_mean = c
     d = nnlimits.load(args.run_dir, "stats", ["width", "layer", "lognorm_post"],
                       where="family='mlp' AND activation='%s' AND input=0" % act.replace("'", "''"))
     alive = np.isfinite(d["lognorm_post"])
     dead = int((~alive).sum())
     d = {k: v[alive] for k, v in d.items()}
     if len(d["layer"]) == 0:
-        sys.exit(f"{args.run_dir}: no {act} MLP stats (run jobs/hanin_nica_lognormal.opts, or -grid_activation {act})")
+        sys.exit(f"{args.run_dir}: no {act} MLP stats (run jobs/hanin_nica_lognormal.opts, or -grid_activation {base})")
     groups, beta, mean, mse, var, vse, n = moments(d)
     widths = sorted(set(w for w, _ in groups))
     plt = nnlimits.style()
@@ -74,6 +85,7 @@ def main():
         sel = np.array([i for i, k in enumerate(groups) if k[0] == w])
         sel = sel[np.argsort(beta[sel])]
         mu, v = log_ratio_moments(w, ab)
+        mu, v = mu + shift, v + 0 * shift  # NaN both where no law
         col = f"C{j % 7}"
         axes[0].errorbar(beta[sel], mean[sel], yerr=mse[sel], fmt="o", ms=3, color=col, label=f"n={w}")
         axes[1].errorbar(beta[sel], var[sel], yerr=vse[sel], fmt="o", ms=3, color=col, label=f"n={w}")
@@ -86,8 +98,8 @@ def main():
             last = (w, bm, bmse, w * mu, bv, bvse, w * v)
             fits["mean"].append((bm, bmse, w * mu))
             fits["var"].append((bv, bvse, w * v))
-            nnlimits.kv(figure="hanin_nica", activation=act, width=w, points=len(sel), seeds=int(n[sel].min()),
-                        mean_slope=bm, mean_slope_se=bmse, mean_theory=-c / 2, mean_exact=w * mu,
+            nnlimits.kv(figure="hanin_nica", **nnlimits.entry_kv(act), width=w, points=len(sel), seeds=int(n[sel].min()),
+                        mean_slope=bm, mean_slope_se=bmse, mean_theory=-c_mean / 2, mean_exact=w * mu,
                         var_slope=bv, var_slope_se=bvse, var_theory=c, var_exact=w * v)
     # pooled over widths by inverse variance; the exact finite-n slopes pooled with the same weights are what it
     # estimates (the narrow widths weigh most, and their exact slopes are the furthest from n → ∞)
@@ -98,20 +110,22 @@ def main():
             wgt = 1 / sse ** 2
             pooled[key] = (np.sum(wgt * s) / np.sum(wgt), np.sqrt(1 / np.sum(wgt)), np.sum(wgt * ex) / np.sum(wgt))
     if pooled:
-        nnlimits.kv(figure="hanin_nica", activation=act, width="all", dead=dead, mean_slope=pooled["mean"][0],
-                    mean_slope_se=pooled["mean"][1], mean_theory=-c / 2, mean_exact=pooled["mean"][2],
+        nnlimits.kv(figure="hanin_nica", **nnlimits.entry_kv(act), width="all", dead=dead, mean_slope=pooled["mean"][0],
+                    mean_slope_se=pooled["mean"][1], mean_theory=-c_mean / 2, mean_exact=pooled["mean"][2],
                     var_slope=pooled["var"][0], var_slope_se=pooled["var"][1], var_theory=c,
                     var_exact=pooled["var"][2])
     bx = np.linspace(0, beta.max(), 50)
-    axes[0].plot(bx, -c / 2 * bx, "k--", lw=1.2, label=f"−({c:.4g}/2) β (n → ∞)")
-    axes[1].plot(bx, c * bx, "k--", lw=1.2, label=f"{c:.4g} β (n → ∞)")
+    if np.isfinite(c_mean):
+        axes[0].plot(bx, -c / 2 * bx, "k--", lw=1.2, label=f"−({c:.4g}/2) β (n → ∞)")
+    if np.isfinite(c):
+        axes[1].plot(bx, c * bx, "k--", lw=1.2, label=f"{c:.4g} β (n → ∞)")
     for ax, what in zip(axes, ["mean", "variance"]):
         ax.set_xlabel("β = L / n  (depth / width)")
         ax.set_ylabel(f"{what} of ln(‖x_L‖²/n) − ln(‖x_0‖²/d)")
         ax.legend(title="dotted: exact finite n (§4.3)" if np.isfinite(mu) else None, title_fontsize=7)  # a law known
     if pooled:
         w, bm, bmse, em, bv, bvse, ev = last
-        for ax, s, se, ex, lim in ((axes[0], bm, bmse, em, -c / 2), (axes[1], bv, bvse, ev, c)):
+        for ax, s, se, ex, lim in ((axes[0], bm, bmse, em, -c_mean / 2), (axes[1], bv, bvse, ev, c)):
             exact = f"exact {ex:.2f}, " if np.isfinite(ex) else ""
             ax.set_title(f"{act} n={w}: slope {s:.2f} ± {se:.2f} ({exact}n→∞ {lim:.4g})", fontsize=9)
     nnlimits.footer(fig, args.run_dir)

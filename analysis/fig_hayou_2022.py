@@ -33,12 +33,12 @@ def drift0(n):
 KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) ≈ 0.001 under the same law
 
 
-def sde_side(run_dir, depth):
+def sde_side(run_dir, act, depth):
     """The fixed-width SDE at t = 1 for the ReLU ResNet tasks of this depth: {width: ln S_1 of input 0 per path}
     and {width: laws row index} with the laws table; ({}, {}, None) when the run has no SDE tasks."""
     try:
         s = nnlimits.load(run_dir, "sde", ["width", "a", "b", "lognorm_post"],
-                          where=f"family='resnet' AND activation='relu' AND depth={depth} AND a=0 AND b=0")
+                          where=f"family='resnet' AND activation={nnlimits.sql(act)} AND depth={depth} AND a=0 AND b=0")
     except sqlite3.OperationalError:  # a store from before the SDE stage
         return {}, {}, None
     if len(s["width"]) == 0:
@@ -46,16 +46,22 @@ def sde_side(run_dir, depth):
     paths = {int(w): s["lognorm_post"][s["width"] == w] for w in set(s["width"].tolist())}
     laws = nnlimits.load_export(run_dir, "laws")
     rows = {int(laws["width"][i]): i for i in np.flatnonzero(
-        (laws["family"] == "resnet") & (laws["activation"] == "relu") & (laws["depth"] == depth)
+        (laws["family"] == "resnet") & (laws["activation"] == act) & (laws["depth"] == depth)
         & (laws["statistic"] == "lognorm_post"))}
     return paths, rows, laws
 
 
 def main():
     args = nnlimits.figure_args(__doc__, "hayou_2022_post_norm", [
-        ("--max-width", int, 8, "widths up to this one (the fixed-width regime)")])
+        ("--max-width", int, 8, "widths up to this one (the fixed-width regime)"),
+        ("--activation", str, "relu", "the ReLU entry drawn, where the job sweeps -branch_alpha: relu;branch_alpha=0.5")])
+    act = nnlimits.pick_entry(args.run_dir, "resnet", args.activation) or args.activation
+    base, setting = nnlimits.entry(act, nnlimits.job_settings(args.run_dir))
+    if base != "relu" or setting["branch_alpha"] not in (0.5, None):
+        sys.exit(f"--activation {act}: this figure is the ReLU ResNet's with branch scale L^-1/2 (relu, or "
+                 "relu;branch_alpha=0.5 where the job sweeps -branch_alpha)")
     d = nnlimits.load(args.run_dir, "stats", ["activation", "width", "depth", "seed", "layer", "lognorm_post"],
-                      where=f"family='resnet' AND activation='relu' AND input=0 AND width<={args.max_width}")
+                      where=f"family='resnet' AND activation={nnlimits.sql(act)} AND input=0 AND width<={args.max_width}")
     if len(d["layer"]) == 0:
         sys.exit(f"{args.run_dir}: no ReLU ResNet stats at width <= {args.max_width} "
                  "(run jobs/hayou_2022_fixed_width.* or tests/figures.sh's job)")
@@ -74,7 +80,7 @@ def main():
     plt = nnlimits.style()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.7))
     last = d["layer"] == d["depth"]
-    sde, rows, laws = sde_side(args.run_dir, Lmax)
+    sde, rows, laws = sde_side(args.run_dir, act, Lmax)
     for j, w in enumerate(widths):
         c = f"C{j % 7}"
         sel = last & alive & (d["width"] == w)

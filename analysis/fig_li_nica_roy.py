@@ -83,7 +83,8 @@ def main():
     args = nnlimits.figure_args(__doc__, "li_nica_roy", [
         ("--width", int, 0, "the width drawn (0: the one reaching the largest t)"),
         ("--paths", int, 25, "sample paths drawn per family"),
-        ("--activation", str, "", "the shaped activation: relu (s± = 1 + c±/√n; the default) or a smooth one (tanh, ...)"),
+        ("--activation", str, "", "the shaped activation: relu (s± = 1 + c±/√n; the default) or a smooth one (tanh, ...); "
+                                  "or an entry of a swept setting (linear;attn_tau0=0.5)"),
         ("--family", str, "shaped_mlp", "the shaped family: shaped_mlp, shaped_attention (its activation: linear) or "
                                         "shaped_transformer")])
     fs = args.family
@@ -92,8 +93,9 @@ def main():
     attention = fs == "shaped_attention"
     transformer = fs == "shaped_transformer"
     act = args.activation or ("linear" if attention else "relu")
-    relu = act == "relu"
-    sq = "'%s'" % act.replace("'", "''")
+    act = nnlimits.pick_entry(args.run_dir, fs, act) or act  # an entry of a swept -attn_tau0, say: linear;attn_tau0=0.5
+    relu = act.split(";")[0] == "relu"
+    sq = nnlimits.sql(act)
     job = "noci_2023_shaped_attention" if attention else "noci_2023_shaped_transformer" if transformer else "li_nica_roy_2022_shaped"
     # the unshaped family drawn beside it, where the run has it
     un = "softmax_attention" if attention else "softmax_transformer" if transformer else "mlp"
@@ -215,7 +217,7 @@ def report(laws, k, rho, run_dir, act, sq, fs, un):
         sel = (k["family"] == fam) & (k["width"] == w) & (k["depth"] == dep) & (k["layer"] == dep)
         r = rho[sel][np.isfinite(rho[sel])]
         # rho_mean: this script's own ρ_T (from the gram table), the one its histograms draw; net_mean: the laws table's
-        out = dict(figure="li_nica_roy", family=fam, activation=act, width=w, depth=dep, T=laws["t"][i], n_net=n_net,
+        out = dict(figure="li_nica_roy", family=fam, **nnlimits.entry_kv(act), width=w, depth=dep, T=laws["t"][i], n_net=n_net,
                    net_mean=laws["net_mean"][i], net_mean_se=laws["net_sd"][i] / np.sqrt(n_net),
                    rho_mean=float(np.mean(r)) if len(r) else float("nan"))
         if fam == fs:

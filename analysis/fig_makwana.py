@@ -52,8 +52,13 @@ def main():
     args = nnlimits.figure_args(__doc__, "makwana_edim", [
         ("--inputs", int, 0, "m (0: the size of the run's m×m Gram)"),
         ("--width", int, 0, "only this width (0: all)"),
-        ("--table", int, 0, "1: also print the per-layer table")])
-    where = "family='mlp' AND activation='relu'" + (f" AND width={args.width}" if args.width else "")
+        ("--table", int, 0, "1: also print the per-layer table"),
+        ("--activation", str, "relu", "the ReLU entry drawn, where the job sweeps -sigma_w2 or -sigma_b2 (relu;sigma_b2=0.1)")])
+    act = nnlimits.pick_entry(args.run_dir, "mlp", args.activation) or args.activation
+    base, setting = nnlimits.entry(act, nnlimits.job_settings(args.run_dir))
+    if base != "relu":
+        sys.exit(f"--activation {act}: the claim drawn here is the ReLU MLP's (relu, or an entry of it)")
+    where = f"family='mlp' AND activation={nnlimits.sql(act)}" + (f" AND width={args.width}" if args.width else "")
     try:
         d = nnlimits.load(args.run_dir, "spectra", ["width", "seed", "layer", "matrix", "k", "rank", "rank_rtol", "pr"],
                           where=where)
@@ -96,7 +101,9 @@ def main():
                       + f" {claim(m, layer):8.3f}")
     axes[0][0].set_ylabel("EDim of the n×m feature matrix")
     axes[0][-1].legend(loc="center right")
-    fig.suptitle("Makwana 2025: effective dimension of a critical ReLU MLP (σ_w² = 2), mean ± s.e. over seeds")
+    what = ("a critical ReLU MLP (σ_w² = 2)" if nnlimits.critical(base, setting) else
+            f"a ReLU MLP (σ_w² = {nnlimits.sigma_w2(base, setting):g}, σ_b² = {setting['sigma_b2'] or 0:g})")
+    fig.suptitle(f"Makwana 2025: effective dimension of {what}, mean ± s.e. over seeds")
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 

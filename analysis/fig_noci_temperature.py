@@ -23,20 +23,10 @@ KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) �
 STATS = (("logv", "ln V₀₀"), ("rho", "ρ₀₁"))
 
 
-def job_attention(run_dir):
-    """(τ₀, γ) of the job where an entry's name does not carry them: its one value of each."""
-    one = nnlimits.job_value(run_dir, "attn_tau0,attn_gamma,attn_key_width", None)
-    if one:
-        tau0, gamma, _ = one.split(",")
-        return float(tau0), float(gamma)
-    return (float(nnlimits.job_value(run_dir, "attn_tau0", "1").split(",")[0]),
-            float(nnlimits.job_value(run_dir, "attn_gamma", "0.5").split(",")[0]))
-
-
-def settings(name, default):
+def settings(name, job):
     """(τ₀, γ) of an entry: the values its name carries, else the job's."""
-    s = dict(p.split("=", 1) for p in name.split(";")[1:])
-    return float(s.get("attn_tau0", default[0])), float(s.get("attn_gamma", default[1]))
+    s = nnlimits.entry(name, job)[1]
+    return s["attn_tau0"], s["attn_gamma"]
 
 
 def main():
@@ -45,12 +35,12 @@ def main():
         ("--gamma", float, 0.0, "the γ drawn where -attn_gamma is swept (0: the smallest)")])
     laws = nnlimits.load_export(args.run_dir, "laws")
     fams = ("shaped_attention", "softmax_attention")
-    default = job_attention(args.run_dir)
+    job = nnlimits.job_settings(args.run_dir)
     rows = []  # (family, τ₀, γ, width, statistic, i)
     for i in range(len(laws["family"])):
         fam, st = laws["family"][i], laws["statistic"][i]
         if fam in fams and st in dict(STATS) and abs(float(laws["t"][i]) - args.t) < 1e-9:
-            rows.append((fam, *settings(laws["activation"][i], default), int(laws["width"][i]), st, i))
+            rows.append((fam, *settings(laws["activation"][i], job), int(laws["width"][i]), st, i))
     if not any(r[0] == fams[0] for r in rows):
         sys.exit(f"{args.run_dir}: no shaped_attention rows at t = {args.t:g} in the laws table "
                  "(run jobs/noci_2023_temperature.opts, or a depth equal to t times a width)")

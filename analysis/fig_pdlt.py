@@ -18,14 +18,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nnlimits  # noqa: E402
 
 
-def theory_slope(act):
-    """Leading-order slope of the kurtosis against l/n at criticality: c for a*min + b*max, 2/3 for the K* = 0 class
-    (odd smooth: tanh, erf, sin without a phase); NaN where no slope is known (gelu, swish, softplus, sin with one)."""
-    c = nnlimits.exact_c(act)
+def exact_c(act, setting):
+    """c of the finite-n law 3(1 + c/n)^(l-1) of an entry (activation, its settings: nnlimits.entry), a*min + b*max
+    without bias at any σ_w² (a scale changes no ratio of moments); None otherwise."""
+    return nnlimits.exact_c(act) if not setting["sigma_b2"] else None
+
+
+def theory_slope(act, setting):
+    """Leading-order slope of the kurtosis against l/n: c for a*min + b*max without bias (at any σ_w²), 2/3 for the
+    K* = 0 class (odd smooth: tanh, erf, sin without a phase) at criticality; NaN where no slope is known (gelu, swish,
+    softplus, sin with a phase, a smooth φ off criticality, a·min + b·max with a bias)."""
+    c = exact_c(act, setting)
     if c is not None:
         return c
     name, *p = act.split(":")
-    if name in ("tanh", "erf") or (name == "sin" and (len(p) < 3 or float(p[2]) == 0)):
+    if (name in ("tanh", "erf") or (name == "sin" and (len(p) < 3 or float(p[2]) == 0))) and nnlimits.critical(act, setting):
         return 2.0 / 3.0
     return float("nan")
 
@@ -81,15 +88,17 @@ def main():
     colors = {"relu": "C0", "linear": "C3", "tanh": "C5"}
     markers = ["o", "s", "^", "v", "D", "x"]
     xmax = args.max_beta
-    for act in acts:
-        ec, th = nnlimits.exact_c(act), theory_slope(act)  # the finite-n law's c (None: no law), the leading slope
+    job = nnlimits.job_settings(args.run_dir)
+    for i, act in enumerate(acts):
+        base, setting = nnlimits.entry(act, job)
+        ec, th = exact_c(base, setting), theory_slope(base, setting)  # the finite-n law's c (None: no law), the leading slope
         widths = sorted(set(k[1] for k in groups if k[0] == act))
         slopes = []
         for j, w in enumerate(widths):
             sel = np.array([i for i, k in enumerate(groups) if k[0] == act and k[1] == w])
             ell = np.array([groups[i][2] for i in sel], float)
             beta, kap, kse = ell / w, r[sel] - 1, se[sel]
-            c = colors.get(act, "k")
+            c = colors.get(act, f"C{i % 7}")
             show = beta <= 1.2 * xmax
             axes[0].errorbar(beta[show], kap[show], yerr=kse[show], fmt=markers[j % 6], ms=2.5, color=c, lw=0.6,
                              label=f"{act} n={w}")
@@ -104,7 +113,7 @@ def main():
                 if ec is not None:
                     extra["exact_slope"] = w * np.log1p(ec / w)
                 slopes.append((b, bse, extra.get("exact_slope", float("nan"))))
-                nnlimits.kv(figure="pdlt", activation=act, width=w, seeds=int(n[sel].min()), layers=int(fit.sum()),
+                nnlimits.kv(figure="pdlt", **nnlimits.entry_kv(act), width=w, seeds=int(n[sel].min()), layers=int(fit.sum()),
                             slope=b, slope_se=bse, theory=th, **extra)
                 xs = np.linspace(0, xmax, 50)
                 axes[1].plot(xs, a + b * xs, color=c, lw=0.6, alpha=0.6)
@@ -118,12 +127,12 @@ def main():
             wgt = 1 / sse ** 2
             pooled = np.sum(wgt * s) / np.sum(wgt)
             extra = {"exact_slope": np.sum(wgt * ex) / np.sum(wgt)} if ec is not None else {}
-            nnlimits.kv(figure="pdlt", activation=act, width="all", slope=pooled, slope_se=np.sqrt(1 / np.sum(wgt)),
+            nnlimits.kv(figure="pdlt", **nnlimits.entry_kv(act), width="all", slope=pooled, slope_se=np.sqrt(1 / np.sum(wgt)),
                         theory=th, **extra)
         if np.isfinite(th):
             xs = np.linspace(0, 1.2 * xmax, 50)
             for ax in axes:
-                ax.plot(xs, th * xs, color=colors.get(act, "k"), lw=1.2, ls="--",
+                ax.plot(xs, th * xs, color=colors.get(act, f"C{i % 7}"), lw=1.2, ls="--",
                         label=f"{act}: slope {th:.3g} (PDLT)" if ax is axes[0] else None)
     axes[0].set_xlabel("l / n  (layer / width)")
     axes[0].set_ylabel("κ = E z⁴ / (3 (E z²)²) − 1")

@@ -53,22 +53,15 @@ def critical_sw2(act, sb2, lo=0.05, hi=20.0):
     return np.sqrt(lo * hi)
 
 
-# -sigma_w2 auto: the critical value nnlimits gives these activations (1/φ'(0)², or 2 for relu)
-AUTO = {"tanh": 1.0, "erf": np.pi / 4, "relu": 2.0}
-
-
 def entries(run_dir, base):
     """{entry name: (σ_w², σ_b²)} of the run's MLP entries of activation `base`: the settings the name carries, else
-    the job's one value (auto: AUTO)."""
-    lim = nnlimits.load(run_dir, "limits", ["activation"], where="family='mlp'")
+    the job's one value (auto: its critical value)."""
+    job = nnlimits.job_settings(run_dir)
     out = {}
-    for name in dict.fromkeys(lim["activation"]):
-        parts = name.split(";")
-        if parts[0] != base:
-            continue
-        s = dict(p.split("=", 1) for p in parts[1:])
-        sw2 = s.get("sigma_w2", nnlimits.job_value(run_dir, "sigma_w2", "auto"))
-        out[name] = (AUTO[base] if sw2 == "auto" else float(sw2), float(s.get("sigma_b2", nnlimits.job_value(run_dir, "sigma_b2", "0"))))
+    for name in nnlimits.entries(run_dir, "mlp"):
+        act, s = nnlimits.entry(name, job)
+        if act == base:
+            out[name] = (nnlimits.sigma_w2(act, s), s["sigma_b2"] or 0.0)
     return out
 
 

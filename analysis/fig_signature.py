@@ -27,14 +27,15 @@ def main():
     c = {k: v[sel] for k, v in c.items()}
     if not len(c["t"]):
         sys.exit(f"{args.run_dir}: no controlled_resnet networks (run jobs/cirone_2023_signature.opts)")
-    opts = (nnlimits.run_info(args.run_dir)["options"] or "").split()
-    plain = "-sigma_w2" not in opts and "-sigma_b2" not in opts  # σ_A = 1, σ_b = 0: law 8 applies to linear φ
+    job = nnlimits.job_settings(args.run_dir)
     acts = list(dict.fromkeys(c["activation"]))
     pairs = [(0, 0), (0, 1)] if (c["b"] == 1).any() else [(0, 0)]
     wmax, lmax = c["width"].max(), c["depth"].max()
     plt = nnlimits.style()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for i, act in enumerate(acts):
+        base, setting = nnlimits.entry(act, job)  # law 8: linear φ with σ_A² = 1 (auto's) and σ_b² = 0
+        plain = setting["sigma_w2"] in ("auto", None, 1.0) and not setting["sigma_b2"]
         for j, (a, b) in enumerate(pairs):
             col, mk = f"C{(2 * i + j) % 7}", "os"[j]
             last = (c["activation"] == act) & (c["a"] == a) & (c["b"] == b) & (c["t"] == 1.0)
@@ -49,7 +50,7 @@ def main():
             ok = np.abs(gap) > 0
             if ok.sum() >= 2:
                 slope, slope_se, _ = nnlimits.fit_line(np.log(depths[ok]), np.log(np.abs(gap[ok])))
-                nnlimits.kv(figure="signature", activation=act, pair=f"{a}{b}", depths=int(ok.sum()), nngp_depth_slope=slope,
+                nnlimits.kv(figure="signature", **nnlimits.entry_kv(act), pair=f"{a}{b}", depths=int(ok.sum()), nngp_depth_slope=slope,
                             nngp_depth_slope_se=slope_se)
             path = (c["activation"] == act) & (c["a"] == a) & (c["b"] == b) & (c["width"] == wmax) & (c["depth"] == lmax)
             o = np.argsort(c["t"][path])
@@ -60,14 +61,14 @@ def main():
             for L in np.unique(c["depth"]):
                 r = (c["activation"] == act) & (c["a"] == 0) & (c["b"] == 0) & (c["t"] == 1.0) & (c["width"] == w) & (c["depth"] == L)
                 if r.any():
-                    nnlimits.kv(figure="signature", activation=act, width=w, depth=L, seeds=int(c["seeds"][r][0]),
+                    nnlimits.kv(figure="signature", **nnlimits.entry_kv(act), width=w, depth=L, seeds=int(c["seeds"][r][0]),
                                 mean=c["mean"][r][0], se=c["se"][r][0], q_nngp=c["q_nngp"][r][0], q_ode=c["q_ode"][r][0],
                                 z_nngp=c["z_nngp"][r][0])
-        if act == "linear" and plain:
+        if base == "linear" and plain:
             r = (c["activation"] == act) & (c["a"] == 0) & (c["b"] == 0) & (c["t"] == 1.0) & (c["depth"] == lmax)
             q0 = c["q_ode"][(c["activation"] == act) & (c["a"] == 0) & (c["b"] == 0) & (c["t"] == 0.0)]
             q0 = q0[0] if len(q0) else 1.0
-            nnlimits.kv(figure="signature", activation=act, law8_ode_t1=f'{c["q_ode"][r][0]:.10f}', law8_exact=f"{i0(2.0) * q0:.10f}")
+            nnlimits.kv(figure="signature", **nnlimits.entry_kv(act), law8_ode_t1=f'{c["q_ode"][r][0]:.10f}', law8_exact=f"{i0(2.0) * q0:.10f}")
             tt = np.linspace(0, 1, 50)
             axes[1].plot(tt, q0 * i0(2 * tt), "k:", lw=1.2, label="q₀ I₀(2t) (law 8)")
     axes[0].set_xlabel("depth L")

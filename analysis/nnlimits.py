@@ -386,14 +386,116 @@ def fit_line(x, y, se=None, origin=False):
     return b, float(np.sqrt(cov[-1, -1])), (0.0 if origin else coef[0])
 
 
-def job_value(run_dir, key, default):
-    """The value of a line key=… of the job's canonical text (the store's meta 'job'), or default."""
+def job_text(run_dir):
+    """The job's canonical text (the store's meta 'job'): a line key=value per option."""
     with _connect(run_dir) as db:
         row = db.execute("SELECT value FROM meta WHERE key='job'").fetchone()
-    for line in (row[0] if row else "").splitlines():
+    return row[0] if row else ""
+
+
+def job_value(run_dir, key, default):
+    """The value of a line key=… of the job's canonical text, or default."""
+    for line in job_text(run_dir).splitlines():
         if line.startswith(key + "="):
             return line.split("=", 1)[1]
     return default
+
+
+# The settings a job can sweep (src/job.c's Settings[]): each value of a list is an entry of the activation axis of
+# the families that use it, named with it ('tanh;sigma_w2=1.5;sigma_b2=0.05', 'relu;branch_alpha=1',
+# 'linear;attn_tau0=0.5'); a setting with one value stays out of the names.
+SETTINGS = ("sigma_w2", "sigma_b2", "branch_alpha", "attn_tau0", "attn_gamma")
+
+
+def _setting(text):
+    return text if text == "auto" else float(text)
+
+
+def job_settings(run_dir):
+    """{setting: value} of the job's one value of each of SETTINGS (a float, or 'auto' for -sigma_w2 auto); None
+    where the job sweeps it (its entries' names carry it) or has no line of it. A job with one attention setting
+    of each writes them on one line, 'attn_tau0,attn_gamma,attn_key_width=0.5,0.7,0'."""
+    out = dict.fromkeys(SETTINGS)
+    for line in job_text(run_dir).splitlines():
+        keys, _, values = line.partition("=")
+        keys, values = keys.split(","), values.split(",")
+        if len(keys) == len(values):  # a list of one key (swept) has more values than keys
+            out.update({k: _setting(v) for k, v in zip(keys, values) if k in out})
+    return out
+
+
+def entry(name, settings):
+    """(activation, {setting: value}) of an entry as exports show it: 'tanh;sigma_w2=1.5' -> ('tanh', {'sigma_w2':
+    1.5, 'sigma_b2': …}), the settings its name carries over `settings` (job_settings: the job's one values)."""
+    act, *parts = name.split(";")
+    out = dict(settings)
+    for p in parts:
+        key, value = p.split("=", 1)
+        out[key] = _setting(value)
+    return act, out
+
+
+def sql(text):
+    """A string as an SQL literal ('relu' -> 'relu', quotes doubled), for load()'s where."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def entry_kv(name):
+    """An entry's name as key=value pairs for kv(): activation, then each setting its name carries
+    ('relu;sigma_w2=2.5' -> activation=relu sigma_w2=2.5)."""
+    act, *parts = name.split(";")
+    return {"activation": act, **dict(p.split("=", 1) for p in parts)}
+
+
+def entries(run_dir, families=None):
+    """The run's entries of the activation axis (as exports show them) of `families` (a name or a list; None: all),
+    in the grid's order."""
+    fams = [families] if isinstance(families, str) else families
+    cond = f" WHERE family IN ({','.join('?' * len(fams))})" if fams else ""
+    with _connect(run_dir) as db:
+        rows = db.execute(f"SELECT {ACT.format('activation')} FROM points{cond} GROUP BY activation ORDER BY min(ord)",
+                          fams or []).fetchall()
+    return [r[0] for r in rows]
+
+
+def pick_entry(run_dir, families, activation):
+    """The entry that `activation` (a script's --activation) names among the run's entries of `families`: itself
+    where it is an entry's name ('relu;sigma_w2=2.5'), else the one entry of that activation ('relu' of a job that
+    sweeps nothing of relu's). None where there is none; where there are several, a RunError that names them."""
+    names = entries(run_dir, families)
+    if activation in names:
+        return activation
+    hits = [n for n in names if n.split(";")[0] == activation]
+    if len(hits) > 1:
+        raise RunError(f"{run_dir}: {len(hits)} entries of {activation} (a swept setting): "
+                       f"{', '.join(hits)}; name one, e.g. --activation '{hits[0]}'")
+    return hits[0] if hits else None
+
+
+def auto_sigma_w2(act):
+    """-sigma_w2 auto of an activation, where this module knows it (src/job.c NNLActivationAutoSigmaW2): 2/(a² + b²)
+    for a·min + b·max, 1/φ'(0)² for tanh (1) and erf (π/4); None for the others."""
+    ab = two_slope(act)
+    if ab is not None:
+        return 2.0 / (ab[0] ** 2 + ab[1] ** 2)
+    return {"tanh": 1.0, "erf": math.pi / 4}.get(act)
+
+
+def sigma_w2(act, settings):
+    """σ_w² of an entry (entry()): its value, or auto's (auto_sigma_w2; None where unknown)."""
+    s = settings.get("sigma_w2")
+    return auto_sigma_w2(act) if s in ("auto", None) else s
+
+
+def critical(act, settings):
+    """Is an MLP entry at the critical point its laws assume: σ_b² = 0 and σ_w² = auto's value (-sigma_w2 auto, or
+    the number auto gives)?"""
+    if settings.get("sigma_b2") not in (0.0, None):
+        return False
+    if settings.get("sigma_w2") in ("auto", None):
+        return True
+    auto = auto_sigma_w2(act)
+    return auto is not None and math.isclose(settings["sigma_w2"], auto, rel_tol=1e-12)
 
 
 def kv(**pairs):

@@ -197,5 +197,24 @@ $PY "$SRC/analysis/summary.py" "$W/nosuch" > /dev/null 2> "$W/nosuch.err" && fai
 $PY "$SRC/analysis/summary.py" "$W/run" -o /proc/nope/x.png > /dev/null 2> "$W/ro.err" && fail "summary.py wrote into /proc"
 [ "$(grep -c . "$W/ro.err")" = 1 ] && grep -q "^summary.py: error: " "$W/ro.err" || fail "summary.py -o /proc/...: $(cat "$W/ro.err")"
 
+# (h) an entry's settings (nnlimits.entry, job_settings): the job's one values where a name carries none, the name's
+# where it does; the attention settings of a one-value job from their combined line; a swept setting None in the job.
+# Catches: the figure scripts' theory given the job's setting instead of the entry's, or a list read as a number.
+cp -r "$W/run" "$W/jobtext" && sqlite3 "$W/jobtext/nnlimits.sqlite" "UPDATE meta SET value = replace(value, 'sigma_w2=auto',
+  'sigma_w2=1,2') || char(10) || 'attn_tau0,attn_gamma,attn_key_width=0.5,0.7,0' || char(10) WHERE key = 'job'"
+PYTHONPATH="$SRC/analysis" $PY - "$W/run" "$W/jobtext" <<'PYEOF' || fail "entry settings"
+import sys, nnlimits
+other = nnlimits.job_settings(sys.argv[2])
+assert other == {"sigma_w2": None, "sigma_b2": 0.0, "branch_alpha": 0.5, "attn_tau0": 0.5, "attn_gamma": 0.7}, other
+job = nnlimits.job_settings(sys.argv[1])
+assert job == {"sigma_w2": "auto", "sigma_b2": 0.0, "branch_alpha": 0.5, "attn_tau0": None, "attn_gamma": None}, job
+assert nnlimits.entries(sys.argv[1], "mlp") == ["relu", "tanh"] and nnlimits.entries(sys.argv[1]) == ["relu", "tanh"]
+act, s = nnlimits.entry("tanh;sigma_w2=1.5;sigma_b2=0.05", job)
+assert act == "tanh" and s["sigma_w2"] == 1.5 and s["sigma_b2"] == 0.05 and s["branch_alpha"] == 0.5
+assert nnlimits.critical("tanh", job) and not nnlimits.critical("tanh", s) and nnlimits.critical("relu", dict(job, sigma_w2=2.0))
+assert nnlimits.sigma_w2("leaky_relu:0.5", job) == 2 / 1.25 and nnlimits.sigma_w2("gelu", job) is None
+assert nnlimits.entry_kv("relu;sigma_w2=2.5") == {"activation": "relu", "sigma_w2": "2.5"}
+assert nnlimits.pick_entry(sys.argv[1], "mlp", "tanh") == "tanh" and nnlimits.pick_entry(sys.argv[1], "mlp", "erf") is None
+PYEOF
 echo "analysis: loader = export for 7 tables, summary means match, PNG and PDF written, conditions cut the rows visited;"
 echo "  quoted literals kept; unfinished runs refused in one line (--partial draws them); errors one line"

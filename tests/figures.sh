@@ -65,6 +65,33 @@ check pdlt '/activation=leaky_relu:0.2 width=all/' 'v["theory"] - 4.55621 < 1e-4
 check pdlt '/activation=leaky_relu:0.2 width=32/' 'v["slope"] > 2.3 && v["slope"] < 7'
 check pdlt '/activation=erf width=all/' 'v["theory"] - 2 / 3 < 1e-5 && 2 / 3 - v["theory"] < 1e-5'
 
+# Entries of a swept -sigma_w2 x -sigma_b2 (relu;sigma_w2=2.5;sigma_b2=0, ...), which the scripts read through
+# nnlimits.entry. Off criticality a*min + b*max scales R by sigma_w2/sigma_c2 at every layer: Hanin-Nica's exact mean
+# slope moves by n ln(sigma_w2/sigma_c2) (n = 32: -2.64 -> +4.50; the networks within 4 s.e. of it), its variance does
+# not; with a bias no law is known (nan); --activation relu among four relu entries is refused, naming them. The PDLT
+# kurtosis of a homogeneous phi is scale-free: at sigma_w2 = 2.5 it keeps c = 5 and the exact law; tanh's 2/3 holds at
+# criticality only (nan at 2.5). Catches: an entry's name read as an activation (theory nan for relu;..., as before),
+# the critical law kept off criticality (the mean slope ~80 s.e. away), settings read from another entry.
+run 2 run -family mlp -grid_activation relu -sigma_w2 auto,2.5 -sigma_b2 0,0.1 -grid_width 16,32 -grid_depth 4,8,16,32 \
+  -grid_seed 0-400 -inputs 1 -record_layers last -progress_interval 0 -output "$W/hnsw" > /dev/null 2>&1 || fail "swept hanin-nica run"
+rc=0; $PY "$SRC/analysis/fig_hanin_nica.py" "$W/hnsw" -o "$W/hnsw_x.png" > /dev/null 2> "$W/hnsw_x.err" || rc=$?
+[ "$rc" = 2 ] && grep -q "4 entries of relu (a swept setting): relu;sigma_w2=auto;sigma_b2=0, relu;sigma_w2=auto;sigma_b2=0.1, relu;sigma_w2=2.5;sigma_b2=0" "$W/hnsw_x.err" \
+  || fail "hanin-nica: --activation relu among swept entries not refused with their names (exit $rc): $(cat "$W/hnsw_x.err")"
+figure hnsw fig_hanin_nica.py "$W/hnsw" --activation 'relu;sigma_w2=2.5;sigma_b2=0'
+check hnsw '/width=[0-9]/' 'v["mean_slope"] - v["mean_exact"] <= 4 * v["mean_slope_se"] && v["mean_exact"] - v["mean_slope"] <= 4 * v["mean_slope_se"]'
+check hnsw '/width=[0-9]/' 'v["var_slope"] - v["var_exact"] <= 4 * v["var_slope_se"] && v["var_exact"] - v["var_slope"] <= 4 * v["var_slope_se"]'
+check hnsw '/width=32/' 'v["mean_exact"] > 4.4 && v["mean_exact"] < 4.6 && v["mean_theory"] == "nan" && v["var_theory"] == 5 && v["sigma_w2"] == 2.5'
+figure hnsw_b fig_hanin_nica.py "$W/hnsw" --activation 'relu;sigma_w2=2.5;sigma_b2=0.1'
+check hnsw_b '/width=all/' 'v["mean_exact"] == "nan" && v["var_exact"] == "nan" && v["var_theory"] == "nan" && v["sigma_b2"] == 0.1'
+figure hnsw_c fig_hanin_nica.py "$W/hnsw" --activation 'relu;sigma_w2=auto;sigma_b2=0'
+check hnsw_c '/width=[0-9]/' 'v["mean_theory"] == -2.5 && v["mean_slope"] - v["mean_exact"] <= 4 * v["mean_slope_se"] && v["mean_exact"] - v["mean_slope"] <= 4 * v["mean_slope_se"]'
+run 2 run -family mlp -grid_activation relu,tanh -sigma_w2 auto,2.5 -grid_width 32 -grid_depth 8 -grid_seed 0-1500 -inputs 1 \
+  -record_layers all -progress_interval 0 -output "$W/pdltsw" > /dev/null 2>&1 || fail "swept pdlt run"
+figure pdltsw fig_pdlt.py "$W/pdltsw"
+check pdltsw '/activation=relu sigma_w2=2.5 width=32/' 'v["theory"] == 5 && v["slope"] - v["exact_slope"] <= 4 * v["slope_se"] && v["exact_slope"] - v["slope"] <= 4 * v["slope_se"]'
+check pdltsw '/activation=tanh sigma_w2=auto width=all/' 'v["theory"] - 2 / 3 < 1e-5 && 2 / 3 - v["theory"] < 1e-5'
+check pdltsw '/activation=tanh sigma_w2=2.5 width=all/' 'v["theory"] == "nan"'
+
 # Hayou–Yang: RMS error to the ODE falls like n^(-1/2) along L = n^gamma; the tiny run's KS statistics look Gaussian.
 run 2 run -family resnet -grid_activation relu -grid_width 16,64,256 -grid_depth 4,16,64,256 -grid_seed 0-24 \
   -inputs 2 -record_layers 4 -progress_interval 0 -output "$W/hy" > /dev/null 2>&1 || fail "hayou-yang run"
@@ -188,6 +215,12 @@ for who in net sde; do
       print "temperature: " who " E ln V at tau0 0.25 minus at 2 = " d > "/dev/stderr"; exit 1 } }' "$W/temp.txt" ||
     fail "temp: the temperature does not move the $who's E ln V"
 done
+# fig_li_nica_roy draws one entry of the swept job: --activation 'linear;attn_tau0=0.25' (the base name alone is
+# refused, naming both), its networks against that entry's SDE. Catches: a figure that finds no rows for a swept
+# job, or labels them with another entry. (It draws ρ, which τ₀ hardly moves: it could not tell the entries apart.)
+figure templnr fig_li_nica_roy.py "$W/temp" --family shaped_attention --activation 'linear;attn_tau0=0.25'
+check templnr '/family=shaped_attention/' 'v["attn_tau0"] == 0.25 && v["n_sde"] == 600 && v["ks_sde"] < v["ks_crit001"]'
+check templnr '/family=softmax_attention/' 'v["attn_tau0"] == 0.25 && v["net_mean"] > 0.999'
 
 # Makwana 2025: EDim of the feature matrix, m = 16 inputs, n = 8, 16, 32. Exact facts: at layer 1 the n×m ReLU
 # features have full rank min(n, m); at n = 2m it stays m at nearly every layer, so the largest gap to the claim is
