@@ -54,7 +54,7 @@ def width_limit(ax, x, act):
         c, cse = x["slope"][e] / q, x["se_slope"][e] / q
         ax.errorbar(L * (1 + 0.04 * (k - 1)), c, yerr=2 * cse, fmt="o-", ms=3, lw=0.8, capsize=2, label=f"V_{a}{b}")
         for i in range(len(L)):
-            nnlimits.kv(figure="hayou_yang", activation=act, depth=int(L[i]), a=int(a), b=int(b), widths=int(x["widths"][e][i]),
+            nnlimits.kv(figure="hayou_yang", **nnlimits.entry_kv(act), depth=int(L[i]), a=int(a), b=int(b), widths=int(x["widths"][e][i]),
                         c_rel=c[i], c_rel_se=cse[i], z_nngp=x["z_nngp"][e][i], chi2=x["chi2"][e][i])
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xscale("log")
@@ -119,7 +119,7 @@ def main():
         heat(row[0], fig, widths, depths, rms, f"{act}: RMS error of V_L to the ODE q_1")
         heat(row[1], fig, widths, depths, bias, f"{act}: bias |E V_L − q_1| (grey '~0': |z| < 2)", zmax)
         i, j = np.unravel_index(np.nanargmin(rms), rms.shape)
-        nnlimits.kv(figure="hayou_yang", activation=act, min_rms=rms[i, j], at_width=widths[j], at_depth=depths[i],
+        nnlimits.kv(figure="hayou_yang", **nnlimits.entry_kv(act), min_rms=rms[i, j], at_width=widths[j], at_depth=depths[i],
                     max_rms=np.nanmax(rms), max_bias=np.nanmax(bias), max_abs_z=np.nanmax(zmax))
         ax = row[2]
         for k, g in enumerate(gammas):
@@ -135,7 +135,7 @@ def main():
             if len(n) >= 3:
                 b, bse, _ = nnlimits.fit_line(np.log(n), np.log(e))
                 label += f": slope {b:.2f} ± {bse:.2f}"
-                nnlimits.kv(figure="hayou_yang", activation=act, gamma=g, points=len(n), slope=b, slope_se=bse,
+                nnlimits.kv(figure="hayou_yang", **nnlimits.entry_kv(act), gamma=g, points=len(n), slope=b, slope_se=bse,
                             theory=-0.5)
             ax.plot([], [], "-o", color=col, ms=3, label=label)
         nn = np.array(widths, float)

@@ -56,7 +56,7 @@ def main():
             top = max(top, qo.max(), qn.max())
             p = ks_2samp(obs, null).pvalue
             ax.plot(qn, qo, ".-", ms=3, lw=0.7, color=f"C{j % 7}", label=f"n={w} (p={p:.2g})")
-            nnlimits.kv(figure="hayou_yang_gaussianity", activation=act, width=w, depth=Lmax, seeds=len(obs),
+            nnlimits.kv(figure="hayou_yang_gaussianity", **nnlimits.entry_kv(act), width=w, depth=Lmax, seeds=len(obs),
                         median_ratio=np.median(obs) / np.median(null), ks2_pvalue=p)
         ax.plot([0, top], [0, top], "k--", lw=1, label="iid Gaussian coordinates")
         ax.set_xlabel("√n·D quantile, n iid N(0,1) (simulated)")

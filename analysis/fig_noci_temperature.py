@@ -10,7 +10,12 @@ distance of networks to SDE paths for both statistics, against its 0.1 % critica
 Input: a run of jobs/noci_2023_temperature.opts (families shaped_attention and softmax_attention, -sde_paths > 0, a
 depth equal to t times a width). With a swept -attn_gamma, --gamma picks the one drawn (default: the smallest).
 Prints one key=value line per (family, τ₀, γ, width, statistic) at that t: the networks' mean ± s.e. and, for the
-shaped block, the SDE paths' mean ± s.e., the KS distance and its 0.1 % critical value."""
+shaped block, the SDE paths' mean ± s.e., the KS distance and its 0.1 % critical value.
+
+A run that sweeps -attn_gamma too (jobs/noci_2023_attention_phase.opts: τ₀ × γ entries linear;attn_tau0=…;attn_gamma=…)
+gets a second row: maps over the (τ₀, γ) plane at the widest width of E ln V₀₀ and E ρ₀₁ (networks, the SDE's in
+brackets), and of the larger KS distance to the SDE over its critical value; a plane=… line per cell prints the z of
+each statistic's mean (networks − SDE over their joint s.e.) and that KS ratio."""
 import os
 import sys
 
@@ -27,6 +32,56 @@ def settings(name, job):
     """(τ₀, γ) of an entry: the values its name carries, else the job's."""
     s = nnlimits.entry(name, job)[1]
     return s["attn_tau0"], s["attn_gamma"]
+
+
+def maps(fig, axes, rows, laws, taus, gammas, width, t):
+    """The (τ₀, γ) plane of the shaped block at one width: E ln V₀₀ and E ρ₀₁ of the networks (colour; each cell: the
+    networks' mean over the SDE's), and the larger of the two KS distances to the SDE over its 0.1 % critical value.
+    Prints plane=… lines: per cell the two statistics' z = (networks − SDE)/s.e. and the KS ratio."""
+    grid = {(r[1], r[2], r[4]): r[5] for r in rows if r[0] == "shaped_attention" and r[3] == width}
+    ext = [-0.5, len(taus) - 0.5, -0.5, len(gammas) - 0.5]
+
+    def cell(tau, gamma, st, col):
+        i = grid.get((tau, gamma, st))
+        return float(laws[col][i]) if i is not None else np.nan
+
+    def frame(ax, title):
+        ax.set_xticks(range(len(taus)), [f"{x:g}" for x in taus])
+        ax.set_yticks(range(len(gammas)), [f"{g:g}" for g in gammas])
+        ax.set_xlabel("τ₀")
+        ax.set_ylabel("γ")
+        ax.set_title(title)
+        ax.grid(False)
+
+    for ax, (st, name) in zip(axes[:2], STATS):
+        net = np.array([[cell(x, g, st, "net_mean") for x in taus] for g in gammas])
+        sde = np.array([[cell(x, g, st, "sde_mean") for x in taus] for g in gammas])
+        im = ax.imshow(net, origin="lower", extent=ext, aspect="auto", cmap="viridis")
+        fig.colorbar(im, ax=ax, shrink=0.85)
+        for j, g in enumerate(gammas):
+            for k, x in enumerate(taus):
+                ax.text(k, j, f"{net[j, k]:.2f}\n({sde[j, k]:.2f})", ha="center", va="center", fontsize=7,
+                        color="w" if net[j, k] < np.nanmean(net) else "k")
+        frame(ax, f"E {name} at t = {t:g}, n = {width}: networks (SDE)")
+    ratio = np.full((len(gammas), len(taus)), np.nan)
+    for j, g in enumerate(gammas):
+        for k, x in enumerate(taus):
+            z = {}
+            for st, _ in STATS:
+                n_net, n_sde = cell(x, g, st, "n_net"), cell(x, g, st, "n_sde")
+                crit = KS_C001 * np.sqrt((n_net + n_sde) / (n_net * n_sde))
+                ratio[j, k] = np.nanmax([ratio[j, k], cell(x, g, st, "ks_sde") / crit])
+                se = np.hypot(cell(x, g, st, "net_sd") / np.sqrt(n_net), cell(x, g, st, "sde_sd") / np.sqrt(n_sde))
+                z[st] = (cell(x, g, st, "net_mean") - cell(x, g, st, "sde_mean")) / se
+            nnlimits.kv(plane="shaped_attention", tau0=x, gamma=g, width=width, t=t, z_logv=z["logv"], z_rho=z["rho"],
+                        ks_ratio=ratio[j, k])
+    im = axes[2].imshow(ratio, origin="lower", extent=ext, aspect="auto", cmap="magma_r", vmin=0, vmax=1)
+    fig.colorbar(im, ax=axes[2], shrink=0.85)
+    for j in range(len(gammas)):
+        for k in range(len(taus)):
+            axes[2].text(k, j, f"{ratio[j, k]:.2f}", ha="center", va="center", fontsize=7,
+                         color="w" if ratio[j, k] > 0.6 else "k")
+    frame(axes[2], "KS to the SDE / 0.1 % critical value\n(the larger of ln V₀₀'s and ρ₀₁'s; < 1: the same law)")
 
 
 def main():
@@ -60,9 +115,13 @@ def main():
         nnlimits.kv(**out)
 
     plt = nnlimits.style()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    colours = {w: f"C{2 * k}" for k, w in enumerate(widths)}
     taus = sorted({r[1] for r in rows})
+    plane = len(gammas) > 1 and len(taus) > 1  # both swept: maps over (τ₀, γ) below the τ₀ sweep
+    fig, axes = plt.subplots(2 if plane else 1, 3, figsize=(14, 8.4 if plane else 4), squeeze=False)
+    if plane:
+        maps(fig, axes[1], rows, laws, taus, gammas, max(widths), args.t)
+    axes = axes[0]
+    colours = {w: f"C{2 * k}" for k, w in enumerate(widths)}
 
     def ticks(ax):
         ax.set_xscale("log")
@@ -105,8 +164,10 @@ def main():
     ax.set_ylabel("KS distance, networks to SDE (dotted: 0.1 % critical)")
     ax.set_title("shaped attention against its SDE")
     ax.legend(loc="best")
-    fig.suptitle("Noci et al. 2023: the shaped attention block follows its covariance SDE at every temperature τ₀ "
-                 "(stronger attention: larger V)\nsoftmax attention collapses the tokens (ρ = 1) at all of them")
+    softmax = any(r[0] == fams[1] for r in rows)
+    fig.suptitle("Noci et al. 2023: the shaped attention block follows its covariance SDE at every temperature τ₀"
+                 + (" and residual weight γ" if plane else " (stronger attention: larger V)")
+                 + ("\nsoftmax attention collapses the tokens (ρ = 1) at all of them" if softmax else ""))
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 
