@@ -108,9 +108,14 @@ def main():
         ("--gammas", str, "0.5,0.75,1,1.25", "exponents of the paths L = n^gamma")])
     gammas = [float(g) for g in args.gammas.split(",")]
     c = nnlimits.load_compare(args.run_dir)
-    acts = [a for a in dict.fromkeys(c["activation"][c["family"] == "resnet"])]
-    if not acts or not np.isfinite(c["q_ode"]).any():
+    res = c["family"] == "resnet"
+    # the entries with a depth-limit ODE: not those of a swept -branch_alpha other than 1/2 (said on stderr)
+    acts = [a for a in dict.fromkeys(c["activation"][res]) if np.isfinite(c["q_ode"][res & (c["activation"] == a)]).any()]
+    other = [a for a in dict.fromkeys(c["activation"][res]) if a not in acts]
+    if not acts:
         sys.exit(f"{args.run_dir}: no ResNet rows with a depth-limit ODE (run jobs/hayou_yang_2023_commute.yaml)")
+    if other:
+        print(f"note: {', '.join(other)}: no depth-limit ODE (branch scale other than L^-1/2), not drawn", file=sys.stderr)
     x = nnlimits.load_export(args.run_dir, "extrapolate")
     plt = nnlimits.style()
     fig, axes = plt.subplots(len(acts), 4, figsize=(17, 3.5 * len(acts)), squeeze=False)

@@ -103,6 +103,21 @@ check hy '/max_rms=/' 'v["min_rms"] > 0 && v["min_rms"] < v["max_rms"] && v["max
 check hy '/c_rel=/' 'v["widths"] == 3 && v["z_nngp"] < 4 && v["z_nngp"] > -4 && v["c_rel_se"] > 0'
 [ "$(grep -c 'c_rel=' "$W/hy.txt")" = 12 ] || fail "hayou-yang: want the 1/n coefficient of 4 depths x 3 entries"
 NULL_DRAWS="--null 1000" figure hyqq fig_hayou_yang_qq.py "$W/hy"
+# A swept -branch_alpha (entries relu;branch_alpha=0.5 and relu;branch_alpha=1): fig_hayou_yang draws the entry with a
+# depth-limit ODE and names the other on stderr (it crashed on the All-NaN one before); fig_hayou_2022 refuses a bare
+# relu among them (naming both) and α = 1, and draws relu;branch_alpha=0.5 with its SDE paths.
+run 2 run -family resnet -grid_activation relu -grid_width 3,4,16 -grid_depth 16,64 -grid_seed 0-40 -inputs 2 -record_layers 8 \
+  -branch_alpha 0.5,1 -sde_paths 100 -progress_interval 0 -output "$W/alpha" > /dev/null 2>&1 || fail "swept branch_alpha run"
+$PY "$SRC/analysis/fig_hayou_yang.py" "$W/alpha" -o "$W/alpha_hy.png" > "$W/alpha_hy.txt" 2> "$W/alpha_hy.err" || fail "fig_hayou_yang on a swept alpha: $(cat "$W/alpha_hy.err")"
+grep -q "relu;branch_alpha=1: no depth-limit ODE" "$W/alpha_hy.err" && grep -q "branch_alpha=0.5 min_rms=" "$W/alpha_hy.txt" &&
+  ! grep -q "branch_alpha=1 " "$W/alpha_hy.txt" || fail "fig_hayou_yang: the alpha entries drawn wrong"
+for a in relu 'relu;branch_alpha=1'; do
+  $PY "$SRC/analysis/fig_hayou_2022.py" "$W/alpha" --activation "$a" -o "$W/alpha_h22.png" > /dev/null 2> "$W/alpha_h22.err" &&
+    fail "fig_hayou_2022 drew --activation $a of a swept alpha"
+  grep -q "relu;branch_alpha=0.5" "$W/alpha_h22.err" || fail "fig_hayou_2022 --activation $a: $(cat "$W/alpha_h22.err")"
+done
+figure alpha_h22 fig_hayou_2022.py "$W/alpha" --activation 'relu;branch_alpha=0.5'
+check alpha_h22 '/width=4 depth=64/' 'v["sde_paths"] == 100 && v["seeds"] <= 40 && v["ks_sde"] < v["ks_crit001"]'
 
 # Phase diagram (Poole et al. 2016): a tanh MLP swept over sigma_w2 x sigma_b2. The figure's own chi_1 (its quadrature of
 # the length map's fixed point) against each entry's NNGP correlation from nnlimits: ordered (chi_1 < 0.9) entries at
