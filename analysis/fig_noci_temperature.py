@@ -9,6 +9,8 @@ SDE paths (line, ± 2 s.e. band); panel 2 the mean of ρ₀₁ the same way; pan
 distance of networks to SDE paths for both statistics, against its 0.1 % critical value.
 Input: a run of jobs/noci_2023_temperature.opts (families shaped_attention and softmax_attention, -sde_paths > 0, a
 depth equal to t times a width). With a swept -attn_gamma, --gamma picks the one drawn (default: the smallest).
+--family shaped_transformer draws the whole block the same way (softmax_transformer beside it), of one MLP
+activation (--activation; default the run's first).
 Prints one key=value line per (family, τ₀, γ, width, statistic) at that t: the networks' mean ± s.e. and, for the
 shaped block, the SDE paths' mean ± s.e., the KS distance and its 0.1 % critical value.
 
@@ -26,6 +28,9 @@ import nnlimits  # noqa: E402
 
 KS_C001 = 1.949  # two-sample Kolmogorov–Smirnov: P(√(nm/(n+m)) D > 1.949) ≈ 0.001 under the same law
 STATS = (("logv", "ln V₀₀"), ("rho", "ρ₀₁"))
+UNSHAPED = {"shaped_attention": "softmax_attention", "shaped_transformer": "softmax_transformer"}
+NAME = {"shaped_attention": "shaped attention", "softmax_attention": "softmax attention",
+        "shaped_transformer": "shaped transformer", "softmax_transformer": "softmax transformer"}
 
 
 def settings(name, job):
@@ -34,11 +39,11 @@ def settings(name, job):
     return s["attn_tau0"], s["attn_gamma"]
 
 
-def maps(fig, axes, rows, laws, taus, gammas, width, t):
+def maps(fig, axes, rows, laws, fam, taus, gammas, width, t):
     """The (τ₀, γ) plane of the shaped block at one width: E ln V₀₀ and E ρ₀₁ of the networks (colour; each cell: the
     networks' mean over the SDE's), and the larger of the two KS distances to the SDE over its 0.1 % critical value.
     Prints plane=… lines: per cell the two statistics' z = (networks − SDE)/s.e. and the KS ratio."""
-    grid = {(r[1], r[2], r[4]): r[5] for r in rows if r[0] == "shaped_attention" and r[3] == width}
+    grid = {(r[1], r[2], r[4]): r[5] for r in rows if r[0] == fam and r[3] == width}
     ext = [-0.5, len(taus) - 0.5, -0.5, len(gammas) - 0.5]
 
     def cell(tau, gamma, st, col):
@@ -73,7 +78,7 @@ def maps(fig, axes, rows, laws, taus, gammas, width, t):
                 ratio[j, k] = np.nanmax([ratio[j, k], cell(x, g, st, "ks_sde") / crit])
                 se = np.hypot(cell(x, g, st, "net_sd") / np.sqrt(n_net), cell(x, g, st, "sde_sd") / np.sqrt(n_sde))
                 z[st] = (cell(x, g, st, "net_mean") - cell(x, g, st, "sde_mean")) / se
-            nnlimits.kv(plane="shaped_attention", tau0=x, gamma=g, width=width, t=t, z_logv=z["logv"], z_rho=z["rho"],
+            nnlimits.kv(plane=fam, tau0=x, gamma=g, width=width, t=t, z_logv=z["logv"], z_rho=z["rho"],
                         ks_ratio=ratio[j, k])
     im = axes[2].imshow(ratio, origin="lower", extent=ext, aspect="auto", cmap="magma_r", vmin=0, vmax=1)
     fig.colorbar(im, ax=axes[2], shrink=0.85)
@@ -87,17 +92,24 @@ def maps(fig, axes, rows, laws, taus, gammas, width, t):
 def main():
     args = nnlimits.figure_args(__doc__, "noci_temperature", [
         ("--t", float, 1.0, "the depth-to-width ratio t = L/n drawn"),
-        ("--gamma", float, 0.0, "the γ drawn where -attn_gamma is swept (0: the smallest)")])
+        ("--gamma", float, 0.0, "the γ drawn where -attn_gamma is swept (0: the smallest)"),
+        ("--family", str, "shaped_attention", "the shaped block: shaped_attention, or shaped_transformer (its MLP's "
+                                              "activation: --activation); its unshaped form beside it"),
+        ("--activation", str, "", "the transformer's MLP activation, where the run has several (default: its first)")])
+    if args.family not in UNSHAPED:
+        sys.exit(f"--family {args.family}: not {' or '.join(UNSHAPED)}")
+    fams = (args.family, UNSHAPED[args.family])
+    base = args.activation or next((n.split(";")[0] for n in nnlimits.entries(args.run_dir, args.family)), "linear")
     laws = nnlimits.load_export(args.run_dir, "laws")
-    fams = ("shaped_attention", "softmax_attention")
     job = nnlimits.job_settings(args.run_dir)
     rows = []  # (family, τ₀, γ, width, statistic, i)
     for i in range(len(laws["family"])):
         fam, st = laws["family"][i], laws["statistic"][i]
-        if fam in fams and st in dict(STATS) and abs(float(laws["t"][i]) - args.t) < 1e-9:
+        if (fam in fams and st in dict(STATS) and abs(float(laws["t"][i]) - args.t) < 1e-9
+                and laws["activation"][i].split(";")[0] == base):
             rows.append((fam, *settings(laws["activation"][i], job), int(laws["width"][i]), st, i))
     if not any(r[0] == fams[0] for r in rows):
-        sys.exit(f"{args.run_dir}: no shaped_attention rows at t = {args.t:g} in the laws table "
+        sys.exit(f"{args.run_dir}: no {fams[0]} rows of {base} at t = {args.t:g} in the laws table "
                  "(run jobs/noci_2023_temperature.opts, or a depth equal to t times a width)")
     gammas = sorted({r[2] for r in rows})
     gamma = args.gamma or gammas[0]
@@ -119,7 +131,7 @@ def main():
     plane = len(gammas) > 1 and len(taus) > 1  # both swept: maps over (τ₀, γ) below the τ₀ sweep
     fig, axes = plt.subplots(2 if plane else 1, 3, figsize=(14, 8.4 if plane else 4), squeeze=False)
     if plane:
-        maps(fig, axes[1], rows, laws, taus, gammas, max(widths), args.t)
+        maps(fig, axes[1], rows, laws, fams[0], taus, gammas, max(widths), args.t)
     axes = axes[0]
     colours = {w: f"C{2 * k}" for k, w in enumerate(widths)}
 
@@ -141,13 +153,13 @@ def main():
             tau, (m, sd, n, sm, ssd, ns) = series(fams[0], w, st, ("net_mean", "net_sd", "n_net", "sde_mean", "sde_sd", "n_sde"))
             if len(tau):
                 ax.errorbar(tau, m, yerr=2 * sd / np.sqrt(n), fmt="o", ms=4, color=c, capsize=2,
-                            label=f"shaped attention, n = {w}")
+                            label=f"{NAME[fams[0]]}, n = {w}")
                 ax.plot(tau, sm, "-", color=c, lw=1, label=f"its SDE (from n = {w}'s embedding) ± 2 s.e.")
                 ax.fill_between(tau, sm - 2 * ssd / np.sqrt(ns), sm + 2 * ssd / np.sqrt(ns), color=c, alpha=0.15, lw=0)
             tau, (m, sd, n) = series(fams[1], w, st, ("net_mean", "net_sd", "n_net"))
             if len(tau):
                 ax.errorbar(tau, m, yerr=2 * sd / np.sqrt(n), fmt="s--", mfc="none", ms=4, lw=0.8, color=c, capsize=2,
-                            label=f"softmax attention, n = {w}")
+                            label=f"{NAME[fams[1]]}, n = {w}")
         ticks(ax)
         ax.set_ylabel(f"{label} at t = {args.t:g}, networks ± 2 s.e.")
         ax.set_title(f"{label} at t = L/n = {args.t:g}, γ = {gamma:g}")
@@ -162,12 +174,12 @@ def main():
     ticks(ax)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("KS distance, networks to SDE (dotted: 0.1 % critical)")
-    ax.set_title("shaped attention against its SDE")
+    ax.set_title(f"{NAME[fams[0]]} against its SDE")
     ax.legend(loc="best")
     softmax = any(r[0] == fams[1] for r in rows)
-    fig.suptitle("Noci et al. 2023: the shaped attention block follows its covariance SDE at every temperature τ₀"
-                 + (" and residual weight γ" if plane else " (stronger attention: larger V)")
-                 + ("\nsoftmax attention collapses the tokens (ρ = 1) at all of them" if softmax else ""))
+    fig.suptitle(f"Noci et al. 2023: the {NAME[fams[0]]} block{'' if base == 'linear' else f' ({base})'} follows its "
+                 "covariance SDE at every temperature τ₀" + (" and residual weight γ" if plane else "")
+                 + (f"\n{NAME[fams[1]]} collapses the tokens (ρ = 1) at all of them" if softmax else ""))
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 

@@ -230,25 +230,32 @@ for who in net sde; do
       print "temperature: " who " E ln V at tau0 0.25 minus at 2 = " d > "/dev/stderr"; exit 1 } }' "$W/temp.txt" ||
     fail "temp: the temperature does not move the $who's E ln V"
 done
-# The (τ₀, γ) plane (jobs/noci_2023_attention_phase.opts, small): -attn_tau0 0.5,2 × -attn_gamma 0.3,0.9, n = 64, t = 1.
-# Every cell's networks against its own SDE (both means within 4 s.e., KS below its 0.1 % critical value), and γ's
-# effect on E ln V₀₀ (the shipped job: −0.17 at γ = 0.3 against −0.93 at 0.9, networks and SDE alike) more than 5 s.e.
-# for the networks and for the SDE at each τ₀ (here 6.4 and 8.6 s.e. for the networks, 10.7 and 11 for the SDE).
-# Catches: a swept γ that does not reach the networks or the SDE task (their two γ the same paths), cells matched
-# with another γ's SDE (z of 6.6 or more on ln V₀₀ here).
-run 2 run -family shaped_attention -grid_activation linear -grid_width 64 -grid_depth 64 -grid_seed 0-300 -inputs 3 \
-  -input_correlation 0.5,0.2,0.3 -attn_tau0 0.5,2 -attn_gamma 0.3,0.9 -record_layers last -sde_paths 600 \
+# The (τ₀, γ) plane (jobs/noci_2023_attention_phase.opts, small): -attn_tau0 0.5,2 × -attn_gamma 0.3,0.9, n = 64, t = 1,
+# of the shaped attention block and of the whole transformer block (--family shaped_transformer, its MLP linear).
+# Every cell's networks against its own SDE (both means within 4 s.e., KS below its 0.1 % critical value; the
+# tightest cell, the transformer's at τ₀ = 2 and γ = 0.3, is at 0.93 of it and z = 2.5 on ρ: 3000 seeds there sit at
+# z = −1.4, and 6000 fresh ones at −0.2, so these 300 seeds' fluctuation), and γ's effect on E ln V₀₀ more than 5 s.e.
+# for the networks and for the SDE at each τ₀ (attention: 6.4 and 8.6 s.e. for the networks, 10.7 and 11 for the SDE;
+# the transformer's ln V falls from −0.3 to −2.5). Catches: a swept γ that does not reach the networks or the SDE task
+# (their two γ the same paths), cells matched with another γ's SDE (z of 6.6 or more on ln V₀₀ here), a figure that
+# draws one family's rows as the other's.
+run 2 run -family shaped_attention,shaped_transformer -grid_activation linear -grid_width 64 -grid_depth 64 -grid_seed 0-300 \
+  -inputs 3 -input_correlation 0.5,0.2,0.3 -attn_tau0 0.5,2 -attn_gamma 0.3,0.9 -record_layers last -sde_paths 600 \
   -progress_interval 0 -output "$W/plane" > /dev/null 2>&1 || fail "attention plane run"
 figure plane fig_noci_temperature.py "$W/plane"
-[ "$(grep -c '^plane=' "$W/plane.txt")" = 4 ] || fail "plane: want 4 cells (2 tau0 x 2 gamma)"
-check plane '/^plane=/' 'v["z_logv"] < 4 && v["z_logv"] > -4 && v["z_rho"] < 4 && v["z_rho"] > -4 && v["ks_ratio"] < 1'
-for who in net sde; do
-  awk -v who=$who '/^figure=noci_temperature/ && /statistic=logv/ {
-      delete v; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      m[v["tau0"], v["gamma"]] = v[who "_mean"]; s2[v["tau0"], v["gamma"]] = v[who "_mean_se"]^2; n++ }
-    END { bad = n != 4; for (t = 0.5; t <= 2; t *= 4) { d = m[t, 0.3] - m[t, 0.9]
-      if (!(d > 5 * sqrt(s2[t, 0.3] + s2[t, 0.9]))) { print "plane: " who " at tau0 " t ": E ln V gamma 0.3 - 0.9 = " d > "/dev/stderr"; bad = 1 } }
-      exit bad }' "$W/plane.txt" || fail "plane: gamma does not move the $who's E ln V"
+figure planetr fig_noci_temperature.py "$W/plane" --family shaped_transformer
+for f in plane planetr; do
+  fam=$([ $f = plane ] && echo shaped_attention || echo shaped_transformer)
+  [ "$(grep -c "^plane=$fam " "$W/$f.txt")" = 4 ] && [ "$(grep -c "family=$fam " "$W/$f.txt")" = 8 ] || fail "$f: want 4 cells (2 tau0 x 2 gamma) of $fam"
+  check $f '/^plane=/' 'v["z_logv"] < 4 && v["z_logv"] > -4 && v["z_rho"] < 4 && v["z_rho"] > -4 && v["ks_ratio"] < 1'
+  for who in net sde; do
+    awk -v who=$who '/^figure=noci_temperature/ && /statistic=logv/ {
+        delete v; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        m[v["tau0"], v["gamma"]] = v[who "_mean"]; s2[v["tau0"], v["gamma"]] = v[who "_mean_se"]^2; n++ }
+      END { bad = n != 4; for (t = 0.5; t <= 2; t *= 4) { d = m[t, 0.3] - m[t, 0.9]
+        if (!(d > 5 * sqrt(s2[t, 0.3] + s2[t, 0.9]))) { print "plane: " who " at tau0 " t ": E ln V gamma 0.3 - 0.9 = " d > "/dev/stderr"; bad = 1 } }
+        exit bad }' "$W/$f.txt" || fail "$f: gamma does not move the $who's E ln V"
+  done
 done
 # fig_li_nica_roy draws one entry of the swept job: --activation 'linear;attn_tau0=0.25' (the base name alone is
 # refused, naming both), its networks against that entry's SDE. Catches: a figure that finds no rows for a swept
