@@ -686,14 +686,6 @@ static void SiftDown(Bin *h, PetscInt n, PetscInt i)
   }
 }
 
-PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx)
-{
-  PetscFunctionBegin;
-  sort_grid = grid;
-  qsort(idx, (size_t)n, sizeof(PetscInt), CmpCostDesc);
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k, PetscErrorCode (*fn)(void *ctx, PetscInt point, PetscInt shard), void *ctx)
 {
   PetscInt *cell, nb;

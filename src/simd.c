@@ -40,9 +40,3 @@ int NNLSimdUse(const char *name)
     }
   return -1;
 }
-
-const char *NNLSimdName(void)
-{
-  if (!nnl_simd_isa) (void)NNLSimdUse(NULL);
-  return nnl_simd_names[nnl_simd_isa];
-}

@@ -16,8 +16,6 @@ extern int nnl_simd_isa;
   the CPU lacks the ISA (the choice is then unchanged). Not thread-safe; not collective.
 */
 int NNLSimdUse(const char *name);
-/** @brief Name of the build in use. */
-const char *NNLSimdName(void);
 /**
   @brief Whether this CPU runs code of isa (NNL_ISA_*): AVX-512 F, DQ, VL, BW with FMA; AVX2 with FMA; plain always.
   The one CPU check of the simd.h builds and of the random-number kernels (rngkernel.c).

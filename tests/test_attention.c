@@ -138,6 +138,16 @@ static void test_attention_single_token(void **state)
   }
 }
 
+/* ln V_00, ρ_01 and ρ_12 of the packed pairs q (a <= b, a-major) of m >= 3 inputs. */
+static void AddMoments(Moments mo[3], PetscInt m, const double *q)
+{
+  const PetscInt v00 = 0, v01 = 1, v11 = m, v12 = m + 1, v22 = 2 * m - 1;
+
+  MomentsAdd(&mo[0], log(q[v00]));
+  MomentsAdd(&mo[1], q[v01] / sqrt(q[v00] * q[v11]));
+  MomentsAdd(&mo[2], q[v12] / sqrt(q[v11] * q[v22]));
+}
+
 /* ln V_00, ρ_01 and ρ_12 at the last layer over networks, and over the SDE task's paths. */
 static void NetworkMoments(const char *opts, Moments mo[3], PetscBool sde)
 {
@@ -148,23 +158,16 @@ static void NetworkMoments(const char *opts, Moments mo[3], PetscBool sde)
   assert_int_equal(TestJob(opts, &job, &grid), 0);
   if (!sde)
     for (PetscInt p = 0; p < grid->nnets; p++) {
-      const double *q;
+      const PetscInt m = job->inputs;
       assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
-      q = res->gram + (res->nrec - 1) * 6; /* pairs 00 01 02 11 12 22 */
-      MomentsAdd(&mo[0], log(q[0]));
-      MomentsAdd(&mo[1], q[1] / sqrt(q[0] * q[3]));
-      MomentsAdd(&mo[2], q[4] / sqrt(q[3] * q[5]));
+      AddMoments(mo, m, res->gram + (res->nrec - 1) * (m * (m + 1) / 2));
       NNLResultDestroy(&res);
     }
   else {
+    const PetscInt m = job->inputs;
     assert_int_equal(grid->nsde, 1);
     assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
-    for (PetscInt p = 0; p < res->npath; p++) {
-      const double *q = res->paths + p * 9; /* 6 pairs, 3 log-norms */
-      MomentsAdd(&mo[0], log(q[0]));
-      MomentsAdd(&mo[1], q[1] / sqrt(q[0] * q[3]));
-      MomentsAdd(&mo[2], q[4] / sqrt(q[3] * q[5]));
-    }
+    for (PetscInt p = 0; p < res->npath; p++) AddMoments(mo, m, res->paths + p * (m * (m + 1) / 2 + m)); /* pairs, then log-norms */
     NNLResultDestroy(&res);
   }
   NNLGridDestroy(&grid);
@@ -286,6 +289,21 @@ static void test_transformer_samplers_agree(void **state)
                 "-attn_tau0 0.5 -attn_gamma 0.7 -shape_c_minus -2 -record_layers last ", 2000, "transformer");
 }
 
+/* Ten tokens, past NNL_SMALL_M = 8: the dense sampler's W^Q, W^K (attention) and W₁ (MLP) products go through DGEMM,
+   and the projection's MLP sub-block takes V from a pass over Y instead of the fused layer's Gram sums; both blocks
+   keep the two samplers' law (1000 seeds each; the transformer n = 16, L = 8; the attention n = 16, L = 32, τ₀ = 0.3,
+   where its drift is strong). Catches a DGEMM call with a wrong shape or scale in those branches (no other test
+   reaches them), a Gram of the wrong columns: mutants measured, W₁'s product scaled by 1.5: 55 s.e.; the queries'
+   product zeroed (A = I): 13 s.e. */
+static void test_samplers_agree_ten_tokens(void **state)
+{
+  (void)state;
+  SamplersAgree("-family shaped_transformer -grid_activation relu -grid_width 16 -grid_depth 8 -inputs 10 -input_correlation 0.5 "
+                "-attn_tau0 0.5 -attn_gamma 0.7 -shape_c_minus -2 -record_layers last ", 1000, "transformer, m = 10");
+  SamplersAgree("-family shaped_attention -grid_activation linear -grid_width 16 -grid_depth 32 -inputs 10 -input_correlation 0.5 "
+                "-attn_tau0 0.3 -attn_gamma 0.7 -record_layers last ", 1000, "attention, m = 10");
+}
+
 /* The two samplers have the same law (MATH.md §4.9): n = 32, L = 64, τ₀ = 0.3 (strong attention), n_k = 8, 2000 seeds
    each. The dense sampler draws W^Q, W^K and W^V and scales the tokens; the projection draws the queries and keys
    from the tokens' correlations and the values given A V Aᵀ: catches a key width, a temperature or a normalisation
@@ -331,6 +349,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_attention_sde_from_block),
     cmocka_unit_test(test_attention_single_token),
     cmocka_unit_test(test_attention_samplers_agree),
+    cmocka_unit_test(test_samplers_agree_ten_tokens),
     cmocka_unit_test(test_attention_network_vs_sde),
     cmocka_unit_test(test_softmax_attention_collapses),
     cmocka_unit_test(test_transformer_network_vs_sde),

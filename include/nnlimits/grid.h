@@ -100,9 +100,6 @@ PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k, PetscErrorCode 
 /** @brief Free the indices NNLGridShard returned (in huge pages when large: see grid.c), and set *idx to NULL. */
 PetscErrorCode NNLGridFreeIndices(PetscInt **idx);
 
-/** @brief Sort idx[0..n) (point indices) by decreasing cost, ties by canonical order. */
-PetscErrorCode NNLGridSortByCost(const NNLGrid *grid, PetscInt n, PetscInt *idx);
-
 /**
   @brief Predicted cost and peak memory of one point (also filled into grid points): the task's and rank 0's commit of
   its result, in nanoseconds of one core of the machine the model was fitted on (src/grid.c).
