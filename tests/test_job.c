@@ -80,6 +80,19 @@ static void test_canonical_text(void **state)
   NNLJobDestroy(&a);
   NNLJobDestroy(&b);
   NNLJobDestroy(&c);
+  /* a text past the canonical buffer's first 1024 bytes, which then grows (no other test reached it): every width of a
+     400-value list, in order, and the lines after it */
+  {
+    char opts[4096] = "-grid_width ", *p = opts + strlen(opts);
+    for (int w = 2; w <= 800; w += 2) p += sprintf(p, w > 2 ? ",%d" : "%d", w);
+    assert_int_equal(TestJob(opts, &a, NULL), 0);
+    assert_true(strlen(a->canonical) > 1600);
+    assert_non_null(strstr(a->canonical, "\ngrid_width=2,4,6,8,"));
+    assert_non_null(strstr(a->canonical, ",396,398,400,402,"));
+    assert_non_null(strstr(a->canonical, ",796,798,800\ngrid_depth="));
+    assert_non_null(strstr(a->canonical, "\nrun_seed=0\n"));
+    NNLJobDestroy(&a);
+  }
   /* a solver's option at its default, or of a solver the job does not run, is the job without it (a resume that
      wrote out -limit_ts_rtol 1e-12, or gave an MLP job -limit_ts_type rk, was refused); another value is another job */
   /* every pair's correlation given alike is the one value (a store's fingerprint before the list); a list is the list */
