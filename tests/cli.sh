@@ -56,6 +56,21 @@ grep -q '^plan points=600 limits=10 shards=3' plan.txt || { cat plan.txt; fail "
 sum=$(grep '^shard ' plan.txt | grep -o 'tasks=[0-9]*' | awk -F= '{s+=$2} END {print s}')
 [ "$sum" = 610 ] || fail "plan shards hold $sum tasks, not 610 (6 widths x 5 depths x 10 seeds x 2 activations + 5 x 2 limits)"
 
+# plan in words: the compute in its largest unit that keeps it at least 1 (s, min, h, days), the same figure (to its
+# three digits) as its core_seconds (dense 4096-wide ReLU MLPs of depth 1024: ~41 s each; 10, 1000 and 10000 of
+# them). Catches a unit whose divisor is wrong, or a boundary that prints "0.5 days" (no job of a test reached the h
+# and days branches).
+for seeds in 0-10 0-1000 0-10000; do
+  run 0 plan -family mlp -grid_activation relu -grid_width 4096 -grid_depth 1024 -sampler dense -grid_seed $seeds > words.txt
+  awk '/^plan points=/ { for (i = 1; i <= NF; i++) if ($i ~ /^core_seconds=/) { split($i, kv, "="); c = kv[2] } }
+       /^plan in_words:/ { x = $3; u = $4 }
+       END { d = (u == "s") ? 1 : (u == "min") ? 60 : (u == "h") ? 3600 : (u == "days") ? 86400 : 0
+             lim = (u == "s") ? 120 : (u == "min") ? 7200 : (u == "h") ? 172800 : 1e300
+             if (!d || x < 1 || c >= lim || (x * d - c) ^ 2 > (0.005 * c) ^ 2) { print "in_words " x " " u " for " c " s" > "/dev/stderr"; exit 1 } }' \
+    words.txt || { cat words.txt; fail "plan in_words for -grid_seed $seeds"; }
+done
+grep -q 'in_words: [0-9.]* days of compute' words.txt || fail "plan in_words: 10^4 dense networks are not days: $(grep in_words words.txt)"
+
 # under mpiexec, plan predicts for the ranks it runs on (it said "at 1 ranks" unless told -plan_ranks)
 run 2 plan -grid_seed 0-10 | grep -q '^plan predicted_wall_seconds=.* (slowest shard at 2 ranks)$' || fail "plan at 2 ranks predicts for $(run 2 plan -grid_seed 0-10 | tail -1)"
 run 2 plan -grid_seed 0-10 -plan_ranks 8 | grep -q '(slowest shard at 8 ranks)$' || fail "-plan_ranks 8 at 2 ranks"
