@@ -55,7 +55,10 @@ static double normal_quantile(double p)
   4099, 70000, 300001), on normals and the normal
   quantiles Φ^{-1}((i + 1/2)/n) shuffled (which the value buckets sort; every KS term of the quantiles is 1/(2n) up
   to rounding, so the largest exact term is a near-tie among n), and on data with many ties, sorted backwards, and
-  of both signs over 300 binades (far from normal: the buckets give up and the merge or radix sort runs); past the
+  of both signs over 300 binades (far from normal: the buckets give up and the merge or radix sort runs), and with
+  half the values in a spike at 0 of both signs over hundreds of binades (|x| < 2^-10: one value bin, which holds the
+  largest term: from n = 4099 its ~n/2 values go to the radix sort, sign, exponent and mantissa digits varying; the
+  other kinds reached it only with bins of equal values, every pass skipped); past the
   first switch and below the bins, x ends sorted as qsort sorts it. With +0 and −0 among the values, the KS distance is still the reference's.
   Catches: a tie counted twice or not at all in the ranks, value buckets left unfinished, a merge that drops, duplicates or misorders an element
   (at a ragged last run, at an odd number of runs, when the result ends in the scratch buffer), an off-by-one in
@@ -81,7 +84,7 @@ static void test_ks_sort_matches_qsort(void **state)
     if (NNLSimdUse(builds[b])) continue; /* this CPU lacks it */
     NNLRngStreamInit(&s, 1, 2, 3, NNL_PURPOSE_TEST);
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
-      for (int kind = 0; kind < 5; kind++) {
+      for (int kind = 0; kind < 6; kind++) {
         PetscInt n = sizes[k];
         double   d, got;
         NNLRngNormals(&s, 5000 * k, (size_t)n, x);
@@ -90,6 +93,7 @@ static void test_ks_sort_matches_qsort(void **state)
           if (kind == 2) x[i] = -(double)i / 7;      /* descending */
           if (kind == 3) x[i] = (i % 3 ? 1 : -1) * exp2(150 * x[i]); /* both signs, 2^-600 .. 2^600 */
           if (kind == 4) x[i] = normal_quantile(((double)(((int64_t)i * 7919) % n) + 0.5) / n); /* 7919 prime: a permutation */
+          if (kind == 5 && i % 2) x[i] = (i % 4 == 1 ? 1 : -1) * exp2(-10 - 200 * fabs(x[i])); /* a spike at 0 */
         }
         d   = ks_reference(n, x, ref);
         got = NNLKSNormal(n, x, work);
