@@ -65,10 +65,8 @@ def main():
         sys.exit(f"--activation {act}: not of the form a·min(x,0) + b·max(x,0) (relu, leaky_relu:a, abs, linear)")
     # ln(σ_w²/σ_c²) per layer, the scale's share of E ln R; NaN where σ_b² > 0 (no law)
     shift = np.log(nnlimits.sigma_w2(base, setting) / nnlimits.auto_sigma_w2(base)) if not setting["sigma_b2"] else np.nan
-    if shift != 0:  # no n → ∞ mean slope off criticality; nor a variance law with a bias
-        c_mean, c = np.nan, (c if np.isfinite(shift) else np.nan)
-    else:
-        c_mean = c
+    c_var = c if np.isfinite(shift) else np.nan  # a scale leaves the variance's slope as it is; a bias: no law
+    c_mean = c if shift == 0 else np.nan  # off criticality the mean has no n → ∞ slope
     d = nnlimits.load(args.run_dir, "stats", ["width", "layer", "lognorm_post"],
                       where="family='mlp' AND activation='%s' AND input=0" % act.replace("'", "''"))
     alive = np.isfinite(d["lognorm_post"])
@@ -85,7 +83,7 @@ def main():
         sel = np.array([i for i, k in enumerate(groups) if k[0] == w])
         sel = sel[np.argsort(beta[sel])]
         mu, v = log_ratio_moments(w, ab)
-        mu, v = mu + shift, v + 0 * shift  # NaN both where no law
+        mu, v = (mu + shift, v) if np.isfinite(shift) else (np.nan, np.nan)
         col = f"C{j % 7}"
         axes[0].errorbar(beta[sel], mean[sel], yerr=mse[sel], fmt="o", ms=3, color=col, label=f"n={w}")
         axes[1].errorbar(beta[sel], var[sel], yerr=vse[sel], fmt="o", ms=3, color=col, label=f"n={w}")
@@ -100,7 +98,7 @@ def main():
             fits["var"].append((bv, bvse, w * v))
             nnlimits.kv(figure="hanin_nica", **nnlimits.entry_kv(act), width=w, points=len(sel), seeds=int(n[sel].min()),
                         mean_slope=bm, mean_slope_se=bmse, mean_theory=-c_mean / 2, mean_exact=w * mu,
-                        var_slope=bv, var_slope_se=bvse, var_theory=c, var_exact=w * v)
+                        var_slope=bv, var_slope_se=bvse, var_theory=c_var, var_exact=w * v)
     # pooled over widths by inverse variance; the exact finite-n slopes pooled with the same weights are what it
     # estimates (the narrow widths weigh most, and their exact slopes are the furthest from n → ∞)
     pooled = {}
@@ -112,20 +110,20 @@ def main():
     if pooled:
         nnlimits.kv(figure="hanin_nica", **nnlimits.entry_kv(act), width="all", dead=dead, mean_slope=pooled["mean"][0],
                     mean_slope_se=pooled["mean"][1], mean_theory=-c_mean / 2, mean_exact=pooled["mean"][2],
-                    var_slope=pooled["var"][0], var_slope_se=pooled["var"][1], var_theory=c,
+                    var_slope=pooled["var"][0], var_slope_se=pooled["var"][1], var_theory=c_var,
                     var_exact=pooled["var"][2])
     bx = np.linspace(0, beta.max(), 50)
     if np.isfinite(c_mean):
-        axes[0].plot(bx, -c / 2 * bx, "k--", lw=1.2, label=f"−({c:.4g}/2) β (n → ∞)")
-    if np.isfinite(c):
-        axes[1].plot(bx, c * bx, "k--", lw=1.2, label=f"{c:.4g} β (n → ∞)")
+        axes[0].plot(bx, -c_mean / 2 * bx, "k--", lw=1.2, label=f"−({c_mean:.4g}/2) β (n → ∞)")
+    if np.isfinite(c_var):
+        axes[1].plot(bx, c_var * bx, "k--", lw=1.2, label=f"{c_var:.4g} β (n → ∞)")
     for ax, what in zip(axes, ["mean", "variance"]):
         ax.set_xlabel("β = L / n  (depth / width)")
         ax.set_ylabel(f"{what} of ln(‖x_L‖²/n) − ln(‖x_0‖²/d)")
         ax.legend(title="dotted: exact finite n (§4.3)" if np.isfinite(mu) else None, title_fontsize=7)  # a law known
     if pooled:
         w, bm, bmse, em, bv, bvse, ev = last
-        for ax, s, se, ex, lim in ((axes[0], bm, bmse, em, -c_mean / 2), (axes[1], bv, bvse, ev, c)):
+        for ax, s, se, ex, lim in ((axes[0], bm, bmse, em, -c_mean / 2), (axes[1], bv, bvse, ev, c_var)):
             exact = f"exact {ex:.2f}, " if np.isfinite(ex) else ""
             ax.set_title(f"{act} n={w}: slope {s:.2f} ± {se:.2f} ({exact}n→∞ {lim:.4g})", fontsize=9)
     nnlimits.footer(fig, args.run_dir)

@@ -110,8 +110,9 @@ def main():
     c = nnlimits.load_compare(args.run_dir)
     res = c["family"] == "resnet"
     # the entries with a depth-limit ODE: not those of a swept -branch_alpha other than 1/2 (said on stderr)
-    acts = [a for a in dict.fromkeys(c["activation"][res]) if np.isfinite(c["q_ode"][res & (c["activation"] == a)]).any()]
-    other = [a for a in dict.fromkeys(c["activation"][res]) if a not in acts]
+    names = list(dict.fromkeys(c["activation"][res]))
+    acts = [a for a in names if np.isfinite(c["q_ode"][res & (c["activation"] == a)]).any()]
+    other = [a for a in names if a not in acts]
     if not acts:
         sys.exit(f"{args.run_dir}: no ResNet rows with a depth-limit ODE (run jobs/hayou_yang_2023_commute.yaml)")
     if other:
