@@ -31,18 +31,77 @@ PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path, double T, PetscInt nsteps, double *x)
+/* Scratch of the halvings: per level, the two halves' increments (2·nnoise) and the state before a half (dim). */
+typedef struct {
+  const NNLSDE *sde;
+  NNLRngStream  bridge; /* the step's bridge stream */
+  uint64_t      base;   /* this path's first bridge normal */
+  double       *work, *tmp, *lvl;
+  PetscInt      nhalved;
+} Halver;
+
+/* x ← the state after [t, t + h], from x (inside) by halves of the increment dW: `node` in the step's tree, at `level`.
+   A half that leaves is halved again; a half that starts outside (one that left at the last level) is not. *in: is the
+   state it ends in inside. */
+static PetscErrorCode Halve(Halver *H, double t, double h, const double *dW, PetscInt node, PetscInt level, double *x, PetscBool *in)
+{
+  const NNLSDE  *sde = H->sde;
+  const PetscInt q = sde->nnoise, d = sde->dim;
+  double        *half = H->lvl + (size_t)(level - 1) * (2 * q + d), *x0 = half + 2 * q;
+  const double   s = 0.5 * sqrt(h);
+
+  PetscFunctionBegin;
+  H->nhalved++;
+  NNLRngNormals(&H->bridge, H->base + (uint64_t)node * (uint64_t)q, (size_t)q, H->tmp);
+  for (PetscInt j = 0; j < q; j++) {
+    half[j]     = 0.5 * dW[j] + s * H->tmp[j];
+    half[q + j] = dW[j] - half[j];
+  }
+  *in = PETSC_TRUE;
+  for (PetscInt k = 0; k < 2; k++) {
+    const PetscBool was = *in;
+    if (was) PetscCall(PetscArraycpy(x0, x, d));
+    PetscCall(NNLSDEStepEM(sde, t + k * 0.5 * h, 0.5 * h, half + k * q, x, H->work));
+    *in = sde->inside(sde->ctx, x);
+    if (was && !*in && level < NNL_SDE_MAX_HALVINGS) {
+      PetscCall(PetscArraycpy(x, x0, d));
+      PetscCall(Halve(H, t + k * 0.5 * h, 0.5 * h, half + k * q, 2 * node + k, level + 1, x, in));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path, double T, PetscInt nsteps, double *x,
+                          PetscInt *nhalved)
 {
   const double dt = nsteps > 0 ? T / (double)nsteps : 0.0;
-  double      *dW, *tmp, *work;
+  const size_t nl = sde->inside ? (size_t)NNL_SDE_MAX_HALVINGS * (2 * sde->nnoise + sde->dim) : 0;
+  double      *dW, *tmp, *work, *x0 = NULL;
+  Halver       H = {sde, {{0, 0}, 0, 0}, 0, NULL, NULL, NULL, 0};
+  PetscBool    in = sde->inside ? sde->inside(sde->ctx, x) : PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc3(sde->nnoise, &dW, sde->nnoise, &tmp, (size_t)2 * sde->dim, &work));
+  if (sde->inside) PetscCall(PetscMalloc2(sde->dim, &x0, nl, &H.lvl));
+  H.work = work, H.tmp = tmp;
+  H.base = (uint64_t)path * (uint64_t)sde->nnoise << NNL_SDE_MAX_HALVINGS;
   for (PetscInt i = 0; i < nsteps; i++) {
     NNLSDEIncrement(run_seed, id, sde->nnoise, path, i, 1, dt, dW, tmp);
+    PetscBool now;
+    if (in) PetscCall(PetscArraycpy(x0, x, sde->dim));
     PetscCall(NNLSDEStepEM(sde, i * dt, dt, dW, x, work));
+    if (!sde->inside) continue;
+    now = sde->inside(sde->ctx, x);
+    if (in && !now) { /* a step from outside (the start, or a half step that left at the last level) stands */
+      PetscCall(PetscArraycpy(x, x0, sde->dim));
+      NNLRngStreamInit(&H.bridge, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE_BRIDGE);
+      PetscCall(Halve(&H, i * dt, dt, dW, 1, 1, x, &now));
+    }
+    in = now;
   }
+  if (sde->inside) PetscCall(PetscFree2(x0, H.lvl));
   PetscCall(PetscFree3(dW, tmp, work));
+  if (nhalved) *nhalved = H.nhalved;
   PetscFunctionReturn(0);
 }
 
@@ -87,6 +146,7 @@ void NNLSDECorrelation(double *k, NNLSDE *sde)
   sde->noise   = CorrNoise;
   sde->project = CorrProject;
   sde->ctx     = k;
+  sde->inside  = NULL;
 }
 
 double NNLSDETime(NNLFamily family, PetscInt width, PetscInt depth, PetscInt layer)

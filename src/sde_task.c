@@ -37,6 +37,7 @@ typedef struct {
   PetscInt             m;
   double               d2, d3;
   double              *R, *S, *T; /* m×m each */
+  double              *L;         /* m×m: VInside's Cholesky factor */
 } Shaped;
 
 /* f ← keep·f + scale·b(V), b the shaped MLP's drift: each pair a <= b once, mirrored (V is exactly symmetric, see
@@ -94,6 +95,28 @@ static void ShapedProject(void *ctx, double *V)
     for (PetscInt b = a + 1; b < m; b++) V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
 }
 
+/* The state space of V (shaped MLP, attention): positive definite, as the Gram of m independent n-vectors is. Tested by a
+   Cholesky factorisation into s->L (NaN fails it too). ctx: a Shaped first. */
+static PetscBool VInside(void *ctx, const double *V)
+{
+  const Shaped  *s = (const Shaped *)ctx;
+  const PetscInt m = s->m;
+  double        *L = s->L;
+
+  for (PetscInt j = 0; j < m; j++) {
+    double d = V[j + j * m];
+    for (PetscInt k = 0; k < j; k++) d -= L[j + k * m] * L[j + k * m];
+    if (!(d > 0)) return PETSC_FALSE;
+    L[j + j * m] = sqrt(d);
+    for (PetscInt i = j + 1; i < m; i++) {
+      double v = V[i + j * m];
+      for (PetscInt k = 0; k < j; k++) v -= L[i + k * m] * L[j + k * m];
+      L[i + j * m] = v / L[j + j * m];
+    }
+  }
+  return PETSC_TRUE;
+}
+
 /* Shaped attention, n, L → ∞ with L/n → T (src/attention.c): dV = b(V) dt + the values' noise √(γ²(2−γ²)) Rᵀ S R (as the
    shaped MLP's, S = (G + Gᵀ)/√2, V = RᵀR) + the attention's (NNLAttentionNoise). Noise: G then G', m² each.
    The shaped transformer adds its MLP sub-block, Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n): given Y its hidden layer is a shaped
@@ -148,7 +171,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
   Hayou          h = {&job->act[pt->act], n, m, NULL, NULL, NULL};
-  NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h};
+  NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h, NULL};
   double        *Y, *C, *RC;
 
   PetscFunctionBegin;
@@ -159,7 +182,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
     double *out = res->paths + p * (np + m);
     PathEmbedding(job, pt, p, RC, h.Phi, Y);
-    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, 1.0, nsteps, Y));
+    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, 1.0, nsteps, Y, NULL));
     NNLActivationApply(h.act, (size_t)(n * m), Y, h.Phi);
     NNLGramPacked(n, m, Y, out);
     for (PetscInt a = 0; a < m; a++) out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
@@ -171,20 +194,22 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
 }
 
 static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps, NNLPollFn poll, void *pctx,
-                                  PetscBool *abandon, NNLResult *res)
+                                  PetscBool *abandon, PetscInt *nhalved, NNLResult *res)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
-  Shaped         s = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL};
-  NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s};
+  Shaped         s = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL};
+  NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s, VInside};
   double        *V;
 
   PetscFunctionBegin;
   NNLShapedDerivatives(s.act, &s.d2, &s.d3);
-  PetscCall(PetscMalloc4(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &V));
+  PetscCall(PetscMalloc5(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &s.L, m * m, &V));
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
     double *out = res->paths + p * (np + m);
+    PetscInt h;
     NNLJobInputCov(job, V);
-    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
+    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V, &h));
+    *nhalved += h > 0;
     for (PetscInt a = 0, k = 0; a < m; a++) {
       for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
       /* ‖φ_n(y)‖²/n of a Gaussian y of variance V_aa is V_aa (s₊² + s₋²)/2 = V_aa/c at the width n of this task (the
@@ -194,33 +219,35 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
     }
     PetscCall(NNLPoll(poll, pctx, abandon));
   }
-  PetscCall(PetscFree4(s.R, s.S, s.T, V));
+  PetscCall(PetscFree5(s.R, s.S, s.T, s.L, V));
   PetscFunctionReturn(0);
 }
 
 /* Each path starts from the law of the embedding's Gram (width n: Y_0 = W_in x, rows iid N(0, C)), as the networks do:
    its O(n^{-1/2}) fluctuation is worth 1/(γ²(2 − γ²)) of the block's layers, more than one at γ < 1. */
 static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps, NNLPollFn poll, void *pctx,
-                                     PetscBool *abandon, NNLResult *res)
+                                     PetscBool *abandon, PetscInt *nhalved, NNLResult *res)
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
-  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL}, NNLJobAttnTau0(job, pt->act), NNLJobAttnGamma(job, pt->act),
+  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL}, NNLJobAttnTau0(job, pt->act), NNLJobAttnGamma(job, pt->act),
                        pt->family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE, NULL, NULL};
-  NNLSDE         sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at};
+  NNLSDE         sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at, VInside};
   double        *V, *Z, *Y, *RC;
 
   PetscFunctionBegin;
   if (at.mlp) NNLShapedDerivatives(at.s.act, &at.s.d2, &at.s.d3);
-  PetscCall(PetscMalloc4(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &V));
+  PetscCall(PetscMalloc5(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &at.s.L, m * m, &V));
   PetscCall(PetscMalloc2(4 * m * m + 3 * m, &at.work, m * m, &at.X));
   PetscCall(PetscMalloc3(n * m, &Z, n * m, &Y, m * m, &RC));
   NNLJobInputCov(job, V);
   PetscCall(NNLSqrtPSD(m, V, RC));
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
     double *out = res->paths + p * (np + m);
+    PetscInt h;
     PathEmbedding(job, pt, p, RC, Z, Y);
     NNLGram(n, m, Y, 1.0 / (double)n, 0.0, V);
-    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V));
+    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V, &h));
+    *nhalved += h > 0;
     for (PetscInt a = 0, k = 0; a < m; a++) {
       for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
       out[np + a] = log(V[a + a * m]); /* the stream's φ is the identity: ‖φ(y_a)‖²/n = V_aa */
@@ -229,7 +256,7 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
   }
   PetscCall(PetscFree3(Z, Y, RC));
   PetscCall(PetscFree2(at.work, at.X));
-  PetscCall(PetscFree4(at.s.R, at.s.S, at.s.T, V));
+  PetscCall(PetscFree5(at.s.R, at.s.S, at.s.T, at.s.L, V));
   PetscFunctionReturn(0);
 }
 
@@ -237,7 +264,7 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
 {
   const PetscBool fp = NNLPointHasFokkerPlanck(job, pt);
   const double    T = NNLSDETime(pt->family, pt->width, pt->depth, pt->depth);
-  PetscInt        nrec, *layers, nsteps = T > 0 ? (PetscInt)ceil(T / job->sde_dt - 1e-9) : 0;
+  PetscInt        nrec, *layers, nhalved = 0, nsteps = T > 0 ? (PetscInt)ceil(T / job->sde_dt - 1e-9) : 0;
   NNLResult      *res;
   double          t0 = MPI_Wtime();
   PetscBool       abandon = PETSC_FALSE;
@@ -250,8 +277,8 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
   res->point = pt->ord;
   if (pt->family == NNL_FAMILY_RESNET) PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, &abandon, res));
-  else if (pt->family == NNL_FAMILY_ATTENTION || pt->family == NNL_FAMILY_TRANSFORMER) PetscCall(AttentionPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
-  else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, &abandon, res));
+  else if (pt->family == NNL_FAMILY_ATTENTION || pt->family == NNL_FAMILY_TRANSFORMER) PetscCall(AttentionPaths(job, pt, T, nsteps, poll, pctx, &abandon, &nhalved, res));
+  else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, &abandon, &nhalved, res));
   if (!abandon) { /* paths whose V left the state space (the laws table leaves them out: their ρ or ln V_aa is not finite) */
     const PetscInt m = job->inputs, np = m * (m + 1) / 2, w = np + m;
     PetscInt       bad = 0;
@@ -263,8 +290,12 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
     }
     if (bad)
       snprintf(res->message, sizeof(res->message), "%" PetscInt_FMT " of %" PetscInt_FMT " SDE paths left the state space (V not finite, or "
-               "a variance V_aa <= 0: Euler-Maruyama near a singular V); the laws table leaves them out (a smaller -sde_dt may help)",
-               bad, res->npath);
+               "a variance V_aa <= 0) even with steps halved %d times; the laws table leaves them out (a smaller -sde_dt may help)",
+               bad, res->npath, NNL_SDE_MAX_HALVINGS);
+    else if (nhalved)
+      snprintf(res->message, sizeof(res->message), "%" PetscInt_FMT " of %" PetscInt_FMT " SDE paths left the state space (V not positive "
+               "definite) in a step of -sde_dt and took it again in halves, on the same Brownian path (a smaller -sde_dt may be "
+               "more exact)", nhalved, res->npath);
   }
   if (abandon) res->status = NNL_STATUS_ABANDONED;
   else if (fp) {

@@ -46,7 +46,7 @@ static double Slope(int n, const double *x, const double *y)
 static void test_em_orders_gbm(void **state)
 {
   GBM          p   = {0.5, 0.5};
-  NNLSDE       sde = {1, 1, GBMDrift, GBMNoise, NULL, &p};
+  NNLSDE       sde = {1, 1, GBMDrift, GBMNoise, NULL, &p, NULL};
   double       h[NLEVEL], strong[NLEVEL], weak[NLEVEL], exact[NLEVEL];
   Moments      ms[NLEVEL] = {{0}}, mw[NLEVEL] = {{0}};
   double       dW, tmp, WT, work[2], *fine = malloc(sizeof(double) * FINE);
@@ -146,7 +146,7 @@ static void test_fokker_planck_vs_sde(void **state)
     for (int j = 2; j < 4; j++) {
       for (PetscInt p = 0; p < P; p++) {
         x[p] = 0.5;
-        assert_int_equal(NNLSDEPath(&sde, 3, 77 + c + 10 * j, p, t[j], (PetscInt)(t[j] * 1000 + 0.5), &x[p]), 0);
+        assert_int_equal(NNLSDEPath(&sde, 3, 77 + c + 10 * j, p, t[j], (PetscInt)(t[j] * 1000 + 0.5), &x[p], NULL), 0);
       }
       NNLLawsSort(P, x);
       NNLLawsDensityDistance(P, x, ncell, edge, dens + j * ncell, &ks, &w1);
@@ -251,12 +251,132 @@ static void test_distances(void **state)
   assert_true(fabs(NNLCorrelationDrift(0.3, -1) - 0.3 * M_PI) < 1e-15);
 }
 
+/* A probe of NNLSDEPath's halving: x = (W, τ), dW = the Brownian increment, dτ = dt. `inside` refuses the first arrival
+   at each multiple of h/2 after 0 and records W at every multiple of h/4 (the last arrival, the one that stands). So
+   every step is halved once (node 1) and its first half once more (node 2): W at (i − ½)h and (i − ¾)h are the
+   bridge's midpoints. */
+#define BSTEP 25
+typedef struct {
+  double h;
+  char   refused[2 * BSTEP + 1];
+  double W[4 * BSTEP + 1];
+} Probe;
+
+static PetscErrorCode ProbeDrift(void *ctx, double t, const double *x, double *f)
+{
+  (void)ctx, (void)t, (void)x;
+  f[0] = 0, f[1] = 1;
+  return 0;
+}
+
+static PetscErrorCode ProbeNoise(void *ctx, double t, const double *x, const double *dW, double *g)
+{
+  (void)ctx, (void)t, (void)x;
+  g[0] = dW[0], g[1] = 0;
+  return 0;
+}
+
+static PetscBool ProbeInside(void *ctx, const double *x)
+{
+  Probe *pr = (Probe *)ctx;
+  double q = x[1] / (0.25 * pr->h);
+  long   k = lround(q);
+
+  if (fabs(q - (double)k) > 1e-6 || k < 1 || k > 4 * BSTEP) return PETSC_TRUE;
+  pr->W[k] = x[0];
+  if (k % 2 == 0 && !pr->refused[k / 2]) return pr->refused[k / 2] = 1, PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
+/* The Brownian bridge of a halved step: given W at a step's ends, its midpoint is N(mean, h/4) (node 1), and the first
+   half's midpoint N(mean, h/8) (node 2), independent of each other, of the step's increment and of the next step's.
+   The halves sum to the step's increment: W_T is the plain path's. 400 paths × 25 steps, bounds of 4 s.e. Catches: a
+   midpoint of the wrong scale (√h or √(h/2) for √h/2: variance ×4 or ×2), node 2 reusing node 1's normals (their
+   correlation 1), the bridge reusing the increment's stream (correlation with dW), halves that do not sum to dW. */
+static void test_halving_bridge(void **state)
+{
+  const int    P = 400;
+  const double T = 1.0, h = T / BSTEP;
+  Moments      d1 = {0}, d2 = {0};
+  double       c12 = 0, c1w = 0, c11 = 0;
+  long         npair = 0;
+
+  (void)state;
+  for (int p = 0; p < P; p++) {
+    Probe    pr  = {h, {0}, {0}};
+    NNLSDE   sde = {2, 1, ProbeDrift, ProbeNoise, NULL, &pr, ProbeInside}, plain = sde;
+    double   x[2] = {0, 0}, y[2] = {0, 0}, prev = NAN;
+    PetscInt nh;
+    plain.inside = NULL;
+    assert_int_equal(NNLSDEPath(&sde, 11, 5, p, T, BSTEP, x, &nh), 0);
+    assert_int_equal(NNLSDEPath(&plain, 11, 5, p, T, BSTEP, y, NULL), 0);
+    if (nh != 2 * BSTEP) fail_msg("path %d: %d halvings, want %d", p, (int)nh, 2 * BSTEP);
+    if (!(fabs(x[0] - y[0]) <= 1e-13 && fabs(x[1] - T) <= 1e-12)) fail_msg("path %d: W_T %.17g, plain %.17g; tau %.17g", p, x[0], y[0], x[1]);
+    for (int i = 1; i <= BSTEP; i++) {
+      const double *W = pr.W, a = (W[4 * i - 2] - 0.5 * (W[4 * i - 4] + W[4 * i])) / sqrt(h / 4),
+                   b = (W[4 * i - 3] - 0.5 * (W[4 * i - 4] + W[4 * i - 2])) / sqrt(h / 8), dw = (W[4 * i] - W[4 * i - 4]) / sqrt(h);
+      MomentsAdd(&d1, a);
+      MomentsAdd(&d2, b);
+      c12 += a * b, c1w += a * dw;
+      if (i > 1) c11 += a * prev;
+      prev = a, npair++;
+    }
+  }
+  {
+    const double n = (double)npair, se = 1 / sqrt(n), sev = sqrt(2 / n), v1 = MomentsVar(&d1), v2 = MomentsVar(&d2);
+    print_message("halving_bridge n=%ld mean1=%.4f var1=%.4f mean2=%.4f var2=%.4f corr12=%.4f corr1w=%.4f corr11=%.4f\n", npair,
+                  d1.mean, v1, d2.mean, v2, c12 / n, c1w / n, c11 / (n - P));
+    ASSERT_WITHIN_4SE("node 1's midpoint, mean", d1.mean, 0, se);
+    ASSERT_WITHIN_4SE("node 2's midpoint, mean", d2.mean, 0, se);
+    ASSERT_WITHIN_4SE("node 1's midpoint, variance / (h/4)", v1, 1, sev);
+    ASSERT_WITHIN_4SE("node 2's midpoint, variance / (h/8)", v2, 1, sev);
+    ASSERT_WITHIN_4SE("nodes 1 and 2, correlation", c12 / n, 0, se);
+    ASSERT_WITHIN_4SE("node 1 and the step's increment, correlation", c1w / n, 0, se);
+    ASSERT_WITHIN_4SE("node 1 of consecutive steps, correlation", c11 / (n - P), 0, 1 / sqrt(n - P));
+  }
+}
+
+/* Halving on geometric Brownian motion dX = σX dW (σ = 2, 20 steps on [0, 1]), inside X > 0: plain Euler–Maruyama
+   leaves (1 + σ√h Z < 0, 1.3 % a step) on about a fifth of the paths; halved, none ends outside, and every path that
+   needed no halving has exactly the plain path's bits. Catches: halving that changes the Brownian path or the steps of
+   paths that never leave, an `inside` not consulted, a refused step that is kept. */
+static PetscBool Positive(void *ctx, const double *x)
+{
+  (void)ctx;
+  return x[0] > 0 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+static void test_halving_gbm(void **state)
+{
+  GBM    g     = {0, 2};
+  NNLSDE plain = {1, 1, GBMDrift, GBMNoise, NULL, &g, NULL}, sde = plain;
+  int    left = 0, halved = 0, same = 0;
+
+  (void)state;
+  sde.inside = Positive;
+  for (int p = 0; p < 2000; p++) {
+    double   x = 1, y = 1;
+    PetscInt nh;
+    assert_int_equal(NNLSDEPath(&plain, 3, 9, p, 1.0, 20, &y, NULL), 0);
+    assert_int_equal(NNLSDEPath(&sde, 3, 9, p, 1.0, 20, &x, &nh), 0);
+    left += !(y > 0);
+    halved += nh > 0;
+    if (!(x > 0)) fail_msg("path %d ends at %g with halving (plain %g, %d halvings)", p, x, y, (int)nh);
+    if (!nh) {
+      if (memcmp(&x, &y, sizeof(x))) fail_msg("path %d: no halving, yet %.17g against plain %.17g", p, x, y);
+      same++;
+    }
+  }
+  print_message("halving_gbm plain_left=%d halved=%d same_bits=%d of 2000\n", left, halved, same);
+  if (left < 100 || halved < left) fail_msg("%d plain paths left, %d halved: the test does not exercise halving", left, halved);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_distances), cmocka_unit_test(test_increments), cmocka_unit_test(test_em_orders_gbm),
     cmocka_unit_test(test_fokker_planck_vs_sde), cmocka_unit_test(test_fokker_planck_many_times),
-    cmocka_unit_test(test_covariance_sde_vs_fokker_planck),
+    cmocka_unit_test(test_covariance_sde_vs_fokker_planck), cmocka_unit_test(test_halving_bridge), cmocka_unit_test(test_halving_gbm),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

@@ -21,6 +21,7 @@ typedef enum {
   NNL_PURPOSE_KEY     = 8, /* shaped_attention: a layer's W^K, or its keys' normals */
   NNL_PURPOSE_MLP_IN  = 9, /* shaped_transformer's MLP sub-block: a layer's W₁ (dense), or the normals of W₁Y/√n (projection) */
   NNL_PURPOSE_MLP_OUT = 10, /* shaped_transformer's MLP sub-block: a layer's W₂, or the normals of its product */
+  NNL_PURPOSE_SDE_BRIDGE = 11, /* SDE tasks: Brownian-bridge midpoints of the steps NNLSDEPath halves ("layer" = step) */
   NNL_PURPOSE_TEST    = 99 /* unit tests only */
 } NNLRngPurpose;
 

@@ -9,6 +9,10 @@
 typedef PetscErrorCode (*NNLSDEDriftFn)(void *ctx, double t, const double *x, double *f);                 /* f: dim */
 typedef PetscErrorCode (*NNLSDENoiseFn)(void *ctx, double t, const double *x, const double *dW, double *g); /* g = g(t,x) dW: dim */
 typedef void (*NNLSDEProjectFn)(void *ctx, double *x); /* after each step: back onto the state space (e.g. |ρ| <= 1) */
+typedef PetscBool (*NNLSDEInsideFn)(void *ctx, const double *x); /* is x in the state space (e.g. V_aa > 0)? */
+
+/* How many times NNLSDEPath halves a step that left the state space: steps down to 2^-10 of the base step. */
+#define NNL_SDE_MAX_HALVINGS 10
 
 typedef struct {
   PetscInt        dim, nnoise;
@@ -16,6 +20,7 @@ typedef struct {
   NNLSDENoiseFn   noise;
   NNLSDEProjectFn project; /* may be NULL */
   void           *ctx;
+  NNLSDEInsideFn  inside; /* NULL: every state is inside; else NNLSDEPath halves the steps that leave */
 } NNLSDE;
 
 /**
@@ -33,8 +38,18 @@ PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double
 /**
   @brief Integrate path `path` of sde from t = 0 (x holds X_0) to T by nsteps Euler–Maruyama steps with the increments of
   NNLSDEIncrement(run_seed, id, …, k = 1). x: dim, in/out. Not collective.
+
+  With sde->inside set, a step from a state inside the state space to one outside it is taken again as two half steps, their
+  increments from the Brownian bridge over it: the first half's is dW/2 + (√h/2)·Z, Z normals of the stream (run_seed,
+  id, layer = step, NNL_PURPOSE_SDE_BRIDGE) at path·nnoise·2^NNL_SDE_MAX_HALVINGS + node·nnoise, node the half step's
+  place in the step's binary tree (1 the whole step, 2k and 2k+1 its halves). Each half is halved again while it leaves,
+  NNL_SDE_MAX_HALVINGS times at most; a half step still leaving then stands. A step that starts outside is never halved
+  (a path that starts outside, or left at the last level, goes on by plain steps until it is back inside). The Brownian path is the same whatever is
+  refined: a path that never leaves has the bits it had without `inside`, and every number still depends only on
+  (run_seed, id, step, path). nhalved (may be NULL): how many half-step pairs this path took.
 */
-PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path, double T, PetscInt nsteps, double *x);
+PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path, double T, PetscInt nsteps, double *x,
+                          PetscInt *nhalved);
 
 /** @brief Drift of the shaped-ReLU correlation diffusion: ν(ρ) − ½ρ(1−ρ²), ν(ρ) = k(√(1−ρ²) − ρ arccos ρ), k = (c₊−c₋)²/(2π). */
 double NNLCorrelationDrift(double k, double rho);
