@@ -140,16 +140,24 @@ run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 16
 "$NNL" export "$W/post" -table laws | awk -F, '$6 == "logv" { nv = $9; sv = $11 } $6 == "lognorm_post" { np = $9; sp = $11 }
   END { d = (np - nv) - (sp - sv); printf "sde: lognorm_post - logv: networks %.4f, SDE %.4f (-ln c = -0.2469)\n", np - nv, sp - sv
         exit !(d < 0.045 && d > -0.045 && sp - sv < -0.246 && sp - sv > -0.248) }' || fail "shaped post-activation norms"
-# (h) SDE paths that leave the state space (the shaped attention SDE at T = 25, τ₀ = 0.1, where V collapses towards a
-#     singular matrix, with Euler-Maruyama steps of 0.1 that step out of the PSD cone; at T = 750 and dt = 1e-3, 49 of
-#     50 did): a V not finite or with a variance <= 0, whose ρ and ln V_aa the laws table leaves out (two tokens: its
-#     rho row misses exactly those paths). The run's summary says how many, in a note; the task is done. Catches: the count lost (a user saw n_sde < -sde_paths in the laws table and nothing else), a count that
+# (h) SDE paths that leave the state space: the shaped attention SDE at τ₀ = 0.1, where V collapses towards a singular
+#     matrix and Euler-Maruyama steps of 0.1 step out of the positive definite cone. At T = 25 the integrator halves
+#     those steps on their Brownian bridges (src/sde.c) and every path stays in: the note says how many were halved, and
+#     the laws table has all 200. At T = 100 with steps of 1, even steps of 1/1024 leave on some paths: a V not finite or
+#     with a variance <= 0, whose ρ and ln V_aa the laws table leaves out (two tokens: its rho row misses exactly those
+#     paths). The run's summary says how many, in a note; the task is done. Catches: halving lost (a note of paths that
+#     left, at T = 25), the count lost (a user saw n_sde < -sde_paths in the laws table and nothing else), a count that
 #     does not match the laws table's.
 run 0 run -family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 100 -sde_dt 0.1 -grid_seed 0-2 -inputs 2 \
+  -attn_tau0 0.1 -sde_paths 200 -progress_interval 0 -output "$W/halved" > "$W/halved.out" 2>&1 || fail "collapsing attention run"
+note=$(grep "^note: sde shaped_attention linear width=4 depth=100: [0-9]* of 200 SDE paths left the state space (V not positive definite) in a step of -sde_dt and took it again in halves" "$W/halved.out") ||
+  fail "no note of the halved paths: $(tail -3 "$W/halved.out")"
+[ "$("$NNL" export "$W/halved" -table laws | awk -F, '$6 == "rho" { print $8 }')" = 200 ] || fail "halved paths missing from the laws table"
+run 0 run -family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 400 -sde_dt 1 -grid_seed 0-2 -inputs 2 \
   -attn_tau0 0.1 -sde_paths 200 -progress_interval 0 -output "$W/nan" > "$W/nan.out" 2>&1 || fail "collapsing attention run"
-note=$(grep "^note: sde shaped_attention linear width=4 depth=100: [0-9]* of 200 SDE paths left the state space" "$W/nan.out") ||
+note=$(grep "^note: sde shaped_attention linear width=4 depth=400: [0-9]* of 200 SDE paths left the state space .* even with steps halved 10 times" "$W/nan.out") ||
   fail "no note of the paths that left the state space: $(tail -3 "$W/nan.out")"
-bad=$(echo "$note" | sed 's/.*100: \([0-9]*\) of 200.*/\1/')
+bad=$(echo "$note" | sed 's/.*400: \([0-9]*\) of 200.*/\1/')
 [ "$bad" -gt 0 ] && [ "$("$NNL" export "$W/nan" -table laws | awk -F, '$6 == "rho" { print $8 }')" = $((200 - bad)) ] ||
   fail "the note's $bad paths are not the laws table's missing ones"
-echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n and the grid: old stores kept apart; paths out of the state space counted"
+echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n and the grid: old stores kept apart; steps that leave halved, paths out of the state space counted"
