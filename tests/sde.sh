@@ -141,7 +141,7 @@ run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 16
   END { d = (np - nv) - (sp - sv); printf "sde: lognorm_post - logv: networks %.4f, SDE %.4f (-ln c = -0.2469)\n", np - nv, sp - sv
         exit !(d < 0.045 && d > -0.045 && sp - sv < -0.246 && sp - sv > -0.248) }' || fail "shaped post-activation norms"
 # (h) SDE paths that leave the state space: the shaped attention SDE at τ₀ = 0.1, where V collapses towards a singular
-#     matrix and Euler-Maruyama steps of 0.1 step out of the positive definite cone. At T = 25 the integrator halves
+#     matrix and Euler-Maruyama steps of 0.1 step out of the positive semidefinite cone. At T = 25 the integrator halves
 #     those steps on their Brownian bridges (src/sde.c) and every path stays in: the note says how many were halved, and
 #     the laws table has all 200. At T = 100 with steps of 1, even steps of 1/1024 leave on some paths: a V not finite or
 #     with a variance <= 0, whose ρ and ln V_aa the laws table leaves out (two tokens: its rho row misses exactly those
@@ -150,7 +150,7 @@ run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 16
 #     does not match the laws table's.
 run 0 run -family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 100 -sde_dt 0.1 -grid_seed 0-2 -inputs 2 \
   -attn_tau0 0.1 -sde_paths 200 -progress_interval 0 -output "$W/halved" > "$W/halved.out" 2>&1 || fail "collapsing attention run"
-note=$(grep "^note: sde shaped_attention linear width=4 depth=100: [0-9]* of 200 SDE paths left the state space (V not positive definite) in a step of -sde_dt and took it again in halves" "$W/halved.out") ||
+note=$(grep "^note: sde shaped_attention linear width=4 depth=100: [0-9]* of 200 SDE paths left the state space (V not positive semidefinite) in a step of -sde_dt and took it again in halves" "$W/halved.out") ||
   fail "no note of the halved paths: $(tail -3 "$W/halved.out")"
 [ "$("$NNL" export "$W/halved" -table laws | awk -F, '$6 == "rho" { print $8 }')" = 200 ] || fail "halved paths missing from the laws table"
 run 0 run -family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 400 -sde_dt 1 -grid_seed 0-2 -inputs 2 \

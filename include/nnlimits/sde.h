@@ -43,7 +43,7 @@ PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double
   increments from the Brownian bridge over it: the first half's is dW/2 + (√h/2)·Z, Z normals of the stream (run_seed,
   id, layer = step, NNL_PURPOSE_SDE_BRIDGE) at path·nnoise·2^NNL_SDE_MAX_HALVINGS + node·nnoise, node the half step's
   place in the step's binary tree (1 the whole step, 2k and 2k+1 its halves). Each half is halved again while it leaves,
-  NNL_SDE_MAX_HALVINGS times at most; a half step still leaving then stands. A step that starts outside is never halved
+  NNL_SDE_MAX_HALVINGS times at most; a half step still leaving then stands. A step that starts outside is not halved
   (a path that starts outside, or left at the last level, goes on by plain steps until it is back inside). The Brownian path is the same whatever is
   refined: a path that never leaves has the bits it had without `inside`, and every number still depends only on
   (run_seed, id, step, path). nhalved (may be NULL): how many half-step pairs this path took.
