@@ -27,7 +27,7 @@ PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double
   if (sde->drift) PetscCall(sde->drift(sde->ctx, t, x, f));
   PetscCall(sde->noise(sde->ctx, t, x, dW, g));
   for (PetscInt i = 0; i < sde->dim; i++) x[i] += (sde->drift ? f[i] * dt : 0.0) + g[i];
-  if (sde->project) sde->project(sde->ctx, x);
+  if (sde->project) PetscCall(sde->project(sde->ctx, x));
   PetscFunctionReturn(0);
 }
 
@@ -131,11 +131,12 @@ static PetscErrorCode CorrNoise(void *ctx, double t, const double *x, const doub
 }
 
 /* An Euler step can overshoot |ρ| = 1, where the exact process never goes (the noise vanishes there). */
-static void CorrProject(void *ctx, double *x)
+static PetscErrorCode CorrProject(void *ctx, double *x)
 {
   (void)ctx;
   if (x[0] > 1) x[0] = 1;
   if (x[0] < -1) x[0] = -1;
+  return 0;
 }
 
 void NNLSDECorrelation(double *k, NNLSDE *sde)

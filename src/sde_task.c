@@ -86,26 +86,15 @@ static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const do
   PetscFunctionReturn(0);
 }
 
-/* Rounding makes RᵀSR asymmetric in the last bit: keep V exactly symmetric, as the Gram matrix it models is. */
-static void ShapedProject(void *ctx, double *V)
-{
-  const PetscInt m = ((Shaped *)ctx)->m;
-
-  for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = a + 1; b < m; b++) V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
-}
-
-/* The state space of V (shaped MLP, attention): positive semidefinite, as a Gram matrix is, with every variance V_aa > 0.
-   A Cholesky factorisation into s->L that takes a pivot within NNL_PSD_TOL V_jj of 0 as 0 (its column must then be 0 to
-   √(NNL_PSD_TOL V_ii V_jj)). The tolerance is rounding's reach: near a singular V (inputs of correlation 1, which the
-   SDE keeps at 1) the noise's factor Σ(V)^{1/2} turns eigenvalue errors of 1e-16 into 1e-8, and paths drift off the
-   cone (shaped ReLU, n = 16, T = 16, correlation 1: 884 of 1000 paths past 1e-12 of V, 153 past 1e-6, 16 past 1e-3),
-   which halving cannot undo; those past 1e-6 are halved (that run: 4.9-5.6 s, against 4.3-4.5 s without halving).
-   An Euler step past the boundary (a correlation 1 + 1e-3) is outside. NaN is outside. ctx: a Shaped first. */
+/* The state space of V (shaped MLP, attention): the positive semidefinite cone, as a Gram matrix is, with every variance
+   V_aa > 0. VCone: a Cholesky factorisation into s->L that takes a pivot within tol·V_jj of 0 as 0 (its column must
+   then be 0 to √(tol V_ii V_jj)); NaN is outside. NNL_PSD_TOL is rounding's reach: near a singular V (inputs of
+   correlation 1, which the SDE keeps at 1) the noise's factor Σ(V)^{1/2} turns eigenvalue errors of 1e-16 into 1e-8,
+   and ShapedProject puts such a V back on the cone; an Euler step past its boundary (a correlation of 1 + 1e-3) is
+   outside, and NNLSDEPath halves it. */
 #define NNL_PSD_TOL 1e-6
-static PetscBool VInside(void *ctx, const double *V)
+static PetscBool VCone(const Shaped *s, const double *V, double tol)
 {
-  const Shaped  *s = (const Shaped *)ctx;
   const PetscInt m = s->m;
   double        *L = s->L;
 
@@ -114,17 +103,42 @@ static PetscBool VInside(void *ctx, const double *V)
     double       d   = vjj;
     if (!(vjj > 0) || !isfinite(vjj)) return PETSC_FALSE;
     for (PetscInt k = 0; k < j; k++) d -= L[j + k * m] * L[j + k * m];
-    if (!(d >= -NNL_PSD_TOL * vjj)) return PETSC_FALSE;
-    L[j + j * m] = d > NNL_PSD_TOL * vjj ? sqrt(d) : 0.0;
+    if (!(d >= -tol * vjj)) return PETSC_FALSE;
+    L[j + j * m] = d > tol * vjj ? sqrt(d) : 0.0;
     for (PetscInt i = j + 1; i < m; i++) {
       double v = V[i + j * m];
       for (PetscInt k = 0; k < j; k++) v -= L[i + k * m] * L[j + k * m];
       if (L[j + j * m] > 0) L[i + j * m] = v / L[j + j * m];
-      else if (!(fabs(v) <= sqrt(NNL_PSD_TOL * vjj * V[i + i * m]))) return PETSC_FALSE;
+      else if (!(fabs(v) <= sqrt(tol * vjj * V[i + i * m]))) return PETSC_FALSE;
       else L[i + j * m] = 0.0;
     }
   }
   return PETSC_TRUE;
+}
+
+static PetscBool VInside(void *ctx, const double *V)
+{
+  return VCone((const Shaped *)ctx, V, NNL_PSD_TOL);
+}
+
+/* After each step. Rounding makes RᵀSR asymmetric in the last bit: keep V exactly symmetric, as the Gram matrix it
+   models is. It also takes a V on the cone's boundary off it: a V off by no more than NNL_PSD_TOL goes back, as RᵀR of
+   its pivoted Cholesky factor R (NNLSqrtPSD; rows past the numerical rank zero). Without it, paths from inputs of
+   correlation 1 drifted (shaped ReLU and tanh, n = 16, T = 16: 10 and 14 % of the paths past ρ = 1 + 1e-6 at the end,
+   up to ρ = 1.19 and 2.25). A V strictly inside keeps its bits. */
+static PetscErrorCode ShapedProject(void *ctx, double *V)
+{
+  const Shaped  *s = (const Shaped *)ctx;
+  const PetscInt m = s->m;
+
+  PetscFunctionBegin;
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = a + 1; b < m; b++) V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
+  if (!VCone(s, V, 0.0) && VCone(s, V, NNL_PSD_TOL)) {
+    PetscCall(NNLSqrtPSD(m, V, s->R));
+    NNLGram(m, m, s->R, 1.0, 0.0, V);
+  }
+  PetscFunctionReturn(0);
 }
 
 /* Shaped attention, n, L → ∞ with L/n → T (src/attention.c): dV = b(V) dt + the values' noise √(γ²(2−γ²)) Rᵀ S R (as the

@@ -143,27 +143,32 @@ run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 16
 # (h) SDE paths that leave the state space: the shaped attention SDE at τ₀ = 0.1, where V collapses towards a singular
 #     matrix and Euler-Maruyama steps of 0.1 step out of the positive semidefinite cone. At T = 25 the integrator halves
 #     those steps on their Brownian bridges (src/sde.c) and every path stays in: the note says how many were halved, and
-#     the laws table has all 200. At T = 100 with steps of 1, even steps of 1/1024 leave on some paths: a V not finite or
-#     with a variance <= 0, whose ρ and ln V_aa the laws table leaves out (two tokens: its rho row misses exactly those
-#     paths). The run's summary says how many, in a note; the task is done. Catches: halving lost (a note of paths that
-#     left, at T = 25), the count lost (a user saw n_sde < -sde_paths in the laws table and nothing else), a count that
-#     does not match the laws table's.
+#     the laws table has all 200. A smooth-shaped tanh MLP with a = 0.1 (drift ∝ a⁻² = 100) at steps of 1 blows up on
+#     some paths even at steps of 1/1024: a V not finite or with a variance <= 0, whose ρ and ln V_aa the laws table
+#     leaves out (two inputs: its rho row misses exactly those paths). The run's summary says how many, in a note; the
+#     task is done. Catches: halving lost (a note of paths that left, at T = 25), the count lost (a user saw n_sde <
+#     -sde_paths in the laws table and nothing else), a count that does not match the laws table's.
 run 0 run -family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 100 -sde_dt 0.1 -grid_seed 0-2 -inputs 2 \
   -attn_tau0 0.1 -sde_paths 200 -progress_interval 0 -output "$W/halved" > "$W/halved.out" 2>&1 || fail "collapsing attention run"
 note=$(grep "^note: sde shaped_attention linear width=4 depth=100: [0-9]* of 200 SDE paths left the state space (V not positive semidefinite) in a step of -sde_dt and took it again in halves" "$W/halved.out") ||
   fail "no note of the halved paths: $(tail -3 "$W/halved.out")"
 [ "$("$NNL" export "$W/halved" -table laws | awk -F, '$6 == "rho" { print $8 }')" = 200 ] || fail "halved paths missing from the laws table"
-run 0 run -family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 400 -sde_dt 1 -grid_seed 0-2 -inputs 2 \
-  -attn_tau0 0.1 -sde_paths 200 -progress_interval 0 -output "$W/nan" > "$W/nan.out" 2>&1 || fail "collapsing attention run"
-note=$(grep "^note: sde shaped_attention linear width=4 depth=400: [0-9]* of 200 SDE paths left the state space .* even with steps halved 10 times" "$W/nan.out") ||
+run 0 run -family shaped_mlp -grid_activation tanh -shape_a 0.1 -grid_width 4 -grid_depth 64 -sde_dt 1 -grid_seed 0-2 -inputs 2 \
+  -sde_paths 200 -record_layers last -progress_interval 0 -output "$W/nan" > "$W/nan.out" 2>&1 || fail "blow-up run"
+note=$(grep "^note: sde shaped_mlp tanh width=4 depth=64: [0-9]* of 200 SDE paths left the state space .* even with steps halved 10 times" "$W/nan.out") ||
   fail "no note of the paths that left the state space: $(tail -3 "$W/nan.out")"
-bad=$(echo "$note" | sed 's/.*400: \([0-9]*\) of 200.*/\1/')
+bad=$(echo "$note" | sed 's/.*64: \([0-9]*\) of 200.*/\1/')
 [ "$bad" -gt 0 ] && [ "$("$NNL" export "$W/nan" -table laws | awk -F, '$6 == "rho" { print $8 }')" = $((200 - bad)) ] ||
   fail "the note's $bad paths are not the laws table's missing ones"
 # (i) Inputs of correlation 1 keep V singular, and the noise's square root turns rounding into drifts off the cone of
-#     1e-8 and more: the state space has a tolerance of 1e-6 of V (src/sde_task.c), and at T = 4 no path is halved (a
-#     strictly positive definite test halved 167 and 173 of the 1000). Catches: rounding taken for leaving (a note).
-run 0 run -family shaped_mlp -grid_activation relu,tanh -grid_width 16 -grid_depth 64 -grid_seed 0-4 -inputs 2 -input_correlation 1 \
-  -sde_paths 1000 -record_layers last -fp_cells 50 -progress_interval 0 -output "$W/rho1" > "$W/rho1.out" 2>&1 || fail "correlation-1 run"
+#     1e-8 and more. The state space has a tolerance of 1e-6 of V, and a V off the cone within it goes back onto it
+#     (src/sde_task.c ShapedProject): at T = 16 no step is halved, and every path's ρ is at most 1 (to 1e-12). Catches:
+#     rounding taken for leaving (a strictly positive definite test halved 884 of 1000 paths, a note), the drift left
+#     alone (10 % of the paths then end past ρ = 1 + 1e-6, up to 2.25: E ρ 1.0003 and 1.0014).
+run 0 run -family shaped_mlp -grid_activation relu,tanh -grid_width 16 -grid_depth 256 -grid_seed 0-4 -inputs 2 -input_correlation 1 \
+  -sde_paths 300 -record_layers last -fp_cells 50 -progress_interval 0 -output "$W/rho1" > "$W/rho1.out" 2>&1 || fail "correlation-1 run"
 ! grep "^note: sde" "$W/rho1.out" || fail "inputs of correlation 1: SDE steps halved for rounding"
+"$NNL" export "$W/rho1" -table laws | awk -F, '$6 == "rho" { n++; if (!($8 == 300 && $11 <= 1 + 1e-12 && $12 < 1e-6)) bad = 1
+    printf "sde: correlation 1 at T = 16, %s: SDE paths %d, E rho - 1 = %.3g, sd %.3g\n", $2, $8, $11 - 1, $12 }
+  END { exit bad || n != 2 }' || fail "inputs of correlation 1: SDE paths off the cone (rho > 1)"
 echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n and the grid: old stores kept apart; steps that leave halved, paths out of the state space counted"

@@ -8,7 +8,7 @@
 /* An Itô SDE dX = f(t, X) dt + g(t, X) dW in R^dim driven by an nnoise-dimensional Brownian motion W. */
 typedef PetscErrorCode (*NNLSDEDriftFn)(void *ctx, double t, const double *x, double *f);                 /* f: dim */
 typedef PetscErrorCode (*NNLSDENoiseFn)(void *ctx, double t, const double *x, const double *dW, double *g); /* g = g(t,x) dW: dim */
-typedef void (*NNLSDEProjectFn)(void *ctx, double *x); /* after each step: back onto the state space (e.g. |ρ| <= 1) */
+typedef PetscErrorCode (*NNLSDEProjectFn)(void *ctx, double *x); /* after each step: back onto the state space (e.g. |ρ| <= 1) */
 typedef PetscBool (*NNLSDEInsideFn)(void *ctx, const double *x); /* is x in the state space (e.g. V_aa > 0)? */
 
 /* How many times NNLSDEPath halves a step that left the state space: steps down to 2^-10 of the base step. */
