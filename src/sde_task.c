@@ -37,7 +37,7 @@ typedef struct {
   PetscInt             m;
   double               d2, d3;
   double              *R, *S, *T; /* m×m each */
-  double              *L;         /* m×m: VInside's Cholesky factor */
+  double              *L;         /* m×m: VCone's Cholesky factor */
 } Shaped;
 
 /* f ← keep·f + scale·b(V), b the shaped MLP's drift: each pair a <= b once, mirrored (V is exactly symmetric, see
