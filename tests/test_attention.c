@@ -154,20 +154,21 @@ static void NetworkMoments(const char *opts, Moments mo[3], PetscBool sde)
   NNLJob    *job;
   NNLGrid   *grid;
   NNLResult *res;
+  PetscInt   m, np;
 
   assert_int_equal(TestJob(opts, &job, &grid), 0);
+  m  = job->inputs;
+  np = m * (m + 1) / 2;
   if (!sde)
     for (PetscInt p = 0; p < grid->nnets; p++) {
-      const PetscInt m = job->inputs;
       assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
-      AddMoments(mo, m, res->gram + (res->nrec - 1) * (m * (m + 1) / 2));
+      AddMoments(mo, m, res->gram + (res->nrec - 1) * np);
       NNLResultDestroy(&res);
     }
   else {
-    const PetscInt m = job->inputs;
     assert_int_equal(grid->nsde, 1);
     assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
-    for (PetscInt p = 0; p < res->npath; p++) AddMoments(mo, m, res->paths + p * (m * (m + 1) / 2 + m)); /* pairs, then log-norms */
+    for (PetscInt p = 0; p < res->npath; p++) AddMoments(mo, m, res->paths + p * (np + m)); /* pairs, then log-norms */
     NNLResultDestroy(&res);
   }
   NNLGridDestroy(&grid);
