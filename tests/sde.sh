@@ -171,4 +171,12 @@ run 0 run -family shaped_mlp -grid_activation relu,tanh -grid_width 16 -grid_dep
 "$NNL" export "$W/rho1" -table laws | awk -F, '$6 == "rho" { n++; if (!($8 == 300 && $11 <= 1 + 1e-12 && $12 < 1e-6)) bad = 1
     printf "sde: correlation 1 at T = 16, %s: SDE paths %d, E rho - 1 = %.3g, sd %.3g\n", $2, $8, $11 - 1, $12 }
   END { exit bad || n != 2 }' || fail "inputs of correlation 1: SDE paths off the cone (rho > 1)"
+# The same past NNL_SMALL_M = 8 inputs, where V's square root is LAPACK's (dpotrf, then dsyev's eigenvalues clipped at 0):
+# m = 10 at steps of 0.01 (2 s). Without the projection there: 36 of 100 paths halved (a note), E rho - 1 = 0.0034.
+run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 256 -grid_seed 0-2 -inputs 10 -input_correlation 1 \
+  -sde_paths 100 -sde_dt 0.01 -record_layers last -progress_interval 0 -output "$W/rho1m10" > "$W/rho1m10.out" 2>&1 || fail "correlation-1 run, m = 10"
+! grep "^note: sde" "$W/rho1m10.out" || fail "inputs of correlation 1, m = 10: SDE steps halved for rounding"
+"$NNL" export "$W/rho1m10" -table laws | awk -F, '$6 == "rho" { n++; if (!($8 == 100 && $11 <= 1 + 1e-12 && $22 <= 1 && $12 < 1e-6)) bad = 1
+    printf "sde: correlation 1 at T = 16, m = 10: SDE paths %d, E rho - 1 = %.3g, sd %.3g, q95 - 1 = %.3g\n", $8, $11 - 1, $12, $22 - 1 }
+  END { exit bad || n != 1 }' || fail "inputs of correlation 1, m = 10: SDE paths off the cone (rho > 1)"
 echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n and the grid: old stores kept apart; steps that leave halved, paths out of the state space counted"
