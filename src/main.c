@@ -498,13 +498,23 @@ static PetscErrorCode PlanShardAdd(void *ctx, PetscInt point, PetscInt shard)
   return 0;
 }
 
+/* A shard's wall time on its ranks, in cost units: its tasks' compute spread over the ranks that compute (rank 0 among
+   them, or not: NNLSchedPlanRanks), but rank 0 alone commits every result, the single writer of the store; and no less
+   than its largest task. compute: the tasks' compute less their commits (calibrated); commit: rank 0's commits. */
+static double PlanWall(double compute, double commit, double largest, PetscInt workers, PetscBool rank0_computes)
+{
+  const double w = rank0_computes ? (compute + commit) / workers : compute / workers;
+  return PetscMax(PetscMax(w, commit), largest);
+}
+
 static PetscErrorCode CommandPlan(MPI_Comm comm)
 {
   NNLJob   *job  = NULL;
   NNLGrid  *grid = NULL;
   NNLSched  sched = NULL;
   PetscBool help;
-  PetscInt  ranks = 1;
+  PetscInt  ranks = 1, workers = 1; /* ranks per shard; of them, those that compute points (NNLSchedPlanRanks) */
+  PetscBool r0 = PETSC_TRUE, bound = PETSC_FALSE; /* rank 0 computes too; a shard's time is rank 0's commits */
   double    total = 0, commit = 0, core, peak = 0, maxshard = 0, bytes = 0, calibrate = 0, factor = 1, *cellbytes, *cellcommit;
   double    left[4] = {0, 0, 0, 0}; /* what a run into -output would compute: tasks, cost, its commits', the largest's */
   PetscInt  stored  = -1;           /* points -output holds (-1: no store) */
@@ -531,6 +541,7 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscCheck(calibrate >= 0 && calibrate <= 3600, comm, PETSC_ERR_USER_INPUT, "-plan_calibrate: seconds in [0, 3600], not %g", calibrate);
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
   ierr = SetUpJob(comm, "plan", &job, &grid, &sched, &help);
+  if (!ierr && sched) PetscCall(NNLSchedPlanRanks(sched, ranks, &workers, &r0));
   PetscCall(NNLSchedDestroy(&sched));
   if (ierr) PetscCall(NNLGridDestroy(&grid));
   if (ierr) PetscCall(NNLJobDestroy(&job));
@@ -609,9 +620,9 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     for (PetscInt s = 0; !ierr && s < PetscMin(job->shard_count, PetscMax(ps.nsum, 1000)); s++) { /* the empty past 1000: alike */
       const double *u = s < ps.nsum ? ps.sum[s] : NULL; /* tasks, cost, commits, bytes, the first (largest) task's */
       double        big = u && u[0] > 0 ? factor * (u[4] - u[5]) + u[5] : 0, c;
-      /* A shard on R ranks takes at least its largest point and at least its share of the work. */
-      c = u ? PetscMax((factor * (u[1] - u[2]) + u[2]) / ranks, big) / NNL_COST_RATE : 0;
+      c = u ? PlanWall(factor * (u[1] - u[2]), u[2], big, workers, r0) / NNL_COST_RATE : 0;
       if (c > maxshard) maxshard = c;
+      if (u && c > 0 && u[2] / NNL_COST_RATE >= c) bound = PETSC_TRUE;
       if (s < 1000)
         ierr = PetscPrintf(comm, "shard index=%" PetscInt_FMT " tasks=%.0f wall_seconds=%.4g ranks=%" PetscInt_FMT " store_mb=%.4g\n", s, u ? u[0] : 0.0,
                            c, ranks, ((u ? u[3] : 0) + NNL_STORE_EMPTY_BYTES) / 1048576.0);
@@ -629,6 +640,10 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
     PetscCall(PetscPrintf(comm, "plan in_words: %s of compute; the slowest shard %s at %" PetscInt_FMT " ranks; %.3g MB of store a shard\n",
                           Duration(core, words[0], sizeof(words[0])), Duration(maxshard, words[1], sizeof(words[1])),
                           ranks, store / 1048576.0));
+    if (bound) /* more ranks cannot shorten it: the commits are rank 0's alone, a shard's rank 0 each */
+      PetscCall(PetscPrintf(comm, "plan note: the slowest shard's time is its rank 0 committing every result (commit_core_seconds): more "
+                                  "ranks would not shorten it; more shards would (-shard i/k, jobs/slurm/submit --array), each with a rank "
+                                  "0 and a store of its own\n"));
     PetscCall(PetscStrncpy(dir, job->output, sizeof(dir)));
     while (rank == 0 && dir[0]) { /* the output, or its nearest existing parent */
       char *slash;
@@ -646,7 +661,8 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
               store / 1048576.0, free_bytes / 1048576.0, dir);
   }
   if (stored > 0) { /* the same for a run into -output now: its shard less what is stored */
-    const double lcore = (factor * (left[1] - left[2]) + left[2]) / NNL_COST_RATE, lwall = PetscMax(lcore / ranks, left[3] / NNL_COST_RATE);
+    const double lcore = (factor * (left[1] - left[2]) + left[2]) / NNL_COST_RATE,
+                 lwall = PlanWall(factor * (left[1] - left[2]), left[2], left[3], workers, r0) / NNL_COST_RATE;
     char         words[2][32];
     PetscCall(PetscPrintf(comm, "plan left tasks=%.0f core_seconds=%.4g wall_seconds=%.4g ranks=%" PetscInt_FMT " (shard %" PetscInt_FMT "/%" PetscInt_FMT
                           " less the %" PetscInt_FMT " points %s holds)\n", left[0], lcore, lwall, ranks, job->shard_index, job->shard_count,

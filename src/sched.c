@@ -68,6 +68,7 @@ struct _p_NNLSched {
   PetscBool       abandon_said; /* rank 0 has said that it abandons the tasks in progress */
   int             stop_told;    /* rank 0: the stop level told to the workers (TellWorkers); a worker: TAG_STOPs heard */
   PetscBool       rank0_computes;
+  int             rank0_opt; /* -sched_rank0_computes as given: 1 true, 0 false, -1 not given (NNLSchedPlanRanks) */
   /* spectra teams (-spectra_team_size T > 1): ranks in consecutive groups of T; a group's first rank (its leader) is a
      worker as usual, the others only serve the leader's large spectra (NNLSpectraTeamServe) */
   PetscInt        team_size, team_min;
@@ -141,6 +142,22 @@ static PetscErrorCode TeamsCreate(NNLSched s)
   PetscCall(NNLSpectraTeamSetMinSize(s->team, s->team_min));
   /* Team 0's members serve rank 0's spectra: rank 0 must compute points, or they would only wait. */
   s->rank0_computes = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers, PetscBool *rank0_computes)
+{
+  const PetscInt t = s->team_size > 1 ? s->team_size : 1, leaders = (ranks + t - 1) / t;
+  PetscBool      r0;
+
+  PetscFunctionBegin;
+  PetscCheck(ranks >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "ranks %" PetscInt_FMT " < 1", ranks);
+  /* as NNLSchedCreate, NNLSchedSetFromOptions and TeamsCreate decide on a run of that many ranks */
+  if (ranks == 1 || t > 1) r0 = PETSC_TRUE;
+  else if (s->rank0_opt >= 0) r0 = s->rank0_opt ? PETSC_TRUE : PETSC_FALSE;
+  else r0 = ranks <= 8 ? PETSC_TRUE : PETSC_FALSE;
+  *workers        = r0 ? leaders : leaders - 1;
+  *rank0_computes = r0;
   PetscFunctionReturn(0);
 }
 
@@ -307,6 +324,7 @@ PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
   sc->stop_grace        = STOP_GRACE;
   sc->stop_seen         = -1;
   sc->rank0_computes    = sc->size <= 8 ? PETSC_TRUE : PETSC_FALSE;
+  sc->rank0_opt         = -1;
   sc->team_size         = 1;
   sc->team_min          = 2048;
   *s                    = sc;
@@ -354,6 +372,7 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
     f = f || !strcmp(b0, "0") || !strcasecmp(b0, "no");
     PetscCheck(t || f, s->comm, PETSC_ERR_USER_INPUT, "-sched_rank0_computes: '%s' is not true or false", b0);
     s->rank0_computes = t;
+    s->rank0_opt      = t ? 1 : 0;
   }
   PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)", (double)iv);
   s->progress_interval = iv;

@@ -75,6 +75,27 @@ grep -q 'in_words: [0-9.]* days of compute' words.txt || fail "plan in_words: 10
 run 2 plan -grid_seed 0-10 | grep -q '^plan predicted_wall_seconds=.* (slowest shard at 2 ranks)$' || fail "plan at 2 ranks predicts for $(run 2 plan -grid_seed 0-10 | tail -1)"
 run 2 plan -grid_seed 0-10 -plan_ranks 8 | grep -q '(slowest shard at 8 ranks)$' || fail "-plan_ranks 8 at 2 ranks"
 
+# plan's wall time at R ranks (src/main.c PlanWall): the tasks' compute (core_seconds less commit_core_seconds) over the
+# ranks that compute, rank 0 among them up to 8 ranks (or as -sched_rank0_computes says) with its commits beside its
+# share, and never less than rank 0's commits: it alone writes the store. A commit-bound shard says so in a note. Job:
+# 2000 MLPs n = 1024, L = 16 (commits 6 % of core_seconds), one shard. Catches: commits spread over the ranks (the
+# former model: 1/4096 of them at 4096 ranks), rank 0 counted as a worker past 8 ranks or when the option says no.
+PJ="-family mlp -grid_activation relu -grid_width 1024 -grid_depth 16 -grid_seed 0-2000"
+for rr in 1:1 2:1 "2 -sched_rank0_computes false:2" 9:2 "9 -sched_rank0_computes true:1" 64:3 4096:3; do
+  args=${rr%:*} R=${rr%%[ :]*}
+  run 0 plan $PJ -plan_ranks $args > pw.txt 2>&1 || { cat pw.txt; fail "plan -plan_ranks $args"; }
+  # case 1: core/R with rank 0 computing; 2: (core - commits)/(R - 1) without it; 3: either, bounded by the commits
+  awk -v R="$R" -v how="${rr##*:}" -v r0="$([[ $args == *false* || ($R -gt 8 && $args != *true*) ]] && echo 0 || echo 1)" '
+    /^plan points=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+    /^plan predicted_wall_seconds=/ { split($2, kv, "="); w = kv[2] }
+    /^plan note: the slowest shard/ { note = 1 }
+    END { c = v["core_seconds"]; k = v["commit_core_seconds"]
+          e = r0 ? c / R : (c - k) / (R - 1); if (e < k) e = k
+          ok = (w - e) ^ 2 <= (0.002 * e) ^ 2 && (how == 3) == (e == k) && note == (e == k)
+          printf "cli: plan at %s ranks (rank 0 computes: %d): wall %s, expected %.4g (core %s, commits %s)%s\n", R, r0, w, e, c, k, note ? ", commit-bound" : ""
+          exit !ok }' pw.txt || { cat pw.txt; fail "plan's wall time at -plan_ranks $args"; }
+done
+
 # plan -plan_calibrate S: it runs some of the job's tasks and scales the predicted compute by their measured seconds
 # over the model's (printed factor; each figure printed to 4 digits), not rank 0's commits (commit_core_seconds, which
 # the tasks' times do not hold: a job of small tasks with spectra, mostly commits, was predicted at half its time).

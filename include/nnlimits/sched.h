@@ -43,6 +43,12 @@ PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s);
 */
 PetscErrorCode NNLSchedSetFromOptions(NNLSched s);
 /**
+  @brief What a run of this job on `ranks` ranks would do with its options (for `plan`): how many ranks compute points
+  (with -spectra_team_size T > 1 only each team's leader; rank 0 among them unless -sched_rank0_computes says no or,
+  by default, more than 8 ranks run), and whether rank 0 is one of them. Not collective.
+*/
+PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers, PetscBool *rank0_computes);
+/**
   @brief Compute the points todo[0..n) (indices into the grid, largest cost first; meaningful on rank 0 only) and
   commit each to store (rank 0; NULL elsewhere). Collective. Rank 0 hands out tasks largest first and computes the
   smallest itself when that helps, serving workers between the layers of its own point.
