@@ -281,7 +281,14 @@ tl=$(awk -v w="$wall" 'BEGIN {t = int(1.25 * w + 60); printf "%d:%02d", t / 60, 
 scancel "$(grep -o 'sweep=[0-9]*' "$W/submit6b.out" | cut -d= -f2)"
 grep -q "less the 120 s before it at which the stop signal comes is under 1.25 x" "$W/submit6b.err" ||
   { cat "$W/submit6b.out" "$W/submit6b.err"; fail "submit: no warning for a limit that fits the prediction only without the signal's 120 s"; }
-echo "6. a time limit under the plan's prediction, or under it plus the stop signal's 120 s: warned, submitted"
+# a job of tiny tasks (commits 71 % of the model's time) at 2 ranks: its time is rank 0's commits, and submit passes
+# plan's note on (more shards would help, more ranks would not)
+printf -- '-family mlp\n-grid_width 16\n-grid_depth 8\n-grid_seed 0-5000\n' > "$W/tiny.opts"
+"$SRC/jobs/slurm/submit" "$W/tiny.opts" --output "$W/tiny" -n 2 -t 5 --hold > "$W/submit6c.out" 2>&1 || { cat "$W/submit6c.out"; fail "submit (tiny)"; }
+scancel "$(grep -o 'sweep=[0-9]*' "$W/submit6c.out" | cut -d= -f2)"
+grep -q "^plan: the slowest shard's time is its rank 0 committing every result" "$W/submit6c.out" ||
+  { cat "$W/submit6c.out"; fail "submit: no note of a shard bound by its rank 0's commits"; }
+echo "6. a time limit under the plan's prediction, or under it plus the stop signal's 120 s: warned, submitted; a commit-bound one noted"
 
 # --- 7. submit refuses what would fail in the queue -------------------------------------------------------------
 # Each was submitted: every task then failed in the queue and the merge was cancelled (a different job or shard count
