@@ -621,8 +621,10 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
       const double *u = s < ps.nsum ? ps.sum[s] : NULL; /* tasks, cost, commits, bytes, the first (largest) task's */
       double        big = u && u[0] > 0 ? factor * (u[4] - u[5]) + u[5] : 0, c;
       c = u ? PlanWall(factor * (u[1] - u[2]), u[2], big, workers, r0) / NNL_COST_RATE : 0;
-      if (c > maxshard) maxshard = c;
-      if (u && c > 0 && u[2] / NNL_COST_RATE >= c) bound = PETSC_TRUE;
+      if (c > maxshard) { /* the slowest shard, and whether its time is its rank 0's commits (PlanWall gave them back) */
+        maxshard = c;
+        bound    = u[2] / NNL_COST_RATE >= c ? PETSC_TRUE : PETSC_FALSE;
+      }
       if (s < 1000)
         ierr = PetscPrintf(comm, "shard index=%" PetscInt_FMT " tasks=%.0f wall_seconds=%.4g ranks=%" PetscInt_FMT " store_mb=%.4g\n", s, u ? u[0] : 0.0,
                            c, ranks, ((u ? u[3] : 0) + NNL_STORE_EMPTY_BYTES) / 1048576.0);
