@@ -68,7 +68,7 @@ struct _p_NNLSched {
   PetscBool       abandon_said; /* rank 0 has said that it abandons the tasks in progress */
   int             stop_told;    /* rank 0: the stop level told to the workers (TellWorkers); a worker: TAG_STOPs heard */
   PetscBool       rank0_computes;
-  int             rank0_opt; /* -sched_rank0_computes as given: 1 true, 0 false, -1 not given (NNLSchedPlanRanks) */
+  int             rank0_opt; /* -sched_rank0_computes as given: 1 true, 0 false, -1 not given (NNLSchedPlanRanks decides) */
   /* spectra teams (-spectra_team_size T > 1): ranks in consecutive groups of T; a group's first rank (its leader) is a
      worker as usual, the others only serve the leader's large spectra (NNLSpectraTeamServe) */
   PetscInt        team_size, team_min;
@@ -140,8 +140,6 @@ static PetscErrorCode TeamsCreate(NNLSched s)
   PetscCall(NNLSpectraTeamCreate(sub, &s->team));
   PetscCallMPI(MPI_Comm_free(&sub));
   PetscCall(NNLSpectraTeamSetMinSize(s->team, s->team_min));
-  /* Team 0's members serve rank 0's spectra: rank 0 must compute points, or they would only wait. */
-  s->rank0_computes = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
@@ -152,7 +150,8 @@ PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers, 
 
   PetscFunctionBegin;
   PetscCheck(ranks >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "ranks %" PetscInt_FMT " < 1", ranks);
-  /* as NNLSchedCreate, NNLSchedSetFromOptions and TeamsCreate decide on a run of that many ranks */
+  /* the one rule, which NNLSchedSetFromOptions applies to the run's own ranks: alone, rank 0 computes; with spectra
+     teams, team 0's members serve rank 0's spectra, so rank 0 must compute points or they would only wait */
   if (ranks == 1 || t > 1) r0 = PETSC_TRUE;
   else if (s->rank0_opt >= 0) r0 = s->rank0_opt ? PETSC_TRUE : PETSC_FALSE;
   else r0 = ranks <= 8 ? PETSC_TRUE : PETSC_FALSE;
@@ -371,12 +370,14 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
     t = t || !strcmp(b0, "1") || !strcasecmp(b0, "yes") || !b0[0];
     f = f || !strcmp(b0, "0") || !strcasecmp(b0, "no");
     PetscCheck(t || f, s->comm, PETSC_ERR_USER_INPUT, "-sched_rank0_computes: '%s' is not true or false", b0);
-    s->rank0_computes = t;
-    s->rank0_opt      = t ? 1 : 0;
+    s->rank0_opt = t ? 1 : 0;
   }
   PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)", (double)iv);
   s->progress_interval = iv;
-  if (s->size == 1) s->rank0_computes = PETSC_TRUE;
+  {
+    PetscInt workers;
+    PetscCall(NNLSchedPlanRanks(s, s->size, &workers, &s->rank0_computes));
+  }
   PetscCall(TeamsCreate(s));
   PetscFunctionReturn(0);
 }

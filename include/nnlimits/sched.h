@@ -43,7 +43,8 @@ PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s);
 */
 PetscErrorCode NNLSchedSetFromOptions(NNLSched s);
 /**
-  @brief What a run of this job on `ranks` ranks would do with its options (for `plan`): how many ranks compute points
+  @brief What a run of this job on `ranks` ranks does with its options (the run's own rule at its size, and `plan`'s
+  at -plan_ranks): how many ranks compute points
   (with -spectra_team_size T > 1 only each team's leader; rank 0 among them unless -sched_rank0_computes says no or,
   by default, more than 8 ranks run), and whether rank 0 is one of them. Not collective.
 */
