@@ -58,8 +58,7 @@ def moments(d):
 def main():
     args = nnlimits.figure_args(__doc__, "hanin_nica", [("--activation", str, "relu",
                                 "the activation, a·min(x,0) + b·max(x,0): relu, leaky_relu:a, abs, linear")])
-    act = nnlimits.pick_entry(args.run_dir, "mlp", args.activation) or args.activation
-    base, setting = nnlimits.entry(act, nnlimits.job_settings(args.run_dir))
+    act, base, setting = nnlimits.resolve_entry(args.run_dir, "mlp", args.activation)
     ab, c = nnlimits.two_slope(base), nnlimits.exact_c(base)
     if ab is None:
         sys.exit(f"--activation {act}: not of the form a·min(x,0) + b·max(x,0) (relu, leaky_relu:a, abs, linear)")

@@ -55,8 +55,7 @@ def main():
     args = nnlimits.figure_args(__doc__, "hayou_2022_post_norm", [
         ("--max-width", int, 8, "widths up to this one (the fixed-width regime)"),
         ("--activation", str, "relu", "the ReLU entry drawn, where the job sweeps -branch_alpha: relu;branch_alpha=0.5")])
-    act = nnlimits.pick_entry(args.run_dir, "resnet", args.activation) or args.activation
-    base, setting = nnlimits.entry(act, nnlimits.job_settings(args.run_dir))
+    act, base, setting = nnlimits.resolve_entry(args.run_dir, "resnet", args.activation)
     if base != "relu" or setting["branch_alpha"] not in (0.5, None):
         sys.exit(f"--activation {act}: this figure is the ReLU ResNet's with branch scale L^-1/2 (relu, or "
                  "relu;branch_alpha=0.5 where the job sweeps -branch_alpha)")

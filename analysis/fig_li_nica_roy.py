@@ -93,7 +93,7 @@ def main():
     attention = fs == "shaped_attention"
     transformer = fs == "shaped_transformer"
     act = args.activation or ("linear" if attention else "relu")
-    act = nnlimits.pick_entry(args.run_dir, fs, act) or act  # an entry of a swept -attn_tau0, say: linear;attn_tau0=0.5
+    act = nnlimits.resolve_entry(args.run_dir, fs, act)[0]  # an entry of a swept -attn_tau0, say: linear;attn_tau0=0.5
     relu = act.split(";")[0] == "relu"
     sq = nnlimits.sql(act)
     job = "noci_2023_shaped_attention" if attention else "noci_2023_shaped_transformer" if transformer else "li_nica_roy_2022_shaped"

@@ -54,8 +54,7 @@ def main():
         ("--width", int, 0, "only this width (0: all)"),
         ("--table", int, 0, "1: also print the per-layer table"),
         ("--activation", str, "relu", "the ReLU entry drawn, where the job sweeps -sigma_w2 or -sigma_b2 (relu;sigma_b2=0.1)")])
-    act = nnlimits.pick_entry(args.run_dir, "mlp", args.activation) or args.activation
-    base, setting = nnlimits.entry(act, nnlimits.job_settings(args.run_dir))
+    act, base, setting = nnlimits.resolve_entry(args.run_dir, "mlp", args.activation)
     if base != "relu":
         sys.exit(f"--activation {act}: the claim drawn here is the ReLU MLP's (relu, or an entry of it)")
     where = f"family='mlp' AND activation={nnlimits.sql(act)}" + (f" AND width={args.width}" if args.width else "")

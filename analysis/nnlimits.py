@@ -472,6 +472,14 @@ def pick_entry(run_dir, families, activation):
     return hits[0] if hits else None
 
 
+def resolve_entry(run_dir, families, activation):
+    """A script's --activation resolved as its figure needs it: (name, activation, settings), the entry's name among
+    the run's entries of `families` (pick_entry; `activation` itself where the run has none of it, so that the
+    script's own query says so), then entry() of it over the job's settings."""
+    name = pick_entry(run_dir, families, activation) or activation
+    return (name, *entry(name, job_settings(run_dir)))
+
+
 def auto_sigma_w2(act):
     """-sigma_w2 auto of an activation, where this module knows it (src/job.c NNLActivationAutoSigmaW2): 2/(a² + b²)
     for a·min + b·max, 1/φ'(0)² for tanh (1) and erf (π/4); None for the others."""

@@ -215,6 +215,8 @@ assert nnlimits.critical("tanh", job) and not nnlimits.critical("tanh", s) and n
 assert nnlimits.sigma_w2("leaky_relu:0.5", job) == 2 / 1.25 and nnlimits.sigma_w2("gelu", job) is None
 assert nnlimits.entry_kv("relu;sigma_w2=2.5") == {"activation": "relu", "sigma_w2": "2.5"}
 assert nnlimits.pick_entry(sys.argv[1], "mlp", "tanh") == "tanh" and nnlimits.pick_entry(sys.argv[1], "mlp", "erf") is None
+assert nnlimits.resolve_entry(sys.argv[1], "mlp", "tanh") == ("tanh", "tanh", job)
+assert nnlimits.resolve_entry(sys.argv[1], "mlp", "erf") == ("erf", "erf", job)
 PYEOF
 echo "analysis: loader = export for 7 tables, summary means match, PNG and PDF written, conditions cut the rows visited;"
 echo "  quoted literals kept; unfinished runs refused in one line (--partial draws them); errors one line"
