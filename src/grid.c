@@ -192,6 +192,10 @@ void NNLPointArrays(const NNLJob *job, const NNLPoint *pt, double *value, double
     *count = PetscMax(PetscMax(*count, n * m), m * (double)job->input_dim); /* the state, the inputs */
     if (NNLPointSampler(job, pt) == NNL_SAMPLER_DENSE) /* its first layer's n×d weights: the projection's takes the inputs' Gram */
       *count = PetscMax(*count, n * (double)NNLDenseColumns(pt->width, job->inputs, PetscMax(pt->width, job->input_dim)));
+    if (NNLFamilyIsAttention(pt->family)) { /* the queries' and keys' n_k×m, and W^Q's panel (NNLNetCreate) */
+      const PetscInt nk = NNLAttentionKeyWidth(job, pt->width);
+      *count = PetscMax(*count, (double)nk * (NNLPointSampler(job, pt) == NNL_SAMPLER_DENSE ? (double)NNLDenseColumns(nk, job->inputs, pt->width) : m));
+    }
   }
 }
 

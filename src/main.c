@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <cblas.h>
+#include "nnlimits/attention.h"
 #include "nnlimits/grid.h"
 #include "nnlimits/limits.h"
 #include "nnlimits/rng.h"
@@ -275,7 +276,9 @@ static PetscErrorCode SetUpJob(MPI_Comm comm, const char cmd[], NNLJob **job, NN
               (*job)->inputs * ((*job)->inputs + 1) / 2, (*job)->inputs, value / 1e6, NNL_STORE_MAX_VALUE / 1e6);
     }
     if (count > NNL_MAX_ARRAY) {
-      TaskName(*job, &(*grid)->cells[i], NULL, what, sizeof(what));
+      const NNLPoint *c   = &(*grid)->cells[i];
+      const PetscBool keys = NNLFamilyIsAttention(c->family) && NNLAttentionKeyWidth(*job, c->width) > c->width ? PETSC_TRUE : PETSC_FALSE;
+      TaskName(*job, c, keys ? "-attn_key_width" : NULL, what, sizeof(what));
       SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s needs an array of %.4g doubles, more than the %.4g this build indexes (%d-bit PetscInt)", what,
               count, (double)NNL_MAX_ARRAY, (int)(8 * sizeof(PetscInt)));
     }

@@ -9,13 +9,15 @@
 
 #define NNL_LIST_MAX 10000000 /* values on one axis: beyond this the grid cannot be a sane job */
 
-/* An integer within PetscInt's range: TO_INT; a string of digits beyond it: TO_RANGE; anything else: TO_BAD */
+/* An integer within PetscInt's range: TO_INT; a string of digits beyond it: TO_RANGE; anything else: TO_BAD. *v is
+   always set (the value, or 0 where it could not be read), since a caller may test a TO_RANGE value. */
 enum { TO_BAD, TO_INT, TO_RANGE };
 static int ToLong(const char *s, const char *end, long long *v)
 {
   char   buf[64], *stop = NULL;
   size_t len = (size_t)(end - s);
 
+  *v = 0;
   if (len == 0 || isspace((unsigned char)s[0])) return TO_BAD;
   if (len >= sizeof(buf)) return strspn(s + (*s == '-' || *s == '+'), "0123456789") == len - (*s == '-' || *s == '+') ? TO_RANGE : TO_BAD;
   memcpy(buf, s, len);

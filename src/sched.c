@@ -185,9 +185,10 @@ static void OnStopSignal(int sig)
     (void)r;
     _exit(NNL_EXIT_INTERRUPTED);
   }
-  if (!first_signal) {
-    first_signal = sig;
+  if (!first_signal) { /* the time before the flag: a handler cannot be interrupted by another (sa_mask), but the order
+                          keeps first_signal_at set wherever first_signal is */
     clock_gettime(CLOCK_MONOTONIC, &first_signal_at);
+    first_signal = sig;
   } else if (sig != first_signal) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -203,11 +204,17 @@ void NNLSchedCatchSignals(void)
 
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = OnStopSignal;
+  /* The three block one another while the handler runs (a SIGTERM milliseconds after the batch script's SIGUSR1 must
+     not find the first one's time half set), and a signal does not cut short the read or write it interrupts
+     (SA_RESTART: the final summary's fwrite, say, would stop with EINTR). */
   sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < 3; i++) sigaddset(&sa.sa_mask, sigs[i]);
+  sa.sa_flags = SA_RESTART;
   /* Installed for good, not restored when the sweep ends: a worker that has run out of tasks waits for rank 0 (the
      final broadcast, MPI_Finalize) while rank 0 still computes or closes the store, and a stop signal then, with the
      default action back, killed it (mpiexec then ended the job). A late signal now only sets the flag. */
-  for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, NULL);
+  for (int i = 0; i < 3; i++)
+    if (sigaction(sigs[i], &sa, NULL)) perror("nnlimits: warning: sigaction (a stop signal will kill this run, not stop it)");
 }
 
 /* Whether a stop has been asked for. The first time a rank sees it, it notes when; rank 0 also stops handing out

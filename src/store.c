@@ -1099,19 +1099,24 @@ PetscBool NNLStoreSamePath(const char a[], const char b[])
 PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
 {
   sqlite3_stmt *st = NULL;
-  PetscInt      cnt = 0, cap = 0;
+  PetscInt      cnt = 0, cap = 1024;
   int           rc;
 
   PetscFunctionBegin;
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT count(*) FROM points", -1, &st, NULL), "count"));
-  if (sqlite3_step(st) == SQLITE_ROW) cap = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  PetscCall(PetscMalloc1(cap + 1, ids));
+  /* One statement, one snapshot: a count first would be a second read, which a writer (plan beside a live run) can
+     outrun; the list grows instead. A read that failed half way would leave stored points out of the list, and the run
+     would compute them again: any error ends it. */
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT id FROM points", -1, &st, NULL), "ids"));
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && cnt < cap) (*ids)[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
+  PetscCall(PetscMalloc1(cap, ids));
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (cnt == cap) {
+      cap *= 2;
+      PetscCall(PetscRealloc((size_t)cap * sizeof(uint64_t), ids));
+    }
+    (*ids)[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
+  }
   sqlite3_finalize(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) PetscCall(PetscFree(*ids));
-  /* a read that failed half way would leave stored points out of the list: the run would compute them again */
+  if (rc != SQLITE_DONE) PetscCall(PetscFree(*ids));
   PetscCall(NNLStoreCheck(s->db, rc, "read the stored ids"));
   qsort(*ids, (size_t)cnt, sizeof(uint64_t), NNLGridCmpId); /* ascending as unsigned (SQLite's ORDER BY is signed) */
   *n = cnt;
