@@ -400,12 +400,15 @@ static PetscErrorCode LoadPairs(sqlite3 *db, PetscInt *np, PetscInt **order, lon
   PetscErrorCode ierr = 0;
   PetscInt       n = 0, row = 0;
   PetscBool     *seen = NULL;
+  int            rc;
 
   PetscFunctionBegin;
   *np = 0;
   PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM pairs", -1, &st, NULL), "export"));
-  if (sqlite3_step(st) == SQLITE_ROW) n = (PetscInt)sqlite3_column_int64(st, 0);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) n = (PetscInt)sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "export"));
   PetscCheck(n >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "export: the store has no pairs");
   PetscCall(PetscMalloc1(n, order));
   PetscCall(PetscMalloc1(n, a));
@@ -748,18 +751,20 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
 {
   sqlite3_stmt *st = NULL;
   char         *total = NULL;
-  int           held = NNLStoreLockHeld(dir), here = 0;
+  int           held = NNLStoreLockHeld(dir), here = 0, rc;
 
   PetscFunctionBegin;
   memset(c, 0, sizeof(*c));
   c->eta = -1;
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT count(*) FILTER (WHERE status='done'),"
                                                     " count(*) FILTER (WHERE status='failed') FROM points", -1, &st, NULL), "status"));
-  if (sqlite3_step(st) == SQLITE_ROW) {
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
     c->done   = sqlite3_column_int64(st, 0);
     c->failed = sqlite3_column_int64(st, 1);
   }
   sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(s->db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "status"));
   PetscCall(NNLStoreMetaGet(s->db, "total", &total));
   c->total = total ? atoll(total) : 0;
   PetscCall(PetscFree(total));
@@ -778,7 +783,8 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
                                                     " LEFT JOIN points p ON p.run=q.run"
                                                     " WHERE r.run=(SELECT max(run) FROM runs)", -1, &st, NULL), "status"));
   snprintf(c->last, sizeof(c->last), "none");
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
     double el = sqlite3_column_double(st, 2);
     snprintf(c->last, sizeof(c->last), "%s", (const char *)sqlite3_column_text(st, 0));
     if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
@@ -789,6 +795,7 @@ static PetscErrorCode CountStore(NNLStore s, const char dir[], Counts *c)
     }
   }
   sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(s->db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "status"));
   PetscCall(NNLStoreMetaGet(s->db, "merging", &total));
   if (total) { /* a merge into this store began and has not ended: running if it holds the lock, else killed */
     c->merge = PETSC_TRUE;

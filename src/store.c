@@ -948,12 +948,15 @@ static PetscErrorCode CheckJobCount(sqlite3 *db, const char dir[], const void *c
 {
   const JobCount *jc = (const JobCount *)ctx;
   sqlite3_stmt   *st = NULL;
+  int             rc;
 
   PetscFunctionBegin;
   PetscCall(CheckJob(db, dir, &jc->js));
   PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM points", -1, &st, NULL), "points"));
-  if (sqlite3_step(st) == SQLITE_ROW) *jc->stored = (PetscInt)sqlite3_column_int64(st, 0);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *jc->stored = (PetscInt)sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "points"));
   PetscFunctionReturn(0);
 }
 

@@ -54,7 +54,7 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   int           rc, fw = 7, aw = 12;
 
   PetscFunctionBegin;
-  snprintf(path, sizeof(path), "%s/nnlimits.sqlite", dir);
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
   if (rc == SQLITE_OK && NNLStoreFunctions(db)) rc = SQLITE_ERROR;
   /* its join looks each network up by its random id: SQLite's 2 MB default cache reread the index's pages (a store of
@@ -77,7 +77,7 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   sqlite3_finalize(wst);
   fprintf(out, "%-*s %-*s %6s %6s %6s  %-24s %-9s %-9s  %-24s %s\n", fw, "family", aw, "activation", "width", "depth", "seeds",
           "q_00(t=1) mean ± se", "nngp", "ode", "rho_01(t=1) mean ± se", "limit");
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     int    n = sqlite3_column_int(st, 4);
     double q = sqlite3_column_double(st, 5), q2 = sqlite3_column_double(st, 6);
     char   rho[64] = "-", lim[3][32];
@@ -96,6 +96,7 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
               (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, q2, n), path), lim[0], lim[1], rho, lim[2]);
   }
   if (rows > maxrows) fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n", rows - maxrows, dir);
+  if (rc != SQLITE_DONE) fprintf(out, "(the summary above is cut short: %s)\n", sqlite3_errmsg(db));
   sqlite3_finalize(st);
   /* a finished limit or SDE task with something to say (SDE paths that left the state space): its limit column above
      is over the paths that did not, so say it here, once per task, at most maxrows lines */
