@@ -991,25 +991,39 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
   PetscFunctionReturn(0);
 }
 
-/* Copy one attached input into the output: points, arrays and its runs' provenance; existing points are kept. */
-static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[])
+/* ATTACH the store of dir as schema name; its store schema in *schema (may be NULL). */
+static PetscErrorCode Attach(sqlite3 *db, const char dir[], const char name[], int *schema)
 {
-  sqlite3_stmt  *st = NULL;
-  char           path[PETSC_MAX_PATH_LEN + 32], source[PATH_MAX];
-  PetscErrorCode ierr;
-  int            rc, schema = 0;
+  sqlite3_stmt *st = NULL;
+  char          path[PETSC_MAX_PATH_LEN + 32], sql[64];
+  int           rc, sch = 0;
 
   PetscFunctionBegin;
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
-  if (!realpath(dir, source)) snprintf(source, sizeof(source), "%s", dir);
-  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "ATTACH ? AS src", -1, &st, NULL), "merge"));
+  snprintf(sql, sizeof(sql), "ATTACH ? AS %s", name);
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), "merge"));
   sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   sqlite3_finalize(st);
   PetscCall(NNLStoreCheck(db, rc, "attach input"));
-  ierr = NNLStoreSchema(db, "src", &schema);
+  PetscCall(NNLStoreSchema(db, name, &sch));
+  if (schema) *schema = sch;
+  PetscFunctionReturn(0);
+}
+
+/* Copy one attached input into the output: points, arrays and its runs' provenance; existing points are kept. */
+static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[])
+{
+  sqlite3_stmt  *st = NULL;
+  char           source[PATH_MAX];
+  PetscErrorCode ierr;
+  int            rc, schema = 0;
+
+  PetscFunctionBegin;
+  if (!realpath(dir, source)) snprintf(source, sizeof(source), "%s", dir);
+  ierr = Attach(db, dir, "src", &schema);
   if (!ierr) ierr = NNLStoreExec(db, "BEGIN IMMEDIATE");
-  if (!ierr) ierr = NNLStoreMergeConflict(db, dir, out, schema == 4 ? PETSC_FALSE : PETSC_TRUE);
+  if (!ierr) ierr = NNLStoreMergeConflict(db, "src", "main", dir, out, schema == 4 ? PETSC_FALSE : PETSC_TRUE);
   /* a schema-4 input's layers rows become netlayers rows, as an upgrade of it in place would make them */
   if (!ierr) ierr = schema == 4 ? NNLStoreLayersToNet(db, "src")
                                 : NNLStoreExec(db, "INSERT OR IGNORE INTO netlayers SELECT * FROM src.netlayers;"
@@ -1052,6 +1066,70 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[])
   if (!ierr) ierr = NNLStoreExec(db, "COMMIT");
   if (ierr) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* The conflicts a merge would be refused for, found before anything is written, so that a refused merge changes
+   nothing (MergeOne checks each input again inside its transaction: an input still being written may gain points):
+   no two of the output (where it holds points) and the inputs may hold one point with different rows. Each input
+   against the output; then the inputs that share points the output lacks, pair by pair (a temporary table of their
+   ids finds the pairs; shards of one split share none, so this is one pass over the inputs' ids). */
+static PetscErrorCode MergeCheckInputs(sqlite3 *db, PetscBool out, PetscInt n, const char *const dirs[], const char output[])
+{
+  sqlite3_stmt  *st   = NULL;
+  PetscErrorCode ierr = 0;
+  int            rc, sa = 0, sb = 0;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreExec(db, "CREATE TEMP TABLE mids(id INTEGER, src INTEGER)"));
+  for (PetscInt i = 0; i < n && !ierr; i++) {
+    char sql[160];
+    ierr = Attach(db, dirs[i], "src", &sa);
+    if (!ierr && out) ierr = NNLStoreMergeConflict(db, "src", "main", dirs[i], output, sa == 4 ? PETSC_FALSE : PETSC_TRUE);
+    snprintf(sql, sizeof(sql), "INSERT INTO temp.mids SELECT id, %" PetscInt_FMT " FROM src.points%s", i,
+             out ? " WHERE id NOT IN (SELECT id FROM main.points)" : "");
+    if (!ierr) ierr = NNLStoreExec(db, sql);
+    sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+  }
+  PetscCall(ierr);
+  PetscCall(NNLStoreExec(db, "CREATE INDEX temp.mids_id ON mids(id)"));
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT DISTINCT x.src, y.src FROM temp.mids x JOIN temp.mids y ON y.id=x.id AND y.src>x.src",
+                                                 -1, &st, NULL), "merge pairs"));
+  while (!ierr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const PetscInt i = (PetscInt)sqlite3_column_int64(st, 0), j = (PetscInt)sqlite3_column_int64(st, 1);
+    ierr = Attach(db, dirs[i], "src", &sa);
+    if (!ierr) ierr = Attach(db, dirs[j], "src2", &sb);
+    if (!ierr) ierr = NNLStoreMergeConflict(db, "src", "src2", dirs[i], dirs[j], sa == 4 || sb == 4 ? PETSC_FALSE : PETSC_TRUE);
+    sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+    sqlite3_exec(db, "DETACH src2", NULL, NULL, NULL);
+  }
+  sqlite3_finalize(st);
+  PetscCall(ierr);
+  PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge pairs"));
+  PetscFunctionReturn(0);
+}
+
+/* MergeCheckInputs on a connection of its own: the output's, read-only, where it holds a store, else an empty one. */
+static PetscErrorCode MergePreCheck(PetscInt n, const char *const dirs[], const char output[])
+{
+  char           path[PETSC_MAX_PATH_LEN];
+  sqlite3       *db  = NULL;
+  PetscBool      out = PETSC_FALSE;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof(path), "%s/%s", output, NNL_STORE_FILE);
+  if (!access(path, F_OK)) {
+    PetscCall(NNLStoreOpenDB(output, PETSC_FALSE, &db));
+    ierr = NNLStoreVerify(db, output, &out);
+    out  = out ? PETSC_FALSE : PETSC_TRUE; /* not fresh: its points count */
+  } else {
+    ierr = NNLStoreCheck(NULL, sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL), "merge check");
+    if (!ierr) ierr = NNLStoreFunctions(db);
+  }
+  if (!ierr) ierr = MergeCheckInputs(db, out, n, dirs, output);
+  sqlite3_close(db);
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }
@@ -1133,6 +1211,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
                         "-output: '%s' is also an input of the merge", output);
   }
   if (!ierr) ierr = NNLStorePreCheck(output, CheckMergeOutput, first.job);
+  if (!ierr) ierr = MergePreCheck(n, dirs, output);
   if (!ierr) ierr = NNLStoreMakeDir(output);
   if (!ierr) ierr = NNLStoreLock(output, &lock);
   if (!ierr) ierr = NNLStoreOpenDB(output, PETSC_TRUE, &db);

@@ -101,39 +101,55 @@ PetscErrorCode NNLStoreSameAsHeld(NNLStore s, const NNLPoint *pt, const NNLResul
 }
 
 /*@
-  @brief Inside a merge's transaction, before anything of the attached input `src` is copied: error
-  (PETSC_ERR_FILE_UNEXPECTED) naming the first point (by grid order) that both the input and the output hold with rows
-  that differ in any table (status and values, as NNLStoreSameAsHeld compares them). An input of schema 4 keeps its
-  layers in another table: netlayers is not compared for it (with_netlayers false). Without this check the first
-  merged copy of a point won silently, and which one that was depended on the order of the inputs.
+  @brief Error (PETSC_ERR_FILE_UNEXPECTED) naming the first point (by grid order) that the attached stores `a` and
+  `b` (schema names: "main", "src", …) both hold with rows that differ in any table (status and values, as
+  NNLStoreSameAsHeld compares them); a_dir and b_dir name them in the message. An input of schema 4 keeps its layers in
+  another table: netlayers is not compared for it (with_netlayers false). Without this check the first merged copy of
+  a point won silently, and which one that was depended on the order of the inputs.
 @*/
-PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char src_dir[], const char out_dir[], PetscBool with_netlayers)
+PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char a[], const char b[], const char a_dir[], const char b_dir[],
+                                     PetscBool with_netlayers)
 {
-  char          sql[1024];
-  sqlite3_int64 ord = -1;
+  char          sql[1400];
+  sqlite3_int64 id = 0;
+  char          what[256] = "";
 
   PetscFunctionBegin;
-  for (int t = 0; t < NTABLES && ord < 0; t++) {
+  for (int t = 0; t < NTABLES && !what[0]; t++) {
     const char   *T = Tables[t].table, *k = Tables[t].key, *c = Tables[t].columns;
     sqlite3_stmt *st = NULL;
     int           rc;
     if (!with_netlayers && !strcmp(T, "netlayers")) continue;
-    /* the rows of the points both hold, each side minus the other; the smallest ord of a point with such a row */
+    /* the rows of the points both hold, each side minus the other; the first such point in grid order, as a user
+       knows it (its id is not in any export) */
     snprintf(sql, sizeof(sql),
-             "WITH both(id) AS (SELECT s.id FROM src.points s JOIN main.points m ON m.id=s.id),"
-             " a AS (SELECT %s FROM src.%s WHERE %s IN both), b AS (SELECT %s FROM main.%s WHERE %s IN both),"
+             "WITH both(id) AS (SELECT x.id FROM %s.points x JOIN %s.points y ON y.id=x.id),"
+             " a AS (SELECT %s FROM %s.%s WHERE %s IN both), b AS (SELECT %s FROM %s.%s WHERE %s IN both),"
              " d AS (SELECT %s FROM (SELECT * FROM a EXCEPT SELECT * FROM b) UNION ALL SELECT %s FROM (SELECT * FROM b EXCEPT SELECT * FROM a))"
-             " SELECT min(p.ord) FROM main.points p WHERE p.id IN d",
-             c, T, k, c, T, k, k, k);
+             " SELECT p.id, p.kind, p.family, nnl_act(p.activation), p.width, p.depth, p.seed FROM %s.points p WHERE p.id IN d"
+             " ORDER BY p.ord LIMIT 1",
+             a, b, c, a, T, k, c, b, T, k, k, k, a);
     PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), "merge compare"));
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) ord = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW) {
+      id = sqlite3_column_int64(st, 0);
+      if (!strcmp((const char *)sqlite3_column_text(st, 1), "network"))
+        snprintf(what, sizeof(what), "the %s %s network of width %lld, depth %lld, seed %lld", sqlite3_column_text(st, 2),
+                 sqlite3_column_text(st, 3), (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5),
+                 (long long)sqlite3_column_int64(st, 6));
+      else if (!strcmp((const char *)sqlite3_column_text(st, 1), "sde"))
+        snprintf(what, sizeof(what), "the %s %s SDE task of width %lld, depth %lld", sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+                 (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
+      else
+        snprintf(what, sizeof(what), "the %s %s limit task of depth %lld", sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+                 (long long)sqlite3_column_int64(st, 5));
+    }
     sqlite3_finalize(st);
     PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge compare"));
   }
-  PetscCheck(ord < 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "merge: '%s' holds point %lld with results that differ from that point's in '%s' (written by another build or "
+  PetscCheck(!what[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "merge: '%s' and '%s' both hold %s (point id %016llx) with results that differ (written by another build or "
              "release?): merge into a new -output, without one of the two",
-             src_dir, (long long)ord, out_dir);
+             a_dir, b_dir, what, (unsigned long long)id);
   PetscFunctionReturn(0);
 }

@@ -38,6 +38,12 @@ sqlite3 "$W/merged/nnlimits.sqlite" "INSERT INTO meta VALUES ('merging', 'yes')"
 "$NNL" status "$W/merged" 2> "$W/killed.err" | grep -q ' last_run=died ' || fail "status of a killed merge: $("$NNL" status "$W/merged" 2>&1)"
 grep -q 'a merge into it was killed before it ended; rerun the same merge' "$W/killed.err" || fail "killed merge hint: $(cat "$W/killed.err")"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" | grep -q ' last_run=merged ' || fail "the merge rerun did not end the killed one"
+# a run into it instead takes over (it computes what the merge's other inputs would have brought): status follows the
+# run, not the merge (it said "died ... rerun the merge" for good)
+cp -r "$W/s0" "$W/killedmerge"
+sqlite3 "$W/killedmerge/nnlimits.sqlite" "INSERT INTO meta VALUES ('merging', 'yes')"
+run 1 run $JOB -shard 0/3 -output "$W/killedmerge" > /dev/null 2>&1 || fail "run into a killed merge's output"
+"$NNL" status "$W/killedmerge" 2>&1 | grep -q ' last_run=complete ' || fail "status after a run into a killed merge: $("$NNL" status "$W/killedmerge" 2>&1)"
 "$NNL" merge "$W/s1" -output "$W/part" > /dev/null 2> "$W/part.err" || fail "merge of one shard"
 "$NNL" status "$W/part" | grep -q ' last_run=merged rate=0/s eta=-$' || fail "status of a partial merge: $("$NNL" status "$W/part")"
 # a merge that lacks shards (merge.sbatch given too small an N) said so only in its status line's pending=
@@ -93,17 +99,26 @@ grep -q 'shard 0/3' "$W/into-shard.err" || { cat "$W/into-shard.err"; fail "merg
 # Catches: the first merged copy winning silently, so that the merged store depended on the order of the inputs.
 cp -r "$W/s1" "$W/s1x"
 sqlite3 "$W/s1x/nnlimits.sqlite" "UPDATE netlayers SET q = zeroblob(length(q)) WHERE point = (SELECT id FROM points WHERE kind = 'network' ORDER BY ord LIMIT 1)"
-ord=$(sqlite3 "$W/s1x/nnlimits.sqlite" "SELECT min(ord) FROM points WHERE kind = 'network'")
-for order in "$W/s1 $W/s1x" "$W/s1x $W/s1"; do
+# The message names the point as a user knows it (it named its ord, which no export shows), and the refusal comes
+# before anything is written, wherever the conflicting inputs stand in the list: s0 before them was merged, the output
+# left half written and marked as a killed merge ("rerun the same merge", which failed the same way).
+what=$(sqlite3 -separator ' ' "$W/s1x/nnlimits.sqlite" "SELECT family, activation, 'network of width', width || ', depth', depth || ', seed', seed
+  FROM points WHERE kind = 'network' ORDER BY ord LIMIT 1")
+for order in "$W/s1 $W/s1x" "$W/s1x $W/s1" "$W/s0 $W/s1 $W/s1x"; do
   rm -rf "$W/conflict"
   set +e; "$NNL" merge $order -output "$W/conflict" > /dev/null 2> "$W/conflict.err"; rc=$?; set -e
   [ "$rc" = 2 ] || fail "merge of conflicting copies ($order): exit $rc, want 2"
-  grep -q "holds point $ord with results that differ" "$W/conflict.err" || { cat "$W/conflict.err"; fail "conflict message"; }
+  grep -q "both hold the $what (point id [0-9a-f]\{16\}) with results that differ" "$W/conflict.err" ||
+    { cat "$W/conflict.err"; fail "conflict message (want the $what)"; }
+  [ ! -e "$W/conflict" ] || fail "a refused merge ($order) created its output"
 done
 sqlite3 "$W/s1x/nnlimits.sqlite" "UPDATE limits SET q_nngp = q_nngp * (1 + 1e-15) WHERE layer = (SELECT max(layer) FROM limits) AND a = 0 AND b = 0"
 "$NNL" merge "$W/s1" -output "$W/conflict2" > /dev/null
-set +e; "$NNL" merge "$W/s1x" -output "$W/conflict2" > /dev/null 2>&1; rc=$?; set -e
+"$NNL" export "$W/conflict2" -table points -o "$W/conflict2.csv" 2> /dev/null
+set +e; "$NNL" merge "$W/s0" "$W/s1x" -output "$W/conflict2" > /dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 2 ] || fail "merge of a limit differing in its last digit: exit $rc, want 2"
+"$NNL" export "$W/conflict2" -table points 2> /dev/null | cmp -s - "$W/conflict2.csv" || fail "a refused merge changed its output"
+"$NNL" status "$W/conflict2" | grep -q ' last_run=merged ' || fail "a refused merge left its output: $("$NNL" status "$W/conflict2" 2>&1)"
 "$NNL" merge "$W/s1" -output "$W/conflict2" > /dev/null || fail "a second merge of the same input"
 echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \
-  "merges into an input or a shard store refused, conflicting copies of a point refused"
+  "merges into an input or a shard store refused, conflicting copies of a point refused before anything is written"
