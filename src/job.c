@@ -9,6 +9,7 @@
 #include "nnlimits/grid.h"
 #include <petscblaslapack.h>
 #include "nnlimits/gauss.h"
+#include "options.h"
 #include "parse.h"
 #include "nnlimits/shaped.h"
 #include <petscts.h> /* the solvers' default types (limits.h, fokker_planck.h) */
@@ -990,6 +991,11 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
       PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: -sigma_w2 auto is 1, not critical, for the MLP of %s (no critical "
                              "value in closed form: its kernel drifts with depth); give -sigma_w2 to choose one\n", names));
   }
+  if (j->inputs == 1) { /* one input has no pair to correlate: -inputs 1 -input_correlation 0.3 ran, and said nothing */
+    PetscBool set;
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-input_correlation", &set));
+    if (set) PetscCall(PetscFPrintf(comm, stderr, "nnlimits: warning: -input_correlation has no effect in this job (it needs -inputs 2 or more)\n"));
+  }
   if (j->sde_paths > 0) { /* SDE tasks exist for some families only: -family mlp -sde_paths 10 ran none, and said nothing */
     PetscBool any = PETSC_FALSE;
     for (PetscInt f = 0; f < j->nfamily; f++) any = any || NNLJobHasSDE(j, j->family[f], -1);
@@ -1334,16 +1340,17 @@ PetscErrorCode NNLOptionsCheckUnused(MPI_Comm comm, const char cmd[])
       if (d < bestd) { bestd = d; best = KnownOptions[k].name; }
     }
     {
-      char name[256], whose[64];
+      char name[256], whose[64], at[PETSC_MAX_PATH_LEN + 32] = "", file[PETSC_MAX_PATH_LEN + 16];
+      if (NNLOptionsWhere(names[i], file, sizeof(file))) snprintf(at, sizeof(at), " in %s", file);
       PetscCall(PetscStrncpy(name, names[i], sizeof(name)));
       PetscCall(PetscStrncpy(whose, other ? other + 1 : "", sizeof(whose)));
       whose[strcspn(whose, " ")] = 0; /* the first command that reads it */
       PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
       if (other)
-        SETERRQ(comm, PETSC_ERR_USER_INPUT, "-%s is an option of 'nnlimits %s', not of 'nnlimits %s'%s%s%s; -help lists every option", name,
-                whose, cmd, best ? " (did you mean -" : "", best ? best : "", best ? "?)" : "");
-      if (best) SETERRQ(comm, PETSC_ERR_USER_INPUT, "unknown option -%s (did you mean -%s?); -help lists every option", name, best);
-      SETERRQ(comm, PETSC_ERR_USER_INPUT, "unknown option -%s; -help lists every option", name);
+        SETERRQ(comm, PETSC_ERR_USER_INPUT, "-%s%s is an option of 'nnlimits %s', not of 'nnlimits %s'%s%s%s; -help lists every option", name,
+                at, whose, cmd, best ? " (did you mean -" : "", best ? best : "", best ? "?)" : "");
+      if (best) SETERRQ(comm, PETSC_ERR_USER_INPUT, "unknown option -%s%s (did you mean -%s?); -help lists every option", name, at, best);
+      SETERRQ(comm, PETSC_ERR_USER_INPUT, "unknown option -%s%s; -help lists every option", name, at);
     }
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));

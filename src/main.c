@@ -17,6 +17,7 @@
 #include "error.h"
 #include "log.h"
 #include "options.h"
+#include "parse.h"
 #include "simd.h"
 #include "sockets.h"
 #include "orphan.h"
@@ -524,6 +525,8 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   PetscBool ext     = PETSC_FALSE;  /* they are a run of fewer axis values, which this job extends */
   PlanShards ps;                    /* every shard's figures */
   PetscErrorCode ierr;
+  char           rtext[64];
+  PetscBool      rset = PETSC_FALSE;
 
   PetscFunctionBegin;
   { /* `mpiexec -n 2 nnlimits plan` predicts for 2 ranks (it predicted for 1 unless told -plan_ranks 2) */
@@ -533,14 +536,17 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
   }
   NNLErrorOptionsPhase(PETSC_TRUE);
   PetscOptionsBegin(comm, NULL, "nnlimits plan: its own options (and every option of run)", NULL);
-  PetscCall(PetscOptionsInt("-plan_ranks", "Ranks per shard to predict wall time for (default: the ranks plan runs on)", "", ranks, &ranks, NULL));
+  /* read as the job's integers are (NNLParseInt): PETSc's own read of 2147483648 wrapped it, "must be >= 1" */
+  snprintf(rtext, sizeof(rtext), "%" PetscInt_FMT, ranks);
+  PetscCall(PetscOptionsString("-plan_ranks", "Ranks per shard to predict wall time for (default: the ranks plan runs on)", "", rtext, rtext,
+                               sizeof(rtext), &rset));
   PetscCall(PetscOptionsReal("-plan_calibrate",
                              "Seconds of the job's own tasks to run here first, to scale the predicted times to this machine's cores "
                              "(0: the cost model's reference cores)",
                              "", calibrate, &calibrate, NULL));
   PetscOptionsEnd();
   NNLErrorOptionsPhase(PETSC_FALSE);
-  PetscCheck(ranks >= 1, comm, PETSC_ERR_USER_INPUT, "-plan_ranks: must be >= 1");
+  if (rset) PetscCall(NNLParseInt("-plan_ranks", rtext, 1, &ranks));
   PetscCheck(calibrate >= 0 && calibrate <= 3600, comm, PETSC_ERR_USER_INPUT, "-plan_calibrate: seconds in [0, 3600], not %g", calibrate);
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
   ierr = SetUpJob(comm, "plan", &job, &grid, &sched, &help);
@@ -674,6 +680,15 @@ static PetscErrorCode CommandPlan(MPI_Comm comm)
                           stored, job->output));
     PetscCall(PetscPrintf(comm, "plan in_words: a run into %s now computes the %.0f tasks left: %s of compute, %s at %" PetscInt_FMT " ranks\n",
                           job->output, left[0], Duration(lcore, words[0], sizeof(words[0])), Duration(lwall, words[1], sizeof(words[1])), ranks));
+  }
+  { /* a run or merge writing -output now: a run into it would be refused (plan said what it would compute) */
+    int rank, pid = 0;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank == 0) pid = NNLStoreWriter(job->output);
+    if (pid)
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "plan note: %s is being written now by another nnlimits process (pid %d, on the node that holds "
+                                             "its lock): a run into it would be refused until that one ends; what is left is as of now\n",
+                            job->output, pid));
   }
   PetscCall(PetscFree2(cellbytes, cellcommit));
   PetscCall(NNLGridDestroy(&grid));

@@ -139,6 +139,34 @@ static void SeenAdd(Seen *s, const char file[], const char *name, size_t len, in
   s->k[s->n++].line = line;
 }
 
+/* Every job file's options and their lines, kept for messages about an option read from one (NNLOptionsWhere): an
+   unknown option's error named the option alone, and a job file's misspelling sent the user looking for it. Fixed
+   arrays: nothing to free, and a job has a few files of a few dozen options (more are not located, only named). */
+static char    WhereFile[8][PETSC_MAX_PATH_LEN];
+static SeenKey WhereKey[512];
+static int     WhereOf[512], nWhereFile, nWhereKey;
+
+static void WhereKeep(const char file[], const Seen *s)
+{
+  if (nWhereFile == 8) return;
+  snprintf(WhereFile[nWhereFile], sizeof(WhereFile[0]), "%s", file);
+  for (int i = 0; i < s->n && nWhereKey < 512; i++) {
+    WhereKey[nWhereKey]  = s->k[i];
+    WhereOf[nWhereKey++] = nWhereFile;
+  }
+  nWhereFile++;
+}
+
+PetscBool NNLOptionsWhere(const char name[], char where[], size_t len)
+{
+  for (int i = nWhereKey - 1; i >= 0; i--) /* the last file that sets it: the one PETSc kept */
+    if (!strcasecmp(WhereKey[i].name + 1, name[0] == '-' ? name + 1 : name)) {
+      snprintf(where, len, "'%s' line %d", WhereFile[WhereOf[i]], WhereKey[i].line);
+      return PETSC_TRUE;
+    }
+  return PETSC_FALSE;
+}
+
 #ifdef NNL_HAVE_LIBYAML
   #include <yaml.h>
 #endif
@@ -311,6 +339,7 @@ static PetscErrorCode InsertPlain(const char file[], char *text, char msg[], siz
     if (ierr) break;
     line = next;
   }
+  WhereKeep(file, &seen);
   free(seen.k); /* also when PETSc refused a line (found by tests/fuzz: regression plain_seen_keys_error_path) */
   PetscCall(ierr);
   PetscFunctionReturn(0);
@@ -331,6 +360,7 @@ PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char
     if (IsYAML(files[i], files[i + 1])) {
       Seen seen = {NULL, 0, 0};
       YAMLKeys(files[i + 1], text, &seen, msg, sizeof(msg));
+      WhereKeep(files[i + 1], &seen);
       free(seen.k);
       ierr = msg[0] ? 0 : PetscOptionsInsertStringYAML(NULL, text);
       if (ierr) YAMLProblem(text, where, sizeof(where));

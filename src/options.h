@@ -22,5 +22,10 @@ PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char
   `-grid_width 32 64` would run width 32 alone. A word is an option name when it starts with '-' and is not a number.
 */
 int NNLOptionsStrayWord(int argc, char **argv, int first, int *opt);
+/**
+  @brief Where a job file set option name (with or without its '-'; as PETSc compares, case-insensitively): "'FILE' line
+  N" in where, PETSC_TRUE; PETSC_FALSE if no job file set it.
+*/
+PetscBool NNLOptionsWhere(const char name[], char where[], size_t len);
 
 #endif

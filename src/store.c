@@ -210,12 +210,13 @@ PetscErrorCode NNLStoreLock(const char dir[], int *fd)
    file: every writer creates it before it writes), -1 unknown (a file system without fcntl locks, e.g. NFS without its
    lock daemon). Not for the process that holds the lock: its own lock does not conflict (0), and closing any descriptor
    of the file would release it. */
-int NNLStoreLockHeld(const char dir[])
+static int LockQuery(const char dir[], int *pid)
 {
   char         path[PETSC_MAX_PATH_LEN];
   struct flock fl;
   int          f, held;
 
+  *pid = 0;
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_LOCK);
   f = open(path, O_RDONLY | O_CLOEXEC);
   if (f < 0) return errno == ENOENT ? 0 : -1;
@@ -223,8 +224,23 @@ int NNLStoreLockHeld(const char dir[])
   fl.l_type   = F_WRLCK;
   fl.l_whence = SEEK_SET;
   held        = fcntl(f, F_GETLK, &fl) != 0 ? -1 : fl.l_type != F_UNLCK;
+  if (held == 1) *pid = (int)fl.l_pid;
   close(f);
   return held;
+}
+
+int NNLStoreLockHeld(const char dir[])
+{
+  int pid;
+
+  return LockQuery(dir, &pid);
+}
+
+int NNLStoreWriter(const char dir[])
+{
+  int pid;
+
+  return LockQuery(dir, &pid) == 1 ? PetscMax(pid, 1) : 0;
 }
 
 void NNLStoreUnlock(int *fd)
@@ -739,6 +755,9 @@ static PetscErrorCode RecordRun(NNLStore s)
   NNLStoreNow(now, sizeof(now));
   /* This process holds the directory's lock: a run of it still marked running was killed before it could say so. */
   PetscCall(NNLStoreExec(s->db, "UPDATE runs SET status='died' WHERE status='running' AND source IS NULL"));
+  /* A merge into this directory that was killed: this run computes whatever its remaining inputs would have brought
+     (the same job, bit for bit), so status follows this run from now on, not the merge ("killed: rerun the merge"). */
+  PetscCall(NNLStoreExec(s->db, "DELETE FROM meta WHERE key='merging'"));
   PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO runs(started,status,ranks,host,git,versions,slurm,options,t0)"
                                                     " VALUES(?,'running',?,?,?,?,?,?,?)", -1, &st, NULL), "runs"));
   sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);

@@ -97,6 +97,9 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   }
   if (rows > maxrows) fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n", rows - maxrows, dir);
   if (rc != SQLITE_DONE) fprintf(out, "(the summary above is cut short: %s)\n", sqlite3_errmsg(db));
+  else if (rows == 0) /* a shard of limit or SDE tasks alone printed the header and nothing under it */
+    fprintf(out, "(no finished network in %s to summarise: its other tasks' rows are in nnlimits export %s -table limits, -table sde; "
+                 "failures in nnlimits status %s)\n", dir, dir, dir);
   sqlite3_finalize(st);
   /* a finished limit or SDE task with something to say (SDE paths that left the state space): its limit column above
      is over the paths that did not, so say it here, once per task, at most maxrows lines */

@@ -74,6 +74,18 @@ grep -q 'in_words: [0-9.]* days of compute' words.txt || fail "plan in_words: 10
 # under mpiexec, plan predicts for the ranks it runs on (it said "at 1 ranks" unless told -plan_ranks)
 run 2 plan -grid_seed 0-10 | grep -q '^plan predicted_wall_seconds=.* (slowest shard at 2 ranks)$' || fail "plan at 2 ranks predicts for $(run 2 plan -grid_seed 0-10 | tail -1)"
 run 2 plan -grid_seed 0-10 -plan_ranks 8 | grep -q '(slowest shard at 8 ranks)$' || fail "-plan_ranks 8 at 2 ranks"
+# plan beside a live writer: a run into the directory now would be refused, and plan says so (it predicted that run as
+# if it could start, with no word). The lock is taken as a run takes it: an fcntl write lock on nnlimits.lock.
+mkdir -p "$W/locked"
+/usr/bin/python3 -c 'import fcntl, os, sys, time; f = open(sys.argv[1] + "/nnlimits.lock", "w"); fcntl.lockf(f, fcntl.LOCK_EX)
+print(os.getpid(), flush=True); time.sleep(60)' "$W/locked" > "$W/lockpid" &
+lockjob=$!
+for _ in $(seq 100); do [ -s "$W/lockpid" ] && break; sleep 0.1; done
+run 0 plan -grid_seed 0-2 -output "$W/locked" > locked.txt 2>&1 || { cat locked.txt; fail "plan of a directory being written"; }
+kill $lockjob; wait $lockjob 2> /dev/null || true
+grep -q "^plan note: $W/locked is being written now by another nnlimits process (pid $(cat "$W/lockpid")," locked.txt ||
+  { cat locked.txt; fail "plan beside a live writer: no note"; }
+run 0 plan -grid_seed 0-2 -output "$W/locked" | grep -q "^plan note: .* being written" && fail "plan: a note of a writer that has ended"
 
 # plan's wall time at R ranks (src/main.c PlanWall): the tasks' compute (core_seconds less commit_core_seconds) over the
 # ranks that compute, rank 0 among them up to 8 ranks (or as -sched_rank0_computes says) with its commits beside its
@@ -410,6 +422,10 @@ for f in "-family mlp" "-family resnet -branch_alpha 1"; do
   grep -qF "nnlimits: warning: -sde_paths has no effect in this job" warn.err || fail "$f -sde_paths 10: no warning: $(cat warn.err)"
 done
 "$NNL" plan -family mlp,shaped_mlp -sde_paths 10 2> warn.err > /dev/null && ! grep -q warning warn.err || fail "shaped_mlp SDE: $(cat warn.err)"
+# a correlation for one input (a user audit: accepted silently); two inputs use it
+"$NNL" plan -inputs 1 -input_correlation 0.3 2> warn.err > /dev/null || fail "plan -inputs 1 -input_correlation 0.3"
+grep -qF "nnlimits: warning: -input_correlation has no effect in this job (it needs -inputs 2 or more)" warn.err || fail "-inputs 1: $(cat warn.err)"
+"$NNL" plan -inputs 2 -input_correlation 0.3 2> warn.err > /dev/null && ! grep -q warning warn.err || fail "-inputs 2: $(cat warn.err)"
 # -sigma_w2 auto is 1 where no critical value is known (gelu, swish, softplus, sin with a phase): a gelu MLP's kernel fell
 # to 5e-14 over 24 layers and nothing said auto was not critical there
 "$NNL" plan -family mlp,resnet -grid_activation relu,gelu,sin:1:1:0.2,erf 2> warn.err > /dev/null || fail "plan mlp gelu"
@@ -496,6 +512,12 @@ run 0 run -family mlp,resnet -grid_activation relu -grid_width 2 -grid_depth 100
   fail "deep run's gram rows: $(cut -d, -f1,4 deep.csv | sort | uniq -c)"
 ! "$NNL" plan -grid_depth 2147483647 > /dev/null 2> deep.err && grep -q "too deep (at most 2^30" deep.err || fail "depth 2^31-1: $(cat deep.err)"
 "$NNL" plan -family mlp -grid_width 2 -grid_depth 300000000 -grid_seed 0-1 -record_layers 16 > deep.plan 2>&1 || fail "plan of depth 3e8: $(cat deep.plan)"
+# a shard that holds no network (its one task a limit): the summary's header stood alone, with no word of why
+run 0 run -grid_width 8 -grid_depth 4 -grid_seed 0-1 -grid_activation relu -shard 0/3 -output "$W/limitshard" > lshard.out 2> /dev/null ||
+  fail "run of a shard of a limit task"
+[ "$(sqlite3 "$W/limitshard/nnlimits.sqlite" "SELECT group_concat(kind) FROM points")" = limit ] || fail "shard 0/3 is not one limit task"
+grep -q "^(no finished network in $W/limitshard to summarise: its other tasks' rows are in nnlimits export" lshard.out ||
+  { cat lshard.out; fail "summary of a shard without networks"; }
 
 echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary, RUNPATH,"
 echo "     TCP_NODELAY all behave"

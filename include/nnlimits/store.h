@@ -45,6 +45,8 @@ PetscErrorCode NNLStoreCommittedIds(NNLStore st, PetscInt *n, uint64_t **ids);
 PetscBool NNLStoreIdsHave(const uint64_t *ids, PetscInt n, uint64_t id);
 /** @brief True if paths a and b both exist and are the same directory or file (after symbolic links, . and ..). */
 PetscBool NNLStoreSamePath(const char a[], const char b[]);
+/* The process id of a run or merge writing DIR now (holding its lock; 1 where the lock's holder is not told), else 0. */
+int NNLStoreWriter(const char dir[]);
 /** @brief Commit one point and its arrays in one transaction. */
 PetscErrorCode NNLStoreCommit(NNLStore st, const NNLPoint *pt, const NNLResult *res);
 /**
