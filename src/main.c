@@ -376,8 +376,14 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
       char  *table = NULL;
       size_t len   = 0;
       FILE  *mem   = open_memstream(&table, &len);
-      fprintf(stderr, "finished output=%s seconds=%.2f done=%" PetscInt_FMT " failed=%" PetscInt_FMT "\n", job->output,
-              stats.seconds, stats.done, stats.failed);
+      fprintf(stderr, "finished output=%s seconds=%.2f done=%" PetscInt_FMT " failed=%" PetscInt_FMT " store=%.0f%%\n", job->output,
+              stats.seconds, stats.done, stats.failed, 100 * NNLSchedStoreShare(&stats));
+      /* rank 0 is the store's one writer: past a few ranks, a run of small tasks waits on its commits (plan's note
+         says so beforehand; this is the measured case, a second or more of it) */
+      if (size > 1 && NNLSchedStoreShare(&stats) > 0.5 && stats.store_seconds >= 1)
+        fprintf(stderr, "note: rank 0 spent %.0f%% of the run committing results (the store has one writer): more ranks would not "
+                        "have made it faster, more shards would (-shard i/k, or jobs/slurm/submit --array)\n",
+                100 * NNLSchedStoreShare(&stats));
       fflush(stderr);
       fflush(stdout);
       ierr = NNLSummaryPrint(job->output, 64, mem ? mem : stdout); /* the default job's 60 rows whole; a bigger sweep's first 64 */

@@ -184,7 +184,8 @@ run 1 run -grid_width 2,3,4,5,6,7,8 -grid_depth 2,3,4,5,6 -grid_seed 0-2 -output
 [ "$(grep -c '^resnet ' rows.txt)" = 64 ] && grep -q '^\.\.\. 6 more rows' rows.txt || { cat rows.txt; fail "summary of 70 rows"; }
 run 1 run -grid_width 2,3,4,5,6,7 -grid_depth 2,3,4,5,6 -grid_seed 0-2 -output rows60 > rows60.txt 2> /dev/null || fail "60-row run"
 [ "$(grep -c '^resnet ' rows60.txt)" = 60 ] && ! grep -q 'more rows' rows60.txt || { cat rows60.txt; fail "summary of 60 rows"; }
-grep -q '^progress done=9/9' err.txt || fail "no final progress line"
+grep -Eq '^progress done=9/9 .* store=([0-9]|[1-9][0-9]|100)%$' err.txt || fail "no final progress line (with rank 0's store share): $(grep progress err.txt)"
+grep -Eq '^finished output=.* done=9 failed=0 store=([0-9]|[1-9][0-9]|100)%$' err.txt || fail "finished line (with the store share): $(grep finished err.txt)"
 ! grep -q $'\r' err.txt || fail "carriage return in a non-terminal log"
 run 0 status results/tiny | grep -q 'done=9 .*pending=0' || fail "status after a finished run"
 # a rerun of the finished job computes nothing: status keeps the rate of the run that did (it read rate=0/s)

@@ -14,7 +14,14 @@ typedef struct {
   PetscInt  abandoned;     /* tasks cut short by a stop (not stored: still pending) */
   PetscBool interrupted;   /* a stop signal arrived: the remaining points were not started */
   double    seconds;
+  double    store_seconds; /* of those, rank 0's in the store, committing results (coarse-clock estimate) */
 } NNLSchedStats;
+
+/** @brief Rank 0's share of a run's time in the store, in [0, 1] (0 for a run of no time). */
+static inline double NNLSchedStoreShare(const NNLSchedStats *st)
+{
+  return st->seconds > 0 ? PetscMin(st->store_seconds / st->seconds, 1.0) : 0.0;
+}
 
 /** @brief Compute one task of either kind (a network, or a limit), as a worker does. Not collective. */
 PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res);

@@ -93,10 +93,10 @@ int main(int argc, char **argv)
     alloc = MPI_Wtime() - t0;
     printf("bench=sched task=%s store=%d tasks=%" PetscInt_FMT " ranks=%d wall_s=%.3f per_task_us=%.3f tasks_per_s=%.0f rank0_cpu_s=%.3f "
            "rank0_cpu_per_task_us=%.2f result_alloc_us=%.3f close_s=%.3f per_task_with_close_us=%.3f grid_per_task_us=%.3f "
-           "grid_cells_us=%.3f grid_ids_us=%.3f grid_shard_us=%.3f\n",
+           "grid_cells_us=%.3f grid_ids_us=%.3f grid_shard_us=%.3f store_share=%.3f\n",
            kind, (int)store, n, size, wall, 1e6 * wall / (double)n, (double)n / wall, cpu, 1e6 * cpu / (double)n, 1e6 * alloc / (double)n,
            close, 1e6 * (wall + close) / (double)n, 1e6 * tg / (double)n, 1e6 * tc / (double)n, 1e6 * ti / (double)n,
-           1e6 * ts / (double)n);
+           1e6 * ts / (double)n, NNLSchedStoreShare(&stats));
   }
   PetscCall(NNLGridFreeIndices(&todo));
   PetscCall(NNLSchedDestroy(&sched));
