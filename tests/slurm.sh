@@ -308,6 +308,14 @@ refused "a missing job file" "job file '$W/nosuch.opts' not found" "$W/nosuch.op
 NNLIMITS=/nonexistent/dir/nnlimits refused "a missing binary" "NNLIMITS=/nonexistent/dir/nnlimits is not an executable file" \
   "$W/small.opts" -n 1 -t 5
 refused "--only out of range" "--only: shard 3 is not one of the 3 shards 0..2" "$W/small.opts" --array 3 --only 3 --output "$W/arr"
+# an array into a single run's output, or a single run into an array's (each recomputed the whole job beside the
+# other's stores, a user audit found)
+refused "a single run into an array's output" "holds the shards of a job array" "$W/small.opts" --output "$W/arr" -n 1 -t 5
+refused "an array into a single run's output" "holds a single run's store" "$W/small.opts" --array 2 --output "$W/mpirun" -n 1 -t 5
+# sbatch's own refusals come before the plan (they came after one that read as success, and left logs/ behind)
+refused "a misspelled sbatch option" "sbatch refuses these options" "$W/small.opts" --output "$W/typo" -n 1 --tim 5
+refused "an nnlimits option before --" "nnlimits options go after --" "$W/small.opts" --output "$W/typo" -n 1 -t 5 -grid_seed 0-4
+[ ! -e "$W/typo" ] || fail "a refused submit created its output"
 # (sbatch took a job file after the options as its script: "This does not look like a batch script", after a plan of
 # the default job)
 refused "a job file after the options" "the job file comes first: submit $W/small.opts" --array 2 -n 1 -t 5 "$W/small.opts"
@@ -316,8 +324,11 @@ refused "a second submit into an output with queued jobs" "jobs of an earlier su
   "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5
 scancel "$(grep -o 'array=[0-9]*' "$W/held.out" | cut -d= -f2)" "$(grep -o 'merge=[0-9]*' "$W/held.out" | cut -d= -f2)"
 # no job file: the default job, changed by the options after -- (it was refused: "first argument must be a job file")
-"$SRC/jobs/slurm/submit" --output "$W/dflt" -n 1 -t 5 --hold -- -grid_seed 0-2 > "$W/dflt.out" 2>&1 || { cat "$W/dflt.out"; fail "submit of the default job"; }
-scancel "$(grep -o 'sweep=[0-9]*' "$W/dflt.out" | cut -d= -f2)"
+# (with -o FILE of the user's, submit printed its own log path, not the one sbatch writes)
+"$SRC/jobs/slurm/submit" --output "$W/dflt" -n 1 -t 5 --hold -o "$W/dflt-%j.log" -- -grid_seed 0-2 > "$W/dflt.out" 2>&1 || { cat "$W/dflt.out"; fail "submit of the default job"; }
+id=$(grep -o 'sweep=[0-9]*' "$W/dflt.out" | cut -d= -f2)
+scancel "$id"
+grep -q "^submitted sweep=$id output=$W/dflt log=$W/dflt-$id.log$" "$W/dflt.out" || { cat "$W/dflt.out"; fail "submit -o FILE: the log path"; }
 grep -q "^plan: slowest shard" "$W/dflt.out" || { cat "$W/dflt.out"; fail "submit of the default job: no plan"; }
 # -a N is --array N (it went to sbatch: N tasks that each ran the whole job, and no merge)
 "$SRC/jobs/slurm/submit" "$W/small.opts" -a 2 --output "$W/short" -n 1 -t 5 --hold > "$W/short.out" 2>&1 || { cat "$W/short.out"; fail "submit -a 2"; }
@@ -369,7 +380,8 @@ echo "9. USR1 as each task launches: both requeued, merged = direct run; the job
 # Shard 0 cancelled while shard 1 runs: `--only 0` was refused until the whole array had ended (or told to scancel the
 # healthy shard). Now it is queued at once; its merge waits for shard 1 too, and the first merge is cancelled.
 OUT=$W/only
-"$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --output "$OUT" -n 1 -t 5 > "$W/submit10.out" || fail "submit (only)"
+# (with -J, the merge took the user's name, and --only took it for a running non-array job and refused)
+"$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --output "$OUT" -n 1 -t 5 -J myname > "$W/submit10.out" || fail "submit (only)"
 arr=$(grep -o 'array=[0-9]*' "$W/submit10.out" | cut -d= -f2)
 mrg=$(grep -o 'merge=[0-9]*' "$W/submit10.out" | cut -d= -f2)
 for _ in $(seq 300); do
@@ -379,7 +391,7 @@ done
 scancel "${arr}_0"
 for _ in $(seq 150); do [ "$(state "${arr}_0")" = CANCELLED ] && break; sleep 0.1; done
 [ "$(state "${arr}_1")" = RUNNING ] || fail "--only: shard 1 is not running (make big.opts larger): $(state "${arr}_1")"
-"$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --only 0 --output "$OUT" -n 1 -t 5 > "$W/submit10b.out" 2>&1 ||
+"$SRC/jobs/slurm/submit" "$W/big.opts" --array 2 --only 0 --output "$OUT" -n 1 -t 5 -J myname > "$W/submit10b.out" 2>&1 ||
   { cat "$W/submit10b.out"; fail "submit --only 0 while shard 1 runs"; }
 grep -q "also after the running array $arr" "$W/submit10b.out" || { cat "$W/submit10b.out"; fail "--only: the merge does not wait for shard 1"; }
 for _ in $(seq 100); do [ "$(state "$mrg")" = CANCELLED ] && break; sleep 0.1; done
@@ -420,6 +432,8 @@ echo "12. scontrol requeue at $stopped/$total points: stopped, requeued by Slurm
 before=$(squeue -h | wc -l)
 "$SRC/jobs/slurm/submit" "$W/small.opts" --output "$W/mpirun" -n 2 -t 5 > "$W/s13.out" 2>&1 || { cat "$W/s13.out"; fail "submit (finished)"; }
 grep -q "^submit: .* already holds the whole job: nothing submitted" "$W/s13.out" || { cat "$W/s13.out"; fail "submit of a finished job"; }
+# a resubmit's plan is of what is left (it gave the whole job's time, and warned of a time limit by it)
+grep -q "^plan: what is left of the job ~0s at 2 ranks" "$W/s13.out" || { cat "$W/s13.out"; fail "submit of a finished job: the plan of what is left"; }
 OUT=$W/arr
 "$SRC/jobs/slurm/submit" "$W/small.opts" --array 3 --output "$OUT" -n 2 -t 5 > "$W/s13.out" 2>&1 || { cat "$W/s13.out"; fail "submit (merged)"; }
 grep -q "^submit: shards already finished, not queued again: 0-2$" "$W/s13.out" &&
