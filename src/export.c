@@ -969,8 +969,10 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     sum.rate += c.rate; /* shards run side by side: their rates add, and the last to end ends them all */
     if (c.done + c.failed < c.total) {
       if (!strcmp(c.last, "died")) snprintf(sum.last, sizeof(sum.last), "died"); /* the whole waits for its rerun */
-      if (c.eta >= 0 && c.eta >= sum.eta) sum.eta = c.eta, sum.eta_from = c.eta_from; /* the last to end ends them all */
-      else unestimated = PETSC_TRUE;
+      if (c.eta < 0) unestimated = PETSC_TRUE;
+      else if (c.eta >= sum.eta) sum.eta = c.eta, sum.eta_from = c.eta_from; /* the last to end ends them all */
+      /* (a shard that ends sooner than another was counted as one without an estimate: (all) fell back on the summed
+         rate, and said 6 s beside shards of 13 s and 10 s) */
     }
   }
   PetscCall(PetscFree3(ids, real, part));
@@ -979,7 +981,12 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     sum.total   = grid;
     unestimated = PETSC_TRUE;
   }
-  if (unestimated) sum.eta = -1; /* a shard with work left and no estimate of its own: the summed rate's */
+  if (unestimated) { /* a shard with work left and no estimate of its own: the summed rate's, but not before a shard's own */
+    const long long pending = sum.total - sum.done - sum.failed;
+    const double    known   = sum.eta;
+    sum.eta                 = -1;
+    if (pending > 0 && sum.rate > 0 && known > pending / sum.rate && strcmp(sum.last, "died")) sum.eta = known;
+  }
   if (n > 1) {
     PrintCounts("(all)", &sum, PETSC_FALSE, out);
     if (one_job && seen < shards) fprintf(stderr, "status: (all) counts the whole job: %lld of its %lld shards have a store\n", seen, shards);

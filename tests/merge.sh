@@ -69,6 +69,16 @@ grep -q "status: $W/s0 and $W/s0copy hold the same job's shard 0/3: (all) counts
   fail "status of three shards warned: $(cat "$W/three.err")"
 "$NNL" status "$W/s9" "$W/s9" > /dev/null 2> "$W/twice9.err" && fail "status of one directory without a store, given twice, accepted"
 grep -q "none of the 1 directories holds a store yet" "$W/twice9.err" || fail "status of s9 twice: $(cat "$W/twice9.err")"
+# (all)'s ETA is the last shard's to end: two interrupted shards whose reruns take 13 s and 10 s (their stores say so)
+# made (all) fall back on the summed rate, as if the 10 s one had no estimate (a user audit: eta=6s beside 13s and 10s)
+for s in 0 1; do
+  cp -r "$W/s$s" "$W/eta$s"
+  sqlite3 "$W/eta$s/nnlimits.sqlite" "DELETE FROM points WHERE ord IN (SELECT ord FROM points ORDER BY ord DESC LIMIT 5);
+    UPDATE runs SET status = 'interrupted'; INSERT OR REPLACE INTO meta VALUES ('eta', '0 $((13 - 3 * s)).0')"
+done
+for order in "$W/eta0 $W/eta1" "$W/eta1 $W/eta0"; do
+  "$NNL" status $order 2> /dev/null | tail -n 1 | grep -q ' eta=13s eta_from=last_run$' || fail "status $order: (all)'s ETA: $("$NNL" status $order 2>&1)"
+done
 run 1 run $JOB -shard 1/2 -output "$W/other_split" > /dev/null 2>&1 || fail "shard 1/2"
 "$NNL" status "$W/s0" "$W/other_split" > /dev/null 2> "$W/split.err"
 grep -q "adds up parts of different splits or jobs" "$W/split.err" || fail "status of two splits' shards: no warning: $(cat "$W/split.err")"
