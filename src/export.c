@@ -1086,14 +1086,15 @@ static PetscErrorCode MergeCheckInputs(sqlite3 *db, PetscBool out, PetscInt n, c
 {
   sqlite3_stmt  *st   = NULL;
   PetscErrorCode ierr = 0;
-  int            rc, sa = 0, sb = 0;
+  int            rc, sa = 0, sb = 0, so = 0;
 
   PetscFunctionBegin;
+  if (out) PetscCall(NNLStoreSchema(db, "main", &so)); /* a schema-4 output, not upgraded yet (this is before the merge) */
   PetscCall(NNLStoreExec(db, "CREATE TEMP TABLE mids(id INTEGER, src INTEGER)"));
   for (PetscInt i = 0; i < n && !ierr; i++) {
     char sql[160];
     ierr = Attach(db, dirs[i], "src", &sa);
-    if (!ierr && out) ierr = NNLStoreMergeConflict(db, "src", "main", dirs[i], output, sa == 4 ? PETSC_FALSE : PETSC_TRUE);
+    if (!ierr && out) ierr = NNLStoreMergeConflict(db, "src", "main", dirs[i], output, sa == 4 || so == 4 ? PETSC_FALSE : PETSC_TRUE);
     snprintf(sql, sizeof(sql), "INSERT INTO temp.mids SELECT id, %" PetscInt_FMT " FROM src.points%s", i,
              out ? " WHERE id NOT IN (SELECT id FROM main.points)" : "");
     if (!ierr) ierr = NNLStoreExec(db, sql);
