@@ -144,6 +144,22 @@ static NNLRecordMode LogOrAll(const NNLJob *job, PetscInt k)
   return k >= NNLJobMaxDepth(job) ? NNL_RECORD_ALL : NNL_RECORD_LOG;
 }
 
+/* A choice of layers as -record_layers and -spectra_layers take it: all, last, K (log-spaced), or none where allowed. */
+static PetscErrorCode ParseLayers(const NNLJob *job, const char opt[], const char buf[], PetscBool none, NNLRecordMode *mode, PetscInt *k)
+{
+  PetscFunctionBegin;
+  if (none && !strcasecmp(buf, "none")) *mode = NNL_RECORD_NONE;
+  else if (!strcasecmp(buf, "all")) *mode = NNL_RECORD_ALL;
+  else if (!strcasecmp(buf, "last")) *mode = NNL_RECORD_LAST;
+  else {
+    PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s: '%s' is not %sall, last or a positive integer K",
+               opt, buf, none ? "none, " : "");
+    PetscCall(NNLParseInt(opt, buf, 1, k));
+    *mode = LogOrAll(job, *k);
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscReal NNLJobInputCorrelation(const NNLJob *job, PetscInt a, PetscInt b)
 {
   PetscInt lo = PetscMin(a, b), hi = PetscMax(a, b), m = job->inputs;
@@ -415,26 +431,11 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
   PetscCall(OptString(PetscOptionsObject, "-record_layers",
                       "Layers recorded: all, last, or K (K log-spaced layers, and layer 0 where the family has one; all when K >= the deepest depth)", "",
                       PetscStringize(D_RECORD), buf, sizeof(buf), &set));
-  if (!strcasecmp(buf, "all")) job->record_mode = NNL_RECORD_ALL;
-  else if (!strcasecmp(buf, "last")) job->record_mode = NNL_RECORD_LAST;
-  else {
-    PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "-record_layers: '%s' is not all, last or a positive integer K", buf);
-    PetscCall(NNLParseInt("-record_layers", buf, 1, &job->record_k));
-    job->record_mode = LogOrAll(job, job->record_k);
-  }
+  PetscCall(ParseLayers(job, "-record_layers", buf, PETSC_FALSE, &job->record_mode, &job->record_k));
   PetscCall(OptString(PetscOptionsObject, "-spectra_layers",
                       "Layers whose spectra (Gram eigenvalues, feature singular values, ranks) are computed: none, all, last, or K (as -record_layers)",
                       "", "none", buf, sizeof(buf), NULL));
-  if (!strcasecmp(buf, "none")) job->spectra_mode = NNL_RECORD_NONE;
-  else if (!strcasecmp(buf, "all")) job->spectra_mode = NNL_RECORD_ALL;
-  else if (!strcasecmp(buf, "last")) job->spectra_mode = NNL_RECORD_LAST;
-  else {
-    PetscCheck(buf[0] >= '0' && buf[0] <= '9', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "-spectra_layers: '%s' is not none, all, last or a positive integer K", buf);
-    PetscCall(NNLParseInt("-spectra_layers", buf, 1, &job->spectra_k));
-    job->spectra_mode = LogOrAll(job, job->spectra_k);
-  }
+  PetscCall(ParseLayers(job, "-spectra_layers", buf, PETSC_TRUE, &job->spectra_mode, &job->spectra_k));
   PetscCall(ReadReal(PetscOptionsObject, "-spectra_rtol", "Relative threshold of the thresholded rank: values > rtol * largest",
                      "1e-3", &job->spectra_rtol));
   PetscCheck(job->spectra_rtol > 0 && job->spectra_rtol < 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,

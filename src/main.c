@@ -172,12 +172,15 @@ typedef struct {
 /* Points still to compute: this shard's points minus those the store already holds, largest cost first. */
 static PetscErrorCode PendingPoints(const NNLJob *job, const NNLGrid *grid, NNLStore st, PetscInt *n, PetscInt **todo)
 {
-  PetscInt  nshard, *shard, ndone, cnt = 0;
-  uint64_t *done;
+  PetscInt       nshard, *shard, ndone, cnt = 0;
+  uint64_t      *done;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(NNLGridShard(grid, job->shard_index, job->shard_count, &nshard, &shard));
-  PetscCall(NNLStoreCommittedIds(st, &ndone, &done)); /* ascending */
+  ierr = NNLStoreCommittedIds(st, &ndone, &done); /* ascending */
+  if (ierr) PetscCall(NNLGridFreeIndices(&shard));
+  PetscCall(ierr);
   if (!ndone) cnt = nshard; /* a fresh store: no point to decode for its id */
   for (PetscInt i = 0; i < nshard && ndone; i++) {
     NNLPoint pt;

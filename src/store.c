@@ -1292,6 +1292,7 @@ static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNL
 {
   const PetscInt m = res->m, np = m * (m + 1) / 2, nrec = res->nrec;
   double         few[64], *layer = few; /* the layer numbers as doubles; allocated only for a network of many */
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   if (nrec == 0) PetscFunctionReturn(0); /* nothing recorded: no row, as no layer row before */
@@ -1306,20 +1307,18 @@ static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNL
   sqlite3_bind_int64(s->ins_net, 2, nrec);
   sqlite3_bind_int64(s->ins_net, 3, np);
   sqlite3_bind_int64(s->ins_net, 4, m);
-  PetscCall(BindDoubles(s, s->ins_net, 5, nrec, layer));
-  PetscCall(BindDoubles(s, s->ins_net, 6, nrec * np, res->gram));
-  PetscCall(BindDoubles(s, s->ins_net, 7, nrec * m, res->lognorm));
-  PetscCall(BindDoubles(s, s->ins_net, 8, nrec * m, res->lognorm_post));
-  PetscCall(BindDoubles(s, s->ins_net, 9, nrec * m, res->kurtosis));
+  ierr = BindDoubles(s, s->ins_net, 5, nrec, layer);
+  if (!ierr) ierr = BindDoubles(s, s->ins_net, 6, nrec * np, res->gram);
+  if (!ierr) ierr = BindDoubles(s, s->ins_net, 7, nrec * m, res->lognorm);
+  if (!ierr) ierr = BindDoubles(s, s->ins_net, 8, nrec * m, res->lognorm_post);
+  if (!ierr) ierr = BindDoubles(s, s->ins_net, 9, nrec * m, res->kurtosis);
   /* KS only at the last recorded layer of a finished point (the view gives NULL elsewhere) */
-  if (res->status == NNL_STATUS_DONE) PetscCall(BindDoubles(s, s->ins_net, 10, m, res->ks));
-  else sqlite3_bind_null(s->ins_net, 10);
-  {
-    PetscErrorCode ierr = Step(s, s->ins_net);
-    sqlite3_clear_bindings(s->ins_net); /* no pointer into res or layer outlives them */
-    if (layer != few) PetscCall(PetscFree(layer));
-    PetscCall(ierr);
-  }
+  if (!ierr && res->status == NNL_STATUS_DONE) ierr = BindDoubles(s, s->ins_net, 10, m, res->ks);
+  else if (!ierr) sqlite3_bind_null(s->ins_net, 10);
+  if (!ierr) ierr = Step(s, s->ins_net);
+  sqlite3_clear_bindings(s->ins_net); /* no pointer into res or layer outlives them, whatever happened */
+  if (layer != few) PetscCall(PetscFree(layer));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
