@@ -1086,7 +1086,7 @@ static PetscErrorCode MergeCheckInputs(sqlite3 *db, PetscBool out, PetscInt n, c
 {
   sqlite3_stmt  *st   = NULL;
   PetscErrorCode ierr = 0;
-  int            rc, sa = 0, sb = 0, so = 0;
+  int            rc = SQLITE_DONE, sa = 0, sb = 0, so = 0;
 
   PetscFunctionBegin;
   if (out) PetscCall(NNLStoreSchema(db, "main", &so)); /* a schema-4 output, not upgraded yet (this is before the merge) */
