@@ -83,7 +83,8 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
 /** @brief In a commit's transaction, for a point whose id is stored already: error if its stored rows differ from res. */
 PetscErrorCode NNLStoreSameAsHeld(NNLStore s, const NNLPoint *pt, const NNLResult *res);
 /** @brief Error naming the first point the attached merge input `src` and the output both hold with different rows. */
-PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char a[], const char b[], const char a_dir[], const char b_dir[], PetscBool with_netlayers);
+PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char a[], const char b[], const char a_dir[], const char b_dir[], sqlite3_int64 since,
+                                     PetscBool with_netlayers);
 /** @brief Seconds since the epoch, with fractions (commit times, rates). */
 double NNLStoreEpoch(void);
 /** @brief UTC time as ISO 8601. */

@@ -103,12 +103,13 @@ PetscErrorCode NNLStoreSameAsHeld(NNLStore s, const NNLPoint *pt, const NNLResul
 /*@
   @brief Error (PETSC_ERR_FILE_UNEXPECTED) naming the first point (by grid order) that the attached stores `a` and
   `b` (schema names: "main", "src", …) both hold with rows that differ in any table (status and values, as
-  NNLStoreSameAsHeld compares them); a_dir and b_dir name them in the message. An input of schema 4 keeps its layers in
+  NNLStoreSameAsHeld compares them); a_dir and b_dir name them in the message. Only a's points of rowid above since
+  are compared (-1: all; points are appended, so those are the ones a store gained since it held that rowid). An input of schema 4 keeps its layers in
   another table: netlayers is not compared for it (with_netlayers false). Without this check the first merged copy of
   a point won silently, and which one that was depended on the order of the inputs.
 @*/
 PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char a[], const char b[], const char a_dir[], const char b_dir[],
-                                     PetscBool with_netlayers)
+                                     sqlite3_int64 since, PetscBool with_netlayers)
 {
   char          sql[1400];
   sqlite3_int64 id = 0;
@@ -123,12 +124,12 @@ PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char a[], const char b[]
     /* the rows of the points both hold, each side minus the other; the first such point in grid order, as a user
        knows it (its id is not in any export) */
     snprintf(sql, sizeof(sql),
-             "WITH both(id) AS (SELECT x.id FROM %s.points x JOIN %s.points y ON y.id=x.id),"
+             "WITH both(id) AS (SELECT x.id FROM %s.points x JOIN %s.points y ON y.id=x.id WHERE x.rowid>%lld),"
              " a AS (SELECT %s FROM %s.%s WHERE %s IN both), b AS (SELECT %s FROM %s.%s WHERE %s IN both),"
              " d AS (SELECT %s FROM (SELECT * FROM a EXCEPT SELECT * FROM b) UNION ALL SELECT %s FROM (SELECT * FROM b EXCEPT SELECT * FROM a))"
              " SELECT p.id, p.kind, p.family, nnl_act(p.activation), p.width, p.depth, p.seed FROM %s.points p WHERE p.id IN d"
              " ORDER BY p.ord LIMIT 1",
-             a, b, c, a, T, k, c, b, T, k, k, k, a);
+             a, b, (long long)since, c, a, T, k, c, b, T, k, k, k, a);
     PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), "merge compare"));
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
