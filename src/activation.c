@@ -41,25 +41,28 @@ static double PhiAbs(double x, const double p[])
   return fabs(x);
 }
 
-/* y = k ln 2 + r (Cody–Waite, |r| ≤ ln 2/2): returns 2^k, built in the exponent bits (−1021 ≤ k ≤ 1023 for y in
-   [−708, 709], so 2^k is a normal number), and r in *r. */
+/* y = k ln 2 + r (Cody–Waite, |r| ≤ ln 2/2): returns 2^k, built in the exponent bits (−1021 ≤ k ≤
+   1023 for y in [−708, 709], so 2^k is a normal number), and r in *r. */
 static inline __attribute__((always_inline)) double ExpReduce(double y, double *r)
 {
-  const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10, log2e = 1.4426950408889634;
-  const double shift = 6755399441055744.0; /* 1.5·2^52: adding it rounds to an integer, left in the low bits */
-  double       ks = y * log2e + shift, kd = ks - shift, t;
-  uint64_t     bits;
+  const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10,
+               log2e = 1.4426950408889634;
+  const double shift =
+    6755399441055744.0; /* 1.5·2^52: adding it rounds to an integer, left in the low bits */
+  double   ks = y * log2e + shift, kd = ks - shift, t;
+  uint64_t bits;
 
-  *r = fma(-kd, ln2_lo, y - kd * ln2_hi); /* kd·ln2_hi is exact (ln2_hi ends in 21 zero bits, |k| <= 1024), so is the difference */
+  *r = fma(-kd, ln2_lo, y - kd * ln2_hi); /* kd·ln2_hi is exact (ln2_hi ends in 21 zero bits, |k| <=
+                                             1024), so is the difference */
   memcpy(&bits, &ks, sizeof(bits));
   bits = (bits + 1023) << 52; /* 2^k: k is in the low bits of ks */
   memcpy(&t, &bits, sizeof(t));
   return t;
 }
 
-/* (e^r − 1 − r)/r² for |r| ≤ ln 2/2: the series 1/2 + r/6 + … + r^11/13! (truncation < 5e-18 relative in e^r), by
-   Horner's rule in fused multiply-adds (one rounding per step, and half the operations: 1.5× faster than a product
-   then a sum, as this CPU has one 512-bit FMA unit). */
+/* (e^r − 1 − r)/r² for |r| ≤ ln 2/2: the series 1/2 + r/6 + … + r^11/13! (truncation < 5e-18
+   relative in e^r), by Horner's rule in fused multiply-adds (one rounding per step, and half the
+   operations: 1.5× faster than a product then a sum, as this CPU has one 512-bit FMA unit). */
 static inline __attribute__((always_inline)) double ExpSeries(double r)
 {
   double e = 1.0 / 6227020800.0;
@@ -78,9 +81,9 @@ static inline __attribute__((always_inline)) double ExpSeries(double r)
 }
 
 /**
-  @brief e^y for y in [−708, 709], by arithmetic alone (no libm but its correctly rounded fma in the plain build): the
-  same bits on every machine and in every build of simd.h. 2^k e^r with e^r by its series to r^13 (ExpReduce,
-  ExpSeries).
+  @brief e^y for y in [−708, 709], by arithmetic alone (no libm but its correctly rounded fma in the
+  plain build): the same bits on every machine and in every build of simd.h. 2^k e^r with e^r by its
+  series to r^13 (ExpReduce, ExpSeries).
 */
 static inline __attribute__((always_inline)) double ExpCore(double y)
 {
@@ -91,8 +94,8 @@ static inline __attribute__((always_inline)) double ExpCore(double y)
   return e * t;
 }
 
-/* e^y − 1 for y in [0, 40], without cancellation near 0: 2^k (e^r − 1) + (2^k − 1), e^r − 1 = r + r² ExpSeries(r)
-   (2^k − 1 is exact here). */
+/* e^y − 1 for y in [0, 40], without cancellation near 0: 2^k (e^r − 1) + (2^k − 1), e^r − 1 = r +
+   r² ExpSeries(r) (2^k − 1 is exact here). */
 static inline __attribute__((always_inline)) double Expm1Core(double y)
 {
   double r, t = ExpReduce(y, &r), e = ExpSeries(r);
@@ -102,8 +105,8 @@ static inline __attribute__((always_inline)) double Expm1Core(double y)
 }
 
 /**
-  @brief e^x within 2 ulp of expl: NaN stays NaN, x > 709 gives +∞ (e^709.79 overflows), x < −708 gives 0 (flushing
-  what would be subnormal or below; e^−708 = 3.3e-308).
+  @brief e^x within 2 ulp of expl: NaN stays NaN, x > 709 gives +∞ (e^709.79 overflows), x < −708
+  gives 0 (flushing what would be subnormal or below; e^−708 = 3.3e-308).
 */
 static inline __attribute__((always_inline)) double Exp(double x)
 {
@@ -114,12 +117,13 @@ static inline __attribute__((always_inline)) double Exp(double x)
 }
 
 /**
-  @brief tanh x within 2.5 ulp (libm's: 2.2), by arithmetic alone: loops over it vectorise, and it gives the same bits
-  on every machine and in every build of simd.h (as Exp). libm's tanh and the expm1 under it were
-  half the time of a sweep with tanh networks and their limits. tanh |x| = E/(E + 2), E = e^{2|x|} − 1 (Expm1Core, no
-  cancellation near 0); |x| is capped at 20, where tanh rounds to 1. One series per value: the Taylor series of tanh
-  for |x| < 0.4 beside e^{−2|x|} otherwise, both computed in a vector, took 1.5× as long. tests/test_activation.c
-  bounds the error against tanhl.
+  @brief tanh x within 2.5 ulp (libm's: 2.2), by arithmetic alone: loops over it vectorise, and it
+  gives the same bits on every machine and in every build of simd.h (as Exp). libm's tanh and the
+  expm1 under it were half the time of a sweep with tanh networks and their limits. tanh |x| = E/(E
+  + 2), E = e^{2|x|} − 1 (Expm1Core, no cancellation near 0); |x| is capped at 20, where tanh rounds
+  to 1. One series per value: the Taylor series of tanh for |x| < 0.4 beside e^{−2|x|} otherwise,
+  both computed in a vector, took 1.5× as long. tests/test_activation.c bounds the error against
+  tanhl.
 */
 static inline __attribute__((always_inline)) double Tanh(double x)
 {
@@ -142,23 +146,27 @@ static inline __attribute__((always_inline)) void ReluLoop(size_t n, const doubl
 {
   for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0 ? x[i] : 0.0;
 }
-/* y = s₊x for x > 0, s₋x otherwise (leaky ReLU, the shaped ReLU): the slope chosen, then one product, which
-   vectorises as a blend (a branch on random signs mispredicts half the time); a slope of 1 gives x exactly. */
-static inline __attribute__((always_inline)) void TwoSlopeLoop(size_t n, const double *x, double *y, double sp, double sm)
+/* y = s₊x for x > 0, s₋x otherwise (leaky ReLU, the shaped ReLU): the slope chosen, then one
+   product, which vectorises as a blend (a branch on random signs mispredicts half the time); a
+   slope of 1 gives x exactly. */
+static inline __attribute__((always_inline)) void TwoSlopeLoop(size_t n, const double *x, double *y,
+                                                               double sp, double sm)
 {
   for (size_t i = 0; i < n; i++) y[i] = (x[i] > 0.0 ? sp : sm) * x[i];
 }
 NNL_SIMD_FUNCTION(TanhArray, (size_t n, const double *x, double *y), (n, x, y), TanhLoop)
 NNL_SIMD_FUNCTION(ReluArray, (size_t n, const double *x, double *y), (n, x, y), ReluLoop)
 NNL_SIMD_FUNCTION(ExpArray, (size_t n, const double *x, double *y), (n, x, y), ExpLoop)
-NNL_SIMD_FUNCTION(TwoSlopeArray, (size_t n, const double *x, double *y, double sp, double sm), (n, x, y, sp, sm), TwoSlopeLoop)
+NNL_SIMD_FUNCTION(TwoSlopeArray, (size_t n, const double *x, double *y, double sp, double sm),
+                  (n, x, y, sp, sm), TwoSlopeLoop)
 
 void NNLTwoSlopeApply(size_t n, const double *x, double *y, double sp, double sm)
 {
   TwoSlopeArray(n, x, y, sp, sm);
 }
 
-/** @brief tanh x: one value through the array form, whose build has the fma instruction (the plain one calls libm). */
+/** @brief tanh x: one value through the array form, whose build has the fma instruction (the plain
+ * one calls libm). */
 static double PhiTanh(double x, const double p[])
 {
   double y;
@@ -229,10 +237,10 @@ static double DualLinear(double k11, double k22, double k12, const double p[])
 /**
   @brief Dual of a min(x,0) + b max(x,0) (MATH.md §3).
   θ from atan2 of (√det, k12) instead of arccos(ρ): arccos loses half the digits near ρ = ±1, and a
-  rounded |ρ| > 1 would give NaN. For k12 < 0 the same F is written with ψ = π − θ = atan2(√det, −k12) as
-  c(√det − ψ|k12|) + ab·k12 (since (a²+b²)/2 − cπ = ab): near ρ = −1 the textbook form subtracts terms of size
-  |k12| to leave F ~ |k12|(1+ρ)^{3/2}, which cost ReLU 7e-13 absolute at k = 1e4, ρ = −0.999999.
-  A zero variance makes that Z identically 0, and φ(0) = 0 for these φ.
+  rounded |ρ| > 1 would give NaN. For k12 < 0 the same F is written with ψ = π − θ = atan2(√det,
+  −k12) as c(√det − ψ|k12|) + ab·k12 (since (a²+b²)/2 − cπ = ab): near ρ = −1 the textbook form
+  subtracts terms of size |k12| to leave F ~ |k12|(1+ρ)^{3/2}, which cost ReLU 7e-13 absolute at k =
+  1e4, ρ = −0.999999. A zero variance makes that Z identically 0, and φ(0) = 0 for these φ.
 */
 static double DualMinMax(double a, double b, double k11, double k22, double k12)
 {
@@ -269,7 +277,8 @@ static double DualErf(double k11, double k22, double k12, const double p[])
 {
   (void)p;
   double a = (1.0 + 2.0 * k11) * (1.0 + 2.0 * k22);
-  /* past 1e154 the product overflows (r = 0: the limit fell to 0 at σ_w² = 1e300); apart, as the product's bits were */
+  /* past 1e154 the product overflows (r = 0: the limit fell to 0 at σ_w² = 1e300); apart, as the
+   * product's bits were */
   double r = 2.0 * k12 / (isfinite(a) ? sqrt(a) : sqrt(1.0 + 2.0 * k11) * sqrt(1.0 + 2.0 * k22));
   if (r > 1.0) r = 1.0; /* rounding only: |r| < 1 for any valid covariance */
   if (r < -1.0) r = -1.0;
@@ -277,11 +286,12 @@ static double DualErf(double k11, double k22, double k12, const double p[])
 }
 
 /**
-  @brief Dual of exact GELU (MATH.md §3): k12/4 + [k12 atan2(k12, δ) + (k12² + k11 k22 δ²)/((1+k11)(1+k22) δ)]/(2π), with
-  δ² = (1+k11)(1+k22) − k12² ≥ 1 for a valid covariance; atan2(k12, δ) is arcsin(k12/√((1+k11)(1+k22))) without
-  rounding past ±1. δ² is formed as 1 + k11 + k22 + (k11 k22 − k12²), the determinant by a difference of products
-  with FMA (Kahan's: within 2 ulp of it): (1+k11)(1+k22) − k12² lost k·eps of δ² to cancellation, δ was 0 on the
-  diagonal once k passed 2^53, and the limit of a gelu MLP at σ_w² = 4 turned inf at layer 54 (q ≈ 4e16). The rest
+  @brief Dual of exact GELU (MATH.md §3): k12/4 + [k12 atan2(k12, δ) + (k12² + k11 k22
+  δ²)/((1+k11)(1+k22) δ)]/(2π), with δ² = (1+k11)(1+k22) − k12² ≥ 1 for a valid covariance;
+  atan2(k12, δ) is arcsin(k12/√((1+k11)(1+k22))) without rounding past ±1. δ² is formed as 1 + k11 +
+  k22 + (k11 k22 − k12²), the determinant by a difference of products with FMA (Kahan's: within 2
+  ulp of it): (1+k11)(1+k22) − k12² lost k·eps of δ² to cancellation, δ was 0 on the diagonal once k
+  passed 2^53, and the limit of a gelu MLP at σ_w² = 4 turned inf at layer 54 (q ≈ 4e16). The rest
   is in ratios that stay finite as long as δ² does.
 */
 static double DualGelu(double k11, double k22, double k12, const double p[])
@@ -289,15 +299,18 @@ static double DualGelu(double k11, double k22, double k12, const double p[])
   (void)p;
   const double w = k12 * k12, det = fma(k11, k22, -w) + fma(-k12, k12, w);
   const double delta = sqrt(1.0 + k11 + k22 + (det > 0.0 ? det : 0.0));
-  const double u1 = k11 / (1.0 + k11), u2 = k22 / (1.0 + k22), t1 = k12 / (1.0 + k11), t2 = k12 / (1.0 + k22);
-  return 0.25 * k12 + (k12 * atan2(k12, delta) + t1 * t2 / delta + u1 * u2 * delta) / (2.0 * nnl_pi);
+  const double u1 = k11 / (1.0 + k11), u2 = k22 / (1.0 + k22), t1 = k12 / (1.0 + k11),
+               t2 = k12 / (1.0 + k22);
+  return 0.25 * k12 +
+         (k12 * atan2(k12, delta) + t1 * t2 / delta + u1 * u2 * delta) / (2.0 * nnl_pi);
 }
 
 /**
-  @brief Dual of a sin(bx + c): (a²/2)[e^{b²(k12 − m)} − e^{−b²(k12 + m)} cos 2c], m = (k11+k22)/2, evaluated as
-  (a²/2)[−sgn(k12) e^{b²(|k12| − m)} expm1(−2b²|k12|) + 2 e^{−b²(k12 + m)} sin²c]. The two exponentials of the
-  textbook form are both ≈ 1 at small variances, and their difference lost ~1e-16 absolute: 5e-11 relative for
-  sin at k = 1e-6. Every exponent here is ≤ 0 (|k12| ≤ m), so nothing overflows at large variances.
+  @brief Dual of a sin(bx + c): (a²/2)[e^{b²(k12 − m)} − e^{−b²(k12 + m)} cos 2c], m = (k11+k22)/2,
+  evaluated as (a²/2)[−sgn(k12) e^{b²(|k12| − m)} expm1(−2b²|k12|) + 2 e^{−b²(k12 + m)} sin²c]. The
+  two exponentials of the textbook form are both ≈ 1 at small variances, and their difference lost
+  ~1e-16 absolute: 5e-11 relative for sin at k = 1e-6. Every exponent here is ≤ 0 (|k12| ≤ m), so
+  nothing overflows at large variances.
 */
 static double DualSin(double k11, double k22, double k12, const double p[])
 {
@@ -341,8 +354,9 @@ static const NNLActivationDef nnl_act_table[] = {
 
 #define NNL_ACT_COUNT (sizeof(nnl_act_table) / sizeof(nnl_act_table[0]))
 
-/* Other names of a row. An alias parses to its row's canonical name, so that one activation never gets two
-   point ids (two spellings would otherwise sample, store and average as two different activations). */
+/* Other names of a row. An alias parses to its row's canonical name, so that one activation never
+   gets two point ids (two spellings would otherwise sample, store and average as two different
+   activations). */
 static const struct {
   const char *alias, *name;
 } nnl_act_alias[] = {{"silu", "swish"}};
@@ -368,13 +382,14 @@ const char *NNLActivationNames(void)
     size_t len = 0;
     for (size_t i = 0; i < NNL_ACT_COUNT; i++) {
       int k =
-          snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", nnl_act_table[i].name);
+        snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", nnl_act_table[i].name);
       if (k < 0 || (size_t)k >= sizeof(names) - len)
         break; /* table outgrew the buffer: keep the prefix */
       len += (size_t)k;
     }
     for (size_t a = 0; a < sizeof(nnl_act_alias) / sizeof(nnl_act_alias[0]); a++) {
-      int k = snprintf(names + len, sizeof(names) - len, ", %s (= %s)", nnl_act_alias[a].alias, nnl_act_alias[a].name);
+      int k = snprintf(names + len, sizeof(names) - len, ", %s (= %s)", nnl_act_alias[a].alias,
+                       nnl_act_alias[a].name);
       if (k < 0 || (size_t)k >= sizeof(names) - len) break;
       len += (size_t)k;
     }
@@ -404,7 +419,8 @@ static int ParseParam(const char *s, const char *end, double *v)
   return 0;
 }
 
-/* The fewest digits that read back as the double num holds (num unchanged if it holds no number). */
+/* The fewest digits that read back as the double num holds (num unchanged if it holds no number).
+ */
 static void ShortestNumber(char num[64])
 {
   char  *end;
@@ -427,9 +443,11 @@ void NNLActivationDisplayName(const char canon[], char out[], size_t len)
 
   snprintf(out, len, "%.*s", (int)(c - canon), canon);
   n = strlen(out);
-  /* ":p" parameters, then ";key=value" settings of a job's entry: each number in its shortest spelling */
+  /* ":p" parameters, then ";key=value" settings of a job's entry: each number in its shortest
+   * spelling */
   while (*c && n < len) {
-    const char *next = c + 1 + strcspn(c + 1, ":;"), *eq = *c == ';' ? memchr(c, '=', (size_t)(next - c)) : NULL;
+    const char *next = c + 1 + strcspn(c + 1, ":;"),
+               *eq   = *c == ';' ? memchr(c, '=', (size_t)(next - c)) : NULL;
     const char *v    = eq ? eq + 1 : c + 1;
     char        num[64];
     snprintf(num, sizeof(num), "%.*s", (int)(next - v), v);
@@ -481,12 +499,14 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
   {
     const char *name = spec;
     for (size_t a = 0; a < sizeof(nnl_act_alias) / sizeof(nnl_act_alias[0]); a++)
-      if (strlen(nnl_act_alias[a].alias) == namelen && !strncasecmp(spec, nnl_act_alias[a].alias, namelen)) {
+      if (strlen(nnl_act_alias[a].alias) == namelen &&
+          !strncasecmp(spec, nnl_act_alias[a].alias, namelen)) {
         name    = nnl_act_alias[a].name;
         namelen = strlen(name);
       }
     for (size_t i = 0; i < NNL_ACT_COUNT; i++)
-      if (strlen(nnl_act_table[i].name) == namelen && !strncasecmp(name, nnl_act_table[i].name, namelen))
+      if (strlen(nnl_act_table[i].name) == namelen &&
+          !strncasecmp(name, nnl_act_table[i].name, namelen))
         act->def = &nnl_act_table[i];
   }
   if (!act->def) {
@@ -533,10 +553,12 @@ int NNLActivationIsHomogeneous(const NNLActivation *act)
 {
   const double x = 1.3;
 
-  return act->def->phi(2 * x, act->p) == 2 * act->def->phi(x, act->p) && act->def->phi(-2 * x, act->p) == 2 * act->def->phi(-x, act->p);
+  return act->def->phi(2 * x, act->p) == 2 * act->def->phi(x, act->p) &&
+         act->def->phi(-2 * x, act->p) == 2 * act->def->phi(-x, act->p);
 }
 
-/** @brief y[i] = φ(x[i]); relu, tanh and linear skip the indirect call, as they dominate sweeps (tanh vectorised). */
+/** @brief y[i] = φ(x[i]); relu, tanh and linear skip the indirect call, as they dominate sweeps
+ * (tanh vectorised). */
 void NNLActivationApply(const NNLActivation *act, size_t n, const double *x, double *y)
 {
   NNLPhiFn      phi = act->def->phi;

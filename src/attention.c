@@ -1,12 +1,14 @@
-/* The shaped attention block: its attention matrix and the drift of its covariance SDE (README, "Shaped attention").
+/* The shaped attention block: its attention matrix and the drift of its covariance SDE (README,
+   "Shaped attention").
 
    The block, on the m tokens' pre-activations Y (n×m, column a = token a) of width n:
      Y ← λY + (γ/√n) W^V Y Aᵀ,   A = I + softmax(QᵀK / (τ₀√(n n_k))) − 11ᵀ/m,   λ² + γ² = 1,
-   Q = W^Q Ŷ/√n, K = W^K Ŷ/√n (n_k × m), Ŷ the tokens scaled to ‖ŷ_a‖² = n, W^Q, W^K, W^V iid N(0, 1).
-   Given Y the logits u = QᵀK/τ are centred with E[u_ab u_cd] = R_ac R_bd /(τ₀² n), R the tokens' correlations; the
-   softmax's expansion to second order, A = I + ū/m + (ū∘ū − rowmean(ū∘ū))/(2m) + O(n^{-3/2}) with ū = u(I − 11ᵀ/m),
-   gives per layer E[V' − V] = γ²(E[A₂]V + V E[A₂]ᵀ + E[A₁VA₁ᵀ]), which is the drift below times 1/n, and a
-   noise γ²(A₁V + VA₁ᵀ) beside the values' γ²(2 − γ²)(V_ac V_bd + V_ad V_bc)/n. */
+   Q = W^Q Ŷ/√n, K = W^K Ŷ/√n (n_k × m), Ŷ the tokens scaled to ‖ŷ_a‖² = n, W^Q, W^K, W^V iid N(0,
+   1). Given Y the logits u = QᵀK/τ are centred with E[u_ab u_cd] = R_ac R_bd /(τ₀² n), R the
+   tokens' correlations; the softmax's expansion to second order, A = I + ū/m + (ū∘ū −
+   rowmean(ū∘ū))/(2m) + O(n^{-3/2}) with ū = u(I − 11ᵀ/m), gives per layer E[V' − V] = γ²(E[A₂]V + V
+   E[A₂]ᵀ + E[A₁VA₁ᵀ]), which is the drift below times 1/n, and a noise γ²(A₁V + VA₁ᵀ) beside the
+   values' γ²(2 − γ²)(V_ac V_bd + V_ad V_bc)/n. */
 #include <math.h>
 #include "nnlimits/attention.h"
 #include "nnlimits/activation.h"
@@ -17,7 +19,8 @@ PetscInt NNLAttentionKeyWidth(const NNLJob *job, PetscInt n)
   return job->attn_key_width > 0 ? job->attn_key_width : n;
 }
 
-void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *K, double scale, PetscBool shaped, double *A)
+void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *K, double scale,
+                        PetscBool shaped, double *A)
 {
   for (PetscInt a = 0; a < m; a++) {
     double umax = -INFINITY, sum = 0.0;
@@ -31,7 +34,9 @@ void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *
       A[a + b * m] = NNLExp(A[a + b * m] - umax);
       sum += A[a + b * m];
     }
-    for (PetscInt b = 0; b < m; b++) A[a + b * m] = shaped ? A[a + b * m] / sum - 1.0 / (double)m + (a == b ? 1.0 : 0.0) : A[a + b * m] / sum;
+    for (PetscInt b = 0; b < m; b++)
+      A[a + b * m] =
+        shaped ? A[a + b * m] / sum - 1.0 / (double)m + (a == b ? 1.0 : 0.0) : A[a + b * m] / sum;
   }
 }
 
@@ -39,12 +44,14 @@ void NNLAttentionCorrelation(PetscInt m, const double *V, double *R)
 {
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = 0; b < m; b++) {
-      const double d = sqrt(V[a + a * m]) * sqrt(V[b + b * m]); /* not √(V_aa V_bb): its product underflows first */
+      const double d = sqrt(V[a + a * m]) *
+                       sqrt(V[b + b * m]); /* not √(V_aa V_bb): its product underflows first */
       R[a + b * m] = a == b ? 1.0 : d > 0 ? V[a + b * m] / d : 0.0;
     }
 }
 
-void NNLAttentionDrift(PetscInt m, double tau0, double gamma, const double *V, double *f, double *work)
+void NNLAttentionDrift(PetscInt m, double tau0, double gamma, const double *V, double *f,
+                       double *work)
 {
   double *R = work, *PRP = work + m * m, *rbar = PRP + m * m, *w = rbar + m, *vw = w + m;
   double  tr = 0.0, trv = 0.0, rall = 0.0, c = gamma * gamma / (tau0 * tau0);
@@ -71,7 +78,8 @@ void NNLAttentionDrift(PetscInt m, double tau0, double gamma, const double *V, d
   }
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = 0; b < m; b++)
-      f[a + b * m] = c * ((vw[a] + vw[b]) / (2.0 * (double)m) + trv * R[a + b * m] / ((double)m * (double)m));
+      f[a + b * m] =
+        c * ((vw[a] + vw[b]) / (2.0 * (double)m) + trv * R[a + b * m] / ((double)m * (double)m));
 }
 
 void NNLAttentionCongruence(PetscInt m, const double *B, const double *X, double *out)
@@ -88,7 +96,8 @@ void NNLAttentionCongruence(PetscInt m, const double *B, const double *X, double
     }
 }
 
-PetscErrorCode NNLAttentionNoise(PetscInt m, double tau0, double gamma, const double *V, const double *G, double *g, double *work)
+PetscErrorCode NNLAttentionNoise(PetscInt m, double tau0, double gamma, const double *V,
+                                 const double *G, double *g, double *work)
 {
   double      *C = work, *U = work + m * m, *T = work + 2 * m * m, *X = work + 3 * m * m;
   const double ca = gamma * gamma / ((double)m * tau0);

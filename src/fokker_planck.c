@@ -1,5 +1,5 @@
-/* Fokker–Planck PDE of the shaped-ReLU correlation diffusion: finite volumes on a DMDA uniform in z = atanh ρ, PETSc TS in
-   time. */
+/* Fokker–Planck PDE of the shaped-ReLU correlation diffusion: finite volumes on a DMDA uniform in z
+   = atanh ρ, PETSc TS in time. */
 #include <math.h>
 #include <string.h>
 #include <petscts.h>
@@ -7,11 +7,13 @@
 #include "nnlimits/fokker_planck.h"
 #include "nnlimits/sde.h"
 
-#define FP_ZMAX 14.0 /* NNL_FP_GRID: 1 − tanh(14) = 1.4e-12; a cell there is ~1e-13 wide in ρ, far above its rounding */
+#define FP_ZMAX                                                                                    \
+  14.0 /* NNL_FP_GRID: 1 − tanh(14) = 1.4e-12; a cell there is ~1e-13 wide in ρ, far above its  \
+          rounding */
 
-/* The drift of z = atanh ρ: b = μ(ρ)/(1−ρ²) + ρ = k(sin θ − θ cos θ)/sin²θ + ρ/2 with cos θ = ρ, written in z so that
-   it stays exact where ρ rounds to ±1 (sin θ = sech z, θ = atan2(1, sinh z)). It tends to ½ as z → ∞ and to +∞ (for
-   k > 0) as z → −∞. */
+/* The drift of z = atanh ρ: b = μ(ρ)/(1−ρ²) + ρ = k(sin θ − θ cos θ)/sin²θ + ρ/2 with cos θ = ρ,
+   written in z so that it stays exact where ρ rounds to ±1 (sin θ = sech z, θ = atan2(1, sinh z)).
+   It tends to ½ as z → ∞ and to +∞ (for k > 0) as z → −∞. */
 static double DriftZ(double k, double z)
 {
   const double s = sinh(z), c = cosh(z);
@@ -19,7 +21,8 @@ static double DriftZ(double k, double z)
   return k * (c - atan2(1.0, s) * s * c) + 0.5 * tanh(z);
 }
 
-/* Bernoulli function x/(eˣ − 1) of the Scharfetter–Gummel flux: 0 for x beyond eˣ's range, −x far below it. */
+/* Bernoulli function x/(eˣ − 1) of the Scharfetter–Gummel flux: 0 for x beyond eˣ's range, −x far
+ * below it. */
 static double Bernoulli(double x)
 {
   return fabs(x) < 1e-12 ? 1 - 0.5 * x : x / expm1(x);
@@ -30,7 +33,7 @@ double NNLFokkerPlanckEdge(const char *grid, PetscInt i, PetscInt ncell)
   if (i <= 0) return -1.0;
   if (i >= ncell) return 1.0;
   if (!grid) return -1 + (double)i * 2.0 / (double)ncell; /* stores before meta "fp_grid" */
-  if (strcmp(grid, NNL_FP_GRID)) return NAN;              /* a grid of another release: not this one's to read */
+  if (strcmp(grid, NNL_FP_GRID)) return NAN; /* a grid of another release: not this one's to read */
   return tanh(-FP_ZMAX + (double)i * 2 * FP_ZMAX / (double)ncell);
 }
 
@@ -39,10 +42,11 @@ double NNLFokkerPlanckCentre(PetscInt i, PetscInt ncell)
   return tanh(-FP_ZMAX + ((double)i + 0.5) * 2 * FP_ZMAX / (double)ncell);
 }
 
-/* A (ncell × ncell, tridiagonal) with du/dt = A u for the density u in z: du_i/dt = −(J_{i+1} − J_i)/h with, at face
-   f (between cells f − 1 and f, at z_f = −Z + f h), the Scharfetter–Gummel flux J_f = (D/h)[B(−P_f) u_{f−1} − B(P_f) u_f],
-   D = ½, P_f = b(z_f) h/D; J = 0 on the two boundary faces. Off the diagonal A >= 0 and every column sums to zero:
-   an M-matrix that conserves mass. */
+/* A (ncell × ncell, tridiagonal) with du/dt = A u for the density u in z: du_i/dt = −(J_{i+1} −
+   J_i)/h with, at face f (between cells f − 1 and f, at z_f = −Z + f h), the Scharfetter–Gummel
+   flux J_f = (D/h)[B(−P_f) u_{f−1} − B(P_f) u_f], D = ½, P_f = b(z_f) h/D; J = 0 on the two
+   boundary faces. Off the diagonal A >= 0 and every column sums to zero: an M-matrix that conserves
+   mass. */
 static PetscErrorCode Assemble(double k, PetscInt N, Mat A)
 {
   const double h = 2 * FP_ZMAX / (double)N, D = 0.5, s = D / (h * h);
@@ -54,14 +58,14 @@ static PetscErrorCode Assemble(double k, PetscInt N, Mat A)
     double      diag = 0;
     if (i > 0) { /* face i, on the left */
       const double P = DriftZ(k, -FP_ZMAX + (double)i * h) * h / D;
-      col[nc] = i - 1;
-      v[nc++] = s * Bernoulli(-P);
+      col[nc]        = i - 1;
+      v[nc++]        = s * Bernoulli(-P);
       diag -= s * Bernoulli(P);
     }
     if (i < N - 1) { /* face i + 1, on the right */
       const double P = DriftZ(k, -FP_ZMAX + (double)(i + 1) * h) * h / D;
-      col[nc] = i + 1;
-      v[nc++] = s * Bernoulli(P);
+      col[nc]        = i + 1;
+      v[nc++]        = s * Bernoulli(P);
       diag -= s * Bernoulli(-P);
     }
     col[nc] = i;
@@ -73,8 +77,9 @@ static PetscErrorCode Assemble(double k, PetscInt N, Mat A)
   PetscFunctionReturn(0);
 }
 
-/* The point mass at ρ_0 as densities in z: split between the two cells whose centres in ρ bracket it, so that its mean
-   over the centres is ρ_0 exactly (all of it in an end cell beyond the outermost centres). */
+/* The point mass at ρ_0 as densities in z: split between the two cells whose centres in ρ bracket
+   it, so that its mean over the centres is ρ_0 exactly (all of it in an end cell beyond the
+   outermost centres). */
 static PetscErrorCode Initial(PetscInt N, double rho0, Vec P)
 {
   const double h = 2 * FP_ZMAX / (double)N;
@@ -83,13 +88,17 @@ static PetscErrorCode Initial(PetscInt N, double rho0, Vec P)
   PetscScalar *p;
 
   PetscFunctionBegin;
-  if (!(rho0 > NNLFokkerPlanckCentre(0, N))) i = 0, w = 0;
-  else if (!(rho0 < NNLFokkerPlanckCentre(N - 1, N))) i = N - 2, w = 1;
+  if (!(rho0 > NNLFokkerPlanckCentre(0, N)))
+    i = 0, w = 0;
+  else if (!(rho0 < NNLFokkerPlanckCentre(N - 1, N)))
+    i = N - 2, w = 1;
   else {
     i = PetscMin(PetscMax((PetscInt)floor((atanh(rho0) + FP_ZMAX) / h - 0.5), 0), N - 2);
-    while (i > 0 && NNLFokkerPlanckCentre(i, N) > rho0) i--; /* atanh's rounding: the bracketing pair itself */
+    while (i > 0 && NNLFokkerPlanckCentre(i, N) > rho0)
+      i--; /* atanh's rounding: the bracketing pair itself */
     while (i < N - 2 && NNLFokkerPlanckCentre(i + 1, N) <= rho0) i++;
-    w = (rho0 - NNLFokkerPlanckCentre(i, N)) / (NNLFokkerPlanckCentre(i + 1, N) - NNLFokkerPlanckCentre(i, N));
+    w = (rho0 - NNLFokkerPlanckCentre(i, N)) /
+        (NNLFokkerPlanckCentre(i + 1, N) - NNLFokkerPlanckCentre(i, N));
   }
   PetscCall(VecSet(P, 0));
   PetscCall(VecGetArray(P, &p));
@@ -111,7 +120,8 @@ static PetscErrorCode CreateTS(Mat A, TS *ts)
   PetscCall(TSSetProblemType(*ts, TS_LINEAR));
   PetscCall(TSSetRHSFunction(*ts, NULL, TSComputeRHSFunctionLinear, NULL));
   PetscCall(TSSetRHSJacobian(*ts, A, A, TSComputeRHSJacobianConstant, NULL));
-  /* backward Euler: L-stable, so the point mass at t = 0 is smoothed, never rings; keeps p >= 0 with an M-matrix */
+  /* backward Euler: L-stable, so the point mass at t = 0 is smoothed, never rings; keeps p >= 0
+   * with an M-matrix */
   PetscCall(TSSetType(*ts, NNL_FP_TS_TYPE));
   PetscCall(TSSetTime(*ts, 0.0));
   PetscCall(TSSetTimeStep(*ts, NNL_FP_DT));
@@ -127,8 +137,9 @@ static PetscErrorCode CreateTS(Mat A, TS *ts)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt nt, const double t[], double *density, PetscBool *ok,
-                                    char msg[], size_t msglen)
+PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt nt,
+                                    const double t[], double *density, PetscBool *ok, char msg[],
+                                    size_t msglen)
 {
   DM           da;
   Mat          A;
@@ -141,7 +152,8 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
   PetscFunctionBegin;
   *ok = PETSC_TRUE;
   PetscCall(PetscMalloc1(N, &width));
-  for (PetscInt i = 0; i < N; i++) width[i] = NNLFokkerPlanckEdge(NNL_FP_GRID, i + 1, N) - NNLFokkerPlanckEdge(NNL_FP_GRID, i, N);
+  for (PetscInt i = 0; i < N; i++)
+    width[i] = NNLFokkerPlanckEdge(NNL_FP_GRID, i + 1, N) - NNLFokkerPlanckEdge(NNL_FP_GRID, i, N);
   PetscCall(DMDACreate1d(PETSC_COMM_SELF, DM_BOUNDARY_NONE, N, 1, 1, NULL, &da));
   PetscCall(DMSetUp(da));
   PetscCall(DMCreateMatrix(da, &A));
@@ -156,23 +168,26 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
     TSConvergedReason  reason;
     PetscCall(TSGetTime(ts, &now));
     if (t[j] > now) {
-      /* Equal steps of at most dt that end on t[j]. TS_EXACTFINALTIME_MATCHSTEP alone cuts a segment's last step
-         short, and the fixed-step TS kept that step for the next segment: the step shrank segment by segment (5e-4,
-         then 4.9e-4, 2.7e-4, ... 2e-7 after 24 of the 64 layers of a width-16, depth-64 shaped network), and the
-         solve ran 10^7 steps into CONVERGED_ITS, failing the task after 110-350 s. */
+      /* Equal steps of at most dt that end on t[j]. TS_EXACTFINALTIME_MATCHSTEP alone cuts a
+         segment's last step short, and the fixed-step TS kept that step for the next segment: the
+         step shrank segment by segment (5e-4, then 4.9e-4, 2.7e-4, ... 2e-7 after 24 of the 64
+         layers of a width-16, depth-64 shaped network), and the solve ran 10^7 steps into
+         CONVERGED_ITS, failing the task after 110-350 s. */
       PetscCall(TSSetTimeStep(ts, (t[j] - now) / ceil((t[j] - now) / dt - 1e-9)));
       PetscCall(TSSetMaxTime(ts, t[j]));
       PetscCall(TSSolve(ts, P));
       PetscCall(TSGetConvergedReason(ts, &reason));
       PetscCall(TSGetTime(ts, &now));
       if (reason < 0 || fabs(now - t[j]) > 1e-12) {
-        snprintf(msg, msglen, "Fokker-Planck: TS stopped at t = %g before %g (%s)", (double)now, t[j], TSConvergedReasons[reason]);
+        snprintf(msg, msglen, "Fokker-Planck: TS stopped at t = %g before %g (%s)", (double)now,
+                 t[j], TSConvergedReasons[reason]);
         *ok = PETSC_FALSE;
         break;
       }
     }
     PetscCall(VecGetArrayRead(P, &p));
-    for (PetscInt i = 0; i < N; i++) density[j * N + i] = p[i] * h / width[i]; /* mass u h over the cell's width in ρ */
+    for (PetscInt i = 0; i < N; i++)
+      density[j * N + i] = p[i] * h / width[i]; /* mass u h over the cell's width in ρ */
     PetscCall(VecRestoreArrayRead(P, &p));
   }
   PetscCall(PetscFree(width));

@@ -1,4 +1,5 @@
-/* The bivariate Gaussian expectation F_φ(K)(1,2): a graded composite Gauss–Legendre rule, and Gauss–Hermite rules. */
+/* The bivariate Gaussian expectation F_φ(K)(1,2): a graded composite Gauss–Legendre rule, and
+ * Gauss–Hermite rules. */
 #include "nnlimits/gauss.h"
 
 #include <math.h>
@@ -8,8 +9,9 @@
 
 #define NNL_GH_MAXORDER 256
 
-/* Composite Gauss–Legendre panel rule (NNLGaussDualPanel): nodes per panel, truncation |z| <= ZMAX, and the
-   most breakpoints: 2·ZMAX + 1 integers, the feature point, and 2 × 21 graded points (h >= 1e-6). */
+/* Composite Gauss–Legendre panel rule (NNLGaussDualPanel): nodes per panel, truncation |z| <= ZMAX,
+   and the most breakpoints: 2·ZMAX + 1 integers, the feature point, and 2 × 21 graded points (h >=
+   1e-6). */
 #define NNL_GL_ORDER       10
 #define NNL_PANEL_ZMAX     9
 #define NNL_PANEL_MAXBREAK (2 * NNL_PANEL_ZMAX + 1 + 1 + 2 * 21)
@@ -133,11 +135,12 @@ void NNLGaussHermite(int order, const double **x, const double **w)
 }
 
 /**
-  @brief The parametrisation both rules integrate in: Z1 = s1 g1, Z2 = s2 (ρ g1 + c g2), g1, g2 iid N(0,1), with
-  s = √k (negative variances from rounding read as 0), ρ clamped to [−1, 1] (0 when a variance is 0) and
-  c = √((1−ρ)(1+ρ)), which keeps its digits near |ρ| = 1.
+  @brief The parametrisation both rules integrate in: Z1 = s1 g1, Z2 = s2 (ρ g1 + c g2), g1, g2 iid
+  N(0,1), with s = √k (negative variances from rounding read as 0), ρ clamped to [−1, 1] (0 when a
+  variance is 0) and c = √((1−ρ)(1+ρ)), which keeps its digits near |ρ| = 1.
 */
-static void Parametrise(double k11, double k22, double k12, double *s1, double *s2, double *rho, double *c)
+static void Parametrise(double k11, double k22, double k12, double *s1, double *s2, double *rho,
+                        double *c)
 {
   *s1  = sqrt(k11 > 0.0 ? k11 : 0.0);
   *s2  = sqrt(k22 > 0.0 ? k22 : 0.0);
@@ -147,8 +150,8 @@ static void Parametrise(double k11, double k22, double k12, double *s1, double *
   *c = sqrt((1.0 - *rho) * (1.0 + *rho));
 }
 
-/* Σ_j w[j] φ(u[j]), summed in j order as a node-by-node loop would; φ over the whole array (NNLActivationApply
-   vectorises tanh), in place: u is overwritten. */
+/* Σ_j w[j] φ(u[j]), summed in j order as a node-by-node loop would; φ over the whole array
+   (NNLActivationApply vectorises tanh), in place: u is overwritten. */
 static double PhiDot(const NNLActivation *act, int n, double *u, const double *w)
 {
   double s = 0.0;
@@ -172,7 +175,8 @@ double NNLGaussDualQuad(const NNLActivation *act, double k11, double k22, double
   NNLGaussHermite(order, &x, &w);
   Parametrise(k11, k22, k12, &s1, &s2, &rho, &c);
   for (int i = 0; i < order; i++) u[i] = s1 * x[i];
-  NNLActivationApply(act, (size_t)order, u, f1); /* φ over whole arrays of nodes: vectorised for tanh */
+  NNLActivationApply(act, (size_t)order, u,
+                     f1); /* φ over whole arrays of nodes: vectorised for tanh */
   for (int i = 0; i < order; i++) {
     if (f1[i] == 0.0) continue; /* e.g. ReLU on the negative half: nothing to add */
     for (int j = 0; j < order; j++) u[j] = s2 * (rho * x[i] + c * x[j]);
@@ -183,8 +187,8 @@ double NNLGaussDualQuad(const NNLActivation *act, double k11, double k22, double
 
 /**
   @brief The 10-point Gauss–Legendre rule on [−1, 1], computed on first use: Newton on P_10 from
-  cos(π(i + 3/4)/(n + 1/2)) (within one root spacing of root i), weights 2/((1 − t²) P_10'(t)²). Only
-  the upper half is computed and mirrored, so the rule is exactly symmetric.
+  cos(π(i + 3/4)/(n + 1/2)) (within one root spacing of root i), weights 2/((1 − t²) P_10'(t)²).
+  Only the upper half is computed and mirrored, so the rule is exactly symmetric.
 */
 static void GaussLegendre(const double **t, const double **w)
 {
@@ -236,8 +240,9 @@ static void PanelWeights(double a, double b, const double *wt, double w[])
   for (int j = 0; j < NNL_GL_ORDER; j++) w[j] = half * wt[j] * w[j] * NNL_INVSQRT2PI;
 }
 
-/* The panels [k, k + 1] between the integers: most panels of every rule are these (all but those the grading around
-   c splits), so their nodes and weights are computed once, by the same steps as any panel's (the same bits). */
+/* The panels [k, k + 1] between the integers: most panels of every rule are these (all but those
+   the grading around c splits), so their nodes and weights are computed once, by the same steps as
+   any panel's (the same bits). */
 static void IntegerPanels(const double **z, const double **w)
 {
   static double iz[2 * NNL_PANEL_ZMAX][NNL_GL_ORDER], iw[2 * NNL_PANEL_ZMAX][NNL_GL_ORDER];
@@ -251,7 +256,8 @@ static void IntegerPanels(const double **z, const double **w)
       PanelNodes(a, a + 1, t, iz[k], iw[k]);
     }
     NNLExpArray((size_t)(2 * NNL_PANEL_ZMAX * NNL_GL_ORDER), iw[0], iw[0]);
-    for (int k = 0; k < 2 * NNL_PANEL_ZMAX; k++) PanelWeights(k - NNL_PANEL_ZMAX, k - NNL_PANEL_ZMAX + 1, wt, iw[k]);
+    for (int k = 0; k < 2 * NNL_PANEL_ZMAX; k++)
+      PanelWeights(k - NNL_PANEL_ZMAX, k - NNL_PANEL_ZMAX + 1, wt, iw[k]);
     done = 1;
   }
   *z = iz[0];
@@ -261,7 +267,8 @@ static void IntegerPanels(const double **z, const double **w)
 /* The weights of the split panels first .. end − 1 (their exponents in w). */
 static void SplitWeights(const double br[], int first, int end, const double *wt, double w[])
 {
-  NNLExpArray((size_t)((end - first) * NNL_GL_ORDER), w + first * NNL_GL_ORDER, w + first * NNL_GL_ORDER);
+  NNLExpArray((size_t)((end - first) * NNL_GL_ORDER), w + first * NNL_GL_ORDER,
+              w + first * NNL_GL_ORDER);
   for (int q = first; q < end; q++) PanelWeights(br[q], br[q + 1], wt, w + q * NNL_GL_ORDER);
 }
 
@@ -298,7 +305,8 @@ static int PanelRule(double c, double h, double z[], double w[])
   }
   for (int i = 0; i < nb; i++)
     if (nu == 0 || br[i] != br[nu - 1]) br[nu++] = br[i];
-  /* Panels in order; the split ones (a run of them around c) get their exponentials in one vectorised pass per run. */
+  /* Panels in order; the split ones (a run of them around c) get their exponentials in one
+   * vectorised pass per run. */
   for (int p = 0; p + 1 < nu; p++, nz += NNL_GL_ORDER) {
     if (br[p] == floor(br[p]) && br[p + 1] == br[p] + 1) {
       int k = (int)br[p] + NNL_PANEL_ZMAX;
@@ -325,35 +333,37 @@ static double InvOrInf(double a)
   @brief E[φ(Z1)φ(Z2)] with Z1 = s1 x, Z2 = s2(ρ x + c y), x, y iid N(0,1), c = √((1−ρ)(1+ρ)), as
   E_x[φ(s1 x) g(x)], g(x) = E_y φ(μ + σ y), μ = s2 ρ x, σ = s2 c, each by PanelRule. Every φ of the
   table has its feature at 0, of width 1 if φ is smooth, 0 if it is a kink. The inner feature is at
-  y* = −μ/σ, width ~1/σ. The outer one is at x = 0, width ~1/s1 from φ(s1 x) and ~max(w_φ, σ)/(s2|ρ|)
-  from g: a kink smoothed by the inner Gaussian still leaves g a transition of width σ/(s2|ρ|) = c/|ρ|,
-  which near |ρ| = 1 is far below 1 (ignoring it cost ReLU 1e-9 relative at ρ = ±0.9999, k = 1). σ < 1e-9
-  (ρ = ±1, or k22 = 0) uses g = φ(μ), error O(σ²): the diagonal becomes a 1-D rule, and a kink of g
-  then sits on the breakpoint 0.
+  y* = −μ/σ, width ~1/σ. The outer one is at x = 0, width ~1/s1 from φ(s1 x) and ~max(w_φ,
+  σ)/(s2|ρ|) from g: a kink smoothed by the inner Gaussian still leaves g a transition of width
+  σ/(s2|ρ|) = c/|ρ|, which near |ρ| = 1 is far below 1 (ignoring it cost ReLU 1e-9 relative at ρ =
+  ±0.9999, k = 1). σ < 1e-9 (ρ = ±1, or k22 = 0) uses g = φ(μ), error O(σ²): the diagonal becomes a
+  1-D rule, and a kink of g then sits on the breakpoint 0.
 */
 double NNLGaussDualPanel(const NNLActivation *act, double k11, double k22, double k12)
 {
   const double *p   = act->p;
   NNLPhiFn      phi = act->def->phi;
-  double        x[NNL_PANEL_MAXNODE], wx[NNL_PANEL_MAXNODE], y[NNL_PANEL_MAXNODE], wy[NNL_PANEL_MAXNODE];
-  double        u[NNL_PANEL_MAXNODE], f1[NNL_PANEL_MAXNODE];
-  double        s1, s2, rho, c, sig, wphi, hx, sum = 0.0;
-  int           nx, twice, first;
+  double x[NNL_PANEL_MAXNODE], wx[NNL_PANEL_MAXNODE], y[NNL_PANEL_MAXNODE], wy[NNL_PANEL_MAXNODE];
+  double u[NNL_PANEL_MAXNODE], f1[NNL_PANEL_MAXNODE];
+  double s1, s2, rho, c, sig, wphi, hx, sum = 0.0;
+  int    nx, twice, first;
 
   Parametrise(k11, k22, k12, &s1, &s2, &rho, &c);
   sig  = s2 * c;
   wphi = act->def->smooth || sig < 1e-9 ? 1.0 : 0.0;
   hx   = 0.5 * fmin(1.0, fmin(InvOrInf(s1), fmax(wphi, sig) * InvOrInf(s2 * fabs(rho))));
   nx   = PanelRule(0.0, hx, x, wx);
-  /* φ odd or even: φ(s1 x) g(x) is even in x (the inner rule at −x is the mirror image of the one at x, node for
-     node), so the nodes x > 0 count twice and the others are skipped; the outer rule is symmetric about 0 with no
-     node at 0 (checked: else every node counts once). Half the work for tanh. */
+  /* φ odd or even: φ(s1 x) g(x) is even in x (the inner rule at −x is the mirror image of the one
+     at x, node for node), so the nodes x > 0 count twice and the others are skipped; the outer rule
+     is symmetric about 0 with no node at 0 (checked: else every node counts once). Half the work
+     for tanh. */
   twice = act->def->parity != 0 && nx % 2 == 0;
   for (int i = 0; i < nx / 2 && twice; i++)
     if (x[nx - 1 - i] != -x[i] || wx[nx - 1 - i] != wx[i]) twice = 0;
   first = twice ? nx / 2 : 0;
   for (int i = first; i < nx; i++) u[i] = s1 * x[i];
-  NNLActivationApply(act, (size_t)(nx - first), u + first, f1 + first); /* φ over whole arrays of nodes: vectorised for tanh */
+  NNLActivationApply(act, (size_t)(nx - first), u + first,
+                     f1 + first); /* φ over whole arrays of nodes: vectorised for tanh */
   for (int i = first; i < nx; i++) {
     double mu = s2 * rho * x[i], g = 0.0;
     if (f1[i] == 0.0) continue; /* e.g. ReLU on the negative half: nothing to add */
@@ -369,21 +379,23 @@ double NNLGaussDualPanel(const NNLActivation *act, double k11, double k22, doubl
   return sum;
 }
 
-/* The trapezoid rule (NNLGaussDualTrapezoid). It aims at an error of e^{−DIGITS} of the integrand's scale, uses a
-   strip of STRIP times the distance to φ's nearest singularity, and declines past MAXHALF nodes each side of 0 in a
-   dimension, or when its grid has more nodes than the panel rule's at k = 1 (46200 for tanh, before halving by parity,
-   test_panel_cost; the panel rule's grid only grows with k). */
+/* The trapezoid rule (NNLGaussDualTrapezoid). It aims at an error of e^{−DIGITS} of the integrand's
+   scale, uses a strip of STRIP times the distance to φ's nearest singularity, and declines past
+   MAXHALF nodes each side of 0 in a dimension, or when its grid has more nodes than the panel
+   rule's at k = 1 (46200 for tanh, before halving by parity, test_panel_cost; the panel rule's grid
+   only grows with k). */
 #define NNL_TRAP_DIGITS  30.0
 #define NNL_TRAP_STRIP   0.8
 #define NNL_TRAP_MAXHALF 1024
 #define NNL_TRAP_MAXGRID 46200.0
 
 /**
-  @brief The step of the trapezoid rule for ∫ f(z) e^{−z²/2} dz, f analytic in the strip |Im z| < τ. Its error is
-  about max_{τ' ≤ τ} e^{τ'²/2 − 2πτ'/h} (the Gaussian grows by e^{τ'²/2} inside the strip): e^{−D} needs
-  h = 2πτ/(D + τ²/2) while τ < √(2D), where that bound is least, and h = π√(2/D) past it. The latter is taken with
-  D + 6, because f's polynomial growth (swish, softplus, tanh near 0: f ~ z²) multiplies the aliasing term e^{−2π²/h²}
-  by ~(2π/h)² = 60 (measured: with D alone, 1e-9 relative at variance 1e-2).
+  @brief The step of the trapezoid rule for ∫ f(z) e^{−z²/2} dz, f analytic in the strip |Im z| < τ.
+  Its error is about max_{τ' ≤ τ} e^{τ'²/2 − 2πτ'/h} (the Gaussian grows by e^{τ'²/2} inside the
+  strip): e^{−D} needs h = 2πτ/(D + τ²/2) while τ < √(2D), where that bound is least, and h =
+  π√(2/D) past it. The latter is taken with D + 6, because f's polynomial growth (swish, softplus,
+  tanh near 0: f ~ z²) multiplies the aliasing term e^{−2π²/h²} by ~(2π/h)² = 60 (measured: with D
+  alone, 1e-9 relative at variance 1e-2).
 */
 static double TrapezoidStep(double tau)
 {
@@ -393,7 +405,8 @@ static double TrapezoidStep(double tau)
   return fmin(hg, 2.0 * NNL_PI * tau / (NNL_TRAP_DIGITS + 0.5 * tau * tau));
 }
 
-/* Nodes i·h, i = 0..n, and their weights h e^{−(ih)²/2}/√(2π) (the node −ih has the same weight). */
+/* Nodes i·h, i = 0..n, and their weights h e^{−(ih)²/2}/√(2π) (the node −ih has the same weight).
+ */
 static void TrapezoidWeights(int n, double h, double w[])
 {
   for (int i = 0; i <= n; i++) w[i] = -0.5 * (i * h) * (i * h);
@@ -404,21 +417,26 @@ static void TrapezoidWeights(int n, double h, double w[])
 int NNLGaussDualTrapezoid(const NNLActivation *act, double k11, double k22, double k12, double *F)
 {
   const double pole = act->def->pole, zmax = sqrt(2.0 * (NNL_TRAP_DIGITS + 2.0));
-  double       wx[NNL_TRAP_MAXHALF + 1], wy[NNL_TRAP_MAXHALF + 1], u[2 * NNL_TRAP_MAXHALF + 1], f1[2 * NNL_TRAP_MAXHALF + 1];
-  double       s1, s2, rho, c, sig, hx, hy, nxd, nyd, sum = 0.0;
-  int          nx, ny, twice, first;
+  double       wx[NNL_TRAP_MAXHALF + 1], wy[NNL_TRAP_MAXHALF + 1], u[2 * NNL_TRAP_MAXHALF + 1],
+    f1[2 * NNL_TRAP_MAXHALF + 1];
+  double s1, s2, rho, c, sig, hx, hy, nxd, nyd, sum = 0.0;
+  int    nx, ny, twice, first;
 
   if (!(pole > 0.0)) return 0;
   Parametrise(k11, k22, k12, &s1, &s2, &rho, &c);
   if (!(isfinite(s1) && isfinite(s2) && isfinite(rho))) return 0;
   sig = s2 * c;
-  /* outer: φ(s1 x), and g(x) = E_y φ(s2ρx + σy), which keeps φ's strip in s2ρx (it is entire if σ > 0, but grows) */
-  hx    = TrapezoidStep(NNL_TRAP_STRIP * pole * InvOrInf(fmax(s1, s2 * fabs(rho))));
-  hy    = TrapezoidStep(NNL_TRAP_STRIP * pole * InvOrInf(sig));
-  nxd   = floor(zmax / hx);
-  nyd   = sig < 1e-9 ? 0.0 : floor(zmax / hy);
-  twice = act->def->parity != 0; /* φ(s1 x) g(x) even: the nodes x > 0 count twice, x < 0 are skipped */
-  if (nxd > NNL_TRAP_MAXHALF || nyd > NNL_TRAP_MAXHALF || (2 * nxd + 1) * (2 * nyd + 1) > NNL_TRAP_MAXGRID) return 0;
+  /* outer: φ(s1 x), and g(x) = E_y φ(s2ρx + σy), which keeps φ's strip in s2ρx (it is entire if σ >
+   * 0, but grows) */
+  hx  = TrapezoidStep(NNL_TRAP_STRIP * pole * InvOrInf(fmax(s1, s2 * fabs(rho))));
+  hy  = TrapezoidStep(NNL_TRAP_STRIP * pole * InvOrInf(sig));
+  nxd = floor(zmax / hx);
+  nyd = sig < 1e-9 ? 0.0 : floor(zmax / hy);
+  twice =
+    act->def->parity != 0; /* φ(s1 x) g(x) even: the nodes x > 0 count twice, x < 0 are skipped */
+  if (nxd > NNL_TRAP_MAXHALF || nyd > NNL_TRAP_MAXHALF ||
+      (2 * nxd + 1) * (2 * nyd + 1) > NNL_TRAP_MAXGRID)
+    return 0;
   nx    = (int)nxd;
   ny    = (int)nyd;
   first = twice ? nx : 0;
@@ -430,7 +448,8 @@ int NNLGaussDualTrapezoid(const NNLActivation *act, double k11, double k22, doub
     double x = (i - nx) * hx, mu = s2 * rho * x, g = 0.0, t;
     if (f1[i] == 0.0) continue;
     if (sig < 1e-9) {
-      g = mu == s1 * x ? f1[i] : act->def->phi(mu, act->p); /* the diagonal: φ(Z2) is φ(Z1); error O(σ²) */
+      g = mu == s1 * x ? f1[i]
+                       : act->def->phi(mu, act->p); /* the diagonal: φ(Z2) is φ(Z1); error O(σ²) */
     } else {
       for (int j = 0; j <= 2 * ny; j++) u[j] = mu + sig * ((j - ny) * hy);
       NNLActivationApply(act, (size_t)(2 * ny + 1), u, u);
@@ -443,7 +462,8 @@ int NNLGaussDualTrapezoid(const NNLActivation *act, double k11, double k22, doub
   return 1;
 }
 
-/** @brief F_φ(K)(1,2): the row's closed form when it has one, else the trapezoid rule, else NNLGaussDualPanel. */
+/** @brief F_φ(K)(1,2): the row's closed form when it has one, else the trapezoid rule, else
+ * NNLGaussDualPanel. */
 double NNLGaussDual(const NNLActivation *act, double k11, double k22, double k12)
 {
   double F;

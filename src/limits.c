@@ -1,4 +1,5 @@
-/* Infinite-width limits: the NNGP recursion and the ResNet depth-limit covariance ODE (PETSc TS). */
+/* Infinite-width limits: the NNGP recursion and the ResNet depth-limit covariance ODE (PETSc TS).
+ */
 #include <math.h>
 #include <string.h>
 #include <petscts.h>
@@ -10,7 +11,7 @@
 
 PetscErrorCode NNLLimitInitial(const NNLJob *job, NNLFamily family, PetscInt act, double *q)
 {
-  const PetscInt m = job->inputs;
+  const PetscInt m  = job->inputs;
   const double   s2 = family == NNL_FAMILY_MLP ? NNLJobSigmaW2(job, act) : 1.0;
   PetscInt       k  = 0;
 
@@ -22,9 +23,10 @@ PetscErrorCode NNLLimitInitial(const NNLJob *job, NNLFamily family, PetscInt act
 
 PetscErrorCode NNLLimitDual(const NNLActivation *act, PetscInt m, const double *q, double *out)
 {
-  /* Pairs with the same arguments get the same value, computed once: inputs of equal norms and correlations (every
-     job's inputs) keep q_aa and q_ab equal for all a and all a ≠ b at every layer, so m(m+1)/2 quadratures come down
-     to two. The value is the same function of the same doubles, so the result has the same bits. */
+  /* Pairs with the same arguments get the same value, computed once: inputs of equal norms and
+     correlations (every job's inputs) keep q_aa and q_ab equal for all a and all a ≠ b at every
+     layer, so m(m+1)/2 quadratures come down to two. The value is the same function of the same
+     doubles, so the result has the same bits. */
   enum { NMEMO = 8 };
   double   memo[NMEMO][4];
   int      nmemo = 0;
@@ -51,11 +53,13 @@ PetscErrorCode NNLLimitDual(const NNLActivation *act, PetscInt m, const double *
   PetscFunctionReturn(0);
 }
 
-/* The controlled ResNet's kernel at layers[0..nrec) of depth-`depth` networks, from the Goursat march on N cells per
-   unit time (N a multiple of depth): its corner scheme on N = depth cells is the infinite-width kernel of the network
-   itself (its NNGP), the midpoint scheme on finer cells its depth limit. */
-static PetscErrorCode Goursat(const NNLJob *job, PetscInt act, PetscInt depth, PetscInt N, NNLGoursatScheme scheme, PetscInt nrec,
-                              const PetscInt layers[], double *q, NNLPollFn poll, void *pctx, PetscBool *abandon)
+/* The controlled ResNet's kernel at layers[0..nrec) of depth-`depth` networks, from the Goursat
+   march on N cells per unit time (N a multiple of depth): its corner scheme on N = depth cells is
+   the infinite-width kernel of the network itself (its NNGP), the midpoint scheme on finer cells
+   its depth limit. */
+static PetscErrorCode Goursat(const NNLJob *job, PetscInt act, PetscInt depth, PetscInt N,
+                              NNLGoursatScheme scheme, PetscInt nrec, const PetscInt layers[],
+                              double *q, NNLPollFn poll, void *pctx, PetscBool *abandon)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
   double        *C;
@@ -65,7 +69,9 @@ static PetscErrorCode Goursat(const NNLJob *job, PetscInt act, PetscInt depth, P
   PetscCall(PetscMalloc2(np, &C, nrec, &idx));
   PetscCall(NNLLimitInitial(job, NNL_FAMILY_CONTROLLED, act, C));
   for (PetscInt r = 0; r < nrec; r++) idx[r] = layers[r] * (N / depth);
-  PetscCall(NNLGoursatDiagonal(&job->act[act], m, C, NNLJobSigmaA2(job, act), NNLJobSigmaB2(job, act), N, scheme, nrec, idx, q, poll, pctx, abandon));
+  PetscCall(NNLGoursatDiagonal(&job->act[act], m, C, NNLJobSigmaA2(job, act),
+                               NNLJobSigmaB2(job, act), N, scheme, nrec, idx, q, poll, pctx,
+                               abandon));
   PetscCall(PetscFree2(C, idx));
   PetscFunctionReturn(0);
 }
@@ -75,48 +81,58 @@ PetscInt NNLLimitGoursatCells(PetscInt depth)
   PetscInt  cells = NNL_GOURSAT_CELLS;
   PetscBool set;
 
-  if (PetscOptionsGetInt(NULL, NULL, "-limit_goursat_cells", &cells, &set) || cells < 1 || cells > NNL_GOURSAT_CELLS_MAX) cells = NNL_GOURSAT_CELLS;
+  if (PetscOptionsGetInt(NULL, NULL, "-limit_goursat_cells", &cells, &set) || cells < 1 ||
+      cells > NNL_GOURSAT_CELLS_MAX)
+    cells = NNL_GOURSAT_CELLS;
   return depth * ((cells + depth - 1) / depth);
 }
 
-static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth, PetscInt nrec,
-                           const PetscInt layers[], double *q, NNLPollFn poll, void *pctx, PetscBool *abandon)
+static PetscErrorCode NNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth,
+                           PetscInt nrec, const PetscInt layers[], double *q, NNLPollFn poll,
+                           void *pctx, PetscBool *abandon)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
-  const double   sw2 = NNLJobSigmaW2(job, act), sb2 = NNLJobSigmaB2(job, act), branch2 = pow((double)depth, -2.0 * NNLJobBranchAlpha(job, act));
-  double        *cur, *f;
-  PetscInt       r = 0;
+  const double   sw2 = NNLJobSigmaW2(job, act), sb2 = NNLJobSigmaB2(job, act),
+               branch2 = pow((double)depth, -2.0 * NNLJobBranchAlpha(job, act));
+  double  *cur, *f;
+  PetscInt r = 0;
 
   PetscFunctionBegin;
   if (family == NNL_FAMILY_CONTROLLED) {
-    PetscCall(Goursat(job, act, depth, depth, NNL_GOURSAT_CORNER, nrec, layers, q, poll, pctx, abandon));
+    PetscCall(
+      Goursat(job, act, depth, depth, NNL_GOURSAT_CORNER, nrec, layers, q, poll, pctx, abandon));
     PetscFunctionReturn(0);
   }
   PetscCall(PetscMalloc2(np, &cur, np, &f));
   PetscCall(NNLLimitInitial(job, family, act, cur));
   for (PetscInt l = NNLFamilyFirstLayer(family); l <= depth && r < nrec && !*abandon; l++) {
-    /* shaped MLP: φ_n → identity and c → 1 as n → ∞, so its NNGP kernel stays the input kernel at every depth; shaped
-       attention: A → I (its logits are O(n^{-1/2})) and λ² + γ² = 1, so does its kernel */
-    if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED && !NNLFamilyIsAttention(family)) {
+    /* shaped MLP: φ_n → identity and c → 1 as n → ∞, so its NNGP kernel stays the input kernel at
+       every depth; shaped attention: A → I (its logits are O(n^{-1/2})) and λ² + γ² = 1, so does
+       its kernel */
+    if (l > NNLFamilyFirstLayer(family) && family != NNL_FAMILY_SHAPED &&
+        !NNLFamilyIsAttention(family)) {
       PetscCall(NNLLimitDual(&job->act[act], m, cur, f));
-      for (PetscInt k = 0; k < np; k++) cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + sb2 : cur[k] + branch2 * f[k];
+      for (PetscInt k = 0; k < np; k++)
+        cur[k] = family == NNL_FAMILY_MLP ? sw2 * f[k] + sb2 : cur[k] + branch2 * f[k];
     }
     if (layers[r] == l) {
-      if (NNLFamilyIsSoftmax(family)) /* its A stays random as n → ∞ (O(1) logits): no kernel limit */
+      if (NNLFamilyIsSoftmax(
+            family)) /* its A stays random as n → ∞ (O(1) logits): no kernel limit */
         for (PetscInt k = 0; k < np; k++) q[np * r + k] = NAN;
-      else PetscCall(PetscArraycpy(q + np * r, cur, np));
+      else
+        PetscCall(PetscArraycpy(q + np * r, cur, np));
       r++;
     }
     PetscCall(NNLPoll(poll, pctx, abandon));
   }
   PetscCall(PetscFree2(cur, f));
-  PetscCheck(r == nrec || *abandon, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "NNGP: layers outside 0..%" PetscInt_FMT " or not ascending",
-             depth);
+  PetscCheck(r == nrec || *abandon, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "NNGP: layers outside 0..%" PetscInt_FMT " or not ascending", depth);
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth, PetscInt nrec,
-                            const PetscInt layers[], double *q)
+PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, PetscInt depth,
+                            PetscInt nrec, const PetscInt layers[], double *q)
 {
   PetscBool abandon = PETSC_FALSE;
 
@@ -131,17 +147,18 @@ typedef struct {
   NNLPollFn            poll;
   void                *pctx;
   PetscBool           *abandon; /* set by poll: the solve stops after this step */
-  /* dense output: the requested times t[0..nt), the next one not yet written, and where q of each goes */
-  PetscBool            dense;
-  PetscInt             np, nt, next;
-  const double        *t;
-  double              *q;
-  Vec                  W;
+  /* dense output: the requested times t[0..nt), the next one not yet written, and where q of each
+   * goes */
+  PetscBool     dense;
+  PetscInt      np, nt, next;
+  const double *t;
+  double       *q;
+  Vec           W;
 } ODECtx;
 
-/* After every step (and at t = 0): with dense output, write every requested time the step has passed, from the
-   RK method's interpolant (or the state itself when a time is the step's end); then let a coordinator computing
-   this limit serve its workers. */
+/* After every step (and at t = 0): with dense output, write every requested time the step has
+   passed, from the RK method's interpolant (or the state itself when a time is the step's end);
+   then let a coordinator computing this limit serve its workers. */
 static PetscErrorCode ODEMonitor(TS ts, PetscInt step, PetscReal now, Vec X, void *ptr)
 {
   ODECtx *ctx = (ODECtx *)ptr;
@@ -179,11 +196,12 @@ static PetscErrorCode ODERHS(TS ts, PetscReal t, Vec X, Vec F, void *ptr)
   PetscFunctionReturn(0);
 }
 
-/* Dense output (Runge–Kutta tableaus with an interpolant of the method's order): one adaptive solve to the last
-   time, the others interpolated by the monitor. Stepping onto every requested time instead cut a depth-256 network's
-   256 output times into 513 steps (7 RHS evaluations each, quadratures for tanh) where 34 suffice: the limit task
-   dominated whole sweeps. */
-static PetscErrorCode ODESolveDense(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, char msg[], size_t msglen)
+/* Dense output (Runge–Kutta tableaus with an interpolant of the method's order): one adaptive solve
+   to the last time, the others interpolated by the monitor. Stepping onto every requested time
+   instead cut a depth-256 network's 256 output times into 513 steps (7 RHS evaluations each,
+   quadratures for tanh) where 34 suffice: the limit task dominated whole sweeps. */
+static PetscErrorCode ODESolveDense(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, char msg[],
+                                    size_t msglen)
 {
   PetscReal         now;
   TSConvergedReason reason;
@@ -197,19 +215,20 @@ static PetscErrorCode ODESolveDense(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, ch
   PetscCall(TSGetConvergedReason(ts, &reason));
   PetscCall(TSGetTime(ts, &now));
   if (reason < 0 || ctx->next < ctx->nt) {
-    snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %g before %g (%s)", (double)now, ctx->t[ctx->nt - 1],
-             TSConvergedReasons[reason]);
+    snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %g before %g (%s)", (double)now,
+             ctx->t[ctx->nt - 1], TSConvergedReasons[reason]);
     *ok = PETSC_FALSE;
   }
   PetscFunctionReturn(0);
 }
 
-/* Any TS type: integrate to each requested time in turn, stepping exactly onto it (adaptive steps between). Matching a
-   time shortens the step before it, and the adaptor (or a fixed-step type, which keeps whatever step it last took)
-   would carry the short step on: the step in hand before each time is restored after it, as PETSc's own time span
-   does. Without that, fixed-step Euler's steps shrank towards every time until -limit_ts_max_steps ran out. */
-static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const double t[], double *q, PetscBool *ok, char msg[],
-                               size_t msglen)
+/* Any TS type: integrate to each requested time in turn, stepping exactly onto it (adaptive steps
+   between). Matching a time shortens the step before it, and the adaptor (or a fixed-step type,
+   which keeps whatever step it last took) would carry the short step on: the step in hand before
+   each time is restored after it, as PETSc's own time span does. Without that, fixed-step Euler's
+   steps shrank towards every time until -limit_ts_max_steps ran out. */
+static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const double t[], double *q,
+                               PetscBool *ok, char msg[], size_t msglen)
 {
   PetscFunctionBegin;
   *ok = PETSC_TRUE;
@@ -225,7 +244,8 @@ static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const dou
       PetscCall(TSGetConvergedReason(ts, &reason));
       PetscCall(TSGetTime(ts, &now));
       if (reason < 0 || fabs(now - t[i]) > 1e-12) {
-        snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %g before %g (%s)", (double)now, t[i], TSConvergedReasons[reason]);
+        snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %g before %g (%s)", (double)now,
+                 t[i], TSConvergedReasons[reason]);
         *ok = PETSC_FALSE;
         PetscFunctionReturn(0);
       }
@@ -239,9 +259,9 @@ static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const dou
   PetscFunctionReturn(0);
 }
 
-/* The solver with its defaults, before TSSetFromOptions so that options override them and -help shows them: adaptive
-   Dormand–Prince 5(4) at tight tolerances (the limit is compared with sample means to 1e-4 and tested against closed
-   forms to 1e-9). Not collective (PETSC_COMM_SELF). */
+/* The solver with its defaults, before TSSetFromOptions so that options override them and -help
+   shows them: adaptive Dormand–Prince 5(4) at tight tolerances (the limit is compared with sample
+   means to 1e-4 and tested against closed forms to 1e-9). Not collective (PETSC_COMM_SELF). */
 static PetscErrorCode ODECreate(TS *ts)
 {
   PetscFunctionBegin;
@@ -255,29 +275,34 @@ static PetscErrorCode ODECreate(TS *ts)
   PetscCall(TSSetTimeStep(*ts, NNL_ODE_DT));
   PetscCall(TSSetMaxSteps(*ts, NNL_ODE_MAX_STEPS));
   PetscCall(TSSetExactFinalTime(*ts, TS_EXACTFINALTIME_MATCHSTEP));
-  PetscCall(TSSetErrorIfStepFails(*ts, PETSC_FALSE)); /* a failed limit is reported, never aborts the sweep */
+  PetscCall(TSSetErrorIfStepFails(
+    *ts, PETSC_FALSE)); /* a failed limit is reported, never aborts the sweep */
   PetscFunctionReturn(0);
 }
 
-/* TS types whose values at the requested times are the integrator's own on dq/dt = F(q) given as an RHS function,
-   each checked against the ReLU closed form (tests/test_limits.c). Left out: pseudo (pseudo-transient continuation to
-   a steady state, not a trajectory), glle (q at t = 1 half the exact value on the ReLU ODE), and types needing what
-   this problem does not give: a split RHS (mprk, basicsymplectic), a second-order form (alpha2), an I-function or
-   Jacobian (irk, eimex, mimex, discgrad, radau5), or an external package (sundials, python). */
-static const char *const ode_types[] = {TSRK,   TSEULER, TSSSP,  TSBDF,   TSROSW, TSARKIMEX,
-                                        TSGLEE, TSBEULER, TSCN, TSTHETA, TSALPHA};
+/* TS types whose values at the requested times are the integrator's own on dq/dt = F(q) given as an
+   RHS function, each checked against the ReLU closed form (tests/test_limits.c). Left out: pseudo
+   (pseudo-transient continuation to a steady state, not a trajectory), glle (q at t = 1 half the
+   exact value on the ReLU ODE), and types needing what this problem does not give: a split RHS
+   (mprk, basicsymplectic), a second-order form (alpha2), an I-function or Jacobian (irk, eimex,
+   mimex, discgrad, radau5), or an external package (sundials, python). */
+static const char *const ode_types[] = {TSRK,   TSEULER,  TSSSP, TSBDF,   TSROSW, TSARKIMEX,
+                                        TSGLEE, TSBEULER, TSCN,  TSTHETA, TSALPHA};
 #define NODETYPES (sizeof(ode_types) / sizeof(ode_types[0]))
 
 /* The message for a -limit_ts_type the ODE cannot use (ode_types). */
 static void UnsupportedType(const char *type, char msg[], size_t msglen)
 {
-  size_t len = (size_t)snprintf(msg, msglen, "depth-limit ODE: -limit_ts_type %s is not supported (use one of", type);
-  for (size_t i = 0; i < NODETYPES && len < msglen; i++) len += (size_t)snprintf(msg + len, msglen - len, " %s", ode_types[i]);
+  size_t len = (size_t)snprintf(
+    msg, msglen, "depth-limit ODE: -limit_ts_type %s is not supported (use one of", type);
+  for (size_t i = 0; i < NODETYPES && len < msglen; i++)
+    len += (size_t)snprintf(msg + len, msglen - len, " %s", ode_types[i]);
   if (len < msglen) snprintf(msg + len, msglen - len, ")");
 }
 
-/* Why the configured solver cannot give the ODE's values at the requested times (msg empty if it can). Other exact
-   final time options would step over a time (stepover) or overwrite the state with an interpolant (interpolate). */
+/* Why the configured solver cannot give the ODE's values at the requested times (msg empty if it
+   can). Other exact final time options would step over a time (stepover) or overwrite the state
+   with an interpolant (interpolate). */
 static PetscErrorCode ODECheckSolver(TS ts, char msg[], size_t msglen)
 {
   TSType                 type;
@@ -287,24 +312,28 @@ static PetscErrorCode ODECheckSolver(TS ts, char msg[], size_t msglen)
   PetscFunctionBegin;
   msg[0] = 0;
   PetscCall(TSGetType(ts, &type));
-  for (size_t i = 0; i < NODETYPES && !known; i++) PetscCall(PetscStrcmp(type, ode_types[i], &known));
+  for (size_t i = 0; i < NODETYPES && !known; i++)
+    PetscCall(PetscStrcmp(type, ode_types[i], &known));
   PetscCall(TSGetExactFinalTime(ts, &eft));
-  if (!known) UnsupportedType(type, msg, msglen);
+  if (!known)
+    UnsupportedType(type, msg, msglen);
   else if (eft != TS_EXACTFINALTIME_MATCHSTEP) {
     char name[32];
     PetscCall(PetscStrncpy(name, TSExactFinalTimeOptions[eft], sizeof(name)));
     PetscCall(PetscStrtolower(name));
     snprintf(msg, msglen,
-             "depth-limit ODE: -limit_ts_exact_final_time %s is not supported (use matchstep: every output time is stepped "
+             "depth-limit ODE: -limit_ts_exact_final_time %s is not supported (use matchstep: "
+             "every output time is stepped "
              "onto)",
              name);
   }
   PetscFunctionReturn(0);
 }
 
-/* Whether the monitor may take the output times from the solver's interpolant: only for a Runge–Kutta tableau whose
-   interpolant has the method's order. PETSc gives a tableau without its own dense output (every one but 5dp in 3.18)
-   a linear interpolant: with 5bs at rtol 1e-8 that put interior layers 3.2e-3 off the exact ReLU solution. */
+/* Whether the monitor may take the output times from the solver's interpolant: only for a
+   Runge–Kutta tableau whose interpolant has the method's order. PETSc gives a tableau without its
+   own dense output (every one but 5dp in 3.18) a linear interpolant: with 5bs at rtol 1e-8 that put
+   interior layers 3.2e-3 off the exact ReLU solution. */
 static PetscErrorCode ODEIsDense(TS ts, PetscBool *dense)
 {
   PetscInt order, pinterp;
@@ -318,8 +347,9 @@ static PetscErrorCode ODEIsDense(TS ts, PetscBool *dense)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q, PetscBool *ok,
-                          char msg[], size_t msglen, NNLPollFn poll, void *pctx, PetscBool *abandon)
+static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q,
+                          PetscBool *ok, char msg[], size_t msglen, NNLPollFn poll, void *pctx,
+                          PetscBool *abandon)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
   ODECtx         ctx = {&job->act[act], m, poll, pctx, abandon, PETSC_FALSE, np, nt, 0, t, q, NULL};
@@ -331,7 +361,8 @@ static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const do
   PetscCall(ODECreate(&ts));
   PetscCall(TSSetRHSFunction(ts, NULL, ODERHS, &ctx));
   PetscCall(TSSetFromOptions(ts));
-  PetscCall(ODECheckSolver(ts, msg, msglen)); /* NNLLimitSetFromOptions refuses these at the start of a run */
+  PetscCall(ODECheckSolver(
+    ts, msg, msglen)); /* NNLLimitSetFromOptions refuses these at the start of a run */
   if (msg[0]) {
     *ok = PETSC_FALSE;
     PetscCall(TSDestroy(&ts));
@@ -343,15 +374,17 @@ static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const do
   PetscCall(VecRestoreArrayWrite(X, &x));
   PetscCall(ODEIsDense(ts, &ctx.dense));
   if (nt > 0 && (ctx.dense || poll)) PetscCall(TSMonitorSet(ts, ODEMonitor, &ctx, NULL));
-  if (nt > 0 && ctx.dense) PetscCall(ODESolveDense(ts, X, &ctx, ok, msg, msglen));
-  else PetscCall(ODESolve(ts, X, np, nt, t, q, ok, msg, msglen));
+  if (nt > 0 && ctx.dense)
+    PetscCall(ODESolveDense(ts, X, &ctx, ok, msg, msglen));
+  else
+    PetscCall(ODESolve(ts, X, np, nt, t, q, ok, msg, msglen));
   PetscCall(TSDestroy(&ts));
   PetscCall(VecDestroy(&X));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[], double *q, PetscBool *ok,
-                           char msg[], size_t msglen)
+PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[],
+                           double *q, PetscBool *ok, char msg[], size_t msglen)
 {
   PetscBool abandon = PETSC_FALSE;
 
@@ -363,15 +396,17 @@ PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const d
 PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family, PetscInt act)
 {
   if (family == NNL_FAMILY_CONTROLLED) return PETSC_TRUE; /* its Goursat problem */
-  return family == NNL_FAMILY_RESNET && NNLJobBranchAlpha(job, act) == 0.5 ? PETSC_TRUE : PETSC_FALSE;
+  return family == NNL_FAMILY_RESNET && NNLJobBranchAlpha(job, act) == 0.5 ? PETSC_TRUE
+                                                                           : PETSC_FALSE;
 }
 
-PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx, NNLResult **result)
+PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx,
+                               NNLResult **result)
 {
   const PetscInt np = job->inputs * (job->inputs + 1) / 2;
   NNLResult     *res;
   PetscInt       nrec, *layers;
-  double         t0 = MPI_Wtime();
+  double         t0      = MPI_Wtime();
   PetscBool      abandon = PETSC_FALSE;
 
   PetscFunctionBegin;
@@ -382,18 +417,20 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
   res->kind  = NNL_TASK_LIMIT;
   res->point = pt->ord;
-  PetscCall(NNGP(job, pt->family, pt->act, pt->depth, nrec, layers, res->gram, poll, pctx, &abandon));
+  PetscCall(
+    NNGP(job, pt->family, pt->act, pt->depth, nrec, layers, res->gram, poll, pctx, &abandon));
   for (PetscInt i = 0; i < nrec * np; i++) res->ode[i] = NAN;
   if (NNLLimitHasODE(job, pt->family, pt->act) && !abandon) {
     PetscBool ok = PETSC_TRUE; /* the march cannot fail; the ODE's solver can */
     if (pt->family == NNL_FAMILY_CONTROLLED)
-      PetscCall(Goursat(job, pt->act, pt->depth, NNLLimitGoursatCells(pt->depth), NNL_GOURSAT_MIDPOINT, nrec, layers, res->ode, poll,
-                        pctx, &abandon));
+      PetscCall(Goursat(job, pt->act, pt->depth, NNLLimitGoursatCells(pt->depth),
+                        NNL_GOURSAT_MIDPOINT, nrec, layers, res->ode, poll, pctx, &abandon));
     else {
       double *t;
       PetscCall(PetscMalloc1(nrec, &t));
       for (PetscInt r = 0; r < nrec; r++) t[r] = (double)layers[r] / (double)pt->depth;
-      PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll, pctx, &abandon));
+      PetscCall(ODE(job, pt->act, nrec, t, res->ode, &ok, res->message, sizeof(res->message), poll,
+                    pctx, &abandon));
       PetscCall(PetscFree(t));
     }
     if (!ok && !abandon) {
@@ -415,11 +452,13 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   char msg[256];
 
   PetscFunctionBegin;
-  { /* a type PETSc does not know failed inside TSSetFromOptions as "Unknown TS type", naming no option */
+  { /* a type PETSc does not know failed inside TSSetFromOptions as "Unknown TS type", naming no
+       option */
     char      type[64];
     PetscBool set, known = PETSC_FALSE;
     PetscCall(PetscOptionsGetString(NULL, "limit_", "-ts_type", type, sizeof(type), &set));
-    for (size_t i = 0; set && i < NODETYPES && !known; i++) PetscCall(PetscStrcmp(type, ode_types[i], &known));
+    for (size_t i = 0; set && i < NODETYPES && !known; i++)
+      PetscCall(PetscStrcmp(type, ode_types[i], &known));
     if (set && !known) {
       UnsupportedType(type, msg, sizeof(msg));
       SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s", msg);
@@ -432,14 +471,20 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   PetscCall(TSDestroy(&ts));
   PetscCheck(!msg[0], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s", msg);
   PetscCall(NNLFokkerPlanckSetFromOptions());
-  PetscOptionsBegin(comm, NULL, "nnlimits run: the depth limit of controlled_resnet (the neural signature kernel's Goursat problem)", NULL);
+  PetscOptionsBegin(comm, NULL,
+                    "nnlimits run: the depth limit of controlled_resnet (the neural signature "
+                    "kernel's Goursat problem)",
+                    NULL);
   {
     PetscInt cells = NNL_GOURSAT_CELLS;
     PetscCall(PetscOptionsInt("-limit_goursat_cells",
-                              "Cells per unit time of its second-order march (the least multiple of each depth at least this; error ~1/cells^2)",
+                              "Cells per unit time of its second-order march (the least multiple "
+                              "of each depth at least this; error ~1/cells^2)",
                               "", cells, &cells, NULL));
     PetscCheck(cells >= 1 && cells <= NNL_GOURSAT_CELLS_MAX, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "-limit_goursat_cells: must be between 1 and 2^30 = 1073741824 (got %" PetscInt_FMT ")", cells);
+               "-limit_goursat_cells: must be between 1 and 2^30 = 1073741824 (got %" PetscInt_FMT
+               ")",
+               cells);
   }
   PetscOptionsEnd();
   PetscFunctionReturn(0);

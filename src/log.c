@@ -5,7 +5,8 @@
 #include <unistd.h>
 #include "log.h"
 
-PetscLogEvent NNL_EVENT_SAMPLE, NNL_EVENT_OBSERVE, NNL_EVENT_COMMIT, NNL_EVENT_LIMIT, NNL_EVENT_SPECTRA;
+PetscLogEvent NNL_EVENT_SAMPLE, NNL_EVENT_OBSERVE, NNL_EVENT_COMMIT, NNL_EVENT_LIMIT,
+  NNL_EVENT_SPECTRA;
 PetscLogStage NNL_STAGE_SWEEP;
 
 PetscErrorCode NNLLogRegister(void)
@@ -22,7 +23,8 @@ PetscErrorCode NNLLogRegister(void)
   PetscCall(PetscLogEventRegister("NNLCommit", classid, &NNL_EVENT_COMMIT));
   PetscCall(PetscLogEventRegister("NNLLimit", classid, &NNL_EVENT_LIMIT));
   PetscCall(PetscLogEventRegister("NNLSpectra", classid, &NNL_EVENT_SPECTRA));
-  /* -log_view then splits the run into "Main Stage" (job, grid, store open, summary) and the sweep itself. */
+  /* -log_view then splits the run into "Main Stage" (job, grid, store open, summary) and the sweep
+   * itself. */
   PetscCall(PetscLogStageRegister("NNLSweep", &NNL_STAGE_SWEEP));
   PetscFunctionReturn(0);
 }
@@ -43,12 +45,18 @@ PetscErrorCode NNLLogCheckView(MPI_Comm comm)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) { /* PETSc's rank 0 writes it */
     PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
-    if (access(path, F_OK) == 0) err = access(path, W_OK) ? errno : 0;
-    else err = access(dirname(dir), W_OK | X_OK) ? errno : 0;
+    if (access(path, F_OK) == 0)
+      err = access(path, W_OK) ? errno : 0;
+    else
+      err = access(dirname(dir), W_OK | X_OK) ? errno : 0;
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
-  if (err) PetscCall(PetscOptionsClearValue(NULL, "-log_view")); /* or PETSc's finalize tries it again, with a traceback */
-  PetscCheck(!err, comm, PETSC_ERR_USER_INPUT, "-log_view: cannot write the profile to '%s' (%s); it would be lost at the end "
-             "of the run", path, strerror(err));
+  if (err)
+    PetscCall(PetscOptionsClearValue(
+      NULL, "-log_view")); /* or PETSc's finalize tries it again, with a traceback */
+  PetscCheck(!err, comm, PETSC_ERR_USER_INPUT,
+             "-log_view: cannot write the profile to '%s' (%s); it would be lost at the end "
+             "of the run",
+             path, strerror(err));
   PetscFunctionReturn(0);
 }

@@ -1,4 +1,5 @@
-/* Network families and their samplers: the dense reference and the projection sampler (exact in law). */
+/* Network families and their samplers: the dense reference and the projection sampler (exact in
+ * law). */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -13,8 +14,8 @@
 #include "log.h"
 
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
-void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
-            const int *lwork, int *info);
+void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+            double *work, const int *lwork, int *info);
 
 /* Working state of one network. Y, Phi, Z: n × m column-major (column a = input a). */
 typedef struct {
@@ -24,35 +25,42 @@ typedef struct {
   PetscInt        n, m, d;
   double          sw2, sb2, branch;
   double         *Y, *Phi, *Z, *W, *X, *K, *R;
-  /* Log-domain state: the network's true Y and Phi are 2^scale2 times the stored ones. When φ is positively
-     homogeneous, the stored state is divided by a power of two whenever it nears the ends of double's range, and the
-     bias (the one term not made from the state) is added times 2^-scale2: every later operation (products, sums,
-     square roots of Grams, φ) then gives exactly 2^-scale2 times what it would give with an unbounded exponent, so the
-     statistics are those of the true network (NNLObserveLayer puts the scale back). Deep narrow MLPs (ln‖y‖² ~
-     N(−540, 1300) at n = 4, L = 2000) underflowed, and exploding ones (a ReLU MLP at σ_w² = 8, with or without bias)
-     overflowed, and failed without it. A network that stays in range never rescales: its bits are unchanged. */
+  /* Log-domain state: the network's true Y and Phi are 2^scale2 times the stored ones. When φ is
+     positively homogeneous, the stored state is divided by a power of two whenever it nears the
+     ends of double's range, and the bias (the one term not made from the state) is added times
+     2^-scale2: every later operation (products, sums, square roots of Grams, φ) then gives exactly
+     2^-scale2 times what it would give with an unbounded exponent, so the statistics are those of
+     the true network (NNLObserveLayer puts the scale back). Deep narrow MLPs (ln‖y‖² ~ N(−540,
+     1300) at n = 4, L = 2000) underflowed, and exploding ones (a ReLU MLP at σ_w² = 8, with or
+     without bias) overflowed, and failed without it. A network that stays in range never rescales:
+     its bits are unchanged. */
   PetscBool rescale;
   int       scale2;
-  /* controlled ResNet: its shared A (n×n, NNLNetHoldsShared) in panels of 8 rows (SharedPanels), and whether it has
-     been drawn; for m > NNL_SMALL_M, W itself holds A once drawn (the first layer's W_in is drawn before it) */
+  /* controlled ResNet: its shared A (n×n, NNLNetHoldsShared) in panels of 8 rows (SharedPanels),
+     and whether it has been drawn; for m > NNL_SMALL_M, W itself holds A once drawn (the first
+     layer's W_in is drawn before it) */
   double   *Ashared;
   PetscBool shared_drawn;
-  /* A fused projection layer (Fused) leaves Phi done and here the Gram's 8 partial sums of each pair (a, b) of its
-     columns over the rows below the last multiple of 8 (8 doubles per pair, as GramM has them when its loop ends). */
+  /* A fused projection layer (Fused) leaves Phi done and here the Gram's 8 partial sums of each
+     pair (a, b) of its columns over the rows below the last multiple of 8 (8 doubles per pair, as
+     GramM has them when its loop ends). */
   double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
-  /* shaped_attention: key width nk, the residual's λ and γ, the logits' 1/τ; queries and keys (nk×m), the dense
-     sampler's chunk of W^Q or W^K (or all of it past NNL_SMALL_M) or the projection's normals, and four m×m (the
-     attention matrix A, the Gram V, the tokens' correlations and their factor) */
-  PetscInt  nk;
-  PetscBool shaped; /* shaped_attention's A = I + softmax − 11ᵀ/m, else softmax_attention's A = softmax */
-  double    lambda, gamma, logit;
-  double  *Qa, *Ka, *Wq, *Att;
-  double  *Hid; /* the transformers: their MLP sub-block's hidden layer, W₁Y/√n then φ_s of it (n×m) */
+  /* shaped_attention: key width nk, the residual's λ and γ, the logits' 1/τ; queries and keys
+     (nk×m), the dense sampler's chunk of W^Q or W^K (or all of it past NNL_SMALL_M) or the
+     projection's normals, and four m×m (the attention matrix A, the Gram V, the tokens'
+     correlations and their factor) */
+  PetscInt nk;
+  PetscBool
+    shaped; /* shaped_attention's A = I + softmax − 11ᵀ/m, else softmax_attention's A = softmax */
+  double  lambda, gamma, logit;
+  double *Qa, *Ka, *Wq, *Att;
+  double
+    *Hid; /* the transformers: their MLP sub-block's hidden layer, W₁Y/√n then φ_s of it (n×m) */
 } Net;
 
-/* Upper Cholesky factor R (RᵀR = K) of an m×m K, m <= NNL_SMALL_M, as LAPACK's unblocked dpotf2 computes it but in
-   plain C (the same bits on every machine; OpenBLAS's dot kernels differ between CPUs): 0, or -1 when a pivot is not
-   positive (K not positive definite, or NaN). */
+/* Upper Cholesky factor R (RᵀR = K) of an m×m K, m <= NNL_SMALL_M, as LAPACK's unblocked dpotf2
+   computes it but in plain C (the same bits on every machine; OpenBLAS's dot kernels differ between
+   CPUs): 0, or -1 when a pivot is not positive (K not positive definite, or NaN). */
 static int CholeskySmall(PetscInt m, const double *K, double *R)
 {
   for (PetscInt j = 0; j < m; j++) {
@@ -70,12 +78,13 @@ static int CholeskySmall(PetscInt m, const double *K, double *R)
   return 0;
 }
 
-/* K = FᵀF for a K that is positive semidefinite up to rounding (CholeskySmall failed), m <= NNL_SMALL_M: LAPACK
-   dpstf2's pivoted Cholesky in plain C, so the same bits on every machine (dsyev, used before, rounds differently
-   with each CPU's OpenBLAS kernels from m = 3, and cost 13 % of jobs/hayou_2022_fixed_width.opts). Each step takes
-   the largest remaining diagonal as pivot, and stops when it is <= m·ε·max K_aa (dpstrf's default tolerance): the
-   rank found, r. F's rows r.. are zero; row j < r has the pivot's column of the factor, F[j][piv[i]] = L[i][j]. A
-   K with a non-finite entry gives F all NaN, which the network's overflow check then reports. */
+/* K = FᵀF for a K that is positive semidefinite up to rounding (CholeskySmall failed), m <=
+   NNL_SMALL_M: LAPACK dpstf2's pivoted Cholesky in plain C, so the same bits on every machine
+   (dsyev, used before, rounds differently with each CPU's OpenBLAS kernels from m = 3, and cost 13
+   % of jobs/hayou_2022_fixed_width.opts). Each step takes the largest remaining diagonal as pivot,
+   and stops when it is <= m·ε·max K_aa (dpstrf's default tolerance): the rank found, r. F's rows
+   r.. are zero; row j < r has the pivot's column of the factor, F[j][piv[i]] = L[i][j]. A K with a
+   non-finite entry gives F all NaN, which the network's overflow check then reports. */
 static void PivotedCholeskySmall(PetscInt m, const double *K, double *F)
 {
   double A[NNL_SMALL_M * NNL_SMALL_M], dmax = 0, tol;
@@ -105,14 +114,14 @@ static void PivotedCholeskySmall(PetscInt m, const double *K, double *F)
       piv[j] = piv[p];
       piv[p] = t;
       for (PetscInt k = 0; k < m; k++) {
-        double u         = A[j + k * m];
-        A[j + k * m]     = A[p + k * m];
-        A[p + k * m]     = u;
+        double u     = A[j + k * m];
+        A[j + k * m] = A[p + k * m];
+        A[p + k * m] = u;
       }
       for (PetscInt k = 0; k < m; k++) {
-        double u         = A[k + j * m];
-        A[k + j * m]     = A[k + p * m];
-        A[k + p * m]     = u;
+        double u     = A[k + j * m];
+        A[k + j * m] = A[k + p * m];
+        A[k + p * m] = u;
       }
     }
     ajj          = sqrt(A[j + j * m]);
@@ -171,22 +180,23 @@ PetscErrorCode NNLInputs(const NNLJob *job, double *X)
   PetscFunctionReturn(0);
 }
 
-/* Small m (m ≪ n, the usual case): the projection's product Y ← βY + α Z R and the Gram AᵀA by our own loops, not
-   BLAS. At m = 2 OpenBLAS spent far more on packing, its small-matrix dispatch and its allocator's locks than on the
-   2·n·m² flops (perf, jobs/hayou_yang_2023_commute.yaml: DGEMM, DSYRK and the locks were 23 % of the run), and its
-   kernels (FMA, blocking) differ between CPUs; these loops give the same bits on every machine. */
+/* Small m (m ≪ n, the usual case): the projection's product Y ← βY + α Z R and the Gram AᵀA by our
+   own loops, not BLAS. At m = 2 OpenBLAS spent far more on packing, its small-matrix dispatch and
+   its allocator's locks than on the 2·n·m² flops (perf, jobs/hayou_yang_2023_commute.yaml: DGEMM,
+   DSYRK and the locks were 23 % of the run), and its kernels (FMA, blocking) differ between CPUs;
+   these loops give the same bits on every machine. */
 
-/* 8 partial sums s added in a fixed tree, then t (the terms past the last multiple of 8), the ending of every sum
-   below. */
+/* 8 partial sums s added in a fixed tree, then t (the terms past the last multiple of 8), the
+   ending of every sum below. */
 static inline __attribute__((always_inline)) double SumsTree(const double *s, double t)
 {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
 }
 
-/* The end of a sum of products in NNLDot's order: the 8 partial sums s (rows i < n8, sum i mod 8) added in a fixed tree,
-   then x_i y_i for the rows n8 <= i < n in order, added last. */
-static inline __attribute__((always_inline)) double DotFinish(const double *s, PetscInt n8, PetscInt n, const double *x,
-                                                              const double *y)
+/* The end of a sum of products in NNLDot's order: the 8 partial sums s (rows i < n8, sum i mod 8)
+   added in a fixed tree, then x_i y_i for the rows n8 <= i < n in order, added last. */
+static inline __attribute__((always_inline)) double
+DotFinish(const double *s, PetscInt n8, PetscInt n, const double *x, const double *y)
 {
   double t = 0.0;
 
@@ -194,33 +204,36 @@ static inline __attribute__((always_inline)) double DotFinish(const double *s, P
   return SumsTree(s, t);
 }
 
-/* K = scale · AᵀA + shift · 11ᵀ from the partial sums s (8 per pair a <= b in row order) over A's rows below n8 = the
-   last multiple of 8: each entry's sums in a fixed tree, then the rows past n8 (DotFinish). */
-static inline __attribute__((always_inline)) void GramFinish(PetscInt n, PetscInt m, const double *A, const double *s,
+/* K = scale · AᵀA + shift · 11ᵀ from the partial sums s (8 per pair a <= b in row order) over A's
+   rows below n8 = the last multiple of 8: each entry's sums in a fixed tree, then the rows past n8
+   (DotFinish). */
+static inline __attribute__((always_inline)) void GramFinish(PetscInt n, PetscInt m,
+                                                             const double *A, const double *s,
                                                              double scale, double shift, double *K)
 {
   PetscInt n8 = n - n % 8;
 
   for (PetscInt a = 0, k = 0; a < m; a++)
     for (PetscInt b = a; b < m; b++, k++)
-      K[a + b * m] = K[b + a * m] = scale * DotFinish(s + 8 * k, n8, n, A + a * n, A + b * n) + shift;
+      K[a + b * m] = K[b + a * m] =
+        scale * DotFinish(s + 8 * k, n8, n, A + a * n, A + b * n) + shift;
 }
 
 /* F(n, M, ...) for M = m <= NNL_SMALL_M, M a constant in each case. */
-#define NNL_SMALL_CASES(F, ...) \
-  switch (m) { \
-  case 1: F(n, 1, __VA_ARGS__); break; \
-  case 2: F(n, 2, __VA_ARGS__); break; \
-  case 3: F(n, 3, __VA_ARGS__); break; \
-  case 4: F(n, 4, __VA_ARGS__); break; \
-  case 5: F(n, 5, __VA_ARGS__); break; \
-  case 6: F(n, 6, __VA_ARGS__); break; \
-  case 7: F(n, 7, __VA_ARGS__); break; \
-  default: F(n, 8, __VA_ARGS__); break; \
+#define NNL_SMALL_CASES(F, ...)                                                                    \
+  switch (m) {                                                                                     \
+  case 1: F(n, 1, __VA_ARGS__); break;                                                             \
+  case 2: F(n, 2, __VA_ARGS__); break;                                                             \
+  case 3: F(n, 3, __VA_ARGS__); break;                                                             \
+  case 4: F(n, 4, __VA_ARGS__); break;                                                             \
+  case 5: F(n, 5, __VA_ARGS__); break;                                                             \
+  case 6: F(n, 6, __VA_ARGS__); break;                                                             \
+  case 7: F(n, 7, __VA_ARGS__); break;                                                             \
+  default: F(n, 8, __VA_ARGS__); break;                                                            \
   }
 
-/* The kernels in each build of simd.h, its vectors as wide as its registers (netrows.h), and one function of each
-   that runs the build in use. */
+/* The kernels in each build of simd.h, its vectors as wide as its registers (netrows.h), and one
+   function of each that runs the build in use. */
 #if defined(__x86_64__) && defined(__GNUC__)
   #define NNL_ROWS_BUILD  AVX512
   #define NNL_ROWS_TARGET NNL_SIMD_AVX512
@@ -235,18 +248,21 @@ static inline __attribute__((always_inline)) void GramFinish(PetscInt n, PetscIn
 #define NNL_ROWS_TARGET
 #define NNL_ROWS_LANES 2
 #include "netrows.h"
-NNL_SIMD_DISPATCH(GramSmall, (PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K),
+NNL_SIMD_DISPATCH(GramSmall,
+                  (PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K),
                   (n, m, A, scale, shift, K))
 NNL_SIMD_DISPATCH(ProjectSmall,
-                  (PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R, double alpha, double beta, double *Y,
-                   PetscInt ldy),
+                  (PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R,
+                   double alpha, double beta, double *Y, PetscInt ldy),
                   (n, m, Z, ldz, R, alpha, beta, Y, ldy))
-NNL_SIMD_DISPATCH(GramAccSmall, (PetscInt n, PetscInt m, const double *A, PetscInt lda, double *s), (n, m, A, lda, s))
+NNL_SIMD_DISPATCH(GramAccSmall, (PetscInt n, PetscInt m, const double *A, PetscInt lda, double *s),
+                  (n, m, A, lda, s))
 NNL_SIMD_DISPATCH(DenseAccSmall,
-                  (PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J, const double *A, PetscInt lda, double *T,
-                   PetscInt ldt),
+                  (PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J,
+                   const double *A, PetscInt lda, double *T, PetscInt ldt),
                   (n, m, W, ldw, J, A, lda, T, ldt))
-NNL_SIMD_DISPATCH(DotSimd, (PetscInt n, const double *x, const double *y, double *out), (n, x, y, out))
+NNL_SIMD_DISPATCH(DotSimd, (PetscInt n, const double *x, const double *y, double *out),
+                  (n, x, y, out))
 NNL_SIMD_DISPATCH(FourthSimd, (PetscInt n, const double *y, double q, double *out), (n, y, q, out))
 
 double NNLFourthSum(PetscInt n, const double *y, double q)
@@ -269,7 +285,8 @@ void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift
     GramSmall(n, m, A, scale, shift, K);
     return;
   }
-  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)m, (int)n, scale, A, (int)n, 0.0, K, (int)m);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)m, (int)n, scale, A, (int)n, 0.0, K,
+              (int)m);
   for (PetscInt j = 0; j < m; j++)
     for (PetscInt i = 0; i <= j; i++) {
       K[i + j * m] += shift;
@@ -280,7 +297,8 @@ void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift
 void NNLGramPacked(PetscInt n, PetscInt m, const double *A, double *q)
 {
   if (m <= NNL_SMALL_M) {
-    /* one pass for every pair: entry (a, b) is 1·NNLDot + 0, which is NNLDot (never −0: its sums start at +0) */
+    /* one pass for every pair: entry (a, b) is 1·NNLDot + 0, which is NNLDot (never −0: its sums
+     * start at +0) */
     double K[NNL_SMALL_M * NNL_SMALL_M];
     GramSmall(n, m, A, 1.0, 0.0, K);
     for (PetscInt a = 0, k = 0; a < m; a++)
@@ -290,20 +308,25 @@ void NNLGramPacked(PetscInt n, PetscInt m, const double *A, double *q)
       for (PetscInt b = a; b < m; b++, k++) q[k] = NNLDot(n, A + a * n, A + b * n) / (double)n;
 }
 
-void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y)
+void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta,
+                double *Y)
 {
-  if (m <= NNL_SMALL_M) ProjectSmall(n, m, Z, n, R, alpha, beta, Y, n);
-  else cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, alpha, Z, (int)n, R, (int)m, beta, Y, (int)n);
+  if (m <= NNL_SMALL_M)
+    ProjectSmall(n, m, Z, n, R, alpha, beta, Y, n);
+  else
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, alpha, Z, (int)n,
+                R, (int)m, beta, Y, (int)n);
 }
 
-/* Whether every layer of this network is fused (ProjectLayer): the projection sampler at m <= NNL_SMALL_M. */
+/* Whether every layer of this network is fused (ProjectLayer): the projection sampler at m <=
+ * NNL_SMALL_M. */
 static PetscBool Fused(const Net *net)
 {
   return net->sampler != NNL_SAMPLER_DENSE && net->m <= NNL_SMALL_M ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* Phi = φ(Y) on rows i0 .. i0 + nb − 1 of every column (the shaped family: its shaped φ; the transformer: Y, its
-   stream's own post-activation, φ_s being inside its MLP sub-block). */
+/* Phi = φ(Y) on rows i0 .. i0 + nb − 1 of every column (the shaped family: its shaped φ; the
+   transformer: Y, its stream's own post-activation, φ_s being inside its MLP sub-block). */
 static void Activate(Net *net, PetscInt i0, PetscInt nb)
 {
   const NNLActivation *act = &net->job->act[net->pt->act];
@@ -311,22 +334,28 @@ static void Activate(Net *net, PetscInt i0, PetscInt nb)
   for (PetscInt a = 0; a < net->m; a++) {
     const double *y   = net->Y + i0 + a * net->n;
     double       *phi = net->Phi + i0 + a * net->n;
-    if (net->pt->family == NNL_FAMILY_SHAPED) NNLShapedApply(net->job, act, net->n, (size_t)nb, y, phi);
-    else if (NNLFamilyIsTransformer(net->pt->family)) memcpy(phi, y, sizeof(double) * (size_t)nb); /* its φ is inside the MLP sub-block */
-    else NNLActivationApply(act, (size_t)nb, y, phi);
+    if (net->pt->family == NNL_FAMILY_SHAPED)
+      NNLShapedApply(net->job, act, net->n, (size_t)nb, y, phi);
+    else if (NNLFamilyIsTransformer(net->pt->family))
+      memcpy(phi, y, sizeof(double) * (size_t)nb); /* its φ is inside the MLP sub-block */
+    else
+      NNLActivationApply(act, (size_t)nb, y, phi);
   }
 }
 
-/* Doubles of Z in one block of the fused layer: the block's normals, Y and Phi rows stay in L1 from one step to the
-   next (8 KB each). Its rows are a multiple of 128: whole batches of the AVX-512 generator (32 blocks of 4 normals). */
+/* Doubles of Z in one block of the fused layer: the block's normals, Y and Phi rows stay in L1 from
+   one step to the next (8 KB each). Its rows are a multiple of 128: whole batches of the AVX-512
+   generator (32 blocks of 4 normals). */
 #define NNL_FUSE_BLOCK 1024
 
-/* Y ← beta·Y + alpha · Z R with Z fresh normals: rows of ZR are iid N(0, RᵀR) — the projection sampler. For m <=
-   NNL_SMALL_M the layer is fused: block by block of rows (NNL_FUSE_BLOCK), the block's normals (normal i of the
-   stream by its index, as one call for all would draw it), its rows of Y, of Phi = φ(Y), and the next layer's Gram
-   partial sums over them. Z never goes to memory and Y and Phi are each passed over once, where the steps one after
-   the other passed over n·m doubles seven times; the bits are those of the unfused steps. */
-static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, double beta, NNLRngPurpose purpose)
+/* Y ← beta·Y + alpha · Z R with Z fresh normals: rows of ZR are iid N(0, RᵀR) — the projection
+   sampler. For m <= NNL_SMALL_M the layer is fused: block by block of rows (NNL_FUSE_BLOCK), the
+   block's normals (normal i of the stream by its index, as one call for all would draw it), its
+   rows of Y, of Phi = φ(Y), and the next layer's Gram partial sums over them. Z never goes to
+   memory and Y and Phi are each passed over once, where the steps one after the other passed over
+   n·m doubles seven times; the bits are those of the unfused steps. */
+static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, double beta,
+                                   NNLRngPurpose purpose)
 {
   const PetscInt n = net->n, m = net->m;
   NNLRngStream   s;
@@ -345,7 +374,8 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
     PetscCall(PetscArrayzero(net->gsum, m * (m + 1) / 2 * 8)); /* the pairs of m columns */
     for (PetscInt i0 = 0; i0 < n; i0 += B) {
       const PetscInt nb = PetscMin(B, n - i0);
-      NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb, Zb); /* column a: normals a·n + i0 … */
+      NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb,
+                          Zb); /* column a: normals a·n + i0 … */
       ProjectSmall(nb, m, Zb, nb, net->R, alpha, beta, net->Y + i0, n);
       Activate(net, i0, nb);
       if (i0 < n8) GramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, net->gsum);
@@ -354,11 +384,12 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   PetscFunctionReturn(0);
 }
 
-/* When the state nears the ends of double's range (a Gram entry of the stored state beyond 2^±RescaleAt, judged by
-   the largest diagonal q of the layer: a dense network's Y, a projection network's K), divide the stored Y, Phi and K
-   by a power of two that brings it near 1 (exact) and count it in scale2. 512 leaves 2^(1023 − 2·256) of room before
-   a layer could overflow, and 2^(1022 − 512) before it could underflow: no layer changes q by such factors. Returns
-   whether the state has left double's range (q inf or NaN): such a state is never used (see NextLayer). */
+/* When the state nears the ends of double's range (a Gram entry of the stored state beyond
+   2^±RescaleAt, judged by the largest diagonal q of the layer: a dense network's Y, a projection
+   network's K), divide the stored Y, Phi and K by a power of two that brings it near 1 (exact) and
+   count it in scale2. 512 leaves 2^(1023 − 2·256) of room before a layer could overflow, and
+   2^(1022 − 512) before it could underflow: no layer changes q by such factors. Returns whether the
+   state has left double's range (q inf or NaN): such a state is never used (see NextLayer). */
 static int RescaleAt = 512;
 
 void NNLNetRescaleThreshold(int e)
@@ -366,7 +397,8 @@ void NNLNetRescaleThreshold(int e)
   RescaleAt = e > 0 ? e : 512;
 }
 
-/* The power of two k by which a state of largest q qmax (finite) is divided, q / 4^k within [1, 4); 0: none. */
+/* The power of two k by which a state of largest q qmax (finite) is divided, q / 4^k within [1, 4);
+ * 0: none. */
 static int RescaleStep(const Net *net, double qmax)
 {
   int e;
@@ -392,16 +424,18 @@ static PetscBool Rescale(Net *net, double qmax, PetscBool with_k)
   return PETSC_FALSE;
 }
 
-/* K = scale · ΦᵀΦ + shift · 11ᵀ of the layer before: from its fused layer's partial sums, else a pass over Phi. The
-   same bits either way. */
+/* K = scale · ΦᵀΦ + shift · 11ᵀ of the layer before: from its fused layer's partial sums, else a
+   pass over Phi. The same bits either way. */
 static void PhiGram(Net *net, double scale, double shift)
 {
-  if (Fused(net)) GramFinish(net->n, net->m, net->Phi, net->gsum, scale, shift, net->K);
-  else NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
+  if (Fused(net))
+    GramFinish(net->n, net->m, net->Phi, net->gsum, scale, shift, net->K);
+  else
+    NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
 }
 
 static double SharedHold = NNL_SHARED_HOLD_BYTES;
-void NNLNetSharedHoldBytes(double bytes)
+void          NNLNetSharedHoldBytes(double bytes)
 {
   SharedHold = bytes < 0 ? NNL_SHARED_HOLD_BYTES : bytes;
 }
@@ -410,10 +444,11 @@ PetscBool NNLNetHoldsShared(PetscInt n)
   return 8.0 * (double)n * (double)n <= SharedHold ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* Columns j0 .. j0 + jb − 1 of the n×n W (column-major chunk) into the held A's panels: rows 8p .. 8p + 7 (p < n/8) as
-   the n×8 block at A + 8p·n, row-major by column (the 8 rows of column j at A + 8p·n + 8j), then the last n mod 8 rows
-   the same way. A layer then reads each panel from start to end, where column-major A took one cache line a column,
-   n·8 bytes apart (relu, m = 2, depth 64: 0.46 ns an element in cache, 1.1 ns past it). */
+/* Columns j0 .. j0 + jb − 1 of the n×n W (column-major chunk) into the held A's panels: rows 8p ..
+   8p + 7 (p < n/8) as the n×8 block at A + 8p·n, row-major by column (the 8 rows of column j at A +
+   8p·n + 8j), then the last n mod 8 rows the same way. A layer then reads each panel from start to
+   end, where column-major A took one cache line a column, n·8 bytes apart (relu, m = 2, depth 64:
+   0.46 ns an element in cache, 1.1 ns past it). */
 static void SharedPanelsStore(PetscInt n, PetscInt j0, PetscInt jb, const double *W, double *A)
 {
   const PetscInt n8 = n - n % 8, r = n - n8;
@@ -425,31 +460,37 @@ static void SharedPanelsStore(PetscInt n, PetscInt j0, PetscInt jb, const double
   }
 }
 
-/* Y ← beta·Y + √var · W A with W (n×k) iid N(0, 1), column-major, normal i + j·n of the stream at W_ij — the dense
-   reference sampler. For m <= NNL_SMALL_M, W is drawn a chunk of whole columns at a time and never held whole (n·k
-   doubles: 2 GB at n = 16384), and entry (i, b) of W A is its products W_ij A_jb added in order of j (DenseAccSmall),
-   the same bits on every machine. Larger m: W in full and DGEMM. The controlled ResNet's shared layer (`shared`) draws
-   its W once where it holds it (Net: Ashared, or W itself past NNL_SMALL_M). */
-/* T = W A (rows × m, m <= NNL_SMALL_M) with W (rows × k) iid N(0, 1), entry (i, j) normal i + j·rows of stream s, drawn
-   into W a chunk of whole columns at a time (NNLDenseColumns); A is k × m with leading dimension lda. Each entry's products
-   W_ij A_jb are added in order of j (DenseAccSmall): the same bits on every machine and for every chunk size. */
-static void DenseDrawProduct(NNLRngStream *s, PetscInt rows, PetscInt m, PetscInt k, const double *A, PetscInt lda, double *W, double *T)
+/* Y ← beta·Y + √var · W A with W (n×k) iid N(0, 1), column-major, normal i + j·n of the stream at
+   W_ij — the dense reference sampler. For m <= NNL_SMALL_M, W is drawn a chunk of whole columns at
+   a time and never held whole (n·k doubles: 2 GB at n = 16384), and entry (i, b) of W A is its
+   products W_ij A_jb added in order of j (DenseAccSmall), the same bits on every machine. Larger m:
+   W in full and DGEMM. The controlled ResNet's shared layer (`shared`) draws its W once where it
+   holds it (Net: Ashared, or W itself past NNL_SMALL_M). */
+/* T = W A (rows × m, m <= NNL_SMALL_M) with W (rows × k) iid N(0, 1), entry (i, j) normal i +
+   j·rows of stream s, drawn into W a chunk of whole columns at a time (NNLDenseColumns); A is k × m
+   with leading dimension lda. Each entry's products W_ij A_jb are added in order of j
+   (DenseAccSmall): the same bits on every machine and for every chunk size. */
+static void DenseDrawProduct(NNLRngStream *s, PetscInt rows, PetscInt m, PetscInt k,
+                             const double *A, PetscInt lda, double *W, double *T)
 {
   const PetscInt J = NNLDenseColumns(rows, m, k);
 
   memset(T, 0, sizeof(double) * (size_t)(rows * m));
   for (PetscInt j0 = 0; j0 < k; j0 += J) {
     const PetscInt jb = PetscMin(J, k - j0);
-    NNLRngNormals(s, (uint64_t)j0 * (uint64_t)rows, (size_t)jb * (size_t)rows, W); /* j0·rows: beyond int at rows > 46340 */
+    NNLRngNormals(s, (uint64_t)j0 * (uint64_t)rows, (size_t)jb * (size_t)rows,
+                  W); /* j0·rows: beyond int at rows > 46340 */
     DenseAccSmall(rows, m, W, rows, jb, A + j0, lda, T, rows);
   }
 }
 
-static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var, double beta, PetscBool shared,
-                                 NNLRngPurpose purpose)
+static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var,
+                                 double beta, PetscBool shared, NNLRngPurpose purpose)
 {
   const PetscInt  n = net->n, m = net->m;
-  const PetscBool held = shared && (m > NNL_SMALL_M ? NNLNetHoldsShared(n) : net->Ashared != NULL) ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool held = shared && (m > NNL_SMALL_M ? NNLNetHoldsShared(n) : net->Ashared != NULL)
+                           ? PETSC_TRUE
+                           : PETSC_FALSE;
   const PetscBool draw = !held || !net->shared_drawn;
   NNLRngStream    s;
 
@@ -458,17 +499,18 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
   if (held) net->shared_drawn = PETSC_TRUE;
   if (m > NNL_SMALL_M) {
     if (draw) NNLRngNormals(&s, 0, (size_t)n * (size_t)k, net->W);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)k, sqrt(var), net->W, (int)n, A, (int)k, beta,
-                net->Y, (int)n);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)k, sqrt(var),
+                net->W, (int)n, A, (int)k, beta, net->Y, (int)n);
     PetscFunctionReturn(0);
   }
   {
-    const PetscInt J = NNLDenseColumns(n, m, k);
+    const PetscInt J     = NNLDenseColumns(n, m, k);
     const double   alpha = sqrt(var);
-    double        *T = net->Z; /* W A, n×m */
-    if (!held) DenseDrawProduct(&s, n, m, k, A, k, net->W, T);
-    else { /* W drawn once into the held panels; then each panel of rows against all of A's columns: the same products,
-              each entry's in order of j */
+    double        *T     = net->Z; /* W A, n×m */
+    if (!held)
+      DenseDrawProduct(&s, n, m, k, A, k, net->W, T);
+    else { /* W drawn once into the held panels; then each panel of rows against all of A's columns:
+              the same products, each entry's in order of j */
       const PetscInt n8 = n - n % 8;
       for (PetscInt j0 = 0; j0 < k && draw; j0 += J) {
         const PetscInt jb = PetscMin(J, k - j0);
@@ -476,23 +518,27 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
         SharedPanelsStore(n, j0, jb, net->W, net->Ashared);
       }
       PetscCall(PetscArrayzero(T, n * m));
-      for (PetscInt i0 = 0; i0 < n8; i0 += 8) DenseAccSmall(8, m, net->Ashared + i0 * n, 8, k, A, k, T + i0, n);
+      for (PetscInt i0 = 0; i0 < n8; i0 += 8)
+        DenseAccSmall(8, m, net->Ashared + i0 * n, 8, k, A, k, T + i0, n);
       if (n8 < n) DenseAccSmall(n - n8, m, net->Ashared + n8 * n, n - n8, k, A, k, T + n8, n);
     }
-    for (PetscInt i = 0; i < n * m; i++) net->Y[i] = beta == 0.0 ? alpha * T[i] : beta * net->Y[i] + alpha * T[i];
+    for (PetscInt i = 0; i < n * m; i++)
+      net->Y[i] = beta == 0.0 ? alpha * T[i] : beta * net->Y[i] + alpha * T[i];
   }
   PetscFunctionReturn(0);
 }
 
-/* Bias: y_i += scale · b_i for every input, b ~ N(0, σ_b²) the stream of `layer` (times 2^-scale2 in the stored state):
-   MLP fresh per layer at scale 1; controlled ResNet the same b at every layer (layer 1's), at scale 1/L. */
+/* Bias: y_i += scale · b_i for every input, b ~ N(0, σ_b²) the stream of `layer` (times 2^-scale2
+   in the stored state): MLP fresh per layer at scale 1; controlled ResNet the same b at every layer
+   (layer 1's), at scale 1/L. */
 static void AddBias(Net *net, PetscInt layer, double scale)
 {
   NNLRngStream s;
   const double sb = ldexp(scale * sqrt(net->sb2), -net->scale2);
 
   if (net->sb2 <= 0) return;
-  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_BIAS);
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer,
+                   NNL_PURPOSE_BIAS);
   NNLRngNormals(&s, 0, (size_t)net->n, net->Z);
   for (PetscInt a = 0; a < net->m; a++)
     for (PetscInt i = 0; i < net->n; i++) net->Y[i + a * net->n] += sb * net->Z[i];
@@ -516,19 +562,23 @@ static double KDiagMax(const Net *net)
   return MaxOrNaN(net->m, net->K, net->m + 1);
 }
 
-/* The first layer: MLP y¹ = W¹x (var σ_w²/d); ResNet Y₀ = W_in x (var 1/d). Its Gram given x is σ²C exactly. */
+/* The first layer: MLP y¹ = W¹x (var σ_w²/d); ResNet Y₀ = W_in x (var 1/d). Its Gram given x is σ²C
+ * exactly. */
 static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
 {
   double s2 = net->pt->family == NNL_FAMILY_MLP ? net->sw2 : 1.0;
 
   PetscFunctionBegin;
   if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0, PETSC_FALSE, NNL_PURPOSE_WEIGHT));
+    PetscCall(DenseLayer(net, layer, net->X, net->d, s2 / (double)net->d, 0.0, PETSC_FALSE,
+                         NNL_PURPOSE_WEIGHT));
   } else {
     int k;
     for (PetscInt a = 0; a < net->m; a++)
-      for (PetscInt b = 0; b < net->m; b++) net->K[a + b * net->m] = s2 * NNLJobInputCorrelation(net->job, a, b);
-    /* rescaled already (as NextLayer's K): a σ_w² past 2^512 would otherwise overflow the next layer's K, σ_w² q */
+      for (PetscInt b = 0; b < net->m; b++)
+        net->K[a + b * net->m] = s2 * NNLJobInputCorrelation(net->job, a, b);
+    /* rescaled already (as NextLayer's K): a σ_w² past 2^512 would otherwise overflow the next
+     * layer's K, σ_w² q */
     if ((k = RescaleStep(net, KDiagMax(net)))) {
       for (PetscInt i = 0; i < net->m * net->m; i++) net->K[i] = ldexp(net->K[i], -2 * k);
       net->scale2 += k;
@@ -538,7 +588,8 @@ static PetscErrorCode FirstLayer(Net *net, PetscInt layer)
   PetscFunctionReturn(0);
 }
 
-/* The largest ‖y_a‖²/n of the stored Y (the dense sampler, which has no K): a pass over n·m beside its n²·m work. */
+/* The largest ‖y_a‖²/n of the stored Y (the dense sampler, which has no K): a pass over n·m beside
+ * its n²·m work. */
 static double YNormMax(const Net *net)
 {
   double q = 0;
@@ -551,10 +602,11 @@ static double YNormMax(const Net *net)
   return q;
 }
 
-/* A shaped-attention layer's queries and keys (Net's Qa, Ka: nk×m) from the Gram V (m×m) of the stored Y: the dense
-   sampler multiplies W^Q and W^K (nk×n, entry (i, j) normal i + j·nk of the layer's QUERY and KEY streams) by Y and
-   scales token a by 1/√(n V_aa) (the RMS-normalised tokens: the scale 2^scale2 of the stored state cancels); the
-   projection sampler draws their law given Y: rows iid N(0, R), R the tokens' correlations. */
+/* A shaped-attention layer's queries and keys (Net's Qa, Ka: nk×m) from the Gram V (m×m) of the
+   stored Y: the dense sampler multiplies W^Q and W^K (nk×n, entry (i, j) normal i + j·nk of the
+   layer's QUERY and KEY streams) by Y and scales token a by 1/√(n V_aa) (the RMS-normalised tokens:
+   the scale 2^scale2 of the stored state cancels); the projection sampler draws their law given Y:
+   rows iid N(0, R), R the tokens' correlations. */
 static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
 {
   const PetscInt n = net->n, m = net->m, nk = net->nk;
@@ -568,7 +620,8 @@ static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
   for (int w = 0; w < 2; w++) {
     double      *T = w ? net->Ka : net->Qa;
     NNLRngStream s;
-    NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, w ? NNL_PURPOSE_KEY : NNL_PURPOSE_QUERY);
+    NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer,
+                     w ? NNL_PURPOSE_KEY : NNL_PURPOSE_QUERY);
     if (net->sampler != NNL_SAMPLER_DENSE) {
       NNLRngNormals(&s, 0, (size_t)(nk * m), net->Wq);
       NNLProject(nk, m, net->Wq, U, 1.0, 0.0, T);
@@ -576,8 +629,10 @@ static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
     }
     if (m > NNL_SMALL_M) {
       NNLRngNormals(&s, 0, (size_t)nk * (size_t)n, net->Wq);
-      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nk, (int)m, (int)n, 1.0, net->Wq, (int)nk, net->Y, (int)n, 0.0, T, (int)nk);
-    } else DenseDrawProduct(&s, nk, m, n, net->Y, n, net->Wq, T);
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nk, (int)m, (int)n, 1.0, net->Wq,
+                  (int)nk, net->Y, (int)n, 0.0, T, (int)nk);
+    } else
+      DenseDrawProduct(&s, nk, m, n, net->Y, n, net->Wq, T);
     for (PetscInt a = 0; a < m; a++) {
       const double v = V[a + a * m], sc = v > 0 ? 1.0 / sqrt((double)n * v) : 0.0;
       for (PetscInt k = 0; k < nk; k++) T[k + a * nk] *= sc;
@@ -586,9 +641,10 @@ static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
   PetscFunctionReturn(0);
 }
 
-/* A shaped-attention layer, Y ← λY + (γ/√n) W^V Y Aᵀ (src/attention.c). Phi is Y (the block has no activation), so the
-   layer before's Gram of Phi is V. The dense sampler multiplies W^V by Y Aᵀ (held in Phi until Activate); the
-   projection sampler draws the values' law given Y and A: rows iid N(0, A V Aᵀ), added to λY. */
+/* A shaped-attention layer, Y ← λY + (γ/√n) W^V Y Aᵀ (src/attention.c). Phi is Y (the block has no
+   activation), so the layer before's Gram of Phi is V. The dense sampler multiplies W^V by Y Aᵀ
+   (held in Phi until Activate); the projection sampler draws the values' law given Y and A: rows
+   iid N(0, A V Aᵀ), added to λY. */
 static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overflow)
 {
   const PetscInt n = net->n, m = net->m;
@@ -596,7 +652,8 @@ static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overfl
 
   PetscFunctionBegin;
   PhiGram(net, 1.0 / (double)n, 0.0);
-  if (net->sampler != NNL_SAMPLER_DENSE && (*overflow = Rescale(net, KDiagMax(net), PETSC_TRUE))) PetscFunctionReturn(0);
+  if (net->sampler != NNL_SAMPLER_DENSE && (*overflow = Rescale(net, KDiagMax(net), PETSC_TRUE)))
+    PetscFunctionReturn(0);
   PetscCall(PetscArraycpy(V, net->K, m * m));
   PetscCall(AttentionQK(net, layer, V));
   NNLAttentionMatrix(m, net->nk, net->Qa, net->Ka, net->logit, net->shaped, A);
@@ -607,23 +664,26 @@ static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overfl
         for (PetscInt b = 0; b < m; b++) z += A[a + b * m] * net->Y[i + b * n];
         net->Phi[i + a * n] = z;
       }
-    PetscCall(DenseLayer(net, layer, net->Phi, n, net->gamma * net->gamma / (double)n, net->lambda, PETSC_FALSE, NNL_PURPOSE_WEIGHT));
+    PetscCall(DenseLayer(net, layer, net->Phi, n, net->gamma * net->gamma / (double)n, net->lambda,
+                         PETSC_FALSE, NNL_PURPOSE_WEIGHT));
     PetscFunctionReturn(0);
   }
   NNLAttentionCongruence(m, A, V, net->K); /* K = A V Aᵀ */
-  for (PetscInt a = 0; a < m; a++) /* exactly symmetric, as a Gram */
-    for (PetscInt b = a + 1; b < m; b++) net->K[a + b * m] = net->K[b + a * m] = 0.5 * (net->K[a + b * m] + net->K[b + a * m]);
+  for (PetscInt a = 0; a < m; a++)         /* exactly symmetric, as a Gram */
+    for (PetscInt b = a + 1; b < m; b++)
+      net->K[a + b * m] = net->K[b + a * m] = 0.5 * (net->K[a + b * m] + net->K[b + a * m]);
   PetscCall(ProjectLayer(net, layer, net->gamma, net->lambda, NNL_PURPOSE_PROJECT));
   PetscFunctionReturn(0);
 }
 
-/* A transformer's MLP sub-block after its attention: Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n), W₁ and W₂ n×n iid N(0, 1)
-   (the layer's MLP_IN and MLP_OUT streams), φ_s and its gain c the shaped MLP's (c keeps E‖φ_s(z)‖² = ‖z‖² for the
-   shaped ReLU; softmax_transformer: φ itself and its auto σ_w²). W₁ makes the hidden layer a fresh Gaussian given Y (rows iid N(0, V), V = YᵀY/n), as a shaped MLP's
-   pre-activations are: with φ_s applied to Y itself, the odd part of the shaped ReLU, (c₊ − c₋)(x|y| + |x|y)/(2√n),
-   would sum over the layers to an O(1) term of the rows' own fluctuations, which no covariance SDE holds. The dense
-   sampler draws W₁ and W₂; the projection sampler the law given Y: Z rows iid N(0, V), then W₂φ_s(Z)/√n rows iid
-   N(0, φ_s(Z)ᵀφ_s(Z)/n). */
+/* A transformer's MLP sub-block after its attention: Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n), W₁ and W₂ n×n
+   iid N(0, 1) (the layer's MLP_IN and MLP_OUT streams), φ_s and its gain c the shaped MLP's (c
+   keeps E‖φ_s(z)‖² = ‖z‖² for the shaped ReLU; softmax_transformer: φ itself and its auto σ_w²). W₁
+   makes the hidden layer a fresh Gaussian given Y (rows iid N(0, V), V = YᵀY/n), as a shaped MLP's
+   pre-activations are: with φ_s applied to Y itself, the odd part of the shaped ReLU, (c₊ −
+   c₋)(x|y| + |x|y)/(2√n), would sum over the layers to an O(1) term of the rows' own fluctuations,
+   which no covariance SDE holds. The dense sampler draws W₁ and W₂; the projection sampler the law
+   given Y: Z rows iid N(0, V), then W₂φ_s(Z)/√n rows iid N(0, φ_s(Z)ᵀφ_s(Z)/n). */
 static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
 {
   const PetscInt       n = net->n, m = net->m;
@@ -631,26 +691,36 @@ static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
   NNLRngStream         s;
 
   PetscFunctionBegin;
-  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, NNL_PURPOSE_MLP_IN);
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer,
+                   NNL_PURPOSE_MLP_IN);
   if (net->sampler == NNL_SAMPLER_DENSE) {
     if (m > NNL_SMALL_M) {
       NNLRngNormals(&s, 0, (size_t)n * (size_t)n, net->W);
-      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)n, 1.0, net->W, (int)n, net->Y, (int)n, 0.0, net->Hid, (int)n);
-    } else DenseDrawProduct(&s, n, m, n, net->Y, n, net->W, net->Hid);
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)n, 1.0, net->W,
+                  (int)n, net->Y, (int)n, 0.0, net->Hid, (int)n);
+    } else
+      DenseDrawProduct(&s, n, m, n, net->Y, n, net->W, net->Hid);
     for (PetscInt i = 0; i < n * m; i++) net->Hid[i] /= sqrt((double)n);
   } else {
-    /* V = YᵀY/n: a fused attention layer left Phi = Y and its Gram's partial sums (the same bits as a pass over Y) */
-    if (Fused(net)) PhiGram(net, 1.0 / (double)n, 0.0);
-    else NNLGram(n, m, net->Y, 1.0 / (double)n, 0.0, net->K);
+    /* V = YᵀY/n: a fused attention layer left Phi = Y and its Gram's partial sums (the same bits as
+     * a pass over Y) */
+    if (Fused(net))
+      PhiGram(net, 1.0 / (double)n, 0.0);
+    else
+      NNLGram(n, m, net->Y, 1.0 / (double)n, 0.0, net->K);
     if ((*overflow = Rescale(net, KDiagMax(net), PETSC_TRUE))) PetscFunctionReturn(0);
     PetscCall(NNLSqrtPSD(m, net->K, net->R));
     NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);
     NNLProject(n, m, net->Z, net->R, 1.0, 0.0, net->Hid);
   }
-  if (net->shaped) NNLShapedApply(net->job, act, n, (size_t)(n * m), net->Hid, net->Hid);
-  else NNLActivationApply(act, (size_t)(n * m), net->Hid, net->Hid); /* softmax_transformer: φ itself */
+  if (net->shaped)
+    NNLShapedApply(net->job, act, n, (size_t)(n * m), net->Hid, net->Hid);
+  else
+    NNLActivationApply(act, (size_t)(n * m), net->Hid,
+                       net->Hid); /* softmax_transformer: φ itself */
   if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscCall(DenseLayer(net, layer, net->Hid, n, net->gamma * net->gamma * net->sw2 / (double)n, net->lambda, PETSC_FALSE, NNL_PURPOSE_MLP_OUT));
+    PetscCall(DenseLayer(net, layer, net->Hid, n, net->gamma * net->gamma * net->sw2 / (double)n,
+                         net->lambda, PETSC_FALSE, NNL_PURPOSE_MLP_OUT));
     PetscFunctionReturn(0);
   }
   NNLGram(n, m, net->Hid, net->sw2 / (double)n, 0.0, net->K);
@@ -658,42 +728,56 @@ static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
   PetscFunctionReturn(0);
 }
 
-/* Layer ℓ from the post-activations Phi of layer ℓ-1. *overflow: the layer before left double's range (a Gram entry
-   inf or NaN), so this one is not computed: a projection from an infinite K would give a zero state (the pivoted
-   Cholesky finds rank 0) that a bias then restarts, finite and wrong (seen: swish, σ_w² = 50, a "dead" layer 207). */
+/* Layer ℓ from the post-activations Phi of layer ℓ-1. *overflow: the layer before left double's
+   range (a Gram entry inf or NaN), so this one is not computed: a projection from an infinite K
+   would give a zero state (the pivoted Cholesky finds rank 0) that a bias then restarts, finite and
+   wrong (seen: swish, σ_w² = 50, a "dead" layer 207). */
 static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
 {
-  const double n = (double)net->n;
+  const double n      = (double)net->n;
   const int    resnet = net->pt->family == NNL_FAMILY_RESNET;
 
   PetscFunctionBegin;
   *overflow = PETSC_FALSE;
   if (NNLFamilyIsAttention(net->pt->family)) {
     PetscCall(AttentionLayer(net, layer, overflow));
-    if (NNLFamilyIsTransformer(net->pt->family) && !*overflow) PetscCall(MlpSubBlock(net, layer, overflow));
+    if (NNLFamilyIsTransformer(net->pt->family) && !*overflow)
+      PetscCall(MlpSubBlock(net, layer, overflow));
     PetscFunctionReturn(0);
   }
-  if (net->pt->family == NNL_FAMILY_CONTROLLED) { /* Y + (A φ(Y) + b)/L, A and b those of layer 1 at every layer */
-    PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0, PETSC_TRUE, NNL_PURPOSE_WEIGHT));
+  if (net->pt->family ==
+      NNL_FAMILY_CONTROLLED) { /* Y + (A φ(Y) + b)/L, A and b those of layer 1 at every layer */
+    PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0,
+                         PETSC_TRUE, NNL_PURPOSE_WEIGHT));
     AddBias(net, 1, net->branch);
     PetscFunctionReturn(0);
   }
-  if (net->sampler == NNL_SAMPLER_DENSE) { /* MLP (shaped MLP: sw2 = its gain c, no bias); ResNet: Y + its branch */
-    if (resnet) PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0, PETSC_FALSE, NNL_PURPOSE_WEIGHT));
+  if (net->sampler ==
+      NNL_SAMPLER_DENSE) { /* MLP (shaped MLP: sw2 = its gain c, no bias); ResNet: Y + its branch */
+    if (resnet)
+      PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->branch * net->branch / n, 1.0,
+                           PETSC_FALSE, NNL_PURPOSE_WEIGHT));
     else {
-      PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0, PETSC_FALSE, NNL_PURPOSE_WEIGHT));
+      PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0, PETSC_FALSE,
+                           NNL_PURPOSE_WEIGHT));
       AddBias(net, layer, 1.0);
     }
     PetscFunctionReturn(0);
   }
-  if (resnet) PhiGram(net, 1.0 / n, 0.0);
-  else PhiGram(net, net->sw2 / n, ldexp(net->sb2, -2 * net->scale2)); /* the stored state's K (see Net) */
+  if (resnet)
+    PhiGram(net, 1.0 / n, 0.0);
+  else
+    PhiGram(net, net->sw2 / n,
+            ldexp(net->sb2, -2 * net->scale2)); /* the stored state's K (see Net) */
   *overflow = Rescale(net, KDiagMax(net), PETSC_TRUE);
-  if (!*overflow) PetscCall(ProjectLayer(net, layer, resnet ? net->branch : 1.0, resnet ? 1.0 : 0.0, NNL_PURPOSE_PROJECT));
+  if (!*overflow)
+    PetscCall(ProjectLayer(net, layer, resnet ? net->branch : 1.0, resnet ? 1.0 : 0.0,
+                           NNL_PURPOSE_PROJECT));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler)
+static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt,
+                               NNLSamplerType sampler)
 {
   PetscInt n = pt->width, m = job->inputs, d = job->input_dim;
 
@@ -712,32 +796,46 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt, 
     net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
     net->sb2 = 0;
   }
-  if (pt->family == NNL_FAMILY_CONTROLLED) { /* σ_A², and its branch 1/L: the step of the path x_t = t */
-    PetscCheck(net->sampler == NNL_SAMPLER_DENSE, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
-               "controlled_resnet shares its weights across layers: only the dense sampler draws it");
+  if (pt->family ==
+      NNL_FAMILY_CONTROLLED) { /* σ_A², and its branch 1/L: the step of the path x_t = t */
+    PetscCheck(
+      net->sampler == NNL_SAMPLER_DENSE, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+      "controlled_resnet shares its weights across layers: only the dense sampler draws it");
     net->sw2    = NNLJobSigmaA2(job, pt->act);
     net->branch = 1.0 / (double)pt->depth;
     if (m <= NNL_SMALL_M && NNLNetHoldsShared(n)) PetscCall(PetscMalloc1(n * n, &net->Ashared));
   }
-  if (NNLFamilyIsAttention(pt->family)) { /* its A depends on the tokens' correlations only: rescaling is exact */
+  if (NNLFamilyIsAttention(
+        pt->family)) { /* its A depends on the tokens' correlations only: rescaling is exact */
     net->nk     = NNLAttentionKeyWidth(job, n);
     net->gamma  = NNLJobAttnGamma(job, pt->act);
     net->lambda = sqrt(1.0 - net->gamma * net->gamma);
     net->shaped = NNLFamilyIsSoftmax(pt->family) ? PETSC_FALSE : PETSC_TRUE;
-    if (NNLFamilyIsTransformer(pt->family)) { /* its MLP sub-block's gain (the unshaped φ's: its auto σ_w²), and hidden layer */
-      net->sw2 = net->shaped ? NNLShapedGain(job, &job->act[pt->act], n) : NNLActivationAutoSigmaW2(&job->act[pt->act]);
+    if (NNLFamilyIsTransformer(pt->family)) { /* its MLP sub-block's gain (the unshaped φ's: its
+                                                 auto σ_w²), and hidden layer */
+      net->sw2 = net->shaped ? NNLShapedGain(job, &job->act[pt->act], n)
+                             : NNLActivationAutoSigmaW2(&job->act[pt->act]);
       PetscCall(PetscMalloc1(n * m, &net->Hid));
     }
-    /* shaped: logits QᵀK/(τ₀√(n n_k)), O(n^{-1/2}); softmax: QᵀK/(τ₀√n_k), O(1), the usual temperature √d_k */
-    net->logit  = 1.0 / (NNLJobAttnTau0(job, pt->act) * sqrt((net->shaped ? (double)n : 1.0) * (double)net->nk));
+    /* shaped: logits QᵀK/(τ₀√(n n_k)), O(n^{-1/2}); softmax: QᵀK/(τ₀√n_k), O(1), the usual
+     * temperature √d_k */
+    net->logit = 1.0 / (NNLJobAttnTau0(job, pt->act) *
+                        sqrt((net->shaped ? (double)n : 1.0) * (double)net->nk));
     PetscCall(PetscMalloc3(net->nk * m, &net->Qa, net->nk * m, &net->Ka, 4 * m * m, &net->Att));
-    PetscCall(PetscMalloc1(net->nk * (net->sampler == NNL_SAMPLER_DENSE ? NNLDenseColumns(net->nk, m, n) : m), &net->Wq));
+    PetscCall(PetscMalloc1(
+      net->nk * (net->sampler == NNL_SAMPLER_DENSE ? NNLDenseColumns(net->nk, m, n) : m),
+      &net->Wq));
   }
-  { /* positively homogeneous φ (a·min + b·max; the shaped ReLU): the state may be rescaled (see Net) */
+  { /* positively homogeneous φ (a·min + b·max; the shaped ReLU): the state may be rescaled (see
+       Net) */
     const NNLActivation *a = &job->act[pt->act];
-    net->rescale = (NNLFamilyIsShapedMLP(pt->family) ? (int)NNLShapedIsRelu(a) : NNLActivationIsHomogeneous(a)) ? PETSC_TRUE : PETSC_FALSE;
+    net->rescale =
+      (NNLFamilyIsShapedMLP(pt->family) ? (int)NNLShapedIsRelu(a) : NNLActivationIsHomogeneous(a))
+        ? PETSC_TRUE
+        : PETSC_FALSE;
   }
-  PetscCall(PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
+  PetscCall(
+    PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
   if (net->sampler == NNL_SAMPLER_DENSE) {
     PetscCall(PetscMalloc2(n * NNLDenseColumns(n, m, n > d ? n : d), &net->W, d * m, &net->X));
     PetscCall(NNLInputs(job, net->X));
@@ -757,8 +855,10 @@ static PetscErrorCode NetDestroy(Net *net)
   PetscFunctionReturn(0);
 }
 
-/* Spectra of layer l into slot i of res: Gram eigenvalues of Y (m×m YᵀY/n) and singular values of Phi (n×m). */
-static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NNLResult *res, PetscInt i, PetscBool *ok)
+/* Spectra of layer l into slot i of res: Gram eigenvalues of Y (m×m YᵀY/n) and singular values of
+ * Phi (n×m). */
+static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NNLResult *res,
+                                   PetscInt i, PetscBool *ok)
 {
   const PetscInt n = net->n, m = net->m;
   double        *K;
@@ -768,7 +868,8 @@ static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NN
   for (PetscInt k = 0; k < n * m && *ok; k++)
     if (!isfinite(net->Y[k]) || !isfinite(net->Phi[k])) *ok = PETSC_FALSE;
   if (!*ok) {
-    snprintf(res->message, sizeof(res->message), "overflow or NaN at layer %" PetscInt_FMT " (spectra not computed)", l);
+    snprintf(res->message, sizeof(res->message),
+             "overflow or NaN at layer %" PetscInt_FMT " (spectra not computed)", l);
     PetscFunctionReturn(0);
   }
   PetscCall(PetscLogEventBegin(NNL_EVENT_SPECTRA, 0, 0, 0, 0));
@@ -776,31 +877,37 @@ static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NN
   NNLGram(net->n, net->m, net->Y, 1.0 / (double)n, 0.0, K);
   PetscCall(NNLSpectraEig(team, m, K, res->eig + i * m, ok, res->message, sizeof(res->message)));
   PetscCall(PetscFree(K));
-  if (*ok) PetscCall(NNLSpectraSVD(team, n, m, net->Phi, res->sv + i * res->nsv, ok, res->message, sizeof(res->message)));
-  if (*ok && net->scale2) { /* the stored state is the true one over 2^scale2 (see Net): exact powers of two */
-    for (PetscInt k = 0; k < m; k++) res->eig[i * m + k] = ldexp(res->eig[i * m + k], 2 * net->scale2);
-    for (PetscInt k = 0; k < res->nsv; k++) res->sv[i * res->nsv + k] = ldexp(res->sv[i * res->nsv + k], net->scale2);
+  if (*ok)
+    PetscCall(NNLSpectraSVD(team, n, m, net->Phi, res->sv + i * res->nsv, ok, res->message,
+                            sizeof(res->message)));
+  if (*ok && net->scale2) { /* the stored state is the true one over 2^scale2 (see Net): exact
+                               powers of two */
+    for (PetscInt k = 0; k < m; k++)
+      res->eig[i * m + k] = ldexp(res->eig[i * m + k], 2 * net->scale2);
+    for (PetscInt k = 0; k < res->nsv; k++)
+      res->sv[i * res->nsv + k] = ldexp(res->sv[i * res->nsv + k], net->scale2);
   }
   PetscCall(PetscLogEventEnd(NNL_EVENT_SPECTRA, 0, 0, 0, 0));
   res->spec_layers[i] = l;
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLPollFn poll, void *ctx,
-                               NNLResult **result)
+PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler,
+                               NNLPollFn poll, void *ctx, NNLResult **result)
 {
   PetscFunctionBegin;
   PetscCall(NNLPointComputeTeam(job, pt, sampler, NULL, poll, ctx, result));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLSpectraTeam team,
-                                   NNLPollFn poll, void *ctx, NNLResult **result)
+PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler,
+                                   NNLSpectraTeam team, NNLPollFn poll, void *ctx,
+                                   NNLResult **result)
 {
   Net        net;
   NNLResult *res;
   PetscInt   nrec, *layers, first = NNLFamilyFirstLayer(pt->family), r = 0, nspec, *slayers, sp = 0;
-  double     t0 = MPI_Wtime();
+  double     t0      = MPI_Wtime();
   PetscBool  abandon = PETSC_FALSE;
 
   PetscFunctionBegin;
@@ -817,18 +924,24 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
     PetscBool ok;
     PetscCall(PetscLogEventBegin(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     PetscBool overflow = PETSC_FALSE;
-    if (l == first) PetscCall(FirstLayer(&net, l));
-    else PetscCall(NextLayer(&net, l, &overflow));
-    if (!overflow && !Fused(&net)) Activate(&net, 0, net.n); /* a fused projection layer has done it */
-    if (!overflow && net.sampler == NNL_SAMPLER_DENSE) overflow = Rescale(&net, YNormMax(&net), PETSC_FALSE); /* its Gram's scale */
+    if (l == first)
+      PetscCall(FirstLayer(&net, l));
+    else
+      PetscCall(NextLayer(&net, l, &overflow));
+    if (!overflow && !Fused(&net))
+      Activate(&net, 0, net.n); /* a fused projection layer has done it */
+    if (!overflow && net.sampler == NNL_SAMPLER_DENSE)
+      overflow = Rescale(&net, YNormMax(&net), PETSC_FALSE); /* its Gram's scale */
     PetscCall(PetscLogEventEnd(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     if (overflow) { /* the layers before are kept, like the recorded ones */
       res->status = NNL_STATUS_FAILED;
       res->nrec   = r;
       res->nspec  = PetscMin(res->nspec, sp);
-      snprintf(res->message, sizeof(res->message), "overflow at layer %" PetscInt_FMT ": the state left double's range%s",
+      snprintf(res->message, sizeof(res->message),
+               "overflow at layer %" PetscInt_FMT ": the state left double's range%s",
                net.sampler == NNL_SAMPLER_DENSE ? l : l - 1,
-               net.rescale ? "" : " (only a positively homogeneous activation is rescaled exactly)");
+               net.rescale ? ""
+                           : " (only a positively homogeneous activation is rescaled exactly)");
       break;
     }
     if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
@@ -852,7 +965,8 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
         res->status = NNL_STATUS_FAILED;
         res->nrec   = r;
         res->nspec  = PetscMin(res->nspec, sp);
-        snprintf(res->message, sizeof(res->message), "overflow or NaN at layer %" PetscInt_FMT " (statistics not finite)", l);
+        snprintf(res->message, sizeof(res->message),
+                 "overflow or NaN at layer %" PetscInt_FMT " (statistics not finite)", l);
         break;
       }
       if (++r == nrec) {

@@ -1,7 +1,8 @@
-/* Private interface of the kernels a layer of the projection sampler (and the fixed-width SDE) is made of (src/net.c),
-   for the network, observation and SDE code and their tests. For m <= NNL_SMALL_M they are our own vectorised loops
-   with the same bits on every machine and compiler (BLAS kernels round differently on different CPUs, and at small m
-   cost more in packing and dispatch than in flops); larger m goes to BLAS. */
+/* Private interface of the kernels a layer of the projection sampler (and the fixed-width SDE) is
+   made of (src/net.c), for the network, observation and SDE code and their tests. For m <=
+   NNL_SMALL_M they are our own vectorised loops with the same bits on every machine and compiler
+   (BLAS kernels round differently on different CPUs, and at small m cost more in packing and
+   dispatch than in flops); larger m goes to BLAS. */
 #ifndef NNLIMITS_NETKERNEL_H
 #define NNLIMITS_NETKERNEL_H
 
@@ -9,48 +10,56 @@
 
 #define NNL_SMALL_M 8
 
-/* The exponent e at which a network's state is rescaled (a Gram entry beyond 2^±e; src/net.c, Net): 512; e <= 0
-   restores it. For tests: a network's statistics do not depend on it, to the bit. */
+/* The exponent e at which a network's state is rescaled (a Gram entry beyond 2^±e; src/net.c, Net):
+   512; e <= 0 restores it. For tests: a network's statistics do not depend on it, to the bit. */
 void NNLNetRescaleThreshold(int e);
 
-/* The controlled ResNet's shared n×n A is drawn once and held when it takes at most this many bytes (n <= 2896), else
-   drawn again at every layer (the same normals, so the same bits either way: DenseAccSmall adds each entry's products
-   in order of j, whatever the chunks). src/net.c; the cost and memory model, src/grid.c. */
+/* The controlled ResNet's shared n×n A is drawn once and held when it takes at most this many bytes
+   (n <= 2896), else drawn again at every layer (the same normals, so the same bits either way:
+   DenseAccSmall adds each entry's products in order of j, whatever the chunks). src/net.c; the cost
+   and memory model, src/grid.c. */
 #define NNL_SHARED_HOLD_BYTES (64.0 * 1024 * 1024)
-/* For tests: hold A up to this many bytes instead (< 0 restores NNL_SHARED_HOLD_BYTES; 0 never holds it). */
+/* For tests: hold A up to this many bytes instead (< 0 restores NNL_SHARED_HOLD_BYTES; 0 never
+ * holds it). */
 void NNLNetSharedHoldBytes(double bytes);
 /* Whether a controlled ResNet of width n holds its A (NNLNetSharedHoldBytes). */
 PetscBool NNLNetHoldsShared(PetscInt n);
 
-/* Normals of W a dense layer draws at a time for m <= NNL_SMALL_M (whole columns, at least one; 512 KB): its memory,
-   where W in full is n² doubles (src/net.c DenseLayer; the memory estimate, src/grid.c). */
+/* Normals of W a dense layer draws at a time for m <= NNL_SMALL_M (whole columns, at least one; 512
+   KB): its memory, where W in full is n² doubles (src/net.c DenseLayer; the memory estimate,
+   src/grid.c). */
 #define NNL_DENSE_CHUNK 65536
 
-/* Columns of the n×k W that a dense layer with m inputs holds at a time: all k past NNL_SMALL_M (DGEMM), else a chunk
-   of NNL_DENSE_CHUNK normals or fewer, at least one column. */
+/* Columns of the n×k W that a dense layer with m inputs holds at a time: all k past NNL_SMALL_M
+   (DGEMM), else a chunk of NNL_DENSE_CHUNK normals or fewer, at least one column. */
 static inline PetscInt NNLDenseColumns(PetscInt n, PetscInt m, PetscInt k)
 {
   return m > NNL_SMALL_M ? k : PetscMax(1, PetscMin(k, NNL_DENSE_CHUNK / PetscMax(n, 1)));
 }
 
-/* K = scale · AᵀA + shift · 11ᵀ, A n×m column-major, K m×m full. For m <= NNL_SMALL_M, entry (a, b) is
-   scale · NNLDot(n, A_a, A_b) + shift. */
+/* K = scale · AᵀA + shift · 11ᵀ, A n×m column-major, K m×m full. For m <= NNL_SMALL_M, entry (a, b)
+   is scale · NNLDot(n, A_a, A_b) + shift. */
 void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K);
 
-/* q_k = NNLDot(n, A_a, A_b) / n for the pairs a <= b in row order (packed upper triangle, pair k), A n×m: the
-   observed Gram of a layer. For m <= NNL_SMALL_M one pass over A (NNLGram's sums, which are NNLDot's). */
+/* q_k = NNLDot(n, A_a, A_b) / n for the pairs a <= b in row order (packed upper triangle, pair k),
+   A n×m: the observed Gram of a layer. For m <= NNL_SMALL_M one pass over A (NNLGram's sums, which
+   are NNLDot's). */
 void NNLGramPacked(PetscInt n, PetscInt m, const double *A, double *q);
 
-/* Y ← beta·Y + alpha · Z R, Z and Y n×m, R m×m, column-major (Y not read when beta = 0). For m <= NNL_SMALL_M each
-   entry is beta·y + alpha·Σ_a z_a R_ab summed in order of a (beta = 0: alpha·Σ). */
-void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta, double *Y);
+/* Y ← beta·Y + alpha · Z R, Z and Y n×m, R m×m, column-major (Y not read when beta = 0). For m <=
+   NNL_SMALL_M each entry is beta·y + alpha·Σ_a z_a R_ab summed in order of a (beta = 0: alpha·Σ).
+ */
+void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta,
+                double *Y);
 
-/* Σ x_i y_i in 8 interleaved partial sums (x_i y_i into sum i mod 8, in order), added as ((s0+s1)+(s2+s3)) +
+/* Σ x_i y_i in 8 interleaved partial sums (x_i y_i into sum i mod 8, in order), added as
+   ((s0+s1)+(s2+s3)) +
    ((s4+s5)+(s6+s7)), then the terms past the last multiple of 8 summed in order, added last. */
 double NNLDot(PetscInt n, const double *x, const double *y);
 
-/* Σ (y_i²/q)² (the fourth moment's sum of y/√q, which does not overflow where y⁴ would), in NNLDot's order:
-   (y_i²/q)² into partial sum i mod 8, the same tree, then the terms past the last multiple of 8. */
+/* Σ (y_i²/q)² (the fourth moment's sum of y/√q, which does not overflow where y⁴ would), in
+   NNLDot's order: (y_i²/q)² into partial sum i mod 8, the same tree, then the terms past the last
+   multiple of 8. */
 double NNLFourthSum(PetscInt n, const double *y, double q);
 
 #endif

@@ -1,12 +1,12 @@
-/* The row kernels of src/net.c in one build of simd.h. net.c includes this file once per build, with
-     NNL_ROWS_BUILD   the suffix of its functions (AVX512, AVX2 or Plain),
-     NNL_ROWS_TARGET  their target attribute (empty for the plain build),
-     NNL_ROWS_LANES   the doubles in one of the build's vector registers (8, 4 or 2).
-   Every kernel works on blocks of 8 rows, the 8 lanes of NNLDot's partial sums (row i into sum i mod 8), held in
-   8 / NNL_ROWS_LANES registers: lane l of register h is row i + h·NNL_ROWS_LANES + l. GCC keeps a vector wider than
-   the build's registers in memory (a vector of 8 doubles in the AVX2 build went through the stack and the general
-   registers at every step: a third of a dense network's time), so each build takes vectors of its own width. Each
-   lane does the same operations in the same order in every build, so every build gives the same bits. */
+/* The row kernels of src/net.c in one build of simd.h. net.c includes this file once per build,
+   with NNL_ROWS_BUILD   the suffix of its functions (AVX512, AVX2 or Plain), NNL_ROWS_TARGET  their
+   target attribute (empty for the plain build), NNL_ROWS_LANES   the doubles in one of the build's
+   vector registers (8, 4 or 2). Every kernel works on blocks of 8 rows, the 8 lanes of NNLDot's
+   partial sums (row i into sum i mod 8), held in 8 / NNL_ROWS_LANES registers: lane l of register h
+   is row i + h·NNL_ROWS_LANES + l. GCC keeps a vector wider than the build's registers in memory (a
+   vector of 8 doubles in the AVX2 build went through the stack and the general registers at every
+   step: a third of a dense network's time), so each build takes vectors of its own width. Each lane
+   does the same operations in the same order in every build, so every build gives the same bits. */
 
 #define NNL_ROWS_CAT2(a, b) a##b
 #define NNL_ROWS_CAT(a, b)  NNL_ROWS_CAT2(a, b)
@@ -18,12 +18,12 @@
 /* Unaligned loads and stores (aligned(8)); may_alias: they read and write arrays of double. */
 typedef double RV __attribute__((vector_size(8 * NNL_ROWS_LANES), aligned(8), may_alias));
 
-/* The Gram's partial sums of 8 rows: rows 0 .. n − 1 (n a multiple of 8) of A (leading dimension lda, M = m <=
-   NNL_SMALL_M columns) added into s (8 doubles per pair a <= b in row order, sum i mod 8 of the pair at s[8k + i mod
-   8]), in order of the rows. Called on consecutive row blocks starting at multiples of 8, it leaves the sums one call
-   over all the rows would. */
-static inline __attribute__((always_inline)) void NNL_ROWS(GramAccM)(PetscInt n, const int M, const double *A, PetscInt lda,
-                                                                      double *s)
+/* The Gram's partial sums of 8 rows: rows 0 .. n − 1 (n a multiple of 8) of A (leading dimension
+   lda, M = m <= NNL_SMALL_M columns) added into s (8 doubles per pair a <= b in row order, sum i
+   mod 8 of the pair at s[8k + i mod 8]), in order of the rows. Called on consecutive row blocks
+   starting at multiples of 8, it leaves the sums one call over all the rows would. */
+static inline __attribute__((always_inline)) void
+NNL_ROWS(GramAccM)(PetscInt n, const int M, const double *A, PetscInt lda, double *s)
 {
   RV acc[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2][RH];
 
@@ -40,25 +40,28 @@ static inline __attribute__((always_inline)) void NNL_ROWS(GramAccM)(PetscInt n,
     for (int h = 0; h < RH; h++) *(RV *)(s + 8 * k + h * RL) = acc[k][h];
 }
 
-/* K = scale · AᵀA + shift · 11ᵀ for M = m <= NNL_SMALL_M (a constant where it is inlined): each entry summed in 8
-   interleaved partial sums over the rows, then those in a fixed tree, then the rows past the last multiple of 8. */
-static inline __attribute__((always_inline)) void NNL_ROWS(GramM)(PetscInt n, const int M, const double *A, double scale,
-                                                                   double shift, double *K)
+/* K = scale · AᵀA + shift · 11ᵀ for M = m <= NNL_SMALL_M (a constant where it is inlined): each
+   entry summed in 8 interleaved partial sums over the rows, then those in a fixed tree, then the
+   rows past the last multiple of 8. */
+static inline __attribute__((always_inline)) void
+NNL_ROWS(GramM)(PetscInt n, const int M, const double *A, double scale, double shift, double *K)
 {
   double s[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
 
-  /* the sums of m columns' pairs only: zeroing all 36 pairs' was a 2.3 KB memset a call, half of GramSmall at n = 4 */
+  /* the sums of m columns' pairs only: zeroing all 36 pairs' was a 2.3 KB memset a call, half of
+   * GramSmall at n = 4 */
   for (int k = 0; k < M * (M + 1) / 2 * 8; k++) s[k] = 0.0;
   NNL_ROWS(GramAccM)(n - n % 8, M, A, n, s);
   GramFinish(n, M, A, s, scale, shift, K);
 }
 
-/* Y ← beta·Y + alpha · Z R for M = m <= NNL_SMALL_M over n rows, Z and Y with leading dimensions ldz and ldy (Y is not
-   read when beta = 0): Σ_a z_a R_ab in order of a, a register of rows at a time with every column of them at once,
-   so Z is read once. Each entry depends on its row alone, so any split of the rows gives the same bits. */
-static inline __attribute__((always_inline)) void NNL_ROWS(ProjectM)(PetscInt n, const int M, const double *Z, PetscInt ldz,
-                                                                      const double *R, double alpha, double beta, double *Y,
-                                                                      PetscInt ldy)
+/* Y ← beta·Y + alpha · Z R for M = m <= NNL_SMALL_M over n rows, Z and Y with leading dimensions
+   ldz and ldy (Y is not read when beta = 0): Σ_a z_a R_ab in order of a, a register of rows at a
+   time with every column of them at once, so Z is read once. Each entry depends on its row alone,
+   so any split of the rows gives the same bits. */
+static inline __attribute__((always_inline)) void
+NNL_ROWS(ProjectM)(PetscInt n, const int M, const double *Z, PetscInt ldz, const double *R,
+                   double alpha, double beta, double *Y, PetscInt ldy)
 {
   const PetscInt nv = n - n % RL;
 
@@ -79,11 +82,12 @@ static inline __attribute__((always_inline)) void NNL_ROWS(ProjectM)(PetscInt n,
     }
 }
 
-/* T (n×M, ldt) += W (n×J, ldw) · A (J×M, lda), each product added to its entry in order of j: a chunk of J columns
-   of the dense layer's W (DenseLayer). 8 rows at a time, so that 8·M sums are in flight. */
-static inline __attribute__((always_inline)) void NNL_ROWS(DenseAccM)(PetscInt n, const int M, const double *W, PetscInt ldw,
-                                                                       PetscInt J, const double *A, PetscInt lda, double *T,
-                                                                       PetscInt ldt)
+/* T (n×M, ldt) += W (n×J, ldw) · A (J×M, lda), each product added to its entry in order of j: a
+   chunk of J columns of the dense layer's W (DenseLayer). 8 rows at a time, so that 8·M sums are in
+   flight. */
+static inline __attribute__((always_inline)) void
+NNL_ROWS(DenseAccM)(PetscInt n, const int M, const double *W, PetscInt ldw, PetscInt J,
+                    const double *A, PetscInt lda, double *T, PetscInt ldt)
 {
   const PetscInt n8 = n - n % 8;
 
@@ -110,21 +114,25 @@ static inline __attribute__((always_inline)) void NNL_ROWS(DenseAccM)(PetscInt n
     }
 }
 
-/* Σ x_i y_i in NNLDot's order: 8 interleaved partial sums, a fixed tree, then the tail (DotFinish). */
-static inline __attribute__((always_inline)) void NNL_ROWS(DotInto)(PetscInt n, const double *x, const double *y, double *out)
+/* Σ x_i y_i in NNLDot's order: 8 interleaved partial sums, a fixed tree, then the tail (DotFinish).
+ */
+static inline __attribute__((always_inline)) void NNL_ROWS(DotInto)(PetscInt n, const double *x,
+                                                                    const double *y, double *out)
 {
   RV       acc[RH] = {{0}};
   double   s[8];
   PetscInt n8 = n - n % 8;
 
   for (PetscInt i = 0; i < n8; i += 8)
-    for (int h = 0; h < RH; h++) acc[h] += *(const RV *)(x + i + h * RL) * *(const RV *)(y + i + h * RL);
+    for (int h = 0; h < RH; h++)
+      acc[h] += *(const RV *)(x + i + h * RL) * *(const RV *)(y + i + h * RL);
   for (int h = 0; h < RH; h++) *(RV *)(s + h * RL) = acc[h];
   *out = DotFinish(s, n8, n, x, y);
 }
 
 /* Σ (y_i²/q)² in NNLDot's order. */
-static inline __attribute__((always_inline)) void NNL_ROWS(FourthInto)(PetscInt n, const double *y, double q, double *out)
+static inline __attribute__((always_inline)) void NNL_ROWS(FourthInto)(PetscInt n, const double *y,
+                                                                       double q, double *out)
 {
   RV       acc[RH] = {{0}};
   double   s[8], t = 0.0;
@@ -144,25 +152,21 @@ static inline __attribute__((always_inline)) void NNL_ROWS(FourthInto)(PetscInt 
 }
 
 /* The kernels of this build, each m <= NNL_SMALL_M with m a constant (NNL_SMALL_CASES). */
-NNL_ROWS_TARGET static void NNL_ROWS(GramSmall)(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K)
-{
-  NNL_SMALL_CASES(NNL_ROWS(GramM), A, scale, shift, K)
-}
-NNL_ROWS_TARGET static void NNL_ROWS(ProjectSmall)(PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R,
-                                                    double alpha, double beta, double *Y, PetscInt ldy)
-{
-  NNL_SMALL_CASES(NNL_ROWS(ProjectM), Z, ldz, R, alpha, beta, Y, ldy)
-}
-NNL_ROWS_TARGET static void NNL_ROWS(GramAccSmall)(PetscInt n, PetscInt m, const double *A, PetscInt lda, double *s)
-{
-  NNL_SMALL_CASES(NNL_ROWS(GramAccM), A, lda, s)
-}
-NNL_ROWS_TARGET static void NNL_ROWS(DenseAccSmall)(PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J,
-                                                     const double *A, PetscInt lda, double *T, PetscInt ldt)
-{
-  NNL_SMALL_CASES(NNL_ROWS(DenseAccM), W, ldw, J, A, lda, T, ldt)
-}
-NNL_ROWS_TARGET static void NNL_ROWS(DotSimd)(PetscInt n, const double *x, const double *y, double *out)
+NNL_ROWS_TARGET static void NNL_ROWS(GramSmall)(PetscInt n, PetscInt m, const double *A,
+                                                double scale, double shift, double *K){
+  NNL_SMALL_CASES(NNL_ROWS(GramM), A, scale, shift, K)} NNL_ROWS_TARGET
+  static void NNL_ROWS(ProjectSmall)(PetscInt n, PetscInt m, const double *Z, PetscInt ldz,
+                                     const double *R, double alpha, double beta, double *Y,
+                                     PetscInt ldy){
+    NNL_SMALL_CASES(NNL_ROWS(ProjectM), Z, ldz, R, alpha, beta, Y, ldy)} NNL_ROWS_TARGET
+  static void NNL_ROWS(GramAccSmall)(PetscInt n, PetscInt m, const double *A, PetscInt lda,
+                                     double *s){
+    NNL_SMALL_CASES(NNL_ROWS(GramAccM), A, lda, s)} NNL_ROWS_TARGET
+  static void NNL_ROWS(DenseAccSmall)(PetscInt n, PetscInt m, const double *W, PetscInt ldw,
+                                      PetscInt J, const double *A, PetscInt lda, double *T,
+                                      PetscInt ldt){
+    NNL_SMALL_CASES(NNL_ROWS(DenseAccM), W, ldw, J, A, lda, T, ldt)} NNL_ROWS_TARGET
+  static void NNL_ROWS(DotSimd)(PetscInt n, const double *x, const double *y, double *out)
 {
   NNL_ROWS(DotInto)(n, x, y, out);
 }

@@ -7,24 +7,27 @@
 #include <petscsys.h>
 
 /**
-  @brief Split argv into what PetscInitialize sees (petsc_argv, NULL-terminated; returns its count) and the
-  -options_file/-options_file_yaml flag-name pairs (files, NULL-terminated). Both arrays hold argc + 1 entries.
+  @brief Split argv into what PetscInitialize sees (petsc_argv, NULL-terminated; returns its count)
+  and the -options_file/-options_file_yaml flag-name pairs (files, NULL-terminated). Both arrays
+  hold argc + 1 entries.
 */
 int NNLOptionsSplitArgs(int argc, char **argv, char **petsc_argv, char **files);
 /**
-  @brief Insert the job files in order (rank 0 reads, all ranks insert), then the command line again so that it wins.
-  Collective; an unreadable or malformed file is one input error on every rank.
+  @brief Insert the job files in order (rank 0 reads, all ranks insert), then the command line again
+  so that it wins. Collective; an unreadable or malformed file is one input error on every rank.
 */
 PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char **argv);
 /**
-  @brief The first word of argv[first..argc) that is neither an option name nor the one value after it (0 if none), and
-  in *opt the index of the option it follows (0: none). PETSc takes one word per option and ignores the rest, so
-  `-grid_width 32 64` would run width 32 alone. A word is an option name when it starts with '-' and is not a number.
+  @brief The first word of argv[first..argc) that is neither an option name nor the one value after
+  it (0 if none), and in *opt the index of the option it follows (0: none). PETSc takes one word per
+  option and ignores the rest, so
+  `-grid_width 32 64` would run width 32 alone. A word is an option name when it starts with '-' and
+  is not a number.
 */
 int NNLOptionsStrayWord(int argc, char **argv, int first, int *opt);
 /**
-  @brief Where a job file set option name (with or without its '-'; as PETSc compares, case-insensitively): "'FILE' line
-  N" in where, PETSC_TRUE; PETSC_FALSE if no job file set it.
+  @brief Where a job file set option name (with or without its '-'; as PETSc compares,
+  case-insensitively): "'FILE' line N" in where, PETSC_TRUE; PETSC_FALSE if no job file set it.
 */
 PetscBool NNLOptionsWhere(const char name[], char where[], size_t len);
 

@@ -14,7 +14,8 @@ static void *Watch(void *arg)
 
   (void)arg;
   for (;;) {
-    if (getppid() != nnl_parent) _exit(nnl_code); /* reparented: the launcher is gone, and with it the job */
+    if (getppid() != nnl_parent)
+      _exit(nnl_code); /* reparented: the launcher is gone, and with it the job */
     nanosleep(&second, NULL);
   }
   return NULL;
@@ -29,7 +30,8 @@ int NNLOrphanGuardStart(int code)
   nnl_parent = getppid();
   nnl_code   = code;
   if ((err = pthread_attr_init(&attr))) return err;
-  /* the default stack (its pages are touched only as used): a 64 KB one killed the thread under AddressSanitizer */
+  /* the default stack (its pages are touched only as used): a 64 KB one killed the thread under
+   * AddressSanitizer */
   (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   err = pthread_create(&t, &attr, Watch, NULL);
   pthread_attr_destroy(&attr);

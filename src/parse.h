@@ -4,18 +4,22 @@
 
 #include <petscsys.h>
 
-/** @brief Integer list "a,b,c-d" (PETSc semantics: c-d is c…d-1), each value >= min, no duplicates. Caller frees. */
-PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, PetscInt **vals, PetscInt *n);
+/** @brief Integer list "a,b,c-d" (PETSc semantics: c-d is c…d-1), each value >= min, no duplicates.
+ * Caller frees. */
+PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, PetscInt **vals,
+                               PetscInt *n);
 /** @brief One integer >= min. */
 PetscErrorCode NNLParseInt(const char opt[], const char s[], PetscInt min, PetscInt *v);
 /** @brief One finite real. */
 PetscErrorCode NNLParseReal(const char opt[], const char s[], PetscReal *v);
 /** @brief Comma list of finite reals (items may be spaced; repeats allowed). Caller frees. */
 PetscErrorCode NNLParseRealList(const char opt[], const char s[], PetscReal **vals, PetscInt *n);
-/** @brief Comma list of words (no empty items, no duplicates). Caller frees with NNLParseFreeWords. */
+/** @brief Comma list of words (no empty items, no duplicates). Caller frees with NNLParseFreeWords.
+ */
 PetscErrorCode NNLParseWords(const char opt[], const char s[], char ***words, PetscInt *n);
 PetscErrorCode NNLParseFreeWords(char ***words, PetscInt n);
-/** @brief Write an integer list compactly (consecutive runs as a-b, b exclusive) — the canonical spelling. */
+/** @brief Write an integer list compactly (consecutive runs as a-b, b exclusive) — the canonical
+ * spelling. */
 PetscErrorCode NNLFormatIntList(const PetscInt *vals, PetscInt n, char **s);
 
 #endif

@@ -3,9 +3,10 @@
 #include "nnlimits/result.h"
 #include "nnlimits/grid.h"
 
-/* Header doubles before the arrays: point, status, nrec, m, dead_layer, seconds, kind, npath, ncell, nspec, nsv, and
-   nmsg; then the message as bytes, its used part alone (to its NUL, in nmsg doubles; 0 without a message). A result
-   that went with its whole 256-byte message was 440 bytes for a tiny network, 256 of them empty. */
+/* Header doubles before the arrays: point, status, nrec, m, dead_layer, seconds, kind, npath,
+   ncell, nspec, nsv, and nmsg; then the message as bytes, its used part alone (to its NUL, in nmsg
+   doubles; 0 without a message). A result that went with its whole 256-byte message was 440 bytes
+   for a tiny network, 256 of them empty. */
 #define NNL_RES_HEAD 12
 #define NNL_RES_MSG  ((PetscInt)(sizeof(((NNLResult *)0)->message) / sizeof(double)))
 
@@ -23,7 +24,8 @@ static PetscInt MessageDoubles(const NNLResult *res)
   return n ? (PetscInt)((n + 1 + sizeof(double) - 1) / sizeof(double)) : 0;
 }
 
-/* The arrays a result of each kind sends, in order, with their length per recorded layer (ks: m in all). */
+/* The arrays a result of each kind sends, in order, with their length per recorded layer (ks: m in
+ * all). */
 typedef struct {
   double **a;
   PetscInt len;
@@ -48,15 +50,19 @@ static PetscInt Parts(NNLResult *r, PetscInt kind, PetscInt m, PetscInt ncell, P
   return 4;
 }
 
-/* The result and its fixed arrays are one zeroed block, freed at once: a tiny task makes and frees one result, and
-   separate allocations were most of what a task costs the scheduler (perf, 10^6 no-op tasks). */
+/* The result and its fixed arrays are one zeroed block, freed at once: a tiny task makes and frees
+   one result, and separate allocations were most of what a task costs the scheduler (perf, 10^6
+   no-op tasks). */
 PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res)
 {
-  const size_t   head = (sizeof(NNLResult) + 63) / 64 * 64; /* the arrays start 64-byte aligned, as PetscMalloc's */
-  const PetscInt np   = m * (m + 1) / 2;
-  /* nrec may be 0 (nothing recorded yet): every array is non-NULL, so packing needs no special case */
-  const PetscInt len[6] = {nrec * np + 1, nrec * m + 1, nrec * m + 1, nrec * m + 1, m, nrec * np + 1};
-  size_t         nd = 0;
+  const size_t head =
+    (sizeof(NNLResult) + 63) / 64 * 64; /* the arrays start 64-byte aligned, as PetscMalloc's */
+  const PetscInt np = m * (m + 1) / 2;
+  /* nrec may be 0 (nothing recorded yet): every array is non-NULL, so packing needs no special case
+   */
+  const PetscInt len[6] = {nrec * np + 1, nrec * m + 1, nrec * m + 1, nrec * m + 1, m,
+                           nrec * np + 1};
+  size_t         nd     = 0;
   char          *blk;
   double        *d;
   NNLResult     *r;
@@ -87,11 +93,13 @@ PetscErrorCode NNLResultSetSpectra(NNLResult *res, PetscInt nspec, PetscInt nsv)
   PetscCall(PetscFree3(res->spec_layers, res->eig, res->sv));
   res->nspec = nspec;
   res->nsv   = nsv;
-  PetscCall(PetscCalloc3(nspec + 1, &res->spec_layers, nspec * res->m + 1, &res->eig, nspec * nsv + 1, &res->sv));
+  PetscCall(PetscCalloc3(nspec + 1, &res->spec_layers, nspec * res->m + 1, &res->eig,
+                         nspec * nsv + 1, &res->sv));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLResultCreateSDE(PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, NNLResult **res)
+PetscErrorCode NNLResultCreateSDE(PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell,
+                                  NNLResult **res)
 {
   const PetscInt np = m * (m + 1) / 2;
 
@@ -114,9 +122,10 @@ PetscErrorCode NNLResultDestroy(NNLResult **res)
   PetscFunctionReturn(0);
 }
 
-/* Spectra (networks only) follow ks: per spectra layer its index, m eigenvalues and nsv singular values. */
-static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell, PetscInt nspec, PetscInt nsv,
-                           PetscInt nmsg)
+/* Spectra (networks only) follow ks: per spectra layer its index, m eigenvalues and nsv singular
+ * values. */
+static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell,
+                           PetscInt nspec, PetscInt nsv, PetscInt nmsg)
 {
   NNLResult r;
   Part      part[5];
@@ -130,7 +139,8 @@ static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt np
 
 PetscInt NNLResultPackedLength(const NNLResult *res)
 {
-  return PackedSize(res->kind, res->nrec, res->m, res->npath, res->ncell, res->nspec, res->nsv, MessageDoubles(res));
+  return PackedSize(res->kind, res->nrec, res->m, res->npath, res->ncell, res->nspec, res->nsv,
+                    MessageDoubles(res));
 }
 
 PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
@@ -139,17 +149,17 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
   Part     part[5];
 
   PetscFunctionBegin;
-  n      = Parts((NNLResult *)res, res->kind, m, res->ncell, part);
-  buf[0] = (double)res->point;
-  buf[1] = (double)res->status;
-  buf[2] = (double)nrec;
-  buf[3] = (double)m;
-  buf[4] = (double)res->dead_layer;
-  buf[5] = res->seconds;
-  buf[6] = (double)res->kind;
-  buf[7] = (double)res->npath;
-  buf[8] = (double)res->ncell;
-  buf[9] = (double)res->nspec;
+  n       = Parts((NNLResult *)res, res->kind, m, res->ncell, part);
+  buf[0]  = (double)res->point;
+  buf[1]  = (double)res->status;
+  buf[2]  = (double)nrec;
+  buf[3]  = (double)m;
+  buf[4]  = (double)res->dead_layer;
+  buf[5]  = res->seconds;
+  buf[6]  = (double)res->kind;
+  buf[7]  = (double)res->npath;
+  buf[8]  = (double)res->ncell;
+  buf[9]  = (double)res->nspec;
   buf[10] = (double)res->nsv;
   buf[11] = (double)nmsg;
   if (nmsg) { /* its bytes, the NUL and zeros to the last double's end */
@@ -169,7 +179,8 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
     PetscCall(PetscArraycpy(buf + k, res->eig, res->nspec * m));
     PetscCall(PetscArraycpy(buf + k + res->nspec * m, res->sv, res->nspec * res->nsv));
   }
-  if (res->kind == NNL_TASK_SDE) PetscCall(PetscArraycpy(buf + k, res->paths, res->npath * (m * (m + 1) / 2 + m)));
+  if (res->kind == NNL_TASK_SDE)
+    PetscCall(PetscArraycpy(buf + k, res->paths, res->npath * (m * (m + 1) / 2 + m)));
   PetscFunctionReturn(0);
 }
 
@@ -180,7 +191,8 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
   Part       part[5];
 
   PetscFunctionBegin;
-  PetscCheck(len >= NNL_RES_HEAD, PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message too short (%" PetscInt_FMT ")", len);
+  PetscCheck(len >= NNL_RES_HEAD, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "result message too short (%" PetscInt_FMT ")", len);
   nrec  = (PetscInt)buf[2];
   m     = (PetscInt)buf[3];
   kind  = (PetscInt)buf[6];
@@ -189,12 +201,16 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
   nspec = (PetscInt)buf[9];
   nsv   = (PetscInt)buf[10];
   nmsg  = (PetscInt)buf[11];
-  PetscCheck(nmsg >= 0 && nmsg <= NNL_RES_MSG, PETSC_COMM_SELF, PETSC_ERR_PLIB, "result message with a text of %" PetscInt_FMT " doubles", nmsg);
-  PetscCheck(len == PackedSize(kind, nrec, m, npath, ncell, nspec, nsv, nmsg), PETSC_COMM_SELF, PETSC_ERR_PLIB,
-             "result message of %" PetscInt_FMT " doubles, expected %" PetscInt_FMT, len, PackedSize(kind, nrec, m, npath, ncell, nspec, nsv, nmsg));
+  PetscCheck(nmsg >= 0 && nmsg <= NNL_RES_MSG, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "result message with a text of %" PetscInt_FMT " doubles", nmsg);
+  PetscCheck(len == PackedSize(kind, nrec, m, npath, ncell, nspec, nsv, nmsg), PETSC_COMM_SELF,
+             PETSC_ERR_PLIB, "result message of %" PetscInt_FMT " doubles, expected %" PetscInt_FMT,
+             len, PackedSize(kind, nrec, m, npath, ncell, nspec, nsv, nmsg));
   k = NNL_RES_HEAD + nmsg;
-  if (kind == NNL_TASK_SDE) PetscCall(NNLResultCreateSDE(nrec, m, npath, ncell, &r));
-  else PetscCall(NNLResultCreate(nrec, m, &r));
+  if (kind == NNL_TASK_SDE)
+    PetscCall(NNLResultCreateSDE(nrec, m, npath, ncell, &r));
+  else
+    PetscCall(NNLResultCreate(nrec, m, &r));
   r->point      = (PetscInt)buf[0];
   r->status     = (NNLStatus)(int)buf[1];
   r->dead_layer = (PetscInt)buf[4];
@@ -216,7 +232,8 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
     PetscCall(PetscArraycpy(r->eig, buf + k, nspec * m));
     PetscCall(PetscArraycpy(r->sv, buf + k + nspec * m, nspec * nsv));
   }
-  if (kind == NNL_TASK_SDE) PetscCall(PetscArraycpy(r->paths, buf + k, npath * (m * (m + 1) / 2 + m)));
+  if (kind == NNL_TASK_SDE)
+    PetscCall(PetscArraycpy(r->paths, buf + k, npath * (m * (m + 1) / 2 + m)));
   *res = r;
   PetscFunctionReturn(0);
 }

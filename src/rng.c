@@ -1,4 +1,5 @@
-/* Counter-based random streams: Philox4x64-10 words to uniforms and ziggurat normals by index (stream version 2). */
+/* Counter-based random streams: Philox4x64-10 words to uniforms and ziggurat normals by index
+ * (stream version 2). */
 #include "nnlimits/rng.h"
 
 #include <string.h>
@@ -35,18 +36,19 @@ static void RngPendingFlush(const NNLRngKernel *k, const NNLRngStream *s, RngPen
   p->n = 0;
 }
 
-/* Up to this many blocks, a request's values come from the portable kernel: one vector of the AVX-512 kernel takes
-   ~170 ns for 1 to 8 blocks (its Philox rounds wait on each other), scalar Philox 60 + 17 ns a block. Networks of
-   width 2-8 ask for a few blocks a layer. */
+/* Up to this many blocks, a request's values come from the portable kernel: one vector of the
+   AVX-512 kernel takes ~170 ns for 1 to 8 blocks (its Philox rounds wait on each other), scalar
+   Philox 60 + 17 ns a block. Networks of width 2-8 ask for a few blocks a layer. */
 #define NNL_RNG_SCALAR_BLOCKS 5
 
 /**
-  @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time by the ISA's kernel
-  (the portable one for a few blocks): uniforms from words in L1-resident buffers; normals by the ziggurat's fast
-  path, their refused words (about one in 230) added to p for the slow path.
+  @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time by
+  the ISA's kernel (the portable one for a few blocks): uniforms from words in L1-resident buffers;
+  normals by the ziggurat's fast path, their refused words (about one in 230) added to p for the
+  slow path.
 */
-static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t block,
-                          size_t nblock, double *out, RngPending *p)
+static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind,
+                          uint64_t block, size_t nblock, double *out, RngPending *p)
 {
   uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH], sloww[4 * NNL_RNG_BATCH];
   uint16_t slow[4 * NNL_RNG_BATCH];
@@ -73,11 +75,13 @@ static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind 
 }
 
 /**
-  @brief Values [first, first+count) of one block (count <= 4), for the ragged ends of a request: by the portable
-  kernel, the same bits for one scalar Philox call where a vector kernel would compute 32 blocks (a request of a row
-  block of a column, as the fused projection layer makes, has two such ends).
+  @brief Values [first, first+count) of one block (count <= 4), for the ragged ends of a request: by
+  the portable kernel, the same bits for one scalar Philox call where a vector kernel would compute
+  32 blocks (a request of a row block of a column, as the fused projection layer makes, has two such
+  ends).
 */
-static void RngPartialBlock(const NNLRngStream *s, RngKind kind, uint64_t block, unsigned first, unsigned count, double *out)
+static void RngPartialBlock(const NNLRngStream *s, RngKind kind, uint64_t block, unsigned first,
+                            unsigned count, double *out)
 {
   const NNLRngKernel *k = NNLRngKernelPortable();
   RngPending          p = {.n = 0};
@@ -89,11 +93,11 @@ static void RngPartialBlock(const NNLRngStream *s, RngKind kind, uint64_t block,
 }
 
 /**
-  @brief Values offset..offset+n-1 of the stream: ragged head block, whole blocks, ragged tail block; the whole
-  blocks' refused words go to p.
+  @brief Values offset..offset+n-1 of the stream: ragged head block, whole blocks, ragged tail
+  block; the whole blocks' refused words go to p.
 */
-static void RngFill(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t offset, size_t n, double *out,
-                    RngPending *p)
+static void RngFill(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, uint64_t offset,
+                    size_t n, double *out, RngPending *p)
 {
   uint64_t block = offset / 4;
   unsigned first = (unsigned)(offset % 4);
@@ -114,21 +118,24 @@ static void RngFill(const NNLRngKernel *k, const NNLRngStream *s, RngKind kind, 
 }
 
 /**
-  @brief Standard normals number offset + a·stride + i into out[a·n + i], i < n, a < count: count ranges in one
-  request, whose slow paths are decided together (the fused projection layer asks for one range per input column
-  of each row block: a few hundred normals each, where a lone range would leave 1-3 refused words for the scalar
-  path). Normal i still depends only on s and i.
+  @brief Standard normals number offset + a·stride + i into out[a·n + i], i < n, a < count: count
+  ranges in one request, whose slow paths are decided together (the fused projection layer asks for
+  one range per input column of each row block: a few hundred normals each, where a lone range would
+  leave 1-3 refused words for the scalar path). Normal i still depends only on s and i.
 */
-void NNLRngNormalsRanges(const NNLRngStream *s, uint64_t offset, uint64_t stride, size_t count, size_t n, double *out)
+void NNLRngNormalsRanges(const NNLRngStream *s, uint64_t offset, uint64_t stride, size_t count,
+                         size_t n, double *out)
 {
   const NNLRngKernel *k = NNLRngKernelGet();
   RngPending          p = {.n = 0};
 
-  if (stride == n) { /* the ranges follow each other: one range (fewer ragged ends; a narrow layer's columns) */
+  if (stride == n) { /* the ranges follow each other: one range (fewer ragged ends; a narrow layer's
+                        columns) */
     n *= count;
     count = 1;
   }
-  for (size_t a = 0; a < count; a++) RngFill(k, s, RNG_NORMAL, offset + a * stride, n, out + a * n, &p);
+  for (size_t a = 0; a < count; a++)
+    RngFill(k, s, RNG_NORMAL, offset + a * stride, n, out + a * n, &p);
   RngPendingFlush(k, s, &p);
 }
 

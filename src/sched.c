@@ -1,4 +1,5 @@
-/* The coordinator/worker protocol: cost-ordered self-scheduling, progress, graceful stop on signals. */
+/* The coordinator/worker protocol: cost-ordered self-scheduling, progress, graceful stop on
+ * signals. */
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
@@ -10,115 +11,132 @@
 #include "parse.h"
 #include "error.h"
 
-#define TAG_TASK   11 /* coordinator → worker: a chunk of 1..CHUNK_MAX point indices, or the one index -1 = stop */
-#define TAG_RESULT 12 /* worker → coordinator: the chunk's results, each as its packed length then NNLResultPack; a
-                         last length of -1: this worker got a stop signal (the run stops as if rank 0 had) */
-#define TAG_STOP   13 /* coordinator → worker: a stop rank 0 got (1: stop, 2: abandon the tasks in progress), so that a
-                         signal to rank 0 alone reaches the workers' tasks; the stop chunk (-1) then says how many came */
-#define PREFETCH   2  /* chunks a worker holds, so it never idles while its results travel */
-/* Tasks go out in chunks so that tiny ones do not cost a message pair each: on this 2-core VM a task's messages
-   cost rank 0 about 2.7 µs and its worker 1.8 µs, half a tiny network. A chunk grows while its predicted time (cost
-   × the seconds per unit of cost measured so far) stays under CHUNK_SECONDS and its cost is small beside the work
-   still queued (so the end of a run stays balanced); until a first result has come back, chunks are single tasks.
-   A killed worker loses at most PREFETCH chunks: a few milliseconds of work. CHUNK_MAX only bounds the buffers: at 32
-   it cut the 1 ms chunks of 10^5 tiny networks (1.3 µs each) to 42 µs, and 2 ranks ran them at 1.38-1.40 µs a task
-   against the 1.30 of two independent 1-rank runs; at 512 (chunks of up to ~330 here) 1.33. */
+#define TAG_TASK                                                                                   \
+  11 /* coordinator → worker: a chunk of 1..CHUNK_MAX point indices, or the one index -1 = stop */
+#define TAG_RESULT                                                                                   \
+  12 /* worker → coordinator: the chunk's results, each as its packed length then NNLResultPack; a \
+        last length of -1: this worker got a stop signal (the run stops as if rank 0 had) */
+#define TAG_STOP                                                                                   \
+  13 /* coordinator → worker: a stop rank 0 got (1: stop, 2: abandon the tasks in progress), so  \
+        that a signal to rank 0 alone reaches the workers' tasks; the stop chunk (-1) then says    \
+        how many came */
+#define PREFETCH 2 /* chunks a worker holds, so it never idles while its results travel */
+/* Tasks go out in chunks so that tiny ones do not cost a message pair each: on this 2-core VM a
+   task's messages cost rank 0 about 2.7 µs and its worker 1.8 µs, half a tiny network. A chunk
+   grows while its predicted time (cost × the seconds per unit of cost measured so far) stays under
+   CHUNK_SECONDS and its cost is small beside the work still queued (so the end of a run stays
+   balanced); until a first result has come back, chunks are single tasks. A killed worker loses at
+   most PREFETCH chunks: a few milliseconds of work. CHUNK_MAX only bounds the buffers: at 32 it cut
+   the 1 ms chunks of 10^5 tiny networks (1.3 µs each) to 42 µs, and 2 ranks ran them at 1.38-1.40
+   µs a task against the 1.30 of two independent 1-rank runs; at 512 (chunks of up to ~330
+   here) 1.33. */
 #define CHUNK_MAX     512
 #define CHUNK_SECONDS 1e-3
-/* Rank 0 probes for results between the layers of its own points, and after each. A probe costs ~0.1 µs here (MPI's
-   progress engine), as much as a layer of width 32. It probes once this many clock ticks have passed since the last
-   probe (NNLTicks: 10-40 µs at 1-4 GHz), well within the 1 ms chunks that a worker holds PREFETCH of. On 10^5 tiny
-   networks at 2 ranks, rank 0's time in MPI went from 8.9 % to 5.2 % of its samples. */
+/* Rank 0 probes for results between the layers of its own points, and after each. A probe costs
+   ~0.1 µs here (MPI's progress engine), as much as a layer of width 32. It probes once this many
+   clock ticks have passed since the last probe (NNLTicks: 10-40 µs at 1-4 GHz), well within the 1
+   ms chunks that a worker holds PREFETCH of. On 10^5 tiny networks at 2 ranks, rank 0's time in MPI
+   went from 8.9 % to 5.2 % of its samples. */
 #define SERVE_TICKS 40000ull
-/* Reading the time-stamp counter costs ~12 ns in this VM, as much as a tiny layer's bookkeeping: 2 % of rank 0's time
-   on 10^5 tiny networks at 2 ranks went to Serve, called 5 times a network. It reads the counter once in serve_every
-   calls, a stride that doubles (to at most SERVE_EVERY_MAX) while reads come less than SERVE_TICKS / 8 apart and falls
-   back to 1 when one comes more than SERVE_TICKS / 2 after the last: when layers grow long, the probe comes late by at
-   most one stride of them, once. */
+/* Reading the time-stamp counter costs ~12 ns in this VM, as much as a tiny layer's bookkeeping: 2
+   % of rank 0's time on 10^5 tiny networks at 2 ranks went to Serve, called 5 times a network. It
+   reads the counter once in serve_every calls, a stride that doubles (to at most SERVE_EVERY_MAX)
+   while reads come less than SERVE_TICKS / 8 apart and falls back to 1 when one comes more than
+   SERVE_TICKS / 2 after the last: when layers grow long, the probe comes late by at most one stride
+   of them, once. */
 #define SERVE_EVERY_MAX 32u
-/* Predicted cost (ns of the cost model's core) above which a task of rank 0's own on a 1-rank run polls for progress
-   lines (and for a stop that abandons it): 0.1 s. */
+/* Predicted cost (ns of the cost model's core) above which a task of rank 0's own on a 1-rank run
+   polls for progress lines (and for a stop that abandons it): 0.1 s. */
 #define LONG_TASK 1e8
-/* Seconds a task in progress when a stop signal comes may take to finish (-stop_grace): then it is abandoned, so that
-   the run exits well within the 120 s that jobs/slurm/sweep.sbatch's USR1 comes before the time limit, and requeues. */
+/* Seconds a task in progress when a stop signal comes may take to finish (-stop_grace): then it is
+   abandoned, so that the run exits well within the 120 s that jobs/slurm/sweep.sbatch's USR1 comes
+   before the time limit, and requeues. */
 #define STOP_GRACE 60.0
 
-/* Rank 0's view of a worker. Every message is sent without blocking (a blocking MPI_Send of a few hundred bytes
-   costs about 3 µs with Open MPI's shared-memory transport here), so each send needs a buffer that lives until it
-   completes: a ring of PREFETCH, reused oldest first. */
+/* Rank 0's view of a worker. Every message is sent without blocking (a blocking MPI_Send of a few
+   hundred bytes costs about 3 µs with Open MPI's shared-memory transport here), so each send needs
+   a buffer that lives until it completes: a ring of PREFETCH, reused oldest first. */
 typedef struct {
-  PetscInt    held; /* chunks sent whose results have not come back; -1: told to stop, or never fed */
-  int         next; /* the ring slot to send from next */
-  PetscInt    task[PREFETCH][CHUNK_MAX];
+  PetscInt held; /* chunks sent whose results have not come back; -1: told to stop, or never fed */
+  int      next; /* the ring slot to send from next */
+  PetscInt task[PREFETCH][CHUNK_MAX];
   MPI_Request req[PREFETCH];
   double      cost[PREFETCH]; /* each slot's chunk's predicted cost */
-  double      start;          /* NNLCoarseSeconds when the worker began its oldest held chunk (for the ETA) */
-  PetscInt    notices;        /* TAG_STOP messages sent to it (at most 2), and their requests */
+  double   start;   /* NNLCoarseSeconds when the worker began its oldest held chunk (for the ETA) */
+  PetscInt notices; /* TAG_STOP messages sent to it (at most 2), and their requests */
   MPI_Request stop_req[2];
 } Worker;
 
 struct _p_NNLSched {
-  MPI_Comm        comm;
-  int             rank, size;
-  const NNLJob   *job;
-  const NNLGrid  *grid;
-  double          progress_interval;
-  double          stop_grace; /* -stop_grace */
-  double          stop_seen;  /* NNLCoarseSeconds when this rank first saw a stop signal; -1: none yet */
-  PetscBool       abandon_said; /* rank 0 has said that it abandons the tasks in progress */
-  int             stop_told;    /* rank 0: the stop level told to the workers (TellWorkers); a worker: TAG_STOPs heard */
-  PetscBool       rank0_computes;
-  int             rank0_opt; /* -sched_rank0_computes as given: 1 true, 0 false, -1 not given (NNLSchedPlanRanks decides) */
-  /* spectra teams (-spectra_team_size T > 1): ranks in consecutive groups of T; a group's first rank (its leader) is a
-     worker as usual, the others only serve the leader's large spectra (NNLSpectraTeamServe) */
-  PetscInt        team_size, team_min;
-  NNLSpectraTeam  team;
+  MPI_Comm       comm;
+  int            rank, size;
+  const NNLJob  *job;
+  const NNLGrid *grid;
+  double         progress_interval;
+  double         stop_grace; /* -stop_grace */
+  double    stop_seen; /* NNLCoarseSeconds when this rank first saw a stop signal; -1: none yet */
+  PetscBool abandon_said; /* rank 0 has said that it abandons the tasks in progress */
+  int stop_told; /* rank 0: the stop level told to the workers (TellWorkers); a worker: TAG_STOPs
+                    heard */
+  PetscBool rank0_computes;
+  int rank0_opt; /* -sched_rank0_computes as given: 1 true, 0 false, -1 not given (NNLSchedPlanRanks
+                    decides) */
+  /* spectra teams (-spectra_team_size T > 1): ranks in consecutive groups of T; a group's first
+     rank (its leader) is a worker as usual, the others only serve the leader's large spectra
+     (NNLSpectraTeamServe) */
+  PetscInt       team_size, team_min;
+  NNLSpectraTeam team;
   /* coordinator state */
   NNLStore        store;
   const PetscInt *todo;
   PetscInt        head, tail, outstanding, total;
-  double          cost_total, cost_done; /* predicted cost of this run's tasks, and of those committed */
-  double          seconds_done;          /* the committed tasks' compute seconds: with cost_done, seconds per cost */
-  PetscInt        chunks, chunked, chunk_max; /* chunks sent to workers, their tasks, the largest */
-  double          cost_queued;           /* predicted cost of the tasks not yet handed out */
-  double          own_cost, own_start;   /* rank 0's own task in progress (cost 0: none), and when it began */
-  double          now;                   /* NNLCoarseSeconds at the last Progress: rank 0's last commit (a task of its
-                                            own begins then: no clock read of its own, 7 ns on a 2 µs task) */
-  Worker         *workers; /* by rank; entry 0 unused */
-  double         *rbuf;    /* a received chunk's results */
-  int             rbuf_len;
-  NNLSchedStats   stats;
-  double          t0, last_print; /* MPI_Wtime; NNLCoarseSeconds */
-  double          last_save;      /* NNLCoarseSeconds when the ETA last went to the store */
-  double          last_tick;      /* NNLCoarseSeconds of rank 0's last NNLStoreTick while it waited */
-  unsigned long long last_serve;  /* NNLTicks at rank 0's last probe for results */
-  unsigned long long last_read;   /* NNLTicks at Serve's last read of it */
-  unsigned           serve_every, serve_left; /* Serve reads NNLTicks once in serve_every calls; calls to the next */
+  double cost_total, cost_done; /* predicted cost of this run's tasks, and of those committed */
+  double seconds_done; /* the committed tasks' compute seconds: with cost_done, seconds per cost */
+  PetscInt chunks, chunked, chunk_max; /* chunks sent to workers, their tasks, the largest */
+  double   cost_queued;                /* predicted cost of the tasks not yet handed out */
+  double own_cost, own_start; /* rank 0's own task in progress (cost 0: none), and when it began */
+  double now; /* NNLCoarseSeconds at the last Progress: rank 0's last commit (a task of its
+                 own begins then: no clock read of its own, 7 ns on a 2 µs task) */
+  Worker            *workers; /* by rank; entry 0 unused */
+  double            *rbuf;    /* a received chunk's results */
+  int                rbuf_len;
+  NNLSchedStats      stats;
+  double             t0, last_print; /* MPI_Wtime; NNLCoarseSeconds */
+  double             last_save;      /* NNLCoarseSeconds when the ETA last went to the store */
+  double             last_tick; /* NNLCoarseSeconds of rank 0's last NNLStoreTick while it waited */
+  unsigned long long last_serve; /* NNLTicks at rank 0's last probe for results */
+  unsigned long long last_read;  /* NNLTicks at Serve's last read of it */
+  unsigned           serve_every,
+    serve_left; /* Serve reads NNLTicks once in serve_every calls; calls to the next */
 };
 
-/* Stop signals received by this process (counted to 2): the first stops the hand-out, a second abandons the tasks in
-   progress. */
+/* Stop signals received by this process (counted to 2): the first stops the hand-out, a second
+   abandons the tasks in progress. */
 static volatile sig_atomic_t stop_requested = 0;
 
-/* One task of any kind: a network to sample, the limits of a (family, activation, depth), or an SDE task. */
-PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx, NNLResult **res)
+/* One task of any kind: a network to sample, the limits of a (family, activation, depth), or an SDE
+ * task. */
+PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx,
+                              NNLResult **res)
 {
   PetscFunctionBegin;
   PetscCall(NNLTaskComputeTeam(job, pt, NULL, poll, ctx, res));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpectraTeam team, NNLPollFn poll, void *ctx,
-                                  NNLResult **res)
+PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpectraTeam team,
+                                  NNLPollFn poll, void *ctx, NNLResult **res)
 {
   PetscFunctionBegin;
-  if (pt->kind == NNL_TASK_LIMIT) PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
-  else if (pt->kind == NNL_TASK_SDE) PetscCall(NNLSDETaskCompute(job, pt, poll, ctx, res));
+  if (pt->kind == NNL_TASK_LIMIT)
+    PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
+  else if (pt->kind == NNL_TASK_SDE)
+    PetscCall(NNLSDETaskCompute(job, pt, poll, ctx, res));
   else if (pt->kind == NNL_TASK_NOOP) { /* benchmarks only: an empty result */
     PetscCall(NNLResultCreate(0, job->inputs, res));
     (*res)->point = pt->ord;
-  }
-  else PetscCall(NNLPointComputeTeam(job, pt, NNL_SAMPLER_AUTO, team, poll, ctx, res));
+  } else
+    PetscCall(NNLPointComputeTeam(job, pt, NNL_SAMPLER_AUTO, team, poll, ctx, res));
   PetscFunctionReturn(0);
 }
 
@@ -130,10 +148,14 @@ static PetscErrorCode TeamsCreate(NNLSched s)
   PetscFunctionBegin;
   /* a team size the ranks do not fill was taken silently: say what the run gets */
   if (s->team_size > 1 && s->size == 1)
-    PetscCall(PetscFPrintf(s->comm, stderr, "nnlimits: warning: -spectra_team_size %" PetscInt_FMT " has no effect on 1 rank\n", s->team_size));
+    PetscCall(PetscFPrintf(s->comm, stderr,
+                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT
+                           " has no effect on 1 rank\n",
+                           s->team_size));
   else if (s->team_size > 1 && s->size % (int)s->team_size)
     PetscCall(PetscFPrintf(s->comm, stderr,
-                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT " does not divide the %d ranks: the last team has %d\n",
+                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT
+                           " does not divide the %d ranks: the last team has %d\n",
                            s->team_size, s->size, s->size % (int)s->team_size));
   if (s->team_size <= 1 || s->size == 1) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_split(s->comm, s->rank / (int)s->team_size, s->rank, &sub));
@@ -143,18 +165,24 @@ static PetscErrorCode TeamsCreate(NNLSched s)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers, PetscBool *rank0_computes)
+PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers,
+                                 PetscBool *rank0_computes)
 {
   const PetscInt t = s->team_size > 1 ? s->team_size : 1, leaders = (ranks + t - 1) / t;
   PetscBool      r0;
 
   PetscFunctionBegin;
-  PetscCheck(ranks >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "ranks %" PetscInt_FMT " < 1", ranks);
-  /* the one rule, which NNLSchedSetFromOptions applies to the run's own ranks: alone, rank 0 computes; with spectra
-     teams, team 0's members serve rank 0's spectra, so rank 0 must compute points or they would only wait */
-  if (ranks == 1 || t > 1) r0 = PETSC_TRUE;
-  else if (s->rank0_opt >= 0) r0 = s->rank0_opt ? PETSC_TRUE : PETSC_FALSE;
-  else r0 = ranks <= 8 ? PETSC_TRUE : PETSC_FALSE;
+  PetscCheck(ranks >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "ranks %" PetscInt_FMT " < 1",
+             ranks);
+  /* the one rule, which NNLSchedSetFromOptions applies to the run's own ranks: alone, rank 0
+     computes; with spectra teams, team 0's members serve rank 0's spectra, so rank 0 must compute
+     points or they would only wait */
+  if (ranks == 1 || t > 1)
+    r0 = PETSC_TRUE;
+  else if (s->rank0_opt >= 0)
+    r0 = s->rank0_opt ? PETSC_TRUE : PETSC_FALSE;
+  else
+    r0 = ranks <= 8 ? PETSC_TRUE : PETSC_FALSE;
   *workers        = r0 ? leaders : leaders - 1;
   *rank0_computes = r0;
   PetscFunctionReturn(0);
@@ -165,34 +193,41 @@ static PetscBool IsLeader(NNLSched s, int rank)
   return s->team_size <= 1 || rank % (int)s->team_size == 0 ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* Set when the sweep begins (NNLSchedRun). Before it (the job, the grid's checks, the store's opening and upgrade,
-   its pending points: seconds on a large job) nothing is computed yet: a stop signal ends the process at once with
-   the stop's exit code, which the Slurm scripts requeue on (the default action killed it: exit 138 for SIGUSR1, no
-   requeue). The store stays as it was: SQLite rolls back a transaction a killed process left open. */
+/* Set when the sweep begins (NNLSchedRun). Before it (the job, the grid's checks, the store's
+   opening and upgrade, its pending points: seconds on a large job) nothing is computed yet: a stop
+   signal ends the process at once with the stop's exit code, which the Slurm scripts requeue on
+   (the default action killed it: exit 138 for SIGUSR1, no requeue). The store stays as it was:
+   SQLite rolls back a transaction a killed process left open. */
 static volatile sig_atomic_t sweep_begun = 0;
 
-/* A second signal abandons the tasks in progress only if it is the first one again, or comes a second or more after it:
-   a batch system signals the job's every process and its script passes the stop on too (Slurm's SIGTERM on a requeue
-   or scancel, and sweep.sbatch's SIGUSR1, milliseconds apart: the grace was skipped as if a user had asked twice). */
+/* A second signal abandons the tasks in progress only if it is the first one again, or comes a
+   second or more after it: a batch system signals the job's every process and its script passes the
+   stop on too (Slurm's SIGTERM on a requeue or scancel, and sweep.sbatch's SIGUSR1, milliseconds
+   apart: the grace was skipped as if a user had asked twice). */
 static volatile sig_atomic_t first_signal = 0;
 static struct timespec       first_signal_at;
 
 static void OnStopSignal(int sig)
 {
   if (!sweep_begun) {
-    static const char msg[] = "nnlimits: stopped by a signal before the sweep began: nothing was computed (rerun the same command)\n";
+    static const char msg[] = "nnlimits: stopped by a signal before the sweep began: nothing was "
+                              "computed (rerun the same command)\n";
     ssize_t           r     = write(2, msg, sizeof(msg) - 1);
     (void)r;
     _exit(NNL_EXIT_INTERRUPTED);
   }
-  if (!first_signal) { /* the time before the flag: a handler cannot be interrupted by another (sa_mask), but the order
-                          keeps first_signal_at set wherever first_signal is */
+  if (!first_signal) { /* the time before the flag: a handler cannot be interrupted by another
+                          (sa_mask), but the order keeps first_signal_at set wherever first_signal
+                          is */
     clock_gettime(CLOCK_MONOTONIC, &first_signal_at);
     first_signal = sig;
   } else if (sig != first_signal) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if ((double)(now.tv_sec - first_signal_at.tv_sec) + 1e-9 * (double)(now.tv_nsec - first_signal_at.tv_nsec) < 1.0) return;
+    if ((double)(now.tv_sec - first_signal_at.tv_sec) +
+          1e-9 * (double)(now.tv_nsec - first_signal_at.tv_nsec) <
+        1.0)
+      return;
   }
   if (stop_requested < 2) stop_requested++;
 }
@@ -204,21 +239,24 @@ void NNLSchedCatchSignals(void)
 
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = OnStopSignal;
-  /* The three block one another while the handler runs (a SIGTERM milliseconds after the batch script's SIGUSR1 must
-     not find the first one's time half set), and a signal does not cut short the read or write it interrupts
-     (SA_RESTART: the final summary's fwrite, say, would stop with EINTR). */
+  /* The three block one another while the handler runs (a SIGTERM milliseconds after the batch
+     script's SIGUSR1 must not find the first one's time half set), and a signal does not cut short
+     the read or write it interrupts (SA_RESTART: the final summary's fwrite, say, would stop with
+     EINTR). */
   sigemptyset(&sa.sa_mask);
   for (int i = 0; i < 3; i++) sigaddset(&sa.sa_mask, sigs[i]);
   sa.sa_flags = SA_RESTART;
-  /* Installed for good, not restored when the sweep ends: a worker that has run out of tasks waits for rank 0 (the
-     final broadcast, MPI_Finalize) while rank 0 still computes or closes the store, and a stop signal then, with the
-     default action back, killed it (mpiexec then ended the job). A late signal now only sets the flag. */
+  /* Installed for good, not restored when the sweep ends: a worker that has run out of tasks waits
+     for rank 0 (the final broadcast, MPI_Finalize) while rank 0 still computes or closes the store,
+     and a stop signal then, with the default action back, killed it (mpiexec then ended the job). A
+     late signal now only sets the flag. */
   for (int i = 0; i < 3; i++)
-    if (sigaction(sigs[i], &sa, NULL)) perror("nnlimits: warning: sigaction (a stop signal will kill this run, not stop it)");
+    if (sigaction(sigs[i], &sa, NULL))
+      perror("nnlimits: warning: sigaction (a stop signal will kill this run, not stop it)");
 }
 
-/* Whether a stop has been asked for. The first time a rank sees it, it notes when; rank 0 also stops handing out
-   tasks and says on stderr what becomes of those in progress. */
+/* Whether a stop has been asked for. The first time a rank sees it, it notes when; rank 0 also
+   stops handing out tasks and says on stderr what becomes of those in progress. */
 static PetscBool Stopping(NNLSched s)
 {
   if (!stop_requested) return PETSC_FALSE;
@@ -228,39 +266,48 @@ static PetscBool Stopping(NNLSched s)
       PetscInt busy = s->outstanding + (s->own_cost > 0 ? 1 : 0);
       s->tail       = s->head;
       if (busy)
-        fprintf(stderr, "%sstopping on a signal: no new tasks; the %" PetscInt_FMT " in progress may finish within %gs (-stop_grace), then are abandoned (signal again to abandon them now)\n",
+        fprintf(stderr,
+                "%sstopping on a signal: no new tasks; the %" PetscInt_FMT
+                " in progress may finish within %gs (-stop_grace), then are abandoned (signal "
+                "again to abandon them now)\n",
                 isatty(2) ? "\n" : "", busy, s->stop_grace);
-      else fprintf(stderr, "%sstopping on a signal: no new tasks, none in progress\n", isatty(2) ? "\n" : "");
+      else
+        fprintf(stderr, "%sstopping on a signal: no new tasks, none in progress\n",
+                isatty(2) ? "\n" : "");
       fflush(stderr);
     }
   }
   return PETSC_TRUE;
 }
 
-/* Whether the task in progress on this rank is to be abandoned: a second signal, or the grace has run out since the
-   first. Its result is sent back as NNL_STATUS_ABANDONED and not stored; the rerun computes it from the start. */
+/* Whether the task in progress on this rank is to be abandoned: a second signal, or the grace has
+   run out since the first. Its result is sent back as NNL_STATUS_ABANDONED and not stored; the
+   rerun computes it from the start. */
 static PetscBool Abandon(NNLSched s)
 {
   if (!Stopping(s)) return PETSC_FALSE;
   if (stop_requested < 2 && NNLCoarseSeconds() - s->stop_seen < s->stop_grace) return PETSC_FALSE;
   if (s->rank == 0 && !s->abandon_said) {
     s->abandon_said = PETSC_TRUE;
-    fprintf(stderr, "stopping: abandoning the tasks in progress (%s)\n", stop_requested > 1 ? "a second signal" : "-stop_grace has passed");
+    fprintf(stderr, "stopping: abandoning the tasks in progress (%s)\n",
+            stop_requested > 1 ? "a second signal" : "-stop_grace has passed");
     fflush(stderr);
   }
   return PETSC_TRUE;
 }
 
-/* Whether SERVE_TICKS have passed since the last time this said so: the clock is read once in serve_every calls (see
-   SERVE_EVERY_MAX). */
+/* Whether SERVE_TICKS have passed since the last time this said so: the clock is read once in
+   serve_every calls (see SERVE_EVERY_MAX). */
 static PetscBool Due(NNLSched s)
 {
   unsigned long long now;
 
   if (--s->serve_left > 0) return PETSC_FALSE;
   now = NNLTicks();
-  if (now - s->last_read < SERVE_TICKS / 8) s->serve_every = PetscMin(2 * s->serve_every, SERVE_EVERY_MAX);
-  else if (now - s->last_read > SERVE_TICKS / 2) s->serve_every = 1;
+  if (now - s->last_read < SERVE_TICKS / 8)
+    s->serve_every = PetscMin(2 * s->serve_every, SERVE_EVERY_MAX);
+  else if (now - s->last_read > SERVE_TICKS / 2)
+    s->serve_every = 1;
   s->serve_left = s->serve_every;
   s->last_read  = now;
   if (now - s->last_serve < SERVE_TICKS) return PETSC_FALSE;
@@ -268,9 +315,10 @@ static PetscBool Due(NNLSched s)
   return PETSC_TRUE;
 }
 
-/* Rank 0 passes its stop on to the workers it feeds: level 1 when it first sees one, 2 when it abandons the tasks in
-   progress (a second signal, or -stop_grace passed). A signal to rank 0 alone (kill of its pid) otherwise reached no
-   worker: their tasks ran to the end, past the grace and a second signal. */
+/* Rank 0 passes its stop on to the workers it feeds: level 1 when it first sees one, 2 when it
+   abandons the tasks in progress (a second signal, or -stop_grace passed). A signal to rank 0 alone
+   (kill of its pid) otherwise reached no worker: their tasks ran to the end, past the grace and a
+   second signal. */
 static PetscErrorCode TellWorkers(NNLSched s)
 {
   static const int level[3] = {0, 1, 2};
@@ -284,12 +332,14 @@ static PetscErrorCode TellWorkers(NNLSched s)
   for (int w = 1; w < s->size; w++) {
     Worker *wk = &s->workers[w];
     if (wk->held < 0) continue; /* told to stop already, or a team member (never fed) */
-    PetscCallMPI(MPI_Isend(&level[want], 1, MPI_INT, w, TAG_STOP, s->comm, &wk->stop_req[wk->notices++]));
+    PetscCallMPI(
+      MPI_Isend(&level[want], 1, MPI_INT, w, TAG_STOP, s->comm, &wk->stop_req[wk->notices++]));
   }
   PetscFunctionReturn(0);
 }
 
-/* A worker takes in the stops rank 0 passed on (TellWorkers); with block, until it has heard `until` of them. */
+/* A worker takes in the stops rank 0 passed on (TellWorkers); with block, until it has heard
+ * `until` of them. */
 static PetscErrorCode HearStops(NNLSched s, PetscBool block, int until)
 {
   PetscFunctionBegin;
@@ -304,8 +354,8 @@ static PetscErrorCode HearStops(NNLSched s, PetscBool block, int until)
   PetscFunctionReturn(0);
 }
 
-/* A worker's poll between the layers of its task: a load and a branch while no signal has come, and now and then (Due)
-   a look for a stop rank 0 passed on. */
+/* A worker's poll between the layers of its task: a load and a branch while no signal has come, and
+   now and then (Due) a look for a stop rank 0 passed on. */
 static PetscErrorCode WorkPoll(void *ctx, PetscBool *abandon)
 {
   NNLSched s = (NNLSched)ctx;
@@ -344,42 +394,51 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
   PetscBool set, set0, gset;
 
   PetscFunctionBegin;
-  /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the option. */
+  /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the
+   * option. */
   snprintf(b0, sizeof(b0), "%s", s->rank0_computes ? "true" : "false");
   snprintf(gbuf, sizeof(gbuf), "%g", s->stop_grace);
   PetscOptionsBegin(s->comm, NULL, "nnlimits run: scheduler", NULL);
-  PetscCall(PetscOptionsString("-progress_interval", "Seconds between progress lines on stderr (0: none)", "", buf, buf,
+  PetscCall(PetscOptionsString("-progress_interval",
+                               "Seconds between progress lines on stderr (0: none)", "", buf, buf,
                                sizeof(buf), &set));
   PetscCall(PetscOptionsString("-stop_grace",
-                               "Seconds the tasks in progress at a stop signal (SIGUSR1, SIGTERM, SIGINT) may take to finish before "
+                               "Seconds the tasks in progress at a stop signal (SIGUSR1, SIGTERM, "
+                               "SIGINT) may take to finish before "
                                "they are abandoned (a second signal abandons them at once)",
                                "", gbuf, gbuf, sizeof(gbuf), &gset));
-  PetscCall(PetscOptionsString("-sched_rank0_computes", "Rank 0 computes points too (default: when 8 ranks or fewer)", "", b0,
-                               b0, sizeof(b0), &set0));
-  PetscCall(PetscOptionsInt("-spectra_team_size", "Ranks per spectra team (ScaLAPACK); 1: every rank computes alone", "",
+  PetscCall(PetscOptionsString("-sched_rank0_computes",
+                               "Rank 0 computes points too (default: when 8 ranks or fewer)", "",
+                               b0, b0, sizeof(b0), &set0));
+  PetscCall(PetscOptionsInt("-spectra_team_size",
+                            "Ranks per spectra team (ScaLAPACK); 1: every rank computes alone", "",
                             s->team_size, &s->team_size, NULL));
-  PetscCall(PetscOptionsInt("-spectra_team_min", "Spectra of matrices with max(rows, cols) >= this go to the team", "", s->team_min,
-                            &s->team_min, NULL));
+  PetscCall(PetscOptionsInt("-spectra_team_min",
+                            "Spectra of matrices with max(rows, cols) >= this go to the team", "",
+                            s->team_min, &s->team_min, NULL));
   PetscOptionsEnd();
-  PetscCheck(s->team_size >= 1, s->comm, PETSC_ERR_USER_INPUT, "-spectra_team_size: must be >= 1 (got %" PetscInt_FMT ")",
-             s->team_size);
-  PetscCheck(s->team_min >= 1, s->comm, PETSC_ERR_USER_INPUT, "-spectra_team_min: must be >= 1 (got %" PetscInt_FMT ")",
-             s->team_min);
+  PetscCheck(s->team_size >= 1, s->comm, PETSC_ERR_USER_INPUT,
+             "-spectra_team_size: must be >= 1 (got %" PetscInt_FMT ")", s->team_size);
+  PetscCheck(s->team_min >= 1, s->comm, PETSC_ERR_USER_INPUT,
+             "-spectra_team_min: must be >= 1 (got %" PetscInt_FMT ")", s->team_min);
   if (set) PetscCall(NNLParseReal("-progress_interval", buf, &iv));
   if (gset) PetscCall(NNLParseReal("-stop_grace", gbuf, &grace));
-  PetscCheck(grace >= 0, s->comm, PETSC_ERR_USER_INPUT, "-stop_grace: must be >= 0 seconds (got %g)", (double)grace);
+  PetscCheck(grace >= 0, s->comm, PETSC_ERR_USER_INPUT,
+             "-stop_grace: must be >= 0 seconds (got %g)", (double)grace);
   s->stop_grace = grace;
-  set = set0;
+  set           = set0;
   if (set) {
     PetscBool t, f;
     PetscCall(PetscStrcasecmp(b0, "true", &t));
     PetscCall(PetscStrcasecmp(b0, "false", &f));
     t = t || !strcmp(b0, "1") || !strcasecmp(b0, "yes") || !b0[0];
     f = f || !strcmp(b0, "0") || !strcasecmp(b0, "no");
-    PetscCheck(t || f, s->comm, PETSC_ERR_USER_INPUT, "-sched_rank0_computes: '%s' is not true or false", b0);
+    PetscCheck(t || f, s->comm, PETSC_ERR_USER_INPUT,
+               "-sched_rank0_computes: '%s' is not true or false", b0);
     s->rank0_opt = t ? 1 : 0;
   }
-  PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)", (double)iv);
+  PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)",
+             (double)iv);
   s->progress_interval = iv;
   {
     PetscInt workers;
@@ -400,12 +459,13 @@ PetscErrorCode NNLSchedDestroy(NNLSched *s)
   PetscFunctionReturn(0);
 }
 
-/* Predicted cost of the work in progress already done: each task or chunk being computed is credited with its time so
-   far, up to its predicted cost, at the speed measured on the committed tasks. That speed starts from the cost
-   model's own (a ns of its reference core per unit) as if 0.1 s of tasks had run at it, so that a few small tasks,
-   whose fixed costs the model knows least, do not decide it. Without the credit the ETA would count only committed
-   work: a run whose first tasks are its largest (cost order) would print "unknown", then far too long an ETA, until
-   they came back. */
+/* Predicted cost of the work in progress already done: each task or chunk being computed is
+   credited with its time so far, up to its predicted cost, at the speed measured on the committed
+   tasks. That speed starts from the cost model's own (a ns of its reference core per unit) as if
+   0.1 s of tasks had run at it, so that a few small tasks, whose fixed costs the model knows least,
+   do not decide it. Without the credit the ETA would count only committed work: a run whose first
+   tasks are its largest (cost order) would print "unknown", then far too long an ETA, until they
+   came back. */
 #define PRIOR_SECONDS 0.1
 static double InFlight(NNLSched s, double now)
 {
@@ -414,15 +474,17 @@ static double InFlight(NNLSched s, double now)
   if (s->own_cost > 0) c += PetscMin(s->own_cost, (now - s->own_start) * per);
   for (int w = 1; w < s->size; w++) {
     const Worker *wk = &s->workers[w];
-    if (wk->held > 0) c += PetscMin(wk->cost[(wk->next + PREFETCH - wk->held) % PREFETCH], (now - wk->start) * per);
+    if (wk->held > 0)
+      c += PetscMin(wk->cost[(wk->next + PREFETCH - wk->held) % PREFETCH], (now - wk->start) * per);
   }
   return c;
 }
 
-/* Rank 0: a file NNL_STOP_FILE in the run directory asks for a stop, as a signal does: at the sweep's start, and
-   when the ETA is saved (every 5 s or less while tasks commit). It is removed, so that the rerun runs. sweep.sbatch
-   writes it when a stop signal comes, beside passing the signal on: one that reaches srun before it has started the
-   ranks is lost, and the ranks then ran on to the time limit; they find the file when their sweep begins. */
+/* Rank 0: a file NNL_STOP_FILE in the run directory asks for a stop, as a signal does: at the
+   sweep's start, and when the ETA is saved (every 5 s or less while tasks commit). It is removed,
+   so that the rerun runs. sweep.sbatch writes it when a stop signal comes, beside passing the
+   signal on: one that reaches srun before it has started the ranks is lost, and the ranks then ran
+   on to the time limit; they find the file when their sweep begins. */
 static void StopFile(NNLSched s)
 {
   char path[PETSC_MAX_PATH_LEN + 32];
@@ -435,9 +497,9 @@ static void StopFile(NNLSched s)
   stop_requested = 1;
 }
 
-/* A progress line every progress_interval seconds (the final line always), and the ETA into the store as often, or
-   every ETA_SAVE_SECONDS if that is longer or there are no lines: for `nnlimits status` from another shell or a login
-   node (a job's stderr is a log file there). */
+/* A progress line every progress_interval seconds (the final line always), and the ETA into the
+   store as often, or every ETA_SAVE_SECONDS if that is longer or there are no lines: for `nnlimits
+   status` from another shell or a login node (a job's stderr is a log file there). */
 #define ETA_SAVE_SECONDS 5.0
 static void Progress(NNLSched s, PetscBool final)
 {
@@ -446,14 +508,21 @@ static void Progress(NNLSched s, PetscBool final)
   PetscBool tty, print, save;
   char      eta[32] = "unknown";
 
-  print = final || (s->progress_interval > 0 && now - s->last_print >= s->progress_interval && fin != s->total) ? PETSC_TRUE
-                                                                                                             : PETSC_FALSE;
-  save  = !final && s->store && now - s->last_save >= (s->progress_interval > 0 ? PetscMin(s->progress_interval, ETA_SAVE_SECONDS) : ETA_SAVE_SECONDS)
-            ? PETSC_TRUE : PETSC_FALSE;
+  print = final || (s->progress_interval > 0 && now - s->last_print >= s->progress_interval &&
+                    fin != s->total)
+            ? PETSC_TRUE
+            : PETSC_FALSE;
+  save  = !final && s->store &&
+             now - s->last_save >= (s->progress_interval > 0
+                                       ? PetscMin(s->progress_interval, ETA_SAVE_SECONDS)
+                                       : ETA_SAVE_SECONDS)
+            ? PETSC_TRUE
+            : PETSC_FALSE;
   if (!print && !save) return;
   el   = MPI_Wtime() - s->t0;
   rate = el > 0 ? fin / el : 0;
-  /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task counts. */
+  /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task
+   * counts. */
   done = s->cost_done + (final ? 0 : InFlight(s, now));
   if (done > 0) left = el * PetscMax(s->cost_total - done, 0) / done;
   if (save && left >= 0) NNLStoreSetETA(s->store, left);
@@ -462,10 +531,15 @@ static void Progress(NNLSched s, PetscBool final)
   if (!print) return;
   tty           = isatty(2) ? PETSC_TRUE : PETSC_FALSE; /* a system call: not on every commit */
   s->last_print = now;
-  if (final && s->stop_seen >= 0 && fin < s->total) snprintf(eta, sizeof(eta), "-"); /* stopped: the rest waits for a rerun */
-  else if (left >= 0) snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
-  fprintf(stderr, "%sprogress done=%" PetscInt_FMT "/%" PetscInt_FMT " failed=%" PetscInt_FMT " rate=%.3g/s elapsed=%.1fs eta=%s store=%.0f%%%s",
-          tty ? "\r" : "", fin, s->total, s->stats.failed, rate, el, eta, el > 0 ? 100 * PetscMin(s->stats.store_seconds / el, 1.0) : 0.0,
+  if (final && s->stop_seen >= 0 && fin < s->total)
+    snprintf(eta, sizeof(eta), "-"); /* stopped: the rest waits for a rerun */
+  else if (left >= 0)
+    snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
+  fprintf(stderr,
+          "%sprogress done=%" PetscInt_FMT "/%" PetscInt_FMT " failed=%" PetscInt_FMT
+          " rate=%.3g/s elapsed=%.1fs eta=%s store=%.0f%%%s",
+          tty ? "\r" : "", fin, s->total, s->stats.failed, rate, el, eta,
+          el > 0 ? 100 * PetscMin(s->stats.store_seconds / el, 1.0) : 0.0,
           tty && !final ? "   " : "\n");
   fflush(stderr);
 }
@@ -474,16 +548,18 @@ static void Progress(NNLSched s, PetscBool final)
 static PetscErrorCode Commit(NNLSched s, NNLResult *res, const NNLPoint *pt)
 {
   PetscFunctionBegin;
-  if (res->status == NNL_STATUS_ABANDONED) { /* stays pending; a worker's signal stops the run (it ends interrupted) */
+  if (res->status == NNL_STATUS_ABANDONED) { /* stays pending; a worker's signal stops the run (it
+                                                ends interrupted) */
     s->stats.abandoned++;
     if (!stop_requested) stop_requested = 1;
     (void)Stopping(s);
     PetscFunctionReturn(0);
   }
-  /* Rank 0's time in the store, by the coarse clock that Progress reads anyway (~5 ns a read): a commit of a few µs
-     mostly reads a difference of 0 and now and then one tick, which sums to the true time over many commits (their
-     starts fall at random in the ~4 ms ticks), and a group commit's milliseconds are measured as they are. It shows a
-     run whose rank 0, the store's one writer, is what bounds it (the progress line's store=, the finished line's). */
+  /* Rank 0's time in the store, by the coarse clock that Progress reads anyway (~5 ns a read): a
+     commit of a few µs mostly reads a difference of 0 and now and then one tick, which sums to the
+     true time over many commits (their starts fall at random in the ~4 ms ticks), and a group
+     commit's milliseconds are measured as they are. It shows a run whose rank 0, the store's one
+     writer, is what bounds it (the progress line's store=, the finished line's). */
   const double t0 = NNLCoarseSeconds();
   if (s->store) { /* none: benchmarks of the scheduler alone */
     NNLPoint dec;
@@ -492,33 +568,40 @@ static PetscErrorCode Commit(NNLSched s, NNLResult *res, const NNLPoint *pt)
   }
   s->cost_done += NNLGridCost(s->grid, res->point);
   s->seconds_done += res->seconds;
-  if (res->status == NNL_STATUS_DONE) s->stats.done++;
-  else s->stats.failed++;
+  if (res->status == NNL_STATUS_DONE)
+    s->stats.done++;
+  else
+    s->stats.failed++;
   Progress(s, PETSC_FALSE);
   s->stats.store_seconds += s->now - t0;
   PetscFunctionReturn(0);
 }
 
-/* A task beyond the one a worker is computing only if it is small beside the work still queued: a large one would
-   wait behind the worker's current task while the other ranks run out of work (the big limits of the default sweep). */
+/* A task beyond the one a worker is computing only if it is small beside the work still queued: a
+   large one would wait behind the worker's current task while the other ranks run out of work (the
+   big limits of the default sweep). */
 static PetscBool PrefetchOK(NNLSched s)
 {
-  return NNLGridCost(s->grid, s->todo[s->head]) * s->size <= 0.1 * s->cost_queued ? PETSC_TRUE : PETSC_FALSE;
+  return NNLGridCost(s->grid, s->todo[s->head]) * s->size <= 0.1 * s->cost_queued ? PETSC_TRUE
+                                                                                  : PETSC_FALSE;
 }
 
 /* Whether the chunk of predicted cost c may take one more task of cost t (see CHUNK_SECONDS). */
 static PetscBool ChunkGrows(NNLSched s, double c, double t)
 {
   if (s->cost_done <= 0 || s->seconds_done <= 0) return PETSC_FALSE;
-  return (c + t) * s->seconds_done / s->cost_done <= CHUNK_SECONDS && (c + t) * s->size <= 0.01 * s->cost_queued ? PETSC_TRUE
-                                                                                                              : PETSC_FALSE;
+  return (c + t) * s->seconds_done / s->cost_done <= CHUNK_SECONDS &&
+             (c + t) * s->size <= 0.01 * s->cost_queued
+           ? PETSC_TRUE
+           : PETSC_FALSE;
 }
 
-/* Give worker w its next chunk (up to PREFETCH held), or tell it to stop when there is none and it holds nothing. */
+/* Give worker w its next chunk (up to PREFETCH held), or tell it to stop when there is none and it
+ * holds nothing. */
 static PetscErrorCode Feed(NNLSched s, int w)
 {
   Worker   *wk = &s->workers[w];
-  int       k  = wk->next, n = 0;
+  int       k = wk->next, n = 0;
   PetscInt *chunk = wk->task[k];
 
   PetscFunctionBegin;
@@ -526,8 +609,9 @@ static PetscErrorCode Feed(NNLSched s, int w)
   (void)Stopping(s);
   if (s->head < s->tail && (wk->held == 0 || PrefetchOK(s))) {
     double c = 0;
-    /* The slot's last send is the oldest of the last PREFETCH; fewer than PREFETCH chunks are held, and a worker
-       takes its chunks in order, so that one has been received and this wait does not block. */
+    /* The slot's last send is the oldest of the last PREFETCH; fewer than PREFETCH chunks are held,
+       and a worker takes its chunks in order, so that one has been received and this wait does not
+       block. */
     PetscCallMPI(MPI_Wait(&wk->req[k], MPI_STATUS_IGNORE));
     do {
       PetscInt task = s->todo[s->head++];
@@ -535,14 +619,16 @@ static PetscErrorCode Feed(NNLSched s, int w)
       c += t;
       s->cost_queued -= t;
       chunk[n++] = task;
-    } while (n < CHUNK_MAX && s->head < s->tail && ChunkGrows(s, c, NNLGridCost(s->grid, s->todo[s->head])));
+    } while (n < CHUNK_MAX && s->head < s->tail &&
+             ChunkGrows(s, c, NNLGridCost(s->grid, s->todo[s->head])));
     if (wk->held++ == 0) wk->start = NNLCoarseSeconds();
     wk->cost[k] = c;
     s->outstanding += n;
     s->chunks++;
     s->chunked += n;
     s->chunk_max = PetscMax(s->chunk_max, n);
-  } else if (wk->held > 0) PetscFunctionReturn(0);
+  } else if (wk->held > 0)
+    PetscFunctionReturn(0);
   else {
     PetscCallMPI(MPI_Wait(&wk->req[k], MPI_STATUS_IGNORE));
     wk->held   = -1;
@@ -565,17 +651,22 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
     PetscCall(PetscMalloc1(len, &s->rbuf));
     s->rbuf_len = len;
   }
-  PetscCallMPI(MPI_Recv(s->rbuf, len, MPI_DOUBLE, st->MPI_SOURCE, TAG_RESULT, s->comm, MPI_STATUS_IGNORE));
-  if (--s->workers[st->MPI_SOURCE].held > 0) s->workers[st->MPI_SOURCE].start = NNLCoarseSeconds(); /* its next chunk */
-  for (PetscInt k = 0; k < len;) { /* the chunk's results, in order */
+  PetscCallMPI(
+    MPI_Recv(s->rbuf, len, MPI_DOUBLE, st->MPI_SOURCE, TAG_RESULT, s->comm, MPI_STATUS_IGNORE));
+  if (--s->workers[st->MPI_SOURCE].held > 0)
+    s->workers[st->MPI_SOURCE].start = NNLCoarseSeconds(); /* its next chunk */
+  for (PetscInt k = 0; k < len;) {                         /* the chunk's results, in order */
     PetscInt   n = (PetscInt)s->rbuf[k];
     NNLResult *res;
-    if (n == -1 && k + 1 == len) { /* a signal to that worker alone (kill -TERM of one rank) stops the run too */
+    if (n == -1 &&
+        k + 1 ==
+          len) { /* a signal to that worker alone (kill -TERM of one rank) stops the run too */
       if (!stop_requested) stop_requested = 1;
       (void)Stopping(s);
       break;
     }
-    PetscCheck(n > 0 && k + 1 + n <= len, PETSC_COMM_SELF, PETSC_ERR_PLIB, "malformed results message from rank %d", st->MPI_SOURCE);
+    PetscCheck(n > 0 && k + 1 + n <= len, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "malformed results message from rank %d", st->MPI_SOURCE);
     PetscCall(NNLResultUnpack(s->rbuf + k + 1, n, &res));
     k += 1 + n;
     s->outstanding--;
@@ -586,9 +677,10 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
   PetscFunctionReturn(0);
 }
 
-/* Called between the layers of rank 0's own point and after it, if SERVE_TICKS have passed since the last look: serve
-   every result that has arrived, and print a progress line if one is due (a long task of rank 0's own would
-   otherwise silence the run). Within its point, it also says whether a stop abandons it (abandon may be NULL). */
+/* Called between the layers of rank 0's own point and after it, if SERVE_TICKS have passed since
+   the last look: serve every result that has arrived, and print a progress line if one is due (a
+   long task of rank 0's own would otherwise silence the run). Within its point, it also says
+   whether a stop abandons it (abandon may be NULL). */
 static PetscErrorCode Serve(void *ctx, PetscBool *abandon)
 {
   NNLSched   s    = (NNLSched)ctx;
@@ -619,8 +711,8 @@ static PetscErrorCode Coordinate(NNLSched s)
       NNLResult *res;
       NNLPoint   pt;
       PetscInt   p = s->todo[--s->tail]; /* the smallest: workers get the large ones */
-      /* Alone, rank 0 polls only within a task long enough to need a progress line of its own (its tiny ones would
-         pay a clock read per layer for nothing). */
+      /* Alone, rank 0 polls only within a task long enough to need a progress line of its own (its
+         tiny ones would pay a clock read per layer for nothing). */
       double    cost = NNLGridCost(s->grid, p);
       PetscBool poll = s->size > 1 || cost > LONG_TASK ? PETSC_TRUE : PETSC_FALSE;
       s->cost_queued -= cost;
@@ -633,15 +725,18 @@ static PetscErrorCode Coordinate(NNLSched s)
       PetscCall(NNLResultDestroy(&res));
       if (s->size > 1) PetscCall(Serve(s, NULL)); /* one rank: no messages to probe for */
     } else if (s->outstanding > 0) {
-      /* MPI_Probe would spin just the same (Open MPI polls), but print nothing while the workers' tasks are long */
+      /* MPI_Probe would spin just the same (Open MPI polls), but print nothing while the workers'
+       * tasks are long */
       MPI_Status st;
       int        flag = 0;
       while (!flag) {
         PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
         if (flag) break;
-        PetscCall(TellWorkers(s)); /* a stop of rank 0's own while it waits: now, not at the next result */
+        PetscCall(
+          TellWorkers(s)); /* a stop of rank 0's own while it waits: now, not at the next result */
         Progress(s, PETSC_FALSE);
-        /* what rank 0 committed before the workers' long tasks becomes durable now, not when they end */
+        /* what rank 0 committed before the workers' long tasks becomes durable now, not when they
+         * end */
         if (s->store) {
           double now = NNLCoarseSeconds();
           if (now - s->last_tick >= 0.05) {
@@ -653,18 +748,22 @@ static PetscErrorCode Coordinate(NNLSched s)
       PetscCall(Receive(s, &st));
     }
   }
-  PetscCall(PetscInfo(NULL, "sched: %" PetscInt_FMT " tasks to workers in %" PetscInt_FMT " chunks (largest %" PetscInt_FMT ")\n",
+  PetscCall(PetscInfo(NULL,
+                      "sched: %" PetscInt_FMT " tasks to workers in %" PetscInt_FMT
+                      " chunks (largest %" PetscInt_FMT ")\n",
                       s->chunked, s->chunks, s->chunk_max));
   for (int w = 1; w < s->size; w++) {
-    PetscAssert(s->workers[w].held < 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "worker %d not stopped", w);
+    PetscAssert(s->workers[w].held < 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "worker %d not stopped",
+                w);
     PetscCallMPI(MPI_Waitall(PREFETCH, s->workers[w].req, MPI_STATUSES_IGNORE));
-    PetscCallMPI(MPI_Waitall((int)s->workers[w].notices, s->workers[w].stop_req, MPI_STATUSES_IGNORE));
+    PetscCallMPI(
+      MPI_Waitall((int)s->workers[w].notices, s->workers[w].stop_req, MPI_STATUSES_IGNORE));
   }
   PetscFunctionReturn(0);
 }
 
-/* A worker computes a chunk, sends its results as one message without blocking, and waits for that send only when
-   the next chunk's results are ready. */
+/* A worker computes a chunk, sends its results as one message without blocking, and waits for that
+   send only when the next chunk's results are ready. */
 static PetscErrorCode Work(NNLSched s)
 {
   double     *sent = NULL;
@@ -680,7 +779,8 @@ static PetscErrorCode Work(NNLSched s)
     int        n;
     PetscCallMPI(MPI_Recv(chunk, CHUNK_MAX, MPIU_INT, 0, TAG_TASK, s->comm, &st));
     PetscCallMPI(MPI_Get_count(&st, MPIU_INT, &n));
-    if (n < 1 || chunk[0] < 0) { /* the stop chunk: -1, and how many stops rank 0 passed on (none are left unreceived) */
+    if (n < 1 || chunk[0] < 0) { /* the stop chunk: -1, and how many stops rank 0 passed on (none
+                                    are left unreceived) */
       PetscCall(HearStops(s, PETSC_TRUE, n > 1 ? (int)chunk[1] : 0));
       break;
     }
@@ -710,12 +810,13 @@ static PetscErrorCode Work(NNLSched s)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, PetscInt n, const PetscInt *todo, NNLSchedStats *stats)
+PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, PetscInt n,
+                           const PetscInt *todo, NNLSchedStats *stats)
 {
   PetscFunctionBegin;
   sweep_begun = 1;
   NNLSchedCatchSignals(); /* also when the caller has not (tests, benchmarks) */
-  s->grid = grid;
+  s->grid      = grid;
   s->stop_told = 0;
   memset(&s->stats, 0, sizeof(s->stats));
   s->t0         = MPI_Wtime();
@@ -726,12 +827,13 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     PetscCall(PetscCalloc1(s->size, &s->workers));
     for (int w = 1; w < s->size; w++) {
       for (int k = 0; k < PREFETCH; k++) s->workers[w].req[k] = MPI_REQUEST_NULL;
-      if (!IsLeader(s, w)) s->workers[w].held = -1; /* team members are never fed: they serve their leader */
+      if (!IsLeader(s, w))
+        s->workers[w].held = -1; /* team members are never fed: they serve their leader */
     }
     s->store = store;
     s->todo  = todo;
     s->head  = 0;
-    s->tail  = s->total = n;
+    s->tail = s->total = n;
     s->cost_total = s->cost_done = s->seconds_done = s->own_cost = 0;
     s->chunks = s->chunked = s->chunk_max = 0;
     for (PetscInt i = 0; i < n; i++) s->cost_total += NNLGridCost(grid, todo[i]);
@@ -740,12 +842,16 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     PetscCall(Coordinate(s));
     s->stats.interrupted = stop_requested ? PETSC_TRUE : PETSC_FALSE;
     if (n > 0) Progress(s, PETSC_TRUE);
-    /* stopped: what its rerun will take, the predicted cost left at this run's measured speed, for `nnlimits status`
-       (from the point count instead, it read 1 s for a rerun of 6.7 s: rank 0's own tasks are the smallest) */
+    /* stopped: what its rerun will take, the predicted cost left at this run's measured speed, for
+       `nnlimits status` (from the point count instead, it read 1 s for a rerun of 6.7 s: rank 0's
+       own tasks are the smallest) */
     if (s->stats.interrupted && s->store && s->cost_done > 0)
-      NNLStoreSetETA(s->store, (MPI_Wtime() - s->t0) * PetscMax(s->cost_total - s->cost_done, 0) / s->cost_done);
-  } else if (IsLeader(s, s->rank)) PetscCall(Work(s));
-  else PetscCall(NNLSpectraTeamServe(s->team));
+      NNLStoreSetETA(s->store, (MPI_Wtime() - s->t0) * PetscMax(s->cost_total - s->cost_done, 0) /
+                                 s->cost_done);
+  } else if (IsLeader(s, s->rank))
+    PetscCall(Work(s));
+  else
+    PetscCall(NNLSpectraTeamServe(s->team));
   if (s->team && IsLeader(s, s->rank)) PetscCall(NNLSpectraTeamRelease(s->team));
   s->stats.seconds = MPI_Wtime() - s->t0;
   PetscCallMPI(MPI_Bcast(&s->stats.interrupted, 1, MPIU_BOOL, 0, s->comm));

@@ -1,10 +1,11 @@
-/* Euler–Maruyama on counter-based Brownian increments, and the shaped-ReLU correlation diffusion. */
+/* Euler–Maruyama on counter-based Brownian increments, and the shaped-ReLU correlation diffusion.
+ */
 #include <math.h>
 #include "nnlimits/sde.h"
 #include "nnlimits/rng.h"
 
-void NNLSDEIncrement(uint64_t run_seed, uint64_t id, PetscInt nnoise, PetscInt path, PetscInt k0, PetscInt k, double h,
-                     double *dW, double *tmp)
+void NNLSDEIncrement(uint64_t run_seed, uint64_t id, PetscInt nnoise, PetscInt path, PetscInt k0,
+                     PetscInt k, double h, double *dW, double *tmp)
 {
   const double sh = sqrt(h);
 
@@ -18,7 +19,8 @@ void NNLSDEIncrement(uint64_t run_seed, uint64_t id, PetscInt nnoise, PetscInt p
   for (PetscInt j = 0; j < nnoise; j++) dW[j] *= sh;
 }
 
-PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double *dW, double *x, double *work)
+PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double *dW, double *x,
+                            double *work)
 {
   double *f = work, *g = work + sde->dim;
 
@@ -31,7 +33,8 @@ PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double
   PetscFunctionReturn(0);
 }
 
-/* Scratch of the halvings: per level, the two halves' increments (2·nnoise) and the state before a half (dim). */
+/* Scratch of the halvings: per level, the two halves' increments (2·nnoise) and the state before a
+ * half (dim). */
 typedef struct {
   const NNLSDE *sde;
   NNLRngStream  bridge; /* the step's bridge stream */
@@ -40,10 +43,11 @@ typedef struct {
   PetscInt      nhalved;
 } Halver;
 
-/* x ← the state after [t, t + h], from x (inside) by halves of the increment dW: `node` in the step's tree, at `level`.
-   A half that leaves is halved again; a half that starts outside (one that left at the last level) is not. *in: is the
-   state it ends in inside. */
-static PetscErrorCode Halve(Halver *H, double t, double h, const double *dW, PetscInt node, PetscInt level, double *x, PetscBool *in)
+/* x ← the state after [t, t + h], from x (inside) by halves of the increment dW: `node` in the
+   step's tree, at `level`. A half that leaves is halved again; a half that starts outside (one that
+   left at the last level) is not. *in: is the state it ends in inside. */
+static PetscErrorCode Halve(Halver *H, double t, double h, const double *dW, PetscInt node,
+                            PetscInt level, double *x, PetscBool *in)
 {
   const NNLSDE  *sde = H->sde;
   const PetscInt q = sde->nnoise, d = sde->dim;
@@ -71,13 +75,13 @@ static PetscErrorCode Halve(Halver *H, double t, double h, const double *dW, Pet
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path, double T, PetscInt nsteps, double *x,
-                          PetscInt *nhalved)
+PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path,
+                          double T, PetscInt nsteps, double *x, PetscInt *nhalved)
 {
   const double dt = nsteps > 0 ? T / (double)nsteps : 0.0;
   const size_t nl = sde->inside ? (size_t)NNL_SDE_MAX_HALVINGS * (2 * sde->nnoise + sde->dim) : 0;
   double      *dW, *tmp, *work, *x0 = NULL;
-  Halver       H = {sde, {{0, 0}, 0, 0}, 0, NULL, NULL, NULL, 0};
+  Halver       H  = {sde, {{0, 0}, 0, 0}, 0, NULL, NULL, NULL, 0};
   PetscBool    in = sde->inside ? sde->inside(sde->ctx, x) : PETSC_FALSE;
 
   PetscFunctionBegin;
@@ -92,7 +96,8 @@ PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pet
     PetscCall(NNLSDEStepEM(sde, i * dt, dt, dW, x, work));
     if (!sde->inside) continue;
     now = sde->inside(sde->ctx, x);
-    if (in && !now) { /* a step from outside (the start, or a half step that left at the last level) stands */
+    if (in && !now) { /* a step from outside (the start, or a half step that left at the last level)
+                         stands */
       PetscCall(PetscArraycpy(x, x0, sde->dim));
       NNLRngStreamInit(&H.bridge, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE_BRIDGE);
       PetscCall(Halve(&H, i * dt, dt, dW, 1, 1, x, &now));
@@ -130,7 +135,8 @@ static PetscErrorCode CorrNoise(void *ctx, double t, const double *x, const doub
   return 0;
 }
 
-/* An Euler step can overshoot |ρ| = 1, where the exact process never goes (the noise vanishes there). */
+/* An Euler step can overshoot |ρ| = 1, where the exact process never goes (the noise vanishes
+ * there). */
 static PetscErrorCode CorrProject(void *ctx, double *x)
 {
   (void)ctx;

@@ -1,4 +1,5 @@
-/* The SDE limit tasks: the fixed-width ResNet SDE (Hayou 2022) and the shaped-MLP covariance SDE, with the Fokker–Planck density. */
+/* The SDE limit tasks: the fixed-width ResNet SDE (Hayou 2022) and the shaped-MLP covariance SDE,
+ * with the Fokker–Planck density. */
 #include <math.h>
 #include "nnlimits/sde.h"
 #include "nnlimits/shaped.h"
@@ -8,7 +9,8 @@
 #include "log.h"
 #include "netkernel.h"
 
-/* Fixed-width ResNet, L → ∞ (MATH.md §2): dY = dB (ΦᵀΦ/n)^{1/2}. Y, dB: n × m column-major (state = vec Y). */
+/* Fixed-width ResNet, L → ∞ (MATH.md §2): dY = dB (ΦᵀΦ/n)^{1/2}. Y, dB: n × m column-major (state =
+ * vec Y). */
 typedef struct {
   const NNLActivation *act;
   PetscInt             n, m;
@@ -24,13 +26,15 @@ static PetscErrorCode HayouNoise(void *ctx, double t, const double *Y, const dou
   NNLActivationApply(h->act, (size_t)(h->n * h->m), Y, h->Phi);
   NNLGram(h->n, h->m, h->Phi, 1.0 / (double)h->n, 0.0, h->K);
   PetscCall(NNLSqrtPSD(h->m, h->K, h->R));
-  /* rows of dB R are iid N(0, dt ΦᵀΦ/n): the law of one residual block with L^{-1/2} = √dt (the projection sampler) */
+  /* rows of dB R are iid N(0, dt ΦᵀΦ/n): the law of one residual block with L^{-1/2} = √dt (the
+   * projection sampler) */
   NNLProject(h->n, h->m, dB, h->R, 1.0, 0.0, g);
   PetscFunctionReturn(0);
 }
 
-/* Shaped MLP, n, L → ∞ with L/n → T (MATH.md §2): dV = b(V) dt + Σ(V)^{1/2} dB, Σ_(ab),(cd) = V_ac V_bd + V_ad V_bc.
-   State: V full m×m. With V = RᵀR and G an m×m matrix of iid N(0, dt), Rᵀ ((G + Gᵀ)/√2) R has exactly covariance Σ dt. */
+/* Shaped MLP, n, L → ∞ with L/n → T (MATH.md §2): dV = b(V) dt + Σ(V)^{1/2} dB, Σ_(ab),(cd) = V_ac
+   V_bd + V_ad V_bc. State: V full m×m. With V = RᵀR and G an m×m matrix of iid N(0, dt), Rᵀ ((G +
+   Gᵀ)/√2) R has exactly covariance Σ dt. */
 typedef struct {
   const NNLJob        *job;
   const NNLActivation *act;
@@ -40,16 +44,17 @@ typedef struct {
   double              *L;         /* m×m: VCone's Cholesky factor */
 } Shaped;
 
-/* f ← keep·f + scale·b(V), b the shaped MLP's drift: each pair a <= b once, mirrored (V is exactly symmetric, see
-   ShapedProject, and b(V)_ab's expression is symmetric in a, b: the same bits as evaluating both halves, in half the
-   calls to acos and sincos) */
+/* f ← keep·f + scale·b(V), b the shaped MLP's drift: each pair a <= b once, mirrored (V is exactly
+   symmetric, see ShapedProject, and b(V)_ab's expression is symmetric in a, b: the same bits as
+   evaluating both halves, in half the calls to acos and sincos) */
 static void ShapedDriftAdd(const Shaped *s, double keep, double scale, const double *V, double *f)
 {
   const PetscInt m = s->m;
 
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = a; b < m; b++) {
-      const double v = scale * NNLShapedDrift(s->job, s->act, s->d2, s->d3, V[a + a * m], V[b + b * m], V[a + b * m]);
+      const double v = scale * NNLShapedDrift(s->job, s->act, s->d2, s->d3, V[a + a * m],
+                                              V[b + b * m], V[a + b * m]);
       f[a + b * m]   = keep == 0.0 ? v : f[a + b * m] + v;
       if (b > a) f[b + a * m] = keep == 0.0 ? v : f[b + a * m] + v;
     }
@@ -72,9 +77,10 @@ static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const do
   PetscCall(NNLSqrtPSD(m, V, s->R));
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = 0; b < m; b++) s->S[a + b * m] = (G[a + b * m] + G[b + a * m]) * M_SQRT1_2;
-  /* g = Rᵀ S R by NNLProject (our own loops for m <= NNL_SMALL_M, the same bits on every machine; OpenBLAS's DGEMM
-     gave other paths with each of its core types, and at m = 2 its locks and buffers took ~20 % of
-     jobs/li_nica_roy_2022_shaped.opts): T = S R transposed is Rᵀ S, S being symmetric; then g = T R. */
+  /* g = Rᵀ S R by NNLProject (our own loops for m <= NNL_SMALL_M, the same bits on every machine;
+     OpenBLAS's DGEMM gave other paths with each of its core types, and at m = 2 its locks and
+     buffers took ~20 % of jobs/li_nica_roy_2022_shaped.opts): T = S R transposed is Rᵀ S, S being
+     symmetric; then g = T R. */
   NNLProject(m, m, s->S, s->R, 1.0, 0.0, s->T);
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = a + 1; b < m; b++) {
@@ -86,11 +92,12 @@ static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const do
   PetscFunctionReturn(0);
 }
 
-/* The state space of V (shaped MLP, attention): the positive semidefinite cone, as a Gram matrix is, with every variance
-   V_aa > 0. VCone: a Cholesky factorisation into s->L that takes a pivot within tol·V_jj of 0 as 0 (its column must
-   then be 0 to √(tol V_ii V_jj)); NaN is outside. NNL_PSD_TOL is rounding's reach: near a singular V (inputs of
-   correlation 1, which the SDE keeps at 1) the noise's factor Σ(V)^{1/2} turns eigenvalue errors of 1e-16 into 1e-8,
-   and ShapedProject puts such a V back on the cone; an Euler step past its boundary (a correlation of 1 + 1e-3) is
+/* The state space of V (shaped MLP, attention): the positive semidefinite cone, as a Gram matrix
+   is, with every variance V_aa > 0. VCone: a Cholesky factorisation into s->L that takes a pivot
+   within tol·V_jj of 0 as 0 (its column must then be 0 to √(tol V_ii V_jj)); NaN is outside.
+   NNL_PSD_TOL is rounding's reach: near a singular V (inputs of correlation 1, which the SDE keeps
+   at 1) the noise's factor Σ(V)^{1/2} turns eigenvalue errors of 1e-16 into 1e-8, and ShapedProject
+   puts such a V back on the cone; an Euler step past its boundary (a correlation of 1 + 1e-3) is
    outside, and NNLSDEPath halves it. */
 #define NNL_PSD_TOL 1e-6
 static PetscBool VCone(const Shaped *s, const double *V, double tol)
@@ -108,9 +115,12 @@ static PetscBool VCone(const Shaped *s, const double *V, double tol)
     for (PetscInt i = j + 1; i < m; i++) {
       double v = V[i + j * m];
       for (PetscInt k = 0; k < j; k++) v -= L[i + k * m] * L[j + k * m];
-      if (L[j + j * m] > 0) L[i + j * m] = v / L[j + j * m];
-      else if (!(fabs(v) <= sqrt(tol * vjj * V[i + i * m]))) return PETSC_FALSE;
-      else L[i + j * m] = 0.0;
+      if (L[j + j * m] > 0)
+        L[i + j * m] = v / L[j + j * m];
+      else if (!(fabs(v) <= sqrt(tol * vjj * V[i + i * m])))
+        return PETSC_FALSE;
+      else
+        L[i + j * m] = 0.0;
     }
   }
   return PETSC_TRUE;
@@ -121,11 +131,12 @@ static PetscBool VInside(void *ctx, const double *V)
   return VCone((const Shaped *)ctx, V, NNL_PSD_TOL);
 }
 
-/* After each step. Rounding makes RᵀSR asymmetric in the last bit: keep V exactly symmetric, as the Gram matrix it
-   models is. It also takes a V on the cone's boundary off it: a V off by no more than NNL_PSD_TOL goes back, as RᵀR of
-   its pivoted Cholesky factor R (NNLSqrtPSD; rows past the numerical rank zero). Without it, paths from inputs of
-   correlation 1 drifted (shaped ReLU and tanh, n = 16, T = 16: 10 and 14 % of the paths past ρ = 1 + 1e-6 at the end,
-   up to ρ = 1.19 and 2.25). A V strictly inside keeps its bits. */
+/* After each step. Rounding makes RᵀSR asymmetric in the last bit: keep V exactly symmetric, as the
+   Gram matrix it models is. It also takes a V on the cone's boundary off it: a V off by no more
+   than NNL_PSD_TOL goes back, as RᵀR of its pivoted Cholesky factor R (NNLSqrtPSD; rows past the
+   numerical rank zero). Without it, paths from inputs of correlation 1 drifted (shaped ReLU and
+   tanh, n = 16, T = 16: 10 and 14 % of the paths past ρ = 1 + 1e-6 at the end, up to ρ = 1.19
+   and 2.25). A V strictly inside keeps its bits. */
 static PetscErrorCode ShapedProject(void *ctx, double *V)
 {
   const Shaped  *s = (const Shaped *)ctx;
@@ -133,7 +144,8 @@ static PetscErrorCode ShapedProject(void *ctx, double *V)
 
   PetscFunctionBegin;
   for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = a + 1; b < m; b++) V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
+    for (PetscInt b = a + 1; b < m; b++)
+      V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
   if (!VCone(s, V, 0.0) && VCone(s, V, NNL_PSD_TOL)) {
     PetscCall(NNLSqrtPSD(m, V, s->R));
     NNLGram(m, m, s->R, 1.0, 0.0, V);
@@ -141,23 +153,25 @@ static PetscErrorCode ShapedProject(void *ctx, double *V)
   PetscFunctionReturn(0);
 }
 
-/* Shaped attention, n, L → ∞ with L/n → T (src/attention.c): dV = b(V) dt + the values' noise √(γ²(2−γ²)) Rᵀ S R (as the
-   shaped MLP's, S = (G + Gᵀ)/√2, V = RᵀR) + the attention's (NNLAttentionNoise). Noise: G then G', m² each.
-   The shaped transformer adds its MLP sub-block, Y ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n): given Y its hidden layer is a shaped
-   MLP's layer, so E[V' − V] = γ²(c E φ_s(z)φ_s(z)ᵀ − V) = γ² b_MLP(V)/n (the shaped MLP's drift), and its noise is
-   (2λ²γ² + γ⁴ + γ⁴)(V_ac V_bd + V_ad V_bc)/n = 2γ² of it: the cross terms λγ(YᵀW₂Φ + ΦᵀW₂ᵀY), W₂'s Wishart and the
-   hidden layer's own (W₁), each with Φ ≈ Y. With the values', one draw of √(γ²(2 − γ²) + 2γ²) Rᵀ S R. */
+/* Shaped attention, n, L → ∞ with L/n → T (src/attention.c): dV = b(V) dt + the values' noise
+   √(γ²(2−γ²)) Rᵀ S R (as the shaped MLP's, S = (G + Gᵀ)/√2, V = RᵀR) + the attention's
+   (NNLAttentionNoise). Noise: G then G', m² each. The shaped transformer adds its MLP sub-block, Y
+   ← λY + γ√(c/n) W₂ φ_s(W₁Y/√n): given Y its hidden layer is a shaped MLP's layer, so E[V' − V] =
+   γ²(c E φ_s(z)φ_s(z)ᵀ − V) = γ² b_MLP(V)/n (the shaped MLP's drift), and its noise is (2λ²γ² + γ⁴
+   + γ⁴)(V_ac V_bd + V_ad V_bc)/n = 2γ² of it: the cross terms λγ(YᵀW₂Φ + ΦᵀW₂ᵀY), W₂'s Wishart and
+   the hidden layer's own (W₁), each with Φ ≈ Y. With the values', one draw of √(γ²(2 − γ²) + 2γ²)
+   Rᵀ S R. */
 typedef struct {
   Shaped    s; /* the values' noise, and the state's symmetrisation; the MLP's φ_s (transformer) */
   double    tau0, gamma;
-  PetscBool mlp; /* shaped_transformer: the MLP sub-block's drift and noise too */
+  PetscBool mlp;      /* shaped_transformer: the MLP sub-block's drift and noise too */
   double   *work, *X; /* 4m² + 3m, m×m */
 } Attention;
 
 static PetscErrorCode AttentionDriftFn(void *ctx, double t, const double *V, double *f)
 {
   Attention     *at = (Attention *)ctx;
-  const PetscInt m = at->s.m;
+  const PetscInt m  = at->s.m;
 
   (void)t;
   NNLAttentionDrift(m, at->tau0, at->gamma, V, f, at->work);
@@ -165,11 +179,12 @@ static PetscErrorCode AttentionDriftFn(void *ctx, double t, const double *V, dou
   return 0;
 }
 
-static PetscErrorCode AttentionNoise(void *ctx, double t, const double *V, const double *G, double *g)
+static PetscErrorCode AttentionNoise(void *ctx, double t, const double *V, const double *G,
+                                     double *g)
 {
   Attention     *at = (Attention *)ctx;
-  const PetscInt m = at->s.m;
-  const double   g2 = at->gamma * at->gamma, cv = sqrt(g2 * (2.0 - g2) + (at->mlp ? 2.0 * g2 : 0.0));
+  const PetscInt m  = at->s.m;
+  const double g2 = at->gamma * at->gamma, cv = sqrt(g2 * (2.0 - g2) + (at->mlp ? 2.0 * g2 : 0.0));
 
   PetscFunctionBegin;
   PetscCall(ShapedNoise(&at->s, t, V, G, g));
@@ -178,8 +193,10 @@ static PetscErrorCode AttentionNoise(void *ctx, double t, const double *V, const
   PetscFunctionReturn(0);
 }
 
-/* Path p's Y_0 = W_in x (n×m), rows iid N(0, C) as the network's embedding: Z (n×m) its normals, RC the factor of C. */
-static void PathEmbedding(const NNLJob *job, const NNLPoint *pt, PetscInt p, const double *RC, double *Z, double *Y)
+/* Path p's Y_0 = W_in x (n×m), rows iid N(0, C) as the network's embedding: Z (n×m) its normals, RC
+ * the factor of C. */
+static void PathEmbedding(const NNLJob *job, const NNLPoint *pt, PetscInt p, const double *RC,
+                          double *Z, double *Y)
 {
   const PetscInt n = pt->width, m = job->inputs;
   NNLRngStream   s;
@@ -190,11 +207,11 @@ static void PathEmbedding(const NNLJob *job, const NNLPoint *pt, PetscInt p, con
 }
 
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
-static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps, NNLPollFn poll, void *pctx, PetscBool *abandon,
-                                 NNLResult *res)
+static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps,
+                                 NNLPollFn poll, void *pctx, PetscBool *abandon, NNLResult *res)
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
-  Hayou          h = {&job->act[pt->act], n, m, NULL, NULL, NULL};
+  Hayou          h   = {&job->act[pt->act], n, m, NULL, NULL, NULL};
   NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h, NULL};
   double        *Y, *C, *RC;
 
@@ -209,7 +226,8 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, 1.0, nsteps, Y, NULL));
     NNLActivationApply(h.act, (size_t)(n * m), Y, h.Phi);
     NNLGramPacked(n, m, Y, out);
-    for (PetscInt a = 0; a < m; a++) out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
+    for (PetscInt a = 0; a < m; a++)
+      out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
     PetscCall(NNLPoll(poll, pctx, abandon));
   }
   PetscCall(PetscFree3(Y, C, RC));
@@ -217,11 +235,12 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps, NNLPollFn poll, void *pctx,
-                                  PetscBool *abandon, PetscInt *nhalved, NNLResult *res)
+static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps,
+                                  NNLPollFn poll, void *pctx, PetscBool *abandon, PetscInt *nhalved,
+                                  NNLResult *res)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
-  Shaped         s = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL};
+  Shaped         s   = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL};
   NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s, VInside};
   double        *V;
 
@@ -229,16 +248,17 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
   NNLShapedDerivatives(s.act, &s.d2, &s.d3);
   PetscCall(PetscMalloc5(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &s.L, m * m, &V));
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
-    double *out = res->paths + p * (np + m);
+    double  *out = res->paths + p * (np + m);
     PetscInt h;
     NNLJobInputCov(job, V);
     PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V, &h));
     *nhalved += h > 0;
     for (PetscInt a = 0, k = 0; a < m; a++) {
       for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
-      /* ‖φ_n(y)‖²/n of a Gaussian y of variance V_aa is V_aa (s₊² + s₋²)/2 = V_aa/c at the width n of this task (the
-         shaped ReLU; c = 1 for smooth shaping, where φ_n → identity): the limit's own value is ln V_aa, but the laws
-         table sets this beside width-n networks, whose post-activation norms sit ln c lower (0.25 at n = 16) */
+      /* ‖φ_n(y)‖²/n of a Gaussian y of variance V_aa is V_aa (s₊² + s₋²)/2 = V_aa/c at the width n
+         of this task (the shaped ReLU; c = 1 for smooth shaping, where φ_n → identity): the limit's
+         own value is ln V_aa, but the laws table sets this beside width-n networks, whose
+         post-activation norms sit ln c lower (0.25 at n = 16) */
       out[np + a] = log(V[a + a * m]) - log(NNLShapedGain(job, s.act, pt->width));
     }
     PetscCall(NNLPoll(poll, pctx, abandon));
@@ -247,26 +267,33 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
   PetscFunctionReturn(0);
 }
 
-/* Each path starts from the law of the embedding's Gram (width n: Y_0 = W_in x, rows iid N(0, C)), as the networks do:
-   its O(n^{-1/2}) fluctuation is worth 1/(γ²(2 − γ²)) of the block's layers, more than one at γ < 1. */
-static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps, NNLPollFn poll, void *pctx,
+/* Each path starts from the law of the embedding's Gram (width n: Y_0 = W_in x, rows iid N(0, C)),
+   as the networks do: its O(n^{-1/2}) fluctuation is worth 1/(γ²(2 − γ²)) of the block's layers,
+   more than one at γ < 1. */
+static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, double T,
+                                     PetscInt nsteps, NNLPollFn poll, void *pctx,
                                      PetscBool *abandon, PetscInt *nhalved, NNLResult *res)
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
-  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL}, NNLJobAttnTau0(job, pt->act), NNLJobAttnGamma(job, pt->act),
-                       pt->family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE, NULL, NULL};
-  NNLSDE         sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at, VInside};
-  double        *V, *Z, *Y, *RC;
+  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL},
+                       NNLJobAttnTau0(job, pt->act),
+                       NNLJobAttnGamma(job, pt->act),
+                  pt->family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE,
+                       NULL,
+                       NULL};
+  NNLSDE  sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at, VInside};
+  double *V, *Z, *Y, *RC;
 
   PetscFunctionBegin;
   if (at.mlp) NNLShapedDerivatives(at.s.act, &at.s.d2, &at.s.d3);
-  PetscCall(PetscMalloc5(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &at.s.L, m * m, &V));
+  PetscCall(
+    PetscMalloc5(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &at.s.L, m * m, &V));
   PetscCall(PetscMalloc2(4 * m * m + 3 * m, &at.work, m * m, &at.X));
   PetscCall(PetscMalloc3(n * m, &Z, n * m, &Y, m * m, &RC));
   NNLJobInputCov(job, V);
   PetscCall(NNLSqrtPSD(m, V, RC));
   for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
-    double *out = res->paths + p * (np + m);
+    double  *out = res->paths + p * (np + m);
     PetscInt h;
     PathEmbedding(job, pt, p, RC, Z, Y);
     NNLGram(n, m, Y, 1.0 / (double)n, 0.0, V);
@@ -284,14 +311,15 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx, NNLResult **result)
+PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *pctx,
+                                 NNLResult **result)
 {
   const PetscBool fp = NNLPointHasFokkerPlanck(job, pt);
-  const double    T = NNLSDETime(pt->family, pt->width, pt->depth, pt->depth);
-  PetscInt        nrec, *layers, nhalved = 0, nsteps = T > 0 ? (PetscInt)ceil(T / job->sde_dt - 1e-9) : 0;
-  NNLResult      *res;
-  double          t0 = MPI_Wtime();
-  PetscBool       abandon = PETSC_FALSE;
+  const double    T  = NNLSDETime(pt->family, pt->width, pt->depth, pt->depth);
+  PetscInt nrec, *layers, nhalved = 0, nsteps = T > 0 ? (PetscInt)ceil(T / job->sde_dt - 1e-9) : 0;
+  NNLResult *res;
+  double     t0      = MPI_Wtime();
+  PetscBool  abandon = PETSC_FALSE;
 
   PetscFunctionBegin;
   PetscCall(NNLLogRegister());
@@ -300,35 +328,51 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
   PetscCall(NNLResultCreateSDE(nrec, job->inputs, job->sde_paths, fp ? job->fp_cells : 0, &res));
   PetscCall(PetscArraycpy(res->layers, layers, nrec));
   res->point = pt->ord;
-  if (pt->family == NNL_FAMILY_RESNET) PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, &abandon, res));
-  else if (pt->family == NNL_FAMILY_ATTENTION || pt->family == NNL_FAMILY_TRANSFORMER) PetscCall(AttentionPaths(job, pt, T, nsteps, poll, pctx, &abandon, &nhalved, res));
-  else PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, &abandon, &nhalved, res));
-  if (!abandon) { /* paths whose V left the state space (the laws table leaves them out: their ρ or ln V_aa is not finite) */
+  if (pt->family == NNL_FAMILY_RESNET)
+    PetscCall(HayouPaths(job, pt, nsteps, poll, pctx, &abandon, res));
+  else if (pt->family == NNL_FAMILY_ATTENTION || pt->family == NNL_FAMILY_TRANSFORMER)
+    PetscCall(AttentionPaths(job, pt, T, nsteps, poll, pctx, &abandon, &nhalved, res));
+  else
+    PetscCall(ShapedPaths(job, pt, T, nsteps, poll, pctx, &abandon, &nhalved, res));
+  if (!abandon) { /* paths whose V left the state space (the laws table leaves them out: their ρ or
+                     ln V_aa is not finite) */
     const PetscInt m = job->inputs, np = m * (m + 1) / 2, w = np + m;
     PetscInt       bad = 0;
     for (PetscInt p = 0; p < res->npath; p++) {
       PetscBool out = PETSC_FALSE;
       for (PetscInt a = 0, k = 0; a < m; a++)
-        for (PetscInt b = a; b < m; b++, k++) out = out || !isfinite(res->paths[p * w + k]) || (a == b && !(res->paths[p * w + k] > 0));
+        for (PetscInt b = a; b < m; b++, k++)
+          out = out || !isfinite(res->paths[p * w + k]) || (a == b && !(res->paths[p * w + k] > 0));
       bad += out ? 1 : 0;
     }
     if (bad)
-      snprintf(res->message, sizeof(res->message), "%" PetscInt_FMT " of %" PetscInt_FMT " SDE paths left the state space (V not finite, or "
-               "a variance V_aa <= 0) even with steps halved %d times; the laws table leaves them out (a smaller -sde_dt may help)",
+      snprintf(res->message, sizeof(res->message),
+               "%" PetscInt_FMT " of %" PetscInt_FMT
+               " SDE paths left the state space (V not finite, or "
+               "a variance V_aa <= 0) even with steps halved %d times; the laws table leaves them "
+               "out (a smaller -sde_dt may help)",
                bad, res->npath, NNL_SDE_MAX_HALVINGS);
     else if (nhalved)
-      snprintf(res->message, sizeof(res->message), "%" PetscInt_FMT " of %" PetscInt_FMT " SDE paths left the state space (V not positive "
-               "semidefinite) in a step of -sde_dt and took it again in halves, on the same Brownian path (a smaller -sde_dt may be "
-               "more exact)", nhalved, res->npath);
+      snprintf(res->message, sizeof(res->message),
+               "%" PetscInt_FMT " of %" PetscInt_FMT
+               " SDE paths left the state space (V not positive "
+               "semidefinite) in a step of -sde_dt and took it again in halves, on the same "
+               "Brownian path (a smaller -sde_dt may be "
+               "more exact)",
+               nhalved, res->npath);
   }
-  if (abandon) res->status = NNL_STATUS_ABANDONED;
+  if (abandon)
+    res->status = NNL_STATUS_ABANDONED;
   else if (fp) {
-    const double k = (job->shape_c_plus - job->shape_c_minus) * (job->shape_c_plus - job->shape_c_minus) / (2 * M_PI);
-    double      *t;
-    PetscBool    ok;
+    const double k = (job->shape_c_plus - job->shape_c_minus) *
+                     (job->shape_c_plus - job->shape_c_minus) / (2 * M_PI);
+    double   *t;
+    PetscBool ok;
     PetscCall(PetscMalloc1(nrec, &t));
-    for (PetscInt r = 0; r < nrec; r++) t[r] = NNLSDETime(pt->family, pt->width, pt->depth, layers[r]);
-    PetscCall(NNLFokkerPlanckSolve(k, NNLJobInputCorrelation(job, 0, 1), job->fp_cells, nrec, t, res->fp, &ok, res->message, sizeof(res->message)));
+    for (PetscInt r = 0; r < nrec; r++)
+      t[r] = NNLSDETime(pt->family, pt->width, pt->depth, layers[r]);
+    PetscCall(NNLFokkerPlanckSolve(k, NNLJobInputCorrelation(job, 0, 1), job->fp_cells, nrec, t,
+                                   res->fp, &ok, res->message, sizeof(res->message)));
     PetscCall(PetscFree(t));
     if (!ok) {
       res->status = NNL_STATUS_FAILED;

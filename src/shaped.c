@@ -1,4 +1,5 @@
-/* Shaped activations: the shaped ReLU and smooth shaping φ_s(x) = s φ(x/s), their gain and their SDE drift. */
+/* Shaped activations: the shaped ReLU and smooth shaping φ_s(x) = s φ(x/s), their gain and their
+ * SDE drift. */
 #include <math.h>
 #include <string.h>
 #include "nnlimits/shaped.h"
@@ -16,8 +17,11 @@ int NNLShapedCheck(const NNLActivation *act, char err[], size_t len)
   if (NNLShapedIsRelu(act)) return 0;
   /* s φ(x/s) → x as s → ∞ only if φ(0) = 0 and φ'(0) = 1 (φ differentiable at 0) */
   if (fabs(f0) > 1e-12 || fabs(d1 - 1.0) > 1e-6) {
-    snprintf(err, len, "activation '%s' has phi(0) = %.3g, phi'(0) = %.6g; shaping needs relu, or phi(0) = 0 and phi'(0) = 1 "
-             "(e.g. tanh, linear)", act->canon, f0, d1);
+    snprintf(err, len,
+             "activation '%s' has phi(0) = %.3g, phi'(0) = %.6g; shaping needs relu, or phi(0) = 0 "
+             "and phi'(0) = 1 "
+             "(e.g. tanh, linear)",
+             act->canon, f0, d1);
     return 1;
   }
   return 0;
@@ -38,7 +42,8 @@ double NNLShapedGain(const NNLJob *job, const NNLActivation *act, PetscInt n)
   return 2.0 / (sp * sp + sm * sm);
 }
 
-void NNLShapedApply(const NNLJob *job, const NNLActivation *act, PetscInt n, size_t count, const double *x, double *y)
+void NNLShapedApply(const NNLJob *job, const NNLActivation *act, PetscInt n, size_t count,
+                    const double *x, double *y)
 {
   if (NNLShapedIsRelu(act)) {
     double sp, sm;
@@ -60,7 +65,8 @@ void NNLShapedDerivatives(const NNLActivation *act, double *d2, double *d3)
   *d3 = (f[4] - 2 * f[3] + 2 * f[1] - f[0]) / (2 * h * h * h);
 }
 
-double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, double d3, double vaa, double vbb, double vab)
+double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, double d3, double vaa,
+                      double vbb, double vab)
 {
   if (NNLShapedIsRelu(act)) {
     const double dc = job->shape_c_plus - job->shape_c_minus, s = sqrt(vaa * vbb);
@@ -73,5 +79,6 @@ double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, do
     /* √(1−ρ²) − ρθ = sin θ − θ cos θ: the θ form keeps its digits near ρ = 1, where it is ~θ³/3 */
     return dc * dc / (2 * M_PI) * s * (sin(th) - th * cos(th));
   }
-  return (d2 * d2 / 4 * (vaa * vbb + 2 * vab * vab) + d3 / 2 * vab * (vaa + vbb)) / (job->shape_a * job->shape_a);
+  return (d2 * d2 / 4 * (vaa * vbb + 2 * vab * vab) + d3 / 2 * vab * (vaa + vbb)) /
+         (job->shape_a * job->shape_a);
 }

@@ -10,9 +10,11 @@ int NNLSimdSupported(int isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
-  if (isa == NNL_ISA_AVX512) /* VL and BW for the random-number kernel; every AVX-512 CPU with DQ has them */
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma");
+  if (isa == NNL_ISA_AVX512) /* VL and BW for the random-number kernel; every AVX-512 CPU with DQ
+                                has them */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("fma");
   if (isa == NNL_ISA_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return 1;
 #else

@@ -3,7 +3,8 @@
 #define NNLIMITS_SOCKETS_H
 
 /**
-  @brief Not collective: set TCP_NODELAY on every TCP connection this process holds (call after MPI_Init).
+  @brief Not collective: set TCP_NODELAY on every TCP connection this process holds (call after
+  MPI_Init).
   @return the number of TCP connections that now have TCP_NODELAY set.
 */
 int NNLSocketsNoDelay(void);

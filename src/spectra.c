@@ -1,18 +1,20 @@
-/* Spectra on one rank (LAPACK from OpenBLAS) and the scalars derived from any spectrum: ranks, participation ratio. */
+/* Spectra on one rank (LAPACK from OpenBLAS) and the scalars derived from any spectrum: ranks,
+ * participation ratio. */
 #include <float.h>
 #include <math.h>
 #include "nnlimits/spectra.h"
 
 /* LAPACK, Fortran calling convention (no LAPACKE: one BLAS, OpenBLAS, provides these symbols). */
-void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
-             const int *lwork, int *iwork, const int *liwork, int *info);
-void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s, double *u, const int *ldu,
-             double *vt, const int *ldvt, double *work, const int *lwork, int *iwork, int *info);
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+             double *work, const int *lwork, int *iwork, const int *liwork, int *info);
+void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s,
+             double *u, const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork,
+             int *iwork, int *info);
 
 const char *const NNLSpectraMatrices[] = {"gram", "features", NULL};
 
-void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt rows, PetscInt cols, double rtol,
-                            NNLSpectraStats *st)
+void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt rows,
+                            PetscInt cols, double rtol, NNLSpectraStats *st)
 {
   double vmax = 0, vmin = INFINITY, tol;
 
@@ -29,26 +31,29 @@ void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt
     if (v[i] > tol) st->rank++;
     if (v[i] > rtol * vmax) st->rank_rtol++;
   }
-  /* Scale by the largest before squaring again: Σσ⁴ overflows for deep unnormalised networks long before σ does.
-     Singular values whose largest square leaves double's normal range (σ past 1.3e154 or below 1.5e-154: an
-     exploding or vanishing network's, stored at their true scale) are scaled before squaring: σ² / σ_max² was inf/inf,
-     a NaN participation ratio. */
+  /* Scale by the largest before squaring again: Σσ⁴ overflows for deep unnormalised networks long
+     before σ does. Singular values whose largest square leaves double's normal range (σ
+     past 1.3e154 or below 1.5e-154: an exploding or vanishing network's, stored at their true
+     scale) are scaled before squaring: σ² / σ_max² was inf/inf, a NaN participation ratio. */
   if (vmax > 0) {
-    const PetscBool pre = !sq && !(vmax * vmax <= DBL_MAX && vmax * vmax >= DBL_MIN) ? PETSC_TRUE : PETSC_FALSE;
-    double          a = 0, b = 0, ref = sq ? vmax : vmax * vmax;
+    const PetscBool pre =
+      !sq && !(vmax * vmax <= DBL_MAX && vmax * vmax >= DBL_MIN) ? PETSC_TRUE : PETSC_FALSE;
+    double a = 0, b = 0, ref = sq ? vmax : vmax * vmax;
     for (PetscInt i = 0; i < k; i++) {
       double x = v[i] > 0 ? v[i] : 0, x2 = pre ? (x / vmax) * (x / vmax) : (sq ? x : x * x) / ref;
       a += x2;
       b += x2 * x2;
     }
     st->pr = a * a / b;
-  } else st->pr = NAN;
+  } else
+    st->pr = NAN;
   st->vmax = k > 0 ? vmax : NAN;
   st->vmin = k > 0 ? vmin : NAN;
   st->cond = k > 0 && vmax > 0 ? vmax / vmin : NAN;
 }
 
-PetscErrorCode NNLSpectraEigLocal(PetscInt m, const double *K, double *w, PetscBool *ok, char msg[], size_t len)
+PetscErrorCode NNLSpectraEigLocal(PetscInt m, const double *K, double *w, PetscBool *ok, char msg[],
+                                  size_t len)
 {
   int     n = (int)m, lda = PetscMax(1, (int)m), lwork = -1, liwork = -1, info = 0, iq = 0;
   double *A, wq = 0;
@@ -80,7 +85,8 @@ PetscErrorCode NNLSpectraEigLocal(PetscInt m, const double *K, double *w, PetscB
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLSpectraSVDLocal(PetscInt r, PetscInt c, const double *A, double *s, PetscBool *ok, char msg[], size_t len)
+PetscErrorCode NNLSpectraSVDLocal(PetscInt r, PetscInt c, const double *A, double *s, PetscBool *ok,
+                                  char msg[], size_t len)
 {
   int     mr = (int)r, nc = (int)c, lda = PetscMax(1, (int)r), one = 1, lwork = -1, info = 0;
   double *B, wq = 0, *work, du = 0;

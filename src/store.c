@@ -1,4 +1,5 @@
-/* The run store: one SQLite file per run directory, provenance, and one transaction per finished point. */
+/* The run store: one SQLite file per run directory, provenance, and one transaction per finished
+ * point. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -17,69 +18,86 @@
 
 static const char *SchemaSQL =
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-  "CREATE TABLE runs(run INTEGER PRIMARY KEY, started TEXT, finished TEXT, status TEXT, ranks INTEGER, host TEXT,"
+  "CREATE TABLE runs(run INTEGER PRIMARY KEY, started TEXT, finished TEXT, status TEXT, ranks "
+  "INTEGER, host TEXT,"
   " git TEXT, versions TEXT, slurm TEXT, options TEXT, source TEXT, t0 REAL);"
   "CREATE TABLE pairs(k INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL);"
-  /* the limit tasks' rows: NNGP kernel and depth-limit ODE (NULL where it does not apply or failed) */
+  /* the limit tasks' rows: NNGP kernel and depth-limit ODE (NULL where it does not apply or failed)
+   */
   "CREATE TABLE limits(point INTEGER, layer INTEGER, a INTEGER, b INTEGER, q_nngp REAL, q_ode REAL,"
   " PRIMARY KEY(point, layer, a, b)) WITHOUT ROWID;"
-  /* -spectra_layers: per (point, layer, matrix) its scalars, and its values (descending, i = 0 the largest) */
-  "CREATE TABLE spectra(point INTEGER, layer INTEGER, matrix TEXT, k INTEGER, rank INTEGER, rank_rtol INTEGER, pr REAL,"
+  /* -spectra_layers: per (point, layer, matrix) its scalars, and its values (descending, i = 0 the
+     largest) */
+  "CREATE TABLE spectra(point INTEGER, layer INTEGER, matrix TEXT, k INTEGER, rank INTEGER, "
+  "rank_rtol INTEGER, pr REAL,"
   " cond REAL, vmax REAL, vmin REAL, PRIMARY KEY(point, layer, matrix)) WITHOUT ROWID;"
   "CREATE TABLE spectrum(point INTEGER, layer INTEGER, matrix TEXT, i INTEGER, value REAL,"
   " PRIMARY KEY(point, layer, matrix, i)) WITHOUT ROWID;"
-  /* SDE tasks: per path V_ab at the final time, and ln(‖φ(Y_a)‖²/n) on the diagonal rows (NULL off it) */
-  "CREATE TABLE sde_paths(point INTEGER, path INTEGER, a INTEGER, b INTEGER, q REAL, lognorm_post REAL,"
+  /* SDE tasks: per path V_ab at the final time, and ln(‖φ(Y_a)‖²/n) on the diagonal rows (NULL off
+     it) */
+  "CREATE TABLE sde_paths(point INTEGER, path INTEGER, a INTEGER, b INTEGER, q REAL, lognorm_post "
+  "REAL,"
   " PRIMARY KEY(point, path, a, b)) WITHOUT ROWID;"
-  /* the Fokker–Planck density of ρ_01 at the recorded layers' times: per cell its centre in ρ and its mass over its
-     width in ρ; the cells' edges are nnl_fp_edge(cell, cells, meta 'fp_grid') */
+  /* the Fokker–Planck density of ρ_01 at the recorded layers' times: per cell its centre in ρ and
+     its mass over its width in ρ; the cells' edges are nnl_fp_edge(cell, cells, meta 'fp_grid') */
   "CREATE TABLE fokker_planck(point INTEGER, layer INTEGER, cell INTEGER, rho REAL, density REAL,"
   " PRIMARY KEY(point, layer, cell)) WITHOUT ROWID;";
 
-/* A row per point. Its id (a hash of the point's parameters) is a UNIQUE column, not the rowid: keyed by the random
-   ids, every group of commits dirtied pages all over the table, and SQLite wrote each of them to the WAL at the group's
-   end (schema 5: jobs/pdlt_kurtosis.opts committed in 1.7–2.1 s, 0.67–0.78 s with rows appended in commit order).
-   No index on ord (stores until 2026-12 had points_ord; a run drops it, OpenWrite): rank 0 commits in cost order, so
-   its entries too went all over the index, a fifth of a commit: 10^5 no-op tasks 2.89–2.99 -> 2.28–2.39 µs a commit
-   with the store's close. The reads that order by ord sort instead, no slower: the default sweep's points, gram, stats
-   and compare exports in the same time with and without it, laws 1.05 -> 0.78 s. */
-static const char *PointsSQL =
-  "CREATE TABLE points(id INTEGER NOT NULL UNIQUE, ord INTEGER NOT NULL, family TEXT, activation TEXT, width INTEGER,"
-  " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, dead_layer INTEGER, message TEXT, seconds REAL,"
-  " committed REAL, run INTEGER, kind TEXT NOT NULL);";
+/* A row per point. Its id (a hash of the point's parameters) is a UNIQUE column, not the rowid:
+   keyed by the random ids, every group of commits dirtied pages all over the table, and SQLite
+   wrote each of them to the WAL at the group's end (schema 5: jobs/pdlt_kurtosis.opts committed
+   in 1.7–2.1 s, 0.67–0.78 s with rows appended in commit order). No index on ord (stores until
+   2026-12 had points_ord; a run drops it, OpenWrite): rank 0 commits in cost order, so its entries
+   too went all over the index, a fifth of a commit: 10^5 no-op tasks 2.89–2.99 -> 2.28–2.39 µs a
+   commit with the store's close. The reads that order by ord sort instead, no slower: the default
+   sweep's points, gram, stats and compare exports in the same time with and without it, laws 1.05
+   -> 0.78 s. */
+static const char *PointsSQL = "CREATE TABLE points(id INTEGER NOT NULL UNIQUE, ord INTEGER NOT "
+                               "NULL, family TEXT, activation TEXT, width INTEGER,"
+                               " depth INTEGER, seed INTEGER, status TEXT, sampler TEXT, "
+                               "dead_layer INTEGER, message TEXT, seconds REAL,"
+                               " committed REAL, run INTEGER, kind TEXT NOT NULL);";
 
-/* All of a network's per-layer arrays are one row of `netlayers`: its recorded layers, its Gram entries q (per layer
-   the packed upper triangle, (a, b) with a <= b in row order, pair k of table `pairs`) and its per-input statistics,
-   each a BLOB of little-endian doubles over the layers (NaN for none; ks, one value per input, only for a finished
-   point, at its last recorded layer). A row per layer cost SQLite ~2.5 µs each (a row per pair or input ~3 µs each,
-   before that), a quarter of the default sweep. The view `layers` gives back one row per (point, layer), joining
-   `seq` (0, 1, … up to the deepest network's layer count) for the layer's index r, and the views `gram` and `stats`
-   one row per observation, so that SQL (summary, export, analysis) joins and filters them as before; they read the
-   arrays with nnl_at(blob, k), which every connection of nnlimits and of analysis/nnlimits.py registers.
-   Schema 4 had a table `layers` of those rows instead of these tables and views, and schema 5 the point as the
-   rowid (NNLStoreUpgrade). */
+/* All of a network's per-layer arrays are one row of `netlayers`: its recorded layers, its Gram
+   entries q (per layer the packed upper triangle, (a, b) with a <= b in row order, pair k of table
+   `pairs`) and its per-input statistics, each a BLOB of little-endian doubles over the layers (NaN
+   for none; ks, one value per input, only for a finished point, at its last recorded layer). A row
+   per layer cost SQLite ~2.5 µs each (a row per pair or input ~3 µs each, before that), a quarter
+   of the default sweep. The view `layers` gives back one row per (point, layer), joining `seq` (0,
+   1, … up to the deepest network's layer count) for the layer's index r, and the views `gram` and
+   `stats` one row per observation, so that SQL (summary, export, analysis) joins and filters them
+   as before; they read the arrays with nnl_at(blob, k), which every connection of nnlimits and of
+   analysis/nnlimits.py registers. Schema 4 had a table `layers` of those rows instead of these
+   tables and views, and schema 5 the point as the rowid (NNLStoreUpgrade). */
 static const char *NetlayersSQL =
-  "CREATE TABLE netlayers(point INTEGER NOT NULL UNIQUE, nrec INTEGER NOT NULL, np INTEGER NOT NULL, m INTEGER NOT NULL,"
+  "CREATE TABLE netlayers(point INTEGER NOT NULL UNIQUE, nrec INTEGER NOT NULL, np INTEGER NOT "
+  "NULL, m INTEGER NOT NULL,"
   " layer BLOB, q BLOB, lognorm BLOB, lognorm_post BLOB, kurtosis BLOB, ks BLOB);";
 static const char *NetViewsSQL =
   "CREATE VIEW layers AS SELECT n.point AS point, CAST(nnl_at(n.layer, s.r) AS INTEGER) AS layer,"
-  " substr(n.q, 8 * n.np * s.r + 1, 8 * n.np) AS q, substr(n.lognorm, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm,"
+  " substr(n.q, 8 * n.np * s.r + 1, 8 * n.np) AS q, substr(n.lognorm, 8 * n.m * s.r + 1, 8 * n.m) "
+  "AS lognorm,"
   " substr(n.lognorm_post, 8 * n.m * s.r + 1, 8 * n.m) AS lognorm_post,"
-  " substr(n.kurtosis, 8 * n.m * s.r + 1, 8 * n.m) AS kurtosis, CASE WHEN s.r = n.nrec - 1 THEN n.ks END AS ks"
+  " substr(n.kurtosis, 8 * n.m * s.r + 1, 8 * n.m) AS kurtosis, CASE WHEN s.r = n.nrec - 1 THEN "
+  "n.ks END AS ks"
   " FROM netlayers n JOIN seq s ON s.r < n.nrec;"
-  "CREATE VIEW gram AS SELECT l.point AS point, l.layer AS layer, p.a AS a, p.b AS b, nnl_at(l.q, p.k) AS q"
+  "CREATE VIEW gram AS SELECT l.point AS point, l.layer AS layer, p.a AS a, p.b AS b, nnl_at(l.q, "
+  "p.k) AS q"
   " FROM layers l JOIN pairs p;"
-  "CREATE VIEW stats AS SELECT l.point AS point, l.layer AS layer, p.a AS input, nnl_at(l.lognorm, p.a) AS lognorm,"
-  " nnl_at(l.lognorm_post, p.a) AS lognorm_post, nnl_at(l.kurtosis, p.a) AS kurtosis, nnl_at(l.ks, p.a) AS ks"
+  "CREATE VIEW stats AS SELECT l.point AS point, l.layer AS layer, p.a AS input, nnl_at(l.lognorm, "
+  "p.a) AS lognorm,"
+  " nnl_at(l.lognorm_post, p.a) AS lognorm_post, nnl_at(l.kurtosis, p.a) AS kurtosis, nnl_at(l.ks, "
+  "p.a) AS ks"
   " FROM layers l JOIN pairs p ON p.a = p.b;";
 
 /* Table seq, and its rows ?1 .. ?2 − 1. */
 static const char *SeqTableSQL = "CREATE TABLE seq(r INTEGER PRIMARY KEY)";
-static const char *SeqSQL = "WITH RECURSIVE c(r) AS (SELECT ?1 UNION ALL SELECT r + 1 FROM c WHERE r + 1 < ?2)"
-                            " INSERT OR IGNORE INTO seq SELECT r FROM c";
+static const char *SeqSQL =
+  "WITH RECURSIVE c(r) AS (SELECT ?1 UNION ALL SELECT r + 1 FROM c WHERE r + 1 < ?2)"
+  " INSERT OR IGNORE INTO seq SELECT r FROM c";
 
-/* A full disk or a file size limit reaches SQLite as SQLITE_FULL or SQLITE_IOERR ("disk I/O error"): say which, and
-   what to do, in the one error line. */
+/* A full disk or a file size limit reaches SQLite as SQLITE_FULL or SQLITE_IOERR ("disk I/O
+   error"): say which, and what to do, in the one error line. */
 static void IOHint(sqlite3 *db, int rc, char buf[], size_t len)
 {
   int         err  = db ? sqlite3_system_errno(db) : 0;
@@ -87,8 +105,12 @@ static void IOHint(sqlite3 *db, int rc, char buf[], size_t len)
 
   buf[0] = 0;
   if ((rc & 0xff) != SQLITE_FULL && (rc & 0xff) != SQLITE_IOERR) return;
-  snprintf(buf, len, " (%s, writing '%s'): free space there or raise the file size limit, then rerun the same command "
-           "(committed points are kept)", err ? strerror(err) : "disk full or file size limit", file && file[0] ? file : "the store");
+  snprintf(buf, len,
+           " (%s, writing '%s'): free space there or raise the file size limit, then rerun the "
+           "same command "
+           "(committed points are kept)",
+           err ? strerror(err) : "disk full or file size limit",
+           file && file[0] ? file : "the store");
 }
 
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])
@@ -98,7 +120,8 @@ PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[])
   PetscFunctionBegin;
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) PetscFunctionReturn(0);
   IOHint(db, db ? sqlite3_extended_errcode(db) : rc, hint, sizeof(hint));
-  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s: %s%s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), hint);
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "store: %s: %s%s", what,
+          db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), hint);
 }
 
 PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[])
@@ -125,7 +148,8 @@ PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value)
 
   PetscFunctionBegin;
   *value = NULL;
-  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key=?", -1, &st, NULL), "read meta"));
+  PetscCall(NNLStoreCheck(
+    db, sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key=?", -1, &st, NULL), "read meta"));
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) PetscCall(PetscStrallocpy((const char *)sqlite3_column_text(st, 0), value));
@@ -140,7 +164,8 @@ PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]
   int           rc;
 
   PetscFunctionBegin;
-  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &st, NULL), "meta"));
+  PetscCall(NNLStoreCheck(
+    db, sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &st, NULL), "meta"));
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
@@ -149,7 +174,8 @@ PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]
   PetscFunctionReturn(0);
 }
 
-/* The run directory: created if missing; an existing non-directory, or one we cannot write, is an input error. */
+/* The run directory: created if missing; an existing non-directory, or one we cannot write, is an
+ * input error. */
 PetscErrorCode NNLStoreMakeDir(const char dir[])
 {
   char        path[PETSC_MAX_PATH_LEN];
@@ -164,18 +190,20 @@ PetscErrorCode NNLStoreMakeDir(const char dir[])
     *p = '/';
   }
   if (mkdir(dir, 0777) && errno != EEXIST)
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: directory '%s' cannot be created (%s)", dir, strerror(errno));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: directory '%s' cannot be created (%s)",
+            dir, strerror(errno));
   PetscCheck(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
              "-output: '%s' exists and is not a directory", dir);
-  PetscCheck(access(dir, W_OK | X_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: directory '%s' is not writable",
-             dir);
+  PetscCheck(access(dir, W_OK | X_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "-output: directory '%s' is not writable", dir);
   PetscFunctionReturn(0);
 }
 
-/* One writer per store: a run, or a merge, holds an fcntl write lock on DIR/nnlimits.lock for as long as it writes.
-   SQLite alone would let two runs into one directory interleave their transactions, and both would compute and
-   insert the same points (a rerun started while the ranks of a killed mpirun are still alive does exactly that).
-   The kernel drops the lock when its holder dies, however it dies; the file itself stays. */
+/* One writer per store: a run, or a merge, holds an fcntl write lock on DIR/nnlimits.lock for as
+   long as it writes. SQLite alone would let two runs into one directory interleave their
+   transactions, and both would compute and insert the same points (a rerun started while the ranks
+   of a killed mpirun are still alive does exactly that). The kernel drops the lock when its holder
+   dies, however it dies; the file itself stays. */
 PetscErrorCode NNLStoreLock(const char dir[], int *fd)
 {
   char         path[PETSC_MAX_PATH_LEN];
@@ -186,7 +214,8 @@ PetscErrorCode NNLStoreLock(const char dir[], int *fd)
   *fd = -1;
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_LOCK);
   f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot create '%s' (%s)", path, strerror(errno));
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot create '%s' (%s)", path,
+             strerror(errno));
   memset(&fl, 0, sizeof(fl));
   fl.l_type   = F_WRLCK;
   fl.l_whence = SEEK_SET;
@@ -201,15 +230,18 @@ PetscErrorCode NNLStoreLock(const char dir[], int *fd)
   if (fcntl(f, F_GETLK, &fl) != 0) fl.l_pid = 0;
   close(f);
   PetscCheck(err != EACCES && err != EAGAIN, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
-             "-output: '%s' is being written by another nnlimits process (pid %d, on the node that holds the lock); wait for "
-             "it to end or use another -output", dir, (int)fl.l_pid);
-  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot lock '%s' (%s)", path, strerror(err));
+             "-output: '%s' is being written by another nnlimits process (pid %d, on the node that "
+             "holds the lock); wait for "
+             "it to end or use another -output",
+             dir, (int)fl.l_pid);
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: cannot lock '%s' (%s)", path,
+          strerror(err));
 }
 
-/* Whether a process holds DIR's write lock, asked without taking it (status is read-only): 1 held, 0 free (or no lock
-   file: every writer creates it before it writes), -1 unknown (a file system without fcntl locks, e.g. NFS without its
-   lock daemon). Not for the process that holds the lock: its own lock does not conflict (0), and closing any descriptor
-   of the file would release it. */
+/* Whether a process holds DIR's write lock, asked without taking it (status is read-only): 1 held,
+   0 free (or no lock file: every writer creates it before it writes), -1 unknown (a file system
+   without fcntl locks, e.g. NFS without its lock daemon). Not for the process that holds the lock:
+   its own lock does not conflict (0), and closing any descriptor of the file would release it. */
 static int LockQuery(const char dir[], int *pid)
 {
   char         path[PETSC_MAX_PATH_LEN];
@@ -249,8 +281,8 @@ void NNLStoreUnlock(int *fd)
   *fd = -1;
 }
 
-/* nnl_at(blob, k): double k of a BLOB of little-endian doubles; NULL past its end, for NULL, and for NaN (as SQLite
-   stores a bound NaN). */
+/* nnl_at(blob, k): double k of a BLOB of little-endian doubles; NULL past its end, for NULL, and
+   for NaN (as SQLite stores a bound NaN). */
 double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k)
 {
   uint64_t bits = 0;
@@ -268,24 +300,30 @@ static void NNLAt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   double               v;
 
   (void)argc;
-  if (!p || sqlite3_value_type(argv[1]) == SQLITE_NULL || k < 0 || k >= sqlite3_value_bytes(argv[0]) / 8) { /* (k + 1) * 8 overflowed */
+  if (!p || sqlite3_value_type(argv[1]) == SQLITE_NULL || k < 0 ||
+      k >= sqlite3_value_bytes(argv[0]) / 8) { /* (k + 1) * 8 overflowed */
     sqlite3_result_null(ctx);
     return;
   }
   v = NNLStoreBlobAt(p, k);
-  if (v != v) sqlite3_result_null(ctx);
-  else sqlite3_result_double(ctx, v);
+  if (v != v)
+    sqlite3_result_null(ctx);
+  else
+    sqlite3_result_double(ctx, v);
 }
 
-/* nnl_fp_edge(i, ncell, grid): edge i in ρ of a Fokker–Planck density's ncell cells, grid the store's meta
-   "fp_grid" (NULL before it existed): NNLFokkerPlanckEdge. */
+/* nnl_fp_edge(i, ncell, grid): edge i in ρ of a Fokker–Planck density's ncell cells, grid the
+   store's meta "fp_grid" (NULL before it existed): NNLFokkerPlanckEdge. */
 static void NNLFPEdge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
   const char *grid = (const char *)sqlite3_value_text(argv[2]);
 
   (void)argc;
-  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_int64(argv[1]) < 1) sqlite3_result_null(ctx);
-  else sqlite3_result_double(ctx, NNLFokkerPlanckEdge(grid, (PetscInt)sqlite3_value_int64(argv[0]), (PetscInt)sqlite3_value_int64(argv[1])));
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_int64(argv[1]) < 1)
+    sqlite3_result_null(ctx);
+  else
+    sqlite3_result_double(ctx, NNLFokkerPlanckEdge(grid, (PetscInt)sqlite3_value_int64(argv[0]),
+                                                   (PetscInt)sqlite3_value_int64(argv[1])));
 }
 
 /* nnl_act(name): NNLActivationDisplayName of a canonical activation name (NULL for NULL). */
@@ -306,17 +344,27 @@ static void NNLAct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 PetscErrorCode NNLStoreFunctions(sqlite3 *db)
 {
   PetscFunctionBegin;
-  PetscCall(NNLStoreCheck(db, sqlite3_create_function(db, "nnl_at", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NNLAt, NULL, NULL),
-                          "register nnl_at"));
-  PetscCall(NNLStoreCheck(db, sqlite3_create_function(db, "nnl_fp_edge", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NNLFPEdge, NULL, NULL),
-                          "register nnl_fp_edge"));
-  PetscCall(NNLStoreCheck(db, sqlite3_create_function(db, "nnl_act", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NNLAct, NULL, NULL),
-                          "register nnl_act"));
+  PetscCall(
+    NNLStoreCheck(db,
+                  sqlite3_create_function(db, "nnl_at", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                          NNLAt, NULL, NULL),
+                  "register nnl_at"));
+  PetscCall(
+    NNLStoreCheck(db,
+                  sqlite3_create_function(db, "nnl_fp_edge", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                          NULL, NNLFPEdge, NULL, NULL),
+                  "register nnl_fp_edge"));
+  PetscCall(
+    NNLStoreCheck(db,
+                  sqlite3_create_function(db, "nnl_act", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                          NULL, NNLAct, NULL, NULL),
+                  "register nnl_act"));
   PetscFunctionReturn(0);
 }
 
 /* Open DIR/nnlimits.sqlite. Read-only opens refuse a missing file rather than creating one. */
-/* What a path that is not a run directory may be instead: the store file itself, or a job's directory of shards. */
+/* What a path that is not a run directory may be instead: the store file itself, or a job's
+ * directory of shards. */
 static const char *NotRunDirHint(const char dir[])
 {
   static char hint[PETSC_MAX_PATH_LEN + 96];
@@ -328,13 +376,21 @@ static const char *NotRunDirHint(const char dir[])
   hint[0] = 0;
   snprintf(pattern, sizeof(pattern), "%s/shard-*/%s", dir, NNL_STORE_FILE);
   if (!strcmp(base, NNL_STORE_FILE) && !stat(dir, &sb) && S_ISREG(sb.st_mode))
-    snprintf(hint, sizeof(hint), ": give its directory, '%.*s'", base > dir ? (int)(base - dir - 1) : 1, base > dir ? dir : ".");
+    snprintf(hint, sizeof(hint), ": give its directory, '%.*s'",
+             base > dir ? (int)(base - dir - 1) : 1, base > dir ? dir : ".");
   else if (!glob(pattern, 0, NULL, &g)) {
     char all[PETSC_MAX_PATH_LEN + 32];
     snprintf(all, sizeof(all), "%s/all/%s", dir, NNL_STORE_FILE);
     if (!access(all, F_OK)) /* their merge is there already (jobs/slurm/submit's) */
-      snprintf(hint, sizeof(hint), ": it holds the shards of a job and their merge, '%s/all' (or: nnlimits status %s/shard-*)", dir, dir);
-    else snprintf(hint, sizeof(hint), ": it holds the shards of a job; combine them with nnlimits merge %s/shard-* -output %s/all", dir, dir);
+      snprintf(
+        hint, sizeof(hint),
+        ": it holds the shards of a job and their merge, '%s/all' (or: nnlimits status %s/shard-*)",
+        dir, dir);
+    else
+      snprintf(hint, sizeof(hint),
+               ": it holds the shards of a job; combine them with nnlimits merge %s/shard-* "
+               "-output %s/all",
+               dir, dir);
     globfree(&g);
   }
   return hint;
@@ -346,31 +402,40 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
   int  rc;
 
   PetscFunctionBegin;
-  /* Before SQLite's first use: multi-thread mode and no allocation statistics. No connection is used by two
-     threads (each opens with SQLITE_OPEN_NOMUTEX), but two threads use SQLite at once: the writer and the
-     checkpointer (storeckpt.c), whose connections share SQLite's per-file lock and WAL-index bookkeeping. That
-     needs SQLite's core mutexes, which single-thread mode (chosen here before the checkpointer existed) switches
-     off: "SQLite is unsafe to use in more than a single thread at once" (sqlite.org/threadsafe.html). Without
-     allocation statistics, allocations take no global mutex, which had been most of what single-thread mode saved.
-     Refused harmlessly once SQLite is initialised. */
+  /* Before SQLite's first use: multi-thread mode and no allocation statistics. No connection is
+     used by two threads (each opens with SQLITE_OPEN_NOMUTEX), but two threads use SQLite at once:
+     the writer and the checkpointer (storeckpt.c), whose connections share SQLite's per-file lock
+     and WAL-index bookkeeping. That needs SQLite's core mutexes, which single-thread mode (chosen
+     here before the checkpointer existed) switches off: "SQLite is unsafe to use in more than a
+     single thread at once" (sqlite.org/threadsafe.html). Without allocation statistics, allocations
+     take no global mutex, which had been most of what single-thread mode saved. Refused harmlessly
+     once SQLite is initialised. */
   (void)sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
-  if (!write && access(path, R_OK)) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)%s", dir, NNL_STORE_FILE, NotRunDirHint(dir));
-  if (!write) { /* a writer killed inside a transaction in rollback-journal mode (the store's creation, before WAL) leaves
-                   a hot journal, which SQLite rolls back at the next read, but only through a read-write connection:
-                   a read-only one fails with "attempt to write a readonly database", and the store could never be
-                   resumed. SQLite itself tells a hot journal from a live writer's (whose lock it sees). */
+  if (!write && access(path, R_OK))
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "'%s' is not a run directory (no readable %s)%s",
+            dir, NNL_STORE_FILE, NotRunDirHint(dir));
+  if (!write) { /* a writer killed inside a transaction in rollback-journal mode (the store's
+                   creation, before WAL) leaves a hot journal, which SQLite rolls back at the next
+                   read, but only through a read-write connection: a read-only one fails with
+                   "attempt to write a readonly database", and the store could never be resumed.
+                   SQLite itself tells a hot journal from a live writer's (whose lock it sees). */
     char        jpath[PETSC_MAX_PATH_LEN + 16];
     struct stat jst;
     snprintf(jpath, sizeof(jpath), "%s-journal", path);
-    if (!stat(jpath, &jst) && jst.st_size > 0 && !access(path, W_OK) && !access(dir, W_OK)) write = PETSC_TRUE;
+    if (!stat(jpath, &jst) && jst.st_size > 0 && !access(path, W_OK) && !access(dir, W_OK))
+      write = PETSC_TRUE;
   }
-  rc = sqlite3_open_v2(path, db, (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX, NULL);
+  rc = sqlite3_open_v2(path, db,
+                       (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
+                         SQLITE_OPEN_NOMUTEX,
+                       NULL);
   if (rc != SQLITE_OK) {
     sqlite3_close(*db);
     *db = NULL;
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open store '%s': %s", path, sqlite3_errstr(rc));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open store '%s': %s", path,
+            sqlite3_errstr(rc));
   }
   sqlite3_busy_timeout(*db, 60000);
   PetscCall(NNLStoreFunctions(*db));
@@ -388,43 +453,51 @@ PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh)
   rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
   if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) ntab = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
-  PetscCheck(ntab >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s/%s' is not an nnlimits store (%s)", dir,
-             NNL_STORE_FILE, sqlite3_errmsg(db));
+  PetscCheck(ntab >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s/%s' is not an nnlimits store (%s)", dir, NNL_STORE_FILE, sqlite3_errmsg(db));
   if (fresh) *fresh = ntab == 0 ? PETSC_TRUE : PETSC_FALSE;
   PetscCheck(fresh || ntab > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "'%s' holds no run yet: its store is empty (a run or a merge stopped while creating it; rerun it)", dir);
+             "'%s' holds no run yet: its store is empty (a run or a merge stopped while creating "
+             "it; rerun it)",
+             dir);
   if (ntab == 0) PetscFunctionReturn(0);
   rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1, &st, NULL);
-  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) PetscCall(PetscStrallocpy((const char *)sqlite3_column_text(st, 0), &schema));
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    PetscCall(PetscStrallocpy((const char *)sqlite3_column_text(st, 0), &schema));
   sqlite3_finalize(st);
-  PetscCheck(schema, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s/%s' is not an nnlimits store (no schema record)", dir,
-             NNL_STORE_FILE);
+  PetscCheck(schema, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s/%s' is not an nnlimits store (no schema record)", dir, NNL_STORE_FILE);
   rc = atoi(schema);
   PetscCall(PetscFree(schema));
   PetscCheck(rc <= NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "'%s' was written by a newer nnlimits (store schema %d, this build reads up to %d): upgrade nnlimits", dir, rc,
-             NNL_STORE_SCHEMA);
-  /* readers take the older schemas whose tables they read alike; writers upgrade them first (NNLStoreUpgrade) */
+             "'%s' was written by a newer nnlimits (store schema %d, this build reads up to %d): "
+             "upgrade nnlimits",
+             dir, rc, NNL_STORE_SCHEMA);
+  /* readers take the older schemas whose tables they read alike; writers upgrade them first
+   * (NNLStoreUpgrade) */
   PetscCheck(rc >= NNL_STORE_SCHEMA_READ, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "'%s' was written by an older nnlimits (store schema %d, this build reads and upgrades from %d): export it with"
-             " the nnlimits that wrote it, or rerun into a new -output", dir, rc, NNL_STORE_SCHEMA_READ);
+             "'%s' was written by an older nnlimits (store schema %d, this build reads and "
+             "upgrades from %d): export it with"
+             " the nnlimits that wrote it, or rerun into a new -output",
+             dir, rc, NNL_STORE_SCHEMA_READ);
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[], PetscInt total, PetscInt grid_points,
-                                    PetscInt inputs)
+PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[],
+                                    PetscInt total, PetscInt grid_points, PetscInt inputs)
 {
   char          num[32];
   sqlite3_stmt *st = NULL;
 
   PetscFunctionBegin;
-  /* 16 KB pages, not SQLite's 4 KB (a store's page size is set once, here, while it is empty): its b-trees are
-     shallower and a group of commits dirties fewer pages. Measured (1 rank, this machine, interleaved, the
-     checkpointer every 1 MB either way): 10^5 tiny networks 7.55 -> 6.85 µs a task with the store, no-op tasks 3.0 ->
-     2.7 µs; time outside the tasks 0.25 -> 0.205 s for jobs/pdlt_kurtosis.opts, 0.83 -> 0.74 s for
-     jobs/makwana_2025_effective_dimension.opts, 0.34 -> 0.29 s for the default job, whose store shrank from 42.7 to
-     38.7 MB (less slack around its 1.4 KB rows; the others within 3 %). Exports and status read as fast; 32 KB pages
-     were no faster. An empty store takes 256 KB. Stores made with 4 KB pages keep them. */
+  /* 16 KB pages, not SQLite's 4 KB (a store's page size is set once, here, while it is empty): its
+     b-trees are shallower and a group of commits dirties fewer pages. Measured (1 rank, this
+     machine, interleaved, the checkpointer every 1 MB either way): 10^5 tiny networks 7.55 -> 6.85
+     µs a task with the store, no-op tasks 3.0 -> 2.7 µs; time outside the tasks 0.25 -> 0.205 s for
+     jobs/pdlt_kurtosis.opts, 0.83 -> 0.74 s for jobs/makwana_2025_effective_dimension.opts, 0.34 ->
+     0.29 s for the default job, whose store shrank from 42.7 to 38.7 MB (less slack around its 1.4
+     KB rows; the others within 3 %). Exports and status read as fast; 32 KB pages were no faster.
+     An empty store takes 256 KB. Stores made with 4 KB pages keep them. */
   PetscCall(NNLStoreExec(db, "PRAGMA page_size=16384"));
   PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
   PetscCall(NNLStoreExec(db, SchemaSQL));
@@ -432,7 +505,8 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   PetscCall(NNLStoreExec(db, NetlayersSQL));
   PetscCall(NNLStoreExec(db, SeqTableSQL));
   PetscCall(NNLStoreExec(db, NetViewsSQL));
-  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "INSERT INTO pairs VALUES(?,?,?)", -1, &st, NULL), "pairs"));
+  PetscCall(NNLStoreCheck(
+    db, sqlite3_prepare_v2(db, "INSERT INTO pairs VALUES(?,?,?)", -1, &st, NULL), "pairs"));
   for (PetscInt a = 0, k = 0; a < inputs; a++)
     for (PetscInt b = a; b < inputs; b++, k++) {
       int rc;
@@ -470,14 +544,14 @@ static void DoublesLE(PetscInt n, const double v[], unsigned char *p)
   }
 }
 
-/* One network's arrays as its schema-4 rows (a row per recorded layer) are read: the BLOB columns of its netlayers
-   row, appended layer by layer. */
+/* One network's arrays as its schema-4 rows (a row per recorded layer) are read: the BLOB columns
+   of its netlayers row, appended layer by layer. */
 typedef struct {
   sqlite3_int64  point;
   PetscInt       nrec, np, m;
   unsigned char *col[5]; /* layer, q, lognorm, lognorm_post, kurtosis */
   size_t         len[5], cap[5];
-  unsigned char *ks;     /* the last row's ks (m doubles), or NULL */
+  unsigned char *ks; /* the last row's ks (m doubles), or NULL */
 } NetRow;
 
 static PetscErrorCode NetRowAppend(NetRow *row, int c, const void *data, size_t n)
@@ -492,12 +566,12 @@ static PetscErrorCode NetRowAppend(NetRow *row, int c, const void *data, size_t 
   PetscFunctionReturn(0);
 }
 
-/* Add a schema-4 row (point, layer, q, lognorm, lognorm_post, kurtosis, ks) of row->point, checking its arrays'
-   sizes against the network's first row; only the last row may carry ks. */
+/* Add a schema-4 row (point, layer, q, lognorm, lognorm_post, kurtosis, ks) of row->point, checking
+   its arrays' sizes against the network's first row; only the last row may carry ks. */
 static PetscErrorCode NetRowAdd(NetRow *row, sqlite3_stmt *sel)
 {
   unsigned char layer[8];
-  double        l = (double)sqlite3_column_int64(sel, 1);
+  double        l  = (double)sqlite3_column_int64(sel, 1);
   PetscInt      nq = sqlite3_column_bytes(sel, 2), nm = sqlite3_column_bytes(sel, 3);
 
   PetscFunctionBegin;
@@ -505,15 +579,19 @@ static PetscErrorCode NetRowAdd(NetRow *row, sqlite3_stmt *sel)
     row->np = nq / 8;
     row->m  = nm / 8;
   }
-  PetscCheck(!row->ks, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "schema-4 store: point %lld has ks before its last layer",
-             (long long)row->point);
-  PetscCheck(nq == 8 * row->np && nm == 8 * row->m && (sqlite3_int64)row->np == (sqlite3_int64)row->m * (row->m + 1) / 2 && row->m > 0 &&
+  PetscCheck(!row->ks, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "schema-4 store: point %lld has ks before its last layer", (long long)row->point);
+  PetscCheck(nq == 8 * row->np && nm == 8 * row->m &&
+               (sqlite3_int64)row->np == (sqlite3_int64)row->m * (row->m + 1) / 2 && row->m > 0 &&
                sqlite3_column_bytes(sel, 4) == nm && sqlite3_column_bytes(sel, 5) == nm,
-             PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "schema-4 store: point %lld has arrays of unexpected sizes at layer %.0f",
+             PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "schema-4 store: point %lld has arrays of unexpected sizes at layer %.0f",
              (long long)row->point, l);
   DoublesLE(1, &l, layer);
   PetscCall(NetRowAppend(row, 0, layer, 8));
-  for (int c = 1; c < 5; c++) PetscCall(NetRowAppend(row, c, sqlite3_column_blob(sel, c + 1), (size_t)sqlite3_column_bytes(sel, c + 1)));
+  for (int c = 1; c < 5; c++)
+    PetscCall(NetRowAppend(row, c, sqlite3_column_blob(sel, c + 1),
+                           (size_t)sqlite3_column_bytes(sel, c + 1)));
   if (sqlite3_column_type(sel, 6) != SQLITE_NULL) {
     PetscCheck(sqlite3_column_bytes(sel, 6) == nm, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
                "schema-4 store: point %lld has a ks of unexpected size", (long long)row->point);
@@ -534,9 +612,12 @@ static PetscErrorCode NetRowFlush(sqlite3 *db, sqlite3_stmt *ins, NetRow *row, P
   sqlite3_bind_int64(ins, 2, row->nrec);
   sqlite3_bind_int64(ins, 3, row->np);
   sqlite3_bind_int64(ins, 4, row->m);
-  for (int c = 0; c < 5; c++) sqlite3_bind_blob(ins, 5 + c, row->col[c], (int)row->len[c], SQLITE_STATIC);
-  if (row->ks) sqlite3_bind_blob(ins, 10, row->ks, (int)(8 * row->m), SQLITE_STATIC);
-  else sqlite3_bind_null(ins, 10);
+  for (int c = 0; c < 5; c++)
+    sqlite3_bind_blob(ins, 5 + c, row->col[c], (int)row->len[c], SQLITE_STATIC);
+  if (row->ks)
+    sqlite3_bind_blob(ins, 10, row->ks, (int)(8 * row->m), SQLITE_STATIC);
+  else
+    sqlite3_bind_null(ins, 10);
   rc = sqlite3_step(ins);
   sqlite3_reset(ins);
   sqlite3_clear_bindings(ins);
@@ -548,23 +629,31 @@ static PetscErrorCode NetRowFlush(sqlite3 *db, sqlite3_stmt *ins, NetRow *row, P
   PetscFunctionReturn(0);
 }
 
-/* Schema 4's table layers of database `from` ("main", or an attached input) into rows of netlayers (points that have
-   one are kept) and the rows of seq they need. The bytes of every array are copied as they are, so the view layers
-   gives back exactly the old table's rows. Inside the caller's transaction. */
+/* Schema 4's table layers of database `from` ("main", or an attached input) into rows of netlayers
+   (points that have one are kept) and the rows of seq they need. The bytes of every array are
+   copied as they are, so the view layers gives back exactly the old table's rows. Inside the
+   caller's transaction. */
 PetscErrorCode NNLStoreLayersToNet(sqlite3 *db, const char from[])
 {
   char           sql[160];
   sqlite3_stmt  *sel = NULL, *ins = NULL;
-  NetRow         row = {0};
+  NetRow         row    = {0};
   PetscInt       maxrec = 0;
-  int            rc = SQLITE_DONE;
+  int            rc     = SQLITE_DONE;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  snprintf(sql, sizeof(sql), "SELECT point, layer, q, lognorm, lognorm_post, kurtosis, ks FROM %s.layers ORDER BY point, layer", from);
+  snprintf(sql, sizeof(sql),
+           "SELECT point, layer, q, lognorm, lognorm_post, kurtosis, ks FROM %s.layers ORDER BY "
+           "point, layer",
+           from);
   ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &sel, NULL), "schema-4 layers");
-  if (!ierr) ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO main.netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &ins, NULL),
-                                  "netlayers");
+  if (!ierr)
+    ierr = NNLStoreCheck(
+      db,
+      sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO main.netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", -1,
+                         &ins, NULL),
+      "netlayers");
   while (!ierr && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
     sqlite3_int64 point = sqlite3_column_int64(sel, 0);
     if (row.nrec > 0 && point != row.point) ierr = NetRowFlush(db, ins, &row, &maxrec);
@@ -607,22 +696,27 @@ PetscErrorCode NNLStoreSchema(sqlite3 *db, const char name[], int *schema)
   PetscFunctionReturn(0);
 }
 
-/* The conventions a store's rows were computed under, where a release changed one: meta `key` holds `value` in stores
-   of this release, and a store without it (or with another value) that holds rows `held` selects is refused for
-   writing, since rows added now would follow this release's convention. */
+/* The conventions a store's rows were computed under, where a release changed one: meta `key` holds
+   `value` in stores of this release, and a store without it (or with another value) that holds rows
+   `held` selects is refused for writing, since rows added now would follow this release's
+   convention. */
 static const struct {
   const char *key, *value, *held, *what;
 } Convention[] = {
-  {"sde_time", "layer/width", "SELECT EXISTS (SELECT 1 FROM points WHERE kind='sde' AND family='shaped_mlp')",
-   "shaped-MLP SDE paths integrated to t = (L-1)/n by an earlier release; this one integrates to t = L/n (MATH.md)"},
+  {"sde_time", "layer/width",
+   "SELECT EXISTS (SELECT 1 FROM points WHERE kind='sde' AND family='shaped_mlp')",
+   "shaped-MLP SDE paths integrated to t = (L-1)/n by an earlier release; this one integrates to t "
+   "= L/n (MATH.md)"},
   {"fp_grid", NNL_FP_GRID, "SELECT EXISTS (SELECT 1 FROM fokker_planck)",
-   "Fokker-Planck densities on cells uniform in rho, from an earlier release; this one's cells are uniform in atanh(rho)"},
+   "Fokker-Planck densities on cells uniform in rho, from an earlier release; this one's cells are "
+   "uniform in atanh(rho)"},
 };
 
-/* A store of schema 4, 5 or 6 becomes one of this build's, in one transaction (a crash or a full disk leaves it as it
-   was; 6 differs only in its number): schema 4's layers rows into netlayers (then the views in place of its table), schema 5's netlayers and both
-   schemas' points copied into tables of this schema's keys. Older builds cannot write to it afterwards; this build's
-   readers and writers can. Called by writers (run, merge) once the store is theirs. */
+/* A store of schema 4, 5 or 6 becomes one of this build's, in one transaction (a crash or a full
+   disk leaves it as it was; 6 differs only in its number): schema 4's layers rows into netlayers
+   (then the views in place of its table), schema 5's netlayers and both schemas' points copied into
+   tables of this schema's keys. Older builds cannot write to it afterwards; this build's readers
+   and writers can. Called by writers (run, merge) once the store is theirs. */
 PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
 {
   int            schema;
@@ -630,21 +724,24 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   char           num[16];
 
   PetscFunctionBegin;
-  /* a store without rows of an earlier convention (NNLStoreCheckStream refused the others) takes this release's */
+  /* a store without rows of an earlier convention (NNLStoreCheckStream refused the others) takes
+   * this release's */
   for (size_t c = 0; c < sizeof(Convention) / sizeof(Convention[0]); c++) {
     char sql[512];
-    snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO meta SELECT '%s', '%s' WHERE NOT (%s)", Convention[c].key, Convention[c].value,
-             Convention[c].held);
+    snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO meta SELECT '%s', '%s' WHERE NOT (%s)",
+             Convention[c].key, Convention[c].value, Convention[c].held);
     PetscCall(NNLStoreExec(db, sql));
   }
   PetscCall(NNLStoreSchema(db, "main", &schema));
   if (schema == NNL_STORE_SCHEMA) PetscFunctionReturn(0);
-  PetscCheck(schema >= 4 && schema <= 6, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s': no upgrade from store schema %d",
-             dir, schema);
+  PetscCheck(schema >= 4 && schema <= 6, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s': no upgrade from store schema %d", dir, schema);
   snprintf(num, sizeof(num), "%d", NNL_STORE_SCHEMA);
-  if (schema == 6) { /* the same tables: the number alone, so that builds that do not know the conventions refuse it */
+  if (schema == 6) { /* the same tables: the number alone, so that builds that do not know the
+                        conventions refuse it */
     PetscCall(NNLStoreMetaSet(db, "schema", num));
-    PetscCall(PetscInfo(NULL, "upgraded store '%s' from schema %d to %d\n", dir, schema, NNL_STORE_SCHEMA));
+    PetscCall(
+      PetscInfo(NULL, "upgraded store '%s' from schema %d to %d\n", dir, schema, NNL_STORE_SCHEMA));
     PetscFunctionReturn(0);
   }
   PetscCall(NNLStoreExec(db, "BEGIN IMMEDIATE"));
@@ -654,19 +751,27 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
     if (!ierr) ierr = NNLStoreLayersToNet(db, "main");
     if (!ierr) ierr = NNLStoreExec(db, "DROP VIEW gram; DROP VIEW stats; DROP TABLE layers");
   } else {
-    ierr = NNLStoreExec(db, "DROP VIEW gram; DROP VIEW stats; DROP VIEW layers; ALTER TABLE netlayers RENAME TO netlayers5");
+    ierr = NNLStoreExec(db, "DROP VIEW gram; DROP VIEW stats; DROP VIEW layers; ALTER TABLE "
+                            "netlayers RENAME TO netlayers5");
     if (!ierr) ierr = NNLStoreExec(db, NetlayersSQL);
-    if (!ierr) ierr = NNLStoreExec(db, "INSERT INTO netlayers SELECT * FROM netlayers5 ORDER BY point; DROP TABLE netlayers5");
+    if (!ierr)
+      ierr = NNLStoreExec(
+        db, "INSERT INTO netlayers SELECT * FROM netlayers5 ORDER BY point; DROP TABLE netlayers5");
   }
-  if (!ierr) ierr = NNLStoreExec(db, "DROP INDEX IF EXISTS points_ord; ALTER TABLE points RENAME TO points_old");
+  if (!ierr)
+    ierr =
+      NNLStoreExec(db, "DROP INDEX IF EXISTS points_ord; ALTER TABLE points RENAME TO points_old");
   if (!ierr) ierr = NNLStoreExec(db, PointsSQL);
-  if (!ierr) ierr = NNLStoreExec(db, "INSERT INTO points SELECT * FROM points_old ORDER BY ord; DROP TABLE points_old");
+  if (!ierr)
+    ierr = NNLStoreExec(
+      db, "INSERT INTO points SELECT * FROM points_old ORDER BY ord; DROP TABLE points_old");
   if (!ierr) ierr = NNLStoreExec(db, NetViewsSQL);
   if (!ierr) ierr = NNLStoreMetaSet(db, "schema", num);
   if (!ierr) ierr = NNLStoreExec(db, "COMMIT");
   if (ierr) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   PetscCall(ierr);
-  PetscCall(PetscInfo(NULL, "upgraded store '%s' from schema %d to %d\n", dir, schema, NNL_STORE_SCHEMA));
+  PetscCall(
+    PetscInfo(NULL, "upgraded store '%s' from schema %d to %d\n", dir, schema, NNL_STORE_SCHEMA));
   PetscFunctionReturn(0);
 }
 
@@ -678,22 +783,27 @@ static const char *JobLine(const char *text, const char *line, size_t klen)
   return NULL;
 }
 
-/* An axis of the grid, or what follows from one (the critical sigma_w2 of each activation): a run may take more of
-   their values (an extension), so a difference there is named only when no other option differs. */
+/* An axis of the grid, or what follows from one (the critical sigma_w2 of each activation): a run
+   may take more of their values (an extension), so a difference there is named only when no other
+   option differs. */
 static PetscBool AxisKey(const char *line, size_t klen)
 {
   const char *axes[] = {"family", "grid_width", "grid_depth", "grid_seed", "grid_activation"};
   for (size_t i = 0; i < sizeof(axes) / sizeof(axes[0]); i++)
     if (klen == strlen(axes[i]) && !strncmp(line, axes[i], klen)) return PETSC_TRUE;
   for (int k = 0; k < NNL_SETTING_COUNT; k++) /* the swept settings', which take more values too */
-    if (klen == strlen(NNLJobSettingKey((NNLSetting)k)) && !strncmp(line, NNLJobSettingKey((NNLSetting)k), klen)) return PETSC_TRUE;
+    if (klen == strlen(NNLJobSettingKey((NNLSetting)k)) &&
+        !strncmp(line, NNLJobSettingKey((NNLSetting)k), klen))
+      return PETSC_TRUE;
   return !strncmp(line, "sigma_w2_auto_", 14) ? PETSC_TRUE : PETSC_FALSE;
 }
 
-PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[], const char advice[])
+PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[],
+                                  const char advice[])
 {
-  const char *diff[2][2] = {{NULL, NULL}, {NULL, NULL}}; /* [axis?][there, here] of the first difference of each kind */
-  PetscBool   found[2] = {PETSC_FALSE, PETSC_FALSE};
+  const char *diff[2][2] = {
+    {NULL, NULL}, {NULL, NULL}}; /* [axis?][there, here] of the first difference of each kind */
+  PetscBool found[2] = {PETSC_FALSE, PETSC_FALSE};
 
   PetscFunctionBegin;
   /* by key, not by line: an option one side sets (a solver's) would shift every line after it */
@@ -712,8 +822,10 @@ PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const cha
   for (int axis = 0; axis < 2; axis++) {
     const char *a = diff[axis][0], *b = diff[axis][1];
     if (!found[axis]) continue;
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "'%s' holds a run made with different options: %.*s there, %.*s here (%s)", dir,
-            a ? (int)strcspn(a, "\n") : 8, a ? a : "(absent)", b ? (int)strcspn(b, "\n") : 8, b ? b : "(absent)", advice);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+            "'%s' holds a run made with different options: %.*s there, %.*s here (%s)", dir,
+            a ? (int)strcspn(a, "\n") : 8, a ? a : "(absent)", b ? (int)strcspn(b, "\n") : 8,
+            b ? b : "(absent)", advice);
   }
   PetscFunctionReturn(0);
 }
@@ -740,26 +852,36 @@ static PetscErrorCode SeqReserve(NNLStore s, PetscInt n);
 /* One row of provenance: who ran what, where, with which libraries. */
 static PetscErrorCode RecordRun(NNLStore s)
 {
-  sqlite3_stmt *st = NULL;
+  sqlite3_stmt *st        = NULL;
   char          host[256] = "", versions[1024], slurm[256], now[32];
-  char         *options = NULL;
+  char         *options   = NULL;
   int           size, rc;
-  const char   *sj = getenv("SLURM_JOB_ID"), *aj = getenv("SLURM_ARRAY_JOB_ID"), *at = getenv("SLURM_ARRAY_TASK_ID");
+  const char   *sj = getenv("SLURM_JOB_ID"), *aj = getenv("SLURM_ARRAY_JOB_ID"),
+             *at = getenv("SLURM_ARRAY_TASK_ID");
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   gethostname(host, sizeof(host) - 1);
   NNLLibraryVersions(versions, sizeof(versions));
-  snprintf(slurm, sizeof(slurm), "job=%s array_job=%s array_task=%s", sj ? sj : "", aj ? aj : "", at ? at : "");
+  snprintf(slurm, sizeof(slurm), "job=%s array_job=%s array_task=%s", sj ? sj : "", aj ? aj : "",
+           at ? at : "");
   PetscCall(PetscOptionsGetAll(NULL, &options));
   NNLStoreNow(now, sizeof(now));
-  /* This process holds the directory's lock: a run of it still marked running was killed before it could say so. */
-  PetscCall(NNLStoreExec(s->db, "UPDATE runs SET status='died' WHERE status='running' AND source IS NULL"));
-  /* A merge into this directory that was killed: this run computes whatever its remaining inputs would have brought
-     (the same job, bit for bit), so status follows this run from now on, not the merge ("killed: rerun the merge"). */
+  /* This process holds the directory's lock: a run of it still marked running was killed before it
+   * could say so. */
+  PetscCall(
+    NNLStoreExec(s->db, "UPDATE runs SET status='died' WHERE status='running' AND source IS NULL"));
+  /* A merge into this directory that was killed: this run computes whatever its remaining inputs
+     would have brought (the same job, bit for bit), so status follows this run from now on, not the
+     merge ("killed: rerun the merge"). */
   PetscCall(NNLStoreExec(s->db, "DELETE FROM meta WHERE key='merging'"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO runs(started,status,ranks,host,git,versions,slurm,options,t0)"
-                                                    " VALUES(?,'running',?,?,?,?,?,?,?)", -1, &st, NULL), "runs"));
+  PetscCall(NNLStoreCheck(
+    s->db,
+    sqlite3_prepare_v2(s->db,
+                       "INSERT INTO runs(started,status,ranks,host,git,versions,slurm,options,t0)"
+                       " VALUES(?,'running',?,?,?,?,?,?,?)",
+                       -1, &st, NULL),
+    "runs"));
   sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, size);
   sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
@@ -778,32 +900,50 @@ static PetscErrorCode RecordRun(NNLStore s)
 
 static PetscErrorCode Prepare(NNLStore s)
 {
-  const char   *tx[]  = {"BEGIN IMMEDIATE", "COMMIT"};
+  const char    *tx[]  = {"BEGIN IMMEDIATE", "COMMIT"};
   sqlite3_stmt **txs[] = {&s->tx_begin, &s->tx_commit};
 
   PetscFunctionBegin;
   for (size_t i = 0; i < sizeof(tx) / sizeof(tx[0]); i++)
     PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, tx[i], -1, txs[i], NULL), "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
-                                                    &s->ins_point, NULL), "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_net,
-                                                    NULL), "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, SeqSQL, -1, &s->ins_seq, NULL), "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO limits VALUES(?,?,?,?,?,?)", -1, &s->ins_limit, NULL),
-                          "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO spectra VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_spectra,
-                                                    NULL), "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO spectrum VALUES(?,?,?,?,?)", -1, &s->ins_spectrum, NULL),
-                          "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO sde_paths VALUES(?,?,?,?,?,?)", -1, &s->ins_path, NULL),
-                          "prepare"));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "INSERT INTO fokker_planck VALUES(?,?,?,?,?)", -1, &s->ins_fp, NULL),
-                          "prepare"));
+  PetscCall(NNLStoreCheck(
+    s->db,
+    sqlite3_prepare_v2(s->db, "INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+                       &s->ins_point, NULL),
+    "prepare"));
+  PetscCall(
+    NNLStoreCheck(s->db,
+                  sqlite3_prepare_v2(s->db, "INSERT INTO netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", -1,
+                                     &s->ins_net, NULL),
+                  "prepare"));
+  PetscCall(
+    NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, SeqSQL, -1, &s->ins_seq, NULL), "prepare"));
+  PetscCall(NNLStoreCheck(
+    s->db,
+    sqlite3_prepare_v2(s->db, "INSERT INTO limits VALUES(?,?,?,?,?,?)", -1, &s->ins_limit, NULL),
+    "prepare"));
+  PetscCall(
+    NNLStoreCheck(s->db,
+                  sqlite3_prepare_v2(s->db, "INSERT INTO spectra VALUES(?,?,?,?,?,?,?,?,?,?)", -1,
+                                     &s->ins_spectra, NULL),
+                  "prepare"));
+  PetscCall(NNLStoreCheck(
+    s->db,
+    sqlite3_prepare_v2(s->db, "INSERT INTO spectrum VALUES(?,?,?,?,?)", -1, &s->ins_spectrum, NULL),
+    "prepare"));
+  PetscCall(NNLStoreCheck(
+    s->db,
+    sqlite3_prepare_v2(s->db, "INSERT INTO sde_paths VALUES(?,?,?,?,?,?)", -1, &s->ins_path, NULL),
+    "prepare"));
+  PetscCall(NNLStoreCheck(
+    s->db,
+    sqlite3_prepare_v2(s->db, "INSERT INTO fokker_planck VALUES(?,?,?,?,?)", -1, &s->ins_fp, NULL),
+    "prepare"));
   PetscFunctionReturn(0);
 }
 
-/* The store's networks were drawn with this build's random streams (meta "rng"; absent: version 1, before the
-   record existed). A run or merge that adds to a store of another version is refused. */
+/* The store's networks were drawn with this build's random streams (meta "rng"; absent: version 1,
+   before the record existed). A run or merge that adds to a store of another version is refused. */
 PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[])
 {
   char *have = NULL, h[32];
@@ -813,8 +953,10 @@ PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[])
   PetscCall(PetscStrncpy(h, have ? have : "1", sizeof(h)));
   PetscCall(PetscFree(have));
   PetscCheck(!strcmp(h, NNL_RNG_STREAM_VERSION), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "'%s' holds networks drawn with random stream version %s, and this nnlimits draws with version %s: networks "
-             "added now would not match the stored ones (rerun into a new -output)", dir, h, NNL_RNG_STREAM_VERSION);
+             "'%s' holds networks drawn with random stream version %s, and this nnlimits draws "
+             "with version %s: networks "
+             "added now would not match the stored ones (rerun into a new -output)",
+             dir, h, NNL_RNG_STREAM_VERSION);
   for (size_t c = 0; c < sizeof(Convention) / sizeof(Convention[0]); c++) {
     sqlite3_stmt *st = NULL;
     int           rc, held = 0;
@@ -823,13 +965,16 @@ PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[])
     same = have && !strcmp(have, Convention[c].value) ? PETSC_TRUE : PETSC_FALSE;
     PetscCall(PetscFree(have));
     if (same) continue;
-    PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, Convention[c].held, -1, &st, NULL), Convention[c].key));
+    PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, Convention[c].held, -1, &st, NULL),
+                            Convention[c].key));
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) held = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, Convention[c].key));
-    PetscCheck(!held, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "'%s' holds %s: rows added now would not match the stored ones (rerun into a new -output)", dir, Convention[c].what);
+    PetscCheck(
+      !held, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+      "'%s' holds %s: rows added now would not match the stored ones (rerun into a new -output)",
+      dir, Convention[c].what);
   }
   PetscFunctionReturn(0);
 }
@@ -849,12 +994,13 @@ PetscErrorCode NNLStoreSDETimeOffset(sqlite3 *db, int *offset)
 typedef struct {
   const NNLJob *job;
   const char   *shard;
-  PetscBool    *extend; /* set: the store holds this job on fewer axis values, and this run extends it */
+  PetscBool
+    *extend; /* set: the store holds this job on fewer axis values, and this run extends it */
 } JobShard;
 
 static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
 {
-  const NNLJob *job = ((const JobShard *)ctx)->job;
+  const NNLJob *job   = ((const JobShard *)ctx)->job;
   const char   *shard = ((const JobShard *)ctx)->shard;
   char         *have = NULL, *hshard = NULL;
 
@@ -862,22 +1008,29 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
   PetscCall(NNLStoreCheckStream(db, dir));
   PetscCall(NNLStoreMetaGet(db, "job", &have));
   PetscCall(NNLStoreMetaGet(db, "shard", &hshard));
-  if (have && strcmp(have, job->canonical)) { /* an earlier build's words for the same job are the same job */
+  if (have &&
+      strcmp(have,
+             job->canonical)) { /* an earlier build's words for the same job are the same job */
     char *norm = NULL;
     PetscCall(NNLJobNormalizeStored(job, have, &norm));
     PetscCall(PetscFree(have));
     have = norm;
   }
   if (have && strcmp(have, job->canonical)) {
-    PetscBool      ext = PETSC_FALSE;
+    PetscBool      ext  = PETSC_FALSE;
     PetscErrorCode ierr = 0;
-    /* a whole job (not a shard: a grown grid's shards are other points) may be extended with more axis values */
-    if (!strcmp(shard, "0/1") && hshard && !strcmp(hshard, "0/1")) ierr = NNLJobExtends(job, have, &ext);
+    /* a whole job (not a shard: a grown grid's shards are other points) may be extended with more
+     * axis values */
+    if (!strcmp(shard, "0/1") && hshard && !strcmp(hshard, "0/1"))
+      ierr = NNLJobExtends(job, have, &ext);
     if (!ierr && !ext)
-      ierr = NNLStoreCompareJob(dir, have, job->canonical,
-                                "use another -output, or the same options; a whole job's run directory also takes more values "
-                                "of -family, -grid_width, -grid_depth, -grid_seed, -grid_activation and of a list of two or more "
-                                "-sigma_w2, -sigma_b2, -branch_alpha, -attn_tau0 or -attn_gamma, the rest the same");
+      ierr = NNLStoreCompareJob(
+        dir, have, job->canonical,
+        "use another -output, or the same options; a whole job's run directory also takes more "
+        "values "
+        "of -family, -grid_width, -grid_depth, -grid_seed, -grid_activation and of a list of two "
+        "or more "
+        "-sigma_w2, -sigma_b2, -branch_alpha, -attn_tau0 or -attn_gamma, the rest the same");
     *((const JobShard *)ctx)->extend = ext;
     PetscCall(PetscFree(have));
     PetscCall(PetscFree(hshard));
@@ -888,8 +1041,11 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
     char h[64];
     PetscCall(PetscStrncpy(h, hshard, sizeof(h)));
     PetscCall(PetscFree(hshard));
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "-shard: '%s' holds shard %s of this job, not %s (to finish that shard, give -shard %s; "
-            "for this one, another -output)", dir, h, shard, h);
+    SETERRQ(
+      PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+      "-shard: '%s' holds shard %s of this job, not %s (to finish that shard, give -shard %s; "
+      "for this one, another -output)",
+      dir, h, shard, h);
   }
   PetscCall(PetscFree(hshard));
   PetscFunctionReturn(0);
@@ -898,7 +1054,7 @@ static PetscErrorCode CheckJob(sqlite3 *db, const char dir[], const void *ctx)
 PetscErrorCode NNLStorePreCheck(const char dir[], NNLStoreCheckFn check, const void *ctx)
 {
   char           path[PETSC_MAX_PATH_LEN];
-  sqlite3       *db = NULL;
+  sqlite3       *db    = NULL;
   PetscBool      fresh = PETSC_TRUE;
   PetscErrorCode ierr;
 
@@ -913,8 +1069,9 @@ PetscErrorCode NNLStorePreCheck(const char dir[], NNLStoreCheckFn check, const v
   PetscFunctionReturn(0);
 }
 
-/* Make the store of a job on fewer axis values (NNLJobExtends) this job's: its fingerprint and counts, and each point's
-   ord its index in this grid, so that exports (in ord order) are a fresh run's of this job. One transaction. */
+/* Make the store of a job on fewer axis values (NNLJobExtends) this job's: its fingerprint and
+   counts, and each point's ord its index in this grid, so that exports (in ord order) are a fresh
+   run's of this job. One transaction. */
 static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
 {
   sqlite3_stmt  *st = NULL;
@@ -930,7 +1087,10 @@ static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
   snprintf(num, sizeof(num), "%" PetscInt_FMT, grid->npoints);
   if (!ierr) ierr = NNLStoreMetaSet(s->db, "total", num);
   if (!ierr) ierr = NNLStoreMetaSet(s->db, "grid_points", num);
-  if (!ierr) ierr = NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "UPDATE points SET ord=?1 WHERE id=?2", -1, &st, NULL), "extend");
+  if (!ierr)
+    ierr = NNLStoreCheck(
+      s->db, sqlite3_prepare_v2(s->db, "UPDATE points SET ord=?1 WHERE id=?2", -1, &st, NULL),
+      "extend");
   for (PetscInt i = 0; i < grid->npoints && !ierr && n; i++) {
     NNLPoint pt;
     NNLGridPoint(grid, i, &pt);
@@ -947,13 +1107,21 @@ static PetscErrorCode Extend(NNLStore s, const NNLJob *job, const NNLGrid *grid)
   PetscCall(PetscFree(ids));
   PetscCall(ierr);
   /* NNLJobExtends said every stored point is one of this grid's */
-  PetscCheck(kept == n, PETSC_COMM_SELF, PETSC_ERR_PLIB, "extending '%s': %" PetscInt_FMT " of its %" PetscInt_FMT " points are not in the grid",
+  PetscCheck(kept == n, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "extending '%s': %" PetscInt_FMT " of its %" PetscInt_FMT
+             " points are not in the grid",
              s->dir, n - kept, n);
-  if (n == grid->npoints) /* the same values in another order (-grid_width 64,16 after 16,64): nothing to add */
-    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "reordering '%s': the same %" PetscInt_FMT " points with the axes' values in the order given; its exports follow it\n",
-                           s->dir, n));
+  if (n == grid->npoints) /* the same values in another order (-grid_width 64,16 after 16,64):
+                             nothing to add */
+    PetscCall(
+      PetscFPrintf(PETSC_COMM_SELF, stderr,
+                   "reordering '%s': the same %" PetscInt_FMT
+                   " points with the axes' values in the order given; its exports follow it\n",
+                   s->dir, n));
   else
-    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "extending '%s': its %" PetscInt_FMT " points are kept, the grid is now %" PetscInt_FMT " tasks\n",
+    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
+                           "extending '%s': its %" PetscInt_FMT
+                           " points are kept, the grid is now %" PetscInt_FMT " tasks\n",
                            s->dir, n, grid->npoints));
   PetscFunctionReturn(0);
 }
@@ -971,7 +1139,8 @@ static PetscErrorCode CheckJobCount(sqlite3 *db, const char dir[], const void *c
 
   PetscFunctionBegin;
   PetscCall(CheckJob(db, dir, &jc->js));
-  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM points", -1, &st, NULL), "points"));
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM points", -1, &st, NULL),
+                          "points"));
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) *jc->stored = (PetscInt)sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
@@ -987,12 +1156,14 @@ PetscErrorCode NNLStoreCheckOutput(const NNLJob *job, PetscInt *stored, PetscBoo
   PetscFunctionBegin;
   *stored  = -1;
   *extends = PETSC_FALSE;
-  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
+  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index,
+           job->shard_count);
   PetscCall(NNLStorePreCheck(job->output, CheckJobCount, &jc));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job, const NNLGrid *grid)
+static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
+                                const NNLGrid *grid)
 {
   PetscBool fresh, extend = PETSC_FALSE;
   char      shard[64];
@@ -1000,7 +1171,8 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   PetscInt  n;
 
   PetscFunctionBegin;
-  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index, job->shard_count);
+  snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index,
+           job->shard_count);
   PetscCall(NNLStoreMakeDir(dir));
   PetscCall(NNLStorePreCheck(dir, CheckJob, &js));
   PetscCall(NNLStoreLock(dir, &s->lock));
@@ -1016,42 +1188,53 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
     PetscCall(CheckJob(s->db, dir, &js)); /* again, under the lock */
     PetscCall(NNLStoreUpgrade(s->db, dir));
     PetscCall(NNLStoreMetaGet(s->db, "job", &have));
-    /* the same job in an earlier build's words (CheckJob): this build's from now on, which merges compare */
-    if (!extend && have && strcmp(have, job->canonical)) PetscCall(NNLStoreMetaSet(s->db, "job", job->canonical));
+    /* the same job in an earlier build's words (CheckJob): this build's from now on, which merges
+     * compare */
+    if (!extend && have && strcmp(have, job->canonical))
+      PetscCall(NNLStoreMetaSet(s->db, "job", job->canonical));
     PetscCall(PetscFree(have));
-    PetscCall(NNLStoreExec(s->db, "DROP INDEX IF EXISTS points_ord")); /* a store of before 2026-12 (PointsSQL) */
+    PetscCall(NNLStoreExec(
+      s->db, "DROP INDEX IF EXISTS points_ord")); /* a store of before 2026-12 (PointsSQL) */
     if (extend) PetscCall(Extend(s, job, grid));
   }
-  /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves only whole
-     transactions; NORMAL sync is safe against any process crash. Closing returns the file to a rollback journal,
-     so that read-only readers of a finished store leave no -wal/-shm files behind. */
-  /* The checkpointer thread (storeckpt.c) copies the WAL into the store as the run goes. Without a thread, SQLite's
-     autocheckpoint does, every 16384 pages (64 MB) rather than its 1000: a sweep of many small networks
-     (jobs/pdlt_kurtosis.opts: 27003 points, 65 MB) rewrote its hot pages and paid a pread and a pwrite per page at
-     each of 16 checkpoints on rank 0, and its commits took 1.8–2.1 s instead of 1.3–1.4 s. */
-  /* A 16 MB page cache, not 64: a new page in the cache is a fresh allocation (malloc, a page fault), and a run that
-     records every layer fills it with BLOB pages written once: the default job with 128 seeds (38 MB store, 1 rank)
-     committed in 0.19 s instead of 0.30 s (4 MB: 0.14 s). 10^6 tiny tasks' index pages still fit (6.4-6.6 µs a
-     no-op commit either way; 13.4-14.4 µs with 4 MB, which rereads them). */
-  PetscCall(NNLStoreExec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384"));
-  { /* ... or NNL_STORE_CACHE_BYTES_PER_POINT a point of the shard (up to 1 GB), for stores of millions of tiny points: the
-       UNIQUE indexes on their random ids (points.id, netlayers.point) take ~40 bytes a point, and every commit group
-       inserts all over them. Past the cache each group reread their leaves: with 2e6 points stored, 15 s of tiny
-       tasks committed 335k points with 16 MB, 950k-990k with 256 MB (commits 13x slower at 1.5e6 points than at
-       the start). The default job's 30720 points keep 16 MB. */
+  /* While a run writes: WAL, so readers (status, export) never block it and a killed writer leaves
+     only whole transactions; NORMAL sync is safe against any process crash. Closing returns the
+     file to a rollback journal, so that read-only readers of a finished store leave no -wal/-shm
+     files behind. */
+  /* The checkpointer thread (storeckpt.c) copies the WAL into the store as the run goes. Without a
+     thread, SQLite's autocheckpoint does, every 16384 pages (64 MB) rather than its 1000: a sweep
+     of many small networks (jobs/pdlt_kurtosis.opts: 27003 points, 65 MB) rewrote its hot pages and
+     paid a pread and a pwrite per page at each of 16 checkpoints on rank 0, and its commits
+     took 1.8–2.1 s instead of 1.3–1.4 s. */
+  /* A 16 MB page cache, not 64: a new page in the cache is a fresh allocation (malloc, a page
+     fault), and a run that records every layer fills it with BLOB pages written once: the default
+     job with 128 seeds (38 MB store, 1 rank) committed in 0.19 s instead of 0.30 s (4 MB: 0.14 s).
+     10^6 tiny tasks' index pages still fit (6.4-6.6 µs a no-op commit either way; 13.4-14.4 µs with
+     4 MB, which rereads them). */
+  PetscCall(NNLStoreExec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA "
+                                "temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384"));
+  { /* ... or NNL_STORE_CACHE_BYTES_PER_POINT a point of the shard (up to 1 GB), for stores of
+       millions of tiny points: the UNIQUE indexes on their random ids (points.id, netlayers.point)
+       take ~40 bytes a point, and every commit group inserts all over them. Past the cache each
+       group reread their leaves: with 2e6 points stored, 15 s of tiny tasks committed 335k points
+       with 16 MB, 950k-990k with 256 MB (commits 13x slower at 1.5e6 points than at the start). The
+       default job's 30720 points keep 16 MB. */
     char sql[64];
-    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%.0f", NNLStoreCacheBytes((double)grid->npoints / (double)job->shard_count) / 1024);
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%.0f",
+             NNLStoreCacheBytes((double)grid->npoints / (double)job->shard_count) / 1024);
     PetscCall(NNLStoreExec(s->db, sql));
   }
   s->wal = PETSC_TRUE;
   PetscCall(NNLStoreCkptStart(s));
   PetscCall(RecordRun(s));
   PetscCall(Prepare(s));
-  { /* seq: one row per recorded layer of the network that records most (at most its depth + 1), before any commit
-       (one row per layer of the deepest network wrote 3e7 rows, 268 MB, for a depth-3e7 job recording 16 layers) */
+  { /* seq: one row per recorded layer of the network that records most (at most its depth + 1),
+       before any commit (one row per layer of the deepest network wrote 3e7 rows, 268 MB, for a
+       depth-3e7 job recording 16 layers) */
     PetscInt nseq = 1;
     for (PetscInt f = 0; f < job->nfamily; f++)
-      for (PetscInt d = 0; d < job->ndepth; d++) nseq = PetscMax(nseq, NNLJobRecordCount(job, job->family[f], job->depth[d]) + 1);
+      for (PetscInt d = 0; d < job->ndepth; d++)
+        nseq = PetscMax(nseq, NNLJobRecordCount(job, job->family[f], job->depth[d]) + 1);
     PetscCall(SeqReserve(s, nseq)); /* rows nseq_old .. nseq - 1 */
     s->nseq = nseq;
   }
@@ -1068,7 +1251,8 @@ static PetscErrorCode OpenRead(NNLStore s, const char dir[])
 }
 
 /* A failed open leaves nothing behind: the handle stays NULL and the file is closed. */
-PetscErrorCode NNLStoreOpen(const char dir[], const NNLJob *job, const NNLGrid *grid, NNLStore *store)
+PetscErrorCode NNLStoreOpen(const char dir[], const NNLJob *job, const NNLGrid *grid,
+                            NNLStore *store)
 {
   NNLStore       s;
   PetscErrorCode ierr;
@@ -1077,7 +1261,7 @@ PetscErrorCode NNLStoreOpen(const char dir[], const NNLJob *job, const NNLGrid *
   *store = NULL;
   PetscCall(PetscNew(&s));
   s->lock = -1;
-  ierr = OpenWrite(s, dir, job, grid);
+  ierr    = OpenWrite(s, dir, job, grid);
   if (ierr) PetscCall(NNLStoreClose(&s));
   PetscCall(ierr);
   *store = s;
@@ -1093,7 +1277,7 @@ PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *store)
   *store = NULL;
   PetscCall(PetscNew(&s));
   s->lock = -1;
-  ierr = OpenRead(s, dir);
+  ierr    = OpenRead(s, dir);
   if (ierr) PetscCall(NNLStoreClose(&s));
   PetscCall(ierr);
   *store = s;
@@ -1102,11 +1286,14 @@ PetscErrorCode NNLStoreOpenRead(const char dir[], NNLStore *store)
 
 PetscBool NNLStoreIdsHave(const uint64_t *ids, PetscInt n, uint64_t id)
 {
-  for (PetscInt lo = 0, hi = n; lo < hi;) { /* no callback: a resume looks up every point of its shard */
+  for (PetscInt lo = 0, hi = n;
+       lo < hi;) { /* no callback: a resume looks up every point of its shard */
     PetscInt mid = lo + (hi - lo) / 2;
     if (ids[mid] == id) return PETSC_TRUE;
-    if (ids[mid] < id) lo = mid + 1;
-    else hi = mid;
+    if (ids[mid] < id)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return PETSC_FALSE;
 }
@@ -1120,15 +1307,16 @@ PetscBool NNLStoreSamePath(const char a[], const char b[])
 
 PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
 {
-  sqlite3_stmt *st = NULL;
+  sqlite3_stmt *st  = NULL;
   PetscInt      cnt = 0, cap = 1024;
   int           rc;
 
   PetscFunctionBegin;
-  /* One statement, one snapshot: a count first would be a second read, which a writer (plan beside a live run) can
-     outrun; the list grows instead. A read that failed half way would leave stored points out of the list, and the run
-     would compute them again: any error ends it. */
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT id FROM points", -1, &st, NULL), "ids"));
+  /* One statement, one snapshot: a count first would be a second read, which a writer (plan beside
+     a live run) can outrun; the list grows instead. A read that failed half way would leave stored
+     points out of the list, and the run would compute them again: any error ends it. */
+  PetscCall(
+    NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "SELECT id FROM points", -1, &st, NULL), "ids"));
   PetscCall(PetscMalloc1(cap, ids));
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (cnt == cap) {
@@ -1140,7 +1328,8 @@ PetscErrorCode NNLStoreCommittedIds(NNLStore s, PetscInt *n, uint64_t **ids)
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) PetscCall(PetscFree(*ids));
   PetscCall(NNLStoreCheck(s->db, rc, "read the stored ids"));
-  qsort(*ids, (size_t)cnt, sizeof(uint64_t), NNLGridCmpId); /* ascending as unsigned (SQLite's ORDER BY is signed) */
+  qsort(*ids, (size_t)cnt, sizeof(uint64_t),
+        NNLGridCmpId); /* ascending as unsigned (SQLite's ORDER BY is signed) */
   *n = cnt;
   PetscFunctionReturn(0);
 }
@@ -1158,8 +1347,10 @@ static PetscErrorCode Step(NNLStore s, sqlite3_stmt *st)
 /* NaN (not applicable, failed) is stored as NULL and exported as an empty field. */
 static void BindReal(sqlite3_stmt *st, int i, double v)
 {
-  if (v != v) sqlite3_bind_null(st, i);
-  else sqlite3_bind_double(st, i, v);
+  if (v != v)
+    sqlite3_bind_null(st, i);
+  else
+    sqlite3_bind_double(st, i, v);
 }
 
 static PetscErrorCode InsertLimitRows(NNLStore s, const NNLPoint *pt, const NNLResult *res)
@@ -1182,14 +1373,15 @@ static PetscErrorCode InsertLimitRows(NNLStore s, const NNLPoint *pt, const NNLR
 }
 
 /* One spectrum: its scalars (thresholds from the job) and its values. */
-static PetscErrorCode InsertSpectrum(NNLStore s, const NNLPoint *pt, PetscInt layer, NNLSpectraMatrix mat, PetscInt k,
-                                     const double *v)
+static PetscErrorCode InsertSpectrum(NNLStore s, const NNLPoint *pt, PetscInt layer,
+                                     NNLSpectraMatrix mat, PetscInt k, const double *v)
 {
   NNLSpectraStats st;
   const PetscInt  rows = mat == NNL_SPECTRA_GRAM ? k : pt->width, cols = s->job->inputs;
 
   PetscFunctionBegin;
-  NNLSpectraStatsCompute(k, v, mat == NNL_SPECTRA_GRAM ? PETSC_TRUE : PETSC_FALSE, rows, cols, s->job->spectra_rtol, &st);
+  NNLSpectraStatsCompute(k, v, mat == NNL_SPECTRA_GRAM ? PETSC_TRUE : PETSC_FALSE, rows, cols,
+                         s->job->spectra_rtol, &st);
   sqlite3_bind_int64(s->ins_spectra, 1, (sqlite3_int64)pt->id);
   sqlite3_bind_int64(s->ins_spectra, 2, layer);
   sqlite3_bind_text(s->ins_spectra, 3, NNLSpectraMatrices[mat], -1, SQLITE_STATIC);
@@ -1253,16 +1445,17 @@ static PetscErrorCode BlobReserve(NNLStore s, size_t n)
 }
 #endif
 
-/* Bind n doubles to parameter i of st as a BLOB of little-endian doubles: on a little-endian host the array itself
-   (it outlives the statement's step), else a converted copy (SQLite copies it). */
+/* Bind n doubles to parameter i of st as a BLOB of little-endian doubles: on a little-endian host
+   the array itself (it outlives the statement's step), else a converted copy (SQLite copies it). */
 static PetscErrorCode BindDoubles(NNLStore s, sqlite3_stmt *st, int i, PetscInt n, const double v[])
 {
   int rc;
 
   PetscFunctionBegin;
-  /* SetUpJob refuses jobs with larger arrays (NNLPointArrays); a bind SQLite refuses would store NULL in its place */
-  PetscCheck(8.0 * n <= NNL_STORE_MAX_VALUE, PETSC_COMM_SELF, PETSC_ERR_PLIB, "store: an array of %.4g MB, more than one value holds",
-             8.0 * n / 1e6);
+  /* SetUpJob refuses jobs with larger arrays (NNLPointArrays); a bind SQLite refuses would store
+   * NULL in its place */
+  PetscCheck(8.0 * n <= NNL_STORE_MAX_VALUE, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "store: an array of %.4g MB, more than one value holds", 8.0 * n / 1e6);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   rc = sqlite3_bind_blob(st, i, v, (int)(8 * n), SQLITE_STATIC);
 #else
@@ -1274,9 +1467,10 @@ static PetscErrorCode BindDoubles(NNLStore s, sqlite3_stmt *st, int i, PetscInt 
   PetscFunctionReturn(0);
 }
 
-/* Rows 0 .. n − 1 of table seq (the view layers joins on it), if the store may lack some: normally all are there
-   from the store's opening, so this runs only for a point deeper than the grid's. Rows added inside a task are not
-   counted in s->nseq: an error in the task rolls its group back. */
+/* Rows 0 .. n − 1 of table seq (the view layers joins on it), if the store may lack some: normally
+   all are there from the store's opening, so this runs only for a point deeper than the grid's.
+   Rows added inside a task are not counted in s->nseq: an error in the task rolls its group back.
+ */
 static PetscErrorCode SeqReserve(NNLStore s, PetscInt n)
 {
   PetscFunctionBegin;
@@ -1287,18 +1481,22 @@ static PetscErrorCode SeqReserve(NNLStore s, PetscInt n)
   PetscFunctionReturn(0);
 }
 
-/* A network's row of netlayers: every recorded layer's arrays, each table column one BLOB over the layers. */
+/* A network's row of netlayers: every recorded layer's arrays, each table column one BLOB over the
+ * layers. */
 static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNLResult *res)
 {
   const PetscInt m = res->m, np = m * (m + 1) / 2, nrec = res->nrec;
-  double         few[64], *layer = few; /* the layer numbers as doubles; allocated only for a network of many */
+  double         few[64],
+    *layer = few; /* the layer numbers as doubles; allocated only for a network of many */
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   if (nrec == 0) PetscFunctionReturn(0); /* nothing recorded: no row, as no layer row before */
-  for (PetscInt r = 1; r < nrec; r++) /* the view's (point, layer) rows must be unique, as the key of schema 4 made them */
+  for (PetscInt r = 1; r < nrec;
+       r++) /* the view's (point, layer) rows must be unique, as the key of schema 4 made them */
     PetscCheck(res->layers[r] > res->layers[r - 1], PETSC_COMM_SELF, PETSC_ERR_PLIB,
-               "store: point %" PetscInt_FMT "'s recorded layers are not increasing (%" PetscInt_FMT " after %" PetscInt_FMT ")",
+               "store: point %" PetscInt_FMT "'s recorded layers are not increasing (%" PetscInt_FMT
+               " after %" PetscInt_FMT ")",
                pt->ord, res->layers[r], res->layers[r - 1]);
   PetscCall(SeqReserve(s, nrec));
   if (nrec > 64) PetscCall(PetscMalloc1(nrec, &layer));
@@ -1313,47 +1511,69 @@ static PetscErrorCode InsertNetworkRow(NNLStore s, const NNLPoint *pt, const NNL
   if (!ierr) ierr = BindDoubles(s, s->ins_net, 8, nrec * m, res->lognorm_post);
   if (!ierr) ierr = BindDoubles(s, s->ins_net, 9, nrec * m, res->kurtosis);
   /* KS only at the last recorded layer of a finished point (the view gives NULL elsewhere) */
-  if (!ierr && res->status == NNL_STATUS_DONE) ierr = BindDoubles(s, s->ins_net, 10, m, res->ks);
-  else if (!ierr) sqlite3_bind_null(s->ins_net, 10);
+  if (!ierr && res->status == NNL_STATUS_DONE)
+    ierr = BindDoubles(s, s->ins_net, 10, m, res->ks);
+  else if (!ierr)
+    sqlite3_bind_null(s->ins_net, 10);
   if (!ierr) ierr = Step(s, s->ins_net);
-  sqlite3_clear_bindings(s->ins_net); /* no pointer into res or layer outlives them, whatever happened */
+  sqlite3_clear_bindings(
+    s->ins_net); /* no pointer into res or layer outlives them, whatever happened */
   if (layer != few) PetscCall(PetscFree(layer));
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
 /* All rows of one task; *dup (and nothing written) if its id is stored already. */
-PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup)
+PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res,
+                                  PetscBool *dup)
 {
-  const PetscInt  m = res->m;
-  const PetscBool net = pt->kind == NNL_TASK_NETWORK || pt->kind == NNL_TASK_NOOP ? PETSC_TRUE : PETSC_FALSE; /* noop: an empty network */
+  const PetscInt  m   = res->m;
+  const PetscBool net = pt->kind == NNL_TASK_NETWORK || pt->kind == NNL_TASK_NOOP
+                          ? PETSC_TRUE
+                          : PETSC_FALSE; /* noop: an empty network */
 
   PetscFunctionBegin;
   *dup = PETSC_FALSE;
   sqlite3_bind_int64(s->ins_point, 1, (sqlite3_int64)pt->id);
   sqlite3_bind_int64(s->ins_point, 2, pt->ord);
   sqlite3_bind_text(s->ins_point, 3, NNLFamilies[pt->family], -1, SQLITE_STATIC);
-  sqlite3_bind_text(s->ins_point, 4, NNLJobEntryName(s->job, pt->family, pt->act), -1, SQLITE_STATIC);
-  if (net) sqlite3_bind_int64(s->ins_point, 5, pt->width);
-  else sqlite3_bind_null(s->ins_point, 5);
+  sqlite3_bind_text(s->ins_point, 4, NNLJobEntryName(s->job, pt->family, pt->act), -1,
+                    SQLITE_STATIC);
+  if (net)
+    sqlite3_bind_int64(s->ins_point, 5, pt->width);
+  else
+    sqlite3_bind_null(s->ins_point, 5);
   sqlite3_bind_int64(s->ins_point, 6, pt->depth);
-  if (net) sqlite3_bind_int64(s->ins_point, 7, pt->seed);
-  else sqlite3_bind_null(s->ins_point, 7);
-  sqlite3_bind_text(s->ins_point, 8, res->status == NNL_STATUS_DONE ? "done" : "failed", -1, SQLITE_STATIC);
-  if (net) sqlite3_bind_text(s->ins_point, 9, NNLSamplerTypes[NNLPointSampler(s->job, pt)], -1, SQLITE_STATIC);
-  else sqlite3_bind_null(s->ins_point, 9);
-  if (res->dead_layer >= 0) sqlite3_bind_int64(s->ins_point, 10, res->dead_layer);
-  else sqlite3_bind_null(s->ins_point, 10);
+  if (net)
+    sqlite3_bind_int64(s->ins_point, 7, pt->seed);
+  else
+    sqlite3_bind_null(s->ins_point, 7);
+  sqlite3_bind_text(s->ins_point, 8, res->status == NNL_STATUS_DONE ? "done" : "failed", -1,
+                    SQLITE_STATIC);
+  if (net)
+    sqlite3_bind_text(s->ins_point, 9, NNLSamplerTypes[NNLPointSampler(s->job, pt)], -1,
+                      SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s->ins_point, 9);
+  if (res->dead_layer >= 0)
+    sqlite3_bind_int64(s->ins_point, 10, res->dead_layer);
+  else
+    sqlite3_bind_null(s->ins_point, 10);
   sqlite3_bind_text(s->ins_point, 11, res->message, -1, SQLITE_STATIC);
   sqlite3_bind_double(s->ins_point, 12, res->seconds);
   sqlite3_bind_double(s->ins_point, 13, NNLStoreEpoch());
   sqlite3_bind_int64(s->ins_point, 14, s->run);
-  sqlite3_bind_text(s->ins_point, 15, net ? "network" : pt->kind == NNL_TASK_SDE ? "sde" : "limit", -1, SQLITE_STATIC);
+  sqlite3_bind_text(s->ins_point, 15,
+                    net                        ? "network"
+                    : pt->kind == NNL_TASK_SDE ? "sde"
+                                               : "limit",
+                    -1, SQLITE_STATIC);
   if (pt->kind == NNL_TASK_SDE) sqlite3_bind_int64(s->ins_point, 5, pt->width);
   {
     int rc = sqlite3_step(s->ins_point), ext = sqlite3_extended_errcode(s->db);
     sqlite3_reset(s->ins_point);
-    if (rc == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_UNIQUE) { /* stored already: the caller compares */
+    if (rc == SQLITE_CONSTRAINT &&
+        ext == SQLITE_CONSTRAINT_UNIQUE) { /* stored already: the caller compares */
       *dup = PETSC_TRUE;
       PetscFunctionReturn(0);
     }
@@ -1367,33 +1587,39 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
     PetscCall(InsertLimitRows(s, pt, res));
     PetscFunctionReturn(0);
   }
-  PetscCheck(m == s->job->inputs, PETSC_COMM_SELF, PETSC_ERR_PLIB, "store: a network result of %" PetscInt_FMT " inputs", m);
+  PetscCheck(m == s->job->inputs, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "store: a network result of %" PetscInt_FMT " inputs", m);
   PetscCall(InsertNetworkRow(s, pt, res));
   for (PetscInt r = 0; r < res->nspec; r++) {
     PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_GRAM, m, res->eig + r * m));
-    PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_FEATURES, res->nsv, res->sv + r * res->nsv));
+    PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_FEATURES, res->nsv,
+                             res->sv + r * res->nsv));
   }
   PetscFunctionReturn(0);
 }
 
-/* Commits are grouped: one SQLite transaction takes the tasks that finish within NNL_STORE_GROUP_SECONDS. A transaction
-   costs ~100 µs (file locks, WAL writes) and a small task's rows a few µs, so 10^5 tiny tasks would otherwise spend
-   most of their time committing. A killed writer loses at most that window of finished tasks, which a rerun
-   recomputes with the same numbers. A task is not a savepoint of its own: SQLite then copies every page the task
-   first touches (4 KB each, 3-5 a task) to keep its old content, 3.5-4 µs of a no-op task's 7-9 µs. A task whose
-   rows fail half-written (a full disk) takes its group with it instead, as a kill would; the run stops there.
-   Not shorter: each group writes every page it dirtied to the WAL, and the random ids spread a group's index entries
-   over most of the id index's leaves. At 0.1 s, 10^5 no-op tasks cost 3.0 µs a commit instead of 2.5 (the
-   checkpointer aside); the default sweep was no faster. */
+/* Commits are grouped: one SQLite transaction takes the tasks that finish within
+   NNL_STORE_GROUP_SECONDS. A transaction costs ~100 µs (file locks, WAL writes) and a small task's
+   rows a few µs, so 10^5 tiny tasks would otherwise spend most of their time committing. A killed
+   writer loses at most that window of finished tasks, which a rerun recomputes with the same
+   numbers. A task is not a savepoint of its own: SQLite then copies every page the task first
+   touches (4 KB each, 3-5 a task) to keep its old content, 3.5-4 µs of a no-op task's 7-9 µs. A
+   task whose rows fail half-written (a full disk) takes its group with it instead, as a kill would;
+   the run stops there. Not shorter: each group writes every page it dirtied to the WAL, and the
+   random ids spread a group's index entries over most of the id index's leaves. At 0.1 s, 10^5
+   no-op tasks cost 3.0 µs a commit instead of 2.5 (the checkpointer aside); the default sweep was
+   no faster. */
 #define NNL_STORE_GROUP_SECONDS 0.25
 /* End the open group of commits, if any: every task in it becomes durable at once. */
-/* The open group is still SQLite's transaction: a failed write may end it (SQLite rolls back on a full disk or an I/O
-   error), and the statements after it would each commit on their own, a task's rows apart. */
+/* The open group is still SQLite's transaction: a failed write may end it (SQLite rolls back on a
+   full disk or an I/O error), and the statements after it would each commit on their own, a task's
+   rows apart. */
 static PetscErrorCode GroupIntact(NNLStore s)
 {
   PetscFunctionBegin;
   PetscCheck(!s->group || !sqlite3_get_autocommit(s->db), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
-             "store: a write failed and SQLite rolled back the open group of commits, whose points are pending again (disk full? "
+             "store: a write failed and SQLite rolled back the open group of commits, whose points "
+             "are pending again (disk full? "
              "free space and rerun the same command)");
   PetscFunctionReturn(0);
 }
@@ -1430,10 +1656,12 @@ PetscErrorCode NNLStoreCommit(NNLStore s, const NNLPoint *pt, const NNLResult *r
     s->group_t0 = MPI_Wtime();
   }
   ierr = NNLStoreInsertRows(s, pt, res, &dup);
-  /* a second commit of one id (its points row exists, nothing was written): a no-op if its rows are equal, else an
-     error that leaves the group whole */
+  /* a second commit of one id (its points row exists, nothing was written): a no-op if its rows are
+     equal, else an error that leaves the group whole */
   if (!ierr && dup) ierr = NNLStoreSameAsHeld(s, pt, res);
-  if (!ierr && dup) ierr = PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n", pt->ord);
+  if (!ierr && dup)
+    ierr = PetscInfo(NULL, "store: point %" PetscInt_FMT " already committed with equal rows\n",
+                     pt->ord);
   if (ierr && !dup) { /* the task's rows may be half written: the group goes, and the run stops */
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->group = PETSC_FALSE;
@@ -1448,8 +1676,10 @@ void NNLStoreSetETA(NNLStore s, double left)
 {
   char sql[128];
 
-  /* in the open group of commits if there is one, else a transaction of its own; numbers only, so no binding */
-  snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta VALUES('eta', '%.3f %.1f')", NNLStoreEpoch(), left);
+  /* in the open group of commits if there is one, else a transaction of its own; numbers only, so
+   * no binding */
+  snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta VALUES('eta', '%.3f %.1f')",
+           NNLStoreEpoch(), left);
   (void)sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
@@ -1462,10 +1692,13 @@ PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
   PetscFunctionBegin;
   PetscCall(StoreFlush(s));
   /* an estimate of a run that has ended; an interrupted one keeps its rerun's (NNLSchedRun) */
-  if (strcmp(status, "interrupted")) PetscCall(NNLStoreExec(s->db, "DELETE FROM meta WHERE key='eta'"));
+  if (strcmp(status, "interrupted"))
+    PetscCall(NNLStoreExec(s->db, "DELETE FROM meta WHERE key='eta'"));
   NNLStoreNow(now, sizeof(now));
-  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "UPDATE runs SET finished=?, status=? WHERE run=?", -1, &st, NULL),
-                          "finish run"));
+  PetscCall(NNLStoreCheck(
+    s->db,
+    sqlite3_prepare_v2(s->db, "UPDATE runs SET finished=?, status=? WHERE run=?", -1, &st, NULL),
+    "finish run"));
   sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, s->run);
@@ -1488,24 +1721,27 @@ void NNLLibraryVersions(char *buf, size_t len)
   (void)PetscGetVersion(petsc, sizeof(petsc));
   (void)MPI_Get_library_version(mpi, &n);
   mpi[strcspn(mpi, "\n,")] = 0;
-  snprintf(buf, len, "nnlimits %s; %s; %s; SQLite %s; OpenBLAS %s", NNL_VERSION, petsc, mpi, sqlite3_libversion(),
-           openblas_get_config());
+  snprintf(buf, len, "nnlimits %s; %s; %s; SQLite %s; OpenBLAS %s", NNL_VERSION, petsc, mpi,
+           sqlite3_libversion(), openblas_get_config());
 }
 
-/* After an error (a full disk, a file size limit, or a task's own error on rank 0): keep the finished tasks of the
-   open group, roll back what else was in progress, and mark this run 'failed' in runs, so that status says so rather
-   than taking the run for killed. Best effort and silent: the disk may still refuse. */
+/* After an error (a full disk, a file size limit, or a task's own error on rank 0): keep the
+   finished tasks of the open group, roll back what else was in progress, and mark this run 'failed'
+   in runs, so that status says so rather than taking the run for killed. Best effort and silent:
+   the disk may still refuse. */
 void NNLStoreMarkFailed(NNLStore s)
 {
   sqlite3_stmt *st = NULL;
 
   if (!s || !s->db) return;
-  /* an open group holds whole tasks only (a task that failed to store rolled its group back): keep them, as Close
-     does; what else is open (a commit the disk refused) goes */
-  if (s->group && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  /* an open group holds whole tasks only (a task that failed to store rolled its group back): keep
+     them, as Close does; what else is open (a commit the disk refused) goes */
+  if (s->group && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   s->group = PETSC_FALSE;
   if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-  if (sqlite3_prepare_v2(s->db, "UPDATE runs SET status='failed' WHERE run=?", -1, &st, NULL) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(s->db, "UPDATE runs SET status='failed' WHERE run=?", -1, &st, NULL) ==
+      SQLITE_OK) {
     sqlite3_bind_int64(st, 1, s->run);
     (void)sqlite3_step(st);
   }
@@ -1518,9 +1754,10 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
 
   PetscFunctionBegin;
   if (!s) PetscFunctionReturn(0);
-  /* the finished tasks of an open group are whole (a failed task rolled its group back): keep them, also on an error
-     path, where the run stops */
-  if (s->group && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  /* the finished tasks of an open group are whole (a failed task rolled its group back): keep them,
+     also on an error path, where the run stops */
+  if (s->group && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   s->group = PETSC_FALSE;
   sqlite3_finalize(s->ins_point);
   sqlite3_finalize(s->ins_net);
@@ -1534,7 +1771,9 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   sqlite3_finalize(s->tx_begin);
   sqlite3_finalize(s->tx_commit);
   PetscCall(NNLStoreCkptStop(s, NULL));
-  if (s->wal) sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL); /* busy with a reader: stays WAL */
+  if (s->wal)
+    sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL,
+                 NULL); /* busy with a reader: stays WAL */
   if (s->db) sqlite3_close(s->db);
   NNLStoreUnlock(&s->lock);
   PetscCall(PetscFree(*store));

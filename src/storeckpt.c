@@ -1,17 +1,19 @@
-/* The run store's checkpointer: a thread of rank 0 that copies the WAL into the store file while the run goes on. */
+/* The run store's checkpointer: a thread of rank 0 that copies the WAL into the store file while
+ * the run goes on. */
 #include <pthread.h>
 #include <signal.h>
 #include "storeimpl.h"
 
-/* Each commit group (store.c) appends its pages to the WAL; a checkpoint copies them into the store file and syncs
-   both files. Left to SQLite's autocheckpoint, that is rank 0's own time: the default sweep writes 9.6 MB in a 0.3 s
-   run, and its checkpoint at close (WAL sync, copy, store sync, WAL unlink) took 75 ms more; a larger sweep stopped
-   rank 0, and every worker waiting on it, for each 64 MB. Here a second connection, on its own thread, checkpoints
-   once a commit leaves CKPT_BYTES of new pages in the WAL: the syncs are waits that overlap the run, and at close only
-   the last group is left to copy. PASSIVE checkpoints never block the writer or a reader, and a kill at any moment is
-   safe (SQLite's WAL protocol). After one that caught up, the next transaction starts the WAL again from its
-   beginning, so the file stays small. A failed checkpoint loses nothing (the pages stay in the WAL): the final one
-   at close tries again. */
+/* Each commit group (store.c) appends its pages to the WAL; a checkpoint copies them into the store
+   file and syncs both files. Left to SQLite's autocheckpoint, that is rank 0's own time: the
+   default sweep writes 9.6 MB in a 0.3 s run, and its checkpoint at close (WAL sync, copy, store
+   sync, WAL unlink) took 75 ms more; a larger sweep stopped rank 0, and every worker waiting on it,
+   for each 64 MB. Here a second connection, on its own thread, checkpoints once a commit leaves
+   CKPT_BYTES of new pages in the WAL: the syncs are waits that overlap the run, and at close only
+   the last group is left to copy. PASSIVE checkpoints never block the writer or a reader, and a
+   kill at any moment is safe (SQLite's WAL protocol). After one that caught up, the next
+   transaction starts the WAL again from its beginning, so the file stays small. A failed checkpoint
+   loses nothing (the pages stay in the WAL): the final one at close tries again. */
 #define CKPT_BYTES (1 << 20)
 
 struct _n_NNLStoreCkpt {
@@ -20,10 +22,10 @@ struct _n_NNLStoreCkpt {
   pthread_cond_t  cv;
   sqlite3        *db;     /* the thread's own connection */
   int             frames; /* the WAL's length (pages) when a checkpoint was last asked for */
-  int             every;  /* pages of CKPT_BYTES (the store's page size: 4 KB before 16 KB pages, store.c) */
-  int             wake;   /* a checkpoint is asked for */
-  int             stop;   /* the thread is to end */
-  int             done;   /* checkpoints run */
+  int every; /* pages of CKPT_BYTES (the store's page size: 4 KB before 16 KB pages, store.c) */
+  int wake;  /* a checkpoint is asked for */
+  int stop;  /* the thread is to end */
+  int done;  /* checkpoints run */
 };
 
 /* SQLite calls this on the writer's thread after each commit, with the WAL's length in pages. */
@@ -53,7 +55,8 @@ static void *Run(void *arg)
     if (!c->wake) break; /* stopped, with no checkpoint asked for */
     c->wake = 0;
     pthread_mutex_unlock(&c->mu);
-    (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL); /* a failure: see above */
+    (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                    NULL); /* a failure: see above */
     pthread_mutex_lock(&c->mu);
     c->done++;
   }
@@ -71,11 +74,16 @@ PetscErrorCode NNLStoreCkptStart(NNLStore s)
   PetscFunctionBegin;
   PetscCall(PetscCalloc1(1, &c));
   ierr = NNLStoreOpenDB(s->dir, PETSC_TRUE, &c->db);
-  if (!ierr) ierr = NNLStoreExec(c->db, "PRAGMA synchronous=NORMAL"); /* the writer's syncs: the WAL, then the file */
+  if (!ierr)
+    ierr = NNLStoreExec(
+      c->db, "PRAGMA synchronous=NORMAL"); /* the writer's syncs: the WAL, then the file */
   if (!ierr) {
     sqlite3_stmt *st = NULL;
-    ierr = NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL), "page size");
-    c->every = !ierr && sqlite3_step(st) == SQLITE_ROW ? CKPT_BYTES / PetscMax(sqlite3_column_int(st, 0), 512) : CKPT_BYTES / 4096;
+    ierr     = NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL),
+                             "page size");
+    c->every = !ierr && sqlite3_step(st) == SQLITE_ROW
+                 ? CKPT_BYTES / PetscMax(sqlite3_column_int(st, 0), 512)
+                 : CKPT_BYTES / 4096;
     sqlite3_finalize(st);
   }
   if (ierr) {
@@ -90,7 +98,8 @@ PetscErrorCode NNLStoreCkptStart(NNLStore s)
   pthread_sigmask(SIG_SETMASK, &all, &old);
   rc = pthread_create(&c->thread, NULL, Run, c);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc) { /* no thread: SQLite's autocheckpoint and the checkpoint at close do the work, as before */
+  if (rc) { /* no thread: SQLite's autocheckpoint and the checkpoint at close do the work, as before
+             */
     sqlite3_close(c->db);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);

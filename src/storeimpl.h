@@ -1,4 +1,5 @@
-/* Private layout of the run store, and SQLite helpers shared by the writer (store.c) and readers (export.c). */
+/* Private layout of the run store, and SQLite helpers shared by the writer (store.c) and readers
+ * (export.c). */
 #ifndef NNLIMITS_STOREIMPL_H
 #define NNLIMITS_STOREIMPL_H
 
@@ -9,33 +10,39 @@
 typedef struct _n_NNLStoreCkpt *NNLStoreCkpt;
 
 struct _p_NNLStore {
-  sqlite3       *db;
-  const NNLJob  *job; /* NULL when opened for reading */
-  char           dir[PETSC_MAX_PATH_LEN];
-  sqlite3_stmt  *ins_point, *ins_net, *ins_seq, *ins_limit, *ins_spectra, *ins_spectrum, *ins_path, *ins_fp;
-  /* the commit's transaction statements, prepared once: parsing them per task cost more than the rows of a tiny task */
-  sqlite3_stmt  *tx_begin, *tx_commit;
-  double        *blob;  /* an array in little-endian bytes, while it is bound */
-  size_t         nblob; /* its length in doubles */
-  PetscInt       nseq;  /* rows of table seq (0 .. nseq − 1) present since the store was opened */
-  sqlite3_int64  run; /* this run's row in runs */
-  PetscBool      wal;  /* opened for writing and switched to WAL: switch back at close */
-  int            lock; /* descriptor holding the writer's lock, or -1 */
-  PetscBool      group;    /* a transaction of grouped commits is open (NNLStoreCommit) */
-  double         group_t0; /* when it began (MPI_Wtime) */
-  NNLStoreCkpt   ckpt;     /* copies the WAL into the store file on its own thread while a run writes, or NULL */
+  sqlite3      *db;
+  const NNLJob *job; /* NULL when opened for reading */
+  char          dir[PETSC_MAX_PATH_LEN];
+  sqlite3_stmt *ins_point, *ins_net, *ins_seq, *ins_limit, *ins_spectra, *ins_spectrum, *ins_path,
+    *ins_fp;
+  /* the commit's transaction statements, prepared once: parsing them per task cost more than the
+   * rows of a tiny task */
+  sqlite3_stmt *tx_begin, *tx_commit;
+  double       *blob;  /* an array in little-endian bytes, while it is bound */
+  size_t        nblob; /* its length in doubles */
+  PetscInt      nseq;  /* rows of table seq (0 .. nseq − 1) present since the store was opened */
+  sqlite3_int64 run;   /* this run's row in runs */
+  PetscBool     wal;   /* opened for writing and switched to WAL: switch back at close */
+  int           lock;  /* descriptor holding the writer's lock, or -1 */
+  PetscBool     group; /* a transaction of grouped commits is open (NNLStoreCommit) */
+  double        group_t0; /* when it began (MPI_Wtime) */
+  NNLStoreCkpt
+    ckpt; /* copies the WAL into the store file on its own thread while a run writes, or NULL */
 };
 
-/** @brief Not collective: start the checkpointer of a writer in WAL mode (if no thread can start, SQLite's own
-    checkpoint at close does its work). */
+/** @brief Not collective: start the checkpointer of a writer in WAL mode (if no thread can start,
+   SQLite's own checkpoint at close does its work). */
 PetscErrorCode NNLStoreCkptStart(NNLStore s);
-/** @brief Stop and join it, closing its connection; *done (may be NULL): the checkpoints it ran. Nothing if none. */
+/** @brief Stop and join it, closing its connection; *done (may be NULL): the checkpoints it ran.
+ * Nothing if none. */
 PetscErrorCode NNLStoreCkptStop(NNLStore s, int *done);
 /** @brief Error (PETSC_ERR_FILE_WRITE, SQLite's message) unless rc is OK, DONE or ROW. */
 PetscErrorCode NNLStoreCheck(sqlite3 *db, int rc, const char what[]);
-/** @brief Create the run directory (and parents); an existing file there or no write access is an input error. */
+/** @brief Create the run directory (and parents); an existing file there or no write access is an
+ * input error. */
 PetscErrorCode NNLStoreMakeDir(const char dir[]);
-/** @brief Take DIR's writer lock (fd >= 0) or fail naming the process that holds it; Unlock releases it. */
+/** @brief Take DIR's writer lock (fd >= 0) or fail naming the process that holds it; Unlock
+ * releases it. */
 PetscErrorCode NNLStoreLock(const char dir[], int *fd);
 int            NNLStoreLockHeld(const char dir[]);
 void           NNLStoreUnlock(int *fd);
@@ -43,47 +50,61 @@ void           NNLStoreUnlock(int *fd);
 PetscErrorCode NNLStoreExec(sqlite3 *db, const char sql[]);
 /** @brief Open DIR's store file; read-only opens refuse a missing file. */
 PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db);
-/** @brief Refuse files that are not stores or have a newer schema; *fresh (may be NULL): the file is empty. */
+/** @brief Refuse files that are not stores or have a newer schema; *fresh (may be NULL): the file
+ * is empty. */
 PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh);
 /** @brief The schema number of database name ("main" or an attached input). */
 PetscErrorCode NNLStoreSchema(sqlite3 *db, const char name[], int *schema);
-/** @brief A store of schema 4 or 5 becomes this build's schema, in one transaction; nothing for a current store. */
+/** @brief A store of schema 4 or 5 becomes this build's schema, in one transaction; nothing for a
+ * current store. */
 PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[]);
-/** @brief Schema 4's table layers of database from into netlayers rows (existing points kept) and seq; in the
-    caller's transaction. */
+/** @brief Schema 4's table layers of database from into netlayers rows (existing points kept) and
+   seq; in the caller's transaction. */
 PetscErrorCode NNLStoreLayersToNet(sqlite3 *db, const char from[]);
 /** @brief Create the tables of an empty store and its meta records, in one transaction. */
-PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[], PetscInt total, PetscInt grid_points,
-                                    PetscInt inputs);
+PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[],
+                                    PetscInt total, PetscInt grid_points, PetscInt inputs);
 /** @brief Register the SQL functions the store's views use (nnl_at) on a connection. */
 PetscErrorCode NNLStoreFunctions(sqlite3 *db);
-/* Entry k of a BLOB of little-endian doubles (the arrays of netlayers), as nnl_at reads it; the caller checks the length. */
+/* Entry k of a BLOB of little-endian doubles (the arrays of netlayers), as nnl_at reads it; the
+ * caller checks the length. */
 double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k);
 /** @brief A meta value (caller frees; NULL if absent) / set one. */
 PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
 /** @brief Error unless the store's networks were drawn with this build's random stream version. */
 PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[]);
-/* A check of an existing, not fresh store at dir before a run or merge adds to it (ctx: what it is checked against). */
+/* A check of an existing, not fresh store at dir before a run or merge adds to it (ctx: what it is
+ * checked against). */
 typedef PetscErrorCode (*NNLStoreCheckFn)(sqlite3 *db, const char dir[], const void *ctx);
-/** @brief Before the lock: if dir holds a store, open it read-only, verify it and (unless fresh) check it, so that a
-    refused run or merge leaves the directory exactly as it was (not even a lock file). */
+/** @brief Before the lock: if dir holds a store, open it read-only, verify it and (unless fresh)
+   check it, so that a refused run or merge leaves the directory exactly as it was (not even a lock
+   file). */
 PetscErrorCode NNLStorePreCheck(const char dir[], NNLStoreCheckFn check, const void *ctx);
 PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]);
-/* The shaped MLP's SDE time of layer ℓ is (ℓ − offset)/n: offset 0 in stores with meta "sde_time" (MATH.md's ℓ/n),
-   1 in stores written before it existed (whose SDE paths were integrated to (L − 1)/n). As SQL, and from C: */
+/* The shaped MLP's SDE time of layer ℓ is (ℓ − offset)/n: offset 0 in stores with meta "sde_time"
+   (MATH.md's ℓ/n), 1 in stores written before it existed (whose SDE paths were integrated to (L −
+   1)/n). As SQL, and from C: */
 #define NNL_SDE_OFFSET_SQL "(SELECT count(*) = 0 FROM meta WHERE key = 'sde_time')"
-/* Edge I (an SQL expression) in ρ of the row f of table fokker_planck: its cells number max(cell) + 1 over its (point, layer). */
-#define NNL_FP_EDGE_SQL(I) \
-  "nnl_fp_edge(" I ",(SELECT max(g.cell)+1 FROM fokker_planck g WHERE g.point=f.point AND g.layer=f.layer),(SELECT value FROM meta WHERE key='fp_grid'))"
+/* Edge I (an SQL expression) in ρ of the row f of table fokker_planck: its cells number max(cell) +
+ * 1 over its (point, layer). */
+#define NNL_FP_EDGE_SQL(I)                                                                         \
+  "nnl_fp_edge(" I ",(SELECT max(g.cell)+1 FROM fokker_planck g WHERE g.point=f.point AND "        \
+  "g.layer=f.layer),(SELECT value FROM meta WHERE key='fp_grid'))"
 PetscErrorCode NNLStoreSDETimeOffset(sqlite3 *db, int *offset);
-/** @brief Error naming the first option whose canonical line differs between have (the store's) and want. */
-PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[], const char advice[]);
+/** @brief Error naming the first option whose canonical line differs between have (the store's) and
+ * want. */
+PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[],
+                                  const char advice[]);
 /** @brief All rows of one task's result; *dup (and nothing written) if its id is stored already. */
-PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res, PetscBool *dup);
-/** @brief In a commit's transaction, for a point whose id is stored already: error if its stored rows differ from res. */
+PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResult *res,
+                                  PetscBool *dup);
+/** @brief In a commit's transaction, for a point whose id is stored already: error if its stored
+ * rows differ from res. */
 PetscErrorCode NNLStoreSameAsHeld(NNLStore s, const NNLPoint *pt, const NNLResult *res);
-/** @brief Error naming the first point the attached merge input `src` and the output both hold with different rows. */
-PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char a[], const char b[], const char a_dir[], const char b_dir[], sqlite3_int64 since,
+/** @brief Error naming the first point the attached merge input `src` and the output both hold with
+ * different rows. */
+PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char a[], const char b[],
+                                     const char a_dir[], const char b_dir[], sqlite3_int64 since,
                                      PetscBool with_netlayers);
 /** @brief Seconds since the epoch, with fractions (commit times, rates). */
 double NNLStoreEpoch(void);

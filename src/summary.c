@@ -1,5 +1,6 @@
-/* The short summary a run prints: per (family, activation, width, depth) the last layer's q and ρ over seeds, with the
-   infinite-width limits of q there, and the limit of ρ (the NNGP's; the shaped MLP's covariance SDE's mean). */
+/* The short summary a run prints: per (family, activation, width, depth) the last layer's q and ρ
+   over seeds, with the infinite-width limits of q there, and the limit of ρ (the NNGP's; the shaped
+   MLP's covariance SDE's mean). */
 #include <math.h>
 #include <sqlite3.h>
 #include "summary.h"
@@ -8,35 +9,48 @@
 static const char *SQL =
   "SELECT p.family, nnl_act(p.activation), p.width, p.depth, count(*),"
   " avg(g.q00), avg(g.q00*g.q00),"
-  /* ρ as q01/(√q00·√q11): √(q00·q11) overflows once the q pass 1e154 (an exploding network), and ρ came out 0 */
-  " avg(g.q01/(sqrt(g.q00)*sqrt(g.q11))), avg((g.q01/(sqrt(g.q00)*sqrt(g.q11)))*(g.q01/(sqrt(g.q00)*sqrt(g.q11)))),"
+  /* ρ as q01/(√q00·√q11): √(q00·q11) overflows once the q pass 1e154 (an exploding network), and ρ
+     came out 0 */
+  " avg(g.q01/(sqrt(g.q00)*sqrt(g.q11))), "
+  "avg((g.q01/(sqrt(g.q00)*sqrt(g.q11)))*(g.q01/(sqrt(g.q00)*sqrt(g.q11)))),"
   " min(l.q_nngp), min(l.q_ode),"
-  /* the seeds that have a ρ: a dead network's is 0/0 (NULL, left out of its average, so out of its count too) */
+  /* the seeds that have a ρ: a dead network's is 0/0 (NULL, left out of its average, so out of its
+     count too) */
   " count(g.q01/(sqrt(g.q00)*sqrt(g.q11))),"
-  /* the limit of ρ: the NNGP's, but for the shaped MLP, whose NNGP is its input kernel: its covariance SDE's mean
-     over paths (with -sde_paths) */
-  " CASE WHEN p.family IN ('shaped_mlp','shaped_attention','shaped_transformer') THEN (SELECT avg(r) FROM (SELECT max(CASE WHEN s.a=0 AND s.b=1 THEN s.q END)"
-  "   / (sqrt(max(CASE WHEN s.a=0 AND s.b=0 THEN s.q END)) * sqrt(max(CASE WHEN s.a=1 AND s.b=1 THEN s.q END))) AS r"
+  /* the limit of ρ: the NNGP's, but for the shaped MLP, whose NNGP is its input kernel: its
+     covariance SDE's mean over paths (with -sde_paths) */
+  " CASE WHEN p.family IN ('shaped_mlp','shaped_attention','shaped_transformer') THEN (SELECT "
+  "avg(r) FROM (SELECT max(CASE WHEN s.a=0 AND s.b=1 THEN s.q END)"
+  "   / (sqrt(max(CASE WHEN s.a=0 AND s.b=0 THEN s.q END)) * sqrt(max(CASE WHEN s.a=1 AND s.b=1 "
+  "THEN s.q END))) AS r"
   "   FROM points sp JOIN sde_paths s ON s.point=sp.id WHERE sp.kind='sde' AND sp.family=p.family"
   "   AND sp.activation=p.activation AND sp.width=p.width AND sp.depth=p.depth GROUP BY s.path))"
   " ELSE min(l01.q_nngp)/(sqrt(min(l.q_nngp))*sqrt(min(l11.q_nngp))) END"
   " FROM points p"
-  /* the last recorded layer's q00, q01, q11 from the network's arrays (NULL where there is no second input), read
-     from netlayers itself: a join on the view layers made SQLite expand every layer of every network first */
-  " JOIN (SELECT point, CAST(nnl_at(layer, nrec - 1) AS INTEGER) AS layer, nnl_at(q, (nrec - 1) * np) AS q00,"
+  /* the last recorded layer's q00, q01, q11 from the network's arrays (NULL where there is no
+     second input), read from netlayers itself: a join on the view layers made SQLite expand every
+     layer of every network first */
+  " JOIN (SELECT point, CAST(nnl_at(layer, nrec - 1) AS INTEGER) AS layer, nnl_at(q, (nrec - 1) * "
+  "np) AS q00,"
   "       nnl_at(q, (nrec - 1) * np + (SELECT k FROM pairs WHERE a=0 AND b=1)) AS q01,"
-  "       nnl_at(q, (nrec - 1) * np + (SELECT k FROM pairs WHERE a=1 AND b=1)) AS q11 FROM netlayers) g"
+  "       nnl_at(q, (nrec - 1) * np + (SELECT k FROM pairs WHERE a=1 AND b=1)) AS q11 FROM "
+  "netlayers) g"
   "  ON g.point=p.id AND g.layer=p.depth"
-  /* the limit of the group's (family, activation, depth) at its last layer: one row, the same for every seed */
-  " LEFT JOIN points lp ON lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation AND lp.depth=p.depth"
+  /* the limit of the group's (family, activation, depth) at its last layer: one row, the same for
+     every seed */
+  " LEFT JOIN points lp ON lp.kind='limit' AND lp.family=p.family AND lp.activation=p.activation "
+  "AND lp.depth=p.depth"
   " LEFT JOIN limits l ON l.point=lp.id AND l.layer=p.depth AND l.a=0 AND l.b=0"
   " LEFT JOIN limits l01 ON l01.point=lp.id AND l01.layer=p.depth AND l01.a=0 AND l01.b=1"
   " LEFT JOIN limits l11 ON l11.point=lp.id AND l11.layer=p.depth AND l11.a=1 AND l11.b=1"
-  " WHERE p.status='done' AND p.kind='network' GROUP BY p.family, p.activation, p.width, p.depth ORDER BY min(p.ord)";
+  " WHERE p.status='done' AND p.kind='network' GROUP BY p.family, p.activation, p.width, p.depth "
+  "ORDER BY min(p.ord)";
 
-/* "mean ± se" over n seeds; one seed has no standard error: the mean alone (as the compare table leaves se empty), and
-   so has a group whose squares overflowed (q past 1e154: an exploding network), rather than a false "± 0" */
-static void MeanSE(char buf[], size_t len, const char *fmt_mean, const char *fmt_se, double mean, double mean2, int n)
+/* "mean ± se" over n seeds; one seed has no standard error: the mean alone (as the compare table
+   leaves se empty), and so has a group whose squares overflowed (q past 1e154: an exploding
+   network), rather than a false "± 0" */
+static void MeanSE(char buf[], size_t len, const char *fmt_mean, const char *fmt_se, double mean,
+                   double mean2, int n)
 {
   int k = snprintf(buf, len, fmt_mean, mean);
   if (n > 1 && k > 0 && (size_t)k < len && isfinite(mean2)) {
@@ -57,8 +71,8 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
   if (rc == SQLITE_OK && NNLStoreFunctions(db)) rc = SQLITE_ERROR;
-  /* its join looks each network up by its random id: SQLite's 2 MB default cache reread the index's pages (a store of
-     10^6 tiny points: 8 s for the summary, after a 7 s run) */
+  /* its join looks each network up by its random id: SQLite's 2 MB default cache reread the index's
+     pages (a store of 10^6 tiny points: 8 s for the summary, after a 7 s run) */
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA cache_size=-262144", NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, SQL, -1, &st, NULL);
   if (rc != SQLITE_OK) {
@@ -66,48 +80,66 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
     sqlite3_close(db);
     PetscFunctionReturn(0);
   }
-  /* the family and activation columns as wide as their longest names (shaped_mlp, controlled_resnet; an activation
-     with its settings, tanh;sigma_w2=1.5), at least 7 and 12 */
-  if (sqlite3_prepare_v2(db,
-                         "SELECT max(7, coalesce(max(length(f)), 0)), max(12, coalesce(max(length(nnl_act(a))), 0))"
-                         " FROM (SELECT DISTINCT family AS f, activation AS a FROM points WHERE kind='network')",
-                         -1, &wst, NULL) == SQLITE_OK &&
+  /* the family and activation columns as wide as their longest names (shaped_mlp,
+     controlled_resnet; an activation with its settings, tanh;sigma_w2=1.5), at least 7 and 12 */
+  if (sqlite3_prepare_v2(
+        db,
+        "SELECT max(7, coalesce(max(length(f)), 0)), max(12, coalesce(max(length(nnl_act(a))), 0))"
+        " FROM (SELECT DISTINCT family AS f, activation AS a FROM points WHERE kind='network')",
+        -1, &wst, NULL) == SQLITE_OK &&
       sqlite3_step(wst) == SQLITE_ROW)
     fw = sqlite3_column_int(wst, 0), aw = sqlite3_column_int(wst, 1);
   sqlite3_finalize(wst);
-  fprintf(out, "%-*s %-*s %6s %6s %6s  %-24s %-9s %-9s  %-24s %s\n", fw, "family", aw, "activation", "width", "depth", "seeds",
-          "q_00(t=1) mean ± se", "nngp", "ode", "rho_01(t=1) mean ± se", "limit");
+  fprintf(out, "%-*s %-*s %6s %6s %6s  %-24s %-9s %-9s  %-24s %s\n", fw, "family", aw, "activation",
+          "width", "depth", "seeds", "q_00(t=1) mean ± se", "nngp", "ode", "rho_01(t=1) mean ± se",
+          "limit");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     int    n = sqlite3_column_int(st, 4);
     double q = sqlite3_column_double(st, 5), q2 = sqlite3_column_double(st, 6);
     char   rho[64] = "-", lim[3][32];
     for (int k = 0; k < 3; k++) { /* q's limits, ρ's */
       const int c = k < 2 ? 9 + k : 12;
-      if (sqlite3_column_type(st, c) == SQLITE_NULL) snprintf(lim[k], sizeof(lim[k]), "-");
-      else snprintf(lim[k], sizeof(lim[k]), k < 2 ? "%.5g" : "%.5f", sqlite3_column_double(st, c));
+      if (sqlite3_column_type(st, c) == SQLITE_NULL)
+        snprintf(lim[k], sizeof(lim[k]), "-");
+      else
+        snprintf(lim[k], sizeof(lim[k]), k < 2 ? "%.5g" : "%.5f", sqlite3_column_double(st, c));
     }
     if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
       double r = sqlite3_column_double(st, 7), r2 = sqlite3_column_double(st, 8);
       MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, r2, sqlite3_column_int(st, 11));
     }
     if (rows++ < maxrows)
-      fprintf(out, "%-*s %-*s %6d %6d %6d  %-24s %-9s %-9s  %-24s %s\n", fw, sqlite3_column_text(st, 0), aw, sqlite3_column_text(st, 1),
-              sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), n,
-              (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, q2, n), path), lim[0], lim[1], rho, lim[2]);
+      fprintf(out, "%-*s %-*s %6d %6d %6d  %-24s %-9s %-9s  %-24s %s\n", fw,
+              sqlite3_column_text(st, 0), aw, sqlite3_column_text(st, 1), sqlite3_column_int(st, 2),
+              sqlite3_column_int(st, 3), n,
+              (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, q2, n), path), lim[0], lim[1], rho,
+              lim[2]);
   }
-  if (rows > maxrows) fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n", rows - maxrows, dir);
-  if (rc != SQLITE_DONE) fprintf(out, "(the summary above is cut short: %s)\n", sqlite3_errmsg(db));
-  else if (rows == 0) /* a shard of limit or SDE tasks alone printed the header and nothing under it */
-    fprintf(out, "(no finished network in %s to summarise: its other tasks' rows are in nnlimits export %s -table limits, -table sde; "
-                 "failures in nnlimits status %s)\n", dir, dir, dir);
+  if (rows > maxrows)
+    fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n",
+            rows - maxrows, dir);
+  if (rc != SQLITE_DONE)
+    fprintf(out, "(the summary above is cut short: %s)\n", sqlite3_errmsg(db));
+  else if (rows ==
+           0) /* a shard of limit or SDE tasks alone printed the header and nothing under it */
+    fprintf(out,
+            "(no finished network in %s to summarise: its other tasks' rows are in nnlimits export "
+            "%s -table limits, -table sde; "
+            "failures in nnlimits status %s)\n",
+            dir, dir, dir);
   sqlite3_finalize(st);
-  /* a finished limit or SDE task with something to say (SDE paths that left the state space): its limit column above
-     is over the paths that did not, so say it here, once per task, at most maxrows lines */
-  if (sqlite3_prepare_v2(db, "SELECT kind, family, nnl_act(activation), width, depth, message FROM points WHERE kind!='network'"
-                             " AND status='done' AND message IS NOT NULL AND message!='' ORDER BY ord", -1, &st, NULL) == SQLITE_OK) {
+  /* a finished limit or SDE task with something to say (SDE paths that left the state space): its
+     limit column above is over the paths that did not, so say it here, once per task, at most
+     maxrows lines */
+  if (sqlite3_prepare_v2(db,
+                         "SELECT kind, family, nnl_act(activation), width, depth, message FROM "
+                         "points WHERE kind!='network'"
+                         " AND status='done' AND message IS NOT NULL AND message!='' ORDER BY ord",
+                         -1, &st, NULL) == SQLITE_OK) {
     for (PetscInt k = 0; sqlite3_step(st) == SQLITE_ROW && k < maxrows; k++)
-      fprintf(out, "note: %s %s %s width=%d depth=%d: %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-              sqlite3_column_int(st, 3), sqlite3_column_int(st, 4), sqlite3_column_text(st, 5));
+      fprintf(out, "note: %s %s %s width=%d depth=%d: %s\n", sqlite3_column_text(st, 0),
+              sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_int(st, 3),
+              sqlite3_column_int(st, 4), sqlite3_column_text(st, 5));
   }
   sqlite3_finalize(st);
   sqlite3_close(db);

@@ -1,4 +1,5 @@
-/* The short summary a run prints: per (family, activation, width, depth) the last layer's q and ρ over seeds. */
+/* The short summary a run prints: per (family, activation, width, depth) the last layer's q and ρ
+ * over seeds. */
 #ifndef NNLIMITS_SUMMARY_H
 #define NNLIMITS_SUMMARY_H
 

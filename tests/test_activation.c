@@ -49,16 +49,17 @@ static double ref_phi(const char *name, double x, const double p[])
 }
 
 /**
-  @brief The table has the documented rows, in order, with the documented smooth flags, parities and closed
-  forms, and a row marked odd or even is so bit for bit on 80 arguments from 1e-9 to 50. Catches: a reordered or
-  dropped row (row order is public), a kink marked smooth, a lost closed form, a φ marked odd or even that is not
-  exactly (the quadrature would then sum half its nodes wrongly), a row without its cost per element (the cost model
-  would take φ as free, and order a sweep of it as if it were relu).
+  @brief The table has the documented rows, in order, with the documented smooth flags, parities and
+  closed forms, and a row marked odd or even is so bit for bit on 80 arguments from 1e-9 to 50.
+  Catches: a reordered or dropped row (row order is public), a kink marked smooth, a lost closed
+  form, a φ marked odd or even that is not exactly (the quadrature would then sum half its nodes
+  wrongly), a row without its cost per element (the cost model would take φ as free, and order a
+  sweep of it as if it were relu).
 */
 static void test_table_layout(void **state)
 {
   (void)state;
-  static const char *names[]  = {"linear", "relu", "leaky_relu", "abs",  "tanh",
+  static const char *names[]  = {"linear", "relu", "leaky_relu", "abs",   "tanh",
                                  "erf",    "gelu", "sin",        "swish", "softplus"};
   static const int   smooth[] = {1, 0, 0, 0, 1, 1, 1, 1, 1, 1};
   static const int   dual[]   = {1, 1, 1, 1, 0, 1, 1, 1, 0, 0};
@@ -72,9 +73,11 @@ static void test_table_layout(void **state)
     assert_int_equal(d->smooth, smooth[i]);
     assert_int_equal(d->dual != NULL, dual[i]);
     assert_int_equal(d->parity, parity[i]);
-    for (double x = 1e-9; d->parity && x < 50; x *= 1.37) { /* the quadrature relies on it bit for bit */
+    for (double x = 1e-9; d->parity && x < 50;
+         x *= 1.37) { /* the quadrature relies on it bit for bit */
       double p = d->phi(x, d->pdefault), q = d->phi(-x, d->pdefault);
-      if (q != d->parity * p) fail_msg("%s(-%.17g) = %.17g, not %d × %.17g", d->name, x, q, d->parity, p);
+      if (q != d->parity * p)
+        fail_msg("%s(-%.17g) = %.17g, not %d × %.17g", d->name, x, q, d->parity, p);
     }
     assert_true(d->nparam >= 0 && d->nparam <= NNL_ACT_MAXPARAM);
     assert_non_null(d->help);
@@ -84,8 +87,9 @@ static void test_table_layout(void **state)
   /* silu is another name of swish: same row, same canonical name, hence the same point ids */
   assert_ptr_equal(parse_ok("silu").def, NNLActivationDefGet(8));
   assert_string_equal(parse_ok("silu").canon, "swish");
-  assert_string_equal(NNLActivationNames(),
-                      "linear, relu, leaky_relu, abs, tanh, erf, gelu, sin, swish, softplus, silu (= swish)");
+  assert_string_equal(
+    NNLActivationNames(),
+    "linear, relu, leaky_relu, abs, tanh, erf, gelu, sin, swish, softplus, silu (= swish)");
 }
 
 /**
@@ -160,22 +164,22 @@ static void test_parse_canonical(void **state)
 {
   (void)state;
   static const char *cases[][2] = {
-      {"leaky_relu", "leaky_relu"},
-      {"RELU", "relu"}, /* names are case-insensitive, as option names are; one canonical spelling */
-      {"Leaky_ReLU:0.01", "leaky_relu"},
-      {"SiLU", "swish"},
-      {"leaky_relu:0.01", "leaky_relu"},
-      {"leaky_relu:1e-2", "leaky_relu"},
-      {"leaky_relu:0.2", "leaky_relu:0.20000000000000001"},
-      {"leaky_relu:-0", "leaky_relu:0"},
-      {"leaky_relu:0", "leaky_relu:0"},
-      {"sin", "sin"},
-      {"sin:1", "sin"},
-      {"sin:1:1:0", "sin"},
-      {"sin:1:2", "sin:1:2:0"},
-      {"sin:1:2:0", "sin:1:2:0"},
-      {"sin:2", "sin:2:1:0"},
-      {"sin:0.5:1:-0", "sin:0.5:1:0"},
+    {"leaky_relu", "leaky_relu"},
+    {"RELU", "relu"}, /* names are case-insensitive, as option names are; one canonical spelling */
+    {"Leaky_ReLU:0.01", "leaky_relu"},
+    {"SiLU", "swish"},
+    {"leaky_relu:0.01", "leaky_relu"},
+    {"leaky_relu:1e-2", "leaky_relu"},
+    {"leaky_relu:0.2", "leaky_relu:0.20000000000000001"},
+    {"leaky_relu:-0", "leaky_relu:0"},
+    {"leaky_relu:0", "leaky_relu:0"},
+    {"sin", "sin"},
+    {"sin:1", "sin"},
+    {"sin:1:1:0", "sin"},
+    {"sin:1:2", "sin:1:2:0"},
+    {"sin:1:2:0", "sin:1:2:0"},
+    {"sin:2", "sin:2:1:0"},
+    {"sin:0.5:1:-0", "sin:0.5:1:0"},
   };
 
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -189,21 +193,27 @@ static void test_parse_canonical(void **state)
   assert_true(parse_ok("sin:2:0.5:0.25").p[0] == 2.0 && parse_ok("sin:2:0.5:0.25").p[2] == 0.25);
 }
 
-/* The name outputs show: each parameter in the fewest digits that read back as the canonical one's double, so a user
-   finds "leaky_relu:0.2" as typed (exports showed leaky_relu:0.20000000000000001, and a query on what was typed found
-   nothing); it parses back to the same activation. */
+/* The name outputs show: each parameter in the fewest digits that read back as the canonical one's
+   double, so a user finds "leaky_relu:0.2" as typed (exports showed leaky_relu:0.20000000000000001,
+   and a query on what was typed found nothing); it parses back to the same activation. */
 static void test_display_name(void **state)
 {
   (void)state;
-  static const char *cases[][2] = {{"leaky_relu:0.2", "leaky_relu:0.2"}, {"relu", "relu"},        {"sin:1:2", "sin:1:2:0"},
-                                   {"sin:0.1:3e-7:-2.5", "sin:0.1:3e-07:-2.5"}, {"leaky_relu:0.3333333333333333", "leaky_relu:0.3333333333333333"},
-                                   {"leaky_relu:1e-300", "leaky_relu:1e-300"}};
+  static const char *cases[][2] = {
+    {"leaky_relu:0.2", "leaky_relu:0.2"},
+    {"relu", "relu"},
+    {"sin:1:2", "sin:1:2:0"},
+    {"sin:0.1:3e-7:-2.5", "sin:0.1:3e-07:-2.5"},
+    {"leaky_relu:0.3333333333333333", "leaky_relu:0.3333333333333333"},
+    {"leaky_relu:1e-300", "leaky_relu:1e-300"}};
 
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     NNLActivation act = parse_ok(cases[i][0]), again;
     char          name[128];
     NNLActivationDisplayName(act.canon, name, sizeof(name));
-    if (strcmp(name, cases[i][1])) fail_msg("'%s' (canon '%s') shows as '%s', want '%s'", cases[i][0], act.canon, name, cases[i][1]);
+    if (strcmp(name, cases[i][1]))
+      fail_msg("'%s' (canon '%s') shows as '%s', want '%s'", cases[i][0], act.canon, name,
+               cases[i][1]);
     again = parse_ok(name);
     assert_string_equal(again.canon, act.canon);
   }
@@ -247,8 +257,10 @@ static void test_parse_errors(void **state)
   parse_fails("leaky_relu:1e999", "leaky_relu:1e999", "not a finite number");
   parse_fails("sin:1::0", "sin:1::0", "parameter 2");
   /* the longest canonical spelling (3 parameters of 24 characters each) fits canon[] untruncated */
-  assert_string_equal(parse_ok("sin:-1.2345678901234567e-100:-1.2345678901234567e-100:-1.2345678901234567e-100").canon,
-                      "sin:-1.2345678901234567e-100:-1.2345678901234567e-100:-1.2345678901234567e-100");
+  assert_string_equal(
+    parse_ok("sin:-1.2345678901234567e-100:-1.2345678901234567e-100:-1.2345678901234567e-100")
+      .canon,
+    "sin:-1.2345678901234567e-100:-1.2345678901234567e-100:-1.2345678901234567e-100");
   /* a tiny err buffer is truncated, never overrun */
   assert_int_not_equal(NNLActivationParse("relux", &act, small, sizeof(small)), 0);
   assert_int_equal(strlen(small), sizeof(small) - 1);
@@ -288,12 +300,14 @@ static double ulp_error(double got, long double want)
   return (double)(fabsl((long double)got - want) / ldexpl(1.0L, e - 53));
 }
 
-/* The builds of simd.h that tanh and exp run in: each is checked, and all must give the same bits. */
+/* The builds of simd.h that tanh and exp run in: each is checked, and all must give the same bits.
+ */
 static const char *const builds[] = {"plain", "avx2", "avx512"};
 
-/* Values x (NaN, infinities, zeros, subnormals among them) through f in every build this CPU has: each build's y must
-   be the first one's, bit for bit. */
-static void same_in_every_build(const char *what, void (*f)(const double *, double *, int), const double *x, int n)
+/* Values x (NaN, infinities, zeros, subnormals among them) through f in every build this CPU has:
+   each build's y must be the first one's, bit for bit. */
+static void same_in_every_build(const char   *what, void (*f)(const double *, double *, int),
+                                const double *x, int n)
 {
   double y0[1024], y[1024];
   int    nb = 0;
@@ -304,7 +318,8 @@ static void same_in_every_build(const char *what, void (*f)(const double *, doub
     f(x, nb ? y : y0, n);
     for (int i = 0; i < n && nb; i++)
       if (memcmp(&y[i], &y0[i], sizeof(double)))
-        fail_msg("%s(%.17g): %.17g in build %s, %.17g in the first", what, x[i], y[i], builds[b], y0[i]);
+        fail_msg("%s(%.17g): %.17g in build %s, %.17g in the first", what, x[i], y[i], builds[b],
+                 y0[i]);
     nb++;
   }
   (void)NNLSimdUse(NULL);
@@ -324,12 +339,13 @@ static void exp_array(const double *x, double *y, int n)
 }
 
 /**
-  @brief tanh is our own arithmetic (src/activation.c), not libm's, in each build of simd.h this CPU has (plain, with
-  libm's fma; AVX2; AVX-512): within 3 ulp of tanhl on 2.6e6 points from 1e-12 to 30 (measured 2.50; glibc's tanh:
-  2.15), exactly odd, exact at 0, ±∞, NaN, tiny and subnormal arguments, 1 from |x| = 20 on; and every build gives the
-  same bits on arrays with specials. Catches: a wrong coefficient among the series' first 13 or the exponential's, a
-  wrong range reduction or 2^k, a threshold moved past the series' reach, a lost sign, NaN turned into ±1, a build
-  that rounds differently (an fma written as a product and a sum in one of them).
+  @brief tanh is our own arithmetic (src/activation.c), not libm's, in each build of simd.h this CPU
+  has (plain, with libm's fma; AVX2; AVX-512): within 3 ulp of tanhl on 2.6e6 points from 1e-12 to
+  30 (measured 2.50; glibc's tanh: 2.15), exactly odd, exact at 0, ±∞, NaN, tiny and subnormal
+  arguments, 1 from |x| = 20 on; and every build gives the same bits on arrays with specials.
+  Catches: a wrong coefficient among the series' first 13 or the exponential's, a wrong range
+  reduction or 2^k, a threshold moved past the series' reach, a lost sign, NaN turned into ±1, a
+  build that rounds differently (an fma written as a product and a sum in one of them).
 */
 static void test_tanh(void **state)
 {
@@ -347,8 +363,10 @@ static void test_tanh(void **state)
       if (act.def->phi(-a, act.p) != -t) fail_msg("tanh(-%.17g) != -tanh(%.17g)", a, a);
       n++;
     }
-    print_message("tanh, build %s: %.3f ulp at most (at %.17g, %ld points)\n", builds[b], worst, at, n);
-    if (!(worst <= 3.0)) fail_msg("tanh, build %s: %.3f ulp at %.17g (%ld points)", builds[b], worst, at, n);
+    print_message("tanh, build %s: %.3f ulp at most (at %.17g, %ld points)\n", builds[b], worst, at,
+                  n);
+    if (!(worst <= 3.0))
+      fail_msg("tanh, build %s: %.3f ulp at %.17g (%ld points)", builds[b], worst, at, n);
     assert_true(act.def->phi(0.0, act.p) == 0.0 && !signbit(act.def->phi(0.0, act.p)));
     assert_true(act.def->phi(-0.0, act.p) == 0.0 && signbit(act.def->phi(-0.0, act.p)));
     assert_true(act.def->phi(INFINITY, act.p) == 1.0 && act.def->phi(-INFINITY, act.p) == -1.0);
@@ -357,17 +375,20 @@ static void test_tanh(void **state)
     for (double a = 20; a < 1e6; a *= 1.7) assert_true(act.def->phi(a, act.p) == 1.0);
   }
   (void)NNLSimdUse(NULL);
-  for (int i = 0; i < 1024; i++) x[i] = (i % 7 == 0 ? 1e-3 : 1.0) * 25.0 * sin(1.0 + i) * (1 + (i % 3));
-  x[5] = NAN, x[17] = INFINITY, x[18] = -INFINITY, x[33] = -0.0, x[34] = 0.4, x[35] = -0.4, x[36] = 4e-320;
+  for (int i = 0; i < 1024; i++)
+    x[i] = (i % 7 == 0 ? 1e-3 : 1.0) * 25.0 * sin(1.0 + i) * (1 + (i % 3));
+  x[5] = NAN, x[17] = INFINITY, x[18] = -INFINITY, x[33] = -0.0, x[34] = 0.4, x[35] = -0.4,
+  x[36] = 4e-320;
   same_in_every_build("tanh", tanh_array, x, 1023); /* odd: a vector build's remainder loop too */
 }
 
 /**
-  @brief Our exponential (NNLExp, NNLExpArray: the Gaussian weights of every quadrature panel), in each build of
-  simd.h this CPU has, is within 2 ulp of expl on 1.4e6 points over its whole range [−708, 709]; exact 1 at 0; +∞
-  above 709, 0 below −708 and at −∞, NaN kept; and every build gives the same bits on arrays with specials. Catches: a
-  wrong series coefficient or range-reduction constant, a 2^k built wrongly at either end of the range (k = −1021 or
-  1023), the clamps moved, NaN lost, a build that rounds differently.
+  @brief Our exponential (NNLExp, NNLExpArray: the Gaussian weights of every quadrature panel), in
+  each build of simd.h this CPU has, is within 2 ulp of expl on 1.4e6 points over its whole range
+  [−708, 709]; exact 1 at 0; +∞ above 709, 0 below −708 and at −∞, NaN kept; and every build gives
+  the same bits on arrays with specials. Catches: a wrong series coefficient or range-reduction
+  constant, a 2^k built wrongly at either end of the range (k = −1021 or 1023), the clamps moved,
+  NaN lost, a build that rounds differently.
 */
 static void test_exp(void **state)
 {
@@ -384,31 +405,41 @@ static void test_exp(void **state)
       n++;
     }
     for (double a = 1e-12; a < 1; a *= 1.0001) { /* small arguments, where e^x ≈ 1 + x */
-      double e = fmax(ulp_error(NNLExp(a), expl((long double)a)), ulp_error(NNLExp(-a), expl(-(long double)a)));
+      double e = fmax(ulp_error(NNLExp(a), expl((long double)a)),
+                      ulp_error(NNLExp(-a), expl(-(long double)a)));
       if (e > worst) worst = e, at = a;
       n += 2;
     }
-    print_message("exp, build %s: %.3f ulp at most (at %.17g, %ld points)\n", builds[b], worst, at, n);
-    if (!(worst <= 2.0)) fail_msg("exp, build %s: %.3f ulp at %.17g (%ld points)", builds[b], worst, at, n);
+    print_message("exp, build %s: %.3f ulp at most (at %.17g, %ld points)\n", builds[b], worst, at,
+                  n);
+    if (!(worst <= 2.0))
+      fail_msg("exp, build %s: %.3f ulp at %.17g (%ld points)", builds[b], worst, at, n);
     assert_true(NNLExp(0.0) == 1.0 && NNLExp(-0.0) == 1.0);
-    assert_true(NNLExp(709.5) == INFINITY && NNLExp(INFINITY) == INFINITY && NNLExp(1e300) == INFINITY);
+    assert_true(NNLExp(709.5) == INFINITY && NNLExp(INFINITY) == INFINITY &&
+                NNLExp(1e300) == INFINITY);
     assert_true(NNLExp(-708.5) == 0.0 && NNLExp(-INFINITY) == 0.0 && NNLExp(-1e300) == 0.0);
     assert_true(isnan(NNLExp(NAN)));
   }
   (void)NNLSimdUse(NULL);
   for (int i = 0; i < 1024; i++) x[i] = (i % 5 == 0 ? 700.0 : 40.0) * sin(1.0 + i);
-  x[5] = NAN, x[17] = INFINITY, x[18] = -INFINITY, x[33] = -0.0, x[34] = 709.0, x[35] = -708.0, x[36] = 4e-320;
+  x[5] = NAN, x[17] = INFINITY, x[18] = -INFINITY, x[33] = -0.0, x[34] = 709.0, x[35] = -708.0,
+  x[36] = 4e-320;
   same_in_every_build("exp", exp_array, x, 1023);
 }
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_table_layout),    cmocka_unit_test(test_phi_values),
-      cmocka_unit_test(test_phi_tails),       cmocka_unit_test(test_parse_every_name),
-      cmocka_unit_test(test_parse_canonical), cmocka_unit_test(test_display_name), cmocka_unit_test(test_parse_errors),
-      cmocka_unit_test(test_apply),           cmocka_unit_test(test_tanh),
-      cmocka_unit_test(test_exp),
+    cmocka_unit_test(test_table_layout),
+    cmocka_unit_test(test_phi_values),
+    cmocka_unit_test(test_phi_tails),
+    cmocka_unit_test(test_parse_every_name),
+    cmocka_unit_test(test_parse_canonical),
+    cmocka_unit_test(test_display_name),
+    cmocka_unit_test(test_parse_errors),
+    cmocka_unit_test(test_apply),
+    cmocka_unit_test(test_tanh),
+    cmocka_unit_test(test_exp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* Unit tests of the dual kernels F_φ: closed forms, the panel rule, Gauss–Hermite (src/gauss.c, src/activation.c). */
+/* Unit tests of the dual kernels F_φ: closed forms, the panel rule, Gauss–Hermite (src/gauss.c,
+ * src/activation.c). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,20 +15,45 @@
 
 static const double test_pi = 3.141592653589793238462643383279;
 
-/* (k11, k22, k12): ρ = ±0.999999, ±0.99, 0, generic; tiny (1e-6), unit, large (10, 100, 1e4) and zero variances,
-   equal and very unequal. ρ ≈ −0.99 at large variance is where F ≪ E|φ(Z1)φ(Z2)| (cancellation). */
+/* (k11, k22, k12): ρ = ±0.999999, ±0.99, 0, generic; tiny (1e-6), unit, large (10, 100, 1e4) and
+   zero variances, equal and very unequal. ρ ≈ −0.99 at large variance is where F ≪ E|φ(Z1)φ(Z2)|
+   (cancellation). */
 static const double test_k[][3] = {
-    {1, 1, 0.5},          {1, 1, 0.999999},      {1, 1, -0.999999},      {1, 1.5, 0},         {1e-6, 1e-6, 5e-7},
-    {1e-6, 1, 0.3e-3},    {1.5, 0.5, -0.7},      {10, 10, 5},            {10, 10, 9.99999},   {10, 10, -9.99999},
-    {10, 1e-6, 1e-3},     {0, 1, 0},             {1, 0, 0},              {10, 2, 0},          {100, 100, 50},
-    {100, 100, 99.9999},  {100, 100, -99.9999},  {100, 100, -99},        {100, 1, -9},        {1e4, 1e4, 5e3},
-    {1e4, 1e4, 9999.99},  {1e4, 1e4, -9999.99},  {1e4, 1e4, -9900},      {1e4, 3e3, -5422.45}, {1e4, 1, 30},
-    {1e4, 1e-6, 0.05},    {1e4, 100, -999.999},  {0, 1e4, 0},            {1e4, 0, 0},
+  {1, 1, 0.5},
+  {1, 1, 0.999999},
+  {1, 1, -0.999999},
+  {1, 1.5, 0},
+  {1e-6, 1e-6, 5e-7},
+  {1e-6, 1, 0.3e-3},
+  {1.5, 0.5, -0.7},
+  {10, 10, 5},
+  {10, 10, 9.99999},
+  {10, 10, -9.99999},
+  {10, 1e-6, 1e-3},
+  {0, 1, 0},
+  {1, 0, 0},
+  {10, 2, 0},
+  {100, 100, 50},
+  {100, 100, 99.9999},
+  {100, 100, -99.9999},
+  {100, 100, -99},
+  {100, 1, -9},
+  {1e4, 1e4, 5e3},
+  {1e4, 1e4, 9999.99},
+  {1e4, 1e4, -9999.99},
+  {1e4, 1e4, -9900},
+  {1e4, 3e3, -5422.45},
+  {1e4, 1, 30},
+  {1e4, 1e-6, 0.05},
+  {1e4, 100, -999.999},
+  {0, 1e4, 0},
+  {1e4, 0, 0},
 };
 #define NK (sizeof(test_k) / sizeof(test_k[0]))
 
-/* The panel rule resolves a·sin(bx + c) to 1e-12 only while b·√k <= 4 (measured over ρ, c and k22/k11: 3.6e-14 at
-   3.75, 7.8e-13 at 4, 6.6e-12 at 5, 2e-9 at 7); the tests compare it there with a margin. */
+/* The panel rule resolves a·sin(bx + c) to 1e-12 only while b·√k <= 4 (measured over ρ, c and
+   k22/k11: 3.6e-14 at 3.75, 7.8e-13 at 4, 6.6e-12 at 5, 2e-9 at 7); the tests compare it there with
+   a margin. */
 #define SIN_BSQRTK_MAX 3.5
 
 /** @brief Parse spec, failing the test if it does not parse. */
@@ -75,25 +101,30 @@ static void test_hermite_rules(void **state)
   }
 }
 
-/* Reference for the panel rule: adaptive Gauss–Kronrod 7/15 (the QUADPACK qk15 constants), nested for 2-D, on
-   [−10, 10]. It knows nothing of where φ has its feature and shares no code with src/gauss.c: it bisects wherever
-   the 15- and 7-point rules disagree. Nodes gk_x descending to 0; the Gauss nodes are gk_x[1], [3], [5], [7]. */
-static const double gk_x[8]  = {0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-                                0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-                                0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-                                0.207784955007898467600689403773245, 0.000000000000000000000000000000000};
-static const double gk_wk[8] = {0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-                                0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-                                0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-                                0.204432940075298892414161999234649, 0.209482141084727828012999174891714};
-static const double gk_wg[4] = {0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
-                                0.381830050505118944950369775488975, 0.417959183673469387755102040816327};
+/* Reference for the panel rule: adaptive Gauss–Kronrod 7/15 (the QUADPACK qk15 constants), nested
+   for 2-D, on [−10, 10]. It knows nothing of where φ has its feature and shares no code with
+   src/gauss.c: it bisects wherever the 15- and 7-point rules disagree. Nodes gk_x descending to 0;
+   the Gauss nodes are gk_x[1], [3], [5], [7]. */
+static const double gk_x[8] = {
+  0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
+  0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
+  0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
+  0.207784955007898467600689403773245, 0.000000000000000000000000000000000};
+static const double gk_wk[8] = {
+  0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+  0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
+  0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
+  0.204432940075298892414161999234649, 0.209482141084727828012999174891714};
+static const double gk_wg[4] = {
+  0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
+  0.381830050505118944950369775488975, 0.417959183673469387755102040816327};
 
 typedef double (*TestFn)(double x, const void *ctx);
 
 /**
-  @brief ∫_a^b f by Gauss–Kronrod 7/15, bisecting until the two rules agree to tol (halved with each bisection), or
-  to 1e-14 of the local ∫|f| (rounding: an absolute tol alone cannot be met where |f| is large).
+  @brief ∫_a^b f by Gauss–Kronrod 7/15, bisecting until the two rules agree to tol (halved with each
+  bisection), or to 1e-14 of the local ∫|f| (rounding: an absolute tol alone cannot be met where |f|
+  is large).
 */
 static double AdaptGK(TestFn f, const void *ctx, double a, double b, double tol, int depth)
 {
@@ -155,7 +186,8 @@ static double RefSquare(double x, const void *v)
   return f * f * NormalPdf(x);
 }
 
-/** @brief F_φ(K) by the nested adaptive reference (about 1e6 φ evaluations: for a handful of cases only). */
+/** @brief F_φ(K) by the nested adaptive reference (about 1e6 φ evaluations: for a handful of cases
+ * only). */
 static double RefDual(const NNLActivation *act, double k11, double k22, double k12)
 {
   RefCtx r = {act, sqrt(k11), sqrt(k22), 0.0, 0.0, 0.0};
@@ -164,17 +196,19 @@ static double RefDual(const NNLActivation *act, double k11, double k22, double k
   return IntegrateGK(RefOuter, &r);
 }
 
-/** @brief Largest b·√k of a sin row over K (0 for other rows): where the panel rule is valid for it. */
+/** @brief Largest b·√k of a sin row over K (0 for other rows): where the panel rule is valid for
+ * it. */
 static double SinBSqrtK(const NNLActivation *act, const double K[3])
 {
   return strcmp(act->def->name, "sin") ? 0.0 : fabs(act->p[1]) * sqrt(fmax(K[0], K[1]));
 }
 
 /**
-  @brief Smooth rows with a closed form (linear, erf, gelu, sin) against Gauss–Hermite of order 256, where that rule
-  is accurate: variances ≤ 1.5 (GH converges like exp(−c√(order/k)): order 96 at k = 10 is off by 4.6e-4 for erf;
-  larger variances are NNLGaussDualPanel's, tested below). Within 1e-12 max(1,|closed|). Catches: a wrong closed
-  form (MATH.md §3), checked by a method that shares nothing with the panel rule.
+  @brief Smooth rows with a closed form (linear, erf, gelu, sin) against Gauss–Hermite of order 256,
+  where that rule is accurate: variances ≤ 1.5 (GH converges like exp(−c√(order/k)): order 96 at k =
+  10 is off by 4.6e-4 for erf; larger variances are NNLGaussDualPanel's, tested below). Within 1e-12
+  max(1,|closed|). Catches: a wrong closed form (MATH.md §3), checked by a method that shares
+  nothing with the panel rule.
 */
 static void test_closed_vs_hermite(void **state)
 {
@@ -192,56 +226,73 @@ static void test_closed_vs_hermite(void **state)
       double closed = act.def->dual(K[0], K[1], K[2], act.p);
       double quad   = NNLGaussDualQuad(&act, K[0], K[1], K[2], 256);
       if (!(fabs(closed - quad) <= 1e-12 * fmax(1.0, fabs(closed))))
-        fail_msg("%s K=(%g,%g,%g): closed %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], closed, quad);
+        fail_msg("%s K=(%g,%g,%g): closed %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], closed,
+                 quad);
     }
   }
 }
 
 /**
-  @brief Every row with a closed form, smooth and kinked, against NNLGaussDualPanel at every test K (variances 0 to
-  1e4, ρ to ±0.999999; sin only while b·√k ≤ SIN_BSQRTK_MAX). Two bounds: 1e-12 max(1,|F|), the accuracy promised
-  to callers, and 5e-14 max(|F|, √(F11 F22)) with Fii = F(kii,kii,kii) ≥ E φ(Zi)², which the first bound leaves
-  unchecked at tiny variances. Measured worst: 1.7e-13 of the first (gelu, k = 1e4, ρ ≈ −1: the closed form's own
-  rounding, which quad precision puts at 3.9e-13 there), 1.2e-14 of the second (sin at b·√k = 3.2), else ≤ 4e-15.
-  Catches: the panel rule losing accuracy as the variance grows (Gauss–Hermite 96 had 4.6e-4 for erf at k = 10),
-  a feature point or width off (ignoring the smoothed kink of g near |ρ| = 1 left ReLU 1e-9 off), grading that
-  stops short (2e-12 for gelu at K = (1e4, 3e3, ρ = −0.99)), a kink between breakpoints, zero variances or |ρ| → 1
-  mishandled; and closed forms that lose digits (sin at k = 1e-6 was 5e-11 off, ReLU at ρ = −0.999999, k = 1e4,
-  7e-13).
+  @brief Every row with a closed form, smooth and kinked, against NNLGaussDualPanel at every test K
+  (variances 0 to 1e4, ρ to ±0.999999; sin only while b·√k ≤ SIN_BSQRTK_MAX). Two bounds: 1e-12
+  max(1,|F|), the accuracy promised to callers, and 5e-14 max(|F|, √(F11 F22)) with Fii =
+  F(kii,kii,kii) ≥ E φ(Zi)², which the first bound leaves unchecked at tiny variances. Measured
+  worst: 1.7e-13 of the first (gelu, k = 1e4, ρ ≈ −1: the closed form's own rounding, which quad
+  precision puts at 3.9e-13 there), 1.2e-14 of the second (sin at b·√k = 3.2), else ≤ 4e-15.
+  Catches: the panel rule losing accuracy as the variance grows (Gauss–Hermite 96 had 4.6e-4 for erf
+  at k = 10), a feature point or width off (ignoring the smoothed kink of g near |ρ| = 1 left ReLU
+  1e-9 off), grading that stops short (2e-12 for gelu at K = (1e4, 3e3, ρ = −0.99)), a kink between
+  breakpoints, zero variances or |ρ| → 1 mishandled; and closed forms that lose digits (sin at k =
+  1e-6 was 5e-11 off, ReLU at ρ = −0.999999, k = 1e4, 7e-13).
 */
 /**
-  @brief Closed forms at huge variances, where products overflow and differences cancel. gelu on the diagonal against
-  its cancellation-free form (δ² = 1 + 2k there) to 1e-13, and off it against relu's dual (gelu → relu as the scale
-  grows: relative gap O(k^-1/2)); erf at k = 1e300 (F → (2/π) asin(ρ)). Catches: gelu's δ² formed as
-  (1+k11)(1+k22) − k12² (δ = 0 on the diagonal past k = 2^53: inf at k = 1e16, NaN after), erf's (1+2k11)(1+2k22)
-  overflowing past 1e154 (F = 0).
+  @brief Closed forms at huge variances, where products overflow and differences cancel. gelu on the
+  diagonal against its cancellation-free form (δ² = 1 + 2k there) to 1e-13, and off it against
+  relu's dual (gelu → relu as the scale grows: relative gap O(k^-1/2)); erf at k = 1e300 (F → (2/π)
+  asin(ρ)). Catches: gelu's δ² formed as (1+k11)(1+k22) − k12² (δ = 0 on the diagonal past k = 2^53:
+  inf at k = 1e16, NaN after), erf's (1+2k11)(1+2k22) overflowing past 1e154 (F = 0).
 */
 static void test_closed_large_variance(void **state)
 {
   (void)state;
-  NNLActivation gelu = parse_ok("gelu"), relu = parse_ok("relu"), erfa = parse_ok("erf");
+  NNLActivation       gelu = parse_ok("gelu"), relu = parse_ok("relu"), erfa = parse_ok("erf");
   static const double ks[] = {1e-3, 1, 1e8, 4e16, 1e20, 1e100, 1e200};
   for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
     const double k = ks[i], d = sqrt(1 + 2 * k);
-    const double want = k / 4 + (k * atan(k / d) + 2 * k / (1 + k) * k / d) / (2 * M_PI), got = gelu.def->dual(k, k, k, gelu.p);
-    if (!(fabs(got - want) <= 1e-13 * want)) fail_msg("gelu diagonal k=%g: %.17g, want %.17g", k, got, want);
+    const double want = k / 4 + (k * atan(k / d) + 2 * k / (1 + k) * k / d) / (2 * M_PI),
+                 got  = gelu.def->dual(k, k, k, gelu.p);
+    if (!(fabs(got - want) <= 1e-13 * want))
+      fail_msg("gelu diagonal k=%g: %.17g, want %.17g", k, got, want);
   }
   for (int r = 0; r < 3; r++) {
-    const double rho = r == 0 ? 0.5 : r == 1 ? 0.999 : -0.3, k1 = 1e16, k2 = 3e16, k12 = rho * sqrt(k1 * k2);
+    const double rho = r == 0   ? 0.5
+                       : r == 1 ? 0.999
+                                : -0.3,
+                 k1 = 1e16, k2 = 3e16, k12 = rho * sqrt(k1 * k2);
     const double g = gelu.def->dual(k1, k2, k12, gelu.p), f = relu.def->dual(k1, k2, k12, relu.p);
-    if (!(fabs(g - f) <= 1e-6 * f)) fail_msg("gelu k=(%g,%g) rho=%g: %.17g, relu's %.17g", k1, k2, rho, g, f);
+    if (!(fabs(g - f) <= 1e-6 * f))
+      fail_msg("gelu k=(%g,%g) rho=%g: %.17g, relu's %.17g", k1, k2, rho, g, f);
   }
   {
     const double f = erfa.def->dual(1e300, 1e300, 0.5e300, erfa.p);
-    if (!(fabs(f - 1.0 / 3.0) <= 1e-12)) fail_msg("erf at k = 1e300, rho = 0.5: %.17g, want 1/3", f);
+    if (!(fabs(f - 1.0 / 3.0) <= 1e-12))
+      fail_msg("erf at k = 1e300, rho = 0.5: %.17g, want 1/3", f);
   }
 }
 
 static void test_closed_vs_panel(void **state)
 {
   (void)state;
-  static const char *specs[] = {"linear",         "erf",  "gelu",          "sin",          "sin:1.5:0.7:0.3",
-                                "sin:0.5:1.2:-1", "relu", "leaky_relu:0.2", "leaky_relu:-0.5", "abs"};
+  static const char *specs[] = {"linear",
+                                "erf",
+                                "gelu",
+                                "sin",
+                                "sin:1.5:0.7:0.3",
+                                "sin:0.5:1.2:-1",
+                                "relu",
+                                "leaky_relu:0.2",
+                                "leaky_relu:-0.5",
+                                "abs"};
 
   for (size_t a = 0; a < sizeof(specs) / sizeof(specs[0]); a++) {
     NNLActivation act = parse_ok(specs[a]);
@@ -249,20 +300,23 @@ static void test_closed_vs_panel(void **state)
     for (size_t k = 0; k < NK; k++) {
       const double *K = test_k[k];
       if (SinBSqrtK(&act, K) > SIN_BSQRTK_MAX) continue;
-      double closed = act.def->dual(K[0], K[1], K[2], act.p), panel = NNLGaussDualPanel(&act, K[0], K[1], K[2]);
-      double scale  = sqrt(act.def->dual(K[0], K[0], K[0], act.p) * act.def->dual(K[1], K[1], K[1], act.p));
+      double closed = act.def->dual(K[0], K[1], K[2], act.p),
+             panel  = NNLGaussDualPanel(&act, K[0], K[1], K[2]);
+      double scale =
+        sqrt(act.def->dual(K[0], K[0], K[0], act.p) * act.def->dual(K[1], K[1], K[1], act.p));
       if (!(fabs(closed - panel) <= 1e-12 * fmax(1.0, fabs(closed))) ||
           !(fabs(closed - panel) <= 5e-14 * fmax(fabs(closed), scale)))
-        fail_msg("%s K=(%g,%g,%g): closed %.17g panel %.17g", act.canon, K[0], K[1], K[2], closed, panel);
+        fail_msg("%s K=(%g,%g,%g): closed %.17g panel %.17g", act.canon, K[0], K[1], K[2], closed,
+                 panel);
     }
   }
 }
 
 /**
-  @brief Rows without a closed form at variances ≤ 1: NNLGaussDualPanel agrees with Gauss–Hermite of order 256 to
-  1e-13 max(1,|F|) (measured worst 1.3e-15, softplus; order 96 was 1.2e-11 off for tanh), and so does NNLGaussDual
-  (here the trapezoid rule; measured worst 2.2e-15). Catches: a panel or trapezoid rule wrong for these φ at unit
-  scale.
+  @brief Rows without a closed form at variances ≤ 1: NNLGaussDualPanel agrees with Gauss–Hermite of
+  order 256 to 1e-13 max(1,|F|) (measured worst 1.3e-15, softplus; order 96 was 1.2e-11 off for
+  tanh), and so does NNLGaussDual (here the trapezoid rule; measured worst 2.2e-15). Catches: a
+  panel or trapezoid rule wrong for these φ at unit scale.
 */
 static void test_panel_vs_hermite(void **state)
 {
@@ -275,23 +329,27 @@ static void test_panel_vs_hermite(void **state)
     for (size_t k = 0; k < NK; k++) {
       const double *K = test_k[k];
       if (fmax(K[0], K[1]) > 1.0) continue;
-      double panel = NNLGaussDualPanel(&act, K[0], K[1], K[2]), q256 = NNLGaussDualQuad(&act, K[0], K[1], K[2], 256);
+      double panel = NNLGaussDualPanel(&act, K[0], K[1], K[2]),
+             q256  = NNLGaussDualQuad(&act, K[0], K[1], K[2], 256);
       double dual  = NNLGaussDual(&act, K[0], K[1], K[2]);
       if (!(fabs(panel - q256) <= 1e-13 * fmax(1.0, fabs(q256))))
-        fail_msg("%s K=(%g,%g,%g): panel %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], panel, q256);
+        fail_msg("%s K=(%g,%g,%g): panel %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], panel,
+                 q256);
       if (!(fabs(dual - q256) <= 1e-13 * fmax(1.0, fabs(q256))))
-        fail_msg("%s K=(%g,%g,%g): NNLGaussDual %.17g GH256 %.17g", act.canon, K[0], K[1], K[2], dual, q256);
+        fail_msg("%s K=(%g,%g,%g): NNLGaussDual %.17g GH256 %.17g", act.canon, K[0], K[1], K[2],
+                 dual, q256);
     }
   }
 }
 
 /**
-  @brief Rows without a closed form at variances ≥ 10 (where no Gauss–Hermite order is accurate) against the
-  nested adaptive Gauss–Kronrod reference, to 1e-12 max(1,|F|) (measured worst 1.9e-15, softplus). The reference is
-  first held to the erf and gelu closed forms on the same K (worst 1.7e-13, gelu's closed form), so that it is known
-  to be accurate there. Catches: a panel rule
-  that is wrong at large variance only for φ with exponential (not Gaussian) tails, such as tanh, swish, softplus:
-  feature width or grading too coarse, truncation of |z| at 9 too tight for growing φ.
+  @brief Rows without a closed form at variances ≥ 10 (where no Gauss–Hermite order is accurate)
+  against the nested adaptive Gauss–Kronrod reference, to 1e-12 max(1,|F|) (measured worst 1.9e-15,
+  softplus). The reference is first held to the erf and gelu closed forms on the same K
+  (worst 1.7e-13, gelu's closed form), so that it is known to be accurate there. Catches: a panel
+  rule that is wrong at large variance only for φ with exponential (not Gaussian) tails, such as
+  tanh, swish, softplus: feature width or grading too coarse, truncation of |z| at 9 too tight for
+  growing φ.
 */
 static void test_panel_large_variance(void **state)
 {
@@ -304,7 +362,8 @@ static void test_panel_large_variance(void **state)
       const double *K = test_k[k];
       if (fmax(K[0], K[1]) < 10.0) continue;
       double ref = RefDual(&act, K[0], K[1], K[2]);
-      double got = act.def->dual ? act.def->dual(K[0], K[1], K[2], act.p) : NNLGaussDualPanel(&act, K[0], K[1], K[2]);
+      double got = act.def->dual ? act.def->dual(K[0], K[1], K[2], act.p)
+                                 : NNLGaussDualPanel(&act, K[0], K[1], K[2]);
       if (!(fabs(got - ref) <= 1e-12 * fmax(1.0, fabs(ref))))
         fail_msg("%s K=(%g,%g,%g): %s %.17g adaptive GK %.17g", act.canon, K[0], K[1], K[2],
                  act.def->dual ? "closed" : "panel", got, ref);
@@ -323,14 +382,16 @@ static double CountingTanh(double x, const double p[])
 }
 
 /**
-  @brief The trapezoid rule against the panel rule for the rows it serves (tanh, swish, silu, softplus), on a grid of
-  variances 1e-4 to 100, ratios k22/k11 of 0.01 to 2 and ρ from −1 to 1, and at every test K: within 2e-11 of the
-  scale √(F(k11,k11,k11) F(k22,k22,k22)) (measured worst 6.9e-12, swish at k = 0.3; mostly ~1e-13, the panel rule's
-  own error). Where it applies, NNLGaussDual is its value, bit for bit; where it declines, the panel rule's. It must
-  apply at variances ≤ 10 and decline at 1e4 (else the test would not be testing it), and it must stay cheap: ≤ 2000
-  evaluations of tanh at k = 1, ρ = 0.5 (measured 1737; the panel rule takes 23100). Catches (each tried): a step from
-  the full strip (STRIP = 1: 2e-11 off, at ρ near 1), too few digits (D = 25: 5e-10), an inner rule not centred on
-  the conditional mean (O(1)); and weights without h or 1/√(2π).
+  @brief The trapezoid rule against the panel rule for the rows it serves (tanh, swish, silu,
+  softplus), on a grid of variances 1e-4 to 100, ratios k22/k11 of 0.01 to 2 and ρ from −1 to 1, and
+  at every test K: within 2e-11 of the scale √(F(k11,k11,k11) F(k22,k22,k22)) (measured
+  worst 6.9e-12, swish at k = 0.3; mostly ~1e-13, the panel rule's own error). Where it applies,
+  NNLGaussDual is its value, bit for bit; where it declines, the panel rule's. It must apply at
+  variances ≤ 10 and decline at 1e4 (else the test would not be testing it), and it must stay cheap:
+  ≤ 2000 evaluations of tanh at k = 1, ρ = 0.5 (measured 1737; the panel rule takes 23100). Catches
+  (each tried): a step from the full strip (STRIP = 1: 2e-11 off, at ρ near 1), too few digits (D =
+  25: 5e-10), an inner rule not centred on the conditional mean (O(1)); and weights without h or
+  1/√(2π).
 */
 static void test_trapezoid(void **state)
 {
@@ -338,7 +399,8 @@ static void test_trapezoid(void **state)
   static const char  *specs[] = {"tanh", "swish", "silu", "softplus"};
   static const double ks[] = {1e-4, 1e-2, 0.1, 0.3, 1, 3, 10, 30, 100}, ratio[] = {1, 0.5, 2, 0.01};
   static const double rhos[] = {-1, -0.999, -0.9, -0.5, 0, 0.3, 0.7, 0.9, 0.99, 0.9999, 1};
-  const NNLActivationDef def = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77, NULL, test_pi / 2};
+  const NNLActivationDef def = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77,
+                                NULL,   test_pi / 2};
   NNLActivation          counted = {.def = &def};
   double                 F, worst = 0.0;
 
@@ -346,7 +408,8 @@ static void test_trapezoid(void **state)
     NNLActivation act = parse_ok(specs[a]);
     for (size_t n = 0; n < NK + sizeof(ks) / sizeof(ks[0]) * 4 * 11; n++) {
       double K[3];
-      if (n < NK) memcpy(K, test_k[n], sizeof(K));
+      if (n < NK)
+        memcpy(K, test_k[n], sizeof(K));
       else {
         size_t g = n - NK, r = g % 11, q = g / 11 % 4, k = g / 44;
         K[0] = ks[k];
@@ -354,15 +417,19 @@ static void test_trapezoid(void **state)
         K[2] = rhos[r] * sqrt(K[0] * K[1]);
       }
       if (!NNLGaussDualTrapezoid(&act, K[0], K[1], K[2], &F)) {
-        if (n >= NK && fmax(K[0], K[1]) <= 10) fail_msg("%s K=(%g,%g,%g): the trapezoid rule declined", act.canon, K[0], K[1], K[2]);
-        assert_true(NNLGaussDual(&act, K[0], K[1], K[2]) == NNLGaussDualPanel(&act, K[0], K[1], K[2]));
+        if (n >= NK && fmax(K[0], K[1]) <= 10)
+          fail_msg("%s K=(%g,%g,%g): the trapezoid rule declined", act.canon, K[0], K[1], K[2]);
+        assert_true(NNLGaussDual(&act, K[0], K[1], K[2]) ==
+                    NNLGaussDualPanel(&act, K[0], K[1], K[2]));
         continue;
       }
       assert_true(NNLGaussDual(&act, K[0], K[1], K[2]) == F);
       double panel = NNLGaussDualPanel(&act, K[0], K[1], K[2]);
-      double scale = sqrt(NNLGaussDualPanel(&act, K[0], K[0], K[0]) * NNLGaussDualPanel(&act, K[1], K[1], K[1]));
+      double scale =
+        sqrt(NNLGaussDualPanel(&act, K[0], K[0], K[0]) * NNLGaussDualPanel(&act, K[1], K[1], K[1]));
       if (!(fabs(F - panel) <= 2e-11 * scale))
-        fail_msg("%s K=(%g,%g,%g): trapezoid %.17g panel %.17g (scale %g)", act.canon, K[0], K[1], K[2], F, panel, scale);
+        fail_msg("%s K=(%g,%g,%g): trapezoid %.17g panel %.17g (scale %g)", act.canon, K[0], K[1],
+                 K[2], F, panel, scale);
       if (scale > 0) worst = fmax(worst, fabs(F - panel) / scale);
     }
     assert_false(NNLGaussDualTrapezoid(&act, 1e4, 1e4, 5e3, &F));
@@ -462,10 +529,11 @@ static void test_relu_arccos(void **state)
 }
 
 /**
-  @brief F(k11,k22,k12) = F(k22,k11,k12) for every row at every test K: exactly (to rounding, 4e-16) for closed forms;
-  for the panel rule, which swaps the roles of outer and inner integral, to 1e-12 max(1,|F|) (measured worst 1.9e-15),
-  also for the closed-form rows where the panel rule is valid. Catches: k11 and k22 swapped or mixed up in a formula,
-  an inner or outer feature width that is right for one ordering only.
+  @brief F(k11,k22,k12) = F(k22,k11,k12) for every row at every test K: exactly (to rounding, 4e-16)
+  for closed forms; for the panel rule, which swaps the roles of outer and inner integral, to 1e-12
+  max(1,|F|) (measured worst 1.9e-15), also for the closed-form rows where the panel rule is valid.
+  Catches: k11 and k22 swapped or mixed up in a formula, an inner or outer feature width that is
+  right for one ordering only.
 */
 static void test_symmetry(void **state)
 {
@@ -474,25 +542,27 @@ static void test_symmetry(void **state)
     NNLActivation act = parse_ok(NNLActivationDefGet(a)->name);
     for (size_t k = 0; k < NK; k++) {
       const double *K = test_k[k];
-      double        f = NNLGaussDual(&act, K[0], K[1], K[2]), g = NNLGaussDual(&act, K[1], K[0], K[2]);
-      double        tol = act.def->dual ? 4e-16 : 1e-12;
+      double f = NNLGaussDual(&act, K[0], K[1], K[2]), g = NNLGaussDual(&act, K[1], K[0], K[2]);
+      double tol = act.def->dual ? 4e-16 : 1e-12;
       if (!(fabs(f - g) <= tol * fmax(1.0, fabs(f))))
         fail_msg("%s K=(%g,%g,%g): %.17g vs swapped %.17g", act.canon, K[0], K[1], K[2], f, g);
       if (SinBSqrtK(&act, K) > SIN_BSQRTK_MAX) continue;
       f = NNLGaussDualPanel(&act, K[0], K[1], K[2]);
       g = NNLGaussDualPanel(&act, K[1], K[0], K[2]);
       if (!(fabs(f - g) <= 1e-12 * fmax(1.0, fabs(f))))
-        fail_msg("%s K=(%g,%g,%g): panel %.17g vs swapped %.17g", act.canon, K[0], K[1], K[2], f, g);
+        fail_msg("%s K=(%g,%g,%g): panel %.17g vs swapped %.17g", act.canon, K[0], K[1], K[2], f,
+                 g);
     }
   }
 }
 
 /**
-  @brief At ρ = 1 (k11 = k22 = k12 = k, k from 0 to 1e4), F = E φ(√k Z)², computed here by 1-D adaptive
-  Gauss–Kronrod, for every row and some non-default parameters: NNLGaussDual (closed form or panel rule) and
-  NNLGaussDualPanel (where valid for sin) within 1e-12 max(1,|F|) (measured worst 1.9e-15). Catches: a closed form
-  wrong at the boundary ρ = 1 (θ = 0, δ, clamping), NaN from √(negative det), the panel rule's 1-D diagonal path
-  (σ = 0) being wrong or losing accuracy at large variance.
+  @brief At ρ = 1 (k11 = k22 = k12 = k, k from 0 to 1e4), F = E φ(√k Z)², computed here by 1-D
+  adaptive Gauss–Kronrod, for every row and some non-default parameters: NNLGaussDual (closed form
+  or panel rule) and NNLGaussDualPanel (where valid for sin) within 1e-12 max(1,|F|) (measured
+  worst 1.9e-15). Catches: a closed form wrong at the boundary ρ = 1 (θ = 0, δ, clamping), NaN from
+  √(negative det), the panel rule's 1-D diagonal path (σ = 0) being wrong or losing accuracy at
+  large variance.
 */
 static void test_rho_one(void **state)
 {
@@ -501,9 +571,9 @@ static void test_rho_one(void **state)
 
   for (size_t a = 0; a < NNLActivationCount() + 2; a++) {
     NNLActivation act =
-        a < NNLActivationCount()
-            ? parse_ok(NNLActivationDefGet(a)->name)
-            : parse_ok(a == NNLActivationCount() ? "leaky_relu:0.2" : "sin:1.5:0.7:0.3");
+      a < NNLActivationCount()
+        ? parse_ok(NNLActivationDefGet(a)->name)
+        : parse_ok(a == NNLActivationCount() ? "leaky_relu:0.2" : "sin:1.5:0.7:0.3");
     for (size_t k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
       const double K[3] = {ks[k], ks[k], ks[k]};
       RefCtx       r    = {&act, sqrt(ks[k]), 0.0, 0.0, 0.0, 0.0};
@@ -519,18 +589,20 @@ static void test_rho_one(void **state)
 }
 
 /**
-  @brief φ evaluations per F of the panel rule, for tanh (odd: half the outer nodes): off the diagonal ≤ 2.5e4 at
-  k = 1 (measured 23100) and ≤ 7.5e4 at k = 1e4 (66780); on the diagonal ρ = 1 ≤ 250 at any k ≤ 1e4 (100 at k = 1,
-  180 at 1e4). The NNGP recursion calls F about 3·depth times, depth up to 1024. Catches: the diagonal no longer
-  taking the 1-D path (it would cost ~1e5), the grading running to its 1e-6 floor when it need not, an odd φ no
-  longer summing half the outer nodes (46200 at k = 1).
+  @brief φ evaluations per F of the panel rule, for tanh (odd: half the outer nodes): off the
+  diagonal ≤ 2.5e4 at k = 1 (measured 23100) and ≤ 7.5e4 at k = 1e4 (66780); on the diagonal ρ = 1 ≤
+  250 at any k ≤ 1e4 (100 at k = 1, 180 at 1e4). The NNGP recursion calls F about 3·depth times,
+  depth up to 1024. Catches: the diagonal no longer taking the 1-D path (it would cost ~1e5), the
+  grading running to its 1e-6 floor when it need not, an odd φ no longer summing half the outer
+  nodes (46200 at k = 1).
 */
 static void test_panel_cost(void **state)
 {
   (void)state;
   static const double    ks[] = {1e-6, 1.0, 100.0, 1e4};
-  const NNLActivationDef def  = {"tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77, NULL, 0};
-  NNLActivation          act  = {.def = &def};
+  const NNLActivationDef def  = {
+     "tanh", "tanh, counted", 0, {0}, CountingTanh, NULL, 1, -1, 0.77, NULL, 0};
+  NNLActivation act = {.def = &def};
 
   for (size_t k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
     long max_off = ks[k] <= 1.0 ? 25000 : 75000;
@@ -546,18 +618,12 @@ static void test_panel_cost(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_hermite_rules),
-      cmocka_unit_test(test_closed_vs_hermite),
-      cmocka_unit_test(test_closed_vs_panel),
-      cmocka_unit_test(test_closed_large_variance),
-      cmocka_unit_test(test_panel_vs_hermite),
-      cmocka_unit_test(test_panel_large_variance),
-      cmocka_unit_test(test_trapezoid),
-      cmocka_unit_test(test_closed_kinks),
-      cmocka_unit_test(test_relu_arccos),
-      cmocka_unit_test(test_symmetry),
-      cmocka_unit_test(test_rho_one),
-      cmocka_unit_test(test_panel_cost),
+    cmocka_unit_test(test_hermite_rules),    cmocka_unit_test(test_closed_vs_hermite),
+    cmocka_unit_test(test_closed_vs_panel),  cmocka_unit_test(test_closed_large_variance),
+    cmocka_unit_test(test_panel_vs_hermite), cmocka_unit_test(test_panel_large_variance),
+    cmocka_unit_test(test_trapezoid),        cmocka_unit_test(test_closed_kinks),
+    cmocka_unit_test(test_relu_arccos),      cmocka_unit_test(test_symmetry),
+    cmocka_unit_test(test_rho_one),          cmocka_unit_test(test_panel_cost),
   };
   return cmocka_run_group_tests(tests, mc_setup, mc_teardown);
 }

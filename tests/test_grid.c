@@ -5,17 +5,23 @@
 #include "parse.h"
 #include "nnlimits/rng.h"
 
-/* Expansion follows family, activation, width, depth, seed with seed fastest, then one limit task per (family,
-   activation, depth) in that order; catches a reordered loop, a limit per width or seed, or a limit missing. */
+/* Expansion follows family, activation, width, depth, seed with seed fastest, then one limit task
+   per (family, activation, depth) in that order; catches a reordered loop, a limit per width or
+   seed, or a limit missing. */
 static void test_canonical_order(void **state)
 {
   NNLJob  *job;
   NNLGrid *grid;
-  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu,tanh -grid_width 8,16 -grid_depth 3 -grid_seed 0-3", &job, &grid), 0);
+  assert_int_equal(
+    TestJob(
+      "-family mlp,resnet -grid_activation relu,tanh -grid_width 8,16 -grid_depth 3 -grid_seed 0-3",
+      &job, &grid),
+    0);
   assert_int_equal(grid->nnets, 2 * 2 * 2 * 1 * 3);
   assert_int_equal(grid->nlimits, 2 * 2 * 1);
   assert_int_equal(grid->npoints, grid->nnets + grid->nlimits);
-  for (PetscInt i = 0; i < grid->npoints; i++) assert_int_equal(grid->points[i].kind, i < grid->nnets ? NNL_TASK_NETWORK : NNL_TASK_LIMIT);
+  for (PetscInt i = 0; i < grid->npoints; i++)
+    assert_int_equal(grid->points[i].kind, i < grid->nnets ? NNL_TASK_NETWORK : NNL_TASK_LIMIT);
   assert_int_equal(grid->points[grid->nnets + 1].act, 1);
   assert_int_equal(grid->points[grid->nnets + 2].family, NNL_FAMILY_RESNET);
   assert_int_equal(grid->points[grid->nnets + 2].depth, 3);
@@ -29,14 +35,21 @@ static void test_canonical_order(void **state)
   NNLJobDestroy(&job);
 }
 
-/* A point's id depends only on its own parameters: adding axis values or reordering them leaves it unchanged.
-   Catches ids built from the position in the grid (which would break resume and merge). */
+/* A point's id depends only on its own parameters: adding axis values or reordering them leaves it
+   unchanged. Catches ids built from the position in the grid (which would break resume and merge).
+ */
 static void test_ids_stable(void **state)
 {
   NNLJob  *j1, *j2;
   NNLGrid *g1, *g2;
-  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 8 -grid_depth 3 -grid_seed 5", &j1, &g1), 0);
-  assert_int_equal(TestJob("-family mlp,resnet -grid_activation tanh,relu -grid_width 32,8 -grid_depth 9,3 -grid_seed 0-10", &j2, &g2), 0);
+  assert_int_equal(
+    TestJob("-family resnet -grid_activation relu -grid_width 8 -grid_depth 3 -grid_seed 5", &j1,
+            &g1),
+    0);
+  assert_int_equal(TestJob("-family mlp,resnet -grid_activation tanh,relu -grid_width 32,8 "
+                           "-grid_depth 9,3 -grid_seed 0-10",
+                           &j2, &g2),
+                   0);
   {
     PetscInt hits = 0;
     for (PetscInt i = 0; i < g2->npoints; i++) hits += g2->points[i].id == g1->points[0].id;
@@ -54,13 +67,14 @@ static void test_ids_stable(void **state)
   NNLJobDestroy(&j2);
 }
 
-/* A worker's grid is not expanded: it decodes point k from its cell. Every field of every point (networks, limits and
-   SDE tasks; several families, activations with parameters, seeds out of order and past 2^31 / 10 digits) must equal
-   the expanded grid's, and every id the hash of the point's canonical text, frozen for one point. Catches a wrong
-   cell or seed for k, a prefix cut short or long, a digit string unlike printf's, and a cell whose cost or memory
-   is not its points'. */
-/* Every point of lazy decoded, in ascending, descending and a scattered order (k -> 7k mod n), has the id and seed of
-   full's (its expanded twin). */
+/* A worker's grid is not expanded: it decodes point k from its cell. Every field of every point
+   (networks, limits and SDE tasks; several families, activations with parameters, seeds out of
+   order and past 2^31 / 10 digits) must equal the expanded grid's, and every id the hash of the
+   point's canonical text, frozen for one point. Catches a wrong cell or seed for k, a prefix cut
+   short or long, a digit string unlike printf's, and a cell whose cost or memory is not its
+   points'. */
+/* Every point of lazy decoded, in ascending, descending and a scattered order (k -> 7k mod n), has
+   the id and seed of full's (its expanded twin). */
 static void ExpectDecodedInOrders(const NNLGrid *full, const NNLGrid *lazy)
 {
   PetscInt n = full->npoints;
@@ -83,9 +97,11 @@ static void test_decode_equals_expanded(void **state)
   NNLGrid *full, *lazy;
   char     canon[512];
 
-  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu,tanh,leaky_relu:0.2 -grid_width 3,8 -grid_depth 4,1,2 "
+  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu,tanh,leaky_relu:0.2 "
+                           "-grid_width 3,8 -grid_depth 4,1,2 "
                            "-grid_seed 7,0,10,999999,1234567890 -sde_paths 4",
-                           &job, &full), 0);
+                           &job, &full),
+                   0);
   assert_int_equal(NNLGridCreate(job, PETSC_FALSE, &lazy), 0);
   assert_null(lazy->points);
   assert_int_equal(lazy->npoints, full->npoints);
@@ -111,32 +127,39 @@ static void test_decode_equals_expanded(void **state)
   NNLGridDestroy(&full);
   NNLGridDestroy(&lazy);
   NNLJobDestroy(&job);
-  /* The decoder remembers its last cell and tens of seeds: every cell holds seeds 12 and 13 (one tens), so that
-     remembering across cells gives the next cell's 12 the last one's id. */
-  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu -grid_width 3,8 -grid_depth 2,5 -grid_seed 12,13,0,99,100", &job, &full), 0);
+  /* The decoder remembers its last cell and tens of seeds: every cell holds seeds 12 and 13 (one
+     tens), so that remembering across cells gives the next cell's 12 the last one's id. */
+  assert_int_equal(TestJob("-family mlp,resnet -grid_activation relu -grid_width 3,8 -grid_depth "
+                           "2,5 -grid_seed 12,13,0,99,100",
+                           &job, &full),
+                   0);
   assert_int_equal(NNLGridCreate(job, PETSC_FALSE, &lazy), 0);
   ExpectDecodedInOrders(full, lazy);
   NNLGridDestroy(&full);
   NNLGridDestroy(&lazy);
   NNLJobDestroy(&job);
-  /* NNLGridCheckIds finds two points of one id, wherever they fall: a grid of 3·10^5 points (2^16 buckets of ~4 ids),
-     its ids checked clean, then again after a cell is given another's prefix (its 10^5 points then collide with that
-     cell's), and in 20 trials where one seed is made another's (the seeds are only read at decoding: one collision in
-     each of the three cells, each time in other buckets). Catches a cell or bucket left unchecked, and buckets left
-     unsorted (two equal ids among a bucket's others are next to each other in some trials only). */
-  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 4,5,6 -grid_depth 2 -grid_seed 0-100000", &job, NULL), 0);
+  /* NNLGridCheckIds finds two points of one id, wherever they fall: a grid of 3·10^5 points (2^16
+     buckets of ~4 ids), its ids checked clean, then again after a cell is given another's prefix
+     (its 10^5 points then collide with that cell's), and in 20 trials where one seed is made
+     another's (the seeds are only read at decoding: one collision in each of the three cells, each
+     time in other buckets). Catches a cell or bucket left unchecked, and buckets left unsorted (two
+     equal ids among a bucket's others are next to each other in some trials only). */
+  assert_int_equal(
+    TestJob("-family mlp -grid_activation relu -grid_width 4,5,6 -grid_depth 2 -grid_seed 0-100000",
+            &job, NULL),
+    0);
   assert_int_equal(NNLGridCreate(job, PETSC_FALSE, &lazy), 0);
   assert_int_equal(NNLGridCheckIds(lazy), 0);
   PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
   {
-    uint64_t keep = lazy->prefix[2];
+    uint64_t keep   = lazy->prefix[2];
     lazy->prefix[2] = lazy->prefix[0];
     assert_int_not_equal(NNLGridCheckIds(lazy), 0);
     lazy->prefix[2] = keep;
     assert_int_equal(NNLGridCheckIds(lazy), 0);
     for (PetscInt t = 0; t < 20; t++) {
       PetscInt i = 7 + 1013 * t, j = 50000 + 1777 * t;
-      keep = (uint64_t)job->seed[j];
+      keep         = (uint64_t)job->seed[j];
       job->seed[j] = job->seed[i];
       assert_int_not_equal(NNLGridCheckIds(lazy), 0);
       job->seed[j] = (PetscInt)keep;
@@ -146,12 +169,16 @@ static void test_decode_equals_expanded(void **state)
   PetscPopErrorHandler();
   NNLGridDestroy(&lazy);
   NNLJobDestroy(&job);
-  /* NNLGridCheckIds on ids set by hand (an expanded grid's): 301 ids that share their top bits fill one bucket, which
-     must be sorted before its neighbours are compared; distinct, none is reported; two equal ones 247 apart (the ids
-     descend, so that the bucket is not sorted already) are, and so are the two largest (the last two once sorted).
-     Then 4 ids a bucket, in order: the first and last equal. Catches a large bucket left unsorted (its ids are
-     compared only with the next 7), and the array's last ids or a bucket left out of the comparison. */
-  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 4 -grid_depth 2 -grid_seed 0-300", &job, &full), 0);
+  /* NNLGridCheckIds on ids set by hand (an expanded grid's): 301 ids that share their top bits fill
+     one bucket, which must be sorted before its neighbours are compared; distinct, none is
+     reported; two equal ones 247 apart (the ids descend, so that the bucket is not sorted already)
+     are, and so are the two largest (the last two once sorted). Then 4 ids a bucket, in order: the
+     first and last equal. Catches a large bucket left unsorted (its ids are compared only with the
+     next 7), and the array's last ids or a bucket left out of the comparison. */
+  assert_int_equal(
+    TestJob("-family mlp -grid_activation relu -grid_width 4 -grid_depth 2 -grid_seed 0-300", &job,
+            &full),
+    0);
   assert_int_equal(full->npoints, 301);
   PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
   for (PetscInt k = 0; k < full->npoints; k++) full->points[k].id = 5000 - 3 * (uint64_t)k;
@@ -159,7 +186,7 @@ static void test_decode_equals_expanded(void **state)
   full->points[250].id = full->points[3].id;
   assert_int_not_equal(NNLGridCheckIds(full), 0);
   full->points[250].id = 5000 - 3 * 250;
-  full->points[1].id = full->points[0].id;
+  full->points[1].id   = full->points[0].id;
   assert_int_not_equal(NNLGridCheckIds(full), 0);
   for (PetscInt k = 0; k < full->npoints; k++) full->points[k].id = ((uint64_t)k << 55) | 1;
   assert_int_equal(NNLGridCheckIds(full), 0);
@@ -169,7 +196,10 @@ static void test_decode_equals_expanded(void **state)
   NNLGridDestroy(&full);
   NNLJobDestroy(&job);
   /* the id of this point is frozen: stores written by earlier versions must still resume */
-  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 8 -grid_depth 3 -grid_seed 5", &job, &lazy), 0);
+  assert_int_equal(
+    TestJob("-family resnet -grid_activation relu -grid_width 8 -grid_depth 3 -grid_seed 5", &job,
+            &lazy),
+    0);
   assert_true(lazy->points[0].id == 0xb80e81a717edc62eULL);
   NNLGridDestroy(&lazy);
   NNLJobDestroy(&job);
@@ -188,9 +218,12 @@ static void test_shards_partition_and_balance(void **state)
   NNLJob   *job;
   NNLGrid  *grid;
   PetscInt *seen;
-  const int k = 4;
+  const int k       = 4;
   double    load[4] = {0}, max = 0, min = 1e300, big = 0;
-  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 16,64,256 -grid_depth 4,16,64 -grid_seed 0-20", &job, &grid), 0);
+  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 16,64,256 -grid_depth "
+                           "4,16,64 -grid_seed 0-20",
+                           &job, &grid),
+                   0);
   seen = calloc((size_t)grid->npoints, sizeof(PetscInt));
   for (int s = 0; s < k; s++) {
     PetscInt n, *idx;
@@ -206,7 +239,8 @@ static void test_shards_partition_and_balance(void **state)
     assert_int_equal(seen[i], 1);
     if (grid->points[i].cost > big) big = grid->points[i].cost;
   }
-  for (int s = 0; s < k; s++) max = load[s] > max ? load[s] : max, min = load[s] < min ? load[s] : min;
+  for (int s = 0; s < k; s++)
+    max = load[s] > max ? load[s] : max, min = load[s] < min ? load[s] : min;
   /* LPT guarantee: the spread is at most the largest single point. */
   assert_true(max - min <= big);
   /* one pass (plan's) assigns as NNLGridShard does, shard by shard */
@@ -218,8 +252,8 @@ static void test_shards_partition_and_balance(void **state)
     for (PetscInt i = 0; i < n; i++) assert_int_equal(seen[idx[i]], s);
     NNLGridFreeIndices(&idx);
   }
-  /* More shards than points: shards past the points' count are empty, and no memory grows with k (a heap of k bins
-     took 34 GB at k = 2^31 - 1) */
+  /* More shards than points: shards past the points' count are empty, and no memory grows with k (a
+     heap of k bins took 34 GB at k = 2^31 - 1) */
   {
     PetscInt n, big_k = 2147483647;
     assert_int_equal(NNLGridShard(grid, 0, big_k, &n, NULL), 0);
@@ -236,39 +270,57 @@ static void test_shards_partition_and_balance(void **state)
   NNLJobDestroy(&job);
 }
 
-/* The cost model grows with width and depth and prefers projection when m < n; catches a flat model that would
-   make scheduling order and shard balance meaningless. */
+/* The cost model grows with width and depth and prefers projection when m < n; catches a flat model
+   that would make scheduling order and shard balance meaningless. */
 static void test_cost_model(void **state)
 {
   NNLJob  *job;
   NNLGrid *grid;
-  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 16,256 -grid_depth 4,64 -grid_seed 0", &job, &grid), 0);
-  assert_true(grid->points[1].cost > grid->points[0].cost);  /* deeper */
-  assert_true(grid->points[2].cost > grid->points[0].cost);  /* wider */
+  assert_int_equal(
+    TestJob("-family mlp -grid_activation relu -grid_width 16,256 -grid_depth 4,64 -grid_seed 0",
+            &job, &grid),
+    0);
+  assert_true(grid->points[1].cost > grid->points[0].cost); /* deeper */
+  assert_true(grid->points[2].cost > grid->points[0].cost); /* wider */
   assert_int_equal(NNLPointSampler(job, &grid->points[0]), NNL_SAMPLER_PROJECTION);
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
-  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 4 -grid_depth 4 -grid_seed 0 -inputs 4 -input_dim 4", &job, &grid), 0);
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 4 -grid_depth 4 "
+                           "-grid_seed 0 -inputs 4 -input_dim 4",
+                           &job, &grid),
+                   0);
   assert_int_equal(NNLPointSampler(job, &grid->points[0]), NNL_SAMPLER_DENSE); /* m >= n */
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
 }
 
-/* The model against what this machine measured (tests/bench/fit_cost_model.py, 2026-12): 10^5 tiny networks (mlp,
-   width 16, depth 4, one input) took ~1 µs each and ~4.4 µs a commit, and a row of the store besides the point's
-   ~0.81-0.93 µs (jobs/makwana_2025_effective_dimension.opts: 3840 spectrum rows a network). Catches fixed costs back
-   at the former fit's 11.7 µs a tiny task, and a commit priced by bytes alone (0.2 µs a spectrum row). */
+/* The model against what this machine measured (tests/bench/fit_cost_model.py, 2026-12): 10^5 tiny
+   networks (mlp, width 16, depth 4, one input) took ~1 µs each and ~4.4 µs a commit, and a row of
+   the store besides the point's ~0.81-0.93 µs (jobs/makwana_2025_effective_dimension.opts: 3840
+   spectrum rows a network). Catches fixed costs back at the former fit's 11.7 µs a tiny task, and a
+   commit priced by bytes alone (0.2 µs a spectrum row). */
 static void test_cost_model_fixed(void **state)
 {
   NNLJob  *job, *spec;
   NNLGrid *grid, *sgrid;
-  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 16 -grid_depth 4 -grid_seed 0 -inputs 1 -record_layers last", &job, &grid), 0);
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 16 -grid_depth 4 "
+                           "-grid_seed 0 -inputs 1 -record_layers last",
+                           &job, &grid),
+                   0);
   assert_true(grid->points[0].cost > 2e3 && grid->points[0].cost < 1e4);
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
-  /* width 128, depth 30, 64 inputs: per spectra layer 2 summary rows and 64 + 64 values, 30 layers */
-  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 128 -grid_depth 30 -grid_seed 0 -inputs 64 -input_dim 64 -record_layers last", &job, &grid), 0);
-  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 128 -grid_depth 30 -grid_seed 0 -inputs 64 -input_dim 64 -record_layers last -spectra_layers all", &spec, &sgrid), 0);
+  /* width 128, depth 30, 64 inputs: per spectra layer 2 summary rows and 64 + 64 values, 30 layers
+   */
+  assert_int_equal(TestJob("-family mlp -grid_activation relu -grid_width 128 -grid_depth 30 "
+                           "-grid_seed 0 -inputs 64 -input_dim 64 -record_layers last",
+                           &job, &grid),
+                   0);
+  assert_int_equal(
+    TestJob("-family mlp -grid_activation relu -grid_width 128 -grid_depth 30 -grid_seed 0 -inputs "
+            "64 -input_dim 64 -record_layers last -spectra_layers all",
+            &spec, &sgrid),
+    0);
   assert_true(sgrid->points[0].cost - grid->points[0].cost > 0.6e3 * 30 * (2 + 64 + 64));
   NNLGridDestroy(&grid);
   NNLGridDestroy(&sgrid);
@@ -276,7 +328,8 @@ static void test_cost_model_fixed(void **state)
   NNLJobDestroy(&spec);
 }
 
-/* Integer lists follow PETSc's reading (a-b excludes b) and compact back to one canonical spelling. */
+/* Integer lists follow PETSc's reading (a-b excludes b) and compact back to one canonical spelling.
+ */
 static void test_int_lists(void **state)
 {
   PetscInt *v, n;
@@ -294,7 +347,8 @@ static void test_int_lists(void **state)
   assert_int_equal(n, 64);
   assert_int_equal(v[63], 63);
   PetscFree(v);
-  assert_int_equal(NNLParseIntList("-x", " 8, 16 ,5-8", 0, &v, &n), 0); /* spaced, as YAML is written ("8, 16") */
+  assert_int_equal(NNLParseIntList("-x", " 8, 16 ,5-8", 0, &v, &n),
+                   0); /* spaced, as YAML is written ("8, 16") */
   assert_int_equal(n, 5);
   assert_int_equal(v[1], 16);
   assert_int_equal(v[4], 7);
@@ -311,7 +365,8 @@ static void test_int_lists(void **state)
   }
   PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
   assert_int_not_equal(NNLParseIntList("-x", "1, ,2", 0, &v, &n), 0);
-  /* LLONG_MAX + 1 overflowed: the value dropped out of the list silently (an axis could end up empty) */
+  /* LLONG_MAX + 1 overflowed: the value dropped out of the list silently (an axis could end up
+   * empty) */
   assert_int_not_equal(NNLParseIntList("-x", "5,9223372036854775807", 0, &v, &n), 0);
   assert_int_not_equal(NNLParseIntList("-x", "9223372036854775807", 0, &v, &n), 0);
   assert_int_not_equal(NNLParseIntList("-x", "2147483648", 0, &v, &n), 0);
@@ -328,8 +383,8 @@ static void test_int_lists(void **state)
 /* Recorded layers: all, last, K log-spaced (ends included, ascending, no duplicates). */
 static void test_record_layers(void **state)
 {
-  NNLJob   *job;
-  PetscInt  n, *l;
+  NNLJob  *job;
+  PetscInt n, *l;
   assert_int_equal(TestJob("-record_layers 5", &job, NULL), 0);
   assert_int_equal(NNLJobRecordLayers(job, NNL_FAMILY_MLP, 100, &n, &l), 0);
   assert_int_equal(n, 5);
@@ -353,8 +408,13 @@ static void test_record_layers(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_canonical_order), cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_decode_equals_expanded), cmocka_unit_test(test_shards_partition_and_balance),
-    cmocka_unit_test(test_cost_model),      cmocka_unit_test(test_cost_model_fixed), cmocka_unit_test(test_int_lists),
+    cmocka_unit_test(test_canonical_order),
+    cmocka_unit_test(test_ids_stable),
+    cmocka_unit_test(test_decode_equals_expanded),
+    cmocka_unit_test(test_shards_partition_and_balance),
+    cmocka_unit_test(test_cost_model),
+    cmocka_unit_test(test_cost_model_fixed),
+    cmocka_unit_test(test_int_lists),
     cmocka_unit_test(test_record_layers),
   };
   int rc;

@@ -1,6 +1,7 @@
 // ctest-label: unit
-/* Infinite-width limits (src/limits.c): the depth-limit ODE against closed forms and an independent integration,
-   the NNGP recursion against the ODE (rate 1/L) and against the project's own finite networks. */
+/* Infinite-width limits (src/limits.c): the depth-limit ODE against closed forms and an independent
+   integration, the NNGP recursion against the ODE (rate 1/L) and against the project's own finite
+   networks. */
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -12,8 +13,9 @@
 static const double T[] = {0.0, 0.125, 0.5, 0.75, 1.0};
 #define NT 5
 
-/* Linear: F(q) = q, so q_t = e^t q_0 for every pair; ReLU diagonal: F(q)_aa = q_aa/2, so q_aa(t) = e^{t/2}.
-   Catches: a wrong RHS (pair indexing, diagonal lookup), output at the wrong times, loose tolerances. */
+/* Linear: F(q) = q, so q_t = e^t q_0 for every pair; ReLU diagonal: F(q)_aa = q_aa/2, so q_aa(t) =
+   e^{t/2}. Catches: a wrong RHS (pair indexing, diagonal lookup), output at the wrong times, loose
+   tolerances. */
 static void test_ode_closed_forms(void **state)
 {
   NNLJob   *job;
@@ -21,26 +23,31 @@ static void test_ode_closed_forms(void **state)
   PetscBool ok;
   char      msg[256];
 
-  assert_int_equal(TestJob("-grid_activation linear,relu -inputs 3 -input_dim 3 -input_correlation 0.3", &job, NULL), 0);
+  assert_int_equal(
+    TestJob("-grid_activation linear,relu -inputs 3 -input_dim 3 -input_correlation 0.3", &job,
+            NULL),
+    0);
   assert_int_equal(NNLLimitODE(job, 0, NT, T, q, &ok, msg, sizeof(msg)), 0);
   assert_true(ok);
   for (int i = 0; i < NT; i++)
     for (int k = 0; k < 6; k++) {
       double q0 = (k == 0 || k == 3 || k == 5) ? 1.0 : 0.3;
-      if (fabs(q[6 * i + k] / (exp(T[i]) * q0) - 1) > 1e-9) fail_msg("linear t=%g pair %d: %.15g vs %.15g", T[i], k, q[6 * i + k], exp(T[i]) * q0);
+      if (fabs(q[6 * i + k] / (exp(T[i]) * q0) - 1) > 1e-9)
+        fail_msg("linear t=%g pair %d: %.15g vs %.15g", T[i], k, q[6 * i + k], exp(T[i]) * q0);
     }
   assert_int_equal(NNLLimitODE(job, 1, NT, T, q, &ok, msg, sizeof(msg)), 0);
   assert_true(ok);
   for (int i = 0; i < NT; i++)
     for (int k = 0; k < 6; k += 3 - (k == 3 ? 1 : 0)) /* diagonal pairs 0, 3, 5 */
-      if (fabs(q[6 * i + k] / exp(T[i] / 2) - 1) > 1e-9) fail_msg("relu t=%g diag %d: %.15g", T[i], k, q[6 * i + k]);
+      if (fabs(q[6 * i + k] / exp(T[i] / 2) - 1) > 1e-9)
+        fail_msg("relu t=%g diag %d: %.15g", T[i], k, q[6 * i + k]);
   NNLJobDestroy(&job);
 }
 
-/* Dense output: a depth-256 network asks for 257 times ℓ/256, most of them between the solver's steps and answered by
-   the Runge–Kutta interpolant. Linear: q_t = e^t q_0 at every one of them to 1e-9. Catches: an interpolant evaluated at
-   the wrong time or on the wrong step, a time written twice or skipped, the state copied where it should be
-   interpolated. */
+/* Dense output: a depth-256 network asks for 257 times ℓ/256, most of them between the solver's
+   steps and answered by the Runge–Kutta interpolant. Linear: q_t = e^t q_0 at every one of them to
+   1e-9. Catches: an interpolant evaluated at the wrong time or on the wrong step, a time written
+   twice or skipped, the state copied where it should be interpolated. */
 static void test_ode_dense_output(void **state)
 {
   enum { N = 257 };
@@ -49,7 +56,9 @@ static void test_ode_dense_output(void **state)
   PetscBool ok;
   char      msg[256];
 
-  assert_int_equal(TestJob("-grid_activation linear -inputs 2 -input_dim 2 -input_correlation 0.5", &job, NULL), 0);
+  assert_int_equal(
+    TestJob("-grid_activation linear -inputs 2 -input_dim 2 -input_correlation 0.5", &job, NULL),
+    0);
   for (int i = 0; i < N; i++) t[i] = (double)i / (N - 1);
   q = malloc(sizeof(double) * 3 * N);
   assert_int_equal(NNLLimitODE(job, 0, N, t, q, &ok, msg, sizeof(msg)), 0);
@@ -57,21 +66,25 @@ static void test_ode_dense_output(void **state)
   for (int i = 0; i < N; i++)
     for (int k = 0; k < 3; k++) {
       double q0 = k == 1 ? 0.5 : 1.0;
-      if (fabs(q[3 * i + k] / (exp(t[i]) * q0) - 1) > 1e-9) fail_msg("t=%g pair %d: %.15g vs %.15g", t[i], k, q[3 * i + k], exp(t[i]) * q0);
+      if (fabs(q[3 * i + k] / (exp(t[i]) * q0) - 1) > 1e-9)
+        fail_msg("t=%g pair %d: %.15g vs %.15g", t[i], k, q[3 * i + k], exp(t[i]) * q0);
     }
   free(q);
   NNLJobDestroy(&job);
 }
 
-/* Every output time to the requested tolerance, whatever the solver: ReLU diagonal q(t) = e^{t/2} at the 257 times
-   ℓ/256 of a depth-256 network, at rtol 1e-8, within 10·rtol. Each adaptive RK tableau PETSc 3.18 has besides 5dp (whose
-   interpolant is linear: 5bs was 3.2e-3 off between steps, 3bs 5.7e-6, while right at t = 1) and the adaptive
-   non-RK types. Catches: output times read from an interpolant of lower order than the method. */
+/* Every output time to the requested tolerance, whatever the solver: ReLU diagonal q(t) = e^{t/2}
+   at the 257 times ℓ/256 of a depth-256 network, at rtol 1e-8, within 10·rtol. Each adaptive RK
+   tableau PETSc 3.18 has besides 5dp (whose interpolant is linear: 5bs was 3.2e-3 off between
+   steps, 3bs 5.7e-6, while right at t = 1) and the adaptive non-RK types. Catches: output times
+   read from an interpolant of lower order than the method. */
 static void test_ode_every_solver(void **state)
 {
   enum { N = 257 };
-  const char *solvers[] = {"-limit_ts_rk_type 5bs", "-limit_ts_rk_type 3bs", "-limit_ts_rk_type 2a", "-limit_ts_rk_type 5f",
-                           "-limit_ts_rk_type 6vr", "-limit_ts_rk_type 7vr", "-limit_ts_rk_type 8vr", "-limit_ts_type rosw",
+  const char *solvers[] = {"-limit_ts_rk_type 5bs",  "-limit_ts_rk_type 3bs",
+                           "-limit_ts_rk_type 2a",   "-limit_ts_rk_type 5f",
+                           "-limit_ts_rk_type 6vr",  "-limit_ts_rk_type 7vr",
+                           "-limit_ts_rk_type 8vr",  "-limit_ts_type rosw",
                            "-limit_ts_type arkimex", "-limit_ts_type glee"};
   double      t[N], q[N];
   for (int i = 0; i < N; i++) t[i] = (double)i / (N - 1);
@@ -80,21 +93,24 @@ static void test_ode_every_solver(void **state)
     PetscBool ok;
     char      msg[256], opts[256];
     double    worst = 0;
-    snprintf(opts, sizeof(opts), "-grid_activation relu -inputs 1 -input_dim 2 %s -limit_ts_rtol 1e-8", solvers[s]);
+    snprintf(opts, sizeof(opts),
+             "-grid_activation relu -inputs 1 -input_dim 2 %s -limit_ts_rtol 1e-8", solvers[s]);
     assert_int_equal(TestJob(opts, &job, NULL), 0);
     assert_int_equal(NNLLimitODE(job, 0, N, t, q, &ok, msg, sizeof(msg)), 0);
     if (!ok) fail_msg("%s: %s", solvers[s], msg);
     for (int i = 0; i < N; i++) worst = fmax(worst, fabs(q[i] / exp(t[i] / 2) - 1));
-    if (worst > 1e-7) fail_msg("%s at rtol 1e-8: relative error %.3g (want <= 1e-7)", solvers[s], worst);
+    if (worst > 1e-7)
+      fail_msg("%s at rtol 1e-8: relative error %.3g (want <= 1e-7)", solvers[s], worst);
     NNLJobDestroy(&job);
   }
 }
 
-/* Fixed-step types step onto every output time and keep their step. Euler with dt = 1/512 (a power of two, so each
-   time ℓ/256 is reached after exactly 2ℓ steps) gives (1 + dt/2)^{t/dt} on the ReLU diagonal to rounding; with the
-   default dt = 1e-3 (times between steps) it succeeds within Euler's own error t·dt/8 at every time. Catches: the step
-   shortened to meet one time and kept (it shrank towards each time until -limit_ts_max_steps ran out: depth-64 and
-   depth-256 limits failed), or values interpolated between steps. */
+/* Fixed-step types step onto every output time and keep their step. Euler with dt = 1/512 (a power
+   of two, so each time ℓ/256 is reached after exactly 2ℓ steps) gives (1 + dt/2)^{t/dt} on the ReLU
+   diagonal to rounding; with the default dt = 1e-3 (times between steps) it succeeds within Euler's
+   own error t·dt/8 at every time. Catches: the step shortened to meet one time and kept (it shrank
+   towards each time until -limit_ts_max_steps ran out: depth-64 and depth-256 limits failed), or
+   values interpolated between steps. */
 static void test_ode_fixed_step(void **state)
 {
   enum { N = 257 };
@@ -105,7 +121,11 @@ static void test_ode_fixed_step(void **state)
   char         msg[256];
 
   for (int i = 0; i < N; i++) t[i] = (double)i / (N - 1);
-  assert_int_equal(TestJob("-grid_activation relu -inputs 1 -input_dim 2 -limit_ts_type euler -limit_ts_dt 0.001953125", &job, NULL), 0);
+  assert_int_equal(
+    TestJob(
+      "-grid_activation relu -inputs 1 -input_dim 2 -limit_ts_type euler -limit_ts_dt 0.001953125",
+      &job, NULL),
+    0);
   assert_int_equal(NNLLimitODE(job, 0, N, t, q, &ok, msg, sizeof(msg)), 0);
   if (!ok) fail_msg("euler: %s", msg);
   for (int i = 0; i < N; i++) {
@@ -113,22 +133,25 @@ static void test_ode_fixed_step(void **state)
     if (fabs(q[i] / want - 1) > 1e-13) fail_msg("euler t=%g: %.17g vs %.17g", t[i], q[i], want);
   }
   NNLJobDestroy(&job);
-  assert_int_equal(TestJob("-grid_activation relu -inputs 1 -input_dim 2 -limit_ts_type euler", &job, NULL), 0);
+  assert_int_equal(
+    TestJob("-grid_activation relu -inputs 1 -input_dim 2 -limit_ts_type euler", &job, NULL), 0);
   assert_int_equal(NNLLimitODE(job, 0, N, t, q, &ok, msg, sizeof(msg)), 0);
   if (!ok) fail_msg("euler, dt 1e-3: %s", msg);
   for (int i = 0; i < N; i++)
-    if (fabs(q[i] / exp(t[i] / 2) - 1) > 1.3e-4 * t[i] + 1e-15) fail_msg("euler, dt 1e-3, t=%g: %.17g", t[i], q[i]);
+    if (fabs(q[i] / exp(t[i] / 2) - 1) > 1.3e-4 * t[i] + 1e-15)
+      fail_msg("euler, dt 1e-3, t=%g: %.17g", t[i], q[i]);
   NNLJobDestroy(&job);
 }
 
-/* A solver that cannot give the ODE's values at the requested times is refused: at the start of a run
-   (NNLLimitSetFromOptions errors) and, called directly, as a failed limit with a message. glle was half the exact
-   value at t = 1; interpolate overwrites the state it continues from. Catches: such a solver's numbers stored as the
-   limit. */
+/* A solver that cannot give the ODE's values at the requested times is refused: at the start of a
+   run (NNLLimitSetFromOptions errors) and, called directly, as a failed limit with a message. glle
+   was half the exact value at t = 1; interpolate overwrites the state it continues from. Catches:
+   such a solver's numbers stored as the limit. */
 static void test_ode_refused(void **state)
 {
-  const char *bad[] = {"-limit_ts_type glle", "-limit_ts_type pseudo", "-limit_ts_exact_final_time interpolate"};
-  double      t = 1, q;
+  const char *bad[] = {"-limit_ts_type glle", "-limit_ts_type pseudo",
+                       "-limit_ts_exact_final_time interpolate"};
+  double      t     = 1, q;
   for (int b = 0; b < 3; b++) {
     NNLJob   *job;
     PetscBool ok = PETSC_TRUE;
@@ -145,8 +168,9 @@ static void test_ode_refused(void **state)
   }
 }
 
-/* ReLU correlation: ρ' = ½[(sin θ + (π−θ) cos θ)/π − ρ] (MATH.md §4.2), integrated here by classical RK4 with
-   4096 steps (error ~1e-14). Catches: an off-diagonal RHS or arccos kernel that is wrong while the diagonal is right. */
+/* ReLU correlation: ρ' = ½[(sin θ + (π−θ) cos θ)/π − ρ] (MATH.md §4.2), integrated here by
+   classical RK4 with 4096 steps (error ~1e-14). Catches: an off-diagonal RHS or arccos kernel that
+   is wrong while the diagonal is right. */
 static double RhoRHS(double rho)
 {
   double th = acos(rho);
@@ -161,7 +185,8 @@ static void test_ode_relu_correlation(void **state)
   char      msg[256];
   int       i = 0;
 
-  assert_int_equal(TestJob("-grid_activation relu -inputs 2 -input_correlation 0.5", &job, NULL), 0);
+  assert_int_equal(TestJob("-grid_activation relu -inputs 2 -input_correlation 0.5", &job, NULL),
+                   0);
   assert_int_equal(NNLLimitODE(job, 0, NT, T, q, &ok, msg, sizeof(msg)), 0);
   assert_true(ok);
   for (int s = 0; s <= 4096; s++) {
@@ -181,17 +206,20 @@ static void test_ode_relu_correlation(void **state)
   NNLJobDestroy(&job);
 }
 
-/* The ResNet NNGP recursion is the Euler scheme of the ODE with step 1/L: its error at t = 1 is O(1/L), so doubling L
-   halves it. Catches: a branch scale other than L^-1/2 in the recursion (no convergence), an off-by-one layer. */
-/* One NNGP step of two inputs of unequal variances, (q00, q01, q11) = (1, 0.3, 2), through ReLU: E φ(u)φ(v) by the
-   arc-cosine closed form √(q00 q11)/(2π) (sin θ + (π − θ) cos θ), cos θ = 0.3/√2 (0.30516261102434511). Every job's
-   inputs have equal norms, so nothing else sees q11 apart from q00. Catches q11 taken as q00 (0.2414). */
+/* The ResNet NNGP recursion is the Euler scheme of the ODE with step 1/L: its error at t = 1 is
+   O(1/L), so doubling L halves it. Catches: a branch scale other than L^-1/2 in the recursion (no
+   convergence), an off-by-one layer. */
+/* One NNGP step of two inputs of unequal variances, (q00, q01, q11) = (1, 0.3, 2), through ReLU: E
+   φ(u)φ(v) by the arc-cosine closed form √(q00 q11)/(2π) (sin θ + (π − θ) cos θ), cos θ = 0.3/√2
+   (0.30516261102434511). Every job's inputs have equal norms, so nothing else sees q11 apart from
+   q00. Catches q11 taken as q00 (0.2414). */
 static void test_dual_unequal_variances(void **state)
 {
   NNLActivation act;
   char          err[128];
   double        out[3];
-  const double  c = 0.3 / sqrt(2.0), th = acos(c), want = sqrt(2.0) / (2 * M_PI) * (sin(th) + (M_PI - th) * c);
+  const double  c = 0.3 / sqrt(2.0), th = acos(c),
+               want = sqrt(2.0) / (2 * M_PI) * (sin(th) + (M_PI - th) * c);
 
   (void)state;
   assert_int_equal(NNLActivationParse("relu", &act, err, sizeof(err)), 0);
@@ -219,30 +247,37 @@ static void test_nngp_to_ode(void **state)
       err[j] = fabs(q[1] - ode[1]) + fabs(q[0] - ode[0]);
     }
     for (int j = 1; j < 3; j++)
-      if (fabs(err[j - 1] / err[j] - 2) > 0.05) fail_msg("%s: error ratio %.4f at L = %d (want 2: first order)", acts[a], err[j - 1] / err[j], 64 << j);
+      if (fabs(err[j - 1] / err[j] - 2) > 0.05)
+        fail_msg("%s: error ratio %.4f at L = %d (want 2: first order)", acts[a],
+                 err[j - 1] / err[j], 64 << j);
     NNLJobDestroy(&job);
   }
 }
 
-/* Monte Carlo vs limit: at width 512 the mean over 400 seeds of the project's own ResNet (depth 8, tanh) and MLP
-   (depth 4, erf, with bias) last-layer Gram is within 4 s.e. of the NNGP value (finite-width bias ~1/n is well
-   below that). Catches: recursion and sampler disagreeing on σ_w², σ_b², branch scale or the first layer. */
+/* Monte Carlo vs limit: at width 512 the mean over 400 seeds of the project's own ResNet (depth 8,
+   tanh) and MLP (depth 4, erf, with bias) last-layer Gram is within 4 s.e. of the NNGP value
+   (finite-width bias ~1/n is well below that). Catches: recursion and sampler disagreeing on σ_w²,
+   σ_b², branch scale or the first layer. */
 static void test_nngp_vs_networks(void **state)
 {
-  const char *jobs[] = {"-family resnet -grid_activation tanh -grid_width 512 -grid_depth 8 -grid_seed 0-400 -inputs 2 "
-                        "-input_correlation 0.5 -record_layers last",
-                        "-family mlp -grid_activation erf -grid_width 512 -grid_depth 4 -grid_seed 0-400 -inputs 2 "
-                        "-input_correlation 0.2 -sigma_w2 1.8 -sigma_b2 0.05 -record_layers last"};
+  const char *jobs[] = {
+    "-family resnet -grid_activation tanh -grid_width 512 -grid_depth 8 -grid_seed 0-400 -inputs 2 "
+    "-input_correlation 0.5 -record_layers last",
+    "-family mlp -grid_activation erf -grid_width 512 -grid_depth 4 -grid_seed 0-400 -inputs 2 "
+    "-input_correlation 0.2 -sigma_w2 1.8 -sigma_b2 0.05 -record_layers last"};
   for (int j = 0; j < 2; j++) {
     NNLJob  *job;
     NNLGrid *grid;
     Moments  mo[3] = {{0}};
     double   q[3];
     assert_int_equal(TestJob(jobs[j], &job, &grid), 0);
-    assert_int_equal(NNLLimitNNGP(job, grid->points[0].family, 0, grid->points[0].depth, 1, &grid->points[0].depth, q), 0);
+    assert_int_equal(NNLLimitNNGP(job, grid->points[0].family, 0, grid->points[0].depth, 1,
+                                  &grid->points[0].depth, q),
+                     0);
     for (PetscInt p = 0; p < grid->nnets; p++) {
       NNLResult *res;
-      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+      assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res),
+                       0);
       for (int k = 0; k < 3; k++) MomentsAdd(&mo[k], res->gram[k]);
       NNLResultDestroy(&res);
     }
@@ -256,7 +291,8 @@ static void test_nngp_vs_networks(void **state)
   }
 }
 
-/* A poll that counts its calls and asks for the task to be abandoned from call `at` on (never when at = 0). */
+/* A poll that counts its calls and asks for the task to be abandoned from call `at` on (never when
+ * at = 0). */
 typedef struct {
   int calls, at;
 } Counter;
@@ -287,15 +323,19 @@ static int PollCalls(const char *opts, PetscInt p, int at, NNLStatus *status)
   return c.calls;
 }
 
-/* A stop's abandon (-stop_grace, a second signal) in every kind of task: a network between its layers, a limit in
-   its NNGP recursion and inside its ODE solve (the TS monitor), an SDE task between its paths. Each returns at the
-   poll that asked, with status ABANDONED (never stored). Catches: a task that runs on to its end after the poll said
-   abandon (its calls would be the full count), or reports an abandoned task as done or failed (it would be stored). */
+/* A stop's abandon (-stop_grace, a second signal) in every kind of task: a network between its
+   layers, a limit in its NNGP recursion and inside its ODE solve (the TS monitor), an SDE task
+   between its paths. Each returns at the poll that asked, with status ABANDONED (never stored).
+   Catches: a task that runs on to its end after the poll said abandon (its calls would be the full
+   count), or reports an abandoned task as done or failed (it would be stored). */
 static void test_abandon_every_task_kind(void **state)
 {
-  const char *net = "-family mlp -grid_activation relu -grid_width 64 -grid_depth 50 -grid_seed 0 -inputs 2";
-  const char *lim = "-family resnet -grid_activation relu -grid_width 64 -grid_depth 200 -grid_seed 0 -inputs 2";
-  const char *sde = "-family resnet -grid_activation relu -grid_width 4 -grid_depth 16 -grid_seed 0 -inputs 2 -sde_paths 40 -sde_dt 0.01";
+  const char *net =
+    "-family mlp -grid_activation relu -grid_width 64 -grid_depth 50 -grid_seed 0 -inputs 2";
+  const char *lim =
+    "-family resnet -grid_activation relu -grid_width 64 -grid_depth 200 -grid_seed 0 -inputs 2";
+  const char *sde = "-family resnet -grid_activation relu -grid_width 4 -grid_depth 16 -grid_seed "
+                    "0 -inputs 2 -sde_paths 40 -sde_dt 0.01";
   NNLStatus   st;
   int         full;
 
@@ -309,7 +349,8 @@ static void test_abandon_every_task_kind(void **state)
   full = PollCalls(lim, -1, 0, &st); /* the limit task: NNGP layers, then the ODE solver's steps */
   assert_int_equal(st, NNL_STATUS_DONE);
   assert_true(full > 201 + 2);
-  assert_int_equal(PollCalls(lim, -1, 3, &st), 3); /* within the NNGP recursion: the ODE is not started */
+  assert_int_equal(PollCalls(lim, -1, 3, &st),
+                   3); /* within the NNGP recursion: the ODE is not started */
   assert_int_equal(st, NNL_STATUS_ABANDONED);
   assert_int_equal(PollCalls(lim, -1, full - 1, &st), full - 1); /* within the ODE solve */
   assert_int_equal(st, NNL_STATUS_ABANDONED);
@@ -324,9 +365,11 @@ static void test_abandon_every_task_kind(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_ode_closed_forms), cmocka_unit_test(test_ode_dense_output), cmocka_unit_test(test_ode_relu_correlation),
-    cmocka_unit_test(test_ode_every_solver), cmocka_unit_test(test_ode_fixed_step),  cmocka_unit_test(test_ode_refused),
-    cmocka_unit_test(test_nngp_to_ode),      cmocka_unit_test(test_dual_unequal_variances),      cmocka_unit_test(test_nngp_vs_networks), cmocka_unit_test(test_abandon_every_task_kind),
+    cmocka_unit_test(test_ode_closed_forms),     cmocka_unit_test(test_ode_dense_output),
+    cmocka_unit_test(test_ode_relu_correlation), cmocka_unit_test(test_ode_every_solver),
+    cmocka_unit_test(test_ode_fixed_step),       cmocka_unit_test(test_ode_refused),
+    cmocka_unit_test(test_nngp_to_ode),          cmocka_unit_test(test_dual_unequal_variances),
+    cmocka_unit_test(test_nngp_vs_networks),     cmocka_unit_test(test_abandon_every_task_kind),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

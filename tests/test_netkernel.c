@@ -22,11 +22,12 @@ static double Value(uint64_t *state)
 
 static const PetscInt ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 1000, 1027};
 
-/* Run check in every build of simd.h this CPU has (plain, AVX2, AVX-512): each must give the documented bits. */
+/* Run check in every build of simd.h this CPU has (plain, AVX2, AVX-512): each must give the
+ * documented bits. */
 static void in_every_build(void (*check)(void))
 {
   static const char *const builds[] = {"plain", "avx2", "avx512"};
-  int                      nb = 0;
+  int                      nb       = 0;
 
   for (int b = 0; b < 3; b++)
     if (!NNLSimdUse(builds[b])) {
@@ -38,18 +39,19 @@ static void in_every_build(void (*check)(void))
 }
 
 /**
-  @brief NNLGram and NNLDot equal, bit for bit, the order they document — per entry 8 interleaved partial sums over
-  the rows, a fixed tree, then the rows past the last multiple of 8 (then scale·sum + shift) — for every m from 1 to
-  NNL_SMALL_M and n on both sides of multiples of 8, in every build of simd.h; K is full and symmetric.
-  Catches: a vector build that rounds differently (an FMA, a reordered sum), a wrong column or pair index, rows of
-  the tail dropped or counted twice, a lower triangle not mirrored.
+  @brief NNLGram and NNLDot equal, bit for bit, the order they document — per entry 8 interleaved
+  partial sums over the rows, a fixed tree, then the rows past the last multiple of 8 (then
+  scale·sum + shift) — for every m from 1 to NNL_SMALL_M and n on both sides of multiples of 8, in
+  every build of simd.h; K is full and symmetric. Catches: a vector build that rounds differently
+  (an FMA, a reordered sum), a wrong column or pair index, rows of the tail dropped or counted
+  twice, a lower triangle not mirrored.
 */
 static void gram_small(void)
 {
   for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++)
     for (PetscInt m = 1; m <= NNL_SMALL_M; m++) {
-      const PetscInt n = ns[t];
-      double        *A = malloc(sizeof(double) * (size_t)(n * m)), K[NNL_SMALL_M * NNL_SMALL_M];
+      const PetscInt n  = ns[t];
+      double        *A  = malloc(sizeof(double) * (size_t)(n * m)), K[NNL_SMALL_M * NNL_SMALL_M];
       uint64_t       st = 17 + (uint64_t)(n * 31 + m);
       for (PetscInt i = 0; i < n * m; i++) A[i] = Value(&st);
       NNLGram(n, m, A, 0.37, -0.25, K);
@@ -60,24 +62,28 @@ static void gram_small(void)
           for (PetscInt i = 0; i < n8; i++) s[i % 8] += A[i + a * n] * A[i + b * n];
           for (PetscInt i = n8; i < n; i++) tail += A[i + a * n] * A[i + b * n];
           want = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
-          if (NNLDot(n, A + a * n, A + b * n) != want) fail_msg("n %d m %d: NNLDot of columns %d, %d", (int)n, (int)m, (int)a, (int)b);
+          if (NNLDot(n, A + a * n, A + b * n) != want)
+            fail_msg("n %d m %d: NNLDot of columns %d, %d", (int)n, (int)m, (int)a, (int)b);
           want = 0.37 * want + -0.25;
-          if (a > b) { /* the mirror: the same sums with the factors swapped, equal as products commute */
-            if (memcmp(&K[a + b * m], &K[b + a * m], sizeof(double))) fail_msg("n %d m %d: K not symmetric", (int)n, (int)m);
+          if (a > b) { /* the mirror: the same sums with the factors swapped, equal as products
+                          commute */
+            if (memcmp(&K[a + b * m], &K[b + a * m], sizeof(double)))
+              fail_msg("n %d m %d: K not symmetric", (int)n, (int)m);
           }
           if (memcmp(&K[a + b * m], &want, sizeof(want)))
-            fail_msg("n %d m %d: K[%d,%d] = %.17g, want %.17g", (int)n, (int)m, (int)a, (int)b, K[a + b * m], want);
+            fail_msg("n %d m %d: K[%d,%d] = %.17g, want %.17g", (int)n, (int)m, (int)a, (int)b,
+                     K[a + b * m], want);
         }
       free(A);
     }
 }
 
 /**
-  @brief NNLProject equals, bit for bit, Y ← beta·Y + alpha·Σ_a Z_a R_ab summed in order of a, for every m from 1
-  to NNL_SMALL_M, n on both sides of multiples of 8, in every build of simd.h, beta = 0 (Y filled with NaN beforehand: it must not be read), 1
-  and 0.5.
-  Catches: R read transposed, a wrong column stride, a tail row dropped, Y read when beta = 0 (NaN would survive), a
-  vector build that rounds differently.
+  @brief NNLProject equals, bit for bit, Y ← beta·Y + alpha·Σ_a Z_a R_ab summed in order of a, for
+  every m from 1 to NNL_SMALL_M, n on both sides of multiples of 8, in every build of simd.h, beta =
+  0 (Y filled with NaN beforehand: it must not be read), 1 and 0.5. Catches: R read transposed, a
+  wrong column stride, a tail row dropped, Y read when beta = 0 (NaN would survive), a vector build
+  that rounds differently.
 */
 static void project_small(void)
 {
@@ -86,11 +92,12 @@ static void project_small(void)
   for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++)
     for (PetscInt m = 1; m <= NNL_SMALL_M; m++)
       for (int k = 0; k < 3; k++) {
-        const PetscInt n = ns[t];
+        const PetscInt n     = ns[t];
         const double   alpha = 0.7, beta = betas[k];
-        double *Z = malloc(sizeof(double) * (size_t)(n * m)), *Y = malloc(sizeof(double) * (size_t)(n * m)),
-               *Y0 = malloc(sizeof(double) * (size_t)(n * m)), R[NNL_SMALL_M * NNL_SMALL_M];
-        uint64_t st = 5 + (uint64_t)(n * 131 + m * 7 + k);
+        double        *Z = malloc(sizeof(double) * (size_t)(n * m)),
+               *Y        = malloc(sizeof(double) * (size_t)(n * m)),
+               *Y0       = malloc(sizeof(double) * (size_t)(n * m)), R[NNL_SMALL_M * NNL_SMALL_M];
+        uint64_t st      = 5 + (uint64_t)(n * 131 + m * 7 + k);
         for (PetscInt i = 0; i < n * m; i++) Z[i] = Value(&st);
         for (PetscInt i = 0; i < n * m; i++) Y0[i] = Y[i] = beta == 0.0 ? NAN : Value(&st);
         for (PetscInt i = 0; i < m * m; i++) R[i] = Value(&st);
@@ -101,7 +108,8 @@ static void project_small(void)
             for (PetscInt a = 1; a < m; a++) acc += Z[i + a * n] * R[a + b * m];
             want = beta == 0.0 ? alpha * acc : beta * Y0[i + b * n] + alpha * acc;
             if (memcmp(&Y[i + b * n], &want, sizeof(want)))
-              fail_msg("n %d m %d beta %g: Y[%d,%d] = %.17g, want %.17g", (int)n, (int)m, beta, (int)i, (int)b, Y[i + b * n], want);
+              fail_msg("n %d m %d beta %g: Y[%d,%d] = %.17g, want %.17g", (int)n, (int)m, beta,
+                       (int)i, (int)b, Y[i + b * n], want);
           }
         free(Z);
         free(Y);
@@ -109,14 +117,15 @@ static void project_small(void)
       }
 }
 
-/* NNLFourthSum equals Σ (y_i²/q)² in NNLDot's documented order (partial sum i mod 8, the tree, then the tail). */
+/* NNLFourthSum equals Σ (y_i²/q)² in NNLDot's documented order (partial sum i mod 8, the tree, then
+ * the tail). */
 static void fourth_sum(void)
 {
   for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++) {
     const PetscInt n = ns[t];
-    double        *y = malloc(sizeof(double) * (size_t)n), s[8] = {0}, tail = 0, want, got, q = 0.37;
-    uint64_t       st = 3 + (uint64_t)n;
-    PetscInt       n8 = n - n % 8;
+    double  *y = malloc(sizeof(double) * (size_t)n), s[8] = {0}, tail = 0, want, got, q = 0.37;
+    uint64_t st = 3 + (uint64_t)n;
+    PetscInt n8 = n - n % 8;
     for (PetscInt i = 0; i < n; i++) y[i] = 3.0 * Value(&st);
     for (PetscInt i = 0; i < n8; i++) {
       double z = y[i] * y[i] / q;
@@ -128,34 +137,39 @@ static void fourth_sum(void)
     }
     want = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
     got  = NNLFourthSum(n, y, q);
-    if (memcmp(&got, &want, sizeof(want))) fail_msg("n %d: NNLFourthSum = %.17g, want %.17g", (int)n, got, want);
+    if (memcmp(&got, &want, sizeof(want)))
+      fail_msg("n %d: NNLFourthSum = %.17g, want %.17g", (int)n, got, want);
     free(y);
   }
 }
 
-/* NNLGramPacked equals NNLDot(A_a, A_b)/n, pair by pair in row order, on both sides of its one-pass switch (m = 8). */
+/* NNLGramPacked equals NNLDot(A_a, A_b)/n, pair by pair in row order, on both sides of its one-pass
+ * switch (m = 8). */
 static void gram_packed(void)
 {
   for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++)
     for (PetscInt m = 1; m <= NNL_SMALL_M + 3; m++) {
       const PetscInt n = ns[t];
-      double        *A = malloc(sizeof(double) * (size_t)(n * m)), q[(NNL_SMALL_M + 3) * (NNL_SMALL_M + 4) / 2];
-      uint64_t       st = 29 + (uint64_t)(n * 17 + m);
+      double        *A = malloc(sizeof(double) * (size_t)(n * m)),
+             q[(NNL_SMALL_M + 3) * (NNL_SMALL_M + 4) / 2];
+      uint64_t st = 29 + (uint64_t)(n * 17 + m);
       for (PetscInt i = 0; i < n * m; i++) A[i] = Value(&st);
       NNLGramPacked(n, m, A, q);
       for (PetscInt a = 0, k = 0; a < m; a++)
         for (PetscInt b = a; b < m; b++, k++) {
           double want = NNLDot(n, A + a * n, A + b * n) / (double)n;
-          if (memcmp(&q[k], &want, sizeof(want))) fail_msg("n %d m %d: NNLGramPacked pair (%d,%d)", (int)n, (int)m, (int)a, (int)b);
+          if (memcmp(&q[k], &want, sizeof(want)))
+            fail_msg("n %d m %d: NNLGramPacked pair (%d,%d)", (int)n, (int)m, (int)a, (int)b);
         }
       free(A);
     }
 }
 
 /**
-  @brief NNLGramPacked (the observed Gram of a layer and of an SDE path) equals NNLDot / n bit for bit, pair by pair in
-  the packed order, for m = 1 … 11 (one Gram pass up to 8, dot products past it), in every build. Catches: a pair out
-  of order, the Gram's scale applied as a product (rounds differently from the division), a lost tail row.
+  @brief NNLGramPacked (the observed Gram of a layer and of an SDE path) equals NNLDot / n bit for
+  bit, pair by pair in the packed order, for m = 1 … 11 (one Gram pass up to 8, dot products past
+  it), in every build. Catches: a pair out of order, the Gram's scale applied as a product (rounds
+  differently from the division), a lost tail row.
 */
 static void test_gram_packed(void **state)
 {
@@ -164,9 +178,9 @@ static void test_gram_packed(void **state)
 }
 
 /**
-  @brief NNLFourthSum (the kurtosis' sum) equals, bit for bit, its documented order, for n on both sides of multiples
-  of 8, in every build of simd.h. Catches: a tail term dropped or counted twice, a product for the quotient (y²·(1/q)
-  rounds differently), a build that sums in another order.
+  @brief NNLFourthSum (the kurtosis' sum) equals, bit for bit, its documented order, for n on both
+  sides of multiples of 8, in every build of simd.h. Catches: a tail term dropped or counted twice,
+  a product for the quotient (y²·(1/q) rounds differently), a build that sums in another order.
 */
 static void test_fourth_sum(void **state)
 {
@@ -186,7 +200,8 @@ static void test_project_small(void **state)
   in_every_build(project_small);
 }
 
-/* NNLSqrtPSD(m, K) gives R with RᵀR = K to 1e-14 of big (K's largest entry); what names the case in a failure. */
+/* NNLSqrtPSD(m, K) gives R with RᵀR = K to 1e-14 of big (K's largest entry); what names the case in
+ * a failure. */
 static void AssertFactor(PetscInt m, const double *K, double big, double *R, const char *what)
 {
   assert_int_equal(NNLSqrtPSD(m, K, R), 0);
@@ -195,16 +210,17 @@ static void AssertFactor(PetscInt m, const double *K, double big, double *R, con
       double k = 0;
       for (PetscInt i = 0; i < m; i++) k += R[i + a * m] * R[i + b * m];
       if (!(fabs(k - K[a + b * m]) <= 1e-14 * big))
-        fail_msg("m %d %s: (RᵀR)[%d,%d] = %.17g, K = %.17g", (int)m, what, (int)a, (int)b, k, K[a + b * m]);
+        fail_msg("m %d %s: (RᵀR)[%d,%d] = %.17g, K = %.17g", (int)m, what, (int)a, (int)b, k,
+                 K[a + b * m]);
     }
 }
 
 /**
-  @brief NNLSqrtPSD gives RᵀR = K (to 1e-14 of K's largest entry) for positive definite K of every m up to NNL_SMALL_M
-  (our own Cholesky: R upper triangular, positive diagonal) and past it (LAPACK), and for singular K (rank m − 1: our
-  pivoted Cholesky up to NNL_SMALL_M, the eigen square root past it).
-  Catches: a wrong index in the Cholesky's inner sums (only m >= 3 has them), a lower triangle left unset, a fallback
-  not taken when a pivot is 0.
+  @brief NNLSqrtPSD gives RᵀR = K (to 1e-14 of K's largest entry) for positive definite K of every m
+  up to NNL_SMALL_M (our own Cholesky: R upper triangular, positive diagonal) and past it (LAPACK),
+  and for singular K (rank m − 1: our pivoted Cholesky up to NNL_SMALL_M, the eigen square root past
+  it). Catches: a wrong index in the Cholesky's inner sums (only m >= 3 has them), a lower triangle
+  left unset, a fallback not taken when a pivot is 0.
 */
 static void test_sqrt_psd(void **state)
 {
@@ -245,25 +261,29 @@ static int NonzeroRows(PetscInt m, const double *R)
 }
 
 /**
-  @brief The singular K of the projection sampler (m <= NNL_SMALL_M: dead inputs, inputs of correlation 1, m > n): K
-  = BᵀB with B r×m of every rank r < m, its columns scaled over 10^±3 in shuffled order (so the pivots are not in
-  order) and one of them zero (a dead input: the plain Cholesky then fails for sure, and the pivoted one runs),
-  gives RᵀR = K to 1e-14 of K's largest entry with exactly r nonzero rows of R; K = 0 gives R = 0 exactly; a K
-  with a NaN or an infinity gives R all NaN (the network then reports it); K = vvᵀ whose rounding leaves a negative
-  pivot for the plain Cholesky (rank 1 found).
-  Catches: a row or column not swapped with its pivot (RᵀR wrong), the tolerance dropped (rows of rounding noise past
-  r) or taken 10^3 too large (a small column lost), F written through the pivot order twice, NaN read as rank 0.
+  @brief The singular K of the projection sampler (m <= NNL_SMALL_M: dead inputs, inputs of
+  correlation 1, m > n): K = BᵀB with B r×m of every rank r < m, its columns scaled over 10^±3 in
+  shuffled order (so the pivots are not in order) and one of them zero (a dead input: the plain
+  Cholesky then fails for sure, and the pivoted one runs), gives RᵀR = K to 1e-14 of K's largest
+  entry with exactly r nonzero rows of R; K = 0 gives R = 0 exactly; a K with a NaN or an infinity
+  gives R all NaN (the network then reports it); K = vvᵀ whose rounding leaves a negative pivot for
+  the plain Cholesky (rank 1 found). Catches: a row or column not swapped with its pivot (RᵀR
+  wrong), the tolerance dropped (rows of rounding noise past r) or taken 10^3 too large (a small
+  column lost), F written through the pivot order twice, NaN read as rank 0.
 */
 static void test_sqrt_psd_singular(void **state)
 {
   (void)state;
   for (PetscInt m = 2; m <= NNL_SMALL_M; m++)
     for (PetscInt r = 0; r < m; r++) {
-      double   B[NNL_SMALL_M * NNL_SMALL_M], K[NNL_SMALL_M * NNL_SMALL_M], R[NNL_SMALL_M * NNL_SMALL_M], big = 0;
+      double B[NNL_SMALL_M * NNL_SMALL_M], K[NNL_SMALL_M * NNL_SMALL_M],
+        R[NNL_SMALL_M * NNL_SMALL_M], big = 0;
       uint64_t st = 7 + (uint64_t)(m * 16 + r);
       for (PetscInt j = 0; j < m; j++) {
-        double scale = pow(10.0, 3.0 * (2.0 * (double)((j * 5 + r) % m) / (double)(m - 1) - 1.0)); /* 1e-3 .. 1e3 */
-        for (PetscInt i = 0; i < r; i++) B[i + j * m] = j == (m - 1 + r) % m ? 0.0 : scale * Value(&st);
+        double scale = pow(
+          10.0, 3.0 * (2.0 * (double)((j * 5 + r) % m) / (double)(m - 1) - 1.0)); /* 1e-3 .. 1e3 */
+        for (PetscInt i = 0; i < r; i++)
+          B[i + j * m] = j == (m - 1 + r) % m ? 0.0 : scale * Value(&st);
       }
       for (PetscInt a = 0; a < m; a++)
         for (PetscInt b = 0; b < m; b++) {
@@ -273,7 +293,8 @@ static void test_sqrt_psd_singular(void **state)
           big          = fmax(big, fabs(k));
         }
       AssertFactor(m, K, big, R, "rank < m, a dead input");
-      if (NonzeroRows(m, R) != (int)r) fail_msg("m %d rank %d: R has %d nonzero rows", (int)m, (int)r, NonzeroRows(m, R));
+      if (NonzeroRows(m, R) != (int)r)
+        fail_msg("m %d rank %d: R has %d nonzero rows", (int)m, (int)r, NonzeroRows(m, R));
       if (r == 0)
         for (PetscInt i = 0; i < m * m; i++) assert_true(R[i] == 0.0 && !signbit(R[i]));
       /* a non-finite entry */
@@ -281,7 +302,8 @@ static void test_sqrt_psd_singular(void **state)
       K[(m - 1) * m] = K[m - 1];
       assert_int_equal(NNLSqrtPSD(m, K, R), 0);
       for (PetscInt i = 0; i < m * m; i++)
-        if (!isnan(R[i])) fail_msg("m %d: K with %g gave R[%d] = %g, not NaN", (int)m, K[m - 1], (int)i, R[i]);
+        if (!isnan(R[i]))
+          fail_msg("m %d: K with %g gave R[%d] = %g, not NaN", (int)m, K[m - 1], (int)i, R[i]);
     }
   { /* vvᵀ: the plain Cholesky's second pivot comes out <= 0 by rounding for this v */
     const double v[3] = {0.1, 0.7, 1.0 / 3.0};
@@ -297,8 +319,9 @@ static void test_sqrt_psd_singular(void **state)
 
 int main(void)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_gram_small), cmocka_unit_test(test_project_small),
-                                     cmocka_unit_test(test_fourth_sum), cmocka_unit_test(test_gram_packed),
-                                     cmocka_unit_test(test_sqrt_psd), cmocka_unit_test(test_sqrt_psd_singular)};
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_gram_small), cmocka_unit_test(test_project_small),
+    cmocka_unit_test(test_fourth_sum), cmocka_unit_test(test_gram_packed),
+    cmocka_unit_test(test_sqrt_psd),   cmocka_unit_test(test_sqrt_psd_singular)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* The orphan guard (orphan.c). Catches: a guarded process that outlives its parent (the guard never started, watches
-   the wrong pid, or never checks again), and a guard that ends a process whose parent is alive. */
+/* The orphan guard (orphan.c). Catches: a guarded process that outlives its parent (the guard never
+   started, watches the wrong pid, or never checks again), and a guard that ends a process whose
+   parent is alive. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@ static int Alive(pid_t pid)
   n = (int)fread(buf, 1, sizeof(buf) - 1, f);
   fclose(f);
   buf[n > 0 ? n : 0] = 0;
-  p = strrchr(buf, ')');
+  p                  = strrchr(buf, ')');
   return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
@@ -32,9 +33,10 @@ static void Sleep(double s)
   while (nanosleep(&t, &t) && errno == EINTR) {}
 }
 
-/* A middle process forks a guarded grandchild, tells us its pid, and exits when told: the grandchild must be alive
-   while its parent lives, and gone within ~2 s of its parent's exit. Every pipe end a process does not use is closed,
-   so that no process of a failed test waits on a pipe forever (ctest would wait for it to its timeout). */
+/* A middle process forks a guarded grandchild, tells us its pid, and exits when told: the
+   grandchild must be alive while its parent lives, and gone within ~2 s of its parent's exit. Every
+   pipe end a process does not use is closed, so that no process of a failed test waits on a pipe
+   forever (ctest would wait for it to its timeout). */
 static void test_orphan_ends(void **state)
 {
   int   up[2], down[2], before;
@@ -69,8 +71,11 @@ static void test_orphan_ends(void **state)
   before = Alive(grand);
   assert_int_equal(write(down[1], &go, 1), 1);
   assert_int_equal(waitpid(mid, NULL, 0), mid);
-  if (!before) fail_msg("the guarded process %d ended while its parent lived (or its guard did not start)", (int)grand);
-  for (int i = 0; i < 40 && Alive(grand); i++) Sleep(0.1); /* within a second of its check, and one to spare */
+  if (!before)
+    fail_msg("the guarded process %d ended while its parent lived (or its guard did not start)",
+             (int)grand);
+  for (int i = 0; i < 40 && Alive(grand); i++)
+    Sleep(0.1); /* within a second of its check, and one to spare */
   if (Alive(grand)) {
     kill(grand, SIGKILL);
     fail_msg("the guarded process %d outlived its parent by 4 s", (int)grand);

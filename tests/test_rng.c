@@ -34,26 +34,30 @@ static void test_philox_kat(void **state)
 }
 
 /**
-  @brief Pinned numbers of one stream (stream version 2) and pinned hashes, all exact: uniforms, normals and their
-  slow path use only exactly rounded arithmetic and our own log, never libm.
-  Catches: any change of key/counter layout, uniform or ziggurat mapping, ziggurat table, slow-path counters, or
-  hash — each would silently change every stored run. If this fails, the change is the bug (or needs a new
-  NNL_RNG_STREAM_VERSION, never an edit here). The last two normals pinned come from the slow path.
+  @brief Pinned numbers of one stream (stream version 2) and pinned hashes, all exact: uniforms,
+  normals and their slow path use only exactly rounded arithmetic and our own log, never libm.
+  Catches: any change of key/counter layout, uniform or ziggurat mapping, ziggurat table, slow-path
+  counters, or hash — each would silently change every stored run. If this fails, the change is the
+  bug (or needs a new NNL_RNG_STREAM_VERSION, never an edit here). The last two normals pinned come
+  from the slow path.
 */
 static void test_pinned_values(void **state)
 {
   (void)state;
-  const double   u_ref[4] = {0.28546210960164647, 0.88763055026529925, 0.52905274440099403, 0.30129426483782989};
+  const double   u_ref[4] = {0.28546210960164647, 0.88763055026529925, 0.52905274440099403,
+                             0.30129426483782989};
   const uint64_t zi[6]    = {0, 1, 2, 3, 36, 10940}; /* 36: a wedge; 10940: the tail beyond r */
-  const double   z_ref[6] = {0.26546735197680332, -0.90113439436875697, 0.99427191766465361, -0.55301777525281592,
-                              0.78440615712491524, 4.6740397767584625};
+  const double   z_ref[6] = {0.26546735197680332,  -0.90113439436875697, 0.99427191766465361,
+                             -0.55301777525281592, 0.78440615712491524,  4.6740397767584625};
   NNLRngStream   s;
   double         u[4], z;
 
   NNLRngStreamInit(&s, 12345, 678, 9, NNL_PURPOSE_TEST);
-  assert_true(s.key[0] == 12345 && s.key[1] == 678 && s.layer == 9 && s.purpose == NNL_PURPOSE_TEST);
+  assert_true(s.key[0] == 12345 && s.key[1] == 678 && s.layer == 9 &&
+              s.purpose == NNL_PURPOSE_TEST);
   NNLRngUniforms(&s, 0, 4, u);
-  for (int i = 0; i < 4; i++) assert_true(u[i] == u_ref[i]); /* exact: integer arithmetic and one exact scaling */
+  for (int i = 0; i < 4; i++)
+    assert_true(u[i] == u_ref[i]); /* exact: integer arithmetic and one exact scaling */
   for (int i = 0; i < 6; i++) {
     NNLRngNormals(&s, zi[i], 1, &z);
     if (z != z_ref[i]) fail_msg("normal %d: %.17g, pinned %.17g", (int)zi[i], z, z_ref[i]);
@@ -79,10 +83,10 @@ static double zig_x(int i)
 }
 
 /**
-  @brief The ziggurat's tables: every strip has area v (x_i (f(x_{i+1}) − f(x_i)) for i >= 1, x_0 f(r) for the base),
-  v is r f(r) plus the tail's area, the top strip closes at f(0) = 1, k_i = ⌊2^JBITS x_{i+1}/x_i⌋ (k_0 from r), and
-  f_i = f(x_i); checked with libm.
-  Catches: a table regenerated with another strip count or tail cut r, a hand edit, a row shifted by one.
+  @brief The ziggurat's tables: every strip has area v (x_i (f(x_{i+1}) − f(x_i)) for i >= 1, x_0
+  f(r) for the base), v is r f(r) plus the tail's area, the top strip closes at f(0) = 1, k_i =
+  ⌊2^JBITS x_{i+1}/x_i⌋ (k_0 from r), and f_i = f(x_i); checked with libm. Catches: a table
+  regenerated with another strip count or tail cut r, a hand edit, a row shifted by one.
 */
 static void test_ziggurat_tables(void **state)
 {
@@ -94,17 +98,19 @@ static void test_ziggurat_tables(void **state)
   assert_true(fabs(zig_x(0) * zig_f(r) - v) <= tol * v);
   assert_true(nnl_zig_k[0] == (uint64_t)floor(zig_scale * r / zig_x(0)));
   for (int i = 1; i < NNL_ZIG_STRIPS; i++) {
-    double area = zig_x(i) * (zig_f(zig_x(i + 1)) - zig_f(zig_x(i))), k = zig_scale * zig_x(i + 1) / zig_x(i);
+    double area = zig_x(i) * (zig_f(zig_x(i + 1)) - zig_f(zig_x(i))),
+           k    = zig_scale * zig_x(i + 1) / zig_x(i);
     if (!(fabs(area - v) <= 1e-9 * v)) fail_msg("strip %d: area %.17g, v %.17g", i, area, v);
     if (!((double)nnl_zig_k[i] <= k && k < (double)nnl_zig_k[i] + 2))
       fail_msg("strip %d: k %llu, 2^JBITS ratio %.17g", i, (unsigned long long)nnl_zig_k[i], k);
-    if (!(fabs(nnl_zig_f[i] - zig_f(zig_x(i))) <= tol * zig_f(zig_x(i)))) fail_msg("strip %d: f", i);
+    if (!(fabs(nnl_zig_f[i] - zig_f(zig_x(i))) <= tol * zig_f(zig_x(i))))
+      fail_msg("strip %d: f", i);
   }
   assert_true(nnl_zig_f[0] == 0.0 && nnl_zig_f[NNL_ZIG_STRIPS] == 1.0);
 }
 
-/* Reference of the stream's normal number index from its word w: the ziggurat written out again with libm's log;
-   *path is 0 (fast), 1 (slow, strips), 2 (the tail). */
+/* Reference of the stream's normal number index from its word w: the ziggurat written out again
+ *with libm's log; path is 0 (fast), 1 (slow, strips), 2 (the tail). */
 static double zig_reference(const NNLRngStream *s, uint64_t index, uint64_t w, int *path)
 {
   philox4x64_key_t k       = {{s->key[0], s->key[1]}};
@@ -117,8 +123,8 @@ static double zig_reference(const NNLRngStream *s, uint64_t index, uint64_t w, i
     philox4x64_ctr_t c, rr;
     if (j < nnl_zig_k[i]) return sg * x;
     *path = 1;
-    c  = (philox4x64_ctr_t){{index, s->layer, s->purpose, ++attempt}};
-    rr = philox4x64_R(10, c, k);
+    c     = (philox4x64_ctr_t){{index, s->layer, s->purpose, ++attempt}};
+    rr    = philox4x64_R(10, c, k);
     if (i == 0) {
       if (x < nnl_zig_r) return sg * x;
       *path = 2;
@@ -131,18 +137,21 @@ static double zig_reference(const NNLRngStream *s, uint64_t index, uint64_t w, i
       }
     }
     if (x < zig_x((int)i + 1)) return sg * x;
-    if (nnl_zig_f[i] + ((double)(rr.v[0] >> 11) + 0.5) / 9007199254740992.0 * (nnl_zig_f[i + 1] - nnl_zig_f[i]) < zig_f(x))
+    if (nnl_zig_f[i] +
+          ((double)(rr.v[0] >> 11) + 0.5) / 9007199254740992.0 * (nnl_zig_f[i + 1] - nnl_zig_f[i]) <
+        zig_f(x))
       return sg * x;
     w = rr.v[1];
   }
 }
 
 /**
-  @brief Normal i is the ziggurat of word i of Random123's Philox (stream counter (i/4, layer, purpose, 0), word i%4):
-  400000 normals against a second implementation of the whole ziggurat with libm's log, exactly on the fast path and
-  to 1e-14 on the slow path (about 1700 of them: wedges and the tail).
-  Catches: a word taken from the wrong block or lane, a wrong strip/sign/j split, the slow path's fresh words from
-  the wrong counter, a tail or wedge test inverted, a slow value written back to the wrong place.
+  @brief Normal i is the ziggurat of word i of Random123's Philox (stream counter (i/4, layer,
+  purpose, 0), word i%4): 400000 normals against a second implementation of the whole ziggurat with
+  libm's log, exactly on the fast path and to 1e-14 on the slow path (about 1700 of them: wedges and
+  the tail). Catches: a word taken from the wrong block or lane, a wrong strip/sign/j split, the
+  slow path's fresh words from the wrong counter, a tail or wedge test inverted, a slow value
+  written back to the wrong place.
 */
 static void test_normals_from_words(void **state)
 {
@@ -164,10 +173,13 @@ static void test_normals_from_words(void **state)
     nslow += path > 0;
     ntail += path == 2;
     if (path ? !(fabs(got - ref) <= 1e-14 * fabs(ref)) : got != ref)
-      fail_msg("normal %llu (%s path): %.17g, reference %.17g", (unsigned long long)t, path ? "slow" : "fast", got, ref);
+      fail_msg("normal %llu (%s path): %.17g, reference %.17g", (unsigned long long)t,
+               path ? "slow" : "fast", got, ref);
   }
-  /* the slow path ran about 0.43 % of the time (4 binomial s.e. around 1711) and reached the tail (expected ~21) */
-  if (!(abs(nslow - 1711) <= 4 * 41 && ntail >= 5)) fail_msg("slow path %d times, tail %d times", nslow, ntail);
+  /* the slow path ran about 0.43 % of the time (4 binomial s.e. around 1711) and reached the tail
+   * (expected ~21) */
+  if (!(abs(nslow - 1711) <= 4 * 41 && ntail >= 5))
+    fail_msg("slow path %d times, tail %d times", nslow, ntail);
   free(z);
 }
 
@@ -355,10 +367,11 @@ static void test_point_correlation(void **state)
 }
 
 /**
-  @brief Every kernel this CPU has (AVX-512, AVX2, portable) gives the same bits, for normals and uniforms, at
-  ragged offsets and lengths and at a counter above 2^32 blocks; and the words are Random123's own Philox.
-  Catches: a vector kernel's carry or lane-order mistake in the 64×64→128 multiply (Philox), an ISA-dependent
-  rounding in the ziggurat (an FMA contraction, an inexact int → double), a batch-boundary slip, a lost slow value.
+  @brief Every kernel this CPU has (AVX-512, AVX2, portable) gives the same bits, for normals and
+  uniforms, at ragged offsets and lengths and at a counter above 2^32 blocks; and the words are
+  Random123's own Philox. Catches: a vector kernel's carry or lane-order mistake in the 64×64→128
+  multiply (Philox), an ISA-dependent rounding in the ziggurat (an FMA contraction, an inexact int →
+  double), a batch-boundary slip, a lost slow value.
 */
 static void test_kernels_identical(void **state)
 {
@@ -380,50 +393,60 @@ static void test_kernels_identical(void **state)
     for (int k = 0; k < 3; k++)
       for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
         uint64_t off = (l % 2 ? ((uint64_t)1 << 36) + 2 * l + 1 : 3 * l);
-        NNLRngStreamInit(&s, 0xfedcba9876543210ULL + l, 0x0123456789abcdefULL * (l + 1), 5 + l, NNL_PURPOSE_TEST);
+        NNLRngStreamInit(&s, 0xfedcba9876543210ULL + l, 0x0123456789abcdefULL * (l + 1), 5 + l,
+                         NNL_PURPOSE_TEST);
         assert_int_equal(NNLRngUseKernel("portable"), 0);
-        if (normal) NNLRngNormals(&s, off, lens[l], ref);
-        else NNLRngUniforms(&s, off, lens[l], ref);
+        if (normal)
+          NNLRngNormals(&s, off, lens[l], ref);
+        else
+          NNLRngUniforms(&s, off, lens[l], ref);
         if (NNLRngUseKernel(names[k])) continue; /* this CPU lacks the ISA */
         if (l == 0 && normal) nk++;
-        if (normal) NNLRngNormals(&s, off, lens[l], z);
-        else NNLRngUniforms(&s, off, lens[l], z);
+        if (normal)
+          NNLRngNormals(&s, off, lens[l], z);
+        else
+          NNLRngUniforms(&s, off, lens[l], z);
         if (memcmp(ref, z, lens[l] * sizeof(double)))
-          fail_msg("kernel %s differs from portable (%s, length %zu)", names[k], normal ? "normals" : "uniforms", lens[l]);
+          fail_msg("kernel %s differs from portable (%s, length %zu)", names[k],
+                   normal ? "normals" : "uniforms", lens[l]);
       }
   assert_true(nk >= 1);
-  /* the words themselves: uniform i is (word i >> 11 + 0.5) 2^-53 of Random123's philox4x64_R, exactly */
+  /* the words themselves: uniform i is (word i >> 11 + 0.5) 2^-53 of Random123's philox4x64_R,
+   * exactly */
   assert_int_equal(NNLRngUseKernel(NULL), 0);
-  NNLRngStreamInit(&s, 0x8000000000000001ULL, 0xffffffffffffffffULL, 0xffffffff00000000ULL, NNL_PURPOSE_TEST);
+  NNLRngStreamInit(&s, 0x8000000000000001ULL, 0xffffffffffffffffULL, 0xffffffff00000000ULL,
+                   NNL_PURPOSE_TEST);
   NNLRngUniforms(&s, 0, 4096, z);
   for (uint64_t b = 0; b < 1024; b++) {
     philox4x64_ctr_t c = {{b, s.layer, s.purpose, 0}};
     philox4x64_key_t k = {{s.key[0], s.key[1]}};
     philox4x64_ctr_t r = philox4x64_R(10, c, k);
-    for (int j = 0; j < 4; j++) assert_true(z[4 * b + j] == ((double)(r.v[j] >> 11) + 0.5) / 9007199254740992.0);
+    for (int j = 0; j < 4; j++)
+      assert_true(z[4 * b + j] == ((double)(r.v[j] >> 11) + 0.5) / 9007199254740992.0);
   }
   free(ref);
   free(z);
 }
 
 /**
-  @brief Every kernel's slow path (AVX-512 decides the first attempt of 8 refused words at once) equals the scalar
-  NNLRngZigguratSlow bit for bit: 2^17 words refused by the fast path (j >= k_i), 128 per strip of every strip, in
-  groups of 1 to 8 (about 10 % of the wedge words and 5 % of the tail words miss at the first attempt and go on in
-  the scalar path).
-  Catches: a vector wedge or tail test that differs from the scalar one (an operation reordered in the log, a
-  negation or a threshold missed), fresh words from the wrong attempt or lane, a lane past n written, a rejected lane
-  resumed from the wrong attempt or word.
+  @brief Every kernel's slow path (AVX-512 decides the first attempt of 8 refused words at once)
+  equals the scalar NNLRngZigguratSlow bit for bit: 2^17 words refused by the fast path (j >= k_i),
+  128 per strip of every strip, in groups of 1 to 8 (about 10 % of the wedge words and 5 % of the
+  tail words miss at the first attempt and go on in the scalar path). Catches: a vector wedge or
+  tail test that differs from the scalar one (an operation reordered in the log, a negation or a
+  threshold missed), fresh words from the wrong attempt or lane, a lane past n written, a rejected
+  lane resumed from the wrong attempt or word.
 */
 static void test_slow_kernels(void **state)
 {
   (void)state;
   enum { PER = 128, N = NNL_ZIG_STRIPS * PER };
-  const char     *names[] = {"avx512", "avx2", "portable"};
-  const uint64_t  key[2] = {0x0123456789abcdefULL, 42}, c1 = 7, c2 = NNL_PURPOSE_TEST;
-  uint64_t       *w = malloc(N * sizeof(uint64_t)), *idx = malloc(N * sizeof(uint64_t)), h = 0x9e3779b97f4a7c15ULL;
-  double         *ref = malloc(N * sizeof(double)), *z = malloc((N + 8) * sizeof(double));
-  int             tails = 0, wedges = 0, nk = 0;
+  const char    *names[] = {"avx512", "avx2", "portable"};
+  const uint64_t key[2] = {0x0123456789abcdefULL, 42}, c1 = 7, c2 = NNL_PURPOSE_TEST;
+  uint64_t      *w = malloc(N * sizeof(uint64_t)), *idx = malloc(N * sizeof(uint64_t)),
+           h  = 0x9e3779b97f4a7c15ULL;
+  double *ref = malloc(N * sizeof(double)), *z = malloc((N + 8) * sizeof(double));
+  int     tails = 0, wedges = 0, nk = 0;
 
   assert_non_null(w);
   assert_non_null(idx);
@@ -439,21 +462,23 @@ static void test_slow_kernels(void **state)
     idx[t] = h >> 7;
     ref[t] = NNLRngZigguratSlow(key, c1, c2, idx[t], w[t]);
     if (i == 0 && (double)j * nnl_zig_w[0] >= nnl_zig_r) tails++;
-    if (i > 0 && (double)j * nnl_zig_w[i] >= nnl_zig_w[i + 1] * (double)(1ULL << NNL_ZIG_JBITS)) wedges++;
+    if (i > 0 && (double)j * nnl_zig_w[i] >= nnl_zig_w[i + 1] * (double)(1ULL << NNL_ZIG_JBITS))
+      wedges++;
   }
   assert_true(tails > 60 && wedges > N / 2); /* the tail and the wedges are reached */
   for (int k = 0; k < 3; k++) {
     if (NNLRngUseKernel(names[k])) continue;
     nk++;
     for (int t = 0, n = 1; t < N; t += n, n = n % NNL_RNG_SLOW_GROUP + 1) {
-      int m = t + n <= N ? n : N - t;
+      int m    = t + n <= N ? n : N - t;
       z[t + m] = 12345.0;
       NNLRngKernelGet()->slow(key, c1, c2, (size_t)m, idx + t, w + t, z + t);
       if (z[t + m] != 12345.0) fail_msg("kernel %s wrote past %d values", names[k], m);
     }
     for (int t = 0; t < N; t++)
       if (memcmp(&z[t], &ref[t], sizeof(double)))
-        fail_msg("kernel %s, word %d (strip %d): %.17g, scalar %.17g", names[k], t, t % NNL_ZIG_STRIPS, z[t], ref[t]);
+        fail_msg("kernel %s, word %d (strip %d): %.17g, scalar %.17g", names[k], t,
+                 t % NNL_ZIG_STRIPS, z[t], ref[t]);
   }
   assert_true(nk >= 1);
   assert_int_equal(NNLRngUseKernel(NULL), 0);
@@ -464,17 +489,18 @@ static void test_slow_kernels(void **state)
 }
 
 /**
-  @brief NNLRngNormalsRanges gives, range by range, NNLRngNormals' values bit for bit: ragged offsets and lengths,
-  strides shorter than a range, equal to it (adjacent ranges, which it draws as one) and longer (overlapping, adjacent
-  and apart), 1 to 9 ranges, lengths 0 to 1100, in every kernel.
-  Catches: a pending slow value written into the wrong range or left unwritten at the end of the request, a range
-  placed at the wrong offset in the output, adjacent ranges drawn as one too long.
+  @brief NNLRngNormalsRanges gives, range by range, NNLRngNormals' values bit for bit: ragged
+  offsets and lengths, strides shorter than a range, equal to it (adjacent ranges, which it draws as
+  one) and longer (overlapping, adjacent and apart), 1 to 9 ranges, lengths 0 to 1100, in every
+  kernel. Catches: a pending slow value written into the wrong range or left unwritten at the end of
+  the request, a range placed at the wrong offset in the output, adjacent ranges drawn as one too
+  long.
 */
 static void test_normal_ranges(void **state)
 {
   (void)state;
   const char  *names[] = {"avx512", "avx2", "portable"};
-  const size_t lens[] = {0, 1, 3, 5, 128, 131, 509, 1100};
+  const size_t lens[]  = {0, 1, 3, 5, 128, 131, 509, 1100};
   double      *got = malloc((9 * 1100 + 1) * sizeof(double)), *ref = malloc(1100 * sizeof(double));
   NNLRngStream s;
   int          nslow = 0;
@@ -485,20 +511,24 @@ static void test_normal_ranges(void **state)
     if (NNLRngUseKernel(names[k])) continue;
     for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
       for (size_t count = 1; count <= 9; count += 4) {
-        uint64_t off = 7 * l + 1, stride = l % 3 == 0 ? lens[l] : l % 2 ? 3 : lens[l] + 10 * count; /* = n: adjacent */
+        uint64_t off = 7 * l + 1, stride = l % 3 == 0 ? lens[l]
+                                           : l % 2    ? 3
+                                                      : lens[l] + 10 * count; /* = n: adjacent */
         NNLRngStreamInit(&s, 11, 13 + l, 17, NNL_PURPOSE_TEST);
         got[count * lens[l]] = 12345.0; /* past the ranges: must stay */
         NNLRngNormalsRanges(&s, off, stride, count, lens[l], got);
-        if (got[count * lens[l]] != 12345.0) fail_msg("kernel %s, length %zu: written past %zu ranges", names[k], lens[l], count);
+        if (got[count * lens[l]] != 12345.0)
+          fail_msg("kernel %s, length %zu: written past %zu ranges", names[k], lens[l], count);
         for (size_t a = 0; a < count; a++) {
           NNLRngNormals(&s, off + a * stride, lens[l], ref);
           if (memcmp(got + a * lens[l], ref, lens[l] * sizeof(double)))
-            fail_msg("kernel %s, length %zu, range %zu of %zu, stride %llu", names[k], lens[l], a, count, (unsigned long long)stride);
+            fail_msg("kernel %s, length %zu, range %zu of %zu, stride %llu", names[k], lens[l], a,
+                     count, (unsigned long long)stride);
           for (size_t i = 0; i < lens[l]; i++) { /* normals whose word the fast path refuses */
-            uint64_t         t = off + a * stride + i;
-            philox4x64_ctr_t c = {{t / 4, s.layer, s.purpose, 0}};
+            uint64_t         t  = off + a * stride + i;
+            philox4x64_ctr_t c  = {{t / 4, s.layer, s.purpose, 0}};
             philox4x64_key_t kk = {{s.key[0], s.key[1]}};
-            uint64_t         w = philox4x64_R(10, c, kk).v[t % 4];
+            uint64_t         w  = philox4x64_R(10, c, kk).v[t % 4];
             nslow += (w >> (NNL_ZIG_BITS + 1)) >= nnl_zig_k[w % NNL_ZIG_STRIPS];
           }
         }
@@ -511,16 +541,17 @@ static void test_normal_ranges(void **state)
 }
 
 /**
-  @brief Tail frequencies of 4·10^6 normals: P(|Z| > t) for t = 2, 3, 4, 4.5 within 4 binomial standard errors.
-  Catches: a tail cut short or inflated (a log that loses accuracy near u → 0 or 1, too few uniform bits, radius
-  words reused as angles), which moments and the KS distance, dominated by the bulk, barely see.
+  @brief Tail frequencies of 4·10^6 normals: P(|Z| > t) for t = 2, 3, 4, 4.5 within 4 binomial
+  standard errors. Catches: a tail cut short or inflated (a log that loses accuracy near u → 0 or 1,
+  too few uniform bits, radius words reused as angles), which moments and the KS distance, dominated
+  by the bulk, barely see.
 */
 static void test_normal_tails(void **state)
 {
   (void)state;
   enum { N = 4000000 };
-  const double t[4] = {2.0, 3.0, 4.0, 4.5};
-  double      *z    = malloc(N * sizeof(double));
+  const double t[4]   = {2.0, 3.0, 4.0, 4.5};
+  double      *z      = malloc(N * sizeof(double));
   size_t       cnt[4] = {0};
   NNLRngStream s;
 
@@ -532,7 +563,8 @@ static void test_normal_tails(void **state)
   for (int k = 0; k < 4; k++) {
     double p = erfc(t[k] / sqrt(2.0)), se = sqrt(p * (1 - p) / N);
     if (!(fabs((double)cnt[k] / N - p) <= 4 * se))
-      fail_msg("P(|Z| > %g): observed %.6g, exact %.6g, %.2f se", t[k], (double)cnt[k] / N, p, fabs((double)cnt[k] / N - p) / se);
+      fail_msg("P(|Z| > %g): observed %.6g, exact %.6g, %.2f se", t[k], (double)cnt[k] / N, p,
+               fabs((double)cnt[k] / N - p) / se);
   }
   free(z);
 }
@@ -540,20 +572,13 @@ static void test_normal_tails(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_philox_kat),
-      cmocka_unit_test(test_pinned_values),
-      cmocka_unit_test(test_ziggurat_tables),
-      cmocka_unit_test(test_normals_from_words),
-      cmocka_unit_test(test_split_invariance),
-      cmocka_unit_test(test_streams_differ),
-      cmocka_unit_test(test_normal_moments),
-      cmocka_unit_test(test_uniforms_open),
-      cmocka_unit_test(test_normal_ks),
-      cmocka_unit_test(test_point_correlation),
-      cmocka_unit_test(test_kernels_identical),
-      cmocka_unit_test(test_slow_kernels),
-      cmocka_unit_test(test_normal_ranges),
-      cmocka_unit_test(test_normal_tails),
+    cmocka_unit_test(test_philox_kat),        cmocka_unit_test(test_pinned_values),
+    cmocka_unit_test(test_ziggurat_tables),   cmocka_unit_test(test_normals_from_words),
+    cmocka_unit_test(test_split_invariance),  cmocka_unit_test(test_streams_differ),
+    cmocka_unit_test(test_normal_moments),    cmocka_unit_test(test_uniforms_open),
+    cmocka_unit_test(test_normal_ks),         cmocka_unit_test(test_point_correlation),
+    cmocka_unit_test(test_kernels_identical), cmocka_unit_test(test_slow_kernels),
+    cmocka_unit_test(test_normal_ranges),     cmocka_unit_test(test_normal_tails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 // ctest-label: unit
-/* The SDE integrator (src/sde.c) and the Fokker–Planck solver (src/fokker_planck.c): Euler–Maruyama's strong and weak
-   orders on geometric Brownian motion (exact solution), mass conservation of the PDE, and the PDE density against SDE
-   paths — of the 1-D correlation diffusion and of the shaped-MLP covariance SDE task (which checks the Itô reduction of
-   MATH.md §2 from V to ρ). Fixed seeds: every number is deterministic. */
+/* The SDE integrator (src/sde.c) and the Fokker–Planck solver (src/fokker_planck.c):
+   Euler–Maruyama's strong and weak orders on geometric Brownian motion (exact solution), mass
+   conservation of the PDE, and the PDE density against SDE paths — of the 1-D correlation diffusion
+   and of the shaped-MLP covariance SDE task (which checks the Itô reduction of MATH.md §2 from V to
+   ρ). Fixed seeds: every number is deterministic. */
 #include "testutil.h"
 #include "nnlimits/sde.h"
 #include "nnlimits/laws.h"
@@ -36,13 +37,16 @@ static double Slope(int n, const double *x, const double *y)
   return (n * sxy - sx * sy) / (n * sxx - sx * sx);
 }
 
-#define FINE   4096 /* fine steps on [0, 1]: every level's increments are sums of these (one Brownian path per level) */
-#define NLEVEL 6    /* coarse steps h = 2^-3 … 2^-8 */
+#define FINE                                                                                       \
+  4096 /* fine steps on [0, 1]: every level's increments are sums of these (one Brownian path per  \
+          level) */
+#define NLEVEL 6 /* coarse steps h = 2^-3 … 2^-8 */
 #define NPATH  4000
 
-/* Strong order: E|X^h_T − X_T| ~ C h^{1/2}; weak order: E[X^h_T − X_T] = (1 + μh)^{1/h} − e^μ (exact for GBM, as
-   E X^h_T = (1 + μh)^N) ~ C h. Both errors are estimated on the same Brownian paths as the exact solution, so the
-   weak error's Monte Carlo noise is that of X^h_T − X_T (small), not of X_T. Tolerances: see the asserts. */
+/* Strong order: E|X^h_T − X_T| ~ C h^{1/2}; weak order: E[X^h_T − X_T] = (1 + μh)^{1/h} − e^μ
+   (exact for GBM, as E X^h_T = (1 + μh)^N) ~ C h. Both errors are estimated on the same Brownian
+   paths as the exact solution, so the weak error's Monte Carlo noise is that of X^h_T − X_T
+   (small), not of X_T. Tolerances: see the asserts. */
 static void test_em_orders_gbm(void **state)
 {
   GBM          p   = {0.5, 0.5};
@@ -53,7 +57,8 @@ static void test_em_orders_gbm(void **state)
   const double hf = 1.0 / FINE;
 
   for (int path = 0; path < NPATH; path++) {
-    /* the fine increments once; a coarse one is their sum, as NNLSDEIncrement(k > 1) gives it (test_increments) */
+    /* the fine increments once; a coarse one is their sum, as NNLSDEIncrement(k > 1) gives it
+     * (test_increments) */
     WT = 0;
     for (int i = 0; i < FINE; i++) {
       NNLSDEIncrement(7, 42, 1, path, i, 1, hf, &fine[i], &tmp);
@@ -83,14 +88,16 @@ static void test_em_orders_gbm(void **state)
   free(fine);
   {
     double ss = Slope(NLEVEL, h, strong), sw = Slope(NLEVEL, h, weak);
-    print_message("em_orders strong_slope=%.4f weak_slope=%.4f exact_weak_slope=%.4f\n", ss, sw, Slope(NLEVEL, h, exact));
+    print_message("em_orders strong_slope=%.4f weak_slope=%.4f exact_weak_slope=%.4f\n", ss, sw,
+                  Slope(NLEVEL, h, exact));
     if (fabs(ss - 0.5) > 0.05) fail_msg("strong order: fitted slope %.4f, expected 0.5", ss);
     if (fabs(sw - 1.0) > 0.1) fail_msg("weak order: fitted slope %.4f, expected 1", sw);
   }
 }
 
-/* A coarse increment is the sum of its fine ones up to rounding; paths and steps use different numbers.
-   Catches: an offset that ignores the path or the step (two paths or steps sharing numbers). */
+/* A coarse increment is the sum of its fine ones up to rounding; paths and steps use different
+   numbers. Catches: an offset that ignores the path or the step (two paths or steps sharing
+   numbers). */
 static void test_increments(void **state)
 {
   double a, b, c, tmp[3], p0[3], p1[3];
@@ -111,19 +118,22 @@ static double *Edges(PetscInt n)
   return e;
 }
 
-/* Fokker–Planck: mass is 1 to rounding at every time (zero-flux boundaries, conservative form), the density is
-   non-negative, and its cdf is within KS distance crit + 0.005 of 10000 Euler–Maruyama paths of the same diffusion at
-   t = 0.5 and at t = 4. crit = the 1e-4 level of the one-sample KS statistic, √(−½ ln(5e-5))/√10000 = 0.0222; 0.005 is
-   the allowance for the two O(dt, h) discretisations (EM dt = 1e-3, PDE h = 28/400 in atanh ρ and backward Euler
-   dt = 5e-4). Two drifts: c₊ − c₋ = 1 (jobs/li_nica_roy_2022_shaped.opts) and 3. At t = 4 the shaped ρ piles up
-   within 1e-3 of 1: cells uniform in ρ (0.005 wide, the grid before NNL_FP_GRID) gave KS 0.185 there. Catches: a flux
-   sign, an Itô vs Stratonovich term (the −½ρ(1−ρ²) drift, the +ρ of the change to z = atanh ρ), a drift at the wrong
-   face, lost mass, a grid too coarse where ρ piles up. */
+/* Fokker–Planck: mass is 1 to rounding at every time (zero-flux boundaries, conservative form), the
+   density is non-negative, and its cdf is within KS distance crit + 0.005 of 10000 Euler–Maruyama
+   paths of the same diffusion at t = 0.5 and at t = 4. crit = the 1e-4 level of the one-sample KS
+   statistic, √(−½ ln(5e-5))/√10000 = 0.0222; 0.005 is the allowance for the two O(dt, h)
+   discretisations (EM dt = 1e-3, PDE h = 28/400 in atanh ρ and backward Euler dt = 5e-4). Two
+   drifts: c₊ − c₋ = 1 (jobs/li_nica_roy_2022_shaped.opts) and 3. At t = 4 the shaped ρ piles up
+   within 1e-3 of 1: cells uniform in ρ (0.005 wide, the grid before NNL_FP_GRID) gave KS 0.185
+   there. Catches: a flux sign, an Itô vs Stratonovich term (the −½ρ(1−ρ²) drift, the +ρ of the
+   change to z = atanh ρ), a drift at the wrong face, lost mass, a grid too coarse where ρ piles up.
+ */
 static void test_fokker_planck_vs_sde(void **state)
 {
   const PetscInt ncell = 400, P = 10000;
-  const double   t[4] = {0.0, 0.25, 0.5, 4.0}, dc[2] = {1.0, 3.0}, crit = sqrt(-0.5 * log(1e-4 / 2)) / sqrt((double)P);
-  double        *dens, *x, *edge = Edges(ncell);
+  const double   t[4] = {0.0, 0.25, 0.5, 4.0}, dc[2] = {1.0, 3.0},
+               crit = sqrt(-0.5 * log(1e-4 / 2)) / sqrt((double)P);
+  double *dens, *x, *edge = Edges(ncell);
 
   dens = malloc(sizeof(double) * 4 * ncell);
   x    = malloc(sizeof(double) * P);
@@ -146,12 +156,17 @@ static void test_fokker_planck_vs_sde(void **state)
     for (int j = 2; j < 4; j++) {
       for (PetscInt p = 0; p < P; p++) {
         x[p] = 0.5;
-        assert_int_equal(NNLSDEPath(&sde, 3, 77 + c + 10 * j, p, t[j], (PetscInt)(t[j] * 1000 + 0.5), &x[p], NULL), 0);
+        assert_int_equal(
+          NNLSDEPath(&sde, 3, 77 + c + 10 * j, p, t[j], (PetscInt)(t[j] * 1000 + 0.5), &x[p], NULL),
+          0);
       }
       NNLLawsSort(P, x);
       NNLLawsDensityDistance(P, x, ncell, edge, dens + j * ncell, &ks, &w1);
-      print_message("fokker_planck dc=%g t=%g ks=%.4f w1=%.5f crit=%.4f\n", dc[c], t[j], ks, w1, crit);
-      if (ks > crit + 0.005) fail_msg("dc = %g, t = %g: KS(SDE paths, PDE) = %.4f > %.4f", dc[c], t[j], ks, crit + 0.005);
+      print_message("fokker_planck dc=%g t=%g ks=%.4f w1=%.5f crit=%.4f\n", dc[c], t[j], ks, w1,
+                    crit);
+      if (ks > crit + 0.005)
+        fail_msg("dc = %g, t = %g: KS(SDE paths, PDE) = %.4f > %.4f", dc[c], t[j], ks,
+                 crit + 0.005);
     }
   }
   free(dens);
@@ -159,15 +174,16 @@ static void test_fokker_planck_vs_sde(void **state)
   free(edge);
 }
 
-/* Fokker–Planck with many output times (every layer of a width-16, depth-64 shaped network: t = l/16 up to 63/16),
-   under -limit_fp_ts_max_steps 40000 (the solve needs 63/16 / 5e-4 = 7875 steps). The solution at every time is the same
-   whether it is asked for at that time alone or among all 64 (within the steps' rounding). Catches: a step that
-   shrinks from one output segment to the next (each segment's shortened last step kept for the next), which ran
-   10^7 steps into a failure. */
+/* Fokker–Planck with many output times (every layer of a width-16, depth-64 shaped network: t =
+   l/16 up to 63/16), under -limit_fp_ts_max_steps 40000 (the solve needs 63/16 / 5e-4 = 7875
+   steps). The solution at every time is the same whether it is asked for at that time alone or
+   among all 64 (within the steps' rounding). Catches: a step that shrinks from one output segment
+   to the next (each segment's shortened last step kept for the next), which ran 10^7 steps into a
+   failure. */
 static void test_fokker_planck_many_times(void **state)
 {
   const PetscInt ncell = 100, nt = 64;
-  const double   k     = 1.0 / (2 * M_PI);
+  const double   k = 1.0 / (2 * M_PI);
   double         t[64], *dens, *one;
   PetscBool      ok;
   char           msg[256];
@@ -181,21 +197,24 @@ static void test_fokker_planck_many_times(void **state)
   if (!ok) fail_msg("%s", msg);
   {
     const double t2[2] = {0.0, t[nt - 1]};
-    double       d = 0;
+    double       d     = 0;
     assert_int_equal(NNLFokkerPlanckSolve(k, 0.5, ncell, 2, t2, one, &ok, msg, sizeof(msg)), 0);
     if (!ok) fail_msg("%s", msg);
-    for (PetscInt i = 0; i < ncell; i++) d = PetscMax(d, fabs(one[ncell + i] - dens[(nt - 1) * ncell + i]));
-    if (d > 1e-3) fail_msg("density at t = %g: %.3g apart solved with 64 output times and with 2", t[nt - 1], d);
+    for (PetscInt i = 0; i < ncell; i++)
+      d = PetscMax(d, fabs(one[ncell + i] - dens[(nt - 1) * ncell + i]));
+    if (d > 1e-3)
+      fail_msg("density at t = %g: %.3g apart solved with 64 output times and with 2", t[nt - 1],
+               d);
   }
   assert_int_equal(PetscOptionsClearValue(NULL, "-limit_fp_ts_max_steps"), 0);
   free(dens);
   free(one);
 }
 
-/* The shaped-ReLU SDE task end to end: ρ_01 of its covariance-SDE paths (V, 2×2, no reduction to ρ) against its own
-   Fokker–Planck density of the 1-D diffusion at T = 0.5, within the same kind of bound (3000 paths: crit = 0.0406).
-   Catches: a wrong Itô reduction from V to ρ (MATH.md §2, marked derived), a wrong Σ^{1/2} (noise covariance of V),
-   the density stored at the wrong time. */
+/* The shaped-ReLU SDE task end to end: ρ_01 of its covariance-SDE paths (V, 2×2, no reduction to ρ)
+   against its own Fokker–Planck density of the 1-D diffusion at T = 0.5, within the same kind of
+   bound (3000 paths: crit = 0.0406). Catches: a wrong Itô reduction from V to ρ (MATH.md §2, marked
+   derived), a wrong Σ^{1/2} (noise covariance of V), the density stored at the wrong time. */
 static void test_covariance_sde_vs_fokker_planck(void **state)
 {
   NNLJob    *job;
@@ -204,9 +223,12 @@ static void test_covariance_sde_vs_fokker_planck(void **state)
   double    *rho, ks, w1, crit;
   PetscInt   P;
 
-  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -grid_width 64 -grid_depth 33 -grid_seed 0 -inputs 2 "
-                           "-input_correlation 0.5 -shape_c_plus 1 -shape_c_minus -1 -sde_paths 3000 -record_layers last",
-                           &job, &grid), 0);
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -grid_width 64 -grid_depth 33 "
+                           "-grid_seed 0 -inputs 2 "
+                           "-input_correlation 0.5 -shape_c_plus 1 -shape_c_minus -1 -sde_paths "
+                           "3000 -record_layers last",
+                           &job, &grid),
+                   0);
   assert_int_equal(grid->nsde, 1);
   assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
   assert_int_equal(res->status, NNL_STATUS_DONE);
@@ -214,11 +236,13 @@ static void test_covariance_sde_vs_fokker_planck(void **state)
   P    = res->npath;
   crit = sqrt(-0.5 * log(1e-4 / 2)) / sqrt((double)P);
   rho  = malloc(sizeof(double) * P);
-  for (PetscInt p = 0; p < P; p++) rho[p] = res->paths[p * 5 + 1] / sqrt(res->paths[p * 5] * res->paths[p * 5 + 2]);
+  for (PetscInt p = 0; p < P; p++)
+    rho[p] = res->paths[p * 5 + 1] / sqrt(res->paths[p * 5] * res->paths[p * 5 + 2]);
   NNLLawsSort(P, rho);
   {
     double *edge = Edges(res->ncell);
-    NNLLawsDensityDistance(P, rho, res->ncell, edge, res->fp + (res->nrec - 1) * res->ncell, &ks, &w1);
+    NNLLawsDensityDistance(P, rho, res->ncell, edge, res->fp + (res->nrec - 1) * res->ncell, &ks,
+                           &w1);
     free(edge);
   }
   print_message("covariance_sde_vs_fp ks=%.4f w1=%.5f crit=%.4f\n", ks, w1, crit);
@@ -229,32 +253,38 @@ static void test_covariance_sde_vs_fokker_planck(void **state)
   NNLJobDestroy(&job);
 }
 
-/* Distances against hand-computed values. Catches: off-by-one cdf steps, W1 not integrating between samples. */
+/* Distances against hand-computed values. Catches: off-by-one cdf steps, W1 not integrating between
+ * samples. */
 static void test_distances(void **state)
 {
   double x[2] = {-0.5, 0.5}, y[2] = {0.0, 0.5}, u[1] = {0.0}, ks, w1;
-  double flat[4] = {0.5, 0.5, 0.5, 0.5}, quarters[5] = {-1, -0.5, 0, 0.5, 1}, uneven[3] = {-1, 0.5, 1}, tall[2] = {0.5, 0.5};
+  double flat[4] = {0.5, 0.5, 0.5, 0.5}, quarters[5] = {-1, -0.5, 0, 0.5, 1},
+         uneven[3] = {-1, 0.5, 1}, tall[2] = {0.5, 0.5};
   assert_true(fabs(NNLLawsKS(2, x, 2, y) - 0.5) < 1e-15);
   assert_true(fabs(NNLLawsW1(2, x, 2, y) - 0.25) < 1e-15);
   assert_true(fabs(NNLLawsQuantile(2, x, 0.25) + 0.25) < 1e-15);
   /* one sample at 0 against U(−1, 1): KS = ½, W1 = ∫|F − 1{s >= 0}| = 2 · (1 · ½ / 2) = ½ */
   NNLLawsDensityDistance(1, u, 4, quarters, flat, &ks, &w1);
   assert_true(fabs(ks - 0.5) < 1e-15 && fabs(w1 - 0.5) < 1e-15);
-  /* the same law on two cells of unequal width, [−1, 0.5] and [0.5, 1]: the widths weigh the densities */
+  /* the same law on two cells of unequal width, [−1, 0.5] and [0.5, 1]: the widths weigh the
+   * densities */
   NNLLawsDensityDistance(1, u, 2, uneven, tall, &ks, &w1);
   assert_true(fabs(ks - 0.5) < 1e-15 && fabs(w1 - 0.5) < 1e-15);
-  /* samples at ±½ against U(−1, 1) on one cell: F crosses the empirical cdf inside the cell, at 0; KS = ¼ and W1 =
-     1/16 + 1/8 + 1/16 = ¼ (by hand). Catches the crossing piece's |F − F_emp| integrated without its factor (3/8). */
+  /* samples at ±½ against U(−1, 1) on one cell: F crosses the empirical cdf inside the cell, at 0;
+     KS = ¼ and W1 = 1/16 + 1/8 + 1/16 = ¼ (by hand). Catches the crossing piece's |F − F_emp|
+     integrated without its factor (3/8). */
   NNLLawsDensityDistance(2, x, 1, (const double[]){-1, 1}, (const double[]){0.5}, &ks, &w1);
-  if (!(fabs(ks - 0.25) < 1e-15 && fabs(w1 - 0.25) < 1e-15)) fail_msg("crossing: ks %.17g w1 %.17g", ks, w1);
-  /* the correlation SDE's drift at ρ = −1: ν(−1) = k(0 + π) (MATH.md), so μ(−1) = kπ. Catches ν(−1) = 0. */
+  if (!(fabs(ks - 0.25) < 1e-15 && fabs(w1 - 0.25) < 1e-15))
+    fail_msg("crossing: ks %.17g w1 %.17g", ks, w1);
+  /* the correlation SDE's drift at ρ = −1: ν(−1) = k(0 + π) (MATH.md), so μ(−1) = kπ. Catches ν(−1)
+   * = 0. */
   assert_true(fabs(NNLCorrelationDrift(0.3, -1) - 0.3 * M_PI) < 1e-15);
 }
 
-/* A probe of NNLSDEPath's halving: x = (W, τ), dW = the Brownian increment, dτ = dt. `inside` refuses the first arrival
-   at each multiple of h/2 after 0 and records W at every multiple of h/4 (the last arrival, the one that stands). So
-   every step is halved once (node 1) and its first half once more (node 2): W at (i − ½)h and (i − ¾)h are the
-   bridge's midpoints. */
+/* A probe of NNLSDEPath's halving: x = (W, τ), dW = the Brownian increment, dτ = dt. `inside`
+   refuses the first arrival at each multiple of h/2 after 0 and records W at every multiple of h/4
+   (the last arrival, the one that stands). So every step is halved once (node 1) and its first half
+   once more (node 2): W at (i − ½)h and (i − ¾)h are the bridge's midpoints. */
 #define BSTEP 25
 typedef struct {
   double h;
@@ -279,8 +309,8 @@ static PetscErrorCode ProbeNoise(void *ctx, double t, const double *x, const dou
 static PetscBool ProbeInside(void *ctx, const double *x)
 {
   Probe *pr = (Probe *)ctx;
-  double q = x[1] / (0.25 * pr->h);
-  long   k = lround(q);
+  double q  = x[1] / (0.25 * pr->h);
+  long   k  = lround(q);
 
   if (fabs(q - (double)k) > 1e-6 || k < 1 || k > 4 * BSTEP) return PETSC_TRUE;
   pr->W[k] = x[0];
@@ -288,11 +318,12 @@ static PetscBool ProbeInside(void *ctx, const double *x)
   return PETSC_TRUE;
 }
 
-/* The Brownian bridge of a halved step: given W at a step's ends, its midpoint is N(mean, h/4) (node 1), and the first
-   half's midpoint N(mean, h/8) (node 2), independent of each other, of the step's increment and of the next step's.
-   The halves sum to the step's increment: W_T is the plain path's. 400 paths × 25 steps, bounds of 4 s.e. Catches: a
-   midpoint of the wrong scale (√h or √(h/2) for √h/2: variance ×4 or ×2), node 2 reusing node 1's normals (their
-   correlation 1), the bridge reusing the increment's stream (correlation with dW), halves that do not sum to dW. */
+/* The Brownian bridge of a halved step: given W at a step's ends, its midpoint is N(mean, h/4)
+   (node 1), and the first half's midpoint N(mean, h/8) (node 2), independent of each other, of the
+   step's increment and of the next step's. The halves sum to the step's increment: W_T is the plain
+   path's. 400 paths × 25 steps, bounds of 4 s.e. Catches: a midpoint of the wrong scale (√h or
+   √(h/2) for √h/2: variance ×4 or ×2), node 2 reusing node 1's normals (their correlation 1), the
+   bridge reusing the increment's stream (correlation with dW), halves that do not sum to dW. */
 static void test_halving_bridge(void **state)
 {
   const int    P = 400;
@@ -311,10 +342,12 @@ static void test_halving_bridge(void **state)
     assert_int_equal(NNLSDEPath(&sde, 11, 5, p, T, BSTEP, x, &nh), 0);
     assert_int_equal(NNLSDEPath(&plain, 11, 5, p, T, BSTEP, y, NULL), 0);
     if (nh != 2 * BSTEP) fail_msg("path %d: %d halvings, want %d", p, (int)nh, 2 * BSTEP);
-    if (!(fabs(x[0] - y[0]) <= 1e-13 && fabs(x[1] - T) <= 1e-12)) fail_msg("path %d: W_T %.17g, plain %.17g; tau %.17g", p, x[0], y[0], x[1]);
+    if (!(fabs(x[0] - y[0]) <= 1e-13 && fabs(x[1] - T) <= 1e-12))
+      fail_msg("path %d: W_T %.17g, plain %.17g; tau %.17g", p, x[0], y[0], x[1]);
     for (int i = 1; i <= BSTEP; i++) {
       const double *W = pr.W, a = (W[4 * i - 2] - 0.5 * (W[4 * i - 4] + W[4 * i])) / sqrt(h / 4),
-                   b = (W[4 * i - 3] - 0.5 * (W[4 * i - 4] + W[4 * i - 2])) / sqrt(h / 8), dw = (W[4 * i] - W[4 * i - 4]) / sqrt(h);
+                   b  = (W[4 * i - 3] - 0.5 * (W[4 * i - 4] + W[4 * i - 2])) / sqrt(h / 8),
+                   dw = (W[4 * i] - W[4 * i - 4]) / sqrt(h);
       MomentsAdd(&d1, a);
       MomentsAdd(&d2, b);
       c12 += a * b, c1w += a * dw;
@@ -323,23 +356,27 @@ static void test_halving_bridge(void **state)
     }
   }
   {
-    const double n = (double)npair, se = 1 / sqrt(n), sev = sqrt(2 / n), v1 = MomentsVar(&d1), v2 = MomentsVar(&d2);
-    print_message("halving_bridge n=%ld mean1=%.4f var1=%.4f mean2=%.4f var2=%.4f corr12=%.4f corr1w=%.4f corr11=%.4f\n", npair,
-                  d1.mean, v1, d2.mean, v2, c12 / n, c1w / n, c11 / (n - P));
+    const double n = (double)npair, se = 1 / sqrt(n), sev = sqrt(2 / n), v1 = MomentsVar(&d1),
+                 v2 = MomentsVar(&d2);
+    print_message("halving_bridge n=%ld mean1=%.4f var1=%.4f mean2=%.4f var2=%.4f corr12=%.4f "
+                  "corr1w=%.4f corr11=%.4f\n",
+                  npair, d1.mean, v1, d2.mean, v2, c12 / n, c1w / n, c11 / (n - P));
     ASSERT_WITHIN_4SE("node 1's midpoint, mean", d1.mean, 0, se);
     ASSERT_WITHIN_4SE("node 2's midpoint, mean", d2.mean, 0, se);
     ASSERT_WITHIN_4SE("node 1's midpoint, variance / (h/4)", v1, 1, sev);
     ASSERT_WITHIN_4SE("node 2's midpoint, variance / (h/8)", v2, 1, sev);
     ASSERT_WITHIN_4SE("nodes 1 and 2, correlation", c12 / n, 0, se);
     ASSERT_WITHIN_4SE("node 1 and the step's increment, correlation", c1w / n, 0, se);
-    ASSERT_WITHIN_4SE("node 1 of consecutive steps, correlation", c11 / (n - P), 0, 1 / sqrt(n - P));
+    ASSERT_WITHIN_4SE("node 1 of consecutive steps, correlation", c11 / (n - P), 0,
+                      1 / sqrt(n - P));
   }
 }
 
-/* Halving on geometric Brownian motion dX = σX dW (σ = 2, 20 steps on [0, 1]), inside X > 0: plain Euler–Maruyama
-   leaves (1 + σ√h Z < 0, 1.3 % a step) on about a fifth of the paths; halved, none ends outside, and every path that
-   needed no halving has exactly the plain path's bits. Catches: halving that changes the Brownian path or the steps of
-   paths that never leave, an `inside` not consulted, a refused step that is kept. */
+/* Halving on geometric Brownian motion dX = σX dW (σ = 2, 20 steps on [0, 1]), inside X > 0: plain
+   Euler–Maruyama leaves (1 + σ√h Z < 0, 1.3 % a step) on about a fifth of the paths; halved, none
+   ends outside, and every path that needed no halving has exactly the plain path's bits. Catches:
+   halving that changes the Brownian path or the steps of paths that never leave, an `inside` not
+   consulted, a refused step that is kept. */
 static PetscBool Positive(void *ctx, const double *x)
 {
   (void)ctx;
@@ -361,22 +398,30 @@ static void test_halving_gbm(void **state)
     assert_int_equal(NNLSDEPath(&sde, 3, 9, p, 1.0, 20, &x, &nh), 0);
     left += !(y > 0);
     halved += nh > 0;
-    if (!(x > 0)) fail_msg("path %d ends at %g with halving (plain %g, %d halvings)", p, x, y, (int)nh);
+    if (!(x > 0))
+      fail_msg("path %d ends at %g with halving (plain %g, %d halvings)", p, x, y, (int)nh);
     if (!nh) {
-      if (memcmp(&x, &y, sizeof(x))) fail_msg("path %d: no halving, yet %.17g against plain %.17g", p, x, y);
+      if (memcmp(&x, &y, sizeof(x)))
+        fail_msg("path %d: no halving, yet %.17g against plain %.17g", p, x, y);
       same++;
     }
   }
   print_message("halving_gbm plain_left=%d halved=%d same_bits=%d of 2000\n", left, halved, same);
-  if (left < 100 || halved < left) fail_msg("%d plain paths left, %d halved: the test does not exercise halving", left, halved);
+  if (left < 100 || halved < left)
+    fail_msg("%d plain paths left, %d halved: the test does not exercise halving", left, halved);
 }
 
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_distances), cmocka_unit_test(test_increments), cmocka_unit_test(test_em_orders_gbm),
-    cmocka_unit_test(test_fokker_planck_vs_sde), cmocka_unit_test(test_fokker_planck_many_times),
-    cmocka_unit_test(test_covariance_sde_vs_fokker_planck), cmocka_unit_test(test_halving_bridge), cmocka_unit_test(test_halving_gbm),
+    cmocka_unit_test(test_distances),
+    cmocka_unit_test(test_increments),
+    cmocka_unit_test(test_em_orders_gbm),
+    cmocka_unit_test(test_fokker_planck_vs_sde),
+    cmocka_unit_test(test_fokker_planck_many_times),
+    cmocka_unit_test(test_covariance_sde_vs_fokker_planck),
+    cmocka_unit_test(test_halving_bridge),
+    cmocka_unit_test(test_halving_gbm),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

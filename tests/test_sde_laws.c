@@ -1,7 +1,8 @@
 // ctest-label: law
-/* Exact laws of the fixed-width and proportional limits (MATH.md §4.6, §4.7) on the project's own output: finite networks
-   as workers sample them (NNLPointCompute) and SDE tasks as workers run them (NNLSDETaskCompute). Fixed seeds; bounds of
-   4 standard errors, with the finite-size bias computed or bounded in each comment. */
+/* Exact laws of the fixed-width and proportional limits (MATH.md §4.6, §4.7) on the project's own
+   output: finite networks as workers sample them (NNLPointCompute) and SDE tasks as workers run
+   them (NNLSDETaskCompute). Fixed seeds; bounds of 4 standard errors, with the finite-size bias
+   computed or bounded in each comment. */
 #include "testutil.h"
 #include "nnlimits/sde.h"
 #include "nnlimits/laws.h"
@@ -15,24 +16,29 @@ static void AssertMeanVar(const char *what, const Moments *mo, double mean, doub
   ASSERT_WITHIN_4SE(buf, mo->mean, mean, MomentsSE(mo));
   snprintf(buf, sizeof(buf), "%s: variance", what);
   ASSERT_WITHIN_4SE(buf, MomentsVar(mo), var, var * sqrt(2.0 / (mo->n - 1)));
-  print_message("%s mean=%.4f (exact %.4f, se %.4f) var=%.4f (exact %.4f)\n", what, mo->mean, mean, MomentsSE(mo), MomentsVar(mo), var);
+  print_message("%s mean=%.4f (exact %.4f, se %.4f) var=%.4f (exact %.4f)\n", what, mo->mean, mean,
+                MomentsSE(mo), MomentsVar(mo), var);
 }
 
-/* §4.6 fixed-width linear ResNet: ln(‖Y_1‖²/‖Y_0‖²) ~ N(1 − 2/n, 4/n) as L → ∞, here n = 4, L = 512, 1500 seeds.
-   Finite L: one block multiplies ‖Y‖² by (1 + g₁/√(nL))² + Σ_{i>1} g_i²/(nL), g ~ N(0, I_n); expanding ln to order
-   L⁻², the mean over L blocks is 1 − 2/n − (n−2)(n−4)/(2n²L) + O(L⁻²) — zero first-order bias at n = 4 — and the variance
-   4/n + O(1/L) (~0.2% here), far below the 4 s.e. (0.10 on the mean). Catches: a branch scale other than L^-1/2 (the
-   mean moves to 0 or grows with L), the wrong noise covariance (ΦᵀΦ/n), a drift in the SDE, a wrong embedding. */
+/* §4.6 fixed-width linear ResNet: ln(‖Y_1‖²/‖Y_0‖²) ~ N(1 − 2/n, 4/n) as L → ∞, here n = 4, L =
+   512, 1500 seeds. Finite L: one block multiplies ‖Y‖² by (1 + g₁/√(nL))² + Σ_{i>1} g_i²/(nL), g ~
+   N(0, I_n); expanding ln to order L⁻², the mean over L blocks is 1 − 2/n − (n−2)(n−4)/(2n²L) +
+   O(L⁻²) — zero first-order bias at n = 4 — and the variance 4/n + O(1/L) (~0.2% here), far below
+   the 4 s.e. (0.10 on the mean). Catches: a branch scale other than L^-1/2 (the mean moves to 0 or
+   grows with L), the wrong noise covariance (ΦᵀΦ/n), a drift in the SDE, a wrong embedding. */
 static void test_fixed_width_linear_resnet(void **state)
 {
   NNLJob    *job;
   NNLGrid   *grid;
   NNLResult *res;
   Moments    mo = {0};
-  const int  n = 4;
+  const int  n  = 4;
 
-  assert_int_equal(TestJob("-family resnet -grid_activation linear -grid_width 4 -grid_depth 512 -grid_seed 0-1500 -inputs 1 "
-                           "-record_layers 2 -sde_paths 2000", &job, &grid), 0);
+  assert_int_equal(TestJob("-family resnet -grid_activation linear -grid_width 4 -grid_depth 512 "
+                           "-grid_seed 0-1500 -inputs 1 "
+                           "-record_layers 2 -sde_paths 2000",
+                           &job, &grid),
+                   0);
   for (PetscInt p = 0; p < grid->nnets; p++) {
     assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
     assert_int_equal(res->layers[0], 0);
@@ -40,25 +46,29 @@ static void test_fixed_width_linear_resnet(void **state)
     NNLResultDestroy(&res);
   }
   AssertMeanVar("network ln(|Y_1|^2/|Y_0|^2)", &mo, 1 - 2.0 / n, 4.0 / n);
-  /* The SDE task keeps ln(‖Y_1‖²/n) = ln(‖Y_0‖²/n) + the ratio, independent (rotation invariance); ‖Y_0‖²/n ~ χ²_n/n. EM at
-     dt = 1e-3 is a ResNet of depth 1000 in law, with the same (vanishing at n = 4) bias. */
+  /* The SDE task keeps ln(‖Y_1‖²/n) = ln(‖Y_0‖²/n) + the ratio, independent (rotation invariance);
+     ‖Y_0‖²/n ~ χ²_n/n. EM at dt = 1e-3 is a ResNet of depth 1000 in law, with the same (vanishing
+     at n = 4) bias. */
   assert_int_equal(grid->nsde, 1);
   assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
   memset(&mo, 0, sizeof(mo));
   for (PetscInt p = 0; p < res->npath; p++) MomentsAdd(&mo, log(res->paths[p * 2]));
-  AssertMeanVar("SDE ln(|Y_1|^2/n)", &mo, Digamma(n / 2.0) - log(n / 2.0) + 1 - 2.0 / n, Trigamma(n / 2.0) + 4.0 / n);
+  AssertMeanVar("SDE ln(|Y_1|^2/n)", &mo, Digamma(n / 2.0) - log(n / 2.0) + 1 - 2.0 / n,
+                Trigamma(n / 2.0) + 4.0 / n);
   NNLResultDestroy(&res);
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
 }
 
-/* §4.7 shaped ReLU: ln V_aa(T) ~ N(ln V_aa(0) − T, 2T), here T = L/n = 1 at n = 256, 1000 seeds, 2 inputs; V(0) = C, the
-   inputs' Gram (V_aa(0) = 1), so layer L is L random steps from it, the first layer's included (MATH.md §0: t = ℓ/n).
-   Finite n: ln V_aa moves by ln(χ²_n/n) per layer plus a term of order (s₊² − s₋²)·(1/√n) fluctuation = O(1/n) per layer;
-   the χ² part alone has mean L(ψ(n/2) − ln(n/2)) = −1.0013 and variance Lψ'(n/2) = 2.008: bias ~0.2% of the limit,
-   below the 4 s.e. (0.18 on the mean). Also: the law of ρ_01 at T over the seeds against the SDE task's covariance paths,
-   two-sample KS below its 1e-4 critical value 2.22·√(1/1000 + 1/2000) = 0.086. Catches: the gain c = 2/(s₊² + s₋²), the
-   slopes s± = 1 + c±/√n, a width-independent activation (ρ → 1 like the unshaped ReLU), the SDE's drift or noise. */
+/* §4.7 shaped ReLU: ln V_aa(T) ~ N(ln V_aa(0) − T, 2T), here T = L/n = 1 at n = 256, 1000 seeds, 2
+   inputs; V(0) = C, the inputs' Gram (V_aa(0) = 1), so layer L is L random steps from it, the first
+   layer's included (MATH.md §0: t = ℓ/n). Finite n: ln V_aa moves by ln(χ²_n/n) per layer plus a
+   term of order (s₊² − s₋²)·(1/√n) fluctuation = O(1/n) per layer; the χ² part alone has mean
+   L(ψ(n/2) − ln(n/2)) = −1.0013 and variance Lψ'(n/2) = 2.008: bias ~0.2% of the limit, below the 4
+   s.e. (0.18 on the mean). Also: the law of ρ_01 at T over the seeds against the SDE task's
+   covariance paths, two-sample KS below its 1e-4 critical value 2.22·√(1/1000 + 1/2000) = 0.086.
+   Catches: the gain c = 2/(s₊² + s₋²), the slopes s± = 1 + c±/√n, a width-independent activation (ρ
+   → 1 like the unshaped ReLU), the SDE's drift or noise. */
 static void test_shaped_relu_log_variance(void **state)
 {
   NNLJob    *job;
@@ -68,8 +78,12 @@ static void test_shaped_relu_log_variance(void **state)
   double    *rnet, *rsde, ks, crit;
   PetscInt   nnet = 0;
 
-  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -grid_width 256 -grid_depth 256 -grid_seed 0-1000 "
-                           "-inputs 2 -input_correlation 0.5 -record_layers 2 -sde_paths 2000", &job, &grid), 0);
+  assert_int_equal(
+    TestJob(
+      "-family shaped_mlp -grid_activation relu -grid_width 256 -grid_depth 256 -grid_seed 0-1000 "
+      "-inputs 2 -input_correlation 0.5 -record_layers 2 -sde_paths 2000",
+      &job, &grid),
+    0);
   rnet = malloc(sizeof(double) * grid->nnets);
   for (PetscInt p = 0; p < grid->nnets; p++) {
     const double *g;
@@ -103,12 +117,13 @@ static void test_shaped_relu_log_variance(void **state)
   NNLJobDestroy(&job);
 }
 
-/* The SDE time of a shaped network's layer ℓ is ℓ/n (MATH.md §0), where the first layer's Gram is already one random
-   (Wishart) step from the inputs' C = V(0). Shaped identity (c± = 0: s± = 1) at n = 8, L = 8: the SDE task's paths end at
-   T = 1, where ln V_00 ~ N(−1, 2) exactly for the SDE (drift 0); 4000 paths, 4 s.e. = 0.09 on the mean. The network's own
-   law there, Σ of 8 ln(χ²_8/8): mean 8(ψ(4) − ln 4) = −1.04, var 8ψ'(4) = 2.27, is the SDE's at T = 1 up to O(1/n), not
-   at 7/8 (−0.875, 1.75). Catches: the SDE run to (L − 1)/n, as before this test (mean −0.875, 5.6 s.e. off), and the
-   export's t column or the Fokker–Planck times on another convention. */
+/* The SDE time of a shaped network's layer ℓ is ℓ/n (MATH.md §0), where the first layer's Gram is
+   already one random (Wishart) step from the inputs' C = V(0). Shaped identity (c± = 0: s± = 1) at
+   n = 8, L = 8: the SDE task's paths end at T = 1, where ln V_00 ~ N(−1, 2) exactly for the SDE
+   (drift 0); 4000 paths, 4 s.e. = 0.09 on the mean. The network's own law there, Σ of 8 ln(χ²_8/8):
+   mean 8(ψ(4) − ln 4) = −1.04, var 8ψ'(4) = 2.27, is the SDE's at T = 1 up to O(1/n), not at 7/8
+   (−0.875, 1.75). Catches: the SDE run to (L − 1)/n, as before this test (mean −0.875, 5.6 s.e.
+   off), and the export's t column or the Fokker–Planck times on another convention. */
 static void test_shaped_sde_time(void **state)
 {
   NNLJob    *job;
@@ -117,9 +132,12 @@ static void test_shaped_sde_time(void **state)
   Moments    sde = {0}, net = {0};
 
   (void)state;
-  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -shape_c_plus 0 -shape_c_minus 0 -grid_width 8 -grid_depth 8 "
-                           "-grid_seed 0-4000 -inputs 2 -input_correlation 0.5 -record_layers all -sde_paths 4000",
-                           &job, &grid), 0);
+  assert_int_equal(
+    TestJob("-family shaped_mlp -grid_activation relu -shape_c_plus 0 -shape_c_minus 0 -grid_width "
+            "8 -grid_depth 8 "
+            "-grid_seed 0-4000 -inputs 2 -input_correlation 0.5 -record_layers all -sde_paths 4000",
+            &job, &grid),
+    0);
   assert_true(fabs(NNLSDETime(NNL_FAMILY_SHAPED, 8, 8, 8) - 1.0) == 0);
   assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
   for (PetscInt p = 0; p < res->npath; p++) MomentsAdd(&sde, log(res->paths[p * 5]));
@@ -131,30 +149,35 @@ static void test_shaped_sde_time(void **state)
     MomentsAdd(&net, res->lognorm[(res->nrec - 1) * 2]);
     NNLResultDestroy(&res);
   }
-  AssertMeanVar("shaped identity network ln V_00 at L = 8 (exact: 8 ln(chi2_8/8))", &net, 8 * (Digamma(4) - log(4.0)), 8 * Trigamma(4));
+  AssertMeanVar("shaped identity network ln V_00 at L = 8 (exact: 8 ln(chi2_8/8))", &net,
+                8 * (Digamma(4) - log(4.0)), 8 * Trigamma(4));
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
 }
 
-/* Smooth shaping (MATH.md §2, marked derived): tanh with s = a√n, a = 0.5, has b_aa = (φ'''(0)/a²) V_aa² = −8 V_aa² and
-   b_01 = −4 V_01 (V_00 + V_11): a strong drift (E ln V_00 falls to −3.0 by T = 1, −1 without it). The networks at n = 256,
-   T = 1 (1000 seeds) and the SDE task (2000 paths) must agree on ln V_00 and on V_01 at T: means within 4 s.e. of
-   their difference, plus a finite-width allowance of 0.05 on ln V_00 and 0.01 on V_01 (the O(1/√n) corrections of the
-   shaped activation; measured differences are well inside). Without the drift (or with twice it) the SDE mean of ln V_00
-   moves by > 0.5. Catches: a wrong smooth-shaping drift or sign, φ_s(x) = s φ(x/s) with the wrong s, the gain of smooth
-   shaping. */
+/* Smooth shaping (MATH.md §2, marked derived): tanh with s = a√n, a = 0.5, has b_aa = (φ'''(0)/a²)
+   V_aa² = −8 V_aa² and b_01 = −4 V_01 (V_00 + V_11): a strong drift (E ln V_00 falls to −3.0 by T =
+   1, −1 without it). The networks at n = 256, T = 1 (1000 seeds) and the SDE task (2000 paths) must
+   agree on ln V_00 and on V_01 at T: means within 4 s.e. of their difference, plus a finite-width
+   allowance of 0.05 on ln V_00 and 0.01 on V_01 (the O(1/√n) corrections of the shaped activation;
+   measured differences are well inside). Without the drift (or with twice it) the SDE mean of ln
+   V_00 moves by > 0.5. Catches: a wrong smooth-shaping drift or sign, φ_s(x) = s φ(x/s) with the
+   wrong s, the gain of smooth shaping. */
 static void test_smooth_shaped_tanh(void **state)
 {
-  NNLJob    *job;
-  NNLGrid   *grid;
-  NNLResult *res;
-  Moments    net[2] = {{0}}, sde[2] = {{0}};
-  const char *name[2] = {"ln V_00(T)", "V_01(T)"};
+  NNLJob      *job;
+  NNLGrid     *grid;
+  NNLResult   *res;
+  Moments      net[2] = {{0}}, sde[2] = {{0}};
+  const char  *name[2]  = {"ln V_00(T)", "V_01(T)"};
   const double allow[2] = {0.05, 0.01};
 
-  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 0.5 -grid_width 256 -grid_depth 256 "
-                           "-grid_seed 0-1000 -inputs 2 -input_correlation 0.5 -record_layers last -sde_paths 2000",
-                           &job, &grid), 0);
+  assert_int_equal(
+    TestJob(
+      "-family shaped_mlp -grid_activation tanh -shape_a 0.5 -grid_width 256 -grid_depth 256 "
+      "-grid_seed 0-1000 -inputs 2 -input_correlation 0.5 -record_layers last -sde_paths 2000",
+      &job, &grid),
+    0);
   for (PetscInt p = 0; p < grid->nnets; p++) {
     assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
     MomentsAdd(&net[0], log(res->gram[0]));
@@ -168,22 +191,26 @@ static void test_smooth_shaped_tanh(void **state)
     MomentsAdd(&sde[1], res->paths[p * 5 + 1]);
   }
   for (int k = 0; k < 2; k++) {
-    double se = sqrt(MomentsVar(&net[k]) / net[k].n + MomentsVar(&sde[k]) / sde[k].n), d = net[k].mean - sde[k].mean;
-    print_message("smooth shaped tanh %s: network %.4f, SDE %.4f, diff %.4f, se %.4f\n", name[k], net[k].mean, sde[k].mean, d, se);
-    if (fabs(d) > 4 * se + allow[k]) fail_msg("%s: network %.4f vs SDE %.4f (4 se + allowance = %.4f)", name[k], net[k].mean, sde[k].mean,
-                                               4 * se + allow[k]);
+    double se = sqrt(MomentsVar(&net[k]) / net[k].n + MomentsVar(&sde[k]) / sde[k].n),
+           d  = net[k].mean - sde[k].mean;
+    print_message("smooth shaped tanh %s: network %.4f, SDE %.4f, diff %.4f, se %.4f\n", name[k],
+                  net[k].mean, sde[k].mean, d, se);
+    if (fabs(d) > 4 * se + allow[k])
+      fail_msg("%s: network %.4f vs SDE %.4f (4 se + allowance = %.4f)", name[k], net[k].mean,
+               sde[k].mean, 4 * se + allow[k]);
   }
   NNLResultDestroy(&res);
   NNLGridDestroy(&grid);
   NNLJobDestroy(&job);
 }
 
-/* Fixed-width ReLU ResNet (Hayou 2022): at n = 4, L = 1000 (600 seeds) the law of ln(‖φ(y_0)‖²/n) at t = 1 over live
-   inputs matches the SDE task's paths (1500): two-sample KS below its 1e-4 critical value 2.22·√(1/n₁ + 1/n₂) ≈ 0.107
-   (EM at dt = 1e-3 is itself a depth-1000 ResNet in law, so no finite-depth allowance is needed). Dead inputs (all
-   coordinates of the embedding negative, probability 2^-n; then the ResNet is frozen) must be as frequent in both, within
-   4 s.e. Catches: an SDE whose noise uses the Gram of Y instead of φ(Y) (the noise scale of ReLU is half the linear one),
-   a wrong initial law, post-activation norms of the wrong input. */
+/* Fixed-width ReLU ResNet (Hayou 2022): at n = 4, L = 1000 (600 seeds) the law of ln(‖φ(y_0)‖²/n)
+   at t = 1 over live inputs matches the SDE task's paths (1500): two-sample KS below its 1e-4
+   critical value 2.22·√(1/n₁ + 1/n₂) ≈ 0.107 (EM at dt = 1e-3 is itself a depth-1000 ResNet in law,
+   so no finite-depth allowance is needed). Dead inputs (all coordinates of the embedding negative,
+   probability 2^-n; then the ResNet is frozen) must be as frequent in both, within 4 s.e. Catches:
+   an SDE whose noise uses the Gram of Y instead of φ(Y) (the noise scale of ReLU is half the linear
+   one), a wrong initial law, post-activation norms of the wrong input. */
 static void test_fixed_width_relu_resnet(void **state)
 {
   NNLJob    *job;
@@ -192,20 +219,27 @@ static void test_fixed_width_relu_resnet(void **state)
   double    *x, *y, ks, crit, pnet, psde;
   PetscInt   nx = 0, ny = 0, deadx = 0, deady = 0;
 
-  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 4 -grid_depth 1000 -grid_seed 0-600 -inputs 1 "
-                           "-record_layers last -sde_paths 1500", &job, &grid), 0);
+  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 4 -grid_depth 1000 "
+                           "-grid_seed 0-600 -inputs 1 "
+                           "-record_layers last -sde_paths 1500",
+                           &job, &grid),
+                   0);
   x = malloc(sizeof(double) * grid->nnets);
   for (PetscInt p = 0; p < grid->nnets; p++) {
     assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
-    if (isfinite(res->lognorm_post[0])) x[nx++] = res->lognorm_post[0];
-    else deadx++;
+    if (isfinite(res->lognorm_post[0]))
+      x[nx++] = res->lognorm_post[0];
+    else
+      deadx++;
     NNLResultDestroy(&res);
   }
   assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
   y = malloc(sizeof(double) * res->npath);
   for (PetscInt p = 0; p < res->npath; p++) {
-    if (isfinite(res->paths[p * 2 + 1])) y[ny++] = res->paths[p * 2 + 1];
-    else deady++;
+    if (isfinite(res->paths[p * 2 + 1]))
+      y[ny++] = res->paths[p * 2 + 1];
+    else
+      deady++;
   }
   NNLLawsSort(nx, x);
   NNLLawsSort(ny, y);
@@ -213,9 +247,11 @@ static void test_fixed_width_relu_resnet(void **state)
   crit = sqrt(-0.5 * log(1e-4 / 2)) * sqrt(1.0 / nx + 1.0 / ny);
   pnet = (double)deadx / grid->nnets;
   psde = (double)deady / res->npath;
-  print_message("relu resnet n=4: ks=%.4f crit=%.4f dead network %.4f SDE %.4f (2^-4 = 0.0625)\n", ks, crit, pnet, psde);
+  print_message("relu resnet n=4: ks=%.4f crit=%.4f dead network %.4f SDE %.4f (2^-4 = 0.0625)\n",
+                ks, crit, pnet, psde);
   if (ks > crit) fail_msg("ln|phi(y)|^2 at t = 1: KS(network, SDE) = %.4f > %.4f", ks, crit);
-  ASSERT_WITHIN_4SE("dead fraction, network vs SDE", pnet, psde, sqrt(0.0625 * 0.9375 * (1.0 / grid->nnets + 1.0 / res->npath)));
+  ASSERT_WITHIN_4SE("dead fraction, network vs SDE", pnet, psde,
+                    sqrt(0.0625 * 0.9375 * (1.0 / grid->nnets + 1.0 / res->npath)));
   free(x);
   free(y);
   NNLResultDestroy(&res);
@@ -223,10 +259,10 @@ static void test_fixed_width_relu_resnet(void **state)
   NNLJobDestroy(&job);
 }
 
-/* The shaped MLP's two samplers have the same law (MATH.md §4.9): shaped ReLU and smooth-shaped tanh at n = 32, L = 17,
-   500 seeds each, the means of ln V_00 and of ρ_01 at the last layer agree within 4 s.e. of their difference. The dense
-   sampler draws W, the projection sampler Z (ΦᵀΦ c/n)^{1/2}: catches a gain, slope or shaping applied in one and not
-   the other. */
+/* The shaped MLP's two samplers have the same law (MATH.md §4.9): shaped ReLU and smooth-shaped
+   tanh at n = 32, L = 17, 500 seeds each, the means of ln V_00 and of ρ_01 at the last layer agree
+   within 4 s.e. of their difference. The dense sampler draws W, the projection sampler Z (ΦᵀΦ
+   c/n)^{1/2}: catches a gain, slope or shaping applied in one and not the other. */
 static void test_shaped_samplers_agree(void **state)
 {
   const char *acts[2] = {"relu", "tanh"};
@@ -238,12 +274,15 @@ static void test_shaped_samplers_agree(void **state)
       NNLGrid   *grid;
       NNLResult *res;
       char       opts[512];
-      snprintf(opts, sizeof(opts), "-family shaped_mlp -grid_activation %s -shape_a 0.5 -shape_c_minus -2 -grid_width 32 "
-               "-grid_depth 17 -grid_seed %d-%d -inputs 2 -record_layers last -sampler %s", acts[a], smp * 1000, smp * 1000 + 500,
-               smp ? "dense" : "projection");
+      snprintf(
+        opts, sizeof(opts),
+        "-family shaped_mlp -grid_activation %s -shape_a 0.5 -shape_c_minus -2 -grid_width 32 "
+        "-grid_depth 17 -grid_seed %d-%d -inputs 2 -record_layers last -sampler %s",
+        acts[a], smp * 1000, smp * 1000 + 500, smp ? "dense" : "projection");
       assert_int_equal(TestJob(opts, &job, &grid), 0);
       for (PetscInt p = 0; p < grid->nnets; p++) {
-        assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+        assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res),
+                         0);
         MomentsAdd(&mo[smp][0], log(res->gram[0]));
         MomentsAdd(&mo[smp][1], res->gram[1] / sqrt(res->gram[0] * res->gram[2]));
         NNLResultDestroy(&res);
@@ -254,23 +293,28 @@ static void test_shaped_samplers_agree(void **state)
     for (int k = 0; k < 2; k++) {
       char what[64];
       snprintf(what, sizeof(what), "%s %s dense vs projection", acts[a], k ? "rho" : "ln V_00");
-      ASSERT_WITHIN_4SE(what, mo[1][k].mean, mo[0][k].mean, sqrt(MomentsVar(&mo[0][k]) / mo[0][k].n + MomentsVar(&mo[1][k]) / mo[1][k].n));
+      ASSERT_WITHIN_4SE(
+        what, mo[1][k].mean, mo[0][k].mean,
+        sqrt(MomentsVar(&mo[0][k]) / mo[0][k].n + MomentsVar(&mo[1][k]) / mo[1][k].n));
     }
   }
 }
 
-/* The smooth shaped drift against MATH.md §2's formula, with a φ''(0) that no shipped activation has (every smooth
-   one that can be shaped is odd: φ''(0) = 0): a⁻²[(d2²/4)(V_aa V_bb + 2 V_ab²) + (d3/2) V_ab (V_aa + V_bb)] at a = 1,
-   d2 = 1, d3 = 0, V = (1, 2, 0.5): ¼(2 + 2·¼) = 0.625; and the d3 term alone (d2 = 0, d3 = 1): ½·0.5·3 = 0.75.
-   Catches a dropped factor of the V_ab² term (0.5625) or of the d3 term. */
+/* The smooth shaped drift against MATH.md §2's formula, with a φ''(0) that no shipped activation
+   has (every smooth one that can be shaped is odd: φ''(0) = 0): a⁻²[(d2²/4)(V_aa V_bb + 2 V_ab²) +
+   (d3/2) V_ab (V_aa + V_bb)] at a = 1, d2 = 1, d3 = 0, V = (1, 2, 0.5): ¼(2 + 2·¼) = 0.625; and the
+   d3 term alone (d2 = 0, d3 = 1): ½·0.5·3 = 0.75. Catches a dropped factor of the V_ab² term
+   (0.5625) or of the d3 term. */
 static void test_shaped_drift_formula(void **state)
 {
   NNLJob  *job;
   NNLGrid *grid;
 
   (void)state;
-  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 1 -grid_width 8 -grid_depth 8 -grid_seed 0-1 -inputs 2",
-                           &job, &grid), 0);
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 1 -grid_width 8 "
+                           "-grid_depth 8 -grid_seed 0-1 -inputs 2",
+                           &job, &grid),
+                   0);
   assert_true(fabs(NNLShapedDrift(job, &job->act[0], 1, 0, 1, 2, 0.5) - 0.625) < 1e-15);
   assert_true(fabs(NNLShapedDrift(job, &job->act[0], 0, 1, 1, 2, 0.5) - 0.75) < 1e-15);
   NNLGridDestroy(&grid);

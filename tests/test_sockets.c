@@ -1,9 +1,10 @@
 // ctest-label: mpi
 // ctest-ranks: 1 2
-/* TCP_NODELAY on the MPI library's connections (sockets.c). Catches: a TCP connection left with Nagle's algorithm on
-   (MPI_Finalize then waits 40 ms for the PMIx server's delayed acknowledgement), a connected or accepted socket
-   skipped, a socket of another kind touched or counted. Run under mpiexec at 1 and 2 ranks, so that the process also
-   holds the PMIx client's real connection. */
+/* TCP_NODELAY on the MPI library's connections (sockets.c). Catches: a TCP connection left with
+   Nagle's algorithm on (MPI_Finalize then waits 40 ms for the PMIx server's delayed
+   acknowledgement), a connected or accepted socket skipped, a socket of another kind touched or
+   counted. Run under mpiexec at 1 and 2 ranks, so that the process also holds the PMIx client's
+   real connection. */
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -20,14 +21,17 @@ static int NoDelay(int fd)
   int                     type = 0, on = 0;
 
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_STREAM) return -1;
-  if (getsockname(fd, (struct sockaddr *)&addr, &alen) || (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) return -1;
+  if (getsockname(fd, (struct sockaddr *)&addr, &alen) ||
+      (addr.ss_family != AF_INET && addr.ss_family != AF_INET6))
+    return -1;
   len = sizeof(on);
   assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
   return on != 0;
 }
 
-/* A loopback connection made here (listening, connected and accepted sockets, all with Nagle on) and a Unix socket
-   pair: afterwards every TCP socket of the process has TCP_NODELAY; the Unix pair is neither changed nor counted. */
+/* A loopback connection made here (listening, connected and accepted sockets, all with Nagle on)
+   and a Unix socket pair: afterwards every TCP socket of the process has TCP_NODELAY; the Unix pair
+   is neither changed nor counted. */
 static void test_nodelay(void **state)
 {
   struct sockaddr_in addr;

@@ -1,25 +1,28 @@
 // ctest-label: unit
-/* Local spectra (LAPACK) and their scalars on matrices whose spectra are known: diagonal, rank-deficient by
-   construction, and Wishart matrices (moments of the eigenvalues, 4-standard-error bounds, fixed seeds). */
+/* Local spectra (LAPACK) and their scalars on matrices whose spectra are known: diagonal,
+   rank-deficient by construction, and Wishart matrices (moments of the eigenvalues,
+   4-standard-error bounds, fixed seeds). */
 #include <float.h>
 #include <cblas.h>
 #include "testutil.h"
 #include "nnlimits/rng.h"
 #include "nnlimits/spectra.h"
 
-/* Catches: values unsorted or in the wrong order, a wrong participation ratio / condition number / rank rule. */
+/* Catches: values unsorted or in the wrong order, a wrong participation ratio / condition number /
+ * rank rule. */
 static void test_diagonal(void **state)
 {
-  const double d[4] = {0.5, 3.0, 0.0, 1e-4}; /* singular values 3, 0.5, 1e-4, 0 */
-  double       A[6 * 4] = {0}, s[4], w[4], K[16] = {0};
-  PetscBool    ok;
-  char         msg[128];
+  const double    d[4]     = {0.5, 3.0, 0.0, 1e-4}; /* singular values 3, 0.5, 1e-4, 0 */
+  double          A[6 * 4] = {0}, s[4], w[4], K[16] = {0};
+  PetscBool       ok;
+  char            msg[128];
   NNLSpectraStats st;
 
   for (int i = 0; i < 4; i++) A[i + 6 * i] = d[i];
   assert_int_equal(NNLSpectraSVDLocal(6, 4, A, s, &ok, msg, sizeof(msg)), 0);
   assert_true(ok);
-  assert_true(fabs(s[0] - 3) < 1e-15 && fabs(s[1] - 0.5) < 1e-15 && fabs(s[2] - 1e-4) < 1e-19 && s[3] == 0);
+  assert_true(fabs(s[0] - 3) < 1e-15 && fabs(s[1] - 0.5) < 1e-15 && fabs(s[2] - 1e-4) < 1e-19 &&
+              s[3] == 0);
   NNLSpectraStatsCompute(4, s, PETSC_FALSE, 6, 4, 1e-3, &st);
   assert_int_equal(st.rank, 3);      /* 1e-4 is far above 6·eps·3 */
   assert_int_equal(st.rank_rtol, 2); /* 1e-4 < 1e-3·3 */
@@ -28,7 +31,8 @@ static void test_diagonal(void **state)
     assert_true(fabs(st.pr - s2 * s2 / s4) < 1e-14);
   }
   assert_true(isinf(st.cond) && st.vmax == 3 && st.vmin == 0);
-  /* The Gram diag(d²): eigenvalues are the squares; its PR (of √λ) and ranks at rtol on λ itself. */
+  /* The Gram diag(d²): eigenvalues are the squares; its PR (of √λ) and ranks at rtol on λ itself.
+   */
   for (int i = 0; i < 4; i++) K[i + 4 * i] = d[i] * d[i];
   assert_int_equal(NNLSpectraEigLocal(4, K, w, &ok, msg, sizeof(msg)), 0);
   assert_true(ok && w[0] == 9 && w[1] == 0.25 && fabs(w[2] - 1e-8) < 1e-22 && w[3] == 0);
@@ -39,31 +43,34 @@ static void test_diagonal(void **state)
   /* A zero matrix: no rank, no PR, no condition number (NaN, stored as NULL). */
   NNLSpectraStatsCompute(4, (double[4]){0, 0, 0, 0}, PETSC_FALSE, 4, 4, 1e-3, &st);
   assert_true(st.rank == 0 && st.rank_rtol == 0 && isnan(st.pr) && isnan(st.cond));
-  /* The rank's tolerance is max(rows, cols)·eps·σ_max (LAPACK's and numpy's): 1e-13 is below 1000·eps = 2.2e-13 of a
-     1000 × 2 matrix. Catches min(rows, cols) (2·eps: rank 2). */
+  /* The rank's tolerance is max(rows, cols)·eps·σ_max (LAPACK's and numpy's): 1e-13 is below
+     1000·eps = 2.2e-13 of a 1000 × 2 matrix. Catches min(rows, cols) (2·eps: rank 2). */
   NNLSpectraStatsCompute(2, (double[2]){1, 1e-13}, PETSC_FALSE, 1000, 2, 1e-3, &st);
   assert_int_equal(st.rank, 1);
-  /* Singular values whose squares leave double's range (an exploding network's, stored at their true scale; and a
-     vanishing one's): PR (1 + 1/4)²/(1 + 1/16) = 1.4705882352941178, as at scale 1. It was NaN past 1.3e154 (σ²/σ_max²
-     = inf/inf). */
+  /* Singular values whose squares leave double's range (an exploding network's, stored at their
+     true scale; and a vanishing one's): PR (1 + 1/4)²/(1 + 1/16) = 1.4705882352941178, as at
+     scale 1. It was NaN past 1.3e154 (σ²/σ_max² = inf/inf). */
   {
     const double scales[] = {1, 1e155, 1e-160};
     for (int i = 0; i < 3; i++) {
-      NNLSpectraStatsCompute(2, (double[2]){scales[i], 0.5 * scales[i]}, PETSC_FALSE, 2, 2, 1e-3, &st);
-      if (!(fabs(st.pr - 1.5625 / 1.0625) < 1e-15)) fail_msg("scale %g: pr %.17g", scales[i], st.pr);
+      NNLSpectraStatsCompute(2, (double[2]){scales[i], 0.5 * scales[i]}, PETSC_FALSE, 2, 2, 1e-3,
+                             &st);
+      if (!(fabs(st.pr - 1.5625 / 1.0625) < 1e-15))
+        fail_msg("scale %g: pr %.17g", scales[i], st.pr);
     }
   }
 }
 
-/* Catches: a rank rule that counts rounding noise (exact rank of L R must be its inner dimension), or one that
-   drops true small values. Also: Σσ² = ‖A‖_F² and, for the Gram, Σλ = tr K, Σλ² = ‖K‖_F² (identities). */
+/* Catches: a rank rule that counts rounding noise (exact rank of L R must be its inner dimension),
+   or one that drops true small values. Also: Σσ² = ‖A‖_F² and, for the Gram, Σλ = tr K, Σλ² =
+   ‖K‖_F² (identities). */
 static void test_rank_deficient(void **state)
 {
-  const int    r = 80, c = 45;
-  double      *L, *R, *A, *K, s[45], w[45], fro = 0, tr = 0, fk = 0, s2 = 0, w1 = 0, w2 = 0;
-  NNLRngStream rs;
-  PetscBool    ok;
-  char         msg[128];
+  const int       r = 80, c = 45;
+  double         *L, *R, *A, *K, s[45], w[45], fro = 0, tr = 0, fk = 0, s2 = 0, w1 = 0, w2 = 0;
+  NNLRngStream    rs;
+  PetscBool       ok;
+  char            msg[128];
   NNLSpectraStats st;
 
   for (int k = 1; k <= 40; k += 13) {
@@ -96,7 +103,8 @@ static void test_rank_deficient(void **state)
       w2 += w[i] * w[i];
       if (i) assert_true(s[i] <= s[i - 1] && w[i] <= w[i - 1]);
     }
-    assert_true(fabs(s2 - fro) <= 1e-12 * fro && fabs(w1 - tr) <= 1e-12 * tr && fabs(w2 - fk) <= 1e-12 * fk);
+    assert_true(fabs(s2 - fro) <= 1e-12 * fro && fabs(w1 - tr) <= 1e-12 * tr &&
+                fabs(w2 - fk) <= 1e-12 * fk);
     free(L);
     free(R);
     free(A);
@@ -104,9 +112,10 @@ static void test_rank_deficient(void **state)
   }
 }
 
-/* Wishart W = XᵀX/n, X n×m iid N(0,1): E[mean eigenvalue] = 1, E tr W² = m(1 + (m+1)/n), and the singular
-   values of X give the same: Σσ²/n = tr W. 400 fixed seeds, 4 s.e. Catches: eigenvalues of a wrong matrix (a
-   transposed or half-filled Gram), a scale error, singular values of the wrong operand. */
+/* Wishart W = XᵀX/n, X n×m iid N(0,1): E[mean eigenvalue] = 1, E tr W² = m(1 + (m+1)/n), and the
+   singular values of X give the same: Σσ²/n = tr W. 400 fixed seeds, 4 s.e. Catches: eigenvalues of
+   a wrong matrix (a transposed or half-filled Gram), a scale error, singular values of the wrong
+   operand. */
 static void test_wishart_moments(void **state)
 {
   const int n = 12, m = 5;
@@ -139,7 +148,8 @@ static void test_wishart_moments(void **state)
 
 int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_diagonal), cmocka_unit_test(test_rank_deficient),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_diagonal),
+                                     cmocka_unit_test(test_rank_deficient),
                                      cmocka_unit_test(test_wishart_moments)};
   int                     rc;
 

@@ -1,5 +1,6 @@
 // ctest-label: unit
-/* The run store: result packing, commit and resume, refusals that leave the file untouched, export, merge. */
+/* The run store: result packing, commit and resume, refusals that leave the file untouched, export,
+ * merge. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,8 @@
 static char scratch[256]; /* one directory per test program run */
 static char last[1024];
 
-static PetscErrorCode Record(MPI_Comm c, int l, const char *f, const char *fi, PetscErrorCode n, PetscErrorType p,
-                             const char *m, void *ctx)
+static PetscErrorCode Record(MPI_Comm c, int l, const char *f, const char *fi, PetscErrorCode n,
+                             PetscErrorType p, const char *m, void *ctx)
 {
   if (p == PETSC_ERROR_INITIAL) snprintf(last, sizeof(last), "%s", m);
   return n;
@@ -44,7 +45,8 @@ static char *Slurp(const char *path, long *len)
 }
 
 /* Commit points idx[0..n) of the job's grid into dir. */
-static void CommitPoints(NNLJob *job, NNLGrid *grid, const char *dir, PetscInt n, const PetscInt *idx)
+static void CommitPoints(NNLJob *job, NNLGrid *grid, const char *dir, PetscInt n,
+                         const PetscInt *idx)
 {
   NNLStore st = NULL;
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
@@ -59,8 +61,8 @@ static void CommitPoints(NNLJob *job, NNLGrid *grid, const char *dir, PetscInt n
   assert_null(st);
 }
 
-/* No -wal/-shm beside dir's store: a closed store is back in rollback-journal mode, so readers (export, status,
-   merge inputs on read-only media) leave nothing behind. */
+/* No -wal/-shm beside dir's store: a closed store is back in rollback-journal mode, so readers
+   (export, status, merge inputs on read-only media) leave nothing behind. */
 static void AssertNoSideFiles(const char *dir)
 {
   char side[600];
@@ -73,7 +75,7 @@ static void AssertNoSideFiles(const char *dir)
 /* Export table of dir into a malloc'd string. */
 static char *ExportOf(const char *dir, const char *table)
 {
-  NNLStore st = NULL;
+  NNLStore st  = NULL;
   char    *buf = NULL;
   size_t   len = 0;
   FILE    *out = open_memstream(&buf, &len);
@@ -85,9 +87,9 @@ static char *ExportOf(const char *dir, const char *table)
 }
 
 /* Pack then unpack gives back every field exactly; a wrong length is refused.
-   Catches: an array left out of the message, a layer index, status, time or message garbled in transit, a point
-   that failed before its first recorded layer (nrec = 0) lost on its way to the store, a truncated or overlong
-   message accepted as a result. */
+   Catches: an array left out of the message, a layer index, status, time or message garbled in
+   transit, a point that failed before its first recorded layer (nrec = 0) lost on its way to the
+   store, a truncated or overlong message accepted as a result. */
 static void test_pack_roundtrip(void **state)
 {
   NNLJob    *job;
@@ -96,7 +98,10 @@ static void test_pack_roundtrip(void **state)
   double    *buf;
   PetscInt   len;
 
-  assert_int_equal(TestJob("-family mlp -grid_width 8 -grid_depth 4 -grid_seed 3 -inputs 3 -input_dim 4", &job, &grid), 0);
+  assert_int_equal(
+    TestJob("-family mlp -grid_width 8 -grid_depth 4 -grid_seed 3 -inputs 3 -input_dim 4", &job,
+            &grid),
+    0);
   assert_int_equal(NNLPointCompute(job, &grid->points[0], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
   res->status     = NNL_STATUS_FAILED;
   res->dead_layer = 2;
@@ -146,8 +151,8 @@ static void test_pack_roundtrip(void **state)
   assert_string_equal(back->message, "overflow before layer 1");
   assert_memory_equal(back->ks, empty->ks, sizeof(double) * 2);
   NNLResultDestroy(&back);
-  /* The message goes as its bytes to the NUL: none takes no room; 255 bytes (the most) take 32 doubles, 7 take 1. A
-     message sent whole, or cut short, or left unterminated fails these. */
+  /* The message goes as its bytes to the NUL: none takes no room; 255 bytes (the most) take 32
+     doubles, 7 take 1. A message sent whole, or cut short, or left unterminated fails these. */
   for (int t = 0; t < 3; t++) {
     const PetscInt bytes[3] = {0, 7, 255}, doubles[3] = {0, 1, 32};
     PetscInt       base;
@@ -192,7 +197,8 @@ static void ExpectIds(NNLStore st, const NNLGrid *grid, PetscInt n, const PetscI
   PetscFree(ids);
 }
 
-/* Runs the SQL on the store file in dir; returns the first column of its first row as an integer (0: no row). */
+/* Runs the SQL on the store file in dir; returns the first column of its first row as an integer
+ * (0: no row). */
 static sqlite3_int64 StoreSQL(const char *dir, const char *sql)
 {
   char          file[600];
@@ -209,12 +215,13 @@ static sqlite3_int64 StoreSQL(const char *dir, const char *sql)
   return v;
 }
 
-/* Committed points are exactly the ones a reopened store reports; a commit that fails — a point committed twice
-   with different results,
-   or a new point whose rows clash half way through its transaction — is refused, leaves the store as it was, and
-   the store takes the next commit. Catches: a commit not made durable, resume recomputing or skipping the wrong
-   points, duplicates silently accepted (they would double-count in every mean), a half-written point left behind
-   (no ROLLBACK), a store stuck in an open transaction after one failed commit, a closed store left in WAL mode. */
+/* Committed points are exactly the ones a reopened store reports; a commit that fails — a point
+   committed twice with different results, or a new point whose rows clash half way through its
+   transaction — is refused, leaves the store as it was, and the store takes the next commit.
+   Catches: a commit not made durable, resume recomputing or skipping the wrong points, duplicates
+   silently accepted (they would double-count in every mean), a half-written point left behind (no
+   ROLLBACK), a store stuck in an open transaction after one failed commit, a closed store left in
+   WAL mode. */
 static void test_commit_resume(void **state)
 {
   NNLJob        *job;
@@ -228,20 +235,25 @@ static void test_commit_resume(void **state)
   PetscErrorCode ierr;
 
   Path(dir, sizeof(dir), "resume");
-  assert_int_equal(TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-6 -grid_activation relu", &job, &grid), 0);
+  assert_int_equal(
+    TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-6 -grid_activation relu", &job,
+            &grid),
+    0);
   CommitPoints(job, grid, dir, 3, idx);
   AssertNoSideFiles(dir);
-  /* no index on points.ord, which every commit paid for (store.c): a store made before has it dropped when a run
-     opens it */
-  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM sqlite_master WHERE type='index' AND tbl_name='points' AND sql IS NOT NULL"), 0);
+  /* no index on points.ord, which every commit paid for (store.c): a store made before has it
+     dropped when a run opens it */
+  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM sqlite_master WHERE type='index' AND "
+                                 "tbl_name='points' AND sql IS NOT NULL"),
+                   0);
   StoreSQL(dir, "CREATE INDEX points_ord ON points(ord)");
   assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM sqlite_master WHERE name='points_ord'"), 1);
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
   assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM sqlite_master WHERE name='points_ord'"), 0);
   ExpectIds(st, grid, 3, idx);
   for (int t = 0; t < 3; t++) before[t] = ExportOf(dir, tab[t]);
-  /* the same point again, with the same results: a no-op (a resumed sweep must not die of it); with one value
-     changed (another build, another writer): refused */
+  /* the same point again, with the same results: a no-op (a resumed sweep must not die of it); with
+     one value changed (another build, another writer): refused */
   assert_int_equal(NNLPointCompute(job, &grid->points[0], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
   assert_int_equal(NNLStoreCommit(st, &grid->points[0], res), 0);
   res->gram[res->nrec * res->m * (res->m + 1) / 2 - 1] *= 1 + 1e-15;
@@ -256,8 +268,8 @@ static void test_commit_resume(void **state)
   PetscPopErrorHandler();
   assert_int_not_equal(ierr, 0);
   NNLResultDestroy(&res);
-  /* a new point whose second recorded layer repeats the first: its points row is already written when its layers
-     are refused */
+  /* a new point whose second recorded layer repeats the first: its points row is already written
+     when its layers are refused */
   assert_int_equal(NNLPointCompute(job, &grid->points[1], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
   assert_true(res->nrec >= 2);
   res->layers[1] = res->layers[0];
@@ -288,19 +300,23 @@ static void test_commit_resume(void **state)
   NNLJobDestroy(&job);
 }
 
-/* A run that stops on an error that is not the store's (rank 0's own task failed): NNLStoreMarkFailed marks the run
-   failed and keeps the finished tasks of the open commit group, as the store's close does. Catches: the group rolled
-   back with the run's failure (up to 0.25 s of finished results lost, which a resume then computes again). */
+/* A run that stops on an error that is not the store's (rank 0's own task failed):
+   NNLStoreMarkFailed marks the run failed and keeps the finished tasks of the open commit group, as
+   the store's close does. Catches: the group rolled back with the run's failure (up to 0.25 s of
+   finished results lost, which a resume then computes again). */
 static void test_mark_failed_keeps_group(void **state)
 {
-  NNLJob   *job;
-  NNLGrid  *grid;
-  NNLStore  st = NULL;
-  PetscInt  idx[2] = {3, 1};
-  char      dir[512];
+  NNLJob  *job;
+  NNLGrid *grid;
+  NNLStore st     = NULL;
+  PetscInt idx[2] = {3, 1};
+  char     dir[512];
 
   Path(dir, sizeof(dir), "markfailed");
-  assert_int_equal(TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-6 -grid_activation relu", &job, &grid), 0);
+  assert_int_equal(
+    TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-6 -grid_activation relu", &job,
+            &grid),
+    0);
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
   for (PetscInt i = 0; i < 2; i++) {
     NNLResult *res;
@@ -308,7 +324,8 @@ static void test_mark_failed_keeps_group(void **state)
     assert_int_equal(NNLStoreCommit(st, &grid->points[idx[i]], res), 0);
     NNLResultDestroy(&res);
   }
-  /* both in the group, not yet on disk: a group lasts 0.25 s (another connection sees nothing of it) */
+  /* both in the group, not yet on disk: a group lasts 0.25 s (another connection sees nothing of
+   * it) */
   assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM points"), 0);
   NNLStoreMarkFailed(st);
   assert_int_equal(NNLStoreClose(&st), 0);
@@ -321,10 +338,11 @@ static void test_mark_failed_keeps_group(void **state)
   NNLJobDestroy(&job);
 }
 
-/* A second commit of every kind of task — a network with spectra, a limit, an SDE task with its Fokker–Planck
-   density — is a no-op with the same result and refused, the stored rows intact, when any one value differs.
-   Catches: a recommit check that knows only some tables (an SDE task's equal recommit refused, or a changed
-   spectrum, path or density accepted), a check that leaves the stored rows replaced or deleted behind it. */
+/* A second commit of every kind of task — a network with spectra, a limit, an SDE task with its
+   Fokker–Planck density — is a no-op with the same result and refused, the stored rows intact, when
+   any one value differs. Catches: a recommit check that knows only some tables (an SDE task's equal
+   recommit refused, or a changed spectrum, path or density accepted), a check that leaves the
+   stored rows replaced or deleted behind it. */
 static void test_recommit_every_kind(void **state)
 {
   NNLJob        *job;
@@ -336,8 +354,11 @@ static void test_recommit_every_kind(void **state)
   int            seen[3] = {0, 0, 0};
 
   Path(dir, sizeof(dir), "recommit");
-  assert_int_equal(TestJob("-family shaped_mlp,mlp -grid_width 8 -grid_depth 3 -grid_seed 0 -grid_activation relu -spectra_layers last "
-                           "-sde_paths 3 -sde_dt 0.05 -fp_cells 8", &job, &grid), 0);
+  assert_int_equal(TestJob("-family shaped_mlp,mlp -grid_width 8 -grid_depth 3 -grid_seed 0 "
+                           "-grid_activation relu -spectra_layers last "
+                           "-sde_paths 3 -sde_dt 0.05 -fp_cells 8",
+                           &job, &grid),
+                   0);
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
   for (PetscInt i = 0; i < grid->npoints; i++) {
     NNLResult *res;
@@ -349,9 +370,9 @@ static void test_recommit_every_kind(void **state)
   for (int t = 0; t < 5; t++) before[t] = ExportOf(dir, tab[t]);
   assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
   for (PetscInt i = 0; i < grid->npoints; i++) {
-    /* the same result: accepted; then one value changed (a fresh result each time), by kind: a network's last
-       singular value or its first Gram entry, a limit's first NNGP value, an SDE task's first path value or its
-       last density cell */
+    /* the same result: accepted; then one value changed (a fresh result each time), by kind: a
+       network's last singular value or its first Gram entry, a limit's first NNGP value, an SDE
+       task's first path value or its last density cell */
     for (int change = 0; change < 3; change++) {
       NNLResult *res;
       double    *v = NULL;
@@ -359,15 +380,20 @@ static void test_recommit_every_kind(void **state)
       if (change == 0) {
         assert_int_equal(NNLStoreCommit(st, &grid->points[i], res), 0);
         seen[res->kind]++;
-      } else if (res->kind == NNL_TASK_NETWORK) v = change == 1 ? &res->sv[res->nspec * res->nsv - 1] : &res->gram[0];
-      else if (res->kind == NNL_TASK_LIMIT) v = change == 1 ? &res->gram[0] : NULL; /* q_nngp (an MLP has no ODE) */
-      else v = change == 1 ? &res->paths[0] : &res->fp[res->nrec * res->ncell - 1];
+      } else if (res->kind == NNL_TASK_NETWORK)
+        v = change == 1 ? &res->sv[res->nspec * res->nsv - 1] : &res->gram[0];
+      else if (res->kind == NNL_TASK_LIMIT)
+        v = change == 1 ? &res->gram[0] : NULL; /* q_nngp (an MLP has no ODE) */
+      else
+        v = change == 1 ? &res->paths[0] : &res->fp[res->nrec * res->ncell - 1];
       if (v) {
         *v = *v * (1 + 1e-12) + 1e-300;
         PetscPushErrorHandler(Record, NULL);
         ierr = NNLStoreCommit(st, &grid->points[i], res);
         PetscPopErrorHandler();
-        if (!ierr) fail_msg("point %" PetscInt_FMT " (kind %" PetscInt_FMT ") recommitted with change %d", i, res->kind, change);
+        if (!ierr)
+          fail_msg("point %" PetscInt_FMT " (kind %" PetscInt_FMT ") recommitted with change %d", i,
+                   res->kind, change);
         assert_non_null(strstr(last, "different results"));
       }
       NNLResultDestroy(&res);
@@ -385,9 +411,11 @@ static void test_recommit_every_kind(void **state)
   NNLJobDestroy(&job);
 }
 
-/* Open dir for writing with job (or for reading when job is NULL) and expect a refusal whose message contains
-   what; the file's bytes stay as they were, no -wal/-shm appear and the handle comes back NULL. */
-static PetscErrorCode ExpectRefused(const char *dir, const NNLJob *job, const NNLGrid *grid, const char *what)
+/* Open dir for writing with job (or for reading when job is NULL) and expect a refusal whose
+   message contains what; the file's bytes stay as they were, no -wal/-shm appear and the handle
+   comes back NULL. */
+static PetscErrorCode ExpectRefused(const char *dir, const NNLJob *job, const NNLGrid *grid,
+                                    const char *what)
 {
   static double  sentinel;
   NNLStore       st = (NNLStore)(void *)&sentinel; /* a stale handle the refused open must clear */
@@ -403,7 +431,9 @@ static PetscErrorCode ExpectRefused(const char *dir, const NNLJob *job, const NN
   PetscPushErrorHandler(Record, NULL);
   ierr = job ? NNLStoreOpen(dir, job, grid, &st) : NNLStoreOpenRead(dir, &st);
   PetscPopErrorHandler();
-  if (!ierr) fail_msg("%s open of %s accepted, want a refusal naming '%s'", job ? "write" : "read", dir, what);
+  if (!ierr)
+    fail_msg("%s open of %s accepted, want a refusal naming '%s'", job ? "write" : "read", dir,
+             what);
   assert_null(st);
   if (!strstr(last, what)) fail_msg("message '%s' lacks '%s'", last, what);
   after = Slurp(file, &la);
@@ -415,10 +445,11 @@ static PetscErrorCode ExpectRefused(const char *dir, const NNLJob *job, const NN
   return ierr;
 }
 
-/* Refusals: a different job (naming the option), a different shard, a newer schema, another program's SQLite
-   file, a file that is not SQLite at all. Each leaves the file's bytes as they were, no -wal/-shm beside it, and
-   a NULL handle. Catches: a resume that mixes two jobs' points, a store silently rewritten by an older build, a
-   foreign database written into, a refused run that still touches the file or hands back a dangling handle. */
+/* Refusals: a different job (naming the option), a different shard, a newer schema, another
+   program's SQLite file, a file that is not SQLite at all. Each leaves the file's bytes as they
+   were, no -wal/-shm beside it, and a NULL handle. Catches: a resume that mixes two jobs' points, a
+   store silently rewritten by an older build, a foreign database written into, a refused run that
+   still touches the file or hands back a dangling handle. */
 static void test_refusals(void **state)
 {
   NNLJob     *job, *other;
@@ -426,11 +457,13 @@ static void test_refusals(void **state)
   PetscInt    idx[1] = {0};
   char        dir[512], file[600];
   sqlite3    *db;
-  const char *cases[][2] = {{"-grid_seed 1-4", "grid_seed"}, {"-grid_seed 0-3 -shard 1/2", "-shard"}};
+  const char *cases[][2] = {{"-grid_seed 1-4", "grid_seed"},
+                            {"-grid_seed 0-3 -shard 1/2", "-shard"}};
 
   Path(dir, sizeof(dir), "refuse");
   snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
-  assert_int_equal(TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-3", &job, &grid), 0);
+  assert_int_equal(
+    TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-3", &job, &grid), 0);
   CommitPoints(job, grid, dir, 1, idx);
   for (int c = 0; c < 2; c++) {
     char opts[256];
@@ -450,7 +483,8 @@ static void test_refusals(void **state)
 
   /* a store from a newer nnlimits */
   assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value='99' WHERE key='schema'", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(
+    sqlite3_exec(db, "UPDATE meta SET value='99' WHERE key='schema'", NULL, NULL, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_changes(db), 1);
   sqlite3_close(db);
   ExpectRefused(dir, job, grid, "newer");
@@ -459,7 +493,8 @@ static void test_refusals(void **state)
   /* another program's SQLite database */
   assert_int_equal(unlink(file), 0);
   assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)", NULL, NULL, NULL),
+                   SQLITE_OK);
   sqlite3_close(db);
   ExpectRefused(dir, job, grid, "not an nnlimits store");
   ExpectRefused(dir, NULL, NULL, "not an nnlimits store");
@@ -476,24 +511,29 @@ static void test_refusals(void **state)
   NNLJobDestroy(&job);
 }
 
-/* Export: exact headers; the same points committed in another order export to the same bytes; a dead network's
-   undefined kurtosis (NaN) is an empty field. Catches: rows in arrival order (rank-count dependent output), a
-   header drifting from the contract, "nan" text that breaks readers. */
+/* Export: exact headers; the same points committed in another order export to the same bytes; a
+   dead network's undefined kurtosis (NaN) is an empty field. Catches: rows in arrival order
+   (rank-count dependent output), a header drifting from the contract, "nan" text that breaks
+   readers. */
 static void test_export(void **state)
 {
   NNLJob     *job;
   NNLGrid    *grid;
   PetscInt    fwd[4] = {0, 1, 2, 3}, rev[4] = {3, 2, 1, 0};
   char        a[512], b[512];
-  const char *tables[][2] = {{"gram", "family,activation,width,depth,seed,layer,t,a,b,q\n"},
-                             {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer,message\n"},
-                             {"stats", "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks\n"}};
+  const char *tables[][2] = {
+    {"gram", "family,activation,width,depth,seed,layer,t,a,b,q\n"},
+    {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer,message\n"},
+    {"stats",
+     "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks\n"}};
 
   Path(a, sizeof(a), "export-a");
   Path(b, sizeof(b), "export-b");
   /* width 2, depth 30 ReLU MLP: some seeds die, their kurtosis is NaN */
-  assert_int_equal(TestJob("-family mlp -grid_width 2 -grid_depth 30 -grid_seed 0-4 -grid_activation relu -record_layers last",
-                           &job, &grid), 0);
+  assert_int_equal(TestJob("-family mlp -grid_width 2 -grid_depth 30 -grid_seed 0-4 "
+                           "-grid_activation relu -record_layers last",
+                           &job, &grid),
+                   0);
   CommitPoints(job, grid, a, 4, fwd);
   CommitPoints(job, grid, b, 4, rev);
   for (int t = 0; t < 3; t++) {
@@ -501,7 +541,8 @@ static void test_export(void **state)
     assert_true(!strncmp(x, tables[t][1], strlen(tables[t][1])));
     assert_string_equal(x, y);
     if (t == 2) {
-      assert_non_null(strstr(x, ",-inf,-inf,,\n")); /* dead: log-norms -inf, kurtosis and KS empty */
+      assert_non_null(
+        strstr(x, ",-inf,-inf,,\n")); /* dead: log-norms -inf, kurtosis and KS empty */
       assert_null(strstr(x, "nan"));
     }
     free(x);
@@ -511,10 +552,11 @@ static void test_export(void **state)
   NNLJobDestroy(&job);
 }
 
-/* A hand-made result with NaN and infinite statistics exports exactly: NaN (and "not applicable") as an empty
-   field, infinities as inf/-inf, numbers in %.17g; an unknown table is refused naming -table. Catches: NaN
-   written as "nan" or "0" (a reader would take it for a number), a value rounded on its way out, a KS distance
-   exported for a layer it was not measured at, a mistyped -table silently exporting nothing. */
+/* A hand-made result with NaN and infinite statistics exports exactly: NaN (and "not applicable")
+   as an empty field, infinities as inf/-inf, numbers in %.17g; an unknown table is refused naming
+   -table. Catches: NaN written as "nan" or "0" (a reader would take it for a number), a value
+   rounded on its way out, a KS distance exported for a layer it was not measured at, a mistyped
+   -table silently exporting nothing. */
 static void test_export_special(void **state)
 {
   NNLJob     *job;
@@ -523,23 +565,28 @@ static void test_export_special(void **state)
   NNLResult  *res;
   FILE       *null;
   char        dir[512], *x;
-  const char *gram  = "family,activation,width,depth,seed,layer,t,a,b,q\n"
-                      "mlp,relu,4,2,0,1,0.5,0,0,0.10000000000000001\n"
-                      "mlp,relu,4,2,0,1,0.5,0,1,\n"
-                      "mlp,relu,4,2,0,1,0.5,1,1,inf\n"
-                      "mlp,relu,4,2,0,2,1,0,0,\n"
-                      "mlp,relu,4,2,0,2,1,0,1,-0.5\n"
-                      "mlp,relu,4,2,0,2,1,1,1,1\n";
-  const char *stats = "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks\n"
-                      "mlp,relu,4,2,0,1,0.5,0,,-inf,,\n"
-                      "mlp,relu,4,2,0,1,0.5,1,-1.5,0.25,3,\n"
-                      "mlp,relu,4,2,0,2,1,0,2,-inf,,\n"
-                      "mlp,relu,4,2,0,2,1,1,-2,0.375,-1,0.125\n";
+  const char *gram = "family,activation,width,depth,seed,layer,t,a,b,q\n"
+                     "mlp,relu,4,2,0,1,0.5,0,0,0.10000000000000001\n"
+                     "mlp,relu,4,2,0,1,0.5,0,1,\n"
+                     "mlp,relu,4,2,0,1,0.5,1,1,inf\n"
+                     "mlp,relu,4,2,0,2,1,0,0,\n"
+                     "mlp,relu,4,2,0,2,1,0,1,-0.5\n"
+                     "mlp,relu,4,2,0,2,1,1,1,1\n";
+  const char *stats =
+    "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks\n"
+    "mlp,relu,4,2,0,1,0.5,0,,-inf,,\n"
+    "mlp,relu,4,2,0,1,0.5,1,-1.5,0.25,3,\n"
+    "mlp,relu,4,2,0,2,1,0,2,-inf,,\n"
+    "mlp,relu,4,2,0,2,1,1,-2,0.375,-1,0.125\n";
   const double g[12] = {0.1, NAN, INFINITY, NAN, -0.5, 1};
-  const double ln[4] = {NAN, -1.5, 2, -2}, lp[4] = {-INFINITY, 0.25, -INFINITY, 0.375}, ku[4] = {NAN, 3, NAN, -1};
+  const double ln[4] = {NAN, -1.5, 2, -2}, lp[4] = {-INFINITY, 0.25, -INFINITY, 0.375},
+               ku[4] = {NAN, 3, NAN, -1};
 
   Path(dir, sizeof(dir), "export-special");
-  assert_int_equal(TestJob("-family mlp -grid_width 4 -grid_depth 2 -grid_seed 0 -grid_activation relu -inputs 2", &job, &grid), 0);
+  assert_int_equal(
+    TestJob("-family mlp -grid_width 4 -grid_depth 2 -grid_seed 0 -grid_activation relu -inputs 2",
+            &job, &grid),
+    0);
   assert_int_equal(NNLResultCreate(2, 2, &res), 0);
   res->layers[0] = 1;
   res->layers[1] = 2;
@@ -563,7 +610,7 @@ static void test_export_special(void **state)
   assert_true(x[strlen(x) - 2] == ','); /* no dead layer: empty */
   free(x);
   assert_int_equal(NNLStoreOpenRead(dir, &st), 0);
-  null = fopen("/dev/null", "w");
+  null    = fopen("/dev/null", "w");
   last[0] = 0;
   PetscPushErrorHandler(Record, NULL);
   assert_int_equal(NNLStoreExport(st, "grams", null), PETSC_ERR_USER_INPUT);
@@ -577,11 +624,12 @@ static void test_export_special(void **state)
   NNLJobDestroy(&job);
 }
 
-/* A store whose pairs or array headers were damaged (by hand, a foreign tool, a hostile file) is refused by the
-   exports that index by them, with a message, and nothing is read or written out of bounds. Catches: export of a
-   store with no pairs (it indexed NULL arrays: UBSan in fuzz_store), a pair's k outside 0 .. np − 1 (written to
-   a[k] unchecked) or a hole among them (read uninitialised), a network's layer count or input count trusted before
-   its arrays' lengths (an allocation of 2^53 bytes, a loop of 10^12 rows). */
+/* A store whose pairs or array headers were damaged (by hand, a foreign tool, a hostile file) is
+   refused by the exports that index by them, with a message, and nothing is read or written out of
+   bounds. Catches: export of a store with no pairs (it indexed NULL arrays: UBSan in fuzz_store), a
+   pair's k outside 0 .. np − 1 (written to a[k] unchecked) or a hole among them (read
+   uninitialised), a network's layer count or input count trusted before its arrays' lengths (an
+   allocation of 2^53 bytes, a loop of 10^12 rows). */
 static void test_export_damaged(void **state)
 {
   static const struct {
@@ -597,16 +645,21 @@ static void test_export_damaged(void **state)
     {"UPDATE netlayers SET nrec=-3", "stats", "layers array is shorter"},
     {"UPDATE netlayers SET m=1000000000000", "stats", "inputs in a store of 3 pairs"},
     {"UPDATE netlayers SET np=2", "gram", "a network of 2 pairs"},
-    {"UPDATE netlayers SET layer=zeroblob(16)||X'000000000000F87F'", "gram", "no layer number"},  /* NaN */
-    {"UPDATE netlayers SET layer=zeroblob(16)||X'9C7500883CE4377E'", "compare", "no layer number"}, /* 1e300 */
+    {"UPDATE netlayers SET layer=zeroblob(16)||X'000000000000F87F'", "gram",
+     "no layer number"}, /* NaN */
+    {"UPDATE netlayers SET layer=zeroblob(16)||X'9C7500883CE4377E'", "compare",
+     "no layer number"}, /* 1e300 */
   };
   NNLJob  *job;
   NNLGrid *grid;
   FILE    *null = fopen("/dev/null", "w");
 
-  assert_int_equal(TestJob("-family mlp -grid_width 4 -grid_depth 3 -grid_seed 0 -grid_activation relu -inputs 2", &job, &grid), 0);
+  assert_int_equal(
+    TestJob("-family mlp -grid_width 4 -grid_depth 3 -grid_seed 0 -grid_activation relu -inputs 2",
+            &job, &grid),
+    0);
   for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-    char     dir[512], file[600], name[32];
+    char           dir[512], file[600], name[32];
     PetscInt       one = 0;
     NNLStore       st  = NULL;
     sqlite3       *db;
@@ -621,11 +674,16 @@ static void test_export_damaged(void **state)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
     last[0] = 0;
     PetscPushErrorHandler(Record, NULL);
-    if (NNLStoreOpenRead(dir, &st)) fail_msg("'%s': the store no longer opens: %s", cases[c].sql, last);
+    if (NNLStoreOpenRead(dir, &st))
+      fail_msg("'%s': the store no longer opens: %s", cases[c].sql, last);
     ierr = NNLStoreExport(st, cases[c].table, null);
     PetscPopErrorHandler();
-    if (ierr != PETSC_ERR_FILE_UNEXPECTED) fail_msg("'%s', then -table %s: error %d, not PETSC_ERR_FILE_UNEXPECTED", cases[c].sql, cases[c].table, (int)ierr);
-    if (!strstr(last, cases[c].says)) fail_msg("'%s', then -table %s: said '%s', not '%s'", cases[c].sql, cases[c].table, last, cases[c].says);
+    if (ierr != PETSC_ERR_FILE_UNEXPECTED)
+      fail_msg("'%s', then -table %s: error %d, not PETSC_ERR_FILE_UNEXPECTED", cases[c].sql,
+               cases[c].table, (int)ierr);
+    if (!strstr(last, cases[c].says))
+      fail_msg("'%s', then -table %s: said '%s', not '%s'", cases[c].sql, cases[c].table, last,
+               cases[c].says);
     assert_int_equal(NNLStoreClose(&st), 0);
   }
   fclose(null);
@@ -633,54 +691,58 @@ static void test_export_damaged(void **state)
   NNLJobDestroy(&job);
 }
 
-/* The rows of an exported table come in canonical order: by the grid order of their point, then by the integer
-   columns keycols[0..nkey) (layer, then a, b or input); no row twice. */
-static void AssertCanonical(const char *csv, const NNLJob *job, const NNLGrid *grid, int nkey, const int *keycols)
+/* The rows of an exported table come in canonical order: by the grid order of their point, then by
+   the integer columns keycols[0..nkey) (layer, then a, b or input); no row twice. */
+static void AssertCanonical(const char *csv, const NNLJob *job, const NNLGrid *grid, int nkey,
+                            const int *keycols)
 {
-  const char *line = strchr(csv, '\n') + 1; /* past the header */
+  const char *line    = strchr(csv, '\n') + 1; /* past the header */
   long        prev[4] = {-1, -1, -1, -1};
-  int         rows = 0;
+  int         rows    = 0;
 
   assert_true(nkey <= 3);
   for (; *line; line = strchr(line, '\n') + 1, rows++) {
     char   buf[512], *field[16];
     int    nf = 0, cmp = 0;
     long   key[4] = {-1, -1, -1, -1};
-    size_t len = strcspn(line, "\n");
+    size_t len    = strcspn(line, "\n");
     assert_true(len < sizeof(buf));
     memcpy(buf, line, len);
     buf[len] = 0;
     /* strtok_r would merge empty fields; split by hand */
     for (char *p = buf; nf < 16; p++) {
       field[nf++] = p;
-      p = strchr(p, ',');
+      p           = strchr(p, ',');
       if (!p) break;
       *p = 0;
     }
     assert_true(nf >= 5);
     for (PetscInt i = 0; i < grid->nnets; i++) {
       const NNLPoint *pt = &grid->points[i];
-      if (!strcmp(field[0], NNLFamilies[pt->family]) && !strcmp(field[1], job->act[pt->act].canon) &&
-          atol(field[2]) == pt->width && atol(field[3]) == pt->depth && atol(field[4]) == pt->seed)
+      if (!strcmp(field[0], NNLFamilies[pt->family]) &&
+          !strcmp(field[1], job->act[pt->act].canon) && atol(field[2]) == pt->width &&
+          atol(field[3]) == pt->depth && atol(field[4]) == pt->seed)
         key[0] = pt->ord;
     }
     if (key[0] < 0) fail_msg("row %d '%s' is no point of the grid", rows, buf);
     for (int k = 0; k < nkey; k++) key[k + 1] = atol(field[keycols[k]]);
     for (int k = 0; k <= nkey && !cmp; k++) cmp = (key[k] > prev[k]) - (key[k] < prev[k]);
-    if (cmp <= 0) fail_msg("row %d (%s) is not after the row before it in canonical order", rows, buf);
+    if (cmp <= 0)
+      fail_msg("row %d (%s) is not after the row before it in canonical order", rows, buf);
     memcpy(prev, key, sizeof(key));
   }
   assert_true(rows > 0);
 }
 
-/* Merge: two shard stores merge into a store that exports like one store holding every point, in either input
-   order, rows in canonical order; merging again changes nothing; the inputs' bytes are untouched; stores of
-   different jobs, or a missing input, are refused before the output exists; a shard's store is refused as output.
-   Catches: points lost or duplicated by merge, a non-idempotent merge (re-submitted Slurm merge step), rows sorted
-   by something other than the grid's order (point id, arrival), a merge that writes into its inputs (e.g. switches
-   them to WAL), a refused merge that leaves an empty output directory behind for the next step to trip over, a
-   shard store turned into one that holds other shards' points under its shard's total (and that the whole job then
-   cannot resume). */
+/* Merge: two shard stores merge into a store that exports like one store holding every point, in
+   either input order, rows in canonical order; merging again changes nothing; the inputs' bytes are
+   untouched; stores of different jobs, or a missing input, are refused before the output exists; a
+   shard's store is refused as output. Catches: points lost or duplicated by merge, a non-idempotent
+   merge (re-submitted Slurm merge step), rows sorted by something other than the grid's order
+   (point id, arrival), a merge that writes into its inputs (e.g. switches them to WAL), a refused
+   merge that leaves an empty output directory behind for the next step to trip over, a shard store
+   turned into one that holds other shards' points under its shard's total (and that the whole job
+   then cannot resume). */
 static void test_merge(void **state)
 {
   NNLJob     *job[2], *whole, *other;
@@ -688,8 +750,9 @@ static void test_merge(void **state)
   char        s0[512], s1[512], w[512], m[512], m2[512], o[512], bad[512], gone[512], file[600];
   char       *before[2];
   long        lb[2];
-  const char *dirs[2] = {s0, s1}, *rdirs[2] = {s1, s0}, *mixed[2] = {s0, o}, *missing[2] = {s0, gone};
-  const char *tab[3] = {"gram", "points", "stats"};
+  const char *dirs[2] = {s0, s1}, *rdirs[2] = {s1, s0}, *mixed[2] = {s0, o},
+             *missing[2] = {s0, gone};
+  const char *tab[3]     = {"gram", "points", "stats"};
 
   Path(s0, sizeof(s0), "merge-s0");
   Path(s1, sizeof(s1), "merge-s1");
@@ -702,7 +765,9 @@ static void test_merge(void **state)
   for (int s = 0; s < 2; s++) {
     char     opts[256];
     PetscInt n, *idx;
-    snprintf(opts, sizeof(opts), "-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3 -inputs 3 -shard %d/2", s);
+    snprintf(
+      opts, sizeof(opts),
+      "-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3 -inputs 3 -shard %d/2", s);
     assert_int_equal(TestJob(opts, &job[s], &grid[s]), 0);
     assert_int_equal(NNLGridShard(grid[s], s, 2, &n, &idx), 0);
     assert_true(n > 0);
@@ -711,7 +776,10 @@ static void test_merge(void **state)
     snprintf(file, sizeof(file), "%s/%s", dirs[s], NNL_STORE_FILE);
     before[s] = Slurp(file, &lb[s]);
   }
-  assert_int_equal(TestJob("-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3 -inputs 3", &whole, &wgrid), 0);
+  assert_int_equal(
+    TestJob("-family mlp,resnet -grid_width 4,8 -grid_depth 3 -grid_seed 0-3 -inputs 3", &whole,
+            &wgrid),
+    0);
   {
     PetscInt all[80];
     assert_true(wgrid->npoints <= 80);
@@ -737,7 +805,8 @@ static void test_merge(void **state)
     free(x);
     free(y);
   }
-  /* a shard's store is no merge output: it would hold points outside its shard under a shard's total */
+  /* a shard's store is no merge output: it would hold points outside its shard under a shard's
+   * total */
   last[0] = 0;
   PetscPushErrorHandler(Record, NULL);
   assert_int_equal(NNLStoreMerge(1, &dirs[1], s0), PETSC_ERR_USER_INPUT);
@@ -754,7 +823,8 @@ static void test_merge(void **state)
     free(after);
     free(before[s]);
   }
-  assert_int_equal(TestJob("-family mlp -grid_width 4 -grid_depth 3 -grid_seed 0-3", &other, &ogrid), 0);
+  assert_int_equal(
+    TestJob("-family mlp -grid_width 4 -grid_depth 3 -grid_seed 0-3", &other, &ogrid), 0);
   {
     PetscInt one[1] = {0};
     CommitPoints(other, ogrid, o, 1, one);
@@ -781,13 +851,14 @@ static void test_merge(void **state)
   NNLJobDestroy(&other);
 }
 
-/* The checkpointer copies committed groups into the store file while the writer is open: after a group of 1.5 MB
-   (65 networks of depth 256, every layer) and one more commit 0.3 s later, it has run, and the store file (not only
-   its WAL) holds those pages; the store then closes whole. Catches: a hook that never wakes the thread, a checkpoint
-   that copies nothing (the file stays at its schema's few pages, as with SQLite's autocheckpoint at 64 MB), a thread
-   left running or a connection left open at close (the switch out of WAL mode would fail and leave side files).
-   SQLite's core mutexes are on (two threads use it, on two connections): a held mutex is busy to another try; in
-   single-thread mode every mutex is a no-op and the try succeeds. */
+/* The checkpointer copies committed groups into the store file while the writer is open: after a
+   group of 1.5 MB (65 networks of depth 256, every layer) and one more commit 0.3 s later, it has
+   run, and the store file (not only its WAL) holds those pages; the store then closes whole.
+   Catches: a hook that never wakes the thread, a checkpoint that copies nothing (the file stays at
+   its schema's few pages, as with SQLite's autocheckpoint at 64 MB), a thread left running or a
+   connection left open at close (the switch out of WAL mode would fail and leave side files).
+   SQLite's core mutexes are on (two threads use it, on two connections): a held mutex is busy to
+   another try; in single-thread mode every mutex is a no-op and the try succeeds. */
 static void test_checkpointer(void **state)
 {
   NNLJob     *job  = NULL;
@@ -797,7 +868,8 @@ static void test_checkpointer(void **state)
   struct stat sb;
   int         done = -1;
   off_t       before;
-  const char *opts = "-family resnet -grid_width 32 -grid_depth 256 -grid_seed 0-65 -grid_activation relu -inputs 2 -record_layers all";
+  const char *opts = "-family resnet -grid_width 32 -grid_depth 256 -grid_seed 0-65 "
+                     "-grid_activation relu -inputs 2 -record_layers all";
 
   (void)state;
   Path(dir, sizeof(dir), "ckpt");
@@ -815,7 +887,9 @@ static void test_checkpointer(void **state)
   }
   for (PetscInt i = 0; i < grid->npoints; i++) {
     NNLResult *res;
-    if (i == grid->npoints - 1) nanosleep(&(struct timespec){0, 300000000}, NULL); /* past the group's 0.25 s: this commit ends it */
+    if (i == grid->npoints - 1)
+      nanosleep(&(struct timespec){0, 300000000},
+                NULL); /* past the group's 0.25 s: this commit ends it */
     assert_int_equal(NNLTaskCompute(job, &grid->points[i], NULL, NULL, &res), 0);
     assert_int_equal(NNLStoreCommit(st, &grid->points[i], res), 0);
     NNLResultDestroy(&res);
@@ -830,7 +904,9 @@ static void test_checkpointer(void **state)
   AssertNoSideFiles(dir);
   assert_int_equal(stat(file, &sb), 0);
   assert_true(sb.st_size > 1000000); /* more than the checkpointer's 1 MB threshold */
-  if (before < 0.9 * sb.st_size) fail_msg("store file %ld bytes before close, %ld after: the WAL was not copied", (long)before, (long)sb.st_size);
+  if (before < 0.9 * sb.st_size)
+    fail_msg("store file %ld bytes before close, %ld after: the WAL was not copied", (long)before,
+             (long)sb.st_size);
   {
     char *csv  = ExportOf(dir, "points");
     int   rows = 0, nets = 0;
@@ -846,10 +922,11 @@ static void test_checkpointer(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_pack_roundtrip), cmocka_unit_test(test_commit_resume), cmocka_unit_test(test_refusals),
-    cmocka_unit_test(test_export),         cmocka_unit_test(test_export_special), cmocka_unit_test(test_export_damaged),
-    cmocka_unit_test(test_merge),
-    cmocka_unit_test(test_recommit_every_kind), cmocka_unit_test(test_checkpointer), cmocka_unit_test(test_mark_failed_keeps_group),
+    cmocka_unit_test(test_pack_roundtrip), cmocka_unit_test(test_commit_resume),
+    cmocka_unit_test(test_refusals),       cmocka_unit_test(test_export),
+    cmocka_unit_test(test_export_special), cmocka_unit_test(test_export_damaged),
+    cmocka_unit_test(test_merge),          cmocka_unit_test(test_recommit_every_kind),
+    cmocka_unit_test(test_checkpointer),   cmocka_unit_test(test_mark_failed_keeps_group),
   };
   int  rc;
   char cmd[300];

@@ -1,4 +1,5 @@
-/* Network families and their samplers: the dense reference and the projection sampler (exact in law). */
+/* Network families and their samplers: the dense reference and the projection sampler (exact in
+ * law). */
 #ifndef NNLIMITS_NET_H
 #define NNLIMITS_NET_H
 
@@ -6,9 +7,10 @@
 #include "nnlimits/result.h"
 #include "nnlimits/spectra.h"
 
-/* Called between the layers of a task (and the steps of a limit's solver): a coordinator computing a task serves its
-   workers there, and any rank learns there whether a stop signal wants the task abandoned (*abandon set: the task
-   returns at once with status NNL_STATUS_ABANDONED, a result that is never stored). */
+/* Called between the layers of a task (and the steps of a limit's solver): a coordinator computing
+   a task serves its workers there, and any rank learns there whether a stop signal wants the task
+   abandoned (*abandon set: the task returns at once with status NNL_STATUS_ABANDONED, a result that
+   is never stored). */
 typedef PetscErrorCode (*NNLPollFn)(void *ctx, PetscBool *abandon);
 
 /** @brief Call poll (if any); *abandon, once set, stays set. */
@@ -24,25 +26,26 @@ static inline PetscErrorCode NNLPoll(NNLPollFn poll, void *ctx, PetscBool *aband
 
 /**
   @brief Sample the network of point pt and measure it at the recorded layers. Not collective.
-  sampler: NNL_SAMPLER_AUTO resolves as the job says (NNLPointSampler). Numerical trouble (overflow) gives a
-  result with status NNL_STATUS_FAILED and a message, not an error. poll may be NULL.
+  sampler: NNL_SAMPLER_AUTO resolves as the job says (NNLPointSampler). Numerical trouble (overflow)
+  gives a result with status NNL_STATUS_FAILED and a message, not an error. poll may be NULL.
 */
-PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLPollFn poll, void *ctx,
-                               NNLResult **res);
+PetscErrorCode NNLPointCompute(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler,
+                               NNLPollFn poll, void *ctx, NNLResult **res);
 
 /**
-  @brief NNLPointCompute with the spectra (-spectra_layers) computed on team when they are large enough (see
-  NNLSpectraSVD; team may be NULL: LAPACK on this rank). Collective on team when it is used. A spectra failure
-  gives status NNL_STATUS_FAILED and a message.
+  @brief NNLPointCompute with the spectra (-spectra_layers) computed on team when they are large
+  enough (see NNLSpectraSVD; team may be NULL: LAPACK on this rank). Collective on team when it is
+  used. A spectra failure gives status NNL_STATUS_FAILED and a message.
 */
-PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler, NNLSpectraTeam team,
-                                   NNLPollFn poll, void *ctx, NNLResult **res);
+PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSamplerType sampler,
+                                   NNLSpectraTeam team, NNLPollFn poll, void *ctx, NNLResult **res);
 
 /**
-  @brief R (m×m, column-major) with RᵀR = K for symmetric PSD K: Cholesky when K is positive definite, else (a pivot
-  <= 0) for m <= NNL_SMALL_M the pivoted Cholesky (rows past K's numerical rank zero; a non-finite K gives R all
-  NaN), and past it the eigen square root with negative eigenvalues (rounding) set to zero. Deterministic; up to
-  NNL_SMALL_M the same bits on every machine.
+  @brief R (m×m, column-major) with RᵀR = K for symmetric PSD K: Cholesky when K is positive
+  definite, else (a pivot
+  <= 0) for m <= NNL_SMALL_M the pivoted Cholesky (rows past K's numerical rank zero; a non-finite K
+  gives R all NaN), and past it the eigen square root with negative eigenvalues (rounding) set to
+  zero. Deterministic; up to NNL_SMALL_M the same bits on every machine.
 */
 PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R);
 

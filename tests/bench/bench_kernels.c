@@ -1,6 +1,7 @@
-/* Benchmark (prints key=value figures, asserts nothing): normal generator, DGEMM peak, dense and projection
-   sampler per layer against their bounds. One process, one core (the script sets OPENBLAS_NUM_THREADS=1).
-   Every time is the best of many short repetitions, so that a shared machine's preemptions drop out. */
+/* Benchmark (prints key=value figures, asserts nothing): normal generator, DGEMM peak, dense and
+   projection sampler per layer against their bounds. One process, one core (the script sets
+   OPENBLAS_NUM_THREADS=1). Every time is the best of many short repetitions, so that a shared
+   machine's preemptions drop out. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,8 +15,9 @@
 typedef void (*BenchFn)(void *ctx);
 
 /**
-  @brief Best wall time best[k] of one call fn(ctx[k]), k < n, the n called in turn, over repetitions lasting about
-  `budget` seconds per context (at least 3 rounds): a burst of load on a shared host then hits every context alike.
+  @brief Best wall time best[k] of one call fn(ctx[k]), k < n, the n called in turn, over
+  repetitions lasting about `budget` seconds per context (at least 3 rounds): a burst of load on a
+  shared host then hits every context alike.
 */
 static void BestTimes(BenchFn fn, void *const ctx[], int n, double budget, double best[])
 {
@@ -38,7 +40,8 @@ static void BestTimes(BenchFn fn, void *const ctx[], int n, double budget, doubl
   }
 }
 
-/** @brief Best wall time of one call of fn over repetitions lasting about `budget` seconds in all (at least 3). */
+/** @brief Best wall time of one call of fn over repetitions lasting about `budget` seconds in all
+ * (at least 3). */
 static double BestTime(BenchFn fn, void *ctx, double budget)
 {
   double best;
@@ -59,8 +62,10 @@ static void RunRng(void *c)
   NNLRngStream s;
 
   NNLRngStreamInit(&s, 1, 2, 3, NNL_PURPOSE_TEST);
-  if (r->uniform) NNLRngUniforms(&s, 0, r->n, r->z);
-  else NNLRngNormals(&s, 0, r->n, r->z);
+  if (r->uniform)
+    NNLRngUniforms(&s, 0, r->n, r->z);
+  else
+    NNLRngNormals(&s, 0, r->n, r->z);
 }
 
 typedef struct {
@@ -71,7 +76,8 @@ typedef struct {
 static void RunGemm(void *c)
 {
   GemmCtx *g = (GemmCtx *)c;
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, g->m, g->n, g->k, 1.0, g->A, g->m, g->B, g->k, 0.0, g->C, g->m);
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, g->m, g->n, g->k, 1.0, g->A, g->m, g->B,
+              g->k, 0.0, g->C, g->m);
 }
 
 typedef struct {
@@ -85,7 +91,8 @@ static void RunNet(void *c)
   NetCtx    *x   = (NetCtx *)c;
   NNLResult *res = NULL;
 
-  if (NNLPointCompute(x->job, x->pt, x->sampler, NULL, NULL, &res) || NNLResultDestroy(&res)) PETSCABORT(PETSC_COMM_SELF, 1);
+  if (NNLPointCompute(x->job, x->pt, x->sampler, NULL, NULL, &res) || NNLResultDestroy(&res))
+    PETSCABORT(PETSC_COMM_SELF, 1);
 }
 
 typedef struct {
@@ -107,15 +114,17 @@ typedef struct {
 
 static void RunWords(void *c)
 {
-  WordsCtx           *r = (WordsCtx *)c;
-  const NNLRngKernel *k = NNLRngKernelGet();
+  WordsCtx           *r      = (WordsCtx *)c;
+  const NNLRngKernel *k      = NNLRngKernelGet();
   const uint64_t      key[2] = {1, 2};
 
-  for (size_t b = 0; b < r->n / 4; b += NNL_RNG_BATCH) k->words(key, 3, 4, b, NNL_RNG_BATCH, r->w, r->w + 2 * NNL_RNG_BATCH);
+  for (size_t b = 0; b < r->n / 4; b += NNL_RNG_BATCH)
+    k->words(key, 3, 4, b, NNL_RNG_BATCH, r->w, r->w + 2 * NNL_RNG_BATCH);
 }
 
-/* Normals and uniforms per second with every kernel this CPU has (the default is the first that works), and the
-   Philox words alone: a normal costs one word plus the ziggurat's work on it, so words/s bounds normals/s. */
+/* Normals and uniforms per second with every kernel this CPU has (the default is the first that
+   works), and the Philox words alone: a normal costs one word plus the ziggurat's work on it, so
+   words/s bounds normals/s. */
 static PetscErrorCode BenchRng(double budget)
 {
   const char *names[] = {"avx512", "avx2", "portable"};
@@ -138,9 +147,11 @@ static PetscErrorCode BenchRng(double budget)
     tu        = BestTime(RunRng, &r, budget);
     tw        = BestTime(RunWords, &w, budget);
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
-                          "bench=rng kernel=%s normals_per_s=%.4g uniforms_per_s=%.4g words_per_s=%.4g ns_per_normal=%.3f "
+                          "bench=rng kernel=%s normals_per_s=%.4g uniforms_per_s=%.4g "
+                          "words_per_s=%.4g ns_per_normal=%.3f "
                           "ns_words=%.3f ns_transform=%.3f\n",
-                          names[k], r.n / tn, r.n / tu, w.n / tw, 1e9 * tn / r.n, 1e9 * tw / w.n, 1e9 * (tn / r.n - tw / w.n)));
+                          names[k], r.n / tn, r.n / tu, w.n / tw, 1e9 * tn / r.n, 1e9 * tw / w.n,
+                          1e9 * (tn / r.n - tw / w.n)));
   }
   (void)NNLRngUseKernel(NULL);
   PetscCall(PetscFree(r.z));
@@ -174,15 +185,18 @@ static PetscErrorCode BenchPeak(double budget, double *peak)
   PetscFunctionReturn(0);
 }
 
-/* A one-point job: family, width n, depth L, m inputs, last layer recorded only (one observation). */
-static PetscErrorCode NetJob(const char *family, PetscInt n, PetscInt L, PetscInt m, NNLJob **job, NNLGrid **grid)
+/* A one-point job: family, width n, depth L, m inputs, last layer recorded only (one observation).
+ */
+static PetscErrorCode NetJob(const char *family, PetscInt n, PetscInt L, PetscInt m, NNLJob **job,
+                             NNLGrid **grid)
 {
   char opts[512];
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(opts, sizeof(opts),
                           "-family %s -grid_width %" PetscInt_FMT " -grid_depth %" PetscInt_FMT
-                          " -grid_seed 0 -grid_activation relu -inputs %" PetscInt_FMT " -input_dim 16 -record_layers last",
+                          " -grid_seed 0 -grid_activation relu -inputs %" PetscInt_FMT
+                          " -input_dim 16 -record_layers last",
                           family, n, L, m));
   PetscCall(PetscOptionsClear(NULL));
   PetscCall(PetscOptionsInsertString(NULL, opts));
@@ -192,13 +206,15 @@ static PetscErrorCode NetJob(const char *family, PetscInt n, PetscInt L, PetscIn
 }
 
 /**
-  @brief Time of one layer of an MLP (relu) of width n with m inputs: the time of a network of depth 4L minus that of
-  depth L, over 3L, so that what a point does once (set-up, inputs, the last layer's statistics and normality test)
-  cancels and the sampler's layer step remains (sampling, activation, dead check). The two networks run alternately
-  and each keeps its best time, so that a burst of load on a shared host hits both alike (a difference of two
-  best-of times taken apart had come out below the layer's own normals).
+  @brief Time of one layer of an MLP (relu) of width n with m inputs: the time of a network of depth
+  4L minus that of depth L, over 3L, so that what a point does once (set-up, inputs, the last
+  layer's statistics and normality test) cancels and the sampler's layer step remains (sampling,
+  activation, dead check). The two networks run alternately and each keeps its best time, so that a
+  burst of load on a shared host hits both alike (a difference of two best-of times taken apart had
+  come out below the layer's own normals).
 */
-static PetscErrorCode LayerTime(PetscInt n, PetscInt L, PetscInt m, NNLSamplerType sampler, double budget, double *tl)
+static PetscErrorCode LayerTime(PetscInt n, PetscInt L, PetscInt m, NNLSamplerType sampler,
+                                double budget, double *tl)
 {
   NNLJob  *job[2];
   NNLGrid *grid[2];
@@ -239,21 +255,25 @@ static PetscErrorCode BenchDense(double budget, double peak)
     tg = BestTime(RunGemm, &g, budget);
     PetscCall(PetscFree3(g.A, g.B, g.C));
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
-                          "bench=dense_layer family=mlp n=%" PetscInt_FMT " m=%" PetscInt_FMT " layer_us=%.2f normals_us=%.2f dgemm_us=%.2f "
+                          "bench=dense_layer family=mlp n=%" PetscInt_FMT " m=%" PetscInt_FMT
+                          " layer_us=%.2f normals_us=%.2f dgemm_us=%.2f "
                           "ratio=%.3f target_ratio=1.5 gflops=%.3f frac_peak=%.4f\n",
-                          n, m, 1e6 * tl, 1e6 * tn, 1e6 * tg, tl / (tn + tg), flops / tl * 1e-9, flops / tl * 1e-9 / peak));
+                          n, m, 1e6 * tl, 1e6 * tn, 1e6 * tg, tl / (tn + tg), flops / tl * 1e-9,
+                          flops / tl * 1e-9 / peak));
   }
   PetscFunctionReturn(0);
 }
 
-/* Projection sampler at m ≪ n: per-layer time against (a) its memory traffic at the triad bandwidth measured on
-   arrays of the same size, (b) that plus the time of its n·m normals (generating them is compute, not traffic), (c)
-   the larger of the two (the roofline: the layer cannot be faster than its normals or its traffic). */
+/* Projection sampler at m ≪ n: per-layer time against (a) its memory traffic at the triad bandwidth
+   measured on arrays of the same size, (b) that plus the time of its n·m normals (generating them
+   is compute, not traffic), (c) the larger of the two (the roofline: the layer cannot be faster
+   than its normals or its traffic). */
 static PetscErrorCode BenchProjection(double budget, double peak)
 {
   const PetscInt widths[] = {1024, 16384, 262144}, m = 4, L = 8;
-  /* doubles moved per layer by the fused layer (src/net.c): Y read and written (2nm), Phi written (nm). Z stays in
-     L1, and Phi is read by the next layer's Gram while in L1. (The steps one after the other moved 7nm.) */
+  /* doubles moved per layer by the fused layer (src/net.c): Y read and written (2nm), Phi written
+     (nm). Z stays in L1, and Phi is read by the next layer's Gram while in L1. (The steps one after
+     the other moved 7nm.) */
   const double words = 3.0;
 
   PetscFunctionBegin;
@@ -273,11 +293,14 @@ static PetscErrorCode BenchProjection(double budget, double peak)
     bw     = 3.0 * 8.0 * (double)(n * m) / tt; /* bytes/s: two arrays read, one written */
     tbytes = words * 8.0 * (double)(n * m) / bw;
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
-                          "bench=projection_layer family=mlp n=%" PetscInt_FMT " m=%" PetscInt_FMT " layer_us=%.3f traffic_bound_us=%.3f "
-                          "normals_us=%.3f triad_gbs=%.2f ratio_traffic=%.3f ratio_traffic_plus_normals=%.3f ratio_roofline=%.3f "
+                          "bench=projection_layer family=mlp n=%" PetscInt_FMT " m=%" PetscInt_FMT
+                          " layer_us=%.3f traffic_bound_us=%.3f "
+                          "normals_us=%.3f triad_gbs=%.2f ratio_traffic=%.3f "
+                          "ratio_traffic_plus_normals=%.3f ratio_roofline=%.3f "
                           "target_ratio=2 gflops=%.3f frac_peak=%.4f\n",
-                          n, m, 1e6 * tl, 1e6 * tbytes, 1e6 * tn, bw * 1e-9, tl / tbytes, tl / (tbytes + tn),
-                          tl / (tbytes > tn ? tbytes : tn), flops / tl * 1e-9, flops / tl * 1e-9 / peak));
+                          n, m, 1e6 * tl, 1e6 * tbytes, 1e6 * tn, bw * 1e-9, tl / tbytes,
+                          tl / (tbytes + tn), tl / (tbytes > tn ? tbytes : tn), flops / tl * 1e-9,
+                          flops / tl * 1e-9 / peak));
   }
   PetscFunctionReturn(0);
 }

@@ -1,5 +1,6 @@
-/* Benchmark (prints figures, asserts nothing): wall time of one N×N SVD (singular values only) on a spectra team of
-   all ranks (ScaLAPACK pdgesvd, distribution included) and, on 1 rank, by LAPACK dgesdd. Usage: bench_spectra N [REPS] */
+/* Benchmark (prints figures, asserts nothing): wall time of one N×N SVD (singular values only) on a
+   spectra team of all ranks (ScaLAPACK pdgesvd, distribution included) and, on 1 rank, by LAPACK
+   dgesdd. Usage: bench_spectra N [REPS] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -34,7 +35,8 @@ int main(int argc, char **argv)
     t0 = MPI_Wtime();
     c0 = clock();
     PetscCall(NNLSpectraSVDTeam(team, n, n, A, s, &ok, msg, sizeof(msg)));
-    cteam = (double)(clock() - c0) / CLOCKS_PER_SEC; /* CPU seconds of this rank: the machine may be shared */
+    cteam = (double)(clock() - c0) /
+            CLOCKS_PER_SEC; /* CPU seconds of this rank: the machine may be shared */
     MPI_Barrier(PETSC_COMM_WORLD);
     tteam = PetscMin(tteam, MPI_Wtime() - t0);
     if (!ok && rank == 0) printf("error=%s\n", msg);
@@ -46,11 +48,15 @@ int main(int argc, char **argv)
       tlocal = PetscMin(tlocal, MPI_Wtime() - t0);
     }
     for (PetscInt i = 0; i < n; i++) diff = PetscMax(diff, fabs(s[i] - s0[i]) / s0[0]);
-    printf("bench=svd n=%" PetscInt_FMT " ranks=1 lapack_dgesdd_s=%.3f max_rel_diff_to_pdgesvd=%.2g\n", n, tlocal, diff);
+    printf("bench=svd n=%" PetscInt_FMT
+           " ranks=1 lapack_dgesdd_s=%.3f max_rel_diff_to_pdgesvd=%.2g\n",
+           n, tlocal, diff);
   }
   MPI_Reduce(&cteam, &csum, 1, MPI_DOUBLE, MPI_SUM, 0, PETSC_COMM_WORLD);
   if (rank == 0)
-    printf("bench=svd n=%" PetscInt_FMT " ranks=%d scalapack_pdgesvd_s=%.3f cpu_s_all_ranks_last_rep=%.3f\n", n, size, tteam, csum);
+    printf("bench=svd n=%" PetscInt_FMT
+           " ranks=%d scalapack_pdgesvd_s=%.3f cpu_s_all_ranks_last_rep=%.3f\n",
+           n, size, tteam, csum);
   PetscCall(NNLSpectraTeamDestroy(&team));
   free(A);
   free(s);

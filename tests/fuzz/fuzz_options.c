@@ -1,6 +1,7 @@
-/* libFuzzer target: a job file (plain or YAML, chosen by the first byte) through the option reader, job validation
-   and grid construction — the path every `nnlimits run -options_file FILE` takes. Any crash, sanitizer report or leak
-   is a bug; an error return is the expected outcome for most inputs. */
+/* libFuzzer target: a job file (plain or YAML, chosen by the first byte) through the option reader,
+   job validation and grid construction — the path every `nnlimits run -options_file FILE` takes.
+   Any crash, sanitizer report or leak is a bug; an error return is the expected outcome for most
+   inputs. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,7 +29,8 @@ static void Job(void)
   /* a job file may ask for any grid: keep one input's memory and time small */
   PetscOptionsSetValue(NULL, "-mem_budget_mb", "64");
   if (!NNLJobCreate(PETSC_COMM_SELF, &job)) {
-    if (!NNLOptionsCheckUnused(PETSC_COMM_SELF, "run") && (double)job->nwidth * job->ndepth * job->nseed * job->nact < 1e5)
+    if (!NNLOptionsCheckUnused(PETSC_COMM_SELF, "run") &&
+        (double)job->nwidth * job->ndepth * job->nseed * job->nact < 1e5)
       NNLGridCreate(job, PETSC_TRUE, &grid);
   }
   NNLGridDestroy(&grid);
@@ -38,8 +40,8 @@ static void Job(void)
 /* The value parsers on the raw text, as a value of an option would reach them. */
 static void Values(const char *s)
 {
-  PetscInt  *v = NULL, n, x;
-  PetscReal  r, *rv = NULL;
+  PetscInt *v = NULL, n, x;
+  PetscReal r, *rv = NULL;
   char    **w = NULL;
 
   if (!NNLParseIntList("-fuzz", s, 0, &v, &n)) PetscFree(v);
@@ -51,7 +53,8 @@ static void Values(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  char  flag[] = "-options_file", yaml[] = "-options_file_yaml", *files[3] = {NULL, path, NULL}, *argv[1] = {NULL};
+  char flag[] = "-options_file", yaml[] = "-options_file_yaml", *files[3] = {NULL, path, NULL},
+       *argv[1] = {NULL};
   char *text;
   FILE *f;
 
