@@ -1344,34 +1344,6 @@ static PetscErrorCode MergeCheckInputs(sqlite3 *db, PetscBool out, PetscInt n,
   PetscFunctionReturn(0);
 }
 
-/* MergeCheckInputs on a connection of its own: the output's, read-only, where it holds a store,
- * else an empty one. */
-static PetscErrorCode MergePreCheck(PetscInt n, const char *const dirs[], const char output[],
-                                    sqlite3_int64 checked[])
-{
-  char           path[PETSC_MAX_PATH_LEN];
-  sqlite3       *db  = NULL;
-  PetscBool      out = PETSC_FALSE;
-  PetscErrorCode ierr;
-
-  PetscFunctionBegin;
-  snprintf(path, sizeof(path), "%s/%s", output, NNL_STORE_FILE);
-  if (!access(path, F_OK)) {
-    PetscCall(NNLStoreOpenDB(output, PETSC_FALSE, &db));
-    ierr = NNLStoreVerify(db, output, &out);
-    out  = out ? PETSC_FALSE : PETSC_TRUE; /* not fresh: its points count */
-  } else {
-    ierr = NNLStoreCheck(
-      NULL, sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL),
-      "merge check");
-    if (!ierr) ierr = NNLStoreFunctions(db);
-  }
-  if (!ierr) ierr = MergeCheckInputs(db, out, n, dirs, output, checked);
-  sqlite3_close(db);
-  PetscCall(ierr);
-  PetscFunctionReturn(0);
-}
-
 /* The job text, shard and grid size every input must agree on. */
 typedef struct {
   char *job, *shard, *grid_points;
@@ -1430,6 +1402,54 @@ static PetscErrorCode CheckMergeOutput(sqlite3 *db, const char output[], const v
   PetscFunctionReturn(0);
 }
 
+/* What a merge checks before it writes (NNLStorePreCheck's callback): the job it merges, its
+   inputs, and, per input, the last point compared (MergeCheckInputs); *ran whether the output held
+   a store. */
+typedef struct {
+  const char        *job;
+  PetscInt           n;
+  const char *const *dirs;
+  sqlite3_int64     *checked;
+  PetscBool         *ran;
+} MergeCheck;
+
+/* An existing output, on the read-only connection NNLStorePreCheck opened: CheckMergeOutput, then
+   MergeCheckInputs against its points. */
+static PetscErrorCode CheckMergeStores(sqlite3 *db, const char output[], const void *ctx)
+{
+  const MergeCheck *m = (const MergeCheck *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(CheckMergeOutput(db, output, m->job));
+  PetscCall(MergeCheckInputs(db, PETSC_TRUE, m->n, m->dirs, output, m->checked));
+  *m->ran = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* Everything a merge would be refused for, before the output is made or touched: an existing
+   output's job and conflicts (CheckMergeStores), or, with no output yet, the inputs' conflicts
+   among themselves on an empty connection. */
+static PetscErrorCode MergePreCheck(PetscInt n, const char *const dirs[], const char output[],
+                                    const char job[], sqlite3_int64 checked[])
+{
+  sqlite3         *db  = NULL;
+  PetscBool        ran = PETSC_FALSE;
+  const MergeCheck m   = {job, n, dirs, checked, &ran};
+  PetscErrorCode   ierr;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStorePreCheck(output, CheckMergeStores, &m));
+  if (ran) PetscFunctionReturn(0);
+  ierr = NNLStoreCheck(
+    NULL, sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL),
+    "merge check");
+  if (!ierr) ierr = NNLStoreFunctions(db);
+  if (!ierr) ierr = MergeCheckInputs(db, PETSC_FALSE, n, dirs, output, checked);
+  sqlite3_close(db);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char output[])
 {
   StoreMeta      first = {0}, other = {0};
@@ -1457,9 +1477,8 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
         PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT,
                    PETSC_ERROR_INITIAL, "-output: '%s' is also an input of the merge", output);
   }
-  if (!ierr) ierr = NNLStorePreCheck(output, CheckMergeOutput, first.job);
   if (!ierr) ierr = PetscMalloc1(n, &checked);
-  if (!ierr) ierr = MergePreCheck(n, dirs, output, checked);
+  if (!ierr) ierr = MergePreCheck(n, dirs, output, first.job, checked);
   if (!ierr) ierr = NNLStoreMakeDir(output);
   if (!ierr) ierr = NNLStoreLock(output, &lock);
   if (!ierr) ierr = NNLStoreOpenDB(output, PETSC_TRUE, &db);

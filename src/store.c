@@ -900,45 +900,26 @@ static PetscErrorCode RecordRun(NNLStore s)
 
 static PetscErrorCode Prepare(NNLStore s)
 {
-  const char    *tx[]  = {"BEGIN IMMEDIATE", "COMMIT"};
-  sqlite3_stmt **txs[] = {&s->tx_begin, &s->tx_commit};
+  const struct {
+    const char    *sql;
+    sqlite3_stmt **st;
+  } stmt[] = {
+    {"BEGIN IMMEDIATE", &s->tx_begin},
+    {"COMMIT", &s->tx_commit},
+    {"INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s->ins_point},
+    {"INSERT INTO netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", &s->ins_net},
+    {SeqSQL, &s->ins_seq},
+    {"INSERT INTO limits VALUES(?,?,?,?,?,?)", &s->ins_limit},
+    {"INSERT INTO spectra VALUES(?,?,?,?,?,?,?,?,?,?)", &s->ins_spectra},
+    {"INSERT INTO spectrum VALUES(?,?,?,?,?)", &s->ins_spectrum},
+    {"INSERT INTO sde_paths VALUES(?,?,?,?,?,?)", &s->ins_path},
+    {"INSERT INTO fokker_planck VALUES(?,?,?,?,?)", &s->ins_fp},
+  };
 
   PetscFunctionBegin;
-  for (size_t i = 0; i < sizeof(tx) / sizeof(tx[0]); i++)
-    PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, tx[i], -1, txs[i], NULL), "prepare"));
-  PetscCall(NNLStoreCheck(
-    s->db,
-    sqlite3_prepare_v2(s->db, "INSERT INTO points VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
-                       &s->ins_point, NULL),
-    "prepare"));
-  PetscCall(
-    NNLStoreCheck(s->db,
-                  sqlite3_prepare_v2(s->db, "INSERT INTO netlayers VALUES(?,?,?,?,?,?,?,?,?,?)", -1,
-                                     &s->ins_net, NULL),
-                  "prepare"));
-  PetscCall(
-    NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, SeqSQL, -1, &s->ins_seq, NULL), "prepare"));
-  PetscCall(NNLStoreCheck(
-    s->db,
-    sqlite3_prepare_v2(s->db, "INSERT INTO limits VALUES(?,?,?,?,?,?)", -1, &s->ins_limit, NULL),
-    "prepare"));
-  PetscCall(
-    NNLStoreCheck(s->db,
-                  sqlite3_prepare_v2(s->db, "INSERT INTO spectra VALUES(?,?,?,?,?,?,?,?,?,?)", -1,
-                                     &s->ins_spectra, NULL),
-                  "prepare"));
-  PetscCall(NNLStoreCheck(
-    s->db,
-    sqlite3_prepare_v2(s->db, "INSERT INTO spectrum VALUES(?,?,?,?,?)", -1, &s->ins_spectrum, NULL),
-    "prepare"));
-  PetscCall(NNLStoreCheck(
-    s->db,
-    sqlite3_prepare_v2(s->db, "INSERT INTO sde_paths VALUES(?,?,?,?,?,?)", -1, &s->ins_path, NULL),
-    "prepare"));
-  PetscCall(NNLStoreCheck(
-    s->db,
-    sqlite3_prepare_v2(s->db, "INSERT INTO fokker_planck VALUES(?,?,?,?,?)", -1, &s->ins_fp, NULL),
-    "prepare"));
+  for (size_t i = 0; i < sizeof(stmt) / sizeof(stmt[0]); i++)
+    PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, stmt[i].sql, -1, stmt[i].st, NULL),
+                            "prepare"));
   PetscFunctionReturn(0);
 }
 
