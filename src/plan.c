@@ -130,21 +130,22 @@ static double PlanWall(double compute, double commit, double largest, PetscInt w
   return PetscMax(PetscMax(w, commit), largest);
 }
 
-
 /* A plan's figures, filled in step by step (CommandPlan). */
 typedef struct {
-  NNLJob   *job;
-  NNLGrid  *grid;
-  PetscInt  ranks, workers; /* ranks per shard; of them, those that compute points (NNLSchedPlanRanks) */
-  PetscBool r0;             /* rank 0 computes too */
+  NNLJob  *job;
+  NNLGrid *grid;
+  PetscInt ranks,
+    workers;    /* ranks per shard; of them, those that compute points (NNLSchedPlanRanks) */
+  PetscBool r0; /* rank 0 computes too */
   double    calibrate, factor; /* -plan_calibrate's seconds; the measured speed over the model's */
   double   *cellbytes, *cellcommit; /* a point's store bytes and commit cost are its cell's */
-  PetscInt  stored; /* points -output holds (-1: no store) */
-  PetscBool ext;    /* they are a run of fewer axis values, which this job extends */
-  double    left[4]; /* what a run into -output would compute: tasks, cost, its commits', the largest's */
+  PetscInt  stored;                 /* points -output holds (-1: no store) */
+  PetscBool ext; /* they are a run of fewer axis values, which this job extends */
+  double
+    left[4]; /* what a run into -output would compute: tasks, cost, its commits', the largest's */
   double    total, commit, bytes, core; /* the job's cost, commits, store bytes, core seconds */
-  double    maxshard; /* the slowest shard's predicted seconds */
-  PetscBool bound;    /* its time is its rank 0's commits */
+  double    maxshard;                   /* the slowest shard's predicted seconds */
+  PetscBool bound;                      /* its time is its rank 0's commits */
 } Plan;
 
 /* plan's own options. `mpiexec -n 2 nnlimits plan` predicts for 2 ranks (it predicted for 1 unless
@@ -295,10 +296,9 @@ static PetscErrorCode PlanShardLines(MPI_Comm comm, Plan *p)
   }
   PetscCall(PetscFree(ps.sum));
   PetscCall(ierr);
-  PetscCall(PetscPrintf(comm,
-                        "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT
-                        " ranks)\n",
-                        p->maxshard, p->ranks));
+  PetscCall(PetscPrintf(
+    comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n",
+    p->maxshard, p->ranks));
   PetscFunctionReturn(0);
 }
 
@@ -328,8 +328,9 @@ static PetscErrorCode PlanWords(MPI_Comm comm, Plan *p)
 {
   const NNLJob *job = p->job;
   char          words[2][32], dir[PETSC_MAX_PATH_LEN];
-  double store = (p->bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / job->shard_count, free_bytes;
-  int    rank;
+  double        store = (p->bytes + job->shard_count * NNL_STORE_EMPTY_BYTES) / job->shard_count,
+         free_bytes;
+  int rank;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -359,11 +360,12 @@ static PetscErrorCode PlanWords(MPI_Comm comm, Plan *p)
 /* The same for a run into -output now: its shard less what is stored. */
 static PetscErrorCode PlanLeftLines(MPI_Comm comm, const Plan *p)
 {
-  const NNLJob *job = p->job;
-  const double *left = p->left;
+  const NNLJob *job   = p->job;
+  const double *left  = p->left;
   const double  lcore = (p->factor * (left[1] - left[2]) + left[2]) / NNL_COST_RATE,
-               lwall = PlanWall(p->factor * (left[1] - left[2]), left[2], left[3], p->workers, p->r0) /
-                       NNL_COST_RATE;
+               lwall =
+                 PlanWall(p->factor * (left[1] - left[2]), left[2], left[3], p->workers, p->r0) /
+                 NNL_COST_RATE;
   char words[2][32];
 
   PetscFunctionBegin;

@@ -15,9 +15,8 @@
 #include "simd.h"
 #include "summary.h"
 
-
-PetscErrorCode NNLRunPending(const NNLJob *job, const NNLGrid *grid, NNLStore st,
-                                    PetscInt *n, PetscInt **todo)
+PetscErrorCode NNLRunPending(const NNLJob *job, const NNLGrid *grid, NNLStore st, PetscInt *n,
+                             PetscInt **todo)
 {
   PetscInt       nshard, *shard, ndone, cnt = 0;
   uint64_t      *done;
@@ -138,7 +137,7 @@ static PetscErrorCode CheckTaskSizes(MPI_Comm comm, const NNLJob *job, const NNL
 }
 
 PetscErrorCode NNLRunSetUp(MPI_Comm comm, const char cmd[], NNLJob **job, NNLGrid **grid,
-                               NNLSched *sched, PetscBool *help)
+                           NNLSched *sched, PetscBool *help)
 {
   int            rank;
   PetscErrorCode ierr;
@@ -210,7 +209,8 @@ static PetscErrorCode CheckLaunch(MPI_Comm comm)
 
 /* Rank 0's end of a run: the store's last word on it, then the interrupted line, or the finished
    line and the summary table. */
-static PetscErrorCode RunReport(const NNLJob *job, NNLStore *st, const NNLSchedStats *stats, int size)
+static PetscErrorCode RunReport(const NNLJob *job, NNLStore *st, const NNLSchedStats *stats,
+                                int size)
 {
   PetscErrorCode ierr;
 
@@ -239,12 +239,11 @@ static PetscErrorCode RunReport(const NNLJob *job, NNLStore *st, const NNLSchedS
        commits (plan's note says so beforehand; this is the measured case, a second or more of it)
      */
     if (size > 1 && NNLSchedStoreShare(stats) > 0.5 && stats->store_seconds >= 1)
-      fprintf(
-        stderr,
-        "note: rank 0 spent %.0f%% of the run committing results (the store has one writer): "
-        "more ranks would not "
-        "have made it faster, more shards would (-shard i/k, or jobs/slurm/submit --array)\n",
-        100 * NNLSchedStoreShare(stats));
+      fprintf(stderr,
+              "note: rank 0 spent %.0f%% of the run committing results (the store has one writer): "
+              "more ranks would not "
+              "have made it faster, more shards would (-shard i/k, or jobs/slurm/submit --array)\n",
+              100 * NNLSchedStoreShare(stats));
     fflush(stderr);
     fflush(stdout);
     ierr = NNLSummaryPrint(
