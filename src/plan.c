@@ -130,7 +130,7 @@ static double PlanWall(double compute, double commit, double largest, PetscInt w
   return PetscMax(PetscMax(w, commit), largest);
 }
 
-/* A plan's figures, filled in step by step (CommandPlan). */
+/* A plan's figures, filled in step by step (NNLCommandPlan). */
 typedef struct {
   NNLJob  *job;
   NNLGrid *grid;

@@ -87,7 +87,7 @@ grep -q "^plan note: $W/locked is being written now by another nnlimits process 
   { cat locked.txt; fail "plan beside a live writer: no note"; }
 run 0 plan -grid_seed 0-2 -output "$W/locked" | grep -q "^plan note: .* being written" && fail "plan: a note of a writer that has ended"
 
-# plan's wall time at R ranks (src/main.c PlanWall): the tasks' compute (core_seconds less commit_core_seconds) over the
+# plan's wall time at R ranks (src/plan.c PlanWall): the tasks' compute (core_seconds less commit_core_seconds) over the
 # ranks that compute, rank 0 among them up to 8 ranks (or as -sched_rank0_computes says) with its commits beside its
 # share, and never less than rank 0's commits: it alone writes the store. A commit-bound shard says so in a note. Job:
 # 2000 MLPs n = 1024, L = 16 (commits 6 % of core_seconds), one shard. Catches: commits spread over the ranks (the

@@ -319,6 +319,13 @@ refused "an nnlimits option before --" "nnlimits options go after --" "$W/small.
 # (sbatch took a job file after the options as its script: "This does not look like a batch script", after a plan of
 # the default job)
 refused "a job file after the options" "the job file comes first: submit $W/small.opts" --array 2 -n 1 -t 5 "$W/small.opts"
+# of any name: one without .opts or .yaml went on to sbatch, which took it for its batch script; and a stray word
+cp "$W/small.opts" "$W/smalljob"
+refused "a job file without .opts after the options" "sbatch would take '$W/smalljob' as its batch script: the job file comes first" \
+  --array 2 -n 1 -t 5 --output "$W/typo" "$W/smalljob"
+refused "a stray word among sbatch's options" "'debug' is neither an sbatch option nor an option's value" \
+  "$W/small.opts" --output "$W/typo" -n 1 --exclusive debug -t 5
+[ ! -e "$W/typo" ] || fail "a refused submit created its output"
 "$SRC/jobs/slurm/submit" "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5 --hold > "$W/held.out" 2>&1 || fail "submit --hold"
 refused "a second submit into an output with queued jobs" "jobs of an earlier submit into $W/held are still queued or running" \
   "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5

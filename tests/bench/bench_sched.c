@@ -47,7 +47,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsClear(NULL));
   PetscCall(PetscOptionsInsertString(NULL, opts));
   PetscCall(NNLJobCreate(PETSC_COMM_WORLD, &job));
-  /* The grid as a run sets it up (main.c): its cells on every rank, its ids checked and its one
+  /* The grid as a run sets it up (run.c): its cells on every rank, its ids checked and its one
      shard made (the points by decreasing cost) on rank 0; timed, since a run pays it for every task
      too. */
   tg = MPI_Wtime();
