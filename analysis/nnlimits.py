@@ -19,7 +19,7 @@ SCHEMAS = (4, 7)  # the store schemas this loader reads (NNL_STORE_SCHEMA, inclu
 THUMB_DPI = 55  # README thumbnails: a 13-inch-wide figure stays under ~100 KB
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# The per-layer rows of the store's views gram and stats (src/store.c, NetViewsSQL), every join a CROSS JOIN: SQLite
+# The per-layer rows of the store's views gram and stats (src/storeschema.c, NetViewsSQL), every join a CROSS JOIN: SQLite
 # then keeps the order written, netlayers → seq (the layer index r < nrec) → pairs. With the views' plain JOINs, and
 # no table statistics, a condition such as family='resnet' (an automatic index on points) made the planner put pairs
 # and seq in the outer loops: pairs × seq × points rows, seq as long as the deepest network (fig_hayou_2022.py took
@@ -102,7 +102,7 @@ def _column(name, values, from_csv=False):
 
 
 def nnl_at(blob, k):
-    """SQL nnl_at(blob, k), as src/store.c defines it: double k of a BLOB of little-endian doubles; None past its end,
+    """SQL nnl_at(blob, k), as src/storedb.c defines it: double k of a BLOB of little-endian doubles; None past its end,
     for None, and for NaN. The store's views gram and stats read a network's per-layer arrays with it."""
     if blob is None or k is None or k < 0 or 8 * k + 8 > len(blob):
         return None

@@ -4,8 +4,8 @@
 #include <signal.h>
 #include "storeimpl.h"
 
-/* Each commit group (store.c) appends its pages to the WAL; a checkpoint copies them into the store
-   file and syncs both files. Left to SQLite's autocheckpoint, that is rank 0's own time: the
+/* Each commit group (storecommit.c) appends its pages to the WAL; a checkpoint copies them into the
+   store file and syncs both files. Left to SQLite's autocheckpoint, that is rank 0's own time: the
    default sweep writes 9.6 MB in a 0.3 s run, and its checkpoint at close (WAL sync, copy, store
    sync, WAL unlink) took 75 ms more; a larger sweep stopped rank 0, and every worker waiting on it,
    for each 64 MB. Here a second connection, on its own thread, checkpoints once a commit leaves
@@ -22,7 +22,7 @@ struct _n_NNLStoreCkpt {
   pthread_cond_t  cv;
   sqlite3        *db;     /* the thread's own connection */
   int             frames; /* the WAL's length (pages) when a checkpoint was last asked for */
-  int every; /* pages of CKPT_BYTES (the store's page size: 4 KB before 16 KB pages, store.c) */
+  int every; /* pages of CKPT_BYTES (page size: 4 KB before 16 KB pages, storeschema.c) */
   int wake;  /* a checkpoint is asked for */
   int stop;  /* the thread is to end */
   int done;  /* checkpoints run */

@@ -1,5 +1,6 @@
-/* Private layout of the run store, and SQLite helpers shared by the writer (store.c) and readers
- * (export.c). */
+/* Private layout of the run store, and what its files share: the store (store.c), its SQLite file
+ * (storedb.c), tables (storeschema.c), writes (storecommit.c), checkpointer (storeckpt.c) and
+ * comparisons (storesame.c), and its readers (export.c, compare.c, status.c, merge.c). */
 #ifndef NNLIMITS_STOREIMPL_H
 #define NNLIMITS_STOREIMPL_H
 
@@ -69,6 +70,15 @@ PetscErrorCode NNLStoreFunctions(sqlite3 *db);
 /* Entry k of a BLOB of little-endian doubles (the arrays of netlayers), as nnl_at reads it; the
  * caller checks the length. */
 double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k);
+/** @brief Doubles as little-endian bytes, the layout of every array BLOB (storedb.c). */
+void NNLStoreDoublesLE(PetscInt n, const double v[], unsigned char *p);
+/* Table seq's rows ?1 .. ?2 − 1 (storeschema.c creates the table; a run's writer and an upgrade add
+ * rows). */
+#define NNL_STORE_SEQ_SQL                                                                          \
+  "WITH RECURSIVE c(r) AS (SELECT ?1 UNION ALL SELECT r + 1 FROM c WHERE r + 1 < ?2)"              \
+  " INSERT OR IGNORE INTO seq SELECT r FROM c"
+/** @brief Rows 0 .. n − 1 of table seq, if the store may lack some (storecommit.c). */
+PetscErrorCode NNLStoreSeqReserve(NNLStore s, PetscInt n);
 /** @brief A meta value (caller frees; NULL if absent) / set one. */
 PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
 /** @brief Error unless the store's networks were drawn with this build's random stream version. */
@@ -106,6 +116,23 @@ PetscErrorCode NNLStoreSameAsHeld(NNLStore s, const NNLPoint *pt, const NNLResul
 PetscErrorCode NNLStoreMergeConflict(sqlite3 *db, const char a[], const char b[],
                                      const char a_dir[], const char b_dir[], sqlite3_int64 since,
                                      PetscBool with_netlayers);
+/** @brief The compare and extrapolate tables' writers (compare.c): their rows to out; st is only a
+ * handle on the store. */
+PetscErrorCode NNLStoreWriteCompare(sqlite3_stmt *st, FILE *out);
+PetscErrorCode NNLStoreWriteExtrapolate(sqlite3_stmt *st, FILE *out);
+/* The export's own readers and CSV writer (export.c), which compare.c shares too. */
+/** @brief Whether the store keeps its networks' arrays in netlayers (schema 5 and later; schema 4
+ * had a table layers). */
+PetscBool NNLStoreHasNetlayers(sqlite3 *db);
+/** @brief Layer number r of a network's layers array (doubles); PETSC_FALSE if it is no integer a
+ * layer could be. */
+PetscBool NNLStoreLayerAt(const unsigned char *lay, PetscInt r, long long *L);
+/** @brief The store's np pairs: order[o] the o-th in (a, b) order, a[k] and b[k] those of pair k;
+ * an error unless k = 0 .. np − 1, each once. The caller frees the arrays (only on success). */
+PetscErrorCode NNLStoreLoadPairs(sqlite3 *db, PetscInt *np, PetscInt **order, long long **a,
+                                 long long **b);
+/** @brief A CSV field after a comma: v with %.17g, empty for NaN. */
+void NNLStoreWriteOptional(FILE *out, double v);
 /** @brief Seconds since the epoch, with fractions (commit times, rates). */
 double NNLStoreEpoch(void);
 /** @brief UTC time as ISO 8601. */

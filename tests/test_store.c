@@ -241,7 +241,7 @@ static void test_commit_resume(void **state)
     0);
   CommitPoints(job, grid, dir, 3, idx);
   AssertNoSideFiles(dir);
-  /* no index on points.ord, which every commit paid for (store.c): a store made before has it
+  /* no index on points.ord, which every commit paid for (storeschema.c): a store made before has it
      dropped when a run opens it */
   assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM sqlite_master WHERE type='index' AND "
                                  "tbl_name='points' AND sql IS NOT NULL"),

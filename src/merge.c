@@ -1,0 +1,342 @@
+/* Merging run stores (the shards of a job) into one. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "storeimpl.h"
+
+/* ATTACH the store of dir as schema name; its store schema in *schema (may be NULL). */
+static PetscErrorCode Attach(sqlite3 *db, const char dir[], const char name[], int *schema)
+{
+  sqlite3_stmt *st = NULL;
+  char          path[PETSC_MAX_PATH_LEN + 32], sql[64];
+  int           rc, sch = 0;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
+  snprintf(sql, sizeof(sql), "ATTACH ? AS %s", name);
+  PetscCall(NNLStoreCheck(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), "merge"));
+  sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(db, rc, "attach input"));
+  PetscCall(NNLStoreSchema(db, name, &sch));
+  if (schema) *schema = sch;
+  PetscFunctionReturn(0);
+}
+
+/* Copy one attached input into the output: points, arrays and its runs' provenance; existing points
+ * are kept. */
+static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[],
+                               sqlite3_int64 checked)
+{
+  sqlite3_stmt  *st = NULL;
+  char           source[PATH_MAX];
+  PetscErrorCode ierr;
+  int            rc, schema = 0;
+
+  PetscFunctionBegin;
+  if (!realpath(dir, source)) snprintf(source, sizeof(source), "%s", dir);
+  ierr = Attach(db, dir, "src", &schema);
+  if (!ierr) ierr = NNLStoreExec(db, "BEGIN IMMEDIATE");
+  /* the points it gained since MergePreCheck compared it (a run still writing it, say): the others
+     were, and a re-merge compared every point twice (a re-merge of jobs/pdlt_kurtosis.opts' 3
+     shards took 4.6 s, a fresh one 0.6) */
+  if (!ierr)
+    ierr = NNLStoreMergeConflict(db, "src", "main", dir, out, checked,
+                                 schema == 4 ? PETSC_FALSE : PETSC_TRUE);
+  /* a schema-4 input's layers rows become netlayers rows, as an upgrade of it in place would make
+   * them */
+  if (!ierr)
+    ierr = schema == 4
+             ? NNLStoreLayersToNet(db, "src")
+             : NNLStoreExec(db, "INSERT OR IGNORE INTO netlayers SELECT * FROM src.netlayers;"
+                                "INSERT OR IGNORE INTO seq SELECT * FROM src.seq;");
+  /* Provenance of the input's runs: its rows, once each however often the input is merged (a run
+     seen before, by its start and host, is updated in place: a shard resumed since has a new
+     status; its directory is named canonically, so that shard-0, ./shard-0 and /abs/shard-0 are one
+     run, not three), then each point's run renumbered to the row its run has here. The input's own
+     run numbers would name this store's other runs (every shard's first run is 1). Points merged
+     before (by an earlier build, which kept them) are renumbered too, where the store holds the
+     input's own record of the point (the same commit time). */
+  if (!ierr)
+    ierr = NNLStoreExec(db, "CREATE TEMP TABLE IF NOT EXISTS runmap(old INTEGER PRIMARY KEY, new "
+                            "INTEGER); DELETE FROM temp.runmap");
+  for (int k = 0; k < 5 && !ierr; k++) {
+    static const char *const sql[5] = {
+      "UPDATE main.runs AS r SET finished=s.finished, status=s.status, ranks=s.ranks, host=s.host, "
+      "git=s.git, versions=s.versions,"
+      " slurm=s.slurm, options=s.options, source=?1 FROM src.runs AS s WHERE r.started IS "
+      "s.started AND r.t0 IS s.t0 AND r.host IS s.host",
+      "INSERT INTO "
+      "main.runs(started,finished,status,ranks,host,git,versions,slurm,options,source,t0)"
+      " SELECT started,finished,status,ranks,host,git,versions,slurm,options,?1,t0 FROM src.runs "
+      "AS s WHERE NOT EXISTS"
+      " (SELECT 1 FROM main.runs AS r WHERE r.started IS s.started AND r.t0 IS s.t0 AND r.host IS "
+      "s.host) ORDER BY s.run",
+      "INSERT INTO temp.runmap SELECT s.run, (SELECT max(r.run) FROM main.runs AS r WHERE "
+      "r.started IS s.started"
+      " AND r.t0 IS s.t0 AND r.host IS s.host) FROM src.runs AS s",
+      "INSERT OR IGNORE INTO "
+      "main.points(id,ord,family,activation,width,depth,seed,status,sampler,dead_layer,message,"
+      "seconds,"
+      "committed,run,kind) SELECT "
+      "id,ord,family,activation,width,depth,seed,status,sampler,dead_layer,message,seconds,"
+      "committed,"
+      "(SELECT new FROM temp.runmap WHERE old=p.run),kind FROM src.points AS p",
+      "UPDATE main.points AS p SET run=m.new FROM src.points AS s JOIN temp.runmap AS m ON "
+      "m.old=s.run"
+      " WHERE p.id=s.id AND p.committed IS s.committed AND p.run IS NOT m.new"};
+    ierr = NNLStoreCheck(db, sqlite3_prepare_v2(db, sql[k], -1, &st, NULL), "merge runs");
+    if (ierr) break;
+    if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    ierr = NNLStoreCheck(db, rc, "merge runs");
+  }
+  if (!ierr)
+    ierr = NNLStoreExec(db, "INSERT OR IGNORE INTO pairs SELECT * FROM src.pairs;"
+                            "INSERT OR IGNORE INTO limits SELECT * FROM src.limits;"
+                            "INSERT OR IGNORE INTO spectra SELECT * FROM src.spectra;"
+                            "INSERT OR IGNORE INTO spectrum SELECT * FROM src.spectrum;"
+                            "INSERT OR IGNORE INTO sde_paths SELECT * FROM src.sde_paths;"
+                            "INSERT OR IGNORE INTO fokker_planck SELECT * FROM src.fokker_planck;");
+  if (!ierr) ierr = NNLStoreExec(db, "COMMIT");
+  if (ierr) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* The conflicts a merge would be refused for, found before anything is written, so that a refused
+   merge changes nothing (MergeOne checks each input again inside its transaction: an input still
+   being written may gain points): no two of the output (where it holds points) and the inputs may
+   hold one point with different rows. Each input against the output; then the inputs that share
+   points the output lacks, pair by pair (a temporary table of their ids finds the pairs; shards of
+   one split share none, so this is one pass over the inputs' ids). */
+static PetscErrorCode MergeCheckInputs(sqlite3 *db, PetscBool out, PetscInt n,
+                                       const char *const dirs[], const char output[],
+                                       sqlite3_int64 checked[])
+{
+  sqlite3_stmt  *st   = NULL;
+  PetscErrorCode ierr = 0;
+  int            rc = SQLITE_DONE, sa = 0, sb = 0, so = 0;
+
+  PetscFunctionBegin;
+  if (out)
+    PetscCall(NNLStoreSchema(
+      db, "main", &so)); /* a schema-4 output, not upgraded yet (this is before the merge) */
+  PetscCall(NNLStoreExec(db, "CREATE TEMP TABLE mids(id INTEGER, src INTEGER)"));
+  for (PetscInt i = 0; i < n && !ierr; i++) {
+    char sql[160];
+    ierr = Attach(db, dirs[i], "src", &sa);
+    if (!ierr) { /* the input's last point as compared here (in one read transaction with the
+                    comparisons below) */
+      sqlite3_stmt *mx = NULL;
+      ierr             = NNLStoreExec(db, "BEGIN");
+      if (!ierr)
+        ierr = NNLStoreCheck(
+          db,
+          sqlite3_prepare_v2(db, "SELECT coalesce(max(rowid), 0) FROM src.points", -1, &mx, NULL),
+          "merge check");
+      if (!ierr && (rc = sqlite3_step(mx)) == SQLITE_ROW) checked[i] = sqlite3_column_int64(mx, 0);
+      sqlite3_finalize(mx);
+      if (!ierr) ierr = NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge check");
+    }
+    if (!ierr && out)
+      ierr = NNLStoreMergeConflict(db, "src", "main", dirs[i], output, -1,
+                                   sa == 4 || so == 4 ? PETSC_FALSE : PETSC_TRUE);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO temp.mids SELECT id, %" PetscInt_FMT " FROM src.points%s", i,
+             out ? " WHERE id NOT IN (SELECT id FROM main.points)" : "");
+    if (!ierr) ierr = NNLStoreExec(db, sql);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+  }
+  PetscCall(ierr);
+  PetscCall(NNLStoreExec(db, "CREATE INDEX temp.mids_id ON mids(id)"));
+  PetscCall(NNLStoreCheck(
+    db,
+    sqlite3_prepare_v2(
+      db,
+      "SELECT DISTINCT x.src, y.src FROM temp.mids x JOIN temp.mids y ON y.id=x.id AND y.src>x.src",
+      -1, &st, NULL),
+    "merge pairs"));
+  while (!ierr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const PetscInt i = (PetscInt)sqlite3_column_int64(st, 0),
+                   j = (PetscInt)sqlite3_column_int64(st, 1);
+    ierr             = Attach(db, dirs[i], "src", &sa);
+    if (!ierr) ierr = Attach(db, dirs[j], "src2", &sb);
+    if (!ierr)
+      ierr = NNLStoreMergeConflict(db, "src", "src2", dirs[i], dirs[j], -1,
+                                   sa == 4 || sb == 4 ? PETSC_FALSE : PETSC_TRUE);
+    sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+    sqlite3_exec(db, "DETACH src2", NULL, NULL, NULL);
+  }
+  sqlite3_finalize(st);
+  PetscCall(ierr);
+  PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge pairs"));
+  PetscFunctionReturn(0);
+}
+
+/* The job text, shard and grid size every input must agree on. */
+typedef struct {
+  char *job, *shard, *grid_points;
+} StoreMeta;
+
+static PetscErrorCode ReadMeta(const char dir[], StoreMeta *m)
+{
+  NNLStore       s = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreOpenRead(dir, &s));
+  ierr = NNLStoreMetaGet(s->db, "job", &m->job);
+  if (!ierr) ierr = NNLStoreMetaGet(s->db, "shard", &m->shard);
+  if (!ierr) ierr = NNLStoreMetaGet(s->db, "grid_points", &m->grid_points);
+  if (!ierr) ierr = NNLStoreCheckStream(s->db, dir);
+  PetscCall(NNLStoreClose(&s));
+  PetscCall(ierr);
+  PetscCheck(m->job && m->shard && m->grid_points, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "'%s': store lacks its job record", dir);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FreeMeta(StoreMeta *m)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(m->job));
+  PetscCall(PetscFree(m->shard));
+  PetscCall(PetscFree(m->grid_points));
+  PetscFunctionReturn(0);
+}
+
+/* An existing merge output (not fresh) must hold the whole of this job (ctx: the job text), drawn
+   with this build's random streams. */
+static PetscErrorCode CheckMergeOutput(sqlite3 *db, const char output[], const void *ctx)
+{
+  StoreMeta      have = {0};
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  ierr = NNLStoreCheckStream(db, output);
+  if (!ierr) ierr = NNLStoreMetaGet(db, "job", &have.job);
+  if (!ierr && have.job)
+    ierr = NNLStoreCompareJob(output, have.job, (const char *)ctx, "merge into another -output");
+  if (!ierr) ierr = NNLStoreMetaGet(db, "shard", &have.shard);
+  /* A shard's store would end up holding other shards' points under its shard's total and -shard
+   * record. */
+  if (!ierr && have.shard && strcmp(have.shard, "0/1"))
+    ierr = PetscError(
+      PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT,
+      PETSC_ERROR_INITIAL,
+      "-output: '%s' holds shard %s of this job, not the whole job: merge into a new directory",
+      output, have.shard);
+  PetscCall(FreeMeta(&have));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* What a merge checks before it writes (NNLStorePreCheck's callback): the job it merges, its
+   inputs, and, per input, the last point compared (MergeCheckInputs); *ran whether the output held
+   a store. */
+typedef struct {
+  const char        *job;
+  PetscInt           n;
+  const char *const *dirs;
+  sqlite3_int64     *checked;
+  PetscBool         *ran;
+} MergeCheck;
+
+/* An existing output, on the read-only connection NNLStorePreCheck opened: CheckMergeOutput, then
+   MergeCheckInputs against its points. */
+static PetscErrorCode CheckMergeStores(sqlite3 *db, const char output[], const void *ctx)
+{
+  const MergeCheck *m = (const MergeCheck *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(CheckMergeOutput(db, output, m->job));
+  PetscCall(MergeCheckInputs(db, PETSC_TRUE, m->n, m->dirs, output, m->checked));
+  *m->ran = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* Everything a merge would be refused for, before the output is made or touched: an existing
+   output's job and conflicts (CheckMergeStores), or, with no output yet, the inputs' conflicts
+   among themselves on an empty connection. */
+static PetscErrorCode MergePreCheck(PetscInt n, const char *const dirs[], const char output[],
+                                    const char job[], sqlite3_int64 checked[])
+{
+  sqlite3         *db  = NULL;
+  PetscBool        ran = PETSC_FALSE;
+  const MergeCheck m   = {job, n, dirs, checked, &ran};
+  PetscErrorCode   ierr;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStorePreCheck(output, CheckMergeStores, &m));
+  if (ran) PetscFunctionReturn(0);
+  ierr = NNLStoreCheck(
+    NULL, sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL),
+    "merge check");
+  if (!ierr) ierr = NNLStoreFunctions(db);
+  if (!ierr) ierr = MergeCheckInputs(db, PETSC_FALSE, n, dirs, output, checked);
+  sqlite3_close(db);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char output[])
+{
+  StoreMeta      first = {0}, other = {0};
+  sqlite3       *db   = NULL;
+  int            lock = -1;
+  PetscBool      fresh;
+  PetscErrorCode ierr    = 0;
+  sqlite3_int64 *checked = NULL; /* per input, its last point that MergePreCheck compared */
+
+  PetscFunctionBegin;
+  PetscCheck(n >= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "merge: give the run directories to merge: nnlimits merge DIR... -output DIR");
+  /* Check every input before the output is touched: a refused merge changes nothing. */
+  ierr = ReadMeta(dirs[0], &first);
+  for (PetscInt i = 1; i < n && !ierr; i++) {
+    ierr = ReadMeta(dirs[i], &other);
+    if (!ierr) /* there: dirs[i]; here: dirs[0] */
+      ierr = NNLStoreCompareJob(dirs[i], other.job, first.job,
+                                "merge combines the shards of one job; its inputs are of two jobs");
+    PetscCall(FreeMeta(&other));
+  }
+  for (PetscInt i = 0; i < n && !ierr; i++) {
+    if (NNLStoreSamePath(dirs[i], output))
+      ierr =
+        PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT,
+                   PETSC_ERROR_INITIAL, "-output: '%s' is also an input of the merge", output);
+  }
+  if (!ierr) ierr = PetscMalloc1(n, &checked);
+  if (!ierr) ierr = MergePreCheck(n, dirs, output, first.job, checked);
+  if (!ierr) ierr = NNLStoreMakeDir(output);
+  if (!ierr) ierr = NNLStoreLock(output, &lock);
+  if (!ierr) ierr = NNLStoreOpenDB(output, PETSC_TRUE, &db);
+  if (!ierr) ierr = NNLStoreVerify(db, output, &fresh);
+  if (!ierr && fresh) {
+    /* The merged store is the whole grid's: rerunning the full job on it computes whatever no shard
+     * finished. */
+    ierr = NNLStoreCreateSchema(db, first.job, "0/1", atoll(first.grid_points),
+                                atoll(first.grid_points), 0); /* pairs: from the inputs */
+  } else if (!ierr) {
+    ierr = CheckMergeOutput(db, output, first.job); /* again, under the lock */
+    if (!ierr) ierr = NNLStoreUpgrade(db, output);
+  }
+  if (!ierr) ierr = NNLStoreExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
+  /* while this flag stands, status says the merge is running (the lock held) or was killed (no
+   * lock): not "merged" */
+  if (!ierr) ierr = NNLStoreExec(db, "INSERT OR REPLACE INTO meta VALUES ('merging', 'yes')");
+  for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i], output, checked[i]);
+  if (!ierr) ierr = NNLStoreExec(db, "DELETE FROM meta WHERE key = 'merging'");
+  if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+  if (db) sqlite3_close(db);
+  NNLStoreUnlock(&lock);
+  PetscCall(PetscFree(checked));
+  PetscCall(FreeMeta(&first));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
