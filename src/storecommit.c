@@ -123,7 +123,7 @@ static PetscErrorCode BindDoubles(NNLStore s, sqlite3_stmt *st, int i, PetscInt 
   int rc;
 
   PetscFunctionBegin;
-  /* SetUpJob refuses jobs with larger arrays (NNLPointArrays); a bind SQLite refuses would store
+  /* NNLRunSetUp refuses jobs with larger arrays (NNLPointArrays); a bind SQLite refuses would store
    * NULL in its place */
   PetscCheck(8.0 * n <= NNL_STORE_MAX_VALUE, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "store: an array of %.4g MB, more than one value holds", 8.0 * n / 1e6);
