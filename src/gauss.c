@@ -409,6 +409,7 @@ static double TrapezoidStep(double tau)
  */
 static void TrapezoidWeights(int n, double h, double w[])
 {
+  if (n < 0) return; /* never; said for the compiler, which took w for read unset at -O3 */
   for (int i = 0; i <= n; i++) w[i] = -0.5 * (i * h) * (i * h);
   NNLExpArray((size_t)(n + 1), w, w);
   for (int i = 0; i <= n; i++) w[i] *= h * NNL_INVSQRT2PI;

@@ -74,7 +74,7 @@ static PetscErrorCode Differing(NNLStore s, const NNLPoint *pt, const NNLResult 
   PetscCheck(!dup, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "store: point %" PetscInt_FMT " still held after it was set aside", pt->ord);
   for (int t = 0; t < NTABLES; t++) {
-    sqlite3_int64 n;
+    sqlite3_int64 n = 0;
     const char   *T = Tables[t].table, *k = Tables[t].key, *c = Tables[t].columns;
     snprintf(sql, sizeof(sql),
              "SELECT (SELECT count(*) FROM (SELECT %s FROM main.%s WHERE %s=?1 EXCEPT SELECT * "
