@@ -27,7 +27,7 @@ typedef struct {
   double (*sigma_w2_critical)(
     const double p[]); /* an odd smooth φ (the K* = 0 class; sin only when c = 0): the critical
                 σ_w² = 1/φ'(0)², which -sigma_w2 auto takes; NULL or 0 elsewhere (positively
-                homogeneous φ have their own rule, job.c): NNLActivationCriticalSigmaW2 */
+                homogeneous φ have their own rule, jobsettings.c): NNLActivationCriticalSigmaW2 */
   double pole; /* φ analytic in the strip |Im x| < pole, its nearest singularity at that distance
                   (tanh π/2; swish, softplus π), for every parameter value: NNLGaussDual's
                   trapezoid rule then applies. 0: not analytic, or a closed form makes it moot */
@@ -57,7 +57,7 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
 /**
   @brief Whether φ is positively homogeneous, φ(λx) = λφ(x) for λ > 0 (a·min(x,0) + b·max(x,0):
   linear, relu, leaky_relu, abs), tested exactly at x = ±1.3, λ = 2. Such a φ has its own critical
-  σ_w² (job.c), and a network of it without bias may keep its state scaled by a power of two
+  σ_w² (jobsettings.c), and a network of it without bias may keep its state scaled by a power of two
   (net.c).
 */
 int NNLActivationIsHomogeneous(const NNLActivation *act);

@@ -48,7 +48,7 @@ PetscInt NNLLimitGoursatCells(PetscInt depth);
 #define NNL_GOURSAT_CELLS_MAX                                                                      \
   (1 << 30) /* -limit_goursat_cells at most: its multiple of a depth (<= 2^30) stays below 2^31 */
 /* The depth-limit ODE's solver before -limit_ts_* options (ODECreate): adaptive Dormand–Prince
-   5(4), tight tolerances. The job text leaves out an option given at one of these (job.c
+   5(4), tight tolerances. The job text leaves out an option given at one of these (jobcanon.c
    SolverDefaults), so they are named once, here. */
 #define NNL_ODE_TS_TYPE   TSRK
 #define NNL_ODE_RK_TYPE   TSRK5DP
