@@ -17,7 +17,7 @@ void NNLNetRescaleThreshold(int e);
 /* The controlled ResNet's shared n×n A is drawn once and held when it takes at most this many bytes
    (n <= 2896), else drawn again at every layer (the same normals, so the same bits either way:
    DenseAccSmall adds each entry's products in order of j, whatever the chunks). src/net.c; the cost
-   and memory model, src/grid.c. */
+   and memory model, src/cost.c. */
 #define NNL_SHARED_HOLD_BYTES (64.0 * 1024 * 1024)
 /* For tests: hold A up to this many bytes instead (< 0 restores NNL_SHARED_HOLD_BYTES; 0 never
  * holds it). */
@@ -27,7 +27,7 @@ PetscBool NNLNetHoldsShared(PetscInt n);
 
 /* Normals of W a dense layer draws at a time for m <= NNL_SMALL_M (whole columns, at least one; 512
    KB): its memory, where W in full is n² doubles (src/net.c DenseLayer; the memory estimate,
-   src/grid.c). */
+   src/cost.c). */
 #define NNL_DENSE_CHUNK 65536
 
 /* Columns of the n×k W that a dense layer with m inputs holds at a time: all k past NNL_SMALL_M

@@ -11,7 +11,7 @@
 #include "error.h"
 #include "parse.h"
 
-/* The cost model's unit is a nanosecond of one core of the machine it was fitted on (grid.c); used
+/* The cost model's unit is a nanosecond of one core of the machine it was fitted on (cost.c); used
  * only for predictions. */
 #define NNL_COST_RATE 1e9
 /* An empty store (schema, views, the run's provenance): 80 KB. */

@@ -22,7 +22,7 @@ typedef struct {
   int         smooth; /* 1 if φ is C^∞ (quadrature converges fast) */
   int parity; /* −1: φ(−x) = −φ(x), 1: φ(−x) = φ(x), exactly, for every parameter; else 0 (the
                  quadrature then sums half its outer nodes: φ(Z1)φ(Z2) is even in Z1) */
-  double cost; /* ns per element of NNLActivationApply on the cost model's reference core (grid.c);
+  double cost; /* ns per element of NNLActivationApply on the cost model's reference core (cost.c);
                   measured, rounded: the cost model's only per-activation input */
   double (*sigma_w2_critical)(
     const double p[]); /* an odd smooth φ (the K* = 0 class; sin only when c = 0): the critical

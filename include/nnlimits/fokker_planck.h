@@ -10,7 +10,7 @@
    NNLFokkerPlanckEdge). */
 #define NNL_FP_GRID "atanh 14"
 /* Its solver before -limit_fp_ts_* options (CreateTS): backward Euler at a fixed step; named once,
-   for the job text (jobcanon.c SolverDefaults) and the cost model (grid.c) */
+   for the job text (jobcanon.c SolverDefaults) and the cost model (cost.c) */
 #define NNL_FP_TS_TYPE   TSBEULER
 #define NNL_FP_DT        5e-4
 #define NNL_FP_MAX_STEPS 10000000

@@ -30,7 +30,7 @@ typedef struct {
   NNLFamily   family;
   PetscInt    act;                /* index into job->act */
   PetscInt    width, depth, seed; /* width = seed = 0 for a limit */
-  double cost; /* predicted time: ns of one core of the cost model's reference machine (grid.c) */
+  double cost; /* predicted time: ns of one core of the cost model's reference machine (cost.c) */
   double mem;  /* predicted peak bytes on the rank that computes it */
 } NNLPoint;
 
@@ -122,7 +122,7 @@ PetscErrorCode NNLGridFreeIndices(PetscInt **idx);
 /**
   @brief Predicted cost and peak memory of one point (also filled into grid points): the task's and
   rank 0's commit of its result, in nanoseconds of one core of the machine the model was fitted on
-  (src/grid.c).
+  (src/cost.c).
 */
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem);
 

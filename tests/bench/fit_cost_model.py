@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Refit the cost model's projection-sampler and commit constants (src/grid.c) on this machine.
+"""Refit the cost model's projection-sampler and commit constants (src/cost.c) on this machine.
 
 Runs, at 1 rank, a calibration grid (mlp and resnet; m = 1, 2, 4, 8, 16; n = 8…512; L = 2…128; relu, tanh,
 linear; record last and all), wide shallow networks (mlp and resnet, m = 1, 4, n = 2^11…2^20, L = 1, 2, 4, relu
@@ -9,8 +9,8 @@ weighted alike:
     C_TASK, C_LAYER, C_NM, C_PHI, C_NMM, C_M3, C_REC, C_REC_NM, C_REC_NMM, C_SHAPED_NM, C_KS_NM;
   - a store's time per task outside the tasks (its run from store open to last commit, less Σ points.seconds: the
     commits and the scheduler) against C_COMMIT + C_COMMIT_BLOB · BLOB bytes + C_COMMIT_ROW · rows besides the point's.
-Prints the constants beside grid.c's, and each job's predicted / measured sum under both. Paste what it prints into
-grid.c by hand, then check with `bash tests/bench/run` (bench=cost_model lines). About 2 min on 2 cores.
+Prints the constants beside cost.c's, and each job's predicted / measured sum under both. Paste what it prints into
+cost.c by hand, then check with `bash tests/bench/run` (bench=cost_model lines). About 2 min on 2 cores.
 
   /usr/bin/python3 tests/bench/fit_cost_model.py [BUILD_DIR]   (default: build; needs Debian's numpy and scipy)
 """
@@ -36,8 +36,8 @@ COMMIT = ["C_COMMIT", "C_COMMIT_BLOB", "C_COMMIT_ROW"]
 
 
 def constants():
-    """grid.c's current values of the constants fitted here."""
-    text = open(os.path.join(SRC, "src", "grid.c")).read()
+    """cost.c's current values of the constants fitted here."""
+    text = open(os.path.join(SRC, "src", "cost.c")).read()
     return {k: float(re.search(r"#define %s\s+([0-9.e+-]+)" % k, text).group(1)) for k in NET + COMMIT}
 
 
@@ -117,16 +117,16 @@ def main():
         com, _ = nnls(C / c_y[:, None], np.ones(len(c_y)))
         print("# fitted on %d network tasks of %d stores (%s)" % (len(y), len(dirs), ", ".join(JOBS)))
         for k, v in zip(NET + COMMIT, list(net) + list(com)):
-            print("#define %-14s %-10.4g /* grid.c now: %g */" % (k, v, old[k]))
+            print("#define %-14s %-10.4g /* cost.c now: %g */" % (k, v, old[k]))
         oldnet = np.array([old[k] for k in NET])
-        for label, coef in (("grid.c now", oldnet), ("fitted", net)):
+        for label, coef in (("cost.c now", oldnet), ("fitted", net)):
             r = X @ coef / y
             big = y > 1e5
             print("%s: network tasks model/measured median %.2f, 80%% within %.2f-%.2f; over 0.1 ms median %.2f" %
                   (label, np.median(r), *np.percentile(r, [10, 90]), np.median(r[big]) if big.any() else float("nan")))
             print("  per job (sum of its network tasks): " +
                   ", ".join("%s %.2f" % (j, (X[tag == j] @ coef).sum() / y[tag == j].sum()) for j in JOBS if (tag == j).any()))
-        for label, coef in (("grid.c now", np.array([old[k] for k in COMMIT])), ("fitted", com)):
+        for label, coef in (("cost.c now", np.array([old[k] for k in COMMIT])), ("fitted", com)):
             r = C @ coef / c_y
             print("%s: time per task outside the tasks, model/measured per store: median %.2f, range %.2f-%.2f" %
                   (label, np.median(r), r.min(), r.max()))

@@ -1,0 +1,415 @@
+/* The cost model: a task's predicted time and memory, its store bytes and its commit (the grid
+ * orders, shards and plans by them). */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "nnlimits/grid.h"
+#include "nnlimits/limits.h"
+#include "nnlimits/rng.h"
+#include "nnlimits/shaped.h"
+#include "nnlimits/attention.h"
+#include "nnlimits/sde.h"
+#include "netkernel.h"
+#include "nnlimits/fokker_planck.h"
+/* The cost model: a task's predicted time in ns of one core of the machine it was fitted on (AMD
+   EPYC with AVX-512, 2 cores, Debian 12, OpenBLAS 0.3.21; 2026-12). It orders tasks (largest
+   first), balances shards, sizes the scheduler's chunks and extrapolates the ETA, so what matters
+   most is that it is right in proportion across task kinds; `plan` also turns it into seconds. The
+   constants are least-squares fits (relative error, each job weighted alike) of the per-task times
+   the store records (points.seconds). A φ's own cost per element is the activation table's `cost`;
+   rank 0's commit of each result is part of its task's cost.
+   The projection sampler's and the commit's constants were refitted in 2026-12 by
+   tests/bench/fit_cost_model.py: ~100 000 network tasks (without spectra) of six shipped jobs and a
+   calibration grid of mlp and resnet, m = 1…16, n = 2…512, L = 2…10^4, relu, tanh, linear, record
+   last and all. The kernels had grown faster since the first fit
+   (~120 000 tasks, which also covered spectra, dense and ten activations: the other constants are
+   its): a shipped job's 1-rank run read 1.10-1.68 of its time, and its 4.6 µs fixed per network was
+   1 µs for a tiny one. Refitted: network tasks median 1.07, 80 % within 0.78-1.19, a job's
+   0.82-1.20. A commit (16 KB pages, store.c) costs 3.7 µs, 2.0 ns per byte of BLOB and 0.81 µs per
+   row besides the point's: with 4 KB pages 10^5 tiny networks took 4.4 µs a task outside the tasks,
+   and jobs/makwana_2025_effective_dimension.opts (a row per spectrum value) 0.84 µs a row, which
+   the former 5.5 ns per byte of store priced at 0.2 µs. Refitted again (2026-12-05) with the last
+   layer's KS distance as a term of its own (C_KS_NM: before, wide shallow networks ran 3-37× over
+   their prediction, n = 2^10…2^20, L = 1…4) and wide shallow calibration stores: network tasks
+   median 1.06, 80 % within 0.76-1.19, a shipped job's network tasks 0.67-1.05 of their time
+   (0.57-1.78 with the former constants in the same run). Its 11.6 ns an element became 8.2
+   (refitted alone) when the KS distance stopped sorting (observe.c, KSByBins: 3-5 ns an element by
+   itself; the term also carries what the model does not follow of a wide network beyond L2). */
+#define C_COMMIT                                                                                   \
+  3500.0 /* rank 0's commit of a task's result: fixed, per byte of its BLOBs, per row it adds */
+#define C_COMMIT_BLOB 1.9
+#define C_COMMIT_ROW  1340.0
+#define C_TASK                                                                                     \
+  470.0 /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations \
+         */
+#define C_LAYER                                                                                    \
+  120.0 /* (a normal and the update; φ apart), per n·m², per m³ (the m×m square root) */
+#define C_NM  2.0
+#define C_NMM 0.086
+#define C_M3  0.40
+#define C_PHI 1.02 /* × φ's cost: φ in place, and its share of the moments */
+#define C_SHAPED_NM                                                                                \
+  0.16 /* shaped_mlp's φ (slopes from c±, scaled with the width) per element, beside the row's */
+#define C_REC                                                                                      \
+  1.0 /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
+#define C_REC_NM  0.40
+#define C_REC_NMM 0.105
+#define C_KS_NM                                                                                    \
+  8.2 /* the last layer's KS distance (observe.c: each input's n values counted into bins)    */
+#define C_SPEC                                                                                     \
+  18300.0 /* a spectra layer: fixed, and per flop of its Gram eigenvalues and feature SVD */
+#define C_SPEC_FLOP 0.086
+#define C_DTASK                                                                                    \
+  7200.0 /* the dense sampler: fixed, per layer, per entry of W (its normal), per n²·m (DGEMM: 2 \
+          */
+#define C_DLAYER                                                                                   \
+  68.0 /* flops at ~40 GFLOP/s; the fit cannot separate it from the normals at m <= 16), and   */
+#define C_DNORMAL                                                                                   \
+  2.3 /* 1.6 × φ's cost per element; its recorded and spectra layers cost 2.5 × the projection's \
+       */
+#define C_DGEMM 0.05
+#define C_DPHI  1.6
+#define C_DREC  2.5
+/* Limits. With a closed-form dual: a few ns per kernel entry and layer, and the depth-limit ODE's
+   set-up (ResNet). By quadrature (the trapezoid rule, NNLGaussDualTrapezoid): time in proportion to
+   φ's cost plus the rule's own 7.6 ns; inputs share one correlation, so the work does not grow with
+   m past one off-diagonal entry. Fitted (2026-12-03, in log, m = 2) on tanh, swish, softplus,
+   depths 8, 256, 1024: ResNet 1.6 / 2.5 / 5.1 ms at depth 8 and 11.5 / 16.7 / 31.6 ms at 1024,
+   MLP 1.6 / 0.8 / 4.3 ms at 1024; all within 2.8× (swish's MLP variances decay, and its rule with
+   them). The panel rule's fit before was 12 / 86 / 184 ms at depth 8 and 120 / 590 / 1020 ms at
+   1024. */
+#define C_LIM_DUAL_ODE 2e5
+#define C_LIM_DUAL_LAYER                                                                           \
+  30.0 /* an MLP layer (ResNet: 10×, the ODE's steps and output), and per kernel entry */
+#define C_LIM_DUAL_ENTRY 5.0
+#define C_LIM_QUAD_ODE   2.0e5
+#define C_LIM_QUAD_RES   1.4e3
+#define C_LIM_QUAD_MLP   1.44e2
+#define C_LIM_QUAD_DIAG                                                                            \
+  0.25 /* m = 1: only the diagonal's one-dimensional integrals (not refitted) */
+#define C_LIM_QUAD_PHI 7.6
+/* controlled_resnet with its A held in panels (not fitted; measured 2026-12-03, relu, depth 64,
+   2^28 elements of A per run): per element of A a layer 0.26, 0.33, 0.40, 0.89 ns at m = 1, 2, 4, 8
+   (n = 512) while A stays in cache (n <= 1024, 8 MB), and 0.33 ns more past it (n = 2048: a pass
+   over A from memory) */
+#define C_HELD_ELEM  0.19
+#define C_HELD_NM    0.07
+#define C_HELD_MEM   0.33
+#define C_HELD_CACHE (16.0 * 1024 * 1024)
+#define C_GOURSAT_DUAL_CELL                                                                        \
+  25.0 /* a Goursat cell with a closed-form dual (ReLU 20-30 ns, erf 12, gelu 24; not fitted) */
+/* a Goursat cell by quadrature (the trapezoid rule): 6.5, 9.7, 17.4 µs for tanh, swish, softplus (φ
+   costs 0.77, 7.4, 15), fitted as a + b·cost (2026-12-03, depths 8 and 256, 256 cells; the panel
+   rule took 231, 927, 1390 µs) */
+#define C_GOURSAT_QUAD_CELL 5.2e3
+#define C_GOURSAT_QUAD_PHI  7.7e2
+/* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the
+   Fokker–Planck solve per cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3
+   runs: ResNet n = 2…8, 500 paths × 1000 steps in 0.07-0.11 s; the PDE (400 cells, 8000 steps) ~10
+   ms. Shaped, refitted 2026-12-04 (the model read jobs/li_nica_roy_2022_shaped.opts at 1.66 × a
+   1-rank run, its SDE tasks 2.2 of its 3.0 s): 223, 446, 665, 1467, 2264 ns a path-step at m = 2,
+   3, 4, 6, 8 (1000 paths, width 64, T = 1-2), fitted as a + b per pair (np = m(m+1)/2) within 5 %
+   (it had been 0.37 µs at m = 2 and 0.72 at m = 3, fitted as a + b·m³). */
+#define C_SDE_RES_NM   2.63 /* per element of n·m, φ apart */
+#define C_SDE_RES_STEP 130.0
+#define C_SDE_SHP_STEP 33.0
+#define C_SDE_SHP_PAIR 65.0
+#define C_FP_CELL      4.0
+/* shaped_attention (set by hand 2026-12-05 on 1-rank runs at n = 64…1024, depths 16, 128, m = 2, 4,
+   8: the plan within 1.23, 1.03, 0.96× of the run at m = 2, 4, 8 (projection; 0.6× at m = 8 before
+   C_ATT_KMM took the factor's product), 0.97–1.02× (dense)): a projection layer's queries and keys,
+   per element of their 2·n_k·m (normals) and of n_k·m² (their factor's product, the logits), and a
+   fixed part; a dense layer's W^Q and W^K as the value's W, and Y Aᵀ per n·m²; an SDE path-step per
+   pair (200, 630 ns a path-step at m = 2, 4; 536 at m = 3) */
+#define C_ATT_KM       3.0
+#define C_ATT_KMM      0.75
+#define C_ATT_LAYER    300.0
+#define C_ATT_DNMM     0.3
+#define C_SDE_ATT_STEP 20.0
+#define C_SDE_ATT_PAIR 61.0
+/* shaped_transformer (1-rank runs 2026-12-05, n = 64, T = 2, 1000 paths): an SDE path-step took
+   315, 990, 1880, 3685 ns at m = 2, 3, 4, 6 (the shaped drift's acos and sincos at every pair
+   beside the attention's), fitted per pair, then times 0.83 when the drift was taken once per pair
+   (the shipped job's SDE tasks 16.1 → 13.3 s); its MLP sub-block's projection costs C_TR_PROJ times
+   the layer model's terms (the model read the shipped job's networks at 1.30 × the run without it,
+   the attention's alone at 1.22 ×) */
+#define C_SDE_TR_PAIR 154.0
+#define C_SDE_TR_STEP -108.0
+#define C_TR_PROJ     1.5
+
+/* Layers a task records. */
+static double Recorded(const NNLJob *job, const NNLPoint *pt)
+{
+  return (double)NNLJobRecordCount(job, pt->family, pt->depth);
+}
+
+PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt)
+{
+  return pt->family == NNL_FAMILY_SHAPED && NNLShapedIsRelu(&job->act[pt->act]) && job->inputs >= 2
+           ? PETSC_TRUE
+           : PETSC_FALSE;
+}
+
+/* Layers a network computes spectra at. */
+static double SpectraLayers(const NNLJob *job, const NNLPoint *pt)
+{
+  return (double)NNLJobSpectraCount(job, pt->family, pt->depth);
+}
+
+/* Bytes of store file per row, as measured on the shipped jobs' stores (rows with their keys,
+   indexes and the pages' slack): a task's row in points and netlayers with their indexes; a limits
+   row (one layer and pair); a spectrum value; a spectra summary row; an SDE path's pair; a
+   Fokker–Planck cell of a recorded layer. Arrays stored as BLOBs take 6 % more than their doubles.
+ */
+#define B_POINT    160.0
+#define B_LIMIT    45.0
+#define B_SPECTRUM 38.0
+#define B_SPECTRA  60.0
+#define B_PATH     80.0
+#define B_CELL     40.0
+#define B_BLOB     1.06
+
+/* What a task adds to the store besides its point's row: its rows of each kind, and the bytes of
+   its BLOBs. Both the store's size (NNLPointStoreBytes) and the commit's cost (NNLPointCostModel)
+   are priced from it. */
+typedef struct {
+  double limit, path, cell, spectra,
+    spectrum;       /* rows of limits, sde_paths, fokker_planck, spectra, spectrum */
+  double netlayers; /* a network's one row of arrays (none if nothing is recorded) */
+  double blob;      /* bytes of that row's BLOBs (doubles) */
+} StoreShape;
+
+static StoreShape PointStoreShape(const NNLJob *job, const NNLPoint *pt)
+{
+  const double m = (double)job->inputs, np = m * (m + 1) / 2, nrec = Recorded(job, pt),
+               ns = SpectraLayers(job, pt);
+  StoreShape sh   = {0};
+
+  switch (pt->kind) {
+  case NNL_TASK_LIMIT: sh.limit = nrec * np; break;
+  case NNL_TASK_SDE:
+    sh.path = (double)job->sde_paths * np;
+    sh.cell = NNLPointHasFokkerPlanck(job, pt) ? (double)job->fp_cells * nrec : 0;
+    break;
+  default: /* per recorded layer its index, q (np), log-norms before and after φ, kurtosis (m each);
+              KS at the last; per spectra layer two summaries and the values of both matrices */
+    sh.netlayers = nrec > 0 ? 1 : 0;
+    sh.blob      = 8.0 * (nrec * (1 + np + 3 * m) + m);
+    sh.spectra   = 2 * ns;
+    sh.spectrum  = ns * (m + PetscMin((double)pt->width, m));
+  }
+  return sh;
+}
+
+void NNLPointArrays(const NNLJob *job, const NNLPoint *pt, double *value, double *count)
+{
+  const double m = (double)job->inputs, np = m * (m + 1) / 2, nrec = Recorded(job, pt),
+               n = (double)pt->width;
+
+  *value = 0;
+  switch (pt->kind) {
+  case NNL_TASK_LIMIT: /* the NNGP kernel and the ODE at every recorded layer */
+    *count = nrec * (1 + 2 * np);
+    break;
+  case NNL_TASK_SDE: /* per path V and the log-norms; per recorded time the density */
+    *count = (double)job->sde_paths * (np + m) +
+             nrec * (1 + (NNLPointHasFokkerPlanck(job, pt) ? (double)job->fp_cells : 0));
+    break;
+  default: /* the result as NNLResultPack writes it; the sampler's state n×m, and a dense sampler's
+              weight panel */
+    *value = 8.0 * nrec * np;
+    *count = nrec * (1 + np + 3 * m) + m + SpectraLayers(job, pt) * (1 + m + PetscMin(n, m));
+    *count =
+      PetscMax(PetscMax(*count, n * m), m * (double)job->input_dim); /* the state, the inputs */
+    if (NNLPointSampler(job, pt) == NNL_SAMPLER_DENSE) /* its first layer's n×d weights: the
+                                                          projection's takes the inputs' Gram */
+      *count = PetscMax(*count, n * (double)NNLDenseColumns(pt->width, job->inputs,
+                                                            PetscMax(pt->width, job->input_dim)));
+    if (NNLFamilyIsAttention(
+          pt->family)) { /* the queries' and keys' n_k×m, and W^Q's panel (NNLNetCreate) */
+      const PetscInt nk = NNLAttentionKeyWidth(job, pt->width);
+      *count =
+        PetscMax(*count, (double)nk * (NNLPointSampler(job, pt) == NNL_SAMPLER_DENSE
+                                         ? (double)NNLDenseColumns(nk, job->inputs, pt->width)
+                                         : m));
+    }
+  }
+}
+
+double NNLPointStoreBytes(const NNLJob *job, const NNLPoint *pt)
+{
+  const StoreShape sh = PointStoreShape(job, pt);
+
+  return B_POINT + B_LIMIT * sh.limit + B_PATH * sh.path + B_CELL * sh.cell +
+         B_SPECTRA * sh.spectra + B_SPECTRUM * sh.spectrum + B_BLOB * sh.blob;
+}
+
+NNLSamplerType NNLPointSampler(const NNLJob *job, const NNLPoint *pt)
+{
+  if (job->sampler != NNL_SAMPLER_AUTO) return job->sampler;
+  if (pt->family == NNL_FAMILY_CONTROLLED)
+    return NNL_SAMPLER_DENSE; /* its weights are shared across layers */
+  return job->inputs < pt->width ? NNL_SAMPLER_PROJECTION : NNL_SAMPLER_DENSE;
+}
+
+/* A limit task: the NNGP recursion per layer and (ResNet) the depth-limit ODE; it stores both at
+ * every layer. */
+double NNLPointRecordBytes(const NNLJob *job, const NNLPoint *pt)
+{
+  const double m = (double)job->inputs, np = m * (m + 1) / 2;
+
+  if (pt->kind == NNL_TASK_LIMIT)
+    return 2 * 8.0 * Recorded(job, pt) * np * 2; /* q of the NNGP and of the ODE */
+  if (pt->kind == NNL_TASK_SDE) return 0;
+  return 2 * 8.0 * Recorded(job, pt) *
+         (np + 3 * m); /* the Gram, log-norms and kurtosis, and their copy for the store */
+}
+
+static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+{
+  const NNLActivation *act = &job->act[pt->act];
+  const double         m = (double)job->inputs, np = m * (m + 1) / 2, L = (double)pt->depth;
+  const PetscBool      res = pt->family == NNL_FAMILY_RESNET ? PETSC_TRUE : PETSC_FALSE;
+
+  if (act->def->dual)
+    *cost =
+      (res ? C_LIM_DUAL_ODE : 0) + L * (C_LIM_DUAL_LAYER * (res ? 10 : 1) + C_LIM_DUAL_ENTRY * np);
+  else {
+    /* a quadrature per distinct (q_aa, q_bb, q_ab) a layer (NNLLimitDual): the diagonal's, and one
+       per distinct input correlation (one in most jobs: the factor 1) */
+    const double k = (double)job->input_corr_distinct;
+    const double w =
+      (act->def->cost + C_LIM_QUAD_PHI) *
+      (m > 1 ? (k > 1 ? C_LIM_QUAD_DIAG + k * (1 - C_LIM_QUAD_DIAG) : 1.0) : C_LIM_QUAD_DIAG);
+    *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
+  }
+  *mem = NNLPointRecordBytes(job, pt) + (1 << 20);
+  if (pt->family == NNL_FAMILY_CONTROLLED) { /* two Goursat marches, L² and N² cells, one F each
+                                                (pairs alike once: the diagonal's half square, and a
+                                                square per distinct input correlation) */
+    const double N     = (double)NNLLimitGoursatCells(pt->depth),
+                 cells = (L * L + N * N) * (m > 1 ? 0.5 + (double)job->input_corr_distinct : 0.5);
+    *cost              = cells * (act->def->dual ? C_GOURSAT_DUAL_CELL
+                                                 : C_GOURSAT_QUAD_CELL + C_GOURSAT_QUAD_PHI * act->def->cost);
+    *mem += 8.0 * (m + 2) * (N + 1);
+  }
+}
+
+static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+{
+  const double n = (double)pt->width, m = (double)job->inputs, paths = (double)job->sde_paths;
+  double T = NNLSDETime(pt->family, pt->width, pt->depth, pt->depth), steps = ceil(T / job->sde_dt),
+         per;
+
+  if (pt->family == NNL_FAMILY_RESNET)
+    per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
+  else if (pt->family == NNL_FAMILY_ATTENTION)
+    per = C_SDE_ATT_PAIR * m * (m + 1) / 2 + C_SDE_ATT_STEP;
+  else if (pt->family == NNL_FAMILY_TRANSFORMER)
+    per = C_SDE_TR_PAIR * m * (m + 1) / 2 + C_SDE_TR_STEP;
+  else
+    per = C_SDE_SHP_PAIR * m * (m + 1) / 2 + C_SDE_SHP_STEP;
+  *cost =
+    paths * steps * per +
+    (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / NNL_FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
+  if (NNLFamilyIsAttention(pt->family))
+    *cost += paths * n * m * C_NM; /* each path's initial Gram: n·m normals */
+  /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the
+   * PDE's matrix and vectors */
+  *mem = 8.0 * (paths * (m * m + 2 * m) + 8 * n * m) + (1 << 20);
+  if (NNLPointHasFokkerPlanck(job, pt)) *mem += 8.0 * job->fp_cells * (2.0 * (pt->depth + 1) + 20);
+}
+
+static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+{
+  const double n = (double)pt->width, m = (double)job->inputs, d = (double)job->input_dim;
+  const double layers  = (double)(pt->depth - NNLFamilyFirstLayer(pt->family) + 1),
+               phi     = job->act[pt->act].def->cost;
+  const double    nrec = Recorded(job, pt), ns = SpectraLayers(job, pt);
+  const PetscBool att = NNLFamilyIsAttention(pt->family);
+  const PetscInt  nki =
+    att ? NNLAttentionKeyWidth(job, pt->width) : 0; /* the attention blocks' key width */
+  const double nk = (double)nki;
+  double       rec, ks, spec = 0, c;
+
+  rec = nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
+  ks  = C_KS_NM * n * m; /* once a task, whatever its sampler (sorting, it was 40 % of a one-layer
+                            network at n = 2^20) */
+  /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap
+   * otherwise) */
+  if (ns > 0) {
+    double lo = PetscMin(n, m), hi = PetscMax(n, m);
+    spec = ns * (C_SPEC + C_SPEC_FLOP * (n * m * m + 2.5 * m * m * m + 4 * hi * lo * lo));
+  }
+  if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
+    c = C_TASK +
+        layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) +
+        rec + spec + ks;
+    if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
+    if (att) c += (layers - 1) * (C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
+    if (NNLFamilyIsTransformer(pt->family)) /* the MLP sub-block: a second projection layer, its
+                                               hidden layer's normals, φ_s and Gram */
+      c += (layers - 1) * C_TR_PROJ *
+           (C_LAYER + n * m * (2 * C_NM + C_PHI * phi + C_SHAPED_NM) + 2 * C_NMM * n * m * m +
+            C_M3 * m * m * m);
+    /* Y, Φ and Z (n×m each); the KS distance's copy and scratch of an input (2n), or a fourth n×m,
+       whichever is more; the inputs' and the layer's m×m factors (4m²) */
+    *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m);
+    if (att)
+      *mem += 8.0 * (3 * nk * m + 4 * m * m + (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
+  } else {
+    /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it
+     * holds it) */
+    const PetscBool held = pt->family == NNL_FAMILY_CONTROLLED && NNLNetHoldsShared(pt->width)
+                             ? PETSC_TRUE
+                             : PETSC_FALSE;
+    /* the weights: drawn at every layer and multiplied (the held A: drawn once, then a pass over it
+     * a layer) */
+    const double weights =
+      held ? (n * d + n * n) * C_DNORMAL + n * d * C_DGEMM * m +
+               (layers - 1) * n * n *
+                 (C_HELD_ELEM + C_HELD_NM * m + (8 * n * n > C_HELD_CACHE ? C_HELD_MEM : 0))
+           : (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m);
+    /* summed in the order of the one expression this was: the other families' costs keep their bits
+     */
+    c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec) + ks;
+    if (att) /* W^Q and W^K (nk×n each) at every layer after the embedding, and Y Aᵀ */
+      c += (layers - 1) *
+           (C_ATT_LAYER + 2 * nk * n * (C_DNORMAL + C_DGEMM * m) + C_ATT_DNMM * n * m * m);
+    if (NNLFamilyIsTransformer(pt->family)) /* the MLP sub-block's W₁ and W₂, and φ_s */
+      c += (layers - 1) * (C_DLAYER + 2 * n * n * (C_DNORMAL + C_DGEMM * m) + C_DPHI * phi * n * m);
+    *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs,
+                                              PetscMax(pt->width, job->input_dim)) +
+                  4 * n * m + d * m + 4 * m * m);
+    if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
+    if (att) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
+      *mem +=
+        8.0 * (2 * nk * m + 4 * m * m + nk * (double)NNLDenseColumns(nki, job->inputs, pt->width) +
+               (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
+  }
+  *cost = c;
+  *mem += NNLPointRecordBytes(job, pt) + (1 << 20);
+  if (job->spectra_mode != NNL_RECORD_NONE)
+    *mem +=
+      8.0 * (n * m + 6 * m * m + 8 * PetscMin(n, m) * PetscMax(n, m)); /* LAPACK copies, work */
+}
+
+double NNLPointCommitCost(const NNLJob *job, const NNLPoint *pt)
+{
+  StoreShape sh = PointStoreShape(job, pt);
+
+  return C_COMMIT + C_COMMIT_BLOB * sh.blob +
+         C_COMMIT_ROW * (sh.limit + sh.path + sh.cell + sh.spectra + sh.spectrum + sh.netlayers);
+}
+
+void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem)
+{
+  if (pt->kind == NNL_TASK_LIMIT)
+    LimitCostModel(job, pt, cost, mem);
+  else if (pt->kind == NNL_TASK_SDE)
+    SDECostModel(job, pt, cost, mem);
+  else
+    NetworkCostModel(job, pt, cost,
+                     mem); /* and the benchmarks' no-op tasks, stored like an empty network */
+  *cost += NNLPointCommitCost(job, pt);
+}
