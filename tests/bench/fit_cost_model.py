@@ -38,7 +38,7 @@ COMMIT = ["C_COMMIT", "C_COMMIT_BLOB", "C_COMMIT_ROW"]
 def constants():
     """cost.c's current values of the constants fitted here."""
     text = open(os.path.join(SRC, "src", "cost.c")).read()
-    return {k: float(re.search(r"#define %s\s+([0-9.e+-]+)" % k, text).group(1)) for k in NET + COMMIT}
+    return {k: float(re.search(r"#define %s[\s\\]+([0-9.e+-]+)" % k, text).group(1)) for k in NET + COMMIT}
 
 
 def phi_costs():
