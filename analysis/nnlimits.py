@@ -401,7 +401,7 @@ def job_value(run_dir, key, default):
     return default
 
 
-# The settings a job can sweep (src/job.c's Settings[]): each value of a list is an entry of the activation axis of
+# The settings a job can sweep (src/jobsettings.c's Settings[]): each value of a list is an entry of the activation axis of
 # the families that use it, named with it ('tanh;sigma_w2=1.5;sigma_b2=0.05', 'relu;branch_alpha=1',
 # 'linear;attn_tau0=0.5'); a setting with one value stays out of the names.
 SETTINGS = ("sigma_w2", "sigma_b2", "branch_alpha", "attn_tau0", "attn_gamma")
@@ -481,7 +481,7 @@ def resolve_entry(run_dir, families, activation):
 
 
 def auto_sigma_w2(act):
-    """-sigma_w2 auto of an activation, where this module knows it (src/job.c NNLActivationAutoSigmaW2): 2/(a² + b²)
+    """-sigma_w2 auto of an activation, where this module knows it (src/jobsettings.c NNLActivationAutoSigmaW2): 2/(a² + b²)
     for a·min + b·max, 1/φ'(0)² for tanh (1) and erf (π/4); None for the others."""
     ab = two_slope(act)
     if ab is not None:

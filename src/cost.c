@@ -25,12 +25,12 @@
    (~120 000 tasks, which also covered spectra, dense and ten activations: the other constants are
    its): a shipped job's 1-rank run read 1.10-1.68 of its time, and its 4.6 µs fixed per network was
    1 µs for a tiny one. Refitted: network tasks median 1.07, 80 % within 0.78-1.19, a job's
-   0.82-1.20. A commit (16 KB pages, store.c) costs 3.7 µs, 2.0 ns per byte of BLOB and 0.81 µs per
-   row besides the point's: with 4 KB pages 10^5 tiny networks took 4.4 µs a task outside the tasks,
-   and jobs/makwana_2025_effective_dimension.opts (a row per spectrum value) 0.84 µs a row, which
-   the former 5.5 ns per byte of store priced at 0.2 µs. Refitted again (2026-12-05) with the last
-   layer's KS distance as a term of its own (C_KS_NM: before, wide shallow networks ran 3-37× over
-   their prediction, n = 2^10…2^20, L = 1…4) and wide shallow calibration stores: network tasks
+   0.82-1.20. A commit (16 KB pages, storeschema.c) costs 3.7 µs, 2.0 ns per byte of BLOB and 0.81
+   µs per row besides the point's: with 4 KB pages 10^5 tiny networks took 4.4 µs a task outside the
+   tasks, and jobs/makwana_2025_effective_dimension.opts (a row per spectrum value) 0.84 µs a row,
+   which the former 5.5 ns per byte of store priced at 0.2 µs. Refitted again (2026-12-05) with the
+   last layer's KS distance as a term of its own (C_KS_NM: before, wide shallow networks ran 3-37×
+   over their prediction, n = 2^10…2^20, L = 1…4) and wide shallow calibration stores: network tasks
    median 1.06, 80 % within 0.76-1.19, a shipped job's network tasks 0.67-1.05 of their time
    (0.57-1.78 with the former constants in the same run). Its 11.6 ns an element became 8.2
    (refitted alone) when the KS distance stopped sorting (observe.c, KSByBins: 3-5 ns an element by
