@@ -323,7 +323,7 @@ refused "a job file after the options" "the job file comes first: submit $W/smal
 cp "$W/small.opts" "$W/smalljob"
 refused "a job file without .opts after the options" "sbatch would take '$W/smalljob' as its batch script: the job file comes first" \
   --array 2 -n 1 -t 5 --output "$W/typo" "$W/smalljob"
-refused "a stray word among sbatch's options" "'debug' is neither an sbatch option nor an option's value" \
+refused "a stray word among sbatch's options" "sbatch would take a word among its options as its batch script" \
   "$W/small.opts" --output "$W/typo" -n 1 --exclusive debug -t 5
 [ ! -e "$W/typo" ] || fail "a refused submit created its output"
 "$SRC/jobs/slurm/submit" "$W/small.opts" --array 2 --output "$W/held" -n 1 -t 5 --hold > "$W/held.out" 2>&1 || fail "submit --hold"
