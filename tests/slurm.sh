@@ -320,9 +320,11 @@ refused "an nnlimits option before --" "nnlimits options go after --" "$W/small.
 # the default job)
 refused "a job file after the options" "the job file comes first: submit $W/small.opts" --array 2 -n 1 -t 5 "$W/small.opts"
 # of any name: one without .opts or .yaml went on to sbatch, which took it for its batch script; and a stray word
+# (named as the word sbatch takes, not an option's value that is a file too: -e LOG)
 cp "$W/small.opts" "$W/smalljob"
+touch "$W/old.log"
 refused "a job file without .opts after the options" "sbatch would take '$W/smalljob' as its batch script: the job file comes first" \
-  --array 2 -n 1 -t 5 --output "$W/typo" "$W/smalljob"
+  --array 2 -n 1 -e "$W/old.log" -t 5 --output "$W/typo" "$W/smalljob"
 refused "a stray word among sbatch's options" "sbatch would take a word among its options as its batch script" \
   "$W/small.opts" --output "$W/typo" -n 1 --exclusive debug -t 5
 [ ! -e "$W/typo" ] || fail "a refused submit created its output"
