@@ -148,6 +148,13 @@ typedef struct {
   PetscBool bound;                      /* its time is its rank 0's commits */
 } Plan;
 
+/* Tasks of model cost `cost`, of which `commit` is rank 0's commits, in the model's units on this
+   machine: the calibration scales their compute, not the commits. */
+static double Calibrated(const Plan *p, double cost, double commit)
+{
+  return p->factor * (cost - commit) + commit;
+}
+
 /* plan's own options. `mpiexec -n 2 nnlimits plan` predicts for 2 ranks (it predicted for 1 unless
    told -plan_ranks 2). */
 static PetscErrorCode PlanOptions(MPI_Comm comm, Plan *p)
@@ -217,7 +224,7 @@ static PetscErrorCode PlanLeft(MPI_Comm comm, Plan *p)
       p->left[0] += 1;
       p->left[1] += c;
       p->left[2] += cm;
-      p->left[3] = PetscMax(p->left[3], p->factor * (c - cm) + cm);
+      p->left[3] = PetscMax(p->left[3], Calibrated(p, c, cm));
     }
     PetscCall(NNLGridFreeIndices(&todo));
     if (st) PetscCall(NNLStoreClose(&st));
@@ -240,7 +247,7 @@ static PetscErrorCode PlanTotals(MPI_Comm comm, Plan *p)
     p->commit += p->cellcommit[NNLGridCellOf(grid, i)];
     p->bytes += p->cellbytes[NNLGridCellOf(grid, i)];
   }
-  p->core = (p->factor * (p->total - p->commit) + p->commit) / NNL_COST_RATE;
+  p->core = Calibrated(p, p->total, p->commit) / NNL_COST_RATE;
   for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
   peak += (double)grid->npoints *
           NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
@@ -280,7 +287,7 @@ static PetscErrorCode PlanShardLines(MPI_Comm comm, Plan *p)
   for (PetscInt s = 0; !ierr && s < PetscMin(job->shard_count, PetscMax(ps.nsum, 1000)); s++) {
     /* tasks, cost, commits, bytes, the first (largest) task's */
     const double *u   = s < ps.nsum ? ps.sum[s] : NULL;
-    double        big = u && u[0] > 0 ? p->factor * (u[4] - u[5]) + u[5] : 0, c;
+    double        big = u && u[0] > 0 ? Calibrated(p, u[4], u[5]) : 0, c;
     c = u ? PlanWall(p->factor * (u[1] - u[2]), u[2], big, p->workers, p->r0) / NNL_COST_RATE : 0;
     if (c > p->maxshard) { /* the slowest shard, and whether its time is its rank 0's commits
                               (PlanWall gave them back) */
@@ -362,7 +369,7 @@ static PetscErrorCode PlanLeftLines(MPI_Comm comm, const Plan *p)
 {
   const NNLJob *job   = p->job;
   const double *left  = p->left;
-  const double  lcore = (p->factor * (left[1] - left[2]) + left[2]) / NNL_COST_RATE,
+  const double  lcore = Calibrated(p, left[1], left[2]) / NNL_COST_RATE,
                lwall =
                  PlanWall(p->factor * (left[1] - left[2]), left[2], left[3], p->workers, p->r0) /
                  NNL_COST_RATE;
