@@ -25,9 +25,10 @@ static PetscErrorCode Attach(sqlite3 *db, const char dir[], const char name[], i
 }
 
 /* Copy one attached input into the output: points, arrays and its runs' provenance; existing points
- * are kept. */
+   are kept. *conflict: the input gained a point since MergePreCheck that the output holds with
+   other rows (nothing of it is merged). */
 static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[],
-                               sqlite3_int64 checked)
+                               sqlite3_int64 checked, PetscBool *conflict)
 {
   sqlite3_stmt  *st = NULL;
   char           source[PATH_MAX];
@@ -41,9 +42,11 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[],
   /* the points it gained since MergePreCheck compared it (a run still writing it, say): the others
      were, and a re-merge compared every point twice (a re-merge of jobs/pdlt_kurtosis.opts' 3
      shards took 4.6 s, a fresh one 0.6) */
-  if (!ierr)
-    ierr = NNLStoreMergeConflict(db, "src", "main", dir, out, checked,
+  if (!ierr) {
+    ierr      = NNLStoreMergeConflict(db, "src", "main", dir, out, checked,
                                  schema == 4 ? PETSC_FALSE : PETSC_TRUE);
+    *conflict = ierr ? PETSC_TRUE : PETSC_FALSE;
+  }
   /* a schema-4 input's layers rows become netlayers rows, as an upgrade of it in place would make
    * them */
   if (!ierr)
@@ -330,7 +333,21 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   /* while this flag stands, status says the merge is running (the lock held) or was killed (no
    * lock): not "merged" */
   if (!ierr) ierr = NNLStoreExec(db, "INSERT OR REPLACE INTO meta VALUES ('merging', 'yes')");
-  for (PetscInt i = 0; i < n && !ierr; i++) ierr = MergeOne(db, dirs[i], output, checked[i]);
+  for (PetscInt i = 0; i < n && !ierr; i++) {
+    PetscBool conflict = PETSC_FALSE;
+    ierr               = MergeOne(db, dirs[i], output, checked[i], &conflict);
+    /* An input that gained a conflicting point after the check (a run still writing it): the output
+       holds the inputs before it, whole, and nothing of it or those after. No rerun of this merge
+       ends that (it stops at the same point), so the output is not left marked as a killed merge
+       ("rerun the same merge"): its status counts what is missing as pending. */
+    if (conflict) {
+      sqlite3_exec(db, "DELETE FROM meta WHERE key = 'merging'", NULL, NULL, NULL);
+      fprintf(stderr,
+              "nnlimits: merge: '%s' holds the inputs before '%s' (%" PetscInt_FMT
+              " of %" PetscInt_FMT "), not it or those after it\n",
+              output, dirs[i], i, n);
+    }
+  }
   if (!ierr) ierr = NNLStoreExec(db, "DELETE FROM meta WHERE key = 'merging'");
   if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
   if (db) sqlite3_close(db);

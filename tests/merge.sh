@@ -130,5 +130,38 @@ set +e; "$NNL" merge "$W/s0" "$W/s1x" -output "$W/conflict2" > /dev/null 2>&1; r
 "$NNL" export "$W/conflict2" -table points 2> /dev/null | cmp -s - "$W/conflict2.csv" || fail "a refused merge changed its output"
 "$NNL" status "$W/conflict2" | grep -q ' last_run=merged ' || fail "a refused merge left its output: $("$NNL" status "$W/conflict2" 2>&1)"
 "$NNL" merge "$W/s1" -output "$W/conflict2" > /dev/null || fail "a second merge of the same input"
+# An input that gains a point after the check, before its own turn (a run still writing it): MergeOne checks it again
+# inside its transaction. Here the output holds s1's first network point and the input is s1 without it; while the
+# merge waits for the output's database (held by a transaction of another connection) with its lock taken (its check
+# done), the input gains that point back with one value changed. The merge stops there, the output holding the
+# inputs before it, whole, and not marked as a killed merge ("rerun the same merge" would stop at the same point).
+# Catches: a gained point merged unchecked (the output's copy kept silently: exit 0), and the refusal leaving the
+# output marked died.
+"$NNL" merge "$W/s1" -output "$W/gain" > /dev/null
+cp -r "$W/s1" "$W/s1g"
+X=$(sqlite3 "$W/s1g/nnlimits.sqlite" "SELECT id FROM points WHERE kind = 'network' ORDER BY ord LIMIT 1")
+sqlite3 "$W/s1g/nnlimits.sqlite" "DELETE FROM netlayers WHERE point = $X; DELETE FROM points WHERE id = $X"
+mkfifo "$W/hold"
+sqlite3 "$W/gain/nnlimits.sqlite" < "$W/hold" > "$W/hold.out" &
+exec 9> "$W/hold"
+echo "BEGIN IMMEDIATE; SELECT 'held';" >&9
+for _ in $(seq 100); do grep -q held "$W/hold.out" && break; sleep 0.1; done
+"$NNL" merge "$W/s0" "$W/s1g" -output "$W/gain" > /dev/null 2> "$W/gain.err" &
+merge=$!
+ino=$(stat -c %i "$W/gain/nnlimits.lock")
+for _ in $(seq 300); do grep -q ":$ino " /proc/locks && break; sleep 0.1; done
+grep -q ":$ino " /proc/locks || fail "the merge never took the output's lock"
+sqlite3 "$W/s1g/nnlimits.sqlite" "ATTACH '$W/s1/nnlimits.sqlite' AS o; INSERT INTO points SELECT * FROM o.points WHERE id = $X;
+  INSERT INTO netlayers SELECT * FROM o.netlayers WHERE point = $X; UPDATE netlayers SET q = zeroblob(length(q)) WHERE point = $X"
+echo "ROLLBACK;" >&9
+exec 9>&-
+set +e; wait "$merge"; rc=$?; set -e
+[ "$rc" = 2 ] || { cat "$W/gain.err"; fail "merge of an input that gained a conflicting point: exit $rc, want 2"; }
+grep -q "both hold the .* network of width .* with results that differ" "$W/gain.err" || { cat "$W/gain.err"; fail "gained conflict message"; }
+grep -q "holds the inputs before '$W/s1g' (1 of 2), not it or those after it" "$W/gain.err" || { cat "$W/gain.err"; fail "what the output holds"; }
+"$NNL" status "$W/gain" 2> /dev/null | grep -q ' last_run=merged ' || fail "after a gained conflict: $("$NNL" status "$W/gain" 2>&1)"
+[ "$(sqlite3 "$W/gain/nnlimits.sqlite" 'SELECT count(*) FROM points')" = "$(( $(sqlite3 "$W/s0/nnlimits.sqlite" 'SELECT count(*) FROM points') + \
+  $(sqlite3 "$W/s1/nnlimits.sqlite" 'SELECT count(*) FROM points') ))" ] || fail "after a gained conflict, the output lacks s0 or holds more"
 echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \
-  "merges into an input or a shard store refused, conflicting copies of a point refused before anything is written"
+  "merges into an input or a shard store refused, conflicting copies of a point refused before anything is written," \
+  "a point an input gains during the merge checked"
