@@ -1,14 +1,10 @@
 /* The coordinator/worker protocol: cost-ordered self-scheduling, progress, graceful stop on
- * signals. */
+ * signals (its set-up: schedsetup.c). */
 #include <signal.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
-#include "nnlimits/sched.h"
-#include "nnlimits/limits.h"
-#include "nnlimits/sde.h"
+#include "schedimpl.h"
 #include "clock.h"
-#include "parse.h"
 #include "error.h"
 
 #define TAG_TASK                                                                                   \
@@ -20,18 +16,6 @@
   13 /* coordinator → worker: a stop rank 0 got (1: stop, 2: abandon the tasks in progress), so  \
         that a signal to rank 0 alone reaches the workers' tasks; the stop chunk (-1) then says    \
         how many came */
-#define PREFETCH 2 /* chunks a worker holds, so it never idles while its results travel */
-/* Tasks go out in chunks so that tiny ones do not cost a message pair each: on this 2-core VM a
-   task's messages cost rank 0 about 2.7 µs and its worker 1.8 µs, half a tiny network. A chunk
-   grows while its predicted time (cost × the seconds per unit of cost measured so far) stays under
-   CHUNK_SECONDS and its cost is small beside the work still queued (so the end of a run stays
-   balanced); until a first result has come back, chunks are single tasks. A killed worker loses at
-   most PREFETCH chunks: a few milliseconds of work. CHUNK_MAX only bounds the buffers: at 32 it cut
-   the 1 ms chunks of 10^5 tiny networks (1.3 µs each) to 42 µs, and 2 ranks ran them at 1.38-1.40
-   µs a task against the 1.30 of two independent 1-rank runs; at 512 (chunks of up to ~330
-   here) 1.33. */
-#define CHUNK_MAX     512
-#define CHUNK_SECONDS 1e-3
 /* Rank 0 probes for results between the layers of its own points, and after each. A probe costs
    ~0.1 µs here (MPI's progress engine), as much as a layer of width 32. It probes once this many
    clock ticks have passed since the last probe (NNLTicks: 10-40 µs at 1-4 GHz), well within the 1
@@ -48,145 +32,9 @@
 /* Predicted cost (ns of the cost model's core) above which a task of rank 0's own on a 1-rank run
    polls for progress lines (and for a stop that abandons it): 0.1 s. */
 #define LONG_TASK 1e8
-/* Seconds a task in progress when a stop signal comes may take to finish (-stop_grace): then it is
-   abandoned, so that the run exits well within the 120 s that jobs/slurm/sweep.sbatch's USR1 comes
-   before the time limit, and requeues. */
-#define STOP_GRACE 60.0
-
-/* Rank 0's view of a worker. Every message is sent without blocking (a blocking MPI_Send of a few
-   hundred bytes costs about 3 µs with Open MPI's shared-memory transport here), so each send needs
-   a buffer that lives until it completes: a ring of PREFETCH, reused oldest first. */
-typedef struct {
-  PetscInt held; /* chunks sent whose results have not come back; -1: told to stop, or never fed */
-  int      next; /* the ring slot to send from next */
-  PetscInt task[PREFETCH][CHUNK_MAX];
-  MPI_Request req[PREFETCH];
-  double      cost[PREFETCH]; /* each slot's chunk's predicted cost */
-  double   start;   /* NNLCoarseSeconds when the worker began its oldest held chunk (for the ETA) */
-  PetscInt notices; /* TAG_STOP messages sent to it (at most 2), and their requests */
-  MPI_Request stop_req[2];
-} Worker;
-
-struct _p_NNLSched {
-  MPI_Comm       comm;
-  int            rank, size;
-  const NNLJob  *job;
-  const NNLGrid *grid;
-  double         progress_interval;
-  double         stop_grace; /* -stop_grace */
-  double    stop_seen; /* NNLCoarseSeconds when this rank first saw a stop signal; -1: none yet */
-  PetscBool abandon_said; /* rank 0 has said that it abandons the tasks in progress */
-  int stop_told; /* rank 0: the stop level told to the workers (TellWorkers); a worker: TAG_STOPs
-                    heard */
-  PetscBool rank0_computes;
-  int rank0_opt; /* -sched_rank0_computes as given: 1 true, 0 false, -1 not given (NNLSchedPlanRanks
-                    decides) */
-  /* spectra teams (-spectra_team_size T > 1): ranks in consecutive groups of T; a group's first
-     rank (its leader) is a worker as usual, the others only serve the leader's large spectra
-     (NNLSpectraTeamServe) */
-  PetscInt       team_size, team_min;
-  NNLSpectraTeam team;
-  /* coordinator state */
-  NNLStore        store;
-  const PetscInt *todo;
-  PetscInt        head, tail, outstanding, total;
-  double cost_total, cost_done; /* predicted cost of this run's tasks, and of those committed */
-  double seconds_done; /* the committed tasks' compute seconds: with cost_done, seconds per cost */
-  PetscInt chunks, chunked, chunk_max; /* chunks sent to workers, their tasks, the largest */
-  double   cost_queued;                /* predicted cost of the tasks not yet handed out */
-  double own_cost, own_start; /* rank 0's own task in progress (cost 0: none), and when it began */
-  double now; /* NNLCoarseSeconds at the last Progress: rank 0's last commit (a task of its
-                 own begins then: no clock read of its own, 7 ns on a 2 µs task) */
-  Worker            *workers; /* by rank; entry 0 unused */
-  double            *rbuf;    /* a received chunk's results */
-  int                rbuf_len;
-  NNLSchedStats      stats;
-  double             t0, last_print; /* MPI_Wtime; NNLCoarseSeconds */
-  double             last_save;      /* NNLCoarseSeconds when the ETA last went to the store */
-  double             last_tick; /* NNLCoarseSeconds of rank 0's last NNLStoreTick while it waited */
-  unsigned long long last_serve; /* NNLTicks at rank 0's last probe for results */
-  unsigned long long last_read;  /* NNLTicks at Serve's last read of it */
-  unsigned           serve_every,
-    serve_left; /* Serve reads NNLTicks once in serve_every calls; calls to the next */
-};
-
 /* Stop signals received by this process (counted to 2): the first stops the hand-out, a second
    abandons the tasks in progress. */
 static volatile sig_atomic_t stop_requested = 0;
-
-/* One task of any kind: a network to sample, the limits of a (family, activation, depth), or an SDE
- * task. */
-PetscErrorCode NNLTaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn poll, void *ctx,
-                              NNLResult **res)
-{
-  PetscFunctionBegin;
-  PetscCall(NNLTaskComputeTeam(job, pt, NULL, poll, ctx, res));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpectraTeam team,
-                                  NNLPollFn poll, void *ctx, NNLResult **res)
-{
-  PetscFunctionBegin;
-  if (pt->kind == NNL_TASK_LIMIT)
-    PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
-  else if (pt->kind == NNL_TASK_SDE)
-    PetscCall(NNLSDETaskCompute(job, pt, poll, ctx, res));
-  else if (pt->kind == NNL_TASK_NOOP) { /* benchmarks only: an empty result */
-    PetscCall(NNLResultCreate(0, job->inputs, res));
-    (*res)->point = pt->ord;
-  } else
-    PetscCall(NNLPointComputeTeam(job, pt, NNL_SAMPLER_AUTO, team, poll, ctx, res));
-  PetscFunctionReturn(0);
-}
-
-/* Teams of T consecutive ranks, each on its own BLACS grid, built once for the run. */
-static PetscErrorCode TeamsCreate(NNLSched s)
-{
-  MPI_Comm sub;
-
-  PetscFunctionBegin;
-  /* a team size the ranks do not fill was taken silently: say what the run gets */
-  if (s->team_size > 1 && s->size == 1)
-    PetscCall(PetscFPrintf(s->comm, stderr,
-                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT
-                           " has no effect on 1 rank\n",
-                           s->team_size));
-  else if (s->team_size > 1 && s->size % (int)s->team_size)
-    PetscCall(PetscFPrintf(s->comm, stderr,
-                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT
-                           " does not divide the %d ranks: the last team has %d\n",
-                           s->team_size, s->size, s->size % (int)s->team_size));
-  if (s->team_size <= 1 || s->size == 1) PetscFunctionReturn(0);
-  PetscCallMPI(MPI_Comm_split(s->comm, s->rank / (int)s->team_size, s->rank, &sub));
-  PetscCall(NNLSpectraTeamCreate(sub, &s->team));
-  PetscCallMPI(MPI_Comm_free(&sub));
-  PetscCall(NNLSpectraTeamSetMinSize(s->team, s->team_min));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers,
-                                 PetscBool *rank0_computes)
-{
-  const PetscInt t = s->team_size > 1 ? s->team_size : 1, leaders = (ranks + t - 1) / t;
-  PetscBool      r0;
-
-  PetscFunctionBegin;
-  PetscCheck(ranks >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "ranks %" PetscInt_FMT " < 1",
-             ranks);
-  /* the one rule, which NNLSchedSetFromOptions applies to the run's own ranks: alone, rank 0
-     computes; with spectra teams, team 0's members serve rank 0's spectra, so rank 0 must compute
-     points or they would only wait */
-  if (ranks == 1 || t > 1)
-    r0 = PETSC_TRUE;
-  else if (s->rank0_opt >= 0)
-    r0 = s->rank0_opt ? PETSC_TRUE : PETSC_FALSE;
-  else
-    r0 = ranks <= 8 ? PETSC_TRUE : PETSC_FALSE;
-  *workers        = r0 ? leaders : leaders - 1;
-  *rank0_computes = r0;
-  PetscFunctionReturn(0);
-}
 
 static PetscBool IsLeader(NNLSched s, int rank)
 {
@@ -363,99 +211,6 @@ static PetscErrorCode WorkPoll(void *ctx, PetscBool *abandon)
   PetscFunctionBegin;
   if (stop_requested < 2 && Due(s)) PetscCall(HearStops(s, PETSC_FALSE, 0));
   *abandon = Abandon(s);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
-{
-  NNLSched sc;
-
-  PetscFunctionBegin;
-  PetscCall(PetscNew(&sc));
-  sc->comm = comm;
-  PetscCallMPI(MPI_Comm_rank(comm, &sc->rank));
-  PetscCallMPI(MPI_Comm_size(comm, &sc->size));
-  sc->job               = job;
-  sc->progress_interval = 5;
-  sc->stop_grace        = STOP_GRACE;
-  sc->stop_seen         = -1;
-  sc->rank0_computes    = sc->size <= 8 ? PETSC_TRUE : PETSC_FALSE;
-  sc->rank0_opt         = -1;
-  sc->team_size         = 1;
-  sc->team_min          = 2048;
-  *s                    = sc;
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
-{
-  PetscReal iv = s->progress_interval, grace = s->stop_grace;
-  char      buf[64] = "5", gbuf[64], b0[8];
-  PetscBool set, set0, gset;
-
-  PetscFunctionBegin;
-  /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the
-   * option. */
-  snprintf(b0, sizeof(b0), "%s", s->rank0_computes ? "true" : "false");
-  snprintf(gbuf, sizeof(gbuf), "%g", s->stop_grace);
-  PetscOptionsBegin(s->comm, NULL, "nnlimits run: scheduler", NULL);
-  PetscCall(PetscOptionsString("-progress_interval",
-                               "Seconds between progress lines on stderr (0: none)", "", buf, buf,
-                               sizeof(buf), &set));
-  PetscCall(PetscOptionsString("-stop_grace",
-                               "Seconds the tasks in progress at a stop signal (SIGUSR1, SIGTERM, "
-                               "SIGINT) may take to finish before "
-                               "they are abandoned (a second signal abandons them at once)",
-                               "", gbuf, gbuf, sizeof(gbuf), &gset));
-  PetscCall(PetscOptionsString("-sched_rank0_computes",
-                               "Rank 0 computes points too (default: when 8 ranks or fewer)", "",
-                               b0, b0, sizeof(b0), &set0));
-  PetscCall(PetscOptionsInt("-spectra_team_size",
-                            "Ranks per spectra team (ScaLAPACK); 1: every rank computes alone", "",
-                            s->team_size, &s->team_size, NULL));
-  PetscCall(PetscOptionsInt("-spectra_team_min",
-                            "Spectra of matrices with max(rows, cols) >= this go to the team", "",
-                            s->team_min, &s->team_min, NULL));
-  PetscOptionsEnd();
-  PetscCheck(s->team_size >= 1, s->comm, PETSC_ERR_USER_INPUT,
-             "-spectra_team_size: must be >= 1 (got %" PetscInt_FMT ")", s->team_size);
-  PetscCheck(s->team_min >= 1, s->comm, PETSC_ERR_USER_INPUT,
-             "-spectra_team_min: must be >= 1 (got %" PetscInt_FMT ")", s->team_min);
-  if (set) PetscCall(NNLParseReal("-progress_interval", buf, &iv));
-  if (gset) PetscCall(NNLParseReal("-stop_grace", gbuf, &grace));
-  PetscCheck(grace >= 0, s->comm, PETSC_ERR_USER_INPUT,
-             "-stop_grace: must be >= 0 seconds (got %g)", (double)grace);
-  s->stop_grace = grace;
-  set           = set0;
-  if (set) {
-    PetscBool t, f;
-    PetscCall(PetscStrcasecmp(b0, "true", &t));
-    PetscCall(PetscStrcasecmp(b0, "false", &f));
-    t = t || !strcmp(b0, "1") || !strcasecmp(b0, "yes") || !b0[0];
-    f = f || !strcmp(b0, "0") || !strcasecmp(b0, "no");
-    PetscCheck(t || f, s->comm, PETSC_ERR_USER_INPUT,
-               "-sched_rank0_computes: '%s' is not true or false", b0);
-    s->rank0_opt = t ? 1 : 0;
-  }
-  PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)",
-             (double)iv);
-  s->progress_interval = iv;
-  {
-    PetscInt workers;
-    PetscCall(NNLSchedPlanRanks(s, s->size, &workers, &s->rank0_computes));
-  }
-  PetscCall(TeamsCreate(s));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode NNLSchedDestroy(NNLSched *s)
-{
-  PetscFunctionBegin;
-  if (!*s) PetscFunctionReturn(0);
-  PetscCall(PetscFree((*s)->workers));
-  PetscCall(PetscFree((*s)->rbuf));
-  PetscCall(NNLSpectraTeamDestroy(&(*s)->team));
-  PetscCall(PetscFree(*s));
   PetscFunctionReturn(0);
 }
 
