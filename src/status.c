@@ -274,17 +274,17 @@ static PetscErrorCode StatusGivenTwice(PetscInt i, const char *const            
 
 /* Two directories of one job's same part (a copy, or the job run twice): (all) counts their points
    twice. part[i]: a hash of the job and shard of dirs[i]'s store s (never 0, which is no store),
-   said on stderr if an earlier directory's is the same. */
+   said on stderr if an earlier directory's is the same; *job_hash: a hash of its job alone. */
 static PetscErrorCode StatusSamePart(NNLStore s, const Counts *c, PetscInt i,
-                                     const char *const dirs[], uint64_t part[])
+                                     const char *const dirs[], uint64_t part[], uint64_t *job_hash)
 {
   char *job = NULL;
 
   PetscFunctionBegin;
   PetscCall(NNLStoreMetaGet(s->db, "job", &job));
-  part[i] = NNLHash64Update(NNLHash64Update(NNL_HASH64_INIT, job ? job : "", job ? strlen(job) : 0),
-                            &c->shard, sizeof(c->shard));
-  part[i] = NNLHash64Final(NNLHash64Update(part[i], &c->shards, sizeof(c->shards))) | 1;
+  *job_hash = NNLHash64Update(NNL_HASH64_INIT, job ? job : "", job ? strlen(job) : 0);
+  part[i]   = NNLHash64Update(*job_hash, &c->shard, sizeof(c->shard));
+  part[i]   = NNLHash64Final(NNLHash64Update(part[i], &c->shards, sizeof(c->shards))) | 1;
   PetscCall(PetscFree(job));
   for (PetscInt k = 0; k < i; k++)
     if (part[k] == part[i]) {
@@ -342,6 +342,8 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
   PetscBool unestimated = PETSC_FALSE, one_job = PETSC_TRUE, parts = PETSC_FALSE;
   long long shards = 0, grid = -1, seen = 0, *ids;
   PetscInt  absent = 0, given = 0; /* directories without a store; distinct directories */
+  PetscInt  jobs = 0;              /* different jobs among the stores */
+  uint64_t  job0 = 0, job = 0;     /* the first store's job (hashed), and this one's */
   char(*real)[PETSC_MAX_PATH_LEN];
   uint64_t *part; /* per directory, a hash of its job and shard (0: no store) */
 
@@ -367,13 +369,14 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     }
     PetscCall(NNLStoreOpenRead(dirs[i], &s));
     PetscCall(CountStore(s, dirs[i], &c));
-    PetscCall(StatusSamePart(s, &c, i, dirs, part));
+    PetscCall(StatusSamePart(s, &c, i, dirs, part, &job));
     PrintFailures(s, dirs[i], &c);
     PetscCall(NNLStoreClose(&s));
     PrintCounts(dirs[i], &c, PETSC_TRUE, out);
-    if (grid < 0) shards = c.shards, grid = c.grid;
+    if (grid < 0) shards = c.shards, grid = c.grid, job0 = job, jobs = 1;
+    if (job != job0) jobs = 2; /* whether more than one is all that is said */
     if (c.shards > 1) parts = PETSC_TRUE;
-    if (c.shards != shards || c.grid != grid || c.shards < 2)
+    if (c.shards != shards || c.grid != grid || c.shards < 2 || job != job0)
       one_job = PETSC_FALSE;
     else {
       PetscBool dup = PETSC_FALSE;
@@ -400,9 +403,11 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
      * twice */
     if (!one_job && parts)
       fprintf(stderr,
-              "status: (all) adds up parts of different splits or jobs (their shard counts or "
-              "grids differ): points "
-              "they share are counted twice; nnlimits merge gives one store's true count\n");
+              "status: (all) adds up parts of different splits or jobs (their jobs, shard counts "
+              "or grids differ): points they share are counted twice; nnlimits merge gives one "
+              "store's true count\n");
+    else if (jobs > 1) /* whole runs of different jobs: a sum of runs, not one job's count */
+      fprintf(stderr, "status: (all) adds up the runs of different jobs\n");
   }
   PetscFunctionReturn(0);
 }

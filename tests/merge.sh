@@ -67,6 +67,16 @@ grep -q "status: $W/s0 and $W/s0copy hold the same job's shard 0/3: (all) counts
   fail "status of a shard and its copy: no word on stderr: $(cat "$W/copy.err")"
 "$NNL" status "$W/s0" "$W/s1" "$W/s2" 2> "$W/three.err" > /dev/null && ! grep -q "counts its points twice" "$W/three.err" ||
   fail "status of three shards warned: $(cat "$W/three.err")"
+# stores of different jobs: shard 1/3 of another job of the same grid and shard count was taken for s0's job's other
+# shard, and whole runs of two jobs were summed with no word
+run 1 run $JOB -input_correlation 0.3 -shard 1/3 -output "$W/other1" > /dev/null 2>&1 || fail "shard 1 of another job"
+"$NNL" status "$W/s0" "$W/other1" > /dev/null 2> "$W/other1.err" || fail "status of shards of two jobs"
+grep -q "adds up parts of different splits or jobs" "$W/other1.err" || fail "status of shards of two jobs: no word: $(cat "$W/other1.err")"
+! grep -q "counts the whole job" "$W/other1.err" || fail "status of shards of two jobs: taken for one job: $(cat "$W/other1.err")"
+run 1 run -family mlp -grid_width 8 -grid_depth 3 -grid_seed 0-1 -inputs 3 -output "$W/other" > /dev/null 2>&1 || fail "another job"
+"$NNL" status "$W/direct" "$W/other" > /dev/null 2> "$W/jobs.err" || fail "status of two jobs"
+grep -q "status: (all) adds up the runs of different jobs" "$W/jobs.err" || fail "status of two jobs: no word: $(cat "$W/jobs.err")"
+! grep -q "different" "$W/three.err" || fail "status of one job's three shards: $(cat "$W/three.err")"
 "$NNL" status "$W/s9" "$W/s9" > /dev/null 2> "$W/twice9.err" && fail "status of one directory without a store, given twice, accepted"
 grep -q "none of the 1 directories holds a store yet" "$W/twice9.err" || fail "status of s9 twice: $(cat "$W/twice9.err")"
 # (all)'s ETA is the last shard's to end: two interrupted shards whose reruns take 13 s and 10 s (their stores say so)
