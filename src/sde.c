@@ -75,38 +75,68 @@ static PetscErrorCode Halve(Halver *H, double t, double h, const double *dW, Pet
   PetscFunctionReturn(0);
 }
 
+/* Paths p0 … p0+count−1 advance a step at a time together: each step's increments for all of them
+   are one request of the step's stream (count·nnoise normals, at the AVX-512 kernel's full pace),
+   where a path at a time asked for nnoise at each step, a few scalar Philox blocks and their call's
+   costs: the normals were 60 % of a fixed-width ResNet SDE task. Each path's arithmetic, and its
+   bits, are a path alone's (NNLSDEIncrement's dW = (0 + N)·√h). */
+PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt p0,
+                           PetscInt count, double T, PetscInt nsteps, double *x, PetscInt *nhalved,
+                           NNLPollFn poll, void *pctx, PetscBool *abandon)
+{
+  const double   dt = nsteps > 0 ? T / (double)nsteps : 0.0, sh = sqrt(dt);
+  const PetscInt d = sde->dim, q = sde->nnoise;
+  const size_t   nl = sde->inside ? (size_t)NNL_SDE_MAX_HALVINGS * (2 * q + d) : 0;
+  double        *N, *dW, *tmp, *work, *x0 = NULL;
+  PetscBool     *in, stop = PETSC_FALSE;
+  Halver         H = {sde, {{0, 0}, 0, 0}, 0, NULL, NULL, NULL, 0};
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc5((size_t)count * q, &N, q, &dW, q, &tmp, (size_t)2 * d, &work, count, &in));
+  if (sde->inside) PetscCall(PetscMalloc2(d, &x0, nl, &H.lvl));
+  H.work = work, H.tmp = tmp;
+  for (PetscInt c = 0; c < count; c++) {
+    in[c] = sde->inside ? sde->inside(sde->ctx, x + c * d) : PETSC_FALSE;
+    if (nhalved) nhalved[c] = 0;
+  }
+  for (PetscInt i = 0; i < nsteps && !stop; i++) {
+    NNLRngStream s;
+    NNLRngStreamInit(&s, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE);
+    NNLRngNormals(&s, (uint64_t)p0 * (uint64_t)q, (size_t)(count * q), N);
+    for (PetscInt c = 0; c < count; c++) {
+      double   *xc = x + c * d;
+      PetscBool now;
+      for (PetscInt j = 0; j < q; j++) dW[j] = (0.0 + N[c * q + j]) * sh;
+      if (in[c]) PetscCall(PetscArraycpy(x0, xc, d));
+      PetscCall(NNLSDEStepEM(sde, i * dt, dt, dW, xc, work));
+      if (!sde->inside) continue;
+      now = sde->inside(sde->ctx, xc);
+      if (in[c] && !now) { /* a step from outside (the start, or a half step that left at the last
+                              level) stands */
+        PetscCall(PetscArraycpy(xc, x0, d));
+        NNLRngStreamInit(&H.bridge, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE_BRIDGE);
+        H.base    = (uint64_t)(p0 + c) * (uint64_t)q << NNL_SDE_MAX_HALVINGS;
+        H.nhalved = 0;
+        PetscCall(Halve(&H, i * dt, dt, dW, 1, 1, xc, &now));
+        if (nhalved) nhalved[c] += H.nhalved;
+      }
+      in[c] = now;
+    }
+    if (poll) {
+      PetscCall(NNLPoll(poll, pctx, &stop));
+      if (abandon) *abandon = stop;
+    }
+  }
+  if (sde->inside) PetscCall(PetscFree2(x0, H.lvl));
+  PetscCall(PetscFree5(N, dW, tmp, work, in));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path,
                           double T, PetscInt nsteps, double *x, PetscInt *nhalved)
 {
-  const double dt = nsteps > 0 ? T / (double)nsteps : 0.0;
-  const size_t nl = sde->inside ? (size_t)NNL_SDE_MAX_HALVINGS * (2 * sde->nnoise + sde->dim) : 0;
-  double      *dW, *tmp, *work, *x0 = NULL;
-  Halver       H  = {sde, {{0, 0}, 0, 0}, 0, NULL, NULL, NULL, 0};
-  PetscBool    in = sde->inside ? sde->inside(sde->ctx, x) : PETSC_FALSE;
-
   PetscFunctionBegin;
-  PetscCall(PetscMalloc3(sde->nnoise, &dW, sde->nnoise, &tmp, (size_t)2 * sde->dim, &work));
-  if (sde->inside) PetscCall(PetscMalloc2(sde->dim, &x0, nl, &H.lvl));
-  H.work = work, H.tmp = tmp;
-  H.base = (uint64_t)path * (uint64_t)sde->nnoise << NNL_SDE_MAX_HALVINGS;
-  for (PetscInt i = 0; i < nsteps; i++) {
-    NNLSDEIncrement(run_seed, id, sde->nnoise, path, i, 1, dt, dW, tmp);
-    PetscBool now;
-    if (in) PetscCall(PetscArraycpy(x0, x, sde->dim));
-    PetscCall(NNLSDEStepEM(sde, i * dt, dt, dW, x, work));
-    if (!sde->inside) continue;
-    now = sde->inside(sde->ctx, x);
-    if (in && !now) { /* a step from outside (the start, or a half step that left at the last level)
-                         stands */
-      PetscCall(PetscArraycpy(x, x0, sde->dim));
-      NNLRngStreamInit(&H.bridge, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE_BRIDGE);
-      PetscCall(Halve(&H, i * dt, dt, dW, 1, 1, x, &now));
-    }
-    in = now;
-  }
-  if (sde->inside) PetscCall(PetscFree2(x0, H.lvl));
-  PetscCall(PetscFree3(dW, tmp, work));
-  if (nhalved) *nhalved = H.nhalved;
+  PetscCall(NNLSDEPaths(sde, run_seed, id, path, 1, T, nsteps, x, nhalved, NULL, NULL, NULL));
   PetscFunctionReturn(0);
 }
 

@@ -206,29 +206,38 @@ static void PathEmbedding(const NNLJob *job, const NNLPoint *pt, PetscInt p, con
   NNLProject(n, m, Z, RC, 1.0, 0.0, Y);
 }
 
+/* Paths integrated together by NNLSDEPaths: as many as keep their states within 256 KB. */
+static PetscInt PathBatch(const NNLJob *job, PetscInt dim)
+{
+  return PetscMax(1, PetscMin(job->sde_paths, 32768 / PetscMax(dim, 1)));
+}
+
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
 static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps,
                                  NNLPollFn poll, void *pctx, PetscBool *abandon, NNLResult *res)
 {
-  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
+  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2, B = PathBatch(job, n * m);
   Hayou          h   = {&job->act[pt->act], n, m, NULL, NULL, NULL};
   NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h, NULL};
   double        *Y, *C, *RC;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc3(n * m, &h.Phi, m * m, &h.K, m * m, &h.R));
-  PetscCall(PetscMalloc3(n * m, &Y, m * m, &C, m * m, &RC));
+  PetscCall(PetscMalloc3(B * n * m, &Y, m * m, &C, m * m, &RC));
   NNLJobInputCov(job, C);
   PetscCall(NNLSqrtPSD(m, C, RC));
-  for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
-    double *out = res->paths + p * (np + m);
-    PathEmbedding(job, pt, p, RC, h.Phi, Y);
-    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, 1.0, nsteps, Y, NULL));
-    NNLActivationApply(h.act, (size_t)(n * m), Y, h.Phi);
-    NNLGramPacked(n, m, Y, out);
-    for (PetscInt a = 0; a < m; a++)
-      out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
-    PetscCall(NNLPoll(poll, pctx, abandon));
+  for (PetscInt p0 = 0; p0 < job->sde_paths && !*abandon; p0 += B) {
+    const PetscInt b = PetscMin(B, job->sde_paths - p0);
+    for (PetscInt c = 0; c < b; c++) PathEmbedding(job, pt, p0 + c, RC, h.Phi, Y + c * n * m);
+    PetscCall(NNLSDEPaths(&sde, (uint64_t)job->run_seed, pt->id, p0, b, 1.0, nsteps, Y, NULL, poll,
+                          pctx, abandon));
+    for (PetscInt c = 0; c < b && !*abandon; c++) {
+      double *out = res->paths + (p0 + c) * (np + m), *Yc = Y + c * n * m;
+      NNLActivationApply(h.act, (size_t)(n * m), Yc, h.Phi);
+      NNLGramPacked(n, m, Yc, out);
+      for (PetscInt a = 0; a < m; a++)
+        out[np + a] = log(NNLDot(n, h.Phi + a * n, h.Phi + a * n) / (double)n);
+    }
   }
   PetscCall(PetscFree3(Y, C, RC));
   PetscCall(PetscFree3(h.Phi, h.K, h.R));
@@ -239,30 +248,35 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
                                   NNLPollFn poll, void *pctx, PetscBool *abandon, PetscInt *nhalved,
                                   NNLResult *res)
 {
-  const PetscInt m = job->inputs, np = m * (m + 1) / 2;
+  const PetscInt m = job->inputs, np = m * (m + 1) / 2, B = PathBatch(job, m * m);
   Shaped         s   = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL};
   NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s, VInside};
   double        *V;
+  PetscInt      *h; /* per path of a batch, its halvings */
 
   PetscFunctionBegin;
   NNLShapedDerivatives(s.act, &s.d2, &s.d3);
-  PetscCall(PetscMalloc5(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &s.L, m * m, &V));
-  for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
-    double  *out = res->paths + p * (np + m);
-    PetscInt h;
-    NNLJobInputCov(job, V);
-    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V, &h));
-    *nhalved += h > 0;
-    for (PetscInt a = 0, k = 0; a < m; a++) {
-      for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
-      /* ‖φ_n(y)‖²/n of a Gaussian y of variance V_aa is V_aa (s₊² + s₋²)/2 = V_aa/c at the width n
-         of this task (the shaped ReLU; c = 1 for smooth shaping, where φ_n → identity): the limit's
-         own value is ln V_aa, but the laws table sets this beside width-n networks, whose
-         post-activation norms sit ln c lower (0.25 at n = 16) */
-      out[np + a] = log(V[a + a * m]) - log(NNLShapedGain(job, s.act, pt->width));
+  PetscCall(PetscMalloc5(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &s.L, B * m * m, &V));
+  PetscCall(PetscMalloc1(B, &h));
+  for (PetscInt p0 = 0; p0 < job->sde_paths && !*abandon; p0 += B) {
+    const PetscInt b = PetscMin(B, job->sde_paths - p0);
+    for (PetscInt c = 0; c < b; c++) NNLJobInputCov(job, V + c * m * m);
+    PetscCall(NNLSDEPaths(&sde, (uint64_t)job->run_seed, pt->id, p0, b, T, nsteps, V, h, poll, pctx,
+                          abandon));
+    for (PetscInt c = 0; c < b && !*abandon; c++) {
+      double *out = res->paths + (p0 + c) * (np + m), *Vc = V + c * m * m;
+      *nhalved += h[c] > 0;
+      for (PetscInt a = 0, k = 0; a < m; a++) {
+        for (PetscInt bb = a; bb < m; bb++, k++) out[k] = Vc[a + bb * m];
+        /* ‖φ_n(y)‖²/n of a Gaussian y of variance V_aa is V_aa (s₊² + s₋²)/2 = V_aa/c at the width
+           n of this task (the shaped ReLU; c = 1 for smooth shaping, where φ_n → identity): the
+           limit's own value is ln V_aa, but the laws table sets this beside width-n networks,
+           whose post-activation norms sit ln c lower (0.25 at n = 16) */
+        out[np + a] = log(Vc[a + a * m]) - log(NNLShapedGain(job, s.act, pt->width));
+      }
     }
-    PetscCall(NNLPoll(poll, pctx, abandon));
   }
+  PetscCall(PetscFree(h));
   PetscCall(PetscFree5(s.R, s.S, s.T, s.L, V));
   PetscFunctionReturn(0);
 }
@@ -274,38 +288,43 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
                                      PetscInt nsteps, NNLPollFn poll, void *pctx,
                                      PetscBool *abandon, PetscInt *nhalved, NNLResult *res)
 {
-  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
+  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2, B = PathBatch(job, m * m);
   Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL},
                        NNLJobAttnTau0(job, pt->act),
                        NNLJobAttnGamma(job, pt->act),
                   pt->family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE,
                        NULL,
                        NULL};
-  NNLSDE  sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at, VInside};
-  double *V, *Z, *Y, *RC;
+  NNLSDE    sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at, VInside};
+  double   *V, *Z, *Y, *RC;
+  PetscInt *h; /* per path of a batch, its halvings */
 
   PetscFunctionBegin;
   if (at.mlp) NNLShapedDerivatives(at.s.act, &at.s.d2, &at.s.d3);
   PetscCall(
-    PetscMalloc5(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &at.s.L, m * m, &V));
+    PetscMalloc5(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &at.s.L, B * m * m, &V));
   PetscCall(PetscMalloc2(4 * m * m + 3 * m, &at.work, m * m, &at.X));
-  PetscCall(PetscMalloc3(n * m, &Z, n * m, &Y, m * m, &RC));
+  PetscCall(PetscMalloc4(n * m, &Z, n * m, &Y, m * m, &RC, B, &h));
   NNLJobInputCov(job, V);
   PetscCall(NNLSqrtPSD(m, V, RC));
-  for (PetscInt p = 0; p < job->sde_paths && !*abandon; p++) {
-    double  *out = res->paths + p * (np + m);
-    PetscInt h;
-    PathEmbedding(job, pt, p, RC, Z, Y);
-    NNLGram(n, m, Y, 1.0 / (double)n, 0.0, V);
-    PetscCall(NNLSDEPath(&sde, (uint64_t)job->run_seed, pt->id, p, T, nsteps, V, &h));
-    *nhalved += h > 0;
-    for (PetscInt a = 0, k = 0; a < m; a++) {
-      for (PetscInt b = a; b < m; b++, k++) out[k] = V[a + b * m];
-      out[np + a] = log(V[a + a * m]); /* the stream's φ is the identity: ‖φ(y_a)‖²/n = V_aa */
+  for (PetscInt p0 = 0; p0 < job->sde_paths && !*abandon; p0 += B) {
+    const PetscInt b = PetscMin(B, job->sde_paths - p0);
+    for (PetscInt c = 0; c < b; c++) {
+      PathEmbedding(job, pt, p0 + c, RC, Z, Y);
+      NNLGram(n, m, Y, 1.0 / (double)n, 0.0, V + c * m * m);
     }
-    PetscCall(NNLPoll(poll, pctx, abandon));
+    PetscCall(NNLSDEPaths(&sde, (uint64_t)job->run_seed, pt->id, p0, b, T, nsteps, V, h, poll, pctx,
+                          abandon));
+    for (PetscInt c = 0; c < b && !*abandon; c++) {
+      double *out = res->paths + (p0 + c) * (np + m), *Vc = V + c * m * m;
+      *nhalved += h[c] > 0;
+      for (PetscInt a = 0, k = 0; a < m; a++) {
+        for (PetscInt bb = a; bb < m; bb++, k++) out[k] = Vc[a + bb * m];
+        out[np + a] = log(Vc[a + a * m]); /* the stream's φ is the identity: ‖φ(y_a)‖²/n = V_aa */
+      }
+    }
   }
-  PetscCall(PetscFree3(Z, Y, RC));
+  PetscCall(PetscFree4(Z, Y, RC, h));
   PetscCall(PetscFree2(at.work, at.X));
   PetscCall(PetscFree5(at.s.R, at.s.S, at.s.T, at.s.L, V));
   PetscFunctionReturn(0);

@@ -411,11 +411,67 @@ static void test_halving_gbm(void **state)
     fail_msg("%d plain paths left, %d halved: the test does not exercise halving", left, halved);
 }
 
+/* NNLSDEPaths integrates a batch of paths a step at a time, each step's increments in one request:
+   every path must have the bits NNLSDEPath gives it alone, its halvings too (GBM with `inside`, as
+   test_halving_gbm: a fifth of the paths halve), from a first path p0 other than 0; and a poll that
+   answers "abandon" ends it after that step. Catches: a batch's increments taken at the wrong
+   offset (another path's normals), a halving's bridge on another path's stream, halvings counted
+   across paths, a poll not heeded. */
+static int            polls;
+static PetscErrorCode AbandonAt3(void *ctx, PetscBool *abandon)
+{
+  (void)ctx;
+  *abandon = ++polls >= 3 ? PETSC_TRUE : PETSC_FALSE;
+  return 0;
+}
+
+static void test_paths_batch(void **state)
+{
+  GBM       g     = {0.1, 2};
+  NNLSDE    plain = {1, 1, GBMDrift, GBMNoise, NULL, &g, NULL}, sde = plain;
+  double    x[300], y;
+  PetscInt  nh[300], h, halved = 0;
+  PetscBool abandon = PETSC_FALSE;
+
+  (void)state;
+  sde.inside = Positive;
+  for (int k = 0; k < 2; k++) {
+    const NNLSDE *e = k ? &sde : &plain;
+    for (int c = 0; c < 300; c++) x[c] = 1;
+    assert_int_equal(NNLSDEPaths(e, 3, 9, 17, 300, 1.0, 20, x, nh, NULL, NULL, NULL), 0);
+    for (int c = 0; c < 300; c++) {
+      y = 1;
+      assert_int_equal(NNLSDEPath(e, 3, 9, 17 + c, 1.0, 20, &y, &h), 0);
+      if (!k) { /* the plain path by hand too, from NNLSDEIncrement: NNLSDEPath goes through
+                   NNLSDEPaths itself */
+        double z = 1, dW, tmp, work[2];
+        for (int i = 0; i < 20; i++) {
+          NNLSDEIncrement(3, 9, 1, 17 + c, i, 1, 1.0 / 20, &dW, &tmp);
+          assert_int_equal(NNLSDEStepEM(e, i / 20.0, 1.0 / 20, &dW, &z, work), 0);
+        }
+        if (memcmp(&z, &y, sizeof(y))) fail_msg("path %d: %.17g, by hand %.17g", 17 + c, y, z);
+      }
+      if (memcmp(&x[c], &y, sizeof(y)) || nh[c] != h)
+        fail_msg("%s path %d: batch %.17g (%d halvings), alone %.17g (%d)", k ? "halved" : "plain",
+                 17 + c, x[c], (int)nh[c], y, (int)h);
+      halved += k && h > 0;
+    }
+  }
+  if (halved < 30)
+    fail_msg("only %d of 300 paths halved: the test does not exercise halving", (int)halved);
+  for (int c = 0; c < 300; c++) x[c] = 1;
+  polls = 0;
+  assert_int_equal(NNLSDEPaths(&sde, 3, 9, 17, 300, 1.0, 20, x, nh, AbandonAt3, NULL, &abandon), 0);
+  if (!abandon || polls != 3)
+    fail_msg("abandon %d after %d polls, want 1 after 3", (int)abandon, polls);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_distances),
     cmocka_unit_test(test_increments),
+    cmocka_unit_test(test_paths_batch),
     cmocka_unit_test(test_em_orders_gbm),
     cmocka_unit_test(test_fokker_planck_vs_sde),
     cmocka_unit_test(test_fokker_planck_many_times),

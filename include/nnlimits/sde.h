@@ -64,6 +64,16 @@ PetscErrorCode NNLSDEStepEM(const NNLSDE *sde, double t, double dt, const double
 PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt path,
                           double T, PetscInt nsteps, double *x, PetscInt *nhalved);
 
+/**
+  @brief NNLSDEPath for paths p0, …, p0+count−1 at once, a step at a time: x holds their states
+  (count × dim, path-major), nhalved (may be NULL) their halvings. Each path's result has the bits
+  NNLSDEPath gives it alone. poll (may be NULL) is called after each step; *abandon (may be NULL)
+  gets its answer, and a true one ends the integration there. Not collective.
+*/
+PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt p0,
+                           PetscInt count, double T, PetscInt nsteps, double *x, PetscInt *nhalved,
+                           NNLPollFn poll, void *pctx, PetscBool *abandon);
+
 /** @brief Drift of the shaped-ReLU correlation diffusion: ν(ρ) − ½ρ(1−ρ²), ν(ρ) = k(√(1−ρ²) − ρ
  * arccos ρ), k = (c₊−c₋)²/(2π). */
 double NNLCorrelationDrift(double k, double rho);
