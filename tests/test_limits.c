@@ -325,7 +325,7 @@ static int PollCalls(const char *opts, PetscInt p, int at, NNLStatus *status)
 
 /* A stop's abandon (-stop_grace, a second signal) in every kind of task: a network between its
    layers, a limit in its NNGP recursion and inside its ODE solve (the TS monitor), an SDE task
-   between its paths. Each returns at the poll that asked, with status ABANDONED (never stored).
+   between its steps. Each returns at the poll that asked, with status ABANDONED (never stored).
    Catches: a task that runs on to its end after the poll said abandon (its calls would be the full
    count), or reports an abandoned task as done or failed (it would be stored). */
 static void test_abandon_every_task_kind(void **state)
@@ -355,9 +355,10 @@ static void test_abandon_every_task_kind(void **state)
   assert_int_equal(PollCalls(lim, -1, full - 1, &st), full - 1); /* within the ODE solve */
   assert_int_equal(st, NNL_STATUS_ABANDONED);
 
-  full = PollCalls(sde, -1, 0, &st); /* the grid's last task is the SDE task: a poll per path */
+  full = PollCalls(sde, -1, 0, &st); /* the grid's last task is the SDE task: its 40 paths in one
+                                        batch (NNLSDEPaths), a poll after each of its 100 steps */
   assert_int_equal(st, NNL_STATUS_DONE);
-  assert_int_equal(full, 40);
+  assert_int_equal(full, 100);
   assert_int_equal(PollCalls(sde, -1, 5, &st), 5);
   assert_int_equal(st, NNL_STATUS_ABANDONED);
 }
