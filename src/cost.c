@@ -109,9 +109,13 @@
    ms. Shaped, refitted 2026-12-04 (the model read jobs/li_nica_roy_2022_shaped.opts at 1.66 × a
    1-rank run, its SDE tasks 2.2 of its 3.0 s): 223, 446, 665, 1467, 2264 ns a path-step at m = 2,
    3, 4, 6, 8 (1000 paths, width 64, T = 1-2), fitted as a + b per pair (np = m(m+1)/2) within 5 %
-   (it had been 0.37 µs at m = 2 and 0.72 at m = 3, fitted as a + b·m³). */
-#define C_SDE_RES_NM   2.63 /* per element of n·m, φ apart */
-#define C_SDE_RES_STEP 130.0
+   (it had been 0.37 µs at m = 2 and 0.72 at m = 3, fitted as a + b·m³). ResNet refitted 2026-12-06
+   when the paths came to advance a step at a time together (NNLSDEPaths): 76, 76, 89, 150, 251 ns
+   a path-step at n = 2, 4, 8, 16, 32 (relu, m = 2; they had been 96, 113, 134, 214, 324), fitted
+   within 14 %; the shaped MLP's and attention's path-steps became 2-25 % faster, within their fits'
+   error, and are left. */
+#define C_SDE_RES_NM   2.66 /* per element of n·m, φ apart */
+#define C_SDE_RES_STEP 56.0
 #define C_SDE_SHP_STEP 33.0
 #define C_SDE_SHP_PAIR 65.0
 #define C_FP_CELL      4.0
