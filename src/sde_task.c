@@ -244,11 +244,29 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
   PetscFunctionReturn(0);
 }
 
+/* A batch of b paths p0… of a covariance SDE (state V, m×m each) into res: per path V's pairs a <=
+   b and ln V_aa − lgain; *nhalved counts the paths that took half steps (h: per path). */
+static void CovPathsOut(NNLResult *res, PetscInt m, PetscInt p0, PetscInt b, const double *V,
+                        const PetscInt *h, double lgain, PetscInt *nhalved)
+{
+  const PetscInt np = m * (m + 1) / 2;
+
+  for (PetscInt c = 0; c < b; c++) {
+    double       *out = res->paths + (p0 + c) * (np + m);
+    const double *Vc  = V + c * m * m;
+    *nhalved += h[c] > 0;
+    for (PetscInt a = 0, k = 0; a < m; a++) {
+      for (PetscInt bb = a; bb < m; bb++, k++) out[k] = Vc[a + bb * m];
+      out[np + a] = log(Vc[a + a * m]) - lgain;
+    }
+  }
+}
+
 static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double T, PetscInt nsteps,
                                   NNLPollFn poll, void *pctx, PetscBool *abandon, PetscInt *nhalved,
                                   NNLResult *res)
 {
-  const PetscInt m = job->inputs, np = m * (m + 1) / 2, B = PathBatch(job, m * m);
+  const PetscInt m = job->inputs, B = PathBatch(job, m * m);
   Shaped         s   = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL};
   NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s, VInside};
   double        *V;
@@ -263,18 +281,12 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
     for (PetscInt c = 0; c < b; c++) NNLJobInputCov(job, V + c * m * m);
     PetscCall(NNLSDEPaths(&sde, (uint64_t)job->run_seed, pt->id, p0, b, T, nsteps, V, h, poll, pctx,
                           abandon));
-    for (PetscInt c = 0; c < b && !*abandon; c++) {
-      double *out = res->paths + (p0 + c) * (np + m), *Vc = V + c * m * m;
-      *nhalved += h[c] > 0;
-      for (PetscInt a = 0, k = 0; a < m; a++) {
-        for (PetscInt bb = a; bb < m; bb++, k++) out[k] = Vc[a + bb * m];
-        /* ‖φ_n(y)‖²/n of a Gaussian y of variance V_aa is V_aa (s₊² + s₋²)/2 = V_aa/c at the width
-           n of this task (the shaped ReLU; c = 1 for smooth shaping, where φ_n → identity): the
-           limit's own value is ln V_aa, but the laws table sets this beside width-n networks,
-           whose post-activation norms sit ln c lower (0.25 at n = 16) */
-        out[np + a] = log(Vc[a + a * m]) - log(NNLShapedGain(job, s.act, pt->width));
-      }
-    }
+    /* ‖φ_n(y)‖²/n of a Gaussian y of variance V_aa is V_aa (s₊² + s₋²)/2 = V_aa/c at the width n
+       of this task (the shaped ReLU; c = 1 for smooth shaping, where φ_n → identity): the limit's
+       own value is ln V_aa, but the laws table sets this beside width-n networks, whose
+       post-activation norms sit ln c lower (0.25 at n = 16) */
+    if (!*abandon)
+      CovPathsOut(res, m, p0, b, V, h, log(NNLShapedGain(job, s.act, pt->width)), nhalved);
   }
   PetscCall(PetscFree(h));
   PetscCall(PetscFree5(s.R, s.S, s.T, s.L, V));
@@ -288,7 +300,7 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
                                      PetscInt nsteps, NNLPollFn poll, void *pctx,
                                      PetscBool *abandon, PetscInt *nhalved, NNLResult *res)
 {
-  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2, B = PathBatch(job, m * m);
+  const PetscInt n = pt->width, m = job->inputs, B = PathBatch(job, m * m);
   Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL},
                        NNLJobAttnTau0(job, pt->act),
                        NNLJobAttnGamma(job, pt->act),
@@ -315,14 +327,8 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
     }
     PetscCall(NNLSDEPaths(&sde, (uint64_t)job->run_seed, pt->id, p0, b, T, nsteps, V, h, poll, pctx,
                           abandon));
-    for (PetscInt c = 0; c < b && !*abandon; c++) {
-      double *out = res->paths + (p0 + c) * (np + m), *Vc = V + c * m * m;
-      *nhalved += h[c] > 0;
-      for (PetscInt a = 0, k = 0; a < m; a++) {
-        for (PetscInt bb = a; bb < m; bb++, k++) out[k] = Vc[a + bb * m];
-        out[np + a] = log(Vc[a + a * m]); /* the stream's φ is the identity: ‖φ(y_a)‖²/n = V_aa */
-      }
-    }
+    /* the stream's φ is the identity: ‖φ(y_a)‖²/n = V_aa (ln V_aa − 0 is ln V_aa's bits) */
+    if (!*abandon) CovPathsOut(res, m, p0, b, V, h, 0.0, nhalved);
   }
   PetscCall(PetscFree4(Z, Y, RC, h));
   PetscCall(PetscFree2(at.work, at.X));
