@@ -43,9 +43,11 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[],
      were, and a re-merge compared every point twice (a re-merge of jobs/pdlt_kurtosis.opts' 3
      shards took 4.6 s, a fresh one 0.6) */
   if (!ierr) {
-    ierr      = NNLStoreMergeConflict(db, "src", "main", dir, out, checked,
+    ierr = NNLStoreMergeConflict(db, "src", "main", dir, out, checked,
                                  schema == 4 ? PETSC_FALSE : PETSC_TRUE);
-    *conflict = ierr ? PETSC_TRUE : PETSC_FALSE;
+    /* the refusal's own code: SQLite's failures (busy, I/O) come as PETSC_ERR_FILE_WRITE, and a
+       rerun of the merge may end them */
+    *conflict = ierr == PETSC_ERR_FILE_UNEXPECTED ? PETSC_TRUE : PETSC_FALSE;
   }
   /* a schema-4 input's layers rows become netlayers rows, as an upgrade of it in place would make
    * them */
@@ -340,13 +342,12 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
        holds the inputs before it, whole, and nothing of it or those after. No rerun of this merge
        ends that (it stops at the same point), so the output is not left marked as a killed merge
        ("rerun the same merge"): its status counts what is missing as pending. */
-    if (conflict) {
-      sqlite3_exec(db, "DELETE FROM meta WHERE key = 'merging'", NULL, NULL, NULL);
+    if (conflict &&
+        sqlite3_exec(db, "DELETE FROM meta WHERE key = 'merging'", NULL, NULL, NULL) == SQLITE_OK)
       fprintf(stderr,
               "nnlimits: merge: '%s' holds the inputs before '%s' (%" PetscInt_FMT
               " of %" PetscInt_FMT "), not it or those after it\n",
               output, dirs[i], i, n);
-    }
   }
   if (!ierr) ierr = NNLStoreExec(db, "DELETE FROM meta WHERE key = 'merging'");
   if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);

@@ -144,21 +144,21 @@ static PetscBool Abandon(NNLSched s)
   return PETSC_TRUE;
 }
 
-/* Whether `ticks` clock ticks have passed since the last time this said so: the clock is read once
-   in serve_every calls (see SERVE_EVERY_MAX). */
-static PetscBool Due(NNLSched s, unsigned long long ticks)
+/* Whether SERVE_TICKS have passed since the last time this said so: the clock is read once in
+   serve_every calls (see SERVE_EVERY_MAX). */
+static PetscBool Due(NNLSched s)
 {
   unsigned long long now;
 
   if (--s->serve_left > 0) return PETSC_FALSE;
   now = NNLTicks();
-  if (now - s->last_read < ticks / 8)
+  if (now - s->last_read < SERVE_TICKS / 8)
     s->serve_every = PetscMin(2 * s->serve_every, SERVE_EVERY_MAX);
-  else if (now - s->last_read > ticks / 2)
+  else if (now - s->last_read > SERVE_TICKS / 2)
     s->serve_every = 1;
   s->serve_left = s->serve_every;
   s->last_read  = now;
-  if (now - s->last_serve < ticks) return PETSC_FALSE;
+  if (now - s->last_serve < SERVE_TICKS) return PETSC_FALSE;
   s->last_serve = now;
   return PETSC_TRUE;
 }
@@ -209,7 +209,7 @@ static PetscErrorCode WorkPoll(void *ctx, PetscBool *abandon)
   NNLSched s = (NNLSched)ctx;
 
   PetscFunctionBegin;
-  if (stop_requested < 2 && Due(s, SERVE_TICKS)) PetscCall(HearStops(s, PETSC_FALSE, 0));
+  if (stop_requested < 2 && Due(s)) PetscCall(HearStops(s, PETSC_FALSE, 0));
   *abandon = Abandon(s);
   PetscFunctionReturn(0);
 }
@@ -448,7 +448,7 @@ static PetscErrorCode Serve(void *ctx, PetscBool *abandon)
 
   PetscFunctionBegin;
   if (abandon) *abandon = Abandon(s);
-  if (!Due(s, SERVE_TICKS)) PetscFunctionReturn(0);
+  if (!Due(s)) PetscFunctionReturn(0);
   if (flag) PetscCall(TellWorkers(s));
   while (flag) {
     PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));

@@ -156,6 +156,7 @@ sqlite3 "$W/gain/nnlimits.sqlite" < "$W/hold" > "$W/hold.out" &
 exec 9> "$W/hold"
 echo "BEGIN IMMEDIATE; SELECT 'held';" >&9
 for _ in $(seq 100); do grep -q held "$W/hold.out" && break; sleep 0.1; done
+grep -q held "$W/hold.out" || fail "the transaction that holds the merge never began"
 "$NNL" merge "$W/s0" "$W/s1g" -output "$W/gain" > /dev/null 2> "$W/gain.err" &
 merge=$!
 ino=$(stat -c %i "$W/gain/nnlimits.lock")

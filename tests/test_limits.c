@@ -326,8 +326,10 @@ static int PollCalls(const char *opts, PetscInt p, int at, NNLStatus *status)
 /* A stop's abandon (-stop_grace, a second signal) in every kind of task: a network between its
    layers, a limit in its NNGP recursion and inside its ODE solve (the TS monitor), an SDE task
    between its steps. Each returns at the poll that asked, with status ABANDONED (never stored).
-   Catches: a task that runs on to its end after the poll said abandon (its calls would be the full
-   count), or reports an abandoned task as done or failed (it would be stored). */
+   Catches: a network or limit that runs on to its end after the poll said abandon (its calls would
+   be the full count; an SDE task's would not, since NNLPoll asks nothing once told: test_sde's
+   paths_batch counts its steps), or an abandoned task reported as done or failed (it would be
+   stored). */
 static void test_abandon_every_task_kind(void **state)
 {
   const char *net =

@@ -414,15 +414,23 @@ static void test_halving_gbm(void **state)
 /* NNLSDEPaths integrates a batch of paths a step at a time, each step's increments in one request:
    every path must have the bits NNLSDEPath gives it alone, its halvings too (GBM with `inside`, as
    test_halving_gbm: a fifth of the paths halve), from a first path p0 other than 0; and a poll that
-   answers "abandon" ends it after that step. Catches: a batch's increments taken at the wrong
-   offset (another path's normals), a halving's bridge on another path's stream, halvings counted
-   across paths, a poll not heeded. */
-static int            polls;
+   answers "abandon" ends it after that step (the steps counted by the drift's calls). Catches: a
+   batch's increments taken at the wrong offset (another path's normals), a halving's bridge on
+   another path's stream, halvings counted across paths, a poll not heeded. */
+static int            polls, drifts;
 static PetscErrorCode AbandonAt3(void *ctx, PetscBool *abandon)
 {
   (void)ctx;
   *abandon = ++polls >= 3 ? PETSC_TRUE : PETSC_FALSE;
   return 0;
+}
+
+/* GBM's drift, counted: the steps taken (NNLPoll asks a poll nothing once it has said abandon, so
+   the polls alone would not show steps taken after it) */
+static PetscErrorCode CountedDrift(void *ctx, double t, const double *x, double *f)
+{
+  drifts++;
+  return GBMDrift(ctx, t, x, f);
 }
 
 static void test_paths_batch(void **state)
@@ -460,10 +468,13 @@ static void test_paths_batch(void **state)
   if (halved < 30)
     fail_msg("only %d of 300 paths halved: the test does not exercise halving", (int)halved);
   for (int c = 0; c < 300; c++) x[c] = 1;
-  polls = 0;
-  assert_int_equal(NNLSDEPaths(&sde, 3, 9, 17, 300, 1.0, 20, x, nh, AbandonAt3, NULL, &abandon), 0);
-  if (!abandon || polls != 3)
-    fail_msg("abandon %d after %d polls, want 1 after 3", (int)abandon, polls);
+  polls = drifts = 0;
+  plain.drift    = CountedDrift;
+  assert_int_equal(NNLSDEPaths(&plain, 3, 9, 17, 300, 1.0, 20, x, nh, AbandonAt3, NULL, &abandon),
+                   0);
+  if (!abandon || polls != 3 || drifts != 3 * 300)
+    fail_msg("abandon %d after %d polls and %d path-steps, want 1 after 3 and 900", (int)abandon,
+             polls, drifts);
 }
 
 int main(int argc, char **argv)
