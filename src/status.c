@@ -341,9 +341,9 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
   Counts    sum;
   PetscBool unestimated = PETSC_FALSE, one_job = PETSC_TRUE, parts = PETSC_FALSE;
   long long shards = 0, grid = -1, seen = 0, *ids;
-  PetscInt  absent = 0, given = 0; /* directories without a store; distinct directories */
-  PetscInt  jobs = 0;              /* different jobs among the stores */
-  uint64_t  job0 = 0, job = 0;     /* the first store's job (hashed), and this one's */
+  PetscInt  absent = 0, given = 0;   /* directories without a store; distinct directories */
+  PetscBool other_job = PETSC_FALSE; /* a store of another job than the first's */
+  uint64_t  job0 = 0, job = 0;       /* the first store's job (hashed), and this one's */
   char(*real)[PETSC_MAX_PATH_LEN];
   uint64_t *part; /* per directory, a hash of its job and shard (0: no store) */
 
@@ -373,8 +373,8 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     PrintFailures(s, dirs[i], &c);
     PetscCall(NNLStoreClose(&s));
     PrintCounts(dirs[i], &c, PETSC_TRUE, out);
-    if (grid < 0) shards = c.shards, grid = c.grid, job0 = job, jobs = 1;
-    if (job != job0) jobs = 2; /* whether more than one is all that is said */
+    if (grid < 0) shards = c.shards, grid = c.grid, job0 = job;
+    if (job != job0) other_job = PETSC_TRUE;
     if (c.shards > 1) parts = PETSC_TRUE;
     if (c.shards != shards || c.grid != grid || c.shards < 2 || job != job0)
       one_job = PETSC_FALSE;
@@ -406,7 +406,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
               "status: (all) adds up parts of different splits or jobs (their jobs, shard counts "
               "or grids differ): points they share are counted twice; nnlimits merge gives one "
               "store's true count\n");
-    else if (jobs > 1) /* whole runs of different jobs: a sum of runs, not one job's count */
+    else if (other_job) /* whole runs of different jobs: a sum of runs, not one job's count */
       fprintf(stderr, "status: (all) adds up the runs of different jobs\n");
   }
   PetscFunctionReturn(0);
