@@ -12,6 +12,13 @@
 #include "simd.h"
 #include "log.h"
 
+/* A narrow network's normals 0 .. size−1 of the streams of one purpose at layers first ..
+   first+count−1, drawn together (LayerNormals). */
+typedef struct {
+  PetscInt first, count, size;
+  double  *z; /* NNL_RNG_LAYERS_NORMALS */
+} NetAhead;
+
 /* Working state of one network. Y, Phi, Z: n × m column-major (column a = input a). */
 typedef struct {
   const NNLJob   *job;
@@ -51,6 +58,7 @@ typedef struct {
   double *Qa, *Ka, *Wq, *Att;
   double
     *Hid; /* the transformers: their MLP sub-block's hidden layer, W₁Y/√n then φ_s of it (n×m) */
+  NetAhead ahead[NNL_PURPOSE_MLP_OUT + 1]; /* by purpose */
 } Net;
 
 /* Small m (m ≪ n, the usual case): the projection's product Y ← βY + α Z R and the Gram AᵀA by our
@@ -191,6 +199,41 @@ void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double
                 R, (int)m, beta, Y, (int)n);
 }
 
+/* *z = normals 0 .. size−1 of the layer's stream of this purpose. A narrow network's (size <= 128)
+   come from one batch of the generator over the layers ahead up to last that draw as many
+   (NNLRngNormalsLayers: a layer's few blocks alone left the vector kernel idle or went to the
+   scalar one, 39 % of a width-8 ResNet's time); else they are drawn into own. */
+static PetscErrorCode LayerNormals(Net *net, PetscInt layer, NNLRngPurpose purpose, PetscInt size,
+                                   PetscInt last, double *own, const double **z)
+{
+  const PetscInt per   = (PetscInt)NNLRngLayersPerBatch((size_t)size),
+                 count = PetscMin(per, last - layer + 1);
+  NNLRngStream s;
+
+  PetscFunctionBegin;
+  if (purpose < (int)PETSC_STATIC_ARRAY_LENGTH(net->ahead)) {
+    NetAhead *a = &net->ahead[purpose];
+    if (a->size == size && layer >= a->first && layer < a->first + a->count) {
+      *z = a->z + (layer - a->first) * size;
+      PetscFunctionReturn(0);
+    }
+    if (count >= 2) {
+      NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
+      if (!a->z) PetscCall(PetscMalloc1(NNL_RNG_LAYERS_NORMALS, &a->z));
+      NNLRngNormalsLayers(&s, (size_t)count, (size_t)size, a->z);
+      a->first = layer;
+      a->count = count;
+      a->size  = size;
+      *z       = a->z;
+      PetscFunctionReturn(0);
+    }
+  }
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
+  NNLRngNormals(&s, 0, (size_t)size, own);
+  *z = own;
+  PetscFunctionReturn(0);
+}
+
 /* Whether every layer of this network is fused (ProjectLayer): the projection sampler at m <=
  * NNL_SMALL_M. */
 static PetscBool Fused(const Net *net)
@@ -237,8 +280,9 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   PetscCall(NNLSqrtPSD(m, net->K, net->R));
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
   if (!Fused(net)) {
-    NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);
-    NNLProject(n, m, net->Z, net->R, alpha, beta, net->Y);
+    const double *Z;
+    PetscCall(LayerNormals(net, layer, purpose, n * m, net->pt->depth, net->Z, &Z));
+    NNLProject(n, m, Z, net->R, alpha, beta, net->Y);
     PetscFunctionReturn(0);
   }
   {
@@ -247,9 +291,13 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
     PetscCall(PetscArrayzero(net->gsum, m * (m + 1) / 2 * 8)); /* the pairs of m columns */
     for (PetscInt i0 = 0; i0 < n; i0 += B) {
       const PetscInt nb = PetscMin(B, n - i0);
-      NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb,
-                          Zb); /* column a: normals a·n + i0 … */
-      ProjectSmall(nb, m, Zb, nb, net->R, alpha, beta, net->Y + i0, n);
+      const double  *Z  = Zb;
+      if (nb == n) /* the whole layer: its first n·m normals */
+        PetscCall(LayerNormals(net, layer, purpose, n * m, net->pt->depth, Zb, &Z));
+      else
+        NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb,
+                            Zb); /* column a: normals a·n + i0 … */
+      ProjectSmall(nb, m, Z, nb, net->R, alpha, beta, net->Y + i0, n);
       Activate(net, i0, nb);
       if (i0 < n8) GramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, net->gsum);
     }
@@ -343,18 +391,29 @@ static void SharedPanelsStore(PetscInt n, PetscInt j0, PetscInt jb, const double
    j·rows of stream s, drawn into W a chunk of whole columns at a time (NNLDenseColumns); A is k × m
    with leading dimension lda. Each entry's products W_ij A_jb are added in order of j
    (DenseAccSmall): the same bits on every machine and for every chunk size. */
-static void DenseDrawProduct(NNLRngStream *s, PetscInt rows, PetscInt m, PetscInt k,
-                             const double *A, PetscInt lda, double *W, double *T)
+static PetscErrorCode DenseDrawProduct(Net *net, PetscInt layer, NNLRngPurpose purpose,
+                                       PetscInt last, PetscInt rows, PetscInt m, PetscInt k,
+                                       const double *A, PetscInt lda, double *W, double *T)
 {
   const PetscInt J = NNLDenseColumns(rows, m, k);
+  NNLRngStream   s;
 
+  PetscFunctionBegin;
   memset(T, 0, sizeof(double) * (size_t)(rows * m));
+  if (J >= k) { /* W whole (a narrow layer's from the layers ahead, LayerNormals) */
+    const double *Wl;
+    PetscCall(LayerNormals(net, layer, purpose, rows * k, last, W, &Wl));
+    DenseAccSmall(rows, m, Wl, rows, k, A, lda, T, rows);
+    PetscFunctionReturn(0);
+  }
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
   for (PetscInt j0 = 0; j0 < k; j0 += J) {
     const PetscInt jb = PetscMin(J, k - j0);
-    NNLRngNormals(s, (uint64_t)j0 * (uint64_t)rows, (size_t)jb * (size_t)rows,
+    NNLRngNormals(&s, (uint64_t)j0 * (uint64_t)rows, (size_t)jb * (size_t)rows,
                   W); /* j0·rows: beyond int at rows > 46340 */
     DenseAccSmall(rows, m, W, rows, jb, A + j0, lda, T, rows);
   }
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, PetscInt k, double var,
@@ -381,7 +440,8 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
     const double   alpha = sqrt(var);
     double        *T     = net->Z; /* W A, n×m */
     if (!held)
-      DenseDrawProduct(&s, n, m, k, A, k, net->W, T);
+      PetscCall(DenseDrawProduct(net, layer, purpose, k == n && !shared ? net->pt->depth : layer, n,
+                                 m, k, A, k, net->W, T));
     else { /* W drawn once into the held panels; then each panel of rows against all of A's columns:
               the same products, each entry's in order of j */
       const PetscInt n8 = n - n % 8;
@@ -404,17 +464,17 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
 /* Bias: y_i += scale · b_i for every input, b ~ N(0, σ_b²) the stream of `layer` (times 2^-scale2
    in the stored state): MLP fresh per layer at scale 1; controlled ResNet the same b at every layer
    (layer 1's), at scale 1/L. */
-static void AddBias(Net *net, PetscInt layer, double scale)
+static PetscErrorCode AddBias(Net *net, PetscInt layer, double scale, PetscInt last)
 {
-  NNLRngStream s;
-  const double sb = ldexp(scale * sqrt(net->sb2), -net->scale2);
+  const double  sb = ldexp(scale * sqrt(net->sb2), -net->scale2);
+  const double *b;
 
-  if (net->sb2 <= 0) return;
-  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer,
-                   NNL_PURPOSE_BIAS);
-  NNLRngNormals(&s, 0, (size_t)net->n, net->Z);
+  PetscFunctionBegin;
+  if (net->sb2 <= 0) PetscFunctionReturn(0);
+  PetscCall(LayerNormals(net, layer, NNL_PURPOSE_BIAS, net->n, last, net->Z, &b));
   for (PetscInt a = 0; a < net->m; a++)
-    for (PetscInt i = 0; i < net->n; i++) net->Y[i + a * net->n] += sb * net->Z[i];
+    for (PetscInt i = 0; i < net->n; i++) net->Y[i + a * net->n] += sb * b[i];
+  PetscFunctionReturn(0);
 }
 
 /* The largest of x[a·stride] over a < m; NaN if one is NaN (PetscMax would pass over it). */
@@ -496,8 +556,10 @@ static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
     NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer,
                      w ? NNL_PURPOSE_KEY : NNL_PURPOSE_QUERY);
     if (net->sampler != NNL_SAMPLER_DENSE) {
-      NNLRngNormals(&s, 0, (size_t)(nk * m), net->Wq);
-      NNLProject(nk, m, net->Wq, U, 1.0, 0.0, T);
+      const double *Z;
+      PetscCall(LayerNormals(net, layer, w ? NNL_PURPOSE_KEY : NNL_PURPOSE_QUERY, nk * m,
+                             net->pt->depth, net->Wq, &Z));
+      NNLProject(nk, m, Z, U, 1.0, 0.0, T);
       continue;
     }
     if (m > NNL_SMALL_M) {
@@ -505,7 +567,8 @@ static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
       cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nk, (int)m, (int)n, 1.0, net->Wq,
                   (int)nk, net->Y, (int)n, 0.0, T, (int)nk);
     } else
-      DenseDrawProduct(&s, nk, m, n, net->Y, n, net->Wq, T);
+      PetscCall(DenseDrawProduct(net, layer, w ? NNL_PURPOSE_KEY : NNL_PURPOSE_QUERY,
+                                 net->pt->depth, nk, m, n, net->Y, n, net->Wq, T));
     for (PetscInt a = 0; a < m; a++) {
       const double v = V[a + a * m], sc = v > 0 ? 1.0 / sqrt((double)n * v) : 0.0;
       for (PetscInt k = 0; k < nk; k++) T[k + a * nk] *= sc;
@@ -561,6 +624,7 @@ static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
 {
   const PetscInt       n = net->n, m = net->m;
   const NNLActivation *act = &net->job->act[net->pt->act];
+  const double        *Z;
   NNLRngStream         s;
 
   PetscFunctionBegin;
@@ -572,7 +636,8 @@ static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
       cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)n, 1.0, net->W,
                   (int)n, net->Y, (int)n, 0.0, net->Hid, (int)n);
     } else
-      DenseDrawProduct(&s, n, m, n, net->Y, n, net->W, net->Hid);
+      PetscCall(DenseDrawProduct(net, layer, NNL_PURPOSE_MLP_IN, net->pt->depth, n, m, n, net->Y, n,
+                                 net->W, net->Hid));
     for (PetscInt i = 0; i < n * m; i++) net->Hid[i] /= sqrt((double)n);
   } else {
     /* V = YᵀY/n: a fused attention layer left Phi = Y and its Gram's partial sums (the same bits as
@@ -583,8 +648,8 @@ static PetscErrorCode MlpSubBlock(Net *net, PetscInt layer, PetscBool *overflow)
       NNLGram(n, m, net->Y, 1.0 / (double)n, 0.0, net->K);
     if ((*overflow = Rescale(net, KDiagMax(net), PETSC_TRUE))) PetscFunctionReturn(0);
     PetscCall(NNLSqrtPSD(m, net->K, net->R));
-    NNLRngNormals(&s, 0, (size_t)(n * m), net->Z);
-    NNLProject(n, m, net->Z, net->R, 1.0, 0.0, net->Hid);
+    PetscCall(LayerNormals(net, layer, NNL_PURPOSE_MLP_IN, n * m, net->pt->depth, net->Z, &Z));
+    NNLProject(n, m, Z, net->R, 1.0, 0.0, net->Hid);
   }
   if (net->shaped)
     NNLShapedApply(net->job, act, n, (size_t)(n * m), net->Hid, net->Hid);
@@ -622,7 +687,7 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
       NNL_FAMILY_CONTROLLED) { /* Y + (A φ(Y) + b)/L, A and b those of layer 1 at every layer */
     PetscCall(DenseLayer(net, 1, net->Phi, net->n, net->sw2 * net->branch * net->branch / n, 1.0,
                          PETSC_TRUE, NNL_PURPOSE_WEIGHT));
-    AddBias(net, 1, net->branch);
+    PetscCall(AddBias(net, 1, net->branch, 1)); /* layer 1's at every layer */
     PetscFunctionReturn(0);
   }
   if (net->sampler ==
@@ -633,7 +698,7 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
     else {
       PetscCall(DenseLayer(net, layer, net->Phi, net->n, net->sw2 / n, 0.0, PETSC_FALSE,
                            NNL_PURPOSE_WEIGHT));
-      AddBias(net, layer, 1.0);
+      PetscCall(AddBias(net, layer, 1.0, net->pt->depth));
     }
     PetscFunctionReturn(0);
   }
@@ -725,6 +790,8 @@ static PetscErrorCode NetDestroy(Net *net)
   if (net->Qa) PetscCall(PetscFree3(net->Qa, net->Ka, net->Att));
   PetscCall(PetscFree(net->Wq));
   PetscCall(PetscFree(net->Hid));
+  for (size_t p = 0; p < PETSC_STATIC_ARRAY_LENGTH(net->ahead); p++)
+    PetscCall(PetscFree(net->ahead[p].z));
   PetscFunctionReturn(0);
 }
 

@@ -22,7 +22,7 @@ typedef enum { RNG_UNIFORM, RNG_NORMAL } RngKind;
 /* Refused words waiting for the slow path, across the batches and ranges of one request: decided
    NNL_RNG_SLOW_GROUP at a time (a vector on AVX-512), then written where their normals go. */
 typedef struct {
-  uint64_t idx[NNL_RNG_SLOW_GROUP], w[NNL_RNG_SLOW_GROUP];
+  uint64_t idx[NNL_RNG_SLOW_GROUP], w[NNL_RNG_SLOW_GROUP], layer[NNL_RNG_SLOW_GROUP];
   double  *out[NNL_RNG_SLOW_GROUP];
   size_t   n;
 } RngPending;
@@ -31,9 +31,20 @@ static void RngPendingFlush(const NNLRngKernel *k, const NNLRngStream *s, RngPen
 {
   double z[NNL_RNG_SLOW_GROUP];
 
-  if (p->n) k->slow(s->key, s->layer, s->purpose, p->n, p->idx, p->w, z);
+  if (p->n) k->slow(s->key, p->layer, s->purpose, p->n, p->idx, p->w, z);
   for (size_t l = 0; l < p->n; l++) *p->out[l] = z[l];
   p->n = 0;
+}
+
+/* Normal index of the stream's layer whose word w the fast path refused, to be written at out. */
+static void RngPendingAdd(const NNLRngKernel *k, const NNLRngStream *s, RngPending *p,
+                          uint64_t layer, uint64_t index, uint64_t w, double *out)
+{
+  p->idx[p->n]   = index;
+  p->w[p->n]     = w;
+  p->layer[p->n] = layer;
+  p->out[p->n++] = out;
+  if (p->n == NNL_RNG_SLOW_GROUP) RngPendingFlush(k, s, p);
 }
 
 /* Up to this many blocks, a request's values come from the portable kernel: one vector of the
@@ -57,15 +68,12 @@ static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind 
   while (nblock > 0) {
     size_t nb = nblock < NNL_RNG_BATCH ? nblock : NNL_RNG_BATCH;
     if (kind == RNG_NORMAL) {
-      size_t ns = k->normals(s->key, s->layer, s->purpose, block, nb, out, slow, sloww);
-      for (size_t i = 0; i < ns; i++) {
-        p->idx[p->n]   = 4 * block + slow[i];
-        p->w[p->n]     = sloww[i];
-        p->out[p->n++] = out + slow[i];
-        if (p->n == NNL_RNG_SLOW_GROUP) RngPendingFlush(k, s, p);
-      }
+      size_t ns =
+        k->normals(s->key, s->layer, s->purpose, block, NNL_RNG_ONE_STREAM, nb, out, slow, sloww);
+      for (size_t i = 0; i < ns; i++)
+        RngPendingAdd(k, s, p, s->layer, 4 * block + slow[i], sloww[i], out + slow[i]);
     } else {
-      k->words(s->key, s->layer, s->purpose, block, nb, wr, wa);
+      k->words(s->key, s->layer, s->purpose, block, NNL_RNG_ONE_STREAM, nb, wr, wa);
       k->uniforms(wr, wa, nb, out);
     }
     block += nb;
@@ -145,6 +153,52 @@ void NNLRngNormalsRanges(const NNLRngStream *s, uint64_t offset, uint64_t stride
 void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out)
 {
   NNLRngNormalsRanges(s, offset, 0, 1, n, out);
+}
+
+/**
+  @brief Normals 0..n−1 of the streams of layers s->layer + j, j < nlayers: as many layers' blocks
+  in one batch of the vector kernel as it holds, where one layer's few would leave most of it
+  idle (or go to the scalar kernel). A block's last values past n are drawn and not kept.
+*/
+_Static_assert(NNL_RNG_LAYERS_NORMALS == 4 * NNL_RNG_BATCH, "a batch's normals");
+
+size_t NNLRngLayersPerBatch(size_t n)
+{
+  return NNL_RNG_BATCH / (n ? (n + 3) / 4 : 1); /* whole blocks a layer */
+}
+
+void NNLRngNormalsLayers(const NNLRngStream *s, size_t nlayers, size_t n, double *out)
+{
+  const size_t        bpl = (n + 3) / 4, per = NNLRngLayersPerBatch(n);
+  double              z[4 * NNL_RNG_BATCH];
+  uint64_t            sloww[4 * NNL_RNG_BATCH];
+  uint16_t            slow[4 * NNL_RNG_BATCH];
+  RngPending          p     = {.n = 0};
+  const NNLRngKernel *kslow = NNLRngKernelGet();
+
+  if (n == 0) return;
+  if (per < 2) { /* a layer fills a batch */
+    for (size_t j = 0; j < nlayers; j++) {
+      NNLRngStream t = *s;
+      t.layer += j;
+      NNLRngNormals(&t, 0, n, out + j * n);
+    }
+    return;
+  }
+  for (size_t j0 = 0; j0 < nlayers; j0 += per) {
+    const size_t        nl = nlayers - j0 < per ? nlayers - j0 : per, nb = nl * bpl;
+    const NNLRngKernel *k =
+      nb <= NNL_RNG_SCALAR_BLOCKS ? NNLRngKernelPortable() : NNLRngKernelGet();
+    const uint64_t layer = s->layer + j0;
+    size_t         ns    = k->normals(s->key, layer, s->purpose, 0, bpl, nb, z, slow, sloww);
+
+    for (size_t j = 0; j < nl; j++) memcpy(out + (j0 + j) * n, z + 4 * bpl * j, n * sizeof(double));
+    for (size_t i = 0; i < ns; i++) { /* decided together, across batches */
+      const size_t j = slow[i] / (4 * bpl), r = slow[i] % (4 * bpl);
+      if (r < n) RngPendingAdd(kslow, s, &p, layer + j, r, sloww[i], out + (j0 + j) * n + r);
+    }
+  }
+  RngPendingFlush(kslow, s, &p);
 }
 
 /**

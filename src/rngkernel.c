@@ -20,16 +20,41 @@ static const uint64_t nnl_m0 = 0xD2E7470EE14C6C93ULL, nnl_m1 = 0xCA5A82639512115
 static const uint64_t nnl_w0 = 0x9E3779B97F4A7C15ULL, nnl_w1 = 0xBB67AE8584CAA73BULL;
 
 /**
+  @brief Counter words 0 and 1 of the batch's blocks b0 .. b0+n−1 into x0[], x1[] (block b: block
+  + b mod bpl of layer c1 + b div bpl; see NNLRngKernel).
+*/
+static inline void RngBatchCounters(uint64_t block, uint64_t c1, size_t bpl, size_t b0, size_t n,
+                                    uint64_t *x0, uint64_t *x1)
+{
+  size_t   i = b0 % bpl;
+  uint64_t l = c1 + b0 / bpl;
+
+  for (size_t t = 0; t < n; t++) {
+    x0[t] = block + i;
+    x1[t] = l;
+    if (++i == bpl) {
+      i = 0;
+      l++;
+    }
+  }
+}
+
+/**
   @brief Portable kernel: Random123's own philox4x64_R per block (its 64×64→128 multiply is one mulx
   on x86-64).
 */
 static void RngWordsPortable(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block,
-                             size_t nb, uint64_t *wr, uint64_t *wa)
+                             size_t bpl, size_t nb, uint64_t *wr, uint64_t *wa)
 {
   philox4x64_key_t k = {{key[0], key[1]}};
+  size_t           i = 0;
 
-  for (size_t b = 0; b < nb; b++) {
-    philox4x64_ctr_t c    = {{block + b, c1, c2, 0}};
+  for (size_t b = 0; b < nb; b++, i++) {
+    if (i == bpl) { /* the next layer's blocks */
+      i = 0;
+      c1++;
+    }
+    philox4x64_ctr_t c    = {{block + i, c1, c2, 0}};
     philox4x64_ctr_t r    = philox4x64_R(10, c, k);
     wr[b]                 = r.v[0];
     wa[b]                 = r.v[1];
@@ -92,17 +117,29 @@ RngRoundsAVX512(const uint64_t key[2], int ng, __m512i x[4][NNL_GROUPS])
 }
 
 /**
-  @brief Philox4x64-10 on AVX-512F: blocks first .. first+8·ng−1 (ng <= NNL_GROUPS), word k of block
-  first+8g+l in lane l of x[k][g]. Inlined into the words kernel and into the fused normals kernel.
+  @brief Philox4x64-10 on AVX-512F: blocks g0 .. g0+8·ng−1 of a batch (ng <= NNL_GROUPS; see
+  NNLRngKernel for bpl), word k of block g0+8g+l in lane l of x[k][g]. Inlined into the words kernel
+  and into the fused normals kernel.
 */
 static inline __attribute__((always_inline, target("avx512f"))) void
-RngPhiloxAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t first, int ng,
-                __m512i x[4][NNL_GROUPS])
+RngPhiloxAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t bpl,
+                size_t g0, int ng, __m512i x[4][NNL_GROUPS])
 {
+  if (g0 + 8 * (size_t)ng <= bpl) /* one stream's run of blocks */
+    for (int g = 0; g < ng; g++) {
+      x[0][g] = _mm512_add_epi64(_mm512_set1_epi64((long long)(block + g0 + 8 * (uint64_t)g)),
+                                 _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+      x[1][g] = _mm512_set1_epi64((long long)c1);
+    }
+  else {
+    uint64_t x0[8 * NNL_GROUPS], x1[8 * NNL_GROUPS];
+    RngBatchCounters(block, c1, bpl, g0, 8 * (size_t)ng, x0, x1);
+    for (int g = 0; g < ng; g++) {
+      x[0][g] = _mm512_loadu_si512((const void *)(x0 + 8 * g));
+      x[1][g] = _mm512_loadu_si512((const void *)(x1 + 8 * g));
+    }
+  }
   for (int g = 0; g < ng; g++) {
-    x[0][g] = _mm512_add_epi64(_mm512_set1_epi64((long long)(first + 8 * (uint64_t)g)),
-                               _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
-    x[1][g] = _mm512_set1_epi64((long long)c1);
     x[2][g] = _mm512_set1_epi64((long long)c2);
     x[3][g] = _mm512_setzero_si512();
   }
@@ -115,11 +152,12 @@ RngPhiloxAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t first,
 */
 __attribute__((target("avx512f"))) static void RngWordsAVX512(const uint64_t key[2], uint64_t c1,
                                                               uint64_t c2, uint64_t block,
-                                                              size_t nb, uint64_t *wr, uint64_t *wa)
+                                                              size_t bpl, size_t nb, uint64_t *wr,
+                                                              uint64_t *wa)
 {
   for (size_t g0 = 0; g0 < nb; g0 += 8 * NNL_GROUPS) {
     __m512i x[4][NNL_GROUPS];
-    RngPhiloxAVX512(key, c1, c2, block + g0, NNL_GROUPS, x);
+    RngPhiloxAVX512(key, c1, c2, block, bpl, g0, NNL_GROUPS, x);
     for (int g = 0; g < NNL_GROUPS; g++) {
       size_t b = g0 + 8 * (size_t)g;
       _mm512_storeu_si512((void *)(wr + b), x[0][g]);
@@ -135,8 +173,8 @@ __attribute__((target("avx512f"))) static void RngWordsAVX512(const uint64_t key
   buffer).
 */
 __attribute__((target("avx2"))) static void RngWordsAVX2(const uint64_t key[2], uint64_t c1,
-                                                         uint64_t c2, uint64_t block, size_t nb,
-                                                         uint64_t *wr, uint64_t *wa)
+                                                         uint64_t c2, uint64_t block, size_t bpl,
+                                                         size_t nb, uint64_t *wr, uint64_t *wa)
 {
   const __m256i mask = _mm256_set1_epi64x(0xffffffffLL);
   const __m256i a0   = _mm256_set1_epi64x((long long)(nnl_m0 & 0xffffffffu)),
@@ -147,10 +185,21 @@ __attribute__((target("avx2"))) static void RngWordsAVX2(const uint64_t key[2], 
   for (size_t g0 = 0; g0 < nb; g0 += 4 * NNL_GROUPS) {
     __m256i  x0[NNL_GROUPS], x1[NNL_GROUPS], x2[NNL_GROUPS], x3[NNL_GROUPS];
     uint64_t k0 = key[0], k1 = key[1];
+    if (g0 + 4 * NNL_GROUPS <= bpl) /* one stream's run of blocks */
+      for (int g = 0; g < NNL_GROUPS; g++) {
+        x0[g] = _mm256_add_epi64(_mm256_set1_epi64x((long long)(block + g0 + 4 * g)),
+                                 _mm256_set_epi64x(3, 2, 1, 0));
+        x1[g] = _mm256_set1_epi64x((long long)c1);
+      }
+    else {
+      uint64_t c0v[4 * NNL_GROUPS], c1v[4 * NNL_GROUPS];
+      RngBatchCounters(block, c1, bpl, g0, 4 * NNL_GROUPS, c0v, c1v);
+      for (int g = 0; g < NNL_GROUPS; g++) {
+        x0[g] = _mm256_loadu_si256((const void *)(c0v + 4 * g));
+        x1[g] = _mm256_loadu_si256((const void *)(c1v + 4 * g));
+      }
+    }
     for (int g = 0; g < NNL_GROUPS; g++) {
-      x0[g] = _mm256_add_epi64(_mm256_set1_epi64x((long long)(block + g0 + 4 * g)),
-                               _mm256_set_epi64x(3, 2, 1, 0));
-      x1[g] = _mm256_set1_epi64x((long long)c1);
       x2[g] = _mm256_set1_epi64x((long long)c2);
       x3[g] = _mm256_setzero_si256();
     }
@@ -312,10 +361,10 @@ double NNLRngZigguratSlow(const uint64_t key[2], uint64_t c1, uint64_t c2, uint6
 }
 
 /* n <= 8 slow paths one after the other (the kernels without a vector slow path). */
-static void RngSlowScalar(const uint64_t key[2], uint64_t c1, uint64_t c2, size_t n,
+static void RngSlowScalar(const uint64_t key[2], const uint64_t *c1, uint64_t c2, size_t n,
                           const uint64_t *index, const uint64_t *w, double *z)
 {
-  for (size_t l = 0; l < n; l++) z[l] = NNLRngZigguratSlow(key, c1, c2, index[l], w[l]);
+  for (size_t l = 0; l < n; l++) z[l] = NNLRngZigguratSlow(key, c1[l], c2, index[l], w[l]);
 }
 
 /* Values 4b..4b+3 of block b in stream order from the kernel's four word arrays (see rngkernel.h).
@@ -351,13 +400,13 @@ static inline size_t RngRefused(unsigned bad, size_t b, size_t nb, int k, const 
 }
 
 static size_t RngNormalsPortable(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block,
-                                 size_t nb, double *restrict z, uint16_t *restrict slow,
+                                 size_t bpl, size_t nb, double *restrict z, uint16_t *restrict slow,
                                  uint64_t *restrict sloww)
 {
   uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH];
   size_t   ns = 0;
 
-  RngWordsPortable(key, c1, c2, block, nb, wr, wa);
+  RngWordsPortable(key, c1, c2, block, bpl, nb, wr, wa);
   for (size_t b = 0; b < nb; b++)
     for (int k = 0; k < 4; k++) {
       uint64_t w = NNL_WORD(wr, wa, k, b), i = NNL_ZIG_STRIP(w), j = NNL_ZIG_J(w);
@@ -406,12 +455,12 @@ static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngZigAVX51
    registers, the ziggurat's fast path on them, refused lanes listed after the ns already in slow[],
    and a 4×8 transpose into stream order. Returns the new count of refused. */
 static inline __attribute__((always_inline)) NNL_AVX512_ATTR size_t RngNormalGroupsAVX512(
-  const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t g0, size_t nb, int ng,
-  double *restrict z, uint16_t *restrict slow, uint64_t *restrict sloww, size_t ns)
+  const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t bpl, size_t g0, size_t nb,
+  int ng, double *restrict z, uint16_t *restrict slow, uint64_t *restrict sloww, size_t ns)
 {
   __m512i x[4][NNL_GROUPS];
 
-  RngPhiloxAVX512(key, c1, c2, block + g0, ng, x);
+  RngPhiloxAVX512(key, c1, c2, block, bpl, g0, ng, x);
   for (int g = 0; g < ng; g++) {
     size_t  b = g0 + 8 * (size_t)g, nv;
     __m512d r[4], a, bb, c, d, e, f, out[4];
@@ -458,20 +507,21 @@ static inline __attribute__((always_inline)) NNL_AVX512_ATTR size_t RngNormalGro
   work, before).
 */
 NNL_AVX512_ATTR static size_t RngNormalsAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2,
-                                               uint64_t block, size_t nb, double *restrict z,
-                                               uint16_t *restrict slow, uint64_t *restrict sloww)
+                                               uint64_t block, size_t bpl, size_t nb,
+                                               double *restrict z, uint16_t *restrict slow,
+                                               uint64_t *restrict sloww)
 {
   size_t ns = 0, g0 = 0;
 
   for (; g0 + 8 * NNL_GROUPS <= nb; g0 += 8 * NNL_GROUPS)
-    ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, NNL_GROUPS, z, slow, sloww, ns);
+    ns = RngNormalGroupsAVX512(key, c1, c2, block, bpl, g0, nb, NNL_GROUPS, z, slow, sloww, ns);
   switch ((nb - g0 + 7) / 8) { /* the rest: 0 to NNL_GROUPS vectors (the last one part full) */
   case 0: break;
-  case 1: ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, 1, z, slow, sloww, ns); break;
-  case 2: ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, 2, z, slow, sloww, ns); break;
-  case 3: ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, 3, z, slow, sloww, ns); break;
+  case 1: ns = RngNormalGroupsAVX512(key, c1, c2, block, bpl, g0, nb, 1, z, slow, sloww, ns); break;
+  case 2: ns = RngNormalGroupsAVX512(key, c1, c2, block, bpl, g0, nb, 2, z, slow, sloww, ns); break;
+  case 3: ns = RngNormalGroupsAVX512(key, c1, c2, block, bpl, g0, nb, 3, z, slow, sloww, ns); break;
   default:
-    ns = RngNormalGroupsAVX512(key, c1, c2, block, g0, nb, NNL_GROUPS, z, slow, sloww, ns);
+    ns = RngNormalGroupsAVX512(key, c1, c2, block, bpl, g0, nb, NNL_GROUPS, z, slow, sloww, ns);
     break;
   }
   return ns;
@@ -510,13 +560,13 @@ static inline __attribute__((always_inline, target("avx2"))) __m256d RngZigAVX2(
   4 blocks, and a 4×4 transpose into stream order.
 */
 __attribute__((target("avx2"))) static size_t
-RngNormalsAVX2(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t nb,
-               double *restrict z, uint16_t *restrict slow, uint64_t *restrict sloww)
+RngNormalsAVX2(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t bpl,
+               size_t nb, double *restrict z, uint16_t *restrict slow, uint64_t *restrict sloww)
 {
   uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH];
   size_t   ns = 0;
 
-  RngWordsAVX2(key, c1, c2, block, nb, wr, wa);
+  RngWordsAVX2(key, c1, c2, block, bpl, nb, wr, wa);
   for (size_t b = 0; b < nb; b += 4) {
     const uint64_t *p[4] = {wr + b, wa + b, wr + NNL_RNG_BATCH + b, wa + NNL_RNG_BATCH + b};
     int             ok[4];
@@ -591,8 +641,9 @@ static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngLogAVX51
   in the scalar slow path from its next attempt. Up to three words go the scalar way: a vector's
   latency (~190 ns here) is more than three scalar slow paths (~70 ns each); at 8, 42 ns a word.
 */
-NNL_AVX512_ATTR static void RngSlowAVX512(const uint64_t key[2], uint64_t c1, uint64_t c2, size_t n,
-                                          const uint64_t *index, const uint64_t *wv, double *z)
+NNL_AVX512_ATTR static void RngSlowAVX512(const uint64_t key[2], const uint64_t *c1, uint64_t c2,
+                                          size_t n, const uint64_t *index, const uint64_t *wv,
+                                          double *z)
 {
   const __mmask8 lanes = (__mmask8)((1u << n) - 1);
   const __m512i  w     = _mm512_maskz_loadu_epi64(lanes, wv),
@@ -621,7 +672,7 @@ NNL_AVX512_ATTR static void RngSlowAVX512(const uint64_t key[2], uint64_t c1, ui
                                       _mm512_mul_pd(_mm512_i64gather_pd(i1, nnl_zig_w, 8),
                                                     _mm512_set1_pd((double)(1ULL << NNL_ZIG_JBITS))));
   r[0][0] = _mm512_maskz_loadu_epi64(lanes, index);
-  r[1][0] = _mm512_set1_epi64((long long)c1);
+  r[1][0] = _mm512_maskz_loadu_epi64(lanes, c1);
   r[2][0] = _mm512_set1_epi64((long long)c2);
   r[3][0] = _mm512_set1_epi64(1); /* attempt 1 */
   RngRoundsAVX512(key, 1, r);
@@ -645,10 +696,10 @@ NNL_AVX512_ATTR static void RngSlowAVX512(const uint64_t key[2], uint64_t c1, ui
     if (keep >> l & 1)
       z[l] = out[l];
     else if (base >> l & 1)
-      z[l] =
-        RngZigTail((philox4x64_key_t){{key[0], key[1]}}, c1, c2, index[l], NNL_ZIG_SIGN(wv[l]), 1);
+      z[l] = RngZigTail((philox4x64_key_t){{key[0], key[1]}}, c1[l], c2, index[l],
+                        NNL_ZIG_SIGN(wv[l]), 1);
     else
-      z[l] = RngZigSlowFrom(key, c1, c2, index[l], wnext[l], 1);
+      z[l] = RngZigSlowFrom(key, c1[l], c2, index[l], wnext[l], 1);
   }
 }
 

@@ -434,22 +434,23 @@ static void test_kernels_identical(void **state)
   128 per strip of every strip, in groups of 1 to 8 (about 10 % of the wedge words and 5 % of the
   tail words miss at the first attempt and go on in the scalar path). Catches: a vector wedge or
   tail test that differs from the scalar one (an operation reordered in the log, a negation or a
-  threshold missed), fresh words from the wrong attempt or lane, a lane past n written, a rejected
-  lane resumed from the wrong attempt or word.
+  threshold missed), fresh words from the wrong attempt, lane or layer (each word has its own
+  counter word c1), a lane past n written, a rejected lane resumed from the wrong attempt or word.
 */
 static void test_slow_kernels(void **state)
 {
   (void)state;
   enum { PER = 128, N = NNL_ZIG_STRIPS * PER };
   const char    *names[] = {"avx512", "avx2", "portable"};
-  const uint64_t key[2] = {0x0123456789abcdefULL, 42}, c1 = 7, c2 = NNL_PURPOSE_TEST;
+  const uint64_t key[2] = {0x0123456789abcdefULL, 42}, c2 = NNL_PURPOSE_TEST;
   uint64_t      *w = malloc(N * sizeof(uint64_t)), *idx = malloc(N * sizeof(uint64_t)),
-           h  = 0x9e3779b97f4a7c15ULL;
+           *c1 = malloc(N * sizeof(uint64_t)), h = 0x9e3779b97f4a7c15ULL;
   double *ref = malloc(N * sizeof(double)), *z = malloc((N + 8) * sizeof(double));
   int     tails = 0, wedges = 0, nk = 0;
 
   assert_non_null(w);
   assert_non_null(idx);
+  assert_non_null(c1);
   assert_non_null(ref);
   assert_non_null(z);
   for (int t = 0; t < N; t++) { /* strip t % STRIPS, either sign, j uniform on [k_i, 2^53) */
@@ -460,7 +461,8 @@ static void test_slow_kernels(void **state)
     j      = nnl_zig_k[i] + h % span;
     w[t]   = (j << (NNL_ZIG_BITS + 1)) | ((h >> 60 & 1) << NNL_ZIG_BITS) | i;
     idx[t] = h >> 7;
-    ref[t] = NNLRngZigguratSlow(key, c1, c2, idx[t], w[t]);
+    c1[t]  = 7 + (uint64_t)t % 5; /* each word its own layer, as NNLRngNormalsLayers' are */
+    ref[t] = NNLRngZigguratSlow(key, c1[t], c2, idx[t], w[t]);
     if (i == 0 && (double)j * nnl_zig_w[0] >= nnl_zig_r) tails++;
     if (i > 0 && (double)j * nnl_zig_w[i] >= nnl_zig_w[i + 1] * (double)(1ULL << NNL_ZIG_JBITS))
       wedges++;
@@ -472,7 +474,7 @@ static void test_slow_kernels(void **state)
     for (int t = 0, n = 1; t < N; t += n, n = n % NNL_RNG_SLOW_GROUP + 1) {
       int m    = t + n <= N ? n : N - t;
       z[t + m] = 12345.0;
-      NNLRngKernelGet()->slow(key, c1, c2, (size_t)m, idx + t, w + t, z + t);
+      NNLRngKernelGet()->slow(key, c1 + t, c2, (size_t)m, idx + t, w + t, z + t);
       if (z[t + m] != 12345.0) fail_msg("kernel %s wrote past %d values", names[k], m);
     }
     for (int t = 0; t < N; t++)
@@ -484,6 +486,7 @@ static void test_slow_kernels(void **state)
   assert_int_equal(NNLRngUseKernel(NULL), 0);
   free(w);
   free(idx);
+  free(c1);
   free(ref);
   free(z);
 }
@@ -541,6 +544,60 @@ static void test_normal_ranges(void **state)
 }
 
 /**
+  @brief NNLRngNormalsLayers gives, layer by layer, NNLRngNormals' values of each layer's stream bit
+  for bit: n = 1 to 20 (ragged blocks: a block's values past n are not kept), 33, 64, 65 and 130
+  (one layer per batch: the plain path), 1 to 150 layers (several batches; a lone layer of one to
+  five blocks, the scalar kernel), in every kernel, with hundreds of slow-path normals among them.
+  Catches: a layer's blocks drawn with the wrong counter (block or layer word, as the lane counters
+  of RngBatchCounters give them), a slow value with another layer's counter or written to the wrong
+  place, a refused word past n taken for one of the layer's, a value written past the output.
+*/
+static void test_normal_layers(void **state)
+{
+  (void)state;
+  const char  *names[] = {"avx512", "avx2", "portable"};
+  const size_t ns[]    = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17, 20, 33, 64, 65, 130};
+  const size_t nls[]   = {1, 2, 7, 150};
+  double      *got = malloc((150 * 130 + 1) * sizeof(double)), *ref = malloc(130 * sizeof(double));
+  NNLRngStream s, t;
+  int          nslow = 0, nk = 0;
+
+  assert_non_null(got);
+  assert_non_null(ref);
+  for (int k = 0; k < 3; k++) {
+    if (NNLRngUseKernel(names[k])) continue;
+    nk++;
+    for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+      for (size_t b = 0; b < sizeof(nls) / sizeof(nls[0]); b++) {
+        const size_t n = ns[a], nl = nls[b];
+        NNLRngStreamInit(&s, 11, 19 + a, 1000 + b, NNL_PURPOSE_PROJECT);
+        got[nl * n] = 12345.0; /* past the layers: must stay */
+        NNLRngNormalsLayers(&s, nl, n, got);
+        if (got[nl * n] != 12345.0)
+          fail_msg("kernel %s, n %zu: written past %zu layers", names[k], n, nl);
+        for (size_t j = 0; j < nl; j++) {
+          t = s;
+          t.layer += j;
+          NNLRngNormals(&t, 0, n, ref);
+          if (memcmp(got + j * n, ref, n * sizeof(double)))
+            fail_msg("kernel %s, n %zu, layer %zu of %zu", names[k], n, j, nl);
+          for (size_t i = 0; i < n; i++) { /* normals whose word the fast path refuses */
+            philox4x64_ctr_t c  = {{i / 4, t.layer, t.purpose, 0}};
+            philox4x64_key_t kk = {{t.key[0], t.key[1]}};
+            uint64_t         w  = philox4x64_R(10, c, kk).v[i % 4];
+            nslow += (w >> (NNL_ZIG_BITS + 1)) >= nnl_zig_k[w % NNL_ZIG_STRIPS];
+          }
+        }
+      }
+  }
+  assert_true(nk >= 1);
+  if (nslow < 100 * nk) fail_msg("only %d slow-path normals in the layers", nslow); /* ~0.43 % */
+  assert_int_equal(NNLRngUseKernel(NULL), 0);
+  free(got);
+  free(ref);
+}
+
+/**
   @brief Tail frequencies of 4·10^6 normals: P(|Z| > t) for t = 2, 3, 4, 4.5 within 4 binomial
   standard errors. Catches: a tail cut short or inflated (a log that loses accuracy near u → 0 or 1,
   too few uniform bits, radius words reused as angles), which moments and the KS distance, dominated
@@ -578,7 +635,8 @@ int main(void)
     cmocka_unit_test(test_normal_moments),    cmocka_unit_test(test_uniforms_open),
     cmocka_unit_test(test_normal_ks),         cmocka_unit_test(test_point_correlation),
     cmocka_unit_test(test_kernels_identical), cmocka_unit_test(test_slow_kernels),
-    cmocka_unit_test(test_normal_ranges),     cmocka_unit_test(test_normal_tails),
+    cmocka_unit_test(test_normal_ranges),     cmocka_unit_test(test_normal_layers),
+    cmocka_unit_test(test_normal_tails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

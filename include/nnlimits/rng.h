@@ -63,6 +63,17 @@ void NNLRngNormalsRanges(const NNLRngStream *s, uint64_t offset, uint64_t stride
                          size_t n, double *out);
 
 /**
+  @brief Normals 0..n−1 of the streams of layers s->layer + j (s's key and purpose), j < nlayers,
+  into out[j·n + i]: the same values as NNLRngNormals of each layer's stream, several layers to a
+  batch of the vector kernel (a narrow network's layer asks for a few blocks).
+*/
+void NNLRngNormalsLayers(const NNLRngStream *s, size_t nlayers, size_t n, double *out);
+/** @brief How many layers of n normals NNLRngNormalsLayers draws in one batch (0 or 1: n fills
+ * one); their normals, NNLRngLayersPerBatch(n)·n, are at most NNL_RNG_LAYERS_NORMALS. */
+size_t NNLRngLayersPerBatch(size_t n);
+#define NNL_RNG_LAYERS_NORMALS 256
+
+/**
   @brief Fill out[0..n) with uniforms on the open interval (0,1), number offset, offset+1, ... of
   the stream. Same indexing rule as NNLRngNormals (uniform i comes from 64-bit word i of the
   stream).

@@ -119,7 +119,7 @@ static void RunWords(void *c)
   const uint64_t      key[2] = {1, 2};
 
   for (size_t b = 0; b < r->n / 4; b += NNL_RNG_BATCH)
-    k->words(key, 3, 4, b, NNL_RNG_BATCH, r->w, r->w + 2 * NNL_RNG_BATCH);
+    k->words(key, 3, 4, b, NNL_RNG_ONE_STREAM, NNL_RNG_BATCH, r->w, r->w + 2 * NNL_RNG_BATCH);
 }
 
 /* Normals and uniforms per second with every kernel this CPU has (the default is the first that
