@@ -61,144 +61,6 @@ typedef struct {
   NetAhead ahead[NNL_PURPOSE_MLP_OUT + 1]; /* by purpose */
 } Net;
 
-/* Small m (m ≪ n, the usual case): the projection's product Y ← βY + α Z R and the Gram AᵀA by our
-   own loops, not BLAS. At m = 2 OpenBLAS spent far more on packing, its small-matrix dispatch and
-   its allocator's locks than on the 2·n·m² flops (perf, jobs/hayou_yang_2023_commute.yaml: DGEMM,
-   DSYRK and the locks were 23 % of the run), and its kernels (FMA, blocking) differ between CPUs;
-   these loops give the same bits on every machine. */
-
-/* 8 partial sums s added in a fixed tree, then t (the terms past the last multiple of 8), the
-   ending of every sum below. */
-static inline __attribute__((always_inline)) double SumsTree(const double *s, double t)
-{
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
-}
-
-/* The end of a sum of products in NNLDot's order: the 8 partial sums s (rows i < n8, sum i mod 8)
-   added in a fixed tree, then x_i y_i for the rows n8 <= i < n in order, added last. */
-static inline __attribute__((always_inline)) double
-DotFinish(const double *s, PetscInt n8, PetscInt n, const double *x, const double *y)
-{
-  double t = 0.0;
-
-  for (PetscInt i = n8; i < n; i++) t += x[i] * y[i];
-  return SumsTree(s, t);
-}
-
-/* K = scale · AᵀA + shift · 11ᵀ from the partial sums s (8 per pair a <= b in row order) over A's
-   rows below n8 = the last multiple of 8: each entry's sums in a fixed tree, then the rows past n8
-   (DotFinish). */
-static inline __attribute__((always_inline)) void GramFinish(PetscInt n, PetscInt m,
-                                                             const double *A, const double *s,
-                                                             double scale, double shift, double *K)
-{
-  PetscInt n8 = n - n % 8;
-
-  for (PetscInt a = 0, k = 0; a < m; a++)
-    for (PetscInt b = a; b < m; b++, k++)
-      K[a + b * m] = K[b + a * m] =
-        scale * DotFinish(s + 8 * k, n8, n, A + a * n, A + b * n) + shift;
-}
-
-/* F(n, M, ...) for M = m <= NNL_SMALL_M, M a constant in each case. */
-#define NNL_SMALL_CASES(F, ...)                                                                    \
-  switch (m) {                                                                                     \
-  case 1: F(n, 1, __VA_ARGS__); break;                                                             \
-  case 2: F(n, 2, __VA_ARGS__); break;                                                             \
-  case 3: F(n, 3, __VA_ARGS__); break;                                                             \
-  case 4: F(n, 4, __VA_ARGS__); break;                                                             \
-  case 5: F(n, 5, __VA_ARGS__); break;                                                             \
-  case 6: F(n, 6, __VA_ARGS__); break;                                                             \
-  case 7: F(n, 7, __VA_ARGS__); break;                                                             \
-  default: F(n, 8, __VA_ARGS__); break;                                                            \
-  }
-
-/* The kernels in each build of simd.h, its vectors as wide as its registers (netrows.h), and one
-   function of each that runs the build in use. */
-#if defined(__x86_64__) && defined(__GNUC__)
-  #define NNL_ROWS_BUILD  AVX512
-  #define NNL_ROWS_TARGET NNL_SIMD_AVX512
-  #define NNL_ROWS_LANES  8
-  #include "netrows.h"
-  #define NNL_ROWS_BUILD  AVX2
-  #define NNL_ROWS_TARGET NNL_SIMD_AVX2
-  #define NNL_ROWS_LANES  4
-  #include "netrows.h"
-#endif
-#define NNL_ROWS_BUILD Plain
-#define NNL_ROWS_TARGET
-#define NNL_ROWS_LANES 2
-#include "netrows.h"
-NNL_SIMD_DISPATCH(GramSmall,
-                  (PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K),
-                  (n, m, A, scale, shift, K))
-NNL_SIMD_DISPATCH(ProjectSmall,
-                  (PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R,
-                   double alpha, double beta, double *Y, PetscInt ldy),
-                  (n, m, Z, ldz, R, alpha, beta, Y, ldy))
-NNL_SIMD_DISPATCH(GramAccSmall, (PetscInt n, PetscInt m, const double *A, PetscInt lda, double *s),
-                  (n, m, A, lda, s))
-NNL_SIMD_DISPATCH(DenseAccSmall,
-                  (PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J,
-                   const double *A, PetscInt lda, double *T, PetscInt ldt),
-                  (n, m, W, ldw, J, A, lda, T, ldt))
-NNL_SIMD_DISPATCH(DotSimd, (PetscInt n, const double *x, const double *y, double *out),
-                  (n, x, y, out))
-NNL_SIMD_DISPATCH(FourthSimd, (PetscInt n, const double *y, double q, double *out), (n, y, q, out))
-
-double NNLFourthSum(PetscInt n, const double *y, double q)
-{
-  double d;
-  FourthSimd(n, y, q, &d);
-  return d;
-}
-
-double NNLDot(PetscInt n, const double *x, const double *y)
-{
-  double d;
-  DotSimd(n, x, y, &d);
-  return d;
-}
-
-void NNLGram(PetscInt n, PetscInt m, const double *A, double scale, double shift, double *K)
-{
-  if (m <= NNL_SMALL_M) {
-    GramSmall(n, m, A, scale, shift, K);
-    return;
-  }
-  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)m, (int)n, scale, A, (int)n, 0.0, K,
-              (int)m);
-  for (PetscInt j = 0; j < m; j++)
-    for (PetscInt i = 0; i <= j; i++) {
-      K[i + j * m] += shift;
-      K[j + i * m] = K[i + j * m];
-    }
-}
-
-void NNLGramPacked(PetscInt n, PetscInt m, const double *A, double *q)
-{
-  if (m <= NNL_SMALL_M) {
-    /* one pass for every pair: entry (a, b) is 1·NNLDot + 0, which is NNLDot (never −0: its sums
-     * start at +0) */
-    double K[NNL_SMALL_M * NNL_SMALL_M];
-    GramSmall(n, m, A, 1.0, 0.0, K);
-    for (PetscInt a = 0, k = 0; a < m; a++)
-      for (PetscInt b = a; b < m; b++, k++) q[k] = K[a + b * m] / (double)n;
-  } else
-    for (PetscInt a = 0, k = 0; a < m; a++)
-      for (PetscInt b = a; b < m; b++, k++) q[k] = NNLDot(n, A + a * n, A + b * n) / (double)n;
-}
-
-void NNLProject(PetscInt n, PetscInt m, const double *Z, const double *R, double alpha, double beta,
-                double *Y)
-{
-  if (m <= NNL_SMALL_M)
-    ProjectSmall(n, m, Z, n, R, alpha, beta, Y, n);
-  else
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, alpha, Z, (int)n,
-                R, (int)m, beta, Y, (int)n);
-}
-
 /* *z = normals 0 .. size−1 of the layer's stream of this purpose. A narrow network's (size <= 128)
    come from one batch of the generator over the layers ahead up to last that draw as many
    (NNLRngNormalsLayers: a layer's few blocks alone left the vector kernel idle or went to the
@@ -297,9 +159,9 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
       else
         NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb,
                             Zb); /* column a: normals a·n + i0 … */
-      ProjectSmall(nb, m, Z, nb, net->R, alpha, beta, net->Y + i0, n);
+      NNLProjectSmall(nb, m, Z, nb, net->R, alpha, beta, net->Y + i0, n);
       Activate(net, i0, nb);
-      if (i0 < n8) GramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, net->gsum);
+      if (i0 < n8) NNLGramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, net->gsum);
     }
   }
   PetscFunctionReturn(0);
@@ -350,7 +212,7 @@ static PetscBool Rescale(Net *net, double qmax, PetscBool with_k)
 static void PhiGram(Net *net, double scale, double shift)
 {
   if (Fused(net))
-    GramFinish(net->n, net->m, net->Phi, net->gsum, scale, shift, net->K);
+    NNLGramFinish(net->n, net->m, net->Phi, net->gsum, scale, shift, net->K);
   else
     NNLGram(net->n, net->m, net->Phi, scale, shift, net->K);
 }
@@ -403,7 +265,7 @@ static PetscErrorCode DenseDrawProduct(Net *net, PetscInt layer, NNLRngPurpose p
   if (J >= k) { /* W whole (a narrow layer's from the layers ahead, LayerNormals) */
     const double *Wl;
     PetscCall(LayerNormals(net, layer, purpose, rows * k, last, W, &Wl));
-    DenseAccSmall(rows, m, Wl, rows, k, A, lda, T, rows);
+    NNLDenseAccSmall(rows, m, Wl, rows, k, A, lda, T, rows);
     PetscFunctionReturn(0);
   }
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
@@ -411,7 +273,7 @@ static PetscErrorCode DenseDrawProduct(Net *net, PetscInt layer, NNLRngPurpose p
     const PetscInt jb = PetscMin(J, k - j0);
     NNLRngNormals(&s, (uint64_t)j0 * (uint64_t)rows, (size_t)jb * (size_t)rows,
                   W); /* j0·rows: beyond int at rows > 46340 */
-    DenseAccSmall(rows, m, W, rows, jb, A + j0, lda, T, rows);
+    NNLDenseAccSmall(rows, m, W, rows, jb, A + j0, lda, T, rows);
   }
   PetscFunctionReturn(0);
 }
@@ -452,8 +314,8 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
       }
       PetscCall(PetscArrayzero(T, n * m));
       for (PetscInt i0 = 0; i0 < n8; i0 += 8)
-        DenseAccSmall(8, m, net->Ashared + i0 * n, 8, k, A, k, T + i0, n);
-      if (n8 < n) DenseAccSmall(n - n8, m, net->Ashared + n8 * n, n - n8, k, A, k, T + n8, n);
+        NNLDenseAccSmall(8, m, net->Ashared + i0 * n, 8, k, A, k, T + i0, n);
+      if (n8 < n) NNLDenseAccSmall(n - n8, m, net->Ashared + n8 * n, n - n8, k, A, k, T + n8, n);
     }
     for (PetscInt i = 0; i < n * m; i++)
       net->Y[i] = beta == 0.0 ? alpha * T[i] : beta * net->Y[i] + alpha * T[i];

@@ -1,5 +1,5 @@
 /* Private interface of the kernels a layer of the projection sampler (and the fixed-width SDE) is
-   made of (src/net.c), for the network, observation and SDE code and their tests. For m <=
+   made of (src/netkernel.c), for the network, observation and SDE code and their tests. For m <=
    NNL_SMALL_M they are our own vectorised loops with the same bits on every machine and compiler
    (BLAS kernels round differently on different CPUs, and at small m cost more in packing and
    dispatch than in flops); larger m goes to BLAS. */
@@ -61,5 +61,21 @@ double NNLDot(PetscInt n, const double *x, const double *y);
    NNLDot's order: (y_i²/q)² into partial sum i mod 8, the same tree, then the terms past the last
    multiple of 8. */
 double NNLFourthSum(PetscInt n, const double *y, double q);
+
+/* The fused layers' pieces, m <= NNL_SMALL_M, each in NNLDot's order (src/netrows.h). */
+/* Y ← beta·Y + alpha · Z R on n rows, Z and Y with leading dimensions ldz and ldy (NNLProject's
+ * entries). */
+void NNLProjectSmall(PetscInt n, PetscInt m, const double *Z, PetscInt ldz, const double *R,
+                     double alpha, double beta, double *Y, PetscInt ldy);
+/* The Gram's partial sums of rows 0 .. n−1 (n a multiple of 8) of A added into s (8 doubles per
+   pair a <= b in row order): called on consecutive row blocks, the sums of one call over all. */
+void NNLGramAccSmall(PetscInt n, PetscInt m, const double *A, PetscInt lda, double *s);
+/* T += W A on n rows, W n×J (ldw), A J×m (lda): each entry's products added in order of j. */
+void NNLDenseAccSmall(PetscInt n, PetscInt m, const double *W, PetscInt ldw, PetscInt J,
+                      const double *A, PetscInt lda, double *T, PetscInt ldt);
+/* K = scale · AᵀA + shift · 11ᵀ from NNLGramAccSmall's sums s over A's rows below the last
+   multiple of 8 (A n×m, leading dimension n): NNLGram's bits. */
+void NNLGramFinish(PetscInt n, PetscInt m, const double *A, const double *s, double scale,
+                   double shift, double *K);
 
 #endif

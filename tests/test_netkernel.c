@@ -1,4 +1,4 @@
-/* Unit tests of the projection sampler's small-m kernels (src/net.c, src/netkernel.h). */
+/* Unit tests of the projection sampler's small-m kernels (src/netkernel.c, src/netkernel.h). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
