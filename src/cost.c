@@ -40,22 +40,25 @@
 #define C_COMMIT_BLOB 1.9
 #define C_COMMIT_ROW  1340.0
 #define C_TASK                                                                                     \
-  470.0 /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations \
+  714.0 /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations \
          */
 #define C_LAYER                                                                                    \
-  120.0 /* (a normal and the update; φ apart), per n·m², per m³ (the m×m square root) */
-#define C_NM  2.0
-#define C_NMM 0.086
+  54.0 /* (a normal and the update; φ apart), per n·m², per m³ (the m×m square root) */
+#define C_NM  1.85
+#define C_NMM 0.121
 #define C_M3  0.40
-#define C_PHI 1.02 /* × φ's cost: φ in place, and its share of the moments */
+#define C_PHI 0.97 /* × φ's cost: φ in place, and its share of the moments */
+#define C_DRAW                                                                                     \
+  107.0 /* a request of the generator: a layer's, or a narrow network's layers ahead together      \
+         (NNLRngLayersPerBatch) */
 #define C_SHAPED_NM                                                                                \
-  0.16 /* shaped_mlp's φ (slopes from c±, scaled with the width) per element, beside the row's */
+  0.36 /* shaped_mlp's φ (slopes from c±, scaled with the width) per element, beside the row's */
 #define C_REC                                                                                      \
-  1.0 /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
-#define C_REC_NM  0.40
-#define C_REC_NMM 0.105
+  28.0 /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
+#define C_REC_NM  0.48
+#define C_REC_NMM 0.094
 #define C_KS_NM                                                                                    \
-  8.2 /* the last layer's KS distance (observe.c: each input's n values counted into bins)    */
+  7.1 /* the last layer's KS distance (observe.c: each input's n values counted into bins)    */
 #define C_SPEC                                                                                     \
   18300.0 /* a spectra layer: fixed, and per flop of its Gram eigenvalues and feature SVD */
 #define C_SPEC_FLOP 0.086
@@ -346,16 +349,19 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     spec = ns * (C_SPEC + C_SPEC_FLOP * (n * m * m + 2.5 * m * m * m + 4 * hi * lo * lo));
   }
   if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
-    c = C_TASK +
-        layers * (C_LAYER + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) +
+    /* a layer's requests of the generator: a narrow network's layers share one (LayerNormals) */
+    const double draw = C_DRAW / PetscMax(1.0, (double)NNLRngLayersPerBatch((size_t)(n * m)));
+    c                 = C_TASK +
+        layers *
+          (C_LAYER + draw + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) +
         rec + spec + ks;
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
     if (att) c += (layers - 1) * (C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
     if (NNLFamilyIsTransformer(pt->family)) /* the MLP sub-block: a second projection layer, its
                                                hidden layer's normals, φ_s and Gram */
       c += (layers - 1) * C_TR_PROJ *
-           (C_LAYER + n * m * (2 * C_NM + C_PHI * phi + C_SHAPED_NM) + 2 * C_NMM * n * m * m +
-            C_M3 * m * m * m);
+           (C_LAYER + draw + n * m * (2 * C_NM + C_PHI * phi + C_SHAPED_NM) +
+            2 * C_NMM * n * m * m + C_M3 * m * m * m);
     /* Y, Φ and Z (n×m each); the KS distance's copy and scratch of an input (2n), or a fourth n×m,
        whichever is more; the inputs' and the layer's m×m factors (4m²) */
     *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m);

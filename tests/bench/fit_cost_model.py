@@ -6,7 +6,7 @@ linear; record last and all), wide shallow networks (mlp and resnet, m = 1, 4, n
 and tanh) and six shipped jobs, then fits by least squares on relative error, each store
 weighted alike:
   - a network task's points.seconds against the terms of NetworkCostModel (projection sampler, without spectra):
-    C_TASK, C_LAYER, C_NM, C_PHI, C_NMM, C_M3, C_REC, C_REC_NM, C_REC_NMM, C_SHAPED_NM, C_KS_NM;
+    C_TASK, C_LAYER, C_NM, C_PHI, C_NMM, C_M3, C_REC, C_REC_NM, C_REC_NMM, C_SHAPED_NM, C_KS_NM, C_DRAW;
   - a store's time per task outside the tasks (its run from store open to last commit, less Σ points.seconds: the
     commits and the scheduler) against C_COMMIT + C_COMMIT_BLOB · BLOB bytes + C_COMMIT_ROW · rows besides the point's.
 Prints the constants beside cost.c's, and each job's predicted / measured sum under both. Paste what it prints into
@@ -31,7 +31,7 @@ NNL = os.path.join(BUILD, "nnlimits")
 JOBS = ["hanin_nica_lognormal", "pdlt_kurtosis", "hayou_2022_fixed_width", "bench_resnet_sweep",
         "li_nica_roy_2022_shaped", "makwana_2025_effective_dimension"]
 NET = ["C_TASK", "C_LAYER", "C_NM", "C_PHI", "C_NMM", "C_M3", "C_REC", "C_REC_NM", "C_REC_NMM", "C_SHAPED_NM",
-       "C_KS_NM"]
+       "C_KS_NM", "C_DRAW"]
 COMMIT = ["C_COMMIT", "C_COMMIT_BLOB", "C_COMMIT_ROW"]
 
 
@@ -79,10 +79,16 @@ def stores(work):
     return out
 
 
+def layers_per_batch(nm):
+    """src/rng.c NNLRngLayersPerBatch: the layers of nm normals one batch of the generator draws (64 blocks of 4)."""
+    return 64 // ((nm + 3) // 4)
+
+
 def network_terms(fam, act, n, depth, nrec, m, phi):
     layers = depth - (0 if fam == "resnet" else 1) + 1
     return [1, layers, layers * n * m, layers * n * m * phi[act], layers * n * m * m, layers * m ** 3, nrec,
-            nrec * n * m, nrec * n * m * m, layers * n * m if fam == "shaped_mlp" else 0, n * m]
+            nrec * n * m, nrec * n * m * m, layers * n * m if fam == "shaped_mlp" else 0, n * m,
+            layers / max(1, layers_per_batch(n * m))]
 
 
 def main():
