@@ -13,11 +13,14 @@
 #include "log.h"
 
 /* A narrow network's normals 0 .. size−1 of the streams of one purpose at layers first ..
-   first+count−1, drawn together (LayerNormals). */
+   first+count−1, drawn together (LayerNormals) into its slot of Net's ahead_z. */
 typedef struct {
   PetscInt first, count, size;
-  double  *z; /* NNL_RNG_LAYERS_NORMALS */
 } NetAhead;
+
+/* Purposes a network draws ahead (a transformer's five: its values' projection, queries, keys, and
+   the MLP sub-block's two). */
+#define NNL_NET_AHEAD 5
 
 /* Working state of one network. Y, Phi, Z: n × m column-major (column a = input a). */
 typedef struct {
@@ -58,7 +61,10 @@ typedef struct {
   double *Qa, *Ka, *Wq, *Att;
   double
     *Hid; /* the transformers: their MLP sub-block's hidden layer, W₁Y/√n then φ_s of it (n×m) */
-  NetAhead ahead[NNL_PURPOSE_MLP_OUT + 1]; /* by purpose */
+  NetAhead    ahead[NNL_NET_AHEAD];
+  signed char ahead_slot[NNL_PURPOSE_MLP_OUT + 1]; /* a purpose's slot + 1; 0: none yet */
+  int         nahead;                              /* slots given */
+  double     *ahead_z;                             /* NNL_NET_AHEAD × NNL_RNG_LAYERS_NORMALS */
 } Net;
 
 /* *z = normals 0 .. size−1 of the layer's stream of this purpose. A narrow network's (size <= 128)
@@ -73,21 +79,28 @@ static PetscErrorCode LayerNormals(Net *net, PetscInt layer, NNLRngPurpose purpo
   NNLRngStream s;
 
   PetscFunctionBegin;
-  if (purpose < (int)PETSC_STATIC_ARRAY_LENGTH(net->ahead)) {
-    NetAhead *a = &net->ahead[purpose];
-    if (a->size == size && layer >= a->first && layer < a->first + a->count) {
-      *z = a->z + (layer - a->first) * size;
-      PetscFunctionReturn(0);
+  if (purpose < (int)PETSC_STATIC_ARRAY_LENGTH(net->ahead_slot)) {
+    int slot = net->ahead_slot[purpose] - 1;
+    if (slot < 0 && count >= 2 && net->nahead < NNL_NET_AHEAD) {
+      slot                     = net->nahead++;
+      net->ahead_slot[purpose] = (signed char)(slot + 1);
     }
-    if (count >= 2) {
-      NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
-      if (!a->z) PetscCall(PetscMalloc1(NNL_RNG_LAYERS_NORMALS, &a->z));
-      NNLRngNormalsLayers(&s, (size_t)count, (size_t)size, a->z);
-      a->first = layer;
-      a->count = count;
-      a->size  = size;
-      *z       = a->z;
-      PetscFunctionReturn(0);
+    if (slot >= 0) {
+      NetAhead *a  = &net->ahead[slot];
+      double   *az = net->ahead_z + slot * NNL_RNG_LAYERS_NORMALS;
+      if (a->size == size && layer >= a->first && layer < a->first + a->count) {
+        *z = az + (layer - a->first) * size;
+        PetscFunctionReturn(0);
+      }
+      if (count >= 2) {
+        NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
+        NNLRngNormalsLayers(&s, (size_t)count, (size_t)size, az);
+        a->first = layer;
+        a->count = count;
+        a->size  = size;
+        *z       = az;
+        PetscFunctionReturn(0);
+      }
     }
   }
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
@@ -250,9 +263,10 @@ static void SharedPanelsStore(PetscInt n, PetscInt j0, PetscInt jb, const double
    W in full and DGEMM. The controlled ResNet's shared layer (`shared`) draws its W once where it
    holds it (Net: Ashared, or W itself past NNL_SMALL_M). */
 /* T = W A (rows × m, m <= NNL_SMALL_M) with W (rows × k) iid N(0, 1), entry (i, j) normal i +
-   j·rows of stream s, drawn into W a chunk of whole columns at a time (NNLDenseColumns); A is k × m
-   with leading dimension lda. Each entry's products W_ij A_jb are added in order of j
-   (DenseAccSmall): the same bits on every machine and for every chunk size. */
+   j·rows of the layer's stream of this purpose, drawn into W a chunk of whole columns at a time
+   (NNLDenseColumns; a W of one chunk by LayerNormals, the layers ahead up to last with it); A is
+   k × m with leading dimension lda. Each entry's products W_ij A_jb are added in order of j
+   (NNLDenseAccSmall): the same bits on every machine and for every chunk size. */
 static PetscErrorCode DenseDrawProduct(Net *net, PetscInt layer, NNLRngPurpose purpose,
                                        PetscInt last, PetscInt rows, PetscInt m, PetscInt k,
                                        const double *A, PetscInt lda, double *W, double *T)
@@ -634,8 +648,8 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt,
         ? PETSC_TRUE
         : PETSC_FALSE;
   }
-  PetscCall(
-    PetscMalloc5(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m, &net->R));
+  PetscCall(PetscMalloc6(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m,
+                         &net->R, NNL_NET_AHEAD * NNL_RNG_LAYERS_NORMALS, &net->ahead_z));
   if (net->sampler == NNL_SAMPLER_DENSE) {
     PetscCall(PetscMalloc2(n * NNLDenseColumns(n, m, n > d ? n : d), &net->W, d * m, &net->X));
     PetscCall(NNLInputs(job, net->X));
@@ -646,14 +660,12 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt,
 static PetscErrorCode NetDestroy(Net *net)
 {
   PetscFunctionBegin;
-  PetscCall(PetscFree5(net->Y, net->Phi, net->Z, net->K, net->R));
+  PetscCall(PetscFree6(net->Y, net->Phi, net->Z, net->K, net->R, net->ahead_z));
   if (net->W) PetscCall(PetscFree2(net->W, net->X));
   PetscCall(PetscFree(net->Ashared));
   if (net->Qa) PetscCall(PetscFree3(net->Qa, net->Ka, net->Att));
   PetscCall(PetscFree(net->Wq));
   PetscCall(PetscFree(net->Hid));
-  for (size_t p = 0; p < PETSC_STATIC_ARRAY_LENGTH(net->ahead); p++)
-    PetscCall(PetscFree(net->ahead[p].z));
   PetscFunctionReturn(0);
 }
 

@@ -155,18 +155,20 @@ void NNLRngNormals(const NNLRngStream *s, uint64_t offset, size_t n, double *out
   NNLRngNormalsRanges(s, offset, 0, 1, n, out);
 }
 
+_Static_assert(NNL_RNG_LAYERS_NORMALS == 4 * NNL_RNG_BATCH, "a batch's normals");
+
+/** @brief Layers of n normals (whole blocks each) in one batch. */
+size_t NNLRngLayersPerBatch(size_t n)
+{
+  return NNL_RNG_BATCH / (n ? (n + 3) / 4 : 1);
+}
+
 /**
   @brief Normals 0..n−1 of the streams of layers s->layer + j, j < nlayers: as many layers' blocks
   in one batch of the vector kernel as it holds, where one layer's few would leave most of it
-  idle (or go to the scalar kernel). A block's last values past n are drawn and not kept.
+  idle (or go to the scalar kernel). A block's last values past n are drawn and not kept; the
+  refused words of all the batches are decided together.
 */
-_Static_assert(NNL_RNG_LAYERS_NORMALS == 4 * NNL_RNG_BATCH, "a batch's normals");
-
-size_t NNLRngLayersPerBatch(size_t n)
-{
-  return NNL_RNG_BATCH / (n ? (n + 3) / 4 : 1); /* whole blocks a layer */
-}
-
 void NNLRngNormalsLayers(const NNLRngStream *s, size_t nlayers, size_t n, double *out)
 {
   const size_t        bpl = (n + 3) / 4, per = NNLRngLayersPerBatch(n);
@@ -193,7 +195,7 @@ void NNLRngNormalsLayers(const NNLRngStream *s, size_t nlayers, size_t n, double
     size_t         ns    = k->normals(s->key, layer, s->purpose, 0, bpl, nb, z, slow, sloww);
 
     for (size_t j = 0; j < nl; j++) memcpy(out + (j0 + j) * n, z + 4 * bpl * j, n * sizeof(double));
-    for (size_t i = 0; i < ns; i++) { /* decided together, across batches */
+    for (size_t i = 0; i < ns; i++) {
       const size_t j = slow[i] / (4 * bpl), r = slow[i] % (4 * bpl);
       if (r < n) RngPendingAdd(kslow, s, &p, layer + j, r, sloww[i], out + (j0 + j) * n + r);
     }
