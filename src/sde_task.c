@@ -206,19 +206,21 @@ static void PathEmbedding(const NNLJob *job, const NNLPoint *pt, PetscInt p, con
   NNLProject(n, m, Z, RC, 1.0, 0.0, Y);
 }
 
-/* Paths integrated together by NNLSDEPaths: as many as keep their states within 256 KB. */
-static PetscInt PathBatch(const NNLJob *job, PetscInt dim)
+/* Paths integrated together by NNLSDEPaths: as many as keep their states and a step's normals
+   within 256 KB. */
+static PetscInt PathBatch(const NNLJob *job, const NNLSDE *sde)
 {
-  return PetscMax(1, PetscMin(job->sde_paths, 32768 / PetscMax(dim, 1)));
+  return PetscMax(1, PetscMin(job->sde_paths, 32768 / PetscMax(sde->dim + sde->nnoise, 1)));
 }
 
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
 static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps,
                                  NNLPollFn poll, void *pctx, PetscBool *abandon, NNLResult *res)
 {
-  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2, B = PathBatch(job, n * m);
+  const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
   Hayou          h   = {&job->act[pt->act], n, m, NULL, NULL, NULL};
   NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h, NULL};
+  const PetscInt B   = PathBatch(job, &sde);
   double        *Y, *C, *RC;
 
   PetscFunctionBegin;
@@ -266,9 +268,10 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
                                   NNLPollFn poll, void *pctx, PetscBool *abandon, PetscInt *nhalved,
                                   NNLResult *res)
 {
-  const PetscInt m = job->inputs, B = PathBatch(job, m * m);
+  const PetscInt m   = job->inputs;
   Shaped         s   = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL};
   NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s, VInside};
+  const PetscInt B   = PathBatch(job, &sde);
   double        *V;
   PetscInt      *h; /* per path of a batch, its halvings */
 
@@ -300,16 +303,17 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
                                      PetscInt nsteps, NNLPollFn poll, void *pctx,
                                      PetscBool *abandon, PetscInt *nhalved, NNLResult *res)
 {
-  const PetscInt n = pt->width, m = job->inputs, B = PathBatch(job, m * m);
+  const PetscInt n = pt->width, m = job->inputs;
   Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL},
                        NNLJobAttnTau0(job, pt->act),
                        NNLJobAttnGamma(job, pt->act),
                   pt->family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE,
                        NULL,
                        NULL};
-  NNLSDE    sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at, VInside};
-  double   *V, *Z, *Y, *RC;
-  PetscInt *h; /* per path of a batch, its halvings */
+  NNLSDE sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at, VInside};
+  const PetscInt B = PathBatch(job, &sde);
+  double        *V, *Z, *Y, *RC;
+  PetscInt      *h; /* per path of a batch, its halvings */
 
   PetscFunctionBegin;
   if (at.mlp) NNLShapedDerivatives(at.s.act, &at.s.d2, &at.s.d3);
