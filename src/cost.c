@@ -360,11 +360,12 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
     if (NNLFamilyIsTransformer(pt->family)) /* the MLP sub-block: a second projection layer, its
                                                hidden layer's normals, φ_s and Gram */
       c += (layers - 1) * C_TR_PROJ *
-           (C_LAYER + draw + n * m * (2 * C_NM + C_PHI * phi + C_SHAPED_NM) +
+           (C_LAYER + 2 * draw + n * m * (2 * C_NM + C_PHI * phi + C_SHAPED_NM) +
             2 * C_NMM * n * m * m + C_M3 * m * m * m);
     /* Y, Φ and Z (n×m each); the KS distance's copy and scratch of an input (2n), or a fourth n×m,
        whichever is more; the inputs' and the layer's m×m factors (4m²) */
-    *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m);
+    *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m +
+                  NNL_NET_AHEAD * NNL_RNG_LAYERS_NORMALS); /* and the normals drawn ahead */
     if (att)
       *mem += 8.0 * (3 * nk * m + 4 * m * m + (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
   } else {
@@ -390,7 +391,7 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
       c += (layers - 1) * (C_DLAYER + 2 * n * n * (C_DNORMAL + C_DGEMM * m) + C_DPHI * phi * n * m);
     *mem = 8.0 * (n * (double)NNLDenseColumns(pt->width, job->inputs,
                                               PetscMax(pt->width, job->input_dim)) +
-                  4 * n * m + d * m + 4 * m * m);
+                  4 * n * m + d * m + 4 * m * m + NNL_NET_AHEAD * NNL_RNG_LAYERS_NORMALS);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
     if (att) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
       *mem +=

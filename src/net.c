@@ -18,10 +18,6 @@ typedef struct {
   PetscInt first, count, size;
 } NetAhead;
 
-/* Purposes a network draws ahead (a transformer's five: its values' projection, queries, keys, and
-   the MLP sub-block's two). */
-#define NNL_NET_AHEAD 5
-
 /* Working state of one network. Y, Phi, Z: n × m column-major (column a = input a). */
 typedef struct {
   const NNLJob   *job;
@@ -315,9 +311,12 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
     const PetscInt J     = NNLDenseColumns(n, m, k);
     const double   alpha = sqrt(var);
     double        *T     = net->Z; /* W A, n×m */
+    /* the layers after draw n×n W's of this purpose, which a narrow network draws ahead; not after
+       the controlled ResNet's W_in (its one shared A is drawn once) nor its shared A itself */
+    const PetscInt last =
+      k == n && !shared && net->pt->family != NNL_FAMILY_CONTROLLED ? net->pt->depth : layer;
     if (!held)
-      PetscCall(DenseDrawProduct(net, layer, purpose, k == n && !shared ? net->pt->depth : layer, n,
-                                 m, k, A, k, net->W, T));
+      PetscCall(DenseDrawProduct(net, layer, purpose, last, n, m, k, A, k, net->W, T));
     else { /* W drawn once into the held panels; then each panel of rows against all of A's columns:
               the same products, each entry's in order of j */
       const PetscInt n8 = n - n % 8;
@@ -338,8 +337,8 @@ static PetscErrorCode DenseLayer(Net *net, PetscInt layer, const double *A, Pets
 }
 
 /* Bias: y_i += scale · b_i for every input, b ~ N(0, σ_b²) the stream of `layer` (times 2^-scale2
-   in the stored state): MLP fresh per layer at scale 1; controlled ResNet the same b at every layer
-   (layer 1's), at scale 1/L. */
+   in the stored state): MLP fresh per layer at scale 1 (a narrow one's drawn ahead up to last, its
+   depth); controlled ResNet the same b at every layer (layer 1's, last = 1), at scale 1/L. */
 static PetscErrorCode AddBias(Net *net, PetscInt layer, double scale, PetscInt last)
 {
   const double  sb = ldexp(scale * sqrt(net->sb2), -net->scale2);

@@ -25,6 +25,11 @@ void NNLNetSharedHoldBytes(double bytes);
 /* Whether a controlled ResNet of width n holds its A (NNLNetSharedHoldBytes). */
 PetscBool NNLNetHoldsShared(PetscInt n);
 
+/* Purposes a narrow network draws ahead (src/net.c LayerNormals; a transformer's five: its values'
+   projection, queries, keys, and the MLP sub-block's two), NNL_RNG_LAYERS_NORMALS doubles each in
+   its allocation (the memory estimate, src/cost.c). */
+#define NNL_NET_AHEAD 5
+
 /* Normals of W a dense layer draws at a time for m <= NNL_SMALL_M (whole columns, at least one; 512
    KB): its memory, where W in full is n² doubles (src/net.c DenseLayer; the memory estimate,
    src/cost.c). */

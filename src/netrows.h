@@ -1,13 +1,13 @@
-/* The row kernels of src/netkernel.c in one build of simd.h, which includes this file once per
-   build with: NNL_ROWS_BUILD, the suffix of its functions (AVX512, AVX2 or Plain); NNL_ROWS_TARGET,
-   their target attribute (empty for the plain build); NNL_ROWS_LANES, the doubles in one of the
-   build's vector registers (8, 4 or 2). Every kernel works on blocks of 8 rows, the 8 lanes of
-   NNLDot's partial sums (row i into sum i mod 8), held in 8 / NNL_ROWS_LANES registers: lane l of
-   register h is row i + h·NNL_ROWS_LANES + l. GCC keeps a vector wider than the build's registers
-   in memory (a vector of 8 doubles in the AVX2 build went through the stack and the general
-   registers at every step: a third of a dense network's time), so each build takes vectors of its
-   own width. Each lane does the same operations in the same order in every build, so every build
-   gives the same bits. */
+/* The row kernels of src/netkernel.c in one build of simd.h: netkernel.c includes this file once
+   per build, with NNL_ROWS_BUILD, the suffix of its functions (AVX512, AVX2 or Plain);
+   NNL_ROWS_TARGET, their target attribute (empty for the plain build); NNL_ROWS_LANES, the doubles
+   in one of the build's vector registers (8, 4 or 2). Every kernel works on blocks of 8 rows, the 8
+   lanes of NNLDot's partial sums (row i into sum i mod 8), held in 8 / NNL_ROWS_LANES registers:
+   lane l of register h is row i + h·NNL_ROWS_LANES + l. GCC keeps a vector wider than the build's
+   registers in memory (a vector of 8 doubles in the AVX2 build went through the stack and the
+   general registers at every step: a third of a dense network's time), so each build takes vectors
+   of its own width. Each lane does the same operations in the same order in every build, so every
+   build gives the same bits. */
 
 #define NNL_ROWS_CAT2(a, b) a##b
 #define NNL_ROWS_CAT(a, b)  NNL_ROWS_CAT2(a, b)

@@ -49,7 +49,8 @@ static void RngPendingAdd(const NNLRngKernel *k, const NNLRngStream *s, RngPendi
 
 /* Up to this many blocks, a request's values come from the portable kernel: one vector of the
    AVX-512 kernel takes ~170 ns for 1 to 8 blocks (its Philox rounds wait on each other), scalar
-   Philox 60 + 17 ns a block. Networks of width 2-8 ask for a few blocks a layer. */
+   Philox 60 + 17 ns a block. A narrow network draws several layers at once (NNLRngNormalsLayers).
+ */
 #define NNL_RNG_SCALAR_BLOCKS 5
 
 /**

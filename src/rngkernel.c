@@ -1,5 +1,5 @@
-/* Philox4x64-10 word kernels for batches of consecutive blocks: AVX-512, AVX2 and portable,
- * bit-identical. */
+/* Philox4x64-10 word kernels for batches of blocks (a run of one stream, or of several layers):
+ * AVX-512, AVX2 and portable, bit-identical. */
 #include "rngkernel.h"
 #include "simd.h"
 
@@ -367,7 +367,7 @@ static void RngSlowScalar(const uint64_t key[2], const uint64_t *c1, uint64_t c2
   for (size_t l = 0; l < n; l++) z[l] = NNLRngZigguratSlow(key, c1[l], c2, index[l], w[l]);
 }
 
-/* Values 4b..4b+3 of block b in stream order from the kernel's four word arrays (see rngkernel.h).
+/* Values 4b..4b+3 of block b in batch order from the kernel's four word arrays (see rngkernel.h).
  */
 #define NNL_WORD(wr, wa, k, b) (((k)&1 ? (wa) : (wr))[((k) >> 1) * NNL_RNG_BATCH + (b)])
 
@@ -385,7 +385,7 @@ static inline __attribute__((always_inline)) void RngUniformsBody(const uint64_t
 }
 
 /* Lanes l (bits of bad) of a vector of words k of blocks b+l that the fast path refused: their
-   stream positions 4(b+l)+k in the batch and their words (w[l]) for the slow path. */
+   positions 4(b+l)+k in the batch and their words (w[l]) for the slow path. */
 static inline size_t RngRefused(unsigned bad, size_t b, size_t nb, int k, const uint64_t *w,
                                 uint16_t *slow, uint64_t *sloww, size_t ns)
 {
@@ -453,7 +453,7 @@ static inline __attribute__((always_inline)) NNL_AVX512_ATTR __m512d RngZigAVX51
 
 /* Blocks g0 .. g0+8·ng−1 of the batch (ng <= NNL_GROUPS, a constant where inlined): Philox words in
    registers, the ziggurat's fast path on them, refused lanes listed after the ns already in slow[],
-   and a 4×8 transpose into stream order. Returns the new count of refused. */
+   and a 4×8 transpose into batch order. Returns the new count of refused. */
 static inline __attribute__((always_inline)) NNL_AVX512_ATTR size_t RngNormalGroupsAVX512(
   const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t bpl, size_t g0, size_t nb,
   int ng, double *restrict z, uint16_t *restrict slow, uint64_t *restrict sloww, size_t ns)
@@ -502,7 +502,7 @@ static inline __attribute__((always_inline)) NNL_AVX512_ATTR size_t RngNormalGro
 /**
   @brief AVX-512 normals, fused: Philox words stay in registers, the ziggurat's fast path runs on
   them (its gathers use the load ports while the multiplies use the vector ALUs), and a 4×8
-  transpose puts the values in stream order. NNL_GROUPS vectors at a time, and at the end only the
+  transpose puts the values in batch order. NNL_GROUPS vectors at a time, and at the end only the
   vectors the batch still needs (a column of a narrow layer asks for 8 blocks: four times the Philox
   work, before).
 */
@@ -557,7 +557,7 @@ static inline __attribute__((always_inline, target("avx2"))) __m256d RngZigAVX2(
 
 /**
   @brief AVX2 normals: the words into L1 buffers, then the ziggurat's fast path on words k = 0..3 of
-  4 blocks, and a 4×4 transpose into stream order.
+  4 blocks, and a 4×4 transpose into batch order.
 */
 __attribute__((target("avx2"))) static size_t
 RngNormalsAVX2(const uint64_t key[2], uint64_t c1, uint64_t c2, uint64_t block, size_t bpl,

@@ -608,31 +608,35 @@ static void test_projection_equals_dense_in_law(void **state)
 /* The projection layer's fused pass (src/net.c: each row block's normals, Y, Phi = φ(Y) and the
    next layer's Gram sums in one go) gives, bit for bit, the observed Gram of its steps one after
    the other over whole arrays through the public kernels (NNLGram, NNLSqrtPSD, NNLRngNormals,
-   NNLProject, NNLActivationApply): a ResNet, and an MLP with bias, tanh, width 1030 (several blocks
-   and 6 rows past the last multiple of 8), m = 3, every layer recorded. Catches: a block's normals
-   drawn at the wrong offsets, a Gram partial sum lost or doubled at a block edge, the tail rows
-   missed, φ applied twice or not at all, the wrong scale or shift when the Gram is finished. */
+   NNLProject, NNLActivationApply): a ResNet, and an MLP with bias, tanh, m = 3, every layer
+   recorded, width 1030 (several blocks and 6 rows past the last multiple of 8) at depth 5, and
+   width 6 at depth 30 (18 normals a layer: the layers' normals drawn 12 at a time, LayerNormals).
+   Catches: a block's normals drawn at the wrong offsets, a Gram partial sum lost or doubled at a
+   block edge, the tail rows missed, φ applied twice or not at all, the wrong scale or shift when
+   the Gram is finished, a layer given another layer's normals from those drawn ahead. */
 static void test_fused_layer_bits(void **state)
 {
-  const char *families[] = {"resnet", "mlp"};
+  const char    *families[] = {"resnet", "mlp"};
+  const PetscInt widths[] = {1030, 6}, depths[] = {5, 30};
 
   (void)state;
-  for (int f = 0; f < 2; f++) {
+  for (int f = 0; f < 4; f++) {
     NNLJob         *job;
     NNLGrid        *grid;
     NNLResult      *res;
     const NNLPoint *pt;
     char            opts[512];
-    const PetscInt  n = 1030, m = 3, np = m * (m + 1) / 2;
+    const PetscInt  n = widths[f / 2], m = 3, np = m * (m + 1) / 2;
     double         *Y, *Phi, *Z, K[9], R[9];
     PetscInt        first, r = 0;
-    PetscBool       mlp = f == 1;
+    PetscBool       mlp = f % 2 == 1;
     double          sw2, sb2, branch;
 
-    snprintf(opts, sizeof(opts),
-             "-family %s -grid_activation tanh -grid_width %d -grid_depth 5 -grid_seed 3 -inputs 3 "
-             "-input_correlation 0.3 -record_layers all %s",
-             families[f], (int)n, mlp ? "-sigma_b2 0.2" : "");
+    snprintf(
+      opts, sizeof(opts),
+      "-family %s -grid_activation tanh -grid_width %d -grid_depth %d -grid_seed 3 -inputs 3 "
+      "-input_correlation 0.3 -record_layers all %s",
+      families[f % 2], (int)n, (int)depths[f / 2], mlp ? "-sigma_b2 0.2" : "");
     assert_int_equal(TestJob(opts, &job, &grid), 0);
     pt = &grid->points[0];
     assert_int_equal(NNLPointCompute(job, pt, NNL_SAMPLER_PROJECTION, NULL, NULL, &res), 0);
@@ -660,8 +664,8 @@ static void test_fused_layer_bits(void **state)
         for (PetscInt b = a; b < m; b++, k++) {
           double want = NNLDot(n, Y + a * n, Y + b * n) / (double)n, got = res->gram[r * np + k];
           if (memcmp(&want, &got, sizeof(want)))
-            fail_msg("%s layer %d q(%d,%d) = %.17g, the steps one by one give %.17g", families[f],
-                     (int)l, (int)a, (int)b, got, want);
+            fail_msg("%s n %d layer %d q(%d,%d) = %.17g, the steps one by one give %.17g",
+                     families[f % 2], (int)n, (int)l, (int)a, (int)b, got, want);
         }
       r++;
     }
@@ -677,31 +681,35 @@ static void test_fused_layer_bits(void **state)
    whole, its product accumulated chunk by chunk) gives, bit for bit, in every simd.h build the CPU
    has, the network the definition computes in plain loops: W in full from NNLRngNormals, entry (i,
    b) of W A its products added in order of j, then β·y + √var·t, the MLP's bias, φ. An MLP (bias,
-   tanh) and a ResNet (relu), width 300 (65536 / 300 = 218 columns a chunk: a full chunk, a part
-   chunk, and 4 rows past the last multiple of 8), m = 3, d = 5, every layer recorded. Catches: a
+   tanh) and a ResNet (relu), m = 3, every layer recorded: width 300 (65536 / 300 = 218 columns a
+   chunk: a full chunk, a part chunk, and 4 rows past the last multiple of 8), d = 5, depth 4; and
+   width 8 at depth 20 with d = 5 and d = 8 (64 normals of W and 8 of the bias a layer, drawn ahead
+   4 and 32 layers at a time, LayerNormals; d = n: the first layer's W of that size too). Catches: a
    chunk's normals drawn at the wrong offset, the product restarted or A misaligned at a chunk edge,
-   the tail rows missed, a build that adds in another order, β or √var applied wrongly. */
+   the tail rows missed, a build that adds in another order, β or √var applied wrongly, a layer
+   given another layer's W or bias from those drawn ahead. */
 static void test_dense_layer_bits(void **state)
 {
-  const char *families[] = {"resnet", "mlp"}, *builds[] = {"plain", "avx2", "avx512"};
+  const char    *families[] = {"resnet", "mlp"}, *builds[] = {"plain", "avx2", "avx512"};
+  const PetscInt widths[] = {300, 8, 8}, dims[] = {5, 5, 8}, depths[] = {4, 20, 20};
 
   (void)state;
-  for (int f = 0; f < 2; f++) {
+  for (int f = 0; f < 6; f++) {
     NNLJob         *job;
     NNLGrid        *grid;
     const NNLPoint *pt;
     char            opts[512];
-    const PetscInt  n = 300, m = 3, d = 5, np = m * (m + 1) / 2;
-    PetscBool       mlp = f == 1;
+    const PetscInt  n = widths[f / 2], m = 3, d = dims[f / 2], np = m * (m + 1) / 2;
+    PetscBool       mlp = f % 2 == 1;
     PetscInt        first, depth;
     double         *W, *Y, *Phi, *Bias, *X, *want;
     double          sw2, sb2, branch;
     PetscInt        nlay;
 
     snprintf(opts, sizeof(opts),
-             "-family %s -grid_activation %s -grid_width %d -grid_depth 4 -grid_seed 5 -inputs %d "
+             "-family %s -grid_activation %s -grid_width %d -grid_depth %d -grid_seed 5 -inputs %d "
              "-input_dim %d -input_correlation 0.3 -record_layers all %s",
-             families[f], mlp ? "tanh" : "relu", (int)n, (int)m, (int)d,
+             families[f % 2], mlp ? "tanh" : "relu", (int)n, (int)depths[f / 2], (int)m, (int)d,
              mlp ? "-sigma_b2 0.2" : "");
     assert_int_equal(TestJob(opts, &job, &grid), 0);
     pt     = &grid->points[0];
@@ -751,9 +759,10 @@ static void test_dense_layer_bits(void **state)
       for (PetscInt r = 0; r < nlay; r++)
         for (PetscInt q = 0; q < np; q++)
           if (memcmp(&want[r * np + q], &res->gram[r * np + q], sizeof(double)))
-            fail_msg("%s, build %s, layer %d, pair %d: q = %.17g, the definition gives %.17g",
-                     families[f], builds[bld], (int)res->layers[r], (int)q, res->gram[r * np + q],
-                     want[r * np + q]);
+            fail_msg(
+              "%s n %d d %d, build %s, layer %d, pair %d: q = %.17g, the definition gives %.17g",
+              families[f % 2], (int)n, (int)d, builds[bld], (int)res->layers[r], (int)q,
+              res->gram[r * np + q], want[r * np + q]);
       NNLResultDestroy(&res);
     }
     (void)NNLSimdUse(NULL);

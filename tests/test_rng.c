@@ -545,18 +545,21 @@ static void test_normal_ranges(void **state)
 
 /**
   @brief NNLRngNormalsLayers gives, layer by layer, NNLRngNormals' values of each layer's stream bit
-  for bit: n = 1 to 20 (ragged blocks: a block's values past n are not kept), 33, 64, 65 and 130
-  (one layer per batch: the plain path), 1 to 150 layers (several batches; a lone layer of one to
-  five blocks, the scalar kernel), in every kernel, with hundreds of slow-path normals among them.
-  Catches: a layer's blocks drawn with the wrong counter (block or layer word, as the lane counters
-  of RngBatchCounters give them), a slow value with another layer's counter or written to the wrong
-  place, a refused word past n taken for one of the layer's, a value written past the output.
+  for bit: n = 1 to 20 (ragged blocks: a block's values past n are not kept), 33 to 128 (9 to 32
+  blocks a layer: a vector of 8 blocks or more within one layer, where a kernel may take a run of
+  one stream's blocks), 130 (one layer per batch: the plain path); 1 to 150 layers (several
+  batches; a lone layer of one to five blocks, the scalar kernel); in every kernel, with hundreds of
+  slow-path normals among them. Catches: a layer's blocks drawn with the wrong counter (block or
+  layer word, as RngBatchCounters gives them, or a vector taken for one stream's run of blocks when
+  it crosses into the next layer), a slow value with another layer's counter or written to the
+  wrong place, a refused word past n taken for one of the layer's, a value written past the output.
 */
 static void test_normal_layers(void **state)
 {
   (void)state;
   const char  *names[] = {"avx512", "avx2", "portable"};
-  const size_t ns[]    = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17, 20, 33, 64, 65, 130};
+  const size_t ns[]    = {1,  2,  3,  4,  5,  6,  7,   8,   9,   12, 13,
+                          16, 17, 20, 33, 64, 65, 100, 124, 128, 130};
   const size_t nls[]   = {1, 2, 7, 150};
   double      *got = malloc((150 * 130 + 1) * sizeof(double)), *ref = malloc(130 * sizeof(double));
   NNLRngStream s, t;
