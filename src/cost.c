@@ -34,11 +34,17 @@
    median 1.06, 80 % within 0.76-1.19, a shipped job's network tasks 0.67-1.05 of their time
    (0.57-1.78 with the former constants in the same run). Its 11.6 ns an element became 8.2
    (refitted alone) when the KS distance stopped sorting (observe.c, KSByBins: 3-5 ns an element by
-   itself; the term also carries what the model does not follow of a wide network beyond L2). */
+   itself; the term also carries what the model does not follow of a wide network beyond L2).
+   Refitted again (2026-12-06) with C_DRAW, a request of the generator, which a narrow network's
+   layers now share (NNLRngNormalsLayers): C_LAYER 120 -> 54, C_DRAW 107; network tasks median 1.12
+   -> 1.06, 80 % within 0.85-1.16; hayou_2022_fixed_width's networks 1.59 -> 0.93. Its commits: 3.3
+   µs, 2.0 ns a BLOB byte, 0.89 µs a row (was 3.5, 1.9 and 1.34: a store's time outside its tasks,
+   median 1.10 -> 1.01 of the model; jobs/makwana_2025_effective_dimension.opts, a row per spectrum
+   value, read 1.47 of a 1-rank run in a fast spell of this VM and 0.99 in a slow one). */
 #define C_COMMIT                                                                                   \
-  3500.0 /* rank 0's commit of a task's result: fixed, per byte of its BLOBs, per row it adds */
-#define C_COMMIT_BLOB 1.9
-#define C_COMMIT_ROW  1340.0
+  3300.0 /* rank 0's commit of a task's result: fixed, per byte of its BLOBs, per row it adds */
+#define C_COMMIT_BLOB 2.0
+#define C_COMMIT_ROW  890.0
 #define C_TASK                                                                                     \
   714.0 /* a projection-sampled network: fixed, per layer, per element of its n×m pre-activations \
          */
