@@ -75,6 +75,7 @@ static PetscErrorCode LayerNormals(Net *net, PetscInt layer, NNLRngPurpose purpo
   NNLRngStream s;
 
   PetscFunctionBegin;
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
   if (purpose < (int)PETSC_STATIC_ARRAY_LENGTH(net->ahead_slot)) {
     int slot = net->ahead_slot[purpose] - 1;
     if (slot < 0 && count >= 2 && net->nahead < NNL_NET_AHEAD) {
@@ -89,7 +90,6 @@ static PetscErrorCode LayerNormals(Net *net, PetscInt layer, NNLRngPurpose purpo
         PetscFunctionReturn(0);
       }
       if (count >= 2) {
-        NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
         NNLRngNormalsLayers(&s, (size_t)count, (size_t)size, az);
         a->first = layer;
         a->count = count;
@@ -99,7 +99,6 @@ static PetscErrorCode LayerNormals(Net *net, PetscInt layer, NNLRngPurpose purpo
       }
     }
   }
-  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer, purpose);
   NNLRngNormals(&s, 0, (size_t)size, own);
   *z = own;
   PetscFunctionReturn(0);

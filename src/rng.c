@@ -53,6 +53,12 @@ static void RngPendingAdd(const NNLRngKernel *k, const NNLRngStream *s, RngPendi
  */
 #define NNL_RNG_SCALAR_BLOCKS 5
 
+/* The kernel for a batch of nb blocks: k, or the portable one for a few (NNL_RNG_SCALAR_BLOCKS). */
+static const NNLRngKernel *RngKernelFor(const NNLRngKernel *k, size_t nb)
+{
+  return nb <= NNL_RNG_SCALAR_BLOCKS ? NNLRngKernelPortable() : k;
+}
+
 /**
   @brief Values of whole blocks [block, block+nblock) into out[0..4*nblock), a batch at a time by
   the ISA's kernel (the portable one for a few blocks): uniforms from words in L1-resident buffers;
@@ -65,7 +71,7 @@ static void RngFullBlocks(const NNLRngKernel *k, const NNLRngStream *s, RngKind 
   uint64_t wr[2 * NNL_RNG_BATCH], wa[2 * NNL_RNG_BATCH], sloww[4 * NNL_RNG_BATCH];
   uint16_t slow[4 * NNL_RNG_BATCH];
 
-  if (nblock <= NNL_RNG_SCALAR_BLOCKS) k = NNLRngKernelPortable();
+  k = RngKernelFor(k, nblock);
   while (nblock > 0) {
     size_t nb = nblock < NNL_RNG_BATCH ? nblock : NNL_RNG_BATCH;
     if (kind == RNG_NORMAL) {
@@ -176,8 +182,8 @@ void NNLRngNormalsLayers(const NNLRngStream *s, size_t nlayers, size_t n, double
   double              z[4 * NNL_RNG_BATCH];
   uint64_t            sloww[4 * NNL_RNG_BATCH];
   uint16_t            slow[4 * NNL_RNG_BATCH];
-  RngPending          p     = {.n = 0};
-  const NNLRngKernel *kslow = NNLRngKernelGet();
+  RngPending          p    = {.n = 0};
+  const NNLRngKernel *kisa = NNLRngKernelGet();
 
   if (n == 0) return;
   if (per < 2) { /* a layer fills a batch */
@@ -190,18 +196,17 @@ void NNLRngNormalsLayers(const NNLRngStream *s, size_t nlayers, size_t n, double
   }
   for (size_t j0 = 0; j0 < nlayers; j0 += per) {
     const size_t        nl = nlayers - j0 < per ? nlayers - j0 : per, nb = nl * bpl;
-    const NNLRngKernel *k =
-      nb <= NNL_RNG_SCALAR_BLOCKS ? NNLRngKernelPortable() : NNLRngKernelGet();
-    const uint64_t layer = s->layer + j0;
-    size_t         ns    = k->normals(s->key, layer, s->purpose, 0, bpl, nb, z, slow, sloww);
+    const NNLRngKernel *k     = RngKernelFor(kisa, nb);
+    const uint64_t      layer = s->layer + j0;
+    size_t              ns    = k->normals(s->key, layer, s->purpose, 0, bpl, nb, z, slow, sloww);
 
     for (size_t j = 0; j < nl; j++) memcpy(out + (j0 + j) * n, z + 4 * bpl * j, n * sizeof(double));
     for (size_t i = 0; i < ns; i++) {
       const size_t j = slow[i] / (4 * bpl), r = slow[i] % (4 * bpl);
-      if (r < n) RngPendingAdd(kslow, s, &p, layer + j, r, sloww[i], out + (j0 + j) * n + r);
+      if (r < n) RngPendingAdd(kisa, s, &p, layer + j, r, sloww[i], out + (j0 + j) * n + r);
     }
   }
-  RngPendingFlush(kslow, s, &p);
+  RngPendingFlush(kisa, s, &p);
 }
 
 /**
