@@ -42,12 +42,17 @@ void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *
 
 void NNLAttentionCorrelation(PetscInt m, const double *V, double *R)
 {
+  /* √V_aa √V_bb, not √(V_aa V_bb): its product underflows first. Each root once, held on R's
+     diagonal until the pairs are done (they were taken for every pair: 2m² roots, a tenth of an
+     attention SDE step). */
+  for (PetscInt a = 0; a < m; a++) R[a + a * m] = sqrt(V[a + a * m]);
   for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = 0; b < m; b++) {
-      const double d = sqrt(V[a + a * m]) *
-                       sqrt(V[b + b * m]); /* not √(V_aa V_bb): its product underflows first */
-      R[a + b * m] = a == b ? 1.0 : d > 0 ? V[a + b * m] / d : 0.0;
-    }
+    for (PetscInt b = 0; b < m; b++)
+      if (a != b) {
+        const double d = R[a + a * m] * R[b + b * m];
+        R[a + b * m]   = d > 0 ? V[a + b * m] / d : 0.0;
+      }
+  for (PetscInt a = 0; a < m; a++) R[a + a * m] = 1.0;
 }
 
 void NNLAttentionDrift(PetscInt m, double tau0, double gamma, const double *V, double *f,
@@ -84,16 +89,16 @@ void NNLAttentionDrift(PetscInt m, double tau0, double gamma, const double *V, d
 
 void NNLAttentionCongruence(PetscInt m, const double *B, const double *X, double *out)
 {
-  for (PetscInt a = 0; a < m; a++)
-    for (PetscInt b = 0; b < m; b++) {
-      double k = 0.0;
-      for (PetscInt c = 0; c < m; c++) {
-        double t = 0.0;
-        for (PetscInt d = 0; d < m; d++) t += X[c + d * m] * B[b + d * m];
-        k += B[a + c * m] * t;
-      }
-      out[a + b * m] = k;
+  /* out_ab = Σ_c B_ac t_c in order of c, with t_c = Σ_d X_cd B_bd summed once for every a (it was
+     summed again for each a: m⁴ products for m³) */
+  for (PetscInt b = 0; b < m; b++) {
+    for (PetscInt a = 0; a < m; a++) out[a + b * m] = 0.0;
+    for (PetscInt c = 0; c < m; c++) {
+      double t = 0.0;
+      for (PetscInt d = 0; d < m; d++) t += X[c + d * m] * B[b + d * m];
+      for (PetscInt a = 0; a < m; a++) out[a + b * m] += B[a + c * m] * t;
     }
+  }
 }
 
 PetscErrorCode NNLAttentionNoise(PetscInt m, double tau0, double gamma, const double *V,

@@ -133,21 +133,26 @@
    C_ATT_KMM took the factor's product), 0.97–1.02× (dense)): a projection layer's queries and keys,
    per element of their 2·n_k·m (normals) and of n_k·m² (their factor's product, the logits), and a
    fixed part; a dense layer's W^Q and W^K as the value's W, and Y Aᵀ per n·m²; an SDE path-step per
-   pair (200, 630 ns a path-step at m = 2, 4; 536 at m = 3) */
+   pair (200, 630 ns a path-step at m = 2, 4; 536 at m = 3). Its SDE refitted 2026-12-06 when the
+   correlations took a root per token and the congruence m³ products (they were 2m² and m⁴): 196,
+   344, 570, 1246 ns at m = 2, 3, 4, 6 (n = 64, T = 2, 1000 paths; 188, 387, 730, 1938 before, the
+   same hour), fitted within 5 % */
 #define C_ATT_KM       3.0
 #define C_ATT_KMM      0.75
 #define C_ATT_LAYER    300.0
 #define C_ATT_DNMM     0.3
-#define C_SDE_ATT_STEP 20.0
-#define C_SDE_ATT_PAIR 61.0
+#define C_SDE_ATT_STEP 25.0
+#define C_SDE_ATT_PAIR 56.0
 /* shaped_transformer (1-rank runs 2026-12-05, n = 64, T = 2, 1000 paths): an SDE path-step took
    315, 990, 1880, 3685 ns at m = 2, 3, 4, 6 (the shaped drift's acos and sincos at every pair
    beside the attention's), fitted per pair, then times 0.83 when the drift was taken once per pair
    (the shipped job's SDE tasks 16.1 → 13.3 s); its MLP sub-block's projection costs C_TR_PROJ times
    the layer model's terms (the model read the shipped job's networks at 1.30 × the run without it,
-   the attention's alone at 1.22 ×) */
-#define C_SDE_TR_PAIR 154.0
-#define C_SDE_TR_STEP -108.0
+   the attention's alone at 1.22 ×). Its SDE refitted 2026-12-06 with the attention's: 266, 513,
+   853, 1948 ns at m = 2, 3, 4, 6 (262, 554, 1023, 2638 before, the same hour; the 2026-12-05 runs
+   were in one of this VM's slow spells, and the model read the shipped job at 1.36), within 5 % */
+#define C_SDE_TR_PAIR 89.0
+#define C_SDE_TR_STEP -5.0
 #define C_TR_PROJ     1.5
 
 /* Layers a task records. */

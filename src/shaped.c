@@ -50,8 +50,12 @@ void NNLShapedApply(const NNLJob *job, const NNLActivation *act, PetscInt n, siz
     NNLShapedSlopes(job, n, &sp, &sm);
     NNLTwoSlopeApply(count, x, y, sp, sm);
   } else {
+    /* s φ(x/s) in three passes, so that φ takes NNLActivationApply's array form (tanh
+       vectorised, the same bits as one value's call, which took 10 % of a shaped tanh job) */
     const double s = job->shape_a * sqrt((double)n);
-    for (size_t i = 0; i < count; i++) y[i] = s * act->def->phi(x[i] / s, act->p);
+    for (size_t i = 0; i < count; i++) y[i] = x[i] / s;
+    NNLActivationApply(act, count, y, y);
+    for (size_t i = 0; i < count; i++) y[i] *= s;
   }
 }
 

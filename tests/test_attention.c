@@ -31,6 +31,41 @@ static void BlockMean(const double *u, const double *V, double *F)
     }
 }
 
+/* NNLAttentionCongruence and NNLAttentionCorrelation, bit for bit, against their sums written here
+   in the order the header promises (out_ab = Σ_c B_ac (Σ_d X_cd B_bd), each in order of its index;
+   R_ab = V_ab / (√V_aa √V_bb)), at m = 1 … 6 on unsymmetric B and X and a V with a zero variance
+   (its row and column 0, its diagonal 1). Catches a transpose of B or X, a sum taken in another
+   order or over the wrong index, a root of the wrong diagonal, and the zero variance's row. */
+static void test_attention_small_kernels(void **state)
+{
+  enum { MM = 6 };
+  (void)state;
+  for (int m = 1; m <= MM; m++) {
+    double B[MM * MM], X[MM * MM], V[MM * MM], out[MM * MM], R[MM * MM];
+    for (int i = 0; i < m * m; i++) {
+      B[i] = sin(1.3 * i + 0.2 * m);
+      X[i] = cos(0.7 * i - 0.1 * m);
+    }
+    for (int a = 0; a < m; a++)
+      for (int b = 0; b < m; b++)
+        V[a + b * m] =
+          a == b ? (a == 1 ? 0.0 : 1.0 + 0.37 * a) : 0.1 * cos(a + b) * (a != 1 && b != 1);
+    NNLAttentionCongruence(m, B, X, out);
+    NNLAttentionCorrelation(m, V, R);
+    for (int a = 0; a < m; a++)
+      for (int b = 0; b < m; b++) {
+        double k = 0.0, d = sqrt(V[a + a * m]) * sqrt(V[b + b * m]);
+        for (int c = 0; c < m; c++) {
+          double t = 0.0;
+          for (int e = 0; e < m; e++) t += X[c + e * m] * B[b + e * m];
+          k += B[a + c * m] * t;
+        }
+        assert_true(out[a + b * m] == k);
+        assert_true(R[a + b * m] == (a == b ? 1.0 : d > 0 ? V[a + b * m] / d : 0.0));
+      }
+  }
+}
+
 /* The SDE's drift and attention noise from the block: with logits of covariance E[u_ij u_kl] = R_ik
    R_jl/(τ₀² n) per layer (R the tokens' correlations) and n layers a unit of t, the drift is γ²
    (1/τ₀²) ½ Σ R_ik R_jl ∂²F/∂u_ij∂u_kl at u = 0, and the noise of a step with normals G is γ² DF(u)
@@ -411,6 +446,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_attention_matrix),
+    cmocka_unit_test(test_attention_small_kernels),
     cmocka_unit_test(test_attention_sde_from_block),
     cmocka_unit_test(test_attention_single_token),
     cmocka_unit_test(test_attention_samplers_agree),

@@ -20,7 +20,8 @@ void NNLAttentionMatrix(PetscInt m, PetscInt nk, const double *Q, const double *
 
 /**
   @brief R = the correlation matrix of V (m×m): R_ab = V_ab/√(V_aa V_bb), R_aa = 1; a token with
-  V_aa <= 0 (none in a sampled network) gets a zero row and column with a unit diagonal.
+  V_aa <= 0 (none in a sampled network) gets a zero row and column with a unit diagonal. R apart
+  from V.
 */
 void NNLAttentionCorrelation(PetscInt m, const double *V, double *R);
 
