@@ -13,6 +13,7 @@
 #include "nnlimits/attention.h"
 #include "nnlimits/activation.h"
 #include "nnlimits/net.h"
+#include "netkernel.h"
 
 PetscInt NNLAttentionKeyWidth(const NNLJob *job, PetscInt n)
 {
@@ -128,4 +129,17 @@ PetscErrorCode NNLAttentionNoise(PetscInt m, double tau0, double gamma, const do
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = 0; b < m; b++) g[a + b * m] = X[a + b * m] + X[b + a * m];
   PetscFunctionReturn(0);
+}
+
+void NNLAttentionLogitFactors(PetscInt m, PetscInt nk, const double *Z, const NNLRngStream *query,
+                              const double *U, double *work, double *Qa, double *Ka)
+{
+  double *T = work, *df = T + m * m, *chi = df + m;
+
+  for (PetscInt j = 0; j < m; j++) df[j] = (double)(nk - j);
+  NNLRngChiSquares(query, (size_t)m, df, chi);
+  for (PetscInt j = 0, k = m * m; j < m; j++)
+    for (PetscInt i = 0; i < m; i++) T[i + j * m] = i < j ? Z[k++] : i == j ? sqrt(chi[j]) : 0.0;
+  NNLProject(m, m, T, U, 1.0, 0.0, Qa);
+  NNLProject(m, m, Z, U, 1.0, 0.0, Ka);
 }

@@ -137,8 +137,16 @@
    correlations took a root per token and the congruence m³ products (they were 2m² and m⁴): 196,
    344, 570, 1246 ns at m = 2, 3, 4, 6 (n = 64, T = 2, 1000 paths; 188, 387, 730, 1938 before, the
    same hour), fitted within 5 % */
-#define C_ATT_KM       3.0
-#define C_ATT_KMM      0.75
+#define C_ATT_KM  3.0
+#define C_ATT_KMM 0.75
+/* The projection sampler's attention layer at nk >= m, its logits from m×m factors
+   (NNLAttentionLogitFactors; 2026-12-06, softmax_attention at n = 32, 128, 512, m = 2, 4, 8, depth
+   64, 100 seeds: 0.60–22.8 µs a layer, against 0.83–75.8 when it drew the queries and keys): a
+   fixed part, m³ (the factors, the logits, the square roots) and n·m beyond the layer model's (its
+   values' pass, A V Aᵀ's factor), fitted within 0.79–1.14 */
+#define C_ATT_FACT     127.0
+#define C_ATT_M3       7.7
+#define C_ATT_NM       0.68
 #define C_ATT_LAYER    300.0
 #define C_ATT_DNMM     0.3
 #define C_SDE_ATT_STEP 25.0
@@ -367,7 +375,11 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
           (C_LAYER + draw + n * m * (C_NM + C_PHI * phi) + C_NMM * n * m * m + C_M3 * m * m * m) +
         rec + spec + ks;
     if (pt->family == NNL_FAMILY_SHAPED) c += layers * C_SHAPED_NM * n * m;
-    if (att) c += (layers - 1) * (C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
+    if (att) /* the logits from m×m factors (NNLAttentionLogitFactors), or at nk < m the queries
+                and keys themselves */
+      c += (layers - 1) * (nki >= job->inputs
+                             ? C_ATT_FACT + C_ATT_M3 * m * m * m + C_ATT_NM * n * m
+                             : C_ATT_LAYER + 2 * nk * m * C_ATT_KM + nk * m * m * C_ATT_KMM);
     if (NNLFamilyIsTransformer(pt->family)) /* the MLP sub-block: a second projection layer, its
                                                hidden layer's normals, φ_s and Gram */
       c += (layers - 1) * C_TR_PROJ *
@@ -377,8 +389,10 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
        whichever is more; the inputs' and the layer's m×m factors (4m²) */
     *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m +
                   NNL_NET_AHEAD * NNL_RNG_LAYERS_NORMALS); /* and the normals drawn ahead */
-    if (att)
-      *mem += 8.0 * (3 * nk * m + 4 * m * m + (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
+    if (att) /* queries and keys (or the logit factors), their normals, A, V, R, U and the factors'
+                work */
+      *mem += 8.0 * (2 * PetscMax(nk, m) * m + PetscMax(nk, 2 * m) * m + 5 * m * m + 2 * m +
+                     (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it
      * holds it) */
@@ -405,9 +419,9 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
                   4 * n * m + d * m + 4 * m * m + NNL_NET_AHEAD * NNL_RNG_LAYERS_NORMALS);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
     if (att) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
-      *mem +=
-        8.0 * (2 * nk * m + 4 * m * m + nk * (double)NNLDenseColumns(nki, job->inputs, pt->width) +
-               (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
+      *mem += 8.0 * (2 * PetscMax(nk, m) * m + 5 * m * m + 2 * m +
+                     nk * (double)NNLDenseColumns(nki, job->inputs, pt->width) +
+                     (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
   }
   *cost = c;
   *mem += NNLPointRecordBytes(job, pt) + (1 << 20);

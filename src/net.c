@@ -47,10 +47,11 @@ typedef struct {
      GramM has them when its loop ends). */
   double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
   /* shaped_attention: key width nk, the residual's λ and γ, the logits' 1/τ; queries and keys
-     (nk×m), the dense sampler's chunk of W^Q or W^K (or all of it past NNL_SMALL_M) or the
-     projection's normals, and four m×m (the attention matrix A, the Gram V, the tokens'
-     correlations and their factor) */
-  PetscInt nk;
+     (nk×m; the projection's logit factors, m×m, at nk >= m), the dense sampler's chunk of W^Q or
+     W^K (or all of it past NNL_SMALL_M) or the projection's normals, and in Att four m×m (the
+     attention matrix A, the Gram V, the tokens' correlations and their factor) and the logit
+     factors' work (m² + 2m) */
+  PetscInt nk, qk_rows; /* the rows of Qa and Ka this layer: nk, or m (LogitFactors) */
   PetscBool
     shaped; /* shaped_attention's A = I + softmax − 11ᵀ/m, else softmax_attention's A = softmax */
   double  lambda, gamma, logit;
@@ -409,20 +410,45 @@ static double YNormMax(const Net *net)
   return q;
 }
 
-/* A shaped-attention layer's queries and keys (Net's Qa, Ka: nk×m) from the Gram V (m×m) of the
-   stored Y: the dense sampler multiplies W^Q and W^K (nk×n, entry (i, j) normal i + j·nk of the
-   layer's QUERY and KEY streams) by Y and scales token a by 1/√(n V_aa) (the RMS-normalised tokens:
-   the scale 2^scale2 of the stored state cancels); the projection sampler draws their law given Y:
-   rows iid N(0, R), R the tokens' correlations. */
+/* The projection sampler's logits at nk >= m (NNLAttentionLogitFactors): m² + m(m−1)/2 normals of
+   the layer's KEY stream and m χ² of its QUERY stream, where the queries and keys took 2·nk·m
+   normals and their logits nk·m² products. */
+static PetscErrorCode LogitFactors(Net *net, PetscInt layer, const double *U)
+{
+  const PetscInt m = net->m;
+  const double  *Z;
+  NNLRngStream   s;
+
+  PetscFunctionBegin;
+  PetscCall(LayerNormals(net, layer, NNL_PURPOSE_KEY, m * m + m * (m - 1) / 2, net->pt->depth,
+                         net->Wq, &Z));
+  NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer,
+                   NNL_PURPOSE_QUERY);
+  NNLAttentionLogitFactors(m, net->nk, Z, &s, U, net->Att + 4 * m * m, net->Qa, net->Ka);
+  net->qk_rows = m;
+  PetscFunctionReturn(0);
+}
+
+/* A shaped-attention layer's queries and keys (Net's Qa, Ka: qk_rows×m, whose products are the
+   logits) from the Gram V (m×m) of the stored Y: the dense sampler multiplies W^Q and W^K (nk×n,
+   entry (i, j) normal i + j·nk of the layer's QUERY and KEY streams) by Y and scales token a by
+   1/√(n V_aa) (the RMS-normalised tokens: the scale 2^scale2 of the stored state cancels); the
+   projection sampler draws their products' law given Y (LogitFactors), or at nk < m the queries and
+   keys themselves: rows iid N(0, R), R the tokens' correlations. */
 static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
 {
   const PetscInt n = net->n, m = net->m, nk = net->nk;
   double        *R = net->Att + 2 * m * m, *U = net->Att + 3 * m * m;
 
   PetscFunctionBegin;
+  net->qk_rows = nk;
   if (net->sampler != NNL_SAMPLER_DENSE) {
     NNLAttentionCorrelation(m, V, R);
     PetscCall(NNLSqrtPSD(m, R, U));
+    if (nk >= m) {
+      PetscCall(LogitFactors(net, layer, U));
+      PetscFunctionReturn(0);
+    }
   }
   for (int w = 0; w < 2; w++) {
     double      *T = w ? net->Ka : net->Qa;
@@ -466,7 +492,7 @@ static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overfl
     PetscFunctionReturn(0);
   PetscCall(PetscArraycpy(V, net->K, m * m));
   PetscCall(AttentionQK(net, layer, V));
-  NNLAttentionMatrix(m, net->nk, net->Qa, net->Ka, net->logit, net->shaped, A);
+  NNLAttentionMatrix(m, net->qk_rows, net->Qa, net->Ka, net->logit, net->shaped, A);
   if (net->sampler == NNL_SAMPLER_DENSE) {
     for (PetscInt a = 0; a < m; a++)
       for (PetscInt i = 0; i < n; i++) {
@@ -633,10 +659,13 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt,
      * temperature √d_k */
     net->logit = 1.0 / (NNLJobAttnTau0(job, pt->act) *
                         sqrt((net->shaped ? (double)n : 1.0) * (double)net->nk));
-    PetscCall(PetscMalloc3(net->nk * m, &net->Qa, net->nk * m, &net->Ka, 4 * m * m, &net->Att));
-    PetscCall(PetscMalloc1(
-      net->nk * (net->sampler == NNL_SAMPLER_DENSE ? NNLDenseColumns(net->nk, m, n) : m),
-      &net->Wq));
+    /* Att: A, V, R, U, and LogitFactors' T, df and χ² */
+    PetscCall(PetscMalloc3(PetscMax(net->nk, m) * m, &net->Qa, PetscMax(net->nk, m) * m, &net->Ka,
+                           5 * m * m + 2 * m, &net->Att));
+    PetscCall(PetscMalloc1(net->sampler == NNL_SAMPLER_DENSE
+                             ? net->nk * NNLDenseColumns(net->nk, m, n)
+                             : PetscMax(net->nk, 2 * m) * m,
+                           &net->Wq));
   }
   { /* positively homogeneous φ (a·min + b·max; the shaped ReLU): the state may be rescaled (see
        Net) */

@@ -2,6 +2,7 @@
  * (stream version 2). */
 #include "nnlimits/rng.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "rngkernel.h"
@@ -218,6 +219,45 @@ void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *ou
   RngPending p = {.n = 0}; /* stays empty: uniforms have no slow path */
 
   RngFill(NNLRngKernelGet(), s, RNG_UNIFORM, offset, n, out, &p);
+}
+
+/**
+  @brief n χ² variables of df[j] >= 1 degrees of freedom from s: df = 1 as a normal's square, else
+  2·Gamma(df/2) by Marsaglia and Tsang's rejection (2000; exact: a normal z, v = (1 + cz)³, c =
+  1/√(9d), d = df/2 − 1/3, a uniform u, and d·v taken when u < 1 − 0.0331 z⁴ or ln u < z²/2 + d(1
+  − v + ln v)). Attempt t of variable j takes normal 2nt + j and uniform 2nt + n + j: every
+  variable's first attempt is two requests, and a variable's numbers depend on n, j and t alone.
+  Rejections are rare (2 % at df = 2, 0.2 % past df = 20).
+*/
+void NNLRngChiSquares(const NNLRngStream *s, size_t n, const double *df, double *out)
+{
+  for (size_t j0 = 0; j0 < n; j0 += 8) {
+    const size_t nb = n - j0 < 8 ? n - j0 : 8;
+    double       z[8], u[8];
+    NNLRngNormals(s, j0, nb, z);
+    NNLRngUniforms(s, n + j0, nb, u);
+    for (size_t j = j0; j < j0 + nb; j++) {
+      const double d = 0.5 * df[j] - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+      double       x = z[j - j0], y = u[j - j0];
+      if (df[j] == 1.0) {
+        out[j] = x * x;
+        continue;
+      }
+      for (uint64_t t = 1;; t++) {
+        double v = 1.0 + c * x;
+        if (v > 0) {
+          v = v * v * v;
+          if (y < 1.0 - 0.0331 * (x * x) * (x * x) ||
+              log(y) < 0.5 * x * x + d * (1.0 - v + log(v))) {
+            out[j] = 2.0 * d * v;
+            break;
+          }
+        }
+        NNLRngNormals(s, 2 * n * t + j, 1, &x);
+        NNLRngUniforms(s, 2 * n * t + n + j, 1, &y);
+      }
+    }
+  }
 }
 
 /**

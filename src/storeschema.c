@@ -82,6 +82,8 @@ static const char *NetViewsSQL =
 /* Table seq (its rows ?1 .. ?2 − 1: NNL_STORE_SEQ_SQL, storeimpl.h). */
 static const char *SeqTableSQL = "CREATE TABLE seq(r INTEGER PRIMARY KEY)";
 
+static PetscErrorCode ConventionsSet(sqlite3 *db);
+
 PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const char shard[],
                                     PetscInt total, PetscInt grid_points, PetscInt inputs)
 {
@@ -122,8 +124,7 @@ PetscErrorCode NNLStoreCreateSchema(sqlite3 *db, const char canonical[], const c
   PetscCall(NNLStoreMetaSet(db, "schema", num));
   PetscCall(NNLStoreMetaSet(db, "job", canonical));
   PetscCall(NNLStoreMetaSet(db, "rng", NNL_RNG_STREAM_VERSION));
-  PetscCall(NNLStoreMetaSet(db, "sde_time", "layer/width"));
-  PetscCall(NNLStoreMetaSet(db, "fp_grid", NNL_FP_GRID));
+  PetscCall(ConventionsSet(db));
   PetscCall(NNLStoreMetaSet(db, "shard", shard));
   snprintf(num, sizeof(num), "%" PetscInt_FMT, total);
   PetscCall(NNLStoreMetaSet(db, "total", num));
@@ -300,7 +301,22 @@ static const struct {
   {"fp_grid", NNL_FP_GRID, "SELECT EXISTS (SELECT 1 FROM fokker_planck)",
    "Fokker-Planck densities on cells uniform in rho, from an earlier release; this one's cells are "
    "uniform in atanh(rho)"},
+  {"attention_logits", "bartlett",
+   "SELECT EXISTS (SELECT 1 FROM points WHERE kind = 'network' AND sampler = 'projection' AND "
+   "family IN ('shaped_attention', 'softmax_attention', 'shaped_transformer', "
+   "'softmax_transformer'))",
+   "attention networks of the projection sampler whose queries and keys an earlier release drew; "
+   "this one draws their logits from m x m factors (the same law, other numbers)"},
 };
+
+/* A new store follows every convention of this release. */
+static PetscErrorCode ConventionsSet(sqlite3 *db)
+{
+  PetscFunctionBegin;
+  for (size_t c = 0; c < sizeof(Convention) / sizeof(Convention[0]); c++)
+    PetscCall(NNLStoreMetaSet(db, Convention[c].key, Convention[c].value));
+  PetscFunctionReturn(0);
+}
 
 /* A store of schema 4, 5 or 6 becomes one of this build's, in one transaction (a crash or a full
    disk leaves it as it was; 6 differs only in its number): schema 4's layers rows into netlayers

@@ -160,6 +160,17 @@ note=$(grep "^note: sde shaped_mlp tanh width=4 depth=64: [0-9]* of 200 SDE path
 bad=$(echo "$note" | sed 's/.*64: \([0-9]*\) of 200.*/\1/')
 [ "$bad" -gt 0 ] && [ "$("$NNL" export "$W/nan" -table laws | awk -F, '$6 == "rho" { print $8 }')" = $((200 - bad)) ] ||
   fail "the note's $bad paths are not the laws table's missing ones"
+# (j) The projection sampler draws an attention layer's logits from m×m factors (meta "attention_logits"; the same law
+#     as its queries and keys, other numbers). A store of an earlier release (no such meta) that holds such networks is
+#     refused for a run or a merge that would add to it. Catches: networks of the two releases mixed in one store.
+cp -r "$W/halved" "$W/oldatt" && sqlite3 "$W/oldatt/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'attention_logits'"
+set +e; run 0 run -family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 100 -sde_dt 0.1 -grid_seed 0-3 \
+  -inputs 2 -attn_tau0 0.1 -sde_paths 200 -progress_interval 0 -output "$W/oldatt" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "whose queries and keys an earlier release drew" "$W/old.err" || { cat "$W/old.err"; fail "old attention store resumed (exit $rc)"; }
+set +e; "$NNL" merge "$W/oldatt" -output "$W/oldatt.merged" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "whose queries and keys an earlier release drew" "$W/old.err" || { cat "$W/old.err"; fail "old attention store merged (exit $rc)"; }
+[ "$(sqlite3 "$W/halved/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'attention_logits'")" = bartlett ] \
+  || fail "a store of attention networks not stamped with this release's logits"
 # (i) Inputs of correlation 1 keep V singular, and the noise's square root turns rounding into drifts off the cone of
 #     1e-8 and more. The state space has a tolerance of 1e-6 of V, and a V off the cone within it goes back onto it
 #     (src/sde_task.c ShapedProject): at T = 16 no step is halved, and every path's ρ is at most 1 (to 1e-12). Catches:
@@ -179,4 +190,4 @@ run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 25
 "$NNL" export "$W/rho1m10" -table laws | awk -F, '$6 == "rho" { n++; if (!($8 == 100 && $11 <= 1 + 1e-12 && $22 <= 1 && $12 < 1e-6)) bad = 1
     printf "sde: correlation 1 at T = 16, m = 10: SDE paths %d, E rho - 1 = %.3g, sd %.3g, q95 - 1 = %.3g\n", $8, $11 - 1, $12, $22 - 1 }
   END { exit bad || n != 1 }' || fail "inputs of correlation 1, m = 10: SDE paths off the cone (rho > 1)"
-echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n and the grid: old stores kept apart; steps that leave halved, paths out of the state space counted"
+echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n, the grid and the attention logits: old stores kept apart; steps that leave halved, paths out of the state space counted"

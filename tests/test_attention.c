@@ -3,6 +3,7 @@
    against the block's own definition (finite differences of the exact softmax), then the networks
    as workers sample them against exact facts and against the SDE task. Fixed seeds; bounds of 4
    standard errors, with what each would catch. */
+#include <string.h>
 #include "testutil.h"
 #include "nnlimits/attention.h"
 #include "nnlimits/laws.h"
@@ -63,6 +64,54 @@ static void test_attention_small_kernels(void **state)
         assert_true(out[a + b * m] == k);
         assert_true(R[a + b * m] == (a == b ? 1.0 : d > 0 ? V[a + b * m] / d : 0.0));
       }
+  }
+}
+
+/* NNLAttentionLogitFactors' logits M = Qaᵀ Ka have the law of QᵀK for Q = Z_Q U, K = Z_K U (UᵀU =
+   R, Z_Q, Z_K nk×m iid N(0, 1)), at m = 3 tokens of correlations 0.5, 0.2, 0.3 and nk = 3 (T's
+   last χ² has one degree of freedom) and 5, 2·10^5 draws each: E[M_ab M_cd] = nk R_ac R_bd for all
+   81 (a, b, c, d), E[M_ab] = 0, and E[M_00⁴] = 3 nk (nk + 2) (the law beyond its covariance: the χ²
+   diagonal), each within 4 s.e. Catches T transposed (E[M_00²] = nk + 2 at U = I), every χ² of nk
+   degrees of freedom (nk + j), Ka = G without U, T's upper part read from G's normals. */
+static void test_attention_logit_factors(void **state)
+{
+  enum { N = 200000 };
+  const double C[M * M] = {1, 0.5, 0.2, 0.5, 1, 0.3, 0.2, 0.3, 1};
+  double       U[M * M], Z[M * M + M * (M - 1) / 2], work[M * M + 2 * M], Qa[M * M], Ka[M * M];
+
+  (void)state;
+  assert_int_equal(NNLSqrtPSD(M, C, U), 0);
+  for (int nk = 3; nk <= 5; nk += 2) {
+    static Moments two[M * M][M * M], one[M * M], four;
+    memset(two, 0, sizeof(two)), memset(one, 0, sizeof(one)), memset(&four, 0, sizeof(four));
+    for (int i = 0; i < N; i++) {
+      NNLRngStream z, q;
+      double       L[M * M];
+      NNLRngStreamInit(&z, 77, (uint64_t)nk, (uint64_t)i, NNL_PURPOSE_TEST);
+      NNLRngStreamInit(&q, 78, (uint64_t)nk, (uint64_t)i, NNL_PURPOSE_TEST);
+      NNLRngNormals(&z, 0, M * M + M * (M - 1) / 2, Z);
+      NNLAttentionLogitFactors(M, nk, Z, &q, U, work, Qa, Ka);
+      for (int a = 0; a < M; a++)
+        for (int b = 0; b < M; b++) {
+          L[a + b * M] = 0;
+          for (int k = 0; k < M; k++) L[a + b * M] += Qa[k + a * M] * Ka[k + b * M];
+        }
+      for (int e = 0; e < M * M; e++) {
+        MomentsAdd(&one[e], L[e]);
+        for (int f = 0; f < M * M; f++) MomentsAdd(&two[e][f], L[e] * L[f]);
+      }
+      MomentsAdd(&four, L[0] * L[0] * L[0] * L[0]);
+    }
+    for (int e = 0; e < M * M; e++) {
+      ASSERT_WITHIN_4SE("E[M_ab]", one[e].mean, 0.0, MomentsSE(&one[e]));
+      for (int f = 0; f < M * M; f++) /* e = a + bM, f = c + dM: nk R_ac R_bd */
+        ASSERT_WITHIN_4SE("E[M_ab M_cd]", two[e][f].mean,
+                          nk * C[e % M + (f % M) * M] * C[e / M + (f / M) * M],
+                          MomentsSE(&two[e][f]));
+    }
+    print_message("nk %d: E[M_00^2] %.4f (exact %d), E[M_00^4] %.3f (exact %d)\n", nk,
+                  two[0][0].mean, nk, four.mean, 3 * nk * (nk + 2));
+    ASSERT_WITHIN_4SE("E[M_00^4]", four.mean, 3.0 * nk * (nk + 2), MomentsSE(&four));
   }
 }
 
@@ -447,6 +496,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_attention_matrix),
     cmocka_unit_test(test_attention_small_kernels),
+    cmocka_unit_test(test_attention_logit_factors),
     cmocka_unit_test(test_attention_sde_from_block),
     cmocka_unit_test(test_attention_single_token),
     cmocka_unit_test(test_attention_samplers_agree),

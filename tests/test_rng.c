@@ -284,6 +284,64 @@ static void test_normal_moments(void **state)
 }
 
 /**
+  @brief NNLRngChiSquares: χ² of df = 1, 2, 3, 4, 10 and 60, 3·10^5 each (three variables of one df
+  a call, over 10^5 streams): mean df, variance 2df and third central moment 8df within 4 s.e.
+  (the s.e. from the χ² law's own moments), and at df = 2 and 4 the exact distribution function
+  1 − e^{−x/2}(1 + [df = 4] x/2) at five points within 4 binomial s.e.; one call of three
+  different df (the attention's nk, nk − 1, nk − 2) gives each its own law. Catches d·v returned
+  for 2d·v (mean halved), d = df/2 without the −1/3 (mean off by 2/3), the squeeze accepting what
+  it should refuse or the log test's sign turned (distribution function off by tens of s.e.; run
+  as mutants), and df = 1 drawn as a Gamma (its shape 1/2 is outside Marsaglia–Tsang's reach).
+*/
+#define ASSERT_WITHIN_4SE(what, est, exact, se)                                                    \
+  do {                                                                                             \
+    double e_ = (est), x_ = (exact), s_ = (se);                                                    \
+    if (!(fabs(e_ - x_) <= 4 * s_))                                                                \
+      fail_msg("%s: estimate %.10g, exact %.10g, |diff| = %.3g se", what, e_, x_,                  \
+               fabs(e_ - x_) / s_);                                                                \
+  } while (0)
+
+static void test_chi_squares(void **state)
+{
+  enum { N = 100000 };
+  const double dfs[] = {1, 2, 3, 4, 10, 60}, xs[5] = {0.25, 1.0, 2.5, 5.0, 10.0};
+  (void)state;
+  for (size_t c = 0; c < sizeof(dfs) / sizeof(dfs[0]) + 1; c++) {
+    const int    mixed = c == sizeof(dfs) / sizeof(dfs[0]); /* the last pass: df 9, 8, 7 a call */
+    double       df[3], x[3], s1[3] = {0}, s2[3] = {0}, s3[3] = {0}, below[3][5] = {{0}};
+    NNLRngStream s;
+    for (int j = 0; j < 3; j++) df[j] = mixed ? 9.0 - j : dfs[c];
+    for (int i = 0; i < N; i++) {
+      NNLRngStreamInit(&s, 4242, 7 + c, (uint64_t)i, NNL_PURPOSE_TEST);
+      NNLRngChiSquares(&s, 3, df, x);
+      for (int j = 0; j < 3; j++) {
+        const double d = x[j] - df[j];
+        assert_true(x[j] > 0 && isfinite(x[j]));
+        s1[j] += d, s2[j] += d * d, s3[j] += d * d * d;
+        for (int k = 0; k < 5; k++) below[j][k] += x[j] <= xs[k];
+      }
+    }
+    for (int j = 0; j < (mixed ? 3 : 1); j++) {
+      const double k = df[j], n = mixed ? N : 3.0 * N, m2 = 2 * k, m4 = 12 * k * k + 48 * k,
+                   m6 = 120 * k * k * k + 2080 * k * k + 3840 * k; /* central moments */
+      double t1 = s1[j], t2 = s2[j], t3 = s3[j];
+      if (!mixed)
+        for (int r = 1; r < 3; r++) t1 += s1[r], t2 += s2[r], t3 += s3[r];
+      print_message("chi2 df %g: mean %.5f var %.5f third %.4f\n", k, k + t1 / n, t2 / n, t3 / n);
+      ASSERT_WITHIN_4SE("chi2 mean", t1 / n, 0.0, sqrt(m2 / n));
+      ASSERT_WITHIN_4SE("chi2 variance", t2 / n, m2, sqrt((m4 - m2 * m2) / n));
+      ASSERT_WITHIN_4SE("chi2 third moment", t3 / n, 8 * k, sqrt((m6 - 64 * k * k) / n));
+      if (k == 2 || k == 4)
+        for (int q = 0; q < 5; q++) {
+          double p = 1 - exp(-xs[q] / 2) * (k == 4 ? 1 + xs[q] / 2 : 1), f = 0;
+          for (int r = 0; r < 3; r++) f += below[r][q];
+          ASSERT_WITHIN_4SE("chi2 distribution function", f / n, p, sqrt(p * (1 - p) / n));
+        }
+    }
+  }
+}
+
+/**
   @brief 10^6 uniforms all strictly inside (0,1), mean within 4 standard errors of 1/2.
   Catches: a mapping that can return 0 (log(0) = −inf in the slow path's tail) or 1.
 */
@@ -639,7 +697,7 @@ int main(void)
     cmocka_unit_test(test_normal_ks),         cmocka_unit_test(test_point_correlation),
     cmocka_unit_test(test_kernels_identical), cmocka_unit_test(test_slow_kernels),
     cmocka_unit_test(test_normal_ranges),     cmocka_unit_test(test_normal_layers),
-    cmocka_unit_test(test_normal_tails),
+    cmocka_unit_test(test_normal_tails),      cmocka_unit_test(test_chi_squares),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #define NNLIMITS_ATTENTION_H
 
 #include "nnlimits/job.h"
+#include "nnlimits/rng.h"
 
 /** @brief The key width n_k of a width-n block: -attn_key_width, or n when it is 0. */
 PetscInt NNLAttentionKeyWidth(const NNLJob *job, PetscInt n);
@@ -46,5 +47,17 @@ void NNLAttentionCongruence(PetscInt m, const double *B, const double *X, double
 */
 PetscErrorCode NNLAttentionNoise(PetscInt m, double tau0, double gamma, const double *V,
                                  const double *G, double *g, double *work);
+
+/**
+  @brief The projection sampler's logits (QᵀK) at key width nk >= m, in law, from m×m factors: Qa =
+  T U and Ka = G U, so that Qaᵀ Ka = Uᵀ Tᵀ G U has the law of QᵀK for Q = Z_Q U, K = Z_K U (UᵀU =
+  R; Z_Q, Z_K nk×m iid N(0, 1)). Given Z_Q the columns of Z_Qᵀ Z_K are iid N(0, S), S = Z_QᵀZ_Q =
+  TᵀT ~ Wishart_m(nk, I) with T its Bartlett factor: upper triangular, T_jj² ~ χ²_{nk−j} (j = 0 …
+  m−1), T_ij ~ N(0, 1) above the diagonal, all independent; G m×m iid N(0, 1). Z: m² + m(m−1)/2
+  normals, G (column-major) then T's upper part by columns; the χ² from query (NNLRngChiSquares).
+  work: m² + 2m doubles.
+*/
+void NNLAttentionLogitFactors(PetscInt m, PetscInt nk, const double *Z, const NNLRngStream *query,
+                              const double *U, double *work, double *Qa, double *Ka);
 
 #endif

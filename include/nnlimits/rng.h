@@ -81,6 +81,14 @@ size_t NNLRngLayersPerBatch(size_t n);
 void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *out);
 
 /**
+  @brief out[j] = a χ² variable of df[j] >= 1 degrees of freedom (whole or not), j < n, from the
+  stream's normals and uniforms (2·Gamma(df/2) by Marsaglia–Tsang's exact rejection; df = 1 a
+  normal's square). Numbers 0 .. 2n − 1 of the stream are every variable's first attempt, the
+  rare further attempts come after; out[j] depends on the stream, n, j and df[j] alone.
+*/
+void NNLRngChiSquares(const NNLRngStream *s, size_t n, const double *df, double *out);
+
+/**
   @brief Choose the generator's kernel by name: "avx512", "avx2" or "portable" (NULL: the widest
   this CPU supports, the default). Every kernel gives the same bits; this exists for tests and
   benchmarks. Returns 0, or -1 when the name is unknown or the CPU lacks the ISA (the kernel is then
