@@ -222,8 +222,8 @@ void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *ou
 }
 
 /**
-  @brief n χ² variables of df[j] >= 1 degrees of freedom from s: df = 1 as a normal's square, else
-  2·Gamma(df/2) by Marsaglia and Tsang's rejection (2000; exact: a normal z, v = (1 + cz)³, c =
+  @brief n χ² variables of df[j] = 1 or >= 2 degrees of freedom from s: df = 1 as a normal's square,
+  else 2·Gamma(df/2) by Marsaglia and Tsang's rejection (2000; exact: a normal z, v = (1 + cz)³, c =
   1/√(9d), d = df/2 − 1/3, a uniform u, and d·v taken when u < 1 − 0.0331 z⁴ or ln u < z²/2 + d(1
   − v + ln v)). Attempt t of variable j takes normal 2nt + j and uniform 2nt + n + j: every
   variable's first attempt is two requests, and a variable's numbers depend on n, j and t alone.

@@ -81,7 +81,8 @@ size_t NNLRngLayersPerBatch(size_t n);
 void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *out);
 
 /**
-  @brief out[j] = a χ² variable of df[j] >= 1 degrees of freedom (whole or not), j < n, from the
+  @brief out[j] = a χ² variable of df[j] degrees of freedom, df[j] = 1 or >= 2 (whole or not: the
+  Gamma's shape df/2 must be 1/2 or >= 1), j < n, from the
   stream's normals and uniforms (2·Gamma(df/2) by Marsaglia–Tsang's exact rejection; df = 1 a
   normal's square). Numbers 0 .. 2n − 1 of the stream are every variable's first attempt, the
   rare further attempts come after; out[j] depends on the stream, n, j and df[j] alone.
