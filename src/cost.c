@@ -57,8 +57,11 @@
 #define C_DRAW                                                                                     \
   107.0 /* a request of the generator: a layer's, or a narrow network's layers ahead together      \
          (NNLRngLayersPerBatch) */
-#define C_SHAPED_NM                                                                                \
-  0.36 /* shaped_mlp's φ (slopes from c±, scaled with the width) per element, beside the row's */
+/* shaped_mlp's φ per element beside the row's: 0.36 ns while smooth shaping called φ a value at a
+   time; 0 since it takes φ's array form (fit_cost_model.py fitted 0 twice on 2026-12-06, and the
+   model read jobs/li_nica_roy_2022_shaped.opts at 1.27–1.32 of a 1-rank run with 0.36, the other
+   jobs at 0.91–1.09) */
+#define C_SHAPED_NM 0.0
 #define C_REC                                                                                      \
   28.0 /* a recorded layer: fixed, per n·m (norms, moments), per n·m² (its Gram)                */
 #define C_REC_NM  0.48
@@ -127,7 +130,13 @@
 #define C_SDE_RES_STEP 56.0
 #define C_SDE_SHP_STEP 33.0
 #define C_SDE_SHP_PAIR 65.0
-#define C_FP_CELL      4.0
+/* Smooth shaping (tanh: the drift a polynomial in V, no acos and sincos), 2026-12-06: 89, 162, 286,
+   802 ns a path-step at m = 2, 3, 4, 6 (relu the same hour: 209, 362, 592, 1306, within 0.88–0.97
+   of the fit above), fitted per pair and m³ within 0.90–1.08; it had taken the shaped ReLU's, 2.6×
+   its time at m = 2 (the model read jobs/li_nica_roy_2022_shaped.opts at 1.27–1.32 of a run) */
+#define C_SDE_SMOOTH_PAIR 24.0
+#define C_SDE_SMOOTH_M3   1.1
+#define C_FP_CELL         4.0
 /* shaped_attention (set by hand 2026-12-05 on 1-rank runs at n = 64…1024, depths 16, 128, m = 2, 4,
    8: the plan within 1.23, 1.03, 0.96× of the run at m = 2, 4, 8 (projection; 0.6× at m = 8 before
    C_ATT_KMM took the factor's product), 0.97–1.02× (dense)): a projection layer's queries and keys,
@@ -333,8 +342,10 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
     per = C_SDE_ATT_PAIR * m * (m + 1) / 2 + C_SDE_ATT_STEP;
   else if (pt->family == NNL_FAMILY_TRANSFORMER)
     per = C_SDE_TR_PAIR * m * (m + 1) / 2 + C_SDE_TR_STEP;
-  else
+  else if (NNLShapedIsRelu(&job->act[pt->act]))
     per = C_SDE_SHP_PAIR * m * (m + 1) / 2 + C_SDE_SHP_STEP;
+  else /* smooth shaping: a polynomial drift */
+    per = C_SDE_SMOOTH_PAIR * m * (m + 1) / 2 + C_SDE_SMOOTH_M3 * m * m * m;
   *cost =
     paths * steps * per +
     (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / NNL_FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);

@@ -12,6 +12,7 @@
 #include <Random123/philox.h>
 
 #include "nnlimits/rng.h"
+#include "testutil.h"
 #include "rngkernel.h"
 #include "ziggurat.h"
 
@@ -293,14 +294,6 @@ static void test_normal_moments(void **state)
   it should refuse or the log test's sign turned (distribution function off by tens of s.e.; run
   as mutants), and df = 1 drawn as a Gamma (its shape 1/2 is outside Marsaglia–Tsang's reach).
 */
-#define ASSERT_WITHIN_4SE(what, est, exact, se)                                                    \
-  do {                                                                                             \
-    double e_ = (est), x_ = (exact), s_ = (se);                                                    \
-    if (!(fabs(e_ - x_) <= 4 * s_))                                                                \
-      fail_msg("%s: estimate %.10g, exact %.10g, |diff| = %.3g se", what, e_, x_,                  \
-               fabs(e_ - x_) / s_);                                                                \
-  } while (0)
-
 static void test_chi_squares(void **state)
 {
   enum { N = 100000 };
