@@ -132,7 +132,7 @@
 #define C_SDE_SHP_PAIR 65.0
 /* Smooth shaping (tanh: the drift a polynomial in V, no acos and sincos), 2026-12-06: 89, 162, 286,
    802 ns a path-step at m = 2, 3, 4, 6 (relu the same hour: 209, 362, 592, 1306, within 0.88–0.97
-   of the fit above), fitted per pair and m³ within 0.90–1.08; it had taken the shaped ReLU's, 2.6×
+   of the fit above), fitted per pair and m³ within 0.90–1.09; it had taken the shaped ReLU's, 2.6×
    its time at m = 2 (the model read jobs/li_nica_roy_2022_shaped.opts at 1.27–1.32 of a run) */
 #define C_SDE_SMOOTH_PAIR 24.0
 #define C_SDE_SMOOTH_M3   1.1

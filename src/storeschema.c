@@ -318,8 +318,8 @@ static PetscErrorCode ConventionsSet(sqlite3 *db)
   PetscFunctionReturn(0);
 }
 
-/* A store of schema 4, 5 or 6 becomes one of this build's, in one transaction (a crash or a full
-   disk leaves it as it was; 6 differs only in its number): schema 4's layers rows into netlayers
+/* A store of schema 4 to 7 becomes one of this build's, in one transaction (a crash or a full disk
+   leaves it as it was; 6 and 7 differ only in their number): schema 4's layers rows into netlayers
    (then the views in place of its table), schema 5's netlayers and both schemas' points copied into
    tables of this schema's keys. Older builds cannot write to it afterwards; this build's readers
    and writers can. Called by writers (run, merge) once the store is theirs. */
@@ -340,10 +340,10 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   }
   PetscCall(NNLStoreSchema(db, "main", &schema));
   if (schema == NNL_STORE_SCHEMA) PetscFunctionReturn(0);
-  PetscCheck(schema >= 4 && schema <= 6, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCheck(schema >= 4 && schema <= 7, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "'%s': no upgrade from store schema %d", dir, schema);
   snprintf(num, sizeof(num), "%d", NNL_STORE_SCHEMA);
-  if (schema == 6) { /* the same tables: the number alone, so that builds that do not know the
+  if (schema >= 6) { /* the same tables: the number alone, so that builds that do not know the
                         conventions refuse it */
     PetscCall(NNLStoreMetaSet(db, "schema", num));
     PetscCall(

@@ -108,9 +108,9 @@ refused() {
 }
 refused "$W/old" "integrated to t = (L-1)/n by an earlier release" "old SDE store"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1
-sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key IN ('sde_time', 'fp_grid')"
+sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits'); UPDATE meta SET value = '7' WHERE key = 'schema'"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1 || fail "resume of an old store without SDE paths"
-[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('sde_time', 'fp_grid') ORDER BY key)")" = "atanh 14 layer/width" ] \
+[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits', 'schema') ORDER BY key)")" = "bartlett atanh 14 8 layer/width" ] \
   || fail "resumed store not stamped with this release's conventions"
 # (h) The Fokker–Planck cells are uniform in atanh ρ (meta "fp_grid"). A store of an earlier release (no such meta: cells
 #     uniform in ρ) exports its own edges, and a run or merge that would add densities on the other grid is refused.
@@ -120,13 +120,13 @@ cp -r "$W/np1" "$W/oldfp" && sqlite3 "$W/oldfp/nnlimits.sqlite" "DELETE FROM met
   || fail "an earlier release's store: fokker_planck cells are not uniform in rho"
 refused "$W/oldfp" "cells uniform in rho" "old Fokker-Planck store"
 # An unfinished store of an earlier release (schema 6, no meta fp_grid) that holds no densities yet resumes: it is
-# stamped with this grid, upgraded to schema 7 (which earlier builds refuse), and finishes to the bytes of a direct
+# stamped with this grid, upgraded to schema 8 (which earlier builds refuse), and finishes to the bytes of a direct
 # run. Catches: a job-text mark that refused every old store of a job with Fokker-Planck tasks, a store whose meta and
 # rows disagree.
 cp -r "$W/np1" "$W/oldfp2" && sqlite3 "$W/oldfp2/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'fp_grid';
   DELETE FROM fokker_planck; DELETE FROM sde_paths; DELETE FROM points WHERE kind = 'sde'; UPDATE meta SET value = '6' WHERE key = 'schema'"
 run 0 run $JOB -output "$W/oldfp2" > /dev/null 2> "$W/old.err" || { cat "$W/old.err"; fail "an unfinished old store without densities was not resumed"; }
-[ "$(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_grid') ORDER BY key)")" = "atanh 14 7" ] \
+[ "$(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_grid') ORDER BY key)")" = "atanh 14 8" ] \
   || fail "resumed old store: meta $(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'fp_grid')")"
 for t in fokker_planck laws; do
   "$NNL" export "$W/oldfp2" -table $t -o "$W/oldfp2.$t.csv"

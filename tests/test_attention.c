@@ -458,6 +458,25 @@ static void test_attention_samplers_agree(void **state)
                 2000, "attention");
 }
 
+/* The same at key widths n_k = 2 < m = 3, where the projection sampler still draws the queries and
+   keys (rows iid N(0, R)), and n_k = m = 3, where its logit factors' last χ² has one degree of
+   freedom (a normal's square); 1000 seeds each, L = 32. Catches the queries and keys of the
+   fallback drawn from one stream (74 s.e.), a fallback taken at n_k = m or the factors
+   at n_k < m (their χ² of n_k − j <= 0 degrees). */
+static void test_attention_samplers_agree_narrow_keys(void **state)
+{
+  (void)state;
+  for (int nk = 2; nk <= 3; nk++) {
+    char job[256];
+    snprintf(job, sizeof(job),
+             "-family shaped_attention -grid_activation linear -grid_width 32 -grid_depth 32 "
+             "-inputs 3 -input_correlation 0.5,0.2,0.3 -attn_tau0 0.3 -attn_key_width %d "
+             "-record_layers last ",
+             nk);
+    SamplersAgree(job, 1000, nk == 2 ? "attention, n_k = 2" : "attention, n_k = 3");
+  }
+}
+
 /* softmax_attention, the unshaped block (A = softmax(QᵀK/(τ₀√n_k)): O(1) logits), collapses the
    tokens: A is a stochastic matrix of positive entries whose mixing makes the rows of Y alike, so
    ρ_01 → 1 within a few layers (measured 0.99996 at L = 16, n = 64, where the shaped block keeps
@@ -500,6 +519,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_attention_sde_from_block),
     cmocka_unit_test(test_attention_single_token),
     cmocka_unit_test(test_attention_samplers_agree),
+    cmocka_unit_test(test_attention_samplers_agree_narrow_keys),
     cmocka_unit_test(test_samplers_agree_ten_tokens),
     cmocka_unit_test(test_attention_network_vs_sde),
     cmocka_unit_test(test_softmax_attention_collapses),

@@ -335,6 +335,51 @@ static void test_chi_squares(void **state)
 }
 
 /**
+  @brief NNLRngChiSquares' numbers, bit for bit, from the stream at the indices its header gives:
+  attempt t of variable j of n takes normal 2nt + j and uniform 2nt + n + j; n = 10 (two blocks of
+  8), df 2 … 11 and 1, 20000 streams, so that retries happen (about 5 % at df = 2; at least 200 are
+  asserted). Catches a block's first normals or uniforms taken from the wrong index, a retry's
+  uniform on its normal's word, a retry that keeps its old uniform, a variable's df taken from
+  another.
+*/
+static void test_chi_square_indices(void **state)
+{
+  enum { NV = 10, NS = 20000 };
+  double df[NV], out[NV];
+  int    retries = 0;
+
+  (void)state;
+  for (int j = 0; j < NV; j++) df[j] = j == NV - 1 ? 1.0 : 2.0 + j;
+  for (int i = 0; i < NS; i++) {
+    NNLRngStream s;
+    NNLRngStreamInit(&s, 99, 5, (uint64_t)i, NNL_PURPOSE_TEST);
+    NNLRngChiSquares(&s, NV, df, out);
+    for (int j = 0; j < NV; j++) {
+      const double d = 0.5 * df[j] - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+      double       x, y, want = -1;
+      for (uint64_t t = 0; want < 0; t++) {
+        NNLRngNormals(&s, 2 * NV * t + (uint64_t)j, 1, &x);
+        NNLRngUniforms(&s, 2 * NV * t + NV + (uint64_t)j, 1, &y);
+        if (df[j] == 1.0)
+          want = x * x;
+        else {
+          double v = 1.0 + c * x;
+          v        = v * v * v;
+          if (1.0 + c * x > 0 && (y < 1.0 - 0.0331 * (x * x) * (x * x) ||
+                                  log(y) < 0.5 * x * x + d * (1.0 - v + log(v))))
+            want = 2.0 * d * v;
+          else
+            retries++;
+        }
+      }
+      assert_true(out[j] == want);
+    }
+  }
+  print_message("chi2 indices: %d retries in %d variables\n", retries, NV * NS);
+  assert_true(retries >= 200);
+}
+
+/**
   @brief 10^6 uniforms all strictly inside (0,1), mean within 4 standard errors of 1/2.
   Catches: a mapping that can return 0 (log(0) = −inf in the slow path's tail) or 1.
 */
@@ -683,14 +728,15 @@ static void test_normal_tails(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_philox_kat),        cmocka_unit_test(test_pinned_values),
-    cmocka_unit_test(test_ziggurat_tables),   cmocka_unit_test(test_normals_from_words),
-    cmocka_unit_test(test_split_invariance),  cmocka_unit_test(test_streams_differ),
-    cmocka_unit_test(test_normal_moments),    cmocka_unit_test(test_uniforms_open),
-    cmocka_unit_test(test_normal_ks),         cmocka_unit_test(test_point_correlation),
-    cmocka_unit_test(test_kernels_identical), cmocka_unit_test(test_slow_kernels),
-    cmocka_unit_test(test_normal_ranges),     cmocka_unit_test(test_normal_layers),
-    cmocka_unit_test(test_normal_tails),      cmocka_unit_test(test_chi_squares),
+    cmocka_unit_test(test_philox_kat),         cmocka_unit_test(test_pinned_values),
+    cmocka_unit_test(test_ziggurat_tables),    cmocka_unit_test(test_normals_from_words),
+    cmocka_unit_test(test_split_invariance),   cmocka_unit_test(test_streams_differ),
+    cmocka_unit_test(test_normal_moments),     cmocka_unit_test(test_uniforms_open),
+    cmocka_unit_test(test_normal_ks),          cmocka_unit_test(test_point_correlation),
+    cmocka_unit_test(test_kernels_identical),  cmocka_unit_test(test_slow_kernels),
+    cmocka_unit_test(test_normal_ranges),      cmocka_unit_test(test_normal_layers),
+    cmocka_unit_test(test_normal_tails),       cmocka_unit_test(test_chi_squares),
+    cmocka_unit_test(test_chi_square_indices),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,8 +321,9 @@ static void test_shaped_drift_formula(void **state)
   NNLJobDestroy(&job);
 }
 
-/* The smooth-shaped φ_n(x) = s φ(x/s), s = a√n, over an array is, bit for bit, s times one value's
-   φ (the activation's own call) at x/s, in place or not, for a length that leaves a vector's tail.
+/* The smooth-shaped φ_n(x) = s φ(x/s), s = a√n = 2.4 (not a power of two, whose reciprocal would
+   give the same bits), over an array is, bit for bit, s times one value's φ (the activation's own
+   call) at x/s, in place or not, for a length that leaves a vector's tail.
    Catches the division or the product dropped or swapped (s φ(xs), φ(x/s)/s), the array form
    reading a neighbour's value, or a pass that skips the tail. */
 static void test_shaped_apply_bits(void **state)
@@ -333,15 +334,15 @@ static void test_shaped_apply_bits(void **state)
   double   x[N], y[N], z[N];
 
   (void)state;
-  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 0.5 -grid_width 64 "
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation tanh -shape_a 0.3 -grid_width 64 "
                            "-grid_depth 8 -grid_seed 0-1 -inputs 2",
                            &job, &grid),
                    0);
-  for (int i = 0; i < N; i++) x[i] = z[i] = 9.0 * sin(1.7 * i + 0.3); /* |x/s| up to 2.25 */
+  for (int i = 0; i < N; i++) x[i] = z[i] = 6.0 * sin(1.7 * i + 0.3); /* |x/s| up to 2.5 */
   NNLShapedApply(job, &job->act[0], 64, N, x, y);
   NNLShapedApply(job, &job->act[0], 64, N, z, z);
   for (int i = 0; i < N; i++) {
-    const double s = 0.5 * 8.0, want = s * job->act[0].def->phi(x[i] / s, job->act[0].p);
+    const double s = 0.3 * 8.0, want = s * job->act[0].def->phi(x[i] / s, job->act[0].p);
     assert_true(y[i] == want && z[i] == want);
   }
   NNLGridDestroy(&grid);

@@ -20,9 +20,11 @@ typedef enum {
   NNL_PURPOSE_SDE =
     5, /* SDE tasks: Brownian increments of a step ("layer" = step), all paths of the task */
   NNL_PURPOSE_SDE_INIT = 6, /* SDE tasks: random initial conditions of the paths */
-  NNL_PURPOSE_QUERY =
-    7, /* shaped_attention: a layer's W^Q (dense sampler) or its queries' normals (projection) */
-  NNL_PURPOSE_KEY    = 8, /* shaped_attention: a layer's W^K, or its keys' normals */
+  NNL_PURPOSE_QUERY    = 7, /* attention: a layer's W^Q (dense sampler); projection: the χ² of its
+                               logit factors (NNLAttentionLogitFactors), or at n_k < m its queries'
+                               normals */
+  NNL_PURPOSE_KEY = 8,    /* attention: a layer's W^K; projection: the normals of its logit factors,
+                             or at n_k < m its keys' */
   NNL_PURPOSE_MLP_IN = 9, /* shaped_transformer's MLP sub-block: a layer's W₁ (dense), or the
                              normals of W₁Y/√n (projection) */
   NNL_PURPOSE_MLP_OUT =
@@ -85,7 +87,8 @@ void NNLRngUniforms(const NNLRngStream *s, uint64_t offset, size_t n, double *ou
   Gamma's shape df/2 must be 1/2 or >= 1), j < n, from the
   stream's normals and uniforms (2·Gamma(df/2) by Marsaglia–Tsang's exact rejection; df = 1 a
   normal's square). Numbers 0 .. 2n − 1 of the stream are every variable's first attempt, the
-  rare further attempts come after; out[j] depends on the stream, n, j and df[j] alone.
+  rare further attempts come after; out[j] depends on the stream, n, j and df[j] alone (NaN for a
+  df[j] outside the domain).
 */
 void NNLRngChiSquares(const NNLRngStream *s, size_t n, const double *df, double *out);
 
