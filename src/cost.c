@@ -367,6 +367,10 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   const PetscInt  nki =
     att ? NNLAttentionKeyWidth(job, pt->width) : 0; /* the attention blocks' key width */
   const double nk = (double)nki;
+  /* an attention block's queries and keys (or its logit factors), A, V, R, U, the factors' work,
+     and a transformer's hidden layer (net.c, NetSetUp) */
+  const double attmem = 8.0 * (2 * PetscMax(nk, m) * m + 5 * m * m + 2 * m +
+                               (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
   double       rec, ks, spec = 0, c;
 
   rec = nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
@@ -400,10 +404,8 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
        whichever is more; the inputs' and the layer's m×m factors (4m²) */
     *mem = 8.0 * (3 * n * m + PetscMax(n * m, 2 * n) + 4 * m * m +
                   NNL_NET_AHEAD * NNL_RNG_LAYERS_NORMALS); /* and the normals drawn ahead */
-    if (att) /* queries and keys (or the logit factors), their normals, A, V, R, U and the factors'
-                work */
-      *mem += 8.0 * (2 * PetscMax(nk, m) * m + PetscMax(nk, 2 * m) * m + 5 * m * m + 2 * m +
-                     (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
+    if (att) /* and the normals of the queries and keys (or of the logit factors) */
+      *mem += attmem + 8.0 * PetscMax(nk, 2 * m) * m;
   } else {
     /* the first layer's W is n×d, the others n×n (the controlled ResNet's one A, drawn once when it
      * holds it) */
@@ -429,10 +431,8 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
                                               PetscMax(pt->width, job->input_dim)) +
                   4 * n * m + d * m + 4 * m * m + NNL_NET_AHEAD * NNL_RNG_LAYERS_NORMALS);
     if (held && m <= NNL_SMALL_M) *mem += 8.0 * n * n;
-    if (att) /* queries, keys, and the chunk of W^Q (all of it past NNL_SMALL_M) */
-      *mem += 8.0 * (2 * PetscMax(nk, m) * m + 5 * m * m + 2 * m +
-                     nk * (double)NNLDenseColumns(nki, job->inputs, pt->width) +
-                     (NNLFamilyIsTransformer(pt->family) ? n * m : 0));
+    if (att) /* and the chunk of W^Q (all of it past NNL_SMALL_M) */
+      *mem += attmem + 8.0 * nk * (double)NNLDenseColumns(nki, job->inputs, pt->width);
   }
   *cost = c;
   *mem += NNLPointRecordBytes(job, pt) + (1 << 20);

@@ -51,7 +51,7 @@ typedef struct {
      W^K (or all of it past NNL_SMALL_M) or the projection's normals, and in Att four m×m (the
      attention matrix A, the Gram V, the tokens' correlations and their factor) and the logit
      factors' work (m² + 2m) */
-  PetscInt nk, qk_rows; /* the rows of Qa and Ka this layer: nk, or m (LogitFactors) */
+  PetscInt nk;
   PetscBool
     shaped; /* shaped_attention's A = I + softmax − 11ᵀ/m, else softmax_attention's A = softmax */
   double  lambda, gamma, logit;
@@ -425,11 +425,18 @@ static PetscErrorCode LogitFactors(Net *net, PetscInt layer, const double *U)
   NNLRngStreamInit(&s, (uint64_t)net->job->run_seed, net->pt->id, (uint64_t)layer,
                    NNL_PURPOSE_QUERY);
   NNLAttentionLogitFactors(m, net->nk, Z, &s, U, net->Att + 4 * m * m, net->Qa, net->Ka);
-  net->qk_rows = m;
   PetscFunctionReturn(0);
 }
 
-/* A shaped-attention layer's queries and keys (Net's Qa, Ka: qk_rows×m, whose products are the
+/* Whether the layers' logits come from m×m factors (LogitFactors: Qa and Ka m×m), not from
+   queries and keys of nk rows. */
+static PetscBool LogitFactored(const Net *net)
+{
+  return net->sampler != NNL_SAMPLER_DENSE && net->nk >= net->m ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* A shaped-attention layer's queries and keys (Net's Qa, Ka: nk×m, or m×m when
+   LogitFactored; their products are the
    logits) from the Gram V (m×m) of the stored Y: the dense sampler multiplies W^Q and W^K (nk×n,
    entry (i, j) normal i + j·nk of the layer's QUERY and KEY streams) by Y and scales token a by
    1/√(n V_aa) (the RMS-normalised tokens: the scale 2^scale2 of the stored state cancels); the
@@ -441,11 +448,10 @@ static PetscErrorCode AttentionQK(Net *net, PetscInt layer, const double *V)
   double        *R = net->Att + 2 * m * m, *U = net->Att + 3 * m * m;
 
   PetscFunctionBegin;
-  net->qk_rows = nk;
   if (net->sampler != NNL_SAMPLER_DENSE) {
     NNLAttentionCorrelation(m, V, R);
     PetscCall(NNLSqrtPSD(m, R, U));
-    if (nk >= m) {
+    if (LogitFactored(net)) {
       PetscCall(LogitFactors(net, layer, U));
       PetscFunctionReturn(0);
     }
@@ -492,7 +498,8 @@ static PetscErrorCode AttentionLayer(Net *net, PetscInt layer, PetscBool *overfl
     PetscFunctionReturn(0);
   PetscCall(PetscArraycpy(V, net->K, m * m));
   PetscCall(AttentionQK(net, layer, V));
-  NNLAttentionMatrix(m, net->qk_rows, net->Qa, net->Ka, net->logit, net->shaped, A);
+  NNLAttentionMatrix(m, LogitFactored(net) ? m : net->nk, net->Qa, net->Ka, net->logit, net->shaped,
+                     A);
   if (net->sampler == NNL_SAMPLER_DENSE) {
     for (PetscInt a = 0; a < m; a++)
       for (PetscInt i = 0; i < n; i++) {

@@ -239,8 +239,12 @@ void NNLRngChiSquares(const NNLRngStream *s, size_t n, const double *df, double 
     for (size_t j = j0; j < j0 + nb; j++) {
       const double d = 0.5 * df[j] - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
       double       x = z[j - j0], y = u[j - j0];
-      if (df[j] == 1.0 || !(df[j] >= 2.0)) { /* outside the domain (df < 2 but 1, NaN): NaN */
-        out[j] = df[j] == 1.0 ? x * x : NAN;
+      if (df[j] == 1.0) {
+        out[j] = x * x;
+        continue;
+      }
+      if (!(df[j] >= 2.0)) { /* outside the domain (df < 2 but 1, NaN) */
+        out[j] = NAN;
         continue;
       }
       for (uint64_t t = 1;; t++) {
