@@ -80,20 +80,83 @@ static PetscErrorCode Halve(Halver *H, double t, double h, const double *dW, Pet
    where a path at a time asked for nnoise at each step, a few scalar Philox blocks and their call's
    costs: the normals were 60 % of a fixed-width ResNet SDE task. Each path's arithmetic, and its
    bits, are a path alone's (NNLSDEIncrement's dW = (0 + N)·√h). */
+static PetscBool nnl_sde_lanes = PETSC_TRUE;
+
+void NNLSDEUseLanes(PetscBool use)
+{
+  nnl_sde_lanes = use;
+}
+
+/* Path c's step from the state x (path-major) that is still its old one: when it left the state
+   space from inside, taken again in halves (Halve); else the step's new state xnew (may be x)
+   stands. *in: whether path c's state is inside, before and after. */
+static PetscErrorCode StepEnd(Halver *H, uint64_t run_seed, uint64_t id, PetscInt i, double dt,
+                              PetscInt p, const double *dW, PetscBool now, const double *xnew,
+                              double *x, PetscInt *nhalved, PetscBool *in)
+{
+  const NNLSDE  *sde = H->sde;
+  const PetscInt q   = sde->nnoise;
+
+  PetscFunctionBegin;
+  if (*in && !now) { /* a step from outside (the start, or a half step that left at the last level)
+                        stands */
+    NNLRngStreamInit(&H->bridge, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE_BRIDGE);
+    H->base    = (uint64_t)p * (uint64_t)q << NNL_SDE_MAX_HALVINGS;
+    H->nhalved = 0;
+    PetscCall(Halve(H, i * dt, dt, dW, 1, 1, x, &now));
+    if (nhalved) *nhalved += H->nhalved;
+  } else if (xnew != x)
+    PetscCall(PetscArraycpy(x, xnew, sde->dim));
+  *in = now;
+  PetscFunctionReturn(0);
+}
+
+/* One step of paths c0 … c0+w−1 (w <= NNL_SDE_LANES) by sde->lanes: their states and increments
+   interleaved into xl and dWl (lanes past w repeat path c0), the new states back, each path that
+   left from inside taken again in halves from its old state. */
+static PetscErrorCode StepLanes(Halver *H, uint64_t run_seed, uint64_t id, PetscInt p0, PetscInt i,
+                                double dt, PetscInt c0, PetscInt w, const double *N, double *x,
+                                double *xl, double *dWl, double *dW, double *xc, PetscInt *nhalved,
+                                PetscBool *in)
+{
+  const NNLSDE  *sde = H->sde;
+  const PetscInt d = sde->dim, q = sde->nnoise;
+  const double   sh = sqrt(dt);
+  PetscBool      now[NNL_SDE_LANES];
+
+  PetscFunctionBegin;
+  for (PetscInt l = 0; l < NNL_SDE_LANES; l++) {
+    const PetscInt c = c0 + (l < w ? l : 0);
+    for (PetscInt k = 0; k < d; k++) xl[k * NNL_SDE_LANES + l] = x[c * d + k];
+    for (PetscInt j = 0; j < q; j++) dWl[j * NNL_SDE_LANES + l] = (0.0 + N[c * q + j]) * sh;
+  }
+  PetscCall(sde->lanes(sde->ctx, i * dt, dt, dWl, xl, now));
+  for (PetscInt l = 0; l < w; l++) {
+    const PetscInt c = c0 + l;
+    for (PetscInt k = 0; k < d; k++) xc[k] = xl[k * NNL_SDE_LANES + l];
+    for (PetscInt j = 0; j < q; j++) dW[j] = dWl[j * NNL_SDE_LANES + l];
+    PetscCall(StepEnd(H, run_seed, id, i, dt, p0 + c, dW, now[l], xc, x + c * d,
+                      nhalved ? nhalved + c : NULL, in + c));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt p0,
                            PetscInt count, double T, PetscInt nsteps, double *x, PetscInt *nhalved,
                            NNLPollFn poll, void *pctx, PetscBool *abandon)
 {
-  const double   dt = nsteps > 0 ? T / (double)nsteps : 0.0, sh = sqrt(dt);
-  const PetscInt d = sde->dim, q = sde->nnoise;
-  const size_t   nl = sde->inside ? (size_t)NNL_SDE_MAX_HALVINGS * (2 * q + d) : 0;
-  double        *N, *dW, *tmp, *work, *x0 = NULL;
-  PetscBool     *in, stop = PETSC_FALSE;
-  Halver         H = {sde, {{0, 0}, 0, 0}, 0, NULL, NULL, NULL, 0};
+  const double    dt = nsteps > 0 ? T / (double)nsteps : 0.0, sh = sqrt(dt);
+  const PetscInt  d = sde->dim, q = sde->nnoise;
+  const size_t    nl    = sde->inside ? (size_t)NNL_SDE_MAX_HALVINGS * (2 * q + d) : 0;
+  const PetscBool lanes = sde->lanes && sde->inside && nnl_sde_lanes;
+  double         *N, *dW, *tmp, *work, *x0 = NULL, *xl = NULL, *dWl = NULL;
+  PetscBool      *in, stop = PETSC_FALSE;
+  Halver          H = {sde, {{0, 0}, 0, 0}, 0, NULL, NULL, NULL, 0};
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc5((size_t)count * q, &N, q, &dW, q, &tmp, (size_t)2 * d, &work, count, &in));
   if (sde->inside) PetscCall(PetscMalloc2(d, &x0, nl, &H.lvl));
+  if (lanes) PetscCall(PetscMalloc2(d * NNL_SDE_LANES, &xl, q * NNL_SDE_LANES, &dWl));
   H.work = work, H.tmp = tmp;
   for (PetscInt c = 0; c < count; c++) {
     in[c] = sde->inside ? sde->inside(sde->ctx, x + c * d) : PETSC_FALSE;
@@ -103,30 +166,29 @@ PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pe
     NNLRngStream s;
     NNLRngStreamInit(&s, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE);
     NNLRngNormals(&s, (uint64_t)p0 * (uint64_t)q, (size_t)(count * q), N);
-    for (PetscInt c = 0; c < count; c++) {
-      double   *xc = x + c * d;
-      PetscBool now;
-      for (PetscInt j = 0; j < q; j++) dW[j] = (0.0 + N[c * q + j]) * sh;
-      if (in[c]) PetscCall(PetscArraycpy(x0, xc, d));
-      PetscCall(NNLSDEStepEM(sde, i * dt, dt, dW, xc, work));
-      if (!sde->inside) continue;
-      now = sde->inside(sde->ctx, xc);
-      if (in[c] && !now) { /* a step from outside (the start, or a half step that left at the last
-                              level) stands */
-        PetscCall(PetscArraycpy(xc, x0, d));
-        NNLRngStreamInit(&H.bridge, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE_BRIDGE);
-        H.base    = (uint64_t)(p0 + c) * (uint64_t)q << NNL_SDE_MAX_HALVINGS;
-        H.nhalved = 0;
-        PetscCall(Halve(&H, i * dt, dt, dW, 1, 1, xc, &now));
-        if (nhalved) nhalved[c] += H.nhalved;
+    if (lanes)
+      for (PetscInt c0 = 0; c0 < count; c0 += NNL_SDE_LANES)
+        PetscCall(StepLanes(&H, run_seed, id, p0, i, dt, c0, PetscMin(NNL_SDE_LANES, count - c0), N,
+                            x, xl, dWl, dW, x0, nhalved, in));
+    else
+      for (PetscInt c = 0; c < count; c++) {
+        double   *xc = x + c * d;
+        PetscBool now;
+        for (PetscInt j = 0; j < q; j++) dW[j] = (0.0 + N[c * q + j]) * sh;
+        if (in[c]) PetscCall(PetscArraycpy(x0, xc, d));
+        PetscCall(NNLSDEStepEM(sde, i * dt, dt, dW, xc, work));
+        if (!sde->inside) continue;
+        now = sde->inside(sde->ctx, xc);
+        if (in[c] && !now) PetscCall(PetscArraycpy(xc, x0, d));
+        PetscCall(StepEnd(&H, run_seed, id, i, dt, p0 + c, dW, now, xc, xc,
+                          nhalved ? nhalved + c : NULL, in + c));
       }
-      in[c] = now;
-    }
     if (poll) {
       PetscCall(NNLPoll(poll, pctx, &stop));
       if (abandon) *abandon = stop;
     }
   }
+  if (lanes) PetscCall(PetscFree2(xl, dWl));
   if (sde->inside) PetscCall(PetscFree2(x0, H.lvl));
   PetscCall(PetscFree5(N, dW, tmp, work, in));
   PetscFunctionReturn(0);

@@ -8,6 +8,7 @@
 #include "nnlimits/rng.h"
 #include "log.h"
 #include "netkernel.h"
+#include "sdelanes.h"
 
 /* Fixed-width ResNet, L → ∞ (MATH.md §2): dY = dB (ΦᵀΦ/n)^{1/2}. Y, dB: n × m column-major (state =
  * vec Y). */
@@ -42,6 +43,7 @@ typedef struct {
   double               d2, d3;
   double              *R, *S, *T; /* m×m each */
   double              *L;         /* m×m: VCone's Cholesky factor */
+  NNLConeLanes         lanes;     /* the same SDE to src/sdelanes.c (m <= NNL_SMALL_M) */
 } Shaped;
 
 /* f ← keep·f + scale·b(V), b the shaped MLP's drift: each pair a <= b once, mirrored (V is exactly
@@ -98,8 +100,7 @@ static PetscErrorCode ShapedNoise(void *ctx, double t, const double *V, const do
    NNL_PSD_TOL is rounding's reach: near a singular V (inputs of correlation 1, which the SDE keeps
    at 1) the noise's factor Σ(V)^{1/2} turns eigenvalue errors of 1e-16 into 1e-8, and ShapedProject
    puts such a V back on the cone; an Euler step past its boundary (a correlation of 1 + 1e-3) is
-   outside, and NNLSDEPath halves it. */
-#define NNL_PSD_TOL 1e-6
+   outside, and NNLSDEPath halves it. (NNL_PSD_TOL, sdelanes.h.) */
 static PetscBool VCone(const Shaped *s, const double *V, double tol)
 {
   const PetscInt m = s->m;
@@ -137,6 +138,20 @@ static PetscBool VInside(void *ctx, const double *V)
    numerical rank zero). Without it, paths from inputs of correlation 1 drifted (shaped ReLU and
    tanh, n = 16, T = 16: 10 and 14 % of the paths past ρ = 1 + 1e-6 at the end, up to ρ = 1.19
    and 2.25). A V strictly inside keeps its bits. */
+/* A symmetric V that fails VCone(V, 0): back onto the cone when within NNL_PSD_TOL of it (the rest
+   of ShapedProject; src/sdelanes.c's lanes call it too) */
+static PetscErrorCode ConeFix(const void *ctx, double *V)
+{
+  const Shaped *s = (const Shaped *)ctx;
+
+  PetscFunctionBegin;
+  if (!VCone(s, V, 0.0) && VCone(s, V, NNL_PSD_TOL)) {
+    PetscCall(NNLSqrtPSD(s->m, V, s->R));
+    NNLGram(s->m, s->m, s->R, 1.0, 0.0, V);
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode ShapedProject(void *ctx, double *V)
 {
   const Shaped  *s = (const Shaped *)ctx;
@@ -146,11 +161,32 @@ static PetscErrorCode ShapedProject(void *ctx, double *V)
   for (PetscInt a = 0; a < m; a++)
     for (PetscInt b = a + 1; b < m; b++)
       V[a + b * m] = V[b + a * m] = 0.5 * (V[a + b * m] + V[b + a * m]);
-  if (!VCone(s, V, 0.0) && VCone(s, V, NNL_PSD_TOL)) {
-    PetscCall(NNLSqrtPSD(m, V, s->R));
-    NNLGram(m, m, s->R, 1.0, 0.0, V);
-  }
+  PetscCall(ConeFix(s, V));
   PetscFunctionReturn(0);
+}
+
+static void ShapedDriftLane(const void *ctx, double keep, double scale, const double *V, double *f)
+{
+  ShapedDriftAdd((const Shaped *)ctx, keep, scale, V, f);
+}
+
+/* The shaped MLP's, attention's and the transformer's SDE, NNL_SDE_LANES paths at a time (ctx: a
+   Shaped, or an Attention, which begins with one) */
+static PetscErrorCode ConeLanes(void *ctx, double t, double dt, const double *dW, double *V,
+                                PetscBool *inside)
+{
+  (void)t;
+  return NNLConeStepLanes(&((const Shaped *)ctx)->lanes, dt, dW, V, inside);
+}
+
+/* s->lanes, and sde->lanes when m <= NNL_SMALL_M (past it the scalar callbacks take LAPACK's and
+   BLAS's factors and products, which the lanes do not repeat) */
+static void ConeLanesSet(Shaped *s, NNLSDE *sde, PetscBool attention, double tau0, double gamma,
+                         double cv, double mlp_scale)
+{
+  s->lanes =
+    (NNLConeLanes){s->m, attention, tau0, gamma, cv, mlp_scale, ShapedDriftLane, ConeFix, s};
+  if (s->m <= NNL_SMALL_M) sde->lanes = ConeLanes;
 }
 
 /* Shaped attention, n, L → ∞ with L/n → T (src/attention.c): dV = b(V) dt + the values' noise
@@ -179,12 +215,19 @@ static PetscErrorCode AttentionDriftFn(void *ctx, double t, const double *V, dou
   return 0;
 }
 
+/* The values' noise factor (with the MLP sub-block's in the transformer) */
+static double ValuesNoiseScale(const Attention *at)
+{
+  const double g2 = at->gamma * at->gamma;
+  return sqrt(g2 * (2.0 - g2) + (at->mlp ? 2.0 * g2 : 0.0));
+}
+
 static PetscErrorCode AttentionNoise(void *ctx, double t, const double *V, const double *G,
                                      double *g)
 {
   Attention     *at = (Attention *)ctx;
   const PetscInt m  = at->s.m;
-  const double g2 = at->gamma * at->gamma, cv = sqrt(g2 * (2.0 - g2) + (at->mlp ? 2.0 * g2 : 0.0));
+  const double   cv = ValuesNoiseScale(at);
 
   PetscFunctionBegin;
   PetscCall(ShapedNoise(&at->s, t, V, G, g));
@@ -219,7 +262,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
   Hayou          h   = {&job->act[pt->act], n, m, NULL, NULL, NULL};
-  NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h, NULL};
+  NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h, NULL, NULL};
   const PetscInt B   = PathBatch(job, &sde);
   double        *Y, *C, *RC;
 
@@ -269,13 +312,14 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
                                   NNLResult *res)
 {
   const PetscInt m   = job->inputs;
-  Shaped         s   = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL};
-  NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s, VInside};
+  Shaped         s   = {job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL, {0}};
+  NNLSDE         sde = {m * m, m * m, ShapedDrift, ShapedNoise, ShapedProject, &s, VInside, NULL};
   const PetscInt B   = PathBatch(job, &sde);
   double        *V;
   PetscInt      *h; /* per path of a batch, its halvings */
 
   PetscFunctionBegin;
+  ConeLanesSet(&s, &sde, PETSC_FALSE, 0.0, 0.0, 1.0, 1.0);
   NNLShapedDerivatives(s.act, &s.d2, &s.d3);
   PetscCall(PetscMalloc5(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &s.L, B * m * m, &V));
   PetscCall(PetscMalloc1(B, &h));
@@ -304,18 +348,21 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
                                      PetscBool *abandon, PetscInt *nhalved, NNLResult *res)
 {
   const PetscInt n = pt->width, m = job->inputs;
-  Attention      at = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL},
-                       NNLJobAttnTau0(job, pt->act),
-                       NNLJobAttnGamma(job, pt->act),
+  Attention      at  = {{job, &job->act[pt->act], m, 0, 0, NULL, NULL, NULL, NULL, {0}},
+                        NNLJobAttnTau0(job, pt->act),
+                        NNLJobAttnGamma(job, pt->act),
                   pt->family == NNL_FAMILY_TRANSFORMER ? PETSC_TRUE : PETSC_FALSE,
-                       NULL,
-                       NULL};
-  NNLSDE sde = {m * m, 2 * m * m, AttentionDriftFn, AttentionNoise, ShapedProject, &at, VInside};
-  const PetscInt B = PathBatch(job, &sde);
+                        NULL,
+                        NULL};
+  NNLSDE         sde = {m * m,         2 * m * m, AttentionDriftFn, AttentionNoise,
+                        ShapedProject, &at,       VInside,          NULL};
+  const PetscInt B   = PathBatch(job, &sde);
   double        *V, *Z, *Y, *RC;
   PetscInt      *h; /* per path of a batch, its halvings */
 
   PetscFunctionBegin;
+  ConeLanesSet(&at.s, &sde, PETSC_TRUE, at.tau0, at.gamma, ValuesNoiseScale(&at),
+               at.mlp ? at.gamma * at.gamma : 0.0);
   if (at.mlp) NNLShapedDerivatives(at.s.act, &at.s.d2, &at.s.d3);
   PetscCall(
     PetscMalloc5(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &at.s.L, B * m * m, &V));

@@ -4,7 +4,9 @@
    conservation of the PDE, and the PDE density against SDE paths — of the 1-D correlation diffusion
    and of the shaped-MLP covariance SDE task (which checks the Itô reduction of MATH.md §2 from V to
    ρ). Fixed seeds: every number is deterministic. */
+#include <string.h>
 #include "testutil.h"
+#include "simd.h"
 #include "nnlimits/sde.h"
 #include "nnlimits/laws.h"
 #include "nnlimits/fokker_planck.h"
@@ -50,7 +52,7 @@ static double Slope(int n, const double *x, const double *y)
 static void test_em_orders_gbm(void **state)
 {
   GBM          p   = {0.5, 0.5};
-  NNLSDE       sde = {1, 1, GBMDrift, GBMNoise, NULL, &p, NULL};
+  NNLSDE       sde = {1, 1, GBMDrift, GBMNoise, NULL, &p, NULL, NULL};
   double       h[NLEVEL], strong[NLEVEL], weak[NLEVEL], exact[NLEVEL];
   Moments      ms[NLEVEL] = {{0}}, mw[NLEVEL] = {{0}};
   double       dW, tmp, WT, work[2], *fine = malloc(sizeof(double) * FINE);
@@ -253,6 +255,85 @@ static void test_covariance_sde_vs_fokker_planck(void **state)
   NNLJobDestroy(&job);
 }
 
+/* The covariance SDEs' paths side by side (src/sdelanes.c: NNL_SDE_LANES paths a step, in lanes)
+   against the scalar callbacks path by path, bit for bit, in every build of simd.h this CPU runs:
+   the shaped ReLU and tanh MLPs, shaped attention and the shaped transformer, m = 2 … 9 (9: past
+   NNL_SMALL_M, no lanes), 37 paths (a last batch of 5 lanes). Inputs of correlation 1 and long
+   steps make the rare branches run: a singular V (the pivoted Cholesky factor), steps that leave
+   the cone (taken again in halves, by the scalar code), V put back on it (ConeFix), paths that
+   leave for good (NaN). Catches any operation of a lane out of the scalar code's order, a lane's
+   fallback written to another lane, a padded lane's result kept. */
+static void test_lanes_bits(void **state)
+{
+  const char *cases[] = {
+    "-family shaped_mlp -grid_activation relu -inputs 2 -input_correlation 1 -shape_c_minus -4 "
+    "-sde_dt 0.05",
+    "-family shaped_mlp -grid_activation relu -inputs 5 -input_correlation 0.3 -sde_dt 0.2",
+    "-family shaped_mlp -grid_activation tanh -inputs 3 -input_correlation 0.9 -sde_dt 0.1",
+    "-family shaped_attention -grid_activation linear -inputs 4 -input_correlation 0.99 "
+    "-attn_tau0 0.2 -sde_dt 0.05",
+    "-family shaped_attention -grid_activation linear -inputs 8 -input_correlation 1 "
+    "-attn_tau0 0.3 -sde_dt 0.02",
+    "-family shaped_attention -grid_activation linear -inputs 2 -input_correlation -0.5 "
+    "-attn_tau0 0.5 -attn_gamma 0.9 -sde_dt 0.01",
+    "-family shaped_transformer -grid_activation relu -inputs 3 -input_correlation 0.5 "
+    "-attn_tau0 0.3 -sde_dt 0.05",
+    "-family shaped_transformer -grid_activation relu -inputs 6 -input_correlation 1 "
+    "-attn_tau0 0.25 -sde_dt 0.1",
+    "-family shaped_attention -grid_activation linear -inputs 9 -input_correlation 0.5 -sde_dt "
+    "0.05"};
+  const char *builds[] = {"avx512", "avx2", "plain"};
+  PetscInt    halved = 0, lost = 0, nbuild = 0;
+
+  (void)state;
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    char       opts[512];
+    NNLJob    *job;
+    NNLGrid   *grid;
+    NNLResult *res[2];
+    snprintf(opts, sizeof(opts),
+             "%s -grid_width 16 -grid_depth 32 -grid_seed 0 -sde_paths 37 -record_layers last",
+             cases[k]);
+    assert_int_equal(TestJob(opts, &job, &grid), 0);
+    assert_int_equal(grid->nsde, 1);
+    for (int b = 0; b < 3; b++) {
+      if (NNLSimdUse(builds[b])) continue; /* this CPU lacks it */
+      nbuild += k == 0;
+      for (int lanes = 0; lanes < 2; lanes++) {
+        NNLSDEUseLanes(lanes ? PETSC_TRUE : PETSC_FALSE);
+        assert_int_equal(
+          NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res[lanes]), 0);
+      }
+      if (memcmp(res[0]->paths, res[1]->paths,
+                 sizeof(double) * (size_t)res[0]->npath *
+                   (size_t)(job->inputs * (job->inputs + 3) / 2)))
+        fail_msg("case %zu (%s), build %s: the lanes' paths differ from the scalar ones", k,
+                 cases[k], builds[b]);
+      assert_string_equal(res[0]->message, res[1]->message);
+      if (b == 0 || nbuild == 1) {
+        PetscInt n = 0;
+        if (sscanf(res[1]->message, "%" PetscInt_FMT " of", &n) == 1) {
+          if (strstr(res[1]->message, "halves"))
+            halved += n;
+          else
+            lost += n;
+        }
+      }
+      NNLResultDestroy(&res[0]);
+      NNLResultDestroy(&res[1]);
+    }
+    NNLGridDestroy(&grid);
+    NNLJobDestroy(&job);
+  }
+  NNLSDEUseLanes(PETSC_TRUE);
+  (void)NNLSimdUse(NULL);
+  print_message("lanes_bits builds=%" PetscInt_FMT " paths halved=%" PetscInt_FMT
+                " lost=%" PetscInt_FMT "\n",
+                nbuild, halved, lost);
+  assert_true(nbuild >= 1);
+  assert_true(halved > 0); /* the halvings ran, from the lanes */
+}
+
 /* Distances against hand-computed values. Catches: off-by-one cdf steps, W1 not integrating between
  * samples. */
 static void test_distances(void **state)
@@ -335,7 +416,7 @@ static void test_halving_bridge(void **state)
   (void)state;
   for (int p = 0; p < P; p++) {
     Probe    pr  = {h, {0}, {0}};
-    NNLSDE   sde = {2, 1, ProbeDrift, ProbeNoise, NULL, &pr, ProbeInside}, plain = sde;
+    NNLSDE   sde = {2, 1, ProbeDrift, ProbeNoise, NULL, &pr, ProbeInside, NULL}, plain = sde;
     double   x[2] = {0, 0}, y[2] = {0, 0}, prev = NAN;
     PetscInt nh;
     plain.inside = NULL;
@@ -386,7 +467,7 @@ static PetscBool Positive(void *ctx, const double *x)
 static void test_halving_gbm(void **state)
 {
   GBM    g     = {0, 2};
-  NNLSDE plain = {1, 1, GBMDrift, GBMNoise, NULL, &g, NULL}, sde = plain;
+  NNLSDE plain = {1, 1, GBMDrift, GBMNoise, NULL, &g, NULL, NULL}, sde = plain;
   int    left = 0, halved = 0, same = 0;
 
   (void)state;
@@ -436,7 +517,7 @@ static PetscErrorCode CountedDrift(void *ctx, double t, const double *x, double 
 static void test_paths_batch(void **state)
 {
   GBM       g     = {0.1, 2};
-  NNLSDE    plain = {1, 1, GBMDrift, GBMNoise, NULL, &g, NULL}, sde = plain;
+  NNLSDE    plain = {1, 1, GBMDrift, GBMNoise, NULL, &g, NULL, NULL}, sde = plain;
   double    x[300], y;
   PetscInt  nh[300], h, halved = 0;
   PetscBool abandon = PETSC_FALSE;
@@ -489,6 +570,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_covariance_sde_vs_fokker_planck),
     cmocka_unit_test(test_halving_bridge),
     cmocka_unit_test(test_halving_gbm),
+    cmocka_unit_test(test_lanes_bits),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;

@@ -16,6 +16,13 @@ typedef PetscErrorCode (*NNLSDEProjectFn)(
   void *ctx, double *x); /* after each step: back onto the state space (e.g. |ρ| <= 1) */
 typedef PetscBool (*NNLSDEInsideFn)(void         *ctx,
                                     const double *x); /* is x in the state space (e.g. V_aa > 0)? */
+/* NNL_SDE_LANES paths' NNLSDEStepEM and inside at once, lane-interleaved: x (dim × NNL_SDE_LANES)
+   and dW (nnoise × NNL_SDE_LANES) hold entry k of path l at k·NNL_SDE_LANES + l; inside[l] gets
+   inside's answer on path l's new state. Each path must get the bits the scalar callbacks give it
+   alone. */
+typedef PetscErrorCode (*NNLSDELanesFn)(void *ctx, double t, double dt, const double *dW, double *x,
+                                        PetscBool *inside);
+#define NNL_SDE_LANES 8
 
 /* How many times NNLSDEPath halves a step that left the state space: steps down to 2^-10 of the
  * base step. */
@@ -29,7 +36,13 @@ typedef struct {
   void           *ctx;
   NNLSDEInsideFn
     inside; /* NULL: every state is inside; else NNLSDEPath halves the steps that leave */
+  NNLSDELanesFn lanes; /* may be NULL; set only with inside: NNLSDEPaths' steps, NNL_SDE_LANES paths
+                          at a time (a step taken again in halves goes through the scalar ones) */
 } NNLSDE;
+
+/** @brief For tests and benchmarks: whether NNLSDEPaths uses an SDE's lanes callback (the default),
+ * or its scalar callbacks alone. The same bits either way. Not thread-safe. */
+void NNLSDEUseLanes(PetscBool use);
 
 /**
   @brief Brownian increment of path `path` over the fine steps k0, …, k0+k−1 of size h: dW[j] = √h

@@ -1,0 +1,283 @@
+/* NNL_SDE_LANES paths of a covariance SDE one Euler–Maruyama step together (sdelanes.h). Each path
+   is a lane: entry k of an m×m matrix of path l at [k][l]. Every loop over the lanes does, in each
+   lane, the operations a path alone gets from the scalar code (CholeskySmall in sqrtpsd.c,
+   NNLProject's small loops, NNLAttentionCorrelation, NNLAttentionDrift, NNLAttentionCongruence,
+   NNLAttentionNoise, sde_task.c's ShapedNoise and VCone), in the same order; those loops vectorise,
+   in the builds of simd.h, and each path keeps its bits (tests/test_sde.c, test_lanes_bits). A
+   path alone is a chain of dependent divisions and square roots on 4×4 matrices; 8 of them side by
+   side fill the units a path alone leaves idle. A lane whose Cholesky factorisation meets a pivot
+   <= 0, or whose V leaves the cone, goes through the scalar code. */
+#include <float.h>
+#include <math.h>
+#include "sdelanes.h"
+#include "simd.h"
+
+#define NL   NNL_SDE_LANES
+#define MM   (NNL_SMALL_M * NNL_SMALL_M)
+#define EACH for (int l = 0; l < NL; l++)
+#define INL  static inline __attribute__((always_inline))
+
+typedef double Lane[NL];
+
+typedef struct {
+  Lane    f[MM], g[MM], R[MM], C[MM], U[MM], T[MM], X[MM], L[MM];
+  int64_t badR[NL], badU[NL], ok[NL];
+} Work;
+
+/* CholeskySmall (sqrtpsd.c) in each lane: bad[l] when a pivot is not positive (the lane's R is then
+   the scalar NNLSqrtPSD's, set after) */
+INL void CholeskyLanes(int m, const Lane *K, Lane *R, int64_t *bad)
+{
+  EACH bad[l] = 0;
+  for (int j = 0; j < m; j++) {
+    Lane d;
+    EACH d[l] = K[j + j * m][l];
+    for (int k = 0; k < j; k++) EACH d[l] -= R[k + j * m][l] * R[k + j * m][l];
+    EACH bad[l] |= !(d[l] > 0.0);
+    EACH R[j + j * m][l] = sqrt(d[l]);
+    for (int i = j + 1; i < m; i++) {
+      Lane t;
+      EACH t[l] = K[j + i * m][l];
+      for (int k = 0; k < j; k++) EACH t[l] -= R[k + j * m][l] * R[k + i * m][l];
+      EACH R[j + i * m][l] = t[l] / R[j + j * m][l];
+      EACH R[i + j * m][l] = 0.0;
+    }
+  }
+}
+
+/* NNLAttentionCorrelation */
+INL void CorrelationLanes(int m, const Lane *V, Lane *R)
+{
+  Lane s[NNL_SMALL_M];
+
+  for (int a = 0; a < m; a++) EACH s[a][l] = sqrt(V[a + a * m][l]);
+  for (int a = 0; a < m; a++)
+    for (int b = 0; b < m; b++)
+      if (a != b) EACH
+        {
+          const double d  = s[a][l] * s[b][l];
+          R[a + b * m][l] = d > 0 ? V[a + b * m][l] / d : 0.0;
+        }
+  for (int a = 0; a < m; a++) EACH R[a + a * m][l] = 1.0;
+}
+
+/* NNLAttentionDrift, R the correlations of V */
+INL void AttentionDriftLanes(int m, double tau0, double gamma, const Lane *V, const Lane *R,
+                             Lane *f)
+{
+  const double c = gamma * gamma / (tau0 * tau0), dm = (double)m;
+  Lane         rbar[NNL_SMALL_M], w[NNL_SMALL_M], vw[NNL_SMALL_M], PRP[MM], tr, trv, rall;
+
+  EACH rall[l] = 0.0;
+  for (int a = 0; a < m; a++) {
+    EACH rbar[a][l] = 0.0;
+    for (int b = 0; b < m; b++) EACH rbar[a][l] += R[a + b * m][l];
+    EACH rbar[a][l] /= dm;
+    EACH rall[l] += rbar[a][l];
+  }
+  EACH rall[l] /= dm;
+  for (int a = 0; a < m; a++)
+    for (int b = 0; b < m; b++)
+      EACH PRP[a + b * m][l] = R[a + b * m][l] - rbar[a][l] - rbar[b][l] + rall[l];
+  EACH tr[l] = 0.0;
+  for (int a = 0; a < m; a++) EACH tr[l] += PRP[a + a * m][l];
+  for (int a = 0; a < m; a++) EACH w[a][l] = PRP[a + a * m][l] - tr[l] / dm;
+  EACH trv[l] = 0.0;
+  for (int a = 0; a < m; a++) {
+    EACH vw[a][l] = 0.0;
+    for (int b = 0; b < m; b++) {
+      EACH vw[a][l] += V[a + b * m][l] * w[b][l];
+      EACH trv[l] += PRP[a + b * m][l] * V[a + b * m][l];
+    }
+  }
+  for (int a = 0; a < m; a++)
+    for (int b = 0; b < m; b++)
+      EACH f[a + b * m][l] =
+        c * ((vw[a][l] + vw[b][l]) / (2.0 * dm) + trv[l] * R[a + b * m][l] / (dm * dm));
+}
+
+/* ShapedNoise: g = Rᵀ S R, S = (G + Gᵀ)/√2, as NNLProject's small loops take T = S R, then Tᵀ R */
+INL void ShapedNoiseLanes(int m, const Lane *R, const Lane *G, Lane *S, Lane *T, Lane *g)
+{
+  for (int a = 0; a < m; a++)
+    for (int b = 0; b < m; b++)
+      EACH S[a + b * m][l] = (G[a + b * m][l] + G[b + a * m][l]) * M_SQRT1_2;
+  for (int b = 0; b < m; b++)
+    for (int i = 0; i < m; i++) {
+      Lane acc;
+      EACH acc[l] = S[i][l] * R[b * m][l];
+      for (int a = 1; a < m; a++) EACH acc[l] += S[i + a * m][l] * R[a + b * m][l];
+      EACH T[i + b * m][l] = acc[l];
+    }
+  for (int b = 0; b < m; b++)
+    for (int i = 0; i < m; i++) {
+      Lane acc;
+      EACH acc[l] = T[i * m][l] * R[b * m][l];
+      for (int a = 1; a < m; a++) EACH acc[l] += T[a + i * m][l] * R[a + b * m][l];
+      EACH g[i + b * m][l] = acc[l];
+    }
+}
+
+/* NNLAttentionNoise, C the correlations of V and U their factor (UᵀU = C): T = Uᵀ G U
+   (NNLAttentionCongruence with B = Uᵀ), each row less its mean, X = ca·(that)·V, then X + Xᵀ added
+   to cv·g */
+INL void AttentionNoiseLanes(int m, double tau0, double gamma, double cv, const Lane *V,
+                             const Lane *U, const Lane *G, Lane *T, Lane *X, Lane *g)
+{
+  const double ca = gamma * gamma / ((double)m * tau0);
+
+  for (int b = 0; b < m; b++) {
+    for (int a = 0; a < m; a++) EACH T[a + b * m][l] = 0.0;
+    for (int c = 0; c < m; c++) {
+      Lane t;
+      EACH t[l] = 0.0;
+      for (int d = 0; d < m; d++) EACH t[l] += G[c + d * m][l] * U[d + b * m][l];
+      for (int a = 0; a < m; a++) EACH T[a + b * m][l] += U[c + a * m][l] * t[l];
+    }
+  }
+  for (int a = 0; a < m; a++) {
+    Lane mean;
+    EACH mean[l] = 0.0;
+    for (int b = 0; b < m; b++) EACH mean[l] += T[a + b * m][l];
+    EACH mean[l] /= (double)m;
+    for (int b = 0; b < m; b++) EACH T[a + b * m][l] -= mean[l];
+  }
+  for (int a = 0; a < m; a++)
+    for (int b = 0; b < m; b++) {
+      Lane x;
+      EACH x[l] = 0.0;
+      for (int c = 0; c < m; c++) EACH x[l] += T[a + c * m][l] * V[c + b * m][l];
+      EACH X[a + b * m][l] = ca * x[l];
+    }
+  for (int a = 0; a < m; a++)
+    for (int b = 0; b < m; b++)
+      EACH g[a + b * m][l] = cv * g[a + b * m][l] + (X[a + b * m][l] + X[b + a * m][l]);
+}
+
+/* VCone (sde_task.c) in each lane: ok[l] its answer. A lane that fails goes on with values its
+   answer no longer depends on. */
+INL void VConeLanes(int m, const Lane *V, double tol, Lane *L, int64_t *ok)
+{
+  EACH ok[l] = 1;
+  for (int j = 0; j < m; j++) {
+    Lane d;
+    EACH
+    {
+      const double vjj = V[j + j * m][l];
+      ok[l] &= vjj > 0.0 && vjj <= DBL_MAX;
+      d[l] = vjj;
+    }
+    for (int k = 0; k < j; k++) EACH d[l] -= L[j + k * m][l] * L[j + k * m][l];
+    EACH
+    {
+      const double vjj = V[j + j * m][l];
+      ok[l] &= d[l] >= -tol * vjj;
+      L[j + j * m][l] = d[l] > tol * vjj ? sqrt(d[l]) : 0.0;
+    }
+    for (int i = j + 1; i < m; i++) {
+      Lane v;
+      EACH v[l] = V[i + j * m][l];
+      for (int k = 0; k < j; k++) EACH v[l] -= L[i + k * m][l] * L[j + k * m][l];
+      EACH
+      {
+        const double ljj = L[j + j * m][l];
+        ok[l] &= ljj > 0 || fabs(v[l]) <= sqrt(tol * V[j + j * m][l] * V[i + i * m][l]);
+        L[i + j * m][l] = ljj > 0 ? v[l] / ljj : 0.0;
+      }
+    }
+  }
+}
+
+/* Before the scalar drift: the attention's drift and the factors of V and of its correlations */
+INL void StepFactors(const NNLConeLanes *c, const Lane *V, Work *w)
+{
+  const int m = (int)c->m;
+
+  if (c->attention) {
+    CorrelationLanes(m, V, w->C);
+    AttentionDriftLanes(m, c->tau0, c->gamma, V, w->C, w->f);
+    CholeskyLanes(m, w->C, w->U, w->badU);
+  }
+  CholeskyLanes(m, V, w->R, w->badR);
+}
+
+/* The noise, the step, the symmetrisation and VCone(V, 0) */
+INL void StepUpdate(const NNLConeLanes *c, double dt, const Lane *dW, Lane *V, Work *w)
+{
+  const int m = (int)c->m;
+
+  ShapedNoiseLanes(m, w->R, dW, w->T, w->X, w->g);
+  if (c->attention)
+    AttentionNoiseLanes(m, c->tau0, c->gamma, c->cv, V, w->U, dW + m * m, w->T, w->X, w->g);
+  for (int k = 0; k < m * m; k++) EACH V[k][l] += w->f[k][l] * dt + w->g[k][l];
+  for (int a = 0; a < m; a++)
+    for (int b = a + 1; b < m; b++)
+      EACH V[a + b * m][l] = V[b + a * m][l] = 0.5 * (V[a + b * m][l] + V[b + a * m][l]);
+  VConeLanes(m, V, 0.0, w->L, w->ok);
+}
+
+INL void StepInside(const NNLConeLanes *c, const Lane *V, Work *w)
+{
+  VConeLanes((int)c->m, V, NNL_PSD_TOL, w->L, w->ok);
+}
+
+NNL_SIMD_FUNCTION(Factors, (const NNLConeLanes *c, const Lane *V, Work *w), (c, V, w), StepFactors)
+NNL_SIMD_FUNCTION(Update, (const NNLConeLanes *c, double dt, const Lane *dW, Lane *V, Work *w),
+                  (c, dt, dW, V, w), StepUpdate)
+NNL_SIMD_FUNCTION(Inside, (const NNLConeLanes *c, const Lane *V, Work *w), (c, V, w), StepInside)
+
+static void LaneGet(PetscInt m, const Lane *X, int l, double *x)
+{
+  for (PetscInt k = 0; k < m * m; k++) x[k] = X[k][l];
+}
+
+static void LanePut(PetscInt m, const double *x, int l, Lane *X)
+{
+  for (PetscInt k = 0; k < m * m; k++) X[k][l] = x[k];
+}
+
+/* a lane whose Cholesky factorisation failed: NNLSqrtPSD's factor (the pivoted one) */
+static PetscErrorCode SqrtFallback(PetscInt m, const Lane *K, const int64_t *bad, Lane *R)
+{
+  double k[MM], r[MM];
+
+  PetscFunctionBegin;
+  for (int l = 0; l < NL; l++)
+    if (bad[l]) {
+      LaneGet(m, K, l, k);
+      PetscCall(NNLSqrtPSD(m, k, r));
+      LanePut(m, r, l, R);
+    }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLConeStepLanes(const NNLConeLanes *c, double dt, const double *dW, double *V,
+                                PetscBool *inside)
+{
+  const PetscInt m = c->m;
+  Lane          *v = (Lane *)V;
+  Work           w;
+  double         x[MM], f[MM];
+
+  PetscFunctionBegin;
+  Factors(c, v, &w);
+  if (c->attention) PetscCall(SqrtFallback(m, w.C, w.badU, w.U));
+  PetscCall(SqrtFallback(m, v, w.badR, w.R));
+  if (c->mlp_scale != 0.0)
+    for (int l = 0; l < NL; l++) {
+      LaneGet(m, v, l, x);
+      if (c->attention) LaneGet(m, w.f, l, f);
+      c->mlp_drift(c->ctx, c->attention ? 1.0 : 0.0, c->mlp_scale, x, f);
+      LanePut(m, f, l, w.f);
+    }
+  Update(c, dt, (const Lane *)dW, v, &w);
+  for (int l = 0; l < NL; l++)
+    if (!w.ok[l]) {
+      LaneGet(m, v, l, x);
+      PetscCall(c->fix(c->ctx, x));
+      LanePut(m, x, l, v);
+    }
+  Inside(c, v, &w);
+  for (int l = 0; l < NL; l++) inside[l] = w.ok[l] ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}

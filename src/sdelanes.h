@@ -1,0 +1,37 @@
+/* Private interface of src/sdelanes.c: NNL_SDE_LANES paths of a covariance SDE (the shaped MLP,
+   shaped attention, the shaped transformer; src/sde_task.c) advanced one Euler–Maruyama step
+   together, for NNLSDE's lanes callback. */
+#ifndef NNLIMITS_SDELANES_H
+#define NNLIMITS_SDELANES_H
+
+#include "nnlimits/sde.h"
+#include "netkernel.h"
+
+/* The SDE dV = b(V) dt + noise, V m×m (m <= NNL_SMALL_M), as src/sde_task.c's scalar callbacks
+   define it: drift, the attention block's (NNLAttentionDrift) when attention is set, plus mlp_scale
+   times the shaped MLP's (mlp_drift, called on each lane: f ← keep·f + scale·b(V)), keep 1 after
+   the attention's, else 0; noise, the values' Rᵀ((G + Gᵀ)/√2)R with RᵀR = V (G the first m² of the
+   increments), times cv then plus NNLAttentionNoise's (the next m²) when attention is set. After
+   the step V is symmetrised, and a V that fails VCone(V, 0) goes to fix (the rest of the scalar
+   ShapedProject); then inside: VCone(V, 1e-6) (the scalar VInside). */
+typedef struct {
+  PetscInt  m;
+  PetscBool attention;
+  double    tau0, gamma, cv;
+  double    mlp_scale; /* 0: no MLP drift */
+  void (*mlp_drift)(const void *ctx, double keep, double scale, const double *V, double *f);
+  PetscErrorCode (*fix)(const void *ctx, double *V);
+  const void *ctx; /* of mlp_drift and fix */
+} NNLConeLanes;
+
+/* The tolerance of the state space's test (VCone): rounding's reach (src/sde_task.c). */
+#define NNL_PSD_TOL 1e-6
+
+/* One step of NNL_SDE_LANES paths: V (m² × NNL_SDE_LANES, entry k of path l at k·NNL_SDE_LANES +
+   l) ← V + b(V) dt + noise, dW (nnoise × NNL_SDE_LANES) the increments, inside[l] whether path l's
+   new V is in the state space. Each path gets the bits of NNLSDEStepEM then inside with the scalar
+   callbacks, in every build of simd.h. */
+PetscErrorCode NNLConeStepLanes(const NNLConeLanes *c, double dt, const double *dW, double *V,
+                                PetscBool *inside);
+
+#endif
