@@ -77,7 +77,10 @@ double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, do
     double       rho, th;
     if (!(s > 0)) return 0.0;
     rho = vab / s;
-    if (rho > 1) rho = 1;
+    if (rho >= 1) /* θ = acos(1) = +0, so sin θ − θ cos θ = +0 exactly (C's Annex F: sin(+0) = +0,
+                     cos(+0) = 1): the same bits without the three calls (V's diagonal, a third or
+                     more of the pairs; 12 % of noci_2023_shaped_transformer's time went to them) */
+      return dc * dc / (2 * M_PI) * s * 0.0;
     if (rho < -1) rho = -1;
     th = acos(rho);
     /* √(1−ρ²) − ρθ = sin θ − θ cos θ: the θ form keeps its digits near ρ = 1, where it is ~θ³/3 */

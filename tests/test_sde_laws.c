@@ -321,6 +321,35 @@ static void test_shaped_drift_formula(void **state)
   NNLJobDestroy(&job);
 }
 
+/* The shaped ReLU's drift k·s·(sin θ − θ cos θ), θ = acos ρ, s = √(V_aa V_bb), k = (c₊ − c₋)²/(2π)
+   (c₊ = 0, c₋ = −1: k = 1/(2π)) at its ends and between: ρ = 0 gives k·s (V = (1, 4, 0): 1/π), ρ =
+   −1 gives k·s·π (1), ρ = 1 (a diagonal entry, V_ab = s) and ρ > 1 (clipped) give +0, and ρ = 1 −
+   10⁻⁶ its cube law k·s·θ³/3 to 10⁻⁵ (θ² ≈ 2·10⁻⁶; the next term is θ²/10 of it). Catches the ρ >=
+   1 shortcut returning k·s or −0, or taking ρ just below 1 as 1. */
+static void test_shaped_relu_drift_ends(void **state)
+{
+  NNLJob  *job;
+  NNLGrid *grid;
+  double   d, th;
+
+  (void)state;
+  assert_int_equal(TestJob("-family shaped_mlp -grid_activation relu -shape_c_plus 0 "
+                           "-shape_c_minus -1 -grid_width 8 -grid_depth 8 -grid_seed 0-1 -inputs 2",
+                           &job, &grid),
+                   0);
+  assert_true(fabs(NNLShapedDrift(job, &job->act[0], 0, 0, 1, 4, 0) - 1 / M_PI) < 1e-15);
+  assert_true(fabs(NNLShapedDrift(job, &job->act[0], 0, 0, 1, 4, -2) - 1) < 1e-15);
+  d = NNLShapedDrift(job, &job->act[0], 0, 0, 2, 2, 2);
+  assert_true(d == 0 && !signbit(d));
+  d = NNLShapedDrift(job, &job->act[0], 0, 0, 1, 4, 2.5);
+  assert_true(d == 0 && !signbit(d));
+  d  = NNLShapedDrift(job, &job->act[0], 0, 0, 1, 1, 1 - 1e-6);
+  th = acos(1 - 1e-6);
+  assert_true(d > 0 && fabs(d / (th * th * th / 3 / (2 * M_PI)) - 1) < 1e-5);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* The smooth-shaped φ_n(x) = s φ(x/s), s = a√n = 2.4 (not a power of two, whose reciprocal would
    give the same bits), over an array is, bit for bit, s times one value's φ (the activation's own
    call) at x/s, in place or not, for a length that leaves a vector's tail.
@@ -353,6 +382,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_shaped_drift_formula),
+    cmocka_unit_test(test_shaped_relu_drift_ends),
     cmocka_unit_test(test_shaped_apply_bits),
     cmocka_unit_test(test_fixed_width_linear_resnet),
     cmocka_unit_test(test_fixed_width_relu_resnet),
