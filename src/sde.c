@@ -111,12 +111,13 @@ static PetscErrorCode StepEnd(Halver *H, uint64_t run_seed, uint64_t id, PetscIn
   PetscFunctionReturn(0);
 }
 
-/* One step of paths c0 … c0+w−1 (w <= NNL_SDE_LANES) by sde->lanes: their states and increments
-   interleaved into xl and dWl (lanes past w repeat path c0), the new states back, each path that
-   left from inside taken again in halves from its old state. */
+/* One step of paths c0 … c0+w−1 (w <= NNL_SDE_LANES) by sde->lanes, their states interleaved in xg
+   (lanes past w follow path c0's increments, and are not read): their increments interleaved into
+   dWl, the old states kept in xo, and each path that left from inside taken again in halves from
+   its old state (xc, dW: one path's). */
 static PetscErrorCode StepLanes(Halver *H, uint64_t run_seed, uint64_t id, PetscInt p0, PetscInt i,
-                                double dt, PetscInt c0, PetscInt w, const double *N, double *x,
-                                double *xl, double *dWl, double *dW, double *xc, PetscInt *nhalved,
+                                double dt, PetscInt c0, PetscInt w, const double *N, double *xg,
+                                double *xo, double *dWl, double *dW, double *xc, PetscInt *nhalved,
                                 PetscBool *in)
 {
   const NNLSDE  *sde = H->sde;
@@ -127,18 +128,39 @@ static PetscErrorCode StepLanes(Halver *H, uint64_t run_seed, uint64_t id, Petsc
   PetscFunctionBegin;
   for (PetscInt l = 0; l < NNL_SDE_LANES; l++) {
     const PetscInt c = c0 + (l < w ? l : 0);
-    for (PetscInt k = 0; k < d; k++) xl[k * NNL_SDE_LANES + l] = x[c * d + k];
     for (PetscInt j = 0; j < q; j++) dWl[j * NNL_SDE_LANES + l] = (0.0 + N[c * q + j]) * sh;
   }
-  PetscCall(sde->lanes(sde->ctx, i * dt, dt, dWl, xl, now));
+  PetscCall(PetscArraycpy(xo, xg, d * NNL_SDE_LANES));
+  PetscCall(sde->lanes(sde->ctx, i * dt, dt, dWl, xg, now));
   for (PetscInt l = 0; l < w; l++) {
     const PetscInt c = c0 + l;
-    for (PetscInt k = 0; k < d; k++) xc[k] = xl[k * NNL_SDE_LANES + l];
+    if (!in[c] || now[l]) {
+      in[c] = now[l];
+      continue;
+    }
+    for (PetscInt k = 0; k < d; k++) xc[k] = xo[k * NNL_SDE_LANES + l];
     for (PetscInt j = 0; j < q; j++) dW[j] = dWl[j * NNL_SDE_LANES + l];
-    PetscCall(StepEnd(H, run_seed, id, i, dt, p0 + c, dW, now[l], xc, x + c * d,
+    PetscCall(StepEnd(H, run_seed, id, i, dt, p0 + c, dW, now[l], xc, xc,
                       nhalved ? nhalved + c : NULL, in + c));
+    for (PetscInt k = 0; k < d; k++) xg[k * NNL_SDE_LANES + l] = xc[k];
   }
   PetscFunctionReturn(0);
+}
+
+/* Paths c0 … c0+NNL_SDE_LANES−1 of x (path-major; those past count: path c0) into the lanes of xg,
+   or (back) lanes 0 … w−1 of xg into x */
+static void LanesGather(PetscInt d, PetscInt count, PetscInt c0, const double *x, double *xg)
+{
+  for (PetscInt l = 0; l < NNL_SDE_LANES; l++) {
+    const PetscInt c = c0 + l < count ? c0 + l : c0;
+    for (PetscInt k = 0; k < d; k++) xg[k * NNL_SDE_LANES + l] = x[c * d + k];
+  }
+}
+
+static void LanesScatter(PetscInt d, PetscInt count, PetscInt c0, const double *xg, double *x)
+{
+  for (PetscInt l = 0; l < NNL_SDE_LANES && c0 + l < count; l++)
+    for (PetscInt k = 0; k < d; k++) x[(c0 + l) * d + k] = xg[k * NNL_SDE_LANES + l];
 }
 
 PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt p0,
@@ -149,14 +171,20 @@ PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pe
   const PetscInt  d = sde->dim, q = sde->nnoise;
   const size_t    nl    = sde->inside ? (size_t)NNL_SDE_MAX_HALVINGS * (2 * q + d) : 0;
   const PetscBool lanes = sde->lanes && sde->inside && nnl_sde_lanes;
-  double         *N, *dW, *tmp, *work, *x0 = NULL, *xl = NULL, *dWl = NULL;
+  const PetscInt  ng    = lanes ? (count + NNL_SDE_LANES - 1) / NNL_SDE_LANES : 0;
+  double         *N, *dW, *tmp, *work, *x0 = NULL, *xl = NULL, *xo = NULL, *dWl = NULL;
   PetscBool      *in, stop = PETSC_FALSE;
   Halver          H = {sde, {{0, 0}, 0, 0}, 0, NULL, NULL, NULL, 0};
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc5((size_t)count * q, &N, q, &dW, q, &tmp, (size_t)2 * d, &work, count, &in));
   if (sde->inside) PetscCall(PetscMalloc2(d, &x0, nl, &H.lvl));
-  if (lanes) PetscCall(PetscMalloc2(d * NNL_SDE_LANES, &xl, q * NNL_SDE_LANES, &dWl));
+  if (lanes) { /* the states stay in lanes from the first step to the last */
+    PetscCall(PetscMalloc3((size_t)ng * d * NNL_SDE_LANES, &xl, d * NNL_SDE_LANES, &xo,
+                           q * NNL_SDE_LANES, &dWl));
+    for (PetscInt g = 0; g < ng; g++)
+      LanesGather(d, count, g * NNL_SDE_LANES, x, xl + (size_t)g * d * NNL_SDE_LANES);
+  }
   H.work = work, H.tmp = tmp;
   for (PetscInt c = 0; c < count; c++) {
     in[c] = sde->inside ? sde->inside(sde->ctx, x + c * d) : PETSC_FALSE;
@@ -167,9 +195,10 @@ PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pe
     NNLRngStreamInit(&s, run_seed, id, (uint64_t)i, NNL_PURPOSE_SDE);
     NNLRngNormals(&s, (uint64_t)p0 * (uint64_t)q, (size_t)(count * q), N);
     if (lanes)
-      for (PetscInt c0 = 0; c0 < count; c0 += NNL_SDE_LANES)
-        PetscCall(StepLanes(&H, run_seed, id, p0, i, dt, c0, PetscMin(NNL_SDE_LANES, count - c0), N,
-                            x, xl, dWl, dW, x0, nhalved, in));
+      for (PetscInt g = 0; g < ng; g++)
+        PetscCall(StepLanes(&H, run_seed, id, p0, i, dt, g * NNL_SDE_LANES,
+                            PetscMin(NNL_SDE_LANES, count - g * NNL_SDE_LANES), N,
+                            xl + (size_t)g * d * NNL_SDE_LANES, xo, dWl, dW, x0, nhalved, in));
     else
       for (PetscInt c = 0; c < count; c++) {
         double   *xc = x + c * d;
@@ -188,7 +217,11 @@ PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pe
       if (abandon) *abandon = stop;
     }
   }
-  if (lanes) PetscCall(PetscFree2(xl, dWl));
+  if (lanes) {
+    for (PetscInt g = 0; g < ng; g++)
+      LanesScatter(d, count, g * NNL_SDE_LANES, xl + (size_t)g * d * NNL_SDE_LANES, x);
+    PetscCall(PetscFree3(xl, xo, dWl));
+  }
   if (sde->inside) PetscCall(PetscFree2(x0, H.lvl));
   PetscCall(PetscFree5(N, dW, tmp, work, in));
   PetscFunctionReturn(0);
