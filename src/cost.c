@@ -115,37 +115,35 @@
    rule took 231, 927, 1390 µs) */
 #define C_GOURSAT_QUAD_CELL 5.2e3
 #define C_GOURSAT_QUAD_PHI  7.7e2
-/* SDE tasks: per path and step (ResNet: n·m normals and φ; shaped: an m×m state), and the
-   Fokker–Planck solve per cell and step of its own (5e-4). Fitted on the Stage 3 jobs and m = 3
-   runs: ResNet n = 2…8, 500 paths × 1000 steps in 0.07-0.11 s; the PDE (400 cells, 8000 steps) ~10
-   ms. Shaped, refitted 2026-12-04 (the model read jobs/li_nica_roy_2022_shaped.opts at 1.66 × a
-   1-rank run, its SDE tasks 2.2 of its 3.0 s): 223, 446, 665, 1467, 2264 ns a path-step at m = 2,
-   3, 4, 6, 8 (1000 paths, width 64, T = 1-2), fitted as a + b per pair (np = m(m+1)/2) within 5 %
-   (it had been 0.37 µs at m = 2 and 0.72 at m = 3, fitted as a + b·m³). ResNet refitted 2026-12-06
-   when the paths came to advance a step at a time together (NNLSDEPaths): 76, 76, 89, 150, 251 ns
-   a path-step at n = 2, 4, 8, 16, 32 (relu, m = 2; they had been 96, 113, 134, 214, 324), fitted
-   within 14 %; the shaped MLP's and attention's path-steps became 2-25 % faster, within their fits'
-   error, and are left. */
+/* SDE tasks: per path and step (ResNet: n·m normals and φ; the covariance SDEs: an m×m state), and
+   the Fokker–Planck solve per cell and step of its own (5e-4). ResNet, refitted 2026-12-06 when the
+   paths came to advance a step at a time together (NNLSDEPaths): 76, 76, 89, 150, 251 ns a
+   path-step at n = 2, 4, 8, 16, 32 (relu, m = 2), fitted within 14 %; the PDE (400 cells, 8000
+   steps) ~10 ms. */
 #define C_SDE_RES_NM   2.66 /* per element of n·m, φ apart */
 #define C_SDE_RES_STEP 56.0
-#define C_SDE_SHP_STEP 33.0
-#define C_SDE_SHP_PAIR 65.0
-/* Smooth shaping (tanh: the drift a polynomial in V, no acos and sincos), 2026-12-06: 89, 162, 286,
-   802 ns a path-step at m = 2, 3, 4, 6 (relu the same hour: 209, 362, 592, 1306, within 0.88–0.97
-   of the fit above), fitted per pair and m³ within 0.90–1.09; it had taken the shaped ReLU's, 2.6×
-   its time at m = 2 (the model read jobs/li_nica_roy_2022_shaped.opts at 1.27–1.32 of a run) */
-#define C_SDE_SMOOTH_PAIR 24.0
-#define C_SDE_SMOOTH_M3   1.1
-#define C_FP_CELL         4.0
+/* The covariance SDEs, 8 paths side by side in lanes (src/sdelanes.c), 2026-12-07: a path-step at
+   n = 64, T = 2, 1000 paths, m = 2, 3, 4, 6, 8 (the mean of two 1-rank runs), fitted per pair a <=
+   b (m(m+1)/2), per m³ and a fixed part: shaped ReLU MLP: 171, 338, 528, 1020, 1723 ns (its drift's
+   acos and sincos at every pair a < b, on each path alone), within 0.95–1.03; smooth shaping
+   (tanh): 55, 105, 179, 545, 1527 ns, within 0.86–1.09; shaped attention: 62, 119, 209, 463, 911 ns
+   (196, 354, 569, 1280–1543, 2057–2799 a path at a time, the same hour), within 0.98–1.02; shaped
+   transformer: 136, 287, 495, 1194, 2117 ns (278–351, 530–550, 885–893, 2056–2344, 3343–3925),
+   within 0.97–1.02. */
+static const struct {
+  double pair, m3, step;
+} nnl_cone_sde_cost[] = {
+  {48.0, 0.0, 31.0},  /* shaped ReLU */
+  {0.0, 2.5, 34.0},   /* smooth shaping */
+  {14.8, 0.70, 12.0}, /* shaped attention */
+  {42.0, 1.26, 0.0}   /* shaped transformer */
+};
+#define C_FP_CELL 4.0
 /* shaped_attention (set by hand 2026-12-05 on 1-rank runs at n = 64…1024, depths 16, 128, m = 2, 4,
    8: the plan within 1.23, 1.03, 0.96× of the run at m = 2, 4, 8 (projection; 0.6× at m = 8 before
    C_ATT_KMM took the factor's product), 0.97–1.02× (dense)): a projection layer's queries and keys,
    per element of their 2·n_k·m (normals) and of n_k·m² (their factor's product, the logits), and a
-   fixed part; a dense layer's W^Q and W^K as the value's W, and Y Aᵀ per n·m²; an SDE path-step per
-   pair (200, 630 ns a path-step at m = 2, 4; 536 at m = 3). Its SDE refitted 2026-12-06 when the
-   correlations took a root per token and the congruence m³ products (they were 2m² and m⁴): 196,
-   344, 570, 1246 ns at m = 2, 3, 4, 6 (n = 64, T = 2, 1000 paths; 188, 387, 730, 1938 before, the
-   same hour), fitted within 5 % */
+   fixed part; a dense layer's W^Q and W^K as the value's W, and Y Aᵀ per n·m² */
 #define C_ATT_KM  3.0
 #define C_ATT_KMM 0.75
 /* The projection sampler's attention layer at nk >= m, its logits from m×m factors
@@ -153,24 +151,15 @@
    64, 100 seeds: 0.60–22.8 µs a layer, against 0.83–75.8 when it drew the queries and keys): a
    fixed part, m³ (the factors, the logits, the square roots) and n·m beyond the layer model's (its
    values' pass, A V Aᵀ's factor), fitted within 0.79–1.14 */
-#define C_ATT_FACT     127.0
-#define C_ATT_M3       7.7
-#define C_ATT_NM       0.68
-#define C_ATT_LAYER    300.0
-#define C_ATT_DNMM     0.3
-#define C_SDE_ATT_STEP 25.0
-#define C_SDE_ATT_PAIR 56.0
-/* shaped_transformer (1-rank runs 2026-12-05, n = 64, T = 2, 1000 paths): an SDE path-step took
-   315, 990, 1880, 3685 ns at m = 2, 3, 4, 6 (the shaped drift's acos and sincos at every pair
-   beside the attention's), fitted per pair, then times 0.83 when the drift was taken once per pair
-   (the shipped job's SDE tasks 16.1 → 13.3 s); its MLP sub-block's projection costs C_TR_PROJ times
-   the layer model's terms (the model read the shipped job's networks at 1.30 × the run without it,
-   the attention's alone at 1.22 ×). Its SDE refitted 2026-12-06 with the attention's: 266, 513,
-   853, 1948 ns at m = 2, 3, 4, 6 (262, 554, 1023, 2638 before, the same hour; the 2026-12-05 runs
-   were in one of this VM's slow spells, and the model read the shipped job at 1.36), within 5 % */
-#define C_SDE_TR_PAIR 89.0
-#define C_SDE_TR_STEP -5.0
-#define C_TR_PROJ     1.5
+#define C_ATT_FACT  127.0
+#define C_ATT_M3    7.7
+#define C_ATT_NM    0.68
+#define C_ATT_LAYER 300.0
+#define C_ATT_DNMM  0.3
+/* shaped_transformer: its MLP sub-block's projection costs C_TR_PROJ times the layer model's terms
+   (the model read the shipped job's networks at 1.30 × the run without it, the attention's alone at
+   1.22 ×) */
+#define C_TR_PROJ 1.5
 
 /* Layers a task records. */
 static double Recorded(const NNLJob *job, const NNLPoint *pt)
@@ -338,14 +327,14 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
 
   if (pt->family == NNL_FAMILY_RESNET)
     per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
-  else if (pt->family == NNL_FAMILY_ATTENTION)
-    per = C_SDE_ATT_PAIR * m * (m + 1) / 2 + C_SDE_ATT_STEP;
-  else if (pt->family == NNL_FAMILY_TRANSFORMER)
-    per = C_SDE_TR_PAIR * m * (m + 1) / 2 + C_SDE_TR_STEP;
-  else if (NNLShapedIsRelu(&job->act[pt->act]))
-    per = C_SDE_SHP_PAIR * m * (m + 1) / 2 + C_SDE_SHP_STEP;
-  else /* smooth shaping: a polynomial drift */
-    per = C_SDE_SMOOTH_PAIR * m * (m + 1) / 2 + C_SDE_SMOOTH_M3 * m * m * m;
+  else {
+    const int k = pt->family == NNL_FAMILY_ATTENTION     ? 2
+                  : pt->family == NNL_FAMILY_TRANSFORMER ? 3
+                  : NNLShapedIsRelu(&job->act[pt->act])  ? 0
+                                                         : 1;
+    per = nnl_cone_sde_cost[k].pair * m * (m + 1) / 2 + nnl_cone_sde_cost[k].m3 * m * m * m +
+          nnl_cone_sde_cost[k].step;
+  }
   *cost =
     paths * steps * per +
     (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / NNL_FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
