@@ -165,11 +165,6 @@ static PetscErrorCode ShapedProject(void *ctx, double *V)
   PetscFunctionReturn(0);
 }
 
-static void ShapedDriftLane(const void *ctx, double keep, double scale, const double *V, double *f)
-{
-  ShapedDriftAdd((const Shaped *)ctx, keep, scale, V, f);
-}
-
 /* The shaped MLP's, attention's and the transformer's SDE, NNL_SDE_LANES paths at a time (ctx: a
    Shaped, or an Attention, which begins with one) */
 static PetscErrorCode ConeLanes(void *ctx, double t, double dt, const double *dW, double *V,
@@ -180,12 +175,29 @@ static PetscErrorCode ConeLanes(void *ctx, double t, double dt, const double *dW
 }
 
 /* s->lanes, and sde->lanes when m <= NNL_SMALL_M (past it the scalar callbacks take LAPACK's and
-   BLAS's factors and products, which the lanes do not repeat) */
+   BLAS's factors and products, which the lanes do not repeat); mlp_scale 0: no MLP drift. After
+   NNLShapedDerivatives. */
 static void ConeLanesSet(Shaped *s, NNLSDE *sde, PetscBool attention, double tau0, double gamma,
                          double cv, double mlp_scale)
 {
-  s->lanes =
-    (NNLConeLanes){s->m, attention, tau0, gamma, cv, mlp_scale, ShapedDriftLane, ConeFix, s};
+  const NNLJob *job = s->job;
+  const double  dc  = job->shape_c_plus - job->shape_c_minus;
+
+  s->lanes = (NNLConeLanes){s->m,
+                            attention,
+                            tau0,
+                            gamma,
+                            cv,
+                            mlp_scale == 0.0          ? 0
+                            : NNLShapedIsRelu(s->act) ? 1
+                                                      : 2,
+                            mlp_scale,
+                            dc * dc / (2 * M_PI),
+                            s->d2 * s->d2 / 4,
+                            s->d3 / 2,
+                            job->shape_a * job->shape_a,
+                            ConeFix,
+                            s};
   if (s->m <= NNL_SMALL_M) sde->lanes = ConeLanes;
 }
 
@@ -319,8 +331,8 @@ static PetscErrorCode ShapedPaths(const NNLJob *job, const NNLPoint *pt, double 
   PetscInt      *h; /* per path of a batch, its halvings */
 
   PetscFunctionBegin;
-  ConeLanesSet(&s, &sde, PETSC_FALSE, 0.0, 0.0, 1.0, 1.0);
   NNLShapedDerivatives(s.act, &s.d2, &s.d3);
+  ConeLanesSet(&s, &sde, PETSC_FALSE, 0.0, 0.0, 1.0, 1.0);
   PetscCall(PetscMalloc5(m * m, &s.R, m * m, &s.S, m * m, &s.T, m * m, &s.L, B * m * m, &V));
   PetscCall(PetscMalloc1(B, &h));
   for (PetscInt p0 = 0; p0 < job->sde_paths && !*abandon; p0 += B) {
@@ -361,9 +373,9 @@ static PetscErrorCode AttentionPaths(const NNLJob *job, const NNLPoint *pt, doub
   PetscInt      *h; /* per path of a batch, its halvings */
 
   PetscFunctionBegin;
+  if (at.mlp) NNLShapedDerivatives(at.s.act, &at.s.d2, &at.s.d3);
   ConeLanesSet(&at.s, &sde, PETSC_TRUE, at.tau0, at.gamma, ValuesNoiseScale(&at),
                at.mlp ? at.gamma * at.gamma : 0.0);
-  if (at.mlp) NNLShapedDerivatives(at.s.act, &at.s.d2, &at.s.d3);
   PetscCall(
     PetscMalloc5(m * m, &at.s.R, m * m, &at.s.S, m * m, &at.s.T, m * m, &at.s.L, B * m * m, &V));
   PetscCall(PetscMalloc2(4 * m * m + 3 * m, &at.work, m * m, &at.X));

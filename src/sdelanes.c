@@ -11,6 +11,7 @@
 #include <math.h>
 #include "sdelanes.h"
 #include "simd.h"
+#include "nnlimits/shaped.h"
 
 #define NL   NNL_SDE_LANES
 #define MM   (NNL_SMALL_M * NNL_SMALL_M)
@@ -94,6 +95,38 @@ INL void AttentionDriftLanes(int m, double tau0, double gamma, const Lane *V, co
     for (int b = 0; b < m; b++)
       EACH f[a + b * m][l] =
         c * ((vw[a][l] + vw[b][l]) / (2.0 * dm) + trv[l] * R[a + b * m][l] / (dm * dm));
+}
+
+/* f ← keep·f + scale·b(V) (ShapedDriftAdd with NNLShapedDrift): each pair a <= b once, mirrored;
+   the shaped ReLU's sin θ − θ cos θ (NNLShapedReluFactor) lane by lane, where ρ is in [−1, 1) */
+INL void MlpDriftLanes(int m, const NNLConeLanes *c, const Lane *V, Lane *f)
+{
+  const double keep = c->attention ? 1.0 : 0.0, scale = c->mlp_scale;
+
+  for (int a = 0; a < m; a++)
+    for (int b = a; b < m; b++) {
+      const double *va = V[a + a * m], *vb = V[b + b * m], *vab = V[a + b * m];
+      Lane          v;
+      if (c->mlp == 2)
+        EACH v[l] =
+          scale *
+          ((c->q2 * (va[l] * vb[l] + 2 * vab[l] * vab[l]) + c->q3 * vab[l] * (va[l] + vb[l])) /
+           c->a2);
+      else {
+        Lane s, rho;
+        EACH
+        {
+          s[l]   = sqrt(va[l] * vb[l]);
+          rho[l] = vab[l] / s[l];
+          rho[l] = rho[l] < -1 ? -1.0 : rho[l];
+        }
+        for (int l = 0; l < NL; l++) /* θ: libm's acos and sincos, a lane at a time */
+          v[l] = s[l] > 0 && !(rho[l] >= 1) ? NNLShapedReluFactor(rho[l]) : 0.0;
+        EACH v[l] = scale * (s[l] > 0 ? c->k * s[l] * v[l] : 0.0);
+      }
+      EACH f[a + b * m][l] = keep == 0.0 ? v[l] : f[a + b * m][l] + v[l];
+      if (b > a) EACH f[b + a * m][l] = keep == 0.0 ? v[l] : f[b + a * m][l] + v[l];
+    }
 }
 
 /* ShapedNoise: g = Rᵀ S R, S = (G + Gᵀ)/√2, as NNLProject's small loops take T = S R, then Tᵀ R */
@@ -188,7 +221,7 @@ INL void VConeLanes(int m, const Lane *V, double tol, Lane *L, int64_t *ok)
   }
 }
 
-/* Before the scalar drift: the attention's drift and the factors of V and of its correlations */
+/* The drift, and the factors of V and of its correlations */
 INL void StepFactors(const NNLConeLanes *c, const Lane *V, Work *w)
 {
   const int m = (int)c->m;
@@ -198,6 +231,7 @@ INL void StepFactors(const NNLConeLanes *c, const Lane *V, Work *w)
     AttentionDriftLanes(m, c->tau0, c->gamma, V, w->C, w->f);
     CholeskyLanes(m, w->C, w->U, w->badU);
   }
+  if (c->mlp) MlpDriftLanes(m, c, V, w->f);
   CholeskyLanes(m, V, w->R, w->badR);
 }
 
@@ -257,19 +291,12 @@ PetscErrorCode NNLConeStepLanes(const NNLConeLanes *c, double dt, const double *
   const PetscInt m = c->m;
   Lane          *v = (Lane *)V;
   Work           w;
-  double         x[MM], f[MM];
+  double         x[MM];
 
   PetscFunctionBegin;
   Factors(c, v, &w);
   if (c->attention) PetscCall(SqrtFallback(m, w.C, w.badU, w.U));
   PetscCall(SqrtFallback(m, v, w.badR, w.R));
-  if (c->mlp_scale != 0.0)
-    for (int l = 0; l < NL; l++) {
-      LaneGet(m, v, l, x);
-      if (c->attention) LaneGet(m, w.f, l, f);
-      c->mlp_drift(c->ctx, c->attention ? 1.0 : 0.0, c->mlp_scale, x, f);
-      LanePut(m, f, l, w.f);
-    }
   Update(c, dt, (const Lane *)dW, v, &w);
   for (int l = 0; l < NL; l++)
     if (!w.ok[l]) {

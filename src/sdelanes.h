@@ -9,19 +9,20 @@
 
 /* The SDE dV = b(V) dt + noise, V m×m (m <= NNL_SMALL_M), as src/sde_task.c's scalar callbacks
    define it: drift, the attention block's (NNLAttentionDrift) when attention is set, plus mlp_scale
-   times the shaped MLP's (mlp_drift, called on each lane: f ← keep·f + scale·b(V)), keep 1 after
-   the attention's, else 0; noise, the values' Rᵀ((G + Gᵀ)/√2)R with RᵀR = V (G the first m² of the
-   increments), times cv then plus NNLAttentionNoise's (the next m²) when attention is set. After
-   the step V is symmetrised, and a V that fails VCone(V, 0) goes to fix (the rest of the scalar
-   ShapedProject); then inside: VCone(V, 1e-6) (the scalar VInside). */
+   times the shaped MLP's (NNLShapedDrift: mlp 1, the shaped ReLU's, k = (c₊ − c₋)²/(2π); mlp 2,
+   smooth shaping's, q2 = φ''(0)²/4, q3 = φ'''(0)/2, a2 = a²); noise, the values' Rᵀ((G + Gᵀ)/√2)R
+   with RᵀR = V (G the first m² of the increments), times cv then plus NNLAttentionNoise's (the next
+   m²) when attention is set. After the step V is symmetrised, and a V that fails VCone(V, 0) goes
+   to fix (the rest of the scalar ShapedProject); then inside: VCone(V, 1e-6) (the scalar
+   VInside). */
 typedef struct {
   PetscInt  m;
   PetscBool attention;
   double    tau0, gamma, cv;
-  double    mlp_scale; /* 0: no MLP drift */
-  void (*mlp_drift)(const void *ctx, double keep, double scale, const double *V, double *f);
+  int       mlp; /* 0: no MLP drift */
+  double    mlp_scale, k, q2, q3, a2;
   PetscErrorCode (*fix)(const void *ctx, double *V);
-  const void *ctx; /* of mlp_drift and fix */
+  const void *ctx; /* of fix */
 } NNLConeLanes;
 
 /* The tolerance of the state space's test (VCone): rounding's reach (src/sde_task.c). */

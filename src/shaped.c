@@ -69,12 +69,19 @@ void NNLShapedDerivatives(const NNLActivation *act, double *d2, double *d3)
   *d3 = (f[4] - 2 * f[3] + 2 * f[1] - f[0]) / (2 * h * h * h);
 }
 
+double NNLShapedReluFactor(double rho)
+{
+  const double th = acos(rho);
+  /* √(1−ρ²) − ρθ = sin θ − θ cos θ */
+  return sin(th) - th * cos(th);
+}
+
 double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, double d3, double vaa,
                       double vbb, double vab)
 {
   if (NNLShapedIsRelu(act)) {
     const double dc = job->shape_c_plus - job->shape_c_minus, s = sqrt(vaa * vbb);
-    double       rho, th;
+    double       rho;
     if (!(s > 0)) return 0.0;
     rho = vab / s;
     if (rho >= 1) /* θ = acos(1) = +0, so sin θ − θ cos θ = +0 exactly (C's Annex F: sin(+0) = +0,
@@ -82,9 +89,7 @@ double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, do
                      more of the pairs; 12 % of noci_2023_shaped_transformer's time went to them) */
       return dc * dc / (2 * M_PI) * s * 0.0;
     if (rho < -1) rho = -1;
-    th = acos(rho);
-    /* √(1−ρ²) − ρθ = sin θ − θ cos θ: the θ form keeps its digits near ρ = 1, where it is ~θ³/3 */
-    return dc * dc / (2 * M_PI) * s * (sin(th) - th * cos(th));
+    return dc * dc / (2 * M_PI) * s * NNLShapedReluFactor(rho);
   }
   return (d2 * d2 / 4 * (vaa * vbb + 2 * vab * vab) + d3 / 2 * vab * (vaa + vbb)) /
          (job->shape_a * job->shape_a);
