@@ -112,7 +112,7 @@ static PetscErrorCode StepEnd(Halver *H, uint64_t run_seed, uint64_t id, PetscIn
 }
 
 /* One step of paths c0 … c0+w−1 (w <= NNL_SDE_LANES) by sde->lanes, their states interleaved in xg
-   (lanes past w follow path c0's increments, and are not read): their increments interleaved into
+   (lanes past w: path c0's state and increments, not read): their increments interleaved into
    dWl, the old states kept in xo, and each path that left from inside taken again in halves from
    its old state (xc, dW: one path's). */
 static PetscErrorCode StepLanes(Halver *H, uint64_t run_seed, uint64_t id, PetscInt p0, PetscInt i,
@@ -144,6 +144,10 @@ static PetscErrorCode StepLanes(Halver *H, uint64_t run_seed, uint64_t id, Petsc
                       nhalved ? nhalved + c : NULL, in + c));
     for (PetscInt k = 0; k < d; k++) xg[k * NNL_SDE_LANES + l] = xc[k];
   }
+  for (PetscInt l = w; l < NNL_SDE_LANES; l++) /* the padding follows path c0 (had it gone on alone
+                                                  after c0's halving, it would leave the cone, and
+                                                  take the scalar fallbacks at every step) */
+    for (PetscInt k = 0; k < d; k++) xg[k * NNL_SDE_LANES + l] = xg[k * NNL_SDE_LANES];
   PetscFunctionReturn(0);
 }
 
@@ -279,6 +283,7 @@ void NNLSDECorrelation(double *k, NNLSDE *sde)
   sde->project = CorrProject;
   sde->ctx     = k;
   sde->inside  = NULL;
+  sde->lanes   = NULL;
 }
 
 double NNLSDETime(NNLFamily family, PetscInt width, PetscInt depth, PetscInt layer)

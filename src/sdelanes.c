@@ -22,7 +22,7 @@ typedef double Lane[NL];
 
 typedef struct {
   Lane    f[MM], g[MM], R[MM], C[MM], U[MM], T[MM], X[MM], L[MM];
-  int64_t badR[NL], badU[NL], ok[NL];
+  int64_t badR[NL], badU[NL], ok[NL], wide[NL];
 } Work;
 
 /* CholeskySmall (sqrtpsd.c) in each lane: bad[l] when a pivot is not positive (the lane's R is then
@@ -188,10 +188,11 @@ INL void AttentionNoiseLanes(int m, double tau0, double gamma, double cv, const 
 }
 
 /* VCone (sde_task.c) in each lane: ok[l] its answer. A lane that fails goes on with values its
-   answer no longer depends on. */
-INL void VConeLanes(int m, const Lane *V, double tol, Lane *L, int64_t *ok)
+   answer no longer depends on. wide[l]: every pivot was above NNL_PSD_TOL·V_jj, so that VCone(V,
+   NNL_PSD_TOL) takes the same steps to the same factor and is true as well. */
+INL void VConeLanes(int m, const Lane *V, double tol, Lane *L, int64_t *ok, int64_t *wide)
 {
-  EACH ok[l] = 1;
+  EACH ok[l] = wide[l] = 1;
   for (int j = 0; j < m; j++) {
     Lane d;
     EACH
@@ -205,6 +206,7 @@ INL void VConeLanes(int m, const Lane *V, double tol, Lane *L, int64_t *ok)
     {
       const double vjj = V[j + j * m][l];
       ok[l] &= d[l] >= -tol * vjj;
+      wide[l] &= d[l] > NNL_PSD_TOL * vjj;
       L[j + j * m][l] = d[l] > tol * vjj ? sqrt(d[l]) : 0.0;
     }
     for (int i = j + 1; i < m; i++) {
@@ -247,12 +249,12 @@ INL void StepUpdate(const NNLConeLanes *c, double dt, const Lane *dW, Lane *V, W
   for (int a = 0; a < m; a++)
     for (int b = a + 1; b < m; b++)
       EACH V[a + b * m][l] = V[b + a * m][l] = 0.5 * (V[a + b * m][l] + V[b + a * m][l]);
-  VConeLanes(m, V, 0.0, w->L, w->ok);
+  VConeLanes(m, V, 0.0, w->L, w->ok, w->wide);
 }
 
 INL void StepInside(const NNLConeLanes *c, const Lane *V, Work *w)
 {
-  VConeLanes((int)c->m, V, NNL_PSD_TOL, w->L, w->ok);
+  VConeLanes((int)c->m, V, NNL_PSD_TOL, w->L, w->ok, w->wide);
 }
 
 NNL_SIMD_FUNCTION(Factors, (const NNLConeLanes *c, const Lane *V, Work *w), (c, V, w), StepFactors)
@@ -292,19 +294,22 @@ PetscErrorCode NNLConeStepLanes(const NNLConeLanes *c, double dt, const double *
   Lane          *v = (Lane *)V;
   Work           w;
   double         x[MM];
+  PetscBool      all = PETSC_TRUE;
 
   PetscFunctionBegin;
   Factors(c, v, &w);
   if (c->attention) PetscCall(SqrtFallback(m, w.C, w.badU, w.U));
   PetscCall(SqrtFallback(m, v, w.badR, w.R));
   Update(c, dt, (const Lane *)dW, v, &w);
-  for (int l = 0; l < NL; l++)
+  for (int l = 0; l < NL; l++) {
     if (!w.ok[l]) {
       LaneGet(m, v, l, x);
       PetscCall(c->fix(c->ctx, x));
       LanePut(m, x, l, v);
     }
-  Inside(c, v, &w);
+    all = all && w.ok[l] && w.wide[l];
+  }
+  if (!all) Inside(c, v, &w); /* else VCone(V, 0) has answered for VCone(V, NNL_PSD_TOL) */
   for (int l = 0; l < NL; l++) inside[l] = w.ok[l] ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
 }

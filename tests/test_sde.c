@@ -258,11 +258,13 @@ static void test_covariance_sde_vs_fokker_planck(void **state)
 /* The covariance SDEs' paths side by side (src/sdelanes.c: NNL_SDE_LANES paths a step, in lanes)
    against the scalar callbacks path by path, bit for bit, in every build of simd.h this CPU runs:
    the shaped ReLU and tanh MLPs, shaped attention and the shaped transformer, m = 2 … 9 (9: past
-   NNL_SMALL_M, no lanes), 37 paths (a last batch of 5 lanes). Inputs of correlation 1 and long
-   steps make the rare branches run: a singular V (the pivoted Cholesky factor), steps that leave
-   the cone (taken again in halves, by the scalar code), V put back on it (ConeFix), paths that
-   leave for good (NaN). Catches any operation of a lane out of the scalar code's order, a lane's
-   fallback written to another lane, a padded lane's result kept. */
+   NNL_SMALL_M, no lanes) and m = 1 and 7, 37 paths (a last group of 5 lanes) or 203 (two batches
+   of paths at m = 8). Inputs of correlation 1 and long steps make the rare branches run: a
+   singular V (the pivoted Cholesky factor), steps that leave the cone (taken again in halves, by
+   the scalar code, in the first batch and the second), V put back on it (ConeFix), paths left
+   outside after a last-level half, whose steps then stand. Catches any operation of a lane out of
+   the scalar code's order, a lane's fallback written to another lane, a skipped step from
+   outside, a later batch's halving on the first batch's bridge stream. */
 static void test_lanes_bits(void **state)
 {
   const char *cases[] = {
@@ -281,7 +283,16 @@ static void test_lanes_bits(void **state)
     "-family shaped_transformer -grid_activation relu -inputs 6 -input_correlation 1 "
     "-attn_tau0 0.25 -sde_dt 0.1",
     "-family shaped_attention -grid_activation linear -inputs 9 -input_correlation 0.5 -sde_dt "
-    "0.05"};
+    "0.05",
+    /* paths outside after a last-level half (the lanes' step-from-outside branch), 2 lost */
+    "-family shaped_mlp -grid_activation tanh -inputs 3 -input_correlation 0.5 -sde_dt 0.1 "
+    "-grid_depth 64 -sde_paths 203",
+    /* two batches (PathBatch 170 at m = 8): halvings with p0 > 0 */
+    "-family shaped_attention -grid_activation linear -inputs 8 -input_correlation 0.5 "
+    "-attn_tau0 0.2 -sde_dt 0.05 -grid_depth 64 -sde_paths 203",
+    "-family shaped_mlp -grid_activation relu -inputs 1 -sde_dt 0.05",
+    "-family shaped_transformer -grid_activation relu -inputs 7 -input_correlation 0.8 "
+    "-attn_tau0 0.3 -sde_dt 0.05"};
   const char *builds[] = {"avx512", "avx2", "plain"};
   PetscInt    halved = 0, lost = 0, nbuild = 0;
 
@@ -292,7 +303,7 @@ static void test_lanes_bits(void **state)
     NNLGrid   *grid;
     NNLResult *res[2];
     snprintf(opts, sizeof(opts),
-             "%s -grid_width 16 -grid_depth 32 -grid_seed 0 -sde_paths 37 -record_layers last",
+             "-grid_width 16 -grid_depth 32 -grid_seed 0 -sde_paths 37 -record_layers last %s",
              cases[k]);
     assert_int_equal(TestJob(opts, &job, &grid), 0);
     assert_int_equal(grid->nsde, 1);
@@ -332,6 +343,7 @@ static void test_lanes_bits(void **state)
                 nbuild, halved, lost);
   assert_true(nbuild >= 1);
   assert_true(halved > 0); /* the halvings ran, from the lanes */
+  assert_true(lost > 0);   /* and steps from outside, which stand */
 }
 
 /* Distances against hand-computed values. Catches: off-by-one cdf steps, W1 not integrating between
