@@ -124,25 +124,25 @@
 #define C_SDE_RES_STEP 56.0
 /* The covariance SDEs, 8 paths side by side in lanes (src/sdelanes.c), 2026-12-06: a path-step at
    n = 64, T = 2, 1000 paths, m = 2, 3, 4, 6, 8 (the mean of two 1-rank runs), fitted per pair a <=
-   b (m(m+1)/2), per m³ and a fixed part: shaped ReLU MLP: 171, 338, 528, 1020, 1723 ns (its drift's
-   acos and sincos at every pair a < b, on each path alone), within 0.95–1.03; smooth shaping
-   (tanh): 55, 105, 179, 545, 1527 ns, within 0.86–1.09; shaped attention: 62, 119, 209, 463, 911 ns
-   (196, 354, 569, 1280–1543, 2057–2799 a path at a time, the same hour), within 0.98–1.02; shaped
-   transformer: 136, 287, 495, 1194, 2117 ns (278–351, 530–550, 885–893, 2056–2344, 3343–3925),
-   within 0.97–1.02. */
+   b (m(m+1)/2), per m³, per m⁴ and a fixed part: shaped ReLU MLP: 122, 201, 327, 712, 1261 ns (its
+   drift's acos and sincos at every pair a < b, a lane at a time), within 0.98–1.02; smooth shaping
+   (tanh): 30, 56, 110, 431, 1352 ns (past m = 6 its paths near the cone's boundary take the scalar
+   fallbacks: the m⁴), within 0.95–1.03; shaped attention: 68, 112, 202, 445, 893 ns (196, 354, 569,
+   1280–1543, 2057–2799 a path at a time, the same hour), within 0.96–1.04; shaped transformer: 93,
+   212, 372, 882, 1713 ns (278–351, 530–550, 885–893, 2056–2344, 3343–3925), within 0.97–1.02. */
 static const struct {
-  double pair, m3, step;
+  double pair, m3, m4, step;
 } nnl_cone_sde_cost[2][4] = {
-  {{48.0, 0.0, 31.0},  /* shaped ReLU */
-   {0.0, 2.5, 34.0},   /* smooth shaping */
-   {14.8, 0.70, 12.0}, /* shaped attention */
-   {42.0, 1.26, 0.0}}, /* shaped transformer */
+  {{22.9, 0.79, 0.0, 46.1}, /* shaped ReLU */
+   {0.0, 0.22, 0.29, 24.7}, /* smooth shaping */
+   {10.3, 0.96, 0.0, 28.3}, /* shaped attention */
+   {28.0, 1.39, 0.0, 0.0}}, /* shaped transformer */
   /* m > NNL_SMALL_M, a path at a time (LAPACK's factors, BLAS's products), the same runs at m = 9,
      12, 16: shaped ReLU 2810, 4666, 8225 ns within 0.97–1.02; smooth shaping 10059, 24009, 54627
      (its paths near the cone's boundary, where the factor is the eigen square root) within
      0.98–1.01; attention 3238, 5684, 11608 within 0.98–1.04; transformer 4895, 8851, 17545 within
      0.99–1.02 (the lanes' fit read attention at m = 9 and 12 at 0.24 and 0.27 of a run) */
-  {{60.9, 0.0, 0.0}, {15.1, 13.0, 0.0}, {54.8, 0.96, 0.0}, {83.9, 1.45, 0.0}}};
+  {{60.9, 0.0, 0.0, 0.0}, {15.1, 13.0, 0.0, 0.0}, {54.8, 0.96, 0.0, 0.0}, {83.9, 1.45, 0.0, 0.0}}};
 #define C_FP_CELL 4.0
 /* shaped_attention (set by hand 2026-12-05 on 1-rank runs at n = 64…1024, depths 16, 128, m = 2, 4,
    8: the plan within 1.23, 1.03, 0.96× of the run at m = 2, 4, 8 (projection; 0.6× at m = 8 before
@@ -333,13 +333,14 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
   if (pt->family == NNL_FAMILY_RESNET)
     per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
   else {
-    const int k     = pt->family == NNL_FAMILY_ATTENTION     ? 2
-                      : pt->family == NNL_FAMILY_TRANSFORMER ? 3
-                      : NNLShapedIsRelu(&job->act[pt->act])  ? 0
-                                                             : 1;
-    const int lanes = job->inputs <= NNL_SMALL_M ? 0 : 1;
-    per             = nnl_cone_sde_cost[lanes][k].pair * m * (m + 1) / 2 +
-          nnl_cone_sde_cost[lanes][k].m3 * m * m * m + nnl_cone_sde_cost[lanes][k].step;
+    const int    k     = pt->family == NNL_FAMILY_ATTENTION     ? 2
+                         : pt->family == NNL_FAMILY_TRANSFORMER ? 3
+                         : NNLShapedIsRelu(&job->act[pt->act])  ? 0
+                                                                : 1;
+    const int    lanes = job->inputs <= NNL_SMALL_M ? 0 : 1;
+    const double pair = nnl_cone_sde_cost[lanes][k].pair, m3 = nnl_cone_sde_cost[lanes][k].m3,
+                 m4 = nnl_cone_sde_cost[lanes][k].m4, step = nnl_cone_sde_cost[lanes][k].step;
+    per = pair * m * (m + 1) / 2 + m3 * m * m * m + m4 * m * m * m * m + step;
   }
   *cost =
     paths * steps * per +
