@@ -2,11 +2,12 @@
    is a lane: entry k of an m×m matrix of path l at [k][l]. Every loop over the lanes does, in each
    lane, the operations a path alone gets from the scalar code (CholeskySmall in sqrtpsd.c,
    NNLProject's small loops, NNLAttentionCorrelation, NNLAttentionDrift, NNLAttentionCongruence,
-   NNLAttentionNoise, sde_task.c's ShapedNoise and VCone), in the same order; those loops vectorise,
-   in the builds of simd.h, and each path keeps its bits (tests/test_sde.c, test_lanes_bits; all but
-   a NaN's sign where ±inf meet, which C leaves open and the store keeps as NULL either way). A
-   path alone is a chain of dependent divisions and square roots on 4×4 matrices; 8 of them side by
-   side fill the units a path alone leaves idle. A lane whose Cholesky factorisation meets a pivot
+   NNLAttentionNoise, NNLShapedDrift, sde_task.c's ShapedDriftAdd, ShapedNoise and VCone), in the
+   same order; those loops vectorise, in the builds of simd.h, and each path keeps its bits
+   (tests/test_sde.c, test_lanes_bits; all but a NaN's sign where ±inf meet, which C leaves open and
+   the store keeps as NULL either way). A path alone is a chain of dependent divisions and square
+   roots on 4×4 matrices; 8 of them side by side fill the units a path alone leaves idle. A lane
+   whose Cholesky factorisation meets a pivot
    <= 0, or whose V leaves the cone, goes through the scalar code. */
 #include <float.h>
 #include <math.h>
