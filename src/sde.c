@@ -75,11 +75,6 @@ static PetscErrorCode Halve(Halver *H, double t, double h, const double *dW, Pet
   PetscFunctionReturn(0);
 }
 
-/* Paths p0 … p0+count−1 advance a step at a time together: each step's increments for all of them
-   are one request of the step's stream (count·nnoise normals, at the AVX-512 kernel's full pace),
-   where a path at a time asked for nnoise at each step, a few scalar Philox blocks and their call's
-   costs: the normals were 60 % of a fixed-width ResNet SDE task. Each path's arithmetic, and its
-   bits, are a path alone's (NNLSDEIncrement's dW = (0 + N)·√h). */
 static PetscBool nnl_sde_lanes = PETSC_TRUE;
 
 void NNLSDEUseLanes(PetscBool use)
@@ -87,15 +82,14 @@ void NNLSDEUseLanes(PetscBool use)
   nnl_sde_lanes = use;
 }
 
-/* Path c's step from the state x (path-major) that is still its old one: when it left the state
-   space from inside, taken again in halves (Halve); else the step's new state xnew (may be x)
-   stands. *in: whether path c's state is inside, before and after. */
+/* Path p's step i ends: when it left the state space from inside (*in, not now), taken again in
+   halves (Halve) from x, which holds its old state; else x holds its new state and it stands.
+   *in: whether the path's state is inside, before and after. */
 static PetscErrorCode StepEnd(Halver *H, uint64_t run_seed, uint64_t id, PetscInt i, double dt,
-                              PetscInt p, const double *dW, PetscBool now, const double *xnew,
-                              double *x, PetscInt *nhalved, PetscBool *in)
+                              PetscInt p, const double *dW, PetscBool now, double *x,
+                              PetscInt *nhalved, PetscBool *in)
 {
-  const NNLSDE  *sde = H->sde;
-  const PetscInt q   = sde->nnoise;
+  const PetscInt q = H->sde->nnoise;
 
   PetscFunctionBegin;
   if (*in && !now) { /* a step from outside (the start, or a half step that left at the last level)
@@ -105,8 +99,7 @@ static PetscErrorCode StepEnd(Halver *H, uint64_t run_seed, uint64_t id, PetscIn
     H->nhalved = 0;
     PetscCall(Halve(H, i * dt, dt, dW, 1, 1, x, &now));
     if (nhalved) *nhalved += H->nhalved;
-  } else if (xnew != x)
-    PetscCall(PetscArraycpy(x, xnew, sde->dim));
+  }
   *in = now;
   PetscFunctionReturn(0);
 }
@@ -140,8 +133,8 @@ static PetscErrorCode StepLanes(Halver *H, uint64_t run_seed, uint64_t id, Petsc
     }
     for (PetscInt k = 0; k < d; k++) xc[k] = xo[k * NNL_SDE_LANES + l];
     for (PetscInt j = 0; j < q; j++) dW[j] = dWl[j * NNL_SDE_LANES + l];
-    PetscCall(StepEnd(H, run_seed, id, i, dt, p0 + c, dW, now[l], xc, xc,
-                      nhalved ? nhalved + c : NULL, in + c));
+    PetscCall(StepEnd(H, run_seed, id, i, dt, p0 + c, dW, now[l], xc, nhalved ? nhalved + c : NULL,
+                      in + c));
     for (PetscInt k = 0; k < d; k++) xg[k * NNL_SDE_LANES + l] = xc[k];
   }
   for (PetscInt l = w; l < NNL_SDE_LANES; l++) /* the padding follows path c0 (had it gone on alone
@@ -167,6 +160,11 @@ static void LanesScatter(PetscInt d, PetscInt count, PetscInt c0, const double *
     for (PetscInt k = 0; k < d; k++) x[(c0 + l) * d + k] = xg[k * NNL_SDE_LANES + l];
 }
 
+/* Paths p0 … p0+count−1 advance a step at a time together: each step's increments for all of them
+   are one request of the step's stream (count·nnoise normals, at the AVX-512 kernel's full pace),
+   where a path at a time asked for nnoise at each step, a few scalar Philox blocks and their call's
+   costs: the normals were 60 % of a fixed-width ResNet SDE task. Each path's arithmetic, and its
+   bits, are a path alone's (NNLSDEIncrement's dW = (0 + N)·√h). */
 PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, PetscInt p0,
                            PetscInt count, double T, PetscInt nsteps, double *x, PetscInt *nhalved,
                            NNLPollFn poll, void *pctx, PetscBool *abandon)
@@ -213,7 +211,7 @@ PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pe
         if (!sde->inside) continue;
         now = sde->inside(sde->ctx, xc);
         if (in[c] && !now) PetscCall(PetscArraycpy(xc, x0, d));
-        PetscCall(StepEnd(&H, run_seed, id, i, dt, p0 + c, dW, now, xc, xc,
+        PetscCall(StepEnd(&H, run_seed, id, i, dt, p0 + c, dW, now, xc,
                           nhalved ? nhalved + c : NULL, in + c));
       }
     if (poll) {

@@ -132,12 +132,6 @@ static PetscBool VInside(void *ctx, const double *V)
   return VCone((const Shaped *)ctx, V, NNL_PSD_TOL);
 }
 
-/* After each step. Rounding makes RᵀSR asymmetric in the last bit: keep V exactly symmetric, as the
-   Gram matrix it models is. It also takes a V on the cone's boundary off it: a V off by no more
-   than NNL_PSD_TOL goes back, as RᵀR of its pivoted Cholesky factor R (NNLSqrtPSD; rows past the
-   numerical rank zero). Without it, paths from inputs of correlation 1 drifted (shaped ReLU and
-   tanh, n = 16, T = 16: 10 and 14 % of the paths past ρ = 1 + 1e-6 at the end, up to ρ = 1.19
-   and 2.25). A V strictly inside keeps its bits. */
 /* A symmetric V that fails VCone(V, 0): back onto the cone when within NNL_PSD_TOL of it (the rest
    of ShapedProject; src/sdelanes.c's lanes call it too) */
 static PetscErrorCode ConeFix(const void *ctx, double *V)
@@ -152,6 +146,12 @@ static PetscErrorCode ConeFix(const void *ctx, double *V)
   PetscFunctionReturn(0);
 }
 
+/* After each step. Rounding makes RᵀSR asymmetric in the last bit: keep V exactly symmetric, as the
+   Gram matrix it models is. It also takes a V on the cone's boundary off it: a V off by no more
+   than NNL_PSD_TOL goes back, as RᵀR of its pivoted Cholesky factor R (NNLSqrtPSD; rows past the
+   numerical rank zero). Without it, paths from inputs of correlation 1 drifted (shaped ReLU and
+   tanh, n = 16, T = 16: 10 and 14 % of the paths past ρ = 1 + 1e-6 at the end, up to ρ = 1.19
+   and 2.25). A V strictly inside keeps its bits. */
 static PetscErrorCode ShapedProject(void *ctx, double *V)
 {
   const Shaped  *s = (const Shaped *)ctx;
