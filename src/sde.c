@@ -2,6 +2,7 @@
  */
 #include <math.h>
 #include "nnlimits/sde.h"
+#include "nnlimits/shaped.h"
 #include "nnlimits/rng.h"
 
 void NNLSDEIncrement(uint64_t run_seed, uint64_t id, PetscInt nnoise, PetscInt path, PetscInt k0,
@@ -239,12 +240,9 @@ PetscErrorCode NNLSDEPath(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pet
 
 double NNLCorrelationDrift(double k, double rho)
 {
-  double th;
-
   if (rho >= 1) return 0.0;
   if (rho <= -1) return k * M_PI;
-  th = acos(rho);
-  return k * (sin(th) - th * cos(th)) - 0.5 * rho * (1 - rho * rho);
+  return k * NNLShapedReluFactor(rho) - 0.5 * rho * (1 - rho * rho);
 }
 
 static PetscErrorCode CorrDrift(void *ctx, double t, const double *x, double *f)

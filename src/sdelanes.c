@@ -11,6 +11,7 @@
    <= 0, or whose V leaves the cone, goes through the scalar code. */
 #include <float.h>
 #include <math.h>
+#include "relufactor.h"
 #include "sdelanes.h"
 #include "simd.h"
 #include "nnlimits/shaped.h"
@@ -100,7 +101,7 @@ INL void AttentionDriftLanes(int m, double tau0, double gamma, const Lane *V, co
 }
 
 /* f ← keep·f + scale·b(V) (ShapedDriftAdd with NNLShapedDrift): each pair a <= b once, mirrored;
-   the shaped ReLU's sin θ − θ cos θ (NNLShapedReluFactor) lane by lane, where ρ is in [−1, 1) */
+   the shaped ReLU's F(ρ) = sin θ − θ cos θ (relufactor.h) where ρ is in [−1, 1) */
 INL void MlpDriftLanes(int m, const NNLConeLanes *c, const Lane *V, Lane *f)
 {
   const double keep = c->attention ? 1.0 : 0.0, scale = c->mlp_scale;
@@ -115,15 +116,19 @@ INL void MlpDriftLanes(int m, const NNLConeLanes *c, const Lane *V, Lane *f)
           ((c->q2 * (va[l] * vb[l] + 2 * vab[l] * vab[l]) + c->q3 * vab[l] * (va[l] + vb[l])) /
            c->a2);
       else {
-        Lane s, rho;
+        Lane    s, rho;
+        int64_t need = 0;
         EACH
         {
           s[l]   = sqrt(va[l] * vb[l]);
           rho[l] = vab[l] / s[l];
           rho[l] = rho[l] < -1 ? -1.0 : rho[l];
         }
-        for (int l = 0; l < NL; l++) /* θ: libm's acos and sincos, a lane at a time */
-          v[l] = s[l] > 0 && !(rho[l] >= 1) ? NNLShapedReluFactor(rho[l]) : 0.0;
+        EACH need |= s[l] > 0 && !(rho[l] >= 1);
+        if (need) /* not on V's diagonal (ρ = 1), unless a variance there is not positive */
+          EACH v[l] = s[l] > 0 && !(rho[l] >= 1) ? NNLReluFactorInline(rho[l]) : 0.0;
+        else
+          EACH v[l] = 0.0;
         EACH v[l] = scale * (s[l] > 0 ? c->k * s[l] * v[l] : 0.0);
       }
       EACH f[a + b * m][l] = keep == 0.0 ? v[l] : f[a + b * m][l] + v[l];

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include "nnlimits/shaped.h"
+#include "relufactor.h"
 
 PetscBool NNLShapedIsRelu(const NNLActivation *act)
 {
@@ -71,9 +72,7 @@ void NNLShapedDerivatives(const NNLActivation *act, double *d2, double *d3)
 
 double NNLShapedReluFactor(double rho)
 {
-  const double th = acos(rho);
-  /* √(1−ρ²) − ρθ = sin θ − θ cos θ */
-  return sin(th) - th * cos(th);
+  return NNLReluFactorInline(rho);
 }
 
 double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, double d3, double vaa,
@@ -84,9 +83,8 @@ double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, do
     double       rho;
     if (!(s > 0)) return 0.0;
     rho = vab / s;
-    if (rho >= 1) /* θ = acos(1) = +0, so sin θ − θ cos θ = +0 exactly (C's Annex F: sin(+0) = +0,
-                     cos(+0) = 1): the same bits without the three calls (V's diagonal, a third or
-                     more of the pairs; 12 % of noci_2023_shaped_transformer's time went to them) */
+    if (rho >= 1) /* F(1) = +0 (relufactor.h): the same bits without computing it (V's diagonal, a
+                     third or more of the pairs) */
       return dc * dc / (2 * M_PI) * s * 0.0;
     if (rho < -1) rho = -1;
     return dc * dc / (2 * M_PI) * s * NNLShapedReluFactor(rho);

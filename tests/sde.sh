@@ -108,9 +108,9 @@ refused() {
 }
 refused "$W/old" "integrated to t = (L-1)/n by an earlier release" "old SDE store"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1
-sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits'); UPDATE meta SET value = '7' WHERE key = 'schema'"
+sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits', 'relu_drift'); UPDATE meta SET value = '7' WHERE key = 'schema'"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1 || fail "resume of an old store without SDE paths"
-[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits', 'schema') ORDER BY key)")" = "bartlett atanh 14 8 layer/width" ] \
+[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits', 'relu_drift', 'schema') ORDER BY key)")" = "bartlett atanh 14 series 9 layer/width" ] \
   || fail "resumed store not stamped with this release's conventions"
 # (h) The Fokker–Planck cells are uniform in atanh ρ (meta "fp_grid"). A store of an earlier release (no such meta: cells
 #     uniform in ρ) exports its own edges, and a run or merge that would add densities on the other grid is refused.
@@ -120,13 +120,13 @@ cp -r "$W/np1" "$W/oldfp" && sqlite3 "$W/oldfp/nnlimits.sqlite" "DELETE FROM met
   || fail "an earlier release's store: fokker_planck cells are not uniform in rho"
 refused "$W/oldfp" "cells uniform in rho" "old Fokker-Planck store"
 # An unfinished store of an earlier release (schema 6, no meta fp_grid) that holds no densities yet resumes: it is
-# stamped with this grid, upgraded to schema 8 (which earlier builds refuse), and finishes to the bytes of a direct
+# stamped with this grid, upgraded to schema 9 (which earlier builds refuse), and finishes to the bytes of a direct
 # run. Catches: a job-text mark that refused every old store of a job with Fokker-Planck tasks, a store whose meta and
 # rows disagree.
 cp -r "$W/np1" "$W/oldfp2" && sqlite3 "$W/oldfp2/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'fp_grid';
   DELETE FROM fokker_planck; DELETE FROM sde_paths; DELETE FROM points WHERE kind = 'sde'; UPDATE meta SET value = '6' WHERE key = 'schema'"
 run 0 run $JOB -output "$W/oldfp2" > /dev/null 2> "$W/old.err" || { cat "$W/old.err"; fail "an unfinished old store without densities was not resumed"; }
-[ "$(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_grid') ORDER BY key)")" = "atanh 14 8" ] \
+[ "$(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_grid') ORDER BY key)")" = "atanh 14 9" ] \
   || fail "resumed old store: meta $(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'fp_grid')")"
 for t in fokker_planck laws; do
   "$NNL" export "$W/oldfp2" -table $t -o "$W/oldfp2.$t.csv"
@@ -169,6 +169,14 @@ JOB="-family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 
   "old attention store"
 [ "$(sqlite3 "$W/halved/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'attention_logits'")" = bartlett ] \
   || fail "a store of attention networks not stamped with this release's logits"
+# (k) The shaped ReLU SDE's drift is nnlimits' own arithmetic (meta "relu_drift": src/relufactor.h, a series near ρ = 1;
+#     earlier releases called libm's acos and sincos: the same law, other last digits). A store of an earlier release
+#     (no such meta) that holds shaped-ReLU SDE paths is refused for a run or a merge that would add to it; np1, which
+#     holds them, is stamped. Catches: paths of the two drifts mixed in one store.
+[ "$(sqlite3 "$W/np1/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'relu_drift'")" = series ] \
+  || fail "a store of shaped-ReLU SDE paths not stamped with this release's drift"
+cp -r "$W/np1" "$W/oldrelu" && sqlite3 "$W/oldrelu/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'relu_drift'"
+refused "$W/oldrelu" "whose drift an earlier release computed with libm" "old shaped-ReLU SDE store"
 # (i) Inputs of correlation 1 keep V singular, and the noise's square root turns rounding into drifts off the cone of
 #     1e-8 and more. The state space has a tolerance of 1e-6 of V, and a V off the cone within it goes back onto it
 #     (src/sde_task.c ShapedProject): at T = 16 no step is halved, and every path's ρ is at most 1 (to 1e-12). Catches:
@@ -188,4 +196,4 @@ run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 25
 "$NNL" export "$W/rho1m10" -table laws | awk -F, '$6 == "rho" { n++; if (!($8 == 100 && $11 <= 1 + 1e-12 && $22 <= 1 && $12 < 1e-6)) bad = 1
     printf "sde: correlation 1 at T = 16, m = 10: SDE paths %d, E rho - 1 = %.3g, sd %.3g, q95 - 1 = %.3g\n", $8, $11 - 1, $12, $22 - 1 }
   END { exit bad || n != 1 }' || fail "inputs of correlation 1, m = 10: SDE paths off the cone (rho > 1)"
-echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n, the grid and the attention logits: old stores kept apart; steps that leave halved, paths out of the state space counted"
+echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n, the grid, the attention logits and the ReLU drift: old stores kept apart; steps that leave halved, paths out of the state space counted"

@@ -3,10 +3,12 @@
    output: finite networks as workers sample them (NNLPointCompute) and SDE tasks as workers run
    them (NNLSDETaskCompute). Fixed seeds; bounds of 4 standard errors, with the finite-size bias
    computed or bounded in each comment. */
+#include <float.h>
 #include "testutil.h"
 #include "nnlimits/sde.h"
 #include "nnlimits/laws.h"
 #include "nnlimits/shaped.h"
+#include "relufactor.h"
 
 /* Sample variance and its standard error for a normal law, var·√(2/(N−1)). */
 static void AssertMeanVar(const char *what, const Moments *mo, double mean, double var)
@@ -350,6 +352,62 @@ static void test_shaped_relu_drift_ends(void **state)
   NNLJobDestroy(&job);
 }
 
+/* F(ρ) = √(1−ρ²) − ρθ, θ = acos ρ, of the shaped ReLU's drift (NNLShapedReluFactor) and its θ
+   (NNLAcosInline, src/relufactor.h) against long double: θ by acosl; F near ρ = 1 (θ < 0.3) by its
+   series in θ summed to 30 terms, each from the last (a recurrence, not relufactor.h's table), and
+   elsewhere by √((1−ρ)(1+ρ)) − ρθ, whose cancellation there costs long double at most 5 of its 11
+   extra bits. ρ over [−1, 1] evenly, and 1 − 10⁻ᵏ, −1 + 10⁻ᵏ for k up to 16, and around ±½, where
+   the branches meet. Bounds: θ within 2 ulps of 1 (DBL_EPSILON, relative), F within 8 (measured:
+   1.1 and 4.2; F ∝ θ³ near 1 triples θ's error). Catches: libm's sin θ − θ cos θ near ρ = 1 (its
+   relative error reaches 10¹⁵ ulps at ρ = 1 − 10⁻¹⁶, and exceeds 8 ulps from θ ≈ 0.05), a branch
+   taken on the wrong side of ±½ (θ = 2 asin u of the wrong u), a wrong leading coefficient of
+   either series. (π/2 and π without their remainders stay within the bounds: they lower the mean
+   error.) */
+static void test_relu_factor_accuracy(void **state)
+{
+  double worst_t = 0, worst_f = 0;
+  long   n = 0;
+
+  (void)state;
+  for (int i = 0; i <= 400000; i++) {
+    const int    k    = i % 5;
+    const double frac = (double)(i / 5) / 80000.0;
+    double       rho;
+    long double  th, f;
+    if (k == 0)
+      rho = -1 + 2 * frac;
+    else if (k == 1)
+      rho = 1 - pow(10.0, -16 * frac);
+    else if (k == 2)
+      rho = -1 + pow(10.0, -16 * frac);
+    else
+      rho = (k == 3 ? 0.5 : -0.5) + 1e-3 * (frac - 0.5);
+    if (!(rho < 1 && rho >= -1)) continue;
+    th = acosl((long double)rho);
+    if (th < 0.3L) {
+      const long double t2   = th * th;
+      long double       term = th * t2 / 3;
+      f                      = 0;
+      for (int j = 1; j <= 30; j++) {
+        f += term;
+        term *= -t2 / ((2.0L * j) * (2.0L * j + 3));
+      }
+    } else
+      f = sqrtl((1 - (long double)rho) * (1 + (long double)rho)) - rho * th;
+    worst_t = fmax(worst_t, (double)fabsl((NNLAcosInline(rho) - th) / th) / DBL_EPSILON);
+    worst_f = fmax(worst_f, (double)fabsl((NNLShapedReluFactor(rho) - f) / f) / DBL_EPSILON);
+    n++;
+  }
+  print_message("relu factor: %ld values of rho, theta within %.2f ulps, F within %.2f\n", n,
+                worst_t, worst_f);
+  assert_true(n > 390000);
+  assert_true(worst_t <= 2);
+  assert_true(worst_f <= 8);
+  assert_true(NNLShapedReluFactor(1) == 0 && !signbit(NNLShapedReluFactor(1)));
+  assert_true(NNLShapedReluFactor(-1) == M_PI && NNLAcosInline(-1) == M_PI);
+  assert_true(NNLAcosInline(0.5) == acos(0.5) && NNLAcosInline(0) == M_PI_2);
+}
+
 /* The smooth-shaped φ_n(x) = s φ(x/s), s = a√n = 2.4 (not a power of two, whose reciprocal would
    give the same bits), over an array is, bit for bit, s times one value's φ (the activation's own
    call) at x/s, in place or not, for a length that leaves a vector's tail.
@@ -383,6 +441,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_shaped_drift_formula),
     cmocka_unit_test(test_shaped_relu_drift_ends),
+    cmocka_unit_test(test_relu_factor_accuracy),
     cmocka_unit_test(test_shaped_apply_bits),
     cmocka_unit_test(test_fixed_width_linear_resnet),
     cmocka_unit_test(test_fixed_width_relu_resnet),

@@ -38,8 +38,10 @@ void NNLShapedDerivatives(const NNLActivation *act, double *d2, double *d3);
 */
 double NNLShapedDrift(const NNLJob *job, const NNLActivation *act, double d2, double d3, double vaa,
                       double vbb, double vab);
-/** @brief sin θ − θ cos θ at θ = arccos ρ, ρ in [−1, 1): the shaped ReLU drift's factor (the θ form
- * keeps its digits near ρ = 1, where it is ~θ³/3); NNLShapedDrift's, and src/sdelanes.c's. */
+/** @brief F(ρ) = sin θ − θ cos θ = √(1−ρ²) − ρθ at θ = arccos ρ, ρ in [−1, 1]: the shaped ReLU
+ * drift's factor, to a few ulps (a series in θ near ρ = 1, where it is ~θ³/3; src/relufactor.h,
+ * which src/sdelanes.c's lanes share, so the same bits). NNLShapedDrift's and
+ * NNLCorrelationDrift's. */
 double NNLShapedReluFactor(double rho);
 
 #endif
