@@ -124,19 +124,21 @@
 #define C_SDE_RES_STEP 56.0
 /* The covariance SDEs, 8 paths side by side in lanes (src/sdelanes.c), 2026-12-06: a path-step at
    n = 64, T = 2, 1000 paths, m = 2, 3, 4, 6, 8 (the mean of two 1-rank runs), fitted per pair a <=
-   b (m(m+1)/2), per m³, per m⁴ and a fixed part: shaped ReLU MLP: 122, 201, 327, 712, 1261 ns (its
-   drift's acos and sincos at every pair a < b, a lane at a time), within 0.98–1.02; smooth shaping
+   b (m(m+1)/2), per m³, per m⁴ and a fixed part: shaped ReLU MLP: 105, 156, 234, 468, 814 ns (its
+   drift in the lanes, relufactor.h: 122, 201, 327, 712, 1261 with libm's acos and sincos a lane at
+   a time), within 0.99–1.01; smooth shaping
    (tanh): 30, 56, 110, 431, 1352 ns (past m = 6 its paths near the cone's boundary take the scalar
    fallbacks: the m⁴), within 0.95–1.03; shaped attention: 68, 112, 202, 445, 893 ns (196, 354, 569,
-   1280–1543, 2057–2799 a path at a time, the same hour), within 0.96–1.04; shaped transformer: 93,
-   212, 372, 882, 1713 ns (278–351, 530–550, 885–893, 2056–2344, 3343–3925), within 0.97–1.02. */
+   1280–1543, 2057–2799 a path at a time, the same hour), within 0.96–1.04; shaped transformer: 75,
+   166, 282, 657, 1228 ns (93, 212, 372, 882, 1713 with libm's drift; 278–351, 530–550, 885–893,
+   2056–2344, 3343–3925 a path at a time), within 0.97–1.02. */
 static const struct {
   double pair, m3, m4, step;
 } nnl_cone_sde_cost[2][4] = {
-  {{22.9, 0.79, 0.0, 46.1}, /* shaped ReLU */
+  {{14.9, 0.44, 0.0, 56.4}, /* shaped ReLU */
    {0.0, 0.22, 0.29, 24.7}, /* smooth shaping */
    {10.3, 0.96, 0.0, 28.3}, /* shaped attention */
-   {28.0, 1.39, 0.0, 0.0}}, /* shaped transformer */
+   {23.5, 0.76, 0.0, 0.0}}, /* shaped transformer */
   /* m > NNL_SMALL_M, a path at a time (LAPACK's factors, BLAS's products), the same runs at m = 9,
      12, 16: shaped ReLU 2810, 4666, 8225 ns within 0.97–1.02; smooth shaping 10059, 24009, 54627
      (its paths near the cone's boundary, where the factor is the eigen square root) within
