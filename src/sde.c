@@ -124,7 +124,7 @@ static PetscErrorCode StepLanes(Halver *H, uint64_t run_seed, uint64_t id, Petsc
     const PetscInt c = c0 + (l < w ? l : 0);
     for (PetscInt j = 0; j < q; j++) dWl[j * NNL_SDE_LANES + l] = (0.0 + N[c * q + j]) * sh;
   }
-  PetscCall(PetscArraycpy(xo, xg, d * NNL_SDE_LANES));
+  if (sde->inside) PetscCall(PetscArraycpy(xo, xg, d * NNL_SDE_LANES));
   PetscCall(sde->lanes(sde->ctx, i * dt, dt, dWl, xg, now));
   for (PetscInt l = 0; l < w; l++) {
     const PetscInt c = c0 + l;
@@ -173,7 +173,7 @@ PetscErrorCode NNLSDEPaths(const NNLSDE *sde, uint64_t run_seed, uint64_t id, Pe
   const double    dt = nsteps > 0 ? T / (double)nsteps : 0.0, sh = sqrt(dt);
   const PetscInt  d = sde->dim, q = sde->nnoise;
   const size_t    nl    = sde->inside ? (size_t)NNL_SDE_MAX_HALVINGS * (2 * q + d) : 0;
-  const PetscBool lanes = sde->lanes && sde->inside && nnl_sde_lanes;
+  const PetscBool lanes = sde->lanes && nnl_sde_lanes;
   const PetscInt  ng    = lanes ? (count + NNL_SDE_LANES - 1) / NNL_SDE_LANES : 0;
   double         *N, *dW, *tmp, *work, *x0 = NULL, *xl = NULL, *xo = NULL, *dWl = NULL;
   PetscBool      *in, stop = PETSC_FALSE;

@@ -16,6 +16,7 @@ typedef struct {
   const NNLActivation *act;
   PetscInt             n, m;
   double              *Phi, *K, *R; /* n×m, m×m, m×m */
+  NNLHayouLanes        lanes;       /* the same SDE to src/sdelanes.c (m <= NNL_SMALL_M) */
 } Hayou;
 
 static PetscErrorCode HayouNoise(void *ctx, double t, const double *Y, const double *dB, double *g)
@@ -33,6 +34,15 @@ static PetscErrorCode HayouNoise(void *ctx, double t, const double *Y, const dou
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode HayouLanes(void *ctx, double t, double dt, const double *dW, double *Y,
+                                 PetscBool *inside)
+{
+  (void)t;
+  (void)dt;
+  for (int l = 0; l < NNL_SDE_LANES; l++) inside[l] = PETSC_FALSE; /* no state space to leave */
+  return NNLHayouStepLanes(&((const Hayou *)ctx)->lanes, dW, Y);
+}
+
 /* Shaped MLP, n, L → ∞ with L/n → T (MATH.md §2): dV = b(V) dt + Σ(V)^{1/2} dB, Σ_(ab),(cd) = V_ac
    V_bd + V_ad V_bc. State: V full m×m. With V = RᵀR and G an m×m matrix of iid N(0, dt), Rᵀ ((G +
    Gᵀ)/√2) R has exactly covariance Σ dt. */
@@ -48,7 +58,7 @@ typedef struct {
 
 /* f ← keep·f + scale·b(V), b the shaped MLP's drift: each pair a <= b once, mirrored (V is exactly
    symmetric, see ShapedProject, and b(V)_ab's expression is symmetric in a, b: the same bits as
-   evaluating both halves, in half the calls to acos and sincos) */
+   evaluating both halves, in half the evaluations of the shaped ReLU's F(ρ)) */
 static void ShapedDriftAdd(const Shaped *s, double keep, double scale, const double *V, double *f)
 {
   const PetscInt m = s->m;
@@ -273,13 +283,20 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
                                  NNLPollFn poll, void *pctx, PetscBool *abandon, NNLResult *res)
 {
   const PetscInt n = pt->width, m = job->inputs, np = m * (m + 1) / 2;
-  Hayou          h   = {&job->act[pt->act], n, m, NULL, NULL, NULL};
+  Hayou          h   = {&job->act[pt->act], n, m, NULL, NULL, NULL, {NULL, 0, 0, NULL}};
   NNLSDE         sde = {n * m, n * m, NULL, HayouNoise, NULL, &h, NULL, NULL};
   const PetscInt B   = PathBatch(job, &sde);
   double        *Y, *C, *RC;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc3(n * m, &h.Phi, m * m, &h.K, m * m, &h.R));
+  /* 8 paths a step in lanes, where a batch holds 8 (n·m <= 2048: past it a path's own loops are
+   * long, and its noise's time is n·m's) */
+  if (m <= NNL_SMALL_M && B >= NNL_SDE_LANES) {
+    h.lanes = (NNLHayouLanes){h.act, n, m, NULL};
+    PetscCall(PetscMalloc1((size_t)(n * m) * NNL_SDE_LANES, &h.lanes.Phi));
+    sde.lanes = HayouLanes;
+  }
   PetscCall(PetscMalloc3(B * n * m, &Y, m * m, &C, m * m, &RC));
   NNLJobInputCov(job, C);
   PetscCall(NNLSqrtPSD(m, C, RC));
@@ -298,6 +315,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
   }
   PetscCall(PetscFree3(Y, C, RC));
   PetscCall(PetscFree3(h.Phi, h.K, h.R));
+  PetscCall(PetscFree(h.lanes.Phi));
   PetscFunctionReturn(0);
 }
 

@@ -269,6 +269,49 @@ NNL_SIMD_FUNCTION(Update, (const NNLConeLanes *c, double dt, const Lane *dW, Lan
                   (c, dt, dW, V, w), StepUpdate)
 NNL_SIMD_FUNCTION(Inside, (const NNLConeLanes *c, const Lane *V, Work *w), (c, V, w), StepInside)
 
+/* The fixed-width ResNet SDE (HayouNoise): K = ΦᵀΦ/n as NNLGram takes it (GramSmall: per pair a <=
+   b, rows below n8 into 8 partial sums, row i into sum i mod 8, in order of the rows; those in a
+   fixed tree, then the rows past n8 in order, then ·(1/n) + 0), and V's factor R */
+INL void HayouFactorsLanes(PetscInt n, int m, const Lane *P, Lane *K, Lane *R, int64_t *bad)
+{
+  const PetscInt n8    = n - n % 8;
+  const double   scale = 1.0 / (double)n;
+
+  for (int a = 0; a < m; a++)
+    for (int b = a; b < m; b++) {
+      const Lane *pa = P + a * n, *pb = P + b * n;
+      Lane        s[8], t;
+      for (int r = 0; r < 8; r++) EACH s[r][l] = 0.0;
+      for (PetscInt i = 0; i < n8; i += 8)
+        for (int r = 0; r < 8; r++) EACH s[r][l] += pa[i + r][l] * pb[i + r][l];
+      EACH t[l] = 0.0;
+      for (PetscInt i = n8; i < n; i++) EACH t[l] += pa[i][l] * pb[i][l];
+      EACH K[a + b * m][l] = K[b + a * m][l] =
+        scale * (((s[0][l] + s[1][l]) + (s[2][l] + s[3][l])) +
+                 ((s[4][l] + s[5][l]) + (s[6][l] + s[7][l])) + t[l]) +
+        0.0;
+    }
+  CholeskyLanes(m, K, R, bad);
+}
+
+/* Y ← Y + (0 + g), g = 1·dB R (NNLProject: Σ_a dB_ia R_ab in order of a), the step of NNLSDEStepEM
+ * without a drift */
+INL void HayouUpdateLanes(PetscInt n, int m, const Lane *R, const Lane *dB, Lane *Y)
+{
+  for (int b = 0; b < m; b++)
+    for (PetscInt i = 0; i < n; i++) {
+      Lane acc;
+      EACH acc[l] = dB[i][l] * R[b * m][l];
+      for (int a = 1; a < m; a++) EACH acc[l] += dB[i + a * n][l] * R[a + b * m][l];
+      EACH Y[i + b * n][l] += 0.0 + 1.0 * acc[l];
+    }
+}
+
+NNL_SIMD_FUNCTION(HayouFactors, (PetscInt n, int m, const Lane *P, Lane *K, Lane *R, int64_t *bad),
+                  (n, m, P, K, R, bad), HayouFactorsLanes)
+NNL_SIMD_FUNCTION(HayouUpdate, (PetscInt n, int m, const Lane *R, const Lane *dB, Lane *Y),
+                  (n, m, R, dB, Y), HayouUpdateLanes)
+
 static void LaneGet(PetscInt m, const Lane *X, int l, double *x)
 {
   for (PetscInt k = 0; k < m * m; k++) x[k] = X[k][l];
@@ -318,5 +361,18 @@ PetscErrorCode NNLConeStepLanes(const NNLConeLanes *c, double dt, const double *
   }
   if (!all) Inside(c, v, &w); /* else VCone(V, 0) has answered for VCone(V, NNL_PSD_TOL) */
   for (int l = 0; l < NL; l++) inside[l] = w.ok[l] ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLHayouStepLanes(const NNLHayouLanes *h, const double *dW, double *Y)
+{
+  Lane    K[MM], R[MM];
+  int64_t bad[NL];
+
+  PetscFunctionBegin;
+  NNLActivationApply(h->act, (size_t)(h->n * h->m * NL), Y, h->Phi);
+  HayouFactors(h->n, (int)h->m, (const Lane *)h->Phi, K, R, bad);
+  PetscCall(SqrtFallback(h->m, K, bad, R));
+  HayouUpdate(h->n, (int)h->m, R, (const Lane *)dW, (Lane *)Y);
   PetscFunctionReturn(0);
 }

@@ -1,6 +1,6 @@
 /* Private interface of src/sdelanes.c: NNL_SDE_LANES paths of a covariance SDE (the shaped MLP,
-   shaped attention, the shaped transformer; src/sde_task.c) advanced one Euler–Maruyama step
-   together, for NNLSDE's lanes callback. */
+   shaped attention, the shaped transformer) or of the fixed-width ResNet SDE (src/sde_task.c)
+   advanced one Euler–Maruyama step together, for NNLSDE's lanes callback. */
 #ifndef NNLIMITS_SDELANES_H
 #define NNLIMITS_SDELANES_H
 
@@ -34,5 +34,18 @@ typedef struct {
    callbacks, in every build of simd.h. */
 PetscErrorCode NNLConeStepLanes(const NNLConeLanes *c, double dt, const double *dW, double *V,
                                 PetscBool *inside);
+
+/* The fixed-width ResNet SDE (Hayou 2022; src/sde_task.c's HayouNoise): dY = dB (ΦᵀΦ/n)^{1/2}, Y
+   n×m (m <= NNL_SMALL_M), Φ = φ(Y); Phi: scratch of n·m·NNL_SDE_LANES doubles. */
+typedef struct {
+  const NNLActivation *act;
+  PetscInt             n, m;
+  double              *Phi;
+} NNLHayouLanes;
+
+/* One step of NNL_SDE_LANES paths: Y (n·m × NNL_SDE_LANES, entry k of path l at k·NNL_SDE_LANES +
+   l) ← Y + dB R, dW the increments (n·m × NNL_SDE_LANES), RᵀR = ΦᵀΦ/n. Each path gets the bits of
+   NNLSDEStepEM with HayouNoise, in every build of simd.h. */
+PetscErrorCode NNLHayouStepLanes(const NNLHayouLanes *h, const double *dW, double *Y);
 
 #endif

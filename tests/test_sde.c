@@ -292,7 +292,16 @@ static void test_lanes_bits(void **state)
     "-attn_tau0 0.2 -sde_dt 0.05 -grid_depth 64 -sde_paths 203",
     "-family shaped_mlp -grid_activation relu -inputs 1 -sde_dt 0.05",
     "-family shaped_transformer -grid_activation relu -inputs 7 -input_correlation 0.8 "
-    "-attn_tau0 0.3 -sde_dt 0.05"};
+    "-attn_tau0 0.3 -sde_dt 0.05",
+    /* the fixed-width ResNet SDE: n < 8 (the Gram's rows all past the partial sums), n = 13 (both),
+       a singular K (inputs of correlation 1: the pivoted factor), φ by its own call (swish), m = 1,
+       and m = 9 (no lanes) */
+    "-family resnet -branch_alpha 0.5 -grid_activation relu -inputs 2 -grid_width 5 -sde_dt 0.01",
+    "-family resnet -branch_alpha 0.5 -grid_activation tanh -inputs 3 -grid_width 13 -sde_dt 0.01",
+    "-family resnet -branch_alpha 0.5 -grid_activation relu -inputs 8 -input_correlation 1 "
+    "-sde_dt 0.01",
+    "-family resnet -branch_alpha 0.5 -grid_activation swish -inputs 1 -grid_width 24 -sde_dt 0.01",
+    "-family resnet -branch_alpha 0.5 -grid_activation relu -inputs 9 -grid_width 4 -sde_dt 0.02"};
   const char *builds[] = {"avx512", "avx2", "plain"};
   PetscInt    halved = 0, lost = 0, nbuild = 0;
 

@@ -36,8 +36,9 @@ typedef struct {
   void           *ctx;
   NNLSDEInsideFn
     inside; /* NULL: every state is inside; else NNLSDEPath halves the steps that leave */
-  NNLSDELanesFn lanes; /* may be NULL; set only with inside: NNLSDEPaths' steps, NNL_SDE_LANES paths
-                          at a time (a step taken again in halves goes through the scalar ones) */
+  NNLSDELanesFn lanes; /* may be NULL: NNLSDEPaths' steps, NNL_SDE_LANES paths at a time (a step
+                          taken again in halves goes through the scalar ones; without inside, it
+                          sets inside[] false) */
 } NNLSDE;
 
 /** @brief For tests and benchmarks: whether NNLSDEPaths uses an SDE's lanes callback (the default),
