@@ -52,8 +52,8 @@ static inline __attribute__((always_inline)) double NNLAcosInline(double rho)
 /* F(ρ) for ρ in [−1, 1] (F(1) = +0, F(−1) = π), branch-free as NNLAcosInline: the series in θ where
    ρ > ½ (θ < π/3), which keeps F's digits near ρ = 1 where √(1−ρ²) and ρθ cancel (to θ³/3: libm's
    sin θ − θ cos θ kept ~8 digits at θ = 10⁻⁴, none at ρ = 1 − 10⁻¹⁶), and √((1−ρ)(1+ρ)) − ρθ
-   elsewhere (F >= 0.18 there: at most a factor 3 lost to cancellation). Within a few ulps of a long
-   double reference (tests/test_sde_laws.c, relu_factor_accuracy). No fused multiply-adds
+   elsewhere (F >= F(½) = 0.34 there: at most a factor 2.5 lost to cancellation). Within a few ulps
+   of a long double reference (tests/test_sde_laws.c, relu_factor_accuracy). No fused multiply-adds
    (CMakeLists.txt), so the same bits in a vector lane as in a scalar call. */
 static inline __attribute__((always_inline)) double NNLReluFactorInline(double rho)
 {

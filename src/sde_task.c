@@ -278,6 +278,15 @@ static PetscInt PathBatch(const NNLJob *job, const NNLSDE *sde)
   return PetscMax(1, PetscMin(job->sde_paths, 32768 / PetscMax(sde->dim + sde->nnoise, 1)));
 }
 
+/* 8 paths a step in lanes where a batch (PathBatch) holds 8: n·m <= 2048 (past it a path's own
+   loops are long, and its time is n·m's) and 8 paths or more */
+PetscBool NNLHayouUsesLanes(PetscInt n, PetscInt m, PetscInt paths)
+{
+  return m <= NNL_SMALL_M && PetscMin(paths, 32768 / PetscMax(2 * n * m, 1)) >= NNL_SDE_LANES
+           ? PETSC_TRUE
+           : PETSC_FALSE;
+}
+
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
 static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt nsteps,
                                  NNLPollFn poll, void *pctx, PetscBool *abandon, NNLResult *res)
@@ -290,9 +299,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc3(n * m, &h.Phi, m * m, &h.K, m * m, &h.R));
-  /* 8 paths a step in lanes, where a batch holds 8 (n·m <= 2048: past it a path's own loops are
-   * long, and its noise's time is n·m's) */
-  if (m <= NNL_SMALL_M && B >= NNL_SDE_LANES) {
+  if (NNLHayouUsesLanes(n, m, job->sde_paths)) {
     h.lanes = (NNLHayouLanes){h.act, n, m, NULL};
     PetscCall(PetscMalloc1((size_t)(n * m) * NNL_SDE_LANES, &h.lanes.Phi));
     sde.lanes = HayouLanes;

@@ -11,6 +11,11 @@ run 1 run -family resnet,mlp -grid_width 16,64 -grid_depth 4,16 -grid_seed 0-8 -
   -record_layers 5 -progress_interval 0 -output "$W/run" > /dev/null 2>&1 || fail "sweep"
 export_all "$W/run" "$W/x"
 
+# (a0) the loader reads this build's store schema: its SCHEMAS ends at NNL_STORE_SCHEMA (include/nnlimits/store.h).
+#      Catches a schema bump that leaves analysis/ refusing every new store as "newer" (it happened twice).
+h=$(sed -n 's/^ *\([0-9][0-9]*\) \/\* 2: limit tasks.*/\1/p' "$SRC/include/nnlimits/store.h")
+p=$(sed -n 's/^SCHEMAS = ([0-9]*, \([0-9]*\)).*/\1/p' "$SRC/analysis/nnlimits.py")
+[ -n "$h" ] && [ "$h" = "$p" ] || fail "analysis/nnlimits.py reads store schemas up to '$p', this build writes '$h'"
 # (a) load() from SQLite == load_csv() of the export, every value of every table
 PYTHONPATH="$SRC/analysis" $PY - "$W/run" "$W/x" <<'PYEOF' || fail "loader differs from export"
 import sys, numpy as np, nnlimits

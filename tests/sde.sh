@@ -170,13 +170,30 @@ JOB="-family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 
 [ "$(sqlite3 "$W/halved/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'attention_logits'")" = bartlett ] \
   || fail "a store of attention networks not stamped with this release's logits"
 # (k) The shaped ReLU SDE's drift is nnlimits' own arithmetic (meta "relu_drift": src/relufactor.h, a series near ρ = 1;
-#     earlier releases called libm's acos and sincos: the same law, other last digits). A store of an earlier release
-#     (no such meta) that holds shaped-ReLU SDE paths is refused for a run or a merge that would add to it; np1, which
-#     holds them, is stamped. Catches: paths of the two drifts mixed in one store.
+#     earlier releases called libm's acos and sincos: the same law, other last digits). A store of the previous
+#     release (schema 8, no such meta) that holds shaped-ReLU SDE paths, of the shaped MLP or of the shaped
+#     transformer, is refused for a run or a merge that would add to it; one that holds only their networks resumes,
+#     is upgraded to schema 9 and stamped, and finishes to the bytes of a direct run; np1 is stamped. Catches: paths
+#     of the two drifts mixed in one store, a family left out of the refusal, schema 8 not upgraded.
 [ "$(sqlite3 "$W/np1/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'relu_drift'")" = series ] \
   || fail "a store of shaped-ReLU SDE paths not stamped with this release's drift"
-cp -r "$W/np1" "$W/oldrelu" && sqlite3 "$W/oldrelu/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'relu_drift'"
+old8() { sqlite3 "$1/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'relu_drift'; UPDATE meta SET value = '8' WHERE key = 'schema'"; }
+cp -r "$W/np1" "$W/oldrelu" && old8 "$W/oldrelu"
 refused "$W/oldrelu" "whose drift an earlier release computed with libm" "old shaped-ReLU SDE store"
+TJOB="-family shaped_transformer -grid_activation relu -grid_width 8 -grid_depth 8 -grid_seed 0-2 -inputs 3
+  -sde_paths 16 -record_layers last -progress_interval 0"
+run 0 run $TJOB -output "$W/trf" > /dev/null 2>&1 || fail "transformer SDE run"
+cp -r "$W/trf" "$W/oldtrf" && old8 "$W/oldtrf"
+JOB=$TJOB refused "$W/oldtrf" "whose drift an earlier release computed with libm" "old shaped-transformer SDE store"
+cp -r "$W/np1" "$W/oldrelu2" && old8 "$W/oldrelu2" && sqlite3 "$W/oldrelu2/nnlimits.sqlite" \
+  "DELETE FROM fokker_planck; DELETE FROM sde_paths; DELETE FROM points WHERE kind = 'sde'"
+run 0 run $JOB -output "$W/oldrelu2" > /dev/null 2> "$W/old.err" || { cat "$W/old.err"; fail "an old store without shaped-ReLU SDE paths was not resumed"; }
+[ "$(sqlite3 "$W/oldrelu2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'relu_drift') ORDER BY key)")" = "series 9" ] \
+  || fail "resumed schema-8 store: meta $(sqlite3 "$W/oldrelu2/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'relu_drift')")"
+for t in sde fokker_planck laws; do
+  "$NNL" export "$W/oldrelu2" -table $t -o "$W/oldrelu2.$t.csv"
+  cmp -s "$W/np1.$t.csv" "$W/oldrelu2.$t.csv" || fail "$t export of the resumed schema-8 store differs from a direct run"
+done
 # (i) Inputs of correlation 1 keep V singular, and the noise's square root turns rounding into drifts off the cone of
 #     1e-8 and more. The state space has a tolerance of 1e-6 of V, and a V off the cone within it goes back onto it
 #     (src/sde_task.c ShapedProject): at T = 16 no step is halved, and every path's ρ is at most 1 (to 1e-12). Catches:

@@ -358,7 +358,7 @@ static void test_shaped_relu_drift_ends(void **state)
    elsewhere by √((1−ρ)(1+ρ)) − ρθ, whose cancellation there costs long double at most 5 of its 11
    extra bits. ρ over [−1, 1] evenly, and 1 − 10⁻ᵏ, −1 + 10⁻ᵏ for k up to 16, and around ±½, where
    the branches meet. Bounds: θ within 2 ulps of 1 (DBL_EPSILON, relative), F within 8 (measured:
-   1.1 and 4.2; F ∝ θ³ near 1 triples θ's error). Catches: libm's sin θ − θ cos θ near ρ = 1 (its
+   1.1 and 4.1; F ∝ θ³ near 1 triples θ's error). Catches: libm's sin θ − θ cos θ near ρ = 1 (its
    relative error reaches 10¹⁵ ulps at ρ = 1 − 10⁻¹⁶, and exceeds 8 ulps from θ ≈ 0.05), a branch
    taken on the wrong side of ±½ (θ = 2 asin u of the wrong u), a wrong leading coefficient of
    either series. (π/2 and π without their remainders stay within the bounds: they lower the mean
