@@ -10,6 +10,7 @@
 #include "nnlimits/attention.h"
 #include "nnlimits/sde.h"
 #include "netkernel.h"
+#include "sdelanes.h"
 #include "nnlimits/fokker_planck.h"
 /* The cost model: a task's predicted time in ns of one core of the machine it was fitted on (AMD
    EPYC with AVX-512, 2 cores, Debian 12, OpenBLAS 0.3.21; 2026-12). It orders tasks (largest
@@ -122,6 +123,12 @@
    steps) ~10 ms. */
 #define C_SDE_RES_NM   2.66 /* per element of n·m, φ apart */
 #define C_SDE_RES_STEP 56.0
+/* ResNet with its paths 8 a step in lanes (NNLHayouUsesLanes: m <= 8, n·m <= 2048), 2026-12-06:
+   35, 37, 54, 97, 178, 347, 688, 1378 ns a path-step at n = 2 … 256 (relu, m = 2, 1000 paths, two
+   1-rank runs; 70, 85, 230, 792 at n = 2, 8, 32, 128 a path at a time, the same hour), fitted
+   within 0.86–1.12 */
+#define C_SDE_RES_LANES_NM   2.36
+#define C_SDE_RES_LANES_STEP 20.0
 /* The covariance SDEs, 8 paths side by side in lanes (src/sdelanes.c), 2026-12-06: a path-step at
    n = 64, T = 2, 1000 paths, m = 2, 3, 4, 6, 8 (the mean of two 1-rank runs), fitted per pair a <=
    b (m(m+1)/2), per m³, per m⁴ and a fixed part: shaped ReLU MLP: 105, 156, 234, 468, 814 ns (its
@@ -333,7 +340,9 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
          per;
 
   if (pt->family == NNL_FAMILY_RESNET)
-    per = n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
+    per = NNLHayouUsesLanes(pt->width, job->inputs, job->sde_paths)
+            ? n * m * (C_SDE_RES_LANES_NM + job->act[pt->act].def->cost) + C_SDE_RES_LANES_STEP
+            : n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
   else {
     const int    k     = pt->family == NNL_FAMILY_ATTENTION     ? 2
                          : pt->family == NNL_FAMILY_TRANSFORMER ? 3
