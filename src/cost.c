@@ -117,10 +117,9 @@
 #define C_GOURSAT_QUAD_CELL 5.2e3
 #define C_GOURSAT_QUAD_PHI  7.7e2
 /* SDE tasks: per path and step (ResNet: n·m normals and φ; the covariance SDEs: an m×m state), and
-   the Fokker–Planck solve per cell and step of its own (5e-4). ResNet, refitted 2026-12-06 when the
-   paths came to advance a step at a time together (NNLSDEPaths): 76, 76, 89, 150, 251 ns a
-   path-step at n = 2, 4, 8, 16, 32 (relu, m = 2), fitted within 14 %; the PDE (400 cells, 8000
-   steps) ~10 ms. */
+   the Fokker–Planck solve per step of its own (5e-4; C_FP_STEP, C_FP_CELL). ResNet a path at a
+   time, refitted 2026-12-06 when the paths came to advance a step at a time together (NNLSDEPaths):
+   76, 76, 89, 150, 251 ns a path-step at n = 2, 4, 8, 16, 32 (relu, m = 2), fitted within 14 %. */
 #define C_SDE_RES_NM   2.66 /* per element of n·m, φ apart */
 #define C_SDE_RES_STEP 56.0
 /* ResNet with its paths 8 a step in lanes (NNLHayouUsesLanes: m <= 8, n·m <= 2048), 2026-12-06:
@@ -131,9 +130,9 @@
 #define C_SDE_RES_LANES_STEP 20.0
 /* The covariance SDEs, 8 paths side by side in lanes (src/sdelanes.c), 2026-12-06: a path-step at
    n = 64, T = 2, 1000 paths, m = 2, 3, 4, 6, 8 (the mean of two 1-rank runs), fitted per pair a <=
-   b (m(m+1)/2), per m³, per m⁴ and a fixed part: shaped ReLU MLP: 105, 156, 234, 468, 814 ns (its
-   drift in the lanes, relufactor.h: 122, 201, 327, 712, 1261 with libm's acos and sincos a lane at
-   a time), within 0.99–1.01; smooth shaping
+   b (m(m+1)/2), per m³, per m⁴ and a fixed part: shaped ReLU MLP: 45, 97, 177, 393, 698 ns (its
+   drift in the lanes, relufactor.h), its Fokker–Planck solve apart (-fp_cells 8, less its price:
+   earlier fits had the solve at 400 cells in, ~40 ns a path-step), within 0.96–1.03; smooth shaping
    (tanh): 30, 56, 110, 431, 1352 ns (past m = 6 its paths near the cone's boundary take the scalar
    fallbacks: the m⁴), within 0.95–1.03; shaped attention: 68, 112, 202, 445, 893 ns (196, 354, 569,
    1280–1543, 2057–2799 a path at a time, the same hour), within 0.96–1.04; shaped transformer: 75,
@@ -142,7 +141,7 @@
 static const struct {
   double pair, m3, m4, step;
 } nnl_cone_sde_cost[2][4] = {
-  {{14.9, 0.44, 0.0, 56.4}, /* shaped ReLU */
+  {{14.6, 0.38, 0.0, 0.0},  /* shaped ReLU */
    {0.0, 0.22, 0.29, 24.7}, /* smooth shaping */
    {10.3, 0.96, 0.0, 28.3}, /* shaped attention */
    {23.5, 0.76, 0.0, 0.0}}, /* shaped transformer */
@@ -152,7 +151,12 @@ static const struct {
      0.98–1.01; attention 3238, 5684, 11608 within 0.98–1.04; transformer 4895, 8851, 17545 within
      0.99–1.02 (the lanes' fit read attention at m = 9 and 12 at 0.24 and 0.27 of a run) */
   {{60.9, 0.0, 0.0, 0.0}, {15.1, 13.0, 0.0, 0.0}, {54.8, 0.96, 0.0, 0.0}, {83.9, 1.45, 0.0, 0.0}}};
-#define C_FP_CELL 4.0
+/* The Fokker–Planck solve (shaped ReLU, m >= 2), per step of NNL_FP_DT: 4.6 µs (PETSc's TS) and 59
+   ns a cell, fitted on 8, 100, 400, 1600 cells at T = 2 (5.1, 10.7, 28.0, 98.1 µs a step) within
+   0.98–1.01; it was priced at 4 ns a cell, 14 times too low, the ReLU path-step's fit taking the
+   rest */
+#define C_FP_STEP 4.6e3
+#define C_FP_CELL 58.7
 /* shaped_attention (set by hand 2026-12-05 on 1-rank runs at n = 64…1024, depths 16, 128, m = 2, 4,
    8: the plan within 1.23, 1.03, 0.96× of the run at m = 2, 4, 8 (projection; 0.6× at m = 8 before
    C_ATT_KMM took the factor's product), 0.97–1.02× (dense)): a projection layer's queries and keys,
@@ -354,8 +358,9 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
     per = pair * m * (m + 1) / 2 + m3 * m * m * m + m4 * m * m * m * m + step;
   }
   *cost =
-    paths * steps * per +
-    (NNLPointHasFokkerPlanck(job, pt) ? (ceil(T / NNL_FP_DT) + 1) * C_FP_CELL * job->fp_cells : 0);
+    paths * steps * per + (NNLPointHasFokkerPlanck(job, pt)
+                             ? (ceil(T / NNL_FP_DT) + 1) * (C_FP_STEP + C_FP_CELL * job->fp_cells)
+                             : 0);
   if (NNLFamilyIsAttention(pt->family))
     *cost += paths * n * m * C_NM; /* each path's initial Gram: n·m normals */
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the
