@@ -122,12 +122,14 @@
    76, 76, 89, 150, 251 ns a path-step at n = 2, 4, 8, 16, 32 (relu, m = 2), fitted within 14 %. */
 #define C_SDE_RES_NM   2.66 /* per element of n·m, φ apart */
 #define C_SDE_RES_STEP 56.0
-/* ResNet with its paths 8 a step in lanes (NNLHayouUsesLanes: m <= 8, n·m <= 2048), 2026-12-06:
-   35, 37, 54, 97, 178, 347, 688, 1378 ns a path-step at n = 2 … 256 (relu, m = 2, 1000 paths, two
-   1-rank runs; 70, 85, 230, 792 at n = 2, 8, 32, 128 a path at a time, the same hour), fitted
-   within 0.86–1.12 */
-#define C_SDE_RES_LANES_NM   2.36
-#define C_SDE_RES_LANES_STEP 20.0
+/* ResNet with its paths 8 a step in lanes (NNLHayouUsesLanes: m <= 8, n·m <= 256), 2026-12-07:
+   a path-step of relu, 1000 paths, 1 rank (two runs) at m = 2, n = 2 … 128: 38, 41, 58, 105, 190,
+   372, 767 ns (70, 85, 230, 792 at n = 2, 8, 32, 128 a path at a time); at m = 8, n = 16, 32: 560,
+   1011; fitted per element of n·m besides φ, per m³ and a fixed part within 0.86–1.11. (n < m
+   leaves K singular, and every step takes the pivoted factor: 479–688 ns at m = 8, n = 2, 4, 8.) */
+#define C_SDE_RES_LANES_NM   2.54
+#define C_SDE_RES_LANES_M3   0.44
+#define C_SDE_RES_LANES_STEP 18.1
 /* The covariance SDEs, 8 paths side by side in lanes (src/sdelanes.c), 2026-12-06: a path-step at
    n = 64, T = 2, 1000 paths, m = 2, 3, 4, 6, 8 (the mean of two 1-rank runs), fitted per pair a <=
    b (m(m+1)/2), per m³, per m⁴ and a fixed part: shaped ReLU MLP: 45, 97, 177, 393, 698 ns (its
@@ -345,7 +347,8 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
 
   if (pt->family == NNL_FAMILY_RESNET)
     per = NNLHayouUsesLanes(pt->width, job->inputs, job->sde_paths)
-            ? n * m * (C_SDE_RES_LANES_NM + job->act[pt->act].def->cost) + C_SDE_RES_LANES_STEP
+            ? n * m * (C_SDE_RES_LANES_NM + job->act[pt->act].def->cost) +
+                C_SDE_RES_LANES_M3 * m * m * m + C_SDE_RES_LANES_STEP
             : n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;
   else {
     const int    k     = pt->family == NNL_FAMILY_ATTENTION     ? 2

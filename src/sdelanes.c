@@ -276,19 +276,23 @@ INL void HayouFactorsLanes(PetscInt n, int m, const Lane *P, Lane *K, Lane *R, i
 {
   const PetscInt n8    = n - n % 8;
   const double   scale = 1.0 / (double)n;
+  Lane           s[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2][8], t;
 
-  for (int a = 0; a < m; a++)
-    for (int b = a; b < m; b++) {
-      const Lane *pa = P + a * n, *pb = P + b * n;
-      Lane        s[8], t;
-      for (int r = 0; r < 8; r++) EACH s[r][l] = 0.0;
-      for (PetscInt i = 0; i < n8; i += 8)
-        for (int r = 0; r < 8; r++) EACH s[r][l] += pa[i + r][l] * pb[i + r][l];
+  /* a block of 8 rows at a time for every pair, so that Φ is read once (GramAccM's loop): pairs
+     outside read it m(m+1)/2 times, and past n·m ~ 512 the lanes were slower than a path alone */
+  for (int k = 0; k < m * (m + 1) / 2; k++)
+    for (int r = 0; r < 8; r++) EACH s[k][r][l] = 0.0;
+  for (PetscInt i = 0; i < n8; i += 8)
+    for (int a = 0, k = 0; a < m; a++)
+      for (int b = a; b < m; b++, k++)
+        for (int r = 0; r < 8; r++) EACH s[k][r][l] += P[i + r + a * n][l] * P[i + r + b * n][l];
+  for (int a = 0, k = 0; a < m; a++)
+    for (int b = a; b < m; b++, k++) {
       EACH t[l] = 0.0;
-      for (PetscInt i = n8; i < n; i++) EACH t[l] += pa[i][l] * pb[i][l];
+      for (PetscInt i = n8; i < n; i++) EACH t[l] += P[i + a * n][l] * P[i + b * n][l];
       EACH K[a + b * m][l] = K[b + a * m][l] =
-        scale * (((s[0][l] + s[1][l]) + (s[2][l] + s[3][l])) +
-                 ((s[4][l] + s[5][l]) + (s[6][l] + s[7][l])) + t[l]) +
+        scale * (((s[k][0][l] + s[k][1][l]) + (s[k][2][l] + s[k][3][l])) +
+                 ((s[k][4][l] + s[k][5][l]) + (s[k][6][l] + s[k][7][l])) + t[l]) +
         0.0;
     }
   CholeskyLanes(m, K, R, bad);
@@ -298,8 +302,8 @@ INL void HayouFactorsLanes(PetscInt n, int m, const Lane *P, Lane *K, Lane *R, i
  * without a drift */
 INL void HayouUpdateLanes(PetscInt n, int m, const Lane *R, const Lane *dB, Lane *Y)
 {
-  for (int b = 0; b < m; b++)
-    for (PetscInt i = 0; i < n; i++) {
+  for (PetscInt i = 0; i < n; i++)
+    for (int b = 0; b < m; b++) {
       Lane acc;
       EACH acc[l] = dB[i][l] * R[b * m][l];
       for (int a = 1; a < m; a++) EACH acc[l] += dB[i + a * n][l] * R[a + b * m][l];

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "testutil.h"
 #include "simd.h"
+#include "sdelanes.h"
 #include "nnlimits/sde.h"
 #include "nnlimits/laws.h"
 #include "nnlimits/fokker_planck.h"
@@ -301,7 +302,14 @@ static void test_lanes_bits(void **state)
     "-family resnet -branch_alpha 0.5 -grid_activation relu -inputs 8 -input_correlation 1 "
     "-sde_dt 0.01",
     "-family resnet -branch_alpha 0.5 -grid_activation swish -inputs 1 -grid_width 24 -sde_dt 0.01",
-    "-family resnet -branch_alpha 0.5 -grid_activation relu -inputs 9 -grid_width 4 -sde_dt 0.02"};
+    "-family resnet -branch_alpha 0.5 -grid_activation relu -inputs 9 -grid_width 4 -sde_dt 0.02",
+    /* a last group of 3 paths a path at a time, after lanes (cone; ResNet), and too few for lanes
+     */
+    "-family shaped_transformer -grid_activation relu -inputs 4 -input_correlation 0.5 "
+    "-attn_tau0 0.3 -sde_dt 0.05 -sde_paths 11",
+    "-family resnet -branch_alpha 0.5 -grid_activation tanh -inputs 2 -grid_width 7 -sde_dt 0.01 "
+    "-sde_paths 35",
+    "-family shaped_mlp -grid_activation relu -inputs 3 -sde_dt 0.05 -sde_paths 3"};
   const char *builds[] = {"avx512", "avx2", "plain"};
   PetscInt    halved = 0, lost = 0, nbuild = 0;
 
@@ -320,9 +328,20 @@ static void test_lanes_bits(void **state)
       if (NNLSimdUse(builds[b])) continue; /* this CPU lacks it */
       nbuild += k == 0;
       for (int lanes = 0; lanes < 2; lanes++) {
+        const NNLPoint  *pt = &grid->points[grid->npoints - 1];
+        const PetscInt64 s0 = NNLSDELaneSteps();
+        /* lanes where m <= 8 and a group is at least half full (the ResNet's: NNLHayouUsesLanes) */
+        const PetscBool want = lanes && job->inputs <= NNL_SMALL_M &&
+                                   job->sde_paths >= NNL_SDE_LANES / 2 &&
+                                   (pt->family != NNL_FAMILY_RESNET ||
+                                    NNLHayouUsesLanes(pt->width, job->inputs, job->sde_paths))
+                                 ? PETSC_TRUE
+                                 : PETSC_FALSE;
         NNLSDEUseLanes(lanes ? PETSC_TRUE : PETSC_FALSE);
-        assert_int_equal(
-          NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res[lanes]), 0);
+        assert_int_equal(NNLSDETaskCompute(job, pt, NULL, NULL, &res[lanes]), 0);
+        if ((NNLSDELaneSteps() > s0) != want)
+          fail_msg("case %zu (%s): lanes %s, expected %s", k, cases[k],
+                   NNLSDELaneSteps() > s0 ? "ran" : "did not run", want ? "them" : "none");
       }
       if (memcmp(res[0]->paths, res[1]->paths,
                  sizeof(double) * (size_t)res[0]->npath *

@@ -44,6 +44,9 @@ typedef struct {
 /** @brief For tests and benchmarks: whether NNLSDEPaths uses an SDE's lanes callback (the default),
  * or its scalar callbacks alone. The same bits either way. Not thread-safe. */
 void NNLSDEUseLanes(PetscBool use);
+/** @brief For tests: how many group steps NNLSDEPaths has taken in lanes in this process. Not
+ * thread-safe. */
+PetscInt64 NNLSDELaneSteps(void);
 
 /**
   @brief Brownian increment of path `path` over the fine steps k0, …, k0+k−1 of size h: dW[j] = √h
