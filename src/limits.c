@@ -141,6 +141,10 @@ PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, P
   PetscFunctionReturn(0);
 }
 
+/* The largest |q| and |dq/dt| the ODE takes: a step's sums of terms below it (times steps <= 1)
+ * stay finite */
+#define ODE_HUGE 1e100
+
 typedef struct {
   const NNLActivation *act;
   PetscInt             m;
@@ -154,6 +158,8 @@ typedef struct {
   const double *t;
   double       *q;
   Vec           W;
+  PetscBool     blown; /* the RHS met a state or a derivative not finite (ODERHS) */
+  PetscReal     blown_at;
 } ODECtx;
 
 /* After every step (and at t = 0): with dense output, write every requested time the step has
@@ -164,6 +170,10 @@ static PetscErrorCode ODEMonitor(TS ts, PetscInt step, PetscReal now, Vec X, voi
   ODECtx *ctx = (ODECtx *)ptr;
 
   PetscFunctionBegin;
+  if (ctx->blown) { /* the kernel overflowed: stop, and write nothing from this step */
+    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_NONLINEAR_SOLVE));
+    PetscFunctionReturn(0);
+  }
   while (ctx->dense && ctx->next < ctx->nt && ctx->t[ctx->next] <= now) {
     const PetscScalar *x;
     Vec                V = X;
@@ -181,19 +191,41 @@ static PetscErrorCode ODEMonitor(TS ts, PetscInt step, PetscReal now, Vec X, voi
   PetscFunctionReturn(0);
 }
 
+/* dq/dt = F(q). A state or a derivative beyond ODE_HUGE in size, or not finite (an activation whose
+   kernel overflows, such as leaky_relu:1e100), is marked, and the derivative set to 0, so that the
+   step's sums and its error estimate stay finite (PETSc's TSErrorWeightedNorm errors on a NaN: it
+   ended the whole run); ODEMonitor then stops the solve, and the limit task fails with a message.
+ */
 static PetscErrorCode ODERHS(TS ts, PetscReal t, Vec X, Vec F, void *ptr)
 {
-  const ODECtx      *ctx = (const ODECtx *)ptr;
+  ODECtx            *ctx = (ODECtx *)ptr;
   const PetscScalar *x;
   PetscScalar       *f;
+  PetscBool          fine = PETSC_TRUE;
 
   PetscFunctionBegin;
+  (void)ts;
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(VecGetArrayWrite(F, &f));
   PetscCall(NNLLimitDual(ctx->act, ctx->m, x, f));
+  for (PetscInt i = 0; i < ctx->np; i++)
+    fine = fine && fabs(x[i]) <= ODE_HUGE && fabs(f[i]) <= ODE_HUGE; /* NaN: false */
+  if (!fine) {
+    for (PetscInt i = 0; i < ctx->np; i++) f[i] = 0.0;
+    if (!ctx->blown) ctx->blown_at = t;
+    ctx->blown = PETSC_TRUE;
+  }
   PetscCall(VecRestoreArrayWrite(F, &f));
   PetscCall(VecRestoreArrayRead(X, &x));
   PetscFunctionReturn(0);
+}
+
+static void ODEBlownMessage(const ODECtx *ctx, char msg[], size_t msglen)
+{
+  snprintf(msg, msglen,
+           "depth-limit ODE: the kernel q or dq/dt beyond %g at t = %g (the activation's scale "
+           "overflows it); no limit for this activation",
+           ODE_HUGE, (double)ctx->blown_at);
 }
 
 /* Dense output (Runge–Kutta tableaus with an interpolant of the method's order): one adaptive solve
@@ -214,7 +246,10 @@ static PetscErrorCode ODESolveDense(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, ch
   PetscCall(VecDestroy(&ctx->W));
   PetscCall(TSGetConvergedReason(ts, &reason));
   PetscCall(TSGetTime(ts, &now));
-  if (reason < 0 || ctx->next < ctx->nt) {
+  if (ctx->blown) {
+    ODEBlownMessage(ctx, msg, msglen);
+    *ok = PETSC_FALSE;
+  } else if (reason < 0 || ctx->next < ctx->nt) {
     snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %g before %g (%s)", (double)now,
              ctx->t[ctx->nt - 1], TSConvergedReasons[reason]);
     *ok = PETSC_FALSE;
@@ -227,8 +262,9 @@ static PetscErrorCode ODESolveDense(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, ch
    which keeps whatever step it last took) would carry the short step on: the step in hand before
    each time is restored after it, as PETSc's own time span does. Without that, fixed-step Euler's
    steps shrank towards every time until -limit_ts_max_steps ran out. */
-static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const double t[], double *q,
-                               PetscBool *ok, char msg[], size_t msglen)
+static PetscErrorCode ODESolve(TS ts, Vec X, const ODECtx *ctx, PetscInt np, PetscInt nt,
+                               const double t[], double *q, PetscBool *ok, char msg[],
+                               size_t msglen)
 {
   PetscFunctionBegin;
   *ok = PETSC_TRUE;
@@ -243,6 +279,11 @@ static PetscErrorCode ODESolve(TS ts, Vec X, PetscInt np, PetscInt nt, const dou
       PetscCall(TSSolve(ts, X));
       PetscCall(TSGetConvergedReason(ts, &reason));
       PetscCall(TSGetTime(ts, &now));
+      if (ctx->blown) {
+        ODEBlownMessage(ctx, msg, msglen);
+        *ok = PETSC_FALSE;
+        PetscFunctionReturn(0);
+      }
       if (reason < 0 || fabs(now - t[i]) > 1e-12) {
         snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %g before %g (%s)", (double)now,
                  t[i], TSConvergedReasons[reason]);
@@ -352,10 +393,11 @@ static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const do
                           PetscBool *abandon)
 {
   const PetscInt m = job->inputs, np = m * (m + 1) / 2;
-  ODECtx         ctx = {&job->act[act], m, poll, pctx, abandon, PETSC_FALSE, np, nt, 0, t, q, NULL};
-  TS             ts;
-  Vec            X;
-  PetscScalar   *x;
+  ODECtx ctx = {&job->act[act], m,           poll, pctx, abandon, PETSC_FALSE, np, nt, 0, t, q,
+                NULL,           PETSC_FALSE, 0};
+  TS     ts;
+  Vec    X;
+  PetscScalar *x;
 
   PetscFunctionBegin;
   PetscCall(ODECreate(&ts));
@@ -373,11 +415,11 @@ static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const do
   PetscCall(NNLLimitInitial(job, NNL_FAMILY_RESNET, act, x));
   PetscCall(VecRestoreArrayWrite(X, &x));
   PetscCall(ODEIsDense(ts, &ctx.dense));
-  if (nt > 0 && (ctx.dense || poll)) PetscCall(TSMonitorSet(ts, ODEMonitor, &ctx, NULL));
+  if (nt > 0) PetscCall(TSMonitorSet(ts, ODEMonitor, &ctx, NULL));
   if (nt > 0 && ctx.dense)
     PetscCall(ODESolveDense(ts, X, &ctx, ok, msg, msglen));
   else
-    PetscCall(ODESolve(ts, X, np, nt, t, q, ok, msg, msglen));
+    PetscCall(ODESolve(ts, X, &ctx, np, nt, t, q, ok, msg, msglen));
   PetscCall(TSDestroy(&ts));
   PetscCall(VecDestroy(&X));
   PetscFunctionReturn(0);

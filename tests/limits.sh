@@ -7,8 +7,8 @@
 #      for relu and tanh (the finite-width bias ~1/n is far below 4 s.e. here), and the table's mean, se, err and z
 #      are those computed here from -table gram. Catches: a join that pairs a network with another depth's or
 #      activation's limit, a wrong reduction over seeds, z computed against the wrong limit.
-#  (c) a solver failure (-limit_ts_max_steps 3) fails that limit alone, with a message; the networks and q_nngp are
-#      all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
+#  (c) a solver failure (-limit_ts_max_steps 3), or a kernel that overflows (leaky_relu:1e100), fails that limit
+#      alone, with a message; the networks and q_nngp are all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
 #  (d)-(h) below.
 source "$(dirname "$0")/lib.sh" "$@"
@@ -64,6 +64,18 @@ grep -q 'done=3 failed=1' "$W/fail.err" || { cat "$W/fail.err"; fail "the limit 
   || fail "failed limit: q_nngp must stay and q_ode be empty"
 /usr/bin/sqlite3 -version > /dev/null 2>&1 && { sqlite3 "$W/fail/nnlimits.sqlite" "SELECT message FROM points WHERE kind='limit'" \
   | grep -q 'depth-limit ODE' || fail "failed limit: no message"; }
+# The same for a kernel that overflows: leaky_relu:1e100 takes q past 1e200 in a step, and PETSc's step-error norm
+# met a NaN and ended the whole run (exit 1, the other tasks pending); now that limit fails alone, saying why.
+# 1e10 keeps q finite (~1e150 at t = 1) but past the ODE's 1e100 bound.
+for a in 1e100 1e10; do
+  set +e
+  run 1 run -family resnet -grid_activation "leaky_relu:$a" -grid_width 4 -grid_depth 8 -grid_seed 0-2 -progress_interval 0 \
+    -output "$W/huge$a" > /dev/null 2> "$W/huge.err"; rc=$?
+  set -e
+  [ "$rc" = 0 ] && grep -q 'done=2 failed=1' "$W/huge.err" || { cat "$W/huge.err"; fail "leaky_relu:$a: the limit did not fail alone (exit $rc)"; }
+  sqlite3 "$W/huge$a/nnlimits.sqlite" "SELECT message FROM points WHERE kind='limit'" | grep -q 'beyond 1e+100 at t = ' \
+    || fail "leaky_relu:$a: no message of the overflowing kernel"
+done
 set +e
 run 1 run -family resnet -grid_activation tanh -grid_width 16 -grid_depth 8 -grid_seed 0-3 -progress_interval 0 \
   -output "$W/fail" > /dev/null 2> "$W/resume.err"; rc=$?
