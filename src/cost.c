@@ -346,7 +346,7 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
          per;
 
   if (pt->family == NNL_FAMILY_RESNET)
-    per = NNLHayouUsesLanes(pt->width, job->inputs, job->sde_paths)
+    per = NNLHayouUsesLanes(pt->width, job->inputs)
             ? n * m * (C_SDE_RES_LANES_NM + job->act[pt->act].def->cost) +
                 C_SDE_RES_LANES_M3 * m * m * m + C_SDE_RES_LANES_STEP
             : n * m * (C_SDE_RES_NM + job->act[pt->act].def->cost) + C_SDE_RES_STEP;

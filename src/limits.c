@@ -158,7 +158,7 @@ typedef struct {
   const double *t;
   double       *q;
   Vec           W;
-  PetscBool     blown; /* the RHS met a state or a derivative not finite (ODERHS) */
+  PetscBool     blown; /* the RHS met a state or a derivative beyond ODE_HUGE (ODERHS) */
   PetscReal     blown_at;
 } ODECtx;
 

@@ -278,14 +278,14 @@ static PetscInt PathBatch(const NNLJob *job, const NNLSDE *sde)
   return PetscMax(1, PetscMin(job->sde_paths, 32768 / PetscMax(sde->dim + sde->nnoise, 1)));
 }
 
-/* 8 paths a step in lanes for n·m <= 256 and 8 paths or more. Past n·m ~ 512 the lanes were
-   slower than a path at a time (m = 8, n = 64, 128, 256: 2466, 4764, 9205 ns a path-step against
-   2306, 4212, 8442; m = 2, n = 512: 3246 against 3052): 8 paths' states, φ and increments
+/* 8 paths a step in lanes for n·m <= 256 (NNLSDEPaths then groups the paths). Past n·m ~ 512 the
+   lanes were slower than a path at a time (m = 8, n = 64, 128, 256: 2466, 4764, 9205 ns a path-step
+   against 2306, 4212, 8442; m = 2, n = 512: 3246 against 3052): 8 paths' states, φ and increments
    outgrow the L1 cache that one path's fit in, and a path's own loops are long enough to fill the
    vectors. At n·m = 256 they are 14 % faster (m = 8, n = 32: 1064 against 1237 ns), at 64 21 %. */
-PetscBool NNLHayouUsesLanes(PetscInt n, PetscInt m, PetscInt paths)
+PetscBool NNLHayouUsesLanes(PetscInt n, PetscInt m)
 {
-  return m <= NNL_SMALL_M && n * m <= 256 && paths >= NNL_SDE_LANES ? PETSC_TRUE : PETSC_FALSE;
+  return m <= NNL_SMALL_M && n * m <= 256 ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* Per-path output: V (np pairs a <= b, a-major) then ln(‖φ(Y_a)‖²/n) per input. */
@@ -300,7 +300,7 @@ static PetscErrorCode HayouPaths(const NNLJob *job, const NNLPoint *pt, PetscInt
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc3(n * m, &h.Phi, m * m, &h.K, m * m, &h.R));
-  if (NNLHayouUsesLanes(n, m, job->sde_paths)) {
+  if (NNLHayouUsesLanes(n, m)) {
     h.lanes = (NNLHayouLanes){h.act, n, m, NULL};
     PetscCall(PetscMalloc1((size_t)(n * m) * NNL_SDE_LANES, &h.lanes.Phi));
     sde.lanes = HayouLanes;

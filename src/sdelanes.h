@@ -48,8 +48,8 @@ typedef struct {
    NNLSDEStepEM with HayouNoise, in every build of simd.h. */
 PetscErrorCode NNLHayouStepLanes(const NNLHayouLanes *h, const double *dW, double *Y);
 
-/* Whether the fixed-width ResNet SDE task of width n, m inputs and this many paths steps its paths
- * in lanes (src/sde_task.c; the cost model prices it by this) */
-PetscBool NNLHayouUsesLanes(PetscInt n, PetscInt m, PetscInt paths);
+/* Whether the fixed-width ResNet SDE task of width n and m inputs gives NNLSDEPaths its lanes
+ * (src/sde_task.c; the cost model prices it by this) */
+PetscBool NNLHayouUsesLanes(PetscInt n, PetscInt m);
 
 #endif

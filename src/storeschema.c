@@ -311,10 +311,8 @@ static const struct {
    "SELECT EXISTS (SELECT 1 FROM points WHERE kind = 'sde' AND family IN ('shaped_mlp', "
    "'shaped_transformer') AND activation = 'relu')",
    "shaped-ReLU SDE paths whose drift an earlier release computed with libm's acos and sincos; "
-   "this "
-   "one computes it in its own arithmetic, a series near rho = 1 (the same law to a few ulps, "
-   "other "
-   "last digits)"},
+   "this one computes it in its own arithmetic, a series near rho = 1 (the same law to a few "
+   "ulps, other last digits)"},
 };
 
 /* A new store follows every convention of this release. */
@@ -326,11 +324,12 @@ static PetscErrorCode ConventionsSet(sqlite3 *db)
   PetscFunctionReturn(0);
 }
 
-/* A store of schema 4 to 8 becomes one of this build's, in one transaction (a crash or a full disk
-   leaves it as it was; 6 to 8 differ only in their number): schema 4's layers rows into netlayers
-   (then the views in place of its table), schema 5's netlayers and both schemas' points copied into
-   tables of this schema's keys. Older builds cannot write to it afterwards; this build's readers
-   and writers can. Called by writers (run, merge) once the store is theirs. */
+/* A store of schema 4 to NNL_STORE_SCHEMA − 1 becomes one of this build's, in one transaction (a
+   crash or a full disk leaves it as it was; 6 and later differ only in their number): schema 4's
+   layers rows into netlayers (then the views in place of its table), schema 5's netlayers and both
+   schemas' points copied into tables of this schema's keys. Older builds cannot write to it
+   afterwards; this build's readers and writers can. Called by writers (run, merge) once the store
+   is theirs. */
 PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
 {
   int            schema;
@@ -348,7 +347,7 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   }
   PetscCall(NNLStoreSchema(db, "main", &schema));
   if (schema == NNL_STORE_SCHEMA) PetscFunctionReturn(0);
-  PetscCheck(schema >= 4 && schema <= 8, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCheck(schema >= 4 && schema < NNL_STORE_SCHEMA, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "'%s': no upgrade from store schema %d", dir, schema);
   snprintf(num, sizeof(num), "%d", NNL_STORE_SCHEMA);
   if (schema >= 6) { /* the same tables: the number alone, so that builds that do not know the

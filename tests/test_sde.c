@@ -331,12 +331,11 @@ static void test_lanes_bits(void **state)
         const NNLPoint  *pt = &grid->points[grid->npoints - 1];
         const PetscInt64 s0 = NNLSDELaneSteps();
         /* lanes where m <= 8 and a group is at least half full (the ResNet's: NNLHayouUsesLanes) */
-        const PetscBool want = lanes && job->inputs <= NNL_SMALL_M &&
-                                   job->sde_paths >= NNL_SDE_LANES / 2 &&
-                                   (pt->family != NNL_FAMILY_RESNET ||
-                                    NNLHayouUsesLanes(pt->width, job->inputs, job->sde_paths))
-                                 ? PETSC_TRUE
-                                 : PETSC_FALSE;
+        const PetscBool want =
+          lanes && job->inputs <= NNL_SMALL_M && job->sde_paths >= NNL_SDE_LANES / 2 &&
+              (pt->family != NNL_FAMILY_RESNET || NNLHayouUsesLanes(pt->width, job->inputs))
+            ? PETSC_TRUE
+            : PETSC_FALSE;
         NNLSDEUseLanes(lanes ? PETSC_TRUE : PETSC_FALSE);
         assert_int_equal(NNLSDETaskCompute(job, pt, NULL, NULL, &res[lanes]), 0);
         if ((NNLSDELaneSteps() > s0) != want)
