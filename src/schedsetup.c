@@ -33,23 +33,31 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
   PetscFunctionReturn(0);
 }
 
+/* A team size that `ranks` ranks do not fill would be taken silently: say what the run gets (a run
+   at its own size, plan at -plan_ranks). */
+PetscErrorCode NNLSchedWarnTeams(NNLSched s, PetscInt ranks)
+{
+  PetscFunctionBegin;
+  if (s->team_size > 1 && ranks == 1)
+    PetscCall(PetscFPrintf(s->comm, stderr,
+                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT
+                           " has no effect on 1 rank\n",
+                           s->team_size));
+  else if (s->team_size > 1 && ranks % s->team_size)
+    PetscCall(PetscFPrintf(s->comm, stderr,
+                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT
+                           " does not divide the %" PetscInt_FMT
+                           " ranks: the last team has %" PetscInt_FMT "\n",
+                           s->team_size, ranks, ranks % s->team_size));
+  PetscFunctionReturn(0);
+}
+
 /* Teams of T consecutive ranks, each on its own BLACS grid, built once for the run. */
 static PetscErrorCode TeamsCreate(NNLSched s)
 {
   MPI_Comm sub;
 
   PetscFunctionBegin;
-  /* a team size the ranks do not fill was taken silently: say what the run gets */
-  if (s->team_size > 1 && s->size == 1)
-    PetscCall(PetscFPrintf(s->comm, stderr,
-                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT
-                           " has no effect on 1 rank\n",
-                           s->team_size));
-  else if (s->team_size > 1 && s->size % (int)s->team_size)
-    PetscCall(PetscFPrintf(s->comm, stderr,
-                           "nnlimits: warning: -spectra_team_size %" PetscInt_FMT
-                           " does not divide the %d ranks: the last team has %d\n",
-                           s->team_size, s->size, s->size % (int)s->team_size));
   if (s->team_size <= 1 || s->size == 1) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_split(s->comm, s->rank / (int)s->team_size, s->rank, &sub));
   PetscCall(NNLSpectraTeamCreate(sub, &s->team));

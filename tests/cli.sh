@@ -489,6 +489,11 @@ run 2 plan -spectra_team_size 3 > /dev/null 2> team.err || fail "plan -spectra_t
 grep -q "warning: -spectra_team_size 3 does not divide the 2 ranks: the last team has 2" team.err || fail "team warning: $(cat team.err)"
 run 0 plan -spectra_team_size 2 > /dev/null 2> team.err || fail "plan -spectra_team_size 2"
 grep -q "warning: -spectra_team_size 2 has no effect on 1 rank" team.err || fail "team warning at 1 rank: $(cat team.err)"
+# plan warns for the ranks it plans for (-plan_ranks), not for the one it runs on
+run 0 plan -spectra_team_size 2 -plan_ranks 4 > /dev/null 2> team.err || fail "plan -spectra_team_size 2 -plan_ranks 4"
+! grep -q "warning" team.err || fail "team warning for plan's own rank: $(cat team.err)"
+run 0 plan -spectra_team_size 2 -plan_ranks 3 > /dev/null 2> team.err || fail "plan -spectra_team_size 2 -plan_ranks 3"
+grep -q "warning: -spectra_team_size 2 does not divide the 3 ranks: the last team has 1" team.err || fail "team warning at -plan_ranks 3: $(cat team.err)"
 
 # -version names this build (PETSc's own -version printed only PETSc's), and the store's provenance records the same
 # commit, read at build time from the source tree (a commit fixed at configure time went stale with every new commit).
