@@ -9,7 +9,11 @@
    networks' recorded layers, and per (layer, pair) the seeds' count, sum and sum of squared
    deviations. Its rows were once one query over the views gram and limits sorted by (group, layer,
    a, b, seed): 4.2 s for the default sweep's 1.2 million q, 2.0 s of it expanding the views. The
-   networks' arrays in group order take 0.14 s a pass. */
+   networks' arrays in group order take 0.14 s a pass. The squared deviations are summed in a unit,
+   a power of two at most the largest |q| (NNLStorePow2Below): q far from 1 (~1e-211 of a ReLU MLP
+   700 layers deep at sigma_w2 = 1, ~1e200 of an exploding one) had squares that underflowed to a
+   standard error of 0 (or overflowed to inf), and a power of two leaves every other result's bits
+   as they were. */
 typedef struct {
   char          family[32], activation[128];
   long long     width, depth;
@@ -19,6 +23,7 @@ typedef struct {
   long long    *layer;    /* nl, ascending */
   PetscInt     *n;        /* nl × np */
   double       *sum, *ss; /* nl × np */
+  double       *unit;     /* nl × np: max |q| in pass 0, then ss's unit (a power of two) */
 } CompareGroup;
 
 typedef struct {
@@ -66,22 +71,24 @@ static PetscErrorCode CompareLayer(CompareGroup *g, PetscInt np, long long L, Pe
     PetscCall(PetscRealloc(sizeof(PetscInt) * cap * np, &g->n));
     PetscCall(PetscRealloc(sizeof(double) * cap * np, &g->sum));
     PetscCall(PetscRealloc(sizeof(double) * cap * np, &g->ss));
+    PetscCall(PetscRealloc(sizeof(double) * cap * np, &g->unit));
     g->cap = cap;
   }
   memmove(g->layer + lo + 1, g->layer + lo, sizeof(long long) * (g->nl - lo));
   memmove(g->n + (lo + 1) * np, g->n + lo * np, sizeof(PetscInt) * (g->nl - lo) * np);
   memmove(g->sum + (lo + 1) * np, g->sum + lo * np, sizeof(double) * (g->nl - lo) * np);
   memmove(g->ss + (lo + 1) * np, g->ss + lo * np, sizeof(double) * (g->nl - lo) * np);
+  memmove(g->unit + (lo + 1) * np, g->unit + lo * np, sizeof(double) * (g->nl - lo) * np);
   g->layer[lo] = L;
   for (PetscInt k = 0; k < np; k++)
-    g->n[lo * np + k] = 0, g->sum[lo * np + k] = g->ss[lo * np + k] = 0;
+    g->n[lo * np + k] = 0, g->sum[lo * np + k] = g->ss[lo * np + k] = g->unit[lo * np + k] = 0;
   g->nl++;
   PetscFunctionReturn(0);
 }
 
-/* One pass over the statement's rows: pass 0 opens the groups, counts and sums; pass 1 adds the
-   squared deviations from each mean. Both go through the seeds in canonical order, so equal stores
-   give equal bytes. A NaN q (none) is not counted. */
+/* One pass over the statement's rows: pass 0 opens the groups, counts, sums and finds the largest
+   |q|; pass 1 adds the squared deviations from each mean, in units of unit. Both go through the
+   seeds in canonical order, so equal stores give equal bytes. A NaN q (none) is not counted. */
 static PetscErrorCode ComparePass(sqlite3_stmt *st, Compare *c, int pass)
 {
   PetscInt gi = -1;
@@ -135,10 +142,11 @@ static PetscErrorCode ComparePass(sqlite3_stmt *st, Compare *c, int pass)
       for (PetscInt k = 0; k < np; k++) {
         double v = NNLStoreBlobAt(q, r * np + k);
         if (v != v) continue;
-        if (pass == 0)
+        if (pass == 0) {
           g->n[li * np + k]++, g->sum[li * np + k] += v;
-        else {
-          double d = v - g->sum[li * np + k] / (double)g->n[li * np + k];
+          g->unit[li * np + k] = PetscMax(g->unit[li * np + k], fabs(v));
+        } else {
+          double d = (v - g->sum[li * np + k] / (double)g->n[li * np + k]) / g->unit[li * np + k];
           g->ss[li * np + k] += d * d;
         }
       }
@@ -149,20 +157,21 @@ static PetscErrorCode ComparePass(sqlite3_stmt *st, Compare *c, int pass)
   PetscFunctionReturn(0);
 }
 
-/* The mean of n seeds' values from their sum and sum of squared deviations ss, and its standard
- * error (NaN for one). */
-static double SeedsMean(PetscInt n, double sum, double ss, double *se)
+/* The mean of n seeds' values from their sum and sum of squared deviations ss (in units of unit),
+ * and its standard error (NaN for one). */
+static double SeedsMean(PetscInt n, double sum, double ss, double unit, double *se)
 {
-  *se = n > 1 ? sqrt(ss / (double)(n - 1) / (double)n) : NAN;
+  *se = n > 1 ? unit * sqrt(ss / (double)(n - 1) / (double)n) : NAN;
   return sum / (double)n;
 }
 
 /* One row: mean and standard error, then err = mean − limit and z = err / se for each limit (empty
    where the limit or se is missing or se = 0). */
 static void WriteCompareRow(FILE *out, const CompareGroup *g, long long layer, long long a,
-                            long long b, PetscInt n, double sum, double ss, double nngp, double ode)
+                            long long b, PetscInt n, double sum, double ss, double unit,
+                            double nngp, double ode)
 {
-  double se, mean = SeedsMean(n, sum, ss, &se);
+  double se, mean = SeedsMean(n, sum, ss, unit, &se);
 
   fprintf(out, "%s,%s,%lld,%lld,%lld,%.17g,%lld,%lld,%" PetscInt_FMT ",%.17g", g->family,
           g->activation, g->width, g->depth, layer, (double)layer / (double)g->depth, a, b, n,
@@ -227,7 +236,8 @@ static PetscErrorCode CompareWriteGroup(const Compare *c, const CompareGroup *g,
       double    nngp, ode;
       if (!g->n[e]) continue;
       LimitAt(lim, &rc, key, &nngp, &ode);
-      WriteCompareRow(out, g, key[0], key[1], key[2], g->n[e], g->sum[e], g->ss[e], nngp, ode);
+      WriteCompareRow(out, g, key[0], key[1], key[2], g->n[e], g->sum[e], g->ss[e], g->unit[e],
+                      nngp, ode);
     }
   }
   PetscCheck(rc == SQLITE_ROW || rc == SQLITE_DONE, PETSC_COMM_SELF, PETSC_ERR_FILE_READ,
@@ -264,6 +274,9 @@ static PetscErrorCode CompareRun(sqlite3_stmt *handle, FILE *out,
       "export");
   }
   if (!ierr) ierr = ComparePass(st, &c, 0);
+  for (PetscInt gi = 0; !ierr && gi < c.ng; gi++)
+    for (PetscInt e = 0; e < c.g[gi].nl * c.np; e++)
+      c.g[gi].unit[e] = NNLStorePow2Below(c.g[gi].unit[e]);
   if (!ierr) sqlite3_reset(st);
   if (!ierr) ierr = ComparePass(st, &c, 1);
   if (!ierr)
@@ -282,6 +295,7 @@ static PetscErrorCode CompareRun(sqlite3_stmt *handle, FILE *out,
     PetscCall(PetscFree(c.g[gi].n));
     PetscCall(PetscFree(c.g[gi].sum));
     PetscCall(PetscFree(c.g[gi].ss));
+    PetscCall(PetscFree(c.g[gi].unit));
   }
   PetscCall(PetscFree(c.g));
   PetscCall(PetscFree(c.order));
@@ -360,7 +374,7 @@ static PetscErrorCode ExtrapolateCluster(const Compare *c, const PetscInt mem[],
     for (PetscInt o = 0; o < c->np; o++) {
       PetscInt  k = c->order[o], npt = 0;
       long long key[3] = {layer[u], c->a[k], c->b[k]};
-      double    qi, si, sl, ss, chi2, nngp, ode;
+      double    qi, si, sl, ss, chi2, nngp, ode, unit = 0;
       for (PetscInt i = 0; i < nm; i++) {
         const CompareGroup *g = &c->g[mem[i]];
         const long long    *at =
@@ -370,12 +384,21 @@ static PetscErrorCode ExtrapolateCluster(const Compare *c, const PetscInt mem[],
         if (!at) continue;
         e = (PetscInt)(at - g->layer) * c->np + k, n = g->n[e];
         if (n < 2) continue;
-        mean = SeedsMean(n, g->sum[e], g->ss[e], &se);
+        mean = SeedsMean(n, g->sum[e], g->ss[e], g->unit[e], &se);
         if (!(se > 0 && se < INFINITY)) continue;
-        pts[npt].x = 1.0 / (double)g->width, pts[npt].y = mean, pts[npt].w = 1 / (se * se), npt++;
+        pts[npt].x = 1.0 / (double)g->width, pts[npt].y = mean, pts[npt].w = se, npt++;
+        unit = PetscMax(unit, fabs(mean));
       }
       if (npt < 2) continue;
+      /* fitted in units of a power of two (as the seeds' deviations): weights 1/se² of q ~ 1e-200
+         overflowed */
+      unit = NNLStorePow2Below(unit);
+      for (PetscInt i = 0; i < npt; i++) {
+        const double se = pts[i].w / unit;
+        pts[i].y /= unit, pts[i].w = 1 / (se * se);
+      }
       FitLine(pts, npt, &qi, &si, &sl, &ss, &chi2);
+      qi *= unit, si *= unit, sl *= unit, ss *= unit;
       LimitAt(lim, &rc, key, &nngp, &ode);
       fprintf(out,
               "%s,%s,%lld,%lld,%.17g,%lld,%lld,%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g,%.17g",

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -205,6 +206,11 @@ double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k)
   for (int i = 7; i >= 0; i--) bits = bits << 8 | p[8 * k + i];
   memcpy(&v, &bits, sizeof(v));
   return v;
+}
+
+double NNLStorePow2Below(double x)
+{
+  return x != 0 && isfinite(x) ? ldexp(1.0, ilogb(x)) : 1.0;
 }
 
 /* Doubles as little-endian bytes, the layout of every array BLOB. */

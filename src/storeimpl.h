@@ -70,6 +70,10 @@ PetscErrorCode NNLStoreFunctions(sqlite3 *db);
 /* Entry k of a BLOB of little-endian doubles (the arrays of netlayers), as nnl_at reads it; the
  * caller checks the length. */
 double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k);
+/* The largest power of two <= |x| (1 for 0, inf or NaN): the unit in which the seeds' squared
+ * deviations are summed (compare.c, summary.c), so that q far from 1 neither underflows nor
+ * overflows them, and every other result keeps its bits. */
+double NNLStorePow2Below(double x);
 /** @brief Doubles as little-endian bytes, the layout of every array BLOB (storedb.c). */
 void NNLStoreDoublesLE(PetscInt n, const double v[], unsigned char *p);
 /* Table seq's rows ?1 .. ?2 − 1 (storeschema.c creates the table; a run's writer and an upgrade add

@@ -8,15 +8,13 @@
 
 static const char *SQL =
   "SELECT p.family, nnl_act(p.activation), p.width, p.depth, count(*),"
-  " avg(g.q00), avg(g.q00*g.q00),"
+  " avg(g.q00), nnl_se(g.q00),"
   /* ρ as q01/(√q00·√q11): √(q00·q11) overflows once the q pass 1e154 (an exploding network), and ρ
      came out 0 */
   " avg(g.q01/(sqrt(g.q00)*sqrt(g.q11))), "
-  "avg((g.q01/(sqrt(g.q00)*sqrt(g.q11)))*(g.q01/(sqrt(g.q00)*sqrt(g.q11)))),"
+  /* over the seeds that have a ρ: a dead network's is 0/0 (NULL, left out of its average and se) */
+  "nnl_se(g.q01/(sqrt(g.q00)*sqrt(g.q11))),"
   " min(l.q_nngp), min(l.q_ode),"
-  /* the seeds that have a ρ: a dead network's is 0/0 (NULL, left out of its average, so out of its
-     count too) */
-  " count(g.q01/(sqrt(g.q00)*sqrt(g.q11))),"
   /* the limit of ρ: the NNGP's, but for the shaped MLP, whose NNGP is its input kernel: its
      covariance SDE's mean over paths (with -sde_paths) */
   " CASE WHEN p.family IN ('shaped_mlp','shaped_attention','shaped_transformer') THEN (SELECT "
@@ -46,17 +44,58 @@ static const char *SQL =
   " WHERE p.status='done' AND p.kind='network' GROUP BY p.family, p.activation, p.width, p.depth "
   "ORDER BY min(p.ord)";
 
-/* "mean ± se" over n seeds; one seed has no standard error: the mean alone (as the compare table
-   leaves se empty), and so has a group whose squares overflowed (q past 1e154: an exploding
-   network), rather than a false "± 0" */
+/* nnl_se(x): the standard error of the mean of a group's non-NULL x, as the compare table computes
+   it (two passes, the squared deviations in units of a power of two at most max |x|), NULL for
+   fewer than two. avg(x*x) - avg(x)^2 gave "± 0" for q ~ 1e-211 (its squares underflowed), and
+   lost the digits of a small spread. */
+typedef struct {
+  double *x;
+  int     n, cap;
+} SEAgg;
+
+static void SEStep(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  SEAgg *a = sqlite3_aggregate_context(ctx, sizeof(*a));
+
+  (void)argc;
+  if (!a || sqlite3_value_type(argv[0]) == SQLITE_NULL) return;
+  if (a->n == a->cap) {
+    int     cap = 2 * a->cap + 64;
+    double *x   = sqlite3_realloc64(a->x, sizeof(double) * (sqlite3_uint64)cap);
+    if (!x) {
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    a->x = x, a->cap = cap;
+  }
+  a->x[a->n++] = sqlite3_value_double(argv[0]);
+}
+
+static void SEFinal(sqlite3_context *ctx)
+{
+  SEAgg *a   = sqlite3_aggregate_context(ctx, 0);
+  double sum = 0, big = 0, ss = 0, unit, mean;
+
+  if (!a || a->n < 2) {
+    if (a) sqlite3_free(a->x);
+    sqlite3_result_null(ctx);
+    return;
+  }
+  for (int i = 0; i < a->n; i++) sum += a->x[i], big = fmax(big, fabs(a->x[i]));
+  mean = sum / a->n, unit = NNLStorePow2Below(big);
+  for (int i = 0; i < a->n; i++) ss += ((a->x[i] - mean) / unit) * ((a->x[i] - mean) / unit);
+  sqlite3_free(a->x);
+  sqlite3_result_double(ctx, unit * sqrt(ss / (a->n - 1) / a->n));
+}
+
+/* "mean ± se"; no standard error (one seed, or one not finite: q past 1e308): the mean alone, as
+   the compare table leaves se empty, rather than a false "± 0" */
 static void MeanSE(char buf[], size_t len, const char *fmt_mean, const char *fmt_se, double mean,
-                   double mean2, int n)
+                   double se, PetscBool has)
 {
   int k = snprintf(buf, len, fmt_mean, mean);
-  if (n > 1 && k > 0 && (size_t)k < len && isfinite(mean2)) {
-    double var = (mean2 - mean * mean) * n / (n - 1);
-    snprintf(buf + k, len - (size_t)k, fmt_se, var > 0 ? sqrt(var / n) : 0.0);
-  }
+  if (has && isfinite(se) && k > 0 && (size_t)k < len)
+    snprintf(buf + k, len - (size_t)k, fmt_se, se);
 }
 
 PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
@@ -71,6 +110,9 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
   rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
   if (rc == SQLITE_OK && NNLStoreFunctions(db)) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function(db, "nnl_se", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
+                                 SEStep, SEFinal);
   /* its join looks each network up by its random id: SQLite's 2 MB default cache reread the index's
      pages (a store of 10^6 tiny points: 8 s for the summary, after a 7 s run) */
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA cache_size=-262144", NULL, NULL, NULL);
@@ -95,25 +137,28 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
           "limit");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     int    n = sqlite3_column_int(st, 4);
-    double q = sqlite3_column_double(st, 5), q2 = sqlite3_column_double(st, 6);
+    double q = sqlite3_column_double(st, 5), qse = sqlite3_column_double(st, 6);
     char   rho[64] = "-", lim[3][32];
     for (int k = 0; k < 3; k++) { /* q's limits, ρ's */
-      const int c = k < 2 ? 9 + k : 12;
+      const int c = k < 2 ? 9 + k : 11;
       if (sqlite3_column_type(st, c) == SQLITE_NULL)
         snprintf(lim[k], sizeof(lim[k]), "-");
       else
         snprintf(lim[k], sizeof(lim[k]), k < 2 ? "%.5g" : "%.5f", sqlite3_column_double(st, c));
     }
     if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
-      double r = sqlite3_column_double(st, 7), r2 = sqlite3_column_double(st, 8);
-      MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, r2, sqlite3_column_int(st, 11));
+      double r = sqlite3_column_double(st, 7), rse = sqlite3_column_double(st, 8);
+      MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, rse,
+             sqlite3_column_type(st, 8) != SQLITE_NULL);
     }
     if (rows++ < maxrows)
       fprintf(out, "%-*s %-*s %6d %6d %6d  %-24s %-9s %-9s  %-24s %s\n", fw,
               sqlite3_column_text(st, 0), aw, sqlite3_column_text(st, 1), sqlite3_column_int(st, 2),
               sqlite3_column_int(st, 3), n,
-              (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, q2, n), path), lim[0], lim[1], rho,
-              lim[2]);
+              (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, qse,
+                      sqlite3_column_type(st, 6) != SQLITE_NULL),
+               path),
+              lim[0], lim[1], rho, lim[2]);
   }
   if (rows > maxrows)
     fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n",

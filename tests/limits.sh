@@ -10,7 +10,7 @@
 #  (c) a solver failure (-limit_ts_max_steps 3), or a kernel that overflows (leaky_relu:1e100), fails that limit
 #      alone, with a message; the networks and q_nngp are all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
-#  (d)-(h) below.
+#  (d)-(i) below.
 source "$(dirname "$0")/lib.sh" "$@"
 
 run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 -record_layers all \
@@ -187,4 +187,31 @@ for one in "mlp|tanh|-sigma_w2 1.5 -sigma_b2 0.2|tanh;sigma_w2=1.5;sigma_b2=0.2"
   [ -s "$W/one_$fam.csv" ] && grep -F "$fam,$entry," "$W/swept.limits.csv" | cmp -s - "$W/one_$fam.csv" \
     || { diff <(grep -F "$fam,$entry," "$W/swept.limits.csv") "$W/one_$fam.csv" | head -5; fail "swept $fam $entry: limits differ from its one-setting job's"; }
 done
-echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations, swept settings"
+# (i) q far from 1: a ReLU MLP 700 layers deep at σ_w² = 1, 2, 4 (q ~ 2^-700, 1, 2^700): the NNGP's ρ at the last layer
+#     is the same for all three (the ReLU correlation map does not depend on σ_w²) to 1e-12, and compare's se equals the
+#     seeds' standard error computed here from -table gram in units of 2^∓700, to 1e-9, z filled in, the extrapolate
+#     rows all there, and the summary's q with a non-zero ± for every group. Catches: the dual's k11 k22 overflowing
+#     (ρ inf at σ_w² = 4) or underflowing (det 0: ρ frozen at σ_w² = 1), squared deviations that underflow or overflow
+#     (se 0 or inf, z empty, extrapolate rows dropped, "± 0").
+run 1 run -family mlp -grid_activation relu -sigma_w2 1,2,4 -grid_width 64,128 -grid_depth 700 -grid_seed 0-20 \
+  -inputs 2 -record_layers last -progress_interval 0 -output "$W/far" > "$W/far.out" 2> /dev/null || fail "far-from-1 run"
+"$NNL" export "$W/far" -table limits | awk -F, '$4 == 700 { q[$2 "," $6 "," $7] = $8; e[$2] = 1 }
+  END { for (x in e) { r = q[x ",0,1"] / (sqrt(q[x ",0,0"]) * sqrt(q[x ",1,1"])); n++
+          if (!(r > 0.99 && r < 1)) bad = 1; if (n == 1) r0 = r; else if ((r - r0) ^ 2 > 1e-24) bad = 1 }
+        if (bad || n != 3) { for (x in q) print x, q[x]; exit 1 } }' \
+  || fail "far from 1: the NNGP's rho at layer 700 not the same for sigma_w2 = 1, 2, 4 (or not finite)"
+"$NNL" export "$W/far" -table gram -o "$W/far.gram.csv"
+"$NNL" export "$W/far" -table compare -o "$W/far.compare.csv"
+awk -F, 'function u(a) { return a ~ /=1$/ ? 2 ^ 700 : a ~ /=4$/ ? 2 ^ -700 : 1 }
+  FNR == 1 { f++; next }
+  f == 1 { k = $2 "," $3 "," $8 "," $9; v = $10 * u($2); n[k]++; s[k] += v; x[k, n[k]] = v }
+  f == 2 { k = $2 "," $3 "," $7 "," $8; m = s[k] / n[k]; ss = 0; for (i = 1; i <= n[k]; i++) ss += (x[k, i] - m) ^ 2
+    se = sqrt(ss / (n[k] - 1) / n[k]); rows++
+    if (n[k] != 20 || $15 == "" || !(($11 * u($2) - se) ^ 2 <= 1e-18 * se ^ 2)) { print $0, se; bad++ } }
+  END { if (bad || rows != 3 * 2 * 3) { print rows " rows"; exit 1 } }' "$W/far.gram.csv" "$W/far.compare.csv" \
+  || fail "far from 1: compare's se not the seeds' standard error, or z empty"
+[ "$("$NNL" export "$W/far" -table extrapolate | awk -F, 'NR > 1 && $9 != "" && $10 > 0' | wc -l)" = 9 ] \
+  || fail "far from 1: extrapolate rows missing"
+awk '$1 == "mlp" && $4 == 700 { n++; if ($7 != "±" || !($8 > 0)) bad = 1 } END { exit bad || n != 6 }' "$W/far.out" \
+  || fail "far from 1: the summary's q without a non-zero standard error: $(cat "$W/far.out")"
+echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations, swept settings, q far from 1"

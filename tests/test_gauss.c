@@ -280,6 +280,32 @@ static void test_closed_large_variance(void **state)
   }
 }
 
+/*
+  The min/max duals (relu, leaky_relu, abs) are homogeneous of degree 1: F(sK) = s F(K), here for s
+  = 2^-700 … 2^700 (q of a ReLU MLP 700 layers deep at σ_w² = 1 and 4), to 1e-15 relative, ρ = 0.999
+  and −0.3. Catches: k11 k22 formed as such, which overflowed past ~1e154 (q_nngp of ρ inf) and
+  underflowed below ~1e-154 (det 0: F = 0 at ρ = −0.3, and ρ frozen near 1).
+*/
+static void test_closed_homogeneous(void **state)
+{
+  (void)state;
+  static const char  *specs[] = {"relu", "leaky_relu:0.2", "abs"};
+  static const double K[2][3] = {{1, 3, 0.999 * 1.7320508075688772}, {1, 1, -0.3}},
+                      s[]     = {0x1p-700, 0x1p-520, 0x1p-300, 0x1p300, 0x1p520, 0x1p700};
+  for (size_t a = 0; a < 3; a++) {
+    NNLActivation act = parse_ok(specs[a]);
+    for (int k = 0; k < 2; k++) {
+      const double f = act.def->dual(K[k][0], K[k][1], K[k][2], act.p);
+      for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        const double g = act.def->dual(s[i] * K[k][0], s[i] * K[k][1], s[i] * K[k][2], act.p);
+        if (!(fabs(g / s[i] - f) <= 1e-15 * fabs(f)))
+          fail_msg("%s K=%d scale 2^%d: F/s %.17g, F(K) %.17g", specs[a], k, ilogb(s[i]), g / s[i],
+                   f);
+      }
+    }
+  }
+}
+
 static void test_closed_vs_panel(void **state)
 {
   (void)state;
@@ -618,12 +644,19 @@ static void test_panel_cost(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_hermite_rules),    cmocka_unit_test(test_closed_vs_hermite),
-    cmocka_unit_test(test_closed_vs_panel),  cmocka_unit_test(test_closed_large_variance),
-    cmocka_unit_test(test_panel_vs_hermite), cmocka_unit_test(test_panel_large_variance),
-    cmocka_unit_test(test_trapezoid),        cmocka_unit_test(test_closed_kinks),
-    cmocka_unit_test(test_relu_arccos),      cmocka_unit_test(test_symmetry),
-    cmocka_unit_test(test_rho_one),          cmocka_unit_test(test_panel_cost),
+    cmocka_unit_test(test_hermite_rules),
+    cmocka_unit_test(test_closed_vs_hermite),
+    cmocka_unit_test(test_closed_vs_panel),
+    cmocka_unit_test(test_closed_large_variance),
+    cmocka_unit_test(test_closed_homogeneous),
+    cmocka_unit_test(test_panel_vs_hermite),
+    cmocka_unit_test(test_panel_large_variance),
+    cmocka_unit_test(test_trapezoid),
+    cmocka_unit_test(test_closed_kinks),
+    cmocka_unit_test(test_relu_arccos),
+    cmocka_unit_test(test_symmetry),
+    cmocka_unit_test(test_rho_one),
+    cmocka_unit_test(test_panel_cost),
   };
   return cmocka_run_group_tests(tests, mc_setup, mc_teardown);
 }
