@@ -270,6 +270,25 @@ def run_info(run_dir):
             "status": status, "options": options, "job": job, "dir": os.path.abspath(run_dir)}
 
 
+def writer_alive(run_dir):
+    """Whether a process holds the run's write lock (fcntl on nnlimits.lock), as `nnlimits status` asks: a run whose
+    last row says 'running' but whose lock no one holds died (killed, or its node lost). None: unknown."""
+    import fcntl
+    try:
+        fd = os.open(os.path.join(run_dir, "nnlimits.lock"), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        lock = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)  # struct flock, as LockQuery's
+        return struct.unpack("hhqqi4x", fcntl.fcntl(fd, fcntl.F_GETLK, lock))[0] != fcntl.F_UNLCK
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def check_run(run_dir, partial=False):
     """Refuse (RunError) what a figure cannot be drawn from: no store, an empty one, another schema, and (unless
     partial) a run with tasks pending, interrupted or still running, whose figure would mix seeds counts or lack
@@ -295,6 +314,8 @@ def check_run(run_dir, partial=False):
         raise RunError(f"{run_dir}: written by an older nnlimits (store schema {schema}; this analysis/ reads "
                        f"{SCHEMAS[0]}..{SCHEMAS[1]}): rerun its job with this release")
     total, status = int(meta.get("total", 0) or 0), (row[0] if row else "none")
+    if status == "running" and writer_alive(run_dir) is False:
+        status = "died"  # as `nnlimits status` says: no process holds its lock
     pending = max(total - done - failed, 0)
     if pending:
         what = (f"{run_dir}: the run is not finished: {pending} of its {total} tasks pending (last run: {status}, "

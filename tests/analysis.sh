@@ -16,6 +16,10 @@ export_all "$W/run" "$W/x"
 h=$(sed -n 's/^ *\([0-9][0-9]*\) \/\* 2: limit tasks.*/\1/p' "$SRC/include/nnlimits/store.h")
 p=$(sed -n 's/^SCHEMAS = ([0-9]*, \([0-9]*\)).*/\1/p' "$SRC/analysis/nnlimits.py")
 [ -n "$h" ] && [ "$h" = "$p" ] || fail "analysis/nnlimits.py reads store schemas up to '$p', this build writes '$h'"
+# (a1) every script with a #! line is executable, as the README and the job files run them (fig_phase.py was not).
+for f in "$SRC"/analysis/*; do
+  [ ! -f "$f" ] || [ "$(head -c 2 "$f")" != '#!' ] || [ -x "$f" ] || fail "$f has a #! line but is not executable (git update-index --chmod=+x)"
+done
 # (a) load() from SQLite == load_csv() of the export, every value of every table
 PYTHONPATH="$SRC/analysis" $PY - "$W/run" "$W/x" <<'PYEOF' || fail "loader differs from export"
 import sys, numpy as np, nnlimits
@@ -182,7 +186,7 @@ for table, columns, says in (("spectrum", None, "load_export(DIR, 'spectrum')"),
         assert says in str(e), str(e)
 PYEOF
 
-# (f) a run that is not finished (an interrupted one: points missing, its last run 'interrupted') is refused by the
+# (f) a run that is not finished (an interrupted one: points missing, its last run 'interrupted'; a died one) is refused by the
 # figure scripts in one line that says how to finish it, and drawn with --partial (said on stderr); errors are one line
 # (exit 2), not tracebacks: a missing directory (summary.py), an output that cannot be written. fig_li_nica_roy.py,
 # fig_hayou_yang.py and fig_hayou_2022.py crashed on interrupted runs (ZeroDivisionError, All-NaN slice, IndexError).
@@ -193,6 +197,20 @@ for s in summary.py fig_hayou_yang.py; do
   [ $? = 2 ] && [ "$(grep -c . "$W/part.err")" = 1 ] && grep -q "the run is not finished: .* tasks pending (last run: interrupted, rerun the same nnlimits command" "$W/part.err" ||
     fail "$s on an interrupted run: $(cat "$W/part.err")"
 done
+# A run whose last row says 'running' while no process holds its lock died (nnlimits status says so): told to rerun,
+# not that it is being written now; with its lock held (fcntl, as a run holds it), being written now.
+sqlite3 "$W/part/nnlimits.sqlite" "UPDATE runs SET status = 'running'"
+$PY "$SRC/analysis/summary.py" "$W/part" -o "$W/part_died.png" > /dev/null 2> "$W/part.err" && fail "summary.py drew a died run"
+grep -q "(last run: died, rerun the same nnlimits command" "$W/part.err" || fail "summary.py on a died run: $(cat "$W/part.err")"
+$PY -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); fcntl.lockf(fd, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(60)' \
+  "$W/part/nnlimits.lock" > "$W/holder.out" &
+holder=$!
+for _ in $(seq 100); do grep -q locked "$W/holder.out" && break; sleep 0.1; done
+$PY "$SRC/analysis/summary.py" "$W/part" -o "$W/part_live.png" > /dev/null 2> "$W/part.err" && fail "summary.py drew a run being written"
+kill $holder; wait $holder 2> /dev/null || true
+grep -q "(last run: running, being written now)" "$W/part.err" || fail "summary.py on a run being written: $(cat "$W/part.err")"
+sqlite3 "$W/part/nnlimits.sqlite" "UPDATE runs SET status = 'interrupted'"
 $PY "$SRC/analysis/summary.py" "$W/part" --partial -o "$W/part.png" > /dev/null 2> "$W/part.err" || fail "summary.py --partial: $(cat "$W/part.err")"
 grep -q "^warning: .* the run is not finished" "$W/part.err" || fail "summary.py --partial said nothing"
 $PY "$SRC/analysis/fig_hayou_yang.py" "$W/part" --partial -o "$W/part2.png" > /dev/null 2> "$W/part.err"
