@@ -52,12 +52,25 @@ PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const cha
     }
   }
   for (int axis = 0; axis < 2; axis++) {
-    const char *a = diff[axis][0], *b = diff[axis][1];
+    const char *a = diff[axis][0], *b = diff[axis][1],
+               *layers[] = {"record_layers", "spectra_layers"};
+    char hint[256]       = "";
     if (!found[axis]) continue;
+    /* K layers of a job no deeper than K are all of them, stored as 'all': a deeper depth added to
+       it is another job (K log-spaced layers), refused by a difference the user never typed */
+    for (int k = 0; k < 2 && a && b; k++) {
+      const size_t n = strlen(layers[k]);
+      if (!strncmp(a, layers[k], n) && a[n] == '=' && !strncmp(b, layers[k], n) &&
+          (!strncmp(a + n + 1, "all\n", 4) || !strncmp(b + n + 1, "all\n", 4)))
+        snprintf(hint, sizeof(hint),
+                 "; -%s K records every layer of a job no deeper than K, stored as 'all', and K "
+                 "log-spaced layers past that depth: to extend this run deeper, give -%s all",
+                 layers[k], layers[k]);
+    }
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-            "'%s' holds a run made with different options: %.*s there, %.*s here (%s)", dir,
+            "'%s' holds a run made with different options: %.*s there, %.*s here (%s%s)", dir,
             a ? (int)strcspn(a, "\n") : 8, a ? a : "(absent)", b ? (int)strcspn(b, "\n") : 8,
-            b ? b : "(absent)", advice);
+            b ? b : "(absent)", advice, hint);
   }
   PetscFunctionReturn(0);
 }

@@ -69,4 +69,13 @@ run 2 run $AT -grid_seed 0-6 -attn_tau0 2,0.5,1 -output att > /dev/null 2> at.er
 grep -q "extending 'att': its $kept points are kept" at.err || fail "attention: no extension line: $(cat at.err)"
 run 1 run $AT -grid_seed 0-6 -attn_tau0 2,0.5,1 -output att_fresh > /dev/null 2>&1 || fail "fresh swept attention run"
 same_exports att att_fresh
+# A job no deeper than its -record_layers K stores 'all': a deeper depth is another job (K log-spaced layers), and
+# its refusal says so and how to extend (-record_layers all), which then extends.
+R="-family resnet -grid_activation relu -grid_width 8 -grid_seed 0-2 -progress_interval 0"
+run 0 run $R -grid_depth 16 -output shallow > /dev/null 2>&1 || fail "shallow run"
+run 0 run $R -grid_depth 16,64 -output shallow > /dev/null 2> deep.err && fail "a deeper depth with record_layers 16 taken"
+grep -q "record_layers=all there, record_layers=16 here .*to extend this run deeper, give -record_layers all)" deep.err \
+  || fail "record_layers refusal without its reason: $(cat deep.err)"
+run 0 run $R -grid_depth 16,64 -record_layers all -output shallow > /dev/null 2> deep.err || fail "-record_layers all: $(cat deep.err)"
+grep -q "extending 'shallow'" deep.err || fail "-record_layers all did not extend: $(cat deep.err)"
 echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run (swept settings too)"
