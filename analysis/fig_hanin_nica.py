@@ -124,7 +124,8 @@ def main():
         w, bm, bmse, em, bv, bvse, ev = last
         for ax, s, se, ex, lim in ((axes[0], bm, bmse, em, -c_mean / 2), (axes[1], bv, bvse, ev, c_var)):
             exact = f"exact {ex:.2f}, " if np.isfinite(ex) else ""
-            ax.set_title(f"{act} n={w}: slope {s:.2f} ± {se:.2f} ({exact}n→∞ {lim:.4g})", fontsize=9)
+            limit = f"n→∞ {lim:.4g}" if np.isfinite(lim) else "no n→∞ law off criticality"
+            ax.set_title(f"{act} n={w}: slope {s:.2f} ± {se:.2f} ({exact}{limit})", fontsize=9)
     nnlimits.footer(fig, args.run_dir)
     nnlimits.save(fig, args)
 

@@ -29,9 +29,18 @@ Z, WZ = np.polynomial.hermite_e.hermegauss(201)  # E f(Z) = Σ w f(z) / √(2π)
 WZ = WZ / np.sqrt(2 * np.pi)
 
 
+ODD = ("tanh", "erf")  # φ(0) = 0, |φ(x)| < |φ'(0) x|: at σ_b² = 0, q* = 0 while σ_w² φ'(0)² <= 1
+
+
 def chi1(act, sw2, sb2):
-    """(χ₁, q*): the length map q ← σ_w² E φ(√q Z)² + σ_b² iterated to its fixed point from q = 1, then χ₁ there."""
+    """(χ₁, q*): the length map q ← σ_w² E φ(√q Z)² + σ_b² iterated to its fixed point from q = 1, then χ₁ there.
+    An odd φ at σ_b² = 0 on the ordered side has q* = 0 and χ₁ = σ_w² φ'(0)² exactly: the map creeps to 0 like 1/ℓ
+    there, which took 100 000 iterations and left χ₁ = 0.99999 at the critical point."""
     phi, dphi = PHI[act]
+    if act == "relu":  # E φ(√q Z)² = q/2 and E φ'² = 1/2 at any q: q* = σ_b²/(1 − σ_w²/2), none past σ_w² = 2
+        return sw2 / 2, (sb2 / (1 - sw2 / 2) if sw2 < 2 else float("inf"))
+    if sb2 == 0 and act in ODD and sw2 * dphi(0.0) ** 2 <= 1:
+        return sw2 * dphi(0.0) ** 2, 0.0
     q = 1.0
     for _ in range(100000):
         new = sw2 * np.sum(WZ * phi(np.sqrt(q) * Z) ** 2) + sb2
@@ -44,6 +53,10 @@ def chi1(act, sw2, sb2):
 
 def critical_sw2(act, sb2, lo=0.05, hi=20.0):
     """σ_w² where χ₁ = 1 at this σ_b² (bisection on log σ_w²; χ₁ rises with σ_w²); NaN if not bracketed."""
+    if sb2 == 0 and act in ODD:  # χ₁ = σ_w² φ'(0)² at q* = 0 (see chi1): critical at 1/φ'(0)², exactly
+        return 1 / PHI[act][1](0.0) ** 2
+    if act == "relu":  # χ₁ = σ_w²/2
+        return 2.0
     f = lambda s: chi1(act, s, sb2)[0] - 1  # noqa: E731
     if f(lo) > 0 or f(hi) < 0:
         return float("nan")

@@ -20,6 +20,12 @@ p=$(sed -n 's/^SCHEMAS = ([0-9]*, \([0-9]*\)).*/\1/p' "$SRC/analysis/nnlimits.py
 for f in "$SRC"/analysis/*; do
   [ ! -f "$f" ] || [ "$(head -c 2 "$f")" != '#!' ] || [ -x "$f" ] || fail "$f has a #! line but is not executable (git update-index --chmod=+x)"
 done
+# (a2) fig_phase.py's critical line in closed form where the length map has no positive fixed point to iterate to: odd φ
+#      at σ_b² = 0 (q* = 0, χ₁ = σ_w² φ'(0)²: tanh 1, erf π/4; iterated, tanh's took 30 s and gave 1.0001) and relu (2).
+PYTHONPATH="$SRC/analysis" $PY -c 'import math, fig_phase as f
+assert f.critical_sw2("tanh", 0) == 1 and abs(f.critical_sw2("erf", 0) - math.pi / 4) < 1e-15, "odd phi at sigma_b2 = 0"
+assert f.chi1("tanh", 1, 0) == (1, 0) and f.critical_sw2("relu", 0.3) == 2 and f.chi1("relu", 1, 0.1) == (0.5, 0.2)
+assert abs(f.critical_sw2("tanh", 0.05) - 1.7609546) < 1e-6, f.critical_sw2("tanh", 0.05)' || fail "fig_phase.py critical line"
 # (a) load() from SQLite == load_csv() of the export, every value of every table
 PYTHONPATH="$SRC/analysis" $PY - "$W/run" "$W/x" <<'PYEOF' || fail "loader differs from export"
 import sys, numpy as np, nnlimits
