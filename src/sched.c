@@ -115,13 +115,12 @@ static PetscBool Stopping(NNLSched s)
       s->tail       = s->head;
       if (busy)
         fprintf(stderr,
-                "%sstopping on a signal: no new tasks; the %" PetscInt_FMT
+                "%sstopping: no new tasks; the %" PetscInt_FMT
                 " in progress may finish within %gs (-stop_grace), then are abandoned (signal "
                 "again to abandon them now)\n",
                 isatty(2) ? "\n" : "", busy, s->stop_grace);
       else
-        fprintf(stderr, "%sstopping on a signal: no new tasks, none in progress\n",
-                isatty(2) ? "\n" : "");
+        fprintf(stderr, "%sstopping: no new tasks, none in progress\n", isatty(2) ? "\n" : "");
       fflush(stderr);
     }
   }

@@ -18,11 +18,14 @@ int NNLShapedCheck(const NNLActivation *act, char err[], size_t len)
   if (NNLShapedIsRelu(act)) return 0;
   /* s φ(x/s) → x as s → ∞ only if φ(0) = 0 and φ'(0) = 1 (φ differentiable at 0) */
   if (fabs(f0) > 1e-12 || fabs(d1 - 1.0) > 1e-6) {
+    char name[128];
+    NNLActivationDisplayName(act->canon, name,
+                             sizeof(name)); /* leaky_relu:0.2, as exports print it */
     snprintf(err, len,
              "activation '%s' has phi(0) = %.3g, phi'(0) = %.6g; shaping needs relu, or phi(0) = 0 "
              "and phi'(0) = 1 "
              "(e.g. tanh, linear)",
-             act->canon, f0, d1);
+             name, f0, d1);
     return 1;
   }
   return 0;

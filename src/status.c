@@ -214,31 +214,43 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
             label, pending);
 }
 
-/* Why points failed, on stderr (the CSV exports have no message column): each distinct message with
-   its count and its first point, up to 5 of them. */
+/* Why points failed, on stderr (the points export lists networks only): each distinct message with
+   its count and its first task, named by its kind and the axes it has (a limit task has no width
+   or seed), with its id as the points export prints it, up to 5 of them. */
 static void PrintFailures(NNLStore s, const char dir[], const Counts *c)
 {
   sqlite3_stmt *st = NULL;
   int           k  = 0;
 
   if (c->failed <= 0 ||
-      sqlite3_prepare_v2(s->db,
-                         "SELECT count(*), min(ord), family, nnl_act(activation), width, depth, "
-                         "seed, message FROM points"
-                         " WHERE status='failed' GROUP BY message ORDER BY min(ord) LIMIT 6",
-                         -1, &st, NULL) != SQLITE_OK) {
+      sqlite3_prepare_v2(
+        s->db,
+        /* min() alone: the bare columns are its row's (SQLite) */
+        "SELECT count(*), printf('%016x', id), family, nnl_act(activation), width, "
+        "depth, seed, message, kind, min(ord) FROM points"
+        " WHERE status='failed' GROUP BY message ORDER BY 10 LIMIT 6",
+        -1, &st, NULL) != SQLITE_OK) {
     sqlite3_finalize(st);
     return;
   }
-  while (sqlite3_step(st) == SQLITE_ROW && k++ < 5)
-    fprintf(
-      stderr,
-      "status: %s: %lld failed: %s (first: point %lld, %s %s width %lld depth %lld seed %lld)\n",
-      dir, (long long)sqlite3_column_int64(st, 0),
-      sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "(no message)",
-      (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
-      sqlite3_column_text(st, 3), (long long)sqlite3_column_int64(st, 4),
-      (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 6));
+  while (sqlite3_step(st) == SQLITE_ROW && k++ < 5) {
+    const char *kind = (const char *)sqlite3_column_text(st, 8), *msg;
+    char        what[160];
+    if (kind && !strcmp(kind, "limit"))
+      snprintf(what, sizeof(what), "limit task, depth %lld",
+               (long long)sqlite3_column_int64(st, 5));
+    else if (kind && !strcmp(kind, "sde"))
+      snprintf(what, sizeof(what), "SDE task, width %lld depth %lld",
+               (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
+    else
+      snprintf(what, sizeof(what), "width %lld depth %lld seed %lld",
+               (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5),
+               (long long)sqlite3_column_int64(st, 6));
+    msg = sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "(no message)";
+    fprintf(stderr, "status: %s: %lld failed: %s (first: %s %s %s, id %s)\n", dir,
+            (long long)sqlite3_column_int64(st, 0), msg, sqlite3_column_text(st, 2),
+            sqlite3_column_text(st, 3), what, sqlite3_column_text(st, 1));
+  }
   if (k > 5)
     fprintf(stderr,
             "status: %s: other failures too (sqlite3 %s/%s \"SELECT message, count(*) FROM points "

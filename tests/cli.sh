@@ -366,11 +366,12 @@ else
 fi
 
 # An exploding network (relu MLP at σ_w² = 50: q ~ 25^ℓ, past 1e250 at its last layer) still has ρ ≈ 1 in the
-# summary and the laws table. Catches: ρ as q01/√(q00·q11), whose product overflows to inf and gave ρ = 0, and a
-# summary "± 0" for a standard error whose squares overflowed.
+# summary and the laws table, q its standard error, and the NNGP's ρ its limit. Catches: ρ as q01/√(q00·q11), whose
+# product overflows to inf and gave ρ = 0, a summary "± 0" for a standard error whose squares overflowed (then none),
+# and the dual's k11 k22 overflowing (the limit of ρ inf).
 "$NNL" run -family mlp -grid_activation relu -sigma_w2 50 -grid_width 8 -grid_depth 200 -grid_seed 0-4 -record_layers last \
   -progress_interval 0 -output "$W/explode" > explode.out 2> /dev/null || fail "exploding run"
-grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000' explode.out || { cat explode.out; fail "summary of an exploding network"; }
+grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} ± [0-9.]+e\+2[0-9]{2} +[0-9.]+e\+2[0-9]{2} +- +1\.00000 ± 0\.00000 +0\.99[0-9]{3}$' explode.out || { cat explode.out; fail "summary of an exploding network"; }
 "$NNL" export "$W/explode" -table laws | awk -F, '$6 == "rho" { found = 1; if ($9 < 0.999) bad = 1 } END { exit !(found && !bad) }' \
   || fail "laws table ρ of an exploding network: $("$NNL" export "$W/explode" -table laws | grep rho)"
 
@@ -381,7 +382,7 @@ grep -Eq '^mlp +relu +8 +200 +4 +[0-9.]+e\+2[0-9]{2} +[^±]*1\.00000 ± 0\.00000
   -progress_interval 0 -output "$W/fails" > /dev/null 2>&1 || fail "run with failing points"
 "$NNL" status "$W/fails" > /dev/null 2> fails.err || fail "status of a run with failed points"
 for s in 0 1; do
-  grep -q "fails: 1 failed: overflow at layer [0-9]*: the state left double's range (only a positively homogeneous activation is rescaled exactly) (first: point $s, mlp softplus width 32 depth 600 seed $s)" fails.err \
+  grep -q "fails: 1 failed: overflow at layer [0-9]*: the state left double's range (only a positively homogeneous activation is rescaled exactly) (first: mlp softplus width 32 depth 600 seed $s, id [0-9a-f]\{16\})" fails.err \
     || fail "status: failure messages: $(cat fails.err)"
 done
 [ "$(wc -l < fails.err)" = 2 ] \
@@ -524,6 +525,14 @@ run 0 run -grid_width 8 -grid_depth 4 -grid_seed 0-1 -grid_activation relu -shar
 [ "$(sqlite3 "$W/limitshard/nnlimits.sqlite" "SELECT group_concat(kind) FROM points")" = limit ] || fail "shard 0/3 is not one limit task"
 grep -q "^(no finished network in $W/limitshard to summarise: its other tasks' rows are in nnlimits export" lshard.out ||
   { cat lshard.out; fail "summary of a shard without networks"; }
+
+# jobs/slurm/submit --help prints its usage and queues nothing (it went to sbatch, after a plan of the default job), and
+# an error names an activation as the exports do (leaky_relu:0.2, not its 17-digit canonical form).
+bash "$SRC/jobs/slurm/submit" --help > submit_help.txt 2>&1 || fail "submit --help exited non-zero: $(cat submit_help.txt)"
+grep -q "^Submit an nnlimits sweep to Slurm" submit_help.txt && ! grep -q "^plan " submit_help.txt \
+  || fail "submit --help: $(head -3 submit_help.txt)"
+"$NNL" plan -family shaped_mlp -grid_activation leaky_relu:0.2 > /dev/null 2> shaped.err && fail "shaped leaky_relu:0.2 accepted"
+grep -q "activation 'leaky_relu:0.2' has phi(0) = 0" shaped.err || fail "shaped activation's name: $(cat shaped.err)"
 
 echo "cli: help, plan, yaml and plain job files, status, progress, shards, N-singleton launch, summary, RUNPATH,"
 echo "     TCP_NODELAY all behave"

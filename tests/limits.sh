@@ -75,6 +75,10 @@ for a in 1e100 1e10; do
   [ "$rc" = 0 ] && grep -q 'done=2 failed=1' "$W/huge.err" || { cat "$W/huge.err"; fail "leaky_relu:$a: the limit did not fail alone (exit $rc)"; }
   sqlite3 "$W/huge$a/nnlimits.sqlite" "SELECT message FROM points WHERE kind='limit'" | grep -q 'beyond 1e+100 at t = ' \
     || fail "leaky_relu:$a: no message of the overflowing kernel"
+  # status names it as a limit task (it has no width or seed) by the id the points export prints
+  "$NNL" status "$W/huge$a" > /dev/null 2> "$W/huge.status"
+  grep -q "1 failed: .*beyond 1e+100 .*(first: resnet leaky_relu:[^ ]* limit task, depth 8, id [0-9a-f]\{16\})" "$W/huge.status" \
+    || fail "leaky_relu:$a: status's failure line: $(cat "$W/huge.status")"
 done
 set +e
 run 1 run -family resnet -grid_activation tanh -grid_width 16 -grid_depth 8 -grid_seed 0-3 -progress_interval 0 \

@@ -68,7 +68,7 @@ stopped "$W/grace" "$rc" 2 "-stop_grace has passed" rerun
 pid=$!
 wait_started "$W/twice"
 kill -INT "$pid"
-for _ in $(seq 100); do grep -q "stopping on a signal" "$W/twice.err" && break; sleep 0.05; done
+for _ in $(seq 100); do grep -q "stopping: no new tasks" "$W/twice.err" && break; sleep 0.05; done
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 stopped "$W/twice" "$rc" 1 "a second signal"
