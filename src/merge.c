@@ -125,6 +125,7 @@ static PetscErrorCode MergeCheckInputs(sqlite3 *db, PetscBool out, PetscInt n,
   sqlite3_stmt  *st   = NULL;
   PetscErrorCode ierr = 0;
   int            rc = SQLITE_DONE, sa = 0, sb = 0, so = 0;
+  PetscInt      *pairs = NULL, npair = 0, cap = 0; /* the overlapping inputs (i, j) */
 
   PetscFunctionBegin;
   if (out)
@@ -166,20 +167,35 @@ static PetscErrorCode MergeCheckInputs(sqlite3 *db, PetscBool out, PetscInt n,
       "SELECT DISTINCT x.src, y.src FROM temp.mids x JOIN temp.mids y ON y.id=x.id AND y.src>x.src",
       -1, &st, NULL),
     "merge pairs"));
-  while (!ierr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const PetscInt i = (PetscInt)sqlite3_column_int64(st, 0),
-                   j = (PetscInt)sqlite3_column_int64(st, 1);
-    ierr             = Attach(db, dirs[i], "src", &sa);
+  /* The pairs first, then each pair's check: while that statement is active its read of the temp
+     database keeps a transaction open, in which an ATTACHed input cannot be DETACHed, so a second
+     overlapping pair's ATTACH failed ("database src is already in use", naming neither input). */
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (npair == cap) {
+      cap = 2 * cap + 16;
+      PetscCall(PetscRealloc(sizeof(PetscInt) * 2 * cap, &pairs));
+    }
+    pairs[2 * npair]     = (PetscInt)sqlite3_column_int64(st, 0);
+    pairs[2 * npair + 1] = (PetscInt)sqlite3_column_int64(st, 1);
+    npair++;
+  }
+  sqlite3_finalize(st);
+  ierr = NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge pairs");
+  for (PetscInt p = 0; p < npair && !ierr; p++) {
+    const PetscInt i = pairs[2 * p], j = pairs[2 * p + 1];
+    ierr = Attach(db, dirs[i], "src", &sa);
     if (!ierr) ierr = Attach(db, dirs[j], "src2", &sb);
     if (!ierr)
       ierr = NNLStoreMergeConflict(db, "src", "src2", dirs[i], dirs[j], -1,
                                    sa == 4 || sb == 4 ? PETSC_FALSE : PETSC_TRUE);
-    sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
-    sqlite3_exec(db, "DETACH src2", NULL, NULL, NULL);
+    {
+      const int d2 = sqlite3_exec(db, "DETACH src2", NULL, NULL, NULL),
+                d1 = sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+      if (!ierr) ierr = NNLStoreCheck(db, d2 != SQLITE_OK ? d2 : d1, "merge: detach an input");
+    }
   }
-  sqlite3_finalize(st);
+  PetscCall(PetscFree(pairs));
   PetscCall(ierr);
-  PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge pairs"));
   PetscFunctionReturn(0);
 }
 

@@ -173,6 +173,18 @@ grep -q "holds the inputs before '$W/s1g' (1 of 2), not it or those after it" "$
 "$NNL" status "$W/gain" 2> /dev/null | grep -q ' last_run=merged ' || fail "after a gained conflict: $("$NNL" status "$W/gain" 2>&1)"
 [ "$(sqlite3 "$W/gain/nnlimits.sqlite" 'SELECT count(*) FROM points')" = "$(( $(sqlite3 "$W/s0/nnlimits.sqlite" 'SELECT count(*) FROM points') + \
   $(sqlite3 "$W/s1/nnlimits.sqlite" 'SELECT count(*) FROM points') ))" ] || fail "after a gained conflict, the output lacks s0 or holds more"
+# Two splits of one job (3 shards, then 2, as after a re-split): several overlapping pairs of inputs, each checked in
+# turn, merge to the direct run; a second pair's check failed with "database src is already in use" (an input left
+# attached by the first pair's), naming neither input. And a conflict in the second overlapping pair is named.
+for s in 0 1; do run 1 run $JOB -shard $s/2 -output "$W/h$s" > /dev/null 2>&1 || fail "shard $s/2"; done
+"$NNL" merge "$W/s0" "$W/s1" "$W/s2" "$W/h0" "$W/h1" -output "$W/resplit" > /dev/null 2> "$W/resplit.err" \
+  || fail "merge of two splits: $(cat "$W/resplit.err")"
+same_exports "$W/direct" "$W/resplit"
+cp -r "$W/h1" "$W/h1bad"
+sqlite3 "$W/h1bad/nnlimits.sqlite" "UPDATE netlayers SET q = zeroblob(length(q)) WHERE point = (SELECT id FROM points WHERE kind = 'network' ORDER BY ord DESC LIMIT 1)"
+"$NNL" merge "$W/s0" "$W/s1" "$W/s2" "$W/h0" "$W/h1bad" -output "$W/resplit_bad" > /dev/null 2> "$W/resplit.err" \
+  && fail "merge of a conflicting second split accepted"
+grep -q "h1bad' both hold the .* with results that differ" "$W/resplit.err" || fail "conflict in a later pair: $(cat "$W/resplit.err")"
 echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \
   "merges into an input or a shard store refused, conflicting copies of a point refused before anything is written," \
-  "a point an input gains during the merge checked"
+  "a point an input gains during the merge checked, two splits of a job merged"
