@@ -366,7 +366,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
               output, dirs[i], i, n);
   }
   if (!ierr) ierr = NNLStoreExec(db, "DELETE FROM meta WHERE key = 'merging'");
-  if (db) sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+  if (db) NNLStoreLeaveWAL(db, output);
   if (db) sqlite3_close(db);
   NNLStoreUnlock(&lock);
   PetscCall(PetscFree(checked));

@@ -550,9 +550,7 @@ PetscErrorCode NNLStoreClose(NNLStore *store)
   sqlite3_finalize(s->tx_begin);
   sqlite3_finalize(s->tx_commit);
   PetscCall(NNLStoreCkptStop(s, NULL));
-  if (s->wal)
-    sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL,
-                 NULL); /* busy with a reader: stays WAL */
+  if (s->wal) NNLStoreLeaveWAL(s->db, s->dir);
   if (s->db) sqlite3_close(s->db);
   NNLStoreUnlock(&s->lock);
   PetscCall(PetscFree(*store));

@@ -213,6 +213,25 @@ double NNLStorePow2Below(double x)
   return x != 0 && isfinite(x) ? ldexp(1.0, ilogb(x)) : 1.0;
 }
 
+void NNLStoreLeaveWAL(sqlite3 *db, const char dir[])
+{
+  sqlite3_stmt *st = NULL;
+  int           rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=DELETE", -1, &st, NULL);
+  const char   *mode;
+
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+  if (!mode || strcmp(mode, "delete")) {
+    const int busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED || (mode && !strcmp(mode, "wal"));
+    fprintf(stderr,
+            "nnlimits: warning: the store's last commits stay in '%s/%s-wal' (its final checkpoint "
+            "%s: %s): they are safe there, but copy the directory whole (the store file alone "
+            "lacks them); the next nnlimits run into it folds them in\n",
+            dir, NNL_STORE_FILE, busy ? "waits for a reader" : "failed", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+}
+
 /* Doubles as little-endian bytes, the layout of every array BLOB. */
 void NNLStoreDoublesLE(PetscInt n, const double v[], unsigned char *p)
 {

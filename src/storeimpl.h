@@ -70,6 +70,9 @@ PetscErrorCode NNLStoreFunctions(sqlite3 *db);
 /* Entry k of a BLOB of little-endian doubles (the arrays of netlayers), as nnl_at reads it; the
  * caller checks the length. */
 double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k);
+/* Switch a store written in WAL mode back to a single file (the final checkpoint), and warn on
+ * stderr if it stays in WAL: a reader holds it, or the checkpoint failed (a full disk). */
+void NNLStoreLeaveWAL(sqlite3 *db, const char dir[]);
 /* The largest power of two <= |x| (1 for 0, inf or NaN): the unit in which the seeds' squared
  * deviations are summed (compare.c, summary.c), so that q far from 1 neither underflows nor
  * overflows them, and every other result keeps its bits. */

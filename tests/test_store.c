@@ -1,6 +1,7 @@
 // ctest-label: unit
 /* The run store: result packing, commit and resume, refusals that leave the file untouched, export,
  * merge. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ static char *Slurp(const char *path, long *len)
   fseek(f, 0, SEEK_SET);
   buf = malloc((size_t)*len + 1);
   assert_int_equal(fread(buf, 1, (size_t)*len, f), (size_t)*len);
+  buf[*len] = 0; /* a C string too */
   fclose(f);
   return buf;
 }
@@ -919,6 +921,74 @@ static void test_checkpointer(void **state)
   NNLJobDestroy(&job);
 }
 
+/*
+  A store that cannot leave WAL mode at its close (here a reader holds a snapshot; a full disk fails
+  the final checkpoint the same way) says so on stderr, naming the -wal file that holds its last
+  commits, and the next writer's close folds them in: no side files, no warning. Catches the
+  PRAGMA's failure ignored (a run of a full disk said 'finished', exit 0, and its store file alone
+  was malformed).
+*/
+static void test_leave_wal(void **state)
+{
+  NNLJob  *job  = NULL;
+  NNLGrid *grid = NULL;
+  NNLStore st   = NULL;
+  sqlite3 *rd   = NULL;
+  char     dir[512], file[600], errf[600], side[620], *err;
+  long     len;
+  PetscInt idx[2] = {0, 1};
+  int      saved, fd;
+
+  (void)state;
+  Path(dir, sizeof(dir), "leavewal");
+  snprintf(file, sizeof(file), "%s/%s", dir, NNL_STORE_FILE);
+  snprintf(errf, sizeof(errf), "%s.err", dir);
+  snprintf(side, sizeof(side), "%s-wal", file);
+  assert_int_equal(
+    TestJob("-family resnet -grid_width 8 -grid_depth 3 -grid_seed 0-4 -grid_activation relu", &job,
+            &grid),
+    0);
+  CommitPoints(job, grid, dir, 1, idx);
+  assert_int_equal(NNLStoreOpen(dir, job, grid, &st), 0);
+  {
+    NNLResult *res;
+    assert_int_equal(NNLTaskCompute(job, &grid->points[1], NULL, NULL, &res), 0);
+    assert_int_equal(NNLStoreCommit(st, &grid->points[1], res), 0);
+    NNLResultDestroy(&res);
+  }
+  assert_int_equal(NNLStoreFinishRun(st, "complete"), 0);
+  /* a reader's snapshot: its read transaction stays open until COMMIT */
+  assert_int_equal(sqlite3_open_v2(file, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM points", NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_busy_timeout(st->db, 0); /* not the store's 60 s */
+  fflush(stderr);
+  saved = dup(2);
+  fd    = open(errf, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  assert_true(saved >= 0 && fd >= 0);
+  dup2(fd, 2);
+  close(fd);
+  assert_int_equal(NNLStoreClose(&st), 0);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL);
+  sqlite3_close(rd);
+  err = Slurp(errf, &len);
+  assert_non_null(err);
+  if (!strstr(err, "warning: the store's last commits stay in") || !strstr(err, side) ||
+      !strstr(err, "waits for a reader"))
+    fail_msg("no warning of the store left in WAL mode: '%s'", err);
+  free(err);
+  assert_int_equal(access(side, F_OK), 0);
+  /* the next writer folds the WAL in */
+  CommitPoints(job, grid, dir, 0, idx);
+  AssertNoSideFiles(dir);
+  assert_int_equal(StoreSQL(dir, "SELECT count(*) FROM points WHERE kind = 'network'"), 2);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
@@ -927,6 +997,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_export_special), cmocka_unit_test(test_export_damaged),
     cmocka_unit_test(test_merge),          cmocka_unit_test(test_recommit_every_kind),
     cmocka_unit_test(test_checkpointer),   cmocka_unit_test(test_mark_failed_keeps_group),
+    cmocka_unit_test(test_leave_wal),
   };
   int  rc;
   char cmd[300];
