@@ -5,6 +5,7 @@
 #include <petscts.h>
 #include <petscdmda.h>
 #include "nnlimits/fokker_planck.h"
+#include "nnlimits/limits.h"
 #include "nnlimits/sde.h"
 
 #define FP_ZMAX                                                                                    \
@@ -208,6 +209,7 @@ PetscErrorCode NNLFokkerPlanckSetFromOptions(void)
   PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
   PetscCall(CreateTS(A, &ts));
+  PetscCall(NNLTSCheckTolerances(ts, "limit_fp_"));
   PetscCall(TSDestroy(&ts));
   PetscCall(MatDestroy(&A));
   PetscFunctionReturn(0);

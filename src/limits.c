@@ -488,6 +488,26 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLTSCheckTolerances(TS ts, const char prefix[])
+{
+  PetscReal   tol[2];
+  const char *name[2] = {"rtol", "atol"};
+  char        got[32];
+
+  PetscFunctionBegin;
+  PetscCall(TSGetTolerances(ts, &tol[1], NULL, &tol[0], NULL));
+  /* PETSc takes any number: nan, -1, or both 0, left the step uncontrolled (q_ode at t = 1 off in
+     its 6th digit, stored as the limit) */
+  for (int k = 0; k < 2; k++) {
+    snprintf(got, sizeof(got), "%g", (double)tol[k]); /* PETSc's own %g appends a '.' */
+    PetscCheck(isfinite(tol[k]) && tol[k] >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "-%sts_%s: must be a finite number >= 0 (got %s)", prefix, name[k], got);
+  }
+  PetscCheck(tol[0] + tol[1] > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "-%sts_rtol and -%sts_atol: not both 0", prefix, prefix);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
 {
   TS   ts;
@@ -509,6 +529,7 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   /* every rank reads the same options database and reaches the same verdict */
   PetscCall(ODECreate(&ts));
   PetscCall(TSSetFromOptions(ts));
+  PetscCall(NNLTSCheckTolerances(ts, "limit_"));
   PetscCall(ODECheckSolver(ts, msg, sizeof(msg)));
   PetscCall(TSDestroy(&ts));
   PetscCheck(!msg[0], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s", msg);

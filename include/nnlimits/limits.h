@@ -3,6 +3,7 @@
 #ifndef NNLIMITS_LIMITS_H
 #define NNLIMITS_LIMITS_H
 
+#include <petscts.h>
 #include "nnlimits/net.h"
 
 /* Covariances are m×m symmetric, stored as np = m(m+1)/2 pairs (a <= b, a-major), like
@@ -37,6 +38,11 @@ PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const d
   -help lists them and the unused-option check accepts them before any limit is computed.
 */
 PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm);
+/**
+  @brief Refuse tolerances PETSc would take silently: -PREFIXts_rtol or -PREFIXts_atol not finite or
+  negative, or both 0. Not collective (every rank reads the same options).
+*/
+PetscErrorCode NNLTSCheckTolerances(TS ts, const char prefix[]);
 
 /**
   @brief Cells per unit time of the controlled ResNet's depth-limit Goursat march for a network of
