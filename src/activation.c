@@ -543,6 +543,11 @@ int NNLActivationParse(const char spec[], NNLActivation *act, char err[], size_t
     nparam++;
     colon = next;
   }
+  if (act->def->phi == PhiSin && (act->p[0] == 0 || act->p[1] == 0)) {
+    if (err && errlen) /* no network to speak of, and its critical sigma_w2 = 1/(ab)^2 inf */
+      snprintf(err, errlen, "activation '%s': a sin(bx+c) with a = 0 or b = 0 is constant", spec);
+    return 1;
+  }
   if (Canonicalise(act)) {
     if (err && errlen)
       snprintf(err, errlen, "activation '%s': canonical form longer than %zu characters", spec,

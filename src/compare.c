@@ -166,23 +166,26 @@ static double SeedsMean(PetscInt n, double sum, double ss, double unit, double *
 }
 
 /* One row: mean and standard error, then err = mean − limit and z = err / se for each limit (empty
-   where the limit or se is missing or se = 0). */
+   where the limit or se is missing or se = 0, or not finite; the mean empty where it is not a
+   number: seeds of q +inf and -inf, overflowed, printed "-nan"). */
 static void WriteCompareRow(FILE *out, const CompareGroup *g, long long layer, long long a,
                             long long b, PetscInt n, double sum, double ss, double unit,
                             double nngp, double ode)
 {
   double se, mean = SeedsMean(n, sum, ss, unit, &se);
 
-  fprintf(out, "%s,%s,%lld,%lld,%lld,%.17g,%lld,%lld,%" PetscInt_FMT ",%.17g", g->family,
-          g->activation, g->width, g->depth, layer, (double)layer / (double)g->depth, a, b, n,
-          mean);
+  fprintf(out, "%s,%s,%lld,%lld,%lld,%.17g,%lld,%lld,%" PetscInt_FMT, g->family, g->activation,
+          g->width, g->depth, layer, (double)layer / (double)g->depth, a, b, n);
+  NNLStoreWriteOptional(out, mean);
   NNLStoreWriteOptional(out, se);
   NNLStoreWriteOptional(out, nngp);
   NNLStoreWriteOptional(out, ode);
   for (int k = 0; k < 2; k++) {
     double lim = k ? ode : nngp;
     NNLStoreWriteOptional(out, mean - lim);
-    NNLStoreWriteOptional(out, se > 0 ? (mean - lim) / se : NAN);
+    /* none against an infinite limit or standard error (an overflowing kernel): it was -0 */
+    NNLStoreWriteOptional(out,
+                          se > 0 && isfinite(se) && isfinite(mean - lim) ? (mean - lim) / se : NAN);
   }
   fputc('\n', out);
 }

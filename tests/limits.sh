@@ -218,4 +218,10 @@ awk -F, 'function u(a) { return a ~ /=1$/ ? 2 ^ 700 : a ~ /=4$/ ? 2 ^ -700 : 1 }
   || fail "far from 1: extrapolate rows missing"
 awk '$1 == "mlp" && $4 == 700 { n++; if ($7 != "±" || !($8 > 0)) bad = 1 } END { exit bad || n != 6 }' "$W/far.out" \
   || fail "far from 1: the summary's q without a non-zero standard error: $(cat "$W/far.out")"
+# past double's range (σ_w² = 1e300: q and q_nngp inf, q01 +inf and -inf over seeds): compare leaves a mean that is not
+# a number, and z against an infinite limit, empty (they read -nan and -0)
+run 1 run -family mlp -grid_activation relu -sigma_w2 1e300 -grid_width 4 -grid_depth 3 -grid_seed 0-3 -progress_interval 0 \
+  -output "$W/inf" > /dev/null 2>&1 || fail "sigma_w2 1e300 run"
+"$NNL" export "$W/inf" -table compare | awk -F, 'NR > 1 && $5 == 3 { n++; if ($10 ~ /nan/ || $12 != "inf" || $15 != "") bad = 1 }
+  END { exit bad || n != 3 }' || fail "compare of q past double's range: $("$NNL" export "$W/inf" -table compare)"
 echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations, swept settings, q far from 1"

@@ -256,6 +256,8 @@ static void test_parse_errors(void **state)
   parse_fails("leaky_relu:nan", "leaky_relu:nan", "not a finite number");
   parse_fails("leaky_relu:1e999", "leaky_relu:1e999", "not a finite number");
   parse_fails("sin:1::0", "sin:1::0", "parameter 2");
+  parse_fails("sin:0", "sin:0", "a = 0 or b = 0 is constant"); /* φ ≡ 0: critical σ_w² inf */
+  parse_fails("sin:1:0:0.5", "sin:1:0:0.5", "is constant");
   /* the longest canonical spelling (3 parameters of 24 characters each) fits canon[] untruncated */
   assert_string_equal(
     parse_ok("sin:-1.2345678901234567e-100:-1.2345678901234567e-100:-1.2345678901234567e-100")
