@@ -1,5 +1,6 @@
 /* The job: every option of a sweep read once from the PETSc options database and validated, and
  * what each network family has. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -379,26 +380,47 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   PetscFunctionReturn(0);
 }
 
+/* *v from the environment variable name's value, a whole decimal number (dflt where unset); 0 where
+   it is set to something else (atoll took 'abc' as 0, '1x' as 1: another shard, silently). */
+static int EnvInteger(const char name[], long long dflt, long long *v, const char **bad)
+{
+  const char *s = getenv(name);
+  char       *end;
+
+  *v = dflt;
+  if (!s) return 1;
+  errno = 0;
+  *v    = strtoll(s, &end, 10);
+  if (end != s && !*end && !errno) return 1;
+  *bad = name;
+  return 0;
+}
+
 /* Shard "i/k": explicit, else from a Slurm job array, else 0/1. */
 static PetscErrorCode ReadShard(PetscOptionItems *PetscOptionsObject, NNLJob *job)
 {
   char        buf[256] = "", def[64] = "0/1";
   const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT"),
-             *min = getenv("SLURM_ARRAY_TASK_MIN");
-  const char *stp = getenv("SLURM_ARRAY_TASK_STEP");
-  long long   i, k, step = stp && atoll(stp) > 0 ? atoll(stp) : 1;
-  long long   off =
-    id ? atoll(id) - (min ? atoll(min) : 0) : 0; /* --array=a-b:s numbers its tasks a, a+s, ... */
+             *min = getenv("SLURM_ARRAY_TASK_MIN"), *bad = NULL;
+  long long i, k, step, tid, tmin, off;
   char      c;
   PetscBool set;
+  const int ok = EnvInteger("SLURM_ARRAY_TASK_STEP", 1, &step, &bad) &
+                 EnvInteger("SLURM_ARRAY_TASK_ID", 0, &tid, &bad) &
+                 EnvInteger("SLURM_ARRAY_TASK_MIN", 0, &tmin, &bad);
 
   PetscFunctionBegin;
+  if (step <= 0) step = 1;
+  off = tid - tmin; /* --array=a-b:s numbers its tasks a, a+s, ... */
   if (id && cnt)
     snprintf(def, sizeof(def), "%lld/%s", off / step, cnt); /* task (id - a)/s of COUNT */
   PetscCall(
     NNLJobOptString(PetscOptionsObject, "-shard",
                     "This run's shard i/k of the grid (default from SLURM_ARRAY_TASK_ID/COUNT)", "",
                     def, buf, sizeof(buf), &set));
+  PetscCheck(set || !id || !cnt || ok, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "-shard: %s='%s' is not an integer: give -shard i/k", bad ? bad : "?",
+             bad && getenv(bad) ? getenv(bad) : "");
   PetscCheck(set || !id || !cnt || off % step == 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "-shard: Slurm array task %s is not min %s + a multiple of step %lld: give -shard i/k",
              id, min ? min : "0", step);

@@ -327,6 +327,11 @@ run 2 status whole > st2.txt && [ "$(grep -c '^' st2.txt)" = "$(run 0 status who
 SLURM_ARRAY_TASK_ID=6 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 "$NNL" plan -grid_seed 0-10 > step.txt ||
   fail "a Slurm array with a step"
 grep -q '^plan points=600 limits=10 shards=4' step.txt || { cat step.txt; fail "a Slurm array with a step: shards"; }
+# a task id that is not a number (set by hand) is refused, not read as shard 0 ('abc') or 1 ('1x')
+for v in abc 1x; do
+  SLURM_ARRAY_TASK_ID=$v SLURM_ARRAY_TASK_COUNT=3 "$NNL" plan -grid_seed 0-10 > /dev/null 2> taskid.err && fail "SLURM_ARRAY_TASK_ID=$v taken"
+  grep -q "SLURM_ARRAY_TASK_ID='$v' is not an integer: give -shard i/k" taskid.err || fail "SLURM_ARRAY_TASK_ID=$v: $(cat taskid.err)"
+done
 
 # the embedded default job exists and is what 'run' with no options would run
 run 0 plan > default_plan.txt
