@@ -38,7 +38,10 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[],
   PetscFunctionBegin;
   if (!realpath(dir, source)) snprintf(source, sizeof(source), "%s", dir);
   ierr = Attach(db, dir, "src", &schema);
-  if (!ierr) ierr = NNLStoreExec(db, "BEGIN IMMEDIATE");
+  /* the write lock of the output alone: BEGIN IMMEDIATE takes one on every attached database, so a
+     merge of an input that a run still writes waited for (then stalled) that run's commits */
+  if (!ierr)
+    ierr = NNLStoreExec(db, "BEGIN; INSERT OR REPLACE INTO main.meta VALUES ('merging', 'yes')");
   /* the points it gained since MergePreCheck compared it (a run still writing it, say): the others
      were, and a re-merge compared every point twice (a re-merge of jobs/pdlt_kurtosis.opts' 3
      shards took 4.6 s, a fresh one 0.6) */

@@ -479,8 +479,11 @@ static PetscErrorCode Coordinate(NNLSched s)
       NNLGridPoint(s->grid, p, &pt);
       PetscCall(NNLTaskComputeTeam(s->job, &pt, s->team, poll ? Serve : NULL, s, &res));
       s->own_cost = 0;
-      PetscCall(Commit(s, res, &pt, cost));
-      PetscCall(NNLResultDestroy(&res));
+      {
+        PetscErrorCode ierr = Commit(s, res, &pt, cost); /* its result freed on an error too */
+        PetscCall(NNLResultDestroy(&res));
+        PetscCall(ierr);
+      }
       if (s->size > 1) PetscCall(Serve(s, NULL)); /* one rank: no messages to probe for */
     } else if (s->outstanding > 0) {
       /* MPI_Probe would spin just the same (Open MPI polls), but print nothing while the workers'

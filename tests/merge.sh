@@ -185,6 +185,20 @@ sqlite3 "$W/h1bad/nnlimits.sqlite" "UPDATE netlayers SET q = zeroblob(length(q))
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" "$W/h0" "$W/h1bad" -output "$W/resplit_bad" > /dev/null 2> "$W/resplit.err" \
   && fail "merge of a conflicting second split accepted"
 grep -q "h1bad' both hold the .* with results that differ" "$W/resplit.err" || fail "conflict in a later pair: $(cat "$W/resplit.err")"
+# An input that another connection is writing (a run between its commits: here a write transaction held open) is
+# merged at once from its last commit: the merge took a write lock on every attached input (BEGIN IMMEDIATE) and
+# waited up to SQLite's 60 s busy timeout, then stalled the run's commits while it copied.
+mkfifo "$W/hold2"
+sqlite3 "$W/s0/nnlimits.sqlite" < "$W/hold2" > "$W/hold2.out" &
+exec 8> "$W/hold2"
+echo "BEGIN IMMEDIATE; SELECT 'held';" >&8
+for _ in $(seq 100); do grep -q held "$W/hold2.out" && break; sleep 0.1; done
+grep -q held "$W/hold2.out" || fail "the write transaction on s0 never began"
+set +e; timeout 30 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/busy" > /dev/null 2> "$W/busy.err"; rc=$?; set -e
+echo "ROLLBACK;" >&8
+exec 8>&-
+[ "$rc" = 0 ] || fail "merge of an input being written: exit $rc (124: it waited for the writer): $(cat "$W/busy.err")"
+same_exports "$W/direct" "$W/busy"
 echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \
   "merges into an input or a shard store refused, conflicting copies of a point refused before anything is written," \
   "a point an input gains during the merge checked, two splits of a job merged"
