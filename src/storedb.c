@@ -381,10 +381,17 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
                          SQLITE_OPEN_NOMUTEX,
                        NULL);
   if (rc != SQLITE_OK) {
+    char   cwd[PETSC_MAX_PATH_LEN] = "";
+    size_t len = strlen(path) + (path[0] == '/' || !getcwd(cwd, sizeof(cwd)) ? 0 : strlen(cwd) + 1);
     sqlite3_close(*db);
     *db = NULL;
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open store '%s': %s", path,
-            sqlite3_errstr(rc));
+    /* SQLite's unix files take absolute paths of at most 512 bytes, its -journal and -wal too: past
+       that, its bare "unable to open database file" */
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open store '%s': %s%s", path,
+            sqlite3_errstr(rc),
+            len + 8 >= 512 ? " (SQLite opens files by absolute paths of at most 512 bytes, its "
+                             "journal's too: use a shorter -output, or a symlink to it)"
+                           : "");
   }
   sqlite3_busy_timeout(*db, 60000);
   PetscCall(NNLStoreFunctions(*db));

@@ -327,6 +327,10 @@ run 2 status whole > st2.txt && [ "$(grep -c '^' st2.txt)" = "$(run 0 status who
 SLURM_ARRAY_TASK_ID=6 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_STEP=2 "$NNL" plan -grid_seed 0-10 > step.txt ||
   fail "a Slurm array with a step"
 grep -q '^plan points=600 limits=10 shards=4' step.txt || { cat step.txt; fail "a Slurm array with a step: shards"; }
+# an -output whose store path passes SQLite's 512 bytes says so (it was SQLite's bare "unable to open database file")
+long=$W/long/$(printf 'c%.0s' $(seq 200))/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 90))
+"$NNL" run -grid_seed 0-2 -grid_width 4 -grid_depth 2 -output "$long" > /dev/null 2> long.err && fail "a store path past 512 bytes opened"
+grep -q "unable to open database file (SQLite opens files by absolute paths of at most 512 bytes" long.err || fail "long -output: $(cat long.err)"
 # a task id that is not a number (set by hand) is refused, not read as shard 0 ('abc') or 1 ('1x')
 for v in abc 1x; do
   SLURM_ARRAY_TASK_ID=$v SLURM_ARRAY_TASK_COUNT=3 "$NNL" plan -grid_seed 0-10 > /dev/null 2> taskid.err && fail "SLURM_ARRAY_TASK_ID=$v taken"
