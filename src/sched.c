@@ -287,6 +287,8 @@ static void Progress(NNLSched s, PetscBool final)
   s->last_print = now;
   if (final && s->stop_seen >= 0 && fin < s->total)
     snprintf(eta, sizeof(eta), "-"); /* stopped: the rest waits for a rerun */
+  else if (left == 0 && fin < s->total)
+    ; /* tasks past their predicted cost, nothing else left: "unknown", not 0.0s for as long */
   else if (left >= 0)
     snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
   fprintf(stderr,
@@ -608,9 +610,17 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     /* stopped: what its rerun will take, the predicted cost left at this run's measured speed, for
        `nnlimits status` (from the point count instead, it read 1 s for a rerun of 6.7 s: rank 0's
        own tasks are the smallest) */
-    if (s->stats.interrupted && s->store && s->cost_done > 0)
-      NNLStoreSetETA(s->store, (MPI_Wtime() - s->t0) * PetscMax(s->cost_total - s->cost_done, 0) /
-                                 s->cost_done);
+    if (s->stats.interrupted && s->store && s->cost_done > 0) {
+      /* the cost left at the committed tasks' speed (InFlight's, with its prior), over the ranks
+         that compute: the elapsed time over the cost done counted the abandoned tasks' time and
+         not their cost (a rerun of 8.5 s read 15498 s after a stop during long SDE tasks) */
+      const double per = (s->cost_done + 1e9 * PRIOR_SECONDS) / (s->seconds_done + PRIOR_SECONDS);
+      PetscInt     workers;
+      PetscBool    r0;
+      PetscCall(NNLSchedPlanRanks(s, s->size, &workers, &r0));
+      NNLStoreSetETA(s->store, PetscMax(s->cost_total - s->cost_done, 0) / per /
+                                 (double)PetscMax(workers, 1));
+    }
   } else if (IsLeader(s, s->rank))
     PetscCall(Work(s));
   else
