@@ -334,6 +334,7 @@ PetscErrorCode NNLStoreCheckOutput(const NNLJob *job, PetscInt *stored, PetscBoo
   *extends = PETSC_FALSE;
   snprintf(shard, sizeof(shard), "%" PetscInt_FMT "/%" PetscInt_FMT, job->shard_index,
            job->shard_count);
+  PetscCall(NNLStoreCheckDir(job->output)); /* as a run would refuse it: plan said it would run */
   PetscCall(NNLStorePreCheck(job->output, CheckJobCount, &jc));
   PetscFunctionReturn(0);
 }

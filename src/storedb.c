@@ -89,6 +89,37 @@ PetscErrorCode NNLStoreMetaSet(sqlite3 *db, const char key[], const char value[]
   PetscFunctionReturn(0);
 }
 
+/* What NNLStoreMakeDir would refuse, without creating anything (plan): an existing -output that is
+   not a directory or not writable, or a missing one whose nearest existing ancestor is not a
+   writable directory. */
+PetscErrorCode NNLStoreCheckDir(const char dir[])
+{
+  char        path[PETSC_MAX_PATH_LEN];
+  struct stat sb;
+  char       *slash;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(path, dir, sizeof(path)));
+  if (!stat(path, &sb)) {
+    PetscCheck(S_ISDIR(sb.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+               "-output: '%s' exists and is not a directory", dir);
+    PetscCheck(access(path, W_OK | X_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+               "-output: directory '%s' is not writable", dir);
+    PetscFunctionReturn(0);
+  }
+  while ((slash = strrchr(path, '/')) && slash != path) { /* the nearest existing ancestor */
+    *slash = 0;
+    if (!stat(path, &sb)) break;
+  }
+  if (!slash) snprintf(path, sizeof(path), ".");
+  if (slash == path) snprintf(path, sizeof(path), "/");
+  PetscCheck(!stat(path, &sb) && S_ISDIR(sb.st_mode) && access(path, W_OK | X_OK) == 0,
+             PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "-output: directory '%s' cannot be created ('%s' is not a writable directory)", dir,
+             path);
+  PetscFunctionReturn(0);
+}
+
 /* The run directory: created if missing; an existing non-directory, or one we cannot write, is an
  * input error. */
 PetscErrorCode NNLStoreMakeDir(const char dir[])

@@ -70,6 +70,8 @@ PetscErrorCode NNLStoreFunctions(sqlite3 *db);
 /* Entry k of a BLOB of little-endian doubles (the arrays of netlayers), as nnl_at reads it; the
  * caller checks the length. */
 double NNLStoreBlobAt(const unsigned char *p, sqlite3_int64 k);
+/* What creating the run directory would refuse (NNLStoreMakeDir), checked without creating it. */
+PetscErrorCode NNLStoreCheckDir(const char dir[]);
 /* Switch a store written in WAL mode back to a single file (the final checkpoint), and warn on
  * stderr if it stays in WAL: a reader holds it, or the checkpoint failed (a full disk). */
 void NNLStoreLeaveWAL(sqlite3 *db, const char dir[]);

@@ -331,6 +331,23 @@ grep -q '^plan points=600 limits=10 shards=4' step.txt || { cat step.txt; fail "
 long=$W/long/$(printf 'c%.0s' $(seq 200))/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 90))
 "$NNL" run -grid_seed 0-2 -grid_width 4 -grid_depth 2 -output "$long" > /dev/null 2> long.err && fail "a store path past 512 bytes opened"
 grep -q "unable to open database file (SQLite opens files by absolute paths of at most 512 bytes" long.err || fail "long -output: $(cat long.err)"
+# plan refuses an -output a run would refuse: a read-only directory (a bind mount remounted read-only, where root may
+# mount; root writes through mere permissions), and a missing one under it. It said what a run there would compute.
+mkdir -p "$W/ro"
+"$NNL" run -grid_seed 0-2 -grid_width 4 -grid_depth 2 -output "$W/ro/s" -progress_interval 0 > /dev/null 2>&1 || fail "run into ro/s"
+if mount --bind "$W/ro" "$W/ro" 2> /dev/null; then
+  mount -o remount,bind,ro "$W/ro" 2> /dev/null || true
+  set +e
+  "$NNL" plan -grid_seed 0-4 -grid_width 4 -grid_depth 2 -output "$W/ro/s" > /dev/null 2> ro.err; rc1=$?
+  "$NNL" plan -grid_seed 0-4 -grid_width 4 -grid_depth 2 -output "$W/ro/new/x" > /dev/null 2> ro2.err; rc2=$?
+  touch "$W/ro/probe" 2> /dev/null; rw=$?
+  set -e
+  umount "$W/ro"
+  if [ "$rw" != 0 ]; then
+    [ "$rc1" = 2 ] && grep -q "directory '$W/ro/s' is not writable" ro.err || fail "plan into a read-only -output: $(cat ro.err)"
+    [ "$rc2" = 2 ] && grep -q "cannot be created ('$W/ro' is not a writable directory)" ro2.err || fail "plan under a read-only directory: $(cat ro2.err)"
+  else echo "cli: the read-only remount did not hold here: plan of a read-only -output untested"; fi
+else echo "cli: cannot bind-mount here: plan of a read-only -output untested"; fi
 # a task id that is not a number (set by hand) is refused, not read as shard 0 ('abc') or 1 ('1x')
 for v in abc 1x; do
   SLURM_ARRAY_TASK_ID=$v SLURM_ARRAY_TASK_COUNT=3 "$NNL" plan -grid_seed 0-10 > /dev/null 2> taskid.err && fail "SLURM_ARRAY_TASK_ID=$v taken"
