@@ -287,8 +287,6 @@ static void Progress(NNLSched s, PetscBool final)
   s->last_print = now;
   if (final && s->stop_seen >= 0 && fin < s->total)
     snprintf(eta, sizeof(eta), "-"); /* stopped: the rest waits for a rerun */
-  else if (left == 0 && fin < s->total)
-    ; /* tasks past their predicted cost, nothing else left: "unknown", not 0.0s for as long */
   else if (left >= 0)
     snprintf(eta, sizeof(eta), left < 10 ? "%.1fs" : "%.0fs", left);
   fprintf(stderr,
