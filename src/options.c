@@ -108,7 +108,10 @@ static PetscErrorCode ReadShared(MPI_Comm comm, const char file[], char **text)
   }
   PetscCallMPI(MPI_Bcast(buf, (int)len, MPI_CHAR, 0, comm));
   buf[len] = 0;
-  *text    = buf;
+  /* a UTF-8 byte-order mark (some editors write one): invisible, it made the first line
+     "'\xef\xbb\xbf-grid_width 8' is not an option" */
+  if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) memmove(buf, buf + 3, (size_t)len - 2);
+  *text = buf;
   PetscFunctionReturn(0);
 }
 

@@ -203,14 +203,14 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
             label, pending);
   if (hint && c->merge && !strcmp(c->last, "died"))
     fprintf(stderr,
-            "status: %s: a merge into it was killed before it ended; rerun the same merge command "
-            "to finish it\n",
+            "status: %s: a merge into it was killed (or failed: a full disk) before it ended; "
+            "rerun the same merge command to finish it\n",
             label);
   else if (hint && pending > 0 && !strcmp(c->last, "died"))
     fprintf(stderr,
             "status: %s: the last run died (killed without stopping: SIGKILL, out of memory, a "
-            "lost node); rerun the "
-            "same command to compute the %lld pending points\n",
+            "lost node; or it ended on an error it could not record, as on a full disk: its "
+            "stderr says); rerun the same command to compute the %lld pending points\n",
             label, pending);
 }
 

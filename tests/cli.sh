@@ -348,6 +348,11 @@ if mount --bind "$W/ro" "$W/ro" 2> /dev/null; then
     [ "$rc2" = 2 ] && grep -q "cannot be created ('$W/ro' is not a writable directory)" ro2.err || fail "plan under a read-only directory: $(cat ro2.err)"
   else echo "cli: the read-only remount did not hold here: plan of a read-only -output untested"; fi
 else echo "cli: cannot bind-mount here: plan of a read-only -output untested"; fi
+# a job file that starts with a UTF-8 byte-order mark reads as without it (its first option was "not an option")
+printf '\xef\xbb\xbf-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > bom.opts
+printf -- '-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > nobom.opts
+[ "$("$NNL" plan -options_file bom.opts 2>&1 | head -1)" = "$("$NNL" plan -options_file nobom.opts 2>&1 | head -1)" ] \
+  || fail "a job file with a byte-order mark: $("$NNL" plan -options_file bom.opts 2>&1 | head -2)"
 # a task id that is not a number (set by hand) is refused, not read as shard 0 ('abc') or 1 ('1x')
 for v in abc 1x; do
   SLURM_ARRAY_TASK_ID=$v SLURM_ARRAY_TASK_COUNT=3 "$NNL" plan -grid_seed 0-10 > /dev/null 2> taskid.err && fail "SLURM_ARRAY_TASK_ID=$v taken"

@@ -36,7 +36,7 @@ prov=$(sqlite3 "$W/merged/nnlimits.sqlite" "SELECT r.source, count(*) FROM point
 # advice to rerun the merge; the rerun ends it. Catches: a killed merge shown as "merged", looking finished.
 sqlite3 "$W/merged/nnlimits.sqlite" "INSERT INTO meta VALUES ('merging', 'yes')"
 "$NNL" status "$W/merged" 2> "$W/killed.err" | grep -q ' last_run=died ' || fail "status of a killed merge: $("$NNL" status "$W/merged" 2>&1)"
-grep -q 'a merge into it was killed before it ended; rerun the same merge' "$W/killed.err" || fail "killed merge hint: $(cat "$W/killed.err")"
+grep -q 'a merge into it was killed (or failed: a full disk) before it ended; rerun the same merge' "$W/killed.err" || fail "killed merge hint: $(cat "$W/killed.err")"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" | grep -q ' last_run=merged ' || fail "the merge rerun did not end the killed one"
 # a run into it instead takes over (it computes what the merge's other inputs would have brought): status follows the
 # run, not the merge (it said "died ... rerun the merge" for good)
