@@ -55,6 +55,7 @@ static int command_help_asked; /* -help, -h or --help on the command line (taken
 static int stray_word,
   stray_opt; /* argv indices: a word after an option's one value, and that option (0: none) */
 static char **raw_argv;
+static int    raw_argc;
 
 /* The help text of status, export or merge; NULL for another command (run and plan: PETSc's -help
  * lists theirs). */
@@ -209,6 +210,17 @@ static PetscErrorCode Dispatch(const char *cmd, const NNLArgs *args, int *code)
     PetscCall(StrayWord(comm, "unexpected argument", raw_argv, stray_word, stray_opt,
                         CommandHelp(cmd) ? "; run directories come right after the command" : ""));
   PetscCall(CheckPetscOptionsEnv(comm));
+  {
+    int again, first = NNLOptionsTwice(raw_argc, raw_argv, 1, &again);
+    if (first) /* a job file may not set one twice (an error); here the last wins, as in PETSc */
+      PetscCall(PetscFPrintf(comm, stderr,
+                             "nnlimits: warning: %s is given twice on the command line: the later, "
+                             "'%s', is taken\n",
+                             raw_argv[first],
+                             again + 1 < raw_argc && raw_argv[again + 1][0] != '-'
+                               ? raw_argv[again + 1]
+                               : raw_argv[again]));
+  }
   PetscCheck(!help.bad, comm, PETSC_ERR_USER_INPUT,
              "-help %s: the one word -help takes is full (PETSc's solvers' every option too)",
              help.bad);
@@ -376,6 +388,7 @@ int main(int argc, char **argv)
   if (cmd && !strcmp(cmd, "run")) NNLSchedCatchSignals();
   while (cmd && 2 + args.npos < argc && argv[2 + args.npos][0] != '-') args.npos++;
   raw_argv   = argv;
+  raw_argc   = argc;
   stray_word = NNLOptionsStrayWord(argc, argv, cmd ? 2 + args.npos : 1, &stray_opt);
   /* Launched as a rank (by mpiexec, or srun with PMI): once its launcher is gone, so is its job. */
   const int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");

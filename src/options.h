@@ -25,6 +25,10 @@ PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char
   is not a number.
 */
 int NNLOptionsStrayWord(int argc, char **argv, int first, int *opt);
+/* The first option of argv[first..argc) given again later (its index in *again, the earlier one's
+   returned; 0: none), by name whatever its case; -options_file, which
+   takes one job file each time, and -help aside. PETSc keeps the last silently. */
+int NNLOptionsTwice(int argc, char **argv, int first, int *again);
 /**
   @brief Where a job file set option name (with or without its '-'; as PETSc compares,
   case-insensitively): "'FILE' line N" in where, PETSC_TRUE; PETSC_FALSE if no job file set it.

@@ -348,6 +348,9 @@ if mount --bind "$W/ro" "$W/ro" 2> /dev/null; then
     [ "$rc2" = 2 ] && grep -q "cannot be created ('$W/ro' is not a writable directory)" ro2.err || fail "plan under a read-only directory: $(cat ro2.err)"
   else echo "cli: the read-only remount did not hold here: plan of a read-only -output untested"; fi
 else echo "cli: cannot bind-mount here: plan of a read-only -output untested"; fi
+# an option given twice on the command line: the later is taken, with a warning (PETSc kept it silently)
+"$NNL" plan -grid_width 8 -grid_seed 0-2 -GRID_WIDTH 16 > twice.out 2> twice.err || fail "plan with an option twice"
+grep -q "warning: -grid_width is given twice on the command line: the later, '16', is taken" twice.err || fail "option twice: $(cat twice.err)"
 # a job file that starts with a UTF-8 byte-order mark reads as without it (its first option was "not an option")
 printf '\xef\xbb\xbf-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > bom.opts
 printf -- '-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > nobom.opts
