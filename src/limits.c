@@ -331,6 +331,14 @@ static const char *const ode_types[] = {TSRK,   TSEULER,  TSSSP, TSBDF,   TSROSW
                                         TSGLEE, TSBEULER, TSCN,  TSTHETA, TSALPHA};
 #define NODETYPES (sizeof(ode_types) / sizeof(ode_types[0]))
 
+void NNLLimitODETypes(char buf[], size_t len)
+{
+  size_t n = 0;
+  buf[0]   = 0;
+  for (size_t i = 0; i < NODETYPES && n < len; i++)
+    n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? " " : "", ode_types[i]);
+}
+
 /* The message for a -limit_ts_type the ODE cannot use (ode_types). */
 static void UnsupportedType(const char *type, char msg[], size_t msglen)
 {

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "error.h"
 #include "options.h"
+#include "nnlimits/limits.h"
 #include "sockets.h"
 #include "orphan.h"
 
@@ -145,7 +146,13 @@ static PetscErrorCode HelpLine(const char *line)
         if (!strcmp(help.prefix, help_solvers[i][0])) what = help_solvers[i][1];
       PetscCall(HelpOut("%sPETSc's solver of %s: its main options (TS)\n", help.rule, what));
     }
-    PetscCall(HelpOut("%s", line));
+    if (!strncmp(line, "  -limit_ts_type ", 17) && strstr(line, "(one of) ")) {
+      char types[256]; /* PETSc lists all its types; the run refuses most (limits.c) */
+      NNLLimitODETypes(types, sizeof(types));
+      PetscCall(HelpOut("%.*s(one of) %s (TSSetType; PETSc's other types are refused)\n",
+                        (int)(strstr(line, "(one of) ") - line), line, types));
+    } else
+      PetscCall(HelpOut("%s", line));
   }
   PetscFunctionReturn(0);
 }

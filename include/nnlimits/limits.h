@@ -43,6 +43,8 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm);
   negative, or both 0. Not collective (every rank reads the same options).
 */
 PetscErrorCode NNLTSCheckTolerances(TS ts, const char prefix[]);
+/** @brief The -limit_ts_type values the depth-limit ODE takes, space-separated (for -help). */
+void NNLLimitODETypes(char buf[], size_t len);
 
 /**
   @brief Cells per unit time of the controlled ResNet's depth-limit Goursat march for a network of
