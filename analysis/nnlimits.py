@@ -557,7 +557,8 @@ def figure_args(doc, name, options=()):
         ap.add_argument(flag, type=typ, default=default, help=f"{text} (default {default})")
     ap.add_argument("run_dir", help="a run directory (holds nnlimits.sqlite)")
     ap.add_argument("-o", "--output", help=f"figure file (.png; a .pdf is written beside it); "
-                                           f"default RUN_DIR/figures/{name}.png")
+                                           f"default RUN_DIR/figures/{name}.png (_ACTIVATION, _FAMILY added "
+                                           f"when those options are given)")
     ap.add_argument("--dpi", type=float, default=110, help="resolution of the PNG")
     ap.add_argument("--thumbnail", help="also write a small PNG here (README thumbnails, analysis/figures/)")
     ap.add_argument("--partial", action="store_true",
@@ -565,7 +566,11 @@ def figure_args(doc, name, options=()):
     args = ap.parse_args()
     one_line_errors(ap.prog, args.partial)
     check_run(args.run_dir, args.partial)  # a RunError: one line, exit 2 (the hook)
-    if not args.output:
+    if not args.output:  # what a non-default --family or --activation draws is in the name: one figure does not
+        for flag, _, default, _ in options:  # overwrite another's (li_nica_roy_tanh.png beside li_nica_roy.png)
+            value = getattr(args, flag.lstrip("-").replace("-", "_"))
+            if flag in ("--family", "--activation") and value and value != default:
+                name += "_" + re.sub(r"[^A-Za-z0-9.=+-]+", "_", str(value))
         args.output = os.path.join(args.run_dir, "figures", f"{name}.png")
     return args
 

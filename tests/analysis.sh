@@ -26,6 +26,11 @@ PYTHONPATH="$SRC/analysis" $PY -c 'import math, fig_phase as f
 assert f.critical_sw2("tanh", 0) == 1 and abs(f.critical_sw2("erf", 0) - math.pi / 4) < 1e-15, "odd phi at sigma_b2 = 0"
 assert f.chi1("tanh", 1, 0) == (1, 0) and f.critical_sw2("relu", 0.3) == 2 and f.chi1("relu", 1, 0.1) == (0.5, 0.2)
 assert abs(f.critical_sw2("tanh", 0.05) - 1.7609546) < 1e-6, f.critical_sw2("tanh", 0.05)' || fail "fig_phase.py critical line"
+# (a3) a figure's default name carries a non-default --activation (or --family): one does not overwrite another
+$PY "$SRC/analysis/fig_phase.py" "$W/run" --dpi 30 > /dev/null 2>&1 || fail "fig_phase.py (tanh) on the run"
+$PY "$SRC/analysis/fig_phase.py" "$W/run" --dpi 30 --activation relu > /dev/null 2>&1 || fail "fig_phase.py --activation relu"
+[ -s "$W/run/figures/phase.png" ] && [ -s "$W/run/figures/phase_relu.png" ] || fail "default figure names: $(ls "$W/run/figures")"
+rm -rf "$W/run/figures"
 # (a) load() from SQLite == load_csv() of the export, every value of every table
 PYTHONPATH="$SRC/analysis" $PY - "$W/run" "$W/x" <<'PYEOF' || fail "loader differs from export"
 import sys, numpy as np, nnlimits
