@@ -261,6 +261,57 @@ static void test_fixed_width_relu_resnet(void **state)
   NNLJobDestroy(&job);
 }
 
+/* The same ResNet with two inputs of correlation 0.5 (n = 4, L = 1000, 600 seeds, 1500 paths): the
+   law of ρ_01 = V_01/√(V_00 V_11) of Y at t = 1 matches the SDE's, two-sample KS below its 1e-4
+   critical value. The one-input test above sees each input's law alone; this one sees how the
+   inputs move together. Catches: the SDE's noise not shared across the inputs (dB R with R the
+   square root of ΦᵀΦ/n couples them), its cross term dropped or transposed, the paths' pairs
+   stored in another order. */
+static void test_fixed_width_relu_resnet_pair(void **state)
+{
+  NNLJob    *job;
+  NNLGrid   *grid;
+  NNLResult *res;
+  double    *x, *y, ks, crit;
+  PetscInt   nx = 0, ny = 0;
+
+  (void)state;
+  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 4 -grid_depth 1000 "
+                           "-grid_seed 0-600 -inputs 2 -input_correlation 0.5 "
+                           "-record_layers last -sde_paths 1500",
+                           &job, &grid),
+                   0);
+  x = malloc(sizeof(double) * grid->nnets);
+  for (PetscInt p = 0; p < grid->nnets; p++) {
+    const double *g;
+    assert_int_equal(NNLPointCompute(job, &grid->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &res), 0);
+    g = res->gram + (res->nrec - 1) * 3; /* pairs (0,0), (0,1), (1,1) */
+    if (g[0] > 0 && g[2] > 0) x[nx++] = g[1] / (sqrt(g[0]) * sqrt(g[2]));
+    NNLResultDestroy(&res);
+  }
+  assert_int_equal(NNLSDETaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
+  y = malloc(sizeof(double) * res->npath);
+  for (PetscInt p = 0; p < res->npath; p++) {
+    const double *v = res->paths + p * 5; /* V_00, V_01, V_11, then ln‖φ‖²/n of each input */
+    if (v[0] > 0 && v[2] > 0) y[ny++] = v[1] / (sqrt(v[0]) * sqrt(v[2]));
+  }
+  NNLLawsSort(nx, x);
+  NNLLawsSort(ny, y);
+  ks   = NNLLawsKS(nx, x, ny, y);
+  crit = sqrt(-0.5 * log(1e-4 / 2)) * sqrt(1.0 / nx + 1.0 / ny);
+  print_message("relu resnet n=4, 2 inputs: rho_01 ks=%.4f crit=%.4f (%" PetscInt_FMT
+                " networks, %" PetscInt_FMT " paths)\n",
+                ks, crit, nx, ny);
+  if (nx < 550 || ny < 1400)
+    fail_msg("too few inputs alive: %d networks, %d paths", (int)nx, (int)ny);
+  if (ks > crit) fail_msg("rho_01 at t = 1: KS(network, SDE) = %.4f > %.4f", ks, crit);
+  free(x);
+  free(y);
+  NNLResultDestroy(&res);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* The shaped MLP's two samplers have the same law (MATH.md §4.9): shaped ReLU and smooth-shaped
    tanh at n = 32, L = 17, 500 seeds each, the means of ln V_00 and of ρ_01 at the last layer agree
    within 4 s.e. of their difference. The dense sampler draws W, the projection sampler Z (ΦᵀΦ
@@ -445,6 +496,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_shaped_apply_bits),
     cmocka_unit_test(test_fixed_width_linear_resnet),
     cmocka_unit_test(test_fixed_width_relu_resnet),
+    cmocka_unit_test(test_fixed_width_relu_resnet_pair),
     cmocka_unit_test(test_shaped_relu_log_variance),
     cmocka_unit_test(test_shaped_sde_time),
     cmocka_unit_test(test_smooth_shaped_tanh),
