@@ -241,17 +241,20 @@ static double DualLinear(double k11, double k22, double k12, const double p[])
   −k12) as c(√det − ψ|k12|) + ab·k12 (since (a²+b²)/2 − cπ = ab): near ρ = −1 the textbook form
   subtracts terms of size |k12| to leave F ~ |k12|(1+ρ)^{3/2}, which cost ReLU 7e-13 absolute at k =
   1e4, ρ = −0.999999. A zero variance makes that Z identically 0, and φ(0) = 0 for these φ.
-  F is homogeneous of degree 1 in K: a K beyond 2^±256 is scaled by a power of two (exact), since
-  k11 k22 overflowed past ~1e154 (an exploding network: q_nngp of ρ inf) and underflowed below
-  ~1e-154 (an ordered one, σ_w² = 1: det 0, so ρ froze at its value there).
+  F(αk11, βk22, √(αβ) k12) = √(αβ) F(K): a variance beyond 2^±256 is scaled into [1, 4) by an even
+  power of two of its own (exact, and so is √(αβ)), since k11 k22 overflowed past ~1e154 (an
+  exploding network: q_nngp of ρ inf) and underflowed below ~1e-154 (an ordered one, σ_w² = 1: det
+  0, so ρ froze at its value there). Each its own: one scale for both made the smaller 0 when they
+  were 2^1000 apart.
 */
 static double DualMinMax(double a, double b, double k11, double k22, double k12)
 {
   if (!(k11 > 0.0) || !(k22 > 0.0)) return 0.0;
-  const double big = k11 > k22 ? k11 : k22;
-  if (isfinite(big) && (big > 0x1p256 || big < 0x1p-256)) {
-    const double u = ldexp(1.0, ilogb(big));
-    return u * DualMinMax(a, b, k11 / u, k22 / u, k12 / u);
+  if (isfinite(k11) && isfinite(k22) &&
+      (k11 > 0x1p256 || k11 < 0x1p-256 || k22 > 0x1p256 || k22 < 0x1p-256)) {
+    const int i = ilogb(k11) >> 1, j = ilogb(k22) >> 1; /* floor(e/2): k/4^i in [1, 4) */
+    return ldexp(DualMinMax(a, b, ldexp(k11, -2 * i), ldexp(k22, -2 * j), ldexp(k12, -(i + j))),
+                 i + j);
   }
   double det = k11 * k22 - k12 * k12;
   double s   = sqrt(det > 0.0 ? det : 0.0);

@@ -224,7 +224,7 @@ static PetscErrorCode Dispatch(const char *cmd, const NNLArgs *args, int *code)
                              "nnlimits: warning: %s is given twice on the command line: the later, "
                              "'%s', is taken\n",
                              raw_argv[first],
-                             again + 1 < raw_argc && raw_argv[again + 1][0] != '-'
+                             again + 1 < raw_argc && NNLOptionsIsValue(raw_argv[again + 1])
                                ? raw_argv[again + 1]
                                : raw_argv[again]));
   }

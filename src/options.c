@@ -39,15 +39,23 @@ static int IsOptionName(const char *w)
   return w[0] == '-' && (isalpha((unsigned char)w[1]) || w[1] == '-' || w[1] == '_');
 }
 
+int NNLOptionsIsValue(const char *w)
+{
+  char *end;
+  if (!IsOptionName(w)) return 1;
+  (void)strtod(w, &end); /* -inf, -nan: numbers, not options */
+  return end != w && !*end;
+}
+
 int NNLOptionsTwice(int argc, char **argv, int first, int *again)
 {
   for (int i = first; i < argc; i++) {
     const char *a = argv[i] + 1;
-    if (!IsOptionName(argv[i]) || !strncasecmp(a, "options_file", 12) || !strcasecmp(a, "help") ||
-        !strcasecmp(a, "h"))
+    if (NNLOptionsIsValue(argv[i]) || !strncasecmp(a, "options_file", 12) ||
+        !strcasecmp(a, "help") || !strcasecmp(a, "h"))
       continue;
     for (int j = i + 1; j < argc; j++)
-      if (IsOptionName(argv[j]) && !strcasecmp(a, argv[j] + 1)) {
+      if (!NNLOptionsIsValue(argv[j]) && !strcasecmp(a, argv[j] + 1)) {
         *again = j;
         return i;
       }

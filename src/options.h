@@ -29,6 +29,9 @@ int NNLOptionsStrayWord(int argc, char **argv, int first, int *opt);
    returned; 0: none), by name whatever its case; -options_file, which
    takes one job file each time, and -help aside. PETSc keeps the last silently. */
 int NNLOptionsTwice(int argc, char **argv, int first, int *again);
+/* Whether a command-line word is a value, not an option name: a number (-1, -inf) or a word not
+   starting with '-' and a letter. */
+int NNLOptionsIsValue(const char *w);
 /**
   @brief Where a job file set option name (with or without its '-'; as PETSc compares,
   case-insensitively): "'FILE' line N" in where, PETSC_TRUE; PETSC_FALSE if no job file set it.

@@ -61,7 +61,7 @@ PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const cha
     for (int k = 0; k < 2 && a && b; k++) {
       const size_t n = strlen(layers[k]);
       if (!strncmp(a, layers[k], n) && a[n] == '=' && !strncmp(b, layers[k], n) &&
-          (!strncmp(a + n + 1, "all\n", 4) || !strncmp(b + n + 1, "all\n", 4)))
+          !strncmp(a + n + 1, "all\n", 4) && strncmp(b + n + 1, "all\n", 4)) /* 'all' there */
         snprintf(hint, sizeof(hint),
                  "; -%s K records every layer of a job no deeper than K, stored as 'all', and K "
                  "log-spaced layers past that depth: to extend this run deeper, give -%s all",

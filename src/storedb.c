@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -100,6 +101,8 @@ PetscErrorCode NNLStoreCheckDir(const char dir[])
 
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(path, dir, sizeof(path)));
+  PetscCheck(!stat(path, &sb) || lstat(path, &sb), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "-output: '%s' exists and is not a directory (a dangling symlink)", dir);
   if (!stat(path, &sb)) {
     PetscCheck(S_ISDIR(sb.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
                "-output: '%s' exists and is not a directory", dir);
@@ -412,16 +415,20 @@ PetscErrorCode NNLStoreOpenDB(const char dir[], PetscBool write, sqlite3 **db)
                          SQLITE_OPEN_NOMUTEX,
                        NULL);
   if (rc != SQLITE_OK) {
-    char   cwd[PETSC_MAX_PATH_LEN] = "";
-    size_t len = strlen(path) + (path[0] == '/' || !getcwd(cwd, sizeof(cwd)) ? 0 : strlen(cwd) + 1);
+    char   real[PATH_MAX] = "", cwd[PETSC_MAX_PATH_LEN] = "";
+    size_t len =
+      realpath(dir, real) /* SQLite follows symlinks first */
+        ? strlen(real) + 1 + strlen(NNL_STORE_FILE)
+        : strlen(path) + (path[0] == '/' || !getcwd(cwd, sizeof(cwd)) ? 0 : strlen(cwd) + 1);
     sqlite3_close(*db);
     *db = NULL;
     /* SQLite's unix files take absolute paths of at most 512 bytes, its -journal and -wal too: past
        that, its bare "unable to open database file" */
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open store '%s': %s%s", path,
             sqlite3_errstr(rc),
-            len + 8 >= 512 ? " (SQLite opens files by absolute paths of at most 512 bytes, its "
-                             "journal's too: use a shorter -output, or a symlink to it)"
+            len + 8 >= 512 ? " (SQLite opens files by their absolute paths, symlinks followed, "
+                             "of at most 512 bytes, its journal's too: use an -output whose real "
+                             "path is shorter)"
                            : "");
   }
   sqlite3_busy_timeout(*db, 60000);

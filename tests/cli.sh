@@ -333,7 +333,15 @@ grep -q '^plan points=600 limits=10 shards=4' step.txt || { cat step.txt; fail "
 # an -output whose store path passes SQLite's 512 bytes says so (it was SQLite's bare "unable to open database file")
 long=$W/long/$(printf 'c%.0s' $(seq 200))/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 90))
 "$NNL" run -grid_seed 0-2 -grid_width 4 -grid_depth 2 -output "$long" > /dev/null 2> long.err && fail "a store path past 512 bytes opened"
-grep -q "unable to open database file (SQLite opens files by absolute paths of at most 512 bytes" long.err || fail "long -output: $(cat long.err)"
+grep -q "unable to open database file (SQLite opens files by their absolute paths, symlinks followed, of at most 512 bytes" long.err || fail "long -output: $(cat long.err)"
+# ... also through a short symlink, which SQLite follows before it counts (the hint was missing there)
+mkdir -p "$long" && ln -sfn "$long" "$W/short"
+"$NNL" run -grid_seed 0-2 -grid_width 4 -grid_depth 2 -output "$W/short" > /dev/null 2> long.err && fail "a store's real path past 512 bytes opened"
+grep -q "symlinks followed, of at most 512 bytes" long.err || fail "long real path through a symlink: $(cat long.err)"
+# plan refuses a dangling symlink as -output, as the run does (it planned the run)
+ln -sfn "$W/nowhere" "$W/dangling"
+"$NNL" plan -grid_seed 0-2 -output "$W/dangling" > /dev/null 2> dangling.err && fail "plan into a dangling symlink"
+grep -q "exists and is not a directory" dangling.err || fail "plan into a dangling symlink: $(cat dangling.err)"
 # plan refuses an -output a run would refuse: a read-only directory (a bind mount remounted read-only, where root may
 # mount; root writes through mere permissions), and a missing one under it. It said what a run there would compute.
 mkdir -p "$W/ro"
@@ -354,6 +362,10 @@ else echo "cli: cannot bind-mount here: plan of a read-only -output untested"; f
 # an option given twice on the command line: the later is taken, with a warning (PETSc kept it silently)
 "$NNL" plan -grid_width 8 -grid_seed 0-2 -GRID_WIDTH 16 > twice.out 2> twice.err || fail "plan with an option twice"
 grep -q "warning: -grid_width is given twice on the command line: the later, '16', is taken" twice.err || fail "option twice: $(cat twice.err)"
+# a negative number is a value, not an option given twice
+"$NNL" plan -family shaped_mlp -grid_seed 0-2 -shape_c_minus 1 -shape_c_minus -1 -limit_ts_atol 1e-12 > /dev/null 2> twice.err || fail "plan with -shape_c_minus twice"
+grep -q "warning: -shape_c_minus is given twice on the command line: the later, '-1', is taken" twice.err && [ "$(grep -c warning twice.err)" = 1 ] \
+  || fail "option twice with a negative value: $(cat twice.err)"
 # a job file that starts with a UTF-8 byte-order mark reads as without it (its first option was "not an option")
 printf '\xef\xbb\xbf-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > bom.opts
 printf -- '-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > nobom.opts

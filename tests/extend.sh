@@ -78,4 +78,9 @@ grep -q "record_layers=all there, record_layers=16 here .*to extend this run dee
   || fail "record_layers refusal without its reason: $(cat deep.err)"
 run 0 run $R -grid_depth 16,64 -record_layers all -output shallow > /dev/null 2> deep.err || fail "-record_layers all: $(cat deep.err)"
 grep -q "extending 'shallow'" deep.err || fail "-record_layers all did not extend: $(cat deep.err)"
+# the other way (a deep run there, 'all' given here) the hint would be wrong: none
+run 0 run $R -grid_depth 32 -output deep > /dev/null 2>&1 || fail "deep run"
+run 0 run $R -grid_depth 32 -record_layers all -output deep > /dev/null 2> deep.err && fail "record_layers all over 16 taken"
+grep -q "record_layers=16 there, record_layers=all here" deep.err && ! grep -q "give -record_layers all" deep.err \
+  || fail "record_layers refusal the other way: $(cat deep.err)"
 echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run (swept settings too)"

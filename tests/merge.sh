@@ -151,12 +151,17 @@ set +e; "$NNL" merge "$W/s0" "$W/s1x" -output "$W/conflict2" > /dev/null 2>&1; r
 cp -r "$W/s1" "$W/s1g"
 X=$(sqlite3 "$W/s1g/nnlimits.sqlite" "SELECT id FROM points WHERE kind = 'network' ORDER BY ord LIMIT 1")
 sqlite3 "$W/s1g/nnlimits.sqlite" "DELETE FROM netlayers WHERE point = $X; DELETE FROM points WHERE id = $X"
-mkfifo "$W/hold"
-sqlite3 "$W/gain/nnlimits.sqlite" < "$W/hold" > "$W/hold.out" &
-exec 9> "$W/hold"
-echo "BEGIN IMMEDIATE; SELECT 'held';" >&9
-for _ in $(seq 100); do grep -q held "$W/hold.out" && break; sleep 0.1; done
-grep -q held "$W/hold.out" || fail "the transaction that holds the merge never began"
+# hold DB NAME: another connection's write transaction on DB, open until `release` (a sqlite3 reading a fifo)
+hold() {
+  mkfifo "$W/$2"
+  sqlite3 "$1" < "$W/$2" > "$W/$2.out" &
+  exec {holdfd}> "$W/$2"
+  echo "BEGIN IMMEDIATE; SELECT 'held';" >&$holdfd
+  for _ in $(seq 100); do grep -q held "$W/$2.out" && break; sleep 0.1; done
+  grep -q held "$W/$2.out" || fail "the write transaction on $1 never began"
+}
+release() { echo "ROLLBACK;" >&$holdfd; exec {holdfd}>&-; }
+hold "$W/gain/nnlimits.sqlite" hold
 "$NNL" merge "$W/s0" "$W/s1g" -output "$W/gain" > /dev/null 2> "$W/gain.err" &
 merge=$!
 ino=$(stat -c %i "$W/gain/nnlimits.lock")
@@ -164,8 +169,7 @@ for _ in $(seq 300); do grep -q ":$ino " /proc/locks && break; sleep 0.1; done
 grep -q ":$ino " /proc/locks || fail "the merge never took the output's lock"
 sqlite3 "$W/s1g/nnlimits.sqlite" "ATTACH '$W/s1/nnlimits.sqlite' AS o; INSERT INTO points SELECT * FROM o.points WHERE id = $X;
   INSERT INTO netlayers SELECT * FROM o.netlayers WHERE point = $X; UPDATE netlayers SET q = zeroblob(length(q)) WHERE point = $X"
-echo "ROLLBACK;" >&9
-exec 9>&-
+release
 set +e; wait "$merge"; rc=$?; set -e
 [ "$rc" = 2 ] || { cat "$W/gain.err"; fail "merge of an input that gained a conflicting point: exit $rc, want 2"; }
 grep -q "both hold the .* network of width .* with results that differ" "$W/gain.err" || { cat "$W/gain.err"; fail "gained conflict message"; }
@@ -188,15 +192,9 @@ grep -q "h1bad' both hold the .* with results that differ" "$W/resplit.err" || f
 # An input that another connection is writing (a run between its commits: here a write transaction held open) is
 # merged at once from its last commit: the merge took a write lock on every attached input (BEGIN IMMEDIATE) and
 # waited up to SQLite's 60 s busy timeout, then stalled the run's commits while it copied.
-mkfifo "$W/hold2"
-sqlite3 "$W/s0/nnlimits.sqlite" < "$W/hold2" > "$W/hold2.out" &
-exec 8> "$W/hold2"
-echo "BEGIN IMMEDIATE; SELECT 'held';" >&8
-for _ in $(seq 100); do grep -q held "$W/hold2.out" && break; sleep 0.1; done
-grep -q held "$W/hold2.out" || fail "the write transaction on s0 never began"
+hold "$W/s0/nnlimits.sqlite" hold2
 set +e; timeout 30 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/busy" > /dev/null 2> "$W/busy.err"; rc=$?; set -e
-echo "ROLLBACK;" >&8
-exec 8>&-
+release
 [ "$rc" = 0 ] || fail "merge of an input being written: exit $rc (124: it waited for the writer): $(cat "$W/busy.err")"
 same_exports "$W/direct" "$W/busy"
 echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \

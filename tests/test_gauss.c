@@ -283,8 +283,9 @@ static void test_closed_large_variance(void **state)
 /*
   The min/max duals (relu, leaky_relu, abs) are homogeneous of degree 1: F(sK) = s F(K), here for s
   = 2^-700 … 2^700 (q of a ReLU MLP 700 layers deep at σ_w² = 1 and 4), to 1e-15 relative, ρ = 0.999
-  and −0.3. Catches: k11 k22 formed as such, which overflowed past ~1e154 (q_nngp of ρ inf) and
-  underflowed below ~1e-154 (det 0: F = 0 at ρ = −0.3, and ρ frozen near 1).
+  and −0.3, and in each variance alone (2^300 and 2^-780). Catches: k11 k22 formed as such, which
+  overflowed past ~1e154 (q_nngp of ρ inf) and underflowed below ~1e-154 (det 0: F = 0 at ρ = −0.3,
+  and ρ frozen near 1), and one scale for both variances (the smaller one 0).
 */
 static void test_closed_homogeneous(void **state)
 {
@@ -302,6 +303,15 @@ static void test_closed_homogeneous(void **state)
           fail_msg("%s K=%d scale 2^%d: F/s %.17g, F(K) %.17g", specs[a], k, ilogb(s[i]), g / s[i],
                    f);
       }
+    }
+    /* variances 2^1080 apart: F(2^300, 2^-780, ρ 2^-240) = 2^-240 F(1, 1, ρ) (one scale for both
+       made 2^-780 a 0, and F = 0) */
+    {
+      const double f = act.def->dual(1, 1, 0.5, act.p),
+                   g = act.def->dual(0x1p300, 0x1p-780, 0.5 * 0x1p-240, act.p);
+      if (!(fabs(g / 0x1p-240 - f) <= 1e-15 * fabs(f)))
+        fail_msg("%s K = (2^300, 2^-780, 0.5 2^-240): F 2^240 = %.17g, F(1, 1, 0.5) = %.17g",
+                 specs[a], g / 0x1p-240, f);
     }
   }
 }
