@@ -224,4 +224,9 @@ run 1 run -family mlp -grid_activation relu -sigma_w2 1e300 -grid_width 4 -grid_
   -output "$W/inf" > /dev/null 2>&1 || fail "sigma_w2 1e300 run"
 "$NNL" export "$W/inf" -table compare | awk -F, 'NR > 1 && $5 == 3 { n++; if ($10 ~ /nan/ || $12 != "inf" || $15 != "") bad = 1 }
   END { exit bad || n != 3 }' || fail "compare of q past double's range: $("$NNL" export "$W/inf" -table compare)"
+# and z against a limit that is infinite while the seeds' mean is not (a store's limit set to inf by hand): empty, not -0
+cp -r "$W/far" "$W/farinf"
+sqlite3 "$W/farinf/nnlimits.sqlite" "UPDATE limits SET q_nngp = 9e999 WHERE a = 0 AND b = 0"
+"$NNL" export "$W/farinf" -table compare | awk -F, 'NR > 1 && $7 == 0 && $8 == 0 { n++; if ($12 != "inf" || $15 != "") bad = 1 }
+  END { exit bad || n != 6 }' || fail "compare against an infinite limit: $("$NNL" export "$W/farinf" -table compare | head -3)"
 echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations, swept settings, q far from 1"

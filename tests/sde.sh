@@ -213,4 +213,12 @@ run 0 run -family shaped_mlp -grid_activation relu -grid_width 16 -grid_depth 25
 "$NNL" export "$W/rho1m10" -table laws | awk -F, '$6 == "rho" { n++; if (!($8 == 100 && $11 <= 1 + 1e-12 && $22 <= 1 && $12 < 1e-6)) bad = 1
     printf "sde: correlation 1 at T = 16, m = 10: SDE paths %d, E rho - 1 = %.3g, sd %.3g, q95 - 1 = %.3g\n", $8, $11 - 1, $12, $22 - 1 }
   END { exit bad || n != 1 }' || fail "inputs of correlation 1, m = 10: SDE paths off the cone (rho > 1)"
+# A failed SDE task (its Fokker-Planck solve stopped by -limit_fp_ts_max_steps 1) is named by status as one, with its
+# width and depth and the id the points export prints.
+run 1 run -family shaped_mlp -grid_activation relu -grid_width 8 -grid_depth 8 -grid_seed 0-2 -sde_paths 10 -fp_cells 50 \
+  -limit_fp_ts_max_steps 1 -progress_interval 0 -output "$W/fpfail" > /dev/null 2>&1 || fail "run with a failing Fokker-Planck solve"
+"$NNL" status "$W/fpfail" > /dev/null 2> "$W/fpfail.err"
+grep -q "1 failed: Fokker-Planck: TS stopped .* (first: shaped_mlp relu SDE task, width 8 depth 8, id [0-9a-f]\{16\})" "$W/fpfail.err" \
+  || fail "status of a failed SDE task: $(cat "$W/fpfail.err")"
+
 echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n, the grid, the attention logits and the ReLU drift: old stores kept apart; steps that leave halved, paths out of the state space counted"

@@ -49,6 +49,13 @@ stopped() {
   # and its rerun's time from the stopped run's own speed (eta_from=last_run), not from the point count
   "$NNL" status "$1" | grep -q "done=1 failed=0 pending=2 total=3 last_run=interrupted rate=.* eta=[0-9]*s eta_from=last_run$" ||
     fail "$1: status after the stop: $("$NNL" status "$1")"
+  # within 10 times plan's time for what is left at 2 ranks, either way: the elapsed time over the limit's cost done
+  # (the abandoned networks' time counted, not their cost) read hundreds of times too long
+  local eta left
+  eta=$("$NNL" status "$1" | sed -n 's/.* eta=\([0-9]*\)s eta_from=last_run$/\1/p')
+  left=$("$NNL" plan $JOB -output "$1" -plan_ranks 2 2> /dev/null | sed -n 's/^plan left .* wall_seconds=\([^ ]*\) .*/\1/p')
+  awk -v e="$eta" -v l="$left" 'BEGIN { exit !(l > 0 && e <= 10 * l + 1 && e >= l / 10 - 1) }' ||
+    fail "$1: the rerun's ETA ${eta}s against plan's ${left}s left"
   [ "${5:-}" = rerun ] || return 0
   run 2 run $JOB -output "$1" > /dev/null 2>&1
   same_exports "$W/ref" "$1"
