@@ -221,9 +221,14 @@ static PetscErrorCode WorkPoll(void *ctx, PetscBool *abandon)
    tasks are its largest (cost order) would print "unknown", then far too long an ETA, until they
    came back. */
 #define PRIOR_SECONDS 0.1
+static double Speed(NNLSched s) /* cost units a second */
+{
+  return (s->cost_done + 1e9 * PRIOR_SECONDS) / (s->seconds_done + PRIOR_SECONDS);
+}
+
 static double InFlight(NNLSched s, double now)
 {
-  double per = (s->cost_done + 1e9 * PRIOR_SECONDS) / (s->seconds_done + PRIOR_SECONDS), c = 0;
+  double per = Speed(s), c = 0;
 
   if (s->own_cost > 0) c += PetscMin(s->own_cost, (now - s->own_start) * per);
   for (int w = 1; w < s->size; w++) {
@@ -612,11 +617,10 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
       /* the cost left at the committed tasks' speed (InFlight's, with its prior), over the ranks
          that compute: the elapsed time over the cost done counted the abandoned tasks' time and
          not their cost (a rerun of 8.5 s read 15498 s after a stop during long SDE tasks) */
-      const double per = (s->cost_done + 1e9 * PRIOR_SECONDS) / (s->seconds_done + PRIOR_SECONDS);
-      PetscInt     workers;
-      PetscBool    r0;
+      PetscInt  workers;
+      PetscBool r0;
       PetscCall(NNLSchedPlanRanks(s, s->size, &workers, &r0));
-      NNLStoreSetETA(s->store, PetscMax(s->cost_total - s->cost_done, 0) / per /
+      NNLStoreSetETA(s->store, PetscMax(s->cost_total - s->cost_done, 0) / Speed(s) /
                                  (double)PetscMax(workers, 1));
     }
   } else if (IsLeader(s, s->rank))

@@ -127,8 +127,7 @@ PetscErrorCode NNLStoreCheckDir(const char dir[])
  * input error. */
 PetscErrorCode NNLStoreMakeDir(const char dir[])
 {
-  char        path[PETSC_MAX_PATH_LEN];
-  struct stat sb;
+  char path[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(path, dir, sizeof(path)));
@@ -141,10 +140,7 @@ PetscErrorCode NNLStoreMakeDir(const char dir[])
   if (mkdir(dir, 0777) && errno != EEXIST)
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-output: directory '%s' cannot be created (%s)",
             dir, strerror(errno));
-  PetscCheck(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
-             "-output: '%s' exists and is not a directory", dir);
-  PetscCheck(access(dir, W_OK | X_OK) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
-             "-output: directory '%s' is not writable", dir);
+  PetscCall(NNLStoreCheckDir(dir)); /* a directory now, and writable (plan's checks) */
   PetscFunctionReturn(0);
 }
 
