@@ -728,13 +728,9 @@ static PetscErrorCode LayerSpectra(Net *net, NNLSpectraTeam team, PetscInt l, NN
   if (*ok)
     PetscCall(NNLSpectraSVD(team, n, m, net->Phi, res->sv + i * res->nsv, ok, res->message,
                             sizeof(res->message)));
-  if (*ok && net->scale2) { /* the stored state is the true one over 2^scale2 (see Net): exact
-                               powers of two */
-    for (PetscInt k = 0; k < m; k++)
-      res->eig[i * m + k] = ldexp(res->eig[i * m + k], 2 * net->scale2);
-    for (PetscInt k = 0; k < res->nsv; k++)
-      res->sv[i * res->nsv + k] = ldexp(res->sv[i * res->nsv + k], net->scale2);
-  }
+  /* the stored state is the true one over 2^scale2 (see Net): the store puts the scale back after
+     the ranks and ratios, which a true spectrum past double's range would lose */
+  res->spec_scale2[i] = net->scale2;
   PetscCall(PetscLogEventEnd(NNL_EVENT_SPECTRA, 0, 0, 0, 0));
   res->spec_layers[i] = l;
   PetscFunctionReturn(0);

@@ -90,11 +90,11 @@ PetscErrorCode NNLResultCreate(PetscInt nrec, PetscInt m, NNLResult **res)
 PetscErrorCode NNLResultSetSpectra(NNLResult *res, PetscInt nspec, PetscInt nsv)
 {
   PetscFunctionBegin;
-  PetscCall(PetscFree3(res->spec_layers, res->eig, res->sv));
+  PetscCall(PetscFree4(res->spec_layers, res->spec_scale2, res->eig, res->sv));
   res->nspec = nspec;
   res->nsv   = nsv;
-  PetscCall(PetscCalloc3(nspec + 1, &res->spec_layers, nspec * res->m + 1, &res->eig,
-                         nspec * nsv + 1, &res->sv));
+  PetscCall(PetscCalloc4(nspec + 1, &res->spec_layers, nspec + 1, &res->spec_scale2,
+                         nspec * res->m + 1, &res->eig, nspec * nsv + 1, &res->sv));
   PetscFunctionReturn(0);
 }
 
@@ -116,14 +116,15 @@ PetscErrorCode NNLResultDestroy(NNLResult **res)
 {
   PetscFunctionBegin;
   if (!*res) PetscFunctionReturn(0);
-  if ((*res)->spec_layers) PetscCall(PetscFree3((*res)->spec_layers, (*res)->eig, (*res)->sv));
+  if ((*res)->spec_layers)
+    PetscCall(PetscFree4((*res)->spec_layers, (*res)->spec_scale2, (*res)->eig, (*res)->sv));
   if ((*res)->paths) PetscCall(PetscFree2((*res)->paths, (*res)->fp));
   PetscCall(PetscFree(*res)); /* with its arrays */
   PetscFunctionReturn(0);
 }
 
-/* Spectra (networks only) follow ks: per spectra layer its index, m eigenvalues and nsv singular
- * values. */
+/* Spectra (networks only) follow ks: the spectra layers' indices, their scales, then their m
+ * eigenvalues and nsv singular values each. */
 static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt npath, PetscInt ncell,
                            PetscInt nspec, PetscInt nsv, PetscInt nmsg)
 {
@@ -131,7 +132,7 @@ static PetscInt PackedSize(PetscInt kind, PetscInt nrec, PetscInt m, PetscInt np
   Part      part[5];
   PetscInt  n = Parts(&r, kind, m, ncell, part), len = NNL_RES_HEAD + nmsg + nrec;
 
-  if (kind == NNL_TASK_NETWORK) len += m + nspec * (1 + m + nsv);
+  if (kind == NNL_TASK_NETWORK) len += m + nspec * (2 + m + nsv);
   if (kind == NNL_TASK_SDE) len += npath * (m * (m + 1) / 2 + m);
   for (PetscInt i = 0; i < n; i++) len += nrec * part[i].len;
   return len;
@@ -176,6 +177,7 @@ PetscErrorCode NNLResultPack(const NNLResult *res, double *buf)
     PetscCall(PetscArraycpy(buf + k, res->ks, m));
     k += m;
     for (PetscInt r = 0; r < res->nspec; r++) buf[k++] = (double)res->spec_layers[r];
+    for (PetscInt r = 0; r < res->nspec; r++) buf[k++] = (double)res->spec_scale2[r];
     PetscCall(PetscArraycpy(buf + k, res->eig, res->nspec * m));
     PetscCall(PetscArraycpy(buf + k + res->nspec * m, res->sv, res->nspec * res->nsv));
   }
@@ -229,6 +231,7 @@ PetscErrorCode NNLResultUnpack(const double *buf, PetscInt len, NNLResult **res)
     k += m;
     if (nspec > 0) PetscCall(NNLResultSetSpectra(r, nspec, nsv));
     for (PetscInt i = 0; i < nspec; i++) r->spec_layers[i] = (PetscInt)buf[k++];
+    for (PetscInt i = 0; i < nspec; i++) r->spec_scale2[i] = (PetscInt)buf[k++];
     PetscCall(PetscArraycpy(r->eig, buf + k, nspec * m));
     PetscCall(PetscArraycpy(r->sv, buf + k + nspec * m, nspec * nsv));
   }

@@ -13,7 +13,7 @@ void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int 
 
 const char *const NNLSpectraMatrices[] = {"gram", "features", NULL};
 
-void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt rows,
+void NNLSpectraStatsCompute(PetscInt k, const double v[], int e, PetscBool sq, PetscInt rows,
                             PetscInt cols, double rtol, NNLSpectraStats *st)
 {
   double vmax = 0, vmin = INFINITY, tol;
@@ -23,6 +23,8 @@ void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt
     vmax     = PetscMax(vmax, x);
     vmin     = PetscMin(vmin, x);
   }
+  /* the ranks, the participation ratio and the condition number are ratios of values: those of v
+     are those of the true values v·2^e (exactly: powers of two), which may be inf */
   tol           = (double)PetscMax(rows, cols) * DBL_EPSILON * vmax;
   st->k         = k;
   st->rank      = 0;
@@ -32,9 +34,10 @@ void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt
     if (v[i] > rtol * vmax) st->rank_rtol++;
   }
   /* Scale by the largest before squaring again: Σσ⁴ overflows for deep unnormalised networks long
-     before σ does. Singular values whose largest square leaves double's normal range (σ
-     past 1.3e154 or below 1.5e-154: an exploding or vanishing network's, stored at their true
-     scale) are scaled before squaring: σ² / σ_max² was inf/inf, a NaN participation ratio. */
+     before σ does. Singular values whose largest square leaves double's normal range (σ past
+     1.3e154 or below 1.5e-154) are scaled before squaring: σ² / σ_max² was inf/inf, a NaN
+     participation ratio. (v, not the true values, decides: a network's spectrum then gives the
+     same bits at any power-of-two scale.) */
   if (vmax > 0) {
     const PetscBool pre =
       !sq && !(vmax * vmax <= DBL_MAX && vmax * vmax >= DBL_MIN) ? PETSC_TRUE : PETSC_FALSE;
@@ -47,8 +50,8 @@ void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt
     st->pr = a * a / b;
   } else
     st->pr = NAN;
-  st->vmax = k > 0 ? vmax : NAN;
-  st->vmin = k > 0 ? vmin : NAN;
+  st->vmax = k > 0 ? ldexp(vmax, e) : NAN;
+  st->vmin = k > 0 ? ldexp(vmin, e) : NAN;
   st->cond = k > 0 && vmax > 0 ? vmax / vmin : NAN;
 }
 

@@ -1,4 +1,5 @@
 /* The run store's writes: each finished task's rows, committed in groups, and the end of a run. */
+#include <math.h>
 #include <string.h>
 #include "storeimpl.h"
 #include "log.h"
@@ -43,15 +44,16 @@ static PetscErrorCode InsertLimitRows(NNLStore s, const NNLPoint *pt, const NNLR
   PetscFunctionReturn(0);
 }
 
-/* One spectrum: its scalars (thresholds from the job) and its values. */
+/* One spectrum: its scalars (thresholds from the job) and its values, v·2^e (true values past
+ * double's range are stored as inf, their ranks and ratios as the scaled ones give them). */
 static PetscErrorCode InsertSpectrum(NNLStore s, const NNLPoint *pt, PetscInt layer,
-                                     NNLSpectraMatrix mat, PetscInt k, const double *v)
+                                     NNLSpectraMatrix mat, PetscInt k, const double *v, int e)
 {
   NNLSpectraStats st;
   const PetscInt  rows = mat == NNL_SPECTRA_GRAM ? k : pt->width, cols = s->job->inputs;
 
   PetscFunctionBegin;
-  NNLSpectraStatsCompute(k, v, mat == NNL_SPECTRA_GRAM ? PETSC_TRUE : PETSC_FALSE, rows, cols,
+  NNLSpectraStatsCompute(k, v, e, mat == NNL_SPECTRA_GRAM ? PETSC_TRUE : PETSC_FALSE, rows, cols,
                          s->job->spectra_rtol, &st);
   sqlite3_bind_int64(s->ins_spectra, 1, (sqlite3_int64)pt->id);
   sqlite3_bind_int64(s->ins_spectra, 2, layer);
@@ -69,7 +71,7 @@ static PetscErrorCode InsertSpectrum(NNLStore s, const NNLPoint *pt, PetscInt la
     sqlite3_bind_int64(s->ins_spectrum, 2, layer);
     sqlite3_bind_text(s->ins_spectrum, 3, NNLSpectraMatrices[mat], -1, SQLITE_STATIC);
     sqlite3_bind_int64(s->ins_spectrum, 4, i);
-    BindReal(s->ins_spectrum, 5, v[i]);
+    BindReal(s->ins_spectrum, 5, ldexp(v[i], e));
     PetscCall(Step(s, s->ins_spectrum));
   }
   PetscFunctionReturn(0);
@@ -262,9 +264,11 @@ PetscErrorCode NNLStoreInsertRows(NNLStore s, const NNLPoint *pt, const NNLResul
              "store: a network result of %" PetscInt_FMT " inputs", m);
   PetscCall(InsertNetworkRow(s, pt, res));
   for (PetscInt r = 0; r < res->nspec; r++) {
-    PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_GRAM, m, res->eig + r * m));
+    const int e = (int)res->spec_scale2[r];
+    PetscCall(
+      InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_GRAM, m, res->eig + r * m, 2 * e));
     PetscCall(InsertSpectrum(s, pt, res->spec_layers[r], NNL_SPECTRA_FEATURES, res->nsv,
-                             res->sv + r * res->nsv));
+                             res->sv + r * res->nsv, e));
   }
   PetscFunctionReturn(0);
 }

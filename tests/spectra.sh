@@ -70,4 +70,33 @@ for d in ("np2t", "np4t"):
         if key(a) != key(b) or a["rank_rtol"] != b["rank_rtol"]: bad(f"{d}: rank_rtol differs at {key(a)}")
 sys.exit(0 if ok else 1)
 EOF
-echo "spectra: exports consistent; teams at 2 and 4 ranks agree with LAPACK within 1e-10"
+# Past double's range: a ReLU MLP (no bias) at σ_w² = 2^1002 is the σ_w² = 4 one times 2^(500 l) at layer l, exactly
+# (powers of two), so its spectra's ranks, PR and condition numbers are the same bits and its values are scaled by
+# 2^(500 l) (features) and 2^(1000 l) (Gram), inf past double's range. Catches a spectrum scaled back before its
+# ratios: from layer 2 on its Gram read rank 0 and an empty PR.
+HUGE="-family mlp -grid_activation relu -grid_width 16 -grid_depth 4 -grid_seed 0-2 -inputs 3 -spectra_layers all
+      -progress_interval 0"
+run 1 run $HUGE -sigma_w2 4 -output "$W/w4" > /dev/null
+run 1 run $HUGE -sigma_w2 4.2860344287450693e+301 -output "$W/w2p1002" > /dev/null
+for d in w4 w2p1002; do
+  "$NNL" export "$W/$d" -table spectra -o "$W/$d.spectra.csv"; "$NNL" export "$W/$d" -table spectrum -o "$W/$d.spectrum.csv"
+done
+/usr/bin/python3 - "$W" <<'EOF2' || fail "spectra past double's range (above)"
+import csv, math, sys
+W = sys.argv[1]
+load = lambda n: list(csv.DictReader(open(f"{W}/{n}")))
+def scaled(x, r):
+    try: return math.ldexp(x, (500 if r["matrix"] == "features" else 1000) * int(r["layer"]))
+    except OverflowError: return math.inf
+bad = []
+for t, cols, val in (("spectra", ("k", "rank", "rank_rtol", "pr", "cond"), ("vmax", "vmin")), ("spectrum", ("i",), ("value",))):
+    a, b = load(f"w4.{t}.csv"), load(f"w2p1002.{t}.csv")
+    if len(a) != len(b) or len(a) < 2 * 4 * 2: bad.append(f"{t}: {len(a)} and {len(b)} rows")
+    for x, y in zip(a, b):
+        if any(x[c] != y[c] for c in cols) or any(scaled(float(x[c]), x) != float(y[c]) for c in val):
+            bad.append(f"{t} layer {x['layer']} {x['matrix']}: {[x[c] for c in cols + val]} vs {[y[c] for c in cols + val]}")
+    if t == "spectra" and not any(math.isinf(float(y["vmax"])) for y in b): bad.append("no spectrum past double's range")
+for m in bad[:5]: print("FAIL:", m)
+sys.exit(1 if bad else 0)
+EOF2
+echo "spectra: exports consistent; teams at 2 and 4 ranks agree with LAPACK within 1e-10; past double's range the same ranks and ratios"

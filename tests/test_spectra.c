@@ -23,7 +23,7 @@ static void test_diagonal(void **state)
   assert_true(ok);
   assert_true(fabs(s[0] - 3) < 1e-15 && fabs(s[1] - 0.5) < 1e-15 && fabs(s[2] - 1e-4) < 1e-19 &&
               s[3] == 0);
-  NNLSpectraStatsCompute(4, s, PETSC_FALSE, 6, 4, 1e-3, &st);
+  NNLSpectraStatsCompute(4, s, 0, PETSC_FALSE, 6, 4, 1e-3, &st);
   assert_int_equal(st.rank, 3);      /* 1e-4 is far above 6·eps·3 */
   assert_int_equal(st.rank_rtol, 2); /* 1e-4 < 1e-3·3 */
   {
@@ -36,16 +36,16 @@ static void test_diagonal(void **state)
   for (int i = 0; i < 4; i++) K[i + 4 * i] = d[i] * d[i];
   assert_int_equal(NNLSpectraEigLocal(4, K, w, &ok, msg, sizeof(msg)), 0);
   assert_true(ok && w[0] == 9 && w[1] == 0.25 && fabs(w[2] - 1e-8) < 1e-22 && w[3] == 0);
-  NNLSpectraStatsCompute(4, w, PETSC_TRUE, 4, 4, 1e-3, &st);
+  NNLSpectraStatsCompute(4, w, 0, PETSC_TRUE, 4, 4, 1e-3, &st);
   assert_true(fabs(st.pr - (9.25 + 1e-8) * (9.25 + 1e-8) / (81.0625 + 1e-16)) < 1e-14);
   assert_int_equal(st.rank, 3);
   assert_int_equal(st.rank_rtol, 2); /* 0.25 > 9e-3 > 1e-8 */
   /* A zero matrix: no rank, no PR, no condition number (NaN, stored as NULL). */
-  NNLSpectraStatsCompute(4, (double[4]){0, 0, 0, 0}, PETSC_FALSE, 4, 4, 1e-3, &st);
+  NNLSpectraStatsCompute(4, (double[4]){0, 0, 0, 0}, 0, PETSC_FALSE, 4, 4, 1e-3, &st);
   assert_true(st.rank == 0 && st.rank_rtol == 0 && isnan(st.pr) && isnan(st.cond));
   /* The rank's tolerance is max(rows, cols)·eps·σ_max (LAPACK's and numpy's): 1e-13 is below
      1000·eps = 2.2e-13 of a 1000 × 2 matrix. Catches min(rows, cols) (2·eps: rank 2). */
-  NNLSpectraStatsCompute(2, (double[2]){1, 1e-13}, PETSC_FALSE, 1000, 2, 1e-3, &st);
+  NNLSpectraStatsCompute(2, (double[2]){1, 1e-13}, 0, PETSC_FALSE, 1000, 2, 1e-3, &st);
   assert_int_equal(st.rank, 1);
   /* Singular values whose squares leave double's range (an exploding network's, stored at their
      true scale; and a vanishing one's): PR (1 + 1/4)²/(1 + 1/16) = 1.4705882352941178, as at
@@ -53,10 +53,33 @@ static void test_diagonal(void **state)
   {
     const double scales[] = {1, 1e155, 1e-160};
     for (int i = 0; i < 3; i++) {
-      NNLSpectraStatsCompute(2, (double[2]){scales[i], 0.5 * scales[i]}, PETSC_FALSE, 2, 2, 1e-3,
+      NNLSpectraStatsCompute(2, (double[2]){scales[i], 0.5 * scales[i]}, 0, PETSC_FALSE, 2, 2, 1e-3,
                              &st);
       if (!(fabs(st.pr - 1.5625 / 1.0625) < 1e-15))
         fail_msg("scale %g: pr %.17g", scales[i], st.pr);
+    }
+  }
+  /* A spectrum kept at a power-of-two scale, v·2^e true (a network past double's range): the ranks,
+     PR and condition number are the true ones (those of e = 0 when the true values fit), vmax and
+     vmin the true values, inf past double's range. Catches scaling back before the ratios: the
+     Gram {4^600, 4^600·1e-20} gave rank 0 and an empty PR (inf/inf). */
+  {
+    const double    v[3] = {1.5, 0.75, 1e-20}, w[3] = {2.25, 0.5625, 1e-40};
+    NNLSpectraStats at0, ats;
+    for (int sq = 0; sq < 2; sq++) {
+      const double *x = sq ? w : v;
+      NNLSpectraStatsCompute(3, x, 0, sq ? PETSC_TRUE : PETSC_FALSE, 8, 3, 1e-3, &at0);
+      for (int e = -1200; e <= 1200; e += 300) {
+        NNLSpectraStatsCompute(3, x, e, sq ? PETSC_TRUE : PETSC_FALSE, 8, 3, 1e-3, &ats);
+        if (ats.rank != at0.rank || ats.rank_rtol != at0.rank_rtol || ats.pr != at0.pr ||
+            ats.cond != at0.cond || ats.vmax != ldexp(x[0], e) || ats.vmin != ldexp(x[2], e))
+          fail_msg("sq %d, e %d: rank %d/%d, rtol rank %d/%d, pr %.17g/%.17g, cond %.17g/%.17g, "
+                   "vmax %.17g",
+                   sq, e, (int)ats.rank, (int)at0.rank, (int)ats.rank_rtol, (int)at0.rank_rtol,
+                   ats.pr, at0.pr, ats.cond, at0.cond, ats.vmax);
+      }
+      assert_int_equal(at0.rank, 2); /* 1e-20 (1e-40 for λ) is below 8·eps·1.5 */
+      assert_int_equal(at0.rank_rtol, 2);
     }
   }
 }
@@ -85,12 +108,12 @@ static void test_rank_deficient(void **state)
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, c, r, 1.0 / r, A, r, A, r, 0.0, K, c);
     assert_int_equal(NNLSpectraSVDLocal(r, c, A, s, &ok, msg, sizeof(msg)), 0);
     assert_true(ok);
-    NNLSpectraStatsCompute(c, s, PETSC_FALSE, r, c, 1e-6, &st);
+    NNLSpectraStatsCompute(c, s, 0, PETSC_FALSE, r, c, 1e-6, &st);
     assert_int_equal(st.rank, k);
     assert_int_equal(st.rank_rtol, k);
     assert_int_equal(NNLSpectraEigLocal(c, K, w, &ok, msg, sizeof(msg)), 0);
     assert_true(ok);
-    NNLSpectraStatsCompute(c, w, PETSC_TRUE, c, c, 1e-10, &st);
+    NNLSpectraStatsCompute(c, w, 0, PETSC_TRUE, c, c, 1e-10, &st);
     assert_int_equal(st.rank, k);
     assert_int_equal(st.rank_rtol, k);
     fro = tr = fk = s2 = w1 = w2 = 0;

@@ -81,8 +81,8 @@ static void CompareSVD(NNLSpectraTeam team, MPI_Comm comm, PetscInt r, PetscInt 
     else
       assert_int_equal(NNLSpectraSVDLocal(r, c, A, v1, &ok1, msg, sizeof(msg)), 0);
     d = RelDiff(k, v2, v1);
-    NNLSpectraStatsCompute(k, v1, gram, r, c, 1e-6, &s1);
-    NNLSpectraStatsCompute(k, v2, gram, r, c, 1e-6, &s2);
+    NNLSpectraStatsCompute(k, v1, 0, gram, r, c, 1e-6, &s1);
+    NNLSpectraStatsCompute(k, v2, 0, gram, r, c, 1e-6, &s2);
     good = ok1 && d <= 1e-10 && s1.rank == s2.rank && s1.rank_rtol == s2.rank_rtol &&
            (rk <= 0 || s1.rank_rtol == rk);
     if (!good)

@@ -34,8 +34,12 @@ typedef struct {
   PetscInt  nspec;       /* layers with spectra */
   PetscInt  nsv;         /* singular values per layer: min(n, m) */
   PetscInt *spec_layers; /* nspec */
-  double   *eig; /* nspec × m: eigenvalues of the Gram YᵀY/n of pre-activations, descending */
-  double   *sv;  /* nspec × nsv: singular values of the n × m post-activations Φ, descending */
+  PetscInt *spec_scale2; /* nspec: the network's power-of-two scale s at that layer (see net.c):
+                            the true eigenvalues are eig·4^s, the true singular values sv·2^s; s ≠ 0
+                            only for a network past 2^±256, whose true spectrum may overflow double
+                            while its ranks and ratios do not */
+  double *eig; /* nspec × m: eigenvalues of the Gram YᵀY/n of pre-activations, descending */
+  double *sv;  /* nspec × nsv: singular values of the n × m post-activations Φ, descending */
   /* SDE tasks only (kind NNL_TASK_SDE; gram and the statistics unused, layers = the times of fp):
    */
   PetscInt npath; /* SDE paths */

@@ -25,9 +25,12 @@ typedef struct {
 /**
   @brief Scalars of a spectrum v[0..k) sorted descending. sq: the values are squared singular values
   (Gram eigenvalues), so the participation ratio is (Σλ)²/Σλ², and the thresholds apply to λ itself.
-  rows, cols: the matrix shape, for the rank tolerance. Not collective.
+  rows, cols: the matrix shape, for the rank tolerance. The true values are v·2^e (a network past
+  double's range is kept at a power-of-two scale): the ranks, the participation ratio and the
+  condition number are those of the true values, computed from v; vmax and vmin are scaled back
+  (inf or 0 past double's range). Not collective.
 */
-void NNLSpectraStatsCompute(PetscInt k, const double v[], PetscBool sq, PetscInt rows,
+void NNLSpectraStatsCompute(PetscInt k, const double v[], int e, PetscBool sq, PetscInt rows,
                             PetscInt cols, double rtol, NNLSpectraStats *st);
 
 /**
