@@ -219,22 +219,33 @@ static PetscErrorCode WorkPoll(void *ctx, PetscBool *abandon)
    0.1 s of tasks had run at it, so that a few small tasks, whose fixed costs the model knows least,
    do not decide it. Without the credit the ETA would count only committed work: a run whose first
    tasks are its largest (cost order) would print "unknown", then far too long an ETA, until they
-   came back. */
+   came back. A task that outlives its predicted cost is credited with all its time and taken to
+   need as long again (the median of a scale-free prior on what is left); *over gets what that adds
+   to the run's total. Capped at its prediction alone, a run whose last task overran printed
+   eta=0.0s for as long as it ran on. */
 #define PRIOR_SECONDS 0.1
 static double Speed(NNLSched s) /* cost units a second */
 {
   return (s->cost_done + 1e9 * PRIOR_SECONDS) / (s->seconds_done + PRIOR_SECONDS);
 }
 
-static double InFlight(NNLSched s, double now)
+static double Credit(double cost, double ran, double *over)
+{
+  if (ran > cost) *over += 2 * ran - cost;
+  return ran;
+}
+
+static double InFlight(NNLSched s, double now, double *over)
 {
   double per = Speed(s), c = 0;
 
-  if (s->own_cost > 0) c += PetscMin(s->own_cost, (now - s->own_start) * per);
+  *over = 0;
+  if (s->own_cost > 0) c += Credit(s->own_cost, (now - s->own_start) * per, over);
   for (int w = 1; w < s->size; w++) {
     const Worker *wk = &s->workers[w];
     if (wk->held > 0)
-      c += PetscMin(wk->cost[(wk->next + PREFETCH - wk->held) % PREFETCH], (now - wk->start) * per);
+      c += Credit(wk->cost[(wk->next + PREFETCH - wk->held) % PREFETCH], (now - wk->start) * per,
+                  over);
   }
   return c;
 }
@@ -262,7 +273,7 @@ static void StopFile(NNLSched s)
 #define ETA_SAVE_SECONDS 5.0
 static void Progress(NNLSched s, PetscBool final)
 {
-  double    now = s->now = NNLCoarseSeconds(), el, rate, done, left = -1;
+  double    now = s->now = NNLCoarseSeconds(), el, rate, done, left = -1, over = 0;
   PetscInt  fin = s->stats.done + s->stats.failed;
   PetscBool tty, print, save;
   char      eta[32] = "unknown";
@@ -282,8 +293,8 @@ static void Progress(NNLSched s, PetscBool final)
   rate = el > 0 ? fin / el : 0;
   /* Tasks differ in cost by orders of magnitude: the ETA extrapolates predicted cost, not task
    * counts. */
-  done = s->cost_done + (final ? 0 : InFlight(s, now));
-  if (done > 0) left = el * PetscMax(s->cost_total - done, 0) / done;
+  done = s->cost_done + (final ? 0 : InFlight(s, now, &over));
+  if (done > 0) left = el * PetscMax(s->cost_total + over - done, 0) / done;
   if (save && left >= 0) NNLStoreSetETA(s->store, left);
   if (save) s->last_save = now;
   if (save) StopFile(s);

@@ -210,6 +210,16 @@ for np in 1 2; do
        END {exit bad}' long$np.lines || { cat long$np.lines; fail "$np rank(s): ETA unknown or over 60 s during the last task"; }
 done
 
+# A task that outlives its predicted cost (an Euler depth-limit ODE at dt 1e-5, ~1 s here, priced at ~3 ms) is taken
+# to need as long again as it has run: the ETA grows with it. Catches an ETA capped at the prediction (eta=0.0s for as
+# long as the task ran on).
+run 2 run -family resnet -grid_width 4 -grid_depth 100 -grid_seed 0-1 -grid_activation tanh -limit_ts_type euler \
+  -limit_ts_adapt_type none -limit_ts_dt 1e-5 -progress_interval 0.05 -output overrun > /dev/null 2> overrun.err ||
+  { cat overrun.err; fail "run with a task that overruns its prediction"; }
+awk '/^progress done=1\/2 / {for (i = 1; i <= NF; i++) {if ($i ~ /^elapsed=/) e = substr($i, 9) + 0; if ($i ~ /^eta=/) v = substr($i, 5) + 0}
+                             if (e >= 0.3) {n++; if (v < 0.25 * e) bad = 1}}
+     END {exit bad || n < 2}' overrun.err || { cat overrun.err; fail "ETA of a task past its predicted cost"; }
+
 # status while a run is live gives the run's own ETA (eta_from=run: the predicted cost left and the work in progress),
 # and after it ends no stale one. One 3 s SDE task at 2 ranks; status polled meanwhile. Catches: status extrapolating
 # its point count instead (eta_from=rate: it would say the 3-task run is nearly done when its one long task starts),
