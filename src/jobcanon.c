@@ -9,21 +9,28 @@
 #include "nnlimits/limits.h"
 #include "nnlimits/fokker_planck.h"
 
+/* Append fmt (two %s: key, val) to the text s of length len in a buffer of cap bytes, grown to
+   what the formatted line needs (snprintf's own count: a format's literal characters are any in
+   number; a fixed allowance for them cut the text at 1023 bytes, whose NUL then hid the lines
+   after it, the sampler and the run seed among them, from the store's check). */
 static PetscErrorCode Appendf(char **s, size_t *len, size_t *cap, const char *fmt, const char *key,
                               const char *val)
 {
-  size_t need = strlen(key) + strlen(val) + 4;
+  int n = snprintf(NULL, 0, fmt, key, val);
 
   PetscFunctionBegin;
-  if (*len + need >= *cap) {
+  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "job text: a line that cannot be formatted");
+  if (*len + (size_t)n + 1 > *cap) {
     char *t;
-    *cap = 2 * (*cap + need);
+    *cap = 2 * (*len + (size_t)n + 1);
     PetscCall(PetscMalloc1(*cap, &t));
     PetscCall(PetscArraycpy(t, *s, *len + 1));
     PetscCall(PetscFree(*s));
     *s = t;
   }
-  *len += (size_t)snprintf(*s + *len, *cap - *len, fmt, key, val);
+  PetscCheck(snprintf(*s + *len, *cap - *len, fmt, key, val) == n, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "job text: a line formatted to two lengths");
+  *len += (size_t)n;
   PetscFunctionReturn(0);
 }
 
@@ -103,8 +110,11 @@ static PetscErrorCode LimitSolverOptions(const NNLJob *job, char **s, size_t *le
       lines[last] = l;
     }
     last = -1;
-    if (!isval && !strncmp(tok, "-limit_", 7) && !strstr(tok, "monitor") && !strstr(tok, "view") &&
-        n < 256) {
+    if (!isval && !strncmp(tok, "-limit_", 7) && !strstr(tok, "monitor") && !strstr(tok, "view")) {
+      /* refused, not left out of the job's text: a rerun with others would pass the store's check
+       */
+      PetscCheck(n < 256, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "more than 256 -limit_* solver options: the job's text holds at most 256");
       PetscCall(PetscStrallocpy(tok + 1, &lines[n]));
       last = n++;
     }
@@ -357,9 +367,10 @@ static PetscBool NamesIn(char *v, const char *const names[], PetscInt n, char **
 
 PetscErrorCode NNLJobNormalizeStored(const NNLJob *job, const char stored[], char **out)
 {
-  size_t    len = 0, cap = strlen(stored) + 64;
-  char     *s, *depths   = NULL, line[512];
-  PetscInt *d = NULL, nd = 0, maxd = 0;
+  const size_t lcap = strlen(stored) + 64; /* a stored line of any length (512 bytes cut a list) */
+  size_t       len = 0, cap = lcap;
+  char        *s, *depths   = NULL, *line;
+  PetscInt    *d = NULL, nd = 0, maxd = 0;
 
   PetscFunctionBegin;
   PetscCall(CanonValue(stored, "grid_depth", &depths));
@@ -368,19 +379,22 @@ PetscErrorCode NNLJobNormalizeStored(const NNLJob *job, const char stored[], cha
   PetscCall(PetscFree(d));
   PetscCall(PetscFree(depths));
   PetscCall(PetscMalloc1(cap, &s));
+  PetscCall(PetscMalloc1(lcap, &line));
   s[0] = 0;
   for (const char *l = stored; *l; l += strcspn(l, "\n"), l += *l ? 1 : 0) {
     size_t   n = strcspn(l, "\n");
     PetscInt k;
     char     key[32], rest;
-    snprintf(line, sizeof(line), "%.*s", (int)n, l);
+    memcpy(line, l, n);
+    line[n] = 0;
     if (!strncmp(line, "limit_", 6) && !SolverLineCounts(job, line))
       continue; /* an option that changes nothing here */
     if (sscanf(line, "%31[a-z_]=%" PetscInt_FMT "%c", key, &k, &rest) == 2 &&
         (!strcmp(key, "record_layers") || !strcmp(key, "spectra_layers")) && k >= maxd)
-      snprintf(line, sizeof(line), "%s=all", key); /* every layer, as LogOrAll reads it now */
+      snprintf(line, lcap, "%s=all", key); /* every layer, as LogOrAll reads it now */
     PetscCall(Appendf(&s, &len, &cap, "%s%s\n", line, ""));
   }
+  PetscCall(PetscFree(line));
   *out = s;
   PetscFunctionReturn(0);
 }

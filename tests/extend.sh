@@ -83,4 +83,15 @@ run 0 run $R -grid_depth 32 -output deep > /dev/null 2>&1 || fail "deep run"
 run 0 run $R -grid_depth 32 -record_layers all -output deep > /dev/null 2> deep.err && fail "record_layers all over 16 taken"
 grep -q "record_layers=16 there, record_layers=all here" deep.err && ! grep -q "give -record_layers all" deep.err \
   || fail "record_layers refusal the other way: $(cat deep.err)"
+# A job line past 511 bytes (110 widths): extended by one width, and a rerun with another run seed named as such. Each
+# stored line was cut at 512 bytes when compared: "grid_width: empty item in list" for both.
+LONGW=$(seq -s, 1000 2 1218)
+run 0 run -family mlp -grid_activation relu -grid_width $LONGW -grid_depth 1 -grid_seed 0 -progress_interval 0 \
+  -output longline > /dev/null 2>&1 || fail "run of 110 widths"
+run 0 run -family mlp -grid_activation relu -grid_width $LONGW,3000 -grid_depth 1 -grid_seed 0 -progress_interval 0 \
+  -output longline > /dev/null 2> longline.err && grep -q "extending 'longline': its 111 points are kept" longline.err \
+  || fail "extension of a job with a 600-byte line: $(cat longline.err)"
+run 0 run -family mlp -grid_activation relu -grid_width $LONGW,3000 -grid_depth 1 -grid_seed 0 -progress_interval 0 \
+  -run_seed 7 -output longline > /dev/null 2> longline.err && fail "another run seed taken"
+grep -q "run_seed=0 there, run_seed=7 here" longline.err || fail "refusal of another run seed: $(cat longline.err)"
 echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run (swept settings too)"

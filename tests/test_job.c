@@ -104,6 +104,22 @@ static void test_canonical_text(void **state)
     assert_non_null(strstr(a->canonical, "\nrun_seed=0\n"));
     NNLJobDestroy(&a);
   }
+  /* the line sigma_w2_auto_erf=… (16 bytes of format besides its key and value) across the
+     buffer's first growth at every offset: an erf MLP whose width list grows a byte at a time. The
+     text was cut at 1023 bytes when that line ended 1-12 bytes past it, so its later lines
+     (sampler, run_seed: what the store's check compares) were lost. */
+  for (int k = 150; k < 200; k++)
+    for (int d = 1; d <= 5; d++) {
+      char opts[4096] = "-family mlp -grid_activation erf -grid_width ", *p = opts + strlen(opts);
+      p += sprintf(p, "%d", d == 1 ? 3 : d == 2 ? 30 : d == 3 ? 300 : d == 4 ? 3000 : 30000);
+      for (int w = 0; w < k; w++) p += sprintf(p, ",%d", 1000 + 2 * w);
+      assert_int_equal(TestJob(opts, &a, NULL), 0);
+      if (!strstr(a->canonical, "\nsigma_w2_auto_erf=") || !strstr(a->canonical, "\nsampler=") ||
+          !strstr(a->canonical, "\nrun_seed=0\n"))
+        fail_msg("%d widths of 4 digits after one of %d: a text of %d bytes, ending '%s'", k, d,
+                 (int)strlen(a->canonical), a->canonical + strlen(a->canonical) - 40);
+      NNLJobDestroy(&a);
+    }
   /* a solver's option at its default, or of a solver the job does not run, is the job without it (a
      resume that wrote out -limit_ts_rtol 1e-12, or gave an MLP job -limit_ts_type rk, was refused);
      another value is another job */
