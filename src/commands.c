@@ -51,11 +51,12 @@ static PetscErrorCode ExportTargetCheck(MPI_Comm comm, const char dir[], const c
 
 PetscErrorCode NNLCommandExport(MPI_Comm comm, const NNLArgs *args)
 {
-  char      table[64] = "gram", file[PETSC_MAX_PATH_LEN] = "", tmp[PETSC_MAX_PATH_LEN + 16];
-  NNLStore  st    = NULL;
-  FILE     *out   = stdout;
-  int       aside = 0, ok, err;
-  PetscBool oset;
+  char           table[64] = "gram", file[PETSC_MAX_PATH_LEN] = "", tmp[PETSC_MAX_PATH_LEN + 16];
+  NNLStore       st    = NULL;
+  FILE          *out   = stdout;
+  int            aside = 0, ok, err;
+  PetscBool      oset;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCheck(args->npos != 2 || !NNLStoreIsTable(args->pos[1]), comm, PETSC_ERR_USER_INPUT,
@@ -84,9 +85,16 @@ PetscErrorCode NNLCommandExport(MPI_Comm comm, const NNLArgs *args)
     PetscCheck(out, comm, PETSC_ERR_USER_INPUT, "-o: cannot write '%s' (%s)", file,
                strerror(errno)); /* not its .partial */
   }
-  PetscCall(NNLStoreExport(st, table, out));
-  PetscCall(NNLStoreExportNote(st, args->pos[0],
-                               stderr)); /* the rows were exported all the same: a note, exit 0 */
+  ierr = NNLStoreExport(st, table, out);
+  if (!ierr)
+    ierr = NNLStoreExportNote(st, args->pos[0],
+                              stderr); /* the rows were exported all the same: a note, exit 0 */
+  if (ierr) { /* the store's error (named already): no half file, under either name */
+    if (file[0]) (void)fclose(out);
+    if (aside) (void)remove(tmp);
+    NNLStoreClose(&st);
+    PetscCall(ierr);
+  }
   /* every write error, a full disk's too, is one line and exit code 2, and no half file is left
    * under FILE's name */
   ok  = !ferror(out) && fflush(out) == 0;

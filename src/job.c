@@ -411,7 +411,9 @@ static PetscErrorCode ReadShard(PetscOptionItems *PetscOptionsObject, NNLJob *jo
 
   PetscFunctionBegin;
   if (step <= 0) step = 1;
-  off = tid - tmin; /* --array=a-b:s numbers its tasks a, a+s, ... */
+  /* --array=a-b:s numbers its tasks a, a+s, ... (values EnvInteger refused are not subtracted:
+     clamped to LLONG_MAX, their difference would overflow) */
+  off = ok ? tid - tmin : 0;
   if (id && cnt)
     snprintf(def, sizeof(def), "%lld/%s", off / step, cnt); /* task (id - a)/s of COUNT */
   PetscCall(

@@ -178,9 +178,11 @@ static void SeenAdd(Seen *s, const char file[], const char *name, size_t len, in
     return;
   }
   if (s->n == s->cap) {
-    SeenKey *k = realloc(s->k, (size_t)(s->cap = 2 * s->cap + 16) * sizeof(*k));
-    if (!k) return; /* out of memory: the check is skipped, PETSc's reading goes on */
-    s->k = k;
+    const int cap = 2 * s->cap + 16;
+    SeenKey  *k   = realloc(s->k, (size_t)cap * sizeof(*k));
+    if (!k) return; /* out of memory: this key is not checked, PETSc's reading goes on */
+    s->k   = k;
+    s->cap = cap; /* only now: set before, a failed realloc left a capacity the array had not */
   }
   memcpy(s->k[s->n].name, key, sizeof(key));
   s->k[s->n++].line = line;

@@ -215,7 +215,15 @@ static PetscErrorCode RunReport(const NNLJob *job, NNLStore *st, const NNLSchedS
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  PetscCall(NNLStoreFinishRun(*st, stats->interrupted ? "interrupted" : "complete"));
+  /* its last writes (the open group's commit, the run's row) failing, as on a disk that fills at
+     the very end, end it as a sweep's error does: marked failed and closed (it returned with the
+     store open: status said died, and the checkpointer was never joined) */
+  ierr = NNLStoreFinishRun(*st, stats->interrupted ? "interrupted" : "complete");
+  if (ierr) {
+    NNLStoreMarkFailed(*st);
+    NNLStoreClose(st);
+    PetscCall(ierr);
+  }
   PetscCall(NNLStoreClose(st));
   if (stats->interrupted) /* its last line (a "finished" line after it read as if the sweep had
                             ended) */

@@ -246,6 +246,10 @@ run 0 run -family mlp,resnet -grid_activation relu,silu -grid_width 8 -grid_dept
 run 0 run -family MLP,ResNet -grid_activation ReLU,SiLU -grid_width 8 -grid_depth 2 -grid_seed 0-2 -sampler Projection -output cased \
   > /dev/null 2> cased.err && grep -q 'todo=0' cased.err || fail "the same job in capitals is another: $(cat cased.err)"
 "$NNL" export cased -table COMPARE -o cased.csv && head -1 cased.csv | grep -q '^family,activation' || fail "export -table COMPARE"
+# an export that fails part way (the store's pairs table emptied by hand) leaves no file, not even its .partial
+cp -r cased damaged && sqlite3 damaged/nnlimits.sqlite "DELETE FROM pairs"
+"$NNL" export damaged -table gram -o damaged.csv 2> damaged.err && fail "export of a store without pairs"
+[ -z "$(ls damaged.csv* 2> /dev/null)" ] || fail "a failed export left $(ls damaged.csv*)"
 
 # rerunning a finished job recomputes nothing
 run 1 run -options_file tiny.yaml 2> rerun.err > /dev/null || fail "rerun of a finished job"

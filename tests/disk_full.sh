@@ -62,3 +62,17 @@ for np in $nps; do
   same_exports "$W/ref" "$d"
   if [ "$mode" = tmpfs ]; then rm -rf "$d"; mount -o remount,size=1m "$W/mnt"; fi
 done
+# A disk that fills at the run's very end: a small job whose one commit group (0.25 s) is written only by the run's
+# last writes (NNLStoreFinishRun). The run ends as on an error in its sweep: exit 2, marked failed, its store closed
+# (no -wal file, the checkpointer joined). Catches the return that left the store open: status said died, and the
+# -wal and -shm files stayed.
+if [ "$mode" = tmpfs ]; then
+  d=$W/mnt/end
+  set +e; run 0 run -family resnet -grid_activation relu -grid_width 64 -grid_depth 64 -grid_seed 0-40 -inputs 3 \
+    -record_layers all -progress_interval 0 -output "$d" > /dev/null 2> "$W/err"; rc=$?; set -e
+  [ "$rc" = 2 ] && [ "$(grep -c '^nnlimits: error:' "$W/err")" = 1 ] || { cat "$W/err" >&2; fail "full at the end: exit $rc"; }
+  st=$("$NNL" status "$d" 2> /dev/null)
+  echo "$st" | grep -q ' last_run=failed ' || fail "full at the end: status $st"
+  [ ! -e "$d/nnlimits.sqlite-wal" ] || fail "full at the end: the store was left open ($(ls "$d"))"
+  echo "disk_full: full at the run's last writes: exit 2, $st"
+fi
