@@ -178,7 +178,14 @@ static PetscErrorCode Eig(NNLSpectraTeam t, int m, double *B, int desc[9], doubl
     /* The query leaves out what pdsyevd's final pdormtr needs at small m (it then rejects LWORK,
        printing a message, and pdsyevd does not report it): add pdormtr's minimum, bounded with the
        global m for the local sizes. */
-    lwork  = (int)(1.25 * wq) + 2 * m * t->nb + t->nb * t->nb + 1024;
+    const double want =
+      1.25 * wq + 2.0 * m * t->nb + (double)t->nb * t->nb + 1024; /* in double: SVD's guard */
+    if (!(wq >= 0 && want <= (double)INT_MAX && iq <= INT_MAX - 1024)) {
+      *info = -1000;
+      PetscCall(PetscFree(Z));
+      PetscFunctionReturn(0);
+    }
+    lwork  = (int)want;
     liwork = iq + 1024;
     PetscCall(PetscMalloc2(lwork, &work, liwork, &iwork));
     pdsyevd_("V", "U", &m, B, &one, &one, desc, w, Z, &one, &one, desc, work, &lwork, iwork,
@@ -214,8 +221,8 @@ static PetscErrorCode Compute(NNLSpectraTeam t, const int hdr[3], const double *
   if (!*ok) {
     PetscCallMPI(MPI_Bcast(&info, 1, MPI_INT, worst[1], t->comm));
     if (info == -1000)
-      snprintf(msg, len, "pdgesvd's workspace for a %d x %d matrix is beyond its 32-bit count", r,
-               c);
+      snprintf(msg, len, "%s's workspace for a %d x %d matrix is beyond its 32-bit count",
+               hdr[0] == OP_SVD ? "pdgesvd" : "pdsyevd", r, c);
     else
       snprintf(msg, len, "%s failed (info %d on team rank %d) on a %d x %d matrix",
                hdr[0] == OP_SVD ? "pdgesvd" : "pdsyevd", info, worst[1], r, c);
