@@ -407,6 +407,20 @@ int main(int argc, char **argv)
   const char *isolated = launched ? NULL : getenv("OMPI_MCA_ess_singleton_isolated");
   if (isolated && !strcmp(isolated, "1") && !getenv("OMPI_MCA_orte_jobfam_session_dir"))
     SingletonSessionDir();
+  /* srun started several tasks without wiring them for MPI (no PMIx or PMI in their environment:
+     a site's MpiDefault=none, or --mpi=pmi2 with Debian's Open MPI): this Open MPI then stops
+     inside MPI_Init with twenty lines about rebuilding Slurm, and run's own one-line refusal of
+     such a launch (CheckLaunch) never comes. Task 0 says first what to do. An MPI that manages
+     anyway (one built with Slurm's PMI) goes on: the note says "if". */
+  if (cmd && !strcmp(cmd, "run") && !launched && getenv("SLURM_STEP_ID") &&
+      getenv("SLURM_STEP_NUM_TASKS") && atol(getenv("SLURM_STEP_NUM_TASKS")) > 1 &&
+      getenv("SLURM_PROCID") && !strcmp(getenv("SLURM_PROCID"), "0"))
+    fprintf(stderr,
+            "nnlimits: note: srun started %s tasks without PMIx (srun --mpi=%s): if MPI stops "
+            "below, launch with srun --mpi=pmix ('srun --mpi=list' shows this Slurm's), or with "
+            "mpirun inside the allocation\n",
+            getenv("SLURM_STEP_NUM_TASKS"),
+            getenv("SLURM_MPI_TYPE") ? getenv("SLURM_MPI_TYPE") : "none");
   /* MPI first, so that a failure inside PetscInitialize (a bad PETSC_OPTIONS) is collective and one
    * line. */
   MPI_Init(&argc, &argv);

@@ -195,9 +195,8 @@ static PetscErrorCode CheckLaunch(MPI_Comm comm)
     SETERRQ(comm, PETSC_ERR_USER_INPUT,
             "launch: srun started %s tasks but MPI made each a separate 1-rank job (%s=%s, MPI "
             "size 1), so each would run "
-            "the whole sweep: launch with srun --mpi=pmix (or --mpi=pmi2; 'srun --mpi=list' shows "
-            "this Slurm's), or with "
-            "mpirun inside the allocation",
+            "the whole sweep: launch with srun --mpi=pmix ('srun --mpi=list' shows this Slurm's), "
+            "or with mpirun inside the allocation",
             n, count[k], n);
   SETERRQ(comm, PETSC_ERR_USER_INPUT,
           "launch: %s tasks but MPI made each a separate 1-rank job (%s=%s, MPI size 1), so each "
