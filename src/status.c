@@ -157,6 +157,11 @@ PetscErrorCode NNLStoreExportNote(NNLStore s, const char dir[], FILE *out)
   PetscFunctionBegin;
   PetscCall(CountStore(s, dir, &c));
   pending = c.total - c.done - c.failed;
+  if (c.shards > 1) /* finished or not, a part of the job: its statistics over fewer seeds */
+    fprintf(out,
+            "export: '%s' is shard %lld/%lld of its job (%lld of its %lld tasks): the table holds "
+            "this shard's points only; merge the shards (nnlimits merge) for the whole job's\n",
+            dir, c.shard, c.shards, c.total, c.grid);
   if (pending <= 0) PetscFunctionReturn(0);
   fprintf(out,
           "export: '%s' is not finished: %lld of its %lld tasks pending (last_run=%s%s); the table "
@@ -385,6 +390,11 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     PrintFailures(s, dirs[i], &c);
     PetscCall(NNLStoreClose(&s));
     PrintCounts(dirs[i], &c, PETSC_TRUE, out);
+    if (n == 1 && c.shards > 1) /* its total and "complete" are the shard's, not the job's */
+      fprintf(stderr,
+              "status: %s: shard %lld/%lld of its job (%lld of its %lld tasks); nnlimits status "
+              "with every shard's directory counts the job, nnlimits merge makes it one store\n",
+              dirs[i], c.shard, c.shards, c.total, c.grid);
     if (grid < 0) shards = c.shards, grid = c.grid, job0 = job;
     if (job != job0) other_job = PETSC_TRUE;
     if (c.shards > 1) parts = PETSC_TRUE;

@@ -9,9 +9,16 @@ JOB="-family mlp,resnet -grid_activation relu,erf -grid_width 8,32 -grid_depth 3
      -progress_interval 0"
 for s in 0 1 2; do run 1 run $JOB -shard $s/3 -output "$W/s$s" > /dev/null 2>&1 || fail "shard $s"; done
 run 2 run $JOB -output "$W/direct" > /dev/null 2>&1 || fail "direct run"
+# one shard alone says it is one: its status (total and "complete" are the shard's) and its export (statistics over
+# that shard's seeds); the merged store says nothing of the kind
+"$NNL" status "$W/s1" 2> "$W/s1.err" > /dev/null && grep -q "^status: $W/s1: shard 1/3 of its job (" "$W/s1.err" ||
+  fail "status of one shard: $(cat "$W/s1.err")"
+"$NNL" export "$W/s1" -table compare 2> "$W/s1.err" > /dev/null && grep -q "^export: '$W/s1' is shard 1/3 of its job" "$W/s1.err" ||
+  fail "export of one shard: $(cat "$W/s1.err")"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > "$W/merge.out" || fail "merge"
 grep -q 'pending=0' "$W/merge.out" || { cat "$W/merge.out"; fail "merged store is not complete"; }
 same_exports "$W/direct" "$W/merged"
+"$NNL" status "$W/merged" 2>&1 > /dev/null | grep -q "shard" && fail "status of the merged store speaks of a shard"
 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/merged" > /dev/null || fail "second merge"
 same_exports "$W/direct" "$W/merged"
 # Provenance: each point's run is the runs row of the shard it came from, each shard's run once after two merges
