@@ -19,6 +19,9 @@
 #     script leaves the requeue to Slurm, and the rerun resumes and finishes (= the direct run);
 # 13. submit queues nothing that has nothing to do: a finished job or merged array is not queued again; of an array,
 #     only its unfinished shards, or the merge alone.
+# 14. scancel of a task longer than KillWait: sweep.sbatch's -stop_grace is under KillWait, so the run ends interrupted
+#     with the script's message (with the default 60 s, Slurm's SIGKILL cut it off mid-line);
+# 15. a rank killed by SIGKILL: the log says so (not "its error above"); a -stop_grace of the job file's is kept;
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -123,6 +126,8 @@ SchedulerParameters=batch_sched_delay=0,sched_interval=1
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 NodeName=$host NodeAddr=127.0.0.1 $(slurmd -C | head -n 1 | cut -d' ' -f2-) State=UNKNOWN
+# KillWait: Slurm's SIGKILL this long after a stop's SIGTERM (default 30 s; 5 lets a task outlast it in seconds)
+KillWait=5
 PartitionName=short Nodes=ALL Default=YES MaxTime=10 State=UP
 EOF
 export SLURM_CONF=$D/slurm.conf
@@ -461,4 +466,42 @@ grep -q "^submitted merge=[0-9]* (its shards are finished)" "$W/s13.out" && ! gr
 wait_done "$(grep -o 'merge=[0-9]*' "$W/s13.out" | cut -d= -f2)" 60
 same_exports "$W/direct" "$OUT/all"
 echo "13. submit of a finished job or merged array: nothing queued; shard 2 alone queued, then the merge alone; = direct run"
+
+# --- 14. a task longer than KillWait, stopped by scancel: it ends interrupted, not SIGKILLed ---------------------------
+# KillWait=5 here: Slurm SIGKILLs a job 5 s after scancel's SIGTERM. With -stop_grace at its default 60 s, the task in
+# flight (about 10 s a network here) outlasted it: the log stopped mid-line, ExitCode 0:9, status "died". sweep.sbatch
+# now passes -stop_grace under KillWait (3 s: 5 less half of it).
+printf -- '-family resnet\n-grid_width 4096\n-grid_depth 256\n-grid_seed 0-3\n-record_layers last\n-sampler dense\n-progress_interval 1\n' \
+  > "$W/slow.opts"
+OUT=$W/killwait
+"$SRC/jobs/slurm/submit" "$W/slow.opts" --output "$OUT" -n 1 -t 5 > "$W/s14.out" 2>&1 || { cat "$W/s14.out"; fail "submit (killwait)"; }
+job=$(grep -o 'sweep=[0-9]*' "$W/s14.out" | cut -d= -f2)
+log=$OUT/logs/sweep-$job.out
+for _ in $(seq 150); do grep -q '^progress ' "$log" 2> /dev/null && break; sleep 0.2; done
+grep -q '^progress ' "$log" || { cat "$log"; fail "killwait: the run did not start within 30 s"; }
+scancel "$job"
+for _ in $(seq 100); do [ -z "$(squeue -h -j "$job" 2> /dev/null)" ] && break; sleep 0.2; done
+scontrol show job "$job" > "$W/job.txt"
+grep -q 'stop_grace=3 (KillWait 5)' "$log" || { cat "$log"; fail "killwait: sweep.sbatch did not set -stop_grace under KillWait"; }
+grep -q '^interrupted done=' "$log" && grep -q '^sweep.sbatch: stopped by SIGTERM' "$log" && grep -q 'ExitCode=3:0' "$W/job.txt" ||
+  { cat "$log" "$W/job.txt"; fail "killwait: the stop did not end before Slurm's SIGKILL"; }
+echo "14. scancel of a task longer than KillWait (5 s): -stop_grace 3, interrupted, the script's message ($(($(date +%s) - T0)) s)"
+
+# --- 15. a rank killed by SIGKILL: the log names the signal; a job file's -stop_grace is kept ------------------------
+OUT=$W/sigkill
+cp "$W/slow.opts" "$W/slowgrace.opts"
+echo '-stop_grace 2' >> "$W/slowgrace.opts"
+"$SRC/jobs/slurm/submit" "$W/slowgrace.opts" --output "$OUT" -n 1 -t 5 > "$W/s15.out" 2>&1 || { cat "$W/s15.out"; fail "submit (sigkill)"; }
+job=$(grep -o 'sweep=[0-9]*' "$W/s15.out" | cut -d= -f2)
+log=$OUT/logs/sweep-$job.out
+for _ in $(seq 150); do grep -q '^progress ' "$log" 2> /dev/null && break; sleep 0.2; done
+grep -q '^sweep.sbatch: job=' "$log" && ! grep -q 'stop_grace=' "$log" || { cat "$log"; fail "sigkill: the job file's -stop_grace was overridden"; }
+rank=$(pgrep -f "^$NNL run -options_file .* -output $OUT( |\$)" || true)
+[ -n "$rank" ] && [ "$(wc -w <<< "$rank")" = 1 ] || { ps -ef >&2; fail "sigkill: want one rank of the run, found '$rank'"; }
+kill -KILL "$rank"
+for _ in $(seq 100); do [ -z "$(squeue -h -j "$job" 2> /dev/null)" ] && break; sleep 0.2; done
+grep -q "^sweep.sbatch: nnlimits was killed by signal 9 (out of memory? node failure? Slurm's KillWait after a stop?)" "$log" ||
+  { cat "$log"; fail "sigkill: the log does not name the signal"; }
+echo "15. SIGKILL of the rank: the log names signal 9; the job file's -stop_grace kept ($(($(date +%s) - T0)) s)"
+
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
