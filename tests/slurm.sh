@@ -22,6 +22,8 @@
 # 14. scancel of a task longer than KillWait: sweep.sbatch's -stop_grace is under KillWait, so the run ends interrupted
 #     with the script's message (with the default 60 s, Slurm's SIGKILL cut it off mid-line);
 # 15. a rank killed by SIGKILL: the log says so (not "its error above"); a -stop_grace of the job file's is kept;
+# 16. --export=NONE: the jobs still get the binary and the shard count (every task failed);
+# 17. merge.sbatch OUTPUT N with N too small fails (it ended COMPLETED with a partial store);
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -485,6 +487,8 @@ scontrol show job "$job" > "$W/job.txt"
 grep -q 'stop_grace=3 (KillWait 5)' "$log" || { cat "$log"; fail "killwait: sweep.sbatch did not set -stop_grace under KillWait"; }
 grep -q '^interrupted done=' "$log" && grep -q '^sweep.sbatch: stopped by SIGTERM' "$log" && grep -q 'ExitCode=3:0' "$W/job.txt" ||
   { cat "$log" "$W/job.txt"; fail "killwait: the stop did not end before Slurm's SIGKILL"; }
+grep -q "else resubmit the same job to finish $OUT ($SRC/jobs/slurm/submit $OUT/logs/job-" "$log" ||
+  { cat "$log"; fail "killwait: the resubmit hint does not name submit by its absolute path"; }
 echo "14. scancel of a task longer than KillWait (5 s): -stop_grace 3, interrupted, the script's message ($(($(date +%s) - T0)) s)"
 
 # --- 15. a rank killed by SIGKILL: the log names the signal; a job file's -stop_grace is kept ------------------------
@@ -503,5 +507,30 @@ for _ in $(seq 100); do [ -z "$(squeue -h -j "$job" 2> /dev/null)" ] && break; s
 grep -q "^sweep.sbatch: nnlimits was killed by signal 9 (out of memory? node failure? Slurm's KillWait after a stop?)" "$log" ||
   { cat "$log"; fail "sigkill: the log does not name the signal"; }
 echo "15. SIGKILL of the rank: the log names signal 9; the job file's -stop_grace kept ($(($(date +%s) - T0)) s)"
+
+# --- 16. --export=NONE: what submit passes reaches the jobs as arguments -----------------------------------------------
+# (every task failed: "'nnlimits' is not an executable", and the merge was cancelled)
+OUT=$W/exportnone
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 2 --output "$OUT" -n 1 -t 5 --export=NONE > "$W/s16.out" 2>&1 ||
+  { cat "$W/s16.out"; fail "submit --export=NONE"; }
+arr=$(grep -o 'array=[0-9]*' "$W/s16.out" | cut -d= -f2)
+wait_done "$(grep -o 'merge=[0-9]*' "$W/s16.out" | cut -d= -f2)" 60
+grep -q 'shard=1/2' "$OUT/logs/shard-${arr}_1.out" || { cat "$OUT/logs/shard-${arr}_1.out"; fail "--export=NONE: task 1 did not run shard 1/2"; }
+same_exports "$W/direct" "$OUT/all"
+echo "16. --export=NONE: both shards ran, merged = direct run ($(($(date +%s) - T0)) s)"
+
+# --- 17. merge.sbatch OUTPUT N, N too small: it fails (COMPLETED with a partial store before) ------------------------
+mkdir -p "$W/m2"
+cp -r "$W/arr"/shard-{0,1,2} "$W/m2/"
+mid=$(sbatch --parsable -n 1 -t 1 -o "$W/m2-a.out" "$SRC/jobs/slurm/merge.sbatch" "$W/m2" 2)
+for _ in $(seq 150); do [ -z "$(squeue -h -j "${mid%%;*}" 2> /dev/null)" ] && break; sleep 0.2; done
+rm -r "$W/m2/shard-2"
+mid2=$(sbatch --parsable -n 1 -t 1 -o "$W/m2-b.out" "$SRC/jobs/slurm/merge.sbatch" "$W/m2" 2)
+for _ in $(seq 150); do [ -z "$(squeue -h -j "${mid2%%;*}" 2> /dev/null)" ] && break; sleep 0.2; done
+[ "$(state "${mid%%;*}")" = FAILED ] && grep -q "^merge.sbatch: error: $W/m2 holds shard-2, beyond the 2 shards" "$W/m2-a.out" ||
+  { cat "$W/m2-a.out"; fail "merge.sbatch with shard-2 beyond N=2: $(state "${mid%%;*}")"; }
+[ "$(state "${mid2%%;*}")" = FAILED ] && grep -q "^merge.sbatch: error: the merged store $W/m2/all is not the whole job" "$W/m2-b.out" ||
+  { cat "$W/m2-b.out"; fail "merge.sbatch of 2 shards of 3: $(state "${mid2%%;*}")"; }
+echo "17. merge.sbatch OUTPUT 2 of a 3-shard job: fails, with shard-2 there and without ($(($(date +%s) - T0)) s)"
 
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
