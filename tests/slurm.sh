@@ -24,6 +24,9 @@
 # 15. a rank killed by SIGKILL: the log says so (not "its error above"); a -stop_grace of the job file's is kept;
 # 16. --export=NONE: the jobs still get the binary and the shard count (every task failed);
 # 17. merge.sbatch OUTPUT N with N too small fails (it ended COMPLETED with a partial store);
+# 18. submit refuses a job that could never start (too many CPUs, -t above MaxTime, an array above MaxArraySize);
+# 19. submit's warnings: no -t (the partition's limit), empty shards past 1000, -t 0:01 read as Slurm does (a minute),
+#     one_machine.sh's shared-memory-only Open MPI settings.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -130,6 +133,8 @@ JobCompType=jobcomp/none
 NodeName=$host NodeAddr=127.0.0.1 $(slurmd -C | head -n 1 | cut -d' ' -f2-) State=UNKNOWN
 # KillWait: Slurm's SIGKILL this long after a stop's SIGTERM (default 30 s; 5 lets a task outlast it in seconds)
 KillWait=5
+# (default 1001: 2001 lets a 1500-shard array through, and 2500 be refused)
+MaxArraySize=2001
 PartitionName=short Nodes=ALL Default=YES MaxTime=10 State=UP
 EOF
 export SLURM_CONF=$D/slurm.conf
@@ -533,4 +538,32 @@ for _ in $(seq 150); do [ -z "$(squeue -h -j "${mid2%%;*}" 2> /dev/null)" ] && b
   { cat "$W/m2-b.out"; fail "merge.sbatch of 2 shards of 3: $(state "${mid2%%;*}")"; }
 echo "17. merge.sbatch OUTPUT 2 of a 3-shard job: fails, with shard-2 there and without ($(($(date +%s) - T0)) s)"
 
+# --- 18. a job that could never start is refused, before anything is queued or written --------------------------------
+# (each was submitted and pended for good: PartitionConfig, PartitionTimeLimit; the array failed after the plan, exit 1)
+refused "more CPUs than the partition has" "sbatch says this job could never start: allocation failure: Requested node configuration is not available" \
+  "$W/small.opts" --output "$W/never" -n 64 -t 5
+refused "a time limit above MaxTime" "the time limit 20 is above partition short's MaxTime=00:10:00" "$W/small.opts" --output "$W/never" -n 1 -t 20
+refused "an array above MaxArraySize" "sbatch refuses the array of 2500 shards: allocation failure: Invalid job array specification (MaxArraySize is 2001" \
+  "$W/small.opts" --array 2500 --output "$W/never" -n 1 -t 5
+[ ! -e "$W/never" ] || fail "a job that could never start: submit created its output"
+echo "18. submit refuses a job that could never start: too many CPUs, -t above MaxTime, an array above MaxArraySize"
+
+# --- 19. submit's warnings --------------------------------------------------------------------------------------------
+# no -t: the partition's MaxTime (10 min here, no DefaultTime) against the prediction (long.opts at 1 rank: ~430 s)
+"$SRC/jobs/slurm/submit" "$W/long.opts" --output "$W/notl" -n 1 --hold > "$W/s19.out" 2> "$W/s19.err" || { cat "$W/s19.err"; fail "submit (no -t)"; }
+scancel "$(grep -o 'sweep=[0-9]*' "$W/s19.out" | cut -d= -f2)"
+grep -q "warning: the time limit 00:10:00 (partition short's MaxTime: no -t given) (600s) less the 120 s" "$W/s19.err" ||
+  { cat "$W/s19.out" "$W/s19.err"; fail "submit without -t: no warning against the partition's limit"; }
+# 1500 shards of a small job (plan prints 1000 shard lines), -t 0:01 (Slurm's minute), one_machine.sh's settings at 2 ranks
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 1500 --output "$W/wide" -n 2 -t 0:01 --hold > "$W/s19.out" 2> "$W/s19.err" ||
+  { cat "$W/s19.err"; fail "submit --array 1500"; }
+scancel "$(grep -o 'array=[0-9]*' "$W/s19.out" | cut -d= -f2)" "$(grep -o 'merge=[0-9]*' "$W/s19.out" | cut -d= -f2)"
+n=$("$NNL" status "$W/direct" | grep -o ' total=[0-9]*' | cut -d= -f2)
+grep -q "warning: $((1500 - n)) of the 1500 shards hold no task: the job has $n tasks (--array $n would do)" "$W/s19.err" ||
+  { cat "$W/s19.err"; fail "submit --array 1500: the count of empty shards"; }
+grep -q "warning: the time limit 0:01 (60s) leaves a run 0s" "$W/s19.err" || { cat "$W/s19.err"; fail "submit -t 0:01: not read as a minute"; }
+grep -q "^submit: note: OMPI_MCA_btl=self,vader (jobs/one_machine.sh's shared-memory-only setting)" "$W/s19.err" ||
+  { cat "$W/s19.err"; fail "submit: no note of one_machine.sh's settings"; }
+echo "19. submit warns without -t (the partition's MaxTime), counts 1500-$n empty shards, reads -t 0:01 as 60 s, notes" \
+  "one_machine.sh's settings ($(($(date +%s) - T0)) s)"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
