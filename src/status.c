@@ -77,7 +77,8 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
   PetscCall(NNLStoreCheck(
     s->db,
     sqlite3_prepare_v2(s->db,
-                       "SELECT r.status, count(p.id), max(p.committed) - q.t0, r.source IS NULL"
+                       "SELECT r.status, count(p.id), max(p.committed) - q.t0, r.source IS NULL,"
+                       " q.t0"
                        " FROM runs r JOIN runs q ON q.run=CASE WHEN r.status='running' THEN r.run"
                        " ELSE coalesce((SELECT max(run) FROM points), r.run) END"
                        " LEFT JOIN points p ON p.run=q.run"
@@ -91,6 +92,12 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
     snprintf(c->last, sizeof(c->last), "%s", (const char *)sqlite3_column_text(st, 0));
     if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
     here = sqlite3_column_int(st, 3); /* run in this directory, not a merged input's */
+    /* a live run's time is until now, not its latest commit: two quick tasks committed in 9 ms
+       read 224/s while its long tasks ran on at 0.13/s (made "died" below if it is not live) */
+    if (!strcmp(c->last, "running") && !(held == 0 && NNLStoreLockHeld(dir) == 0)) {
+      el = NNLStoreEpoch() - sqlite3_column_double(st, 4);
+      if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
+    }
     if (!here) { /* a merge's output: its points come from other directories' runs, whose rate is
                     not this store's */
       snprintf(c->last, sizeof(c->last), "merged");
