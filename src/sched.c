@@ -444,8 +444,11 @@ static PetscErrorCode Receive(NNLSched s, MPI_Status *st)
     PetscCall(NNLResultUnpack(s->rbuf + k + 1, n, &res));
     k += 1 + n;
     s->outstanding--;
-    PetscCall(Commit(s, res, NULL, NNLGridCost(s->grid, res->point)));
-    PetscCall(NNLResultDestroy(&res));
+    {
+      PetscErrorCode ierr = Commit(s, res, NULL, NNLGridCost(s->grid, res->point));
+      PetscCall(NNLResultDestroy(&res)); /* freed on a failed commit too, as rank 0's own */
+      PetscCall(ierr);
+    }
   }
   for (int k = 0; k < PREFETCH; k++) PetscCall(Feed(s, st->MPI_SOURCE));
   PetscFunctionReturn(0);
