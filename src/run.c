@@ -296,6 +296,8 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   if (rank == 0) {
     ierr = NNLStoreOpen(job->output, job, grid, &st);
     if (!ierr) ierr = NNLRunPending(job, grid, st, &ntodo, todop);
+    if (!ierr && grid->npoints / job->shard_count >= NNL_GRID_ORDER_MIN_POINTS)
+      ierr = NNLGridOrderTiesById(grid, ntodo, *todop); /* the store's order (grid.c) */
     if (!ierr) todo = *todop;
     if (ierr) NNLStoreClose(&st);
   }

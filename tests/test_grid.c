@@ -270,6 +270,53 @@ static void test_shards_partition_and_balance(void **state)
   NNLJobDestroy(&job);
 }
 
+/* NNLGridOrderTiesById (a large store's hand-out order, grid.c): a permutation of the shard's
+   points, still by decreasing cost, each run of equal cost in the order of its ids' top bits (here
+   at least the sign: SQLite's signed INTEGER order), and the same order from a lazy grid (ids
+   computed a cell's seeds at a time) as from the expanded one. Catches a reordering across costs
+   (the schedule's balance), a lost or repeated point, and lazy ids that are not the points'. */
+static void test_order_ties_by_id(void **state)
+{
+  NNLJob  *job;
+  NNLGrid *full, *lazy;
+  PetscInt n, n2, *a, *b;
+  char    *seen;
+  PetscInt runs = 0;
+
+  assert_int_equal(
+    TestJob("-family mlp,resnet -grid_activation relu -grid_width 8,16 -grid_depth 2 "
+            "-grid_seed 0-9000",
+            &job, &full),
+    0);
+  assert_int_equal(NNLGridCreate(job, PETSC_FALSE, &lazy), 0);
+  assert_int_equal(NNLGridShard(full, 0, 1, &n, &a), 0);
+  assert_int_equal(NNLGridShard(lazy, 0, 1, &n2, &b), 0);
+  assert_int_equal(n, n2);
+  assert_int_equal(NNLGridOrderTiesById(full, n, a), 0);
+  assert_int_equal(NNLGridOrderTiesById(lazy, n, b), 0);
+  seen = calloc((size_t)n, 1);
+  for (PetscInt i = 0; i < n; i++) {
+    assert_int_equal(a[i], b[i]);
+    assert_true(a[i] >= 0 && a[i] < n && !seen[a[i]]);
+    seen[a[i]] = 1;
+    if (i && full->points[a[i]].cost > full->points[a[i - 1]].cost)
+      fail_msg("position %d: cost %g after %g", (int)i, full->points[a[i]].cost,
+               full->points[a[i - 1]].cost);
+    if (i && full->points[a[i]].cost == full->points[a[i - 1]].cost) {
+      const int64_t x = (int64_t)full->points[a[i]].id, y = (int64_t)full->points[a[i - 1]].id;
+      if (x < 0 && y >= 0) fail_msg("position %d: a negative id after a positive one", (int)i);
+      if (x >= 0 && y < 0) runs++;
+    }
+  }
+  assert_true(runs >= 4); /* each cell's seeds: negative ids, then positive */
+  free(seen);
+  NNLGridFreeIndices(&a);
+  NNLGridFreeIndices(&b);
+  NNLGridDestroy(&full);
+  NNLGridDestroy(&lazy);
+  NNLJobDestroy(&job);
+}
+
 /* The cost model grows with width and depth and prefers projection when m < n; catches a flat model
    that would make scheduling order and shard balance meaningless. */
 static void test_cost_model(void **state)
@@ -412,6 +459,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_ids_stable),
     cmocka_unit_test(test_decode_equals_expanded),
     cmocka_unit_test(test_shards_partition_and_balance),
+    cmocka_unit_test(test_order_ties_by_id),
     cmocka_unit_test(test_cost_model),
     cmocka_unit_test(test_cost_model_fixed),
     cmocka_unit_test(test_int_lists),

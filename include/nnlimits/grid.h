@@ -115,6 +115,14 @@ PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscIn
 PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
                                 PetscErrorCode (*fn)(void *ctx, PetscInt point, PetscInt shard),
                                 void *ctx);
+/** @brief Reorder idx (n point indices by decreasing cost, NNLGridShard's order) so that each run
+   of equal cost is in the order of the points' ids (as SQLite orders them, signed; by their top
+   bits), in place: the order in which a run hands its tasks out, for a store of at least
+   NNL_GRID_ORDER_MIN_POINTS points (see grid.c). */
+PetscErrorCode NNLGridOrderTiesById(const NNLGrid *grid, PetscInt n, PetscInt idx[]);
+#ifndef NNL_GRID_ORDER_MIN_POINTS
+  #define NNL_GRID_ORDER_MIN_POINTS 131072
+#endif
 /** @brief Free the indices NNLGridShard returned (in huge pages when large: see grid.c), and set
  * *idx to NULL. */
 PetscErrorCode NNLGridFreeIndices(PetscInt **idx);

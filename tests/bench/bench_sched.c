@@ -60,6 +60,8 @@ int main(int argc, char **argv)
     ts = MPI_Wtime();
     ti = ts - ti;
     PetscCall(NNLGridShard(grid, 0, 1, &nall, &todo));
+    if (grid->npoints >= NNL_GRID_ORDER_MIN_POINTS) /* as a run hands them out (run.c) */
+      PetscCall(NNLGridOrderTiesById(grid, nall, todo));
     ts = MPI_Wtime() - ts;
     for (PetscInt i = 0; i < nall; i++)
       if (todo[i] < grid->nnets)
