@@ -408,7 +408,7 @@ int main(int argc, char **argv)
   if (isolated && !strcmp(isolated, "1") && !getenv("OMPI_MCA_orte_jobfam_session_dir"))
     SingletonSessionDir();
   /* srun started several tasks without wiring them for MPI (no PMIx or PMI in their environment:
-     a site's MpiDefault=none, or --mpi=pmi2 with Debian's Open MPI): this Open MPI then stops
+     a site's MpiDefault=none; --mpi=pmi2 sets PMI_RANK and is not seen here): this Open MPI stops
      inside MPI_Init with twenty lines about rebuilding Slurm, and run's own one-line refusal of
      such a launch (CheckLaunch) never comes. Task 0 says first what to do. An MPI that manages
      anyway (one built with Slurm's PMI) goes on: the note says "if". */

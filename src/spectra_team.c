@@ -133,6 +133,19 @@ static PetscErrorCode Distribute(NNLSpectraTeam t, int r, int c, const double *A
 }
 
 /* pdgesvd, values only, on B (r ≥ c, distributed by desc). */
+/* Whether every team rank's workspace fits LWORK's 32-bit count: the sizes are each rank's own
+   (its local blocks), and a rank alone giving up left the others inside the routine, waiting for
+   it. */
+static PetscErrorCode AllFit(NNLSpectraTeam t, PetscBool fits, PetscBool *all)
+{
+  int mine = fits ? 1 : 0, every = 0;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, t->comm));
+  *all = every ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode SVD(NNLSpectraTeam t, int r, int c, double *B, int desc[9], double *s,
                           int *info)
 {
@@ -148,7 +161,9 @@ static PetscErrorCode SVD(NNLSpectraTeam t, int r, int c, double *B, int desc[9]
      short workspace. */
   {
     const double want = 1.25 * wq[0] + 4.0 * ((double)r + c) + 1024;
-    if (!(wq[0] >= 0 && want <= (double)INT_MAX)) {
+    PetscBool    all;
+    PetscCall(AllFit(t, wq[0] >= 0 && want <= (double)INT_MAX ? PETSC_TRUE : PETSC_FALSE, &all));
+    if (!all) {
       *info = -1000;
       PetscFunctionReturn(0);
     }
@@ -180,7 +195,11 @@ static PetscErrorCode Eig(NNLSpectraTeam t, int m, double *B, int desc[9], doubl
        global m for the local sizes. */
     const double want =
       1.25 * wq + 2.0 * m * t->nb + (double)t->nb * t->nb + 1024; /* in double: SVD's guard */
-    if (!(wq >= 0 && want <= (double)INT_MAX && iq <= INT_MAX - 1024)) {
+    PetscBool all;
+    PetscCall(AllFit(
+      t, wq >= 0 && want <= (double)INT_MAX && iq <= INT_MAX - 1024 ? PETSC_TRUE : PETSC_FALSE,
+      &all));
+    if (!all) {
       *info = -1000;
       PetscCall(PetscFree(Z));
       PetscFunctionReturn(0);
