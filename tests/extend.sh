@@ -94,4 +94,13 @@ run 0 run -family mlp -grid_activation relu -grid_width $LONGW,3000 -grid_depth 
 run 0 run -family mlp -grid_activation relu -grid_width $LONGW,3000 -grid_depth 1 -grid_seed 0 -progress_interval 0 \
   -run_seed 7 -output longline > /dev/null 2> longline.err && fail "another run seed taken"
 grep -q "run_seed=0 there, run_seed=7 here" longline.err || fail "refusal of another run seed: $(cat longline.err)"
+# a store whose job text an earlier build cut at 1023 bytes (made here by hand: a 200-width job's text cut there) is
+# refused with the reason, not as "(absent) there, sampler=auto here"
+CUTW=$(seq -s, 1000 2 1398)
+run 0 run -family mlp -grid_activation relu -grid_width $CUTW -grid_depth 1 -grid_seed 0 -progress_interval 0 \
+  -output cut > /dev/null 2>&1 || fail "run of 200 widths"
+sqlite3 cut/nnlimits.sqlite "UPDATE meta SET value=substr(value, 1, 1023) WHERE key='job'"
+run 0 run -family mlp -grid_activation relu -grid_width $CUTW -grid_depth 1 -grid_seed 0 -progress_interval 0 \
+  -output cut > /dev/null 2> cut.err && fail "a store with a cut job text resumed"
+grep -q "was written by an earlier nnlimits, which cut its job's text at 1023 bytes" cut.err || fail "cut job text: $(cat cut.err)"
 echo "extend: a grown job resumes its store, computes only its new points, exports as a fresh run (swept settings too)"
