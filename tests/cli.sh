@@ -619,6 +619,21 @@ grep -q "^(no finished network in $W/limitshard to summarise: its other tasks' r
 bash "$SRC/jobs/slurm/submit" --help > submit_help.txt 2>&1 || fail "submit --help exited non-zero: $(cat submit_help.txt)"
 grep -q "^Submit an nnlimits sweep to Slurm" submit_help.txt && ! grep -q "^plan " submit_help.txt \
   || fail "submit --help: $(head -3 submit_help.txt)"
+# submit against a stub Slurm (sbatch, scontrol, squeue: two partitions, short with a 10-minute MaxTime and long with
+# 2 days; sbatch --test-only answering with a QOS refusal): -p short,long -t 2:00:00 is submitted (Slurm would run it
+# in long; the first partition's MaxTime alone refused it), -p short -t 2:00:00 is refused before anything is created,
+# and the QOS refusal (a submit limit may pass) is a warning, not "could never start".
+mkdir -p stub
+printf '#!/bin/bash\nfor a in "$@"; do [ "$a" = --test-only ] && { echo "sbatch: error: Batch job submission failed: Job violates accounting/QOS policy (job submit limit, user'"'"'s size and/or time limits)" >&2; exit 1; }; done\necho 123\n' > stub/sbatch
+printf '#!/bin/bash\ncase "$*" in\n  "show partition -o short") echo "PartitionName=short Default=YES DefaultTime=NONE MaxTime=00:10:00 State=UP" ;;\n  "show partition -o long") echo "PartitionName=long Default=NO DefaultTime=NONE MaxTime=2-00:00:00 State=UP" ;;\n  *) exit 0 ;;\nesac\n' > stub/scontrol
+printf '#!/bin/bash\nexit 0\n' > stub/squeue
+chmod +x stub/*
+PATH=$PWD/stub:$PATH NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" job.opts --output stubmp -p short,long -t 2:00:00 -n 1 \
+  > stub.out 2> stub.err || { cat stub.err; fail "submit -p short,long -t 2:00:00 refused"; }
+grep -q "warning: sbatch --test-only: .*QOS" stub.err || fail "submit: the QOS refusal not a warning: $(cat stub.err)"
+set +e; PATH=$PWD/stub:$PATH NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" job.opts --output stubone -p short -t 2:00:00 -n 1 \
+  > stub.out 2> stub.err; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "above partition short's MaxTime" stub.err && [ ! -e stubone ] || { cat stub.err; fail "submit -p short -t 2:00:00: exit $rc"; }
 "$NNL" plan -family shaped_mlp -grid_activation leaky_relu:0.2 > /dev/null 2> shaped.err && fail "shaped leaky_relu:0.2 accepted"
 grep -q "activation 'leaky_relu:0.2' has phi(0) = 0" shaped.err || fail "shaped activation's name: $(cat shaped.err)"
 
