@@ -124,11 +124,15 @@ static inline double SortKeyValue(uint64_t k)
   any sort, but for ±0, which it puts −0 first; the KS distance does not tell them apart (erfc(±0)
   is the same).
 */
+/* the keys live in the doubles' own arrays: a type that may alias them (strict aliasing would let
+ * the compiler assume x[i] and a[i] are different memory) */
+typedef uint64_t __attribute__((may_alias)) KeyWord;
+
 static void RadixSortDoubles(PetscInt n, double *x, double *work)
 {
   enum { BITS = 11, BUCKETS = 1 << BITS, PASSES = 6 };
-  uint32_t  count[PASSES][BUCKETS];
-  uint64_t *a = (uint64_t *)work, *b = (uint64_t *)x;
+  uint32_t count[PASSES][BUCKETS];
+  KeyWord *a = (KeyWord *)work, *b = (KeyWord *)x;
 
   memset(count, 0, sizeof(count));
   for (PetscInt i = 0; i < n; i++) {
@@ -137,8 +141,8 @@ static void RadixSortDoubles(PetscInt n, double *x, double *work)
     for (int p = 0; p < PASSES; p++) count[p][(k >> (BITS * p)) & (BUCKETS - 1)]++;
   }
   for (int p = 0; p < PASSES; p++) {
-    uint32_t  sum = 0, *c = count[p];
-    uint64_t *t;
+    uint32_t sum = 0, *c = count[p];
+    KeyWord *t;
     if (c[(a[0] >> (BITS * p)) & (BUCKETS - 1)] == (uint32_t)n)
       continue; /* every key has this digit */
     for (int d = 0; d < BUCKETS; d++) {
