@@ -467,45 +467,15 @@ PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
    dirties only the leaves of its stretch of ids. No-op tasks at 1 rank, a task with the store's
    close (medians, runs alternated): 10^6 7.2 -> 3.7 us (rank 0's processor time 3.8 -> 2.5 us),
    3·10^5 5.5 -> 4.1 us (3.0 -> 2.5); 10^5 4.5 -> 4.3 us (2.5 -> 2.4, 12 runs each: within the
-   noise), whose index fits the processor's caches either way, while the reordering costs 25-35 ns
-   a task of rank 0's set-up: hence only for a store of NNL_GRID_ORDER_MIN_POINTS points or more.
-   A stable counting sort by the ids' top bits (2^bits buckets of ~4096 ids or more: a few leaves of
-   the index each; finer buckets scattered the writes and cost 40 ns a task). */
-/* Point k's id, as NNLGridPoint gives it, for a pass over a cell's seeds in order (memo: the cell
-   and the hash state of the last seed's tens, as NNLGridPoint's own). */
-static uint64_t PassId(const NNLGrid *g, PetscInt k, PetscInt *cell, PetscInt *tens,
-                       uint64_t *state)
-{
-  const PetscInt ns = g->job->nseed;
-  PetscInt       c, seed;
-  char           buf[24];
-  size_t         len;
-  const char    *d;
-
-  if (g->points) return g->points[k].id;
-  if (k >= g->nnets) return g->cells[NNLGridCellOf(g, k)].id;
-  c    = k / ns;
-  seed = g->job->seed[k - c * ns];
-  if (c != *cell) {
-    *cell = c;
-    *tens = -1;
-  }
-  if (seed < 10) {
-    d = Decimal(seed, buf, &len);
-    return NetId(g, c, d, len);
-  }
-  if (*tens != seed / 10) {
-    *tens  = seed / 10;
-    *state = TensState(g, c, *tens);
-  }
-  return LastDigitId(*state, seed);
-}
-
+   noise), whose index fits the processor's caches either way, while the reordering costs 35-45 ns
+   a task of rank 0's set-up (the ids decoded by NNLGridPoint, as the scheduler decodes them): hence
+   only for a store of NNL_GRID_ORDER_MIN_POINTS points or more. A stable counting sort by the ids'
+   top bits (2^bits buckets of ~4096 ids or more: a few leaves of the index each; finer buckets
+   scattered the writes and cost 40 ns a task). */
 PetscErrorCode NNLGridOrderTiesById(const NNLGrid *grid, PetscInt n, PetscInt idx[])
 {
   uint16_t *key = NULL;
-  PetscInt *tmp = NULL, *count = NULL, cell = -1, tens = -1;
-  uint64_t  state = 0;
+  PetscInt *tmp = NULL, *count = NULL;
 
   PetscFunctionBegin;
   for (PetscInt lo = 0, hi; lo < n; lo = hi) {
@@ -527,10 +497,11 @@ PetscErrorCode NNLGridOrderTiesById(const NNLGrid *grid, PetscInt n, PetscInt id
     while (bits < 12 && ((PetscInt)1 << bits) * 4096 < hi - lo) bits++;
     PetscCall(PetscArrayzero(count, ((PetscInt)1 << bits) + 1));
     for (PetscInt i = lo; i < hi; i++) {
+      NNLPoint pt; /* decoded as the scheduler will (its memo follows a cell's seeds in order) */
+      NNLGridPoint(grid, idx[i], &pt);
       /* the top bits of the id as a signed 64-bit integer (SQLite's INTEGER), offset to 0 ..
        * 2^bits - 1 */
-      key[i] = (uint16_t)((PassId(grid, idx[i], &cell, &tens, &state) >> (64 - bits)) ^
-                          ((uint64_t)1 << (bits - 1)));
+      key[i] = (uint16_t)((pt.id >> (64 - bits)) ^ ((uint64_t)1 << (bits - 1)));
       count[key[i] + 1]++;
     }
     for (PetscInt b = 0; b < ((PetscInt)1 << bits); b++) count[b + 1] += count[b];

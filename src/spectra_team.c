@@ -132,7 +132,6 @@ static PetscErrorCode Distribute(NNLSpectraTeam t, int r, int c, const double *A
   PetscFunctionReturn(0);
 }
 
-/* pdgesvd, values only, on B (r ≥ c, distributed by desc). */
 /* Whether every team rank's workspace fits LWORK's 32-bit count: the sizes are each rank's own
    (its local blocks), and a rank alone giving up left the others inside the routine, waiting for
    it. */
@@ -146,6 +145,7 @@ static PetscErrorCode AllFit(NNLSpectraTeam t, PetscBool fits, PetscBool *all)
   PetscFunctionReturn(0);
 }
 
+/* pdgesvd, values only, on B (r ≥ c, distributed by desc). */
 static PetscErrorCode SVD(NNLSpectraTeam t, int r, int c, double *B, int desc[9], double *s,
                           int *info)
 {

@@ -68,7 +68,7 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
 {
   sqlite3_stmt *st      = NULL;
   char         *merging = NULL;
-  int           here    = 0, rc;
+  int           here = 0, rc, dead = 0; /* dead: 'running', and no process holds its lock */
 
   PetscFunctionBegin;
   /* The latest run's state, and a rate: points over the time from a run's start to its latest
@@ -93,8 +93,9 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
     if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
     here = sqlite3_column_int(st, 3); /* run in this directory, not a merged input's */
     /* a live run's time is until now, not its latest commit: two quick tasks committed in 9 ms
-       read 224/s while its long tasks ran on at 0.13/s (made "died" below if it is not live) */
-    if (!strcmp(c->last, "running") && !(held == 0 && NNLStoreLockHeld(dir) == 0)) {
+       read 224/s while its long tasks ran on at 0.13/s (a dead one is made "died" below) */
+    if (!strcmp(c->last, "running")) dead = held == 0 && NNLStoreLockHeld(dir) == 0;
+    if (!strcmp(c->last, "running") && !dead) {
       el = NNLStoreEpoch() - sqlite3_column_double(st, 4);
       if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
     }
@@ -115,8 +116,7 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
              held == 0 && NNLStoreLockHeld(dir) == 0 ? "died" : "merging");
   }
   PetscCall(PetscFree(merging));
-  if (!strcmp(c->last, "running") && held == 0 && NNLStoreLockHeld(dir) == 0)
-    snprintf(c->last, sizeof(c->last), "died");
+  if (!strcmp(c->last, "running") && dead) snprintf(c->last, sizeof(c->last), "died");
   PetscFunctionReturn(0);
 }
 
