@@ -399,6 +399,12 @@ int main(int argc, char **argv)
   stray_word = NNLOptionsStrayWord(argc, argv, cmd ? 2 + args.npos : 1, &stray_opt);
   /* Launched as a rank (by mpiexec, or srun with PMI): once its launcher is gone, so is its job. */
   const int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+  /* Its guard starts before MPI_Init: kill_anywhere saw a rank spinning 30 s after its peer's
+     SIGKILL and mpiexec's exit (twice in hundreds of kills), and, with the guard started after
+     MPI_Init, a lone-threaded rank still there 30 s after mpiexec was killed during start-up. A
+     launcher gone before this line leaves MPI_Init without its server: it ends the process at
+     once ("Local abort before MPI_INIT completed"). */
+  if (launched) (void)NNLOrphanGuardStart(1);
   /* A singleton (no launcher) needs no daemon: Open MPI would fork and exec an orted for it, to
      serve MPI_Comm_spawn, which nnlimits never calls. Without it every command without mpiexec
      starts in 0.13 s instead of 0.22 s here, and there is one process less to hang or be left
@@ -424,9 +430,6 @@ int main(int argc, char **argv)
   /* MPI first, so that a failure inside PetscInitialize (a bad PETSC_OPTIONS) is collective and one
    * line. */
   MPI_Init(&argc, &argv);
-  /* kill_anywhere saw it twice in hundreds of kills: a rank spinning 30 s after its peer's SIGKILL
-   * and mpiexec's exit */
-  if (launched) (void)NNLOrphanGuardStart(1);
   NNLSocketsNoDelay(); /* MPI_Finalize: 48 ms -> 6 ms (sockets.c) */
   pargc = NNLOptionsSplitArgs(argc, argv, pargv, files);
   if (cmd && !strcmp(cmd, "run"))

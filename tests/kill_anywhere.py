@@ -134,6 +134,17 @@ def describe(left, pids):
     rank_of = {pid: r for r, pid in pids.items()}
     for pid in left:
         lines.append(f"orphan {pid} (rank {rank_of.get(pid, '?')}):")
+        try:  # its parent, and how long it has lived and run (a rank not yet seen at the kill has rank '?')
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read().rsplit(")", 1)[1].split()
+            tick, boot = os.sysconf("SC_CLK_TCK"), time.clock_gettime(time.CLOCK_BOOTTIME)
+            lines.append(f"  ppid {st[1]} age {boot - int(st[19]) / tick:.1f}s "
+                         f"cpu {(int(st[11]) + int(st[12])) / tick:.1f}s")
+            for what in ("syscall", "stack"):
+                with open(f"/proc/{pid}/{what}") as f:
+                    lines.append(f"  {what}: " + f.read().strip().replace("\n", " | ")[:600])
+        except OSError as e:
+            lines.append(f"  {e}")
         try:
             for t in sorted(os.listdir(f"/proc/{pid}/task")):
                 with open(f"/proc/{pid}/task/{t}/stat") as f:
@@ -148,8 +159,8 @@ def describe(left, pids):
             lines.append(f"  {e}")
         try:
             bt = subprocess.run(["gdb", "-batch", "-p", str(pid), "-ex", "thread apply all bt"], capture_output=True,
-                                text=True, timeout=60).stdout
-            lines.append(bt[-8000:])
+                                text=True, timeout=60)
+            lines.append(bt.stdout[-8000:] or f"  gdb: {bt.stderr.strip()[-1000:]}")  # a process that is exiting
         except (OSError, subprocess.SubprocessError) as e:
             lines.append(f"  no stacks: {e}")
     return "\n".join(lines)
@@ -270,7 +281,7 @@ def main():
                     os.killpg(p.pid, signal.SIGKILL)
             tkill = time.time()
             kinds[kind] += not done
-            finish(p, f"trial {trial} kill {k} ({kind})")
+            _, kill_err = finish(p, f"trial {trial} kill {k} ({kind})")
             # Every process of the killed launch must be gone: an orphan rank would keep committing.
             end = time.time() + 30
             while (any(alive(pid) for pid in pids.values()) or writers_of(out)) and time.time() < end:
@@ -279,6 +290,8 @@ def main():
             left = sorted(set(pid for pid in pids.values() if alive(pid)) | set(writers_of(out)))
             if left:
                 print(describe(left, pids), file=sys.stderr)
+                print(f"the killed launch (after {tkill - tstart:.3f} s, during start-up: {during_startup}) "
+                      f"printed: {kill_err[-3000:]}", file=sys.stderr)
                 fail(f"trial {trial} ({kind}): ranks {left} of the killed launch still alive after 30 s")
             if not lock_free(out):
                 fail(f"trial {trial} ({kind}): the store's writer lock is still held after the launch died; "
