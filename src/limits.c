@@ -163,17 +163,13 @@ typedef struct {
 } ODECtx;
 
 /* After every step (and at t = 0): with dense output, write every requested time the step has
-   passed, from the RK method's interpolant (or the state itself when a time is the step's end);
-   then let a coordinator computing this limit serve its workers. */
+   passed, from the RK method's interpolant (or the state itself when a time is the step's end). */
 static PetscErrorCode ODEMonitor(TS ts, PetscInt step, PetscReal now, Vec X, void *ptr)
 {
   ODECtx *ctx = (ODECtx *)ptr;
 
   PetscFunctionBegin;
-  if (ctx->blown) { /* the kernel overflowed: stop, and write nothing from this step */
-    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_NONLINEAR_SOLVE));
-    PetscFunctionReturn(0);
-  }
+  if (ctx->blown) PetscFunctionReturn(0); /* the kernel overflowed: nothing from this step */
   while (ctx->dense && ctx->next < ctx->nt && ctx->t[ctx->next] <= now) {
     const PetscScalar *x;
     Vec                V = X;
@@ -185,6 +181,23 @@ static PetscErrorCode ODEMonitor(TS ts, PetscInt step, PetscReal now, Vec X, voi
     PetscCall(PetscArraycpy(ctx->q + ctx->np * ctx->next, x, ctx->np));
     PetscCall(VecRestoreArrayRead(V, &x));
     ctx->next++;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* After every step: stop where the kernel overflowed, and let a coordinator computing this limit
+   serve its workers, and stop if a stop abandons the task. A monitor cannot stop the solve (TSStep
+   sets the reason anew: an abandoned Euler ODE of 1.3 s ran to its end, and an overflowed one
+   integrated zeros to its end); TSSolve looks at the reason a post-step sets. */
+static PetscErrorCode ODEPostStep(TS ts)
+{
+  ODECtx *ctx;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &ctx));
+  if (ctx->blown) {
+    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_NONLINEAR_SOLVE));
+    PetscFunctionReturn(0);
   }
   PetscCall(NNLPoll(ctx->poll, ctx->pctx, ctx->abandon));
   if (*ctx->abandon) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
@@ -424,6 +437,8 @@ static PetscErrorCode ODE(const NNLJob *job, PetscInt act, PetscInt nt, const do
   PetscCall(VecRestoreArrayWrite(X, &x));
   PetscCall(ODEIsDense(ts, &ctx.dense));
   if (nt > 0) PetscCall(TSMonitorSet(ts, ODEMonitor, &ctx, NULL));
+  PetscCall(TSSetApplicationContext(ts, &ctx));
+  PetscCall(TSSetPostStep(ts, ODEPostStep));
   if (nt > 0 && ctx.dense)
     PetscCall(ODESolveDense(ts, X, &ctx, ok, msg, msglen));
   else

@@ -322,6 +322,10 @@ static PetscErrorCode Commit(NNLSched s, NNLResult *res, const NNLPoint *pt, dou
   if (res->status == NNL_STATUS_ABANDONED) { /* stays pending; a worker's signal stops the run (it
                                                 ends interrupted) */
     s->stats.abandoned++;
+    if (res->seconds * Speed(s) > cost) {
+      (void)Credit(cost, res->seconds * Speed(s), &s->abandoned_over);
+      s->abandoned_longest = PetscMax(s->abandoned_longest, 2 * res->seconds);
+    }
     if (!stop_requested) stop_requested = 1;
     (void)Stopping(s);
     PetscFunctionReturn(0);
@@ -622,6 +626,7 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     s->head  = 0;
     s->tail = s->total = n;
     s->cost_total = s->cost_done = s->seconds_done = s->own_cost = 0;
+    s->abandoned_over = s->abandoned_longest = 0;
     s->chunks = s->chunked = s->chunk_max = 0;
     for (PetscInt i = 0; i < n; i++) s->cost_total += NNLGridCost(grid, todo[i]);
     s->cost_queued = s->cost_total;
@@ -638,12 +643,16 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
     if (s->stats.interrupted && s->store && s->cost_done > 0) {
       /* the cost left at the committed tasks' speed (InFlight's, with its prior), over the ranks
          that compute: the elapsed time over the cost done counted the abandoned tasks' time and
-         not their cost (a rerun of 8.5 s read 15498 s after a stop during long SDE tasks) */
+         not their cost (a rerun of 8.5 s read 15498 s after a stop during long SDE tasks). An
+         abandoned task that had run past its predicted cost counts as twice what it ran, and the
+         rerun as no shorter than it: by its prediction alone, a stop 1 s into an ODE priced at 3
+         ms left eta=0s for its rerun. */
       PetscInt  workers;
       PetscBool r0;
       PetscCall(NNLSchedPlanRanks(s, s->size, &workers, &r0));
-      NNLStoreSetETA(s->store, PetscMax(s->cost_total - s->cost_done, 0) / Speed(s) /
-                                 (double)PetscMax(workers, 1));
+      const double left = (PetscMax(s->cost_total - s->cost_done, 0) + s->abandoned_over) /
+                          Speed(s) / (double)PetscMax(workers, 1);
+      NNLStoreSetETA(s->store, PetscMax(left, s->abandoned_longest));
     }
   } else if (IsLeader(s, s->rank))
     PetscCall(Work(s));

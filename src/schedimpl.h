@@ -60,6 +60,10 @@ struct _p_NNLSched {
   PetscInt        head, tail, outstanding, total;
   double cost_total, cost_done; /* predicted cost of this run's tasks, and of those committed */
   double seconds_done; /* the committed tasks' compute seconds: with cost_done, seconds per cost */
+  /* a stop's abandoned tasks that had outrun their predicted cost: what they add to the cost left
+     (Credit's prior: as long again as they ran, from the start in the rerun), and the longest of
+     them in seconds (one task is no faster for more ranks) */
+  double   abandoned_over, abandoned_longest;
   PetscInt chunks, chunked, chunk_max; /* chunks sent to workers, their tasks, the largest */
   double   cost_queued;                /* predicted cost of the tasks not yet handed out */
   double own_cost, own_start; /* rank 0's own task in progress (cost 0: none), and when it began */

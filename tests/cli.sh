@@ -232,6 +232,27 @@ set +e; wait $pid; rc=$?; set -e
 [ "$(grep -c '^progress done=1/2 ' overrun1.err)" -ge 2 ] || { cat overrun1.err; fail "1 rank: fewer than 2 progress lines during a long limit task"; }
 [ "$rc" = 0 ] && grep -q '^stopping: no new tasks' overrun1.err && grep -q '^finished .* done=2 failed=0' overrun1.err ||
   { cat overrun1.err; fail "a stop whose last task finished within the grace: exit $rc, want 0 and finished"; }
+# The same task, longer (dt 1e-6, ~5 s), stopped after 2 s with -stop_grace 0.2: it is abandoned within the grace,
+# past its predicted cost. The ETA left for the rerun counts it as twice what it ran, and status's rate counts the run
+# until its end (stored to the second). Catches an ODE that ignores the abandon and runs to its end (a monitor's
+# converged reason is reset by the next step), eta=0s (its 3 ms prediction alone), and a rate of ~300/s (one quick
+# task over the time to its commit).
+"$NNL" run -family resnet -grid_width 4 -grid_depth 100 -grid_seed 0-1 -grid_activation tanh -limit_ts_type euler \
+  -limit_ts_adapt_type none -limit_ts_dt 1e-6 -progress_interval 0.05 -stop_grace 0.2 -output overrun2 > /dev/null \
+  2> overrun2.err &
+pid=$!
+for _ in $(seq 200); do grep -q '^progress done=1/2 .*elapsed=[2-9]\.' overrun2.err 2> /dev/null && break; sleep 0.05; done
+kill -TERM $pid 2> /dev/null || true
+set +e; wait $pid; rc=$?; set -e
+grep -q '^interrupted .*abandoned=1 ' overrun2.err || { cat overrun2.err; fail "an abandoned task past its prediction: exit $rc"; }
+secs=$(sed -n 's/^interrupted .* seconds=\([0-9.]*\) .*/\1/p' overrun2.err)
+at=$(grep '^stopping: no new tasks' -B1 overrun2.err | sed -n 's/.*elapsed=\([0-9.]*\)s.*/\1/p')
+awk -v t="$secs" -v a="$at" 'BEGIN {exit !(t > 2 && t < a + 1.5)}' ||
+  { cat overrun2.err; fail "the ODE abandoned ${secs}s into the run, its stop at ${at}s with -stop_grace 0.2"; }
+"$NNL" status overrun2 > overrun2.st
+awk -v t="$secs" '{for (i = 1; i <= NF; i++) {if ($i ~ /^eta=/) e = substr($i, 5) + 0; if ($i ~ /^rate=/) r = substr($i, 6) + 0}}
+     END {exit !(e >= t && r < 1 / (t - 1))}' overrun2.st ||
+  { cat overrun2.err overrun2.st; fail "status after a stop that abandoned a task past its prediction (ran ${secs}s)"; }
 
 # status while a run is live gives the run's own ETA (eta_from=run: the predicted cost left and the work in progress),
 # and after it ends no stale one. One 3 s SDE task at 2 ranks; status polled meanwhile. Catches: status extrapolating
