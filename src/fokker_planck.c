@@ -138,10 +138,31 @@ static PetscErrorCode CreateTS(Mat A, TS *ts)
   PetscFunctionReturn(0);
 }
 
+/* The poll after every step, in a post-step (TSSolve looks at the reason a post-step sets; a
+   monitor's is reset by the next step): a long solve (-fp_cells, -limit_fp_ts_dt) serves a
+   coordinator's workers and stops for a stop that abandons its task. */
+typedef struct {
+  NNLPollFn  poll;
+  void      *pctx;
+  PetscBool *abandon;
+} FPPoll;
+
+static PetscErrorCode PostStep(TS ts)
+{
+  FPPoll *fp;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &fp));
+  PetscCall(NNLPoll(fp->poll, fp->pctx, fp->abandon));
+  if (fp->poll && *fp->abandon) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt nt,
                                     const double t[], double *density, PetscBool *ok, char msg[],
-                                    size_t msglen)
+                                    size_t msglen, NNLPollFn poll, void *pctx, PetscBool *abandon)
 {
+  FPPoll       fp = {poll, pctx, abandon};
   DM           da;
   Mat          A;
   Vec          P;
@@ -162,6 +183,10 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
   PetscCall(Assemble(k, N, A));
   PetscCall(Initial(N, rho0, P));
   PetscCall(CreateTS(A, &ts));
+  if (poll) {
+    PetscCall(TSSetApplicationContext(ts, &fp));
+    PetscCall(TSSetPostStep(ts, PostStep));
+  }
   PetscCall(TSGetTimeStep(ts, &dt)); /* 5e-4, or -limit_fp_ts_dt */
   for (PetscInt j = 0; j < nt; j++) {
     const PetscScalar *p;

@@ -492,9 +492,12 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
     for (PetscInt r = 0; r < nrec; r++)
       t[r] = NNLSDETime(pt->family, pt->width, pt->depth, layers[r]);
     PetscCall(NNLFokkerPlanckSolve(k, NNLJobInputCorrelation(job, 0, 1), job->fp_cells, nrec, t,
-                                   res->fp, &ok, res->message, sizeof(res->message)));
+                                   res->fp, &ok, res->message, sizeof(res->message), poll, pctx,
+                                   &abandon));
     PetscCall(PetscFree(t));
-    if (!ok) {
+    if (abandon)
+      res->status = NNL_STATUS_ABANDONED;
+    else if (!ok) {
       res->status = NNL_STATUS_FAILED;
       for (PetscInt i = 0; i < nrec * res->ncell; i++) res->fp[i] = NAN;
     }

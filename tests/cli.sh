@@ -249,6 +249,18 @@ secs=$(sed -n 's/^interrupted .* seconds=\([0-9.]*\) .*/\1/p' overrun2.err)
 at=$(grep '^stopping: no new tasks' -B1 overrun2.err | sed -n 's/.*elapsed=\([0-9.]*\)s.*/\1/p')
 awk -v t="$secs" -v a="$at" 'BEGIN {exit !(t > 2 && t < a + 1.5)}' ||
   { cat overrun2.err; fail "the ODE abandoned ${secs}s into the run, its stop at ${at}s with -stop_grace 0.2"; }
+# The same for the Fokker-Planck solve of a shaped SDE task (~10 s at -limit_fp_ts_dt 2e-5, T = 4): stopped 1 s in, it
+# ends within the grace. Catches a solve with no poll (the stop waited for its end, with no progress line).
+"$NNL" run -family shaped_mlp -grid_activation relu -grid_width 64 -grid_depth 256 -grid_seed 0 -inputs 2 \
+  -input_correlation 0.5 -shape_c_plus 0 -shape_c_minus -1 -sde_paths 100 -limit_fp_ts_dt 2e-5 -progress_interval 0.05 \
+  -stop_grace 0.1 -output fpstop > /dev/null 2> fpstop.err &
+pid=$!
+for _ in $(seq 200); do grep -q '^progress done=2/3 .*elapsed=[1-9]\.' fpstop.err 2> /dev/null && break; sleep 0.05; done
+kill -TERM $pid 2> /dev/null || true
+set +e; wait $pid; rc=$?; set -e
+s=$(sed -n 's/^interrupted .*abandoned=1 .* seconds=\([0-9.]*\) .*/\1/p' fpstop.err)
+[ -n "$s" ] && awk -v s="$s" 'BEGIN {exit !(s < 4)}' ||
+  { cat fpstop.err; fail "a Fokker-Planck solve stopped 1 s in with -stop_grace 0.1: exit $rc, seconds '$s' (want < 4)"; }
 "$NNL" status overrun2 > overrun2.st
 awk -v t="$secs" '{for (i = 1; i <= NF; i++) {if ($i ~ /^eta=/) e = substr($i, 5) + 0; if ($i ~ /^rate=/) r = substr($i, 6) + 0}}
      END {exit !(e >= t && r < 1 / (t - 1))}' overrun2.st ||
