@@ -113,11 +113,12 @@ static PetscErrorCode CheckTaskSizes(MPI_Comm comm, const NNLJob *job, const NNL
     if (value > NNL_STORE_MAX_VALUE) {
       TaskName(job, &grid->cells[i], "-record_layers", what, sizeof(what));
       SETERRQ(comm, PETSC_ERR_USER_INPUT,
-              "%s records %" PetscInt_FMT " layers of %" PetscInt_FMT
+              "%s records %" PetscInt_FMT " layers of %.0f"
               " Gram entries (-inputs %" PetscInt_FMT "): an array of %.4g MB, more than SQLite's"
               " %.0f MB for one value (record fewer layers, or fewer inputs)",
               what, NNLJobRecordCount(job, grid->cells[i].family, grid->cells[i].depth),
-              job->inputs * (job->inputs + 1) / 2, job->inputs, value / 1e6,
+              (double)job->inputs * (job->inputs + 1) / 2, /* m(m+1)/2 passes 2^31 from m = 46341 */
+              job->inputs, value / 1e6,
               NNL_STORE_MAX_VALUE / 1e6);
     }
     if (count > NNL_MAX_ARRAY) {
