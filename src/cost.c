@@ -109,6 +109,11 @@
 #define C_HELD_NM    0.07
 #define C_HELD_MEM   0.33
 #define C_HELD_CACHE (16.0 * 1024 * 1024)
+/* the dense sampler's W drawn whole (m > NNL_SMALL_M) past C_HELD_CACHE: its normals go to memory
+   and DGEMM reads them back (not fitted; measured 2026-12-07, relu MLP, m = 16, widths 4096-12000,
+   depths 3 and 10: 4.0-4.9 ns an element of W in all against C_DNORMAL + 16 C_DGEMM = 3.1; the
+   plan read 2.4-5× short, the scale review) */
+#define C_DWHOLE 1.5
 #define C_GOURSAT_DUAL_CELL                                                                        \
   25.0 /* a Goursat cell with a closed-form dual (ReLU 20-30 ns, erf 12, gelu 24; not fitted) */
 /* a Goursat cell by quadrature (the trapezoid rule): 6.5, 9.7, 17.4 µs for tanh, swish, softplus (φ
@@ -433,7 +438,12 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
       held ? (n * d + n * n) * C_DNORMAL + n * d * C_DGEMM * m +
                (layers - 1) * n * n *
                  (C_HELD_ELEM + C_HELD_NM * m + (8 * n * n > C_HELD_CACHE ? C_HELD_MEM : 0))
-           : (n * d + (layers - 1) * n * n) * (C_DNORMAL + C_DGEMM * m);
+           : (n * d + (layers - 1) * n * n) *
+               (C_DNORMAL + C_DGEMM * m +
+                (NNLDenseColumns(pt->width, job->inputs, pt->width) >= pt->width &&
+                     8 * n * n > C_HELD_CACHE
+                   ? C_DWHOLE
+                   : 0));
     /* summed in the order of the one expression this was: the other families' costs keep their bits
      */
     c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec) + ks;

@@ -1,12 +1,9 @@
 /* The grid: the job's axes expanded in canonical order, stable point ids and sharding (the cost
  * model that orders and shards it: cost.c). */
-#define _DEFAULT_SOURCE    /* mmap's MAP_ANONYMOUS and madvise's MADV_HUGEPAGE, which strict C11   \
-                              hides */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "nnlimits/grid.h"
 #include "nnlimits/limits.h"
 #include "nnlimits/rng.h"
@@ -14,6 +11,7 @@
 #include "nnlimits/attention.h"
 #include "nnlimits/sde.h"
 #include "netkernel.h"
+#include "bigalloc.h"
 #include "nnlimits/fokker_planck.h"
 
 void NNLPointCanonical(const NNLJob *job, const NNLPoint *pt, char *buf, size_t len)
@@ -232,63 +230,10 @@ PetscErrorCode NNLGridCreate(const NNLJob *job, PetscBool expand, NNLGrid **grid
   PetscFunctionReturn(0);
 }
 
-/* Arrays of 256 KB or more that rank 0 writes once (the id check's, a shard's indices): in 2 MB
-   transparent huge pages where the kernel allows them (MADV_HUGEPAGE; Linux's default "madvise"
-   mode). Touching a fresh 4 KB page costs ~11 µs on this VM (a PVM guest: every fault goes through
-   the hypervisor), a fresh 2 MB huge page ~0.14 ms, 0.27 µs per 4 KB: the id check of 10^5 points
-   spent ~4 ms of its ~8 in page faults. On bare metal (~0.2 µs a fault) a huge page costs at most
-   ~0.1 ms more than the small pages it replaces, once a run. A header before the array says how to
-   free it. */
-#define HUGE_PAGE  ((size_t)2 << 20)
-#define BIG_HEADER ((size_t)64) /* keeps the array 64-byte aligned */
-static PetscErrorCode BigAlloc(size_t bytes, void **p)
-{
-  char  *m   = NULL;
-  size_t len = 0;
-
-  PetscFunctionBegin;
-#if defined(MAP_ANONYMOUS) && defined(MADV_HUGEPAGE)
-  if (bytes >= HUGE_PAGE / 8) {
-    size_t n = (bytes + BIG_HEADER + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE, lead;
-    m = mmap(NULL, n + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-      m = NULL;
-    else { /* aligned to a huge page: trim the mapping's ends */
-      lead = (HUGE_PAGE - (uintptr_t)m % HUGE_PAGE) % HUGE_PAGE;
-      if (lead) munmap(m, lead);
-      munmap(m + lead + n, HUGE_PAGE - lead);
-      m += lead;
-      (void)madvise(m, n, MADV_HUGEPAGE); /* advice: without it (THP "never"), small pages */
-      len = n;
-    }
-  }
-#endif
-  if (!m) PetscCall(PetscMalloc(bytes + BIG_HEADER, &m));
-  memcpy(m, &len, sizeof(len)); /* 0: from PetscMalloc */
-  *p = m + BIG_HEADER;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode BigFree(void *p)
-{
-  char  *m;
-  size_t len;
-
-  PetscFunctionBegin;
-  if (!p) PetscFunctionReturn(0); /* before the arithmetic: NULL less the header is undefined */
-  m = (char *)p - BIG_HEADER;
-  memcpy(&len, m, sizeof(len));
-  if (len)
-    munmap(m, len);
-  else
-    PetscCall(PetscFree(m));
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode NNLGridFreeIndices(PetscInt **idx)
 {
   PetscFunctionBegin;
-  PetscCall(BigFree(*idx));
+  PetscCall(NNLBigFree(*idx));
   *idx = NULL;
   PetscFunctionReturn(0);
 }
@@ -319,7 +264,7 @@ PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
      open-addressing hash table 26-36 (a mispredicted probe waits for its cache miss). */
   while (bits < 30 && ((PetscInt)1 << (bits + 2)) < n) bits++;
   nb = (PetscInt)1 << bits;
-  PetscCall(BigAlloc(sizeof(uint64_t) * (2 * (size_t)n + (size_t)nb + 1), &mem));
+  PetscCall(NNLBigAlloc(sizeof(uint64_t) * (2 * (size_t)n + (size_t)nb + 1), NNL_BIG_ONCE, &mem));
   ids   = mem;
   by    = ids + n;
   start = by + n;
@@ -360,7 +305,7 @@ PetscErrorCode NNLGridCheckIds(const NNLGrid *g)
   for (PetscInt k = PetscMax(n - ID_WINDOW, 0) + 1; k < n;
        k++) /* the last few, whose window the array cuts short */
     for (PetscInt j = PetscMax(n - ID_WINDOW, 0); j < k; j++) same |= by[j] == by[k];
-  PetscCall(BigFree(mem));
+  PetscCall(NNLBigFree(mem));
   PetscCheck(!same, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "point id collision"); /* after the free: a caller may go on */
   PetscFunctionReturn(0);
@@ -536,7 +481,9 @@ PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscIn
   PetscFunctionBegin;
   PetscCheck(k >= 1 && i >= 0 && i < k, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
              "shard %" PetscInt_FMT "/%" PetscInt_FMT, i, k);
-  if (idx) PetscCall(BigAlloc(sizeof(PetscInt) * (size_t)grid->npoints, (void **)&pick.mine));
+  if (idx)
+    PetscCall(
+      NNLBigAlloc(sizeof(PetscInt) * (size_t)grid->npoints, NNL_BIG_ONCE, (void **)&pick.mine));
   PetscCall(NNLGridShardEach(grid, k, PickShard, &pick));
   *n = pick.cnt;
   if (idx) *idx = pick.mine;

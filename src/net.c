@@ -9,6 +9,7 @@
 #include "nnlimits/attention.h"
 #include "observe.h"
 #include "netkernel.h"
+#include "bigalloc.h"
 #include "simd.h"
 #include "log.h"
 
@@ -26,6 +27,7 @@ typedef struct {
   PetscInt        n, m, d;
   double          sw2, sb2, branch;
   double         *Y, *Phi, *Z, *W, *X, *K, *R;
+  size_t          wbytes; /* W's */
   /* Log-domain state: the network's true Y and Phi are 2^scale2 times the stored ones. When φ is
      positively homogeneous, the stored state is divided by a power of two whenever it nears the
      ends of double's range, and the bias (the one term not made from the state) is added times
@@ -621,6 +623,53 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
   PetscFunctionReturn(0);
 }
 
+/* The dense sampler's W past NNL_BIG_TASK (drawn whole, m > NNL_SMALL_M), kept from one network
+   for the next that needs as much or up to half less: in this VM a fresh page costs more than the
+   normals written to it (a 512 MB W, first touched at ~1-2 ns a byte even in huge pages: 0.3-0.5 s
+   of a 1.2 s task of width 8192, depth 3, 16 inputs). A network that does not take it frees it
+   first, so that it never adds to another task's memory. */
+static struct {
+  void  *p;
+  size_t bytes;
+} kept_w;
+
+PetscErrorCode NNLNetFreeKept(void)
+{
+  PetscFunctionBegin;
+  PetscCall(NNLBigFree(kept_w.p));
+  kept_w.p     = NULL;
+  kept_w.bytes = 0;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WTake(Net *net, size_t bytes)
+{
+  PetscFunctionBegin;
+  net->wbytes = bytes;
+  if (kept_w.p && bytes >= NNL_BIG_TASK && bytes <= kept_w.bytes && 2 * bytes >= kept_w.bytes) {
+    net->W       = kept_w.p;
+    net->wbytes  = kept_w.bytes;
+    kept_w.p     = NULL;
+    kept_w.bytes = 0;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(NNLNetFreeKept());
+  if (bytes) PetscCall(NNLBigAlloc(bytes, NNL_BIG_TASK, (void **)&net->W));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WGive(Net *net)
+{
+  PetscFunctionBegin;
+  if (net->W && net->wbytes >= NNL_BIG_TASK && !kept_w.p) {
+    kept_w.p     = net->W;
+    kept_w.bytes = net->wbytes;
+  } else
+    PetscCall(NNLBigFree(net->W));
+  net->W = NULL;
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt,
                                NNLSamplerType sampler)
 {
@@ -684,8 +733,11 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt,
   }
   PetscCall(PetscMalloc6(n * m, &net->Y, n * m, &net->Phi, n * m, &net->Z, m * m, &net->K, m * m,
                          &net->R, NNL_NET_AHEAD * NNL_RNG_LAYERS_NORMALS, &net->ahead_z));
+  PetscCall(WTake(net, net->sampler == NNL_SAMPLER_DENSE
+                         ? sizeof(double) * (size_t)(n * NNLDenseColumns(n, m, n > d ? n : d))
+                         : 0));
   if (net->sampler == NNL_SAMPLER_DENSE) {
-    PetscCall(PetscMalloc2(n * NNLDenseColumns(n, m, n > d ? n : d), &net->W, d * m, &net->X));
+    PetscCall(PetscMalloc1(d * m, &net->X));
     PetscCall(NNLInputs(job, net->X));
   }
   PetscFunctionReturn(0);
@@ -695,7 +747,8 @@ static PetscErrorCode NetDestroy(Net *net)
 {
   PetscFunctionBegin;
   PetscCall(PetscFree6(net->Y, net->Phi, net->Z, net->K, net->R, net->ahead_z));
-  if (net->W) PetscCall(PetscFree2(net->W, net->X));
+  PetscCall(WGive(net));
+  PetscCall(PetscFree(net->X));
   PetscCall(PetscFree(net->Ashared));
   if (net->Qa) PetscCall(PetscFree3(net->Qa, net->Ka, net->Att));
   PetscCall(PetscFree(net->Wq));

@@ -118,8 +118,7 @@ static PetscErrorCode CheckTaskSizes(MPI_Comm comm, const NNLJob *job, const NNL
               " %.0f MB for one value (record fewer layers, or fewer inputs)",
               what, NNLJobRecordCount(job, grid->cells[i].family, grid->cells[i].depth),
               (double)job->inputs * (job->inputs + 1) / 2, /* m(m+1)/2 passes 2^31 from m = 46341 */
-              job->inputs, value / 1e6,
-              NNL_STORE_MAX_VALUE / 1e6);
+              job->inputs, value / 1e6, NNL_STORE_MAX_VALUE / 1e6);
     }
     if (count > NNL_MAX_ARRAY) {
       const NNLPoint *c = &grid->cells[i];

@@ -659,6 +659,7 @@ PetscErrorCode NNLSchedRun(NNLSched s, const NNLGrid *grid, NNLStore store, Pets
   else
     PetscCall(NNLSpectraTeamServe(s->team));
   if (s->team && IsLeader(s, s->rank)) PetscCall(NNLSpectraTeamRelease(s->team));
+  PetscCall(NNLNetFreeKept());
   s->stats.seconds = MPI_Wtime() - s->t0;
   PetscCallMPI(MPI_Bcast(&s->stats.interrupted, 1, MPIU_BOOL, 0, s->comm));
   if (stats) *stats = s->stats;

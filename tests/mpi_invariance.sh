@@ -24,3 +24,16 @@ read -r tasks chunks largest <<< "$(echo "$line" | tr -cs '0-9' ' ')"
 [ "$chunks" -lt "$tasks" ] && [ "$largest" -gt 1 ] || fail "tiny tasks were not chunked: $line"
 same_exports "$W/tiny1" "$W/tiny3"
 echo "chunked hand-out: $line; exports identical to 1 rank"
+# The dense sampler's W past 32 MB (m > 8: drawn whole) is kept from one network for the next that needs as much or
+# up to half less (net.c). One process computing the 4 networks in turn equals 5 processes computing one task each
+# (shards, merged), and 2 ranks. Catches a kept W not wholly redrawn: a network's numbers would depend on the one
+# computed before it.
+BIG="-family mlp -grid_activation relu -grid_width 2048,2800 -grid_depth 2 -grid_seed 0-2 -inputs 9 -input_dim 9
+     -sampler dense -progress_interval 0"
+run 1 run $BIG -output "$W/big1" > /dev/null
+run 2 run $BIG -output "$W/big2" > /dev/null
+for i in 0 1 2 3 4; do run 1 run $BIG -shard $i/5 -output "$W/bigs$i" > /dev/null; done
+"$NNL" merge "$W"/bigs? -output "$W/bigm" > /dev/null
+same_exports "$W/big1" "$W/big2"
+same_exports "$W/big1" "$W/bigm"
+echo "kept W: widths 2048 and 2800 with 9 inputs, one process, 2 ranks and a process a task give identical exports"

@@ -24,6 +24,10 @@ static inline PetscErrorCode NNLPoll(NNLPollFn poll, void *ctx, PetscBool *aband
   return 0;
 }
 
+/** @brief Free the dense sampler's large W kept from the last network for the next (net.c). A run
+    calls it when its sweep ends. */
+PetscErrorCode NNLNetFreeKept(void);
+
 /**
   @brief Sample the network of point pt and measure it at the recorded layers. Not collective.
   sampler: NNL_SAMPLER_AUTO resolves as the job says (NNLPointSampler). Numerical trouble (overflow)
