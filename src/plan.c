@@ -442,7 +442,8 @@ PetscErrorCode NNLCommandPlan(MPI_Comm comm)
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
   ierr = NNLRunSetUp(comm, "plan", &p.job, &p.grid, &sched, &help);
   if (!ierr && sched) ierr = NNLSchedPlanRanks(sched, p.ranks, &p.workers, &p.r0);
-  if (!ierr && sched && !help) ierr = NNLSchedWarnTeams(sched, p.ranks); /* at -plan_ranks */
+  if (!ierr && sched && !help)
+    ierr = NNLSchedWarnTeams(sched, p.ranks, PETSC_FALSE); /* at -plan_ranks */
   PetscCall(NNLSchedDestroy(&sched));
   if (!ierr && !help) ierr = PlanBody(comm, &p);
   PetscCall(PetscFree2(p.cellbytes, p.cellcommit));

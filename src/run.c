@@ -287,7 +287,7 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   PetscCall(CheckLaunch(comm));
   PetscCall(NNLRunSetUp(comm, "run", jobp, gridp, schedp, &help));
   if (help) PetscFunctionReturn(0);
-  PetscCall(NNLSchedWarnTeams(*schedp, size));
+  PetscCall(NNLSchedWarnTeams(*schedp, size, PETSC_TRUE));
   PetscCall(NNLLogCheckView(comm));
   job = *jobp, grid = *gridp, sched = *schedp;
   /* Rank 0 alone touches the store; its verdict (a different job there, a bad directory) is

@@ -34,10 +34,22 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
 }
 
 /* A team size that `ranks` ranks do not fill would be taken silently: say what the run gets (a run
-   at its own size, plan at -plan_ranks). */
-PetscErrorCode NNLSchedWarnTeams(NNLSched s, PetscInt ranks)
+   at its own size, plan at -plan_ranks). A run refuses it (refuse): its last team, smaller,
+   computes spectra otherwise (one rank: LAPACK), and which points it takes depends on the schedule,
+   so three runs of one job at 3 ranks and teams of 2 gave three spectrum exports (the
+   reproducibility review). */
+PetscErrorCode NNLSchedWarnTeams(NNLSched s, PetscInt ranks, PetscBool refuse)
 {
   PetscFunctionBegin;
+  PetscCheck(
+    !refuse || s->team_size <= 1 || ranks == 1 || ranks % s->team_size == 0, s->comm,
+    PETSC_ERR_USER_INPUT,
+    "-spectra_team_size %" PetscInt_FMT " does not divide the %" PetscInt_FMT
+    " ranks: the last team of %" PetscInt_FMT
+    " would compute its spectra otherwise, and which points it takes depends on the "
+    "schedule (the spectra would differ from run to run); run on a multiple of %" PetscInt_FMT
+    " ranks, or give a size that divides them",
+    s->team_size, ranks, ranks % PetscMax(s->team_size, 1), s->team_size);
   if (s->team_size > 1 && ranks == 1)
     PetscCall(PetscFPrintf(s->comm, stderr,
                            "nnlimits: warning: -spectra_team_size %" PetscInt_FMT

@@ -67,9 +67,10 @@ PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers,
                                  PetscBool *rank0_computes);
 /**
   @brief Warn on stderr (rank 0) of a -spectra_team_size that `ranks` ranks do not fill: the run's
-  own size, or plan's -plan_ranks. Collective on the scheduler's communicator.
+  own size, or plan's -plan_ranks; with refuse (run), one that does not divide them is an error.
+  Collective on the scheduler's communicator.
 */
-PetscErrorCode NNLSchedWarnTeams(NNLSched s, PetscInt ranks);
+PetscErrorCode NNLSchedWarnTeams(NNLSched s, PetscInt ranks, PetscBool refuse);
 /**
   @brief Compute the points todo[0..n) (indices into the grid, largest cost first; meaningful on
   rank 0 only) and commit each to store (rank 0; NULL elsewhere). Collective. Rank 0 hands out tasks
