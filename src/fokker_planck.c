@@ -159,8 +159,9 @@ static PetscErrorCode PostStep(TS ts)
 }
 
 PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt nt,
-                                    const double t[], double *density, PetscBool *ok, char msg[],
-                                    size_t msglen, NNLPollFn poll, void *pctx, PetscBool *abandon)
+                                    const double t[], const PetscBool keep[], double *density,
+                                    PetscBool *ok, char msg[], size_t msglen, NNLPollFn poll,
+                                    void *pctx, PetscBool *abandon)
 {
   FPPoll       fp = {poll, pctx, abandon};
   DM           da;
@@ -168,7 +169,8 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
   Vec          P;
   TS           ts;
   PetscReal    dt;
-  const double h = 2 * FP_ZMAX / (double)N;
+  PetscInt     out = 0; /* densities written */
+  const double h   = 2 * FP_ZMAX / (double)N;
   double      *width; /* of each cell, in ρ */
 
   PetscFunctionBegin;
@@ -211,10 +213,12 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
         break;
       }
     }
+    if (keep && !keep[j]) continue;
     PetscCall(VecGetArrayRead(P, &p));
     for (PetscInt i = 0; i < N; i++)
-      density[j * N + i] = p[i] * h / width[i]; /* mass u h over the cell's width in ρ */
+      density[out * N + i] = p[i] * h / width[i]; /* mass u h over the cell's width in ρ */
     PetscCall(VecRestoreArrayRead(P, &p));
+    out++;
   }
   PetscCall(PetscFree(width));
   PetscCall(TSDestroy(&ts));

@@ -486,15 +486,25 @@ PetscErrorCode NNLSDETaskCompute(const NNLJob *job, const NNLPoint *pt, NNLPollF
   else if (fp) {
     const double k = (job->shape_c_plus - job->shape_c_minus) *
                      (job->shape_c_plus - job->shape_c_minus) / (2 * M_PI);
-    double   *t;
-    PetscBool ok;
-    PetscCall(PetscMalloc1(nrec, &t));
-    for (PetscInt r = 0; r < nrec; r++)
-      t[r] = NNLSDETime(pt->family, pt->width, pt->depth, layers[r]);
-    PetscCall(NNLFokkerPlanckSolve(k, NNLJobInputCorrelation(job, 0, 1), job->fp_cells, nrec, t,
+    /* The solve stops at every layer from 0 to the last recorded one, and keeps the recorded
+       layers' densities: its steps end on each time it stops at, so stopping at the recorded layers
+       alone made a layer's density depend on which layers were recorded (-record_layers, and, by
+       its log-spacing, on the job's deepest depth): the same network's density at its last layer
+       differed in its last digits between a job of depth 16 and one of depths 16 and 32 (the
+       reproducibility review; meta fp_layers, storeschema.c). */
+    const PetscInt nt = nrec ? layers[nrec - 1] + 1 : 0;
+    double        *t;
+    PetscBool     *keep, ok;
+    PetscCall(PetscMalloc2(nt, &t, nt, &keep));
+    for (PetscInt l = 0; l < nt; l++) {
+      t[l]    = NNLSDETime(pt->family, pt->width, pt->depth, l);
+      keep[l] = PETSC_FALSE;
+    }
+    for (PetscInt r = 0; r < nrec; r++) keep[layers[r]] = PETSC_TRUE;
+    PetscCall(NNLFokkerPlanckSolve(k, NNLJobInputCorrelation(job, 0, 1), job->fp_cells, nt, t, keep,
                                    res->fp, &ok, res->message, sizeof(res->message), poll, pctx,
                                    &abandon));
-    PetscCall(PetscFree(t));
+    PetscCall(PetscFree2(t, keep));
     if (abandon)
       res->status = NNL_STATUS_ABANDONED;
     else if (!ok) {

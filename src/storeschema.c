@@ -313,6 +313,14 @@ static const struct {
    "shaped-ReLU SDE paths whose drift an earlier release computed with libm's acos and sincos; "
    "this one computes it in its own arithmetic, a series near rho = 1 (the same law to a few "
    "ulps, other last digits)"},
+  /* the solve stops at every layer (sde_task.c): recorded layers 0 or 1 to L without a gap were
+     stopped at alike, so only densities recorded at log-spaced layers are of another convention */
+  {"fp_layers", "every",
+   "SELECT EXISTS (SELECT 1 FROM fokker_planck GROUP BY point HAVING min(layer) > 1 OR "
+   "count(DISTINCT layer) < max(layer) - min(layer) + 1)",
+   "Fokker-Planck densities at log-spaced layers, whose solve an earlier release stepped onto "
+   "the recorded layers alone; this one steps onto every layer, so that a layer's density does "
+   "not depend on the others recorded (other last digits)"},
 };
 
 /* A new store follows every convention of this release. */

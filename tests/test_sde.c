@@ -145,8 +145,9 @@ static void test_fokker_planck_vs_sde(void **state)
     PetscBool ok;
     char      msg[256];
     NNLSDE    sde;
-    assert_int_equal(
-      NNLFokkerPlanckSolve(k, 0.5, ncell, 4, t, dens, &ok, msg, sizeof(msg), NULL, NULL, NULL), 0);
+    assert_int_equal(NNLFokkerPlanckSolve(k, 0.5, ncell, 4, t, NULL, dens, &ok, msg, sizeof(msg),
+                                          NULL, NULL, NULL),
+                     0);
     if (!ok) fail_msg("%s", msg);
     for (int j = 0; j < 4; j++) {
       double mass = 0;
@@ -198,13 +199,15 @@ static void test_fokker_planck_many_times(void **state)
   one  = malloc(sizeof(double) * 2 * ncell);
   assert_int_equal(PetscOptionsSetValue(NULL, "-limit_fp_ts_max_steps", "40000"), 0);
   assert_int_equal(
-    NNLFokkerPlanckSolve(k, 0.5, ncell, nt, t, dens, &ok, msg, sizeof(msg), NULL, NULL, NULL), 0);
+    NNLFokkerPlanckSolve(k, 0.5, ncell, nt, t, NULL, dens, &ok, msg, sizeof(msg), NULL, NULL, NULL),
+    0);
   if (!ok) fail_msg("%s", msg);
   {
     const double t2[2] = {0.0, t[nt - 1]};
     double       d     = 0;
-    assert_int_equal(
-      NNLFokkerPlanckSolve(k, 0.5, ncell, 2, t2, one, &ok, msg, sizeof(msg), NULL, NULL, NULL), 0);
+    assert_int_equal(NNLFokkerPlanckSolve(k, 0.5, ncell, 2, t2, NULL, one, &ok, msg, sizeof(msg),
+                                          NULL, NULL, NULL),
+                     0);
     if (!ok) fail_msg("%s", msg);
     for (PetscInt i = 0; i < ncell; i++)
       d = PetscMax(d, fabs(one[ncell + i] - dens[(nt - 1) * ncell + i]));

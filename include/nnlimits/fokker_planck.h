@@ -28,13 +28,18 @@
   its mean ρ over the cells' centres is rho0. Time: PETSc TS, backward Euler with step 5e-4 by
   default, options prefix -limit_fp_ (e.g. -limit_fp_ts_type bdf -limit_fp_ts_dt 1e-3). density: nt
   × ncell, each cell's mass divided by its width in ρ (edges NNLFokkerPlanckEdge(NNL_FP_GRID, ·,
-  ncell)), so Σ density·width = 1. A solver failure is not an error: *ok false and msg says why.
-  poll (may be NULL) is called after every step; once it sets *abandon, the solve stops there (*ok
-  false). Not collective.
+  ncell)), so Σ density·width = 1. The solve stops at every t[j] (its steps end there), so the
+  density at a time depends on the times before it: keep[j] false (keep NULL: every one kept) stops
+  at t[j] without writing its density (density then holds the kept times only, in order). A caller
+  that wants a time's density independent of which other times it asks for passes every time of its
+  natural grid (every layer) and keeps the ones it wants. A solver failure is not an error: *ok
+  false and msg says why. poll (may be NULL) is called after every step; once it sets *abandon, the
+  solve stops there (*ok false). Not collective.
 */
 PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt ncell, PetscInt nt,
-                                    const double t[], double *density, PetscBool *ok, char msg[],
-                                    size_t msglen, NNLPollFn poll, void *pctx, PetscBool *abandon);
+                                    const double t[], const PetscBool keep[], double *density,
+                                    PetscBool *ok, char msg[], size_t msglen, NNLPollFn poll,
+                                    void *pctx, PetscBool *abandon);
 
 /** @brief Edge i (0..ncell) in ρ of the cells of grid `grid` (meta "fp_grid"): NNL_FP_GRID, or NULL
    for the cells uniform in ρ on [−1, 1] of stores written before it. Edge 0 is −1 and edge ncell
