@@ -432,6 +432,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
               output, dirs[i], i, n);
   }
   if (!ierr) ierr = NNLStoreExec(db, "DELETE FROM meta WHERE key = 'merging'");
+  if (!ierr) ierr = NNLStoreWarnKernels(db, output, -1);
   if (db) NNLStoreLeaveWAL(db, output);
   if (db) sqlite3_close(db);
   NNLStoreUnlock(&lock);

@@ -420,6 +420,7 @@ static PetscErrorCode OpenWrite(NNLStore s, const char dir[], const NNLJob *job,
   s->wal = PETSC_TRUE;
   PetscCall(NNLStoreCkptStart(s));
   PetscCall(RecordRun(s));
+  PetscCall(NNLStoreWarnKernels(s->db, job->output, s->run));
   PetscCall(Prepare(s));
   { /* seq: one row per recorded layer of the network that records most (at most its depth + 1),
        before any commit (one row per layer of the deepest network wrote 3e7 rows, 268 MB, for a

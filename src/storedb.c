@@ -472,3 +472,39 @@ PetscErrorCode NNLStoreVerify(sqlite3 *db, const char dir[], PetscBool *fresh)
              dir, rc, NNL_STORE_SCHEMA_READ);
   PetscFunctionReturn(0);
 }
+
+/* Points computed with other OpenBLAS builds or kernel types (runs.versions names the one each run
+   used: DYNAMIC_ARCH picks it by CPU) may differ in their last bits where OpenBLAS computes them:
+   spectra, Fokker-Planck densities and their laws, and everything past NNL_SMALL_M inputs (the
+   reproducibility review: OPENBLAS_CORETYPE=Prescott changed them, and a merge of shards from two
+   node types said nothing). One warning line naming them, for a run into the store (its own run
+   counts: current, else -1) or a merge's output. */
+PetscErrorCode NNLStoreWarnKernels(sqlite3 *db, const char dir[], sqlite3_int64 current)
+{
+  sqlite3_stmt *st = NULL;
+  int           rc;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreCheck(
+    db,
+    sqlite3_prepare_v2(db,
+                       "SELECT count(DISTINCT k), group_concat(DISTINCT k) FROM (SELECT"
+                       " substr(versions, instr(versions, 'OpenBLAS ')) AS k FROM runs WHERE"
+                       " instr(versions, 'OpenBLAS ') > 0 AND (run = ?1 OR run IN (SELECT DISTINCT"
+                       " run FROM points)))",
+                       -1, &st, NULL),
+    "runs' OpenBLAS"));
+  sqlite3_bind_int64(st, 1, current);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 1)
+    PetscCall(
+      PetscFPrintf(PETSC_COMM_SELF, stderr,
+                   "nnlimits: warning: '%s' holds points of runs with other OpenBLAS builds "
+                   "or kernels (%s): their spectra, Fokker-Planck densities and laws, and "
+                   "every number past 8 inputs, may differ in their last bits "
+                   "(OPENBLAS_CORETYPE set alike on every node keeps them alike)\n",
+                   dir, (const char *)sqlite3_column_text(st, 1)));
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "runs' OpenBLAS"));
+  PetscFunctionReturn(0);
+}

@@ -92,6 +92,9 @@ PetscErrorCode NNLStoreSeqReserve(NNLStore s, PetscInt n);
 PetscErrorCode NNLStoreMetaGet(sqlite3 *db, const char key[], char **value);
 /** @brief Error unless the store's networks were drawn with this build's random stream version. */
 PetscErrorCode NNLStoreCheckStream(sqlite3 *db, const char dir[]);
+/* A warning if the store holds points of runs with other OpenBLAS builds or kernel types
+   (current: this run's, else -1). */
+PetscErrorCode NNLStoreWarnKernels(sqlite3 *db, const char dir[], sqlite3_int64 current);
 /* A check of an existing, not fresh store at dir before a run or merge adds to it (ctx: what it is
  * checked against). */
 typedef PetscErrorCode (*NNLStoreCheckFn)(sqlite3 *db, const char dir[], const void *ctx);

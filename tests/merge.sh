@@ -219,6 +219,19 @@ set +e; timeout 30 "$NNL" merge "$W/s0" "$W/s1" "$W/s2" -output "$W/busy" > /dev
 release
 [ "$rc" = 0 ] || fail "merge of an input being written: exit $rc (124: it waited for the writer): $(cat "$W/busy.err")"
 same_exports "$W/direct" "$W/busy"
+# Points of runs with other OpenBLAS builds or kernel types (runs.versions) may differ in their last bits (spectra,
+# Fokker-Planck densities, past 8 inputs everything): a merge of such shards, and a run into such a store, warn, naming
+# them; a merge of shards of one machine does not. Catches two node types' shards merged in silence.
+"$NNL" merge "$W/s0" "$W/s1" -output "$W/k01" > /dev/null 2> "$W/k01.err" || fail "merge of two shards"
+grep -q "OpenBLAS" "$W/k01.err" && fail "a merge of one machine's shards warns of OpenBLAS: $(cat "$W/k01.err")"
+cp -r "$W/s0" "$W/k0" && sqlite3 "$W/k0/nnlimits.sqlite" "UPDATE runs SET versions = replace(versions, 'OpenBLAS ', 'OpenBLAS Prescott ')"
+"$NNL" merge "$W/k0" "$W/s1" -output "$W/k2" > /dev/null 2> "$W/k2.err" || fail "merge of shards of two kernels"
+grep -q "warning: '$W/k2' holds points of runs with other OpenBLAS builds or kernels (OpenBLAS Prescott " "$W/k2.err" ||
+  fail "merge of shards of two OpenBLAS kernels: no warning: $(cat "$W/k2.err")"
+run 1 run $JOB -shard 0/3 -output "$W/k0" > /dev/null 2> "$W/k0.err" || fail "run into a store of another kernel"
+grep -q "warning: '$W/k0' holds points of runs with other OpenBLAS" "$W/k0.err" ||
+  fail "run into a store of another OpenBLAS kernel: no warning: $(cat "$W/k0.err")"
+
 echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \
   "merges into an input or a shard store refused, conflicting copies of a point refused before anything is written," \
   "a point an input gains during the merge checked, two splits of a job merged"
