@@ -627,7 +627,8 @@ static PetscErrorCode NextLayer(Net *net, PetscInt layer, PetscBool *overflow)
    for the next that needs as much or up to half less: in this VM a fresh page costs more than the
    normals written to it (a 512 MB W, first touched at ~1-2 ns a byte even in huge pages: 0.3-0.5 s
    of a 1.2 s task of width 8192, depth 3, 16 inputs). A network that does not take it frees it
-   first, so that it never adds to another task's memory. */
+   first, and so does a limit or SDE task (NNLTaskComputeTeam), so that it never adds to another
+   task's memory. */
 static struct {
   void  *p;
   size_t bytes;

@@ -21,6 +21,8 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
                                   NNLPollFn poll, void *ctx, NNLResult **res)
 {
   PetscFunctionBegin;
+  /* a limit or SDE task's memory is priced alone: no network's W kept beside it (net.c) */
+  if (pt->kind != NNL_TASK_NETWORK) PetscCall(NNLNetFreeKept());
   if (pt->kind == NNL_TASK_LIMIT)
     PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
   else if (pt->kind == NNL_TASK_SDE)
