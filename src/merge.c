@@ -31,7 +31,9 @@ static PetscErrorCode Attach(sqlite3 *db, const char dir[], const char name[], i
    with whatever a run does to it). An input whose print is the one stored is skipped by a merge
    into that output: a re-merge of 10^6 points compared every one again (34 s against 7.4 s for the
    first merge: the scale review), and merging a job's shards as each one ends checked every earlier
-   shard again each time. */
+   shard again each time. The last run's start (t0, to the microsecond) is in it: by its end and
+   status alone (to the second), a shard's directory deleted and run again as another shard of the
+   job, with as many points, within the second, read as the one merged, and was skipped. */
 static PetscErrorCode InputPrint(sqlite3 *db, int schema, char buf[], size_t len)
 {
   sqlite3_stmt *st = NULL;
@@ -45,7 +47,8 @@ static PetscErrorCode InputPrint(sqlite3 *db, int schema, char buf[], size_t len
                     "SELECT (SELECT value FROM src.meta WHERE key='job'),"
                     " (SELECT coalesce(max(rowid), 0) FROM src.points),"
                     " (SELECT coalesce(max(run), 0) FROM src.runs),"
-                    " (SELECT coalesce(finished, '') || '/' || coalesce(status, '') FROM src.runs"
+                    " (SELECT coalesce(finished, '') || '/' || coalesce(status, '') || '/' ||"
+                    " coalesce(started, '') || '/' || coalesce(printf('%.6f', t0), '') FROM src.runs"
                     " ORDER BY run DESC LIMIT 1)",
                     -1, &st, NULL),
                   "merge: an input's print"));
@@ -61,6 +64,29 @@ static PetscErrorCode InputPrint(sqlite3 *db, int schema, char buf[], size_t len
   }
   sqlite3_finalize(st);
   PetscCall(NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge: an input's print"));
+  PetscFunctionReturn(0);
+}
+
+/* At its turn, an input MergePreCheck found unchanged since merged: still so? A run still writing it
+   may have added points since the check, which the merge takes in its turn as it does any input's
+   (the points up to checked[] are the output's already). */
+static PetscErrorCode StillSame(sqlite3 *db, const char dir[], PetscBool *same)
+{
+  char           source[PATH_MAX], key[PATH_MAX + 16], print[512] = "", *had = NULL;
+  int            schema = 0;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *same = PETSC_FALSE;
+  if (!realpath(dir, source)) snprintf(source, sizeof(source), "%s", dir);
+  snprintf(key, sizeof(key), "merged %s", source);
+  ierr = Attach(db, dir, "src", &schema);
+  if (!ierr) ierr = InputPrint(db, schema, print, sizeof(print));
+  if (!ierr) ierr = NNLStoreMetaGet(db, key, &had);
+  if (!ierr) *same = had && !strcmp(had, print) ? PETSC_TRUE : PETSC_FALSE;
+  sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+  PetscCall(PetscFree(had));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -414,6 +440,7 @@ PetscErrorCode NNLStoreMerge(PetscInt n, const char *const dirs[], const char ou
   if (!ierr) ierr = NNLStoreExec(db, "INSERT OR REPLACE INTO meta VALUES ('merging', 'yes')");
   for (PetscInt i = 0; i < n && !ierr; i++) {
     PetscBool conflict = PETSC_FALSE;
+    if (same[i] && (ierr = StillSame(db, dirs[i], &same[i]))) break;
     if (same[i]) {
       ierr =
         PetscInfo(NULL, "merge: '%s' unchanged since merged into '%s': skipped\n", dirs[i], output);
