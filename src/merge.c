@@ -40,18 +40,18 @@ static PetscErrorCode InputPrint(sqlite3 *db, int schema, char buf[], size_t len
   int           rc;
 
   PetscFunctionBegin;
-  PetscCall(
-    NNLStoreCheck(db,
-                  sqlite3_prepare_v2(
-                    db,
-                    "SELECT (SELECT value FROM src.meta WHERE key='job'),"
-                    " (SELECT coalesce(max(rowid), 0) FROM src.points),"
-                    " (SELECT coalesce(max(run), 0) FROM src.runs),"
-                    " (SELECT coalesce(finished, '') || '/' || coalesce(status, '') || '/' ||"
-                    " coalesce(started, '') || '/' || coalesce(printf('%.6f', t0), '') FROM src.runs"
-                    " ORDER BY run DESC LIMIT 1)",
-                    -1, &st, NULL),
-                  "merge: an input's print"));
+  PetscCall(NNLStoreCheck(
+    db,
+    sqlite3_prepare_v2(
+      db,
+      "SELECT (SELECT value FROM src.meta WHERE key='job'),"
+      " (SELECT coalesce(max(rowid), 0) FROM src.points),"
+      " (SELECT coalesce(max(run), 0) FROM src.runs),"
+      " (SELECT coalesce(finished, '') || '/' || coalesce(status, '') || '/' ||"
+      " coalesce(started, '') || '/' || coalesce(printf('%.6f', t0), '') FROM src.runs"
+      " ORDER BY run DESC LIMIT 1)",
+      -1, &st, NULL),
+    "merge: an input's print"));
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     const unsigned char *job = sqlite3_column_text(st, 0);
@@ -67,9 +67,9 @@ static PetscErrorCode InputPrint(sqlite3 *db, int schema, char buf[], size_t len
   PetscFunctionReturn(0);
 }
 
-/* At its turn, an input MergePreCheck found unchanged since merged: still so? A run still writing it
-   may have added points since the check, which the merge takes in its turn as it does any input's
-   (the points up to checked[] are the output's already). */
+/* At its turn, an input MergePreCheck found unchanged since merged: still so? A run still writing
+   it may have added points since the check, which the merge takes in its turn as it does any
+   input's (the points up to checked[] are the output's already). */
 static PetscErrorCode StillSame(sqlite3 *db, const char dir[], PetscBool *same)
 {
   char           source[PATH_MAX], key[PATH_MAX + 16], print[512] = "", *had = NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include "nnlimits/grid.h"
+#include "nnlimits/net.h"
 #include "nnlimits/sched.h"
 #include "nnlimits/store.h"
 #include "commands.h"
@@ -64,6 +65,7 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
       PetscCall(NNLResultDestroy(&res));
     }
     PetscCall(PetscFree(order));
+    PetscCall(NNLNetFreeKept()); /* a run's sweep frees it at its end (NNLSchedRun) */
   }
   PetscCallMPI(MPI_Bcast(sums, 3, MPI_DOUBLE, 0, comm));
   *factor = sums[2] > 0 ? sums[1] / sums[2] : 1.0;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include "nnlimits/limits.h"
+#include "nnlimits/net.h"
 #include "nnlimits/sde.h"
 #include "schedimpl.h"
 #include "parse.h"
@@ -21,8 +22,9 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
                                   NNLPollFn poll, void *ctx, NNLResult **res)
 {
   PetscFunctionBegin;
-  /* a limit or SDE task's memory is priced alone: no network's W kept beside it (net.c) */
-  if (pt->kind != NNL_TASK_NETWORK) PetscCall(NNLNetFreeKept());
+  /* the dense sampler's W kept for the next network (net.c) would add to this task's memory, which
+     -mem_budget_mb counts alone: a network frees it before it allocates, and so do the others */
+  if (pt->kind == NNL_TASK_LIMIT || pt->kind == NNL_TASK_SDE) PetscCall(NNLNetFreeKept());
   if (pt->kind == NNL_TASK_LIMIT)
     PetscCall(NNLLimitCompute(job, pt, poll, ctx, res));
   else if (pt->kind == NNL_TASK_SDE)

@@ -4,6 +4,7 @@
    networks. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "nnlimits/limits.h"
 #include "nnlimits/activation.h"
@@ -291,6 +292,46 @@ static void test_nngp_vs_networks(void **state)
   }
 }
 
+/* Resident MB of this process (/proc/self/statm). */
+static double ResidentMB(void)
+{
+  long  pages = 0, size = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f) {
+    if (fscanf(f, "%ld %ld", &size, &pages) != 2) pages = 0;
+    fclose(f);
+  }
+  return (double)pages * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+}
+
+/* The dense sampler's W past 32 MB (m > 8) is kept from one network for the next; a task of another
+   kind frees it first, so that it does not add to that task's memory (-mem_budget_mb counts each
+   task alone). Catches a 35 MB W held through a limit task. */
+static void test_kept_w_freed_by_other_tasks(void **state)
+{
+  NNLJob    *job;
+  NNLGrid   *grid;
+  NNLResult *res;
+  double     net_mb, lim_mb;
+
+  (void)state;
+  assert_int_equal(TestJob("-family resnet -grid_activation relu -grid_width 2100 -grid_depth 2 "
+                           "-grid_seed 0 -inputs 9 -record_layers last",
+                           &job, &grid),
+                   0);
+  assert_int_equal(NNLPointCompute(job, &grid->points[0], NNL_SAMPLER_DENSE, NULL, NULL, &res), 0);
+  assert_int_equal(res->status, NNL_STATUS_DONE);
+  NNLResultDestroy(&res);
+  net_mb = ResidentMB();
+  assert_int_equal(NNLTaskCompute(job, &grid->points[grid->npoints - 1], NULL, NULL, &res), 0);
+  NNLResultDestroy(&res);
+  lim_mb = ResidentMB();
+  if (!(lim_mb < net_mb - 25))
+    fail_msg("resident %.1f MB after the network, %.1f after the limit task", net_mb, lim_mb);
+  NNLGridDestroy(&grid);
+  NNLJobDestroy(&job);
+}
+
 /* A poll that counts its calls and asks for the task to be abandoned from call `at` on (never when
  * at = 0). */
 typedef struct {
@@ -368,11 +409,17 @@ static void test_abandon_every_task_kind(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_ode_closed_forms),     cmocka_unit_test(test_ode_dense_output),
-    cmocka_unit_test(test_ode_relu_correlation), cmocka_unit_test(test_ode_every_solver),
-    cmocka_unit_test(test_ode_fixed_step),       cmocka_unit_test(test_ode_refused),
-    cmocka_unit_test(test_nngp_to_ode),          cmocka_unit_test(test_dual_unequal_variances),
-    cmocka_unit_test(test_nngp_vs_networks),     cmocka_unit_test(test_abandon_every_task_kind),
+    cmocka_unit_test(test_ode_closed_forms),
+    cmocka_unit_test(test_ode_dense_output),
+    cmocka_unit_test(test_ode_relu_correlation),
+    cmocka_unit_test(test_ode_every_solver),
+    cmocka_unit_test(test_ode_fixed_step),
+    cmocka_unit_test(test_ode_refused),
+    cmocka_unit_test(test_nngp_to_ode),
+    cmocka_unit_test(test_dual_unequal_variances),
+    cmocka_unit_test(test_nngp_vs_networks),
+    cmocka_unit_test(test_abandon_every_task_kind),
+    cmocka_unit_test(test_kept_w_freed_by_other_tasks),
   };
   int rc;
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
