@@ -365,10 +365,11 @@ static void SDECostModel(const NNLJob *job, const NNLPoint *pt, double *cost, do
                  m4 = nnl_cone_sde_cost[lanes][k].m4, step = nnl_cone_sde_cost[lanes][k].step;
     per = pair * m * (m + 1) / 2 + m3 * m * m * m + m4 * m * m * m * m + step;
   }
-  *cost =
-    paths * steps * per + (NNLPointHasFokkerPlanck(job, pt)
-                             ? (ceil(T / NNL_FP_DT) + 1) * (C_FP_STEP + C_FP_CELL * job->fp_cells)
-                             : 0);
+  /* the Fokker-Planck solve stops at every layer (sde_task.c): at least a step of its own each */
+  *cost = paths * steps * per + (NNLPointHasFokkerPlanck(job, pt)
+                                   ? (pt->depth * ceil(T / pt->depth / NNL_FP_DT - 1e-9) + 1) *
+                                       (C_FP_STEP + C_FP_CELL * job->fp_cells)
+                                   : 0);
   if (NNLFamilyIsAttention(pt->family))
     *cost += paths * n * m * C_NM; /* each path's initial Gram: n·m normals */
   /* paths' results, one path's state, and (shaped) the density at every recorded layer plus the
