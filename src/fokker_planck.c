@@ -154,7 +154,7 @@ static PetscErrorCode PostStep(TS ts)
   PetscFunctionBegin;
   PetscCall(TSGetApplicationContext(ts, &fp));
   PetscCall(NNLPoll(fp->poll, fp->pctx, fp->abandon));
-  if (fp->poll && *fp->abandon) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  if (*fp->abandon) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER)); /* set only with poll */
   PetscFunctionReturn(0);
 }
 

@@ -67,25 +67,51 @@ static PetscErrorCode InputPrint(sqlite3 *db, int schema, char buf[], size_t len
   PetscFunctionReturn(0);
 }
 
+/* An input's directory named canonically (source: PATH_MAX bytes), so that shard-0, ./shard-0 and
+   /abs/shard-0 are one input: its runs' source, and its key in the output's meta. */
+static void SourcePath(const char dir[], char source[])
+{
+  if (!realpath(dir, source)) snprintf(source, PATH_MAX, "%s", dir);
+}
+
+/* Its key in the output's meta: 'merged <its real path>'. */
+static void MergedKey(const char source[], char key[], size_t len)
+{
+  snprintf(key, len, "merged %s", source);
+}
+
+/* Whether the input attached as src (of store schema `schema`) is the one merged into the output
+   (main) before, unchanged since (InputPrint). */
+static PetscErrorCode SameAsMerged(sqlite3 *db, const char dir[], int schema, PetscBool *same)
+{
+  char           source[PATH_MAX], key[PATH_MAX + 16], print[512] = "", *had = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *same = PETSC_FALSE;
+  SourcePath(dir, source);
+  MergedKey(source, key, sizeof(key));
+  ierr = InputPrint(db, schema, print, sizeof(print));
+  if (!ierr) ierr = NNLStoreMetaGet(db, key, &had);
+  if (!ierr) *same = had && !strcmp(had, print) ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(PetscFree(had));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 /* At its turn, an input MergePreCheck found unchanged since merged: still so? A run still writing
    it may have added points since the check, which the merge takes in its turn as it does any
    input's (the points up to checked[] are the output's already). */
 static PetscErrorCode StillSame(sqlite3 *db, const char dir[], PetscBool *same)
 {
-  char           source[PATH_MAX], key[PATH_MAX + 16], print[512] = "", *had = NULL;
   int            schema = 0;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   *same = PETSC_FALSE;
-  if (!realpath(dir, source)) snprintf(source, sizeof(source), "%s", dir);
-  snprintf(key, sizeof(key), "merged %s", source);
-  ierr = Attach(db, dir, "src", &schema);
-  if (!ierr) ierr = InputPrint(db, schema, print, sizeof(print));
-  if (!ierr) ierr = NNLStoreMetaGet(db, key, &had);
-  if (!ierr) *same = had && !strcmp(had, print) ? PETSC_TRUE : PETSC_FALSE;
+  ierr  = Attach(db, dir, "src", &schema);
+  if (!ierr) ierr = SameAsMerged(db, dir, schema, same);
   sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
-  PetscCall(PetscFree(had));
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }
@@ -102,7 +128,7 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[],
   int            rc, schema = 0;
 
   PetscFunctionBegin;
-  if (!realpath(dir, source)) snprintf(source, sizeof(source), "%s", dir);
+  SourcePath(dir, source);
   ierr = Attach(db, dir, "src", &schema);
   /* the write lock of the output alone: BEGIN IMMEDIATE takes one on every attached database, so a
      merge of an input that a run still writes waited for (then stalled) that run's commits */
@@ -176,7 +202,7 @@ static PetscErrorCode MergeOne(sqlite3 *db, const char dir[], const char out[],
                             "INSERT OR IGNORE INTO fokker_planck SELECT * FROM src.fokker_planck;");
   if (!ierr) { /* what it held, read in this transaction: what was merged */
     char key[PATH_MAX + 16], print[512] = "";
-    snprintf(key, sizeof(key), "merged %s", source);
+    MergedKey(source, key, sizeof(key));
     ierr = InputPrint(db, schema, print, sizeof(print));
     if (!ierr) ierr = NNLStoreMetaSet(db, key, print);
   }
@@ -224,15 +250,7 @@ static PetscErrorCode MergeCheckInputs(sqlite3 *db, PetscBool out, PetscInt n,
       if (!ierr) ierr = NNLStoreCheck(db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "merge check");
     }
     same[i] = PETSC_FALSE;
-    if (!ierr && out) { /* merged into this output before, and unchanged since (InputPrint) */
-      char source[PATH_MAX], key[PATH_MAX + 16], print[512] = "", *had = NULL;
-      if (!realpath(dirs[i], source)) snprintf(source, sizeof(source), "%s", dirs[i]);
-      snprintf(key, sizeof(key), "merged %s", source);
-      ierr = InputPrint(db, sa, print, sizeof(print));
-      if (!ierr) ierr = NNLStoreMetaGet(db, key, &had);
-      same[i] = had && !strcmp(had, print) ? PETSC_TRUE : PETSC_FALSE;
-      PetscCall(PetscFree(had));
-    }
+    if (!ierr && out) ierr = SameAsMerged(db, dirs[i], sa, &same[i]);
     if (!ierr && out && !same[i])
       ierr = NNLStoreMergeConflict(db, "src", "main", dirs[i], output, -1,
                                    sa == 4 || so == 4 ? PETSC_FALSE : PETSC_TRUE);

@@ -321,9 +321,10 @@ static PetscErrorCode Commit(NNLSched s, NNLResult *res, const NNLPoint *pt, dou
   PetscFunctionBegin;
   if (res->status == NNL_STATUS_ABANDONED) { /* stays pending; a worker's signal stops the run (it
                                                 ends interrupted) */
+    const double ran = res->seconds * Speed(s); /* in cost units */
     s->stats.abandoned++;
-    if (res->seconds * Speed(s) > cost) {
-      (void)Credit(cost, res->seconds * Speed(s), &s->abandoned_over);
+    if (ran > cost) {
+      (void)Credit(cost, ran, &s->abandoned_over);
       s->abandoned_longest = PetscMax(s->abandoned_longest, 2 * res->seconds);
     }
     if (!stop_requested) stop_requested = 1;
