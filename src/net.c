@@ -48,6 +48,11 @@ typedef struct {
      pair (a, b) of its columns over the rows below the last multiple of 8 (8 doubles per pair, as
      GramM has them when its loop ends). */
   double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
+  /* Whether this layer's fused projection goes to memory (Stream): its Y where a later layer or
+     the observation reads it (a ResNet's stream, a recorded or spectra layer), its Phi where the
+     observation does. Else each block's rows stay in L1, only Phi's last n mod 8 rows (the Gram's
+     tail, GramFinish) are stored, and dead says whether a column of Phi was all zero. */
+  PetscBool keep_y, keep_phi, dead;
   /* shaped_attention: key width nk, the residual's λ and γ, the logits' 1/τ; queries and keys
      (nk×m; the projection's logit factors, m×m, at nk >= m), the dense sampler's chunk of W^Q or
      W^K (or all of it past NNL_SMALL_M) or the projection's normals, and in Att four m×m (the
@@ -114,15 +119,28 @@ static PetscBool Fused(const Net *net)
   return net->sampler != NNL_SAMPLER_DENSE && net->m <= NNL_SMALL_M ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* Phi = φ(Y) on rows i0 .. i0 + nb − 1 of every column (the shaped family: its shaped φ; the
-   transformer: Y, its stream's own post-activation, φ_s being inside its MLP sub-block). */
-static void Activate(Net *net, PetscInt i0, PetscInt nb)
+/* Whether a fused layer of this network may keep its rows in L1 (ProjectLayer's keep_y, keep_phi):
+   the MLPs and the ResNet, whose next layer reads the state through the Gram's sums alone (and the
+   ResNet's Y), where the attention blocks read Y and Phi whole. */
+static PetscBool Streams(const Net *net)
+{
+  const NNLFamily f = net->pt->family;
+  return Fused(net) && (f == NNL_FAMILY_MLP || f == NNL_FAMILY_SHAPED || f == NNL_FAMILY_RESNET)
+           ? PETSC_TRUE
+           : PETSC_FALSE;
+}
+
+/* Phi = φ(Y) on nb rows of every column, Y's leading dimension ldy and Phi's ldp (the shaped
+   family: its shaped φ; the transformer: Y, its stream's own post-activation, φ_s being inside its
+   MLP sub-block). */
+static void ActivateRows(Net *net, const double *Y, PetscInt ldy, double *Phi, PetscInt ldp,
+                         PetscInt nb)
 {
   const NNLActivation *act = &net->job->act[net->pt->act];
 
   for (PetscInt a = 0; a < net->m; a++) {
-    const double *y   = net->Y + i0 + a * net->n;
-    double       *phi = net->Phi + i0 + a * net->n;
+    const double *y   = Y + a * ldy;
+    double       *phi = Phi + a * ldp;
     if (net->pt->family == NNL_FAMILY_SHAPED)
       NNLShapedApply(net->job, act, net->n, (size_t)nb, y, phi);
     else if (NNLFamilyIsTransformer(net->pt->family))
@@ -130,6 +148,12 @@ static void Activate(Net *net, PetscInt i0, PetscInt nb)
     else
       NNLActivationApply(act, (size_t)nb, y, phi);
   }
+}
+
+/* Phi = φ(Y) on rows i0 .. i0 + nb − 1 of the stored Y and Phi. */
+static void Activate(Net *net, PetscInt i0, PetscInt nb)
+{
+  ActivateRows(net, net->Y + i0, net->n, net->Phi + i0, net->n, nb);
 }
 
 /* Doubles of Z in one block of the fused layer: the block's normals, Y and Phi rows stay in L1 from
@@ -160,20 +184,33 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
   }
   {
     const PetscInt B = NNL_FUSE_BLOCK / m / 128 * 128, n8 = n - n % 8;
-    double         Zb[NNL_FUSE_BLOCK];
+    double         Zb[NNL_FUSE_BLOCK], Yb[NNL_FUSE_BLOCK], Pb[NNL_FUSE_BLOCK];
+    PetscBool      alive[NNL_SMALL_M] = {PETSC_FALSE};
     PetscCall(PetscArrayzero(net->gsum, m * (m + 1) / 2 * 8)); /* the pairs of m columns */
     for (PetscInt i0 = 0; i0 < n; i0 += B) {
       const PetscInt nb = PetscMin(B, n - i0);
       const double  *Z  = Zb;
+      /* the block's rows of Y and Phi: in memory, or in L1 (leading dimension nb) */
+      double        *y = net->keep_y ? net->Y + i0 : Yb, *phi = net->keep_phi ? net->Phi + i0 : Pb;
+      const PetscInt ly = net->keep_y ? n : nb, lp = net->keep_phi ? n : nb;
       if (nb == n) /* the whole layer: its first n·m normals */
         PetscCall(LayerNormals(net, layer, purpose, n * m, net->pt->depth, Zb, &Z));
       else
         NNLRngNormalsRanges(&s, (uint64_t)i0, (uint64_t)n, (size_t)m, (size_t)nb,
                             Zb); /* column a: normals a·n + i0 … */
-      NNLProjectSmall(nb, m, Z, nb, net->R, alpha, beta, net->Y + i0, n);
-      Activate(net, i0, nb);
-      if (i0 < n8) NNLGramAccSmall(PetscMin(nb, n8 - i0), m, net->Phi + i0, n, net->gsum);
+      NNLProjectSmall(nb, m, Z, nb, net->R, alpha, beta, y, ly);
+      ActivateRows(net, y, ly, phi, lp, nb);
+      if (i0 < n8) NNLGramAccSmall(PetscMin(nb, n8 - i0), m, phi, lp, net->gsum);
+      if (!net->keep_phi) {
+        for (PetscInt a = 0; a < m; a++) {
+          for (PetscInt i = 0; i < nb && !alive[a]; i++) alive[a] = phi[i + a * nb] != 0.0;
+          for (PetscInt i = PetscMax(i0, n8); i < i0 + nb; i++) /* the Gram's tail */
+            net->Phi[i + a * n] = phi[i - i0 + a * nb];
+        }
+      }
     }
+    net->dead = PETSC_FALSE;
+    for (PetscInt a = 0; a < m; a++) net->dead = net->dead || !alive[a] ? PETSC_TRUE : PETSC_FALSE;
   }
   PetscFunctionReturn(0);
 }
@@ -678,15 +715,16 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt,
 
   PetscFunctionBegin;
   memset(net, 0, sizeof(*net));
-  net->job     = job;
-  net->pt      = pt;
-  net->sampler = sampler == NNL_SAMPLER_AUTO ? NNLPointSampler(job, pt) : sampler;
-  net->n       = n;
-  net->m       = m;
-  net->d       = d;
-  net->sw2     = NNLJobSigmaW2(job, pt->act);
-  net->sb2     = NNLJobSigmaB2(job, pt->act);
-  net->branch  = pow((double)pt->depth, -NNLJobBranchAlpha(job, pt->act));
+  net->keep_y = net->keep_phi = PETSC_TRUE;
+  net->job                    = job;
+  net->pt                     = pt;
+  net->sampler                = sampler == NNL_SAMPLER_AUTO ? NNLPointSampler(job, pt) : sampler;
+  net->n                      = n;
+  net->m                      = m;
+  net->d                      = d;
+  net->sw2                    = NNLJobSigmaW2(job, pt->act);
+  net->sb2                    = NNLJobSigmaB2(job, pt->act);
+  net->branch                 = pow((double)pt->depth, -NNLJobBranchAlpha(job, pt->act));
   if (pt->family == NNL_FAMILY_SHAPED) {
     net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
     net->sb2 = 0;
@@ -819,9 +857,17 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
   res->point = pt->ord;
   PetscCall(NetSetUp(&net, job, pt, sampler));
   for (PetscInt l = first; l <= pt->depth; l++) {
-    PetscBool ok;
+    PetscBool       ok;
+    const PetscBool seen = (r < nrec && res->layers[r] == l) || (sp < nspec && slayers[sp] == l);
     PetscCall(PetscLogEventBegin(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     PetscBool overflow = PETSC_FALSE;
+    /* A layer that is neither observed nor read by the next (an MLP's Y; any Phi but through its
+       Gram) stays in L1 (ProjectLayer): at width 2^24 with m = 4 its 3·n·m doubles to memory and
+       back were half its time */
+    if (Streams(&net)) {
+      net.keep_phi = seen;
+      net.keep_y   = seen || pt->family == NNL_FAMILY_RESNET ? PETSC_TRUE : PETSC_FALSE;
+    }
     if (l == first)
       PetscCall(FirstLayer(&net, l));
     else
@@ -842,7 +888,8 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
                            : " (only a positively homogeneous activation is rescaled exactly)");
       break;
     }
-    if (res->dead_layer < 0 && NNLObserveIsDead(net.n, net.m, net.Phi)) res->dead_layer = l;
+    if (res->dead_layer < 0 && (net.keep_phi ? NNLObserveIsDead(net.n, net.m, net.Phi) : net.dead))
+      res->dead_layer = l;
     if (sp < nspec && slayers[sp] == l) {
       PetscCall(PetscLogEventBegin(NNL_EVENT_OBSERVE, 0, 0, 0, 0));
       PetscCall(LayerSpectra(&net, team, l, res, sp, &ok));

@@ -260,6 +260,79 @@ static void test_huge_sigma_w2(void **state)
   }
 }
 
+/* A layer neither observed nor read whole by the next stays in L1 (src/net.c, Streams): the layers
+   a job observes give the same bits whether the others are recorded or not. The same networks with
+   every layer recorded and with spectra at every layer (nothing streamed), and with 3 log-spaced
+   layers recorded and spectra at 5 (some of them not recorded): each statistic of a layer the
+   second records, each spectrum, the dead layer and the KS distance equal to the bit, for the MLP
+   (with bias), the ResNet and the shaped ReLU MLP, widths 1030 (several blocks and 6 rows past the
+   last multiple of 8) and 5 (deep enough that ReLU MLPs die in a streamed layer), several seeds.
+   Catches (each checked): the Gram's tail rows not stored, a ResNet's Y left in L1, a spectra
+   layer streamed, a dead column missed in a streamed layer. */
+static void test_streamed_layers_bits(void **state)
+{
+  const char    *families[] = {"mlp -sigma_b2 0.1", "resnet", "shaped_mlp"};
+  const PetscInt widths[]   = {1030, 5};
+  PetscInt       dead       = 0;
+
+  (void)state;
+  for (int f = 0; f < 3; f++)
+    for (int w = 0; w < 2; w++) {
+      NNLJob  *job[2];
+      NNLGrid *grid[2];
+      for (int h = 0; h < 2; h++) {
+        char opts[512];
+        snprintf(opts, sizeof(opts),
+                 "-family %s -grid_activation relu -grid_width %d -grid_depth 60 -grid_seed 0-%d "
+                 "-inputs 3 -input_correlation 0.3 -sampler projection %s",
+                 families[f], (int)widths[w], w ? 12 : 3,
+                 h ? "-record_layers 3 -spectra_layers 5"
+                   : "-record_layers all -spectra_layers all");
+        assert_int_equal(TestJob(opts, &job[h], &grid[h]), 0);
+      }
+      for (PetscInt p = 0; p < grid[0]->nnets; p++) {
+        NNLResult     *a, *b;
+        const PetscInt m = 3, np = m * (m + 1) / 2;
+        assert_int_equal(
+          NNLPointCompute(job[0], &grid[0]->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &a), 0);
+        assert_int_equal(
+          NNLPointCompute(job[1], &grid[1]->points[p], NNL_SAMPLER_AUTO, NULL, NULL, &b), 0);
+        assert_int_equal(a->status, b->status);
+        if (a->dead_layer != b->dead_layer)
+          fail_msg("%s width %d point %d: dead layer %d, recording every layer %d", families[f],
+                   (int)widths[w], (int)p, (int)b->dead_layer, (int)a->dead_layer);
+        dead += a->dead_layer >= 0;
+        for (PetscInt r = 0; r < b->nrec; r++) {
+          PetscInt ra = 0;
+          while (ra < a->nrec && a->layers[ra] != b->layers[r]) ra++;
+          assert_true(ra < a->nrec);
+          if (memcmp(a->gram + ra * np, b->gram + r * np, sizeof(double) * np) ||
+              memcmp(a->lognorm + ra * m, b->lognorm + r * m, sizeof(double) * m) ||
+              memcmp(a->lognorm_post + ra * m, b->lognorm_post + r * m, sizeof(double) * m) ||
+              memcmp(a->kurtosis + ra * m, b->kurtosis + r * m, sizeof(double) * m))
+            fail_msg("%s width %d point %d layer %d: statistics differ from those of every layer "
+                     "recorded",
+                     families[f], (int)widths[w], (int)p, (int)b->layers[r]);
+        }
+        for (PetscInt k = 0; k < b->nspec; k++) {
+          PetscInt ka = 0;
+          while (ka < a->nspec && a->spec_layers[ka] != b->spec_layers[k]) ka++;
+          assert_true(ka < a->nspec);
+          assert_memory_equal(a->eig + ka * m, b->eig + k * m, sizeof(double) * m);
+          assert_memory_equal(a->sv + ka * a->nsv, b->sv + k * b->nsv, sizeof(double) * b->nsv);
+        }
+        assert_memory_equal(a->ks, b->ks, sizeof(double) * m);
+        NNLResultDestroy(&a);
+        NNLResultDestroy(&b);
+      }
+      for (int h = 0; h < 2; h++) {
+        NNLGridDestroy(&grid[h]);
+        NNLJobDestroy(&job[h]);
+      }
+    }
+  assert_true(dead > 0); /* the dead check of a streamed layer was exercised */
+}
+
 /* Rescaling is exact: the same networks computed with the state rescaled whenever a Gram entry
    passes 2^±3 (about every other layer) and with the default 2^±512 (never, at these depths) give
    the same Gram, kurtosis and KS to the bit, log-norms to rounding (the log domain adds 2k ln 2)
@@ -791,6 +864,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_relu_mlp_lognorm_per_layer),
     cmocka_unit_test(test_mlp_kurtosis_growth),
     cmocka_unit_test(test_fused_layer_bits),
+    cmocka_unit_test(test_streamed_layers_bits),
     cmocka_unit_test(test_dense_layer_bits),
     cmocka_unit_test(test_deep_linear_log_domain),
     cmocka_unit_test(test_exploding_relu_bias_log_domain),
