@@ -48,7 +48,7 @@ typedef struct {
      pair (a, b) of its columns over the rows below the last multiple of 8 (8 doubles per pair, as
      GramM has them when its loop ends). */
   double gsum[NNL_SMALL_M * (NNL_SMALL_M + 1) / 2 * 8];
-  /* Whether this layer's fused projection goes to memory (Stream): its Y where a later layer or
+  /* Whether this layer's fused projection goes to memory (Streams): its Y where a later layer or
      the observation reads it (a ResNet's stream, a recorded or spectra layer), its Phi where the
      observation does. Else each block's rows stay in L1, only Phi's last n mod 8 rows (the Gram's
      tail, GramFinish) are stored, and dead says whether a column of Phi was all zero. */
@@ -715,16 +715,17 @@ static PetscErrorCode NetSetUp(Net *net, const NNLJob *job, const NNLPoint *pt,
 
   PetscFunctionBegin;
   memset(net, 0, sizeof(*net));
-  net->keep_y = net->keep_phi = PETSC_TRUE;
-  net->job                    = job;
-  net->pt                     = pt;
-  net->sampler                = sampler == NNL_SAMPLER_AUTO ? NNLPointSampler(job, pt) : sampler;
-  net->n                      = n;
-  net->m                      = m;
-  net->d                      = d;
-  net->sw2                    = NNLJobSigmaW2(job, pt->act);
-  net->sb2                    = NNLJobSigmaB2(job, pt->act);
-  net->branch                 = pow((double)pt->depth, -NNLJobBranchAlpha(job, pt->act));
+  net->job      = job;
+  net->pt       = pt;
+  net->sampler  = sampler == NNL_SAMPLER_AUTO ? NNLPointSampler(job, pt) : sampler;
+  net->n        = n;
+  net->m        = m;
+  net->d        = d;
+  net->sw2      = NNLJobSigmaW2(job, pt->act);
+  net->sb2      = NNLJobSigmaB2(job, pt->act);
+  net->branch   = pow((double)pt->depth, -NNLJobBranchAlpha(job, pt->act));
+  net->keep_y   = PETSC_TRUE;
+  net->keep_phi = PETSC_TRUE;
   if (pt->family == NNL_FAMILY_SHAPED) {
     net->sw2 = NNLShapedGain(job, &job->act[pt->act], n);
     net->sb2 = 0;

@@ -213,8 +213,8 @@ static PetscErrorCode NetJob(const char *family, PetscInt n, PetscInt L, PetscIn
   burst of load on a shared host hits both alike (a difference of two best-of times taken apart had
   come out below the layer's own normals).
 */
-static PetscErrorCode LayerTime(PetscInt n, PetscInt L, PetscInt m, NNLSamplerType sampler,
-                                double budget, double *tl)
+static PetscErrorCode LayerTime(const char *family, PetscInt n, PetscInt L, PetscInt m,
+                                NNLSamplerType sampler, double budget, double *tl)
 {
   NNLJob  *job[2];
   NNLGrid *grid[2];
@@ -224,7 +224,7 @@ static PetscErrorCode LayerTime(PetscInt n, PetscInt L, PetscInt m, NNLSamplerTy
 
   PetscFunctionBegin;
   for (int k = 0; k < 2; k++) {
-    PetscCall(NetJob("mlp", n, k ? 4 * L : L, m, &job[k], &grid[k]));
+    PetscCall(NetJob(family, n, k ? 4 * L : L, m, &job[k], &grid[k]));
     x[k] = (NetCtx){job[k], &grid[k]->points[0], sampler};
   }
   BestTimes(RunNet, ctx, 2, budget, best);
@@ -247,7 +247,7 @@ static PetscErrorCode BenchDense(double budget, double peak)
     RngCtx   r = {(size_t)(n * n), NULL, 0};
     GemmCtx  g;
     double   tl, tn, tg, flops = 2.0 * n * n * m;
-    PetscCall(LayerTime(n, L, m, NNL_SAMPLER_DENSE, budget, &tl));
+    PetscCall(LayerTime("mlp", n, L, m, NNL_SAMPLER_DENSE, budget, &tl));
     PetscCall(PetscMalloc1(r.n, &r.z));
     tn = BestTime(RunRng, &r, budget);
     PetscCall(PetscFree(r.z));
@@ -264,44 +264,64 @@ static PetscErrorCode BenchDense(double budget, double peak)
   PetscFunctionReturn(0);
 }
 
-/* Projection sampler at m ≪ n: per-layer time against (a) its memory traffic at the triad bandwidth
-   measured on arrays of the same size, (b) that plus the time of its n·m normals (generating them
-   is compute, not traffic), (c) the larger of the two (the roofline: the layer cannot be faster
-   than its normals or its traffic). */
-static PetscErrorCode BenchProjection(double budget, double peak)
+/* n normals drawn 1024 at a time into one buffer that stays in L1, as the fused layer draws them:
+   their compute alone, where RunRng's array of n past the caches adds its writes to memory. */
+static void RunRngL1(void *c)
 {
-  const PetscInt widths[] = {1024, 16384, 262144}, m = 4, L = 8;
-  /* doubles moved per layer by the fused layer (src/net.c): Y read and written (2nm), Phi written
-     (nm). Z stays in L1, and Phi is read by the next layer's Gram while in L1. (The steps one after
-     the other moved 7nm.) */
-  const double words = 3.0;
+  RngCtx      *r = (RngCtx *)c;
+  NNLRngStream s;
+
+  NNLRngStreamInit(&s, 1, 2, 3, NNL_PURPOSE_TEST);
+  for (size_t i = 0; i < r->n; i += 1024) NNLRngNormals(&s, i, PetscMin(1024, r->n - i), r->z);
+}
+
+/* Projection sampler at m ≪ n, a layer that nothing observes (record_layers last): per-layer time
+   against (a) its n·m normals (drawn in L1, as the layer draws them: compute), (b) its memory
+   traffic at the triad bandwidth measured on arrays of the same size, (c) their sum, (d) the larger
+   of the two (the roofline: the layer cannot be faster than its normals or its traffic). Doubles
+   moved per layer (src/net.c, Streams): an MLP's none (Y and Phi stay in L1 block by block, the
+   next layer reading only their Gram), a ResNet's 2nm (its stream Y, read and written; Phi stays in
+   L1). Before such layers stayed in L1 every layer moved 3nm, and the steps one after the other
+   7nm. The widths: in L1/L2, in L3, and past this machine's L3 (2^23 × 4 doubles: 256 MB an array).
+ */
+static PetscErrorCode BenchProjection(double budget, double peak, PetscInt nw,
+                                      const PetscInt widths[])
+{
+  const PetscInt m = 4, L = 8;
+  const char    *families[] = {"mlp", "resnet"};
+  const double   words[]    = {0.0, 2.0};
 
   PetscFunctionBegin;
-  for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
-    PetscInt n = widths[i];
-    RngCtx   r = {(size_t)(n * m), NULL, 0};
-    TriadCtx t = {(size_t)(n * m), NULL, NULL, NULL};
-    double   tl, tn, tt, bw, tbytes, flops = 2.0 * n * m * m + 1.0 * n * m * (m + 1);
-    PetscCall(LayerTime(n, L, m, NNL_SAMPLER_PROJECTION, budget, &tl));
-    PetscCall(PetscMalloc1(r.n, &r.z));
-    tn = BestTime(RunRng, &r, budget);
-    PetscCall(PetscFree(r.z));
-    PetscCall(PetscMalloc3(t.n, &t.a, t.n, &t.b, t.n, &t.c));
-    for (size_t k = 0; k < t.n; k++) t.b[k] = t.c[k] = 1.0;
-    tt = BestTime(RunTriad, &t, budget);
-    PetscCall(PetscFree3(t.a, t.b, t.c));
-    bw     = 3.0 * 8.0 * (double)(n * m) / tt; /* bytes/s: two arrays read, one written */
-    tbytes = words * 8.0 * (double)(n * m) / bw;
-    PetscCall(PetscPrintf(PETSC_COMM_SELF,
-                          "bench=projection_layer family=mlp n=%" PetscInt_FMT " m=%" PetscInt_FMT
-                          " layer_us=%.3f traffic_bound_us=%.3f "
-                          "normals_us=%.3f triad_gbs=%.2f ratio_traffic=%.3f "
-                          "ratio_traffic_plus_normals=%.3f ratio_roofline=%.3f "
-                          "target_ratio=2 gflops=%.3f frac_peak=%.4f\n",
-                          n, m, 1e6 * tl, 1e6 * tbytes, 1e6 * tn, bw * 1e-9, tl / tbytes,
-                          tl / (tbytes + tn), tl / (tbytes > tn ? tbytes : tn), flops / tl * 1e-9,
-                          flops / tl * 1e-9 / peak));
-  }
+  for (PetscInt i = 0; i < nw; i++)
+    for (int f = 0; f < 2; f++) {
+      PetscInt n = widths[i];
+      RngCtx   r = {(size_t)(n * m), NULL, 0};
+      TriadCtx t = {(size_t)(n * m), NULL, NULL, NULL};
+      double   tl, tn, tt, bw, tbytes, flops = 2.0 * n * m * m + 1.0 * n * m * (m + 1);
+      PetscCall(LayerTime(families[f], n, L, m, NNL_SAMPLER_PROJECTION, budget, &tl));
+      PetscCall(PetscMalloc1(1024, &r.z));
+      tn = BestTime(RunRngL1, &r, budget);
+      PetscCall(PetscFree(r.z));
+      PetscCall(PetscMalloc3(t.n, &t.a, t.n, &t.b, t.n, &t.c));
+      for (size_t k = 0; k < t.n; k++) t.b[k] = t.c[k] = 1.0;
+      tt = BestTime(RunTriad, &t, budget);
+      PetscCall(PetscFree3(t.a, t.b, t.c));
+      bw     = 3.0 * 8.0 * (double)(n * m) / tt; /* bytes/s: two arrays read, one written */
+      tbytes = words[f] * 8.0 * (double)(n * m) / bw;
+      PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                            "bench=projection_layer family=%s n=%" PetscInt_FMT " m=%" PetscInt_FMT
+                            " layer_us=%.3f normals_us=%.3f words_per_element=%g "
+                            "traffic_bound_us=%.3f triad_gbs=%.2f ratio_normals=%.3f ",
+                            families[f], n, m, 1e6 * tl, 1e6 * tn, words[f], 1e6 * tbytes,
+                            bw * 1e-9, tl / tn));
+      if (tbytes > 0)
+        PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                              "ratio_traffic=%.3f ratio_traffic_plus_normals=%.3f ", tl / tbytes,
+                              tl / (tbytes + tn)));
+      PetscCall(PetscPrintf(
+        PETSC_COMM_SELF, "ratio_roofline=%.3f target_ratio=2 gflops=%.3f frac_peak=%.4f\n",
+        tl / (tbytes > tn ? tbytes : tn), flops / tl * 1e-9, flops / tl * 1e-9 / peak));
+    }
   PetscFunctionReturn(0);
 }
 
@@ -309,14 +329,19 @@ int main(int argc, char **argv)
 {
   double    budget = 0.5, peak = 0;
   PetscBool flg;
+  PetscInt  widths[8] = {1024, 16384, 262144, 8388608}, nw = 8;
 
-  PetscCall(PetscInitialize(&argc, &argv, NULL, "bench_kernels [-budget seconds per measurement]"));
+  PetscCall(PetscInitialize(
+    &argc, &argv, NULL,
+    "bench_kernels [-budget seconds per measurement] [-projection_widths n,n,...]"));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-budget", &budget, &flg));
   PetscCall(PetscOptionsClearValue(NULL, "-budget"));
+  PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-projection_widths", widths, &nw, &flg));
+  if (!flg) nw = 4;
   PetscCall(BenchRng(budget));
   PetscCall(BenchPeak(budget, &peak));
   PetscCall(BenchDense(budget, peak));
-  PetscCall(BenchProjection(budget, peak));
+  PetscCall(BenchProjection(budget, peak, nw, widths));
   PetscCall(PetscOptionsClear(NULL));
   PetscCall(PetscFinalize());
   return 0;
