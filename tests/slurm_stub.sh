@@ -1,0 +1,71 @@
+# jobs/slurm/sweep.sbatch run by hand, as Slurm's batch shell would run it, against stub scontrol and squeue: what the
+# script decides in seconds, without a Slurm (tests/slurm.sh runs the scripts on a real one):
+#  1. a stop by the time limit's USR1 of a job requeued NNL_MAX_REQUEUES times already is not requeued again, and its
+#     log says why and what to do (a job whose runs each stored a point or two requeued itself for good); one requeued
+#     fewer times is requeued; a NNL_MAX_REQUEUES that is not a count is refused before anything runs.
+# Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
+source "$(dirname "$0")/lib.sh" "$@"
+SRC=${NNL_SOURCE_DIR:?}
+cd "$W"
+for v in $(compgen -v | grep -E '^(SLURM|SBATCH|SRUN)_' || true); do unset "$v"; done
+# scontrol: KillWait 5 s, and a requeue recorded (not done); squeue: 1:30 left, as at the time limit's USR1
+mkdir -p stub
+cat > stub/scontrol << EOF
+#!/bin/bash
+case "\$1" in
+  show) [ "\$2" = config ] && echo "KillWait                = 5 sec" ;;
+  requeue) echo "\$*" >> "$W/requeued" ;;
+esac
+exit 0
+EOF
+printf '#!/bin/bash\necho 1:30\n' > stub/squeue
+chmod +x stub/*
+# about 60 tasks of 0.1-0.2 s each
+printf -- '-family resnet\n-grid_width 1024\n-grid_depth 32\n-grid_seed 0-30\n-record_layers last\n-sampler dense\n-progress_interval 0\n' \
+  > slow.opts
+
+# sweep OUT LOG RESTARTS [NAME=VALUE...]: sweep.sbatch (one rank, launched by env) with USR1 once it has stored a point;
+# sets rc
+sweep() {
+  local out=$1 log=$2 restarts=$3 pid d0
+  shift 3
+  d0=$("$NNL" status "$out" 2> /dev/null | grep -o ' done=[0-9]*' | cut -d= -f2 || true)
+  env PATH="$W/stub:$PATH" SLURM_JOB_ID=77 SLURM_RESTART_COUNT="$restarts" NNLIMITS="$NNL" NNL_LAUNCH=env "$@" \
+    bash "$SRC/jobs/slurm/sweep.sbatch" slow.opts "$out" > "$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do
+    [ "$("$NNL" status "$out" 2> /dev/null | grep -o ' done=[0-9]*' | cut -d= -f2 || true)" -gt "${d0:-0}" ] 2> /dev/null && break
+    sleep 0.1
+  done
+  kill -USR1 "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+}
+
+# --- 1. the cap on self-requeues --------------------------------------------------------------------------------
+rm -f requeued
+sweep "$W/capped" capped.log 2 NNL_MAX_REQUEUES=2
+[ "$rc" = 3 ] && [ ! -e requeued ] || { cat capped.log; fail "a stop after 2 requeues of NNL_MAX_REQUEUES=2: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
+grep -q "^sweep.sbatch: stopped early, and not requeued again: this job was requeued 2 times already (at most NNL_MAX_REQUEUES=2" capped.log &&
+  grep -q "with [1-9][0-9]* still pending in $W/capped.*give a longer -t, or more ranks (-n), and resubmit the same job" capped.log ||
+  { cat capped.log; fail "the capped stop's message"; }
+sweep "$W/capped" capped2.log 1 NNL_MAX_REQUEUES=2
+[ "$rc" = 0 ] && [ "$(cat requeued 2> /dev/null)" = "requeue 77" ] || { cat capped2.log; fail "a stop after 1 requeue of 2: exit $rc, not requeued"; }
+set +e
+env PATH="$W/stub:$PATH" NNLIMITS="$NNL" NNL_LAUNCH=env bash "$SRC/jobs/slurm/sweep.sbatch" NNL_MAX_REQUEUES=x slow.opts bad > bad.log 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "NNL_MAX_REQUEUES='x' is not a count" bad.log && [ ! -e bad ] || { cat bad.log; fail "NNL_MAX_REQUEUES=x: exit $rc"; }
+# submit passes NNL_MAX_REQUEUES on, and warns when the prediction needs more runs than it allows (stub sbatch: the
+# arguments recorded; a job of ~430 s at one rank, -t 5: 180 s a run, 3 runs, 2 allowed)
+printf '#!/bin/bash\necho "$*" >> "%s/sbatch.args"\necho 123\n' "$W" > stub/sbatch
+chmod +x stub/sbatch
+printf -- '-family resnet\n-grid_width 4096\n-grid_depth 1024\n-grid_seed 0-10000\n-record_layers last\n' > long.opts
+PATH="$W/stub:$PATH" NNLIMITS=$NNL NNL_MAX_REQUEUES=1 bash "$SRC/jobs/slurm/submit" long.opts --output long -n 1 -t 5 \
+  > submit.out 2> submit.err || { cat submit.err; fail "submit with NNL_MAX_REQUEUES=1"; }
+grep -q "warning: at this time limit the slowest shard takes ~3 runs: more than the 2 that sweep.sbatch's NNL_MAX_REQUEUES=1" \
+  submit.err || { cat submit.out submit.err; fail "submit: no warning of more runs than NNL_MAX_REQUEUES allows"; }
+grep -q "sweep.sbatch NNLIMITS=.* NNL_MAX_REQUEUES=1 " sbatch.args || { cat sbatch.args; fail "submit: NNL_MAX_REQUEUES not passed on"; }
+echo "1. a time limit's stop after NNL_MAX_REQUEUES requeues: not requeued, said why; one requeue fewer: requeued;" \
+  "submit passes the cap on and warns of a job that needs more runs"
+echo "slurm_stub: all passed"
