@@ -4,7 +4,7 @@
 #  1. submit --array 3 + merge: the merged store equals a direct mpiexec run byte for byte (CSV export);
 #  2. the mpirun form of sweep.sbatch (NNL_LAUNCH=mpirun): the same;
 #  3. SIGUSR1 to the batch shell of a running array task (what --signal=B:USR1@120 sends): the shard stops with
-#     exit 3, the task requeues itself, the requeued run finishes the shard, and the merge, held back by afterok until
+#     exit 3, the task requeues itself, the requeued run finishes the shard, and the merge, held back by afterany until
 #     then, equals the direct run;
 #  4. scancel of a running sweep cancels it (the stop that SIGTERM causes is not mistaken for a requeue);
 #  5. srun without MPI wiring (N singletons) is refused with the one-line error, nothing stored;
@@ -26,7 +26,9 @@
 # 17. merge.sbatch OUTPUT N with N too small fails (it ended COMPLETED with a partial store);
 # 18. submit refuses a job that could never start (too many CPUs, -t above MaxTime, an array above MaxArraySize);
 # 19. submit's warnings: no -t (the partition's limit), empty shards past 1000, -t 0:01 read as Slurm does (a minute),
-#     one_machine.sh's shared-memory-only Open MPI settings.
+#     one_machine.sh's shared-memory-only Open MPI settings;
+# 20. a shard cancelled: the merge still runs (afterany), fails, and its log names the shard and the submit --only that
+#     finishes it (under afterok it was cancelled, with no log).
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -207,7 +209,7 @@ same_exports "$W/direct" "$OUT/all"
 n=$("$NNL" status "$W/direct" | grep -o ' total=[0-9]*' | cut -d= -f2)
 grep -q "^status dir=(all) done=$n failed=0 pending=0 total=$n " "$W/status.out" || { cat "$W/status.out"; fail "status of the shards"; }
 grep -q 'shard=1/3' "$OUT/logs/shard-${arr}_1.out" || fail "array task 1 did not run shard 1/3"
-echo "1. array of 3 + merge (afterok): merged store = direct run ($(($(date +%s) - T0)) s)"
+echo "1. array of 3 + merge (afterany): merged store = direct run ($(($(date +%s) - T0)) s)"
 
 # --- 2. the mpirun form ---------------------------------------------------------------------------------------------
 OUT=$W/mpirun
@@ -575,4 +577,27 @@ grep -q "^submit: note: OMPI_MCA_btl=self,vader (jobs/one_machine.sh's shared-me
   { cat "$W/s19.err"; fail "submit: no note of one_machine.sh's settings"; }
 echo "19. submit warns without -t (the partition's MaxTime), counts 1500-$n empty shards, reads -t 0:01 as 60 s, notes" \
   "one_machine.sh's settings ($(($(date +%s) - T0)) s)"
+# --- 20. a shard cancelled: the merge runs all the same, fails, and its log says which shard and how to finish it ----
+# (under afterok the merge was cancelled with the shard: no log, no word of why); the command it gives finishes the job
+OUT=$W/cancelled
+"$SRC/jobs/slurm/submit" "$W/small.opts" --array 2 --output "$OUT" -n 1 -t 5 --hold > "$W/s20.out" 2>&1 ||
+  { cat "$W/s20.out"; fail "submit (a shard cancelled)"; }
+arr=$(grep -o 'array=[0-9]*' "$W/s20.out" | cut -d= -f2)
+mrg=$(grep -o 'merge=[0-9]*' "$W/s20.out" | cut -d= -f2)
+grep -q "^merge: runs once every shard's task has ended; .* in $OUT/logs/merge-$mrg.out" "$W/s20.out" ||
+  { cat "$W/s20.out"; fail "submit does not say where the merge's log is"; }
+scancel "${arr}_0"
+scontrol release "$arr" "$mrg"
+for _ in $(seq 300); do [ -z "$(squeue -h -j "$mrg" 2> /dev/null)" ] && break; sleep 0.2; done
+again=$(sed -n 's/^merge.sbatch: error: unfinished: shard-0 (no store) .*Finish them with \(.* --only 0 --output [^ ]*\) (with .*/\1/p' \
+  "$OUT/logs/merge-$mrg.out" 2> /dev/null || true)
+[ "$(state "$mrg")" = FAILED ] && [ -n "$again" ] ||
+  { cat "$OUT/logs/merge-$mrg.out" 2> /dev/null || true; fail "a shard cancelled: the merge is $(state "$mrg"), its log does not say why"; }
+[[ $again == "$SRC/jobs/slurm/submit $OUT/logs/job-"*"-small.opts --array 2 --only 0 --output $OUT" ]] ||
+  fail "a shard cancelled: the merge's command is '$again'"
+$again -n 1 -t 5 > "$W/s20b.out" 2>&1 || { cat "$W/s20b.out"; fail "the merge's command: $again"; }
+wait_done "$(grep -o 'merge=[0-9]*' "$W/s20b.out" | cut -d= -f2)" 60
+same_exports "$W/direct" "$OUT/all"
+echo "20. a shard cancelled: the merge (afterany) fails naming it and the --only that finishes it; that command's" \
+  "merge = direct run ($(($(date +%s) - T0)) s)"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
