@@ -140,6 +140,7 @@ typedef struct {
     workers;    /* ranks per shard; of them, those that compute points (NNLSchedPlanRanks) */
   PetscBool r0; /* rank 0 computes too */
   double    calibrate, factor; /* -plan_calibrate's seconds; the measured speed over the model's */
+  PetscBool factor_set; /* -plan_factor: an earlier calibration's factor, not measured again */
   double   *cellbytes, *cellcommit; /* a point's store bytes and commit cost are its cell's */
   PetscInt  stored;                 /* points -output holds (-1: no store) */
   PetscBool ext; /* they are a run of fewer axis values, which this job extends */
@@ -181,11 +182,21 @@ static PetscErrorCode PlanOptions(MPI_Comm comm, Plan *p)
                              "predicted times to this machine's cores "
                              "(0: the cost model's reference cores)",
                              "", p->calibrate, &p->calibrate, NULL));
+  /* jobs/slurm/submit plans each shard it resubmits: one calibration serves them all */
+  PetscCall(PetscOptionsReal("-plan_factor",
+                             "Scale the predicted compute times by this factor (an earlier "
+                             "-plan_calibrate's plan_calibration factor), measuring nothing",
+                             "", p->factor, &p->factor, &p->factor_set));
   PetscOptionsEnd();
   NNLErrorOptionsPhase(PETSC_FALSE);
   if (rset) PetscCall(NNLParseInt("-plan_ranks", rtext, 1, &p->ranks));
   PetscCheck(p->calibrate >= 0 && p->calibrate <= 3600, comm, PETSC_ERR_USER_INPUT,
              "-plan_calibrate: seconds in [0, 3600], not %g", p->calibrate);
+  PetscCheck(!p->factor_set || p->factor > 0, comm, PETSC_ERR_USER_INPUT,
+             "-plan_factor: must be > 0, not %g", p->factor);
+  PetscCheck(!p->factor_set || p->calibrate == 0, comm, PETSC_ERR_USER_INPUT,
+             "-plan_factor and -plan_calibrate: give one (the factor is what the calibration "
+             "measures)");
   PetscFunctionReturn(0);
 }
 
@@ -415,7 +426,7 @@ static PetscErrorCode PlanBody(MPI_Comm comm, Plan *p)
 {
   PetscFunctionBegin;
   PetscCall(PlanStored(comm, p));
-  PetscCall(PlanCalibrate(comm, p->job, p->grid, p->calibrate, &p->factor));
+  if (!p->factor_set) PetscCall(PlanCalibrate(comm, p->job, p->grid, p->calibrate, &p->factor));
   /* the calibration measured tasks alone, so it scales their compute, not rank 0's commits (a job
      of small tasks with spectra, mostly commits, was predicted at half its time) */
   PetscCall(PetscMalloc2(p->grid->ncells, &p->cellbytes, p->grid->ncells, &p->cellcommit));

@@ -3,6 +3,8 @@
 #  1. a stop by the time limit's USR1 of a job requeued NNL_MAX_REQUEUES times already is not requeued again, and its
 #     log says why and what to do (a job whose runs each stored a point or two requeued itself for good); one requeued
 #     fewer times is requeued; a NNL_MAX_REQUEUES that is not a count is refused before anything runs.
+#  2. the plan that submit prints for a resubmit of some shards (--only, or some finished) is of the shards it queues,
+#     each less what its store holds (it was the whole job's slowest shard).
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -68,4 +70,31 @@ grep -q "warning: at this time limit the slowest shard takes ~3 runs: more than 
 grep -q "sweep.sbatch NNLIMITS=.* NNL_MAX_REQUEUES=1 " sbatch.args || { cat sbatch.args; fail "submit: NNL_MAX_REQUEUES not passed on"; }
 echo "1. a time limit's stop after NNL_MAX_REQUEUES requeues: not requeued, said why; one requeue fewer: requeued;" \
   "submit passes the cap on and warns of a job that needs more runs"
+# --- 2. a resubmit of some shards: the plan printed is of the shards queued, each less what its store holds ----------
+# (it was the whole job's slowest shard, whatever was resubmitted). slow.opts in 3 shards: shards 0 and 2 finished,
+# shard 1 stopped halfway; then shard 2 removed.
+OUT=$W/arr
+for i in 0 2; do "$NNL" run -options_file slow.opts -shard $i/3 -output "$OUT/shard-$i" > /dev/null 2>&1 || fail "shard $i/3"; done
+"$NNL" run -options_file slow.opts -shard 1/3 -output "$OUT/shard-1" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 300); do "$NNL" status "$OUT/shard-1" 2> /dev/null | grep -q ' done=\([89]\|[1-9][0-9]\)' && break; sleep 0.1; done
+kill -USR1 "$pid"
+wait "$pid" && fail "shard 1/3 was not stopped (make slow.opts larger)"
+plan1=$("$NNL" plan -options_file slow.opts -shard 1/3 -output "$OUT/shard-1")
+left1=$(sed -n 's/^plan left .* wall_seconds=\([0-9.e+]*\) .*/\1/p' <<< "$plan1")
+whole=$(sed -n 's/^plan predicted_wall_seconds=\([0-9.e+]*\).*/\1/p' <<< "$plan1")
+line2=$(sed -n 's/^shard index=2 tasks=[0-9]* wall_seconds=\([0-9.e+]*\) .*/\1/p' <<< "$plan1")
+awk -v l="$left1" -v w="$whole" 'BEGIN {exit !(l > 0 && l < 0.8 * w)}' ||
+  fail "shard 1 left ${left1}s of the slowest shard's ${whole}s: want 0 < left < 0.8 x (make slow.opts larger)"
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --output "$OUT" -n 1 -t 5 \
+  > s2.out 2> s2.err || { cat s2.err; fail "submit of the array with shard 1 unfinished"; }
+grep -q "^submit: shards already finished, not queued again: 0,2$" s2.out &&
+  grep -q "^plan: slowest shard queued (shard 1 of 1, less what its store holds) ~${left1}s at 1 ranks" s2.out ||
+  { cat s2.out; fail "the plan of shard 1 alone: want ${left1}s (the whole job's slowest shard: ${whole}s)"; }
+rm -r "$OUT/shard-2" "$OUT/logs/submitted" # (stub squeue would report the submit's jobs as running)
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --only 2 --output "$OUT" -n 1 -t 5 \
+  > s2.out 2> s2.err || { cat s2.err; fail "submit --only 2"; }
+grep -q "^plan: slowest shard queued (shard 2 of 2) ~${line2}s at 1 ranks" s2.out || { cat s2.out; fail "the plan of --only 2: want ${line2}s"; }
+echo "2. a resubmit of shard 1 of 3, stopped: the plan is what is left of it, ${left1}s (the whole job's slowest shard:" \
+  "${whole}s); --only 2 (no store): shard 2's whole ${line2}s"
 echo "slurm_stub: all passed"
