@@ -149,6 +149,8 @@ typedef struct {
   double    total, commit, bytes, core; /* the job's cost, commits, store bytes, core seconds */
   double    maxshard;                   /* the slowest shard's predicted seconds */
   PetscBool bound;                      /* its time is its rank 0's commits */
+  PetscReal grace;                      /* the run's -stop_grace ... */
+  PetscBool grace_set; /* ... given, not the default: jobs/slurm/sweep.sbatch keeps it */
 } Plan;
 
 /* Tasks of model cost `cost`, of which `commit` is rank 0's commits, in the model's units on this
@@ -440,6 +442,13 @@ static PetscErrorCode PlanBody(MPI_Comm comm, Plan *p)
   PetscCall(PlanWords(comm, p));
   if (p->stored > 0) PetscCall(PlanLeftLines(comm, p));
   PetscCall(PlanNoteWriter(comm, p));
+  /* the run's, from every source PETSc reads (a nested YAML key included): the batch script asks
+     here rather than reading the job file itself */
+  {
+    char g[32]; /* PetscPrintf's %g prints 10 as "10.", which a script reads as no number */
+    snprintf(g, sizeof(g), "%g", (double)p->grace);
+    PetscCall(PetscPrintf(comm, "plan stop_grace=%s given=%s\n", g, p->grace_set ? "yes" : "no"));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -455,6 +464,7 @@ PetscErrorCode NNLCommandPlan(MPI_Comm comm)
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
   ierr = NNLRunSetUp(comm, "plan", &p.job, &p.grid, &sched, &help);
   if (!ierr && sched) ierr = NNLSchedPlanRanks(sched, p.ranks, &p.workers, &p.r0);
+  if (!ierr && sched) ierr = NNLSchedGetStopGrace(sched, &p.grace, &p.grace_set);
   if (!ierr && sched && !help)
     ierr = NNLSchedWarnTeams(sched, p.ranks, PETSC_FALSE); /* at -plan_ranks */
   PetscCall(NNLSchedDestroy(&sched));

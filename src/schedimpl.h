@@ -42,6 +42,7 @@ struct _p_NNLSched {
   const NNLGrid *grid;
   double         progress_interval;
   double         stop_grace; /* -stop_grace */
+  PetscBool stop_grace_set;  /* given (job file, command line, PETSC_OPTIONS), not the default */
   double    stop_seen; /* NNLCoarseSeconds when this rank first saw a stop signal; -1: none yet */
   PetscBool abandon_said; /* rank 0 has said that it abandons the tasks in progress */
   int stop_told; /* rank 0: the stop level told to the workers (TellWorkers); a worker: TAG_STOPs

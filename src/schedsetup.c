@@ -164,8 +164,9 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
   if (gset) PetscCall(NNLParseReal("-stop_grace", gbuf, &grace));
   PetscCheck(grace >= 0, s->comm, PETSC_ERR_USER_INPUT,
              "-stop_grace: must be >= 0 seconds (got %g)", (double)grace);
-  s->stop_grace = grace;
-  set           = set0;
+  s->stop_grace     = grace;
+  s->stop_grace_set = gset;
+  set               = set0;
   if (set) {
     PetscBool t, f;
     PetscCall(PetscStrcasecmp(b0, "true", &t));
@@ -184,6 +185,14 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
     PetscCall(NNLSchedPlanRanks(s, s->size, &workers, &s->rank0_computes));
   }
   PetscCall(TeamsCreate(s));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLSchedGetStopGrace(NNLSched s, PetscReal *grace, PetscBool *set)
+{
+  PetscFunctionBegin;
+  *grace = s->stop_grace;
+  *set   = s->stop_grace_set;
   PetscFunctionReturn(0);
 }
 

@@ -1,10 +1,11 @@
-# jobs/slurm/sweep.sbatch run by hand, as Slurm's batch shell would run it, against stub scontrol and squeue: what the
-# script decides in seconds, without a Slurm (tests/slurm.sh runs the scripts on a real one):
+# jobs/slurm/sweep.sbatch and submit run by hand against stub sbatch, scontrol and squeue: what the scripts decide, in
+# seconds, without a Slurm (tests/slurm.sh runs them on a real one):
 #  1. a stop by the time limit's USR1 of a job requeued NNL_MAX_REQUEUES times already is not requeued again, and its
 #     log says why and what to do (a job whose runs each stored a point or two requeued itself for good); one requeued
 #     fewer times is requeued; a NNL_MAX_REQUEUES that is not a count is refused before anything runs.
 #  2. the plan that submit prints for a resubmit of some shards (--only, or some finished) is of the shards it queues,
 #     each less what its store holds (it was the whole job's slowest shard).
+#  3. a -stop_grace in a nested YAML key (stop: / grace: 2) is the user's, and the script passes none of its own.
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -97,4 +98,18 @@ PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --arr
 grep -q "^plan: slowest shard queued (shard 2 of 2) ~${line2}s at 1 ranks" s2.out || { cat s2.out; fail "the plan of --only 2: want ${line2}s"; }
 echo "2. a resubmit of shard 1 of 3, stopped: the plan is what is left of it, ${left1}s (the whole job's slowest shard:" \
   "${whole}s); --only 2 (no store): shard 2's whole ${line2}s"
+# --- 3. a -stop_grace of the user's, in a nested YAML key, is kept ----------------------------------------------------
+# (the script read the job file with sed, saw no stop_grace, and passed its own: -stop_grace 3 under the stub's KillWait)
+printf 'family: mlp\ngrid_seed: 0-2\nprogress_interval: 0\n' > plain.yaml
+{ cat plain.yaml; printf 'stop:\n  grace: 2\n'; } > nested.yaml
+{ cat plain.yaml; printf 'stop: {grace: 2}\n'; } > flow.yaml
+for j in plain nested flow; do
+  env PATH="$W/stub:$PATH" SLURM_JOB_ID=78 NNLIMITS="$NNL" NNL_LAUNCH=env bash "$SRC/jobs/slurm/sweep.sbatch" $j.yaml "$W/g-$j" \
+    > g-$j.log 2>&1 || { cat g-$j.log; fail "sweep.sbatch of $j.yaml"; }
+done
+grep -q '^sweep.sbatch: job=78 .* stop_grace=3 (KillWait 5)$' g-plain.log || { cat g-plain.log; fail "no -stop_grace of the script's under KillWait 5"; }
+for j in nested flow; do
+  grep -q '^sweep.sbatch: job=78 ' g-$j.log && ! grep -q 'stop_grace=' g-$j.log || { cat g-$j.log; fail "$j.yaml: the user's stop: grace: 2 overridden"; }
+done
+echo "3. a nested YAML stop: grace: 2 (block or flow) is the user's -stop_grace, kept; without it, the script's 3 s"
 echo "slurm_stub: all passed"

@@ -72,6 +72,13 @@ PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers,
 */
 PetscErrorCode NNLSchedWarnTeams(NNLSched s, PetscInt ranks, PetscBool refuse);
 /**
+  @brief The run's -stop_grace in seconds, and whether it was given (in the job file, nested YAML
+  included, on the command line or in PETSC_OPTIONS) rather than the default. Not collective.
+  @param[out] grace seconds
+  @param[out] set   PETSC_TRUE if given
+*/
+PetscErrorCode NNLSchedGetStopGrace(NNLSched s, PetscReal *grace, PetscBool *set);
+/**
   @brief Compute the points todo[0..n) (indices into the grid, largest cost first; meaningful on
   rank 0 only) and commit each to store (rank 0; NULL elsewhere). Collective. Rank 0 hands out tasks
   largest first and computes the smallest itself when that helps, serving workers between the layers
