@@ -28,7 +28,9 @@
 # 19. submit's warnings: no -t (the partition's limit), empty shards past 1000, -t 0:01 read as Slurm does (a minute),
 #     one_machine.sh's shared-memory-only Open MPI settings;
 # 20. a shard cancelled: the merge still runs (afterany), fails, and its log names the shard and the submit --only that
-#     finishes it (under afterok it was cancelled, with no log).
+#     finishes it (under afterok it was cancelled, with no log);
+# 21. a preemption (PreemptMode=REQUEUE, GraceTime 8 s): the run ends interrupted, not SIGKILLed, and requeues itself
+#     (it ended FAILED: Slurm does not requeue a preempted job that ends within its GraceTime), and the rerun resumes.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -137,7 +139,12 @@ NodeName=$host NodeAddr=127.0.0.1 $(slurmd -C | head -n 1 | cut -d' ' -f2-) Stat
 KillWait=5
 # (default 1001: 2001 lets a 1500-shard array through, and 2500 be refused)
 MaxArraySize=2001
+# preemption by partition (21): a job in high requeues one in low, GraceTime seconds after the tasks' first SIGTERM
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
 PartitionName=short Nodes=ALL Default=YES MaxTime=10 State=UP
+PartitionName=low Nodes=ALL MaxTime=10 PriorityTier=1 GraceTime=8 State=UP
+PartitionName=high Nodes=ALL MaxTime=10 PriorityTier=2 State=UP
 EOF
 export SLURM_CONF=$D/slurm.conf
 slurmctld -D > "$D/log/slurmctld.out" 2>&1 &
@@ -600,4 +607,26 @@ wait_done "$(grep -o 'merge=[0-9]*' "$W/s20b.out" | cut -d= -f2)" 60
 same_exports "$W/direct" "$OUT/all"
 echo "20. a shard cancelled: the merge (afterany) fails naming it and the --only that finishes it; that command's" \
   "merge = direct run ($(($(date +%s) - T0)) s)"
+# --- 21. a preemption (PreemptMode=REQUEUE, partition low's GraceTime=8): the run stops cleanly, requeues, resumes ------
+# Slurm sends the tasks (not the batch shell) SIGTERM at once, and the job SIGTERM again GraceTime later, then SIGKILL
+# KillWait after that (measured here: the tasks' SIGTERM, 10 s later the second, 5 s later SIGKILL): a preempted run
+# has GraceTime + KillWait, so the grace under KillWait holds for it too. But the run stopped within the grace, the
+# script exited 3, and Slurm recorded the job FAILED, not requeued (ExitCode 3:0, Restarts=0): the script now sees the
+# preemption (scontrol's PreemptTime) and requeues itself. The sweep in low is preempted by a job in high.
+OUT=$W/preempt
+"$SRC/jobs/slurm/submit" "$W/big.opts" --output "$OUT" -n 2 -t 5 -p low > "$W/s21.out" 2>&1 || { cat "$W/s21.out"; fail "submit (preempt)"; }
+job=$(grep -o 'sweep=[0-9]*' "$W/s21.out" | cut -d= -f2)
+fifth "$OUT" || { cat "$OUT"/logs/*; fail "preempt: no progress within 30 s (state $(state "$job"))"; }
+hi=$(sbatch --parsable -p high -n 2 -t 1 -o /dev/null --wrap 'sleep 2')
+wait_done "${hi%%;*}" 60
+wait_done "$job" 120
+log=$OUT/logs/sweep-$job.out
+scontrol show job "$job" | grep -q 'Restarts=1' || { scontrol show job "$job"; cat "$log"; fail "preempt: want one restart"; }
+stopped=$(grep -o '^interrupted done=[0-9]*' "$log" | head -n 1 | cut -d= -f2)
+[ -n "$stopped" ] && grep -q '^sweep.sbatch: preempted at 20' "$log" && grep -q '^sweep.sbatch: stopped early; requeueing job' "$log" &&
+  ! grep -q 'killed by signal' "$log" || { cat "$log"; fail "preempt: the run did not stop cleanly and requeue itself"; }
+grep -q "restart=1 " "$log" && grep -q "todo=$((total - stopped)) " "$log" || { cat "$log"; fail "preempt: the rerun did not resume"; }
+same_exports "$W/bigdirect" "$OUT"
+echo "21. preempted (GraceTime 8, KillWait 5) at $stopped/$total points: interrupted, requeued itself, resumed = direct" \
+  "run ($(($(date +%s) - T0)) s)"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"
