@@ -149,8 +149,11 @@ static PetscErrorCode HelpLine(const char *line)
     if (!strncmp(line, "  -limit_ts_type ", 17) && strstr(line, "(one of) ")) {
       char types[256]; /* PETSc lists all its types; the run refuses most (limits.c) */
       NNLLimitODETypes(types, sizeof(types));
-      PetscCall(HelpOut("%.*s(one of) %s (TSSetType; PETSc's other types are refused)\n",
-                        (int)(strstr(line, "(one of) ") - line), line, types));
+      PetscCall(
+        HelpOut("%.*s(one of) %s (TSSetType; PETSc's other types are refused; rk 5dp reads "
+                "the layers off its interpolant, the others reach each layer from their last "
+                "step before it)\n",
+                (int)(strstr(line, "(one of) ") - line), line, types));
     } else
       PetscCall(HelpOut("%s", line));
   }

@@ -321,6 +321,23 @@ static const struct {
    "Fokker-Planck densities at log-spaced layers, whose solve an earlier release stepped onto "
    "the recorded layers alone; this one steps onto every layer, so that a layer's density does "
    "not depend on the others recorded (other last digits)"},
+  /* the depth-limit ODE of a solver without dense output (limits.c, ODESolveFree; the job's text
+     names it: a -limit_ts_type or -limit_ts_rk_type other than the default rk 5dp, which is
+     dense) takes its own steps to t = 1 and reaches each recorded layer from the step before it;
+     an earlier release stepped onto the recorded layers. A layer 0 (the initial state) or L (t =
+     1, where the solve ends either way) is the same in both: only a value between them is of
+     another convention (record_layers last keeps its bits) */
+  {"ode_steps", "solver",
+   "SELECT EXISTS (SELECT 1 FROM (SELECT lower(char(10) || value || char(10)) AS j FROM meta "
+   "WHERE key = 'job') WHERE (instr(j, char(10) || 'limit_ts_type=') AND NOT instr(j, char(10) "
+   "|| 'limit_ts_type=rk' || char(10))) OR (instr(j, char(10) || 'limit_ts_rk_type=') AND NOT "
+   "instr(j, char(10) || 'limit_ts_rk_type=5dp' || char(10)))) AND EXISTS (SELECT 1 FROM limits "
+   "l JOIN points p ON p.id = l.point WHERE l.q_ode IS NOT NULL AND l.layer > 0 AND l.layer < "
+   "p.depth)",
+   "depth-limit ODE values (q_ode) of a solver without dense output at layers before the last, "
+   "which an earlier release stepped onto the recorded layers alone; this one takes the solver's "
+   "own steps and reaches each layer from the step before it, so that a layer's value does not "
+   "depend on the others recorded (other last digits)"},
 };
 
 /* A new store follows every convention of this release. */
@@ -348,9 +365,11 @@ PetscErrorCode NNLStoreUpgrade(sqlite3 *db, const char dir[])
   /* a store without rows of an earlier convention (NNLStoreCheckStream refused the others) takes
    * this release's */
   for (size_t c = 0; c < sizeof(Convention) / sizeof(Convention[0]); c++) {
-    char sql[512];
-    snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO meta SELECT '%s', '%s' WHERE NOT (%s)",
-             Convention[c].key, Convention[c].value, Convention[c].held);
+    char sql[1024];
+    PetscCheck(
+      snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO meta SELECT '%s', '%s' WHERE NOT (%s)",
+               Convention[c].key, Convention[c].value, Convention[c].held) < (int)sizeof(sql),
+      PETSC_COMM_SELF, PETSC_ERR_PLIB, "convention %s: its query is too long", Convention[c].key);
     PetscCall(NNLStoreExec(db, sql));
   }
   PetscCall(NNLStoreSchema(db, "main", &schema));

@@ -14,7 +14,7 @@ grep -q -- '-limit_ts_rk_type <now 5dp' help.txt && grep -q -- '-limit_ts_rtol <
   && grep -q -- '-limit_ts_atol <1e-12' help.txt && grep -q -- '-limit_ts_exact_final_time <now MATCHSTEP' help.txt \
   || { grep -E 'limit_ts_(rk_type|rtol|atol|exact_final_time) ' help.txt; fail "help shows other -limit_ts_* defaults than the ODE uses"; }
 # and lists the ODE types the run takes, not PETSc's every type (irk, pseudo, ... are refused)
-grep -q -- "-limit_ts_type <now rk : formerly rk>: TS method (one of) rk euler ssp bdf rosw arkimex glee beuler cn theta alpha (TSSetType; PETSc's other types are refused)" help.txt \
+grep -q -- "-limit_ts_type <now rk : formerly rk>: TS method (one of) rk euler ssp bdf rosw arkimex glee beuler cn theta alpha (TSSetType; PETSc's other types are refused; rk 5dp reads the layers off its interpolant, the others reach each layer from their last step before it)" help.txt \
   || fail "help's -limit_ts_type: $(grep -- -limit_ts_type help.txt)"
 [ ! -e results ] || fail "-help created results/"
 # the sweep's options first, not after PETSc's 78-line page of generic options, and once at 2 ranks (every rank printed

@@ -10,7 +10,7 @@
 #  (c) a solver failure (-limit_ts_max_steps 3), or a kernel that overflows (leaky_relu:1e100), fails that limit
 #      alone, with a message; the networks and q_nngp are all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
-#  (d)-(i) below.
+#  (d)-(j) below.
 source "$(dirname "$0")/lib.sh" "$@"
 
 run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 -record_layers all \
@@ -229,4 +229,45 @@ cp -r "$W/far" "$W/farinf"
 sqlite3 "$W/farinf/nnlimits.sqlite" "UPDATE limits SET q_nngp = 9e999 WHERE a = 0 AND b = 0"
 "$NNL" export "$W/farinf" -table compare | awk -F, 'NR > 1 && $7 == 0 && $8 == 0 { n++; if ($12 != "inf" || $15 != "") bad = 1 }
   END { exit bad || n != 6 }' || fail "compare against an infinite limit: $("$NNL" export "$W/farinf" -table compare | head -3)"
-echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations, swept settings, q far from 1"
+# (j) A layer's q_ode does not depend on which other layers are recorded, for a solver without dense output as for the
+#     default (whose interpolant reads every layer off one solve): the solver takes its own steps to t = 1 and each
+#     layer between two steps' ends is reached from the earlier one (limits.c, ODESolveFree; meta "ode_steps"). Depth
+#     16 alone (every layer recorded) and beside depth 32 (16 log-spaced layers of each) give the same q_ode at their
+#     common layers, with rk 3bs (adaptive) and euler (fixed step), relu and tanh; and q_ode at a time t is the same at
+#     both depths (layer l of 16 and 2l of 32). A store of the previous release (schema 10, no such meta) holding such
+#     values before the last layer is refused for a run or a merge that would add to it; one recording the last layer
+#     alone (whose value is the same: the solve ends at t = 1 either way) resumes, stamped and upgraded to schema 11.
+#     Catches: a solve that steps onto the recorded times (depth 16 at layer 16, 3bs: 1.648721270698057 alone against
+#     ...0512 beside depth 32), the two conventions mixed in one store, a store of the last layer refused for nothing.
+# same_q A B: the rows (key q) of B whose key A has, each with A's q: prints their count; fails if a q differs
+same_q() { awk 'FNR == NR { q[$1] = $2; next } $1 in q { n++; if (q[$1] != $2) { print "differ:", $0, q[$1] > "/dev/stderr"; bad++ } }
+  END { print n + 0; exit bad > 0 }' "$1" "$2"; }
+for solver in "-limit_ts_type rk -limit_ts_rk_type 3bs" "-limit_ts_type euler"; do
+  tag=${solver##* }
+  OJ="-family resnet -grid_activation relu,tanh -grid_width 4 -grid_seed 0-2 -inputs 2 -input_correlation 0.3 -progress_interval 0 $solver"
+  run 1 run $OJ -grid_depth 16 -output "$W/ode16$tag" > /dev/null 2>&1 || fail "ODE ($tag) run of depth 16"
+  run 1 run $OJ -grid_depth 16,32 -output "$W/ode1632$tag" > /dev/null 2>&1 || fail "ODE ($tag) run of depths 16, 32"
+  "$NNL" export "$W/ode16$tag" -table limits | awk -F, 'NR > 1 { print $2 "," $4 "," $6 "," $7, $9 }' > "$W/ode16$tag.q"
+  "$NNL" export "$W/ode1632$tag" -table limits | awk -F, 'NR > 1 && $3 == 16 { print $2 "," $4 "," $6 "," $7, $9 }' > "$W/ode1632$tag.q"
+  "$NNL" export "$W/ode1632$tag" -table limits | awk -F, 'NR > 1 && $3 == 32 && $4 % 2 == 0 { print $2 "," $4 / 2 "," $6 "," $7, $9 }' \
+    > "$W/ode32$tag.q"
+  n=$(same_q "$W/ode16$tag.q" "$W/ode1632$tag.q") || fail "ODE ($tag): q_ode of depth 16 at a layer differs with the layers recorded beside it"
+  [ "$n" -gt 30 ] && [ "$n" = "$(wc -l < "$W/ode1632$tag.q")" ] || fail "ODE ($tag): $n rows of depth 16 in common"
+  n=$(same_q "$W/ode16$tag.q" "$W/ode32$tag.q") || fail "ODE ($tag): q_ode at a time differs between depths 16 and 32"
+  [ "$n" -gt 20 ] || fail "ODE ($tag): $n rows of common times at depths 16 and 32"
+done
+old10() { sqlite3 "$1/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'ode_steps'; UPDATE meta SET value = '10' WHERE key = 'schema'"; }
+cp -r "$W/ode16euler" "$W/oldode" && old10 "$W/oldode"
+set +e; run 0 run $OJ -grid_depth 16 -output "$W/oldode" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "which an earlier release stepped onto the recorded layers alone" "$W/old.err" \
+  || { cat "$W/old.err"; fail "an old store of ODE values (euler) before the last layer resumed (exit $rc)"; }
+set +e; "$NNL" merge "$W/oldode" -output "$W/oldode.merged" > /dev/null 2> "$W/old.err"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "which an earlier release stepped onto the recorded layers alone" "$W/old.err" \
+  || { cat "$W/old.err"; fail "an old store of ODE values (euler) before the last layer merged (exit $rc)"; }
+run 1 run $OJ -grid_depth 16 -record_layers last -output "$W/oldlast" > /dev/null 2>&1 || fail "ODE (euler) run of the last layer"
+old10 "$W/oldlast"
+run 0 run $OJ -grid_depth 16 -record_layers last -output "$W/oldlast" > /dev/null 2> "$W/old.err" \
+  || { cat "$W/old.err"; fail "an old store of the ODE's last layer alone (euler) was not resumed"; }
+[ "$(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'ode_steps') ORDER BY key)")" = "solver 11" ] \
+  || fail "resumed schema-10 store of the last layer: meta $(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'ode_steps')")"
+echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations, swept settings, q far from 1, q_ode of any solver independent of the other layers recorded"

@@ -106,12 +106,12 @@ static void test_ode_every_solver(void **state)
   }
 }
 
-/* Fixed-step types step onto every output time and keep their step. Euler with dt = 1/512 (a power
-   of two, so each time ℓ/256 is reached after exactly 2ℓ steps) gives (1 + dt/2)^{t/dt} on the ReLU
-   diagonal to rounding; with the default dt = 1e-3 (times between steps) it succeeds within Euler's
-   own error t·dt/8 at every time. Catches: the step shortened to meet one time and kept (it shrank
-   towards each time until -limit_ts_max_steps ran out: depth-64 and depth-256 limits failed), or
-   values interpolated between steps. */
+/* Fixed-step types keep their step: the output times do not cut it. Euler with dt = 1/512 (a power
+   of two, so each time ℓ/256 is the end of exactly 2ℓ steps) gives (1 + dt/2)^{t/dt} on the ReLU
+   diagonal to rounding; with the default dt = 1e-3 (times between steps, each reached by a shorter
+   step from the one before) it succeeds within Euler's own error t·dt/8 at every time. Catches: the
+   step shortened to meet one time and kept (it shrank towards each time until -limit_ts_max_steps
+   ran out: depth-64 and depth-256 limits failed), or values interpolated between steps. */
 static void test_ode_fixed_step(void **state)
 {
   enum { N = 257 };
@@ -142,6 +142,47 @@ static void test_ode_fixed_step(void **state)
     if (fabs(q[i] / exp(t[i] / 2) - 1) > 1.3e-4 * t[i] + 1e-15)
       fail_msg("euler, dt 1e-3, t=%g: %.17g", t[i], q[i]);
   NNLJobDestroy(&job);
+}
+
+/* q at a time does not depend on which other times are asked for, whatever the solver: the default
+   reads every time off one solve's interpolant, the others take their own steps to t = 1 and reach
+   each time from the step before it (limits.c, ODESolveFree). Times 0.5 and 1 alone, among the 33
+   times k/32 (a depth-32 network's every layer) and among 5 uneven ones give the same bits at 0.5
+   and 1, for fixed-step euler, adaptive rk 3bs, and the multistep and implicit bdf and arkimex.
+   Catches: a solve that steps onto each requested time (as until 2026-12, when each of the four
+   differed: euler's q_01 at t = 0.5 was 0.44099629953890629 alone and 0.440997032318799 among the
+   33, 3bs's at t = 1 0.63137229907434 and ...436621). */
+static void test_ode_times_independent(void **state)
+{
+  const char  *solvers[] = {"", "-limit_ts_type euler", "-limit_ts_rk_type 3bs",
+                            "-limit_ts_type bdf", "-limit_ts_type arkimex"};
+  const double alone[] = {0.5, 1.0}, uneven[] = {0.1, 0.37, 0.5, 0.77, 1.0};
+  double       every[33];
+  for (int i = 0; i < 33; i++) every[i] = i / 32.0;
+  for (size_t s = 0; s < sizeof(solvers) / sizeof(solvers[0]); s++) {
+    const struct {
+      int           n, half, one; /* count, and where 0.5 and 1 are */
+      const double *t;
+    } set[3] = {{2, 0, 1, alone}, {33, 16, 32, every}, {5, 2, 4, uneven}};
+    double    q[3][33 * 3];
+    NNLJob   *job;
+    PetscBool ok;
+    char      msg[256], opts[256];
+    snprintf(opts, sizeof(opts),
+             "-grid_activation relu -inputs 2 -input_dim 2 -input_correlation 0.3 %s", solvers[s]);
+    assert_int_equal(TestJob(opts, &job, NULL), 0);
+    for (int k = 0; k < 3; k++) {
+      assert_int_equal(NNLLimitODE(job, 0, set[k].n, set[k].t, q[k], &ok, msg, sizeof(msg)), 0);
+      if (!ok) fail_msg("'%s', %d times: %s", solvers[s], set[k].n, msg);
+    }
+    for (int k = 1; k < 3; k++)
+      if (memcmp(q[0], q[k] + 3 * set[k].half, 3 * sizeof(double)) ||
+          memcmp(q[0] + 3, q[k] + 3 * set[k].one, 3 * sizeof(double)))
+        fail_msg("'%s': q_01 at t = 0.5, 1: %.17g %.17g alone, %.17g %.17g among %d times",
+                 solvers[s], q[0][1], q[0][4], q[k][3 * set[k].half + 1], q[k][3 * set[k].one + 1],
+                 set[k].n);
+    NNLJobDestroy(&job);
+  }
 }
 
 /* A solver that cannot give the ODE's values at the requested times is refused: at the start of a
@@ -414,6 +455,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_ode_relu_correlation),
     cmocka_unit_test(test_ode_every_solver),
     cmocka_unit_test(test_ode_fixed_step),
+    cmocka_unit_test(test_ode_times_independent),
     cmocka_unit_test(test_ode_refused),
     cmocka_unit_test(test_nngp_to_ode),
     cmocka_unit_test(test_dual_unequal_variances),

@@ -27,8 +27,10 @@ PetscErrorCode NNLLimitNNGP(const NNLJob *job, NNLFamily family, PetscInt act, P
 /**
   @brief Depth-limit ODE of the ResNet with α = 1/2 (n → ∞ then L → ∞): dq/dt = F_φ(q), q(0) = C,
   integrated with PETSc TS (adaptive RK by default; options -limit_ts_*), output at times t[0..nt)
-  (ascending, in [0, 1]). q: nt × np. A solver failure is not an error: *ok is false and msg says
-  why. Not collective (PETSC_COMM_SELF).
+  (ascending, in [0, 1]). q: nt × np. The solver's steps run to t = 1 whatever the times (RK 5dp
+  reads them off its interpolant, other solvers reach each from their last step before it), so q
+  at a time depends on that time and the options alone, not on the other times asked for. A solver
+  failure is not an error: *ok is false and msg says why. Not collective (PETSC_COMM_SELF).
 */
 PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const double t[],
                            double *q, PetscBool *ok, char msg[], size_t msglen);
