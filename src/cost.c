@@ -101,6 +101,19 @@
 #define C_LIM_QUAD_DIAG                                                                            \
   0.25 /* m = 1: only the diagonal's one-dimensional integrals (not refitted) */
 #define C_LIM_QUAD_PHI 7.6
+/* A solver without dense output reaches each recorded layer by a solve of its own from the step
+   before it (limits.c, ODEReach): per recorded layer (not fitted; measured 2026-12-07, m = 2, depth
+   4096, every layer against 16): explicit euler 3.8 µs, rk 3bs 14 µs (relu) and 35 µs (tanh);
+   implicit (a fresh start: order 1, small steps, a nonlinear solve each) cn 70 µs, rosw 140 µs at
+   depth 512, bdf 210 µs (relu) and 850 µs (tanh). Stepping onto each layer instead (until 2026-12)
+   cost 1.6-47 µs a layer, but made a layer's value depend on the others recorded. With this term
+   plan reads 0.83 s for that limit and a width-2 network, bdf at relu, depth 4096, every layer
+   (the limit ran 0.91 s), 2.5 s at tanh (3.8 s), 0.055 and 0.18 s for rk 3bs (0.060, 0.18). Their
+   solve itself is priced at the default solver's: bdf took 0.04 s at relu and depth 16, rk
+   2a 2.1-2.9 s at tanh and depth 512 (rtol 1e-12), against the model's 0.2 and 8 ms. */
+#define C_LIM_REACH_EXPLICIT 1.0e4
+#define C_LIM_REACH_IMPLICIT 2.0e5
+#define C_LIM_REACH_QUAD     3.0 /* by quadrature (the measured 2.5 and 4.0) */
 /* controlled_resnet with its A held in panels (not fitted; measured 2026-12-03, relu, depth 64,
    2^28 elements of A per run): per element of A a layer 0.26, 0.33, 0.40, 0.89 ns at m = 1, 2, 4, 8
    (n = 512) while A stays in cache (n <= 1024, 8 MB), and 0.33 ns more past it (n = 2048: a pass
@@ -331,6 +344,13 @@ static void LimitCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, 
       (act->def->cost + C_LIM_QUAD_PHI) *
       (m > 1 ? (k > 1 ? C_LIM_QUAD_DIAG + k * (1 - C_LIM_QUAD_DIAG) : 1.0) : C_LIM_QUAD_DIAG);
     *cost = w * ((res ? C_LIM_QUAD_ODE : 0) + L * (res ? C_LIM_QUAD_RES : C_LIM_QUAD_MLP));
+  }
+  if (res && NNLLimitHasODE(job, pt->family, pt->act)) {
+    const NNLODEReach reach = NNLLimitODEReach();
+    if (reach != NNL_ODE_DENSE)
+      *cost += Recorded(job, pt) *
+               (reach == NNL_ODE_REACH_EXPLICIT ? C_LIM_REACH_EXPLICIT : C_LIM_REACH_IMPLICIT) *
+               (act->def->dual ? 1 : C_LIM_REACH_QUAD);
   }
   *mem = NNLPointRecordBytes(job, pt) + (1 << 20);
   if (pt->family == NNL_FAMILY_CONTROLLED) { /* two Goursat marches, L² and N² cells, one F each

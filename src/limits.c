@@ -2,6 +2,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 #include <petscts.h>
 #include "nnlimits/limits.h"
 #include "nnlimits/gauss.h"
@@ -456,6 +457,21 @@ void NNLLimitODETypes(char buf[], size_t len)
   buf[0]   = 0;
   for (size_t i = 0; i < NODETYPES && n < len; i++)
     n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? " " : "", ode_types[i]);
+}
+
+NNLODEReach NNLLimitODEReach(void)
+{
+  char      type[64] = TSRK, rk[64] = NNL_ODE_RK_TYPE;
+  PetscBool set;
+
+  if (PetscOptionsGetString(NULL, "limit_", "-ts_type", type, sizeof(type), &set) ||
+      PetscOptionsGetString(NULL, "limit_", "-ts_rk_type", rk, sizeof(rk), &set))
+    return NNL_ODE_DENSE; /* NNLLimitSetFromOptions reports a bad option */
+  if (!strcasecmp(type, TSRK))
+    return strcasecmp(rk, TSRK5DP) ? NNL_ODE_REACH_EXPLICIT : NNL_ODE_DENSE;
+  return !strcasecmp(type, TSEULER) || !strcasecmp(type, TSSSP) || !strcasecmp(type, TSGLEE)
+           ? NNL_ODE_REACH_EXPLICIT
+           : NNL_ODE_REACH_IMPLICIT;
 }
 
 /* The message for a -limit_ts_type the ODE cannot use (ode_types). */

@@ -270,4 +270,15 @@ run 0 run $OJ -grid_depth 16 -record_layers last -output "$W/oldlast" > /dev/nul
   || { cat "$W/old.err"; fail "an old store of the ODE's last layer alone (euler) was not resumed"; }
 [ "$(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'ode_steps') ORDER BY key)")" = "solver 11" ] \
   || fail "resumed schema-10 store of the last layer: meta $(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'ode_steps')")"
+# plan prices a solve to each recorded layer for such a solver (cost.c, C_LIM_REACH_*): bdf at every layer of depth 4096
+# reads more than 10 times the default solver's (the limit task ran 0.91 s against 0.001 s), and the term grows with the
+# layers recorded (4097 against the default 16 + 1), not with the depth. Catches: the term dropped, or priced per layer
+# of the depth (the default 16 layers then as dear as every layer).
+plan_s() { "$NNL" plan -family resnet -grid_activation relu -grid_width 2 -grid_seed 0-1 -grid_depth 4096 -inputs 2 "$@" 2>&1 \
+  | sed -n 's/^plan .* core_seconds=\([^ ]*\).*/\1/p'; }
+p0=$(plan_s -record_layers all); p1=$(plan_s -record_layers all -limit_ts_type bdf)
+q0=$(plan_s); q1=$(plan_s -limit_ts_type bdf)
+awk -v a="$p0" -v b="$p1" -v c="$q0" -v d="$q1" 'BEGIN { r = d > c ? (b - a) / (d - c) : 0
+  exit !(a > 0 && b > 10 * a && r > 0.9 * 4097 / 17 && r < 1.1 * 4097 / 17) }' \
+  || fail "plan of a solver without dense output: every layer $p0 -> $p1 s, 16 layers $q0 -> $q1 s"
 echo "limits: closed forms through the store, compare table within 4 s.e. and consistent, a failed ODE fails alone, unfit solvers refused, law 8, the 1/n extrapolation, per-pair input correlations, swept settings, q far from 1, q_ode of any solver independent of the other layers recorded"

@@ -66,6 +66,14 @@ PetscInt NNLLimitGoursatCells(PetscInt depth);
 #define NNL_ODE_DT        1e-3
 #define NNL_ODE_MAX_STEPS 1000000
 
+/** @brief How the depth-limit ODE's solver (-limit_ts_type, -limit_ts_rk_type in the options
+    database) gives the recorded layers: NNL_ODE_DENSE (rk 5dp, the default: its interpolant), or a
+    solve to each layer from the step before it by an explicit type (rk's other tableaus, euler,
+    ssp, glee) or an implicit one (the others, with a nonlinear solve a step). For the cost model;
+    not collective. */
+typedef enum { NNL_ODE_DENSE, NNL_ODE_REACH_EXPLICIT, NNL_ODE_REACH_IMPLICIT } NNLODEReach;
+NNLODEReach NNLLimitODEReach(void);
+
 /** @brief Whether the depth-limit ODE applies to a family and activation entry (ResNet with
  * -branch_alpha 0.5). */
 PetscBool NNLLimitHasODE(const NNLJob *job, NNLFamily family, PetscInt act);
