@@ -863,8 +863,8 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
     PetscCall(PetscLogEventBegin(NNL_EVENT_SAMPLE, 0, 0, 0, 0));
     PetscBool overflow = PETSC_FALSE;
     /* A layer that is neither observed nor read by the next (an MLP's Y; any Phi but through its
-       Gram) stays in L1 (ProjectLayer): at width 2^24 with m = 4 its 3·n·m doubles to memory and
-       back were half its time */
+       Gram) stays in L1 (ProjectLayer): past the caches (width 2^23, m = 4) its 3·n·m doubles to
+       memory and back took 11-22 % of a layer */
     if (Streams(&net)) {
       net.keep_phi = seen;
       net.keep_y   = seen || pt->family == NNL_FAMILY_RESNET ? PETSC_TRUE : PETSC_FALSE;
