@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "error.h"
 #include "log.h"
+#include "netkernel.h"
 #include "options.h"
 #include "simd.h"
 #include "summary.h"
@@ -63,14 +64,77 @@ static PetscErrorCode SetISA(MPI_Comm comm)
   PetscFunctionReturn(0);
 }
 
-/* The option that makes task p large (opt, or by its kind: a network's width, an SDE task's paths,
-   a limit's inputs) and the task, for a message. */
-static void TaskName(const NNLJob *job, const NNLPoint *p, const char *opt, char *what, size_t len)
+/* A network's size by one of the two measures CheckTaskSizes applies: its peak memory (bytes) or
+   its largest array (doubles). */
+typedef enum { SIZE_MEMORY, SIZE_ARRAY } SizeKind;
+
+static double TaskSize(const NNLJob *job, const NNLPoint *p, SizeKind kind)
 {
+  double cost, mem, value, count;
+
+  if (kind == SIZE_MEMORY) {
+    NNLPointCostModel(job, p, &cost, &mem);
+    return mem;
+  }
+  NNLPointArrays(job, p, &value, &count);
+  return count;
+}
+
+/* The relative shrink of a network's size per relative shrink of one of its counts, from x to y <
+   x (0 if it cannot shrink). */
+static double Elasticity(double s0, double s, PetscInt x, PetscInt y)
+{
+  return y < x && s0 > 0 ? ((s0 - s) / s0) / ((double)(x - y) / (double)x) : 0;
+}
+
+/* Of a network's width, inputs and input dimension, those that drive its size most (a wide
+   network's W, a large Gram of many inputs, or the dense sampler's n×d first layer), into opt:
+   naming the width alone sent a user with -inputs 40000 at width 64 to lower a width that was not
+   the cause. Each count is lowered by a quarter with the task's sampler kept, and its inputs on
+   their side of NNL_SMALL_M (the dense sampler's W whole or in panels), so that no step of the
+   model is taken for the count's effect; counts within 5 % of the largest effect are named too (an
+   n×d W: the width and the dimension alike). */
+static void NetworkDriver(const NNLJob *job, const NNLPoint *p, SizeKind kind, char opt[],
+                          size_t len)
+{
+  static const char *const names[3] = {"-grid_width", "-inputs", "-input_dim"};
+  NNLJob                   j = *job; /* a shallow copy: the size models read the counts only */
+  NNLPoint                 q = *p;
+  const PetscInt           m = job->inputs, d = job->input_dim,
+                 m1 = m > NNL_SMALL_M ? PetscMax(NNL_SMALL_M + 1, m - m / 4) : m - m / 4;
+  double e[3], best, s0;
+
+  j.sampler   = NNLPointSampler(job, p);
+  s0          = TaskSize(&j, p, kind);
+  q.width     = p->width - p->width / 4;
+  e[0]        = Elasticity(s0, TaskSize(&j, &q, kind), p->width, q.width);
+  j.inputs    = m1;
+  e[1]        = Elasticity(s0, TaskSize(&j, p, kind), m, m1);
+  j.inputs    = m;
+  j.input_dim = d - d / 4;
+  e[2]        = Elasticity(s0, TaskSize(&j, p, kind), d, j.input_dim);
+  best        = PetscMax(e[0], PetscMax(e[1], e[2]));
+  opt[0]      = 0;
+  for (int k = 0; k < 3; k++) /* nothing shrinks it (best 0): the width, as before */
+    if (best > 0 ? e[k] >= 0.95 * best : k == 0)
+      snprintf(opt + strlen(opt), len - strlen(opt), "%s%s", opt[0] ? " and " : "", names[k]);
+}
+
+/* The option that makes task p large (opt, or by its kind: what drives a network's size, an SDE
+   task's paths, a limit's inputs) and the task, for a message. */
+static void TaskName(const NNLJob *job, const NNLPoint *p, const char *opt, SizeKind kind,
+                     char *what, size_t len)
+{
+  char drive[64] = "", counts[96] = "";
+
+  if (p->kind == NNL_TASK_NETWORK && !opt) NetworkDriver(job, p, kind, drive, sizeof(drive));
+  if (strstr(drive, "-input")) /* the counts named, as the width is */
+    snprintf(counts, sizeof(counts), " with %" PetscInt_FMT " inputs of dimension %" PetscInt_FMT,
+             job->inputs, job->input_dim);
   if (p->kind == NNL_TASK_NETWORK)
     snprintf(
-      what, len, "%s: a network of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (sampler %s)",
-      opt ? opt : "-grid_width", p->width, p->depth, NNLSamplerTypes[NNLPointSampler(job, p)]);
+      what, len, "%s: a network of width %" PetscInt_FMT ", depth %" PetscInt_FMT " (sampler %s)%s",
+      opt ? opt : drive, p->width, p->depth, NNLSamplerTypes[NNLPointSampler(job, p)], counts);
   else if (p->kind == NNL_TASK_SDE)
     snprintf(what, len,
              "%s: the SDE task of width %" PetscInt_FMT ", depth %" PetscInt_FMT
@@ -101,7 +165,7 @@ static PetscErrorCode CheckTaskSizes(MPI_Comm comm, const NNLJob *job, const NNL
     if (NNLPointRecordBytes(job, p) > 0.5 * worst)
       snprintf(recs, sizeof(recs), ", recording %" PetscInt_FMT " layers,",
                NNLJobRecordCount(job, p->family, p->depth));
-    TaskName(job, p, recs[0] ? "-record_layers" : NULL, what, sizeof(what));
+    TaskName(job, p, recs[0] ? "-record_layers" : NULL, SIZE_MEMORY, what, sizeof(what));
     SETERRQ(comm, PETSC_ERR_USER_INPUT,
             "%s%s needs %.3g MB, more than the budget of %.3g MB per task (-mem_budget_mb)", what,
             recs, worst / 1048576.0, job->mem_budget / 1048576.0);
@@ -111,7 +175,7 @@ static PetscErrorCode CheckTaskSizes(MPI_Comm comm, const NNLJob *job, const NNL
     double value, count;
     NNLPointArrays(job, &grid->cells[i], &value, &count);
     if (value > NNL_STORE_MAX_VALUE) {
-      TaskName(job, &grid->cells[i], "-record_layers", what, sizeof(what));
+      TaskName(job, &grid->cells[i], "-record_layers", SIZE_ARRAY, what, sizeof(what));
       SETERRQ(comm, PETSC_ERR_USER_INPUT,
               "%s records %" PetscInt_FMT " layers of %.0f"
               " Gram entries (-inputs %" PetscInt_FMT "): an array of %.4g MB, more than SQLite's"
@@ -126,7 +190,7 @@ static PetscErrorCode CheckTaskSizes(MPI_Comm comm, const NNLJob *job, const NNL
         NNLFamilyIsAttention(c->family) && NNLAttentionKeyWidth(job, c->width) > c->width
           ? PETSC_TRUE
           : PETSC_FALSE;
-      TaskName(job, c, keys ? "-attn_key_width" : NULL, what, sizeof(what));
+      TaskName(job, c, keys ? "-attn_key_width" : NULL, SIZE_ARRAY, what, sizeof(what));
       SETERRQ(comm, PETSC_ERR_USER_INPUT,
               "%s needs an array of %.4g doubles, more than the %.4g this build indexes (%d-bit "
               "PetscInt)",
