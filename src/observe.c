@@ -287,6 +287,12 @@ static double KSFromRanks(PetscInt cnt, PetscInt n, const double *x, const Petsc
    >= −1 are monotone): a bin's values all lie below the next bin's. Branch-free, so that it
    vectorises. */
 #define KS_BIN_RANGE 6.0
+/* At most this many coordinates a bin on average (past 2^19 of them; below, 2^16 bins): with the
+   bins capped at 2^16, a bin's width in Φ passed the bridge's steps between bins and the bounds
+   flagged a growing share of all n, all of them sorted and screened: k = 27 246, 243 565, 956 468
+   of n = 2^20, 2^21, 2^22 (KS 2.6, 7.0, 12.3 ns an element), and 14 650, 9 970, 13 287 with n/8
+   bins (2.5, 2.4, 2.9 ns) */
+#define KS_PER_BIN 8
 static inline __attribute__((always_inline)) void BinsLoop(PetscInt n, const double *x,
                                                            double scale, uint32_t NB, uint32_t *bin)
 {
@@ -342,21 +348,21 @@ static void SortRun(PetscInt len, double *x, double *scratch)
 
 /**
   @brief The KS distance of the finite x[0..n) without sorting them (work: n doubles of scratch; x
-  unchanged); -1 when out of memory. x is counted into B = min(n/2, 2^16) value bins (Bins), which
-  give every element's rank but for its place among its bin's, and bounds on each bin's terms: an
-  element of bin b has its rank within [C_b, C_{b+1}) (C: the counts below) and its value within the
-  bin's edges, so its exact terms are at most U_b = max(F̃(hi) − C_b/n, C_{b+1}/n − F̃(lo)) + tol, and
-  the first and the last element of a non-empty bin have terms at least L_b = max((C_b + 1)/n −
-  F̃(hi), F̃(lo) − (C_{b+1} − 1)/n) − tol (tol: F̃'s error, twice, and the edges' rounding). Only the
-  bins with U_b ≥ max L can hold the largest term: their elements (~10^3 for a sample of normals at
-  n = 2^20) are gathered, sorted bin by bin and given to the screened exact terms at their true
-  ranks, whose maximum is that of all n, bit for bit. A vectorised pass over x and two over its
-  bins, where the value buckets' scatter and insertion sort of all n took 12-17 ns an element in
-  cache and 39 at n = 2^20.
+  unchanged); -1 when out of memory. x is counted into B = min(n/2, max(2^16, n/8)) value bins
+  (Bins), which give every element's rank but for its place among its bin's, and bounds on each
+  bin's terms: an element of bin b has its rank within [C_b, C_{b+1}) (C: the counts below) and its
+  value within the bin's edges, so its exact terms are at most U_b = max(F̃(hi) − C_b/n, C_{b+1}/n −
+  F̃(lo)) + tol, and the first and the last element of a non-empty bin have terms at least L_b =
+  max((C_b + 1)/n − F̃(hi), F̃(lo) − (C_{b+1} − 1)/n) − tol (tol: F̃'s error, twice, and the edges'
+  rounding). Only the bins with U_b ≥ max L can hold the largest term: their elements (~10^3 for a
+  sample of normals at n = 2^20) are gathered, sorted bin by bin and given to the screened exact
+  terms at their true ranks, whose maximum is that of all n, bit for bit. A vectorised pass over x
+  and two over its bins, where the value buckets' scatter and insertion sort of all n took 12-17 ns
+  an element in cache and 39 at n = 2^20.
 */
 static double KSByBins(PetscInt n, const double *x, double *work)
 {
-  const uint32_t B = (uint32_t)PetscMin(n / 2, 65536), NB = B - 2;
+  const uint32_t B = (uint32_t)PetscMin(n / 2, PetscMax(65536, n / KS_PER_BIN)), NB = B - 2;
   const double   scale = (double)NB / (2 * KS_BIN_RANGE), tol = 4 * NNL_KS_SCREEN;
   uint32_t      *bin = (uint32_t *)work, *C = bin + n,
            sum        = 0; /* n bins, B + 1 counts: 4n + 4B + 4 <= 8n bytes */
