@@ -28,9 +28,10 @@ PetscErrorCode NNLCommandExport(MPI_Comm comm, const NNLArgs *args);
 /** @brief Collective: everything a run (cmd "run") or plan ("plan") needs from the job, checked on
    every rank before anything touches the disk: the job, the scheduler when sched is not NULL, the
    limits' and kernels' options, the grid and its memory. *help: -help was asked (nothing past the
-   options is set up). */
-PetscErrorCode NNLRunSetUp(MPI_Comm comm, const char cmd[], NNLJob **job, NNLGrid **grid,
-                           NNLSched *sched, PetscBool *help);
+   options is set up). ranks: the ranks the job's costs are priced for (a run's size, plan's
+   -plan_ranks): its spectra teams (NNLSchedPlanTeam) when sched is not NULL. */
+PetscErrorCode NNLRunSetUp(MPI_Comm comm, const char cmd[], PetscInt ranks, NNLJob **job,
+                           NNLGrid **grid, NNLSched *sched, PetscBool *help);
 /** @brief Not collective: the points of this shard still to compute, those the store st does not
    hold, largest cost first (*todo: NNLGridFreeIndices). */
 PetscErrorCode NNLRunPending(const NNLJob *job, const NNLGrid *grid, NNLStore st, PetscInt *n,

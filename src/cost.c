@@ -9,6 +9,7 @@
 #include "nnlimits/shaped.h"
 #include "nnlimits/attention.h"
 #include "nnlimits/sde.h"
+#include "nnlimits/spectra.h"
 #include "netkernel.h"
 #include "sdelanes.h"
 #include "nnlimits/fokker_planck.h"
@@ -69,16 +70,50 @@
 #define C_REC_NMM 0.094
 #define C_KS_NM                                                                                    \
   7.1 /* the last layer's KS distance (observe.c: each input's n values counted into bins)    */
-#define C_SPEC                                                                                     \
-  18300.0 /* a spectra layer: fixed, and per flop of its Gram eigenvalues and feature SVD */
-#define C_SPEC_FLOP 0.086
+/* A spectra layer (net.c, LayerSpectra): its Gram YᵀY/n (dsyrk past NNL_SMALL_M), the Gram's
+   eigenvalues (dsyevd, values only) and Φ's singular values (dgesdd, values only: a QR first when
+   its rows are 11/6 of its columns or more, as LAPACK does, then the bidiagonal reduction), each
+   on the task's rank or on its spectra team (NNLSpectraEig/SVD: -spectra_team_size T > 1 ranks,
+   from -spectra_team_min rows). Measured 2026-12-07 (CPU time, one OpenBLAS thread, best of 2-300
+   repetitions; load 2-7 on the 2 cores): dsyevd 0.098, 0.37, 1.69, 9.0, 75, 588 ms, 1.72, 4.33 s
+   at m = 64 … 4096 (a fixed part, m², m³ within 0.89–1.17); dgesdd 0.06-0.76 ms (64×32 … 1024×64),
+   21 ms (16384×64), 13 ms (10^5×16), 24, 263 ms, 2.16, 6.40, 19.5 s (512² … 4096²), 378 ms
+   (16384×512), fitted per element, QR and bidiagonal flop within 0.61–1.33; dsyrk 0.96, 27.6, 330
+   ms at n = m = 256, 1024, 3000. The former single price, 0.086 ns a flop of n·m² + 2.5 m³ + 4
+   n·m² and 2.5× that with the dense sampler, read one 3000×3000 spectrum (mlp, relu, 3000 inputs,
+   width 3000: dense) at 2.8× its time. */
+#define C_SPEC      18300.0 /* fixed: the layer's scans, copies and LAPACK's queries */
+#define C_SPEC_GRAM 0.015   /* per n·m² */
+#define C_EIG       44900.0 /* dsyevd: fixed, per m², per m³ */
+#define C_EIG_M2    9.8
+#define C_EIG_M3    0.059
+#define C_SVD       39400.0 /* dgesdd: fixed, per element, per QR flop, per bidiagonal flop */
+#define C_SVD_RC    7.5
+#define C_SVD_QR    0.036
+#define C_SVD_BID   0.083
+/* A spectra team's ScaLAPACK (pdsyevd, which computes the eigenvectors too; pdgesvd, its
+   bidiagonal reduction 4 r·c² − 4/3 c³ with no QR first), the matrix's distribution from the leader
+   included, in core time: the team's k ranks are held through it. Measured at k = 2 only
+   (tests/bench/bench_spectra at 2 ranks; the busiest rank's CPU time with mpi_yield_when_idle, the
+   machine being shared, load 5-7): pdsyevd 0.23, 1.04, 3.61, 11.4 s at m = 1024, 2048, 3000, 4096
+   (LAPACK alone 0.075, 0.59, 1.72, 4.33), fitted per m² and m³ within 0.78–1.22; pdgesvd 0.19,
+   2.6, 5.5, 15.8 s at 1024² … 4096² (LAPACK 0.26, 2.16, 6.4, 19.5), 60 ms at 10^5×16, 2.1 s at
+   16384×512, per element and flop within 0.71–1.34. A team of 2 computes a square spectrum in about
+   LAPACK's time here (its eigenvalues 2× slower, its SVD 1.1-1.3× faster). Other k are taken to
+   share the core time evenly (not measured). */
+#define C_TEAM_CALL   250000.0 /* a team's call (its grids, descriptors and workspace queries) */
+#define C_TEAM_EIG_M2 146.0    /* per m², per m³ */
+#define C_TEAM_EIG    0.223
+#define C_TEAM_SVD_RC 64.6 /* per element, per flop */
+#define C_TEAM_SVD    0.151
 #define C_DTASK                                                                                    \
   7200.0 /* the dense sampler: fixed, per layer, per entry of W (its normal), per n²·m (DGEMM: 2 \
           */
 #define C_DLAYER                                                                                   \
   68.0 /* flops at ~40 GFLOP/s; the fit cannot separate it from the normals at m <= 16), and   */
-#define C_DNORMAL                                                                                   \
-  2.3 /* 1.6 × φ's cost per element; its recorded and spectra layers cost 2.5 × the projection's \
+#define C_DNORMAL                                                                                    \
+  2.3 /* 1.6 × φ's cost per element; its recorded layers cost 2.5 × the projection's (its spectra \
+         as any: the same routines)                                                                  \
        */
 #define C_DGEMM 0.05
 #define C_DPHI  1.6
@@ -216,6 +251,31 @@ PetscBool NNLPointHasFokkerPlanck(const NNLJob *job, const NNLPoint *pt)
 static double SpectraLayers(const NNLJob *job, const NNLPoint *pt)
 {
   return (double)NNLJobSpectraCount(job, pt->family, pt->depth);
+}
+
+/* Whether a team takes a spectrum of an r×c matrix (spectra_team.c, UseTeam). */
+static PetscBool SpectraOnTeam(const NNLJob *job, double r, double c)
+{
+  const double rows = PetscMax(r, c);
+  return job->spectra_team > 1 && rows >= (double)job->spectra_team_min &&
+             rows < NNL_SPECTRA_TEAM_ROWS_MAX(NNL_SPECTRA_TEAM_NB)
+           ? PETSC_TRUE
+           : PETSC_FALSE;
+}
+
+/* A spectra layer's time on an n×m state (C_SPEC …): the task's wall, which a team's share is. */
+static double SpectraLayerCost(const NNLJob *job, double n, double m)
+{
+  const double r = PetscMax(n, m), c = PetscMin(n, m), k = (double)job->spectra_team;
+  const double qr  = r >= 11 * c / 6 ? 2 * r * c * c - 2 * c * c * c / 3 : 0,
+               bid = qr > 0 ? 8 * c * c * c / 3 : 4 * r * c * c - 4 * c * c * c / 3;
+  double t         = C_SPEC + C_SPEC_GRAM * n * m * m;
+
+  t += SpectraOnTeam(job, m, m) ? C_TEAM_CALL + C_TEAM_EIG * m * m * m / k
+                                : C_EIG + C_EIG_M2 * m * m + C_EIG_M3 * m * m * m;
+  t += SpectraOnTeam(job, n, m) ? C_TEAM_CALL + C_TEAM_SVD * (4 * r * c * c - 4 * c * c * c / 3) / k
+                                : C_SVD + C_SVD_RC * r * c + C_SVD_QR * qr + C_SVD_BID * bid;
+  return t;
 }
 
 /* Bytes of store file per row, as measured on the shipped jobs' stores (rows with their keys,
@@ -417,12 +477,7 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
   rec = nrec * (C_REC + C_REC_NM * n * m + C_REC_NMM * n * m * m);
   ks  = C_KS_NM * n * m; /* once a task, whatever its sampler (sorting, it was 40 % of a one-layer
                             network at n = 2^20) */
-  /* spectra: Gram n·m², its eigenvalues ~(4/3 + 1)·m³, the feature SVD ~4·n·m² (n ≥ m; roles swap
-   * otherwise) */
-  if (ns > 0) {
-    double lo = PetscMin(n, m), hi = PetscMax(n, m);
-    spec = ns * (C_SPEC + C_SPEC_FLOP * (n * m * m + 2.5 * m * m * m + 4 * hi * lo * lo));
-  }
+  if (ns > 0) spec = ns * SpectraLayerCost(job, n, m);
   if (NNLPointSampler(job, pt) == NNL_SAMPLER_PROJECTION) {
     /* a layer's requests of the generator: a narrow network's layers share one (LayerNormals) */
     const double draw = C_DRAW / PetscMax(1.0, (double)NNLRngLayersPerBatch((size_t)(n * m)));
@@ -467,7 +522,7 @@ static void NetworkCostModel(const NNLJob *job, const NNLPoint *pt, double *cost
                    : 0));
     /* summed in the order of the one expression this was: the other families' costs keep their bits
      */
-    c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * (rec + spec) + ks;
+    c = C_DTASK + layers * (C_DLAYER + C_DPHI * phi * n * m) + weights + C_DREC * rec + spec + ks;
     if (att) /* W^Q and W^K (nk×n each) at every layer after the embedding, and Y Aᵀ */
       c += (layers - 1) *
            (C_ATT_LAYER + 2 * nk * n * (C_DNORMAL + C_DGEMM * m) + C_ATT_DNMM * n * m * m);

@@ -28,12 +28,16 @@ typedef struct {
    and passing over any the model, scaled by what was measured so far, puts past what is left of S.
    *factor is their measured seconds over the model's (the commits apart): it scales every predicted
    time from the model's reference cores to this machine's. 1 when no task ran (S = 0, or every task
-   too long for it). Collective. */
+   too long for it). The tasks run here alone, so they are priced alone: with no spectra team.
+   Collective. */
 static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLGrid *grid,
                                     double budget, double *factor)
 {
   PetscMPIInt rank;
   double      sums[3] = {0, 0, 0}; /* tasks, measured seconds, model seconds */
+  NNLJob      solo    = *job;      /* a shallow copy: the cost model reads its counts */
+
+  solo.spectra_team = 1;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -51,10 +55,11 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
                          calibrated nothing */
     for (PetscInt k = 0; k < grid->npoints; k++) {
       NNLPoint   pt;
-      double     model, left = budget - (MPI_Wtime() - t0), t;
+      double     model, left = budget - (MPI_Wtime() - t0), t, mem;
       NNLResult *res = NULL;
       NNLGridPoint(grid, order[k].i, &pt);
-      model = (pt.cost - NNLPointCommitCost(job, &pt)) / NNL_COST_RATE;
+      NNLPointCostModel(&solo, &pt, &model, &mem);
+      model = (model - NNLPointCommitCost(job, &pt)) / NNL_COST_RATE;
       if (left <= 0) break;
       if (model * (sums[2] > 0 ? sums[1] / sums[2] : 1.0) > left) continue;
       t = MPI_Wtime();
@@ -160,6 +165,14 @@ static double Calibrated(const Plan *p, double cost, double commit)
   return p->factor * (cost - commit) + commit;
 }
 
+/* The core seconds of tasks of `seconds` on their ranks: with spectra teams of k, each task holds
+   its leader's k ranks throughout (the others serve its spectra, and wait between them), and a
+   task's cost is its leader's time. */
+static double CoreSeconds(const Plan *p, double seconds)
+{
+  return seconds * (double)PetscMax(1, p->job->spectra_team);
+}
+
 /* plan's own options. `mpiexec -n 2 nnlimits plan` predicts for 2 ranks (it predicted for 1 unless
    told -plan_ranks 2). */
 static PetscErrorCode PlanOptions(MPI_Comm comm, Plan *p)
@@ -262,7 +275,7 @@ static PetscErrorCode PlanTotals(MPI_Comm comm, Plan *p)
     p->commit += p->cellcommit[NNLGridCellOf(grid, i)];
     p->bytes += p->cellbytes[NNLGridCellOf(grid, i)];
   }
-  p->core = Calibrated(p, p->total, p->commit) / NNL_COST_RATE;
+  p->core = CoreSeconds(p, Calibrated(p, p->total, p->commit) / NNL_COST_RATE);
   for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
   peak += (double)grid->npoints *
           NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
@@ -384,7 +397,7 @@ static PetscErrorCode PlanLeftLines(MPI_Comm comm, const Plan *p)
 {
   const NNLJob *job   = p->job;
   const double *left  = p->left;
-  const double  lcore = Calibrated(p, left[1], left[2]) / NNL_COST_RATE,
+  const double  lcore = CoreSeconds(p, Calibrated(p, left[1], left[2]) / NNL_COST_RATE),
                lwall =
                  PlanWall(p->factor * (left[1] - left[2]), left[2], left[3], p->workers, p->r0) /
                  NNL_COST_RATE;
@@ -462,7 +475,7 @@ PetscErrorCode NNLCommandPlan(MPI_Comm comm)
   PetscFunctionBegin;
   PetscCall(PlanOptions(comm, &p));
   /* The scheduler reads its options too, so that any job file a run accepts, plan accepts. */
-  ierr = NNLRunSetUp(comm, "plan", &p.job, &p.grid, &sched, &help);
+  ierr = NNLRunSetUp(comm, "plan", p.ranks, &p.job, &p.grid, &sched, &help);
   if (!ierr && sched) ierr = NNLSchedPlanRanks(sched, p.ranks, &p.workers, &p.r0);
   if (!ierr && sched) ierr = NNLSchedGetStopGrace(sched, &p.grace, &p.grace_set);
   if (!ierr && sched && !help)

@@ -200,8 +200,8 @@ static PetscErrorCode CheckTaskSizes(MPI_Comm comm, const NNLJob *job, const NNL
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLRunSetUp(MPI_Comm comm, const char cmd[], NNLJob **job, NNLGrid **grid,
-                           NNLSched *sched, PetscBool *help)
+PetscErrorCode NNLRunSetUp(MPI_Comm comm, const char cmd[], PetscInt ranks, NNLJob **job,
+                           NNLGrid **grid, NNLSched *sched, PetscBool *help)
 {
   int            rank;
   PetscErrorCode ierr;
@@ -213,6 +213,7 @@ PetscErrorCode NNLRunSetUp(MPI_Comm comm, const char cmd[], NNLJob **job, NNLGri
   if (sched) {
     PetscCall(NNLSchedCreate(comm, *job, sched));
     PetscCall(NNLSchedSetFromOptions(*sched));
+    PetscCall(NNLSchedPlanTeam(*sched, ranks, &(*job)->spectra_team, &(*job)->spectra_team_min));
   }
   PetscCall(NNLLimitSetFromOptions(comm));
   PetscCall(SetISA(comm));
@@ -349,7 +350,7 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(CheckLaunch(comm));
-  PetscCall(NNLRunSetUp(comm, "run", jobp, gridp, schedp, &help));
+  PetscCall(NNLRunSetUp(comm, "run", size, jobp, gridp, schedp, &help));
   if (help) PetscFunctionReturn(0);
   PetscCall(NNLSchedWarnTeams(*schedp, size, PETSC_TRUE));
   PetscCall(NNLLogCheckView(comm));

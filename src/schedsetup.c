@@ -105,6 +105,14 @@ PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers,
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLSchedPlanTeam(NNLSched s, PetscInt ranks, PetscInt *size, PetscInt *min)
+{
+  PetscFunctionBegin;
+  *size = s->team_size > 1 && ranks > 1 ? PetscMin(s->team_size, ranks) : 1; /* TeamsCreate's */
+  *min  = s->team_min;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
 {
   NNLSched sc;

@@ -61,7 +61,7 @@ PetscErrorCode NNLSpectraTeamCreate(MPI_Comm comm, NNLSpectraTeam *team)
   Cblacs_gridinfo(t->ctxt, &t->nprow, &t->npcol, &t->myrow, &t->mycol);
   PetscCheck(t->ctxt >= 0 && t->myrow >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB,
              "BLACS grid %d x %d on %d ranks not created", pr, t->size / pr, (int)t->size);
-  t->nb        = 64;
+  t->nb        = NNL_SPECTRA_TEAM_NB;
   t->nmin      = 2048;
   t->fail_rank = -1;
   *team        = t;
@@ -334,16 +334,11 @@ PetscErrorCode NNLSpectraTeamSetMinSize(NNLSpectraTeam team, PetscInt nmin)
   PetscFunctionReturn(0);
 }
 
-/* ScaLAPACK's workspaces are counted in 32-bit ints: pdgesvd's is ~(nb/nprow + 6) doubles a row,
-   and its own query overflows (a tenth of what it needs at 3.4e7 rows, 1×2 grid). The team takes a
-   matrix only below that with room to spare; a taller one is computed alone (LAPACK's tall SVD
-   needs a workspace of its columns only). */
-#define NNL_TEAM_ROWS_MAX(nb) (1.5e9 / ((double)(nb) + 8))
-
 static PetscBool UseTeam(NNLSpectraTeam team, PetscInt r, PetscInt c)
 {
   const PetscInt rows = PetscMax(r, c);
-  return team && team->size > 1 && rows >= team->nmin && (double)rows < NNL_TEAM_ROWS_MAX(team->nb)
+  return team && team->size > 1 && rows >= team->nmin &&
+             (double)rows < NNL_SPECTRA_TEAM_ROWS_MAX(team->nb)
            ? PETSC_TRUE
            : PETSC_FALSE;
 }

@@ -616,6 +616,24 @@ run 0 plan -spectra_team_size 2 -plan_ranks 4 > /dev/null 2> team.err || fail "p
 ! grep -q "warning" team.err || fail "team warning for plan's own rank: $(cat team.err)"
 run 0 plan -spectra_team_size 2 -plan_ranks 3 > /dev/null 2> team.err || fail "plan -spectra_team_size 2 -plan_ranks 3"
 grep -q "warning: -spectra_team_size 2 does not divide the 3 ranks: the last team has 1" team.err || fail "team warning at -plan_ranks 3: $(cat team.err)"
+# plan prices spectra teams where a run at -plan_ranks uses them (src/cost.c SpectraLayerCost): a 2048×8 Φ reaches
+# -spectra_team_min 2048, so at 2 ranks in teams of 2 its SVD is the team's (another cost than LAPACK's), a task holds
+# both ranks (core_seconds twice the leaders' cost, the wall that cost on the one leader); above -spectra_team_min, or
+# on 1 rank, nothing changes but the ranks held. Catches: teams ignored (plan priced every spectrum as LAPACK's on one
+# rank, the cores the team holds uncounted), or priced where the run computes alone.
+TJ="-family mlp -grid_activation relu -grid_width 2048 -grid_depth 1 -grid_seed 0-3 -inputs 8 -spectra_layers last"
+tplan() { run 0 plan $TJ "$@" 2> /dev/null | awk '/^plan points=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+  /^plan predicted_wall_seconds=/ { split($2, kv, "="); w = kv[2] } END { print v["cost"], v["core_seconds"], w }'; }
+read -r c0 k0 w0 <<< "$(tplan -plan_ranks 2)"
+read -r c1 k1 w1 <<< "$(tplan -plan_ranks 2 -spectra_team_size 2)"
+read -r c2 k2 w2 <<< "$(tplan -plan_ranks 2 -spectra_team_size 2 -spectra_team_min 4096)"
+read -r c3 k3 w3 <<< "$(tplan -plan_ranks 1 -spectra_team_size 2)"
+awk -v c0="$c0" -v k0="$k0" -v c1="$c1" -v k1="$k1" -v w1="$w1" -v c2="$c2" -v k2="$k2" -v c3="$c3" -v k3="$k3" 'BEGIN {
+  ok = c1 != c0 && c2 == c0 && c3 == c0 && k3 == k0 &&
+    (k1 - 2 * c1 / 1e9) ^ 2 <= (0.001 * k1) ^ 2 && (w1 - c1 / 1e9) ^ 2 <= (0.001 * w1) ^ 2 &&
+    (k2 - 2 * c2 / 1e9) ^ 2 <= (0.001 * k2) ^ 2
+  printf "cli: plan with spectra teams: cost %s alone, %s in teams of 2 (%s above -spectra_team_min, %s on 1 rank); core %s, %s\n", c0, c1, c2, c3, k0, k1
+  exit !ok }' || fail "plan's spectra teams: cost $c0 / $c1 / $c2 / $c3, core $k0 / $k1 / $k2 / $k3, wall $w0 / $w1"
 
 # -version names this build (PETSc's own -version printed only PETSc's), and the store's provenance records the same
 # commit, read at build time from the source tree (a commit fixed at configure time went stale with every new commit).

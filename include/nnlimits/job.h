@@ -92,9 +92,14 @@ typedef struct {
   PetscInt  fp_cells;       /* Fokker–Planck cells (NNL_FP_GRID) */
   PetscInt  shard_index, shard_count; /* 0 <= shard_index < shard_count */
   PetscReal mem_budget;               /* bytes a rank may use for one task */
-  char      output[PETSC_MAX_PATH_LEN];
-  char     *canonical; /* "key=value\n" lines of every option that changes results; the store's
-                          fingerprint */
+  /* The ranks a network's large spectra are computed on as the cost model prices them: the
+     scheduler's -spectra_team_size where the ranks planned for (a run's own, plan's -plan_ranks)
+     form teams, and -spectra_team_min (0 or 1: LAPACK on the task's rank). Set by NNLRunSetUp; a
+     cost, not a result: no part of the canonical text. */
+  PetscInt spectra_team, spectra_team_min;
+  char     output[PETSC_MAX_PATH_LEN];
+  char    *canonical; /* "key=value\n" lines of every option that changes results; the store's
+                         fingerprint */
 } NNLJob;
 
 /**

@@ -66,6 +66,12 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s);
 PetscErrorCode NNLSchedPlanRanks(NNLSched s, PetscInt ranks, PetscInt *workers,
                                  PetscBool *rank0_computes);
 /**
+  @brief The spectra team a task's large spectra get on `ranks` ranks (*size 1: none, on 1 rank or
+  with -spectra_team_size 1) and -spectra_team_min, for the cost model (NNLJob's spectra_team). Not
+  collective.
+*/
+PetscErrorCode NNLSchedPlanTeam(NNLSched s, PetscInt ranks, PetscInt *size, PetscInt *min);
+/**
   @brief Warn on stderr (rank 0) of a -spectra_team_size that `ranks` ranks do not fill: the run's
   own size, or plan's -plan_ranks; with refuse (run), one that does not divide them is an error.
   Collective on the scheduler's communicator.

@@ -64,6 +64,13 @@ PetscErrorCode NNLSpectraTeamCreate(MPI_Comm comm, NNLSpectraTeam *team);
 PetscErrorCode NNLSpectraTeamDestroy(NNLSpectraTeam *team);
 /** @brief Number of ranks in the team and this rank's place in it. Not collective. */
 PetscErrorCode NNLSpectraTeamGetSize(NNLSpectraTeam team, PetscMPIInt *size, PetscMPIInt *rank);
+/* ScaLAPACK's workspaces are counted in 32-bit ints: pdgesvd's is ~(nb/nprow + 6) doubles a row,
+   and its own query overflows (a tenth of what it needs at 3.4e7 rows, 1×2 grid). A team takes a
+   matrix only below this many rows (nb: its block size) with room to spare; a taller one is
+   computed alone (LAPACK's tall SVD needs a workspace of its columns only). The cost model follows
+   the same rule. */
+#define NNL_SPECTRA_TEAM_ROWS_MAX(nb) (1.5e9 / ((double)(nb) + 8))
+#define NNL_SPECTRA_TEAM_NB           64
 /** @brief Set the ScaLAPACK block size (default 64). Not collective, but all team ranks must use
  * the same. */
 PetscErrorCode NNLSpectraTeamSetBlockSize(NNLSpectraTeam team, PetscInt nb);
