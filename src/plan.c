@@ -8,6 +8,7 @@
 #include "nnlimits/net.h"
 #include "nnlimits/sched.h"
 #include "nnlimits/store.h"
+#include "bigalloc.h"
 #include "commands.h"
 #include "error.h"
 #include "parse.h"
@@ -15,6 +16,13 @@
 /* The cost model's unit is a nanosecond of one core of the machine it was fitted on (cost.c); used
  * only for predictions. */
 #define NNL_COST_RATE 1e9
+/* A rank's first task of a size touches its arrays' pages fresh (page faults, the kernel zeroing
+   them); the tasks after it reuse them. Past glibc's largest mmap threshold (NNL_BIG_TASK: below
+   it, the start-up's heap holds them), per byte of the job's largest task, measured 2026-12-07 as
+   the first network's seconds over the least of its 7-8 seeds' (relu MLPs of depth 1, load ~3):
+   0.42, 0.37, 0.99, 0.48 ns a byte at n = 2·10^6 (m = 2), 262144 (m = 32), 2^20 (m = 16, 32); 40
+   ms of a 45 ms network at n = 2·10^6, which plan did not see. */
+#define NNL_TOUCH_NS_PER_BYTE 0.6
 /* An empty store (schema, views, the run's provenance): 80 KB. */
 #define NNL_STORE_EMPTY_BYTES 81920.0
 
@@ -153,8 +161,9 @@ typedef struct {
     left[4]; /* what a run into -output would compute: tasks, cost, its commits', the largest's */
   double    total, commit, bytes, core; /* the job's cost, commits, store bytes, core seconds */
   double    maxshard;                   /* the slowest shard's predicted seconds */
-  PetscBool bound;                      /* its time is its rank 0's commits */
-  PetscReal grace;                      /* the run's -stop_grace ... */
+  double    touch;     /* a computing rank's seconds touching its largest task's fresh pages */
+  PetscBool bound;     /* its time is its rank 0's commits */
+  PetscReal grace;     /* the run's -stop_grace ... */
   PetscBool grace_set; /* ... given, not the default: jobs/slurm/sweep.sbatch keeps it */
 } Plan;
 
@@ -275,8 +284,10 @@ static PetscErrorCode PlanTotals(MPI_Comm comm, Plan *p)
     p->commit += p->cellcommit[NNLGridCellOf(grid, i)];
     p->bytes += p->cellbytes[NNLGridCellOf(grid, i)];
   }
-  p->core = CoreSeconds(p, Calibrated(p, p->total, p->commit) / NNL_COST_RATE);
   for (PetscInt c = 0; c < grid->ncells; c++) peak = PetscMax(peak, grid->cells[c].mem);
+  p->touch = PetscMax(0.0, peak - (double)NNL_BIG_TASK) * NNL_TOUCH_NS_PER_BYTE / NNL_COST_RATE;
+  p->core  = CoreSeconds(p, Calibrated(p, p->total, p->commit) / NNL_COST_RATE +
+                              (double)p->workers * p->touch);
   peak += (double)grid->npoints *
           NNL_GRID_BYTES_PER_POINT; /* rank 0 holds the whole grid beside its largest task */
   peak += NNLStoreCacheBytes((double)grid->npoints / job->shard_count) -
@@ -316,7 +327,10 @@ static PetscErrorCode PlanShardLines(MPI_Comm comm, Plan *p)
     /* tasks, cost, commits, bytes, the first (largest) task's */
     const double *u   = s < ps.nsum ? ps.sum[s] : NULL;
     double        big = u && u[0] > 0 ? Calibrated(p, u[4], u[5]) : 0, c;
-    c = u ? PlanWall(p->factor * (u[1] - u[2]), u[2], big, p->workers, p->r0) / NNL_COST_RATE : 0;
+    c                 = u && u[0] > 0
+                          ? PlanWall(p->factor * (u[1] - u[2]), u[2], big, p->workers, p->r0) / NNL_COST_RATE +
+              p->touch
+                          : 0;
     if (c > p->maxshard) { /* the slowest shard, and whether its time is its rank 0's commits
                               (PlanWall gave them back) */
       p->maxshard = c;
@@ -397,10 +411,13 @@ static PetscErrorCode PlanLeftLines(MPI_Comm comm, const Plan *p)
 {
   const NNLJob *job   = p->job;
   const double *left  = p->left;
-  const double  lcore = CoreSeconds(p, Calibrated(p, left[1], left[2]) / NNL_COST_RATE),
+  const double  touch = left[0] > 0 ? p->touch : 0,
+               lcore  = CoreSeconds(p, Calibrated(p, left[1], left[2]) / NNL_COST_RATE +
+                                         (double)p->workers * touch),
                lwall =
                  PlanWall(p->factor * (left[1] - left[2]), left[2], left[3], p->workers, p->r0) /
-                 NNL_COST_RATE;
+                   NNL_COST_RATE +
+                 touch;
   char words[2][32];
 
   PetscFunctionBegin;

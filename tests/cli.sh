@@ -634,6 +634,18 @@ awk -v c0="$c0" -v k0="$k0" -v c1="$c1" -v k1="$k1" -v w1="$w1" -v c2="$c2" -v k
     (k2 - 2 * c2 / 1e9) ^ 2 <= (0.001 * k2) ^ 2
   printf "cli: plan with spectra teams: cost %s alone, %s in teams of 2 (%s above -spectra_team_min, %s on 1 rank); core %s, %s\n", c0, c1, c2, c3, k0, k1
   exit !ok }' || fail "plan's spectra teams: cost $c0 / $c1 / $c2 / $c3, core $k0 / $k1 / $k2 / $k3, wall $w0 / $w1"
+# A rank's first task of a size touches its arrays' pages fresh (src/plan.c NNL_TOUCH_NS_PER_BYTE): plan adds it once
+# to a shard's wall and once per computing rank to core_seconds, for a task past 32 MB (width 2·10^6: 40 ms of a 45 ms
+# network here). Catches: the touch left out (a few wide networks ran 1.5-1.6x their plan), or priced per task.
+WJ="-family mlp -grid_activation relu -grid_width 2000000 -grid_depth 1"
+wplan() { run 0 plan $WJ "$@" 2> /dev/null | awk '/^plan points=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+  /^plan predicted_wall_seconds=/ { split($2, kv, "="); w = kv[2] } END { print w - v["cost"] / 1e9, v["core_seconds"] - v["cost"] / 1e9 }'; }
+read -r d3 e3 <<< "$(wplan -grid_seed 0-3)"
+read -r d9 e9 <<< "$(wplan -grid_seed 0-9)"
+read -r d92 e92 <<< "$(wplan -grid_seed 0-9 -plan_ranks 2)"
+awk -v d3="$d3" -v d9="$d9" -v e3="$e3" -v e92="$e92" 'BEGIN { ok = d3 > 0.01 && (d9 - d3) ^ 2 < 1e-8 && (e3 - d3) ^ 2 < 1e-8 && (e92 - 2 * d3) ^ 2 < 1e-8
+  printf "cli: plan of wide networks: first touch %.4g s a rank (3 networks), %.4g s (9), core %.4g s more at 2 ranks\n", d3, d9, e92
+  exit !ok }' || fail "plan's first touch: $d3 / $d9 s over the tasks' cost, core $e3 / $e92"
 
 # -version names this build (PETSc's own -version printed only PETSc's), and the store's provenance records the same
 # commit, read at build time from the source tree (a commit fixed at configure time went stale with every new commit).
