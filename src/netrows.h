@@ -171,6 +171,19 @@ NNL_ROWS_TARGET static void NNL_ROWS(GramSmall)(PetscInt n, PetscInt m, const do
 {
   NNL_ROWS(DotInto)(n, x, y, out);
 }
+/* s[0..8) += x_i y_i for i < n8 (a multiple of 8) into the partial sum i mod 8, as DotInto adds
+   them: rows taken in blocks, one after another, give the one pass's sums. */
+NNL_ROWS_TARGET static void NNL_ROWS(DotAccSimd)(PetscInt n8, const double *x, const double *y,
+                                                 double *s)
+{
+  RV acc[RH];
+
+  for (int h = 0; h < RH; h++) acc[h] = *(const RV *)(s + h * RL);
+  for (PetscInt i = 0; i < n8; i += 8)
+    for (int h = 0; h < RH; h++)
+      acc[h] += *(const RV *)(x + i + h * RL) * *(const RV *)(y + i + h * RL);
+  for (int h = 0; h < RH; h++) *(RV *)(s + h * RL) = acc[h];
+}
 NNL_ROWS_TARGET static void NNL_ROWS(FourthSimd)(PetscInt n, const double *y, double q, double *out)
 {
   NNL_ROWS(FourthInto)(n, y, q, out);

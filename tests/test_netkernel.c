@@ -144,12 +144,12 @@ static void fourth_sum(void)
 }
 
 /* NNLGramPacked equals NNLDot(A_a, A_b)/n, pair by pair in row order, on both sides of its one-pass
- * switch (m = 8). */
+ * switch (m = 8), and past its row blocks (2976 rows or more: 8195 crosses two). */
 static void gram_packed(void)
 {
-  for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++)
+  for (size_t t = 0; t <= sizeof(ns) / sizeof(ns[0]); t++)
     for (PetscInt m = 1; m <= NNL_SMALL_M + 3; m++) {
-      const PetscInt n = ns[t];
+      const PetscInt n = t < sizeof(ns) / sizeof(ns[0]) ? ns[t] : 8195;
       double        *A = malloc(sizeof(double) * (size_t)(n * m)),
              q[(NNL_SMALL_M + 3) * (NNL_SMALL_M + 4) / 2];
       uint64_t st = 29 + (uint64_t)(n * 17 + m);
@@ -167,9 +167,10 @@ static void gram_packed(void)
 
 /**
   @brief NNLGramPacked (the observed Gram of a layer and of an SDE path) equals NNLDot / n bit for
-  bit, pair by pair in the packed order, for m = 1 … 11 (one Gram pass up to 8, dot products past
-  it), in every build. Catches: a pair out of order, the Gram's scale applied as a product (rounds
-  differently from the division), a lost tail row.
+  bit, pair by pair in the packed order, for m = 1 … 11 (one Gram pass up to 8, dot products in row
+  blocks past it), in every build. Catches: a pair out of order, the Gram's scale applied as a
+  product (rounds differently from the division), a lost tail row, a block's partial sums not
+  carried to the next (or not in NNLDot's lanes).
 */
 static void test_gram_packed(void **state)
 {
