@@ -94,18 +94,21 @@
 /* A spectra team's ScaLAPACK (pdsyevd, which computes the eigenvectors too; pdgesvd, its
    bidiagonal reduction 4 r·c² − 4/3 c³ with no QR first), the matrix's distribution from the leader
    included, in core time: the team's k ranks are held through it. Measured at k = 2 only
-   (tests/bench/bench_spectra at 2 ranks; the busiest rank's CPU time with mpi_yield_when_idle, the
-   machine being shared, load 5-7): pdsyevd 0.23, 1.04, 3.61, 11.4 s at m = 1024, 2048, 3000, 4096
-   (LAPACK alone 0.075, 0.59, 1.72, 4.33), fitted per m² and m³ within 0.78–1.22; pdgesvd 0.19,
-   2.6, 5.5, 15.8 s at 1024² … 4096² (LAPACK 0.26, 2.16, 6.4, 19.5), 60 ms at 10^5×16, 2.1 s at
-   16384×512, per element and flop within 0.71–1.34. A team of 2 computes a square spectrum in about
-   LAPACK's time here (its eigenvalues 2× slower, its SVD 1.1-1.3× faster). Other k are taken to
-   share the core time evenly (not measured). */
+   (tests/bench/bench_spectra at 2 ranks, the machine shared, load 5-7; the busiest rank's CPU time
+   with mpi_yield_when_idle): pdsyevd 0.23, 1.04, 3.61, 11.4 s at m = 1024, 2048, 3000, 4096 (LAPACK
+   alone 0.075, 0.59, 1.72, 4.33), fitted per m² and m³ within 0.78–1.22; pdgesvd 0.19, 2.6, 5.5,
+   15.8 s at 1024² … 4096² (LAPACK 0.26, 2.16, 6.4, 19.5), 60 ms at 10^5×16, 2.1 s at 16384×512,
+   per element and flop within 0.71–1.34. In a run the team's ranks spin in MPI (Open MPI's default)
+   and wait for each other: the spectra of a 2048² and a 3000² layer took 2.45 and 1.35 times those
+   figures in 2-rank runs (7.6 and 12.7 s, load 2.5-3; the team's factor, C_TEAM_RUN, their
+   geometric mean), about 2.7 and 1.5 times LAPACK's alone: a team of 2 did not shorten a spectrum
+   on this 2-core machine. Other k are taken to share the core time evenly (not measured). */
+#define C_TEAM_RUN    1.8
 #define C_TEAM_CALL   250000.0 /* a team's call (its grids, descriptors and workspace queries) */
-#define C_TEAM_EIG_M2 146.0    /* per m², per m³ */
-#define C_TEAM_EIG    0.223
-#define C_TEAM_SVD_RC 64.6 /* per element, per flop */
-#define C_TEAM_SVD    0.151
+#define C_TEAM_EIG_M2 (146.0 * C_TEAM_RUN) /* per m², per m³ */
+#define C_TEAM_EIG    (0.223 * C_TEAM_RUN)
+#define C_TEAM_SVD_RC (64.6 * C_TEAM_RUN) /* per element, per flop */
+#define C_TEAM_SVD    (0.151 * C_TEAM_RUN)
 #define C_DTASK                                                                                    \
   7200.0 /* the dense sampler: fixed, per layer, per entry of W (its normal), per n²·m (DGEMM: 2 \
           */
