@@ -325,11 +325,13 @@ PetscErrorCode NNLGridDestroy(NNLGrid **grid)
 
 static const NNLGrid *sort_grid; /* qsort has no context argument in C11 */
 
-/* points (or cells, by their first points) by decreasing cost, ties by ord */
-static int CmpCostDesc(const void *a, const void *b)
+static const double *sort_cost; /* NNLGridShardEach's costs, one a cell */
+
+/* cells, by their first points, by decreasing sort_cost, ties by ord */
+static int CmpShardCostDesc(const void *a, const void *b)
 {
   PetscInt i = *(const PetscInt *)a, j = *(const PetscInt *)b;
-  double   x = NNLGridCost(sort_grid, i), y = NNLGridCost(sort_grid, j);
+  double   x = sort_cost[NNLGridCellOf(sort_grid, i)], y = sort_cost[NNLGridCellOf(sort_grid, j)];
   if (x != y) return x > y ? -1 : 1;
   return (i > j) - (i < j);
 }
@@ -366,9 +368,24 @@ PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
 {
   PetscInt *cell, nb;
   Bin      *heap;
+  double   *cost;
+  NNLJob    solo = *grid->job; /* a shallow copy: the cost model reads its counts */
 
   PetscFunctionBegin;
   PetscCheck(k >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " shards", k);
+  /* The shards are priced without spectra teams: a team's price depends on the ranks of the run
+     (NNLRunSetUp), and a point's shard must not. With the cells' own costs, shard 0 of 2 of a job
+     with -spectra_team_size 2 held 54 points at 1 rank and 56 at 2: shards run at different rank
+     counts (a resubmit with more ranks, status, merge) overlapped and left points out. */
+  solo.spectra_team = 1;
+  PetscCall(PetscMalloc1(grid->ncells, &cost));
+  for (PetscInt c = 0; c < grid->ncells; c++) {
+    double mem;
+    if (grid->job->spectra_team > 1)
+      NNLPointCostModel(&solo, &grid->cells[c], &cost[c], &mem);
+    else
+      cost[c] = grid->cells[c].cost;
+  }
   /* The points by decreasing cost, ties by ord, are the cells in that order (a cell's cost is its
      points', and its points' ords are consecutive from its own), each with its points in ord order:
      a sort of the cells alone. */
@@ -381,22 +398,26 @@ PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
   for (PetscInt c = 0; c < grid->ncells; c++)
     cell[c] = grid->cells[c].ord; /* each cell by its first point */
   sort_grid = grid;
-  qsort(cell, (size_t)grid->ncells, sizeof(PetscInt), CmpCostDesc);
+  sort_cost = cost;
+  qsort(cell, (size_t)grid->ncells, sizeof(PetscInt), CmpShardCostDesc);
   for (PetscInt s = 0; s < nb; s++) heap[s] = (Bin){0.0, s};
   for (PetscInt c = 0; c < grid->ncells; c++) {
-    const NNLPoint *cp = &grid->cells[NNLGridCellOf(grid, cell[c])];
+    const PetscInt  ci = NNLGridCellOf(grid, cell[c]);
+    const NNLPoint *cp = &grid->cells[ci];
     for (PetscInt p = cp->ord, end = p + (cp->ord < grid->nnets ? grid->job->nseed : 1); p < end;
          p++) {
       PetscErrorCode ierr = fn(ctx, p, heap[0].shard);
       if (ierr) PetscCall(PetscFree(heap));
       if (ierr) PetscCall(PetscFree(cell));
+      if (ierr) PetscCall(PetscFree(cost));
       PetscCall(ierr);
-      heap[0].load += cp->cost;
+      heap[0].load += cost[ci];
       if (nb > 1) SiftDown(heap, nb, 0);
     }
   }
   PetscCall(PetscFree(heap));
   PetscCall(PetscFree(cell));
+  PetscCall(PetscFree(cost));
   PetscFunctionReturn(0);
 }
 

@@ -105,7 +105,8 @@ PetscErrorCode NNLGridDestroy(NNLGrid **grid);
 
 /**
   @brief Points of shard i of k: cost-balanced (longest-processing-time greedy over costs, ties by
-  ord), returned as point indices (ords) sorted by decreasing cost (ties by ord). Deterministic; the
+  ord; the costs without spectra teams, which depend on the ranks of the run), returned as point
+  indices (ords) sorted by decreasing cost (ties by ord). Deterministic; the
   grid need not be expanded. Caller frees *idx with NNLGridFreeIndices; idx NULL: only counts them.
 */
 PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscInt *n,
