@@ -6,6 +6,7 @@
 #  2. the plan that submit prints for a resubmit of some shards (--only, or some finished) is of the shards it queues,
 #     each less what its store holds (it was the whole job's slowest shard).
 #  3. a -stop_grace in a nested YAML key (stop: / grace: 2) is the user's, and the script passes none of its own.
+#  4. a USR1 that comes while the script asks plan for that grace stops the job before its launch, and requeues it.
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -112,4 +113,22 @@ for j in nested flow; do
   grep -q '^sweep.sbatch: job=78 ' g-$j.log && ! grep -q 'stop_grace=' g-$j.log || { cat g-$j.log; fail "$j.yaml: the user's stop: grace: 2 overridden"; }
 done
 echo "3. a nested YAML stop: grace: 2 (block or flow) is the user's -stop_grace, kept; without it, the script's 3 s"
+# --- 4. a USR1 while the script asks plan for the user's -stop_grace stops and requeues it ---------------------------
+# (the traps were set after that plan: the signal ended the shell, exit 138, nothing requeued, no word in the log)
+mkdir -p stub4
+printf '#!/bin/bash\necho 50:00\n' > stub4/squeue # 50 min left: a user's USR1, not the time limit's
+printf '#!/bin/bash\n[ "$1" != plan ] || { : > "%s/planning"; sleep 2; }\nexec "%s" "$@"\n' "$W" "$NNL" > stub4/nnlimits
+chmod +x stub4/*
+rm -f requeued planning
+env PATH="$W/stub4:$W/stub:$PATH" SLURM_JOB_ID=79 NNLIMITS="$W/stub4/nnlimits" NNL_LAUNCH=env \
+  bash "$SRC/jobs/slurm/sweep.sbatch" plain.yaml "$W/g-usr1" > g-usr1.log 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -e planning ] && break; sleep 0.1; done
+[ -e planning ] || fail "sweep.sbatch did not ask plan for the grace"
+kill -USR1 "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 0 ] && [ "$(cat requeued 2> /dev/null)" = "requeue 79" ] && grep -q "stopped before nnlimits was launched" g-usr1.log ||
+  { cat g-usr1.log; fail "a USR1 during the grace's plan: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
+echo "4. a USR1 while the script reads the grace from plan: not launched, requeued"
 echo "slurm_stub: all passed"
