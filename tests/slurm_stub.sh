@@ -97,6 +97,12 @@ rm -r "$OUT/shard-2" "$OUT/logs/submitted" # (stub squeue would report the submi
 PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --only 2 --output "$OUT" -n 1 -t 5 \
   > s2.out 2> s2.err || { cat s2.err; fail "submit --only 2"; }
 grep -q "^plan: slowest shard queued (shard 2 of 2) ~${line2}s at 1 ranks" s2.out || { cat s2.out; fail "the plan of --only 2: want ${line2}s"; }
+# a reversed range names no shard: submit ended without a word, exit 1 (set -e on an empty grep)
+rc=0
+rm "$OUT/logs/submitted"
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --only 2-1 --output "$OUT" -n 1 -t 5 \
+  > s2.out 2> s2.err || rc=$?
+[ "$rc" = 2 ] && grep -q "^submit: error: --only: '2-1' is not a range (write 1-2)" s2.err || { cat s2.out s2.err; fail "--only 2-1: exit $rc"; }
 echo "2. a resubmit of shard 1 of 3, stopped: the plan is what is left of it, ${left1}s (the whole job's slowest shard:" \
   "${whole}s); --only 2 (no store): shard 2's whole ${line2}s"
 # --- 3. a -stop_grace of the user's, in a nested YAML key, is kept ----------------------------------------------------
