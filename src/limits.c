@@ -466,9 +466,10 @@ NNLODEReach NNLLimitODEReach(void)
 
   if (PetscOptionsGetString(NULL, "limit_", "-ts_type", type, sizeof(type), &set) ||
       PetscOptionsGetString(NULL, "limit_", "-ts_rk_type", rk, sizeof(rk), &set))
-    return NNL_ODE_DENSE; /* NNLLimitSetFromOptions reports a bad option */
-  if (!strcasecmp(type, TSRK))
-    return strcasecmp(rk, TSRK5DP) ? NNL_ODE_REACH_EXPLICIT : NNL_ODE_DENSE;
+    return NNL_ODE_DENSE;      /* NNLLimitSetFromOptions reports a bad option */
+  if (!strcasecmp(type, TSRK)) /* 1fe: PETSc's linear interpolant has its order (ODEIsDense) */
+    return strcasecmp(rk, TSRK5DP) && strcasecmp(rk, TSRK1FE) ? NNL_ODE_REACH_EXPLICIT
+                                                              : NNL_ODE_DENSE;
   return !strcasecmp(type, TSEULER) || !strcasecmp(type, TSSSP) || !strcasecmp(type, TSGLEE)
            ? NNL_ODE_REACH_EXPLICIT
            : NNL_ODE_REACH_IMPLICIT;

@@ -323,7 +323,8 @@ static const struct {
    "not depend on the others recorded (other last digits)"},
   /* the depth-limit ODE of a solver without dense output (limits.c, ODESolveFree; the job's text
      names it: a -limit_ts_type or -limit_ts_rk_type other than the default rk 5dp, which is
-     dense) takes its own steps to t = 1 and reaches each recorded layer from the step before it;
+     dense, as rk 1fe is: ODEIsDense) takes its own steps to t = 1 and reaches each recorded layer
+     from the step before it;
      an earlier release stepped onto the recorded layers. A layer 0 (the initial state) or L (t =
      1, where the solve ends either way) is the same in both: only a value between them is of
      another convention (record_layers last keeps its bits) */
@@ -331,7 +332,8 @@ static const struct {
    "SELECT EXISTS (SELECT 1 FROM (SELECT lower(char(10) || value || char(10)) AS j FROM meta "
    "WHERE key = 'job') WHERE (instr(j, char(10) || 'limit_ts_type=') AND NOT instr(j, char(10) "
    "|| 'limit_ts_type=rk' || char(10))) OR (instr(j, char(10) || 'limit_ts_rk_type=') AND NOT "
-   "instr(j, char(10) || 'limit_ts_rk_type=5dp' || char(10)))) AND EXISTS (SELECT 1 FROM limits "
+   "instr(j, char(10) || 'limit_ts_rk_type=5dp' || char(10)) AND NOT instr(j, char(10) || "
+   "'limit_ts_rk_type=1fe' || char(10)))) AND EXISTS (SELECT 1 FROM limits "
    "l JOIN points p ON p.id = l.point WHERE l.q_ode IS NOT NULL AND l.layer > 0 AND l.layer < "
    "p.depth)",
    "depth-limit ODE values (q_ode) of a solver without dense output at layers before the last, "

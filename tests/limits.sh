@@ -270,6 +270,15 @@ run 0 run $OJ -grid_depth 16 -record_layers last -output "$W/oldlast" > /dev/nul
   || { cat "$W/old.err"; fail "an old store of the ODE's last layer alone (euler) was not resumed"; }
 [ "$(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'ode_steps') ORDER BY key)")" = "solver 11" ] \
   || fail "resumed schema-10 store of the last layer: meta $(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'ode_steps')")"
+# rk 1fe is dense as 5dp is (PETSc's linear interpolant has its order, 1: ODEIsDense): its layers are read off one
+# solve, in this release as in the last (the same bits), so a schema-10 store of them before the last layer resumes,
+# and plan prices no solve to each layer. Catches: 1fe taken for a solver without dense output (its old stores
+# refused for nothing, its plan priced as one).
+FJ="-family resnet -grid_activation relu -grid_width 4 -grid_seed 0-2 -inputs 2 -progress_interval 0 -limit_ts_type rk -limit_ts_rk_type 1fe"
+run 1 run $FJ -grid_depth 16 -output "$W/old1fe" > /dev/null 2>&1 || fail "ODE (rk 1fe) run of depth 16"
+old10 "$W/old1fe"
+run 0 run $FJ -grid_depth 16 -output "$W/old1fe" > /dev/null 2> "$W/old.err" \
+  || { cat "$W/old.err"; fail "an old store of rk 1fe's ODE values (dense output) was refused"; }
 # plan prices a solve to each recorded layer for such a solver (cost.c, C_LIM_REACH_*): bdf at every layer of depth 4096
 # reads more than 10 times the default solver's (the limit task ran 0.91 s against 0.001 s), and the term grows with the
 # layers recorded (4097 against the default 16 + 1), not with the depth. Catches: the term dropped, or priced per layer
@@ -278,6 +287,7 @@ plan_s() { "$NNL" plan -family resnet -grid_activation relu -grid_width 2 -grid_
   | sed -n 's/^plan .* core_seconds=\([^ ]*\).*/\1/p'; }
 p0=$(plan_s -record_layers all); p1=$(plan_s -record_layers all -limit_ts_type bdf)
 q0=$(plan_s); q1=$(plan_s -limit_ts_type bdf)
+[ "$(plan_s -record_layers all -limit_ts_rk_type 1fe)" = "$p0" ] || fail "plan of rk 1fe (dense): $(plan_s -record_layers all -limit_ts_rk_type 1fe) s, the default's $p0 s"
 awk -v a="$p0" -v b="$p1" -v c="$q0" -v d="$q1" 'BEGIN { r = d > c ? (b - a) / (d - c) : 0
   exit !(a > 0 && b > 10 * a && r > 0.9 * 4097 / 17 && r < 1.1 * 4097 / 17) }' \
   || fail "plan of a solver without dense output: every layer $p0 -> $p1 s, 16 layers $q0 -> $q1 s"

@@ -67,7 +67,8 @@ PetscInt NNLLimitGoursatCells(PetscInt depth);
 #define NNL_ODE_MAX_STEPS 1000000
 
 /** @brief How the depth-limit ODE's solver (-limit_ts_type, -limit_ts_rk_type in the options
-    database) gives the recorded layers: NNL_ODE_DENSE (rk 5dp, the default: its interpolant), or a
+    database) gives the recorded layers: NNL_ODE_DENSE (rk 5dp, the default, and rk 1fe: their
+    interpolants have their order, ODEIsDense), or a
     solve to each layer from the step before it by an explicit type (rk's other tableaus, euler,
     ssp, glee) or an implicit one (the others, with a nonlinear solve a step). For the cost model;
     not collective. */
