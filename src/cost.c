@@ -274,10 +274,12 @@ static double SpectraLayerCost(const NNLJob *job, double n, double m)
                bid = qr > 0 ? 8 * c * c * c / 3 : 4 * r * c * c - 4 * c * c * c / 3;
   double t         = C_SPEC + C_SPEC_GRAM * n * m * m;
 
-  t += SpectraOnTeam(job, m, m) ? C_TEAM_CALL + C_TEAM_EIG * m * m * m / k
+  t += SpectraOnTeam(job, m, m) ? C_TEAM_CALL + (C_TEAM_EIG_M2 * m * m + C_TEAM_EIG * m * m * m) / k
                                 : C_EIG + C_EIG_M2 * m * m + C_EIG_M3 * m * m * m;
-  t += SpectraOnTeam(job, n, m) ? C_TEAM_CALL + C_TEAM_SVD * (4 * r * c * c - 4 * c * c * c / 3) / k
-                                : C_SVD + C_SVD_RC * r * c + C_SVD_QR * qr + C_SVD_BID * bid;
+  t +=
+    SpectraOnTeam(job, n, m)
+      ? C_TEAM_CALL + (C_TEAM_SVD_RC * r * c + C_TEAM_SVD * (4 * r * c * c - 4 * c * c * c / 3)) / k
+      : C_SVD + C_SVD_RC * r * c + C_SVD_QR * qr + C_SVD_BID * bid;
   return t;
 }
 
