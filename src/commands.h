@@ -33,8 +33,9 @@ PetscErrorCode NNLCommandExport(MPI_Comm comm, const NNLArgs *args);
 PetscErrorCode NNLRunSetUp(MPI_Comm comm, const char cmd[], PetscInt ranks, NNLJob **job,
                            NNLGrid **grid, NNLSched *sched, PetscBool *help);
 /** @brief Not collective: the points of this shard still to compute, those the store st does not
-   hold, largest cost first (*todo: NNLGridFreeIndices). */
+   hold, largest cost first (*todo: NNLGridFreeIndices); *foreign (if not NULL): the points st holds
+   that are not this shard's (another build's cut of the job's shards, NNLGridShard). */
 PetscErrorCode NNLRunPending(const NNLJob *job, const NNLGrid *grid, NNLStore st, PetscInt *n,
-                             PetscInt **todo);
+                             PetscInt **todo, PetscInt *foreign);
 
 #endif

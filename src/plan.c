@@ -254,7 +254,7 @@ static PetscErrorCode PlanLeft(MPI_Comm comm, Plan *p)
     NNLStore st = NULL;
     PetscInt n = 0, *todo = NULL;
     e = NNLStoreOpenRead(p->job->output, &st);
-    if (!e) e = NNLRunPending(p->job, p->grid, st, &n, &todo);
+    if (!e) e = NNLRunPending(p->job, p->grid, st, &n, &todo, NULL);
     for (PetscInt i = 0; !e && i < n; i++) {
       const double c  = NNLGridCost(p->grid, todo[i]),
                    cm = p->cellcommit[NNLGridCellOf(p->grid, todo[i])];

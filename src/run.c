@@ -17,7 +17,7 @@
 #include "summary.h"
 
 PetscErrorCode NNLRunPending(const NNLJob *job, const NNLGrid *grid, NNLStore st, PetscInt *n,
-                             PetscInt **todo)
+                             PetscInt **todo, PetscInt *foreign)
 {
   PetscInt       nshard, *shard, ndone, cnt = 0;
   uint64_t      *done;
@@ -35,6 +35,7 @@ PetscErrorCode NNLRunPending(const NNLJob *job, const NNLGrid *grid, NNLStore st
     if (!NNLStoreIdsHave(done, ndone, pt.id)) shard[cnt++] = shard[i];
   }
   PetscCall(PetscFree(done));
+  if (foreign) *foreign = ndone - (nshard - cnt); /* stored, less those of the shard */
   *n    = cnt;
   *todo = shard;
   PetscFunctionReturn(0);
@@ -344,7 +345,8 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   PetscBool      help;
   NNLSchedStats  stats;
   int            rank, size;
-  PetscErrorCode ierr = 0;
+  PetscInt       foreign = 0;
+  PetscErrorCode ierr    = 0;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -360,7 +362,7 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   NNLErrorSetQuiet(PETSC_TRUE);
   if (rank == 0) {
     ierr = NNLStoreOpen(job->output, job, grid, &st);
-    if (!ierr) ierr = NNLRunPending(job, grid, st, &ntodo, todop);
+    if (!ierr) ierr = NNLRunPending(job, grid, st, &ntodo, todop, &foreign);
     if (!ierr && grid->npoints / job->shard_count >= NNL_GRID_ORDER_MIN_POINTS)
       ierr = NNLGridOrderTiesById(grid, ntodo, *todop); /* the store's order (grid.c) */
     if (!ierr) todo = *todop;
@@ -374,6 +376,18 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
                          "/%" PetscInt_FMT " todo=%" PetscInt_FMT " ranks=%d\n",
                          job->output, grid->npoints, grid->nnets, grid->nlimits, grid->nsde,
                          job->shard_index, job->shard_count, ntodo, size));
+  /* Shards are cut by the cost model (NNLGridShard), so a build with another model cuts them
+     otherwise: a shard begun by one build and resumed by another computes its new share, and the
+     points that moved to shards the other build finished belong to no finished shard. */
+  if (foreign > 0)
+    PetscCall(PetscFPrintf(
+      comm, stderr,
+      "nnlimits: warning: '%s' holds %" PetscInt_FMT " points that this build gives to other "
+      "shards of the job (a build with another cost model cut its shards otherwise): this run "
+      "computes shard %" PetscInt_FMT "/%" PetscInt_FMT " as this build cuts it. Run every shard "
+      "of the job with this build before merging, the finished ones too: each then computes only "
+      "what its share lacks\n",
+      job->output, foreign, job->shard_index, job->shard_count));
   PetscCall(NNLLogRegister());
   PetscCall(PetscLogStagePush(NNL_STAGE_SWEEP));
   ierr = NNLSchedRun(sched, grid, st, ntodo, todo, &stats);
