@@ -171,6 +171,18 @@ typedef struct {
   size_t    msglen;
 } ODECtx;
 
+/* q (ctx->np entries) = the state V. */
+static PetscErrorCode ODEStateOut(const ODECtx *ctx, Vec V, double *q)
+{
+  const PetscScalar *v;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(V, &v));
+  PetscCall(PetscArraycpy(q, v, ctx->np));
+  PetscCall(VecRestoreArrayRead(V, &v));
+  PetscFunctionReturn(0);
+}
+
 /* After every step (and at t = 0): with dense output, write every requested time the step has
    passed, from the RK method's interpolant (or the state itself when a time is the step's end). */
 static PetscErrorCode ODEMonitor(TS ts, PetscInt step, PetscReal now, Vec X, void *ptr)
@@ -180,15 +192,12 @@ static PetscErrorCode ODEMonitor(TS ts, PetscInt step, PetscReal now, Vec X, voi
   PetscFunctionBegin;
   if (ctx->blown) PetscFunctionReturn(0); /* the kernel overflowed: nothing from this step */
   while (ctx->dense && ctx->next < ctx->nt && ctx->t[ctx->next] <= now) {
-    const PetscScalar *x;
-    Vec                V = X;
+    Vec V = X;
     if (step > 0 && ctx->t[ctx->next] < now) {
       PetscCall(TSInterpolate(ts, ctx->t[ctx->next], ctx->W));
       V = ctx->W;
     }
-    PetscCall(VecGetArrayRead(V, &x));
-    PetscCall(PetscArraycpy(ctx->q + ctx->np * ctx->next, x, ctx->np));
-    PetscCall(VecRestoreArrayRead(V, &x));
+    PetscCall(ODEStateOut(ctx, V, ctx->q + ctx->np * ctx->next));
     ctx->next++;
   }
   PetscFunctionReturn(0);
@@ -315,11 +324,10 @@ static PetscErrorCode ODECreate(TS *ts)
    a limit task). */
 static PetscErrorCode ODEReach(ODECtx *ctx, PetscReal t, double *q)
 {
-  TS                 ts;
-  Vec                Y;
-  PetscReal          now;
-  TSConvergedReason  reason;
-  const PetscScalar *y;
+  TS                ts;
+  Vec               Y;
+  PetscReal         now;
+  TSConvergedReason reason;
 
   PetscFunctionBegin;
   if (!ctx->sub) {
@@ -346,11 +354,8 @@ static PetscErrorCode ODEReach(ODECtx *ctx, PetscReal t, double *q)
              "depth-limit ODE: TS stopped at t = %g before %g (%s; from the step's end at %g)",
              (double)now, (double)t, TSConvergedReasons[reason], (double)ctx->tprev);
     ctx->failed = PETSC_TRUE;
-  } else {
-    PetscCall(VecGetArrayRead(Y, &y));
-    PetscCall(PetscArraycpy(q, y, ctx->np));
-    PetscCall(VecRestoreArrayRead(Y, &y));
-  }
+  } else
+    PetscCall(ODEStateOut(ctx, Y, q));
   PetscCall(VecDestroy(&Y));
   PetscFunctionReturn(0);
 }
@@ -363,12 +368,9 @@ static PetscErrorCode ODEOutputsAt(ODECtx *ctx, PetscReal now, Vec X)
   PetscFunctionBegin;
   while (ctx->next < ctx->nt && ctx->t[ctx->next] <= now && !ctx->failed && !ctx->blown) {
     double *q = ctx->q + ctx->np * ctx->next;
-    if (ctx->t[ctx->next] == now) {
-      const PetscScalar *x;
-      PetscCall(VecGetArrayRead(X, &x));
-      PetscCall(PetscArraycpy(q, x, ctx->np));
-      PetscCall(VecRestoreArrayRead(X, &x));
-    } else
+    if (ctx->t[ctx->next] == now)
+      PetscCall(ODEStateOut(ctx, X, q));
+    else
       PetscCall(ODEReach(ctx, ctx->t[ctx->next], q));
     ctx->next++;
   }
@@ -419,10 +421,7 @@ static PetscErrorCode ODESolveFree(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, cha
     /* a last step that PETSc's sum left a rounding short of the end */
     if (reason > 0 && !ctx->failed && !ctx->blown)
       while (ctx->next < ctx->nt && fabs(now - ctx->t[ctx->next]) <= 1e-12) {
-        const PetscScalar *x;
-        PetscCall(VecGetArrayRead(X, &x));
-        PetscCall(PetscArraycpy(ctx->q + ctx->np * ctx->next, x, ctx->np));
-        PetscCall(VecRestoreArrayRead(X, &x));
+        PetscCall(ODEStateOut(ctx, X, ctx->q + ctx->np * ctx->next));
         ctx->next++;
       }
   }
