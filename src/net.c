@@ -203,7 +203,7 @@ static PetscErrorCode ProjectLayer(Net *net, PetscInt layer, double alpha, doubl
       if (i0 < n8) NNLGramAccSmall(PetscMin(nb, n8 - i0), m, phi, lp, net->gsum);
       if (!net->keep_phi) {
         for (PetscInt a = 0; a < m; a++) {
-          for (PetscInt i = 0; i < nb && !alive[a]; i++) alive[a] = phi[i + a * nb] != 0.0;
+          if (!alive[a]) alive[a] = NNLObserveAlive(nb, phi + a * nb);
           for (PetscInt i = PetscMax(i0, n8); i < i0 + nb; i++) /* the Gram's tail */
             net->Phi[i + a * n] = phi[i - i0 + a * nb];
         }

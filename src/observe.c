@@ -9,13 +9,17 @@
 #include "observe.h"
 #include "simd.h"
 
+PetscBool NNLObserveAlive(PetscInt n, const double *x)
+{
+  PetscInt i = 0;
+  while (i < n && x[i] == 0.0) i++;
+  return i < n ? PETSC_TRUE : PETSC_FALSE;
+}
+
 PetscBool NNLObserveIsDead(PetscInt n, PetscInt m, const double *Phi)
 {
-  for (PetscInt a = 0; a < m; a++) {
-    PetscInt i = 0;
-    while (i < n && Phi[i + a * n] == 0.0) i++;
-    if (i == n) return PETSC_TRUE;
-  }
+  for (PetscInt a = 0; a < m; a++)
+    if (!NNLObserveAlive(n, Phi + a * n)) return PETSC_TRUE;
   return PETSC_FALSE;
 }
 

@@ -7,6 +7,9 @@
 
 /** @brief True if some input's post-activations are all zero (a dead network for that input). */
 PetscBool NNLObserveIsDead(PetscInt n, PetscInt m, const double *Phi);
+/** @brief True if one of x[0..n) is not zero: a column of post-activations alive (NNLObserveIsDead
+    column by column; a layer kept in L1 asks it block by block). */
+PetscBool NNLObserveAlive(PetscInt n, const double *x);
 /**
   @brief Fill row r of res from pre-activations Y and post-activations Phi (n × m, column-major),
   which hold the network's state divided by 2^scale2 (net.c rescales networks that leave double's
