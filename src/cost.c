@@ -566,3 +566,14 @@ void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, doub
                      mem); /* and the benchmarks' no-op tasks, stored like an empty network */
   *cost += NNLPointCommitCost(job, pt);
 }
+
+double NNLPointCostAlone(const NNLJob *job, const NNLPoint *pt)
+{
+  NNLJob solo = *job; /* a shallow copy: the cost model reads its counts */
+  double cost, mem;
+
+  if (job->spectra_team <= 1) return pt->cost;
+  solo.spectra_team = 1;
+  NNLPointCostModel(&solo, pt, &cost, &mem);
+  return cost;
+}

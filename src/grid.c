@@ -369,7 +369,6 @@ PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
   PetscInt *cell, nb;
   Bin      *heap;
   double   *cost;
-  NNLJob    solo = *grid->job; /* a shallow copy: the cost model reads its counts */
 
   PetscFunctionBegin;
   PetscCheck(k >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " shards", k);
@@ -377,15 +376,9 @@ PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
      (NNLRunSetUp), and a point's shard must not. With the cells' own costs, shard 0 of 2 of a job
      with -spectra_team_size 2 held 54 points at 1 rank and 56 at 2: shards run at different rank
      counts (a resubmit with more ranks, status, merge) overlapped and left points out. */
-  solo.spectra_team = 1;
   PetscCall(PetscMalloc1(grid->ncells, &cost));
-  for (PetscInt c = 0; c < grid->ncells; c++) {
-    double mem;
-    if (grid->job->spectra_team > 1)
-      NNLPointCostModel(&solo, &grid->cells[c], &cost[c], &mem);
-    else
-      cost[c] = grid->cells[c].cost;
-  }
+  for (PetscInt c = 0; c < grid->ncells; c++)
+    cost[c] = NNLPointCostAlone(grid->job, &grid->cells[c]);
   /* The points by decreasing cost, ties by ord, are the cells in that order (a cell's cost is its
      points', and its points' ords are consecutive from its own), each with its points in ord order:
      a sort of the cells alone. */

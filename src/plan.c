@@ -43,9 +43,6 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
 {
   PetscMPIInt rank;
   double      sums[3] = {0, 0, 0}; /* tasks, measured seconds, model seconds */
-  NNLJob      solo    = *job;      /* a shallow copy: the cost model reads its counts */
-
-  solo.spectra_team = 1;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -63,11 +60,10 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
                          calibrated nothing */
     for (PetscInt k = 0; k < grid->npoints; k++) {
       NNLPoint   pt;
-      double     model, left = budget - (MPI_Wtime() - t0), t, mem;
+      double     model, left = budget - (MPI_Wtime() - t0), t;
       NNLResult *res = NULL;
       NNLGridPoint(grid, order[k].i, &pt);
-      NNLPointCostModel(&solo, &pt, &model, &mem);
-      model = (model - NNLPointCommitCost(job, &pt)) / NNL_COST_RATE;
+      model = (NNLPointCostAlone(job, &pt) - NNLPointCommitCost(job, &pt)) / NNL_COST_RATE;
       if (left <= 0) break;
       if (model * (sums[2] > 0 ? sums[1] / sums[2] : 1.0) > left) continue;
       t = MPI_Wtime();

@@ -134,6 +134,10 @@ PetscErrorCode NNLGridFreeIndices(PetscInt **idx);
   (src/cost.c).
 */
 void NNLPointCostModel(const NNLJob *job, const NNLPoint *pt, double *cost, double *mem);
+/** @brief A point's predicted cost priced with no spectra team (pt->cost where the job has none): a
+    team's price depends on the ranks of the run, which a point's shard must not (NNLGridShardEach),
+    and plan's calibration runs the tasks alone. */
+double NNLPointCostAlone(const NNLJob *job, const NNLPoint *pt);
 
 /** @brief The part of a point's predicted cost that is rank 0's commit of its result (its rows and
  * BLOB bytes). */
