@@ -138,6 +138,33 @@ static void test_decode_equals_expanded(void **state)
   NNLGridDestroy(&full);
   NNLGridDestroy(&lazy);
   NNLJobDestroy(&job);
+  /* Seeds in a progression are decoded as seed0 + j·step, others read from the job: a range,
+     descending ones, a step of 10^9 (up to 2·10^9 + 1), and lists that
+     leave a progression at their last seed or their third. Catches a progression taken for one it
+     is not (a check that stops early, or none), a wrong first seed or step, and an overflow. */
+  {
+    static const char *seeds[] = {"0-40",
+                                  "30,25,20,15,10,5,0",
+                                  "21,19,17,15,13,11,9",
+                                  "1,1000000001,2000000001",
+                                  "0,1,2,3,4,5,6,7,8,9,10,12",
+                                  "3,5,8,10,12,14,16"};
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+      char opts[256];
+      snprintf(opts, sizeof(opts),
+               "-family mlp,resnet -grid_activation relu -grid_width 3 -grid_depth 2,5 "
+               "-grid_seed %s",
+               seeds[i]);
+      assert_int_equal(TestJob(opts, &job, &full), 0);
+      assert_int_equal(NNLGridCreate(job, PETSC_FALSE, &lazy), 0);
+      ExpectDecodedInOrders(full, lazy);
+      for (PetscInt k = 0; k < full->nnets; k++) /* the expanded grid is decoded too */
+        assert_int_equal(full->points[k].seed, job->seed[k % job->nseed]);
+      NNLGridDestroy(&full);
+      NNLGridDestroy(&lazy);
+      NNLJobDestroy(&job);
+    }
+  }
   /* NNLGridCheckIds finds two points of one id, wherever they fall: a grid of 3·10^5 points (2^16
      buckets of ~4 ids), its ids checked clean, then again after a cell is given another's prefix
      (its 10^5 points then collide with that cell's), and in 20 trials where one seed is made
