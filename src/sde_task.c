@@ -1,5 +1,5 @@
-/* The SDE limit tasks: the fixed-width ResNet SDE (Hayou 2022) and the shaped-MLP covariance SDE,
- * with the Fokker–Planck density. */
+/* The SDE limit tasks: the fixed-width ResNet SDE (Hayou 2022) and the covariance SDEs of the
+ * shaped MLP (with its Fokker–Planck density), shaped attention and the shaped Transformer. */
 #include <math.h>
 #include "nnlimits/sde.h"
 #include "nnlimits/shaped.h"

@@ -1,9 +1,9 @@
-# ctest-label: cli
 # analysis/: the Python loader reads a store exactly as `nnlimits export` writes it, and summary.py's numbers and
 # figure are right. Catches: a loader whose query drifts from the export (columns, order, NULL handling), a
 # summary that averages the wrong layer or entry, a figure script that crashes or writes an empty file; a loader
 # query whose condition on the points (family='resnet') lets SQLite loop over seq (one row per layer index up to
 # the deepest network) outside the points: 182 s instead of 4–7 for fig_hayou_2022.py on its job.
+# ctest-label: cli
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
 PY=/usr/bin/python3

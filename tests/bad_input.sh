@@ -1,10 +1,10 @@
-# ctest-label: reliability
 # The bad input corpus (tests/bad_input/cases and the job files beside it): every case at one rank without mpiexec,
 # those marked 12/123 also under mpiexec at 2 (and 3) ranks. Each must exit with code 2, print exactly one
 # "nnlimits: error:" line containing the expected fragment, end within the timeout at every rank count, and leave
 # every existing run directory byte for byte as it was (checksums before and after), creating no output.
 # Catches: silent acceptance, a traceback instead of a message, a message that does not name the problem, one rank
 # left waiting (hang), a refused run that modifies or creates a store.
+# ctest-label: reliability
 source "$(dirname "$0")/lib.sh" "$@"
 D=$(cd "$(dirname "$0")/bad_input" && pwd)
 # A refused launch ends at once: mpiexec need not give ranks a second to exit after SIGTERM.

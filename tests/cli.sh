@@ -1,6 +1,6 @@
-# ctest-label: cli
 # The command line as a user meets it: help, plan, YAML and plain job files, default output names, status,
 # progress lines fit for a log file, sharding that partitions the grid, the end-of-run summary.
+# ctest-label: cli
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
 cd "$W"

@@ -1,4 +1,3 @@
-# ctest-label: reliability
 # Disk full while a run writes its store, at 1 and 2 ranks: the run ends (no hang) with exit 2 and one error line
 # saying the disk is full and what to do; the store passes SQLite's integrity check with every point committed
 # before the failure intact; after space is freed the same command finishes the sweep, byte-identical to an
@@ -6,6 +5,7 @@
 # (ulimit -f: nnlimits ignores SIGXFSZ, so writes fail with EFBIG; 1 rank only); the test says which.
 # Catches: a half-written point, a corrupted store, a traceback or a hang instead of a message, a resume that
 # loses or recomputes committed points.
+# ctest-label: reliability
 source "$(dirname "$0")/lib.sh" "$@"
 # Dense sampler at widths 512, 1024: ~10 s of compute (one core) for ~1.5 MB of store, a few points per 0.25 s commit
 # group, so several groups land before the 1 MB disk fills (an empty store, 16 KB pages, takes 256 KB; at widths 256

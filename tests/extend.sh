@@ -1,9 +1,9 @@
-# ctest-label: mpi
 # A finished run extended with more values of its axes (seeds, widths, depths, activations, families) into the same
 # directory keeps its points and computes only the new ones, and ends with exports byte-identical to a fresh run of
 # the bigger job (points in its order: the kept points' ords are rewritten). Anything else is still a different job.
 # Catches: a grown grid refused (it was: "different options"), kept points recomputed or lost, exports in the old
 # grid's order, a store that says the old total, an extension of a shard or with another option accepted.
+# ctest-label: mpi
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$W"
 SMALL="-family resnet -grid_activation relu -grid_width 16 -grid_depth 4,8 -grid_seed 0-6 -progress_interval 0"

@@ -1,8 +1,8 @@
-# ctest-label: cli
 # analysis/fig_*.py on tiny runs: each writes a real PNG and PDF with the run's provenance, and the numbers it prints
 # (key=value) are those of the theory within bounds wide enough for a few hundred seeds yet tight enough to fail on
 # a wrong sign, a wrong factor of 2 or a wrong axis. Catches: a figure script that crashes on a real store, reads
 # the wrong column (pre vs post, kurtosis vs its ensemble version), groups by the wrong key, fits the wrong quantity.
+# ctest-label: cli
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
 PY=/usr/bin/python3

@@ -1,4 +1,3 @@
-# ctest-label: law
 # Limits through a real run (MATH.md §2, §4.1, §4.2), read back with `nnlimits export`:
 #  (a) -table limits of a ReLU and a linear ResNet: q_ode is q_0 e^{t/2} on the ReLU diagonal and q_0 e^t for the
 #      linear network, to 1e-9 relative, at every recorded layer; q_nngp of the linear ResNet is (1 + 1/L)^l q_0.
@@ -11,6 +10,7 @@
 #      alone, with a message; the networks and q_nngp are all there and the run exits 0. A -limit_ts_* option that changes values is part of the job: a resume without
 #      it is refused. Catches: a failed ODE aborting the sweep, -limit_ts_* options not reaching the solver.
 #  (d)-(j) below.
+# ctest-label: law
 source "$(dirname "$0")/lib.sh" "$@"
 
 run 2 run -family resnet -grid_activation relu,linear -grid_width 16 -grid_depth 7,64 -grid_seed 0-2 -inputs 3 -record_layers all \

@@ -1,7 +1,7 @@
-# ctest-label: reliability
 # -malloc_dump: PETSc lists at PetscFinalize every PetscMalloc not freed. A run at 1 and 2 ranks, its resume, a
 # refused run, plan, status, export and merge must list nothing. Catches: objects not destroyed on success or on the
 # input-error paths (before the fix, the error handler pushed at start-up was listed: "32 bytes PetscPushErrorHandler").
+# ctest-label: reliability
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-grid_width 8,16 -grid_depth 2,4 -grid_seed 0-3 -progress_interval 0"
 leaks() { if grep -E '^\[ *[0-9]+\] *[0-9]+ bytes ' "$W/err"; then fail "PETSc memory not freed at exit: $*"; fi; }

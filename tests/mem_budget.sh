@@ -1,9 +1,9 @@
-# ctest-label: reliability
 # The per-rank memory budget (-mem_budget_mb, default 80% of the node's memory / its ranks): a task whose estimate
 # exceeds it is refused before anything is allocated (exit 2, one line naming the width, the sampler and both
 # sizes), and the estimate is an honest bound: the measured peak RSS a dense task adds over a tiny one is within
 # [0.7, 1.15] × its estimate. Catches: an estimate that undercounts (the budget would not protect the node), a check
 # made after allocating (the refused run's RSS would be the task's), a default budget that is not the machine's.
+# ctest-label: reliability
 source "$(dirname "$0")/lib.sh" "$@"
 # m = 12 inputs: past 8 the dense sampler holds W whole (n² doubles) for DGEMM; up to 8 it draws W by chunks of
 # columns (512 KB), checked at the end.

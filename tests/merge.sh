@@ -1,9 +1,9 @@
-# ctest-label: cli
 # Job arrays: a job run as 3 shards (each its own store), merged with `nnlimits merge`, equals one direct run at
 # 2 ranks byte for byte; merging again changes nothing; status sums the shards; the full job rerun on the merged
 # store computes nothing; a store merged into itself or into a shard's store is refused. Catches: shards that overlap
 # or miss points, a merge that loses or duplicates rows, a non-idempotent merge step (Slurm may run it twice), a
 # merged store that does not resume as the whole job, a merge that turns a shard's store into a mislabelled one.
+# ctest-label: cli
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-family mlp,resnet -grid_activation relu,erf -grid_width 8,32 -grid_depth 3,9 -grid_seed 0-5 -inputs 3
      -progress_interval 0"

@@ -1,8 +1,8 @@
-# ctest-label: mpi
 # The same sweep at 1, 2 and 3 ranks, and with rank 0 only coordinating, gives byte-identical CSV exports.
 # Catches: random streams keyed by rank or schedule, rows written in arrival order, lost or duplicated points,
 # a coordinator that drops results when it computes too. Then 3,001 tiny tasks, which go to the workers in chunks of
 # several: a chunk's results lost, duplicated or attributed to the wrong point.
+# ctest-label: mpi
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-family mlp,resnet -grid_activation relu,tanh -grid_width 3,33 -grid_depth 3,7 -grid_seed 0-6 -inputs 3 -input_dim 5
      -sigma_b2 0.1 -progress_interval 0"

@@ -1,7 +1,7 @@
-# ctest-label: mpi
 # A sweep killed with SIGKILL mid-run (every process at once), or while creating its store, then rerun with the same
 # command, ends with exports byte-identical to an uninterrupted run's. Catches: half-written points, points lost or
 # done twice, a resume that recomputes with different random numbers, a store that cannot be reopened after a kill.
+# ctest-label: mpi
 source "$(dirname "$0")/lib.sh" "$@"
 # Large enough that a status poll (~0.3 s, a process start) cannot miss the kill points or the second writer's window
 # on a fast host: 400 seeds ran in 0.74 s at 2 ranks here, and the run could finish before its kill.

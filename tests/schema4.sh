@@ -1,4 +1,3 @@
-# ctest-label: cli
 # Stores of schema 4 (a row of table layers per network and layer, before netlayers) and of schema 5 (points and
 # netlayers keyed by the point's id): export and status read them as they are, giving the same bytes as the same run
 # stored by this build. A run into one (resuming an
@@ -8,6 +7,7 @@
 # this build's by SQL (analysis/nnlimits.py's nnl_at), as that build laid it out, and so is the schema-5 store. Catches: readers that only know
 # netlayers, an upgrade that loses, reorders or misplaces a layer's arrays or ks, an upgrade before the job check, a
 # non-atomic upgrade, a merge that modifies or cannot read an old input.
+# ctest-label: cli
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 JOB="-family mlp,resnet -grid_activation relu,tanh -grid_width 8,16 -grid_depth 3,6 -grid_seed 0-4 -inputs 3

@@ -1,4 +1,3 @@
-# ctest-label: mpi
 # SDE and Fokker–Planck tasks through real runs (MATH.md §2), read back with `nnlimits export`:
 #  (a) rank invariance: the same job with SDE tasks at 1 and 3 ranks gives byte-identical sde, fokker_planck and laws
 #      exports. Catches: Brownian increments keyed by rank or schedule, paths written in arrival order.
@@ -12,6 +11,7 @@
 #      pairs a group with another depth's SDE task, statistics taken at the wrong layer.
 #  (e) a shaped_mlp with an activation that cannot be shaped (erf: φ'(0) ≠ 1) is refused, naming the option; the two
 #      Stage 3 job files are valid (plan reads them) and have the grid sizes the README describes.
+# ctest-label: mpi
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-family mlp,shaped_mlp,resnet -grid_activation relu -grid_width 16,32 -grid_depth 9,17 -grid_seed 0-12 -inputs 2
      -input_correlation 0.3 -sde_paths 64 -sde_dt 0.01 -fp_cells 64 -record_layers 3 -progress_interval 0"

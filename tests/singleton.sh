@@ -1,4 +1,3 @@
-# ctest-label: reliability
 # nnlimits without mpiexec (a singleton: status, export, merge, a laptop's run). Open MPI would fork and exec an orted
 # daemon for each; nnlimits starts it isolated instead (no daemon: 0.13 s a command instead of 0.22 s here), each in a
 # session directory of its own (isolated singletons all have one name, so they shared one, and one's clean-up at exit
@@ -8,6 +7,7 @@
 #  3. 12 singletons at a time, 10 times, all succeed (a smoke test: with one shared session directory, 2-6 of 480 such
 #     commands failed here, so only check 2 reliably catches a return to it);
 #  4. they leave no session directory behind.
+# ctest-label: reliability
 source "$(dirname "$0")/lib.sh" "$@"
 mkdir -p "$W/tmp"
 export TMPDIR=$W/tmp # Open MPI's session directories, and nnlimits' own, go here

@@ -1,8 +1,8 @@
-# ctest-label: mpi
 # Spectra through real runs: -spectra_layers rows in the store and the spectra / spectrum exports; the same values
 # when spectra teams (ScaLAPACK, -spectra_team_size) compute them at 2 and 4 ranks; nothing when spectra are off.
 # Catches: spectra lost in packing between ranks, a team protocol that hangs or mixes matrices between points, rows
 # keyed to the wrong layer, scalars that disagree with the values they summarise.
+# ctest-label: mpi
 source "$(dirname "$0")/lib.sh" "$@"
 JOB="-family mlp,resnet -grid_activation relu,leaky_relu:0.2 -grid_width 6,40 -grid_depth 4 -grid_seed 0-2 -inputs 9 -input_dim 12
      -spectra_layers 3 -progress_interval 0"

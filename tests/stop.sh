@@ -1,8 +1,8 @@
-# ctest-label: mpi
 # A stop signal while long tasks are in progress: after -stop_grace seconds (or at once on a second signal) the tasks
 # in progress are abandoned, the run exits 3 with them still pending, and the rerun ends byte-identical to an
 # uninterrupted run. Catches: a stop that waits for a long task however long it takes (so Slurm's time limit kills
 # the job before it can requeue), an abandoned task stored as done or failed, one lost, or recomputed differently.
+# ctest-label: mpi
 source "$(dirname "$0")/lib.sh" "$@"
 # Two networks of ~2.5 s each here (65536 × 4 normals per layer, 3000 layers; far longer under the sanitizers) and
 # their limit. Each case signals right after the limit is committed, while both networks run. The networks are

@@ -1,8 +1,8 @@
-// ctest-label: law
 /* The shaped attention block (src/attention.c) and its covariance SDE: the SDE's coefficients
    against the block's own definition (finite differences of the exact softmax), then the networks
    as workers sample them against exact facts and against the SDE task. Fixed seeds; bounds of 4
    standard errors, with what each would catch. */
+// ctest-label: law
 #include <string.h>
 #include "testutil.h"
 #include "nnlimits/attention.h"

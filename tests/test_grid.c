@@ -1,5 +1,5 @@
-// ctest-label: unit
 /* Grid expansion, canonical order, stable ids, sharding and integer-list parsing. */
+// ctest-label: unit
 #include <string.h>
 #include "testutil.h"
 #include "parse.h"

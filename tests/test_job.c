@@ -1,6 +1,6 @@
-// ctest-label: unit
 /* Option validation: every bad value is refused with a message naming the option; good jobs are
  * canonical. */
+// ctest-label: unit
 #include <string.h>
 #include "testutil.h"
 #include "error.h"

@@ -1,7 +1,7 @@
-// ctest-label: law
 /* Exact laws of MATH.md §4 checked on the project's own sampler output (NNLPointCompute, as workers
    run it). Fixed seeds make every test deterministic; bounds are 4 standard errors, so a correct
    sampler passes and a wrong variance, branch scale, bias, square root or stream mix-up fails. */
+// ctest-label: law
 #include "testutil.h"
 #include "nnlimits/gauss.h"
 #include <stdlib.h>

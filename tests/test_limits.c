@@ -1,7 +1,7 @@
-// ctest-label: unit
 /* Infinite-width limits (src/limits.c): the depth-limit ODE against closed forms and an independent
    integration, the NNGP recursion against the ODE (rate 1/L) and against the project's own finite
    networks. */
+// ctest-label: unit
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

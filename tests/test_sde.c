@@ -1,9 +1,9 @@
-// ctest-label: unit
 /* The SDE integrator (src/sde.c) and the Fokker–Planck solver (src/fokker_planck.c):
    Euler–Maruyama's strong and weak orders on geometric Brownian motion (exact solution), mass
    conservation of the PDE, and the PDE density against SDE paths — of the 1-D correlation diffusion
    and of the shaped-MLP covariance SDE task (which checks the Itô reduction of MATH.md §2 from V to
    ρ). Fixed seeds: every number is deterministic. */
+// ctest-label: unit
 #include <string.h>
 #include "testutil.h"
 #include "simd.h"

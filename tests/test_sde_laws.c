@@ -1,8 +1,8 @@
-// ctest-label: law
 /* Exact laws of the fixed-width and proportional limits (MATH.md §4.6, §4.7) on the project's own
    output: finite networks as workers sample them (NNLPointCompute) and SDE tasks as workers run
    them (NNLSDETaskCompute). Fixed seeds; bounds of 4 standard errors, with the finite-size bias
    computed or bounded in each comment. */
+// ctest-label: law
 #include <float.h>
 #include "testutil.h"
 #include "nnlimits/sde.h"

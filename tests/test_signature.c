@@ -1,7 +1,7 @@
-// ctest-label: unit
 /* The neural signature kernel's Goursat march (src/signature.c) against MATH.md law 8 and the
    closed forms of the linear controlled ResNet, its order of convergence, and its pair bookkeeping.
  */
+// ctest-label: unit
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"

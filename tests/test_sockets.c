@@ -1,10 +1,10 @@
-// ctest-label: mpi
-// ctest-ranks: 1 2
 /* TCP_NODELAY on the MPI library's connections (sockets.c). Catches: a TCP connection left with
    Nagle's algorithm on (MPI_Finalize then waits 40 ms for the PMIx server's delayed
    acknowledgement), a connected or accepted socket skipped, a socket of another kind touched or
    counted. Run under mpiexec at 1 and 2 ranks, so that the process also holds the PMIx client's
    real connection. */
+// ctest-label: mpi
+// ctest-ranks: 1 2
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>

@@ -1,7 +1,7 @@
-// ctest-label: unit
 /* Local spectra (LAPACK) and their scalars on matrices whose spectra are known: diagonal,
    rank-deficient by construction, and Wishart matrices (moments of the eigenvalues,
    4-standard-error bounds, fixed seeds). */
+// ctest-label: unit
 #include <float.h>
 #include <cblas.h>
 #include "testutil.h"

@@ -1,9 +1,9 @@
-// ctest-label: mpi
-// ctest-ranks: 1 2 4
 /* ScaLAPACK spectra on a team (BLACS grid) against LAPACK on one rank, at 1, 2 and 4 ranks (ctest
    runs all three). Catches: a wrong block-cyclic distribution (pdgemr2d descriptors, local leading
    dimensions), values returned in the wrong order or from the wrong rank, a grid built on the wrong
    communicator, workspace too small. */
+// ctest-label: mpi
+// ctest-ranks: 1 2 4
 #include <string.h>
 #include <cblas.h>
 #include "testutil.h"

@@ -1,6 +1,6 @@
-// ctest-label: unit
 /* The run store: result packing, commit and resume, refusals that leave the file untouched, export,
  * merge. */
+// ctest-label: unit
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
