@@ -1,5 +1,5 @@
-/* The grid: the job's axes expanded in canonical order, stable point ids and sharding (the cost
- * model that orders and shards it: cost.c). */
+/* The grid: the job's axes as cells in canonical order, points decoded from them, stable ids and
+ * sharding (the cost model that orders and shards it: cost.c). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
-/* The grid: the job's axes expanded in canonical order, stable point ids, cost model, sharding. */
+/* The grid: the job's axes as cells in canonical order (a point decoded from its cell when needed),
+ * stable point ids, costs, sharding. */
 #ifndef NNLIMITS_GRID_H
 #define NNLIMITS_GRID_H
 
