@@ -1,5 +1,5 @@
-/* The bivariate Gaussian expectation F_φ(K)(1,2): a graded composite Gauss–Legendre rule, and
- * Gauss–Hermite rules. */
+/* The bivariate Gaussian expectation F_φ(K)(1,2): a graded composite Gauss–Legendre rule, the
+ * trapezoid rule for φ analytic in a strip, and Gauss–Hermite rules. */
 #include "nnlimits/gauss.h"
 
 #include <math.h>

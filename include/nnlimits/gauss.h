@@ -1,5 +1,5 @@
-/* Bivariate Gaussian expectations E[φ(Z1)φ(Z2)]: closed forms where known, a graded panel rule
- * otherwise. */
+/* Bivariate Gaussian expectations E[φ(Z1)φ(Z2)]: closed forms where known, else the trapezoid rule
+ * for φ analytic in a strip or a graded panel rule; Gauss–Hermite as the tests' reference. */
 #ifndef NNLIMITS_GAUSS_H
 #define NNLIMITS_GAUSS_H
 
