@@ -429,6 +429,34 @@ static PetscErrorCode InsertPlain(const char file[], char *text, char msg[], siz
   PetscFunctionReturn(0);
 }
 
+/* An option that two job files set takes the later file's value, as PETSc keeps the last: a
+   warning names both (it was silent, and a second job file overrode the first's width with no
+   word), as for an option given twice on the command line; none where the command line sets it
+   too, which wins over both. Collective (rank 0 prints). */
+static PetscErrorCode FilesTwice(MPI_Comm comm, int argc, char **argv)
+{
+  PetscFunctionBegin;
+  for (int j = 0; j < nWhereKey; j++) {
+    const char *name = WhereKey[j].name, *value = NULL;
+    int         i = 0, skip = 0;
+    PetscBool   set = PETSC_FALSE;
+
+    while (i < j && (WhereOf[i] == WhereOf[j] || strcasecmp(WhereKey[i].name, name))) i++;
+    if (i == j) continue;                            /* no earlier file sets it */
+    for (int k = j + 1; k < nWhereKey && !skip; k++) /* a later file sets it too: warn there */
+      skip = !strcasecmp(WhereKey[k].name, name);
+    for (int k = 1; k < argc && !skip; k++) skip = IsKey(argv[k]) && !strcasecmp(argv[k], name);
+    if (skip) continue;
+    PetscCall(PetscOptionsFindPair(NULL, NULL, name, &value, &set));
+    PetscCall(PetscFPrintf(comm, stderr,
+                           "nnlimits: warning: %s is set by '%s' line %d and by '%s' line %d: the "
+                           "later, '%s', is taken\n",
+                           WhereKey[i].name, WhereFile[WhereOf[i]], WhereKey[i].line,
+                           WhereFile[WhereOf[j]], WhereKey[j].line, set && value ? value : ""));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char **argv)
 {
   PetscBool any = PETSC_FALSE, had;
@@ -465,6 +493,7 @@ PetscErrorCode NNLOptionsInsertFiles(MPI_Comm comm, char **files, int argc, char
     any = PETSC_TRUE;
   }
   if (!any) PetscFunctionReturn(0);
+  PetscCall(FilesTwice(comm, argc, argv));
   /* The command line wins over job files, whatever the order on the line. */
   for (int i = 1; i < argc; i++) {
     if (!IsKey(argv[i])) continue;

@@ -438,6 +438,16 @@ grep -q "warning: -grid_width is given twice on the command line: the later, '16
 "$NNL" plan -family shaped_mlp -grid_seed 0-2 -shape_c_minus 1 -shape_c_minus -1 -limit_ts_atol 1e-12 > /dev/null 2> twice.err || fail "plan with -shape_c_minus twice"
 grep -q "warning: -shape_c_minus is given twice on the command line: the later, '-1', is taken" twice.err && [ "$(grep -c warning twice.err)" = 1 ] \
   || fail "option twice with a negative value: $(cat twice.err)"
+# an option two job files set: the later file's is taken, with a warning naming both (PETSc kept it silently: a second
+# job file overrode the first's width with no word); none where the command line sets it, which wins over both
+printf -- '-grid_width 8\n-grid_seed 0-2\n' > twice_a.opts
+printf 'grid_depth: 2\nGRID_WIDTH: 16\n' > twice_b.yaml
+"$NNL" plan -options_file twice_a.opts -options_file twice_b.yaml -output "$W/twice" > twice.out 2> twice.err || fail "plan with two job files"
+grep -q "warning: -grid_width is set by 'twice_a.opts' line 1 and by 'twice_b.yaml' line 2: the later, '16', is taken" twice.err \
+  && grep -q '^plan points=4 ' twice.out || fail "an option two job files set: $(cat twice.err twice.out)"
+"$NNL" plan -options_file twice_a.opts -options_file twice_b.yaml -grid_width 4 -output "$W/twice" > twice.out 2> twice.err \
+  || fail "plan with two job files and the command line"
+! grep -q warning twice.err || fail "an option two job files set, given on the command line too: $(cat twice.err)"
 # a job file that starts with a UTF-8 byte-order mark reads as without it (its first option was "not an option")
 printf '\xef\xbb\xbf-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > bom.opts
 printf -- '-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > nobom.opts
