@@ -29,7 +29,8 @@ static const char usage[] =
   "                                    tidy CSV\n"
   "  nnlimits merge DIR... -output DIR  combine shard stores (job arrays) into one; idempotent\n"
   "Options come from the command line, -options_file FILE (plain or .yaml) and PETSC_OPTIONS.\n"
-  "'nnlimits run -help' lists every sweep option with its default.\n";
+  "'nnlimits run -help' lists every sweep option with its default, 'nnlimits COMMAND -help' a\n"
+  "command's own; 'nnlimits -version' prints this build and its libraries.\n";
 
 /* 'nnlimits status|export|merge -help': what the command does and its options; nothing is read or
  * written. */
