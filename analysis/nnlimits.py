@@ -329,8 +329,12 @@ def check_run(run_dir, partial=False):
 def one_line_errors(prog, partial=False):
     """Errors of a figure script as one line and exit 2, not a traceback: a run directory it cannot use, a file it
     cannot write, a store SQLite cannot read, nnlimits refusing an export (it said why, on stderr); with partial,
-    any error (a partial run may lack what a figure needs). Other errors keep their traceback: they are bugs."""
+    any error (a partial run may lack what a figure needs). Other errors keep their traceback: they are bugs. A reader
+    that closed the output early (`| head`) ends the script quietly."""
     def hook(kind, value, tb):
+        if isinstance(value, BrokenPipeError):  # `fig_x.py DIR | head`: its reader is done, as `nnlimits export` is
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+            sys.exit(141)  # as a process SIGPIPE ends
         known = isinstance(value, (RunError, OSError, sqlite3.Error, ValueError))
         if isinstance(value, subprocess.CalledProcessError):
             print(f"{prog}: error: nnlimits {' '.join(map(str, value.cmd[1:3]))} failed (its message is above)",

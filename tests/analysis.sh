@@ -108,6 +108,11 @@ sed -n 's/^family=\([^ ]*\) activation=\([^ ]*\) width=\([^ ]*\) depth=\([^ ]*\)
   "$W/summary.txt" | awk '{ printf "%s %s %s %s %.12g\n", $1, $2, $3, $4, $5 }' | sort > "$W/got.txt"
 [ "$(wc -l < "$W/want.txt")" = 16 ] || fail "expected 16 groups, got $(wc -l < "$W/want.txt")"
 cmp -s "$W/want.txt" "$W/got.txt" || { diff "$W/want.txt" "$W/got.txt" >&2; fail "summary means differ"; }
+# (b1) its key=value lines read by `| head` (as `nnlimits export DIR | head`): the script ends quietly when the reader
+#      has gone. Catches 'summary.py: error: [Errno 32] Broken pipe' on stderr (its last line comes after the figure,
+#      long after head has read one).
+{ $PY "$SRC/analysis/summary.py" "$W/run" -o "$W/summary_pipe.png" 2> "$W/pipe.err" || true; } | head -1 > /dev/null
+[ ! -s "$W/pipe.err" ] || fail "summary.py | head: $(cat "$W/pipe.err")"
 
 # (b2) with dead networks (ReLU at n = 4: about half die by depth 8, and a dead network's ρ is 0/0), summary.py's ρ
 # mean and s.e. are over the networks that have a ρ, as the run's own summary prints them. Catches: a NaN mean (NaN
