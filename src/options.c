@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "options.h"
 #include "error.h"
 
@@ -92,13 +93,32 @@ static PetscBool IsYAML(const char *flag, const char *file)
            : PETSC_FALSE;
 }
 
+/* A job file missing under the name given: the name with .opts, .yaml or .yml, or under jobs/ (a
+   shipped job named without its directory), where one of them exists ("" if none). */
+static void MissingHint(const char file[], char hint[], size_t len)
+{
+  static const char *const dir[] = {"", "jobs/"}, *const ext[] = {"", ".opts", ".yaml", ".yml"};
+  char cand[PETSC_MAX_PATH_LEN];
+
+  hint[0] = 0;
+  for (int d = 0; d < 2; d++)
+    for (int e = 0; e < 4; e++) {
+      if ((!d && !e) || (d && strchr(file, '/'))) continue;
+      snprintf(cand, sizeof(cand), "%s%s%s", dir[d], file, ext[e]);
+      if (!access(cand, R_OK)) {
+        snprintf(hint, len, "; did you mean '%s'?", cand);
+        return;
+      }
+    }
+}
+
 /* Rank 0 reads the whole file; every rank gets its text (or rank 0's verdict that it cannot be
  * read). */
 static PetscErrorCode ReadShared(MPI_Comm comm, const char file[], char **text)
 {
   long  len = -1;
   int   rank, err = 0;
-  char *buf = NULL;
+  char *buf = NULL, hint[PETSC_MAX_PATH_LEN + 32] = "";
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -116,7 +136,10 @@ static PetscErrorCode ReadShared(MPI_Comm comm, const char file[], char **text)
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
   if (len < 0) {
     free(buf);
-    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "-options_file: cannot read '%s' (%s)", file, strerror(err));
+    if (rank == 0 && err == ENOENT) MissingHint(file, hint, sizeof(hint));
+    PetscCallMPI(MPI_Bcast(hint, (int)sizeof(hint), MPI_CHAR, 0, comm));
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "-options_file: cannot read '%s' (%s%s)", file,
+            strerror(err), hint);
   }
   if (rank == 0 &&
       memchr(buf, 0, (size_t)len)) { /* C strings would silently drop everything after it */
