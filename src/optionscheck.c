@@ -142,7 +142,7 @@ PetscErrorCode NNLJobWarnUnused(MPI_Comm comm, const NNLJob *j)
 }
 
 /* Options that are ours (for "did you mean"), with the commands that read them, and prefixes that
- * PETSc itself reads. */
+ * PETSc itself reads. Every option -help lists is here (tests/cli.sh misspells each). */
 static const struct {
   const char *name, *commands; /* commands: space-separated, each padded by spaces */
 } KnownOptions[]                         = {{"family", " run plan "},
@@ -178,9 +178,32 @@ static const struct {
                                             {"progress_interval", " run plan "},
                                             {"sched_rank0_computes", " run plan "},
                                             {"isa", " run plan "},
+                                            {"stop_grace", " run plan "},
+                                            {"limit_goursat_cells", " run plan "},
+                                            /* the solvers' options run -help shows (PETSc's TS,
+                                               under our prefixes) */
+                                            {"limit_ts_type", " run plan "},
+                                            {"limit_ts_rk_type", " run plan "},
+                                            {"limit_ts_rtol", " run plan "},
+                                            {"limit_ts_atol", " run plan "},
+                                            {"limit_ts_dt", " run plan "},
+                                            {"limit_ts_max_steps", " run plan "},
+                                            {"limit_ts_exact_final_time", " run plan "},
+                                            {"limit_ts_adapt_type", " run plan "},
+                                            {"limit_ts_monitor", " run plan "},
+                                            {"limit_fp_ts_type", " run plan "},
+                                            {"limit_fp_ts_rtol", " run plan "},
+                                            {"limit_fp_ts_atol", " run plan "},
+                                            {"limit_fp_ts_dt", " run plan "},
+                                            {"limit_fp_ts_max_steps", " run plan "},
+                                            {"limit_fp_ts_exact_final_time", " run plan "},
+                                            {"limit_fp_ts_adapt_type", " run plan "},
+                                            {"limit_fp_ts_monitor", " run plan "},
                                             {"table", " export "},
                                             {"o", " export "},
                                             {"plan_ranks", " plan "},
+                                            {"plan_calibrate", " plan "},
+                                            {"plan_factor", " plan "},
                                             {"options_file", " run plan status export merge "},
                                             {"help", " run plan status export merge "},
                                             {NULL, NULL}};

@@ -448,6 +448,13 @@ grep -q "warning: -grid_width is set by 'twice_a.opts' line 1 and by 'twice_b.ya
 "$NNL" plan -options_file twice_a.opts -options_file twice_b.yaml -grid_width 4 -output "$W/twice" > twice.out 2> twice.err \
   || fail "plan with two job files and the command line"
 ! grep -q warning twice.err || fail "an option two job files set, given on the command line too: $(cat twice.err)"
+# every option -help lists, misspelt (its last letter dropped), is refused with a "did you mean" naming it: the names the
+# suggestions come from had drifted from the options read (-stop_grac, -plan_calibrat, -limit_goursat_cell and the
+# solver's -limit_ts_typ got none)
+for o in $({ "$NNL" run -help; "$NNL" plan -help; } 2> /dev/null | sed -n 's/^  -\([a-z0-9_]*\) <.*/\1/p' | sort -u); do
+  "$NNL" plan "-${o%?}" 1 -output "$W/none" > /dev/null 2> mis.err && fail "plan -${o%?} was not refused"
+  grep -q "(did you mean -$o?)" mis.err || fail "-${o%?} (for -$o): $(cat mis.err)"
+done
 # a job file that starts with a UTF-8 byte-order mark reads as without it (its first option was "not an option")
 printf '\xef\xbb\xbf-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > bom.opts
 printf -- '-grid_width 8\n-grid_depth 2\n-grid_seed 0-2\n' > nobom.opts
