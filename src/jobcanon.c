@@ -392,6 +392,10 @@ PetscErrorCode NNLJobNormalizeStored(const NNLJob *job, const char stored[], cha
     if (sscanf(line, "%31[a-z_]=%" PetscInt_FMT "%c", key, &k, &rest) == 2 &&
         (!strcmp(key, "record_layers") || !strcmp(key, "spectra_layers")) && k >= maxd)
       snprintf(line, lcap, "%s=all", key); /* every layer, as LogOrAll reads it now */
+    else if (sscanf(line, "%31[a-z_]=%" PetscInt_FMT "%c", key, &k, &rest) == 2 &&
+             (!strcmp(key, "record_layers") || !strcmp(key, "spectra_layers")) && k == 1)
+      snprintf(line, lcap, "%s=last",
+               key); /* the last layer alone, as NNLJobParseLayers reads it */
     PetscCall(Appendf(&s, &len, &cap, "%s%s\n", line, ""));
   }
   PetscCall(PetscFree(line));

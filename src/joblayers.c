@@ -31,6 +31,9 @@ PetscErrorCode NNLJobParseLayers(const NNLJob *job, const char opt[], const char
                none ? "none, " : "");
     PetscCall(NNLParseInt(opt, buf, 1, k));
     *mode = LogOrAll(job, *k);
+    /* one layer, the last (LayerList): the same job as 'last', which it was not ('record_layers=1
+       there, record_layers=last here' refused the same layers) */
+    if (*mode == NNL_RECORD_LOG && *k == 1) *mode = NNL_RECORD_LAST;
   }
   PetscFunctionReturn(0);
 }

@@ -45,6 +45,15 @@ run 0 run $SMALL -output fresh_small > /dev/null 2>&1 || fail "small run (fresh)
 [ "$(sqlite3 old/nnlimits.sqlite "SELECT value FROM meta WHERE key = 'job'")" = \
   "$(sqlite3 fresh_small/nnlimits.sqlite "SELECT value FROM meta WHERE key = 'job'")" ] ||
   fail "old: its job text is not this build's"
+# -record_layers 1 records the last layer alone, as 'last' does (README: K = 1 is last): the same job, so a directory of
+# one resumes with the other, and a store an earlier build wrote with 'record_layers=1' too. Catches 'record_layers=1
+# there, record_layers=last here' for the same layers.
+run 0 run $SMALL -record_layers 1 -output k1 > /dev/null 2>&1 || fail "record_layers 1"
+run 0 run $SMALL -record_layers last -output k1 > /dev/null 2> k1.err && grep -q " todo=0 " k1.err ||
+  fail "-record_layers last into a run of -record_layers 1: $(cat k1.err)"
+sqlite3 k1/nnlimits.sqlite "UPDATE meta SET value = replace(value, 'record_layers=last', 'record_layers=1') WHERE key = 'job'"
+run 0 run $SMALL -record_layers 1 -output k1 > /dev/null 2> k1.err && grep -q " todo=0 " k1.err ||
+  fail "an earlier build's record_layers=1: $(cat k1.err)"
 # swept settings (-sigma_w2 1,2 -branch_alpha 0.5,1): more values of a swept list, and another activation, extend the
 # run as its axes do (the entries' names, and so their ids, stay), with exports as a fresh run's; a setting that was one
 # value and is now a list renames every entry: another job. Catches: a swept setting's new value refused, or the kept
