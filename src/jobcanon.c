@@ -390,12 +390,9 @@ PetscErrorCode NNLJobNormalizeStored(const NNLJob *job, const char stored[], cha
     if (!strncmp(line, "limit_", 6) && !SolverLineCounts(job, line))
       continue; /* an option that changes nothing here */
     if (sscanf(line, "%31[a-z_]=%" PetscInt_FMT "%c", key, &k, &rest) == 2 &&
-        (!strcmp(key, "record_layers") || !strcmp(key, "spectra_layers")) && k >= maxd)
-      snprintf(line, lcap, "%s=all", key); /* every layer, as LogOrAll reads it now */
-    else if (sscanf(line, "%31[a-z_]=%" PetscInt_FMT "%c", key, &k, &rest) == 2 &&
-             (!strcmp(key, "record_layers") || !strcmp(key, "spectra_layers")) && k == 1)
-      snprintf(line, lcap, "%s=last",
-               key); /* the last layer alone, as NNLJobParseLayers reads it */
+        (!strcmp(key, "record_layers") || !strcmp(key, "spectra_layers")) && (k >= maxd || k == 1))
+      snprintf(line, lcap, "%s=%s", key,
+               k >= maxd ? "all" : "last"); /* every layer, or the last alone, as read now */
     PetscCall(Appendf(&s, &len, &cap, "%s%s\n", line, ""));
   }
   PetscCall(PetscFree(line));
