@@ -38,7 +38,11 @@ static const char *const command_help[][2] = {
   {"status", "nnlimits status DIR...\n"
              "  Done / failed / pending points, the last run's state, the rate of the last run "
              "that computed points, and\n"
-             "  the ETA, of each run directory (readable while a run writes it). No options.\n"},
+             "  the ETA, of each run directory (readable while a run writes it). Of a Slurm job "
+             "array's OUTPUT/shard-<i>\n"
+             "  or OUTPUT/all, also its merge job: status merge=queued|running|complete|failed "
+             "(a failure's first error\n"
+             "  line on stderr), as jobs/slurm's scripts record it. No options.\n"},
   {"export",
    "nnlimits export DIR [-table T] [-o FILE]\n"
    "  Tidy CSV, one row per observation, of one table of a run directory.\n"

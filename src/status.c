@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "storeimpl.h"
 #include "nnlimits/rng.h"
+#include "status.h"
 
 /* Counts of one store: done, failed, total; this run's rate (points/s since its start, if it is
    running); and, while it runs, its own estimate of the time it has left (meta 'eta', written by
@@ -389,7 +390,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     if (again) continue;
     given++;
     snprintf(path, sizeof(path), "%s/%s", dirs[i], NNL_STORE_FILE);
-    if (n > 1 && access(path, F_OK) != 0) {
+    if ((n > 1 || NNLStatusMergeKnown(dirs[i])) && access(path, F_OK) != 0) {
       fprintf(out, "status dir=%s no_store (not started yet, or not a run directory)\n", dirs[i]);
       absent++;
       unestimated = PETSC_TRUE;
@@ -419,6 +420,8 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     StatusAdd(&sum, &c, &unestimated);
   }
   PetscCall(PetscFree3(ids, real, part));
+  /* an array's shards or merge output not begun yet, whose merge is queued (or failed): said */
+  if (absent == given && NNLStatusMergePrint(n, dirs, out) > 0) PetscFunctionReturn(0);
   PetscCheck(absent < given, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "status: none of the %" PetscInt_FMT " directories holds a store yet", given);
   if (one_job && seen < shards &&
@@ -428,6 +431,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
   }
   if (unestimated) StatusSumETA(&sum);
   if (n > 1) {
+    NNLStatusMergePrint(n, dirs, out); /* between the shards' lines and (all), which stays last */
     PrintCounts("(all)", &sum, PETSC_FALSE, out);
     if (one_job && seen < shards)
       fprintf(stderr, "status: (all) counts the whole job: %lld of its %lld shards have a store\n",
@@ -442,5 +446,6 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     else if (other_job) /* whole runs of different jobs: a sum of runs, not one job's count */
       fprintf(stderr, "status: (all) adds up the runs of different jobs\n");
   }
+  if (n == 1) NNLStatusMergePrint(n, dirs, out); /* a job array's merge, after its counts */
   PetscFunctionReturn(0);
 }

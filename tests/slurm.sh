@@ -28,7 +28,8 @@
 # 19. submit's warnings: no -t (the partition's limit), empty shards past 1000, -t 0:01 read as Slurm does (a minute),
 #     one_machine.sh's shared-memory-only Open MPI settings;
 # 20. a shard cancelled: the merge still runs (afterany), fails, and its log names the shard and the submit --only that
-#     finishes it (under afterok it was cancelled, with no log);
+#     finishes it (under afterok it was cancelled, with no log); status of the shards says the merge is queued, then
+#     failed with that line, and status of OUTPUT/all that the next merge is complete;
 # 21. a preemption (PreemptMode=REQUEUE, GraceTime 8 s): the run ends interrupted, not SIGKILLed, and requeues itself
 #     (it ended FAILED: Slurm does not requeue a preempted job that ends within its GraceTime), and the rerun resumes.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
@@ -593,9 +594,18 @@ arr=$(grep -o 'array=[0-9]*' "$W/s20.out" | cut -d= -f2)
 mrg=$(grep -o 'merge=[0-9]*' "$W/s20.out" | cut -d= -f2)
 grep -q "^merge: runs once every shard's task has ended; .* in $OUT/logs/merge-$mrg.out" "$W/s20.out" ||
   { cat "$W/s20.out"; fail "submit does not say where the merge's log is"; }
+# status of the shards says the merge is queued (held here), then that it failed, with its log's first error line
+# (nothing but the merge's log said so)
+"$NNL" status "$OUT"/shard-{0,1} > "$W/st20.out" 2>&1
+grep -q "^status merge=queued job=$mrg .* log=$OUT/logs/merge-$mrg.out$" "$W/st20.out" ||
+  { cat "$W/st20.out"; fail "a merge held: status of the shards does not say it is queued"; }
 scancel "${arr}_0"
 scontrol release "$arr" "$mrg"
 for _ in $(seq 300); do [ -z "$(squeue -h -j "$mrg" 2> /dev/null)" ] && break; sleep 0.2; done
+"$NNL" status "$OUT"/shard-{0,1} > "$W/st20.out" 2> "$W/st20.err"
+grep -q "^status merge=failed job=$mrg .* log=$OUT/logs/merge-$mrg.out$" "$W/st20.out" &&
+  grep -q "^status: merge failed (job $mrg): see $OUT/logs/merge-$mrg.out: merge.sbatch: error: unfinished: shard-0 (no store) .* --only 0 " "$W/st20.err" ||
+  { cat "$W/st20.out" "$W/st20.err"; fail "a merge failed: status of the shards does not say so, with its error line"; }
 again=$(sed -n 's/^merge.sbatch: error: unfinished: shard-0 (no store) .*Finish them with \(.* --only 0 --output [^ ]*\) (with .*/\1/p' \
   "$OUT/logs/merge-$mrg.out" 2> /dev/null || true)
 [ "$(state "$mrg")" = FAILED ] && [ -n "$again" ] ||
@@ -603,10 +613,14 @@ again=$(sed -n 's/^merge.sbatch: error: unfinished: shard-0 (no store) .*Finish 
 [[ $again == "$SRC/jobs/slurm/submit $OUT/logs/job-"*"-small.opts --array 2 --only 0 --output $OUT" ]] ||
   fail "a shard cancelled: the merge's command is '$again'"
 $again -n 1 -t 5 > "$W/s20b.out" 2>&1 || { cat "$W/s20b.out"; fail "the merge's command: $again"; }
-wait_done "$(grep -o 'merge=[0-9]*' "$W/s20b.out" | cut -d= -f2)" 60
+mrg=$(grep -o 'merge=[0-9]*' "$W/s20b.out" | cut -d= -f2)
+wait_done "$mrg" 60
 same_exports "$W/direct" "$OUT/all"
-echo "20. a shard cancelled: the merge (afterany) fails naming it and the --only that finishes it; that command's" \
-  "merge = direct run ($(($(date +%s) - T0)) s)"
+"$NNL" status "$OUT/all" > "$W/st20.out" 2>&1
+grep -q "^status merge=complete job=$mrg .* log=$OUT/logs/merge-$mrg.out$" "$W/st20.out" ||
+  { cat "$W/st20.out"; fail "the merge done: status of OUTPUT/all does not say so"; }
+echo "20. a shard cancelled: the merge (afterany) fails naming it and the --only that finishes it (status says so);" \
+  "that command's merge = direct run ($(($(date +%s) - T0)) s)"
 # --- 21. a preemption (PreemptMode=REQUEUE, partition low's GraceTime=8): the run stops cleanly, requeues, resumes ------
 # Slurm sends the tasks (not the batch shell) SIGTERM at once, and the job SIGTERM again GraceTime later, then SIGKILL
 # KillWait after that (measured here: the tasks' SIGTERM, 10 s later the second, 5 s later SIGKILL): a preempted run

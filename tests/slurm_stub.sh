@@ -7,6 +7,8 @@
 #     each less what its store holds (it was the whole job's slowest shard).
 #  3. a -stop_grace in a nested YAML key (stop: / grace: 2) is the user's, and the script passes none of its own.
 #  4. a USR1 that comes while the script asks plan for that grace stops the job before its launch, and requeues it.
+#  5. status of an array's shards, or of OUTPUT/all, says whether its merge is queued, failed (and its log's first
+#     error line), or complete.
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -137,4 +139,36 @@ wait "$pid" || rc=$?
 [ "$rc" = 0 ] && [ "$(cat requeued 2> /dev/null)" = "requeue 79" ] && grep -q "stopped before nnlimits was launched" g-usr1.log ||
   { cat g-usr1.log; fail "a USR1 during the grace's plan: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
 echo "4. a USR1 while the script reads the grace from plan: not launched, requeued"
+# --- 5. status says what became of an array's merge ----------------------------------------------------------------
+# (once the shards had finished, nothing but the merge's log said whether it waited, ran, failed or was done): submit
+# records the merge it queues, merge.sbatch its run and end; status of the shards, and of OUTPUT/all, prints a line
+# "status merge=..." and, of a failed merge, the log's first error line, which names the submit --only that finishes it.
+OUT=$W/m5
+rm -f sbatch.args
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" plain.yaml --array 2 --output "$OUT" -n 1 -t 5 \
+  > s5.out 2> s5.err || { cat s5.err; fail "submit --array 2 (stub sbatch)"; }
+"$NNL" status "$OUT"/shard-{0,1} > st5.out 2> st5.err || { cat st5.out st5.err; fail "status of the shards, none begun"; }
+grep -q "^status merge=queued job=123 at=20[0-9-]*T[0-9:]*Z output=$OUT/all log=$OUT/logs/merge-123.out$" st5.out &&
+  grep -q "^status: merge queued (job 123): it runs once every shard's task has ended" st5.err ||
+  { cat st5.out st5.err; fail "status of the shards: the merge queued is not said"; }
+"$NNL" status "$OUT/all" > st5.out 2> st5.err && grep -q "^status dir=$OUT/all no_store " st5.out &&
+  grep -q "^status merge=queued job=123 " st5.out || { cat st5.out st5.err; fail "status of OUTPUT/all before the merge"; }
+"$NNL" run -options_file plain.yaml -shard 0/2 -output "$OUT/shard-0" > /dev/null 2>&1 || fail "shard 0/2"
+# the merge job, by hand: shard 1 never ran, so it fails, its log (stderr) appended as Slurm's -o does
+rc=0
+env PATH="$W/stub:$PATH" SLURM_JOB_ID=123 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/merge.sbatch" NNL_SUBMIT=/x/submit "$OUT" 2 \
+  >> "$OUT/logs/merge-123.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || { cat "$OUT/logs/merge-123.out"; fail "merge.sbatch with shard 1 unfinished: exit $rc"; }
+"$NNL" status "$OUT"/shard-{0,1} > st5.out 2> st5.err || fail "status of the shards after the merge failed"
+sed -n '$p' st5.out | grep -q '^status dir=(all) ' || { cat st5.out; fail "status: (all) is no longer the last line"; }
+grep -q "^status merge=failed job=123 .* log=$OUT/logs/merge-123.out$" st5.out &&
+  grep -q "^status: merge failed (job 123): see $OUT/logs/merge-123.out: merge.sbatch: error: unfinished: shard-1 (no store) .*Finish them with /x/submit .* --array 2 --only 1 --output $OUT " st5.err ||
+  { cat st5.out st5.err; fail "status of the shards: the merge's failure and its error line are not said"; }
+"$NNL" run -options_file plain.yaml -shard 1/2 -output "$OUT/shard-1" > /dev/null 2>&1 || fail "shard 1/2"
+env PATH="$W/stub:$PATH" SLURM_JOB_ID=124 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/merge.sbatch" "$OUT" 2 \
+  >> "$OUT/logs/merge-124.out" 2>&1 || { cat "$OUT/logs/merge-124.out"; fail "merge.sbatch of 2 finished shards"; }
+"$NNL" status "$OUT/all" > st5.out 2> st5.err && grep -q "^status dir=$OUT/all done=.* pending=0 .*last_run=merged" st5.out &&
+  grep -q "^status merge=complete job=124 .* log=$OUT/logs/merge-124.out$" st5.out && [ ! -s st5.err ] ||
+  { cat st5.out st5.err; fail "status of OUTPUT/all after the merge"; }
+echo "5. status of an array's shards and OUTPUT/all: merge queued, failed (with its log's error line), complete"
 echo "slurm_stub: all passed"
