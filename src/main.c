@@ -35,14 +35,17 @@ static const char usage[] =
 /* 'nnlimits status|export|merge -help': what the command does and its options; nothing is read or
  * written. */
 static const char *const command_help[][2] = {
-  {"status", "nnlimits status DIR...\n"
-             "  Done / failed / pending points, the last run's state, the rate of the last run "
-             "that computed points, and\n"
-             "  the ETA, of each run directory (readable while a run writes it). Of a Slurm job "
-             "array's OUTPUT/shard-<i>\n"
-             "  or OUTPUT/all, also its merge job: status merge=queued|running|complete|failed "
-             "(a failure's first error\n"
-             "  line on stderr), as jobs/slurm's scripts record it. No options.\n"},
+  {"status",
+   "nnlimits status DIR...\n"
+   "  Done / failed / pending points, the last run's state, the rate of the last run "
+   "that computed points, and\n"
+   "  the ETA, of each run directory (readable while a run writes it); a shard's as "
+   "this build cuts its job\n"
+   "  (one finished under another build's cut reads pending, and says so). Of a Slurm job "
+   "array's OUTPUT/shard-<i>\n"
+   "  or OUTPUT/all, also its merge job: status merge=queued|running|complete|failed "
+   "(a failure's first error\n"
+   "  line on stderr), as jobs/slurm's scripts record it. No options.\n"},
   {"export",
    "nnlimits export DIR [-table T] [-o FILE]\n"
    "  Tidy CSV, one row per observation, of one table of a run directory.\n"

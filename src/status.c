@@ -26,6 +26,10 @@ typedef struct {
   long long   shard, shards,
     grid; /* this store's shard i of k, and the whole job's task count ("shard", "grid_points") */
   PetscBool merge; /* last is about a merge into this store (running, or died) */
+  /* a shard cut otherwise than this build cuts its job (StatusCut): its counts are this build's
+     share's, foreign the points it holds of other shards, stored_total the store's own total */
+  PetscBool other_cut;
+  long long foreign, stored_total;
 } Counts;
 
 /* The store's done and failed points, and its meta records of them: this shard's total, which
@@ -196,8 +200,9 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
   if (pending > 0 && c->eta >= 0)
     snprintf(eta, sizeof(eta), "%.0fs eta_from=%s", ceil(c->eta),
              c->eta_from ? c->eta_from : "run");
-  else if (pending > 0 && (!strcmp(c->last, "died") || !strcmp(c->last, "failed")))
-    snprintf(eta, sizeof(eta), "-"); /* nothing computes */
+  else if (pending > 0 && (!strcmp(c->last, "died") || !strcmp(c->last, "failed") ||
+                           (c->other_cut && strcmp(c->last, "running"))))
+    snprintf(eta, sizeof(eta), "-"); /* nothing computes (another cut's run computed none) */
   else if (pending > 0 && c->rate > 0)
     snprintf(eta, sizeof(eta), "%.0fs eta_from=rate", ceil(pending / c->rate));
   else if (pending == 0)
@@ -229,6 +234,40 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
             "lost node; or it ended on an error it could not record, as on a full disk: its "
             "stderr says); rerun the same command to compute the %lld pending points\n",
             label, pending);
+}
+
+/* A shard's counts as this build cuts its job, where the store's differ: shards are cut by the cost
+   model, and a shard finished by a build with another model read finished (its merge then lacked
+   points, which merge.sbatch found only after merging). *cut: this build's cut, kept for the next
+   shard of the job. */
+static PetscErrorCode StatusCut(NNLStatusCut *cut, NNLStore s, Counts *c)
+{
+  NNLStatusCutCounts cc;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStatusCutCount(cut, s, c->shard, c->shards, &cc));
+  if (!cc.known || (cc.foreign == 0 && cc.total == c->total)) PetscFunctionReturn(0);
+  c->other_cut    = PETSC_TRUE;
+  c->foreign      = cc.foreign;
+  c->stored_total = c->total;
+  c->done         = cc.done;
+  c->failed       = cc.failed;
+  c->total        = cc.total;
+  if (strcmp(c->last, "running")) c->eta = -1; /* an estimate of the other cut's share */
+  PetscFunctionReturn(0);
+}
+
+static void StatusCutWarn(const char dir[], const Counts *c)
+{
+  if (!c->other_cut) return;
+  fprintf(stderr,
+          "status: %s: shard %lld/%lld was cut by a build with another cost model: it holds %lld "
+          "points that this build gives to other shards of the job, and this build gives it %lld "
+          "(its store counts %lld), %lld of them pending; counted as this build cuts it. Run "
+          "every shard of the job with this build before merging, the finished ones too: each "
+          "then computes only what its share lacks\n",
+          dir, c->shard, c->shards, c->foreign, c->total, c->stored_total,
+          PetscMax(c->total - c->done - c->failed, 0));
 }
 
 /* Why points failed, on stderr (the points export lists networks only): each distinct message with
@@ -374,7 +413,8 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
   PetscBool other_job = PETSC_FALSE; /* a store of another job than the first's */
   uint64_t  job0 = 0, job = 0;       /* the first store's job (hashed), and this one's */
   char(*real)[PETSC_MAX_PATH_LEN];
-  uint64_t *part; /* per directory, a hash of its job and shard (0: no store) */
+  uint64_t    *part;       /* per directory, a hash of its job and shard (0: no store) */
+  NNLStatusCut cut = NULL; /* this build's cut of the shards' job */
 
   PetscFunctionBegin;
   memset(&sum, 0, sizeof(sum));
@@ -398,10 +438,12 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     }
     PetscCall(NNLStoreOpenRead(dirs[i], &s));
     PetscCall(CountStore(s, dirs[i], &c));
+    if (c.shards > 1) PetscCall(StatusCut(&cut, s, &c));
     PetscCall(StatusSamePart(s, &c, i, dirs, part, &job));
     PrintFailures(s, dirs[i], &c);
     PetscCall(NNLStoreClose(&s));
     PrintCounts(dirs[i], &c, PETSC_TRUE, out);
+    StatusCutWarn(dirs[i], &c);
     if (n == 1 && c.shards > 1) /* its total and "complete" are the shard's, not the job's */
       fprintf(stderr,
               "status: %s: shard %lld/%lld of its job (%lld of its %lld tasks); nnlimits status "
@@ -420,6 +462,7 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
     StatusAdd(&sum, &c, &unestimated);
   }
   PetscCall(PetscFree3(ids, real, part));
+  PetscCall(NNLStatusCutDestroy(&cut));
   /* an array's shards or merge output not begun yet, whose merge is queued (or failed): said */
   if (absent == given && NNLStatusMergePrint(n, dirs, out) > 0) PetscFunctionReturn(0);
   PetscCheck(absent < given, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,

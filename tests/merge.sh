@@ -260,15 +260,39 @@ run 2 run $TJOB -shard 1/2 -output "$W/t1" > /dev/null 2>&1 || fail "shard 1/2 o
 # Shards are cut by the cost model: a shard begun by a build of another model holds points this build gives to other
 # shards. Such a store (shard 0's points in a store stamped shard 1, as an older cut would leave) makes the run say so,
 # compute shard 1 as this build cuts it, and the two shards merge into the whole job; a shard of this build's own cut
-# says nothing. Catches the warning lost, or the run taking the store's points for its shard's.
+# says nothing. status counts such a store as this build cuts it (it read finished). Catches the warning lost, or the
+# run or status taking the store's points for its shard's.
 CJOB="-family mlp -grid_width 8,16 -grid_depth 3 -grid_seed 0-6 -grid_activation relu -progress_interval 0"
 run 0 run $CJOB -shard 0/2 -output "$W/c0" > /dev/null 2> "$W/c0.err" || fail "shard 0/2 of the cut job"
 grep -q "other shards" "$W/c0.err" && fail "a shard of this build's cut warns: $(cat "$W/c0.err")"
 cp -r "$W/c0" "$W/c1"
 sqlite3 "$W/c1/nnlimits.sqlite" "UPDATE meta SET value = '1/2' WHERE key = 'shard'"
+# status counts such a shard as this build cuts the job: its 6 points are shard 0's, its own 7 pending (it read
+# done=6 pending=0, finished, and submit and merge.sbatch took it for finished), and says why and what to do
+"$NNL" status "$W/c1" > "$W/c1.st" 2> "$W/c1.sterr" || fail "status of a shard of another cut"
+grep -q "^status dir=$W/c1 done=0 failed=0 pending=7 total=7 last_run=complete rate=[^ ]* eta=-$" "$W/c1.st" &&
+  grep -q "^status: $W/c1: shard 1/2 was cut by a build with another cost model: it holds 6 points that this build gives to other shards of the job, and this build gives it 7 (its store counts 6), 7 of them pending; .*Run every shard of the job with this build before merging" "$W/c1.sterr" ||
+  { cat "$W/c1.st" "$W/c1.sterr"; fail "status of a shard of another cut reads finished, or says nothing"; }
+st=$("$NNL" status "$W/c0" "$W/c1" 2>&1)
+grep -q "^status dir=(all) done=6 failed=0 pending=7 total=13 " <<< "$st" || fail "status (all) of two shards of two cuts: $st"
+st=$("$NNL" status "$W/c0" 2>&1)
+! grep -q "another cost model" <<< "$st" || fail "status of a shard of this build's cut warns: $st"
 run 0 run $CJOB -shard 1/2 -output "$W/c1" > /dev/null 2> "$W/c1.err" || fail "shard 1/2 into a store of another cut"
 grep -q "warning: '$W/c1' holds 6 points that this build gives to other shards of the job" "$W/c1.err" ||
   fail "a shard of another cut: no warning: $(cat "$W/c1.err")"
+st=$("$NNL" status "$W/c1" 2>&1)
+grep -q "^status dir=$W/c1 done=7 failed=0 pending=0 total=7 " <<< "$st" || fail "status of a shard of another cut, run by this build: $st"
+# status reads a store's job back to cut it as this build does; a job it cannot read back (a text of options this
+# build would not write so) leaves the store's counts as they are. Every shipped job reads back: the store of an empty
+# shard of each (its run is instant), stamped shard 0/2, is counted as this build gives shard 0/2 its points.
+for j in "${NNL_SOURCE_DIR:?}"/jobs/*.opts "$NNL_SOURCE_DIR"/jobs/*.yaml; do
+  d=$W/rt-$(basename "$j")
+  run 0 run -options_file "$j" -shard 99999/100000 -output "$d" -progress_interval 0 > /dev/null 2>&1 || fail "empty shard of $j"
+  sqlite3 "$d/nnlimits.sqlite" "UPDATE meta SET value = '0/2' WHERE key = 'shard'"
+  st=$("$NNL" status "$d" 2>&1) || fail "status of the empty shard of $j: $st"
+  grep -q "^status: $d: shard 0/2 was cut by a build with another cost model" <<< "$st" ||
+    fail "status does not read $j's stored job back: $st"
+done
 "$NNL" merge "$W/c0" "$W/c1" -output "$W/call" > /dev/null 2>&1 || fail "merge of the shards of two cuts"
 run 0 run $CJOB -output "$W/cref" > /dev/null 2>&1 || fail "the cut job's direct run"
 same_exports "$W/call" "$W/cref"

@@ -9,6 +9,8 @@
 #  4. a USR1 that comes while the script asks plan for that grace stops the job before its launch, and requeues it.
 #  5. status of an array's shards, or of OUTPUT/all, says whether its merge is queued, failed (and its log's first
 #     error line), or complete.
+#  6. a shard whose store another build's cut left (it holds shard 0's points) is unfinished to merge.sbatch, which
+#     names it with the --only that finishes it, and to submit, which queues it.
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -171,4 +173,24 @@ env PATH="$W/stub:$PATH" SLURM_JOB_ID=124 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/
   grep -q "^status merge=complete job=124 .* log=$OUT/logs/merge-124.out$" st5.out && [ ! -s st5.err ] ||
   { cat st5.out st5.err; fail "status of OUTPUT/all after the merge"; }
 echo "5. status of an array's shards and OUTPUT/all: merge queued, failed (with its log's error line), complete"
+# --- 6. a shard finished under another cut is unfinished to submit and merge.sbatch --------------------------------
+# (shards are cut by the cost model: shard 1's store holding shard 0's points, as a build with another model leaves it,
+# read finished; submit queued nothing of it, and merge.sbatch merged, then failed saying the merged store was not the
+# whole job, with no --only to finish it): status counts it as this build cuts the job, 7 pending
+OUT=$W/m6
+printf -- '-family mlp\n-grid_width 8,16\n-grid_depth 3\n-grid_seed 0-6\n-grid_activation relu\n-progress_interval 0\n' > cut.opts
+"$NNL" run -options_file cut.opts -shard 0/2 -output "$OUT/shard-0" > /dev/null 2>&1 || fail "shard 0/2 of cut.opts"
+cp -r "$OUT/shard-0" "$OUT/shard-1"
+sqlite3 "$OUT/shard-1/nnlimits.sqlite" "UPDATE meta SET value = '1/2' WHERE key = 'shard'"
+rc=0
+env PATH="$W/stub:$PATH" SLURM_JOB_ID=125 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/merge.sbatch" NNL_SUBMIT=/x/submit "$OUT" 2 \
+  > m6.log 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "^merge.sbatch: error: unfinished: shard-1 (7 pending) .* --array 2 --only 1 --output $OUT " m6.log &&
+  [ ! -e "$OUT/all" ] || { cat m6.log; fail "merge.sbatch of a shard of another cut: exit $rc"; }
+rm -f "$OUT/logs/submitted"
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" cut.opts --array 2 --output "$OUT" -n 1 -t 5 \
+  > s6.out 2> s6.err || { cat s6.err; fail "submit of an array with a shard of another cut"; }
+grep -q "^submit: shards already finished, not queued again: 0$" s6.out && grep -q "^submitted array=123 shards=2 only=1 " s6.out ||
+  { cat s6.out s6.err; fail "submit of an array with a shard of another cut: shard 1 not queued"; }
+echo "6. a shard of another cut: merge.sbatch names it unfinished (7 pending) with the --only, submit queues it"
 echo "slurm_stub: all passed"
