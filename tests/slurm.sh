@@ -31,7 +31,9 @@
 #     finishes it (under afterok it was cancelled, with no log); status of the shards says the merge is queued, then
 #     failed with that line, and status of OUTPUT/all that the next merge is complete;
 # 21. a preemption (PreemptMode=REQUEUE, GraceTime 8 s): the run ends interrupted, not SIGKILLed, and requeues itself
-#     (it ended FAILED: Slurm does not requeue a preempted job that ends within its GraceTime), and the rerun resumes.
+#     (it ended FAILED: Slurm does not requeue a preempted job that ends within its GraceTime), and the rerun resumes;
+# 22. a preemption where the partition's PreemptMode is CANCEL: the run ends interrupted and is not requeued (the script
+#     requeued it against the site's policy), its log says what is stored and the command that finishes it.
 # Catches: broken sbatch scripts or submit, shards that do not cover the grid, a merge that runs before its shards
 # or not at all, a stop signal that kills instead of stopping, no requeue or a requeue that recomputes, srun options
 # that this Slurm/Open MPI pair cannot launch. Installs slurm-wlm and munge with apt-get if missing; skipped (77)
@@ -145,6 +147,8 @@ PreemptType=preempt/partition_prio
 PreemptMode=REQUEUE
 PartitionName=short Nodes=ALL Default=YES MaxTime=10 State=UP
 PartitionName=low Nodes=ALL MaxTime=10 PriorityTier=1 GraceTime=8 State=UP
+# (22) a site that cancels preempted jobs: the partition's PreemptMode
+PartitionName=lowcancel Nodes=ALL MaxTime=10 PriorityTier=1 GraceTime=8 PreemptMode=CANCEL State=UP
 PartitionName=high Nodes=ALL MaxTime=10 PriorityTier=2 State=UP
 EOF
 export SLURM_CONF=$D/slurm.conf
@@ -643,4 +647,22 @@ grep -q "restart=1 " "$log" && grep -q "todo=$((total - stopped)) " "$log" || { 
 same_exports "$W/bigdirect" "$OUT"
 echo "21. preempted (GraceTime 8, KillWait 5) at $stopped/$total points: interrupted, requeued itself, resumed = direct" \
   "run ($(($(date +%s) - T0)) s)"
+# --- 22. a preemption where the partition's PreemptMode is CANCEL: the run stops cleanly and is not requeued ----------
+# (the script saw the preemption and requeued the job all the same, against the site's choice); its log says what is
+# stored and how to finish it. The sweep in lowcancel is preempted by a job in high.
+OUT=$W/precancel
+"$SRC/jobs/slurm/submit" "$W/big.opts" --output "$OUT" -n 2 -t 5 -p lowcancel > "$W/s22.out" 2>&1 || { cat "$W/s22.out"; fail "submit (preempt, CANCEL)"; }
+job=$(grep -o 'sweep=[0-9]*' "$W/s22.out" | cut -d= -f2)
+fifth "$OUT" || { cat "$OUT"/logs/*; fail "preempt CANCEL: no progress within 30 s (state $(state "$job"))"; }
+hi=$(sbatch --parsable -p high -n 2 -t 1 -o /dev/null --wrap 'sleep 2')
+wait_done "${hi%%;*}" 60
+for _ in $(seq 150); do [ -z "$(squeue -h -j "$job" 2> /dev/null)" ] && break; sleep 0.2; done
+log=$OUT/logs/sweep-$job.out
+scontrol show job "$job" > "$W/job.txt" 2>&1 || true
+grep -q 'Restarts=0' "$W/job.txt" && [ -z "$(squeue -h -j "$job" 2> /dev/null)" ] || { cat "$W/job.txt" "$log"; fail "preempt CANCEL: the job requeued"; }
+grep -q '^interrupted done=' "$log" &&
+  grep -q "^sweep.sbatch: preempted at 20.*, and preempted jobs are cancelled here (PreemptMode=CANCEL, partition lowcancel): not requeueing it. .* still pending in $OUT .*resubmit the same job to finish $OUT" "$log" &&
+  ! grep -q 'requeueing job' "$log" || { cat "$log"; fail "preempt CANCEL: the log does not say it is not requeued, and how to finish"; }
+echo "22. preempted where PreemptMode=CANCEL: interrupted, not requeued, the log says what is stored and how to finish" \
+  "($(($(date +%s) - T0)) s)"
 echo "slurm: all passed in $(($(date +%s) - T0)) s"

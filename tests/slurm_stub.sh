@@ -11,6 +11,8 @@
 #     error line), or complete.
 #  6. a shard whose store another build's cut left (it holds shard 0's points) is unfinished to merge.sbatch, which
 #     names it with the --only that finishes it, and to submit, which queues it.
+#  7. a preemption with a GraceTime (SIGTERM to the run alone) under PreemptMode=CANCEL is not requeued, and says what
+#     is stored and how to finish it; under REQUEUE it is requeued.
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -193,4 +195,46 @@ PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" cut.opts --arra
 grep -q "^submit: shards already finished, not queued again: 0$" s6.out && grep -q "^submitted array=123 shards=2 only=1 " s6.out ||
   { cat s6.out s6.err; fail "submit of an array with a shard of another cut: shard 1 not queued"; }
 echo "6. a shard of another cut: merge.sbatch names it unfinished (7 pending) with the --only, submit queues it"
+# --- 7. a preemption with a GraceTime follows the site's PreemptMode --------------------------------------------------
+# (its SIGTERM reaches the tasks alone; the script saw scontrol's PreemptTime and requeued the job, under
+# PreemptMode=CANCEL too, against the site's policy): under CANCEL it is not requeued, and its log says what is stored
+# and the command that finishes it; under REQUEUE it requeues itself. Stub scontrol: the job preempted, the partition's
+# PreemptMode from STUB_PMODE; the preemption's SIGTERM is sent to the run alone (the launched process, not the shell).
+mkdir -p stub7
+{
+  echo '#!/bin/bash'
+  echo 'case "$1 $2" in'
+  echo '  "show config") echo "KillWait                = 5 sec" ;;'
+  echo '  "show job") echo "   PreemptTime=2026-12-07T12:00:00 SuspendTime=None" ;;'
+  echo '  "show partition") echo "   PreemptMode=$STUB_PMODE State=UP" ;;'
+  echo "  requeue*) echo \"\$*\" >> '$W/requeued' ;;"
+  echo 'esac'
+} > stub7/scontrol
+chmod +x stub7/scontrol
+for mode in CANCEL REQUEUE; do
+  rm -f requeued
+  env PATH="$W/stub7:$W/stub:$PATH" STUB_PMODE=$mode SLURM_JOB_ID=80 SLURM_JOB_PARTITION=low NNLIMITS="$NNL" NNL_LAUNCH=env \
+    bash "$SRC/jobs/slurm/sweep.sbatch" slow.opts "$W/pre-$mode" > pre-$mode.log 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do
+    [ "$("$NNL" status "$W/pre-$mode" 2> /dev/null | grep -o ' done=[0-9]*' | cut -d= -f2 || true)" -gt 0 ] 2> /dev/null && break
+    sleep 0.1
+  done
+  task=$(pgrep -P "$pid" || true)
+  [ -n "$task" ] || { cat pre-$mode.log; fail "PreemptMode=$mode: no run launched"; }
+  kill -TERM $task
+  rc=0
+  wait "$pid" || rc=$?
+  grep -q '^interrupted done=' pre-$mode.log || { cat pre-$mode.log; fail "PreemptMode=$mode: the run did not stop cleanly"; }
+  if [ $mode = CANCEL ]; then
+    [ "$rc" = 3 ] && [ ! -e requeued ] || { cat pre-$mode.log; fail "PreemptMode=CANCEL: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
+    grep -q "^sweep.sbatch: preempted at 2026-12-07T12:00:00, and preempted jobs are cancelled here (PreemptMode=CANCEL, partition low): not requeueing it. This run stored [1-9][0-9]* points; [1-9][0-9]* are still pending in $W/pre-CANCEL .*: resubmit the same job to finish $W/pre-CANCEL" pre-$mode.log ||
+      { cat pre-$mode.log; fail "PreemptMode=CANCEL: the log does not say what is stored and how to finish it"; }
+  else
+    [ "$rc" = 0 ] && [ "$(cat requeued 2> /dev/null)" = "requeue 80" ] && grep -q '^sweep.sbatch: preempted at 2026-12-07T12:00:00 (' pre-$mode.log ||
+      { cat pre-$mode.log; fail "PreemptMode=REQUEUE: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
+  fi
+done
+echo "7. a preemption (its SIGTERM to the run alone): under PreemptMode=CANCEL not requeued, the log says what is stored" \
+  "and how to finish it; under REQUEUE requeued"
 echo "slurm_stub: all passed"
