@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include "nnlimits/store.h"
 #include "status.h"
 
@@ -15,7 +16,7 @@
 typedef struct {
   PetscBool have;
   char      state[16], job[64];
-  long long time;
+  double    time; /* epoch seconds (to the nanosecond: compared with a file's mtime) */
   char      log[PETSC_MAX_PATH_LEN], error[2048];
 } MergeRecord;
 
@@ -72,7 +73,7 @@ static void MergeRead(const char parent[], const char file[], MergeRecord *r)
     if (!r->state[0]) snprintf(r->state, sizeof(r->state), "queued"); /* submit's file */
     MergeValue(line, "job=", PETSC_FALSE, r->job, sizeof(r->job));
     MergeValue(line, "time=", PETSC_FALSE, num, sizeof(num));
-    r->time = atoll(num);
+    r->time = strtod(num, NULL);
     MergeValue(line, "log=", PETSC_TRUE, r->log, sizeof(r->log));
   }
   if (fgets(line, sizeof(line), f))
@@ -90,6 +91,19 @@ static void MergeState(const char parent[], MergeRecord *r)
   MergeRead(parent, MERGE_STATE, r);
   if (r->have && (!q.have || !strcmp(r->job, q.job) || r->time >= q.time)) return;
   *r = q;
+}
+
+/* Whether OUTPUT/all's store was written after the record r (a merge run by hand after the job's
+   failed, say, which the record does not know of): both to the nanosecond, as a failed merge may
+   have written it in the second it recorded its end. */
+static PetscBool MergeWrittenSince(const char parent[], const MergeRecord *r)
+{
+  char        path[PETSC_MAX_PATH_LEN + 32];
+  struct stat st;
+
+  snprintf(path, sizeof(path), "%s/all/%s", parent, NNL_STORE_FILE);
+  if (r->time <= 0 || stat(path, &st)) return PETSC_FALSE;
+  return st.st_mtim.tv_sec + 1e-9 * st.st_mtim.tv_nsec > r->time ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscBool NNLStatusMergeKnown(const char dir[])
@@ -128,6 +142,11 @@ PetscInt NNLStatusMergePrint(PetscInt n, const char *const dirs[], FILE *out)
     if (!strcmp(r.state, "failed"))
       fprintf(stderr, "status: merge failed (job %s): see %s: %s\n", r.job,
               r.log[0] ? r.log : "its log (sbatch's -o)", r.error[0] ? r.error : "(no error line)");
+    if (strcmp(r.state, "complete") && strcmp(r.state, "running") && MergeWrittenSince(parent, &r))
+      fprintf(stderr,
+              "status: %s/all was written after that (a merge by hand?): its own status says what "
+              "it holds\n",
+              parent);
     else if (!strcmp(r.state, "queued"))
       fprintf(stderr,
               "status: merge queued (job %s): it runs once every shard's task has ended, and "

@@ -169,6 +169,12 @@ grep -q "^status merge=failed job=123 .* log=$OUT/logs/merge-123.out$" st5.out &
   grep -q "^status: merge failed (job 123): see $OUT/logs/merge-123.out: merge.sbatch: error: unfinished: shard-1 (no store) .*Finish them with /x/submit .* --array 2 --only 1 --output $OUT " st5.err ||
   { cat st5.out st5.err; fail "status of the shards: the merge's failure and its error line are not said"; }
 "$NNL" run -options_file plain.yaml -shard 1/2 -output "$OUT/shard-1" > /dev/null 2>&1 || fail "shard 1/2"
+# a merge by hand after the job's failed: the record still says failed, and status says OUTPUT/all changed since
+"$NNL" merge "$OUT"/shard-{0,1} -output "$OUT/all" > /dev/null 2>&1 || fail "the merge by hand"
+"$NNL" status "$OUT"/shard-{0,1} > st5.out 2> st5.err || fail "status of the shards after a merge by hand"
+grep -q "^status merge=failed job=123 " st5.out && grep -q "^status: $OUT/all was written after that (a merge by hand?)" st5.err ||
+  { cat st5.out st5.err; fail "status after a merge by hand: the failed merge's record is not qualified"; }
+rm -r "$OUT/all"
 env PATH="$W/stub:$PATH" SLURM_JOB_ID=124 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/merge.sbatch" "$OUT" 2 \
   >> "$OUT/logs/merge-124.out" 2>&1 || { cat "$OUT/logs/merge-124.out"; fail "merge.sbatch of 2 finished shards"; }
 "$NNL" status "$OUT/all" > st5.out 2> st5.err && grep -q "^status dir=$OUT/all done=.* pending=0 .*last_run=merged" st5.out &&
