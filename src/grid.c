@@ -423,6 +423,26 @@ PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
   PetscFunctionReturn(0);
 }
 
+/* The version of NNLGridShardEach's rule (the cells by decreasing cost, ties by ord, each point to
+   the least loaded shard): change it with the rule, so that a store of the old rule's cut is cut
+   again by status. */
+#define NNL_SHARD_RULE "shard-rule-1"
+
+PetscErrorCode NNLGridShardSignature(const NNLGrid *grid, PetscInt i, PetscInt k, uint64_t *sig)
+{
+  const int64_t head[3] = {(int64_t)i, (int64_t)k, (int64_t)grid->ncells};
+  uint64_t      h       = NNLHash64Update(NNL_HASH64_INIT, NNL_SHARD_RULE, strlen(NNL_SHARD_RULE));
+
+  PetscFunctionBegin;
+  h = NNLHash64Update(h, head, sizeof(head));
+  for (PetscInt c = 0; c < grid->ncells; c++) { /* the costs NNLGridShardEach cuts by */
+    const double cost = NNLPointCostAlone(grid->job, &grid->cells[c]);
+    h                 = NNLHash64Update(h, &cost, sizeof(cost));
+  }
+  *sig = NNLHash64Final(h);
+  PetscFunctionReturn(0);
+}
+
 /* The store keys its rows by the points' random ids (a UNIQUE index on points.id, and on
    netlayers.point): committed in cost order, ties by ord, each commit inserted its index entry at a
    random place, a descent through cold pages, and every commit group dirtied index leaves all over

@@ -15,10 +15,15 @@ struct _n_NNLStatusCut {
   char     *text; /* the stored job text the cut is of; NULL: none yet */
   long long k;    /* its shard count */
   NNLJob   *job;  /* the job read back from text; NULL: this build cannot (nothing is said then) */
-  NNLGrid  *grid;
-  PetscInt  nb;  /* shards that hold points: min(k, points) */
-  PetscInt *off; /* nb + 1 offsets into pt: shard s holds pt[off[s]] .. pt[off[s + 1] - 1] */
-  PetscInt *pt;  /* point indices (ords), shard by shard */
+  /* the job's options, pushed while the grid is priced: a limit's cost reads its -limit_ts_type
+     from the options database (NNLLimitODEReach), and status's own are not the run's (a job of
+     -limit_ts_type bdf read its shards as cut by another model) */
+  PetscOptions opts;
+  NNLGrid     *grid;
+  PetscInt     nb;  /* shards that hold points: min(k, points) */
+  PetscInt    *off; /* nb + 1 offsets into pt: shard s holds pt[off[s]] .. pt[off[s + 1] - 1]; NULL:
+                       not cut yet (CutPoints: only for a store its stamp does not vouch for) */
+  PetscInt *pt;     /* point indices (ords), shard by shard */
 };
 
 /* One line "keys=values" of a job text as options: most are one option; a few lines hold several
@@ -47,7 +52,8 @@ static PetscErrorCode CutOption(PetscOptions o, char keys[], char values[], Pets
 /* The job of a stored text, read by this build as a run reads its options: *job NULL if it cannot
    be (a text of another build's options), or if it is not the same job (its text, as this build
    writes it, differs). Errors are swallowed: status then says what it said before. */
-static PetscErrorCode CutJob(const char text[], long long i, long long k, NNLJob **job)
+static PetscErrorCode CutJob(const char text[], long long i, long long k, NNLJob **job,
+                             PetscOptions *opts)
 {
   PetscOptions   o    = NULL;
   char          *copy = NULL, *line, *save = NULL, *norm = NULL, shard[64];
@@ -81,7 +87,10 @@ static PetscErrorCode CutJob(const char text[], long long i, long long k, NNLJob
   if (ierr || !ok || !norm || strcmp(norm, (*job)->canonical)) PetscCall(NNLJobDestroy(job));
   PetscCall(PetscFree(norm));
   PetscCall(PetscFree(copy));
-  PetscCall(PetscOptionsDestroy(&o));
+  if (*job)
+    *opts = o;
+  else
+    PetscCall(PetscOptionsDestroy(&o));
   PetscFunctionReturn(0);
 }
 
@@ -100,31 +109,67 @@ static PetscErrorCode CutFree(NNLStatusCut cut)
   PetscCall(PetscFree(cut->pt));
   PetscCall(NNLGridDestroy(&cut->grid));
   PetscCall(NNLJobDestroy(&cut->job));
+  PetscCall(PetscOptionsDestroy(&cut->opts));
   PetscFunctionReturn(0);
 }
 
-/* This build's cut of the stored job text into k shards (shard i's options read it). */
+/* The stored job text read back (shard i's options read it), and its grid's cells: what the
+   stamps of its shards are checked against; the points are cut later, if at all (CutPoints). */
 static PetscErrorCode CutMake(NNLStatusCut cut, const char text[], long long i, long long k)
 {
-  PetscInt      *assign = NULL;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(CutFree(cut));
   PetscCall(PetscStrallocpy(text, &cut->text));
   cut->k = k;
-  PetscCall(CutJob(text, i, k, &cut->job));
+  PetscCall(CutJob(text, i, k, &cut->job, &cut->opts));
   if (!cut->job) PetscFunctionReturn(0);
   NNLErrorSetQuiet(PETSC_TRUE);
-  ierr = NNLGridCreate(cut->job, PETSC_FALSE, &cut->grid);
+  ierr = PetscOptionsPush(cut->opts); /* the cells are priced here */
+  if (!ierr) {
+    ierr = NNLGridCreate(cut->job, PETSC_FALSE, &cut->grid);
+    PetscCall(PetscOptionsPop());
+  }
   NNLErrorSetQuiet(PETSC_FALSE);
   if (ierr) PetscCall(NNLJobDestroy(&cut->job));
-  if (ierr) PetscFunctionReturn(0);
-  cut->nb = (PetscInt)PetscMin(k, (long long)PetscMax(cut->grid->npoints, 1));
+  PetscFunctionReturn(0);
+}
+
+/* Whether shard i's store is of this build's cut by its stamp (meta 'shard_cut', store.c), which
+   saves cutting the points: a store without one (an earlier build's) or of another cut is not. */
+static PetscErrorCode CutStamped(NNLStatusCut cut, NNLStore s, long long i, PetscBool *same)
+{
+  char    *stamp = NULL, want[32];
+  uint64_t sig;
+
+  PetscFunctionBegin;
+  *same = PETSC_FALSE;
+  PetscCall(NNLStoreMetaGet(s->db, "shard_cut", &stamp));
+  if (stamp) {
+    PetscCall(PetscOptionsPush(cut->opts));
+    PetscCall(NNLGridShardSignature(cut->grid, (PetscInt)i, (PetscInt)cut->k, &sig));
+    PetscCall(PetscOptionsPop());
+    snprintf(want, sizeof(want), "%016llx", (unsigned long long)sig);
+    *same = strcmp(stamp, want) ? PETSC_FALSE : PETSC_TRUE;
+  }
+  PetscCall(PetscFree(stamp));
+  PetscFunctionReturn(0);
+}
+
+/* Every point's shard as this build cuts the job, grouped by shard. */
+static PetscErrorCode CutPoints(NNLStatusCut cut)
+{
+  PetscInt *assign = NULL;
+
+  PetscFunctionBegin;
+  cut->nb = (PetscInt)PetscMin(cut->k, (long long)PetscMax(cut->grid->npoints, 1));
   PetscCall(PetscMalloc1(cut->grid->npoints, &assign));
   PetscCall(PetscCalloc1(cut->nb + 1, &cut->off));
   PetscCall(PetscMalloc1(cut->grid->npoints, &cut->pt));
-  PetscCall(NNLGridShardEach(cut->grid, k, CutAssign, assign));
+  PetscCall(PetscOptionsPush(cut->opts));
+  PetscCall(NNLGridShardEach(cut->grid, (PetscInt)cut->k, CutAssign, assign));
+  PetscCall(PetscOptionsPop());
   /* the points grouped by shard, in ord order within each (a counting sort) */
   for (PetscInt p = 0; p < cut->grid->npoints; p++) cut->off[assign[p] + 1]++;
   for (PetscInt s = 0; s < cut->nb; s++) cut->off[s + 1] += cut->off[s];
@@ -154,6 +199,14 @@ PetscErrorCode NNLStatusCutCount(NNLStatusCut *cutp, NNLStore s, long long i, lo
     PetscCall(CutMake(cut, text, i, k));
   PetscCall(PetscFree(text));
   if (!cut->text || !cut->job || i < 0 || i >= k) PetscFunctionReturn(0);
+  {
+    PetscBool same;
+    PetscCall(CutStamped(cut, s, i, &same));
+    if (same)
+      PetscCall(PetscInfo(NULL, "status: shard %lld/%lld: its stamp is this build's cut\n", i, k));
+    if (same) PetscFunctionReturn(0); /* the store's own counts are this build's share's */
+  }
+  if (!cut->off) PetscCall(CutPoints(cut));
   /* this build's share of shard i, by id (as SQLite's ids, unsigned) */
   if (i < cut->nb) n = cut->off[i + 1] - cut->off[i];
   PetscCall(PetscMalloc1(n + 1, &ids));

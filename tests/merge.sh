@@ -282,6 +282,33 @@ grep -q "warning: '$W/c1' holds 6 points that this build gives to other shards o
   fail "a shard of another cut: no warning: $(cat "$W/c1.err")"
 st=$("$NNL" status "$W/c1" 2>&1)
 grep -q "^status dir=$W/c1 done=7 failed=0 pending=0 total=7 " <<< "$st" || fail "status of a shard of another cut, run by this build: $st"
+# A run stamps its shard's store with its cut (meta shard_cut), and status trusts a stamp of this build's cut rather than
+# cutting the job again (seconds and GBs at 10^8 points); a store run into by another cut is 'mixed' for good, and cut
+# again. The job's own options price the cells when status cuts it: a limit's cost reads -limit_ts_type, and with the
+# options status itself was given (none) a job of -limit_ts_type bdf read as cut by another model, shard 0/2 with 25 of
+# its 26 points pending. Catches a stamp not written, not trusted, or trusted after another cut's run, and the cut
+# priced without the job's options (stamped or not).
+st=$("$NNL" status "$W/c0" -info 2>&1)
+grep -q "shard 0/2: its stamp is this build's cut" <<< "$st" || fail "status of a stamped shard cut the job again: $st"
+cp -r "$W/c0" "$W/cx"
+sqlite3 "$W/cx/nnlimits.sqlite" "UPDATE meta SET value = '0123456789abcdef' WHERE key = 'shard_cut'"
+run 0 run $CJOB -shard 0/2 -output "$W/cx" > /dev/null 2>&1 || fail "shard 0/2 into a store of another stamp"
+[ "$(sqlite3 "$W/cx/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'shard_cut'")" = mixed ] ||
+  fail "a store of another cut's stamp is not marked mixed by this build's run"
+st=$("$NNL" status "$W/cx" -info 2>&1)
+! grep -q "its stamp is" <<< "$st" && grep -q "^status dir=$W/cx done=6 failed=0 pending=0 total=6 " <<< "$st" ||
+  fail "status of a mixed store: $st"
+BJOB="-family mlp,resnet -grid_width 8,16 -grid_depth 3,50 -grid_seed 0-3 -grid_activation relu,tanh -limit_ts_type bdf"
+BJOB="$BJOB -record_layers all -progress_interval 0"
+run 0 run $BJOB -shard 0/2 -output "$W/b0" > /dev/null 2>&1 && run 0 run $BJOB -shard 1/2 -output "$W/b1" > /dev/null 2>&1 ||
+  fail "the shards of a job of -limit_ts_type bdf"
+for stamp in kept removed; do
+  st=$("$NNL" status "$W/b0" "$W/b1" 2>&1)
+  ! grep -q "another cost model" <<< "$st" && grep -q "^status dir=(all) done=56 failed=0 pending=0 total=56 " <<< "$st" ||
+    fail "status of the shards of a job of -limit_ts_type bdf (stamp $stamp): $st"
+  sqlite3 "$W/b0/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'shard_cut'"
+  sqlite3 "$W/b1/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'shard_cut'"
+done
 # status reads a store's job back to cut it as this build does; a job it cannot read back (a text of options this
 # build would not write so) leaves the store's counts as they are. Every shipped job reads back: the store of an empty
 # shard of each (its run is instant), stamped shard 0/2, is counted as this build gives shard 0/2 its points.
@@ -300,4 +327,5 @@ same_exports "$W/call" "$W/cref"
 echo "merge: 3 shards merged = direct run (twice), status sums shards, merged store resumes as the whole job," \
   "merges into an input or a shard store refused, conflicting copies of a point refused before anything is written," \
   "a point an input gains during the merge checked, two splits of a job merged, shards at 1 and 2 ranks with spectra" \
-  "teams, a shard of another build's cut said and completed"
+  "teams, a shard of another build's cut said and completed, a shard's cut stamp trusted (not after another cut's" \
+  "run), a job's own options pricing its cut"

@@ -117,6 +117,10 @@ PetscErrorCode NNLGridShard(const NNLGrid *grid, PetscInt i, PetscInt k, PetscIn
 PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
                                 PetscErrorCode (*fn)(void *ctx, PetscInt point, PetscInt shard),
                                 void *ctx);
+/** @brief A hash of what shard i of k holds as this build cuts the job (NNLGridShardEach's rule and
+   the cells' costs): two builds of one signature give shard i the same points. A run stamps its
+   store with it, so that status need not cut the job again (statuscut.c). Not collective. */
+PetscErrorCode NNLGridShardSignature(const NNLGrid *grid, PetscInt i, PetscInt k, uint64_t *sig);
 /** @brief Reorder idx (n point indices by decreasing cost, NNLGridShard's order) so that each run
    of equal cost is in the order of the points' ids (as SQLite orders them, signed; by their top
    bits), in place: the order in which a run hands its tasks out, for a store of at least
