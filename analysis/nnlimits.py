@@ -314,12 +314,13 @@ def check_run(run_dir, partial=False):
         raise RunError(f"{run_dir}: written by an older nnlimits (store schema {schema}; this analysis/ reads "
                        f"{SCHEMAS[0]}..{SCHEMAS[1]}): rerun its job with this release")
     total, status = int(meta.get("total", 0) or 0), (row[0] if row else "none")
-    if status == "running" and writer_alive(run_dir) is False:
-        status = "died"  # as `nnlimits status` says: no process holds its lock
+    if status in ("running", "stopping") and writer_alive(run_dir) is False:
+        # as `nnlimits status` says: no process holds its lock; one killed in its stop is interrupted
+        status = "died" if status == "running" else "interrupted"
     pending = max(total - done - failed, 0)
     if pending:
         what = (f"{run_dir}: the run is not finished: {pending} of its {total} tasks pending (last run: {status}, "
-                f"{'being written now' if status == 'running' else 'rerun the same nnlimits command to finish it'})")
+                f"{'being written now' if status in ('running', 'stopping') else 'rerun the same nnlimits command to finish it'})")
         if not partial:
             raise RunError(what + "; --partial draws what is there")
         print(f"warning: {what}; drawing the {done + failed} tasks done", file=sys.stderr, flush=True)

@@ -175,6 +175,7 @@ static PetscErrorCode TellWorkers(NNLSched s)
   if (!Stopping(s)) PetscFunctionReturn(0);
   want = Abandon(s) ? 2 : 1;
   if (want <= s->stop_told) PetscFunctionReturn(0);
+  if (!s->stop_told && s->store) PetscCall(NNLStoreMarkStopping(s->store));
   s->stop_told = want;
   for (int w = 1; w < s->size; w++) {
     Worker *wk = &s->workers[w];
@@ -472,7 +473,7 @@ static PetscErrorCode Serve(void *ctx, PetscBool *abandon)
   PetscFunctionBegin;
   if (abandon) *abandon = Abandon(s);
   if (!Due(s)) PetscFunctionReturn(0);
-  if (flag) PetscCall(TellWorkers(s));
+  PetscCall(TellWorkers(s)); /* and the store (alone: no workers) */
   while (flag) {
     PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, s->comm, &flag, &st));
     if (flag) PetscCall(Receive(s, &st));

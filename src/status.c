@@ -26,6 +26,9 @@ typedef struct {
   long long   shard, shards,
     grid; /* this store's shard i of k, and the whole job's task count ("shard", "grid_points") */
   PetscBool merge; /* last is about a merge into this store (running, or died) */
+  /* live: the latest run is running or stopping and holds the lock; killed_stopping: it was marked
+     stopping (a stop signal came, NNLStoreMarkStopping) and then killed: "interrupted" */
+  PetscBool live, killed_stopping;
   /* a shard cut otherwise than this build cuts its job (StatusCut): its counts are this build's
      share's, foreign the points it holds of other shards, stored_total the store's own total */
   PetscBool other_cut;
@@ -73,7 +76,7 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
 {
   sqlite3_stmt *st      = NULL;
   char         *merging = NULL;
-  int           here = 0, rc, dead = 0; /* dead: 'running', and no process holds its lock */
+  int here = 0, rc, dead = 0; /* dead: running or stopping, and no process holds its lock */
 
   PetscFunctionBegin;
   /* The latest run's state, and a rate: points over the time from a run's start to its latest
@@ -88,7 +91,8 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
                        " max(max(p.committed), coalesce(CAST(strftime('%s', q.finished) AS REAL),"
                        " 0)) - q.t0, r.source IS NULL,"
                        " q.t0"
-                       " FROM runs r JOIN runs q ON q.run=CASE WHEN r.status='running' THEN r.run"
+                       " FROM runs r JOIN runs q ON q.run=CASE WHEN r.status IN ('running', "
+                       "'stopping') THEN r.run"
                        " ELSE coalesce((SELECT max(run) FROM points), r.run) END"
                        " LEFT JOIN points p ON p.run=q.run"
                        " WHERE r.run=(SELECT max(run) FROM runs)",
@@ -103,8 +107,11 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
     here = sqlite3_column_int(st, 3); /* run in this directory, not a merged input's */
     /* a live run's time is until now, not its latest commit: two quick tasks committed in 9 ms
        read 224/s while its long tasks ran on at 0.13/s (a dead one is made "died" below) */
-    if (!strcmp(c->last, "running")) dead = held == 0 && NNLStoreLockHeld(dir) == 0;
-    if (!strcmp(c->last, "running") && !dead) {
+    if (!strcmp(c->last, "running") || !strcmp(c->last, "stopping")) {
+      dead    = held == 0 && NNLStoreLockHeld(dir) == 0;
+      c->live = dead ? PETSC_FALSE : PETSC_TRUE;
+    }
+    if (c->live) {
       el = NNLStoreEpoch() - sqlite3_column_double(st, 4);
       if (el > 0) c->rate = (double)sqlite3_column_int64(st, 1) / el;
     }
@@ -120,11 +127,16 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
   if (merging) { /* a merge into this store began and has not ended: running if it holds the lock,
                     else killed */
     c->merge = PETSC_TRUE;
+    c->live  = PETSC_FALSE;
     c->rate  = 0;
     snprintf(c->last, sizeof(c->last),
              held == 0 && NNLStoreLockHeld(dir) == 0 ? "died" : "merging");
   }
   PetscCall(PetscFree(merging));
+  if (!strcmp(c->last, "stopping") && dead) { /* killed in its stop: what it committed stands */
+    c->killed_stopping = PETSC_TRUE;
+    snprintf(c->last, sizeof(c->last), "interrupted");
+  }
   if (!strcmp(c->last, "running") && dead) snprintf(c->last, sizeof(c->last), "died");
   PetscFunctionReturn(0);
 }
@@ -133,7 +145,7 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
    its speed, as is. Nothing for a run in another state. */
 static PetscErrorCode CountETA(NNLStore s, Counts *c)
 {
-  const PetscBool live = strcmp(c->last, "running") ? PETSC_FALSE : PETSC_TRUE;
+  const PetscBool live = c->live;
   char           *eta  = NULL;
   double          at, left;
 
@@ -183,9 +195,9 @@ PetscErrorCode NNLStoreExportNote(NNLStore s, const char dir[], FILE *out)
           "export: '%s' is not finished: %lld of its %lld tasks pending (last_run=%s%s); the table "
           "holds its %lld finished points\n",
           dir, pending, c.total, c.last,
-          !strcmp(c.last, "running") || !strcmp(c.last, "merging") ? ": still being written"
-          : !strcmp(c.last, "merged") ? ": merge the other shards into it"
-                                      : ": rerun the same command to finish it",
+          c.live || !strcmp(c.last, "merging") ? ": still being written"
+          : !strcmp(c.last, "merged")          ? ": merge the other shards into it"
+                                               : ": rerun the same command to finish it",
           c.done + c.failed);
   PetscFunctionReturn(0);
 }
@@ -201,8 +213,9 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
     snprintf(eta, sizeof(eta), "%.0fs eta_from=%s", ceil(c->eta),
              c->eta_from ? c->eta_from : "run");
   else if (pending > 0 && (!strcmp(c->last, "died") || !strcmp(c->last, "failed") ||
-                           (c->other_cut && strcmp(c->last, "running"))))
-    snprintf(eta, sizeof(eta), "-"); /* nothing computes (another cut's run computed none) */
+                           c->killed_stopping || (c->other_cut && !c->live)))
+    snprintf(eta, sizeof(eta), "-"); /* nothing computes (another cut's run computed none; one
+                                        killed in its stop ran at no rate its points show) */
   else if (pending > 0 && c->rate > 0)
     snprintf(eta, sizeof(eta), "%.0fs eta_from=rate", ceil(pending / c->rate));
   else if (pending == 0)
@@ -228,6 +241,14 @@ static void PrintCounts(const char label[], const Counts *c, PetscBool hint, FIL
             "status: %s: a merge into it was killed (or failed: a full disk) before it ended; "
             "rerun the same merge command to finish it\n",
             label);
+  else if (hint && pending > 0 && c->killed_stopping)
+    fprintf(
+      stderr,
+      "status: %s: the last run was killed in its stop (after a stop signal: mpiexec kills its "
+      "ranks a second after passing its SIGTERM on, Slurm after KillWait): the tasks then in "
+      "progress were lost, what it finished is stored; rerun the same command to compute the "
+      "%lld pending points\n",
+      label, pending);
   else if (hint && pending > 0 && !strcmp(c->last, "died"))
     fprintf(stderr,
             "status: %s: the last run died (killed without stopping: SIGKILL, out of memory, a "
@@ -253,7 +274,7 @@ static PetscErrorCode StatusCut(NNLStatusCut *cut, NNLStore s, Counts *c)
   c->done         = cc.done;
   c->failed       = cc.failed;
   c->total        = cc.total;
-  if (strcmp(c->last, "running")) c->eta = -1; /* an estimate of the other cut's share */
+  if (!c->live) c->eta = -1; /* an estimate of the other cut's share */
   PetscFunctionReturn(0);
 }
 

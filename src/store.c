@@ -111,9 +111,10 @@ static PetscErrorCode RecordRun(NNLStore s)
   PetscCall(PetscOptionsGetAll(NULL, &options));
   NNLStoreNow(now, sizeof(now));
   /* This process holds the directory's lock: a run of it still marked running was killed before it
-   * could say so. */
-  PetscCall(
-    NNLStoreExec(s->db, "UPDATE runs SET status='died' WHERE status='running' AND source IS NULL"));
+     could say so, one marked stopping in its stop (NNLStoreMarkStopping). */
+  PetscCall(NNLStoreExec(s->db, "UPDATE runs SET status=CASE status WHEN 'stopping' THEN "
+                                "'interrupted' ELSE 'died' END WHERE status IN ('running', "
+                                "'stopping') AND source IS NULL"));
   /* A merge into this directory that was killed: this run computes whatever its remaining inputs
      would have brought (the same job, bit for bit), so status follows this run from now on, not the
      merge ("killed: rerun the merge"). */

@@ -383,6 +383,24 @@ PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLStoreMarkStopping(NNLStore s)
+{
+  sqlite3_stmt *st = NULL;
+  int           rc;
+
+  PetscFunctionBegin;
+  PetscCall(StoreFlush(s));
+  PetscCall(NNLStoreCheck(
+    s->db,
+    sqlite3_prepare_v2(s->db, "UPDATE runs SET status='stopping' WHERE run=?", -1, &st, NULL),
+    "mark the run stopping"));
+  sqlite3_bind_int64(st, 1, s->run);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(s->db, rc, "mark the run stopping"));
+  PetscFunctionReturn(0);
+}
+
 /* After an error (a full disk, a file size limit, or a task's own error on rank 0): keep the
    finished tasks of the open group, roll back what else was in progress, and mark this run 'failed'
    in runs, so that status says so rather than taking the run for killed. Best effort and silent:

@@ -218,6 +218,11 @@ done
 sqlite3 "$W/part/nnlimits.sqlite" "UPDATE runs SET status = 'running'"
 $PY "$SRC/analysis/summary.py" "$W/part" -o "$W/part_died.png" > /dev/null 2> "$W/part.err" && fail "summary.py drew a died run"
 grep -q "(last run: died, rerun the same nnlimits command" "$W/part.err" || fail "summary.py on a died run: $(cat "$W/part.err")"
+# one marked stopping (a stop signal came) with no lock held was killed in its stop: interrupted, as status says
+sqlite3 "$W/part/nnlimits.sqlite" "UPDATE runs SET status = 'stopping'"
+$PY "$SRC/analysis/summary.py" "$W/part" -o "$W/part_died.png" > /dev/null 2> "$W/part.err" && fail "summary.py drew a run killed in its stop"
+grep -q "(last run: interrupted, rerun the same nnlimits command" "$W/part.err" || fail "summary.py on a run killed in its stop: $(cat "$W/part.err")"
+sqlite3 "$W/part/nnlimits.sqlite" "UPDATE runs SET status = 'running'"
 $PY -c 'import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); fcntl.lockf(fd, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(60)' \
   "$W/part/nnlimits.lock" > "$W/holder.out" &

@@ -76,9 +76,25 @@ pid=$!
 wait_started "$W/twice"
 kill -INT "$pid"
 for _ in $(seq 100); do grep -q "stopping: no new tasks" "$W/twice.err" && break; sleep 0.05; done
+# in its stop the run is marked so (NNLStoreMarkStopping), which status shows while it holds the lock
+for _ in $(seq 100); do "$NNL" status "$W/twice" 2> /dev/null | grep -q ' last_run=stopping ' && break; sleep 0.01; done
+"$NNL" status "$W/twice" 2> /dev/null | grep -q ' last_run=stopping ' || fail "status in a stop: $("$NNL" status "$W/twice" 2>&1)"
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 stopped "$W/twice" "$rc" 1 "a second signal"
+
+# A run killed in its stop (mpiexec SIGKILLs its ranks a second after passing its SIGTERM on; Slurm after KillWait)
+# is left marked stopping: status says interrupted, no ETA and why, and the rerun's store marks it so for good. It read
+# died, and status blamed SIGKILL, out-of-memory or a lost node. (The store is made as such a kill leaves it.)
+run 1 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/killed" > /dev/null 2>&1 || fail "the killed job's run"
+sqlite3 "$W/killed/nnlimits.sqlite" "UPDATE runs SET status = 'stopping'; DELETE FROM netlayers WHERE point IN (SELECT id FROM points WHERE ord < 2);
+  DELETE FROM points WHERE ord < 2"
+st=$("$NNL" status "$W/killed" 2>&1)
+grep -q ' pending=2 total=[0-9]* last_run=interrupted rate=[^ ]* eta=-$' <<< "$st" &&
+  grep -q "the last run was killed in its stop" <<< "$st" || fail "status of a run killed in its stop: $st"
+run 1 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/killed" > /dev/null 2>&1 || fail "the rerun of a run killed in its stop"
+[ "$(sqlite3 "$W/killed/nnlimits.sqlite" "SELECT group_concat(status) FROM runs")" = interrupted,complete ] ||
+  fail "runs after a run killed in its stop and its rerun: $(sqlite3 "$W/killed/nnlimits.sqlite" "SELECT * FROM runs")"
 
 # A signal to one worker alone (a scheduler killing one rank's process, a user's kill of the wrong pid) stops the whole
 # run as a signal to rank 0 does: the worker abandons its task after the grace and says so with its results, and
@@ -145,5 +161,6 @@ run 2 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/file" > /dev/nu
 # (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
 echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal; a worker's signal stops the run;"
 echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the start or the set-up exits 3 at once;"
-echo "     two different signals at once are one stop; a file nnlimits.stop stops it too;"
+echo "     two different signals at once are one stop; a file nnlimits.stop stops it too; a run in its stop and one"
+echo "     killed in it said so;"
 echo "     resumed to identical exports"

@@ -75,6 +75,10 @@ void NNLStoreSetETA(NNLStore st, double left);
 PetscErrorCode NNLStoreTick(NNLStore st);
 /** @brief Record the end of this run (status text, e.g. "complete", "interrupted"). */
 PetscErrorCode NNLStoreFinishRun(NNLStore st, const char status[]);
+/** @brief A stop signal came (rank 0, once): commit the open group's finished tasks and mark this
+   run "stopping" in runs, so that a run killed in its stop (mpiexec's SIGKILL 1 s after its
+   SIGTERM, Slurm's after KillWait) reads interrupted, not died. */
+PetscErrorCode NNLStoreMarkStopping(NNLStore st);
 /** @brief After an error: commit the open group's finished tasks, roll back what else is open, and
    mark this run "failed" in runs (best effort, silent; rank 0). */
 void NNLStoreMarkFailed(NNLStore st);
