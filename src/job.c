@@ -371,12 +371,17 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   for (PetscInt f = 0; f < job->nfamily; f++)
     for (PetscInt a = 0; a < job->nact && NNLFamilyIsAttention(job->family[f]) &&
                          !NNLFamilyIsTransformer(job->family[f]);
-         a++)
+         a++) {
+      char name[128];
+      NNLActivationDisplayName(job->act[a].canon, name, sizeof(name));
+      name[strcspn(name, ";")] = 0; /* as given: a sweep entry's ;branch_alpha=... is no setting of
+                                       an attention block */
       PetscCheck(!strcmp(job->act[a].def->name, "linear"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                  "-family %s: activation '%s' (the attention block has no activation: give "
                  "-grid_activation linear, "
                  "and run other families' activations in a job of their own)",
-                 NNLFamilies[job->family[f]], job->act[a].canon);
+                 NNLFamilies[job->family[f]], name);
+    }
   PetscFunctionReturn(0);
 }
 

@@ -21,11 +21,12 @@ int NNLShapedCheck(const NNLActivation *act, char err[], size_t len)
     char name[128];
     NNLActivationDisplayName(act->canon, name,
                              sizeof(name)); /* leaky_relu:0.2, as exports print it */
+    name[strcspn(name, ";")] = 0;           /* as given: without a sweep entry's ;sigma_w2=... */
     snprintf(err, len,
              "activation '%s' has phi(0) = %.3g, phi'(0) = %.6g; shaping needs relu, or phi(0) = 0 "
              "and phi'(0) = 1 "
              "(e.g. tanh, linear)",
-             name, f0, d1);
+             name, f0 + 0.0, d1); /* + 0.0: -0 (leaky_relu:-0.5's phi(0)) as 0 */
     return 1;
   }
   return 0;
