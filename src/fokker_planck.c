@@ -238,7 +238,7 @@ PetscErrorCode NNLFokkerPlanckSetFromOptions(void)
   PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
   PetscCall(CreateTS(A, &ts));
-  PetscCall(NNLTSCheckTolerances(ts, "limit_fp_"));
+  PetscCall(NNLTSCheckOptions(ts, "limit_fp_"));
   PetscCall(TSDestroy(&ts));
   PetscCall(MatDestroy(&A));
   PetscFunctionReturn(0);

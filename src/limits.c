@@ -9,6 +9,7 @@
 #include "nnlimits/fokker_planck.h"
 #include "nnlimits/signature.h"
 #include "log.h"
+#include "parse.h"
 
 PetscErrorCode NNLLimitInitial(const NNLJob *job, NNLFamily family, PetscInt act, double *q)
 {
@@ -633,13 +634,20 @@ PetscErrorCode NNLLimitCompute(const NNLJob *job, const NNLPoint *pt, NNLPollFn 
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode NNLTSCheckTolerances(TS ts, const char prefix[])
+PetscErrorCode NNLTSCheckOptions(TS ts, const char prefix[])
 {
   PetscReal   tol[2];
   const char *name[2] = {"rtol", "atol"};
-  char        got[32];
+  char        got[32], opt[64], buf[256];
+  PetscBool   set;
+  PetscInt    steps;
 
   PetscFunctionBegin;
+  /* PETSc reads -PREFIXts_max_steps with a wrap past 2^31 (4294967297 is 1 step) and takes any
+     number below 1: each limit failed, 'TS stopped at t = 0.001 (CONVERGED_ITS)' */
+  snprintf(opt, sizeof(opt), "-%sts_max_steps", prefix);
+  PetscCall(PetscOptionsGetString(NULL, NULL, opt, buf, sizeof(buf), &set));
+  if (set) PetscCall(NNLParseInt(opt, buf, 1, &steps));
   PetscCall(TSGetTolerances(ts, &tol[1], NULL, &tol[0], NULL));
   /* PETSc takes any number: nan, -1, or both 0, left the step uncontrolled (q_ode at t = 1 off in
      its 6th digit, stored as the limit) */
@@ -674,7 +682,7 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   /* every rank reads the same options database and reaches the same verdict */
   PetscCall(ODECreate(&ts));
   PetscCall(TSSetFromOptions(ts));
-  PetscCall(NNLTSCheckTolerances(ts, "limit_"));
+  PetscCall(NNLTSCheckOptions(ts, "limit_"));
   PetscCall(ODECheckSolver(ts, msg, sizeof(msg)));
   PetscCall(TSDestroy(&ts));
   PetscCheck(!msg[0], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s", msg);
@@ -684,11 +692,17 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
                     "kernel's Goursat problem)",
                     NULL);
   {
-    PetscInt cells = NNL_GOURSAT_CELLS;
-    PetscCall(PetscOptionsInt("-limit_goursat_cells",
-                              "Cells per unit time of its second-order march (the least multiple "
-                              "of each depth at least this; error ~1/cells^2)",
-                              "", cells, &cells, NULL));
+    /* read as text: PETSc's PetscOptionsInt wraps a value past 2^31 (4294967297 was 1 cell, run
+       silently) */
+    char      buf[256] = PetscStringize(NNL_GOURSAT_CELLS);
+    PetscInt  cells    = NNL_GOURSAT_CELLS;
+    PetscBool set;
+    PetscCall(
+      PetscOptionsString("-limit_goursat_cells",
+                         "Cells per unit time of its second-order march (the least multiple "
+                         "of each depth at least this; error ~1/cells^2)",
+                         "", buf, buf, sizeof(buf), &set));
+    if (set) PetscCall(NNLParseInt("-limit_goursat_cells", buf, PETSC_MIN_INT, &cells));
     PetscCheck(cells >= 1 && cells <= NNL_GOURSAT_CELLS_MAX, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-limit_goursat_cells: must be between 1 and 2^30 = 1073741824 (got %" PetscInt_FMT
                ")",

@@ -41,10 +41,11 @@ PetscErrorCode NNLLimitODE(const NNLJob *job, PetscInt act, PetscInt nt, const d
 */
 PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm);
 /**
-  @brief Refuse tolerances PETSc would take silently: -PREFIXts_rtol or -PREFIXts_atol not finite or
-  negative, or both 0. Not collective (every rank reads the same options).
+  @brief Refuse solver options PETSc would take silently: -PREFIXts_rtol or -PREFIXts_atol not
+  finite or negative, or both 0; -PREFIXts_max_steps not an integer from 1 to 2^31 - 1. Not
+  collective (every rank reads the same options).
 */
-PetscErrorCode NNLTSCheckTolerances(TS ts, const char prefix[]);
+PetscErrorCode NNLTSCheckOptions(TS ts, const char prefix[]);
 /** @brief The -limit_ts_type values the depth-limit ODE takes, space-separated (for -help). */
 void NNLLimitODETypes(char buf[], size_t len);
 
