@@ -96,6 +96,13 @@ PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R)
     if (CholeskySmall(m, K, R) != 0) PivotedCholeskySmall(m, K, R);
     PetscFunctionReturn(0);
   }
+  for (PetscInt i = 0; i < m * m; i++)
+    if (!isfinite(K[i])) { /* as PivotedCholeskySmall: R all NaN, which the caller's overflow check
+                              reports (dsyev failed on it, info > 0, and the run aborted: an SDE
+                              path of 9 inputs that left double's range) */
+      for (PetscInt k = 0; k < m * m; k++) R[k] = NAN;
+      PetscFunctionReturn(0);
+    }
   PetscCall(PetscArraycpy(R, K, m * m));
   dpotrf_("U", &mm, R, &mm, &info);
   if (info == 0) {

@@ -160,6 +160,14 @@ note=$(grep "^note: sde shaped_mlp tanh width=4 depth=64: [0-9]* of 200 SDE path
 bad=$(echo "$note" | sed 's/.*64: \([0-9]*\) of 200.*/\1/')
 [ "$bad" -gt 0 ] && [ "$("$NNL" export "$W/nan" -table laws | awk -F, '$6 == "rho" { print $8 }')" = $((200 - bad)) ] ||
   fail "the note's $bad paths are not the laws table's missing ones"
+# The same blow-up with 9 inputs (past NNL_SMALL_M: V's square root by LAPACK): a path whose V is not finite is counted
+# as with 2. Catches: the factor handing the NaN V to dsyev, whose failure (info > 0) aborted the whole run with a
+# PETSc traceback, at every rerun (found by tests/fuzz_jobs.py: a shaped_transformer with -shape_c_minus 1e20).
+run 0 run -family shaped_mlp -grid_activation tanh -shape_a 0.1 -grid_width 4 -grid_depth 64 -sde_dt 1 -grid_seed 0 -inputs 9 \
+  -input_dim 9 -sde_paths 20 -record_layers last -progress_interval 0 -output "$W/nan9" > "$W/nan9.out" 2>&1 ||
+  fail "blow-up run of 9 inputs: $(grep -m3 'error\|ERROR' "$W/nan9.out")"
+grep -q "^note: sde shaped_mlp tanh width=4 depth=64: [0-9]* of 20 SDE paths left the state space .* even with steps halved" \
+  "$W/nan9.out" || fail "blow-up run of 9 inputs: no note of the paths that left: $(tail -3 "$W/nan9.out")"
 # (j) The projection sampler draws an attention layer's logits from m×m factors (meta "attention_logits"; the same law
 #     as its queries and keys, other numbers). A store of an earlier release (no such meta) that holds such networks is
 #     refused for a run or a merge that would add to it. Catches: networks of the two releases mixed in one store.
