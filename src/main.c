@@ -467,6 +467,7 @@ int main(int argc, char **argv)
     if (!NNLErrorIsInput(ierr)) MPI_Abort(PETSC_COMM_WORLD, 1);
     code = NNL_EXIT_INPUT;
   }
+  if (code == NNL_EXIT_INPUT) NNLSchedLeaving(code);
   if (installed)
     PetscPopErrorHandler(); /* -malloc_dump lists what is still allocated: leave nothing */
   if (PetscFinalize() && code == NNL_EXIT_OK)

@@ -55,8 +55,19 @@ static volatile sig_atomic_t sweep_begun = 0;
 static volatile sig_atomic_t first_signal = 0;
 static struct timespec       first_signal_at;
 
+/* Set when the process leaves with a refusal (main): mpiexec then ends the ranks still finishing
+   (MPI_Finalize) with SIGTERM, and their 'stopped by a signal before the sweep began ... (rerun the
+   same command)' followed the refusal's message (3 in 10 refusals at 3 ranks here). */
+static volatile sig_atomic_t leaving_code = 0;
+
+void NNLSchedLeaving(int code)
+{
+  leaving_code = code;
+}
+
 static void OnStopSignal(int sig)
 {
+  if (leaving_code) _exit(leaving_code);
   if (!sweep_begun) {
     static const char msg[] = "nnlimits: stopped by a signal before the sweep began: nothing was "
                               "computed (rerun the same command)\n";

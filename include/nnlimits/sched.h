@@ -45,6 +45,11 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
   install no handlers of its own (-no_signal_handler).
 */
 void NNLSchedCatchSignals(void);
+/**
+  @brief The process is leaving with exit code code (a refusal): a stop signal from now on ends it
+  at once with that code and no word. Not collective.
+*/
+void NNLSchedLeaving(int code);
 /* A file of this name in the run directory stops the run as a stop signal does (rank 0 looks at the
    sweep's start and every few seconds while tasks commit), and is removed: `touch
    DIR/nnlimits.stop`, where signalling is awkward. */
