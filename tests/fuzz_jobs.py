@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Randomized differential test over the job space: small random valid jobs, each run several ways, exports compared.
 
-Usage: fuzz_jobs.py NNL WORKDIR [-n JOBS] [-seed S] [-minutes M] [-checks np2,np3,shard,isa,core,layers,stop,kill,extend]
-                    [-keep] [-job "ARGS"]     (MPIEXEC from the environment, default mpiexec)
+Usage: fuzz_jobs.py NNL WORKDIR [-n JOBS] [-seed S] [-minutes M] [-checks np2,np3,shard,isa,core,layers,channel,stop,kill,extend]
+                    [-keep] [-job "ARGS"] [-bad]     (MPIEXEC from the environment, default mpiexec)
 A tool, not registered with ctest: a few hundred jobs take ~1 h on a busy 2-core VM (each job is run 8-12 times and
 its 11 tables exported for each). -job runs the checks on one given job (a regression, or a minimisation step).
 
@@ -14,15 +14,24 @@ seeds) is run at 1 rank (a singleton), then compared byte for byte, every table 
   isa       another -isa (plain, avx2, avx512 where the CPU has it)
   core      another OPENBLAS_CORETYPE (m <= 8 inputs; the gram, points, stats and sde tables: README, How it works)
   layers    the job recording every layer (and maybe other spectra layers): the job's rows are among its rows
+  channel   the job from a YAML or plain job file or PETSC_OPTIONS; then the command line's job resumes it (todo=0)
   stop      SIGINT, SIGTERM or SIGUSR1 after a random short delay (1 or 2 ranks), then the same command again
   kill      SIGKILL of the whole launch after a random delay, then the same command again
   extend    the job with fewer seeds (or widths) first, then the whole job into the same directory
+-bad: each job with one option given a random, mostly bad value instead: it runs, or is refused with exit 2 and one
+"nnlimits: error:" line (no traceback, no signal), at 1 or 2 ranks.
+Found with it (see git log): an SDE path of m > 8 inputs leaving double's range aborted the whole run (dsyev on NaN);
+integer options that PETSc wraps past 2^31 run silently; a refusal at several ranks followed by a rank's 'stopped by a
+signal' line; and, left: Open MPI 4.1's mpiexec can hang for good (a zombie rank, itself in a futex) when a stop signal
+reaches every rank of a 2-rank run before its sweep begins (each rank _exit(3)s): ~1 in 100 such stops here.
 A refusal (exit != 0 at 1 rank) is acceptable when it is one short message and no crash: no PETSc traceback, no
 signal, no assertion. A job refused at 1 rank must be refused alike at 2 ranks. Failures are printed with the job's
 command line and kept in WORKDIR/fail-N/.
 """
 import argparse
 import concurrent.futures
+import csv
+import io
 import os
 import random
 import re
@@ -66,10 +75,15 @@ def gen(rng):
         widths = rng.sample([1000, 1030, 2049, 4099], pick(rng, [1, 2]))
         depths = rng.sample([2, 3, 5, 9], pick(rng, [1, 2]))
         seeds = pick(rng, ["0-2", "7"])
+    if rng.random() < 0.1:  # hundreds of tiny tasks: the coordinator hands them out in chunks
+        widths = rng.sample([1, 2, 3, 5, 8], pick(rng, [1, 2]))
+        depths = rng.sample([1, 2, 3], pick(rng, [1, 2]))
+        seeds = pick(rng, ["0-300", "5-700", "0-150"])
     if rng.random() < 0.06:  # a few tasks of ~0.1-0.5 s each, for the stops to land inside tasks
         fams = rng.sample(["mlp", "resnet", "shaped_mlp"], pick(rng, [1, 2]))
         acts = rng.sample(["relu", "tanh"], pick(rng, [1, 2]))
         widths, depths, seeds = [pick(rng, [65536, 100003])], [pick(rng, [20, 40])], "0-2"
+        fams = [f for f in fams if f != "mlp" or rng.random() < 0.5] or ["resnet"]
     m = pick(rng, list(range(1, 13)), [3, 6, 5, 3, 2, 1, 1, 3, 3, 2, 1, 1]) if widths[0] < 65536 else 2
     d = m + pick(rng, [0, 0, 1, 3, 10])
     a = ["-family", ",".join(fams), "-grid_activation", ",".join(acts), "-grid_width", ",".join(map(str, widths)),
@@ -94,7 +108,9 @@ def gen(rng):
     if rng.random() < 0.2:
         a += ["-shape_c_minus", pick(rng, ["-1", "-2", "0", "1"]), "-shape_c_plus", pick(rng, ["0", "0.5"])]
     if rng.random() < 0.1:
-        a += ["-shape_a", pick(rng, ["1", "0.3", "4"])]
+        a += ["-shape_a", pick(rng, ["1", "0.3", "4", "0.1"])]
+    if rng.random() < 0.03:  # paths and networks that leave double's range (an SDE of 9 inputs aborted the run)
+        a += pick(rng, [["-shape_c_minus", "1e20"], ["-attn_tau0", "1e-300"], ["-shape_a", "0.1", "-sde_dt", "1"]])
     if rng.random() < 0.5:
         a += ["-sampler", pick(rng, ["auto", "dense", "projection"])]
     if rng.random() < 0.5:
@@ -118,6 +134,44 @@ def gen(rng):
     if rng.random() < 0.1:
         a += ["-limit_goursat_cells", pick(rng, ["8", "33", "64"])]
     return a
+
+
+BAD_VALUES = ["", "-1", "0", "abc", "1e400", "nan", "inf", "-inf", "1,,2", ",", "2-1", "0x10", "1e-400", "3.5",
+              "99999999999999999999", "-0", "1,1", " ", "relu:", "leaky_relu:x", "sin:1:2:3:4", "auto,auto",
+              "all,last", "0/0", "2/1", "-1/2", "1/2/3", "9", "1e308", "2147483648", "4-4", "a-b", "1:2"]
+BAD_OPTIONS = ["-family", "-grid_activation", "-grid_width", "-grid_depth", "-grid_seed", "-inputs", "-input_dim",
+               "-input_correlation", "-sigma_w2", "-sigma_b2", "-branch_alpha", "-attn_tau0", "-attn_gamma",
+               "-attn_key_width", "-shape_c_plus", "-shape_c_minus", "-shape_a", "-sampler", "-record_layers",
+               "-spectra_layers", "-spectra_rtol", "-sde_paths", "-sde_dt", "-fp_cells", "-run_seed", "-shard",
+               "-stop_grace", "-progress_interval", "-sched_rank0_computes", "-spectra_team_size",
+               "-spectra_team_min", "-mem_budget_mb", "-isa", "-limit_goursat_cells", "-limit_ts_type",
+               "-limit_ts_rtol", "-limit_ts_dt", "-limit_fp_ts_type"]
+
+
+def check_bad(fz, job, d, rng, log):
+    """The job with one option given a random (mostly bad) value: a clean refusal, or a run that works."""
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    o, v = rng.choice(BAD_OPTIONS), rng.choice(BAD_VALUES)
+    bj = drop_opt(job, o) + [o, v]
+    np = rng.choice([0, 0, 2])
+    try:
+        rc, _, err = fz.run(np, ["run"] + bj + ["-progress_interval", "0" if o != "-progress_interval" else v,
+                                                 "-output", d + "/bad"], timeout=40)
+    except subprocess.TimeoutExpired:
+        log("%s '%s': over 40 s" % (o, v))
+        return "slow"
+    if rc == 0:
+        return "ok"
+    why = crashy(rc, err)
+    if not why and rc != 2:
+        why = "exit %d (want 2)" % rc
+    if not why and len([ln for ln in strip_mpiexec(err).splitlines() if ln.startswith("nnlimits: error:")]) != 1:
+        why = "not one 'nnlimits: error:' line"
+    if why:
+        raise Bad("%s '%s' at %d ranks: %s: %s" % (o, v, max(np, 1), why, err.strip()[-1500:]))
+    log("%s '%s': %s" % (o, v, strip_mpiexec(err).strip().splitlines()[-1][:200]))
+    return "refused"
 
 
 class Fuzz:
@@ -230,6 +284,26 @@ def expand(v):
     return out
 
 
+def self_consistent(ref):
+    """README: a depth-limit ODE value depends on t = layer/depth alone (layer l of depth L and 2l of depth 2L: the
+    same bits; not controlled_resnet's march, whose cells are a multiple of each depth), an MLP's NNGP kernel on the
+    layer alone, and a Fokker-Planck density on t = layer/width alone: equal across the job's depths."""
+    groups = {}
+    rows = csv.DictReader(io.StringIO(ref["limits"].decode()))
+    for r in rows:
+        if r["q_ode"] and r["family"] != "controlled_resnet":
+            groups.setdefault(("q_ode", r["family"], r["activation"], r["t"], r["a"], r["b"]), set()).add(r["q_ode"])
+        if r["family"] == "mlp" and r["q_nngp"]:
+            groups.setdefault(("q_nngp", r["family"], r["activation"], r["layer"], r["a"], r["b"]), set()).add(
+                r["q_nngp"])
+    for r in csv.DictReader(io.StringIO(ref["fokker_planck"].decode())):
+        groups.setdefault(("density", r["family"], r["activation"], r["width"], r["layer"], r["cell"]), set()).add(
+            r["density"])
+    for k, v in groups.items():
+        if len(v) > 1:
+            raise Bad("%s differs between depths at %s: %s" % (k[0], ",".join(k[1:]), sorted(v)))
+
+
 def opt(job, name, default):
     return job[job.index(name) + 1] if name in job else default
 
@@ -289,6 +363,7 @@ def check_job(fz, job, d, rng, checks, log):
         log("refused: " + err.strip().splitlines()[-1][:300])
         return "refused"
     ref = fz.export(d + "/ref")
+    self_consistent(ref)
     # plan of the job agrees with the run on its task count, and of the finished store says nothing is left
     m = re.search(r" tasks=(\d+) ", err)
     rc, pout, perr = fz.run(0, ["plan"] + common[1:] + ["-output", d + "/plan"])
@@ -311,10 +386,11 @@ def check_job(fz, job, d, rng, checks, log):
     for c in checks:
         if c in ("np2", "np3"):
             np = int(c[2])
-            rc, _, err = fz.run(np, common + ["-output", d + "/" + c])
+            r0 = ["-sched_rank0_computes", "0"] if np == 3 and rng.random() < 0.3 else []
+            rc, _, err = fz.run(np, common + r0 + ["-output", d + "/" + c])
             if rc != 0:
-                raise Bad("%d ranks: exit %d: %s" % (np, rc, err.strip()[-1500:]))
-            diff(ref, fz.export(d + "/" + c), "%d ranks" % np)
+                raise Bad("%d ranks %s: exit %d: %s" % (np, " ".join(r0), rc, err.strip()[-1500:]))
+            diff(ref, fz.export(d + "/" + c), "%d ranks %s" % (np, " ".join(r0)))
         elif c == "isa":
             isas = ["plain", "avx2"] + (["avx512"] if "avx512f" in open("/proc/cpuinfo").read() else [])
             isa = rng.choice(isas)
@@ -334,7 +410,7 @@ def check_job(fz, job, d, rng, checks, log):
                 raise Bad("-record_layers all -spectra_layers %s: exit %d: %s" % (new, rc, err.strip()[-1500:]))
             other = fz.export(d + "/layers")
             for t in TABLES:
-                if new != spectra and t in ("spectra", "spectrum"):
+                if new not in (spectra, "all") and t in ("spectra", "spectrum"):  # "all": a superset of them
                     continue
                 a, b = ref[t].splitlines(), other[t].splitlines()
                 if t == "points" or not a:
@@ -348,6 +424,32 @@ def check_job(fz, job, d, rng, checks, log):
                     raise Bad("-record_layers all -spectra_layers %s: table %s: a row of the job (%s) is not the "
                               "every-layer job's (%d rows, %d)" % (new, t, bad.decode(errors="replace")[:300],
                                                                    len(a), len(b)))
+        elif c == "channel":
+            # the job from a YAML or plain job file, or from PETSC_OPTIONS: the same store; the command line's job
+            # then resumes it (the same job: nothing left to compute, nothing changed)
+            how = rng.choice(["yaml", "opts", "env"])
+            pairs = [(job[k][1:], job[k + 1]) for k in range(0, len(job), 2)]
+            env = fz.env
+            if how == "env":
+                fz.env = dict(env, PETSC_OPTIONS=" ".join(job))
+                args = []
+            else:
+                f = d + "/job." + how
+                with open(f, "w") as fh:
+                    for k, v in pairs:
+                        fh.write("%s: %s\n" % (k, v) if how == "yaml" else "-%s %s\n" % (k, v))
+                args = ["-options_file", f]
+            try:
+                rc, _, err = fz.run(0, ["run"] + args + ["-progress_interval", "0", "-output", d + "/channel"])
+            finally:
+                fz.env = env
+            if rc != 0:
+                raise Bad("the job from %s: exit %d: %s" % (how, rc, err.strip()[-1500:]))
+            diff(ref, fz.export(d + "/channel"), "the job from " + how)
+            rc, _, err = fz.run(0, common + ["-output", d + "/channel"])
+            if rc != 0 or " todo=0 " not in err:
+                raise Bad("the command line's job into the store of the job from %s: exit %d: %s" %
+                          (how, rc, err.strip()[-1500:]))
         elif c == "core":
             # README: networks of m <= 8 inputs and their SDE paths have the same bits on every x86-64 machine;
             # OpenBLAS's core types stand in for other machines (its kernels round otherwise). The tables of
@@ -466,8 +568,9 @@ def main():
     ap.add_argument("-n", type=int, default=100)
     ap.add_argument("-seed", type=int, default=1)
     ap.add_argument("-minutes", type=float, default=0)
-    ap.add_argument("-checks", default="np2,np3,shard,isa,core,layers,stop,kill,extend")
+    ap.add_argument("-checks", default="np2,np3,shard,isa,core,layers,channel,stop,kill,extend")
     ap.add_argument("-keep", action="store_true")
+    ap.add_argument("-bad", action="store_true", help="each job with one option given a random, mostly bad value")
     ap.add_argument("-job", default=None)
     o = ap.parse_args()
     fz = Fuzz(os.path.abspath(o.nnl), os.path.abspath(o.work), os.environ.get("MPIEXEC", "mpiexec"))
@@ -488,7 +591,7 @@ def main():
             print("  job %d: %s" % (j, s), flush=True)
         t0 = time.time()
         try:
-            what = check_job(fz, job, d, rng, checks, log)
+            what = check_bad(fz, job, d, rng, log) if o.bad else check_job(fz, job, d, rng, checks, log)
         except (Bad, subprocess.TimeoutExpired) as e:
             what = "FAIL"
             nfail += 1
