@@ -358,11 +358,33 @@ void NNLStoreSetETA(NNLStore s, double left)
   (void)sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
-PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
+/* This run's row in runs: its status, and its end's time if finished (NULL: as it was). The open
+   group is committed first, so that what is finished is stored before the row says so. */
+static PetscErrorCode RunStatus(NNLStore s, const char status[], const char finished[])
 {
   sqlite3_stmt *st = NULL;
-  char          now[32];
   int           rc;
+
+  PetscFunctionBegin;
+  PetscCall(StoreFlush(s));
+  PetscCall(NNLStoreCheck(s->db,
+                          sqlite3_prepare_v2(s->db,
+                                             "UPDATE runs SET finished=coalesce(?, finished), "
+                                             "status=? WHERE run=?",
+                                             -1, &st, NULL),
+                          "record the run's state"));
+  if (finished) sqlite3_bind_text(st, 1, finished, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, s->run);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(s->db, rc, "record the run's state"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
+{
+  char now[32];
 
   PetscFunctionBegin;
   PetscCall(StoreFlush(s));
@@ -370,34 +392,14 @@ PetscErrorCode NNLStoreFinishRun(NNLStore s, const char status[])
   if (strcmp(status, "interrupted"))
     PetscCall(NNLStoreExec(s->db, "DELETE FROM meta WHERE key='eta'"));
   NNLStoreNow(now, sizeof(now));
-  PetscCall(NNLStoreCheck(
-    s->db,
-    sqlite3_prepare_v2(s->db, "UPDATE runs SET finished=?, status=? WHERE run=?", -1, &st, NULL),
-    "finish run"));
-  sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, s->run);
-  rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  PetscCall(NNLStoreCheck(s->db, rc, "finish run"));
+  PetscCall(RunStatus(s, status, now));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLStoreMarkStopping(NNLStore s)
 {
-  sqlite3_stmt *st = NULL;
-  int           rc;
-
   PetscFunctionBegin;
-  PetscCall(StoreFlush(s));
-  PetscCall(NNLStoreCheck(
-    s->db,
-    sqlite3_prepare_v2(s->db, "UPDATE runs SET status='stopping' WHERE run=?", -1, &st, NULL),
-    "mark the run stopping"));
-  sqlite3_bind_int64(st, 1, s->run);
-  rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  PetscCall(NNLStoreCheck(s->db, rc, "mark the run stopping"));
+  PetscCall(RunStatus(s, "stopping", NULL));
   PetscFunctionReturn(0);
 }
 
