@@ -371,6 +371,20 @@ static void SiftDown(Bin *h, PetscInt n, PetscInt i)
   }
 }
 
+/* The costs the shards are cut by, one a cell (*cost: the caller frees it): without spectra teams,
+   whose price depends on the ranks of the run (NNLRunSetUp), where a point's shard must not. With
+   the cells' own costs, shard 0 of 2 of a job with -spectra_team_size 2 held 54 points at 1 rank
+   and 56 at 2: shards run at different rank counts (a resubmit with more ranks, status, merge)
+   overlapped and left points out. */
+static PetscErrorCode ShardCosts(const NNLGrid *grid, double **cost)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(grid->ncells, cost));
+  for (PetscInt c = 0; c < grid->ncells; c++)
+    (*cost)[c] = NNLPointCostAlone(grid->job, &grid->cells[c]);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
                                 PetscErrorCode (*fn)(void *ctx, PetscInt point, PetscInt shard),
                                 void *ctx)
@@ -381,13 +395,7 @@ PetscErrorCode NNLGridShardEach(const NNLGrid *grid, PetscInt k,
 
   PetscFunctionBegin;
   PetscCheck(k >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%" PetscInt_FMT " shards", k);
-  /* The shards are priced without spectra teams: a team's price depends on the ranks of the run
-     (NNLRunSetUp), and a point's shard must not. With the cells' own costs, shard 0 of 2 of a job
-     with -spectra_team_size 2 held 54 points at 1 rank and 56 at 2: shards run at different rank
-     counts (a resubmit with more ranks, status, merge) overlapped and left points out. */
-  PetscCall(PetscMalloc1(grid->ncells, &cost));
-  for (PetscInt c = 0; c < grid->ncells; c++)
-    cost[c] = NNLPointCostAlone(grid->job, &grid->cells[c]);
+  PetscCall(ShardCosts(grid, &cost));
   /* The points by decreasing cost, ties by ord, are the cells in that order (a cell's cost is its
      points', and its points' ords are consecutive from its own), each with its points in ord order:
      a sort of the cells alone. */
@@ -432,14 +440,13 @@ PetscErrorCode NNLGridShardSignature(const NNLGrid *grid, PetscInt i, PetscInt k
 {
   const int64_t head[3] = {(int64_t)i, (int64_t)k, (int64_t)grid->ncells};
   uint64_t      h       = NNLHash64Update(NNL_HASH64_INIT, NNL_SHARD_RULE, strlen(NNL_SHARD_RULE));
+  double       *cost;
 
   PetscFunctionBegin;
-  h = NNLHash64Update(h, head, sizeof(head));
-  for (PetscInt c = 0; c < grid->ncells; c++) { /* the costs NNLGridShardEach cuts by */
-    const double cost = NNLPointCostAlone(grid->job, &grid->cells[c]);
-    h                 = NNLHash64Update(h, &cost, sizeof(cost));
-  }
-  *sig = NNLHash64Final(h);
+  PetscCall(ShardCosts(grid, &cost));
+  h    = NNLHash64Update(h, head, sizeof(head));
+  *sig = NNLHash64Final(NNLHash64Update(h, cost, sizeof(double) * (size_t)grid->ncells));
+  PetscCall(PetscFree(cost));
   PetscFunctionReturn(0);
 }
 
