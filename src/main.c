@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <cblas.h>
 #include "nnlimits/sched.h"
 #include "nnlimits/store.h"
@@ -302,6 +305,41 @@ static void HelpFilter(void)
   PetscVFPrintf = HelpVFPrintf;
 }
 
+static int RemoveEntry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st, (void)flag, (void)ftw;
+  (void)remove(path); /* one gone under us (its own clean-up) is no matter */
+  return 0;
+}
+
+/* The session directories in dir (TMPDIR/ompi.HOST.UID) of isolated singletons that are gone
+   without their clean-up: Open MPI removes a singleton's in MPI_Finalize, and a process ended
+   otherwise (a stop signal before the sweep began, which leaves at once; SIGKILL; the OOM killer)
+   left its nnlimits.PID there for good, one more on every such end (the clean-clone CI found one
+   a run interrupted in its set-up left). Each singleton removes those whose process no longer
+   exists: one read of a directory that holds only this user's. A PID taken again since keeps its
+   directory until that process ends. */
+static void RemoveStaleSessionDirs(const char *dir)
+{
+  DIR           *d = opendir(dir);
+  struct dirent *e;
+  char           path[PETSC_MAX_PATH_LEN];
+
+  if (!d) return;
+  while ((e = readdir(d))) {
+    char *end;
+    long  pid;
+    if (strncmp(e->d_name, "nnlimits.", 9)) continue;
+    errno = 0;
+    pid   = strtol(e->d_name + 9, &end, 10);
+    if (errno || *end || end == e->d_name + 9 || pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to tell */
+    if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path)) continue;
+    (void)nftw(path, RemoveEntry, 8, FTW_DEPTH | FTW_PHYS);
+  }
+  closedir(d);
+}
+
 /* An isolated singleton's session directory of its own. */
 static void SingletonSessionDir(void)
 {
@@ -315,8 +353,9 @@ static void SingletonSessionDir(void)
   if (gethostname(host, sizeof(host)) != 0) snprintf(host, sizeof(host), "localhost");
   host[sizeof(host) - 1]   = 0; /* gethostname need not terminate a name it cut */
   host[strcspn(host, ".")] = 0;
-  snprintf(dir, sizeof(dir), "%s/ompi.%s.%u/nnlimits.%ld", tmp && *tmp ? tmp : "/tmp", host,
-           (unsigned)getuid(), (long)getpid());
+  snprintf(dir, sizeof(dir), "%s/ompi.%s.%u", tmp && *tmp ? tmp : "/tmp", host, (unsigned)getuid());
+  RemoveStaleSessionDirs(dir);
+  snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/nnlimits.%ld", (long)getpid());
   setenv("OMPI_MCA_orte_jobfam_session_dir", dir, 1);
 }
 

@@ -6,7 +6,10 @@
 #  2. its session directory is its own (TMPDIR/ompi.HOST.UID/nnlimits.PID) while it runs;
 #  3. 12 singletons at a time, 10 times, all succeed (a smoke test: with one shared session directory, 2-6 of 480 such
 #     commands failed here, so only check 2 reliably catches a return to it);
-#  4. they leave no session directory behind.
+#  4. they leave no session directory behind;
+#  5. one left by a singleton that is gone (a stop before its sweep began, SIGKILL) is removed by the next singleton, and
+#     one whose process is alive is kept (the clean-clone CI once failed 4: check 1's run, interrupted in its set-up,
+#     had left its directory for good).
 # ctest-label: reliability
 source "$(dirname "$0")/lib.sh" "$@"
 mkdir -p "$W/tmp"
@@ -54,3 +57,16 @@ echo "3. 120 singleton commands, 12 at a time: all succeeded"
 left=$(find "$W/tmp" -mindepth 2 -name 'nnlimits.*' | head -3)
 [ -z "$left" ] || fail "session directories left behind: $left"
 echo "4. no session directory left behind"
+
+sess=$(find "$W/tmp" -mindepth 1 -maxdepth 1 -name 'ompi.*' | head -1)
+[ -n "$sess" ] || fail "no Open MPI session directory under $W/tmp"
+true &
+dead=$!
+wait "$dead"
+mkdir -p "$sess/nnlimits.$dead/1/0" "$sess/nnlimits.$$/1/0"
+echo x > "$sess/nnlimits.$dead/1/0/file"
+"$NNL" status "$W/small" > /dev/null 2>&1 || fail "status with stale session directories"
+[ ! -e "$sess/nnlimits.$dead" ] || fail "the session directory of a process that is gone was left: $sess/nnlimits.$dead"
+[ -d "$sess/nnlimits.$$/1/0" ] || fail "the session directory of a live process ($$) was removed"
+rm -rf "$sess/nnlimits.$$"
+echo "5. a gone singleton's session directory removed by the next, a live one's kept"
