@@ -314,11 +314,11 @@ static int RemoveEntry(const char *path, const struct stat *st, int flag, struct
 
 /* The session directories in dir (TMPDIR/ompi.HOST.UID) of isolated singletons that are gone
    without their clean-up: Open MPI removes a singleton's in MPI_Finalize, and a process ended
-   otherwise (a stop signal before the sweep began, which leaves at once; SIGKILL; the OOM killer)
-   left its nnlimits.PID there for good, one more on every such end (the clean-clone CI found one
-   a run interrupted in its set-up left). Each singleton removes those whose process no longer
-   exists: one read of a directory that holds only this user's. A PID taken again since keeps its
-   directory until that process ends. */
+   otherwise (SIGKILL, the OOM killer, a second stop signal in the set-up; until this release any
+   stop before the sweep) left its nnlimits.PID there for good, one more on every such end (the
+   clean-clone CI found one a run interrupted in its set-up left). Each singleton removes those
+   whose process no longer exists: one read of a directory that holds only this user's. A PID taken
+   again since keeps its directory until that process ends. */
 static void RemoveStaleSessionDirs(const char *dir)
 {
   DIR           *d = opendir(dir);

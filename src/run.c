@@ -347,6 +347,7 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   int            rank, size;
   PetscInt       foreign = 0;
   PetscErrorCode ierr    = 0;
+  PetscBool      stopped;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -357,6 +358,12 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   PetscCall(NNLSchedWarnTeams(*schedp, size, PETSC_TRUE));
   PetscCall(NNLLogCheckView(comm));
   job = *jobp, grid = *gridp, sched = *schedp;
+  /* a stop in the set-up (sched.h): no store made */
+  PetscCall(NNLSchedStoppedBeforeSweep(comm, &stopped));
+  if (stopped) {
+    *code = NNL_EXIT_INTERRUPTED;
+    PetscFunctionReturn(0);
+  }
   /* Rank 0 alone touches the store; its verdict (a different job there, a bad directory) is
    * everyone's. */
   NNLErrorSetQuiet(PETSC_TRUE);
@@ -370,6 +377,14 @@ static PetscErrorCode RunBody(MPI_Comm comm, int *code, NNLJob **jobp, NNLGrid *
   }
   NNLErrorSetQuiet(PETSC_FALSE);
   PetscCall(NNLErrorAgree(comm, ierr));
+  /* a stop while the store opened: its run recorded interrupted, as one stopped in its sweep */
+  PetscCall(NNLSchedStoppedBeforeSweep(comm, &stopped));
+  if (stopped) {
+    if (rank == 0) PetscCall(NNLStoreFinishRun(st, "interrupted"));
+    PetscCall(NNLStoreClose(&st));
+    *code = NNL_EXIT_INTERRUPTED;
+    PetscFunctionReturn(0);
+  }
   PetscCall(PetscFPrintf(comm, stderr,
                          "run output=%s tasks=%" PetscInt_FMT " (networks=%" PetscInt_FMT
                          " limits=%" PetscInt_FMT " sde=%" PetscInt_FMT ") shard=%" PetscInt_FMT

@@ -41,12 +41,19 @@ static PetscBool IsLeader(NNLSched s, int rank)
   return s->team_size <= 1 || rank % (int)s->team_size == 0 ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* Set when the sweep begins (NNLSchedRun). Before it (the job, the grid's checks, the store's
-   opening and upgrade, its pending points: seconds on a large job) nothing is computed yet: a stop
-   signal ends the process at once with the stop's exit code, which the Slurm scripts requeue on
-   (the default action killed it: exit 138 for SIGUSR1, no requeue). The store stays as it was:
-   SQLite rolls back a transaction a killed process left open. */
+/* Set when the sweep begins (NNLSchedRun). Before it (MPI_Init, the job, the grid's checks, the
+   store's opening and upgrade, its pending points: seconds on a large job) nothing is computed yet:
+   a stop signal is noted, and the set-up leaves at its next look (NNLSchedStoppedBeforeSweep),
+   every rank together, through MPI_Finalize, with the stop's exit code, which the Slurm scripts
+   requeue on (the default action killed it: exit 138 for SIGUSR1, no requeue). Ranks that instead
+   ended in the handler, without MPI_Finalize, hung mpiexec for good 2 times in ~100 such stops of a
+   2-rank run in its MPI_Init (a rank never reaped, Open MPI 4.1.4), and left an isolated
+   singleton's session directory behind. A second stop (as in the sweep: the same signal again, or
+   another a second or more after the first) leaves at once. The store stays as it was: SQLite rolls
+   back a transaction a killed process left open. */
 static volatile sig_atomic_t sweep_begun = 0;
+static const char            early_msg[] = "nnlimits: stopped by a signal before the sweep began: "
+                                           "nothing was computed (rerun the same command)\n";
 
 /* A second signal abandons the tasks in progress only if it is the first one again, or comes a
    second or more after it: a batch system signals the job's every process and its script passes the
@@ -68,13 +75,6 @@ void NNLSchedLeaving(int code)
 static void OnStopSignal(int sig)
 {
   if (leaving_code) _exit(leaving_code);
-  if (!sweep_begun) {
-    static const char msg[] = "nnlimits: stopped by a signal before the sweep began: nothing was "
-                              "computed (rerun the same command)\n";
-    ssize_t           r     = write(2, msg, sizeof(msg) - 1);
-    (void)r;
-    _exit(NNL_EXIT_INTERRUPTED);
-  }
   if (!first_signal) { /* the time before the flag: a handler cannot be interrupted by another
                           (sa_mask), but the order keeps first_signal_at set wherever first_signal
                           is */
@@ -88,7 +88,27 @@ static void OnStopSignal(int sig)
         1.0)
       return;
   }
+  if (!sweep_begun && stop_requested) {
+    ssize_t r = write(2, early_msg, sizeof(early_msg) - 1);
+    (void)r;
+    _exit(NNL_EXIT_INTERRUPTED);
+  }
   if (stop_requested < 2) stop_requested++;
+}
+
+PetscErrorCode NNLSchedStoppedBeforeSweep(MPI_Comm comm, PetscBool *stopped)
+{
+  int mine = stop_requested > 0, any = 0, rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (any && rank == 0) {
+    fputs(early_msg, stderr);
+    fflush(stderr);
+  }
+  *stopped = any ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
 }
 
 void NNLSchedCatchSignals(void)

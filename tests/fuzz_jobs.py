@@ -22,8 +22,9 @@ seeds) is run at 1 rank (a singleton), then compared byte for byte, every table 
 "nnlimits: error:" line (no traceback, no signal), at 1 or 2 ranks.
 Found with it (see git log): an SDE path of m > 8 inputs leaving double's range aborted the whole run (dsyev on NaN);
 integer options that PETSc wraps past 2^31 run silently; a refusal at several ranks followed by a rank's 'stopped by a
-signal' line; and, left: Open MPI 4.1's mpiexec can hang for good (a zombie rank, itself in a futex) when a stop signal
-reaches every rank of a 2-rank run before its sweep begins (each rank _exit(3)s): ~1 in 100 such stops here.
+signal' line; and Open MPI 4.1's mpiexec hanging for good (a zombie rank, itself in a futex) when a stop signal
+reached every rank of a 2-rank run before its sweep began and each rank _exit(3)ed: ~1 in 100 such stops here (the
+set-up now leaves through MPI_Finalize: sched.c).
 A refusal (exit != 0 at 1 rank) is acceptable when it is one short message and no crash: no PETSc traceback, no
 signal, no assertion. A job refused at 1 rank must be refused alike at 2 ranks. Failures are printed with the job's
 command line and kept in WORKDIR/fail-N/.

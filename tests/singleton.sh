@@ -7,9 +7,9 @@
 #  3. 12 singletons at a time, 10 times, all succeed (a smoke test: with one shared session directory, 2-6 of 480 such
 #     commands failed here, so only check 2 reliably catches a return to it);
 #  4. they leave no session directory behind;
-#  5. one left by a singleton that is gone (a stop before its sweep began, SIGKILL) is removed by the next singleton, and
-#     one whose process is alive is kept (the clean-clone CI once failed 4: check 1's run, interrupted in its set-up,
-#     had left its directory for good).
+#  5. one left by a singleton that is gone (SIGKILL, the OOM killer) is removed by the next singleton, and one whose
+#     process is alive is kept (the clean-clone CI once failed 4: check 1's run, interrupted in its set-up, had left its
+#     directory for good: a stop before the sweep then ended the process in the signal handler).
 # ctest-label: reliability
 source "$(dirname "$0")/lib.sh" "$@"
 mkdir -p "$W/tmp"

@@ -117,14 +117,34 @@ kill -TERM "$(rank_pid "$W/rank0" 0)"
 set +e; wait "$pid"; rc=$?; set -e
 stopped "$W/rank0" "$rc" 1 "-stop_grace has passed" rerun
 
-# A stop signal in the set-up (the checks of a 8e6-point grid: about a second), before any task: exit 3 at once with
-# one line, no store made. Before, the default action killed the process (exit 138 for SIGUSR1: no requeue).
+# A stop signal in the set-up (the checks of a 8e6-point grid: about a second), before any task: exit 3 with one line
+# when the checks are over, no store made. Before, the default action killed the process (exit 138 for SIGUSR1: no requeue).
 "$NNL" run -grid_width 8 -grid_depth 2 -grid_activation relu -grid_seed 0-8000000 -output "$W/setup" > /dev/null 2> "$W/setup.err" &
 usr1_when $! 0x200 # once run has its handler (SIGUSR1, bit 9), which it installs first thing
 [ "$rc" = 3 ] && grep -q "stopped by a signal before the sweep began: nothing was computed" "$W/setup.err" ||
   fail "stop in the set-up: exit $rc: $(cat "$W/setup.err")"
 [ ! -e "$W/setup/nnlimits.sqlite" ] || sqlite3 "$W/setup/nnlimits.sqlite" "SELECT count(*) FROM points" | grep -qx 0 ||
   fail "stop in the set-up: points stored"
+
+# ... and it leaves through MPI_Finalize, which removes what MPI_Init made, once MPI_Init has made it: the set-up leaves
+# at its next look. A rank that ended in the handler instead (_exit) left an isolated singleton's session directory
+# behind, and hung mpiexec for good 2 times in ~100 such stops of a 2-rank run (a rank never reaped, Open MPI 4.1.4).
+# Signalled once this singleton's session directory exists (MPI_Init is then under way; the grid's checks follow).
+mkdir -p "$W/tmp"
+TMPDIR=$W/tmp "$NNL" run -grid_width 8 -grid_depth 2 -grid_activation relu -grid_seed 0-8000000 -output "$W/setup2" \
+  > /dev/null 2> "$W/setup2.err" &
+pid=$!
+for _ in $(seq 2000); do
+  [ -n "$(find "$W/tmp" -mindepth 2 -maxdepth 2 -name "nnlimits.$pid")" ] && break
+  sleep 0.002
+done
+[ -n "$(find "$W/tmp" -mindepth 2 -maxdepth 2 -name "nnlimits.$pid")" ] || fail "no session directory nnlimits.$pid"
+kill -USR1 "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 3 ] && grep -q "stopped by a signal before the sweep began: nothing was computed" "$W/setup2.err" ||
+  fail "stop after MPI_Init: exit $rc: $(cat "$W/setup2.err")"
+[ -z "$(find "$W/tmp" -mindepth 2 -maxdepth 2 -name "nnlimits.$pid")" ] ||
+  fail "stop after MPI_Init: it left without MPI_Finalize (its session directory is still there)"
 
 # A stop signal during the start (MPI_Init, PetscInitialize) exits 3 as in the set-up. It killed the process (exit
 # 138 for SIGUSR1, which Slurm does not requeue), through OpenBLAS's threads, which library constructors start before
@@ -160,7 +180,7 @@ run 2 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/file" > /dev/nu
 
 # (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
 echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal; a worker's signal stops the run;"
-echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the start or the set-up exits 3 at once;"
+echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the start or the set-up exits 3 through MPI_Finalize;"
 echo "     two different signals at once are one stop; a file nnlimits.stop stops it too; a run in its stop and one"
 echo "     killed in it said so;"
 echo "     resumed to identical exports"

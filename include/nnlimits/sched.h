@@ -38,13 +38,19 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
                                   NNLPollFn poll, void *ctx, NNLResult **res);
 
 /**
-  @brief Catch SIGTERM, SIGINT and SIGUSR1 for good: before the sweep begins (NNLSchedRun), one ends
-  the process at once with exit code 3 (nothing computed, the store as it was); during and after it,
-  the first stops the hand-out and the second abandons the tasks in progress (a different signal
-  within a second of the first is the same stop). `run` calls it first thing in main, and has PETSc
-  install no handlers of its own (-no_signal_handler).
+  @brief Catch SIGTERM, SIGINT and SIGUSR1 for good: before the sweep begins (NNLSchedRun), a stop
+  is noted and the set-up leaves at its next look (NNLSchedStoppedBeforeSweep) with exit code 3, a
+  second stop at once; during and after the sweep, the first stops the hand-out and the second
+  abandons the tasks in progress (a different signal within a second of the first is the same stop).
+  `run` calls it first thing in main, and has PETSc install no handlers of its own
+  (-no_signal_handler).
 */
 void NNLSchedCatchSignals(void);
+/**
+  @brief Whether a stop signal reached any rank of comm before the sweep (collective); rank 0 then
+  says so on stderr. The caller leaves with exit code 3 (nothing computed).
+*/
+PetscErrorCode NNLSchedStoppedBeforeSweep(MPI_Comm comm, PetscBool *stopped);
 /**
   @brief The process is leaving with exit code code (a refusal): a stop signal from now on ends it
   at once with that code and no word. Not collective.
