@@ -317,15 +317,19 @@ static int RemoveEntry(const char *path, const struct stat *st, int flag, struct
    otherwise (SIGKILL, the OOM killer, a second stop signal in the set-up; until this release any
    stop before the sweep) left its nnlimits.PID there for good, one more on every such end (the
    clean-clone CI found one a run interrupted in its set-up left). Each singleton removes those
-   whose process no longer exists: one read of a directory that holds only this user's. A PID taken
-   again since keeps its directory until that process ends. */
+   whose process no longer exists: one read of a directory that holds only this user's (one owned
+   by another is left alone, and nftw follows no link). A PID taken again since keeps its directory
+   until that process ends. */
 static void RemoveStaleSessionDirs(const char *dir)
 {
-  DIR           *d = opendir(dir);
+  DIR           *d;
   struct dirent *e;
+  struct stat    st;
   char           path[PETSC_MAX_PATH_LEN];
 
-  if (!d) return;
+  /* this user's own (Open MPI makes it so), not one another user put in a shared TMPDIR */
+  if (lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || !(d = opendir(dir)))
+    return;
   while ((e = readdir(d))) {
     char *end;
     long  pid;
