@@ -48,12 +48,17 @@ static PetscBool IsLeader(NNLSched s, int rank)
    requeue on (the default action killed it: exit 138 for SIGUSR1, no requeue). Ranks that instead
    ended in the handler, without MPI_Finalize, hung mpiexec for good 2 times in ~100 such stops of a
    2-rank run in its MPI_Init (a rank never reaped, Open MPI 4.1.4), and left an isolated
-   singleton's session directory behind. A second stop (as in the sweep: the same signal again, or
-   another a second or more after the first) leaves at once. The store stays as it was: SQLite rolls
+   singleton's session directory behind. A second stop a second or more after the first leaves at
+   once. The store stays as it was: SQLite rolls
    back a transaction a killed process left open. */
 static volatile sig_atomic_t sweep_begun = 0;
-static const char            early_msg[] = "nnlimits: stopped by a signal before the sweep began: "
-                                           "nothing was computed (rerun the same command)\n";
+/* Said by rank 0 (its launcher's rank variables, read before MPI_Init) at a stop in the set-up. */
+static int        quiet_rank = 0;
+static const char wait_msg[] =
+  "nnlimits: stopping: nothing will be computed; the set-up ends first "
+  "(signal again to leave now)\n";
+static const char early_msg[] = "nnlimits: stopped by a signal before the sweep began: "
+                                "nothing was computed (rerun the same command)\n";
 
 /* A second signal abandons the tasks in progress only if it is the first one again, or comes a
    second or more after it: a batch system signals the job's every process and its script passes the
@@ -80,7 +85,10 @@ static void OnStopSignal(int sig)
                           is */
     clock_gettime(CLOCK_MONOTONIC, &first_signal_at);
     first_signal = sig;
-  } else if (sig != first_signal) {
+  } else if (sig != first_signal || !sweep_begun) {
+    /* in the set-up even the same signal again: `pkill -TERM -f` or a batch system reaches mpiexec
+       and its ranks, and mpiexec passes its SIGTERM on, a millisecond after the first (each rank
+       then left in the handler, as before this release) */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if ((double)(now.tv_sec - first_signal_at.tv_sec) +
@@ -92,6 +100,10 @@ static void OnStopSignal(int sig)
     ssize_t r = write(2, early_msg, sizeof(early_msg) - 1);
     (void)r;
     _exit(NNL_EXIT_INTERRUPTED);
+  }
+  if (!sweep_begun && !quiet_rank) { /* the set-up may take seconds: the signal was heard */
+    ssize_t r = write(2, wait_msg, sizeof(wait_msg) - 1);
+    (void)r;
   }
   if (stop_requested < 2) stop_requested++;
 }
@@ -116,6 +128,11 @@ void NNLSchedCatchSignals(void)
   struct sigaction sa;
   const int        sigs[3] = {SIGTERM, SIGINT, SIGUSR1};
 
+  const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+
+  if (!rank) rank = getenv("PMIX_RANK");
+  if (!rank) rank = getenv("PMI_RANK");
+  quiet_rank = rank && strcmp(rank, "0");
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = OnStopSignal;
   /* The three block one another while the handler runs (a SIGTERM milliseconds after the batch

@@ -145,6 +145,29 @@ set +e; wait "$pid"; rc=$?; set -e
   fail "stop after MPI_Init: exit $rc: $(cat "$W/setup2.err")"
 [ -z "$(find "$W/tmp" -mindepth 2 -maxdepth 2 -name "nnlimits.$pid")" ] ||
   fail "stop after MPI_Init: it left without MPI_Finalize (its session directory is still there)"
+[ "$(grep -c "the set-up ends first" "$W/setup2.err")" = 1 ] || fail "stop in the set-up: not said: $(cat "$W/setup2.err")"
+
+# The same at 2 ranks, both signalled once their handlers are in place (mostly inside MPI_Init): exit 3, and each line
+# once, from rank 0 (before, each rank wrote its own line and left in the handler: the case that hung mpiexec).
+"$MPIEXEC" -n 2 "$NNL" run -grid_width 8 -grid_depth 2 -grid_activation relu -grid_seed 0-8000000 -output "$W/setup3" \
+  > /dev/null 2> "$W/setup3.err" &
+pid=$!
+for _ in $(seq 2000); do
+  ranks=$(cat /proc/"$pid"/task/"$pid"/children 2> /dev/null || true)
+  n=0
+  for r in $ranks; do
+    m=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/"$r"/status 2> /dev/null || true)
+    [ -n "$m" ] && (( 16#$m & 0x200 )) && n=$((n + 1))
+  done
+  [ "$n" = 2 ] && break
+  sleep 0.002
+done
+[ "$n" = 2 ] || fail "2-rank set-up: the ranks' handlers not seen: '$ranks'"
+kill -USR1 $ranks
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 3 ] && [ "$(grep -c "the set-up ends first" "$W/setup3.err")" = 1 ] &&
+  [ "$(grep -c "stopped by a signal before the sweep began" "$W/setup3.err")" = 1 ] ||
+  fail "stop in a 2-rank set-up: exit $rc: $(cat "$W/setup3.err")"
 
 # A stop signal during the start (MPI_Init, PetscInitialize) exits 3 as in the set-up. It killed the process (exit
 # 138 for SIGUSR1, which Slurm does not requeue), through OpenBLAS's threads, which library constructors start before
@@ -180,7 +203,8 @@ run 2 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/file" > /dev/nu
 
 # (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
 echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal; a worker's signal stops the run;"
-echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the start or the set-up exits 3 through MPI_Finalize;"
+echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the start or the set-up exits 3 through MPI_Finalize"
+echo "     (1 and 2 ranks, one line from rank 0);"
 echo "     two different signals at once are one stop; a file nnlimits.stop stops it too; a run in its stop and one"
 echo "     killed in it said so;"
 echo "     resumed to identical exports"

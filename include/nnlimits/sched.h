@@ -40,9 +40,10 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
 /**
   @brief Catch SIGTERM, SIGINT and SIGUSR1 for good: before the sweep begins (NNLSchedRun), a stop
   is noted and the set-up leaves at its next look (NNLSchedStoppedBeforeSweep) with exit code 3, a
-  second stop at once; during and after the sweep, the first stops the hand-out and the second
-  abandons the tasks in progress (a different signal within a second of the first is the same stop).
-  `run` calls it first thing in main, and has PETSc install no handlers of its own
+  second stop a second or more after the first at once; during and after the sweep, the first stops
+  the hand-out and the second abandons the tasks in progress (a different signal within a second of
+  the first is the same stop). `run` calls it first thing in main, and has PETSc install no handlers
+  of its own
   (-no_signal_handler).
 */
 void NNLSchedCatchSignals(void);
