@@ -147,6 +147,18 @@ set +e; wait "$pid"; rc=$?; set -e
   fail "stop after MPI_Init: it left without MPI_Finalize (its session directory is still there)"
 [ "$(grep -c "the set-up ends first" "$W/setup2.err")" = 1 ] || fail "stop in the set-up: not said: $(cat "$W/setup2.err")"
 
+# Signalled once its store exists (it then reads the store's pending points, 16e6 of them: before its sweep), the run
+# records itself interrupted, not left 'running' for status to call died (before: the handler's _exit; had it reached
+# its sweep, a stop there records the same).
+"$NNL" run -grid_width 8 -grid_depth 2 -grid_activation relu -grid_seed 0-8000000 -output "$W/setup4" \
+  > /dev/null 2> "$W/setup4.err" &
+pid=$!
+for _ in $(seq 2000); do [ -e "$W/setup4/nnlimits.sqlite" ] && break; sleep 0.002; done
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 3 ] && "$NNL" status "$W/setup4" 2> /dev/null | grep -q "last_run=interrupted" ||
+  fail "stop once the store is open: exit $rc, $("$NNL" status "$W/setup4" 2>&1): $(cat "$W/setup4.err")"
+
 # The same at 2 ranks, both signalled once their handlers are in place (mostly inside MPI_Init): exit 3, and each line
 # once, from rank 0 (before, each rank wrote its own line and left in the handler: the case that hung mpiexec).
 "$MPIEXEC" -n 2 "$NNL" run -grid_width 8 -grid_depth 2 -grid_activation relu -grid_seed 0-8000000 -output "$W/setup3" \
