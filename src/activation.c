@@ -468,6 +468,13 @@ void NNLActivationDisplayName(const char canon[], char out[], size_t len)
   }
 }
 
+const char *NNLActivationDisplayBase(const char canon[], char out[], size_t len)
+{
+  NNLActivationDisplayName(canon, out, len);
+  out[strcspn(out, ";")] = 0; /* numbers hold no ';': the display of the canon up to its first */
+  return out;
+}
+
 /**
   @brief Canonical spelling: the bare name when every parameter is at its default, else the name and
   all nparam parameters with %.17g (round-trips), so that equal activations always get equal

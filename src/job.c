@@ -372,15 +372,13 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
     for (PetscInt a = 0; a < job->nact && NNLFamilyIsAttention(job->family[f]) &&
                          !NNLFamilyIsTransformer(job->family[f]);
          a++) {
-      char name[128];
-      NNLActivationDisplayName(job->act[a].canon, name, sizeof(name));
-      name[strcspn(name, ";")] = 0; /* as given: a sweep entry's ;branch_alpha=... is no setting of
-                                       an attention block */
+      char name[128]; /* as given: a sweep entry's ;branch_alpha=... is no setting of the block */
       PetscCheck(!strcmp(job->act[a].def->name, "linear"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                  "-family %s: activation '%s' (the attention block has no activation: give "
                  "-grid_activation linear, "
                  "and run other families' activations in a job of their own)",
-                 NNLFamilies[job->family[f]], name);
+                 NNLFamilies[job->family[f]],
+                 NNLActivationDisplayBase(job->act[a].canon, name, sizeof(name)));
     }
   PetscFunctionReturn(0);
 }

@@ -95,9 +95,8 @@ static PetscErrorCode AutoSigmaW2NotCritical(MPI_Comm comm, const NNLJob *j)
     for (PetscInt b = 0; b < j->nact_base && len < sizeof(names); b++)
       if (!NNLActivationIsHomogeneous(&j->act[b * j->nvar]) &&
           !(NNLActivationCriticalSigmaW2(&j->act[b * j->nvar]) > 0)) {
-        char name[256], base[sizeof(j->act[0].canon)];
-        NNLJobBaseCanon(j, b, base, sizeof(base));
-        NNLActivationDisplayName(base, name, sizeof(name));
+        char name[256];
+        NNLActivationDisplayBase(j->act[b * j->nvar].canon, name, sizeof(name));
         len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", name);
       }
     if (len)

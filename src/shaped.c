@@ -19,9 +19,7 @@ int NNLShapedCheck(const NNLActivation *act, char err[], size_t len)
   /* s φ(x/s) → x as s → ∞ only if φ(0) = 0 and φ'(0) = 1 (φ differentiable at 0) */
   if (fabs(f0) > 1e-12 || fabs(d1 - 1.0) > 1e-6) {
     char name[128];
-    NNLActivationDisplayName(act->canon, name,
-                             sizeof(name)); /* leaky_relu:0.2, as exports print it */
-    name[strcspn(name, ";")] = 0;           /* as given: without a sweep entry's ;sigma_w2=... */
+    NNLActivationDisplayBase(act->canon, name, sizeof(name)); /* leaky_relu:0.2, as given */
     snprintf(err, len,
              "activation '%s' has phi(0) = %.3g, phi'(0) = %.6g; shaping needs relu, or phi(0) = 0 "
              "and phi'(0) = 1 "

@@ -94,5 +94,10 @@ const char *NNLActivationNames(void);
   stores hold; exports, summaries and analysis/nnlimits.py (its own copy) show this one.
 */
 void NNLActivationDisplayName(const char canon[], char out[], size_t len);
+/**
+  @brief NNLActivationDisplayName without a sweep entry's ";key=value" settings: the activation as
+  the user gave it, for messages about the activation itself. Returns out.
+*/
+const char *NNLActivationDisplayBase(const char canon[], char out[], size_t len);
 
 #endif
