@@ -49,8 +49,7 @@ static PetscBool IsLeader(NNLSched s, int rank)
    ended in the handler, without MPI_Finalize, hung mpiexec for good 2 times in ~100 such stops of a
    2-rank run in its MPI_Init (a rank never reaped, Open MPI 4.1.4), and left an isolated
    singleton's session directory behind. A second stop a second or more after the first leaves at
-   once. The store stays as it was: SQLite rolls
-   back a transaction a killed process left open. */
+   once. The store stays as it was: SQLite rolls back a transaction a killed process left open. */
 static volatile sig_atomic_t sweep_begun = 0;
 /* Said by rank 0 (its launcher's rank variables, read before MPI_Init) at a stop in the set-up. */
 static int        quiet_rank = 0;

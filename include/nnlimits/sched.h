@@ -43,8 +43,7 @@ PetscErrorCode NNLTaskComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSpec
   second stop a second or more after the first at once; during and after the sweep, the first stops
   the hand-out and the second abandons the tasks in progress (a different signal within a second of
   the first is the same stop). `run` calls it first thing in main, and has PETSc install no handlers
-  of its own
-  (-no_signal_handler).
+  of its own (-no_signal_handler).
 */
 void NNLSchedCatchSignals(void);
 /**
