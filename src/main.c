@@ -46,8 +46,8 @@ static const char *const command_help[][2] = {
    "this build cuts its job\n"
    "  (one finished under another build's cut reads pending, and says so). Of a Slurm job "
    "array's OUTPUT/shard-<i>\n"
-   "  or OUTPUT/all, also its merge job: status merge=queued|running|complete|failed "
-   "(a failure's first error\n"
+   "  or OUTPUT/all, also its merge job: status merge=queued|running|died|complete|"
+   "failed (a failure's first error\n"
    "  line on stderr), as jobs/slurm's scripts record it. No options.\n"},
   {"export",
    "nnlimits export DIR [-table T] [-o FILE]\n"

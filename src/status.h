@@ -11,8 +11,9 @@
    (submit's logs/merge.queued, merge.sbatch's logs/merge.state). Not collective. */
 PetscBool NNLStatusMergeKnown(const char dir[]);
 /** @brief For each distinct OUTPUT of dirs that records a merge, a line "status
-   merge=queued|running| complete|failed job=ID at=TIME output=OUTPUT/all log=LOG" on out, and on
-   stderr a failed merge's first error line (or where a queued one waits); returns the lines
+   merge=queued|running|died|complete|failed job=ID at=TIME output=OUTPUT/all log=LOG" on out
+   (died: recorded running, but killed in its merge: MergeKilled), and on stderr a failed merge's
+   first error line (or where a queued one waits, or that a died one is kept); returns the lines
    printed. Not collective. */
 PetscInt NNLStatusMergePrint(PetscInt n, const char *const dirs[], FILE *out);
 

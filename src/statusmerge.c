@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
-#include "nnlimits/store.h"
+#include "storeimpl.h"
 #include "status.h"
 
 /* The array's merge: submit writes OUTPUT/logs/merge.queued ("job=ID time=EPOCH log=LOG") when it
@@ -43,6 +44,16 @@ static PetscBool MergeParent(const char dir[], char parent[], size_t len)
   else
     parent[base - 1 - parent] = 0;
   return PETSC_TRUE;
+}
+
+/* Whether dir (a MergeParent) is OUTPUT/all, not a shard. */
+static PetscBool MergeIsAll(const char dir[])
+{
+  size_t n = strlen(dir);
+
+  while (n > 1 && dir[n - 1] == '/') n--;
+  return n >= 3 && !strncmp(dir + n - 3, "all", 3) && (n == 3 || dir[n - 4] == '/') ? PETSC_TRUE
+                                                                                    : PETSC_FALSE;
 }
 
 /* The value of key (with its '=') in line: up to the next space, or with rest to the line's end. */
@@ -106,6 +117,30 @@ static PetscBool MergeWrittenSince(const char parent[], const MergeRecord *r)
   return st.st_mtim.tv_sec + 1e-9 * st.st_mtim.tv_nsec > r->time ? PETSC_TRUE : PETSC_FALSE;
 }
 
+/* Whether a merge into OUTPUT/all began and was killed before it ended: its flag left in the
+   store's meta and no process holding the lock, what status of OUTPUT/all reads as last_run=died.
+   merge.sbatch records a SIGTERM's end (failed), but a SIGKILL (scancel -s KILL, the out-of-memory
+   killer, a lost node) leaves its record at running, which status repeated for good. The lock is
+   looked at before and after the read, as a merge that begins in between sets the flag. */
+static PetscBool MergeKilled(const char parent[])
+{
+  char      dir[PETSC_MAX_PATH_LEN + 8], path[PETSC_MAX_PATH_LEN + 32], *merging = NULL;
+  sqlite3  *db     = NULL;
+  PetscBool killed = PETSC_FALSE;
+
+  snprintf(dir, sizeof(dir), "%s/all", parent);
+  snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
+  if (access(path, R_OK) || NNLStoreLockHeld(dir) != 0) return PETSC_FALSE;
+  PetscCallAbort(PETSC_COMM_SELF, PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  if (!NNLStoreOpenDB(dir, PETSC_FALSE, &db) && !NNLStoreMetaGet(db, "merging", &merging) &&
+      merging && NNLStoreLockHeld(dir) == 0)
+    killed = PETSC_TRUE;
+  PetscCallAbort(PETSC_COMM_SELF, PetscPopErrorHandler());
+  PetscFree(merging);
+  if (db) sqlite3_close(db);
+  return killed;
+}
+
 PetscBool NNLStatusMergeKnown(const char dir[])
 {
   char        parent[PETSC_MAX_PATH_LEN];
@@ -135,6 +170,15 @@ PetscInt NNLStatusMergePrint(PetscInt n, const char *const dirs[], FILE *out)
     MergeState(parent, &r);
     if (!r.have) continue;
     snprintf(seen[nseen++], sizeof(seen[0]), "%s", parent);
+    if (!strcmp(r.state, "running") && MergeKilled(parent)) {
+      snprintf(r.state, sizeof(r.state), "died");
+      if (!MergeIsAll(dirs[i])) /* status of OUTPUT/all says so in its own words */
+        fprintf(stderr,
+                "status: merge died (job %s): killed while merging (SIGKILL, out of memory, a lost "
+                "node); what it merged into %s/all is kept, and merging again finishes it "
+                "(merge.sbatch %s N, or the same submit)\n",
+                r.job, parent, parent);
+    }
     t = (time_t)r.time;
     if (r.time > 0 && gmtime_r(&t, &tm)) strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
     fprintf(out, "status merge=%s job=%s at=%s output=%s/all log=%s\n", r.state,

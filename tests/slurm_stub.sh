@@ -180,7 +180,29 @@ env PATH="$W/stub:$PATH" SLURM_JOB_ID=124 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/
 "$NNL" status "$OUT/all" > st5.out 2> st5.err && grep -q "^status dir=$OUT/all done=.* pending=0 .*last_run=merged" st5.out &&
   grep -q "^status merge=complete job=124 .* log=$OUT/logs/merge-124.out$" st5.out && [ ! -s st5.err ] ||
   { cat st5.out st5.err; fail "status of OUTPUT/all after the merge"; }
-echo "5. status of an array's shards and OUTPUT/all: merge queued, failed (with its log's error line), complete"
+# a merge SIGKILLed in its merge (scancel -s KILL, the out-of-memory killer, a lost node: no trap of its runs) leaves
+# its record at running: status reads OUTPUT/all's merge flag and lock, says died, and of the shards that merging again
+# finishes it. Catches: merge=running for good beside OUTPUT/all's last_run=died. A merge holding the lock is running.
+printf 'state=running job=126 time=%s log=%s\n' "$(date +%s.%N)" "$OUT/logs/merge-126.out" > "$OUT/logs/merge.state"
+sqlite3 "$OUT/all/nnlimits.sqlite" "INSERT INTO meta VALUES ('merging', 'yes')"
+"$NNL" status "$OUT"/shard-{0,1} > st5.out 2> st5.err || fail "status of the shards after a merge was killed"
+grep -q "^status merge=died job=126 .* log=$OUT/logs/merge-126.out$" st5.out &&
+  grep -q "^status: merge died (job 126): killed while merging (SIGKILL, .* merging again finishes it (merge.sbatch $OUT N, or the same submit)$" st5.err ||
+  { cat st5.out st5.err; fail "status of the shards: a merge killed while merging is not said"; }
+"$NNL" status "$OUT/all" > st5.out 2> st5.err
+grep -q "^status dir=$OUT/all .* last_run=died" st5.out && grep -q "^status merge=died job=126 " st5.out &&
+  ! grep -q "^status: merge died" st5.err || { cat st5.out st5.err; fail "status of OUTPUT/all after its merge was killed"; }
+rm -f held
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2], "w").close(); time.sleep(60)' \
+  "$OUT/all/nnlimits.lock" held &
+holder=$!
+for _ in $(seq 100); do [ -e held ] && break; sleep 0.1; done
+"$NNL" status "$OUT"/shard-{0,1} > st5.out 2> st5.err
+kill "$holder"; wait "$holder" 2> /dev/null || true
+grep -q "^status merge=running job=126 " st5.out && ! grep -q "merge died" st5.err ||
+  { cat st5.out st5.err; fail "status of the shards: a merge that holds the lock is not running"; }
+echo "5. status of an array's shards and OUTPUT/all: merge queued, failed (with its log's error line), complete, died"
 # --- 6. a shard finished under another cut is unfinished to submit and merge.sbatch --------------------------------
 # (shards are cut by the cost model: shard 1's store holding shard 0's points, as a build with another model leaves it,
 # read finished; submit queued nothing of it, and merge.sbatch merged, then failed saying the merged store was not the
