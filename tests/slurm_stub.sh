@@ -8,11 +8,12 @@
 #  3. a -stop_grace in a nested YAML key (stop: / grace: 2) is the user's, and the script passes none of its own.
 #  4. a USR1 that comes while the script asks plan for that grace stops the job before its launch, and requeues it.
 #  5. status of an array's shards, or of OUTPUT/all, says whether its merge is queued, failed (and its log's first
-#     error line), or complete.
+#     error line), complete, or died (killed while merging).
 #  6. a shard whose store another build's cut left (it holds shard 0's points) is unfinished to merge.sbatch, which
 #     names it with the --only that finishes it, and to submit, which queues it.
-#  7. a preemption with a GraceTime (SIGTERM to the run alone) under PreemptMode=CANCEL is not requeued, and says what
-#     is stored and how to finish it; under REQUEUE it is requeued.
+#  7. a preemption with a GraceTime (SIGTERM to the run alone) under PreemptMode=CANCEL (the partition's; under
+#     preempt/qos the QOS's, else the cluster's) is not requeued, and says what is stored and how to finish it; under
+#     REQUEUE it is requeued.
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -227,21 +228,29 @@ echo "6. a shard of another cut: merge.sbatch names it unfinished (7 pending) wi
 # (its SIGTERM reaches the tasks alone; the script saw scontrol's PreemptTime and requeued the job, under
 # PreemptMode=CANCEL too, against the site's policy): under CANCEL it is not requeued, and its log says what is stored
 # and the command that finishes it; under REQUEUE it requeues itself. Stub scontrol: the job preempted, the partition's
-# PreemptMode from STUB_PMODE; the preemption's SIGTERM is sent to the run alone (the launched process, not the shell).
+# PreemptMode from STUB_PMODE, the cluster's PreemptType and PreemptMode from STUB_PTYPE and STUB_CMODE; stub sacctmgr:
+# the QOS's from STUB_QMODE. The preemption's SIGTERM is sent to the run alone (the launched process, not the shell).
+# Under preempt/qos the QOS's mode, else the cluster's, decides, not the partition's (Slurm's preempt/qos plugin): the
+# script read the partition's alone, and requeued a job whose QOS cancels preempted jobs (case qos-cancel).
 mkdir -p stub7
 {
   echo '#!/bin/bash'
   echo 'case "$1 $2" in'
-  echo '  "show config") echo "KillWait                = 5 sec" ;;'
+  echo '  "show config") printf "KillWait                = 5 sec\nPreemptMode             = %s\nPreemptType             = %s\n" "$STUB_CMODE" "$STUB_PTYPE" ;;'
   echo '  "show job") echo "   PreemptTime=2026-12-07T12:00:00 SuspendTime=None" ;;'
   echo '  "show partition") echo "   PreemptMode=$STUB_PMODE State=UP" ;;'
   echo "  requeue*) echo \"\$*\" >> '$W/requeued' ;;"
   echo 'esac'
 } > stub7/scontrol
-chmod +x stub7/scontrol
-for mode in CANCEL REQUEUE; do
+printf '#!/bin/bash\n[ "$*" = "-n -P show qos lowq format=PreemptMode" ] && echo "$STUB_QMODE"\n' > stub7/sacctmgr
+chmod +x stub7/scontrol stub7/sacctmgr
+# case: partition's mode, QOS's mode, cluster's mode, type, and whether the job is requeued
+for c in CANCEL:-:REQUEUE:preempt/partition_prio:no REQUEUE:-:REQUEUE:preempt/partition_prio:yes \
+  REQUEUE:cancel:REQUEUE:preempt/qos:no CANCEL:cluster:REQUEUE:preempt/qos:yes REQUEUE:cluster:CANCEL:preempt/qos:no; do
+  IFS=: read -r mode qmode cmode ptype rq <<< "$c"
   rm -f requeued
-  env PATH="$W/stub7:$W/stub:$PATH" STUB_PMODE=$mode SLURM_JOB_ID=80 SLURM_JOB_PARTITION=low NNLIMITS="$NNL" NNL_LAUNCH=env \
+  env PATH="$W/stub7:$W/stub:$PATH" STUB_PMODE=$mode STUB_QMODE=$qmode STUB_CMODE=$cmode STUB_PTYPE=$ptype SLURM_JOB_ID=80 \
+    SLURM_JOB_PARTITION=low SLURM_JOB_QOS=lowq NNLIMITS="$NNL" NNL_LAUNCH=env \
     bash "$SRC/jobs/slurm/sweep.sbatch" slow.opts "$W/pre-$mode" > pre-$mode.log 2>&1 &
   pid=$!
   for _ in $(seq 300); do
@@ -249,20 +258,24 @@ for mode in CANCEL REQUEUE; do
     sleep 0.1
   done
   task=$(pgrep -P "$pid" || true)
-  [ -n "$task" ] || { cat pre-$mode.log; fail "PreemptMode=$mode: no run launched"; }
+  [ -n "$task" ] || { cat pre-$mode.log; fail "$c: no run launched"; }
   kill -TERM $task
   rc=0
   wait "$pid" || rc=$?
-  grep -q '^interrupted done=' pre-$mode.log || { cat pre-$mode.log; fail "PreemptMode=$mode: the run did not stop cleanly"; }
-  if [ $mode = CANCEL ]; then
-    [ "$rc" = 3 ] && [ ! -e requeued ] || { cat pre-$mode.log; fail "PreemptMode=CANCEL: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
-    grep -q "^sweep.sbatch: preempted at 2026-12-07T12:00:00, and preempted jobs are cancelled here (PreemptMode=CANCEL, partition low): not requeueing it. This run stored [1-9][0-9]* points; [1-9][0-9]* are still pending in $W/pre-CANCEL .*: resubmit the same job to finish $W/pre-CANCEL" pre-$mode.log ||
-      { cat pre-$mode.log; fail "PreemptMode=CANCEL: the log does not say what is stored and how to finish it"; }
+  grep -q '^interrupted done=' pre-$mode.log || { cat pre-$mode.log; fail "$c: the run did not stop cleanly"; }
+  if [ $rq = no ]; then
+    by="PreemptMode=$mode, partition low"
+    [ "$ptype" = preempt/partition_prio ] || by="PreemptMode=$qmode, QOS lowq"
+    [ "$qmode" != cluster ] || by="PreemptMode=$cmode"
+    [ "$rc" = 3 ] && [ ! -e requeued ] || { cat pre-$mode.log; fail "$c: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
+    grep -q "^sweep.sbatch: preempted at 2026-12-07T12:00:00, and preempted jobs are cancelled here ($by): not requeueing it. This run stored [1-9][0-9]* points; [1-9][0-9]* are still pending in $W/pre-$mode .*: resubmit the same job to finish $W/pre-$mode" pre-$mode.log ||
+      { cat pre-$mode.log; fail "$c: the log does not say what is stored and how to finish it"; }
   else
     [ "$rc" = 0 ] && [ "$(cat requeued 2> /dev/null)" = "requeue 80" ] && grep -q '^sweep.sbatch: preempted at 2026-12-07T12:00:00 (' pre-$mode.log ||
-      { cat pre-$mode.log; fail "PreemptMode=REQUEUE: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
+      { cat pre-$mode.log; fail "$c: exit $rc, requeued: $(cat requeued 2> /dev/null)"; }
   fi
+  rm -rf "$W/pre-$mode"
 done
 echo "7. a preemption (its SIGTERM to the run alone): under PreemptMode=CANCEL not requeued, the log says what is stored" \
-  "and how to finish it; under REQUEUE requeued"
+  "and how to finish it; under REQUEUE requeued; under preempt/qos the QOS's mode, else the cluster's, not the partition's"
 echo "slurm_stub: all passed"
