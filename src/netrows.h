@@ -61,20 +61,32 @@ NNL_ROWS(GramM)(PetscInt n, const int M, const double *A, double scale, double s
    time with every column of them at once, so Z is read once. Each entry depends on its row alone,
    so any split of the rows gives the same bits. */
 static inline __attribute__((always_inline)) void
-NNL_ROWS(ProjectM)(PetscInt n, const int M, const double *Z, PetscInt ldz, const double *R,
-                   double alpha, double beta, double *Y, PetscInt ldy)
+NNL_ROWS(ProjectVec)(PetscInt nv, const int M, const double *Z, PetscInt ldz, const double *R,
+                     double alpha, double beta, const int keep, double *Y, PetscInt ldy)
 {
-  const PetscInt nv = n - n % RL;
-
   for (PetscInt i = 0; i < nv; i += RL) {
     RV z[NNL_SMALL_M];
     for (int a = 0; a < M; a++) z[a] = *(const RV *)(Z + i + a * ldz);
     for (int b = 0; b < M; b++) {
       RV acc = z[0] * R[b * M], *y = (RV *)(Y + i + b * ldy);
       for (int a = 1; a < M; a++) acc += z[a] * R[a + b * M];
-      *y = beta == 0.0 ? alpha * acc : beta * *y + alpha * acc;
+      *y = keep ? beta * *y + alpha * acc : alpha * acc;
     }
   }
+}
+
+static inline __attribute__((always_inline)) void
+NNL_ROWS(ProjectM)(PetscInt n, const int M, const double *Z, PetscInt ldz, const double *R,
+                   double alpha, double beta, double *Y, PetscInt ldy)
+{
+  const PetscInt nv = n - n % RL;
+
+  /* the test of beta outside the rows' loop (keep a constant in each copy): it was made for every
+     register of rows and column */
+  if (beta == 0.0)
+    NNL_ROWS(ProjectVec)(nv, M, Z, ldz, R, alpha, beta, 0, Y, ldy);
+  else
+    NNL_ROWS(ProjectVec)(nv, M, Z, ldz, R, alpha, beta, 1, Y, ldy);
   for (PetscInt i = nv; i < n; i++)
     for (int b = 0; b < M; b++) {
       double acc = Z[i] * R[b * M];
