@@ -429,7 +429,10 @@ def check_job(fz, job, d, rng, checks, log):
             # the job from a YAML or plain job file, or from PETSC_OPTIONS: the same store; the command line's job
             # then resumes it (the same job: nothing left to compute, nothing changed)
             how = rng.choice(["yaml", "opts", "env"])
-            pairs = [(job[k][1:], job[k + 1]) for k in range(0, len(job), 2)]
+            # an option the generator gave twice (an extreme after its list): the command line's last value, once (a
+            # job file that sets an option twice is refused, by design)
+            last = {job[k][1:]: job[k + 1] for k in range(0, len(job), 2)}
+            pairs = list(last.items())
             env = fz.env
             if how == "env":
                 fz.env = dict(env, PETSC_OPTIONS=" ".join(job))
