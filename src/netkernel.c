@@ -1,6 +1,8 @@
 /* The row kernels of the projection sampler, the dense sampler's product and the observations
    (netkernel.h): for m <= NNL_SMALL_M our own loops in each build of simd.h (netrows.h), else BLAS.
- */
+   Built at -O3 (CMakeLists.txt), as net.c: at -O2 GCC does not unroll the loops over the m columns,
+   and the Gram's sums went through memory for every 8 rows (a file that takes these loops needs the
+   same). */
 #include <cblas.h>
 #include <stdlib.h>
 #include "netkernel.h"
