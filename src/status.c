@@ -69,14 +69,25 @@ static PetscErrorCode CountPoints(NNLStore s, Counts *c)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLStatusMergeFlag(sqlite3 *db, const char dir[], int held, int *state)
+{
+  char *merging = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(NNLStoreMetaGet(db, "merging", &merging));
+  *state = !merging ? 0 : held == 0 && NNLStoreLockHeld(dir) == 0 ? 2 : 1;
+  PetscCall(PetscFree(merging));
+  PetscFunctionReturn(0);
+}
+
 /* The latest run's state (c->last: its status, "merged", "merging" or "died") and rate; held:
    whether a process held the directory's write lock before the store was read (NNLStoreLockHeld).
  */
 static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Counts *c)
 {
-  sqlite3_stmt *st      = NULL;
-  char         *merging = NULL;
-  int here = 0, rc, dead = 0; /* dead: running or stopping, and no process holds its lock */
+  sqlite3_stmt *st = NULL;
+  /* dead: running or stopping, and no process holds its lock; merging: NNLStatusMergeFlag's */
+  int here = 0, rc, dead = 0, merging;
 
   PetscFunctionBegin;
   /* The latest run's state, and a rate: points over the time from a run's start to its latest
@@ -123,16 +134,14 @@ static PetscErrorCode CountLastRun(NNLStore s, const char dir[], int held, Count
   }
   sqlite3_finalize(st);
   PetscCall(NNLStoreCheck(s->db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "status"));
-  PetscCall(NNLStoreMetaGet(s->db, "merging", &merging));
+  PetscCall(NNLStatusMergeFlag(s->db, dir, held, &merging));
   if (merging) { /* a merge into this store began and has not ended: running if it holds the lock,
                     else killed */
     c->merge = PETSC_TRUE;
     c->live  = PETSC_FALSE;
     c->rate  = 0;
-    snprintf(c->last, sizeof(c->last),
-             held == 0 && NNLStoreLockHeld(dir) == 0 ? "died" : "merging");
+    snprintf(c->last, sizeof(c->last), merging == 2 ? "died" : "merging");
   }
-  PetscCall(PetscFree(merging));
   if (!strcmp(c->last, "stopping") && dead) { /* killed in its stop: what it committed stands */
     c->killed_stopping = PETSC_TRUE;
     snprintf(c->last, sizeof(c->last), "interrupted");

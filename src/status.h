@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <petscsys.h>
+#include <sqlite3.h>
 #include "nnlimits/store.h"
 
 /** @brief Whether dir is a job array's OUTPUT/all or OUTPUT/shard-<i> whose OUTPUT records a merge
@@ -16,6 +17,11 @@ PetscBool NNLStatusMergeKnown(const char dir[]);
    first error line (or where a queued one waits, or that a died one is kept); returns the lines
    printed. Not collective. */
 PetscInt NNLStatusMergePrint(PetscInt n, const char *const dirs[], FILE *out);
+/** @brief A merge into dir's store db (status.c): *state 0 none, 1 merging (a process holds the
+   lock, or whether one does cannot be told), 2 killed before it ended (its flag left in meta, and
+   no process holds the lock: held, NNLStoreLockHeld before the read, and a look after it, as a
+   merge that begins in between sets the flag). */
+PetscErrorCode NNLStatusMergeFlag(sqlite3 *db, const char dir[], int held, int *state);
 
 /* This build's cut of a stored job into shards, kept from one store to the next (statuscut.c). */
 typedef struct _n_NNLStatusCut *NNLStatusCut;

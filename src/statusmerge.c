@@ -24,19 +24,23 @@ typedef struct {
 #define MERGE_QUEUED "logs/merge.queued"
 #define MERGE_STATE  "logs/merge.state"
 
-/* dir's parent (the array's OUTPUT) in parent, if dir is OUTPUT/all or OUTPUT/shard-<i>. */
-static PetscBool MergeParent(const char dir[], char parent[], size_t len)
+/* dir's parent (the array's OUTPUT) in parent, if dir is OUTPUT/all or OUTPUT/shard-<i>; *all
+   (may be NULL): it is OUTPUT/all. */
+static PetscBool MergeParent(const char dir[], char parent[], size_t len, PetscBool *all)
 {
   size_t      n = strlen(dir);
   const char *base;
+  PetscBool   is_all;
 
   while (n > 1 && dir[n - 1] == '/') n--; /* shard-0/ */
   snprintf(parent, len, "%.*s", (int)n, dir);
-  base = strrchr(parent, '/');
-  base = base ? base + 1 : parent;
-  if (strcmp(base, "all") && (strncmp(base, "shard-", 6) || !base[6] ||
-                              strspn(base + 6, "0123456789") != strlen(base + 6)))
+  base   = strrchr(parent, '/');
+  base   = base ? base + 1 : parent;
+  is_all = strcmp(base, "all") ? PETSC_FALSE : PETSC_TRUE;
+  if (!is_all && (strncmp(base, "shard-", 6) || !base[6] ||
+                  strspn(base + 6, "0123456789") != strlen(base + 6)))
     return PETSC_FALSE;
+  if (all) *all = is_all;
   if (base == parent)
     snprintf(parent, len, ".");
   else if (base - 1 == parent)
@@ -44,16 +48,6 @@ static PetscBool MergeParent(const char dir[], char parent[], size_t len)
   else
     parent[base - 1 - parent] = 0;
   return PETSC_TRUE;
-}
-
-/* Whether dir (a MergeParent) is OUTPUT/all, not a shard. */
-static PetscBool MergeIsAll(const char dir[])
-{
-  size_t n = strlen(dir);
-
-  while (n > 1 && dir[n - 1] == '/') n--;
-  return n >= 3 && !strncmp(dir + n - 3, "all", 3) && (n == 3 || dir[n - 4] == '/') ? PETSC_TRUE
-                                                                                    : PETSC_FALSE;
 }
 
 /* The value of key (with its '=') in line: up to the next space, or with rest to the line's end. */
@@ -117,28 +111,24 @@ static PetscBool MergeWrittenSince(const char parent[], const MergeRecord *r)
   return st.st_mtim.tv_sec + 1e-9 * st.st_mtim.tv_nsec > r->time ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* Whether a merge into OUTPUT/all began and was killed before it ended: its flag left in the
-   store's meta and no process holding the lock, what status of OUTPUT/all reads as last_run=died.
-   merge.sbatch records a SIGTERM's end (failed), but a SIGKILL (scancel -s KILL, the out-of-memory
-   killer, a lost node) leaves its record at running, which status repeated for good. The lock is
-   looked at before and after the read, as a merge that begins in between sets the flag. */
+/* Whether a merge into OUTPUT/all began and was killed before it ended (NNLStatusMergeFlag), what
+   status of OUTPUT/all reads as last_run=died. merge.sbatch records a SIGTERM's end (failed), but a
+   SIGKILL (scancel -s KILL, the out-of-memory killer, a lost node) leaves its record at running,
+   which status repeated for good. */
 static PetscBool MergeKilled(const char parent[])
 {
-  char      dir[PETSC_MAX_PATH_LEN + 8], path[PETSC_MAX_PATH_LEN + 32], *merging = NULL;
-  sqlite3  *db     = NULL;
-  PetscBool killed = PETSC_FALSE;
+  char     dir[PETSC_MAX_PATH_LEN + 8], path[PETSC_MAX_PATH_LEN + 32];
+  sqlite3 *db = NULL;
+  int      held, state = 0;
 
   snprintf(dir, sizeof(dir), "%s/all", parent);
   snprintf(path, sizeof(path), "%s/%s", dir, NNL_STORE_FILE);
-  if (access(path, R_OK) || NNLStoreLockHeld(dir) != 0) return PETSC_FALSE;
+  if (access(path, R_OK) || (held = NNLStoreLockHeld(dir)) != 0) return PETSC_FALSE;
   PetscCallAbort(PETSC_COMM_SELF, PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  if (!NNLStoreOpenDB(dir, PETSC_FALSE, &db) && !NNLStoreMetaGet(db, "merging", &merging) &&
-      merging && NNLStoreLockHeld(dir) == 0)
-    killed = PETSC_TRUE;
+  if (NNLStoreOpenDB(dir, PETSC_FALSE, &db) || NNLStatusMergeFlag(db, dir, held, &state)) state = 0;
   PetscCallAbort(PETSC_COMM_SELF, PetscPopErrorHandler());
-  PetscFree(merging);
   if (db) sqlite3_close(db);
-  return killed;
+  return state == 2 ? PETSC_TRUE : PETSC_FALSE;
 }
 
 PetscBool NNLStatusMergeKnown(const char dir[])
@@ -146,7 +136,7 @@ PetscBool NNLStatusMergeKnown(const char dir[])
   char        parent[PETSC_MAX_PATH_LEN];
   MergeRecord r;
 
-  if (!MergeParent(dir, parent, sizeof(parent))) return PETSC_FALSE;
+  if (!MergeParent(dir, parent, sizeof(parent), NULL)) return PETSC_FALSE;
   MergeState(parent, &r);
   return r.have;
 }
@@ -160,11 +150,11 @@ PetscInt NNLStatusMergePrint(PetscInt n, const char *const dirs[], FILE *out)
   for (PetscInt i = 0; i < n; i++) {
     char        parent[PETSC_MAX_PATH_LEN], at[32] = "-";
     MergeRecord r;
-    PetscBool   again = PETSC_FALSE;
+    PetscBool   again = PETSC_FALSE, all;
     time_t      t;
     struct tm   tm;
 
-    if (!MergeParent(dirs[i], parent, sizeof(parent))) continue;
+    if (!MergeParent(dirs[i], parent, sizeof(parent), &all)) continue;
     for (PetscInt k = 0; k < nseen && !again; k++) again = NNLStoreSamePath(seen[k], parent);
     if (again) continue;
     MergeState(parent, &r);
@@ -172,7 +162,7 @@ PetscInt NNLStatusMergePrint(PetscInt n, const char *const dirs[], FILE *out)
     snprintf(seen[nseen++], sizeof(seen[0]), "%s", parent);
     if (!strcmp(r.state, "running") && MergeKilled(parent)) {
       snprintf(r.state, sizeof(r.state), "died");
-      if (!MergeIsAll(dirs[i])) /* status of OUTPUT/all says so in its own words */
+      if (!all) /* status of OUTPUT/all says so in its own words */
         fprintf(stderr,
                 "status: merge died (job %s): killed while merging (SIGKILL, out of memory, a lost "
                 "node); what it merged into %s/all is kept, and merging again finishes it "
