@@ -15,7 +15,7 @@ import tempfile
 import numpy as np
 
 STORE = "nnlimits.sqlite"
-SCHEMAS = (4, 11)  # the store schemas this loader reads (NNL_STORE_SCHEMA, include/nnlimits/store.h)
+SCHEMAS = (4, 12)  # the store schemas this loader reads (NNL_STORE_SCHEMA, include/nnlimits/store.h)
 THUMB_DPI = 55  # README thumbnails: a 13-inch-wide figure stays under ~100 KB
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -10,6 +10,12 @@
 
 #define NNL_SMALL_M 8
 
+/* Columns j of the m×m K equal, to the last bit, to s·(an earlier column k), s = ±1 (K_ij = s·K_ik
+   for every i ≠ j and K_jj = K_kk): inputs of correlation 1 or -1 and the layers that follow them.
+   copy[j] = s·(k + 1) with k itself no such column, 0 where none. Returns the count of the others.
+   NNLSqrtPSD (src/sqrtpsd.c) gives such a column ± its original's factor. */
+PetscInt NNLPSDCopies(PetscInt m, const double *K, PetscInt *copy);
+
 /* The exponent e at which a network's state is rescaled (a Gram entry beyond 2^±e; src/net.c, Net):
    512; e <= 0 restores it. For tests: a network's statistics do not depend on it, to the bit. */
 void NNLNetRescaleThreshold(int e);

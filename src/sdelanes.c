@@ -7,8 +7,8 @@
    (tests/test_sde.c, test_lanes_bits; all but a NaN's sign where ±inf meet, which C leaves open and
    the store keeps as NULL either way). A path alone is a chain of dependent divisions and square
    roots on 4×4 matrices; 8 of them side by side fill the units a path alone leaves idle. A lane
-   whose Cholesky factorisation meets a pivot
-   <= 0, or whose V leaves the cone, goes through the scalar code. */
+   whose Cholesky factorisation meets a pivot <= 0 or a column equal to ± an earlier one, or whose V
+   leaves the cone, goes through the scalar code. */
 #include <float.h>
 #include <math.h>
 #include "relufactor.h"
@@ -28,11 +28,27 @@ typedef struct {
   int64_t badR[NL], badU[NL], ok[NL], wide[NL];
 } Work;
 
-/* CholeskySmall (sqrtpsd.c) in each lane: bad[l] when a pivot is not positive (the lane's R is then
-   the scalar NNLSqrtPSD's, set after) */
+/* Lane l's K has a column equal to ± an earlier one (NNLPSDCopies, which NNLSqrtPSD factors apart)
+ */
+INL int64_t DuplicateLane(int m, const Lane *K, int l)
+{
+  for (int j = 1; j < m; j++)
+    for (int k = 0; k < j; k++) {
+      if (!(K[j + j * m][l] == K[k + k * m][l])) continue;
+      for (int s = 1; s >= -1; s -= 2) {
+        int i = 0;
+        while (i < m && (i == j || K[i + j * m][l] == s * K[i + k * m][l])) i++;
+        if (i == m) return 1;
+      }
+    }
+  return 0;
+}
+
+/* CholeskySmall (sqrtpsd.c) in each lane: bad[l] when a pivot is not positive or a column is ± an
+   earlier one (the lane's R is then the scalar NNLSqrtPSD's, set after) */
 INL void CholeskyLanes(int m, const Lane *K, Lane *R, int64_t *bad)
 {
-  EACH bad[l] = 0;
+  EACH bad[l] = DuplicateLane(m, K, l);
   for (int j = 0; j < m; j++) {
     Lane d;
     EACH d[l] = K[j + j * m][l];

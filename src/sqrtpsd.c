@@ -86,7 +86,8 @@ static void PivotedCholeskySmall(PetscInt m, const double *K, double *F)
   }
 }
 
-PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R)
+/* NNLSqrtPSD of a K without duplicate columns */
+static PetscErrorCode SqrtDistinct(PetscInt m, const double *K, double *R)
 {
   int     mm = (int)m, info = 0, lwork = 3 * (int)m * (int)m + 64;
   double *w, *work;
@@ -120,6 +121,68 @@ PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R)
     for (PetscInt j = 0; j < m; j++) R[i + j * m] = s * work[j + i * m];
   }
   PetscCall(PetscFree2(w, work));
+  PetscFunctionReturn(0);
+}
+
+PetscInt NNLPSDCopies(PetscInt m, const double *K, PetscInt *dup)
+{
+  PetscInt r = 0;
+
+  for (PetscInt j = 0; j < m; j++) {
+    dup[j] = 0;
+    for (PetscInt k = 0; k < j && !dup[j]; k++) {
+      if (dup[k] || !(K[j + j * m] == K[k + k * m])) continue;
+      for (int s = 1; s >= -1 && !dup[j]; s -= 2) {
+        PetscInt i = 0;
+        while (i < m && (i == j || K[i + j * m] == s * K[i + k * m])) i++;
+        if (i == m) dup[j] = s * (k + 1);
+      }
+    }
+    r += !dup[j];
+  }
+  return r;
+}
+
+/* A column of K that is ± an earlier one (NNLPSDCopies) gets ± that column's factor, so that such
+   columns stay equal (or opposite) to the last bit through every layer: factored with the others,
+   its pivot K_jj − R_kj² would be a rounding's worth, which Cholesky takes when it is > 0, giving
+   the column an independent part of √ε relative (q_00 and q_01 of inputs of correlation 1 apart by
+   1e-8 in the next layer). The other columns are factored as a K of their own. A non-finite K gives
+   R all NaN (as SqrtDistinct: no entry is a copy of a NaN). */
+PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R)
+{
+  PetscInt dup[NNL_SMALL_M], *d = dup, r, p = 0;
+  double  *Kr, *Rr;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < m * m; i++)
+    if (!isfinite(K[i])) {
+      PetscCall(SqrtDistinct(m, K, R));
+      PetscFunctionReturn(0);
+    }
+  if (m > NNL_SMALL_M) PetscCall(PetscMalloc1(m, &d));
+  r = NNLPSDCopies(m, K, d);
+  if (r == m) {
+    if (d != dup) PetscCall(PetscFree(d));
+    PetscCall(SqrtDistinct(m, K, R));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMalloc2(r * r, &Kr, r * r, &Rr));
+  for (PetscInt j = 0, q = 0; j < m; j++) {
+    if (d[j]) continue;
+    for (PetscInt i = 0, o = 0; i < m; i++)
+      if (!d[i]) Kr[o++ + q * r] = K[i + j * m];
+    q++;
+  }
+  PetscCall(SqrtDistinct(r, Kr, Rr));
+  for (PetscInt j = 0; j < m; j++) {
+    for (PetscInt i = 0; i < m; i++)
+      R[i + j * m] = d[j] ? (d[j] > 0 ? 1.0 : -1.0) * R[i + (PetscAbsInt(d[j]) - 1) * m]
+                          : (i < r ? Rr[i + p * r] : 0.0);
+    p += !d[j];
+  }
+  PetscCall(PetscFree2(Kr, Rr));
+  if (d != dup) PetscCall(PetscFree(d));
   PetscFunctionReturn(0);
 }
 

@@ -340,6 +340,22 @@ static const struct {
    "which an earlier release stepped onto the recorded layers alone; this one takes the solver's "
    "own steps and reaches each layer from the step before it, so that a layer's value does not "
    "depend on the others recorded (other last digits)"},
+  /* inputs of correlation 1 or -1 (the job's text: a value of its input_correlation line, of a job
+     of 2 inputs or more) are exact copies, or negatives, of one another; NNLSqrtPSD (sqrtpsd.c)
+     gives such columns of a Gram their copy's factor, where an earlier release factored them with
+     the others (a pivot of a rounding's worth: a part of 1e-8 of their own). Only networks and SDE
+     paths of such inputs differ: their factors, and the inputs' own coordinates */
+  {"psd_copies", "copied",
+   "SELECT EXISTS (SELECT 1 FROM points WHERE kind IN ('network', 'sde')) AND EXISTS (SELECT 1 "
+   "FROM (SELECT j, ',' || substr(c, 1, instr(c, char(10)) - 1) || ',' AS v FROM (SELECT j, "
+   "substr(j, instr(j, char(10) || 'input_correlation=') + 19) AS c FROM (SELECT char(10) || value "
+   "|| char(10) AS j FROM meta WHERE key = 'job') WHERE instr(j, char(10) || "
+   "'input_correlation='))) "
+   "WHERE NOT instr(j, char(10) || 'inputs=1' || char(10)) AND (instr(v, ',1,') OR instr(v, "
+   "',-1,')))",
+   "networks or SDE paths of inputs of correlation 1 or -1, which an earlier release factored with "
+   "the other inputs (their columns then 1e-8 apart after a layer); this one keeps them copies of "
+   "one another to the last bit (other numbers)"},
 };
 
 /* A new store follows every convention of this release. */

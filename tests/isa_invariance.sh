@@ -1,8 +1,9 @@
 # Networks of m <= 8 inputs have the same bits on every x86-64 machine (README, How it works): the same sweep with
 # each of our kernel builds (-isa) and each OpenBLAS core type (OPENBLAS_CORETYPE: Debian's OpenBLAS picks its
 # kernels by CPU, and they round differently) gives byte-identical gram, stats and points exports. Inputs of
-# correlation 1 make every layer's m×m Gram singular (the factor then is our pivoted Cholesky: LAPACK's dsyev, used
-# before, gave other bits with each core type from m = 3); correlation 0.3 takes the plain Cholesky. The dense
+# correlation 1 make every layer's m×m Gram singular (copies: the factor then is one column's, copied; before copies,
+# our pivoted Cholesky; LAPACK's dsyev, used before that, gave other bits with each core type from m = 3);
+# correlation 0.3 takes the plain Cholesky. The dense
 # sampler at correlation 0.3 (its product W·A is ours: it was OpenBLAS's DGEMM). Catches: a kernel build or a
 # generator kernel with other bits than the portable one, a singular or regular factor or a dense product through
 # OpenBLAS.

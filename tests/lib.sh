@@ -20,6 +20,9 @@ run() {
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# schema_of DIR: the store schema of DIR's store (of a store this build made: the schema it writes)
+schema_of() { sqlite3 "$1/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'schema'"; }
+
 # export_all DIR PREFIX: every table of DIR to PREFIX.TABLE.csv
 # every table export has (the reproducibility review: five of them missed a Fokker-Planck density that depended on the
 # other layers recorded)

@@ -236,7 +236,7 @@ sqlite3 "$W/farinf/nnlimits.sqlite" "UPDATE limits SET q_nngp = 9e999 WHERE a = 
 #     common layers, with rk 3bs (adaptive) and euler (fixed step), relu and tanh; and q_ode at a time t is the same at
 #     both depths (layer l of 16 and 2l of 32). A store of the previous release (schema 10, no such meta) holding such
 #     values before the last layer is refused for a run or a merge that would add to it; one recording the last layer
-#     alone (whose value is the same: the solve ends at t = 1 either way) resumes, stamped and upgraded to schema 11.
+#     alone (whose value is the same: the solve ends at t = 1 either way) resumes, stamped and upgraded to this build's schema.
 #     Catches: a solve that steps onto the recorded times (depth 16 at layer 16, 3bs: 1.648721270698057 alone against
 #     ...0512 beside depth 32), the two conventions mixed in one store, a store of the last layer refused for nothing.
 # same_q A B: the rows (key q) of B whose key A has, each with A's q: prints their count; fails if a q differs
@@ -268,7 +268,7 @@ run 1 run $OJ -grid_depth 16 -record_layers last -output "$W/oldlast" > /dev/nul
 old10 "$W/oldlast"
 run 0 run $OJ -grid_depth 16 -record_layers last -output "$W/oldlast" > /dev/null 2> "$W/old.err" \
   || { cat "$W/old.err"; fail "an old store of the ODE's last layer alone (euler) was not resumed"; }
-[ "$(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'ode_steps') ORDER BY key)")" = "solver 11" ] \
+[ "$(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'ode_steps') ORDER BY key)")" = "solver $(schema_of "$W/ode16euler")" ] \
   || fail "resumed schema-10 store of the last layer: meta $(sqlite3 "$W/oldlast/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'ode_steps')")"
 # rk 1fe is dense as 5dp is (PETSc's linear interpolant has its order, 1: ODEIsDense): its layers are read off one
 # solve, in this release as in the last (the same bits), so a schema-10 store of them before the last layer resumes,

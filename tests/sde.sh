@@ -108,9 +108,9 @@ refused() {
 }
 refused "$W/old" "integrated to t = (L-1)/n by an earlier release" "old SDE store"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1
-sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits', 'relu_drift', 'fp_layers', 'ode_steps'); UPDATE meta SET value = '7' WHERE key = 'schema'"
+sqlite3 "$W/oldres/nnlimits.sqlite" "DELETE FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits', 'relu_drift', 'fp_layers', 'ode_steps', 'psd_copies'); UPDATE meta SET value = '7' WHERE key = 'schema'"
 run 0 run -family resnet -grid_width 8 -grid_depth 4 -grid_seed 0-2 -progress_interval 0 -output "$W/oldres" > /dev/null 2>&1 || fail "resume of an old store without SDE paths"
-[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits', 'relu_drift', 'fp_layers', 'ode_steps', 'schema') ORDER BY key)")" = "bartlett atanh 14 every solver series 11 layer/width" ] \
+[ "$(sqlite3 "$W/oldres/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('sde_time', 'fp_grid', 'attention_logits', 'relu_drift', 'fp_layers', 'ode_steps', 'psd_copies', 'schema') ORDER BY key)")" = "bartlett atanh 14 every solver copied series $(schema_of "$W/np1") layer/width" ] \
   || fail "resumed store not stamped with this release's conventions"
 # (h) The Fokker–Planck cells are uniform in atanh ρ (meta "fp_grid"). A store of an earlier release (no such meta: cells
 #     uniform in ρ) exports its own edges, and a run or merge that would add densities on the other grid is refused.
@@ -120,13 +120,13 @@ cp -r "$W/np1" "$W/oldfp" && sqlite3 "$W/oldfp/nnlimits.sqlite" "DELETE FROM met
   || fail "an earlier release's store: fokker_planck cells are not uniform in rho"
 refused "$W/oldfp" "cells uniform in rho" "old Fokker-Planck store"
 # An unfinished store of an earlier release (schema 6, no meta fp_grid) that holds no densities yet resumes: it is
-# stamped with this grid, upgraded to schema 11 (which earlier builds refuse), and finishes to the bytes of a direct
+# stamped with this grid, upgraded to this build's schema (which earlier builds refuse), and finishes to the bytes of a direct
 # run. Catches: a job-text mark that refused every old store of a job with Fokker-Planck tasks, a store whose meta and
 # rows disagree.
 cp -r "$W/np1" "$W/oldfp2" && sqlite3 "$W/oldfp2/nnlimits.sqlite" "DELETE FROM meta WHERE key = 'fp_grid';
   DELETE FROM fokker_planck; DELETE FROM sde_paths; DELETE FROM points WHERE kind = 'sde'; UPDATE meta SET value = '6' WHERE key = 'schema'"
 run 0 run $JOB -output "$W/oldfp2" > /dev/null 2> "$W/old.err" || { cat "$W/old.err"; fail "an unfinished old store without densities was not resumed"; }
-[ "$(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_grid') ORDER BY key)")" = "atanh 14 11" ] \
+[ "$(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_grid') ORDER BY key)")" = "atanh 14 $(schema_of "$W/np1")" ] \
   || fail "resumed old store: meta $(sqlite3 "$W/oldfp2/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'fp_grid')")"
 for t in fokker_planck laws; do
   "$NNL" export "$W/oldfp2" -table $t -o "$W/oldfp2.$t.csv"
@@ -181,7 +181,7 @@ JOB="-family shaped_attention -grid_activation linear -grid_width 4 -grid_depth 
 #     earlier releases called libm's acos and sincos: the same law, other last digits). A store of the previous
 #     release (schema 8, no such meta) that holds shaped-ReLU SDE paths, of the shaped MLP or of the shaped
 #     transformer, is refused for a run or a merge that would add to it; one that holds only their networks resumes,
-#     is upgraded to schema 11 and stamped, and finishes to the bytes of a direct run; np1 is stamped. Catches: paths
+#     is upgraded to this build's schema and stamped, and finishes to the bytes of a direct run; np1 is stamped. Catches: paths
 #     of the two drifts mixed in one store, a family left out of the refusal, schema 8 not upgraded.
 [ "$(sqlite3 "$W/np1/nnlimits.sqlite" "SELECT value FROM meta WHERE key = 'relu_drift'")" = series ] \
   || fail "a store of shaped-ReLU SDE paths not stamped with this release's drift"
@@ -196,7 +196,7 @@ JOB=$TJOB refused "$W/oldtrf" "whose drift an earlier release computed with libm
 cp -r "$W/np1" "$W/oldrelu2" && old8 "$W/oldrelu2" && sqlite3 "$W/oldrelu2/nnlimits.sqlite" \
   "DELETE FROM fokker_planck; DELETE FROM sde_paths; DELETE FROM points WHERE kind = 'sde'"
 run 0 run $JOB -output "$W/oldrelu2" > /dev/null 2> "$W/old.err" || { cat "$W/old.err"; fail "an old store without shaped-ReLU SDE paths was not resumed"; }
-[ "$(sqlite3 "$W/oldrelu2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'relu_drift') ORDER BY key)")" = "series 11" ] \
+[ "$(sqlite3 "$W/oldrelu2/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'relu_drift') ORDER BY key)")" = "series $(schema_of "$W/np1")" ] \
   || fail "resumed schema-8 store: meta $(sqlite3 "$W/oldrelu2/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'relu_drift')")"
 for t in sde fokker_planck laws; do
   "$NNL" export "$W/oldrelu2" -table $t -o "$W/oldrelu2.$t.csv"
@@ -233,7 +233,7 @@ grep -q "1 failed: Fokker-Planck: TS stopped .* (first: shaped_mlp relu SDE task
 #     layer (its backward Euler steps end on each stop; meta "fp_layers"), so depth 16 alone (every layer recorded)
 #     and beside depth 32 (16 log-spaced layers of each) give the same density at their common layers. A store of the
 #     previous release (schema 9, no such meta) holding densities at log-spaced layers is refused for a run or a
-#     merge that would add to it; one holding them at every layer resumes, stamped and upgraded to schema 11. Catches
+#     merge that would add to it; one holding them at every layer resumes, stamped and upgraded to this build's schema. Catches
 #     a solve stopped at the recorded layers only (the last layer's density then differs in its last digits,
 #     4.6129144923206711e-207 against ...6677e-207 at width 16: the reproducibility review), the two mixed in one store.
 FPJ="-family shaped_mlp -grid_activation relu -grid_width 16 -grid_seed 0-2 -sde_paths 10 -fp_cells 30 -progress_interval 0"
@@ -251,7 +251,7 @@ JOB="$FPJ -grid_depth 16,32" refused "$W/oldfpl" "whose solve an earlier release
 cp -r "$W/fp16" "$W/oldfpa" && old9 "$W/oldfpa"
 run 0 run $FPJ -grid_depth 16 -output "$W/oldfpa" > /dev/null 2> "$W/old.err" ||
   { cat "$W/old.err"; fail "an old store of densities at every layer was not resumed"; }
-[ "$(sqlite3 "$W/oldfpa/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_layers') ORDER BY key)")" = "every 11" ] \
+[ "$(sqlite3 "$W/oldfpa/nnlimits.sqlite" "SELECT group_concat(value, ' ') FROM (SELECT value FROM meta WHERE key IN ('schema', 'fp_layers') ORDER BY key)")" = "every $(schema_of "$W/np1")" ] \
   || fail "resumed schema-9 store of densities at every layer: meta $(sqlite3 "$W/oldfpa/nnlimits.sqlite" "SELECT key, value FROM meta WHERE key IN ('schema', 'fp_layers')")"
 
 echo "sde: rank-invariant, mergeable, mass-conserving on cells uniform in atanh rho; laws table consistent; SDE time l/n, the grid, the attention logits, the ReLU drift and the densities at every layer: old stores kept apart; steps that leave halved, paths out of the state space counted"

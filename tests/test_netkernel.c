@@ -318,11 +318,76 @@ static void test_sqrt_psd_singular(void **state)
   }
 }
 
+/**
+  @brief Inputs of correlation 1 or -1 are copies (or negatives) of one another, and so are their
+  columns of every layer's Gram: K = XᵀX of X m×m whose columns are r random ones and m − r copies
+  of them, each +1 or −1 times an earlier column (every m up to NNL_SMALL_M + 3, so LAPACK's side
+  too, r = 1 … m − 1). NNLSqrtPSD gives a copy's column of R exactly ± its original's (bitwise),
+  RᵀR = K to 1e-14 of K's largest entry, and r nonzero rows (m ≤ NNL_SMALL_M). A K whose copy is off
+  by one ulp in one entry is no copy: its columns of R differ. Catches: copies factored with the
+  others (their columns of R then 1e-8 apart: a pivot of a rounding's worth, or the eigen root's),
+  a copy's sign lost, a tolerance taken for equality, a copy of a copy read from the wrong column.
+*/
+static void test_sqrt_psd_copies(void **state)
+{
+  (void)state;
+  for (PetscInt m = 2; m <= NNL_SMALL_M + 3; m++)
+    for (PetscInt r = 1; r < m; r++) {
+      double   X[16 * 16], K[16 * 16], R[16 * 16], big = 0;
+      int      from[16], sign[16];
+      uint64_t st = 31 + (uint64_t)(m * 16 + r);
+      for (PetscInt j = 0; j < m; j++) { /* columns r.. are copies of any earlier column */
+        from[j] = j < r ? -1 : (int)(((unsigned)(j * 7 + r)) % (unsigned)j);
+        sign[j] = (j + r) % 3 ? 1 : -1;
+        for (PetscInt i = 0; i < m; i++)
+          X[i + j * m] = from[j] < 0 ? Value(&st) : sign[j] * X[i + from[j] * m];
+      }
+      for (PetscInt a = 0; a < m; a++)
+        for (PetscInt b = 0; b < m; b++) {
+          double k = 0;
+          for (PetscInt i = 0; i < m; i++) k += X[i + a * m] * X[i + b * m];
+          K[a + b * m] = k;
+          big          = fmax(big, fabs(k));
+        }
+      AssertFactor(m, K, big, R, "copied columns");
+      for (PetscInt j = r; j < m; j++)
+        for (PetscInt i = 0; i < m; i++)
+          if (!(R[i + j * m] == sign[j] * R[i + from[j] * m]))
+            fail_msg("m %d r %d: R[%d,%d] = %.17g is not %d times R[%d,%d] = %.17g", (int)m, (int)r,
+                     (int)i, (int)j, R[i + j * m], sign[j], (int)i, from[j], R[i + from[j] * m]);
+      if (m <= NNL_SMALL_M && NonzeroRows(m, R) != (int)r)
+        fail_msg("m %d: %d columns and copies gave %d nonzero rows", (int)m, (int)r,
+                 NonzeroRows(m, R));
+      /* the last copy one ulp off in one entry (both sides: K stays symmetric), and in its
+         diagonal: no copy */
+      for (int where = 0; where < 2; where++) {
+        const PetscInt j = m - 1, i = where ? j : 0;
+        PetscInt       copy[16], n;
+        double         K1[16 * 16];
+        memcpy(K1, K, sizeof(double) * (size_t)(m * m));
+        K1[i + j * m] = K1[j + i * m] = nextafter(K[i + j * m], INFINITY);
+        n                             = NNLPSDCopies(m, K1, copy);
+        if (copy[j] || (where && n != r + 1))
+          fail_msg("m %d r %d: a column one ulp off (%s) was taken for a copy", (int)m, (int)r,
+                   where ? "diagonal" : "off the diagonal");
+        assert_int_equal(NNLPSDCopies(m, K, copy), r);
+        for (PetscInt c = 0; c < m; c++) { /* the root of c's copies, and c's sign to it */
+          int root = (int)c, s = 1;
+          while (from[root] >= 0) s *= sign[root], root = from[root];
+          if (copy[c] != (root == c ? 0 : s * (root + 1)))
+            fail_msg("m %d r %d: copy[%d] = %d, want %d", (int)m, (int)r, (int)c, (int)copy[c],
+                     root == c ? 0 : s * (root + 1));
+        }
+      }
+    }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_gram_small), cmocka_unit_test(test_project_small),
-    cmocka_unit_test(test_fourth_sum), cmocka_unit_test(test_gram_packed),
-    cmocka_unit_test(test_sqrt_psd),   cmocka_unit_test(test_sqrt_psd_singular)};
+    cmocka_unit_test(test_gram_small),     cmocka_unit_test(test_project_small),
+    cmocka_unit_test(test_fourth_sum),     cmocka_unit_test(test_gram_packed),
+    cmocka_unit_test(test_sqrt_psd),       cmocka_unit_test(test_sqrt_psd_singular),
+    cmocka_unit_test(test_sqrt_psd_copies)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

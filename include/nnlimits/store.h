@@ -10,7 +10,7 @@
 #define NNL_STORE_FILE "nnlimits.sqlite"
 #define NNL_STORE_LOCK "nnlimits.lock" /* held (fcntl) by the one process writing the store */
 #define NNL_STORE_SCHEMA                                                                           \
-  11 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths,    \
+  12 /* 2: limit tasks (points.kind, table limits); 3: spectra, spectrum, SDE tasks (sde_paths,    \
       fokker_planck); 4: a network's per-layer arrays as BLOBs (table layers, views gram and       \
       stats); 5: all of a network's layers in one row (table netlayers; layers a view); 6: points  \
       and netlayers rows appended (their id a UNIQUE column, not the rowid); 7: the tables as 6;   \
@@ -18,7 +18,7 @@
       not read: they refuse it rather than add rows of another convention; 8: the tables as 7, and \
       the convention attention_logits, which builds before 8 do not read; 9: the tables as 8, and  \
       the convention relu_drift; 10: the tables as 9, and the convention fp_layers; 11: the tables \
-      as 10, and the convention ode_steps */
+      as 10, and the convention ode_steps; 12: the tables as 11, and the convention psd_copies */
 #define NNL_STORE_SCHEMA_READ                                                                      \
   4 /* the oldest schema export, status and laws read: 4's table layers has the rows of the        \
        view layers, and gram and stats are the same views on it; 5 differs only in keys */
