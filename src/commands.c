@@ -86,9 +86,9 @@ PetscErrorCode NNLCommandExport(MPI_Comm comm, const NNLArgs *args)
                strerror(errno)); /* not its .partial */
   }
   ierr = NNLStoreExport(st, table, out);
-  if (!ierr)
-    ierr = NNLStoreExportNote(st, args->pos[0],
-                              stderr); /* the rows were exported all the same: a note, exit 0 */
+  if (!ierr) /* the rows were exported all the same: a note, exit 0 */
+    ierr = NNLStoreExportNote(st, args->pos[0], stderr);
+  if (!ierr) ierr = NNLStoreExportNone(st, args->pos[0], table, stderr);
   if (ierr) { /* the store's error (named already): no half file, under either name */
     if (file[0]) (void)fclose(out);
     if (aside) (void)remove(tmp);

@@ -17,7 +17,20 @@ typedef struct {
   const char *name, *header, *sql;
   PetscErrorCode (*write)(sqlite3_stmt *st, FILE *out);
   PetscErrorCode (*arrays)(sqlite3_stmt *st, FILE *out);
+  const char *none, *why; /* none: 1 when the store's job makes no rows of the table (why says so
+                             and what would), else 0; NULL: every job makes some */
 } ExportTable;
+
+/* The job's text (meta job) sets no spectra; draws no SDE paths (its sde_paths line is there only
+   when it does) */
+#define NNL_NO_SPECTRA_SQL                                                                         \
+  "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'job' AND instr(char(10) || value || char(10), "  \
+  "char(10) || 'spectra_layers=none' || char(10)))"
+#define NNL_NO_SDE_SQL                                                                             \
+  "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'job' AND NOT instr(char(10) || value, char(10) " \
+  "|| 'sde_paths'))"
+#define NNL_NO_SPECTRA_WHY "its job computes no spectra: give -spectra_layers (last, all or K)"
+#define NNL_NO_SDE_WHY     "its job draws no SDE paths: give -sde_paths N"
 
 static PetscErrorCode WriteGramArrays(sqlite3_stmt *st, FILE *out);
 static PetscErrorCode WriteStatsArrays(sqlite3_stmt *st, FILE *out);
@@ -43,63 +56,64 @@ static const ExportTable Tables[] = {
    "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,g.layer,CAST(g.layer AS "
    "REAL)/p.depth,g.a,g.b,g.q"
    " FROM points p JOIN gram g ON g.point=p.id ORDER BY p.ord,g.layer,g.a,g.b",
-   NULL, WriteGramArrays},
+   NULL, WriteGramArrays, NULL, NULL},
   {"points", "family,activation,width,depth,seed,id,status,sampler,dead_layer,message",
    "SELECT "
    "family,nnl_act(activation),width,depth,seed,printf('%016x',id),status,sampler,dead_layer,"
    "message FROM points"
    " WHERE kind='network' ORDER BY ord",
-   NULL, NULL},
+   NULL, NULL, NULL, NULL},
   {"stats", "family,activation,width,depth,seed,layer,t,input,lognorm,lognorm_post,kurtosis,ks",
    "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,s.layer,CAST(s.layer AS "
    "REAL)/p.depth,s.input,s.lognorm,"
    "s.lognorm_post,s.kurtosis,s.ks FROM points p JOIN stats s ON s.point=p.id ORDER BY "
    "p.ord,s.layer,s.input",
-   NULL, WriteStatsArrays},
+   NULL, WriteStatsArrays, NULL, NULL},
   {"limits", "family,activation,depth,layer,t,a,b,q_nngp,q_ode",
    "SELECT p.family,nnl_act(p.activation),p.depth,l.layer,CAST(l.layer AS "
    "REAL)/p.depth,l.a,l.b,l.q_nngp,l.q_ode"
    " FROM points p JOIN limits l ON l.point=p.id ORDER BY p.ord,l.layer,l.a,l.b",
-   NULL, NULL},
+   NULL, NULL, NULL, NULL},
   {"spectra",
    "family,activation,width,depth,seed,layer,t,matrix,k,rank,rank_rtol,pr,cond,vmax,vmin",
    "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,s.layer,CAST(s.layer AS "
    "REAL)/p.depth,s.matrix,s.k,s.rank,"
    "s.rank_rtol,s.pr,s.cond,s.vmax,s.vmin FROM points p JOIN spectra s ON s.point=p.id ORDER BY "
    "p.ord,s.layer,s.matrix",
-   NULL, NULL},
+   NULL, NULL, NNL_NO_SPECTRA_SQL, NNL_NO_SPECTRA_WHY},
   {"spectrum", "family,activation,width,depth,seed,layer,t,matrix,i,value",
    "SELECT p.family,nnl_act(p.activation),p.width,p.depth,p.seed,s.layer,CAST(s.layer AS "
    "REAL)/p.depth,s.matrix,s.i,s.value"
    " FROM points p JOIN spectrum s ON s.point=p.id ORDER BY p.ord,s.layer,s.matrix,s.i",
-   NULL, NULL},
+   NULL, NULL, NNL_NO_SPECTRA_SQL, NNL_NO_SPECTRA_WHY},
   /* Every finished network's q beside its limits: NNLStoreWriteCompare reduces each (.., layer, a,
      b) over seeds (CompareSQL; the statement here is only a handle on the store) */
   {"compare",
    "family,activation,width,depth,layer,t,a,b,seeds,mean,se,q_nngp,q_ode,err_nngp,z_nngp,err_ode,z_"
    "ode",
-   "SELECT 1", NNLStoreWriteCompare, NULL},
+   "SELECT 1", NNLStoreWriteCompare, NULL, NULL, NULL},
   /* compare's means across widths, fitted as q_inf + slope/n per (family, activation, depth, layer,
      a, b) */
   {"extrapolate",
    "family,activation,depth,layer,t,a,b,widths,q_inf,se_inf,slope,se_slope,chi2,q_nngp,q_ode,err_"
    "nngp,z_nngp,"
    "err_ode,z_ode",
-   "SELECT 1", NNLStoreWriteExtrapolate, NULL},
+   "SELECT 1", NNLStoreWriteExtrapolate, NULL, NULL, NULL},
   {"sde", "family,activation,width,depth,t,path,a,b,q,lognorm_post",
    "SELECT p.family,nnl_act(p.activation),p.width,p.depth,CASE WHEN p.family='resnet' THEN 1.0 "
    "ELSE CAST(p.depth-" NNL_SDE_OFFSET_SQL " AS REAL)/p.width END,"
    "s.path,s.a,s.b,s.q,s.lognorm_post FROM points p JOIN sde_paths s ON s.point=p.id ORDER BY "
    "p.ord,s.path,s.a,s.b",
-   NULL, NULL},
+   NULL, NULL, NNL_NO_SDE_SQL, NNL_NO_SDE_WHY},
   {"fokker_planck", "family,activation,width,depth,layer,t,cell,rho,density,rho_lo,rho_hi",
    "SELECT p.family,nnl_act(p.activation),p.width,p.depth,f.layer,CAST(f.layer-" NNL_SDE_OFFSET_SQL
    " AS REAL)/p.width,f.cell,f.rho,f.density," NNL_FP_EDGE_SQL("f.cell") "," NNL_FP_EDGE_SQL(
      "f.cell+1") " FROM points p JOIN fokker_planck f ON f.point=p.id ORDER BY "
                  "p.ord,f.layer,f.cell",
-   NULL, NULL},
+   NULL, NULL, NNL_NO_SDE_SQL,
+   "its job draws no SDE paths: give -sde_paths N (the density is shaped_mlp relu's)"},
   /* finite networks over seeds against the SDE paths and the Fokker–Planck density (laws.c) */
-  {"laws", NNL_LAWS_HEADER, "SELECT 1", WriteLaws, NULL},
+  {"laws", NNL_LAWS_HEADER, "SELECT 1", WriteLaws, NULL, NULL, NULL},
 };
 
 /* %.17g round-trips every double, so equal stores export to equal bytes. NULL (NaN, not applicable)
@@ -149,6 +163,23 @@ static const ExportTable *FindTable(const char name[])
 PetscBool NNLStoreIsTable(const char name[])
 {
   return FindTable(name) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode NNLStoreExportNone(NNLStore s, const char dir[], const char table[], FILE *out)
+{
+  const ExportTable *t = FindTable(table);
+  sqlite3_stmt      *st;
+  int                rc, none = 0;
+
+  PetscFunctionBegin;
+  if (!t || !t->none) PetscFunctionReturn(0);
+  PetscCall(NNLStoreCheck(s->db, sqlite3_prepare_v2(s->db, t->none, -1, &st, NULL), "export"));
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) none = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  PetscCall(NNLStoreCheck(s->db, rc == SQLITE_ROW ? SQLITE_DONE : rc, "export"));
+  if (none) fprintf(out, "export: '%s' has no rows of table %s: %s\n", dir, t->name, t->why);
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode NNLStoreExport(NNLStore s, const char table[], FILE *out)

@@ -206,7 +206,7 @@ static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject,
     PetscCall(PetscFree(v)); /* no list: m(m-1)/2 copies of r were 9 MB at m = 1500 */
     PetscCheck(job->input_correlation <= 1 && (m == 1 || job->input_correlation >= -1.0 / (m - 1)),
                PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "-input_correlation: %g is not a valid correlation for %" PetscInt_FMT
+               "-input_correlation: %.6g is not a valid correlation for %" PetscInt_FMT
                " inputs (allowed: -1/(m-1) <= r <= 1)",
                (double)job->input_correlation, m);
     job->input_corr_distinct = np > 0;
@@ -225,7 +225,7 @@ static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject,
         PetscCall(PetscFree(v));
         SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                 "-input_correlation: value %" PetscInt_FMT
-                " (%g) is not a correlation (allowed: -1 <= r <= 1)",
+                " (%.6g) is not a correlation (allowed: -1 <= r <= 1)",
                 k + 1, bad);
       }
     job->input_corr        = v;
@@ -242,7 +242,7 @@ static PetscErrorCode ReadInputCorrelation(PetscOptionItems *PetscOptionsObject,
                           PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL,
                           "-input_correlation: no inputs have these correlations: their matrix "
                           "(unit diagonal) is not positive "
-                          "semidefinite (smallest eigenvalue %g)",
+                          "semidefinite (smallest eigenvalue %.6g)",
                           (double)w[0])
              : 0;
     PetscCall(PetscFree3(C, w, work));
@@ -314,7 +314,7 @@ static PetscErrorCode ReadModel(PetscOptionItems *PetscOptionsObject, NNLJob *jo
                      "Relative threshold of the thresholded rank: values > rtol * largest", "1e-3",
                      &job->spectra_rtol));
   PetscCheck(job->spectra_rtol > 0 && job->spectra_rtol < 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "-spectra_rtol: must be in (0, 1) (got %g)", (double)job->spectra_rtol);
+             "-spectra_rtol: must be in (0, 1) (got %.6g)", (double)job->spectra_rtol);
   PetscCall(ReadInt(PetscOptionsObject, "-run_seed",
                     "Run seed: a second key of every random stream", "0", 0, &job->run_seed));
   PetscFunctionReturn(0);
@@ -335,7 +335,7 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
     "shaped_mlp, shaped_transformer smooth activations: phi_s(x) = s phi(x/s), s = a sqrt(n)", "1",
     &job->shape_a));
   PetscCheck(job->shape_a > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "-shape_a: must be > 0 (got %g)", (double)job->shape_a);
+             "-shape_a: must be > 0 (got %.6g)", (double)job->shape_a);
   PetscCall(ReadInt(PetscOptionsObject, "-attn_key_width",
                     "attention blocks: width n_k of the queries and keys; 0: the width n", "0", 0,
                     &job->attn_key_width));
@@ -345,7 +345,7 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
   PetscCall(ReadReal(PetscOptionsObject, "-sde_dt",
                      "Euler-Maruyama step of the SDE tasks (SDE time)", "1e-3", &job->sde_dt));
   PetscCheck(job->sde_dt > 0 && job->sde_dt <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-             "-sde_dt: must be in (0, 1] (got %g)", (double)job->sde_dt);
+             "-sde_dt: must be in (0, 1] (got %.6g)", (double)job->sde_dt);
   if (job->sde_paths > 0) { /* the longest SDE time: 1 (ResNet), L/n (shaped MLP, shaped attention);
                                its steps must be countable */
     double T = 1.0, L = (double)NNLJobMaxDepth(job);
@@ -353,7 +353,7 @@ static PetscErrorCode ReadShapeSDE(PetscOptionItems *PetscOptionsObject, NNLJob 
       for (PetscInt w = 0; w < job->nwidth; w++) T = PetscMax(T, L / (double)job->width[w]);
     PetscCheck(ceil(T / job->sde_dt) <= (double)PETSC_MAX_INT, PETSC_COMM_SELF,
                PETSC_ERR_USER_INPUT,
-               "-sde_dt: %g makes %.3g Euler-Maruyama steps over SDE time %g, more than a step "
+               "-sde_dt: %.6g makes %.3g Euler-Maruyama steps over SDE time %.6g, more than a step "
                "count holds (%" PetscInt_FMT ")",
                (double)job->sde_dt, ceil(T / job->sde_dt), T, PETSC_MAX_INT);
   }

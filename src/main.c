@@ -88,7 +88,7 @@ static const char *const help_solver_kept[] = {
   "ts_type", "ts_rk_type",   "ts_rtol",       "ts_atol",
   "ts_dt",   "ts_max_steps", "ts_adapt_type", "ts_exact_final_time"};
 static const char *const help_solvers[][2] = {
-  {"-limit_", "the depth-limit covariance ODE (mlp, resnet)"},
+  {"-limit_", "the depth-limit covariance ODE (resnet, -branch_alpha 0.5)"},
   {"-limit_fp_", "the Fokker-Planck PDE (shaped_mlp relu, with -sde_paths)"},
 };
 static struct {
@@ -495,8 +495,10 @@ int main(int argc, char **argv)
   if (StartPetsc(&pargc, &pargv)) return NNL_EXIT_INPUT;
   if (command_help_asked && cmd && !CommandHelp(cmd)) HelpFilter();
   /* `nnlimits export DIR | head` is normal use: a closed pipe ends the process quietly, not through
-   * PETSc's handler. */
-  signal(SIGPIPE, SIG_DFL);
+     PETSc's handler. A run's stdout (its summary, a solver's monitor) is not its result: the run
+     goes on when it closes (`nnlimits run -limit_ts_monitor | head` had ended it at once, read as
+     died), and its writes there fail quietly. */
+  signal(SIGPIPE, cmd && !strcmp(cmd, "run") ? SIG_IGN : SIG_DFL);
   /* A file size limit (ulimit -f, a batch system's) then fails the store's write with EFBIG and one
      clear message, instead of killing the process with no word. */
   signal(SIGXFSZ, SIG_IGN);

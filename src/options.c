@@ -1,6 +1,7 @@
 /* Job files: read by rank 0 and broadcast, so that a missing or malformed file is one collective
  * error, not a hang. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -232,9 +233,20 @@ static void WhereKeep(const char file[], const Seen *s)
 
 PetscBool NNLOptionsWhere(const char name[], char where[], size_t len)
 {
+  const char *bare = name[0] == '-' ? name + 1 : name, *env = getenv("PETSC_OPTIONS");
+  size_t      nb = strlen(bare);
+
   for (int i = nWhereKey - 1; i >= 0; i--) /* the last file that sets it: the one PETSc kept */
-    if (!strcasecmp(WhereKey[i].name + 1, name[0] == '-' ? name + 1 : name)) {
+    if (!strcasecmp(WhereKey[i].name + 1, bare)) {
       snprintf(where, len, "'%s' line %d", WhereFile[WhereOf[i]], WhereKey[i].line);
+      return PETSC_TRUE;
+    }
+  /* a word -NAME of PETSC_OPTIONS: an environment variable set long ago is the one place a user
+     does not look (the error named the option alone) */
+  for (const char *p = env; p && (p = strchr(p, '-')); p++)
+    if ((p == env || isspace((unsigned char)p[-1])) && !strncasecmp(p + 1, bare, nb) &&
+        (!p[1 + nb] || isspace((unsigned char)p[1 + nb]))) {
+      snprintf(where, len, "PETSC_OPTIONS ('%s')", env);
       return PETSC_TRUE;
     }
   return PETSC_FALSE;

@@ -34,7 +34,8 @@ int NNLOptionsTwice(int argc, char **argv, int first, int *again);
 int NNLOptionsIsValue(const char *w);
 /**
   @brief Where a job file set option name (with or without its '-'; as PETSc compares,
-  case-insensitively): "'FILE' line N" in where, PETSC_TRUE; PETSC_FALSE if no job file set it.
+  case-insensitively): "'FILE' line N" in where, PETSC_TRUE; else, where PETSC_OPTIONS has it as a
+  word, "PETSC_OPTIONS ('its value')"; PETSC_FALSE if neither has it.
 */
 PetscBool NNLOptionsWhere(const char name[], char where[], size_t len);
 

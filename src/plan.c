@@ -83,11 +83,12 @@ static PetscErrorCode PlanCalibrate(MPI_Comm comm, const NNLJob *job, const NNLG
       comm, "plan_calibration tasks=%.0f measured_seconds=%.4g model_seconds=%.4g factor=%.4g\n",
       sums[0], sums[1], sums[2], *factor));
   if (budget > 0 && !sums[0])
-    PetscCall(PetscFPrintf(comm, stderr,
-                           "nnlimits: warning: -plan_calibrate %g: no task of this job fits in %g "
-                           "s here, so nothing was measured "
-                           "(factor 1: the model's reference cores); give it more seconds\n",
-                           budget, budget));
+    PetscCall(
+      PetscFPrintf(comm, stderr,
+                   "nnlimits: warning: -plan_calibrate %.6g: no task of this job fits in %.6g "
+                   "s here, so nothing was measured "
+                   "(factor 1: the model's reference cores); give it more seconds\n",
+                   budget, budget));
   PetscFunctionReturn(0);
 }
 
@@ -211,9 +212,9 @@ static PetscErrorCode PlanOptions(MPI_Comm comm, Plan *p)
   NNLErrorOptionsPhase(PETSC_FALSE);
   if (rset) PetscCall(NNLParseInt("-plan_ranks", rtext, 1, &p->ranks));
   PetscCheck(p->calibrate >= 0 && p->calibrate <= 3600, comm, PETSC_ERR_USER_INPUT,
-             "-plan_calibrate: seconds in [0, 3600], not %g", p->calibrate);
+             "-plan_calibrate: seconds in [0, 3600], not %.6g", p->calibrate);
   PetscCheck(!p->factor_set || p->factor > 0, comm, PETSC_ERR_USER_INPUT,
-             "-plan_factor: must be > 0, not %g", p->factor);
+             "-plan_factor: must be > 0, not %.6g", p->factor);
   PetscCheck(!p->factor_set || p->calibrate == 0, comm, PETSC_ERR_USER_INPUT,
              "-plan_factor and -plan_calibrate: give one (the factor is what the calibration "
              "measures)");
@@ -342,8 +343,8 @@ static PetscErrorCode PlanShardLines(MPI_Comm comm, Plan *p)
   PetscCall(PetscFree(ps.sum));
   PetscCall(ierr);
   PetscCall(PetscPrintf(
-    comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " ranks)\n",
-    p->maxshard, p->ranks));
+    comm, "plan predicted_wall_seconds=%.4g (slowest shard at %" PetscInt_FMT " rank%s)\n",
+    p->maxshard, p->ranks, p->ranks == 1 ? "" : "s"));
   PetscFunctionReturn(0);
 }
 
@@ -381,10 +382,10 @@ static PetscErrorCode PlanWords(MPI_Comm comm, Plan *p)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscPrintf(comm,
                         "plan in_words: %s of compute; the slowest shard %s at %" PetscInt_FMT
-                        " ranks; %.3g MB of store a shard\n",
+                        " rank%s; %.3g MB of store a shard\n",
                         Duration(p->core, words[0], sizeof(words[0])),
                         Duration(p->maxshard, words[1], sizeof(words[1])), p->ranks,
-                        store / 1048576.0));
+                        p->ranks == 1 ? "" : "s", store / 1048576.0));
   if (p->bound) /* more ranks cannot shorten it: the commits are rank 0's alone, a shard's rank 0
                    each */
     PetscCall(PetscPrintf(comm, "plan note: the slowest shard's time is its rank 0 committing "
@@ -424,9 +425,10 @@ static PetscErrorCode PlanLeftLines(MPI_Comm comm, const Plan *p)
     left[0], lcore, lwall, p->ranks, job->shard_index, job->shard_count, p->stored, job->output));
   PetscCall(PetscPrintf(comm,
                         "plan in_words: a run into %s now computes the %.0f tasks left: %s of "
-                        "compute, %s at %" PetscInt_FMT " ranks\n",
+                        "compute, %s at %" PetscInt_FMT " rank%s\n",
                         job->output, left[0], Duration(lcore, words[0], sizeof(words[0])),
-                        Duration(lwall, words[1], sizeof(words[1])), p->ranks));
+                        Duration(lwall, words[1], sizeof(words[1])), p->ranks,
+                        p->ranks == 1 ? "" : "s"));
   PetscFunctionReturn(0);
 }
 
@@ -472,7 +474,7 @@ static PetscErrorCode PlanBody(MPI_Comm comm, Plan *p)
      here rather than reading the job file itself */
   {
     char g[32]; /* PetscPrintf's %g prints 10 as "10.", which a script reads as no number */
-    snprintf(g, sizeof(g), "%g", (double)p->grace);
+    snprintf(g, sizeof(g), "%.6g", (double)p->grace);
     PetscCall(PetscPrintf(comm, "plan stop_grace=%s given=%s\n", g, p->grace_set ? "yes" : "no"));
   }
   PetscFunctionReturn(0);

@@ -144,7 +144,7 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
   /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the
    * option. */
   snprintf(b0, sizeof(b0), "%s", s->rank0_computes ? "true" : "false");
-  snprintf(gbuf, sizeof(gbuf), "%g", s->stop_grace);
+  snprintf(gbuf, sizeof(gbuf), "%.6g", s->stop_grace);
   PetscOptionsBegin(s->comm, NULL, "nnlimits run: scheduler", NULL);
   PetscCall(PetscOptionsString("-progress_interval",
                                "Seconds between progress lines on stderr (0: none)", "", buf, buf,
@@ -176,7 +176,7 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
   if (set) PetscCall(NNLParseReal("-progress_interval", buf, &iv));
   if (gset) PetscCall(NNLParseReal("-stop_grace", gbuf, &grace));
   PetscCheck(grace >= 0, s->comm, PETSC_ERR_USER_INPUT,
-             "-stop_grace: must be >= 0 seconds (got %g)", (double)grace);
+             "-stop_grace: must be >= 0 seconds (got %.6g)", (double)grace);
   s->stop_grace     = grace;
   s->stop_grace_set = gset;
   set               = set0;
@@ -190,7 +190,7 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
                "-sched_rank0_computes: '%s' is not true or false", b0);
     s->rank0_opt = t ? 1 : 0;
   }
-  PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %g)",
+  PetscCheck(iv >= 0, s->comm, PETSC_ERR_USER_INPUT, "-progress_interval: must be >= 0 (got %.6g)",
              (double)iv);
   s->progress_interval = iv;
   {

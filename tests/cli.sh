@@ -42,6 +42,13 @@ set +e; run 0 run -help foo > hfoo.txt 2>&1; rc=$?; set -e
 set +e; PETSC_OPTIONS="-grid_width 16 32" run 0 plan -output "$W/penv" > penv.txt 2>&1; rc=$?; set -e
 [ "$rc" = 2 ] && grep -q "PETSC_OPTIONS: unexpected word '32' after -grid_width 16" penv.txt \
   || { cat penv.txt; fail "PETSC_OPTIONS with a stray word: exit $rc"; }
+# a misspelt option of PETSC_OPTIONS is named with where it is (it was named alone: the environment is the last place
+# a user looks); one of the command line is not said to be there
+set +e; PETSC_OPTIONS="-progress_interval 0 -grid_widht 64" run 0 plan -output "$W/penv" > penv.txt 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -qF "unknown option -grid_widht in PETSC_OPTIONS ('-progress_interval 0 -grid_widht 64') (did you mean -grid_width?)" penv.txt \
+  || { cat penv.txt; fail "a misspelt option of PETSC_OPTIONS: exit $rc"; }
+set +e; PETSC_OPTIONS="-progress_interval 0" run 0 plan -grid_widht 64 -output "$W/penv" > penv.txt 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "unknown option -grid_widht (did you mean" penv.txt || { cat penv.txt; fail "a misspelt option: exit $rc"; }
 PETSC_OPTIONS="-grid_width 16,32 -sigma_b2 -0.5 -family mlp" run 0 plan -sigma_b2 0 -output "$W/penv" > penv.txt 2>&1 \
   || { cat penv.txt; fail "PETSC_OPTIONS with a negative value refused"; }
 run 0 > usage.txt 2>&1 && fail "no command should exit non-zero"
@@ -74,7 +81,7 @@ for seeds in 0-10 0-1000 0-10000; do
 done
 grep -q 'in_words: [0-9.]* days of compute' words.txt || fail "plan in_words: 10^4 dense networks are not days: $(grep in_words words.txt)"
 
-# under mpiexec, plan predicts for the ranks it runs on (it said "at 1 ranks" unless told -plan_ranks)
+# under mpiexec, plan predicts for the ranks it runs on (it said "at 1 rank" unless told -plan_ranks)
 run 2 plan -grid_seed 0-10 | grep -q '^plan predicted_wall_seconds=.* (slowest shard at 2 ranks)$' || fail "plan at 2 ranks predicts for $(run 2 plan -grid_seed 0-10 | tail -1)"
 run 2 plan -grid_seed 0-10 -plan_ranks 8 | grep -q '(slowest shard at 8 ranks)$' || fail "-plan_ranks 8 at 2 ranks"
 # plan beside a live writer: a run into the directory now would be refused, and plan says so (it predicted that run as
@@ -300,6 +307,17 @@ run 0 run -family mlp,resnet -grid_activation relu,silu -grid_width 8 -grid_dept
 run 0 run -family MLP,ResNet -grid_activation ReLU,SiLU -grid_width 8 -grid_depth 2 -grid_seed 0-2 -sampler Projection -output cased \
   > /dev/null 2> cased.err && grep -q 'todo=0' cased.err || fail "the same job in capitals is another: $(cat cased.err)"
 "$NNL" export cased -table COMPARE -o cased.csv && head -1 cased.csv | grep -q '^family,activation' || fail "export -table COMPARE"
+# a table the job makes no rows of is its header, exit 0, and a line on stderr naming the option that would make them
+# (it was the header alone, without a word); a table it makes rows of, none. Catches: the note missing, or given for a
+# job that has the rows.
+for t in spectra spectrum sde fokker_planck; do
+  "$NNL" export cased -table $t > none.csv 2> none.err || fail "export of $t (none)"
+  [ "$(wc -l < none.csv)" = 1 ] && grep -q "^export: 'cased' has no rows of table $t: its job .* give -s" none.err \
+    || fail "export of $t of a job that makes none: $(cat none.err)"
+done
+for t in gram spectra sde fokker_planck; do # the mixed job makes every kind of row
+  "$NNL" export mix -table $t > /dev/null 2> none.err && [ ! -s none.err ] || fail "export of $t (mixed job): $(cat none.err)"
+done
 # an export that fails part way (the store's pairs table emptied by hand) leaves no file, not even its .partial
 cp -r cased damaged && sqlite3 damaged/nnlimits.sqlite "DELETE FROM pairs"
 "$NNL" export damaged -table gram -o damaged.csv 2> damaged.err && fail "export of a store without pairs"

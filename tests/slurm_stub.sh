@@ -98,12 +98,12 @@ awk -v l="$left1" -v w="$whole" 'BEGIN {exit !(l > 0 && l < 0.8 * w)}' ||
 PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --output "$OUT" -n 1 -t 5 \
   > s2.out 2> s2.err || { cat s2.err; fail "submit of the array with shard 1 unfinished"; }
 grep -q "^submit: shards already finished, not queued again: 0,2$" s2.out &&
-  grep -q "^plan: slowest shard queued (shard 1 of 1, less what its store holds) ~${left1}s at 1 ranks" s2.out ||
+  grep -q "^plan: slowest shard queued (shard 1 of 1, less what its store holds) ~${left1}s at 1 rank " s2.out ||
   { cat s2.out; fail "the plan of shard 1 alone: want ${left1}s (the whole job's slowest shard: ${whole}s)"; }
 rm -r "$OUT/shard-2" "$OUT/logs/submitted" # (stub squeue would report the submit's jobs as running)
 PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --only 2 --output "$OUT" -n 1 -t 5 \
   > s2.out 2> s2.err || { cat s2.err; fail "submit --only 2"; }
-grep -q "^plan: slowest shard queued (shard 2 of 2) ~${line2}s at 1 ranks" s2.out || { cat s2.out; fail "the plan of --only 2: want ${line2}s"; }
+grep -q "^plan: slowest shard queued (shard 2 of 2) ~${line2}s at 1 rank " s2.out || { cat s2.out; fail "the plan of --only 2: want ${line2}s"; }
 # a reversed range names no shard: submit ended without a word, exit 1 (set -e on an empty grep)
 rc=0
 rm "$OUT/logs/submitted"

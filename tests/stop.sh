@@ -213,10 +213,18 @@ set +e; run 2 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/file" >
   [ ! -e "$W/file/nnlimits.stop" ] || fail "stop file: exit $rc: $(cat "$W/file.err")"
 run 2 run -grid_width 8 -grid_depth 2 -grid_seed 0-4 -output "$W/file" > /dev/null 2>&1 || fail "stop file: the rerun"
 
+# A run whose stdout closes (`nnlimits run -limit_ts_monitor | head -1`: its monitor's lines, then its summary) goes on
+# to the end: exit 0, every point committed, the run complete. Catches: SIGPIPE's default (the run ended at once with
+# exit 141 and nothing committed, which status then read as died).
+set +e; run 0 run -grid_width 8,16 -grid_depth 4,16 -grid_seed 0-144 -limit_ts_monitor -output "$W/pipe" 2> "$W/pipe.err" | head -1 > /dev/null
+rc=${PIPESTATUS[0]}; set -e
+[ "$rc" = 0 ] && "$NNL" status "$W/pipe" | grep -q "done=1156 failed=0 pending=0 total=1156 last_run=complete" \
+  || fail "a run whose stdout closed: exit $rc, $("$NNL" status "$W/pipe" 2>&1) $(cat "$W/pipe.err")"
+
 # (A grace longer than the tasks in progress lets them finish and commit: resume.sh's SIGUSR1 stop, at the default.)
 echo "stop with long tasks in progress: abandoned after -stop_grace or a second signal; a worker's signal stops the run;"
 echo "     a signal to rank 0 alone reaches the workers' tasks; a signal in the start or the set-up exits 3 through MPI_Finalize"
 echo "     (1 and 2 ranks, one line from rank 0);"
 echo "     two different signals at once are one stop; a file nnlimits.stop stops it too; a run in its stop and one"
 echo "     killed in it said so;"
-echo "     resumed to identical exports"
+echo "     resumed to identical exports; a run whose stdout closed went on to the end"

@@ -102,6 +102,10 @@ PetscErrorCode NNLStoreStatusMany(PetscInt n, const char *const dirs[], FILE *ou
 /** @brief After an export of dir's store: a line on out if the store is not finished (tasks
  * pending), saying why. */
 PetscErrorCode NNLStoreExportNote(NNLStore st, const char dir[], FILE *out);
+/** @brief After an export of table from dir's store: a line on out if its job makes no rows of
+ * that table (spectra, spectrum without -spectra_layers; sde, fokker_planck without -sde_paths),
+ * naming the option that would. */
+PetscErrorCode NNLStoreExportNone(NNLStore st, const char dir[], const char table[], FILE *out);
 /**
   @brief Merge the stores of dirs[0..n) (shards of one job) into the store in output, creating it if
   needed. Idempotent: points already there are kept. Refuses inputs of different jobs before
