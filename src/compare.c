@@ -24,6 +24,7 @@ typedef struct {
   PetscInt     *n;        /* nl × np */
   double       *sum, *ss; /* nl × np */
   double       *unit;     /* nl × np: max |q| in pass 0, then ss's unit (a power of two) */
+  double       *dmax;     /* nl × np: the largest squared deviation, in units of unit */
 } CompareGroup;
 
 typedef struct {
@@ -72,6 +73,7 @@ static PetscErrorCode CompareLayer(CompareGroup *g, PetscInt np, long long L, Pe
     PetscCall(PetscRealloc(sizeof(double) * cap * np, &g->sum));
     PetscCall(PetscRealloc(sizeof(double) * cap * np, &g->ss));
     PetscCall(PetscRealloc(sizeof(double) * cap * np, &g->unit));
+    PetscCall(PetscRealloc(sizeof(double) * cap * np, &g->dmax));
     g->cap = cap;
   }
   memmove(g->layer + lo + 1, g->layer + lo, sizeof(long long) * (g->nl - lo));
@@ -79,9 +81,11 @@ static PetscErrorCode CompareLayer(CompareGroup *g, PetscInt np, long long L, Pe
   memmove(g->sum + (lo + 1) * np, g->sum + lo * np, sizeof(double) * (g->nl - lo) * np);
   memmove(g->ss + (lo + 1) * np, g->ss + lo * np, sizeof(double) * (g->nl - lo) * np);
   memmove(g->unit + (lo + 1) * np, g->unit + lo * np, sizeof(double) * (g->nl - lo) * np);
+  memmove(g->dmax + (lo + 1) * np, g->dmax + lo * np, sizeof(double) * (g->nl - lo) * np);
   g->layer[lo] = L;
   for (PetscInt k = 0; k < np; k++)
-    g->n[lo * np + k] = 0, g->sum[lo * np + k] = g->ss[lo * np + k] = g->unit[lo * np + k] = 0;
+    g->n[lo * np + k] = 0, g->sum[lo * np + k] = g->ss[lo * np + k] = g->unit[lo * np + k] =
+                             g->dmax[lo * np + k] = 0;
   g->nl++;
   PetscFunctionReturn(0);
 }
@@ -148,6 +152,7 @@ static PetscErrorCode ComparePass(sqlite3_stmt *st, Compare *c, int pass)
         } else {
           double d = (v - g->sum[li * np + k] / (double)g->n[li * np + k]) / g->unit[li * np + k];
           g->ss[li * np + k] += d * d;
+          g->dmax[li * np + k] = PetscMax(g->dmax[li * np + k], d * d);
         }
       }
     }
@@ -255,6 +260,34 @@ static PetscErrorCode CompareWriteAll(const Compare *c, sqlite3_stmt *lim, FILE 
   PetscFunctionReturn(0);
 }
 
+/* A line on stderr when some (group, layer, pair) has heavy-tailed seeds (NNLStoreHeavyTailed):
+   their mean ± se, z and the fit's weights are not to be read as a Gaussian's. The first such group
+   is named. */
+static void HeavyNote(const Compare *c)
+{
+  long long           rows = 0, heavy = 0;
+  const CompareGroup *first = NULL;
+
+  for (PetscInt gi = 0; gi < c->ng; gi++) {
+    const CompareGroup *g = &c->g[gi];
+    for (PetscInt e = 0; e < g->nl * c->np; e++) {
+      if (!g->n[e]) continue;
+      rows++;
+      if (NNLStoreHeavyTailed(g->n[e], g->ss[e], g->dmax[e])) {
+        heavy++;
+        if (!first) first = g;
+      }
+    }
+  }
+  if (heavy)
+    fprintf(stderr,
+            "export: %lld of %lld rows are of heavy-tailed seeds (first: %s %s width %lld depth "
+            "%lld): one seed's q is more than half of their squared deviations, so their mean, se "
+            "and z are not a Gaussian's (a ReLU MLP deep beside its width is log-normal, "
+            "Hanin-Nica: its log-norms are in -table stats and laws)\n",
+            heavy, rows, first->family, first->activation, first->width, first->depth);
+}
+
 /* The seeds' means per (group, layer, pair), then write(c, lim, out) with lim a statement on the
    limits' rows of one task (LimitRows). */
 static PetscErrorCode CompareRun(sqlite3_stmt *handle, FILE *out,
@@ -290,6 +323,7 @@ static PetscErrorCode CompareRun(sqlite3_stmt *handle, FILE *out,
         &lim, NULL),
       "export");
   if (!ierr) ierr = write(&c, lim, out);
+  if (!ierr) HeavyNote(&c);
   sqlite3_finalize(lim);
   sqlite3_finalize(st);
   if (own) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -299,6 +333,7 @@ static PetscErrorCode CompareRun(sqlite3_stmt *handle, FILE *out,
     PetscCall(PetscFree(c.g[gi].sum));
     PetscCall(PetscFree(c.g[gi].ss));
     PetscCall(PetscFree(c.g[gi].unit));
+    PetscCall(PetscFree(c.g[gi].dmax));
   }
   PetscCall(PetscFree(c.g));
   PetscCall(PetscFree(c.order));

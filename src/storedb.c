@@ -243,6 +243,11 @@ double NNLStorePow2Below(double x)
   return x != 0 && isfinite(x) ? ldexp(1.0, ilogb(x)) : 1.0;
 }
 
+PetscBool NNLStoreHeavyTailed(long long n, double ss, double dmax)
+{
+  return n >= 64 && ss > 0 && dmax > 0.5 * ss ? PETSC_TRUE : PETSC_FALSE;
+}
+
 void NNLStoreLeaveWAL(sqlite3 *db, const char dir[])
 {
   sqlite3_stmt *st = NULL;

@@ -3,6 +3,7 @@
    MLP's covariance SDE's mean). */
 #include <math.h>
 #include <sqlite3.h>
+#include <string.h>
 #include "summary.h"
 #include "storeimpl.h"
 
@@ -23,7 +24,7 @@ static const char *SQL =
   "THEN s.q END))) AS r"
   "   FROM points sp JOIN sde_paths s ON s.point=sp.id WHERE sp.kind='sde' AND sp.family=p.family"
   "   AND sp.activation=p.activation AND sp.width=p.width AND sp.depth=p.depth GROUP BY s.path))"
-  " ELSE min(l01.q_nngp)/(sqrt(min(l.q_nngp))*sqrt(min(l11.q_nngp))) END"
+  " ELSE min(l01.q_nngp)/(sqrt(min(l.q_nngp))*sqrt(min(l11.q_nngp))) END, nnl_heavy(g.q00)"
   " FROM points p"
   /* the last recorded layer's q00, q01, q11 from the network's arrays (NULL where there is no
      second input), read from netlayers itself: a join on the view layers made SQLite expand every
@@ -71,6 +72,27 @@ static void SEStep(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   a->x[a->n++] = sqlite3_value_double(argv[0]);
 }
 
+/* nnl_heavy(x): 1 when the group's non-NULL x are heavy-tailed (NNLStoreHeavyTailed), else 0 */
+static void HeavyFinal(sqlite3_context *ctx)
+{
+  SEAgg *a   = sqlite3_aggregate_context(ctx, 0);
+  double sum = 0, big = 0, ss = 0, dmax = 0, unit, mean;
+
+  if (!a || a->n < 2) {
+    if (a) sqlite3_free(a->x);
+    sqlite3_result_int(ctx, 0);
+    return;
+  }
+  for (int i = 0; i < a->n; i++) sum += a->x[i], big = fmax(big, fabs(a->x[i]));
+  mean = sum / a->n, unit = NNLStorePow2Below(big);
+  for (int i = 0; i < a->n; i++) {
+    double d = ((a->x[i] - mean) / unit) * ((a->x[i] - mean) / unit);
+    ss += d, dmax = fmax(dmax, d);
+  }
+  sqlite3_free(a->x);
+  sqlite3_result_int(ctx, NNLStoreHeavyTailed(a->n, ss, dmax));
+}
+
 static void SEFinal(sqlite3_context *ctx)
 {
   SEAgg *a   = sqlite3_aggregate_context(ctx, 0);
@@ -103,7 +125,7 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   char          path[PETSC_MAX_PATH_LEN];
   sqlite3      *db = NULL;
   sqlite3_stmt *st = NULL, *wst = NULL;
-  PetscInt      rows = 0;
+  PetscInt      rows = 0, heavy = 0;
   int           rc, fw = 7, aw = 12;
 
   PetscFunctionBegin;
@@ -113,6 +135,9 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function(db, "nnl_se", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
                                  SEStep, SEFinal);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function(db, "nnl_heavy", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
+                                 SEStep, HeavyFinal);
   /* its join looks each network up by its random id: SQLite's 2 MB default cache reread the index's
      pages (a store of 10^6 tiny points: 8 s for the summary, after a 7 s run) */
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA cache_size=-262144", NULL, NULL, NULL);
@@ -151,18 +176,27 @@ PetscErrorCode NNLSummaryPrint(const char dir[], PetscInt maxrows, FILE *out)
       MeanSE(rho, sizeof(rho), "%.5f", " ± %.5f", r, rse,
              sqlite3_column_type(st, 8) != SQLITE_NULL);
     }
+    MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, qse,
+           sqlite3_column_type(st, 6) != SQLITE_NULL);
+    if (sqlite3_column_int(st, 12)) { /* heavy-tailed: marked, and a line under the table */
+      heavy++;
+      strncat(path, " *", sizeof(path) - strlen(path) - 1);
+    }
     if (rows++ < maxrows)
       fprintf(out, "%-*s %-*s %6d %6d %6d  %-24s %-9s %-9s  %-24s %s\n", fw,
               sqlite3_column_text(st, 0), aw, sqlite3_column_text(st, 1), sqlite3_column_int(st, 2),
-              sqlite3_column_int(st, 3), n,
-              (MeanSE(path, sizeof(path), "%.5g", " ± %.3g", q, qse,
-                      sqlite3_column_type(st, 6) != SQLITE_NULL),
-               path),
-              lim[0], lim[1], rho, lim[2]);
+              sqlite3_column_int(st, 3), n, path, lim[0], lim[1], rho, lim[2]);
   }
   if (rows > maxrows)
     fprintf(out, "... %" PetscInt_FMT " more rows: nnlimits export %s -table gram\n",
             rows - maxrows, dir);
+  if (heavy)
+    fprintf(
+      out,
+      "* %" PetscInt_FMT " rows of heavy-tailed seeds: one seed's q_00 is more than half "
+      "of their squared deviations, so mean ± se is not a Gaussian's (a ReLU MLP deep beside "
+      "its width is log-normal, Hanin-Nica: its log-norms are in export -table stats, laws)\n",
+      heavy);
   if (rc != SQLITE_DONE)
     fprintf(out, "(the summary above is cut short: %s)\n", sqlite3_errmsg(db));
   else if (rows ==

@@ -318,6 +318,22 @@ done
 for t in gram spectra sde fokker_planck; do # the mixed job makes every kind of row
   "$NNL" export mix -table $t > /dev/null 2> none.err && [ ! -s none.err ] || fail "export of $t (mixed job): $(cat none.err)"
 done
+# heavy-tailed seeds (NNLStoreHeavyTailed: of 64 or more, one seed's squared deviation is more than half of all): a
+# ReLU MLP at depth/width 4 (log-normal q) is marked in the run's summary and named in compare's and extrapolate's
+# note on stderr; a ResNet's are not. Catches: z of a log-normal's mean read as a Gaussian's without a word (z = -6 at
+# 200 seeds of width 64, depth 256, against a limit its diagonal has exactly), the rule firing for light tails.
+run 0 run -family mlp,resnet -grid_activation relu -grid_width 16 -grid_depth 64 -grid_seed 0-200 -output heavy > heavy.out 2> /dev/null \
+  || fail "heavy-tailed run"
+grep -q '^mlp  *relu  *16  *64  *200  .* \* ' heavy.out && grep -q '^\* 1 rows of heavy-tailed seeds' heavy.out \
+  && ! grep -q '^resnet .* \* ' heavy.out || fail "the run's summary of heavy-tailed seeds: $(cat heavy.out)"
+for t in compare extrapolate; do
+  "$NNL" export heavy -table $t > /dev/null 2> heavy.err && grep -q "^export: [1-9][0-9]* of [0-9]* rows are of heavy-tailed seeds (first: mlp relu width 16 depth 64)" heavy.err \
+    || fail "export $t of heavy-tailed seeds: $(cat heavy.err)"
+done
+run 0 run -family resnet -grid_activation relu,tanh -grid_width 16,64 -grid_depth 4,64 -grid_seed 0-200 -output light > light.out 2> /dev/null \
+  || fail "light-tailed run"
+"$NNL" export light -table compare > /dev/null 2> light.err && [ ! -s light.err ] && ! grep -q '\*' light.out \
+  || fail "light tails taken for heavy: $(cat light.err light.out)"
 # an export that fails part way (the store's pairs table emptied by hand) leaves no file, not even its .partial
 cp -r cased damaged && sqlite3 damaged/nnlimits.sqlite "DELETE FROM pairs"
 "$NNL" export damaged -table gram -o damaged.csv 2> damaged.err && fail "export of a store without pairs"
