@@ -55,9 +55,15 @@ def pick(rng, items, weights=None):
 
 
 def corr_list(rng, m):
-    """m(m-1)/2 correlations of m random unit vectors in R^m (a PSD matrix, regular), rounded to 6 digits."""
+    """m(m-1)/2 correlations of m random unit vectors in R^m (a PSD matrix, regular), rounded to 6 digits; a third of
+    the time some vectors are copies or negatives of earlier ones (pairs of correlation 1 or -1: src/sqrtpsd.c)."""
     v = [[rng.gauss(0, 1) for _ in range(m)] for _ in range(m)]
     v = [[x / sum(y * y for y in u) ** 0.5 for x in u] for u in v]
+    if rng.random() < 0.33:
+        for j in range(1, m):
+            if rng.random() < 0.4:
+                s = rng.choice([1, -1])
+                v[j] = [s * x for x in v[rng.randrange(j)]]
     return ",".join("%.6f" % sum(x * y for x, y in zip(v[a], v[b])) for a in range(m) for b in range(a + 1, m))
 
 
