@@ -695,15 +695,11 @@ PetscErrorCode NNLLimitSetFromOptions(MPI_Comm comm)
   {
     /* read as text: PETSc's PetscOptionsInt wraps a value past 2^31 (4294967297 was 1 cell, run
        silently) */
-    char      buf[256] = PetscStringize(NNL_GOURSAT_CELLS);
-    PetscInt  cells    = NNL_GOURSAT_CELLS;
-    PetscBool set;
-    PetscCall(
-      PetscOptionsString("-limit_goursat_cells",
-                         "Cells per unit time of its second-order march (the least multiple "
-                         "of each depth at least this; error ~1/cells^2)",
-                         "", buf, buf, sizeof(buf), &set));
-    if (set) PetscCall(NNLParseInt("-limit_goursat_cells", buf, PETSC_MIN_INT, &cells));
+    PetscInt cells = NNL_GOURSAT_CELLS;
+    PetscCall(NNLParseIntOption(PetscOptionsObject, "-limit_goursat_cells",
+                                "Cells per unit time of its second-order march (the least multiple "
+                                "of each depth at least this; error ~1/cells^2)",
+                                PETSC_MIN_INT, &cells, NULL));
     PetscCheck(cells >= 1 && cells <= NNL_GOURSAT_CELLS_MAX, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-limit_goursat_cells: must be between 1 and 2^30 = 1073741824 (got %" PetscInt_FMT
                ")",

@@ -182,6 +182,20 @@ PetscErrorCode NNLParseInt(const char opt[], const char s[], PetscInt min, Petsc
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode NNLParseIntOption(PetscOptionItems *PetscOptionsObject, const char opt[],
+                                 const char help[], PetscInt min, PetscInt *v, PetscBool *set)
+{
+  char      buf[256];
+  PetscBool has;
+
+  PetscFunctionBegin;
+  snprintf(buf, sizeof(buf), "%" PetscInt_FMT, *v);
+  PetscCall(PetscOptionsString(opt, help, "", buf, buf, sizeof(buf), &has));
+  if (has) PetscCall(NNLParseInt(opt, buf, min, v));
+  if (set) *set = has;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode NNLParseReal(const char opt[], const char s[], PetscReal *v)
 {
   char *stop = NULL;

@@ -10,6 +10,13 @@ PetscErrorCode NNLParseIntList(const char opt[], const char s[], PetscInt min, P
                                PetscInt *n);
 /** @brief One integer >= min. */
 PetscErrorCode NNLParseInt(const char opt[], const char s[], PetscInt min, PetscInt *v);
+/**
+  @brief An integer option inside a PetscOptionsBegin/End block, read as text and parsed by
+  NNLParseInt (>= min): PETSc's PetscOptionsInt wraps a value past 2^31 (4294967297 read as 1).
+  -help shows *v as its default; *v changes only where the option is set (*set, which may be NULL).
+*/
+PetscErrorCode NNLParseIntOption(PetscOptionItems *PetscOptionsObject, const char opt[],
+                                 const char help[], PetscInt min, PetscInt *v, PetscBool *set);
 /** @brief One finite real. */
 PetscErrorCode NNLParseReal(const char opt[], const char s[], PetscReal *v);
 /** @brief Comma list of finite reals (items may be spaced; repeats allowed). Caller frees. */

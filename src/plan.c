@@ -183,9 +183,7 @@ static double CoreSeconds(const Plan *p, double seconds)
    told -plan_ranks 2). */
 static PetscErrorCode PlanOptions(MPI_Comm comm, Plan *p)
 {
-  char      rtext[64];
-  PetscBool rset = PETSC_FALSE;
-  int       size;
+  int size;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -194,10 +192,10 @@ static PetscErrorCode PlanOptions(MPI_Comm comm, Plan *p)
   PetscOptionsBegin(comm, NULL, "nnlimits plan: its own options (and every option of run)", NULL);
   /* read as the job's integers are (NNLParseInt): PETSc's own read of 2147483648 wrapped it, "must
    * be >= 1" */
-  snprintf(rtext, sizeof(rtext), "%" PetscInt_FMT, p->ranks);
-  PetscCall(PetscOptionsString(
-    "-plan_ranks", "Ranks per shard to predict wall time for (default: the ranks plan runs on)", "",
-    rtext, rtext, sizeof(rtext), &rset));
+  PetscCall(
+    NNLParseIntOption(PetscOptionsObject, "-plan_ranks",
+                      "Ranks per shard to predict wall time for (default: the ranks plan runs on)",
+                      1, &p->ranks, NULL));
   PetscCall(PetscOptionsReal("-plan_calibrate",
                              "Seconds of the job's own tasks to run here first, to scale the "
                              "predicted times to this machine's cores "
@@ -210,7 +208,6 @@ static PetscErrorCode PlanOptions(MPI_Comm comm, Plan *p)
                              "", p->factor, &p->factor, &p->factor_set));
   PetscOptionsEnd();
   NNLErrorOptionsPhase(PETSC_FALSE);
-  if (rset) PetscCall(NNLParseInt("-plan_ranks", rtext, 1, &p->ranks));
   PetscCheck(p->calibrate >= 0 && p->calibrate <= 3600, comm, PETSC_ERR_USER_INPUT,
              "-plan_calibrate: seconds in [0, 3600], not %.6g", p->calibrate);
   PetscCheck(!p->factor_set || p->factor > 0, comm, PETSC_ERR_USER_INPUT,

@@ -137,8 +137,8 @@ PetscErrorCode NNLSchedCreate(MPI_Comm comm, const NNLJob *job, NNLSched *s)
 PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
 {
   PetscReal iv = s->progress_interval, grace = s->stop_grace;
-  char      buf[64] = "5", gbuf[64], b0[64], tbuf[2][256];
-  PetscBool set, set0, gset, tset[2];
+  char      buf[64] = "5", gbuf[64], b0[64];
+  PetscBool set, set0, gset;
 
   PetscFunctionBegin;
   /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the
@@ -158,17 +158,13 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
                                "Rank 0 computes points too (default: when 8 ranks or fewer)", "",
                                b0, b0, sizeof(b0), &set0));
   /* as text too: PetscOptionsInt wraps a value past 2^31 (-spectra_team_min 4294967297 was 1) */
-  snprintf(tbuf[0], sizeof(tbuf[0]), "%" PetscInt_FMT, s->team_size);
-  snprintf(tbuf[1], sizeof(tbuf[1]), "%" PetscInt_FMT, s->team_min);
-  PetscCall(PetscOptionsString("-spectra_team_size",
-                               "Ranks per spectra team (ScaLAPACK); 1: every rank computes alone",
-                               "", tbuf[0], tbuf[0], sizeof(tbuf[0]), &tset[0]));
-  PetscCall(PetscOptionsString("-spectra_team_min",
-                               "Spectra of matrices with max(rows, cols) >= this go to the team",
-                               "", tbuf[1], tbuf[1], sizeof(tbuf[1]), &tset[1]));
+  PetscCall(NNLParseIntOption(PetscOptionsObject, "-spectra_team_size",
+                              "Ranks per spectra team (ScaLAPACK); 1: every rank computes alone",
+                              PETSC_MIN_INT, &s->team_size, NULL));
+  PetscCall(NNLParseIntOption(PetscOptionsObject, "-spectra_team_min",
+                              "Spectra of matrices with max(rows, cols) >= this go to the team",
+                              PETSC_MIN_INT, &s->team_min, NULL));
   PetscOptionsEnd();
-  if (tset[0]) PetscCall(NNLParseInt("-spectra_team_size", tbuf[0], PETSC_MIN_INT, &s->team_size));
-  if (tset[1]) PetscCall(NNLParseInt("-spectra_team_min", tbuf[1], PETSC_MIN_INT, &s->team_min));
   PetscCheck(s->team_size >= 1, s->comm, PETSC_ERR_USER_INPUT,
              "-spectra_team_size: must be >= 1 (got %" PetscInt_FMT ")", s->team_size);
   PetscCheck(s->team_min >= 1, s->comm, PETSC_ERR_USER_INPUT,
