@@ -249,6 +249,22 @@ static void test_sqrt_psd(void **state)
     }
 }
 
+/* K = BᵀB of the first r rows of B (m×m, column-major), each entry summed in order of the rows (so
+   a column of B that is ± another gives ± its column of K, bitwise); returns K's largest |entry|.
+ */
+static double GramOfRows(PetscInt m, PetscInt r, const double *B, double *K)
+{
+  double big = 0;
+  for (PetscInt a = 0; a < m; a++)
+    for (PetscInt b = 0; b < m; b++) {
+      double k = 0;
+      for (PetscInt i = 0; i < r; i++) k += B[i + a * m] * B[i + b * m];
+      K[a + b * m] = k;
+      big          = fmax(big, fabs(k));
+    }
+  return big;
+}
+
 /* Rows of R (m×m, column-major) with a nonzero entry. */
 static int NonzeroRows(PetscInt m, const double *R)
 {
@@ -278,7 +294,7 @@ static void test_sqrt_psd_singular(void **state)
   for (PetscInt m = 2; m <= NNL_SMALL_M; m++)
     for (PetscInt r = 0; r < m; r++) {
       double B[NNL_SMALL_M * NNL_SMALL_M], K[NNL_SMALL_M * NNL_SMALL_M],
-        R[NNL_SMALL_M * NNL_SMALL_M], big = 0;
+        R[NNL_SMALL_M * NNL_SMALL_M], big;
       uint64_t st = 7 + (uint64_t)(m * 16 + r);
       for (PetscInt j = 0; j < m; j++) {
         double scale = pow(
@@ -286,13 +302,7 @@ static void test_sqrt_psd_singular(void **state)
         for (PetscInt i = 0; i < r; i++)
           B[i + j * m] = j == (m - 1 + r) % m ? 0.0 : scale * Value(&st);
       }
-      for (PetscInt a = 0; a < m; a++)
-        for (PetscInt b = 0; b < m; b++) {
-          double k = 0;
-          for (PetscInt i = 0; i < r; i++) k += B[i + a * m] * B[i + b * m];
-          K[a + b * m] = k;
-          big          = fmax(big, fabs(k));
-        }
+      big = GramOfRows(m, r, B, K);
       AssertFactor(m, K, big, R, "rank < m, a dead input");
       if (NonzeroRows(m, R) != (int)r)
         fail_msg("m %d rank %d: R has %d nonzero rows", (int)m, (int)r, NonzeroRows(m, R));
@@ -333,7 +343,7 @@ static void test_sqrt_psd_copies(void **state)
   (void)state;
   for (PetscInt m = 2; m <= NNL_SMALL_M + 3; m++)
     for (PetscInt r = 1; r < m; r++) {
-      double   X[16 * 16], K[16 * 16], R[16 * 16], big = 0;
+      double   X[16 * 16], K[16 * 16], R[16 * 16], big;
       int      from[16], sign[16];
       uint64_t st = 31 + (uint64_t)(m * 16 + r);
       for (PetscInt j = 0; j < m; j++) { /* columns r.. are copies of any earlier column */
@@ -342,13 +352,7 @@ static void test_sqrt_psd_copies(void **state)
         for (PetscInt i = 0; i < m; i++)
           X[i + j * m] = from[j] < 0 ? Value(&st) : sign[j] * X[i + from[j] * m];
       }
-      for (PetscInt a = 0; a < m; a++)
-        for (PetscInt b = 0; b < m; b++) {
-          double k = 0;
-          for (PetscInt i = 0; i < m; i++) k += X[i + a * m] * X[i + b * m];
-          K[a + b * m] = k;
-          big          = fmax(big, fabs(k));
-        }
+      big = GramOfRows(m, m, X, K);
       AssertFactor(m, K, big, R, "copied columns");
       for (PetscInt j = r; j < m; j++)
         for (PetscInt i = 0; i < m; i++)
