@@ -54,6 +54,15 @@ void NNLAttentionCorrelation(PetscInt m, const double *V, double *R)
         R[a + b * m]   = d > 0 ? V[a + b * m] / d : 0.0;
       }
   for (PetscInt a = 0; a < m; a++) R[a + a * m] = 1.0;
+  /* tokens that are copies (or negatives) of one another, to the last bit (NNLPSDCopySign): ±1
+     exactly. V_aa/(√V_aa)² is 1 only to a rounding, and the tokens' factor (NNLSqrtPSD) would take
+     the copies apart by its square root (the copies of inputs of correlation 1 parted after a
+     layer of attention) */
+  for (PetscInt a = 1; a < m; a++)
+    for (PetscInt b = 0; b < a; b++) {
+      const int s = NNLPSDCopySign(m, V, 1, a, b);
+      if (s) R[a + b * m] = R[b + a * m] = s;
+    }
 }
 
 void NNLAttentionDrift(PetscInt m, double tau0, double gamma, const double *V, double *f,

@@ -15,6 +15,10 @@
    copy[j] = s·(k + 1) with k itself no such column, 0 where none. Returns the count of the others.
    NNLSqrtPSD (src/sqrtpsd.c) gives such a column ± its original's factor. */
 PetscInt NNLPSDCopies(PetscInt m, const double *K, PetscInt *copy);
+/* s = 1 or -1 when column j of the m×m K is s times its column k to the last bit (K_jj = K_kk, K_ij
+   = s·K_ik for every i ≠ j), else 0; entry (i, j) at K[(i + j m)·stride] (a lane of src/sdelanes.c:
+   stride NNL_SDE_LANES). */
+int NNLPSDCopySign(PetscInt m, const double *K, PetscInt stride, PetscInt j, PetscInt k);
 
 /* The exponent e at which a network's state is rescaled (a Gram entry beyond 2^±e; src/net.c, Net):
    512; e <= 0 restores it. For tests: a network's statistics do not depend on it, to the bit. */

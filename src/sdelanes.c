@@ -33,14 +33,8 @@ typedef struct {
 INL int64_t DuplicateLane(int m, const Lane *K, int l)
 {
   for (int j = 1; j < m; j++)
-    for (int k = 0; k < j; k++) {
-      if (!(K[j + j * m][l] == K[k + k * m][l])) continue;
-      for (int s = 1; s >= -1; s -= 2) {
-        int i = 0;
-        while (i < m && (i == j || K[i + j * m][l] == s * K[i + k * m][l])) i++;
-        if (i == m) return 1;
-      }
-    }
+    for (int k = 0; k < j; k++)
+      if (NNLPSDCopySign(m, &K[0][l], NL, j, k)) return 1;
   return 0;
 }
 
@@ -79,6 +73,12 @@ INL void CorrelationLanes(int m, const Lane *V, Lane *R)
           R[a + b * m][l] = d > 0 ? V[a + b * m][l] / d : 0.0;
         }
   for (int a = 0; a < m; a++) EACH R[a + a * m][l] = 1.0;
+  for (int a = 1; a < m; a++)
+    for (int b = 0; b < a; b++) EACH
+      {
+        const int c = NNLPSDCopySign(m, &V[0][l], NL, a, b);
+        if (c) R[a + b * m][l] = R[b + a * m][l] = c;
+      }
 }
 
 /* NNLAttentionDrift, R the correlations of V */

@@ -124,20 +124,25 @@ static PetscErrorCode SqrtDistinct(PetscInt m, const double *K, double *R)
   PetscFunctionReturn(0);
 }
 
+int NNLPSDCopySign(PetscInt m, const double *K, PetscInt stride, PetscInt j, PetscInt k)
+{
+  if (!(K[(j + j * m) * stride] == K[(k + k * m) * stride])) return 0;
+  for (int s = 1; s >= -1; s -= 2) {
+    PetscInt i = 0;
+    while (i < m && (i == j || K[(i + j * m) * stride] == s * K[(i + k * m) * stride])) i++;
+    if (i == m) return s;
+  }
+  return 0;
+}
+
 PetscInt NNLPSDCopies(PetscInt m, const double *K, PetscInt *dup)
 {
   PetscInt r = 0;
 
   for (PetscInt j = 0; j < m; j++) {
     dup[j] = 0;
-    for (PetscInt k = 0; k < j && !dup[j]; k++) {
-      if (dup[k] || !(K[j + j * m] == K[k + k * m])) continue;
-      for (int s = 1; s >= -1 && !dup[j]; s -= 2) {
-        PetscInt i = 0;
-        while (i < m && (i == j || K[i + j * m] == s * K[i + k * m])) i++;
-        if (i == m) dup[j] = s * (k + 1);
-      }
-    }
+    for (PetscInt k = 0; k < j && !dup[j]; k++)
+      if (!dup[k]) dup[j] = NNLPSDCopySign(m, K, 1, j, k) * (k + 1);
     r += !dup[j];
   }
   return r;

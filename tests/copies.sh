@@ -7,8 +7,9 @@
 #   is odd: relu is not, so its negatives part after one layer);
 # for the default sampler (the projection sampler; the controlled ResNet's dense one) at m = 3, and at m = 10 past
 # NNL_SMALL_M (where the other columns' factor is LAPACK's), the dense sampler, and the shaped MLP's covariance SDE paths
-# (sde export: their factors go through the 8-path lanes of src/sdelanes.c, which must hand a copy to the scalar code). Attention families are not checked: their logits and
-# token mixing round each token on its own (README, "Inputs").
+# (sde export: their factors go through the 8-path lanes of src/sdelanes.c, which must hand a copy to the scalar code).
+# Attention blocks and transformers, of either sampler and their SDE paths, keep copies too (tokens' correlations of ±1
+# exactly: NNLAttentionCorrelation), not negatives (a softmax is not odd).
 # A store of the previous schema holding networks of such inputs (no meta psd_copies) is refused for a run or a merge
 # that would add to it; one of other correlations, or of one input, resumes, stamped and upgraded.
 # Catches: copies factored with the others, a negative's sign lost, the SDE lanes taking copies, old and new rows in
@@ -24,31 +25,41 @@ law() {
       print n + 0; exit bad }' "$1"
 }
 J="-grid_width 16 -grid_depth 8 -grid_seed 0-2 -inputs 3 -record_layers all -progress_interval 0"
+NETS="-family mlp,resnet,shaped_mlp,controlled_resnet"
+ATT="-family shaped_attention,softmax_attention,shaped_transformer,softmax_transformer -grid_activation linear"
 for case in "1:1,0.3,0.3:relu,tanh" "-1:-1,0.3,-0.3:tanh"; do
   IFS=: read -r s r acts <<< "$case"
   for sampler in auto dense; do
     d="$W/net$s$sampler"
-    run 0 run -family mlp,resnet,shaped_mlp,controlled_resnet -grid_activation "$acts" $J -input_correlation "$r" \
+    run 0 run $NETS -grid_activation "$acts" $J -input_correlation "$r" \
       -sampler $sampler -output "$d" > /dev/null 2> "$d.err" || { cat "$d.err"; fail "run of correlation $r ($sampler)"; }
     "$NNL" export "$d" -table gram -o "$d.gram.csv"
     n=$(law "$d.gram.csv" "$s" 10) || fail "correlation $r, $sampler sampler: inputs 0 and 1 part (gram export)"
     [ "$n" -ge 60 ] || fail "correlation $r, $sampler: $n layers checked"
     echo "correlation $r, $sampler sampler: $n networks' layers keep inputs 0 and 1 copies"
+    [ "$s" = 1 ] || continue # a softmax is not odd: attention keeps copies, not negatives
+    run 0 run $ATT $J -input_correlation "$r" -sampler $sampler -output "$d.att" > /dev/null 2> "$d.err" \
+      || { cat "$d.err"; fail "attention run of correlation $r ($sampler)"; }
+    "$NNL" export "$d.att" -table gram -o "$d.att.gram.csv"
+    n=$(law "$d.att.gram.csv" "$s" 10) || fail "correlation $r, attention, $sampler sampler: tokens 0 and 1 part (gram export)"
+    [ "$n" -ge 60 ] || fail "correlation $r, attention, $sampler: $n layers checked"
+    echo "correlation $r, $sampler sampler: $n attention networks' layers keep tokens 0 and 1 copies"
   done
 done
 run 0 run -family mlp,resnet -grid_activation relu,tanh -grid_width 16 -grid_depth 8 -grid_seed 0-2 -inputs 10 -input_correlation 1 \
   -record_layers all -progress_interval 0 -output "$W/m10" > /dev/null 2>&1 || fail "run of 10 inputs of correlation 1"
 "$NNL" export "$W/m10" -table gram | awk -F, 'NR > 1 { k = $1 "," $2 "," $5 "," $6; if (!(k in q)) q[k] = $10; else if ($10 != q[k]) bad = 1 }
   END { exit bad }' || fail "10 inputs of correlation 1: a Gram entry differs from the others"
-for case in "1:1,0.3,0.3:relu,tanh" "-1:-1,0.3,-0.3:tanh"; do
+for case in "1:1,0.3,0.3:relu,tanh" "-1:-1,0.3,-0.3:tanh" "1a:1,0.3,0.3:linear"; do
   IFS=: read -r s r acts <<< "$case"
-  d="$W/sde$s"
-  run 0 run -family shaped_mlp -grid_activation "$acts" -grid_width 16 -grid_depth 16 -grid_seed 0-1 -inputs 3 -input_correlation "$r" \
+  d="$W/sde$s" fam=shaped_mlp
+  [ "$s" = 1a ] && s=1 fam=shaped_attention,shaped_transformer
+  run 0 run -family $fam -grid_activation "$acts" -grid_width 16 -grid_depth 16 -grid_seed 0-1 -inputs 3 -input_correlation "$r" \
     -sde_paths 24 -fp_cells 50 -record_layers 4 -progress_interval 0 -output "$d" > /dev/null 2>&1 || fail "SDE run of correlation $r"
   "$NNL" export "$d" -table sde -o "$d.sde.csv"
-  n=$(law "$d.sde.csv" "$s" 9) || fail "correlation $r: SDE paths part inputs 0 and 1"
-  [ "$n" -ge 20 ] || fail "correlation $r: $n SDE paths checked"
-  echo "correlation $r: $n SDE paths keep inputs 0 and 1 copies"
+  n=$(law "$d.sde.csv" "$s" 9) || fail "correlation $r, $fam: SDE paths part inputs 0 and 1"
+  [ "$n" -ge 20 ] || fail "correlation $r, $fam: $n SDE paths checked"
+  echo "correlation $r, $fam: $n SDE paths keep inputs 0 and 1 copies"
 done
 
 # the previous schema's stores
