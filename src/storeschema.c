@@ -343,8 +343,9 @@ static const struct {
   /* inputs of correlation 1 or -1 (the job's text: a value of its input_correlation line, of a job
      of 2 inputs or more) are exact copies, or negatives, of one another; NNLSqrtPSD (sqrtpsd.c)
      gives such columns of a Gram their copy's factor, where an earlier release factored them with
-     the others (a pivot of a rounding's worth: a part of 1e-8 of their own). Only networks and SDE
-     paths of such inputs differ: their factors, and the inputs' own coordinates */
+     the others (a pivot of a rounding's worth: a part of 1e-8 of their own), and attention's
+     tokens' correlations of ±1 exactly (NNLAttentionCorrelation). Only networks and SDE paths of
+     such inputs differ: their factors, attention's correlations, and the inputs' own coordinates */
   {"psd_copies", "copied",
    "SELECT EXISTS (SELECT 1 FROM points WHERE kind IN ('network', 'sde')) AND EXISTS (SELECT 1 "
    "FROM (SELECT j, ',' || substr(c, 1, instr(c, char(10)) - 1) || ',' AS v FROM (SELECT j, "
