@@ -327,6 +327,11 @@ static PetscErrorCode RunReport(const NNLJob *job, NNLStore *st, const NNLSchedS
       if (!ierr && len) fwrite(table, 1, len, stdout);
       free(table);
     }
+    if (!ierr && job->shard_count > 1) /* a shard's rows read as the job's (a third of its seeds) */
+      printf("(shard %" PetscInt_FMT "/%" PetscInt_FMT
+             ": these rows are of this shard's points only; nnlimits merge of the shards gives the "
+             "job's)\n",
+             job->shard_index, job->shard_count);
     fflush(stdout);
     PetscCall(ierr);
   }

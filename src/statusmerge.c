@@ -184,7 +184,8 @@ PetscInt NNLStatusMergePrint(PetscInt n, const char *const dirs[], FILE *out)
     else if (!strcmp(r.state, "queued"))
       fprintf(stderr,
               "status: merge queued (job %s): it runs once every shard's task has ended, and "
-              "fails naming any shard left unfinished (squeue -j %s shows it waiting)\n",
+              "fails naming any shard left unfinished (squeue -j %s: if it is not there, it "
+              "was cancelled: submit again)\n",
               r.job, r.job);
   }
   PetscFree(seen);

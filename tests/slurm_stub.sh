@@ -14,6 +14,8 @@
 #  7. a preemption with a GraceTime (SIGTERM to the run alone) under PreemptMode=CANCEL (the partition's; under
 #     preempt/qos the QOS's, else the cluster's) is not requeued, and says what is stored and how to finish it; under
 #     REQUEUE it is requeued.
+#  8. submit refuses an -o or -e into a missing directory and --test-only, gives the merge its own -e and the job's
+#     options; the commands that finish shards carry those options, quoted; the merge's log ends with the store's line.
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -98,12 +100,12 @@ awk -v l="$left1" -v w="$whole" 'BEGIN {exit !(l > 0 && l < 0.8 * w)}' ||
 PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --output "$OUT" -n 1 -t 5 \
   > s2.out 2> s2.err || { cat s2.err; fail "submit of the array with shard 1 unfinished"; }
 grep -q "^submit: shards already finished, not queued again: 0,2$" s2.out &&
-  grep -q "^plan: slowest shard queued (shard 1 of 1, less what its store holds) ~${left1}s at 1 rank " s2.out ||
+  grep -q "^plan: slowest shard queued: shard 1 of those queued, 1, less what its store holds ~${left1}s at 1 rank " s2.out ||
   { cat s2.out; fail "the plan of shard 1 alone: want ${left1}s (the whole job's slowest shard: ${whole}s)"; }
 rm -r "$OUT/shard-2" "$OUT/logs/submitted" # (stub squeue would report the submit's jobs as running)
 PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --only 2 --output "$OUT" -n 1 -t 5 \
   > s2.out 2> s2.err || { cat s2.err; fail "submit --only 2"; }
-grep -q "^plan: slowest shard queued (shard 2 of 2) ~${line2}s at 1 rank " s2.out || { cat s2.out; fail "the plan of --only 2: want ${line2}s"; }
+grep -q "^plan: slowest shard queued: shard 2 of those queued, 2 ~${line2}s at 1 rank " s2.out || { cat s2.out; fail "the plan of --only 2: want ${line2}s"; }
 # a reversed range names no shard: submit ended without a word, exit 1 (set -e on an empty grep)
 rc=0
 rm "$OUT/logs/submitted"
@@ -278,4 +280,62 @@ for c in CANCEL:-:REQUEUE:preempt/partition_prio:no REQUEUE:-:REQUEUE:preempt/pa
 done
 echo "7. a preemption (its SIGTERM to the run alone): under PreemptMode=CANCEL not requeued, the log says what is stored" \
   "and how to finish it; under REQUEUE requeued; under preempt/qos the QOS's mode, else the cluster's, not the partition's"
+# --- 8. what submit gives sbatch and what its jobs tell the user (a user's review on a real Slurm) ------------------
+# (a) an -o or -e into a directory that does not exist is refused before anything is queued (Slurm does not create it:
+#     every task failed at launch with no log, and the merge pointed at logs never written); --test-only too (submit
+#     runs it itself; given by the user it queued a merge on a job that did not exist). (b) the merge gets its own -e
+#     (with the user's -e FILE its errors went there, not to OUTPUT/logs/merge-ID.out, the log every message names),
+#     and the job's nnlimits options. (c) the command that finishes a stopped shard (sweep.sbatch) or the unfinished
+#     shards (merge.sbatch) carries those options, shell-quoted with the output (pasted without them, it was refused
+#     as another job), and, for the default job, no job file (it said JOBFILE). (d) the merge's log ends with the
+#     merged store's status line, not with its own record's "status merge=running".
+rm -f sbatch.args
+queued() { grep -v '^--test-only ' sbatch.args 2> /dev/null || true; } # what submit queued (not its own check)
+for o in "-o nosuch/%x-%A_%a.out" "-e nosuch/err.txt" "--error=nosuch/err.txt"; do
+  rc=0
+  PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" plain.yaml --array 2 --output "$W/m8o" -n 1 -t 5 $o \
+    > s8.out 2> s8.err || rc=$?
+  [ "$rc" = 2 ] && grep -q "the directory nosuch does not exist, and Slurm does not create it" s8.err && [ -z "$(queued)" ] \
+    || { cat s8.out s8.err; fail "submit $o: exit $rc, sbatch: $(queued)"; }
+done
+mkdir -p logdir
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" plain.yaml --array 2 --output "$W/m8ok" -n 1 -t 5 \
+  -o logdir/%x.out > /dev/null 2> s8.err || { cat s8.err; fail "submit -o into a directory that exists"; }
+rm -rf sbatch.args "$W/m8ok"
+rc=0
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" plain.yaml --array 2 --output "$W/m8t" -n 1 -t 5 --test-only \
+  > s8.out 2> s8.err || rc=$?
+[ "$rc" = 2 ] && grep -q "^submit: error: --test-only: submit runs sbatch --test-only itself" s8.err && [ -z "$(queued)" ] \
+  || { cat s8.out s8.err; fail "submit --test-only: exit $rc"; }
+OUT="$W/m8 out" # a space: the commands printed must be quoted to paste
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" --array 2 --output "$OUT" -n 1 -t 5 -e "$W/err-%A.txt" \
+  -- -grid_width 8 -grid_depth 4 -grid_seed 0-8 > s8.out 2> s8.err || { cat s8.err; fail "submit of the default job with -e"; }
+grep "merge.sbatch" sbatch.args | grep -q -- "-e $OUT/logs/merge-%j.out --job-name=nnlimits-merge .*merge.sbatch .* $OUT 2 -grid_width 8 -grid_depth 4 -grid_seed 0-8$" \
+  || { cat sbatch.args; fail "the merge's sbatch: its own -e and the job's options"; }
+grep -qF "status $W/m8\\ out/shard-{0..1}" s8.out || { cat s8.out; fail "submit's watch line, quoted"; }
+"$NNL" run -grid_width 8 -grid_depth 4 -grid_seed 0-8 -shard 0/2 -output "$OUT/shard-0" > /dev/null 2>&1 || fail "shard 0/2 of m8"
+rc=0
+env PATH="$W/stub:$PATH" SLURM_JOB_ID=128 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/merge.sbatch" NNL_SUBMIT=/x/submit "$OUT" 2 \
+  -grid_width 8 -grid_depth 4 -grid_seed 0-8 > m8.log 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -qF "Finish them with /x/submit --array 2 --only 1 --output $W/m8\ out -- -grid_width 8 -grid_depth 4 -grid_seed 0-8 (with your sbatch options)" m8.log \
+  || { cat m8.log; fail "merge.sbatch of the default job with shard 1 unfinished: exit $rc"; }
+"$NNL" run -grid_width 8 -grid_depth 4 -grid_seed 0-8 -shard 1/2 -output "$OUT/shard-1" > /dev/null 2>&1 || fail "shard 1/2 of m8"
+env PATH="$W/stub:$PATH" SLURM_JOB_ID=129 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/merge.sbatch" NNL_SUBMIT=/x/submit "$OUT" 2 \
+  > m8.log 2>&1 || { cat m8.log; fail "merge.sbatch of m8"; }
+sed -n '$p' m8.log | grep -q "^status dir=$OUT/all done=.* pending=0 .*last_run=merged" && ! grep -q "^status merge=" m8.log \
+  || { cat m8.log; fail "the merge's log: its last line"; }
+# a shard's stop, not requeued (NNL_MAX_REQUEUES=0): its log's command carries the job's options, the output quoted
+env PATH="$W/stub:$PATH" SLURM_JOB_ID=78 SLURM_ARRAY_TASK_ID=1 SLURM_RESTART_COUNT=0 NNL_SHARDS=2 NNL_MAX_REQUEUES=0 NNLIMITS="$NNL" \
+  NNL_LAUNCH=env NNL_SUBMIT=/x/submit bash "$SRC/jobs/slurm/sweep.sbatch" slow.opts "$W/m8 s" -grid_seed 0-40 > m8s.log 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+  [ "$("$NNL" status "$W/m8 s/shard-1" 2> /dev/null | grep -o ' done=[0-9]*' | cut -d= -f2 || true)" -gt 0 ] 2> /dev/null && break
+  sleep 0.1
+done
+kill -USR1 "$pid"
+wait "$pid" || true
+grep -qF "resubmit this shard alone to finish it: /x/submit slow.opts --array 2 --only 1 --output $W/m8\ s -- -grid_seed 0-40 (with your sbatch options)" m8s.log \
+  || { cat m8s.log; fail "a stopped shard's log: the command that finishes it"; }
+echo "8. -o or -e into a missing directory and --test-only refused; the merge's own -e and the job's options; the" \
+  "commands that finish a shard carry the options, quoted; the merge's log ends with the merged store's status"
 echo "slurm_stub: all passed"
