@@ -15,7 +15,8 @@
 #     preempt/qos the QOS's, else the cluster's) is not requeued, and says what is stored and how to finish it; under
 #     REQUEUE it is requeued.
 #  8. submit refuses an -o or -e into a missing directory and --test-only, gives the merge its own -e and the job's
-#     options; the commands that finish shards carry those options, quoted; the merge's log ends with the store's line.
+#     options; the commands that finish shards carry those options, quoted; the merge's log ends with the store's line;
+#     merge.sbatch by hand with too small an N leaves the merge's record as it was.
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -324,6 +325,12 @@ env PATH="$W/stub:$PATH" SLURM_JOB_ID=129 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/
   > m8.log 2>&1 || { cat m8.log; fail "merge.sbatch of m8"; }
 sed -n '$p' m8.log | grep -q "^status dir=$OUT/all done=.* pending=0 .*last_run=merged" && ! grep -q "^status merge=" m8.log \
   || { cat m8.log; fail "the merge's log: its last line"; }
+# (e) merge.sbatch by hand with too small an N is refused before it records anything: the record of the merge that
+#     made the whole store stays complete (it said failed beside it)
+rc=0
+env PATH="$W/stub:$PATH" SLURM_JOB_ID=130 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/merge.sbatch" "$OUT" 1 > m8.log 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "holds shard-1, beyond the 1 shards asked for" m8.log && grep -q "^state=complete job=129 " "$OUT/logs/merge.state" \
+  || { cat m8.log "$OUT/logs/merge.state"; fail "merge.sbatch OUT 1 of a 2-shard job: exit $rc"; }
 # a shard's stop, not requeued (NNL_MAX_REQUEUES=0): its log's command carries the job's options, the output quoted
 env PATH="$W/stub:$PATH" SLURM_JOB_ID=78 SLURM_ARRAY_TASK_ID=1 SLURM_RESTART_COUNT=0 NNL_SHARDS=2 NNL_MAX_REQUEUES=0 NNLIMITS="$NNL" \
   NNL_LAUNCH=env NNL_SUBMIT=/x/submit bash "$SRC/jobs/slurm/sweep.sbatch" slow.opts "$W/m8 s" -grid_seed 0-40 > m8s.log 2>&1 &
