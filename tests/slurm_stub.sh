@@ -107,6 +107,8 @@ rm -r "$OUT/shard-2" "$OUT/logs/submitted" # (stub squeue would report the submi
 PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" slow.opts --array 3 --only 2 --output "$OUT" -n 1 -t 5 \
   > s2.out 2> s2.err || { cat s2.err; fail "submit --only 2"; }
 grep -q "^plan: slowest shard queued: shard 2 of those queued, 2 ~${line2}s at 1 rank " s2.out || { cat s2.out; fail "the plan of --only 2: want ${line2}s"; }
+# (plan read shard 0's store, which --only 2 leaves alone: its "already in" line is not said of the shards queued)
+! grep -q "^plan: already in " s2.out || { cat s2.out; fail "the plan of --only 2 says what shard 0 holds"; }
 # a reversed range names no shard: submit ended without a word, exit 1 (set -e on an empty grep)
 rc=0
 rm "$OUT/logs/submitted"
