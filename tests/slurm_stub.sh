@@ -16,7 +16,8 @@
 #     REQUEUE it is requeued.
 #  8. submit refuses an -o or -e into a missing directory and --test-only, gives the merge its own -e and the job's
 #     options; the commands that finish shards carry those options, quoted; the merge's log ends with the store's line;
-#     merge.sbatch by hand with too small an N leaves the merge's record as it was.
+#     merge.sbatch by hand with too small an N leaves the merge's record as it was; an output of 2 shards submitted as
+#     3 is refused in submit's words (--array 2).
 # Catches: a requeue loop without end, a cap that stops every requeue, a cap without a word in the log.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=${NNL_SOURCE_DIR:?}
@@ -333,6 +334,13 @@ rc=0
 env PATH="$W/stub:$PATH" SLURM_JOB_ID=130 NNLIMITS="$NNL" bash "$SRC/jobs/slurm/merge.sbatch" "$OUT" 1 > m8.log 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "holds shard-1, beyond the 1 shards asked for" m8.log && grep -q "^state=complete job=129 " "$OUT/logs/merge.state" \
   || { cat m8.log "$OUT/logs/merge.state"; fail "merge.sbatch OUT 1 of a 2-shard job: exit $rc"; }
+# (f) an output split into 2 shards, submitted as 3: refused in submit's words (--array 2), not nnlimits's (-shard 0/2)
+rm -f "$OUT/logs/submitted"
+rc=0
+PATH="$W/stub:$PATH" NNLIMITS=$NNL bash "$SRC/jobs/slurm/submit" --array 3 --output "$OUT" -n 1 -t 5 \
+  -- -grid_width 8 -grid_depth 4 -grid_seed 0-8 > s8.out 2> s8.err || rc=$?
+[ "$rc" = 2 ] && grep -qF "submit: error: $OUT was split into 2 shards by an earlier submit: give --array 2" s8.err \
+  || { cat s8.out s8.err; fail "--array 3 into 2 shards: exit $rc"; }
 # a shard's stop, not requeued (NNL_MAX_REQUEUES=0): its log's command carries the job's options, the output quoted
 env PATH="$W/stub:$PATH" SLURM_JOB_ID=78 SLURM_ARRAY_TASK_ID=1 SLURM_RESTART_COUNT=0 NNL_SHARDS=2 NNL_MAX_REQUEUES=0 NNLIMITS="$NNL" \
   NNL_LAUNCH=env NNL_SUBMIT=/x/submit bash "$SRC/jobs/slurm/sweep.sbatch" slow.opts "$W/m8 s" -grid_seed 0-40 > m8s.log 2>&1 &
