@@ -1,5 +1,7 @@
 /* The run store: one SQLite file per run directory, opened for a run (checked against its job,
  * upgraded, extended) or for reading, with the provenance of every run. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +30,42 @@ static PetscBool AxisKey(const char *line, size_t klen)
         !strncmp(line, NNLJobSettingKey((NNLSetting)k), klen))
       return PETSC_TRUE;
   return !strncmp(line, "sigma_w2_auto_", 14) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* A job line (up to its newline; NULL: "(absent)") as the user would write it, into buf: each
+   number of its value in the fewest digits that give it back (the job's text keeps 17 so that equal
+   jobs compare equal: input_correlation=0.29999999999999999 is the 0.3 the user gave). A number is
+   a token after '=', ',', ';' or ':' that strtod takes whole up to the next of them. */
+static const char *LineShown(const char *l, char *buf, size_t size)
+{
+  size_t n = 0, len;
+
+  if (!l) return "(absent)";
+  len = strcspn(l, "\n");
+  for (size_t i = 0; i < len && n + 1 < size;) {
+    const int start = i > 0 && strchr("=,;:", l[i - 1]) != NULL;
+    char      tok[64], *end;
+    size_t    t = strcspn(l + i, ",;:\n");
+    double    v;
+    if (t > len - i) t = len - i;
+    if (start && t > 0 && t < sizeof(tok)) {
+      memcpy(tok, l + i, t), tok[t] = 0;
+      v = strtod(tok, &end);
+      if (end == tok + t && isfinite(v)) {
+        char num[32];
+        for (int p = 1; p <= 17; p++) { /* the shortest that gives v back */
+          snprintf(num, sizeof(num), "%.*g", p, v);
+          if (strtod(num, NULL) == v) break;
+        }
+        n += (size_t)snprintf(buf + n, size - n, "%s", num);
+        i += t;
+        continue;
+      }
+    }
+    buf[n++] = l[i++];
+  }
+  buf[n < size ? n : size - 1] = 0;
+  return buf;
 }
 
 PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const char want[],
@@ -67,10 +105,12 @@ PetscErrorCode NNLStoreCompareJob(const char dir[], const char have[], const cha
                  "log-spaced layers past that depth: to extend this run deeper, give -%s all",
                  layers[k], layers[k]);
     }
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-            "'%s' holds a run made with different options: %.*s there, %.*s here (%s%s)", dir,
-            a ? (int)strcspn(a, "\n") : 8, a ? a : "(absent)", b ? (int)strcspn(b, "\n") : 8,
-            b ? b : "(absent)", advice, hint);
+    {
+      char sa[1024], sb[1024];
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+              "'%s' holds a run made with different options: %s there, %s here (%s%s)", dir,
+              LineShown(a, sa, sizeof(sa)), LineShown(b, sb, sizeof(sb)), advice, hint);
+    }
   }
   PetscFunctionReturn(0);
 }

@@ -24,6 +24,9 @@ run 0 run $SMALL -output grown > /dev/null 2> small.err && fail "the smaller job
 grep -q "different options" small.err || fail "smaller job: $(cat small.err)"
 run 0 run $BIG -inputs 3 -output grown > /dev/null 2> in.err && fail "an extension with another -inputs ran"
 grep -q "different options: inputs=2 there, inputs=3 here" in.err || fail "-inputs: $(cat in.err)"
+# numbers as the user wrote them, not the job text's 17 digits (input_correlation=0.5 there, 0.29999999999999999 here)
+run 0 run $BIG -input_correlation 0.3 -output grown > /dev/null 2> in.err && fail "an extension with another correlation ran"
+grep -q "different options: input_correlation=0.5 there, input_correlation=0.3 here" in.err || fail "-input_correlation: $(cat in.err)"
 # a shard is not extended: a grown grid's shards hold other points
 run 0 run $SMALL -shard 0/2 -output sharded > /dev/null 2>&1 || fail "shard run"
 run 0 run $SMALL -grid_seed 0-12 -shard 0/2 -output sharded > /dev/null 2> sh.err && fail "a shard was extended"
