@@ -49,7 +49,9 @@ PetscErrorCode NNLPointComputeTeam(const NNLJob *job, const NNLPoint *pt, NNLSam
   definite, else (a pivot
   <= 0) for m <= NNL_SMALL_M the pivoted Cholesky (rows past K's numerical rank zero; a non-finite K
   gives R all NaN), and past it the eigen square root with negative eigenvalues (rounding) set to
-  zero. Deterministic; up to NNL_SMALL_M the same bits on every machine.
+  zero. A column of K that is ± an earlier one to the last bit (inputs of correlation ±1) gets ±
+  that column's column of R, the others being factored as above. Deterministic; up to NNL_SMALL_M
+  the same bits on every machine.
 */
 PetscErrorCode NNLSqrtPSD(PetscInt m, const double *K, double *R);
 
