@@ -72,40 +72,47 @@ static void SEStep(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   a->x[a->n++] = sqlite3_value_double(argv[0]);
 }
 
+/* The group's mean, ss's unit (a power of two at most max |x|), and in that unit the sum of squared
+   deviations ss and the largest one dmax (a->n >= 2) */
+static void SEMoments(const SEAgg *a, double *unit, double *ss, double *dmax)
+{
+  double sum = 0, big = 0, mean;
+
+  for (int i = 0; i < a->n; i++) sum += a->x[i], big = fmax(big, fabs(a->x[i]));
+  mean = sum / a->n, *unit = NNLStorePow2Below(big), *ss = *dmax = 0;
+  for (int i = 0; i < a->n; i++) {
+    const double d = ((a->x[i] - mean) / *unit) * ((a->x[i] - mean) / *unit);
+    *ss += d, *dmax = fmax(*dmax, d);
+  }
+}
+
 /* nnl_heavy(x): 1 when the group's non-NULL x are heavy-tailed (NNLStoreHeavyTailed), else 0 */
 static void HeavyFinal(sqlite3_context *ctx)
 {
-  SEAgg *a   = sqlite3_aggregate_context(ctx, 0);
-  double sum = 0, big = 0, ss = 0, dmax = 0, unit, mean;
+  SEAgg *a = sqlite3_aggregate_context(ctx, 0);
+  double unit, ss, dmax;
 
   if (!a || a->n < 2) {
     if (a) sqlite3_free(a->x);
     sqlite3_result_int(ctx, 0);
     return;
   }
-  for (int i = 0; i < a->n; i++) sum += a->x[i], big = fmax(big, fabs(a->x[i]));
-  mean = sum / a->n, unit = NNLStorePow2Below(big);
-  for (int i = 0; i < a->n; i++) {
-    double d = ((a->x[i] - mean) / unit) * ((a->x[i] - mean) / unit);
-    ss += d, dmax = fmax(dmax, d);
-  }
+  SEMoments(a, &unit, &ss, &dmax);
   sqlite3_free(a->x);
   sqlite3_result_int(ctx, NNLStoreHeavyTailed(a->n, ss, dmax));
 }
 
 static void SEFinal(sqlite3_context *ctx)
 {
-  SEAgg *a   = sqlite3_aggregate_context(ctx, 0);
-  double sum = 0, big = 0, ss = 0, unit, mean;
+  SEAgg *a = sqlite3_aggregate_context(ctx, 0);
+  double unit, ss, dmax;
 
   if (!a || a->n < 2) {
     if (a) sqlite3_free(a->x);
     sqlite3_result_null(ctx);
     return;
   }
-  for (int i = 0; i < a->n; i++) sum += a->x[i], big = fmax(big, fabs(a->x[i]));
-  mean = sum / a->n, unit = NNLStorePow2Below(big);
-  for (int i = 0; i < a->n; i++) ss += ((a->x[i] - mean) / unit) * ((a->x[i] - mean) / unit);
+  SEMoments(a, &unit, &ss, &dmax);
   sqlite3_free(a->x);
   sqlite3_result_double(ctx, unit * sqrt(ss / (a->n - 1) / a->n));
 }
