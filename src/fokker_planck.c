@@ -207,7 +207,7 @@ PetscErrorCode NNLFokkerPlanckSolve(double k, double rho0, PetscInt N, PetscInt 
       PetscCall(TSGetConvergedReason(ts, &reason));
       PetscCall(TSGetTime(ts, &now));
       if (reason < 0 || fabs(now - t[j]) > 1e-12) {
-        snprintf(msg, msglen, "Fokker-Planck: TS stopped at t = %.6g before %.6g (%s)", (double)now,
+        snprintf(msg, msglen, "Fokker-Planck: TS stopped at t = %g before %g (%s)", (double)now,
                  t[j], TSConvergedReasons[reason]);
         *ok = PETSC_FALSE;
         break;

@@ -260,7 +260,7 @@ static PetscErrorCode ODERHS(TS ts, PetscReal t, Vec X, Vec F, void *ptr)
 static void ODEBlownMessage(const ODECtx *ctx, char msg[], size_t msglen)
 {
   snprintf(msg, msglen,
-           "depth-limit ODE: the kernel q or dq/dt beyond %.6g at t = %.6g (the activation's scale "
+           "depth-limit ODE: the kernel q or dq/dt beyond %g at t = %g (the activation's scale "
            "overflows it); no limit for this activation",
            ODE_HUGE, (double)ctx->blown_at);
 }
@@ -287,7 +287,7 @@ static PetscErrorCode ODESolveDense(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, ch
     ODEBlownMessage(ctx, msg, msglen);
     *ok = PETSC_FALSE;
   } else if (reason < 0 || ctx->next < ctx->nt) {
-    snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %.6g before %.6g (%s)", (double)now,
+    snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %g before %g (%s)", (double)now,
              ctx->t[ctx->nt - 1], TSConvergedReasons[reason]);
     *ok = PETSC_FALSE;
   }
@@ -351,10 +351,9 @@ static PetscErrorCode ODEReach(ODECtx *ctx, PetscReal t, double *q)
   if (ctx->blown)
     ; /* ODESolveFree says so */
   else if (reason < 0 || fabs(now - t) > 1e-12) {
-    snprintf(
-      ctx->msg, ctx->msglen,
-      "depth-limit ODE: TS stopped at t = %.6g before %.6g (%s; from the step's end at %.6g)",
-      (double)now, (double)t, TSConvergedReasons[reason], (double)ctx->tprev);
+    snprintf(ctx->msg, ctx->msglen,
+             "depth-limit ODE: TS stopped at t = %g before %g (%s; from the step's end at %g)",
+             (double)now, (double)t, TSConvergedReasons[reason], (double)ctx->tprev);
     ctx->failed = PETSC_TRUE;
   } else
     PetscCall(ODEStateOut(ctx, Y, q));
@@ -435,7 +434,7 @@ static PetscErrorCode ODESolveFree(TS ts, Vec X, ODECtx *ctx, PetscBool *ok, cha
   } else if (ctx->failed)
     *ok = PETSC_FALSE; /* ODEReach wrote msg */
   else if (ctx->next < ctx->nt) {
-    snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %.6g before %.6g (%s)", (double)now,
+    snprintf(msg, msglen, "depth-limit ODE: TS stopped at t = %g before %g (%s)", (double)now,
              ctx->t[ctx->next], TSConvergedReasons[reason]);
     *ok = PETSC_FALSE;
   }
@@ -653,7 +652,7 @@ PetscErrorCode NNLTSCheckOptions(TS ts, const char prefix[])
   /* PETSc takes any number: nan, -1, or both 0, left the step uncontrolled (q_ode at t = 1 off in
      its 6th digit, stored as the limit) */
   for (int k = 0; k < 2; k++) {
-    snprintf(got, sizeof(got), "%.6g", (double)tol[k]); /* PETSc's own %g appends a '.' */
+    snprintf(got, sizeof(got), "%g", (double)tol[k]); /* PETSc's own %g appends a '.' */
     PetscCheck(isfinite(tol[k]) && tol[k] >= 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "-%sts_%s: must be a finite number >= 0 (got %s)", prefix, name[k], got);
   }

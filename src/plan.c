@@ -471,7 +471,7 @@ static PetscErrorCode PlanBody(MPI_Comm comm, Plan *p)
      here rather than reading the job file itself */
   {
     char g[32]; /* PetscPrintf's %g prints 10 as "10.", which a script reads as no number */
-    snprintf(g, sizeof(g), "%.6g", (double)p->grace);
+    snprintf(g, sizeof(g), "%g", (double)p->grace);
     PetscCall(PetscPrintf(comm, "plan stop_grace=%s given=%s\n", g, p->grace_set ? "yes" : "no"));
   }
   PetscFunctionReturn(0);

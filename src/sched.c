@@ -163,7 +163,7 @@ static PetscBool Stopping(NNLSched s)
       if (busy)
         fprintf(stderr,
                 "%sstopping: no new tasks; the %" PetscInt_FMT
-                " in progress may finish within %.6gs (-stop_grace), then are abandoned (signal "
+                " in progress may finish within %gs (-stop_grace), then are abandoned (signal "
                 "again to abandon them now)\n",
                 isatty(2) ? "\n" : "", busy, s->stop_grace);
       else

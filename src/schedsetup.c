@@ -144,7 +144,7 @@ PetscErrorCode NNLSchedSetFromOptions(NNLSched s)
   /* Read as text: PETSc's own number and boolean readers fail with messages that do not name the
    * option. */
   snprintf(b0, sizeof(b0), "%s", s->rank0_computes ? "true" : "false");
-  snprintf(gbuf, sizeof(gbuf), "%.6g", s->stop_grace);
+  snprintf(gbuf, sizeof(gbuf), "%g", s->stop_grace);
   PetscOptionsBegin(s->comm, NULL, "nnlimits run: scheduler", NULL);
   PetscCall(PetscOptionsString("-progress_interval",
                                "Seconds between progress lines on stderr (0: none)", "", buf, buf,
